@@ -1,0 +1,128 @@
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+)
+
+// ProblemContentType is the media type of RFC 9457 problem details.
+const ProblemContentType = "application/problem+json"
+
+// Problem is an RFC 9457 problem details document with a stable code and
+// per-field errors as extension members.
+type Problem struct {
+	Type     string              `json:"type"`
+	Title    string              `json:"title"`
+	Status   int                 `json:"status"`
+	Detail   string              `json:"detail,omitempty"`
+	Instance string              `json:"instance,omitempty"`
+	Code     string              `json:"code"`
+	Errors   []apperr.FieldError `json:"errors,omitempty"`
+	// Extra extension members (e.g. "matched_on", "retry_after").
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON flattens Extra into the top-level object as RFC 9457 asks.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	base, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extra) == 0 {
+		return base, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(base, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Extra {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// ProblemTypeURI is the type URI of a problem code.
+func ProblemTypeURI(code string) string { return "urn:partnerhub:problem:" + code }
+
+// StatusOf maps an application error kind to an HTTP status.
+func StatusOf(kind apperr.Kind) int {
+	switch kind {
+	case apperr.KindInvalid:
+		return http.StatusUnprocessableEntity
+	case apperr.KindNotFound:
+		return http.StatusNotFound
+	case apperr.KindConflict:
+		return http.StatusConflict
+	case apperr.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case apperr.KindForbidden:
+		return http.StatusForbidden
+	case apperr.KindRateLimited:
+		return http.StatusTooManyRequests
+	case apperr.KindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ProblemFrom builds the problem document for err. Internal errors are not
+// described to the caller (the log has them).
+func ProblemFrom(err error) Problem {
+	ae, ok := apperr.As(err)
+	if !ok {
+		return Problem{Type: ProblemTypeURI("internal"), Title: "Internal error", Status: 500, Code: "internal",
+			Detail: "an unexpected error occurred; it has been logged"}
+	}
+	status := StatusOf(ae.Kind)
+	p := Problem{
+		Type:   ProblemTypeURI(ae.Code),
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: ae.Message,
+		Code:   ae.Code,
+		Errors: ae.Fields,
+		Extra:  ae.Details,
+	}
+	if ae.Kind == apperr.KindInternal {
+		p.Detail = "an unexpected error occurred; it has been logged"
+	}
+	return p
+}
+
+// WriteProblem writes p with the problem media type.
+func WriteProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", ProblemContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// WriteError maps err to a problem document and writes it; 5xx are logged.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFrom(err)
+	p.Instance = r.URL.Path
+	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.KindRateLimited && ae.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfterSeconds))
+	}
+	if p.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "method", r.Method)
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Kind == apperr.KindUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="partnerhub"`)
+	}
+	WriteProblem(w, p)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
