@@ -1,0 +1,26 @@
+// Package domain holds the rules of e-mail ownership: an enrollment's
+// challenges (a link token and a 6-digit code, stored only as hashes), their
+// life cycle, the resend throttle, and the domain events they record.
+// It is pure Go: no database, broker or transport imports.
+package domain
+
+import "errors"
+
+// Sentinel errors. The app layer maps them to coded application errors.
+var (
+	ErrInvalidEnrollment = errors.New("enrollment id, partner id and program are required")
+	ErrInvalidAddress    = errors.New("e-mail address is not a bare addr-spec")
+	ErrInvalidLanguage   = errors.New("language must be ja or en")
+	ErrInvalidPolicy     = errors.New("invalid policy")
+	ErrInvalidIssue      = errors.New("issued challenge lacks an id or hashes")
+	ErrMalformedToken    = errors.New("token is malformed")
+	ErrMalformedCode     = errors.New("code must be exactly 6 digits")
+	ErrNoChallenge       = errors.New("no challenge matches")
+	ErrExpired           = errors.New("challenge expired")
+	ErrAlreadyUsed       = errors.New("challenge already used")
+	ErrSuperseded        = errors.New("challenge superseded by a newer one")
+	ErrLocked            = errors.New("challenge locked after too many wrong codes")
+	ErrWrongCode         = errors.New("wrong code")
+	ErrAlreadyConfirmed  = errors.New("ownership already confirmed")
+	ErrWeakPepper        = errors.New("pepper must be at least 32 bytes")
+)

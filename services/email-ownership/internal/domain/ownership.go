@@ -1,0 +1,395 @@
+package domain
+
+import (
+	"crypto/subtle"
+	"slices"
+	"strings"
+	"time"
+)
+
+// State is the state of one challenge.
+type State string
+
+// Challenge states.
+const (
+	StatePending    State = "pending"
+	StateConfirmed  State = "confirmed"
+	StateExpired    State = "expired"
+	StateLocked     State = "locked"
+	StateDisputed   State = "disputed"
+	StateSuperseded State = "superseded"
+)
+
+// Challenge is one mailed challenge of an enrollment. Only hashes of its
+// secrets are kept. Ownership hands out copies; it alone changes them.
+type Challenge struct {
+	ID           string
+	Address      string // normalized
+	TokenHash    []byte // HashToken(token)
+	CodeMAC      []byte // Hasher.CodeMAC(ID, code)
+	State        State
+	WrongCodes   int
+	OpenedAt     time.Time
+	ExpiresAt    time.Time
+	ConfirmedAt  time.Time // zero unless confirmed
+	Method       ConfirmMethod
+	DisputedAt   time.Time
+	LockedAt     time.Time
+	ExpiredAt    time.Time
+	SupersededAt time.Time
+}
+
+// usable reports whether the challenge may still be confirmed at now.
+// A disputed challenge stays confirmable: confirming withdraws the dispute.
+func (c *Challenge) usable(now time.Time) error {
+	switch c.State {
+	case StatePending, StateDisputed:
+		if !now.Before(c.ExpiresAt) {
+			return ErrExpired
+		}
+		return nil
+	case StateConfirmed:
+		return ErrAlreadyUsed
+	case StateExpired:
+		return ErrExpired
+	case StateSuperseded:
+		return ErrSuperseded
+	case StateLocked:
+		return ErrLocked
+	}
+	return ErrNoChallenge
+}
+
+// EnrollmentRef names the enrollment a proof belongs to.
+type EnrollmentRef struct {
+	EnrollmentID string
+	PartnerID    string
+	Program      string
+}
+
+// Recipient is who the mail goes to and how it is written.
+type Recipient struct {
+	Address     string
+	ContactName string
+	Language    Language
+	Market      string
+}
+
+// Issued is a freshly generated challenge as the app hands it to the
+// aggregate: an id, the hashes, and the secret already sealed for the
+// notifier. The aggregate never sees the clear secret.
+type Issued struct {
+	ChallengeID  string
+	TokenHash    []byte
+	CodeMAC      []byte
+	SealedSecret []byte
+}
+
+func (i Issued) valid() bool {
+	return i.ChallengeID != "" && len(i.TokenHash) == 32 && len(i.CodeMAC) == 32 && len(i.SealedSecret) > 0
+}
+
+// Ownership is the aggregate: the e-mail ownership proof of one enrollment,
+// i.e. every challenge ever opened for it (at most one is live). Every change
+// that must be atomic (confirming, counting wrong codes, superseding on a
+// resend) happens on this one aggregate, so one row lock per enrollment in
+// the adapter serializes them.
+type Ownership struct {
+	ref         EnrollmentRef
+	recipient   Recipient // of the latest challenge
+	disputeOpen string    // id of the disputed challenge while a dispute is open
+	causations  []string  // ids of events that opened challenges (replay guard)
+	challenges  []Challenge
+	version     int
+	events      []Event
+}
+
+// NewOwnership starts an empty proof for an enrollment.
+func NewOwnership(ref EnrollmentRef) (*Ownership, error) {
+	if strings.TrimSpace(ref.EnrollmentID) == "" || strings.TrimSpace(ref.PartnerID) == "" || strings.TrimSpace(ref.Program) == "" {
+		return nil, ErrInvalidEnrollment
+	}
+	return &Ownership{ref: ref}, nil
+}
+
+// Ref returns the enrollment this proof belongs to.
+func (o *Ownership) Ref() EnrollmentRef { return o.ref }
+
+// Recipient returns the recipient of the latest challenge.
+func (o *Ownership) Recipient() Recipient { return o.recipient }
+
+// DisputeOpen returns the id of the disputed challenge while a dispute is open.
+func (o *Ownership) DisputeOpen() (string, bool) { return o.disputeOpen, o.disputeOpen != "" }
+
+// Version is the optimistic version loaded from storage (the adapter's business).
+func (o *Ownership) Version() int { return o.version }
+
+// Challenges returns copies of all challenges, oldest first.
+func (o *Ownership) Challenges() []Challenge { return slices.Clone(o.challenges) }
+
+// Current returns the latest challenge, the one the status shows.
+func (o *Ownership) Current() (Challenge, bool) {
+	if len(o.challenges) == 0 {
+		return Challenge{}, false
+	}
+	return o.challenges[len(o.challenges)-1], true
+}
+
+// NextDeadline is when the pending challenge expires, for the durable timer
+// index; false when nothing is pending.
+func (o *Ownership) NextDeadline() (time.Time, bool) {
+	if c, ok := o.Current(); ok && c.State == StatePending {
+		return c.ExpiresAt, true
+	}
+	return time.Time{}, false
+}
+
+// PullEvents returns and clears the recorded events.
+func (o *Ownership) PullEvents() []Event {
+	ev := o.events
+	o.events = nil
+	return ev
+}
+
+func (o *Ownership) header(challengeID string, now time.Time) EventHeader {
+	return EventHeader{EnrollmentID: o.ref.EnrollmentID, PartnerID: o.ref.PartnerID, Program: o.ref.Program, ChallengeID: challengeID, OccurredAt: now}
+}
+
+// Open opens the challenge for (enrollment, address) unless one was already
+// opened for that address or by that causing event: a replayed or duplicated
+// registration event opens nothing (opened=false, no events). A new address
+// supersedes the earlier live challenges.
+func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
+	addr, err := NormalizeAddress(rcpt.Address)
+	if err != nil {
+		return false, err
+	}
+	rcpt.Address = addr
+	if !is.valid() {
+		return false, ErrInvalidIssue
+	}
+	if causationID != "" && slices.Contains(o.causations, causationID) {
+		return false, nil
+	}
+	for _, c := range o.challenges {
+		if c.Address == addr {
+			return false, nil
+		}
+	}
+	if causationID != "" {
+		o.causations = append(o.causations, causationID)
+	}
+	o.issue(rcpt, is, ReasonRegistration, causationID, p, now)
+	return true, nil
+}
+
+// Resend supersedes every earlier challenge of the enrollment that is not
+// confirmed and issues a new one to the latest recipient.
+func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
+	if !is.valid() {
+		return ErrInvalidIssue
+	}
+	cur, ok := o.Current()
+	if !ok {
+		return ErrNoChallenge
+	}
+	if cur.State == StateConfirmed {
+		return ErrAlreadyConfirmed
+	}
+	o.issue(o.recipient, is, ReasonResend, "", p, now)
+	return nil
+}
+
+func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, causationID string, p Policy, now time.Time) {
+	var superseded []string
+	for i := range o.challenges {
+		c := &o.challenges[i]
+		if c.State != StateConfirmed && c.State != StateSuperseded {
+			c.State = StateSuperseded
+			c.SupersededAt = now
+			superseded = append(superseded, c.ID)
+		}
+	}
+	c := Challenge{
+		ID:        is.ChallengeID,
+		Address:   rcpt.Address,
+		TokenHash: slices.Clone(is.TokenHash),
+		CodeMAC:   slices.Clone(is.CodeMAC),
+		State:     StatePending,
+		OpenedAt:  now,
+		ExpiresAt: now.Add(p.TTL),
+	}
+	o.challenges = append(o.challenges, c)
+	o.recipient = rcpt
+	o.events = append(o.events,
+		ChallengeOpened{EventHeader: o.header(c.ID, now), Reason: reason, ExpiresAt: c.ExpiresAt, Supersedes: superseded, CausationID: causationID},
+		VerificationMailRequested{
+			EventHeader: o.header(c.ID, now), Recipient: rcpt.Address, ContactName: rcpt.ContactName,
+			Language: rcpt.Language, Market: rcpt.Market, TemplateID: TemplateVerifyEmail,
+			ExpiresAt: c.ExpiresAt, SealedSecret: slices.Clone(is.SealedSecret),
+		})
+}
+
+// byTokenHash finds the challenge whose token hash equals h. Every candidate
+// is compared in constant time and the loop does not stop early.
+func (o *Ownership) byTokenHash(h []byte) *Challenge {
+	var found *Challenge
+	for i := range o.challenges {
+		if subtle.ConstantTimeCompare(o.challenges[i].TokenHash, h) == 1 {
+			found = &o.challenges[i]
+		}
+	}
+	return found
+}
+
+// ConfirmByToken confirms the challenge whose link token hashes to tokenHash.
+// A pending challenge found past its deadline is marked expired (the caller
+// must still save the aggregate).
+func (o *Ownership) ConfirmByToken(tokenHash []byte, now time.Time) error {
+	c := o.byTokenHash(tokenHash)
+	if c == nil {
+		return ErrNoChallenge
+	}
+	if err := o.checkUsable(c, now); err != nil {
+		return err
+	}
+	o.confirm(c, MethodLink, now)
+	return nil
+}
+
+// ConfirmByCode checks code against the current challenge. A wrong code is
+// counted (the caller must save the aggregate even though an error is
+// returned); the MaxWrongCodes-th wrong code locks the challenge.
+func (o *Ownership) ConfirmByCode(code string, h Hasher, p Policy, now time.Time) error {
+	code, err := ParseCode(code)
+	if err != nil {
+		return err
+	}
+	if len(o.challenges) == 0 {
+		return ErrNoChallenge
+	}
+	c := &o.challenges[len(o.challenges)-1]
+	if err := o.checkUsable(c, now); err != nil {
+		return err
+	}
+	if !hmac32Equal(c.CodeMAC, h.CodeMAC(c.ID, code)) {
+		c.WrongCodes++
+		if c.WrongCodes >= p.MaxWrongCodes {
+			c.State = StateLocked
+			c.LockedAt = now
+			o.events = append(o.events, ChallengeLocked{EventHeader: o.header(c.ID, now), WrongCodes: c.WrongCodes})
+			return ErrLocked
+		}
+		return ErrWrongCode
+	}
+	o.confirm(c, MethodCode, now)
+	return nil
+}
+
+func hmac32Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// WrongCodesLeft is how many wrong codes the current challenge still tolerates.
+func (o *Ownership) WrongCodesLeft(p Policy) int {
+	c, ok := o.Current()
+	if !ok {
+		return 0
+	}
+	return max(p.MaxWrongCodes-c.WrongCodes, 0)
+}
+
+func (o *Ownership) checkUsable(c *Challenge, now time.Time) error {
+	err := c.usable(now)
+	if err == ErrExpired && c.State == StatePending {
+		o.expire(c, now)
+	}
+	return err
+}
+
+func (o *Ownership) confirm(c *Challenge, m ConfirmMethod, now time.Time) {
+	c.State = StateConfirmed
+	c.ConfirmedAt = now
+	c.Method = m
+	o.events = append(o.events, OwnershipConfirmed{EventHeader: o.header(c.ID, now), Address: c.Address, Method: m})
+	if o.disputeOpen != "" {
+		o.events = append(o.events, DisputeWithdrawn{EventHeader: o.header(c.ID, now), DisputedChallengeID: o.disputeOpen})
+		o.disputeOpen = ""
+	}
+}
+
+// Dispute records "this wasn't me" for the challenge of tokenHash. It marks
+// the challenge disputed for review and never rejects; disputing twice is a
+// no-op. A confirmed or superseded challenge cannot be disputed.
+func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
+	c := o.byTokenHash(tokenHash)
+	if c == nil {
+		return ErrNoChallenge
+	}
+	switch c.State {
+	case StateDisputed:
+		return nil
+	case StateConfirmed:
+		return ErrAlreadyUsed
+	case StateSuperseded:
+		return ErrSuperseded
+	}
+	c.State = StateDisputed
+	c.DisputedAt = now
+	o.disputeOpen = c.ID
+	o.events = append(o.events, ChallengeDisputed{EventHeader: o.header(c.ID, now), Address: c.Address})
+	return nil
+}
+
+// ExpireDue expires the pending challenge if its deadline has passed; it
+// reports whether anything changed. Driven by the durable timer poller.
+func (o *Ownership) ExpireDue(now time.Time) bool {
+	if len(o.challenges) == 0 {
+		return false
+	}
+	c := &o.challenges[len(o.challenges)-1]
+	if c.State != StatePending || now.Before(c.ExpiresAt) {
+		return false
+	}
+	o.expire(c, now)
+	return true
+}
+
+func (o *Ownership) expire(c *Challenge, now time.Time) {
+	c.State = StateExpired
+	c.ExpiredAt = c.ExpiresAt
+	o.events = append(o.events, ChallengeExpired{EventHeader: o.header(c.ID, now), ExpiredAt: c.ExpiresAt})
+}
+
+// OwnershipSnapshot is the persisted form of an Ownership, for the
+// repository adapter only.
+type OwnershipSnapshot struct {
+	Ref         EnrollmentRef
+	Recipient   Recipient
+	DisputeOpen string
+	Causations  []string
+	Challenges  []Challenge
+	Version     int
+}
+
+// Snapshot returns the persisted form.
+func (o *Ownership) Snapshot() OwnershipSnapshot {
+	chs := make([]Challenge, len(o.challenges))
+	for i, c := range o.challenges {
+		c.TokenHash = slices.Clone(c.TokenHash)
+		c.CodeMAC = slices.Clone(c.CodeMAC)
+		chs[i] = c
+	}
+	return OwnershipSnapshot{Ref: o.ref, Recipient: o.recipient, DisputeOpen: o.disputeOpen,
+		Causations: slices.Clone(o.causations), Challenges: chs, Version: o.version}
+}
+
+// RestoreOwnership rebuilds an Ownership from storage; it records no events.
+func RestoreOwnership(s OwnershipSnapshot) *Ownership {
+	o := &Ownership{ref: s.Ref, recipient: s.Recipient, disputeOpen: s.DisputeOpen,
+		causations: slices.Clone(s.Causations), version: s.Version}
+	for _, c := range s.Challenges {
+		c.TokenHash = slices.Clone(c.TokenHash)
+		c.CodeMAC = slices.Clone(c.CodeMAC)
+		o.challenges = append(o.challenges, c)
+	}
+	return o
+}
