@@ -1,0 +1,134 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestKeyRotationFile: a token with a kid not yet in the JWKS file is
+// refused; once the file lists the new key, the next unknown-kid refresh
+// picks it up, and refreshes are rate-limited in between.
+func TestKeyRotationFile(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	oldSigner, dir := mustDevKeys(t, clock)
+	newSigner, _ := mustDevKeys(t, clock)
+	if oldSigner.KeyID() == newSigner.KeyID() {
+		t.Fatal("two dev keys share a kid")
+	}
+	v := mustVerifier(t, DevConfig(dir), clock)
+	p := Principal{Subject: "user-1"}
+	tok, err := newSigner.Mint(p, DevIssuer, DevAudience, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// 1. Unknown kid: one refresh happens, the key is still not there.
+	if _, err := v.Verify(context.Background(), tok); codeOf(err) != CodeTokenInvalid {
+		t.Fatalf("token of an unpublished key: err = %v, want %s", err, CodeTokenInvalid)
+	}
+	// 2. The provider rotates: both keys are published.
+	writeJWKS(t, DevJWKSPath(dir), oldSigner, newSigner)
+	// 3. Within MinRefreshInterval no second reload happens.
+	clock.Advance(DefaultMinRefreshInterval / 2)
+	if _, err := v.Verify(context.Background(), tok); err == nil {
+		t.Fatal("JWKS was reloaded again within MinRefreshInterval")
+	}
+	// 4. After the interval the unknown kid triggers a reload that finds it.
+	clock.Advance(DefaultMinRefreshInterval)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("rotated key not picked up: %v", err)
+	}
+	// The old key keeps working while it is listed.
+	old, _ := oldSigner.Mint(p, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(context.Background(), old); err != nil {
+		t.Fatalf("old key refused after rotation: %v", err)
+	}
+}
+
+// TestKeyRotationFirstUnknownKidRefreshesAtOnce: the first unknown kid after
+// start reloads without waiting for any interval.
+func TestKeyRotationFirstUnknownKidRefreshesAtOnce(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	oldSigner, dir := mustDevKeys(t, clock)
+	newSigner, _ := mustDevKeys(t, clock)
+	v := mustVerifier(t, DevConfig(dir), clock)
+	writeJWKS(t, DevJWKSPath(dir), oldSigner, newSigner)
+	tok, _ := newSigner.Mint(Principal{Subject: "user-1"}, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("rotated key not picked up: %v", err)
+	}
+}
+
+// jwksServer serves the JWKS of the current signers over TLS and counts fetches.
+type jwksServer struct {
+	mu      sync.Mutex
+	signers []*Signer
+	hits    atomic.Int32
+	srv     *httptest.Server
+}
+
+func newJWKSServer(t *testing.T, signers ...*Signer) *jwksServer {
+	j := &jwksServer{signers: signers}
+	j.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.hits.Add(1)
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		path := filepath.Join(t.TempDir(), "jwks.json")
+		writeJWKS(t, path, j.signers...)
+		http.ServeFile(w, r, path)
+	}))
+	t.Cleanup(j.srv.Close)
+	return j
+}
+
+func (j *jwksServer) publish(signers ...*Signer) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.signers = signers
+}
+
+func TestKeyRotationURL(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	oldSigner, _ := mustDevKeys(t, clock)
+	newSigner, _ := mustDevKeys(t, clock)
+	js := newJWKSServer(t, oldSigner)
+	v := mustVerifier(t, Config{JWKSURL: js.srv.URL + "/jwks.json", Issuer: DevIssuer, Audience: DevAudience,
+		HTTPClient: js.srv.Client()}, clock)
+
+	p := Principal{Subject: "user-1"}
+	old, _ := oldSigner.Mint(p, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(context.Background(), old); err != nil {
+		t.Fatalf("valid token refused: %v", err)
+	}
+	hitsBefore := js.hits.Load()
+	// Known kid: served from the cache, no fetch.
+	if _, err := v.Verify(context.Background(), old); err != nil || js.hits.Load() != hitsBefore {
+		t.Fatalf("known kid refetched the JWKS (err %v, hits %d → %d)", err, hitsBefore, js.hits.Load())
+	}
+
+	js.publish(oldSigner, newSigner)
+	tok, _ := newSigner.Mint(p, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("rotated key not picked up from URL: %v", err)
+	}
+	if got := js.hits.Load() - hitsBefore; got != 1 {
+		t.Fatalf("unknown kid caused %d fetches, want exactly 1", got)
+	}
+	// Random kids within the interval do not reach the provider.
+	stranger, _ := mustDevKeys(t, clock)
+	bad, _ := stranger.Mint(p, DevIssuer, DevAudience, time.Hour)
+	for range 5 {
+		if _, err := v.Verify(context.Background(), bad); codeOf(err) != CodeTokenInvalid {
+			t.Fatalf("stranger's token: err = %v", err)
+		}
+	}
+	if got := js.hits.Load() - hitsBefore; got != 1 {
+		t.Fatalf("unknown kids within MinRefreshInterval caused %d fetches in all, want 1", got)
+	}
+}
