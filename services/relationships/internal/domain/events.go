@@ -1,0 +1,182 @@
+package domain
+
+import "time"
+
+// Event is a domain event recorded by the Relationship aggregate. The
+// repository adapter writes pulled events to the outbox in the same
+// transaction as the state change; the events adapter maps them to the
+// published CloudEvent payloads.
+type Event interface {
+	// EventName is the stable name of the fact, e.g. "RequestCreated".
+	EventName() string
+	// AggregateID is the relationship the fact belongs to (the CloudEvent subject).
+	AggregateID() string
+}
+
+// EventHeader is common to every relationship event: who the two parties are
+// and when the fact happened.
+type EventHeader struct {
+	RelationshipID     string
+	ProviderID         string // global ID
+	ResellerID         string // global ID
+	ResellerLocationID string
+	OccurredAt         time.Time
+}
+
+// AggregateID implements Event.
+func (h EventHeader) AggregateID() string { return h.RelationshipID }
+
+// RequestKind tells a first request from a request for wider access.
+type RequestKind string
+
+// Request kinds.
+const (
+	RequestInitial RequestKind = "initial"
+	RequestWiden   RequestKind = "widen"
+)
+
+// RequestCreated: a provider asked a reseller for a relationship or for wider
+// access. The invitation token is deliberately absent: the provider receives
+// it once in the command result and sends the link itself.
+type RequestCreated struct {
+	EventHeader
+	RequestID    string
+	Kind         RequestKind
+	Market       string
+	Roles        []string
+	DurationDays int
+	AutoExtend   bool
+	ExpiresAt    time.Time
+	CreatedBy    string // subject of the provider_admin
+}
+
+// RequestAccepted: the reseller's administrator consented and authorised.
+type RequestAccepted struct {
+	EventHeader
+	RequestID  string
+	Kind       RequestKind
+	Roles      []string
+	AcceptedBy string
+}
+
+// RequestDeclined: the reseller's administrator refused.
+type RequestDeclined struct {
+	EventHeader
+	RequestID  string
+	Kind       RequestKind
+	DeclinedBy string
+	Reason     string
+}
+
+// RequestDeferred: the reseller will answer later; the request stays open.
+type RequestDeferred struct {
+	EventHeader
+	RequestID  string
+	DeferredBy string
+	ExpiresAt  time.Time
+}
+
+// RequestExpired: nobody answered before the invitation expired.
+type RequestExpired struct {
+	EventHeader
+	RequestID string
+	Kind      RequestKind
+}
+
+// RequestReminderDue: an unanswered request expires soon; the notifier tells
+// the reseller. Published at most once per request.
+type RequestReminderDue struct {
+	EventHeader
+	RequestID string
+	ExpiresAt time.Time
+}
+
+// Side names one of the two parties of a relationship.
+type Side string
+
+// The two sides.
+const (
+	SideProvider Side = "provider"
+	SideReseller Side = "reseller"
+)
+
+// RelationshipEnded: one side ended the relationship (self-service).
+type RelationshipEnded struct {
+	EventHeader
+	EndedBy        Side
+	EndedBySubject string
+	Reason         string
+}
+
+// AccessGranted: delegated access starts. Supersedes names the grant it
+// replaces after a widening (that grant is terminated in the same change).
+type AccessGranted struct {
+	EventHeader
+	GrantID    string
+	Roles      []string
+	StartsAt   time.Time
+	ExpiresAt  time.Time
+	AutoExtend bool
+	Supersedes string
+}
+
+// AccessExpiring: the grant expires at ExpiresAt; if AutoExtend it will renew.
+type AccessExpiring struct {
+	EventHeader
+	GrantID    string
+	ExpiresAt  time.Time
+	AutoExtend bool
+}
+
+// AccessExtended: an auto-extending grant renewed itself at expiry.
+type AccessExtended struct {
+	EventHeader
+	GrantID           string
+	PreviousExpiresAt time.Time
+	ExpiresAt         time.Time
+}
+
+// AccessExpired: the grant ran out; access must be removed.
+type AccessExpired struct {
+	EventHeader
+	GrantID   string
+	ExpiresAt time.Time
+}
+
+// Reasons a grant is terminated before it expires.
+const (
+	TerminatedRelationshipEnded = "relationship_ended"
+	TerminatedSuperseded        = "superseded"
+)
+
+// AccessTerminated: the grant ended early; access must be removed at once.
+type AccessTerminated struct {
+	EventHeader
+	GrantID string
+	Reason  string // TerminatedRelationshipEnded or TerminatedSuperseded
+}
+
+// AccessNarrowed: roles were removed from a live grant, effective at once.
+type AccessNarrowed struct {
+	EventHeader
+	GrantID    string
+	Roles      []string // what remains
+	Removed    []string
+	NarrowedBy Side
+	Subject    string
+}
+
+// EventName implementations.
+func (RequestCreated) EventName() string     { return "RequestCreated" }
+func (RequestAccepted) EventName() string    { return "RequestAccepted" }
+func (RequestDeclined) EventName() string    { return "RequestDeclined" }
+func (RequestDeferred) EventName() string    { return "RequestDeferred" }
+func (RequestExpired) EventName() string     { return "RequestExpired" }
+func (RequestReminderDue) EventName() string { return "RequestReminderDue" }
+func (RelationshipEnded) EventName() string  { return "RelationshipEnded" }
+func (AccessGranted) EventName() string      { return "AccessGranted" }
+func (AccessExpiring) EventName() string     { return "AccessExpiring" }
+func (AccessExtended) EventName() string     { return "AccessExtended" }
+func (AccessExpired) EventName() string      { return "AccessExpired" }
+func (AccessTerminated) EventName() string   { return "AccessTerminated" }
+func (AccessNarrowed) EventName() string     { return "AccessNarrowed" }
