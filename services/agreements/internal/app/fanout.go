@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
+)
+
+// fanOut creates the re-acceptance requirements of a requires_reacceptance
+// version for every partner whose current acceptance is older. It is
+// idempotent (one requirement per key and version), so PublishVersion runs
+// it at once and FireDueTimers finishes it after a crash.
+type fanOut struct{ d Deps }
+
+func (f fanOut) run(ctx context.Context, v *domain.Version, now time.Time) (int, error) {
+	heads, err := f.d.Acceptances.ListCurrentByProgram(ctx, v.Program())
+	if err != nil {
+		return 0, wrapf(err, "list current acceptances of %s", v.Program())
+	}
+	versions := map[string]*domain.Version{v.ID(): v}
+	created := 0
+	for _, head := range heads {
+		if !v.CoversMarket(head.State().Market) || head.VersionID() == v.ID() {
+			continue
+		}
+		hv, ok := versions[head.VersionID()]
+		if !ok {
+			hv, err = f.d.Versions.Get(ctx, head.VersionID())
+			if err != nil && !errors.Is(err, domain.ErrVersionNotFound) {
+				return created, wrapf(err, "load version %s", head.VersionID())
+			}
+			versions[head.VersionID()] = hv
+		}
+		if hv != nil && !v.Newer(hv) {
+			continue // already on this or a newer version
+		}
+		added, err := f.d.Requirements.Add(ctx, domain.NewRequirement(f.d.IDs.NewID(), head, v, now))
+		if err != nil {
+			return created, wrapf(err, "add requirement for %s", head.ID())
+		}
+		if added {
+			created++
+		}
+	}
+	err = f.d.Versions.Update(ctx, v.ID(), func(v *domain.Version) error {
+		v.MarkFanOutDone()
+		return nil
+	})
+	if err != nil {
+		return created, wrapf(err, "mark fan-out of %s done", v.ID())
+	}
+	return created, nil
+}

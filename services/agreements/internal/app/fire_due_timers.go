@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
+)
+
+// FireDueTimersResult counts what one run did.
+type FireDueTimersResult struct {
+	FanOutsFinished     int // versions whose interrupted fan-out was completed
+	RequirementsCreated int
+	Overdue             int // requirements that turned overdue (one event each)
+	Satisfied           int // requirements found already satisfied (an acceptance landed before a crash closed them)
+}
+
+// FireDueTimers is the durable-timer step a poller drives: it finishes
+// interrupted re-acceptance fan-outs and marks requirements overdue, once.
+type FireDueTimers struct {
+	d   Deps
+	fan fanOut
+}
+
+// Handle runs the timers due at now.
+func (uc FireDueTimers) Handle(ctx context.Context, now time.Time) (FireDueTimersResult, error) {
+	var res FireDueTimersResult
+	pending, err := uc.d.Versions.ListFanOutPending(ctx)
+	if err != nil {
+		return res, translate(wrapf(err, "list pending fan-outs"), "list versions")
+	}
+	for _, v := range pending {
+		n, err := uc.fan.run(ctx, v, now)
+		res.RequirementsCreated += n
+		if err != nil {
+			return res, translate(err, "fan out re-acceptance requirements")
+		}
+		res.FanOutsFinished++
+	}
+	due, err := uc.d.Requirements.ListOpenDue(ctx, now)
+	if err != nil {
+		return res, translate(wrapf(err, "list due requirements"), "list requirements")
+	}
+	for _, r := range due {
+		satisfiedBy, err := uc.satisfiedBy(ctx, r)
+		if err != nil {
+			return res, err
+		}
+		err = uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
+			if satisfiedBy != "" {
+				r.Satisfy(satisfiedBy, now)
+				res.Satisfied++
+			} else if r.MarkOverdue(now) {
+				res.Overdue++
+			}
+			return nil
+		})
+		if err != nil {
+			return res, translate(wrapf(err, "update requirement %s", r.ID()), "update requirement")
+		}
+	}
+	return res, nil
+}
+
+// satisfiedBy returns the id of the key's current acceptance when it already
+// clears r.
+func (uc FireDueTimers) satisfiedBy(ctx context.Context, r *domain.Requirement) (string, error) {
+	cur, err := currentAcceptance(ctx, uc.d.Acceptances, r.Key())
+	if err != nil || cur == nil || cur.ID() == r.State().CurrentAcceptanceID {
+		return "", err
+	}
+	accepted, err := uc.d.Versions.Get(ctx, cur.VersionID())
+	if err != nil {
+		return "", translate(wrapf(err, "load version %s", cur.VersionID()), "load version")
+	}
+	required, err := uc.d.Versions.Get(ctx, r.VersionID())
+	if err != nil {
+		return "", translate(wrapf(err, "load version %s", r.VersionID()), "load version")
+	}
+	if domain.Satisfies(accepted, required) {
+		return cur.ID(), nil
+	}
+	return "", nil
+}
