@@ -180,11 +180,19 @@ func (s *Signer) writeJWKS(path string) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	// A unique temp file and a rename: a verifier re-reading the file never
+	// sees half a document, and concurrent writers do not clobber each other.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".jwks-*")
+	if err != nil {
 		return fmt.Errorf("write JWKS: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o644)); err != nil {
+		return fmt.Errorf("write JWKS: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write JWKS: %w", err)
 	}
 	return nil
