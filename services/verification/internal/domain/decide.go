@@ -1,0 +1,224 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// Outcome is what a verifier decided.
+type Outcome string
+
+// Decision outcomes.
+const (
+	OutcomeApprove          Outcome = "approve"
+	OutcomeReject           Outcome = "reject"
+	OutcomeRequestDocuments Outcome = "request_documents"
+)
+
+// DecisionStatus is the effect a recorded decision had.
+type DecisionStatus string
+
+// Decision statuses.
+const (
+	DecisionFinal               DecisionStatus = "final"
+	DecisionPendingConfirmation DecisionStatus = "pending_confirmation"
+	DecisionConfirmed           DecisionStatus = "confirmed" // the proposal was confirmed (on the proposal)
+	DecisionConfirmation        DecisionStatus = "confirmation"
+	DecisionOverruled           DecisionStatus = "overruled" // a second verifier decided otherwise (on the proposal)
+)
+
+// DecisionInput is a verifier's decision as it arrives by API or event.
+type DecisionInput struct {
+	ID                string // chosen by the verifier; makes replays no-ops
+	TaskID            string
+	Verifier          string
+	VerifierPartnerID string
+	Outcome           Outcome
+	Reason            ReasonCode
+	Mode              RejectionMode
+	ApplicantMessage  string
+	InternalNote      string
+	// Documents narrows the requested documents to a subset of the reason's cures.
+	Documents []DocumentType
+}
+
+// Decision is a recorded decision.
+type Decision struct {
+	ID               string         `json:"id"`
+	TaskID           string         `json:"task_id"`
+	Check            CheckKind      `json:"check"`
+	Verifier         string         `json:"verifier"`
+	Outcome          Outcome        `json:"outcome"`
+	Reason           ReasonCode     `json:"reason,omitempty"`
+	Mode             RejectionMode  `json:"mode,omitempty"`
+	ApplicantMessage string         `json:"applicant_message,omitempty"`
+	InternalNote     string         `json:"internal_note,omitempty"`
+	Documents        []DocumentType `json:"documents,omitempty"`
+	Status           DecisionStatus `json:"status"`
+	Confirms         string         `json:"confirms,omitempty"`
+	At               time.Time      `json:"at"`
+}
+
+func (d *Decision) sameAs(in DecisionInput) bool {
+	return d.TaskID == in.TaskID && d.Verifier == in.Verifier && d.Outcome == in.Outcome &&
+		d.Reason == in.Reason && d.Mode == in.Mode
+}
+
+func (c *Case) decision(id string) *Decision {
+	for _, d := range c.Decisions {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
+
+// validateDecision checks the decision against the catalog for check k and
+// returns the documents to request.
+func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
+	var fs []FieldProblem
+	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
+	if in.ID == "" {
+		add("decision_id", "required", "decision id is required")
+	}
+	if in.Verifier == "" {
+		add("verifier", "required", "verifier is required")
+	}
+	var docs []DocumentType
+	switch in.Outcome {
+	case OutcomeApprove:
+		if in.Reason != "" || in.Mode != "" {
+			add("reason", "decision.reason_not_allowed", "an approval carries no reason or mode")
+		}
+	case OutcomeReject, OutcomeRequestDocuments:
+		reason, ok := LookupReason(in.Reason)
+		switch {
+		case !ok:
+			add("reason", "decision.reason_unknown", "reason code is not in the catalog")
+		case !reason.AppliesTo(k):
+			add("reason", "decision.reason_not_applicable", "reason "+string(in.Reason)+" does not apply to the "+string(k)+" check")
+		}
+		cures := reason.Cures(k)
+		if in.Outcome == OutcomeReject && !in.Mode.Valid() {
+			add("mode", "decision.mode_invalid", "mode must be RETRY or FINAL")
+		}
+		curable := in.Outcome == OutcomeRequestDocuments || in.Mode == ModeRetry
+		if ok && curable && len(cures) == 0 {
+			add("reason", "decision.reason_not_curable", "reason "+string(in.Reason)+" cannot be cured by documents; reject FINAL")
+		}
+		if in.Outcome == OutcomeRequestDocuments && in.Mode != "" {
+			add("mode", "decision.mode_not_allowed", "a document request carries no mode")
+		}
+		docs = cures
+		if len(in.Documents) > 0 {
+			for _, d := range in.Documents {
+				if !slices.Contains(cures, d) {
+					add("documents", "decision.document_does_not_cure", "document type "+string(d)+" does not cure "+string(in.Reason))
+				}
+			}
+			docs = slices.Clone(in.Documents)
+		}
+	default:
+		add("outcome", "decision.outcome_invalid", "outcome must be approve, reject or request_documents")
+	}
+	if len(fs) > 0 {
+		return nil, invalid(ErrInvalidDecision, fs)
+	}
+	return docs, nil
+}
+
+// Decide applies a verifier's decision to its task. A decision id seen
+// before returns the recorded decision with replay = true and changes
+// nothing. A FINAL rejection only proposes: the task waits for a second,
+// different verifier whose FINAL rejection with the same reason confirms it,
+// and whose other decision overrules it.
+func (c *Case) Decide(in DecisionInput, now time.Time, r Rules) (d Decision, replay bool, err error) {
+	if prev := c.decision(in.ID); prev != nil && in.ID != "" {
+		if !prev.sameAs(in) {
+			return Decision{}, false, violation(ErrDecisionIDReused, "decision "+in.ID+" was recorded with different content", "decision_id", in.ID)
+		}
+		return *prev, true, nil
+	}
+	t, err := c.activeTask(in.TaskID, in.Verifier, in.VerifierPartnerID)
+	if err != nil {
+		return Decision{}, false, err
+	}
+	docs, err := validateDecision(in, t.Check)
+	if err != nil {
+		return Decision{}, false, err
+	}
+	if holder, held := t.ClaimedAt(now); !held || holder != in.Verifier {
+		return Decision{}, false, violation(ErrTaskNotClaimed, "task "+t.ID+" is not claimed by "+in.Verifier+" (claim it first, or the lease expired)",
+			"task_id", t.ID, "claimed_by", holder)
+	}
+	ck := c.Check(t.Check)
+	if in.Outcome == OutcomeRequestDocuments && ck.AppealsRemaining(r.Policy) == 0 {
+		return Decision{}, false, violation(ErrAppealsExhausted, "the applicant has no appeals left on the "+string(ck.Kind)+" check: approve or reject",
+			"check", ck.Kind)
+	}
+
+	rec := &Decision{ID: in.ID, TaskID: t.ID, Check: t.Check, Verifier: in.Verifier, Outcome: in.Outcome,
+		Reason: in.Reason, Mode: in.Mode, ApplicantMessage: in.ApplicantMessage, InternalNote: in.InternalNote,
+		Documents: docs, Status: DecisionFinal, At: now}
+	if rec.ApplicantMessage == "" && in.Reason != "" {
+		rec.ApplicantMessage = Reasons[in.Reason].ApplicantHint
+	}
+	finalReject := in.Outcome == OutcomeReject && in.Mode == ModeFinal
+
+	if t.Status == TaskPendingConfirmation {
+		proposal := c.decision(t.Proposal)
+		if in.Verifier == t.ProposedBy {
+			return Decision{}, false, violation(ErrFourEyes, "", "task_id", t.ID)
+		}
+		if finalReject && proposal.Reason != in.Reason {
+			return Decision{}, false, violation(ErrConfirmationMismatch, "the proposal rejects for "+string(proposal.Reason)+", the confirmation for "+string(in.Reason),
+				"proposed_reason", proposal.Reason, "reason", in.Reason)
+		}
+		if finalReject {
+			proposal.Status, rec.Status, rec.Confirms = DecisionConfirmed, DecisionConfirmation, proposal.ID
+		} else {
+			proposal.Status = DecisionOverruled
+		}
+	} else if finalReject {
+		rec.Status = DecisionPendingConfirmation
+	}
+
+	switch {
+	case rec.Status == DecisionPendingConfirmation:
+		t.Status, t.ProposedBy, t.Proposal = TaskPendingConfirmation, in.Verifier, rec.ID
+	case in.Outcome == OutcomeApprove:
+		err = c.transition(ck, StatePassed, "", "", now)
+		c.markDocuments(t.ID, DocumentApproved, "")
+	case in.Outcome == OutcomeReject && in.Mode == ModeFinal:
+		err = c.transition(ck, StateRejected, in.Reason, ModeFinal, now)
+		ck.ApplicantMessage = rec.ApplicantMessage
+		c.markDocuments(t.ID, DocumentRejected, in.Reason)
+	case in.Outcome == OutcomeReject:
+		err = c.requireDocuments(ck, in.Reason, rec.ApplicantMessage, docs, ModeRetry, now, r)
+		c.markDocuments(t.ID, DocumentRejected, in.Reason)
+	case in.Outcome == OutcomeRequestDocuments:
+		err = c.requireDocuments(ck, in.Reason, rec.ApplicantMessage, docs, "", now, r)
+		c.markDocuments(t.ID, DocumentRejected, in.Reason)
+	}
+	if err != nil {
+		return Decision{}, false, err
+	}
+	if rec.Status != DecisionPendingConfirmation {
+		t.Status, t.DecidedAt = TaskDecided, now
+	}
+	t.ClaimedBy, t.LeaseUntil = "", time.Time{} // a proposal frees the task for the second verifier
+	c.Decisions = append(c.Decisions, rec)
+	c.record(DecisionRecorded{EventMeta: c.meta(now), DecisionID: rec.ID, TaskID: t.ID, Check: t.Check, Verifier: rec.Verifier,
+		Outcome: rec.Outcome, Reason: rec.Reason, Mode: rec.Mode, ApplicantMessage: rec.ApplicantMessage, Status: rec.Status, Confirms: rec.Confirms})
+	c.settle(now, r)
+	return *rec, false, nil
+}
+
+// markDocuments records the fate of the documents reviewed in task taskID.
+func (c *Case) markDocuments(taskID string, s DocumentStatus, reason ReasonCode) {
+	for _, d := range c.Documents {
+		if d.TaskID == taskID {
+			d.Status, d.RejectedFor = s, reason
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package domain
+
+import "time"
+
+// Event is a domain event recorded by the Case aggregate. The repository
+// adapter writes the events of a change to the outbox in the same
+// transaction; EventName is the stable fact name the event adapter maps to a
+// CloudEvent type.
+type Event interface {
+	EventName() string
+}
+
+// EventMeta is carried by every event.
+type EventMeta struct {
+	CaseID    string    `json:"case_id"`
+	PartnerID string    `json:"partner_id"`
+	At        time.Time `json:"at"`
+}
+
+// CaseOpened: a verification case was opened for a submitted registration.
+type CaseOpened struct {
+	EventMeta
+	LocationID     string       `json:"location_id,omitempty"`
+	RegistrationID string       `json:"registration_id,omitempty"`
+	Market         string       `json:"market"`
+	Enrollments    []Enrollment `json:"enrollments"`
+	Checks         []CheckKind  `json:"checks"`
+}
+
+// CheckStateChanged: one check moved from one state to another.
+type CheckStateChanged struct {
+	EventMeta
+	Check  CheckKind     `json:"check"`
+	From   CheckState    `json:"from"`
+	To     CheckState    `json:"to"`
+	Reason ReasonCode    `json:"reason,omitempty"`
+	Mode   RejectionMode `json:"mode,omitempty"`
+}
+
+// ReviewTaskCreated: a check needs a verifier; Content is everything the verifier needs.
+type ReviewTaskCreated struct {
+	EventMeta
+	TaskID  string      `json:"task_id"`
+	Check   CheckKind   `json:"check"`
+	Round   int         `json:"round"`
+	DueAt   time.Time   `json:"due_at"`
+	Content TaskContent `json:"content"`
+}
+
+// ReviewTaskClaimed: a verifier holds the task until LeaseUntil.
+type ReviewTaskClaimed struct {
+	EventMeta
+	TaskID     string    `json:"task_id"`
+	Check      CheckKind `json:"check"`
+	Verifier   string    `json:"verifier"`
+	LeaseUntil time.Time `json:"lease_until"`
+	Renewed    bool      `json:"renewed,omitempty"`
+}
+
+// ReviewTaskReleased: a claim ended without a decision (the lease expired).
+type ReviewTaskReleased struct {
+	EventMeta
+	TaskID   string    `json:"task_id"`
+	Check    CheckKind `json:"check"`
+	Verifier string    `json:"verifier"`
+	Reason   string    `json:"reason"`
+}
+
+// ReviewTaskOverdue: the task passed its SLA due time undecided (escalation; emitted once).
+type ReviewTaskOverdue struct {
+	EventMeta
+	TaskID    string    `json:"task_id"`
+	Check     CheckKind `json:"check"`
+	DueAt     time.Time `json:"due_at"`
+	ClaimedBy string    `json:"claimed_by,omitempty"`
+}
+
+// DecisionRecorded: a verifier's decision was recorded. Status is final,
+// pending_confirmation (a FINAL rejection awaiting a second verifier),
+// confirmed, or overruled. The internal note is deliberately not published.
+type DecisionRecorded struct {
+	EventMeta
+	DecisionID       string         `json:"decision_id"`
+	TaskID           string         `json:"task_id"`
+	Check            CheckKind      `json:"check"`
+	Verifier         string         `json:"verifier"`
+	Outcome          Outcome        `json:"outcome"`
+	Reason           ReasonCode     `json:"reason,omitempty"`
+	Mode             RejectionMode  `json:"mode,omitempty"`
+	ApplicantMessage string         `json:"applicant_message,omitempty"`
+	Status           DecisionStatus `json:"status"`
+	Confirms         string         `json:"confirms,omitempty"`
+}
+
+// DocumentsRequested: the applicant must upload one of AcceptedDocuments by DueAt.
+type DocumentsRequested struct {
+	EventMeta
+	Check             CheckKind      `json:"check"`
+	Reason            ReasonCode     `json:"reason"`
+	ApplicantMessage  string         `json:"applicant_message,omitempty"`
+	AcceptedDocuments []DocumentType `json:"accepted_documents"`
+	DueAt             time.Time      `json:"due_at"`
+	AppealsRemaining  int            `json:"appeals_remaining"`
+	ContactEmail      string         `json:"contact_email"`
+}
+
+// DocumentAccepted: submitted document metadata passed the rules and went to review.
+type DocumentAccepted struct {
+	EventMeta
+	DocumentID       string       `json:"document_id"`
+	Check            CheckKind    `json:"check"`
+	Type             DocumentType `json:"type"`
+	SHA256           string       `json:"sha256"`
+	AppealsRemaining int          `json:"appeals_remaining"`
+}
+
+// VerificationApproved: all three checks passed; the partner ID may become valid.
+type VerificationApproved struct {
+	EventMeta
+	LocationID     string       `json:"location_id,omitempty"`
+	RegistrationID string       `json:"registration_id,omitempty"`
+	Market         string       `json:"market"`
+	Enrollments    []Enrollment `json:"enrollments"`
+}
+
+// VerificationRejected: the case failed at FailingCheck.
+type VerificationRejected struct {
+	EventMeta
+	LocationID       string        `json:"location_id,omitempty"`
+	RegistrationID   string        `json:"registration_id,omitempty"`
+	Market           string        `json:"market"`
+	Enrollments      []Enrollment  `json:"enrollments"`
+	FailingCheck     CheckKind     `json:"failing_check"`
+	SubStatus        string        `json:"sub_status"`
+	Reason           ReasonCode    `json:"reason"`
+	Mode             RejectionMode `json:"mode"`
+	ApplicantMessage string        `json:"applicant_message,omitempty"`
+}
+
+// ReminderDue: the applicant should be reminded of a document deadline.
+type ReminderDue struct {
+	EventMeta
+	Check             CheckKind      `json:"check"`
+	Reason            ReasonCode     `json:"reason"`
+	DueAt             time.Time      `json:"due_at"`
+	Lead              time.Duration  `json:"lead"`
+	AcceptedDocuments []DocumentType `json:"accepted_documents"`
+	ContactEmail      string         `json:"contact_email"`
+}
+
+func (CaseOpened) EventName() string           { return "verification.case.opened" }
+func (CheckStateChanged) EventName() string    { return "verification.check.state_changed" }
+func (ReviewTaskCreated) EventName() string    { return "verification.task.created" }
+func (ReviewTaskClaimed) EventName() string    { return "verification.task.claimed" }
+func (ReviewTaskReleased) EventName() string   { return "verification.task.released" }
+func (ReviewTaskOverdue) EventName() string    { return "verification.task.overdue" }
+func (DecisionRecorded) EventName() string     { return "verification.decision.recorded" }
+func (DocumentsRequested) EventName() string   { return "verification.documents.requested" }
+func (DocumentAccepted) EventName() string     { return "verification.document.accepted" }
+func (VerificationApproved) EventName() string { return "verification.case.approved" }
+func (VerificationRejected) EventName() string { return "verification.case.rejected" }
+func (ReminderDue) EventName() string          { return "verification.reminder.due" }
