@@ -101,6 +101,9 @@ func NewHasher(pepper []byte) (Hasher, error) {
 	return Hasher{pepper: append([]byte(nil), pepper...)}, nil
 }
 
+// Keyed reports whether h was built by NewHasher (the zero Hasher is unusable).
+func (h Hasher) Keyed() bool { return len(h.pepper) >= 32 }
+
 // CodeMAC is the stored form of a 6-digit code: HMAC-SHA-256 keyed with the
 // pepper over the challenge id and the code. A code has only 10^6 values, so
 // an unkeyed hash (even salted) taken from a leaked table is reversed in 10^6

@@ -1,0 +1,191 @@
+// Package app holds the use cases of the e-mail ownership service and the
+// ports they need. Authorization happens here; storage, transport and crypto
+// adapters plug in through the ports.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// ErrNotFound is what repository adapters return for a missing row.
+var ErrNotFound = errors.New("not found")
+
+// Repository stores Ownership aggregates, one per enrollment.
+//
+// Contract for adapters: Update and Upsert load the aggregate under a row
+// lock (SELECT ... FOR UPDATE in one transaction), run fn, and — only if fn
+// returns nil — save the aggregate and write o.PullEvents() to the outbox in
+// that same transaction. Because every confirmation, wrong-code count and
+// resend of an enrollment goes through this lock, two concurrent
+// confirmations serialize and exactly one wins; the other sees "already used".
+type Repository interface {
+	// Upsert runs fn on the enrollment's aggregate, or on nil when there is
+	// none yet; fn returns the aggregate to save (nil: save nothing). An
+	// adapter that loses an insert race must retry under the lock.
+	Upsert(ctx context.Context, enrollmentID string, fn func(o *domain.Ownership) (*domain.Ownership, error)) error
+	// Update runs fn on an existing aggregate; ErrNotFound when absent.
+	Update(ctx context.Context, enrollmentID string, fn func(o *domain.Ownership) error) error
+	// Get reads an aggregate without locking; ErrNotFound when absent.
+	Get(ctx context.Context, enrollmentID string) (*domain.Ownership, error)
+	// EnrollmentByTokenHash finds the enrollment owning a challenge with this
+	// token hash (any state); ErrNotFound when none. Index on the hash.
+	EnrollmentByTokenHash(ctx context.Context, tokenHash []byte) (string, error)
+	// EnrollmentsByAddress lists enrollments whose latest challenge was sent
+	// to the (normalized) address.
+	EnrollmentsByAddress(ctx context.Context, address string) ([]string, error)
+	// DueForExpiry lists up to limit enrollments whose pending challenge's
+	// deadline (Ownership.NextDeadline) is at or before now. The adapter keeps
+	// the deadline in an indexed column: this is the durable timer.
+	DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error)
+}
+
+// ThrottleRepository stores resend throttles by key, with the same locking
+// contract as Repository.Update (a row per key, created on first use).
+type ThrottleRepository interface {
+	// UpdateThrottle runs fn on the key's throttle (a fresh one if absent)
+	// under a row lock and saves it when fn returns nil.
+	UpdateThrottle(ctx context.Context, key string, fn func(t *domain.ResendThrottle) error) error
+	// GetThrottle reads a throttle; a fresh one (no sends) if absent.
+	GetThrottle(ctx context.Context, key string) (*domain.ResendThrottle, error)
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Sealer encrypts the secret for the notifier (adapters/sealedbox).
+type Sealer interface {
+	Seal(plaintext []byte) ([]byte, error)
+}
+
+// SealedPayload is the clear text inside VerificationMailRequested.SealedSecret
+// (JSON). The notifier must check ChallengeID against the event's challenge id
+// so that a sealed blob cannot be replayed inside another event.
+type SealedPayload struct {
+	V           int    `json:"v"` // 1
+	ChallengeID string `json:"challenge_id"`
+	Token       string `json:"token"`
+	Code        string `json:"code"`
+}
+
+// Deps are the collaborators of the App.
+type Deps struct {
+	Repo      Repository
+	Throttles ThrottleRepository
+	Clock     Clock
+	Random    io.Reader // a CSPRNG: crypto/rand.Reader in production
+	Sealer    Sealer
+	Hasher    domain.Hasher // keyed with the server-side pepper
+	Policy    domain.Policy
+}
+
+// App exposes the use cases. Safe for concurrent use.
+type App struct{ d Deps }
+
+// New checks the dependencies and returns the App.
+func New(d Deps) (*App, error) {
+	var errs []error
+	if d.Repo == nil || d.Throttles == nil || d.Clock == nil || d.Random == nil || d.Sealer == nil {
+		errs = append(errs, errors.New("app: repo, throttles, clock, random and sealer are required"))
+	}
+	if !d.Hasher.Keyed() {
+		errs = append(errs, errors.New("app: hasher is required"))
+	}
+	if err := d.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &App{d: d}, nil
+}
+
+// issue generates a challenge id and secret, seals the secret for the
+// notifier and returns only what the aggregate may keep.
+func (a *App) issue() (domain.Issued, error) {
+	id, err := uuid.NewRandomFromReader(a.d.Random)
+	if err != nil {
+		return domain.Issued{}, fmt.Errorf("challenge id: %w", err)
+	}
+	s, err := domain.NewSecret(a.d.Random)
+	if err != nil {
+		return domain.Issued{}, err
+	}
+	plain, err := json.Marshal(SealedPayload{V: 1, ChallengeID: id.String(), Token: s.Token, Code: s.Code})
+	if err != nil {
+		return domain.Issued{}, err
+	}
+	sealed, err := a.d.Sealer.Seal(plain)
+	clear(plain)
+	if err != nil {
+		return domain.Issued{}, fmt.Errorf("seal secret: %w", err)
+	}
+	return domain.Issued{
+		ChallengeID:  id.String(),
+		TokenHash:    domain.HashToken(s.Token),
+		CodeMAC:      a.d.Hasher.CodeMAC(id.String(), s.Code),
+		SealedSecret: sealed,
+	}, nil
+}
+
+// Stable error codes of this service.
+const (
+	CodeInvalidCommand      = "emailownership.invalid_command"
+	CodeTokenMalformed      = "emailownership.token_malformed"
+	CodeCodeMalformed       = "emailownership.code_malformed"
+	CodeCodeWrong           = "emailownership.code_wrong"
+	CodeChallengeUnknown    = "emailownership.challenge_unknown"
+	CodeChallengeExpired    = "emailownership.challenge_expired"
+	CodeChallengeUsed       = "emailownership.challenge_used"
+	CodeChallengeSuperseded = "emailownership.challenge_superseded"
+	CodeChallengeLocked     = "emailownership.challenge_locked"
+	CodeResendThrottled     = "emailownership.resend_throttled"
+	CodeNotFound            = "emailownership.not_found"
+)
+
+// translate turns domain and port errors into coded application errors.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	var e *apperr.Error
+	switch {
+	case errors.Is(err, domain.ErrMalformedToken):
+		e = apperr.Invalid(CodeTokenMalformed, "the link is malformed", apperr.FieldError{Field: "token", Code: "token.malformed", Message: "not a token"})
+	case errors.Is(err, domain.ErrMalformedCode):
+		e = apperr.Invalid(CodeCodeMalformed, "the code must be 6 digits", apperr.FieldError{Field: "code", Code: "code.malformed", Message: "must be exactly 6 digits"})
+	case errors.Is(err, domain.ErrWrongCode):
+		e = apperr.Invalid(CodeCodeWrong, "the code is wrong", apperr.FieldError{Field: "code", Code: "code.wrong", Message: "wrong code"})
+	case errors.Is(err, domain.ErrNoChallenge), errors.Is(err, ErrNotFound):
+		e = apperr.NotFound(CodeChallengeUnknown, "no such challenge")
+	case errors.Is(err, domain.ErrExpired):
+		e = apperr.Conflict(CodeChallengeExpired, "the challenge has expired; request a new mail")
+	case errors.Is(err, domain.ErrAlreadyUsed):
+		e = apperr.Conflict(CodeChallengeUsed, "the challenge was already used")
+	case errors.Is(err, domain.ErrSuperseded):
+		e = apperr.Conflict(CodeChallengeSuperseded, "a newer mail replaced this one")
+	case errors.Is(err, domain.ErrLocked):
+		e = apperr.Conflict(CodeChallengeLocked, "too many wrong codes; request a new mail")
+	case errors.Is(err, domain.ErrInvalidAddress):
+		e = apperr.Invalid(CodeInvalidCommand, "invalid e-mail address", apperr.FieldError{Field: "email", Code: "email.invalid", Message: "not an e-mail address"})
+	case errors.Is(err, domain.ErrInvalidLanguage):
+		e = apperr.Invalid(CodeInvalidCommand, "invalid language", apperr.FieldError{Field: "language", Code: "language.unsupported", Message: "must be ja or en"})
+	case errors.Is(err, domain.ErrInvalidEnrollment):
+		e = apperr.Invalid(CodeInvalidCommand, err.Error())
+	default:
+		return err
+	}
+	e.Err = err
+	return e
+}

@@ -1,0 +1,31 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// Dispute records "this wasn't me" from the mail's second link. It marks the
+// challenge disputed for review and rejects nothing; a later confirmation of
+// the enrollment withdraws the dispute. Disputing twice is fine. No principal:
+// the token is the credential.
+func (a *App) Dispute(ctx context.Context, token string) error {
+	token, err := domain.ParseToken(token)
+	if err != nil {
+		return translate(err)
+	}
+	h := domain.HashToken(token)
+	enrollmentID, err := a.d.Repo.EnrollmentByTokenHash(ctx, h)
+	if err != nil {
+		return translate(err)
+	}
+	err = a.d.Repo.Update(ctx, enrollmentID, func(o *domain.Ownership) error {
+		return o.Dispute(h, a.d.Clock.Now())
+	})
+	if errors.Is(err, ErrNotFound) {
+		err = domain.ErrNoChallenge
+	}
+	return translate(err)
+}

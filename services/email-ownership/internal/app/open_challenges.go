@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// Enrollment is one program enrollment of a registration.
+type Enrollment struct {
+	EnrollmentID string
+	Program      string
+}
+
+// OpenChallengesCommand comes from a "registration submitted" event.
+type OpenChallengesCommand struct {
+	PartnerID   string
+	Enrollments []Enrollment
+	Email       string
+	ContactName string
+	Language    string // ja or en; empty: chosen by market
+	Market      string // ISO 3166-1 alpha-2
+	CausationID string // CloudEvent id of the registration event
+}
+
+// OpenedChallenge names a challenge that this call opened.
+type OpenedChallenge struct {
+	EnrollmentID string
+	ChallengeID  string
+}
+
+// OpenChallengesResult lists what was opened; a replay opens nothing.
+type OpenChallengesResult struct {
+	Opened []OpenedChallenge
+}
+
+// OpenChallenges opens one challenge per enrollment for the address. It is
+// idempotent: an enrollment that already has a challenge for this address, or
+// that already saw CausationID, is left alone. Each enrollment is its own
+// transaction; on error the caller retries the whole event, which is safe.
+// Internal trigger (event consumer): no principal.
+func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (OpenChallengesResult, error) {
+	addr, err := domain.NormalizeAddress(cmd.Email)
+	if err != nil {
+		return OpenChallengesResult{}, translate(err)
+	}
+	lang, err := domain.ParseLanguage(cmd.Language, cmd.Market)
+	if err != nil {
+		return OpenChallengesResult{}, translate(err)
+	}
+	if strings.TrimSpace(cmd.PartnerID) == "" || len(cmd.Enrollments) == 0 {
+		return OpenChallengesResult{}, apperr.Invalid(CodeInvalidCommand, "partner id and at least one enrollment are required")
+	}
+	rcpt := domain.Recipient{Address: addr, ContactName: cmd.ContactName, Language: lang, Market: strings.ToUpper(cmd.Market)}
+	var res OpenChallengesResult
+	for _, e := range cmd.Enrollments {
+		ref := domain.EnrollmentRef{EnrollmentID: e.EnrollmentID, PartnerID: cmd.PartnerID, Program: e.Program}
+		fresh, err := domain.NewOwnership(ref)
+		if err != nil {
+			return res, translate(err)
+		}
+		is, err := a.issue()
+		if err != nil {
+			return res, err
+		}
+		var opened bool
+		err = a.d.Repo.Upsert(ctx, e.EnrollmentID, func(o *domain.Ownership) (*domain.Ownership, error) {
+			if o == nil {
+				o = fresh
+			} else if o.Ref().PartnerID != cmd.PartnerID {
+				return nil, apperr.Conflict(CodeInvalidCommand, "enrollment belongs to another partner")
+			}
+			ok, err := o.Open(rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			if err != nil || !ok {
+				return nil, err
+			}
+			opened = true
+			return o, nil
+		})
+		if err != nil {
+			return res, translate(fmt.Errorf("open challenge for enrollment %s: %w", e.EnrollmentID, err))
+		}
+		if opened {
+			res.Opened = append(res.Opened, OpenedChallenge{EnrollmentID: e.EnrollmentID, ChallengeID: is.ChallengeID})
+		}
+	}
+	return res, nil
+}
