@@ -80,6 +80,9 @@ func ProblemFrom(err error) Problem {
 			Detail: "an unexpected error occurred; it has been logged"}
 	}
 	status := StatusOf(ae.Kind)
+	if st, ok := statusByCode[ae.Code]; ok {
+		status = st
+	}
 	p := Problem{
 		Type:   ProblemTypeURI(ae.Code),
 		Title:  http.StatusText(status),

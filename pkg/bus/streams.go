@@ -1,0 +1,141 @@
+// Package bus is the JetStream side of the platform: the stream catalog,
+// idempotent provisioning, the outbound publisher, and a watermill router
+// whose consumers are real durables with bounded redelivery and a
+// dead-letter stream.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream is one stream of the catalog: an upper-case noun over the
+// lower-case dotted subjects of one producer.
+type Stream struct {
+	Name     string
+	Subjects []string
+	// Producer names who publishes on it.
+	Producer string
+}
+
+// Catalog lists every stream. Each producing service owns one; upstream
+// systems and verifier services publish on INTAKE; every consumer
+// dead-letters on DEADLETTER (deadletter.<service>).
+var Catalog = []Stream{
+	{Name: "INTAKE", Subjects: []string{"intake.>"}, Producer: "upstream systems and verifier services"},
+	{Name: "REGISTRATION", Subjects: []string{"registration.>"}, Producer: "registration"},
+	{Name: "EMAIL", Subjects: []string{"email.>"}, Producer: "email-ownership"},
+	{Name: "NOTIFIER", Subjects: []string{"notifier.>"}, Producer: "notifier"},
+	{Name: "VERIFICATION", Subjects: []string{"verification.>"}, Producer: "verification"},
+	{Name: "AGREEMENTS", Subjects: []string{"agreements.>"}, Producer: "agreements"},
+	{Name: "RELATIONSHIPS", Subjects: []string{"relationships.>"}, Producer: "relationships"},
+	{Name: DeadLetterStream, Subjects: []string{"deadletter.>"}, Producer: "every consumer"},
+}
+
+// DeadLetterStream holds poisoned messages with their reasons.
+const DeadLetterStream = "DEADLETTER"
+
+// DeadLetterSubject is where service dead-letters.
+func DeadLetterSubject(service string) string {
+	return "deadletter." + strings.ReplaceAll(service, "-", "_")
+}
+
+// StreamFor returns the catalog stream holding subject (by its first token).
+func StreamFor(subject string) (Stream, error) {
+	first, _, _ := strings.Cut(subject, ".")
+	for _, s := range Catalog {
+		for _, sub := range s.Subjects {
+			if strings.TrimSuffix(sub, ".>") == first {
+				return s, nil
+			}
+		}
+	}
+	return Stream{}, fmt.Errorf("no stream in the catalog holds subject %q", subject)
+}
+
+// StreamConfig is the JetStream configuration of s. Replicas come from the
+// deployment (1 locally, 3 on a cluster).
+func StreamConfig(s Stream, replicas int) jetstream.StreamConfig {
+	if replicas < 1 {
+		replicas = 1
+	}
+	cfg := jetstream.StreamConfig{
+		Name:       s.Name,
+		Subjects:   s.Subjects,
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxAge:     30 * 24 * time.Hour,
+		Duplicates: 2 * time.Minute,
+		Replicas:   replicas,
+		Discard:    jetstream.DiscardOld,
+	}
+	if s.Name == DeadLetterStream {
+		cfg.MaxAge = 90 * 24 * time.Hour
+	}
+	return cfg
+}
+
+// Connect dials NATS with a client name and endless reconnects. Every
+// watermill component gets its own connection: their Close drains it.
+func Connect(url, name string, opts ...nats.Option) (*nats.Conn, error) {
+	base := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.Timeout(5 * time.Second),
+	}
+	nc, err := nats.Connect(url, append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s as %s: %w", redactURL(url), name, err)
+	}
+	return nc, nil
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "***" + u[i:]
+		}
+	}
+	return u
+}
+
+// EnsureStreams creates or updates the named catalog streams (all when
+// names is empty). It is idempotent and safe to run from every replica.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int, names ...string) error {
+	var errs []error
+	for _, s := range Catalog {
+		if len(names) > 0 && !contains(names, s.Name) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := js.CreateOrUpdateStream(ctx, StreamConfig(s, replicas))
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: %w", s.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// DurableName is the consumer name of (service, subject filter): stream and
+// consumer names cannot contain '.', '*' or '>'.
+func DurableName(service, filter string) string {
+	r := strings.NewReplacer(".", "_", "*", "any", ">", "all", "-", "_")
+	return r.Replace(service) + "__" + r.Replace(filter)
+}

@@ -1,0 +1,111 @@
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// Request error codes (each maps to its own status, see statusByCode).
+const (
+	CodeUnsupportedMediaType = "request.unsupported_media_type"
+	CodeTooLarge             = "request.body_too_large"
+	CodeInvalidUTF8          = "request.invalid_utf8"
+	CodeMalformedJSON        = "request.malformed_json"
+	CodeUnknownField         = "request.unknown_field"
+	CodeWrongType            = "request.wrong_type"
+	CodeEmptyBody            = "request.empty_body"
+)
+
+var statusByCode = map[string]int{
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	CodeInvalidUTF8:          http.StatusBadRequest,
+	CodeMalformedJSON:        http.StatusBadRequest,
+	CodeUnknownField:         http.StatusBadRequest,
+	CodeWrongType:            http.StatusBadRequest,
+	CodeEmptyBody:            http.StatusBadRequest,
+}
+
+// ReadJSONBody checks the media type and size of r's body, that it is
+// UTF-8, and returns it.
+func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil, apperr.Invalid(CodeUnsupportedMediaType, "the body must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, apperr.Invalid(CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBody))
+		}
+		return nil, apperr.Invalid(CodeMalformedJSON, "the body could not be read")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, apperr.Invalid(CodeEmptyBody, "the body is empty")
+	}
+	if !utf8.Valid(body) {
+		return nil, apperr.Invalid(CodeInvalidUTF8, "the body is not valid UTF-8")
+	}
+	return body, nil
+}
+
+// DecodeStrict unmarshals body into v, refusing unknown fields, trailing
+// data and wrong types with precise codes naming the field.
+func DecodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return apperr.Invalid(CodeMalformedJSON, "the body has data after the JSON value")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return apperr.Invalid(CodeMalformedJSON, "the body has data after the JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return apperr.Invalid(CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
+	case errors.As(err, &te):
+		field := te.Field
+		return apperr.Invalid(CodeWrongType, fmt.Sprintf("field %q must be %s", field, te.Type),
+			apperr.FieldError{Field: field, Code: CodeWrongType, Message: "must be " + te.Type.String()})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Invalid(CodeUnknownField, fmt.Sprintf("unknown field %q", field),
+			apperr.FieldError{Field: field, Code: CodeUnknownField, Message: "this field is not part of the API"})
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return apperr.Invalid(CodeMalformedJSON, "the JSON is truncated")
+	default:
+		return apperr.Invalid(CodeMalformedJSON, "malformed JSON: "+err.Error())
+	}
+}
+
+// DecodeJSON is ReadJSONBody followed by DecodeStrict.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	body, err := ReadJSONBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return body, DecodeStrict(body, v)
+}

@@ -1,0 +1,56 @@
+package httpx
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+)
+
+func TestDecodeJSONErrors(t *testing.T) {
+	type body struct {
+		Name string `json:"name"`
+		Age  int    `json:"age"`
+	}
+	cases := []struct {
+		name, ct, body, code string
+		status           int
+	}{
+		{"wrong content type", "text/plain", `{"name":"a"}`, CodeUnsupportedMediaType, 415},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, CodeTooLarge, 413},
+		{"invalid utf8", "application/json", "{\"name\":\"\xff\"}", CodeInvalidUTF8, 400},
+		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400},
+		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400},
+		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400},
+		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400},
+		{"empty", "application/json", ``, CodeEmptyBody, 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
+			r.Header.Set("Content-Type", c.ct)
+			w := httptest.NewRecorder()
+			var v body
+			_, err := DecodeJSON(w, r, &v)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != c.code {
+				t.Fatalf("want %s, got %v", c.code, err)
+			}
+			if p := ProblemFrom(err); p.Status != c.status {
+				t.Fatalf("status %d, want %d", p.Status, c.status)
+			}
+		})
+	}
+}
+
+func TestProblemFlattensExtensions(t *testing.T) {
+	err := apperr.Conflict("x.dup", "duplicate").With("matched_on", []string{"name"})
+	w := httptest.NewRecorder()
+	WriteError(w, httptest.NewRequest("GET", "/a", nil), err)
+	if w.Code != 409 || w.Header().Get("Content-Type") != ProblemContentType ||
+		!strings.Contains(w.Body.String(), `"matched_on":["name"]`) || !strings.Contains(w.Body.String(), `"code":"x.dup"`) {
+		t.Fatalf("%d %s", w.Code, w.Body.String())
+	}
+}

@@ -1,0 +1,174 @@
+// Package httpx is the HTTP edge shared by services: a server with health
+// and readiness endpoints and graceful shutdown, strict JSON decoding, and
+// RFC 9457 problem details for every error.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Check is one readiness check (a dependency ping).
+type Check func(ctx context.Context) error
+
+// Server serves an API beside /healthz (liveness) and /readyz (readiness).
+type Server struct {
+	srv    *http.Server
+	ln     net.Listener
+	log    *slog.Logger
+	checks map[string]Check
+	mu     sync.Mutex
+	drain  bool
+}
+
+// NewServer listens on addr at once (":0" picks a port; see Addr).
+func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[string]Check) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := &Server{ln: ln, log: log, checks: checks}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("/", api)
+	s.srv = &http.Server{
+		Handler:           Middleware(log, mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	draining := s.drain
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	ok := !draining
+	if draining {
+		status["server"] = "shutting down"
+	}
+	names := make([]string, 0, len(s.checks))
+	for n := range s.checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := s.checks[n](ctx); err != nil {
+			ok = false
+			status[n] = err.Error()
+		} else {
+			status[n] = "ok"
+		}
+	}
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	WriteJSON(w, code, map[string]any{"ready": ok, "checks": status})
+}
+
+// Run serves until ctx ends, then shuts down gracefully: readiness turns
+// false, in-flight requests finish (up to timeout).
+func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	s.drain = true
+	s.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Middleware adds a request id, recovers panics as 500 problems and logs
+// each request.
+func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-Id")
+		if rid == "" || len(rid) > 128 {
+			rid = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", rid)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(r.Context(), "http handler panicked", "panic", fmt.Sprint(p), "path", r.URL.Path)
+				if !rec.wrote {
+					WriteError(rec, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+				return
+			}
+			log.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", rid)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the request id of r's context.
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey{}).(string)
+	return s
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}

@@ -1,0 +1,50 @@
+// Package logging builds the JSON slog logger of every service; records
+// made with a context carry its correlation, causation and request ids.
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+)
+
+// New returns a JSON logger for service at level ("debug", "info", "warn", "error").
+func New(service, level string) *slog.Logger { return NewTo(os.Stdout, service, level) }
+
+// NewTo is New writing to w.
+func NewTo(w io.Writer, service, level string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		lvl = slog.LevelInfo
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
+	return slog.New(ctxHandler{h}).With("service", service)
+}
+
+type ctxHandler struct{ slog.Handler }
+
+func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
+	if c := ce.CauseFrom(ctx); c.CorrelationID != "" {
+		r.AddAttrs(slog.String("correlation_id", c.CorrelationID))
+		if c.CausationID != "" {
+			r.AddAttrs(slog.String("causation_id", c.CausationID))
+		}
+	}
+	if p, ok := auth.FromContext(ctx); ok {
+		if p.RequestID != "" {
+			r.AddAttrs(slog.String("request_id", p.RequestID))
+		}
+		if p.Subject != "" {
+			r.AddAttrs(slog.String("actor", p.Subject))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
+func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }

@@ -1,0 +1,286 @@
+// Package pg gives each service its own Postgres schema, reached through its
+// own runtime login role that holds DML rights on that schema only. A second,
+// non-login owner role owns the schema and runs the migrations, so the
+// runtime role can change no DDL. Provisioning is idempotent and runs at
+// start-up when an administrator DSN is configured (development, CI, a
+// Kubernetes init job); production can pre-provision and leave it empty.
+package pg
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+)
+
+// Config locates the database of one service.
+type Config struct {
+	// AdminURL is a superuser DSN used only to provision and migrate. Empty:
+	// assume provisioning was done elsewhere.
+	AdminURL string `env:"ADMIN_URL" envDefault:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"`
+	// URL is the runtime DSN. Empty: AdminURL with the runtime role as user
+	// and Database as database (trust or .pgpass must authenticate it).
+	URL       string `env:"URL"`
+	Database  string `env:"DB" envDefault:"onboarding"`
+	Schema    string `env:"SCHEMA"`     // default: the service name
+	AppRole   string `env:"APP_ROLE"`   // default: <schema>_app
+	OwnerRole string `env:"OWNER_ROLE"` // default: <schema>_owner
+	MaxConns  int32  `env:"MAX_CONNS" envDefault:"10"`
+}
+
+var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// WithDefaults fills the names derived from the service name.
+func (c Config) WithDefaults(service string) Config {
+	if c.Schema == "" {
+		c.Schema = strings.ReplaceAll(service, "-", "_")
+	}
+	if c.AppRole == "" {
+		c.AppRole = c.Schema + "_app"
+	}
+	if c.OwnerRole == "" {
+		c.OwnerRole = c.Schema + "_owner"
+	}
+	return c
+}
+
+// Validate lists every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	for name, v := range map[string]string{"POSTGRES_DB": c.Database, "POSTGRES_SCHEMA": c.Schema,
+		"POSTGRES_APP_ROLE": c.AppRole, "POSTGRES_OWNER_ROLE": c.OwnerRole} {
+		if !identRe.MatchString(v) {
+			errs = append(errs, fmt.Errorf("%s %q must be a lower-case SQL identifier", name, v))
+		}
+	}
+	if c.AdminURL == "" && c.URL == "" {
+		errs = append(errs, errors.New("POSTGRES_URL or POSTGRES_ADMIN_URL must be set"))
+	}
+	for name, v := range map[string]string{"POSTGRES_ADMIN_URL": c.AdminURL, "POSTGRES_URL": c.URL} {
+		if v == "" {
+			continue
+		}
+		if _, err := pgx.ParseConfig(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s is not a valid DSN: %v", name, redactErr(err)))
+		}
+	}
+	if c.MaxConns < 1 {
+		errs = append(errs, errors.New("POSTGRES_MAX_CONNS must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// redactErr keeps passwords out of logs: pgx parse errors can echo the DSN.
+func redactErr(err error) string {
+	return regexp.MustCompile(`://[^@/]*@`).ReplaceAllString(err.Error(), "://***@")
+}
+
+// RuntimeURL is the DSN the service connects with.
+func (c Config) RuntimeURL() (string, error) {
+	if c.URL != "" {
+		return c.URL, nil
+	}
+	return withUserAndDB(c.AdminURL, c.AppRole, c.Database)
+}
+
+func withUserAndDB(dsn, user, db string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("POSTGRES_ADMIN_URL must be a postgres:// URL to derive other DSNs")
+	}
+	if user != "" {
+		u.User = url.User(user)
+	}
+	u.Path = "/" + db
+	return u.String(), nil
+}
+
+func quote(ident string) string { return pgx.Identifier{ident}.Sanitize() }
+
+// Provision creates (if missing) the database, the owner and runtime roles,
+// and the schema, with least-privilege grants, then runs the platform and
+// service migrations as the owner role. Several services may provision the
+// same database at once: an advisory lock serialises them.
+func Provision(ctx context.Context, c Config, migrations fs.FS, log *slog.Logger) error {
+	if c.AdminURL == "" {
+		return nil
+	}
+	admin, err := pgx.Connect(ctx, c.AdminURL)
+	if err != nil {
+		return fmt.Errorf("connect as administrator: %w", err)
+	}
+	defer admin.Close(context.Background())
+
+	lockKey := int64(fnv64("partnerhub-provision:" + c.Database))
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return fmt.Errorf("take provisioning lock: %w", err)
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
+
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", c.Database).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database: %w", err)
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+quote(c.Database)); err != nil && !isCode(err, "42P04") {
+			return fmt.Errorf("create database %s: %w", c.Database, err)
+		}
+		log.Info("created database", "database", c.Database)
+	}
+	for _, r := range []struct {
+		name  string
+		login bool
+	}{{c.OwnerRole, false}, {c.AppRole, true}} {
+		opt := "NOLOGIN"
+		if r.login {
+			opt = "LOGIN"
+		}
+		stmt := fmt.Sprintf(`DO $$ BEGIN CREATE ROLE %s %s NOSUPERUSER NOCREATEDB NOCREATEROLE;
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, quote(r.name), opt)
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("create role %s: %w", r.name, err)
+		}
+	}
+
+	dbURL, err := withUserAndDB(c.AdminURL, "", c.Database)
+	if err != nil {
+		return err
+	}
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connect to %s as administrator: %w", c.Database, err)
+	}
+	defer db.Close(context.Background())
+	s, app, owner := quote(c.Schema), quote(c.AppRole), quote(c.OwnerRole)
+	stmts := []string{
+		"REVOKE ALL ON DATABASE " + quote(c.Database) + " FROM PUBLIC",
+		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
+		"GRANT CONNECT ON DATABASE " + quote(c.Database) + " TO " + app,
+		"CREATE SCHEMA IF NOT EXISTS " + s + " AUTHORIZATION " + owner,
+		"REVOKE ALL ON SCHEMA " + s + " FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA " + s + " TO " + app,
+		// Tables the owner creates are usable by the runtime role; a migration
+		// may revoke more on a table (e.g. append-only evidence).
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA " + s + " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA " + s + " GRANT USAGE, SELECT ON SEQUENCES TO " + app,
+		"ALTER ROLE " + app + " IN DATABASE " + quote(c.Database) + " SET search_path = " + s,
+	}
+	for _, stmt := range stmts {
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("provision %q: %w", stmt, err)
+		}
+	}
+	return Migrate(ctx, dbURL, c, migrations, log)
+}
+
+// Migrate runs the platform migrations (outbox, inbox, sequences, timers) and
+// then the service's own, each with its own version table in the schema, as
+// the owner role.
+func Migrate(ctx context.Context, adminDBURL string, c Config, migrations fs.FS, log *slog.Logger) error {
+	cc, err := pgx.ParseConfig(adminDBURL)
+	if err != nil {
+		return err
+	}
+	setup := "SET ROLE " + quote(c.OwnerRole) + "; SET search_path = " + quote(c.Schema)
+	sqldb := stdlib.OpenDB(*cc, stdlib.OptionAfterConnect(func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, setup)
+		return err
+	}))
+	defer sqldb.Close()
+	sqldb.SetMaxOpenConns(1)
+
+	platform, err := fs.Sub(platformMigrations, "migrations")
+	if err != nil {
+		return err
+	}
+	if err := migrate(ctx, sqldb, platform, "platform_db_version", log); err != nil {
+		return fmt.Errorf("platform migrations: %w", err)
+	}
+	if migrations != nil {
+		if err := migrate(ctx, sqldb, migrations, "goose_db_version", log); err != nil {
+			return fmt.Errorf("service migrations: %w", err)
+		}
+	}
+	return nil
+}
+
+//go:embed migrations/*.sql
+var platformMigrations embed.FS
+
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string, log *slog.Logger) error {
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithTableName(table), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		log.Info("applied migration", "table", table, "source", r.Source.Path, "duration_ms", r.Duration.Milliseconds())
+	}
+	return nil
+}
+
+// Connect opens the runtime pool of the service, pinned to its schema.
+func Connect(ctx context.Context, c Config) (*pgxpool.Pool, error) {
+	dsn, err := c.RuntimeURL()
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse runtime DSN: %v", redactErr(err))
+	}
+	pc.MaxConns = c.MaxConns
+	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema
+	pc.ConnConfig.RuntimeParams["application_name"] = c.Schema
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect as %s: %w", c.AppRole, err)
+	}
+	return pool, nil
+}
+
+// InTx runs fn in a transaction and commits, or rolls back on error.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, fn)
+}
+
+// IsUniqueViolation reports a unique-constraint violation, with its name.
+func IsUniqueViolation(err error) (constraint string, ok bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}
+
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64() >> 1
+}

@@ -1,0 +1,110 @@
+// Package testkit gives tests real infrastructure: an embedded JetStream
+// server on a random port, a fresh Postgres database per test, and an
+// eventually helper instead of sleeps.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/natsembed"
+)
+
+// AdminURL is the superuser DSN of the test Postgres (PG_TEST_ADMIN_URL or
+// the local default).
+func AdminURL() string {
+	if u := os.Getenv("PG_TEST_ADMIN_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// NATS starts an embedded JetStream server for the test and returns its URL.
+func NATS(tb testing.TB) string {
+	tb.Helper()
+	s, err := natsembed.Start("127.0.0.1", -1, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("start embedded nats: %v", err)
+	}
+	tb.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+// JetStream connects to url for test assertions; closed at cleanup.
+func JetStream(tb testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatalf("connect nats: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	return nc, js
+}
+
+// Database creates a fresh, empty database for the test and returns its
+// name; it is dropped at cleanup.
+func Database(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		tb.Fatalf("connect postgres: %v (is it running? see README)", err)
+	}
+	defer conn.Close(context.Background())
+	name := "t_" + RandomID(8)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, AdminURL())
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return name
+}
+
+// RandomID returns n random bytes hex-encoded (lower case).
+func RandomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Eventually polls cond every 20ms until it returns nil or timeout passes,
+// then fails the test with cond's last error.
+func Eventually(tb testing.TB, timeout time.Duration, cond func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = cond(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %s: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Errorf is fmt.Errorf, for terse Eventually conditions.
+func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
