@@ -35,4 +35,6 @@ func (l levelFloor) Enabled(ctx context.Context, lvl slog.Level) bool {
 func (l levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
 	return levelFloor{l.Handler.WithAttrs(a), l.min}
 }
-func (l levelFloor) WithGroup(n string) slog.Handler { return levelFloor{l.Handler.WithGroup(n), l.min} }
+func (l levelFloor) WithGroup(n string) slog.Handler {
+	return levelFloor{l.Handler.WithGroup(n), l.min}
+}

@@ -16,7 +16,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 	}
 	cases := []struct {
 		name, ct, body, code string
-		status           int
+		status               int
 	}{
 		{"wrong content type", "text/plain", `{"name":"a"}`, CodeUnsupportedMediaType, 415},
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, CodeTooLarge, 413},
