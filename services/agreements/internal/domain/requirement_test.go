@@ -1,0 +1,49 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRequirementLifecycle(t *testing.T) {
+	p := registeredPartner(t, VerificationApproved)
+	cur := mustAccept(t, p, mustVersion(t, nil), nil)
+	v2 := mustVersion(t, func(d *VersionDraft) {
+		d.ID, d.EffectiveFrom = "rv2", t0.Add(time.Hour)
+		d.Policy, d.ReacceptanceWindow = "requires_reacceptance", 24*time.Hour
+	})
+	due := v2.ReacceptanceDeadline()
+
+	r := NewRequirement("R1", cur, v2, t0)
+	evs := r.PullEvents()
+	if e, ok := evs[0].(ReacceptanceRequired); len(evs) != 1 || !ok || e.DueBy != due || e.CurrentAcceptanceID != cur.ID() || e.PartnerID != "P1" {
+		t.Fatalf("events = %+v", evs)
+	}
+	if r.MarkOverdue(due.Add(-time.Second)) {
+		t.Fatal("overdue before the deadline")
+	}
+	if !r.MarkOverdue(due) || r.MarkOverdue(due.Add(time.Hour)) {
+		t.Fatal("overdue must be marked exactly once")
+	}
+	evs = r.PullEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events = %+v, want one overdue event", evs)
+	}
+	if _, ok := evs[0].(ReacceptanceOverdue); !ok {
+		t.Fatalf("event = %T", evs[0])
+	}
+	r.Satisfy("A9", due.Add(2*time.Hour)) // late acceptances still satisfy
+	if r.Open() || r.State().SatisfiedBy != "A9" || r.IsOverdue(due.Add(3*time.Hour)) {
+		t.Fatalf("state = %+v", r.State())
+	}
+	r.Cancel(due.Add(4 * time.Hour))
+	if r.State().Status != RequirementSatisfied {
+		t.Fatal("a closed requirement stays closed")
+	}
+
+	c := NewRequirement("R2", cur, v2, t0)
+	c.Cancel(t0.Add(time.Hour))
+	if c.Open() || c.MarkOverdue(due.Add(time.Hour)) {
+		t.Fatal("a cancelled requirement never turns overdue")
+	}
+}
