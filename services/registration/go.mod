@@ -4,4 +4,10 @@ go 1.26.0
 
 require github.com/partnerhub/onboarding/pkg v0.0.0
 
+require (
+	github.com/nyaruka/phonenumbers v1.8.1 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
 replace github.com/partnerhub/onboarding/pkg => ../../pkg

@@ -1,0 +1,89 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ClaimWindow is how long after a refused registration its applicant may
+// file a duplicate claim quoting the attempt ID.
+const ClaimWindow = 30 * 24 * time.Hour
+
+// MaxClaimStatement bounds the applicant's statement in a duplicate claim.
+const MaxClaimStatement = 2000
+
+// Sentinel errors of duplicate attempts and claims.
+var (
+	ErrDuplicateAttemptNotFound = errors.New("duplicate attempt not found")
+	ErrClaimAlreadyFiled        = errors.New("a claim was already filed for this duplicate attempt")
+	ErrClaimWindowClosed        = errors.New("the time to file a claim for this duplicate attempt has passed")
+)
+
+// DuplicateAttempt records a registration refused as a duplicate, so that the
+// applicant can later file a claim on the existing partner by quoting its ID.
+// Fields are plain data for the repository; change it through FileClaim.
+type DuplicateAttempt struct {
+	ID                DuplicateAttemptID `json:"id"`
+	Market            Country            `json:"market"`
+	ExistingPartnerID PartnerID          `json:"existing_partner_id"` // internal only
+	MatchedOn         []IdentityKeyKind  `json:"matched_on"`
+	Registration      Registration       `json:"registration"`
+	AttemptedBy       string             `json:"attempted_by"` // principal subject
+	AttemptedAt       time.Time          `json:"attempted_at"`
+	Claim             *DuplicateClaim    `json:"claim,omitempty"`
+
+	events []Event
+}
+
+// DuplicateClaim is the applicant's claim to be the legal entity behind the
+// existing partner; reviewers handle it outside this service for now.
+type DuplicateClaim struct {
+	ID        ClaimID   `json:"id"`
+	Statement string    `json:"statement"`
+	FiledBy   string    `json:"filed_by"`
+	FiledAt   time.Time `json:"filed_at"`
+}
+
+// NewDuplicateAttempt records a refused registration from the repository's
+// DuplicateError.
+func NewDuplicateAttempt(id DuplicateAttemptID, dup *DuplicateError, reg Registration, by string, now time.Time) *DuplicateAttempt {
+	return &DuplicateAttempt{
+		ID: id, Market: reg.Normalized.Market, ExistingPartnerID: dup.ExistingPartnerID,
+		MatchedOn: dup.SortedMatchedOn(), Registration: reg, AttemptedBy: by, AttemptedAt: now,
+	}
+}
+
+// FileClaim files the one claim an attempt may have, within ClaimWindow, and
+// records DuplicateClaimFiled. The statement (why the applicant is the
+// entity, or why it is a different one) is required.
+func (a *DuplicateAttempt) FileClaim(id ClaimID, statement, by string, now time.Time) error {
+	if a.Claim != nil {
+		return fmt.Errorf("attempt %s: %w (%s)", a.ID, ErrClaimAlreadyFiled, a.Claim.ID)
+	}
+	if now.Sub(a.AttemptedAt) > ClaimWindow {
+		return fmt.Errorf("attempt %s: %w", a.ID, ErrClaimWindowClosed)
+	}
+	v := &validator{}
+	statement, _ = v.text("statement", statement, true, MaxClaimStatement)
+	if len(v.fields) > 0 {
+		return &ValidationError{Fields: v.fields}
+	}
+	a.Claim = &DuplicateClaim{ID: id, Statement: statement, FiledBy: by, FiledAt: now}
+	n := a.Registration.Normalized
+	a.events = append(a.events, DuplicateClaimFiled{
+		ClaimID: id, AttemptID: a.ID, ExistingPartnerID: a.ExistingPartnerID, Market: a.Market,
+		MatchedOn: slices.Clone(a.MatchedOn),
+		LegalName: LegalNameFacts{Raw: a.Registration.Input.Company.LegalName, Normalized: n.Company.LegalName},
+		Contact:   n.Contact, Statement: statement, FiledBy: by, FiledAt: now,
+	})
+	return nil
+}
+
+// PullEvents returns the events recorded since the last pull and forgets them.
+func (a *DuplicateAttempt) PullEvents() []Event {
+	out := a.events
+	a.events = nil
+	return out
+}

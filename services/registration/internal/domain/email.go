@@ -1,0 +1,95 @@
+package domain
+
+import (
+	"slices"
+	"strings"
+)
+
+// Policy holds the configurable lists the validation applies. Start from
+// DefaultPolicy and append or replace; all domains are lower case.
+type Policy struct {
+	// FreeMailDomains are web-mail services whose addresses are refused
+	// (a subdomain of a listed domain is refused too).
+	FreeMailDomains []string
+	// TenantDomainSuffixes are vendor tenant domains ("onmicrosoft.com"
+	// refuses "contoso.onmicrosoft.com").
+	TenantDomainSuffixes []string
+	// RoleLocalParts are shared-mailbox local parts refused for the primary
+	// contact, who must be a person ("info", "sales"…). A "+tag" is ignored.
+	RoleLocalParts []string
+}
+
+// DefaultPolicy returns the lists shipped with the service.
+func DefaultPolicy() Policy {
+	return Policy{
+		FreeMailDomains: []string{
+			"gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.jp", "ymail.com", "rocketmail.com",
+			"outlook.com", "outlook.jp", "hotmail.com", "hotmail.co.jp", "live.com", "live.jp", "msn.com",
+			"icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com", "proton.me", "pm.me",
+			"gmx.com", "gmx.net", "mail.com", "yandex.com", "yandex.ru", "zoho.com", "tutanota.com",
+			"qq.com", "163.com", "126.com", "naver.com", "daum.net",
+			"docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp", "ymobile.ne.jp",
+			"disney.ne.jp", "uqmobile.jp", "rakuten.jp", "nifty.com", "excite.co.jp", "livedoor.com",
+		},
+		TenantDomainSuffixes: []string{"onmicrosoft.com", "onmicrosoft.de", "partner.onmschina.cn"},
+		RoleLocalParts: []string{
+			"info", "information", "admin", "administrator", "root", "marketing", "sales", "support", "help",
+			"helpdesk", "contact", "contactus", "noreply", "no-reply", "donotreply", "do-not-reply",
+			"webmaster", "postmaster", "hostmaster", "abuse", "office", "hello", "billing", "accounts",
+			"accounting", "finance", "hr", "jobs", "recruit", "careers", "press", "pr", "privacy",
+			"security", "team", "staff", "mail", "inquiry", "enquiry", "otoiawase", "toiawase", "eigyo",
+			"soumu", "somu", "all",
+		},
+	}
+}
+
+// Email is a syntactically valid e-mail address split into its parts.
+type Email struct {
+	Address string // local@domain, domain lower-cased
+	Local   string
+	Domain  string
+}
+
+// ParseEmail width-folds and trims s and checks its syntax: one "@", a
+// dot-atom local part of at most 64 ASCII characters, a domain name with an
+// alphabetic top-level label, 254 characters at most. The whole address is
+// lower-cased: no mail system this service meets treats case as meaningful.
+func ParseEmail(s string) (Email, bool) {
+	s = strings.ToLower(NormalizeText(s))
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || strings.Contains(domain, "@") || len(s) > 254 || len(local) == 0 || len(local) > 64 {
+		return Email{Address: s}, false
+	}
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return Email{Address: s}, false
+	}
+	for _, r := range local {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(".!#$%&'*+/=?^_`{|}~-", r)) {
+			return Email{Address: s}, false
+		}
+	}
+	if !isDomainName(domain) {
+		return Email{Address: s}, false
+	}
+	return Email{Address: s, Local: local, Domain: domain}, true
+}
+
+// IsFreeMail reports whether domain is, or is under, a free-mail domain.
+func (p Policy) IsFreeMail(domain string) bool {
+	return slices.ContainsFunc(p.FreeMailDomains, func(d string) bool { return domain == d || strings.HasSuffix(domain, "."+d) })
+}
+
+// IsTenantDomain reports whether domain is a vendor tenant domain.
+func (p Policy) IsTenantDomain(domain string) bool {
+	return slices.ContainsFunc(p.TenantDomainSuffixes, func(d string) bool {
+		d = strings.TrimPrefix(d, "*.")
+		return domain == d || strings.HasSuffix(domain, "."+d)
+	})
+}
+
+// IsRoleAddress reports whether local names a shared mailbox rather than a
+// person; "+tag" sub-addressing is ignored ("sales+jp" is "sales").
+func (p Policy) IsRoleAddress(local string) bool {
+	base, _, _ := strings.Cut(local, "+")
+	return slices.Contains(p.RoleLocalParts, base)
+}

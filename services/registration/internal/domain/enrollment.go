@@ -1,0 +1,97 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Program is a partner program a company enrolls in.
+type Program string
+
+// The programs.
+const (
+	ProgramPartnerNetwork   Program = "partner_network"   // membership; always required; gives the partner IDs
+	ProgramIndirectReseller Program = "indirect_reseller" // resells through a distributor; needs a support profile and a linked location
+	ProgramIndirectProvider Program = "indirect_provider" // the distributor side
+)
+
+// Programs lists every program in a stable order.
+var Programs = []Program{ProgramPartnerNetwork, ProgramIndirectReseller, ProgramIndirectProvider}
+
+// Valid reports whether p is a known program.
+func (p Program) Valid() bool {
+	switch p {
+	case ProgramPartnerNetwork, ProgramIndirectReseller, ProgramIndirectProvider:
+		return true
+	}
+	return false
+}
+
+// EnrollmentStatus is the lifecycle state of one enrollment.
+type EnrollmentStatus string
+
+// Enrollment states.
+const (
+	EnrollmentPendingVerification EnrollmentStatus = "pending_verification"
+	EnrollmentQualified           EnrollmentStatus = "qualified" // verification approved, agreement not yet accepted
+	EnrollmentActive              EnrollmentStatus = "active"
+	EnrollmentRejected            EnrollmentStatus = "rejected"
+)
+
+// ErrIllegalTransition is the sentinel behind every *TransitionError.
+var ErrIllegalTransition = errors.New("illegal enrollment transition")
+
+// TransitionError says which enrollment refused which transition.
+type TransitionError struct {
+	EnrollmentID EnrollmentID
+	Program      Program
+	From, To     EnrollmentStatus
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("enrollment %s (%s): cannot go from %s to %s", e.EnrollmentID, e.Program, e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrIllegalTransition) true.
+func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTransition }
+
+// CanTransition reports whether an enrollment of program may go from → to.
+// The partner-network membership skips "qualified": its agreement was accepted
+// at registration, so approval activates it directly; the other programs
+// become active only when their own agreement is accepted.
+func CanTransition(program Program, from, to EnrollmentStatus) bool {
+	switch {
+	case from == EnrollmentPendingVerification && to == EnrollmentRejected:
+		return true
+	case program == ProgramPartnerNetwork:
+		return from == EnrollmentPendingVerification && to == EnrollmentActive
+	case from == EnrollmentPendingVerification && to == EnrollmentQualified:
+		return true
+	case from == EnrollmentQualified && to == EnrollmentActive:
+		return true
+	}
+	return false
+}
+
+// Enrollment is one program enrollment of a partner.
+type Enrollment struct {
+	ID              EnrollmentID     `json:"id"`
+	Program         Program          `json:"program"`
+	Country         Country          `json:"country"` // the market it was enrolled in
+	Status          EnrollmentStatus `json:"status"`
+	Support         *SupportProfile  `json:"support,omitempty"`
+	LocationID      LocationID       `json:"location_id,omitempty"` // linked location (indirect reseller)
+	RejectionReason string           `json:"rejection_reason,omitempty"`
+	StatusChangedAt time.Time        `json:"status_changed_at"`
+	AgreementID     string           `json:"agreement_id,omitempty"` // the accepted agreement (not partner_network)
+}
+
+// transition moves e to status `to` or explains why not.
+func (e *Enrollment) transition(to EnrollmentStatus, now time.Time) (from EnrollmentStatus, err error) {
+	if !CanTransition(e.Program, e.Status, to) {
+		return e.Status, &TransitionError{EnrollmentID: e.ID, Program: e.Program, From: e.Status, To: to}
+	}
+	from, e.Status, e.StatusChangedAt = e.Status, to, now
+	return from, nil
+}

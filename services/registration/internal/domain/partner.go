@@ -1,0 +1,386 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// PartnerStatus is the status of a partner's global ID.
+type PartnerStatus string
+
+// Partner states: pending until verification decides.
+const (
+	PartnerStatusPending  PartnerStatus = "pending"
+	PartnerStatusActive   PartnerStatus = "active"
+	PartnerStatusRejected PartnerStatus = "rejected"
+)
+
+// LocationStatus is the status of a location ID.
+type LocationStatus string
+
+// Location states: a location ID is issued pending and becomes valid when its
+// partner is approved.
+const (
+	LocationStatusPending LocationStatus = "pending"
+	LocationStatusActive  LocationStatus = "active"
+)
+
+// Sentinel errors of the partner aggregate.
+var (
+	ErrPartnerNotFound         = errors.New("partner not found")
+	ErrMarketImmutable         = errors.New("the market of a partner cannot be changed")
+	ErrPartnerDecided          = errors.New("verification already decided the other way")
+	ErrNotEnrolled             = errors.New("the partner is not enrolled in this program")
+	ErrAgreementBeforeApproval = errors.New("an agreement can be accepted only after verification approved the partner")
+	ErrProgramTakesNoLocation  = errors.New("only an indirect reseller enrollment takes a location ID")
+	ErrLocationNotFound        = errors.New("location not found for this partner")
+	ErrLocationNotActive       = errors.New("the location ID is not active")
+	ErrLocationCountryMismatch = errors.New("the location is in another country than the enrollment")
+	ErrLocationRequired        = errors.New("an indirect reseller enrollment needs a linked location ID")
+	ErrLocationAlreadyLinked   = errors.New("an active enrollment is already linked to another location")
+	ErrEnrollmentClosed        = errors.New("the enrollment was rejected")
+)
+
+// Location is one business location of a partner with its own partner ID;
+// transactions use location IDs, never the global one.
+type Location struct {
+	ID          LocationID     `json:"id"`
+	Country     Country        `json:"country"`
+	Status      LocationStatus `json:"status"`
+	ActivatedAt time.Time      `json:"activated_at,omitzero"`
+}
+
+// IDIssuer issues the identifiers a new partner needs.
+type IDIssuer interface {
+	NewPartnerID() PartnerID
+	NewLocationID() LocationID
+	NewEnrollmentID() EnrollmentID
+}
+
+// Partner is the aggregate of a registered company: its market (immutable),
+// legal profile (raw and normalized), contact, status, locations and program
+// enrollments. Change it only through its methods; each records its events.
+type Partner struct {
+	id              PartnerID
+	market          Country
+	status          PartnerStatus
+	registration    Registration
+	locations       []Location
+	enrollments     []Enrollment
+	rejectionReason string
+	submittedBy     string
+	createdAt       time.Time
+	updatedAt       time.Time
+	events          []Event
+}
+
+// NewPartner creates the partner for a validated registration: a global
+// partner ID and a location ID in the market (both pending) and one enrollment
+// per requested program (pending_verification), issued at once. It records
+// RegistrationSubmitted.
+func NewPartner(reg Registration, ids IDIssuer, submittedBy string, now time.Time) *Partner {
+	n := reg.Normalized
+	p := &Partner{
+		id:           ids.NewPartnerID(),
+		market:       n.Market,
+		status:       PartnerStatusPending,
+		registration: reg,
+		locations:    []Location{{ID: ids.NewLocationID(), Country: n.Market, Status: LocationStatusPending}},
+		submittedBy:  submittedBy,
+		createdAt:    now,
+		updatedAt:    now,
+	}
+	facts := make([]EnrollmentFacts, 0, len(n.Programs))
+	for _, req := range n.Programs {
+		e := Enrollment{ID: ids.NewEnrollmentID(), Program: req.Program, Country: n.Market,
+			Status: EnrollmentPendingVerification, Support: req.Support, StatusChangedAt: now}
+		p.enrollments = append(p.enrollments, e)
+		facts = append(facts, EnrollmentFacts{EnrollmentID: e.ID, Program: e.Program, Status: e.Status, Support: e.Support})
+	}
+	c := n.Company
+	p.record(RegistrationSubmitted{
+		PartnerID:                 p.id,
+		LocationID:                p.locations[0].ID,
+		Market:                    n.Market,
+		Language:                  n.Language,
+		LegalName:                 LegalNameFacts{Raw: reg.Input.Company.LegalName, Normalized: c.LegalName},
+		Address:                   AddressFacts{Raw: reg.Input.Company.Address, Normalized: c.Address},
+		CompanyPhoneE164:          c.PhoneE164,
+		RegistrationNumber:        c.RegistrationNumber,
+		Website:                   c.Website,
+		WebsiteDomain:             c.WebsiteDomain,
+		Contact:                   n.Contact,
+		EmailDomainMatchesWebsite: n.EmailDomainMatchesWebsite,
+		Enrollments:               facts,
+		Affirmations:              n.Affirmations,
+		SubmittedBy:               submittedBy,
+		SubmittedAt:               now,
+	})
+	return p
+}
+
+func (p *Partner) record(e Event) { p.events = append(p.events, e) }
+
+// PullEvents returns the events recorded since the last pull and forgets them.
+func (p *Partner) PullEvents() []Event {
+	out := p.events
+	p.events = nil
+	return out
+}
+
+// ID returns the global partner ID.
+func (p *Partner) ID() PartnerID { return p.id }
+
+// Market returns the partner's market.
+func (p *Partner) Market() Country { return p.market }
+
+// Status returns the status of the global partner ID.
+func (p *Partner) Status() PartnerStatus { return p.status }
+
+// Registration returns the registration as submitted and normalized.
+func (p *Partner) Registration() Registration { return p.registration }
+
+// Locations returns a copy of the partner's locations; the first is the
+// registered one.
+func (p *Partner) Locations() []Location { return slices.Clone(p.locations) }
+
+// Enrollments returns a copy of the partner's enrollments.
+func (p *Partner) Enrollments() []Enrollment { return slices.Clone(p.enrollments) }
+
+// Enrollment returns the enrollment in program, if any.
+func (p *Partner) Enrollment(program Program) (Enrollment, bool) {
+	i := p.enrollmentIndex(program)
+	if i < 0 {
+		return Enrollment{}, false
+	}
+	return p.enrollments[i], true
+}
+
+func (p *Partner) enrollmentIndex(program Program) int {
+	return slices.IndexFunc(p.enrollments, func(e Enrollment) bool { return e.Program == program })
+}
+
+// IdentityKeys returns the keys that must be unique in the partner's market.
+func (p *Partner) IdentityKeys() []IdentityKey { return p.registration.Normalized.IdentityKeys() }
+
+// HoldsIdentity reports whether the partner still claims its identity keys;
+// a rejected registration releases them so that the company can register again.
+func (p *Partner) HoldsIdentity() bool { return p.status != PartnerStatusRejected }
+
+// ChangeMarket refuses any change of market: selling in another market needs
+// another registration. Setting the same market is a no-op.
+func (p *Partner) ChangeMarket(c Country) error {
+	if c == p.market {
+		return nil
+	}
+	return fmt.Errorf("%w: partner %s is registered in %s, not %s", ErrMarketImmutable, p.id, p.market, c)
+}
+
+// ApproveVerification makes the partner and its locations active, the
+// partner-network membership active and every other pending enrollment
+// qualified. Approving an approved partner changes nothing (changed=false);
+// approving a rejected one fails with ErrPartnerDecided.
+func (p *Partner) ApproveVerification(now time.Time) (changed bool, err error) {
+	switch p.status {
+	case PartnerStatusActive:
+		return false, nil
+	case PartnerStatusRejected:
+		return false, fmt.Errorf("approve partner %s: %w (rejected)", p.id, ErrPartnerDecided)
+	}
+	p.status, p.updatedAt = PartnerStatusActive, now
+	var activated []LocationID
+	for i := range p.locations {
+		if p.locations[i].Status == LocationStatusPending {
+			p.locations[i].Status, p.locations[i].ActivatedAt = LocationStatusActive, now
+			activated = append(activated, p.locations[i].ID)
+		}
+	}
+	p.record(PartnerActivated{PartnerID: p.id, Market: p.market, LocationIDs: activated, At: now})
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Status != EnrollmentPendingVerification {
+			continue
+		}
+		to := EnrollmentQualified
+		if e.Program == ProgramPartnerNetwork {
+			to = EnrollmentActive
+		}
+		if err := p.move(e, to, ReasonVerificationApproved, now); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// RejectVerification rejects the partner and every pending enrollment with
+// reason (a code from verification). Rejecting a rejected partner changes
+// nothing; rejecting an approved one fails with ErrPartnerDecided.
+func (p *Partner) RejectVerification(reason string, now time.Time) (changed bool, err error) {
+	switch p.status {
+	case PartnerStatusRejected:
+		return false, nil
+	case PartnerStatusActive:
+		return false, fmt.Errorf("reject partner %s: %w (active)", p.id, ErrPartnerDecided)
+	}
+	if reason == "" {
+		reason = "verification_rejected"
+	}
+	p.status, p.rejectionReason, p.updatedAt = PartnerStatusRejected, reason, now
+	p.record(PartnerRejected{PartnerID: p.id, Reason: reason, At: now})
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Status != EnrollmentPendingVerification {
+			continue
+		}
+		e.RejectionReason = reason
+		if err := p.move(e, EnrollmentRejected, reason, now); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// AcceptAgreement records that the program's agreement was accepted, which
+// makes a qualified enrollment active. An indirect reseller also needs a
+// location: locationID is linked first (see LinkLocation) unless empty and one
+// is already linked. The partner-network agreement was accepted at
+// registration, so for that program this only confirms an active membership.
+// Accepting again for an active enrollment changes nothing.
+func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreementID string, now time.Time) (changed bool, err error) {
+	i := p.enrollmentIndex(program)
+	if i < 0 {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
+	}
+	e := &p.enrollments[i]
+	switch e.Status {
+	case EnrollmentActive:
+		if locationID != "" && e.LocationID != "" && locationID != e.LocationID {
+			return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrLocationAlreadyLinked)
+		}
+		return false, nil
+	case EnrollmentPendingVerification:
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrAgreementBeforeApproval)
+	case EnrollmentRejected:
+		return false, &TransitionError{EnrollmentID: e.ID, Program: program, From: e.Status, To: EnrollmentActive}
+	}
+	if program == ProgramIndirectReseller {
+		if locationID == "" && e.LocationID == "" {
+			return false, fmt.Errorf("partner %s: %w", p.id, ErrLocationRequired)
+		}
+		if locationID != "" {
+			if _, err := p.LinkLocation(program, locationID, now); err != nil {
+				return false, err
+			}
+		}
+	} else if locationID != "" {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
+	}
+	e.AgreementID = agreementID
+	if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// LinkLocation links one of the partner's location IDs to its indirect
+// reseller enrollment. The location must be active and in the enrollment's
+// country. Linking the already linked location changes nothing; an active
+// enrollment cannot be moved to another location.
+func (p *Partner) LinkLocation(program Program, locationID LocationID, now time.Time) (changed bool, err error) {
+	if program != ProgramIndirectReseller {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
+	}
+	i := p.enrollmentIndex(program)
+	if i < 0 {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
+	}
+	e := &p.enrollments[i]
+	if e.Status == EnrollmentRejected {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrEnrollmentClosed)
+	}
+	li := slices.IndexFunc(p.locations, func(l Location) bool { return l.ID == locationID })
+	if li < 0 {
+		return false, fmt.Errorf("partner %s, location %s: %w", p.id, locationID, ErrLocationNotFound)
+	}
+	loc := p.locations[li]
+	if loc.Status != LocationStatusActive {
+		return false, fmt.Errorf("location %s is %s: %w", loc.ID, loc.Status, ErrLocationNotActive)
+	}
+	if loc.Country != e.Country {
+		return false, fmt.Errorf("location %s is in %s, enrollment in %s: %w", loc.ID, loc.Country, e.Country, ErrLocationCountryMismatch)
+	}
+	if e.LocationID == locationID {
+		return false, nil
+	}
+	if e.LocationID != "" && e.Status == EnrollmentActive {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrLocationAlreadyLinked)
+	}
+	prev := e.LocationID
+	e.LocationID, p.updatedAt = locationID, now
+	p.record(EnrollmentLocationLinked{PartnerID: p.id, EnrollmentID: e.ID, Program: program,
+		LocationID: locationID, PreviousLocationID: prev, At: now})
+	return true, nil
+}
+
+func (p *Partner) move(e *Enrollment, to EnrollmentStatus, reason string, now time.Time) error {
+	from, err := e.transition(to, now)
+	if err != nil {
+		return err
+	}
+	p.updatedAt = now
+	p.record(EnrollmentStatusChanged{PartnerID: p.id, EnrollmentID: e.ID, Program: e.Program, From: from, To: to,
+		Reason: reason, LocationID: e.LocationID, AgreementID: e.AgreementID, At: now})
+	return nil
+}
+
+// PartnerSnapshot is the plain-data form of a Partner, for storage and reads.
+type PartnerSnapshot struct {
+	ID              PartnerID     `json:"id"`
+	Market          Country       `json:"market"`
+	Status          PartnerStatus `json:"status"`
+	Registration    Registration  `json:"registration"`
+	Locations       []Location    `json:"locations"`
+	Enrollments     []Enrollment  `json:"enrollments"`
+	RejectionReason string        `json:"rejection_reason,omitempty"`
+	SubmittedBy     string        `json:"submitted_by"`
+	CreatedAt       time.Time     `json:"created_at"`
+	UpdatedAt       time.Time     `json:"updated_at"`
+}
+
+// Snapshot returns a deep-enough copy of the partner's state.
+func (p *Partner) Snapshot() PartnerSnapshot {
+	return PartnerSnapshot{
+		ID: p.id, Market: p.market, Status: p.status, Registration: p.registration,
+		Locations: p.Locations(), Enrollments: p.Enrollments(), RejectionReason: p.rejectionReason,
+		SubmittedBy: p.submittedBy, CreatedAt: p.createdAt, UpdatedAt: p.updatedAt,
+	}
+}
+
+// ErrCorruptSnapshot is returned when stored state breaks an invariant.
+var ErrCorruptSnapshot = errors.New("stored partner breaks an invariant")
+
+// RehydratePartner rebuilds a Partner from stored state (the repository's
+// job); it records no events and checks the invariants storage must keep.
+func RehydratePartner(s PartnerSnapshot) (*Partner, error) {
+	if _, err := ParsePartnerID(string(s.ID)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, err)
+	}
+	if !iso3166[s.Market] || s.Market != s.Registration.Normalized.Market {
+		return nil, fmt.Errorf("%w: partner %s market %q", ErrCorruptSnapshot, s.ID, s.Market)
+	}
+	switch s.Status {
+	case PartnerStatusPending, PartnerStatusActive, PartnerStatusRejected:
+	default:
+		return nil, fmt.Errorf("%w: partner %s status %q", ErrCorruptSnapshot, s.ID, s.Status)
+	}
+	if len(s.Locations) == 0 || !slices.ContainsFunc(s.Enrollments, func(e Enrollment) bool { return e.Program == ProgramPartnerNetwork }) {
+		return nil, fmt.Errorf("%w: partner %s lacks a location or the partner-network enrollment", ErrCorruptSnapshot, s.ID)
+	}
+	return &Partner{
+		id: s.ID, market: s.Market, status: s.Status, registration: s.Registration,
+		locations: slices.Clone(s.Locations), enrollments: slices.Clone(s.Enrollments),
+		rejectionReason: s.RejectionReason, submittedBy: s.SubmittedBy, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
+	}, nil
+}
