@@ -69,9 +69,13 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// requestID returns the caller's X-Request-Id if it is short printable
-// ASCII (it lands in logs and audit rows), else a fresh random id.
+// requestID returns the id httpx.Middleware already assigned, else the
+// caller's X-Request-Id if it is short printable ASCII (it lands in logs and
+// audit rows), else a fresh random id.
 func requestID(r *http.Request) string {
+	if id := httpx.RequestID(r.Context()); id != "" {
+		return id
+	}
 	if id := r.Header.Get(HeaderRequestID); id != "" && len(id) <= 128 && printableASCII(id) {
 		return id
 	}

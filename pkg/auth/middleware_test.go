@@ -2,12 +2,15 @@ package auth
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/httpx"
 )
 
 type problemBody struct {
@@ -138,5 +141,28 @@ func TestClientIP(t *testing.T) {
 				t.Fatalf("ClientIP = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMiddlewareReusesServerRequestID: behind httpx.Middleware the principal
+// carries the id the server logs, not a second one.
+func TestMiddlewareReusesServerRequestID(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	signer, dir := mustDevKeys(t, clock)
+	v := mustVerifier(t, DevConfig(dir), clock)
+	tok, _ := signer.Mint(Principal{Subject: "user-1"}, DevIssuer, DevAudience, time.Hour)
+	var got Principal
+	h := httpx.Middleware(slog.New(slog.DiscardHandler), v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = FromContext(r.Context())
+		if got.RequestID != httpx.RequestID(r.Context()) {
+			t.Errorf("principal request id %q, server's %q", got.RequestID, httpx.RequestID(r.Context()))
+		}
+	})))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || got.RequestID == "" || got.RequestID != rec.Header().Get(HeaderRequestID) {
+		t.Fatalf("status %d, request id %q vs header %q", rec.Code, got.RequestID, rec.Header().Get(HeaderRequestID))
 	}
 }
