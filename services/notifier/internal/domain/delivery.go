@@ -1,0 +1,388 @@
+// Package domain holds the notifier's rules: a Delivery of one requested mail,
+// its attempts, the retry schedule (exponential backoff with jitter, bounded
+// by the challenge's expiry) and the Delivered / Failed events. Pure Go.
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	ErrInvalidRequest = errors.New("invalid mail request")
+	ErrInvalidPolicy  = errors.New("invalid delivery policy")
+	ErrNotDue         = errors.New("delivery is not due")
+	ErrFinished       = errors.New("delivery already finished")
+	ErrExpired        = errors.New("the challenge expired before delivery")
+	ErrNotSending     = errors.New("no attempt in progress")
+)
+
+// Language of the mail.
+type Language string
+
+// Supported languages.
+const (
+	LanguageJA Language = "ja"
+	LanguageEN Language = "en"
+)
+
+// ChooseLanguage picks ja or en: the requested language when supported,
+// otherwise by market (Japan → ja), otherwise English.
+func ChooseLanguage(lang, market string) Language {
+	switch strings.ToLower(strings.TrimSpace(lang)) {
+	case "ja":
+		return LanguageJA
+	case "en":
+		return LanguageEN
+	}
+	if strings.EqualFold(market, "JP") {
+		return LanguageJA
+	}
+	return LanguageEN
+}
+
+// MailRequest is what a "verification mail requested" event asks for. The
+// secret stays sealed; only the sending path opens it, in memory.
+type MailRequest struct {
+	ChallengeID  string // the delivery id: one mail per challenge
+	EnrollmentID string
+	PartnerID    string
+	Program      string
+	Recipient    string
+	ContactName  string
+	Language     Language
+	Market       string
+	TemplateID   string
+	ExpiresAt    time.Time
+	SealedSecret []byte
+	CausationID  string // CloudEvent id of the request
+}
+
+// Validate checks the request's shape.
+func (r MailRequest) Validate() error {
+	var errs []error
+	if r.ChallengeID == "" {
+		errs = append(errs, errors.New("challenge id is required"))
+	}
+	if a, err := mail.ParseAddress(r.Recipient); err != nil || a.Address != r.Recipient {
+		errs = append(errs, errors.New("recipient must be a bare e-mail address"))
+	}
+	if r.TemplateID == "" {
+		errs = append(errs, errors.New("template id is required"))
+	}
+	if r.ExpiresAt.IsZero() {
+		errs = append(errs, errors.New("expiry is required"))
+	}
+	if len(r.SealedSecret) == 0 {
+		errs = append(errs, errors.New("sealed secret is required"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Policy is the retry schedule.
+type Policy struct {
+	InitialBackoff time.Duration // delay after the first failure (default 30s)
+	MaxBackoff     time.Duration // cap of one delay (default 30m)
+	Jitter         float64       // ± fraction of each delay, in [0,1) (default 0.2)
+	Lease          time.Duration // how long a started attempt blocks others (default 2m)
+	MaxAttempts    int           // give up after this many attempts (default 12)
+}
+
+// DefaultPolicy returns the default schedule.
+func DefaultPolicy() Policy {
+	return Policy{InitialBackoff: 30 * time.Second, MaxBackoff: 30 * time.Minute, Jitter: 0.2, Lease: 2 * time.Minute, MaxAttempts: 12}
+}
+
+// Validate reports every bad field.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.InitialBackoff <= 0 || p.MaxBackoff < p.InitialBackoff {
+		errs = append(errs, fmt.Errorf("%w: need 0 < initial backoff <= max backoff", ErrInvalidPolicy))
+	}
+	if p.Jitter < 0 || p.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("%w: jitter must be in [0,1)", ErrInvalidPolicy))
+	}
+	if p.Lease <= 0 {
+		errs = append(errs, fmt.Errorf("%w: lease must be positive", ErrInvalidPolicy))
+	}
+	if p.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("%w: max attempts must be at least 1", ErrInvalidPolicy))
+	}
+	return errors.Join(errs...)
+}
+
+// Backoff is the delay after the n-th failed attempt (n ≥ 1): InitialBackoff
+// doubled per attempt, capped at MaxBackoff, then scaled by a factor in
+// [1-Jitter, 1+Jitter) taken from r ∈ [0,1) so that retries of many mails
+// after an outage do not arrive at the server in lockstep.
+func (p Policy) Backoff(n int, r float64) time.Duration {
+	base := float64(p.InitialBackoff) * math.Pow(2, float64(max(n-1, 0)))
+	base = min(base, float64(p.MaxBackoff))
+	return time.Duration(base * (1 - p.Jitter + 2*p.Jitter*r))
+}
+
+// Status of a delivery.
+type Status string
+
+// Delivery statuses.
+const (
+	StatusPending   Status = "pending"   // waiting for its next attempt
+	StatusSending   Status = "sending"   // an attempt started and has not been recorded
+	StatusDelivered Status = "delivered" // the SMTP server accepted the mail
+	StatusFailed    Status = "failed"    // given up; see FailReason
+)
+
+// FailReason says why a delivery was given up.
+type FailReason string
+
+// Fail reasons.
+const (
+	ReasonPermanent FailReason = "permanent_error"    // the server refused for good (5xx), or the request is unusable
+	ReasonExpired   FailReason = "challenge_expired"  // the next attempt would be after the challenge's expiry
+	ReasonExhausted FailReason = "attempts_exhausted" // MaxAttempts reached
+)
+
+// Outcome of one attempt.
+type Outcome string
+
+// Attempt outcomes.
+const (
+	OutcomeDelivered Outcome = "delivered"
+	OutcomeTemporary Outcome = "temporary_failure"
+	OutcomePermanent Outcome = "permanent_failure"
+	// OutcomeUnknown: the attempt's lease ran out unrecorded (a crash between
+	// sending and recording). The mail may have gone out; the retry may send
+	// it a second time — at most one duplicate per crash.
+	OutcomeUnknown Outcome = "unknown"
+)
+
+// Attempt records one try.
+type Attempt struct {
+	Number     int
+	StartedAt  time.Time
+	FinishedAt time.Time // zero while in flight
+	Outcome    Outcome
+	Error      string
+}
+
+// Delivery is the aggregate: one requested mail and its attempts.
+type Delivery struct {
+	req        MailRequest
+	status     Status
+	nextAt     time.Time
+	attempts   []Attempt
+	failReason FailReason
+	version    int
+	events     []Event
+}
+
+// NewDelivery accepts a request at now. A request that arrives already
+// expired is failed at once and will never be sent.
+func NewDelivery(req MailRequest, now time.Time) (*Delivery, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	req.SealedSecret = slices.Clone(req.SealedSecret)
+	d := &Delivery{req: req, status: StatusPending, nextAt: now}
+	if !now.Before(req.ExpiresAt) {
+		d.fail(now, ReasonExpired, "challenge expired before the first attempt")
+	}
+	return d, nil
+}
+
+// ID is the delivery id (the challenge id).
+func (d *Delivery) ID() string { return d.req.ChallengeID }
+
+// Request returns the request (the secret still sealed).
+func (d *Delivery) Request() MailRequest {
+	r := d.req
+	r.SealedSecret = slices.Clone(r.SealedSecret)
+	return r
+}
+
+// Status returns the current status.
+func (d *Delivery) Status() Status { return d.status }
+
+// NextAttemptAt is when the delivery is next due (meaningless once finished).
+func (d *Delivery) NextAttemptAt() time.Time { return d.nextAt }
+
+// Attempts returns copies of the attempts, oldest first.
+func (d *Delivery) Attempts() []Attempt { return slices.Clone(d.attempts) }
+
+// FailReason is set once the delivery failed.
+func (d *Delivery) FailReason() FailReason { return d.failReason }
+
+// Due reports whether an attempt may start at now (a pending delivery whose
+// time has come, or a sending one whose lease ran out).
+func (d *Delivery) Due(now time.Time) bool {
+	return (d.status == StatusPending || d.status == StatusSending) && !now.Before(d.nextAt)
+}
+
+// Begin claims the next attempt at now and returns its number. It refuses an
+// expired challenge (failing the delivery) and a delivery that is not due.
+// The caller saves the delivery before sending, so that the lease protects
+// the attempt from a concurrent worker.
+func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
+	switch {
+	case d.status == StatusDelivered || d.status == StatusFailed:
+		return 0, ErrFinished
+	case !d.Due(now):
+		return 0, ErrNotDue
+	}
+	if d.status == StatusSending {
+		last := &d.attempts[len(d.attempts)-1]
+		last.Outcome, last.FinishedAt, last.Error = OutcomeUnknown, now, "lease expired before the attempt was recorded"
+	}
+	if !now.Before(d.req.ExpiresAt) {
+		d.fail(now, ReasonExpired, "challenge expired before delivery")
+		return 0, ErrExpired
+	}
+	if len(d.attempts) >= p.MaxAttempts {
+		d.fail(now, ReasonExhausted, "attempts exhausted")
+		return 0, ErrFinished
+	}
+	n := len(d.attempts) + 1
+	d.attempts = append(d.attempts, Attempt{Number: n, StartedAt: now})
+	d.status = StatusSending
+	d.nextAt = now.Add(p.Lease)
+	return n, nil
+}
+
+// Succeed records that the attempt in flight delivered the mail.
+func (d *Delivery) Succeed(now time.Time) error {
+	last, err := d.inFlight()
+	if err != nil {
+		return err
+	}
+	last.Outcome, last.FinishedAt = OutcomeDelivered, now
+	d.status = StatusDelivered
+	d.events = append(d.events, MailDelivered{Header: d.header(now), Attempts: len(d.attempts)})
+	return nil
+}
+
+// Fail records a failed attempt. A permanent failure gives up; a temporary
+// one schedules the next attempt after Backoff(n, jitter) unless that would
+// be at or after the challenge's expiry (then it gives up: an expired
+// challenge is never sent) or the attempts are exhausted.
+func (d *Delivery) Fail(now time.Time, cause string, permanent bool, p Policy, jitter float64) error {
+	last, err := d.inFlight()
+	if err != nil {
+		return err
+	}
+	last.FinishedAt, last.Error = now, cause
+	if permanent {
+		last.Outcome = OutcomePermanent
+		d.fail(now, ReasonPermanent, cause)
+		return nil
+	}
+	last.Outcome = OutcomeTemporary
+	next := now.Add(p.Backoff(len(d.attempts), jitter))
+	switch {
+	case !next.Before(d.req.ExpiresAt):
+		d.fail(now, ReasonExpired, cause)
+	case len(d.attempts) >= p.MaxAttempts:
+		d.fail(now, ReasonExhausted, cause)
+	default:
+		d.status = StatusPending
+		d.nextAt = next
+	}
+	return nil
+}
+
+func (d *Delivery) inFlight() (*Attempt, error) {
+	if d.status != StatusSending || len(d.attempts) == 0 {
+		return nil, ErrNotSending
+	}
+	return &d.attempts[len(d.attempts)-1], nil
+}
+
+func (d *Delivery) fail(now time.Time, reason FailReason, cause string) {
+	d.status = StatusFailed
+	d.failReason = reason
+	d.events = append(d.events, MailDeliveryFailed{Header: d.header(now), Attempts: len(d.attempts), Reason: reason, LastError: cause})
+}
+
+func (d *Delivery) header(now time.Time) Header {
+	return Header{ChallengeID: d.req.ChallengeID, EnrollmentID: d.req.EnrollmentID, PartnerID: d.req.PartnerID,
+		Program: d.req.Program, TemplateID: d.req.TemplateID, OccurredAt: now}
+}
+
+// PullEvents returns and clears the recorded events.
+func (d *Delivery) PullEvents() []Event {
+	ev := d.events
+	d.events = nil
+	return ev
+}
+
+// Event is a notifier domain event; the repository adapter writes pulled
+// events to the outbox with the state change.
+type Event interface {
+	EventName() string
+	DeliveryKey() string // the CloudEvents subject: the delivery (challenge) id
+}
+
+// Header is shared by the notifier's events. No recipient address, no secret.
+type Header struct {
+	ChallengeID  string
+	EnrollmentID string
+	PartnerID    string
+	Program      string
+	TemplateID   string
+	OccurredAt   time.Time
+}
+
+// DeliveryKey implements Event.
+func (h Header) DeliveryKey() string { return h.ChallengeID }
+
+// MailDelivered: the SMTP server accepted the mail.
+type MailDelivered struct {
+	Header
+	Attempts int
+}
+
+// MailDeliveryFailed: the notifier gave up on the mail.
+type MailDeliveryFailed struct {
+	Header
+	Attempts  int
+	Reason    FailReason
+	LastError string
+}
+
+// EventName implementations.
+func (MailDelivered) EventName() string      { return "mail.delivered" }
+func (MailDeliveryFailed) EventName() string { return "mail.failed" }
+
+// DeliverySnapshot is the persisted form, for the repository adapter.
+type DeliverySnapshot struct {
+	Request       MailRequest
+	Status        Status
+	NextAttemptAt time.Time
+	Attempts      []Attempt
+	FailReason    FailReason
+	Version       int
+}
+
+// Snapshot returns the persisted form.
+func (d *Delivery) Snapshot() DeliverySnapshot {
+	return DeliverySnapshot{Request: d.Request(), Status: d.status, NextAttemptAt: d.nextAt,
+		Attempts: slices.Clone(d.attempts), FailReason: d.failReason, Version: d.version}
+}
+
+// RestoreDelivery rebuilds a Delivery from storage; it records no events.
+func RestoreDelivery(s DeliverySnapshot) *Delivery {
+	s.Request.SealedSecret = slices.Clone(s.Request.SealedSecret)
+	return &Delivery{req: s.Request, status: s.Status, nextAt: s.NextAttemptAt,
+		attempts: slices.Clone(s.Attempts), failReason: s.FailReason, version: s.Version}
+}
+
+// Version is the optimistic version loaded from storage (the adapter's business).
+func (d *Delivery) Version() int { return d.version }

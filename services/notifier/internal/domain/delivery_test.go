@@ -1,0 +1,219 @@
+package domain_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+var t0 = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+
+func req() domain.MailRequest {
+	return domain.MailRequest{ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "p-1", Program: "reseller",
+		Recipient: "taro@example.co.jp", Language: domain.LanguageJA, TemplateID: "email_ownership.verify.v1",
+		ExpiresAt: t0.Add(time.Hour), SealedSecret: []byte("sealed")}
+}
+
+func newDelivery(t *testing.T) *domain.Delivery {
+	t.Helper()
+	d, err := domain.NewDelivery(req(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func names(evs []domain.Event) string {
+	var s []string
+	for _, e := range evs {
+		s = append(s, e.EventName())
+	}
+	return strings.Join(s, ",")
+}
+
+func TestBackoff(t *testing.T) {
+	p := domain.DefaultPolicy()
+	for _, tc := range []struct {
+		n        int
+		r        float64
+		min, max time.Duration
+	}{
+		{1, 0, 24 * time.Second, 24 * time.Second},
+		{1, 0.5, 30 * time.Second, 30 * time.Second},
+		{1, 0.999999, 35 * time.Second, 36 * time.Second},
+		{2, 0.5, 60 * time.Second, 60 * time.Second},
+		{3, 0.5, 120 * time.Second, 120 * time.Second},
+		{20, 0.5, 30 * time.Minute, 30 * time.Minute},
+		{20, 0.999999, 35 * time.Minute, 36 * time.Minute},
+	} {
+		if got := p.Backoff(tc.n, tc.r); got < tc.min || got > tc.max {
+			t.Errorf("Backoff(%d, %v) = %v, want [%v, %v]", tc.n, tc.r, got, tc.min, tc.max)
+		}
+	}
+}
+
+func TestPolicyAndRequestValidate(t *testing.T) {
+	if err := domain.DefaultPolicy().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (domain.Policy{Jitter: 1}).Validate(); !errors.Is(err, domain.ErrInvalidPolicy) || strings.Count(err.Error(), "\n") != 3 {
+		t.Fatalf("want four errors: %v", err)
+	}
+	for name, mod := range map[string]func(*domain.MailRequest){
+		"no challenge":   func(r *domain.MailRequest) { r.ChallengeID = "" },
+		"bad recipient":  func(r *domain.MailRequest) { r.Recipient = "Taro <taro@example.co.jp>" },
+		"no template":    func(r *domain.MailRequest) { r.TemplateID = "" },
+		"no expiry":      func(r *domain.MailRequest) { r.ExpiresAt = time.Time{} },
+		"no secret blob": func(r *domain.MailRequest) { r.SealedSecret = nil },
+	} {
+		r := req()
+		mod(&r)
+		if _, err := domain.NewDelivery(r, t0); !errors.Is(err, domain.ErrInvalidRequest) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestChooseLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		lang, market string
+		want         domain.Language
+	}{{"ja", "US", "ja"}, {"en", "JP", "en"}, {"", "JP", "ja"}, {"fr", "jp", "ja"}, {"", "DE", "en"}} {
+		if got := domain.ChooseLanguage(tc.lang, tc.market); got != tc.want {
+			t.Errorf("%q/%q → %s", tc.lang, tc.market, got)
+		}
+	}
+}
+
+func TestDeliverySucceedsOnce(t *testing.T) {
+	d := newDelivery(t)
+	p := domain.DefaultPolicy()
+	n, err := d.Begin(t0, p)
+	if err != nil || n != 1 {
+		t.Fatalf("begin %d %v", n, err)
+	}
+	if _, err := d.Begin(t0, p); !errors.Is(err, domain.ErrNotDue) {
+		t.Fatalf("second worker claimed the same attempt: %v", err)
+	}
+	if err := d.Succeed(t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(d.PullEvents()); got != "mail.delivered" {
+		t.Fatalf("events %s", got)
+	}
+	if _, err := d.Begin(t0.Add(time.Hour), p); !errors.Is(err, domain.ErrFinished) {
+		t.Fatalf("begin after delivery: %v", err)
+	}
+	if err := d.Succeed(t0); !errors.Is(err, domain.ErrNotSending) {
+		t.Fatalf("succeed twice: %v", err)
+	}
+}
+
+func TestDeliveryRetries(t *testing.T) {
+	p := domain.DefaultPolicy()
+	for _, tc := range []struct {
+		name      string
+		permanent bool
+		failAt    time.Duration
+		status    domain.Status
+		reason    domain.FailReason
+		events    string
+	}{
+		{"temporary: retry scheduled", false, 0, domain.StatusPending, "", ""},
+		{"permanent: give up", true, 0, domain.StatusFailed, domain.ReasonPermanent, "mail.failed"},
+		{"next try would be after expiry", false, time.Hour - 10*time.Second, domain.StatusFailed, domain.ReasonExpired, "mail.failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDelivery(t)
+			at := t0.Add(tc.failAt)
+			if tc.failAt > 0 {
+				d = domain.RestoreDelivery(func() domain.DeliverySnapshot { s := d.Snapshot(); s.NextAttemptAt = at; return s }())
+			}
+			if _, err := d.Begin(at, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Fail(at, "421 busy", tc.permanent, p, 0.5); err != nil {
+				t.Fatal(err)
+			}
+			if d.Status() != tc.status || d.FailReason() != tc.reason || names(d.PullEvents()) != tc.events {
+				t.Fatalf("status %s reason %s", d.Status(), d.FailReason())
+			}
+			if tc.status == domain.StatusPending {
+				if want := at.Add(30 * time.Second); !d.NextAttemptAt().Equal(want) {
+					t.Fatalf("next %v, want %v", d.NextAttemptAt(), want)
+				}
+				if d.Due(at.Add(29 * time.Second)) {
+					t.Fatal("due before backoff")
+				}
+			}
+			if a := d.Attempts()[0]; a.Error != "421 busy" || a.FinishedAt.IsZero() {
+				t.Fatalf("attempt %+v", a)
+			}
+		})
+	}
+}
+
+func TestExpiredChallengeIsNeverSent(t *testing.T) {
+	p := domain.DefaultPolicy()
+	d := newDelivery(t)
+	if _, err := d.Begin(t0.Add(time.Hour), p); !errors.Is(err, domain.ErrExpired) {
+		t.Fatalf("begin after expiry: %v", err)
+	}
+	if d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExpired || len(d.Attempts()) != 0 {
+		t.Fatalf("status %s %s %d", d.Status(), d.FailReason(), len(d.Attempts()))
+	}
+	r := req()
+	r.ExpiresAt = t0
+	late, err := domain.NewDelivery(r, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.Status() != domain.StatusFailed || names(late.PullEvents()) != "mail.failed" {
+		t.Fatalf("late request: %s", late.Status())
+	}
+}
+
+func TestCrashBetweenSendAndRecord(t *testing.T) {
+	p := domain.DefaultPolicy()
+	d := newDelivery(t)
+	if _, err := d.Begin(t0, p); err != nil {
+		t.Fatal(err)
+	}
+	// the worker dies here; nobody records the outcome
+	if d.Due(t0.Add(p.Lease - time.Second)) {
+		t.Fatal("due inside the lease")
+	}
+	n, err := d.Begin(t0.Add(p.Lease), p)
+	if err != nil || n != 2 {
+		t.Fatalf("retry after lease: %d %v", n, err)
+	}
+	if a := d.Attempts()[0]; a.Outcome != domain.OutcomeUnknown {
+		t.Fatalf("first attempt %+v", a)
+	}
+}
+
+func TestAttemptsExhausted(t *testing.T) {
+	p := domain.DefaultPolicy()
+	p.MaxAttempts = 2
+	r := req()
+	r.ExpiresAt = t0.Add(24 * time.Hour)
+	d, _ := domain.NewDelivery(r, t0)
+	now := t0
+	for i := range 2 {
+		if _, err := d.Begin(now, p); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+		_ = d.Fail(now, "down", false, p, 0)
+		now = d.NextAttemptAt()
+	}
+	if d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExhausted {
+		t.Fatalf("status %s %s", d.Status(), d.FailReason())
+	}
+	ev := d.PullEvents()
+	if f := ev[0].(domain.MailDeliveryFailed); f.Attempts != 2 || f.LastError != "down" || f.ChallengeID != "ch-1" {
+		t.Fatalf("event %+v", f)
+	}
+}
