@@ -1,0 +1,198 @@
+// Command local runs the whole backend on one machine for development and
+// demos (`make run`): an embedded JetStream server unless NATS_URL is set,
+// local Postgres (each service provisions its own schema and roles), dev
+// signing keys for bearer tokens, and every service as its own process.
+// Ctrl-C stops everything gracefully.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/natsembed"
+)
+
+// service is one process of the stack.
+type service struct {
+	name string
+	port int
+	env  []string
+}
+
+// stack lists the services in start order; those not built yet are skipped.
+var stack = []service{
+	{name: "registration", port: 8081},
+	{name: "email-ownership", port: 8082},
+	{name: "verification", port: 8083},
+	{name: "agreements", port: 8084},
+	{name: "relationships", port: 8085},
+	{name: "notifier", port: 8086},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	runDir := filepath.Join(root, ".run")
+	natsURL := os.Getenv("NATS_URL")
+	if natsURL == "" {
+		port := envInt("LOCAL_NATS_PORT", 4223)
+		s, err := natsembed.Start("127.0.0.1", port, filepath.Join(runDir, "nats"))
+		if err != nil {
+			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT or NATS_URL)", port, err)
+		}
+		defer s.Shutdown()
+		natsURL = s.ClientURL()
+	}
+	keysDir := filepath.Join(runDir, "dev-keys")
+	if _, err := auth.EnsureDevKeys(keysDir); err != nil {
+		return fmt.Errorf("dev keys: %w", err)
+	}
+	adminURL := envOr("POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+
+	binDir := filepath.Join(runDir, "bin")
+	var todo []service
+	for _, s := range stack {
+		if _, err := os.Stat(filepath.Join(root, "services", s.name, "cmd", s.name, "main.go")); err == nil {
+			todo = append(todo, s)
+		}
+	}
+	for _, s := range todo {
+		fmt.Printf("building %s ...\n", s.name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(binDir, s.name), "./services/"+s.name+"/cmd/"+s.name)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", s.name, err)
+		}
+	}
+	common := []string{
+		"NATS_URL=" + natsURL,
+		"POSTGRES_ADMIN_URL=" + adminURL,
+		"AUTH_JWKS_FILE=" + filepath.Join(keysDir, "jwks.json"),
+		"PARTNERHUB_DEV_KEYS=" + keysDir,
+		"LOG_LEVEL=" + envOr("LOG_LEVEL", "info"),
+	}
+	var wg sync.WaitGroup
+	procs := make([]*exec.Cmd, 0, len(todo))
+	for _, s := range todo {
+		cmd := exec.Command(filepath.Join(binDir, s.name))
+		cmd.Dir = root
+		cmd.Env = append(append(os.Environ(), common...), "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(s.port))
+		cmd.Env = append(cmd.Env, s.env...)
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", s.name, err)
+		}
+		procs = append(procs, cmd)
+		wg.Add(1)
+		go func(name string, r io.Reader) {
+			defer wg.Done()
+			prefix(name, r)
+		}(s.name, out)
+	}
+	fmt.Println()
+	fmt.Printf("JetStream   %s\n", natsURL)
+	for _, s := range todo {
+		fmt.Printf("%-13s http://127.0.0.1:%d  (healthz, readyz)\n", s.name, s.port)
+	}
+	fmt.Printf("dev tokens  go run ./services/partnerctl/cmd/partnerctl token --role upstream_system\n\n")
+
+	exited := make(chan string, len(procs))
+	for i, p := range procs {
+		go func(name string, p *exec.Cmd) {
+			_ = p.Wait()
+			exited <- name
+		}(todo[i].name, p)
+	}
+	var failure error
+	select {
+	case <-ctx.Done():
+	case name := <-exited:
+		failure = fmt.Errorf("%s exited; stopping the stack", name)
+	}
+	for _, p := range procs {
+		if p.ProcessState == nil {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	deadline := time.After(30 * time.Second)
+	for range len(procs) - boolInt(failure != nil) {
+		select {
+		case <-exited:
+		case <-deadline:
+			for _, p := range procs {
+				_ = p.Process.Kill()
+			}
+			return errors.Join(failure, errors.New("services did not stop within 30s"))
+		}
+	}
+	wg.Wait()
+	return failure
+}
+
+func prefix(name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Printf("%-15s | %s\n", name, sc.Text())
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func envInt(k string, d int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return d
+}
+
+func repoRoot() (string, error) {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the repository (go.work not found)")
+		}
+		dir = parent
+	}
+}
+

@@ -1,0 +1,8 @@
+// Package events is the published language of the backend: for each
+// producer, under <producer>/v1, the CloudEvents types it emits and their
+// payloads. Consumers import these, never the producer's code. Every type
+// has a JSON Schema at schemas/<subject>.json (e.g.
+// schemas/registration.application.submitted.v1.json). Additive changes stay
+// in v1 and consumers ignore unknown fields; a breaking change is a new v2
+// type published beside v1 until consumers move.
+package events

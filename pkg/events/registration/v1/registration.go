@@ -1,0 +1,201 @@
+// Package registrationv1 is what the registration service publishes on the
+// REGISTRATION stream. Subject and partitionkey are the global partner ID.
+package registrationv1
+
+import "time"
+
+// Event types.
+const (
+	TypeApplicationSubmitted     = "com.partnerhub.registration.application.submitted.v1"
+	TypeApplicationRejected      = "com.partnerhub.registration.application.rejected.v1"
+	TypeDuplicateClaimFiled      = "com.partnerhub.registration.duplicate_claim.filed.v1"
+	TypeEnrollmentStatusChanged  = "com.partnerhub.registration.enrollment.status_changed.v1"
+	TypePartnerActivated         = "com.partnerhub.registration.partner.activated.v1"
+	TypePartnerRejected          = "com.partnerhub.registration.partner.rejected.v1"
+	TypeEnrollmentLocationLinked = "com.partnerhub.registration.enrollment.location_linked.v1"
+)
+
+// Programs.
+const (
+	ProgramPartnerNetwork   = "partner_network"
+	ProgramIndirectReseller = "indirect_reseller"
+	ProgramIndirectProvider = "indirect_provider"
+)
+
+// Enrollment statuses.
+const (
+	StatusPendingVerification = "pending_verification"
+	StatusQualified           = "qualified"
+	StatusActive              = "active"
+	StatusRejected            = "rejected"
+)
+
+// ApplicationSubmitted: a registration was accepted; the partner, its
+// location and enrollments exist, all pending verification. It carries what
+// e-mail ownership, verification and agreements need.
+type ApplicationSubmitted struct {
+	PartnerID                 string              `json:"partner_id"`
+	LocationID                string              `json:"location_id"`
+	Market                    string              `json:"market"`
+	Language                  string              `json:"language"`
+	LegalName                 LegalName           `json:"legal_name"`
+	Address                   Address             `json:"address"`
+	CompanyPhoneE164          string              `json:"company_phone_e164"`
+	RegistrationNumber        *RegistrationNumber `json:"registration_number,omitempty"`
+	Website                   string              `json:"website,omitempty"`
+	WebsiteDomain             string              `json:"website_domain,omitempty"`
+	Contact                   Contact             `json:"contact"`
+	EmailDomainMatchesWebsite bool                `json:"email_domain_matches_website"`
+	Enrollments               []Enrollment        `json:"enrollments"`
+	Affirmations              Affirmations        `json:"affirmations"`
+	SubmittedBy               string              `json:"submitted_by"`
+	SubmittedAt               time.Time           `json:"submitted_at"`
+}
+
+// LegalName as submitted and normalized (legal forms expanded, widths folded).
+type LegalName struct {
+	Raw        string `json:"raw"`
+	Normalized string `json:"normalized"`
+}
+
+// Address as submitted and normalized.
+type Address struct {
+	Raw        AddressLines      `json:"raw"`
+	Normalized NormalizedAddress `json:"normalized"`
+}
+
+// AddressLines is an address as submitted.
+type AddressLines struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postal_code"`
+}
+
+// NormalizedAddress is the display form plus a comparison key.
+type NormalizedAddress struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	RegionCode string `json:"region_code,omitempty"`
+	PostalCode string `json:"postal_code"`
+	Key        string `json:"key"`
+}
+
+// RegistrationNumber is jp_corporate_number (13 digits) or duns (9 digits).
+type RegistrationNumber struct {
+	Scheme string `json:"scheme"`
+	Value  string `json:"value"`
+}
+
+// Contact is the normalized primary contact.
+type Contact struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	EmailDomain string `json:"email_domain"`
+	PhoneE164   string `json:"phone_e164"`
+}
+
+// Enrollment is one program enrollment.
+type Enrollment struct {
+	EnrollmentID string          `json:"enrollment_id"`
+	Program      string          `json:"program"`
+	Status       string          `json:"status"`
+	Support      *SupportProfile `json:"support,omitempty"`
+}
+
+// SupportProfile is the reseller's customer support profile.
+type SupportProfile struct {
+	Website   string `json:"website"`
+	Email     string `json:"email"`
+	PhoneE164 string `json:"phone_e164,omitempty"`
+}
+
+// Affirmations are what the applicant affirmed, and when.
+type Affirmations struct {
+	AuthorityToRepresent  bool      `json:"authority_to_represent"`
+	ConsentToVerification bool      `json:"consent_to_verification"`
+	AcceptNetworkTerms    bool      `json:"accept_network_terms"`
+	CanProvideSupport     bool      `json:"can_provide_support"`
+	AffirmedAt            time.Time `json:"affirmed_at"`
+}
+
+// ApplicationRejected answers an intake event that could not be registered.
+// Subject and partitionkey are the intake event's id (there is no partner);
+// causationid is that id too.
+type ApplicationRejected struct {
+	IntakeEventID string       `json:"intake_event_id"`
+	Status        int          `json:"status"` // the HTTP status the same request would get
+	Code          string       `json:"code"`
+	Detail        string       `json:"detail"`
+	Errors        []FieldError `json:"errors,omitempty"`
+	// MatchedOn and DuplicateAttemptID are set for duplicates: file a claim
+	// with POST /v1/duplicate-claims.
+	MatchedOn          []string `json:"matched_on,omitempty"`
+	DuplicateAttemptID string   `json:"duplicate_attempt_id,omitempty"`
+}
+
+// FieldError is one problem with one field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// DuplicateClaimFiled: an applicant refused as a duplicate claims the
+// existing partner; a reviewer decides. Subject is the existing partner.
+type DuplicateClaimFiled struct {
+	ClaimID            string    `json:"claim_id"`
+	DuplicateAttemptID string    `json:"duplicate_attempt_id"`
+	ExistingPartnerID  string    `json:"existing_partner_id"`
+	Market             string    `json:"market"`
+	MatchedOn          []string  `json:"matched_on"`
+	LegalName          LegalName `json:"legal_name"`
+	Contact            Contact   `json:"contact"`
+	Statement          string    `json:"statement"`
+	FiledBy            string    `json:"filed_by"`
+	FiledAt            time.Time `json:"filed_at"`
+}
+
+// EnrollmentStatusChanged: an enrollment moved in its lifecycle
+// (pending_verification → qualified|active|rejected, qualified → active).
+type EnrollmentStatusChanged struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	From         string    `json:"from"`
+	To           string    `json:"to"`
+	Reason       string    `json:"reason"`
+	LocationID   string    `json:"location_id,omitempty"`
+	AgreementID  string    `json:"agreement_id,omitempty"`
+	At           time.Time `json:"at"`
+}
+
+// PartnerActivated: verification approved; the global ID and these location
+// IDs are now valid.
+type PartnerActivated struct {
+	PartnerID   string    `json:"partner_id"`
+	Market      string    `json:"market"`
+	LocationIDs []string  `json:"location_ids"`
+	At          time.Time `json:"at"`
+}
+
+// PartnerRejected: verification rejected the registration.
+type PartnerRejected struct {
+	PartnerID string    `json:"partner_id"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+// EnrollmentLocationLinked: a location ID was linked to an enrollment.
+type EnrollmentLocationLinked struct {
+	PartnerID          string    `json:"partner_id"`
+	EnrollmentID       string    `json:"enrollment_id"`
+	Program            string    `json:"program"`
+	LocationID         string    `json:"location_id"`
+	PreviousLocationID string    `json:"previous_location_id,omitempty"`
+	At                 time.Time `json:"at"`
+}
