@@ -2,12 +2,12 @@ module github.com/partnerhub/onboarding/services/registration
 
 go 1.26.0
 
-require github.com/partnerhub/onboarding/pkg v0.0.0
-
 require (
-	github.com/nyaruka/phonenumbers v1.8.1 // indirect
-	golang.org/x/text v0.43.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	github.com/nyaruka/phonenumbers v1.8.1
+	github.com/partnerhub/onboarding/pkg v0.0.0
+	golang.org/x/text v0.43.0
 )
+
+require google.golang.org/protobuf v1.36.12 // indirect
 
 replace github.com/partnerhub/onboarding/pkg => ../../pkg
