@@ -30,6 +30,9 @@ const (
 // DevJWKSPath is the public JWKS that EnsureDevKeys writes into dir.
 func DevJWKSPath(dir string) string { return filepath.Join(dir, devJWKSFile) }
 
+// DevPrivateKeyPath is the private signing key EnsureDevKeys keeps in dir.
+func DevPrivateKeyPath(dir string) string { return filepath.Join(dir, devPrivateKeyFile) }
+
 // DevKeysDir is where development keys live: $PARTNERHUB_DEV_KEYS if set,
 // else .run/dev-keys under the repository root (the nearest directory above
 // the working directory holding go.work), else under the working directory.
@@ -71,7 +74,7 @@ func EnsureDevKeys(dir string) (*Signer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create dev key dir: %w", err)
 	}
-	privPath := filepath.Join(dir, devPrivateKeyFile)
+	privPath := DevPrivateKeyPath(dir)
 	if _, err := os.Stat(privPath); errors.Is(err, fs.ErrNotExist) {
 		if err := createPrivateKey(dir, privPath); err != nil {
 			return nil, err

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+)
+
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), args, &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+func verify(t *testing.T, dir, token string) auth.Principal {
+	t.Helper()
+	v, err := auth.NewVerifier(context.Background(), auth.DevConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close(context.Background())
+	p, err := v.Verify(context.Background(), token)
+	if err != nil {
+		t.Fatalf("minted token does not verify: %v", err)
+	}
+	return p
+}
+
+func TestTokenMintsAVerifiableToken(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--partner", "PG-0001",
+		"--sub", "user-1", "--name", "Ann Admin", "--email", "ann@example.com", "--ttl", "15m")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "created development signing key") {
+		t.Fatalf("first use must say it created the key; stderr %q", errOut)
+	}
+	p := verify(t, dir, strings.TrimSpace(out))
+	if p.Subject != "user-1" || p.PartnerID != "PG-0001" || p.Name != "Ann Admin" || p.Email != "ann@example.com" ||
+		p.Kind != auth.KindUser || len(p.Roles) != 1 || p.Roles[0] != auth.RolePartnerAdmin {
+		t.Fatalf("principal %+v", p)
+	}
+}
+
+func TestTokenDefaultsAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, map[string]string{auth.DevKeysEnv: dir},
+		"token", "--role", "upstream_system,verifier", "--kind", "service")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	p := verify(t, dir, strings.TrimSpace(out)) // keys came from $PARTNERHUB_DEV_KEYS
+	if p.Subject != "dev-upstream-system" || p.Kind != auth.KindService || !p.Has(auth.RoleVerifier) || !p.Has(auth.RoleUpstreamSystem) {
+		t.Fatalf("principal %+v", p)
+	}
+}
+
+func TestKeysInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	code, out, _ := run(t, nil, "keys", "init", "--keys", dir)
+	if code != ExitOK || !strings.HasPrefix(out, "created key ") {
+		t.Fatalf("exit %d, out %q", code, out)
+	}
+	if _, err := os.Stat(auth.DevJWKSPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	code, out2, _ := run(t, nil, "keys", "init", "--keys", dir)
+	kid := strings.Fields(out)[2]
+	if code != ExitOK || !strings.HasPrefix(out2, "kept existing key "+kid) {
+		t.Fatalf("second init: exit %d, out %q (kid %s)", code, out2, kid)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	notADir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		want     int
+		wantText string // in stdout+stderr
+	}{
+		{name: "help teaches with examples", args: []string{"token", "--help"}, want: ExitOK, wantText: "partnerctl token --role partner_admin --partner PG-0001"},
+		{name: "root help", args: []string{"--help"}, want: ExitOK, wantText: "Examples:"},
+		{name: "missing role", args: []string{"token", "--keys", dir}, want: ExitUsage, wantText: "at least one --role"},
+		{name: "no command", args: nil, want: ExitUsage, wantText: "needs a subcommand"},
+		{name: "keys without subcommand", args: []string{"keys"}, want: ExitUsage, wantText: "Available Commands"},
+		{name: "unknown role", args: []string{"token", "--keys", dir, "--role", "root"}, want: ExitUsage, wantText: "known: partner_admin"},
+		{name: "partner role without partner", args: []string{"token", "--keys", dir, "--role", "partner_user"}, want: ExitUsage, wantText: "need --partner"},
+		{name: "bad ttl", args: []string{"token", "--keys", dir, "--role", "operator", "--ttl", "-1h"}, want: ExitUsage, wantText: "--ttl"},
+		{name: "unparsable ttl", args: []string{"token", "--keys", dir, "--role", "operator", "--ttl", "soon"}, want: ExitUsage, wantText: "--ttl"},
+		{name: "bad kind", args: []string{"token", "--keys", dir, "--role", "operator", "--kind", "robot"}, want: ExitUsage, wantText: "--kind"},
+		{name: "unknown flag", args: []string{"token", "--bogus"}, want: ExitUsage, wantText: "unknown flag"},
+		{name: "unknown command", args: []string{"tokn"}, want: ExitUsage, wantText: `unknown command "tokn"`},
+		{name: "unknown keys subcommand", args: []string{"keys", "rotate"}, want: ExitUsage, wantText: `unknown command "rotate"`},
+		{name: "stray argument", args: []string{"token", "--keys", dir, "--role", "operator", "extra"}, want: ExitUsage, wantText: "takes no arguments"},
+		{name: "key dir unusable", args: []string{"token", "--keys", notADir, "--role", "operator"}, want: ExitFailure, wantText: "development keys"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := run(t, nil, tc.args...)
+			if code != tc.want {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.want, errOut)
+			}
+			if !strings.Contains(out+errOut, tc.wantText) {
+				t.Fatalf("output does not contain %q:\n%s%s", tc.wantText, out, errOut)
+			}
+		})
+	}
+}
