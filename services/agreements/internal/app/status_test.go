@@ -1,0 +1,138 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
+)
+
+var upstream = auth.Principal{Kind: auth.KindService, Subject: "crm", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+
+func TestStatusCodes(t *testing.T) {
+	signed := func(f *fixture) { f.approvedReseller("P1"); f.mustAccept(admin("P1"), "P1", resellerV1) }
+	tests := []struct {
+		name   string
+		setup  func(f *fixture)
+		caller auth.Principal
+		q      StatusQuery
+		kind   apperr.Kind
+		code   string
+	}{
+		{"signed", signed, upstream, StatusQuery{PartnerID: "P1", Market: "JP"}, 0, ""},
+		{"signed, asked by location id", signed, upstream, StatusQuery{PartnerID: "L-P1", Market: "jp"}, 0, ""},
+		{"signed, asked by the partner itself", signed, partnerUser("P1"), StatusQuery{PartnerID: "P1", Market: "JP"}, 0, ""},
+		{"network agreement signed at registration", func(f *fixture) { f.register("P1") }, upstream,
+			StatusQuery{PartnerID: "P1", Market: "JP", Program: "partner_network"}, 0, ""},
+		{"unknown partner", signed, upstream, StatusQuery{PartnerID: "P9", Market: "JP"}, apperr.KindNotFound, "agreements.unknown_partner"},
+		{"another partner's user cannot tell", signed, partnerUser("P2"), StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindNotFound, "agreements.unknown_partner"},
+		{"partner known only from a verification event", func(f *fixture) { f.decide("P1", "D1", "approved") }, upstream,
+			StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindNotFound, "agreements.unknown_partner"},
+		{"market mismatch", signed, upstream, StatusQuery{PartnerID: "P1", Market: "US"}, apperr.KindConflict, "agreements.market_mismatch"},
+		{"no reseller enrollment", func(f *fixture) { f.register("P1"); f.decide("P1", "D1", "approved") }, upstream,
+			StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindConflict, "agreements.no_reseller_enrollment"},
+		{"not signed", func(f *fixture) { f.approvedReseller("P1") }, upstream,
+			StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindNotFound, "agreements.not_signed"},
+		{"verification revoked after acceptance", func(f *fixture) { signed(f); f.decide("P1", "D2", "revoked") }, upstream,
+			StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindConflict, "agreements.verification_revoked"},
+		{"invalid market", signed, upstream, StatusQuery{PartnerID: "P1", Market: "J"}, apperr.KindInvalid, "agreements.invalid_market"},
+		{"anonymous", signed, auth.Principal{}, StatusQuery{PartnerID: "P1", Market: "JP"}, apperr.KindUnauthenticated, "auth.unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.setup(f)
+			res, err := f.app.Status.Handle(ctx, tt.caller, tt.q)
+			if tt.code != "" {
+				wantCode(t, err, tt.kind, tt.code)
+				return
+			}
+			if err != nil {
+				t.Fatalf("status: %v", err)
+			}
+			if res.PartnerID != "P1" || res.LocationID != "L-P1" || res.AcceptanceID == "" || res.Market != "JP" {
+				t.Fatalf("status = %+v", res)
+			}
+		})
+	}
+}
+
+func TestReacceptanceOverdue(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	f.mustAccept(admin("P1"), "P1", resellerV1)
+	window := 7 * 24 * time.Hour
+	f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), window)
+	due := f.clock.Now().Add(window)
+
+	if res, err := f.app.FireDueTimers.Handle(ctx, due.Add(-time.Second)); err != nil || res.Overdue != 0 {
+		t.Fatalf("before the deadline: %+v, %v", res, err)
+	}
+	for range 2 {
+		if _, err := f.app.FireDueTimers.Handle(ctx, due.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	over := eventsOf[domain.ReacceptanceOverdue](f.store)
+	if len(over) != 1 || over[0].PartnerID != "P1" || over[0].VersionID != "reseller-reacc" || !over[0].DueBy.Equal(due) {
+		t.Fatalf("overdue events = %+v, want exactly one", over)
+	}
+	f.clock.now = due.Add(time.Minute)
+	_, err := f.app.Status.Handle(ctx, upstream, StatusQuery{PartnerID: "P1", Market: "JP"})
+	wantCode(t, err, apperr.KindConflict, "agreements.reacceptance_overdue")
+
+	// A late re-acceptance still clears it.
+	f.mustAccept(admin("P1"), "P1", "reseller-reacc")
+	if _, err := f.app.Status.Handle(ctx, upstream, StatusQuery{PartnerID: "P1", Market: "JP"}); err != nil {
+		t.Fatalf("status after late re-acceptance: %v", err)
+	}
+}
+
+func TestFireDueTimersFinishesAnInterruptedFanOut(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	f.mustAccept(admin("P1"), "P1", resellerV1)
+	// Simulate a crash between storing the version and creating requirements.
+	v, err := domain.PublishVersion(draft("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), time.Hour), "op-1", f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (memVersions{f.store}).Add(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now())
+	if err != nil || res.FanOutsFinished != 1 || res.RequirementsCreated != 1 {
+		t.Fatalf("timers = %+v, %v", res, err)
+	}
+	if res, _ := f.app.FireDueTimers.Handle(ctx, f.clock.Now()); res.FanOutsFinished != 0 || res.RequirementsCreated != 0 {
+		t.Fatalf("second run = %+v, want nothing left", res)
+	}
+	if n := len(eventsOf[domain.ReacceptanceRequired](f.store)); n != 1 {
+		t.Fatalf("ReacceptanceRequired events = %d", n)
+	}
+}
+
+func TestFireDueTimersClosesRequirementAlreadySatisfied(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	f.mustAccept(admin("P1"), "P1", resellerV1)
+	f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), time.Hour)
+	// The acceptance lands but its requirement update is lost (a crash).
+	f.store.mu.Lock()
+	saved := append([]domain.RequirementState(nil), f.store.requirements...)
+	f.store.mu.Unlock()
+	f.mustAccept(admin("P1"), "P1", "reseller-reacc")
+	f.store.mu.Lock()
+	f.store.requirements = saved
+	f.store.mu.Unlock()
+
+	res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(2*time.Hour))
+	if err != nil || res.Satisfied != 1 || res.Overdue != 0 {
+		t.Fatalf("timers = %+v, %v", res, err)
+	}
+	if n := len(eventsOf[domain.ReacceptanceOverdue](f.store)); n != 0 {
+		t.Fatalf("overdue events = %d, want 0", n)
+	}
+}
