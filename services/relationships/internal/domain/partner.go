@@ -20,25 +20,31 @@ func (p Program) Valid() bool {
 	return p == ProgramIndirectReseller || p == ProgramIndirectProvider
 }
 
-// EnrollmentStatus is the status of one program enrollment; only active counts.
+// EnrollmentStatus is the status of one enrollment as published by the
+// registration service; only active (program agreement accepted) counts here.
 type EnrollmentStatus string
 
-// Enrollment statuses as published upstream; active means the program
-// agreement has been accepted.
+// Enrollment statuses of the registration service. Statuses this service does
+// not know are stored as they come (an upstream addition must not dead-letter
+// our events) and count as not active.
 const (
-	EnrollmentPending    EnrollmentStatus = "pending"
-	EnrollmentActive     EnrollmentStatus = "active"
-	EnrollmentSuspended  EnrollmentStatus = "suspended"
-	EnrollmentTerminated EnrollmentStatus = "terminated"
+	EnrollmentPendingVerification EnrollmentStatus = "pending_verification"
+	EnrollmentQualified           EnrollmentStatus = "qualified" // approved, agreement not yet accepted
+	EnrollmentActive              EnrollmentStatus = "active"
+	EnrollmentRejected            EnrollmentStatus = "rejected"
 )
 
-// Valid reports whether s is a known status.
+// Valid reports whether s is usable: a non-empty lower-case word.
 func (s EnrollmentStatus) Valid() bool {
-	switch s {
-	case EnrollmentPending, EnrollmentActive, EnrollmentSuspended, EnrollmentTerminated:
-		return true
+	if s == "" || len(s) > 64 {
+		return false
 	}
-	return false
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // Enrollment is a partner's standing in one program. ChangedAt is the time of

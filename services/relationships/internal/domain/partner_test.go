@@ -103,10 +103,10 @@ func TestApplyEnrollmentStatus(t *testing.T) {
 		wantChanged []bool
 		wantStatus  EnrollmentStatus
 	}{
-		{"pending then active", []fact{{EnrollmentPending, t0}, {EnrollmentActive, t0.Add(time.Hour)}}, []bool{true, true}, EnrollmentActive},
+		{"pending then active", []fact{{EnrollmentPendingVerification, t0}, {EnrollmentActive, t0.Add(time.Hour)}}, []bool{true, true}, EnrollmentActive},
 		{"replay is a no-op", []fact{{EnrollmentActive, t0}, {EnrollmentActive, t0}}, []bool{true, false}, EnrollmentActive},
-		{"stale fact after newer is ignored", []fact{{EnrollmentActive, t0.Add(time.Hour)}, {EnrollmentPending, t0}}, []bool{true, false}, EnrollmentActive},
-		{"suspension after activation applies", []fact{{EnrollmentActive, t0}, {EnrollmentSuspended, t0.Add(time.Hour)}}, []bool{true, true}, EnrollmentSuspended},
+		{"stale fact after newer is ignored", []fact{{EnrollmentActive, t0.Add(time.Hour)}, {EnrollmentPendingVerification, t0}}, []bool{true, false}, EnrollmentActive},
+		{"a later status after activation applies", []fact{{EnrollmentActive, t0}, {EnrollmentRejected, t0.Add(time.Hour)}}, []bool{true, true}, EnrollmentRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestApplyEnrollmentStatusRejectsUnknowns(t *testing.T) {
 	if _, err := p.ApplyEnrollmentStatus("direct", EnrollmentActive, t0); !errors.Is(err, ErrInvalidPartner) {
 		t.Errorf("unknown program: err = %v", err)
 	}
-	if _, err := p.ApplyEnrollmentStatus(ProgramIndirectProvider, "approved", t0); !errors.Is(err, ErrInvalidPartner) {
+	if _, err := p.ApplyEnrollmentStatus(ProgramIndirectProvider, "Active!", t0); !errors.Is(err, ErrInvalidPartner) {
 		t.Errorf("unknown status: err = %v", err)
 	}
 }

@@ -78,9 +78,9 @@ func TestNewProposalRules(t *testing.T) {
 		wantErr error
 	}{
 		{"valid", func(*Proposal) {}, nil},
-		{"reseller enrollment pending is fine for inviting", func(p *Proposal) { p.Reseller = reseller(EnrollmentPending) }, nil},
+		{"reseller enrollment pending is fine for inviting", func(p *Proposal) { p.Reseller = reseller(EnrollmentPendingVerification) }, nil},
 		{"provider enrollment pending", func(p *Proposal) {
-			p.Provider.Enrollments[ProgramIndirectProvider] = Enrollment{Status: EnrollmentPending}
+			p.Provider.Enrollments[ProgramIndirectProvider] = Enrollment{Status: EnrollmentPendingVerification}
 		}, ErrProviderNotActive},
 		{"provider without provider enrollment", func(p *Proposal) { p.Provider.Enrollments = nil }, ErrProviderNotActive},
 		{"target is a global id", func(p *Proposal) { p.ResellerLocationID = "PG-R" }, ErrTargetNotLocation},

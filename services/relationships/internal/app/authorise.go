@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// AuthoriseCommand is the reseller administrator's consent. Consent must be
+// true: it stands for the ticked consent statement of the view.
+type AuthoriseCommand struct {
+	Token   string
+	Consent bool
+}
+
+// AuthoriseResult describes the grant that now exists.
+type AuthoriseResult struct {
+	RelationshipID string
+	GrantID        string
+	Roles          []string
+	StartsAt       time.Time
+	ExpiresAt      time.Time
+	AutoExtend     bool
+}
+
+// Authorise accepts an invitation: the relationship becomes active and a
+// delegated access grant starts. Only a partner_admin of the addressed
+// reseller, with explicit consent and an active reseller enrollment.
+func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseCommand) (AuthoriseResult, error) {
+	if err := p.Require(auth.RolePartnerAdmin); err != nil {
+		return AuthoriseResult{}, err
+	}
+	if !cmd.Consent {
+		return AuthoriseResult{}, mapErr(domain.ErrConsentRequired)
+	}
+	now := a.clock()
+	rel, _, h, err := a.invitation(ctx, p, cmd.Token, now)
+	if err != nil {
+		return AuthoriseResult{}, err
+	}
+	if err := a.requireActive(ctx, rel.ResellerID, domain.ProgramIndirectReseller, domain.ErrResellerNotActive); err != nil {
+		return AuthoriseResult{}, err
+	}
+	// The provider may have lost its standing since it asked.
+	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
+		return AuthoriseResult{}, err
+	}
+	grantID := a.newID()
+	var res AuthoriseResult
+	err = a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
+		if err := r.Accept(h, p.Subject, grantID, now, a.policy); err != nil {
+			return err
+		}
+		g := r.Grant
+		res = AuthoriseResult{RelationshipID: r.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+		return nil
+	})
+	if err != nil {
+		return AuthoriseResult{}, mapErr(err)
+	}
+	return res, nil
+}
+
+// requireActive answers notActive unless partner id is active in program.
+func (a *App) requireActive(ctx context.Context, id string, program domain.Program, notActive error) error {
+	pt, err := a.partners.Get(ctx, id)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return mapErr(notActive)
+	}
+	if err != nil {
+		return fmt.Errorf("load partner %s: %w", id, err)
+	}
+	if !pt.ActiveIn(program) {
+		return mapErr(notActive)
+	}
+	return nil
+}

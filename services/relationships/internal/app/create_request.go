@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// CreateRequestCommand is a provider's invitation to a reseller. Empty Roles
+// means the least-privilege default set; DurationDays 0 means
+// domain.DefaultDurationDays.
+type CreateRequestCommand struct {
+	ResellerLocationID string
+	Roles              []string
+	DurationDays       int
+	AutoExtend         bool
+}
+
+// CreateRequestResult carries the invitation token in clear: this is the only
+// place it ever appears. The caller builds the link and sends it.
+type CreateRequestResult struct {
+	RelationshipID string
+	RequestID      string
+	Token          string
+	Roles          []string
+	DurationDays   int
+	AutoExtend     bool
+	ExpiresAt      time.Time
+}
+
+// CreateRequest lets the provider_admin of an active indirect provider ask a
+// reseller (by location ID) for a relationship with delegated access.
+func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateRequestCommand) (CreateRequestResult, error) {
+	if err := p.Require(auth.RoleProviderAdmin); err != nil {
+		return CreateRequestResult{}, err
+	}
+	now := a.clock()
+	provider, err := a.callerPartner(ctx, p)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return CreateRequestResult{}, mapErr(domain.ErrProviderNotActive)
+	}
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
+	if !provider.ActiveIn(domain.ProgramIndirectProvider) {
+		return CreateRequestResult{}, mapErr(domain.ErrProviderNotActive)
+	}
+	if err := domain.CheckTarget(cmd.ResellerLocationID); err != nil {
+		return CreateRequestResult{}, mapErr(err)
+	}
+	reseller, err := a.partners.Get(ctx, cmd.ResellerLocationID)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return CreateRequestResult{}, mapErr(domain.ErrResellerUnknown)
+	}
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
+	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
+	token, hash, err := domain.NewInvitationToken(a.rand)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
+	rel, err := domain.NewProposal(domain.Proposal{
+		RelationshipID: a.newID(), RequestID: a.newID(), Provider: provider, Reseller: reseller,
+		ResellerLocationID: cmd.ResellerLocationID, Terms: terms, TokenHash: hash, CreatedBy: p.Subject, Now: now,
+	}, a.policy)
+	if err != nil {
+		return CreateRequestResult{}, mapErr(err)
+	}
+	if err := a.refuseDuplicate(ctx, rel.ProviderID, rel.ResellerID, now); err != nil {
+		return CreateRequestResult{}, err
+	}
+	// Add enforces the same rule atomically, for requests racing past the check.
+	if err := a.rels.Add(ctx, rel); err != nil {
+		return CreateRequestResult{}, mapErr(err)
+	}
+	q := rel.Requests[0]
+	return CreateRequestResult{
+		RelationshipID: rel.ID, RequestID: q.ID, Token: token, Roles: q.Terms.Roles.Strings(),
+		DurationDays: q.Terms.DurationDays, AutoExtend: q.Terms.AutoExtend, ExpiresAt: q.ExpiresAt,
+	}, nil
+}
+
+// refuseDuplicate refuses a second open relationship for the pair. A proposal
+// whose invitation is past expiry but not yet expired by the poller is
+// expired here first, so a lagging timer never blocks a fresh request.
+func (a *App) refuseDuplicate(ctx context.Context, providerID, resellerID string, now time.Time) error {
+	cur, err := a.rels.Open(ctx, providerID, resellerID)
+	if errors.Is(err, domain.ErrRelationshipNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.State == domain.StateActive {
+		return mapErr(domain.ErrRelationshipExists)
+	}
+	if q := cur.PendingRequest(); q != nil && !now.Before(q.ExpiresAt) {
+		if err := a.rels.Update(ctx, cur.ID, func(r *domain.Relationship) error {
+			r.Tick(now, a.policy)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return nil
+	}
+	return mapErr(domain.ErrRequestPending)
+}

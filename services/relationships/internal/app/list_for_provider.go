@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// ListQuery selects whose relationships to list. PartnerID defaults to the
+// caller's partner (only operators may name another); IncludeClosed adds
+// ended, declined and lapsed relationships to the proposed and active ones.
+type ListQuery struct {
+	PartnerID     string
+	IncludeClosed bool
+}
+
+// RelationshipSummary is one row of a listing: the counterpart, the state, and
+// the access granted (or asked for) with its expiry.
+type RelationshipSummary struct {
+	RelationshipID     string
+	State              domain.State
+	ProviderID         string
+	ProviderLegalName  string
+	ResellerID         string
+	ResellerLocationID string
+	ResellerLegalName  string
+	Grant              *GrantSummary   // nil before authorisation
+	PendingRequest     *PendingSummary // nil when nothing awaits an answer
+	EndedAt            time.Time
+	EndedBy            domain.Side
+}
+
+// GrantSummary is the current grant, its state as of the listing time.
+type GrantSummary struct {
+	GrantID    string
+	State      domain.GrantState
+	Roles      []string
+	StartsAt   time.Time
+	ExpiresAt  time.Time
+	AutoExtend bool
+}
+
+// PendingSummary is a request awaiting the reseller's answer.
+type PendingSummary struct {
+	RequestID string
+	Kind      domain.RequestKind
+	Status    domain.RequestStatus
+	Roles     []string
+	ExpiresAt time.Time
+}
+
+// ListForProvider lists a provider's resellers (provider_admin of that
+// provider, or an operator).
+func (a *App) ListForProvider(ctx context.Context, p auth.Principal, q ListQuery) ([]RelationshipSummary, error) {
+	if err := p.Require(auth.RoleProviderAdmin, auth.RoleOperator); err != nil {
+		return nil, err
+	}
+	id, err := a.listedPartner(ctx, p, q.PartnerID)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := a.rels.ListByProvider(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.summaries(ctx, rels, q.IncludeClosed)
+}
+
+// listedPartner resolves whose listing is asked for and checks that the
+// caller may see it; others get "not found", never "forbidden".
+func (a *App) listedPartner(ctx context.Context, p auth.Principal, requested string) (string, error) {
+	notFound := func() error { return relationshipNotFound() }
+	if requested == "" {
+		requested = p.PartnerID
+	}
+	if requested == "" {
+		return "", notFound()
+	}
+	target, err := a.partners.Get(ctx, requested)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return "", notFound()
+	}
+	if err != nil {
+		return "", err
+	}
+	if p.Has(auth.RoleOperator) {
+		return target.ID, nil
+	}
+	caller, err := a.callerPartner(ctx, p)
+	if errors.Is(err, domain.ErrPartnerNotFound) || (err == nil && caller.ID != target.ID) {
+		return "", notFound()
+	}
+	if err != nil {
+		return "", err
+	}
+	return target.ID, nil
+}
+
+func (a *App) summaries(ctx context.Context, rels []*domain.Relationship, includeClosed bool) ([]RelationshipSummary, error) {
+	now := a.clock()
+	names := map[string]string{}
+	name := func(id string) (string, error) {
+		if n, ok := names[id]; ok {
+			return n, nil
+		}
+		pt, err := a.partners.Get(ctx, id)
+		if err != nil && !errors.Is(err, domain.ErrPartnerNotFound) {
+			return "", err
+		}
+		names[id] = pt.LegalName
+		return pt.LegalName, nil
+	}
+	out := []RelationshipSummary{}
+	for _, r := range rels {
+		if r.State.Closed() && !includeClosed {
+			continue
+		}
+		s := RelationshipSummary{
+			RelationshipID: r.ID, State: r.State, ProviderID: r.ProviderID, ResellerID: r.ResellerID,
+			ResellerLocationID: r.ResellerLocationID, EndedAt: r.EndedAt, EndedBy: r.EndedBy,
+		}
+		var err error
+		if s.ProviderLegalName, err = name(r.ProviderID); err != nil {
+			return nil, err
+		}
+		if s.ResellerLegalName, err = name(r.ResellerID); err != nil {
+			return nil, err
+		}
+		if g := r.Grant; g != nil {
+			s.Grant = &GrantSummary{GrantID: g.ID, State: g.StateAt(now), Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+		}
+		if q := r.PendingRequest(); q != nil && now.Before(q.ExpiresAt) {
+			s.PendingRequest = &PendingSummary{RequestID: q.ID, Kind: q.Kind, Status: q.Status, Roles: q.Terms.Roles.Strings(), ExpiresAt: q.ExpiresAt}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+func TestListings(t *testing.T) {
+	e := newEnv(t)
+	inv, g := e.activate(CreateRequestCommand{Roles: []string{"billing_reader"}, DurationDays: 30})
+	pending := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q1"})
+
+	mine, err := e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mine) != 2 {
+		t.Fatalf("provider sees %d relationships", len(mine))
+	}
+	byID := map[string]RelationshipSummary{}
+	for _, s := range mine {
+		byID[s.RelationshipID] = s
+	}
+	act := byID[inv.RelationshipID]
+	if act.State != domain.StateActive || act.Grant == nil || !act.Grant.ExpiresAt.Equal(g.ExpiresAt) ||
+		!slices.Equal(act.Grant.Roles, []string{"billing_reader"}) || act.ResellerLegalName != "PG-R 株式会社" {
+		t.Errorf("active row = %+v", act)
+	}
+	if p := byID[pending.RelationshipID]; p.State != domain.StateProposed || p.PendingRequest == nil || p.Grant != nil {
+		t.Errorf("pending row = %+v", p)
+	}
+
+	theirs, err := e.app.ListForReseller(e.ctx, resellerUser, ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(theirs) != 1 || theirs[0].ProviderLegalName != "PG-P 株式会社" || theirs[0].Grant.State != domain.GrantActive {
+		t.Fatalf("reseller sees %+v", theirs)
+	}
+
+	// The listing reports the grant as of now, ahead of the poller.
+	e.at(t0.Add(20 * day))
+	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{})
+	if theirs[0].Grant.State != domain.GrantExpiring {
+		t.Errorf("grant state at +20d = %s", theirs[0].Grant.State)
+	}
+
+	if _, err := e.app.EndRelationship(e.ctx, resellerAdmin, EndRelationshipCommand{RelationshipID: inv.RelationshipID, Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{})
+	if len(theirs) != 0 {
+		t.Errorf("ended relationship listed by default: %+v", theirs)
+	}
+	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{IncludeClosed: true})
+	if len(theirs) != 1 || theirs[0].State != domain.StateEnded || theirs[0].Grant.State != domain.GrantTerminated || theirs[0].EndedBy != domain.SideReseller {
+		t.Errorf("closed listing = %+v", theirs)
+	}
+}
+
+func TestListingAccess(t *testing.T) {
+	e := newEnv(t)
+	e.activate(CreateRequestCommand{})
+	tests := []struct {
+		name     string
+		list     func(context.Context, auth.Principal, ListQuery) ([]RelationshipSummary, error)
+		caller   auth.Principal
+		q        ListQuery
+		wantCode string
+		wantLen  int
+	}{
+		{"provider lists another provider", e.app.ListForProvider, providerAdmin, ListQuery{PartnerID: "PG-O"}, CodeRelationshipNotFound, 0},
+		{"reseller lists another reseller", e.app.ListForReseller, resellerAdmin, ListQuery{PartnerID: "PG-U"}, CodeRelationshipNotFound, 0},
+		{"reseller may name itself by global ID", e.app.ListForReseller, resellerAdmin, ListQuery{PartnerID: "PG-R"}, "", 1},
+		{"operator lists any provider", e.app.ListForProvider, operator, ListQuery{PartnerID: "PG-P"}, "", 1},
+		{"operator must name a partner", e.app.ListForProvider, operator, ListQuery{}, CodeRelationshipNotFound, 0},
+		{"reseller admin cannot use the provider listing", e.app.ListForProvider, resellerAdmin, ListQuery{}, "auth.role_required", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.list(e.ctx, tt.caller, tt.q)
+			wantCode(t, err, tt.wantCode)
+			if len(got) != tt.wantLen {
+				t.Errorf("got %d rows, want %d", len(got), tt.wantLen)
+			}
+		})
+	}
+}
