@@ -112,6 +112,9 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 			// The acceptance is stored; FireDueTimers closes the requirement later.
 			return AcceptanceResult{Acceptance: a.State()}, err
 		}
+		if err := requireNewer(ctx, uc.d, a, version, now); err != nil {
+			return AcceptanceResult{Acceptance: a.State()}, translate(err, "require re-acceptance")
+		}
 		return AcceptanceResult{Acceptance: a.State()}, nil
 	}
 }

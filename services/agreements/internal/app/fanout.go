@@ -53,3 +53,24 @@ func (f fanOut) run(ctx context.Context, v *domain.Version, now time.Time) (int,
 	}
 	return created, nil
 }
+
+// requireNewer creates the requirements an acceptance of an older version
+// owes to requires_reacceptance versions already published: without it, a
+// partner accepting an old (still published) version after, or during, a
+// fan-out would escape the re-acceptance.
+func requireNewer(ctx context.Context, d Deps, a *domain.Acceptance, accepted *domain.Version, now time.Time) error {
+	all, err := d.Versions.ListByProgram(ctx, accepted.Program())
+	if err != nil {
+		return wrapf(err, "list versions of %s", accepted.Program())
+	}
+	for _, v := range all {
+		if v.Policy() != domain.PolicyRequiresReacceptance || v.Retired() ||
+			!v.CoversMarket(a.State().Market) || !v.Newer(accepted) {
+			continue
+		}
+		if _, err := d.Requirements.Add(ctx, domain.NewRequirement(d.IDs.NewID(), a, v, now)); err != nil {
+			return wrapf(err, "add requirement for %s", a.ID())
+		}
+	}
+	return nil
+}

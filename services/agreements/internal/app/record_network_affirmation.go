@@ -70,6 +70,9 @@ func (uc RecordNetworkAffirmation) Handle(ctx context.Context, cmd RecordNetwork
 	} else if err != nil {
 		return AcceptanceResult{}, translate(wrapf(err, "append acceptance"), "store acceptance")
 	}
+	if err := requireNewer(ctx, uc.d, a, version, uc.d.Clock.Now()); err != nil {
+		return AcceptanceResult{Acceptance: a.State()}, translate(err, "require re-acceptance")
+	}
 	return AcceptanceResult{Acceptance: a.State()}, nil
 }
 

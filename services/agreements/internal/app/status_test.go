@@ -136,3 +136,20 @@ func TestFireDueTimersClosesRequirementAlreadySatisfied(t *testing.T) {
 		t.Fatalf("overdue events = %d, want 0", n)
 	}
 }
+
+func TestAcceptingAnOlderVersionOwesTheNewerReacceptance(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), 24*time.Hour)
+	// Nobody had accepted, so the fan-out found no one; P1 now accepts the
+	// older, still published version.
+	acc := f.mustAccept(admin("P1"), "P1", resellerV1)
+	req := eventsOf[domain.ReacceptanceRequired](f.store)
+	if len(req) != 1 || req[0].CurrentAcceptanceID != acc.Acceptance.ID || req[0].VersionID != "reseller-reacc" {
+		t.Fatalf("ReacceptanceRequired = %+v", req)
+	}
+	st, err := f.app.Status.Handle(ctx, upstream, StatusQuery{PartnerID: "P1", Market: "JP"})
+	if err != nil || st.ReacceptanceDueBy == nil {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+}
