@@ -21,6 +21,7 @@ var (
 	ErrFinished       = errors.New("delivery already finished")
 	ErrExpired        = errors.New("the challenge expired before delivery")
 	ErrNotSending     = errors.New("no attempt in progress")
+	ErrExhausted      = errors.New("delivery attempts exhausted")
 )
 
 // Language of the mail.
@@ -227,8 +228,10 @@ func (d *Delivery) Due(now time.Time) bool {
 	return (d.status == StatusPending || d.status == StatusSending) && !now.Before(d.nextAt)
 }
 
-// Begin claims the next attempt at now and returns its number. It refuses an
-// expired challenge (failing the delivery) and a delivery that is not due.
+// Begin claims the next attempt at now and returns its number. It refuses a
+// delivery that is not due or finished (no change), and fails the delivery
+// (ErrExpired, ErrExhausted: the caller must save) when the challenge expired
+// or the attempts are spent.
 // The caller saves the delivery before sending, so that the lease protects
 // the attempt from a concurrent worker.
 func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
@@ -248,7 +251,7 @@ func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
 	}
 	if len(d.attempts) >= p.MaxAttempts {
 		d.fail(now, ReasonExhausted, "attempts exhausted")
-		return 0, ErrFinished
+		return 0, ErrExhausted
 	}
 	n := len(d.attempts) + 1
 	d.attempts = append(d.attempts, Attempt{Number: n, StartedAt: now})

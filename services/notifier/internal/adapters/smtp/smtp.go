@@ -1,0 +1,193 @@
+// Package smtp sends mail over SMTP with github.com/wneessen/go-mail:
+// STARTTLS, implicit TLS, or plain (local development only), with optional
+// authentication. SMTP 5xx answers are reported as permanent (app.ErrPermanent).
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/partnerhub/onboarding/services/notifier/internal/app"
+)
+
+// TLSMode is how the connection is protected.
+type TLSMode string
+
+// TLS modes.
+const (
+	TLSStartTLS TLSMode = "starttls" // plain connect, then mandatory STARTTLS (port 587)
+	TLSImplicit TLSMode = "tls"      // TLS from the first byte (port 465)
+	TLSNone     TLSMode = "none"     // no TLS: only for a local test server
+)
+
+// Config configures the sender.
+type Config struct {
+	Host     string
+	Port     int     // default by mode: 587, 465 or 25
+	TLSMode  TLSMode // default starttls
+	Username string  // empty: no AUTH
+	Password string
+	// AuthMechanism: "PLAIN" (default with a username), "LOGIN", "CRAM-MD5",
+	// "SCRAM-SHA-256". With TLSNone, PLAIN and LOGIN are sent unencrypted.
+	AuthMechanism string
+	From          string // bare address
+	FromName      string
+	HELO          string        // default: go-mail's (the host name)
+	Timeout       time.Duration // per connection, default 15s
+	// TLSConfig overrides the TLS settings (e.g. RootCAs in tests). ServerName
+	// defaults to Host.
+	TLSConfig *tls.Config
+	// MessageIDDomain is the right side of Message-IDs (default: From's domain).
+	MessageIDDomain string
+}
+
+func (c *Config) defaults() {
+	if c.TLSMode == "" {
+		c.TLSMode = TLSStartTLS
+	}
+	if c.Port == 0 {
+		c.Port = map[TLSMode]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[c.TLSMode]
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.Username != "" && c.AuthMechanism == "" {
+		c.AuthMechanism = "PLAIN"
+	}
+	if c.MessageIDDomain == "" {
+		if i := strings.LastIndexByte(c.From, '@'); i >= 0 {
+			c.MessageIDDomain = c.From[i+1:]
+		}
+	}
+}
+
+// Validate reports every bad field (after defaults).
+func (c Config) Validate() error {
+	var errs []error
+	if c.Host == "" {
+		errs = append(errs, errors.New("smtp: host is required"))
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		errs = append(errs, errors.New("smtp: port out of range"))
+	}
+	switch c.TLSMode {
+	case TLSStartTLS, TLSImplicit, TLSNone:
+	default:
+		errs = append(errs, fmt.Errorf("smtp: unknown TLS mode %q", c.TLSMode))
+	}
+	if a, err := mail.ParseAddress(c.From); err != nil || a.Address != c.From {
+		errs = append(errs, errors.New("smtp: from must be a bare e-mail address"))
+	}
+	if _, err := c.authType(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) authType() (gomail.SMTPAuthType, error) {
+	if c.Username == "" {
+		return "", nil
+	}
+	plain := c.TLSMode == TLSNone
+	switch strings.ToUpper(c.AuthMechanism) {
+	case "PLAIN":
+		if plain {
+			return gomail.SMTPAuthPlainNoEnc, nil
+		}
+		return gomail.SMTPAuthPlain, nil
+	case "LOGIN":
+		if plain {
+			return gomail.SMTPAuthLoginNoEnc, nil
+		}
+		return gomail.SMTPAuthLogin, nil
+	case "CRAM-MD5":
+		return gomail.SMTPAuthCramMD5, nil
+	case "SCRAM-SHA-256":
+		return gomail.SMTPAuthSCRAMSHA256, nil
+	}
+	return "", fmt.Errorf("smtp: unsupported auth mechanism %q", c.AuthMechanism)
+}
+
+// Sender implements app.Sender. It dials per message: verification mail is
+// low volume, and a fresh connection recovers from a restarted server.
+type Sender struct {
+	cfg  Config
+	opts []gomail.Option
+}
+
+// New validates cfg and builds a Sender.
+func New(cfg Config) (*Sender, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
+	if cfg.TLSConfig != nil {
+		tc = cfg.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = cfg.Host
+		}
+	}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout), gomail.WithTLSConfig(tc)}
+	switch cfg.TLSMode {
+	case TLSStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(cfg.HELO))
+	}
+	at, _ := cfg.authType()
+	if at != "" {
+		opts = append(opts, gomail.WithSMTPAuth(at), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
+	}
+	return &Sender{cfg: cfg, opts: opts}, nil
+}
+
+// Send delivers m with a plain-text body and an HTML alternative.
+func (s *Sender) Send(ctx context.Context, m app.Message) error {
+	msg := gomail.NewMsg()
+	if err := msg.FromFormat(s.cfg.FromName, s.cfg.From); err != nil {
+		return fmt.Errorf("%w: from: %v", app.ErrPermanent, err)
+	}
+	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
+		return fmt.Errorf("%w: recipient: %v", app.ErrPermanent, err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetDate()
+	if m.ID != "" && s.cfg.MessageIDDomain != "" {
+		// Stable per delivery: a duplicate after a crash carries the same id.
+		msg.SetMessageIDWithValue(m.ID + "@" + s.cfg.MessageIDDomain)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+
+	c, err := gomail.NewClient(s.cfg.Host, s.opts...)
+	if err != nil {
+		return fmt.Errorf("%w: smtp client: %v", app.ErrPermanent, err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// classify marks 5xx answers permanent; connection problems, 4xx and
+// anything unknown stay temporary (retried within the challenge's expiry).
+func classify(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
+		return fmt.Errorf("%w: %v", app.ErrPermanent, err)
+	}
+	return fmt.Errorf("smtp send: %w", err)
+}

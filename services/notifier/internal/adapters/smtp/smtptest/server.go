@@ -1,0 +1,304 @@
+// Package smtptest runs a real SMTP server (github.com/emersion/go-smtp) on a
+// random local port for tests: plain, STARTTLS or implicit TLS, optional AUTH
+// PLAIN, stoppable and restartable on the same address, recording every
+// message it accepts. It also parses received MIME messages.
+package smtptest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"encoding/base64"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// TLS modes of the test server.
+const (
+	ModePlain    = "plain"
+	ModeStartTLS = "starttls"
+	ModeImplicit = "implicit"
+)
+
+// Options configure the server.
+type Options struct {
+	Mode     string // ModePlain (default), ModeStartTLS, ModeImplicit
+	Username string // non-empty: AUTH PLAIN required before MAIL
+	Password string
+	// RejectRcpt answers RCPT TO with 550 (a permanent refusal).
+	RejectRcpt bool
+}
+
+// Received is one accepted message.
+type Received struct {
+	From     string
+	To       []string
+	Data     []byte
+	AuthUser string
+	TLS      bool
+}
+
+// Server is a running test server.
+type Server struct {
+	Host  string
+	Port  int
+	Roots *x509.CertPool // trusts the server's self-signed certificate
+
+	t    testing.TB
+	opts Options
+	cert tls.Certificate
+	mu   sync.Mutex
+	msgs []Received
+	srv  *gosmtp.Server
+	addr string
+}
+
+// Start starts a server on 127.0.0.1 and a random port; it stops at test end.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.Mode == "" {
+		o.Mode = ModePlain
+	}
+	s := &Server{t: t, opts: o, Host: "127.0.0.1"}
+	s.cert, s.Roots = selfSigned(t)
+	ln := s.listen("127.0.0.1:0")
+	s.addr = ln.Addr().String()
+	_, port, _ := net.SplitHostPort(s.addr)
+	s.Port, _ = strconv.Atoi(port)
+	s.serve(ln)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) listen(addr string) net.Listener {
+	s.t.Helper()
+	var ln net.Listener
+	var err error
+	if s.opts.Mode == ModeImplicit {
+		ln, err = tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{s.cert}})
+	} else {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		s.t.Fatalf("smtptest: listen %s: %v", addr, err)
+	}
+	return ln
+}
+
+func (s *Server) serve(ln net.Listener) {
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
+		return &session{s: s, conn: c}, nil
+	}))
+	srv.Domain = "smtptest.local"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.AllowInsecureAuth = s.opts.Mode == ModePlain
+	srv.EnableSMTPUTF8 = true
+	if s.opts.Mode == ModeStartTLS {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cert}}
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// Stop closes the listener and every connection (the server is "down").
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// Restart serves again on the same address, keeping received messages.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.serve(s.listen(s.addr))
+}
+
+// Messages returns the messages accepted so far.
+func (s *Server) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.msgs...)
+}
+
+type session struct {
+	s      *Server
+	conn   *gosmtp.Conn
+	authed string
+	from   string
+	to     []string
+}
+
+func (x *session) AuthMechanisms() []string {
+	if x.s.opts.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		if user != x.s.opts.Username || pass != x.s.opts.Password {
+			return errors.New("invalid credentials")
+		}
+		x.authed = user
+		return nil
+	}), nil
+}
+
+func (x *session) Mail(from string, _ *gosmtp.MailOptions) error {
+	if x.s.opts.Username != "" && x.authed == "" {
+		return gosmtp.ErrAuthRequired
+	}
+	x.from = from
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if x.s.opts.RejectRcpt {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	x.to = append(x.to, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	_, isTLS := x.conn.TLSConnectionState()
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: x.to, Data: b, AuthUser: x.authed, TLS: isTLS})
+	x.s.mu.Unlock()
+	return nil
+}
+
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
+
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// Parsed is a received message taken apart.
+type Parsed struct {
+	Header  mail.Header
+	Subject string // decoded
+	To      string // decoded
+	Text    string // decoded text/plain part
+	HTML    string // decoded text/html part
+}
+
+// Parse decodes a MIME message with text/plain and text/html parts.
+func Parse(data []byte) (Parsed, error) {
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		return Parsed{}, err
+	}
+	dec := new(mime.WordDecoder)
+	p := Parsed{Header: m.Header}
+	if p.Subject, err = dec.DecodeHeader(m.Header.Get("Subject")); err != nil {
+		return p, err
+	}
+	p.To, _ = dec.DecodeHeader(m.Header.Get("To"))
+	err = walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &p)
+	return p, err
+}
+
+func walk(ctype, cte string, body io.Reader, p *Parsed) error {
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextRawPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := walk(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part, p); err != nil {
+				return err
+			}
+		}
+	}
+	var r io.Reader = body
+	switch strings.ToLower(cte) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(body)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, &crlfStripper{r: body})
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	switch mt {
+	case "text/plain":
+		p.Text = string(b)
+	case "text/html":
+		p.HTML = string(b)
+	}
+	return nil
+}
+
+type crlfStripper struct{ r io.Reader }
+
+func (c *crlfStripper) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	j := 0
+	for i := 0; i < n; i++ {
+		if b[i] != '\r' && b[i] != '\n' {
+			b[j] = b[i]
+			j++
+		}
+	}
+	return j, err
+}
