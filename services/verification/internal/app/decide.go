@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// DecideCommand is a verifier's decision, from the API or a decision event:
+// approve; reject with a catalog reason, applicant message, internal note
+// and RETRY or FINAL; or request documents (optionally narrowed).
+type DecideCommand struct {
+	DecisionID       string
+	TaskID           string
+	Outcome          domain.Outcome
+	Reason           domain.ReasonCode
+	Mode             domain.RejectionMode
+	ApplicantMessage string
+	InternalNote     string
+	Documents        []domain.DocumentType
+}
+
+// DecideResult is the recorded decision and its effect. Replayed is true
+// when the decision id was seen before and nothing changed.
+type DecideResult struct {
+	CaseID     string
+	Decision   domain.Decision
+	Replayed   bool
+	CheckState domain.CheckState
+	CaseStatus domain.CaseStatus
+}
+
+// Decide records a decision of the calling verifier on a task it holds. A
+// FINAL rejection needs confirmation by a second, different verifier.
+func (a *App) Decide(ctx context.Context, p auth.Principal, cmd DecideCommand) (DecideResult, error) {
+	if err := requireVerifier(p); err != nil {
+		return DecideResult{}, err
+	}
+	caseID, err := a.Cases.CaseIDForTask(ctx, cmd.TaskID)
+	if err != nil {
+		return DecideResult{}, translate(err)
+	}
+	var res DecideResult
+	err = a.Cases.Update(ctx, caseID, func(c *domain.Case) error {
+		d, replay, err := c.Decide(domain.DecisionInput{
+			ID: cmd.DecisionID, TaskID: cmd.TaskID, Verifier: p.Subject, VerifierPartnerID: p.PartnerID,
+			Outcome: cmd.Outcome, Reason: cmd.Reason, Mode: cmd.Mode,
+			ApplicantMessage: cmd.ApplicantMessage, InternalNote: cmd.InternalNote, Documents: cmd.Documents,
+		}, a.Clock.Now(), a.rules(c.Market))
+		if err != nil {
+			return err
+		}
+		res = DecideResult{CaseID: c.ID, Decision: d, Replayed: replay, CheckState: c.Check(d.Check).State, CaseStatus: c.Status}
+		return nil
+	})
+	return res, translate(err)
+}

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// CaseQuery addresses a case by its id or by its partner's id.
+type CaseQuery struct {
+	CaseID    string
+	PartnerID string
+}
+
+// GetCase returns a case the caller may see; partner users get it without
+// internal notes. A case the caller may not see is reported as not found.
+func (a *App) GetCase(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.Case, error) {
+	c, err := a.load(ctx, p, q)
+	if err != nil {
+		return nil, err
+	}
+	if isStaff(p) {
+		return c.Clone(), nil
+	}
+	return c.Redacted(), nil
+}
+
+// Requirements returns what the applicant must do now, what is past due,
+// the deadlines and the accepted ways to satisfy each requirement.
+func (a *App) Requirements(ctx context.Context, p auth.Principal, q CaseQuery) (domain.RequirementsView, error) {
+	c, err := a.load(ctx, p, q)
+	if err != nil {
+		return domain.RequirementsView{}, err
+	}
+	return c.Requirements(a.Clock.Now(), a.rules(c.Market)), nil
+}
+
+func (a *App) load(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.Case, error) {
+	if p.IsZero() {
+		return nil, apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "authentication required")
+	}
+	var c *domain.Case
+	var err error
+	switch {
+	case q.CaseID != "":
+		c, err = a.Cases.Get(ctx, q.CaseID)
+	case q.PartnerID != "":
+		c, err = a.Cases.GetByPartner(ctx, q.PartnerID)
+	default:
+		return nil, apperr.Invalid("verification.case_query_invalid", "give a case id or a partner id")
+	}
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return nil, notFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.CanSeePartner(c.PartnerID) {
+		return nil, notFound()
+	}
+	return c, nil
+}
