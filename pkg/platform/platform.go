@@ -35,6 +35,7 @@ type Config struct {
 	Postgres        pg.Config     `envPrefix:"POSTGRES_"`
 	Bus             bus.Config
 	Outbox          outbox.RelayConfig `envPrefix:"OUTBOX_"`
+	Auth            AuthConfig
 }
 
 // Validate lists every problem.
@@ -49,7 +50,7 @@ func (c Config) Validate() error {
 	if c.TimerInterval <= 0 {
 		errs = append(errs, errors.New("TIMER_INTERVAL must be positive"))
 	}
-	errs = append(errs, c.Postgres.Validate(), c.Bus.Validate(), c.Outbox.Validate())
+	errs = append(errs, c.Postgres.Validate(), c.Bus.Validate(), c.Outbox.Validate(), c.Auth.Validate())
 	return errors.Join(errs...)
 }
 
@@ -65,6 +66,8 @@ type Base struct {
 	NC      *nats.Conn // for the service's own JetStream use (admin, reads)
 	// Timers fire durable timers; add handlers before Run.
 	Timers *timer.Poller
+	// Guard authenticates HTTP callers and knows bus principals.
+	Guard *Guard
 
 	relay   *outbox.Relay
 	relayNC *nats.Conn
@@ -82,6 +85,11 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	}()
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	guard, err := NewGuard(pctx, cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	b.Guard = guard
 	if err := pg.Provision(pctx, cfg.Postgres, migrations, log); err != nil {
 		return nil, fmt.Errorf("provision postgres: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/natsembed"
 )
 
@@ -108,3 +109,25 @@ func Eventually(tb testing.TB, timeout time.Duration, cond func() error) {
 
 // Errorf is fmt.Errorf, for terse Eventually conditions.
 func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// DevKeys creates a signing key for the test and returns the signer and the
+// path of its public JWKS (for AUTH_JWKS_FILE).
+func DevKeys(tb testing.TB) (*auth.Signer, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	s, err := auth.EnsureDevKeys(dir)
+	if err != nil {
+		tb.Fatalf("dev keys: %v", err)
+	}
+	return s, auth.DevJWKSPath(dir)
+}
+
+// Token mints a bearer token for p with the dev issuer and audience.
+func Token(tb testing.TB, s *auth.Signer, p auth.Principal) string {
+	tb.Helper()
+	tok, err := s.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour)
+	if err != nil {
+		tb.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
