@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
 // Claim records ev as processed by handler within tx. It reports false when
@@ -25,9 +26,10 @@ func Claim(ctx context.Context, tx pgx.Tx, handler string, ev ce.Event) (bool, e
 }
 
 // Once runs fn in a transaction unless ev was already processed by handler;
-// the inbox row and fn's effects commit together.
+// the inbox row and fn's effects commit together. fn's ctx carries the
+// transaction (pg.TxFrom), so repositories called with it join it.
 func Once(ctx context.Context, pool *pgxpool.Pool, handler string, ev ce.Event, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
 		fresh, err := Claim(ctx, tx, handler, ev)
 		if err != nil || !fresh {
 			return err

@@ -117,6 +117,17 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 			if actor.Kind == auth.KindService {
 				ev.AuthType = "service_account"
 			}
+			roles := make([]string, len(actor.Roles))
+			for i, r := range actor.Roles {
+				roles[i] = string(r)
+			}
+			// The audit trail: who caused each change, from where.
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
+				actor_roles, actor_partner, source_ip, user_agent, request_id)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
+				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID); err != nil {
+				return nil, fmt.Errorf("outbox: audit %s: %w", d.Type, err)
+			}
 		}
 		events = append(events, ev)
 		topic := ce.Topic(d.Type)

@@ -260,9 +260,26 @@ func Connect(ctx context.Context, c Config) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// InTx runs fn in a transaction and commits, or rolls back on error.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, fn)
+type txKey struct{}
+
+// WithTx returns ctx carrying tx, so that repositories called with it join
+// tx instead of opening their own (e.g. an event handler's inbox write and
+// the use case's changes commit together).
+func WithTx(ctx context.Context, tx pgx.Tx) context.Context { return context.WithValue(ctx, txKey{}, tx) }
+
+// TxFrom returns the transaction carried by ctx, if any.
+func TxFrom(ctx context.Context) (pgx.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	return tx, ok
+}
+
+// InTx runs fn in the transaction carried by ctx, or in a new one that it
+// commits (rolling back on error). fn gets a ctx carrying the transaction.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if tx, ok := TxFrom(ctx); ok {
+		return fn(ctx, tx)
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(WithTx(ctx, tx), tx) })
 }
 
 // IsUniqueViolation reports a unique-constraint violation, with its name.

@@ -29,7 +29,7 @@ import (
 // reads; embed it in the service's Config.
 type Config struct {
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
-	HTTPAddr        string        `env:"HTTP_ADDR"`
+	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	TimerInterval   time.Duration `env:"TIMER_INTERVAL" envDefault:"1s"`
 	Postgres        pg.Config     `envPrefix:"POSTGRES_"`
