@@ -14,6 +14,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -69,6 +70,7 @@ type Server struct {
 	mu   sync.Mutex
 	msgs []Received
 	srv  *gosmtp.Server
+	ln   net.Listener
 	addr string
 }
 
@@ -112,11 +114,12 @@ func (s *Server) serve(ln net.Listener) {
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.AllowInsecureAuth = s.opts.Mode == ModePlain
 	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are asserted by the tests
 	if s.opts.Mode == ModeStartTLS {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 }
@@ -124,10 +127,13 @@ func (s *Server) serve(ln net.Listener) {
 // Stop closes the listener and every connection (the server is "down").
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// Close the listener ourselves too: Serve runs in a goroutine and may
+		// not have registered it with the server yet.
+		_ = ln.Close()
 		_ = srv.Close()
 	}
 }
@@ -229,8 +235,8 @@ type Parsed struct {
 	Header  mail.Header
 	Subject string // decoded
 	To      string // decoded
-	Text    string // decoded text/plain part
-	HTML    string // decoded text/html part
+	Text    string // decoded text/plain part, LF line ends
+	HTML    string // decoded text/html part, LF line ends
 }
 
 // Parse decodes a MIME message with text/plain and text/html parts.
@@ -280,11 +286,12 @@ func walk(ctype, cte string, body io.Reader, p *Parsed) error {
 	if err != nil {
 		return err
 	}
+	text := strings.ReplaceAll(string(b), "\r\n", "\n") // SMTP lines end in CRLF
 	switch mt {
 	case "text/plain":
-		p.Text = string(b)
+		p.Text = text
 	case "text/html":
-		p.HTML = string(b)
+		p.HTML = text
 	}
 	return nil
 }
