@@ -265,7 +265,9 @@ type txKey struct{}
 // WithTx returns ctx carrying tx, so that repositories called with it join
 // tx instead of opening their own (e.g. an event handler's inbox write and
 // the use case's changes commit together).
-func WithTx(ctx context.Context, tx pgx.Tx) context.Context { return context.WithValue(ctx, txKey{}, tx) }
+func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
 
 // TxFrom returns the transaction carried by ctx, if any.
 func TxFrom(ctx context.Context) (pgx.Tx, bool) {
