@@ -1,0 +1,79 @@
+// Package app holds the registration service's use cases: one file each,
+// authorization with auth.Principal inside every one, domain errors turned
+// into coded apperr errors here. Adapters (HTTP, intake events, consumers)
+// call these methods and never the domain directly.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// Repository stores partners and duplicate attempts. Every write runs in one
+// transaction together with the events the aggregate recorded (PullEvents),
+// which the adapter writes to the outbox: no change without its events.
+type Repository interface {
+	// Create inserts a new partner, its location, enrollments and identity
+	// keys (unique per market), and its events. It returns a
+	// *domain.DuplicateError naming every matched key kind and the existing
+	// partner when identity keys clash, or domain.ErrIDCollision when an
+	// issued ID (partner, location, enrollment) is taken.
+	Create(ctx context.Context, p *domain.Partner) error
+	// Get loads a partner, or returns domain.ErrPartnerNotFound.
+	Get(ctx context.Context, id domain.PartnerID) (*domain.Partner, error)
+	// Update loads the partner with a row lock, calls fn, and if fn returns
+	// nil stores the partner and its events in the same transaction; when
+	// !p.HoldsIdentity() the partner's identity keys are released. It returns
+	// fn's error unchanged, or domain.ErrPartnerNotFound.
+	Update(ctx context.Context, id domain.PartnerID, fn func(p *domain.Partner) error) error
+	// RecordDuplicateAttempt stores a refused duplicate registration (its
+	// events too, none today); domain.ErrIDCollision when its ID is taken.
+	RecordDuplicateAttempt(ctx context.Context, a *domain.DuplicateAttempt) error
+	// UpdateDuplicateAttempt is Update for duplicate attempts (filing a claim
+	// records DuplicateClaimFiled); domain.ErrDuplicateAttemptNotFound when absent.
+	UpdateDuplicateAttempt(ctx context.Context, id domain.DuplicateAttemptID, fn func(a *domain.DuplicateAttempt) error) error
+}
+
+// IDGenerator issues identifiers; domain.RandomIDs is the production one.
+// Uniqueness is the repository's job: on domain.ErrIDCollision the use case
+// asks for new IDs.
+type IDGenerator interface {
+	domain.IDIssuer
+	NewDuplicateAttemptID() domain.DuplicateAttemptID
+	NewClaimID() domain.ClaimID
+}
+
+// Clock tells the time; tests control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function such as time.Now to Clock.
+type ClockFunc func() time.Time
+
+// Now implements Clock.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// maxIDAttempts bounds retries after an ID collision (50 random bits: a
+// second collision in a row means something else is wrong).
+const maxIDAttempts = 3
+
+// App is the registration application: every use case is a method.
+type App struct {
+	repo   Repository
+	ids    IDGenerator
+	clock  Clock
+	policy domain.Policy
+}
+
+// New builds the application from its ports and the validation policy
+// (domain.DefaultPolicy() unless configured).
+func New(repo Repository, ids IDGenerator, clock Clock, policy domain.Policy) *App {
+	return &App{repo: repo, ids: ids, clock: clock, policy: policy}
+}
+
+// now is the clock's time in UTC at microsecond precision, so that what is
+// stored in Postgres reads back equal.
+func (a *App) now() time.Time { return a.clock.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// AgreementAccepted is the agreements service's fact that a partner accepted
+// a program's agreement, with the location ID it applies to (required for an
+// indirect reseller unless one is already linked).
+type AgreementAccepted struct {
+	PartnerID   string
+	Program     string
+	LocationID  string // optional
+	AgreementID string // the accepted agreement, recorded on the enrollment
+}
+
+// ApplyAgreementAccepted makes the program's qualified enrollment active,
+// linking the location first for an indirect reseller. Callers: the
+// agreements consumer (it acts as an operator) or an operator. A repeat is a
+// no-op; before approval it is registration.not_yet_approved.
+func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd AgreementAccepted) (LifecycleResult, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return LifecycleResult{}, err
+	}
+	program, err := parseProgram(cmd.Program)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	var loc domain.LocationID
+	if cmd.LocationID != "" {
+		if loc, err = parseID[domain.LocationID]("location_id", domain.KindLocation, cmd.LocationID); err != nil {
+			return LifecycleResult{}, err
+		}
+	}
+	agreementID := domain.NormalizeText(cmd.AgreementID)
+	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
+		return partner.AcceptAgreement(program, loc, agreementID, now)
+	})
+}
+
+func parseProgram(s string) (domain.Program, error) {
+	prog := domain.Program(s)
+	if !prog.Valid() {
+		return "", apperr.Invalid(CodeInvalidInput, "unknown program", apperr.FieldError{Field: "program", Code: domain.CodeProgramUnknown,
+			Message: "must be partner_network, indirect_reseller or indirect_provider"})
+	}
+	return prog, nil
+}

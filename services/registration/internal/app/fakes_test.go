@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// fakeRepo is an in-memory Repository that enforces identity keys per market
+// like the Postgres adapter will, and collects the events it would write to
+// the outbox.
+type fakeRepo struct {
+	mu       sync.Mutex
+	partners map[domain.PartnerID]domain.PartnerSnapshot
+	usedIDs  map[string]bool
+	keys     map[string]domain.PartnerID // market|kind|value
+	attempts map[domain.DuplicateAttemptID]domain.DuplicateAttempt
+	outbox   []domain.Event
+	failNext error // returned once by the next write
+}
+
+func newFakeRepo() *fakeRepo {
+	return &fakeRepo{
+		partners: map[domain.PartnerID]domain.PartnerSnapshot{},
+		usedIDs:  map[string]bool{},
+		keys:     map[string]domain.PartnerID{},
+		attempts: map[domain.DuplicateAttemptID]domain.DuplicateAttempt{},
+	}
+}
+
+func keyOf(market domain.Country, k domain.IdentityKey) string {
+	return string(market) + "|" + string(k.Kind) + "|" + k.Value
+}
+
+func (r *fakeRepo) fail() error {
+	err := r.failNext
+	r.failNext = nil
+	return err
+}
+
+func (r *fakeRepo) Create(_ context.Context, p *domain.Partner) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail(); err != nil {
+		return err
+	}
+	s := p.Snapshot()
+	ids := []string{string(s.ID)}
+	for _, l := range s.Locations {
+		ids = append(ids, string(l.ID))
+	}
+	for _, e := range s.Enrollments {
+		ids = append(ids, string(e.ID))
+	}
+	for _, id := range ids {
+		if r.usedIDs[id] {
+			return fmt.Errorf("insert: %w", domain.ErrIDCollision)
+		}
+	}
+	var dup *domain.DuplicateError
+	for _, k := range p.IdentityKeys() {
+		if existing, ok := r.keys[keyOf(s.Market, k)]; ok {
+			if dup == nil {
+				dup = &domain.DuplicateError{ExistingPartnerID: existing}
+			}
+			dup.MatchedOn = append(dup.MatchedOn, k.Kind)
+		}
+	}
+	if dup != nil {
+		return dup
+	}
+	for _, id := range ids {
+		r.usedIDs[id] = true
+	}
+	for _, k := range p.IdentityKeys() {
+		r.keys[keyOf(s.Market, k)] = s.ID
+	}
+	r.partners[s.ID] = s
+	r.outbox = append(r.outbox, p.PullEvents()...)
+	return nil
+}
+
+func (r *fakeRepo) Get(_ context.Context, id domain.PartnerID) (*domain.Partner, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.partners[id]
+	if !ok {
+		return nil, domain.ErrPartnerNotFound
+	}
+	return domain.RehydratePartner(s)
+}
+
+func (r *fakeRepo) Update(_ context.Context, id domain.PartnerID, fn func(*domain.Partner) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail(); err != nil {
+		return err
+	}
+	s, ok := r.partners[id]
+	if !ok {
+		return domain.ErrPartnerNotFound
+	}
+	p, err := domain.RehydratePartner(s)
+	if err != nil {
+		return err
+	}
+	if err := fn(p); err != nil {
+		return err
+	}
+	if !p.HoldsIdentity() {
+		for _, k := range p.IdentityKeys() {
+			delete(r.keys, keyOf(p.Market(), k))
+		}
+	}
+	r.partners[id] = p.Snapshot()
+	r.outbox = append(r.outbox, p.PullEvents()...)
+	return nil
+}
+
+func (r *fakeRepo) RecordDuplicateAttempt(_ context.Context, a *domain.DuplicateAttempt) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail(); err != nil {
+		return err
+	}
+	if r.usedIDs[string(a.ID)] {
+		return domain.ErrIDCollision
+	}
+	r.usedIDs[string(a.ID)] = true
+	r.attempts[a.ID] = *a
+	r.outbox = append(r.outbox, a.PullEvents()...)
+	return nil
+}
+
+func (r *fakeRepo) UpdateDuplicateAttempt(_ context.Context, id domain.DuplicateAttemptID, fn func(*domain.DuplicateAttempt) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail(); err != nil {
+		return err
+	}
+	a, ok := r.attempts[id]
+	if !ok {
+		return domain.ErrDuplicateAttemptNotFound
+	}
+	if err := fn(&a); err != nil {
+		return err
+	}
+	if a.Claim != nil && r.usedIDs[string(a.Claim.ID)] {
+		return domain.ErrIDCollision
+	}
+	if a.Claim != nil {
+		r.usedIDs[string(a.Claim.ID)] = true
+	}
+	r.outbox = append(r.outbox, a.PullEvents()...)
+	r.attempts[id] = a
+	return nil
+}
+
+// pullOutbox returns and forgets the events written so far.
+func (r *fakeRepo) pullOutbox() []domain.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.outbox
+	r.outbox = nil
+	return out
+}
+
+// seqIDs issues deterministic valid IDs; repeat makes the next n IDs of a
+// kind equal to the previous one (a collision).
+type seqIDs struct {
+	n      int
+	repeat map[domain.IDKind]int
+	last   map[domain.IDKind]string
+}
+
+func (s *seqIDs) next(kind domain.IDKind) string {
+	if s.last == nil {
+		s.last = map[domain.IDKind]string{}
+	}
+	if s.repeat[kind] > 0 && s.last[kind] != "" {
+		s.repeat[kind]--
+		return s.last[kind]
+	}
+	s.n++
+	id, err := domain.FormatID(kind, fmt.Sprintf("%010d", s.n))
+	if err != nil {
+		panic(err)
+	}
+	s.last[kind] = id
+	return id
+}
+
+func (s *seqIDs) NewPartnerID() domain.PartnerID {
+	return domain.PartnerID(s.next(domain.KindPartner))
+}
+func (s *seqIDs) NewLocationID() domain.LocationID {
+	return domain.LocationID(s.next(domain.KindLocation))
+}
+func (s *seqIDs) NewEnrollmentID() domain.EnrollmentID {
+	return domain.EnrollmentID(s.next(domain.KindEnrollment))
+}
+func (s *seqIDs) NewDuplicateAttemptID() domain.DuplicateAttemptID {
+	return domain.DuplicateAttemptID(s.next(domain.KindDuplicateAttempt))
+}
+func (s *seqIDs) NewClaimID() domain.ClaimID {
+	return domain.ClaimID(s.next(domain.KindDuplicateClaim))
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }

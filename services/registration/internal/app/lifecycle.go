@@ -1,0 +1,43 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// LifecycleResult is what a lifecycle use case returns: the partner after the
+// change and whether anything changed (false for a repeated fact, so that a
+// redelivered event is harmless and emits nothing).
+type LifecycleResult struct {
+	Changed bool        `json:"changed"`
+	Partner PartnerView `json:"partner"`
+}
+
+// change parses the partner ID, checks that p may see it, and applies fn
+// inside the repository's transaction.
+func (a *App) change(ctx context.Context, p auth.Principal, partnerID, op string,
+	fn func(partner *domain.Partner, now time.Time) (bool, error)) (LifecycleResult, error) {
+	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	if !p.CanSeePartner(string(id)) {
+		return LifecycleResult{}, notFoundPartner()
+	}
+	var res LifecycleResult
+	err = a.repo.Update(ctx, id, func(partner *domain.Partner) error {
+		changed, err := fn(partner, a.now())
+		if err != nil {
+			return err
+		}
+		res = LifecycleResult{Changed: changed, Partner: partnerView(partner.Snapshot())}
+		return nil
+	})
+	if err != nil {
+		return LifecycleResult{}, translate(err, op+" "+string(id))
+	}
+	return res, nil
+}
