@@ -161,7 +161,7 @@ func TestSubmitRegistrationDuplicate(t *testing.T) {
 	h := newHarness()
 	first := h.submit(t)
 	again := input()
-	again.Company.LegalName = "株式会社 ﾃｽﾄ商事."        // spacing, width and a dot
+	again.Company.LegalName = "株式会社 ﾃｽﾄ商事."    // spacing, width and a dot
 	again.Company.Address.Line1 = "六本木五丁目2番地3" // other block notation
 	again.Contact.Email = "hanako@test-shoji.co.jp"
 	_, err := h.app.SubmitRegistration(context.Background(), crm, again)
