@@ -77,3 +77,6 @@ func New(repo Repository, ids IDGenerator, clock Clock, policy domain.Policy) *A
 // now is the clock's time in UTC at microsecond precision, so that what is
 // stored in Postgres reads back equal.
 func (a *App) now() time.Time { return a.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// domain.RandomIDs is the production IDGenerator.
+var _ IDGenerator = domain.RandomIDs{}
