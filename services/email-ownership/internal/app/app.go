@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
@@ -61,20 +62,11 @@ type ThrottleRepository interface {
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
-// Sealer encrypts the secret for the notifier (adapters/sealedbox).
+// Sealer encrypts the secret for the notifier (pkg/sealedbox.Sealer).
 type Sealer interface {
 	Seal(plaintext []byte) ([]byte, error)
 }
 
-// SealedPayload is the clear text inside VerificationMailRequested.SealedSecret
-// (JSON). The notifier must check ChallengeID against the event's challenge id
-// so that a sealed blob cannot be replayed inside another event.
-type SealedPayload struct {
-	V           int    `json:"v"` // 1
-	ChallengeID string `json:"challenge_id"`
-	Token       string `json:"token"`
-	Code        string `json:"code"`
-}
 
 // Deps are the collaborators of the App.
 type Deps struct {
@@ -119,7 +111,7 @@ func (a *App) issue() (domain.Issued, error) {
 	if err != nil {
 		return domain.Issued{}, err
 	}
-	plain, err := json.Marshal(SealedPayload{V: 1, ChallengeID: id.String(), Token: s.Token, Code: s.Code})
+	plain, err := json.Marshal(sealedbox.Payload{V: sealedbox.PayloadVersion, ChallengeID: id.String(), Token: s.Token, Code: s.Code})
 	if err != nil {
 		return domain.Issued{}, err
 	}

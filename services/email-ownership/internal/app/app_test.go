@@ -16,7 +16,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
@@ -93,7 +93,7 @@ func (w *world) open(t *testing.T) {
 }
 
 // secret opens the latest sealed secret mailed for an enrollment, as the notifier would.
-func (w *world) secret(t *testing.T, enrollmentID string) app.SealedPayload {
+func (w *world) secret(t *testing.T, enrollmentID string) sealedbox.Payload {
 	t.Helper()
 	var last *domain.VerificationMailRequested
 	for _, e := range w.repo.published() {
@@ -111,7 +111,7 @@ func (w *world) secret(t *testing.T, enrollmentID string) app.SealedPayload {
 	if !ok {
 		t.Fatal("cannot open sealed secret")
 	}
-	var p app.SealedPayload
+	var p sealedbox.Payload
 	if err := json.Unmarshal(plain, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ type VerificationMailRequested struct {
 	Market       string
 	TemplateID   string // TemplateVerifyEmail
 	ExpiresAt    time.Time
-	SealedSecret []byte // nacl/box anonymous sealed box of the SealedPayload JSON
+	SealedSecret []byte // nacl/box anonymous sealed box of the pkg/sealedbox.Payload JSON
 }
 
 // TemplateVerifyEmail is the notifier template of the verification mail.

@@ -35,7 +35,7 @@ type Repository interface {
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
-// Opener opens the sealed secret with the notifier's private key (adapters/sealedbox).
+// Opener opens the sealed secret with the notifier's private key (pkg/sealedbox.Opener).
 type Opener interface {
 	Open(sealed []byte) ([]byte, error)
 }
@@ -59,14 +59,6 @@ type Sender interface {
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
-// SecretPayload is the clear text of the sealed secret (JSON), as the
-// e-mail ownership service seals it.
-type SecretPayload struct {
-	V           int    `json:"v"`
-	ChallengeID string `json:"challenge_id"`
-	Token       string `json:"token"`
-	Code        string `json:"code"`
-}
 
 // Links are the public URLs the mail points to; the token is added as the
 // "token" query parameter.

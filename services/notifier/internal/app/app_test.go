@@ -15,7 +15,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
-	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
@@ -91,7 +91,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) seal(t *testing.T, p app.SecretPayload) []byte {
+func (w *world) seal(t *testing.T, p sealedbox.Payload) []byte {
 	t.Helper()
 	plain, _ := json.Marshal(p)
 	out, err := box.SealAnonymous(nil, plain, w.pub, rand.Reader)
@@ -105,7 +105,7 @@ func (w *world) request(t *testing.T, lang domain.Language) domain.MailRequest {
 	return domain.MailRequest{ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "p-1", Program: "reseller_indirect",
 		Recipient: "taro@example.co.jp", ContactName: "山田 <b>太郎</b>", Language: lang, Market: "JP",
 		TemplateID: "email_ownership.verify.v1", ExpiresAt: t0.Add(72 * time.Hour),
-		SealedSecret: w.seal(t, app.SecretPayload{V: 1, ChallengeID: "ch-1", Token: token, Code: "042917"})}
+		SealedSecret: w.seal(t, sealedbox.Payload{V: 1, ChallengeID: "ch-1", Token: token, Code: "042917"})}
 }
 
 func (w *world) deliver(t *testing.T) app.DeliverReport {
@@ -244,12 +244,12 @@ func TestPermanentFailures(t *testing.T) {
 		{"smtp 550", nil, errors.New("550 5.1.1 no such user")},
 		{"blob sealed to another key", func(t *testing.T, w *world, r *domain.MailRequest) {
 			other, _, _ := box.GenerateKey(rand.Reader)
-			plain, _ := json.Marshal(app.SecretPayload{V: 1, ChallengeID: "ch-1", Token: token, Code: "1"})
+			plain, _ := json.Marshal(sealedbox.Payload{V: 1, ChallengeID: "ch-1", Token: token, Code: "1"})
 			r.SealedSecret, _ = box.SealAnonymous(nil, plain, other, rand.Reader)
 		}, nil},
 		{"tampered blob", func(t *testing.T, w *world, r *domain.MailRequest) { r.SealedSecret[len(r.SealedSecret)-1] ^= 1 }, nil},
 		{"blob of another challenge", func(t *testing.T, w *world, r *domain.MailRequest) {
-			r.SealedSecret = w.seal(t, app.SecretPayload{V: 1, ChallengeID: "ch-other", Token: token, Code: "000000"})
+			r.SealedSecret = w.seal(t, sealedbox.Payload{V: 1, ChallengeID: "ch-other", Token: token, Code: "000000"})
 		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,7 +298,7 @@ func TestExpiredChallengeIsNeverSent(t *testing.T) {
 	late := w.request(t, domain.LanguageJA)
 	late.ChallengeID = "ch-late"
 	late.ExpiresAt = t0
-	late.SealedSecret = w.seal(t, app.SecretPayload{V: 1, ChallengeID: "ch-late", Token: token, Code: "1"})
+	late.SealedSecret = w.seal(t, sealedbox.Payload{V: 1, ChallengeID: "ch-late", Token: token, Code: "1"})
 	if _, err := w.app.Accept(context.Background(), late); err != nil {
 		t.Fatal(err)
 	}

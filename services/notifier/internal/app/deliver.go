@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
 
@@ -105,10 +106,10 @@ func (a *App) send(ctx context.Context, req domain.MailRequest) error {
 	if err != nil {
 		return fmt.Errorf("%w: open sealed secret: %v", ErrPermanent, err)
 	}
-	var sec SecretPayload
+	var sec sealedbox.Payload
 	err = json.Unmarshal(plain, &sec)
 	clear(plain)
-	if err != nil || sec.V != 1 || sec.Token == "" || sec.Code == "" {
+	if err != nil || sec.V != sealedbox.PayloadVersion || sec.Token == "" || sec.Code == "" {
 		return fmt.Errorf("%w: sealed secret has an unknown shape", ErrPermanent)
 	}
 	if sec.ChallengeID != req.ChallengeID {

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/crypto/nacl/box"
 
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
-	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
@@ -180,7 +180,7 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 	raw, _ := base64.StdEncoding.DecodeString(pubB64)
 	copy(pub[:], raw)
 	const token = "q8v3b7p1YkzWm2Lr0sXcT9uHn4JdEaFgKiOlMpQwRtS"
-	plain, _ := json.Marshal(app.SecretPayload{V: 1, ChallengeID: "ch-7", Token: token, Code: "730519"})
+	plain, _ := json.Marshal(sealedbox.Payload{V: 1, ChallengeID: "ch-7", Token: token, Code: "730519"})
 	sealed, _ := box.SealAnonymous(nil, plain, &pub, rand.Reader)
 
 	srv.Stop()
