@@ -1,0 +1,100 @@
+package emailv1
+
+import "time"
+
+// The rest of the e-mail ownership catalog. Every payload names the
+// enrollment and the challenge; none carries a secret or a hash, except the
+// mail request, whose secret is sealed to the notifier (pkg/sealedbox).
+const (
+	TypeChallengeOpened           = "com.partnerhub.email.challenge.opened.v1"
+	TypeVerificationMailRequested = "com.partnerhub.email.verification_mail.requested.v1"
+	TypeChallengeExpired          = "com.partnerhub.email.challenge.expired.v1"
+	TypeChallengeDisputed         = "com.partnerhub.email.challenge.disputed.v1"
+	TypeChallengeLocked           = "com.partnerhub.email.challenge.locked.v1"
+	TypeDisputeWithdrawn          = "com.partnerhub.email.dispute.withdrawn.v1"
+)
+
+// DataClassificationRestricted marks VerificationMailRequested events (the
+// dataclassification extension): they carry the recipient's personal data.
+const DataClassificationRestricted = "restricted"
+
+// Why a challenge was opened.
+const (
+	ReasonRegistration = "registration"
+	ReasonResend       = "resend"
+)
+
+// ChallengeOpened: a challenge (link token + 6-digit code) was opened for an
+// enrollment; it supersedes the listed earlier challenges.
+type ChallengeOpened struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	Reason       string    `json:"reason"` // registration or resend
+	Supersedes   []string  `json:"supersedes"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	OpenedAt     time.Time `json:"opened_at"`
+}
+
+// VerificationMailRequested asks a notifier to deliver the verification
+// mail. SealedSecret (base64 in JSON) is a NaCl anonymous sealed box of a
+// pkg/sealedbox.Payload for the notifier's public key: a stream reader
+// without the notifier's private key learns neither link nor code. Published
+// with dataclassification "restricted".
+type VerificationMailRequested struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	Recipient    string    `json:"recipient"`
+	ContactName  string    `json:"contact_name"`
+	Language     string    `json:"language"` // ja or en
+	Market       string    `json:"market"`
+	TemplateID   string    `json:"template_id"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	SealedSecret []byte    `json:"sealed_secret"`
+	RequestedAt  time.Time `json:"requested_at"`
+}
+
+// ChallengeExpired: a pending challenge passed its deadline unconfirmed
+// (fired by a durable timer).
+type ChallengeExpired struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	ExpiredAt    time.Time `json:"expired_at"` // the deadline
+}
+
+// ChallengeDisputed: the recipient said "this wasn't me". It asks for
+// review and rejects nothing.
+type ChallengeDisputed struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	Address      string    `json:"address"`
+	DisputedAt   time.Time `json:"disputed_at"`
+}
+
+// ChallengeLocked: too many wrong codes; only a resend opens a new challenge.
+type ChallengeLocked struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	WrongCodes   int       `json:"wrong_codes"`
+	LockedAt     time.Time `json:"locked_at"`
+}
+
+// DisputeWithdrawn: the enrollment confirmed after a dispute, which
+// withdraws it; ChallengeID is the confirming challenge.
+type DisputeWithdrawn struct {
+	PartnerID           string    `json:"partner_id"`
+	EnrollmentID        string    `json:"enrollment_id"`
+	Program             string    `json:"program"`
+	ChallengeID         string    `json:"challenge_id"`
+	DisputedChallengeID string    `json:"disputed_challenge_id"`
+	WithdrawnAt         time.Time `json:"withdrawn_at"`
+}
