@@ -9,8 +9,11 @@ import "time"
 type Event interface {
 	// EventName is the stable name of the fact, e.g. "RequestCreated".
 	EventName() string
-	// AggregateID is the relationship the fact belongs to (the CloudEvent subject).
+	// AggregateID is the relationship the fact belongs to.
 	AggregateID() string
+	// Header returns the parties and time common to every event (the
+	// published subject is the reseller's global ID in it).
+	Header() EventHeader
 }
 
 // EventHeader is common to every relationship event: who the two parties are
@@ -25,6 +28,9 @@ type EventHeader struct {
 
 // AggregateID implements Event.
 func (h EventHeader) AggregateID() string { return h.RelationshipID }
+
+// Header implements Event.
+func (h EventHeader) Header() EventHeader { return h }
 
 // RequestKind tells a first request from a request for wider access.
 type RequestKind string

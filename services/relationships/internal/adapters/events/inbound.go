@@ -1,0 +1,85 @@
+package events
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/inbox"
+	"github.com/partnerhub/onboarding/services/relationships/internal/app"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// Inbox handler names (one inbox row per handler and event).
+const (
+	HandlerApplicationSubmitted    = "on_application_submitted"
+	HandlerEnrollmentStatusChanged = "on_enrollment_status_changed"
+)
+
+// registrationService is the principal of events from the registration
+// service: one of ours, trusted to feed the partner projection.
+var registrationService = auth.Principal{Kind: auth.KindService, Subject: "registration"}
+
+// Handlers feed the partner projection from registration events. Each runs
+// once per event (inbox), in one transaction with the projection change.
+type Handlers struct {
+	Pool *pgxpool.Pool
+	App  *app.App
+}
+
+// OnApplicationSubmitted projects a newly registered partner: legal name and
+// address (normalized, as shown on the consent view), its location ID,
+// market, and the status of each enrollment (indirect_provider and
+// indirect_reseller are the ones that count here).
+func (h Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ApplicationSubmitted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, registrationService)
+	return inbox.Once(ctx, h.Pool, HandlerApplicationSubmitted, ev, func(ctx context.Context, _ pgx.Tx) error {
+		a := p.Address.Normalized
+		var locations []string
+		if p.LocationID != "" {
+			locations = []string{p.LocationID}
+		}
+		_, err := h.App.ApplyPartnerRegistered(ctx, registrationService, app.PartnerRegistered{
+			PartnerID: p.PartnerID, LocationIDs: locations, Market: p.Market, LegalName: p.LegalName.Normalized,
+			// Registration addresses carry no country: the market is the country.
+			Address: domain.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region,
+				PostalCode: a.PostalCode, Country: p.Market},
+			OccurredAt: p.SubmittedAt,
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range p.Enrollments {
+			if _, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
+				PartnerID: p.PartnerID, Program: e.Program, Status: e.Status, OccurredAt: p.SubmittedAt,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// OnEnrollmentStatusChanged records an enrollment's new status; an
+// enrollment becomes active when its program agreement is accepted.
+func (h Handlers) OnEnrollmentStatusChanged(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.EnrollmentStatusChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, registrationService)
+	return inbox.Once(ctx, h.Pool, HandlerEnrollmentStatusChanged, ev, func(ctx context.Context, _ pgx.Tx) error {
+		_, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
+			PartnerID: p.PartnerID, Program: p.Program, Status: p.To, OccurredAt: p.At,
+		})
+		return err
+	})
+}

@@ -1,0 +1,332 @@
+// Package postgres stores the partner projection and the Relationship
+// aggregate in the service's own schema. Every relationship write runs in
+// one transaction with the outbox rows of the events it recorded; writes
+// join the transaction already in the context (an event handler's inbox).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/relationships/internal/app"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the service's goose migrations (run by platform.Start).
+var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+
+func mustSub(f embed.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the embed directive above names it: a programming error
+	}
+	return sub
+}
+
+// Partners implements app.Partners.
+type Partners struct {
+	pool *pgxpool.Pool
+}
+
+// NewPartners returns the partner projection store.
+func NewPartners(pool *pgxpool.Pool) *Partners { return &Partners{pool: pool} }
+
+var _ app.Partners = (*Partners)(nil)
+
+// Get implements app.Partners: id is a global or a location ID.
+func (s *Partners) Get(ctx context.Context, id string) (domain.Partner, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT doc FROM partners WHERE id = $1 AND version > 0
+		UNION ALL
+		SELECT p.doc FROM partner_locations l JOIN partners p ON p.id = l.partner_id WHERE l.location_id = $1
+		LIMIT 1`, id).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Partner{}, domain.ErrPartnerNotFound
+	}
+	if err != nil {
+		return domain.Partner{}, fmt.Errorf("load partner %s: %w", id, err)
+	}
+	var d partnerDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return domain.Partner{}, fmt.Errorf("decode partner %s: %w", id, err)
+	}
+	return d.domain(), nil
+}
+
+// Upsert implements app.Partners. The row is created empty first so that
+// concurrent first facts about one partner serialise on its row lock
+// instead of overwriting each other. Nothing is written when fn changes
+// nothing, so version counts real changes.
+func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partner) error) error {
+	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO partners (id, doc, version) VALUES ($1, '{}', 0) ON CONFLICT (id) DO NOTHING`, id); err != nil {
+			return fmt.Errorf("create partner %s: %w", id, err)
+		}
+		var (
+			raw     []byte
+			version int64
+		)
+		if err := tx.QueryRow(ctx, `SELECT doc, version FROM partners WHERE id = $1 FOR UPDATE`, id).Scan(&raw, &version); err != nil {
+			return fmt.Errorf("lock partner %s: %w", id, err)
+		}
+		p := domain.Partner{ID: id}
+		if version > 0 {
+			var d partnerDoc
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return fmt.Errorf("decode partner %s: %w", id, err)
+			}
+			p = d.domain()
+		}
+		before, err := json.Marshal(toPartnerDoc(p))
+		if err != nil {
+			return err
+		}
+		if err := fn(&p); err != nil {
+			return err
+		}
+		if p.ID != id {
+			return fmt.Errorf("%w: partner %s renamed to %s", domain.ErrInvalidPartner, id, p.ID)
+		}
+		after, err := json.Marshal(toPartnerDoc(p))
+		if err != nil {
+			return err
+		}
+		if version > 0 && string(before) == string(after) {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE partners SET doc = $2, version = version + 1, updated_at = now() WHERE id = $1`, id, after); err != nil {
+			return fmt.Errorf("save partner %s: %w", id, err)
+		}
+		for _, l := range p.LocationIDs {
+			var owner string
+			err := tx.QueryRow(ctx, `INSERT INTO partner_locations (location_id, partner_id) VALUES ($1, $2)
+				ON CONFLICT (location_id) DO UPDATE SET location_id = EXCLUDED.location_id RETURNING partner_id`, l, id).Scan(&owner)
+			if err != nil {
+				return fmt.Errorf("save location %s of %s: %w", l, id, err)
+			}
+			if owner != id {
+				return fmt.Errorf("%w: location %s belongs to %s, not %s", domain.ErrInvalidPartner, l, owner, id)
+			}
+		}
+		return nil
+	})
+}
+
+// DraftMapper turns recorded domain events into outbox drafts (the events
+// adapter's ToDrafts).
+type DraftMapper func([]domain.Event) ([]outbox.Draft, error)
+
+// Relationships implements app.Relationships.
+type Relationships struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	drafts DraftMapper
+}
+
+// NewRelationships returns the repository; every write appends the
+// aggregate's events to out in its transaction.
+func NewRelationships(pool *pgxpool.Pool, out *outbox.Writer, drafts DraftMapper) *Relationships {
+	return &Relationships{pool: pool, outbox: out, drafts: drafts}
+}
+
+var _ app.Relationships = (*Relationships)(nil)
+
+// Add implements app.Relationships. The partial unique index
+// relationships_one_open decides races between concurrent requests.
+func (s *Relationships) Add(ctx context.Context, r *domain.Relationship) error {
+	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		doc, err := json.Marshal(toRelationshipDoc(r))
+		if err != nil {
+			return err
+		}
+		// A savepoint keeps the surrounding transaction usable after a
+		// unique violation, to tell which open relationship is in the way.
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = sp.Exec(ctx, `INSERT INTO relationships (id, provider_id, reseller_id, state, created_at, next_due_at, doc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ProviderID, r.ResellerID, string(r.State), r.CreatedAt, dueColumn(r.NextDueAt()), doc)
+		if err != nil {
+			_ = sp.Rollback(ctx)
+			if c, ok := pg.IsUniqueViolation(err); ok && c == "relationships_one_open" {
+				var state string
+				if qerr := tx.QueryRow(ctx, `SELECT state FROM relationships WHERE provider_id = $1 AND reseller_id = $2
+					AND state IN ('proposed', 'active')`, r.ProviderID, r.ResellerID).Scan(&state); qerr == nil && state == string(domain.StateActive) {
+					return domain.ErrRelationshipExists
+				}
+				return domain.ErrRequestPending
+			}
+			return fmt.Errorf("insert relationship %s: %w", r.ID, err)
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+		return s.afterWrite(ctx, tx, r)
+	})
+}
+
+// afterWrite indexes new token hashes and writes the pulled events to the
+// outbox, in the write's transaction.
+func (s *Relationships) afterWrite(ctx context.Context, tx pgx.Tx, r *domain.Relationship) error {
+	for _, q := range r.Requests {
+		if _, err := tx.Exec(ctx, `INSERT INTO invitation_tokens (token_hash, relationship_id, request_id) VALUES ($1, $2, $3)
+			ON CONFLICT (token_hash) DO NOTHING`, q.TokenHash.String(), r.ID, q.ID); err != nil {
+			return fmt.Errorf("index token of request %s: %w", q.ID, err)
+		}
+	}
+	drafts, err := s.drafts(r.PullEvents())
+	if err != nil {
+		return err
+	}
+	if _, err := s.outbox.Append(ctx, tx, drafts...); err != nil {
+		return fmt.Errorf("outbox for relationship %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Get implements app.Relationships.
+func (s *Relationships) Get(ctx context.Context, id string) (*domain.Relationship, error) {
+	return s.one(ctx, s.queryer(ctx), `SELECT doc FROM relationships WHERE id = $1`, id)
+}
+
+// Update implements app.Relationships: SELECT … FOR UPDATE serialises
+// concurrent updates of one relationship.
+func (s *Relationships) Update(ctx context.Context, id string, fn func(*domain.Relationship) error) error {
+	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		r, err := s.one(ctx, tx, `SELECT doc FROM relationships WHERE id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		doc, err := json.Marshal(toRelationshipDoc(r))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE relationships SET state = $2, next_due_at = $3, doc = $4, version = version + 1,
+			updated_at = now() WHERE id = $1`, id, string(r.State), dueColumn(r.NextDueAt()), doc); err != nil {
+			return fmt.Errorf("save relationship %s: %w", id, err)
+		}
+		return s.afterWrite(ctx, tx, r)
+	})
+}
+
+// Open implements app.Relationships.
+func (s *Relationships) Open(ctx context.Context, providerID, resellerID string) (*domain.Relationship, error) {
+	return s.one(ctx, s.queryer(ctx), `SELECT doc FROM relationships WHERE provider_id = $1 AND reseller_id = $2
+		AND state IN ('proposed', 'active')`, providerID, resellerID)
+}
+
+// IDByTokenHash implements app.Relationships.
+func (s *Relationships) IDByTokenHash(ctx context.Context, h domain.TokenHash) (string, error) {
+	var id string
+	err := s.queryer(ctx).QueryRow(ctx, `SELECT relationship_id FROM invitation_tokens WHERE token_hash = $1`, h.String()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", domain.ErrInvitationUnknown
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up invitation token: %w", err)
+	}
+	return id, nil
+}
+
+// ListByProvider implements app.Relationships.
+func (s *Relationships) ListByProvider(ctx context.Context, providerID string) ([]*domain.Relationship, error) {
+	return s.list(ctx, `SELECT doc FROM relationships WHERE provider_id = $1 ORDER BY created_at DESC, id`, providerID)
+}
+
+// ListByReseller implements app.Relationships.
+func (s *Relationships) ListByReseller(ctx context.Context, resellerID string) ([]*domain.Relationship, error) {
+	return s.list(ctx, `SELECT doc FROM relationships WHERE reseller_id = $1 ORDER BY created_at DESC, id`, resellerID)
+}
+
+// DueIDs implements app.Relationships.
+func (s *Relationships) DueIDs(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.queryer(ctx).Query(ctx, `SELECT id FROM relationships WHERE next_due_at <= $1 ORDER BY next_due_at, id LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("due relationships: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+type queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryer reads inside the transaction of ctx when there is one.
+func (s *Relationships) queryer(ctx context.Context) queryer {
+	if tx, ok := pg.TxFrom(ctx); ok {
+		return tx
+	}
+	return s.pool
+}
+
+func (s *Relationships) one(ctx context.Context, q queryer, sql string, args ...any) (*domain.Relationship, error) {
+	var raw []byte
+	err := q.QueryRow(ctx, sql, args...).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrRelationshipNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load relationship: %w", err)
+	}
+	return decodeRelationship(raw)
+}
+
+func (s *Relationships) list(ctx context.Context, sql string, arg string) ([]*domain.Relationship, error) {
+	rows, err := s.queryer(ctx).Query(ctx, sql, arg)
+	if err != nil {
+		return nil, fmt.Errorf("list relationships: %w", err)
+	}
+	raws, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("list relationships: %w", err)
+	}
+	out := make([]*domain.Relationship, 0, len(raws))
+	for _, raw := range raws {
+		r, err := decodeRelationship(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func decodeRelationship(raw []byte) (*domain.Relationship, error) {
+	var d relationshipDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("decode relationship: %w", err)
+	}
+	return d.domain()
+}
+
+// dueColumn is NULL for "nothing scheduled", else the due time rounded UP to
+// Postgres' microsecond precision, so that a row is never found due before
+// the aggregate agrees it is.
+func dueColumn(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	r := t.Truncate(time.Microsecond)
+	if r.Before(t) {
+		r = r.Add(time.Microsecond)
+	}
+	return &r
+}
