@@ -106,7 +106,7 @@ func (in OpenInput) validate() []FieldProblem {
 		add("enrollments", "required", "at least one enrollment is required")
 	}
 	for i, e := range in.Enrollments {
-		if e.ID == "" || (e.Program != ProgramPartnerNetwork && e.Program != ProgramResellerIndirect) {
+		if e.ID == "" || !slices.Contains([]Program{ProgramPartnerNetwork, ProgramResellerIndirect, ProgramIndirectProvider}, e.Program) {
 			add(fmt.Sprintf("enrollments/%d", i), "enrollment.invalid", "enrollment needs an id and a known program")
 		}
 	}
@@ -366,7 +366,7 @@ func (c *Case) rollUp(now time.Time, r Rules) {
 		if ck.State == StateRejected && (ck.Mode == ModeFinal || ck.AppealsRemaining(r.Policy) == 0) {
 			c.close(CaseRejected, string(ck.Kind)+"_check_failed", now)
 			c.Failure = &Failure{Check: ck.Kind, Reason: ck.Reason, Mode: ck.Mode, ApplicantMessage: ck.ApplicantMessage}
-			c.record(VerificationRejected{EventMeta: c.meta(now), LocationID: c.LocationID, RegistrationID: c.RegistrationID,
+			c.record(VerificationRejected{EventMeta: c.meta(now), DecisionID: c.lastDecisionID(), LocationID: c.LocationID, RegistrationID: c.RegistrationID,
 				Market: c.Market, Enrollments: slices.Clone(c.Enrollments), FailingCheck: ck.Kind, SubStatus: c.SubStatus,
 				Reason: ck.Reason, Mode: ck.Mode, ApplicantMessage: ck.ApplicantMessage})
 			return
@@ -374,11 +374,21 @@ func (c *Case) rollUp(now time.Time, r Rules) {
 	}
 	if !slices.ContainsFunc(c.Checks, func(ck *Check) bool { return ck.State != StatePassed }) {
 		c.close(CaseApproved, "all_checks_passed", now)
-		c.record(VerificationApproved{EventMeta: c.meta(now), LocationID: c.LocationID, RegistrationID: c.RegistrationID,
+		c.record(VerificationApproved{EventMeta: c.meta(now), DecisionID: c.lastDecisionID(), LocationID: c.LocationID, RegistrationID: c.RegistrationID,
 			Market: c.Market, Enrollments: slices.Clone(c.Enrollments)})
 		return
 	}
 	c.SubStatus = c.pendingSubStatus()
+}
+
+// lastDecisionID is the decision that closed the case: the latest one
+// recorded (an e-mail confirmation may close it later, but a case always
+// needs the company review's decision first).
+func (c *Case) lastDecisionID() string {
+	if len(c.Decisions) == 0 {
+		return ""
+	}
+	return c.Decisions[len(c.Decisions)-1].ID
 }
 
 // pendingSubStatus names what a pending case waits for, applicant first.

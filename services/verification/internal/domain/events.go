@@ -17,6 +17,9 @@ type EventMeta struct {
 	At        time.Time `json:"at"`
 }
 
+// Meta returns the metadata every event carries (promoted to each event).
+func (m EventMeta) Meta() EventMeta { return m }
+
 // CaseOpened: a verification case was opened for a submitted registration.
 type CaseOpened struct {
 	EventMeta
@@ -114,18 +117,22 @@ type DocumentAccepted struct {
 	AppealsRemaining int          `json:"appeals_remaining"`
 }
 
-// VerificationApproved: all three checks passed; the partner ID may become valid.
+// VerificationApproved: all three checks passed; the partner ID may become
+// valid. DecisionID is the decision that completed the approval.
 type VerificationApproved struct {
 	EventMeta
+	DecisionID     string       `json:"decision_id,omitempty"`
 	LocationID     string       `json:"location_id,omitempty"`
 	RegistrationID string       `json:"registration_id,omitempty"`
 	Market         string       `json:"market"`
 	Enrollments    []Enrollment `json:"enrollments"`
 }
 
-// VerificationRejected: the case failed at FailingCheck.
+// VerificationRejected: the case failed at FailingCheck; DecisionID is the
+// decision that rejected it.
 type VerificationRejected struct {
 	EventMeta
+	DecisionID       string        `json:"decision_id,omitempty"`
 	LocationID       string        `json:"location_id,omitempty"`
 	RegistrationID   string        `json:"registration_id,omitempty"`
 	Market           string        `json:"market"`

@@ -48,10 +48,12 @@ func (f CompanyFacts) Normalize() NormalizedFacts {
 // Program is a program a partner enrolls in.
 type Program string
 
-// Programs (DOMAIN.md §1).
+// Programs (DOMAIN.md §1), spelled as in the registration service's
+// published language.
 const (
 	ProgramPartnerNetwork   Program = "partner_network"
-	ProgramResellerIndirect Program = "reseller_indirect"
+	ProgramResellerIndirect Program = "indirect_reseller"
+	ProgramIndirectProvider Program = "indirect_provider"
 )
 
 // Enrollment is one enrollment of the registration and whether its e-mail

@@ -1,0 +1,260 @@
+package verificationv1
+
+import "time"
+
+// The rest of the verification catalog: facts about cases, checks, review
+// tasks, decisions and documents. Subject and partitionkey: the global
+// partner ID. Verifier services consume TypeReviewTaskCreated and answer
+// with intakev1.TypeVerificationDecisionSubmitted; notifiers consume
+// TypeDocumentsRequested and TypeReminderDue.
+const (
+	TypeCaseOpened         = "com.partnerhub.verification.case.opened.v1"
+	TypeCheckStateChanged  = "com.partnerhub.verification.check.state_changed.v1"
+	TypeReviewTaskCreated  = "com.partnerhub.verification.task.created.v1"
+	TypeReviewTaskClaimed  = "com.partnerhub.verification.task.claimed.v1"
+	TypeReviewTaskReleased = "com.partnerhub.verification.task.released.v1"
+	TypeReviewTaskOverdue  = "com.partnerhub.verification.task.overdue.v1"
+	TypeDecisionRecorded   = "com.partnerhub.verification.decision.recorded.v1"
+	TypeDocumentsRequested = "com.partnerhub.verification.documents.requested.v1"
+	TypeDocumentAccepted   = "com.partnerhub.verification.document.accepted.v1"
+	TypeReminderDue        = "com.partnerhub.verification.reminder.due.v1"
+)
+
+// Check names (the three independent checks of a case).
+const (
+	CheckEmailOwnership = "email_ownership"
+	CheckEmployment     = "employment"
+	CheckCompany        = "company"
+)
+
+// CaseOpened: a verification case was opened for a submitted registration.
+type CaseOpened struct {
+	CaseID      string       `json:"case_id"`
+	PartnerID   string       `json:"partner_id"`
+	LocationID  string       `json:"location_id,omitempty"`
+	Market      string       `json:"market"`
+	Enrollments []Enrollment `json:"enrollments"`
+	Checks      []string     `json:"checks"`
+	OpenedAt    time.Time    `json:"opened_at"`
+}
+
+// CheckStateChanged: one check moved between states (pending, in_review,
+// action_required, passed, rejected). Reason and Mode are set for
+// action_required and rejected.
+type CheckStateChanged struct {
+	CaseID    string    `json:"case_id"`
+	PartnerID string    `json:"partner_id"`
+	Check     string    `json:"check"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Reason    string    `json:"reason,omitempty"`
+	Mode      string    `json:"mode,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// ReviewTaskCreated: a check needs a verifier. It carries everything the
+// verifier needs: the facts as submitted and as compared, the register
+// pre-check's findings, the documents under review, the reason codes the
+// verifier may use on this check, and the due time (business days).
+type ReviewTaskCreated struct {
+	CaseID        string           `json:"case_id"`
+	PartnerID     string           `json:"partner_id"`
+	TaskID        string           `json:"task_id"`
+	Check         string           `json:"check"`
+	Round         int              `json:"round"`
+	LocationID    string           `json:"location_id,omitempty"`
+	Market        string           `json:"market"`
+	Submitted     CompanyFacts     `json:"submitted"`
+	Normalized    NormalizedFacts  `json:"normalized"`
+	ContactEmail  string           `json:"contact_email"`
+	ContactDomain string           `json:"contact_domain"`
+	WebsiteDomain string           `json:"website_domain,omitempty"`
+	PreCheck      *PreCheck        `json:"pre_check,omitempty"`
+	RespondsTo    string           `json:"responds_to,omitempty"`
+	Documents     []DocumentMeta   `json:"documents"`
+	ReasonCodes   []string         `json:"reason_codes"`
+	CreatedAt     time.Time        `json:"created_at"`
+	DueAt         time.Time        `json:"due_at"`
+	Decide        DecisionGuidance `json:"decide"`
+}
+
+// DecisionGuidance tells a verifier service how to answer a task.
+type DecisionGuidance struct {
+	// EventType is the CloudEvent type of the decision (on INTAKE).
+	EventType string `json:"event_type"`
+	// ClaimPath is the HTTP path that claims the task before deciding.
+	ClaimPath string `json:"claim_path"`
+}
+
+// CompanyFacts are the legal facts as the applicant submitted them.
+type CompanyFacts struct {
+	LegalName          string  `json:"legal_name"`
+	Address            Address `json:"address"`
+	Phone              string  `json:"phone,omitempty"`
+	RegistrationNumber string  `json:"registration_number,omitempty"`
+}
+
+// Address is a postal address as submitted.
+type Address struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	Prefecture string `json:"prefecture"`
+	PostalCode string `json:"postal_code"`
+}
+
+// NormalizedFacts are the comparison keys of the submitted facts.
+type NormalizedFacts struct {
+	LegalName          string `json:"legal_name"`
+	Prefecture         string `json:"prefecture"`
+	City               string `json:"city"`
+	Street             string `json:"street"`
+	PostalCode         string `json:"postal_code"`
+	RegistrationNumber string `json:"registration_number,omitempty"`
+}
+
+// PreCheck is the automatic register lookup: result found, not_found,
+// name_mismatch, address_mismatch or unavailable (the lookup failed).
+type PreCheck struct {
+	Result          string          `json:"result"`
+	Record          *RegisterRecord `json:"record,omitempty"`
+	Differences     []Difference    `json:"differences,omitempty"`
+	Source          string          `json:"source,omitempty"`
+	SuggestedReason string          `json:"suggested_reason,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	CheckedAt       time.Time       `json:"checked_at"`
+}
+
+// RegisterRecord is the register entry the lookup found.
+type RegisterRecord struct {
+	Market             string `json:"market"`
+	RegistrationNumber string `json:"registration_number"`
+	Name               string `json:"name"`
+	NameKana           string `json:"name_kana,omitempty"`
+	Prefecture         string `json:"prefecture"`
+	City               string `json:"city"`
+	Street             string `json:"street"`
+	PostalCode         string `json:"postal_code,omitempty"`
+	Status             string `json:"status,omitempty"`
+}
+
+// Difference is one fact that differs from the register.
+type Difference struct {
+	Field               string `json:"field"`
+	Submitted           string `json:"submitted"`
+	Register            string `json:"register"`
+	SubmittedNormalized string `json:"submitted_normalized,omitempty"`
+	RegisterNormalized  string `json:"register_normalized,omitempty"`
+	Hint                string `json:"hint,omitempty"`
+}
+
+// DocumentMeta is submitted document metadata (the bytes are in object storage).
+type DocumentMeta struct {
+	DocumentID  string    `json:"document_id"`
+	Check       string    `json:"check"`
+	Type        string    `json:"type"`
+	IssuedOn    string    `json:"issued_on"`
+	SHA256      string    `json:"sha256"`
+	SizeBytes   int64     `json:"size_bytes"`
+	MediaType   string    `json:"media_type"`
+	StorageURI  string    `json:"storage_uri"`
+	SubmittedAt time.Time `json:"submitted_at"`
+	Status      string    `json:"status"`
+}
+
+// ReviewTaskClaimed: a verifier holds the task until LeaseUntil.
+type ReviewTaskClaimed struct {
+	CaseID     string    `json:"case_id"`
+	PartnerID  string    `json:"partner_id"`
+	TaskID     string    `json:"task_id"`
+	Check      string    `json:"check"`
+	Verifier   string    `json:"verifier"`
+	LeaseUntil time.Time `json:"lease_until"`
+	Renewed    bool      `json:"renewed"`
+	At         time.Time `json:"at"`
+}
+
+// ReviewTaskReleased: a claim ended without a decision (Reason lease_expired);
+// the task is free for any verifier again.
+type ReviewTaskReleased struct {
+	CaseID    string    `json:"case_id"`
+	PartnerID string    `json:"partner_id"`
+	TaskID    string    `json:"task_id"`
+	Check     string    `json:"check"`
+	Verifier  string    `json:"verifier"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+// ReviewTaskOverdue: the task passed its SLA due time undecided (an
+// escalation, emitted once per task).
+type ReviewTaskOverdue struct {
+	CaseID    string    `json:"case_id"`
+	PartnerID string    `json:"partner_id"`
+	TaskID    string    `json:"task_id"`
+	Check     string    `json:"check"`
+	DueAt     time.Time `json:"due_at"`
+	ClaimedBy string    `json:"claimed_by,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// DecisionRecorded: a verifier's decision was recorded. Status is final,
+// pending_confirmation (a FINAL rejection awaiting a second verifier) or
+// confirmation (it confirmed the decision named by Confirms). The internal
+// note is never published.
+type DecisionRecorded struct {
+	CaseID           string    `json:"case_id"`
+	PartnerID        string    `json:"partner_id"`
+	DecisionID       string    `json:"decision_id"`
+	TaskID           string    `json:"task_id"`
+	Check            string    `json:"check"`
+	Verifier         string    `json:"verifier"`
+	Outcome          string    `json:"outcome"` // approve, reject or request_documents
+	Reason           string    `json:"reason,omitempty"`
+	Mode             string    `json:"mode,omitempty"`
+	ApplicantMessage string    `json:"applicant_message,omitempty"`
+	Status           string    `json:"status"`
+	Confirms         string    `json:"confirms,omitempty"`
+	At               time.Time `json:"at"`
+}
+
+// DocumentsRequested: the applicant must upload one of AcceptedDocuments for
+// Check by DueAt; AppealsRemaining submissions are left.
+type DocumentsRequested struct {
+	CaseID            string    `json:"case_id"`
+	PartnerID         string    `json:"partner_id"`
+	Check             string    `json:"check"`
+	Reason            string    `json:"reason"`
+	ApplicantMessage  string    `json:"applicant_message,omitempty"`
+	AcceptedDocuments []string  `json:"accepted_documents"`
+	DueAt             time.Time `json:"due_at"`
+	AppealsRemaining  int       `json:"appeals_remaining"`
+	ContactEmail      string    `json:"contact_email"`
+	At                time.Time `json:"at"`
+}
+
+// DocumentAccepted: submitted document metadata passed the rules and went to review.
+type DocumentAccepted struct {
+	CaseID           string    `json:"case_id"`
+	PartnerID        string    `json:"partner_id"`
+	DocumentID       string    `json:"document_id"`
+	Check            string    `json:"check"`
+	Type             string    `json:"type"`
+	SHA256           string    `json:"sha256"`
+	AppealsRemaining int       `json:"appeals_remaining"`
+	At               time.Time `json:"at"`
+}
+
+// ReminderDue: remind the applicant that documents for Check are due at
+// DueAt (LeadSeconds before the deadline).
+type ReminderDue struct {
+	CaseID            string    `json:"case_id"`
+	PartnerID         string    `json:"partner_id"`
+	Check             string    `json:"check"`
+	Reason            string    `json:"reason"`
+	DueAt             time.Time `json:"due_at"`
+	LeadSeconds       int64     `json:"lead_seconds"`
+	AcceptedDocuments []string  `json:"accepted_documents"`
+	ContactEmail      string    `json:"contact_email"`
+	At                time.Time `json:"at"`
+}

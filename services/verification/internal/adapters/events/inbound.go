@@ -1,0 +1,147 @@
+package events
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/inbox"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// PrincipalDirectory resolves the principal an event from outside declares.
+type PrincipalDirectory interface {
+	PrincipalForEvent(authtype, authid string) (auth.Principal, error)
+}
+
+// Handlers are the inbound CloudEvent handlers of the verification service.
+type Handlers struct {
+	App       *app.App
+	Pool      *pgxpool.Pool
+	Directory PrincipalDirectory
+	// ConfirmationGrace is how long an ownership confirmation for a partner
+	// without a case is retried before it is dead-lettered: the
+	// confirmation and the registration reach us on different streams.
+	ConfirmationGrace time.Duration
+	Now               func() time.Time
+}
+
+// Register adds the handlers to the router.
+func (h *Handlers) Register(r interface {
+	On(eventType string, fn bus.HandlerFunc)
+}) {
+	r.On(registrationv1.TypeApplicationSubmitted, h.OnApplicationSubmitted)
+	r.On(emailv1.TypeOwnershipConfirmed, h.OnOwnershipConfirmed)
+	r.On(intakev1.TypeVerificationDecisionSubmitted, h.OnDecisionSubmitted)
+}
+
+// OnApplicationSubmitted opens the verification case of a submitted registration.
+func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ApplicationSubmitted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return inbox.Once(ctx, h.Pool, "on_application_submitted", ev, func(ctx context.Context, _ pgx.Tx) error {
+		_, err := h.App.OpenCase(ctx, app.OpenCaseCommand{OpenInput: OpenInput(p)})
+		return err
+	})
+}
+
+// OpenInput maps the registration's published facts to the case input.
+func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
+	in := domain.OpenInput{
+		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market,
+		Facts: domain.CompanyFacts{LegalName: p.LegalName.Raw, Phone: p.CompanyPhoneE164, Address: domain.Address{
+			Line1: p.Address.Raw.Line1, Line2: p.Address.Raw.Line2, City: p.Address.Raw.City,
+			Prefecture: p.Address.Raw.Region, PostalCode: p.Address.Raw.PostalCode}},
+		Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
+		Website: p.Website,
+	}
+	// Only a corporate number is checked against the register (and its
+	// check digit); a D-U-N-S number is not a register key here.
+	if rn := p.RegistrationNumber; rn != nil && (rn.Scheme == "jp_corporate_number" || p.Market != "JP") {
+		in.Facts.RegistrationNumber = rn.Value
+	}
+	if in.Website == "" {
+		in.Website = p.WebsiteDomain
+	}
+	for _, e := range p.Enrollments {
+		in.Enrollments = append(in.Enrollments, domain.Enrollment{ID: e.EnrollmentID, Program: domain.Program(e.Program)})
+	}
+	return in
+}
+
+// OnOwnershipConfirmed passes the e-mail ownership check. A confirmation
+// for a partner without a case is retried for ConfirmationGrace (the case
+// may not be open yet) and dead-lettered with its reason after that.
+func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error {
+	var p emailv1.OwnershipConfirmed
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
+	err := inbox.Once(ctx, h.Pool, "on_ownership_confirmed", ev, func(ctx context.Context, _ pgx.Tx) error {
+		_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
+			PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
+		return err
+	})
+	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrCaseNotFound.Code && h.young(ev) {
+		// Not permanent yet: redelivered with backoff; dead-lettered with
+		// this code once the deliveries run out.
+		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID)
+	}
+	return err
+}
+
+func (h *Handlers) young(ev ce.Event) bool {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	return !ev.Time.IsZero() && now().Sub(ev.Time) < h.ConfirmationGrace
+}
+
+// OnDecisionSubmitted records a verifier service's decision. The principal
+// comes from the directory entry of the event's authid, and the app checks
+// its role exactly as for the HTTP API.
+func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
+	var p intakev1.VerificationDecisionSubmitted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	principal, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID)
+	if err != nil {
+		return err
+	}
+	if p.DecisionID == "" || p.TaskID == "" {
+		return apperr.Invalid("verification.invalid_decision", "decision_id and task_id are required")
+	}
+	ctx = auth.WithPrincipal(ctx, principal)
+	return inbox.Once(ctx, h.Pool, "on_decision_submitted", ev, func(ctx context.Context, _ pgx.Tx) error {
+		_, err := h.App.Decide(ctx, principal, DecideCommand(p))
+		return err
+	})
+}
+
+// DecideCommand maps a decision event to the use case's command.
+func DecideCommand(p intakev1.VerificationDecisionSubmitted) app.DecideCommand {
+	cmd := app.DecideCommand{DecisionID: p.DecisionID, TaskID: p.TaskID, Outcome: domain.Outcome(strings.TrimSpace(p.Outcome)),
+		Reason: domain.ReasonCode(p.ReasonCode), Mode: domain.RejectionMode(p.Mode),
+		ApplicantMessage: p.ApplicantMessage, InternalNote: p.InternalNote}
+	for _, d := range p.Documents {
+		cmd.Documents = append(cmd.Documents, domain.DocumentType(d))
+	}
+	return cmd
+}

@@ -1,0 +1,265 @@
+// Package http is the verification service's HTTP API: verifiers list,
+// claim and decide review tasks; upstream systems submit document metadata
+// and read cases and requirements for their applicants. Every route is
+// protected (bearer JWT + rate limit); the app checks roles.
+package http
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// Handler serves the API.
+type Handler struct {
+	App *app.App
+	// Protect wraps every route (platform Guard.Protect).
+	Protect func(http.Handler) http.Handler
+	// Policy is the app's policy (appeals remaining in case views).
+	Policy domain.Policy
+}
+
+// Routes returns the API mux.
+func (h *Handler) Routes() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.Protect(fn)) }
+	route("GET /v1/verification/tasks", h.listTasks)
+	route("POST /v1/verification/tasks/{task_id}/claim", h.claim)
+	route("POST /v1/verification/tasks/{task_id}/decisions", h.decide)
+	route("GET /v1/verification/cases/{case_id}", h.getCase)
+	route("GET /v1/verification/partners/{partner_id}/case", h.getCase)
+	route("GET /v1/verification/partners/{partner_id}/requirements", h.requirements)
+	route("POST /v1/verification/partners/{partner_id}/documents", h.submitDocument)
+	route("GET /v1/verification/catalog", h.catalog)
+	return mux
+}
+
+func principal(r *http.Request) auth.Principal {
+	p, _ := auth.FromContext(r.Context())
+	return p
+}
+
+type taskJSON struct {
+	CaseID    string            `json:"case_id"`
+	PartnerID string            `json:"partner_id"`
+	Market    string            `json:"market"`
+	Task      domain.ReviewTask `json:"task"`
+}
+
+func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := app.TaskFilter{Check: domain.CheckKind(q.Get("check")), Status: domain.TaskStatus(q.Get("status")), Market: q.Get("market")}
+	var fields []apperr.FieldError
+	if f.Check != "" && !f.Check.Valid() {
+		fields = append(fields, apperr.FieldError{Field: "check", Code: "check.unknown", Message: "check must be email_ownership, employment or company"})
+	}
+	if s := f.Status; s != "" && !slices.Contains([]domain.TaskStatus{domain.TaskOpen, domain.TaskPendingConfirmation, domain.TaskDecided, domain.TaskCancelled}, s) {
+		fields = append(fields, apperr.FieldError{Field: "status", Code: "task.status_unknown", Message: "unknown task status"})
+	}
+	if v := q.Get("unclaimed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
+		}
+		f.Unclaimed = b
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
+		}
+		f.Limit = n
+	}
+	if len(fields) > 0 {
+		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
+		return
+	}
+	tasks, err := h.App.ListTasks(r.Context(), principal(r), f)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	out := make([]taskJSON, len(tasks))
+	for i, t := range tasks {
+		out[i] = taskJSON{CaseID: t.CaseID, PartnerID: t.PartnerID, Market: t.Market, Task: t.Task}
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": out})
+}
+
+func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
+	res, err := h.App.ClaimTask(r.Context(), principal(r), app.ClaimTaskCommand{TaskID: r.PathValue("task_id")})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"case_id": res.CaseID, "task_id": res.Task.ID,
+		"claimed_by": res.Task.ClaimedBy, "lease_until": res.LeaseUntil, "task": res.Task})
+}
+
+// DecisionRequest is the body of POST /v1/verification/tasks/{task_id}/decisions.
+type DecisionRequest struct {
+	DecisionID       string   `json:"decision_id"`
+	Outcome          string   `json:"outcome"`
+	ReasonCode       string   `json:"reason_code,omitempty"`
+	Mode             string   `json:"mode,omitempty"`
+	ApplicantMessage string   `json:"applicant_message,omitempty"`
+	InternalNote     string   `json:"internal_note,omitempty"`
+	Documents        []string `json:"documents,omitempty"`
+}
+
+func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
+	var req DecisionRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	cmd := app.DecideCommand{DecisionID: req.DecisionID, TaskID: r.PathValue("task_id"), Outcome: domain.Outcome(req.Outcome),
+		Reason: domain.ReasonCode(req.ReasonCode), Mode: domain.RejectionMode(req.Mode),
+		ApplicantMessage: req.ApplicantMessage, InternalNote: req.InternalNote}
+	for _, d := range req.Documents {
+		cmd.Documents = append(cmd.Documents, domain.DocumentType(d))
+	}
+	res, err := h.App.Decide(r.Context(), principal(r), cmd)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	httpx.WriteJSON(w, status, map[string]any{"case_id": res.CaseID, "decision": res.Decision, "replayed": res.Replayed,
+		"check_state": res.CheckState, "case_status": res.CaseStatus})
+}
+
+// DocumentRequest is the body of POST /v1/verification/partners/{partner_id}/documents.
+type DocumentRequest struct {
+	Check      string `json:"check"`
+	Type       string `json:"type"`
+	IssuedOn   string `json:"issued_on"`
+	SHA256     string `json:"sha256"`
+	SizeBytes  int64  `json:"size_bytes"`
+	MediaType  string `json:"media_type"`
+	StorageURI string `json:"storage_uri"`
+}
+
+func (h *Handler) submitDocument(w http.ResponseWriter, r *http.Request) {
+	var req DocumentRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := h.App.SubmitDocument(r.Context(), principal(r), app.SubmitDocumentCommand{PartnerID: r.PathValue("partner_id"),
+		Document: domain.DocumentInput{Check: domain.CheckKind(req.Check), Type: domain.DocumentType(req.Type), IssuedOn: req.IssuedOn,
+			SHA256: req.SHA256, SizeBytes: req.SizeBytes, MediaType: req.MediaType, StorageURI: req.StorageURI}})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	httpx.WriteJSON(w, status, map[string]any{"case_id": res.CaseID, "document": res.Document, "replayed": res.Replayed,
+		"appeals_remaining": res.AppealsRemaining})
+}
+
+func caseQuery(r *http.Request) app.CaseQuery {
+	return app.CaseQuery{CaseID: r.PathValue("case_id"), PartnerID: r.PathValue("partner_id")}
+}
+
+type checkJSON struct {
+	*domain.Check
+	AppealsRemaining int `json:"appeals_remaining"`
+}
+
+type caseJSON struct {
+	CaseID     string             `json:"case_id"`
+	PartnerID  string             `json:"partner_id"`
+	LocationID string             `json:"location_id,omitempty"`
+	Market     string             `json:"market"`
+	Status     domain.CaseStatus  `json:"status"`
+	SubStatus  string             `json:"sub_status"`
+	Failure    *domain.Failure    `json:"failure,omitempty"`
+	Checks     []checkJSON        `json:"checks"`
+	Tasks      []taskSummary      `json:"tasks"`
+	Documents  []*domain.Document `json:"documents"`
+	Decisions  []*domain.Decision `json:"decisions"`
+	OpenedAt   time.Time          `json:"opened_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	ClosedAt   time.Time          `json:"closed_at,omitzero"`
+}
+
+type taskSummary struct {
+	ID         string            `json:"id"`
+	Check      domain.CheckKind  `json:"check"`
+	Round      int               `json:"round"`
+	Status     domain.TaskStatus `json:"status"`
+	DueAt      time.Time         `json:"due_at"`
+	ClaimedBy  string            `json:"claimed_by,omitempty"`
+	LeaseUntil time.Time         `json:"lease_until,omitzero"`
+	Overdue    bool              `json:"overdue"`
+}
+
+func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
+	c, err := h.App.GetCase(r.Context(), principal(r), caseQuery(r))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	out := caseJSON{CaseID: c.ID, PartnerID: c.PartnerID, LocationID: c.LocationID, Market: c.Market, Status: c.Status,
+		SubStatus: c.SubStatus, Failure: c.Failure, Tasks: []taskSummary{}, Documents: c.Documents, Decisions: c.Decisions,
+		OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt}
+	for _, ck := range c.Checks {
+		out.Checks = append(out.Checks, checkJSON{Check: ck, AppealsRemaining: ck.AppealsRemaining(h.Policy)})
+	}
+	for _, t := range c.Tasks {
+		out.Tasks = append(out.Tasks, taskSummary{ID: t.ID, Check: t.Check, Round: t.Round, Status: t.Status, DueAt: t.DueAt,
+			ClaimedBy: t.ClaimedBy, LeaseUntil: t.LeaseUntil, Overdue: t.Overdue})
+	}
+	if out.Documents == nil {
+		out.Documents = []*domain.Document{}
+	}
+	if out.Decisions == nil {
+		out.Decisions = []*domain.Decision{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) requirements(w http.ResponseWriter, r *http.Request) {
+	v, err := h.App.Requirements(r.Context(), principal(r), caseQuery(r))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+}
+
+// catalog lists the reason codes and document types (for verifier tools and
+// upstream forms); any authenticated caller may read it.
+func (h *Handler) catalog(w http.ResponseWriter, r *http.Request) {
+	if principal(r).IsZero() {
+		httpx.WriteError(w, r, apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "authentication required"))
+		return
+	}
+	reasons := make([]domain.Reason, 0, len(domain.Reasons))
+	for _, rs := range domain.Reasons {
+		reasons = append(reasons, rs)
+	}
+	slices.SortFunc(reasons, func(a, b domain.Reason) int { return strings.Compare(string(a.Code), string(b.Code)) })
+	docs := make([]domain.DocumentTypeInfo, 0, len(domain.DocumentTypes))
+	for _, d := range domain.DocumentTypes {
+		docs = append(docs, d)
+	}
+	slices.SortFunc(docs, func(a, b domain.DocumentTypeInfo) int { return strings.Compare(string(a.Type), string(b.Type)) })
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"reasons": reasons, "document_types": docs,
+		"appeal_limit": h.Policy.AppealLimit, "max_company_document_age_months": h.Policy.MaxCompanyDocumentAgeMonths})
+}

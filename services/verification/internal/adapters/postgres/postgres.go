@@ -1,0 +1,246 @@
+// Package postgres stores verification cases: each case is a JSONB document
+// with indexed columns (partner, status, next timer), review tasks are
+// mirrored into a table that maps task ids to cases and serves the
+// verifiers' queue, and the events a change records go to the outbox in the
+// same transaction.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations are the service's schema migrations (goose format).
+var Migrations = mustSub(migrations, "migrations")
+
+func mustSub(f embed.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the directory
+	}
+	return s
+}
+
+// EventMapper turns the domain events of one change into outbox drafts.
+type EventMapper func([]domain.Event) ([]outbox.Draft, error)
+
+// Repository implements app.CaseRepository, app.TaskQueries and app.DueCases.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	mapper EventMapper
+}
+
+var (
+	_ app.CaseRepository = (*Repository)(nil)
+	_ app.TaskQueries    = (*Repository)(nil)
+	_ app.DueCases       = (*Repository)(nil)
+)
+
+// New returns a repository on pool that writes events through w, mapped by m.
+func New(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Repository {
+	return &Repository{pool: pool, outbox: w, mapper: m}
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// q joins the transaction in ctx (an event handler's inbox transaction) if any.
+func (r *Repository) q(ctx context.Context) querier {
+	if tx, ok := pg.TxFrom(ctx); ok {
+		return tx
+	}
+	return r.pool
+}
+
+// Add stores a new case and its events. A second case for the same partner
+// is domain.ErrCaseExists; ON CONFLICT keeps a surrounding transaction
+// usable (a unique violation would abort it).
+func (r *Repository) Add(ctx context.Context, c *domain.Case) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		doc, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("marshal case %s: %w", c.ID, err)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO cases (id, partner_id, market, status, timer_at, doc, opened_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (partner_id) DO NOTHING`,
+			c.ID, c.PartnerID, c.Market, string(c.Status), nullTime(c.TimerAt), doc, c.OpenedAt, c.UpdatedAt)
+		if err != nil {
+			if _, ok := pg.IsUniqueViolation(err); ok {
+				return domain.ErrCaseExists
+			}
+			return fmt.Errorf("insert case %s: %w", c.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.ErrCaseExists
+		}
+		return r.saveTasksAndEvents(ctx, tx, c)
+	})
+}
+
+// Get loads a case by id.
+func (r *Repository) Get(ctx context.Context, id string) (*domain.Case, error) {
+	return r.load(ctx, r.q(ctx), `SELECT doc FROM cases WHERE id = $1`, id)
+}
+
+// GetByPartner loads the case of a partner.
+func (r *Repository) GetByPartner(ctx context.Context, partnerID string) (*domain.Case, error) {
+	return r.load(ctx, r.q(ctx), `SELECT doc FROM cases WHERE partner_id = $1`, partnerID)
+}
+
+func (r *Repository) load(ctx context.Context, q querier, sql string, arg string) (*domain.Case, error) {
+	var doc []byte
+	if err := q.QueryRow(ctx, sql, arg).Scan(&doc); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, domain.ErrCaseNotFound
+		}
+		return nil, fmt.Errorf("load case %s: %w", arg, err)
+	}
+	var c domain.Case
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, fmt.Errorf("decode case %s: %w", arg, err)
+	}
+	return &c, nil
+}
+
+// Update locks the case row, applies fn and stores the case, its tasks and
+// its events in one transaction; nothing is stored when fn fails.
+func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Case) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		c, err := r.load(ctx, tx, `SELECT doc FROM cases WHERE id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		doc, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("marshal case %s: %w", c.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, timer_at = $3, doc = $4, version = version + 1, updated_at = $5
+			WHERE id = $1`, c.ID, string(c.Status), nullTime(c.TimerAt), doc, c.UpdatedAt); err != nil {
+			return fmt.Errorf("update case %s: %w", c.ID, err)
+		}
+		return r.saveTasksAndEvents(ctx, tx, c)
+	})
+}
+
+func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domain.Case) error {
+	batch := &pgx.Batch{}
+	for _, t := range c.Tasks {
+		task, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("marshal task %s: %w", t.ID, err)
+		}
+		batch.Queue(`INSERT INTO review_tasks (task_id, case_id, partner_id, market, check_kind, status, due_at, claimed_by, lease_until, task)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, due_at = EXCLUDED.due_at,
+				claimed_by = EXCLUDED.claimed_by, lease_until = EXCLUDED.lease_until, task = EXCLUDED.task
+			WHERE review_tasks.case_id = EXCLUDED.case_id`,
+			t.ID, c.ID, c.PartnerID, c.Market, string(t.Check), string(t.Status), t.DueAt, t.ClaimedBy, nullTime(t.LeaseUntil), task)
+	}
+	if batch.Len() > 0 {
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("save tasks of case %s: %w", c.ID, err)
+		}
+	}
+	events := c.PullEvents()
+	if len(events) == 0 {
+		return nil
+	}
+	drafts, err := r.mapper(events)
+	if err != nil {
+		return err
+	}
+	if _, err := r.outbox.Append(ctx, tx, drafts...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CaseIDForTask finds the case owning a task.
+func (r *Repository) CaseIDForTask(ctx context.Context, taskID string) (string, error) {
+	var id string
+	err := r.q(ctx).QueryRow(ctx, `SELECT case_id FROM review_tasks WHERE task_id = $1`, taskID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", domain.ErrTaskNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find case of task %s: %w", taskID, err)
+	}
+	return id, nil
+}
+
+// ListTasks lists tasks matching f, earliest due first.
+func (r *Repository) ListTasks(ctx context.Context, f app.TaskFilter, now time.Time) ([]app.TaskSummary, error) {
+	statuses := []string{string(domain.TaskOpen), string(domain.TaskPendingConfirmation)}
+	if f.Status != "" {
+		statuses = []string{string(f.Status)}
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := r.q(ctx).Query(ctx, `SELECT case_id, partner_id, market, task FROM review_tasks
+		WHERE status = ANY($1)
+		  AND ($2 = '' OR check_kind = $2)
+		  AND ($3 = '' OR market = $3)
+		  AND ($4 = '' OR partner_id <> $4)
+		  AND (NOT $5 OR claimed_by = '' OR lease_until IS NULL OR lease_until <= $6)
+		ORDER BY due_at, task_id LIMIT $7`,
+		statuses, string(f.Check), f.Market, f.ExcludePartnerID, f.Unclaimed, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	out := []app.TaskSummary{}
+	for rows.Next() {
+		var s app.TaskSummary
+		var task []byte
+		if err := rows.Scan(&s.CaseID, &s.PartnerID, &s.Market, &task); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(task, &s.Task); err != nil {
+			return nil, fmt.Errorf("decode task of case %s: %w", s.CaseID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// DueCaseIDs returns cases whose next timer is at or before now, oldest
+// first. Two pollers may get the same id: Update locks the row and the
+// aggregate marks what fired, so the second finds nothing left to do.
+func (r *Repository) DueCaseIDs(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := r.q(ctx).Query(ctx, `SELECT id FROM cases WHERE timer_at <= $1 ORDER BY timer_at LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find due cases: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

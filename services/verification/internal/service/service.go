@@ -1,0 +1,225 @@
+// Package service wires the verification service: platform, repositories,
+// registry lookup, app, bus handlers, the timer poller and the HTTP API.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/events"
+	vhttp "github.com/partnerhub/onboarding/services/verification/internal/adapters/http"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/registry"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// Name is the service name (schema, durables, event source).
+const Name = "verification"
+
+// Config is the service configuration: the platform's plus the
+// verification policy. Zero values of the policy fields mean the defaults
+// (tests build Config literals).
+type Config struct {
+	platform.Config
+	// RegistryFile is a JSON array of company register records for the
+	// company pre-check; empty: the embedded sample register.
+	RegistryFile string `env:"REGISTRY_FILE"`
+	// HolidayFiles are business-day calendars (JSON: market, time_zone,
+	// holidays); a market's file replaces the default (Japan is built in).
+	HolidayFiles []string `env:"VERIFICATION_HOLIDAY_FILES" envSeparator:","`
+	// LeaseDuration is how long a verifier's claim protects a task.
+	LeaseDuration time.Duration `env:"VERIFICATION_LEASE_DURATION" envDefault:"30m"`
+	// ReviewBusinessDays is the SLA of a review task.
+	ReviewBusinessDays int `env:"VERIFICATION_REVIEW_BUSINESS_DAYS" envDefault:"3"`
+	// ApplicantBusinessDays is how long applicants have to upload documents.
+	ApplicantBusinessDays int `env:"VERIFICATION_APPLICANT_BUSINESS_DAYS" envDefault:"10"`
+	// MaxDocumentAgeMonths bounds the issue date of company documents.
+	MaxDocumentAgeMonths int `env:"VERIFICATION_MAX_DOCUMENT_AGE_MONTHS" envDefault:"12"`
+	// AppealLimit is how many document submissions a check accepts.
+	AppealLimit int `env:"VERIFICATION_APPEAL_LIMIT" envDefault:"3"`
+	// EmploymentAlwaysDocuments turns off the automatic employment pass on
+	// a matching e-mail/website domain.
+	EmploymentAlwaysDocuments bool `env:"VERIFICATION_EMPLOYMENT_ALWAYS_DOCUMENTS"`
+	// ReminderLeads are the times before a document deadline at which applicants are reminded.
+	ReminderLeads []time.Duration `env:"VERIFICATION_REMINDER_LEADS" envSeparator:"," envDefault:"72h,24h"`
+	// TimerBatch bounds the cases one timer poll handles.
+	TimerBatch int `env:"VERIFICATION_TIMER_BATCH" envDefault:"100"`
+	// ConfirmationGrace is how long an e-mail confirmation that arrives
+	// before its case is retried before it is dead-lettered.
+	ConfirmationGrace time.Duration `env:"VERIFICATION_CONFIRMATION_GRACE" envDefault:"2m"`
+}
+
+func (c Config) withDefaults() Config {
+	d := domain.DefaultPolicy()
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = d.LeaseDuration
+	}
+	if c.ReviewBusinessDays == 0 {
+		c.ReviewBusinessDays = d.ReviewBusinessDays
+	}
+	if c.ApplicantBusinessDays == 0 {
+		c.ApplicantBusinessDays = d.ApplicantBusinessDays
+	}
+	if c.MaxDocumentAgeMonths == 0 {
+		c.MaxDocumentAgeMonths = d.MaxCompanyDocumentAgeMonths
+	}
+	if c.AppealLimit == 0 {
+		c.AppealLimit = d.AppealLimit
+	}
+	if c.ReminderLeads == nil {
+		c.ReminderLeads = d.ReminderLeads
+	}
+	if c.TimerBatch == 0 {
+		c.TimerBatch = 100
+	}
+	if c.ConfirmationGrace == 0 {
+		c.ConfirmationGrace = 2 * time.Minute
+	}
+	return c
+}
+
+// AppConfig is the app configuration c describes.
+func (c Config) AppConfig() (app.Config, error) {
+	c = c.withDefaults()
+	p := domain.DefaultPolicy()
+	p.LeaseDuration, p.ReviewBusinessDays, p.ApplicantBusinessDays = c.LeaseDuration, c.ReviewBusinessDays, c.ApplicantBusinessDays
+	p.MaxCompanyDocumentAgeMonths, p.AppealLimit, p.ReminderLeads = c.MaxDocumentAgeMonths, c.AppealLimit, c.ReminderLeads
+	p.AutoPassEmploymentOnDomainMatch = !c.EmploymentAlwaysDocuments
+	ac := app.DefaultConfig()
+	ac.Policy, ac.TimerBatch = p, c.TimerBatch
+	var errs []error
+	for _, path := range c.HolidayFiles {
+		if path = strings.TrimSpace(path); path == "" {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VERIFICATION_HOLIDAY_FILES: %w", err))
+			continue
+		}
+		market, cal, err := domain.ParseHolidayFile(data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VERIFICATION_HOLIDAY_FILES %s: %w", path, err))
+			continue
+		}
+		ac.Calendars[market] = cal
+	}
+	errs = append(errs, ac.Validate())
+	return ac, errors.Join(errs...)
+}
+
+// Validate joins the platform's problems and the service's own.
+func (c Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Config.Validate())
+	if _, err := c.AppConfig(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ConfirmationGrace < 0 {
+		errs = append(errs, errors.New("VERIFICATION_CONFIRMATION_GRACE must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is the wired verification service.
+type Service struct {
+	Base   *platform.Base
+	App    *app.App
+	Repo   *postgres.Repository
+	server *httpx.Server
+	log    *slog.Logger
+	cfg    Config
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+type caseIDs struct{}
+
+// NewID returns a time-ordered case id; task and document ids derive from it.
+func (caseIDs) NewID() string { return "vc-" + uuid.Must(uuid.NewV7()).String() }
+
+// New starts the platform and wires the service; Run runs it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	appCfg, _ := cfg.AppConfig()
+	lookup, err := registry.Open(cfg.RegistryFile)
+	if err != nil {
+		return nil, fmt.Errorf("REGISTRY_FILE: %w", err)
+	}
+	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			base.Close()
+		}
+	}()
+	repo := postgres.New(base.Pool, base.Outbox, events.ToDrafts)
+	a, err := app.New(appCfg, app.Deps{Cases: repo, Tasks: repo, Due: repo, Registry: lookup, Clock: systemClock{}, IDs: caseIDs{}})
+	if err != nil {
+		return nil, err
+	}
+	h := &events.Handlers{App: a, Pool: base.Pool, Directory: base.Guard.Directory, ConfirmationGrace: cfg.ConfirmationGrace}
+	h.Register(base.Router)
+	api := &vhttp.Handler{App: a, Protect: base.Guard.Protect, Policy: appCfg.Policy}
+	srv, err := httpx.NewServer(cfg.HTTPAddr, api.Routes(), log, base.Checks())
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return &Service{Base: base, App: a, Repo: repo, server: srv, log: log, cfg: cfg}, nil
+}
+
+// Addr is the HTTP listen address (useful with HTTP_ADDR=127.0.0.1:0).
+func (s *Service) Addr() string { return s.server.Addr() }
+
+// Run serves until ctx ends, then shuts down in order. Beside the
+// platform it runs the timer poller: the cases' next-timer column makes
+// the timers durable, and the row lock plus the aggregate's record of what
+// fired make each fire once across restarts and replicas.
+func (s *Service) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.pollTimers(ctx)
+	}()
+	err := s.Base.Run(ctx, s.server)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *Service) pollTimers(ctx context.Context) {
+	t := time.NewTicker(s.cfg.TimerInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.App.FireDueTimers(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("firing verification timers failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
