@@ -60,9 +60,13 @@ func (c Config) WithDefaults(service string) Config {
 // Validate lists every problem with c.
 func (c Config) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{"POSTGRES_DB": c.Database, "POSTGRES_SCHEMA": c.Schema,
+	if !identRe.MatchString(c.Database) {
+		errs = append(errs, fmt.Errorf("POSTGRES_DB %q must be a lower-case SQL identifier", c.Database))
+	}
+	// Empty names default from the service name (WithDefaults).
+	for name, v := range map[string]string{"POSTGRES_SCHEMA": c.Schema,
 		"POSTGRES_APP_ROLE": c.AppRole, "POSTGRES_OWNER_ROLE": c.OwnerRole} {
-		if !identRe.MatchString(v) {
+		if v != "" && !identRe.MatchString(v) {
 			errs = append(errs, fmt.Errorf("%s %q must be a lower-case SQL identifier", name, v))
 		}
 	}

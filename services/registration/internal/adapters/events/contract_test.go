@@ -1,0 +1,101 @@
+package events_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/services/registration/internal/adapters/events"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+type seqIDs struct{ n int }
+
+func (s *seqIDs) next(kind domain.IDKind) string { s.n++; return mustID(kind, s.n) }
+
+func mustID(kind domain.IDKind, n int) string {
+	id, err := domain.FormatID(kind, fmt.Sprintf("%010d", n))
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+func (s *seqIDs) NewPartnerID() domain.PartnerID { return domain.PartnerID(s.next(domain.KindPartner)) }
+func (s *seqIDs) NewLocationID() domain.LocationID {
+	return domain.LocationID(s.next(domain.KindLocation))
+}
+func (s *seqIDs) NewEnrollmentID() domain.EnrollmentID {
+	return domain.EnrollmentID(s.next(domain.KindEnrollment))
+}
+
+// TestEveryPublishedEventMatchesItsSchema drives a partner through its whole
+// lifecycle and checks each published payload against schemas/.
+func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	in := domain.RegistrationInput{
+		Market: "JP", Language: "ja",
+		Company: domain.CompanyInput{LegalName: "（株）みらいクラウド", Phone: "03-1234-5678", Website: "mirai-cloud.co.jp",
+			Address:            domain.AddressInput{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", PostalCode: "1000005"},
+			RegistrationNumber: &domain.RegistrationNumberInput{Scheme: "jp_corporate_number", Value: "7000012050002"}},
+		Contact: domain.ContactInput{FirstName: "太郎", LastName: "山田", Email: "taro@mirai-cloud.co.jp", Phone: "090-1234-5678"},
+		Programs: []domain.ProgramInput{{Program: "partner_network"}, {Program: "indirect_reseller",
+			Support: &domain.SupportProfileInput{Website: "https://mirai-cloud.co.jp/support", Email: "support@mirai-cloud.co.jp", Phone: "0120-123-456"}}},
+		Affirmations: domain.AffirmationsInput{AuthorityToRepresent: true, ConsentToVerification: true, AcceptNetworkTerms: true, CanProvideSupport: true},
+	}
+	reg, err := domain.NormalizeRegistration(in, domain.DefaultPolicy(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &seqIDs{}
+	p := domain.NewPartner(reg, ids, "upstream-portal", now)
+	var all []domain.Event
+	all = append(all, p.PullEvents()...)
+	if _, err := p.ApproveVerification(now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, p.PullEvents()...)
+	if _, err := p.AcceptAgreement(domain.ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, p.PullEvents()...)
+
+	rejected := domain.NewPartner(reg, ids, "upstream-portal", now)
+	rejected.PullEvents()
+	if _, err := rejected.RejectVerification("company_check_failed", now); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, rejected.PullEvents()...)
+
+	attempt := domain.NewDuplicateAttempt(domain.DuplicateAttemptID(mustID(domain.KindDuplicateAttempt, 1)),
+		&domain.DuplicateError{ExistingPartnerID: p.ID(), MatchedOn: []domain.IdentityKeyKind{domain.KeyNameAddress}}, reg, "upstream-portal", now)
+	if err := attempt.FileClaim(domain.ClaimID(mustID(domain.KindDuplicateClaim, 1)), "we are that company", "upstream-portal", now); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, attempt.PullEvents()...)
+
+	seen := map[string]bool{}
+	for _, ev := range all {
+		d, err := events.Draft(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Subject == "" {
+			t.Errorf("%s has no subject", d.Type)
+		}
+		contract.MustValidate(t, d.Type, d.Data)
+		seen[d.Type] = true
+	}
+	for _, want := range []string{"application.submitted", "enrollment.status_changed", "partner.activated", "partner.rejected", "duplicate_claim.filed"} {
+		found := false
+		for typ := range seen {
+			if strings.HasPrefix(typ, "com.partnerhub.registration."+want+".") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("lifecycle produced no %s event (saw %v)", want, seen)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/inbox"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/registration/internal/app"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// TypeAcceptanceRecorded is the agreements service's acceptance event; this
+// consumer reads only the fields below and ignores the rest.
+const TypeAcceptanceRecorded = "com.partnerhub.agreements.acceptance.recorded.v1"
+
+type acceptanceRecorded struct {
+	AcceptanceID string `json:"acceptance_id"`
+	PartnerID    string `json:"partner_id"`
+	LocationID   string `json:"location_id"`
+	Program      string `json:"program"`
+}
+
+// Handlers consume what registration reacts to.
+type Handlers struct {
+	App       *app.App
+	Repo      *postgres.Repository
+	Pool      *pgxpool.Pool
+	Outbox    *outbox.Writer
+	Directory *auth.Directory
+}
+
+// Register subscribes every handler on r.
+func (h *Handlers) Register(r *bus.Router) {
+	r.On(intakev1.TypeRegistrationRequested, h.OnRegistrationRequested)
+	r.On(verificationv1.TypeVerificationApproved, h.OnVerificationApproved)
+	r.On(verificationv1.TypeVerificationRejected, h.OnVerificationRejected)
+	r.On(TypeAcceptanceRecorded, h.OnAcceptanceRecorded)
+	r.On(emailv1.TypeOwnershipConfirmed, h.OnOwnershipConfirmed)
+}
+
+// internal is the principal of an event from one of our own services: NATS
+// permissions guarantee who may publish on its subjects.
+func internal(ev ce.Event) auth.Principal {
+	return auth.Principal{Kind: auth.KindService, Subject: ev.Source, Roles: []auth.Role{auth.RoleOperator}}
+}
+
+// OnRegistrationRequested runs the same use case as POST /v1/registrations
+// for an upstream system's intake event, and answers with the submitted
+// event (causationid = the intake id) or a rejected event with the same
+// codes as HTTP. Envelope problems and unknown principals dead-letter.
+func (h *Handlers) OnRegistrationRequested(ctx context.Context, ev ce.Event) error {
+	p, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID)
+	if err != nil {
+		return err
+	}
+	p.RequestID = ev.ID
+	ctx = auth.WithPrincipal(ctx, p)
+	return inbox.Once(ctx, h.Pool, "on_registration_requested", ev, func(ctx context.Context, tx pgx.Tx) error {
+		var in domain.RegistrationInput
+		err := httpx.DecodeStrict(ev.Data, &in)
+		if err == nil {
+			_, err = h.App.SubmitRegistration(ctx, p, in)
+		}
+		if err == nil {
+			return nil
+		}
+		if !apperr.Permanent(err) {
+			return err
+		}
+		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
+			Type: regv1.TypeApplicationRejected, Subject: ev.ID, Data: Rejection(ev.ID, err),
+		})
+		return werr
+	})
+}
+
+// Rejection is the rejected-event payload of a refused registration.
+func Rejection(intakeID string, err error) regv1.ApplicationRejected {
+	prob := httpx.ProblemFrom(err)
+	out := regv1.ApplicationRejected{IntakeEventID: intakeID, Status: prob.Status, Code: prob.Code, Detail: prob.Detail}
+	if out.Status == 0 {
+		out.Status = http.StatusUnprocessableEntity
+	}
+	for _, f := range prob.Errors {
+		out.Errors = append(out.Errors, regv1.FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
+	}
+	if m, ok := prob.Extra["matched_on"].([]string); ok {
+		out.MatchedOn = m
+	}
+	if id, ok := prob.Extra["duplicate_attempt_id"].(string); ok {
+		out.DuplicateAttemptID = id
+	}
+	return out
+}
+
+// OnVerificationApproved activates the partner's IDs and moves enrollments.
+func (h *Handlers) OnVerificationApproved(ctx context.Context, ev ce.Event) error {
+	var v verificationv1.VerificationApproved
+	if err := ev.DecodeData(&v, false); err != nil {
+		return err
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	return inbox.Once(ctx, h.Pool, "on_verification_approved", ev, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := h.App.ApplyVerificationApproved(ctx, p, app.VerificationApproved{PartnerID: v.PartnerID})
+		return err
+	})
+}
+
+// OnVerificationRejected closes the registration's enrollments.
+func (h *Handlers) OnVerificationRejected(ctx context.Context, ev ce.Event) error {
+	var v verificationv1.VerificationRejected
+	if err := ev.DecodeData(&v, false); err != nil {
+		return err
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	return inbox.Once(ctx, h.Pool, "on_verification_rejected", ev, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := h.App.ApplyVerificationRejected(ctx, p, app.VerificationRejected{PartnerID: v.PartnerID, Reason: v.Reason})
+		return err
+	})
+}
+
+// OnAcceptanceRecorded moves the program's enrollment qualified → active.
+func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error {
+	var a acceptanceRecorded
+	if err := ev.DecodeData(&a, false); err != nil {
+		return err
+	}
+	if a.PartnerID == "" || a.Program == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "acceptance without partner_id or program"}
+	}
+	if a.Program == regv1.ProgramPartnerNetwork {
+		return nil // affirmed at registration; nothing moves
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	return inbox.Once(ctx, h.Pool, "on_acceptance_recorded", ev, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
+			Program: a.Program, LocationID: a.LocationID, AgreementID: a.AcceptanceID})
+		return err
+	})
+}
+
+// OnOwnershipConfirmed records the confirmation for the registration view.
+func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error {
+	var c emailv1.OwnershipConfirmed
+	if err := ev.DecodeData(&c, false); err != nil {
+		return err
+	}
+	if c.PartnerID == "" || c.EnrollmentID == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "confirmation without partner_id or enrollment_id"}
+	}
+	return inbox.Once(ctx, h.Pool, "on_ownership_confirmed", ev, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := h.Repo.Get(ctx, domain.PartnerID(c.PartnerID)); errors.Is(err, domain.ErrPartnerNotFound) {
+			return apperr.NotFound("registration.partner_not_found", fmt.Sprintf("no partner %s", c.PartnerID))
+		} else if err != nil {
+			return err
+		}
+		at := c.ConfirmedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		return h.Repo.RecordEmailConfirmation(ctx, tx, c.PartnerID, c.EnrollmentID, c.Address, at)
+	})
+}

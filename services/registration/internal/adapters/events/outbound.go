@@ -1,0 +1,53 @@
+// Package events is registration's side of the bus: domain events out as
+// registration.v1 CloudEvents, and the handlers of what it consumes.
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// Draft maps a domain event to its published event. The payload types of
+// pkg/events are the contract: the domain event is transcoded into them
+// strictly, so a field the contract lacks is an error, not a silent leak.
+func Draft(e domain.Event) (outbox.Draft, error) {
+	var (
+		typ     string
+		payload any
+	)
+	switch e.(type) {
+	case domain.RegistrationSubmitted:
+		typ, payload = regv1.TypeApplicationSubmitted, &regv1.ApplicationSubmitted{}
+	case domain.EnrollmentStatusChanged:
+		typ, payload = regv1.TypeEnrollmentStatusChanged, &regv1.EnrollmentStatusChanged{}
+	case domain.PartnerActivated:
+		typ, payload = regv1.TypePartnerActivated, &regv1.PartnerActivated{}
+	case domain.PartnerRejected:
+		typ, payload = regv1.TypePartnerRejected, &regv1.PartnerRejected{}
+	case domain.EnrollmentLocationLinked:
+		typ, payload = regv1.TypeEnrollmentLocationLinked, &regv1.EnrollmentLocationLinked{}
+	case domain.DuplicateClaimFiled:
+		typ, payload = regv1.TypeDuplicateClaimFiled, &regv1.DuplicateClaimFiled{}
+	default:
+		return outbox.Draft{}, fmt.Errorf("no published event for domain event %T", e)
+	}
+	if err := transcode(e, payload); err != nil {
+		return outbox.Draft{}, fmt.Errorf("map %s: %w", e.EventName(), err)
+	}
+	return outbox.Draft{Type: typ, Subject: string(e.PartitionKey()), Data: payload}, nil
+}
+
+func transcode(from, to any) error {
+	data, err := json.Marshal(from)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(to)
+}

@@ -1,0 +1,247 @@
+// Package http is registration's JSON API.
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/registration/internal/app"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// API serves the registration routes.
+type API struct {
+	App  *app.App
+	Repo *postgres.Repository
+	Pool *pgxpool.Pool
+}
+
+// Handler returns the routes; protect wraps those that need a caller.
+func (a *API) Handler(protect func(http.Handler) http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/registrations", protect(http.HandlerFunc(a.submit)))
+	mux.Handle("GET /v1/registrations/{id}", protect(http.HandlerFunc(a.getRegistration)))
+	mux.Handle("GET /v1/partners/{id}", protect(http.HandlerFunc(a.getPartner)))
+	mux.Handle("PUT /v1/partners/{id}/market", protect(http.HandlerFunc(a.changeMarket)))
+	mux.Handle("PUT /v1/partners/{id}/enrollments/{program}/location", protect(http.HandlerFunc(a.linkLocation)))
+	mux.Handle("POST /v1/duplicate-claims", protect(http.HandlerFunc(a.fileClaim)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, r, apperr.NotFound("request.no_route", "no route "+r.Method+" "+r.URL.Path))
+	})
+	return mux
+}
+
+func principal(r *http.Request) auth.Principal {
+	p, _ := auth.FromContext(r.Context())
+	return p
+}
+
+// submit registers a company. With an Idempotency-Key header, the first
+// response for (caller, key) is stored in the same transaction as the
+// change and replayed for the same body; another body under the same key is
+// refused.
+func (a *API) submit(w http.ResponseWriter, r *http.Request) {
+	body, err := httpx.ReadJSONBody(w, r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", "Idempotency-Key is longer than 255 characters"))
+		return
+	}
+	p := principal(r)
+	hash := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	var resp stored
+	err = pg.InTx(r.Context(), a.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		if key != "" {
+			prev, found, err := claimKey(ctx, tx, p.Subject, key, hex.EncodeToString(hash[:]))
+			if err != nil || found {
+				resp = prev
+				return err
+			}
+		}
+		resp = a.runSubmit(ctx, r, p, body)
+		if resp.status >= 500 {
+			return resp.err // transient: nothing is stored, the client may retry
+		}
+		if key != "" {
+			_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status=$3, headers=$4, body=$5 WHERE principal=$1 AND key=$2`,
+				p.Subject, key, resp.status, resp.headersJSON(), resp.body)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	resp.write(w)
+}
+
+func (a *API) runSubmit(ctx context.Context, r *http.Request, p auth.Principal, body []byte) stored {
+	var in domain.RegistrationInput
+	if err := httpx.DecodeStrict(body, &in); err != nil {
+		return problem(r, err)
+	}
+	view, err := a.App.SubmitRegistration(ctx, p, in)
+	if err != nil {
+		return problem(r, err)
+	}
+	data, _ := json.Marshal(view)
+	return stored{status: http.StatusCreated, body: data, headers: map[string]string{
+		"Content-Type": "application/json", "Location": "/v1/registrations/" + string(view.PartnerID)}}
+}
+
+// claimKey inserts the key or returns the stored response. A concurrent
+// request with the same key waits on the insert until the first commits.
+func claimKey(ctx context.Context, tx pgx.Tx, principal, key, hash string) (stored, bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+		principal, key, hash)
+	if err != nil {
+		return stored{}, false, err
+	}
+	if tag.RowsAffected() == 1 {
+		return stored{}, false, nil
+	}
+	var prevHash string
+	var status *int
+	var headers, body []byte
+	if err := tx.QueryRow(ctx, `SELECT request_hash, status, headers, body FROM idempotency_keys WHERE principal=$1 AND key=$2`,
+		principal, key).Scan(&prevHash, &status, &headers, &body); err != nil {
+		return stored{}, false, err
+	}
+	if prevHash != hash {
+		return stored{}, true, apperr.Invalid("idempotency.key_reused",
+			"this Idempotency-Key was used with a different request body; use a new key")
+	}
+	if status == nil {
+		return stored{}, true, apperr.Conflict("idempotency.in_progress", "a request with this Idempotency-Key is still in progress")
+	}
+	s := stored{status: *status, body: body, headers: map[string]string{}, replay: true}
+	_ = json.Unmarshal(headers, &s.headers)
+	return s, true, nil
+}
+
+type stored struct {
+	status  int
+	headers map[string]string
+	body    []byte
+	replay  bool
+	err     error
+}
+
+func (s stored) headersJSON() []byte { b, _ := json.Marshal(s.headers); return b }
+
+func (s stored) write(w http.ResponseWriter) {
+	for k, v := range s.headers {
+		w.Header().Set(k, v)
+	}
+	if s.replay {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.WriteHeader(s.status)
+	_, _ = w.Write(s.body)
+}
+
+func problem(r *http.Request, err error) stored {
+	p := httpx.ProblemFrom(err)
+	p.Instance = r.URL.Path
+	data, _ := json.Marshal(p)
+	h := map[string]string{"Content-Type": httpx.ProblemContentType}
+	return stored{status: p.Status, body: data, headers: h, err: err}
+}
+
+func (a *API) getRegistration(w http.ResponseWriter, r *http.Request) {
+	view, err := a.App.GetRegistration(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	confirmations, err := a.Repo.EmailConfirmations(r.Context(), string(view.PartnerID))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if confirmations == nil {
+		confirmations = []postgres.EmailConfirmation{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, struct {
+		app.RegistrationView
+		EmailOwnership []postgres.EmailConfirmation `json:"email_ownership"`
+	}{view, confirmations})
+}
+
+func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
+	view, err := a.App.GetPartner(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, view)
+}
+
+func (a *API) changeMarket(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Market string `json:"market"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.ChangeMarket(r.Context(), principal(r), app.ChangeMarketCmd{PartnerID: r.PathValue("id"), Market: body.Market})
+	writeLifecycle(w, r, res, err)
+}
+
+func (a *API) linkLocation(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		LocationID string `json:"location_id"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.LinkLocationToEnrollment(r.Context(), principal(r), app.LinkLocationCmd{
+		PartnerID: r.PathValue("id"), Program: r.PathValue("program"), LocationID: body.LocationID})
+	writeLifecycle(w, r, res, err)
+}
+
+func writeLifecycle(w http.ResponseWriter, r *http.Request, res app.LifecycleResult, err error) {
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"changed": res.Changed, "partner": res.Partner})
+}
+
+func (a *API) fileClaim(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		DuplicateAttemptID string `json:"duplicate_attempt_id"`
+		Statement          string `json:"statement"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.FileDuplicateClaim(r.Context(), principal(r), app.FileDuplicateClaimCmd{
+		DuplicateAttemptID: strings.TrimSpace(body.DuplicateAttemptID), Statement: body.Statement})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, res)
+}
+

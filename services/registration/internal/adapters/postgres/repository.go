@@ -1,0 +1,307 @@
+// Package postgres stores registration's partners in its own schema and
+// writes their events to the outbox in the same transaction.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations are registration's own migrations (run after the platform's).
+var Migrations, _ = fs.Sub(migrations, "migrations")
+
+// EventMapper turns domain events into outbox drafts (the events adapter).
+type EventMapper func(domain.Event) (outbox.Draft, error)
+
+// Repository implements app.Repository.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	mapper EventMapper
+}
+
+// NewRepository returns a repository writing events through w.
+func NewRepository(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Repository {
+	return &Repository{pool: pool, outbox: w, mapper: m}
+}
+
+// Create inserts the partner and everything it owns in one transaction (or
+// in the caller's). Inserts run under a savepoint so that a collision leaves
+// the caller's transaction usable.
+func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if dup, err := r.matches(ctx, tx, p); err != nil || dup != nil {
+			if dup != nil {
+				return dup
+			}
+			return err
+		}
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		err = r.insert(ctx, sp, p)
+		if err == nil {
+			return sp.Commit(ctx)
+		}
+		_ = sp.Rollback(ctx)
+		constraint, unique := pg.IsUniqueViolation(err)
+		switch {
+		case unique && constraint == "identity_keys_pkey":
+			// A concurrent registration of the same entity committed first.
+			dup, qerr := r.matches(ctx, tx, p)
+			if qerr != nil {
+				return qerr
+			}
+			if dup != nil {
+				return dup
+			}
+			return err
+		case unique:
+			return domain.ErrIDCollision
+		default:
+			return err
+		}
+	})
+}
+
+func (r *Repository) insert(ctx context.Context, tx pgx.Tx, p *domain.Partner) error {
+	s := p.Snapshot()
+	if err := r.upsertPartner(ctx, tx, s, true); err != nil {
+		return err
+	}
+	for _, k := range p.IdentityKeys() {
+		if _, err := tx.Exec(ctx, `INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
+			string(s.Market), string(k.Kind), k.Value, string(s.ID)); err != nil {
+			return err
+		}
+	}
+	return r.writeEvents(ctx, tx, p.PullEvents())
+}
+
+func (r *Repository) upsertPartner(ctx context.Context, tx pgx.Tx, s domain.PartnerSnapshot, create bool) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if create {
+		_, err = tx.Exec(ctx, `INSERT INTO partners (id, market, status, legal_name, snapshot, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, string(s.ID), string(s.Market), string(s.Status),
+			s.Registration.Normalized.Company.LegalName, data, s.CreatedAt, s.UpdatedAt)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE partners SET status=$2, snapshot=$3, updated_at=$4 WHERE id=$1`,
+			string(s.ID), string(s.Status), data, s.UpdatedAt)
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range s.Locations {
+		if _, err := tx.Exec(ctx, `INSERT INTO locations (id, partner_id, country, status) VALUES ($1,$2,$3,$4)
+			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status WHERE locations.partner_id = EXCLUDED.partner_id`,
+			string(l.ID), string(s.ID), string(l.Country), string(l.Status)); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.Enrollments {
+		if _, err := tx.Exec(ctx, `INSERT INTO enrollments (id, partner_id, program, status, location_id) VALUES ($1,$2,$3,$4,NULLIF($5,''))
+			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, location_id = EXCLUDED.location_id
+			WHERE enrollments.partner_id = EXCLUDED.partner_id`,
+			string(e.ID), string(s.ID), string(e.Program), string(e.Status), string(e.LocationID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matches finds the partners already holding any of p's identity keys.
+func (r *Repository) matches(ctx context.Context, tx pgx.Tx, p *domain.Partner) (*domain.DuplicateError, error) {
+	keys := p.IdentityKeys()
+	kinds := make([]string, len(keys))
+	values := make([]string, len(keys))
+	for i, k := range keys {
+		kinds[i], values[i] = string(k.Kind), k.Value
+	}
+	rows, err := tx.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
+		JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
+		WHERE k.market = $1 ORDER BY k.kind`, string(p.Market()), kinds, values)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var dup *domain.DuplicateError
+	for rows.Next() {
+		var kind, partner string
+		if err := rows.Scan(&kind, &partner); err != nil {
+			return nil, err
+		}
+		if dup == nil {
+			dup = &domain.DuplicateError{ExistingPartnerID: domain.PartnerID(partner)}
+		}
+		dup.MatchedOn = append(dup.MatchedOn, domain.IdentityKeyKind(kind))
+	}
+	return dup, rows.Err()
+}
+
+// Get loads a partner.
+func (r *Repository) Get(ctx context.Context, id domain.PartnerID) (*domain.Partner, error) {
+	var q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	} = r.pool
+	if tx, ok := pg.TxFrom(ctx); ok {
+		q = tx
+	}
+	var data []byte
+	err := q.QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1`, string(id)).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrPartnerNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load partner %s: %w", id, err)
+	}
+	return rehydrate(data)
+}
+
+func rehydrate(data []byte) (*domain.Partner, error) {
+	var s domain.PartnerSnapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("decode partner: %w", err)
+	}
+	return domain.RehydratePartner(s)
+}
+
+// Update changes a partner under a row lock.
+func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*domain.Partner) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var data []byte
+		err := tx.QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1 FOR UPDATE`, string(id)).Scan(&data)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrPartnerNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock partner %s: %w", id, err)
+		}
+		p, err := rehydrate(data)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		events := p.PullEvents()
+		if len(events) == 0 {
+			return nil
+		}
+		if err := r.upsertPartner(ctx, tx, p.Snapshot(), false); err != nil {
+			return err
+		}
+		if !p.HoldsIdentity() {
+			if _, err := tx.Exec(ctx, `DELETE FROM identity_keys WHERE partner_id = $1`, string(id)); err != nil {
+				return err
+			}
+		}
+		return r.writeEvents(ctx, tx, events)
+	})
+}
+
+// RecordDuplicateAttempt stores a refused duplicate.
+func (r *Repository) RecordDuplicateAttempt(ctx context.Context, a *domain.DuplicateAttempt) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		data, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO duplicate_attempts (id, existing_id, data, created_at) VALUES ($1,$2,$3,$4)
+			ON CONFLICT (id) DO NOTHING`, string(a.ID), string(a.ExistingPartnerID), data, a.AttemptedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.ErrIDCollision
+		}
+		return r.writeEvents(ctx, tx, a.PullEvents())
+	})
+}
+
+// UpdateDuplicateAttempt changes a duplicate attempt under a row lock.
+func (r *Repository) UpdateDuplicateAttempt(ctx context.Context, id domain.DuplicateAttemptID, fn func(*domain.DuplicateAttempt) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var data []byte
+		err := tx.QueryRow(ctx, `SELECT data FROM duplicate_attempts WHERE id = $1 FOR UPDATE`, string(id)).Scan(&data)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrDuplicateAttemptNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var a domain.DuplicateAttempt
+		if err := json.Unmarshal(data, &a); err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		if data, err = json.Marshal(&a); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE duplicate_attempts SET data = $2 WHERE id = $1`, string(id), data); err != nil {
+			return err
+		}
+		return r.writeEvents(ctx, tx, a.PullEvents())
+	})
+}
+
+func (r *Repository) writeEvents(ctx context.Context, tx pgx.Tx, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	drafts := make([]outbox.Draft, 0, len(events))
+	for _, e := range events {
+		d, err := r.mapper(e)
+		if err != nil {
+			return err
+		}
+		drafts = append(drafts, d)
+	}
+	_, err := r.outbox.Append(ctx, tx, drafts...)
+	return err
+}
+
+// RecordEmailConfirmation remembers that an enrollment's address was
+// confirmed (for the status view).
+func (r *Repository) RecordEmailConfirmation(ctx context.Context, tx pgx.Tx, partnerID, enrollmentID, address string, at time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO email_confirmations (enrollment_id, partner_id, address, confirmed_at) VALUES ($1,$2,$3,$4)
+		ON CONFLICT (enrollment_id) DO UPDATE SET address = EXCLUDED.address, confirmed_at = EXCLUDED.confirmed_at
+		WHERE email_confirmations.confirmed_at < EXCLUDED.confirmed_at`, enrollmentID, partnerID, address, at)
+	return err
+}
+
+// EmailConfirmation is one confirmed enrollment address.
+type EmailConfirmation struct {
+	EnrollmentID string    `json:"enrollment_id"`
+	Address      string    `json:"address"`
+	ConfirmedAt  time.Time `json:"confirmed_at"`
+}
+
+// EmailConfirmations lists what was confirmed for a partner.
+func (r *Repository) EmailConfirmations(ctx context.Context, partnerID string) ([]EmailConfirmation, error) {
+	rows, err := r.pool.Query(ctx, `SELECT enrollment_id, address, confirmed_at FROM email_confirmations WHERE partner_id = $1 ORDER BY confirmed_at`, partnerID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[EmailConfirmation])
+}

@@ -1,0 +1,238 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/registration/internal/service"
+)
+
+type env struct {
+	svc    *service.Service
+	base   string
+	nats   string
+	js     jetstream.JetStream
+	signer *auth.Signer
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	signer, jwks := testkit.DevKeys(t)
+	natsURL := testkit.NATS(t)
+	cfg := service.Config{IdempotencyRetention: 48 * time.Hour, Config: platform.Config{
+		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 100 * time.Millisecond,
+		Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8},
+		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
+			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
+		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
+		Auth: platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
+			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+	}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("service stopped with %v", err)
+		}
+	})
+	select {
+	case <-svc.Base.Router.Running():
+	case <-time.After(10 * time.Second):
+		t.Fatal("router did not start")
+	}
+	_, js := testkit.JetStream(t, natsURL)
+	return &env{svc: svc, base: "http://" + svc.Addr(), nats: natsURL, js: js, signer: signer}
+}
+
+func (e *env) token(t *testing.T, p auth.Principal) string { return testkit.Token(t, e.signer, p) }
+
+var upstream = auth.Principal{Kind: auth.KindService, Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.Status, r.Body)
+	}
+	return m
+}
+
+func (e *env) do(t *testing.T, method, path, token, contentType string, body []byte, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// registration is a valid Japanese reseller registration; mutate to vary it.
+func registration() map[string]any {
+	return map[string]any{
+		"market":   "JP",
+		"language": "ja",
+		"company": map[string]any{
+			"legal_name": "（株）みらいクラウド",
+			"address": map[string]any{"line1": "丸の内5-2-3", "line2": "ミライビル 10F", "city": "千代田区",
+				"region": "東京都", "postal_code": "100-0005"},
+			"phone":               "03-1234-5678",
+			"website":             "https://www.mirai-cloud.co.jp",
+			"registration_number": map[string]any{"scheme": "jp_corporate_number", "value": "7000012050002"},
+		},
+		"contact": map[string]any{"first_name": "太郎", "last_name": "山田", "email": "taro.yamada@mirai-cloud.co.jp",
+			"phone": "090-1234-5678"},
+		"programs": []any{
+			map[string]any{"program": "partner_network"},
+			map[string]any{"program": "indirect_reseller", "support": map[string]any{
+				"website": "https://support.mirai-cloud.co.jp", "email": "support@mirai-cloud.co.jp"}},
+		},
+		"affirmations": map[string]any{"authority_to_represent": true, "consent_to_verification": true,
+			"accept_network_terms": true, "can_provide_support": true},
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// streamEvents reads every message of stream whose subject matches.
+func (e *env) streamEvents(t *testing.T, stream, subject string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		if subject == "" || m.Subject == subject {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitEvent waits for an event on subject matching pred and returns it.
+func (e *env) waitEvent(t *testing.T, stream, subject string, pred func(ce.Event) bool) ce.Event {
+	t.Helper()
+	var found ce.Event
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, m := range e.streamEvents(t, stream, subject) {
+			ev, err := decodeRaw(m)
+			if err != nil {
+				return err
+			}
+			if pred(ev) {
+				found = ev
+				return nil
+			}
+		}
+		return fmt.Errorf("no matching event on %s yet", subject)
+	})
+	return found
+}
+
+func decodeRaw(m *jetstream.RawStreamMsg) (ce.Event, error) {
+	h := map[string]string{}
+	for k, v := range m.Header {
+		if len(v) > 0 {
+			h[k] = v[0]
+		}
+	}
+	return ce.Decode(h, m.Data)
+}
+
+// publish sends a binary-mode CloudEvent with verbatim lower-case headers.
+func (e *env) publish(t *testing.T, eventType string, data []byte, ext map[string]string) string {
+	t.Helper()
+	id := ce.NewID()
+	m := nats.NewMsg(ce.Topic(eventType))
+	m.Header["ce-specversion"] = []string{"1.0"}
+	m.Header["ce-id"] = []string{id}
+	m.Header["ce-source"] = []string{"/tests"}
+	m.Header["ce-type"] = []string{eventType}
+	m.Header["ce-datacontenttype"] = []string{"application/json"}
+	for k, v := range ext {
+		if v == "" {
+			delete(m.Header, k)
+			continue
+		}
+		m.Header[k] = []string{v}
+	}
+	m.Data = data
+	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (e *env) deadLetters(t *testing.T) []*jetstream.RawStreamMsg {
+	return e.streamEvents(t, bus.DeadLetterStream, "")
+}
+
+var errNotYet = errors.New("not yet")

@@ -1,0 +1,487 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
+	"github.com/nats-io/nats.go"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// TestRegisterOverHTTP submits a registration and follows it to the row, the
+// event on JetStream (valid against its schema) and the read API; then
+// replays it with the same Idempotency-Key and reuses the key wrongly.
+func TestRegisterOverHTTP(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	body := mustJSON(t, registration())
+	res := e.do(t, "POST", "/v1/registrations", tok, "application/json", body, "Idempotency-Key", "k-1")
+	if res.Status != http.StatusCreated {
+		t.Fatalf("status %d: %s", res.Status, res.Body)
+	}
+	view := res.json(t)
+	partnerID, _ := view["partner_id"].(string)
+	locationID, _ := view["location_id"].(string)
+	if !strings.HasPrefix(partnerID, "PG-") || !strings.HasPrefix(locationID, "PL-") || view["status"] != "pending" {
+		t.Fatalf("ids/status: %s", res.Body)
+	}
+	norm := view["normalized"].(map[string]any)["company"].(map[string]any)
+	if norm["legal_name"] != "株式会社みらいクラウド" || norm["phone_e164"] != "+81312345678" {
+		t.Fatalf("normalized: %v", norm)
+	}
+	if res.Header.Get("Location") != "/v1/registrations/"+partnerID {
+		t.Errorf("Location %q", res.Header.Get("Location"))
+	}
+
+	var n int
+	if err := e.svc.Base.Pool.QueryRow(context.Background(), "SELECT count(*) FROM partners WHERE id=$1", partnerID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("partner row: %d %v", n, err)
+	}
+	ev := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted), func(ev ce.Event) bool { return ev.Subject == partnerID })
+	if ev.Source != "/services/registration" || ev.PartitionKey != partnerID || ev.Sequence != 1 || ev.AuthID != "upstream-portal" ||
+		ev.DataSchema == "" || ev.CorrelationID == "" {
+		t.Errorf("envelope: %+v", ev)
+	}
+	if err := contract.ValidateJSON(regv1.TypeApplicationSubmitted, ev.Data); err != nil {
+		t.Fatal(err)
+	}
+	var sub regv1.ApplicationSubmitted
+	if err := json.Unmarshal(ev.Data, &sub); err != nil || sub.Contact.EmailDomain != "mirai-cloud.co.jp" || len(sub.Enrollments) != 2 {
+		t.Fatalf("payload: %+v %v", sub, err)
+	}
+
+	// Same key, same body: the original response, marked as a replay.
+	again := e.do(t, "POST", "/v1/registrations", tok, "application/json", body, "Idempotency-Key", "k-1")
+	if again.Status != http.StatusCreated || string(again.Body) != string(res.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s %v", again.Status, again.Body, again.Header)
+	}
+	// Same key, another body: refused.
+	other := registration()
+	other["language"] = "en"
+	reuse := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, other), "Idempotency-Key", "k-1")
+	if reuse.Status != http.StatusUnprocessableEntity || reuse.json(t)["code"] != "idempotency.key_reused" {
+		t.Fatalf("key reuse: %d %s", reuse.Status, reuse.Body)
+	}
+
+	// The reads, by the upstream and by the partner's own user.
+	got := e.do(t, "GET", "/v1/registrations/"+partnerID, tok, "", nil)
+	if got.Status != 200 || got.json(t)["partner_id"] != partnerID {
+		t.Fatalf("get registration: %d %s", got.Status, got.Body)
+	}
+	own := e.token(t, auth.Principal{Subject: "u1", PartnerID: partnerID, Roles: []auth.Role{auth.RolePartnerUser}})
+	if r := e.do(t, "GET", "/v1/partners/"+partnerID, own, "", nil); r.Status != 200 {
+		t.Fatalf("own partner: %d %s", r.Status, r.Body)
+	}
+	// Another partner's user learns nothing: 404, not 403.
+	stranger := e.token(t, auth.Principal{Subject: "u2", PartnerID: "PG-0000-0000-000", Roles: []auth.Role{auth.RolePartnerAdmin}})
+	if r := e.do(t, "GET", "/v1/partners/"+partnerID, stranger, "", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("other partner: %d %s", r.Status, r.Body)
+	}
+	// The market cannot change.
+	mk := e.do(t, "PUT", "/v1/partners/"+partnerID+"/market", tok, "application/json", []byte(`{"market":"US"}`))
+	if mk.Status != http.StatusConflict || mk.json(t)["code"] != "registration.market_immutable" {
+		t.Fatalf("market change: %d %s", mk.Status, mk.Body)
+	}
+}
+
+// TestAuthorizationOnEveryRoute: no token → 401 with a challenge; a known
+// caller without the role → 403 with a code.
+func TestAuthorizationOnEveryRoute(t *testing.T) {
+	e := start(t)
+	partnerUser := e.token(t, auth.Principal{Subject: "u1", PartnerID: "PG-0000-0000-000", Roles: []auth.Role{auth.RolePartnerUser}})
+	routes := []struct{ method, path, body string }{
+		{"POST", "/v1/registrations", `{}`},
+		{"GET", "/v1/registrations/PG-0000-0000-000", ""},
+		{"GET", "/v1/partners/PG-0000-0000-000", ""},
+		{"PUT", "/v1/partners/PG-0000-0000-000/market", `{"market":"JP"}`},
+		{"PUT", "/v1/partners/PG-0000-0000-000/enrollments/indirect_reseller/location", `{"location_id":"PL-0000-0000-000"}`},
+		{"POST", "/v1/duplicate-claims", `{"duplicate_attempt_id":"DA-0000-0000-000","statement":"x"}`},
+	}
+	for _, rt := range routes {
+		r := e.do(t, rt.method, rt.path, "", "application/json", []byte(rt.body))
+		if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s %s without token: %d %v", rt.method, rt.path, r.Status, r.Header.Get("WWW-Authenticate"))
+		}
+		r = e.do(t, rt.method, rt.path, "not-a-jwt", "application/json", []byte(rt.body))
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("%s %s with a bad token: %d", rt.method, rt.path, r.Status)
+		}
+	}
+	r := e.do(t, "POST", "/v1/registrations", partnerUser, "application/json", mustJSON(t, registration()))
+	if r.Status != http.StatusForbidden || r.json(t)["code"] != "auth.role_required" {
+		t.Fatalf("partner user submitting: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestBadInputGetsPreciseErrors: each bad request gets a problem document
+// with the code that names what is wrong, never a 5xx.
+func TestBadInputGetsPreciseErrors(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	mutate := func(f func(m map[string]any)) []byte {
+		m := registration()
+		f(m)
+		return mustJSON(t, m)
+	}
+	company := func(m map[string]any) map[string]any { return m["company"].(map[string]any) }
+	cases := []struct {
+		name        string
+		contentType string
+		body        []byte
+		status      int
+		code        string
+		fieldCode   string
+	}{
+		{"malformed JSON", "application/json", []byte(`{"market":`), 400, "request.malformed_json", ""},
+		{"wrong content type", "text/plain", mustJSON(t, registration()), 415, "request.unsupported_media_type", ""},
+		{"body over 64 KiB", "application/json", []byte(`{"market":"` + strings.Repeat("J", 70<<10) + `"}`), 413, "request.body_too_large", ""},
+		{"invalid UTF-8", "application/json", []byte("{\"market\":\"J\xffP\"}"), 400, "request.invalid_utf8", ""},
+		{"unknown field", "application/json", mutate(func(m map[string]any) { m["nickname"] = "x" }), 400, "request.unknown_field", ""},
+		{"missing fields", "application/json", []byte(`{"market":"JP"}`), 422, "registration.invalid_input", "field.required"},
+		{"invalid country", "application/json", mutate(func(m map[string]any) { m["market"] = "XX" }), 422, "registration.invalid_input", "country.invalid"},
+		{"bad check digit", "application/json", mutate(func(m map[string]any) {
+			company(m)["registration_number"] = map[string]any{"scheme": "jp_corporate_number", "value": "1000012050002"}
+		}), 422, "registration.invalid_input", "registration_number.check_digit"},
+		{"free-mail address", "application/json", mutate(func(m map[string]any) {
+			m["contact"].(map[string]any)["email"] = "taro@gmail.com"
+		}), 422, "registration.invalid_input", "email.free_mail_domain"},
+		{"vendor tenant address", "application/json", mutate(func(m map[string]any) {
+			m["contact"].(map[string]any)["email"] = "taro@mirai.onmicrosoft.com"
+		}), 422, "registration.invalid_input", "email.tenant_domain"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do(t, "POST", "/v1/registrations", tok, c.contentType, c.body)
+			if r.Status != c.status || r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d (%s): %s", r.Status, r.Header.Get("Content-Type"), r.Body)
+			}
+			p := r.json(t)
+			if p["code"] != c.code {
+				t.Fatalf("code %v, want %s: %s", p["code"], c.code, r.Body)
+			}
+			if c.fieldCode != "" && !strings.Contains(string(r.Body), `"code":"`+c.fieldCode+`"`) {
+				t.Fatalf("no field error %s: %s", c.fieldCode, r.Body)
+			}
+		})
+	}
+}
+
+// TestDuplicateEntityIsRefusedOnNormalizedIdentity: the same company with
+// the tricks the old system let through (legal-form spelling, width, a
+// trailing space or dot) is refused, says what matched, and a claim can be
+// filed instead.
+func TestDuplicateEntityIsRefusedOnNormalizedIdentity(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	if r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration())); r.Status != 201 {
+		t.Fatalf("first: %d %s", r.Status, r.Body)
+	}
+	tricks := []func(m map[string]any){
+		func(m map[string]any) { m["company"].(map[string]any)["legal_name"] = "株式会社みらいクラウド " },
+		func(m map[string]any) { m["company"].(map[string]any)["legal_name"] = "㈱みらいクラウド." },
+		func(m map[string]any) {
+			c := m["company"].(map[string]any)
+			c["legal_name"] = "(株)ﾐﾗｲｸﾗｳﾄﾞ"
+			delete(c, "registration_number")
+			c["legal_name"] = "（株）みらいクラウド"
+			c["address"].(map[string]any)["line1"] = "丸の内５丁目２番地３"
+		},
+	}
+	var attempt string
+	for i, trick := range tricks {
+		m := registration()
+		trick(m)
+		r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, m))
+		if r.Status != http.StatusConflict {
+			t.Fatalf("trick %d: %d %s", i, r.Status, r.Body)
+		}
+		p := r.json(t)
+		if p["code"] != "registration.duplicate_entity" || p["matched_on"] == nil || p["duplicate_attempt_id"] == "" {
+			t.Fatalf("trick %d: %s", i, r.Body)
+		}
+		if strings.Contains(string(r.Body), "PG-") {
+			t.Fatalf("the refusal leaks the existing partner id: %s", r.Body)
+		}
+		attempt = p["duplicate_attempt_id"].(string)
+	}
+	claim := e.do(t, "POST", "/v1/duplicate-claims", tok, "application/json",
+		mustJSON(t, map[string]string{"duplicate_attempt_id": attempt, "statement": "We are the registered company; our old contact left."}))
+	if claim.Status != http.StatusCreated {
+		t.Fatalf("claim: %d %s", claim.Status, claim.Body)
+	}
+	ev := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeDuplicateClaimFiled), func(ce.Event) bool { return true })
+	if err := contract.ValidateJSON(regv1.TypeDuplicateClaimFiled, ev.Data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIntakeEventsAnsweredWithSameCodes: an upstream's intake event gets a
+// submitted event (causationid = its id) or a rejected event with the HTTP
+// codes; a replayed intake event registers nothing new; an event without a
+// known principal is dead-lettered with the reason.
+func TestIntakeEventsAnsweredWithSameCodes(t *testing.T) {
+	e := start(t)
+	who := map[string]string{"ce-authtype": "service_account", "ce-authid": "upstream-portal"}
+	okID := e.publish(t, intakev1.TypeRegistrationRequested, mustJSON(t, registration()), who)
+	sub := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted), func(ev ce.Event) bool { return ev.CausationID == okID })
+	if sub.CorrelationID != okID {
+		t.Errorf("correlation id %q, want the intake id", sub.CorrelationID)
+	}
+
+	bad := registration()
+	bad["contact"].(map[string]any)["email"] = "x@yahoo.co.jp"
+	badID := e.publish(t, intakev1.TypeRegistrationRequested, mustJSON(t, bad), who)
+	rej := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationRejected), func(ev ce.Event) bool { return ev.CausationID == badID })
+	var r regv1.ApplicationRejected
+	_ = json.Unmarshal(rej.Data, &r)
+	if r.Code != "registration.invalid_input" || r.Status != 422 || len(r.Errors) == 0 || r.Errors[0].Code != "email.free_mail_domain" {
+		t.Fatalf("rejection: %+v", r)
+	}
+	if err := contract.ValidateJSON(regv1.TypeApplicationRejected, rej.Data); err != nil {
+		t.Fatal(err)
+	}
+
+	// A replay of the accepted intake event (same ce-id) changes nothing.
+	m := nats.NewMsg(ce.Topic(intakev1.TypeRegistrationRequested))
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": okID, "ce-source": "/tests", "ce-type": intakev1.TypeRegistrationRequested,
+		"ce-authtype": "service_account", "ce-authid": "upstream-portal"} {
+		m.Header[k] = []string{v}
+	}
+	m.Data = mustJSON(t, registration())
+	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	noPrincipal := e.publish(t, intakev1.TypeRegistrationRequested, mustJSON(t, registration()), nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, d := range e.deadLetters(t) {
+			if d.Header.Get(ce.HID) == noPrincipal && d.Header.Get(bus.DLQCode) == "auth.principal_missing" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no dead letter for the event without a principal")
+	})
+	// The replay was consumed before the later event was dead-lettered (one
+	// durable, in order). Without the inbox it would have been refused as a
+	// duplicate of itself: no rejection may name the accepted intake id.
+	for _, m := range e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationRejected)) {
+		if m.Header.Get(ce.HCausationID) == okID {
+			t.Fatalf("the replayed intake event was processed again: %s", m.Data)
+		}
+	}
+	var partners int
+	_ = e.svc.Base.Pool.QueryRow(context.Background(), "SELECT count(*) FROM partners").Scan(&partners)
+	if partners != 1 {
+		t.Fatalf("%d partners after a replay, want 1", partners)
+	}
+	if n := len(e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted))); n != 1 {
+		t.Fatalf("%d submitted events, want 1", n)
+	}
+}
+
+// TestBadIntakeEnvelopesAreDeadLettered: broken CloudEvents never crash the
+// service and do not block the good event behind them.
+func TestBadIntakeEnvelopesAreDeadLettered(t *testing.T) {
+	e := start(t)
+	who := map[string]string{"ce-authtype": "service_account", "ce-authid": "upstream-portal"}
+	noSpec := map[string]string{"ce-specversion": "", "ce-authid": "upstream-portal", "ce-authtype": "service_account"}
+	noType := map[string]string{"ce-type": "", "ce-authid": "upstream-portal", "ce-authtype": "service_account"}
+	cases := []struct {
+		name string
+		ext  map[string]string
+		data []byte
+		code string
+	}{
+		{"missing specversion", noSpec, mustJSON(t, registration()), ce.CodeMissingSpecVersion},
+		{"missing type", noType, mustJSON(t, registration()), ce.CodeMissingType},
+		{"non-JSON data", who, []byte("company=x"), ce.CodeNotJSON},
+		{"oversized data", who, []byte(`{"market":"` + strings.Repeat("x", 70<<10) + `"}`), ce.CodeTooLarge},
+		{"unknown type on the subject", map[string]string{"ce-type": "com.partnerhub.intake.registration.deleted.v1"}, []byte(`{}`), ce.CodeUnknownType},
+	}
+	ids := map[string]string{}
+	for _, c := range cases {
+		ids[e.publish(t, intakev1.TypeRegistrationRequested, c.data, c.ext)] = c.code
+	}
+	good := e.publish(t, intakev1.TypeRegistrationRequested, mustJSON(t, registration()), who)
+	e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted), func(ev ce.Event) bool { return ev.CausationID == good })
+	testkit.Eventually(t, 10*time.Second, func() error {
+		seen := map[string]string{}
+		for _, d := range e.deadLetters(t) {
+			seen[d.Header.Get(ce.HID)] = d.Header.Get(bus.DLQCode)
+		}
+		for id, code := range ids {
+			if seen[id] != code {
+				return fmt.Errorf("event %s: dead letter code %q, want %s", id, seen[id], code)
+			}
+		}
+		return nil
+	})
+	if r := e.do(t, "GET", "/readyz", "", "", nil); r.Status != 200 {
+		t.Fatalf("not ready after poison: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestOfficialSDKInterop: the CloudEvents Go SDK publishes an intake event
+// and reads our emitted event with its own binding, no glue.
+func TestOfficialSDKInterop(t *testing.T) {
+	e := start(t)
+	sender, err := cejs.NewSender(e.nats, "INTAKE", ce.Topic(intakev1.TypeRegistrationRequested), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close(context.Background())
+	client, err := cloudevents.NewClient(sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cloudevents.NewEvent()
+	in.SetID("sdk-" + testkit.RandomID(6))
+	in.SetSource("/upstream/crm")
+	in.SetType(intakev1.TypeRegistrationRequested)
+	in.SetExtension("authtype", "service_account")
+	in.SetExtension("authid", "upstream-portal")
+	if err := in.SetData(cloudevents.ApplicationJSON, registration()); err != nil {
+		t.Fatal(err)
+	}
+	if res := client.Send(context.Background(), in); cloudevents.IsUndelivered(res) {
+		t.Fatalf("sdk send: %v", res)
+	}
+	ev := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted), func(ev ce.Event) bool { return ev.CausationID == in.ID() })
+
+	raw := e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted))
+	var msg *nats.Msg
+	for _, m := range raw {
+		if m.Header.Get(ce.HID) == ev.ID {
+			msg = &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data}
+		}
+	}
+	got, err := binding.ToEvent(context.Background(), cejs.NewMessage(msg))
+	if err != nil {
+		t.Fatalf("the SDK cannot read our event: %v", err)
+	}
+	if got.ID() != ev.ID || got.Type() != regv1.TypeApplicationSubmitted || got.Subject() != ev.Subject ||
+		got.Extensions()["sequence"] != ce.FormatSequence(1) || got.Extensions()["causationid"] != in.ID() {
+		t.Fatalf("sdk view: %s", got)
+	}
+	var p regv1.ApplicationSubmitted
+	if err := got.DataAs(&p); err != nil || p.PartnerID != ev.Subject {
+		t.Fatalf("sdk data: %v %+v", err, p)
+	}
+}
+
+// TestLifecycleConsumers: verification approved activates the IDs and
+// qualifies the reseller enrollment; the agreement acceptance activates it;
+// a replay changes nothing.
+func TestLifecycleConsumers(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration()))
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	view := r.json(t)
+	pid, lid := view["partner_id"].(string), view["location_id"].(string)
+	approved := mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid, LocationID: lid, Market: "JP",
+		DecisionID: "d1", ApprovedAt: time.Now().UTC()})
+	e.publish(t, verificationv1.TypeVerificationApproved, approved, nil)
+	e.publish(t, verificationv1.TypeVerificationApproved, approved, nil) // another delivery of the same fact
+	statuses := func() map[string]string {
+		got := e.do(t, "GET", "/v1/partners/"+pid, tok, "", nil).json(t)
+		out := map[string]string{"partner": fmt.Sprint(got["status"])}
+		for _, en := range got["enrollments"].([]any) {
+			m := en.(map[string]any)
+			out[m["program"].(string)] = m["status"].(string)
+		}
+		for _, l := range got["locations"].([]any) {
+			out["location"] = l.(map[string]any)["status"].(string)
+		}
+		return out
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		s := statuses()
+		if s["partner"] != "active" || s["location"] != "active" || s["partner_network"] != "active" || s["indirect_reseller"] != "qualified" {
+			return fmt.Errorf("after approval: %v", s)
+		}
+		return nil
+	})
+	e.publish(t, "com.partnerhub.agreements.acceptance.recorded.v1", mustJSON(t, map[string]any{
+		"acceptance_id": "AC-1", "partner_id": pid, "location_id": lid, "program": "indirect_reseller", "market": "JP", "extra": true}), nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if s := statuses(); s["indirect_reseller"] != "active" {
+			return fmt.Errorf("after acceptance: %v", s)
+		}
+		return nil
+	})
+	changed := e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged))
+	for _, m := range changed {
+		if err := contract.ValidateJSON(regv1.TypeEnrollmentStatusChanged, m.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// partner_network → active, reseller → qualified, reseller → active.
+	if len(changed) != 3 {
+		t.Fatalf("%d status-changed events, want 3", len(changed))
+	}
+	act := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypePartnerActivated), func(ev ce.Event) bool { return ev.Subject == pid })
+	if err := contract.ValidateJSON(regv1.TypePartnerActivated, act.Data); err != nil {
+		t.Fatal(err)
+	}
+	// Sequences of one partner are gap-free in publication order.
+	var seqs []uint64
+	for _, m := range e.streamEvents(t, "REGISTRATION", "") {
+		if ev, err := decodeRaw(m); err == nil && ev.Subject == pid {
+			seqs = append(seqs, ev.Sequence)
+		}
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("sequence not gap-free: %v", seqs)
+		}
+	}
+}
+
+// TestConcurrentDuplicatesOneWins: the same company submitted at once by
+// several callers yields exactly one partner; the others are duplicates.
+func TestConcurrentDuplicatesOneWins(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	var wg sync.WaitGroup
+	codes := make([]int, 6)
+	for i := range codes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			codes[i] = e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration())).Status
+		}(i)
+	}
+	wg.Wait()
+	created := 0
+	for _, c := range codes {
+		switch c {
+		case 201:
+			created++
+		case 409:
+		default:
+			t.Fatalf("unexpected status in %v", codes)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d created, want exactly 1 (%v)", created, codes)
+	}
+}
