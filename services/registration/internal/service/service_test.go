@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
-	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -194,7 +194,9 @@ func TestDuplicateEntityIsRefusedOnNormalizedIdentity(t *testing.T) {
 		t.Fatalf("first: %d %s", r.Status, r.Body)
 	}
 	tricks := []func(m map[string]any){
-		func(m map[string]any) { m["company"].(map[string]any)["legal_name"] = "株式会社みらいクラウド " },
+		func(m map[string]any) {
+			m["company"].(map[string]any)["legal_name"] = "株式会社みらいクラウド "
+		},
 		func(m map[string]any) { m["company"].(map[string]any)["legal_name"] = "㈱みらいクラウド." },
 		func(m map[string]any) {
 			c := m["company"].(map[string]any)

@@ -244,4 +244,3 @@ func (a *API) fileClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusCreated, res)
 }
-
