@@ -14,6 +14,7 @@ type Deps struct {
 type Application struct {
 	PublishVersion            PublishVersion
 	RetireVersion             RetireVersion
+	ListVersions              ListVersions
 	SeedVersions              SeedVersions
 	RecordNetworkAffirmation  RecordNetworkAffirmation
 	Accept                    Accept
@@ -32,6 +33,7 @@ func New(d Deps) Application {
 	return Application{
 		PublishVersion:            publish,
 		RetireVersion:             RetireVersion{d: d},
+		ListVersions:              ListVersions{d: d},
 		SeedVersions:              SeedVersions{publish: publish},
 		RecordNetworkAffirmation:  network,
 		Accept:                    Accept{d: d},

@@ -90,6 +90,16 @@ func (r memVersions) ListByProgram(_ context.Context, p domain.Program) ([]*doma
 	return out, nil
 }
 
+func (r memVersions) ListAll(context.Context) ([]*domain.Version, error) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	var out []*domain.Version
+	for _, st := range r.s.versions {
+		out = append(out, domain.RestoreVersion(st))
+	}
+	return out, nil
+}
+
 func (r memVersions) ListFanOutPending(context.Context) ([]*domain.Version, error) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()

@@ -32,6 +32,8 @@ type VersionRepository interface {
 	Get(ctx context.Context, id string) (*domain.Version, error)
 	// ListByProgram returns every version of program, retired ones included.
 	ListByProgram(ctx context.Context, program domain.Program) ([]*domain.Version, error)
+	// ListAll returns every version, retired ones included.
+	ListAll(ctx context.Context) ([]*domain.Version, error)
 	// ListFanOutPending returns versions whose re-acceptance fan-out is unfinished.
 	ListFanOutPending(ctx context.Context) ([]*domain.Version, error)
 	// Update runs fn on the stored version in one transaction and saves it.

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
 
@@ -128,5 +130,47 @@ func TestListSigned(t *testing.T) {
 	net := list.Programs[1].Agreements
 	if len(net) != 1 || net[0].AcceptedBy.Name != "Taro Yamada" || net[0].Name != "PartnerHub Partner Network Agreement" {
 		t.Fatalf("network agreements = %+v", net)
+	}
+}
+
+func TestListVersions(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.app.RetireVersion.Handle(ctx, operator, RetireVersionCommand{VersionID: "indirect_provider-2025-01"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		p    auth.Principal
+		q    ListVersionsQuery
+		want []string
+		code string
+	}{
+		{"anonymous", auth.Principal{}, ListVersionsQuery{}, nil, "auth.unauthenticated"},
+		{"all current", admin("PG-1"), ListVersionsQuery{}, []string{resellerV1, "partner_network-2025-01"}, ""},
+		{"with retired", admin("PG-1"), ListVersionsQuery{IncludeRetired: true},
+			[]string{"indirect_provider-2025-01", resellerV1, "partner_network-2025-01"}, ""},
+		{"one program", admin("PG-1"), ListVersionsQuery{Program: "indirect_reseller", Market: "jp"}, []string{resellerV1}, ""},
+		{"bad program", admin("PG-1"), ListVersionsQuery{Program: "Bad!"}, nil, "agreements.invalid_program"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.app.ListVersions.Handle(ctx, tt.p, tt.q)
+			if tt.code != "" {
+				if ae, ok := apperr.As(err); !ok || ae.Code != tt.code {
+					t.Fatalf("err = %v, want %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, v := range got {
+				ids = append(ids, v.ID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Fatalf("ids = %v, want %v", ids, tt.want)
+			}
+		})
 	}
 }

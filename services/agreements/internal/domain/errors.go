@@ -61,6 +61,7 @@ var (
 	ErrMarketMismatch          = conflict("agreements.market_mismatch", "the market is not the partner's market")
 	ErrMarketChanged           = conflict("agreements.market_immutable", "a partner's market can never change")
 	ErrLocationChanged         = conflict("agreements.location_immutable", "the partner is registered with another location id")
+	ErrLocationTaken           = conflict("agreements.location_taken", "another partner is registered with this location id")
 	ErrNoResellerEnrollment    = conflict("agreements.no_reseller_enrollment", "the partner has no indirect reseller enrollment")
 	ErrNotEnrolled             = conflict("agreements.no_enrollment", "the partner is not enrolled in the agreement's program")
 	ErrVerificationNotApproved = conflict("agreements.verification_not_approved", "the partner's verification is not approved")

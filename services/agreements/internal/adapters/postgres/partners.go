@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
+)
+
+// Partners implements app.PartnerRepository.
+type Partners struct{ s *Store }
+
+// partnerDoc is the stored form of domain.PartnerState, with its own JSON
+// names so that renaming a Go field does not silently orphan stored data.
+type partnerDoc struct {
+	PartnerID    string            `json:"partner_id"`
+	Registered   bool              `json:"registered"`
+	LocationID   string            `json:"location_id,omitempty"`
+	Market       string            `json:"market,omitempty"`
+	Programs     []string          `json:"programs,omitempty"`
+	Enrollments  map[string]string `json:"enrollments,omitempty"`
+	Affirmation  *affirmationDoc   `json:"affirmation,omitempty"`
+	RegisteredAt time.Time         `json:"registered_at"`
+	Verification decisionDoc       `json:"verification"`
+}
+
+type affirmationDoc struct {
+	UserID    string    `json:"user_id"`
+	Name      string    `json:"name,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	Role      string    `json:"role,omitempty"`
+	At        time.Time `json:"at"`
+	VersionID string    `json:"version_id,omitempty"`
+	ClientIP  string    `json:"client_ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+}
+
+type decisionDoc struct {
+	DecisionID string    `json:"decision_id,omitempty"`
+	Outcome    string    `json:"outcome"`
+	DecidedAt  time.Time `json:"decided_at"`
+}
+
+func toDoc(s domain.PartnerState) partnerDoc {
+	d := partnerDoc{
+		PartnerID: s.PartnerID, Registered: s.Registered, LocationID: s.LocationID, Market: string(s.Market),
+		Enrollments: map[string]string{}, RegisteredAt: s.RegisteredAt,
+		Verification: decisionDoc{DecisionID: s.Verification.DecisionID, Outcome: string(s.Verification.Outcome), DecidedAt: s.Verification.DecidedAt},
+	}
+	for _, p := range s.Programs {
+		d.Programs = append(d.Programs, string(p))
+	}
+	for k, v := range s.Enrollments {
+		d.Enrollments[string(k)] = v
+	}
+	if a := s.Affirmation; a != nil {
+		d.Affirmation = &affirmationDoc{UserID: a.UserID, Name: a.Name, Email: a.Email, Role: a.Role, At: a.At,
+			VersionID: a.VersionID, ClientIP: a.ClientIP, UserAgent: a.UserAgent}
+	}
+	return d
+}
+
+func fromDoc(d partnerDoc) *domain.Partner {
+	s := domain.PartnerState{
+		PartnerID: d.PartnerID, Registered: d.Registered, LocationID: d.LocationID, Market: domain.Market(d.Market),
+		Enrollments: map[domain.Program]string{}, RegisteredAt: d.RegisteredAt.UTC(),
+		Verification: domain.VerificationDecision{DecisionID: d.Verification.DecisionID,
+			Outcome: domain.VerificationOutcome(d.Verification.Outcome), DecidedAt: d.Verification.DecidedAt.UTC()},
+	}
+	for _, p := range d.Programs {
+		s.Programs = append(s.Programs, domain.Program(p))
+	}
+	for k, v := range d.Enrollments {
+		s.Enrollments[domain.Program(k)] = v
+	}
+	if a := d.Affirmation; a != nil {
+		s.Affirmation = &domain.NetworkAffirmation{UserID: a.UserID, Name: a.Name, Email: a.Email, Role: a.Role,
+			At: a.At.UTC(), VersionID: a.VersionID, ClientIP: a.ClientIP, UserAgent: a.UserAgent}
+	}
+	return domain.RestorePartner(s)
+}
+
+// Get returns the partner or domain.ErrPartnerNotFound.
+func (r *Partners) Get(ctx context.Context, partnerID string) (*domain.Partner, error) {
+	return r.get(ctx, `SELECT doc FROM partners WHERE partner_id = $1`, partnerID)
+}
+
+// GetByLocation returns the registered partner with that location id or
+// domain.ErrPartnerNotFound.
+func (r *Partners) GetByLocation(ctx context.Context, locationID string) (*domain.Partner, error) {
+	return r.get(ctx, `SELECT doc FROM partners WHERE location_id = $1`, locationID)
+}
+
+func (r *Partners) get(ctx context.Context, sql, arg string) (*domain.Partner, error) {
+	var raw []byte
+	err := r.s.q(ctx).QueryRow(ctx, sql, arg).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrPartnerNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodePartner(raw)
+}
+
+func decodePartner(raw []byte) (*domain.Partner, error) {
+	var d partnerDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("decode partner document: %w", err)
+	}
+	return fromDoc(d), nil
+}
+
+// Upsert runs fn on the stored partner, or on a new one, under a row lock,
+// and saves it with the events it recorded.
+func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain.Partner) error) error {
+	return r.s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		// Insert-then-lock: two first events for the same partner (the
+		// registration and a decision) serialise on the row instead of racing
+		// to insert it.
+		empty, err := json.Marshal(toDoc(domain.NewPartner(partnerID).State()))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`,
+			partnerID, empty); err != nil {
+			return fmt.Errorf("insert partner %s: %w", partnerID, err)
+		}
+		var raw []byte
+		if err := tx.QueryRow(ctx, `SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).Scan(&raw); err != nil {
+			return fmt.Errorf("lock partner %s: %w", partnerID, err)
+		}
+		p, err := decodePartner(raw)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		st := p.State()
+		doc, err := json.Marshal(toDoc(st))
+		if err != nil {
+			return err
+		}
+		var loc *string
+		if st.Registered {
+			loc = &st.LocationID
+		}
+		_, err = tx.Exec(ctx, `UPDATE partners SET doc = $2, location_id = $3, updated_at = now() WHERE partner_id = $1`,
+			partnerID, doc, loc)
+		if _, ok := pg.IsUniqueViolation(err); ok {
+			return domain.ErrLocationTaken
+		}
+		if err != nil {
+			return fmt.Errorf("update partner %s: %w", partnerID, err)
+		}
+		return r.s.emit(ctx, tx, p.PullEvents())
+	})
+}
+
+// Lock takes the partner's row lock in the transaction carried by ctx (a
+// no-op for an unknown partner). A verification decision's handler takes it
+// before it lists the partner's acceptances: Append holds the same row FOR
+// SHARE until it commits, so no acceptance can slip in between the listing
+// and the decision (and escape its suspension).
+func (r *Partners) Lock(ctx context.Context, partnerID string) error {
+	tx, ok := pg.TxFrom(ctx)
+	if !ok {
+		return errors.New("postgres: Partners.Lock needs a transaction in the context")
+	}
+	_, err := tx.Exec(ctx, `SELECT 1 FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID)
+	return err
+}

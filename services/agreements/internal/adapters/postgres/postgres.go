@@ -1,0 +1,134 @@
+// Package postgres stores the agreements service's aggregates in its own
+// schema and writes the domain events they recorded to the outbox in the
+// same transaction. Acceptance records are append-only: the migration takes
+// UPDATE, DELETE and TRUNCATE away from the runtime role.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/timer"
+	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the service's goose migrations (run by the platform as the
+// schema owner).
+var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder
+	}
+	return s
+}
+
+// Durable timer kinds this adapter schedules; the service registers one
+// handler for both that runs the app's FireDueTimers.
+const (
+	// TimerReacceptanceDue fires at a requirement's deadline.
+	TimerReacceptanceDue = "agreements.reacceptance_due"
+	// TimerFanOut fires a while after a requires_reacceptance version is
+	// published, to finish a fan-out that a crash interrupted.
+	TimerFanOut = "agreements.fan_out"
+)
+
+// FanOutGrace is how long after publishing the fan-out check fires: the
+// publishing request normally finishes the fan-out long before.
+const FanOutGrace = time.Minute
+
+// EventMapper turns a domain event into an outbox draft (the events
+// adapter's outbound mapping).
+type EventMapper func(domain.Event) (outbox.Draft, error)
+
+// Store holds what every repository needs.
+type Store struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	mapper EventMapper
+}
+
+// New returns the store over pool, writing events through w mapped by m.
+func New(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Store {
+	return &Store{pool: pool, outbox: w, mapper: m}
+}
+
+// Versions returns the version repository.
+func (s *Store) Versions() *Versions { return &Versions{s} }
+
+// Partners returns the partner projection repository.
+func (s *Store) Partners() *Partners { return &Partners{s} }
+
+// Acceptances returns the append-only acceptance repository.
+func (s *Store) Acceptances() *Acceptances { return &Acceptances{s} }
+
+// Requirements returns the re-acceptance requirement repository.
+func (s *Store) Requirements() *Requirements { return &Requirements{s} }
+
+// emit writes evs to the outbox within tx.
+func (s *Store) emit(ctx context.Context, tx pgx.Tx, evs []domain.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	drafts := make([]outbox.Draft, 0, len(evs))
+	for _, e := range evs {
+		d, err := s.mapper(e)
+		if err != nil {
+			return fmt.Errorf("map %s: %w", e.EventName(), err)
+		}
+		drafts = append(drafts, d)
+	}
+	_, err := s.outbox.Append(ctx, tx, drafts...)
+	return err
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return pg.InTx(ctx, s.pool, fn)
+}
+
+// querier is what both the pool and a transaction offer for reads.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// q reads in the transaction carried by ctx, if any, else on the pool, so
+// that reads inside an event handler see the handler's own writes.
+func (s *Store) q(ctx context.Context) querier {
+	if tx, ok := pg.TxFrom(ctx); ok {
+		return tx
+	}
+	return s.pool
+}
+
+func schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time) error {
+	return timer.Schedule(ctx, tx, kind, key, due, nil)
+}
+
+// nullTime maps a nil *time.Time to SQL NULL.
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
