@@ -105,7 +105,7 @@ func taskCreated(e domain.ReviewTaskCreated) verificationv1.ReviewTaskCreated {
 			RegistrationNumber: c.Submitted.RegistrationNumber, Address: verificationv1.Address{
 				Line1: c.Submitted.Address.Line1, Line2: c.Submitted.Address.Line2, City: c.Submitted.Address.City,
 				Prefecture: c.Submitted.Address.Prefecture, PostalCode: c.Submitted.Address.PostalCode}},
-		Normalized: verificationv1.NormalizedFacts(c.Normalized),
+		Normalized:   verificationv1.NormalizedFacts(c.Normalized),
 		ContactEmail: c.ContactEmail, ContactDomain: c.ContactDomain, WebsiteDomain: c.WebsiteDomain,
 		RespondsTo: string(c.RespondsTo), Documents: []verificationv1.DocumentMeta{}, ReasonCodes: ReasonCodesFor(e.Check),
 		CreatedAt: e.At.UTC(), DueAt: e.DueAt.UTC(),

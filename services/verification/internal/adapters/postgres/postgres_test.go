@@ -1,0 +1,233 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/events"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+var (
+	ctx = context.Background()
+	t0  = time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC)
+)
+
+func rules() domain.Rules {
+	return domain.Rules{Policy: domain.DefaultPolicy(), Calendar: domain.JapanCalendar()}
+}
+
+func setup(t *testing.T) (*postgres.Repository, *pgxpool.Pool) {
+	t.Helper()
+	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8}.WithDefaults("verification")
+	if err := pg.Provision(ctx, cfg, postgres.Migrations, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pg.Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return postgres.New(pool, outbox.NewWriter("verification"), events.ToDrafts), pool
+}
+
+func newCase(t *testing.T, id, partner string) *domain.Case {
+	t.Helper()
+	c, err := domain.Open(id, domain.OpenInput{PartnerID: partner, LocationID: "PL-" + partner[3:] + "-01", Market: "JP",
+		Facts:       domain.CompanyFacts{LegalName: "株式会社サンプル商事", Address: domain.Address{Line1: "丸の内5-2-3", City: "千代田区", Prefecture: "東京都"}},
+		Contact:     domain.Contact{Email: "taro@sample.co.jp"},
+		Website:     "sample.co.jp",
+		Enrollments: []domain.Enrollment{{ID: "EN-" + id, Program: domain.ProgramPartnerNetwork}},
+	}, domain.NewPreCheck(domain.RegistryMatch{Result: domain.MatchFound}, nil, t0), t0, rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAddGetAndUniquePartner(t *testing.T) {
+	repo, pool := setup(t)
+	c := newCase(t, "vc-a", "PG-AAA1")
+	pending := len(c.PullEvents())
+	c = newCase(t, "vc-a", "PG-AAA1")
+	if err := repo.Add(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM watermill_outbox`); n != pending || n == 0 {
+		t.Fatalf("outbox rows %d, want the %d recorded events", n, pending)
+	}
+	got, err := repo.Get(ctx, "vc-a")
+	if err != nil || got.PartnerID != "PG-AAA1" || len(got.Tasks) != 1 || got.Check(domain.CheckCompany).PreCheck == nil {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	byPartner, err := repo.GetByPartner(ctx, "PG-AAA1")
+	if err != nil || byPartner.ID != "vc-a" {
+		t.Fatalf("by partner: %v %v", byPartner, err)
+	}
+	if _, err := repo.Get(ctx, "vc-x"); !errors.Is(err, domain.ErrCaseNotFound) {
+		t.Fatalf("missing case: %v", err)
+	}
+	if err := repo.Add(ctx, newCase(t, "vc-b", "PG-AAA1")); !errors.Is(err, domain.ErrCaseExists) {
+		t.Fatalf("second case for the partner: %v", err)
+	}
+	// Inside a caller's transaction (an event handler's inbox) the refusal
+	// must leave the transaction usable.
+	err = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		if err := repo.Add(ctx, newCase(t, "vc-c", "PG-AAA1")); !errors.Is(err, domain.ErrCaseExists) {
+			return fmt.Errorf("want ErrCaseExists, got %v", err)
+		}
+		_, err := repo.GetByPartner(ctx, "PG-AAA1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := got.Tasks[0].ID
+	if id, err := repo.CaseIDForTask(ctx, task); err != nil || id != "vc-a" {
+		t.Fatalf("task map: %q %v", id, err)
+	}
+	if _, err := repo.CaseIDForTask(ctx, "vc-a-t99"); !errors.Is(err, domain.ErrTaskNotFound) {
+		t.Fatalf("unknown task: %v", err)
+	}
+}
+
+func TestUpdateStoresNothingWhenFnFails(t *testing.T) {
+	repo, pool := setup(t)
+	if err := repo.Add(ctx, newCase(t, "vc-a", "PG-AAA1")); err != nil {
+		t.Fatal(err)
+	}
+	before := count(t, pool, `SELECT count(*) FROM watermill_outbox`)
+	boom := errors.New("refused")
+	err := repo.Update(ctx, "vc-a", func(c *domain.Case) error {
+		if _, err := c.Claim(c.Tasks[0].ID, "v1", "", t0, rules()); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	c, _ := repo.Get(ctx, "vc-a")
+	if c.Tasks[0].ClaimedBy != "" || count(t, pool, `SELECT count(*) FROM watermill_outbox`) != before ||
+		count(t, pool, `SELECT count(*) FROM review_tasks WHERE claimed_by <> ''`) != 0 {
+		t.Fatal("a failed update stored state or events")
+	}
+	if err := repo.Update(ctx, "vc-x", func(*domain.Case) error { return nil }); !errors.Is(err, domain.ErrCaseNotFound) {
+		t.Fatalf("update of a missing case: %v", err)
+	}
+}
+
+// TestUpdateLocksTheRow: concurrent updates of one case must serialise; a
+// lost update would leave Seq short.
+func TestUpdateLocksTheRow(t *testing.T) {
+	repo, _ := setup(t)
+	if err := repo.Add(ctx, newCase(t, "vc-a", "PG-AAA1")); err != nil {
+		t.Fatal(err)
+	}
+	start, _ := repo.Get(ctx, "vc-a")
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- repo.Update(ctx, "vc-a", func(c *domain.Case) error { c.Seq++; return nil })
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	end, _ := repo.Get(ctx, "vc-a")
+	if end.Seq != start.Seq+n {
+		t.Fatalf("seq %d, want %d: updates were lost", end.Seq, start.Seq+n)
+	}
+}
+
+func TestTaskQueueAndDueCases(t *testing.T) {
+	repo, _ := setup(t)
+	for i, p := range []string{"PG-AAA1", "PG-BBB2", "PG-CCC3"} {
+		c := newCase(t, fmt.Sprintf("vc-%d", i), p)
+		if err := repo.Add(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// vc-0's task is claimed until t0+30m.
+	if err := repo.Update(ctx, "vc-0", func(c *domain.Case) error {
+		_, err := c.Claim(c.Tasks[0].ID, "v1", "", t0, rules())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list := func(f app.TaskFilter, now time.Time) []string {
+		t.Helper()
+		f.Limit = 10
+		got, err := repo.ListTasks(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, s := range got {
+			if s.Task.ID == "" || s.PartnerID == "" || s.Task.Content.PartnerID != s.PartnerID {
+				t.Fatalf("incomplete summary %+v", s)
+			}
+			ids = append(ids, s.CaseID)
+		}
+		return ids
+	}
+	tests := []struct {
+		name string
+		f    app.TaskFilter
+		now  time.Time
+		want int
+	}{
+		{"all open", app.TaskFilter{}, t0, 3},
+		{"unclaimed while the lease lives", app.TaskFilter{Unclaimed: true}, t0.Add(time.Minute), 2},
+		{"unclaimed after the lease expired", app.TaskFilter{Unclaimed: true}, t0.Add(time.Hour), 3},
+		{"excluding the verifier's own partner", app.TaskFilter{ExcludePartnerID: "PG-BBB2"}, t0, 2},
+		{"by check", app.TaskFilter{Check: domain.CheckEmployment}, t0, 0},
+		{"by market", app.TaskFilter{Market: "US"}, t0, 0},
+		{"decided", app.TaskFilter{Status: domain.TaskDecided}, t0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := list(tt.f, tt.now); len(got) != tt.want {
+				t.Fatalf("got %v, want %d", got, tt.want)
+			}
+		})
+	}
+	due, err := repo.DueCaseIDs(ctx, t0.Add(31*time.Minute), 10)
+	if err != nil || len(due) != 1 || due[0] != "vc-0" {
+		t.Fatalf("due at lease expiry: %v %v", due, err)
+	}
+	if due, _ := repo.DueCaseIDs(ctx, t0.Add(time.Minute), 10); len(due) != 0 {
+		t.Fatalf("nothing is due before the lease expires: %v", due)
+	}
+}
