@@ -67,7 +67,6 @@ type Sealer interface {
 	Seal(plaintext []byte) ([]byte, error)
 }
 
-
 // Deps are the collaborators of the App.
 type Deps struct {
 	Repo      Repository

@@ -1,0 +1,209 @@
+// Package http serves the e-mail ownership routes: the public link pages
+// (confirm, dispute), the public resend by address, and the authenticated
+// JSON API (confirm by code, resend by enrollment, status).
+package http
+
+import (
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// Guard is what the routes need from the platform guard.
+type Guard interface {
+	Protect(http.Handler) http.Handler
+}
+
+// Limiter rate-limits anonymous writes (per client address).
+type Limiter interface {
+	Middleware(http.Handler) http.Handler
+}
+
+// Handler builds the routes.
+func Handler(a *app.App, g Guard, l Limiter) http.Handler {
+	h := &handlers{app: a}
+	mux := http.NewServeMux()
+	// Public: the token (or the typed address) is the only credential.
+	mux.HandleFunc("GET /confirm", h.confirmLink)
+	mux.HandleFunc("GET /dispute", h.disputePage)
+	mux.Handle("POST /dispute", l.Middleware(http.HandlerFunc(h.dispute)))
+	// Resend: by enrollment with a bearer token, by address without one.
+	protectedResend := g.Protect(http.HandlerFunc(h.resend))
+	publicResend := l.Middleware(http.HandlerFunc(h.resend))
+	mux.Handle("POST /v1/resend", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			protectedResend.ServeHTTP(w, r)
+			return
+		}
+		publicResend.ServeHTTP(w, r)
+	}))
+	mux.Handle("POST /v1/enrollments/{id}/confirm-code", g.Protect(http.HandlerFunc(h.confirmCode)))
+	mux.Handle("GET /v1/enrollments/{id}/ownership", g.Protect(http.HandlerFunc(h.status)))
+	return mux
+}
+
+type handlers struct{ app *app.App }
+
+func (h *handlers) confirmLink(w http.ResponseWriter, r *http.Request) {
+	res, err := h.app.ConfirmByLink(r.Context(), r.URL.Query().Get("token"))
+	if err != nil {
+		writeOutcome(w, r, err)
+		return
+	}
+	writePage(w, pageConfirmed, res.Language)
+}
+
+func (h *handlers) disputePage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if _, err := domain.ParseToken(tok); err != nil {
+		writePage(w, pageUnknown, "")
+		return
+	}
+	// Showing the form changes nothing: mail scanners that follow links
+	// must not file disputes.
+	p := pageDisputeAsk
+	p.Form = &disputeForm{Token: tok}
+	writePage(w, p, "")
+}
+
+func (h *handlers) dispute(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		writePage(w, pageUnknown, "")
+		return
+	}
+	if err := h.app.Dispute(r.Context(), r.PostForm.Get("token")); err != nil {
+		writeOutcome(w, r, err)
+		return
+	}
+	writePage(w, pageDisputed, "")
+}
+
+// writeOutcome shows the page of a failed link. Internal errors get a 500
+// page; everything else is one of the four bilingual outcomes.
+func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
+	ae, ok := apperr.As(err)
+	if !ok {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	switch ae.Code {
+	case app.CodeChallengeExpired:
+		writePage(w, pageExpired, "")
+	case app.CodeChallengeUsed, app.CodeChallengeSuperseded:
+		writePage(w, pageUsed, "")
+	case app.CodeChallengeLocked:
+		writePage(w, pageLocked, "")
+	default: // unknown, malformed
+		writePage(w, pageUnknown, "")
+	}
+}
+
+type confirmCodeRequest struct {
+	Code string `json:"code"`
+}
+
+type confirmResponse struct {
+	EnrollmentID string    `json:"enrollment_id"`
+	State        string    `json:"state"`
+	ConfirmedAt  time.Time `json:"confirmed_at"`
+}
+
+func (h *handlers) confirmCode(w http.ResponseWriter, r *http.Request) {
+	var req confirmCodeRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	res, err := h.app.ConfirmByCode(r.Context(), p, app.ConfirmByCodeCommand{EnrollmentID: r.PathValue("id"), Code: req.Code})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, confirmResponse{EnrollmentID: res.EnrollmentID, State: string(domain.StateConfirmed), ConfirmedAt: res.ConfirmedAt})
+}
+
+type resendRequest struct {
+	EnrollmentID string `json:"enrollment_id,omitempty"`
+	Email        string `json:"email,omitempty"`
+}
+
+type resendResponse struct {
+	RetryAfter    int       `json:"retry_after"` // seconds until the next resend is accepted
+	NextAllowedAt time.Time `json:"next_allowed_at"`
+}
+
+// resend answers 202 with the same body whether or not the target exists;
+// a throttled call answers 429 with retry_after.
+func (h *handlers) resend(w http.ResponseWriter, r *http.Request) {
+	var req resendRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	if strings.TrimSpace(req.EnrollmentID) != "" && p.IsZero() {
+		httpx.WriteError(w, r, apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "resend by enrollment needs a bearer token"))
+		return
+	}
+	res, err := h.app.Resend(r.Context(), p, app.ResendCommand{EnrollmentID: req.EnrollmentID, Email: req.Email})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusAccepted, resendResponse{
+		RetryAfter:    int(math.Ceil(res.NextAllowedAt.Sub(time.Now()).Seconds())),
+		NextAllowedAt: res.NextAllowedAt.UTC(),
+	})
+}
+
+type statusResponse struct {
+	EnrollmentID   string     `json:"enrollment_id"`
+	PartnerID      string     `json:"partner_id"`
+	Program        string     `json:"program"`
+	State          string     `json:"state"`
+	Address        string     `json:"address"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
+	DisputedAt     *time.Time `json:"disputed_at,omitempty"`
+	LockedAt       *time.Time `json:"locked_at,omitempty"`
+	ExpiredAt      *time.Time `json:"expired_at,omitempty"`
+	WrongCodesLeft int        `json:"wrong_codes_left"`
+	DisputeOpen    bool       `json:"dispute_open"`
+	NextResendAt   time.Time  `json:"next_resend_at"`
+}
+
+func (h *handlers) status(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	s, err := h.app.Status(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	state := s.State
+	if state == domain.StateSuperseded { // never the current challenge; defensive
+		state = domain.StatePending
+	}
+	httpx.WriteJSON(w, http.StatusOK, statusResponse{
+		EnrollmentID: s.EnrollmentID, PartnerID: s.PartnerID, Program: s.Program, State: string(state),
+		Address: s.Address, OpenedAt: s.OpenedAt, ExpiresAt: s.ExpiresAt, ConfirmedAt: opt(s.ConfirmedAt),
+		DisputedAt: opt(s.DisputedAt), LockedAt: opt(s.LockedAt), ExpiredAt: opt(s.ExpiredAt),
+		WrongCodesLeft: s.WrongCodesLeft, DisputeOpen: s.DisputeOpen, NextResendAt: s.NextResendAt.UTC(),
+	})
+}
+
+func opt(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

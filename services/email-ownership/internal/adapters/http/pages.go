@@ -1,0 +1,85 @@
+package http
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// page is one bilingual message: Japanese and English, the mail's language
+// first when known.
+type page struct {
+	Status     int
+	TitleJA    string
+	TitleEN    string
+	BodyJA     string
+	BodyEN     string
+	EnglishTop bool
+	Form       *disputeForm
+}
+
+type disputeForm struct{ Token string }
+
+// The outcomes a link can show. "Unknown" covers malformed tokens too and
+// names no address, so a page never tells whether an address or enrollment
+// exists.
+var (
+	pageConfirmed = page{Status: http.StatusOK,
+		TitleJA: "メールアドレスを確認しました", TitleEN: "E-mail address confirmed",
+		BodyJA: "ご協力ありがとうございます。このページを閉じて、パートナー登録の手続きを続けてください。",
+		BodyEN: "Thank you. You can close this page and continue your partner registration."}
+	pageExpired = page{Status: http.StatusGone,
+		TitleJA: "このリンクは有効期限が切れています", TitleEN: "This link has expired",
+		BodyJA: "パートナー センターの「法的情報」ページから確認メールを再送信してください。",
+		BodyEN: "Please request a new verification e-mail from the legal information page of the partner center."}
+	pageUsed = page{Status: http.StatusConflict,
+		TitleJA: "このリンクは使用済みです", TitleEN: "This link has already been used",
+		BodyJA: "メールアドレスはすでに確認済みか、新しいメールに置き換えられています。最新のメールのリンクをご利用ください。",
+		BodyEN: "The address was already confirmed, or a newer e-mail replaced this one. Please use the link in the latest e-mail."}
+	pageLocked = page{Status: http.StatusConflict,
+		TitleJA: "確認がロックされています", TitleEN: "Confirmation is locked",
+		BodyJA: "誤ったコードの入力が多すぎました。確認メールを再送信してください。",
+		BodyEN: "Too many wrong codes were entered. Please request a new verification e-mail."}
+	pageUnknown = page{Status: http.StatusNotFound,
+		TitleJA: "このリンクは無効です", TitleEN: "This link is not valid",
+		BodyJA: "メールのリンクを最後まで正しくコピーしたかご確認ください。解決しない場合は確認メールを再送信してください。",
+		BodyEN: "Please check that the whole link from the e-mail was copied. If that does not help, request a new verification e-mail."}
+	pageDisputeAsk = page{Status: http.StatusOK,
+		TitleJA: "このメールに心当たりがありませんか？", TitleEN: "Did you not expect this e-mail?",
+		BodyJA: "ご自身でパートナー登録をしていない場合は、下のボタンで報告してください。担当者が確認します。登録がすぐに却下されることはありません。",
+		BodyEN: "If you did not register as a partner, report it with the button below. Our team will review it; nothing is rejected automatically."}
+	pageDisputed = page{Status: http.StatusOK,
+		TitleJA: "ご報告ありがとうございます", TitleEN: "Thank you for your report",
+		BodyJA: "担当者が確認します。このメールのリンクは確認に使用しないでください。",
+		BodyEN: "Our team will review it. Please do not use the link in the e-mail to confirm."}
+)
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="{{if .EnglishTop}}en{{else}}ja{{end}}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{if .EnglishTop}}{{.TitleEN}}{{else}}{{.TitleJA}}{{end}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6}section{margin-bottom:2rem}</style>
+</head>
+<body>
+{{if .EnglishTop}}{{template "en" .}}{{template "ja" .}}{{else}}{{template "ja" .}}{{template "en" .}}{{end}}
+{{with .Form}}<form method="post" action="dispute"><input type="hidden" name="token" value="{{.Token}}">
+<button type="submit">報告する / Report</button></form>{{end}}
+</body></html>
+{{define "ja"}}<section lang="ja"><h1>{{.TitleJA}}</h1><p>{{.BodyJA}}</p></section>{{end}}
+{{define "en"}}<section lang="en"><h1>{{.TitleEN}}</h1><p>{{.BodyEN}}</p></section>{{end}}
+`))
+
+func writePage(w http.ResponseWriter, p page, lang domain.Language) {
+	p.EnglishTop = lang == domain.LanguageEN
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// The token is in the URL: never leak it through a Referer header.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = pageTmpl.Execute(w, p)
+}

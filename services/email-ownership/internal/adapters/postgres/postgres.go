@@ -1,0 +1,257 @@
+// Package postgres stores the e-mail ownership aggregates, the token index
+// and the resend throttles in the service's schema, and writes each change's
+// domain events to the outbox in the same transaction.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations are the service's goose migrations.
+var Migrations fs.FS = mustSub(migrationFS, "migrations")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return s
+}
+
+// DraftsFunc maps domain events to outbox drafts (adapters/events.Drafts).
+type DraftsFunc func([]domain.Event) ([]outbox.Draft, error)
+
+// Repository implements app.Repository and app.ThrottleRepository.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	drafts DraftsFunc
+}
+
+var (
+	_ app.Repository         = (*Repository)(nil)
+	_ app.ThrottleRepository = (*Repository)(nil)
+)
+
+// New returns a repository writing events through w.
+func New(pool *pgxpool.Pool, w *outbox.Writer, drafts DraftsFunc) *Repository {
+	return &Repository{pool: pool, outbox: w, drafts: drafts}
+}
+
+// Upsert implements app.Repository. A lost insert race (another transaction
+// created the row first) is retried under the row lock.
+func (r *Repository) Upsert(ctx context.Context, id string, fn func(*domain.Ownership) (*domain.Ownership, error)) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		for range 3 {
+			cur, err := r.lock(ctx, tx, id)
+			if err != nil && !errors.Is(err, app.ErrNotFound) {
+				return err
+			}
+			o, err := fn(cur)
+			if err != nil || o == nil {
+				return err
+			}
+			if cur != nil {
+				return r.save(ctx, tx, o)
+			}
+			inserted, err := r.insert(ctx, tx, o)
+			if err != nil || inserted {
+				return err
+			}
+		}
+		return fmt.Errorf("upsert ownership %s: lost the insert race repeatedly", id)
+	})
+}
+
+// Update implements app.Repository.
+func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Ownership) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		o, err := r.lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+		return r.save(ctx, tx, o)
+	})
+}
+
+// Get implements app.Repository.
+func (r *Repository) Get(ctx context.Context, id string) (*domain.Ownership, error) {
+	return r.load(ctx, r.querier(ctx), id, "")
+}
+
+func (r *Repository) querier(ctx context.Context) interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+} {
+	if tx, ok := pg.TxFrom(ctx); ok {
+		return tx
+	}
+	return r.pool
+}
+
+func (r *Repository) lock(ctx context.Context, tx pgx.Tx, id string) (*domain.Ownership, error) {
+	return r.load(ctx, tx, id, " FOR UPDATE")
+}
+
+func (r *Repository) load(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, id, suffix string) (*domain.Ownership, error) {
+	var doc []byte
+	var version int
+	err := q.QueryRow(ctx, `SELECT snapshot, version FROM ownerships WHERE enrollment_id = $1`+suffix, id).Scan(&doc, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, app.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load ownership %s: %w", id, err)
+	}
+	var s snapshotDoc
+	if err := json.Unmarshal(doc, &s); err != nil {
+		return nil, fmt.Errorf("decode ownership %s: %w", id, err)
+	}
+	snap := s.toDomain()
+	snap.Version = version
+	return domain.RestoreOwnership(snap), nil
+}
+
+func (r *Repository) insert(ctx context.Context, tx pgx.Tx, o *domain.Ownership) (bool, error) {
+	doc, deadline, err := encode(o)
+	if err != nil {
+		return false, err
+	}
+	ref := o.Ref()
+	tag, err := tx.Exec(ctx, `INSERT INTO ownerships (enrollment_id, partner_id, program, address, next_deadline, snapshot, version)
+		VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (enrollment_id) DO NOTHING`,
+		ref.EnrollmentID, ref.PartnerID, ref.Program, o.Recipient().Address, deadline, doc)
+	if err != nil {
+		return false, fmt.Errorf("insert ownership %s: %w", ref.EnrollmentID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	return true, r.afterWrite(ctx, tx, o)
+}
+
+func (r *Repository) save(ctx context.Context, tx pgx.Tx, o *domain.Ownership) error {
+	doc, deadline, err := encode(o)
+	if err != nil {
+		return err
+	}
+	ref := o.Ref()
+	_, err = tx.Exec(ctx, `UPDATE ownerships SET address = $2, next_deadline = $3, snapshot = $4,
+		version = version + 1, updated_at = now() WHERE enrollment_id = $1`,
+		ref.EnrollmentID, o.Recipient().Address, deadline, doc)
+	if err != nil {
+		return fmt.Errorf("save ownership %s: %w", ref.EnrollmentID, err)
+	}
+	return r.afterWrite(ctx, tx, o)
+}
+
+// afterWrite indexes new token hashes and writes the pulled events to the outbox.
+func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Ownership) error {
+	events := o.PullEvents()
+	for _, e := range events {
+		opened, ok := e.(domain.ChallengeOpened)
+		if !ok {
+			continue
+		}
+		for _, c := range o.Challenges() {
+			if c.ID != opened.ChallengeID {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO challenge_tokens (token_hash, challenge_id, enrollment_id) VALUES ($1, $2, $3)`,
+				c.TokenHash, c.ID, o.Ref().EnrollmentID); err != nil {
+				if _, dup := pg.IsUniqueViolation(err); dup {
+					return fmt.Errorf("index challenge %s: token or challenge id collision: %w", c.ID, err)
+				}
+				return fmt.Errorf("index challenge %s: %w", c.ID, err)
+			}
+		}
+	}
+	drafts, err := r.drafts(events)
+	if err != nil {
+		return err
+	}
+	if _, err := r.outbox.Append(ctx, tx, drafts...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// EnrollmentByTokenHash implements app.Repository.
+func (r *Repository) EnrollmentByTokenHash(ctx context.Context, h []byte) (string, error) {
+	var id string
+	err := r.querier(ctx).QueryRow(ctx, `SELECT enrollment_id FROM challenge_tokens WHERE token_hash = $1`, h).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", app.ErrNotFound
+	}
+	return id, err
+}
+
+// EnrollmentsByAddress implements app.Repository.
+func (r *Repository) EnrollmentsByAddress(ctx context.Context, address string) ([]string, error) {
+	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE address = $1 ORDER BY enrollment_id`, address)
+}
+
+// DueForExpiry implements app.Repository: the durable timer is the indexed
+// next_deadline column, so expiry survives restarts.
+func (r *Repository) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2`, now, limit)
+}
+
+func (r *Repository) ids(ctx context.Context, sql string, args ...any) ([]string, error) {
+	rows, err := r.querier(ctx).Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// UpdateThrottle implements app.ThrottleRepository: one row per key,
+// created on first use and locked for the decision.
+func (r *Repository) UpdateThrottle(ctx context.Context, key string, fn func(*domain.ResendThrottle) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO resend_throttles (key) VALUES ($1) ON CONFLICT DO NOTHING`, key); err != nil {
+			return fmt.Errorf("create throttle: %w", err)
+		}
+		t := &domain.ResendThrottle{Key: key}
+		if err := tx.QueryRow(ctx, `SELECT sends FROM resend_throttles WHERE key = $1 FOR UPDATE`, key).Scan(&t.Sends); err != nil {
+			return fmt.Errorf("lock throttle: %w", err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE resend_throttles SET sends = $2, updated_at = now() WHERE key = $1`, key, t.Sends)
+		return err
+	})
+}
+
+// GetThrottle implements app.ThrottleRepository.
+func (r *Repository) GetThrottle(ctx context.Context, key string) (*domain.ResendThrottle, error) {
+	t := &domain.ResendThrottle{Key: key}
+	err := r.querier(ctx).QueryRow(ctx, `SELECT sends FROM resend_throttles WHERE key = $1`, key).Scan(&t.Sends)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	return t, nil
+}

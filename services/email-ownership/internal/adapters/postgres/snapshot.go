@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// snapshotDoc is the stored JSON of an Ownership. It has its own tags so that
+// renaming a domain field does not silently change stored documents.
+type snapshotDoc struct {
+	EnrollmentID string         `json:"enrollment_id"`
+	PartnerID    string         `json:"partner_id"`
+	Program      string         `json:"program"`
+	Recipient    recipientDoc   `json:"recipient"`
+	DisputeOpen  string         `json:"dispute_open,omitempty"`
+	Causations   []string       `json:"causations,omitempty"`
+	Challenges   []challengeDoc `json:"challenges"`
+}
+
+type recipientDoc struct {
+	Address     string `json:"address"`
+	ContactName string `json:"contact_name"`
+	Language    string `json:"language"`
+	Market      string `json:"market"`
+}
+
+type challengeDoc struct {
+	ID           string    `json:"id"`
+	Address      string    `json:"address"`
+	TokenHash    []byte    `json:"token_hash"`
+	CodeMAC      []byte    `json:"code_mac"`
+	State        string    `json:"state"`
+	WrongCodes   int       `json:"wrong_codes"`
+	OpenedAt     time.Time `json:"opened_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	ConfirmedAt  time.Time `json:"confirmed_at,omitzero"`
+	Method       string    `json:"method,omitempty"`
+	DisputedAt   time.Time `json:"disputed_at,omitzero"`
+	LockedAt     time.Time `json:"locked_at,omitzero"`
+	ExpiredAt    time.Time `json:"expired_at,omitzero"`
+	SupersededAt time.Time `json:"superseded_at,omitzero"`
+}
+
+func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
+	s := o.Snapshot()
+	d := snapshotDoc{EnrollmentID: s.Ref.EnrollmentID, PartnerID: s.Ref.PartnerID, Program: s.Ref.Program,
+		Recipient: recipientDoc{Address: s.Recipient.Address, ContactName: s.Recipient.ContactName,
+			Language: string(s.Recipient.Language), Market: s.Recipient.Market},
+		DisputeOpen: s.DisputeOpen, Causations: s.Causations, Challenges: make([]challengeDoc, len(s.Challenges))}
+	for i, c := range s.Challenges {
+		d.Challenges[i] = challengeDoc{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash, CodeMAC: c.CodeMAC,
+			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
+			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
+			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt}
+	}
+	if doc, err = json.Marshal(d); err != nil {
+		return nil, nil, err
+	}
+	if t, ok := o.NextDeadline(); ok {
+		deadline = &t
+	}
+	return doc, deadline, nil
+}
+
+func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
+	s := domain.OwnershipSnapshot{
+		Ref: domain.EnrollmentRef{EnrollmentID: d.EnrollmentID, PartnerID: d.PartnerID, Program: d.Program},
+		Recipient: domain.Recipient{Address: d.Recipient.Address, ContactName: d.Recipient.ContactName,
+			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market},
+		DisputeOpen: d.DisputeOpen, Causations: d.Causations,
+	}
+	for _, c := range d.Challenges {
+		s.Challenges = append(s.Challenges, domain.Challenge{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash,
+			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
+			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
+			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt})
+	}
+	return s
+}

@@ -1,0 +1,290 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/service"
+)
+
+// clock is a settable clock shared by the app and the expiry poller.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.off)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// harness is one running service with its infrastructure.
+type harness struct {
+	t      *testing.T
+	svc    *service.Service
+	js     jetstream.JetStream
+	signer *auth.Signer
+	opener *sealedbox.Opener // the notifier's key: only positive controls use it
+	clock  *clock
+	url    string
+	client *http.Client
+}
+
+func testConfig(t testing.TB, natsURL, db, jwks, pub string) service.Config {
+	return service.Config{
+		Config: platform.Config{
+			LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
+			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: db, MaxConns: 10},
+			Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
+				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
+			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
+			Auth: platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
+				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+		},
+		CodePepper:        "test-pepper-test-pepper-test-pepper-0123456789",
+		NotifierPublicKey: pub,
+		ChallengeTTL:      72 * time.Hour, ResendCooldown: 60 * time.Second, ResendQuota: 5, MaxWrongCodes: 5,
+	}
+}
+
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func start(t *testing.T) *harness {
+	t.Helper()
+	natsURL := testkit.NATS(t)
+	signer, jwks := testkit.DevKeys(t)
+	pub, priv, err := sealedbox.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener, _ := sealedbox.NewOpener(priv)
+	cfg := testConfig(t, natsURL, testkit.Database(t), jwks, pub)
+	h := &harness{t: t, signer: signer, opener: opener, clock: &clock{}, client: &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	cfg.Clock = h.clock
+	ctx, cancel := context.WithCancel(context.Background())
+	h.svc, err = service.New(ctx, cfg, quietLog())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	<-h.svc.Base.Router.Running()
+	h.url = "http://" + h.svc.Addr()
+	_, h.js = testkit.JetStream(t, natsURL)
+	return h
+}
+
+// submitted is a realistic registration event with both enrollments.
+func submitted(partner, email string) registrationv1.ApplicationSubmitted {
+	at := time.Now().UTC().Truncate(time.Second)
+	return registrationv1.ApplicationSubmitted{
+		PartnerID: partner, LocationID: partner + "-L1", Market: "JP", Language: "ja",
+		LegalName: registrationv1.LegalName{Raw: "（株）山田商事", Normalized: "株式会社山田商事"},
+		Address: registrationv1.Address{Raw: registrationv1.AddressLines{Line1: "5-2-3", City: "千代田区", Region: "東京都", PostalCode: "100-0001"},
+			Normalized: registrationv1.NormalizedAddress{Line1: "5丁目2番地3", City: "千代田区", Region: "東京都", PostalCode: "100-0001", Key: "k"}},
+		CompanyPhoneE164: "+81312345678", Website: "https://yamada.example.co.jp", WebsiteDomain: "yamada.example.co.jp",
+		Contact:                   registrationv1.Contact{FirstName: "太郎", LastName: "山田", Email: email, EmailDomain: "yamada.example.co.jp", PhoneE164: "+819012345678"},
+		EmailDomainMatchesWebsite: true,
+		Enrollments: []registrationv1.Enrollment{
+			{EnrollmentID: partner + "-NET", Program: registrationv1.ProgramPartnerNetwork, Status: registrationv1.StatusPendingVerification},
+			{EnrollmentID: partner + "-RES", Program: registrationv1.ProgramIndirectReseller, Status: registrationv1.StatusPendingVerification,
+				Support: &registrationv1.SupportProfile{Website: "https://yamada.example.co.jp/support", Email: "support@yamada.example.co.jp"}},
+		},
+		Affirmations: registrationv1.Affirmations{AuthorityToRepresent: true, ConsentToVerification: true, AcceptNetworkTerms: true, CanProvideSupport: true, AffirmedAt: at},
+		SubmittedBy:  "upstream-portal", SubmittedAt: at,
+	}
+}
+
+// publish sends a binary-mode CloudEvent and returns its id.
+func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data any) string {
+	t.Helper()
+	body, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == "" {
+		id = ce.NewID()
+	}
+	m := nats.NewMsg(ce.Topic(typ))
+	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/registration",
+		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
+		m.Header[k] = []string{v}
+	}
+	m.Header[nats.MsgIdHdr] = []string{ce.NewID()} // a replay must not be deduplicated by the stream
+	m.Data = body
+	if _, err := js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (h *harness) submit(partner, email string) registrationv1.ApplicationSubmitted {
+	p := submitted(partner, email)
+	publish(h.t, h.js, registrationv1.TypeApplicationSubmitted, "", partner, p)
+	return p
+}
+
+// streamMsgs returns every message of a stream with the given ce-type.
+func streamMsgs(t testing.TB, js jetstream.JetStream, stream, typ string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		if typ == "" || m.Header.Get(ce.HType) == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitEvents waits until exactly n events of typ match keep (nil: all).
+func (h *harness) waitEvents(typ string, n int, keep func(*jetstream.RawStreamMsg) bool) []*jetstream.RawStreamMsg {
+	h.t.Helper()
+	var got []*jetstream.RawStreamMsg
+	testkit.Eventually(h.t, 10*time.Second, func() error {
+		got = got[:0]
+		for _, m := range streamMsgs(h.t, h.js, "EMAIL", typ) {
+			if keep == nil || keep(m) {
+				got = append(got, m)
+			}
+		}
+		if len(got) != n {
+			return fmt.Errorf("%d %s events, want %d", len(got), typ, n)
+		}
+		return nil
+	})
+	return got
+}
+
+func forEnrollment(id string) func(*jetstream.RawStreamMsg) bool {
+	return func(m *jetstream.RawStreamMsg) bool {
+		var p struct {
+			EnrollmentID string `json:"enrollment_id"`
+		}
+		_ = json.Unmarshal(m.Data, &p)
+		return p.EnrollmentID == id
+	}
+}
+
+// mailFor waits for the single mail request of an enrollment and decodes it.
+func (h *harness) mailFor(enrollmentID string, n int) []emailv1.VerificationMailRequested {
+	h.t.Helper()
+	msgs := h.waitEvents(emailv1.TypeVerificationMailRequested, n, forEnrollment(enrollmentID))
+	out := make([]emailv1.VerificationMailRequested, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Data, &out[i]); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// secret opens a mail request as the notifier would (positive controls only).
+func (h *harness) secret(m emailv1.VerificationMailRequested) sealedbox.Payload {
+	h.t.Helper()
+	p, err := h.opener.OpenPayload(m.SealedSecret, m.ChallengeID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *harness) token(p auth.Principal) string { return testkit.Token(h.t, h.signer, p) }
+
+func partnerUser(partner string) auth.Principal {
+	return auth.Principal{Kind: auth.KindUser, Subject: "u-" + partner, PartnerID: partner, Roles: []auth.Role{auth.RolePartnerUser}}
+}
+
+// do sends a request; body may be nil, a string (form) or a value (JSON).
+func (h *harness) do(method, path, bearer string, body any) (int, string, http.Header) {
+	h.t.Helper()
+	var rd io.Reader
+	ctype := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ctype = strings.NewReader(b), "application/x-www-form-urlencoded"
+	default:
+		js, _ := json.Marshal(b)
+		rd, ctype = bytes.NewReader(js), "application/json"
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (h *harness) status(enrollmentID, partner string) map[string]any {
+	h.t.Helper()
+	code, body, _ := h.do("GET", "/v1/enrollments/"+enrollmentID+"/ownership", h.token(partnerUser(partner)), nil)
+	if code != 200 {
+		h.t.Fatalf("status %s: %d %s", enrollmentID, code, body)
+	}
+	var m map[string]any
+	_ = json.Unmarshal([]byte(body), &m)
+	return m
+}

@@ -1,0 +1,231 @@
+// Package service wires the e-mail ownership service: platform, Postgres
+// repository, app, registration event handler, expiry poller and HTTP routes.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/events"
+	httpadapter "github.com/partnerhub/onboarding/services/emailownership/internal/adapters/http"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+// Name is the service name (schema email_ownership, source /services/email-ownership).
+const Name = "email-ownership"
+
+// Config is the service's configuration.
+type Config struct {
+	platform.Config
+	// CodePepper keys the HMAC of the 6-digit codes (and of addresses typed
+	// into the public resend form): at least 32 bytes, kept out of the
+	// database. Empty is allowed only in development (DevKeysDir set): the
+	// pepper is then read from <DevKeysDir>/email-ownership.pepper, created
+	// once, so that codes stay valid across restarts.
+	CodePepper string `env:"CODE_PEPPER"`
+	// NotifierPublicKey is the notifier's X25519 public key (base64) the
+	// secret is sealed to. Empty only in development: the pair in
+	// <DevKeysDir>/notifier.{pub,key} is used (created if missing).
+	NotifierPublicKey string `env:"NOTIFIER_PUBLIC_KEY"`
+	// DevKeysDir enables the development fallbacks above (`make run` sets it
+	// to .run/dev-keys).
+	DevKeysDir     string        `env:"PARTNERHUB_DEV_KEYS"`
+	ChallengeTTL   time.Duration `env:"CHALLENGE_TTL" envDefault:"72h"`
+	ResendCooldown time.Duration `env:"RESEND_COOLDOWN" envDefault:"60s"`
+	ResendQuota    int           `env:"RESEND_DAILY_QUOTA" envDefault:"5"`
+	MaxWrongCodes  int           `env:"MAX_WRONG_CODES" envDefault:"5"`
+	// Clock overrides the time (tests); nil is the wall clock.
+	Clock app.Clock `env:"-"`
+}
+
+// PepperFile is the development pepper's file name under DevKeysDir.
+const PepperFile = "email-ownership.pepper"
+
+func (c Config) policy() domain.Policy {
+	return domain.Policy{TTL: c.ChallengeTTL, ResendCooldown: c.ResendCooldown, DailyQuota: c.ResendQuota, MaxWrongCodes: c.MaxWrongCodes}
+}
+
+// Validate joins the platform's problems and the service's.
+func (c Config) Validate() error {
+	errs := []error{c.Config.Validate(), c.policy().Validate()}
+	if c.CodePepper == "" && c.DevKeysDir == "" {
+		errs = append(errs, errors.New("CODE_PEPPER is required (at least 32 bytes; `make run` uses a development pepper under .run/dev-keys)"))
+	} else if c.CodePepper != "" && len(c.CodePepper) < 32 {
+		errs = append(errs, errors.New("CODE_PEPPER must be at least 32 bytes"))
+	}
+	if c.NotifierPublicKey == "" && c.DevKeysDir == "" {
+		errs = append(errs, errors.New("NOTIFIER_PUBLIC_KEY is required (the notifier's X25519 public key, base64)"))
+	} else if c.NotifierPublicKey != "" {
+		if _, err := sealedbox.DecodeKey(c.NotifierPublicKey); err != nil {
+			errs = append(errs, fmt.Errorf("NOTIFIER_PUBLIC_KEY: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Service is a wired, startable service.
+type Service struct {
+	Base   *platform.Base
+	App    *app.App
+	Repo   *postgres.Repository
+	server *httpx.Server
+	clock  app.Clock
+	log    *slog.Logger
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now().UTC() }
+
+// New starts the platform and wires everything; Run serves.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pepper, pub, err := secrets(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := domain.NewHasher(pepper)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := sealedbox.NewSealer(pub)
+	if err != nil {
+		return nil, err
+	}
+	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			base.Close()
+		}
+	}()
+	clock := cfg.Clock
+	if clock == nil {
+		clock = wallClock{}
+	}
+	repo := postgres.New(base.Pool, base.Outbox, events.Drafts)
+	a, err := app.New(app.Deps{Repo: repo, Throttles: repo, Clock: clock, Random: rand.Reader, Sealer: sealer,
+		Hasher: hasher, Policy: cfg.policy()})
+	if err != nil {
+		return nil, err
+	}
+	base.Router.On(registrationv1.TypeApplicationSubmitted, events.OnApplicationSubmitted(a, base.Pool))
+	srv, err := httpx.NewServer(cfg.HTTPAddr, httpadapter.Handler(a, base.Guard, base.Guard.Limiter), log, base.Checks())
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return &Service{Base: base, App: a, Repo: repo, server: srv, clock: clock, log: log}, nil
+}
+
+// Addr is the HTTP listen address (useful with HTTP_ADDR=127.0.0.1:0).
+func (s *Service) Addr() string { return s.server.Addr() }
+
+// Run serves until ctx ends, with the expiry poller beside the platform.
+func (s *Service) Run(ctx context.Context) error {
+	pollCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.expireLoop(pollCtx)
+	}()
+	err := s.Base.Run(ctx, s.server)
+	stop()
+	<-done
+	return err
+}
+
+// expireLoop drives the durable expiry timer (the next_deadline column):
+// every TimerInterval it expires what is due. Several replicas may run it;
+// the row lock and the state check make each expiry happen once.
+func (s *Service) expireLoop(ctx context.Context) {
+	t := time.NewTicker(s.Base.Config.TimerInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.App.ExpireDue(ctx, s.clock.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("expire due challenges", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// secrets resolves the pepper and the notifier public key, with the
+// development fallbacks when they are not configured.
+func secrets(cfg Config, log *slog.Logger) (pepper []byte, pub string, err error) {
+	pepper, pub = []byte(cfg.CodePepper), cfg.NotifierPublicKey
+	if len(pepper) == 0 {
+		if pepper, err = devPepper(cfg.DevKeysDir); err != nil {
+			return nil, "", fmt.Errorf("development pepper: %w", err)
+		}
+		log.Warn("CODE_PEPPER not set: using the development pepper", "file", filepath.Join(cfg.DevKeysDir, PepperFile))
+	}
+	if pub == "" {
+		if pub, _, err = sealedbox.EnsureDevKeyPair(cfg.DevKeysDir); err != nil {
+			return nil, "", fmt.Errorf("development notifier key: %w", err)
+		}
+		log.Warn("NOTIFIER_PUBLIC_KEY not set: using the development key pair", "dir", cfg.DevKeysDir)
+	}
+	return pepper, pub, nil
+}
+
+// devPepper reads the development pepper, creating it (48 random bytes,
+// base64) on first use with a hard link so that concurrent starts agree.
+func devPepper(dir string) ([]byte, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, PepperFile)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		b := make([]byte, 48)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		tmp, err := os.CreateTemp(dir, ".pepper-*")
+		if err != nil {
+			return nil, err
+		}
+		_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(b) + "\n")
+		cerr := tmp.Close()
+		if werr == nil && cerr == nil {
+			if err := os.Link(tmp.Name(), path); err != nil && !os.IsExist(err) {
+				werr = err
+			}
+		}
+		_ = os.Remove(tmp.Name())
+		if werr != nil || cerr != nil {
+			return nil, errors.Join(werr, cerr)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p := strings.TrimSpace(string(raw))
+	if len(p) < 32 {
+		return nil, fmt.Errorf("%s holds fewer than 32 bytes", path)
+	}
+	return []byte(p), nil
+}
