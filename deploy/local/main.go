@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -73,9 +74,14 @@ func run(ctx context.Context) error {
 	adminURL := envOr("POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 
 	binDir := filepath.Join(runDir, "bin")
+	work, err := os.ReadFile(filepath.Join(root, "go.work"))
+	if err != nil {
+		return err
+	}
 	var todo []service
 	for _, s := range stack {
-		if _, err := os.Stat(filepath.Join(root, "services", s.name, "cmd", s.name, "main.go")); err == nil {
+		_, err := os.Stat(filepath.Join(root, "services", s.name, "cmd", s.name, "main.go"))
+		if err == nil && strings.Contains(string(work), "./services/"+s.name+"\n") {
 			todo = append(todo, s)
 		}
 	}
