@@ -40,7 +40,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func partner(id, loc string, program domain.Program) domain.Partner {
 	return domain.Partner{ID: id, LocationIDs: []string{loc}, Market: "JP", LegalName: id + " K.K.",
-		Address: domain.Address{Line1: "1-2-3 Marunouchi", City: "Chiyoda-ku", Region: "Tokyo", PostalCode: "100-0005", Country: "JP"},
+		Address:    domain.Address{Line1: "1-2-3 Marunouchi", City: "Chiyoda-ku", Region: "Tokyo", PostalCode: "100-0005", Country: "JP"},
 		Registered: true, RegisteredAt: t0,
 		Enrollments: map[domain.Program]domain.Enrollment{program: {Program: program, Status: domain.EnrollmentActive, ChangedAt: t0}}}
 }
@@ -70,7 +70,10 @@ func TestPartnersUpsertAndGet(t *testing.T) {
 		t.Fatalf("failed upsert left a partner: %v", err)
 	}
 	// A location cannot move to another partner.
-	err := s.Upsert(ctx, "PG-P3", func(p *domain.Partner) error { *p = partner("PG-P3", "PL-P1", domain.ProgramIndirectReseller); return nil })
+	err := s.Upsert(ctx, "PG-P3", func(p *domain.Partner) error {
+		*p = partner("PG-P3", "PL-P1", domain.ProgramIndirectReseller)
+		return nil
+	})
 	if !errors.Is(err, domain.ErrInvalidPartner) {
 		t.Fatalf("stolen location: %v", err)
 	}
