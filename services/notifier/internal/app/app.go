@@ -59,7 +59,6 @@ type Sender interface {
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
-
 // Links are the public URLs the mail points to; the token is added as the
 // "token" query parameter.
 type Links struct {

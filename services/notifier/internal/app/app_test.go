@@ -14,8 +14,8 @@ import (
 	"golang.org/x/crypto/nacl/box"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
-	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )

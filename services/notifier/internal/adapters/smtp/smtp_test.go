@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/crypto/nacl/box"
 
-	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
@@ -198,7 +198,7 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 		t.Fatalf("not scheduled for retry: %s %+v", d.Status(), d.Attempts())
 	}
 
-	srv.Restart()
+	smtptest.Restart(t, srv)
 	clk.Set(d.NextAttemptAt())
 	if rep, err := a.DeliverDue(ctx); err != nil || rep.Delivered != 1 {
 		t.Fatalf("after restart: %+v %v", rep, err)

@@ -1,8 +1,10 @@
-// Package smtptest runs a real SMTP server (github.com/emersion/go-smtp) on a
-// random local port for tests: plain, STARTTLS or implicit TLS, optional AUTH
-// PLAIN, stoppable and restartable on the same address, recording every
-// message it accepts. It also parses received MIME messages.
-package smtptest
+// Package mailcatcher runs a real SMTP server (github.com/emersion/go-smtp)
+// that accepts every message and keeps it: in memory, and as .eml files when
+// Options.Dir is set. Tests use it as the receiving server (plain, STARTTLS
+// or implicit TLS, optional AUTH PLAIN, stoppable and restartable on the same
+// address); `make run` starts one inside the notifier when SMTP_HOST is
+// empty, so local mail lands in .run/mail. It also parses MIME messages.
+package mailcatcher
 
 import (
 	"bytes"
@@ -12,7 +14,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -21,13 +25,12 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
-
-	"encoding/base64"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
@@ -47,6 +50,12 @@ type Options struct {
 	Password string
 	// RejectRcpt answers RCPT TO with 550 (a permanent refusal).
 	RejectRcpt bool
+	// Addr to listen on; default 127.0.0.1:0 (a random port).
+	Addr string
+	// Dir, when set, receives every message as <Dir>/<time>-<n>.eml.
+	Dir string
+	// OnMessage is called after each accepted message (path is "" without Dir).
+	OnMessage func(path string, r Received)
 }
 
 // Received is one accepted message.
@@ -64,7 +73,6 @@ type Server struct {
 	Port  int
 	Roots *x509.CertPool // trusts the server's self-signed certificate
 
-	t    testing.TB
 	opts Options
 	cert tls.Certificate
 	mu   sync.Mutex
@@ -74,25 +82,37 @@ type Server struct {
 	addr string
 }
 
-// Start starts a server on 127.0.0.1 and a random port; it stops at test end.
-func Start(t testing.TB, o Options) *Server {
-	t.Helper()
+// Start starts a server; Stop ends it.
+func Start(o Options) (*Server, error) {
 	if o.Mode == "" {
 		o.Mode = ModePlain
 	}
-	s := &Server{t: t, opts: o, Host: "127.0.0.1"}
-	s.cert, s.Roots = selfSigned(t)
-	ln := s.listen("127.0.0.1:0")
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Dir != "" {
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{opts: o}
+	var err error
+	if s.cert, s.Roots, err = selfSigned(); err != nil {
+		return nil, err
+	}
+	ln, err := s.listen(o.Addr)
+	if err != nil {
+		return nil, err
+	}
 	s.addr = ln.Addr().String()
-	_, port, _ := net.SplitHostPort(s.addr)
+	host, port, _ := net.SplitHostPort(s.addr)
+	s.Host = host
 	s.Port, _ = strconv.Atoi(port)
 	s.serve(ln)
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
 
-func (s *Server) listen(addr string) net.Listener {
-	s.t.Helper()
+func (s *Server) listen(addr string) (net.Listener, error) {
 	var ln net.Listener
 	var err error
 	if s.opts.Mode == ModeImplicit {
@@ -101,16 +121,16 @@ func (s *Server) listen(addr string) net.Listener {
 		ln, err = net.Listen("tcp", addr)
 	}
 	if err != nil {
-		s.t.Fatalf("smtptest: listen %s: %v", addr, err)
+		return nil, fmt.Errorf("mailcatcher: listen %s: %w", addr, err)
 	}
-	return ln
+	return ln, nil
 }
 
 func (s *Server) serve(ln net.Listener) {
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		return &session{s: s, conn: c}, nil
 	}))
-	srv.Domain = "smtptest.local"
+	srv.Domain = "mailcatcher.local"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.AllowInsecureAuth = s.opts.Mode == ModePlain
 	srv.EnableSMTPUTF8 = true
@@ -139,10 +159,14 @@ func (s *Server) Stop() {
 }
 
 // Restart serves again on the same address, keeping received messages.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Server) Restart() error {
 	s.Stop()
-	s.serve(s.listen(s.addr))
+	ln, err := s.listen(s.addr)
+	if err != nil {
+		return err
+	}
+	s.serve(ln)
+	return nil
 }
 
 // Messages returns the messages accepted so far.
@@ -199,35 +223,46 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := x.conn.TLSConnectionState()
+	rcv := Received{From: x.from, To: x.to, Data: b, AuthUser: x.authed, TLS: isTLS}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: x.to, Data: b, AuthUser: x.authed, TLS: isTLS})
+	x.s.msgs = append(x.s.msgs, rcv)
+	n := len(x.s.msgs)
 	x.s.mu.Unlock()
+	path := ""
+	if x.s.opts.Dir != "" {
+		path = filepath.Join(x.s.opts.Dir, fmt.Sprintf("%s-%04d.eml", time.Now().UTC().Format("20060102T150405"), n))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	if x.s.opts.OnMessage != nil {
+		x.s.opts.OnMessage(path, rcv)
+	}
 	return nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
+func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, nil, err
 	}
 	leaf, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }
 
 // Parsed is a received message taken apart.
