@@ -1,0 +1,272 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+const (
+	tOpened   = verificationv1.TypeCaseOpened
+	tCreated  = verificationv1.TypeReviewTaskCreated
+	tClaimed  = verificationv1.TypeReviewTaskClaimed
+	tReleased = verificationv1.TypeReviewTaskReleased
+	tDecision = verificationv1.TypeDecisionRecorded
+	tApproved = verificationv1.TypeVerificationApproved
+	tRejected = verificationv1.TypeVerificationRejected
+)
+
+func confirmed(partner string) emailv1.OwnershipConfirmed {
+	return emailv1.OwnershipConfirmed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-1", Program: "partner_network",
+		ChallengeID: "ch-1", Address: "taro@sample.co.jp", Method: "link", ConfirmedAt: time.Now().UTC()}
+}
+
+// TestRegistrationToApprovalThroughTheAPI: a registration opens a case and a
+// review task event; the e-mail check passes on its event, the employment
+// check on the domain match; a verifier claims and approves over HTTP and
+// the case is approved once, with the deciding decision id.
+func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const partner = "PG-AAAA1111"
+	subID := e.publish(registrationv1.TypeApplicationSubmitted, partner, submitted(partner, ""), nil)
+	task := e.waitEvent(tCreated, partner, 1)
+	taskID := task["task_id"].(string)
+	if task["check"] != "company" || task["pre_check"].(map[string]any)["result"] != "found" || task["decide"] == nil {
+		t.Fatalf("task event lacks what a verifier needs: %v", task)
+	}
+	e.publish(emailv1.TypeOwnershipConfirmed, partner, confirmed(partner), nil)
+
+	vA := e.token(verifierA)
+	// Authorization per route.
+	admin := e.token(partnerAdmin(partner))
+	other := e.token(partnerAdmin("PG-ZZZZ9999"))
+	authz := []struct {
+		name, method, path, token string
+		body                      any
+		want                      int
+	}{
+		{"no token", "GET", "/v1/verification/tasks", "", nil, http.StatusUnauthorized},
+		{"partner cannot list tasks", "GET", "/v1/verification/tasks", admin, nil, http.StatusForbidden},
+		{"partner cannot claim", "POST", "/v1/verification/tasks/" + taskID + "/claim", admin, nil, http.StatusForbidden},
+		{"partner cannot decide", "POST", "/v1/verification/tasks/" + taskID + "/decisions", admin, map[string]any{"decision_id": "x", "outcome": "approve"}, http.StatusForbidden},
+		{"verifier cannot submit documents", "POST", "/v1/verification/partners/" + partner + "/documents", vA, map[string]any{"check": "employment"}, http.StatusForbidden},
+		{"other partner cannot read the case", "GET", "/v1/verification/partners/" + partner + "/case", other, nil, http.StatusNotFound},
+		{"other partner cannot read requirements", "GET", "/v1/verification/partners/" + partner + "/requirements", other, nil, http.StatusNotFound},
+		{"own partner reads requirements", "GET", "/v1/verification/partners/" + partner + "/requirements", admin, nil, http.StatusOK},
+		{"unknown field", "POST", "/v1/verification/tasks/" + taskID + "/decisions", vA, map[string]any{"decision_id": "x", "verdict": "ok"}, http.StatusBadRequest},
+		{"unknown task", "POST", "/v1/verification/tasks/nope/claim", vA, nil, http.StatusNotFound},
+		{"bad query", "GET", "/v1/verification/tasks?limit=0", vA, nil, http.StatusUnprocessableEntity},
+	}
+	for _, c := range authz {
+		t.Run(c.name, func(t *testing.T) {
+			if got, body := svc.call(t, c.method, c.path, c.token, c.body); got != c.want {
+				t.Fatalf("status %d, want %d: %v", got, c.want, body)
+			}
+		})
+	}
+
+	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true", vA, nil)
+	if status != http.StatusOK || len(list["tasks"].([]any)) != 1 {
+		t.Fatalf("list: %d %v", status, list)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", vA, nil); status != http.StatusOK || body["claimed_by"] != "reviewer-a" {
+		t.Fatalf("claim: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", e.token(verifierB), nil); status != http.StatusConflict || body["code"] != "verification.task_claimed" {
+		t.Fatalf("second claim: %d %v", status, body)
+	}
+	decision := map[string]any{"decision_id": "dec-api-1", "outcome": "approve", "internal_note": "register matches"}
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/decisions", vA, decision); status != http.StatusCreated {
+		t.Fatalf("decide: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/decisions", vA, decision); status != http.StatusOK || body["replayed"] != true {
+		t.Fatalf("resent decision: %d %v", status, body)
+	}
+	approved := e.waitEvent(tApproved, partner, 1)
+	if approved["decision_id"] != "dec-api-1" || approved["location_id"] != "PL-AAAA1111-01" || len(approved["enrollments"].([]any)) != 2 {
+		t.Fatalf("approved %v", approved)
+	}
+	status, c := svc.call(t, "GET", "/v1/verification/partners/"+partner+"/case", admin, nil)
+	if status != http.StatusOK || c["status"] != "approved" {
+		t.Fatalf("case: %d %v", status, c)
+	}
+	for _, ck := range c["checks"].([]any) {
+		if ck.(map[string]any)["state"] != "passed" {
+			t.Fatalf("check not passed: %v", ck)
+		}
+	}
+	if note := c["decisions"].([]any)[0].(map[string]any)["internal_note"]; note != nil {
+		t.Fatalf("a partner reads the internal note %q", note)
+	}
+
+	// A replayed registration event (same CloudEvent id) has no effect: a
+	// marker registration published after it proves it was consumed.
+	e.publishRaw("registration.application.submitted.v1", map[string]string{"ce-specversion": "1.0", "ce-id": subID, "ce-source": "/tests",
+		"ce-type": registrationv1.TypeApplicationSubmitted, "ce-subject": partner}, mustJSON(t, submitted(partner, "")))
+	e.openCase("PG-BBBB2222", "")
+	if n := len(e.events(tOpened, partner)); n != 1 {
+		t.Fatalf("case opened %d times", n)
+	}
+	if n := len(e.events(tApproved, partner)); n != 1 {
+		t.Fatalf("approved %d times", n)
+	}
+}
+
+// TestVerifierServiceOverTheBus: decisions arrive as CloudEvents from a
+// verifier service; refused ones are dead-lettered with their reason, and
+// a resent one has no effect.
+func TestVerifierServiceOverTheBus(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	bot := auth.Principal{Kind: auth.KindService, Subject: "verifier-bot", Roles: []auth.Role{auth.RoleVerifier}}
+	asBot := map[string]string{"ce-authtype": "service_account", "ce-authid": "verifier-bot"}
+	decide := func(taskID, id, outcome string, extra map[string]string) string {
+		return e.publish(intakev1.TypeVerificationDecisionSubmitted, "PG-CCCC3333",
+			intakev1.VerificationDecisionSubmitted{DecisionID: id, TaskID: taskID, Outcome: outcome}, extra)
+	}
+
+	const p1, p2 = "PG-CCCC3333", "PG-DDDD4444"
+	task1, task2 := e.openCase(p1, ""), e.openCase(p2, "")
+
+	cases := []struct {
+		name  string
+		id    func() string
+		code  string
+		after func()
+	}{
+		{"unknown task", func() string { return decide("vc-none-t1", "d-1", "approve", asBot) }, "verification.task_not_found", nil},
+		{"before the claim (out of order)", func() string { return decide(task1, "d-2", "approve", asBot) }, "verification.task_not_claimed", nil},
+		{"principal without the verifier role", func() string {
+			return decide(task1, "d-3", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "upstream-portal"})
+		}, "auth.role_required", nil},
+		{"principal unknown", func() string {
+			return decide(task1, "d-4", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "mallory"})
+		}, "auth.principal_unknown", nil},
+		{"no principal", func() string { return decide(task1, "d-5", "approve", nil) }, "auth.principal_missing", nil},
+		{"reason not in the catalog", func() string {
+			if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task1+"/claim", e.token(bot), nil); status != http.StatusOK {
+				t.Fatalf("claim as the bot: %d %v", status, body)
+			}
+			return e.publish(intakev1.TypeVerificationDecisionSubmitted, p1, intakev1.VerificationDecisionSubmitted{DecisionID: "d-6", TaskID: task1,
+				Outcome: "reject", ReasonCode: "looks_odd", Mode: "RETRY"}, asBot)
+		}, "verification.invalid_decision", nil},
+		{"by the wrong verifier", func() string {
+			// verifier-bot holds task1; reviewer-b holds task2, so the bot's decision on task2 is refused.
+			if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task2+"/claim", e.token(verifierB), nil); status != http.StatusOK {
+				t.Fatalf("claim: %d %v", status, body)
+			}
+			return decide(task2, "d-7", "approve", asBot)
+		}, "verification.task_not_claimed", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if code := e.deadLetter(c.id()); code != c.code {
+				t.Fatalf("dead-letter code %q, want %q", code, c.code)
+			}
+		})
+	}
+
+	// The accepted decision, then the same decision again (new event id)
+	// and a second decision on the decided task.
+	decide(task1, "d-ok", "approve", asBot)
+	e.waitEvent(tDecision, p1, 1)
+	decide(task1, "d-ok", "approve", asBot)
+	twice := decide(task1, "d-again", "approve", asBot)
+	if code := e.deadLetter(twice); code != "verification.task_already_decided" {
+		t.Fatalf("second decision: %q", code)
+	}
+	if n := len(e.events(tDecision, p1)); n != 1 {
+		t.Fatalf("%d decisions recorded, want 1", n)
+	}
+	// An e-mail confirmation for a partner without a case, and a malformed
+	// registration, are dead-lettered with their reasons.
+	unknown := e.publish(emailv1.TypeOwnershipConfirmed, "PG-EEEE5555", confirmed("PG-EEEE5555"), nil)
+	if code := e.deadLetter(unknown); code != "verification.case_not_found" {
+		t.Fatalf("unknown partner: %q", code)
+	}
+	bad := submitted("PG-FFFF6666", "")
+	bad.Market = "Japan"
+	badID := e.publish(registrationv1.TypeApplicationSubmitted, "PG-FFFF6666", bad, nil)
+	if code := e.deadLetter(badID); code != "verification.invalid_case" {
+		t.Fatalf("invalid registration: %q", code)
+	}
+	wrongEnrollment := confirmed(p2)
+	wrongEnrollment.EnrollmentID = "EN-nope"
+	weID := e.publish(emailv1.TypeOwnershipConfirmed, p2, wrongEnrollment, nil)
+	if code := e.deadLetter(weID); code != "verification.enrollment_not_found" {
+		t.Fatalf("unknown enrollment: %q", code)
+	}
+}
+
+// TestLeaseExpiresAcrossARestart: a verifier claims and disappears; the
+// service stops before the lease ends; a new instance on the same database
+// releases the task once when the lease expires, and another verifier can
+// claim it.
+func TestLeaseExpiresAcrossARestart(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.LeaseDuration = 3 * time.Second
+	first := e.start(cfg)
+	const partner = "PG-GGGG7777"
+	taskID := e.openCase(partner, "")
+	status, body := first.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", e.token(verifierA), nil)
+	if status != http.StatusOK {
+		t.Fatalf("claim: %d %v", status, body)
+	}
+	leaseUntil, err := time.Parse(time.RFC3339Nano, body["lease_until"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := first.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", e.token(verifierB), nil); status != http.StatusConflict {
+		t.Fatalf("claim while leased: %d", status)
+	}
+	first.stop()
+	if time.Now().After(leaseUntil) {
+		t.Skip("the first instance took longer than the lease to stop; nothing left to test")
+	}
+	if n := len(e.events(tReleased, partner)); n != 0 {
+		t.Fatalf("released before the lease expired: %d", n)
+	}
+	second := e.start(cfg)
+	released := e.waitEvent(tReleased, partner, 1)
+	if released["verifier"] != "reviewer-a" || released["reason"] != "lease_expired" {
+		t.Fatalf("released %v", released)
+	}
+	if status, body := second.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", e.token(verifierB), nil); status != http.StatusOK {
+		t.Fatalf("claim after expiry: %d %v", status, body)
+	}
+	e.waitEvent(tClaimed, partner, 2) // published after the release: later polls had their chance
+	testkit.Eventually(t, 5*time.Second, func() error {
+		var timer *time.Time
+		if err := second.svc.Base.Pool.QueryRow(context.Background(), `SELECT timer_at FROM cases WHERE partner_id = $1`, partner).Scan(&timer); err != nil {
+			return err
+		}
+		if timer == nil || !timer.After(time.Now()) {
+			return fmt.Errorf("next timer %v is not the new lease", timer)
+		}
+		return nil
+	})
+	if n := len(e.events(tReleased, partner)); n != 1 {
+		t.Fatalf("released %d times, want once", n)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
