@@ -252,8 +252,8 @@ func submitted(partner, mail string) registrationv1.ApplicationSubmitted {
 	}
 	return registrationv1.ApplicationSubmitted{
 		PartnerID: partner, LocationID: "PL" + partner[2:] + "-01", Market: "JP", Language: "ja",
-		LegalName: registrationv1.LegalName{Raw: "（株）サンプル商事", Normalized: "株式会社サンプル商事"},
-		Address: registrationv1.Address{Raw: registrationv1.AddressLines{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", PostalCode: "100-0005"}},
+		LegalName:          registrationv1.LegalName{Raw: "（株）サンプル商事", Normalized: "株式会社サンプル商事"},
+		Address:            registrationv1.Address{Raw: registrationv1.AddressLines{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", PostalCode: "100-0005"}},
 		CompanyPhoneE164:   "+81312345678",
 		RegistrationNumber: &registrationv1.RegistrationNumber{Scheme: "jp_corporate_number", Value: "9010401123456"},
 		Website:            "https://www.sample.co.jp", WebsiteDomain: "sample.co.jp",

@@ -1,0 +1,105 @@
+package service_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func doc(check, typ, issued, sha string) map[string]any {
+	return map[string]any{"check": check, "type": typ, "issued_on": issued, "sha256": sha, "size_bytes": 240_000,
+		"media_type": "application/pdf", "storage_uri": "s3://partnerhub-docs/" + sha[:8] + ".pdf"}
+}
+
+// TestDocumentRulesAndTheAppealLimit: with one appeal per check, documents
+// of the wrong type or too old are refused, a resent file is a no-op, a
+// document request beyond the limit is refused, a rejected file cannot come
+// back, and the last RETRY rejection closes the case.
+func TestDocumentRulesAndTheAppealLimit(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.AppealLimit = 1
+	svc := e.start(cfg)
+	const partner = "PG-HHHH8888"
+	companyTask := e.openCase(partner, "taro@mail.other.jp") // not the website's domain: employment needs documents
+	portalTok, vA, admin := e.token(portal), e.token(verifierA), e.token(partnerAdmin(partner))
+	docs := "/v1/verification/partners/" + partner + "/documents"
+	recent := time.Now().AddDate(0, 0, -30).Format(time.DateOnly)
+	post := func(body map[string]any, want int, code string) map[string]any {
+		t.Helper()
+		status, out := svc.call(t, "POST", docs, portalTok, body)
+		if status != want || (code != "" && out["code"] != code) {
+			t.Fatalf("document %v: %d %v, want %d %s", body["type"], status, out, want, code)
+		}
+		return out
+	}
+	activeTask := func(check string) string {
+		t.Helper()
+		status, out := svc.call(t, "GET", "/v1/verification/tasks?check="+check, vA, nil)
+		tasks, _ := out["tasks"].([]any)
+		if status != http.StatusOK || len(tasks) != 1 {
+			t.Fatalf("tasks of %s: %d %v", check, status, out)
+		}
+		return tasks[0].(map[string]any)["task"].(map[string]any)["id"].(string)
+	}
+	decide := func(task string, body map[string]any, want int, code string) {
+		t.Helper()
+		if status, out := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/claim", vA, nil); status != http.StatusOK {
+			t.Fatalf("claim %s: %d %v", task, status, out)
+		}
+		status, out := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/decisions", vA, body)
+		if status != want || (code != "" && out["code"] != code) {
+			t.Fatalf("decision %v: %d %v, want %d %s", body, status, out, want, code)
+		}
+	}
+
+	status, req := svc.call(t, "GET", "/v1/verification/partners/"+partner+"/requirements", admin, nil)
+	due, _ := req["due"].([]any)
+	if status != http.StatusOK || len(due) == 0 {
+		t.Fatalf("requirements: %d %v", status, req)
+	}
+	var employment map[string]any
+	for _, d := range due {
+		if d.(map[string]any)["check"] == "employment" {
+			employment = d.(map[string]any)
+		}
+	}
+	if employment == nil || employment["appeals_remaining"] != float64(1) || len(employment["accepted_ways"].([]any)) != 2 {
+		t.Fatalf("employment requirement: %v", employment)
+	}
+
+	post(doc("employment", "company_register_certificate", recent, hash("wrong")), http.StatusUnprocessableEntity, "verification.document_type_not_accepted")
+	decide(companyTask, map[string]any{"decision_id": "dec-1", "outcome": "request_documents", "reason_code": "company_name_mismatch"}, http.StatusCreated, "")
+	post(doc("company", "company_register_certificate", time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), hash("old")),
+		http.StatusUnprocessableEntity, "verification.document_too_old")
+	if out := post(doc("company", "company_register_certificate", recent, hash("cert")), http.StatusCreated, ""); out["appeals_remaining"] != float64(0) {
+		t.Fatalf("appeals remaining after the only appeal: %v", out)
+	}
+	if out := post(doc("company", "company_register_certificate", recent, hash("cert")), http.StatusOK, ""); out["replayed"] != true {
+		t.Fatalf("resent file: %v", out)
+	}
+	round2 := activeTask("company")
+	decide(round2, map[string]any{"decision_id": "dec-2", "outcome": "request_documents", "reason_code": "address_mismatch"},
+		http.StatusConflict, "verification.appeals_exhausted")
+	decide(round2, map[string]any{"decision_id": "dec-3", "outcome": "approve"}, http.StatusCreated, "")
+
+	post(doc("employment", "domain_invoice", recent, hash("invoice")), http.StatusCreated, "")
+	decide(activeTask("employment"), map[string]any{"decision_id": "dec-4", "outcome": "reject", "reason_code": "domain_not_owned",
+		"mode": "RETRY", "applicant_message": "The invoice is addressed to another company."}, http.StatusCreated, "")
+	rejected := e.waitEvent(tRejected, partner, 1)
+	if rejected["failing_check"] != "employment" || rejected["decision_id"] != "dec-4" || rejected["sub_status"] != "employment_check_failed" {
+		t.Fatalf("rejected %v", rejected)
+	}
+	post(doc("employment", "domain_invoice", recent, hash("invoice")), http.StatusConflict, "verification.document_previously_rejected")
+	post(doc("employment", "domain_purchase_proof", recent, hash("another")), http.StatusConflict, "verification.case_closed")
+	if n := len(e.events("com.partnerhub.verification.document.accepted.v1", partner)); n != 2 {
+		t.Fatalf("%d documents accepted, want 2", n)
+	}
+}
