@@ -26,6 +26,11 @@ import (
 type Config struct {
 	NATSURL  string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	Replicas int    `env:"NATS_REPLICAS" envDefault:"1"`
+	// NATSUser and NATSPassword authenticate the service as its own bus
+	// user (see Permissions); empty means an unauthenticated development
+	// server.
+	NATSUser     string `env:"NATS_USER"`
+	NATSPassword string `env:"NATS_PASSWORD"`
 	// MaxDeliver bounds deliveries of a failing message before it is
 	// dead-lettered (transient errors); bad input is dead-lettered at once.
 	MaxDeliver int           `env:"BUS_MAX_DELIVER" envDefault:"5"`
@@ -36,6 +41,27 @@ type Config struct {
 	// Prefetch bounds buffered messages per consumer (keep it small:
 	// buffered messages age towards AckWait).
 	Prefetch int `env:"BUS_PREFETCH" envDefault:"16"`
+}
+
+// ConnectOptions are the options of every connection of the service: its
+// credentials, its private inbox prefix (the only replies its user may
+// subscribe to) and a handler that logs permission violations, which NATS
+// reports only asynchronously (the denied request just times out).
+func (c Config) ConnectOptions() []nats.Option {
+	if c.NATSUser == "" {
+		return nil
+	}
+	return []nats.Option{
+		nats.UserInfo(c.NATSUser, c.NATSPassword),
+		nats.CustomInboxPrefix(InboxPrefix(c.NATSUser)),
+		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			attrs := []any{"err", err, "user", c.NATSUser, "connection", nc.Opts.Name}
+			if sub != nil {
+				attrs = append(attrs, "subject", sub.Subject)
+			}
+			slog.Default().Error("NATS asynchronous error", attrs...)
+		}),
+	}
 }
 
 // Validate lists every problem.

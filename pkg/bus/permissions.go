@@ -1,0 +1,291 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The bus users of a deployment. Every service connects as a user named
+// after itself (NATS_USER) with its own password (NATS_PASSWORD); the NATS
+// servers read each password from NATS_PASSWORD_<USER> (see PasswordEnv).
+const (
+	// AdminUser provisions the stream catalog and replays dead letters: it
+	// is the only unrestricted user.
+	AdminUser = "admin"
+	// UpstreamUser is the sign-up portal / CRM / distributor integration:
+	// it may only publish intake registrations.
+	UpstreamUser = "upstream"
+	// VerifierUser is a verifier service: it consumes review tasks and may
+	// only publish intake verification decisions.
+	VerifierUser = "verifier"
+)
+
+// Intake subjects of the external roles.
+const (
+	UpstreamIntake = "intake.registration.>"
+	VerifierIntake = "intake.verification.>"
+)
+
+// Subscriptions lists, per bus user, the subject filters it consumes with a
+// durable (one durable per filter, named DurableName(user, filter)). The
+// server only lets a user create, read and ack the durables listed here:
+// a service that subscribes to a new event type must add it here and
+// regenerate deploy/nats/accounts.conf (`go test ./bus -run
+// TestCommittedAccountsConfig -update`).
+var Subscriptions = map[string][]string{
+	"registration": {
+		UpstreamIntake,
+		"verification.case.approved.v1",
+		"verification.case.rejected.v1",
+		"agreements.acceptance.recorded.v1",
+	},
+	"email-ownership": {
+		"registration.application.submitted.v1",
+		"registration.enrollment.status_changed.v1",
+		"notifier.mail.delivered.v1",
+		"notifier.mail.failed.v1",
+	},
+	"notifier": {
+		"email.verification_mail.requested.v1",
+	},
+	"verification": {
+		"registration.application.submitted.v1",
+		"email.ownership.confirmed.v1",
+		VerifierIntake,
+	},
+	"agreements": {
+		"registration.application.submitted.v1",
+		"verification.case.approved.v1",
+		"verification.case.rejected.v1",
+	},
+	"relationships": {
+		"registration.partner.activated.v1",
+		"registration.enrollment.status_changed.v1",
+		"agreements.acceptance.recorded.v1",
+	},
+	VerifierUser: {
+		"verification.task.created.v1",
+		"verification.task.released.v1",
+	},
+}
+
+// UserSpec is one NATS user: its password (by environment variable) and
+// what it may publish and subscribe. An Unrestricted user has no
+// permissions block.
+type UserSpec struct {
+	PasswordEnv  string
+	Publish      []string
+	Subscribe    []string
+	Unrestricted bool
+}
+
+var userName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// PasswordEnv is the environment variable of the NATS server holding the
+// password of user, e.g. NATS_PASSWORD_EMAIL_OWNERSHIP.
+func PasswordEnv(user string) string {
+	return "NATS_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(user, "-", "_"))
+}
+
+// InboxPrefix is the reply-subject prefix of user's connections. A private
+// prefix is what keeps the reply channel least-privilege: with the shared
+// `_INBOX.>` any user could subscribe to every other user's pulled messages
+// and publish acks.
+func InboxPrefix(user string) string { return "_INBOX." + user }
+
+// Permissions is what service may publish and subscribe: its own stream's
+// subjects, its dead-letter subject, stream info for the catalog, its own
+// durables on the filters it consumes (create, info, pull, ack) and replies
+// on its private inbox. Streams are provisioned by AdminUser, never by a
+// service: stream create/update would let a service re-point another
+// stream (sources with subject transforms) and forge its events. Filters
+// outside the catalog grant nothing.
+func Permissions(service string, consumes []string) (publish, subscribe []string) {
+	for _, s := range Catalog {
+		if s.Producer == service {
+			publish = append(publish, s.Subjects...)
+		}
+	}
+	publish = append(publish, DeadLetterSubject(service), "$JS.API.INFO")
+	for _, s := range Catalog {
+		publish = append(publish, "$JS.API.STREAM.INFO."+s.Name)
+	}
+	publish = append(publish, consumerPermissions(service, consumes)...)
+	return dedupe(publish), []string{InboxPrefix(service) + ".>"}
+}
+
+// consumerPermissions lets user create (with the filter in the subject, so
+// the server checks the body's filter against it), inspect, pull from and
+// ack its own durables. The plain CONSUMER.CREATE.<stream>.<durable> form
+// is left out on purpose: its filter lives only in the body.
+func consumerPermissions(user string, filters []string) []string {
+	var out []string
+	for _, f := range filters {
+		s, err := StreamFor(f)
+		if err != nil {
+			continue
+		}
+		d := DurableName(user, f)
+		out = append(out,
+			fmt.Sprintf("$JS.API.CONSUMER.CREATE.%s.%s.%s", s.Name, d, f),
+			fmt.Sprintf("$JS.API.CONSUMER.INFO.%s.%s", s.Name, d),
+			fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", s.Name, d),
+			fmt.Sprintf("$JS.ACK.%s.%s.>", s.Name, d),
+		)
+	}
+	return out
+}
+
+// ServiceUser is the UserSpec of a service consuming the given filters.
+func ServiceUser(service string, consumes []string) UserSpec {
+	pub, sub := Permissions(service, consumes)
+	return UserSpec{PasswordEnv: PasswordEnv(service), Publish: pub, Subscribe: sub}
+}
+
+// IntakeUser is an external publisher (upstream system or verifier
+// service) that may publish only on intake (with JetStream publish acks on
+// its private inbox) and consume its own durables.
+func IntakeUser(user, intake string, consumes []string) UserSpec {
+	pub := append([]string{intake}, consumerPermissions(user, consumes)...)
+	if len(consumes) > 0 {
+		for _, s := range Catalog {
+			pub = append(pub, "$JS.API.STREAM.INFO."+s.Name)
+		}
+	}
+	return UserSpec{PasswordEnv: PasswordEnv(user), Publish: dedupe(pub), Subscribe: []string{InboxPrefix(user) + ".>"}}
+}
+
+// DeploymentUsers are the users of deploy/nats/accounts.conf: every
+// producing service of the catalog, the upstream and verifier roles, and
+// the admin.
+func DeploymentUsers() map[string]UserSpec {
+	users := map[string]UserSpec{
+		AdminUser:    {PasswordEnv: PasswordEnv(AdminUser), Unrestricted: true},
+		UpstreamUser: IntakeUser(UpstreamUser, UpstreamIntake, Subscriptions[UpstreamUser]),
+		VerifierUser: IntakeUser(VerifierUser, VerifierIntake, Subscriptions[VerifierUser]),
+	}
+	for _, s := range Catalog {
+		if userName.MatchString(s.Producer) {
+			users[s.Producer] = ServiceUser(s.Producer, Subscriptions[s.Producer])
+		}
+	}
+	return users
+}
+
+// AccountsConfig renders users as a nats-server `authorization` block,
+// sorted by user name so that the output is stable. Passwords are `$VAR`
+// references resolved from the server's environment.
+func AccountsConfig(users map[string]UserSpec) string {
+	names := make([]string, 0, len(users))
+	for n := range users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(`# Generated by bus.AccountsConfig (pkg/bus/permissions.go); do not edit:
+# change bus.Subscriptions or the roles and run
+#   cd pkg && go test ./bus -run TestCommittedAccountsConfig -update
+# Per-user bus permissions: each service publishes only its own stream's
+# subjects and its dead-letter subject, uses the JetStream API only for its
+# own durables, and reads replies only on its private inbox (clients set
+# the inbox prefix _INBOX.<user>). Streams are provisioned by the admin.
+# Every password comes from the server's environment (NATS_PASSWORD_<USER>).
+authorization {
+  users = [
+`)
+	for _, n := range names {
+		u := users[n]
+		fmt.Fprintf(&b, "    {\n      user: %q\n      password: $%s\n", n, u.PasswordEnv)
+		if !u.Unrestricted {
+			b.WriteString("      permissions: {\n")
+			writeList(&b, "publish", u.Publish)
+			writeList(&b, "subscribe", u.Subscribe)
+			b.WriteString("      }\n")
+		}
+		b.WriteString("    }\n")
+	}
+	b.WriteString("  ]\n}\n")
+	return b.String()
+}
+
+// writeList renders an allow list; an empty one denies everything (an
+// absent one would allow everything).
+func writeList(b *strings.Builder, name string, subjects []string) {
+	fmt.Fprintf(b, "        %s: { allow: [", name)
+	if len(subjects) == 0 {
+		b.WriteString("] }\n")
+		return
+	}
+	b.WriteString("\n")
+	for _, s := range subjects {
+		fmt.Fprintf(b, "          %q\n", s)
+	}
+	b.WriteString("        ] }\n")
+}
+
+// PrepareStreams provisions the catalog when the connection may (no NATS
+// user: development without authorization; or the admin) and otherwise
+// waits, polling stream info, until the admin has provisioned every catalog
+// stream or ctx ends.
+func PrepareStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	if cfg.NATSUser == "" || cfg.NATSUser == AdminUser {
+		return EnsureStreams(ctx, js, cfg.Replicas)
+	}
+	for {
+		missing := missingStreams(ctx, js)
+		if len(missing) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("streams %s not provisioned (the admin user provisions them): %w",
+				strings.Join(missing, ", "), ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func missingStreams(ctx context.Context, js jetstream.JetStream) []string {
+	var missing []string
+	for _, s := range Catalog {
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.Stream(ictx, s.Name)
+		cancel()
+		if err != nil {
+			missing = append(missing, s.Name)
+		}
+	}
+	return missing
+}
+
+// CheckConsumes reports filters that user may not consume (not in
+// Subscriptions): call it before starting consumers so a missing permission
+// fails at start-up with its cause instead of as a request timeout.
+func CheckConsumes(user string, filters []string) error {
+	var errs []error
+	for _, f := range filters {
+		if !contains(Subscriptions[user], f) {
+			errs = append(errs, fmt.Errorf("bus user %s may not consume %s: add it to bus.Subscriptions and regenerate deploy/nats/accounts.conf", user, f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	out := list[:0:0]
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
