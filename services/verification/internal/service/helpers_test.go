@@ -27,7 +27,7 @@ import (
 
 // env is one test's infrastructure: a NATS server, a database and keys.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	nats   string
 	db     string
 	jwks   string
@@ -35,7 +35,7 @@ type env struct {
 	js     jetstream.JetStream
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, nats: testkit.NATS(t), db: testkit.Database(t)}
 	e.signer, e.jwks = testkit.DevKeys(t)
@@ -204,7 +204,7 @@ func (e *env) deadLetter(id string) string {
 func (e *env) token(p auth.Principal) string { return testkit.Token(e.t, e.signer, p) }
 
 // call does an HTTP request and decodes a JSON answer.
-func (r *running) call(t *testing.T, method, path, token string, body any) (int, map[string]any) {
+func (r *running) call(t testing.TB, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
