@@ -128,33 +128,41 @@ func (a *App) loadForParty(ctx context.Context, p auth.Principal, id string) (*d
 // "invitation unknown": only the addressee learns that a token exists, and
 // only then whether it expired or was used. Nothing else about it leaks.
 func (a *App) invitation(ctx context.Context, p auth.Principal, token string, now time.Time) (*domain.Relationship, *domain.Request, domain.TokenHash, error) {
+	rel, q, h, _, err := a.invitationFor(ctx, p, token, now)
+	return rel, q, h, err
+}
+
+// invitationFor is invitation that also returns the caller's partner (the
+// addressed reseller), which Authorise checks without loading it again.
+func (a *App) invitationFor(ctx context.Context, p auth.Principal, token string, now time.Time) (*domain.Relationship, *domain.Request, domain.TokenHash, domain.Partner, error) {
+	var none domain.Partner
 	h, ok := domain.HashToken(token)
 	if !ok {
-		return nil, nil, h, mapErr(domain.ErrInvitationUnknown)
+		return nil, nil, h, none, mapErr(domain.ErrInvitationUnknown)
 	}
 	id, err := a.rels.IDByTokenHash(ctx, h)
 	if err != nil {
-		return nil, nil, h, mapErr(err)
+		return nil, nil, h, none, mapErr(err)
 	}
 	rel, err := a.rels.Get(ctx, id)
 	if err != nil {
 		if errors.Is(err, domain.ErrRelationshipNotFound) {
 			err = domain.ErrInvitationUnknown
 		}
-		return nil, nil, h, mapErr(err)
+		return nil, nil, h, none, mapErr(err)
 	}
 	caller, err := a.callerPartner(ctx, p)
 	if errors.Is(err, domain.ErrPartnerNotFound) || (err == nil && caller.ID != rel.ResellerID) {
-		return nil, nil, h, mapErr(domain.ErrInvitationUnknown)
+		return nil, nil, h, none, mapErr(domain.ErrInvitationUnknown)
 	}
 	if err != nil {
-		return nil, nil, h, err
+		return nil, nil, h, none, err
 	}
 	q, err := rel.Invitation(h, now)
 	if err != nil {
-		return nil, nil, h, mapErr(err)
+		return nil, nil, h, none, mapErr(err)
 	}
-	return rel, q, h, nil
+	return rel, q, h, caller, nil
 }
 
 // accessTerms builds terms from command input, applying the least-privilege

@@ -38,12 +38,12 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 		return AuthoriseResult{}, mapErr(domain.ErrConsentRequired)
 	}
 	now := a.clock()
-	rel, _, h, err := a.invitation(ctx, p, cmd.Token, now)
+	rel, _, h, reseller, err := a.invitationFor(ctx, p, cmd.Token, now)
 	if err != nil {
 		return AuthoriseResult{}, err
 	}
-	if err := a.requireActive(ctx, rel.ResellerID, domain.ProgramIndirectReseller, domain.ErrResellerNotActive); err != nil {
-		return AuthoriseResult{}, err
+	if !reseller.ActiveIn(domain.ProgramIndirectReseller) {
+		return AuthoriseResult{}, mapErr(domain.ErrResellerNotActive)
 	}
 	// The provider may have lost its standing since it asked.
 	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {

@@ -73,11 +73,19 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	if err != nil {
 		return CreateRequestResult{}, mapErr(err)
 	}
-	if err := a.refuseDuplicate(ctx, rel.ProviderID, rel.ResellerID, now); err != nil {
-		return CreateRequestResult{}, err
+	// Optimistic: Add enforces one open relationship per pair atomically
+	// (it also decides racing requests); only a refusal needs a closer look.
+	err = a.rels.Add(ctx, rel)
+	if errors.Is(err, domain.ErrRequestPending) {
+		var expired bool
+		if expired, err = a.expireStale(ctx, rel.ProviderID, rel.ResellerID, now); err == nil {
+			err = domain.ErrRequestPending
+			if expired {
+				err = a.rels.Add(ctx, rel)
+			}
+		}
 	}
-	// Add enforces the same rule atomically, for requests racing past the check.
-	if err := a.rels.Add(ctx, rel); err != nil {
+	if err != nil {
 		return CreateRequestResult{}, mapErr(err)
 	}
 	q := rel.Requests[0]
@@ -87,28 +95,24 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	}, nil
 }
 
-// refuseDuplicate refuses a second open relationship for the pair. A proposal
-// whose invitation is past expiry but not yet expired by the poller is
-// expired here first, so a lagging timer never blocks a fresh request.
-func (a *App) refuseDuplicate(ctx context.Context, providerID, resellerID string, now time.Time) error {
+// expireStale expires the open proposal of the pair when its invitation is
+// past expiry but the poller has not expired it yet, so that a lagging timer
+// never blocks a fresh request. It reports whether it did.
+func (a *App) expireStale(ctx context.Context, providerID, resellerID string, now time.Time) (bool, error) {
 	cur, err := a.rels.Open(ctx, providerID, resellerID)
 	if errors.Is(err, domain.ErrRelationshipNotFound) {
-		return nil
+		return true, nil // closed meanwhile: try again
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if cur.State == domain.StateActive {
-		return mapErr(domain.ErrRelationshipExists)
+	q := cur.PendingRequest()
+	if cur.State != domain.StateProposed || q == nil || now.Before(q.ExpiresAt) {
+		return false, nil
 	}
-	if q := cur.PendingRequest(); q != nil && !now.Before(q.ExpiresAt) {
-		if err := a.rels.Update(ctx, cur.ID, func(r *domain.Relationship) error {
-			r.Tick(now, a.policy)
-			return nil
-		}); err != nil {
-			return err
-		}
+	err = a.rels.Update(ctx, cur.ID, func(r *domain.Relationship) error {
+		r.Tick(now, a.policy)
 		return nil
-	}
-	return mapErr(domain.ErrRequestPending)
+	})
+	return err == nil, err
 }

@@ -31,22 +31,23 @@ import (
 // env is one test's infrastructure: a database, a JetStream server, signing
 // keys and a movable clock, shared by the service instances it starts.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     string
 	nats   string
 	jwks   string
 	signer *auth.Signer
 	js     jetstream.JetStream
 
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	tokens map[*auth.Principal]string
 
 	expiringLead time.Duration
 	ttl          time.Duration
 	reminderLead time.Duration
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, db: testkit.Database(t), nats: testkit.NATS(t), now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	e.signer, e.jwks = testkit.DevKeys(t)
@@ -237,7 +238,7 @@ func (e *env) call(inst *instance, method, path string, p *auth.Principal, body 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if p != nil {
-		req.Header.Set("Authorization", "Bearer "+testkit.Token(e.t, e.signer, *p))
+		req.Header.Set("Authorization", "Bearer "+e.token(p))
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -253,12 +254,27 @@ func (e *env) call(inst *instance, method, path string, p *auth.Principal, body 
 	return out
 }
 
+// token mints (once per principal) a bearer token.
+func (e *env) token(p *auth.Principal) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tokens == nil {
+		e.tokens = map[*auth.Principal]string{}
+	}
+	if tok, ok := e.tokens[p]; ok {
+		return tok
+	}
+	tok := testkit.Token(e.t, e.signer, *p)
+	e.tokens[p] = tok
+	return tok
+}
+
 func user(sub, partner string, roles ...auth.Role) *auth.Principal {
 	return &auth.Principal{Kind: auth.KindUser, Subject: sub, PartnerID: partner, Roles: roles}
 }
 
 // tokenOf extracts the token from an invitation link (#token=…).
-func tokenOf(t *testing.T, link string) string {
+func tokenOf(t testing.TB, link string) string {
 	t.Helper()
 	_, tok, ok := strings.Cut(link, "#token=")
 	if !ok || tok == "" {

@@ -147,42 +147,55 @@ var _ app.Relationships = (*Relationships)(nil)
 // Add implements app.Relationships. The partial unique index
 // relationships_one_open decides races between concurrent requests.
 func (s *Relationships) Add(ctx context.Context, r *domain.Relationship) error {
-	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		doc, err := json.Marshal(toRelationshipDoc(r))
-		if err != nil {
-			return err
-		}
-		// A savepoint keeps the surrounding transaction usable after a
-		// unique violation, to tell which open relationship is in the way.
-		sp, err := tx.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = sp.Exec(ctx, `INSERT INTO relationships (id, provider_id, reseller_id, state, created_at, next_due_at, doc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ProviderID, r.ResellerID, string(r.State), r.CreatedAt, dueColumn(r.NextDueAt()), doc)
-		if err != nil {
-			_ = sp.Rollback(ctx)
-			if c, ok := pg.IsUniqueViolation(err); ok && c == "relationships_one_open" {
-				var state string
-				if qerr := tx.QueryRow(ctx, `SELECT state FROM relationships WHERE provider_id = $1 AND reseller_id = $2
-					AND state IN ('proposed', 'active')`, r.ProviderID, r.ResellerID).Scan(&state); qerr == nil && state == string(domain.StateActive) {
-					return domain.ErrRelationshipExists
-				}
-				return domain.ErrRequestPending
+	doc, err := json.Marshal(toRelationshipDoc(r))
+	if err != nil {
+		return err
+	}
+	const insert = `INSERT INTO relationships (id, provider_id, reseller_id, state, created_at, next_due_at, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	args := []any{r.ID, r.ProviderID, r.ResellerID, string(r.State), r.CreatedAt, dueColumn(r.NextDueAt()), doc}
+	_, joined := pg.TxFrom(ctx)
+	err = pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if joined {
+			// A savepoint keeps the caller's transaction usable after a
+			// unique violation.
+			sp, err := tx.Begin(ctx)
+			if err != nil {
+				return err
 			}
-			return fmt.Errorf("insert relationship %s: %w", r.ID, err)
-		}
-		if err := sp.Commit(ctx); err != nil {
+			if _, err := sp.Exec(ctx, insert, args...); err != nil {
+				_ = sp.Rollback(ctx)
+				return err
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, insert, args...); err != nil {
 			return err
 		}
-		return s.afterWrite(ctx, tx, r)
+		return s.afterWrite(ctx, tx, r, 0)
 	})
+	if c, ok := pg.IsUniqueViolation(err); ok && c == "relationships_one_open" {
+		// Tell which open relationship is in the way (outside the aborted
+		// transaction, or inside the caller's one).
+		var state string
+		if qerr := s.queryer(ctx).QueryRow(ctx, `SELECT state FROM relationships WHERE provider_id = $1 AND reseller_id = $2
+			AND state IN ('proposed', 'active')`, r.ProviderID, r.ResellerID).Scan(&state); qerr == nil && state == string(domain.StateActive) {
+			return domain.ErrRelationshipExists
+		}
+		return domain.ErrRequestPending
+	}
+	if err != nil {
+		return fmt.Errorf("insert relationship %s: %w", r.ID, err)
+	}
+	return nil
 }
 
-// afterWrite indexes new token hashes and writes the pulled events to the
-// outbox, in the write's transaction.
-func (s *Relationships) afterWrite(ctx context.Context, tx pgx.Tx, r *domain.Relationship) error {
-	for _, q := range r.Requests {
+// afterWrite indexes the token hashes of requests from index known on (the
+// ones added by this write) and writes the pulled events to the outbox, in
+// the write's transaction.
+func (s *Relationships) afterWrite(ctx context.Context, tx pgx.Tx, r *domain.Relationship, known int) error {
+	for _, q := range r.Requests[min(known, len(r.Requests)):] {
 		if _, err := tx.Exec(ctx, `INSERT INTO invitation_tokens (token_hash, relationship_id, request_id) VALUES ($1, $2, $3)
 			ON CONFLICT (token_hash) DO NOTHING`, q.TokenHash.String(), r.ID, q.ID); err != nil {
 			return fmt.Errorf("index token of request %s: %w", q.ID, err)
@@ -211,6 +224,7 @@ func (s *Relationships) Update(ctx context.Context, id string, fn func(*domain.R
 		if err != nil {
 			return err
 		}
+		known := len(r.Requests)
 		if err := fn(r); err != nil {
 			return err
 		}
@@ -222,7 +236,7 @@ func (s *Relationships) Update(ctx context.Context, id string, fn func(*domain.R
 			updated_at = now() WHERE id = $1`, id, string(r.State), dueColumn(r.NextDueAt()), doc); err != nil {
 			return fmt.Errorf("save relationship %s: %w", id, err)
 		}
-		return s.afterWrite(ctx, tx, r)
+		return s.afterWrite(ctx, tx, r, known)
 	})
 }
 
