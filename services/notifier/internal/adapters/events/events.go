@@ -1,0 +1,73 @@
+// Package events is the notifier's bus edge: the handler of "verification
+// mail requested" and the mapping of delivery events to pkg/events/notifier/v1.
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
+	"github.com/partnerhub/onboarding/pkg/inbox"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/services/notifier/internal/app"
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+// HandlerAccept is the inbox name of the mail-request handler.
+const HandlerAccept = "accept_verification_mail_requested"
+
+// OnVerificationMailRequested records the request as a delivery (sent by
+// the poller). Replays hit the inbox; a duplicate with another event id hits
+// the delivery's primary key (the challenge id): one mail either way.
+func OnVerificationMailRequested(a *app.App, pool *pgxpool.Pool) bus.HandlerFunc {
+	return func(ctx context.Context, ev ce.Event) error {
+		var p emailv1.VerificationMailRequested
+		if err := ev.DecodeData(&p, false); err != nil {
+			return err
+		}
+		req := domain.MailRequest{ChallengeID: p.ChallengeID, EnrollmentID: p.EnrollmentID, PartnerID: p.PartnerID,
+			Program: p.Program, Recipient: p.Recipient, ContactName: p.ContactName, Language: domain.Language(p.Language),
+			Market: p.Market, TemplateID: p.TemplateID, ExpiresAt: p.ExpiresAt, SealedSecret: p.SealedSecret, CausationID: ev.ID}
+		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
+		return inbox.Once(ctx, pool, HandlerAccept, ev, func(ctx context.Context, _ pgx.Tx) error {
+			_, err := a.Accept(ctx, req)
+			return err
+		})
+	}
+}
+
+// Drafts maps delivery events to outbox drafts; subject = global partner id.
+func Drafts(events []domain.Event) ([]outbox.Draft, error) {
+	out := make([]outbox.Draft, 0, len(events))
+	for _, e := range events {
+		switch e := e.(type) {
+		case domain.MailDelivered:
+			out = append(out, outbox.Draft{Type: notifierv1.TypeMailDelivered, Subject: e.PartnerID, Data: notifierv1.MailDelivered{
+				PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program, ChallengeID: e.ChallengeID,
+				TemplateID: e.TemplateID, Attempts: e.Attempts, DeliveredAt: e.OccurredAt}})
+		case domain.MailDeliveryFailed:
+			out = append(out, outbox.Draft{Type: notifierv1.TypeMailFailed, Subject: e.PartnerID, Data: notifierv1.MailFailed{
+				PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program, ChallengeID: e.ChallengeID,
+				TemplateID: e.TemplateID, Attempts: e.Attempts, Reason: string(e.Reason), LastError: truncate(e.LastError, 500),
+				FailedAt: e.OccurredAt}})
+		default:
+			return nil, fmt.Errorf("events: no mapping for %T", e)
+		}
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") // a cut rune is dropped, not mangled
+}

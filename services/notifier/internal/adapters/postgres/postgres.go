@@ -1,0 +1,185 @@
+// Package postgres stores deliveries and their attempts in the notifier's
+// schema and writes each change's events to the outbox in the same
+// transaction.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/notifier/internal/app"
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations are the notifier's goose migrations.
+var Migrations fs.FS = mustSub(migrationFS, "migrations")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return s
+}
+
+// DraftsFunc maps domain events to outbox drafts (adapters/events.Drafts).
+type DraftsFunc func([]domain.Event) ([]outbox.Draft, error)
+
+// Repository implements app.Repository.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+	drafts DraftsFunc
+}
+
+var _ app.Repository = (*Repository)(nil)
+
+// New returns a repository writing events through w.
+func New(pool *pgxpool.Pool, w *outbox.Writer, drafts DraftsFunc) *Repository {
+	return &Repository{pool: pool, outbox: w, drafts: drafts}
+}
+
+// Create implements app.Repository.
+func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		s := d.Snapshot()
+		q := s.Request
+		tag, err := tx.Exec(ctx, `INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
+			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1) ON CONFLICT (id) DO NOTHING`,
+			q.ChallengeID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
+			string(q.Language), q.Market, q.ExpiresAt, secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
+			string(s.FailReason))
+		if err != nil {
+			return fmt.Errorf("insert delivery %s: %w", q.ChallengeID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return app.ErrDuplicate
+		}
+		return r.afterWrite(ctx, tx, d, s)
+	})
+}
+
+// Update implements app.Repository.
+func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Delivery) error) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		d, err := r.load(ctx, tx, id, " FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+		s := d.Snapshot()
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, next_attempt_at = $3, fail_reason = $4,
+			sealed_secret = $5, version = version + 1, updated_at = now() WHERE id = $1`,
+			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s))
+		if err != nil {
+			return fmt.Errorf("save delivery %s: %w", id, err)
+		}
+		return r.afterWrite(ctx, tx, d, s)
+	})
+}
+
+// secretToKeep drops the sealed secret once the delivery is finished.
+func secretToKeep(s domain.DeliverySnapshot) []byte {
+	if s.Status == domain.StatusDelivered || s.Status == domain.StatusFailed {
+		return nil
+	}
+	return s.Request.SealedSecret
+}
+
+func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delivery, s domain.DeliverySnapshot) error {
+	for _, a := range s.Attempts {
+		var finished *time.Time
+		if !a.FinishedAt.IsZero() {
+			finished = &a.FinishedAt
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error)
+			VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (delivery_id, number) DO UPDATE
+			SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error`,
+			d.ID(), a.Number, a.StartedAt, finished, string(a.Outcome), a.Error); err != nil {
+			return fmt.Errorf("save attempt %d of %s: %w", a.Number, d.ID(), err)
+		}
+	}
+	drafts, err := r.drafts(d.PullEvents())
+	if err != nil {
+		return err
+	}
+	_, err = r.outbox.Append(ctx, tx, drafts...)
+	return err
+}
+
+// Get reads a delivery without locking; app.ErrNotFound when absent.
+func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, error) {
+	return r.load(ctx, r.pool, id, "")
+}
+
+type querier interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}
+
+func (r *Repository) load(ctx context.Context, q querier, id, suffix string) (*domain.Delivery, error) {
+	var s domain.DeliverySnapshot
+	var lang, status, reason string
+	req := &s.Request
+	err := q.QueryRow(ctx, `SELECT id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
+		market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version
+		FROM deliveries WHERE id = $1`+suffix, id).Scan(&req.ChallengeID, &req.PartnerID, &req.EnrollmentID, &req.Program,
+		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &req.ExpiresAt, &req.SealedSecret,
+		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, app.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load delivery %s: %w", id, err)
+	}
+	req.Language, s.Status, s.FailReason = domain.Language(lang), domain.Status(status), domain.FailReason(reason)
+	rows, err := q.Query(ctx, `SELECT number, started_at, finished_at, outcome, error FROM delivery_attempts
+		WHERE delivery_id = $1 ORDER BY number`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a domain.Attempt
+		var finished *time.Time
+		var outcome string
+		if err := rows.Scan(&a.Number, &a.StartedAt, &finished, &outcome, &a.Error); err != nil {
+			return nil, err
+		}
+		if finished != nil {
+			a.FinishedAt = *finished
+		}
+		a.Outcome = domain.Outcome(outcome)
+		s.Attempts = append(s.Attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return domain.RestoreDelivery(s), nil
+}
+
+// Due implements app.Repository: the durable retry timer is the indexed
+// next_attempt_at column (a "sending" row whose lease ran out is due too).
+func (r *Repository) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT id FROM deliveries WHERE status IN ('pending', 'sending')
+		AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

@@ -1,0 +1,489 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
+	"github.com/partnerhub/onboarding/services/notifier/internal/app"
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/internal/service"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.off)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+type harness struct {
+	t       *testing.T
+	svc     *service.Service
+	js      jetstream.JetStream
+	natsURL string
+	db      string
+	jwks    string
+	smtp    *smtptest.Server
+	sealer  *sealedbox.Sealer
+	pub     string
+	clock   *clock
+}
+
+type opts struct {
+	deliverInterval time.Duration
+	linkBase        string
+	natsURL, db     string
+	jwks            string
+	pub, priv       string
+}
+
+func start(t *testing.T, o opts) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &clock{}, natsURL: o.natsURL, db: o.db, jwks: o.jwks}
+	if h.natsURL == "" {
+		h.natsURL = testkit.NATS(t)
+	}
+	if h.db == "" {
+		h.db = testkit.Database(t)
+	}
+	if h.jwks == "" {
+		_, h.jwks = testkit.DevKeys(t)
+	}
+	if o.priv == "" {
+		o.pub, o.priv, _ = sealedbox.GenerateKey()
+	}
+	h.pub = o.pub
+	h.sealer, _ = sealedbox.NewSealer(o.pub)
+	if o.deliverInterval == 0 {
+		o.deliverInterval = 20 * time.Millisecond
+	}
+	if o.linkBase == "" {
+		o.linkBase = "https://onboarding.example.com/email"
+	}
+	h.smtp = smtptest.Start(t, smtptest.Options{})
+	cfg := service.Config{
+		Config: platform.Config{
+			LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
+			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: h.db, MaxConns: 10},
+			Bus: bus.Config{NATSURL: h.natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
+				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
+			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
+			Auth: platform.AuthConfig{JWKSFile: h.jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
+				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+		},
+		PrivateKey: o.priv, SMTPHost: h.smtp.Host, SMTPPort: h.smtp.Port, SMTPTLS: "none",
+		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
+		DeliverInterval: o.deliverInterval, RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		MaxAttempts: 50, SendLease: 2 * time.Minute, Clock: h.clock,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var err error
+	h.svc, err = service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	<-h.svc.Base.Router.Running()
+	_, h.js = testkit.JetStream(t, h.natsURL)
+	return h
+}
+
+func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data any) string {
+	t.Helper()
+	body, _ := json.Marshal(data)
+	if id == "" {
+		id = ce.NewID()
+	}
+	m := nats.NewMsg(ce.Topic(typ))
+	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/email-ownership",
+		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
+		m.Header[k] = []string{v}
+	}
+	m.Header[nats.MsgIdHdr] = []string{ce.NewID()}
+	m.Data = body
+	if _, err := js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+const token = "dGVzdC10b2tlbi10ZXN0LXRva2VuLXRlc3QtdG9rZW4xMjM"
+
+func (h *harness) request(challengeID string, expires time.Time) emailv1.VerificationMailRequested {
+	sealed, err := h.sealer.SealPayload(sealedbox.Payload{ChallengeID: challengeID, Token: token, Code: "042917"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return emailv1.VerificationMailRequested{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller",
+		ChallengeID: challengeID, Recipient: "taro@yamada.example.co.jp", ContactName: "山田 太郎", Language: "ja", Market: "JP",
+		TemplateID: "email_ownership.verify.v1", ExpiresAt: expires, SealedSecret: sealed, RequestedAt: time.Now().UTC()}
+}
+
+func streamMsgs(t testing.TB, js jetstream.JetStream, stream, typ string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := s.Info(ctx)
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		if m, err := s.GetMsg(ctx, seq); err == nil && (typ == "" || m.Header.Get(ce.HType) == typ) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (h *harness) waitStream(stream, typ string, n int) []*jetstream.RawStreamMsg {
+	h.t.Helper()
+	var got []*jetstream.RawStreamMsg
+	testkit.Eventually(h.t, 10*time.Second, func() error {
+		if got = streamMsgs(h.t, h.js, stream, typ); len(got) != n {
+			return fmt.Errorf("%d %s on %s, want %d", len(got), typ, stream, n)
+		}
+		return nil
+	})
+	return got
+}
+
+func (h *harness) delivery(id string) *domain.Delivery {
+	h.t.Helper()
+	d, err := h.svc.Repo.Get(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
+// TestDeliversOnceDespiteDuplicates: a request, its replay and a duplicate
+// with a new event id produce one mail in the SMTP server, rendered in
+// Japanese with the link and code, one delivered event, and no secret left
+// at rest.
+func TestDeliversOnceDespiteDuplicates(t *testing.T) {
+	h := start(t, opts{})
+	req := h.request("ch-1", time.Now().Add(72*time.Hour))
+	id := publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, id, req.PartnerID, req)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	ev := h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)[0]
+	if ev.Header.Get(ce.HSubject) != req.PartnerID {
+		t.Errorf("subject %q", ev.Header.Get(ce.HSubject))
+	}
+	marker := h.request("ch-marker", time.Now().Add(time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", marker.PartnerID, marker)
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)
+	msgs := h.smtp.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d mails, want one per challenge", len(msgs))
+	}
+	p, err := smtptest.Parse(msgs[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Subject, "メールアドレス") || !strings.Contains(p.Text, "042917") ||
+		!strings.Contains(p.Text, "https://onboarding.example.com/email/confirm?token="+token) ||
+		!strings.Contains(p.HTML, "/email/dispute?token="+token) || msgs[0].To[0] != req.Recipient {
+		t.Fatalf("mail: %+v", p)
+	}
+	var secret []byte
+	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT sealed_secret FROM deliveries WHERE id = 'ch-1'`).Scan(&secret); err != nil || secret != nil {
+		t.Fatalf("sealed secret kept after delivery: %v", err)
+	}
+}
+
+// TestSMTPDownThenBack: while the server is down attempts fail and are
+// retried with backoff; once it is back the mail is delivered exactly once.
+func TestSMTPDownThenBack(t *testing.T) {
+	h := start(t, opts{})
+	h.smtp.Stop()
+	req := h.request("ch-down", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		d, err := h.svc.Repo.Get(context.Background(), "ch-down")
+		if err != nil {
+			return err
+		}
+		if n := len(d.Attempts()); n < 2 {
+			return fmt.Errorf("%d attempts while down", n)
+		}
+		return nil
+	})
+	if len(h.smtp.Messages()) != 0 || h.delivery("ch-down").Status() == domain.StatusDelivered {
+		t.Fatal("delivered while the server was down")
+	}
+	smtptest.Restart(t, h.smtp)
+	ev := h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)[0]
+	var p notifierv1.MailDelivered
+	_ = json.Unmarshal(ev.Data, &p)
+	if p.Attempts < 3 {
+		t.Errorf("delivered after %d attempts, want the failures counted", p.Attempts)
+	}
+	for _, a := range h.delivery("ch-down").Attempts()[:p.Attempts-1] {
+		if a.Outcome != domain.OutcomeTemporary {
+			t.Errorf("attempt %d: %s", a.Number, a.Outcome)
+		}
+	}
+	// Later polls send nothing more.
+	other := h.request("ch-after", time.Now().Add(time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", other.PartnerID, other)
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)
+	if n := len(h.smtp.Messages()); n != 2 {
+		t.Fatalf("%d mails, want 2 (each once)", n)
+	}
+}
+
+// TestLateAndBadRequests: a request that arrives after its challenge
+// expired (late, out of order) is never sent and reported failed; an
+// invalid one is dead-lettered with its code.
+func TestLateAndBadRequests(t *testing.T) {
+	h := start(t, opts{})
+	late := h.request("ch-late", time.Now().Add(-time.Minute))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", late.PartnerID, late)
+	bad := h.request("ch-bad", time.Now().Add(time.Hour))
+	bad.Recipient = "Taro <taro@example.co.jp>"
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", bad.PartnerID, bad)
+	ev := h.waitStream("NOTIFIER", notifierv1.TypeMailFailed, 1)[0]
+	var p notifierv1.MailFailed
+	_ = json.Unmarshal(ev.Data, &p)
+	if p.Reason != notifierv1.ReasonChallengeExpired || p.Attempts != 0 {
+		t.Fatalf("failed event %+v", p)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, m := range streamMsgs(t, h.js, bus.DeadLetterStream, "") {
+			if m.Header.Get(bus.DLQCode) == "notifier.invalid_request" {
+				return nil
+			}
+		}
+		return fmt.Errorf("invalid request not dead-lettered")
+	})
+	if n := len(h.smtp.Messages()); n != 0 {
+		t.Fatalf("%d mails sent for late or bad requests", n)
+	}
+}
+
+// TestCrashBetweenSendAndRecord documents the at-most-one-duplicate
+// promise: an attempt that sent the mail and crashed before recording is
+// retried after its lease, so the mail goes out twice (same Message-ID) and
+// never a third time.
+func TestCrashBetweenSendAndRecord(t *testing.T) {
+	h := start(t, opts{deliverInterval: time.Hour}) // the test drives DeliverDue
+	ctx := context.Background()
+	req := h.request("ch-crash", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		_, err := h.svc.Repo.Get(ctx, "ch-crash")
+		return err
+	})
+	// The "crashed" attempt: claimed and saved, mail sent, outcome never recorded.
+	policy := domain.DefaultPolicy()
+	if err := h.svc.Repo.Update(ctx, "ch-crash", func(d *domain.Delivery) error {
+		_, err := d.Begin(h.clock.Now(), policy)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	snd, _ := smtp.New(smtp.Config{Host: h.smtp.Host, Port: h.smtp.Port, TLSMode: smtp.TLSNone, From: "no-reply@partners.example.com"})
+	if err := snd.Send(ctx, app.Message{ID: "ch-crash", To: req.Recipient, Subject: "s", Text: "t", HTML: "<p>t</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := h.svc.App.DeliverDue(ctx); rep.Delivered != 0 {
+		t.Fatal("an attempt inside its lease was repeated")
+	}
+	h.clock.Advance(2*time.Minute + time.Second)
+	if rep, err := h.svc.App.DeliverDue(ctx); err != nil || rep.Delivered != 1 {
+		t.Fatalf("after the lease: %+v %v", rep, err)
+	}
+	if rep, _ := h.svc.App.DeliverDue(ctx); rep.Delivered != 0 {
+		t.Fatal("sent a third time")
+	}
+	msgs := h.smtp.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d mails, want exactly one duplicate", len(msgs))
+	}
+	a, _ := smtptest.Parse(msgs[0].Data)
+	b, _ := smtptest.Parse(msgs[1].Data)
+	if a.Header.Get("Message-Id") == "" || a.Header.Get("Message-Id") != b.Header.Get("Message-Id") {
+		t.Errorf("Message-IDs differ: %q %q", a.Header.Get("Message-Id"), b.Header.Get("Message-Id"))
+	}
+	at := h.delivery("ch-crash").Attempts()
+	if len(at) != 2 || at[0].Outcome != domain.OutcomeUnknown || at[1].Outcome != domain.OutcomeDelivered {
+		t.Fatalf("attempts %+v", at)
+	}
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)
+}
+
+// TestEndToEndRegistrationToConfirmation is the issue's done criterion in
+// one test: a registration submitted event → the e-mail ownership service
+// (its real binary) opens challenges → this notifier delivers real mail to
+// the in-test SMTP server → the link from the mail, fetched with HTTP GET,
+// confirms → the ownership confirmed event is on JetStream.
+func TestEndToEndRegistrationToConfirmation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the e-mail ownership binary")
+	}
+	natsURL, db := testkit.NATS(t), testkit.Database(t)
+	_, jwks := testkit.DevKeys(t)
+	pub, priv, _ := sealedbox.GenerateKey()
+	port := freePort(t)
+	eoURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	startEmailOwnership(t, map[string]string{
+		"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port), "NATS_URL": natsURL, "POSTGRES_ADMIN_URL": testkit.AdminURL(),
+		"POSTGRES_DB": db, "AUTH_JWKS_FILE": jwks, "AUTH_ISSUER": auth.DevIssuer, "AUTH_AUDIENCE": auth.DevAudience,
+		"CODE_PEPPER": "e2e-pepper-e2e-pepper-e2e-pepper-0123456789", "NOTIFIER_PUBLIC_KEY": pub,
+		"LOG_LEVEL": "warn", "TIMER_INTERVAL": "100ms", "OUTBOX_POLL_INTERVAL": "10ms", "BUS_NAK_BASE": "20ms", "BUS_NAK_MAX": "200ms",
+	}, eoURL)
+	h := start(t, opts{natsURL: natsURL, db: db, jwks: jwks, pub: pub, priv: priv, linkBase: eoURL})
+
+	partner := "PG-E2E" + strings.ToUpper(testkit.RandomID(3))
+	at := time.Now().UTC().Truncate(time.Second)
+	reg := registrationv1.ApplicationSubmitted{PartnerID: partner, LocationID: partner + "-L1", Market: "JP", Language: "ja",
+		Contact: registrationv1.Contact{FirstName: "太郎", LastName: "山田", Email: "taro@yamada.example.co.jp", EmailDomain: "yamada.example.co.jp"},
+		Enrollments: []registrationv1.Enrollment{
+			{EnrollmentID: partner + "-NET", Program: registrationv1.ProgramPartnerNetwork, Status: registrationv1.StatusPendingVerification},
+			{EnrollmentID: partner + "-RES", Program: registrationv1.ProgramIndirectReseller, Status: registrationv1.StatusPendingVerification}},
+		SubmittedBy: "e2e", SubmittedAt: at}
+	publish(t, h.js, registrationv1.TypeApplicationSubmitted, "", partner, reg)
+
+	var mails []smtptest.Received
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if mails = h.smtp.Messages(); len(mails) != 2 {
+			return fmt.Errorf("%d mails, want one per enrollment", len(mails))
+		}
+		return nil
+	})
+	p, err := smtptest.Parse(mails[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(eoURL) + `/confirm\?token=[A-Za-z0-9_-]+`).FindString(p.Text)
+	if link == "" {
+		t.Fatalf("no confirmation link in the mail:\n%s", p.Text)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "確認しました") {
+		t.Fatalf("clicking the link: %d %s", resp.StatusCode, body)
+	}
+	ev := h.waitStream("EMAIL", emailv1.TypeOwnershipConfirmed, 1)[0]
+	var c emailv1.OwnershipConfirmed
+	_ = json.Unmarshal(ev.Data, &c)
+	if c.PartnerID != partner || c.Method != "link" || ev.Header.Get(ce.HSubject) != partner {
+		t.Fatalf("confirmed event %+v", c)
+	}
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startEmailOwnership builds and runs the e-mail ownership service (a
+// service never imports another: the test runs its binary).
+func startEmailOwnership(t *testing.T, env map[string]string, url string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "email-ownership")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/email-ownership")
+	build.Dir = filepath.Join("..", "..", "..", "email-ownership")
+	build.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build email-ownership: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("email-ownership output:\n%s", logs.String())
+		}
+	})
+	testkit.Eventually(t, 30*time.Second, func() error {
+		select {
+		case err := <-exited:
+			t.Fatalf("email-ownership exited: %v\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("readyz %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
