@@ -45,6 +45,7 @@ var Subscriptions = map[string][]string{
 		"verification.case.approved.v1",
 		"verification.case.rejected.v1",
 		"agreements.acceptance.recorded.v1",
+		"email.ownership.confirmed.v1",
 	},
 	"email-ownership": {
 		"registration.application.submitted.v1",

@@ -170,8 +170,17 @@ func (r *Router) Subscribe(filter string, handlers map[string]HandlerFunc) {
 	}
 }
 
+// Filters lists the subject filters this router consumes (one durable each).
+func (r *Router) Filters() []string { return append([]string(nil), r.order...) }
+
 // Run starts consuming and blocks until ctx ends or Close.
 func (r *Router) Run(ctx context.Context) error {
+	if r.cfg.NATSUser != "" {
+		// Fail at start with the cause rather than a durable-creation timeout.
+		if err := CheckConsumes(r.cfg.NATSUser, r.order); err != nil {
+			return err
+		}
+	}
 	r.router.AddMiddleware(
 		r.deadLetter,
 		middleware.Retry{

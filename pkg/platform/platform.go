@@ -99,16 +99,16 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	}
 	b.Pool = pool
 
-	if b.NC, err = bus.Connect(cfg.Bus.NATSURL, service); err != nil {
+	if b.NC, err = bus.Connect(cfg.Bus.NATSURL, service, cfg.Bus.ConnectOptions()...); err != nil {
 		return nil, err
 	}
 	if b.JS, err = jetstream.New(b.NC); err != nil {
 		return nil, err
 	}
-	if err := bus.EnsureStreams(pctx, b.JS, cfg.Bus.Replicas); err != nil {
+	if err := bus.PrepareStreams(pctx, b.JS, cfg.Bus); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	if b.relayNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-relay"); err != nil {
+	if b.relayNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-relay", cfg.Bus.ConnectOptions()...); err != nil {
 		return nil, err
 	}
 	pub, err := bus.NewPublisher(b.relayNC, bus.WatermillLogger(log))
@@ -118,11 +118,11 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	if b.relay, err = outbox.NewRelay(pool, pub, cfg.Outbox, bus.WatermillLogger(log)); err != nil {
 		return nil, err
 	}
-	subNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-consumer")
+	subNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	dlqNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-deadletter")
+	dlqNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-deadletter", cfg.Bus.ConnectOptions()...)
 	if err != nil {
 		subNC.Close()
 		return nil, err

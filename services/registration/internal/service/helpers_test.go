@@ -33,7 +33,7 @@ type env struct {
 	signer *auth.Signer
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	signer, jwks := testkit.DevKeys(t)
 	natsURL := testkit.NATS(t)
@@ -72,7 +72,7 @@ func start(t *testing.T) *env {
 	return &env{svc: svc, base: "http://" + svc.Addr(), nats: natsURL, js: js, signer: signer}
 }
 
-func (e *env) token(t *testing.T, p auth.Principal) string { return testkit.Token(t, e.signer, p) }
+func (e *env) token(t testing.TB, p auth.Principal) string { return testkit.Token(t, e.signer, p) }
 
 var upstream = auth.Principal{Kind: auth.KindService, Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}
 
@@ -82,7 +82,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -91,7 +91,7 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (e *env) do(t *testing.T, method, path, token, contentType string, body []byte, headers ...string) response {
+func (e *env) do(t testing.TB, method, path, token, contentType string, body []byte, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -140,7 +140,7 @@ func registration() map[string]any {
 	}
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -487,3 +487,13 @@ func TestConcurrentDuplicatesOneWins(t *testing.T) {
 		t.Fatalf("%d created, want exactly 1 (%v)", created, codes)
 	}
 }
+
+// TestConsumesOnlyWhatItsBusUserMay: every durable of the service is in its
+// NATS user's permissions (deploy/nats/accounts.conf), or it could not start
+// with per-service users.
+func TestConsumesOnlyWhatItsBusUserMay(t *testing.T) {
+	e := start(t)
+	if err := bus.CheckConsumes("registration", e.svc.Base.Router.Filters()); err != nil {
+		t.Fatal(err)
+	}
+}

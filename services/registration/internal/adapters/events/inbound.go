@@ -48,7 +48,9 @@ type Handlers struct {
 
 // Register subscribes every handler on r.
 func (h *Handlers) Register(r *bus.Router) {
-	r.On(intakev1.TypeRegistrationRequested, h.OnRegistrationRequested)
+	// One durable over every intake registration subject: an unknown type
+	// there is dead-lettered with cloudevent.unknown_type.
+	r.Subscribe("intake.registration.>", map[string]bus.HandlerFunc{intakev1.TypeRegistrationRequested: h.OnRegistrationRequested})
 	r.On(verificationv1.TypeVerificationApproved, h.OnVerificationApproved)
 	r.On(verificationv1.TypeVerificationRejected, h.OnVerificationRejected)
 	r.On(TypeAcceptanceRecorded, h.OnAcceptanceRecorded)
