@@ -201,4 +201,3 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
-
