@@ -49,7 +49,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // harness is one running service with its infrastructure.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *service.Service
 	js     jetstream.JetStream
 	signer *auth.Signer
@@ -80,7 +80,7 @@ func quietLog() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func start(t *testing.T) *harness {
+func start(t testing.TB) *harness {
 	t.Helper()
 	natsURL := testkit.NATS(t)
 	signer, jwks := testkit.DevKeys(t)
