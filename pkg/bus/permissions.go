@@ -49,9 +49,6 @@ var Subscriptions = map[string][]string{
 	},
 	"email-ownership": {
 		"registration.application.submitted.v1",
-		"registration.enrollment.status_changed.v1",
-		"notifier.mail.delivered.v1",
-		"notifier.mail.failed.v1",
 	},
 	"notifier": {
 		"email.verification_mail.requested.v1",
@@ -59,17 +56,17 @@ var Subscriptions = map[string][]string{
 	"verification": {
 		"registration.application.submitted.v1",
 		"email.ownership.confirmed.v1",
-		VerifierIntake,
+		"intake.verification.decision_submitted.v1",
 	},
 	"agreements": {
 		"registration.application.submitted.v1",
 		"verification.case.approved.v1",
 		"verification.case.rejected.v1",
+		"verification.case.revoked.v1",
 	},
 	"relationships": {
-		"registration.partner.activated.v1",
+		"registration.application.submitted.v1",
 		"registration.enrollment.status_changed.v1",
-		"agreements.acceptance.recorded.v1",
 	},
 	VerifierUser: {
 		"verification.task.created.v1",

@@ -112,7 +112,7 @@ func TestDeploymentUsers(t *testing.T) {
 		{bus.VerifierUser, "$JS.API.CONSUMER.MSG.NEXT.VERIFICATION.verifier__verification_task_created_v1", true},
 		{"verification", "verification.case.approved.v1", true},
 		{"verification", "email.ownership.confirmed.v1", false},
-		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_all", true},
+		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_decision_submitted_v1", true},
 	}
 	for _, tt := range tests {
 		if got := allows(users[tt.user].Publish, tt.subject); got != tt.allowed {
@@ -327,7 +327,8 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		router := startRouter(t, email.cfg)
+		rel := connectAs(t, url, "relationships", pw["relationships"])
+		router := startRouter(t, rel.cfg)
 		got := make(chan ce.Event, 1)
 		router.On("com.partnerhub.registration.application.submitted.v1", func(_ context.Context, ev ce.Event) error {
 			got <- ev
@@ -346,9 +347,9 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 				t.Fatalf("handled %s, want %s", ev.ID, ok)
 			}
 		case <-time.After(10 * time.Second):
-			t.Fatal("email-ownership's router did not receive the event")
+			t.Fatal("relationships' router did not receive the event")
 		}
-		durable := bus.DurableName("email-ownership", "registration.application.submitted.v1")
+		durable := bus.DurableName("relationships", "registration.application.submitted.v1")
 		testkit.Eventually(t, 10*time.Second, func() error {
 			c, err := admin.js.Consumer(ctx, "REGISTRATION", durable)
 			if err != nil {
@@ -368,7 +369,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("email-ownership"))
+			m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("relationships"))
 			if err != nil {
 				return err
 			}
