@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 )
 
 // Exit codes of partnerctl.
@@ -80,7 +82,7 @@ the identity provider's JWKS URL instead and never sees these keys.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&keysDir, "keys", defaultKeysDir(getenv),
 		"directory of the development signing key (env "+auth.DevKeysEnv+")")
-	root.AddCommand(newTokenCmd(&keysDir, stdout, stderr), newKeysCmd(&keysDir, stdout))
+	root.AddCommand(newTokenCmd(&keysDir, stdout, stderr), newKeysCmd(&keysDir, stdout), newStreamsCmd(stdout))
 	return root
 }
 
@@ -265,4 +267,59 @@ func ensureKeys(dir string) (*auth.Signer, bool, error) {
 		return nil, false, fmt.Errorf("development keys in %s: %w", dir, err)
 	}
 	return s, statErr != nil, nil
+}
+
+func newStreamsCmd(stdout io.Writer) *cobra.Command {
+	streams := &cobra.Command{
+		Use:   "streams",
+		Short: "Manage the JetStream streams of the catalog",
+		Args:  noArgs,
+		RunE:  needSubcommand,
+	}
+	var url, user, password string
+	var replicas int
+	ensure := &cobra.Command{
+		Use:   "ensure",
+		Short: "Create or update every stream of the catalog (idempotent; run as the NATS admin user)",
+		Long: `Create or update INTAKE, REGISTRATION, EMAIL, NOTIFIER, VERIFICATION, AGREEMENTS,
+RELATIONSHIPS and DEADLETTER. With per-service NATS users, services may not create streams:
+run this once per deployment (docker-compose runs it as a one-shot job) before the services.`,
+		Example: `  partnerctl streams ensure --url nats://127.0.0.1:4222
+  partnerctl streams ensure --url nats://nats-1:4222 --user admin --password "$NATS_PASSWORD_ADMIN" --replicas 3`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := bus.Config{NATSURL: url, NATSUser: user, NATSPassword: password, Replicas: replicas}
+			nc, err := bus.Connect(url, "partnerctl", cfg.ConnectOptions()...)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+			defer cancel()
+			if err := bus.EnsureStreams(ctx, js, replicas); err != nil {
+				return err
+			}
+			for _, s := range bus.Catalog {
+				fmt.Fprintf(stdout, "%-14s %s\n", s.Name, strings.Join(s.Subjects, " "))
+			}
+			return nil
+		},
+	}
+	ensure.Flags().StringVar(&url, "url", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS servers (env NATS_URL)")
+	ensure.Flags().StringVar(&user, "user", os.Getenv("NATS_USER"), "NATS user (env NATS_USER)")
+	ensure.Flags().StringVar(&password, "password", os.Getenv("NATS_PASSWORD"), "NATS password (env NATS_PASSWORD)")
+	ensure.Flags().IntVar(&replicas, "replicas", 1, "stream replicas (3 on a cluster)")
+	streams.AddCommand(ensure)
+	return streams
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
 }

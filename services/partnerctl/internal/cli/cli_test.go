@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -116,5 +118,22 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("output does not contain %q:\n%s%s", tc.wantText, out, errOut)
 			}
 		})
+	}
+}
+
+func TestStreamsEnsureCreatesTheCatalog(t *testing.T) {
+	url := testkit.NATS(t)
+	if code, _, stderr := run(t, nil, "streams", "ensure", "--url", url); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	_, js := testkit.JetStream(t, url)
+	for _, s := range bus.Catalog {
+		if _, err := js.Stream(context.Background(), s.Name); err != nil {
+			t.Errorf("stream %s missing after ensure: %v", s.Name, err)
+		}
+	}
+	// Idempotent.
+	if code, _, stderr := run(t, nil, "streams", "ensure", "--url", url); code != ExitOK {
+		t.Fatalf("second run exit %d: %s", code, stderr)
 	}
 }
