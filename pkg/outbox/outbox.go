@@ -77,9 +77,11 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	}
 	cause := ce.CauseFrom(ctx)
 	actor, hasActor := auth.FromContext(ctx)
+	hasActor = hasActor && !actor.IsZero()
 	events := make([]ce.Event, 0, len(drafts))
-	msgs := make(map[string][]*message.Message)
-	var order []string
+	// One round trip for every sequence and audit row: the writer's cost
+	// is what a change pays on top of its own statements.
+	batch := &pgx.Batch{}
 	for _, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
 			// A row that cannot be published would block every later row.
@@ -96,23 +98,19 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if pk == "" {
 			pk = d.Subject
 		}
-		var seq uint64
-		err = tx.QueryRow(ctx, `INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
-			ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
-			RETURNING last_sequence`, pk).Scan(&seq)
-		if err != nil {
-			return nil, fmt.Errorf("outbox: next sequence for %s: %w", pk, err)
-		}
 		ev := ce.Event{
 			ID: ce.NewID(), Source: w.source, Type: d.Type, Subject: d.Subject, Time: w.now().UTC(),
-			DataContentType: ce.JSON, DataSchema: SchemaURL(d.Type), PartitionKey: pk, Sequence: seq,
+			DataContentType: ce.JSON, DataSchema: SchemaURL(d.Type), PartitionKey: pk,
 			TraceParent: cause.TraceParent, CorrelationID: cause.CorrelationID, CausationID: cause.CausationID,
 			DataClassification: d.DataClassification, Data: data,
 		}
 		if ev.CorrelationID == "" {
 			ev.CorrelationID = ev.ID
 		}
-		if hasActor && !actor.IsZero() {
+		batch.Queue(`INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
+			ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
+			RETURNING last_sequence`, pk)
+		if hasActor {
 			ev.AuthType, ev.AuthID = "user", actor.Subject
 			if actor.Kind == auth.KindService {
 				ev.AuthType = "service_account"
@@ -122,15 +120,33 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 				roles[i] = string(r)
 			}
 			// The audit trail: who caused each change, from where.
-			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
+			batch.Queue(`INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
 				actor_roles, actor_partner, source_ip, user_agent, request_id)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
-				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID); err != nil {
-				return nil, fmt.Errorf("outbox: audit %s: %w", d.Type, err)
-			}
+				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
 		}
 		events = append(events, ev)
-		topic := ce.Topic(d.Type)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for i := range events {
+		if err := br.QueryRow().Scan(&events[i].Sequence); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("outbox: next sequence for %s: %w", events[i].PartitionKey, err)
+		}
+		if hasActor {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return nil, fmt.Errorf("outbox: audit %s: %w", events[i].Type, err)
+			}
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	msgs := make(map[string][]*message.Message)
+	var order []string
+	for _, ev := range events {
+		topic := ce.Topic(ev.Type)
 		if _, ok := msgs[topic]; !ok {
 			order = append(order, topic)
 		}

@@ -242,6 +242,11 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string, log *slo
 
 // Connect opens the runtime pool of the service, pinned to its schema.
 func Connect(ctx context.Context, c Config) (*pgxpool.Pool, error) {
+	return ConnectWith(ctx, c, c.MaxConns, nil)
+}
+
+// ConnectWith is Connect with its own size and extra session settings.
+func ConnectWith(ctx context.Context, c Config, maxConns int32, params map[string]string) (*pgxpool.Pool, error) {
 	dsn, err := c.RuntimeURL()
 	if err != nil {
 		return nil, err
@@ -250,7 +255,10 @@ func Connect(ctx context.Context, c Config) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse runtime DSN: %v", redactErr(err))
 	}
-	pc.MaxConns = c.MaxConns
+	pc.MaxConns = maxConns
+	for k, v := range params {
+		pc.ConnConfig.RuntimeParams[k] = v
+	}
 	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema
 	pc.ConnConfig.RuntimeParams["application_name"] = c.Schema
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -41,29 +41,37 @@ func NewRepository(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Reposit
 }
 
 // Create inserts the partner and everything it owns in one transaction (or
-// in the caller's). Inserts run under a savepoint so that a collision leaves
-// the caller's transaction usable.
+// in the caller's), as one batch under a savepoint: a collision rolls back
+// to the savepoint and leaves the caller's transaction usable, and the happy
+// path costs one round trip.
 func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if dup, err := r.matches(ctx, tx, p); err != nil || dup != nil {
-			if dup != nil {
-				return dup
-			}
-			return err
-		}
-		sp, err := tx.Begin(ctx)
+		s := p.Snapshot()
+		snapshot, err := json.Marshal(s)
 		if err != nil {
 			return err
 		}
-		err = r.insert(ctx, sp, p)
-		if err == nil {
-			return sp.Commit(ctx)
+		b := &pgx.Batch{}
+		b.Queue(`SAVEPOINT create_partner`)
+		b.Queue(`INSERT INTO partners (id, market, status, legal_name, snapshot, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, string(s.ID), string(s.Market), string(s.Status),
+			s.Registration.Normalized.Company.LegalName, snapshot, s.CreatedAt, s.UpdatedAt)
+		queueChildren(b, s)
+		for _, k := range p.IdentityKeys() {
+			b.Queue(`INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
+				string(s.Market), string(k.Kind), k.Value, string(s.ID))
 		}
-		_ = sp.Rollback(ctx)
+		b.Queue(`RELEASE SAVEPOINT create_partner`)
+		if err = tx.SendBatch(ctx, b).Close(); err == nil {
+			return r.writeEvents(ctx, tx, p.PullEvents())
+		}
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT create_partner`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 		constraint, unique := pg.IsUniqueViolation(err)
 		switch {
 		case unique && constraint == "identity_keys_pkey":
-			// A concurrent registration of the same entity committed first.
+			// The same entity is already registered (perhaps concurrently).
 			dup, qerr := r.matches(ctx, tx, p)
 			if qerr != nil {
 				return qerr
@@ -80,52 +88,30 @@ func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 	})
 }
 
-func (r *Repository) insert(ctx context.Context, tx pgx.Tx, p *domain.Partner) error {
-	s := p.Snapshot()
-	if err := r.upsertPartner(ctx, tx, s, true); err != nil {
-		return err
+// queueChildren upserts the locations and enrollments of s.
+func queueChildren(b *pgx.Batch, s domain.PartnerSnapshot) {
+	for _, l := range s.Locations {
+		b.Queue(`INSERT INTO locations (id, partner_id, country, status) VALUES ($1,$2,$3,$4)
+			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status WHERE locations.partner_id = EXCLUDED.partner_id`,
+			string(l.ID), string(s.ID), string(l.Country), string(l.Status))
 	}
-	for _, k := range p.IdentityKeys() {
-		if _, err := tx.Exec(ctx, `INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
-			string(s.Market), string(k.Kind), k.Value, string(s.ID)); err != nil {
-			return err
-		}
+	for _, e := range s.Enrollments {
+		b.Queue(`INSERT INTO enrollments (id, partner_id, program, status, location_id) VALUES ($1,$2,$3,$4,NULLIF($5,''))
+			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, location_id = EXCLUDED.location_id
+			WHERE enrollments.partner_id = EXCLUDED.partner_id`,
+			string(e.ID), string(s.ID), string(e.Program), string(e.Status), string(e.LocationID))
 	}
-	return r.writeEvents(ctx, tx, p.PullEvents())
 }
 
-func (r *Repository) upsertPartner(ctx context.Context, tx pgx.Tx, s domain.PartnerSnapshot, create bool) error {
+func (r *Repository) savePartner(ctx context.Context, tx pgx.Tx, s domain.PartnerSnapshot) error {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	if create {
-		_, err = tx.Exec(ctx, `INSERT INTO partners (id, market, status, legal_name, snapshot, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7)`, string(s.ID), string(s.Market), string(s.Status),
-			s.Registration.Normalized.Company.LegalName, data, s.CreatedAt, s.UpdatedAt)
-	} else {
-		_, err = tx.Exec(ctx, `UPDATE partners SET status=$2, snapshot=$3, updated_at=$4 WHERE id=$1`,
-			string(s.ID), string(s.Status), data, s.UpdatedAt)
-	}
-	if err != nil {
-		return err
-	}
-	for _, l := range s.Locations {
-		if _, err := tx.Exec(ctx, `INSERT INTO locations (id, partner_id, country, status) VALUES ($1,$2,$3,$4)
-			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status WHERE locations.partner_id = EXCLUDED.partner_id`,
-			string(l.ID), string(s.ID), string(l.Country), string(l.Status)); err != nil {
-			return err
-		}
-	}
-	for _, e := range s.Enrollments {
-		if _, err := tx.Exec(ctx, `INSERT INTO enrollments (id, partner_id, program, status, location_id) VALUES ($1,$2,$3,$4,NULLIF($5,''))
-			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, location_id = EXCLUDED.location_id
-			WHERE enrollments.partner_id = EXCLUDED.partner_id`,
-			string(e.ID), string(s.ID), string(e.Program), string(e.Status), string(e.LocationID)); err != nil {
-			return err
-		}
-	}
-	return nil
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE partners SET status=$2, snapshot=$3, updated_at=$4 WHERE id=$1`, string(s.ID), string(s.Status), data, s.UpdatedAt)
+	queueChildren(b, s)
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // matches finds the partners already holding any of p's identity keys.
@@ -206,7 +192,7 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if len(events) == 0 {
 			return nil
 		}
-		if err := r.upsertPartner(ctx, tx, p.Snapshot(), false); err != nil {
+		if err := r.savePartner(ctx, tx, p.Snapshot()); err != nil {
 			return err
 		}
 		if !p.HoldsIdentity() {
