@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
@@ -495,5 +496,43 @@ func TestConsumesOnlyWhatItsBusUserMay(t *testing.T) {
 	e := start(t)
 	if err := bus.CheckConsumes("registration", e.svc.Base.Router.Filters()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRegistrationShowsEmailOwnership: the ownership-confirmed event of the
+// e-mail service shows in the registration's status; the actor of the
+// submission is in the audit trail with where it came from.
+func TestRegistrationShowsEmailOwnership(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration()), "User-Agent", "crm-sync/2.1")
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	view := r.json(t)
+	pid := view["partner_id"].(string)
+	enrollment := view["enrollments"].([]any)[0].(map[string]any)["id"].(string)
+	e.publish(t, emailv1.TypeOwnershipConfirmed, mustJSON(t, emailv1.OwnershipConfirmed{PartnerID: pid, EnrollmentID: enrollment,
+		Program: "partner_network", ChallengeID: "ch-1", Address: "taro.yamada@mirai-cloud.co.jp", Method: "link",
+		ConfirmedAt: time.Now().UTC()}), nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		got := e.do(t, "GET", "/v1/registrations/"+pid, tok, "", nil).json(t)
+		list, _ := got["email_ownership"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["enrollment_id"] != enrollment {
+			return fmt.Errorf("email_ownership = %v", got["email_ownership"])
+		}
+		return nil
+	})
+
+	var sub, kind, ua, ip, rid string
+	var roles []string
+	err := e.svc.Base.Pool.QueryRow(context.Background(), `SELECT actor_sub, actor_kind, actor_roles, user_agent, source_ip, request_id
+		FROM audit_log WHERE subject = $1 AND event_type = $2`, pid, regv1.TypeApplicationSubmitted).Scan(&sub, &kind, &roles, &ua, &ip, &rid)
+	if err != nil {
+		t.Fatalf("no audit row for the submission: %v", err)
+	}
+	if sub != "upstream-portal" || kind != "service" || len(roles) != 1 || roles[0] != "upstream_system" ||
+		ua != "crm-sync/2.1" || ip != "127.0.0.1" || rid == "" {
+		t.Fatalf("audit row: sub=%s kind=%s roles=%v ua=%s ip=%s rid=%s", sub, kind, roles, ua, ip, rid)
 	}
 }
