@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
@@ -82,7 +84,7 @@ the identity provider's JWKS URL instead and never sees these keys.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&keysDir, "keys", defaultKeysDir(getenv),
 		"directory of the development signing key (env "+auth.DevKeysEnv+")")
-	root.AddCommand(newTokenCmd(&keysDir, stdout, stderr), newKeysCmd(&keysDir, stdout), newStreamsCmd(stdout))
+	root.AddCommand(newTokenCmd(&keysDir, stdout, stderr), newKeysCmd(&keysDir, stdout), newStreamsCmd(stdout), newDeadLettersCmd(stdout))
 	return root
 }
 
@@ -309,7 +311,7 @@ run this once per deployment (docker-compose runs it as a one-shot job) before t
 			return nil
 		},
 	}
-	ensure.Flags().StringVar(&url, "url", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS servers (env NATS_URL)")
+	ensure.Flags().StringVar(&url, "url", envOr("NATS_URL", "nats://127.0.0.1:4223"), "NATS servers (env NATS_URL; make run: 4223)")
 	ensure.Flags().StringVar(&user, "user", os.Getenv("NATS_USER"), "NATS user (env NATS_USER)")
 	ensure.Flags().StringVar(&password, "password", os.Getenv("NATS_PASSWORD"), "NATS password (env NATS_PASSWORD)")
 	ensure.Flags().IntVar(&replicas, "replicas", 1, "stream replicas (3 on a cluster)")
@@ -322,4 +324,124 @@ func envOr(k, d string) string {
 		return v
 	}
 	return d
+}
+
+func newDeadLettersCmd(stdout io.Writer) *cobra.Command {
+	dl := &cobra.Command{
+		Use:     "deadletters",
+		Aliases: []string{"dlq"},
+		Short:   "List dead-lettered events and replay them after a fix",
+		Args:    noArgs,
+		RunE:    needSubcommand,
+	}
+	var url, user, password, service string
+	connect := func(ctx context.Context) (*nats.Conn, jetstream.Stream, error) {
+		cfg := bus.Config{NATSURL: url, NATSUser: user, NATSPassword: password}
+		nc, err := bus.Connect(url, "partnerctl", cfg.ConnectOptions()...)
+		if err != nil {
+			return nil, nil, err
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+		s, err := js.Stream(ctx, bus.DeadLetterStream)
+		if err != nil {
+			nc.Close()
+			return nil, nil, fmt.Errorf("stream %s: %w", bus.DeadLetterStream, err)
+		}
+		return nc, s, nil
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List dead letters with their reason code (newest last)",
+		Example: `  partnerctl deadletters list --url nats://127.0.0.1:4223
+  partnerctl deadletters list --service registration`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			nc, s, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			info, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%-8s %-16s %-40s %-45s %s\n", "SEQ", "SERVICE", "CODE", "TYPE", "SUBJECT")
+			if info.State.Msgs == 0 {
+				return nil
+			}
+			for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+				m, err := s.GetMsg(ctx, seq)
+				if err != nil {
+					continue
+				}
+				if service != "" && m.Header.Get(bus.DLQService) != service {
+					continue
+				}
+				fmt.Fprintf(stdout, "%-8d %-16s %-40s %-45s %s\n", seq, m.Header.Get(bus.DLQService), m.Header.Get(bus.DLQCode),
+					m.Header.Get("ce-type"), m.Header.Get("ce-subject"))
+			}
+			return nil
+		},
+	}
+	replay := &cobra.Command{
+		Use:   "replay SEQ",
+		Short: "Republish a dead letter's original event to its original subject",
+		Long: `Republish the original CloudEvent (its ce-* headers and body, without the dead-letter
+headers) to the subject it was consumed from. Consumers are idempotent by CloudEvent id,
+so replaying an event that was in fact applied changes nothing.`,
+		Example: `  partnerctl deadletters replay 42`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("SEQ must be a number: %q", args[0])}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			nc, s, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				return fmt.Errorf("dead letter %d: %w", seq, err)
+			}
+			subject := m.Header.Get(bus.DLQSubject)
+			if subject == "" {
+				return fmt.Errorf("dead letter %d has no %s header", seq, bus.DLQSubject)
+			}
+			out := nats.NewMsg(subject)
+			for k, v := range m.Header {
+				if strings.HasPrefix(k, "ce-") || k == "content-type" {
+					out.Header[k] = v
+				}
+			}
+			out.Data = m.Data
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			ack, err := js.PublishMsg(ctx, out)
+			if err != nil {
+				return fmt.Errorf("replay to %s: %w", subject, err)
+			}
+			fmt.Fprintf(stdout, "replayed dead letter %d to %s (stream %s, seq %d)\n", seq, subject, ack.Stream, ack.Sequence)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{list, replay} {
+		c.Flags().StringVar(&url, "url", envOr("NATS_URL", "nats://127.0.0.1:4223"), "NATS servers (env NATS_URL; make run: 4223)")
+		c.Flags().StringVar(&user, "user", os.Getenv("NATS_USER"), "NATS user (env NATS_USER; the admin user with per-service users)")
+		c.Flags().StringVar(&password, "password", os.Getenv("NATS_PASSWORD"), "NATS password (env NATS_PASSWORD)")
+	}
+	list.Flags().StringVar(&service, "service", "", "only this service's dead letters")
+	dl.AddCommand(list, replay)
+	return dl
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -135,5 +138,47 @@ func TestStreamsEnsureCreatesTheCatalog(t *testing.T) {
 	// Idempotent.
 	if code, _, stderr := run(t, nil, "streams", "ensure", "--url", url); code != ExitOK {
 		t.Fatalf("second run exit %d: %s", code, stderr)
+	}
+}
+
+func TestDeadLettersListAndReplay(t *testing.T) {
+	url := testkit.NATS(t)
+	if code, _, stderr := run(t, nil, "streams", "ensure", "--url", url); code != ExitOK {
+		t.Fatalf("ensure: %s", stderr)
+	}
+	nc, js := testkit.JetStream(t, url)
+	_ = nc
+	dl := nats.NewMsg(bus.DeadLetterSubject("registration"))
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "ev-1", "ce-type": "com.partnerhub.agreements.acceptance.recorded.v1",
+		"ce-source": "/services/agreements", "ce-subject": "PG-X", bus.DLQCode: "registration.program_takes_no_location",
+		bus.DLQService: "registration", bus.DLQSubject: "agreements.acceptance.recorded.v1", bus.DLQReason: "r"} {
+		dl.Header[k] = []string{v}
+	}
+	dl.Data = []byte(`{"partner_id":"PG-X"}`)
+	ack, err := js.PublishMsg(context.Background(), dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, nil, "deadletters", "list", "--url", url, "--service", "registration")
+	if code != ExitOK || !strings.Contains(out, "registration.program_takes_no_location") || !strings.Contains(out, "PG-X") {
+		t.Fatalf("list: %d %s %s", code, out, stderr)
+	}
+	code, out, stderr = run(t, nil, "deadletters", "replay", "--url", url, strconv.FormatUint(ack.Sequence, 10))
+	if code != ExitOK {
+		t.Fatalf("replay: %d %s %s", code, out, stderr)
+	}
+	s, err := js.Stream(context.Background(), "AGREEMENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(context.Background(), "agreements.acceptance.recorded.v1")
+	if err != nil {
+		t.Fatalf("replayed event not on its subject: %v", err)
+	}
+	if m.Header.Get("ce-id") != "ev-1" || m.Header.Get(bus.DLQCode) != "" || string(m.Data) != `{"partner_id":"PG-X"}` {
+		t.Fatalf("replayed message: %v %s", m.Header, m.Data)
+	}
+	if code, _, _ := run(t, nil, "deadletters", "replay", "--url", url, "x"); code != ExitUsage {
+		t.Fatalf("bad SEQ exit %d, want usage", code)
 	}
 }

@@ -152,11 +152,17 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	if a.Program == regv1.ProgramPartnerNetwork {
 		return nil // affirmed at registration; nothing moves
 	}
+	// Only the reseller enrollment transacts on a location ID; an acceptance
+	// for another program names the location as evidence only.
+	location := a.LocationID
+	if a.Program != regv1.ProgramIndirectReseller {
+		location = ""
+	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
 	return inbox.Once(ctx, h.Pool, "on_acceptance_recorded", ev, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
-			Program: a.Program, LocationID: a.LocationID, AgreementID: a.AcceptanceID})
+			Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID})
 		return err
 	})
 }
