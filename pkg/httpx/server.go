@@ -104,7 +104,11 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := s.srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+		// Past the grace period: cut what is left (requests still running,
+		// or connections opened without sending a request, which Shutdown
+		// waits on for 5s) rather than hang the process.
+		s.log.Warn("http shutdown grace period over; closing remaining connections", "timeout", timeout, "err", err)
+		_ = s.srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
