@@ -6,13 +6,16 @@ GO    ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 PKGS    := $(addsuffix /...,$(MODULES))
 
-.PHONY: run test lint bench build fmt help
+.PHONY: run test lint bench build fmt help demo
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 run: ## start every service with an embedded JetStream (or NATS_URL) and local Postgres
 	$(GO) run ./deploy/local
+
+demo: ## drive one company through the whole onboarding on the stack `make run` started
+	$(GO) run ./services/partnerctl/cmd/partnerctl demo
 
 test: ## unit, adapter, component, contract and end-to-end tests (real Postgres and JetStream)
 	$(GO) test -count=1 -p 2 -timeout 8m $(PKGS)
