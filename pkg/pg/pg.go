@@ -287,6 +287,21 @@ func TxFrom(ctx context.Context) (pgx.Tx, bool) {
 	return tx, ok
 }
 
+// Querier reads rows: a pool or a transaction.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Q is the transaction carried by ctx, or else pool: reads inside an event
+// handler's inbox transaction see that transaction's own writes.
+func Q(ctx context.Context, pool *pgxpool.Pool) Querier {
+	if tx, ok := TxFrom(ctx); ok {
+		return tx
+	}
+	return pool
+}
+
 // InTx runs fn in the transaction carried by ctx, or in a new one that it
 // commits (rolling back on error). fn gets a ctx carrying the transaction.
 func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {

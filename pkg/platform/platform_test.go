@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
-	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/inbox"
@@ -38,14 +37,7 @@ var migrations = fstest.MapFS{
 func testConfig(t *testing.T, natsURL string) platform.Config {
 	t.Helper()
 	_, jwks := testkit.DevKeys(t)
-	return platform.Config{
-		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-		Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 5},
-		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-			NakBase: 20 * time.Millisecond, NakMax: 100 * time.Millisecond, Prefetch: 8},
-		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-		Auth:   platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience, RateLimit: 100, RateBurst: 100, DevPrincipals: true},
-	}
+	return testkit.PlatformConfig(testkit.Database(t), natsURL, jwks)
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }

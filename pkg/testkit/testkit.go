@@ -17,7 +17,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/natsembed"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/platform"
 )
 
 // AdminURL is the superuser DSN of the test Postgres (PG_TEST_ADMIN_URL or
@@ -130,4 +134,19 @@ func Token(tb testing.TB, s *auth.Signer, p auth.Principal) string {
 		tb.Fatalf("mint token: %v", err)
 	}
 	return tok
+}
+
+// PlatformConfig is the platform configuration of a service under test: the
+// database and JetStream server of the test, the test's signing key, a
+// random HTTP port, short polling and redelivery intervals.
+func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
+	return platform.Config{
+		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
+		Postgres: pg.Config{AdminURL: AdminURL(), Database: database, MaxConns: 8},
+		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
+			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
+		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
+		Auth: platform.AuthConfig{JWKSFile: jwksFile, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
+			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+	}
 }

@@ -16,13 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/agreements/internal/service"
 )
@@ -38,15 +34,7 @@ type harness struct {
 func testConfig(tb testing.TB) (service.Config, *auth.Signer) {
 	tb.Helper()
 	signer, jwks := testkit.DevKeys(tb)
-	return service.Config{SeedVersions: true, Config: platform.Config{
-		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-		Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(tb), MaxConns: 10},
-		Bus: bus.Config{NATSURL: testkit.NATS(tb), Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-		Auth: platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-	}}, signer
+	return service.Config{SeedVersions: true, Config: testkit.PlatformConfig(testkit.Database(tb), testkit.NATS(tb), jwks)}, signer
 }
 
 func start(tb testing.TB) *harness {

@@ -17,13 +17,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/service"
@@ -61,15 +57,7 @@ type harness struct {
 
 func testConfig(t testing.TB, natsURL, db, jwks, pub string) service.Config {
 	return service.Config{
-		Config: platform.Config{
-			LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: db, MaxConns: 10},
-			Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-			Auth: platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-		},
+		Config:            testkit.PlatformConfig(db, natsURL, jwks),
 		CodePepper:        "test-pepper-test-pepper-test-pepper-0123456789",
 		NotifierPublicKey: pub,
 		ChallengeTTL:      72 * time.Hour, ResendCooldown: 60 * time.Second, ResendQuota: 5, MaxWrongCodes: 5,

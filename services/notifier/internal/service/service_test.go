@@ -27,9 +27,6 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
@@ -102,15 +99,7 @@ func start(t *testing.T, o opts) *harness {
 	}
 	h.smtp = smtptest.Start(t, smtptest.Options{})
 	cfg := service.Config{
-		Config: platform.Config{
-			LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: h.db, MaxConns: 10},
-			Bus: bus.Config{NATSURL: h.natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-			Auth: platform.AuthConfig{JWKSFile: h.jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-		},
+		Config:     testkit.PlatformConfig(h.db, h.natsURL, h.jwks),
 		PrivateKey: o.priv, SMTPHost: h.smtp.Host, SMTPPort: h.smtp.Port, SMTPTLS: "none",
 		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
 		DeliverInterval: o.deliverInterval, RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,

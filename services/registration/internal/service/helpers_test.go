@@ -18,9 +18,6 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/registration/internal/service"
 )
@@ -37,15 +34,7 @@ func start(t testing.TB) *env {
 	t.Helper()
 	signer, jwks := testkit.DevKeys(t)
 	natsURL := testkit.NATS(t)
-	cfg := service.Config{IdempotencyRetention: 48 * time.Hour, Config: platform.Config{
-		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 100 * time.Millisecond,
-		Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8},
-		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-		Auth: platform.AuthConfig{JWKSFile: jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-	}}
+	cfg := service.Config{IdempotencyRetention: 48 * time.Hour, Config: testkit.PlatformConfig(testkit.Database(t), natsURL, jwks)}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

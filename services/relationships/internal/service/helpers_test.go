@@ -18,12 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/service"
 )
@@ -69,15 +65,7 @@ func (e *env) advance(d time.Duration) {
 
 func (e *env) config() service.Config {
 	cfg := service.Config{
-		Config: platform.Config{
-			LogLevel: "error", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: e.db, MaxConns: 8},
-			Bus: bus.Config{NATSURL: e.nats, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-			Auth: platform.AuthConfig{JWKSFile: e.jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-		},
+		Config:            testkit.PlatformConfig(e.db, e.nats, e.jwks),
 		InvitationBaseURL: "https://portal.partnerhub.example/invitations",
 		InvitationTTL:     90 * 24 * time.Hour, ReminderLead: 7 * 24 * time.Hour, ExpiringLead: 14 * 24 * time.Hour,
 		Clock: e.clock,

@@ -18,9 +18,6 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
-	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/verification/internal/service"
 )
@@ -45,15 +42,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) config() service.Config {
 	return service.Config{
-		Config: platform.Config{
-			LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-			Postgres: pg.Config{AdminURL: testkit.AdminURL(), Database: e.db, MaxConns: 8},
-			Bus: bus.Config{NATSURL: e.nats, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-				NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-			Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
-			Auth: platform.AuthConfig{JWKSFile: e.jwks, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-				RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
-		},
+		Config:            testkit.PlatformConfig(e.db, e.nats, e.jwks),
 		ConfirmationGrace: time.Nanosecond, // dead-letter unknown partners at once
 	}
 }

@@ -98,20 +98,9 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx
 	return pg.InTx(ctx, s.pool, fn)
 }
 
-// querier is what both the pool and a transaction offer for reads.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // q reads in the transaction carried by ctx, if any, else on the pool, so
 // that reads inside an event handler see the handler's own writes.
-func (s *Store) q(ctx context.Context) querier {
-	if tx, ok := pg.TxFrom(ctx); ok {
-		return tx
-	}
-	return s.pool
-}
+func (s *Store) q(ctx context.Context) pg.Querier { return pg.Q(ctx, s.pool) }
 
 func schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time) error {
 	return timer.Schedule(ctx, tx, kind, key, due, nil)

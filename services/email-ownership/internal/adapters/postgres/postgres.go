@@ -99,15 +99,7 @@ func (r *Repository) Get(ctx context.Context, id string) (*domain.Ownership, err
 	return r.load(ctx, r.querier(ctx), id, "")
 }
 
-func (r *Repository) querier(ctx context.Context) interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-} {
-	if tx, ok := pg.TxFrom(ctx); ok {
-		return tx
-	}
-	return r.pool
-}
+func (r *Repository) querier(ctx context.Context) pg.Querier { return pg.Q(ctx, r.pool) }
 
 func (r *Repository) lock(ctx context.Context, tx pgx.Tx, id string) (*domain.Ownership, error) {
 	return r.load(ctx, tx, id, " FOR UPDATE")

@@ -127,12 +127,7 @@ func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, erro
 	return r.load(ctx, r.pool, id, "")
 }
 
-type querier interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}
-
-func (r *Repository) load(ctx context.Context, q querier, id, suffix string) (*domain.Delivery, error) {
+func (r *Repository) load(ctx context.Context, q pg.Querier, id, suffix string) (*domain.Delivery, error) {
 	var s domain.DeliverySnapshot
 	var lang, status, reason string
 	req := &s.Request

@@ -145,14 +145,8 @@ func (r *Repository) matches(ctx context.Context, tx pgx.Tx, p *domain.Partner) 
 
 // Get loads a partner.
 func (r *Repository) Get(ctx context.Context, id domain.PartnerID) (*domain.Partner, error) {
-	var q interface {
-		QueryRow(context.Context, string, ...any) pgx.Row
-	} = r.pool
-	if tx, ok := pg.TxFrom(ctx); ok {
-		q = tx
-	}
 	var data []byte
-	err := q.QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1`, string(id)).Scan(&data)
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1`, string(id)).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrPartnerNotFound
 	}

@@ -278,20 +278,10 @@ func (s *Relationships) DueIDs(ctx context.Context, now time.Time, limit int) ([
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-type queryer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // queryer reads inside the transaction of ctx when there is one.
-func (s *Relationships) queryer(ctx context.Context) queryer {
-	if tx, ok := pg.TxFrom(ctx); ok {
-		return tx
-	}
-	return s.pool
-}
+func (s *Relationships) queryer(ctx context.Context) pg.Querier { return pg.Q(ctx, s.pool) }
 
-func (s *Relationships) one(ctx context.Context, q queryer, sql string, args ...any) (*domain.Relationship, error) {
+func (s *Relationships) one(ctx context.Context, q pg.Querier, sql string, args ...any) (*domain.Relationship, error) {
 	var raw []byte
 	err := q.QueryRow(ctx, sql, args...).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {

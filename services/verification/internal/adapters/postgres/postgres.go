@@ -58,18 +58,8 @@ func New(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Repository {
 	return &Repository{pool: pool, outbox: w, mapper: m}
 }
 
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // q joins the transaction in ctx (an event handler's inbox transaction) if any.
-func (r *Repository) q(ctx context.Context) querier {
-	if tx, ok := pg.TxFrom(ctx); ok {
-		return tx
-	}
-	return r.pool
-}
+func (r *Repository) q(ctx context.Context) pg.Querier { return pg.Q(ctx, r.pool) }
 
 // Add stores a new case and its events. A second case for the same partner
 // is domain.ErrCaseExists; ON CONFLICT keeps a surrounding transaction
@@ -106,7 +96,7 @@ func (r *Repository) GetByPartner(ctx context.Context, partnerID string) (*domai
 	return r.load(ctx, r.q(ctx), `SELECT doc FROM cases WHERE partner_id = $1`, partnerID)
 }
 
-func (r *Repository) load(ctx context.Context, q querier, sql string, arg string) (*domain.Case, error) {
+func (r *Repository) load(ctx context.Context, q pg.Querier, sql string, arg string) (*domain.Case, error) {
 	var doc []byte
 	if err := q.QueryRow(ctx, sql, arg).Scan(&doc); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
