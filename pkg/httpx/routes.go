@@ -1,0 +1,148 @@
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+)
+
+// OpenAPIPath is where every service serves its OpenAPI document (no
+// authentication, like /healthz).
+const OpenAPIPath = "/openapi.json"
+
+// Route is one operation of a service's API. A service lists its routes in
+// a table so that tests can compare them with its OpenAPI document.
+type Route struct {
+	Method  string // GET, POST, PUT, ...
+	Pattern string // http.ServeMux path pattern, e.g. /v1/partners/{id}
+	Handler http.Handler
+	// Public routes are mounted as they are; the others are wrapped by the
+	// protect function given to Mount (authentication and rate limit).
+	Public bool
+}
+
+// String is the ServeMux pattern of r, e.g. "GET /v1/partners/{id}".
+func (r Route) String() string { return r.Method + " " + r.Pattern }
+
+// Mount registers routes on mux, wrapping the non-public ones with protect,
+// and answers every other request with a 404 problem (code
+// request.no_route) instead of the mux's plain-text 404/405.
+func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.Handler) {
+	catchAll := true
+	for _, r := range routes {
+		h := r.Handler
+		if !r.Public {
+			h = protect(h)
+		}
+		mux.Handle(r.String(), h)
+		if r.Pattern == "/" && r.Method == "" {
+			catchAll = false
+		}
+	}
+	if catchAll {
+		mux.HandleFunc("/", NoRoute)
+	}
+}
+
+// NewMux is Mount on a new ServeMux.
+func NewMux(routes []Route, protect func(http.Handler) http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	Mount(mux, routes, protect)
+	return mux
+}
+
+// NoRoute answers 404 with the problem code request.no_route.
+func NoRoute(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, r, apperr.NotFound("request.no_route", "no route "+r.Method+" "+r.URL.Path))
+}
+
+// OpenAPIRoute is the public route GET /openapi.json serving doc, an
+// OpenAPI document in YAML or JSON (converted to JSON here, once). It
+// panics if doc is neither: documents are embedded in the binary and their
+// tests load them, so a broken one never gets this far.
+func OpenAPIRoute(doc []byte) Route {
+	js, err := YAMLToJSON(doc)
+	if err != nil {
+		panic(fmt.Sprintf("httpx: OpenAPI document: %v", err))
+	}
+	return Route{Method: http.MethodGet, Pattern: OpenAPIPath, Public: true,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			_, _ = w.Write(js)
+		})}
+}
+
+// YAMLToJSON converts a YAML document (JSON is YAML) to compact JSON. Map
+// keys must be strings, as JSON needs.
+func YAMLToJSON(doc []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(doc, &v); err != nil {
+		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	v, err := jsonable(v)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// jsonable replaces the map[any]any that YAML may produce by
+// map[string]any, turning integer keys into strings and refusing others.
+func jsonable(v any) (any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			c, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = c
+		}
+		return t, nil
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			var ks string
+			switch kt := k.(type) {
+			case string:
+				ks = kt
+			case int: // unquoted status codes: 200:
+				ks = strconv.Itoa(kt)
+			default:
+				return nil, fmt.Errorf("map key %v is not a string", k)
+			}
+			c, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			m[ks] = c
+		}
+		return m, nil
+	case []any:
+		out := slices.Clone(t)
+		for i, e := range t {
+			c, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	default:
+		return v, nil
+	}
+}
