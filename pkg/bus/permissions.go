@@ -72,7 +72,20 @@ var Subscriptions = map[string][]string{
 		"verification.task.created.v1",
 		"verification.task.released.v1",
 	},
+	// The partner timeline is a read model of every producer's events.
+	"timeline": {
+		"registration.>",
+		"email.>",
+		"notifier.>",
+		"verification.>",
+		"agreements.>",
+		"relationships.>",
+	},
 }
+
+// Readers are the services that consume but own no stream (read models):
+// they publish only their dead letters.
+var Readers = []string{"timeline"}
 
 // UserSpec is one NATS user: its password (by environment variable) and
 // what it may publish and subscribe. An Unrestricted user has no
@@ -161,8 +174,8 @@ func IntakeUser(user, intake string, consumes []string) UserSpec {
 }
 
 // DeploymentUsers are the users of deploy/nats/accounts.conf: every
-// producing service of the catalog, the upstream and verifier roles, and
-// the admin.
+// producing service of the catalog, the readers, the upstream and verifier
+// roles, and the admin.
 func DeploymentUsers() map[string]UserSpec {
 	users := map[string]UserSpec{
 		AdminUser:    {PasswordEnv: PasswordEnv(AdminUser), Unrestricted: true},
@@ -173,6 +186,9 @@ func DeploymentUsers() map[string]UserSpec {
 		if userName.MatchString(s.Producer) {
 			users[s.Producer] = ServiceUser(s.Producer, Subscriptions[s.Producer])
 		}
+	}
+	for _, r := range Readers {
+		users[r] = ServiceUser(r, Subscriptions[r])
 	}
 	return users
 }

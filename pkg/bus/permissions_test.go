@@ -113,6 +113,13 @@ func TestDeploymentUsers(t *testing.T) {
 		{"verification", "verification.case.approved.v1", true},
 		{"verification", "email.ownership.confirmed.v1", false},
 		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_decision_submitted_v1", true},
+		{"timeline", "deadletter.timeline", true},
+		{"timeline", "registration.application.submitted.v1", false},
+		{"timeline", "relationships.access.granted.v1", false},
+		{"timeline", "$JS.API.CONSUMER.CREATE.REGISTRATION.timeline__registration_all.registration.>", true},
+		{"timeline", "$JS.API.CONSUMER.MSG.NEXT.NOTIFIER.timeline__notifier_all", true},
+		{"timeline", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.timeline__intake_all", false},
+		{"timeline", "$JS.API.CONSUMER.CREATE.REGISTRATION.registration__registration_all.registration.>", false},
 	}
 	for _, tt := range tests {
 		if got := allows(users[tt.user].Publish, tt.subject); got != tt.allowed {
@@ -378,6 +385,53 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("a reader consumes every type of a stream through wildcard durables and publishes only dead letters", func(t *testing.T) {
+		registration := connectAs(t, url, "registration", pw["registration"])
+		pub, err := bus.NewPublisher(registration.nc, bus.WatermillLogger(quiet()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeline := connectAs(t, url, "timeline", pw["timeline"])
+		router := startRouter(t, timeline.cfg)
+		got := make(chan ce.Event, 64)
+		for _, f := range bus.Subscriptions["timeline"] {
+			router.SubscribeAll(f, func(_ context.Context, ev ce.Event) error {
+				got <- ev
+				return nil
+			})
+		}
+		runRouter(t, router)
+		// A type no handler names reaches the catch-all instead of the
+		// dead letters; a message that is no CloudEvent is dead-lettered.
+		// (The stream's earlier events of other subtests arrive first.)
+		unknown := publishEvent(t, pub, "com.partnerhub.registration.brand_new.fact.v1")
+		timeout := time.After(10 * time.Second)
+		for seen := false; !seen; {
+			select {
+			case ev := <-got:
+				seen = ev.ID == unknown && ev.Type == "com.partnerhub.registration.brand_new.fact.v1"
+			case <-timeout:
+				t.Fatal("the catch-all handler did not receive the unknown type")
+			}
+		}
+		publishOK(ctx, t, registration, "registration.garbled.v1", "REGISTRATION")
+		testkit.Eventually(t, 10*time.Second, func() error {
+			dl, err := admin.js.Stream(ctx, bus.DeadLetterStream)
+			if err != nil {
+				return err
+			}
+			m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("timeline"))
+			if err != nil {
+				return err
+			}
+			if m.Header.Get(bus.DLQCode) != ce.CodeMissingSpecVersion || m.Header.Get(bus.DLQSubject) != "registration.garbled.v1" {
+				return fmt.Errorf("last dead letter: code %s subject %s", m.Header.Get(bus.DLQCode), m.Header.Get(bus.DLQSubject))
+			}
+			return nil
+		})
+		publishDenied(ctx, t, timeline, admin, "registration.partner.forged.v1", "REGISTRATION")
 	})
 
 	t.Run("a verifier consumes review tasks and publishes decisions on intake only", func(t *testing.T) {

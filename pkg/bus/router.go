@@ -157,9 +157,14 @@ func (r *Router) On(eventType string, h HandlerFunc) {
 	r.Subscribe(ce.Topic(eventType), map[string]HandlerFunc{eventType: h})
 }
 
+// AnyType is the handler key that matches every CloudEvents type without
+// its own handler on a filter (see SubscribeAll).
+const AnyType = "*"
+
 // Subscribe consumes a subject filter (e.g. "intake.registration.>") with one
 // durable and dispatches by CloudEvents type; unknown types are
-// dead-lettered with code cloudevent.unknown_type.
+// dead-lettered with code cloudevent.unknown_type unless the filter has an
+// AnyType handler.
 func (r *Router) Subscribe(filter string, handlers map[string]HandlerFunc) {
 	if _, ok := r.subs[filter]; !ok {
 		r.order = append(r.order, filter)
@@ -168,6 +173,14 @@ func (r *Router) Subscribe(filter string, handlers map[string]HandlerFunc) {
 	for t, h := range handlers {
 		r.subs[filter][t] = h
 	}
+}
+
+// SubscribeAll consumes a subject filter (e.g. "registration.>") with one
+// durable and hands every well-formed CloudEvent to h, whatever its type: a
+// read model that must keep types it does not know yet (forward
+// compatibility) uses it. Malformed messages are still dead-lettered.
+func (r *Router) SubscribeAll(filter string, h HandlerFunc) {
+	r.Subscribe(filter, map[string]HandlerFunc{AnyType: h})
 }
 
 // Filters lists the subject filters this router consumes (one durable each).
@@ -222,6 +235,9 @@ func (r *Router) dispatch(msg *message.Message, handlers map[string]HandlerFunc)
 		return err
 	}
 	h, ok := handlers[ev.Type]
+	if !ok {
+		h, ok = handlers[AnyType]
+	}
 	if !ok {
 		return &ce.DecodeError{Code: ce.CodeUnknownType, Detail: fmt.Sprintf("no handler for type %q on %s", ev.Type, msg.Metadata.Get(mdSubject))}
 	}
