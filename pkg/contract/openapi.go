@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -532,6 +533,23 @@ func (t *ValidatingTransport) Verify(tb testing.TB) {
 	for _, v := range t.Violations() {
 		tb.Errorf("OpenAPI contract violation: %s", v)
 	}
+}
+
+var loaded sync.Map // document text → *OpenAPI
+
+// ValidatingClient is an HTTP client for tests whose every response is
+// checked against doc (YAML or JSON, loaded once per process); tb fails at
+// its cleanup for each violation.
+func ValidatingClient(tb testing.TB, doc []byte) *http.Client {
+	tb.Helper()
+	d, ok := loaded.Load(string(doc))
+	if !ok {
+		d, ok = MustLoadOpenAPI(tb, doc), true
+		loaded.Store(string(doc), d)
+	}
+	tr := NewValidatingTransport(nil, map[string]*OpenAPI{"*": d.(*OpenAPI)})
+	tb.Cleanup(func() { tr.Verify(tb) })
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // FetchOpenAPI loads the document a running service serves at

@@ -19,8 +19,10 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	api "github.com/partnerhub/onboarding/services/relationships/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/relationships/internal/service"
 )
 
@@ -33,6 +35,7 @@ type env struct {
 	jwks   string
 	signer *auth.Signer
 	js     jetstream.JetStream
+	client *http.Client // tests check every response against the OpenAPI document
 
 	mu     sync.Mutex
 	now    time.Time
@@ -45,7 +48,11 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, db: testkit.Database(t), nats: testkit.NATS(t), now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	e := &env{t: t, db: testkit.Database(t), nats: testkit.NATS(t), now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		client: http.DefaultClient}
+	if tt, ok := t.(*testing.T); ok { // benchmarks measure without the check
+		e.client = contract.ValidatingClient(tt, api.OpenAPI)
+	}
 	e.signer, e.jwks = testkit.DevKeys(t)
 	_, e.js = testkit.JetStream(t, e.nats)
 	return e
@@ -231,7 +238,7 @@ func (e *env) call(inst *instance, method, path string, p *auth.Principal, body 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -31,20 +31,26 @@ type API struct {
 }
 
 // Handler returns the routes.
-func (a API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	route := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.Protect(h)) }
-	route("POST /v1/relationship-requests", a.createRequest)
-	route("GET /v1/invitation", a.viewInvitation)
-	route("POST /v1/invitation/authorise", a.authorise)
-	route("POST /v1/invitation/decline", a.decline)
-	route("POST /v1/invitation/defer", a.deferRequest)
-	route("POST /v1/relationships/{id}/end", a.end)
-	route("POST /v1/relationships/{id}/narrow", a.narrow)
-	route("POST /v1/relationships/{id}/widen-requests", a.widen)
-	route("GET /v1/provider/relationships", a.listForProvider)
-	route("GET /v1/reseller/relationships", a.listForReseller)
-	return mux
+func (a API) Handler() http.Handler { return httpx.NewMux(a.Routes(), a.Protect) }
+
+// Routes lists the API (GET /openapi.json is public, the rest protected).
+func (a API) Routes() []httpx.Route {
+	route := func(method, pattern string, h http.HandlerFunc) httpx.Route {
+		return httpx.Route{Method: method, Pattern: pattern, Handler: h}
+	}
+	return []httpx.Route{
+		route("POST", "/v1/relationship-requests", a.createRequest),
+		route("GET", "/v1/invitation", a.viewInvitation),
+		route("POST", "/v1/invitation/authorise", a.authorise),
+		route("POST", "/v1/invitation/decline", a.decline),
+		route("POST", "/v1/invitation/defer", a.deferRequest),
+		route("POST", "/v1/relationships/{id}/end", a.end),
+		route("POST", "/v1/relationships/{id}/narrow", a.narrow),
+		route("POST", "/v1/relationships/{id}/widen-requests", a.widen),
+		route("GET", "/v1/provider/relationships", a.listForProvider),
+		route("GET", "/v1/reseller/relationships", a.listForReseller),
+		httpx.OpenAPIRoute(OpenAPI),
+	}
 }
 
 func principal(r *http.Request) auth.Principal {
