@@ -17,9 +17,11 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	agreementshttp "github.com/partnerhub/onboarding/services/agreements/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/agreements/internal/service"
 )
 
@@ -29,6 +31,7 @@ type harness struct {
 	js     jetstream.JetStream
 	signer *auth.Signer
 	base   string
+	client *http.Client // tests check every response against the OpenAPI document
 }
 
 func testConfig(tb testing.TB) (service.Config, *auth.Signer) {
@@ -60,7 +63,11 @@ func start(tb testing.TB) *harness {
 		tb.Fatal("router did not start")
 	}
 	_, js := testkit.JetStream(tb, cfg.Bus.NATSURL)
-	return &harness{t: tb, svc: svc, js: js, signer: signer, base: "http://" + svc.Addr()}
+	client := http.DefaultClient
+	if t, ok := tb.(*testing.T); ok { // benchmarks measure without the check
+		client = contract.ValidatingClient(t, agreementshttp.OpenAPI)
+	}
+	return &harness{t: tb, svc: svc, js: js, signer: signer, base: "http://" + svc.Addr(), client: client}
 }
 
 // publish sends data as a binary-mode CloudEvent of type typ (lower-case
@@ -194,7 +201,7 @@ func (h *harness) call(method, path, token string, body any) response {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("User-Agent", "agreements-test/1.0")
-	res, err := http.DefaultClient.Do(req)
+	res, err := h.client.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -20,32 +20,27 @@ type Protector interface {
 	Protect(h http.Handler) http.Handler
 }
 
-// Routes lists the API, for the README and the tests.
-var Routes = []string{
-	"POST /v1/agreements/versions",
-	"GET /v1/agreements/versions",
-	"POST /v1/agreements/versions/{id}/retire",
-	"POST /v1/partners/{id}/agreements/acceptances",
-	"GET /v1/partners/{id}/agreements",
-	"GET /v1/partners/{id}/agreements/status",
+// Handler returns the API over a, every route but GET /openapi.json
+// protected by g.
+func Handler(a app.Application, g Protector) http.Handler {
+	return httpx.NewMux(Routes(a), g.Protect)
 }
 
-// Handler returns the API over a, every route protected by g.
-func Handler(a app.Application, g Protector) http.Handler {
+// Routes lists the API, for the handler, the README and the tests.
+func Routes(a app.Application) []httpx.Route {
 	h := handlers{a}
-	fns := map[string]http.HandlerFunc{
-		Routes[0]: h.publish,
-		Routes[1]: h.listVersions,
-		Routes[2]: h.retire,
-		Routes[3]: h.accept,
-		Routes[4]: h.listSigned,
-		Routes[5]: h.status,
+	route := func(method, pattern string, fn http.HandlerFunc) httpx.Route {
+		return httpx.Route{Method: method, Pattern: pattern, Handler: fn}
 	}
-	mux := http.NewServeMux()
-	for pattern, fn := range fns {
-		mux.Handle(pattern, g.Protect(fn))
+	return []httpx.Route{
+		route("POST", "/v1/agreements/versions", h.publish),
+		route("GET", "/v1/agreements/versions", h.listVersions),
+		route("POST", "/v1/agreements/versions/{id}/retire", h.retire),
+		route("POST", "/v1/partners/{id}/agreements/acceptances", h.accept),
+		route("GET", "/v1/partners/{id}/agreements", h.listSigned),
+		route("GET", "/v1/partners/{id}/agreements/status", h.status),
+		httpx.OpenAPIRoute(OpenAPI),
 	}
-	return mux
 }
 
 type handlers struct{ app app.Application }
