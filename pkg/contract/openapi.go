@@ -530,7 +530,12 @@ func (t *ValidatingTransport) Checked() int {
 // Verify fails tb for every violation recorded so far.
 func (t *ValidatingTransport) Verify(tb testing.TB) {
 	tb.Helper()
-	for _, v := range t.Violations() {
+	vs := t.Violations()
+	for i, v := range vs {
+		if i == 10 {
+			tb.Errorf("... and %d more OpenAPI contract violations", len(vs)-i)
+			break
+		}
 		tb.Errorf("OpenAPI contract violation: %s", v)
 	}
 }

@@ -66,9 +66,12 @@ func (a *App) Resend(ctx context.Context, p auth.Principal, cmd ResendCommand) (
 	}
 	res := ResendResult{RetryAfter: dec.RetryAfter, NextAllowedAt: dec.NextAllowedAt}
 	if !dec.Allowed {
+		// retry_after in whole seconds, as the Retry-After header and the
+		// platform's rate-limit problem have it.
+		secs := int(math.Ceil(res.RetryAfter.Seconds()))
 		e := apperr.New(apperr.KindRateLimited, CodeResendThrottled, "too many resends; retry later").
-			With("retry_after", res.RetryAfter.Seconds()).With("next_allowed_at", res.NextAllowedAt)
-		e.RetryAfterSeconds = int(math.Ceil(res.RetryAfter.Seconds()))
+			With("retry_after", secs).With("next_allowed_at", res.NextAllowedAt)
+		e.RetryAfterSeconds = secs
 		return res, e
 	}
 

@@ -18,10 +18,12 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	httpadapter "github.com/partnerhub/onboarding/services/emailownership/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/service"
 )
 
@@ -80,6 +82,10 @@ func start(t testing.TB) *harness {
 	cfg := testConfig(t, natsURL, testkit.Database(t), jwks, pub)
 	h := &harness{t: t, signer: signer, opener: opener, clock: &clock{}, client: &http.Client{Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if tt, ok := t.(*testing.T); ok { // every response is checked against the OpenAPI document (not in benchmarks)
+		h.client = contract.ValidatingClient(tt, httpadapter.OpenAPI)
+		h.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
 	cfg.Clock = h.clock
 	ctx, cancel := context.WithCancel(context.Background())
 	h.svc, err = service.New(ctx, cfg, quietLog())

@@ -28,25 +28,33 @@ type Limiter interface {
 
 // Handler builds the routes.
 func Handler(a *app.App, g Guard, l Limiter) http.Handler {
+	return httpx.NewMux(Routes(a, g, l), g.Protect)
+}
+
+// Routes lists the API: the link pages and resend by address are public
+// (the token, or the typed address, is the only credential), the rest is
+// protected by g.
+func Routes(a *app.App, g Guard, l Limiter) []httpx.Route {
 	h := &handlers{app: a}
-	mux := http.NewServeMux()
-	// Public: the token (or the typed address) is the only credential.
-	mux.HandleFunc("GET /confirm", h.confirmLink)
-	mux.HandleFunc("GET /dispute", h.disputePage)
-	mux.Handle("POST /dispute", l.Middleware(http.HandlerFunc(h.dispute)))
 	// Resend: by enrollment with a bearer token, by address without one.
 	protectedResend := g.Protect(http.HandlerFunc(h.resend))
 	publicResend := l.Middleware(http.HandlerFunc(h.resend))
-	mux.Handle("POST /v1/resend", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	resend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
 			protectedResend.ServeHTTP(w, r)
 			return
 		}
 		publicResend.ServeHTTP(w, r)
-	}))
-	mux.Handle("POST /v1/enrollments/{id}/confirm-code", g.Protect(http.HandlerFunc(h.confirmCode)))
-	mux.Handle("GET /v1/enrollments/{id}/ownership", g.Protect(http.HandlerFunc(h.status)))
-	return mux
+	})
+	return []httpx.Route{
+		{Method: "GET", Pattern: "/confirm", Handler: http.HandlerFunc(h.confirmLink), Public: true},
+		{Method: "GET", Pattern: "/dispute", Handler: http.HandlerFunc(h.disputePage), Public: true},
+		{Method: "POST", Pattern: "/dispute", Handler: l.Middleware(http.HandlerFunc(h.dispute)), Public: true},
+		{Method: "POST", Pattern: "/v1/resend", Handler: resend, Public: true},
+		{Method: "POST", Pattern: "/v1/enrollments/{id}/confirm-code", Handler: http.HandlerFunc(h.confirmCode)},
+		{Method: "GET", Pattern: "/v1/enrollments/{id}/ownership", Handler: http.HandlerFunc(h.status)},
+		httpx.OpenAPIRoute(OpenAPI),
+	}
 }
 
 type handlers struct{ app *app.App }

@@ -1,0 +1,20 @@
+package http
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/contract"
+)
+
+type pass struct{}
+
+func (pass) Protect(h http.Handler) http.Handler    { return h }
+func (pass) Middleware(h http.Handler) http.Handler { return h }
+
+// TestOpenAPIDocumentsEveryRoute: the document is valid OpenAPI 3.1, is
+// served at /openapi.json, and lists exactly the mounted routes.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	doc := contract.RequireServed(t, Handler(nil, pass{}, pass{}))
+	contract.RequireRoutes(t, doc, Routes(nil, pass{}, pass{}))
+}
