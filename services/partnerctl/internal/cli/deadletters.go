@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+)
+
+const deadLettersLong = `A consumer that cannot apply an event parks it on the DEADLETTER stream
+(deadletter.<service>) with the reason in dlq-* headers, and goes on with the next.
+Nothing is lost and nothing retries by itself: an operator looks, fixes the cause,
+and replays.
+
+  1. partnerctl deadletters list           what failed, where, with which code
+  2. fix the cause                         (see 'deadletters list --help' for the codes)
+  3. partnerctl deadletters replay SEQ     republish the original event
+  4. partnerctl events tail --partner ID   see it applied (or dead-lettered again)`
+
+func newDeadLettersCmd(g *globals) *cobra.Command {
+	dl := group("deadletters", "List dead-lettered events and replay them after a fix", deadLettersLong, "dlq")
+	var nf natsFlags
+	var service string
+	connect := func(ctx context.Context) (*nats.Conn, jetstream.Stream, error) {
+		nc, js, err := nf.connect()
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := js.Stream(ctx, bus.DeadLetterStream)
+		if err != nil {
+			nc.Close()
+			return nil, nil, fmt.Errorf("stream %s: %w", bus.DeadLetterStream, err)
+		}
+		return nc, s, nil
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List dead letters with their reason code (newest last)",
+		Long: `List the DEADLETTER stream: sequence (what 'replay' takes), the consumer that gave
+up (service), the reason code, the event's type and subject. The code says what to
+fix: cloudevent.* and schema codes mean the producer sent something malformed
+(fix the producer; replaying the same bytes fails again), auth.* a principal or
+role missing from PARTNERHUB_PRINCIPALS, a domain code (registration.*,
+verification.*, …) a rule or an ordering problem, and transient codes a
+dependency that was down for BUS_MAX_DELIVER deliveries. 'partnerctl events tail
+--stream DEADLETTER' shows new ones as they arrive, with the full reason.`,
+		Example: `  partnerctl deadletters list --url nats://127.0.0.1:4223
+  partnerctl deadletters list --service registration`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			nc, s, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			info, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%-8s %-16s %-40s %-45s %s\n", "SEQ", "SERVICE", "CODE", "TYPE", "SUBJECT")
+			if info.State.Msgs == 0 {
+				return nil
+			}
+			for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+				m, err := s.GetMsg(ctx, seq)
+				if err != nil {
+					continue
+				}
+				if service != "" && m.Header.Get(bus.DLQService) != service {
+					continue
+				}
+				fmt.Fprintf(g.stdout, "%-8d %-16s %-40s %-45s %s\n", seq, m.Header.Get(bus.DLQService), m.Header.Get(bus.DLQCode),
+					m.Header.Get("ce-type"), m.Header.Get("ce-subject"))
+			}
+			return nil
+		},
+	}
+	replay := &cobra.Command{
+		Use:   "replay SEQ",
+		Short: "Republish a dead letter's original event to its original subject",
+		Long: `Republish the original CloudEvent (its ce-* headers and body, without the dead-letter
+headers) to the subject it was consumed from, so every consumer of that subject sees it
+again. Consumers are idempotent by CloudEvent id, so replaying an event that was in
+fact applied changes nothing. The dead letter stays in DEADLETTER as a record.
+
+The workflow: list → read the code → fix the cause (deploy the fixed consumer, add
+the principal, publish the missing version…) → replay → watch the outcome with
+'events tail'. Replaying before the fix only dead-letters the event again.`,
+		Example: `  # 1. what failed, and why
+  partnerctl deadletters list --service registration
+  # 2. fix the cause, then 3. replay by sequence and watch it go through
+  partnerctl deadletters replay 42
+  partnerctl events tail --partner PG-0001 --since 5m`,
+		Args: exactArgs("SEQ"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("SEQ must be a number: %q", args[0])}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			nc, s, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				return fmt.Errorf("dead letter %d: %w", seq, err)
+			}
+			subject := m.Header.Get(bus.DLQSubject)
+			if subject == "" {
+				return fmt.Errorf("dead letter %d has no %s header", seq, bus.DLQSubject)
+			}
+			out := nats.NewMsg(subject)
+			for k, v := range m.Header {
+				if strings.HasPrefix(k, "ce-") || k == "content-type" {
+					out.Header[k] = v
+				}
+			}
+			out.Data = m.Data
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			ack, err := js.PublishMsg(ctx, out)
+			if err != nil {
+				return fmt.Errorf("replay to %s: %w", subject, err)
+			}
+			fmt.Fprintf(g.stdout, "replayed dead letter %d to %s (stream %s, seq %d)\n", seq, subject, ack.Stream, ack.Sequence)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{list, replay} {
+		nf.add(c, g, "; the admin user with per-service users")
+	}
+	list.Flags().StringVar(&service, "service", "", "only this service's dead letters")
+	dl.AddCommand(list, replay)
+	return dl
+}

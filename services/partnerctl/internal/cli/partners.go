@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+)
+
+func newPartnersCmd(g *globals) *cobra.Command {
+	partners := group("partners", "See where a partner stands", "", "partner")
+	status := &cobra.Command{
+		Use:   "status PG-…",
+		Short: "One summary of a partner across registration, verification and agreements",
+		Long: `Ask the services about one partner and print one summary: its IDs and status,
+every enrollment with its state, which e-mail addresses are confirmed, the
+verification case with the state of each check, what the applicant still has to
+do (due, past due) and what waits on a verifier, and for each enrolled program
+whether its agreement is in effect — or the precise reason it is not.
+
+Calls, as an operator (role operator):
+  GET {registration}/v1/registrations/{id}
+  GET {verification}/v1/verification/partners/{id}/case and …/requirements
+  GET {agreements}/v1/partners/{id}/agreements/status?market=…&program=…  (per program)
+A missing partner exits 3. A service that does not answer is shown as such and
+the command exits 1 after printing what it has. -o json prints one object:
+{"registration": …, "verification": {"case": …, "requirements": …},
+ "agreements": {"<program>": status or problem}} with each API's JSON unchanged.`,
+		Example: `  partnerctl partners status PG-0001
+  partnerctl partners status PG-0001 -o json | jq '.verification.requirements.due'`,
+		Args: exactArgs("PARTNER_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			return g.partnerStatus(ctx, args[0])
+		},
+	}
+	partners.AddCommand(status)
+	return partners
+}
+
+// partnerStatus is the combined view; each part keeps its API's JSON.
+type partnerStatus struct {
+	Registration json.RawMessage            `json:"registration"`
+	Verification verificationPart           `json:"verification"`
+	Agreements   map[string]json.RawMessage `json:"agreements"`
+	Errors       []string                   `json:"errors,omitempty"` // services that could not answer
+}
+
+type verificationPart struct {
+	Case         json.RawMessage `json:"case"`
+	Requirements json.RawMessage `json:"requirements"`
+}
+
+func (g *globals) partnerStatus(ctx context.Context, id string) error {
+	if strings.TrimSpace(id) == "" {
+		return usagef("PARTNER_ID is empty")
+	}
+	tok, err := g.bearer(caller{role: auth.RoleOperator})
+	if err != nil {
+		return err
+	}
+	esc := url.PathEscape(id)
+	out := partnerStatus{Agreements: map[string]json.RawMessage{}}
+	var reg registrationView
+	res, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Registration + "/v1/registrations/" + esc, token: tok}, &reg)
+	if err != nil {
+		return err // 404 → exit 3: nothing else to say
+	}
+	out.Registration = res.body
+
+	var failures []error
+	part := func(u string) json.RawMessage {
+		res, err := g.do(ctx, request{method: "GET", url: u, token: tok})
+		switch {
+		case err == nil:
+			return res.body
+		case isStatus(err, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity):
+			return res.body // a meaningful "no": keep the problem
+		default:
+			failures = append(failures, err)
+			out.Errors = append(out.Errors, err.Error())
+			return nil
+		}
+	}
+	out.Verification.Case = part(g.urls.Verification + "/v1/verification/partners/" + esc + "/case")
+	out.Verification.Requirements = part(g.urls.Verification + "/v1/verification/partners/" + esc + "/requirements")
+	for _, e := range reg.Enrollments {
+		q := url.Values{"market": {reg.Market}, "program": {e.Program}}
+		if body := part(g.urls.Agreements + "/v1/partners/" + esc + "/agreements/status?" + q.Encode()); body != nil {
+			out.Agreements[e.Program] = body
+		}
+	}
+	if g.json() {
+		if err := writeJSON(g.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		printPartnerStatus(g.stdout, reg, out)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d service(s) did not answer; the summary is partial: %w", len(failures), failures[0])
+	}
+	return nil
+}
+
+// caseView is GET /v1/verification/partners/{id}/case (verification's caseJSON).
+type caseView struct {
+	CaseID    string `json:"case_id"`
+	Status    string `json:"status"`
+	SubStatus string `json:"sub_status"`
+	Failure   *struct {
+		Check  string `json:"check"`
+		Reason string `json:"reason"`
+		Mode   string `json:"mode"`
+	} `json:"failure"`
+	Checks []struct {
+		Kind             string `json:"kind"`
+		State            string `json:"state"`
+		Mode             string `json:"mode"`
+		Reason           string `json:"reason"`
+		AppealsRemaining int    `json:"appeals_remaining"`
+	} `json:"checks"`
+	Tasks []struct {
+		ID        string    `json:"id"`
+		Check     string    `json:"check"`
+		Round     int       `json:"round"`
+		Status    string    `json:"status"`
+		DueAt     time.Time `json:"due_at"`
+		ClaimedBy string    `json:"claimed_by"`
+		Overdue   bool      `json:"overdue"`
+	} `json:"tasks"`
+}
+
+// requirement is one entry of RequirementsView.due / past_due.
+type requirement struct {
+	Check       string    `json:"check"`
+	State       string    `json:"state"`
+	Reason      string    `json:"reason"`
+	Description string    `json:"description"`
+	DueAt       time.Time `json:"due_at"`
+}
+
+// requirementsView is GET …/requirements (verification's domain.RequirementsView).
+type requirementsView struct {
+	Due      []requirement `json:"due"`
+	PastDue  []requirement `json:"past_due"`
+	InReview []struct {
+		Check  string    `json:"check"`
+		TaskID string    `json:"task_id"`
+		DueAt  time.Time `json:"due_at"`
+	} `json:"in_review"`
+}
+
+// agreementStatus is GET …/agreements/status (agreements' statusJSON).
+type agreementStatus struct {
+	Signed            bool       `json:"signed"`
+	VersionID         string     `json:"version_id"`
+	AcceptanceID      string     `json:"acceptance_id"`
+	AcceptedAt        time.Time  `json:"accepted_at"`
+	EffectiveAt       time.Time  `json:"effective_at"`
+	ReacceptanceDueBy *time.Time `json:"reacceptance_due_by"`
+	AcceptedBy        struct {
+		UserID string `json:"user_id"`
+		Name   string `json:"name"`
+	} `json:"accepted_by"`
+}
+
+func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
+	fmt.Fprintf(w, "Partner       %s  %s\n", reg.PartnerID, reg.LegalName)
+	fmt.Fprintf(w, "Status        %s (market %s)", reg.Status, reg.Market)
+	if reg.RejectionReason != "" {
+		fmt.Fprintf(w, " — %s", reg.RejectionReason)
+	}
+	fmt.Fprintln(w)
+	for _, l := range reg.Locations {
+		fmt.Fprintf(w, "Location      %s (%s)\n", l.ID, l.Status)
+	}
+	confirmed := map[string]string{}
+	for _, c := range reg.EmailOwnership {
+		confirmed[c.EnrollmentID] = c.Address + " confirmed " + c.ConfirmedAt
+	}
+	fmt.Fprintln(w, "\nEnrollments")
+	rows := [][]string{}
+	for _, e := range reg.Enrollments {
+		state := e.Status
+		if e.RejectionReason != "" {
+			state += " (" + e.RejectionReason + ")"
+		}
+		mail := confirmed[e.ID]
+		if mail == "" {
+			mail = "not confirmed"
+		}
+		rows = append(rows, []string{"  " + e.ID, e.Program, state, mail})
+	}
+	_ = table(w, []string{"  ID", "PROGRAM", "STATUS", "E-MAIL OWNERSHIP"}, rows)
+
+	fmt.Fprintln(w, "\nVerification")
+	var cv caseView
+	switch {
+	case st.Verification.Case == nil:
+		fmt.Fprintln(w, "  (verification did not answer)")
+	case !decodeOK(st.Verification.Case, &cv) || cv.CaseID == "":
+		fmt.Fprintf(w, "  no case yet: %s\n", problemLine(st.Verification.Case))
+	default:
+		fmt.Fprintf(w, "  case %s: %s", cv.CaseID, cv.Status)
+		if cv.SubStatus != "" {
+			fmt.Fprintf(w, " (%s)", cv.SubStatus)
+		}
+		if cv.Failure != nil {
+			fmt.Fprintf(w, " — %s failed: %s %s", cv.Failure.Check, cv.Failure.Reason, cv.Failure.Mode)
+		}
+		fmt.Fprintln(w)
+		for _, c := range cv.Checks {
+			line := fmt.Sprintf("  check %-16s %s", c.Kind, c.State)
+			if c.Reason != "" {
+				line += " " + c.Reason
+			}
+			if c.Mode != "" {
+				line += " " + c.Mode
+			}
+			fmt.Fprintln(w, line)
+		}
+		for _, t := range cv.Tasks {
+			if t.Status != "open" && t.Status != "pending_confirmation" {
+				continue
+			}
+			claimed := "unclaimed"
+			if t.ClaimedBy != "" {
+				claimed = "claimed by " + t.ClaimedBy
+			}
+			overdue := ""
+			if t.Overdue {
+				overdue = ", OVERDUE"
+			}
+			fmt.Fprintf(w, "  task  %s %s round %d %s, %s, due %s%s\n", t.ID, t.Check, t.Round, t.Status, claimed, when(t.DueAt), overdue)
+		}
+	}
+	var rv requirementsView
+	if st.Verification.Requirements != nil && decodeOK(st.Verification.Requirements, &rv) {
+		for _, r := range rv.Due {
+			fmt.Fprintf(w, "  due       %s: %s (%s) by %s\n", r.Check, r.Description, r.Reason, when(r.DueAt))
+		}
+		for _, r := range rv.PastDue {
+			fmt.Fprintf(w, "  PAST DUE  %s: %s (%s) since %s\n", r.Check, r.Description, r.Reason, when(r.DueAt))
+		}
+		for _, r := range rv.InReview {
+			fmt.Fprintf(w, "  waits on a verifier: %s (task %s, due %s)\n", r.Check, r.TaskID, when(r.DueAt))
+		}
+	}
+
+	fmt.Fprintln(w, "\nAgreements")
+	for _, e := range reg.Enrollments {
+		body, ok := st.Agreements[e.Program]
+		var as agreementStatus
+		switch {
+		case !ok:
+			fmt.Fprintf(w, "  %-20s (agreements did not answer)\n", e.Program)
+		case decodeOK(body, &as) && as.Signed:
+			line := fmt.Sprintf("  %-20s signed %s, accepted %s by %s, effective %s", e.Program, as.VersionID, when(as.AcceptedAt),
+				firstNonEmpty(as.AcceptedBy.Name, as.AcceptedBy.UserID), when(as.EffectiveAt))
+			if as.ReacceptanceDueBy != nil {
+				line += "; RE-ACCEPTANCE due by " + when(*as.ReacceptanceDueBy)
+			}
+			fmt.Fprintln(w, line)
+		default:
+			fmt.Fprintf(w, "  %-20s not in effect: %s\n", e.Program, problemLine(body))
+		}
+	}
+	for _, e := range st.Errors {
+		fmt.Fprintf(w, "\n! %s\n", e)
+	}
+}
+
+func decodeOK(data []byte, v any) bool { return json.Unmarshal(data, v) == nil }
+
+// problemLine renders a problem document as "code: detail".
+func problemLine(body []byte) string {
+	var p problem
+	if json.Unmarshal(body, &p) != nil || p.Code == "" {
+		return truncate(strings.TrimSpace(string(body)), 200)
+	}
+	if p.Detail == "" {
+		return p.Code
+	}
+	return p.Code + ": " + p.Detail
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

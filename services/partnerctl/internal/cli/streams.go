@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+)
+
+// natsFlags are the connection flags of every command that talks to NATS.
+type natsFlags struct {
+	url, user, password string
+	getenv              func(string) string
+}
+
+func (n *natsFlags) add(cmd *cobra.Command, g *globals, userHelp string) {
+	f := cmd.Flags()
+	f.StringVar(&n.url, "url", g.env("NATS_URL", "nats://127.0.0.1:4223"), "NATS servers (env NATS_URL; make run: 4223)")
+	f.StringVar(&n.user, "user", g.getenv("NATS_USER"), "NATS user (env NATS_USER"+userHelp+")")
+	f.StringVar(&n.password, "password", "", "NATS password (env NATS_PASSWORD)")
+	n.getenv = g.getenv
+}
+
+func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
+	password := n.password
+	if password == "" {
+		password = n.getenv("NATS_PASSWORD") // not the flag's default: --help must not print it
+	}
+	cfg := bus.Config{NATSURL: n.url, NATSUser: n.user, NATSPassword: password}
+	nc, err := bus.Connect(n.url, "partnerctl", cfg.ConnectOptions()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+func newStreamsCmd(g *globals) *cobra.Command {
+	streams := group("streams", "Manage the JetStream streams of the catalog", "")
+	var nf natsFlags
+	var replicas int
+	ensure := &cobra.Command{
+		Use:   "ensure",
+		Short: "Create or update every stream of the catalog (idempotent; run as the NATS admin user)",
+		Long: `Create or update INTAKE, REGISTRATION, EMAIL, NOTIFIER, VERIFICATION, AGREEMENTS,
+RELATIONSHIPS and DEADLETTER. With per-service NATS users, services may not create streams:
+run this once per deployment (docker-compose runs it as a one-shot job) before the services.`,
+		Example: `  partnerctl streams ensure --url nats://127.0.0.1:4222
+  partnerctl streams ensure --url nats://nats-1:4222 --user admin --password "$NATS_PASSWORD_ADMIN" --replicas 3`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nc, js, err := nf.connect()
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+			defer cancel()
+			if err := bus.EnsureStreams(ctx, js, replicas); err != nil {
+				return err
+			}
+			for _, s := range bus.Catalog {
+				fmt.Fprintf(g.stdout, "%-14s %s\n", s.Name, strings.Join(s.Subjects, " "))
+			}
+			return nil
+		},
+	}
+	nf.add(ensure, g, "")
+	ensure.Flags().IntVar(&replicas, "replicas", 1, "stream replicas (3 on a cluster)")
+	streams.AddCommand(ensure)
+	return streams
+}

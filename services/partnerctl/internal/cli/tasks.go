@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+)
+
+var (
+	taskStatuses = []string{"open", "pending_confirmation", "decided", "cancelled"}
+	taskChecks   = []string{"email_ownership", "employment", "company"}
+	outcomes     = []string{"approve", "reject", "request_documents"}
+)
+
+const tasksLong = `Review tasks are the checks a person decides: the verification service opens one
+when a check needs a verifier (company review after the register pre-check,
+documents an applicant sent in). A verifier lists them, claims one (a lease: nobody
+else may decide it meanwhile), and records a decision. A FINAL rejection needs a
+second verifier to confirm it (the task waits in pending_confirmation).
+
+These commands act as a verifier (role verifier). With a development token the
+subject is partnerctl-verifier; pick another with --as-sub (a second verifier to
+confirm a FINAL rejection). Verifiers never decide tasks of their own partner.`
+
+func newTasksCmd(g *globals) *cobra.Command {
+	tasks := group("tasks", "List, claim and decide verification review tasks (as a verifier)", tasksLong, "task")
+	tasks.AddCommand(newTasksListCmd(g), newTasksClaimCmd(g), newTasksDecideCmd(g))
+	return tasks
+}
+
+// taskItem is one entry of GET /v1/verification/tasks (verification's taskJSON).
+type taskItem struct {
+	CaseID    string `json:"case_id"`
+	PartnerID string `json:"partner_id"`
+	Market    string `json:"market"`
+	Task      struct {
+		ID         string    `json:"id"`
+		Check      string    `json:"check"`
+		Round      int       `json:"round"`
+		Status     string    `json:"status"`
+		CreatedAt  time.Time `json:"created_at"`
+		DueAt      time.Time `json:"due_at"`
+		ClaimedBy  string    `json:"claimed_by"`
+		LeaseUntil time.Time `json:"lease_until"`
+		ProposedBy string    `json:"proposed_by"`
+		Overdue    bool      `json:"overdue"`
+		Content    struct {
+			Normalized struct {
+				LegalName string `json:"legal_name"`
+			} `json:"normalized"`
+			RespondsTo string `json:"responds_to"`
+		} `json:"content"`
+	} `json:"task"`
+}
+
+func newTasksListCmd(g *globals) *cobra.Command {
+	var status, check, market string
+	var unclaimed bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List review tasks (oldest due first)",
+		Long: `GET /v1/verification/tasks with the filters given. The table shows the task id (for
+claim and decide), the partner, the check, the round (2+ after documents came in),
+the status, who holds the lease and the due time.`,
+		Example: `  partnerctl tasks list --status open --unclaimed
+  partnerctl tasks list --check company --market JP -o json | jq -r '.tasks[].task.id'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			if status != "" {
+				if !slices.Contains(taskStatuses, status) {
+					return usagef("--status %q must be one of %s", status, strings.Join(taskStatuses, ", "))
+				}
+				q.Set("status", status)
+			}
+			if check != "" {
+				if !slices.Contains(taskChecks, check) {
+					return usagef("--check %q must be one of %s", check, strings.Join(taskChecks, ", "))
+				}
+				q.Set("check", check)
+			}
+			if market != "" {
+				q.Set("market", market)
+			}
+			if unclaimed {
+				q.Set("unclaimed", "true")
+			}
+			if limit != 0 {
+				if limit < 1 || limit > 500 {
+					return usagef("--limit must be 1..500")
+				}
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			tok, err := g.bearer(caller{role: auth.RoleVerifier})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			u := g.urls.Verification + "/v1/verification/tasks"
+			if len(q) > 0 {
+				u += "?" + q.Encode()
+			}
+			var out struct {
+				Tasks []taskItem `json:"tasks"`
+			}
+			res, err := g.callJSON(ctx, request{method: "GET", url: u, token: tok}, &out)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				writeRaw(g.stdout, res.body)
+				return nil
+			}
+			rows := make([][]string, 0, len(out.Tasks))
+			for _, t := range out.Tasks {
+				due := when(t.Task.DueAt)
+				if t.Task.Overdue {
+					due += " OVERDUE"
+				}
+				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Content.Normalized.LegalName, t.Task.Check,
+					strconv.Itoa(t.Task.Round), t.Task.Status, t.Task.ClaimedBy, due})
+			}
+			return table(g.stdout, []string{"TASK", "PARTNER", "COMPANY", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE"}, rows)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&status, "status", "", "only tasks in this status: "+strings.Join(taskStatuses, ", "))
+	f.StringVar(&check, "check", "", "only this check: "+strings.Join(taskChecks, ", "))
+	f.StringVar(&market, "market", "", "only this market, e.g. JP")
+	f.BoolVar(&unclaimed, "unclaimed", false, "only tasks nobody holds")
+	f.IntVar(&limit, "limit", 0, "at most this many (1..500; default: the service's)")
+	return cmd
+}
+
+func newTasksClaimCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "claim TASK",
+		Short: "Claim a review task (take its lease)",
+		Long: `POST /v1/verification/tasks/{task}/claim. The lease keeps other verifiers off the
+task until it expires; claiming a task you already hold renews the lease. A task
+held by someone else is refused (exit 4).`,
+		Example: `  partnerctl tasks claim T-0001
+  partnerctl tasks claim T-0001 --as-sub vera`,
+		Args: exactArgs("TASK"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tok, err := g.bearer(caller{role: auth.RoleVerifier})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			var out struct {
+				CaseID     string    `json:"case_id"`
+				TaskID     string    `json:"task_id"`
+				ClaimedBy  string    `json:"claimed_by"`
+				LeaseUntil time.Time `json:"lease_until"`
+			}
+			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Verification + "/v1/verification/tasks/" + url.PathEscape(args[0]) + "/claim",
+				token: tok}, &out)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				writeRaw(g.stdout, res.body)
+				return nil
+			}
+			fmt.Fprintf(g.stdout, "claimed task %s (case %s) as %s until %s\n", out.TaskID, out.CaseID, out.ClaimedBy, when(out.LeaseUntil))
+			return nil
+		},
+	}
+}
+
+type decideOptions struct {
+	outcome, reason, message, note, decisionID string
+	final                                      bool
+	documents                                  []string
+}
+
+// body checks the flags and builds the DecisionRequest of the verification
+// API (outcome, reason_code, mode RETRY|FINAL, applicant_message,
+// internal_note, documents).
+func (o decideOptions) body(taskID, subject string) (map[string]any, error) {
+	if !slices.Contains(outcomes, o.outcome) {
+		return nil, usagef("--outcome %q must be one of %s", o.outcome, strings.Join(outcomes, ", "))
+	}
+	mode := ""
+	switch o.outcome {
+	case "approve":
+		if o.reason != "" || o.final || len(o.documents) > 0 {
+			return nil, usagef("an approval takes no --reason, --final or --document")
+		}
+	case "reject":
+		if o.reason == "" {
+			return nil, usagef("a rejection needs --reason CODE (the reason codes: GET /v1/verification/catalog)")
+		}
+		mode = "RETRY"
+		if o.final {
+			mode = "FINAL"
+		}
+	case "request_documents":
+		if o.reason == "" {
+			return nil, usagef("a document request needs --reason CODE")
+		}
+		if o.final {
+			return nil, usagef("--final applies to rejections only")
+		}
+	}
+	id := o.decisionID
+	if id == "" {
+		// The same decision by the same verifier is the same id: re-running
+		// the command is answered as a replay, not recorded twice.
+		sum := sha256.Sum256([]byte(strings.Join(append([]string{taskID, subject, o.outcome, o.reason, mode, o.message}, o.documents...), "\x00")))
+		id = "partnerctl-" + hex.EncodeToString(sum[:12])
+	}
+	b := map[string]any{"decision_id": id, "outcome": o.outcome}
+	for k, v := range map[string]string{"reason_code": o.reason, "mode": mode, "applicant_message": o.message, "internal_note": o.note} {
+		if v != "" {
+			b[k] = v
+		}
+	}
+	if len(o.documents) > 0 {
+		b["documents"] = o.documents
+	}
+	return b, nil
+}
+
+func newTasksDecideCmd(g *globals) *cobra.Command {
+	var o decideOptions
+	cmd := &cobra.Command{
+		Use:   "decide TASK --outcome approve|reject|request_documents [--reason CODE] [--final]",
+		Short: "Record a verifier's decision on a claimed task",
+		Long: `POST /v1/verification/tasks/{task}/decisions. Claim the task first.
+
+  approve            the check passes (no reason)
+  reject --reason R  the check fails; the applicant may send documents and retry
+                     (mode RETRY) — add --final for a FINAL rejection, which a
+                     second verifier must confirm with the same decision
+  request_documents --reason R [--document TYPE…]
+                     ask the applicant for documents that cure reason R
+
+Reason codes and document types: GET /v1/verification/catalog. --message is shown
+to the applicant, --note only to verifiers. The decision id defaults to a hash of
+the task, the verifier and the decision, so re-running the same command is
+answered as a replay (exit 0), never recorded twice.`,
+		Example: `  partnerctl tasks decide T-0001 --outcome approve
+  partnerctl tasks decide T-0001 --outcome reject --reason company_not_found --message "We could not find the company in the register."
+  partnerctl tasks decide T-0001 --outcome reject --reason fraud_suspected --final
+  partnerctl tasks decide T-0001 --outcome reject --reason fraud_suspected --final --as-sub second-verifier   # confirms
+  partnerctl tasks decide T-0001 --outcome request_documents --reason company_not_found --document company_register_certificate`,
+		Args: exactArgs("TASK"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.outcome == "" {
+				return usagef("--outcome is required: %s", strings.Join(outcomes, ", "))
+			}
+			if _, err := o.body(args[0], ""); err != nil {
+				return err // flag mistakes before any token or network
+			}
+			tok, err := g.bearer(caller{role: auth.RoleVerifier})
+			if err != nil {
+				return err
+			}
+			body, _ := o.body(args[0], tokenSubject(tok))
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			var out struct {
+				CaseID   string `json:"case_id"`
+				Decision struct {
+					ID      string `json:"id"`
+					Outcome string `json:"outcome"`
+					Status  string `json:"status"`
+					Check   string `json:"check"`
+				} `json:"decision"`
+				Replayed   bool   `json:"replayed"`
+				CheckState string `json:"check_state"`
+				CaseStatus string `json:"case_status"`
+			}
+			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Verification + "/v1/verification/tasks/" + url.PathEscape(args[0]) + "/decisions",
+				token: tok, body: jsonBody(body)}, &out)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				writeRaw(g.stdout, res.body)
+				return nil
+			}
+			verb := "recorded"
+			if out.Replayed {
+				verb = "already recorded (replay)"
+			}
+			fmt.Fprintf(g.stdout, "decision %s %s: %s, status %s\ncheck %s is now %s; case %s is %s\n", out.Decision.ID, verb,
+				out.Decision.Outcome, out.Decision.Status, out.Decision.Check, out.CheckState, out.CaseID, out.CaseStatus)
+			if out.Decision.Status == "pending_confirmation" {
+				fmt.Fprintln(g.stdout, "a second verifier must confirm this FINAL rejection (same command with another --as-sub)")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.outcome, "outcome", "", "approve, reject or request_documents (required)")
+	f.StringVar(&o.reason, "reason", "", "reason code (reject, request_documents)")
+	f.BoolVar(&o.final, "final", false, "a FINAL rejection (needs a second verifier); default RETRY")
+	f.StringVar(&o.message, "message", "", "message shown to the applicant")
+	f.StringVar(&o.note, "note", "", "internal note for verifiers")
+	f.StringSliceVar(&o.documents, "document", nil, "document type(s) to request, repeatable")
+	f.StringVar(&o.decisionID, "decision-id", "", "decision id (default: derived, so a re-run is a replay)")
+	return cmd
+}

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
+)
+
+// maxTimelinePage is the timeline API's largest page.
+const maxTimelinePage = 500
+
+// timelinePage is GET /v1/partners/{id}/timeline.
+type timelinePage struct {
+	PartnerID string            `json:"partner_id"`
+	Events    []json.RawMessage `json:"events"`
+	Sources   []timelineSource  `json:"sources"`
+	Next      string            `json:"next"`
+}
+
+type timelineEvent struct {
+	ID       string    `json:"id"`
+	Source   string    `json:"source"`
+	Type     string    `json:"type"`
+	Subject  string    `json:"subject"`
+	Time     time.Time `json:"time"`
+	Sequence uint64    `json:"sequence"`
+	AuthType string    `json:"authtype"`
+	AuthID   string    `json:"authid"`
+}
+
+type timelineSource struct {
+	Source       string            `json:"source"`
+	Events       int               `json:"events"`
+	LastSequence uint64            `json:"last_sequence"`
+	Gaps         []json.RawMessage `json:"gaps"`
+}
+
+func newTimelineCmd(g *globals) *cobra.Command {
+	var typ string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "timeline PG-… [--type PREFIX] [--limit N]",
+		Short: "A partner's whole history, from every service, in order",
+		Long: `GET {timeline}/v1/partners/{id}/timeline, following the "next" cursor through
+every page, as an operator. The timeline service records every event about the
+partner from every producer; the table shows time, source, the source's
+per-partner sequence, type and actor.
+
+At the end, per source: how many events, the last sequence, and gaps — sequence
+numbers the timeline has not seen. A gap is the "why is it stuck" hint: the
+producer has not relayed them yet (its outbox is stuck: is NATS reachable?), an
+event was dead-lettered on the way ('partnerctl deadletters list'), or the
+timeline consumer is behind. -o json prints one object in the API's shape with all
+pages' events.`,
+		Example: `  partnerctl timeline PG-0001
+  partnerctl timeline PG-0001 --type verification. --limit 20
+  partnerctl timeline PG-0001 -o json | jq '.sources[] | select(.gaps | length > 0)'`,
+		Args: exactArgs("PARTNER_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usagef("--limit must be positive (0: everything)")
+			}
+			tok, err := g.bearer(caller{role: auth.RoleOperator})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			all := timelinePage{PartnerID: args[0], Events: []json.RawMessage{}}
+			cursor := ""
+			for {
+				size := maxTimelinePage
+				if limit > 0 && limit-len(all.Events) < size {
+					size = limit - len(all.Events)
+				}
+				q := url.Values{"limit": {strconv.Itoa(size)}}
+				if typ != "" {
+					q.Set("type", typ)
+				}
+				if cursor != "" {
+					q.Set("after", cursor)
+				}
+				var page timelinePage
+				if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Timeline + "/v1/partners/" + url.PathEscape(args[0]) + "/timeline?" + q.Encode(),
+					token: tok}, &page); err != nil {
+					return err
+				}
+				all.Events = append(all.Events, page.Events...)
+				all.Sources = page.Sources
+				if page.PartnerID != "" {
+					all.PartnerID = page.PartnerID
+				}
+				if page.Next == "" || page.Next == cursor || len(page.Events) == 0 || limit > 0 && len(all.Events) >= limit {
+					all.Next = page.Next
+					break
+				}
+				cursor = page.Next
+			}
+			if g.json() {
+				return writeJSON(g.stdout, all)
+			}
+			rows := make([][]string, 0, len(all.Events))
+			for _, raw := range all.Events {
+				var e timelineEvent
+				if json.Unmarshal(raw, &e) != nil {
+					continue
+				}
+				actor := e.AuthID
+				if e.AuthType != "" {
+					actor += " (" + e.AuthType + ")"
+				}
+				rows = append(rows, []string{when(e.Time), serviceOf(e.Source), strconv.FormatUint(e.Sequence, 10), topicOf(e.Type), actor})
+			}
+			if err := table(g.stdout, []string{"TIME", "SOURCE", "SEQ", "TYPE", "ACTOR"}, rows); err != nil {
+				return err
+			}
+			if all.Next != "" && limit > 0 {
+				fmt.Fprintf(g.stdout, "(first %d events; more with a higher --limit)\n", len(all.Events))
+			}
+			fmt.Fprintln(g.stdout)
+			srows := make([][]string, 0, len(all.Sources))
+			stuck := false
+			for _, s := range all.Sources {
+				gaps := "none"
+				if len(s.Gaps) > 0 {
+					stuck = true
+					gaps = ""
+					for i, gp := range s.Gaps {
+						if i > 0 {
+							gaps += " "
+						}
+						gaps += compactJSON(gp)
+					}
+				}
+				srows = append(srows, []string{serviceOf(s.Source), strconv.Itoa(s.Events), strconv.FormatUint(s.LastSequence, 10), gaps})
+			}
+			if err := table(g.stdout, []string{"SOURCE", "EVENTS", "LAST SEQ", "GAPS"}, srows); err != nil {
+				return err
+			}
+			if stuck {
+				fmt.Fprintln(g.stdout, "\ngaps: events the timeline has not seen — a producer's outbox not relayed yet (NATS down?), a dead letter on the way "+
+					"('partnerctl deadletters list'), or the timeline consumer behind")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&typ, "type", "", "only types with this prefix, e.g. verification. or registration.partner")
+	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many events (0: all)")
+	return cmd
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func serviceOf(source string) string { return eventfmt.Service(source) }
+
+func topicOf(eventType string) string { return ce.Topic(eventType) }
