@@ -1,0 +1,106 @@
+// Package http is the timeline's HTTP API: one partner's events from every
+// service, in order, with per-source sequence gaps.
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/services/timeline/internal/app"
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// API serves the routes.
+type API struct {
+	App *app.App
+	// Protect authenticates and rate-limits (base.Guard.Protect).
+	Protect func(http.Handler) http.Handler
+}
+
+// Handler returns the routes.
+func (a API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/partners/{id}/timeline", a.Protect(http.HandlerFunc(a.timeline)))
+	return mux
+}
+
+type eventResponse struct {
+	ID            string          `json:"id"`
+	Source        string          `json:"source"`
+	Type          string          `json:"type"`
+	Subject       string          `json:"subject"`
+	Time          time.Time       `json:"time"`
+	Sequence      string          `json:"sequence"`
+	CorrelationID string          `json:"correlationid"`
+	CausationID   string          `json:"causationid"`
+	AuthType      string          `json:"authtype"`
+	AuthID        string          `json:"authid"`
+	Data          json.RawMessage `json:"data"`
+	RecordedAt    time.Time       `json:"recorded_at"`
+}
+
+type sourceResponse struct {
+	Source       string   `json:"source"`
+	Events       int      `json:"events"`
+	LastSequence string   `json:"last_sequence"`
+	Gaps         []string `json:"gaps"`
+	// GapsTruncated says more sequences are missing than gaps lists.
+	GapsTruncated bool `json:"gaps_truncated,omitempty"`
+}
+
+type timelineResponse struct {
+	PartnerID string           `json:"partner_id"`
+	Events    []eventResponse  `json:"events"`
+	Sources   []sourceResponse `json:"sources"`
+	Next      string           `json:"next"`
+}
+
+func sequence(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return ce.FormatSequence(n)
+}
+
+func (a API) timeline(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	q := r.URL.Query()
+	t, err := a.App.GetTimeline(r.Context(), p, app.GetTimeline{
+		PartnerID: r.PathValue("id"), After: q.Get("after"), Limit: q.Get("limit"), Type: q.Get("type"),
+	})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	resp := timelineResponse{PartnerID: t.PartnerID, Events: make([]eventResponse, len(t.Events)),
+		Sources: make([]sourceResponse, len(t.Sources)), Next: t.Next}
+	for i, e := range t.Events {
+		resp.Events[i] = toEvent(e)
+	}
+	for i, s := range t.Sources {
+		gaps := make([]string, len(s.Gaps))
+		for j, g := range s.Gaps {
+			gaps[j] = sequence(g)
+		}
+		resp.Sources[i] = sourceResponse{Source: s.Source, Events: s.Events, LastSequence: sequence(s.LastSequence),
+			Gaps: gaps, GapsTruncated: s.GapsTruncated}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, resp)
+}
+
+func toEvent(e domain.Event) eventResponse {
+	data := e.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	return eventResponse{
+		ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Time: e.Time.UTC(), Sequence: sequence(e.Sequence),
+		CorrelationID: e.CorrelationID, CausationID: e.CausationID, AuthType: e.AuthType, AuthID: e.AuthID,
+		Data: data, RecordedAt: e.RecordedAt.UTC(),
+	}
+}

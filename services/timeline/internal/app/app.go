@@ -1,0 +1,32 @@
+// Package app holds the timeline's use cases: record an event from the bus
+// (once) and answer a partner's timeline to the callers who may see it.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// Store is the timeline's persistence.
+type Store interface {
+	// Record stores e once (by source and id) and indexes it under
+	// partners; it reports false when e was already stored (a redelivery or
+	// a replay), in which case nothing changes.
+	Record(ctx context.Context, e domain.Event, partners []string) (bool, error)
+	// Page returns up to limit events of partner after the position (nil:
+	// from the start) in timeline order, restricted to types starting with
+	// one of typePrefixes (none: every type).
+	Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int) ([]domain.Event, error)
+	// Sources summarises, per source, the partner's events and the
+	// sequences of its own partition.
+	Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error)
+}
+
+// App is the timeline's use cases.
+type App struct {
+	Store Store
+	// Now is the recording clock (arrival time of events without a time).
+	Now func() time.Time
+}

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// Limits of a timeline page.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 500
+	maxTypeLen   = 256
+)
+
+// TypePrefix is what every event type of this system starts with; a type
+// filter may leave it out ("relationships." means
+// "com.partnerhub.relationships.").
+const TypePrefix = "com.partnerhub."
+
+// Error codes of the timeline API.
+const (
+	CodePartnerUnknown = "timeline.partner_unknown"
+	CodeInvalidPartner = "timeline.invalid_partner_id"
+	CodeInvalidLimit   = "timeline.invalid_limit"
+	CodeInvalidCursor  = "timeline.invalid_cursor"
+	CodeInvalidType    = "timeline.invalid_type"
+)
+
+// GetTimeline is a request for one page of a partner's timeline, as the
+// caller sent it (strings: validation is the use case's).
+type GetTimeline struct {
+	PartnerID string
+	After     string // cursor; empty: from the start
+	Limit     string // empty: DefaultLimit
+	Type      string // event type prefix; empty: every type
+}
+
+// Timeline is one page of a partner's timeline.
+type Timeline struct {
+	PartnerID string
+	Events    []domain.Event
+	Sources   []domain.SourceSummary
+	// Next is the cursor of the following page; empty on the last page.
+	Next string
+}
+
+// GetTimeline answers one page. Operators and verifiers see every partner;
+// partner_admin, partner_user and provider_admin only their own (another
+// partner answers as unknown, so that its existence does not leak); other
+// callers are refused. A partner with no event is unknown.
+func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) (Timeline, error) {
+	staff := []auth.Role{auth.RoleOperator, auth.RoleVerifier}
+	if err := p.Require(append(staff, auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin)...); err != nil {
+		return Timeline{}, err
+	}
+	limit, after, err := validate(q)
+	if err != nil {
+		return Timeline{}, err
+	}
+	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+q.PartnerID+" is known")
+	if !p.Has(staff...) && p.PartnerID != q.PartnerID {
+		return Timeline{}, unknown
+	}
+	sources, err := a.Store.Sources(ctx, q.PartnerID)
+	if err != nil {
+		return Timeline{}, fmt.Errorf("timeline sources of %s: %w", q.PartnerID, err)
+	}
+	if len(sources) == 0 {
+		return Timeline{}, unknown
+	}
+	var prefixes []string
+	if q.Type != "" {
+		prefixes = []string{q.Type}
+		if !strings.HasPrefix(q.Type, TypePrefix) {
+			prefixes = append(prefixes, TypePrefix+q.Type)
+		}
+	}
+	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1)
+	if err != nil {
+		return Timeline{}, fmt.Errorf("timeline of %s: %w", q.PartnerID, err)
+	}
+	t := Timeline{PartnerID: q.PartnerID, Events: events, Sources: sources}
+	if len(events) > limit {
+		t.Events = events[:limit]
+		t.Next = domain.PositionOf(t.Events[limit-1]).Cursor()
+	}
+	return t, nil
+}
+
+func validate(q GetTimeline) (int, *domain.Position, error) {
+	if !domain.IsPartnerID(q.PartnerID) {
+		return 0, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
+			apperr.FieldError{Field: "id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+	}
+	limit := DefaultLimit
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > MaxLimit {
+			return 0, nil, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
+				apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
+		}
+		limit = n
+	}
+	var after *domain.Position
+	if q.After != "" {
+		pos, err := domain.ParseCursor(q.After)
+		if err != nil {
+			if !errors.Is(err, domain.ErrInvalidCursor) {
+				return 0, nil, err
+			}
+			return 0, nil, apperr.Invalid(CodeInvalidCursor, "after must be a cursor from a previous page's next",
+				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+		}
+		after = &pos
+	}
+	if len(q.Type) > maxTypeLen || strings.IndexFunc(q.Type, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
+		return 0, nil, apperr.Invalid(CodeInvalidType, "type must be an event type prefix such as com.partnerhub.relationships. or relationships.",
+			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "not an event type prefix"})
+	}
+	return limit, after, nil
+}

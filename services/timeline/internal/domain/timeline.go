@@ -1,0 +1,190 @@
+// Package domain holds the timeline's pure rules: which partners an event
+// concerns, the order of a timeline and its opaque cursor, and the sequence
+// gaps that tell an operator an event is missing.
+package domain
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrInvalidCursor is returned for a cursor this service did not issue.
+var ErrInvalidCursor = errors.New("invalid timeline cursor")
+
+// partnerID is a global partner ID as registration issues it ("PG-7K3M-9QXD-2TW"),
+// kept lenient on the body so that IDs of other environments still index.
+var partnerID = regexp.MustCompile(`^PG-[0-9A-Z][0-9A-Z-]{0,62}$`)
+
+// IsPartnerID reports whether s is a global partner ID.
+func IsPartnerID(s string) bool { return partnerID.MatchString(s) }
+
+// Event is one recorded CloudEvent, as the timeline keeps it.
+type Event struct {
+	ID            string
+	Source        string
+	Type          string
+	Subject       string
+	Time          time.Time
+	PartitionKey  string
+	Sequence      uint64 // 0: the producer gave none
+	CorrelationID string
+	CausationID   string
+	AuthType      string
+	AuthID        string
+	// Data is the JSON data (nil when the event had none).
+	Data       json.RawMessage
+	RecordedAt time.Time
+}
+
+// partnerFields are the payload members that name a partner an event
+// concerns beside its subject: both sides of a relationship, and the
+// existing partner of a duplicate claim. Any member named *_partner_id
+// counts too, so that a new producer field is indexed without a change here.
+var partnerFields = []string{"partner_id", "provider_id", "reseller_id", "existing_partner_id"}
+
+// PartnersOf lists, sorted and without duplicates, every partner an event
+// concerns: its subject when that is a partner ID, and the partner IDs its
+// data names at the top level. An event about no partner (an agreement
+// version, a rejected intake) concerns none: it is stored but on no
+// partner's timeline.
+func PartnersOf(subject string, data []byte) []string {
+	var out []string
+	if IsPartnerID(subject) {
+		out = append(out, subject)
+	}
+	var members map[string]json.RawMessage
+	if len(data) > 0 && json.Unmarshal(data, &members) == nil {
+		for name, raw := range members {
+			if !slices.Contains(partnerFields, name) && !strings.HasSuffix(name, "_partner_id") {
+				continue
+			}
+			var s string
+			if json.Unmarshal(raw, &s) == nil && IsPartnerID(s) {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// RestrictedClassification is the dataclassification of events whose data
+// carries sealed secrets (the verification mail request).
+const RestrictedClassification = "restricted"
+
+// Redacted replaces a restricted event's top-level sealed_* members: only
+// their recipient can open them, and a timeline reader needs only the fact
+// that a secret travelled. Other data is returned unchanged.
+func Redacted(classification string, data []byte) []byte {
+	if classification != RestrictedClassification || len(data) == 0 {
+		return data
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return data
+	}
+	changed := false
+	for name := range members {
+		if strings.HasPrefix(name, "sealed_") {
+			members[name] = json.RawMessage(`"[redacted]"`)
+			changed = true
+		}
+	}
+	if !changed {
+		return data
+	}
+	out, err := json.Marshal(members)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// Position is a place in a timeline. Timelines are ordered by event time,
+// ties broken by source, then sequence (sequences are per producer), then id.
+type Position struct {
+	Time     time.Time `json:"t"`
+	Source   string    `json:"s"`
+	Sequence uint64    `json:"q"`
+	ID       string    `json:"i"`
+}
+
+// PositionOf is the position of e.
+func PositionOf(e Event) Position {
+	return Position{Time: e.Time, Source: e.Source, Sequence: e.Sequence, ID: e.ID}
+}
+
+// Cursor renders p as an opaque token (base64url of JSON).
+func (p Position) Cursor() string {
+	b, _ := json.Marshal(p) // only strings, a number and a time
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursor reads a token made by Cursor.
+func ParseCursor(s string) (Position, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Position{}, fmt.Errorf("%w: not base64url", ErrInvalidCursor)
+	}
+	var p Position
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Position{}, fmt.Errorf("%w: %v", ErrInvalidCursor, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Position{}, fmt.Errorf("%w: trailing data", ErrInvalidCursor)
+	}
+	if p.Time.IsZero() || p.Source == "" || p.ID == "" {
+		return Position{}, fmt.Errorf("%w: incomplete position", ErrInvalidCursor)
+	}
+	return p, nil
+}
+
+// MaxGaps bounds the gaps listed per source: a partner whose early events
+// aged out of the streams would otherwise list thousands.
+const MaxGaps = 100
+
+// Gaps lists the sequence numbers missing below the highest one in seqs
+// (any order, duplicates allowed; 0 means "no sequence" and is ignored), at
+// most max of them, lowest first; truncated says more are missing.
+func Gaps(seqs []uint64, max int) (gaps []uint64, truncated bool) {
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	next := uint64(1)
+	for _, s := range sorted {
+		if s == 0 {
+			continue
+		}
+		for ; next < s; next++ {
+			if len(gaps) == max {
+				return gaps, true
+			}
+			gaps = append(gaps, next)
+		}
+		next = s + 1
+	}
+	return gaps, false
+}
+
+// SourceSummary is what one producer told about one partner so far.
+type SourceSummary struct {
+	Source string
+	// Events counts the events of this source on the partner's timeline
+	// (including events about it in another partner's partition).
+	Events int
+	// LastSequence is the highest sequence of the partner's own partition
+	// at this source (0: none).
+	LastSequence  uint64
+	Gaps          []uint64
+	GapsTruncated bool
+}
