@@ -28,18 +28,24 @@ type Handler struct {
 }
 
 // Routes returns the API mux.
-func (h *Handler) Routes() http.Handler {
-	mux := http.NewServeMux()
-	route := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.Protect(fn)) }
-	route("GET /v1/verification/tasks", h.listTasks)
-	route("POST /v1/verification/tasks/{task_id}/claim", h.claim)
-	route("POST /v1/verification/tasks/{task_id}/decisions", h.decide)
-	route("GET /v1/verification/cases/{case_id}", h.getCase)
-	route("GET /v1/verification/partners/{partner_id}/case", h.getCase)
-	route("GET /v1/verification/partners/{partner_id}/requirements", h.requirements)
-	route("POST /v1/verification/partners/{partner_id}/documents", h.submitDocument)
-	route("GET /v1/verification/catalog", h.catalog)
-	return mux
+func (h *Handler) Routes() http.Handler { return httpx.NewMux(h.RouteTable(), h.Protect) }
+
+// RouteTable lists the API (GET /openapi.json is public, the rest protected).
+func (h *Handler) RouteTable() []httpx.Route {
+	route := func(method, pattern string, fn http.HandlerFunc) httpx.Route {
+		return httpx.Route{Method: method, Pattern: pattern, Handler: fn}
+	}
+	return []httpx.Route{
+		route("GET", "/v1/verification/tasks", h.listTasks),
+		route("POST", "/v1/verification/tasks/{task_id}/claim", h.claim),
+		route("POST", "/v1/verification/tasks/{task_id}/decisions", h.decide),
+		route("GET", "/v1/verification/cases/{case_id}", h.getCase),
+		route("GET", "/v1/verification/partners/{partner_id}/case", h.getCase),
+		route("GET", "/v1/verification/partners/{partner_id}/requirements", h.requirements),
+		route("POST", "/v1/verification/partners/{partner_id}/documents", h.submitDocument),
+		route("GET", "/v1/verification/catalog", h.catalog),
+		httpx.OpenAPIRoute(OpenAPI),
+	}
 }
 
 func principal(r *http.Request) auth.Principal {
