@@ -40,6 +40,7 @@ var stack = []service{
 	{name: "agreements", port: 8084},
 	{name: "relationships", port: 8085},
 	{name: "notifier", port: 8086},
+	{name: "timeline", port: 8087},
 }
 
 func main() {
