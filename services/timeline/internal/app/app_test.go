@@ -1,0 +1,131 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/timeline/internal/app"
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// fakeStore records what the use cases ask of it.
+type fakeStore struct {
+	recorded    []domain.Event
+	partners    [][]string
+	events      []domain.Event
+	sources     []domain.SourceSummary
+	pageCalls   int
+	gotAfter    *domain.Position
+	gotPrefixes []string
+	gotLimit    int
+}
+
+func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string) (bool, error) {
+	for _, r := range f.recorded {
+		if r.Source == e.Source && r.ID == e.ID {
+			return false, nil
+		}
+	}
+	f.recorded = append(f.recorded, e)
+	f.partners = append(f.partners, partners)
+	return true, nil
+}
+
+func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, prefixes []string, limit int) ([]domain.Event, error) {
+	f.pageCalls++
+	f.gotAfter, f.gotPrefixes, f.gotLimit = after, prefixes, limit
+	if len(f.events) > limit {
+		return f.events[:limit], nil
+	}
+	return f.events, nil
+}
+
+func (f *fakeStore) Sources(context.Context, string) ([]domain.SourceSummary, error) {
+	return f.sources, nil
+}
+
+var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func TestRecordEventDefaultsAndIndexes(t *testing.T) {
+	store := &fakeStore{}
+	a := &app.App{Store: store, Now: func() time.Time { return now }}
+	cmd := app.RecordEvent{Event: domain.Event{ID: "e1", Source: "/services/relationships", Type: "com.partnerhub.relationships.x.v1",
+		Subject: "PG-R1", Data: json.RawMessage(`{"provider_id":"PG-P1","sealed_code":"c2VjcmV0"}`)}, DataClassification: "restricted"}
+	res, err := a.RecordEvent(context.Background(), cmd)
+	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P1", "PG-R1"}) {
+		t.Fatalf("RecordEvent = %+v, %v", res, err)
+	}
+	got := store.recorded[0]
+	if !got.Time.Equal(now) || got.PartitionKey != "PG-R1" {
+		t.Errorf("time %v partition %q: an event without them is placed at arrival in its subject's partition", got.Time, got.PartitionKey)
+	}
+	var data map[string]string
+	if err := json.Unmarshal(got.Data, &data); err != nil || data["sealed_code"] != "[redacted]" {
+		t.Errorf("stored data %s", got.Data)
+	}
+	if res, _ := a.RecordEvent(context.Background(), cmd); res.Fresh {
+		t.Error("a redelivery was recorded again")
+	}
+}
+
+func TestGetTimelinePagingAndFilters(t *testing.T) {
+	at := now
+	store := &fakeStore{sources: []domain.SourceSummary{{Source: "/s", Events: 3}}}
+	for _, id := range []string{"a", "b", "c"} {
+		store.events = append(store.events, domain.Event{ID: id, Source: "/s", Time: at})
+		at = at.Add(time.Second)
+	}
+	a := &app.App{Store: store, Now: func() time.Time { return now }}
+	op := auth.Principal{Subject: "op", Roles: []auth.Role{auth.RoleOperator}}
+
+	tl, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", Limit: "2", Type: "email."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Events) != 2 || store.gotLimit != 3 || tl.Next == "" {
+		t.Fatalf("page of 2 of 3: %d events, asked %d, next %q", len(tl.Events), store.gotLimit, tl.Next)
+	}
+	if want := []string{"email.", "com.partnerhub.email."}; !slices.Equal(store.gotPrefixes, want) {
+		t.Errorf("prefixes %q, want %q", store.gotPrefixes, want)
+	}
+	if _, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", After: tl.Next}); err != nil {
+		t.Fatal(err)
+	}
+	if store.gotAfter == nil || store.gotAfter.ID != "b" {
+		t.Errorf("the next page starts after %+v, want after b", store.gotAfter)
+	}
+	tl, _ = a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", Type: "com.partnerhub.email."})
+	if tl.Next != "" || len(store.gotPrefixes) != 1 {
+		t.Errorf("last page next %q; prefixes %q", tl.Next, store.gotPrefixes)
+	}
+}
+
+func TestGetTimelineRefusesBeforeReading(t *testing.T) {
+	store := &fakeStore{sources: []domain.SourceSummary{{Source: "/s", Events: 1}}}
+	a := &app.App{Store: store, Now: func() time.Time { return now }}
+	tests := []struct {
+		name string
+		p    auth.Principal
+		kind apperr.Kind
+		code string
+	}{
+		{"another partner's admin", auth.Principal{Subject: "u", PartnerID: "PG-OTHER", Roles: []auth.Role{auth.RolePartnerAdmin}}, apperr.KindNotFound, app.CodePartnerUnknown},
+		{"upstream system", auth.Principal{Subject: "s", Roles: []auth.Role{auth.RoleUpstreamSystem}}, apperr.KindForbidden, "auth.role_required"},
+		{"anonymous", auth.Principal{}, apperr.KindUnauthenticated, "auth.unauthenticated"},
+	}
+	for _, tt := range tests {
+		_, err := a.GetTimeline(context.Background(), tt.p, app.GetTimeline{PartnerID: "PG-R1"})
+		ae, ok := apperr.As(err)
+		if !ok || ae.Kind != tt.kind || ae.Code != tt.code {
+			t.Errorf("%s: err = %v", tt.name, err)
+		}
+	}
+	if store.pageCalls != 0 {
+		t.Errorf("read %d pages for refused callers", store.pageCalls)
+	}
+}
