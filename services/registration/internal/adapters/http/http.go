@@ -30,17 +30,23 @@ type API struct {
 
 // Handler returns the routes; protect wraps those that need a caller.
 func (a *API) Handler(protect func(http.Handler) http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/registrations", protect(http.HandlerFunc(a.submit)))
-	mux.Handle("GET /v1/registrations/{id}", protect(http.HandlerFunc(a.getRegistration)))
-	mux.Handle("GET /v1/partners/{id}", protect(http.HandlerFunc(a.getPartner)))
-	mux.Handle("PUT /v1/partners/{id}/market", protect(http.HandlerFunc(a.changeMarket)))
-	mux.Handle("PUT /v1/partners/{id}/enrollments/{program}/location", protect(http.HandlerFunc(a.linkLocation)))
-	mux.Handle("POST /v1/duplicate-claims", protect(http.HandlerFunc(a.fileClaim)))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteError(w, r, apperr.NotFound("request.no_route", "no route "+r.Method+" "+r.URL.Path))
-	})
-	return mux
+	return httpx.NewMux(a.Routes(), protect)
+}
+
+// Routes lists the API (GET /openapi.json is public, the rest protected).
+func (a *API) Routes() []httpx.Route {
+	route := func(method, pattern string, h http.HandlerFunc) httpx.Route {
+		return httpx.Route{Method: method, Pattern: pattern, Handler: h}
+	}
+	return []httpx.Route{
+		route("POST", "/v1/registrations", a.submit),
+		route("GET", "/v1/registrations/{id}", a.getRegistration),
+		route("GET", "/v1/partners/{id}", a.getPartner),
+		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
+		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
+		route("POST", "/v1/duplicate-claims", a.fileClaim),
+		httpx.OpenAPIRoute(OpenAPI),
+	}
 }
 
 func principal(r *http.Request) auth.Principal {
