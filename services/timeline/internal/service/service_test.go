@@ -19,12 +19,14 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/timeline/internal/adapters/events"
+	api "github.com/partnerhub/onboarding/services/timeline/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/timeline/internal/service"
 )
 
@@ -48,6 +50,7 @@ type env struct {
 	signer *auth.Signer
 	svc    *service.Service
 	url    string
+	client *http.Client // every response is checked against the OpenAPI document
 }
 
 func start(t *testing.T) *env {
@@ -82,7 +85,7 @@ func start(t *testing.T) *env {
 			}
 		})
 	})
-	return &env{t: t, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr()}
+	return &env{t: t, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: contract.ValidatingClient(t, api.OpenAPI)}
 }
 
 // event is a CloudEvent as a producer's outbox relay would publish it.
@@ -159,7 +162,7 @@ func (e *env) get(path string, p *auth.Principal) answer {
 	if p != nil {
 		req.Header.Set("Authorization", "Bearer "+testkit.Token(e.t, e.signer, *p))
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -431,7 +434,7 @@ func TestTimeline(t *testing.T) {
 	})
 
 	t.Run("health and readiness", func(t *testing.T) {
-		for _, p := range []string{"/healthz", "/readyz"} {
+		for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
 			if a := e.get(p, nil); a.status != http.StatusOK {
 				t.Errorf("GET %s = %d: %s", p, a.status, a.raw)
 			}

@@ -21,11 +21,15 @@ type API struct {
 	Protect func(http.Handler) http.Handler
 }
 
-// Handler returns the routes.
-func (a API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /v1/partners/{id}/timeline", a.Protect(http.HandlerFunc(a.timeline)))
-	return mux
+// Handler returns the routes (unknown ones answer the request.no_route problem).
+func (a API) Handler() http.Handler { return httpx.NewMux(a.RouteTable(), a.Protect) }
+
+// RouteTable lists the API (GET /openapi.json is public, the rest protected).
+func (a API) RouteTable() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/v1/partners/{id}/timeline", Handler: http.HandlerFunc(a.timeline)},
+		httpx.OpenAPIRoute(OpenAPI),
+	}
 }
 
 type eventResponse struct {
