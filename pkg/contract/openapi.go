@@ -24,6 +24,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -59,6 +60,9 @@ type operation struct {
 	path     string // template, e.g. /v1/partners/{id}
 	segments []string
 	pointer  string // JSON pointer of the operation object
+	// anonymous: the operation's security (or the document's) allows a
+	// request without credentials (empty, or has an empty requirement).
+	anonymous bool
 	// responses by status key ("200", "4XX", "default").
 	responses map[string]response
 }
@@ -109,6 +113,11 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 			}
 			op := &operation{method: strings.ToUpper(meth), path: p, segments: strings.Split(strings.Trim(p, "/"), "/"),
 				pointer: "/paths/" + escape(p) + "/" + meth, responses: map[string]response{}}
+			sec, ok := om["security"]
+			if !ok {
+				sec = m["security"]
+			}
+			op.anonymous = allowsAnonymous(sec)
 			rs, _ := om["responses"].(map[string]any)
 			for code, rv := range rs {
 				ptr := op.pointer + "/responses/" + escape(code)
@@ -308,8 +317,43 @@ func CheckRoutes(d *OpenAPI, routes []httpx.Route) (missing, extra []string) {
 	return missing, extra
 }
 
+func allowsAnonymous(security any) bool {
+	reqs, _ := security.([]any)
+	if len(reqs) == 0 {
+		return true
+	}
+	for _, r := range reqs {
+		if m, ok := r.(map[string]any); ok && len(m) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSecurity lists routes whose protection disagrees with their
+// operation's security: a public route documented as needing a token, or a
+// protected one documented as open.
+func CheckSecurity(d *OpenAPI, routes []httpx.Route) []string {
+	byName := map[string]*operation{}
+	for _, o := range d.ops {
+		byName[o.String()] = o
+	}
+	var bad []string
+	for _, r := range routes {
+		o := byName[r.String()]
+		switch {
+		case o == nil:
+		case r.Public && !o.anonymous:
+			bad = append(bad, r.String()+" is public but documented as needing a token")
+		case !r.Public && o.anonymous:
+			bad = append(bad, r.String()+" is protected but documented as open")
+		}
+	}
+	return bad
+}
+
 // RequireRoutes fails tb unless routes and the document's operations are
-// the same set.
+// the same set, with the same protection.
 func RequireRoutes(tb testing.TB, d *OpenAPI, routes []httpx.Route) {
 	tb.Helper()
 	missing, extra := CheckRoutes(d, routes)
@@ -318,6 +362,9 @@ func RequireRoutes(tb testing.TB, d *OpenAPI, routes []httpx.Route) {
 	}
 	if len(extra) > 0 {
 		tb.Errorf("documented operations that no route serves: %v", extra)
+	}
+	for _, b := range CheckSecurity(d, routes) {
+		tb.Error(b)
 	}
 }
 
@@ -579,6 +626,33 @@ func FetchOpenAPI(client *http.Client, baseURL string) (*OpenAPI, error) {
 		return nil, fmt.Errorf("GET %s%s: not JSON", baseURL, httpx.OpenAPIPath)
 	}
 	return LoadOpenAPI(body)
+}
+
+// FetchDocs fetches the documents of running services (base URLs like
+// "http://127.0.0.1:8081"), keyed by host as NewValidatingTransport wants.
+func FetchDocs(client *http.Client, baseURLs ...string) (map[string]*OpenAPI, error) {
+	docs := make(map[string]*OpenAPI, len(baseURLs))
+	for _, b := range baseURLs {
+		u, err := url.Parse(b)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("base URL %q: want scheme://host:port", b)
+		}
+		d, err := FetchOpenAPI(client, b)
+		if err != nil {
+			return nil, err
+		}
+		docs[u.Host] = d
+	}
+	return docs, nil
+}
+
+// DenyAll is a protect function refusing every request with 401: mounting
+// routes with it and still getting the document from RequireServed proves
+// that GET /openapi.json needs no token.
+func DenyAll(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	})
 }
 
 // versionRE is the OpenAPI version a served document must declare.

@@ -84,6 +84,13 @@ func TestCheckRoutes(t *testing.T) {
 	if strings.Join(missing, ",") != "POST /pets" || strings.Join(extra, ",") != "DELETE /pets/{id}" {
 		t.Fatalf("missing %v extra %v", missing, extra)
 	}
+	open := strings.Replace(petDoc, "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      security: [{}, {bearer: []}]\n", 1)
+	bad := CheckSecurity(MustLoadOpenAPI(t, []byte(open)), []httpx.Route{
+		{Method: "GET", Pattern: "/pets/{id}", Public: true}, {Method: "DELETE", Pattern: "/pets/{id}"}, {Method: "GET", Pattern: "/pets/mine"},
+	})
+	if len(bad) != 2 || !strings.Contains(bad[0], "GET /pets/{id} is public") || !strings.Contains(bad[1], "GET /pets/mine is protected") {
+		t.Fatalf("security mismatches %q", bad)
+	}
 }
 
 func TestValidateResponse(t *testing.T) {
@@ -152,10 +159,25 @@ func TestValidatingTransport(t *testing.T) {
 	}
 }
 
-func TestRequireServed(t *testing.T) {
-	mux := httpx.NewMux([]httpx.Route{httpx.OpenAPIRoute([]byte(petDoc))}, nil)
+func TestRequireServedAndFetched(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	mux := httpx.NewMux([]httpx.Route{httpx.OpenAPIRoute([]byte(petDoc)), {Method: "GET", Pattern: "/pets/{id}", Handler: ok}}, DenyAll)
 	d := RequireServed(t, mux)
 	if len(d.Operations()) != 3 {
 		t.Fatal(d.Operations())
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/pets/1", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("DenyAll let a protected route through: %d", rec.Code)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	docs, err := FetchDocs(nil, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := docs[strings.TrimPrefix(srv.URL, "http://")]; d == nil || d.Title != "pets" {
+		t.Fatalf("fetched %v", docs)
 	}
 }

@@ -8,13 +8,14 @@ import (
 	"github.com/partnerhub/onboarding/services/agreements/internal/app"
 )
 
-type open struct{}
+type deny struct{}
 
-func (open) Protect(h http.Handler) http.Handler { return h }
+func (deny) Protect(h http.Handler) http.Handler { return contract.DenyAll(h) }
 
 // TestOpenAPIDocumentsEveryRoute: the document is valid OpenAPI 3.1, is
-// served at /openapi.json, and lists exactly the mounted routes.
+// served at /openapi.json without a token (every other route is mounted
+// behind contract.DenyAll here), and lists exactly the mounted routes.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	doc := contract.RequireServed(t, Handler(app.Application{}, open{}))
+	doc := contract.RequireServed(t, Handler(app.Application{}, deny{}))
 	contract.RequireRoutes(t, doc, Routes(app.Application{}))
 }
