@@ -121,6 +121,7 @@ type Router struct {
 	dlq     message.Publisher
 	subs    map[string]map[string]HandlerFunc
 	order   []string
+	obs     routerObs
 }
 
 // NewRouter builds a router; subNC and dlqNC must be distinct connections
@@ -194,7 +195,9 @@ func (r *Router) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	r.prepareObs()
 	r.router.AddMiddleware(
+		r.observe,
 		r.deadLetter,
 		middleware.Retry{
 			MaxRetries: 2, InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, Multiplier: 2,
@@ -298,6 +301,7 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 			r.log.Error("dead-letter publish failed; message will be redelivered", "err", perr, "code", code)
 			return nil, errors.Join(err, perr)
 		}
+		markDeadLettered(msg.Context(), code, err)
 		r.log.Warn("dead-lettered message", "code", code, "reason", err.Error(), "handler", handler,
 			"subject", msg.Metadata.Get(mdSubject), "ce_id", msg.Metadata.Get(ce.HID), "delivered", delivered)
 		return nil, nil

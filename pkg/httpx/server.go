@@ -14,7 +14,15 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
 // Check is one readiness check (a dependency ping).
@@ -26,8 +34,19 @@ type Server struct {
 	ln     net.Listener
 	log    *slog.Logger
 	checks map[string]Check
+	mux    *http.ServeMux
+	obs    atomic.Pointer[Observer]
 	mu     sync.Mutex
 	drain  bool
+}
+
+// Observer is what the server records of each request: a latency
+// histogram (nil: none) and a server span named by the route pattern,
+// child of the caller's traceparent.
+type Observer struct {
+	Metrics    *telemetry.HTTPMetrics
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
 }
 
 // NewServer listens on addr at once (":0" picks a port; see Addr).
@@ -36,15 +55,15 @@ func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[strin
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, log: log, checks: checks}
 	mux := http.NewServeMux()
+	s := &Server{ln: ln, log: log, checks: checks, mux: mux}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("/", api)
 	s.srv = &http.Server{
-		Handler:           Middleware(log, mux),
+		Handler:           middleware(log, mux, s.observer),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -53,6 +72,15 @@ func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[strin
 	}
 	return s, nil
 }
+
+// Handle mounts a platform endpoint beside /healthz (e.g. "GET /metrics"),
+// outside the API's own middleware (no authentication). Call before Run.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Observe records metrics and spans of every request from now on.
+func (s *Server) Observe(o Observer) { s.obs.Store(&o) }
+
+func (s *Server) observer() *Observer { return s.obs.Load() }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -119,6 +147,14 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
 // Middleware adds a request id, recovers panics as 500 problems and logs
 // each request.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	return middleware(log, next, func() *Observer { return nil })
+}
+
+// middleware is Middleware that also records what obs (read per request,
+// nil: nothing) asks for. The route is r.Pattern as set by the ServeMux
+// below: the platform mux sets "/" for the API, and the API's own mux
+// overwrites it with its pattern on the same *http.Request.
+func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
@@ -126,7 +162,18 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
+		ctx := context.WithValue(r.Context(), requestIDKey{}, rid)
+		infra := r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics"
+		o := obs()
+		var span trace.Span
+		if o != nil && o.Tracer != nil && !infra {
+			// The caller's traceparent becomes this span's parent; without
+			// recording, the span still carries the caller's context on to
+			// the events the request writes.
+			ctx = o.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span = o.Tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		}
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		defer func() {
 			if p := recover(); p != nil {
@@ -135,11 +182,27 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 					WriteError(rec, r, fmt.Errorf("panic: %v", p))
 				}
 			}
-			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			elapsed := time.Since(start)
+			if o != nil {
+				route, method := telemetry.Route(r.Pattern), telemetry.Method(r.Method)
+				o.Metrics.Observe(route, method, rec.status, elapsed)
+				if span != nil {
+					if span.IsRecording() {
+						span.SetName(method + " " + route)
+						span.SetAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route),
+							attribute.String("url.path", r.URL.Path), attribute.Int("http.response.status_code", rec.status))
+						if rec.status >= 500 {
+							span.SetStatus(codes.Error, http.StatusText(rec.status))
+						}
+					}
+					span.End()
+				}
+			}
+			if infra {
 				return
 			}
 			log.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", rid)
+				"status", rec.status, "duration_ms", elapsed.Milliseconds(), "request_id", rid)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -1,5 +1,6 @@
 // Package logging builds the JSON slog logger of every service; records
-// made with a context carry its correlation, causation and request ids.
+// made with a context carry its correlation, causation and request ids and
+// the trace id of its span.
 package logging
 
 import (
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
@@ -34,6 +37,9 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 		if c.CausationID != "" {
 			r.AddAttrs(slog.String("causation_id", c.CausationID))
 		}
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	if p, ok := auth.FromContext(ctx); ok {
 		if p.RequestID != "" {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
 // Topic is the forwarder topic; its rows live in "watermill_outbox" in the
@@ -69,13 +70,17 @@ func (w *Writer) Source() string { return w.source }
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
 
 // Append writes drafts into tx and returns the events as they will be
-// published. Cause (correlation, causation, trace) comes from ctx, the actor
-// from the auth principal in ctx.
+// published. Cause (correlation, causation) comes from ctx, the trace
+// context from the span active in ctx (else the cause's), the actor from
+// the auth principal in ctx.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.Event, error) {
 	if len(drafts) == 0 {
 		return nil, nil
 	}
 	cause := ce.CauseFrom(ctx)
+	if tp := telemetry.TraceParent(ctx); tp != "" {
+		cause.TraceParent = tp
+	}
 	actor, hasActor := auth.FromContext(ctx)
 	hasActor = hasActor && !actor.IsZero()
 	events := make([]ce.Event, 0, len(drafts))

@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/telemetry"
 	"github.com/partnerhub/onboarding/pkg/timer"
 )
 
@@ -36,6 +37,7 @@ type Config struct {
 	Bus             bus.Config
 	Outbox          outbox.RelayConfig `envPrefix:"OUTBOX_"`
 	Auth            AuthConfig
+	Telemetry       telemetry.Config
 }
 
 // Validate lists every problem.
@@ -50,7 +52,7 @@ func (c Config) Validate() error {
 	if c.TimerInterval <= 0 {
 		errs = append(errs, errors.New("TIMER_INTERVAL must be positive"))
 	}
-	errs = append(errs, c.Postgres.Validate(), c.Bus.Validate(), c.Outbox.Validate(), c.Auth.Validate())
+	errs = append(errs, c.Postgres.Validate(), c.Bus.Validate(), c.Outbox.Validate(), c.Auth.Validate(), c.Telemetry.Validate())
 	return errors.Join(errs...)
 }
 
@@ -68,14 +70,17 @@ type Base struct {
 	Timers *timer.Poller
 	// Guard authenticates HTTP callers and knows bus principals.
 	Guard *Guard
+	// Telemetry is the service's metrics registry (GET /metrics) and tracer.
+	Telemetry *telemetry.Telemetry
 
 	relay     *outbox.Relay
 	relayNC   *nats.Conn
 	relayPool *pgxpool.Pool
 }
 
-// Start provisions and connects. cfg.Postgres gets the service defaults.
-func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, log *slog.Logger) (*Base, error) {
+// Start provisions and connects. cfg.Postgres gets the service defaults;
+// opts change the telemetry (tests record spans in memory).
+func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, log *slog.Logger, opts ...telemetry.Option) (*Base, error) {
 	cfg.Postgres = cfg.Postgres.WithDefaults(service)
 	b := &Base{Service: service, Config: cfg, Log: log, Outbox: outbox.NewWriter(service)}
 	ok := false
@@ -86,6 +91,11 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	}()
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	tel, err := telemetry.New(pctx, service, cfg.Telemetry, opts...)
+	if err != nil {
+		return nil, err
+	}
+	b.Telemetry = tel
 	guard, err := NewGuard(pctx, cfg.Auth)
 	if err != nil {
 		return nil, err
@@ -99,6 +109,7 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 		return nil, err
 	}
 	b.Pool = pool
+	tel.RegisterOutboxBacklog(func(ctx context.Context) (int64, time.Duration, error) { return outbox.Stats(ctx, pool) }, log)
 
 	if b.NC, err = bus.Connect(cfg.Bus.NATSURL, service, cfg.Bus.ConnectOptions()...); err != nil {
 		return nil, err
@@ -122,7 +133,7 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	if b.relayPool, err = pg.ConnectWith(pctx, cfg.Postgres, 2, map[string]string{"synchronous_commit": "off"}); err != nil {
 		return nil, err
 	}
-	if b.relay, err = outbox.NewRelay(b.relayPool, pub, cfg.Outbox, bus.WatermillLogger(log)); err != nil {
+	if b.relay, err = outbox.NewRelay(b.relayPool, outbox.Instrument(pub, tel), cfg.Outbox, bus.WatermillLogger(log)); err != nil {
 		return nil, err
 	}
 	subNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)
@@ -137,6 +148,7 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 	if b.Router, err = bus.NewRouter(service, cfg.Bus, subNC, dlqNC, log); err != nil {
 		return nil, err
 	}
+	b.Router.Instrument(tel)
 	b.Timers = &timer.Poller{Pool: pool, Handlers: map[string]timer.Handler{}, Interval: cfg.TimerInterval, Log: log}
 	ok = true
 	return b, nil
@@ -177,6 +189,7 @@ func (b *Base) Run(ctx context.Context, srv *httpx.Server) error {
 	go func() { routerDone <- b.Router.Run(routerCtx) }()
 	g.Go(func() error { return b.Timers.Run(gctx) })
 	if srv != nil {
+		b.instrument(srv)
 		g.Go(func() error { return srv.Run(gctx, b.Config.ShutdownTimeout) })
 		b.Log.Info("listening", "addr", srv.Addr())
 	}
@@ -208,6 +221,16 @@ func (b *Base) Run(ctx context.Context, srv *httpx.Server) error {
 	return failure
 }
 
+// instrument serves GET /metrics beside /healthz and records every
+// request's latency and span.
+func (b *Base) instrument(srv *httpx.Server) {
+	t := b.Telemetry
+	if h := t.MetricsHandler(); h != nil {
+		srv.Handle("GET /metrics", h)
+	}
+	srv.Observe(httpx.Observer{Metrics: t.HTTP, Tracer: t.Tracer(), Propagator: t.Propagator})
+}
+
 func (b *Base) flushOutbox(max time.Duration) {
 	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
@@ -234,5 +257,13 @@ func (b *Base) Close() {
 	}
 	if b.Pool != nil {
 		b.Pool.Close()
+	}
+	if b.Telemetry != nil {
+		// Export the spans still buffered (the last requests and events).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := b.Telemetry.Shutdown(ctx); err != nil {
+			b.Log.Warn("trace export flush", "err", err)
+		}
+		cancel()
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
 // AdminURL is the superuser DSN of the test Postgres (PG_TEST_ADMIN_URL or
@@ -148,5 +149,6 @@ func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
 		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
 		Auth: platform.AuthConfig{JWKSFile: jwksFile, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
 			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+		Telemetry: telemetry.Config{MetricsEnabled: true},
 	}
 }
