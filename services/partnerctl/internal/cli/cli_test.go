@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -110,6 +111,27 @@ func TestExitCodes(t *testing.T) {
 		{name: "unknown keys subcommand", args: []string{"keys", "rotate"}, want: ExitUsage, wantText: `unknown command "rotate"`},
 		{name: "stray argument", args: []string{"token", "--keys", dir, "--role", "operator", "extra"}, want: ExitUsage, wantText: "takes no arguments"},
 		{name: "key dir unusable", args: []string{"token", "--keys", notADir, "--role", "operator"}, want: ExitFailure, wantText: "development keys"},
+		{name: "unknown output", args: []string{"tasks", "list", "-o", "xml"}, want: ExitUsage, wantText: `--output "xml" must be table or json`},
+		{name: "root help lists exit codes", args: []string{"--help"}, want: ExitOK, wantText: "4  refused by the rules"},
+		{name: "replay help teaches the workflow", args: []string{"deadletters", "replay", "--help"}, want: ExitOK, wantText: "list → read the code → fix the cause"},
+		{name: "submit without file", args: []string{"registrations", "submit"}, want: ExitUsage, wantText: "-f FILE is required"},
+		{name: "submit missing file", args: []string{"registrations", "submit", "-f", filepath.Join(dir, "nope.yaml")}, want: ExitUsage, wantText: "nope.yaml"},
+		{name: "status without partner", args: []string{"partners", "status"}, want: ExitUsage, wantText: "needs PARTNER_ID"},
+		{name: "status with two partners", args: []string{"partners", "status", "PG-1", "PG-2"}, want: ExitUsage, wantText: "got 2 argument(s)"},
+		{name: "task status unknown", args: []string{"tasks", "list", "--status", "stuck"}, want: ExitUsage, wantText: "must be one of open, pending_confirmation"},
+		{name: "task limit", args: []string{"tasks", "list", "--limit", "900"}, want: ExitUsage, wantText: "--limit must be 1..500"},
+		{name: "decide without outcome", args: []string{"tasks", "decide", "T-1"}, want: ExitUsage, wantText: "--outcome is required"},
+		{name: "decide unknown outcome", args: []string{"tasks", "decide", "T-1", "--outcome", "maybe"}, want: ExitUsage, wantText: "must be one of approve, reject, request_documents"},
+		{name: "approve with reason", args: []string{"tasks", "decide", "T-1", "--outcome", "approve", "--reason", "x"}, want: ExitUsage, wantText: "an approval takes no --reason"},
+		{name: "reject without reason", args: []string{"tasks", "decide", "T-1", "--outcome", "reject"}, want: ExitUsage, wantText: "a rejection needs --reason"},
+		{name: "final document request", args: []string{"tasks", "decide", "T-1", "--outcome", "request_documents", "--reason", "x", "--final"}, want: ExitUsage, wantText: "--final applies to rejections only"},
+		{name: "signed with filters", args: []string{"agreements", "list", "--partner", "PG-1", "--program", "x"}, want: ExitUsage, wantText: "takes no --program"},
+		{name: "request without provider", args: []string{"relationships", "request", "--reseller-location", "PL-1"}, want: ExitUsage, wantText: "--provider and --reseller-location are required"},
+		{name: "request fractional duration", args: []string{"relationships", "request", "--provider", "PG-1", "--reseller-location", "PL-1", "--duration", "36h"}, want: ExitUsage, wantText: "must be whole days"},
+		{name: "list both sides", args: []string{"relationships", "list", "--provider", "PG-1", "--reseller", "PG-2"}, want: ExitUsage, wantText: "exactly one of --provider or --reseller"},
+		{name: "end without reason", args: []string{"relationships", "end", "REL-1"}, want: ExitUsage, wantText: "--reason is required"},
+		{name: "invitation missing", args: []string{"relationships", "invitation", "show"}, want: ExitUsage, wantText: "the invitation is required"},
+		{name: "timeline negative limit", args: []string{"timeline", "PG-1", "--limit", "-1"}, want: ExitUsage, wantText: "--limit must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,4 +203,21 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	if code, _, _ := run(t, nil, "deadletters", "replay", "--url", url, "x"); code != ExitUsage {
 		t.Fatalf("bad SEQ exit %d, want usage", code)
 	}
+}
+
+func TestEveryCommandTeaches(t *testing.T) {
+	root := newRoot(&globals{getenv: func(string) string { return "" }})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			if !sub.HasSubCommands() && (strings.TrimSpace(sub.Long) == "" || strings.TrimSpace(sub.Example) == "") {
+				t.Errorf("%q has no Long help or no Examples", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
 }

@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+func publishEvent(t *testing.T, js jetstream.JetStream, subject string, ev ce.Event, extra map[string]string) {
+	t.Helper()
+	m := nats.NewMsg(subject)
+	for k, v := range ev.Headers() {
+		m.Header.Set(k, v)
+	}
+	for k, v := range extra {
+		m.Header[k] = []string{v}
+	}
+	m.Data = ev.Data
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func event(typ, source, subject string, seq uint64, sec int, data string) ce.Event {
+	return ce.Event{ID: ce.NewID(), Source: "/services/" + source, Type: ce.TypePrefix + typ, Subject: subject, Sequence: seq,
+		Time: t0.Add(time.Duration(sec) * time.Second), DataContentType: ce.JSON, Data: []byte(data)}
+}
+
+// tailStack is an embedded JetStream with the catalog and a few events of
+// two partners, a relationship that names PG-A as provider, a dead letter
+// and one message that is not a CloudEvent.
+func tailStack(t *testing.T) (string, jetstream.JetStream) {
+	t.Helper()
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bus.PrepareStreams(ctx, js, bus.Config{NATSURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []ce.Event{
+		event("registration.application.submitted.v1", "registration", "PG-A", 1, 1, `{"partner_id":"PG-A","location_id":"PL-A","market":"JP"}`),
+		event("registration.enrollment.status_changed.v1", "registration", "PG-A", 2, 2,
+			`{"partner_id":"PG-A","program":"indirect_reseller","from":"pending_verification","to":"qualified","reason":"verification_approved"}`),
+		event("registration.application.submitted.v1", "registration", "PG-B", 1, 3, `{"partner_id":"PG-B","location_id":"PL-B","market":"JP"}`),
+		event("verification.task.created.v1", "verification", "PG-A", 1, 4, `{"partner_id":"PG-A","task_id":"T-1","check":"company","content":{"x":1}}`),
+		event("relationships.request.created.v1", "relationships", "PG-R", 1, 5,
+			`{"relationship_id":"REL-1","provider_id":"PG-A","reseller_id":"PG-R","roles":["billing_reader","support_agent"],"duration_days":365}`),
+	} {
+		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+	}
+	dl := event("agreements.acceptance.recorded.v1", "agreements", "PG-A", 1, 6, `{"partner_id":"PG-A","program":"indirect_reseller"}`)
+	publishEvent(t, js, bus.DeadLetterSubject("registration"), dl, map[string]string{bus.DLQCode: "registration.program_takes_no_location",
+		bus.DLQService: "registration", bus.DLQSubject: "agreements.acceptance.recorded.v1", bus.DLQReason: "no location"})
+	garbage := nats.NewMsg("registration.garbage")
+	garbage.Data = []byte("not json")
+	if _, err := js.PublishMsg(context.Background(), garbage); err != nil {
+		t.Fatal(err)
+	}
+	return url, js
+}
+
+func sortedLines(s string) []string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	slices.Sort(lines)
+	return lines
+}
+
+const (
+	lineSubmittedA = "   2026-11-21T10:00:01Z registration    registration.application.submitted.v1            PG-A           seq 1    location_id=PL-A market=JP"
+	lineStatusA    = "   2026-11-21T10:00:02Z registration    registration.enrollment.status_changed.v1        PG-A           seq 2    from=pending_verification to=qualified program=indirect_reseller reason=verification_approved"
+	lineTaskA      = "   2026-11-21T10:00:04Z verification    verification.task.created.v1                     PG-A           seq 1    check=company task_id=T-1"
+	lineRelA       = "   2026-11-21T10:00:05Z relationships   relationships.request.created.v1                 PG-R           seq 1    relationship_id=REL-1 provider_id=PG-A roles=billing_reader,support_agent duration_days=365"
+	lineDeadA      = "!! 2026-11-21T10:00:06Z agreements      agreements.acceptance.recorded.v1                PG-A           seq 1    dlq-code=registration.program_takes_no_location dlq-service=registration program=indirect_reseller"
+)
+
+func TestEventsTailFiltersByPartnerAcrossStreams(t *testing.T) {
+	url, js := tailStack(t)
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-A", "--max", "5", "--timeout", "20s")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := []string{lineSubmittedA, lineStatusA, lineTaskA, lineRelA, lineDeadA}
+	slices.Sort(want)
+	if got := sortedLines(out); !slices.Equal(got, want) {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Within a stream the order is the stream's.
+	if strings.Index(out, lineSubmittedA) > strings.Index(out, lineStatusA) {
+		t.Error("REGISTRATION events out of order")
+	}
+	// Nothing durable is left behind.
+	for _, name := range []string{"REGISTRATION", "VERIFICATION", "DEADLETTER"} {
+		s, err := js.Stream(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range s.ListConsumers(context.Background()).Info() {
+			if c.Config.Durable != "" {
+				t.Errorf("stream %s has durable consumer %s after tail", name, c.Config.Durable)
+			}
+		}
+	}
+}
+
+func TestEventsTailByTypePrefix(t *testing.T) {
+	url, _ := tailStack(t)
+	for _, tc := range []struct {
+		prefix string
+		max    string
+		want   []string
+	}{
+		{"registration.enrollment", "1", []string{lineStatusA}},
+		{"com.partnerhub.verification.", "1", []string{lineTaskA}},
+		{"registration.application.submitted.v1", "2", []string{lineSubmittedA,
+			"   2026-11-21T10:00:03Z registration    registration.application.submitted.v1            PG-B           seq 1    location_id=PL-B market=JP"}},
+		{"agreements.acceptance", "1", []string{lineDeadA}}, // only dead letters hold it
+	} {
+		t.Run(tc.prefix, func(t *testing.T) {
+			code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--type", tc.prefix, "--max", tc.max, "--timeout", "20s")
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if got := sortedLines(out); code != ExitOK || !slices.Equal(got, want) {
+				t.Fatalf("exit %d, stderr %s\ngot:\n%s\nwant:\n%s", code, errOut, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestEventsTailJSONAndStreams(t *testing.T) {
+	url, _ := tailStack(t)
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "deadletter", "--max", "1", "-o", "json", "--timeout", "20s")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatalf("not one JSON object per line: %v: %q", err, out)
+	}
+	if ev["specversion"] != "1.0" || ev["type"] != "com.partnerhub.agreements.acceptance.recorded.v1" || ev["subject"] != "PG-A" ||
+		ev["sequence"] != "000000000001" || ev["dlqcode"] != "registration.program_takes_no_location" || ev["dlqsubject"] != "agreements.acceptance.recorded.v1" ||
+		ev["data"].(map[string]any)["program"] != "indirect_reseller" {
+		t.Errorf("event JSON %s", out)
+	}
+	// The message that is not a CloudEvent is reported, not fatal.
+	code, _, errOut = run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "REGISTRATION", "--max", "3", "--timeout", "20s")
+	if code != ExitOK || !strings.Contains(errOut, "REGISTRATION seq 4 is not a CloudEvent") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestEventsTailTimeoutAndValidation(t *testing.T) {
+	url, _ := tailStack(t)
+	start := time.Now()
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-B", "--type", "verification", "--max", "1", "--timeout", "300ms")
+	if code != ExitFailure || out != "" || !strings.Contains(errOut, "timed out after 300ms with 0 of 1 events") || time.Since(start) > 10*time.Second {
+		t.Errorf("timeout: exit %d, %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		text string
+	}{
+		{[]string{"--all", "--since", "10m"}, "exclude each other"},
+		{[]string{"--since", "yesterday"}, "neither a duration"},
+		{[]string{"--since", "-5m"}, "must be positive"},
+		{[]string{"--stream", "AUDIT"}, `--stream "AUDIT" is not one of`},
+		{[]string{"--max", "-1"}, "--max must be positive"},
+		{[]string{"extra"}, "takes no arguments"},
+	} {
+		code, _, errOut := run(t, nil, append([]string{"events", "tail", "--url", url}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errOut, tc.text) {
+			t.Errorf("%v: exit %d, %q", tc.args, code, errOut)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a tail writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEventsTailLiveAndInterrupt(t *testing.T) {
+	url, js := tailStack(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"events", "tail", "--url", url, "--partner", "PG-C"}, &out, &errOut, func(string) string { return "" })
+	}()
+	// Wait until the tail's consumers exist, then publish: only new events show.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		s, err := js.Stream(context.Background(), "REGISTRATION")
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if info.State.Consumers == 0 {
+			return testkit.Errorf("no consumer yet")
+		}
+		return nil
+	})
+	publishEvent(t, js, "registration.partner.activated.v1",
+		event("registration.partner.activated.v1", "registration", "PG-C", 3, 7, `{"partner_id":"PG-C","market":"JP","location_ids":["PL-C"]}`), nil)
+	want := "   2026-11-21T10:00:07Z registration    registration.partner.activated.v1                PG-C           seq 3    market=JP\n"
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if out.String() != want {
+			return testkit.Errorf("out %q", out.String())
+		}
+		return nil
+	})
+	cancel() // Ctrl-C
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Fatalf("interrupted tail exit %d: %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail did not stop on interrupt")
+	}
+}
