@@ -1,5 +1,6 @@
-// Command partnerctl is the operator's command line for PartnerHub
-// onboarding; for now it manages development keys and mints dev tokens.
+// Command partnerctl is the command line of PartnerHub onboarding for
+// operators and integrators; the commands live in internal/cli. Ctrl-C
+// cancels the context: a running 'events tail' then exits 0.
 package main
 
 import (
