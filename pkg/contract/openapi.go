@@ -104,6 +104,7 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 		d.Title, _ = info["title"].(string)
 	}
 	paths, _ := m["paths"].(map[string]any)
+	opIDs := map[string]string{}
 	for p, item := range paths {
 		im, _ := item.(map[string]any)
 		for _, meth := range methods {
@@ -118,6 +119,15 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 				sec = m["security"]
 			}
 			op.anonymous = allowsAnonymous(sec)
+			if id, _ := om["operationId"].(string); id != "" {
+				if prev, dup := opIDs[id]; dup {
+					return nil, fmt.Errorf("operationId %q of %s is also that of %s", id, op, prev)
+				}
+				opIDs[id] = op.String()
+			}
+			if err := checkPathParams(root, op, im["parameters"], om["parameters"]); err != nil {
+				return nil, err
+			}
 			rs, _ := om["responses"].(map[string]any)
 			for code, rv := range rs {
 				ptr := op.pointer + "/responses/" + escape(code)
@@ -317,6 +327,46 @@ func CheckRoutes(d *OpenAPI, routes []httpx.Route) (missing, extra []string) {
 	return missing, extra
 }
 
+// checkPathParams: every {name} of the path template is declared as a
+// required path parameter (on the path item or the operation), and every
+// declared path parameter is in the template, as OpenAPI requires.
+func checkPathParams(root any, op *operation, lists ...any) error {
+	inTemplate := map[string]bool{}
+	for _, seg := range op.segments {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			inTemplate[strings.TrimSuffix(strings.Trim(seg, "{}"), "...")] = true
+		}
+	}
+	declared := map[string]bool{}
+	for _, l := range lists {
+		params, _ := l.([]any)
+		for _, pv := range params {
+			ptr := op.pointer + "/parameters"
+			pm, err := resolve(root, pv, &ptr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if in, _ := pm["in"].(string); in != "path" {
+				continue
+			}
+			name, _ := pm["name"].(string)
+			if req, _ := pm["required"].(bool); !req {
+				return fmt.Errorf("%s: path parameter %q must be required", op, name)
+			}
+			if !inTemplate[name] {
+				return fmt.Errorf("%s: path parameter %q is not in the path", op, name)
+			}
+			declared[name] = true
+		}
+	}
+	for name := range inTemplate {
+		if !declared[name] {
+			return fmt.Errorf("%s: path parameter {%s} is not declared", op, name)
+		}
+	}
+	return nil
+}
+
 func allowsAnonymous(security any) bool {
 	reqs, _ := security.([]any)
 	if len(reqs) == 0 {
@@ -469,6 +519,11 @@ func (d *OpenAPI) ValidateResponse(req *http.Request, status int, header http.He
 	}
 	if err := s.Validate(v); err != nil {
 		errs = append(errs, fmt.Errorf("%s %d: body does not match the schema: %v\nbody: %s", op, status, err, clip(body)))
+	}
+	if mt == httpx.ProblemContentType {
+		if m, ok := v.(map[string]any); ok && fmt.Sprint(m["status"]) != code {
+			errs = append(errs, fmt.Errorf("%s %d: the problem's status is %v", op, status, m["status"]))
+		}
 	}
 	return errors.Join(errs...)
 }

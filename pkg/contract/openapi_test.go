@@ -57,11 +57,14 @@ paths:
 
 func TestLoadOpenAPIRejectsInvalidDocuments(t *testing.T) {
 	for name, doc := range map[string]string{
-		"openapi 3.0":    strings.Replace(petDoc, "3.1.0", "3.0.3", 1),
-		"no info":        strings.Replace(petDoc, "info: {title: pets, version: \"1\"}", "", 1),
-		"bad type":       strings.Replace(petDoc, "name: {type: string}", "name: {type: strin}", 1),
-		"dangling ref":   strings.Replace(petDoc, "'#/components/schemas/Pet'}}}\n        429", "'#/components/schemas/Cat'}}}\n        429", 1),
-		"bad status key": strings.Replace(petDoc, "204: {description: gone}", "2O4: {description: gone}", 1),
+		"openapi 3.0":               strings.Replace(petDoc, "3.1.0", "3.0.3", 1),
+		"no info":                   strings.Replace(petDoc, "info: {title: pets, version: \"1\"}", "", 1),
+		"bad type":                  strings.Replace(petDoc, "name: {type: string}", "name: {type: strin}", 1),
+		"dangling ref":              strings.Replace(petDoc, "'#/components/schemas/Pet'}}}\n        429", "'#/components/schemas/Cat'}}}\n        429", 1),
+		"bad status key":            strings.Replace(petDoc, "204: {description: gone}", "2O4: {description: gone}", 1),
+		"undeclared path parameter": strings.Replace(petDoc, "    delete:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", "    delete:\n", 1),
+		"parameter not in path":     strings.Replace(petDoc, "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", 1),
+		"duplicate operationId":     strings.Replace(strings.Replace(petDoc, "    delete:\n", "    delete:\n      operationId: x\n", 1), "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      operationId: x\n", 1),
 	} {
 		if _, err := LoadOpenAPI([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -112,8 +115,9 @@ func TestValidateResponse(t *testing.T) {
 		{"bad format", "GET", "/pets/1", 200, js, `{"id":"1","name":"a","born_at":"yesterday"}`, false},
 		{"undocumented status", "GET", "/pets/1", 409, prob, `{"code":"x"}`, false},
 		{"wrong media type", "GET", "/pets/1", 200, http.Header{"Content-Type": {"text/plain"}}, `hi`, false},
-		{"429 with Retry-After", "GET", "/pets/1", 429, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"3"}}, `{"code":"slow"}`, true},
+		{"429 with Retry-After", "GET", "/pets/1", 429, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"3"}}, `{"code":"slow","status":429}`, true},
 		{"429 without Retry-After", "GET", "/pets/1", 429, prob, `{"code":"slow"}`, false},
+		{"problem status differs", "GET", "/pets/1", 429, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"3"}}, `{"code":"slow","status":400}`, false},
 		{"no content", "DELETE", "/pets/1", 204, http.Header{}, ``, true},
 		{"body where none is documented", "DELETE", "/pets/1", 204, js, `{}`, false},
 		{"unknown path refused", "GET", "/cats", 404, prob, `{}`, true},
