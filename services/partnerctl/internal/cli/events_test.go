@@ -83,11 +83,11 @@ func sortedLines(s string) []string {
 }
 
 const (
-	lineSubmittedA = "   2026-11-21T10:00:01Z registration    registration.application.submitted.v1            PG-A           seq 1    location_id=PL-A market=JP"
-	lineStatusA    = "   2026-11-21T10:00:02Z registration    registration.enrollment.status_changed.v1        PG-A           seq 2    from=pending_verification to=qualified program=indirect_reseller reason=verification_approved"
-	lineTaskA      = "   2026-11-21T10:00:04Z verification    verification.task.created.v1                     PG-A           seq 1    check=company task_id=T-1"
-	lineRelA       = "   2026-11-21T10:00:05Z relationships   relationships.request.created.v1                 PG-R           seq 1    relationship_id=REL-1 provider_id=PG-A roles=billing_reader,support_agent duration_days=365"
-	lineDeadA      = "!! 2026-11-21T10:00:06Z agreements      agreements.acceptance.recorded.v1                PG-A           seq 1    dlq-code=registration.program_takes_no_location dlq-service=registration program=indirect_reseller"
+	lineSubmittedA = "   2026-11-21T10:00:01Z registration    registration.application.submitted.v1            PG-A             seq 1    market=JP location_id=PL-A"
+	lineStatusA    = "   2026-11-21T10:00:02Z registration    registration.enrollment.status_changed.v1        PG-A             seq 2    from=pending_verification to=qualified program=indirect_reseller reason=verification_approved"
+	lineTaskA      = "   2026-11-21T10:00:04Z verification    verification.task.created.v1                     PG-A             seq 1    check=company task_id=T-1"
+	lineRelA       = "   2026-11-21T10:00:05Z relationships   relationships.request.created.v1                 PG-R             seq 1    relationship_id=REL-1 provider_id=PG-A roles=billing_reader,support_agent duration_days=365"
+	lineDeadA      = "!! 2026-11-21T10:00:06Z agreements      agreements.acceptance.recorded.v1                PG-A             seq 1    dlq-code=registration.program_takes_no_location dlq-service=registration program=indirect_reseller"
 )
 
 func TestEventsTailFiltersByPartnerAcrossStreams(t *testing.T) {
@@ -129,7 +129,7 @@ func TestEventsTailByTypePrefix(t *testing.T) {
 		{"registration.enrollment", "1", []string{lineStatusA}},
 		{"com.partnerhub.verification.", "1", []string{lineTaskA}},
 		{"registration.application.submitted.v1", "2", []string{lineSubmittedA,
-			"   2026-11-21T10:00:03Z registration    registration.application.submitted.v1            PG-B           seq 1    location_id=PL-B market=JP"}},
+			"   2026-11-21T10:00:03Z registration    registration.application.submitted.v1            PG-B             seq 1    market=JP location_id=PL-B"}},
 		{"agreements.acceptance", "1", []string{lineDeadA}}, // only dead letters hold it
 	} {
 		t.Run(tc.prefix, func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestEventsTailLiveAndInterrupt(t *testing.T) {
 	})
 	publishEvent(t, js, "registration.partner.activated.v1",
 		event("registration.partner.activated.v1", "registration", "PG-C", 3, 7, `{"partner_id":"PG-C","market":"JP","location_ids":["PL-C"]}`), nil)
-	want := "   2026-11-21T10:00:07Z registration    registration.partner.activated.v1                PG-C           seq 3    market=JP\n"
+	want := "   2026-11-21T10:00:07Z registration    registration.partner.activated.v1                PG-C             seq 3    market=JP\n"
 	testkit.Eventually(t, 10*time.Second, func() error {
 		if out.String() != want {
 			return testkit.Errorf("out %q", out.String())

@@ -457,8 +457,8 @@ func TestTasksListClaimDecide(t *testing.T) {
 		t.Fatalf("list: %d %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "TASK  PARTNER    COMPANY") ||
-		!strings.Contains(lines[1], "T-9   PG-7K3M9Q  株式会社さくらテック") || !strings.Contains(lines[1], "company  1      open    -           2026-11-23 10:00:00Z") {
+	if len(lines) != 2 || lines[0] != "TASK  PARTNER    CHECK    ROUND  STATUS  CLAIMED BY  DUE                   COMPANY" ||
+		lines[1] != "T-9   PG-7K3M9Q  company  1      open    -           2026-11-23 10:00:00Z  株式会社さくらテック" {
 		t.Errorf("table:\n%s", out)
 	}
 	if q := f.only(t, "GET", "/v1/verification/tasks").query; q != "check=company&status=open&unclaimed=true" {

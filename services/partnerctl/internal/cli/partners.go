@@ -247,10 +247,10 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 	var rv requirementsView
 	if st.Verification.Requirements != nil && decodeOK(st.Verification.Requirements, &rv) {
 		for _, r := range rv.Due {
-			fmt.Fprintf(w, "  due       %s: %s (%s) by %s\n", r.Check, r.Description, r.Reason, when(r.DueAt))
+			fmt.Fprintf(w, "  due       %s\n", requirementLine(r, "by"))
 		}
 		for _, r := range rv.PastDue {
-			fmt.Fprintf(w, "  PAST DUE  %s: %s (%s) since %s\n", r.Check, r.Description, r.Reason, when(r.DueAt))
+			fmt.Fprintf(w, "  PAST DUE  %s\n", requirementLine(r, "since"))
 		}
 		for _, r := range rv.InReview {
 			fmt.Fprintf(w, "  waits on a verifier: %s (task %s, due %s)\n", r.Check, r.TaskID, when(r.DueAt))
@@ -301,4 +301,17 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// requirementLine renders what an applicant must do: check, description,
+// reason code and deadline, each only when known.
+func requirementLine(r requirement, deadline string) string {
+	s := r.Check + ": " + r.Description
+	if r.Reason != "" {
+		s += " (" + r.Reason + ")"
+	}
+	if !r.DueAt.IsZero() {
+		s += " " + deadline + " " + when(r.DueAt)
+	}
+	return s
 }

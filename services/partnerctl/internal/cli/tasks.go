@@ -128,10 +128,12 @@ the status, who holds the lease and the due time.`,
 				if t.Task.Overdue {
 					due += " OVERDUE"
 				}
-				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Content.Normalized.LegalName, t.Task.Check,
-					strconv.Itoa(t.Task.Round), t.Task.Status, t.Task.ClaimedBy, due})
+				// The company name goes last: tabwriter counts runes, and
+				// Japanese names are twice as wide as they count.
+				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Check, strconv.Itoa(t.Task.Round), t.Task.Status,
+					t.Task.ClaimedBy, due, t.Task.Content.Normalized.LegalName})
 			}
-			return table(g.stdout, []string{"TASK", "PARTNER", "COMPANY", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE"}, rows)
+			return table(g.stdout, []string{"TASK", "PARTNER", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE", "COMPANY"}, rows)
 		},
 	}
 	f := cmd.Flags()

@@ -178,7 +178,7 @@ func Line(it Item) string {
 	if subject == "" {
 		subject = "-"
 	}
-	line := fmt.Sprintf("%s %s %-15s %-48s %-14s seq %-4s", mark, ts, Service(ev.Source), ce.Topic(ev.Type), subject, seq)
+	line := fmt.Sprintf("%s %s %-15s %-48s %-16s seq %-4s", mark, ts, Service(ev.Source), ce.Topic(ev.Type), subject, seq)
 	if it.DeadLetter != nil {
 		line += " dlq-code=" + it.DeadLetter.Code
 		if it.DeadLetter.Service != "" {
@@ -194,9 +194,9 @@ func Line(it Item) string {
 // summaryKeys are the data fields worth a glance, in the order shown.
 var summaryKeys = []string{
 	"status", "from", "to", "state", "program", "check", "outcome", "mode", "reason", "code",
-	"location_id", "enrollment_id", "task_id", "case_id", "decision_id", "version_id",
-	"relationship_id", "provider_id", "grant_id", "roles", "duration_days", "expires_at", "due_at",
-	"ended_by", "market", "channel",
+	"task_id", "decision_id", "version_id", "relationship_id", "provider_id", "grant_id", "roles",
+	"duration_days", "expires_at", "due_at", "ended_by", "channel", "market",
+	"location_id", "enrollment_id", "case_id", // long ids last: the subject already names the partner
 }
 
 // maxSummary bounds the summary so a line stays a line.
