@@ -293,10 +293,19 @@ func (c *comparer) compare(old, cur node, path string) {
 	}
 	c.compareEnum(om, cm, path)
 	if cv, has := cm["const"]; has {
-		if ov, had := om["const"]; !had {
-			c.add(path, RuleEnumAdded, "const %v put on a field that had none", cv)
-		} else if !jsonEqual(ov, cv) {
+		ov, had := om["const"]
+		oe, hadEnum := om["enum"].([]any)
+		switch {
+		case had && !jsonEqual(ov, cv):
 			c.add(path, RuleConstChanged, "const changed from %v to %v", ov, cv)
+		case !had && hadEnum:
+			for _, v := range oe {
+				if !jsonEqual(v, cv) {
+					c.add(path+"/enum", RuleEnumValueRemoved, "enum value %v removed (const %v)", v, cv)
+				}
+			}
+		case !had:
+			c.add(path, RuleEnumAdded, "const %v put on a field that had none", cv)
 		}
 	}
 	if !reflect.DeepEqual(om["format"], cm["format"]) {

@@ -92,6 +92,7 @@ func TestBreakingChangesAreFound(t *testing.T) {
 		{"enum value removed", []string{`"enum": ["partner_network", "indirect_reseller"]`, `"enum": ["partner_network"]`}, contract.RuleEnumValueRemoved, "/properties/program/enum"},
 		{"enum added to an open field", []string{`"kind": {"type": "string"}`, `"kind": {"type": "string", "enum": ["a", "b"]}`}, contract.RuleEnumAdded, "/properties/kind"},
 		{"const put on an open field", []string{`"kind": {"type": "string"}`, `"kind": {"type": "string", "const": "a"}`}, contract.RuleEnumAdded, "/properties/kind"},
+		{"enum narrowed to a const", []string{`"enum": ["partner_network", "indirect_reseller"]`, `"const": "partner_network"`}, contract.RuleEnumValueRemoved, "/properties/program/enum"},
 		{"const changed", []string{`"version": {"const": 1}`, `"version": {"const": 2}`}, contract.RuleConstChanged, "/properties/version"},
 		{"pattern tightened", []string{`"^PG-[0-9A-Z]+$"`, `"^PG-[0-9]+$"`}, contract.RulePatternTightened, "/properties/partner_id"},
 		{"pattern added", []string{`"kind": {"type": "string"}`, `"kind": {"type": "string", "pattern": "^[a-z]+$"}`}, contract.RulePatternTightened, "/properties/kind"},
