@@ -347,6 +347,16 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 		writeJSONAnswer(w, 200, strings.Replace(registrationAnswer, `"normalized":{}`,
 			`"normalized":{},"email_ownership":[{"enrollment_id":"EN-1","address":"hanako.sato@sakura-tech.co.jp","confirmed_at":"2026-11-21T10:05:00Z"}]`, 1))
 	})
+	f.mux.HandleFunc("GET /v1/enrollments/{id}/ownership", func(w http.ResponseWriter, r *http.Request) {
+		switch r.PathValue("id") {
+		case "EN-1":
+			writeJSONAnswer(w, 200, `{"enrollment_id":"EN-1","partner_id":"PG-7K3M9Q","program":"partner_network","state":"confirmed","address":"hanako.sato@sakura-tech.co.jp",
+"opened_at":"2026-11-21T10:00:00Z","expires_at":"2026-11-24T10:00:00Z","confirmed_at":"2026-11-21T10:05:00Z","wrong_codes_left":5,"dispute_open":false,"next_resend_at":"2026-11-21T10:01:00Z"}`)
+		default:
+			writeJSONAnswer(w, 200, `{"enrollment_id":"EN-2","partner_id":"PG-7K3M9Q","program":"indirect_reseller","state":"pending","address":"hanako.sato@sakura-tech.co.jp",
+"opened_at":"2026-11-21T10:00:00Z","expires_at":"2026-11-24T10:00:00Z","wrong_codes_left":4,"dispute_open":true,"next_resend_at":"2026-11-21T10:01:00Z"}`)
+		}
+	})
 	f.mux.HandleFunc("GET /v1/verification/partners/PG-7K3M9Q/case", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONAnswer(w, 200, `{"case_id":"VC-1","partner_id":"PG-7K3M9Q","location_id":"PL-4T8W2N","market":"JP","status":"pending","sub_status":"awaiting_review",
 "checks":[{"kind":"email_ownership","state":"passed","appeals_used":0,"updated_at":"2026-11-21T10:05:00Z","appeals_remaining":2},
@@ -382,8 +392,8 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 		"Partner       PG-7K3M9Q  株式会社さくらテック",
 		"Status        pending (market JP)",
 		"Location      PL-4T8W2N (pending)",
-		"EN-1  partner_network    pending_verification  hanako.sato@sakura-tech.co.jp confirmed 2026-11-21T10:05:00Z",
-		"EN-2  indirect_reseller  pending_verification  not confirmed",
+		"EN-1  partner_network    pending_verification  confirmed hanako.sato@sakura-tech.co.jp 2026-11-21 10:05:00Z",
+		"EN-2  indirect_reseller  pending_verification  pending hanako.sato@sakura-tech.co.jp, link expires 2026-11-24 10:00:00Z, DISPUTE OPEN",
 		"case VC-1: pending (awaiting_review)",
 		"check company          action_required company_not_found",
 		"task  T-9 company round 1 open, claimed by vera, due 2026-11-23 10:00:00Z",
@@ -402,11 +412,21 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 		}
 	}
 
+	// A service that does not answer: the rest is printed, then exit 1.
+	code, out, errOut = runIn(t, "", nil, f.args("partners", "status", "PG-7K3M9Q", "--agreements-url", "http://127.0.0.1:1")...)
+	if code != ExitFailure || !strings.Contains(out, "case VC-1: pending") || !strings.Contains(out, "indirect_reseller    (agreements did not answer)") ||
+		!strings.Contains(errOut, "the summary is partial") {
+		t.Errorf("partial: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	code, out, _ = runIn(t, "", nil, f.args("partners", "status", "PG-7K3M9Q", "-o", "json")...)
 	var combined struct {
 		Registration struct {
 			PartnerID string `json:"partner_id"`
 		} `json:"registration"`
+		EmailOwnership map[string]struct {
+			State string `json:"state"`
+		} `json:"email_ownership"`
 		Verification struct {
 			Case struct {
 				CaseID string `json:"case_id"`
@@ -418,7 +438,7 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 			Code   string `json:"code"`
 		} `json:"agreements"`
 	}
-	if code != ExitOK || json.Unmarshal([]byte(out), &combined) != nil || combined.Registration.PartnerID != "PG-7K3M9Q" ||
+	if code != ExitOK || json.Unmarshal([]byte(out), &combined) != nil || combined.Registration.PartnerID != "PG-7K3M9Q" || combined.EmailOwnership["EN-2"].State != "pending" ||
 		combined.Verification.Case.CaseID != "VC-1" || len(combined.Verification.Requirements.Due) != 1 ||
 		!combined.Agreements["partner_network"].Signed || combined.Agreements["indirect_reseller"].Code != "agreements.not_signed" {
 		t.Fatalf("-o json: exit %d %s", code, out)

@@ -28,11 +28,13 @@ whether its agreement is in effect — or the precise reason it is not.
 
 Calls, as an operator (role operator):
   GET {registration}/v1/registrations/{id}
+  GET {email-ownership}/v1/enrollments/{enrollment}/ownership  (per enrollment)
   GET {verification}/v1/verification/partners/{id}/case and …/requirements
   GET {agreements}/v1/partners/{id}/agreements/status?market=…&program=…  (per program)
 A missing partner exits 3. A service that does not answer is shown as such and
 the command exits 1 after printing what it has. -o json prints one object:
-{"registration": …, "verification": {"case": …, "requirements": …},
+{"registration": …, "email_ownership": {"<enrollment>": …},
+ "verification": {"case": …, "requirements": …},
  "agreements": {"<program>": status or problem}} with each API's JSON unchanged.`,
 		Example: `  partnerctl partners status PG-0001
   partnerctl partners status PG-0001 -o json | jq '.verification.requirements.due'`,
@@ -49,10 +51,11 @@ the command exits 1 after printing what it has. -o json prints one object:
 
 // partnerStatus is the combined view; each part keeps its API's JSON.
 type partnerStatus struct {
-	Registration json.RawMessage            `json:"registration"`
-	Verification verificationPart           `json:"verification"`
-	Agreements   map[string]json.RawMessage `json:"agreements"`
-	Errors       []string                   `json:"errors,omitempty"` // services that could not answer
+	Registration   json.RawMessage            `json:"registration"`
+	EmailOwnership map[string]json.RawMessage `json:"email_ownership"` // by enrollment id
+	Verification   verificationPart           `json:"verification"`
+	Agreements     map[string]json.RawMessage `json:"agreements"`
+	Errors         []string                   `json:"errors,omitempty"` // services that could not answer
 }
 
 type verificationPart struct {
@@ -69,7 +72,7 @@ func (g *globals) partnerStatus(ctx context.Context, id string) error {
 		return err
 	}
 	esc := url.PathEscape(id)
-	out := partnerStatus{Agreements: map[string]json.RawMessage{}}
+	out := partnerStatus{Agreements: map[string]json.RawMessage{}, EmailOwnership: map[string]json.RawMessage{}}
 	var reg registrationView
 	res, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Registration + "/v1/registrations/" + esc, token: tok}, &reg)
 	if err != nil {
@@ -83,12 +86,17 @@ func (g *globals) partnerStatus(ctx context.Context, id string) error {
 		switch {
 		case err == nil:
 			return res.body
-		case isStatus(err, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity):
+		case isStatus(err, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity) && json.Valid(res.body):
 			return res.body // a meaningful "no": keep the problem
 		default:
 			failures = append(failures, err)
 			out.Errors = append(out.Errors, err.Error())
 			return nil
+		}
+	}
+	for _, e := range reg.Enrollments {
+		if body := part(g.urls.EmailOwnership + "/v1/enrollments/" + url.PathEscape(e.ID) + "/ownership"); body != nil {
+			out.EmailOwnership[e.ID] = body
 		}
 	}
 	out.Verification.Case = part(g.urls.Verification + "/v1/verification/partners/" + esc + "/case")
@@ -195,7 +203,10 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 		if e.RejectionReason != "" {
 			state += " (" + e.RejectionReason + ")"
 		}
-		mail := confirmed[e.ID]
+		mail := ownershipLine(st.EmailOwnership[e.ID])
+		if mail == "" {
+			mail = confirmed[e.ID] // registration's record, when email-ownership did not answer
+		}
 		if mail == "" {
 			mail = "not confirmed"
 		}
@@ -312,6 +323,36 @@ func requirementLine(r requirement, deadline string) string {
 	}
 	if !r.DueAt.IsZero() {
 		s += " " + deadline + " " + when(r.DueAt)
+	}
+	return s
+}
+
+// ownershipView is GET /v1/enrollments/{id}/ownership (email-ownership's statusResponse).
+type ownershipView struct {
+	State          string     `json:"state"`
+	Address        string     `json:"address"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	ConfirmedAt    *time.Time `json:"confirmed_at"`
+	WrongCodesLeft int        `json:"wrong_codes_left"`
+	DisputeOpen    bool       `json:"dispute_open"`
+}
+
+// ownershipLine renders the current e-mail challenge of an enrollment; ""
+// when there is none (or the answer was a problem).
+func ownershipLine(body []byte) string {
+	var o ownershipView
+	if body == nil || !decodeOK(body, &o) || o.State == "" {
+		return ""
+	}
+	s := o.State + " " + o.Address
+	switch {
+	case o.ConfirmedAt != nil:
+		s += " " + when(*o.ConfirmedAt)
+	case o.State == "pending":
+		s += ", link expires " + when(o.ExpiresAt)
+	}
+	if o.DisputeOpen {
+		s += ", DISPUTE OPEN"
 	}
 	return s
 }
