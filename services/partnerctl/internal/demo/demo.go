@@ -37,6 +37,9 @@ type Config struct {
 	Registration, EmailOwnership, Verification, Agreements, Relationships string
 	Out                                                                   io.Writer
 	Timeout                                                               time.Duration // per step
+	// HTTPClient makes every API call (nil: http.DefaultClient); tests plug in
+	// a validating or recording transport here.
+	HTTPClient *http.Client
 }
 
 // Defaults are the addresses `make run` prints.
@@ -90,9 +93,28 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var req struct {
 		RelationshipID string `json:"relationship_id"`
 		InvitationURL  string `json:"invitation_url"`
+		Code           string `json:"code"`
 	}
-	if err := r.call(ctx, "POST", r.cfg.Relationships+"/v1/relationship-requests", padm, map[string]any{"reseller_location_id": reseller.location}, 201, &req); err != nil {
+	// The relationships service learns that both partners are active from
+	// registration's events, a moment after registration's API shows it.
+	var inviteErr error
+	if err := r.waitFor(ctx, "the relationships service to see both partners active", func() bool {
+		status, err := r.do(ctx, "POST", r.cfg.Relationships+"/v1/relationship-requests", padm, map[string]any{"reseller_location_id": reseller.location}, &req)
+		switch {
+		case err != nil:
+			inviteErr = err
+		case status == 201:
+		case req.Code == "relationships.provider_not_active" || req.Code == "relationships.reseller_not_active" || req.Code == "relationships.reseller_unknown":
+			return false
+		default:
+			inviteErr = fmt.Errorf("invite: status %d (%s)", status, req.Code)
+		}
+		return true
+	}); err != nil {
 		return res, err
+	}
+	if inviteErr != nil {
+		return res, inviteErr
 	}
 	_, token, _ := strings.Cut(req.InvitationURL, "#token=")
 	radm := r.token(auth.Principal{Subject: "reseller-admin-" + suffix, PartnerID: reseller.partner, Roles: []auth.Role{auth.RolePartnerAdmin}})
@@ -418,7 +440,11 @@ func (r *runner) do(ctx context.Context, method, url, token string, body any, ou
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := r.cfg.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", method, url, err)
 	}
