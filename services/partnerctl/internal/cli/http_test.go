@@ -656,9 +656,10 @@ func TestTimelineFollowsNextAndShowsGaps(t *testing.T) {
 	f.mux.HandleFunc("GET /v1/partners/{id}/timeline", func(w http.ResponseWriter, r *http.Request) {
 		ev := func(seq, typ, src, actor string) string {
 			return `{"id":"e` + seq + `","source":"/services/` + src + `","type":"com.partnerhub.` + typ + `","subject":"PG-1","time":"2026-11-21T10:00:0` + seq +
-				`Z","sequence":` + seq + `,"correlationid":"c","causationid":"","authtype":"service_account","authid":"` + actor + `","data":{},"recorded_at":"2026-11-21T10:00:09Z"}`
+				`Z","sequence":"00000000000` + seq + `","correlationid":"c","causationid":"","authtype":"service_account","authid":"` + actor + `","data":{},"recorded_at":"2026-11-21T10:00:09Z"}`
 		}
-		sources := `"sources":[{"source":"/services/registration","events":2,"last_sequence":2,"gaps":[]},{"source":"/services/verification","events":1,"last_sequence":3,"gaps":[{"from":1,"to":2}]}]`
+		sources := `"sources":[{"source":"/services/registration","events":2,"last_sequence":"000000000002","gaps":[]},` +
+			`{"source":"/services/verification","events":1,"last_sequence":"000000000003","gaps":["000000000001","000000000002"]}]`
 		switch r.URL.Query().Get("after") {
 		case "":
 			writeJSONAnswer(w, 200, `{"partner_id":"PG-1","events":[`+ev("1", "registration.application.submitted.v1", "registration", "upstream-portal")+`,`+
@@ -680,7 +681,7 @@ func TestTimelineFollowsNextAndShowsGaps(t *testing.T) {
 
 SOURCE        EVENTS  LAST SEQ  GAPS
 registration  2       2         none
-verification  1       3         {"from":1,"to":2}
+verification  1       3         1,2
 `
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, "gaps: events the timeline has not seen") {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,16 +32,17 @@ type timelineEvent struct {
 	Type     string    `json:"type"`
 	Subject  string    `json:"subject"`
 	Time     time.Time `json:"time"`
-	Sequence uint64    `json:"sequence"`
+	Sequence string    `json:"sequence"` // zero-padded, as on the event
 	AuthType string    `json:"authtype"`
 	AuthID   string    `json:"authid"`
 }
 
 type timelineSource struct {
-	Source       string            `json:"source"`
-	Events       int               `json:"events"`
-	LastSequence uint64            `json:"last_sequence"`
-	Gaps         []json.RawMessage `json:"gaps"`
+	Source        string   `json:"source"`
+	Events        int      `json:"events"`
+	LastSequence  string   `json:"last_sequence"`
+	Gaps          []string `json:"gaps"` // missing sequences, zero-padded
+	GapsTruncated bool     `json:"gaps_truncated,omitempty"`
 }
 
 func newTimelineCmd(g *globals) *cobra.Command {
@@ -117,7 +119,7 @@ pages' events.`,
 				if e.AuthType != "" {
 					actor += " (" + e.AuthType + ")"
 				}
-				rows = append(rows, []string{when(e.Time), serviceOf(e.Source), strconv.FormatUint(e.Sequence, 10), topicOf(e.Type), actor})
+				rows = append(rows, []string{when(e.Time), serviceOf(e.Source), trimSeq(e.Sequence), topicOf(e.Type), actor})
 			}
 			if err := table(g.stdout, []string{"TIME", "SOURCE", "SEQ", "TYPE", "ACTOR"}, rows); err != nil {
 				return err
@@ -132,15 +134,16 @@ pages' events.`,
 				gaps := "none"
 				if len(s.Gaps) > 0 {
 					stuck = true
-					gaps = ""
+					missing := make([]string, len(s.Gaps))
 					for i, gp := range s.Gaps {
-						if i > 0 {
-							gaps += " "
-						}
-						gaps += compactJSON(gp)
+						missing[i] = trimSeq(gp)
+					}
+					gaps = strings.Join(missing, ",")
+					if s.GapsTruncated {
+						gaps += ",…"
 					}
 				}
-				srows = append(srows, []string{serviceOf(s.Source), strconv.Itoa(s.Events), strconv.FormatUint(s.LastSequence, 10), gaps})
+				srows = append(srows, []string{serviceOf(s.Source), strconv.Itoa(s.Events), trimSeq(s.LastSequence), gaps})
 			}
 			if err := table(g.stdout, []string{"SOURCE", "EVENTS", "LAST SEQ", "GAPS"}, srows); err != nil {
 				return err
@@ -157,13 +160,12 @@ pages' events.`,
 	return cmd
 }
 
-func compactJSON(raw json.RawMessage) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return string(raw)
+// trimSeq shows a zero-padded sequence as a number ("000000000012" → "12").
+func trimSeq(s string) string {
+	if t := strings.TrimLeft(s, "0"); t != "" {
+		return t
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return s
 }
 
 func serviceOf(source string) string { return eventfmt.Service(source) }
