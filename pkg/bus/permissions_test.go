@@ -624,3 +624,24 @@ func TestConnectOptionsWithoutUserAreNone(t *testing.T) {
 		t.Errorf("an unauthenticated development config got %d options", len(opts))
 	}
 }
+
+// TestCommittedClusterConfigLoads parses deploy/nats/cluster.conf (what each
+// node of the compose cluster runs, accounts.conf included) with the server's
+// own config parser, so a broken node config fails here and not on a user's
+// first `docker compose up`.
+func TestCommittedClusterConfigLoads(t *testing.T) {
+	t.Setenv("SERVER_NAME", "nats-1")
+	for _, u := range bus.DeploymentUsers() {
+		t.Setenv(u.PasswordEnv, "pw-"+testkit.RandomID(8))
+	}
+	opts, err := server.ProcessConfigFile("../../deploy/nats/cluster.conf")
+	if err != nil {
+		t.Fatalf("deploy/nats/cluster.conf does not load: %v", err)
+	}
+	if opts.ServerName != "nats-1" || !opts.JetStream || opts.SyncAlways != true || len(opts.Routes) != 3 {
+		t.Fatalf("cluster.conf: name %q jetstream %v sync always %v routes %d", opts.ServerName, opts.JetStream, opts.SyncAlways, len(opts.Routes))
+	}
+	if len(opts.Users) != len(bus.DeploymentUsers()) {
+		t.Fatalf("cluster.conf defines %d users, want the %d deployment users", len(opts.Users), len(bus.DeploymentUsers()))
+	}
+}
