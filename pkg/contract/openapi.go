@@ -470,6 +470,11 @@ func (d *OpenAPI) ValidateResponse(req *http.Request, status int, header http.He
 		return nil
 	}
 	op, _ := d.find(req.Method, path)
+	head := false
+	if op == nil && req.Method == http.MethodHead { // ServeMux answers HEAD with the GET handler, without a body
+		op, _ = d.find(http.MethodGet, path)
+		head = true
+	}
 	if op == nil {
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 			return nil
@@ -492,6 +497,9 @@ func (d *OpenAPI) ValidateResponse(req *http.Request, status int, header http.He
 		if header.Get(h) == "" {
 			errs = append(errs, fmt.Errorf("%s %d: required header %s missing", op, status, h))
 		}
+	}
+	if head {
+		return errors.Join(errs...)
 	}
 	if len(r.content) == 0 {
 		if len(bytes.TrimSpace(body)) > 0 {

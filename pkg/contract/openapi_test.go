@@ -123,6 +123,8 @@ func TestValidateResponse(t *testing.T) {
 		{"unknown path refused", "GET", "/cats", 404, prob, `{}`, true},
 		{"wrong method refused", "PUT", "/pets/1", 405, http.Header{}, ``, true},
 		{"unknown path answered", "GET", "/cats", 200, js, `{}`, false},
+		{"HEAD is answered by GET", "HEAD", "/pets/1", 200, js, ``, true},
+		{"HEAD status still checked", "HEAD", "/pets/1", 409, js, ``, false},
 		{"health is not part of the contract", "GET", "/healthz", 200, js, `{}`, true},
 	} {
 		req := httptest.NewRequest(c.method, c.path, nil)
