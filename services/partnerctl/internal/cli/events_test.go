@@ -165,6 +165,22 @@ func TestEventsTailJSONAndStreams(t *testing.T) {
 	}
 }
 
+func TestEventsTailSince(t *testing.T) {
+	url, _ := tailStack(t)
+	// Stored events are replayed from a start time (the stream's publish time).
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--since", "1h", "--partner", "PG-B", "--max", "1", "--timeout", "20s")
+	want := "   2026-11-21T10:00:03Z registration    registration.application.submitted.v1            PG-B             seq 1    market=JP location_id=PL-B\n"
+	if code != ExitOK || out != want {
+		t.Fatalf("--since 1h: exit %d %q %s", code, out, errOut)
+	}
+	// A start after every stored event shows none of them.
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	code, out, _ = run(t, nil, "events", "tail", "--url", url, "--since", future, "--max", "1", "--timeout", "300ms")
+	if code != ExitFailure || out != "" {
+		t.Fatalf("--since the future: exit %d %q", code, out)
+	}
+}
+
 func TestEventsTailTimeoutAndValidation(t *testing.T) {
 	url, _ := tailStack(t)
 	start := time.Now()
