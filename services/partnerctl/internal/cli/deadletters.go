@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
 )
 
 const deadLettersLong = `A consumer that cannot apply an event parks it on the DEADLETTER stream
@@ -52,7 +54,8 @@ verification.*, …) a rule or an ordering problem, and transient codes a
 dependency that was down for BUS_MAX_DELIVER deliveries. 'partnerctl events tail
 --stream DEADLETTER' shows new ones as they arrive, with the full reason.`,
 		Example: `  partnerctl deadletters list --url nats://127.0.0.1:4223
-  partnerctl deadletters list --service registration`,
+  partnerctl deadletters list --service registration
+  partnerctl deadletters list -o json | jq -r 'select(.dlqcode | startswith("auth.")) | .dlqseq'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
@@ -66,22 +69,36 @@ dependency that was down for BUS_MAX_DELIVER deliveries. 'partnerctl events tail
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%-8s %-16s %-40s %-45s %s\n", "SEQ", "SERVICE", "CODE", "TYPE", "SUBJECT")
-			if info.State.Msgs == 0 {
+			var rows [][]string
+			if info.State.Msgs > 0 {
+				for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+					m, err := s.GetMsg(ctx, seq)
+					if err != nil {
+						continue // deleted by age or by hand
+					}
+					if service != "" && m.Header.Get(bus.DLQService) != service {
+						continue
+					}
+					if g.json() {
+						it, err := eventfmt.FromMsg(bus.DeadLetterStream, seq, m.Header, m.Data)
+						if err != nil {
+							return fmt.Errorf("dead letter %d is not a CloudEvent: %w", seq, err)
+						}
+						data, err := eventfmt.JSON(it)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(g.stdout, "%s\n", data)
+						continue
+					}
+					rows = append(rows, []string{strconv.FormatUint(seq, 10), m.Header.Get(bus.DLQService), m.Header.Get(bus.DLQCode),
+						ce.Topic(m.Header.Get(ce.HType)), m.Header.Get(ce.HSubject), m.Header.Get(bus.DLQTime)})
+				}
+			}
+			if g.json() {
 				return nil
 			}
-			for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-				m, err := s.GetMsg(ctx, seq)
-				if err != nil {
-					continue
-				}
-				if service != "" && m.Header.Get(bus.DLQService) != service {
-					continue
-				}
-				fmt.Fprintf(g.stdout, "%-8d %-16s %-40s %-45s %s\n", seq, m.Header.Get(bus.DLQService), m.Header.Get(bus.DLQCode),
-					m.Header.Get("ce-type"), m.Header.Get("ce-subject"))
-			}
-			return nil
+			return table(g.stdout, []string{"SEQ", "SERVICE", "CODE", "TYPE", "SUBJECT", "DEAD-LETTERED"}, rows)
 		},
 	}
 	replay := &cobra.Command{

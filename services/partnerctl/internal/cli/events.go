@@ -172,6 +172,9 @@ func (g *globals) tail(cmd *cobra.Command, o tailOptions) error {
 	stop, skipped, err := eventfmt.Tail(ctx, js, eventfmt.TailOptions{Streams: streams, Filter: eventfmt.Filter{Partner: o.partner, TypePrefix: o.typ},
 		Start: start, Strict: len(streams) > 0}, emit, bad)
 	if err != nil {
+		if cmd.Context().Err() != nil {
+			return nil // Ctrl-C while the consumers were being created
+		}
 		return err
 	}
 	if len(skipped) > 0 {

@@ -154,9 +154,15 @@ func TestEventsTailJSONAndStreams(t *testing.T) {
 		t.Fatalf("not one JSON object per line: %v: %q", err, out)
 	}
 	if ev["specversion"] != "1.0" || ev["type"] != "com.partnerhub.agreements.acceptance.recorded.v1" || ev["subject"] != "PG-A" ||
-		ev["sequence"] != "000000000001" || ev["dlqcode"] != "registration.program_takes_no_location" || ev["dlqsubject"] != "agreements.acceptance.recorded.v1" ||
+		ev["sequence"] != "000000000001" || ev["dlqcode"] != "registration.program_takes_no_location" || ev["dlqsubject"] != "agreements.acceptance.recorded.v1" || ev["dlqseq"] != "1" ||
 		ev["data"].(map[string]any)["program"] != "indirect_reseller" {
 		t.Errorf("event JSON %s", out)
+	}
+	// deadletters list -o json: the same document, with the sequence replay takes.
+	code, out, errOut = run(t, nil, "deadletters", "list", "--url", url, "-o", "json")
+	var listed map[string]any
+	if code != ExitOK || json.Unmarshal([]byte(out), &listed) != nil || listed["dlqseq"] != "1" || listed["id"] != ev["id"] {
+		t.Errorf("deadletters list -o json: exit %d %q %s", code, out, errOut)
 	}
 	// The message that is not a CloudEvent is reported, not fatal.
 	code, _, errOut = run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "REGISTRATION", "--max", "3", "--timeout", "20s")

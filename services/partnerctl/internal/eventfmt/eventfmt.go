@@ -261,7 +261,7 @@ func scalar(raw json.RawMessage) string {
 
 // JSON renders it as a structured-mode CloudEvent (one object, no newline).
 // Dead letters carry their reason as the extensions dlqcode, dlqreason,
-// dlqservice, dlqhandler and dlqsubject.
+// dlqservice, dlqhandler, dlqsubject, and dlqseq (the DEADLETTER sequence).
 func JSON(it Item) ([]byte, error) {
 	m := map[string]any{}
 	for k, v := range it.Event.Headers() {
@@ -270,8 +270,12 @@ func JSON(it Item) ([]byte, error) {
 		}
 	}
 	if dl := it.DeadLetter; dl != nil {
+		seq := ""
+		if it.StreamSeq > 0 {
+			seq = strconv.FormatUint(it.StreamSeq, 10) // what 'deadletters replay' takes
+		}
 		for k, v := range map[string]string{"dlqcode": dl.Code, "dlqreason": dl.Reason, "dlqservice": dl.Service,
-			"dlqhandler": dl.Handler, "dlqsubject": dl.Subject} {
+			"dlqhandler": dl.Handler, "dlqsubject": dl.Subject, "dlqseq": seq} {
 			if v != "" {
 				m[k] = v
 			}
