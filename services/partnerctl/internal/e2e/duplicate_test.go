@@ -66,6 +66,7 @@ func testDuplicateRegistration(t *testing.T, s *e2e.Stack) {
 	up := s.Token(upstream)
 	first := register(t, s, fuji, "indirect_reseller", "dup-first")
 	partner := first.PartnerID
+	logOnFailure(t, s, partner)
 
 	// The same request again under the same key is the first answer replayed.
 	var replay registered

@@ -42,6 +42,7 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	if t.Failed() {
 		return
 	}
+	logOnFailure(t, s, reseller.PartnerID)
 	rel := s.URL("relationships")
 	padm := s.Token(auth.Principal{Subject: "provider-admin-meijo", PartnerID: provider.PartnerID, Roles: []auth.Role{auth.RoleProviderAdmin}})
 	radm := s.Token(partnerAdmin(reseller.PartnerID, "reseller-admin-naniwa"))
@@ -114,11 +115,18 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	if termEv.Sequence != endedEv.Sequence+1 {
 		t.Fatalf("ended %s, terminated %s", endedEv, termEv)
 	}
-	topics := s.Events.Topics("RELATIONSHIPS", reseller.PartnerID)
-	if want := []string{"relationships.request.created.v1", "relationships.request.accepted.v1", "relationships.access.granted.v1",
-		"relationships.relationship.ended.v1", "relationships.access.terminated.v1"}; !slices.Equal(topics, want) {
-		t.Fatalf("relationship events for the reseller %v, want %v", topics, want)
+	wantTopics(t, s, "RELATIONSHIPS", reseller.PartnerID, "relationships.request.created", "relationships.request.accepted",
+		"relationships.access.granted", "relationships.relationship.ended", "relationships.access.terminated")
+	// The reseller's own lifecycle before it: approved, qualified, its
+	// location linked to the reseller enrollment, active after the agreement.
+	wantTopics(t, s, "REGISTRATION", reseller.PartnerID, "registration.application.submitted", "registration.partner.activated",
+		"registration.enrollment.status_changed", "registration.enrollment.status_changed",
+		"registration.enrollment.location_linked", "registration.enrollment.status_changed")
+	if got, want := enrollmentChanges(t, s, reseller.PartnerID), []string{"partner_network:pending_verification→active",
+		"indirect_reseller:pending_verification→qualified", "indirect_reseller:qualified→active"}; !slices.Equal(got, want) {
+		t.Fatalf("reseller enrollment changes %v, want %v", got, want)
 	}
+	wantTopics(t, s, "AGREEMENTS", reseller.PartnerID, "agreements.acceptance.recorded", "agreements.acceptance.recorded")
 
 	// Both sides see it ended by the reseller with the grant terminated; the
 	// default listing shows only live relationships.
@@ -148,5 +156,4 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	if n := len(s.Events.Of(relv1.TypeRelationshipEnded, reseller.PartnerID)); n != 1 {
 		t.Fatalf("%d relationship ended events, want 1", n)
 	}
-	logTopics(t, s, reseller.PartnerID)
 }

@@ -74,6 +74,7 @@ func getCase(t *testing.T, s *e2e.Stack, tok, partnerID string) caseView {
 func testRejectRetryThenApprove(t *testing.T, s *e2e.Stack) {
 	reg := register(t, s, hikari, "indirect_reseller", "retry-"+hikari.Number)
 	partner := reg.PartnerID
+	logOnFailure(t, s, partner)
 	confirmEmail(t, s, hikari, partner, len(reg.Enrollments))
 	ver := verifier("verifier-retry")
 	verTok := s.Token(ver)
@@ -183,5 +184,9 @@ func testRejectRetryThenApprove(t *testing.T, s *e2e.Stack) {
 		}
 		return nil
 	})
-	logTopics(t, s, partner)
+	wantTopics(t, s, "VERIFICATION", partner, "verification.case.opened", "verification.check.state_changed",
+		"verification.check.state_changed", "verification.task.created", "verification.check.state_changed",
+		"verification.task.claimed", "verification.check.state_changed", "verification.documents.requested", "verification.decision.recorded",
+		"verification.check.state_changed", "verification.document.accepted", "verification.task.created",
+		"verification.task.claimed", "verification.check.state_changed", "verification.decision.recorded", "verification.case.approved")
 }

@@ -148,6 +148,7 @@ func testOfficialSDK(t *testing.T, s *e2e.Stack) {
 		return ev.Type() == regv1.TypeApplicationSubmitted && ev.Extensions()["causationid"] == intake.ID()
 	})
 	partner := submitted.Subject()
+	logOnFailure(t, s, partner)
 	var app regv1.ApplicationSubmitted
 	if err := submitted.DataAs(&app); err != nil {
 		t.Fatalf("sdk data: %v", err)
@@ -267,9 +268,13 @@ func testOfficialSDK(t *testing.T, s *e2e.Stack) {
 	}
 }
 
-// logTopics logs what each producer said about subject, in order.
-func logTopics(t *testing.T, s *e2e.Stack, subject string) {
-	for _, stream := range []string{"REGISTRATION", "EMAIL", "NOTIFIER", "VERIFICATION", "AGREEMENTS", "RELATIONSHIPS"} {
-		t.Logf("%s %s: %v", subject, stream, s.Events.Topics(stream, subject))
-	}
+// logOnFailure logs, if the test fails, every event about subject.
+func logOnFailure(t *testing.T, s *e2e.Stack, subject string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, e := range s.Events.About(subject) {
+				t.Logf("  %s", e)
+			}
+		}
+	})
 }

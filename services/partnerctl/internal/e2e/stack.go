@@ -175,6 +175,7 @@ func Start(t testing.TB) *Stack {
 			"INVITATION_BASE_URL=https://portal.example/invitations")
 		p.cmd.Env = append(p.cmd.Env, svc.Env...)
 		p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+		dieWithParent(p.cmd)
 		if err := p.cmd.Start(); err != nil {
 			s.kill()
 			t.Fatalf("start %s: %v", svc.Name, err)
