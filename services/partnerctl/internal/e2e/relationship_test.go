@@ -152,8 +152,12 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	if !ended.AlreadyEnded || ended.EndedBy != "reseller" || ended.Reason != reason {
 		t.Fatalf("second end answered %+v", ended)
 	}
-	s.Events.Settle(300*time.Millisecond, 3*time.Second)
-	if n := len(s.Events.Of(relv1.TypeRelationshipEnded, reseller.PartnerID)); n != 1 {
-		t.Fatalf("%d relationship ended events, want 1", n)
-	}
+	atEnd(func(t *testing.T) {
+		if n := len(s.Events.Of(relv1.TypeRelationshipEnded, reseller.PartnerID)); n != 1 {
+			t.Errorf("%d relationship ended events for %s, want 1", n, reseller.PartnerID)
+		}
+		if n := len(s.Events.Of(relv1.TypeAccessTerminated, reseller.PartnerID)); n != 1 {
+			t.Errorf("%d access terminated events for %s, want 1", n, reseller.PartnerID)
+		}
+	})
 }

@@ -1,0 +1,110 @@
+package e2e_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
+)
+
+var kyoto = company{"株式会社京都クラウドワークス", "6130001890123", "京都府", "京都市下京区", "東塩小路町721-1", "600-8216", "kyoto-cloudworks.co.jp"}
+
+// expectedDeadLetters are the CloudEvent ids a path dead-letters on
+// purpose, with the code each must carry; any other dead letter fails.
+var expectedDeadLetters sync.Map
+
+// sdkDecision publishes a verifier decision event with the official SDK as
+// principal authid and returns its id.
+func sdkDecision(t *testing.T, s *e2e.Stack, authid, partnerID string, d intakev1.VerificationDecisionSubmitted) string {
+	t.Helper()
+	nc, err := nats.Connect(s.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sender, err := cejs.NewSenderFromConn(nc, "INTAKE", ce.Topic(intakev1.TypeVerificationDecisionSubmitted), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := cloudevents.NewClient(sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cloudevents.NewEvent()
+	ev.SetID("decision-" + testkit.RandomID(8))
+	ev.SetSource("/verifiers/" + authid)
+	ev.SetType(intakev1.TypeVerificationDecisionSubmitted)
+	ev.SetSubject(partnerID)
+	ev.SetExtension("authtype", "service_account")
+	ev.SetExtension("authid", authid)
+	if err := ev.SetData(cloudevents.ApplicationJSON, d); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if res := client.Send(ctx, ev); !cloudevents.IsACK(res) {
+		t.Fatalf("sdk send: %v", res)
+	}
+	return ev.ID()
+}
+
+// testDecisionEventsOverTheBus: verifier decisions arrive as intake events
+// too. One published by an upstream system (a known principal without the
+// verifier role) is dead-lettered with auth.role_required and changes
+// nothing; the verifier's own decision event approves the case.
+func testDecisionEventsOverTheBus(t *testing.T, s *e2e.Stack) {
+	reg := register(t, s, kyoto, "indirect_reseller", "bus-"+kyoto.Number)
+	partner := reg.PartnerID
+	logOnFailure(t, s, partner)
+	confirmEmail(t, s, kyoto, partner, len(reg.Enrollments))
+	task := reviewTask(t, s, partner, 1)
+	if task.Decide.EventType != intakev1.TypeVerificationDecisionSubmitted {
+		t.Fatalf("the task names decision event type %q", task.Decide.EventType)
+	}
+
+	forged := sdkDecision(t, s, "upstream-portal", partner, intakev1.VerificationDecisionSubmitted{
+		DecisionID: "forged-" + task.TaskID, TaskID: task.TaskID, Outcome: intakev1.OutcomeApprove})
+	expectedDeadLetters.Store(forged, "auth.role_required")
+	dl := s.Events.WaitMatch(t, "the forged decision dead-lettered", 20*time.Second, func(e e2e.Event) bool {
+		return e.Stream == bus.DeadLetterStream && e.ID == forged
+	}, partner)
+	if dl.Header.Get(bus.DLQCode) != "auth.role_required" || dl.Header.Get(bus.DLQService) != "verification" ||
+		dl.Type != intakev1.TypeVerificationDecisionSubmitted || dl.AuthID != "upstream-portal" {
+		t.Fatalf("dead letter %s (service %q)", dl, dl.Header.Get(bus.DLQService))
+	}
+	c := getCase(t, s, s.Token(verifier("verifier-bot")), partner)
+	if state, _, _, _, _ := c.check("company"); c.Status != "pending" || state != "in_review" || len(c.Decisions) != 0 {
+		t.Fatalf("case after the forged decision: %+v", c)
+	}
+
+	// The verifier claims over HTTP and decides by event, as the task says.
+	bot := s.Token(verifier("verifier-bot"))
+	s.Call(t, "POST", s.URL("verification")+task.Decide.ClaimPath, bot, nil, http.StatusOK, nil)
+	decisionID := "bus-approve-" + task.TaskID
+	sdkDecision(t, s, "verifier-bot", partner, intakev1.VerificationDecisionSubmitted{
+		DecisionID: decisionID, TaskID: task.TaskID, Outcome: intakev1.OutcomeApprove, InternalNote: "register record matches"})
+	approvedEv := s.Events.WaitFor(t, verificationv1.TypeVerificationApproved, partner)
+	if a := decodeData[verificationv1.VerificationApproved](t, approvedEv); a.DecisionID != decisionID {
+		t.Fatalf("approved by %s, want %s", a.DecisionID, decisionID)
+	}
+	rec := decodeData[verificationv1.DecisionRecorded](t, s.Events.WaitFor(t, verificationv1.TypeDecisionRecorded, partner))
+	if rec.DecisionID != decisionID || rec.Verifier != "verifier-bot" || rec.Outcome != "approve" {
+		t.Fatalf("decision recorded %+v", rec)
+	}
+	if act := s.Events.WaitFor(t, regv1.TypePartnerActivated, partner); act.CausationID != approvedEv.ID {
+		t.Fatalf("activated caused by %s, want %s", act.CausationID, approvedEv.ID)
+	}
+}
