@@ -35,6 +35,11 @@ func atEnd(check func(t *testing.T)) {
 // the mail catcher and the bus. Afterwards nothing may be dead-lettered but
 // what a path dead-letters on purpose, every producer's per-partition
 // sequence must be gap-free, and every service must stop gracefully on SIGTERM.
+//
+// To add a path: write testX(t, s) in its own file, list it below, give it
+// its own company (a register entry no other path uses, see steps_test.go),
+// store any dead letter it causes on purpose in expectedDeadLetters, and
+// leave "happened exactly once" checks to atEnd.
 func TestWholeLifecycleAcrossServices(t *testing.T) {
 	s := e2e.Start(t)
 	t.Logf("services: %s", strings.Join(s.ServiceNames(), ", "))

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -16,12 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/partnerhub/onboarding/pkg/bus"
-	"github.com/partnerhub/onboarding/services/partnerctl/internal/demo"
 )
 
 // Mail is one message the notifier's catcher wrote.
@@ -127,67 +120,4 @@ func walkPart(contentType, encoding string, body io.Reader, out *strings.Builder
 	out.Write(data)
 	out.WriteString("\n")
 	return err
-}
-
-// DemoConfig points `partnerctl demo` at the stack, with the stack's HTTP client.
-func (s *Stack) DemoConfig(out io.Writer) demo.Config {
-	return demo.Config{NATSURL: s.NATSURL, MailDir: s.MailDir, KeysDir: s.KeysDir, Out: out, Timeout: 20 * time.Second,
-		Registration: s.URL("registration"), EmailOwnership: s.URL("email-ownership"), Verification: s.URL("verification"),
-		Agreements: s.URL("agreements"), Relationships: s.URL("relationships"), HTTPClient: s.HTTPClient}
-}
-
-// AssertNoDeadLetters fails the test if the DEADLETTER stream holds any
-// message, listing each with its code and reason.
-func (s *Stack) AssertNoDeadLetters(t testing.TB) { t.Helper(); s.AssertDeadLetters(t, nil) }
-
-// AssertDeadLetters fails the test unless the DEADLETTER stream holds
-// exactly the expected messages: CloudEvent id → dlq-code. It also fails if
-// any message on the bus was not a CloudEvent.
-func (s *Stack) AssertDeadLetters(t testing.TB, expected map[string]string) {
-	t.Helper()
-	nc, err := nats.Connect(s.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.DeadLetterStream)
-	if err != nil {
-		t.Fatalf("dead-letter stream: %v", err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var problems []string
-	seen := map[string]bool{}
-	for _, e := range s.Events.DeadLetters() {
-		code, ok := expected[e.ID]
-		switch {
-		case !ok:
-			problems = append(problems, "unexpected: "+e.String())
-		case e.Header.Get(bus.DLQCode) != code:
-			problems = append(problems, "want dlq-code "+code+": "+e.String())
-		}
-		seen[e.ID] = true
-	}
-	for id, code := range expected {
-		if !seen[id] {
-			problems = append(problems, "missing: "+id+" with "+code)
-		}
-	}
-	if int(info.State.Msgs) != len(expected) {
-		problems = append(problems, fmt.Sprintf("the stream holds %d messages, want %d", info.State.Msgs, len(expected)))
-	}
-	if len(problems) > 0 {
-		t.Fatalf("dead letters:\n  %s", strings.Join(problems, "\n  "))
-	}
-	if bad := s.Events.Undecodable(); len(bad) > 0 {
-		t.Fatalf("messages on the bus that are not CloudEvents:\n%s", strings.Join(bad, "\n"))
-	}
 }

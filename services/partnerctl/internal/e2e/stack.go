@@ -31,6 +31,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/demo"
 )
 
 // Service is one process of the stack. Env is added to the common
@@ -253,6 +254,13 @@ func (s *Stack) Token(p auth.Principal) string {
 		panic(err) // the key was loaded at start
 	}
 	return tok
+}
+
+// DemoConfig points `partnerctl demo` at the stack, with the stack's HTTP client.
+func (s *Stack) DemoConfig(out io.Writer) demo.Config {
+	return demo.Config{NATSURL: s.NATSURL, MailDir: s.MailDir, KeysDir: s.KeysDir, Out: out, Timeout: 20 * time.Second,
+		Registration: s.URL("registration"), EmailOwnership: s.URL("email-ownership"), Verification: s.URL("verification"),
+		Agreements: s.URL("agreements"), Relationships: s.URL("relationships"), HTTPClient: s.HTTPClient}
 }
 
 // Stop sends SIGTERM to every service at once and fails the test unless each
