@@ -3,13 +3,17 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/demo"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
@@ -43,6 +47,7 @@ func atEnd(check func(t *testing.T)) {
 func TestWholeLifecycleAcrossServices(t *testing.T) {
 	s := e2e.Start(t)
 	t.Logf("services: %s", strings.Join(s.ServiceNames(), ", "))
+	validateResponses(t, s)
 	t.Run("paths", func(t *testing.T) {
 		t.Run("Demo", func(t *testing.T) { t.Parallel(); testDemo(t, s) })
 		t.Run("OfficialSDK", func(t *testing.T) { t.Parallel(); testOfficialSDK(t, s) })
@@ -63,6 +68,32 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 	s.AssertDeadLetters(t, expected)
 	assertGapFreeSequences(t, s)
 	s.Stop(t)
+}
+
+// validateResponses routes every API call of the run (the harness's and the
+// demo's) through a transport that checks each response against the
+// OpenAPI document the answering service serves at /openapi.json; any
+// undocumented status, header or body shape fails the test at the end.
+func validateResponses(t *testing.T, s *e2e.Stack) {
+	var urls []string
+	for _, name := range s.ServiceNames() {
+		if name != "notifier" { // health and readiness only
+			urls = append(urls, s.URL(name))
+		}
+	}
+	docs, err := contract.FetchDocs(s.HTTPClient, urls...)
+	if err != nil {
+		t.Fatalf("fetch OpenAPI documents: %v", err)
+	}
+	tr := contract.NewValidatingTransport(s.HTTPClient.Transport, docs)
+	s.HTTPClient = &http.Client{Transport: tr, Timeout: s.HTTPClient.Timeout}
+	t.Cleanup(func() {
+		tr.Verify(t)
+		t.Logf("%d responses validated against %d OpenAPI documents", tr.Checked(), len(docs))
+		if tr.Checked() < 60 { // about 85 in a full run
+			t.Errorf("only %d responses validated: the transport is not in the path", tr.Checked())
+		}
+	})
 }
 
 // assertGapFreeSequences: every producer numbers its events per partition
@@ -101,6 +132,57 @@ func testDemo(t *testing.T, s *e2e.Stack) {
 	if res.RelationshipID == "" || res.ResellerID == "" || res.ProviderID == "" || res.Events < 20 {
 		t.Fatalf("demo result %+v", res)
 	}
+	if s.Has("timeline") {
+		assertTimeline(t, s, res.ResellerID)
+	}
 	// Dead letters (which the demo marks !!) are checked for the whole stack
 	// at the end: other paths run beside the demo and dead-letter on purpose.
+}
+
+// assertTimeline: the operator's timeline of an onboarded reseller holds
+// events of every producer, in time order, with no sequence gap, ending with
+// the relationship that authorised its provider.
+func assertTimeline(t *testing.T, s *e2e.Stack, partnerID string) {
+	op := s.Token(auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}})
+	var tl struct {
+		Events []struct {
+			Source   string    `json:"source"`
+			Type     string    `json:"type"`
+			Time     time.Time `json:"time"`
+			Sequence string    `json:"sequence"`
+		} `json:"events"`
+		Sources []struct {
+			Source string   `json:"source"`
+			Gaps   []string `json:"gaps"`
+		} `json:"sources"`
+	}
+	want := []string{"/services/registration", "/services/email-ownership", "/services/notifier",
+		"/services/verification", "/services/agreements", "/services/relationships"}
+	e2e.Eventually(t, 10*time.Second, "the reseller's timeline to hold every producer", func() error {
+		s.Call(t, "GET", s.URL("timeline")+"/v1/partners/"+partnerID+"/timeline?limit=500", op, nil, http.StatusOK, &tl)
+		have := map[string]bool{}
+		for _, src := range tl.Sources {
+			have[src.Source] = true
+			if len(src.Gaps) > 0 {
+				return fmt.Errorf("%s has gaps %v", src.Source, src.Gaps)
+			}
+		}
+		for _, w := range want {
+			if !have[w] {
+				return fmt.Errorf("no events from %s yet (have %v)", w, have)
+			}
+		}
+		if last := tl.Events[len(tl.Events)-1]; !strings.Contains(last.Type, "relationships.") {
+			return fmt.Errorf("last event %s, want the relationship's", last.Type)
+		}
+		return nil
+	})
+	for i := 1; i < len(tl.Events); i++ {
+		if tl.Events[i].Time.Before(tl.Events[i-1].Time) {
+			t.Errorf("timeline out of order at %d: %s after %s", i, tl.Events[i].Time, tl.Events[i-1].Time)
+		}
+	}
+	if len(tl.Events) < 20 {
+		t.Errorf("timeline has %d events", len(tl.Events))
+	}
 }
