@@ -140,15 +140,19 @@ func locationOf(partnerID string) string { return "PL-" + strings.TrimPrefix(par
 
 func newPartnerID() string { return "PG-" + strings.ToUpper(testkit.RandomID(5)) }
 
-// waitVerification waits until the projection shows outcome for partnerID.
+// waitVerification waits until the projection shows outcome for partnerID
+// and has applied its registration: the two arrive on different durables,
+// in either order.
 func (h *harness) waitVerification(partnerID, outcome string) {
 	h.t.Helper()
 	testkit.Eventually(h.t, 10*time.Second, func() error {
 		var got string
+		var registered bool
 		err := h.svc.Base.Pool.QueryRow(context.Background(),
-			`SELECT doc->'verification'->>'outcome' FROM partners WHERE partner_id = $1`, partnerID).Scan(&got)
-		if err != nil || got != outcome {
-			return fmt.Errorf("verification of %s = %q (%v), want %s", partnerID, got, err, outcome)
+			`SELECT doc->'verification'->>'outcome', coalesce((doc->>'registered')::bool, false) FROM partners WHERE partner_id = $1`,
+			partnerID).Scan(&got, &registered)
+		if err != nil || got != outcome || !registered {
+			return fmt.Errorf("verification of %s = %q, registered %v (%v), want %s", partnerID, got, registered, err, outcome)
 		}
 		return nil
 	})
