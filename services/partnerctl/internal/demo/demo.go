@@ -27,6 +27,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
 )
 
 // Config says where the stack is.
@@ -276,7 +277,8 @@ func (r *runner) say(format string, a ...any) {
 	fmt.Fprintf(r.cfg.Out, "         %s\n", fmt.Sprintf(format, a...))
 }
 
-// tail prints every event published from now on, across all streams.
+// tail prints every event published from now on, across all streams, as
+// `partnerctl events tail` prints it.
 func (r *runner) tail(ctx context.Context) (func(), error) {
 	nc, err := nats.Connect(r.cfg.NATSURL, nats.Name("partnerctl-demo"))
 	if err != nil {
@@ -287,43 +289,21 @@ func (r *runner) tail(ctx context.Context) (func(), error) {
 		nc.Close()
 		return nil, err
 	}
-	var stops []func()
-	for _, stream := range []string{"REGISTRATION", "EMAIL", "NOTIFIER", "VERIFICATION", "AGREEMENTS", "RELATIONSHIPS", "DEADLETTER"} {
-		c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("stream %s: %w", stream, err)
-		}
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			h := map[string]string{}
-			for k, v := range m.Headers() {
-				if len(v) > 0 {
-					h[k] = v[0]
-				}
-			}
-			ev, err := ce.Decode(h, m.Data())
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.seen = append(r.seen, ev)
-			r.mu.Unlock()
-			mark := "  "
-			if stream == "DEADLETTER" {
-				mark = "!!"
-			}
-			fmt.Fprintf(r.cfg.Out, "  %s %-52s %-18s seq %s %s\n", mark, ce.Topic(ev.Type), ev.Subject, ce.FormatSequence(ev.Sequence), h["dlq-code"])
-		})
-		if err != nil {
-			nc.Close()
-			return nil, err
-		}
-		stops = append(stops, cc.Stop)
+	stop, _, err := eventfmt.Tail(ctx, js, eventfmt.TailOptions{
+		Streams: []string{"REGISTRATION", "EMAIL", "NOTIFIER", "VERIFICATION", "AGREEMENTS", "RELATIONSHIPS", "DEADLETTER"},
+		Strict:  true,
+	}, func(it eventfmt.Item) {
+		r.mu.Lock()
+		r.seen = append(r.seen, it.Event)
+		r.mu.Unlock()
+		fmt.Fprintln(r.cfg.Out, "  "+eventfmt.Line(it))
+	}, nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
 	}
 	return func() {
-		for _, s := range stops {
-			s()
-		}
+		stop()
 		nc.Close()
 	}, nil
 }
