@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,9 +59,10 @@ func (h *Handlers) Register(r *bus.Router) {
 }
 
 // internal is the principal of an event from one of our own services: NATS
-// permissions guarantee who may publish on its subjects.
+// permissions guarantee who may publish on its subjects. It is named by the
+// service ("verification"), as the other services name their callers.
 func internal(ev ce.Event) auth.Principal {
-	return auth.Principal{Kind: auth.KindService, Subject: ev.Source, Roles: []auth.Role{auth.RoleOperator}}
+	return auth.Principal{Kind: auth.KindService, Subject: strings.TrimPrefix(ev.Source, "/services/"), Roles: []auth.Role{auth.RoleOperator}}
 }
 
 // OnRegistrationRequested runs the same use case as POST /v1/registrations
