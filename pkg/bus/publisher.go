@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -19,7 +20,9 @@ func NewPublisher(nc *nats.Conn, log watermill.LoggerAdapter) (message.Publisher
 }
 
 // WatermillLogger adapts slog for watermill at WARN and above: watermill
-// logs every message at INFO.
+// logs every message at INFO. An error that is only the cancellation of a
+// clean shutdown (the outbox subscriber's query interrupted) is not logged:
+// an ERROR on every graceful stop would teach operators to ignore ERRORs.
 func WatermillLogger(log *slog.Logger) watermill.LoggerAdapter {
 	return watermill.NewSlogLoggerWithLevelMapping(slog.New(levelFloor{log.Handler(), slog.LevelWarn}), nil)
 }
@@ -31,6 +34,20 @@ type levelFloor struct {
 
 func (l levelFloor) Enabled(ctx context.Context, lvl slog.Level) bool {
 	return lvl >= l.min && l.Handler.Enabled(ctx, lvl)
+}
+func (l levelFloor) Handle(ctx context.Context, r slog.Record) error {
+	canceled := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Key == "error" && errors.Is(err, context.Canceled) {
+			canceled = true
+			return false
+		}
+		return true
+	})
+	if canceled {
+		return nil
+	}
+	return l.Handler.Handle(ctx, r)
 }
 func (l levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
 	return levelFloor{l.Handler.WithAttrs(a), l.min}
