@@ -63,6 +63,10 @@ type MailRequest struct {
 	ExpiresAt    time.Time
 	SealedSecret []byte
 	CausationID  string // CloudEvent id of the request
+	// CorrelationID and TraceParent come from the request, so that the
+	// delivery's events continue its conversation and trace.
+	CorrelationID string
+	TraceParent   string
 }
 
 // Validate checks the request's shape.

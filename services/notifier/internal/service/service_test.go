@@ -208,6 +208,14 @@ func TestDeliversOnceDespiteDuplicates(t *testing.T) {
 	if ev.Header.Get(ce.HSubject) != req.PartnerID {
 		t.Errorf("subject %q", ev.Header.Get(ce.HSubject))
 	}
+	// Written later by the delivery loop, the event is still caused by the
+	// request and continues its conversation.
+	if got := ev.Header.Get(ce.HCausationID); got != id {
+		t.Errorf("causationid %q, want the request %q", got, id)
+	}
+	if got := ev.Header.Get(ce.HCorrelationID); got != id {
+		t.Errorf("correlationid %q, want the request's conversation %q", got, id)
+	}
 	marker := h.request("ch-marker", time.Now().Add(time.Hour))
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", marker.PartnerID, marker)
 	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)

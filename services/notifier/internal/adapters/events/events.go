@@ -36,6 +36,8 @@ func OnVerificationMailRequested(a *app.App, pool *pgxpool.Pool) bus.HandlerFunc
 		req := domain.MailRequest{ChallengeID: p.ChallengeID, EnrollmentID: p.EnrollmentID, PartnerID: p.PartnerID,
 			Program: p.Program, Recipient: p.Recipient, ContactName: p.ContactName, Language: domain.Language(p.Language),
 			Market: p.Market, TemplateID: p.TemplateID, ExpiresAt: p.ExpiresAt, SealedSecret: p.SealedSecret, CausationID: ev.ID}
+		cause := ce.CauseOf(ev)
+		req.CorrelationID, req.TraceParent = cause.CorrelationID, cause.TraceParent
 		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 		return inbox.Once(ctx, pool, HandlerAccept, ev, func(ctx context.Context, _ pgx.Tx) error {
 			_, err := a.Accept(ctx, req)

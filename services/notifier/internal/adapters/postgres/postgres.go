@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
@@ -57,11 +58,12 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 		s := d.Snapshot()
 		q := s.Request
 		tag, err := tx.Exec(ctx, `INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
-			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1) ON CONFLICT (id) DO NOTHING`,
+			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
+			correlation_id, trace_parent)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17) ON CONFLICT (id) DO NOTHING`,
 			q.ChallengeID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
 			string(q.Language), q.Market, q.ExpiresAt, secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
-			string(s.FailReason))
+			string(s.FailReason), q.CorrelationID, q.TraceParent)
 		if err != nil {
 			return fmt.Errorf("insert delivery %s: %w", q.ChallengeID, err)
 		}
@@ -118,6 +120,12 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delive
 	if err != nil {
 		return err
 	}
+	if ce.CauseFrom(ctx).CausationID == "" {
+		// Written by the delivery loop: the events are still caused by the
+		// request, whose conversation and trace they continue.
+		req := s.Request
+		ctx = ce.WithCause(ctx, ce.Cause{CorrelationID: req.CorrelationID, CausationID: req.CausationID, TraceParent: req.TraceParent})
+	}
 	_, err = r.outbox.Append(ctx, tx, drafts...)
 	return err
 }
@@ -132,10 +140,10 @@ func (r *Repository) load(ctx context.Context, q pg.Querier, id, suffix string) 
 	var lang, status, reason string
 	req := &s.Request
 	err := q.QueryRow(ctx, `SELECT id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
-		market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version
+		market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent
 		FROM deliveries WHERE id = $1`+suffix, id).Scan(&req.ChallengeID, &req.PartnerID, &req.EnrollmentID, &req.Program,
 		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &req.ExpiresAt, &req.SealedSecret,
-		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version)
+		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, app.ErrNotFound
 	}
