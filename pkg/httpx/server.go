@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
@@ -163,6 +164,11 @@ func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.
 		}
 		w.Header().Set("X-Request-Id", rid)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, rid)
+		if ce.CauseFrom(ctx).CorrelationID == "" {
+			// The request is the start of a conversation: every event its
+			// use case writes shares its id as the correlation id.
+			ctx = ce.WithCause(ctx, ce.Cause{CorrelationID: rid})
+		}
 		infra := r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics"
 		o := obs()
 		var span trace.Span

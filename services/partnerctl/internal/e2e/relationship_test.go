@@ -96,7 +96,7 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 		AlreadyEnded   bool   `json:"already_ended"`
 	}
 	reason := "販売契約を終了しました"
-	s.Call(t, "POST", rel+"/v1/relationships/"+req.RelationshipID+"/end", radm, map[string]any{"reason": reason}, http.StatusOK, &ended)
+	endRes := s.Call(t, "POST", rel+"/v1/relationships/"+req.RelationshipID+"/end", radm, map[string]any{"reason": reason}, http.StatusOK, &ended)
 	if ended.RelationshipID != req.RelationshipID || ended.EndedBy != "reseller" || ended.Reason != reason || ended.AlreadyEnded {
 		t.Fatalf("end answered %+v", ended)
 	}
@@ -114,6 +114,10 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	// One transaction: ended then terminated, consecutive in the reseller's sequence.
 	if termEv.Sequence != endedEv.Sequence+1 {
 		t.Fatalf("ended %s, terminated %s", endedEv, termEv)
+	}
+	// One conversation: both carry the request's id as their correlation id.
+	if rid := endRes.Header.Get("X-Request-Id"); rid == "" || endedEv.CorrelationID != rid || termEv.CorrelationID != rid {
+		t.Fatalf("correlation ids: request %q, ended %q, terminated %q", rid, endedEv.CorrelationID, termEv.CorrelationID)
 	}
 	wantTopics(t, s, "RELATIONSHIPS", reseller.PartnerID, "relationships.request.created", "relationships.request.accepted",
 		"relationships.access.granted", "relationships.relationship.ended", "relationships.access.terminated")
