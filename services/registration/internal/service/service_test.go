@@ -490,6 +490,39 @@ func TestProviderAgreementActivatesProviderEnrollment(t *testing.T) {
 	}
 }
 
+// TestAcceptanceBeforeApprovalWaitsForIt: the acceptance overtakes the
+// approval (they come on different durables; a backlog after a restart
+// delivers both at once). It is retried, not dead-lettered, and applies
+// once the approval has.
+func TestAcceptanceBeforeApprovalWaitsForIt(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	m := registration()
+	m["programs"] = []any{map[string]any{"program": "partner_network"}, map[string]any{"program": "indirect_provider"}}
+	r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, m))
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	pid, lid := r.json(t)["partner_id"].(string), r.json(t)["location_id"].(string)
+	e.publish(t, "com.partnerhub.agreements.acceptance.recorded.v1", mustJSON(t, map[string]any{
+		"acceptance_id": "AC-early", "partner_id": pid, "location_id": lid, "program": "indirect_provider", "market": "JP"}), nil)
+	time.Sleep(300 * time.Millisecond) // the acceptance is handled (and refused) first
+	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
+		LocationID: lid, Market: "JP", DecisionID: "d1", ApprovedAt: time.Now().UTC()}), nil)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		got := e.do(t, "GET", "/v1/partners/"+pid, tok, "", nil).json(t)
+		for _, en := range got["enrollments"].([]any) {
+			if en := en.(map[string]any); en["program"] == "indirect_provider" && en["status"] == "active" {
+				return nil
+			}
+		}
+		return fmt.Errorf("provider enrollment not active: %v", got["enrollments"])
+	})
+	if dl := e.deadLetters(t); len(dl) != 0 {
+		t.Fatalf("dead-lettered: %s", dl[0].Header.Get("dlq-code"))
+	}
+}
+
 // TestConcurrentDuplicatesOneWins: the same company submitted at once by
 // several callers yields exactly one partner; the others are duplicates.
 func TestConcurrentDuplicatesOneWins(t *testing.T) {

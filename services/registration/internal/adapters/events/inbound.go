@@ -162,11 +162,19 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	return inbox.Once(ctx, h.Pool, "on_acceptance_recorded", ev, func(ctx context.Context, tx pgx.Tx) error {
+	err := inbox.Once(ctx, h.Pool, "on_acceptance_recorded", ev, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
 			Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID})
 		return err
 	})
+	if ae, ok := apperr.As(err); ok && ae.Code == app.CodeNotYetApproved {
+		// Agreements accepts only after the approval, but the approval comes
+		// to us on another durable and may not be applied yet (a backlog
+		// after a restart delivers both at once): not permanent — retried
+		// with backoff, dead-lettered with this code if it never comes.
+		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID)
+	}
+	return err
 }
 
 // OnOwnershipConfirmed records the confirmation for the registration view.
