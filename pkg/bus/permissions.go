@@ -292,6 +292,21 @@ func CheckConsumes(user string, filters []string) error {
 	return errors.Join(errs...)
 }
 
+// CheckSubscribed reports any difference between the filters a service's
+// router consumes and its Subscriptions entry, both ways: the entry is what
+// the NATS server grants and what the AsyncAPI document lists as the
+// service's receive operations, so it must be exactly what it consumes.
+// Services' component tests call it.
+func CheckSubscribed(user string, filters []string) error {
+	errs := []error{CheckConsumes(user, filters)}
+	for _, f := range Subscriptions[user] {
+		if !contains(filters, f) {
+			errs = append(errs, fmt.Errorf("bus.Subscriptions grants %s %s, which it does not consume: remove it and regenerate", user, f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func dedupe(list []string) []string {
 	seen := map[string]bool{}
 	out := list[:0:0]

@@ -645,3 +645,16 @@ func TestCommittedClusterConfigLoads(t *testing.T) {
 		t.Fatalf("cluster.conf defines %d users, want the %d deployment users", len(opts.Users), len(bus.DeploymentUsers()))
 	}
 }
+
+func TestCheckSubscribedBothWays(t *testing.T) {
+	want := bus.Subscriptions["notifier"]
+	if err := bus.CheckSubscribed("notifier", want); err != nil {
+		t.Fatalf("exact filters refused: %v", err)
+	}
+	if err := bus.CheckSubscribed("notifier", append(slices.Clone(want), "registration.application.submitted.v1")); err == nil {
+		t.Error("a filter the user may not consume passed")
+	}
+	if err := bus.CheckSubscribed("notifier", nil); err == nil || !strings.Contains(err.Error(), "does not consume") {
+		t.Errorf("a granted filter nobody consumes passed: %v", err)
+	}
+}

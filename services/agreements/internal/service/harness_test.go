@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -61,6 +62,9 @@ func start(tb testing.TB) *harness {
 	case <-svc.Base.Router.Running():
 	case <-time.After(15 * time.Second):
 		tb.Fatal("router did not start")
+	}
+	if err := bus.CheckSubscribed("agreements", svc.Base.Router.Filters()); err != nil {
+		tb.Fatal(err)
 	}
 	_, js := testkit.JetStream(tb, cfg.Bus.NATSURL)
 	client := http.DefaultClient

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
@@ -102,6 +103,9 @@ func start(t testing.TB) *harness {
 		}
 	})
 	<-h.svc.Base.Router.Running()
+	if err := bus.CheckSubscribed("email-ownership", h.svc.Base.Router.Filters()); err != nil {
+		t.Fatal(err)
+	}
 	h.url = "http://" + h.svc.Addr()
 	_, h.js = testkit.JetStream(t, natsURL)
 	return h

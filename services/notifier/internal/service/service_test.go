@@ -121,6 +121,9 @@ func start(t *testing.T, o opts) *harness {
 		}
 	})
 	<-h.svc.Base.Router.Running()
+	if err := bus.CheckSubscribed("notifier", h.svc.Base.Router.Filters()); err != nil {
+		t.Fatal(err)
+	}
 	_, h.js = testkit.JetStream(t, h.natsURL)
 	return h
 }

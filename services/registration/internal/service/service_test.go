@@ -558,7 +558,7 @@ func TestConcurrentDuplicatesOneWins(t *testing.T) {
 // with per-service users.
 func TestConsumesOnlyWhatItsBusUserMay(t *testing.T) {
 	e := start(t)
-	if err := bus.CheckConsumes("registration", e.svc.Base.Router.Filters()); err != nil {
+	if err := bus.CheckSubscribed("registration", e.svc.Base.Router.Filters()); err != nil {
 		t.Fatal(err)
 	}
 }

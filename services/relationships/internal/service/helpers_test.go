@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -111,6 +112,9 @@ func (e *env) start() *instance {
 	case <-time.After(15 * time.Second):
 		cancel()
 		t.Fatal("router not running after 15s")
+	}
+	if err := bus.CheckSubscribed("relationships", svc.Base.Router.Filters()); err != nil {
+		t.Fatal(err)
 	}
 	var once sync.Once
 	stop := func() {

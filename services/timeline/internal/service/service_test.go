@@ -77,6 +77,9 @@ func start(t testing.TB) *env {
 		cancel()
 		t.Fatal("router not running after 15s")
 	}
+	if err := bus.CheckSubscribed("timeline", svc.Base.Router.Filters()); err != nil {
+		t.Fatal(err)
+	}
 	var once sync.Once
 	t.Cleanup(func() {
 		once.Do(func() {

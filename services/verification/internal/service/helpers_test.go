@@ -76,6 +76,9 @@ func (e *env) start(cfg service.Config) *running {
 		cancel()
 		e.t.Fatal("router not running")
 	}
+	if err := bus.CheckSubscribed("verification", svc.Base.Router.Filters()); err != nil {
+		e.t.Fatal(err)
+	}
 	r := &running{svc: svc, base: "http://" + svc.Addr(), client: http.DefaultClient}
 	if t, ok := e.t.(*testing.T); ok { // benchmarks measure without the check
 		r.client = contract.ValidatingClient(t, api.OpenAPI)
