@@ -330,3 +330,14 @@ func fnv64(s string) uint64 {
 	_, _ = h.Write([]byte(s))
 	return h.Sum64() >> 1
 }
+
+// Migrations is the "migrations" directory of a service's embedded files
+// (//go:embed migrations/*.sql), as Provision takes it. A missing directory
+// is a programming error and panics at start-up.
+func Migrations(embedded fs.FS) fs.FS {
+	sub, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		panic(fmt.Sprintf("pg: embedded migrations: %v", err))
+	}
+	return sub
+}

@@ -25,15 +25,7 @@ var migrationFiles embed.FS
 
 // Migrations are the service's goose migrations (run by the platform as the
 // schema owner).
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // the embed pattern above guarantees the folder
-	}
-	return s
-}
+var Migrations fs.FS = pg.Migrations(migrationFiles)
 
 // Durable timer kinds this adapter schedules; the service registers one
 // handler for both that runs the app's FireDueTimers.

@@ -25,15 +25,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations are the notifier's goose migrations.
-var Migrations fs.FS = mustSub(migrationFS, "migrations")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // embedded at build time: cannot happen
-	}
-	return s
-}
+var Migrations fs.FS = pg.Migrations(migrationFS)
 
 // DraftsFunc maps domain events to outbox drafts (adapters/events.Drafts).
 type DraftsFunc func([]domain.Event) ([]outbox.Draft, error)

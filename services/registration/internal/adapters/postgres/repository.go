@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +22,7 @@ import (
 var migrations embed.FS
 
 // Migrations are registration's own migrations (run after the platform's).
-var Migrations, _ = fs.Sub(migrations, "migrations")
+var Migrations = pg.Migrations(migrations)
 
 // EventMapper turns domain events into outbox drafts (the events adapter).
 type EventMapper func(domain.Event) (outbox.Draft, error)

@@ -22,15 +22,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations are the service's goose migrations (run by platform.Start).
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
-
-func mustSub(f embed.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // the embed directive above names it: a programming error
-	}
-	return sub
-}
+var Migrations fs.FS = pg.Migrations(migrationFiles)
 
 // Store implements app.Store.
 type Store struct {

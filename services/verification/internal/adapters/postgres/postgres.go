@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,15 +26,7 @@ import (
 var migrations embed.FS
 
 // Migrations are the service's schema migrations (goose format).
-var Migrations = mustSub(migrations, "migrations")
-
-func mustSub(f embed.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // the embed pattern above guarantees the directory
-	}
-	return s
-}
+var Migrations = pg.Migrations(migrations)
 
 // EventMapper turns the domain events of one change into outbox drafts.
 type EventMapper func([]domain.Event) ([]outbox.Draft, error)
