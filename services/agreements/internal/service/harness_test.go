@@ -16,11 +16,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	agreementshttp "github.com/partnerhub/onboarding/services/agreements/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/agreements/internal/service"
@@ -44,28 +44,9 @@ func testConfig(tb testing.TB) (service.Config, *auth.Signer) {
 func start(tb testing.TB) *harness {
 	tb.Helper()
 	cfg, signer := testConfig(tb)
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-svc.Base.Router.Running():
-	case <-time.After(15 * time.Second):
-		tb.Fatal("router did not start")
-	}
-	if err := bus.CheckSubscribed("agreements", svc.Base.Router.Filters()); err != nil {
-		tb.Fatal(err)
-	}
+	svc := testkit.StartService(tb, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	_, js := testkit.JetStream(tb, cfg.Bus.NATSURL)
 	client := http.DefaultClient
 	if t, ok := tb.(*testing.T); ok { // benchmarks measure without the check

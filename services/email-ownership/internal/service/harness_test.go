@@ -17,11 +17,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	httpadapter "github.com/partnerhub/onboarding/services/emailownership/internal/adapters/http"
@@ -88,24 +88,9 @@ func start(t testing.TB) *harness {
 		h.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	cfg.Clock = h.clock
-	ctx, cancel := context.WithCancel(context.Background())
-	h.svc, err = service.New(ctx, cfg, quietLog())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	<-h.svc.Base.Router.Running()
-	if err := bus.CheckSubscribed("email-ownership", h.svc.Base.Router.Filters()); err != nil {
-		t.Fatal(err)
-	}
+	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, quietLog())
+	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	h.url = "http://" + h.svc.Addr()
 	_, h.js = testkit.JetStream(t, natsURL)
 	return h

@@ -27,6 +27,7 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
@@ -105,25 +106,9 @@ func start(t *testing.T, o opts) *harness {
 		DeliverInterval: o.deliverInterval, RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		MaxAttempts: 50, SendLease: 2 * time.Minute, Clock: h.clock,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var err error
-	h.svc, err = service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	<-h.svc.Base.Router.Running()
-	if err := bus.CheckSubscribed("notifier", h.svc.Base.Router.Filters()); err != nil {
-		t.Fatal(err)
-	}
+	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	_, h.js = testkit.JetStream(t, h.natsURL)
 	return h
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/registration/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/registration/internal/service"
@@ -41,25 +42,9 @@ func start(t testing.TB) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("service stopped with %v", err)
-		}
-	})
-	select {
-	case <-svc.Base.Router.Running():
-	case <-time.After(10 * time.Second):
-		t.Fatal("router did not start")
-	}
+	svc := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	_, js := testkit.JetStream(t, natsURL)
 	client := http.DefaultClient
 	if tt, ok := t.(*testing.T); ok { // benchmarks measure without the check

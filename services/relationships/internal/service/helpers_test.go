@@ -18,10 +18,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/relationships/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/relationships/internal/service"
@@ -95,37 +95,11 @@ type instance struct {
 func (e *env) start() *instance {
 	t := e.t
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	svc, err := service.New(ctx, e.config(), log)
-	if err != nil {
-		cancel()
-		t.Fatalf("service.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	select {
-	case <-svc.Base.Router.Running():
-	case err := <-done:
-		cancel()
-		t.Fatalf("service stopped at start: %v", err)
-	case <-time.After(15 * time.Second):
-		cancel()
-		t.Fatal("router not running after 15s")
-	}
-	if err := bus.CheckSubscribed("relationships", svc.Base.Router.Filters()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("service run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	started := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, e.config(), log)
+	}, func(s *service.Service) *platform.Base { return s.Base })
+	svc, stop := started.Svc, started.Stop
 	return &instance{svc: svc, url: "http://" + svc.Addr(), stop: stop}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/timeline/internal/adapters/events"
 	api "github.com/partnerhub/onboarding/services/timeline/internal/adapters/http"
@@ -60,35 +60,9 @@ func start(t testing.TB) *env {
 	signer, jwks := testkit.DevKeys(t)
 	_, js := testkit.JetStream(t, natsURL)
 	cfg := service.Config{Config: testkit.PlatformConfig(db, natsURL, jwks)}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatalf("service.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	select {
-	case <-svc.Base.Router.Running():
-	case err := <-done:
-		cancel()
-		t.Fatalf("service stopped at start: %v", err)
-	case <-time.After(15 * time.Second):
-		cancel()
-		t.Fatal("router not running after 15s")
-	}
-	if err := bus.CheckSubscribed("timeline", svc.Base.Router.Filters()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("service run: %v", err)
-			}
-		})
-	})
+	svc := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	e := &env{t: t, db: db, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: http.DefaultClient}
 	if tt, ok := t.(*testing.T); ok { // benchmarks measure without the check
 		e.client = contract.ValidatingClient(tt, api.OpenAPI)

@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/verification/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/verification/internal/service"
@@ -59,42 +60,15 @@ type running struct {
 
 func (e *env) start(cfg service.Config) *running {
 	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	select {
-	case <-svc.Base.Router.Running():
-	case err := <-done:
-		cancel()
-		e.t.Fatalf("service stopped at start: %v", err)
-	case <-time.After(15 * time.Second):
-		cancel()
-		e.t.Fatal("router not running")
-	}
-	if err := bus.CheckSubscribed("verification", svc.Base.Router.Filters()); err != nil {
-		e.t.Fatal(err)
-	}
+	started := testkit.StartService(e.t, service.Name, func(ctx context.Context) (*service.Service, error) {
+		return service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, func(s *service.Service) *platform.Base { return s.Base })
+	svc := started.Svc
 	r := &running{svc: svc, base: "http://" + svc.Addr(), client: http.DefaultClient}
 	if t, ok := e.t.(*testing.T); ok { // benchmarks measure without the check
 		r.client = contract.ValidatingClient(t, api.OpenAPI)
 	}
-	stopped := false
-	r.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			e.t.Errorf("run: %v", err)
-		}
-	}
-	e.t.Cleanup(r.stop)
+	r.stop = started.Stop
 	return r
 }
 
