@@ -1,13 +1,11 @@
 package httpx_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/logging"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 const (
@@ -37,7 +36,7 @@ func TestServerObservesRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	log := logging.NewTo(&logs, "registration", "info")
 	var seen string
 	api := http.NewServeMux()
@@ -158,21 +157,4 @@ func names(spans []sdktrace.ReadOnlySpan) []string {
 		out[i] = s.Name()
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package platform_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,7 +46,7 @@ type chain struct {
 	base     string
 	chained  chan ce.Event
 	happened chan ce.Event
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	stop     func()
 }
 
@@ -56,7 +54,7 @@ func startChain(t *testing.T, natsURL string, opts ...telemetry.Option) *chain {
 	t.Helper()
 	cfg := testConfig(t, natsURL)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &chain{chained: make(chan ce.Event, 16), happened: make(chan ce.Event, 16), logs: &syncBuffer{}}
+	c := &chain{chained: make(chan ce.Event, 16), happened: make(chan ce.Event, 16), logs: &testkit.SyncBuffer{}}
 	b, err := platform.Start(ctx, "registration", cfg, migrations, logging.NewTo(c.logs, "registration", "debug"), opts...)
 	if err != nil {
 		cancel()
@@ -473,21 +471,4 @@ next:
 		}
 	}
 	return 0
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

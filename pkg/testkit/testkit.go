@@ -4,11 +4,13 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,4 +153,23 @@ func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
 			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
 		Telemetry: telemetry.Config{MetricsEnabled: true},
 	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (a logger, a
+// child process) and a reading test.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

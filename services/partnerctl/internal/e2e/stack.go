@@ -80,7 +80,7 @@ type Stack struct {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testkit.SyncBuffer
 	done chan struct{}
 	err  error // valid once done is closed
 }
@@ -164,7 +164,7 @@ func Start(t testing.TB) *Stack {
 	}
 	started := time.Now()
 	for _, svc := range services {
-		p := &process{name: svc.Name, log: &syncBuffer{}, done: make(chan struct{})}
+		p := &process{name: svc.Name, log: &testkit.SyncBuffer{}, done: make(chan struct{})}
 		p.cmd = exec.Command(filepath.Join(bin, svc.Name))
 		p.cmd.Dir = t.TempDir()
 		p.cmd.Env = append(os.Environ(),
@@ -460,21 +460,4 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
