@@ -1,18 +1,15 @@
 package e2e_test
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
-	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/partnerhub/onboarding/pkg/bus"
-	"github.com/partnerhub/onboarding/pkg/ce"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
@@ -35,14 +32,6 @@ func sdkDecision(t *testing.T, s *e2e.Stack, authid, partnerID string, d intakev
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	sender, err := cejs.NewSenderFromConn(nc, "INTAKE", ce.Topic(intakev1.TypeVerificationDecisionSubmitted), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := cloudevents.NewClient(sender)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ev := cloudevents.NewEvent()
 	ev.SetID("decision-" + testkit.RandomID(8))
 	ev.SetSource("/verifiers/" + authid)
@@ -50,14 +39,7 @@ func sdkDecision(t *testing.T, s *e2e.Stack, authid, partnerID string, d intakev
 	ev.SetSubject(partnerID)
 	ev.SetExtension("authtype", "service_account")
 	ev.SetExtension("authid", authid)
-	if err := ev.SetData(cloudevents.ApplicationJSON, d); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if res := client.Send(ctx, ev); !cloudevents.IsACK(res) {
-		t.Fatalf("sdk send: %v", res)
-	}
+	sdkSend(t, nc, ev, d)
 	return ev.ID()
 }
 

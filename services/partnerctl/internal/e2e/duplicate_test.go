@@ -29,7 +29,22 @@ func sdkIntake(t *testing.T, s *e2e.Stack, data any) string {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	sender, err := cejs.NewSenderFromConn(nc, "INTAKE", ce.Topic(intakev1.TypeRegistrationRequested), nil)
+	ev := cloudevents.NewEvent()
+	ev.SetID("crm-" + testkit.RandomID(8))
+	ev.SetSource("/upstream/crm")
+	ev.SetType(intakev1.TypeRegistrationRequested)
+	ev.SetExtension("authtype", "service_account")
+	ev.SetExtension("authid", "upstream-portal")
+	sdkSend(t, nc, ev, data)
+	return ev.ID()
+}
+
+// sdkSend sends ev with data through the official CloudEvents SDK and its
+// NATS JetStream binding, on the NATS subject of its type in the INTAKE
+// stream, and fails the test unless JetStream acknowledged it.
+func sdkSend(t *testing.T, nc *nats.Conn, ev cloudevents.Event, data any) {
+	t.Helper()
+	sender, err := cejs.NewSenderFromConn(nc, "INTAKE", ce.Topic(ev.Type()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,21 +52,14 @@ func sdkIntake(t *testing.T, s *e2e.Stack, data any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := cloudevents.NewEvent()
-	ev.SetID("crm-" + testkit.RandomID(8))
-	ev.SetSource("/upstream/crm")
-	ev.SetType(intakev1.TypeRegistrationRequested)
-	ev.SetExtension("authtype", "service_account")
-	ev.SetExtension("authid", "upstream-portal")
 	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if res := client.Send(ctx, ev); !cloudevents.IsACK(res) {
 		t.Fatalf("sdk send: %v", res)
 	}
-	return ev.ID()
 }
 
 // testDuplicateRegistration: a company registered once is refused when it is

@@ -118,14 +118,6 @@ func testOfficialSDK(t *testing.T, s *e2e.Stack) {
 	emailIn := sdkReceive(t, nc, "EMAIL", ce.Topic(emailv1.TypeOwnershipConfirmed))
 	verIn := sdkReceive(t, nc, "VERIFICATION", ce.Topic(verificationv1.TypeVerificationApproved))
 
-	sender, err := cejs.NewSenderFromConn(nc, "INTAKE", ce.Topic(intakev1.TypeRegistrationRequested), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := cloudevents.NewClient(sender)
-	if err != nil {
-		t.Fatal(err)
-	}
 	intake := cloudevents.NewEvent()
 	intake.SetID("crm-" + testkit.RandomID(8))
 	intake.SetSource("/upstream/crm")
@@ -134,14 +126,7 @@ func testOfficialSDK(t *testing.T, s *e2e.Stack) {
 	intake.SetTime(time.Now())
 	intake.SetExtension("authtype", "service_account")
 	intake.SetExtension("authid", "upstream-portal")
-	if err := intake.SetData(cloudevents.ApplicationJSON, minato.Registration("indirect_reseller")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if res := client.Send(ctx, intake); !cloudevents.IsACK(res) {
-		t.Fatalf("sdk send: %v", res)
-	}
+	sdkSend(t, nc, intake, minato.Registration("indirect_reseller"))
 
 	// The answer to the intake event: submitted, caused by it.
 	submitted := regIn.wait(t, "application submitted caused by the intake event", func(ev cloudevents.Event) bool {
