@@ -32,6 +32,9 @@ var kinds = map[string]apperr.Kind{
 	domain.ErrDocumentTooOld.Code:          apperr.KindInvalid,
 	domain.ErrDocumentRejected.Code:        apperr.KindConflict,
 	domain.ErrDocumentDuplicate.Code:       apperr.KindConflict,
+	domain.ErrInvalidRevocation.Code:       apperr.KindInvalid,
+	domain.ErrCaseNotApproved.Code:         apperr.KindConflict,
+	domain.ErrCaseAlreadyRevoked.Code:      apperr.KindConflict,
 }
 
 // translate turns domain errors into *apperr.Error and leaves others (and

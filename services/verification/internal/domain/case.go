@@ -52,6 +52,7 @@ type Case struct {
 	Status         CaseStatus      `json:"status"`
 	SubStatus      string          `json:"sub_status"`
 	Failure        *Failure        `json:"failure,omitempty"`
+	Revocation     *Revocation     `json:"revocation,omitempty"`
 	OpenedAt       time.Time       `json:"opened_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 	ClosedAt       time.Time       `json:"closed_at,omitzero"`
@@ -187,7 +188,7 @@ func (c *Case) PullEvents() []Event {
 	return ev
 }
 
-// Closed reports whether the case is approved or rejected.
+// Closed reports whether the case is approved, rejected or revoked.
 func (c *Case) Closed() bool { return c.Status != CasePending }
 
 // Clone returns a deep copy without pending events.

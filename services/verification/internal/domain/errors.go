@@ -66,6 +66,9 @@ var (
 	ErrDocumentTooOld          = &Error{Code: "verification.document_too_old", Message: "the document was issued too long ago"}
 	ErrDocumentRejected        = &Error{Code: "verification.document_previously_rejected", Message: "this file was already rejected"}
 	ErrDocumentDuplicate       = &Error{Code: "verification.document_duplicate", Message: "this file was already submitted"}
+	ErrInvalidRevocation       = &Error{Code: "verification.invalid_revocation", Message: "the revocation is invalid"}
+	ErrCaseNotApproved         = &Error{Code: "verification.case_not_approved", Message: "only an approved case can be revoked"}
+	ErrCaseAlreadyRevoked      = &Error{Code: "verification.case_already_revoked", Message: "the case's approval was already revoked"}
 )
 
 // violation returns a copy of sentinel with a precise message and details

@@ -144,6 +144,18 @@ type VerificationRejected struct {
 	ApplicantMessage string        `json:"applicant_message,omitempty"`
 }
 
+// VerificationRevoked: a reviewer withdrew the approval of the case.
+// DecisionID is the revoking decision, RevokedApprovalID the decision that
+// completed the approval.
+type VerificationRevoked struct {
+	EventMeta
+	DecisionID        string `json:"decision_id"`
+	RevokedApprovalID string `json:"revoked_approval_id,omitempty"`
+	LocationID        string `json:"location_id,omitempty"`
+	Market            string `json:"market"`
+	Reason            string `json:"reason"`
+}
+
 // ReminderDue: the applicant should be reminded of a document deadline.
 type ReminderDue struct {
 	EventMeta
@@ -166,4 +178,5 @@ func (DocumentsRequested) EventName() string   { return "verification.documents.
 func (DocumentAccepted) EventName() string     { return "verification.document.accepted" }
 func (VerificationApproved) EventName() string { return "verification.case.approved" }
 func (VerificationRejected) EventName() string { return "verification.case.rejected" }
+func (VerificationRevoked) EventName() string  { return "verification.case.revoked" }
 func (ReminderDue) EventName() string          { return "verification.reminder.due" }

@@ -117,6 +117,10 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 	if _, _, err := c.Decide(domain.DecisionInput{ID: "dec-ok", TaskID: c.Tasks[0].ID, Verifier: "verifier-bot", Outcome: domain.OutcomeApprove}, t0, r); err != nil {
 		t.Fatal(err)
 	}
+	// The approval withdrawn by a second reviewer.
+	if _, _, err := c.Revoke(domain.RevokeInput{DecisionID: "rev-1", Revoker: "verifier-2", Reason: "the register extract was forged"}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	evs = append(evs, c.PullEvents()...)
 
 	seen := map[string]int{}
@@ -134,7 +138,8 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 	for _, typ := range []string{verificationv1.TypeCaseOpened, verificationv1.TypeCheckStateChanged, verificationv1.TypeReviewTaskCreated,
 		verificationv1.TypeReviewTaskClaimed, verificationv1.TypeReviewTaskReleased, verificationv1.TypeReviewTaskOverdue,
 		verificationv1.TypeDecisionRecorded, verificationv1.TypeDocumentsRequested, verificationv1.TypeDocumentAccepted,
-		verificationv1.TypeReminderDue, verificationv1.TypeVerificationApproved, verificationv1.TypeVerificationRejected} {
+		verificationv1.TypeReminderDue, verificationv1.TypeVerificationApproved, verificationv1.TypeVerificationRejected,
+		verificationv1.TypeVerificationRevoked} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s was produced: the contract of that type is untested", typ)
 		}
@@ -148,6 +153,10 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 		case verificationv1.VerificationRejected:
 			if p.DecisionID != "dec-3" || p.FailingCheck != "company" || p.Mode != "FINAL" {
 				t.Errorf("rejected %+v", p)
+			}
+		case verificationv1.VerificationRevoked:
+			if p.DecisionID != "rev-1" || p.RevokedApprovalID != "dec-ok" || p.LocationID != "PL-7K3M9Q2X-01" || !p.RevokedAt.Equal(t0.Add(time.Hour)) {
+				t.Errorf("revoked %+v", p)
 			}
 		case verificationv1.DecisionRecorded:
 			if b, _ := json.Marshal(p); json.Valid(b) && contains(string(b), "whois") {

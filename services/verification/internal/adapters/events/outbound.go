@@ -90,6 +90,10 @@ func Payload(e domain.Event) (string, any, error) {
 			LocationID: e.LocationID, Market: e.Market, DecisionID: e.DecisionID, Enrollments: enrollments(e.Enrollments),
 			FailingCheck: string(e.FailingCheck), SubStatus: e.SubStatus, Reason: string(e.Reason), Mode: string(e.Mode),
 			ApplicantMessage: e.ApplicantMessage, RejectedAt: utc(e.At)}, nil
+	case domain.VerificationRevoked:
+		return verificationv1.TypeVerificationRevoked, verificationv1.VerificationRevoked{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			LocationID: e.LocationID, Market: e.Market, DecisionID: e.DecisionID, RevokedApprovalID: e.RevokedApprovalID,
+			Reason: e.Reason, RevokedAt: utc(e.At)}, nil
 	}
 	// A new domain event without a mapping is a programming error; failing
 	// the transaction beats silently dropping the fact.

@@ -40,6 +40,7 @@ func (h *Handler) RouteTable() []httpx.Route {
 		route("POST", "/v1/verification/tasks/{task_id}/claim", h.claim),
 		route("POST", "/v1/verification/tasks/{task_id}/decisions", h.decide),
 		route("GET", "/v1/verification/cases/{case_id}", h.getCase),
+		route("POST", "/v1/verification/cases/{case_id}/revocations", h.revoke),
 		route("GET", "/v1/verification/partners/{partner_id}/case", h.getCase),
 		route("GET", "/v1/verification/partners/{partner_id}/requirements", h.requirements),
 		route("POST", "/v1/verification/partners/{partner_id}/documents", h.submitDocument),
@@ -195,6 +196,7 @@ type caseJSON struct {
 	Status     domain.CaseStatus  `json:"status"`
 	SubStatus  string             `json:"sub_status"`
 	Failure    *domain.Failure    `json:"failure,omitempty"`
+	Revocation *domain.Revocation `json:"revocation,omitempty"`
 	Checks     []checkJSON        `json:"checks"`
 	Tasks      []taskSummary      `json:"tasks"`
 	Documents  []*domain.Document `json:"documents"`
@@ -221,9 +223,14 @@ func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
+	httpx.WriteJSON(w, http.StatusOK, h.caseView(c))
+}
+
+// caseView is the case as the API shows it.
+func (h *Handler) caseView(c *domain.Case) caseJSON {
 	out := caseJSON{CaseID: c.ID, PartnerID: c.PartnerID, LocationID: c.LocationID, Market: c.Market, Status: c.Status,
-		SubStatus: c.SubStatus, Failure: c.Failure, Tasks: []taskSummary{}, Documents: c.Documents, Decisions: c.Decisions,
-		OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt}
+		SubStatus: c.SubStatus, Failure: c.Failure, Revocation: c.Revocation, Tasks: []taskSummary{}, Documents: c.Documents,
+		Decisions: c.Decisions, OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt}
 	for _, ck := range c.Checks {
 		out.Checks = append(out.Checks, checkJSON{Check: ck, AppealsRemaining: ck.AppealsRemaining(h.Policy)})
 	}
@@ -237,7 +244,34 @@ func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
 	if out.Decisions == nil {
 		out.Decisions = []*domain.Decision{}
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out
+}
+
+// RevocationRequest is the body of POST /v1/verification/cases/{case_id}/revocations.
+type RevocationRequest struct {
+	DecisionID string `json:"decision_id"`
+	Reason     string `json:"reason"`
+}
+
+// revoke withdraws a case's approval: 201 with the case, 200 when the
+// revocation was recorded before.
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	var req RevocationRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := h.App.Revoke(r.Context(), principal(r), app.RevokeCommand{CaseID: r.PathValue("case_id"),
+		DecisionID: req.DecisionID, Reason: req.Reason})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	httpx.WriteJSON(w, status, h.caseView(res.Case))
 }
 
 func (h *Handler) requirements(w http.ResponseWriter, r *http.Request) {
