@@ -184,6 +184,31 @@ func (r *Router) SubscribeAll(filter string, h HandlerFunc) {
 	r.Subscribe(filter, map[string]HandlerFunc{AnyType: h})
 }
 
+// HeaderHandlerFunc handles one decoded CloudEvent together with the
+// headers of the message that carried it, as received (the ce-* attributes
+// and any other header, e.g. the dlq-* headers of a dead letter).
+type HeaderHandlerFunc func(ctx context.Context, ev ce.Event, headers map[string]string) error
+
+// SubscribeAllHeaders is SubscribeAll for a handler that needs the message
+// headers beside the event: a consumer of dead letters (subject
+// deadletter.<service>) reads why the event was refused from the dlq-*
+// headers, which the CloudEvent does not carry.
+func (r *Router) SubscribeAllHeaders(filter string, h HeaderHandlerFunc) {
+	r.SubscribeAll(filter, func(ctx context.Context, ev ce.Event) error {
+		received, _ := ctx.Value(headersKey{}).(map[string]string)
+		headers := make(map[string]string, len(received))
+		for k, v := range received {
+			if k != mdDelivered && k != mdSubject {
+				headers[k] = v
+			}
+		}
+		return h(ctx, ev, headers)
+	})
+}
+
+// headersKey carries the decoded message's headers to SubscribeAllHeaders.
+type headersKey struct{}
+
 // Filters lists the subject filters this router consumes (one durable each).
 func (r *Router) Filters() []string { return append([]string(nil), r.order...) }
 
@@ -244,7 +269,7 @@ func (r *Router) dispatch(msg *message.Message, handlers map[string]HandlerFunc)
 	if !ok {
 		return &ce.DecodeError{Code: ce.CodeUnknownType, Detail: fmt.Sprintf("no handler for type %q on %s", ev.Type, msg.Metadata.Get(mdSubject))}
 	}
-	ctx := ce.WithCause(msg.Context(), ce.CauseOf(ev))
+	ctx := ce.WithCause(context.WithValue(msg.Context(), headersKey{}, headers), ce.CauseOf(ev))
 	start := time.Now()
 	err = h(ctx, ev)
 	lvl := slog.LevelDebug
