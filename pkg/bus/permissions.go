@@ -72,7 +72,9 @@ var Subscriptions = map[string][]string{
 		"verification.task.created.v1",
 		"verification.task.released.v1",
 	},
-	// The partner timeline is a read model of every producer's events.
+	// The partner timeline is a read model of every producer's events and
+	// of the other consumers' dead letters (never its own: a dead letter it
+	// cannot read would come back to it forever).
 	"timeline": {
 		"registration.>",
 		"email.>",
@@ -80,6 +82,12 @@ var Subscriptions = map[string][]string{
 		"verification.>",
 		"agreements.>",
 		"relationships.>",
+		"deadletter.registration",
+		"deadletter.email_ownership",
+		"deadletter.notifier",
+		"deadletter.verification",
+		"deadletter.agreements",
+		"deadletter.relationships",
 	},
 }
 

@@ -156,6 +156,26 @@ func AsyncAPI(types []string, schemaDir string) ([]byte, error) {
 			"tags", []any{omap{"name", u}},
 		})
 	}
+	// Readers that show other consumers' dead letters (the timeline) have
+	// a durable per dead-letter subject.
+	for _, u := range sortedKeys(bus.Subscriptions) {
+		for _, filter := range bus.Subscriptions[u] {
+			if s, err := bus.StreamFor(filter); err != nil || s.Name != bus.DeadLetterStream {
+				continue
+			}
+			operations = append(operations, u+".receive."+filter, omap{
+				"action", "receive",
+				"channel", ref("#/channels/deadletter"),
+				"summary", fmt.Sprintf("%s consumes the dead letters on %s.", u, filter),
+				"description", fmt.Sprintf("Durable %s on stream %s, filter %s; explicit ack, redelivery with backoff.",
+					bus.DurableName(u, filter), bus.DeadLetterStream, filter),
+				"messages", []any{ref("#/channels/deadletter/messages/deadLetter")},
+				"tags", []any{omap{"name", u}},
+				"x-jetstream-durable", bus.DurableName(u, filter),
+				"x-jetstream-filter", filter,
+			})
+		}
+	}
 	operations = append(operations, bus.AdminUser+".receive.deadletter", omap{
 		"action", "receive",
 		"channel", ref("#/channels/deadletter"),

@@ -178,6 +178,12 @@ func checkAsyncAPI(t *testing.T, yamlDoc []byte, schemaDir string, types []strin
 	}
 	for user, filters := range bus.Subscriptions {
 		for _, f := range filters {
+			if s, err := bus.StreamFor(f); err == nil && s.Name == bus.DeadLetterStream {
+				if !receives[bus.DurableName(user, f)+" deadletter"] {
+					t.Errorf("%s consumes %s (bus.Subscriptions) but the document has no receive operation for it", user, f)
+				}
+				continue
+			}
 			matched := 0
 			for topic := range declared {
 				if contract.SubjectMatches(f, topic) {

@@ -702,3 +702,30 @@ verification  1       3         1,2
 		t.Errorf("json with --limit 2: %d %s", code, out)
 	}
 }
+
+func TestTimelineMarksDeadLetters(t *testing.T) {
+	f := newFakeAPI(t)
+	f.mux.HandleFunc("GET /v1/partners/{id}/timeline", func(w http.ResponseWriter, r *http.Request) {
+		ev := `{"id":"e1","source":"/services/agreements","type":"com.partnerhub.agreements.acceptance.recorded.v1","subject":"PG-1",` +
+			`"time":"2026-11-21T10:00:01Z","sequence":"000000000001","correlationid":"c","causationid":"","authtype":"user","authid":"u-1","data":{},"recorded_at":"2026-11-21T10:00:09Z"}`
+		dead := `{"id":"e1","source":"/services/agreements","type":"com.partnerhub.agreements.acceptance.recorded.v1","subject":"PG-1",` +
+			`"time":"2026-11-21T10:00:02Z","sequence":"000000000001","correlationid":"c","causationid":"","authtype":"user","authid":"u-1","data":{},"recorded_at":"2026-11-21T10:00:09Z",` +
+			`"dead_letter":{"code":"registration.not_yet_approved","reason":"not approved","service":"registration","handler":"h","delivered":1}}`
+		writeJSONAnswer(w, 200, `{"partner_id":"PG-1","events":[`+ev+`,`+dead+`],`+
+			`"sources":[{"source":"/services/agreements","events":1,"last_sequence":"000000000001","gaps":[]}],"next":""}`)
+	})
+	code, out, errOut := runIn(t, "", nil, f.args("timeline", "PG-1")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d %s", code, errOut)
+	}
+	want := `TIME                  SOURCE      SEQ  TYPE                                                                                                 ACTOR
+2026-11-21 10:00:01Z  agreements  1    agreements.acceptance.recorded.v1                                                                    u-1 (user)
+2026-11-21 10:00:02Z  agreements  1    !! dead-lettered by registration: registration.not_yet_approved (agreements.acceptance.recorded.v1)  u-1 (user)
+
+SOURCE      EVENTS  LAST SEQ  GAPS
+agreements  1       1         none
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}

@@ -35,6 +35,11 @@ type timelineEvent struct {
 	Sequence string    `json:"sequence"` // zero-padded, as on the event
 	AuthType string    `json:"authtype"`
 	AuthID   string    `json:"authid"`
+	// DeadLetter is set on a consumer's dead letter of the event.
+	DeadLetter *struct {
+		Code    string `json:"code"`
+		Service string `json:"service"`
+	} `json:"dead_letter"`
 }
 
 type timelineSource struct {
@@ -54,7 +59,10 @@ func newTimelineCmd(g *globals) *cobra.Command {
 		Long: `GET {timeline}/v1/partners/{id}/timeline, following the "next" cursor through
 every page, as an operator. The timeline service records every event about the
 partner from every producer; the table shows time, source, the source's
-per-partner sequence, type and actor.
+per-partner sequence, type and actor. A row whose TYPE starts with "!!" is a
+dead letter: the named service gave up on the event (with its code, then the
+event's type; the time is when it gave up) — the usual answer to "why is this
+partner stuck?" ('partnerctl deadletters list' shows the reason, replay retries).
 
 At the end, per source: how many events, the last sequence, and gaps — sequence
 numbers the timeline has not seen. A gap is the "why is it stuck" hint: the
@@ -119,7 +127,11 @@ pages' events.`,
 				if e.AuthType != "" {
 					actor += " (" + e.AuthType + ")"
 				}
-				rows = append(rows, []string{when(e.Time), serviceOf(e.Source), trimSeq(e.Sequence), topicOf(e.Type), actor})
+				typ := topicOf(e.Type)
+				if d := e.DeadLetter; d != nil {
+					typ = "!! dead-lettered by " + d.Service + ": " + d.Code + " (" + typ + ")"
+				}
+				rows = append(rows, []string{when(e.Time), serviceOf(e.Source), trimSeq(e.Sequence), typ, actor})
 			}
 			if err := table(g.stdout, []string{"TIME", "SOURCE", "SEQ", "TYPE", "ACTOR"}, rows); err != nil {
 				return err

@@ -15,12 +15,16 @@ type Store interface {
 	// partners; it reports false when e was already stored (a redelivery or
 	// a replay), in which case nothing changes.
 	Record(ctx context.Context, e domain.Event, partners []string) (bool, error)
-	// Page returns up to limit events of partner after the position (nil:
+	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
+	// (by the consumer that refused it and the event's source and id) and
+	// indexes it under partners; false when it was already stored.
+	RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error)
+	// Page returns up to limit entries (events and dead letters) of partner after the position (nil:
 	// from the start) in timeline order, restricted to types starting with
 	// one of typePrefixes (none: every type).
 	Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int) ([]domain.Event, error)
 	// Sources summarises, per source, the partner's events and the
-	// sequences of its own partition.
+	// sequences of its own partition (dead letters do not count).
 	Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error)
 }
 

@@ -36,6 +36,17 @@ func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string)
 	return true, nil
 }
 
+func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string) (bool, error) {
+	for _, r := range f.recorded {
+		if r.Source == e.Source && r.ID == e.ID && r.DeadLetter.Key() == e.DeadLetter.Key() {
+			return false, nil
+		}
+	}
+	f.recorded = append(f.recorded, e)
+	f.partners = append(f.partners, partners)
+	return true, nil
+}
+
 func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, prefixes []string, limit int) ([]domain.Event, error) {
 	f.pageCalls++
 	f.gotAfter, f.gotPrefixes, f.gotLimit = after, prefixes, limit
@@ -127,5 +138,35 @@ func TestGetTimelineRefusesBeforeReading(t *testing.T) {
 	}
 	if store.pageCalls != 0 {
 		t.Errorf("read %d pages for refused callers", store.pageCalls)
+	}
+}
+
+func TestRecordDeadLetterAtItsTimeOncePerHandler(t *testing.T) {
+	store := &fakeStore{}
+	a := &app.App{Store: store, Now: func() time.Time { return now }}
+	at := now.Add(time.Hour)
+	ev := domain.Event{ID: "e1", Source: "/services/registration", Type: "com.partnerhub.registration.x.v1", Time: now,
+		Subject: "PG-R1", Data: json.RawMessage(`{"provider_id":"PG-P1"}`),
+		DeadLetter: &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h1"}}
+	res, err := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at})
+	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P1", "PG-R1"}) {
+		t.Fatalf("RecordDeadLetter = %+v, %v", res, err)
+	}
+	if got := store.recorded[0]; !got.Time.Equal(at) || got.PartitionKey != "PG-R1" {
+		t.Errorf("time %v partition %q: a dead letter is placed when it was dead-lettered", got.Time, got.PartitionKey)
+	}
+	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at}); res.Fresh {
+		t.Error("a redelivered dead letter was recorded again")
+	}
+	other := ev
+	other.DeadLetter = &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h2"}
+	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: other, At: at}); !res.Fresh {
+		t.Error("another handler's dead letter of the same event was taken for a redelivery")
+	}
+	anonymous := ev
+	anonymous.DeadLetter = &domain.DeadLetter{Code: "c"}
+	_, err = a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: anonymous})
+	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeInvalidDeadLetter || !apperr.Permanent(err) {
+		t.Errorf("a dead letter naming no handler: %v", err)
 	}
 }

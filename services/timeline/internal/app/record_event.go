@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
 
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
@@ -36,6 +39,44 @@ func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error
 	fresh, err := a.Store.Record(ctx, e, partners)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record %s %s/%s: %w", e.Type, e.Source, e.ID, err)
+	}
+	return Recorded{Fresh: fresh, Partners: partners}, nil
+}
+
+// CodeInvalidDeadLetter refuses a dead letter without the dlq-* headers that
+// say who refused the event.
+const CodeInvalidDeadLetter = "timeline.invalid_dead_letter"
+
+// RecordDeadLetter is another consumer's dead letter of an event: the
+// original event (Time is the event's) and why it was refused.
+type RecordDeadLetter struct {
+	domain.Event
+	DataClassification string
+	// At is when the event was dead-lettered (zero: at arrival).
+	At time.Time
+}
+
+// RecordDeadLetter stores a dead letter once per (consumer, handler, event),
+// at the time it was dead-lettered, on the timeline of every partner the
+// original event concerns. It never counts as the producer's event.
+func (a *App) RecordDeadLetter(ctx context.Context, cmd RecordDeadLetter) (Recorded, error) {
+	e := cmd.Event
+	if e.DeadLetter == nil || e.DeadLetter.Service == "" || e.DeadLetter.Handler == "" {
+		return Recorded{}, apperr.Invalid(CodeInvalidDeadLetter, "a dead letter must name the service and handler that refused it")
+	}
+	if e.PartitionKey == "" {
+		e.PartitionKey = e.Subject
+	}
+	e.Time = cmd.At
+	if e.Time.IsZero() {
+		e.Time = a.Now()
+	}
+	e.Time = e.Time.UTC()
+	e.Data = domain.Redacted(cmd.DataClassification, e.Data)
+	partners := domain.PartnersOf(e.Subject, e.Data)
+	fresh, err := a.Store.RecordDeadLetter(ctx, e, partners)
+	if err != nil {
+		return Recorded{}, fmt.Errorf("record dead letter of %s %s/%s by %s: %w", e.Type, e.Source, e.ID, e.DeadLetter.Key(), err)
 	}
 	return Recorded{Fresh: fresh, Partners: partners}, nil
 }

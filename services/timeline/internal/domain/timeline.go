@@ -42,6 +42,28 @@ type Event struct {
 	// Data is the JSON data (nil when the event had none).
 	Data       json.RawMessage
 	RecordedAt time.Time
+	// DeadLetter is set when this entry is not the event itself but a
+	// consumer's refusal of it (Time is then when it was dead-lettered).
+	DeadLetter *DeadLetter
+}
+
+// DeadLetter is why a consuming service gave up on an event (the dlq-*
+// headers of its copy on the DEADLETTER stream).
+type DeadLetter struct {
+	Code    string
+	Reason  string
+	Service string // the consumer that refused the event
+	Handler string // its durable handler
+	// Delivered is how many times the consumer received the event.
+	Delivered int
+}
+
+// Key tells apart the dead letters of one event: one per consumer handler.
+func (d *DeadLetter) Key() string {
+	if d == nil {
+		return ""
+	}
+	return d.Service + "|" + d.Handler
 }
 
 // partnerFields are the payload members that name a partner an event
@@ -108,18 +130,21 @@ func Redacted(classification string, data []byte) []byte {
 	return out
 }
 
-// Position is a place in a timeline. Timelines are ordered by event time,
-// ties broken by source, then sequence (sequences are per producer), then id.
+// Position is a place in a timeline. Timelines are ordered by event time
+// (for a dead letter: when it was dead-lettered), ties broken by source,
+// then sequence (sequences are per producer), then id, then dead-letter key
+// (empty for the event itself).
 type Position struct {
-	Time     time.Time `json:"t"`
-	Source   string    `json:"s"`
-	Sequence uint64    `json:"q"`
-	ID       string    `json:"i"`
+	Time       time.Time `json:"t"`
+	Source     string    `json:"s"`
+	Sequence   uint64    `json:"q"`
+	ID         string    `json:"i"`
+	DeadLetter string    `json:"d,omitempty"`
 }
 
 // PositionOf is the position of e.
 func PositionOf(e Event) Position {
-	return Position{Time: e.Time, Source: e.Source, Sequence: e.Sequence, ID: e.ID}
+	return Position{Time: e.Time, Source: e.Source, Sequence: e.Sequence, ID: e.ID, DeadLetter: e.DeadLetter.Key()}
 }
 
 // Cursor renders p as an opaque token (base64url of JSON).

@@ -108,7 +108,7 @@ func (e *env) settled() {
 	e.t.Helper()
 	ctx := context.Background()
 	testkit.Eventually(e.t, 15*time.Second, func() error {
-		for _, f := range events.Filters {
+		for _, f := range append(slices.Clone(events.Filters), events.DeadLetterFilters...) {
 			s, err := bus.StreamFor(f)
 			if err != nil {
 				return err

@@ -45,6 +45,17 @@ type eventResponse struct {
 	AuthID        string          `json:"authid"`
 	Data          json.RawMessage `json:"data"`
 	RecordedAt    time.Time       `json:"recorded_at"`
+	// DeadLetter marks an entry that is another consumer's refusal of the
+	// event (time is then when it was dead-lettered).
+	DeadLetter *deadLetterResponse `json:"dead_letter,omitempty"`
+}
+
+type deadLetterResponse struct {
+	Code      string `json:"code"`
+	Reason    string `json:"reason"`
+	Service   string `json:"service"`
+	Handler   string `json:"handler"`
+	Delivered int    `json:"delivered"`
 }
 
 type sourceResponse struct {
@@ -102,9 +113,13 @@ func toEvent(e domain.Event) eventResponse {
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
-	return eventResponse{
+	resp := eventResponse{
 		ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Time: e.Time.UTC(), Sequence: sequence(e.Sequence),
 		CorrelationID: e.CorrelationID, CausationID: e.CausationID, AuthType: e.AuthType, AuthID: e.AuthID,
 		Data: data, RecordedAt: e.RecordedAt.UTC(),
 	}
+	if d := e.DeadLetter; d != nil {
+		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered}
+	}
+	return resp
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -68,23 +69,74 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string) (
 	return fresh, err
 }
 
-// Page implements app.Store.
+// RecordDeadLetter implements app.Store.
+func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error) {
+	dl := e.DeadLetter
+	var fresh bool
+	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var data []byte
+		if len(e.Data) > 0 {
+			data = e.Data
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO dead_letters (service, handler, source, id, code, reason, delivered, type, subject,
+			time, partition_key, sequence, correlationid, causationid, authtype, authid, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			ON CONFLICT (service, handler, source, id) DO NOTHING`,
+			dl.Service, dl.Handler, e.Source, e.ID, dl.Code, dl.Reason, dl.Delivered, e.Type, e.Subject,
+			e.Time, e.PartitionKey, int64(e.Sequence), e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data)
+		if err != nil {
+			return fmt.Errorf("insert dead letter: %w", err)
+		}
+		if fresh = tag.RowsAffected() == 1; !fresh {
+			return nil
+		}
+		for _, p := range partners {
+			if _, err := tx.Exec(ctx, `INSERT INTO partner_dead_letters (partner_id, time, source, sequence, event_id, dl, service, handler, type)
+				SELECT $1, time, source, sequence, id, $5, service, handler, type FROM dead_letters
+				WHERE service = $2 AND handler = $3 AND source = $4 AND id = $6`,
+				p, dl.Service, dl.Handler, e.Source, dl.Key(), e.ID); err != nil {
+				return fmt.Errorf("index dead letter under %s: %w", p, err)
+			}
+		}
+		return nil
+	})
+	return fresh, err
+}
+
+// Page implements app.Store: the partner's events and dead letters, merged
+// in timeline order.
 func (s *Store) Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int) ([]domain.Event, error) {
 	args := []any{partner, limit}
-	where := "pe.partner_id = $1"
+	where := "x.partner_id = $1"
 	if after != nil {
-		args = append(args, after.Time, after.Source, int64(after.Sequence), after.ID)
-		where += " AND (pe.time, pe.source, pe.sequence, pe.event_id) > ($3, $4, $5, $6)"
+		args = append(args, after.Time, after.Source, int64(after.Sequence), after.ID, after.DeadLetter)
+		where += " AND (x.time, x.source, x.sequence, x.event_id, {dl}) > ($3, $4, $5, $6, $7::text)"
 	}
 	if len(typePrefixes) > 0 {
 		args = append(args, typePrefixes)
-		where += fmt.Sprintf(" AND EXISTS (SELECT 1 FROM unnest($%d::text[]) p WHERE starts_with(pe.type, p))", len(args))
+		where += fmt.Sprintf(" AND EXISTS (SELECT 1 FROM unnest($%d::text[]) p WHERE starts_with(x.type, p))", len(args))
 	}
-	rows, err := pg.Q(ctx, s.pool).Query(ctx, `SELECT e.source, e.id, e.type, e.subject, e.time, e.partition_key, e.sequence,
-			e.correlationid, e.causationid, e.authtype, e.authid, e.data, e.recorded_at
-		FROM partner_events pe JOIN events e ON e.source = pe.source AND e.id = pe.event_id
-		WHERE `+where+`
-		ORDER BY pe.time, pe.source, pe.sequence, pe.event_id
+	events := strings.ReplaceAll(where, "{dl}", "''::text")
+	deadLetters := strings.ReplaceAll(where, "{dl}", "x.dl")
+	rows, err := pg.Q(ctx, s.pool).Query(ctx, `WITH entries AS (
+			(SELECT x.time, x.source, x.sequence, x.event_id, ''::text AS dl, ''::text AS service, ''::text AS handler
+				FROM partner_events x WHERE `+events+`
+				ORDER BY x.time, x.source, x.sequence, x.event_id LIMIT $2)
+			UNION ALL
+			(SELECT x.time, x.source, x.sequence, x.event_id, x.dl, x.service, x.handler
+				FROM partner_dead_letters x WHERE `+deadLetters+`
+				ORDER BY x.time, x.source, x.sequence, x.event_id, x.dl LIMIT $2)
+		)
+		SELECT x.source, x.event_id, x.service, x.handler, COALESCE(e.type, d.type), COALESCE(e.subject, d.subject),
+			COALESCE(e.time, d.time), COALESCE(e.partition_key, d.partition_key), COALESCE(e.sequence, d.sequence),
+			COALESCE(e.correlationid, d.correlationid), COALESCE(e.causationid, d.causationid),
+			COALESCE(e.authtype, d.authtype), COALESCE(e.authid, d.authid),
+			CASE WHEN x.dl = '' THEN e.data ELSE d.data END, COALESCE(e.recorded_at, d.recorded_at),
+			COALESCE(d.code, ''), COALESCE(d.reason, ''), COALESCE(d.delivered, 0)
+		FROM entries x
+		LEFT JOIN events e ON x.dl = '' AND e.source = x.source AND e.id = x.event_id
+		LEFT JOIN dead_letters d ON x.dl <> '' AND d.service = x.service AND d.handler = x.handler AND d.source = x.source AND d.id = x.event_id
+		ORDER BY x.time, x.source, x.sequence, x.event_id, x.dl
 		LIMIT $2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query timeline: %w", err)
@@ -93,17 +145,24 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 	var out []domain.Event
 	for rows.Next() {
 		var (
-			e    domain.Event
-			seq  int64
-			data []byte
+			e                domain.Event
+			seq              int64
+			data             []byte
+			service, handler string
+			dl               domain.DeadLetter
 		)
-		if err := rows.Scan(&e.Source, &e.ID, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq,
-			&e.CorrelationID, &e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt); err != nil {
+		if err := rows.Scan(&e.Source, &e.ID, &service, &handler, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq,
+			&e.CorrelationID, &e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt,
+			&dl.Code, &dl.Reason, &dl.Delivered); err != nil {
 			return nil, fmt.Errorf("scan timeline: %w", err)
 		}
 		e.Sequence = uint64(seq)
 		if data != nil {
 			e.Data = json.RawMessage(data)
+		}
+		if service != "" {
+			dl.Service, dl.Handler = service, handler
+			e.DeadLetter = &dl
 		}
 		out = append(out, e)
 	}
