@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -66,6 +68,31 @@ func testDecisionEventsOverTheBus(t *testing.T, s *e2e.Stack) {
 	if dl.Header.Get(bus.DLQCode) != "auth.role_required" || dl.Header.Get(bus.DLQService) != "verification" ||
 		dl.Type != intakev1.TypeVerificationDecisionSubmitted || dl.AuthID != "upstream-portal" {
 		t.Fatalf("dead letter %s (service %q)", dl, dl.Header.Get(bus.DLQService))
+	}
+	if s.Has("timeline") {
+		// "Why is this partner stuck?": the refusal is on its timeline.
+		op := s.Token(auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}})
+		e2e.Eventually(t, 10*time.Second, "the dead letter on the partner's timeline", func() error {
+			var tl struct {
+				Events []struct {
+					ID         string `json:"id"`
+					DeadLetter *struct {
+						Code    string `json:"code"`
+						Service string `json:"service"`
+					} `json:"dead_letter"`
+				} `json:"events"`
+			}
+			s.Call(t, "GET", s.URL("timeline")+"/v1/partners/"+partner+"/timeline?limit=500", op, nil, http.StatusOK, &tl)
+			for _, e := range tl.Events {
+				if e.ID == forged && e.DeadLetter != nil {
+					if e.DeadLetter.Code != "auth.role_required" || e.DeadLetter.Service != "verification" {
+						t.Fatalf("timeline dead letter %+v", *e.DeadLetter)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("not among %d entries", len(tl.Events))
+		})
 	}
 	c := getCase(t, s, s.Token(verifier("verifier-bot")), partner)
 	if state, _, _, _, _ := c.check("company"); c.Status != "pending" || state != "in_review" || len(c.Decisions) != 0 {
