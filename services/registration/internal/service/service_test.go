@@ -553,16 +553,6 @@ func TestConcurrentDuplicatesOneWins(t *testing.T) {
 	}
 }
 
-// TestConsumesOnlyWhatItsBusUserMay: every durable of the service is in its
-// NATS user's permissions (deploy/nats/accounts.conf), or it could not start
-// with per-service users.
-func TestConsumesOnlyWhatItsBusUserMay(t *testing.T) {
-	e := start(t)
-	if err := bus.CheckSubscribed("registration", e.svc.Base.Router.Filters()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestRegistrationShowsEmailOwnership: the ownership-confirmed event of the
 // e-mail service shows in the registration's status; the actor of the
 // submission is in the audit trail with where it came from.
