@@ -114,20 +114,7 @@ func (r *Acceptances) ListCurrentByProgram(ctx context.Context, program domain.P
 }
 
 func (r *Acceptances) list(ctx context.Context, sql string, args ...any) ([]*domain.Acceptance, error) {
-	rows, err := r.s.q(ctx).Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Acceptance
-	for rows.Next() {
-		a, err := scanAcceptance(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.s.q(ctx), scanAcceptance, sql, args...)
 }
 
 func scanAcceptance(row pgx.Row) (*domain.Acceptance, error) {

@@ -88,20 +88,7 @@ func (r *Requirements) Update(ctx context.Context, id string, fn func(*domain.Re
 }
 
 func (r *Requirements) list(ctx context.Context, sql string, args ...any) ([]*domain.Requirement, error) {
-	rows, err := r.s.q(ctx).Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Requirement
-	for rows.Next() {
-		rq, err := scanRequirement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rq)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.s.q(ctx), scanRequirement, sql, args...)
 }
 
 func scanRequirement(row pgx.Row) (*domain.Requirement, error) {

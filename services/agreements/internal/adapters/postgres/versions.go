@@ -93,20 +93,7 @@ func (r *Versions) Update(ctx context.Context, id string, fn func(*domain.Versio
 }
 
 func (r *Versions) list(ctx context.Context, sql string, args ...any) ([]*domain.Version, error) {
-	rows, err := r.s.q(ctx).Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.s.q(ctx), scanVersion, sql, args...)
 }
 
 func scanVersion(row pgx.Row) (*domain.Version, error) {
