@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -33,67 +32,55 @@ const (
 	VerifierIntake = "intake.verification.>"
 )
 
-// Subscriptions lists, per bus user, the subject filters it consumes with a
-// durable (one durable per filter, named DurableName(user, filter)). The
-// server only lets a user create, read and ack the durables listed here:
-// a service that subscribes to a new event type must add it here and
-// regenerate deploy/nats/accounts.conf (`go test ./bus -run
-// TestCommittedAccountsConfig -update`).
-var Subscriptions = map[string][]string{
-	"registration": {
-		UpstreamIntake,
-		"verification.case.approved.v1",
-		"verification.case.rejected.v1",
-		"agreements.acceptance.recorded.v1",
-		"email.ownership.confirmed.v1",
-	},
-	"email-ownership": {
-		"registration.application.submitted.v1",
-	},
-	"notifier": {
-		"email.verification_mail.requested.v1",
-	},
-	"verification": {
-		"registration.application.submitted.v1",
-		"email.ownership.confirmed.v1",
-		"intake.verification.decision_submitted.v1",
-	},
-	"agreements": {
-		"registration.application.submitted.v1",
-		"verification.case.approved.v1",
-		"verification.case.rejected.v1",
-		"verification.case.revoked.v1",
-	},
-	"relationships": {
-		"registration.application.submitted.v1",
-		"registration.enrollment.status_changed.v1",
-	},
+// ExternalSubscriptions lists, per external bus user, the subject filters
+// it consumes with a durable (one durable per filter, named
+// DurableName(user, filter)). The services' own come from their
+// declarations (platform.Declaration.Subscriptions).
+var ExternalSubscriptions = map[string][]string{
 	VerifierUser: {
 		"verification.task.created.v1",
 		"verification.task.released.v1",
 	},
-	// The partner timeline is a read model of every producer's events and
-	// of the other consumers' dead letters (never its own: a dead letter it
-	// cannot read would come back to it forever).
-	"timeline": {
-		"registration.>",
-		"email.>",
-		"notifier.>",
-		"verification.>",
-		"agreements.>",
-		"relationships.>",
-		"deadletter.registration",
-		"deadletter.email_ownership",
-		"deadletter.notifier",
-		"deadletter.verification",
-		"deadletter.agreements",
-		"deadletter.relationships",
-	},
 }
 
-// Readers are the services that consume but own no stream (read models):
-// they publish only their dead letters.
-var Readers = []string{"timeline"}
+// Services are the bus users that are services of this backend: every
+// producer of the catalog and every reader. A reader consumes but owns no
+// stream (it publishes only its dead letters).
+func Services(readers ...string) []string {
+	var out []string
+	for _, s := range Catalog {
+		if userName.MatchString(s.Producer) {
+			out = append(out, s.Producer)
+		}
+	}
+	return append(out, readers...)
+}
+
+// ProducerFilters are the subjects of every service's stream: what a read
+// model of the whole bus consumes (not intake: its events are answered by
+// events of their own; not dead letters: see DeadLetterFilters).
+func ProducerFilters() []string {
+	var out []string
+	for _, s := range Catalog {
+		if userName.MatchString(s.Producer) {
+			out = append(out, s.Subjects...)
+		}
+	}
+	return out
+}
+
+// DeadLetterFilters are the dead-letter subjects of every producing
+// service but except: a reader never reads its own dead letters (one it
+// could not read would come back to it forever).
+func DeadLetterFilters(except string) []string {
+	var out []string
+	for _, s := range Services() {
+		if s != except {
+			out = append(out, DeadLetterSubject(s))
+		}
+	}
+	return out
+}
 
 // UserSpec is one NATS user: its password (by environment variable) and
 // what it may publish and subscribe. An Unrestricted user has no
@@ -182,21 +169,24 @@ func IntakeUser(user, intake string, consumes []string) UserSpec {
 }
 
 // DeploymentUsers are the users of deploy/nats/accounts.conf: every
-// producing service of the catalog, the readers, the upstream and verifier
-// roles, and the admin.
-func DeploymentUsers() map[string]UserSpec {
+// service with the filters its declaration consumes (consumes, by service
+// name; entries of the external users are theirs, ExternalSubscriptions),
+// the upstream and verifier roles, and the admin.
+func DeploymentUsers(consumes map[string][]string) map[string]UserSpec {
 	users := map[string]UserSpec{
 		AdminUser:    {PasswordEnv: PasswordEnv(AdminUser), Unrestricted: true},
-		UpstreamUser: IntakeUser(UpstreamUser, UpstreamIntake, Subscriptions[UpstreamUser]),
-		VerifierUser: IntakeUser(VerifierUser, VerifierIntake, Subscriptions[VerifierUser]),
+		UpstreamUser: IntakeUser(UpstreamUser, UpstreamIntake, ExternalSubscriptions[UpstreamUser]),
+		VerifierUser: IntakeUser(VerifierUser, VerifierIntake, ExternalSubscriptions[VerifierUser]),
 	}
-	for _, s := range Catalog {
-		if userName.MatchString(s.Producer) {
-			users[s.Producer] = ServiceUser(s.Producer, Subscriptions[s.Producer])
+	for service, filters := range consumes {
+		if _, external := users[service]; !external {
+			users[service] = ServiceUser(service, filters)
 		}
 	}
-	for _, r := range Readers {
-		users[r] = ServiceUser(r, Subscriptions[r])
+	for _, s := range Services() {
+		if _, ok := users[s]; !ok {
+			users[s] = ServiceUser(s, nil)
+		}
 	}
 	return users
 }
@@ -212,8 +202,8 @@ func AccountsConfig(users map[string]UserSpec) string {
 	sort.Strings(names)
 	var b strings.Builder
 	b.WriteString(`# Generated by bus.AccountsConfig (pkg/bus/permissions.go); do not edit:
-# change bus.Subscriptions or the roles and run
-#   cd pkg && go test ./bus -run TestCommittedAccountsConfig -update
+# change a service's declaration or the roles and run
+#   cd deploy/local && go test ./stack -run TestCommittedAccountsConfig -update
 # Per-user bus permissions: each service publishes only its own stream's
 # subjects and its dead-letter subject, uses the JetStream API only for its
 # own durables, and reads replies only on its private inbox (clients set
@@ -285,34 +275,6 @@ func missingStreams(ctx context.Context, js jetstream.JetStream) []string {
 		}
 	}
 	return missing
-}
-
-// CheckConsumes reports filters that user may not consume (not in
-// Subscriptions): call it before starting consumers so a missing permission
-// fails at start-up with its cause instead of as a request timeout.
-func CheckConsumes(user string, filters []string) error {
-	var errs []error
-	for _, f := range filters {
-		if !contains(Subscriptions[user], f) {
-			errs = append(errs, fmt.Errorf("bus user %s may not consume %s: add it to bus.Subscriptions and regenerate deploy/nats/accounts.conf", user, f))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// CheckSubscribed reports any difference between the filters a service's
-// router consumes and its Subscriptions entry, both ways: the entry is what
-// the NATS server grants and what the AsyncAPI document lists as the
-// service's receive operations, so it must be exactly what it consumes.
-// Services' component tests call it.
-func CheckSubscribed(user string, filters []string) error {
-	errs := []error{CheckConsumes(user, filters)}
-	for _, f := range Subscriptions[user] {
-		if !contains(filters, f) {
-			errs = append(errs, fmt.Errorf("bus.Subscriptions grants %s %s, which it does not consume: remove it and regenerate", user, f))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func dedupe(list []string) []string {

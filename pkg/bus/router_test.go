@@ -2,28 +2,106 @@ package bus_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// A dead-letter consumer gets the dlq-* headers beside the decoded event,
-// and none of the router's own metadata.
+const typeHappened = "com.partnerhub.registration.test.happened.v1"
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func testConfig(url string) bus.Config {
+	return bus.Config{NATSURL: url, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
+		NakBase: 10 * time.Millisecond, NakMax: 100 * time.Millisecond, Prefetch: 64, Workers: 4, Batch: 32}
+}
+
+// newRouter builds a router for service on its own connection.
+func newRouter(t *testing.T, service string, cfg bus.Config, pool *pgxpool.Pool) (*bus.Router, *nats.Conn) {
+	t.Helper()
+	nc, err := bus.Connect(cfg.NATSURL, service+"-consumer", cfg.ConnectOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := bus.NewRouter(service, cfg, nc, pool, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, nc
+}
+
+func runRouter(t *testing.T, r *bus.Router) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	t.Cleanup(func() {
+		_ = r.Close()
+		<-done
+	})
+	select {
+	case <-r.Running():
+	case err := <-done:
+		t.Fatalf("router stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("router not running")
+	}
+}
+
+func streams(t *testing.T, js jetstream.JetStream, names ...string) {
+	t.Helper()
+	if err := bus.EnsureStreams(context.Background(), js, 1, names...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publish sends a registration event about partner with n in its data.
+func publish(t *testing.T, js jetstream.JetStream, partner string, n int) string {
+	t.Helper()
+	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typeHappened, Subject: partner, PartitionKey: partner,
+		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
+	m := nats.NewMsg(ce.Topic(typeHappened))
+	for k, v := range ev.Headers() {
+		m.Header[k] = []string{v}
+	}
+	m.Data = ev.Data
+	if _, err := js.PublishMsg(context.Background(), m, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatal(err)
+	}
+	return ev.ID
+}
+
+func number(t *testing.T, ev ce.Event) int {
+	var body struct{ N int }
+	if err := ev.DecodeData(&body, false); err != nil {
+		t.Error(err)
+	}
+	return body.N
+}
+
+// A dead-letter consumer gets the dlq-* headers beside the decoded event.
 func TestSubscribeAllHeadersGivesTheMessageHeaders(t *testing.T) {
 	url := testkit.NATS(t)
 	_, js := testkit.JetStream(t, url)
 	ctx := context.Background()
-	if err := bus.EnsureStreams(ctx, js, 1, bus.DeadLetterStream); err != nil {
-		t.Fatal(err)
-	}
-	cfg := bus.Config{NATSURL: url, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-		NakBase: 10 * time.Millisecond, NakMax: 100 * time.Millisecond, Prefetch: 4}
-	router := startRouter(t, cfg)
+	streams(t, js, bus.DeadLetterStream)
+	router, _ := newRouter(t, "timeline", testConfig(url), nil)
 	type got struct {
 		ev      ce.Event
 		headers map[string]string
@@ -55,12 +133,247 @@ func TestSubscribeAllHeadersGivesTheMessageHeaders(t *testing.T) {
 		if g.headers[bus.DLQCode] != "registration.not_yet_approved" || g.headers[bus.DLQHandler] != "registration__registration_x_v1" {
 			t.Errorf("dlq headers %v", g.headers)
 		}
-		for k := range g.headers {
-			if len(k) > 6 && k[:6] == "x-bus-" {
-				t.Errorf("router metadata %s leaked into the headers", k)
-			}
+		if _, ok := g.headers[nats.MsgIdHdr]; ok {
+			t.Error("the Nats-Msg-Id header leaked into the event headers")
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler got nothing")
+	}
+}
+
+// TestPartnerOrderHeldAcrossConcurrentWorkers: events of many partners are
+// handled by several workers at once, and each partner's events one at a
+// time, in the order they were published.
+func TestPartnerOrderHeldAcrossConcurrentWorkers(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	const partners, each = 12, 15
+	for i := range each {
+		for p := range partners {
+			publish(t, js, fmt.Sprintf("PG-%02d", p), i)
+		}
+	}
+	router, _ := newRouter(t, "relationships", testConfig(url), nil)
+	var mu sync.Mutex
+	seen := map[string][]int{}
+	var inFlight, maxInFlight atomic.Int32
+	busy := map[string]bool{}
+	done := make(chan struct{})
+	total := 0
+	router.On(typeHappened, func(_ context.Context, ev ce.Event) error {
+		n := inFlight.Add(1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		mu.Lock()
+		if busy[ev.Subject] {
+			t.Errorf("two deliveries of %s handled at once", ev.Subject)
+		}
+		busy[ev.Subject] = true
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		busy[ev.Subject] = false
+		seen[ev.Subject] = append(seen[ev.Subject], number(t, ev))
+		total++
+		if total == partners*each {
+			close(done)
+		}
+		mu.Unlock()
+		inFlight.Add(-1)
+		return nil
+	})
+	runRouter(t, router)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("not every event was handled")
+	}
+	for p, ns := range seen {
+		for i, n := range ns {
+			if n != i {
+				t.Fatalf("%s handled out of order: %v", p, ns)
+			}
+		}
+	}
+	if maxInFlight.Load() < 2 {
+		t.Errorf("at most %d deliveries in flight: the workers did not run concurrently", maxInFlight.Load())
+	}
+}
+
+var seenTable = fstest.MapFS{"00001_seen.sql": {Data: []byte("-- +goose Up\nCREATE TABLE seen (event_id TEXT PRIMARY KEY, n INT NOT NULL, xid TEXT NOT NULL);\n")}}
+
+func seenPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 4}.WithDefaults("relationships")
+	if err := pg.Provision(ctx, c, seenTable, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pg.Connect(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// TestQueuedEventsShareATransaction: events waiting for a worker are handled
+// in one transaction, each with its inbox row; one that fails is undone
+// alone (dead-lettered) while the rest of its batch commits; a replay does
+// nothing.
+func TestQueuedEventsShareATransaction(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	const events = 40
+	ids := make([]string, events)
+	for i := range events {
+		ids[i] = publish(t, js, fmt.Sprintf("PG-%02d", i%5), i)
+	}
+	cfg := testConfig(url)
+	cfg.Workers = 1
+	router, _ := newRouter(t, "relationships", cfg, pool)
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
+		n := number(t, ev)
+		if n == 7 {
+			// Writes, then fails: its write must not survive.
+			_ = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n)
+				return err
+			})
+			return apperr.Invalid("test.refused", "seven is refused")
+		}
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n)
+			return err
+		})
+	}})
+	runRouter(t, router)
+	ctx := context.Background()
+	testkit.Eventually(t, 15*time.Second, func() error {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+			return err
+		}
+		if n != events-1 {
+			return fmt.Errorf("%d events recorded, want %d", n, events-1)
+		}
+		return nil
+	})
+	var txs, inbox, seven int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid), (SELECT count(*) FROM inbox), (SELECT count(*) FROM seen WHERE n = 7) FROM seen`).Scan(&txs, &inbox, &seven); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events in %d transactions", events-1, txs)
+	if txs > events/4 {
+		t.Errorf("%d events took %d transactions: queued events were not batched", events-1, txs)
+	}
+	if inbox != events-1 || seven != 0 {
+		t.Errorf("inbox rows %d (want %d), rows of the refused event %d (want 0)", inbox, events-1, seven)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		dl, err := js.Stream(ctx, bus.DeadLetterStream)
+		if err != nil {
+			return err
+		}
+		m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("relationships"))
+		if err != nil {
+			return err
+		}
+		if m.Header.Get(ce.HID) != ids[7] || m.Header.Get(bus.DLQCode) != "test.refused" {
+			return fmt.Errorf("dead letter %s %s", m.Header.Get(ce.HID), m.Header.Get(bus.DLQCode))
+		}
+		return nil
+	})
+}
+
+// TestSlowHandlersAreKeptAlive: a delivery held longer than the ack wait
+// (by a slow handler, or queued behind one) is not redelivered: the router
+// tells JetStream it is in progress.
+func TestSlowHandlersAreKeptAlive(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	cfg := testConfig(url)
+	cfg.AckWait, cfg.Workers = time.Second, 1
+	router, _ := newRouter(t, "relationships", cfg, nil)
+	var calls atomic.Int32
+	done := make(chan struct{}, 2)
+	router.On(typeHappened, func(_ context.Context, ev ce.Event) error {
+		calls.Add(1)
+		if number(t, ev) == 0 {
+			time.Sleep(3 * time.Second)
+		}
+		done <- struct{}{}
+		return nil
+	})
+	runRouter(t, router)
+	publish(t, js, "PG-1", 0)
+	publish(t, js, "PG-1", 1)
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("not handled")
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("2 events handled %d times: a held delivery was redelivered", n)
+	}
+}
+
+// TestAnotherInstanceTakesOverWhatACrashedOneHeld: an instance that dies
+// holding deliveries (its connection gone, nothing acknowledged) loses
+// nothing: within the ack wait another instance on the same durable gets
+// them.
+func TestAnotherInstanceTakesOverWhatACrashedOneHeld(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	cfg := testConfig(url)
+	cfg.AckWait = 2 * time.Second
+
+	crashed, crashedNC := newRouter(t, "relationships", cfg, nil)
+	holding := make(chan struct{}, 10)
+	stuck := make(chan struct{})
+	crashed.On(typeHappened, func(context.Context, ce.Event) error {
+		holding <- struct{}{}
+		<-stuck // hangs until the test ends
+		return errors.New("never")
+	})
+	go func() { _ = crashed.Run(context.Background()) }()
+	<-crashed.Running()
+	t.Cleanup(func() { close(stuck) })
+	ids := map[string]bool{publish(t, js, "PG-1", 1): true, publish(t, js, "PG-2", 2): true}
+	for range 2 {
+		select {
+		case <-holding:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first instance got nothing")
+		}
+	}
+	crashedNC.Close() // the process is gone: no ack, no nak, no heartbeat
+
+	survivor, _ := newRouter(t, "relationships", cfg, nil)
+	got := make(chan string, 10)
+	survivor.On(typeHappened, func(_ context.Context, ev ce.Event) error {
+		got <- ev.ID
+		return nil
+	})
+	start := time.Now()
+	runRouter(t, survivor)
+	for len(ids) > 0 {
+		select {
+		case id := <-got:
+			delete(ids, id)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d deliveries of the crashed instance never came back", len(ids))
+		}
+	}
+	if took := time.Since(start); took > cfg.AckWait+3*time.Second {
+		t.Errorf("took over after %s, more than the ack wait %s", took, cfg.AckWait)
 	}
 }

@@ -1,7 +1,7 @@
 // Package bus is the JetStream side of the platform: the stream catalog,
-// idempotent provisioning, the outbound publisher, and a watermill router
-// whose consumers are real durables with bounded redelivery and a
-// dead-letter stream.
+// idempotent provisioning, the bus users' permissions, and the router whose
+// consumers are real durables with per-partner workers, batched
+// transactions, bounded redelivery and a dead-letter stream.
 package bus
 
 import (
@@ -81,8 +81,9 @@ func StreamConfig(s Stream, replicas int) jetstream.StreamConfig {
 	return cfg
 }
 
-// Connect dials NATS with a client name and endless reconnects. Every
-// watermill component gets its own connection: their Close drains it.
+// Connect dials NATS with a client name and endless reconnects once
+// connected (the platform retries the first connection while the server
+// is unreachable).
 func Connect(url, name string, opts ...nats.Option) (*nats.Conn, error) {
 	base := []nats.Option{
 		nats.Name(name),

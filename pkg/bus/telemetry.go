@@ -2,9 +2,9 @@ package bus
 
 import (
 	"context"
+	"strconv"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -16,7 +16,7 @@ import (
 // routerObs is what the router records of each delivery.
 type routerObs struct {
 	t    *telemetry.Telemetry
-	subs map[string]*subObs // by handler (durable) name
+	subs map[string]*subObs // by durable name
 }
 
 type subObs struct {
@@ -36,96 +36,105 @@ func (r *Router) prepareObs() {
 		return
 	}
 	r.obs.subs = make(map[string]*subObs, len(r.order))
-	for _, filter := range r.order {
-		name := DurableName(r.service, filter)
-		types := make([]string, 0, len(r.subs[filter]))
-		for t := range r.subs[filter] {
+	for _, f := range r.order {
+		fs := r.subs[f]
+		types := make([]string, 0, len(fs.byType))
+		for t := range fs.byType {
 			types = append(types, t)
 		}
-		r.obs.subs[name] = &subObs{metrics: r.obs.t.Bus.Subscription(name, types), spanName: name + " process"}
+		r.obs.subs[fs.durable] = &subObs{metrics: r.obs.t.Bus.Subscription(fs.durable, types), spanName: fs.durable + " process"}
 	}
 }
 
-// delivery is what the inner middlewares report to observe.
-type delivery struct {
-	deadLetterCode string
-	deadLetterErr  error
+type outcome int
+
+const (
+	outcomeAck outcome = iota
+	outcomeRetry
+	outcomeDeadLetter
+)
+
+// deliveryObs records one delivery: its span and its outcome.
+type deliveryObs struct {
+	start time.Time
+	so    *subObs
+	typ   string
+	d     *delivery
+	span  trace.Span
 }
 
-type deliveryKey struct{}
-
-// markDeadLettered tells observe that the delivery in ctx was
-// dead-lettered (and acknowledged) with code.
-func markDeadLettered(ctx context.Context, code string, err error) {
-	if d, ok := ctx.Value(deliveryKey{}).(*delivery); ok {
-		d.deadLetterCode, d.deadLetterErr = code, err
-	}
-}
-
-// observe is the outermost middleware: it starts the consumer span from
-// the event's traceparent and records the outcome of the delivery.
-func (r *Router) observe(h message.HandlerFunc) message.HandlerFunc {
+// observeStart starts the consumer span of d from the event's traceparent.
+func (r *Router) observeStart(fs *filterSub, d *delivery) *deliveryObs {
+	o := &deliveryObs{start: time.Now(), typ: d.headers[ce.HType], d: d}
 	t := r.obs.t
 	if t == nil {
-		return h
+		return o
 	}
-	return func(msg *message.Message) ([]*message.Message, error) {
-		start := time.Now()
-		ctx := msg.Context()
-		so := r.obs.subs[message.HandlerNameFromCtx(ctx)]
-		if so == nil {
-			so = &subObs{spanName: message.HandlerNameFromCtx(ctx) + " process"}
-		}
-		typ := msg.Metadata.Get(ce.HType)
-		ctx = telemetry.WithTraceParent(ctx, t.Propagator, msg.Metadata.Get(ce.HTraceParent))
-		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
-		if t.Tracing() {
-			opts = append(opts, trace.WithAttributes(
-				attribute.String("messaging.system", "nats"),
-				attribute.String("messaging.operation.type", "process"),
-				attribute.String("messaging.destination.name", msg.Metadata.Get(mdSubject)),
-				attribute.String("messaging.consumer.group.name", message.HandlerNameFromCtx(ctx)),
-				attribute.String("messaging.message.id", msg.UUID),
-				attribute.String("cloudevents.event_id", msg.Metadata.Get(ce.HID)),
-				attribute.String("cloudevents.event_type", typ),
-				attribute.String("cloudevents.event_subject", msg.Metadata.Get(ce.HSubject)),
-				attribute.String("cloudevents.event_source", msg.Metadata.Get(ce.HSource)),
-				attribute.String("messaging.nats.delivered", msg.Metadata.Get(mdDelivered)),
-			))
-		}
-		ctx, span := t.Tracer().Start(ctx, so.spanName, opts...)
-		d := &delivery{}
-		msg.SetContext(context.WithValue(ctx, deliveryKey{}, d))
+	o.so = r.obs.subs[fs.durable]
+	ctx := telemetry.WithTraceParent(context.Background(), t.Propagator, d.headers[ce.HTraceParent])
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+	if t.Tracing() {
+		opts = append(opts, trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", d.msg.Subject()),
+			attribute.String("messaging.consumer.group.name", fs.durable),
+			attribute.String("messaging.message.id", d.headers[ce.HID]),
+			attribute.String("cloudevents.event_id", d.headers[ce.HID]),
+			attribute.String("cloudevents.event_type", o.typ),
+			attribute.String("cloudevents.event_subject", d.headers[ce.HSubject]),
+			attribute.String("cloudevents.event_source", d.headers[ce.HSource]),
+			attribute.String("messaging.nats.delivered", strconv.FormatUint(d.delivered, 10)),
+		))
+	}
+	spanName := fs.durable + " process"
+	if o.so != nil {
+		spanName = o.so.spanName
+	}
+	_, o.span = t.Tracer().Start(ctx, spanName, opts...)
+	return o
+}
 
-		out, err := h(msg)
+// ctx is the handler's context: the delivery's span over ctx's values.
+func (o *deliveryObs) ctx(ctx context.Context) context.Context {
+	if o.span == nil {
+		return ctx
+	}
+	return trace.ContextWithSpan(ctx, o.span)
+}
 
-		if tm := so.metrics.For(typ); tm != nil {
-			tm.Duration.Observe(time.Since(start).Seconds())
-			if n := msg.Metadata.Get(mdDelivered); n != "" && n != "1" {
+// end records the outcome and ends the span.
+func (o *deliveryObs) end(out outcome, code string, err error) {
+	if o.so != nil {
+		if tm := o.so.metrics.For(o.typ); tm != nil {
+			tm.Duration.Observe(time.Since(o.start).Seconds())
+			if o.d.delivered > 1 {
 				tm.Redelivered.Inc()
 			}
-			switch {
-			case err != nil:
+			switch out {
+			case outcomeRetry:
 				tm.Retry.Inc()
-			case d.deadLetterCode != "":
+			case outcomeDeadLetter:
 				tm.DeadLetter.Inc()
-				so.metrics.DeadLettered(d.deadLetterCode)
+				o.so.metrics.DeadLettered(code)
 			default:
 				tm.Ack.Inc()
 			}
 		}
-		if span.IsRecording() {
-			switch {
-			case err != nil:
-				span.RecordError(err)
-				span.SetStatus(codes.Error, "will be redelivered")
-			case d.deadLetterCode != "":
-				span.RecordError(d.deadLetterErr)
-				span.SetAttributes(attribute.String("dlq.code", d.deadLetterCode))
-				span.SetStatus(codes.Error, "dead-lettered")
-			}
-		}
-		span.End()
-		return out, err
 	}
+	if o.span == nil {
+		return
+	}
+	if o.span.IsRecording() {
+		switch out {
+		case outcomeRetry:
+			o.span.RecordError(err)
+			o.span.SetStatus(codes.Error, "will be redelivered")
+		case outcomeDeadLetter:
+			o.span.RecordError(err)
+			o.span.SetAttributes(attribute.String("dlq.code", code))
+			o.span.SetStatus(codes.Error, "dead-lettered")
+		}
+	}
+	o.span.End()
 }

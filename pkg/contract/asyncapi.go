@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -28,15 +29,16 @@ const AsyncAPIFile = "asyncapi.yaml"
 //     payload $ref to schemas/<topic>.json (title and description from it);
 //   - send operations: every bus user whose publish permissions
 //     (bus.DeploymentUsers) cover the subject;
-//   - receive operations: every bus user whose durables (bus.Subscriptions,
-//     which the server enforces and routers check at start) match it.
+//   - receive operations: every bus user whose durables match it (consumes:
+//     the filters of each service's declaration and of the external users,
+//     which the server enforces).
 //
 // types are the full CloudEvents types (pkg/events constants); schemaDir
 // holds their schemas.
-func AsyncAPI(types []string, schemaDir string) ([]byte, error) {
+func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([]byte, error) {
 	types = append([]string(nil), types...)
 	sort.Strings(types)
-	users := bus.DeploymentUsers()
+	users := bus.DeploymentUsers(consumes)
 	userNames := make([]string, 0, len(users))
 	for n := range users {
 		userNames = append(userNames, n)
@@ -100,9 +102,9 @@ func AsyncAPI(types []string, schemaDir string) ([]byte, error) {
 				"tags", []any{omap{"name", u}},
 			})
 		}
-		for _, u := range sortedKeys(bus.Subscriptions) {
-			for _, filter := range bus.Subscriptions[u] {
-				if !SubjectMatches(filter, topic) {
+		for _, u := range sortedKeys(consumes) {
+			for _, filter := range consumes[u] {
+				if !server.SubjectMatchesFilter(topic, filter) {
 					continue
 				}
 				operations = append(operations, u+".receive."+topic, omap{
@@ -158,8 +160,8 @@ func AsyncAPI(types []string, schemaDir string) ([]byte, error) {
 	}
 	// Readers that show other consumers' dead letters (the timeline) have
 	// a durable per dead-letter subject.
-	for _, u := range sortedKeys(bus.Subscriptions) {
-		for _, filter := range bus.Subscriptions[u] {
+	for _, u := range sortedKeys(consumes) {
+		for _, filter := range consumes[u] {
 			if s, err := bus.StreamFor(filter); err != nil || s.Name != bus.DeadLetterStream {
 				continue
 			}
@@ -339,24 +341,9 @@ func schemaSummary(path string) (title, description string, err error) {
 	return s.Title, s.Description, nil
 }
 
-// SubjectMatches reports whether a NATS subject matches a filter with the
-// * (one token) and > (the rest) wildcards.
-func SubjectMatches(filter, subject string) bool {
-	f, s := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, tok := range f {
-		if tok == ">" {
-			return len(s) > i
-		}
-		if i >= len(s) || (tok != "*" && tok != s[i]) {
-			return false
-		}
-	}
-	return len(f) == len(s)
-}
-
 func matchesAny(filters []string, subject string) bool {
 	for _, f := range filters {
-		if SubjectMatches(f, subject) {
+		if server.SubjectMatchesFilter(subject, f) {
 			return true
 		}
 	}

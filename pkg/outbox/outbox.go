@@ -1,9 +1,22 @@
 // Package outbox writes events in the same pgx transaction as the state
-// change they announce, and relays them to JetStream afterwards. Writing
-// goes through watermill-sql's publisher (queue layout, delete on ack)
-// wrapped by watermill's forwarder envelope; the Relay is the forwarder.
-// The relay publishes with Nats-Msg-Id = CloudEvent id, so its retries are
-// deduplicated by the stream.
+// change they announce, and relays them to JetStream afterwards.
+//
+// The writer inserts one row per event into the service's "outbox" table and
+// asks, through pg.AfterCommit, to wake the relay once the transaction has
+// committed: an event leaves as soon as its change is durable, with no
+// polling tick on the way. The relay publishes a batch asynchronously
+// (JetStream PublishAsync, Nats-Msg-Id = CloudEvent id, so a repeated
+// attempt is dropped by the stream), waits for every acknowledgement and
+// deletes the batch in the same transaction; a slow poll is only a safety
+// net for rows written by a process that died before relaying them.
+//
+// Rows hash into buckets by partition key. A relay takes a transaction-scoped
+// advisory lock per bucket it works on, so several relays (replicas) publish
+// different buckets at once while each partner's events keep their order.
+//
+// It replaces watermill-sql's queue and watermill's forwarder, which could
+// not do this: their subscriber polls, one relay at a time holds the queue,
+// and every row is published synchronously.
 package outbox
 
 import (
@@ -11,33 +24,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
-	"github.com/ThreeDotsLabs/watermill/components/forwarder"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
-
-// Topic is the forwarder topic; its rows live in "watermill_outbox" in the
-// service's schema (created by the platform migration, never at run time).
-const Topic = "outbox"
 
 // SchemaBaseURL prefixes dataschema: the file schemas/<topic>.json.
 const SchemaBaseURL = "https://partnerhub.example/schemas/"
 
-var (
-	queueSchema  = wsql.PostgreSQLQueueSchema{GeneratePayloadType: func(string) string { return "JSON" }}
-	queueOffsets = wsql.PostgreSQLQueueOffsetsAdapter{DeleteOnAck: true}
-	subjectRe    = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\.v[0-9]+$`)
-)
+// Buckets is how many buckets the partition keys hash into (the table's
+// generated column: hashtext(partition_key) & 63): the most relays that can
+// publish at once.
+const Buckets = 64
+
+var subjectRe = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\.v[0-9]+$`)
 
 // Draft is an event to be written: the writer fills id, source, time,
 // sequence, correlation and actor.
@@ -55,24 +63,43 @@ type Draft struct {
 type Writer struct {
 	source string
 	now    func() time.Time
-	logger watermill.LoggerAdapter
+	wake   func()
 }
 
 // NewWriter returns a writer whose events have source /services/<service>.
 func NewWriter(service string) *Writer {
-	return &Writer{source: "/services/" + service, now: time.Now, logger: watermill.NopLogger{}}
+	return &Writer{source: "/services/" + service, now: time.Now, wake: func() {}}
 }
 
 // Source is the CloudEvents source of this writer's events.
 func (w *Writer) Source() string { return w.source }
 
+// WakeOnCommit makes every transaction that appended events call wake once
+// it has committed (the relay's Wake).
+func (w *Writer) WakeOnCommit(wake func()) { w.wake = wake }
+
 // SchemaURL is the dataschema of an event type.
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
+
+// insertEvent takes the partition's next sequence number (and with it the
+// partition's row lock, which orders the ids of one partition by commit) and
+// writes the event row, in one statement.
+const insertEvent = `WITH s AS (
+	INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
+	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
+	RETURNING last_sequence)
+INSERT INTO outbox (partition_key, sequence, subject, event_id, headers, payload)
+SELECT $1, s.last_sequence, $2, $3, $4, $5 FROM s
+RETURNING sequence`
+
+const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
+	actor_roles, actor_partner, source_ip, user_agent, request_id)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`
 
 // Append writes drafts into tx and returns the events as they will be
 // published. Cause (correlation, causation) comes from ctx, the trace
 // context from the span active in ctx (else the cause's), the actor from
-// the auth principal in ctx.
+// the auth principal in ctx. All rows go in one round trip.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.Event, error) {
 	if len(drafts) == 0 {
 		return nil, nil
@@ -84,12 +111,10 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	actor, hasActor := auth.FromContext(ctx)
 	hasActor = hasActor && !actor.IsZero()
 	events := make([]ce.Event, 0, len(drafts))
-	// One round trip for every sequence and audit row: the writer's cost
-	// is what a change pays on top of its own statements.
 	batch := &pgx.Batch{}
 	for _, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
-			// A row that cannot be published would block every later row.
+			// A row that cannot be published would block its bucket.
 			return nil, fmt.Errorf("outbox: event type %q is not <prefix><service>.<entity>.<fact>.v<N>", d.Type)
 		}
 		if d.Subject == "" {
@@ -112,22 +137,24 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if ev.CorrelationID == "" {
 			ev.CorrelationID = ev.ID
 		}
-		batch.Queue(`INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
-			ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
-			RETURNING last_sequence`, pk)
 		if hasActor {
 			ev.AuthType, ev.AuthID = "user", actor.Subject
 			if actor.Kind == auth.KindService {
 				ev.AuthType = "service_account"
 			}
+		}
+		headers, err := json.Marshal(ev.Headers()) // ce-sequence is added by the relay
+		if err != nil {
+			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
+		}
+		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data)
+		if hasActor {
 			roles := make([]string, len(actor.Roles))
 			for i, r := range actor.Roles {
 				roles[i] = string(r)
 			}
 			// The audit trail: who caused each change, from where.
-			batch.Queue(`INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
-				actor_roles, actor_partner, source_ip, user_agent, request_id)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
+			batch.Queue(insertAudit, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
 				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
 		}
 		events = append(events, ev)
@@ -136,7 +163,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	for i := range events {
 		if err := br.QueryRow().Scan(&events[i].Sequence); err != nil {
 			_ = br.Close()
-			return nil, fmt.Errorf("outbox: next sequence for %s: %w", events[i].PartitionKey, err)
+			return nil, fmt.Errorf("outbox: write %s: %w", events[i].Type, err)
 		}
 		if hasActor {
 			if _, err := br.Exec(); err != nil {
@@ -148,46 +175,19 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	msgs := make(map[string][]*message.Message)
-	var order []string
-	for _, ev := range events {
-		topic := ce.Topic(ev.Type)
-		if _, ok := msgs[topic]; !ok {
-			order = append(order, topic)
-		}
-		msgs[topic] = append(msgs[topic], ToMessage(ctx, ev))
-	}
-	pub, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{SchemaAdapter: queueSchema}, w.logger)
-	if err != nil {
-		return nil, err
-	}
-	fwd := forwarder.NewPublisher(pub, forwarder.PublisherConfig{ForwarderTopic: Topic})
-	for _, topic := range order {
-		if err := fwd.Publish(topic, msgs[topic]...); err != nil {
-			return nil, fmt.Errorf("outbox: write %s: %w", topic, err)
-		}
-	}
+	pg.AfterCommit(ctx, w.wake)
 	return events, nil
-}
-
-// ToMessage is the watermill message of ev: UUID = CloudEvent id (so the
-// relay's Nats-Msg-Id dedupes retries), metadata = binary-mode headers.
-func ToMessage(ctx context.Context, ev ce.Event) *message.Message {
-	m := message.NewMessage(ev.ID, ev.Data)
-	for k, v := range ev.Headers() {
-		m.Metadata.Set(k, v)
-	}
-	m.SetContext(ctx)
-	return m
 }
 
 // RelayConfig tunes the relay.
 type RelayConfig struct {
-	// PollInterval is the idle latency floor: how long the relay sleeps when
-	// the outbox is empty.
-	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"20ms"`
-	// BatchSize rows are locked and relayed per transaction.
-	BatchSize int `env:"BATCH_SIZE" envDefault:"100"`
+	// PollInterval is the safety net: how often an idle relay looks for rows
+	// nobody woke it for (written by a process that died before relaying).
+	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"2s"`
+	// BatchSize rows are published and deleted per transaction.
+	BatchSize int `env:"BATCH_SIZE" envDefault:"500"`
+	// PublishTimeout bounds the wait for a batch's acknowledgements.
+	PublishTimeout time.Duration `env:"PUBLISH_TIMEOUT" envDefault:"5s"`
 }
 
 // Validate lists every problem.
@@ -199,59 +199,26 @@ func (c RelayConfig) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, errors.New("OUTBOX_BATCH_SIZE must be in [1, 10000]"))
 	}
+	if c.PublishTimeout < 100*time.Millisecond {
+		errs = append(errs, errors.New("OUTBOX_PUBLISH_TIMEOUT must be at least 100ms"))
+	}
 	return errors.Join(errs...)
 }
 
-// Relay moves outbox rows to the broker. Several relays on one outbox take
-// turns on the row lock, so each row is published once per relay attempt
-// (and deduplicated by Nats-Msg-Id if an attempt is repeated).
-type Relay struct {
-	fwd *forwarder.Forwarder
+// lockClass is the first key of the relay's advisory locks: one namespace
+// per schema, so that services sharing a database never contend.
+func lockClass(schema string) int32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte("partnerhub-outbox:" + schema))
+	return int32(h.Sum32())
 }
-
-// NewRelay builds a relay reading db and publishing to out.
-func NewRelay(db wsql.Conn, out message.Publisher, cfg RelayConfig, logger watermill.LoggerAdapter) (*Relay, error) {
-	schema := queueSchema
-	schema.SubscribeBatchSize = cfg.BatchSize
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(db), wsql.SubscriberConfig{
-		SchemaAdapter:  schema,
-		OffsetsAdapter: queueOffsets,
-		PollInterval:   cfg.PollInterval,
-		ResendInterval: 500 * time.Millisecond,
-		RetryInterval:  500 * time.Millisecond,
-	}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("outbox subscriber: %w", err)
-	}
-	fwd, err := forwarder.NewForwarder(sub, out, logger, forwarder.Config{
-		ForwarderTopic: Topic,
-		HandlerName:    "outbox_relay",
-		CloseTimeout:   10 * time.Second,
-		// An envelope that cannot be read would block the queue forever; it
-		// is logged with its metadata and dropped.
-		AckWhenCannotUnwrap: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Relay{fwd: fwd}, nil
-}
-
-// Run relays until ctx ends or Close is called.
-func (r *Relay) Run(ctx context.Context) error { return r.fwd.Run(ctx) }
-
-// Running is closed once the relay is relaying.
-func (r *Relay) Running() chan struct{} { return r.fwd.Running() }
-
-// Close stops the relay, letting an in-flight batch finish.
-func (r *Relay) Close() error { return r.fwd.Close() }
 
 // Stats reports the backlog of the outbox (rows and the age of the oldest).
 func Stats(ctx context.Context, db interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }) (rows int64, oldest time.Duration, err error) {
 	var age *float64
-	err = db.QueryRow(ctx, `SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM watermill_outbox`).Scan(&rows, &age)
+	err = db.QueryRow(ctx, `SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox`).Scan(&rows, &age)
 	if age != nil {
 		oldest = time.Duration(*age * float64(time.Second))
 	}

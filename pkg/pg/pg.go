@@ -13,11 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,7 +42,7 @@ type Config struct {
 	Schema    string `env:"SCHEMA"`     // default: the service name
 	AppRole   string `env:"APP_ROLE"`   // default: <schema>_app
 	OwnerRole string `env:"OWNER_ROLE"` // default: <schema>_owner
-	MaxConns  int32  `env:"MAX_CONNS" envDefault:"10"`
+	MaxConns  int32  `env:"MAX_CONNS" envDefault:"6"`
 }
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -256,6 +260,10 @@ func ConnectWith(ctx context.Context, c Config, maxConns int32, params map[strin
 		return nil, fmt.Errorf("parse runtime DSN: %v", redactErr(err))
 	}
 	pc.MaxConns = maxConns
+	// Connections opened under load are given back after a minute idle:
+	// a resting service holds at most one.
+	pc.MinConns = 0
+	pc.MaxConnIdleTime = time.Minute
 	for k, v := range params {
 		pc.ConnConfig.RuntimeParams[k] = v
 	}
@@ -304,11 +312,125 @@ func Q(ctx context.Context, pool *pgxpool.Pool) Querier {
 
 // InTx runs fn in the transaction carried by ctx, or in a new one that it
 // commits (rolling back on error). fn gets a ctx carrying the transaction.
+// Functions registered with AfterCommit during fn run once the new
+// transaction has committed.
 func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if tx, ok := TxFrom(ctx); ok {
 		return fn(ctx, tx)
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(WithTx(ctx, tx), tx) })
+	hooks := &commitHooks{}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(hooks.into(WithTx(ctx, tx)), tx) })
+	if err != nil {
+		return err
+	}
+	hooks.run()
+	return nil
+}
+
+// Begin starts a transaction for a caller that manages it itself (the bus
+// runs a batch of deliveries in one): the returned ctx carries it, and
+// Commit commits it and then runs what AfterCommit registered.
+func Begin(ctx context.Context, pool *pgxpool.Pool) (context.Context, *Tx, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return ctx, nil, err
+	}
+	t := &Tx{Tx: tx, hooks: &commitHooks{}}
+	return t.hooks.into(WithTx(ctx, tx)), t, nil
+}
+
+// Tx is a transaction begun with Begin.
+type Tx struct {
+	pgx.Tx
+	hooks *commitHooks
+}
+
+// Commit commits and runs the after-commit functions.
+func (t *Tx) Commit(ctx context.Context) error {
+	if err := t.Tx.Commit(ctx); err != nil {
+		return err
+	}
+	t.hooks.run()
+	return nil
+}
+
+// Nested runs fn in a savepoint of the transaction carried by ctx: when fn
+// fails, its statements and its after-commit functions are undone and the
+// outer transaction goes on. Without a transaction in ctx it is InTx.
+func Nested(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	outer, ok := TxFrom(ctx)
+	if !ok {
+		return InTx(ctx, pool, fn)
+	}
+	sp, err := outer.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	parent, _ := ctx.Value(hooksKey{}).(*commitHooks)
+	hooks := &commitHooks{}
+	if err := fn(hooks.into(WithTx(ctx, sp)), sp); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return err
+	}
+	if parent != nil {
+		parent.adopt(hooks)
+	} else {
+		hooks.run()
+	}
+	return nil
+}
+
+// AfterCommit runs fn once the transaction carried by ctx has committed,
+// and never if it rolls back: how a write wakes the worker that acts on it
+// (the outbox relay, a job) without a polling tick. Outside a transaction
+// begun by InTx, Begin or Nested, fn runs at once.
+func AfterCommit(ctx context.Context, fn func()) {
+	if h, ok := ctx.Value(hooksKey{}).(*commitHooks); ok {
+		h.add(fn)
+		return
+	}
+	fn()
+}
+
+type hooksKey struct{}
+
+type commitHooks struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (h *commitHooks) into(ctx context.Context) context.Context {
+	return context.WithValue(ctx, hooksKey{}, h)
+}
+
+func (h *commitHooks) add(fn func()) {
+	h.mu.Lock()
+	h.fns = append(h.fns, fn)
+	h.mu.Unlock()
+}
+
+func (h *commitHooks) adopt(child *commitHooks) {
+	child.mu.Lock()
+	fns := child.fns
+	child.mu.Unlock()
+	h.mu.Lock()
+	h.fns = append(h.fns, fns...)
+	h.mu.Unlock()
+}
+
+func (h *commitHooks) run() {
+	h.mu.Lock()
+	fns := h.fns
+	h.fns = nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // IsUniqueViolation reports a unique-constraint violation, with its name.
@@ -340,4 +462,34 @@ func Migrations(embedded fs.FS) fs.FS {
 		panic(fmt.Sprintf("pg: embedded migrations: %v", err))
 	}
 	return sub
+}
+
+// Unavailable reports an error that says the database cannot serve now but
+// may soon: it refused or lost the connection, has no connection slot left,
+// is starting up or shutting down, or the wait for a pooled connection ran
+// out. Callers answer 503 with Retry-After (HTTP) or redeliver later
+// (events), never a bare 500.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "53300", pe.Code == "53400", // too many connections, configuration limit exceeded
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // admin shutdown, crash shutdown, cannot connect now
+			strings.HasPrefix(pe.Code, "08"): // connection exception
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }

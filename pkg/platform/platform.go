@@ -1,8 +1,8 @@
-// Package platform starts what every service runs beside its own logic:
-// its Postgres schema (provisioned and migrated), its NATS connections and
-// streams, the outbox relay, the event router and the HTTP server, and it
-// shuts them down in order: stop taking requests, finish in-flight
-// handlers, relay what is committed, drain NATS, close the pool.
+// Package platform runs a service from its declaration: its Postgres schema
+// (provisioned and migrated), its NATS connections and streams, the outbox
+// relay, the event router, the jobs and the HTTP server; and it shuts them
+// down in order: stop taking requests, finish in-flight handlers, relay what
+// is committed, drain NATS, close the pool.
 package platform
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
@@ -32,12 +34,15 @@ type Config struct {
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	TimerInterval   time.Duration `env:"TIMER_INTERVAL" envDefault:"1s"`
-	Postgres        pg.Config     `envPrefix:"POSTGRES_"`
-	Bus             bus.Config
-	Outbox          outbox.RelayConfig `envPrefix:"OUTBOX_"`
-	Auth            AuthConfig
-	Telemetry       telemetry.Config
+	// TimerInterval is the safety poll of the jobs that know when their
+	// work is next due (they sleep until then and are woken by commits);
+	// it is no latency floor.
+	TimerInterval time.Duration      `env:"TIMER_INTERVAL" envDefault:"30s"`
+	Postgres      pg.Config          `envPrefix:"POSTGRES_"`
+	Bus           bus.Config         //
+	Outbox        outbox.RelayConfig `envPrefix:"OUTBOX_"`
+	Auth          AuthConfig
+	Telemetry     telemetry.Config
 }
 
 // Validate lists every problem.
@@ -56,6 +61,39 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Declaration is a service as the platform runs it: declared once, in the
+// service's wiring. Built from an unwired service (nil dependencies: the
+// handlers and jobs are never called) it is also what the deployment
+// derives the service's NATS permissions, accounts.conf and AsyncAPI
+// receive operations from.
+type Declaration struct {
+	// Name is the service's name: its CloudEvents source, schema, durables
+	// and bus user.
+	Name string
+	// Migrations are the service's own SQL migrations (after the
+	// platform's outbox, inbox, sequence, timer and audit tables).
+	Migrations fs.FS
+	// Subscriptions are the event types it consumes.
+	Subscriptions []bus.Subscription
+	// Jobs are its due-time and periodic work.
+	Jobs []jobs.Job
+	// Routes builds its HTTP API (nil: health, readiness and metrics only).
+	Routes func() http.Handler
+}
+
+// Consumes lists the subject filters of d's durables, in declaration order.
+func (d Declaration) Consumes() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range d.Subscriptions {
+		if f := s.FilterOf(); !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Base is a started platform for one service.
 type Base struct {
 	Service string
@@ -65,22 +103,28 @@ type Base struct {
 	Outbox  *outbox.Writer
 	Router  *bus.Router
 	JS      jetstream.JetStream
-	NC      *nats.Conn // for the service's own JetStream use (admin, reads)
-	// Timers fire durable timers; add handlers before Run.
-	Timers *timer.Poller
+	NC      *nats.Conn // the relay's, and the service's own JetStream use (reads)
+	// Jobs runs the declared jobs; Wake one when its work became due sooner.
+	Jobs *jobs.Runner
+	// Timers are the service's durable timers (a job when a handler is set).
+	Timers *timer.Timers
 	// Guard authenticates HTTP callers and knows bus principals.
 	Guard *Guard
 	// Telemetry is the service's metrics registry (GET /metrics) and tracer.
 	Telemetry *telemetry.Telemetry
 
-	relay     *outbox.Relay
-	relayNC   *nats.Conn
-	relayPool *pgxpool.Pool
+	relay   *outbox.Relay
+	server  *httpx.Server
+	mounted bool
 }
 
-// Start provisions and connects. cfg.Postgres gets the service defaults;
+// Start provisions and connects for the service d declares (its Name and
+// Migrations). Dependencies that are not there yet (Postgres starting,
+// NATS unreachable, streams not provisioned) are waited for with backoff
+// until ctx ends: a service started before them keeps trying, never exits.
 // opts change the telemetry (tests record spans in memory).
-func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, log *slog.Logger, opts ...telemetry.Option) (*Base, error) {
+func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opts ...telemetry.Option) (*Base, error) {
+	service := d.Name
 	cfg.Postgres = cfg.Postgres.WithDefaults(service)
 	b := &Base{Service: service, Config: cfg, Log: log, Outbox: outbox.NewWriter(service)}
 	ok := false
@@ -89,69 +133,127 @@ func Start(ctx context.Context, service string, cfg Config, migrations fs.FS, lo
 			b.Close()
 		}
 	}()
-	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	tel, err := telemetry.New(pctx, service, cfg.Telemetry, opts...)
+	tel, err := telemetry.New(ctx, service, cfg.Telemetry, opts...)
 	if err != nil {
 		return nil, err
 	}
 	b.Telemetry = tel
-	guard, err := NewGuard(pctx, cfg.Auth)
-	if err != nil {
+	if err := retry(ctx, log, "authentication keys", func(ctx context.Context) error {
+		b.Guard, err = NewGuard(ctx, cfg.Auth)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	b.Guard = guard
-	if err := pg.Provision(pctx, cfg.Postgres, migrations, log); err != nil {
+	if err := retry(ctx, log, "postgres provisioning", func(ctx context.Context) error {
+		return pg.Provision(ctx, cfg.Postgres, d.Migrations, log)
+	}); err != nil {
 		return nil, fmt.Errorf("provision postgres: %w", err)
 	}
-	pool, err := pg.Connect(pctx, cfg.Postgres)
-	if err != nil {
+	if err := retry(ctx, log, "postgres", func(ctx context.Context) error {
+		b.Pool, err = pg.Connect(ctx, cfg.Postgres)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	b.Pool = pool
-	tel.RegisterOutboxBacklog(func(ctx context.Context) (int64, time.Duration, error) { return outbox.Stats(ctx, pool) }, log)
+	tel.RegisterOutboxBacklog(func(ctx context.Context) (int64, time.Duration, error) { return outbox.Stats(ctx, b.Pool) }, log)
 
-	if b.NC, err = bus.Connect(cfg.Bus.NATSURL, service, cfg.Bus.ConnectOptions()...); err != nil {
+	if err := retry(ctx, log, "nats", func(context.Context) error {
+		b.NC, err = bus.Connect(cfg.Bus.NATSURL, service, cfg.Bus.ConnectOptions()...)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if b.JS, err = jetstream.New(b.NC); err != nil {
 		return nil, err
 	}
-	if err := bus.PrepareStreams(pctx, b.JS, cfg.Bus); err != nil {
+	if err := retry(ctx, log, "streams", func(ctx context.Context) error { return bus.PrepareStreams(ctx, b.JS, cfg.Bus) }); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	if b.relayNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-relay", cfg.Bus.ConnectOptions()...); err != nil {
+	b.relay = outbox.NewRelay(b.Pool, b.JS, cfg.Postgres.Schema, cfg.Outbox, log, tel)
+	b.Outbox.WakeOnCommit(b.relay.Wake)
+	var subNC *nats.Conn
+	if err := retry(ctx, log, "nats", func(context.Context) error {
+		subNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	pub, err := bus.NewPublisher(b.relayNC, bus.WatermillLogger(log))
-	if err != nil {
-		return nil, err
-	}
-	// The relay's own pool commits asynchronously: a delete lost in a crash
-	// only re-publishes a row, which JetStream drops as a duplicate of the
-	// same Nats-Msg-Id. It spares every change a second durable commit.
-	if b.relayPool, err = pg.ConnectWith(pctx, cfg.Postgres, 2, map[string]string{"synchronous_commit": "off"}); err != nil {
-		return nil, err
-	}
-	if b.relay, err = outbox.NewRelay(b.relayPool, outbox.Instrument(pub, tel), cfg.Outbox, bus.WatermillLogger(log)); err != nil {
-		return nil, err
-	}
-	subNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	dlqNC, err := bus.Connect(cfg.Bus.NATSURL, service+"-deadletter", cfg.Bus.ConnectOptions()...)
-	if err != nil {
+	if b.Router, err = bus.NewRouter(service, cfg.Bus, subNC, b.Pool, log); err != nil {
 		subNC.Close()
 		return nil, err
 	}
-	if b.Router, err = bus.NewRouter(service, cfg.Bus, subNC, dlqNC, log); err != nil {
-		return nil, err
-	}
 	b.Router.Instrument(tel)
-	b.Timers = &timer.Poller{Pool: pool, Handlers: map[string]timer.Handler{}, Interval: cfg.TimerInterval, Log: log}
+	b.Jobs = jobs.New(log)
+	b.Timers = timer.New(b.Pool, log)
 	ok = true
 	return b, nil
+}
+
+// retry runs fn until it succeeds, fails for good (a configuration or
+// migration error), or ctx ends, waiting longer after each transient
+// failure and saying so in the log.
+func retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := fn(actx)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		wait := min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)
+		log.Warn("waiting for a dependency", "dependency", what, "err", err.Error(), "attempt", attempt+1, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (gave up: %w)", what, err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+func transient(err error) bool {
+	return pg.Unavailable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrNoServers)
+}
+
+// Mount installs what d declares: its subscriptions on the router, its
+// jobs (and the durable timers job when a timer handler is set), and its
+// routes on the HTTP server beside /healthz, /readyz and /metrics.
+func (b *Base) Mount(d Declaration) error {
+	if b.mounted {
+		return errors.New("platform: a service is mounted once")
+	}
+	if d.Name != b.Service {
+		return fmt.Errorf("platform: declaration of %q mounted on %q", d.Name, b.Service)
+	}
+	b.mounted = true
+	b.Router.Add(d.Subscriptions...)
+	js := append([]jobs.Job(nil), d.Jobs...)
+	if b.Timers.HasHandlers() {
+		js = append(js, b.Timers.Job(b.Jobs, b.Config.TimerInterval))
+	}
+	if err := b.Jobs.Add(js...); err != nil {
+		return err
+	}
+	var routes http.Handler = http.NewServeMux()
+	if d.Routes != nil {
+		routes = d.Routes()
+	}
+	srv, err := httpx.NewServer(b.Config.HTTPAddr, routes, b.Log, b.Checks())
+	if err != nil {
+		return err
+	}
+	b.server = srv
+	b.instrument(srv)
+	return nil
+}
+
+// Addr is where the HTTP server listens (useful with HTTP_ADDR=127.0.0.1:0).
+func (b *Base) Addr() string {
+	if b.server == nil {
+		return ""
+	}
+	return b.server.Addr()
 }
 
 // Checks are the readiness checks of the platform parts.
@@ -173,9 +275,12 @@ func (b *Base) Checks() map[string]httpx.Check {
 	}
 }
 
-// Run runs the relay, the router, the timers and srv until ctx ends, then
-// shuts down in order. It returns the first failure.
-func (b *Base) Run(ctx context.Context, srv *httpx.Server) error {
+// Run runs the relay, the router, the jobs and the HTTP server until ctx
+// ends, then shuts down in order. It returns the first failure.
+func (b *Base) Run(ctx context.Context) error {
+	if !b.mounted {
+		return errors.New("platform: Run before Mount")
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
@@ -187,35 +292,46 @@ func (b *Base) Run(ctx context.Context, srv *httpx.Server) error {
 	defer stopRouter()
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- b.Router.Run(routerCtx) }()
-	g.Go(func() error { return b.Timers.Run(gctx) })
-	if srv != nil {
-		b.instrument(srv)
-		g.Go(func() error { return srv.Run(gctx, b.Config.ShutdownTimeout) })
-		b.Log.Info("listening", "addr", srv.Addr())
-	}
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- b.Jobs.Run(jobsCtx) }()
+	g.Go(func() error { return b.server.Run(gctx, b.Config.ShutdownTimeout) })
+	b.Log.Info("listening", "addr", b.server.Addr())
 	var failure error
 	select {
 	case <-gctx.Done():
 	case err := <-relayDone:
 		failure = fmt.Errorf("outbox relay stopped: %w", err)
+		relayDone <- nil
 		cancel()
 	case err := <-routerDone:
-		failure = fmt.Errorf("event router stopped: %w", err)
+		if err != nil {
+			failure = fmt.Errorf("event router stopped: %w", err)
+		}
+		routerDone <- nil
 		cancel()
 	}
 	b.Log.Info("shutting down")
 	if err := g.Wait(); err != nil && failure == nil && !errors.Is(err, context.Canceled) {
 		failure = err
 	}
-	// In-flight handlers finish (their events are committed to the outbox),
-	// then the relay flushes what is committed before it stops.
+	// In-flight handlers and jobs finish (their events are committed to the
+	// outbox), then the relay publishes what is committed before it stops.
 	if err := b.Router.Close(); err != nil {
 		b.Log.Warn("router close", "err", err)
 	}
-	b.flushOutbox(5 * time.Second)
-	if err := b.relay.Close(); err != nil {
-		b.Log.Warn("relay close", "err", err)
+	stopRouter()
+	<-routerDone
+	stopJobs()
+	<-jobsDone
+	stopRelay()
+	<-relayDone
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
+	if !b.relay.Drain(flushCtx) {
+		b.Log.Warn("outbox not empty at shutdown; the next start (or another replica) relays the rest")
 	}
+	cancelFlush()
 	b.Close()
 	b.Log.Info("stopped")
 	return failure
@@ -231,29 +347,10 @@ func (b *Base) instrument(srv *httpx.Server) {
 	srv.Observe(httpx.Observer{Metrics: t.HTTP, Tracer: t.Tracer(), Propagator: t.Propagator})
 }
 
-func (b *Base) flushOutbox(max time.Duration) {
-	deadline := time.Now().Add(max)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		n, _, err := outbox.Stats(ctx, b.Pool)
-		cancel()
-		if err != nil || n == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Close releases connections (Run calls it).
 func (b *Base) Close() {
-	if b.relayNC != nil {
-		_ = b.relayNC.Drain()
-	}
 	if b.NC != nil {
 		_ = b.NC.Drain()
-	}
-	if b.relayPool != nil {
-		b.relayPool.Close()
 	}
 	if b.Pool != nil {
 		b.Pool.Close()

@@ -18,7 +18,6 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
@@ -58,28 +57,38 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	cfg := testConfig(t, natsURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := platform.Start(ctx, "registration", cfg, migrations, quietLog())
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var flakyCalls atomic.Int32
-	b.Router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
-		return inbox.Once(ctx, b.Pool, "on_happened", ev, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO seen (event_id, payload) VALUES ($1, $2)", ev.ID, string(ev.Data))
-			return err
-		})
-	})
-	b.Router.On(typeFlaky, func(ctx context.Context, ev ce.Event) error {
-		if flakyCalls.Add(1) < 3 {
-			return errors.New("database blip")
+	insert := func(payload string) bus.HandlerFunc {
+		return func(ctx context.Context, ev ce.Event) error {
+			return pg.InTx(ctx, b.Pool, func(ctx context.Context, tx pgx.Tx) error {
+				if payload == "" {
+					payload = string(ev.Data)
+				}
+				_, err := tx.Exec(ctx, "INSERT INTO seen (event_id, payload) VALUES ($1, $2)", ev.ID, payload)
+				return err
+			})
 		}
-		return inbox.Once(ctx, b.Pool, "on_flaky", ev, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO seen (event_id, payload) VALUES ($1, 'flaky')", ev.ID)
-			return err
-		})
-	})
+	}
+	flaky := insert("flaky")
+	decl.Subscriptions = []bus.Subscription{
+		{Type: typeHappened, Inbox: "on_happened", Handle: insert("")},
+		{Type: typeFlaky, Inbox: "on_flaky", Handle: func(ctx context.Context, ev ce.Event) error {
+			if flakyCalls.Add(1) < 3 {
+				return errors.New("database blip")
+			}
+			return flaky(ctx, ev)
+		}},
+	}
+	if err := b.Mount(decl); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, nil) }()
+	go func() { done <- b.Run(ctx) }()
 	<-b.Router.Running()
 
 	var written []ce.Event
@@ -147,9 +156,9 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	}
 
 	// A transient failure is redelivered with backoff and then succeeds.
-	flaky := publishRaw(t, js, ce.Topic(typeFlaky), goodHeaders(typeFlaky), []byte(`{}`))
+	flakyID := publishRaw(t, js, ce.Topic(typeFlaky), goodHeaders(typeFlaky), []byte(`{}`))
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if countSeen(t, b, flaky) != 1 {
+		if countSeen(t, b, flakyID) != 1 {
 			return errors.New("flaky event not processed")
 		}
 		return nil
@@ -169,11 +178,12 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 	cfg := testConfig(t, natsURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := platform.Start(ctx, "registration", cfg, migrations, quietLog())
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
+	decl.Subscriptions = []bus.Subscription{{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
 		var body struct {
 			N string `json:"n"`
 		}
@@ -186,13 +196,16 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 		if body.N == "always-fails" {
 			return errors.New("dependency down")
 		}
-		return inbox.Once(ctx, b.Pool, "on_happened", ev, func(ctx context.Context, tx pgx.Tx) error {
+		return pg.InTx(ctx, b.Pool, func(ctx context.Context, tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, "INSERT INTO seen (event_id, payload) VALUES ($1, $2)", ev.ID, body.N)
 			return err
 		})
-	})
+	}}}
+	if err := b.Mount(decl); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, nil) }()
+	go func() { done <- b.Run(ctx) }()
 	<-b.Router.Running()
 	_, js := testkit.JetStream(t, natsURL)
 	subj := ce.Topic(typeHappened)
@@ -204,6 +217,8 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 	noType := goodHeaders(typeHappened)
 	delete(noType, ce.HType)
 	unknownType := goodHeaders("com.partnerhub.registration.test.unknown.v1")
+	forged := goodHeaders(typeHappened)
+	forged[ce.HSource] = "/services/verification"
 	cases := []struct {
 		name    string
 		headers map[string]string
@@ -214,6 +229,7 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 		{"missing id", noID, []byte(`{"n":"x"}`), ce.CodeMissingID},
 		{"missing type", noType, []byte(`{"n":"x"}`), ce.CodeMissingType},
 		{"unknown type", unknownType, []byte(`{"n":"x"}`), ce.CodeUnknownType},
+		{"another service's source", forged, []byte(`{"n":"x"}`), bus.CodeSourceMismatch},
 		{"data not json", goodHeaders(typeHappened), []byte(`<xml/>`), ce.CodeNotJSON},
 		{"oversized data", goodHeaders(typeHappened), []byte(`{"n":"` + string(make([]byte, 0)) + stringOf('a', ce.MaxDataBytes+10) + `"}`), ce.CodeTooLarge},
 		{"wrong schema", goodHeaders(typeHappened), []byte(`{"n":1}`), ce.CodeSchemaViolation},
@@ -324,7 +340,7 @@ func stringOf(c byte, n int) string {
 
 func goodHeaders(eventType string) map[string]string {
 	return map[string]string{
-		ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: "/tests", ce.HType: eventType,
+		ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: "/services/registration", ce.HType: eventType,
 		ce.HSubject: "PG-TEST1", ce.HDataContentType: "application/json",
 	}
 }

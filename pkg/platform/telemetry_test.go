@@ -27,6 +27,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/logging"
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -55,26 +56,29 @@ func startChain(t *testing.T, natsURL string, opts ...telemetry.Option) *chain {
 	cfg := testConfig(t, natsURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &chain{chained: make(chan ce.Event, 16), happened: make(chan ce.Event, 16), logs: &testkit.SyncBuffer{}}
-	b, err := platform.Start(ctx, "registration", cfg, migrations, logging.NewTo(c.logs, "registration", "debug"), opts...)
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, logging.NewTo(c.logs, "registration", "debug"), opts...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	c.b = b
 	appendEvent := func(ctx context.Context, d outbox.Draft) error {
-		return pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+		return pg.InTx(ctx, b.Pool, func(ctx context.Context, tx pgx.Tx) error {
 			_, err := b.Outbox.Append(ctx, tx, d)
 			return err
 		})
 	}
-	b.Router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
-		c.happened <- ev
-		return appendEvent(ctx, outbox.Draft{Type: typeChained, Subject: ev.Subject, Data: map[string]string{}})
-	})
-	b.Router.On(typeChained, func(ctx context.Context, ev ce.Event) error {
-		c.chained <- ev
-		return nil
-	})
+	decl.Subscriptions = []bus.Subscription{
+		{Type: typeHappened, Handle: func(ctx context.Context, ev ce.Event) error {
+			c.happened <- ev
+			return appendEvent(ctx, outbox.Draft{Type: typeChained, Subject: ev.Subject, Data: map[string]string{}})
+		}},
+		{Type: typeChained, Handle: func(ctx context.Context, ev ce.Event) error {
+			c.chained <- ev
+			return nil
+		}},
+	}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if err := appendEvent(r.Context(), outbox.Draft{Type: typeHappened, Subject: r.PathValue("id"), Data: map[string]string{"n": "1"}}); err != nil {
@@ -83,16 +87,16 @@ func startChain(t *testing.T, natsURL string, opts ...telemetry.Option) *chain {
 		}
 		w.WriteHeader(http.StatusCreated)
 	})
-	srv, err := httpx.NewServer("127.0.0.1:0", api, b.Log, b.Checks())
-	if err != nil {
+	decl.Routes = func() http.Handler { return api }
+	if err := b.Mount(decl); err != nil {
 		cancel()
 		b.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, srv) }()
+	go func() { done <- b.Run(ctx) }()
 	<-b.Router.Running()
-	c.base = "http://" + srv.Addr()
+	c.base = "http://" + b.Addr()
 	c.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -315,24 +319,30 @@ func TestRedeliveriesAreCounted(t *testing.T) {
 	cfg := testConfig(t, natsURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := platform.Start(ctx, "registration", cfg, migrations, quietLog())
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
 	handled := make(chan struct{}, 1)
-	b.Router.On(typeFlaky, func(ctx context.Context, ev ce.Event) error {
-		if calls.Add(1) <= 3 { // the first delivery and its two in-process retries
-			return errors.New("database blip")
-		}
-		handled <- struct{}{}
-		return nil
-	})
-	b.Router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
-		return apperr.Invalid("test.refused", "refused by the handler")
-	})
+	decl.Subscriptions = []bus.Subscription{
+		{Type: typeFlaky, Handle: func(ctx context.Context, ev ce.Event) error {
+			if calls.Add(1) == 1 { // the first delivery fails
+				return errors.New("database blip")
+			}
+			handled <- struct{}{}
+			return nil
+		}},
+		{Type: typeHappened, Handle: func(ctx context.Context, ev ce.Event) error {
+			return apperr.Invalid("test.refused", "refused by the handler")
+		}},
+	}
+	if err := b.Mount(decl); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, nil) }()
+	go func() { done <- b.Run(ctx) }()
 	<-b.Router.Running()
 	_, js := testkit.JetStream(t, natsURL)
 	publishRaw(t, js, ce.Topic(typeFlaky), goodHeaders(typeFlaky), []byte(`{}`))
@@ -371,7 +381,7 @@ func TestRedeliveriesAreCounted(t *testing.T) {
 func TestOutboxBacklogGauges(t *testing.T) {
 	cfg := testConfig(t, testkit.NATS(t))
 	ctx := context.Background()
-	b, err := platform.Start(ctx, "registration", cfg, migrations, quietLog())
+	b, err := platform.Start(ctx, platform.Declaration{Name: "registration", Migrations: migrations}, cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +389,7 @@ func TestOutboxBacklogGauges(t *testing.T) {
 	if v := value(gather(t, b), "partnerhub_outbox_backlog_rows"); v != 0 {
 		t.Fatalf("backlog %v before any write", v)
 	}
-	err = pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+	err = pg.InTx(ctx, b.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := b.Outbox.Append(ctx, tx,
 			outbox.Draft{Type: typeHappened, Subject: "PG-B1", Data: map[string]string{"n": "1"}},
 			outbox.Draft{Type: typeHappened, Subject: "PG-B1", Data: map[string]string{"n": "2"}},

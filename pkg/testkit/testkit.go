@@ -145,10 +145,10 @@ func Token(tb testing.TB, s *auth.Signer, p auth.Principal) string {
 func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
 	return platform.Config{
 		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-		Postgres: pg.Config{AdminURL: AdminURL(), Database: database, MaxConns: 8},
-		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
-			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 8},
-		Outbox: outbox.RelayConfig{PollInterval: 10 * time.Millisecond, BatchSize: 100},
+		Postgres: pg.Config{AdminURL: AdminURL(), Database: database, MaxConns: 4},
+		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 6, AckWait: 5 * time.Second,
+			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 16, Workers: 2, Batch: 16},
+		Outbox: outbox.RelayConfig{PollInterval: time.Second, BatchSize: 100, PublishTimeout: 5 * time.Second},
 		Auth: platform.AuthConfig{JWKSFile: jwksFile, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
 			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
 		Telemetry: telemetry.Config{MetricsEnabled: true},

@@ -1,8 +1,9 @@
 // Package timer is a durable timer wheel in the service's own schema: a
 // deadline is a row, written in the same transaction as the state that
-// needs it, and a poller fires each due row once, in a transaction with the
+// needs it, and a job fires each due row once, in a transaction with the
 // handler's effects. Timers survive restarts and fire once across replicas
-// (rows are taken with FOR UPDATE SKIP LOCKED).
+// (rows are taken with FOR UPDATE SKIP LOCKED). The job sleeps until the
+// next due row, and a timer set sooner wakes it when its transaction commits.
 package timer
 
 import (
@@ -15,10 +16,52 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/jobs"
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
-// Schedule sets (or moves) the timer (kind, key) to fire at due.
-func Schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time, payload any) error {
+// JobName is the name of the job that fires the timers.
+const JobName = "timers"
+
+// Due is a timer that has come due.
+type Due struct {
+	Kind    string
+	Key     string
+	DueAt   time.Time
+	Payload json.RawMessage
+}
+
+// Handler reacts to a due timer inside the transaction that marks it fired.
+type Handler func(ctx context.Context, tx pgx.Tx, d Due) error
+
+// Timers are the durable timers of one service.
+type Timers struct {
+	pool     *pgxpool.Pool
+	handlers map[string]Handler
+	wake     func()
+	log      *slog.Logger
+	// Batch bounds the timers one run fires (the rest fire in the next run, at once).
+	Batch int
+}
+
+// New returns the timers of the schema pool is pinned to.
+func New(pool *pgxpool.Pool, log *slog.Logger) *Timers {
+	return &Timers{pool: pool, handlers: map[string]Handler{}, wake: func() {}, log: log, Batch: 100}
+}
+
+// Handle sets the handler of a timer kind; call before the job runs.
+func (t *Timers) Handle(kind string, h Handler) { t.handlers[kind] = h }
+
+// Job is the job that fires due timers; every is its safety poll.
+func (t *Timers) Job(r *jobs.Runner, every time.Duration) jobs.Job {
+	t.wake = r.Waker(JobName)
+	return jobs.Job{Name: JobName, Every: every, Run: t.FireDue}
+}
+
+// Schedule sets (or moves) the timer (kind, key) to fire at due, in tx; the
+// job is woken when the transaction in ctx commits.
+func (t *Timers) Schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time, payload any) error {
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return err
@@ -32,6 +75,7 @@ func Schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time, p
 	if err != nil {
 		return fmt.Errorf("schedule timer %s/%s: %w", kind, key, err)
 	}
+	pg.AfterCommit(ctx, t.wake)
 	return nil
 }
 
@@ -41,60 +85,15 @@ func Cancel(ctx context.Context, tx pgx.Tx, kind, key string) error {
 	return err
 }
 
-// Due is a timer that has come due.
-type Due struct {
-	Kind    string
-	Key     string
-	DueAt   time.Time
-	Payload json.RawMessage
-}
-
-// Handler reacts to a due timer inside the transaction that marks it fired.
-type Handler func(ctx context.Context, tx pgx.Tx, d Due) error
-
-// Poller fires due timers.
-type Poller struct {
-	Pool     *pgxpool.Pool
-	Handlers map[string]Handler
-	Interval time.Duration
-	Batch    int
-	Now      func() time.Time
-	Log      *slog.Logger
-}
-
-// Run polls until ctx ends.
-func (p *Poller) Run(ctx context.Context) error {
-	if p.Interval <= 0 {
-		p.Interval = time.Second
-	}
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for {
-		if _, err := p.FireDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			p.Log.Error("timer poll failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// FireDue fires every timer due now (each in its own transaction) and
-// returns how many fired.
-func (p *Poller) FireDue(ctx context.Context) (int, error) {
-	now := time.Now
-	if p.Now != nil {
-		now = p.Now
-	}
-	fired := 0
-	for {
+// FireDue fires every timer due at now (each in its own transaction, up
+// to Batch) and returns when the next one is due (zero: none is set).
+func (t *Timers) FireDue(ctx context.Context, now time.Time) (time.Time, error) {
+	for fired := 0; fired < t.Batch; fired++ {
 		var n int
-		err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		err := pg.InTx(ctx, t.pool, func(ctx context.Context, tx pgx.Tx) error {
 			var d Due
 			err := tx.QueryRow(ctx, `SELECT kind, key, due_at, payload FROM timers
-				WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, now()).
+				WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, now).
 				Scan(&d.Kind, &d.Key, &d.DueAt, &d.Payload)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
@@ -102,23 +101,34 @@ func (p *Poller) FireDue(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if h, ok := p.Handlers[d.Kind]; ok {
+			if h, ok := t.handlers[d.Kind]; ok {
 				if err := h(ctx, tx, d); err != nil {
 					return fmt.Errorf("timer %s/%s: %w", d.Kind, d.Key, err)
 				}
 			} else {
-				p.Log.Warn("no handler for timer kind; marking fired", "kind", d.Kind, "key", d.Key)
+				t.log.Warn("no handler for timer kind; marking fired", "kind", d.Kind, "key", d.Key)
 			}
 			_, err = tx.Exec(ctx, `UPDATE timers SET fired_at = now() WHERE kind = $1 AND key = $2`, d.Kind, d.Key)
 			n = 1
 			return err
 		})
 		if err != nil {
-			return fired, err
+			return time.Time{}, err
 		}
 		if n == 0 {
-			return fired, nil
+			break
 		}
-		fired++
 	}
+	var next *time.Time
+	if err := t.pool.QueryRow(ctx, `SELECT min(due_at) FROM timers WHERE fired_at IS NULL`).Scan(&next); err != nil {
+		return time.Time{}, err
+	}
+	if next == nil {
+		return time.Time{}, nil
+	}
+	return *next, nil
 }
+
+// HasHandlers reports whether any timer kind has a handler (the platform
+// runs the timers job only then).
+func (t *Timers) HasHandlers() bool { return len(t.handlers) > 0 }

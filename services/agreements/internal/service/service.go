@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
-	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/timer"
@@ -41,7 +41,7 @@ func (c Config) Validate() error { return errors.Join(c.Config.Validate()) }
 type Service struct {
 	Base   *platform.Base
 	App    app.Application
-	server *httpx.Server
+	events events.Inbound
 }
 
 type systemClock struct{}
@@ -52,18 +52,32 @@ type uuidIDs struct{}
 
 func (uuidIDs) NewID() string { return ce.NewID() }
 
+// Declaration is the agreements service as the platform runs it: what it
+// consumes and its routes (its deadlines are durable timers, see New). On
+// an unwired Service it is the declaration the deployment derives
+// permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		Routes:        s.routes,
+	}
+}
+
 // New starts the platform and wires the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
 	}
-	store := postgres.New(base.Pool, base.Outbox, events.Draft)
+	store := postgres.New(base.Pool, base.Outbox, events.Draft, base.Timers)
 	a := app.New(app.Deps{
 		Versions: store.Versions(), Partners: store.Partners(), Acceptances: store.Acceptances(),
 		Requirements: store.Requirements(), Clock: systemClock{}, IDs: uuidIDs{},
 	})
-	s := &Service{Base: base, App: a}
+	s.Base, s.App = base, a
 	if cfg.SeedVersions {
 		sctx := auth.WithPrincipal(ctx, servicePrincipal)
 		res, err := a.SeedVersions.Handle(sctx)
@@ -73,31 +87,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		}
 		log.Info("seed versions", "published", res.Published, "existing", res.Existing)
 	}
-	in := events.Inbound{App: a, Pool: base.Pool, Partners: store.Partners()}
-	for t, h := range in.Handlers() {
-		base.Router.On(t, h)
-	}
+	s.events = events.Inbound{App: a, Partners: store.Partners()}
 	fire := func(ctx context.Context, tx pgx.Tx, _ timer.Due) error {
 		ctx = auth.WithPrincipal(pg.WithTx(ctx, tx), servicePrincipal)
 		_, err := a.FireDueTimers.Handle(ctx, time.Now().UTC())
 		return err
 	}
-	base.Timers.Handlers[postgres.TimerReacceptanceDue] = fire
-	base.Timers.Handlers[postgres.TimerFanOut] = fire
-	s.server, err = httpx.NewServer(cfg.HTTPAddr, agreementshttp.Handler(a, base.Guard), log, base.Checks())
-	if err != nil {
+	base.Timers.Handle(postgres.TimerReacceptanceDue, fire)
+	base.Timers.Handle(postgres.TimerFanOut, fire)
+	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+func (s *Service) routes() http.Handler { return agreementshttp.Handler(s.App, s.Base.Guard) }
+
 // servicePrincipal is the actor of changes the service makes on its own
 // (seeds, timers), recorded in the audit log.
 var servicePrincipal = auth.Principal{Kind: auth.KindService, Subject: Name}
 
 // Addr is the HTTP address the service listens on.
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx, s.server) }
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/events"
@@ -82,14 +82,29 @@ type Service struct {
 	Base   *platform.Base
 	App    *app.App
 	Repo   *postgres.Repository
-	server *httpx.Server
+	events *events.Handlers
 	clock  app.Clock
-	log    *slog.Logger
+	cfg    Config
 }
 
 type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now().UTC() }
+
+// Declaration is the e-mail ownership service as the platform runs it:
+// what it consumes, its jobs and its routes. On an unwired Service it is
+// the declaration the deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		// The next_deadline column is the durable timer; the row lock and
+		// the state check make each expiry happen once across replicas.
+		Jobs:   []jobs.Job{{Name: "expire_challenges", Every: s.cfg.TimerInterval, Run: s.expireChallenges}},
+		Routes: s.routes,
+	}
+}
 
 // New starts the platform and wires everything; Run serves.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
@@ -108,68 +123,52 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{cfg: cfg, clock: cfg.Clock}
+	if s.clock == nil {
+		s.clock = wallClock{}
+	}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			base.Close()
-		}
-	}()
-	clock := cfg.Clock
-	if clock == nil {
-		clock = wallClock{}
 	}
 	repo := postgres.New(base.Pool, base.Outbox, events.Drafts)
-	a, err := app.New(app.Deps{Repo: repo, Throttles: repo, Clock: clock, Random: rand.Reader, Sealer: sealer,
+	a, err := app.New(app.Deps{Repo: repo, Throttles: repo, Clock: s.clock, Random: rand.Reader, Sealer: sealer,
 		Hasher: hasher, Policy: cfg.policy()})
 	if err != nil {
+		base.Close()
 		return nil, err
 	}
-	base.Router.On(registrationv1.TypeApplicationSubmitted, events.OnApplicationSubmitted(a, base.Pool))
-	srv, err := httpx.NewServer(cfg.HTTPAddr, httpadapter.Handler(a, base.Guard, base.Guard.Limiter), log, base.Checks())
-	if err != nil {
+	s.Base, s.App, s.Repo = base, a, repo
+	s.events = &events.Handlers{App: a}
+	if err := base.Mount(s.Declaration()); err != nil {
+		base.Close()
 		return nil, err
 	}
-	ok = true
-	return &Service{Base: base, App: a, Repo: repo, server: srv, clock: clock, log: log}, nil
+	return s, nil
+}
+
+func (s *Service) routes() http.Handler {
+	return httpadapter.Handler(s.App, s.Base.Guard, s.Base.Guard.Limiter)
 }
 
 // Addr is the HTTP listen address (useful with HTTP_ADDR=127.0.0.1:0).
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
-// Run serves until ctx ends, with the expiry poller beside the platform.
-func (s *Service) Run(ctx context.Context) error {
-	pollCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.expireLoop(pollCtx)
-	}()
-	err := s.Base.Run(ctx, s.server)
-	stop()
-	<-done
-	return err
-}
+// Run serves until ctx ends, then shuts down in order.
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
 
-// expireLoop drives the durable expiry timer (the next_deadline column):
-// every TimerInterval it expires what is due. Several replicas may run it;
-// the row lock and the state check make each expiry happen once.
-func (s *Service) expireLoop(ctx context.Context) {
-	t := time.NewTicker(s.Base.Config.TimerInterval)
-	defer t.Stop()
-	for {
-		if _, err := s.App.ExpireDue(ctx, s.clock.Now()); err != nil && ctx.Err() == nil {
-			s.log.Error("expire due challenges", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// expireChallenges expires what is due (by the service's clock, which
+// tests move) and returns when the next deadline falls.
+func (s *Service) expireChallenges(ctx context.Context, _ time.Time) (time.Time, error) {
+	if _, err := s.App.ExpireDue(ctx, s.clock.Now()); err != nil {
+		return time.Time{}, err
 	}
+	next, err := s.Repo.NextDeadline(ctx)
+	if err != nil || next.IsZero() {
+		return time.Time{}, err
+	}
+	// Deadlines are in the service clock's time; the runner sleeps in real time.
+	return time.Now().Add(next.Sub(s.clock.Now())), nil
 }
 
 // secrets resolves the pepper and the notifier public key, with the

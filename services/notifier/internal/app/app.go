@@ -33,6 +33,11 @@ type Repository interface {
 	// Due lists up to limit deliveries with status pending or sending whose
 	// NextAttemptAt is at or before now (an indexed column: the durable timer).
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// NextAttemptAt is the earliest NextAttemptAt of a pending or sending
+	// delivery (zero: none).
+	NextAttemptAt(ctx context.Context) (time.Time, error)
+	// Exists reports whether the delivery id is recorded.
+	Exists(ctx context.Context, id string) (bool, error)
 }
 
 // Opener opens the sealed secret with the notifier's private key (pkg/sealedbox.Opener).

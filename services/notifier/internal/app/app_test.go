@@ -139,11 +139,9 @@ func TestDeliverRendersBothLanguages(t *testing.T) {
 			w := newWorld(t)
 			req := w.request(t, tc.lang)
 			req.Market = tc.market
+			// The mail leaves as the request is accepted: no tick between.
 			if _, err := w.app.Accept(context.Background(), req); err != nil {
 				t.Fatal(err)
-			}
-			if rep := w.deliver(t); rep.Delivered != 1 {
-				t.Fatalf("report %+v", rep)
 			}
 			msgs := w.sender.messages()
 			if len(msgs) != 1 {
@@ -169,6 +167,9 @@ func TestDeliverRendersBothLanguages(t *testing.T) {
 			}
 			if got := eventNames(w.repo.Events()); got != "mail.delivered" {
 				t.Fatalf("events %s", got)
+			}
+			if rep := w.deliver(t); rep != (app.DeliverReport{}) {
+				t.Fatalf("a delivered mail was attempted again: %+v", rep)
 			}
 		})
 	}
@@ -204,13 +205,14 @@ func TestAcceptIsIdempotentAndValidates(t *testing.T) {
 func TestRetryWithBackoffThenDeliverOnce(t *testing.T) {
 	w := newWorld(t)
 	w.sender.errs = []error{errors.New("dial tcp: connection refused"), errors.New("421 try later")}
+	// The first attempt, in Accept, fails and schedules the retry.
 	if _, err := w.app.Accept(context.Background(), w.request(t, domain.LanguageJA)); err != nil {
 		t.Fatal(err)
 	}
-	if rep := w.deliver(t); rep.Retrying != 1 {
-		t.Fatalf("first pass %+v", rep)
-	}
 	d, _ := w.repo.Get("ch-1")
+	if d.Status() != domain.StatusPending {
+		t.Fatalf("after a failed first attempt: %s", d.Status())
+	}
 	if want := t0.Add(30 * time.Second); !d.NextAttemptAt().Equal(want) {
 		t.Fatalf("next %v, want %v", d.NextAttemptAt(), want)
 	}
@@ -264,8 +266,11 @@ func TestPermanentFailures(t *testing.T) {
 			if _, err := w.app.Accept(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
-			if rep := w.deliver(t); rep.Failed != 1 {
-				t.Fatalf("report %+v", rep)
+			if d, _ := w.repo.Get("ch-1"); d.Status() != domain.StatusFailed {
+				t.Fatalf("status %s", d.Status())
+			}
+			if rep := w.deliver(t); rep != (app.DeliverReport{}) {
+				t.Fatalf("a failed mail was attempted again: %+v", rep)
 			}
 			if len(w.sender.messages()) != 0 {
 				t.Fatal("sent")
@@ -283,10 +288,9 @@ func TestExpiredChallengeIsNeverSent(t *testing.T) {
 	w.sender.errs = []error{errors.New("connection refused")}
 	req := w.request(t, domain.LanguageJA)
 	req.ExpiresAt = t0.Add(time.Minute)
-	if _, err := w.app.Accept(context.Background(), req); err != nil {
+	if _, err := w.app.Accept(context.Background(), req); err != nil { // fails; the next try (t0+30s) is before expiry
 		t.Fatal(err)
 	}
-	w.deliver(t) // fails; the next try (t0+30s) is before expiry
 	w.clock.Set(t0.Add(time.Minute))
 	if rep := w.deliver(t); rep.Failed != 1 {
 		t.Fatalf("report %+v", rep)
@@ -313,9 +317,11 @@ func TestExpiredChallengeIsNeverSent(t *testing.T) {
 
 func TestConcurrentWorkersSendOnce(t *testing.T) {
 	w := newWorld(t)
+	w.sender.errs = []error{errors.New("421 try later")}
 	if _, err := w.app.Accept(context.Background(), w.request(t, domain.LanguageJA)); err != nil {
 		t.Fatal(err)
 	}
+	w.clock.Set(t0.Add(time.Minute))
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() { _, _ = w.app.DeliverDue(context.Background()) })
@@ -329,12 +335,15 @@ func TestConcurrentWorkersSendOnce(t *testing.T) {
 func TestCrashAfterSendBeforeRecordSendsAtMostOneDuplicate(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	w.sender.errs = []error{errors.New("421 try later")}
 	if _, err := w.app.Accept(ctx, w.request(t, domain.LanguageJA)); err != nil {
 		t.Fatal(err)
 	}
-	// Simulate the crash: claim the attempt and "send", but never record.
+	// A retry is due; simulate the crash: claim the attempt and "send", but never record.
+	retry := t0.Add(time.Minute)
+	w.clock.Set(retry)
 	if err := w.repo.Update(ctx, "ch-1", func(d *domain.Delivery) error {
-		_, err := d.Begin(t0, domain.DefaultPolicy())
+		_, err := d.Begin(retry, domain.DefaultPolicy())
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -343,7 +352,7 @@ func TestCrashAfterSendBeforeRecordSendsAtMostOneDuplicate(t *testing.T) {
 	if rep := w.deliver(t); rep != (app.DeliverReport{}) {
 		t.Fatalf("resent inside the lease: %+v", rep)
 	}
-	w.clock.Set(t0.Add(domain.DefaultPolicy().Lease))
+	w.clock.Set(retry.Add(domain.DefaultPolicy().Lease))
 	if rep := w.deliver(t); rep.Delivered != 1 {
 		t.Fatalf("after lease %+v", rep)
 	}

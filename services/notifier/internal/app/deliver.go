@@ -20,9 +20,11 @@ type DeliverReport struct {
 	Skipped   int // claimed by another worker or no longer due
 }
 
-// DeliverDue attempts every due delivery once. A poller drives it (the
-// schedule lives in storage, so retries survive restarts). Workers may run
-// concurrently: an attempt is claimed under the row lock with a lease.
+// DeliverDue attempts every due delivery once: the retries of mails whose
+// first attempt (in Accept) failed, and attempts a crash interrupted. A job
+// drives it (the schedule lives in storage, so retries survive restarts).
+// Workers may run concurrently: an attempt is claimed under the row lock
+// with a lease.
 func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 	var rep DeliverReport
 	ids, err := a.d.Repo.Due(ctx, a.d.Clock.Now(), dueBatch)
@@ -96,6 +98,25 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 		return "", fmt.Errorf("record attempt of delivery %s: %w", id, err)
 	}
 	return status, nil
+}
+
+// attempt makes one delivery attempt on d, which is not stored yet: begin
+// (an expired challenge or exhausted delivery fails it instead), send, and
+// record the outcome on d.
+func (a *App) attempt(ctx context.Context, d *domain.Delivery) error {
+	_, err := d.Begin(a.d.Clock.Now(), a.d.Policy)
+	switch {
+	case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted), errors.Is(err, domain.ErrFinished):
+		return nil // failed (now or already when it arrived): Create saves it and its event
+	case err != nil:
+		return err
+	}
+	sendErr := a.send(ctx, d.Request())
+	now := a.d.Clock.Now()
+	if sendErr == nil {
+		return d.Succeed(now)
+	}
+	return d.Fail(now, sendErr.Error(), errors.Is(sendErr, ErrPermanent), a.d.Policy, a.d.Jitter())
 }
 
 // send opens the secret, renders and sends. Problems with the request itself

@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
-	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/events"
@@ -54,11 +52,10 @@ type Config struct {
 	// to <LinkBaseURL>/confirm and <LinkBaseURL>/dispute.
 	LinkBaseURL string `env:"LINK_BASE_URL" envDefault:"http://127.0.0.1:8082"`
 
-	DeliverInterval time.Duration `env:"DELIVER_INTERVAL" envDefault:"1s"`
-	RetryInitial    time.Duration `env:"RETRY_INITIAL_BACKOFF" envDefault:"30s"`
-	RetryMax        time.Duration `env:"RETRY_MAX_BACKOFF" envDefault:"30m"`
-	MaxAttempts     int           `env:"RETRY_MAX_ATTEMPTS" envDefault:"12"`
-	SendLease       time.Duration `env:"SEND_LEASE" envDefault:"2m"`
+	RetryInitial time.Duration `env:"RETRY_INITIAL_BACKOFF" envDefault:"30s"`
+	RetryMax     time.Duration `env:"RETRY_MAX_BACKOFF" envDefault:"30m"`
+	MaxAttempts  int           `env:"RETRY_MAX_ATTEMPTS" envDefault:"12"`
+	SendLease    time.Duration `env:"SEND_LEASE" envDefault:"2m"`
 
 	// SMTPTLSConfig overrides TLS settings (tests trust a test CA).
 	SMTPTLSConfig *tls.Config `env:"-"`
@@ -88,9 +85,6 @@ func (c Config) Validate() error {
 	if c.SMTPHost == "" && c.DevKeysDir == "" {
 		errs = append(errs, errors.New("SMTP_HOST is required (the local mail catcher runs only in development)"))
 	}
-	if c.DeliverInterval <= 0 {
-		errs = append(errs, errors.New("DELIVER_INTERVAL must be positive"))
-	}
 	if _, err := url.Parse(c.LinkBaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("LINK_BASE_URL: %w", err))
 	}
@@ -103,7 +97,8 @@ type Service struct {
 	App     *app.App
 	Repo    *postgres.Repository
 	Catcher *mailcatcher.Server // the local catcher, nil when SMTP_HOST is set
-	server  *httpx.Server
+	events  *events.Handlers
+	clock   app.Clock
 	cfg     Config
 	log     *slog.Logger
 }
@@ -111,6 +106,21 @@ type Service struct {
 type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now().UTC() }
+
+// Declaration is the notifier as the platform runs it: what it consumes and
+// the delivery job (retries; first attempts happen as requests arrive). It
+// serves health, readiness and metrics only. On an unwired Service it is
+// the declaration the deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		Jobs:          []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue}},
+	}
+}
+
+const deliveryJob = "deliver_due_mail"
 
 // New starts the platform and wires everything.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
@@ -147,35 +157,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		s.stopCatcher()
 		return nil, err
 	}
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		s.stopCatcher()
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			base.Close()
-			s.stopCatcher()
-		}
-	}()
 	clock := cfg.Clock
 	if clock == nil {
 		clock = wallClock{}
 	}
 	repo := postgres.New(base.Pool, base.Outbox, events.Drafts)
+	repo.OnRetryScheduled = base.Jobs.Waker(deliveryJob)
 	a, err := app.New(app.Deps{Repo: repo, Opener: opener, Sender: sender, Clock: clock, Jitter: rand.Float64,
 		Policy: cfg.policy(), Links: cfg.links()})
 	if err != nil {
+		base.Close()
+		s.stopCatcher()
 		return nil, err
 	}
-	base.Router.On(emailv1.TypeVerificationMailRequested, events.OnVerificationMailRequested(a, base.Pool))
-	srv, err := httpx.NewServer(cfg.HTTPAddr, http.NewServeMux(), log, base.Checks())
-	if err != nil {
+	s.Base, s.App, s.Repo, s.clock = base, a, repo, clock
+	s.events = &events.Handlers{App: a}
+	if err := base.Mount(s.Declaration()); err != nil {
+		base.Close()
+		s.stopCatcher()
 		return nil, err
 	}
-	s.Base, s.App, s.Repo, s.server = base, a, repo, srv
-	ok = true
 	return s, nil
 }
 
@@ -186,46 +192,31 @@ func (s *Service) stopCatcher() {
 }
 
 // Addr is the HTTP listen address (health and readiness only).
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
-// Run serves until ctx ends, with the delivery poller beside the platform.
+// Run serves until ctx ends, then stops the local catcher.
 func (s *Service) Run(ctx context.Context) error {
-	pollCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.deliverLoop(pollCtx)
-	}()
-	err := s.Base.Run(ctx, s.server)
-	stop()
-	<-done
+	err := s.Base.Run(ctx)
 	s.stopCatcher()
 	return err
 }
 
-// deliverLoop drives the durable retry timer (next_attempt_at): each tick
-// it attempts what is due, batch after batch while there is work. Several
-// replicas may run it: an attempt is claimed under the row lock with a lease.
-func (s *Service) deliverLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.DeliverInterval)
-	defer t.Stop()
+// deliverDue attempts every due retry, batch after batch, and returns when
+// the next one is due.
+func (s *Service) deliverDue(ctx context.Context, _ time.Time) (time.Time, error) {
 	for {
-		for ctx.Err() == nil {
-			rep, err := s.App.DeliverDue(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Error("deliver due mail", "err", err)
-				}
-				break
-			}
-			if rep.Delivered+rep.Retrying+rep.Failed == 0 {
-				break
-			}
+		rep, err := s.App.DeliverDue(ctx)
+		if err != nil {
+			return time.Time{}, err
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		if rep.Delivered+rep.Retrying+rep.Failed == 0 {
+			break
 		}
 	}
+	next, err := s.Repo.NextAttemptAt(ctx)
+	if err != nil || next.IsZero() {
+		return time.Time{}, err
+	}
+	// The schedule is in the service clock's time (tests move it).
+	return time.Now().Add(next.Sub(s.clock.Now())), nil
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,9 +31,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
-	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
-	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/internal/service"
 )
@@ -68,11 +67,10 @@ type harness struct {
 }
 
 type opts struct {
-	deliverInterval time.Duration
-	linkBase        string
-	natsURL, db     string
-	jwks            string
-	pub, priv       string
+	linkBase    string
+	natsURL, db string
+	jwks        string
+	pub, priv   string
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -92,9 +90,6 @@ func start(t *testing.T, o opts) *harness {
 	}
 	h.pub = o.pub
 	h.sealer, _ = sealedbox.NewSealer(o.pub)
-	if o.deliverInterval == 0 {
-		o.deliverInterval = 20 * time.Millisecond
-	}
 	if o.linkBase == "" {
 		o.linkBase = "https://onboarding.example.com/email"
 	}
@@ -103,7 +98,7 @@ func start(t *testing.T, o opts) *harness {
 		Config:     testkit.PlatformConfig(h.db, h.natsURL, h.jwks),
 		PrivateKey: o.priv, SMTPHost: h.smtp.Host, SMTPPort: h.smtp.Port, SMTPTLS: "none",
 		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
-		DeliverInterval: o.deliverInterval, RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		MaxAttempts: 50, SendLease: 2 * time.Minute, Clock: h.clock,
 	}
 	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
@@ -120,7 +115,7 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 		id = ce.NewID()
 	}
 	m := nats.NewMsg(ce.Topic(typ))
-	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/email-ownership",
+	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: bus.OwnerSource(ce.Topic(typ)),
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}
 	}
@@ -296,55 +291,56 @@ func TestLateAndBadRequests(t *testing.T) {
 	}
 }
 
-// TestCrashBetweenSendAndRecord documents the at-most-one-duplicate
-// promise: an attempt that sent the mail and crashed before recording is
-// retried after its lease, so the mail goes out twice (same Message-ID) and
-// never a third time.
+// TestCrashBetweenSendAndRecord documents the delivery promise: the mail
+// leaves as the request is handled, and an attempt whose record does not
+// commit (a crash, or here a refused write) is sent again when the request
+// is redelivered, with the same Message-ID, until it is recorded once.
 func TestCrashBetweenSendAndRecord(t *testing.T) {
-	h := start(t, opts{deliverInterval: time.Hour}) // the test drives DeliverDue
+	h := start(t, opts{})
 	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, strings.Replace(testkit.AdminURL(), "/postgres?", "/"+h.db+"?", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `REVOKE INSERT ON notifier.deliveries FROM notifier_app`); err != nil {
+		t.Fatal(err)
+	}
 	req := h.request("ch-crash", time.Now().Add(72*time.Hour))
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
 	testkit.Eventually(t, 10*time.Second, func() error {
-		_, err := h.svc.Repo.Get(ctx, "ch-crash")
-		return err
+		if n := len(h.smtp.Messages()); n < 2 {
+			return fmt.Errorf("%d mails sent while the record cannot be written", n)
+		}
+		return nil
 	})
-	// The "crashed" attempt: claimed and saved, mail sent, outcome never recorded.
-	policy := domain.DefaultPolicy()
-	if err := h.svc.Repo.Update(ctx, "ch-crash", func(d *domain.Delivery) error {
-		_, err := d.Begin(h.clock.Now(), policy)
-		return err
-	}); err != nil {
+	if _, err := admin.Exec(ctx, `GRANT INSERT ON notifier.deliveries TO notifier_app`); err != nil {
 		t.Fatal(err)
 	}
-	snd, _ := smtp.New(smtp.Config{Host: h.smtp.Host, Port: h.smtp.Port, TLSMode: smtp.TLSNone, From: "no-reply@partners.example.com"})
-	if err := snd.Send(ctx, app.Message{ID: "ch-crash", To: req.Recipient, Subject: "s", Text: "t", HTML: "<p>t</p>"}); err != nil {
-		t.Fatal(err)
-	}
-	if rep, _ := h.svc.App.DeliverDue(ctx); rep.Delivered != 0 {
-		t.Fatal("an attempt inside its lease was repeated")
-	}
-	h.clock.Advance(2*time.Minute + time.Second)
-	if rep, err := h.svc.App.DeliverDue(ctx); err != nil || rep.Delivered != 1 {
-		t.Fatalf("after the lease: %+v %v", rep, err)
-	}
-	if rep, _ := h.svc.App.DeliverDue(ctx); rep.Delivered != 0 {
-		t.Fatal("sent a third time")
-	}
-	msgs := h.smtp.Messages()
-	if len(msgs) != 2 {
-		t.Fatalf("%d mails, want exactly one duplicate", len(msgs))
-	}
-	a, _ := smtptest.Parse(msgs[0].Data)
-	b, _ := smtptest.Parse(msgs[1].Data)
-	if a.Header.Get("Message-Id") == "" || a.Header.Get("Message-Id") != b.Header.Get("Message-Id") {
-		t.Errorf("Message-IDs differ: %q %q", a.Header.Get("Message-Id"), b.Header.Get("Message-Id"))
-	}
-	at := h.delivery("ch-crash").Attempts()
-	if len(at) != 2 || at[0].Outcome != domain.OutcomeUnknown || at[1].Outcome != domain.OutcomeDelivered {
-		t.Fatalf("attempts %+v", at)
-	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		d, err := h.svc.Repo.Get(ctx, "ch-crash")
+		if err != nil {
+			return err
+		}
+		if d.Status() != domain.StatusDelivered {
+			return fmt.Errorf("status %s", d.Status())
+		}
+		return nil
+	})
 	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)
+	msgs := h.smtp.Messages()
+	first, _ := smtptest.Parse(msgs[0].Data)
+	for _, m := range msgs[1:] {
+		p, _ := smtptest.Parse(m.Data)
+		if first.Header.Get("Message-Id") == "" || p.Header.Get("Message-Id") != first.Header.Get("Message-Id") {
+			t.Errorf("Message-IDs differ: %q %q", first.Header.Get("Message-Id"), p.Header.Get("Message-Id"))
+		}
+	}
+	sent := len(msgs)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != sent {
+		t.Fatalf("%d more mails after the delivery was recorded", n-sent)
+	}
 }
 
 // TestEndToEndRegistrationToConfirmation is the issue's done criterion in

@@ -188,6 +188,15 @@ func decodeRaw(m *jetstream.RawStreamMsg) (ce.Event, error) {
 	return ce.Decode(h, m.Data)
 }
 
+// sourceOf is the source an event type's producer publishes it with (an
+// intake event comes from outside: any source).
+func sourceOf(eventType string) string {
+	if s := bus.OwnerSource(ce.Topic(eventType)); s != "" {
+		return s
+	}
+	return "/tests"
+}
+
 // publish sends a binary-mode CloudEvent with verbatim lower-case headers.
 func (e *env) publish(t *testing.T, eventType string, data []byte, ext map[string]string) string {
 	t.Helper()
@@ -195,7 +204,7 @@ func (e *env) publish(t *testing.T, eventType string, data []byte, ext map[strin
 	m := nats.NewMsg(ce.Topic(eventType))
 	m.Header["ce-specversion"] = []string{"1.0"}
 	m.Header["ce-id"] = []string{id}
-	m.Header["ce-source"] = []string{"/tests"}
+	m.Header["ce-source"] = []string{sourceOf(eventType)}
 	m.Header["ce-type"] = []string{eventType}
 	m.Header["ce-datacontenttype"] = []string{"application/json"}
 	for k, v := range ext {

@@ -6,9 +6,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
-	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/events"
 	api "github.com/partnerhub/onboarding/services/registration/internal/adapters/http"
@@ -42,51 +43,56 @@ type Service struct {
 	Base   *platform.Base
 	App    *app.App
 	Repo   *postgres.Repository
-	server *httpx.Server
+	events *events.Handlers
+	api    *api.API
 	cfg    Config
+}
+
+// Declaration is the registration service as the platform runs it: what it
+// consumes, its jobs and its routes. On an unwired Service it is the
+// declaration the deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		Jobs: []jobs.Job{
+			{Name: "prune_idempotency_keys", Every: 10 * time.Minute, Run: s.pruneIdempotencyKeys},
+		},
+		Routes: s.routes,
+	}
 }
 
 // New provisions, connects and wires the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{cfg: cfg}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
 	}
 	repo := postgres.NewRepository(base.Pool, base.Outbox, events.Draft)
 	a := app.New(repo, domain.RandomIDs{}, app.ClockFunc(time.Now), domain.DefaultPolicy())
-	h := &events.Handlers{App: a, Repo: repo, Pool: base.Pool, Outbox: base.Outbox, Directory: base.Guard.Directory}
-	h.Register(base.Router)
-	routes := (&api.API{App: a, Repo: repo, Pool: base.Pool}).Handler(base.Guard.Protect)
-	srv, err := httpx.NewServer(cfg.HTTPAddr, routes, log, base.Checks())
-	if err != nil {
+	s.Base, s.App, s.Repo = base, a, repo
+	s.events = &events.Handlers{App: a, Repo: repo, Pool: base.Pool, Outbox: base.Outbox, Directory: base.Guard.Directory}
+	s.api = &api.API{App: a, Repo: repo, Pool: base.Pool}
+	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()
 		return nil, err
 	}
-	return &Service{Base: base, App: a, Repo: repo, server: srv, cfg: cfg}, nil
+	return s, nil
 }
+
+func (s *Service) routes() http.Handler { return s.api.Handler(s.Base.Guard.Protect) }
 
 // Addr is where the HTTP API listens.
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then shuts down gracefully.
-func (s *Service) Run(ctx context.Context) error {
-	go s.pruneIdempotencyKeys(ctx)
-	return s.Base.Run(ctx, s.server)
-}
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
 
-func (s *Service) pruneIdempotencyKeys(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, err := s.Base.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`,
-				s.cfg.IdempotencyRetention.String())
-			if err != nil && ctx.Err() == nil {
-				s.Base.Log.Warn("prune idempotency keys", "err", err)
-			}
-		}
-	}
+// pruneIdempotencyKeys forgets Idempotency-Key answers past their retention.
+func (s *Service) pruneIdempotencyKeys(ctx context.Context, _ time.Time) (time.Time, error) {
+	_, err := s.Base.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`,
+		s.cfg.IdempotencyRetention.String())
+	return time.Time{}, err
 }

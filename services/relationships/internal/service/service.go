@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
-	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
 	apihttp "github.com/partnerhub/onboarding/services/relationships/internal/adapters/http"
@@ -69,8 +68,27 @@ func invitationBase(s string) (*url.URL, error) {
 type Service struct {
 	Base   *platform.Base
 	App    *app.App
-	server *httpx.Server
+	Rels   *postgres.Relationships
+	events events.Handlers
+	api    *apihttp.API
 	clock  func() time.Time
+	cfg    Config
+}
+
+// Declaration is the relationships service as the platform runs it: what
+// it consumes, its jobs and its routes. On an unwired Service it is the
+// declaration the deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		// Due times live in relationships.next_due_at, so timers survive
+		// restarts; Update's row lock plus the idempotent Tick make each
+		// fire once even with several instances.
+		Jobs:   []jobs.Job{{Name: "relationship_timers", Every: s.cfg.TimerInterval, Run: s.fireTimers}},
+		Routes: s.routes,
+	}
 }
 
 // New provisions, connects and wires; Run starts it.
@@ -78,76 +96,54 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{cfg: cfg, clock: cfg.Clock}
+	if s.clock == nil {
+		s.clock = func() time.Time { return time.Now().UTC() }
+	}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			base.Close()
-		}
-	}()
-	clock := cfg.Clock
-	if clock == nil {
-		clock = func() time.Time { return time.Now().UTC() }
-	}
 	policy := cfg.Policy()
+	s.Rels = postgres.NewRelationships(base.Pool, base.Outbox, events.ToDrafts)
 	a, err := app.New(app.Deps{
 		Partners:      postgres.NewPartners(base.Pool),
-		Relationships: postgres.NewRelationships(base.Pool, base.Outbox, events.ToDrafts),
-		Clock:         clock,
+		Relationships: s.Rels,
+		Clock:         s.clock,
 		Policy:        &policy,
 	})
 	if err != nil {
+		base.Close()
 		return nil, err
 	}
-	h := events.Handlers{Pool: base.Pool, App: a}
-	base.Router.On(registrationv1.TypeApplicationSubmitted, h.OnApplicationSubmitted)
-	base.Router.On(registrationv1.TypeEnrollmentStatusChanged, h.OnEnrollmentStatusChanged)
-
+	s.Base, s.App = base, a
+	s.events = events.Handlers{App: a}
 	baseURL, _ := invitationBase(cfg.InvitationBaseURL) // validated above
-	api := apihttp.API{App: a, InvitationBaseURL: baseURL, Protect: base.Guard.Protect}
-	srv, err := httpx.NewServer(cfg.HTTPAddr, api.Handler(), log, base.Checks())
-	if err != nil {
+	s.api = &apihttp.API{App: a, InvitationBaseURL: baseURL, Protect: base.Guard.Protect}
+	if err := base.Mount(s.Declaration()); err != nil {
+		base.Close()
 		return nil, err
 	}
-	ok = true
-	return &Service{Base: base, App: a, server: srv, clock: clock}, nil
+	return s, nil
 }
+
+func (s *Service) routes() http.Handler { return s.api.Handler() }
 
 // Addr is the address the HTTP server listens on.
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
-// Run serves until ctx ends. Beside the platform it runs the timer poller:
-// due times live in relationships.next_due_at, so timers survive restarts,
-// and Update's row lock plus the idempotent Tick make each fire once even
-// with several instances polling.
-func (s *Service) Run(ctx context.Context) error {
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.pollTimers(pollCtx)
-	}()
-	err := s.Base.Run(ctx, s.server)
-	stopPoll()
-	wg.Wait()
-	return err
-}
+// Run serves until ctx ends, then shuts down in order.
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
 
-func (s *Service) pollTimers(ctx context.Context) {
-	t := time.NewTicker(s.Base.Config.TimerInterval)
-	defer t.Stop()
-	for {
-		if _, err := s.App.FireDueTimers(ctx, s.clock()); err != nil && ctx.Err() == nil {
-			s.Base.Log.Error("firing due timers failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// fireTimers fires what is due by the service's clock (which tests move)
+// and returns when the next timer falls, in real time.
+func (s *Service) fireTimers(ctx context.Context, _ time.Time) (time.Time, error) {
+	if _, err := s.App.FireDueTimers(ctx, s.clock()); err != nil {
+		return time.Time{}, err
 	}
+	next, err := s.Rels.NextDueAt(ctx)
+	if err != nil || next.IsZero() {
+		return time.Time{}, err
+	}
+	return time.Now().Add(next.Sub(s.clock())), nil
 }

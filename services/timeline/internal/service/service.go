@@ -7,9 +7,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
-	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/timeline/internal/adapters/events"
 	timelinehttp "github.com/partnerhub/onboarding/services/timeline/internal/adapters/http"
@@ -34,7 +34,20 @@ func (c Config) Validate() error { return errors.Join(c.Config.Validate()) }
 type Service struct {
 	Base   *platform.Base
 	App    *app.App
-	server *httpx.Server
+	events events.Inbound
+	api    timelinehttp.API
+}
+
+// Declaration is the timeline service as the platform runs it: what it
+// reads and its routes. On an unwired Service it is the declaration the
+// deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		Routes:        s.routes,
+	}
 }
 
 // New starts the platform and wires the service.
@@ -42,7 +55,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
 	}
@@ -51,18 +65,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		clock = func() time.Time { return time.Now().UTC() }
 	}
 	a := &app.App{Store: postgres.New(base.Pool), Now: clock}
-	events.Inbound{App: a, Log: log}.Subscribe(base.Router)
-	api := timelinehttp.API{App: a, Protect: base.Guard.Protect}
-	srv, err := httpx.NewServer(cfg.HTTPAddr, api.Handler(), log, base.Checks())
-	if err != nil {
+	s.Base, s.App = base, a
+	s.events = events.Inbound{App: a, Log: log}
+	s.api = timelinehttp.API{App: a, Protect: base.Guard.Protect}
+	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()
 		return nil, err
 	}
-	return &Service{Base: base, App: a, server: srv}, nil
+	return s, nil
 }
 
+func (s *Service) routes() http.Handler { return s.api.Handler() }
+
 // Addr is the HTTP address the service listens on.
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx, s.server) }
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }

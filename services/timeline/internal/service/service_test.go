@@ -108,7 +108,8 @@ func (e *env) settled() {
 	e.t.Helper()
 	ctx := context.Background()
 	testkit.Eventually(e.t, 15*time.Second, func() error {
-		for _, f := range append(slices.Clone(events.Filters), events.DeadLetterFilters...) {
+		for _, sub := range (events.Inbound{}).Subscriptions() {
+			f := sub.FilterOf()
 			s, err := bus.StreamFor(f)
 			if err != nil {
 				return err

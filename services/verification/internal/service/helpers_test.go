@@ -81,7 +81,7 @@ func (e *env) publish(eventType, subject string, data any, extra map[string]stri
 		e.t.Fatal(err)
 	}
 	id := ce.NewID()
-	h := map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/tests", ce.HType: eventType,
+	h := map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: sourceOf(eventType), ce.HType: eventType,
 		ce.HSubject: subject, ce.HDataContentType: "application/json", ce.HTime: time.Now().UTC().Format(time.RFC3339Nano)}
 	for k, v := range extra {
 		h[k] = v
@@ -242,4 +242,13 @@ func (e *env) openCase(partner, mail string) (taskID string) {
 	e.publish(registrationv1.TypeApplicationSubmitted, partner, submitted(partner, mail), nil)
 	task := e.waitEvent("com.partnerhub.verification.task.created.v1", partner, 1)
 	return task["task_id"].(string)
+}
+
+// sourceOf is the source an event type's producer publishes it with (an
+// intake event comes from outside: any source).
+func sourceOf(eventType string) string {
+	if s := bus.OwnerSource(ce.Topic(eventType)); s != "" {
+		return s
+	}
+	return "/tests"
 }

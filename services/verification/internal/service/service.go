@@ -7,14 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/events"
 	vhttp "github.com/partnerhub/onboarding/services/verification/internal/adapters/http"
@@ -137,8 +137,8 @@ type Service struct {
 	Base   *platform.Base
 	App    *app.App
 	Repo   *postgres.Repository
-	server *httpx.Server
-	log    *slog.Logger
+	events *events.Handlers
+	api    *vhttp.Handler
 	cfg    Config
 }
 
@@ -151,6 +151,22 @@ type caseIDs struct{}
 // NewID returns a time-ordered case id; task and document ids derive from it.
 func (caseIDs) NewID() string { return "vc-" + uuid.Must(uuid.NewV7()).String() }
 
+// Declaration is the verification service as the platform runs it: what
+// it consumes, its jobs and its routes. On an unwired Service it is the
+// declaration the deployment derives permissions and contracts from.
+func (s *Service) Declaration() platform.Declaration {
+	return platform.Declaration{
+		Name:          Name,
+		Migrations:    postgres.Migrations,
+		Subscriptions: s.events.Subscriptions(),
+		// The cases' timer column is the durable timer: the row lock and
+		// the aggregate's record of what fired make each fire once across
+		// restarts and replicas.
+		Jobs:   []jobs.Job{{Name: "case_timers", Every: s.cfg.TimerInterval, Run: s.fireCaseTimers}},
+		Routes: s.routes,
+	}
+}
+
 // New starts the platform and wires the service; Run runs it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
@@ -162,64 +178,38 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("REGISTRY_FILE: %w", err)
 	}
-	base, err := platform.Start(ctx, Name, cfg.Config, postgres.Migrations, log)
+	s := &Service{cfg: cfg}
+	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			base.Close()
-		}
-	}()
 	repo := postgres.New(base.Pool, base.Outbox, events.ToDrafts)
 	a, err := app.New(appCfg, app.Deps{Cases: repo, Tasks: repo, Due: repo, Registry: lookup, Clock: systemClock{}, IDs: caseIDs{}})
 	if err != nil {
+		base.Close()
 		return nil, err
 	}
-	h := &events.Handlers{App: a, Pool: base.Pool, Directory: base.Guard.Directory, ConfirmationGrace: cfg.ConfirmationGrace}
-	h.Register(base.Router)
-	api := &vhttp.Handler{App: a, Protect: base.Guard.Protect, Policy: appCfg.Policy}
-	srv, err := httpx.NewServer(cfg.HTTPAddr, api.Routes(), log, base.Checks())
-	if err != nil {
+	s.Base, s.App, s.Repo = base, a, repo
+	s.events = &events.Handlers{App: a, Pool: base.Pool, Directory: base.Guard.Directory, ConfirmationGrace: cfg.ConfirmationGrace}
+	s.api = &vhttp.Handler{App: a, Protect: base.Guard.Protect, Policy: appCfg.Policy}
+	if err := base.Mount(s.Declaration()); err != nil {
+		base.Close()
 		return nil, err
 	}
-	ok = true
-	return &Service{Base: base, App: a, Repo: repo, server: srv, log: log, cfg: cfg}, nil
+	return s, nil
 }
+
+func (s *Service) routes() http.Handler { return s.api.Routes() }
 
 // Addr is the HTTP listen address (useful with HTTP_ADDR=127.0.0.1:0).
-func (s *Service) Addr() string { return s.server.Addr() }
+func (s *Service) Addr() string { return s.Base.Addr() }
 
-// Run serves until ctx ends, then shuts down in order. Beside the
-// platform it runs the timer poller: the cases' next-timer column makes
-// the timers durable, and the row lock plus the aggregate's record of what
-// fired make each fire once across restarts and replicas.
-func (s *Service) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.pollTimers(ctx)
-	}()
-	err := s.Base.Run(ctx, s.server)
-	cancel()
-	wg.Wait()
-	return err
-}
+// Run serves until ctx ends, then shuts down in order.
+func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
 
-func (s *Service) pollTimers(ctx context.Context) {
-	t := time.NewTicker(s.cfg.TimerInterval)
-	defer t.Stop()
-	for {
-		if _, err := s.App.FireDueTimers(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.Error("firing verification timers failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+func (s *Service) fireCaseTimers(ctx context.Context, now time.Time) (time.Time, error) {
+	if _, err := s.App.FireDueTimers(ctx, now); err != nil {
+		return time.Time{}, err
 	}
+	return s.Repo.NextTimerAt(ctx)
 }

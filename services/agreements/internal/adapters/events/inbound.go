@@ -5,14 +5,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/services/agreements/internal/app"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
@@ -25,7 +22,6 @@ type PartnerLocker interface {
 // Inbound handles the events the agreements service consumes.
 type Inbound struct {
 	App      app.Application
-	Pool     *pgxpool.Pool
 	Partners PartnerLocker
 }
 
@@ -37,13 +33,15 @@ const (
 	HandlerVerificationRevoked  = "on_verification_revoked"
 )
 
-// Handlers returns the handler of each consumed event type.
-func (h Inbound) Handlers() map[string]func(ctx context.Context, ev ce.Event) error {
-	return map[string]func(ctx context.Context, ev ce.Event) error{
-		registrationv1.TypeApplicationSubmitted: h.OnApplicationSubmitted,
-		verificationv1.TypeVerificationApproved: h.OnVerificationApproved,
-		verificationv1.TypeVerificationRejected: h.OnVerificationRejected,
-		verificationv1.TypeVerificationRevoked:  h.OnVerificationRevoked,
+// Subscriptions are the events agreements consumes, each handled once
+// (inbox) in the transaction of its effects. On a zero Inbound they are the
+// declaration the deployment reads.
+func (h Inbound) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
+		{Type: verificationv1.TypeVerificationApproved, Inbox: HandlerVerificationApproved, Handle: h.OnVerificationApproved},
+		{Type: verificationv1.TypeVerificationRejected, Inbox: HandlerVerificationRejected, Handle: h.OnVerificationRejected},
+		{Type: verificationv1.TypeVerificationRevoked, Inbox: HandlerVerificationRevoked, Handle: h.OnVerificationRevoked},
 	}
 }
 
@@ -56,10 +54,8 @@ func (h Inbound) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error 
 	}
 	cmd := app.ApplyPartnerRegisteredCommand{Registration: registration(p)}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return inbox.Once(ctx, h.Pool, HandlerApplicationSubmitted, ev, func(ctx context.Context, _ pgx.Tx) error {
-		_, err := h.App.ApplyPartnerRegistered.Handle(ctx, cmd)
-		return err
-	})
+	_, err := h.App.ApplyPartnerRegistered.Handle(ctx, cmd)
+	return err
 }
 
 // registration maps the registration event to the projection's input. The
@@ -99,7 +95,7 @@ func (h Inbound) OnVerificationApproved(ctx context.Context, ev ce.Event) error 
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	return h.decide(ctx, ev, HandlerVerificationApproved, p.PartnerID, p.DecisionID, domain.VerificationApproved, p.ApprovedAt)
+	return h.decide(ctx, ev, p.PartnerID, p.DecisionID, domain.VerificationApproved, p.ApprovedAt)
 }
 
 // OnVerificationRejected locks gated acceptances (and suspends any current one).
@@ -114,7 +110,7 @@ func (h Inbound) OnVerificationRejected(ctx context.Context, ev ce.Event) error 
 	if id == "" {
 		id = "event:" + ev.ID
 	}
-	return h.decide(ctx, ev, HandlerVerificationRejected, p.PartnerID, id, domain.VerificationRejected, p.RejectedAt)
+	return h.decide(ctx, ev, p.PartnerID, id, domain.VerificationRejected, p.RejectedAt)
 }
 
 // OnVerificationRevoked suspends the partner's gated acceptances; the
@@ -124,23 +120,21 @@ func (h Inbound) OnVerificationRevoked(ctx context.Context, ev ce.Event) error {
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	return h.decide(ctx, ev, HandlerVerificationRevoked, p.PartnerID, p.DecisionID, domain.VerificationRevoked, p.RevokedAt)
+	return h.decide(ctx, ev, p.PartnerID, p.DecisionID, domain.VerificationRevoked, p.RevokedAt)
 }
 
-func (h Inbound) decide(ctx context.Context, ev ce.Event, handler, partnerID, decisionID string,
+func (h Inbound) decide(ctx context.Context, ev ce.Event, partnerID, decisionID string,
 	outcome domain.VerificationOutcome, at time.Time) error {
 	if at.IsZero() {
 		at = ev.Time
 	}
 	cmd := app.ApplyVerificationDecisionCommand{PartnerID: partnerID, DecisionID: decisionID, Outcome: string(outcome), DecidedAt: at}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "verification"})
-	return inbox.Once(ctx, h.Pool, handler, ev, func(ctx context.Context, _ pgx.Tx) error {
-		// Exclusive partner lock before the use case lists the acceptances
-		// it may have to suspend (see postgres.Partners.Lock).
-		if err := h.Partners.Lock(ctx, strings.TrimSpace(partnerID)); err != nil {
-			return err
-		}
-		_, err := h.App.ApplyVerificationDecision.Handle(ctx, cmd)
+	// Exclusive partner lock before the use case lists the acceptances it
+	// may have to suspend (see postgres.Partners.Lock).
+	if err := h.Partners.Lock(ctx, strings.TrimSpace(partnerID)); err != nil {
 		return err
-	})
+	}
+	_, err := h.App.ApplyVerificationDecision.Handle(ctx, cmd)
+	return err
 }

@@ -50,11 +50,13 @@ type Store struct {
 	pool   *pgxpool.Pool
 	outbox *outbox.Writer
 	mapper EventMapper
+	timers *timer.Timers
 }
 
-// New returns the store over pool, writing events through w mapped by m.
-func New(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Store {
-	return &Store{pool: pool, outbox: w, mapper: m}
+// New returns the store over pool, writing events through w mapped by m
+// and scheduling its deadlines on timers.
+func New(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper, timers *timer.Timers) *Store {
+	return &Store{pool: pool, outbox: w, mapper: m, timers: timers}
 }
 
 // Versions returns the version repository.
@@ -94,8 +96,8 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx
 // that reads inside an event handler see the handler's own writes.
 func (s *Store) q(ctx context.Context) pg.Querier { return pg.Q(ctx, s.pool) }
 
-func schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time) error {
-	return timer.Schedule(ctx, tx, kind, key, due, nil)
+func (s *Store) schedule(ctx context.Context, tx pgx.Tx, kind, key string, due time.Time) error {
+	return s.timers.Schedule(ctx, tx, kind, key, due, nil)
 }
 
 // nullTime maps a nil *time.Time to SQL NULL.

@@ -18,6 +18,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/pkg/timer"
 	"github.com/partnerhub/onboarding/services/agreements/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/agreements/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
@@ -53,12 +54,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	return &env{pool: pool, admin: admin, store: postgres.New(pool, outbox.NewWriter("agreements"), events.Draft)}
+	return &env{pool: pool, admin: admin, store: postgres.New(pool, outbox.NewWriter("agreements"), events.Draft, timer.New(pool, slog.New(slog.DiscardHandler)))}
 }
 
 func (e *env) outboxTypes(t *testing.T) []string {
 	t.Helper()
-	rows, err := e.admin.Query(ctx, `SELECT payload::text FROM agreements.watermill_outbox ORDER BY "offset"`)
+	rows, err := e.admin.Query(ctx, `SELECT headers->>'ce-type' FROM agreements.outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (r *Requirements) Add(ctx context.Context, rq *domain.Requirement) (bool, e
 			return nil
 		}
 		inserted = true
-		if err := schedule(ctx, tx, TimerReacceptanceDue, st.ID, st.DueBy); err != nil {
+		if err := r.s.schedule(ctx, tx, TimerReacceptanceDue, st.ID, st.DueBy); err != nil {
 			return err
 		}
 		return r.s.emit(ctx, tx, rq.PullEvents())

@@ -37,7 +37,7 @@ func (r *Versions) Add(ctx context.Context, v *domain.Version) error {
 			return domain.ErrVersionExists
 		}
 		if st.FanOutPending {
-			if err := schedule(ctx, tx, TimerFanOut, st.ID, st.PublishedAt.Add(FanOutGrace)); err != nil {
+			if err := r.s.schedule(ctx, tx, TimerFanOut, st.ID, st.PublishedAt.Add(FanOutGrace)); err != nil {
 				return err
 			}
 		}

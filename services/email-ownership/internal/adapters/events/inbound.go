@@ -4,47 +4,53 @@ import (
 	"context"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
 )
 
 // HandlerOpenChallenges is the inbox name of the registration handler.
 const HandlerOpenChallenges = "open_challenges_on_application_submitted"
 
+// Handlers are the inbound CloudEvent handlers of the service.
+type Handlers struct {
+	App *app.App
+}
+
+// Subscriptions are the events the service consumes, each handled once
+// (inbox) in the transaction of its effects. On a nil *Handlers they are
+// the declaration the deployment reads.
+func (h *Handlers) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerOpenChallenges, Handle: h.OnApplicationSubmitted},
+	}
+}
+
 // OnApplicationSubmitted opens one challenge per enrollment of a submitted
 // registration. The inbox row and every enrollment's challenge commit in one
 // transaction; a replay (same CloudEvent) does nothing, and a duplicate with
 // a new id opens nothing because the aggregate remembers the address.
-func OnApplicationSubmitted(a *app.App, pool *pgxpool.Pool) bus.HandlerFunc {
-	return func(ctx context.Context, ev ce.Event) error {
-		var p registrationv1.ApplicationSubmitted
-		if err := ev.DecodeData(&p, false); err != nil {
-			return err
-		}
-		cmd := app.OpenChallengesCommand{
-			PartnerID:   p.PartnerID,
-			Email:       p.Contact.Email,
-			ContactName: contactName(p.Contact, p.Language, p.Market),
-			Language:    p.Language,
-			Market:      p.Market,
-			CausationID: ev.ID,
-		}
-		for _, e := range p.Enrollments {
-			cmd.Enrollments = append(cmd.Enrollments, app.Enrollment{EnrollmentID: e.EnrollmentID, Program: e.Program})
-		}
-		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-		return inbox.Once(ctx, pool, HandlerOpenChallenges, ev, func(ctx context.Context, _ pgx.Tx) error {
-			_, err := a.OpenChallenges(ctx, cmd)
-			return err
-		})
+func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ApplicationSubmitted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
 	}
+	cmd := app.OpenChallengesCommand{
+		PartnerID:   p.PartnerID,
+		Email:       p.Contact.Email,
+		ContactName: contactName(p.Contact, p.Language, p.Market),
+		Language:    p.Language,
+		Market:      p.Market,
+		CausationID: ev.ID,
+	}
+	for _, e := range p.Enrollments {
+		cmd.Enrollments = append(cmd.Enrollments, app.Enrollment{EnrollmentID: e.EnrollmentID, Program: e.Program})
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	_, err := h.App.OpenChallenges(ctx, cmd)
+	return err
 }
 
 // contactName writes the name the way the mail's reader expects it:

@@ -203,6 +203,15 @@ func (r *Repository) DueForExpiry(ctx context.Context, now time.Time, limit int)
 	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2`, now, limit)
 }
 
+// NextDeadline is when the earliest challenge deadline falls (zero: none).
+func (r *Repository) NextDeadline(ctx context.Context) (time.Time, error) {
+	var next *time.Time
+	if err := r.querier(ctx).QueryRow(ctx, `SELECT min(next_deadline) FROM ownerships`).Scan(&next); err != nil || next == nil {
+		return time.Time{}, err
+	}
+	return *next, nil
+}
+
 func (r *Repository) ids(ctx context.Context, sql string, args ...any) ([]string, error) {
 	rows, err := r.querier(ctx).Query(ctx, sql, args...)
 	if err != nil {

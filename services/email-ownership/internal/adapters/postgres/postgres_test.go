@@ -90,7 +90,7 @@ func TestUpsertRaceOpensOnce(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM challenge_tokens`); n != 1 {
 		t.Fatalf("%d challenges, want 1", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM watermill_outbox`); n != 2 {
+	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 2 {
 		t.Fatalf("%d outbox rows, want opened + mail requested", n)
 	}
 	o, err := repo.Get(ctx, ref.EnrollmentID)
@@ -118,7 +118,7 @@ func TestUpsertRaceOpensOnce(t *testing.T) {
 		o.ExpireDue(now.Add(73 * time.Hour))
 		return errors.New("boom")
 	})
-	if err == nil || count(t, pool, `SELECT count(*) FROM watermill_outbox`) != 2 {
+	if err == nil || count(t, pool, `SELECT count(*) FROM outbox`) != 2 {
 		t.Fatal("a failed update wrote events")
 	}
 	if err := repo.Update(ctx, "nope", func(*domain.Ownership) error { return nil }); !errors.Is(err, app.ErrNotFound) {

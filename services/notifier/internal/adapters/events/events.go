@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -24,26 +20,36 @@ import (
 // HandlerAccept is the inbox name of the mail-request handler.
 const HandlerAccept = "accept_verification_mail_requested"
 
-// OnVerificationMailRequested records the request as a delivery (sent by
-// the poller). Replays hit the inbox; a duplicate with another event id hits
-// the delivery's primary key (the challenge id): one mail either way.
-func OnVerificationMailRequested(a *app.App, pool *pgxpool.Pool) bus.HandlerFunc {
-	return func(ctx context.Context, ev ce.Event) error {
-		var p emailv1.VerificationMailRequested
-		if err := ev.DecodeData(&p, false); err != nil {
-			return err
-		}
-		req := domain.MailRequest{ChallengeID: p.ChallengeID, EnrollmentID: p.EnrollmentID, PartnerID: p.PartnerID,
-			Program: p.Program, Recipient: p.Recipient, ContactName: p.ContactName, Language: domain.Language(p.Language),
-			Market: p.Market, TemplateID: p.TemplateID, ExpiresAt: p.ExpiresAt, SealedSecret: p.SealedSecret, CausationID: ev.ID}
-		cause := ce.CauseOf(ev)
-		req.CorrelationID, req.TraceParent = cause.CorrelationID, cause.TraceParent
-		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
-		return inbox.Once(ctx, pool, HandlerAccept, ev, func(ctx context.Context, _ pgx.Tx) error {
-			_, err := a.Accept(ctx, req)
-			return err
-		})
+// Handlers are the notifier's inbound CloudEvent handlers.
+type Handlers struct {
+	App *app.App
+}
+
+// Subscriptions are the events the notifier consumes, each handled once
+// (inbox) in the transaction that records the delivery. On a nil *Handlers
+// they are the declaration the deployment reads.
+func (h *Handlers) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		{Type: emailv1.TypeVerificationMailRequested, Inbox: HandlerAccept, Handle: h.OnVerificationMailRequested},
 	}
+}
+
+// OnVerificationMailRequested sends the mail and records the delivery.
+// Replays hit the inbox; a duplicate with another event id finds the
+// delivery (the challenge id): one mail either way.
+func (h *Handlers) OnVerificationMailRequested(ctx context.Context, ev ce.Event) error {
+	var p emailv1.VerificationMailRequested
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	req := domain.MailRequest{ChallengeID: p.ChallengeID, EnrollmentID: p.EnrollmentID, PartnerID: p.PartnerID,
+		Program: p.Program, Recipient: p.Recipient, ContactName: p.ContactName, Language: domain.Language(p.Language),
+		Market: p.Market, TemplateID: p.TemplateID, ExpiresAt: p.ExpiresAt, SealedSecret: p.SealedSecret, CausationID: ev.ID}
+	cause := ce.CauseOf(ev)
+	req.CorrelationID, req.TraceParent = cause.CorrelationID, cause.TraceParent
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
+	_, err := h.App.Accept(ctx, req)
+	return err
 }
 
 // Drafts maps delivery events to outbox drafts; subject = global partner id.

@@ -72,6 +72,27 @@ func (r *Repository) Due(_ context.Context, now time.Time, limit int) ([]string,
 	return ids, nil
 }
 
+// NextAttemptAt implements app.Repository.
+func (r *Repository) NextAttemptAt(_ context.Context) (time.Time, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var next time.Time
+	for _, s := range r.rows {
+		if (s.Status == domain.StatusPending || s.Status == domain.StatusSending) && (next.IsZero() || s.NextAttemptAt.Before(next)) {
+			next = s.NextAttemptAt
+		}
+	}
+	return next, nil
+}
+
+// Exists implements app.Repository.
+func (r *Repository) Exists(_ context.Context, id string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.rows[id]
+	return ok, nil
+}
+
 // Get returns a copy of a delivery.
 func (r *Repository) Get(id string) (*domain.Delivery, bool) {
 	r.mu.Lock()

@@ -35,6 +35,9 @@ type Repository struct {
 	pool   *pgxpool.Pool
 	outbox *outbox.Writer
 	drafts DraftsFunc
+	// OnRetryScheduled runs after the commit of a delivery left pending (a
+	// retry is due later): the delivery job's wake.
+	OnRetryScheduled func()
 }
 
 var _ app.Repository = (*Repository)(nil)
@@ -96,6 +99,9 @@ func secretToKeep(s domain.DeliverySnapshot) []byte {
 }
 
 func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delivery, s domain.DeliverySnapshot) error {
+	if s.Status == domain.StatusPending && r.OnRetryScheduled != nil {
+		pg.AfterCommit(ctx, r.OnRetryScheduled)
+	}
 	for _, a := range s.Attempts {
 		var finished *time.Time
 		if !a.FinishedAt.IsZero() {
@@ -166,6 +172,23 @@ func (r *Repository) load(ctx context.Context, q pg.Querier, id, suffix string) 
 		return nil, err
 	}
 	return domain.RestoreDelivery(s), nil
+}
+
+// Exists implements app.Repository.
+func (r *Repository) Exists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = $1)`, id).Scan(&ok)
+	return ok, err
+}
+
+// NextAttemptAt implements app.Repository.
+func (r *Repository) NextAttemptAt(ctx context.Context) (time.Time, error) {
+	var next *time.Time
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'sending')`).Scan(&next)
+	if err != nil || next == nil {
+		return time.Time{}, err
+	}
+	return *next, nil
 }
 
 // Due implements app.Repository: the durable retry timer is the indexed

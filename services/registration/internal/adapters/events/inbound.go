@@ -20,8 +20,8 @@ import (
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/httpx"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/registration/internal/app"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -47,15 +47,19 @@ type Handlers struct {
 	Directory *auth.Directory
 }
 
-// Register subscribes every handler on r.
-func (h *Handlers) Register(r *bus.Router) {
-	// One durable over every intake registration subject: an unknown type
-	// there is dead-lettered with cloudevent.unknown_type.
-	r.Subscribe("intake.registration.>", map[string]bus.HandlerFunc{intakev1.TypeRegistrationRequested: h.OnRegistrationRequested})
-	r.On(verificationv1.TypeVerificationApproved, h.OnVerificationApproved)
-	r.On(verificationv1.TypeVerificationRejected, h.OnVerificationRejected)
-	r.On(TypeAcceptanceRecorded, h.OnAcceptanceRecorded)
-	r.On(emailv1.TypeOwnershipConfirmed, h.OnOwnershipConfirmed)
+// Subscriptions are the events registration consumes, each handled once
+// (inbox) in the transaction of its effects. On a nil *Handlers they are
+// the declaration the deployment reads.
+func (h *Handlers) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		// One durable over every intake registration subject: an unknown
+		// type there is dead-lettered with cloudevent.unknown_type.
+		{Type: intakev1.TypeRegistrationRequested, Filter: "intake.registration.>", Inbox: "on_registration_requested", Handle: h.OnRegistrationRequested},
+		{Type: verificationv1.TypeVerificationApproved, Inbox: "on_verification_approved", Handle: h.OnVerificationApproved},
+		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
+		{Type: TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
+		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
+	}
 }
 
 // internal is the principal of an event from one of our own services: NATS
@@ -76,18 +80,15 @@ func (h *Handlers) OnRegistrationRequested(ctx context.Context, ev ce.Event) err
 	}
 	p.RequestID = ev.ID
 	ctx = auth.WithPrincipal(ctx, p)
-	return inbox.Once(ctx, h.Pool, "on_registration_requested", ev, func(ctx context.Context, tx pgx.Tx) error {
-		var in domain.RegistrationInput
-		err := httpx.DecodeStrict(ev.Data, &in)
-		if err == nil {
-			_, err = h.App.SubmitRegistration(ctx, p, in)
-		}
-		if err == nil {
-			return nil
-		}
-		if !apperr.Permanent(err) {
-			return err
-		}
+	var in domain.RegistrationInput
+	err = httpx.DecodeStrict(ev.Data, &in)
+	if err == nil {
+		_, err = h.App.SubmitRegistration(ctx, p, in)
+	}
+	if err == nil || !apperr.Permanent(err) {
+		return err
+	}
+	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
 			Type: regv1.TypeApplicationRejected, Subject: ev.ID, Data: Rejection(ev.ID, err),
 		})
@@ -122,10 +123,8 @@ func (h *Handlers) OnVerificationApproved(ctx context.Context, ev ce.Event) erro
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	return inbox.Once(ctx, h.Pool, "on_verification_approved", ev, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := h.App.ApplyVerificationApproved(ctx, p, app.VerificationApproved{PartnerID: v.PartnerID})
-		return err
-	})
+	_, err := h.App.ApplyVerificationApproved(ctx, p, app.VerificationApproved{PartnerID: v.PartnerID})
+	return err
 }
 
 // OnVerificationRejected closes the registration's enrollments.
@@ -136,10 +135,8 @@ func (h *Handlers) OnVerificationRejected(ctx context.Context, ev ce.Event) erro
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	return inbox.Once(ctx, h.Pool, "on_verification_rejected", ev, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := h.App.ApplyVerificationRejected(ctx, p, app.VerificationRejected{PartnerID: v.PartnerID, Reason: v.Reason})
-		return err
-	})
+	_, err := h.App.ApplyVerificationRejected(ctx, p, app.VerificationRejected{PartnerID: v.PartnerID, Reason: v.Reason})
+	return err
 }
 
 // OnAcceptanceRecorded moves the program's enrollment qualified → active.
@@ -162,11 +159,8 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	err := inbox.Once(ctx, h.Pool, "on_acceptance_recorded", ev, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
-			Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID})
-		return err
-	})
+	_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
+		Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID})
 	if ae, ok := apperr.As(err); ok && ae.Code == app.CodeNotYetApproved {
 		// Agreements accepts only after the approval, but the approval comes
 		// to us on another durable and may not be applied yet (a backlog
@@ -186,7 +180,7 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	if c.PartnerID == "" || c.EnrollmentID == "" {
 		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "confirmation without partner_id or enrollment_id"}
 	}
-	return inbox.Once(ctx, h.Pool, "on_ownership_confirmed", ev, func(ctx context.Context, tx pgx.Tx) error {
+	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := h.Repo.Get(ctx, domain.PartnerID(c.PartnerID)); errors.Is(err, domain.ErrPartnerNotFound) {
 			return apperr.NotFound("registration.partner_not_found", fmt.Sprintf("no partner %s", c.PartnerID))
 		} else if err != nil {

@@ -3,13 +3,10 @@ package events
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
@@ -27,8 +24,16 @@ var registrationService = auth.Principal{Kind: auth.KindService, Subject: "regis
 // Handlers feed the partner projection from registration events. Each runs
 // once per event (inbox), in one transaction with the projection change.
 type Handlers struct {
-	Pool *pgxpool.Pool
-	App  *app.App
+	App *app.App
+}
+
+// Subscriptions are the events relationships consumes. On a zero Handlers
+// they are the declaration the deployment reads.
+func (h Handlers) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
+		{Type: registrationv1.TypeEnrollmentStatusChanged, Inbox: HandlerEnrollmentStatusChanged, Handle: h.OnEnrollmentStatusChanged},
+	}
 }
 
 // OnApplicationSubmitted projects a newly registered partner: legal name and
@@ -41,31 +46,29 @@ func (h Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error
 		return err
 	}
 	ctx = auth.WithPrincipal(ctx, registrationService)
-	return inbox.Once(ctx, h.Pool, HandlerApplicationSubmitted, ev, func(ctx context.Context, _ pgx.Tx) error {
-		a := p.Address.Normalized
-		var locations []string
-		if p.LocationID != "" {
-			locations = []string{p.LocationID}
-		}
-		_, err := h.App.ApplyPartnerRegistered(ctx, registrationService, app.PartnerRegistered{
-			PartnerID: p.PartnerID, LocationIDs: locations, Market: p.Market, LegalName: p.LegalName.Normalized,
-			// Registration addresses carry no country: the market is the country.
-			Address: domain.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region,
-				PostalCode: a.PostalCode, Country: p.Market},
-			OccurredAt: p.SubmittedAt,
-		})
-		if err != nil {
+	a := p.Address.Normalized
+	var locations []string
+	if p.LocationID != "" {
+		locations = []string{p.LocationID}
+	}
+	_, err := h.App.ApplyPartnerRegistered(ctx, registrationService, app.PartnerRegistered{
+		PartnerID: p.PartnerID, LocationIDs: locations, Market: p.Market, LegalName: p.LegalName.Normalized,
+		// Registration addresses carry no country: the market is the country.
+		Address: domain.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region,
+			PostalCode: a.PostalCode, Country: p.Market},
+		OccurredAt: p.SubmittedAt,
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range p.Enrollments {
+		if _, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
+			PartnerID: p.PartnerID, Program: e.Program, Status: e.Status, OccurredAt: p.SubmittedAt,
+		}); err != nil {
 			return err
 		}
-		for _, e := range p.Enrollments {
-			if _, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
-				PartnerID: p.PartnerID, Program: e.Program, Status: e.Status, OccurredAt: p.SubmittedAt,
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // OnEnrollmentStatusChanged records an enrollment's new status; an
@@ -75,11 +78,14 @@ func (h Handlers) OnEnrollmentStatusChanged(ctx context.Context, ev ce.Event) er
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
+	// Programs and statuses this service does not track are skipped (new
+	// ones are compatible additions); an event without them is malformed.
+	if p.PartnerID == "" || p.Program == "" || p.To == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "enrollment status change without partner_id, program or to"}
+	}
 	ctx = auth.WithPrincipal(ctx, registrationService)
-	return inbox.Once(ctx, h.Pool, HandlerEnrollmentStatusChanged, ev, func(ctx context.Context, _ pgx.Tx) error {
-		_, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
-			PartnerID: p.PartnerID, Program: p.Program, Status: p.To, OccurredAt: p.At,
-		})
-		return err
+	_, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
+		PartnerID: p.PartnerID, Program: p.Program, Status: p.To, OccurredAt: p.At,
 	})
+	return err
 }

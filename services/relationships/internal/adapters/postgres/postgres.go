@@ -270,6 +270,15 @@ func (s *Relationships) DueIDs(ctx context.Context, now time.Time, limit int) ([
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// NextDueAt is when the earliest relationship timer is due (zero: none).
+func (s *Relationships) NextDueAt(ctx context.Context) (time.Time, error) {
+	var next *time.Time
+	if err := s.queryer(ctx).QueryRow(ctx, `SELECT min(next_due_at) FROM relationships`).Scan(&next); err != nil || next == nil {
+		return time.Time{}, err
+	}
+	return *next, nil
+}
+
 // queryer reads inside the transaction of ctx when there is one.
 func (s *Relationships) queryer(ctx context.Context) pg.Querier { return pg.Q(ctx, s.pool) }
 

@@ -114,8 +114,7 @@ func (f fixture) proposal(t *testing.T, provider, reseller string) (*domain.Rela
 func (f fixture) outboxCount(t *testing.T, eventType string) int {
 	t.Helper()
 	var n int
-	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM watermill_outbox WHERE metadata::text LIKE '%' || $1 || '%'
-		OR payload::text LIKE '%' || $1 || '%'`, eventType).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE headers->>'ce-type' LIKE '%' || $1 || '%'`, eventType).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

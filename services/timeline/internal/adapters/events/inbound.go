@@ -1,8 +1,9 @@
 // Package events feeds the timeline from the bus: one catch-all durable per
 // producer stream hands every well-formed CloudEvent, of any type, to the
 // app, and one durable per other consumer's dead-letter subject hands it
-// their dead letters. Malformed messages never reach it: the router dead-letters them with
-// their decode code.
+// their dead letters. Malformed events never reach it: the router
+// dead-letters them with their decode code (and skips malformed dead
+// letters, which are dead letters already).
 package events
 
 import (
@@ -17,47 +18,32 @@ import (
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
-// Filters are the producer streams the timeline reads, one durable each
-// (bus.Subscriptions["timeline"] grants them). INTAKE is left out: its
-// events are requests about no partner yet, and registration answers each
-// with an event that is on the timeline. NOTIFIER is in: a mail that was
-// never delivered is often why a partner is stuck.
-var Filters = []string{
-	"registration.>",
-	"email.>",
-	"notifier.>",
-	"verification.>",
-	"agreements.>",
-	"relationships.>",
-}
-
-// DeadLetterFilters are the other consumers' dead-letter subjects, one
-// durable each: a dead letter about a partner is often why it is stuck. The
-// timeline's own subject (deadletter.timeline) is never consumed: a dead
-// letter the timeline cannot read would be dead-lettered back to it forever.
-var DeadLetterFilters = []string{
-	bus.DeadLetterSubject("registration"),
-	bus.DeadLetterSubject("email-ownership"),
-	bus.DeadLetterSubject("notifier"),
-	bus.DeadLetterSubject("verification"),
-	bus.DeadLetterSubject("agreements"),
-	bus.DeadLetterSubject("relationships"),
-}
-
 // Inbound handles bus events.
 type Inbound struct {
 	App *app.App
 	Log *slog.Logger
 }
 
-// Subscribe registers the catch-all handler on every filter.
-func (in Inbound) Subscribe(r *bus.Router) {
-	for _, f := range Filters {
-		r.SubscribeAll(f, in.OnEvent)
+// Subscriptions are what the timeline reads, derived from the stream
+// catalog: one catch-all durable per producer stream (INTAKE is left out:
+// its events are requests about no partner yet, and registration answers
+// each with an event that is on the timeline; NOTIFIER is in: a mail never
+// delivered is often why a partner is stuck), and one per other service's
+// dead-letter subject (a dead letter about a partner is often why it is
+// stuck; the timeline's own is never read: one it could not read would come
+// back to it forever). The store is idempotent by event, so there is no
+// inbox; order does not matter, so one worker takes big batches. A dead
+// letter that is not a readable CloudEvent was dead-lettered already and is
+// skipped, not dead-lettered again.
+func (in Inbound) Subscriptions() []bus.Subscription {
+	var subs []bus.Subscription
+	for _, f := range bus.ProducerFilters() {
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Workers: 1, Batch: 200})
 	}
-	for _, f := range DeadLetterFilters {
-		r.SubscribeAllHeaders(f, in.OnDeadLetter)
+	for _, f := range bus.DeadLetterFilters("timeline") {
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Workers: 1, Batch: 50})
 	}
+	return subs
 }
 
 // OnDeadLetter records another consumer's dead letter of ev (the dlq-*

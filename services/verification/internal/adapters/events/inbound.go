@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -15,7 +14,6 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
-	"github.com/partnerhub/onboarding/pkg/inbox"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
@@ -37,13 +35,15 @@ type Handlers struct {
 	Now               func() time.Time
 }
 
-// Register adds the handlers to the router.
-func (h *Handlers) Register(r interface {
-	On(eventType string, fn bus.HandlerFunc)
-}) {
-	r.On(registrationv1.TypeApplicationSubmitted, h.OnApplicationSubmitted)
-	r.On(emailv1.TypeOwnershipConfirmed, h.OnOwnershipConfirmed)
-	r.On(intakev1.TypeVerificationDecisionSubmitted, h.OnDecisionSubmitted)
+// Subscriptions are the events verification consumes, each handled once
+// (inbox) in the transaction of its effects. On a nil *Handlers they are
+// the declaration the deployment reads.
+func (h *Handlers) Subscriptions() []bus.Subscription {
+	return []bus.Subscription{
+		{Type: registrationv1.TypeApplicationSubmitted, Inbox: "on_application_submitted", Handle: h.OnApplicationSubmitted},
+		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
+		{Type: intakev1.TypeVerificationDecisionSubmitted, Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted},
+	}
 }
 
 // OnApplicationSubmitted opens the verification case of a submitted registration.
@@ -53,10 +53,8 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 		return err
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return inbox.Once(ctx, h.Pool, "on_application_submitted", ev, func(ctx context.Context, _ pgx.Tx) error {
-		_, err := h.App.OpenCase(ctx, app.OpenCaseCommand{OpenInput: OpenInput(p)})
-		return err
-	})
+	_, err := h.App.OpenCase(ctx, app.OpenCaseCommand{OpenInput: OpenInput(p)})
+	return err
 }
 
 // OpenInput maps the registration's published facts to the case input.
@@ -92,11 +90,8 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 		return err
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
-	err := inbox.Once(ctx, h.Pool, "on_ownership_confirmed", ev, func(ctx context.Context, _ pgx.Tx) error {
-		_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
-			PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
-		return err
-	})
+	_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
+		PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
 	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrCaseNotFound.Code && h.young(ev) {
 		// Not permanent yet: redelivered with backoff; dead-lettered with
 		// this code once the deliveries run out.
@@ -129,10 +124,8 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 		return apperr.Invalid("verification.invalid_decision", "decision_id and task_id are required")
 	}
 	ctx = auth.WithPrincipal(ctx, principal)
-	return inbox.Once(ctx, h.Pool, "on_decision_submitted", ev, func(ctx context.Context, _ pgx.Tx) error {
-		_, err := h.App.Decide(ctx, principal, DecideCommand(p))
-		return err
-	})
+	_, err = h.App.Decide(ctx, principal, DecideCommand(p))
+	return err
 }
 
 // DecideCommand maps a decision event to the use case's command.

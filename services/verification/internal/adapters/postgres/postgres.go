@@ -219,6 +219,15 @@ func (r *Repository) DueCaseIDs(ctx context.Context, now time.Time, limit int) (
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// NextTimerAt is when the earliest case timer is due (zero: none is set).
+func (r *Repository) NextTimerAt(ctx context.Context) (time.Time, error) {
+	var next *time.Time
+	if err := r.q(ctx).QueryRow(ctx, `SELECT min(timer_at) FROM cases`).Scan(&next); err != nil || next == nil {
+		return time.Time{}, err
+	}
+	return *next, nil
+}
+
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

@@ -76,7 +76,7 @@ func TestAddGetAndUniquePartner(t *testing.T) {
 	if err := repo.Add(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM watermill_outbox`); n != pending || n == 0 {
+	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != pending || n == 0 {
 		t.Fatalf("outbox rows %d, want the %d recorded events", n, pending)
 	}
 	got, err := repo.Get(ctx, "vc-a")
@@ -119,7 +119,7 @@ func TestUpdateStoresNothingWhenFnFails(t *testing.T) {
 	if err := repo.Add(ctx, newCase(t, "vc-a", "PG-AAA1")); err != nil {
 		t.Fatal(err)
 	}
-	before := count(t, pool, `SELECT count(*) FROM watermill_outbox`)
+	before := count(t, pool, `SELECT count(*) FROM outbox`)
 	boom := errors.New("refused")
 	err := repo.Update(ctx, "vc-a", func(c *domain.Case) error {
 		if _, err := c.Claim(c.Tasks[0].ID, "v1", "", t0, rules()); err != nil {
@@ -131,7 +131,7 @@ func TestUpdateStoresNothingWhenFnFails(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	c, _ := repo.Get(ctx, "vc-a")
-	if c.Tasks[0].ClaimedBy != "" || count(t, pool, `SELECT count(*) FROM watermill_outbox`) != before ||
+	if c.Tasks[0].ClaimedBy != "" || count(t, pool, `SELECT count(*) FROM outbox`) != before ||
 		count(t, pool, `SELECT count(*) FROM review_tasks WHERE claimed_by <> ''`) != 0 {
 		t.Fatal("a failed update stored state or events")
 	}

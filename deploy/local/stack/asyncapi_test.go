@@ -1,4 +1,4 @@
-package events_test
+package stack_test
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/partnerhub/onboarding/deploy/local/stack"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
@@ -28,7 +31,7 @@ var update = flag.Bool("update", false, "rewrite schemas/asyncapi.yaml from cont
 // (inside the document, or to a schema file), exactly one message per
 // declared type whose payload is that type's schema, a send operation for
 // every message and a receive operation for every durable of
-// bus.Subscriptions.
+// the services' declarations.
 func TestAsyncAPIDocument(t *testing.T) {
 	root, err := contract.RepoRoot()
 	if err != nil {
@@ -37,7 +40,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 	schemaDir := filepath.Join(root, "schemas")
 	path := filepath.Join(schemaDir, contract.AsyncAPIFile)
 	types := declaredTypes(t, root)
-	want, err := contract.AsyncAPI(types, schemaDir)
+	want, err := contract.AsyncAPI(types, stack.Consumes(), schemaDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("schemas/%s drifted from contract.AsyncAPI; run cd pkg && go test ./events -run TestAsyncAPIDocument -update", contract.AsyncAPIFile)
+		t.Errorf("schemas/%s drifted from contract.AsyncAPI; run cd deploy/local && go test ./stack -run TestAsyncAPIDocument -update", contract.AsyncAPIFile)
 	}
 	checkAsyncAPI(t, got, schemaDir, types)
 }
@@ -176,20 +179,20 @@ func checkAsyncAPI(t *testing.T, yamlDoc []byte, schemaDir string, types []strin
 			t.Errorf("%s has no send operation", topic)
 		}
 	}
-	for user, filters := range bus.Subscriptions {
+	for user, filters := range stack.Consumes() {
 		for _, f := range filters {
 			if s, err := bus.StreamFor(f); err == nil && s.Name == bus.DeadLetterStream {
 				if !receives[bus.DurableName(user, f)+" deadletter"] {
-					t.Errorf("%s consumes %s (bus.Subscriptions) but the document has no receive operation for it", user, f)
+					t.Errorf("%s consumes %s (its declaration) but the document has no receive operation for it", user, f)
 				}
 				continue
 			}
 			matched := 0
 			for topic := range declared {
-				if contract.SubjectMatches(f, topic) {
+				if server.SubjectMatchesFilter(topic, f) {
 					matched++
 					if !receives[bus.DurableName(user, f)+" "+topic] {
-						t.Errorf("%s consumes %s (bus.Subscriptions) but the document has no receive operation for %s", user, f, topic)
+						t.Errorf("%s consumes %s (its declaration) but the document has no receive operation for %s", user, f, topic)
 					}
 				}
 			}

@@ -1,4 +1,4 @@
-package events_test
+package stack_test
 
 import (
 	"go/ast"
@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/partnerhub/onboarding/deploy/local/stack"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
@@ -68,26 +71,26 @@ func TestCatalogSchemasAndCodeAgree(t *testing.T) {
 		}
 	}
 	// The consumers column says who holds a durable on the type: the
-	// subscriptions the bus grants (bus.Subscriptions), as the AsyncAPI
+	// subscriptions the bus grants (its declaration), as the AsyncAPI
 	// receive operations do.
 	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_.0-9]+\\.v[0-9]+)` \\| [^|]* \\| [^|]* \\| ([^|]*) \\|").FindAllStringSubmatch(string(readme), -1) {
 		if want := consumersOf(m[1]); strings.TrimSpace(m[2]) != want {
-			t.Errorf("README catalog: %s consumers = %q, bus.Subscriptions say %q", m[1], strings.TrimSpace(m[2]), want)
+			t.Errorf("README catalog: %s consumers = %q, the declarations say %q", m[1], strings.TrimSpace(m[2]), want)
 		}
 	}
 }
 
 // consumersOf lists, as the README catalog writes them, the bus users with
-// a durable on topic; read models (bus.Readers) consume every type and are
+// a durable on topic; read models (stack.Readers) consume every type and are
 // named once under the table instead.
 func consumersOf(topic string) string {
 	var out []string
-	for user, filters := range bus.Subscriptions {
-		if slices.Contains(bus.Readers, user) {
+	for user, filters := range stack.Consumes() {
+		if slices.Contains(stack.Readers(), user) {
 			continue
 		}
 		for _, f := range filters {
-			if contract.SubjectMatches(f, topic) {
+			if server.SubjectMatchesFilter(topic, f) {
 				switch user {
 				case bus.VerifierUser:
 					user = "verifier services"

@@ -1,0 +1,70 @@
+// Package stack is the whole backend as the deployment sees it: every
+// service's declaration (platform.Declaration, declared once in the
+// service's wiring) and what is derived from them, so that nothing is
+// listed twice: the bus users and their NATS permissions (accounts.conf),
+// and the receive operations of the AsyncAPI document.
+package stack
+
+import (
+	"slices"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/services/agreements"
+	"github.com/partnerhub/onboarding/services/emailownership"
+	"github.com/partnerhub/onboarding/services/notifier"
+	"github.com/partnerhub/onboarding/services/registration"
+	"github.com/partnerhub/onboarding/services/relationships"
+	"github.com/partnerhub/onboarding/services/timeline"
+	"github.com/partnerhub/onboarding/services/verification"
+)
+
+// Declarations are the services of the backend, in start order.
+func Declarations() []platform.Declaration {
+	return []platform.Declaration{
+		registration.Declaration(),
+		emailownership.Declaration(),
+		verification.Declaration(),
+		agreements.Declaration(),
+		relationships.Declaration(),
+		notifier.Declaration(),
+		timeline.Declaration(),
+	}
+}
+
+// ServiceConsumes maps each service to the subject filters of its durables.
+func ServiceConsumes() map[string][]string {
+	out := map[string][]string{}
+	for _, d := range Declarations() {
+		out[d.Name] = d.Consumes()
+	}
+	return out
+}
+
+// Consumes maps every bus user that consumes to its filters: the services
+// (from their declarations) and the external users (bus.ExternalSubscriptions).
+func Consumes() map[string][]string {
+	out := ServiceConsumes()
+	for user, filters := range bus.ExternalSubscriptions {
+		out[user] = slices.Clone(filters)
+	}
+	return out
+}
+
+// Users are the bus users of a deployment with their permissions: what
+// deploy/nats/accounts.conf holds.
+func Users() map[string]bus.UserSpec { return bus.DeploymentUsers(ServiceConsumes()) }
+
+// AccountsConfig is deploy/nats/accounts.conf.
+func AccountsConfig() string { return bus.AccountsConfig(Users()) }
+
+// Readers are the services that consume but own no stream (read models).
+func Readers() []string {
+	var out []string
+	for _, d := range Declarations() {
+		if !slices.Contains(bus.Services(), d.Name) {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,12 @@
+// Package agreements is the agreements service as the deployment sees it:
+// its declaration, from which the NATS permissions, accounts.conf and the
+// AsyncAPI receive operations are derived (deploy/local/stack).
+package agreements
+
+import (
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/services/agreements/internal/service"
+)
+
+// Declaration is the service's declaration, its handlers unbound.
+func Declaration() platform.Declaration { return (&service.Service{}).Declaration() }

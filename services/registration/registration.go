@@ -1,0 +1,12 @@
+// Package registration is the registration service as the deployment sees
+// it: its declaration, from which the NATS permissions, accounts.conf and
+// the AsyncAPI receive operations are derived (deploy/local/stack).
+package registration
+
+import (
+	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/services/registration/internal/service"
+)
+
+// Declaration is the service's declaration, its handlers unbound.
+func Declaration() platform.Declaration { return (&service.Service{}).Declaration() }
