@@ -240,6 +240,9 @@ func (s *Signer) Mint(p Principal, issuer, audience string, ttl time.Duration) (
 		Issuer(issuer).Audience([]string{audience}).Subject(p.Subject).
 		IssuedAt(now).NotBefore(now).Expiration(now.Add(ttl)).JwtID(hex.EncodeToString(jti[:])).
 		Claim(ClaimRoles, roles).Claim(ClaimKind, string(kind))
+	if len(p.AMR) > 0 {
+		b = b.Claim(ClaimAMR, p.AMR)
+	}
 	for name, v := range map[string]string{ClaimName: p.Name, ClaimEmail: p.Email, ClaimPartnerID: p.PartnerID} {
 		if v != "" {
 			b = b.Claim(name, v)

@@ -41,6 +41,9 @@ type Principal struct {
 	Email     string `json:"email,omitempty"`      // e-mail of a user
 	PartnerID string `json:"partner_id,omitempty"` // the partner the caller belongs to, if any
 	Roles     []Role `json:"roles"`
+	// AMR are the authentication methods of the token (claim amr, RFC
+	// 8176); "mfa" means the caller passed multi-factor authentication.
+	AMR []string `json:"amr,omitempty"`
 	// Request facts recorded with every change (audit).
 	SourceIP  string `json:"source_ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`

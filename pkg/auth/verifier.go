@@ -31,6 +31,9 @@ const (
 	ClaimPartnerID = "partner_id"
 	ClaimRoles     = "roles"
 	ClaimKind      = "kind"
+	// ClaimAMR is the authentication methods reference (RFC 8176): the
+	// methods the identity provider used, e.g. ["pwd", "mfa"].
+	ClaimAMR = "amr"
 )
 
 // Reasons a token is refused. They end up, as fixed strings, in the
@@ -234,7 +237,7 @@ func keyFitsAlg(key jwk.Key, alg jwa.SignatureAlgorithm) error {
 }
 
 // principalFromToken applies the claims contract: sub, name, email,
-// partner_id, roles (unknown roles ignored) and kind ("user" by default).
+// partner_id, roles (unknown roles ignored), amr and kind ("user" by default).
 func principalFromToken(tok jwt.Token) (Principal, error) {
 	sub, _ := tok.Subject()
 	p := Principal{Kind: KindUser, Subject: sub}
@@ -261,6 +264,11 @@ func principalFromToken(tok jwt.Token) (Principal, error) {
 		errs = append(errs, err)
 	}
 	p.Roles = roles
+	amr, err := stringsClaim(tok, ClaimAMR)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.AMR = amr
 	if err := errors.Join(errs...); err != nil {
 		return Principal{}, errors.New("the token's claims do not follow the contract")
 	}
@@ -280,6 +288,33 @@ func stringClaim(tok jwt.Token, name string) (string, error) {
 		return "", fmt.Errorf("claim %s is not a string", name)
 	}
 	return s, nil
+}
+
+// stringsClaim reads an optional JSON array of strings (trimmed, without
+// empty or repeated values).
+func stringsClaim(tok jwt.Token, name string) ([]string, error) {
+	if !tok.Has(name) {
+		return nil, nil
+	}
+	var raw any
+	if err := tok.Get(name, &raw); err != nil {
+		return nil, err
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, fmt.Errorf("claim %s is not an array", name)
+	}
+	var out []string
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("claim %s holds a non-string", name)
+		}
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // rolesClaim reads "roles" as a JSON array of strings, keeping only the

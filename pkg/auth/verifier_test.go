@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +150,10 @@ func TestVerify(t *testing.T) {
 			token: signRaw(t, jwa.ES256(), signer.key, signer.kid, func(b *jwt.Builder) *jwt.Builder {
 				return validClaims(b).Claim(ClaimRoles, "partner_admin")
 			})},
+		{name: "amr not an array", wantCode: CodeTokenInvalid, wantMsg: "contract",
+			token: signRaw(t, jwa.ES256(), signer.key, signer.kid, func(b *jwt.Builder) *jwt.Builder {
+				return validClaims(b).Claim(ClaimAMR, "mfa")
+			})},
 		{name: "garbage", token: "not.a.jwt", wantCode: CodeTokenInvalid},
 		{name: "empty", token: "", wantCode: CodeTokenMissing},
 	}
@@ -208,6 +213,13 @@ func TestVerifyClaimsContract(t *testing.T) {
 			build: validClaims,
 			want:  Principal{Kind: KindUser, Subject: "user-1", Roles: []Role{}},
 		},
+		{
+			name: "authentication methods",
+			build: func(b *jwt.Builder) *jwt.Builder {
+				return validClaims(b).Claim(ClaimAMR, []string{"pwd", " mfa ", "pwd", ""})
+			},
+			want: Principal{Kind: KindUser, Subject: "user-1", Roles: []Role{}, AMR: []string{"pwd", "mfa"}},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,7 +228,8 @@ func TestVerifyClaimsContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			if p.Kind != tc.want.Kind || p.Subject != tc.want.Subject || p.Name != tc.want.Name ||
-				p.Email != tc.want.Email || p.PartnerID != tc.want.PartnerID || !equalRoles(p.Roles, tc.want.Roles) {
+				p.Email != tc.want.Email || p.PartnerID != tc.want.PartnerID || !equalRoles(p.Roles, tc.want.Roles) ||
+				!slices.Equal(p.AMR, tc.want.AMR) {
 				t.Fatalf("principal = %+v, want %+v", p, tc.want)
 			}
 		})
@@ -241,7 +254,7 @@ func TestMintRoundTrip(t *testing.T) {
 	signer, dir := mustDevKeys(t, clock)
 	v := mustVerifier(t, DevConfig(dir), clock)
 	in := Principal{Kind: KindUser, Subject: "user-9", Name: "Bo", Email: "bo@example.com", PartnerID: "PG-0009",
-		Roles: []Role{RoleVerifier, RoleOperator}}
+		Roles: []Role{RoleVerifier, RoleOperator}, AMR: []string{"pwd", "mfa"}}
 	tok, err := signer.Mint(in, DevIssuer, DevAudience, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +264,7 @@ func TestMintRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Subject != in.Subject || p.Name != in.Name || p.Email != in.Email || p.PartnerID != in.PartnerID ||
-		p.Kind != in.Kind || !equalRoles(p.Roles, in.Roles) {
+		p.Kind != in.Kind || !equalRoles(p.Roles, in.Roles) || !p.HasMFA() {
 		t.Fatalf("got %+v, want %+v", p, in)
 	}
 	if _, err := signer.Mint(Principal{Subject: "x", Roles: []Role{"root"}}, DevIssuer, DevAudience, time.Hour); err == nil {

@@ -26,6 +26,10 @@ type AuthConfig struct {
 	Principals     string `env:"PARTNERHUB_PRINCIPALS"`
 	PrincipalsFile string `env:"PARTNERHUB_PRINCIPALS_FILE"`
 	DevPrincipals  bool   `env:"PARTNERHUB_DEV_PRINCIPALS" envDefault:"true"`
+	// RequireMFA refuses the privileged partner actions (accepting an
+	// agreement, authorising or widening delegated administration) to
+	// tokens without "mfa" in their amr claim (seed 003).
+	RequireMFA bool `env:"AUTH_REQUIRE_MFA" envDefault:"true"`
 }
 
 // Validate lists every problem.
@@ -48,6 +52,8 @@ type Guard struct {
 	Verifier  *auth.Verifier
 	Limiter   *ratelimit.Limiter
 	Directory *auth.Directory
+	// MFA is the multi-factor requirement the privileged use cases apply.
+	MFA auth.MFAPolicy
 }
 
 // NewGuard builds the guard of c.
@@ -75,7 +81,7 @@ func NewGuard(ctx context.Context, c AuthConfig) (*Guard, error) {
 	} else {
 		return nil, errors.New("PARTNERHUB_PRINCIPALS or PARTNERHUB_PRINCIPALS_FILE is required when PARTNERHUB_DEV_PRINCIPALS=false")
 	}
-	return &Guard{Verifier: v, Limiter: l, Directory: d}, nil
+	return &Guard{Verifier: v, Limiter: l, Directory: d, MFA: auth.MFAPolicy{Required: c.RequireMFA}}, nil
 }
 
 // Protect requires a valid bearer token, then applies the per-caller rate

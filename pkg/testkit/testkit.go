@@ -150,7 +150,7 @@ func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
 			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 16, Workers: 2, Batch: 16},
 		Outbox: outbox.RelayConfig{PollInterval: time.Second, BatchSize: 100, PublishTimeout: 5 * time.Second},
 		Auth: platform.AuthConfig{JWKSFile: jwksFile, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
-			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true},
+			RateLimit: 1000, RateBurst: 1000, DevPrincipals: true, RequireMFA: true},
 		Telemetry: telemetry.Config{MetricsEnabled: true},
 	}
 }

@@ -50,8 +50,16 @@ func TestTokenMintsAVerifiableToken(t *testing.T) {
 	}
 	p := verify(t, dir, strings.TrimSpace(out))
 	if p.Subject != "user-1" || p.PartnerID != "PG-0001" || p.Name != "Ann Admin" || p.Email != "ann@example.com" ||
-		p.Kind != auth.KindUser || len(p.Roles) != 1 || p.Roles[0] != auth.RolePartnerAdmin {
+		p.Kind != auth.KindUser || len(p.Roles) != 1 || p.Roles[0] != auth.RolePartnerAdmin || !p.HasMFA() {
 		t.Fatalf("principal %+v", p)
+	}
+	// --amr pwd: a password-only sign-in, which privileged actions refuse.
+	code, out, errOut = run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--partner", "PG-0001", "--amr", "pwd")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if p := verify(t, dir, strings.TrimSpace(out)); p.HasMFA() || len(p.AMR) != 1 || p.AMR[0] != "pwd" {
+		t.Fatalf("--amr pwd: principal %+v", p)
 	}
 }
 

@@ -69,7 +69,10 @@ func (g *globals) bearer(c caller) (string, error) {
 	if err != nil {
 		return "", authError{fmt.Errorf("development keys in %s: %w", g.keysDir, err)}
 	}
-	p := auth.Principal{Kind: c.kind, Subject: g.asSub, PartnerID: c.partner, Roles: append([]auth.Role{c.role}, c.extra...)}
+	// The development identity provider signs in with MFA, as partner
+	// tenants must (the privileged partner actions require it).
+	p := auth.Principal{Kind: c.kind, Subject: g.asSub, PartnerID: c.partner, Roles: append([]auth.Role{c.role}, c.extra...),
+		AMR: []string{"pwd", auth.AMRMultiFactor}}
 	if p.Kind == "" {
 		p.Kind = auth.KindUser
 	}

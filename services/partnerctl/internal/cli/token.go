@@ -31,6 +31,7 @@ type tokenOptions struct {
 	ttl      time.Duration
 	issuer   string
 	audience string
+	amr      []string
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -41,7 +42,10 @@ func newTokenCmd(g *globals) *cobra.Command {
 		Long: `Mint a bearer JWT signed with the development key and print it on stdout.
 
 The token carries the claims the services read: sub, name, email, partner_id,
-roles and kind (see the README, "Who may do what"). Roles: ` + roleNames() + `.
+roles, amr and kind (see the README, "Who may do what"). amr defaults to
+pwd,mfa: partner tenants sign in with multi-factor authentication, and the
+privileged partner actions refuse tokens without it (pass --amr pwd to see
+auth.mfa_required). Roles: ` + roleNames() + `.
 partner_admin and partner_user act for one partner and need --partner.
 The signing key is created on first use if 'partnerctl keys init' has not run.`,
 		Example: `  # a partner administrator of PG-0001 (accepts agreements, answers requests)
@@ -88,6 +92,7 @@ The signing key is created on first use if 'partnerctl keys init' has not run.`,
 	f.DurationVar(&o.ttl, "ttl", time.Hour, "lifetime of the token, e.g. 15m, 1h, 24h")
 	f.StringVar(&o.issuer, "issuer", auth.DevIssuer, "iss claim (must match the services' configuration)")
 	f.StringVar(&o.audience, "audience", auth.DevAudience, "aud claim (must match the services' configuration)")
+	f.StringSliceVar(&o.amr, "amr", []string{"pwd", auth.AMRMultiFactor}, "authentication methods (amr claim); without mfa the privileged partner actions are refused")
 	return cmd
 }
 
@@ -125,7 +130,7 @@ func (o tokenOptions) principal() (auth.Principal, error) {
 		sub = "dev-" + strings.ReplaceAll(string(roles[0]), "_", "-")
 	}
 	return auth.Principal{Kind: auth.Kind(o.kind), Subject: sub, Name: o.name, Email: o.email,
-		PartnerID: o.partner, Roles: roles}, nil
+		PartnerID: o.partner, Roles: roles, AMR: o.amr}, nil
 }
 
 func newKeysCmd(g *globals) *cobra.Command {

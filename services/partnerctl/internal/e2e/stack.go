@@ -248,7 +248,12 @@ func (s *Stack) URL(name string) string {
 }
 
 // Token mints a 15-minute bearer token for p, signed with the stack's key.
+// Without AMR set, p signed in with MFA (pwd, mfa), as partner tenants must;
+// set AMR to e.g. []string{"pwd"} for a caller without it.
 func (s *Stack) Token(p auth.Principal) string {
+	if p.AMR == nil {
+		p.AMR = []string{"pwd", auth.AMRMultiFactor}
+	}
 	tok, err := s.signer.Mint(p, auth.DevIssuer, auth.DevAudience, 15*time.Minute)
 	if err != nil {
 		panic(err) // the key was loaded at start
