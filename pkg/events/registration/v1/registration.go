@@ -13,6 +13,8 @@ const (
 	TypePartnerActivated         = "com.partnerhub.registration.partner.activated.v1"
 	TypePartnerRejected          = "com.partnerhub.registration.partner.rejected.v1"
 	TypeEnrollmentLocationLinked = "com.partnerhub.registration.enrollment.location_linked.v1"
+	TypePartnerStandingChanged   = "com.partnerhub.registration.partner.standing_changed.v1"
+	TypeSecurityStatusChanged    = "com.partnerhub.registration.partner.security_status_changed.v1"
 )
 
 // Programs.
@@ -24,10 +26,34 @@ const (
 
 // Enrollment statuses.
 const (
-	StatusPendingVerification = "pending_verification"
-	StatusQualified           = "qualified"
-	StatusActive              = "active"
-	StatusRejected            = "rejected"
+	StatusPendingVerification      = "pending_verification"
+	StatusPendingEmailConfirmation = "pending_email_confirmation" // approved; the enrollment's own e-mail confirmation is not in
+	StatusQualified                = "qualified"
+	StatusActive                   = "active"
+	StatusRejected                 = "rejected"
+)
+
+// Partner statuses (the standing): pending until verification decides,
+// then active, suspended, inactive or closed; rejected by verification.
+const (
+	StandingPending   = "pending"
+	StandingActive    = "active"
+	StandingSuspended = "suspended"
+	StandingInactive  = "inactive"
+	StandingClosed    = "closed"
+	StandingRejected  = "rejected"
+)
+
+// Standing reasons: why a partner is not active. The first four are holds
+// (suspension), each lifted on its own.
+const (
+	ReasonVerificationRevoked    = "verification_revoked"    // lifted by a new approval (re-review)
+	ReasonReverificationRequired = "reverification_required" // reactivated after a long inactivity: reviewed again
+	ReasonComplianceHold         = "compliance_hold"         // an operator's hold
+	ReasonMFANoncompliant        = "mfa_noncompliant"        // the tenant does not enforce MFA (seed 003)
+	ReasonInactivity             = "inactivity"              // no activity for the inactivity period (seed 000)
+	ReasonClosedByPartner        = "closed_by_partner"
+	ReasonClosedByOperator       = "closed_by_operator"
 )
 
 // ApplicationSubmitted: a registration was accepted; the partner, its
@@ -161,7 +187,8 @@ type DuplicateClaimFiled struct {
 }
 
 // EnrollmentStatusChanged: an enrollment moved in its lifecycle
-// (pending_verification → qualified|active|rejected, qualified → active).
+// (pending_verification → qualified|pending_email_confirmation|active|rejected,
+// pending_email_confirmation → qualified|active, qualified → active).
 type EnrollmentStatusChanged struct {
 	PartnerID    string    `json:"partner_id"`
 	EnrollmentID string    `json:"enrollment_id"`
@@ -198,4 +225,38 @@ type EnrollmentLocationLinked struct {
 	LocationID         string    `json:"location_id"`
 	PreviousLocationID string    `json:"previous_location_id,omitempty"`
 	At                 time.Time `json:"at"`
+}
+
+// PartnerStandingChanged: the partner's standing changed — its status
+// (active, suspended, inactive, closed), or the reasons it is not active.
+// Reasons are every reason in force afterwards; Added and Lifted what this
+// change placed and lifted. Every service reacts: only an active partner
+// transacts. Not published for pending → active (that is PartnerActivated).
+type PartnerStandingChanged struct {
+	PartnerID string    `json:"partner_id"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Reasons   []string  `json:"reasons"`
+	Added     []string  `json:"added"`
+	Lifted    []string  `json:"lifted"`
+	ChangedBy string    `json:"changed_by,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// InGoodStanding reports whether the partner may transact afterwards.
+func (e PartnerStandingChanged) InGoodStanding() bool { return e.To == StandingActive }
+
+// SecurityStatusChanged: an upstream system's report changed the verdict
+// on the partner tenant's security requirements (MFA for every user, seed
+// 003). A noncompliant tenant is suspended (reason mfa_noncompliant).
+type SecurityStatusChanged struct {
+	PartnerID               string    `json:"partner_id"`
+	From                    string    `json:"from"` // unknown, compliant or noncompliant
+	To                      string    `json:"to"`
+	MFAEnforcedUsersPercent *float64  `json:"mfa_enforced_users_percent,omitempty"`
+	MFARequestsPercent      *float64  `json:"mfa_requests_percent,omitempty"`
+	MeasuredAt              time.Time `json:"measured_at"`
+	ReportedBy              string    `json:"reported_by,omitempty"`
+	ChangedAt               time.Time `json:"changed_at"`
 }

@@ -17,6 +17,7 @@ const (
 	TypeDecisionRecorded   = "com.partnerhub.verification.decision.recorded.v1"
 	TypeDocumentsRequested = "com.partnerhub.verification.documents.requested.v1"
 	TypeDocumentAccepted   = "com.partnerhub.verification.document.accepted.v1"
+	TypeDocumentsSatisfied = "com.partnerhub.verification.documents.satisfied.v1"
 	TypeReminderDue        = "com.partnerhub.verification.reminder.due.v1"
 )
 
@@ -40,7 +41,7 @@ type CaseOpened struct {
 
 // CheckStateChanged: one check moved between states (pending, in_review,
 // action_required, passed, rejected). Reason and Mode are set for
-// action_required and rejected.
+// action_required and rejected; Evidence for passed: what passed it.
 type CheckStateChanged struct {
 	CaseID    string    `json:"case_id"`
 	PartnerID string    `json:"partner_id"`
@@ -49,7 +50,36 @@ type CheckStateChanged struct {
 	To        string    `json:"to"`
 	Reason    string    `json:"reason,omitempty"`
 	Mode      string    `json:"mode,omitempty"`
+	Evidence  *Evidence `json:"evidence,omitempty"`
 	At        time.Time `json:"at"`
+}
+
+// Evidence kinds: what passed a check.
+const (
+	EvidenceEmailConfirmed   = "email_confirmed"   // the e-mail ownership service's confirmation
+	EvidenceRegisterWebsite  = "register_website"  // the company register's own website is the e-mail domain
+	EvidenceDNSTXT           = "dns_txt"           // the applicant published the domain proof as a DNS TXT record
+	EvidenceHTTPWellKnown    = "http_well_known"   // the applicant served the domain proof at the well-known URL
+	EvidenceVerifierDecision = "verifier_decision" // a verifier decided (documents reviewed, or the facts themselves)
+)
+
+// Evidence is what passed a check: its kind and a detail (the register
+// website, the TXT record name, the URL, the deciding verifier's decision).
+type Evidence struct {
+	Kind   string `json:"kind"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// DomainProof is how an applicant proves control of its contact e-mail's
+// domain instead of uploading a document: publish Token as a DNS TXT
+// record at DNSTXTName (value DNSTXTValue), or serve it at HTTPURL, then ask
+// for the check (POST /v1/verification/partners/{id}/domain-proofs).
+type DomainProof struct {
+	Domain      string `json:"domain"`
+	DNSTXTName  string `json:"dns_txt_name"`
+	DNSTXTValue string `json:"dns_txt_value"`
+	HTTPURL     string `json:"http_url"`
+	HTTPBody    string `json:"http_body"`
 }
 
 // ReviewTaskCreated: a check needs a verifier. It carries everything the
@@ -219,18 +249,32 @@ type DecisionRecorded struct {
 }
 
 // DocumentsRequested: the applicant must upload one of AcceptedDocuments for
-// Check by DueAt; AppealsRemaining submissions are left.
+// Check by DueAt — or, for the employment check, prove the e-mail domain
+// (DomainProof); AppealsRemaining submissions are left.
 type DocumentsRequested struct {
-	CaseID            string    `json:"case_id"`
-	PartnerID         string    `json:"partner_id"`
-	Check             string    `json:"check"`
-	Reason            string    `json:"reason"`
-	ApplicantMessage  string    `json:"applicant_message,omitempty"`
-	AcceptedDocuments []string  `json:"accepted_documents"`
-	DueAt             time.Time `json:"due_at"`
-	AppealsRemaining  int       `json:"appeals_remaining"`
-	ContactEmail      string    `json:"contact_email"`
-	At                time.Time `json:"at"`
+	CaseID            string       `json:"case_id"`
+	PartnerID         string       `json:"partner_id"`
+	Check             string       `json:"check"`
+	Reason            string       `json:"reason"`
+	ApplicantMessage  string       `json:"applicant_message,omitempty"`
+	AcceptedDocuments []string     `json:"accepted_documents"`
+	DomainProof       *DomainProof `json:"domain_proof,omitempty"`
+	DueAt             time.Time    `json:"due_at"`
+	AppealsRemaining  int          `json:"appeals_remaining"`
+	ContactEmail      string       `json:"contact_email"`
+	At                time.Time    `json:"at"`
+}
+
+// DocumentsSatisfied: the applicant's open documents request on Check is
+// met — by a document accepted for review (By "document"), a domain proof
+// (dns_txt, http_well_known) or a verifier's decision (verifier_decision) —
+// and nothing is asked of the applicant on that check any more.
+type DocumentsSatisfied struct {
+	CaseID    string    `json:"case_id"`
+	PartnerID string    `json:"partner_id"`
+	Check     string    `json:"check"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
 }
 
 // DocumentAccepted: submitted document metadata passed the rules and went to review.

@@ -131,7 +131,19 @@ func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrol
 		}
 		return nil
 	})
-	// Verification took it in: later steps (and the event order they assert) follow it.
+	// Registration took every confirmation in (each enrollment's own gates
+	// it), and verification passed its check: later steps (and the event
+	// order they assert) follow both.
+	e2e.Eventually(t, 20*time.Second, "registration saw every confirmation", func() error {
+		var reg struct {
+			EmailOwnership []struct{ EnrollmentID string } `json:"email_ownership"`
+		}
+		s.Call(t, "GET", s.URL("registration")+"/v1/registrations/"+partnerID, s.Token(upstream), nil, http.StatusOK, &reg)
+		if len(reg.EmailOwnership) != enrollments {
+			return fmt.Errorf("%d of %d", len(reg.EmailOwnership), enrollments)
+		}
+		return nil
+	})
 	s.Events.WaitMatch(t, "e-mail ownership check passed", 20*time.Second, func(e e2e.Event) bool {
 		if e.Topic() != ce.Topic(verificationv1.TypeCheckStateChanged) || e.Subject != partnerID {
 			return false

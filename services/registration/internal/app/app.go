@@ -34,6 +34,48 @@ type Repository interface {
 	// UpdateDuplicateAttempt is Update for duplicate attempts (filing a claim
 	// records DuplicateClaimFiled); domain.ErrDuplicateAttemptNotFound when absent.
 	UpdateDuplicateAttempt(ctx context.Context, id domain.DuplicateAttemptID, fn func(a *domain.DuplicateAttempt) error) error
+	// Touch records that the partner was active at (a cheap write that
+	// skips recent activity); an unknown partner is no error.
+	Touch(ctx context.Context, id domain.PartnerID, at time.Time) error
+	// InactivityCandidates lists up to limit approved partners not yet
+	// inactive whose last activity is at or before cutoff, oldest first.
+	InactivityCandidates(ctx context.Context, cutoff time.Time, limit int) ([]domain.PartnerID, error)
+	// OldestActivity is the last activity of the approved partner not yet
+	// inactive that has been idle longest (zero: none).
+	OldestActivity(ctx context.Context) (time.Time, error)
+	ReviewRequirements
+}
+
+// ReviewRequirements is registration's read model of what verification
+// asks the applicant for (documents, or a domain proof), per check, for the
+// requirements view. It is fed by verification's documents.requested and
+// documents.satisfied events only: nothing on an onboarding that needs no
+// documents.
+type ReviewRequirements interface {
+	// SetDocumentsDue replaces the check's open request.
+	SetDocumentsDue(ctx context.Context, d DocumentsDue) error
+	// ClearDocumentsDue forgets the check's open request (check empty: every check).
+	ClearDocumentsDue(ctx context.Context, partnerID domain.PartnerID, check string) error
+	// DocumentsDue lists the partner's open requests by check.
+	DocumentsDue(ctx context.Context, partnerID domain.PartnerID) ([]DocumentsDue, error)
+}
+
+// StandingPolicy are the time rules of standing.
+type StandingPolicy struct {
+	// InactivityPeriod: an approved partner without activity for this long
+	// becomes inactive (seed 000: 18 months).
+	InactivityPeriod domain.Period
+	// ReactivationReviewAfter: a partner inactive this long is reviewed by
+	// verification again when it is reactivated.
+	ReactivationReviewAfter domain.Period
+	// Batch bounds the partners one inactivity run handles.
+	Batch int
+}
+
+// DefaultStandingPolicy is 18 months of inactivity, and a re-review after
+// 6 more months.
+func DefaultStandingPolicy() StandingPolicy {
+	return StandingPolicy{InactivityPeriod: domain.Period{Months: 18}, ReactivationReviewAfter: domain.Period{Months: 6}, Batch: 100}
 }
 
 // IDGenerator issues identifiers; domain.RandomIDs is the production one.
@@ -66,12 +108,14 @@ type App struct {
 	ids    IDGenerator
 	clock  Clock
 	policy domain.Policy
+	// Standing are the standing time rules (DefaultStandingPolicy unless set).
+	Standing StandingPolicy
 }
 
 // New builds the application from its ports and the validation policy
 // (domain.DefaultPolicy() unless configured).
 func New(repo Repository, ids IDGenerator, clock Clock, policy domain.Policy) *App {
-	return &App{repo: repo, ids: ids, clock: clock, policy: policy}
+	return &App{repo: repo, ids: ids, clock: clock, policy: policy, Standing: DefaultStandingPolicy()}
 }
 
 // now is the clock's time in UTC at microsecond precision, so that what is

@@ -61,6 +61,19 @@ func (h *harness) submit(t *testing.T) RegistrationView {
 	return v
 }
 
+// confirmAll has e-mail ownership confirm every enrollment of v (before
+// the approval, as when the contact opens both mails at once).
+func (h *harness) confirmAll(t *testing.T, v RegistrationView) {
+	t.Helper()
+	for _, e := range v.Enrollments {
+		if _, err := h.app.ApplyEmailConfirmed(context.Background(), operator, EmailConfirmed{PartnerID: string(v.PartnerID),
+			EnrollmentID: string(e.ID), Address: "taro@test-shoji.co.jp", ConfirmedAt: t0}); err != nil {
+			t.Fatalf("confirm %s: %v", e.ID, err)
+		}
+	}
+	h.repo.pullOutbox()
+}
+
 // wantAppErr checks err is an *apperr.Error of kind and code.
 func wantAppErr(t *testing.T, err error, kind apperr.Kind, code string) *apperr.Error {
 	t.Helper()

@@ -31,6 +31,10 @@ const (
 	CodeLocationCountryMismatch  = "registration.location_country_mismatch"
 	CodeLocationAlreadyLinked    = "registration.location_already_linked"
 	CodeEnrollmentRejected       = "registration.enrollment_rejected"
+	CodeEnrollmentNotFound       = "registration.enrollment_not_found"
+	CodePartnerClosed            = "registration.partner_closed"
+	CodePartnerRejected          = "registration.partner_rejected"
+	CodeNotInactive              = "registration.not_inactive"
 )
 
 // translate turns domain errors into coded application errors; anything
@@ -87,6 +91,18 @@ var sentinelMap = []struct {
 	{domain.ErrLocationCountryMismatch, apperr.KindConflict, CodeLocationCountryMismatch, "the location ID is in another country than the enrollment"},
 	{domain.ErrLocationAlreadyLinked, apperr.KindConflict, CodeLocationAlreadyLinked, "the active enrollment is linked to another location ID"},
 	{domain.ErrEnrollmentClosed, apperr.KindConflict, CodeEnrollmentRejected, "the enrollment was rejected"},
+	{domain.ErrEnrollmentNotFound, apperr.KindNotFound, CodeEnrollmentNotFound, "the partner has no such enrollment"},
+	{domain.ErrNotApproved, apperr.KindConflict, CodeNotYetApproved, "the partner is not approved yet; its registration is still with verification"},
+	{domain.ErrPartnerClosed, apperr.KindConflict, CodePartnerClosed, "the partner is closed; nothing about its standing can change"},
+	{domain.ErrPartnerRejected, apperr.KindConflict, CodePartnerRejected, "the partner's registration was rejected"},
+	{domain.ErrNotInactive, apperr.KindConflict, CodeNotInactive, "the partner is not inactive; only an inactive partner is reactivated"},
+	{domain.ErrInvalidSecurityReport, apperr.KindInvalid, CodeInvalidInput, "invalid security requirements report"},
+}
+
+// invalidNote answers a missing or too long reason.
+func invalidNote() error {
+	return apperr.Invalid(CodeInvalidInput, "say why", apperr.FieldError{Field: "note", Code: domain.CodeRequired,
+		Message: "is required (at most 2000 characters)"})
 }
 
 // parseID parses an identifier from a command field with a precise error.

@@ -19,6 +19,7 @@ type fakeRepo struct {
 	keys     map[string]domain.PartnerID // market|kind|value
 	attempts map[domain.DuplicateAttemptID]domain.DuplicateAttempt
 	outbox   []domain.Event
+	docs     map[domain.PartnerID]map[string]DocumentsDue
 	failNext error // returned once by the next write
 }
 
@@ -213,3 +214,73 @@ func (s *seqIDs) NewClaimID() domain.ClaimID {
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.t }
+
+func (r *fakeRepo) Touch(_ context.Context, id domain.PartnerID, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.partners[id]; ok && at.After(s.LastActivityAt) {
+		s.LastActivityAt = at
+		r.partners[id] = s
+	}
+	return nil
+}
+
+func (r *fakeRepo) InactivityCandidates(_ context.Context, cutoff time.Time, limit int) ([]domain.PartnerID, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.PartnerID
+	for id, s := range r.partners {
+		if (s.Status == domain.PartnerStatusActive || s.Status == domain.PartnerStatusSuspended) && s.Standing.InactiveSince.IsZero() &&
+			!s.LastActivityAt.After(cutoff) && len(out) < limit {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (r *fakeRepo) OldestActivity(context.Context) (time.Time, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var oldest time.Time
+	for _, s := range r.partners {
+		if (s.Status == domain.PartnerStatusActive || s.Status == domain.PartnerStatusSuspended) && s.Standing.InactiveSince.IsZero() &&
+			(oldest.IsZero() || s.LastActivityAt.Before(oldest)) {
+			oldest = s.LastActivityAt
+		}
+	}
+	return oldest, nil
+}
+
+func (r *fakeRepo) SetDocumentsDue(_ context.Context, d DocumentsDue) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.docs == nil {
+		r.docs = map[domain.PartnerID]map[string]DocumentsDue{}
+	}
+	if r.docs[d.PartnerID] == nil {
+		r.docs[d.PartnerID] = map[string]DocumentsDue{}
+	}
+	r.docs[d.PartnerID][d.Check] = d
+	return nil
+}
+
+func (r *fakeRepo) ClearDocumentsDue(_ context.Context, id domain.PartnerID, check string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if check == "" {
+		delete(r.docs, id)
+	} else {
+		delete(r.docs[id], check)
+	}
+	return nil
+}
+
+func (r *fakeRepo) DocumentsDue(_ context.Context, id domain.PartnerID) ([]DocumentsDue, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []DocumentsDue
+	for _, d := range r.docs[id] {
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -25,6 +25,7 @@ func statusOf(v PartnerView, program domain.Program) domain.EnrollmentStatus {
 func TestApplyVerificationApproved(t *testing.T) {
 	h := newHarness()
 	v := h.submit(t)
+	h.confirmAll(t, v)
 	ctx := context.Background()
 	res, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: string(v.PartnerID)})
 	if err != nil || !res.Changed {
@@ -63,19 +64,19 @@ func TestLifecycleRefusals(t *testing.T) {
 		code string
 	}{
 		{"approve: partner admin may not", func(h *harness, v RegistrationView) error {
-			_, err := h.app.ApplyVerificationApproved(ctx, adminOf(v.PartnerID), VerificationApproved{string(v.PartnerID)})
+			_, err := h.app.ApplyVerificationApproved(ctx, adminOf(v.PartnerID), VerificationApproved{PartnerID: string(v.PartnerID)})
 			return err
 		}, apperr.KindForbidden, "auth.role_required"},
 		{"approve: unknown partner", func(h *harness, _ RegistrationView) error {
-			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{unknown})
+			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: unknown})
 			return err
 		}, apperr.KindNotFound, CodePartnerNotFound},
 		{"approve: malformed id", func(h *harness, _ RegistrationView) error {
-			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{"PG-nonsense"})
+			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: "PG-nonsense"})
 			return err
 		}, apperr.KindInvalid, CodeInvalidID},
 		{"approve: location id as partner id", func(h *harness, v RegistrationView) error {
-			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{string(v.LocationID)})
+			_, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: string(v.LocationID)})
 			return err
 		}, apperr.KindInvalid, CodeIDKindMismatch},
 		{"reject: reason required", func(h *harness, v RegistrationView) error {
@@ -97,13 +98,13 @@ func TestLifecycleRefusals(t *testing.T) {
 			return err
 		}, apperr.KindInvalid, CodeInvalidInput},
 		{"agreement for a program not enrolled", func(h *harness, v RegistrationView) error {
-			h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{string(v.PartnerID)})
+			h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: string(v.PartnerID)})
 			h.repo.pullOutbox()
 			_, err := h.app.ApplyAgreementAccepted(ctx, operator, AgreementAccepted{PartnerID: string(v.PartnerID), Program: "indirect_provider"})
 			return err
 		}, apperr.KindConflict, CodeNotEnrolled},
 		{"reseller agreement without location", func(h *harness, v RegistrationView) error {
-			h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{string(v.PartnerID)})
+			h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: string(v.PartnerID)})
 			h.repo.pullOutbox()
 			_, err := h.app.ApplyAgreementAccepted(ctx, operator, AgreementAccepted{PartnerID: string(v.PartnerID), Program: "indirect_reseller"})
 			return err
@@ -163,8 +164,9 @@ func TestResellerLifecycleToActive(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness()
 	v := h.submit(t)
+	h.confirmAll(t, v)
 	id := string(v.PartnerID)
-	if _, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{id}); err != nil {
+	if _, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: id}); err != nil {
 		t.Fatal(err)
 	}
 	h.repo.pullOutbox()

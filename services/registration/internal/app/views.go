@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"time"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -15,8 +16,30 @@ type PartnerView struct {
 	Locations       []domain.Location    `json:"locations"`
 	Enrollments     []domain.Enrollment  `json:"enrollments"`
 	RejectionReason string               `json:"rejection_reason,omitempty"`
-	CreatedAt       time.Time            `json:"created_at"`
-	UpdatedAt       time.Time            `json:"updated_at"`
+	// Standing says why an approved partner is not active (status
+	// suspended, inactive or closed), and when registration last saw it act.
+	Standing  StandingView `json:"standing"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// StandingView is the standing part of a partner view.
+type StandingView struct {
+	Reasons        []domain.StandingReason `json:"reasons"`
+	Holds          []domain.Hold           `json:"holds"`
+	InactiveSince  time.Time               `json:"inactive_since,omitzero"`
+	Closure        *domain.Closure         `json:"closure,omitempty"`
+	ChangedAt      time.Time               `json:"changed_at,omitzero"`
+	LastActivityAt time.Time               `json:"last_activity_at,omitzero"`
+}
+
+func standingView(s domain.PartnerSnapshot) StandingView {
+	holds := s.Standing.Holds
+	if holds == nil {
+		holds = []domain.Hold{}
+	}
+	return StandingView{Reasons: s.Standing.Reasons(), Holds: holds, InactiveSince: s.Standing.InactiveSince,
+		Closure: s.Standing.Closure, ChangedAt: s.Standing.ChangedAt, LastActivityAt: s.LastActivityAt}
 }
 
 // RegistrationView is a partner with its registration as submitted and as
@@ -26,19 +49,36 @@ type RegistrationView struct {
 	LocationID domain.LocationID             `json:"location_id"` // the registered location
 	Submitted  domain.RegistrationInput      `json:"submitted"`
 	Normalized domain.NormalizedRegistration `json:"normalized"`
+	// EmailOwnership lists the enrollments whose address the e-mail
+	// ownership service confirmed, in the order they were confirmed.
+	EmailOwnership []EmailConfirmation `json:"email_ownership"`
+}
+
+// EmailConfirmation is one confirmed enrollment address.
+type EmailConfirmation struct {
+	EnrollmentID domain.EnrollmentID `json:"enrollment_id"`
+	Address      string              `json:"address"`
+	ConfirmedAt  time.Time           `json:"confirmed_at"`
 }
 
 func partnerView(s domain.PartnerSnapshot) PartnerView {
 	return PartnerView{
 		PartnerID: s.ID, Market: s.Market, Status: s.Status, LegalName: s.Registration.Normalized.Company.LegalName,
 		Locations: s.Locations, Enrollments: s.Enrollments, RejectionReason: s.RejectionReason,
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Standing: standingView(s), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }
 
 func registrationView(s domain.PartnerSnapshot) RegistrationView {
+	confirmed := []EmailConfirmation{}
+	for _, e := range s.Enrollments {
+		if !e.EmailConfirmedAt.IsZero() {
+			confirmed = append(confirmed, EmailConfirmation{EnrollmentID: e.ID, Address: e.EmailAddress, ConfirmedAt: e.EmailConfirmedAt})
+		}
+	}
+	slices.SortStableFunc(confirmed, func(a, b EmailConfirmation) int { return a.ConfirmedAt.Compare(b.ConfirmedAt) })
 	return RegistrationView{
 		PartnerView: partnerView(s), LocationID: s.Locations[0].ID,
-		Submitted: s.Registration.Input, Normalized: s.Registration.Normalized,
+		Submitted: s.Registration.Input, Normalized: s.Registration.Normalized, EmailOwnership: confirmed,
 	}
 }

@@ -34,9 +34,13 @@ type EnrollmentStatus string
 // Enrollment states.
 const (
 	EnrollmentPendingVerification EnrollmentStatus = "pending_verification"
-	EnrollmentQualified           EnrollmentStatus = "qualified" // verification approved, agreement not yet accepted
-	EnrollmentActive              EnrollmentStatus = "active"
-	EnrollmentRejected            EnrollmentStatus = "rejected"
+	// EnrollmentPendingEmailConfirmation: verification approved the partner
+	// but the enrollment's own e-mail confirmation is not in (seed 002 step
+	// 17: the reseller enrollment confirms the address again).
+	EnrollmentPendingEmailConfirmation EnrollmentStatus = "pending_email_confirmation"
+	EnrollmentQualified                EnrollmentStatus = "qualified" // verification approved, agreement not yet accepted
+	EnrollmentActive                   EnrollmentStatus = "active"
+	EnrollmentRejected                 EnrollmentStatus = "rejected"
 )
 
 // ErrIllegalTransition is the sentinel behind every *TransitionError.
@@ -58,15 +62,24 @@ func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTra
 
 // CanTransition reports whether an enrollment of program may go from → to.
 // The partner-network membership skips "qualified": its agreement was accepted
-// at registration, so approval activates it directly; the other programs
-// become active only when their own agreement is accepted.
+// at registration and its e-mail confirmation is part of the verification,
+// so approval activates it directly. The other programs need their own
+// e-mail confirmation (pending_email_confirmation until it is in) and become
+// active only when their own agreement is accepted as well:
+//
+//	pending_verification ──approval──▶ qualified ──agreement──▶ active
+//	        │    └──approval, e-mail not confirmed──▶ pending_email_confirmation
+//	        │                         confirmation ──▶ qualified, or active if the agreement is in
+//	        └──rejection──▶ rejected
 func CanTransition(program Program, from, to EnrollmentStatus) bool {
 	switch {
 	case from == EnrollmentPendingVerification && to == EnrollmentRejected:
 		return true
 	case program == ProgramPartnerNetwork:
 		return from == EnrollmentPendingVerification && to == EnrollmentActive
-	case from == EnrollmentPendingVerification && to == EnrollmentQualified:
+	case from == EnrollmentPendingVerification && (to == EnrollmentQualified || to == EnrollmentPendingEmailConfirmation):
+		return true
+	case from == EnrollmentPendingEmailConfirmation && (to == EnrollmentQualified || to == EnrollmentActive):
 		return true
 	case from == EnrollmentQualified && to == EnrollmentActive:
 		return true
@@ -85,6 +98,17 @@ type Enrollment struct {
 	RejectionReason string           `json:"rejection_reason,omitempty"`
 	StatusChangedAt time.Time        `json:"status_changed_at"`
 	AgreementID     string           `json:"agreement_id,omitempty"` // the accepted agreement (not partner_network)
+	// EmailConfirmedAt and EmailAddress: when the enrollment's own e-mail
+	// ownership confirmation came in, and for which address.
+	EmailConfirmedAt time.Time `json:"email_confirmed_at,omitzero"`
+	EmailAddress     string    `json:"email_address,omitempty"`
+}
+
+// NeedsOwnEmailConfirmation reports whether the enrollment waits for its
+// own e-mail confirmation before it may be qualified: every program but the
+// partner-network membership (whose confirmation verification requires).
+func (e Enrollment) NeedsOwnEmailConfirmation() bool {
+	return e.Program != ProgramPartnerNetwork && e.EmailConfirmedAt.IsZero()
 }
 
 // transition moves e to status `to` or explains why not.

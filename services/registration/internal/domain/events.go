@@ -72,7 +72,36 @@ type EnrollmentStatusChanged struct {
 const (
 	ReasonVerificationApproved = "verification_approved"
 	ReasonAgreementAccepted    = "agreement_accepted"
+	ReasonEmailConfirmed       = "email_confirmed"
 )
+
+// PartnerStandingChanged: the partner's standing changed (its status, or
+// the reasons it is not active). Reasons are every reason in force after the
+// change; Added and Lifted what this change placed and lifted.
+type PartnerStandingChanged struct {
+	PartnerID PartnerID        `json:"partner_id"`
+	From      PartnerStatus    `json:"from"`
+	To        PartnerStatus    `json:"to"`
+	Reasons   []StandingReason `json:"reasons"`
+	Added     []StandingReason `json:"added"`
+	Lifted    []StandingReason `json:"lifted"`
+	ChangedBy string           `json:"changed_by,omitempty"`
+	Note      string           `json:"note,omitempty"`
+	ChangedAt time.Time        `json:"changed_at"`
+}
+
+// SecurityStatusChanged: an upstream system's report changed the verdict
+// on the partner tenant's security requirements (MFA for every user).
+type SecurityStatusChanged struct {
+	PartnerID               PartnerID          `json:"partner_id"`
+	From                    SecurityCompliance `json:"from"`
+	To                      SecurityCompliance `json:"to"`
+	MFAEnforcedUsersPercent *float64           `json:"mfa_enforced_users_percent,omitempty"`
+	MFARequestsPercent      *float64           `json:"mfa_requests_percent,omitempty"`
+	MeasuredAt              time.Time          `json:"measured_at"`
+	ReportedBy              string             `json:"reported_by,omitempty"`
+	ChangedAt               time.Time          `json:"changed_at"`
+}
 
 // PartnerActivated: verification approved the partner; its global ID and the
 // listed location IDs are now valid (one event for partner and locations).
@@ -134,6 +163,24 @@ func (EnrollmentLocationLinked) EventName() string { return "enrollment.location
 
 // EventName implements Event.
 func (DuplicateClaimFiled) EventName() string { return "duplicate_claim.filed" }
+
+// EventName implements Event.
+func (PartnerStandingChanged) EventName() string { return "partner.standing_changed" }
+
+// EventName implements Event.
+func (SecurityStatusChanged) EventName() string { return "partner.security_status_changed" }
+
+// PartitionKey implements Event.
+func (e PartnerStandingChanged) PartitionKey() PartnerID { return e.PartnerID }
+
+// PartitionKey implements Event.
+func (e SecurityStatusChanged) PartitionKey() PartnerID { return e.PartnerID }
+
+// OccurredAt implements Event.
+func (e PartnerStandingChanged) OccurredAt() time.Time { return e.ChangedAt }
+
+// OccurredAt implements Event.
+func (e SecurityStatusChanged) OccurredAt() time.Time { return e.ChangedAt }
 
 // PartitionKey implements Event.
 func (e RegistrationSubmitted) PartitionKey() PartnerID { return e.PartnerID }

@@ -7,14 +7,18 @@ import (
 	"time"
 )
 
-// PartnerStatus is the status of a partner's global ID.
+// PartnerStatus is the partner's standing: pending until verification
+// decides, then active, suspended, inactive or closed (see standing.go).
 type PartnerStatus string
 
-// Partner states: pending until verification decides.
+// Partner states.
 const (
-	PartnerStatusPending  PartnerStatus = "pending"
-	PartnerStatusActive   PartnerStatus = "active"
-	PartnerStatusRejected PartnerStatus = "rejected"
+	PartnerStatusPending   PartnerStatus = "pending"
+	PartnerStatusActive    PartnerStatus = "active"
+	PartnerStatusSuspended PartnerStatus = "suspended"
+	PartnerStatusInactive  PartnerStatus = "inactive"
+	PartnerStatusClosed    PartnerStatus = "closed"
+	PartnerStatusRejected  PartnerStatus = "rejected"
 )
 
 // LocationStatus is the status of a location ID.
@@ -41,6 +45,7 @@ var (
 	ErrLocationRequired        = errors.New("an indirect reseller enrollment needs a linked location ID")
 	ErrLocationAlreadyLinked   = errors.New("an active enrollment is already linked to another location")
 	ErrEnrollmentClosed        = errors.New("the enrollment was rejected")
+	ErrEnrollmentNotFound      = errors.New("no such enrollment of this partner")
 )
 
 // Location is one business location of a partner with its own partner ID;
@@ -70,6 +75,9 @@ type Partner struct {
 	locations       []Location
 	enrollments     []Enrollment
 	rejectionReason string
+	standing        Standing
+	security        SecurityStatus
+	lastActivityAt  time.Time
 	submittedBy     string
 	createdAt       time.Time
 	updatedAt       time.Time
@@ -83,14 +91,15 @@ type Partner struct {
 func NewPartner(reg Registration, ids IDIssuer, submittedBy string, now time.Time) *Partner {
 	n := reg.Normalized
 	p := &Partner{
-		id:           ids.NewPartnerID(),
-		market:       n.Market,
-		status:       PartnerStatusPending,
-		registration: reg,
-		locations:    []Location{{ID: ids.NewLocationID(), Country: n.Market, Status: LocationStatusPending}},
-		submittedBy:  submittedBy,
-		createdAt:    now,
-		updatedAt:    now,
+		id:             ids.NewPartnerID(),
+		market:         n.Market,
+		status:         PartnerStatusPending,
+		registration:   reg,
+		locations:      []Location{{ID: ids.NewLocationID(), Country: n.Market, Status: LocationStatusPending}},
+		submittedBy:    submittedBy,
+		lastActivityAt: now,
+		createdAt:      now,
+		updatedAt:      now,
 	}
 	facts := make([]EnrollmentFacts, 0, len(n.Programs))
 	for _, req := range n.Programs {
@@ -178,17 +187,38 @@ func (p *Partner) ChangeMarket(c Country) error {
 	return fmt.Errorf("%w: partner %s is registered in %s, not %s", ErrMarketImmutable, p.id, p.market, c)
 }
 
-// ApproveVerification makes the partner and its locations active, the
-// partner-network membership active and every other pending enrollment
-// qualified. Approving an approved partner changes nothing (changed=false);
-// approving a rejected one fails with ErrPartnerDecided.
-func (p *Partner) ApproveVerification(now time.Time) (changed bool, err error) {
-	switch p.status {
-	case PartnerStatusActive:
-		return false, nil
-	case PartnerStatusRejected:
+// ApproveVerification applies verification's approval decided at
+// decidedAt. A pending partner and its locations become active (held, if a
+// hold came first), the partner-network membership active, and every other
+// pending enrollment qualified — or pending_email_confirmation until its own
+// e-mail confirmation is in. For an approved partner a later approval (a
+// re-review) lifts the verification holds placed before it; an older or
+// repeated one changes nothing. Approving a rejected partner fails with
+// ErrPartnerDecided.
+func (p *Partner) ApproveVerification(decidedAt, now time.Time) (changed bool, err error) {
+	if decidedAt.IsZero() {
+		decidedAt = now
+	}
+	if p.status == PartnerStatusRejected {
 		return false, fmt.Errorf("approve partner %s: %w (rejected)", p.id, ErrPartnerDecided)
 	}
+	if p.Approved() {
+		if p.standing.Closure != nil || !decidedAt.After(p.standing.VerifiedAt) {
+			return false, nil
+		}
+		from, before := p.status, p.standing.Reasons()
+		p.standing.VerifiedAt = decidedAt
+		p.standing.Holds = slices.DeleteFunc(p.standing.Holds, func(h Hold) bool {
+			return (h.Reason == ReasonVerificationRevoked || h.Reason == ReasonReverificationRequired) && h.Since.Before(decidedAt)
+		})
+		p.settle(from, before, "verification", "approved again", now)
+		return true, nil
+	}
+	before := p.standing.Reasons()
+	p.standing.VerifiedAt = decidedAt
+	p.standing.Holds = slices.DeleteFunc(p.standing.Holds, func(h Hold) bool {
+		return (h.Reason == ReasonVerificationRevoked || h.Reason == ReasonReverificationRequired) && h.Since.Before(decidedAt)
+	})
 	p.status, p.updatedAt = PartnerStatusActive, now
 	var activated []LocationID
 	for i := range p.locations {
@@ -204,10 +234,40 @@ func (p *Partner) ApproveVerification(now time.Time) (changed bool, err error) {
 			continue
 		}
 		to := EnrollmentQualified
-		if e.Program == ProgramPartnerNetwork {
+		switch {
+		case e.Program == ProgramPartnerNetwork:
 			to = EnrollmentActive
+		case e.NeedsOwnEmailConfirmation():
+			to = EnrollmentPendingEmailConfirmation
 		}
 		if err := p.move(e, to, ReasonVerificationApproved, now); err != nil {
+			return false, err
+		}
+	}
+	p.settle(PartnerStatusPending, before, "verification", "", now)
+	return true, nil
+}
+
+// ConfirmEnrollmentEmail records the e-mail service's confirmation of an
+// enrollment's address at confirmedAt. An enrollment that waited for it is
+// qualified, or active when its agreement was accepted meanwhile. A repeat
+// changes nothing.
+func (p *Partner) ConfirmEnrollmentEmail(id EnrollmentID, address string, confirmedAt, now time.Time) (changed bool, err error) {
+	i := slices.IndexFunc(p.enrollments, func(e Enrollment) bool { return e.ID == id })
+	if i < 0 {
+		return false, fmt.Errorf("partner %s, enrollment %s: %w", p.id, id, ErrEnrollmentNotFound)
+	}
+	e := &p.enrollments[i]
+	if !e.EmailConfirmedAt.IsZero() {
+		return false, nil
+	}
+	e.EmailConfirmedAt, e.EmailAddress, p.updatedAt = confirmedAt, address, now
+	if e.Status == EnrollmentPendingEmailConfirmation {
+		to := EnrollmentQualified
+		if e.AgreementID != "" {
+			to = EnrollmentActive
+		}
+		if err := p.move(e, to, ReasonEmailConfirmed, now); err != nil {
 			return false, err
 		}
 	}
@@ -216,13 +276,21 @@ func (p *Partner) ApproveVerification(now time.Time) (changed bool, err error) {
 
 // RejectVerification rejects the partner and every pending enrollment with
 // reason (a code from verification). Rejecting a rejected partner changes
-// nothing; rejecting an approved one fails with ErrPartnerDecided.
+// nothing. An approved partner whose approval was revoked (or that is
+// reviewed again after a long inactivity) stays suspended when the new
+// review rejects it; rejecting any other approved partner fails with
+// ErrPartnerDecided.
 func (p *Partner) RejectVerification(reason string, now time.Time) (changed bool, err error) {
-	switch p.status {
-	case PartnerStatusRejected:
+	switch {
+	case p.status == PartnerStatusRejected:
 		return false, nil
-	case PartnerStatusActive:
-		return false, fmt.Errorf("reject partner %s: %w (active)", p.id, ErrPartnerDecided)
+	case p.Approved():
+		_, revoked := p.standing.Hold(ReasonVerificationRevoked)
+		_, review := p.standing.Hold(ReasonReverificationRequired)
+		if revoked || review || p.standing.Closure != nil {
+			return false, nil
+		}
+		return false, fmt.Errorf("reject partner %s: %w (%s)", p.id, ErrPartnerDecided, p.status)
 	}
 	if reason == "" {
 		reason = "verification_rejected"
@@ -264,6 +332,11 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrAgreementBeforeApproval)
 	case EnrollmentRejected:
 		return false, &TransitionError{EnrollmentID: e.ID, Program: program, From: e.Status, To: EnrollmentActive}
+	case EnrollmentPendingEmailConfirmation:
+		// The agreement is kept; the confirmation activates the enrollment.
+		if e.AgreementID != "" {
+			return false, nil
+		}
 	}
 	if program == ProgramIndirectReseller {
 		if locationID == "" && e.LocationID == "" {
@@ -277,7 +350,10 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 	} else if locationID != "" {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
 	}
-	e.AgreementID = agreementID
+	e.AgreementID, p.updatedAt = agreementID, now
+	if e.Status == EnrollmentPendingEmailConfirmation {
+		return true, nil
+	}
 	if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
 		return false, err
 	}
@@ -337,16 +413,19 @@ func (p *Partner) move(e *Enrollment, to EnrollmentStatus, reason string, now ti
 
 // PartnerSnapshot is the plain-data form of a Partner, for storage and reads.
 type PartnerSnapshot struct {
-	ID              PartnerID     `json:"id"`
-	Market          Country       `json:"market"`
-	Status          PartnerStatus `json:"status"`
-	Registration    Registration  `json:"registration"`
-	Locations       []Location    `json:"locations"`
-	Enrollments     []Enrollment  `json:"enrollments"`
-	RejectionReason string        `json:"rejection_reason,omitempty"`
-	SubmittedBy     string        `json:"submitted_by"`
-	CreatedAt       time.Time     `json:"created_at"`
-	UpdatedAt       time.Time     `json:"updated_at"`
+	ID              PartnerID      `json:"id"`
+	Market          Country        `json:"market"`
+	Status          PartnerStatus  `json:"status"`
+	Registration    Registration   `json:"registration"`
+	Locations       []Location     `json:"locations"`
+	Enrollments     []Enrollment   `json:"enrollments"`
+	RejectionReason string         `json:"rejection_reason,omitempty"`
+	Standing        Standing       `json:"standing"`
+	Security        SecurityStatus `json:"security"`
+	LastActivityAt  time.Time      `json:"last_activity_at,omitzero"`
+	SubmittedBy     string         `json:"submitted_by"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
 }
 
 // Snapshot returns a deep-enough copy of the partner's state.
@@ -354,6 +433,7 @@ func (p *Partner) Snapshot() PartnerSnapshot {
 	return PartnerSnapshot{
 		ID: p.id, Market: p.market, Status: p.status, Registration: p.registration,
 		Locations: p.Locations(), Enrollments: p.Enrollments(), RejectionReason: p.rejectionReason,
+		Standing: p.standing.clone(), Security: p.Security(), LastActivityAt: p.lastActivityAt,
 		SubmittedBy: p.submittedBy, CreatedAt: p.createdAt, UpdatedAt: p.updatedAt,
 	}
 }
@@ -371,7 +451,7 @@ func RehydratePartner(s PartnerSnapshot) (*Partner, error) {
 		return nil, fmt.Errorf("%w: partner %s market %q", ErrCorruptSnapshot, s.ID, s.Market)
 	}
 	switch s.Status {
-	case PartnerStatusPending, PartnerStatusActive, PartnerStatusRejected:
+	case PartnerStatusPending, PartnerStatusActive, PartnerStatusRejected, PartnerStatusSuspended, PartnerStatusInactive, PartnerStatusClosed:
 	default:
 		return nil, fmt.Errorf("%w: partner %s status %q", ErrCorruptSnapshot, s.ID, s.Status)
 	}
@@ -381,6 +461,7 @@ func RehydratePartner(s PartnerSnapshot) (*Partner, error) {
 	return &Partner{
 		id: s.ID, market: s.Market, status: s.Status, registration: s.Registration,
 		locations: slices.Clone(s.Locations), enrollments: slices.Clone(s.Enrollments),
-		rejectionReason: s.RejectionReason, submittedBy: s.SubmittedBy, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
+		rejectionReason: s.RejectionReason, standing: s.Standing.clone(), security: s.Security, lastActivityAt: s.LastActivityAt,
+		submittedBy: s.SubmittedBy, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
 	}, nil
 }

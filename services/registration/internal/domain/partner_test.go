@@ -27,7 +27,21 @@ func (s *seqIDs) NewAttemptID() DuplicateAttemptID {
 	return DuplicateAttemptID(s.next(KindDuplicateAttempt))
 }
 
+// newTestPartner is a new partner in programs whose every enrollment's
+// e-mail confirmation came in already (see newUnconfirmedPartner).
 func newTestPartner(t *testing.T, programs ...ProgramInput) *Partner {
+	t.Helper()
+	p := newUnconfirmedPartner(t, programs...)
+	for _, e := range p.Enrollments() {
+		if _, err := p.ConfirmEnrollmentEmail(e.ID, "taro@test-shoji.co.jp", t0, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// newUnconfirmedPartner is a new partner whose e-mail confirmations are not in.
+func newUnconfirmedPartner(t *testing.T, programs ...ProgramInput) *Partner {
 	t.Helper()
 	in := validInput()
 	if programs != nil {
@@ -121,7 +135,7 @@ func TestApproveVerification(t *testing.T) {
 	p := newTestPartner(t, network, reseller, provider)
 	p.PullEvents()
 	t1 := t0.Add(48 * time.Hour)
-	changed, err := p.ApproveVerification(t1)
+	changed, err := p.ApproveVerification(t1, t1)
 	if err != nil || !changed {
 		t.Fatalf("approve: %v, %v", changed, err)
 	}
@@ -147,7 +161,7 @@ func TestApproveVerification(t *testing.T) {
 		t.Errorf("EnrollmentStatusChanged = %+v", ch)
 	}
 
-	if changed, err := p.ApproveVerification(t1); err != nil || changed || len(p.PullEvents()) != 0 {
+	if changed, err := p.ApproveVerification(t1, t1); err != nil || changed || len(p.PullEvents()) != 0 {
 		t.Errorf("second approval must be a silent no-op: %v %v", changed, err)
 	}
 	if _, err := p.RejectVerification("company_mismatch", t1); !errors.Is(err, ErrPartnerDecided) {
@@ -180,7 +194,7 @@ func TestRejectVerification(t *testing.T) {
 	if changed, err := p.RejectVerification("x", t0); err != nil || changed {
 		t.Errorf("second rejection must be a no-op: %v %v", changed, err)
 	}
-	if _, err := p.ApproveVerification(t0); !errors.Is(err, ErrPartnerDecided) {
+	if _, err := p.ApproveVerification(t0, t0); !errors.Is(err, ErrPartnerDecided) {
 		t.Errorf("approve after rejection: %v", err)
 	}
 }
@@ -188,7 +202,7 @@ func TestRejectVerification(t *testing.T) {
 func TestAcceptAgreement(t *testing.T) {
 	approved := func(t *testing.T) *Partner {
 		p := newTestPartner(t, network, reseller, provider)
-		if _, err := p.ApproveVerification(t0); err != nil {
+		if _, err := p.ApproveVerification(t0, t0); err != nil {
 			t.Fatal(err)
 		}
 		p.PullEvents()
@@ -239,7 +253,7 @@ func TestAcceptAgreement(t *testing.T) {
 			func(*Partner) LocationID { return "" }, ErrAgreementBeforeApproval},
 		{"not enrolled", func(t *testing.T) *Partner {
 			p := newTestPartner(t, network)
-			p.ApproveVerification(t0)
+			p.ApproveVerification(t0, t0)
 			return p
 		}, ProgramIndirectProvider, func(*Partner) LocationID { return "" }, ErrNotEnrolled},
 		{"rejected", func(t *testing.T) *Partner {
@@ -278,7 +292,7 @@ func TestLinkLocation(t *testing.T) {
 	// a partner with a second, active location in another country, as multi-country partners will have
 	withForeignLocation := func(t *testing.T) (*Partner, LocationID, LocationID) {
 		p := newTestPartner(t, network, reseller)
-		p.ApproveVerification(t0)
+		p.ApproveVerification(t0, t0)
 		s := p.Snapshot()
 		foreign, _ := FormatID(KindLocation, "ZZZZZZZZZZ")
 		s.Locations = append(s.Locations, Location{ID: LocationID(foreign), Country: "US", Status: LocationStatusActive})
@@ -346,7 +360,7 @@ func TestChangeMarketRefused(t *testing.T) {
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	p := newTestPartner(t)
-	p.ApproveVerification(t0)
+	p.ApproveVerification(t0, t0)
 	s := p.Snapshot()
 	q, err := RehydratePartner(s)
 	if err != nil {

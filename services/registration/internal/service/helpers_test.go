@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/registration/internal/adapters/http"
@@ -34,11 +35,17 @@ type env struct {
 	client *http.Client // tests check every response against the OpenAPI document
 }
 
-func start(t testing.TB) *env {
+func start(t testing.TB) *env { return startWith(t, nil) }
+
+// startWith starts the service with the configuration configure changes.
+func startWith(t testing.TB, configure func(*service.Config)) *env {
 	t.Helper()
 	signer, jwks := testkit.DevKeys(t)
 	natsURL := testkit.NATS(t)
 	cfg := service.Config{IdempotencyRetention: 48 * time.Hour, Config: testkit.PlatformConfig(testkit.Database(t), natsURL, jwks)}
+	if configure != nil {
+		configure(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -226,3 +233,23 @@ func (e *env) deadLetters(t *testing.T) []*jetstream.RawStreamMsg {
 }
 
 var errNotYet = errors.New("not yet")
+
+// confirmEmail publishes e-mail ownership's confirmation of an enrollment.
+func (e *env) confirmEmail(t *testing.T, partnerID, enrollmentID, program string) {
+	t.Helper()
+	e.publish(t, emailv1.TypeOwnershipConfirmed, mustJSON(t, emailv1.OwnershipConfirmed{PartnerID: partnerID, EnrollmentID: enrollmentID,
+		Program: program, ChallengeID: "ch-" + enrollmentID, Address: "taro.yamada@mirai-cloud.co.jp", Method: "link",
+		ConfirmedAt: time.Now().UTC()}), nil)
+}
+
+// enrollmentID is the id of the program's enrollment in a registration answer.
+func enrollmentID(t *testing.T, view map[string]any, program string) string {
+	t.Helper()
+	for _, en := range view["enrollments"].([]any) {
+		if m := en.(map[string]any); m["program"] == program {
+			return m["id"].(string)
+		}
+	}
+	t.Fatalf("no %s enrollment in %v", program, view["enrollments"])
+	return ""
+}

@@ -26,6 +26,12 @@ type Config struct {
 	platform.Config
 	// IdempotencyRetention is how long Idempotency-Key responses are kept.
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" envDefault:"48h"`
+	// InactivityPeriod: an approved partner without activity for this long
+	// becomes inactive ("18mo", "30d" or a duration; seed 000: 18 months).
+	InactivityPeriod domain.Period `env:"INACTIVITY_PERIOD" envDefault:"18mo"`
+	// ReactivationReviewAfter: a partner inactive at least this long is
+	// reviewed by verification again when reactivated.
+	ReactivationReviewAfter domain.Period `env:"REACTIVATION_REVIEW_AFTER" envDefault:"6mo"`
 }
 
 // Validate lists every problem.
@@ -36,6 +42,18 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("IDEMPOTENCY_RETENTION must be at least 24h"))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults fills the standing periods a Config literal leaves zero.
+func (c Config) withDefaults() Config {
+	d := app.DefaultStandingPolicy()
+	if c.InactivityPeriod.IsZero() {
+		c.InactivityPeriod = d.InactivityPeriod
+	}
+	if c.ReactivationReviewAfter.IsZero() {
+		c.ReactivationReviewAfter = d.ReactivationReviewAfter
+	}
+	return c
 }
 
 // Service is a running registration service.
@@ -58,6 +76,9 @@ func (s *Service) Declaration() platform.Declaration {
 		Subscriptions: s.events.Subscriptions(),
 		Jobs: []jobs.Job{
 			{Name: "prune_idempotency_keys", Every: 10 * time.Minute, Run: s.pruneIdempotencyKeys},
+			// Sleeps until the longest-idle partner's period ends; activity
+			// only moves that later, so a wake-up early costs one query.
+			{Name: "mark_inactive_partners", Every: s.cfg.TimerInterval, Run: s.markInactive},
 		},
 		Routes: s.routes,
 	}
@@ -65,6 +86,7 @@ func (s *Service) Declaration() platform.Declaration {
 
 // New provisions, connects and wires the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg}
 	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
@@ -72,6 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	repo := postgres.NewRepository(base.Pool, base.Outbox, events.Draft)
 	a := app.New(repo, domain.RandomIDs{}, app.ClockFunc(time.Now), domain.DefaultPolicy())
+	a.Standing.InactivityPeriod, a.Standing.ReactivationReviewAfter = cfg.InactivityPeriod, cfg.ReactivationReviewAfter
 	s.Base, s.App, s.Repo = base, a, repo
 	s.events = &events.Handlers{App: a, Repo: repo, Pool: base.Pool, Outbox: base.Outbox, Directory: base.Guard.Directory}
 	s.api = &api.API{App: a, Repo: repo, Pool: base.Pool}
@@ -89,6 +112,11 @@ func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
+
+// markInactive makes inactive the partners idle for the inactivity period.
+func (s *Service) markInactive(ctx context.Context, now time.Time) (time.Time, error) {
+	return s.App.MarkInactivePartners(ctx, now)
+}
 
 // pruneIdempotencyKeys forgets Idempotency-Key answers past their retention.
 func (s *Service) pruneIdempotencyKeys(ctx context.Context, _ time.Time) (time.Time, error) {

@@ -114,6 +114,13 @@ func TestAuthorizationOnEveryRoute(t *testing.T) {
 		{"PUT", "/v1/partners/PG-0000-0000-000/market", `{"market":"JP"}`},
 		{"PUT", "/v1/partners/PG-0000-0000-000/enrollments/indirect_reseller/location", `{"location_id":"PL-0000-0000-000"}`},
 		{"POST", "/v1/duplicate-claims", `{"duplicate_attempt_id":"DA-0000-0000-000","statement":"x"}`},
+		{"PUT", "/v1/partners/PG-0000-0000-000/compliance-hold", `{"note":"x"}`},
+		{"DELETE", "/v1/partners/PG-0000-0000-000/compliance-hold", ""},
+		{"POST", "/v1/partners/PG-0000-0000-000/closure", `{"note":"x"}`},
+		{"POST", "/v1/partners/PG-0000-0000-000/reactivation", ""},
+		{"GET", "/v1/partners/PG-0000-0000-000/security-requirements", ""},
+		{"PUT", "/v1/partners/PG-0000-0000-000/security-requirements", `{"status":"compliant"}`},
+		{"GET", "/v1/partners/PG-0000-0000-000/enrollments/indirect_reseller/requirements", ""},
 	}
 	for _, rt := range routes {
 		r := e.do(t, rt.method, rt.path, "", "application/json", []byte(rt.body))
@@ -418,8 +425,16 @@ func TestLifecycleConsumers(t *testing.T) {
 	}
 	testkit.Eventually(t, 10*time.Second, func() error {
 		s := statuses()
-		if s["partner"] != "active" || s["location"] != "active" || s["partner_network"] != "active" || s["indirect_reseller"] != "qualified" {
+		if s["partner"] != "active" || s["location"] != "active" || s["partner_network"] != "active" || s["indirect_reseller"] != "pending_email_confirmation" {
 			return fmt.Errorf("after approval: %v", s)
+		}
+		return nil
+	})
+	// The reseller enrollment's own confirmation qualifies it (seed 002 step 17).
+	e.confirmEmail(t, pid, enrollmentID(t, view, "indirect_reseller"), "indirect_reseller")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if s := statuses(); s["indirect_reseller"] != "qualified" {
+			return fmt.Errorf("after the reseller's confirmation: %v", s)
 		}
 		return nil
 	})
@@ -437,9 +452,9 @@ func TestLifecycleConsumers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// partner_network → active, reseller → qualified, reseller → active.
-	if len(changed) != 3 {
-		t.Fatalf("%d status-changed events, want 3", len(changed))
+	// partner_network → active, reseller → pending_email_confirmation → qualified → active.
+	if len(changed) != 4 {
+		t.Fatalf("%d status-changed events, want 4", len(changed))
 	}
 	act := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypePartnerActivated), func(ev ce.Event) bool { return ev.Subject == pid })
 	if err := contract.ValidateJSON(regv1.TypePartnerActivated, act.Data); err != nil {
@@ -472,6 +487,7 @@ func TestProviderAgreementActivatesProviderEnrollment(t *testing.T) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	pid, lid := r.json(t)["partner_id"].(string), r.json(t)["location_id"].(string)
+	e.confirmEmail(t, pid, enrollmentID(t, r.json(t), "indirect_provider"), "indirect_provider")
 	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
 		LocationID: lid, Market: "JP", DecisionID: "d1", ApprovedAt: time.Now().UTC()}), nil)
 	e.publish(t, "com.partnerhub.agreements.acceptance.recorded.v1", mustJSON(t, map[string]any{
@@ -504,6 +520,7 @@ func TestAcceptanceBeforeApprovalWaitsForIt(t *testing.T) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	pid, lid := r.json(t)["partner_id"].(string), r.json(t)["location_id"].(string)
+	e.confirmEmail(t, pid, enrollmentID(t, r.json(t), "indirect_provider"), "indirect_provider")
 	e.publish(t, "com.partnerhub.agreements.acceptance.recorded.v1", mustJSON(t, map[string]any{
 		"acceptance_id": "AC-early", "partner_id": pid, "location_id": lid, "program": "indirect_provider", "market": "JP"}), nil)
 	time.Sleep(300 * time.Millisecond) // the acceptance is handled (and refused) first

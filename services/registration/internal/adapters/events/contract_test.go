@@ -52,11 +52,25 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 	p := domain.NewPartner(reg, ids, "upstream-portal", now)
 	var all []domain.Event
 	all = append(all, p.PullEvents()...)
-	if _, err := p.ApproveVerification(now.Add(time.Hour)); err != nil {
+	if _, err := p.ApproveVerification(now.Add(time.Hour), now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	all = append(all, p.PullEvents()...)
 	if _, err := p.AcceptAgreement(domain.ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, p.PullEvents()...)
+
+	// Standing: revoked, an MFA report, closed.
+	if _, err := p.RevokeVerification("rev-1", "false register entry", now.Add(3*time.Hour), now.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	share := 62.5
+	if _, err := p.ReportSecurity(domain.SecurityReport{Status: domain.SecurityNoncompliant, MFAEnforcedUsersPercent: &share,
+		MeasuredAt: now.Add(4 * time.Hour), ReportedBy: "idp"}, now.Add(4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Close(domain.ReasonClosedByOperator, "ops-1", "fraud", now.Add(5*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	all = append(all, p.PullEvents()...)
@@ -87,7 +101,8 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 		contract.MustValidate(t, d.Type, d.Data)
 		seen[d.Type] = true
 	}
-	for _, want := range []string{"application.submitted", "enrollment.status_changed", "partner.activated", "partner.rejected", "duplicate_claim.filed"} {
+	for _, want := range []string{"application.submitted", "enrollment.status_changed", "partner.activated", "partner.rejected", "duplicate_claim.filed",
+		"partner.standing_changed", "partner.security_status_changed"} {
 		found := false
 		for typ := range seen {
 			if strings.HasPrefix(typ, "com.partnerhub.registration."+want+".") {

@@ -2,11 +2,8 @@ package events
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -59,6 +56,12 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
 		{Type: TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
 		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
+		{Type: verificationv1.TypeVerificationRevoked, Inbox: "on_verification_revoked", Handle: h.OnVerificationRevoked},
+		// The requirements view's documents: published only when verification
+		// asks the applicant for something, so an onboarding without
+		// documents costs nothing here.
+		{Type: verificationv1.TypeDocumentsRequested, Inbox: "on_documents_requested", Handle: h.OnDocumentsRequested},
+		{Type: verificationv1.TypeDocumentsSatisfied, Inbox: "on_documents_satisfied", Handle: h.OnDocumentsSatisfied},
 	}
 }
 
@@ -123,8 +126,47 @@ func (h *Handlers) OnVerificationApproved(ctx context.Context, ev ce.Event) erro
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	_, err := h.App.ApplyVerificationApproved(ctx, p, app.VerificationApproved{PartnerID: v.PartnerID})
+	_, err := h.App.ApplyVerificationApproved(ctx, p, app.VerificationApproved{PartnerID: v.PartnerID, DecidedAt: v.ApprovedAt})
 	return err
+}
+
+// OnVerificationRevoked suspends the partner until it is approved again.
+func (h *Handlers) OnVerificationRevoked(ctx context.Context, ev ce.Event) error {
+	var v verificationv1.VerificationRevoked
+	if err := ev.DecodeData(&v, false); err != nil {
+		return err
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	_, err := h.App.ApplyVerificationRevoked(ctx, p, app.VerificationRevoked{PartnerID: v.PartnerID, DecisionID: v.DecisionID,
+		Reason: v.Reason, RevokedAt: v.RevokedAt})
+	return err
+}
+
+// OnDocumentsRequested records what verification asks the applicant for.
+func (h *Handlers) OnDocumentsRequested(ctx context.Context, ev ce.Event) error {
+	var v verificationv1.DocumentsRequested
+	if err := ev.DecodeData(&v, false); err != nil {
+		return err
+	}
+	d := app.DocumentsDue{PartnerID: domain.PartnerID(v.PartnerID), Check: v.Check, Reason: v.Reason, ApplicantMessage: v.ApplicantMessage,
+		AcceptedDocuments: v.AcceptedDocuments, AppealsRemaining: v.AppealsRemaining, DueAt: v.DueAt, RequestedAt: v.At}
+	if pr := v.DomainProof; pr != nil {
+		d.DomainProof = &app.DomainProof{Domain: pr.Domain, DNSTXTName: pr.DNSTXTName, DNSTXTValue: pr.DNSTXTValue,
+			HTTPURL: pr.HTTPURL, HTTPBody: pr.HTTPBody}
+	}
+	p := internal(ev)
+	return h.App.ApplyDocumentsRequested(auth.WithPrincipal(ctx, p), p, d)
+}
+
+// OnDocumentsSatisfied forgets a documents request the applicant met.
+func (h *Handlers) OnDocumentsSatisfied(ctx context.Context, ev ce.Event) error {
+	var v verificationv1.DocumentsSatisfied
+	if err := ev.DecodeData(&v, false); err != nil {
+		return err
+	}
+	p := internal(ev)
+	return h.App.ApplyDocumentsSatisfied(auth.WithPrincipal(ctx, p), p, v.PartnerID, v.Check)
 }
 
 // OnVerificationRejected closes the registration's enrollments.
@@ -171,7 +213,8 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	return err
 }
 
-// OnOwnershipConfirmed records the confirmation for the registration view.
+// OnOwnershipConfirmed records an enrollment's confirmed address: it
+// gates the enrollment (seed 002 step 17) and shows in the registration.
 func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error {
 	var c emailv1.OwnershipConfirmed
 	if err := ev.DecodeData(&c, false); err != nil {
@@ -180,16 +223,9 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	if c.PartnerID == "" || c.EnrollmentID == "" {
 		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "confirmation without partner_id or enrollment_id"}
 	}
-	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := h.Repo.Get(ctx, domain.PartnerID(c.PartnerID)); errors.Is(err, domain.ErrPartnerNotFound) {
-			return apperr.NotFound("registration.partner_not_found", fmt.Sprintf("no partner %s", c.PartnerID))
-		} else if err != nil {
-			return err
-		}
-		at := c.ConfirmedAt
-		if at.IsZero() {
-			at = time.Now()
-		}
-		return h.Repo.RecordEmailConfirmation(ctx, tx, c.PartnerID, c.EnrollmentID, c.Address, at)
-	})
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	_, err := h.App.ApplyEmailConfirmed(ctx, p, app.EmailConfirmed{PartnerID: c.PartnerID, EnrollmentID: c.EnrollmentID,
+		Address: c.Address, ConfirmedAt: c.ConfirmedAt})
+	return err
 }

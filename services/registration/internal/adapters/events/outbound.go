@@ -33,6 +33,10 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		typ, payload = regv1.TypeEnrollmentLocationLinked, &regv1.EnrollmentLocationLinked{}
 	case domain.DuplicateClaimFiled:
 		typ, payload = regv1.TypeDuplicateClaimFiled, &regv1.DuplicateClaimFiled{}
+	case domain.PartnerStandingChanged:
+		typ, payload = regv1.TypePartnerStandingChanged, &regv1.PartnerStandingChanged{}
+	case domain.SecurityStatusChanged:
+		typ, payload = regv1.TypeSecurityStatusChanged, &regv1.SecurityStatusChanged{}
 	default:
 		return outbox.Draft{}, fmt.Errorf("no published event for domain event %T", e)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,9 +29,19 @@ type API struct {
 	Pool *pgxpool.Pool
 }
 
-// Handler returns the routes; protect wraps those that need a caller.
+// Handler returns the routes; protect wraps those that need a caller, and
+// a partner user's request counts as its partner's activity (standing).
 func (a *API) Handler(protect func(http.Handler) http.Handler) http.Handler {
-	return httpx.NewMux(a.Routes(), protect)
+	return httpx.NewMux(a.Routes(), func(h http.Handler) http.Handler { return protect(a.activity(h)) })
+}
+
+// activity records the caller's partner as active (a cheap write, skipped
+// when recent); a failure to record it never fails the request.
+func (a *API) activity(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = a.App.RecordActivity(r.Context(), principal(r))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Routes lists the API (GET /openapi.json is public, the rest protected).
@@ -45,6 +56,13 @@ func (a *API) Routes() []httpx.Route {
 		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
 		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
 		route("POST", "/v1/duplicate-claims", a.fileClaim),
+		route("PUT", "/v1/partners/{id}/compliance-hold", a.placeComplianceHold),
+		route("DELETE", "/v1/partners/{id}/compliance-hold", a.liftComplianceHold),
+		route("POST", "/v1/partners/{id}/closure", a.close),
+		route("POST", "/v1/partners/{id}/reactivation", a.reactivate),
+		route("GET", "/v1/partners/{id}/security-requirements", a.getSecurity),
+		route("PUT", "/v1/partners/{id}/security-requirements", a.reportSecurity),
+		route("GET", "/v1/partners/{id}/enrollments/{program}/requirements", a.requirements),
 		httpx.OpenAPIRoute(OpenAPI),
 	}
 }
@@ -177,18 +195,7 @@ func (a *API) getRegistration(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	confirmations, err := a.Repo.EmailConfirmations(r.Context(), string(view.PartnerID))
-	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	if confirmations == nil {
-		confirmations = []postgres.EmailConfirmation{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, struct {
-		app.RegistrationView
-		EmailOwnership []postgres.EmailConfirmation `json:"email_ownership"`
-	}{view, confirmations})
+	httpx.WriteJSON(w, http.StatusOK, view)
 }
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
@@ -249,4 +256,79 @@ func (a *API) fileClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, res)
+}
+
+// note is the body of the standing routes that need a reason.
+type note struct {
+	Note string `json:"note"`
+}
+
+func (a *API) placeComplianceHold(w http.ResponseWriter, r *http.Request) {
+	var body note
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.PlaceComplianceHold(r.Context(), principal(r), app.ComplianceHoldCmd{PartnerID: r.PathValue("id"), Note: body.Note})
+	writeLifecycle(w, r, res, err)
+}
+
+func (a *API) liftComplianceHold(w http.ResponseWriter, r *http.Request) {
+	res, err := a.App.LiftComplianceHold(r.Context(), principal(r), app.ComplianceHoldCmd{PartnerID: r.PathValue("id"),
+		Note: r.URL.Query().Get("note")})
+	writeLifecycle(w, r, res, err)
+}
+
+func (a *API) close(w http.ResponseWriter, r *http.Request) {
+	var body note
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.ClosePartner(r.Context(), principal(r), app.ClosePartnerCmd{PartnerID: r.PathValue("id"), Note: body.Note})
+	writeLifecycle(w, r, res, err)
+}
+
+func (a *API) reactivate(w http.ResponseWriter, r *http.Request) {
+	res, err := a.App.ReactivatePartner(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"changed": res.Changed, "review_required": res.ReviewRequired, "partner": res.Partner})
+}
+
+func (a *API) getSecurity(w http.ResponseWriter, r *http.Request) {
+	view, err := a.App.GetSecurityStatus(r.Context(), principal(r), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, view)
+}
+
+func (a *API) reportSecurity(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status                  string    `json:"status"`
+		MFAEnforcedUsersPercent *float64  `json:"mfa_enforced_users_percent"`
+		MFARequestsPercent      *float64  `json:"mfa_requests_percent"`
+		MeasuredAt              time.Time `json:"measured_at"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := a.App.ReportSecurityStatus(r.Context(), principal(r), app.SecurityReportCmd{PartnerID: r.PathValue("id"),
+		Status: body.Status, MFAEnforcedUsersPercent: body.MFAEnforcedUsersPercent, MFARequestsPercent: body.MFARequestsPercent,
+		MeasuredAt: body.MeasuredAt})
+	writeLifecycle(w, r, res, err)
+}
+
+func (a *API) requirements(w http.ResponseWriter, r *http.Request) {
+	view, err := a.App.EnrollmentRequirements(r.Context(), principal(r), r.PathValue("id"), r.PathValue("program"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, view)
 }

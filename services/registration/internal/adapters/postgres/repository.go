@@ -3,6 +3,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/registration/internal/app"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -52,9 +54,9 @@ func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 		}
 		b := &pgx.Batch{}
 		b.Queue(`SAVEPOINT create_partner`)
-		b.Queue(`INSERT INTO partners (id, market, status, legal_name, snapshot, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7)`, string(s.ID), string(s.Market), string(s.Status),
-			s.Registration.Normalized.Company.LegalName, snapshot, s.CreatedAt, s.UpdatedAt)
+		b.Queue(`INSERT INTO partners (id, market, status, legal_name, snapshot, created_at, updated_at, last_activity_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, string(s.ID), string(s.Market), string(s.Status),
+			s.Registration.Normalized.Company.LegalName, snapshot, s.CreatedAt, s.UpdatedAt, activity(s))
 		queueChildren(b, s)
 		for _, k := range p.IdentityKeys() {
 			b.Queue(`INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
@@ -102,15 +104,28 @@ func queueChildren(b *pgx.Batch, s domain.PartnerSnapshot) {
 	}
 }
 
-func (r *Repository) savePartner(ctx context.Context, tx pgx.Tx, s domain.PartnerSnapshot) error {
-	data, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
+func (r *Repository) savePartner(ctx context.Context, tx pgx.Tx, s domain.PartnerSnapshot, data []byte) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE partners SET status=$2, snapshot=$3, updated_at=$4 WHERE id=$1`, string(s.ID), string(s.Status), data, s.UpdatedAt)
+	b.Queue(`UPDATE partners SET status=$2, snapshot=$3, updated_at=$4, inactive_since=$5,
+		last_activity_at=GREATEST(last_activity_at, $6) WHERE id=$1`,
+		string(s.ID), string(s.Status), data, s.UpdatedAt, nullTime(s.Standing.InactiveSince), activity(s))
 	queueChildren(b, s)
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// activity is the partner's last activity as stored: its creation when none.
+func activity(s domain.PartnerSnapshot) time.Time {
+	if s.LastActivityAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.LastActivityAt
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // matches finds the partners already holding any of p's identity keys.
@@ -145,36 +160,49 @@ func (r *Repository) matches(ctx context.Context, tx pgx.Tx, p *domain.Partner) 
 // Get loads a partner.
 func (r *Repository) Get(ctx context.Context, id domain.PartnerID) (*domain.Partner, error) {
 	var data []byte
-	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1`, string(id)).Scan(&data)
+	var last time.Time
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT snapshot, last_activity_at FROM partners WHERE id = $1`, string(id)).Scan(&data, &last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrPartnerNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load partner %s: %w", id, err)
 	}
-	return rehydrate(data)
+	return rehydrate(data, last)
 }
 
-func rehydrate(data []byte) (*domain.Partner, error) {
+// rehydrate rebuilds a partner from its snapshot; the activity column,
+// which requests touch without rewriting the snapshot, is the truth.
+func rehydrate(data []byte, lastActivity time.Time) (*domain.Partner, error) {
 	var s domain.PartnerSnapshot
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode partner: %w", err)
 	}
+	if lastActivity.After(s.LastActivityAt) {
+		s.LastActivityAt = lastActivity
+	}
 	return domain.RehydratePartner(s)
 }
 
-// Update changes a partner under a row lock.
+// Update changes a partner under a row lock; it stores the partner when fn
+// changed it (a change without events, such as a recorded confirmation,
+// too) and writes its events.
 func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*domain.Partner) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var data []byte
-		err := tx.QueryRow(ctx, `SELECT snapshot FROM partners WHERE id = $1 FOR UPDATE`, string(id)).Scan(&data)
+		var last time.Time
+		err := tx.QueryRow(ctx, `SELECT snapshot, last_activity_at FROM partners WHERE id = $1 FOR UPDATE`, string(id)).Scan(&data, &last)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.ErrPartnerNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("lock partner %s: %w", id, err)
 		}
-		p, err := rehydrate(data)
+		p, err := rehydrate(data, last)
+		if err != nil {
+			return err
+		}
+		before, err := json.Marshal(p.Snapshot())
 		if err != nil {
 			return err
 		}
@@ -182,10 +210,15 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 			return err
 		}
 		events := p.PullEvents()
-		if len(events) == 0 {
+		s := p.Snapshot()
+		after, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 && bytes.Equal(before, after) {
 			return nil
 		}
-		if err := r.savePartner(ctx, tx, p.Snapshot()); err != nil {
+		if err := r.savePartner(ctx, tx, s, after); err != nil {
 			return err
 		}
 		if !p.HoldsIdentity() {
@@ -260,27 +293,79 @@ func (r *Repository) writeEvents(ctx context.Context, tx pgx.Tx, events []domain
 	return err
 }
 
-// RecordEmailConfirmation remembers that an enrollment's address was
-// confirmed (for the status view).
-func (r *Repository) RecordEmailConfirmation(ctx context.Context, tx pgx.Tx, partnerID, enrollmentID, address string, at time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO email_confirmations (enrollment_id, partner_id, address, confirmed_at) VALUES ($1,$2,$3,$4)
-		ON CONFLICT (enrollment_id) DO UPDATE SET address = EXCLUDED.address, confirmed_at = EXCLUDED.confirmed_at
-		WHERE email_confirmations.confirmed_at < EXCLUDED.confirmed_at`, enrollmentID, partnerID, address, at)
-	return err
+// touchGranularity is how stale the recorded activity may be: a partner
+// polling every second writes its activity once a minute at most.
+const touchGranularity = time.Minute
+
+// Touch records activity at at, unless the partner was active less than
+// touchGranularity before.
+func (r *Repository) Touch(ctx context.Context, id domain.PartnerID, at time.Time) error {
+	return r.exec(ctx, `UPDATE partners SET last_activity_at = $2 WHERE id = $1 AND last_activity_at < $3`,
+		string(id), at, at.Add(-touchGranularity))
 }
 
-// EmailConfirmation is one confirmed enrollment address.
-type EmailConfirmation struct {
-	EnrollmentID string    `json:"enrollment_id"`
-	Address      string    `json:"address"`
-	ConfirmedAt  time.Time `json:"confirmed_at"`
+// exec runs one statement in the transaction in ctx, or in its own.
+func (r *Repository) exec(ctx context.Context, sql string, args ...any) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
 }
 
-// EmailConfirmations lists what was confirmed for a partner.
-func (r *Repository) EmailConfirmations(ctx context.Context, partnerID string) ([]EmailConfirmation, error) {
-	rows, err := r.pool.Query(ctx, `SELECT enrollment_id, address, confirmed_at FROM email_confirmations WHERE partner_id = $1 ORDER BY confirmed_at`, partnerID)
+// InactivityCandidates lists approved partners, not inactive yet, idle since cutoff.
+func (r *Repository) InactivityCandidates(ctx context.Context, cutoff time.Time, limit int) ([]domain.PartnerID, error) {
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT id FROM partners
+		WHERE inactive_since IS NULL AND status IN ('active', 'suspended') AND last_activity_at <= $1
+		ORDER BY last_activity_at LIMIT $2`, cutoff, limit)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[EmailConfirmation])
+	return pgx.CollectRows(rows, pgx.RowTo[domain.PartnerID])
 }
+
+// OldestActivity is the oldest last activity of the partners the
+// inactivity job watches.
+func (r *Repository) OldestActivity(ctx context.Context) (time.Time, error) {
+	var t *time.Time
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT min(last_activity_at) FROM partners
+		WHERE inactive_since IS NULL AND status IN ('active', 'suspended')`).Scan(&t)
+	if err != nil || t == nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
+// SetDocumentsDue stores verification's open request on a check.
+func (r *Repository) SetDocumentsDue(ctx context.Context, d app.DocumentsDue) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return r.exec(ctx, `INSERT INTO documents_due (partner_id, check_kind, request) VALUES ($1,$2,$3)
+		ON CONFLICT (partner_id, check_kind) DO UPDATE SET request = EXCLUDED.request`, string(d.PartnerID), d.Check, data)
+}
+
+// ClearDocumentsDue forgets the open request on check (every check when empty).
+func (r *Repository) ClearDocumentsDue(ctx context.Context, id domain.PartnerID, check string) error {
+	return r.exec(ctx, `DELETE FROM documents_due WHERE partner_id = $1 AND ($2 = '' OR check_kind = $2)`, string(id), check)
+}
+
+// DocumentsDue lists the partner's open requests by check.
+func (r *Repository) DocumentsDue(ctx context.Context, id domain.PartnerID) ([]app.DocumentsDue, error) {
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT request FROM documents_due WHERE partner_id = $1 ORDER BY check_kind`, string(id))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.DocumentsDue, error) {
+		var d app.DocumentsDue
+		var data []byte
+		if err := row.Scan(&data); err != nil {
+			return d, err
+		}
+		err := json.Unmarshal(data, &d)
+		d.PartnerID = id
+		return d, err
+	})
+}
+
+var _ app.Repository = (*Repository)(nil)

@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// EmailConfirmed is the e-mail ownership service's confirmation of one
+// enrollment's address.
+type EmailConfirmed struct {
+	PartnerID    string
+	EnrollmentID string
+	Address      string
+	ConfirmedAt  time.Time // zero: now
+}
+
+// ApplyEmailConfirmed records the confirmation on the enrollment: one that
+// waited for it (pending_email_confirmation) is qualified, or active when
+// its agreement is already accepted. Callers: the e-mail consumer or an
+// operator. A repeat changes nothing.
+func (a *App) ApplyEmailConfirmed(ctx context.Context, p auth.Principal, cmd EmailConfirmed) (LifecycleResult, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return LifecycleResult{}, err
+	}
+	enrollment, err := parseID[domain.EnrollmentID]("enrollment_id", domain.KindEnrollment, cmd.EnrollmentID)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	return a.change(ctx, p, cmd.PartnerID, "confirm e-mail", func(partner *domain.Partner, now time.Time) (bool, error) {
+		at := cmd.ConfirmedAt.UTC().Truncate(time.Microsecond)
+		if at.IsZero() {
+			at = now
+		}
+		partner.SawActivity(now)
+		return partner.ConfirmEnrollmentEmail(enrollment, domain.NormalizeText(cmd.Address), at, now)
+	})
+}

@@ -1,0 +1,191 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// Requirement kinds of the requirements view.
+const (
+	RequirementEmailConfirmation   = "email_confirmation"
+	RequirementVerificationReview  = "verification_review"
+	RequirementDocuments           = "documents"
+	RequirementAgreement           = "agreement"
+	RequirementStanding            = "standing"
+	RequirementSecurity            = "security_requirements"
+	RequirementRegistrationRefused = "registration_rejected"
+)
+
+// Who a requirement waits on.
+const (
+	PartyPartner  = "partner"  // the partner must act
+	PartyVendor   = "vendor"   // a verifier reviews; nothing to do but wait
+	PartyOperator = "operator" // only partner support can lift it
+)
+
+// Requirement is one reason an enrollment cannot transact yet, and what
+// cures it.
+type Requirement struct {
+	Kind        string        `json:"kind"`
+	Party       string        `json:"party"`
+	Reason      string        `json:"reason,omitempty"`
+	Description string        `json:"description"`
+	Since       time.Time     `json:"since,omitzero"`
+	DueAt       time.Time     `json:"due_at,omitzero"`
+	PastDue     bool          `json:"past_due,omitempty"`
+	Documents   *DocumentsDue `json:"documents,omitempty"`
+	Cures       []Cure        `json:"cures"`
+}
+
+// Cure is one way to meet a requirement: an action, and the API call that
+// performs it where there is one (service, method, path).
+type Cure struct {
+	Action      string `json:"action"`
+	Description string `json:"description"`
+	Service     string `json:"service,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Path        string `json:"path,omitempty"`
+}
+
+// RequirementsView answers "why can this enrollment not transact yet, and
+// what cures it": every open requirement — e-mail confirmation, review,
+// documents, agreement, standing, security requirements — with deadlines
+// where there are.
+type RequirementsView struct {
+	PartnerID        domain.PartnerID        `json:"partner_id"`
+	EnrollmentID     domain.EnrollmentID     `json:"enrollment_id"`
+	Program          domain.Program          `json:"program"`
+	EnrollmentStatus domain.EnrollmentStatus `json:"enrollment_status"`
+	PartnerStatus    domain.PartnerStatus    `json:"partner_status"`
+	CanTransact      bool                    `json:"can_transact"`
+	Requirements     []Requirement           `json:"requirements"`
+	AsOf             time.Time               `json:"as_of"`
+}
+
+// EnrollmentRequirements returns the requirements view of the partner's
+// enrollment in program. Callers: the partner's users and staff (others get
+// registration.partner_not_found).
+func (a *App) EnrollmentRequirements(ctx context.Context, p auth.Principal, partnerID, program string) (RequirementsView, error) {
+	prog, err := parseProgram(program)
+	if err != nil {
+		return RequirementsView{}, err
+	}
+	s, err := a.load(ctx, p, partnerID)
+	if err != nil {
+		return RequirementsView{}, err
+	}
+	i := slices.IndexFunc(s.Enrollments, func(e domain.Enrollment) bool { return e.Program == prog })
+	if i < 0 {
+		return RequirementsView{}, apperr.NotFound(CodeEnrollmentNotFound, fmt.Sprintf("the partner is not enrolled in %s", prog))
+	}
+	docs, err := a.repo.DocumentsDue(ctx, s.ID)
+	if err != nil {
+		return RequirementsView{}, fmt.Errorf("documents due of %s: %w", s.ID, err)
+	}
+	now := a.now()
+	e := s.Enrollments[i]
+	v := RequirementsView{PartnerID: s.ID, EnrollmentID: e.ID, Program: e.Program, EnrollmentStatus: e.Status,
+		PartnerStatus: s.Status, Requirements: requirements(s, e, docs, now), AsOf: now}
+	v.CanTransact = len(v.Requirements) == 0 && e.Status == domain.EnrollmentActive && s.Status == domain.PartnerStatusActive
+	return v, nil
+}
+
+func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []DocumentsDue, now time.Time) []Requirement {
+	out := []Requirement{}
+	pid := string(s.ID)
+	if s.Status == domain.PartnerStatusRejected || e.Status == domain.EnrollmentRejected {
+		reason := e.RejectionReason
+		if reason == "" {
+			reason = s.RejectionReason
+		}
+		return append(out, Requirement{Kind: RequirementRegistrationRefused, Party: PartyVendor, Reason: reason,
+			Description: "verification rejected the registration; it cannot be cured — register again with corrected facts",
+			Cures:       []Cure{}})
+	}
+	if c := s.Standing.Closure; c != nil {
+		return append(out, Requirement{Kind: RequirementStanding, Party: PartyOperator, Reason: string(c.Reason), Since: c.At,
+			Description: "the partner account is closed: " + c.Note, Cures: []Cure{}})
+	}
+	// The enrollment's own e-mail confirmation (the partner network's is
+	// part of the verification; the others confirm again, seed 002 step 17).
+	if e.EmailConfirmedAt.IsZero() && (e.Program != domain.ProgramPartnerNetwork || s.Status == domain.PartnerStatusPending) {
+		out = append(out, Requirement{Kind: RequirementEmailConfirmation, Party: PartyPartner,
+			Description: "confirm the contact e-mail address for this enrollment with the link or code in its confirmation mail",
+			Cures: []Cure{
+				{Action: "confirm_email_link", Description: "open the link in the confirmation mail"},
+				{Action: "confirm_email_code", Description: "enter the 6-digit code of the mail", Service: "email-ownership", Method: "POST",
+					Path: "/v1/enrollments/" + string(e.ID) + "/confirm-code"},
+				{Action: "resend_confirmation", Description: "ask for a new mail (check the spam folder first)", Service: "email-ownership",
+					Method: "POST", Path: "/v1/resend"},
+			}})
+	}
+	for _, d := range docs {
+		d := d
+		req := Requirement{Kind: RequirementDocuments, Party: PartyPartner, Reason: d.Reason, Since: d.RequestedAt, DueAt: d.DueAt,
+			PastDue: !d.DueAt.IsZero() && !now.Before(d.DueAt), Documents: &d,
+			Description: "verification needs evidence for the " + d.Check + " check: " + d.ApplicantMessage,
+			Cures: []Cure{{Action: "upload_document", Description: "submit one of the accepted documents", Service: "verification",
+				Method: "POST", Path: "/v1/verification/partners/" + pid + "/documents"}}}
+		if d.DomainProof != nil {
+			req.Cures = append(req.Cures, Cure{Action: "prove_domain", Service: "verification", Method: "POST",
+				Path: "/v1/verification/partners/" + pid + "/domain-proofs",
+				Description: fmt.Sprintf("publish the DNS TXT record %s = %q (or serve it at %s), then ask for the check",
+					d.DomainProof.DNSTXTName, d.DomainProof.DNSTXTValue, d.DomainProof.HTTPURL)})
+		}
+		out = append(out, req)
+	}
+	if s.Status == domain.PartnerStatusPending {
+		out = append(out, Requirement{Kind: RequirementVerificationReview, Party: PartyVendor,
+			Description: "the vendor reviews the company and employment facts (usually 2–3 business days)", Cures: []Cure{}})
+	}
+	if e.Program != domain.ProgramPartnerNetwork && e.AgreementID == "" && e.Status != domain.EnrollmentActive {
+		desc := "accept the " + string(e.Program) + " agreement as the partner's administrator (with MFA)"
+		if s.Status == domain.PartnerStatusPending {
+			desc += "; possible once verification approves the partner"
+		}
+		out = append(out, Requirement{Kind: RequirementAgreement, Party: PartyPartner, Description: desc,
+			Cures: []Cure{{Action: "accept_agreement", Description: "accept the newest version for the market", Service: "agreements",
+				Method: "POST", Path: "/v1/partners/" + pid + "/agreements/acceptances"}}})
+	}
+	for _, h := range s.Standing.Holds {
+		out = append(out, holdRequirement(pid, h))
+	}
+	if !s.Standing.InactiveSince.IsZero() {
+		out = append(out, Requirement{Kind: RequirementStanding, Party: PartyPartner, Reason: string(domain.ReasonInactivity),
+			Since:       s.Standing.InactiveSince,
+			Description: "the partner has been inactive since " + s.Standing.InactiveSince.UTC().Format(time.DateOnly),
+			Cures: []Cure{{Action: "reactivate", Description: "ask for reactivation as the partner's administrator (a long inactivity is reviewed again)",
+				Service: "registration", Method: "POST", Path: "/v1/partners/" + pid + "/reactivation"}}})
+	}
+	return out
+}
+
+func holdRequirement(pid string, h domain.Hold) Requirement {
+	r := Requirement{Kind: RequirementStanding, Reason: string(h.Reason), Since: h.Since, Cures: []Cure{}}
+	switch h.Reason {
+	case domain.ReasonVerificationRevoked:
+		r.Party = PartyVendor
+		r.Description = "verification withdrew its approval (" + h.Note + "); the partner is suspended until a re-review approves it"
+		r.Cures = append(r.Cures, Cure{Action: "upload_document", Description: "submit documents that answer the revocation",
+			Service: "verification", Method: "POST", Path: "/v1/verification/partners/" + pid + "/documents"})
+	case domain.ReasonReverificationRequired:
+		r.Party = PartyVendor
+		r.Description = "reactivated after a long inactivity: verification reviews the partner again"
+	case domain.ReasonComplianceHold:
+		r.Party = PartyOperator
+		r.Description = "an operator placed a compliance hold: " + h.Note
+		r.Cures = append(r.Cures, Cure{Action: "contact_support", Description: "contact partner support; an operator lifts the hold"})
+	case domain.ReasonMFANoncompliant:
+		r.Kind, r.Party = RequirementSecurity, PartyPartner
+		r.Description = "the partner tenant does not enforce multi-factor authentication for every user (security requirements)"
+		r.Cures = append(r.Cures, Cure{Action: "enforce_mfa",
+			Description: "enforce MFA for every user, service accounts included; the hold is lifted when your identity platform reports compliance"})
+	}
+	return r
+}

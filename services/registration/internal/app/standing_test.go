@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// activePartner is an approved reseller whose e-mails are confirmed.
+func (h *harness) activePartner(t *testing.T) RegistrationView {
+	t.Helper()
+	v := h.submit(t)
+	h.confirmAll(t, v)
+	if _, err := h.app.ApplyVerificationApproved(context.Background(), verifier, VerificationApproved{PartnerID: string(v.PartnerID)}); err != nil {
+		t.Fatal(err)
+	}
+	h.repo.pullOutbox()
+	return v
+}
+
+func kinds(v RequirementsView) []string {
+	var out []string
+	for _, r := range v.Requirements {
+		out = append(out, r.Kind+":"+r.Reason)
+	}
+	return out
+}
+
+func TestStandingUseCasesWhoMay(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	stranger := adminOf("PG-0000-0000-000")
+	user := auth.Principal{Subject: "u", PartnerID: id, Roles: []auth.Role{auth.RolePartnerUser}}
+
+	_, err := h.app.PlaceComplianceHold(ctx, adminOf(v.PartnerID), ComplianceHoldCmd{PartnerID: id, Note: "x"})
+	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
+	_, err = h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: " "})
+	wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
+	_, err = h.app.ClosePartner(ctx, user, ClosePartnerCmd{PartnerID: id, Note: "bye"})
+	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
+	_, err = h.app.ClosePartner(ctx, stranger, ClosePartnerCmd{PartnerID: id, Note: "bye"})
+	wantAppErr(t, err, apperr.KindNotFound, CodePartnerNotFound)
+	_, err = h.app.ReactivatePartner(ctx, adminOf(v.PartnerID), id)
+	wantAppErr(t, err, apperr.KindConflict, CodeNotInactive)
+	_, err = h.app.ReportSecurityStatus(ctx, adminOf(v.PartnerID), SecurityReportCmd{PartnerID: id, Status: "compliant"})
+	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
+	_, err = h.app.ReportSecurityStatus(ctx, upstream, SecurityReportCmd{PartnerID: id, Status: "sometimes"})
+	wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
+	_, err = h.app.GetSecurityStatus(ctx, stranger, id)
+	wantAppErr(t, err, apperr.KindNotFound, CodePartnerNotFound)
+	_, err = h.app.EnrollmentRequirements(ctx, user, id, "indirect_provider")
+	wantAppErr(t, err, apperr.KindNotFound, CodeEnrollmentNotFound)
+
+	// The partner's own administrator closes it: closed_by_partner.
+	res, err := h.app.ClosePartner(ctx, adminOf(v.PartnerID), ClosePartnerCmd{PartnerID: id, Note: "we stop reselling"})
+	if err != nil || !res.Changed || res.Partner.Status != domain.PartnerStatusClosed ||
+		!slices.Equal(res.Partner.Standing.Reasons, []domain.StandingReason{domain.ReasonClosedByPartner}) {
+		t.Fatalf("close: %+v %v", res, err)
+	}
+	_, err = h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: "x"})
+	wantAppErr(t, err, apperr.KindConflict, CodePartnerClosed)
+	p := h.submit2(t)
+	_, err = h.app.ClosePartner(ctx, operator, ClosePartnerCmd{PartnerID: string(p.PartnerID), Note: "spam"})
+	wantAppErr(t, err, apperr.KindConflict, CodeNotYetApproved)
+}
+
+// submit2 registers a second company (another identity).
+func (h *harness) submit2(t *testing.T) RegistrationView {
+	t.Helper()
+	in := input()
+	in.Company.LegalName = "株式会社ほかの会社"
+	in.Company.RegistrationNumber = nil
+	in.Company.Address.Line1 = "芝浦3-4-1"
+	v, err := h.app.SubmitRegistration(context.Background(), upstream, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.repo.pullOutbox()
+	return v
+}
+
+func TestRequirementsView(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id := string(v.PartnerID)
+	admin := adminOf(v.PartnerID)
+
+	// Pending: the e-mails, the review and the agreement.
+	got, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"email_confirmation:", "verification_review:", "agreement:"}; !slices.Equal(kinds(got), want) || got.CanTransact {
+		t.Fatalf("pending: %v", kinds(got))
+	}
+	// Verification asks for documents, with a deadline.
+	due := t0.Add(10 * 24 * time.Hour)
+	if err := h.app.ApplyDocumentsRequested(ctx, verifier, DocumentsDue{PartnerID: v.PartnerID, Check: "employment", Reason: "email_domain_unverified",
+		AcceptedDocuments: []string{"domain_invoice"}, DueAt: due, DomainProof: &DomainProof{Domain: "test-shoji.co.jp",
+			DNSTXTName: "_partnerhub-verification.test-shoji.co.jp", DNSTXTValue: "partnerhub-verification=abc", HTTPURL: "https://test-shoji.co.jp/.well-known/partnerhub-verification.txt",
+			HTTPBody: "partnerhub-verification=abc"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	docs := got.Requirements[1]
+	if docs.Kind != RequirementDocuments || !docs.DueAt.Equal(due) || docs.Party != PartyPartner || len(docs.Cures) != 2 || docs.Cures[1].Action != "prove_domain" {
+		t.Fatalf("documents requirement %+v", docs)
+	}
+	if err := h.app.ApplyDocumentsSatisfied(ctx, verifier, id, "employment"); err != nil {
+		t.Fatal(err)
+	}
+	h.confirmAll(t, v)
+	h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: id})
+	got, _ = h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if want := []string{"agreement:"}; !slices.Equal(kinds(got), want) || got.EnrollmentStatus != domain.EnrollmentQualified {
+		t.Fatalf("qualified: %v %s", kinds(got), got.EnrollmentStatus)
+	}
+	if _, err := h.app.ApplyAgreementAccepted(ctx, operator, AgreementAccepted{PartnerID: id, Program: "indirect_reseller",
+		LocationID: string(v.LocationID), AgreementID: "AC-1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if len(got.Requirements) != 0 || !got.CanTransact {
+		t.Fatalf("active: %+v", got)
+	}
+	// Standing reasons are requirements too, each with its cure.
+	h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: "screening"})
+	h.app.ReportSecurityStatus(ctx, upstream, SecurityReportCmd{PartnerID: id, Status: "noncompliant", MeasuredAt: t0})
+	got, _ = h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if want := []string{"standing:compliance_hold", "security_requirements:mfa_noncompliant"}; !slices.Equal(kinds(got), want) || got.CanTransact ||
+		got.PartnerStatus != domain.PartnerStatusSuspended || got.Requirements[0].Party != PartyOperator {
+		t.Fatalf("held: %v", kinds(got))
+	}
+	sec, err := h.app.GetSecurityStatus(ctx, admin, id)
+	if err != nil || sec.Status != domain.SecurityNoncompliant || !sec.Gating || sec.ReportedBy != "signup-portal" {
+		t.Fatalf("security view %+v %v", sec, err)
+	}
+}
+
+func TestResellerEmailGateInTheView(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id := string(v.PartnerID)
+	// Only the network enrollment's mail was opened.
+	h.app.ApplyEmailConfirmed(ctx, operator, EmailConfirmed{PartnerID: id, EnrollmentID: string(v.Enrollments[0].ID), Address: "a@test-shoji.co.jp"})
+	h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: id})
+	got, _ := h.app.EnrollmentRequirements(ctx, adminOf(v.PartnerID), id, "indirect_reseller")
+	if got.EnrollmentStatus != domain.EnrollmentPendingEmailConfirmation || kinds(got)[0] != "email_confirmation:" {
+		t.Fatalf("reseller view: %s %v", got.EnrollmentStatus, kinds(got))
+	}
+	net, _ := h.app.EnrollmentRequirements(ctx, adminOf(v.PartnerID), id, "partner_network")
+	if !net.CanTransact {
+		t.Fatalf("network view: %+v", net)
+	}
+}
+
+func TestMarkInactivePartnersAndReactivation(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	h.app.Standing = StandingPolicy{InactivityPeriod: domain.Period{Months: 18}, ReactivationReviewAfter: domain.Period{Months: 6}, Batch: 10}
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	next, err := h.app.MarkInactivePartners(ctx, t0)
+	if err != nil || !next.Equal(domain.Period{Months: 18}.After(t0.Truncate(time.Microsecond))) {
+		t.Fatalf("next due %s %v", next, err)
+	}
+	// A partner user's request is activity.
+	h.clock.t = t0.Add(30 * 24 * time.Hour)
+	if err := h.app.RecordActivity(ctx, adminOf(v.PartnerID)); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.t = domain.Period{Months: 18}.After(t0)
+	h.app.MarkInactivePartners(ctx, h.clock.t)
+	if p, _ := h.app.GetPartner(ctx, operator, id); p.Status != domain.PartnerStatusActive {
+		t.Fatalf("recently active partner became %s", p.Status)
+	}
+	h.clock.t = domain.Period{Months: 18}.After(t0.Add(30 * 24 * time.Hour))
+	if _, err := h.app.MarkInactivePartners(ctx, h.clock.t); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := h.app.GetPartner(ctx, operator, id)
+	if p.Status != domain.PartnerStatusInactive {
+		t.Fatalf("idle partner is %s", p.Status)
+	}
+	if st := eventsOf[domain.PartnerStandingChanged](h.repo.pullOutbox()); len(st) != 1 || st[0].To != domain.PartnerStatusInactive {
+		t.Fatalf("events %+v", st)
+	}
+	h.clock.t = h.clock.t.Add(24 * time.Hour)
+	res, err := h.app.ReactivatePartner(ctx, adminOf(v.PartnerID), id)
+	if err != nil || res.ReviewRequired || res.Partner.Status != domain.PartnerStatusActive {
+		t.Fatalf("reactivate: %+v %v", res, err)
+	}
+}
