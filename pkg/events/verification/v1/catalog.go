@@ -18,6 +18,7 @@ const (
 	TypeDocumentsRequested = "com.partnerhub.verification.documents.requested.v1"
 	TypeDocumentAccepted   = "com.partnerhub.verification.document.accepted.v1"
 	TypeDocumentsSatisfied = "com.partnerhub.verification.documents.satisfied.v1"
+	TypeCaseReopened       = "com.partnerhub.verification.case.reopened.v1"
 	TypeReminderDue        = "com.partnerhub.verification.reminder.due.v1"
 )
 
@@ -166,6 +167,7 @@ type RegisterRecord struct {
 	Street             string `json:"street"`
 	PostalCode         string `json:"postal_code,omitempty"`
 	Status             string `json:"status,omitempty"`
+	Website            string `json:"website,omitempty"` // as the register lists it
 }
 
 // Difference is one fact that differs from the register.
@@ -301,4 +303,25 @@ type ReminderDue struct {
 	AcceptedDocuments []string  `json:"accepted_documents"`
 	ContactEmail      string    `json:"contact_email"`
 	At                time.Time `json:"at"`
+}
+
+// Why a case is reviewed again.
+const (
+	ReopenedForRevocation   = "revocation"
+	ReopenedForReactivation = "reactivation"
+)
+
+// CaseReopened: a decided case (approved, or revoked) is reviewed again —
+// after its approval was revoked, or because registration reactivates the
+// partner after a long inactivity. The company check is in review with
+// TaskID; a later approval publishes case.approved again.
+type CaseReopened struct {
+	CaseID     string    `json:"case_id"`
+	PartnerID  string    `json:"partner_id"`
+	From       string    `json:"from"` // approved or revoked
+	Reason     string    `json:"reason"`
+	Note       string    `json:"note,omitempty"`
+	TaskID     string    `json:"task_id"`
+	ReopenedBy string    `json:"reopened_by"`
+	ReopenedAt time.Time `json:"reopened_at"`
 }

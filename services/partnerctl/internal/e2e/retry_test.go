@@ -187,6 +187,6 @@ func testRejectRetryThenApprove(t *testing.T, s *e2e.Stack) {
 	wantTopics(t, s, "VERIFICATION", partner, "verification.case.opened", "verification.check.state_changed",
 		"verification.check.state_changed", "verification.task.created", "verification.check.state_changed",
 		"verification.task.claimed", "verification.check.state_changed", "verification.documents.requested", "verification.decision.recorded",
-		"verification.check.state_changed", "verification.document.accepted", "verification.task.created",
+		"verification.check.state_changed", "verification.documents.satisfied", "verification.document.accepted", "verification.task.created",
 		"verification.task.claimed", "verification.check.state_changed", "verification.decision.recorded", "verification.case.approved")
 }

@@ -71,6 +71,8 @@ type Deps struct {
 	Registry RegistryLookup
 	Clock    Clock
 	IDs      IDGenerator
+	// DomainProofs reads the applicant's domain proof (DNS, HTTPS).
+	DomainProofs DomainProofLookup
 }
 
 // App is the verification application.
@@ -84,7 +86,7 @@ func New(cfg Config, deps Deps) (*App, error) {
 	errs := []error{cfg.Validate()}
 	for name, missing := range map[string]bool{
 		"Cases": deps.Cases == nil, "Tasks": deps.Tasks == nil, "Due": deps.Due == nil,
-		"Registry": deps.Registry == nil, "Clock": deps.Clock == nil, "IDs": deps.IDs == nil,
+		"Registry": deps.Registry == nil, "Clock": deps.Clock == nil, "IDs": deps.IDs == nil, "DomainProofs": deps.DomainProofs == nil,
 	} {
 		if missing {
 			errs = append(errs, errors.New("app: missing dependency "+name))

@@ -22,15 +22,19 @@ var (
 )
 
 type harness struct {
-	app   *App
-	repo  *memRepo
-	clock *fakeClock
-	reg   *fakeRegistry
+	app    *App
+	repo   *memRepo
+	clock  *fakeClock
+	reg    *fakeRegistry
+	proofs *fakeProofs
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{repo: newMemRepo(), clock: &fakeClock{now: t0}, reg: &fakeRegistry{match: domain.RegistryMatch{Result: domain.MatchFound}}}
+	// The register lists the company's website, whose domain is the contact's: employment passes on it.
+	h := &harness{repo: newMemRepo(), clock: &fakeClock{now: t0}, reg: &fakeRegistry{match: domain.RegistryMatch{Result: domain.MatchFound,
+		Record: &domain.RegisterRecord{Market: "JP", Name: "株式会社サンプル商事", Website: "https://www.sample.co.jp"}}},
+		proofs: &fakeProofs{}}
 	h.app = h.restart(t)
 	return h
 }
@@ -38,7 +42,8 @@ func newHarness(t *testing.T) *harness {
 // restart builds a fresh App over the same stored state, as after a process restart.
 func (h *harness) restart(t *testing.T) *App {
 	t.Helper()
-	a, err := New(DefaultConfig(), Deps{Cases: h.repo, Tasks: h.repo, Due: h.repo, Registry: h.reg, Clock: h.clock, IDs: &seqIDs{}})
+	a, err := New(DefaultConfig(), Deps{Cases: h.repo, Tasks: h.repo, Due: h.repo, Registry: h.reg, Clock: h.clock, IDs: &seqIDs{},
+		DomainProofs: h.proofs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +272,7 @@ func TestFourEyesAndRedaction(t *testing.T) {
 
 func TestDocumentsThroughTheApp(t *testing.T) {
 	h := newHarness(t)
+	h.reg.match.Record = nil // nothing in the register ties the domain to the company
 	h.open(t, func(c *OpenCaseCommand) { c.Website = "other.co.jp" })
 	d := domain.DocumentInput{Check: domain.CheckEmployment, Type: domain.DocDomainInvoice, IssuedOn: "2026-05-20",
 		SHA256: strings.Repeat("ab", 32), SizeBytes: 2048, MediaType: "application/pdf", StorageURI: "s3://docs/inv.pdf"}

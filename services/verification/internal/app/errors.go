@@ -35,6 +35,9 @@ var kinds = map[string]apperr.Kind{
 	domain.ErrInvalidRevocation.Code:       apperr.KindInvalid,
 	domain.ErrCaseNotApproved.Code:         apperr.KindConflict,
 	domain.ErrCaseAlreadyRevoked.Code:      apperr.KindConflict,
+	domain.ErrCaseNotReopenable.Code:       apperr.KindConflict,
+	domain.ErrInvalidDomainProof.Code:      apperr.KindInvalid,
+	domain.ErrDomainProofNotFound.Code:     apperr.KindConflict,
 }
 
 // translate turns domain errors into *apperr.Error and leaves others (and

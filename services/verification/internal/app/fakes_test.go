@@ -183,3 +183,17 @@ func eventNames(evs []domain.Event) []string {
 func countEvents(evs []domain.Event, name string) int {
 	return len(slices.DeleteFunc(eventNames(evs), func(n string) bool { return n != name }))
 }
+
+// fakeProofs answers domain proof lookups from a map (name or URL → texts).
+type fakeProofs struct {
+	found map[string][]string
+	err   error
+}
+
+func (f *fakeProofs) LookupTXT(_ context.Context, name string) ([]string, error) {
+	return f.found[name], f.err
+}
+
+func (f *fakeProofs) FetchWellKnown(_ context.Context, url string) ([]string, error) {
+	return f.found[url], f.err
+}

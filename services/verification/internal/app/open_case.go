@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -36,6 +37,9 @@ func (a *App) OpenCase(ctx context.Context, cmd OpenCaseCommand) (OpenCaseResult
 		return OpenCaseResult{}, fmt.Errorf("find case of partner %s: %w", cmd.PartnerID, err)
 	}
 	now := a.Clock.Now()
+	if cmd.DomainProofToken == "" {
+		cmd.DomainProofToken = rand.Text()
+	}
 	match, lookupErr := a.Registry.Lookup(ctx, domain.RegistryQuery{Market: cmd.Market, RegistrationNumber: cmd.Facts.RegistrationNumber, Facts: cmd.Facts})
 	if ctx.Err() != nil {
 		return OpenCaseResult{}, ctx.Err()

@@ -53,9 +53,12 @@ type Case struct {
 	SubStatus      string          `json:"sub_status"`
 	Failure        *Failure        `json:"failure,omitempty"`
 	Revocation     *Revocation     `json:"revocation,omitempty"`
-	OpenedAt       time.Time       `json:"opened_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	ClosedAt       time.Time       `json:"closed_at,omitzero"`
+	// DomainProof is the token the applicant may publish on its e-mail
+	// domain to pass the employment check without a document.
+	DomainProof *DomainProof `json:"domain_proof,omitempty"`
+	OpenedAt    time.Time    `json:"opened_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	ClosedAt    time.Time    `json:"closed_at,omitzero"`
 	// TimerAt is the earliest instant FireTimers has work to do (zero: none);
 	// the repository indexes it so a poller finds due cases after a restart.
 	TimerAt time.Time `json:"timer_at,omitzero"`
@@ -75,6 +78,8 @@ type OpenInput struct {
 	Contact        Contact
 	Website        string // URL or domain of the company website
 	Enrollments    []Enrollment
+	// DomainProofToken is a random token for the domain proof (see DomainProof).
+	DomainProofToken string
 }
 
 var marketRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -132,19 +137,29 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 		Enrollments:   slices.Clone(in.Enrollments),
 		Status:        CasePending, OpenedAt: now, UpdatedAt: now,
 	}
+	if in.DomainProofToken != "" && c.Contact.EmailDomain != "" {
+		c.DomainProof = &DomainProof{Domain: c.Contact.EmailDomain, Token: in.DomainProofToken}
+	}
 	for _, k := range CheckKinds {
 		c.Checks = append(c.Checks, &Check{Kind: k, State: StatePending, UpdatedAt: now})
 	}
 	c.record(CaseOpened{EventMeta: c.meta(now), LocationID: c.LocationID, RegistrationID: c.RegistrationID,
 		Market: c.Market, Enrollments: slices.Clone(c.Enrollments), Checks: slices.Clone(CheckKinds)})
 
+	// Employment passes on evidence only: the register's own website for
+	// the company (the website the applicant typed proves nothing). Else
+	// the applicant proves the domain (documents, or the domain proof).
 	emp := c.Check(CheckEmployment)
-	if r.Policy.AutoPassEmploymentOnDomainMatch && DomainCovers(c.Contact.EmailDomain, c.WebsiteDomain) {
-		if err := c.transition(emp, StatePassed, "", "", now); err != nil {
+	if site := pre.RegisterWebsite(); r.Policy.AutoPassEmploymentOnRegisterWebsite && site != "" && DomainCovers(c.Contact.EmailDomain, WebsiteDomain(site)) {
+		if err := c.transition(emp, StatePassed, "", "", now, &Evidence{Kind: EvidenceRegisterWebsite, Detail: site, At: now}); err != nil {
 			return nil, err
 		}
 	} else {
-		reason := Reasons[ReasonEmailDomainMismatch]
+		code := ReasonEmailDomainUnverified
+		if !DomainCovers(c.Contact.EmailDomain, c.WebsiteDomain) {
+			code = ReasonEmailDomainMismatch
+		}
+		reason := Reasons[code]
 		if err := c.requireDocuments(emp, reason.Code, reason.ApplicantHint, reason.Cures(CheckEmployment), "", now, r); err != nil {
 			return nil, err
 		}
@@ -153,7 +168,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 	co := c.Check(CheckCompany)
 	pc := pre
 	co.PreCheck = &pc
-	if err := c.transition(co, StateInReview, "", "", now); err != nil {
+	if err := c.transition(co, StateInReview, "", "", now, nil); err != nil {
 		return nil, err
 	}
 	c.createTask(co, c.nextID("t"), "", now, r)
@@ -235,7 +250,7 @@ func (c *Case) ConfirmEmailOwnership(enrollmentID, email string, confirmedAt, no
 	gate := e.Program == ProgramPartnerNetwork ||
 		!slices.ContainsFunc(c.Enrollments, func(e Enrollment) bool { return e.Program == ProgramPartnerNetwork })
 	if ck := c.Check(CheckEmailOwnership); gate && ck.State == StatePending {
-		if err := c.transition(ck, StatePassed, "", "", now); err != nil {
+		if err := c.transition(ck, StatePassed, "", "", now, &Evidence{Kind: EvidenceEmailConfirmed, Detail: enrollmentID, At: now}); err != nil {
 			return false, err
 		}
 		changed = true
@@ -280,17 +295,29 @@ func (c *Case) activeTask(taskID, verifier, verifierPartnerID string) (*ReviewTa
 	return t, nil
 }
 
-// transition moves ck to state to and records CheckStateChanged.
-func (c *Case) transition(ck *Check, to CheckState, reason ReasonCode, mode RejectionMode, now time.Time) error {
+// transition moves ck to state to and records CheckStateChanged; ev is
+// what passed it (to passed). A check that awaited the applicant's
+// documents and no longer does records DocumentsSatisfied.
+func (c *Case) transition(ck *Check, to CheckState, reason ReasonCode, mode RejectionMode, now time.Time, ev *Evidence) error {
 	if err := CheckTransition(ck.Kind, ck.State, ck.Mode, to); err != nil {
 		return err
 	}
-	from := ck.State
-	ck.State, ck.Reason, ck.Mode, ck.UpdatedAt = to, reason, mode, now
+	from, awaited := ck.State, ck.awaitsDocuments()
+	ck.State, ck.Reason, ck.Mode, ck.UpdatedAt, ck.Evidence = to, reason, mode, now, nil
+	if to == StatePassed {
+		ck.Evidence = ev
+	}
 	if to != StateActionRequired && to != StateRejected {
 		ck.AcceptedDocuments, ck.DocumentsDueAt, ck.RemindersSent, ck.ApplicantMessage = nil, time.Time{}, nil, ""
 	}
-	c.record(CheckStateChanged{EventMeta: c.meta(now), Check: ck.Kind, From: from, To: to, Reason: reason, Mode: mode})
+	c.record(CheckStateChanged{EventMeta: c.meta(now), Check: ck.Kind, From: from, To: to, Reason: reason, Mode: mode, Evidence: ck.Evidence})
+	if awaited && !ck.awaitsDocuments() {
+		by := "document"
+		if ev != nil {
+			by = string(ev.Kind)
+		}
+		c.record(DocumentsSatisfied{EventMeta: c.meta(now), Check: ck.Kind, By: by})
+	}
 	return nil
 }
 
@@ -301,7 +328,7 @@ func (c *Case) requireDocuments(ck *Check, reason ReasonCode, msg string, docs [
 	if rejectMode != "" {
 		to = StateRejected
 	}
-	if err := c.transition(ck, to, reason, rejectMode, now); err != nil {
+	if err := c.transition(ck, to, reason, rejectMode, now, nil); err != nil {
 		return err
 	}
 	ck.ApplicantMessage = msg
@@ -317,9 +344,14 @@ func (c *Case) requireDocuments(ck *Check, reason ReasonCode, msg string, docs [
 			ck.RemindersSent = append(ck.RemindersSent, lead)
 		}
 	}
-	c.record(DocumentsRequested{EventMeta: c.meta(now), Check: ck.Kind, Reason: reason, ApplicantMessage: msg,
+	req := DocumentsRequested{EventMeta: c.meta(now), Check: ck.Kind, Reason: reason, ApplicantMessage: msg,
 		AcceptedDocuments: slices.Clone(docs), DueAt: ck.DocumentsDueAt, AppealsRemaining: ck.AppealsRemaining(r.Policy),
-		ContactEmail: c.Contact.Email})
+		ContactEmail: c.Contact.Email}
+	if ck.Kind == CheckEmployment && c.DomainProof != nil {
+		dp := *c.DomainProof
+		req.DomainProof = &dp
+	}
+	c.record(req)
 	return nil
 }
 

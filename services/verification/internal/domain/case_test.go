@@ -31,11 +31,19 @@ func openCase(t *testing.T, mut func(*OpenInput)) *Case {
 	if mut != nil {
 		mut(&in)
 	}
-	c, err := Open("vc-1", in, NewPreCheck(RegistryMatch{Result: MatchFound}, nil, t0), t0, rules())
+	c, err := Open("vc-1", in, registerSays(in.Website), t0, rules())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// registerSays is a pre-check that found the company, whose register entry
+// lists website (none when empty). openCase's register lists the website
+// the applicant typed: employment passes on the register's website.
+func registerSays(website string) PreCheck {
+	return NewPreCheck(RegistryMatch{Result: MatchFound, Record: &RegisterRecord{Market: "JP", RegistrationNumber: "7000012050002",
+		Name: "株式会社サンプル商事", Prefecture: "東京都", City: "千代田区", Street: "丸の内５丁目２番３号", Website: website}}, nil, t0)
 }
 
 func names(evs []Event) []string {
@@ -69,18 +77,22 @@ func TestOpenDecidesEmploymentAndQueuesCompanyReview(t *testing.T) {
 	tests := []struct {
 		name     string
 		mut      func(*OpenInput)
+		register string // the website the register lists
 		policy   func(*Policy)
 		employed CheckState
+		reason   ReasonCode
 	}{
-		{"domain match passes", nil, nil, StatePassed},
-		{"subdomain passes", func(in *OpenInput) { in.Contact.Email = "taro@mail.sample.co.jp" }, nil, StatePassed},
-		{"other domain needs documents", func(in *OpenInput) { in.Website = "https://other.co.jp" }, nil, StateActionRequired},
-		{"no website needs documents", func(in *OpenInput) { in.Website = "" }, nil, StateActionRequired},
-		{"policy off needs documents", nil, func(p *Policy) { p.AutoPassEmploymentOnDomainMatch = false }, StateActionRequired},
+		{"the register's website passes", nil, "https://www.sample.co.jp", nil, StatePassed, ""},
+		{"a subdomain of it passes", func(in *OpenInput) { in.Contact.Email = "taro@mail.sample.co.jp" }, "sample.co.jp", nil, StatePassed, ""},
+		{"the typed website alone proves nothing", nil, "", nil, StateActionRequired, ReasonEmailDomainUnverified},
+		{"the register lists another website", nil, "https://sample-holdings.co.jp", nil, StateActionRequired, ReasonEmailDomainUnverified},
+		{"another domain than the typed website", func(in *OpenInput) { in.Website = "https://other.co.jp" }, "", nil, StateActionRequired, ReasonEmailDomainMismatch},
+		{"policy off needs documents", nil, "https://www.sample.co.jp", func(p *Policy) { p.AutoPassEmploymentOnRegisterWebsite = false }, StateActionRequired, ReasonEmailDomainUnverified},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := input()
+			in.DomainProofToken = "tok-1"
 			if tt.mut != nil {
 				tt.mut(&in)
 			}
@@ -88,7 +100,8 @@ func TestOpenDecidesEmploymentAndQueuesCompanyReview(t *testing.T) {
 			if tt.policy != nil {
 				tt.policy(&r.Policy)
 			}
-			c, err := Open("vc-1", in, NewPreCheck(RegistryMatch{Result: MatchNameMismatch}, nil, t0), t0, r)
+			pre := NewPreCheck(RegistryMatch{Result: MatchNameMismatch, Record: &RegisterRecord{Market: "JP", Name: "株式会社サンプル", Website: tt.register}}, nil, t0)
+			c, err := Open("vc-1", in, pre, t0, r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,15 +110,24 @@ func TestOpenDecidesEmploymentAndQueuesCompanyReview(t *testing.T) {
 				t.Fatalf("employment = %s, want %s", emp.State, tt.employed)
 			}
 			evs := c.PullEvents()
+			if tt.employed == StatePassed {
+				if emp.Evidence == nil || emp.Evidence.Kind != EvidenceRegisterWebsite || emp.Evidence.Detail != tt.register {
+					t.Fatalf("evidence %+v", emp.Evidence)
+				}
+				if ch := find[CheckStateChanged](evs); ch[0].Evidence == nil || ch[0].Evidence.Kind != EvidenceRegisterWebsite {
+					t.Fatalf("the event says which evidence passed it: %+v", ch[0])
+				}
+			}
 			if tt.employed == StateActionRequired {
-				if !slices.Equal(emp.AcceptedDocuments, []DocumentType{DocDomainInvoice, DocDomainPurchaseProof}) || emp.Reason != ReasonEmailDomainMismatch {
+				if !slices.Equal(emp.AcceptedDocuments, []DocumentType{DocDomainInvoice, DocDomainPurchaseProof}) || emp.Reason != tt.reason {
 					t.Fatalf("employment cure = %v / %s", emp.AcceptedDocuments, emp.Reason)
 				}
 				if want := jst("2026-06-16 00:00"); !emp.DocumentsDueAt.Equal(want) { // 10 business days
 					t.Fatalf("documents due %s, want %s", emp.DocumentsDueAt, want)
 				}
-				if len(find[DocumentsRequested](evs)) != 1 {
-					t.Fatalf("want one DocumentsRequested in %v", names(evs))
+				req := find[DocumentsRequested](evs)
+				if len(req) != 1 || req[0].DomainProof == nil || req[0].DomainProof.Domain != "sample.co.jp" || req[0].DomainProof.Token != "tok-1" {
+					t.Fatalf("want one DocumentsRequested offering the domain proof in %v", names(evs))
 				}
 			}
 			co := c.Check(CheckCompany)

@@ -64,7 +64,31 @@ type Check struct {
 	RemindersSent []time.Duration `json:"reminders_sent,omitempty"`
 	AppealsUsed   int             `json:"appeals_used"`
 	PreCheck      *PreCheck       `json:"pre_check,omitempty"`
-	UpdatedAt     time.Time       `json:"updated_at"`
+	// Evidence is what passed the check (set while passed).
+	Evidence  *Evidence `json:"evidence,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// EvidenceKind names what passed a check. The employment check passes only
+// on evidence that ties the e-mail domain to the company: the register's own
+// website, a proof the applicant publishes on the domain, or a verifier.
+type EvidenceKind string
+
+// Evidence kinds.
+const (
+	EvidenceEmailConfirmed   EvidenceKind = "email_confirmed"   // the e-mail ownership service's confirmation
+	EvidenceRegisterWebsite  EvidenceKind = "register_website"  // the company register's own website is the e-mail domain
+	EvidenceDNSTXT           EvidenceKind = "dns_txt"           // the domain proof token as a DNS TXT record
+	EvidenceHTTPWellKnown    EvidenceKind = "http_well_known"   // the domain proof token at the well-known URL
+	EvidenceVerifierDecision EvidenceKind = "verifier_decision" // a verifier's decision (on documents or the facts)
+)
+
+// Evidence is what passed a check, with a detail (the register website,
+// the TXT record, the URL, the deciding decision) and when.
+type Evidence struct {
+	Kind   EvidenceKind `json:"kind"`
+	Detail string       `json:"detail,omitempty"`
+	At     time.Time    `json:"at"`
 }
 
 // AppealsRemaining is how many more document submissions the check accepts.
@@ -86,9 +110,10 @@ func canTransition(from CheckState, mode RejectionMode, to CheckState) bool {
 	case StateInReview:
 		return to == StatePassed || to == StateActionRequired || to == StateRejected
 	case StateActionRequired:
-		return to == StateInReview
+		// → passed: a domain proof cures it without a review.
+		return to == StateInReview || to == StatePassed
 	case StateRejected:
-		return mode == ModeRetry && (to == StateInReview || to == StateActionRequired)
+		return mode == ModeRetry && (to == StateInReview || to == StateActionRequired || to == StatePassed)
 	}
 	return false // passed is terminal
 }

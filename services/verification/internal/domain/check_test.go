@@ -22,11 +22,11 @@ func TestCheckTransitions(t *testing.T) {
 		{StateInReview, "", StateRejected, true},
 		{StateInReview, "", StatePending, false},
 		{StateActionRequired, "", StateInReview, true},
-		{StateActionRequired, "", StatePassed, false},
+		{StateActionRequired, "", StatePassed, true}, // a domain proof
 		{StateActionRequired, "", StateRejected, false},
 		{StateRejected, ModeRetry, StateInReview, true},
 		{StateRejected, ModeRetry, StateActionRequired, true},
-		{StateRejected, ModeRetry, StatePassed, false},
+		{StateRejected, ModeRetry, StatePassed, true}, // a domain proof
 		{StateRejected, ModeFinal, StateInReview, false},
 		{StateRejected, ModeFinal, StateActionRequired, false},
 		{StatePassed, "", StateInReview, false},

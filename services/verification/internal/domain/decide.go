@@ -187,10 +187,10 @@ func (c *Case) Decide(in DecisionInput, now time.Time, r Rules) (d Decision, rep
 	case rec.Status == DecisionPendingConfirmation:
 		t.Status, t.ProposedBy, t.Proposal = TaskPendingConfirmation, in.Verifier, rec.ID
 	case in.Outcome == OutcomeApprove:
-		err = c.transition(ck, StatePassed, "", "", now)
+		err = c.transition(ck, StatePassed, "", "", now, &Evidence{Kind: EvidenceVerifierDecision, Detail: in.ID, At: now})
 		c.markDocuments(t.ID, DocumentApproved, "")
 	case in.Outcome == OutcomeReject && in.Mode == ModeFinal:
-		err = c.transition(ck, StateRejected, in.Reason, ModeFinal, now)
+		err = c.transition(ck, StateRejected, in.Reason, ModeFinal, now, nil)
 		ck.ApplicantMessage = rec.ApplicantMessage
 		c.markDocuments(t.ID, DocumentRejected, in.Reason)
 	case in.Outcome == OutcomeReject:

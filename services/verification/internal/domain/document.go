@@ -142,7 +142,7 @@ func (c *Case) SubmitDocument(in DocumentInput, now time.Time, r Rules) (doc Doc
 
 	respondsTo := ck.Reason
 	ck.AppealsUsed++
-	if err := c.transition(ck, StateInReview, respondsTo, "", now); err != nil {
+	if err := c.transition(ck, StateInReview, respondsTo, "", now, nil); err != nil {
 		return Document{}, false, err
 	}
 	taskID := c.nextID("t")

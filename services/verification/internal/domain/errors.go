@@ -69,6 +69,9 @@ var (
 	ErrInvalidRevocation       = &Error{Code: "verification.invalid_revocation", Message: "the revocation is invalid"}
 	ErrCaseNotApproved         = &Error{Code: "verification.case_not_approved", Message: "only an approved case can be revoked"}
 	ErrCaseAlreadyRevoked      = &Error{Code: "verification.case_already_revoked", Message: "the case's approval was already revoked"}
+	ErrCaseNotReopenable       = &Error{Code: "verification.case_not_reopenable", Message: "only an approved or revoked case is reviewed again"}
+	ErrInvalidDomainProof      = &Error{Code: "verification.invalid_domain_proof", Message: "the domain proof request is invalid"}
+	ErrDomainProofNotFound     = &Error{Code: "verification.domain_proof_not_found", Message: "the domain proof was not found"}
 )
 
 // violation returns a copy of sentinel with a precise message and details

@@ -38,6 +38,29 @@ type CheckStateChanged struct {
 	To     CheckState    `json:"to"`
 	Reason ReasonCode    `json:"reason,omitempty"`
 	Mode   RejectionMode `json:"mode,omitempty"`
+	// Evidence is what passed the check (to passed).
+	Evidence *Evidence `json:"evidence,omitempty"`
+}
+
+// DocumentsSatisfied: the applicant's open documents request on Check is
+// met: By is "document" (accepted for review), dns_txt or http_well_known
+// (the domain proof), or verifier_decision.
+type DocumentsSatisfied struct {
+	EventMeta
+	Check CheckKind `json:"check"`
+	By    string    `json:"by"`
+}
+
+// CaseReopened: a decided case is reviewed again — after its approval was
+// revoked, or because the partner is reactivated after a long inactivity.
+// The company check is in review again with a new task.
+type CaseReopened struct {
+	EventMeta
+	From   CaseStatus `json:"from"`
+	Reason string     `json:"reason"` // revocation | reactivation
+	Note   string     `json:"note,omitempty"`
+	TaskID string     `json:"task_id"`
+	By     string     `json:"by"`
 }
 
 // ReviewTaskCreated: a check needs a verifier; Content is everything the verifier needs.
@@ -105,6 +128,8 @@ type DocumentsRequested struct {
 	DueAt             time.Time      `json:"due_at"`
 	AppealsRemaining  int            `json:"appeals_remaining"`
 	ContactEmail      string         `json:"contact_email"`
+	// DomainProof (employment) is the alternative to a document.
+	DomainProof *DomainProof `json:"domain_proof,omitempty"`
 }
 
 // DocumentAccepted: submitted document metadata passed the rules and went to review.
@@ -180,3 +205,5 @@ func (VerificationApproved) EventName() string { return "verification.case.appro
 func (VerificationRejected) EventName() string { return "verification.case.rejected" }
 func (VerificationRevoked) EventName() string  { return "verification.case.revoked" }
 func (ReminderDue) EventName() string          { return "verification.reminder.due" }
+func (DocumentsSatisfied) EventName() string   { return "verification.documents.satisfied" }
+func (CaseReopened) EventName() string         { return "verification.case.reopened" }

@@ -17,9 +17,10 @@ type Policy struct {
 	MaxCompanyDocumentAgeMonths int
 	// AppealLimit is how many document submissions one check accepts.
 	AppealLimit int
-	// AutoPassEmploymentOnDomainMatch passes the employment check when the
-	// contact e-mail's domain is (a subdomain of) the company website's.
-	AutoPassEmploymentOnDomainMatch bool
+	// AutoPassEmploymentOnRegisterWebsite passes the employment check when
+	// the contact e-mail's domain is (a subdomain of) the website the
+	// company register lists for the company — never the website typed in.
+	AutoPassEmploymentOnRegisterWebsite bool
 	// ReminderLeads are the times before a document deadline at which the
 	// applicant is reminded.
 	ReminderLeads []time.Duration
@@ -32,15 +33,15 @@ type Policy struct {
 // DefaultPolicy is the policy of DOMAIN.md §3 and the issue.
 func DefaultPolicy() Policy {
 	return Policy{
-		ReviewBusinessDays:              3,
-		ApplicantBusinessDays:           10,
-		LeaseDuration:                   30 * time.Minute,
-		MaxCompanyDocumentAgeMonths:     12,
-		AppealLimit:                     3,
-		AutoPassEmploymentOnDomainMatch: true,
-		ReminderLeads:                   []time.Duration{72 * time.Hour, 24 * time.Hour},
-		MaxDocumentBytes:                20 << 20,
-		MediaTypes:                      []string{"application/pdf", "image/jpeg", "image/png"},
+		ReviewBusinessDays:                  3,
+		ApplicantBusinessDays:               10,
+		LeaseDuration:                       30 * time.Minute,
+		MaxCompanyDocumentAgeMonths:         12,
+		AppealLimit:                         3,
+		AutoPassEmploymentOnRegisterWebsite: true,
+		ReminderLeads:                       []time.Duration{72 * time.Hour, 24 * time.Hour},
+		MaxDocumentBytes:                    20 << 20,
+		MediaTypes:                          []string{"application/pdf", "image/jpeg", "image/png"},
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 	ReasonDocumentIllegible          ReasonCode = "document_illegible"
 	ReasonDomainNotOwned             ReasonCode = "domain_not_owned"
 	ReasonEmailDomainMismatch        ReasonCode = "email_domain_mismatch"
+	ReasonEmailDomainUnverified      ReasonCode = "email_domain_unverified"
 	ReasonContactNotEmployed         ReasonCode = "contact_not_employed"
 	ReasonFraudSuspected             ReasonCode = "fraud_suspected"
 )
@@ -85,7 +86,10 @@ var Reasons = map[ReasonCode]Reason{
 		"Upload an invoice addressed to the company that shows the domain, or a proof of the domain purchase.",
 		map[CheckKind][]DocumentType{CheckEmployment: domainCure}, []CheckKind{CheckEmployment}},
 	ReasonEmailDomainMismatch: {ReasonEmailDomainMismatch, "The contact e-mail's domain is not the company website's domain",
-		"Upload an invoice addressed to the company that shows the domain, or a proof of the domain purchase.",
+		"Publish the verification token on the e-mail domain (a DNS TXT record or the well-known URL) and ask for the check, or upload an invoice addressed to the company that shows the domain, or a proof of the domain purchase.",
+		map[CheckKind][]DocumentType{CheckEmployment: domainCure}, []CheckKind{CheckEmployment}},
+	ReasonEmailDomainUnverified: {ReasonEmailDomainUnverified, "Nothing ties the contact e-mail's domain to the company yet (the register lists no such website)",
+		"Publish the verification token on the domain (a DNS TXT record or the well-known URL) and ask for the check, or upload an invoice addressed to the company that shows the domain, or a proof of the domain purchase.",
 		map[CheckKind][]DocumentType{CheckEmployment: domainCure}, []CheckKind{CheckEmployment}},
 	ReasonContactNotEmployed: {ReasonContactNotEmployed, "The contact could not be confirmed as an employee",
 		"Upload a certificate of employment issued by the company.",

@@ -33,6 +33,10 @@ type RegisterRecord struct {
 	Street             string `json:"street"`
 	PostalCode         string `json:"postal_code,omitempty"`
 	Status             string `json:"status,omitempty"` // e.g. "active", "closed"
+	// Website is the company's website as the register lists it (e.g. the
+	// corporate number system's URL field): the only website that proves
+	// an e-mail domain belongs to the company.
+	Website string `json:"website,omitempty"`
 }
 
 // Difference names one fact that differs from the register, as written on
@@ -62,6 +66,15 @@ type PreCheck struct {
 	SuggestedReason ReasonCode `json:"suggested_reason,omitempty"`
 	Error           string     `json:"error,omitempty"`
 	CheckedAt       time.Time  `json:"checked_at"`
+}
+
+// RegisterWebsite is the website the register lists for the company the
+// lookup found ("" when none).
+func (p PreCheck) RegisterWebsite() string {
+	if p.Record == nil {
+		return ""
+	}
+	return p.Record.Website
 }
 
 // NewPreCheck records a lookup result (or its failure) with the reason it suggests.

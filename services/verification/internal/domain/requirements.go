@@ -80,6 +80,13 @@ func (c *Case) Requirements(now time.Time, r Rules) RequirementsView {
 				}
 				req.AcceptedWays = append(req.AcceptedWays, w)
 			}
+			if dp := c.DomainProof; ck.Kind == CheckEmployment && dp != nil {
+				req.AcceptedWays = append(req.AcceptedWays,
+					AcceptedWay{Kind: "action", Action: string(ProofDNSTXT),
+						Description: "Publish the DNS TXT record " + dp.TXTName() + " with the value " + dp.Value() + ", then ask for the check"},
+					AcceptedWay{Kind: "action", Action: string(ProofHTTPWellKnown),
+						Description: "Serve " + dp.Value() + " at " + dp.URL() + ", then ask for the check"})
+			}
 			if !ck.DocumentsDueAt.IsZero() && !now.Before(ck.DocumentsDueAt) {
 				v.PastDue = append(v.PastDue, req)
 			} else {

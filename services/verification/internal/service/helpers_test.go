@@ -220,7 +220,7 @@ func partnerAdmin(partner string) auth.Principal {
 // e-mail is on the website's domain unless mail says otherwise.
 func submitted(partner, mail string) registrationv1.ApplicationSubmitted {
 	if mail == "" {
-		mail = "taro@sample.co.jp"
+		mail = "taro@sample-shoji.co.jp"
 	}
 	return registrationv1.ApplicationSubmitted{
 		PartnerID: partner, LocationID: "PL" + partner[2:] + "-01", Market: "JP", Language: "ja",
@@ -228,7 +228,7 @@ func submitted(partner, mail string) registrationv1.ApplicationSubmitted {
 		Address:            registrationv1.Address{Raw: registrationv1.AddressLines{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", PostalCode: "100-0005"}},
 		CompanyPhoneE164:   "+81312345678",
 		RegistrationNumber: &registrationv1.RegistrationNumber{Scheme: "jp_corporate_number", Value: "9010401123456"},
-		Website:            "https://www.sample.co.jp", WebsiteDomain: "sample.co.jp",
+		Website:            "https://www.sample-shoji.co.jp", WebsiteDomain: "sample-shoji.co.jp",
 		Contact: registrationv1.Contact{FirstName: "Taro", LastName: "Yamada", Email: mail},
 		Enrollments: []registrationv1.Enrollment{{EnrollmentID: "EN-" + partner[3:] + "-1", Program: "partner_network", Status: "pending_verification"},
 			{EnrollmentID: "EN-" + partner[3:] + "-2", Program: "indirect_reseller", Status: "pending_verification"}},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/domainproof"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/events"
 	vhttp "github.com/partnerhub/onboarding/services/verification/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/postgres"
@@ -49,8 +50,16 @@ type Config struct {
 	// AppealLimit is how many document submissions a check accepts.
 	AppealLimit int `env:"VERIFICATION_APPEAL_LIMIT" envDefault:"3"`
 	// EmploymentAlwaysDocuments turns off the automatic employment pass on
-	// a matching e-mail/website domain.
+	// the register's own website (documents or a domain proof are needed).
 	EmploymentAlwaysDocuments bool `env:"VERIFICATION_EMPLOYMENT_ALWAYS_DOCUMENTS"`
+	// DNSServer is the resolver (host:port) the domain proof's TXT records
+	// are read from; empty: the system's.
+	DNSServer string `env:"VERIFICATION_DNS_SERVER"`
+	// DomainProofTimeout bounds one domain proof lookup (DNS or HTTPS).
+	DomainProofTimeout time.Duration `env:"VERIFICATION_DOMAIN_PROOF_TIMEOUT" envDefault:"5s"`
+	// DomainProofClient fetches well-known proofs (nil: a default HTTPS
+	// client); tests point it at a local server.
+	DomainProofClient *http.Client `env:"-"`
 	// ReminderLeads are the times before a document deadline at which applicants are reminded.
 	ReminderLeads []time.Duration `env:"VERIFICATION_REMINDER_LEADS" envSeparator:"," envDefault:"72h,24h"`
 	// TimerBatch bounds the cases one timer poll handles.
@@ -86,6 +95,9 @@ func (c Config) withDefaults() Config {
 	if c.ConfirmationGrace == 0 {
 		c.ConfirmationGrace = 2 * time.Minute
 	}
+	if c.DomainProofTimeout == 0 {
+		c.DomainProofTimeout = 5 * time.Second
+	}
 	return c
 }
 
@@ -95,7 +107,7 @@ func (c Config) AppConfig() (app.Config, error) {
 	p := domain.DefaultPolicy()
 	p.LeaseDuration, p.ReviewBusinessDays, p.ApplicantBusinessDays = c.LeaseDuration, c.ReviewBusinessDays, c.ApplicantBusinessDays
 	p.MaxCompanyDocumentAgeMonths, p.AppealLimit, p.ReminderLeads = c.MaxDocumentAgeMonths, c.AppealLimit, c.ReminderLeads
-	p.AutoPassEmploymentOnDomainMatch = !c.EmploymentAlwaysDocuments
+	p.AutoPassEmploymentOnRegisterWebsite = !c.EmploymentAlwaysDocuments
 	ac := app.DefaultConfig()
 	ac.Policy, ac.TimerBatch = p, c.TimerBatch
 	var errs []error
@@ -184,7 +196,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	repo := postgres.New(base.Pool, base.Outbox, events.ToDrafts)
-	a, err := app.New(appCfg, app.Deps{Cases: repo, Tasks: repo, Due: repo, Registry: lookup, Clock: systemClock{}, IDs: caseIDs{}})
+	proofs := domainproof.New(cfg.DNSServer, cfg.DomainProofTimeout, cfg.DomainProofClient)
+	a, err := app.New(appCfg, app.Deps{Cases: repo, Tasks: repo, Due: repo, Registry: lookup, Clock: systemClock{}, IDs: caseIDs{},
+		DomainProofs: proofs})
 	if err != nil {
 		base.Close()
 		return nil, err

@@ -28,7 +28,7 @@ const (
 
 func confirmed(partner string) emailv1.OwnershipConfirmed {
 	return emailv1.OwnershipConfirmed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-1", Program: "partner_network",
-		ChallengeID: "ch-1", Address: "taro@sample.co.jp", Method: "link", ConfirmedAt: time.Now().UTC()}
+		ChallengeID: "ch-1", Address: "taro@sample-shoji.co.jp", Method: "link", ConfirmedAt: time.Now().UTC()}
 }
 
 // TestRegistrationToApprovalThroughTheAPI: a registration opens a case and a

@@ -104,7 +104,8 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 	r := rules()
 	in := OpenInput(submitted())
 	in.PartnerID, in.Contact.Email = "PG-8A1B2C3D", "taro@sample.co.jp"
-	c, err := domain.Open("vc-2", in, domain.NewPreCheck(domain.RegistryMatch{Result: domain.MatchFound}, nil, t0), t0, r)
+	c, err := domain.Open("vc-2", in, domain.NewPreCheck(domain.RegistryMatch{Result: domain.MatchFound,
+		Record: &domain.RegisterRecord{Market: "JP", Name: "株式会社サンプル商事", Website: "https://www.sample.co.jp"}}, nil, t0), t0, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,21 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 	if _, _, err := c.Revoke(domain.RevokeInput{DecisionID: "rev-1", Revoker: "verifier-2", Reason: "the register extract was forged"}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// Reviewed again.
+	if _, err := c.ReopenReview(domain.ReopenForRevocation, "new certificate", "verifier-3", t0.Add(2*time.Hour), r); err != nil {
+		t.Fatal(err)
+	}
 	evs = append(evs, c.PullEvents()...)
+	// A third case whose employment is proven by a DNS TXT record.
+	in.PartnerID, in.DomainProofToken = "PG-9Z8Y7X6W", "tok-1"
+	p, err := domain.Open("vc-3", in, domain.NewPreCheck(domain.RegistryMatch{Result: domain.MatchFound}, nil, t0), t0, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProveDomain(domain.ProofDNSTXT, []string{p.DomainProof.Value()}, t0, r); err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs, p.PullEvents()...)
 
 	seen := map[string]int{}
 	drafts, err := ToDrafts(evs)
@@ -139,7 +154,7 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 		verificationv1.TypeReviewTaskClaimed, verificationv1.TypeReviewTaskReleased, verificationv1.TypeReviewTaskOverdue,
 		verificationv1.TypeDecisionRecorded, verificationv1.TypeDocumentsRequested, verificationv1.TypeDocumentAccepted,
 		verificationv1.TypeReminderDue, verificationv1.TypeVerificationApproved, verificationv1.TypeVerificationRejected,
-		verificationv1.TypeVerificationRevoked} {
+		verificationv1.TypeVerificationRevoked, verificationv1.TypeDocumentsSatisfied, verificationv1.TypeCaseReopened} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s was produced: the contract of that type is untested", typ)
 		}

@@ -43,7 +43,21 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: "on_application_submitted", Handle: h.OnApplicationSubmitted},
 		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
 		{Type: intakev1.TypeVerificationDecisionSubmitted, Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted},
+		// Rare (never on an onboarding): a reactivation after a long
+		// inactivity re-opens the review.
+		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
 	}
+}
+
+// OnStandingChanged re-opens the review when registration reactivates the
+// partner after a long inactivity (reverification_required added).
+func (h *Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.PartnerStandingChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.ApplyStandingChanged(ctx, app.StandingChanged{PartnerID: p.PartnerID, Added: p.Added, Note: p.Note})
 }
 
 // OnApplicationSubmitted opens the verification case of a submitted registration.

@@ -51,8 +51,18 @@ func Payload(e domain.Event) (string, any, error) {
 		return verificationv1.TypeCaseOpened, verificationv1.CaseOpened{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			LocationID: e.LocationID, Market: e.Market, Enrollments: enrollments(e.Enrollments), Checks: checks, OpenedAt: utc(e.At)}, nil
 	case domain.CheckStateChanged:
-		return verificationv1.TypeCheckStateChanged, verificationv1.CheckStateChanged{CaseID: e.CaseID, PartnerID: e.PartnerID,
-			Check: string(e.Check), From: string(e.From), To: string(e.To), Reason: string(e.Reason), Mode: string(e.Mode), At: utc(e.At)}, nil
+		out := verificationv1.CheckStateChanged{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			Check: string(e.Check), From: string(e.From), To: string(e.To), Reason: string(e.Reason), Mode: string(e.Mode), At: utc(e.At)}
+		if ev := e.Evidence; ev != nil {
+			out.Evidence = &verificationv1.Evidence{Kind: string(ev.Kind), Detail: ev.Detail}
+		}
+		return verificationv1.TypeCheckStateChanged, out, nil
+	case domain.DocumentsSatisfied:
+		return verificationv1.TypeDocumentsSatisfied, verificationv1.DocumentsSatisfied{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			Check: string(e.Check), By: e.By, At: utc(e.At)}, nil
+	case domain.CaseReopened:
+		return verificationv1.TypeCaseReopened, verificationv1.CaseReopened{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			From: string(e.From), Reason: e.Reason, Note: e.Note, TaskID: e.TaskID, ReopenedBy: e.By, ReopenedAt: utc(e.At)}, nil
 	case domain.ReviewTaskCreated:
 		return verificationv1.TypeReviewTaskCreated, taskCreated(e), nil
 	case domain.ReviewTaskClaimed:
@@ -70,10 +80,15 @@ func Payload(e domain.Event) (string, any, error) {
 			Reason: string(e.Reason), Mode: string(e.Mode), ApplicantMessage: e.ApplicantMessage, Status: string(e.Status),
 			Confirms: e.Confirms, At: utc(e.At)}, nil
 	case domain.DocumentsRequested:
-		return verificationv1.TypeDocumentsRequested, verificationv1.DocumentsRequested{CaseID: e.CaseID, PartnerID: e.PartnerID,
+		out := verificationv1.DocumentsRequested{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			Check: string(e.Check), Reason: string(e.Reason), ApplicantMessage: e.ApplicantMessage,
 			AcceptedDocuments: docTypes(e.AcceptedDocuments), DueAt: utc(e.DueAt), AppealsRemaining: e.AppealsRemaining,
-			ContactEmail: e.ContactEmail, At: utc(e.At)}, nil
+			ContactEmail: e.ContactEmail, At: utc(e.At)}
+		if dp := e.DomainProof; dp != nil {
+			out.DomainProof = &verificationv1.DomainProof{Domain: dp.Domain, DNSTXTName: dp.TXTName(), DNSTXTValue: dp.Value(),
+				HTTPURL: dp.URL(), HTTPBody: dp.Value()}
+		}
+		return verificationv1.TypeDocumentsRequested, out, nil
 	case domain.DocumentAccepted:
 		return verificationv1.TypeDocumentAccepted, verificationv1.DocumentAccepted{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			DocumentID: e.DocumentID, Check: string(e.Check), Type: string(e.Type), SHA256: e.SHA256,

@@ -41,9 +41,11 @@ func (h *Handler) RouteTable() []httpx.Route {
 		route("POST", "/v1/verification/tasks/{task_id}/decisions", h.decide),
 		route("GET", "/v1/verification/cases/{case_id}", h.getCase),
 		route("POST", "/v1/verification/cases/{case_id}/revocations", h.revoke),
+		route("POST", "/v1/verification/cases/{case_id}/reviews", h.reopen),
 		route("GET", "/v1/verification/partners/{partner_id}/case", h.getCase),
 		route("GET", "/v1/verification/partners/{partner_id}/requirements", h.requirements),
 		route("POST", "/v1/verification/partners/{partner_id}/documents", h.submitDocument),
+		route("POST", "/v1/verification/partners/{partner_id}/domain-proofs", h.proveDomain),
 		route("GET", "/v1/verification/catalog", h.catalog),
 		httpx.OpenAPIRoute(OpenAPI),
 	}
@@ -197,13 +199,23 @@ type caseJSON struct {
 	SubStatus  string             `json:"sub_status"`
 	Failure    *domain.Failure    `json:"failure,omitempty"`
 	Revocation *domain.Revocation `json:"revocation,omitempty"`
-	Checks     []checkJSON        `json:"checks"`
-	Tasks      []taskSummary      `json:"tasks"`
-	Documents  []*domain.Document `json:"documents"`
-	Decisions  []*domain.Decision `json:"decisions"`
-	OpenedAt   time.Time          `json:"opened_at"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-	ClosedAt   time.Time          `json:"closed_at,omitzero"`
+	// DomainProof is how the applicant may prove its e-mail domain.
+	DomainProof *domainProofJSON   `json:"domain_proof,omitempty"`
+	Checks      []checkJSON        `json:"checks"`
+	Tasks       []taskSummary      `json:"tasks"`
+	Documents   []*domain.Document `json:"documents"`
+	Decisions   []*domain.Decision `json:"decisions"`
+	OpenedAt    time.Time          `json:"opened_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+	ClosedAt    time.Time          `json:"closed_at,omitzero"`
+}
+
+type domainProofJSON struct {
+	Domain      string `json:"domain"`
+	DNSTXTName  string `json:"dns_txt_name"`
+	DNSTXTValue string `json:"dns_txt_value"`
+	HTTPURL     string `json:"http_url"`
+	HTTPBody    string `json:"http_body"`
 }
 
 type taskSummary struct {
@@ -233,6 +245,9 @@ func (h *Handler) caseView(c *domain.Case) caseJSON {
 		Decisions: c.Decisions, OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt}
 	for _, ck := range c.Checks {
 		out.Checks = append(out.Checks, checkJSON{Check: ck, AppealsRemaining: ck.AppealsRemaining(h.Policy)})
+	}
+	if dp := c.DomainProof; dp != nil {
+		out.DomainProof = &domainProofJSON{Domain: dp.Domain, DNSTXTName: dp.TXTName(), DNSTXTValue: dp.Value(), HTTPURL: dp.URL(), HTTPBody: dp.Value()}
 	}
 	for _, t := range c.Tasks {
 		out.Tasks = append(out.Tasks, taskSummary{ID: t.ID, Check: t.Check, Round: t.Round, Status: t.Status, DueAt: t.DueAt,
@@ -272,6 +287,41 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	httpx.WriteJSON(w, status, h.caseView(res.Case))
+}
+
+// reopen reviews a revoked (or approved) case again: 201 with the case.
+func (h *Handler) reopen(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Note string `json:"note"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	c, err := h.App.ReopenReview(r.Context(), principal(r), app.ReopenReviewCommand{CaseID: r.PathValue("case_id"), Note: req.Note})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, h.caseView(c))
+}
+
+// proveDomain looks for the applicant's domain proof and, found, passes
+// the employment check on it: 200 with the case.
+func (h *Handler) proveDomain(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Method string `json:"method"`
+	}
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	c, err := h.App.ProveDomain(r.Context(), principal(r), app.ProveDomainCommand{PartnerID: r.PathValue("partner_id"), Method: req.Method})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.caseView(c))
 }
 
 func (h *Handler) requirements(w http.ResponseWriter, r *http.Request) {

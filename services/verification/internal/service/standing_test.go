@@ -1,0 +1,142 @@
+package service_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/services/verification/internal/adapters/domainproof/domainprooftest"
+)
+
+// TestEmploymentPassesOnlyOnEvidence: a contact e-mail on a domain the
+// register does not list for the company needs documents or a domain
+// proof. The proof is looked up for real — a DNS server the applicant
+// publishes a TXT record on, an HTTPS server serving the well-known file —
+// and the check's state says which evidence passed it.
+func TestEmploymentPassesOnlyOnEvidence(t *testing.T) {
+	e := newEnv(t)
+	dns, web := domainprooftest.StartDNS(t), domainprooftest.StartWeb(t)
+	cfg := e.config()
+	cfg.DNSServer, cfg.DomainProofClient = dns.Addr, web.Client
+	svc := e.start(cfg)
+	const viaDNS, viaWeb = "PG-PROOF1111", "PG-PROOF2222"
+	e.openCase(viaDNS, "taro@shoji-group.jp")
+	e.openCase(viaWeb, "hanako@shoji-web.jp")
+	req := e.waitEvent(verificationv1.TypeDocumentsRequested, viaDNS, 1)
+	if err := contract.ValidateJSON(verificationv1.TypeDocumentsRequested, mustMarshal(t, req)); err != nil {
+		t.Fatal(err)
+	}
+	proof := req["domain_proof"].(map[string]any)
+	if proof["domain"] != "shoji-group.jp" || proof["dns_txt_name"] != "_partnerhub-verification.shoji-group.jp" || req["reason"] != "email_domain_mismatch" {
+		t.Fatalf("documents requested %v", req)
+	}
+	admin := e.token(partnerAdmin(viaDNS))
+	status, body := svc.call(t, "POST", "/v1/verification/partners/"+viaDNS+"/domain-proofs", admin, map[string]any{"method": "dns_txt"})
+	if status != http.StatusConflict || body["code"] != "verification.domain_proof_not_found" || body["looked_at"] != proof["dns_txt_name"] {
+		t.Fatalf("before publishing: %d %v", status, body)
+	}
+	dns.SetTXT(proof["dns_txt_name"].(string), "v=spf1 -all", proof["dns_txt_value"].(string))
+	status, body = svc.call(t, "POST", "/v1/verification/partners/"+viaDNS+"/domain-proofs", admin, map[string]any{"method": "dns_txt"})
+	if status != http.StatusOK {
+		t.Fatalf("prove: %d %v", status, body)
+	}
+	var emp map[string]any
+	for _, ck := range body["checks"].([]any) {
+		if ck.(map[string]any)["kind"] == "employment" {
+			emp = ck.(map[string]any)
+		}
+	}
+	if ev, _ := emp["evidence"].(map[string]any); emp["state"] != "passed" || ev["kind"] != "dns_txt" || ev["detail"] != proof["dns_txt_name"] {
+		t.Fatalf("employment %v", emp)
+	}
+	sat := e.waitEvent(verificationv1.TypeDocumentsSatisfied, viaDNS, 1)
+	if sat["check"] != "employment" || sat["by"] != "dns_txt" {
+		t.Fatalf("documents satisfied %v", sat)
+	}
+	for _, ch := range e.events(verificationv1.TypeCheckStateChanged, viaDNS) {
+		if ch["check"] == "employment" && ch["to"] == "passed" {
+			if ev, _ := ch["evidence"].(map[string]any); ev["kind"] != "dns_txt" {
+				t.Fatalf("the event says which evidence passed it: %v", ch)
+			}
+		}
+	}
+
+	req = e.waitEvent(verificationv1.TypeDocumentsRequested, viaWeb, 1)
+	proof = req["domain_proof"].(map[string]any)
+	web.Serve("shoji-web.jp", "/.well-known/partnerhub-verification.txt", proof["http_body"].(string)+"\n")
+	status, body = svc.call(t, "POST", "/v1/verification/partners/"+viaWeb+"/domain-proofs", e.token(portal), map[string]any{"method": "http_well_known"})
+	if status != http.StatusOK {
+		t.Fatalf("prove over HTTPS: %d %v", status, body)
+	}
+	if sat := e.waitEvent(verificationv1.TypeDocumentsSatisfied, viaWeb, 1); sat["by"] != "http_well_known" {
+		t.Fatalf("documents satisfied %v", sat)
+	}
+}
+
+// TestReviewedAgainAfterRevocationAndReactivation: a revoked case is
+// reviewed again on a reviewer's request and its approval is published
+// again; registration's reactivation with a review re-opens an approved
+// case.
+func TestReviewedAgainAfterRevocationAndReactivation(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const revoked, idle = "PG-AGAIN1111", "PG-AGAIN2222"
+	approve := func(taskID, decision string) {
+		t.Helper()
+		vA := e.token(verifierA)
+		svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", vA, nil)
+		if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/decisions", vA,
+			map[string]any{"decision_id": decision, "outcome": "approve"}); status != http.StatusCreated {
+			t.Fatalf("decide: %d %v", status, body)
+		}
+	}
+	for _, p := range []string{revoked, idle} {
+		task := e.openCase(p, "")
+		e.publish(emailv1.TypeOwnershipConfirmed, p, confirmed(p), nil)
+		approve(task, "approve-"+p)
+	}
+	caseID := e.waitEvent(tApproved, revoked, 1)["case_id"].(string)
+	vB := e.token(verifierB)
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/revocations", vB,
+		map[string]any{"decision_id": "rev-1", "reason": "the register extract was forged"}); status != http.StatusCreated {
+		t.Fatalf("revoke: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/reviews", e.token(partnerAdmin(revoked)),
+		map[string]any{"note": "x"}); status != http.StatusForbidden {
+		t.Fatalf("a partner re-opening its own review: %d %v", status, body)
+	}
+	status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/reviews", vB, map[string]any{"note": "a new register certificate arrived"})
+	if status != http.StatusCreated || body["status"] != "pending" {
+		t.Fatalf("reopen: %d %v", status, body)
+	}
+	reopened := e.waitEvent(verificationv1.TypeCaseReopened, revoked, 1)
+	if reopened["from"] != "revoked" || reopened["reason"] != "revocation" || reopened["reopened_by"] != "reviewer-b" {
+		t.Fatalf("reopened %v", reopened)
+	}
+	approve(reopened["task_id"].(string), "approve-again")
+	if again := e.waitEvent(tApproved, revoked, 2); again["decision_id"] != "approve-again" {
+		t.Fatalf("approved again %v", again)
+	}
+
+	e.waitEvent(tApproved, idle, 1)
+	e.publish(registrationv1.TypePartnerStandingChanged, idle, registrationv1.PartnerStandingChanged{PartnerID: idle, From: "inactive", To: "suspended",
+		Reasons: []string{"reverification_required"}, Added: []string{"reverification_required"}, Lifted: []string{"inactivity"},
+		ChangedBy: "admin-1", ChangedAt: time.Now().UTC()}, nil)
+	if r := e.waitEvent(verificationv1.TypeCaseReopened, idle, 1); r["from"] != "approved" || r["reason"] != "reactivation" || r["reopened_by"] != "registration" {
+		t.Fatalf("reopened for reactivation %v", r)
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
