@@ -15,6 +15,7 @@ const (
 	TypeReacceptanceOverdue  = "com.partnerhub.agreements.reacceptance.overdue.v1"
 	TypeAcceptanceSuspended  = "com.partnerhub.agreements.acceptance.suspended.v1"
 	TypeAcceptanceReinstated = "com.partnerhub.agreements.acceptance.reinstated.v1"
+	TypeAcceptanceRefused    = "com.partnerhub.agreements.acceptance.refused.v1"
 )
 
 // Version policies.
@@ -98,9 +99,11 @@ type ReacceptanceOverdue struct {
 	OverdueAt     time.Time `json:"overdue_at"`
 }
 
-// AcceptanceSuspended: the partner's verification stopped being approved
-// (Outcome rejected or revoked) after it accepted a gated agreement. The
-// record stands but is not effective: stop treating the enrollment as active.
+// AcceptanceSuspended: after the partner accepted a gated agreement, its
+// verification stopped being approved (Outcome rejected or revoked), or it
+// left good standing (Outcome suspended, inactive or closed; Reasons are
+// registration's). The record stands but is not effective. DecisionID is
+// the decision, or "standing:<event id>" of registration's standing change.
 type AcceptanceSuspended struct {
 	AcceptanceID string    `json:"acceptance_id"`
 	PartnerID    string    `json:"partner_id"`
@@ -109,10 +112,13 @@ type AcceptanceSuspended struct {
 	Market       string    `json:"market"`
 	DecisionID   string    `json:"decision_id"`
 	Outcome      string    `json:"outcome"`
+	Reasons      []string  `json:"reasons,omitempty"`
 	At           time.Time `json:"at"`
 }
 
-// AcceptanceReinstated: a new approval made a suspended acceptance effective again.
+// AcceptanceReinstated: a new approval, or the partner's return to good
+// standing (DecisionID "standing:<event id>"), made a suspended acceptance
+// effective again.
 type AcceptanceReinstated struct {
 	AcceptanceID string    `json:"acceptance_id"`
 	PartnerID    string    `json:"partner_id"`
@@ -121,4 +127,20 @@ type AcceptanceReinstated struct {
 	Market       string    `json:"market"`
 	DecisionID   string    `json:"decision_id"`
 	At           time.Time `json:"at"`
+}
+
+// AcceptanceRefused: an acceptance made before this service heard of the
+// partner's approval (answered 202, pending) could not be recorded when the
+// verification arrived — the partner was rejected, is not in good standing,
+// or the version no longer applies. Code is the error code a direct
+// acceptance would get; the partner's administrator may accept again.
+type AcceptanceRefused struct {
+	PendingAcceptanceID string    `json:"pending_acceptance_id"`
+	PartnerID           string    `json:"partner_id"`
+	Program             string    `json:"program,omitempty"`
+	Market              string    `json:"market"`
+	VersionID           string    `json:"version_id"`
+	Code                string    `json:"code"`
+	RequestedAt         time.Time `json:"requested_at"`
+	RefusedAt           time.Time `json:"refused_at"`
 }

@@ -26,6 +26,16 @@ type AcceptCommand struct {
 // Accept records the acceptance of a gated agreement (the reseller or
 // provider partner agreement, or a network re-acceptance) by a partner_admin
 // of the partner, once its verification is approved.
+//
+// No refusal caused by event lag: registration reports an enrollment
+// qualified when it applied the approval, and this service learns of the
+// same approval on its own consumer, a moment (or, with a backlog, longer)
+// later. An acceptance made in between — the partner still unknown here, or
+// its verification not decided yet — is kept as a pending acceptance
+// (AcceptanceResult.Pending, 202) and recorded, with the time it was made,
+// when the approval arrives; refused (AcceptanceRefused) if the partner is
+// rejected instead. A partner whose verification was rejected or revoked is
+// refused at once.
 type Accept struct{ d Deps }
 
 // acceptAttempts bounds retries after losing an append race; one retry
@@ -38,53 +48,144 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 		return AcceptanceResult{}, p.Require(auth.RolePartnerAdmin)
 	}
 	partner, err := lookupPartner(ctx, uc.d.Partners, cmd.PartnerID)
+	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrPartnerNotFound.Code && isOwnGlobalID(p, cmd.PartnerID) {
+		partner, err = nil, nil // registered, but not heard of here yet
+	}
 	if err != nil {
 		return AcceptanceResult{}, err
 	}
-	if !p.CanSeePartner(partner.ID()) {
+	partnerID := strings.TrimSpace(cmd.PartnerID)
+	if partner != nil {
+		partnerID = partner.ID()
+	}
+	if !p.CanSeePartner(partnerID) {
 		return AcceptanceResult{}, errUnknownPartner()
 	}
 	// Staff can see the partner, but only its own administrator may bind it.
-	if !p.Has(auth.RolePartnerAdmin) || p.PartnerID != partner.ID() {
+	if !p.Has(auth.RolePartnerAdmin) || p.PartnerID != partnerID {
 		return AcceptanceResult{}, apperr.Forbidden(CodeNotPartnerAdmin,
 			"only an administrator of the partner may accept its agreements").
 			With("required_role", string(auth.RolePartnerAdmin))
+	}
+	if err := uc.d.MFA.Require(p, "accept_agreement"); err != nil {
+		return AcceptanceResult{}, err
 	}
 	market, err := domain.ParseMarket(cmd.Market)
 	if err != nil {
 		return AcceptanceResult{}, translate(&domain.ValidationError{Problems: []domain.Problem{{Field: "market", Err: domain.ErrInvalidMarket}}}, "")
 	}
-	if market != partner.Market() {
+	if partner != nil && market != partner.Market() {
 		return AcceptanceResult{}, coded(domain.ErrMarketMismatch).With("market", string(market))
 	}
 	version, err := uc.d.Versions.Get(ctx, strings.TrimSpace(cmd.VersionID))
 	if err != nil {
 		return AcceptanceResult{}, translate(wrapf(err, "load version %q", cmd.VersionID), "load version")
 	}
-	key := domain.AcceptanceKey{LocationID: partner.LocationID(), Program: version.Program(), Market: market}
-	acceptor := domain.Acceptor{UserID: p.Subject, Name: p.Name, Email: p.Email, Role: string(auth.RolePartnerAdmin)}
+	req := acceptance{
+		Partner: partner, Version: version, Market: market, ClientAcceptedAt: cmd.AcceptedAt,
+		Acceptor: domain.Acceptor{UserID: p.Subject, Name: p.Name, Email: p.Email, Role: string(auth.RolePartnerAdmin)},
+		ClientIP: p.SourceIP, UserAgent: p.UserAgent, RequestID: p.RequestID,
+	}
+	if partner != nil {
+		res, err := record(ctx, uc.d, req)
+		if !errors.Is(err, domain.ErrVerificationNotApproved) || partner.Verification().Outcome != domain.VerificationPending {
+			return res, translateAcceptance(err, partner)
+		}
+	}
+	res, err := uc.keepPending(ctx, partnerID, req)
+	if errors.Is(err, domain.ErrNoLongerPending) {
+		// The approval (or rejection) arrived meanwhile: decide on it.
+		partner, err := lookupPartner(ctx, uc.d.Partners, partnerID)
+		if err != nil {
+			return AcceptanceResult{}, err
+		}
+		req.Partner = partner
+		res, err := record(ctx, uc.d, req)
+		return res, translateAcceptance(err, partner)
+	}
+	return res, err
+}
 
+// keepPending stores the acceptance as pending while this service has not
+// heard the partner's verification.
+func (uc Accept) keepPending(ctx context.Context, partnerID string, req acceptance) (AcceptanceResult, error) {
+	pa := domain.NewPendingAcceptance(domain.PendingAcceptanceState{
+		ID: uc.d.IDs.NewID(), PartnerID: partnerID, Market: req.Market, VersionID: req.Version.ID(), Acceptor: req.Acceptor,
+		ClientAcceptedAt: req.ClientAcceptedAt, ClientIP: req.ClientIP, UserAgent: req.UserAgent, RequestID: req.RequestID,
+		RequestedAt: uc.d.Clock.Now(),
+	})
+	if c := req.ClientAcceptedAt; c != nil && c.After(uc.d.Clock.Now().Add(domain.ClockSkewTolerance)) {
+		return AcceptanceResult{}, translate(&domain.ValidationError{Problems: []domain.Problem{{Field: "accepted_at", Err: domain.ErrAcceptedAtInFuture}}}, "")
+	}
+	err := uc.d.Pending.Add(ctx, pa, func(p *domain.Partner) bool {
+		return p == nil || !p.Registered() || p.Verification().Outcome == domain.VerificationPending
+	})
+	if errors.Is(err, domain.ErrNoLongerPending) {
+		return AcceptanceResult{}, err
+	}
+	if err != nil {
+		return AcceptanceResult{}, translate(wrapf(err, "keep pending acceptance"), "store pending acceptance")
+	}
+	st := pa.State()
+	return AcceptanceResult{Pending: &st}, nil
+}
+
+// isOwnGlobalID reports whether id is the global partner id the caller's
+// token names (the identity provider vouches that the partner exists).
+func isOwnGlobalID(p auth.Principal, id string) bool {
+	id = strings.TrimSpace(id)
+	return strings.HasPrefix(id, "PG-") && p.PartnerID == id && p.Has(auth.RolePartnerAdmin)
+}
+
+// translateAcceptance is translate, with the partner's standing on a
+// refusal for standing.
+func translateAcceptance(err error, partner *domain.Partner) error {
+	if errors.Is(err, domain.ErrNotInGoodStanding) {
+		st := partner.Standing()
+		return coded(domain.ErrNotInGoodStanding).With("standing", st.Status).With("reasons", st.Reasons)
+	}
+	return translate(err, "")
+}
+
+// acceptance is one acceptance to record, whoever asks (the HTTP request or
+// a pending acceptance completed later).
+type acceptance struct {
+	Partner          *domain.Partner
+	Version          *domain.Version
+	Market           domain.Market
+	Acceptor         domain.Acceptor
+	AcceptedAt       time.Time // zero: now (a pending acceptance: when it was made)
+	ClientAcceptedAt *time.Time
+	ClientIP         string
+	UserAgent        string
+	RequestID        string
+}
+
+// record applies the version policy to the key's current acceptance and
+// records a new one if needed, closing the requirements it clears.
+func record(ctx context.Context, d Deps, req acceptance) (AcceptanceResult, error) {
+	key := domain.AcceptanceKey{LocationID: req.Partner.LocationID(), Program: req.Version.Program(), Market: req.Market}
 	for attempt := 1; ; attempt++ {
-		now := uc.d.Clock.Now()
-		current, err := currentAcceptance(ctx, uc.d.Acceptances, key)
+		now := d.Clock.Now()
+		current, err := currentAcceptance(ctx, d.Acceptances, key)
 		if err != nil {
 			return AcceptanceResult{}, err
 		}
 		var currentVersion *domain.Version
 		if current != nil {
-			if currentVersion, err = uc.d.Versions.Get(ctx, current.VersionID()); err != nil {
+			if currentVersion, err = d.Versions.Get(ctx, current.VersionID()); err != nil {
 				return AcceptanceResult{}, translate(wrapf(err, "load version %s", current.VersionID()), "load version")
 			}
 		}
-		open, required, err := openRequirements(ctx, uc.d, key)
+		open, required, err := openRequirements(ctx, d, key)
 		if err != nil {
 			return AcceptanceResult{}, err
 		}
-		outcome := domain.DecideAcceptance(current, currentVersion, version, required)
+		outcome := domain.DecideAcceptance(current, currentVersion, req.Version, required)
 		in := domain.AcceptanceInput{
-			ID: uc.d.IDs.NewID(), Partner: partner, Version: version, Acceptor: acceptor,
-			ClientAcceptedAt: cmd.AcceptedAt, ClientIP: p.SourceIP, UserAgent: p.UserAgent,
-			RequestID: p.RequestID, Channel: domain.ChannelAPI,
+			ID: d.IDs.NewID(), Partner: req.Partner, Version: req.Version, Acceptor: req.Acceptor, AcceptedAt: req.AcceptedAt,
+			ClientAcceptedAt: req.ClientAcceptedAt, ClientIP: req.ClientIP, UserAgent: req.UserAgent,
+			RequestID: req.RequestID, Channel: domain.ChannelAPI,
 		}
 		if outcome == domain.OutcomeSupersede {
 			in.Supersedes = current
@@ -93,7 +194,7 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 		// repeat cannot report success for a request that would be refused.
 		a, err := domain.RecordAcceptance(in, now)
 		if err != nil {
-			return AcceptanceResult{}, translate(err, "")
+			return AcceptanceResult{}, err
 		}
 		switch outcome {
 		case domain.OutcomeSameVersion:
@@ -101,18 +202,18 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 		case domain.OutcomeCarriedOver:
 			return AcceptanceResult{Acceptance: current.State(), Existing: true, CarriedOver: true}, nil
 		}
-		err = uc.d.Acceptances.Append(ctx, a)
+		err = d.Acceptances.Append(ctx, a)
 		if errors.Is(err, domain.ErrAcceptanceRace) && attempt < acceptAttempts {
 			continue
 		}
 		if err != nil {
 			return AcceptanceResult{}, translate(wrapf(err, "append acceptance"), "store acceptance")
 		}
-		if err := satisfyRequirements(ctx, uc.d, open, required, version, a.ID(), now); err != nil {
+		if err := satisfyRequirements(ctx, d, open, required, req.Version, a.ID(), now); err != nil {
 			// The acceptance is stored; FireDueTimers closes the requirement later.
 			return AcceptanceResult{Acceptance: a.State()}, err
 		}
-		if err := requireNewer(ctx, uc.d, a, version, now); err != nil {
+		if err := requireNewer(ctx, d, a, req.Version, now); err != nil {
 			return AcceptanceResult{Acceptance: a.State()}, translate(err, "require re-acceptance")
 		}
 		return AcceptanceResult{Acceptance: a.State()}, nil

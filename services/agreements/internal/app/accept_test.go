@@ -20,8 +20,6 @@ func TestAcceptRefusals(t *testing.T) {
 		kind   apperr.Kind
 		code   string
 	}{
-		{"before approval", func(f *fixture) { f.register("P1", "indirect_reseller") }, admin("P1"),
-			AcceptCommand{PartnerID: "P1", Market: "JP", VersionID: resellerV1}, apperr.KindConflict, "agreements.verification_not_approved"},
 		{"after rejection", func(f *fixture) { f.register("P1", "indirect_reseller"); f.decide("P1", "D1", "rejected") }, admin("P1"),
 			AcceptCommand{PartnerID: "P1", Market: "JP", VersionID: resellerV1}, apperr.KindConflict, "agreements.verification_not_approved"},
 		{"after revocation", func(f *fixture) { f.approvedReseller("P1"); f.decide("P1", "D2", "revoked") }, admin("P1"),

@@ -1,13 +1,18 @@
 package app
 
+import "github.com/partnerhub/onboarding/pkg/auth"
+
 // Deps are the ports every use case draws from.
 type Deps struct {
 	Versions     VersionRepository
 	Partners     PartnerRepository
 	Acceptances  AcceptanceRepository
 	Requirements RequirementRepository
+	Pending      PendingRepository
 	Clock        Clock
 	IDs          IDs
+	// MFA is the multi-factor requirement on accepting (seed 003).
+	MFA auth.MFAPolicy
 }
 
 // Application bundles the use cases for the adapters.
@@ -22,6 +27,8 @@ type Application struct {
 	Status                    Status
 	ApplyPartnerRegistered    ApplyPartnerRegistered
 	ApplyVerificationDecision ApplyVerificationDecision
+	ApplyStandingChanged      ApplyStandingChanged
+	CompletePending           CompletePending
 	FireDueTimers             FireDueTimers
 }
 
@@ -41,6 +48,8 @@ func New(d Deps) Application {
 		Status:                    Status{d: d},
 		ApplyPartnerRegistered:    ApplyPartnerRegistered{d: d, network: network},
 		ApplyVerificationDecision: ApplyVerificationDecision{d: d},
+		ApplyStandingChanged:      ApplyStandingChanged{d: d},
+		CompletePending:           CompletePending{d: d},
 		FireDueTimers:             FireDueTimers{d: d, fan: fan},
 	}
 }

@@ -20,6 +20,7 @@ type memStore struct {
 	acceptances  []domain.AcceptanceState
 	requirements []domain.RequirementState
 	outbox       []domain.Event
+	pending      []domain.PendingAcceptanceState
 	// beforeAppend, when set, runs (unlocked) before each Append: tests use
 	// it to let a competing request win a race.
 	beforeAppend func()
@@ -32,7 +33,7 @@ func newMemStore() *memStore {
 func (s *memStore) deps(clock Clock) Deps {
 	return Deps{
 		Versions: memVersions{s}, Partners: memPartners{s}, Acceptances: memAcceptances{s},
-		Requirements: memRequirements{s}, Clock: clock, IDs: &seqIDs{},
+		Requirements: memRequirements{s}, Pending: memPending{s}, Clock: clock, IDs: &seqIDs{},
 	}
 }
 
@@ -323,4 +324,59 @@ func (g *seqIDs) NewID() string {
 	defer g.mu.Unlock()
 	g.n++
 	return fmt.Sprintf("id-%d", g.n)
+}
+
+type memPending struct{ s *memStore }
+
+func (r memPending) Add(_ context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool) error {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	st := pa.State()
+	var p *domain.Partner
+	if ps, ok := r.s.partners[st.PartnerID]; ok {
+		p = domain.RestorePartner(ps)
+	}
+	if !stillPending(p) {
+		return domain.ErrNoLongerPending
+	}
+	r.s.pending = append(r.s.pending, st)
+	return nil
+}
+
+func (r memPending) list(partnerID string, open bool) []*domain.PendingAcceptance {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	var out []*domain.PendingAcceptance
+	for _, st := range r.s.pending {
+		if st.PartnerID == partnerID && (!open || st.Status == domain.PendingOpen) {
+			out = append(out, domain.RestorePendingAcceptance(st))
+		}
+	}
+	return out
+}
+
+func (r memPending) ListOpen(_ context.Context, partnerID string) ([]*domain.PendingAcceptance, error) {
+	return r.list(partnerID, true), nil
+}
+
+func (r memPending) ListByPartner(_ context.Context, partnerID string) ([]*domain.PendingAcceptance, error) {
+	return r.list(partnerID, false), nil
+}
+
+func (r memPending) Update(_ context.Context, id string, fn func(*domain.PendingAcceptance) error) error {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	for i, st := range r.s.pending {
+		if st.ID != id {
+			continue
+		}
+		p := domain.RestorePendingAcceptance(st)
+		if err := fn(p); err != nil {
+			return err
+		}
+		r.s.pending[i] = p.State()
+		r.s.outbox = append(r.s.outbox, p.PullEvents()...)
+		return nil
+	}
+	return domain.ErrAcceptanceNotFound
 }

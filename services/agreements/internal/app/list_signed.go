@@ -32,7 +32,7 @@ type SignedAgreement struct {
 	Current      bool
 	SupersededBy string
 	// Suspended is true for a current gated acceptance whose partner's
-	// verification is no longer approved.
+	// verification is no longer approved, or that is not in good standing.
 	Suspended bool
 }
 
@@ -48,6 +48,9 @@ type SignedAgreements struct {
 	LocationID string
 	Market     domain.Market
 	Programs   []ProgramAgreements // ordered by program name
+	// Pending are the acceptances made before this service heard of the
+	// partner's approval, with what became of them, oldest first.
+	Pending []domain.PendingAcceptanceState
 }
 
 // ListSigned lists a partner's signed agreements per program: name,
@@ -95,7 +98,7 @@ func (uc ListSigned) Handle(ctx context.Context, p auth.Principal, q ListSignedQ
 			SupersededBy: supersededBy[s.ID],
 		}
 		item.Current = item.SupersededBy == ""
-		item.Suspended = item.Current && s.Program.GatedByVerification() && !partner.Approved()
+		item.Suspended = item.Current && s.Program.GatedByVerification() && !(partner.Approved() && partner.InGoodStanding())
 		if v != nil {
 			item.Name, item.TextURL = v.Name(), v.State().TextURL
 		}
@@ -107,6 +110,13 @@ func (uc ListSigned) Handle(ctx context.Context, p auth.Principal, q ListSignedQ
 		out.Programs = append(out.Programs, ProgramAgreements{Program: program, Agreements: items})
 	}
 	slices.SortFunc(out.Programs, func(a, b ProgramAgreements) int { return strings.Compare(string(a.Program), string(b.Program)) })
+	pending, err := uc.d.Pending.ListByPartner(ctx, partner.ID())
+	if err != nil {
+		return SignedAgreements{}, translate(wrapf(err, "list pending acceptances of %s", partner.ID()), "list pending acceptances")
+	}
+	for _, pa := range pending {
+		out.Pending = append(out.Pending, pa.State())
+	}
 	return out, nil
 }
 

@@ -84,3 +84,21 @@ type RequirementRepository interface {
 	// Update runs fn on the stored requirement in one transaction and saves it.
 	Update(ctx context.Context, id string, fn func(*domain.Requirement) error) error
 }
+
+// PendingRepository stores acceptances made before this service heard of
+// the partner's approval.
+type PendingRepository interface {
+	// Add stores pa under the partner's row lock (a placeholder row when the
+	// partner is unknown yet), unless stillPending, given the partner as
+	// stored (nil when unknown), says this service heard its verification
+	// meanwhile: then domain.ErrNoLongerPending, storing nothing. Event
+	// handlers take the same row exclusively before they complete pending
+	// acceptances, so none is left behind.
+	Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool) error
+	// ListOpen returns the partner's open pending acceptances, oldest first.
+	ListOpen(ctx context.Context, partnerID string) ([]*domain.PendingAcceptance, error)
+	// ListByPartner returns all of the partner's pending acceptances, oldest first.
+	ListByPartner(ctx context.Context, partnerID string) ([]*domain.PendingAcceptance, error)
+	// Update runs fn on the stored one in a transaction and saves it with its events.
+	Update(ctx context.Context, id string, fn func(*domain.PendingAcceptance) error) error
+}

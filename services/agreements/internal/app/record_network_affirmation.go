@@ -22,6 +22,9 @@ type AcceptanceResult struct {
 	// CarriedOver is true when the requested version differs from the
 	// returned record's and the version policy let the record stand.
 	CarriedOver bool
+	// Pending is set, and nothing recorded yet, when the acceptance waits for
+	// the partner's approval to reach this service (see Accept).
+	Pending *domain.PendingAcceptanceState
 }
 
 // RecordNetworkAffirmation records the partner-network agreement a partner

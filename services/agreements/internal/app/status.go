@@ -20,7 +20,8 @@ type StatusQuery struct {
 // agreements.unknown_partner, agreements.market_mismatch,
 // agreements.no_reseller_enrollment (agreements.no_enrollment for other
 // programs), agreements.not_signed, agreements.verification_revoked,
-// agreements.verification_not_approved, agreements.reacceptance_overdue.
+// agreements.verification_not_approved, agreements.partner_not_in_good_standing,
+// agreements.reacceptance_overdue.
 type StatusResult struct {
 	PartnerID    string
 	LocationID   string
@@ -87,6 +88,9 @@ func (uc Status) Handle(ctx context.Context, p auth.Principal, q StatusQuery) (S
 			return StatusResult{}, coded(domain.ErrVerificationRevoked).With("decision_id", v.DecisionID)
 		}
 		return StatusResult{}, coded(domain.ErrVerificationNotApproved).With("verification", string(v.Outcome))
+	}
+	if st := partner.Standing(); program.GatedByVerification() && !st.Good() {
+		return StatusResult{}, coded(domain.ErrNotInGoodStanding).With("standing", st.Status).With("reasons", st.Reasons)
 	}
 	open, err := uc.d.Requirements.ListOpen(ctx, key)
 	if err != nil {

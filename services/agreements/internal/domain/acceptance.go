@@ -123,6 +123,9 @@ func RecordAcceptance(in AcceptanceInput, now time.Time) (*Acceptance, error) {
 			return nil, ErrVerificationNotApproved
 		}
 	}
+	if !p.InGoodStanding() {
+		return nil, ErrNotInGoodStanding
+	}
 	effective := acceptedAt
 	if v.EffectiveFrom().After(effective) {
 		effective = v.EffectiveFrom()

@@ -44,6 +44,7 @@ var (
 	ErrInvalidLocationID      = invalid("agreements.invalid_location_id", "the location id is required")
 	ErrInvalidAcceptor        = invalid("agreements.invalid_acceptor", "the acceptor's user id is required")
 	ErrInvalidDecision        = invalid("agreements.invalid_decision", "a verification decision needs an id, an outcome (approved, rejected, revoked) and a time")
+	ErrInvalidStanding        = invalid("agreements.invalid_standing", "a standing change needs a status, a time and an event id")
 	ErrAcceptedAtInFuture     = invalid("agreements.accepted_at_in_future", "the acceptance time cannot be in the future")
 	ErrVersionProgramMismatch = invalid("agreements.version_program_mismatch", "the version belongs to another program")
 )
@@ -67,6 +68,7 @@ var (
 	ErrVerificationNotApproved = conflict("agreements.verification_not_approved", "the partner's verification is not approved")
 	ErrVerificationRevoked     = conflict("agreements.verification_revoked", "the partner's verification was revoked; the acceptance is suspended")
 	ErrReacceptanceOverdue     = conflict("agreements.reacceptance_overdue", "a required re-acceptance is overdue; the acceptance is no longer effective")
+	ErrNotInGoodStanding       = conflict("agreements.partner_not_in_good_standing", "the partner is not in good standing (suspended, inactive or closed); its agreements are suspended and it can accept none")
 	// ErrAcceptanceRace is returned by an acceptance repository when another
 	// acceptance for the same key was appended after the caller read the
 	// current one; the caller re-reads and decides again.

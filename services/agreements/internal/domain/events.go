@@ -79,22 +79,24 @@ type ReacceptanceOverdue struct {
 	OverdueAt     time.Time
 }
 
-// AcceptanceSuspended: the partner's verification stopped being approved
-// after it accepted a gated agreement; the record stands but is not
-// effective. Registration should stop treating the enrollment as active.
+// AcceptanceSuspended: after it accepted a gated agreement, the partner's
+// verification stopped being approved (Outcome rejected or revoked), or it
+// left good standing (Outcome suspended, inactive or closed, with the
+// standing's Reasons); the record stands but is not effective.
 type AcceptanceSuspended struct {
 	AcceptanceID string
 	PartnerID    string
 	LocationID   string
 	Program      Program
 	Market       Market
-	DecisionID   string
-	Outcome      VerificationOutcome
+	DecisionID   string // the decision, or "standing:<event id>"
+	Outcome      string
+	Reasons      []string
 	At           time.Time
 }
 
-// AcceptanceReinstated: a new approval made a suspended acceptance effective
-// again.
+// AcceptanceReinstated: a new approval, or the partner's return to good
+// standing, made a suspended acceptance effective again.
 type AcceptanceReinstated struct {
 	AcceptanceID string
 	PartnerID    string
@@ -126,3 +128,20 @@ func (e *events) PullEvents() []Event {
 	e.pending = nil
 	return out
 }
+
+// AcceptanceRefused: an acceptance made while the partner's approval had not
+// reached this service yet (pending) could not be recorded once it did: the
+// partner was rejected, left good standing, or the version no longer
+// applies. Code is the refusal's error code.
+type AcceptanceRefused struct {
+	PendingID   string
+	PartnerID   string
+	Program     Program
+	Market      Market
+	VersionID   string
+	Code        string
+	RequestedAt time.Time
+	RefusedAt   time.Time
+}
+
+func (AcceptanceRefused) EventName() string { return "AcceptanceRefused" }

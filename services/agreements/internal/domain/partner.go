@@ -49,7 +49,31 @@ type PartnerState struct {
 	Affirmation  *NetworkAffirmation
 	RegisteredAt time.Time
 	Verification VerificationDecision // Outcome pending until a decision arrives
+	// Standing is registration's standing of the partner as last heard:
+	// zero (never changed since registration) or active is good standing.
+	Standing Standing
 }
+
+// Standing is the partner's standing as registration published it.
+type Standing struct {
+	Status    string // active, suspended, inactive, closed
+	Reasons   []string
+	ChangedAt time.Time
+	// EventID names the standing change (the CloudEvent id); it stands in for
+	// a decision id in the events it causes here.
+	EventID string
+}
+
+// Good reports whether the standing lets the partner transact.
+func (s Standing) Good() bool { return s.Status == "" || s.Status == StandingActive }
+
+// Partner standings as registration publishes them.
+const (
+	StandingActive    = "active"
+	StandingSuspended = "suspended"
+	StandingInactive  = "inactive"
+	StandingClosed    = "closed"
+)
 
 // Partner is this service's projection of a registered partner and its
 // verification state, built from registration and verification events. Events
@@ -107,6 +131,20 @@ func (p *Partner) Verification() VerificationDecision { return p.s.Verification 
 
 // Approved reports whether the partner's verification is currently approved.
 func (p *Partner) Approved() bool { return p.s.Verification.Outcome == VerificationApproved }
+
+// Standing returns the partner's standing as last heard from registration.
+func (p *Partner) Standing() Standing {
+	s := p.s.Standing
+	s.Reasons = slices.Clone(s.Reasons)
+	return s
+}
+
+// InGoodStanding reports whether registration lets the partner transact.
+func (p *Partner) InGoodStanding() bool { return p.s.Standing.Good() }
+
+// inForce reports whether the partner's gated acceptances are effective:
+// approved by verification and in good standing.
+func (p *Partner) inForce() bool { return p.Approved() && p.InGoodStanding() }
 
 // Enrolled reports whether the partner enrolled in program.
 func (p *Partner) Enrolled(program Program) bool { return slices.Contains(p.s.Programs, program) }
@@ -204,27 +242,55 @@ func (p *Partner) ApplyVerification(d VerificationDecision, current []*Acceptanc
 	if prev.DecisionID == d.DecisionID || (!prev.DecidedAt.IsZero() && !d.DecidedAt.After(prev.DecidedAt)) {
 		return false, nil
 	}
-	wasApproved := p.Approved()
+	wasInForce := p.inForce()
 	p.s.Verification = d
-	if wasApproved == p.Approved() {
-		return true, nil
+	p.flip(wasInForce, current, d.DecisionID, string(d.Outcome), nil, d.DecidedAt)
+	return true, nil
+}
+
+// ApplyStanding applies registration's standing change unless it is a
+// replay or older than the one applied. Suspending the partner (any status
+// but active) suspends its current gated acceptances, and the change back
+// to active reinstates them — both by event, only when the acceptances'
+// effect flips (a revoked partner's acceptances are suspended already).
+func (p *Partner) ApplyStanding(s Standing, current []*Acceptance) (bool, error) {
+	if s.Status == "" || s.ChangedAt.IsZero() || strings.TrimSpace(s.EventID) == "" {
+		return false, ErrInvalidStanding
+	}
+	s.ChangedAt = serverTime(s.ChangedAt)
+	prev := p.s.Standing
+	if prev.EventID == s.EventID || (!prev.ChangedAt.IsZero() && !s.ChangedAt.After(prev.ChangedAt)) {
+		return false, nil
+	}
+	wasInForce := p.inForce()
+	s.Reasons = slices.Clone(s.Reasons)
+	p.s.Standing = s
+	p.flip(wasInForce, current, "standing:"+s.EventID, s.Status, s.Reasons, s.ChangedAt)
+	return true, nil
+}
+
+// flip records the suspension or reinstatement of every current gated
+// acceptance when their effect changed: cause names what changed it (a
+// verification decision, or the standing change), outcome its result.
+func (p *Partner) flip(wasInForce bool, current []*Acceptance, cause, outcome string, reasons []string, at time.Time) {
+	if wasInForce == p.inForce() {
+		return
 	}
 	for _, a := range current {
 		as := a.State()
 		if as.PartnerID != p.s.PartnerID || !as.Program.GatedByVerification() {
 			continue
 		}
-		if wasApproved {
+		if wasInForce {
 			p.record(AcceptanceSuspended{
 				AcceptanceID: as.ID, PartnerID: as.PartnerID, LocationID: as.LocationID, Program: as.Program,
-				Market: as.Market, DecisionID: d.DecisionID, Outcome: d.Outcome, At: d.DecidedAt,
+				Market: as.Market, DecisionID: cause, Outcome: outcome, Reasons: slices.Clone(reasons), At: at,
 			})
 		} else {
 			p.record(AcceptanceReinstated{
 				AcceptanceID: as.ID, PartnerID: as.PartnerID, LocationID: as.LocationID, Program: as.Program,
-				Market: as.Market, DecisionID: d.DecisionID, At: d.DecidedAt,
+				Market: as.Market, DecisionID: cause, At: at,
 			})
 		}
 	}
-	return true, nil
 }

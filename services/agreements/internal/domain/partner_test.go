@@ -109,7 +109,7 @@ func TestRevocationSuspendsAndApprovalReinstates(t *testing.T) {
 		t.Fatalf("events = %+v; want one suspension (the network agreement is not gated)", evs)
 	}
 	s, ok := evs[0].(AcceptanceSuspended)
-	if !ok || s.AcceptanceID != reseller.ID() || s.DecisionID != "D2" || s.Outcome != VerificationRevoked {
+	if !ok || s.AcceptanceID != reseller.ID() || s.DecisionID != "D2" || s.Outcome != string(VerificationRevoked) {
 		t.Fatalf("event = %+v", evs[0])
 	}
 	if _, err := p.ApplyVerification(VerificationDecision{"D3", VerificationApproved, t0.Add(2 * time.Hour)}, current); err != nil {

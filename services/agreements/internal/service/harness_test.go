@@ -156,7 +156,7 @@ func (h *harness) token(p auth.Principal) string { return testkit.Token(h.t, h.s
 
 func adminOf(partnerID string) auth.Principal {
 	return auth.Principal{Kind: auth.KindUser, Subject: "user-" + partnerID, Name: "佐藤 花子", Email: "hanako@sample.co.jp",
-		PartnerID: partnerID, Roles: []auth.Role{auth.RolePartnerAdmin}}
+		PartnerID: partnerID, Roles: []auth.Role{auth.RolePartnerAdmin}, AMR: []string{"pwd", "mfa"}}
 }
 
 var operator = auth.Principal{Kind: auth.KindUser, Subject: "op-1", Name: "Ops", Roles: []auth.Role{auth.RoleOperator}}

@@ -67,15 +67,13 @@ func TestResellerAcceptanceLifecycle(t *testing.T) {
 	adminTok := h.token(adminOf(pid))
 	body := map[string]any{"version_id": reseller, "market": "JP"}
 
-	// Before approval.
-	if r := h.call("POST", acceptPath(pid), adminTok, body); r.Status != 409 || r.code() != "agreements.verification_not_approved" {
-		t.Fatalf("before approval: %d %v", r.Status, r.Body)
-	}
 	h.approve(pid, "DEC-A1")
 	h.waitVerification(pid, "approved")
 
 	user := adminOf(pid)
 	user.Roles = []auth.Role{auth.RolePartnerUser}
+	withoutMFA := adminOf(pid)
+	withoutMFA.AMR = []string{"pwd"}
 	other := newPartnerID()
 	future := time.Now().UTC().Add(10 * time.Minute)
 	refusals := []struct {
@@ -87,6 +85,7 @@ func TestResellerAcceptanceLifecycle(t *testing.T) {
 	}{
 		{"no token", "", body, 401, ""},
 		{"non-admin of the partner", h.token(user), body, 403, "agreements.acceptor_not_partner_admin"},
+		{"admin without MFA", h.token(withoutMFA), body, 403, "auth.mfa_required"},
 		{"admin of another partner", h.token(adminOf(other)), body, 404, "agreements.unknown_partner"},
 		{"operator is not the partner's admin", h.token(operator), body, 403, "agreements.acceptor_not_partner_admin"},
 		{"future date", adminTok, map[string]any{"version_id": reseller, "market": "JP", "accepted_at": future}, 422, "agreements.accepted_at_in_future"},

@@ -237,9 +237,16 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	if len(versions.Versions) == 0 {
 		return out, fmt.Errorf("no %s agreement version published", program)
 	}
-	if err := r.call(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
-		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, 201, nil); err != nil {
+	// 201 recorded, or 202: agreements has not heard the approval yet and
+	// records the acceptance when it does. Either way, registration's
+	// "active" is the signal to wait for.
+	status, err = r.do(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
+		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, nil)
+	if err != nil {
 		return out, err
+	}
+	if status != 201 && status != 202 {
+		return out, fmt.Errorf("accept the %s agreement: status %d, want 201 or 202", program, status)
 	}
 	if err := r.waitFor(ctx, "enrollment "+program+" active", func() bool {
 		var p struct {

@@ -55,12 +55,20 @@ func TestPublishedPayloadsMatchSchemas(t *testing.T) {
 		}, agreementsv1.TypeReacceptanceOverdue, "PG-7K3M9Q"},
 		{domain.AcceptanceSuspended{
 			AcceptanceID: "ACC-1", PartnerID: "PG-7K3M9Q", LocationID: "PL-7K3M9Q-01", Program: "indirect_reseller", Market: "JP",
-			DecisionID: "DEC-78", Outcome: domain.VerificationRevoked, At: at,
+			DecisionID: "DEC-78", Outcome: string(domain.VerificationRevoked), At: at,
 		}, agreementsv1.TypeAcceptanceSuspended, "PG-7K3M9Q"},
 		{domain.AcceptanceReinstated{
 			AcceptanceID: "ACC-1", PartnerID: "PG-7K3M9Q", LocationID: "PL-7K3M9Q-01", Program: "indirect_reseller", Market: "JP",
 			DecisionID: "DEC-79", At: at,
 		}, agreementsv1.TypeAcceptanceReinstated, "PG-7K3M9Q"},
+		{domain.AcceptanceSuspended{
+			AcceptanceID: "ACC-1", PartnerID: "PG-7K3M9Q", LocationID: "PL-7K3M9Q-01", Program: "indirect_reseller", Market: "JP",
+			DecisionID: "standing:0193-evt", Outcome: domain.StandingSuspended, Reasons: []string{"compliance_hold"}, At: at,
+		}, agreementsv1.TypeAcceptanceSuspended, "PG-7K3M9Q"},
+		{domain.AcceptanceRefused{
+			PendingID: "PA-1", PartnerID: "PG-7K3M9Q", Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2025-07",
+			Code: "agreements.verification_not_approved", RequestedAt: at, RefusedAt: at.Add(time.Second),
+		}, agreementsv1.TypeAcceptanceRefused, "PG-7K3M9Q"},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

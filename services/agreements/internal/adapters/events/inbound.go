@@ -31,6 +31,7 @@ const (
 	HandlerVerificationApproved = "on_verification_approved"
 	HandlerVerificationRejected = "on_verification_rejected"
 	HandlerVerificationRevoked  = "on_verification_revoked"
+	HandlerStandingChanged      = "on_standing_changed"
 )
 
 // Subscriptions are the events agreements consumes, each handled once
@@ -42,7 +43,31 @@ func (h Inbound) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeVerificationApproved, Inbox: HandlerVerificationApproved, Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: HandlerVerificationRejected, Handle: h.OnVerificationRejected},
 		{Type: verificationv1.TypeVerificationRevoked, Inbox: HandlerVerificationRevoked, Handle: h.OnVerificationRevoked},
+		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 	}
+}
+
+// OnStandingChanged suspends the partner's gated acceptances when it
+// leaves good standing and reinstates them when it is active again.
+func (h Inbound) OnStandingChanged(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.PartnerStandingChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	id := strings.TrimSpace(p.PartnerID)
+	if err := h.Partners.Lock(ctx, id); err != nil {
+		return err
+	}
+	at := p.ChangedAt
+	if at.IsZero() {
+		at = ev.Time
+	}
+	if _, err := h.App.ApplyStandingChanged.Handle(ctx, app.ApplyStandingChangedCommand{PartnerID: id, Status: p.To,
+		Reasons: p.Reasons, ChangedAt: at, EventID: ev.ID}); err != nil {
+		return err
+	}
+	return h.App.CompletePending.Handle(ctx, id)
 }
 
 // OnApplicationSubmitted projects the registered partner and records the
@@ -54,8 +79,11 @@ func (h Inbound) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error 
 	}
 	cmd := app.ApplyPartnerRegisteredCommand{Registration: registration(p)}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	_, err := h.App.ApplyPartnerRegistered.Handle(ctx, cmd)
-	return err
+	if _, err := h.App.ApplyPartnerRegistered.Handle(ctx, cmd); err != nil {
+		return err
+	}
+	// An acceptance may have come first (the partner unknown here yet).
+	return h.App.CompletePending.Handle(ctx, p.PartnerID)
 }
 
 // registration maps the registration event to the projection's input. The
@@ -135,6 +163,10 @@ func (h Inbound) decide(ctx context.Context, ev ce.Event, partnerID, decisionID 
 	if err := h.Partners.Lock(ctx, strings.TrimSpace(partnerID)); err != nil {
 		return err
 	}
-	_, err := h.App.ApplyVerificationDecision.Handle(ctx, cmd)
-	return err
+	if _, err := h.App.ApplyVerificationDecision.Handle(ctx, cmd); err != nil {
+		return err
+	}
+	// Acceptances made before the decision reached us: recorded now, or
+	// refused.
+	return h.App.CompletePending.Handle(ctx, strings.TrimSpace(partnerID))
 }

@@ -52,12 +52,17 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 	case domain.AcceptanceSuspended:
 		return outbox.Draft{Type: agreementsv1.TypeAcceptanceSuspended, Subject: e.PartnerID, Data: agreementsv1.AcceptanceSuspended{
 			AcceptanceID: e.AcceptanceID, PartnerID: e.PartnerID, LocationID: e.LocationID, Program: string(e.Program),
-			Market: string(e.Market), DecisionID: e.DecisionID, Outcome: string(e.Outcome), At: e.At,
+			Market: string(e.Market), DecisionID: e.DecisionID, Outcome: e.Outcome, Reasons: e.Reasons, At: e.At,
 		}}, nil
 	case domain.AcceptanceReinstated:
 		return outbox.Draft{Type: agreementsv1.TypeAcceptanceReinstated, Subject: e.PartnerID, Data: agreementsv1.AcceptanceReinstated{
 			AcceptanceID: e.AcceptanceID, PartnerID: e.PartnerID, LocationID: e.LocationID, Program: string(e.Program),
 			Market: string(e.Market), DecisionID: e.DecisionID, At: e.At,
+		}}, nil
+	case domain.AcceptanceRefused:
+		return outbox.Draft{Type: agreementsv1.TypeAcceptanceRefused, Subject: e.PartnerID, Data: agreementsv1.AcceptanceRefused{
+			PendingAcceptanceID: e.PendingID, PartnerID: e.PartnerID, Program: string(e.Program), Market: string(e.Market),
+			VersionID: e.VersionID, Code: e.Code, RequestedAt: e.RequestedAt, RefusedAt: e.RefusedAt,
 		}}, nil
 	}
 	return outbox.Draft{}, fmt.Errorf("no published form for domain event %T", e)

@@ -149,6 +149,11 @@ func (h handlers) accept(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
+	if res.Pending != nil {
+		// Not refused for event lag: recorded when the approval arrives.
+		httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"pending_acceptance": pendingOut(*res.Pending)})
+		return
+	}
 	status := http.StatusCreated
 	if res.Existing {
 		status = http.StatusOK
@@ -164,7 +169,11 @@ func (h handlers) listSigned(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	out := signedJSON{PartnerID: res.PartnerID, LocationID: res.LocationID, Market: string(res.Market), Programs: []programJSON{}}
+	out := signedJSON{PartnerID: res.PartnerID, LocationID: res.LocationID, Market: string(res.Market), Programs: []programJSON{},
+		Pending: []pendingJSON{}}
+	for _, pa := range res.Pending {
+		out.Pending = append(out.Pending, pendingOut(pa))
+	}
 	for _, g := range res.Programs {
 		pj := programJSON{Program: string(g.Program)}
 		for _, a := range g.Agreements {

@@ -84,6 +84,27 @@ type signedJSON struct {
 	LocationID string        `json:"location_id"`
 	Market     string        `json:"market"`
 	Programs   []programJSON `json:"programs"`
+	Pending    []pendingJSON `json:"pending_acceptances"`
+}
+
+// pendingJSON is an acceptance kept until the partner's approval arrives.
+type pendingJSON struct {
+	ID           string       `json:"id"`
+	PartnerID    string       `json:"partner_id"`
+	VersionID    string       `json:"version_id"`
+	Market       string       `json:"market"`
+	Acceptor     acceptorJSON `json:"acceptor"`
+	RequestedAt  time.Time    `json:"requested_at"`
+	Status       string       `json:"status"`
+	AcceptanceID string       `json:"acceptance_id,omitempty"`
+	RefusalCode  string       `json:"refusal_code,omitempty"`
+	ResolvedAt   *time.Time   `json:"resolved_at,omitempty"`
+}
+
+func pendingOut(p domain.PendingAcceptanceState) pendingJSON {
+	return pendingJSON{ID: p.ID, PartnerID: p.PartnerID, VersionID: p.VersionID, Market: string(p.Market),
+		Acceptor: acceptorOut(p.Acceptor), RequestedAt: p.RequestedAt, Status: string(p.Status), AcceptanceID: p.AcceptanceID,
+		RefusalCode: p.RefusalCode, ResolvedAt: p.ResolvedAt}
 }
 
 type programJSON struct {

@@ -28,6 +28,14 @@ type partnerDoc struct {
 	Affirmation  *affirmationDoc   `json:"affirmation,omitempty"`
 	RegisteredAt time.Time         `json:"registered_at"`
 	Verification decisionDoc       `json:"verification"`
+	Standing     *standingDoc      `json:"standing,omitempty"`
+}
+
+type standingDoc struct {
+	Status    string    `json:"status"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
+	EventID   string    `json:"event_id"`
 }
 
 type affirmationDoc struct {
@@ -59,6 +67,9 @@ func toDoc(s domain.PartnerState) partnerDoc {
 	for k, v := range s.Enrollments {
 		d.Enrollments[string(k)] = v
 	}
+	if st := s.Standing; st.Status != "" {
+		d.Standing = &standingDoc{Status: st.Status, Reasons: st.Reasons, ChangedAt: st.ChangedAt, EventID: st.EventID}
+	}
 	if a := s.Affirmation; a != nil {
 		d.Affirmation = &affirmationDoc{UserID: a.UserID, Name: a.Name, Email: a.Email, Role: a.Role, At: a.At,
 			VersionID: a.VersionID, ClientIP: a.ClientIP, UserAgent: a.UserAgent}
@@ -78,6 +89,9 @@ func fromDoc(d partnerDoc) *domain.Partner {
 	}
 	for k, v := range d.Enrollments {
 		s.Enrollments[domain.Program(k)] = v
+	}
+	if st := d.Standing; st != nil {
+		s.Standing = domain.Standing{Status: st.Status, Reasons: st.Reasons, ChangedAt: st.ChangedAt.UTC(), EventID: st.EventID}
 	}
 	if a := d.Affirmation; a != nil {
 		s.Affirmation = &domain.NetworkAffirmation{UserID: a.UserID, Name: a.Name, Email: a.Email, Role: a.Role,

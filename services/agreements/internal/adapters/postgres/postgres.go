@@ -68,6 +68,9 @@ func (s *Store) Partners() *Partners { return &Partners{s} }
 // Acceptances returns the append-only acceptance repository.
 func (s *Store) Acceptances() *Acceptances { return &Acceptances{s} }
 
+// Pending returns the pending acceptance repository.
+func (s *Store) Pending() *PendingAcceptances { return &PendingAcceptances{s} }
+
 // Requirements returns the re-acceptance requirement repository.
 func (s *Store) Requirements() *Requirements { return &Requirements{s} }
 
