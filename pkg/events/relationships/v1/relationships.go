@@ -22,6 +22,8 @@ const (
 	TypeAccessExpired      = "com.partnerhub.relationships.access.expired.v1"
 	TypeAccessTerminated   = "com.partnerhub.relationships.access.terminated.v1"
 	TypeAccessNarrowed     = "com.partnerhub.relationships.access.narrowed.v1"
+	TypeAccessSuspended    = "com.partnerhub.relationships.access.suspended.v1"
+	TypeAccessReinstated   = "com.partnerhub.relationships.access.reinstated.v1"
 )
 
 // Request kinds: a first request opens a relationship, a widening asks for
@@ -120,8 +122,9 @@ type RequestReminderDue struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// RelationshipEnded: one side ended the relationship; AccessTerminated
-// follows when a grant was live.
+// RelationshipEnded: one side ended the relationship — by its choice, or
+// because its partner account was closed (the reason says so) — and
+// AccessTerminated follows when a grant was live.
 type RelationshipEnded struct {
 	Parties
 	EndedBy        string `json:"ended_by"` // provider or reseller
@@ -179,4 +182,23 @@ type AccessNarrowed struct {
 	Removed           []string `json:"removed"`
 	NarrowedBy        string   `json:"narrowed_by"` // provider or reseller
 	NarrowedBySubject string   `json:"narrowed_by_subject"`
+}
+
+// AccessSuspended: a party left good standing (registration suspended it,
+// or it became inactive): the grant gives no access until both parties are
+// active again. Side is the party whose standing suspended it, Reasons
+// registration's standing reasons.
+type AccessSuspended struct {
+	Parties
+	GrantID string   `json:"grant_id"`
+	Side    string   `json:"side"` // provider or reseller
+	Reasons []string `json:"reasons"`
+}
+
+// AccessReinstated: both parties are in good standing again and the grant,
+// still within its term, gives access again.
+type AccessReinstated struct {
+	Parties
+	GrantID   string    `json:"grant_id"`
+	ExpiresAt time.Time `json:"expires_at"`
 }

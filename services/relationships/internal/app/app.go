@@ -28,6 +28,9 @@ type Deps struct {
 	Rand io.Reader
 	// Policy holds the time rules (default domain.DefaultPolicy()).
 	Policy *domain.Policy
+	// MFA is the multi-factor requirement on asking for, authorising and
+	// widening delegated administration (seed 003).
+	MFA auth.MFAPolicy
 }
 
 // App runs the use cases.
@@ -38,6 +41,7 @@ type App struct {
 	newID    func() string
 	rand     io.Reader
 	policy   domain.Policy
+	mfa      auth.MFAPolicy
 }
 
 // New validates deps, fills in defaults and returns the application.
@@ -49,7 +53,7 @@ func New(d Deps) (*App, error) {
 	if d.Relationships == nil {
 		errs = append(errs, errors.New("app: Relationships is required"))
 	}
-	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy()}
+	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy(), mfa: d.MFA}
 	if d.Policy != nil {
 		a.policy = *d.Policy
 		if err := a.policy.Validate(); err != nil {

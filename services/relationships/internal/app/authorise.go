@@ -37,10 +37,16 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 	if !cmd.Consent {
 		return AuthoriseResult{}, mapErr(domain.ErrConsentRequired)
 	}
+	if err := a.mfa.Require(p, "authorise_delegated_admin"); err != nil {
+		return AuthoriseResult{}, err
+	}
 	now := a.clock()
 	rel, _, h, reseller, err := a.invitationFor(ctx, p, cmd.Token, now)
 	if err != nil {
 		return AuthoriseResult{}, err
+	}
+	if !reseller.InGoodStanding() {
+		return AuthoriseResult{}, notInGoodStanding(domain.SideReseller, reseller)
 	}
 	if !reseller.ActiveIn(domain.ProgramIndirectReseller) {
 		return AuthoriseResult{}, mapErr(domain.ErrResellerNotActive)
@@ -65,7 +71,9 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 	return res, nil
 }
 
-// requireActive answers notActive unless partner id is active in program.
+// requireActive answers notActive unless partner id is active in program,
+// and the side's not-in-good-standing refusal when registration does not
+// let it transact.
 func (a *App) requireActive(ctx context.Context, id string, program domain.Program, notActive error) error {
 	pt, err := a.partners.Get(ctx, id)
 	if errors.Is(err, domain.ErrPartnerNotFound) {
@@ -73,6 +81,13 @@ func (a *App) requireActive(ctx context.Context, id string, program domain.Progr
 	}
 	if err != nil {
 		return fmt.Errorf("load partner %s: %w", id, err)
+	}
+	if !pt.InGoodStanding() {
+		side := domain.SideReseller
+		if program == domain.ProgramIndirectProvider {
+			side = domain.SideProvider
+		}
+		return notInGoodStanding(side, pt)
 	}
 	if !pt.ActiveIn(program) {
 		return mapErr(notActive)

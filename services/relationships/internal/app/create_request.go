@@ -37,6 +37,9 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	if err := p.Require(auth.RoleProviderAdmin); err != nil {
 		return CreateRequestResult{}, err
 	}
+	if err := a.mfa.Require(p, "request_delegated_admin"); err != nil {
+		return CreateRequestResult{}, err
+	}
 	now := a.clock()
 	provider, err := a.callerPartner(ctx, p)
 	if errors.Is(err, domain.ErrPartnerNotFound) {
@@ -44,6 +47,9 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	}
 	if err != nil {
 		return CreateRequestResult{}, err
+	}
+	if !provider.InGoodStanding() {
+		return CreateRequestResult{}, notInGoodStanding(domain.SideProvider, provider)
 	}
 	if !provider.ActiveIn(domain.ProgramIndirectProvider) {
 		return CreateRequestResult{}, mapErr(domain.ErrProviderNotActive)
@@ -57,6 +63,9 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	}
 	if err != nil {
 		return CreateRequestResult{}, err
+	}
+	if reseller.Registered && !reseller.InGoodStanding() {
+		return CreateRequestResult{}, notInGoodStanding(domain.SideReseller, reseller)
 	}
 	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
 	if err != nil {

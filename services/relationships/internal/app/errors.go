@@ -32,7 +32,28 @@ const (
 	CodeNotNarrower           = "relationships.not_narrower"
 	CodeNotWider              = "relationships.not_wider"
 	CodeInvalidReason         = "relationships.invalid_reason"
+	// A party suspended, inactive or closed by registration: the answer
+	// carries standing and reasons.
+	CodeProviderNotInGoodStanding = "relationships.provider_not_in_good_standing"
+	CodeResellerNotInGoodStanding = "relationships.reseller_not_in_good_standing"
 )
+
+// notInGoodStanding is the refusal for a party registration does not let
+// transact, with its standing and reasons.
+func notInGoodStanding(side domain.Side, pt domain.Partner) error {
+	code, sentinel := CodeResellerNotInGoodStanding, domain.ErrResellerNotInGoodStanding
+	if side == domain.SideProvider {
+		code, sentinel = CodeProviderNotInGoodStanding, domain.ErrProviderNotInGoodStanding
+	}
+	reasons := pt.Standing.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	e := apperr.Conflict(code, "the "+string(side)+" is "+pt.Standing.Status+" and may not transact until it is active again").
+		With("standing", pt.Standing.Status).With("reasons", reasons)
+	e.Err = sentinel
+	return e
+}
 
 func relationshipNotFound() error {
 	return apperr.NotFound(CodeRelationshipNotFound, "no such relationship")

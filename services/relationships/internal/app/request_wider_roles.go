@@ -26,6 +26,9 @@ func (a *App) RequestWiderRoles(ctx context.Context, p auth.Principal, cmd Reque
 	if err := p.Require(auth.RoleProviderAdmin); err != nil {
 		return CreateRequestResult{}, err
 	}
+	if err := a.mfa.Require(p, "widen_delegated_admin"); err != nil {
+		return CreateRequestResult{}, err
+	}
 	rel, side, err := a.loadForParty(ctx, p, cmd.RelationshipID)
 	if err != nil {
 		return CreateRequestResult{}, err
@@ -34,6 +37,9 @@ func (a *App) RequestWiderRoles(ctx context.Context, p auth.Principal, cmd Reque
 		return CreateRequestResult{}, relationshipNotFound()
 	}
 	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
+		return CreateRequestResult{}, err
+	}
+	if err := a.requireGoodStanding(ctx, rel.ResellerID, domain.SideReseller); err != nil {
 		return CreateRequestResult{}, err
 	}
 	defaultDays := domain.DefaultDurationDays

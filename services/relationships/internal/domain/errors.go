@@ -14,18 +14,21 @@ var (
 	ErrMarketChanged   = errors.New("a partner's market can never change")
 
 	// Creating a request.
-	ErrProviderNotActive   = errors.New("provider has no active indirect_provider enrollment")
-	ErrTargetNotLocation   = errors.New("target is a global partner ID, not a location ID")
-	ErrResellerUnknown     = errors.New("no partner has this location ID")
-	ErrTargetNotReseller   = errors.New("target has no indirect_reseller enrollment")
-	ErrMarketMismatch      = errors.New("provider and reseller are in different markets")
-	ErrSelfRelationship    = errors.New("a partner cannot be its own provider")
-	ErrRelationshipExists  = errors.New("an active relationship already exists")
-	ErrRequestPending      = errors.New("an open request already exists")
-	ErrNoRoles             = errors.New("no roles")
-	ErrUnknownRole         = errors.New("role not in the catalog")
-	ErrDurationOutOfRange  = errors.New("duration out of range")
-	ErrAutoExtendFullAdmin = errors.New("auto-extension is not allowed with full_administrator")
+	ErrProviderNotActive = errors.New("provider has no active indirect_provider enrollment")
+	// Standing: registration suspended the partner, it is inactive or closed.
+	ErrProviderNotInGoodStanding = errors.New("the provider is not in good standing")
+	ErrResellerNotInGoodStanding = errors.New("the reseller is not in good standing")
+	ErrTargetNotLocation         = errors.New("target is a global partner ID, not a location ID")
+	ErrResellerUnknown           = errors.New("no partner has this location ID")
+	ErrTargetNotReseller         = errors.New("target has no indirect_reseller enrollment")
+	ErrMarketMismatch            = errors.New("provider and reseller are in different markets")
+	ErrSelfRelationship          = errors.New("a partner cannot be its own provider")
+	ErrRelationshipExists        = errors.New("an active relationship already exists")
+	ErrRequestPending            = errors.New("an open request already exists")
+	ErrNoRoles                   = errors.New("no roles")
+	ErrUnknownRole               = errors.New("role not in the catalog")
+	ErrDurationOutOfRange        = errors.New("duration out of range")
+	ErrAutoExtendFullAdmin       = errors.New("auto-extension is not allowed with full_administrator")
 
 	// Answering an invitation.
 	ErrInvitationUnknown   = errors.New("invitation unknown")

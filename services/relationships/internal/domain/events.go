@@ -172,6 +172,29 @@ type AccessNarrowed struct {
 	Subject    string
 }
 
+// AccessSuspended: a party left good standing (registration suspended it or
+// it became inactive); the grant gives no access until both are active again.
+type AccessSuspended struct {
+	EventHeader
+	GrantID string
+	Side    Side     // the party whose standing suspended it
+	Reasons []string // registration's standing reasons
+}
+
+// AccessReinstated: both parties are in good standing again; the grant,
+// still within its term, gives access again.
+type AccessReinstated struct {
+	EventHeader
+	GrantID   string
+	ExpiresAt time.Time
+}
+
+// Why a relationship ended other than by a party's choice.
+const EndedPartnerClosed = "partner_closed"
+
+func (AccessSuspended) EventName() string  { return "AccessSuspended" }
+func (AccessReinstated) EventName() string { return "AccessReinstated" }
+
 // EventName implementations.
 func (RequestCreated) EventName() string     { return "RequestCreated" }
 func (RequestAccepted) EventName() string    { return "RequestAccepted" }

@@ -11,6 +11,9 @@ const (
 	GrantExpiring   GrantState = "expiring"
 	GrantExpired    GrantState = "expired"
 	GrantTerminated GrantState = "terminated"
+	// GrantSuspended is how reads show a live grant held while a party is not
+	// in good standing (Grant.Suspended); its timers keep running.
+	GrantSuspended GrantState = "suspended"
 )
 
 func (s GrantState) live() bool { return s == GrantActive || s == GrantExpiring }
@@ -27,6 +30,10 @@ type Grant struct {
 	ExpiringAt   time.Time // ExpiresAt minus the expiring lead, never before StartsAt
 	State        GrantState
 	EndedAt      time.Time
+	// Suspended is set while one party is not in good standing: the grant
+	// gives no access until both are active again (or it expires).
+	Suspended   bool
+	SuspendedAt time.Time
 }
 
 // Live reports whether the grant still gives access (stored state).
@@ -35,6 +42,9 @@ func (g Grant) Live() bool { return g.State.live() }
 // StateAt is the state as of now, for reads: it does not wait for the timer
 // poller, so a listing never shows a grant past its expiry as active.
 func (g Grant) StateAt(now time.Time) GrantState {
+	if g.Live() && g.Suspended {
+		return GrantSuspended
+	}
 	if !g.Live() || g.AutoExtend {
 		return g.State
 	}

@@ -77,6 +77,41 @@ type Partner struct {
 	Registered   bool
 	RegisteredAt time.Time // time of the newest registration fact applied
 	Enrollments  map[Program]Enrollment
+	// Standing is registration's standing of the partner (zero: as
+	// registered, which is good standing).
+	Standing Standing
+}
+
+// Standing is the partner's standing as registration published it.
+type Standing struct {
+	Status    string // active, suspended, inactive, closed
+	Reasons   []string
+	ChangedAt time.Time
+}
+
+// Partner standings as registration publishes them.
+const (
+	StandingActive = "active"
+	StandingClosed = "closed"
+)
+
+// InGoodStanding reports whether registration lets the partner transact.
+func (p Partner) InGoodStanding() bool {
+	return p.Standing.Status == "" || p.Standing.Status == StandingActive
+}
+
+// ApplyStanding records registration's standing change as of at, unless a
+// newer one was applied; it reports whether it changed anything.
+func (p *Partner) ApplyStanding(s Standing) (bool, error) {
+	if s.Status == "" || s.ChangedAt.IsZero() {
+		return false, fmt.Errorf("%w: a standing change needs a status and a time", ErrInvalidPartner)
+	}
+	if !p.Standing.ChangedAt.IsZero() && !s.ChangedAt.After(p.Standing.ChangedAt) {
+		return false, nil
+	}
+	s.Reasons = slices.Clone(s.Reasons)
+	p.Standing = s
+	return true, nil
 }
 
 // PartnerRegistration is the fact "partner registered (or its facts changed)"
@@ -163,11 +198,11 @@ func (p *Partner) ApplyEnrollmentStatus(program Program, status EnrollmentStatus
 	return true, nil
 }
 
-// ActiveIn reports whether the partner is registered and its enrollment in
-// program is active.
+// ActiveIn reports whether the partner is registered, in good standing and
+// its enrollment in program is active: whether it may transact in program.
 func (p Partner) ActiveIn(program Program) bool {
 	e, ok := p.Enrollments[program]
-	return p.Registered && ok && e.Status == EnrollmentActive
+	return p.Registered && ok && e.Status == EnrollmentActive && p.InGoodStanding()
 }
 
 // EnrolledIn reports whether the partner has any enrollment in program.

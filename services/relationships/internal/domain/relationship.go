@@ -357,6 +357,57 @@ func (r *Relationship) End(side Side, subject, reason string, now time.Time) (al
 	return false, nil
 }
 
+// SuspendAccess holds the live grant while side is not in good standing
+// (reasons: registration's). A suspended or ended grant changes nothing.
+func (r *Relationship) SuspendAccess(side Side, reasons []string, now time.Time) bool {
+	g := r.Grant
+	if r.State != StateActive || g == nil || !g.Live() || g.Suspended {
+		return false
+	}
+	g.Suspended, g.SuspendedAt = true, now
+	r.record(AccessSuspended{EventHeader: r.header(now), GrantID: g.ID, Side: side, Reasons: reasons})
+	return true
+}
+
+// ReinstateAccess lifts the suspension once both parties are in good
+// standing again. The grant's term ran on meanwhile: one that expired while
+// suspended is expired (AccessExpired), not reinstated.
+func (r *Relationship) ReinstateAccess(now time.Time, pol Policy) bool {
+	g := r.Grant
+	if r.State != StateActive || g == nil || !g.Suspended {
+		return false
+	}
+	r.tickGrant(now, pol)
+	g.Suspended, g.SuspendedAt = false, time.Time{}
+	if g.Live() {
+		r.record(AccessReinstated{EventHeader: r.header(now), GrantID: g.ID, ExpiresAt: g.ExpiresAt})
+	}
+	return true
+}
+
+// CloseFor ends an open relationship because side's partner account was
+// closed (by its administrator or an operator): an active one ends as if
+// that side ended it, its grant terminated; a proposed one ends with its
+// invitation withdrawn. Both parties learn it from RelationshipEnded.
+func (r *Relationship) CloseFor(side Side, subject, reason string, now time.Time) bool {
+	if r.State != StateActive && r.State != StateProposed {
+		return false
+	}
+	if subject == "" {
+		subject = "registration"
+	}
+	r.State, r.EndedAt, r.EndedBy, r.EndedBySubject, r.EndReason = StateEnded, now, side, subject, reason
+	if q := r.PendingRequest(); q != nil {
+		q.Status = StatusWithdrawn
+	}
+	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason})
+	if g := r.Grant; g != nil && g.Live() {
+		g.State, g.EndedAt, g.Suspended = GrantTerminated, now, false
+		r.record(AccessTerminated{EventHeader: r.header(now), GrantID: g.ID, Reason: TerminatedRelationshipEnded})
+	}
+	return true
+}
+
 // Tick fires every timer due at now: request reminder and expiry, grant
 // expiring, expiry or auto-extension. It is idempotent (a timer fires once)
 // and catches up after downtime: a request found past expiry expires without

@@ -242,8 +242,10 @@ func (e *env) token(p *auth.Principal) string {
 	return tok
 }
 
+// user is a person of partner with roles, signed in with MFA (as partner
+// tenants must; without it the privileged actions answer auth.mfa_required).
 func user(sub, partner string, roles ...auth.Role) *auth.Principal {
-	return &auth.Principal{Kind: auth.KindUser, Subject: sub, PartnerID: partner, Roles: roles}
+	return &auth.Principal{Kind: auth.KindUser, Subject: sub, PartnerID: partner, Roles: roles, AMR: []string{"pwd", "mfa"}}
 }
 
 // tokenOf extracts the token from an invitation link (#token=…).

@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Relationships: s.Rels,
 		Clock:         s.clock,
 		Policy:        &policy,
+		MFA:           base.Guard.MFA,
 	})
 	if err != nil {
 		base.Close()

@@ -15,6 +15,7 @@ import (
 const (
 	HandlerApplicationSubmitted    = "on_application_submitted"
 	HandlerEnrollmentStatusChanged = "on_enrollment_status_changed"
+	HandlerStandingChanged         = "on_standing_changed"
 )
 
 // registrationService is the principal of events from the registration
@@ -33,7 +34,29 @@ func (h Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
 		{Type: registrationv1.TypeEnrollmentStatusChanged, Inbox: HandlerEnrollmentStatusChanged, Handle: h.OnEnrollmentStatusChanged},
+		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 	}
+}
+
+// OnStandingChanged applies registration's standing change: a partner not in
+// good standing can neither ask, be asked nor authorise; its grants are
+// suspended (reinstated when active again), its relationships end when it
+// is closed.
+func (h Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.PartnerStandingChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	if p.PartnerID == "" || p.To == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "standing change without partner_id or to"}
+	}
+	at := p.ChangedAt
+	if at.IsZero() {
+		at = ev.Time
+	}
+	ctx = auth.WithPrincipal(ctx, registrationService)
+	return h.App.ApplyStandingChanged(ctx, registrationService, app.StandingChanged{PartnerID: p.PartnerID, Status: p.To,
+		Reasons: p.Reasons, ChangedBy: p.ChangedBy, Note: p.Note, ChangedAt: at})
 }
 
 // OnApplicationSubmitted projects a newly registered partner: legal name and

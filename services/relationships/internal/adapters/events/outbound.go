@@ -78,6 +78,18 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 			Parties: parties(ev.EventHeader), GrantID: ev.GrantID, Roles: ev.Roles, Removed: ev.Removed,
 			NarrowedBy: string(ev.NarrowedBy), NarrowedBySubject: ev.Subject,
 		}
+	case domain.AccessSuspended:
+		reasons := ev.Reasons
+		if reasons == nil {
+			reasons = []string{}
+		}
+		typ, data = relv1.TypeAccessSuspended, relv1.AccessSuspended{
+			Parties: parties(ev.EventHeader), GrantID: ev.GrantID, Side: string(ev.Side), Reasons: reasons,
+		}
+	case domain.AccessReinstated:
+		typ, data = relv1.TypeAccessReinstated, relv1.AccessReinstated{
+			Parties: parties(ev.EventHeader), GrantID: ev.GrantID, ExpiresAt: ev.ExpiresAt.UTC(),
+		}
 	default:
 		return outbox.Draft{}, fmt.Errorf("events: no published type for domain event %T", e)
 	}

@@ -20,6 +20,13 @@ type partnerDoc struct {
 	Registered   bool                     `json:"registered"`
 	RegisteredAt time.Time                `json:"registered_at"`
 	Enrollments  map[string]enrollmentDoc `json:"enrollments,omitempty"`
+	Standing     *standingDoc             `json:"standing,omitempty"`
+}
+
+type standingDoc struct {
+	Status    string    `json:"status"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
 }
 
 type addressDoc struct {
@@ -42,6 +49,9 @@ func toPartnerDoc(p domain.Partner) partnerDoc {
 		Address:    addressDoc(p.Address),
 		Registered: p.Registered, RegisteredAt: p.RegisteredAt,
 	}
+	if st := p.Standing; st.Status != "" {
+		d.Standing = &standingDoc{Status: st.Status, Reasons: st.Reasons, ChangedAt: st.ChangedAt}
+	}
 	if len(p.Enrollments) > 0 {
 		d.Enrollments = map[string]enrollmentDoc{}
 		for prog, e := range p.Enrollments {
@@ -56,6 +66,9 @@ func (d partnerDoc) domain() domain.Partner {
 		ID: d.ID, LocationIDs: d.LocationIDs, Market: d.Market, LegalName: d.LegalName,
 		Address:    domain.Address(d.Address),
 		Registered: d.Registered, RegisteredAt: d.RegisteredAt,
+	}
+	if st := d.Standing; st != nil {
+		p.Standing = domain.Standing{Status: st.Status, Reasons: st.Reasons, ChangedAt: st.ChangedAt}
 	}
 	if len(d.Enrollments) > 0 {
 		p.Enrollments = map[domain.Program]domain.Enrollment{}
@@ -112,6 +125,8 @@ type grantDoc struct {
 	ExpiringAt   time.Time `json:"expiring_at"`
 	State        string    `json:"state"`
 	EndedAt      time.Time `json:"ended_at"`
+	Suspended    bool      `json:"suspended,omitempty"`
+	SuspendedAt  time.Time `json:"suspended_at,omitzero"`
 }
 
 func roleStrings(rs domain.RoleSet) []string { return rs.Strings() }
@@ -143,6 +158,7 @@ func toRelationshipDoc(r *domain.Relationship) relationshipDoc {
 		d.Grant = &grantDoc{
 			ID: g.ID, Roles: roleStrings(g.Roles), DurationDays: g.DurationDays, AutoExtend: g.AutoExtend,
 			StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, ExpiringAt: g.ExpiringAt, State: string(g.State), EndedAt: g.EndedAt,
+			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt,
 		}
 	}
 	return d
@@ -171,6 +187,7 @@ func (d relationshipDoc) domain() (*domain.Relationship, error) {
 		r.Grant = &domain.Grant{
 			ID: g.ID, Roles: roleSet(g.Roles), DurationDays: g.DurationDays, AutoExtend: g.AutoExtend,
 			StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, ExpiringAt: g.ExpiringAt, State: domain.GrantState(g.State), EndedAt: g.EndedAt,
+			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt,
 		}
 	}
 	return r, nil

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// StandingChanged is registration's standing change of a partner.
+type StandingChanged struct {
+	PartnerID string
+	Status    string // active, suspended, inactive, closed
+	Reasons   []string
+	ChangedBy string
+	Note      string
+	ChangedAt time.Time
+}
+
+// ApplyStandingChanged folds the standing into the projection (a partner
+// not in good standing can neither ask, be asked, nor authorise) and acts on
+// the partner's open relationships, on either side:
+//   - suspended or inactive: each live grant is suspended (AccessSuspended);
+//   - active again: each suspended grant is reinstated once the other party
+//     is in good standing too (AccessReinstated; expired meanwhile: expired);
+//   - closed: each open relationship ends (RelationshipEnded, ended by the
+//     closed side, and AccessTerminated), which tells both parties.
+//
+// Replays and older changes do nothing.
+func (a *App) ApplyStandingChanged(ctx context.Context, p auth.Principal, ev StandingChanged) error {
+	if err := requireBus(p); err != nil {
+		return err
+	}
+	if !domain.IsGlobalID(ev.PartnerID) {
+		return mapErr(domain.ErrInvalidPartner)
+	}
+	var changed bool
+	err := a.partners.Upsert(ctx, ev.PartnerID, func(pt *domain.Partner) error {
+		if pt.ID == "" {
+			pt.ID = ev.PartnerID
+		}
+		var err error
+		changed, err = pt.ApplyStanding(domain.Standing{Status: ev.Status, Reasons: ev.Reasons, ChangedAt: ev.ChangedAt})
+		return err
+	})
+	if err != nil || !changed {
+		return mapErr(err)
+	}
+	asProvider, err := a.rels.ListByProvider(ctx, ev.PartnerID)
+	if err != nil {
+		return err
+	}
+	asReseller, err := a.rels.ListByReseller(ctx, ev.PartnerID)
+	if err != nil {
+		return err
+	}
+	now := a.clock()
+	for _, r := range slices.Concat(asProvider, asReseller) {
+		if r.State != domain.StateActive && r.State != domain.StateProposed {
+			continue
+		}
+		side, other := domain.SideProvider, r.ResellerID
+		if r.ResellerID == ev.PartnerID {
+			side, other = domain.SideReseller, r.ProviderID
+		}
+		var otherGood bool
+		if ev.Status == domain.StandingActive {
+			pt, err := a.partners.Get(ctx, other)
+			if err != nil && !errors.Is(err, domain.ErrPartnerNotFound) {
+				return err
+			}
+			otherGood = err != nil || pt.InGoodStanding()
+		}
+		err := a.rels.Update(ctx, r.ID, func(r *domain.Relationship) error {
+			switch {
+			case ev.Status == domain.StandingClosed:
+				r.CloseFor(side, ev.ChangedBy, closureReason(side, ev), now)
+			case ev.Status == domain.StandingActive:
+				if otherGood {
+					r.ReinstateAccess(now, a.policy)
+				}
+			default:
+				r.SuspendAccess(side, slices.Clone(ev.Reasons), now)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("apply standing of %s to relationship %s: %w", ev.PartnerID, r.ID, err)
+		}
+	}
+	return nil
+}
+
+func closureReason(side domain.Side, ev StandingChanged) string {
+	reason := "the " + string(side) + "'s partner account was closed"
+	if len(ev.Reasons) > 0 {
+		reason += " (" + ev.Reasons[0] + ")"
+	}
+	if ev.Note != "" {
+		reason += ": " + ev.Note
+	}
+	if r := []rune(reason); len(r) > 2000 {
+		reason = string(r[:2000])
+	}
+	return reason
+}
+
+// requireGoodStanding refuses a party registration does not let transact.
+func (a *App) requireGoodStanding(ctx context.Context, id string, side domain.Side) error {
+	pt, err := a.partners.Get(ctx, id)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load partner %s: %w", id, err)
+	}
+	if !pt.InGoodStanding() {
+		return notInGoodStanding(side, pt)
+	}
+	return nil
+}
