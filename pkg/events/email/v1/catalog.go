@@ -12,6 +12,7 @@ const (
 	TypeChallengeDisputed         = "com.partnerhub.email.challenge.disputed.v1"
 	TypeChallengeLocked           = "com.partnerhub.email.challenge.locked.v1"
 	TypeDisputeWithdrawn          = "com.partnerhub.email.dispute.withdrawn.v1"
+	TypeChallengeCancelled        = "com.partnerhub.email.challenge.cancelled.v1"
 )
 
 // DataClassificationRestricted marks VerificationMailRequested events (the
@@ -22,6 +23,7 @@ const DataClassificationRestricted = "restricted"
 const (
 	ReasonRegistration = "registration"
 	ReasonResend       = "resend"
+	ReasonReinstated   = "reinstated" // the partner is active again: a challenge its suspension cancelled is restored
 )
 
 // ChallengeOpened: a challenge (link token + 6-digit code) was opened for an
@@ -97,4 +99,17 @@ type DisputeWithdrawn struct {
 	ChallengeID         string    `json:"challenge_id"`
 	DisputedChallengeID string    `json:"disputed_challenge_id"`
 	WithdrawnAt         time.Time `json:"withdrawn_at"`
+}
+
+// ChallengeCancelled: the partner left good standing (Standing: suspended,
+// inactive or closed, as registration published it) while the challenge was
+// open; nothing is confirmed until the partner is active again, when a fresh
+// challenge (reason reinstated) replaces it — except after a closure.
+type ChallengeCancelled struct {
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	Standing     string    `json:"standing"`
+	CancelledAt  time.Time `json:"cancelled_at"`
 }

@@ -43,6 +43,9 @@ type Repository interface {
 	// EnrollmentsByAddress lists enrollments whose latest challenge was sent
 	// to the (normalized) address.
 	EnrollmentsByAddress(ctx context.Context, address string) ([]string, error)
+	// EnrollmentsByPartner lists the partner's enrollments that have an
+	// aggregate, in id order.
+	EnrollmentsByPartner(ctx context.Context, partnerID string) ([]string, error)
 	// DueForExpiry lists up to limit enrollments whose pending challenge's
 	// deadline (Ownership.NextDeadline) is at or before now. The adapter keeps
 	// the deadline in an indexed column: this is the durable timer.
@@ -140,6 +143,8 @@ const (
 	CodeChallengeLocked     = "emailownership.challenge_locked"
 	CodeResendThrottled     = "emailownership.resend_throttled"
 	CodeNotFound            = "emailownership.not_found"
+	CodeChallengeCancelled  = "emailownership.challenge_cancelled"
+	CodeNotInGoodStanding   = "emailownership.partner_not_in_good_standing"
 )
 
 // translate turns domain and port errors into coded application errors.
@@ -168,6 +173,10 @@ func translate(err error) error {
 		e = apperr.Conflict(CodeChallengeSuperseded, "a newer mail replaced this one")
 	case errors.Is(err, domain.ErrLocked):
 		e = apperr.Conflict(CodeChallengeLocked, "too many wrong codes; request a new mail")
+	case errors.Is(err, domain.ErrCancelled):
+		e = apperr.Conflict(CodeChallengeCancelled, "the challenge was cancelled: the partner is not in good standing")
+	case errors.Is(err, domain.ErrPartnerHeld):
+		e = apperr.Conflict(CodeNotInGoodStanding, "the partner is not in good standing; e-mail confirmation resumes when it is active again")
 	case errors.Is(err, domain.ErrInvalidAddress):
 		e = apperr.Invalid(CodeInvalidCommand, "invalid e-mail address", apperr.FieldError{Field: "email", Code: "email.invalid", Message: "not an e-mail address"})
 	case errors.Is(err, domain.ErrInvalidLanguage):

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,6 +88,19 @@ func (r *memRepo) EnrollmentsByAddress(_ context.Context, addr string) ([]string
 			ids = append(ids, id)
 		}
 	}
+	return ids, nil
+}
+
+func (r *memRepo) EnrollmentsByPartner(_ context.Context, partnerID string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []string
+	for id, s := range r.rows {
+		if s.Ref.PartnerID == partnerID {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
 	return ids, nil
 }
 

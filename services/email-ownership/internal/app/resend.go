@@ -94,7 +94,8 @@ func (a *App) Resend(ctx context.Context, p auth.Principal, cmd ResendCommand) (
 }
 
 // resendOne resends for one enrollment when eligible; "unknown", "not
-// visible", "already confirmed" and "never opened" are all silent no-ops.
+// visible", "already confirmed", "never opened" and "partner not in good
+// standing" are all silent no-ops.
 func (a *App) resendOne(ctx context.Context, enrollmentID string, eligible func(*domain.Ownership) bool) error {
 	is, err := a.issue()
 	if err != nil {
@@ -108,7 +109,7 @@ func (a *App) resendOne(ctx context.Context, enrollmentID string, eligible func(
 	})
 	switch {
 	case err == nil, errors.Is(err, errSkip), errors.Is(err, ErrNotFound),
-		errors.Is(err, domain.ErrAlreadyConfirmed), errors.Is(err, domain.ErrNoChallenge):
+		errors.Is(err, domain.ErrAlreadyConfirmed), errors.Is(err, domain.ErrNoChallenge), errors.Is(err, domain.ErrPartnerHeld):
 		return nil
 	}
 	return fmt.Errorf("resend enrollment %s: %w", enrollmentID, err)

@@ -23,4 +23,6 @@ var (
 	ErrWrongCode         = errors.New("wrong code")
 	ErrAlreadyConfirmed  = errors.New("ownership already confirmed")
 	ErrWeakPepper        = errors.New("pepper must be at least 32 bytes")
+	ErrCancelled         = errors.New("challenge cancelled: the partner is not in good standing")
+	ErrPartnerHeld       = errors.New("the partner is not in good standing")
 )

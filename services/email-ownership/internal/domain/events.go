@@ -31,7 +31,18 @@ type OpenReason string
 const (
 	ReasonRegistration OpenReason = "registration" // first challenge for (enrollment, address)
 	ReasonResend       OpenReason = "resend"       // a resend replaced earlier challenges
+	ReasonReinstated   OpenReason = "reinstated"   // the partner is active again: the challenge its suspension cancelled is restored
 )
+
+// ChallengeCancelled: the partner left good standing (Standing: suspended,
+// inactive or closed) while the challenge was open; nothing can be
+// confirmed until it is active again, when a fresh challenge replaces it.
+type ChallengeCancelled struct {
+	EventHeader
+	Standing string
+}
+
+func (ChallengeCancelled) EventName() string { return "challenge.cancelled" }
 
 // ChallengeOpened: a challenge was opened. It carries no secret and no hash.
 type ChallengeOpened struct {

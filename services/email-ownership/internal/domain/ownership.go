@@ -18,6 +18,9 @@ const (
 	StateLocked     State = "locked"
 	StateDisputed   State = "disputed"
 	StateSuperseded State = "superseded"
+	// StateCancelled: the partner left good standing while the challenge
+	// was open (registration suspended, made inactive or closed it).
+	StateCancelled State = "cancelled"
 )
 
 // Challenge is one mailed challenge of an enrollment. Only hashes of its
@@ -37,6 +40,7 @@ type Challenge struct {
 	LockedAt     time.Time
 	ExpiredAt    time.Time
 	SupersededAt time.Time
+	CancelledAt  time.Time
 }
 
 // usable reports whether the challenge may still be confirmed at now.
@@ -56,6 +60,8 @@ func (c *Challenge) usable(now time.Time) error {
 		return ErrSuperseded
 	case StateLocked:
 		return ErrLocked
+	case StateCancelled:
+		return ErrCancelled
 	}
 	return ErrNoChallenge
 }
@@ -99,6 +105,7 @@ type Ownership struct {
 	recipient   Recipient // of the latest challenge
 	disputeOpen string    // id of the disputed challenge while a dispute is open
 	causations  []string  // ids of events that opened challenges (replay guard)
+	hold        *Hold     // set while the partner is not in good standing
 	challenges  []Challenge
 	version     int
 	events      []Event
@@ -196,6 +203,9 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	if cur.State == StateConfirmed {
 		return ErrAlreadyConfirmed
 	}
+	if o.hold != nil {
+		return ErrPartnerHeld
+	}
 	o.issue(o.recipient, is, ReasonResend, "", p, now)
 	return nil
 }
@@ -204,7 +214,7 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, causatio
 	var superseded []string
 	for i := range o.challenges {
 		c := &o.challenges[i]
-		if c.State != StateConfirmed && c.State != StateSuperseded {
+		if c.State != StateConfirmed && c.State != StateSuperseded && c.State != StateCancelled {
 			c.State = StateSuperseded
 			c.SupersededAt = now
 			superseded = append(superseded, c.ID)
@@ -242,6 +252,85 @@ func (o *Ownership) byTokenHash(h []byte) *Challenge {
 	return found
 }
 
+// Hold is the partner's standing while it is not good: registration
+// suspended it, made it inactive or closed it.
+type Hold struct {
+	Status    string    // suspended, inactive, closed
+	Since     time.Time // registration's change time
+	Cancelled string    // the challenge the hold cancelled, re-opened on release
+}
+
+// Held reports whether the partner is not in good standing here.
+func (o *Ownership) Held() (Hold, bool) {
+	if o.hold == nil {
+		return Hold{}, false
+	}
+	return *o.hold, true
+}
+
+// HoldFor stops the enrollment's open challenge while the partner is not in
+// good standing (status: suspended, inactive, closed): a pending, disputed
+// or locked challenge is cancelled (ChallengeCancelled) and nothing can be
+// confirmed or resent until the partner is active again. A change older
+// than the one applied is ignored. It reports whether anything changed.
+func (o *Ownership) HoldFor(status string, since, now time.Time) bool {
+	if h := o.hold; h != nil && !since.After(h.Since) {
+		return false
+	}
+	if o.hold != nil && o.hold.Status == status {
+		o.hold.Since = since
+		return true
+	}
+	h := &Hold{Status: status, Since: since}
+	if o.hold != nil {
+		h.Cancelled = o.hold.Cancelled
+	}
+	o.hold = h
+	if c, ok := o.currentRef(); ok {
+		switch c.State {
+		case StatePending, StateDisputed, StateLocked:
+			c.State, c.CancelledAt = StateCancelled, now
+			h.Cancelled = c.ID
+			o.events = append(o.events, ChallengeCancelled{EventHeader: o.header(c.ID, now), Standing: status})
+		}
+	}
+	return true
+}
+
+// Release ends the hold when the partner is active again (since: the
+// change time; older changes are ignored): the challenge the hold cancelled
+// is restored as a fresh challenge and mail to the same recipient (is, the
+// reason reinstated) — nothing more. It reports whether a challenge was
+// re-opened; a closed partner is never released.
+func (o *Ownership) Release(is Issued, p Policy, since, now time.Time) (reopened bool, err error) {
+	h := o.hold
+	if h == nil || !since.After(h.Since) || h.Status == StandingClosed {
+		return false, nil
+	}
+	o.hold = nil
+	if h.Cancelled == "" {
+		return false, nil
+	}
+	if c, ok := o.Current(); !ok || c.ID != h.Cancelled || c.State != StateCancelled {
+		return false, nil
+	}
+	if !is.valid() {
+		return false, ErrInvalidIssue
+	}
+	o.issue(o.recipient, is, ReasonReinstated, "", p, now)
+	return true, nil
+}
+
+// StandingClosed is registration's final standing: nothing is re-opened.
+const StandingClosed = "closed"
+
+func (o *Ownership) currentRef() (*Challenge, bool) {
+	if len(o.challenges) == 0 {
+		return nil, false
+	}
+	return &o.challenges[len(o.challenges)-1], true
+}
+
 // ConfirmByToken confirms the challenge whose link token hashes to tokenHash.
 // A pending challenge found past its deadline is marked expired (the caller
 // must still save the aggregate).
@@ -249,6 +338,9 @@ func (o *Ownership) ConfirmByToken(tokenHash []byte, now time.Time) error {
 	c := o.byTokenHash(tokenHash)
 	if c == nil {
 		return ErrNoChallenge
+	}
+	if o.hold != nil {
+		return ErrPartnerHeld
 	}
 	if err := o.checkUsable(c, now); err != nil {
 		return err
@@ -267,6 +359,9 @@ func (o *Ownership) ConfirmByCode(code string, h Hasher, p Policy, now time.Time
 	}
 	if len(o.challenges) == 0 {
 		return ErrNoChallenge
+	}
+	if o.hold != nil {
+		return ErrPartnerHeld
 	}
 	c := &o.challenges[len(o.challenges)-1]
 	if err := o.checkUsable(c, now); err != nil {
@@ -366,6 +461,7 @@ type OwnershipSnapshot struct {
 	Recipient   Recipient
 	DisputeOpen string
 	Causations  []string
+	Hold        *Hold
 	Challenges  []Challenge
 	Version     int
 }
@@ -378,14 +474,23 @@ func (o *Ownership) Snapshot() OwnershipSnapshot {
 		c.CodeMAC = slices.Clone(c.CodeMAC)
 		chs[i] = c
 	}
+	var h *Hold
+	if o.hold != nil {
+		hc := *o.hold
+		h = &hc
+	}
 	return OwnershipSnapshot{Ref: o.ref, Recipient: o.recipient, DisputeOpen: o.disputeOpen,
-		Causations: slices.Clone(o.causations), Challenges: chs, Version: o.version}
+		Causations: slices.Clone(o.causations), Hold: h, Challenges: chs, Version: o.version}
 }
 
 // RestoreOwnership rebuilds an Ownership from storage; it records no events.
 func RestoreOwnership(s OwnershipSnapshot) *Ownership {
 	o := &Ownership{ref: s.Ref, recipient: s.Recipient, disputeOpen: s.DisputeOpen,
 		causations: slices.Clone(s.Causations), version: s.Version}
+	if s.Hold != nil {
+		h := *s.Hold
+		o.hold = &h
+	}
 	for _, c := range s.Challenges {
 		c.TokenHash = slices.Clone(c.TokenHash)
 		c.CodeMAC = slices.Clone(c.CodeMAC)

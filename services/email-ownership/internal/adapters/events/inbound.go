@@ -25,7 +25,26 @@ type Handlers struct {
 func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerOpenChallenges, Handle: h.OnApplicationSubmitted},
+		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 	}
+}
+
+// HandlerStandingChanged is the inbox name of the standing handler.
+const HandlerStandingChanged = "on_standing_changed"
+
+// OnStandingChanged cancels a partner's open challenges when it leaves good
+// standing, and restores them when it is active again.
+func (h *Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.PartnerStandingChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	at := p.ChangedAt
+	if at.IsZero() {
+		at = ev.Time
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.ApplyStandingChanged(ctx, app.StandingChangedCommand{PartnerID: p.PartnerID, Status: p.To, ChangedAt: at})
 }
 
 // OnApplicationSubmitted opens one challenge per enrollment of a submitted

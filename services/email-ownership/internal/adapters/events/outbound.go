@@ -67,6 +67,11 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		partner = e.PartnerID
 		data = emailv1.DisputeWithdrawn{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
 			ChallengeID: e.ChallengeID, DisputedChallengeID: e.DisputedChallengeID, WithdrawnAt: e.OccurredAt}
+	case domain.ChallengeCancelled:
+		typ = emailv1.TypeChallengeCancelled
+		partner = e.PartnerID
+		data = emailv1.ChallengeCancelled{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
+			ChallengeID: e.ChallengeID, Standing: e.Standing, CancelledAt: e.OccurredAt}
 	default:
 		return outbox.Draft{}, fmt.Errorf("events: no mapping for domain event %T", e)
 	}

@@ -109,6 +109,8 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 		writePage(w, pageUsed, "")
 	case app.CodeChallengeLocked:
 		writePage(w, pageLocked, "")
+	case app.CodeChallengeCancelled, app.CodeNotInGoodStanding:
+		writePage(w, pageOnHold, "")
 	default: // unknown, malformed
 		writePage(w, pageUnknown, "")
 	}

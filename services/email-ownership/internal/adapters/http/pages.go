@@ -41,6 +41,10 @@ var (
 		TitleJA: "確認がロックされています", TitleEN: "Confirmation is locked",
 		BodyJA: "誤ったコードの入力が多すぎました。確認メールを再送信してください。",
 		BodyEN: "Too many wrong codes were entered. Please request a new verification e-mail."}
+	pageOnHold = page{Status: http.StatusConflict,
+		TitleJA: "現在このアカウントでは確認できません", TitleEN: "This account cannot confirm e-mail right now",
+		BodyJA: "パートナー アカウントが一時停止または閉鎖されています。再開されると新しい確認メールが届きます。",
+		BodyEN: "The partner account is suspended or closed. When it is active again, a new verification e-mail is sent."}
 	pageUnknown = page{Status: http.StatusNotFound,
 		TitleJA: "このリンクは無効です", TitleEN: "This link is not valid",
 		BodyJA: "メールのリンクを最後まで正しくコピーしたかご確認ください。解決しない場合は確認メールを再送信してください。",

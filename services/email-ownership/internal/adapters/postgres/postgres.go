@@ -197,6 +197,11 @@ func (r *Repository) EnrollmentsByAddress(ctx context.Context, address string) (
 	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE address = $1 ORDER BY enrollment_id`, address)
 }
 
+// EnrollmentsByPartner implements app.Repository.
+func (r *Repository) EnrollmentsByPartner(ctx context.Context, partnerID string) ([]string, error) {
+	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE partner_id = $1 ORDER BY enrollment_id`, partnerID)
+}
+
 // DueForExpiry implements app.Repository: the durable timer is the indexed
 // next_deadline column, so expiry survives restarts.
 func (r *Repository) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error) {

@@ -16,7 +16,14 @@ type snapshotDoc struct {
 	Recipient    recipientDoc   `json:"recipient"`
 	DisputeOpen  string         `json:"dispute_open,omitempty"`
 	Causations   []string       `json:"causations,omitempty"`
+	Hold         *holdDoc       `json:"hold,omitempty"`
 	Challenges   []challengeDoc `json:"challenges"`
+}
+
+type holdDoc struct {
+	Status    string    `json:"status"`
+	Since     time.Time `json:"since"`
+	Cancelled string    `json:"cancelled,omitempty"`
 }
 
 type recipientDoc struct {
@@ -41,6 +48,7 @@ type challengeDoc struct {
 	LockedAt     time.Time `json:"locked_at,omitzero"`
 	ExpiredAt    time.Time `json:"expired_at,omitzero"`
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
+	CancelledAt  time.Time `json:"cancelled_at,omitzero"`
 }
 
 func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
@@ -53,7 +61,10 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 		d.Challenges[i] = challengeDoc{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash, CodeMAC: c.CodeMAC,
 			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
-			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt}
+			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt}
+	}
+	if h := s.Hold; h != nil {
+		d.Hold = &holdDoc{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
 	}
 	if doc, err = json.Marshal(d); err != nil {
 		return nil, nil, err
@@ -71,11 +82,14 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market},
 		DisputeOpen: d.DisputeOpen, Causations: d.Causations,
 	}
+	if h := d.Hold; h != nil {
+		s.Hold = &domain.Hold{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
+	}
 	for _, c := range d.Challenges {
 		s.Challenges = append(s.Challenges, domain.Challenge{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash,
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
-			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt})
+			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt})
 	}
 	return s
 }

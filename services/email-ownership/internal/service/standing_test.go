@@ -1,0 +1,53 @@
+package service_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+)
+
+// TestStandingCancelsAndRestoresChallenges: registration suspends the
+// partner while both challenges are open: both are cancelled (the link
+// answers the on-hold page); active again, each is restored by a fresh
+// challenge and mail (reason reinstated).
+func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
+	h := start(t)
+	const partner = "PG-HOLD1"
+	h.submit(partner, "taro@yamada.example.co.jp")
+	old := h.secret(h.mailFor(partner+"-RES", 1)[0])
+	standing := func(from, to string, at time.Time) {
+		publish(t, h.js, registrationv1.TypePartnerStandingChanged, "", partner, registrationv1.PartnerStandingChanged{
+			PartnerID: partner, From: from, To: to, Reasons: []string{"compliance_hold"}, Added: []string{}, Lifted: []string{}, ChangedAt: at})
+	}
+	now := time.Now().UTC()
+	standing("active", "suspended", now)
+	for _, m := range h.waitEvents(emailv1.TypeChallengeCancelled, 2, nil) {
+		if err := contract.ValidateJSON(emailv1.TypeChallengeCancelled, m.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _, _ := h.do("GET", "/confirm?token="+url.QueryEscape(old.Token), "", nil); status != 409 {
+		t.Fatalf("the link of a cancelled challenge: %d", status)
+	}
+	standing("suspended", "active", now.Add(time.Second))
+	mails := h.mailFor(partner+"-RES", 2)
+	var opened []emailv1.ChallengeOpened
+	for _, m := range h.waitEvents(emailv1.TypeChallengeOpened, 4, nil) {
+		var o emailv1.ChallengeOpened
+		json.Unmarshal(m.Data, &o)
+		if o.Reason == emailv1.ReasonReinstated {
+			opened = append(opened, o)
+		}
+	}
+	if len(opened) != 2 {
+		t.Fatalf("reinstated challenges %+v", opened)
+	}
+	if status, _, _ := h.do("GET", "/confirm?token="+url.QueryEscape(h.secret(mails[1]).Token), "", nil); status != 200 {
+		t.Fatalf("the restored challenge's link: %d", status)
+	}
+}
