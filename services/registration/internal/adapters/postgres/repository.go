@@ -172,15 +172,14 @@ func (r *Repository) Get(ctx context.Context, id domain.PartnerID) (*domain.Part
 }
 
 // rehydrate rebuilds a partner from its snapshot; the activity column,
-// which requests touch without rewriting the snapshot, is the truth.
+// which requests touch without rewriting the snapshot, is the truth (the
+// inactivity job selects by it, and the partner it loads must agree).
 func rehydrate(data []byte, lastActivity time.Time) (*domain.Partner, error) {
 	var s domain.PartnerSnapshot
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode partner: %w", err)
 	}
-	if lastActivity.After(s.LastActivityAt) {
-		s.LastActivityAt = lastActivity
-	}
+	s.LastActivityAt = lastActivity // every save keeps the later of both
 	return domain.RehydratePartner(s)
 }
 
