@@ -55,6 +55,10 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("DuplicateRegistration", func(t *testing.T) { t.Parallel(); testDuplicateRegistration(t, s) })
 		t.Run("ResellerEndsRelationship", func(t *testing.T) { t.Parallel(); testResellerEndsRelationship(t, s) })
 		t.Run("DecisionEventsOverTheBus", func(t *testing.T) { t.Parallel(); testDecisionEventsOverTheBus(t, s) })
+		t.Run("RevokeSuspendReinstate", func(t *testing.T) { t.Parallel(); testRevokeSuspendReinstate(t, s) })
+		t.Run("ClosureByEitherSide", func(t *testing.T) { t.Parallel(); testClosureByEitherSide(t, s) })
+		t.Run("ResellerEmailGate", func(t *testing.T) { t.Parallel(); testResellerEmailGate(t, s) })
+		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
 	})
 	if t.Failed() {
 		return
@@ -90,7 +94,7 @@ func validateResponses(t *testing.T, s *e2e.Stack) {
 	t.Cleanup(func() {
 		tr.Verify(t)
 		t.Logf("%d responses validated against %d OpenAPI documents", tr.Checked(), len(docs))
-		if tr.Checked() < 60 { // about 85 in a full run
+		if tr.Checked() < 150 { // about 220 in a full run
 			t.Errorf("only %d responses validated: the transport is not in the path", tr.Checked())
 		}
 	})

@@ -17,9 +17,11 @@ import (
 	"time"
 )
 
-// Mail is one message the notifier's catcher wrote.
+// Mail is one message the notifier's catcher wrote. MessageID is the
+// Message-ID without its angle brackets; the notifier's local part is the
+// e-mail challenge's ID (email.challenge.opened names its enrollment).
 type Mail struct {
-	File, To, Subject, Text string
+	File, To, Subject, Text, MessageID string
 }
 
 var confirmLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/confirm\?token=[A-Za-z0-9_-]+`)
@@ -78,6 +80,7 @@ func readMail(path string) (Mail, error) {
 	out := Mail{File: path}
 	out.To, _ = dec.DecodeHeader(m.Header.Get("To"))
 	out.Subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
+	out.MessageID = strings.Trim(m.Header.Get("Message-Id"), "<> ")
 	var text strings.Builder
 	if err := walkPart(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &text); err != nil {
 		return Mail{}, err

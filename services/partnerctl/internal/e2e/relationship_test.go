@@ -13,20 +13,23 @@ import (
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
 
+// relationshipList is GET /v1/{provider,reseller}/relationships.
 type relationshipList struct {
-	Relationships []struct {
-		RelationshipID string `json:"relationship_id"`
-		State          string `json:"state"`
-		ProviderID     string `json:"provider_id"`
-		ResellerID     string `json:"reseller_id"`
-		EndedBy        string `json:"ended_by"`
-		EndedAt        string `json:"ended_at"`
-		Grant          *struct {
-			GrantID string   `json:"grant_id"`
-			State   string   `json:"state"`
-			Roles   []string `json:"roles"`
-		} `json:"grant"`
-	} `json:"relationships"`
+	Relationships []relationshipItem `json:"relationships"`
+}
+
+type relationshipItem struct {
+	RelationshipID string `json:"relationship_id"`
+	State          string `json:"state"`
+	ProviderID     string `json:"provider_id"`
+	ResellerID     string `json:"reseller_id"`
+	EndedBy        string `json:"ended_by"`
+	EndedAt        string `json:"ended_at"`
+	Grant          *struct {
+		GrantID string   `json:"grant_id"`
+		State   string   `json:"state"`
+		Roles   []string `json:"roles"`
+	} `json:"grant"`
 }
 
 // testResellerEndsRelationship: a reseller and a provider are onboarded, the
