@@ -39,7 +39,11 @@ func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd 
 	}
 	agreementID := domain.NormalizeText(cmd.AgreementID)
 	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
-		return partner.AcceptAgreement(program, loc, agreementID, now)
+		changed, err := partner.AcceptAgreement(program, loc, agreementID, now)
+		if changed {
+			partner.SawActivity(now) // the partner's administrator acted
+		}
+		return changed, err
 	})
 }
 
