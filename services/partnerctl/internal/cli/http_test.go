@@ -384,6 +384,18 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 			writeProblem(w, 409, "agreements.not_signed", "no accepted indirect_reseller agreement", nil)
 		}
 	})
+	f.mux.HandleFunc("GET /v1/partners/PG-7K3M9Q/enrollments/{program}/requirements", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("program") == "partner_network" {
+			writeJSONAnswer(w, 200, `{"partner_id":"PG-7K3M9Q","enrollment_id":"EN-1","program":"partner_network","enrollment_status":"pending_verification",
+"partner_status":"pending","can_transact":false,"as_of":"2026-11-21T10:07:00Z","requirements":[{"kind":"verification_review","party":"vendor",
+"description":"the vendor reviews the company","cures":[]}]}`)
+			return
+		}
+		writeJSONAnswer(w, 200, `{"partner_id":"PG-7K3M9Q","enrollment_id":"EN-2","program":"indirect_reseller","enrollment_status":"pending_verification",
+"partner_status":"pending","can_transact":false,"as_of":"2026-11-21T10:07:00Z","requirements":[{"kind":"email_confirmation","party":"partner",
+"description":"confirm the contact e-mail address","cures":[{"action":"resend_confirmation","description":"ask for a new mail","service":"email-ownership","method":"POST","path":"/v1/resend"}]},
+{"kind":"documents","party":"partner","reason":"company_not_found","description":"send a certified copy","due_at":"2026-12-05T10:00:00Z","past_due":false,"cures":[]}]}`)
+	})
 	code, out, errOut := runIn(t, "", nil, f.args("partners", "status", "PG-7K3M9Q")...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -401,6 +413,10 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 		"waits on a verifier: company (task T-9, due 2026-11-23 10:00:00Z)",
 		"partner_network      signed partner_network-2025-01, accepted 2026-11-21 10:00:00Z by upstream-portal",
 		"indirect_reseller    not in effect: agreements.not_signed: no accepted indirect_reseller agreement",
+		"partner_network      not yet (enrollment pending_verification, partner pending)",
+		"verification_review                waits on vendor   the vendor reviews the company",
+		"email_confirmation                 waits on partner  confirm the contact e-mail address\n      cure: POST /v1/resend (email-ownership)",
+		"documents:company_not_found        waits on partner  send a certified copy — due 2026-12-05 10:00:00Z",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -437,10 +453,14 @@ func TestPartnersStatusCombinesThreeServices(t *testing.T) {
 			Signed bool   `json:"signed"`
 			Code   string `json:"code"`
 		} `json:"agreements"`
+		Requirements map[string]struct {
+			CanTransact bool `json:"can_transact"`
+		} `json:"requirements"`
 	}
 	if code != ExitOK || json.Unmarshal([]byte(out), &combined) != nil || combined.Registration.PartnerID != "PG-7K3M9Q" || combined.EmailOwnership["EN-2"].State != "pending" ||
 		combined.Verification.Case.CaseID != "VC-1" || len(combined.Verification.Requirements.Due) != 1 ||
-		!combined.Agreements["partner_network"].Signed || combined.Agreements["indirect_reseller"].Code != "agreements.not_signed" {
+		!combined.Agreements["partner_network"].Signed || combined.Agreements["indirect_reseller"].Code != "agreements.not_signed" ||
+		len(combined.Requirements) != 2 {
 		t.Fatalf("-o json: exit %d %s", code, out)
 	}
 }

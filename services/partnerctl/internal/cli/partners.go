@@ -23,11 +23,14 @@ func newPartnersCmd(g *globals) *cobra.Command {
 		Long: `Ask the services about one partner and print one summary: its IDs and status,
 every enrollment with its state, which e-mail addresses are confirmed, the
 verification case with the state of each check, what the applicant still has to
-do (due, past due) and what waits on a verifier, and for each enrolled program
-whether its agreement is in effect — or the precise reason it is not.
+do (due, past due) and what waits on a verifier, for each enrolled program
+whether its agreement is in effect — or the precise reason it is not — and
+whether the enrollment can transact, or what is open (registration's
+requirements view: confirmations, review, documents, agreement, standing, MFA).
 
 Calls, as an operator (role operator):
   GET {registration}/v1/registrations/{id}
+  GET {registration}/v1/partners/{id}/enrollments/{program}/requirements  (per program)
   GET {email-ownership}/v1/enrollments/{enrollment}/ownership  (per enrollment)
   GET {verification}/v1/verification/partners/{id}/case and …/requirements
   GET {agreements}/v1/partners/{id}/agreements/status?market=…&program=…  (per program)
@@ -35,7 +38,8 @@ A missing partner exits 3. A service that does not answer is shown as such and
 the command exits 1 after printing what it has. -o json prints one object:
 {"registration": …, "email_ownership": {"<enrollment>": …},
  "verification": {"case": …, "requirements": …},
- "agreements": {"<program>": status or problem}} with each API's JSON unchanged.`,
+ "agreements": {"<program>": status or problem},
+ "requirements": {"<program>": registration's requirements view}} with each API's JSON unchanged.`,
 		Example: `  partnerctl partners status PG-0001
   partnerctl partners status PG-0001 -o json | jq '.verification.requirements.due'`,
 		Args: exactArgs("PARTNER_ID"),
@@ -55,6 +59,7 @@ type partnerStatus struct {
 	EmailOwnership map[string]json.RawMessage `json:"email_ownership"` // by enrollment id
 	Verification   verificationPart           `json:"verification"`
 	Agreements     map[string]json.RawMessage `json:"agreements"`
+	Requirements   map[string]json.RawMessage `json:"requirements"`     // by program: can it transact, what is open
 	Errors         []string                   `json:"errors,omitempty"` // services that could not answer
 }
 
@@ -72,7 +77,8 @@ func (g *globals) partnerStatus(ctx context.Context, id string) error {
 		return err
 	}
 	esc := url.PathEscape(id)
-	out := partnerStatus{Agreements: map[string]json.RawMessage{}, EmailOwnership: map[string]json.RawMessage{}}
+	out := partnerStatus{Agreements: map[string]json.RawMessage{}, EmailOwnership: map[string]json.RawMessage{},
+		Requirements: map[string]json.RawMessage{}}
 	var reg registrationView
 	res, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Registration + "/v1/registrations/" + esc, token: tok}, &reg)
 	if err != nil {
@@ -105,6 +111,11 @@ func (g *globals) partnerStatus(ctx context.Context, id string) error {
 		q := url.Values{"market": {reg.Market}, "program": {e.Program}}
 		if body := part(g.urls.Agreements + "/v1/partners/" + esc + "/agreements/status?" + q.Encode()); body != nil {
 			out.Agreements[e.Program] = body
+		}
+	}
+	for _, e := range reg.Enrollments {
+		if body := part(g.urls.Registration + "/v1/partners/" + esc + "/enrollments/" + url.PathEscape(e.Program) + "/requirements"); body != nil {
+			out.Requirements[e.Program] = body
 		}
 	}
 	if g.json() {
@@ -286,9 +297,64 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 			fmt.Fprintf(w, "  %-20s not in effect: %s\n", e.Program, problemLine(body))
 		}
 	}
+
+	fmt.Fprintln(w, "\nCan it transact?")
+	for _, e := range reg.Enrollments {
+		body, ok := st.Requirements[e.Program]
+		var rv enrollmentRequirements
+		switch {
+		case !ok:
+			fmt.Fprintf(w, "  %-20s (registration did not answer)\n", e.Program)
+		case !decodeOK(body, &rv):
+			fmt.Fprintf(w, "  %-20s %s\n", e.Program, problemLine(body))
+		case rv.CanTransact:
+			fmt.Fprintf(w, "  %-20s yes\n", e.Program)
+		default:
+			fmt.Fprintf(w, "  %-20s not yet (enrollment %s, partner %s)\n", e.Program, rv.EnrollmentStatus, rv.PartnerStatus)
+			for _, r := range rv.Requirements {
+				kind := r.Kind
+				if r.Reason != "" {
+					kind += ":" + r.Reason
+				}
+				line := fmt.Sprintf("    %-34s waits on %-8s %s", kind, r.Party, r.Description)
+				if r.DueAt != nil {
+					line += " — due " + when(*r.DueAt)
+					if r.PastDue {
+						line += " PAST DUE"
+					}
+				}
+				for _, c := range r.Cures {
+					if c.Path != "" {
+						line += "\n      cure: " + c.Method + " " + c.Path + " (" + c.Service + ")"
+					}
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
 	for _, e := range st.Errors {
 		fmt.Fprintf(w, "\n! %s\n", e)
 	}
+}
+
+// enrollmentRequirements is registration's requirements view of one enrollment.
+type enrollmentRequirements struct {
+	EnrollmentStatus string `json:"enrollment_status"`
+	PartnerStatus    string `json:"partner_status"`
+	CanTransact      bool   `json:"can_transact"`
+	Requirements     []struct {
+		Kind        string     `json:"kind"`
+		Party       string     `json:"party"`
+		Reason      string     `json:"reason"`
+		Description string     `json:"description"`
+		DueAt       *time.Time `json:"due_at"`
+		PastDue     bool       `json:"past_due"`
+		Cures       []struct {
+			Service string `json:"service"`
+			Method  string `json:"method"`
+			Path    string `json:"path"`
+		} `json:"cures"`
+	} `json:"requirements"`
 }
 
 func decodeOK(data []byte, v any) bool { return json.Unmarshal(data, v) == nil }
