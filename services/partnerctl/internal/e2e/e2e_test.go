@@ -45,7 +45,8 @@ func atEnd(check func(t *testing.T)) {
 // store any dead letter it causes on purpose in expectedDeadLetters, and
 // leave "happened exactly once" checks to atEnd.
 func TestWholeLifecycleAcrossServices(t *testing.T) {
-	s := e2e.Start(t)
+	z := startZone(t)
+	s := e2e.Start(t, e2e.Env("verification", "VERIFICATION_DNS_SERVER="+z.addr))
 	t.Logf("services: %s", strings.Join(s.ServiceNames(), ", "))
 	validateResponses(t, s)
 	t.Run("paths", func(t *testing.T) {
@@ -59,6 +60,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("ClosureByEitherSide", func(t *testing.T) { t.Parallel(); testClosureByEitherSide(t, s) })
 		t.Run("ResellerEmailGate", func(t *testing.T) { t.Parallel(); testResellerEmailGate(t, s) })
 		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
+		t.Run("EmploymentOnEvidence", func(t *testing.T) { t.Parallel(); testEmploymentOnEvidence(t, s, z) })
 	})
 	if t.Failed() {
 		return

@@ -138,11 +138,20 @@ func binaries(root string) (string, []Service, error) {
 	return build.dir, build.services, build.err
 }
 
+// Option adjusts a stack before it starts.
+type Option func(env map[string][]string)
+
+// Env adds environment variables (NAME=value) for service name, e.g. the
+// address of a fake the test runs.
+func Env(name string, vars ...string) Option {
+	return func(env map[string][]string) { env[name] = append(env[name], vars...) }
+}
+
 // Start builds (once) and starts every service against a fresh database and
 // JetStream server, waits until each is ready and starts collecting events.
 // The stack is killed at cleanup unless Stop ran; if the test failed, the
 // tail of every service's log is printed.
-func Start(t testing.TB) *Stack {
+func Start(t testing.TB, opts ...Option) *Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: skipped with -short")
@@ -164,6 +173,10 @@ func Start(t testing.TB) *Stack {
 	for _, svc := range services {
 		s.urls[svc.Name] = "http://" + freeAddr(t)
 	}
+	extra := map[string][]string{}
+	for _, o := range opts {
+		o(extra)
+	}
 	started := time.Now()
 	for _, svc := range services {
 		p := &process{name: svc.Name, log: &testkit.SyncBuffer{}, done: make(chan struct{})}
@@ -176,7 +189,7 @@ func Start(t testing.TB) *Stack {
 			"OUTBOX_POLL_INTERVAL=10ms", "TIMER_INTERVAL=200ms", "SHUTDOWN_TIMEOUT=5s",
 			"MAIL_CATCHER_DIR="+s.MailDir, "LINK_BASE_URL="+s.urls["email-ownership"],
 			"INVITATION_BASE_URL=https://portal.example/invitations")
-		p.cmd.Env = append(p.cmd.Env, svc.Env...)
+		p.cmd.Env = append(append(p.cmd.Env, svc.Env...), extra[svc.Name]...)
 		p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 		dieWithParent(p.cmd)
 		if err := p.cmd.Start(); err != nil {

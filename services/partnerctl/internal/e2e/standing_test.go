@@ -160,11 +160,20 @@ type requirementsView struct {
 	PartnerStatus    string `json:"partner_status"`
 	CanTransact      bool   `json:"can_transact"`
 	Requirements     []struct {
-		Kind   string `json:"kind"`
-		Party  string `json:"party"`
-		Reason string `json:"reason"`
-		DueAt  string `json:"due_at"`
-		Cures  []cure `json:"cures"`
+		Kind      string `json:"kind"`
+		Party     string `json:"party"`
+		Reason    string `json:"reason"`
+		DueAt     string `json:"due_at"`
+		Cures     []cure `json:"cures"`
+		Documents *struct {
+			Check       string `json:"check"`
+			DueAt       string `json:"due_at"`
+			DomainProof *struct {
+				Domain      string `json:"domain"`
+				DNSTXTName  string `json:"dns_txt_name"`
+				DNSTXTValue string `json:"dns_txt_value"`
+			} `json:"domain_proof"`
+		} `json:"documents"`
 	} `json:"requirements"`
 }
 
