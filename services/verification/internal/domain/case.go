@@ -74,12 +74,26 @@ type OpenInput struct {
 	PartnerID      string
 	LocationID     string
 	Market         string
-	Facts          CompanyFacts
-	Contact        Contact
-	Website        string // URL or domain of the company website
-	Enrollments    []Enrollment
+	Facts          CompanyFacts // as the applicant submitted them (shown to the verifier)
+	// Registered are the same facts as registration normalized them
+	// (prefecture 愛知 → 愛知県, Kyoto-fu → 京都府, legal forms expanded),
+	// published with its event: one normalization, which the register is
+	// compared with. Zero: Facts.
+	Registered  CompanyFacts
+	Contact     Contact
+	Website     string // URL or domain of the company website
+	Enrollments []Enrollment
 	// DomainProofToken is a random token for the domain proof (see DomainProof).
 	DomainProofToken string
+}
+
+// MatchFacts are the facts the register is compared with: Registered
+// when registration published them, else Facts.
+func (in OpenInput) MatchFacts() CompanyFacts {
+	if in.Registered.LegalName != "" && in.Registered.Address.Line1 != "" {
+		return in.Registered
+	}
+	return in.Facts
 }
 
 var marketRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -131,7 +145,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 	}
 	c := &Case{
 		ID: id, RegistrationID: in.RegistrationID, PartnerID: in.PartnerID, LocationID: in.LocationID,
-		Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(),
+		Market: in.Market, Submitted: in.Facts, Normalized: in.MatchFacts().Normalize(),
 		Contact:       Contact{FirstName: in.Contact.FirstName, LastName: in.Contact.LastName, Email: in.Contact.Email, EmailDomain: EmailDomain(in.Contact.Email)},
 		WebsiteDomain: WebsiteDomain(in.Website),
 		Enrollments:   slices.Clone(in.Enrollments),

@@ -215,6 +215,41 @@ func TestOpenInputMapsRegistrationFacts(t *testing.T) {
 	}
 }
 
+// TestOpenInputComparesWhatRegistrationNormalized: registration accepts
+// "Tokyo-to" and "(株)" and publishes 東京都 and 株式会社 beside the raw
+// input; the register is compared with what registration normalized (one
+// normalization), so the pre-check finds the company instead of reporting
+// an address mismatch, and the verifier still sees the facts as submitted.
+func TestOpenInputComparesWhatRegistrationNormalized(t *testing.T) {
+	p := submitted()
+	p.Address.Raw.Region, p.Address.Raw.City = "Tokyo-to", "千代田区"
+	p.Address.Normalized = registrationv1.NormalizedAddress{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", RegionCode: "13",
+		PostalCode: "100-0005", Key: "13|千代田区|丸の内5-2-3"}
+	in := OpenInput(p)
+	if in.Facts.Address.Prefecture != "Tokyo-to" || in.Facts.LegalName != "（株）サンプル商事" {
+		t.Fatalf("submitted facts %+v", in.Facts)
+	}
+	if m := in.MatchFacts(); m.Address.Prefecture != "東京都" || m.LegalName != "株式会社サンプル商事" || m.RegistrationNumber != "9010401123456" {
+		t.Fatalf("facts compared with the register %+v", m)
+	}
+	reg := registry.Default()
+	raw, err := reg.Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts})
+	if err != nil || raw.Result != domain.MatchAddressMismatch {
+		t.Fatalf("the raw input against the register: %s %v (the defect this guards against)", raw.Result, err)
+	}
+	match, err := reg.Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.MatchFacts()})
+	if err != nil || match.Result != domain.MatchFound {
+		t.Fatalf("registration's normalized facts against the register: %s %+v %v", match.Result, match.Differences, err)
+	}
+	c, err := domain.Open("vc-1", in, domain.NewPreCheck(match, nil, t0), t0, rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Submitted.Address.Prefecture != "Tokyo-to" || c.Normalized.Prefecture != "東京都" {
+		t.Fatalf("case submitted %+v normalized %+v", c.Submitted, c.Normalized)
+	}
+}
+
 func contains(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i:i+len(sub)] == sub {
