@@ -36,7 +36,7 @@ var (
 	tsukuba   = company{"株式会社つくばクラウドラボ", "5050001000444", "茨城県", "つくば市", "研究学園1-1-1", "305-0817", "tsukuba-cloudlab.co.jp"}
 	shinano   = company{"株式会社しなのシステム開発", "4100001000555", "長野県", "長野市", "大字南長野字幅下692-2", "380-0836", "shinano-sysdev.co.jp"}
 	kagayaki  = company{"株式会社かがやきディストリビューション", "5220001000666", "石川県", "金沢市", "鞍月1-1", "920-8580", "kagayaki-dist.co.jp"}
-	hinokuni  = company{"株式会社ひのくにITサービス", "7330001000777", "熊本県", "熊本市中央区", "水前寺6-18-1", "862-0950", "hinokuni-it.co.jp"}
+	hinokuni  = company{"株式会社ひのくにITサービス", "7330001000777", "Kumamoto-ken", "熊本市中央区", "水前寺6-18-1", "862-0950", "hinokuni-it.co.jp"}
 	asahi     = company{"株式会社あさひネットワークソリューションズ", "2260001000888", "岡山県", "岡山市北区", "内山下2-4-6", "700-0824", "asahi-netsol.co.jp"}
 )
 
@@ -429,7 +429,9 @@ func testClosureByEitherSide(t *testing.T, s *e2e.Stack) {
 // but the reseller enrollment waits (pending_email_confirmation, listed in
 // its requirements view) — before, it became qualified and active with the
 // challenge still pending. An agreement accepted meanwhile is kept; the
-// confirmation activates the enrollment.
+// confirmation activates the enrollment. On the way: the prefecture is
+// written in romaji and the register pre-check still finds the company (one
+// normalization), and accepting without MFA is refused.
 func testResellerEmailGate(t *testing.T, s *e2e.Stack) {
 	reg := register(t, s, hinokuni, "indirect_reseller", "gate-"+hinokuni.Number)
 	p := reg.PartnerID
@@ -458,7 +460,15 @@ func testResellerEmailGate(t *testing.T, s *e2e.Stack) {
 	s.Call(t, "GET", links["partner_network"], "", nil, http.StatusOK, nil)
 	s.Events.WaitFor(t, emailv1.TypeOwnershipConfirmed, p)
 	wantRequirements(t, s, p, "indirect_reseller", "email_confirmation", "verification_review", "agreement")
+	// One normalization: registration took "Kumamoto-ken" as 熊本県 and
+	// published both; verification compared the register with 熊本県 (before:
+	// with the raw input, reporting an address mismatch) and shows the
+	// verifier what was submitted.
 	task := reviewTask(t, s, p, 1)
+	if task.PreCheck == nil || task.PreCheck.Result != "found" || task.Submitted.Address.Prefecture != "Kumamoto-ken" ||
+		task.Normalized.Prefecture != "熊本県" {
+		t.Fatalf("company review task: pre-check %+v, submitted %+v, normalized %+v", task.PreCheck, task.Submitted.Address, task.Normalized)
+	}
 	decide(t, s, verifier("verifier-"+hinokuni.Number), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
 	s.Events.WaitFor(t, regv1.TypePartnerActivated, p)
 	e2e.Eventually(t, 10*time.Second, "enrollments after approval", func() error {
