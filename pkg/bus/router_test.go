@@ -76,7 +76,7 @@ func publish(t *testing.T, js jetstream.JetStream, partner string, n int) string
 	t.Helper()
 	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typeHappened, Subject: partner, PartitionKey: partner,
 		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
-	m := nats.NewMsg(ce.Topic(typeHappened))
+	m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typeHappened), bus.PartitionFor(partner)))
 	for k, v := range ev.Headers() {
 		m.Header[k] = []string{v}
 	}
@@ -376,4 +376,101 @@ func TestAnotherInstanceTakesOverWhatACrashedOneHeld(t *testing.T) {
 	if took := time.Since(start); took > cfg.AckWait+3*time.Second {
 		t.Errorf("took over after %s, more than the ack wait %s", took, cfg.AckWait)
 	}
+}
+
+// TestReplicasSharePartitions: two instances of a service split the
+// partitions between them and both handle events, each partner's on one
+// instance and in order; when one stops, the other takes its partitions
+// over and nothing is lost or reordered.
+func TestReplicasSharePartitions(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	cfg := testConfig(url)
+	cfg.Rebalance = 100 * time.Millisecond
+
+	var mu sync.Mutex
+	handledBy := map[string]map[string]bool{} // partner → instances
+	next := map[string]int{}                  // partner → next n expected
+	count := 0
+	handler := func(instance string) bus.HandlerFunc {
+		return func(_ context.Context, ev ce.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if handledBy[ev.Subject] == nil {
+				handledBy[ev.Subject] = map[string]bool{}
+			}
+			handledBy[ev.Subject][instance] = true
+			if n := number(t, ev); n != next[ev.Subject] {
+				t.Errorf("%s: got %d, want %d (out of order)", ev.Subject, n, next[ev.Subject])
+			}
+			next[ev.Subject]++
+			count++
+			return nil
+		}
+	}
+	start := func(instance string) (*bus.Router, chan error) {
+		r, _ := newRouter(t, "relationships", cfg, pool)
+		r.On(typeHappened, handler(instance))
+		done := make(chan error, 1)
+		go func() { done <- r.Run(context.Background()) }()
+		<-r.Running()
+		return r, done
+	}
+	a, aDone := start("a")
+	b, bDone := start("b")
+	defer func() { _ = b.Close(); <-bDone }()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if a.Owned() != bus.Partitions/2 || b.Owned() != bus.Partitions/2 {
+			return fmt.Errorf("a owns %d, b owns %d partitions", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	const partners, each = 24, 10
+	for i := range each {
+		for p := range partners {
+			publish(t, js, fmt.Sprintf("PG-%02d", p), i)
+		}
+	}
+	waitCount := func(want int) {
+		t.Helper()
+		testkit.Eventually(t, 20*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if count != want {
+				return fmt.Errorf("%d of %d handled", count, want)
+			}
+			return nil
+		})
+	}
+	waitCount(partners * each)
+	mu.Lock()
+	byInstance := map[string]int{}
+	for p, in := range handledBy {
+		if len(in) != 1 {
+			t.Errorf("%s handled by %v: its partition was not owned by one instance", p, in)
+		}
+		for i := range in {
+			byInstance[i]++
+		}
+	}
+	mu.Unlock()
+	if byInstance["a"] == 0 || byInstance["b"] == 0 {
+		t.Fatalf("partners handled per instance %v: both must work", byInstance)
+	}
+
+	// a stops: b takes every partition over and goes on in order.
+	_ = a.Close()
+	<-aDone
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if b.Owned() != bus.Partitions {
+			return fmt.Errorf("b owns %d partitions", b.Owned())
+		}
+		return nil
+	})
+	for p := range partners {
+		publish(t, js, fmt.Sprintf("PG-%02d", p), each)
+	}
+	waitCount(partners * (each + 1))
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
@@ -40,12 +41,14 @@ import (
 // SchemaBaseURL prefixes dataschema: the file schemas/<topic>.json.
 const SchemaBaseURL = "https://partnerhub.example/schemas/"
 
-// Buckets is how many buckets the partition keys hash into (the table's
-// generated column: hashtext(partition_key) & 63): the most relays that can
-// publish at once.
+// Buckets is how many buckets the partition keys hash into
+// (bus.KeyHash % Buckets, a multiple of bus.Partitions so that a bucket is
+// in one partition): the most relays that can publish at once.
 const Buckets = 64
 
-var subjectRe = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\.v[0-9]+$`)
+// subjectRe is a topic: <service>.<entity>.<fact>.v<N> (bus.TopicTokens
+// tokens; the relay adds the partition as the fifth).
+var subjectRe = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z0-9_]+\.[a-z0-9_]+\.v[0-9]+$`)
 
 // Draft is an event to be written: the writer fills id, source, time,
 // sequence, correlation and actor.
@@ -88,8 +91,8 @@ const insertEvent = `WITH s AS (
 	INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
 	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
 	RETURNING last_sequence)
-INSERT INTO outbox (partition_key, sequence, subject, event_id, headers, payload)
-SELECT $1, s.last_sequence, $2, $3, $4, $5 FROM s
+INSERT INTO outbox (partition_key, bucket, sequence, subject, event_id, headers, payload)
+SELECT $1, $6, s.last_sequence, $2, $3, $4, $5 FROM s
 RETURNING sequence`
 
 const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
@@ -115,7 +118,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	for _, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
 			// A row that cannot be published would block its bucket.
-			return nil, fmt.Errorf("outbox: event type %q is not <prefix><service>.<entity>.<fact>.v<N>", d.Type)
+			return nil, fmt.Errorf("outbox: event type %q is not %s<service>.<entity>.<fact>.v<N>", d.Type, ce.TypePrefix)
 		}
 		if d.Subject == "" {
 			return nil, fmt.Errorf("outbox: event %s has no subject", d.Type)
@@ -147,7 +150,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if err != nil {
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
-		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data)
+		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets))
 		if hasActor {
 			roles := make([]string, len(actor.Roles))
 			for i, r := range actor.Roles {

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
@@ -137,16 +138,21 @@ const lockBuckets = `WITH RECURSIVE b AS (
 	UNION ALL
 	SELECT (SELECT o.bucket FROM outbox o WHERE o.bucket > b.bucket ORDER BY o.bucket LIMIT 1) FROM b WHERE b.bucket IS NOT NULL
 )
-SELECT bucket FROM b WHERE bucket IS NOT NULL AND pg_try_advisory_xact_lock($1, bucket)`
+SELECT bucket, pg_try_advisory_xact_lock($1, bucket) FROM b WHERE bucket IS NOT NULL`
+
+// legacyBucket holds the rows the old queue had not published when the
+// outbox table replaced it: they are published before any other.
+const legacyBucket = -1
 
 // takeRows deletes the oldest rows of the locked buckets; the transaction
 // commits only once all of them are published.
 const takeRows = `DELETE FROM outbox WHERE id IN (
 	SELECT id FROM outbox WHERE bucket = ANY($1) ORDER BY id LIMIT $2)
-RETURNING id, sequence, subject, event_id, headers, payload`
+RETURNING id, partition_key, sequence, subject, event_id, headers, payload`
 
 type row struct {
 	id       int64
+	key      string
 	sequence *int64
 	subject  string
 	eventID  string
@@ -176,12 +182,31 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		_ = br.Close()
 		return 0, fmt.Errorf("lock buckets: %w", err)
 	}
-	buckets, err := pgx.CollectRows(locked, pgx.RowTo[int16])
+	type lock struct {
+		Bucket int16
+		Locked bool
+	}
+	locks, err := pgx.CollectRows(locked, pgx.RowToStructByPos[lock])
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return 0, fmt.Errorf("lock buckets: %w", err)
+	}
+	var buckets []int16
+	for _, l := range locks {
+		if l.Bucket == legacyBucket {
+			// Rows moved from the old queue go first, whoever their
+			// partner: nothing else until they are out.
+			if !l.Locked {
+				return 0, nil
+			}
+			buckets = []int16{legacyBucket}
+			break
+		}
+		if l.Locked {
+			buckets = append(buckets, l.Bucket)
+		}
 	}
 	if len(buckets) == 0 {
 		return 0, nil
@@ -192,7 +217,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	}
 	batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var x row
-		err := cr.Scan(&x.id, &x.sequence, &x.subject, &x.eventID, &x.headers, &x.payload)
+		err := cr.Scan(&x.id, &x.key, &x.sequence, &x.subject, &x.eventID, &x.headers, &x.payload)
 		return x, err
 	})
 	if err != nil {
@@ -227,12 +252,15 @@ func (r *Relay) publish(ctx context.Context, batch []row) error {
 			h[ce.HSequence] = ce.FormatSequence(uint64(*x.sequence))
 		}
 		types[i] = h[ce.HType]
-		msg := &nats.Msg{Subject: x.subject, Data: x.payload, Header: make(nats.Header, len(h)+1)}
+		// The partition keeps one partner's events on one consumer (see
+		// bus.Partitions).
+		subject := bus.PartitionSubject(x.subject, bus.PartitionFor(x.key))
+		msg := &nats.Msg{Subject: subject, Data: x.payload, Header: make(nats.Header, len(h)+1)}
 		for k, v := range h {
 			msg.Header[k] = []string{v} // verbatim: the SDK reads lower-case ce-* names only
 		}
 		if r.tel != nil && r.tel.Tracing() {
-			spans = append(spans, publishSpan(r.tel, x.subject, x.eventID, h))
+			spans = append(spans, publishSpan(r.tel, subject, x.eventID, h))
 		}
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(x.eventID))
 		if err != nil {

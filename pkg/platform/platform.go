@@ -81,15 +81,19 @@ type Declaration struct {
 	Routes func() http.Handler
 }
 
-// Consumes lists the subject filters of d's durables, in declaration order.
-func (d Declaration) Consumes() []string {
-	var out []string
-	seen := map[string]bool{}
+// Consumes lists the subject filters of d's durables, in declaration
+// order, as the server sees them (partitioned or shared).
+func (d Declaration) Consumes() []bus.Durable {
+	var out []bus.Durable
+	at := map[string]int{}
 	for _, s := range d.Subscriptions {
-		if f := s.FilterOf(); !seen[f] {
-			seen[f] = true
-			out = append(out, f)
+		f := s.FilterOf()
+		if i, ok := at[f]; ok {
+			out[i].Shared = out[i].Shared || s.Shared
+			continue
 		}
+		at[f] = len(out)
+		out = append(out, bus.Durable{Filter: f, Shared: s.Shared})
 	}
 	return out
 }

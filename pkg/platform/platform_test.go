@@ -116,7 +116,7 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	// The message on the stream is a binary-mode CloudEvent with lower-case
 	// headers and Nats-Msg-Id = ce id.
 	_, js := testkit.JetStream(t, natsURL)
-	raw, err := getLast(ctx, js, "REGISTRATION", ce.Topic(typeHappened))
+	raw, err := getLast(ctx, js, "REGISTRATION", testkit.Subject(typeHappened, "PG-TEST1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 
 	// A replay (same CloudEvent, new NATS message id so the stream does
 	// not dedupe it) has no effect.
-	replay := nats.NewMsg(ce.Topic(typeHappened))
+	replay := nats.NewMsg(testkit.Subject(typeHappened, written[0].PartitionKey))
 	for k, v := range written[0].Headers() {
 		replay.Header.Set(k, v)
 	}
@@ -347,7 +347,7 @@ func goodHeaders(eventType string) map[string]string {
 
 func publishRaw(t *testing.T, js jetstream.JetStream, subject string, headers map[string]string, body []byte) string {
 	t.Helper()
-	m := nats.NewMsg(subject)
+	m := nats.NewMsg(testkit.Partitioned(subject, headers))
 	for k, v := range headers {
 		m.Header[k] = []string{v} // verbatim, lower case
 	}

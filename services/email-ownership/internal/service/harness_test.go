@@ -127,7 +127,7 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 	if id == "" {
 		id = ce.NewID()
 	}
-	m := nats.NewMsg(ce.Topic(typ))
+	m := nats.NewMsg(testkit.Subject(typ, subject))
 	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/registration",
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}

@@ -63,7 +63,7 @@ func tailStack(t *testing.T) (string, jetstream.JetStream) {
 		event("relationships.request.created.v1", "relationships", "PG-R", 1, 5,
 			`{"relationship_id":"REL-1","provider_id":"PG-A","reseller_id":"PG-R","roles":["billing_reader","support_agent"],"duration_days":365}`),
 	} {
-		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+		publishEvent(t, js, testkit.Subject(e.Type, e.Subject), e, nil)
 	}
 	dl := event("agreements.acceptance.recorded.v1", "agreements", "PG-A", 1, 6, `{"partner_id":"PG-A","program":"indirect_reseller"}`)
 	publishEvent(t, js, bus.DeadLetterSubject("registration"), dl, map[string]string{bus.DLQCode: "registration.program_takes_no_location",
@@ -75,7 +75,7 @@ func tailStack(t *testing.T) (string, jetstream.JetStream) {
 	}
 	// One more event behind the garbage: a tail that reaches it has read the garbage.
 	last := event("registration.partner.activated.v1", "registration", "PG-Z", 1, 8, `{"partner_id":"PG-Z"}`)
-	publishEvent(t, js, ce.Topic(last.Type), last, nil)
+	publishEvent(t, js, testkit.Subject(last.Type, last.Subject), last, nil)
 	return url, js
 }
 

@@ -114,7 +114,12 @@ func (f Filter) SubjectFilter(stream string) (subject string, ok bool) {
 	}
 	last := tokens[len(tokens)-1]
 	if isVersion(last) {
-		return p, true // a whole type: its own subject
+		// A whole type: its own subject, in every partition (intake
+		// events are on the bare topic, the services' on <topic>.<p>).
+		if bus.OwnerSource(p) != "" {
+			return bus.AllPartitions(p), true
+		}
+		return p, true
 	}
 	// Every token but the last is complete; the last may be partial
 	// ("registration.part") or empty ("registration.").

@@ -125,7 +125,7 @@ func (e *env) publish(eventType, subject string, payload any) string {
 
 func (e *env) publishRaw(subject string, headers map[string]string, body []byte) {
 	e.t.Helper()
-	m := nats.NewMsg(subject)
+	m := nats.NewMsg(testkit.Partitioned(subject, headers))
 	for k, v := range headers {
 		m.Header[k] = []string{v} // verbatim, lower case
 	}
