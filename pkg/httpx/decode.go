@@ -68,7 +68,7 @@ func DecodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, v)
 	}
 	if dec.More() {
 		return apperr.Invalid(CodeMalformedJSON, "the body has data after the JSON value")
@@ -80,7 +80,7 @@ func DecodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func decodeError(err error) error {
+func decodeError(err error, body []byte, v any) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
@@ -92,6 +92,9 @@ func decodeError(err error) error {
 			apperr.FieldError{Field: field, Code: CodeWrongType, Message: "must be " + te.Type.String()})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if path, ok := unknownFieldPath(body, v); ok {
+			field = path
+		}
 		return apperr.Invalid(CodeUnknownField, fmt.Sprintf("unknown field %q", field),
 			apperr.FieldError{Field: field, Code: CodeUnknownField, Message: "this field is not part of the API"})
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):

@@ -54,3 +54,38 @@ func TestProblemFlattensExtensions(t *testing.T) {
 		t.Fatalf("%d %s", w.Code, w.Body.String())
 	}
 }
+
+func TestUnknownNestedFieldIsReportedWithItsPath(t *testing.T) {
+	type support struct {
+		Email string `json:"email"`
+	}
+	type program struct {
+		Program string   `json:"program"`
+		Support *support `json:"support,omitempty"`
+	}
+	type address struct {
+		City string `json:"city"`
+	}
+	type body struct {
+		Name     string             `json:"name"`
+		Address  address            `json:"address"`
+		Programs []program          `json:"programs"`
+		Labels   map[string]address `json:"labels"`
+		Extra    any                `json:"extra"`
+	}
+	for in, want := range map[string]string{
+		`{"name":"a","nick":"b"}`:                                                        "nick",
+		`{"address":{"city":"x","county":"y"}}`:                                          "address.county",
+		`{"Address":{"City":"x","county":"y"}}`:                                          "Address.county",
+		`{"programs":[{"program":"p"},{"program":"q","support":{"email":"e","fax":1}}]}`: "programs[1].support.fax",
+		`{"labels":{"hq":{"city":"x","zip":"1"}}}`:                                       "labels.hq.zip",
+		`{"extra":{"anything":{"goes":[1]}},"address":{"town":"x"}}`:                     "address.town",
+	} {
+		var v body
+		err := DecodeStrict([]byte(in), &v)
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != CodeUnknownField || len(ae.Fields) != 1 || ae.Fields[0].Field != want {
+			t.Errorf("%s: got %v %+v, want field %s", in, err, ae, want)
+		}
+	}
+}
