@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -131,14 +132,7 @@ func isDigitOrKanjiDigit(r rune) bool {
 // the words between the numbers are reduced as Key does (ヶ/ケ/が, look-alikes).
 func AddressLineKey(s string) string {
 	s = AddressLine(s)
-	s = kanjiNumberBeforeMarker.ReplaceAllStringFunc(s, func(m string) string {
-		sub := kanjiNumberBeforeMarker.FindStringSubmatch(m)
-		n, ok := kanjiToInt(sub[1])
-		if !ok {
-			return m
-		}
-		return strconv.Itoa(n) + sub[2]
-	})
+	s = kanjiBlockNumbers(s)
 	for {
 		next := kanjiNumberAfterMarker.ReplaceAllStringFunc(s, func(m string) string {
 			sub := kanjiNumberAfterMarker.FindStringSubmatch(m)
@@ -196,3 +190,30 @@ func foldNonNumeric(s string) string {
 
 // PlaceKey is the comparison key of a city or other place name (Key).
 func PlaceKey(s string) string { return Key(Text(s)) }
+
+// kanjiBlockNumbers writes kanji numerals before a block marker as digits
+// (五丁目 → 5丁目, 二十三番地 → 23番地, 十号 → 10号), but not in place names
+// such as 二番町 or 八王子: 番 counts only before 地, a number, a separator
+// or the end.
+func kanjiBlockNumbers(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range kanjiNumberBeforeMarker.FindAllStringSubmatchIndex(s, -1) {
+		num, marker, rest := s[m[2]:m[3]], s[m[4]:m[5]], s[m[1]:]
+		n, ok := kanjiToInt(num)
+		if !ok || marker == "番" && !blockContinues(rest) {
+			continue
+		}
+		b.WriteString(s[last:m[2]])
+		b.WriteString(strconv.Itoa(n) + marker)
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func blockContinues(rest string) bool {
+	r, _ := utf8.DecodeRuneInString(rest)
+	_, kanji := kanjiDigits[r]
+	return rest == "" || r == ' ' || r == '-' || r == 'の' || r >= '0' && r <= '9' || kanji || r == '十' || r == '百' || r == '千'
+}

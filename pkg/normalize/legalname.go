@@ -218,3 +218,11 @@ func NameCore(key string) string {
 
 // LegalForms lists every full Japanese legal form, longest first.
 func LegalForms() []string { return slices.Clone(fullLegalForms) }
+
+// RegisterName is the comparison form of a legal name against the company
+// register, which is stricter than LegalNameKey: LegalName without spaces,
+// case folded; punctuation and look-alikes count, because the register
+// writes the name one way and the review asks for exactly that.
+func RegisterName(s string) string {
+	return strings.ToLower(strings.ReplaceAll(LegalName(s), " ", ""))
+}

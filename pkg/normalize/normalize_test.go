@@ -76,6 +76,11 @@ func TestAddressLineKeyBlockNotation(t *testing.T) {
 		{"5-2-3 ABCビル5階", "5-2-3abcビル5f"},
 		{"5丁目", "5"},
 		{"1-1 Marunouchi, Chiyoda-ku", "1-1marunouchichiyodaku"},
+		{"丸の内十二丁目", "丸の内12"},
+		{"二番町3番地", "二番町3"}, // a kanji numeral in a place name stays
+		{"八王子市", "八王子市"},
+		{"大手町1の2", "大手町1-2"},
+		{"1番1号 ABCビル 5階", "1-1abcビル5f"},
 	}
 	for _, tt := range tests {
 		if got := AddressLineKey(tt.in); got != foldNonNumeric(tt.want) {
