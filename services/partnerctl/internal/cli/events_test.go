@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -274,5 +275,62 @@ func TestEventsTailLiveAndInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("tail did not stop on interrupt")
+	}
+}
+
+// History (--all, --since) comes in time order across streams, not grouped
+// by stream: here the streams hold their events in an order the times
+// contradict (VERIFICATION's event is the earliest, REGISTRATION's the latest).
+func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bus.PrepareStreams(ctx, js, bus.Config{NATSURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []ce.Event{
+		event("registration.application.submitted.v1", "registration", "PG-T", 1, 40, `{"partner_id":"PG-T"}`),
+		event("registration.partner.activated.v1", "registration", "PG-T", 2, 50, `{"partner_id":"PG-T"}`),
+		event("verification.case.opened.v1", "verification", "PG-T", 1, 10, `{"partner_id":"PG-T"}`),
+		event("agreements.acceptance.recorded.v1", "agreements", "PG-T", 1, 30, `{"partner_id":"PG-T"}`),
+		event("email.challenge.opened.v1", "email-ownership", "PG-T", 1, 20, `{"partner_id":"PG-T"}`),
+	} {
+		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+	}
+	for _, since := range [][]string{{"--all"}, {"--since", "1h"}} {
+		args := append([]string{"events", "tail", "--url", url, "--partner", "PG-T", "--max", "5", "--timeout", "20s"}, since...)
+		code, out, errOut := run(t, nil, args...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", since, code, errOut)
+		}
+		var times []string
+		for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			times = append(times, strings.Fields(l)[0])
+		}
+		if want := []string{"2026-11-21T10:00:10Z", "2026-11-21T10:00:20Z", "2026-11-21T10:00:30Z", "2026-11-21T10:00:40Z", "2026-11-21T10:00:50Z"}; !slices.Equal(times, want) {
+			t.Fatalf("%v: times %v, want %v:\n%s", since, times, want, out)
+		}
+	}
+	// The live tail goes on after the history, without repeating it.
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- RunWithInput(ctx, []string{"events", "tail", "--url", url, "--partner", "PG-T", "--all", "--max", "6", "--timeout", "20s"},
+			strings.NewReader(""), &out, io.Discard, func(string) string { return "" })
+	}()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := strings.Count(out.String(), "\n"); n < 5 {
+			return testkit.Errorf("%d history lines", n)
+		}
+		return nil
+	})
+	live := event("relationships.request.created.v1", "relationships", "PG-T", 1, 5, `{"partner_id":"PG-T"}`)
+	publishEvent(t, js, ce.Topic(live.Type), live, nil)
+	if code := <-done; code != ExitOK {
+		t.Fatalf("live: exit %d: %s", code, out.String())
+	}
+	if lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n"); len(lines) != 6 || !strings.Contains(lines[5], "relationships.request.created.v1") {
+		t.Fatalf("history then live: %q", lines)
 	}
 }
