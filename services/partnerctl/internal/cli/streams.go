@@ -70,7 +70,7 @@ run this once per deployment (docker-compose runs it as a one-shot job) before t
 				return err
 			}
 			for _, s := range bus.Catalog {
-				fmt.Fprintf(g.stdout, "%-14s %s\n", s.Name, strings.Join(s.Subjects, " "))
+				fmt.Fprintf(g.stdout, "%s %s\n", pad(s.Name, 14), strings.Join(s.Subjects, " "))
 			}
 			return nil
 		},

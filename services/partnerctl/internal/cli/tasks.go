@@ -128,8 +128,6 @@ the status, who holds the lease and the due time.`,
 				if t.Task.Overdue {
 					due += " OVERDUE"
 				}
-				// The company name goes last: tabwriter counts runes, and
-				// Japanese names are twice as wide as they count.
 				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Check, strconv.Itoa(t.Task.Round), t.Task.Status,
 					t.Task.ClaimedBy, due, t.Task.Content.Normalized.LegalName})
 			}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -180,7 +181,8 @@ func Line(it Item) string {
 	if subject == "" {
 		subject = "-"
 	}
-	line := fmt.Sprintf("%s %s %-15s %-48s %-16s seq %-4s", mark, ts, Service(ev.Source), ce.Topic(ev.Type), subject, seq)
+	line := strings.Join([]string{mark, ts, runewidth.FillRight(Service(ev.Source), 15), runewidth.FillRight(ce.Topic(ev.Type), 48),
+		runewidth.FillRight(subject, 16), "seq", runewidth.FillRight(seq, 4)}, " ")
 	if it.DeadLetter != nil {
 		line += " dlq-code=" + it.DeadLetter.Code
 		if it.DeadLetter.Service != "" {
