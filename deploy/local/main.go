@@ -60,10 +60,13 @@ func run(ctx context.Context) error {
 	runDir := filepath.Join(root, ".run")
 	natsURL := os.Getenv("NATS_URL")
 	if natsURL == "" {
-		port := envInt("LOCAL_NATS_PORT", 4223)
+		// 4222, the services' and partnerctl's default NATS_URL, so that
+		// nothing needs configuring beside make run.
+		port := envInt("LOCAL_NATS_PORT", 4222)
 		s, err := natsembed.Start("127.0.0.1", port, filepath.Join(runDir, "nats"))
 		if err != nil {
-			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT or NATS_URL)", port, err)
+			return fmt.Errorf("embedded JetStream on port %d: %w (another NATS there? use it with NATS_URL=nats://127.0.0.1:%d make run, "+
+				"or start the embedded one elsewhere with LOCAL_NATS_PORT and point partnerctl at it with --url or NATS_URL)", port, err, port)
 		}
 		defer s.Shutdown()
 		natsURL = s.ClientURL()

@@ -36,8 +36,8 @@ the command exits 1 after printing what it has. -o json prints one object:
 {"registration": …, "email_ownership": {"<enrollment>": …},
  "verification": {"case": …, "requirements": …},
  "agreements": {"<program>": status or problem}} with each API's JSON unchanged.`,
-		Example: `  partnerctl partners status PG-0001
-  partnerctl partners status PG-0001 -o json | jq '.verification.requirements.due'`,
+		Example: `  partnerctl partners status PG-PRTA-HD7W-NYE
+  partnerctl partners status PG-PRTA-HD7W-NYE -o json | jq '.verification.requirements.due'`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := g.withTimeout(cmd.Context())
