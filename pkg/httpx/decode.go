@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -86,6 +87,8 @@ func decodeError(err error, body []byte, v any) error {
 	switch {
 	case errors.As(err, &se):
 		return apperr.Invalid(CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
+	case errors.As(err, &te) && te.Field == "":
+		return apperr.Invalid(CodeWrongType, fmt.Sprintf("the body must be %s, not a JSON %s", jsonKind(te.Type), te.Value))
 	case errors.As(err, &te):
 		field := te.Field
 		return apperr.Invalid(CodeWrongType, fmt.Sprintf("field %q must be %s", field, te.Type),
@@ -94,6 +97,9 @@ func decodeError(err error, body []byte, v any) error {
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		if path, ok := unknownFieldPath(body, v); ok {
 			field = path
+		}
+		if field == "" {
+			field = `""`
 		}
 		return apperr.Invalid(CodeUnknownField, fmt.Sprintf("unknown field %q", field),
 			apperr.FieldError{Field: field, Code: CodeUnknownField, Message: "this field is not part of the API"})
@@ -111,4 +117,23 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 		return nil, err
 	}
 	return body, DecodeStrict(body, v)
+}
+
+// jsonKind names the JSON kind a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	default:
+		return "a JSON " + t.Kind().String()
+	}
 }

@@ -24,6 +24,8 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400},
 		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400},
 		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400},
+		{"an array for an object", "application/json", `[]`, CodeWrongType, 400},
+		{"a string for an object", "application/json", `"x"`, CodeWrongType, 400},
 		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400},
 		{"empty", "application/json", ``, CodeEmptyBody, 400},
 	}
@@ -80,6 +82,8 @@ func TestUnknownNestedFieldIsReportedWithItsPath(t *testing.T) {
 		`{"programs":[{"program":"p"},{"program":"q","support":{"email":"e","fax":1}}]}`: "programs[1].support.fax",
 		`{"labels":{"hq":{"city":"x","zip":"1"}}}`:                                       "labels.hq.zip",
 		`{"extra":{"anything":{"goes":[1]}},"address":{"town":"x"}}`:                     "address.town",
+		`{"":""}`:            `""`,
+		`{"address":{"":1}}`: `address.""`,
 	} {
 		var v body
 		err := DecodeStrict([]byte(in), &v)

@@ -20,6 +20,9 @@ func unknownFieldPath(body []byte, v any) (string, bool) {
 }
 
 func joinPath(parent, member string) string {
+	if member == "" {
+		member = `""` // a member with an empty name still needs a visible path
+	}
 	if parent == "" {
 		return member
 	}
