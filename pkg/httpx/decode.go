@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/jsonx"
 )
 
 // MaxBody is the largest request body accepted.
@@ -95,7 +96,7 @@ func decodeError(err error, body []byte, v any) error {
 			apperr.FieldError{Field: field, Code: CodeWrongType, Message: "must be " + te.Type.String()})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if path, ok := unknownFieldPath(body, v); ok {
+		if path, ok := jsonx.UnknownFieldPath(body, v); ok {
 			field = path
 		}
 		if field == "" {

@@ -1,4 +1,6 @@
-package httpx
+// Package jsonx holds what encoding/json leaves out and both edges need: the
+// path of an unknown member (HTTP bodies in httpx, event data in ce).
+package jsonx
 
 import (
 	"bytes"
@@ -8,11 +10,11 @@ import (
 	"strings"
 )
 
-// unknownFieldPath finds, in document order, the first member of body that
+// UnknownFieldPath finds, in document order, the first member of body that
 // v's type has no field for, and returns its full path ("company.address.
 // county", "programs[1].support.fax"): encoding/json names only the member
 // itself, which leaves a client guessing which object it is in.
-func unknownFieldPath(body []byte, v any) (string, bool) {
+func UnknownFieldPath(body []byte, v any) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	path, found, err := walkUnknown(dec, reflect.TypeOf(v), "")
