@@ -218,7 +218,7 @@ func AsyncAPI(types []string, consumes map[string][]bus.Durable, schemaDir strin
 			"local", omap{
 				"host", "127.0.0.1:4222",
 				"protocol", "nats",
-				"description", "Development: the embedded JetStream of make run listens on 127.0.0.1:4223; without NATS_USER no authorization.",
+				"description", "Development: NATS_URL defaults to nats://127.0.0.1:4222 in every service and partnerctl, where make run starts an embedded JetStream; without NATS_USER no authorization.",
 			},
 			"cluster", omap{
 				"host", "{host}",

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -114,7 +115,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfterSeconds))
 	}
 	if p.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "method", r.Method)
+		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "method", r.Method)
 	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) && ae.Kind == apperr.KindUnauthenticated {
@@ -128,4 +129,21 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+type loggerKey struct{}
+
+// withLogger gives the request the server's logger, so that whatever logs
+// while serving it (WriteError's 5xx line) logs as the service, in JSON,
+// with the request's ids — not through the process-wide default logger,
+// which writes plain text without them.
+func withLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
 }

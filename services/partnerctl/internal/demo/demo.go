@@ -45,7 +45,7 @@ type Config struct {
 
 // Defaults are the addresses `make run` prints.
 func Defaults(root string) Config {
-	return Config{NATSURL: "nats://127.0.0.1:4223", MailDir: filepath.Join(root, ".run", "mail"), KeysDir: filepath.Join(root, ".run", "dev-keys"),
+	return Config{NATSURL: "nats://127.0.0.1:4222", MailDir: filepath.Join(root, ".run", "mail"), KeysDir: filepath.Join(root, ".run", "dev-keys"),
 		Registration: "http://127.0.0.1:8081", EmailOwnership: "http://127.0.0.1:8082", Verification: "http://127.0.0.1:8083",
 		Agreements: "http://127.0.0.1:8084", Relationships: "http://127.0.0.1:8085", Out: os.Stdout, Timeout: 15 * time.Second}
 }

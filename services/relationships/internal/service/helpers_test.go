@@ -43,8 +43,6 @@ type env struct {
 	tokens map[*auth.Principal]string
 
 	expiringLead time.Duration
-	ttl          time.Duration
-	reminderLead time.Duration
 }
 
 func newEnv(t testing.TB) *env {

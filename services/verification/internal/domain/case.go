@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // CaseStatus is the roll-up of the three checks.
@@ -97,7 +99,7 @@ func (in OpenInput) validate() []FieldProblem {
 	if strings.TrimSpace(in.Facts.Address.City) == "" {
 		add("company.address.city", "required", "city is required")
 	}
-	if n := digitsOnly(in.Facts.RegistrationNumber); in.Market == "JP" && n != "" && !ValidCorporateNumber(n) {
+	if n, _ := normalize.Digits(in.Facts.RegistrationNumber); in.Market == "JP" && n != "" && !ValidCorporateNumber(n) {
 		add("company.registration_number", "registration_number.check_digit", "not a valid 13-digit corporate number")
 	}
 	if a, err := mail.ParseAddress(in.Contact.Email); err != nil || a.Address != in.Contact.Email || EmailDomain(in.Contact.Email) == "" {
@@ -126,7 +128,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 	}
 	c := &Case{
 		ID: id, RegistrationID: in.RegistrationID, PartnerID: in.PartnerID, LocationID: in.LocationID,
-		Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(),
+		Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(in.Market),
 		Contact:       Contact{FirstName: in.Contact.FirstName, LastName: in.Contact.LastName, Email: in.Contact.Email, EmailDomain: EmailDomain(in.Contact.Email)},
 		WebsiteDomain: WebsiteDomain(in.Website),
 		Enrollments:   slices.Clone(in.Enrollments),

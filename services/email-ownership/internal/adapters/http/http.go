@@ -168,7 +168,7 @@ func (h *handlers) resend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusAccepted, resendResponse{
-		RetryAfter:    int(math.Ceil(res.NextAllowedAt.Sub(time.Now()).Seconds())),
+		RetryAfter:    int(math.Ceil(time.Until(res.NextAllowedAt).Seconds())),
 		NextAllowedAt: res.NextAllowedAt.UTC(),
 	})
 }

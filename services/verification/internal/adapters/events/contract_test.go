@@ -208,3 +208,59 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// Registration accepts 愛知 and Kyoto-fu as 愛知県 and 京都府 and publishes the
+// normalized facts; the register pre-check must compare those (one
+// normalization), not the raw input, or it reports an address mismatch for
+// an address that matches the register.
+func TestPreCheckComparesTheNormalizedFactsRegistrationPublished(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    registrationv1.AddressLines
+		norm   registrationv1.NormalizedAddress
+		legal  registrationv1.LegalName
+		regNum string
+	}{
+		{"prefecture without its suffix",
+			registrationv1.AddressLines{Line1: "三の丸３－１－２", City: "名古屋市中区", Region: "愛知", PostalCode: "4600001"},
+			registrationv1.NormalizedAddress{Line1: "三の丸3-1-2", City: "名古屋市中区", Region: "愛知県", RegionCode: "23", PostalCode: "460-0001"},
+			registrationv1.LegalName{Raw: "（株）名城インフォテック", Normalized: "株式会社名城インフォテック"}, "8180001789012"},
+		{"prefecture in romaji",
+			registrationv1.AddressLines{Line1: "東塩小路町721番地1", City: "京都市下京区", Region: "Kyoto-fu", PostalCode: "600-8216"},
+			registrationv1.NormalizedAddress{Line1: "東塩小路町721番地1", City: "京都市下京区", Region: "京都府", RegionCode: "26", PostalCode: "600-8216"},
+			registrationv1.LegalName{Raw: "㈱京都クラウドワークス", Normalized: "株式会社京都クラウドワークス"}, "6130001890123"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := submitted()
+			p.LegalName = c.legal
+			p.Address = registrationv1.Address{Raw: c.raw, Normalized: c.norm}
+			p.RegistrationNumber = &registrationv1.RegistrationNumber{Scheme: "jp_corporate_number", Value: c.regNum}
+			in := OpenInput(p)
+			if in.Facts.Registered == nil || in.Facts.Registered.Address.Prefecture != c.norm.Region {
+				t.Fatalf("the published normalized facts are not used: %+v", in.Facts)
+			}
+			m, err := registry.Default().Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Result != domain.MatchFound || len(m.Differences) != 0 {
+				t.Fatalf("pre-check %s %+v, want found without differences", m.Result, m.Differences)
+			}
+			if n := in.Facts.Normalize("JP"); n.Prefecture != c.norm.Region || n.LegalName != c.legal.Normalized {
+				t.Fatalf("case facts %+v", n)
+			}
+		})
+	}
+	// An event without normalized facts falls back to the raw ones, through
+	// the same normalizer.
+	p := submitted()
+	p.Address.Raw.Region = "東京"
+	in := OpenInput(p)
+	if in.Facts.Registered != nil {
+		t.Fatal("no normalized facts were published")
+	}
+	if m, _ := registry.Default().Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts}); m.Result != domain.MatchFound {
+		t.Fatalf("raw fallback: %s %+v", m.Result, m.Differences)
+	}
+}

@@ -72,6 +72,13 @@ func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 	if rn := p.RegistrationNumber; rn != nil && (rn.Scheme == "jp_corporate_number" || p.Market != "JP") {
 		in.Facts.RegistrationNumber = rn.Value
 	}
+	// The pre-check compares the facts as registration normalized them (one
+	// normalization for both services); the raw ones only for an event
+	// without them.
+	if n := p.Address.Normalized; p.LegalName.Normalized != "" && n.Line1 != "" {
+		in.Facts.Registered = &domain.CompanyFacts{LegalName: p.LegalName.Normalized, Address: domain.Address{
+			Line1: n.Line1, Line2: n.Line2, City: n.City, Prefecture: n.Region, PostalCode: n.PostalCode}}
+	}
 	if in.Website == "" {
 		in.Website = p.WebsiteDomain
 	}
