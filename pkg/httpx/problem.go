@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
 // ProblemContentType is the media type of RFC 9457 problem details.
@@ -72,9 +73,29 @@ func StatusOf(kind apperr.Kind) int {
 	}
 }
 
+// CodeUnavailable is the problem code of a request the service could not
+// serve because its database refused or lost the connection: retry after
+// Retry-After seconds.
+const CodeUnavailable = "service.unavailable"
+
+// dependencyDown is the coded 503 for an error that says the database
+// cannot serve now (out of connection slots, restarting, unreachable):
+// never a bare 500.
+func dependencyDown(err error) (*apperr.Error, bool) {
+	if _, ok := apperr.As(err); ok || !pg.Unavailable(err) {
+		return nil, false
+	}
+	e := apperr.New(apperr.KindUnavailable, CodeUnavailable, "the service cannot reach its database right now; retry shortly")
+	e.RetryAfterSeconds, e.Err = 2, err
+	return e, true
+}
+
 // ProblemFrom builds the problem document for err. Internal errors are not
 // described to the caller (the log has them).
 func ProblemFrom(err error) Problem {
+	if down, ok := dependencyDown(err); ok {
+		err = down
+	}
 	ae, ok := apperr.As(err)
 	if !ok {
 		return Problem{Type: ProblemTypeURI("internal"), Title: "Internal error", Status: 500, Code: "internal",
@@ -109,9 +130,12 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 
 // WriteError maps err to a problem document and writes it; 5xx are logged.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if down, ok := dependencyDown(err); ok {
+		err = down
+	}
 	p := ProblemFrom(err)
 	p.Instance = r.URL.Path
-	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.KindRateLimited && ae.RetryAfterSeconds > 0 {
+	if ae, ok := apperr.As(err); ok && (ae.Kind == apperr.KindRateLimited || ae.Kind == apperr.KindUnavailable) && ae.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfterSeconds))
 	}
 	if p.Status >= 500 {

@@ -2,10 +2,12 @@ package platform_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -18,6 +20,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
@@ -384,4 +387,82 @@ func readAll(ctx context.Context, js jetstream.JetStream, stream string) ([]*jet
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// TestDatabaseRefusalAnswers503: when Postgres refuses the service's
+// connections (no slot left), a request is answered 503 with Retry-After
+// and a stable code, never a bare 500, and served again once it accepts.
+func TestDatabaseRefusalAnswers503(t *testing.T) {
+	cfg := testConfig(t, testkit.NATS(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1/seen", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if err := b.Pool.QueryRow(r.Context(), "SELECT count(*) FROM seen").Scan(&n); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]int{"seen": n})
+	})
+	decl.Routes = func() http.Handler { return api }
+	if err := b.Mount(decl); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	<-b.Router.Running()
+	url := "http://" + b.Addr() + "/v1/seen"
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if r := get(); r.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d", r.StatusCode)
+	}
+	admin, err := pgx.Connect(ctx, testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	db := cfg.Postgres.Database
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(context.Background(), `ALTER DATABASE `+db+` CONNECTION LIMIT -1`) //nolint:errcheck
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = 'registration_app'`, db); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		r := get()
+		defer r.Body.Close()
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		if r.StatusCode != http.StatusServiceUnavailable || p.Code != httpx.CodeUnavailable || r.Header.Get("Retry-After") == "" {
+			return fmt.Errorf("while refused: %d %q Retry-After %q", r.StatusCode, p.Code, r.Header.Get("Retry-After"))
+		}
+		return nil
+	})
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT -1`); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if r := get(); r.StatusCode != http.StatusOK {
+			return fmt.Errorf("after: %d", r.StatusCode)
+		}
+		return nil
+	})
+	cancel()
+	<-done
 }
