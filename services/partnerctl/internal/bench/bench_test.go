@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +24,10 @@ import (
 // (comma-separated load points, "8,16"), BENCH_WARMUP (24), BENCH_TIMEOUT
 // (per onboarding, 60s), BENCH_IDLE (idle window, 10s), BENCH_BASELINES=0
 // (skip pgbench and JetStream), BENCH_JSON (write the report as JSON there),
-// BENCH_TMPDIR (parent of the run's directory).
+// BENCH_TMPDIR (parent of the run's directory), BENCH_PG_STATEMENTS=1
+// (diagnostic: pg_stat_statements on, the statements of each load point
+// printed; Postgres costs a little more, so such figures are not comparable),
+// BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point).
 func BenchmarkOnboarding(b *testing.B) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -55,12 +60,17 @@ func BenchmarkOnboarding(b *testing.B) {
 	if os.Getenv("BENCH_BASELINES") == "0" {
 		cfg.PgbenchRuns, cfg.JetStreamRuns = 0, 0
 	}
+	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
+	cfg.PerfData = os.Getenv("BENCH_PERF")
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 
+	// Ctrl-C stops the stack in order instead of leaving its directory behind.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	b.ResetTimer()
-	rep, err := bench.Run(context.Background(), cfg)
+	rep, err := bench.Run(ctx, cfg)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -96,6 +106,16 @@ func BenchmarkOnboarding(b *testing.B) {
 	}
 	// The time per op is the whole run's; the metrics above are the figures.
 	b.ReportMetric(0, "ns/op")
+
+	// Not timing: correctness the figures rest on.
+	if rep.DeadLetters > 0 {
+		b.Errorf("%d dead letters on DEADLETTER: an onboarding went wrong somewhere (partnerctl deadletters list on a kept stack)", rep.DeadLetters)
+	}
+	for _, p := range rep.Points {
+		if p.MissingConfirmed > 0 {
+			b.Errorf("C=%d: %d active onboardings whose ownership confirmations never showed on the bus", p.C, p.MissingConfirmed)
+		}
+	}
 }
 
 func envInt(b *testing.B, name string, def int) int {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"time"
 )
@@ -17,8 +18,10 @@ type Proc struct {
 
 // CPUSnapshot is the cumulative CPU time of every account at one moment.
 type CPUSnapshot struct {
-	At     time.Time
-	Groups map[string]time.Duration
+	At      time.Time
+	Machine MachineCPU    // the whole machine, every process
+	Self    time.Duration // the benchmark process (driver, sink, observer)
+	Groups  map[string]time.Duration
 	// Tree holds, per tree root's group, the live children: pid → CPU so far
 	// (own and reaped) and category, to split a tree's delta by category.
 	Tree map[string]map[int]childCPU
@@ -33,7 +36,10 @@ type childCPU struct {
 
 // TakeCPU reads /proc for every process of procs.
 func TakeCPU(procs []Proc) CPUSnapshot {
-	s := CPUSnapshot{At: time.Now(), Groups: map[string]time.Duration{}, Tree: map[string]map[int]childCPU{}}
+	s := CPUSnapshot{At: time.Now(), Machine: readMachineCPU(), Groups: map[string]time.Duration{}, Tree: map[string]map[int]childCPU{}}
+	if self, err := readProcStat(os.Getpid()); err == nil {
+		s.Self = self.Self()
+	}
 	for _, p := range procs {
 		st, err := readProcStat(p.PID)
 		if err != nil {
@@ -58,8 +64,11 @@ func TakeCPU(procs []Proc) CPUSnapshot {
 
 // CPUUsage is the CPU spent between two snapshots.
 type CPUUsage struct {
-	Wall   time.Duration
-	Groups map[string]time.Duration
+	Wall time.Duration
+	// Machine is every process's CPU on the machine, Steal what the
+	// hypervisor gave other guests, Driver the benchmark process's own.
+	Machine, Steal, Driver time.Duration
+	Groups                 map[string]time.Duration
 	// Categories splits a tree group (postgres) by child category; the
 	// root's own time and that of children that exited in the window are
 	// "postmaster+exited".
@@ -87,12 +96,17 @@ func (u CPUUsage) Cores(group string) float64 {
 	return v.Seconds() / u.Wall.Seconds()
 }
 
+// Others is the CPU of every process on the machine that is neither the
+// stack nor the benchmark: other people's work, which makes figures noisy.
+func (u CPUUsage) Others() time.Duration { return max(u.Machine-u.Total()-u.Driver, 0) }
+
 // SortedGroups lists the groups by name.
 func (u CPUUsage) SortedGroups() []string { return slices.Sorted(maps.Keys(u.Groups)) }
 
 // Sub is the usage from earlier snapshot b to s.
 func (s CPUSnapshot) Sub(b CPUSnapshot) CPUUsage {
-	u := CPUUsage{Wall: s.At.Sub(b.At), Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{}}
+	u := CPUUsage{Wall: s.At.Sub(b.At), Machine: s.Machine.Busy - b.Machine.Busy, Steal: s.Machine.Steal - b.Machine.Steal,
+		Driver: s.Self - b.Self, Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{}}
 	for g, v := range s.Groups {
 		if old, ok := b.Groups[g]; ok {
 			u.Groups[g] = v - old

@@ -17,6 +17,10 @@ type PGStats struct {
 	mu   sync.Mutex
 	conn *pgx.Conn
 	db   string
+	// dbConn is a connection to the bench database itself, for its table
+	// statistics (two read-only transactions per window).
+	dbConn *pgx.Conn
+	dbURL  string
 }
 
 // PGCounters are the cluster's cumulative counters at one moment.
@@ -37,17 +41,100 @@ type Connections struct {
 	ByRole map[string]int
 }
 
-// OpenPGStats connects to the cluster at url (a "postgres" database DSN).
-func OpenPGStats(ctx context.Context, url, db string) (*PGStats, error) {
+// OpenPGStats connects to the cluster at url (a "postgres" database DSN);
+// dbURL is the superuser DSN of the bench database db.
+func OpenPGStats(ctx context.Context, url, dbURL, db string) (*PGStats, error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return &PGStats{conn: conn, db: db}, nil
+	return &PGStats{conn: conn, db: db, dbURL: dbURL}, nil
 }
 
-// Close closes the connection.
-func (p *PGStats) Close() { _ = p.conn.Close(context.Background()) }
+// Close closes the connections.
+func (p *PGStats) Close() {
+	_ = p.conn.Close(context.Background())
+	if p.dbConn != nil {
+		_ = p.dbConn.Close(context.Background())
+	}
+}
+
+// RowWrites are a table's cumulative row writes.
+type RowWrites struct{ Ins, Upd, Del, HotUpd int64 }
+
+// Total is inserts, updates and deletes.
+func (r RowWrites) Total() int64 { return r.Ins + r.Upd + r.Del }
+
+// TableWrites reads every table's row writes in the bench database
+// (pg_stat_user_tables, "schema.table"; flushed like the commit counters).
+func (p *PGStats) TableWrites(ctx context.Context) (map[string]RowWrites, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dbConn == nil {
+		c, err := pgx.Connect(ctx, p.dbURL)
+		if err != nil {
+			return nil, err
+		}
+		p.dbConn = c
+	}
+	rows, err := p.dbConn.Query(ctx, `SELECT schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]RowWrites{}
+	for rows.Next() {
+		var name string
+		var w RowWrites
+		if err := rows.Scan(&name, &w.Ins, &w.Upd, &w.Del, &w.HotUpd); err != nil {
+			return nil, err
+		}
+		out[name] = w
+	}
+	return out, rows.Err()
+}
+
+// Statement is one normalised statement of pg_stat_statements.
+type Statement struct {
+	Role   string
+	Query  string
+	Calls  int64
+	TimeMS float64 // total execution time
+	Rows   int64
+}
+
+// EnableStatements creates pg_stat_statements (the cluster must preload it)
+// and empties it.
+func (p *PGStats) EnableStatements(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+	return err
+}
+
+// ResetStatements empties pg_stat_statements.
+func (p *PGStats) ResetStatements(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.conn.Exec(ctx, `SELECT pg_stat_statements_reset()`)
+	return err
+}
+
+// Statements returns the bench database's statements since the last reset.
+func (p *PGStats) Statements(ctx context.Context) ([]Statement, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rows, err := p.conn.Query(ctx, `SELECT r.rolname, s.query, s.calls, s.total_exec_time, s.rows
+		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
+		WHERE d.datname = $1 ORDER BY s.calls DESC`, p.db)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Statement, error) {
+		var s Statement
+		err := r.Scan(&s.Role, &s.Query, &s.Calls, &s.TimeMS, &s.Rows)
+		return s, err
+	})
+}
 
 // Counters reads the counters. The commit counters come from the cumulative
 // statistics, which backends flush when idle, at most once a second: read

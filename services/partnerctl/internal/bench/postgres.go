@@ -50,8 +50,9 @@ func pgBinDir() (string, error) {
 	return "", errors.New("no PostgreSQL binaries (initdb, postgres, pgbench): set PG_BIN")
 }
 
-// StartPostgres initialises a cluster under dir and starts it on a free port.
-func StartPostgres(ctx context.Context, dir string, logf func(string, ...any)) (*Postgres, error) {
+// StartPostgres initialises a cluster under dir and starts it on a free
+// port, with extra -c settings after the benchmark's own.
+func StartPostgres(ctx context.Context, dir string, extra []string, logf func(string, ...any)) (*Postgres, error) {
 	bin, err := pgBinDir()
 	if err != nil {
 		return nil, err
@@ -90,6 +91,7 @@ func StartPostgres(ctx context.Context, dir string, logf func(string, ...any)) (
 		"checkpoint_timeout=30min", "max_wal_size=4GB",
 		"log_min_messages=warning", "log_checkpoints=off", "logging_collector=off",
 	}
+	p.Settings = append(p.Settings, extra...)
 	args := []string{"-D", p.DataDir}
 	for _, s := range p.Settings {
 		args = append(args, "-c", s)

@@ -164,3 +164,37 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// MachineCPU is the machine's cumulative CPU time from /proc/stat's "cpu"
+// line: busy (user, nice, system, irq, softirq — guest time is inside user)
+// and steal (taken by the hypervisor for other guests).
+type MachineCPU struct {
+	Busy, Steal time.Duration
+}
+
+func parseMachineCPU(data []byte) (MachineCPU, error) {
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return MachineCPU{}, fmt.Errorf("/proc/stat: unexpected first line %q", truncate(line, 80))
+	}
+	v := make([]int64, 8)
+	for i := range v {
+		n, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("/proc/stat: %w", err)
+		}
+		v[i] = n
+	}
+	user, nice, system, irq, softirq, steal := v[0], v[1], v[2], v[5], v[6], v[7]
+	return MachineCPU{Busy: time.Duration(user+nice+system+irq+softirq) * clockTick, Steal: time.Duration(steal) * clockTick}, nil
+}
+
+func readMachineCPU() MachineCPU {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}
+	}
+	m, _ := parseMachineCPU(data)
+	return m
+}

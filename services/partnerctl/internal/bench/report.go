@@ -161,7 +161,9 @@ func (r *Report) Print(w io.Writer) {
 			}
 		}
 	}
-	line("driver (bench process)", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.Driver/time.Duration(p.N))) })
+	line("driver (bench process)", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPU.Driver/time.Duration(p.N))) })
+	line("other processes on the machine", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Others().Seconds()/p.CPU.Wall.Seconds()) })
+	line("steal (hypervisor)", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Steal.Seconds()/p.CPU.Wall.Seconds()) })
 	line("write tx (xids)", "/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", p.WriteTxPerOnboarding()) })
 	line("commits (xact_commit)", "/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", p.CommitsPerOnboarding()) })
 	line("rollbacks", "/onb", func(p PointResult) string {
@@ -217,13 +219,31 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 
+	if len(r.Points) > 0 && r.Points[len(r.Points)-1].Tables != nil {
+		r.printTables(w)
+	}
+	if len(r.Points) > 0 && len(r.Points[len(r.Points)-1].Statements) > 0 {
+		r.printStatements(w)
+	}
+
 	fmt.Fprintf(w, "\nidle (%% of one core over %s; before load / after load):\n", r.Config.Idle)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row("", "before", "after")
 	for _, g := range r.IdleBefore.CPU.SortedGroups() {
 		row("  "+g, pct(r.IdleBefore.CPU.Cores(g)), pct(r.IdleAfter.CPU.Cores(g)))
 	}
+	for _, c := range idleCategories(r.IdleBefore.CPU, r.IdleAfter.CPU) {
+		row("    postgres: "+c, pct(r.IdleBefore.CPU.Categories["postgres"][c].Seconds()/r.IdleBefore.CPU.Wall.Seconds()),
+			pct(r.IdleAfter.CPU.Categories["postgres"][c].Seconds()/r.IdleAfter.CPU.Wall.Seconds()))
+	}
 	row("  stack total", pct(r.IdleBefore.CPU.Cores("")), pct(r.IdleAfter.CPU.Cores("")))
+	others := func(u CPUUsage) string {
+		if u.Wall <= 0 {
+			return "-"
+		}
+		return pct(u.Others().Seconds() / u.Wall.Seconds())
+	}
+	row("  other processes on the machine", others(r.IdleBefore.CPU), others(r.IdleAfter.CPU))
 	perSec := func(i IdleResult, f func(PGCounters) float64) string {
 		if i.CPU.Wall <= 0 {
 			return "-"
@@ -340,4 +360,83 @@ func pgShown(settings []string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// idleCategories lists the postgres categories that used at least 0.5% of
+// a core in either idle window.
+func idleCategories(a, b CPUUsage) []string {
+	seen := map[string]bool{}
+	for _, u := range []CPUUsage{a, b} {
+		if u.Wall <= 0 {
+			continue
+		}
+		for c, v := range u.Categories["postgres"] {
+			if v.Seconds()/u.Wall.Seconds() >= 0.005 {
+				seen[c] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// printTables shows Postgres row writes per onboarding: by schema for every
+// point, and the busiest tables of the last point.
+func (r *Report) printTables(w io.Writer) {
+	fmt.Fprintf(w, "\nPostgres row writes per onboarding by schema (inserts + updates + deletes; pg_stat_user_tables):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{""}
+	for _, p := range r.Points {
+		head = append(head, fmt.Sprintf("C=%d", p.C))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	bySchema := func(p PointResult) map[string]RowWrites {
+		out := map[string]RowWrites{}
+		for name, t := range p.Tables {
+			sch, _, _ := strings.Cut(name, ".")
+			o := out[sch]
+			o.Ins, o.Upd, o.Del, o.HotUpd = o.Ins+t.Ins, o.Upd+t.Upd, o.Del+t.Del, o.HotUpd+t.HotUpd
+			out[sch] = o
+		}
+		return out
+	}
+	schemas := map[string]bool{}
+	for _, p := range r.Points {
+		for sch := range bySchema(p) {
+			schemas[sch] = true
+		}
+	}
+	f := func(t RowWrites, n int) string {
+		return fmt.Sprintf("%.1f + %.1f + %.1f", float64(t.Ins)/float64(n), float64(t.Upd)/float64(n), float64(t.Del)/float64(n))
+	}
+	for _, sch := range slices.Sorted(maps.Keys(schemas)) {
+		cells := []string{sch}
+		for _, p := range r.Points {
+			cells = append(cells, f(bySchema(p)[sch], p.N))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	tw.Flush()
+	last := r.Points[len(r.Points)-1]
+	names := slices.Collect(maps.Keys(last.Tables))
+	sort.Slice(names, func(i, j int) bool { return last.Tables[names[i]].Total() > last.Tables[names[j]].Total() })
+	fmt.Fprintf(w, "busiest tables at C=%d (inserts + updates + deletes per onboarding):\n", last.C)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, n := range names[:min(len(names), 15)] {
+		fmt.Fprintf(tw, "  %s\t%s\t\n", n, f(last.Tables[n], last.N))
+	}
+	tw.Flush()
+}
+
+// printStatements shows the last point's most frequent statements.
+func (r *Report) printStatements(w io.Writer) {
+	last := r.Points[len(r.Points)-1]
+	fmt.Fprintf(w, "\npg_stat_statements at C=%d, by calls (calls/onb, exec ms/onb, rows/call, role, statement):\n", last.C)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	n := float64(last.N)
+	for _, st := range last.Statements[:min(len(last.Statements), 30)] {
+		q := strings.Join(strings.Fields(st.Query), " ")
+		fmt.Fprintf(tw, "  %.2f\t%.2f\t%.1f\t%s\t%s\n", float64(st.Calls)/n, st.TimeMS/n, float64(st.Rows)/float64(max(st.Calls, 1)),
+			strings.TrimSuffix(st.Role, "_app"), truncate(q, 110))
+	}
+	tw.Flush()
 }

@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -51,7 +53,14 @@ type Config struct {
 	PgbenchTime   time.Duration
 	JetStreamRuns int
 	BaselineMsgs  int
-	Logf          func(format string, args ...any)
+	// Statements preloads pg_stat_statements in the private cluster and
+	// reports the statements of each load point (a diagnostic: it costs
+	// Postgres a little CPU, so the figures of such a run are not "before").
+	Statements bool
+	// PerfData, when set, is where `perf record -a -g` writes a profile of
+	// the last load point (a diagnostic; sampling costs a little CPU).
+	PerfData string
+	Logf     func(format string, args ...any)
 }
 
 // DefaultConfig is what `make bench` runs: C=8 and C=16, 200 onboardings each.
@@ -71,7 +80,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	rep = &Report{Started: time.Now(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Config: cfg}
 	board := NewBoard()
-	stack, err := Start(ctx, StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail})
+	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail}
+	if cfg.Statements {
+		so.PGSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000"}
+	}
+	stack, err := Start(ctx, so)
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +117,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	stats, err := OpenPGStats(ctx, stack.Postgres.URL("postgres"), Database)
+	stats, err := OpenPGStats(ctx, stack.Postgres.URL("postgres"), stack.Postgres.URL(Database), Database)
 	if err != nil {
 		return rep, err
 	}
 	defer stats.Close()
+	if cfg.Statements {
+		if err := stats.EnableStatements(ctx); err != nil {
+			return rep, err
+		}
+	}
 	procs := stack.Procs()
 
 	// Idle before load, once start-up has settled.
@@ -152,8 +170,19 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		logf("warm-up: %d onboardings in %s", cfg.WarmUp, time.Since(start).Round(time.Millisecond))
 		sleep(ctx, cfg.Drain)
 	}
-	for _, lp := range cfg.Points {
-		pr, err := measurePoint(ctx, d, lp, procs, stats, js, cfg.Drain)
+	for i, lp := range cfg.Points {
+		var perf *process
+		if cfg.PerfData != "" && i == len(cfg.Points)-1 {
+			if perf, err = startProcess("perf", "perf", []string{"record", "-a", "-g", "-F", "499", "-o", cfg.PerfData}, environ(), stack.Dir, nil); err != nil {
+				return rep, err
+			}
+		}
+		pr, err := measurePoint(ctx, d, lp, procs, stats, js, cfg.Drain, cfg.Statements)
+		if perf != nil {
+			perf.stop(syscall.SIGINT, 30*time.Second)
+			logf("perf profile of C=%d in %s (perf report -i %s --sort comm,dso,sym): %s", lp.C, cfg.PerfData, cfg.PerfData,
+				strings.TrimSpace(tail(perf.log.String(), 300)))
+		}
 		if err != nil {
 			return rep, fmt.Errorf("load C=%d: %w", lp.C, err)
 		}
@@ -226,30 +255,39 @@ type PointResult struct {
 	LoadPoint
 	Onboardings []Onboarding
 	First, Last time.Time // first submit, last reseller enrollment active
-	// CPU over [first submit, last active + drain]; Driver is the benchmark
-	// process's own CPU (HTTP client, SMTP sink, observer) over it.
+	// CPU over [first submit, last active + drain]; CPU.Driver is the
+	// benchmark process's own (HTTP client, SMTP sink, observer).
 	CPU              CPUUsage
-	Driver           time.Duration
 	PG0, PG1         PGCounters
-	Messages         uint64            // JetStream messages stored over the window (every stream)
-	PerStream        map[string]uint64 // of which, per stream
+	Messages         uint64               // JetStream messages stored over the window (every stream)
+	PerStream        map[string]uint64    // of which, per stream
+	Tables           map[string]RowWrites // row writes over the window per schema.table
+	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
 	Refusals409      int64
 	Answers429       int64
 	MissingConfirmed int // onboardings whose ownership events never arrived (should be 0)
 }
 
-func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, stats *PGStats, js jetstream.JetStream, drain time.Duration) (PointResult, error) {
+func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, stats *PGStats, js jetstream.JetStream, drain time.Duration, statements bool) (PointResult, error) {
 	pr := PointResult{LoadPoint: lp}
 	_, streams0, err := StreamTotals(ctx, js)
 	if err != nil {
 		return pr, err
 	}
+	tables0, err := stats.TableWrites(ctx)
+	if err != nil {
+		return pr, err
+	}
+	if statements {
+		if err := stats.ResetStatements(ctx); err != nil {
+			return pr, err
+		}
+	}
 	if pr.PG0, err = stats.Counters(ctx); err != nil {
 		return pr, err
 	}
 	r409, r429 := d.Refusals409.Load(), d.Answers429.Load()
-	self0, _ := readProcStat(os.Getpid())
 	c0 := TakeCPU(procs)
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := stats.SamplePeakConnections(sctx, 500*time.Millisecond)
@@ -261,10 +299,24 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 	}
 	sleep(ctx, drain)
 	pr.CPU = TakeCPU(procs).Sub(c0)
-	self1, _ := readProcStat(os.Getpid())
-	pr.Driver = self1.Self() - self0.Self()
 	if pr.PG1, err = stats.Counters(ctx); err != nil {
 		return pr, err
+	}
+	if statements {
+		if pr.Statements, err = stats.Statements(ctx); err != nil {
+			return pr, err
+		}
+	}
+	tables1, err := stats.TableWrites(ctx)
+	if err != nil {
+		return pr, err
+	}
+	pr.Tables = map[string]RowWrites{}
+	for name, w := range tables1 {
+		b := tables0[name]
+		if d := (RowWrites{w.Ins - b.Ins, w.Upd - b.Upd, w.Del - b.Del, w.HotUpd - b.HotUpd}); d.Total() > 0 {
+			pr.Tables[name] = d
+		}
 	}
 	_, streams1, err := StreamTotals(ctx, js)
 	if err != nil {

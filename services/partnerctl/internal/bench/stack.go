@@ -32,6 +32,8 @@ type StackOptions struct {
 	// OnMail is called for every mail the notifier sends (in the SMTP
 	// session, keep it short).
 	OnMail func(Mail)
+	// PGSettings are extra -c settings of the private cluster.
+	PGSettings []string
 }
 
 // Stack is a running backend on private infrastructure: its own Postgres
@@ -65,7 +67,11 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 			s = nil
 		}
 	}()
+	sweepStale(o.Dir, o.Logf)
 	if s.Dir, err = os.MkdirTemp(o.Dir, "partnerhub-bench-"); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
@@ -82,7 +88,7 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err := os.Mkdir(pgDir, 0o700); err != nil {
 		return nil, err
 	}
-	if s.Postgres, err = StartPostgres(ctx, pgDir, o.Logf); err != nil {
+	if s.Postgres, err = StartPostgres(ctx, pgDir, o.PGSettings, o.Logf); err != nil {
 		return nil, err
 	}
 	if err := s.Postgres.Exec(ctx, "postgres", "CREATE DATABASE "+Database); err != nil {
@@ -134,6 +140,32 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	}
 	o.Logf("%d services ready in %s", len(s.services), time.Since(started).Round(time.Millisecond))
 	return s, nil
+}
+
+// sweepStale removes the directories of earlier runs whose benchmark
+// process is gone (killed before its cleanup ran: a test timeout, SIGKILL);
+// their processes died with it, through the parent-death signal.
+func sweepStale(parent string, logf func(string, ...any)) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(parent, "partnerhub-bench-*"))
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
+			continue // still running
+		}
+		if err := os.RemoveAll(d); err == nil {
+			logf("removed %s, left by an earlier run (pid %d) that did not clean up", d, pid)
+		}
+	}
 }
 
 // build compiles every available service and nats-server (at the version
