@@ -68,7 +68,9 @@ type CPUUsage struct {
 	// Machine is every process's CPU on the machine, Steal what the
 	// hypervisor gave other guests, Driver the benchmark process's own.
 	Machine, Steal, Driver time.Duration
-	Groups                 map[string]time.Duration
+	// Pressure is how long some runnable task waited for a CPU (PSI).
+	Pressure time.Duration
+	Groups   map[string]time.Duration
 	// Categories splits a tree group (postgres) by child category; the
 	// root's own time and that of children that exited in the window are
 	// "postmaster+exited".
@@ -98,6 +100,7 @@ func (u CPUUsage) Cores(group string) float64 {
 
 // Others is the CPU of every process on the machine that is neither the
 // stack nor the benchmark: other people's work, which makes figures noisy.
+// Rough: the machine's figure is tick-sampled (see MachineCPU).
 func (u CPUUsage) Others() time.Duration { return max(u.Machine-u.Total()-u.Driver, 0) }
 
 // SortedGroups lists the groups by name.
@@ -106,7 +109,7 @@ func (u CPUUsage) SortedGroups() []string { return slices.Sorted(maps.Keys(u.Gro
 // Sub is the usage from earlier snapshot b to s.
 func (s CPUSnapshot) Sub(b CPUSnapshot) CPUUsage {
 	u := CPUUsage{Wall: s.At.Sub(b.At), Machine: s.Machine.Busy - b.Machine.Busy, Steal: s.Machine.Steal - b.Machine.Steal,
-		Driver: s.Self - b.Self, Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{}}
+		Driver: s.Self - b.Self, Pressure: s.Machine.Pressure - b.Machine.Pressure, Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{}}
 	for g, v := range s.Groups {
 		if old, ok := b.Groups[g]; ok {
 			u.Groups[g] = v - old

@@ -277,3 +277,20 @@ func TestBoardAppliesFirstArrivalAndWakesWaiters(t *testing.T) {
 		t.Error("an event without partner_id: want an error")
 	}
 }
+
+func TestMachineCPUAndPressure(t *testing.T) {
+	m, err := parseMachineCPU([]byte("cpu  1000 5 300 9000 40 7 8 2 100 0\ncpu0 1 2 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Busy != 13200*time.Millisecond || m.Steal != 20*time.Millisecond {
+		t.Errorf("busy %s steal %s", m.Busy, m.Steal)
+	}
+	if _, err := parseMachineCPU([]byte("intr 1 2 3")); err == nil {
+		t.Error("no cpu line: want an error")
+	}
+	psi := "some avg10=23.19 avg60=37.02 avg300=51.03 total=601848549\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+	if got := parsePressureSome([]byte(psi)); got != 601848549*time.Microsecond {
+		t.Errorf("pressure %s", got)
+	}
+}

@@ -167,9 +167,13 @@ func truncate(s string, n int) string {
 
 // MachineCPU is the machine's cumulative CPU time from /proc/stat's "cpu"
 // line: busy (user, nice, system, irq, softirq — guest time is inside user)
-// and steal (taken by the hypervisor for other guests).
+// and steal (taken by the hypervisor for other guests). These are sampled
+// at each clock tick, so they miss much of many short wake-ups (an idle
+// stack's pollers): a rough measure of what else runs, not an exact one.
+// Pressure is the CPU pressure stall time (/proc/pressure/cpu "some"):
+// how long at least one runnable task waited for a CPU.
 type MachineCPU struct {
-	Busy, Steal time.Duration
+	Busy, Steal, Pressure time.Duration
 }
 
 func parseMachineCPU(data []byte) (MachineCPU, error) {
@@ -196,5 +200,25 @@ func readMachineCPU() MachineCPU {
 		return MachineCPU{}
 	}
 	m, _ := parseMachineCPU(data)
+	if data, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		m.Pressure = parsePressureSome(data)
+	}
 	return m
+}
+
+// parsePressureSome returns the "some" line's total (microseconds) of a
+// /proc/pressure file.
+func parsePressureSome(data []byte) time.Duration {
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "some ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "total="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return time.Duration(n) * time.Microsecond
+			}
+		}
+	}
+	return 0
 }

@@ -162,7 +162,12 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	line("driver (bench process)", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPU.Driver/time.Duration(p.N))) })
-	line("other processes on the machine", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Others().Seconds()/p.CPU.Wall.Seconds()) })
+	line("other processes on the machine (rough)", "cores", func(p PointResult) string {
+		return fmt.Sprintf("%.2f", p.CPU.Others().Seconds()/p.CPU.Wall.Seconds())
+	})
+	line("CPU pressure (a task waiting for a CPU)", "%", func(p PointResult) string {
+		return fmt.Sprintf("%.0f", 100*p.CPU.Pressure.Seconds()/p.CPU.Wall.Seconds())
+	})
 	line("steal (hypervisor)", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Steal.Seconds()/p.CPU.Wall.Seconds()) })
 	line("write tx (xids)", "/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", p.WriteTxPerOnboarding()) })
 	line("commits (xact_commit)", "/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", p.CommitsPerOnboarding()) })
@@ -243,7 +248,14 @@ func (r *Report) Print(w io.Writer) {
 		}
 		return pct(u.Others().Seconds() / u.Wall.Seconds())
 	}
-	row("  other processes on the machine", others(r.IdleBefore.CPU), others(r.IdleAfter.CPU))
+	row("  other processes on the machine (rough)", others(r.IdleBefore.CPU), others(r.IdleAfter.CPU))
+	pressure := func(u CPUUsage) string {
+		if u.Wall <= 0 {
+			return "-"
+		}
+		return pct(u.Pressure.Seconds() / u.Wall.Seconds())
+	}
+	row("  CPU pressure (% of time a task waited)", pressure(r.IdleBefore.CPU), pressure(r.IdleAfter.CPU))
 	perSec := func(i IdleResult, f func(PGCounters) float64) string {
 		if i.CPU.Wall <= 0 {
 			return "-"
