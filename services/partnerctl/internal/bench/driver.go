@@ -87,6 +87,9 @@ func (e *StallError) Unwrap() error { return e.Err }
 // Load runs n onboardings with c workers, each starting the next as soon as
 // its previous one is active (closed loop). The first failure cancels the rest.
 func (d *Driver) Load(ctx context.Context, n, c int) ([]Onboarding, error) {
+	if n < 1 || c < 1 {
+		return nil, fmt.Errorf("load of %d onboardings by %d workers: want at least one of each", n, c)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if _, err := d.agreementVersion(ctx); err != nil {

@@ -154,8 +154,13 @@ func (p *PGStats) Counters(ctx context.Context) (PGCounters, error) {
 func (p *PGStats) Connections(ctx context.Context) (Connections, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// The benchmark's own connection to the bench database is not the stack's.
+	own := uint32(0)
+	if p.dbConn != nil {
+		own = p.dbConn.PgConn().PID()
+	}
 	rows, err := p.conn.Query(ctx, `SELECT coalesce(usename, ''), count(*) FROM pg_stat_activity
-		WHERE datname = $1 AND backend_type = 'client backend' GROUP BY 1`, p.db)
+		WHERE datname = $1 AND backend_type = 'client backend' AND pid <> $2 GROUP BY 1`, p.db, int64(own))
 	if err != nil {
 		return Connections{}, err
 	}

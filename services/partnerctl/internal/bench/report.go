@@ -286,6 +286,14 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "stop problems: %s\n", r.StopProblems)
 	}
 	fmt.Fprintf(w, "run took %s\n", r.Finished.Sub(r.Started).Round(time.Second))
+	for _, p := range r.Points {
+		// Pressure alone does not tell: the stack saturates two cores by itself.
+		if busy := p.CPU.Pressure.Seconds() / p.CPU.Wall.Seconds(); p.CPU.Others().Seconds()/p.CPU.Wall.Seconds() > 0.25 {
+			fmt.Fprintf(w, "NOTE: at C=%d the machine was busy with other work (other processes ≈ %.2f cores, a task waited for a CPU %.0f%% of the time):\n"+
+				"      throughput and latency are lower, CPU per onboarding higher than on a quiet machine; compare ratios and medians.\n",
+				p.C, p.CPU.Others().Seconds()/p.CPU.Wall.Seconds(), 100*busy)
+		}
+	}
 }
 
 func printStages(w io.Writer, points []PointResult, stages []Stage) {
