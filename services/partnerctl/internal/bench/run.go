@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -177,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 				return rep, err
 			}
 		}
-		pr, err := measurePoint(ctx, d, lp, procs, stats, js, cfg.Drain, cfg.Statements)
+		pr, err := measurePoint(ctx, d, lp, procs, stats, js, stack.Mail, cfg.Drain, cfg.Statements)
 		if perf != nil {
 			perf.stop(syscall.SIGINT, 30*time.Second)
 			logf("perf profile of C=%d in %s (perf report -i %s --sort comm,dso,sym): %s", lp.C, cfg.PerfData, cfg.PerfData,
@@ -261,6 +262,7 @@ type PointResult struct {
 	PG0, PG1         PGCounters
 	Messages         uint64               // JetStream messages stored over the window (every stream)
 	PerStream        map[string]uint64    // of which, per stream
+	SMTPSessions     []Session            // the notifier's connections to the sink over the window
 	Tables           map[string]RowWrites // row writes over the window per schema.table
 	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
@@ -269,7 +271,8 @@ type PointResult struct {
 	MissingConfirmed int // onboardings whose ownership events never arrived (should be 0)
 }
 
-func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, stats *PGStats, js jetstream.JetStream, drain time.Duration, statements bool) (PointResult, error) {
+func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, stats *PGStats, js jetstream.JetStream, sink *MailSink,
+	drain time.Duration, statements bool) (PointResult, error) {
 	pr := PointResult{LoadPoint: lp}
 	_, streams0, err := StreamTotals(ctx, js)
 	if err != nil {
@@ -339,6 +342,11 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 		}
 	}
 	pr.Refusals409, pr.Answers429 = d.Refusals409.Load()-r409, d.Answers429.Load()-r429
+	for _, s := range sink.Sessions() {
+		if !s.Start.Before(pr.First) && s.Start.Before(pr.Last) {
+			pr.SMTPSessions = append(pr.SMTPSessions, s)
+		}
+	}
 	return pr, nil
 }
 
@@ -406,4 +414,57 @@ func FindRoot(dir string) (string, error) {
 		}
 		d = parent
 	}
+}
+
+// MailLoop describes the notifier's mail delivery as the sink saw it: mails
+// per second, the gap between consecutive mails of one delivery batch (a
+// batch is sent one mail after another, so the gap is the loop's time per
+// mail), the share of the window it spent sending, and SMTP session length.
+type MailLoop struct {
+	PerSecond       float64
+	GapP50          time.Duration
+	Busy            float64
+	SessionP50      time.Duration
+	SessionP95      time.Duration
+	MailsPerSession float64
+}
+
+// batchGap separates two mails of one delivery batch from two batches (the
+// loop polls every DELIVER_INTERVAL, 1 s by default).
+const batchGap = 200 * time.Millisecond
+
+// Mail summarises the point's mail delivery.
+func (p PointResult) Mail() MailLoop {
+	var ts []time.Time
+	for _, o := range p.Onboardings {
+		ts = append(ts, o.Mail1At, o.Mail2At)
+	}
+	var m MailLoop
+	if len(ts) < 2 {
+		return m
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	span := ts[len(ts)-1].Sub(ts[0])
+	m.PerSecond = float64(len(ts)) / span.Seconds()
+	var gaps []time.Duration
+	var busy time.Duration
+	for i := 1; i < len(ts); i++ {
+		if g := ts[i].Sub(ts[i-1]); g < batchGap {
+			gaps = append(gaps, g)
+			busy += g
+		}
+	}
+	m.GapP50 = Percentile(gaps, 50)
+	m.Busy = busy.Seconds() / span.Seconds()
+	var lens []time.Duration
+	msgs := 0
+	for _, s := range p.SMTPSessions {
+		lens = append(lens, s.End.Sub(s.Start))
+		msgs += s.Messages
+	}
+	m.SessionP50, m.SessionP95 = Percentile(lens, 50), Percentile(lens, 95)
+	if len(lens) > 0 {
+		m.MailsPerSession = float64(msgs) / float64(len(lens))
+	}
+	return m
 }
