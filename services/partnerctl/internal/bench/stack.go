@@ -168,8 +168,7 @@ func sweepStale(parent string, logf func(string, ...any)) {
 	}
 }
 
-// build compiles every available service and nats-server (at the version
-// the workspace resolves, i.e. what pkg/go.mod pins) in one `go build`.
+// build compiles every available service in one `go build`, then nats-server.
 func build(ctx context.Context, root, dir string) ([]string, error) {
 	work, err := os.ReadFile(filepath.Join(root, "go.work"))
 	if err != nil {
@@ -187,13 +186,36 @@ func build(ctx context.Context, root, dir string) ([]string, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no service to build under " + root)
 	}
-	pkgs = append(pkgs, "github.com/nats-io/nats-server/v2")
 	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
-	return names, nil
+	return names, buildNATSServer(ctx, root, dir)
+}
+
+// fallbackNATSServer is the nats-server built when the workspace no longer
+// requires the module (pkg/go.mod pins v2.15.2 today).
+const fallbackNATSServer = "v2.15.2"
+
+// buildNATSServer builds nats-server at the version the workspace resolves
+// (the module root is its main package), or else at fallbackNATSServer
+// through the module proxy.
+func buildNATSServer(ctx context.Context, root, dir string) error {
+	const mod = "github.com/nats-io/nats-server/v2"
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "nats-server"), mod)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	inst := exec.CommandContext(ctx, "go", "install", mod+"@"+fallbackNATSServer)
+	inst.Dir = dir
+	inst.Env = append(os.Environ(), "GOBIN="+dir, "GOWORK=off")
+	if out2, err2 := inst.CombinedOutput(); err2 != nil {
+		return fmt.Errorf("build nats-server: in the workspace: %v\n%s\nat %s: %v\n%s", err, out, fallbackNATSServer, err2, out2)
+	}
+	return nil
 }
 
 func (s *Stack) startNATS(ctx context.Context, binDir string) error {
