@@ -56,8 +56,14 @@ build: ## build every binary into bin/
 	@mkdir -p bin
 	@for d in services/*/cmd/*; do n=$$(basename $$d); echo "build $$n"; $(GO) build -o bin/$$n ./$$d || exit 1; done
 
-bench: ## benchmarks with a same-run raw baseline (not part of CI)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m $(PKGS)
+# `make bench` runs the whole-onboarding benchmark (BENCH_* variables: see
+# services/partnerctl/internal/bench/bench_test.go); BENCH_ALL=1 adds every
+# module's micro-benchmarks.
+BENCH_PKGS := $(if $(BENCH_ALL),$(PKGS),./services/partnerctl/internal/bench/)
+BENCH_RE   := $(if $(BENCH_ALL),.,^BenchmarkOnboarding$$)
+
+bench: ## whole-onboarding benchmark on a private stack, with same-run baselines (BENCH_ALL=1: every benchmark)
+	$(GO) test -run '^$$' -bench '$(BENCH_RE)' -benchtime 1x -timeout 20m $(BENCH_PKGS)
 
 fmt:
 	gofmt -w $(MODULES)
