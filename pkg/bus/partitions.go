@@ -15,7 +15,7 @@ import (
 // partitions among themselves (see Router). It is the most replicas of one
 // service that consume in parallel. Changing it moves partners between
 // partitions: drain the streams first.
-const Partitions = 8
+const Partitions = 4
 
 // KeyHash is the hash of a partition key that places it: its partition
 // (KeyHash % Partitions), its outbox bucket and its worker.

@@ -54,7 +54,9 @@ type Config struct {
 	// Rebalance is how often an instance checks how many instances of its
 	// service run and takes or gives back partitions to own its share.
 	Rebalance time.Duration `env:"BUS_REBALANCE" envDefault:"2s"`
-	// Batch bounds the messages a worker handles in one transaction.
+	// Batch bounds the messages a worker handles in one transaction. A
+	// subscription whose handler acts outside the database (sends mail)
+	// sets Batch 1: a batch that fails is handled again event by event.
 	Batch int `env:"BUS_BATCH" envDefault:"32"`
 }
 
@@ -707,10 +709,11 @@ type delivery struct {
 	obs       *deliveryObs
 }
 
-// handle runs a batch: decode, then every message in one transaction, each
-// in a savepoint (a failing one is undone alone); after the commit, acks,
-// retries and dead letters. When the transaction itself fails, each message
-// is tried again in a transaction of its own.
+// handle runs a batch: decode, then every message in one transaction,
+// all or nothing; when a handler fails (or the commit does), each message
+// is handled again in a transaction of its own, so that one failure costs
+// its batch a second try, never a lost or duplicated effect. Then acks,
+// retries and dead letters.
 func (s *subscription) handle(batch []jetstream.Msg) {
 	ds := make([]*delivery, 0, len(batch))
 	var todo []*delivery
@@ -721,17 +724,15 @@ func (s *subscription) handle(batch []jetstream.Msg) {
 			todo = append(todo, d)
 		}
 	}
-	if len(todo) > 0 {
-		if err := s.inTx(todo); err != nil && len(todo) > 1 {
-			s.r.log.Warn("batch transaction failed; handling its events one by one", "durable", s.durable, "events", len(todo), "err", err)
+	if len(todo) > 1 {
+		if err := s.inTx(todo); err != nil {
+			s.r.log.Debug("batch transaction failed; handling its events one by one", "durable", s.durable, "events", len(todo), "err", err)
 			for _, d := range todo {
-				if err := s.inTx([]*delivery{d}); err != nil && d.err == nil {
-					d.err = err
-				}
+				d.err = s.inTx([]*delivery{d})
 			}
-		} else if err != nil && todo[0].err == nil {
-			todo[0].err = err
 		}
+	} else if len(todo) == 1 {
+		todo[0].err = s.inTx(todo)
 	}
 	for _, d := range ds {
 		s.settle(d)
@@ -777,15 +778,19 @@ func (s *subscription) decode(m jetstream.Msg) *delivery {
 	return d
 }
 
-// inTx handles ds in one transaction (none without a pool). Handler errors
-// are recorded on each delivery; the returned error is the transaction's.
+// inTx handles ds in one transaction (each on its own without a pool):
+// the first handler error, or the commit's, rolls the whole transaction
+// back and is returned (and recorded on the delivery that failed).
 func (s *subscription) inTx(ds []*delivery) error {
 	ctx := context.Background()
 	if s.r.pool == nil {
+		var first error
 		for _, d := range ds {
-			d.err = s.call(ctx, d)
+			if d.err = s.call(ctx, d); d.err != nil && first == nil {
+				first = d.err
+			}
 		}
-		return nil
+		return first
 	}
 	// Lock partners in one order in every batch: two batches touching the
 	// same partners cannot deadlock.
@@ -796,20 +801,12 @@ func (s *subscription) inTx(ds []*delivery) error {
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
 	for _, d := range ds {
-		d.err = pg.Nested(tctx, s.r.pool, func(ctx context.Context, _ pgx.Tx) error { return s.call(ctx, d) })
-		if d.err != nil && tx.Conn().IsClosed() {
-			return d.err
+		if err := s.call(tctx, d); err != nil {
+			d.err = err
+			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		for _, d := range ds {
-			if d.err == nil {
-				d.err = err
-			}
-		}
-		return err
-	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 // call runs the handler of d (with the inbox when declared), recovering a

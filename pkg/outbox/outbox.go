@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +114,11 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	}
 	actor, hasActor := auth.FromContext(ctx)
 	hasActor = hasActor && !actor.IsZero()
+	// The audit trail is of what people and outside systems did; a change
+	// one of our services makes in reaction to another's event is on the
+	// record already (the event names its actor, and its cause is the
+	// audited change upstream).
+	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
 	events := make([]ce.Event, 0, len(drafts))
 	batch := &pgx.Batch{}
 	for _, d := range drafts {
@@ -151,7 +157,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
 		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets))
-		if hasActor {
+		if audited {
 			roles := make([]string, len(actor.Roles))
 			for i, r := range actor.Roles {
 				roles[i] = string(r)
@@ -168,7 +174,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 			_ = br.Close()
 			return nil, fmt.Errorf("outbox: write %s: %w", events[i].Type, err)
 		}
-		if hasActor {
+		if audited {
 			if _, err := br.Exec(); err != nil {
 				_ = br.Close()
 				return nil, fmt.Errorf("outbox: audit %s: %w", events[i].Type, err)

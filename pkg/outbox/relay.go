@@ -92,7 +92,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Drain(ctx context.Context) bool {
 	failures, waits := 0, 0
 	for ctx.Err() == nil {
-		n, err := r.relayBatch(ctx)
+		n, busy, err := r.relayBatch(ctx)
 		if err != nil {
 			failures++
 			if ctx.Err() == nil {
@@ -104,30 +104,21 @@ func (r *Relay) Drain(ctx context.Context) bool {
 			continue
 		}
 		failures = 0
-		if n == r.cfg.BatchSize {
-			continue
-		}
-		if n > 0 {
-			waits = 0
-			continue // rows may have been committed meanwhile
-		}
-		left, err := r.pending(ctx)
-		if err != nil || !left {
-			return err == nil
-		}
-		// What is left is in buckets another relay holds: it publishes them,
-		// or releases them in a moment and they are ours.
-		if waits++; waits > 100 || !sleep(ctx, 5*time.Millisecond) {
-			return false
+		switch {
+		case n == r.cfg.BatchSize:
+			continue // more is waiting
+		case busy:
+			// What is left is in buckets another relay holds: it publishes
+			// them, or releases them in a moment and they are ours.
+			if waits++; waits > 100 || !sleep(ctx, 5*time.Millisecond) {
+				return false
+			}
+		default:
+			// Rows committed since the batch began woke the relay again.
+			return true
 		}
 	}
 	return false
-}
-
-func (r *Relay) pending(ctx context.Context) (bool, error) {
-	var left bool
-	err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox)`).Scan(&left)
-	return left, err
 }
 
 // lockBuckets lists the buckets that hold rows (a loose index scan: one
@@ -160,11 +151,12 @@ type row struct {
 	payload  []byte
 }
 
-// relayBatch publishes one batch and reports how many rows it published.
-func (r *Relay) relayBatch(ctx context.Context) (int, error) {
+// relayBatch publishes one batch and reports how many rows it published
+// and whether rows were left in buckets another relay holds.
+func (r *Relay) relayBatch(ctx context.Context) (n int, busy bool, err error) {
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit it is a no-op
 	// A delete lost in a crash only publishes a row again, which the stream
@@ -175,12 +167,12 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	br := tx.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
-		return 0, err
+		return 0, false, err
 	}
 	locked, err := br.Query()
 	if err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("lock buckets: %w", err)
+		return 0, false, fmt.Errorf("lock buckets: %w", err)
 	}
 	type lock struct {
 		Bucket int16
@@ -191,7 +183,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		err = cerr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("lock buckets: %w", err)
+		return 0, false, fmt.Errorf("lock buckets: %w", err)
 	}
 	var buckets []int16
 	for _, l := range locks {
@@ -199,21 +191,23 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 			// Rows moved from the old queue go first, whoever their
 			// partner: nothing else until they are out.
 			if !l.Locked {
-				return 0, nil
+				return 0, true, nil
 			}
 			buckets = []int16{legacyBucket}
 			break
 		}
 		if l.Locked {
 			buckets = append(buckets, l.Bucket)
+		} else {
+			busy = true
 		}
 	}
 	if len(buckets) == 0 {
-		return 0, nil
+		return 0, busy, nil
 	}
 	rows, err := tx.Query(ctx, takeRows, buckets, r.cfg.BatchSize)
 	if err != nil {
-		return 0, fmt.Errorf("take rows: %w", err)
+		return 0, busy, fmt.Errorf("take rows: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var x row
@@ -221,20 +215,20 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		return x, err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("take rows: %w", err)
+		return 0, busy, fmt.Errorf("take rows: %w", err)
 	}
 	if len(batch) == 0 {
-		return 0, nil
+		return 0, busy, nil
 	}
 	slices.SortFunc(batch, func(a, b row) int { return int(a.id - b.id) })
 	if err := r.publish(ctx, batch); err != nil {
-		return 0, err
+		return 0, busy, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("delete published rows: %w", err)
+		return 0, busy, fmt.Errorf("delete published rows: %w", err)
 	}
 	r.published.Add(int64(len(batch)))
-	return len(batch), nil
+	return len(batch), busy, nil
 }
 
 // publish sends every row asynchronously, in id order on one connection (so

@@ -237,7 +237,10 @@ func TestTokensFollowTheClaimsContract(t *testing.T) {
 		claims["aud"].([]any)[0] != tokenAudience || claims["roles"].([]any)[0] != "verifier" {
 		t.Errorf("claims %v", claims)
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(dec(k["x"])), Y: new(big.Int).SetBytes(dec(k["y"]))}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, dec(k["x"])...), dec(k["y"])...))
+	if err != nil {
+		t.Fatalf("JWKS key: %v", err)
+	}
 	sig := dec(parts[2])
 	h := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if len(sig) != 64 || !ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {

@@ -30,7 +30,9 @@ type Handlers struct {
 // they are the declaration the deployment reads.
 func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
-		{Type: emailv1.TypeVerificationMailRequested, Inbox: HandlerAccept, Handle: h.OnVerificationMailRequested},
+		// The handler sends the mail: one request per transaction, so that a
+		// failing batch is never retried with mails already sent in it.
+		{Type: emailv1.TypeVerificationMailRequested, Inbox: HandlerAccept, Handle: h.OnVerificationMailRequested, Batch: 1},
 	}
 }
 
