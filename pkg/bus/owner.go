@@ -157,10 +157,11 @@ func (o *owner) round(ctx context.Context) error {
 	return nil
 }
 
-// take starts pulling partition p of every subscription. With safe set, it
-// first waits, when a durable of p still has unacknowledged deliveries (an
-// instance died holding them), until they are due again, so that they are
-// handled before anything newer of the same partner.
+// take starts pulling partition p of every subscription: at once when no
+// durable of p has unacknowledged deliveries, so that readiness means
+// consuming; otherwise (an instance died holding them) in the background
+// after the ack wait, when they are due again, so that they are handled
+// before anything newer of the same partners.
 func (o *owner) take(ctx context.Context, p int, safe bool) {
 	pctx, cancel := context.WithCancel(ctx)
 	pt := &part{cancel: cancel, done: make(chan struct{})}
@@ -168,21 +169,27 @@ func (o *owner) take(ctx context.Context, p int, safe bool) {
 	o.parts[p] = pt
 	o.r.owned.Store(int32(len(o.parts)))
 	o.mu.Unlock()
-	go func() {
-		defer close(pt.done)
-		if safe && o.inFlight(pctx, p) {
-			o.r.log.Info("took over a partition with deliveries in flight; waiting for them to come back", "partition", p)
-			select {
-			case <-pctx.Done():
-				return
-			case <-time.After(o.r.cfg.AckWait + 500*time.Millisecond):
-			}
-		}
+	pull := func() {
 		for _, s := range o.subs {
 			if err := s.pull(pctx, p); err != nil && pctx.Err() == nil {
 				o.r.log.Error("cannot pull a partition", "durable", s.durable, "partition", p, "err", err)
 			}
 		}
+	}
+	if !safe || !o.inFlight(pctx, p) {
+		pull()
+		close(pt.done)
+		return
+	}
+	go func() {
+		defer close(pt.done)
+		o.r.log.Info("took over a partition with deliveries in flight; waiting for them to come back", "partition", p)
+		select {
+		case <-pctx.Done():
+			return
+		case <-time.After(o.r.cfg.AckWait + 500*time.Millisecond):
+		}
+		pull()
 	}()
 }
 

@@ -290,7 +290,11 @@ func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
 		if status == http.StatusCreated {
 			break
 		}
-		if status != http.StatusConflict || problem.Code != "agreements.verification_not_approved" {
+		// Agreements refuses while it has not seen the approval (409) or the
+		// registration itself (404) yet: event lag, retried and counted.
+		lag := (status == http.StatusConflict && problem.Code == "agreements.verification_not_approved") ||
+			(status == http.StatusNotFound && problem.Code == "agreements.unknown_partner")
+		if !lag {
 			return o, stall("accept", "POST acceptances", fmt.Errorf("status %d %s: %s", status, problem.Code, problem.Detail))
 		}
 		o.Refusals409++
