@@ -239,9 +239,13 @@ type Router struct {
 	closing chan struct{}
 	once    sync.Once
 	done    chan struct{}
-	owned   atomic.Int32 // partitions this instance consumes (a gauge for tests and logs)
-	// firstRound is closed after the first partition assignment.
-	firstRound chan struct{}
+	owner   *Owner
+	ownRun  bool // the router runs its owner (none was given)
+
+	pmu     sync.Mutex
+	parted  []*subscription         // the partitioned subscriptions, once Run built them
+	started bool                    // Run built them
+	taken   map[int]context.Context // partitions taken before Run built them
 }
 
 // NewRouter builds a router on nc (owned by the router: Close drains it).
@@ -254,8 +258,7 @@ func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, lo
 		return nil, err
 	}
 	return &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
-		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{}),
-		firstRound: make(chan struct{})}, nil
+		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Add subscribes s.
@@ -319,7 +322,20 @@ func (r *Router) Durables() []Durable {
 }
 
 // Owned is how many partitions this instance consumes now.
-func (r *Router) Owned() int { return int(r.owned.Load()) }
+func (r *Router) Owned() int {
+	if r.owner == nil {
+		return 0
+	}
+	return len(r.owner.Owned())
+}
+
+// UseOwner makes the router consume the partitions o assigns to this
+// instance (the platform shares one owner between the router and the
+// outbox relay, and runs it). Without one, Run runs its own. Call before Run.
+func (r *Router) UseOwner(o *Owner) {
+	r.owner = o
+	o.Join(r)
+}
 
 // OwnerSource is the CloudEvents source every event on a producer stream's
 // subjects must have; "" where any source may publish (intake, dead letters).
@@ -345,7 +361,6 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	var partitioned []*subscription
 	for _, f := range r.order {
 		s := r.subs[f]
 		s.startWorkers()
@@ -359,43 +374,126 @@ func (r *Router) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		partitioned = append(partitioned, s)
+		r.pmu.Lock()
+		r.parted = append(r.parted, s)
+		r.pmu.Unlock()
 	}
-	var ownErr error
+	// Partitions the owner assigned before the subscriptions were built.
+	r.pmu.Lock()
+	r.started = true
+	taken := r.taken
+	r.taken = nil
+	r.pmu.Unlock()
+	for p, pctx := range taken {
+		r.TakePartition(pctx, p, true)
+	}
 	ownDone := make(chan struct{})
-	go func() {
-		defer close(ownDone)
-		ownErr = r.own(ctx, partitioned)
-	}()
-	select {
-	case <-r.ownedOnce(partitioned):
-	case <-ownDone:
+	if r.owner == nil && len(r.parted) > 0 {
+		r.owner, r.ownRun = NewOwner(r.service, r.pool, r.cfg, r.log), true
+		r.owner.Join(r)
+	}
+	if r.ownRun {
+		go func() {
+			defer close(ownDone)
+			_ = r.owner.Run(ctx)
+		}()
+	} else {
+		close(ownDone)
+	}
+	if r.owner != nil && len(r.parted) > 0 { // read after Run built it
+		select {
+		case <-r.owner.Ready():
+		case <-ctx.Done():
+		}
 	}
 	r.isRun.Store(true)
 	close(r.running)
 	<-ctx.Done()
 	r.isRun.Store(false)
 	// Queued messages are handed back at once, in-flight ones finish, then
-	// the partitions are given back and the workers stop.
+	// the pulls stop (the partitions stay owned until the owner closes).
 	for _, f := range r.order {
 		r.subs[f].stopped.Store(true)
 	}
 	<-ownDone
 	r.stopAll()
-	if ctx.Err() != nil && ownErr != nil && errors.Is(ownErr, context.Canceled) {
-		return nil
-	}
-	return ownErr
+	return nil
 }
 
-// ownedOnce is closed once the first assignment round is done.
-func (r *Router) ownedOnce(partitioned []*subscription) <-chan struct{} {
-	if len(partitioned) == 0 {
-		ch := make(chan struct{})
-		close(ch)
-		return ch
+// TakePartition starts pulling partition p of every partitioned
+// subscription: at once when no durable of p has unacknowledged
+// deliveries, so that readiness means consuming; otherwise (safe: an
+// instance died holding them) in the background after the ack wait, when
+// they are due again, so that they are handled before anything newer of
+// the same partners.
+func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
+	r.pmu.Lock()
+	if !r.started {
+		if r.taken == nil {
+			r.taken = map[int]context.Context{}
+		}
+		r.taken[p] = ctx
+		r.pmu.Unlock()
+		return
 	}
-	return r.firstRound
+	parted := r.parted
+	r.pmu.Unlock()
+	pull := func() {
+		for _, s := range parted {
+			if err := s.pull(ctx, p); err != nil && ctx.Err() == nil {
+				r.log.Error("cannot pull a partition", "durable", s.durable, "partition", p, "err", err)
+			}
+		}
+	}
+	if !safe || !r.inFlight(ctx, parted, p) {
+		pull()
+		return
+	}
+	go func() {
+		r.log.Info("took over a partition with deliveries in flight; waiting for them to come back", "partition", p)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.cfg.AckWait + 500*time.Millisecond):
+		}
+		pull()
+	}()
+}
+
+// GivePartition stops pulling partition p and lets what is held of it settle.
+func (r *Router) GivePartition(p int) {
+	r.pmu.Lock()
+	delete(r.taken, p)
+	parted := r.parted
+	r.pmu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range parted {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.unpull(p) }()
+	}
+	wg.Wait()
+}
+
+// inFlight reports whether a durable of partition p has deliveries not
+// acknowledged yet.
+func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bool {
+	for _, s := range parted {
+		name, filter := s.names(p)
+		st, err := StreamFor(filter)
+		if err != nil {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := r.js.Consumer(ictx, st.Name, name)
+		if err == nil {
+			if info, err := c.Info(ictx); err == nil && info.NumAckPending > 0 {
+				cancel()
+				return true
+			}
+		}
+		cancel()
+	}
+	return false
 }
 
 // stopAll stops every pull and waits for the workers.

@@ -24,9 +24,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,9 +65,11 @@ type Draft struct {
 
 // Writer appends events to the outbox of one service.
 type Writer struct {
-	source string
-	now    func() time.Time
-	wake   func()
+	source  string
+	now     func() time.Time
+	wake    func()
+	owner   *bus.Owner
+	channel string
 }
 
 // NewWriter returns a writer whose events have source /services/<service>.
@@ -79,8 +81,12 @@ func NewWriter(service string) *Writer {
 func (w *Writer) Source() string { return w.source }
 
 // WakeOnCommit makes every transaction that appended events call wake once
-// it has committed (the relay's Wake).
-func (w *Writer) WakeOnCommit(wake func()) { w.wake = wake }
+// it has committed (the relay's Wake). With owner, an event of a partition
+// this instance does not own notifies its owner's relay instead (Postgres
+// NOTIFY on the service's outbox channel, delivered at commit).
+func (w *Writer) WakeOnCommit(wake func(), owner *bus.Owner, service string) {
+	w.wake, w.owner, w.channel = wake, owner, bus.OutboxChannel(service)
+}
 
 // SchemaURL is the dataschema of an event type.
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
@@ -121,6 +127,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
 	events := make([]ce.Event, 0, len(drafts))
 	batch := &pgx.Batch{}
+	var notify []int // partitions another instance relays
 	for _, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
 			// A row that cannot be published would block its bucket.
@@ -157,6 +164,9 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
 		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets))
+		if p := bus.PartitionFor(pk); w.owner != nil && !w.owner.Owns(p) && !slices.Contains(notify, p) {
+			notify = append(notify, p)
+		}
 		if audited {
 			roles := make([]string, len(actor.Roles))
 			for i, r := range actor.Roles {
@@ -167,6 +177,9 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
 		}
 		events = append(events, ev)
+	}
+	for _, p := range notify {
+		batch.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
 	}
 	br := tx.SendBatch(ctx, batch)
 	for i := range events {
@@ -181,6 +194,12 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 			}
 		}
 	}
+	for range notify {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("outbox: notify the owner: %w", err)
+		}
+	}
 	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -193,8 +212,12 @@ type RelayConfig struct {
 	// PollInterval is the safety net: how often an idle relay looks for rows
 	// nobody woke it for (written by a process that died before relaying).
 	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"2s"`
-	// BatchSize rows are published and deleted per transaction.
+	// BatchSize rows are read and published at once.
 	BatchSize int `env:"BATCH_SIZE" envDefault:"500"`
+	// FlushInterval is how often published rows are deleted (in one
+	// statement; also when BatchSize of them wait, and before a partition
+	// is given back).
+	FlushInterval time.Duration `env:"FLUSH_INTERVAL" envDefault:"1s"`
 	// PublishTimeout bounds the wait for a batch's acknowledgements.
 	PublishTimeout time.Duration `env:"PUBLISH_TIMEOUT" envDefault:"5s"`
 }
@@ -208,18 +231,13 @@ func (c RelayConfig) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, errors.New("OUTBOX_BATCH_SIZE must be in [1, 10000]"))
 	}
+	if c.FlushInterval < 0 || c.FlushInterval > time.Minute {
+		errs = append(errs, errors.New("OUTBOX_FLUSH_INTERVAL must be in [0, 1m]"))
+	}
 	if c.PublishTimeout < 100*time.Millisecond {
 		errs = append(errs, errors.New("OUTBOX_PUBLISH_TIMEOUT must be at least 100ms"))
 	}
 	return errors.Join(errs...)
-}
-
-// lockClass is the first key of the relay's advisory locks: one namespace
-// per schema, so that services sharing a database never contend.
-func lockClass(schema string) int32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte("partnerhub-outbox:" + schema))
-	return int32(h.Sum32())
 }
 
 // Stats reports the backlog of the outbox (rows and the age of the oldest).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -465,4 +466,100 @@ func TestDatabaseRefusalAnswers503(t *testing.T) {
 	})
 	cancel()
 	<-done
+}
+
+// TestTwoInstancesRelayAndConsumeInParallel runs two instances of one
+// service on one database and one JetStream: each owns half of the
+// partitions, relays their events and consumes them; both do work, and
+// every partner's events are published and handled in their sequence order
+// although both instances write them.
+func TestTwoInstancesRelayAndConsumeInParallel(t *testing.T) {
+	natsURL := testkit.NATS(t)
+	cfg := testConfig(t, natsURL)
+	cfg.Bus.Rebalance = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	last := map[string]uint64{}     // partner → last sequence handled
+	by := map[string]map[int]bool{} // partner → instances that handled it
+	handled := 0
+	start := func(i int) (*platform.Base, chan error) {
+		decl := platform.Declaration{Name: "registration", Migrations: migrations}
+		b, err := platform.Start(ctx, decl, cfg, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		decl.Subscriptions = []bus.Subscription{{Type: typeHappened, Inbox: "on_happened", Handle: func(_ context.Context, ev ce.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Sequence != last[ev.Subject]+1 {
+				t.Errorf("%s: sequence %d handled after %d", ev.Subject, ev.Sequence, last[ev.Subject])
+			}
+			last[ev.Subject] = ev.Sequence
+			if by[ev.Subject] == nil {
+				by[ev.Subject] = map[int]bool{}
+			}
+			by[ev.Subject][i] = true
+			handled++
+			return nil
+		}}}
+		if err := b.Mount(decl); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		<-b.Router.Running()
+		return b, done
+	}
+	a, aDone := start(0)
+	b, bDone := start(1)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if len(a.Owned()) != bus.Partitions/2 || len(b.Owned()) != bus.Partitions/2 {
+			return fmt.Errorf("a owns %v, b owns %v", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	// Both instances write every partner's events, in turns.
+	const partners, each = 16, 6
+	for n := range each {
+		for p := range partners {
+			w := []*platform.Base{a, b}[(n+p)%2]
+			err := pg.InTx(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := w.Outbox.Append(ctx, tx, outbox.Draft{Type: typeHappened, Subject: fmt.Sprintf("PG-R%02d", p), Data: map[string]int{"n": n}})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	testkit.Eventually(t, 15*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if handled != partners*each {
+			return fmt.Errorf("%d of %d handled", handled, partners*each)
+		}
+		return nil
+	})
+	if a.Relayed() == 0 || b.Relayed() == 0 {
+		t.Errorf("relayed: a %d, b %d — both instances must publish", a.Relayed(), b.Relayed())
+	}
+	mu.Lock()
+	handlers := map[int]int{}
+	for p, in := range by {
+		if len(in) != 1 {
+			t.Errorf("%s handled by both instances", p)
+		}
+		for i := range in {
+			handlers[i]++
+		}
+	}
+	mu.Unlock()
+	if handlers[0] == 0 || handlers[1] == 0 {
+		t.Errorf("partners handled per instance %v: both must consume", handlers)
+	}
+	t.Logf("relayed a=%d b=%d; partners consumed %v", a.Relayed(), b.Relayed(), handlers)
+	cancel()
+	<-aDone
+	<-bDone
 }
