@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -346,8 +347,8 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 // TestEndToEndRegistrationToConfirmation is the done criterion in
 // one test: a registration submitted event → the e-mail ownership service
 // (its real binary) opens challenges → this notifier delivers real mail to
-// the in-test SMTP server → the link from the mail, fetched with HTTP GET,
-// confirms → the ownership confirmed event is on JetStream.
+// the in-test SMTP server → the link from the mail, opened with HTTP GET,
+// shows a button whose POST confirms → the ownership confirmed event is on JetStream.
 func TestEndToEndRegistrationToConfirmation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the e-mail ownership binary")
@@ -390,14 +391,24 @@ func TestEndToEndRegistrationToConfirmation(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no confirmation link in the mail:\n%s", p.Text)
 	}
+	// The link shows the address and a button; the button confirms.
 	resp, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "taro@yamada.example.co.jp") {
+		t.Fatalf("opening the link: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.PostForm(eoURL+"/confirm", url.Values{"token": {strings.SplitN(link, "token=", 2)[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "確認しました") {
-		t.Fatalf("clicking the link: %d %s", resp.StatusCode, body)
+		t.Fatalf("pressing the button: %d %s", resp.StatusCode, body)
 	}
 	ev := h.waitStream("EMAIL", emailv1.TypeOwnershipConfirmed, 1)[0]
 	var c emailv1.OwnershipConfirmed

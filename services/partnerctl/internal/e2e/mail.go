@@ -3,11 +3,14 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,6 +29,26 @@ var confirmLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/confirm\?token=[A-Za-
 
 // ConfirmLink is the e-mail confirmation link in the mail, or "".
 func (m Mail) ConfirmLink() string { return confirmLinkRe.FindString(m.Text) }
+
+// ConfirmLink does what the person who received a confirmation mail does:
+// open the link (a page with the address and a button, which confirms
+// nothing by itself) and press the button (a form POST of the token).
+func (s *Stack) ConfirmLink(t testing.TB, link string) *Response {
+	t.Helper()
+	page := s.Call(t, "GET", link, "", nil, http.StatusOK, nil)
+	m := formRe.FindStringSubmatch(string(page.Body))
+	if m == nil {
+		t.Fatalf("no confirm form on the page of %s:\n%s", link, page.Body)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.ResolveReference(&url.URL{Path: m[1]})
+	return s.Call(t, "POST", target.String(), "", url.Values{"token": {html.UnescapeString(m[2])}}, http.StatusOK, nil)
+}
+
+var formRe = regexp.MustCompile(`<form method="post" action="([^"]+)"><input type="hidden" name="token" value="([^"]+)">`)
 
 // Mails returns the catcher's mails to address, oldest file name first.
 func (s *Stack) Mails(address string) ([]Mail, error) {

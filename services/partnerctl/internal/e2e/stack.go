@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -356,12 +357,18 @@ func (r *Response) JSON(t testing.TB, out any) {
 	}
 }
 
-// Do sends a request with an optional bearer token and JSON body; headers
+// Do sends a request with an optional bearer token and JSON body (a form
+// for url.Values); headers
 // are name, value pairs. Transport errors fail the test.
 func (s *Stack) Do(t testing.TB, method, url, token string, body any, headers ...string) *Response {
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case neturl.Values: // a page's form
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
 		data, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
@@ -375,7 +382,7 @@ func (s *Stack) Do(t testing.TB, method, url, token string, body any, headers ..
 		t.Fatal(err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
