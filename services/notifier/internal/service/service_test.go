@@ -26,12 +26,14 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	apihttp "github.com/partnerhub/onboarding/services/notifier/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/internal/service"
@@ -65,6 +67,9 @@ type harness struct {
 	sealer  *sealedbox.Sealer
 	pub     string
 	clock   *clock
+	logs    *testkit.SyncBuffer
+	client  *http.Client
+	signer  *auth.Signer
 }
 
 type opts struct {
@@ -72,6 +77,7 @@ type opts struct {
 	natsURL, db string
 	jwks        string
 	pub, priv   string
+	smtp        smtptest.Options
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -84,7 +90,7 @@ func start(t *testing.T, o opts) *harness {
 		h.db = testkit.Database(t)
 	}
 	if h.jwks == "" {
-		_, h.jwks = testkit.DevKeys(t)
+		h.signer, h.jwks = testkit.DevKeys(t)
 	}
 	if o.priv == "" {
 		o.pub, o.priv, _ = sealedbox.GenerateKey()
@@ -94,17 +100,20 @@ func start(t *testing.T, o opts) *harness {
 	if o.linkBase == "" {
 		o.linkBase = "https://onboarding.example.com/email"
 	}
-	h.smtp = smtptest.Start(t, smtptest.Options{})
+	h.smtp = smtptest.Start(t, o.smtp)
 	cfg := service.Config{
 		Config:     testkit.PlatformConfig(h.db, h.natsURL, h.jwks),
 		PrivateKey: o.priv, SMTPHost: h.smtp.Host, SMTPPort: h.smtp.Port, SMTPTLS: "none",
 		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
+		PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com",
 		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		MaxAttempts: 50, SendLease: 2 * time.Minute, Clock: h.clock,
+		MaxAttempts: 50, SendLease: 15 * time.Second, Clock: h.clock,
 	}
+	h.logs = &testkit.SyncBuffer{}
 	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(h.logs, nil)))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
+	h.client = contract.ValidatingClient(t, apihttp.OpenAPI)
 	_, h.js = testkit.JetStream(t, h.natsURL)
 	return h
 }
