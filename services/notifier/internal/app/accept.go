@@ -66,10 +66,11 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 }
 
 // prepare resolves what the mail needs from the directory before an
-// attempt: the partner's contact address when the mail has none yet, and,
-// for a reminder, whether the partner stopped reminders (then it is
-// suppressed). An unknown contact leaves the address empty: the attempt
-// fails temporarily and SaveContact makes the mail due again.
+// attempt: what the request left to the partner's contact (the address,
+// the language the mail is written in first, the market), and, for a
+// reminder, whether the partner stopped reminders (then it is suppressed).
+// An unknown contact leaves the address empty: the attempt fails
+// temporarily and SaveContact makes the mail due again.
 func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
 	q := d.Request()
 	if q.Category == domain.CategoryReminder {
@@ -81,7 +82,7 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
 			return d.Suppress(a.d.Clock.Now())
 		}
 	}
-	if q.Recipient != "" {
+	if q.Recipient != "" && q.Language != "" && q.Market != "" {
 		return nil
 	}
 	c, err := a.d.Directory.Contact(ctx, q.PartnerID)
@@ -91,8 +92,8 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
 	case err != nil:
 		return fmt.Errorf("contact of %s: %w", q.PartnerID, err)
 	}
-	if err := d.Address(c.Email, "", domain.ChooseLanguage(c.Language, c.Market)); err != nil {
-		return nil // a contact the registration accepted but mail cannot use: the attempt says so
-	}
+	// A contact address mail cannot use leaves the mail without one: its
+	// attempt says so.
+	_ = d.Complete(c.Email, "", domain.ChooseLanguage(c.Language, c.Market), c.Market)
 	return nil
 }

@@ -715,3 +715,23 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestTheContactsLanguageComesFirst: an event that names the address but
+// not the language (verification's) is written in the language the partner
+// registered with first.
+func TestTheContactsLanguageComesFirst(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c := contact("PG-SAKURA")
+	c.Language = "en"
+	_ = w.app.RecordContact(ctx, c)
+	req := documentsRequested(t, "ev-en")
+	req.Recipient = "someone.else@sakura.example.co.jp"
+	if _, err := w.app.Accept(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	m := w.sender.messages()[0]
+	if m.To != req.Recipient || !strings.HasPrefix(m.Subject, "Action required") || m.Languages[0] != mails.English {
+		t.Fatalf("to %s, subject %q", m.To, m.Subject)
+	}
+}

@@ -260,22 +260,25 @@ func (d *Delivery) expired(at time.Time) bool {
 // ID is the mail id.
 func (d *Delivery) ID() string { return d.req.ID }
 
-// Address sets the recipient resolved from the partner's contact (and the
-// name and language the mail is written with, where the request had none).
-// An address set once is kept: every attempt goes to the same mailbox.
-func (d *Delivery) Address(recipient, contactName string, lang Language) error {
-	if d.req.Recipient != "" {
-		return nil
+// Complete fills what the request left to the partner's contact: the
+// recipient (kept once set: every attempt goes to the same mailbox), the
+// name and the language the mail is written with, the market (its time
+// zone). Fields the request set are kept.
+func (d *Delivery) Complete(recipient, contactName string, lang Language, market string) error {
+	if d.req.Recipient == "" {
+		if a, err := mail.ParseAddress(recipient); err != nil || a.Address != recipient {
+			return fmt.Errorf("%w: the contact address is not a bare e-mail address", ErrInvalidRequest)
+		}
+		d.req.Recipient = recipient
 	}
-	if a, err := mail.ParseAddress(recipient); err != nil || a.Address != recipient {
-		return fmt.Errorf("%w: the contact address is not a bare e-mail address", ErrInvalidRequest)
-	}
-	d.req.Recipient = recipient
 	if d.req.ContactName == "" {
 		d.req.ContactName = contactName
 	}
 	if d.req.Language == "" {
 		d.req.Language = lang
+	}
+	if d.req.Market == "" {
+		d.req.Market = market
 	}
 	return nil
 }

@@ -262,14 +262,14 @@ func TestResolvedContactAndSuppression(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Address("Taro <taro@example.co.jp>", "", ""); !errors.Is(err, domain.ErrInvalidRequest) {
+	if err := d.Complete("Taro <taro@example.co.jp>", "", "", ""); !errors.Is(err, domain.ErrInvalidRequest) {
 		t.Fatalf("a display name in the address: %v", err)
 	}
-	if err := d.Address("taro@example.co.jp", "山田 太郎", domain.LanguageJA); err != nil {
+	if err := d.Complete("taro@example.co.jp", "山田 太郎", domain.LanguageJA, "JP"); err != nil {
 		t.Fatal(err)
 	}
-	_ = d.Address("other@example.co.jp", "", domain.LanguageEN)
-	if q := d.Request(); q.Recipient != "taro@example.co.jp" || q.Language != domain.LanguageJA || q.ContactName != "山田 太郎" {
+	_ = d.Complete("other@example.co.jp", "", domain.LanguageEN, "US")
+	if q := d.Request(); q.Recipient != "taro@example.co.jp" || q.Language != domain.LanguageJA || q.ContactName != "山田 太郎" || q.Market != "JP" {
 		t.Fatalf("request %+v", q)
 	}
 	if err := d.Suppress(t0); err != nil || d.Status() != domain.StatusSuppressed || !d.Finished() || len(d.PullEvents()) != 0 {
