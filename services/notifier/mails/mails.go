@@ -73,11 +73,11 @@ const (
 
 // Kind is one mail of the catalog.
 type Kind struct {
-	ID       string   // template directory under templates/
-	Trigger  string   // CloudEvents type whose consumption sends it
-	Category Category //
-	To       string   // who receives it
-	Carries  string   // what it tells, for the README and reviewers
+	ID       string   `json:"id"`       // template directory under templates/
+	Trigger  string   `json:"trigger"`  // CloudEvents type whose consumption sends it
+	Category Category `json:"category"` //
+	To       string   `json:"to"`       // who receives it
+	Carries  string   `json:"carries"`  // what it tells, for the README and reviewers
 }
 
 // Template ids.
