@@ -249,9 +249,18 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	if len(versions.Versions) == 0 {
 		return out, fmt.Errorf("no %s agreement version published", program)
 	}
-	if err := r.call(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
-		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, 201, nil); err != nil {
+	// Agreements learns of the approval from the bus, a moment after
+	// registration did: until then the acceptance answers 409.
+	status, failure := 0, error(nil)
+	if err := r.waitFor(ctx, "agreements to learn of the approval", func() bool {
+		status, failure = r.do(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
+			map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, nil)
+		return failure != nil || status != http.StatusConflict
+	}); err != nil {
 		return out, err
+	}
+	if failure != nil || status != http.StatusCreated {
+		return out, fmt.Errorf("accept the %s agreement: status %d, want 201 (%v)", program, status, failure)
 	}
 	if err := r.waitFor(ctx, "enrollment "+program+" active", func() bool {
 		var p struct {

@@ -231,8 +231,20 @@ func acceptAgreement(t *testing.T, s *e2e.Stack, partnerID, program string) {
 	if len(versions.Versions) == 0 {
 		t.Fatalf("no %s agreement version for JP", program)
 	}
-	s.Call(t, "POST", s.URL("agreements")+"/v1/partners/"+partnerID+"/agreements/acceptances", adm,
-		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, http.StatusCreated, nil)
+	// Agreements learns of the approval from the bus, a moment after
+	// registration did: until then the acceptance answers 409.
+	e2e.Eventually(t, 10*time.Second, "agreements to take the "+program+" acceptance", func() error {
+		r := s.Do(t, "POST", s.URL("agreements")+"/v1/partners/"+partnerID+"/agreements/acceptances", adm,
+			map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"})
+		switch {
+		case r.Status == http.StatusCreated:
+			return nil
+		case r.Problem != nil && r.Problem.Code == "agreements.verification_not_approved":
+			return fmt.Errorf("%s", r)
+		}
+		t.Fatalf("accept: %s", r)
+		return nil
+	})
 	e2e.Eventually(t, 20*time.Second, program+" enrollment active", func() error {
 		if st := getPartner(t, s, partnerID).enrollment(program); st != "active" {
 			return fmt.Errorf("%s enrollment %q", program, st)
