@@ -243,8 +243,14 @@ func TestSMTPDownThenBack(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n := len(d.Attempts()); n < 2 {
-			return fmt.Errorf("%d attempts while down", n)
+		failed := 0
+		for _, a := range d.Attempts() {
+			if a.Outcome == domain.OutcomeTemporary {
+				failed++
+			}
+		}
+		if failed < 2 {
+			return fmt.Errorf("%d attempts failed while down", failed)
 		}
 		return nil
 	})
@@ -261,6 +267,29 @@ func TestSMTPDownThenBack(t *testing.T) {
 	for _, a := range h.delivery("ch-down").Attempts()[:p.Attempts-1] {
 		if a.Outcome != domain.OutcomeTemporary {
 			t.Errorf("attempt %d: %s", a.Number, a.Outcome)
+		}
+	}
+	// The outage is in the logs and the metrics: each failed attempt (no
+	// SMTP reply: connection refused) with its retry time, each retry.
+	failed := strings.Count(h.logs.String(), `"msg":"mail attempt failed"`)
+	retries := strings.Count(h.logs.String(), `"msg":"mail retry"`)
+	if failed != p.Attempts-1 || retries != p.Attempts-1 || !strings.Contains(h.logs.String(), `"retry_at"`) ||
+		strings.Contains(h.logs.String(), req.Recipient) {
+		t.Errorf("%d attempts: %d failure lines, %d retry lines:\n%s", p.Attempts, failed, retries, h.logs.String())
+	}
+	res, err := http.Get("http://" + h.svc.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf(`partnerhub_mail_attempts_total{outcome="temporary_failure",smtp_code="0",template="email_ownership.verify.v1"} %d`, p.Attempts-1),
+		fmt.Sprintf(`partnerhub_mail_retries_total{template="email_ownership.verify.v1"} %d`, p.Attempts-1),
+		`partnerhub_mail_attempts_total{outcome="delivered",smtp_code="0",template="email_ownership.verify.v1"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 	// Later polls send nothing more.
