@@ -6,6 +6,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/partnerhub/onboarding/pkg/contract"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
@@ -257,5 +260,25 @@ func TestWriteEML(t *testing.T) {
 	}
 	if regexp.MustCompile(`[^\x00-\x7f]`).MatchString(strings.SplitN(raw, "\r\n\r\n", 2)[0]) {
 		t.Fatal("non-ASCII bytes in the headers (they must be encoded)")
+	}
+}
+
+// TestREADMEListsEveryMail: the README's table of mails names every mail of
+// the catalog with the event that sends it and its category.
+func TestREADMEListsEveryMail(t *testing.T) {
+	root, err := contract.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range mails.Kinds {
+		row := regexp.MustCompile("(?m)^\\| [^|`]*`" + regexp.QuoteMeta(k.ID) + "` \\| `" + regexp.QuoteMeta(strings.TrimPrefix(k.Trigger, "com.partnerhub.")) +
+			"`[^|]*\\|[^|]+\\| " + string(k.Category) + " \\|")
+		if !row.Match(readme) {
+			t.Errorf("README.md: no row for %s (sent on %s, %s) in the table of mails", k.ID, k.Trigger, k.Category)
+		}
 	}
 }
