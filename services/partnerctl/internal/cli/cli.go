@@ -162,6 +162,9 @@ func newRoot(g *globals) *cobra.Command {
   # watch every event of one partner as it happens
   partnerctl events tail --partner PG-PRTA-HD7W-NYE
 
+  # preview a mail the notifier sends (its template files are editable)
+  partnerctl mail render verification.documents_requested --lang en
+
   # mint a token for curl
   TOKEN=$(partnerctl token --role partner_admin --as-partner PG-PRTA-HD7W-NYE --as-sub user-1)
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/v1/partners/PG-PRTA-HD7W-NYE`,
@@ -198,7 +201,7 @@ func newRoot(g *globals) *cobra.Command {
 	g.urls.flags(pf, g)
 	root.AddCommand(newTokenCmd(g), newKeysCmd(g), newStreamsCmd(g), newDeadLettersCmd(g), newDemoCmd(g),
 		newRegistrationsCmd(g), newPartnersCmd(g), newTasksCmd(g), newAgreementsCmd(g), newRelationshipsCmd(g),
-		newEventsCmd(g), newTimelineCmd(g))
+		newEventsCmd(g), newTimelineCmd(g), newMailCmd(g))
 	return root
 }
 

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -179,14 +180,25 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	out = onboarded{partner: reg.PartnerID, location: reg.LocationID}
 	r.say("partner %s, location %s (pending)", reg.PartnerID, reg.LocationID)
 
-	r.step("confirmation mails arrive; the contact opens each link")
+	r.step("confirmation mails arrive; the contact opens each link and presses its button")
 	links, err := r.mailLinks(ctx, "ichiro.suzuki"+suffix+"@"+domain, len(reg.Enrollments))
 	if err != nil {
 		return out, err
 	}
 	for _, l := range links {
+		// The link shows the address and a button (opening it confirms
+		// nothing: mail scanners open links too); the button posts the token.
 		if err := r.call(ctx, "GET", l, "", nil, 200, nil); err != nil {
 			return out, fmt.Errorf("confirm link: %w", err)
+		}
+		u, err := neturl.Parse(l)
+		if err != nil {
+			return out, err
+		}
+		form := neturl.Values{"token": {u.Query().Get("token")}}
+		u.RawQuery = ""
+		if err := r.call(ctx, "POST", u.String(), "", form, 200, nil); err != nil {
+			return out, fmt.Errorf("confirm button: %w", err)
 		}
 	}
 	if err := r.waitEvent(ctx, "verification.task.created.v1", reg.PartnerID); err != nil {
@@ -237,9 +249,18 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	if len(versions.Versions) == 0 {
 		return out, fmt.Errorf("no %s agreement version published", program)
 	}
-	if err := r.call(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
-		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, 201, nil); err != nil {
+	// Agreements learns of the approval from the bus, a moment after
+	// registration did: until then the acceptance answers 409.
+	status, failure := 0, error(nil)
+	if err := r.waitFor(ctx, "agreements to learn of the approval", func() bool {
+		status, failure = r.do(ctx, "POST", r.cfg.Agreements+"/v1/partners/"+reg.PartnerID+"/agreements/acceptances", adm,
+			map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, nil)
+		return failure != nil || status != http.StatusConflict
+	}); err != nil {
 		return out, err
+	}
+	if failure != nil || status != http.StatusCreated {
+		return out, fmt.Errorf("accept the %s agreement: status %d, want 201 (%v)", program, status, failure)
 	}
 	if err := r.waitFor(ctx, "enrollment "+program+" active", func() bool {
 		var p struct {
@@ -400,7 +421,12 @@ func (r *runner) callH(ctx context.Context, method, url, token string, body any,
 
 func (r *runner) do(ctx context.Context, method, url, token string, body any, out any, headers ...string) (int, error) {
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case neturl.Values: // a page's form
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
 		data, err := json.Marshal(body)
 		if err != nil {
 			return 0, err
@@ -412,7 +438,7 @@ func (r *runner) do(ctx context.Context, method, url, token string, body any, ou
 		return 0, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -55,6 +55,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("DuplicateRegistration", func(t *testing.T) { t.Parallel(); testDuplicateRegistration(t, s) })
 		t.Run("ResellerEndsRelationship", func(t *testing.T) { t.Parallel(); testResellerEndsRelationship(t, s) })
 		t.Run("DecisionEventsOverTheBus", func(t *testing.T) { t.Parallel(); testDecisionEventsOverTheBus(t, s) })
+		t.Run("PartnerCommunications", func(t *testing.T) { t.Parallel(); testPartnerCommunications(t, s) })
 	})
 	if t.Failed() {
 		return
@@ -77,9 +78,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 func validateResponses(t *testing.T, s *e2e.Stack) {
 	var urls []string
 	for _, name := range s.ServiceNames() {
-		if name != "notifier" { // health and readiness only
-			urls = append(urls, s.URL(name))
-		}
+		urls = append(urls, s.URL(name))
 	}
 	docs, err := contract.FetchDocs(s.HTTPClient, urls...)
 	if err != nil {

@@ -115,7 +115,8 @@ func getPartner(t *testing.T, s *e2e.Stack, partnerID string) partnerView {
 }
 
 // confirmEmail opens the link of each confirmation mail to c's contact (one
-// per enrollment) and waits until e-mail ownership confirmed every enrollment.
+// per enrollment), presses the page's button and waits until e-mail
+// ownership confirmed every enrollment.
 func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrollments int) {
 	t.Helper()
 	for _, m := range s.WaitMails(t, c.Email(), enrollments) {
@@ -123,7 +124,7 @@ func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrol
 		if link == "" {
 			t.Fatalf("no confirmation link in mail %s:\n%s", m.File, m.Text)
 		}
-		s.Call(t, "GET", link, "", nil, http.StatusOK, nil)
+		s.ConfirmLink(t, link)
 	}
 	e2e.Eventually(t, 20*time.Second, "ownership confirmed for every enrollment", func() error {
 		if n := len(s.Events.Of(emailv1.TypeOwnershipConfirmed, partnerID)); n != enrollments {
@@ -230,8 +231,20 @@ func acceptAgreement(t *testing.T, s *e2e.Stack, partnerID, program string) {
 	if len(versions.Versions) == 0 {
 		t.Fatalf("no %s agreement version for JP", program)
 	}
-	s.Call(t, "POST", s.URL("agreements")+"/v1/partners/"+partnerID+"/agreements/acceptances", adm,
-		map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"}, http.StatusCreated, nil)
+	// Agreements learns of the approval from the bus, a moment after
+	// registration did: until then the acceptance answers 409.
+	e2e.Eventually(t, 10*time.Second, "agreements to take the "+program+" acceptance", func() error {
+		r := s.Do(t, "POST", s.URL("agreements")+"/v1/partners/"+partnerID+"/agreements/acceptances", adm,
+			map[string]any{"version_id": versions.Versions[0].ID, "market": "JP"})
+		switch {
+		case r.Status == http.StatusCreated:
+			return nil
+		case r.Problem != nil && r.Problem.Code == "agreements.verification_not_approved":
+			return fmt.Errorf("%s", r)
+		}
+		t.Fatalf("accept: %s", r)
+		return nil
+	})
 	e2e.Eventually(t, 20*time.Second, program+" enrollment active", func() error {
 		if st := getPartner(t, s, partnerID).enrollment(program); st != "active" {
 			return fmt.Errorf("%s enrollment %q", program, st)

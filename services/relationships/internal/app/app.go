@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -28,6 +29,10 @@ type Deps struct {
 	Rand io.Reader
 	// Policy holds the time rules (default domain.DefaultPolicy()).
 	Policy *domain.Policy
+	// SealInvitation seals the invitation link of a new request (its id
+	// and token) to the notifier, which mails it to the reseller's
+	// contact. Nil: the link goes to the provider only.
+	SealInvitation func(requestID, token string) ([]byte, error)
 }
 
 // App runs the use cases.
@@ -38,6 +43,7 @@ type App struct {
 	newID    func() string
 	rand     io.Reader
 	policy   domain.Policy
+	seal     func(requestID, token string) ([]byte, error)
 }
 
 // New validates deps, fills in defaults and returns the application.
@@ -49,7 +55,8 @@ func New(d Deps) (*App, error) {
 	if d.Relationships == nil {
 		errs = append(errs, errors.New("app: Relationships is required"))
 	}
-	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy()}
+	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy(),
+		seal: d.SealInvitation}
 	if d.Policy != nil {
 		a.policy = *d.Policy
 		if err := a.policy.Validate(); err != nil {
@@ -69,6 +76,19 @@ func New(d Deps) (*App, error) {
 		a.rand = rand.Reader
 	}
 	return a, nil
+}
+
+// sealInvitation seals the invitation of request id for the notifier (nil
+// without a sealer).
+func (a *App) sealInvitation(requestID, token string) ([]byte, error) {
+	if a.seal == nil {
+		return nil, nil
+	}
+	b, err := a.seal(requestID, token)
+	if err != nil {
+		return nil, fmt.Errorf("seal the invitation of %s: %w", requestID, err)
+	}
+	return b, nil
 }
 
 // Policy returns the time rules in force.

@@ -320,8 +320,8 @@ func (c *Case) requireDocuments(ck *Check, reason ReasonCode, msg string, docs [
 		}
 	}
 	c.record(DocumentsRequested{EventMeta: c.meta(now), Check: ck.Kind, Reason: reason, ApplicantMessage: msg,
-		AcceptedDocuments: slices.Clone(docs), DueAt: ck.DocumentsDueAt, AppealsRemaining: ck.AppealsRemaining(r.Policy),
-		ContactEmail: c.Contact.Email})
+		AcceptedDocuments: slices.Clone(docs), DueAt: ck.DocumentsDueAt, BusinessDaysLeft: r.Calendar.BusinessDaysLeft(now, ck.DocumentsDueAt),
+		AppealsRemaining: ck.AppealsRemaining(r.Policy), ContactEmail: c.Contact.Email})
 	return nil
 }
 

@@ -72,15 +72,16 @@ func Payload(e domain.Event) (string, any, error) {
 	case domain.DocumentsRequested:
 		return verificationv1.TypeDocumentsRequested, verificationv1.DocumentsRequested{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			Check: string(e.Check), Reason: string(e.Reason), ApplicantMessage: e.ApplicantMessage,
-			AcceptedDocuments: docTypes(e.AcceptedDocuments), DueAt: utc(e.DueAt), AppealsRemaining: e.AppealsRemaining,
-			ContactEmail: e.ContactEmail, At: utc(e.At)}, nil
+			AcceptedDocuments: docTypes(e.AcceptedDocuments), DueAt: utc(e.DueAt), BusinessDaysLeft: e.BusinessDaysLeft,
+			AppealsRemaining: e.AppealsRemaining, ContactEmail: e.ContactEmail, At: utc(e.At)}, nil
 	case domain.DocumentAccepted:
 		return verificationv1.TypeDocumentAccepted, verificationv1.DocumentAccepted{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			DocumentID: e.DocumentID, Check: string(e.Check), Type: string(e.Type), SHA256: e.SHA256,
 			AppealsRemaining: e.AppealsRemaining, At: utc(e.At)}, nil
 	case domain.ReminderDue:
 		return verificationv1.TypeReminderDue, verificationv1.ReminderDue{CaseID: e.CaseID, PartnerID: e.PartnerID,
-			Check: string(e.Check), Reason: string(e.Reason), DueAt: utc(e.DueAt), LeadSeconds: int64(e.Lead / time.Second),
+			Check: string(e.Check), Reason: string(e.Reason), DueAt: utc(e.DueAt), BusinessDaysLeft: e.BusinessDaysLeft,
+			LeadSeconds:       int64(e.Lead / time.Second),
 			AcceptedDocuments: docTypes(e.AcceptedDocuments), ContactEmail: e.ContactEmail, At: utc(e.At)}, nil
 	case domain.VerificationApproved:
 		return verificationv1.TypeVerificationApproved, verificationv1.VerificationApproved{CaseID: e.CaseID, PartnerID: e.PartnerID,
