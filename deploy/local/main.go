@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -60,10 +61,22 @@ func run(ctx context.Context) error {
 	runDir := filepath.Join(root, ".run")
 	natsURL := os.Getenv("NATS_URL")
 	if natsURL == "" {
-		port := envInt("LOCAL_NATS_PORT", 4223)
+		// 4222, the services' and partnerctl's default NATS_URL, so that
+		// nothing needs configuring beside make run. When a NATS server
+		// already answers there (CI and this machine kind start one), use it
+		// rather than fail; LOCAL_NATS_PORT asks for an embedded one anyway.
+		port := envInt("LOCAL_NATS_PORT", 4222)
+		if os.Getenv("LOCAL_NATS_PORT") == "" && listening(fmt.Sprintf("127.0.0.1:%d", port)) {
+			natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port)
+			fmt.Printf("using the NATS server already at %s (LOCAL_NATS_PORT=<port> starts an embedded one instead)\n", natsURL)
+		}
+	}
+	if natsURL == "" {
+		port := envInt("LOCAL_NATS_PORT", 4222)
 		s, err := natsembed.Start("127.0.0.1", port, filepath.Join(runDir, "nats"))
 		if err != nil {
-			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT or NATS_URL)", port, err)
+			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT, or NATS_URL to use another server; "+
+				"point partnerctl at it with --url or NATS_URL)", port, err)
 		}
 		defer s.Shutdown()
 		natsURL = s.ClientURL()
@@ -201,4 +214,14 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// listening reports whether something accepts TCP connections at addr.
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }

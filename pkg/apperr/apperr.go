@@ -59,7 +59,7 @@ type Error struct {
 	Fields  []FieldError
 	// Details are extra members for the problem document / dead-letter entry.
 	Details map[string]any
-	// RetryAfterSeconds is set with KindRateLimited.
+	// RetryAfterSeconds is set with KindRateLimited and KindUnavailable.
 	RetryAfterSeconds int
 	Err               error
 }

@@ -17,7 +17,7 @@ func BenchmarkObserve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &Router{service: "bench", subs: map[string]*filterSub{}}
+	r := &Router{service: "bench", subs: map[string]*subscription{}}
 	r.Add(Subscription{Type: typ})
 	r.Instrument(tel)
 	r.prepareObs()

@@ -38,9 +38,18 @@ const (
 // declarations (platform.Declaration.Subscriptions).
 var ExternalSubscriptions = map[string][]string{
 	VerifierUser: {
-		"verification.task.created.v1",
-		"verification.task.released.v1",
+		AllPartitions("verification.task.created.v1"),
+		AllPartitions("verification.task.released.v1"),
 	},
+}
+
+// externalDurables are an external user's filters: one shared durable each.
+func externalDurables(filters []string) []Durable {
+	out := make([]Durable, len(filters))
+	for i, f := range filters {
+		out[i] = Durable{Filter: f, Shared: true}
+	}
+	return out
 }
 
 // Services are the bus users that are services of this backend: every
@@ -113,7 +122,7 @@ func InboxPrefix(user string) string { return "_INBOX." + user }
 // service: stream create/update would let a service re-point another
 // stream (sources with subject transforms) and forge its events. Filters
 // outside the catalog grant nothing.
-func Permissions(service string, consumes []string) (publish, subscribe []string) {
+func Permissions(service string, consumes []Durable) (publish, subscribe []string) {
 	for _, s := range Catalog {
 		if s.Producer == service {
 			publish = append(publish, s.Subjects...)
@@ -129,28 +138,31 @@ func Permissions(service string, consumes []string) (publish, subscribe []string
 
 // consumerPermissions lets user create (with the filter in the subject, so
 // the server checks the body's filter against it), inspect, pull from and
-// ack its own durables. The plain CONSUMER.CREATE.<stream>.<durable> form
-// is left out on purpose: its filter lives only in the body.
-func consumerPermissions(user string, filters []string) []string {
+// ack its own durables (every partition's of a partitioned one). The plain
+// CONSUMER.CREATE.<stream>.<durable> form is left out on purpose: its
+// filter lives only in the body.
+func consumerPermissions(user string, durables []Durable) []string {
 	var out []string
-	for _, f := range filters {
-		s, err := StreamFor(f)
+	for _, d := range durables {
+		s, err := StreamFor(d.Filter)
 		if err != nil {
 			continue
 		}
-		d := DurableName(user, f)
-		out = append(out,
-			fmt.Sprintf("$JS.API.CONSUMER.CREATE.%s.%s.%s", s.Name, d, f),
-			fmt.Sprintf("$JS.API.CONSUMER.INFO.%s.%s", s.Name, d),
-			fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", s.Name, d),
-			fmt.Sprintf("$JS.ACK.%s.%s.>", s.Name, d),
-		)
+		names, filters := d.Names(user)
+		for i, name := range names {
+			out = append(out,
+				fmt.Sprintf("$JS.API.CONSUMER.CREATE.%s.%s.%s", s.Name, name, filters[i]),
+				fmt.Sprintf("$JS.API.CONSUMER.INFO.%s.%s", s.Name, name),
+				fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", s.Name, name),
+				fmt.Sprintf("$JS.ACK.%s.%s.>", s.Name, name),
+			)
+		}
 	}
 	return out
 }
 
 // ServiceUser is the UserSpec of a service consuming the given filters.
-func ServiceUser(service string, consumes []string) UserSpec {
+func ServiceUser(service string, consumes []Durable) UserSpec {
 	pub, sub := Permissions(service, consumes)
 	return UserSpec{PasswordEnv: PasswordEnv(service), Publish: pub, Subscribe: sub}
 }
@@ -159,7 +171,7 @@ func ServiceUser(service string, consumes []string) UserSpec {
 // service) that may publish only on intake (with JetStream publish acks on
 // its private inbox) and consume its own durables.
 func IntakeUser(user, intake string, consumes []string) UserSpec {
-	pub := append([]string{intake}, consumerPermissions(user, consumes)...)
+	pub := append([]string{intake}, consumerPermissions(user, externalDurables(consumes))...)
 	if len(consumes) > 0 {
 		for _, s := range Catalog {
 			pub = append(pub, "$JS.API.STREAM.INFO."+s.Name)
@@ -172,7 +184,7 @@ func IntakeUser(user, intake string, consumes []string) UserSpec {
 // service with the filters its declaration consumes (consumes, by service
 // name; entries of the external users are theirs, ExternalSubscriptions),
 // the upstream and verifier roles, and the admin.
-func DeploymentUsers(consumes map[string][]string) map[string]UserSpec {
+func DeploymentUsers(consumes map[string][]Durable) map[string]UserSpec {
 	users := map[string]UserSpec{
 		AdminUser:    {PasswordEnv: PasswordEnv(AdminUser), Unrestricted: true},
 		UpstreamUser: IntakeUser(UpstreamUser, UpstreamIntake, ExternalSubscriptions[UpstreamUser]),

@@ -11,7 +11,7 @@ import (
 )
 
 func TestPermissions(t *testing.T) {
-	consumes := []string{"registration.application.submitted.v1", "intake.verification.>"}
+	consumes := []bus.Durable{{Filter: "registration.application.submitted.v1"}, {Filter: "intake.verification.>"}}
 	pub, sub := bus.Permissions("email-ownership", consumes)
 	tests := []struct {
 		name    string
@@ -22,19 +22,21 @@ func TestPermissions(t *testing.T) {
 		{"own dead letters", "deadletter.email_ownership", true},
 		{"JetStream account info", "$JS.API.INFO", true},
 		{"stream info of the catalog", "$JS.API.STREAM.INFO.VERIFICATION", true},
-		{"own durable with its filter", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1.registration.application.submitted.v1", true},
+		{"own partition durable with its filter", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1_p3.registration.application.submitted.v1.3", true},
+		{"own partition durable with another partition's filter", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1_p3.registration.application.submitted.v1.4", false},
 		{"own wildcard durable with its filter", "$JS.API.CONSUMER.CREATE.INTAKE.email_ownership__intake_verification_all.intake.verification.>", true},
 		{"own wildcard durable with a narrower filter", "$JS.API.CONSUMER.CREATE.INTAKE.email_ownership__intake_verification_all.intake.verification.decision.v1", true},
-		{"own durable with another filter", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1.registration.>", false},
-		{"own durable info", "$JS.API.CONSUMER.INFO.REGISTRATION.email_ownership__registration_application_submitted_v1", true},
+		{"own durable with another filter", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1_p0.registration.>", false},
+		{"own durable info", "$JS.API.CONSUMER.INFO.REGISTRATION.email_ownership__registration_application_submitted_v1_p3", true},
 		{"own durable pull", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.email_ownership__intake_verification_all", true},
-		{"own durable acks", "$JS.ACK.REGISTRATION.email_ownership__registration_application_submitted_v1.1.7.7.1700000000000000000.0", true},
+		{"own durable acks", "$JS.ACK.REGISTRATION.email_ownership__registration_application_submitted_v1_p1.1.7.7.1700000000000000000.0", true},
+		{"a partition that does not exist", "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.email_ownership__registration_application_submitted_v1_p4", false},
 		{"another stream", "verification.decision.recorded.v1", false},
 		{"intake", "intake.verification.decision.v1", false},
 		{"another service's dead letters", "deadletter.verification", false},
 		{"stream create", "$JS.API.STREAM.CREATE.EMAIL", false},
 		{"stream update", "$JS.API.STREAM.UPDATE.EMAIL", false},
-		{"durable without filter in the subject", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1", false},
+		{"durable without filter in the subject", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1_p0", false},
 		{"durable of a filter it does not consume", "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.email_ownership__registration_partner_activated_v1", false},
 	}
 	for _, tt := range tests {
@@ -50,7 +52,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestPermissionsIgnoresFiltersOutsideTheCatalog(t *testing.T) {
-	pub, _ := bus.Permissions("notifier", []string{"nowhere.thing.v1"})
+	pub, _ := bus.Permissions("notifier", []bus.Durable{{Filter: "nowhere.thing.v1"}})
 	for _, p := range pub {
 		if strings.Contains(p, "nowhere") {
 			t.Errorf("granted %q for a filter no stream holds", p)

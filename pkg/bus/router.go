@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -49,10 +48,15 @@ type Config struct {
 	NakMax  time.Duration `env:"BUS_NAK_MAX" envDefault:"30s"`
 	// Prefetch bounds the messages pulled ahead per durable.
 	Prefetch int `env:"BUS_PREFETCH" envDefault:"64"`
-	// Workers handle one durable's messages concurrently; all messages of a
-	// partition key go to the same worker, in stream order.
+	// Workers handle one subscription's messages concurrently; all messages
+	// of a partition key go to the same worker, in stream order.
 	Workers int `env:"BUS_WORKERS" envDefault:"4"`
-	// Batch bounds the messages a worker handles in one transaction.
+	// Rebalance is how often an instance checks how many instances of its
+	// service run and takes or gives back partitions to own its share.
+	Rebalance time.Duration `env:"BUS_REBALANCE" envDefault:"2s"`
+	// Batch bounds the messages a worker handles in one transaction. A
+	// subscription whose handler acts outside the database (sends mail)
+	// sets Batch 1: a batch that fails is handled again event by event.
 	Batch int `env:"BUS_BATCH" envDefault:"32"`
 }
 
@@ -95,11 +99,15 @@ func (c Config) Validate() error {
 	if c.Prefetch < 1 || c.Prefetch > 1000 {
 		errs = append(errs, errors.New("BUS_PREFETCH must be in [1, 1000]"))
 	}
-	if c.Workers < 1 || c.Workers > 64 {
+	// Zero Workers, Batch and Rebalance take their defaults.
+	if c.Workers < 0 || c.Workers > 64 {
 		errs = append(errs, errors.New("BUS_WORKERS must be in [1, 64]"))
 	}
-	if c.Batch < 1 || c.Batch > 1000 {
+	if c.Batch < 0 || c.Batch > 1000 {
 		errs = append(errs, errors.New("BUS_BATCH must be in [1, 1000]"))
+	}
+	if c.Rebalance != 0 && (c.Rebalance < 100*time.Millisecond || c.Rebalance > time.Minute) {
+		errs = append(errs, errors.New("BUS_REBALANCE must be in [100ms, 1m]"))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, errors.New("NATS_REPLICAS must be in [1, 5]"))
@@ -128,6 +136,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Batch == 0 {
 		c.Batch = 32
+	}
+	if c.Rebalance == 0 {
+		c.Rebalance = 2 * time.Second
 	}
 	return c
 }
@@ -180,7 +191,11 @@ type Subscription struct {
 	// CloudEvents instead of dead-lettering them: for a reader of other
 	// services' dead letters, which are already dead-lettered.
 	KeepUndecodable bool
-	// Workers and Batch override the configuration for this durable (a read
+	// Shared makes every replica pull from one durable instead of owning
+	// partitions: for a read model that needs no per-partner order (intake
+	// and dead-letter filters are always shared).
+	Shared bool
+	// Workers and Batch override the configuration for this filter (a read
 	// model that needs no per-partner order takes big batches on one worker).
 	Workers, Batch int
 }
@@ -197,10 +212,18 @@ func (s Subscription) FilterOf() string {
 	return ce.Topic(s.Type)
 }
 
-// Router consumes CloudEvents for one service: one durable per subject
-// filter, Workers goroutines per durable with every partition key pinned to
-// one of them (so one partner's events are handled one at a time, in stream
-// order), and a worker's queued messages handled in one transaction.
+// Router consumes CloudEvents for one service.
+//
+// A subscription on a producer stream is consumed partition by partition
+// (see Partitions): each instance of the service owns a share of the
+// partitions (Postgres advisory locks, rebalanced as instances come and go)
+// and pulls only from their durables, so two instances never hold events of
+// the same partner at once. Whatever is pulled goes to Workers goroutines,
+// every partition key pinned to one of them, so one partner's events are
+// handled one at a time in stream order while other partners' are handled
+// concurrently; a worker handles what it has queued in one transaction.
+// Shared subscriptions (intake, dead letters, read models) use one durable
+// that every instance pulls from.
 type Router struct {
 	service string
 	cfg     Config
@@ -208,7 +231,7 @@ type Router struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	pool    *pgxpool.Pool
-	subs    map[string]*filterSub
+	subs    map[string]*subscription
 	order   []string
 	obs     routerObs
 	running chan struct{}
@@ -216,27 +239,26 @@ type Router struct {
 	closing chan struct{}
 	once    sync.Once
 	done    chan struct{}
-}
+	owner   *Owner
+	ownRun  bool // the router runs its owner (none was given)
 
-type filterSub struct {
-	filter   string
-	durable  string
-	byType   map[string]Subscription
-	keepBad  bool
-	producer string // the source every event on filter must have ("" = any)
-	workers  int
-	batch    int
+	pmu     sync.Mutex
+	parted  []*subscription         // the partitioned subscriptions, once Run built them
+	started bool                    // Run built them
+	taken   map[int]context.Context // partitions taken before Run built them
 }
 
 // NewRouter builds a router on nc (owned by the router: Close drains it).
-// With a pool, every delivery runs in a transaction (see HandlerFunc).
+// With a pool, every delivery runs in a transaction (see HandlerFunc) and
+// instances share partitions through it; without one, the router owns
+// every partition.
 func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, log *slog.Logger) (*Router, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	return &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
-		subs: map[string]*filterSub{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}, nil
+		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Add subscribes s.
@@ -245,13 +267,15 @@ func (r *Router) Add(subs ...Subscription) {
 		f := s.FilterOf()
 		fs, ok := r.subs[f]
 		if !ok {
-			fs = &filterSub{filter: f, durable: DurableName(r.service, f), byType: map[string]Subscription{}, producer: OwnerSource(f),
-				workers: r.cfg.Workers, batch: r.cfg.Batch}
+			fs = &subscription{r: r, filter: f, durable: DurableName(r.service, f), byType: map[string]Subscription{},
+				producer: OwnerSource(f), workers: r.cfg.Workers, batch: r.cfg.Batch,
+				held: map[jetstream.Msg]held{}, pulls: map[int]jetstream.ConsumeContext{}}
 			r.subs[f] = fs
 			r.order = append(r.order, f)
 		}
 		fs.byType[s.Type] = s
 		fs.keepBad = fs.keepBad || s.KeepUndecodable
+		fs.shared = fs.shared || s.Shared
 		if s.Workers > 0 {
 			fs.workers = s.Workers
 		}
@@ -266,10 +290,9 @@ func (r *Router) On(eventType string, h HandlerFunc) {
 	r.Add(Subscription{Type: eventType, Handle: h})
 }
 
-// Subscribe consumes a subject filter (e.g. "intake.registration.>") with one
-// durable and dispatches by CloudEvents type; unknown types are
-// dead-lettered with code cloudevent.unknown_type unless the filter has an
-// AnyType handler.
+// Subscribe consumes a subject filter (e.g. "intake.registration.>") and
+// dispatches by CloudEvents type; unknown types are dead-lettered with code
+// cloudevent.unknown_type unless the filter has an AnyType handler.
 func (r *Router) Subscribe(filter string, handlers map[string]HandlerFunc) {
 	for t, h := range handlers {
 		r.Add(Subscription{Type: t, Filter: filter, Handle: h})
@@ -277,19 +300,42 @@ func (r *Router) Subscribe(filter string, handlers map[string]HandlerFunc) {
 }
 
 // SubscribeAll hands every well-formed CloudEvent on filter to h, whatever
-// its type: a read model that must keep types it does not know yet.
+// its type: a read model that must keep types it does not know yet. It
+// needs no per-partner order: its durable is shared.
 func (r *Router) SubscribeAll(filter string, h HandlerFunc) {
-	r.Add(Subscription{Type: AnyType, Filter: filter, Handle: h})
+	r.Add(Subscription{Type: AnyType, Filter: filter, Handle: h, Shared: true})
 }
 
 // SubscribeAllHeaders is SubscribeAll for a handler that needs the message
 // headers beside the event.
 func (r *Router) SubscribeAllHeaders(filter string, h HeaderHandlerFunc) {
-	r.Add(Subscription{Type: AnyType, Filter: filter, Headers: h})
+	r.Add(Subscription{Type: AnyType, Filter: filter, Headers: h, Shared: true})
 }
 
-// Filters lists the subject filters this router consumes (one durable each).
-func (r *Router) Filters() []string { return append([]string(nil), r.order...) }
+// Durables lists the filters this router consumes, as the server sees them.
+func (r *Router) Durables() []Durable {
+	out := make([]Durable, 0, len(r.order))
+	for _, f := range r.order {
+		out = append(out, Durable{Filter: f, Shared: r.subs[f].shared})
+	}
+	return out
+}
+
+// Owned is how many partitions this instance consumes now.
+func (r *Router) Owned() int {
+	if r.owner == nil {
+		return 0
+	}
+	return len(r.owner.Owned())
+}
+
+// UseOwner makes the router consume the partitions o assigns to this
+// instance (the platform shares one owner between the router and the
+// outbox relay, and runs it). Without one, Run runs its own. Call before Run.
+func (r *Router) UseOwner(o *Owner) {
+	r.owner = o
+	o.Join(r)
+}
 
 // OwnerSource is the CloudEvents source every event on a producer stream's
 // subjects must have; "" where any source may publish (intake, dead letters).
@@ -315,42 +361,162 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	consumers := make([]*consumer, 0, len(r.order))
 	for _, f := range r.order {
-		c, err := r.start(ctx, r.subs[f])
-		if err != nil {
-			for _, c := range consumers {
-				c.stop()
+		s := r.subs[f]
+		s.startWorkers()
+		if !(Durable{Filter: f, Shared: s.shared}).Partitioned() {
+			if err := s.pull(ctx, -1); err != nil {
+				r.stopAll()
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			continue
 		}
-		consumers = append(consumers, c)
+		r.pmu.Lock()
+		r.parted = append(r.parted, s)
+		r.pmu.Unlock()
+	}
+	// Partitions the owner assigned before the subscriptions were built.
+	r.pmu.Lock()
+	r.started = true
+	taken := r.taken
+	r.taken = nil
+	r.pmu.Unlock()
+	for p, pctx := range taken {
+		r.TakePartition(pctx, p, true)
+	}
+	ownDone := make(chan struct{})
+	if r.owner == nil && len(r.parted) > 0 {
+		r.owner, r.ownRun = NewOwner(r.service, r.pool, r.cfg, r.log), true
+		r.owner.Join(r)
+	}
+	if r.ownRun {
+		go func() {
+			defer close(ownDone)
+			_ = r.owner.Run(ctx)
+		}()
+	} else {
+		close(ownDone)
+	}
+	if r.owner != nil && len(r.parted) > 0 { // read after Run built it
+		select {
+		case <-r.owner.Ready():
+		case <-ctx.Done():
+		}
 	}
 	r.isRun.Store(true)
 	close(r.running)
 	<-ctx.Done()
 	r.isRun.Store(false)
-	var wg sync.WaitGroup
-	for _, c := range consumers {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.stop() }()
+	// Queued messages are handed back at once, in-flight ones finish, then
+	// the pulls stop (the partitions stay owned until the owner closes).
+	for _, f := range r.order {
+		r.subs[f].stopped.Store(true)
 	}
-	wg.Wait()
+	<-ownDone
+	r.stopAll()
 	return nil
 }
 
-// Running is closed when every durable is consuming.
+// TakePartition starts pulling partition p of every partitioned
+// subscription: at once when no durable of p has unacknowledged
+// deliveries, so that readiness means consuming; otherwise (safe: an
+// instance died holding them) in the background after the ack wait, when
+// they are due again, so that they are handled before anything newer of
+// the same partners.
+func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
+	r.pmu.Lock()
+	if !r.started {
+		if r.taken == nil {
+			r.taken = map[int]context.Context{}
+		}
+		r.taken[p] = ctx
+		r.pmu.Unlock()
+		return
+	}
+	parted := r.parted
+	r.pmu.Unlock()
+	pull := func() {
+		for _, s := range parted {
+			if err := s.pull(ctx, p); err != nil && ctx.Err() == nil {
+				r.log.Error("cannot pull a partition", "durable", s.durable, "partition", p, "err", err)
+			}
+		}
+	}
+	if !safe || !r.inFlight(ctx, parted, p) {
+		pull()
+		return
+	}
+	go func() {
+		r.log.Info("took over a partition with deliveries in flight; waiting for them to come back", "partition", p)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.cfg.AckWait + 500*time.Millisecond):
+		}
+		pull()
+	}()
+}
+
+// GivePartition stops pulling partition p and lets what is held of it settle.
+func (r *Router) GivePartition(p int) {
+	r.pmu.Lock()
+	delete(r.taken, p)
+	parted := r.parted
+	r.pmu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range parted {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.unpull(p) }()
+	}
+	wg.Wait()
+}
+
+// inFlight reports whether a durable of partition p has deliveries not
+// acknowledged yet.
+func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bool {
+	for _, s := range parted {
+		name, filter := s.names(p)
+		st, err := StreamFor(filter)
+		if err != nil {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := r.js.Consumer(ictx, st.Name, name)
+		if err == nil {
+			if info, err := c.Info(ictx); err == nil && info.NumAckPending > 0 {
+				cancel()
+				return true
+			}
+		}
+		cancel()
+	}
+	return false
+}
+
+// stopAll stops every pull and waits for the workers.
+func (r *Router) stopAll() {
+	var wg sync.WaitGroup
+	for _, f := range r.order {
+		s := r.subs[f]
+		wg.Add(1)
+		go func() { defer wg.Done(); s.stop() }()
+	}
+	wg.Wait()
+}
+
+// Running is closed when the shared durables are consuming and the first
+// partition assignment is done.
 func (r *Router) Running() chan struct{} { return r.running }
 
 // IsRunning reports readiness.
 func (r *Router) IsRunning() bool { return r.isRun.Load() }
 
 // Close stops consuming, lets in-flight handlers finish, hands queued
-// messages back to JetStream (another replica takes them at once) and
-// drains the connection.
+// messages back to JetStream (another instance takes them at once), gives
+// up its partitions and drains the connection.
 func (r *Router) Close() error {
 	r.once.Do(func() { close(r.closing) })
 	select {
@@ -363,73 +529,143 @@ func (r *Router) Close() error {
 	return r.nc.Drain()
 }
 
-// start creates the durable of fs (retrying while its stream is missing or
-// the server is unavailable, so that a service started before the streams
-// job waits instead of exiting) and starts consuming it.
-func (r *Router) start(ctx context.Context, fs *filterSub) (*consumer, error) {
-	var cons jetstream.Consumer
-	for attempt := 0; ; attempt++ {
-		var err error
-		cons, err = r.durable(ctx, fs)
-		if err == nil {
-			break
-		}
-		if !transientJS(err) || ctx.Err() != nil {
-			return nil, err
-		}
-		wait := min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)
-		r.log.Warn("waiting for JetStream to create a durable", "durable", fs.durable, "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-	c := &consumer{r: r, fs: fs, held: map[jetstream.Msg]time.Time{}, workers: make([]chan jetstream.Msg, fs.workers)}
-	for i := range c.workers {
-		c.workers[i] = make(chan jetstream.Msg, max(r.cfg.Prefetch, fs.batch))
-		c.wg.Add(1)
-		go c.work(c.workers[i])
-	}
-	c.hbStop = make(chan struct{})
-	c.wg.Add(1)
-	go c.heartbeat()
-	cc, err := cons.Consume(c.receive, jetstream.PullMaxMessages(max(r.cfg.Prefetch, fs.batch)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) || r.nc.IsConnected() {
-				r.log.Debug("consume", "durable", fs.durable, "err", err)
-			}
-		}))
-	if err != nil {
-		c.closeWorkers()
-		return nil, fmt.Errorf("consume %s: %w", fs.durable, err)
-	}
-	c.cc = cc
-	return c, nil
-}
-
 func transientJS(err error) bool {
 	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting)
 }
 
-// durable creates the real durable consumer of (service, filter) and never
+// subscription is the running side of one filter: its pulls (one per owned
+// partition, or one shared), its workers and the messages it holds.
+type subscription struct {
+	r        *Router
+	filter   string
+	durable  string // the base name; partition p's is durable + "_p<p>"
+	byType   map[string]Subscription
+	keepBad  bool
+	shared   bool
+	producer string // the source every event on filter must have ("" = any)
+	workers  int
+	batch    int
+
+	queues  []chan jetstream.Msg
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	held    map[jetstream.Msg]held // received, not yet acked or nacked
+	pulls   map[int]jetstream.ConsumeContext
+	stopped atomic.Bool
+	hbStop  chan struct{}
+}
+
+type held struct {
+	since     time.Time
+	partition int
+}
+
+func (s *subscription) startWorkers() {
+	s.queues = make([]chan jetstream.Msg, s.workers)
+	for i := range s.queues {
+		s.queues[i] = make(chan jetstream.Msg, max(s.r.cfg.Prefetch, s.batch))
+		s.wg.Add(1)
+		go s.work(s.queues[i])
+	}
+	s.hbStop = make(chan struct{})
+	s.wg.Add(1)
+	go s.heartbeat()
+}
+
+// names are the durable name and filter of partition p (-1: shared).
+func (s *subscription) names(p int) (string, string) {
+	if p < 0 {
+		return s.durable, s.filter
+	}
+	return PartitionDurable(s.r.service, s.filter, p), PartitionFilter(s.filter, p)
+}
+
+// pull creates the durable of partition p (retrying while its stream is
+// missing or the server is unavailable, so that a service started before
+// the streams job waits instead of exiting) and starts pulling from it.
+func (s *subscription) pull(ctx context.Context, p int) error {
+	name, filter := s.names(p)
+	var cons jetstream.Consumer
+	for attempt := 0; ; attempt++ {
+		var err error
+		cons, err = s.r.durable(ctx, name, filter)
+		if err == nil {
+			break
+		}
+		if !transientJS(err) || ctx.Err() != nil {
+			return err
+		}
+		wait := min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)
+		s.r.log.Warn("waiting for JetStream to create a durable", "durable", name, "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { s.receive(m, p) }, jetstream.PullMaxMessages(max(s.r.cfg.Prefetch, s.batch)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			s.r.log.Debug("consume", "durable", name, "err", err)
+		}))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	s.mu.Lock()
+	s.pulls[p] = cc
+	s.mu.Unlock()
+	return nil
+}
+
+// unpull stops pulling partition p and waits until the messages of p it
+// holds are settled (handled, or handed back).
+func (s *subscription) unpull(p int) {
+	s.mu.Lock()
+	cc := s.pulls[p]
+	delete(s.pulls, p)
+	s.mu.Unlock()
+	if cc == nil {
+		return
+	}
+	cc.Stop()
+	select {
+	case <-cc.Closed():
+	case <-time.After(5 * time.Second):
+	}
+	deadline := time.Now().Add(s.r.cfg.AckWait)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		n := 0
+		for _, h := range s.held {
+			if h.partition == p {
+				n++
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// durable creates the real durable consumer name with filter and never
 // deletes it.
-func (r *Router) durable(ctx context.Context, fs *filterSub) (jetstream.Consumer, error) {
-	s, err := StreamFor(fs.filter)
+func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Consumer, error) {
+	st, err := StreamFor(filter)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	stream, err := r.js.Stream(ctx, s.Name)
+	stream, err := r.js.Stream(ctx, st.Name)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s for %s: %w", s.Name, fs.filter, err)
+		return nil, fmt.Errorf("stream %s for %s: %w", st.Name, filter, err)
 	}
 	c, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       fs.durable,
-		FilterSubject: fs.filter,
+		Durable:       name,
+		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
 		// The router dead-letters at MaxDeliver; the server bound is a
@@ -439,34 +675,21 @@ func (r *Router) durable(ctx context.Context, fs *filterSub) (jetstream.Consumer
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("durable %s: %w", fs.durable, err)
+		return nil, fmt.Errorf("durable %s: %w", name, err)
 	}
 	return c, nil
 }
 
-// consumer is one running durable.
-type consumer struct {
-	r       *Router
-	fs      *filterSub
-	cc      jetstream.ConsumeContext
-	workers []chan jetstream.Msg
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	held    map[jetstream.Msg]time.Time // received, not yet acked or nacked
-	stopped atomic.Bool
-	hbStop  chan struct{}
-}
-
-// receive runs on the consume goroutine, in stream order: it pins the
+// receive runs on a pull's goroutine, in stream order: it pins the
 // message to the worker of its partition key.
-func (c *consumer) receive(msg jetstream.Msg) {
-	if c.stopped.Load() {
-		_ = msg.Nak() // handed back at once: another replica takes it
+func (s *subscription) receive(msg jetstream.Msg, p int) {
+	if s.stopped.Load() {
+		_ = msg.Nak() // handed back at once: another instance takes it
 		return
 	}
-	c.mu.Lock()
-	c.held[msg] = time.Now()
-	c.mu.Unlock()
+	s.mu.Lock()
+	s.held[msg] = held{since: time.Now(), partition: p}
+	s.mu.Unlock()
 	h := msg.Headers()
 	key := h.Get(ce.HPartitionKey)
 	if key == "" {
@@ -475,37 +698,35 @@ func (c *consumer) receive(msg jetstream.Msg) {
 	if key == "" {
 		key = msg.Subject() + h.Get(ce.HID)
 	}
-	f := fnv.New32a()
-	_, _ = f.Write([]byte(key))
-	c.workers[f.Sum32()%uint32(len(c.workers))] <- msg
+	s.queues[KeyHash(key)%uint32(len(s.queues))] <- msg
 }
 
-func (c *consumer) release(msg jetstream.Msg) {
-	c.mu.Lock()
-	delete(c.held, msg)
-	c.mu.Unlock()
+func (s *subscription) release(msg jetstream.Msg) {
+	s.mu.Lock()
+	delete(s.held, msg)
+	s.mu.Unlock()
 }
 
 // heartbeat keeps messages held longer than a third of AckWait (queued
 // behind others, or in a slow handler) from being redelivered elsewhere.
-func (c *consumer) heartbeat() {
-	defer c.wg.Done()
-	every := c.r.cfg.AckWait / 3
+func (s *subscription) heartbeat() {
+	defer s.wg.Done()
+	every := s.r.cfg.AckWait / 3
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.hbStop:
+		case <-s.hbStop:
 			return
 		case now := <-t.C:
-			c.mu.Lock()
+			s.mu.Lock()
 			var late []jetstream.Msg
-			for m, since := range c.held {
-				if now.Sub(since) >= every {
+			for m, h := range s.held {
+				if now.Sub(h.since) >= every {
 					late = append(late, m)
 				}
 			}
-			c.mu.Unlock()
+			s.mu.Unlock()
 			for _, m := range late {
 				_ = m.InProgress()
 			}
@@ -513,37 +734,47 @@ func (c *consumer) heartbeat() {
 	}
 }
 
-// stop stops pulling, lets the workers finish what they hold (queued
+// stop stops every pull, lets the workers finish what they hold (queued
 // messages are handed back with a nak) and waits for them.
-func (c *consumer) stop() {
-	c.stopped.Store(true)
-	if c.cc != nil {
-		c.cc.Stop()
+func (s *subscription) stop() {
+	s.stopped.Store(true)
+	s.mu.Lock()
+	var ps []int
+	for p := range s.pulls {
+		ps = append(ps, p)
+	}
+	s.mu.Unlock()
+	for _, p := range ps {
+		s.mu.Lock()
+		cc := s.pulls[p]
+		delete(s.pulls, p)
+		s.mu.Unlock()
+		cc.Stop()
 		select {
-		case <-c.cc.Closed():
+		case <-cc.Closed():
 		case <-time.After(5 * time.Second):
 		}
 	}
-	c.closeWorkers()
-}
-
-func (c *consumer) closeWorkers() {
-	for _, w := range c.workers {
-		close(w)
+	if s.queues == nil {
+		return
 	}
-	close(c.hbStop)
-	c.wg.Wait()
+	for _, q := range s.queues {
+		close(q)
+	}
+	close(s.hbStop)
+	s.wg.Wait()
+	s.queues = nil
 }
 
 // work handles the messages of one worker: whatever is queued when it
 // starts, up to Batch, in one transaction.
-func (c *consumer) work(in chan jetstream.Msg) {
-	defer c.wg.Done()
-	batch := make([]jetstream.Msg, 0, c.fs.batch)
+func (s *subscription) work(in chan jetstream.Msg) {
+	defer s.wg.Done()
+	batch := make([]jetstream.Msg, 0, s.batch)
 	for msg := range in {
 		batch = append(batch[:0], msg)
 	fill:
-		for len(batch) < c.fs.batch {
+		for len(batch) < s.batch {
 			select {
 			case m, ok := <-in:
 				if !ok {
@@ -554,14 +785,14 @@ func (c *consumer) work(in chan jetstream.Msg) {
 				break fill
 			}
 		}
-		if c.stopped.Load() {
+		if s.stopped.Load() {
 			for _, m := range batch {
 				_ = m.Nak()
-				c.release(m)
+				s.release(m)
 			}
 			continue
 		}
-		c.handle(batch)
+		s.handle(batch)
 	}
 }
 
@@ -576,39 +807,38 @@ type delivery struct {
 	obs       *deliveryObs
 }
 
-// handle runs a batch: decode, then every message in one transaction, each
-// in a savepoint (a failing one is undone alone); after the commit, acks,
-// retries and dead letters. When the transaction itself fails, each message
-// is tried again in a transaction of its own.
-func (c *consumer) handle(batch []jetstream.Msg) {
+// handle runs a batch: decode, then every message in one transaction,
+// all or nothing; when a handler fails (or the commit does), each message
+// is handled again in a transaction of its own, so that one failure costs
+// its batch a second try, never a lost or duplicated effect. Then acks,
+// retries and dead letters.
+func (s *subscription) handle(batch []jetstream.Msg) {
 	ds := make([]*delivery, 0, len(batch))
 	var todo []*delivery
 	for _, m := range batch {
-		d := c.decode(m)
+		d := s.decode(m)
 		ds = append(ds, d)
 		if d.err == nil {
 			todo = append(todo, d)
 		}
 	}
-	if len(todo) > 0 {
-		if err := c.inTx(todo); err != nil && len(todo) > 1 {
-			c.r.log.Warn("batch transaction failed; handling its events one by one", "durable", c.fs.durable, "events", len(todo), "err", err)
+	if len(todo) > 1 {
+		if err := s.inTx(todo); err != nil {
+			s.r.log.Debug("batch transaction failed; handling its events one by one", "durable", s.durable, "events", len(todo), "err", err)
 			for _, d := range todo {
-				if err := c.inTx([]*delivery{d}); err != nil && d.err == nil {
-					d.err = err
-				}
+				d.err = s.inTx([]*delivery{d})
 			}
-		} else if err != nil && todo[0].err == nil {
-			todo[0].err = err
 		}
+	} else if len(todo) == 1 {
+		todo[0].err = s.inTx(todo)
 	}
 	for _, d := range ds {
-		c.settle(d)
+		s.settle(d)
 	}
 }
 
 // decode reads the message's CloudEvent and picks its subscription.
-func (c *consumer) decode(m jetstream.Msg) *delivery {
+func (s *subscription) decode(m jetstream.Msg) *delivery {
 	d := &delivery{msg: m, headers: make(map[string]string, len(m.Headers())+2)}
 	for k, v := range m.Headers() {
 		switch k {
@@ -622,71 +852,67 @@ func (c *consumer) decode(m jetstream.Msg) *delivery {
 	if md, err := m.Metadata(); err == nil {
 		d.delivered = md.NumDelivered
 	}
-	d.obs = c.r.observeStart(c.fs, d)
+	d.obs = s.r.observeStart(s, d)
 	ev, err := ce.Decode(d.headers, m.Data())
 	if err != nil {
 		d.err = err
 		return d
 	}
 	d.ev = ev
-	if c.fs.producer != "" && ev.Source != c.fs.producer {
+	if s.producer != "" && ev.Source != s.producer {
 		d.err = &ce.DecodeError{Code: CodeSourceMismatch,
-			Detail: fmt.Sprintf("source %q on %s, which only %s publishes", ev.Source, m.Subject(), c.fs.producer)}
+			Detail: fmt.Sprintf("source %q on %s, which only %s publishes", ev.Source, m.Subject(), s.producer)}
 		return d
 	}
-	s, ok := c.fs.byType[ev.Type]
+	sub, ok := s.byType[ev.Type]
 	if !ok {
-		s, ok = c.fs.byType[AnyType]
+		sub, ok = s.byType[AnyType]
 	}
 	if !ok {
 		d.err = &ce.DecodeError{Code: ce.CodeUnknownType, Detail: fmt.Sprintf("no handler for type %q on %s", ev.Type, m.Subject())}
 		return d
 	}
-	d.sub = s
+	d.sub = sub
 	return d
 }
 
-// inTx handles ds in one transaction (none without a pool). Handler errors
-// are recorded on each delivery; the returned error is the transaction's.
-func (c *consumer) inTx(ds []*delivery) error {
+// inTx handles ds in one transaction (each on its own without a pool):
+// the first handler error, or the commit's, rolls the whole transaction
+// back and is returned (and recorded on the delivery that failed).
+func (s *subscription) inTx(ds []*delivery) error {
 	ctx := context.Background()
-	if c.r.pool == nil {
+	if s.r.pool == nil {
+		var first error
 		for _, d := range ds {
-			d.err = c.call(ctx, d)
+			if d.err = s.call(ctx, d); d.err != nil && first == nil {
+				first = d.err
+			}
 		}
-		return nil
+		return first
 	}
 	// Lock partners in one order in every batch: two batches touching the
 	// same partners cannot deadlock.
 	slices.SortStableFunc(ds, func(a, b *delivery) int { return strings.Compare(a.ev.PartitionKey, b.ev.PartitionKey) })
-	tctx, tx, err := pg.Begin(ctx, c.r.pool)
+	tctx, tx, err := pg.Begin(ctx, s.r.pool)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
 	for _, d := range ds {
-		d.err = pg.Nested(tctx, c.r.pool, func(ctx context.Context, _ pgx.Tx) error { return c.call(ctx, d) })
-		if d.err != nil && tx.Conn().IsClosed() {
-			return d.err
+		if err := s.call(tctx, d); err != nil {
+			d.err = err
+			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		for _, d := range ds {
-			if d.err == nil {
-				d.err = err
-			}
-		}
-		return err
-	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 // call runs the handler of d (with the inbox when declared), recovering a
 // panic as an error.
-func (c *consumer) call(ctx context.Context, d *delivery) (err error) {
+func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.r.log.Error("handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "durable", c.fs.durable)
+			s.r.log.Error("handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "durable", s.durable)
 			err = fmt.Errorf("handler panicked: %v", p)
 		}
 	}()
@@ -698,8 +924,8 @@ func (c *consumer) call(ctx context.Context, d *delivery) (err error) {
 		return d.sub.Handle(ctx, d.ev)
 	}
 	start := time.Now()
-	if d.sub.Inbox != "" && c.r.pool != nil {
-		err = inbox.Once(ctx, c.r.pool, d.sub.Inbox, d.ev, func(ctx context.Context, _ pgx.Tx) error { return handle(ctx) })
+	if d.sub.Inbox != "" && s.r.pool != nil {
+		err = inbox.Once(ctx, s.r.pool, d.sub.Inbox, d.ev, func(ctx context.Context, _ pgx.Tx) error { return handle(ctx) })
 	} else {
 		err = handle(ctx)
 	}
@@ -707,7 +933,7 @@ func (c *consumer) call(ctx context.Context, d *delivery) (err error) {
 	if err != nil {
 		lvl = slog.LevelWarn
 	}
-	c.r.log.Log(ctx, lvl, "handled event", "type", d.ev.Type, "id", d.ev.ID, "subject", d.ev.Subject,
+	s.r.log.Log(ctx, lvl, "handled event", "type", d.ev.Type, "id", d.ev.ID, "subject", d.ev.Subject,
 		"delivered", d.delivered, "duration_ms", time.Since(start).Milliseconds(), "err", err)
 	return err
 }
@@ -726,8 +952,8 @@ func permanent(err error) bool {
 }
 
 // settle acknowledges d, or redelivers it later, or dead-letters it.
-func (c *consumer) settle(d *delivery) {
-	defer c.release(d.msg)
+func (s *subscription) settle(d *delivery) {
+	defer s.release(d.msg)
 	err := d.err
 	if err == nil {
 		_ = d.msg.Ack()
@@ -735,15 +961,15 @@ func (c *consumer) settle(d *delivery) {
 		return
 	}
 	var de *ce.DecodeError
-	if c.fs.keepBad && errors.As(err, &de) {
+	if s.keepBad && errors.As(err, &de) {
 		// Already a dead letter of another service: kept, not dead-lettered again.
-		c.r.log.Debug("skipped an undecodable message", "durable", c.fs.durable, "subject", d.msg.Subject(), "err", err)
+		s.r.log.Debug("skipped an undecodable message", "durable", s.durable, "subject", d.msg.Subject(), "err", err)
 		_ = d.msg.Ack()
 		d.obs.end(outcomeAck, "", nil)
 		return
 	}
-	if !permanent(err) && int(d.delivered) < c.r.cfg.MaxDeliver {
-		_ = d.msg.NakWithDelay(c.r.nakDelay(d.delivered))
+	if !permanent(err) && int(d.delivered) < s.r.cfg.MaxDeliver {
+		_ = d.msg.NakWithDelay(s.r.nakDelay(d.delivered))
 		d.obs.end(outcomeRetry, "", err)
 		return
 	}
@@ -752,18 +978,18 @@ func (c *consumer) settle(d *delivery) {
 		code = de.Code
 	} else if ae, ok := apperr.As(err); ok {
 		code = ae.Code
-	} else if int(d.delivered) >= c.r.cfg.MaxDeliver {
+	} else if int(d.delivered) >= s.r.cfg.MaxDeliver {
 		code = "handler.max_deliveries"
 	}
-	if perr := c.r.deadLetter(d, c.fs.durable, code, err); perr != nil {
-		c.r.log.Error("dead-letter publish failed; message will be redelivered", "err", perr, "code", code)
-		_ = d.msg.NakWithDelay(c.r.nakDelay(d.delivered))
+	if perr := s.r.deadLetter(d, s.durable, code, err); perr != nil {
+		s.r.log.Error("dead-letter publish failed; message will be redelivered", "err", perr, "code", code)
+		_ = d.msg.NakWithDelay(s.r.nakDelay(d.delivered))
 		d.obs.end(outcomeRetry, "", errors.Join(err, perr))
 		return
 	}
 	_ = d.msg.Ack()
 	d.obs.end(outcomeDeadLetter, code, err)
-	c.r.log.Warn("dead-lettered message", "code", code, "reason", err.Error(), "handler", c.fs.durable,
+	s.r.log.Warn("dead-lettered message", "code", code, "reason", err.Error(), "handler", s.durable,
 		"subject", d.msg.Subject(), "ce_id", d.headers[ce.HID], "delivered", d.delivered)
 }
 

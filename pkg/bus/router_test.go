@@ -76,7 +76,7 @@ func publish(t *testing.T, js jetstream.JetStream, partner string, n int) string
 	t.Helper()
 	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typeHappened, Subject: partner, PartitionKey: partner,
 		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
-	m := nats.NewMsg(ce.Topic(typeHappened))
+	m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typeHappened), bus.PartitionFor(partner)))
 	for k, v := range ev.Headers() {
 		m.Header[k] = []string{v}
 	}
@@ -219,59 +219,78 @@ func seenPool(t *testing.T) *pgxpool.Pool {
 }
 
 // TestQueuedEventsShareATransaction: events waiting for a worker are handled
-// in one transaction, each with its inbox row; one that fails is undone
-// alone (dead-lettered) while the rest of its batch commits; a replay does
-// nothing.
+// in one transaction, each with its inbox row; when one of a batch fails,
+// the batch is handled again event by event, so the failing one is undone
+// alone (and dead-lettered) while the others commit once.
 func TestQueuedEventsShareATransaction(t *testing.T) {
 	url := testkit.NATS(t)
 	_, js := testkit.JetStream(t, url)
 	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
 	pool := seenPool(t)
 	const events = 40
-	ids := make([]string, events)
 	for i := range events {
-		ids[i] = publish(t, js, fmt.Sprintf("PG-%02d", i%5), i)
+		publish(t, js, fmt.Sprintf("PG-%02d", i%5), i)
 	}
 	cfg := testConfig(url)
 	cfg.Workers = 1
 	router, _ := newRouter(t, "relationships", cfg, pool)
+	var refuse atomic.Int32
+	refuse.Store(-1)
 	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
 		n := number(t, ev)
-		if n == 7 {
-			// Writes, then fails: its write must not survive.
-			_ = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n)
-				return err
-			})
-			return apperr.Invalid("test.refused", "seven is refused")
-		}
-		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n)
 			return err
 		})
+		if n == int(refuse.Load()) {
+			return apperr.Invalid("test.refused", "refused after writing") // its write must not survive
+		}
+		return err
 	}})
 	runRouter(t, router)
 	ctx := context.Background()
-	testkit.Eventually(t, 15*time.Second, func() error {
-		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
-			return err
-		}
-		if n != events-1 {
-			return fmt.Errorf("%d events recorded, want %d", n, events-1)
-		}
-		return nil
-	})
-	var txs, inbox, seven int
-	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid), (SELECT count(*) FROM inbox), (SELECT count(*) FROM seen WHERE n = 7) FROM seen`).Scan(&txs, &inbox, &seven); err != nil {
+	seen := func(want int) {
+		t.Helper()
+		testkit.Eventually(t, 15*time.Second, func() error {
+			var n int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+				return err
+			}
+			if n != want {
+				return fmt.Errorf("%d events recorded, want %d", n, want)
+			}
+			return nil
+		})
+	}
+	seen(events)
+	var txs, inbox int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid), (SELECT count(*) FROM inbox) FROM seen`).Scan(&txs, &inbox); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d events in %d transactions", events-1, txs)
+	t.Logf("%d events in %d transactions", events, txs)
 	if txs > events/4 {
-		t.Errorf("%d events took %d transactions: queued events were not batched", events-1, txs)
+		t.Errorf("%d events took %d transactions: queued events were not batched", events, txs)
 	}
-	if inbox != events-1 || seven != 0 {
-		t.Errorf("inbox rows %d (want %d), rows of the refused event %d (want 0)", inbox, events-1, seven)
+	if inbox != events {
+		t.Errorf("inbox rows %d, want %d", inbox, events)
+	}
+
+	// A batch with a refused event: the others commit once, it is undone.
+	refuse.Store(events + 7)
+	var refused string
+	for i := events; i < 2*events; i++ {
+		id := publish(t, js, fmt.Sprintf("PG-%02d", i%5), i)
+		if i == events+7 {
+			refused = id
+		}
+	}
+	seen(2*events - 1)
+	var seven int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen WHERE n = $1`, events+7).Scan(&seven); err != nil {
+		t.Fatal(err)
+	}
+	if seven != 0 {
+		t.Errorf("the refused event's write survived")
 	}
 	testkit.Eventually(t, 10*time.Second, func() error {
 		dl, err := js.Stream(ctx, bus.DeadLetterStream)
@@ -282,7 +301,7 @@ func TestQueuedEventsShareATransaction(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if m.Header.Get(ce.HID) != ids[7] || m.Header.Get(bus.DLQCode) != "test.refused" {
+		if m.Header.Get(ce.HID) != refused || m.Header.Get(bus.DLQCode) != "test.refused" {
 			return fmt.Errorf("dead letter %s %s", m.Header.Get(ce.HID), m.Header.Get(bus.DLQCode))
 		}
 		return nil
@@ -376,4 +395,101 @@ func TestAnotherInstanceTakesOverWhatACrashedOneHeld(t *testing.T) {
 	if took := time.Since(start); took > cfg.AckWait+3*time.Second {
 		t.Errorf("took over after %s, more than the ack wait %s", took, cfg.AckWait)
 	}
+}
+
+// TestReplicasSharePartitions: two instances of a service split the
+// partitions between them and both handle events, each partner's on one
+// instance and in order; when one stops, the other takes its partitions
+// over and nothing is lost or reordered.
+func TestReplicasSharePartitions(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	cfg := testConfig(url)
+	cfg.Rebalance = 100 * time.Millisecond
+
+	var mu sync.Mutex
+	handledBy := map[string]map[string]bool{} // partner → instances
+	next := map[string]int{}                  // partner → next n expected
+	count := 0
+	handler := func(instance string) bus.HandlerFunc {
+		return func(_ context.Context, ev ce.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if handledBy[ev.Subject] == nil {
+				handledBy[ev.Subject] = map[string]bool{}
+			}
+			handledBy[ev.Subject][instance] = true
+			if n := number(t, ev); n != next[ev.Subject] {
+				t.Errorf("%s: got %d, want %d (out of order)", ev.Subject, n, next[ev.Subject])
+			}
+			next[ev.Subject]++
+			count++
+			return nil
+		}
+	}
+	start := func(instance string) (*bus.Router, chan error) {
+		r, _ := newRouter(t, "relationships", cfg, pool)
+		r.On(typeHappened, handler(instance))
+		done := make(chan error, 1)
+		go func() { done <- r.Run(context.Background()) }()
+		<-r.Running()
+		return r, done
+	}
+	a, aDone := start("a")
+	b, bDone := start("b")
+	defer func() { _ = b.Close(); <-bDone }()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if a.Owned() != bus.Partitions/2 || b.Owned() != bus.Partitions/2 {
+			return fmt.Errorf("a owns %d, b owns %d partitions", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	const partners, each = 24, 10
+	for i := range each {
+		for p := range partners {
+			publish(t, js, fmt.Sprintf("PG-%02d", p), i)
+		}
+	}
+	waitCount := func(want int) {
+		t.Helper()
+		testkit.Eventually(t, 20*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if count != want {
+				return fmt.Errorf("%d of %d handled", count, want)
+			}
+			return nil
+		})
+	}
+	waitCount(partners * each)
+	mu.Lock()
+	byInstance := map[string]int{}
+	for p, in := range handledBy {
+		if len(in) != 1 {
+			t.Errorf("%s handled by %v: its partition was not owned by one instance", p, in)
+		}
+		for i := range in {
+			byInstance[i]++
+		}
+	}
+	mu.Unlock()
+	if byInstance["a"] == 0 || byInstance["b"] == 0 {
+		t.Fatalf("partners handled per instance %v: both must work", byInstance)
+	}
+
+	// a stops: b takes every partition over and goes on in order.
+	_ = a.Close()
+	<-aDone
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if b.Owned() != bus.Partitions {
+			return fmt.Errorf("b owns %d partitions", b.Owned())
+		}
+		return nil
+	})
+	for p := range partners {
+		publish(t, js, fmt.Sprintf("PG-%02d", p), each)
+	}
+	waitCount(partners * (each + 1))
 }

@@ -64,7 +64,7 @@ type deliveryObs struct {
 }
 
 // observeStart starts the consumer span of d from the event's traceparent.
-func (r *Router) observeStart(fs *filterSub, d *delivery) *deliveryObs {
+func (r *Router) observeStart(fs *subscription, d *delivery) *deliveryObs {
 	o := &deliveryObs{start: time.Now(), typ: d.headers[ce.HType], d: d}
 	t := r.obs.t
 	if t == nil {

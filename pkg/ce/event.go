@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/partnerhub/onboarding/pkg/jsonx"
 )
 
 // SpecVersion is the only CloudEvents version we speak.
@@ -345,6 +347,9 @@ func (e Event) DecodeData(v any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
+		if path, ok := jsonx.UnknownFieldPath(e.Data, v); ok && strict && strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return decodeErr(CodeSchemaViolation, "data does not match %s: unknown member %s", e.Type, path)
+		}
 		return decodeErr(CodeSchemaViolation, "data does not match %s: %v", e.Type, err)
 	}
 	return nil

@@ -113,3 +113,18 @@ func TestHeadersRoundTrip(t *testing.T) {
 		t.Errorf("topic %q", Topic(in.Type))
 	}
 }
+
+func TestDecodeDataNamesAnUnknownNestedMemberByItsPath(t *testing.T) {
+	ev := Event{Type: "com.partnerhub.intake.registration.requested.v1", Data: []byte(`{"company":{"address":{"city":"x","county":"y"}}}`)}
+	var v struct {
+		Company struct {
+			Address struct {
+				City string `json:"city"`
+			} `json:"address"`
+		} `json:"company"`
+	}
+	err := ev.DecodeData(&v, true)
+	if err == nil || !strings.Contains(err.Error(), "unknown member company.address.county") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -35,7 +35,7 @@ const AsyncAPIFile = "asyncapi.yaml"
 //
 // types are the full CloudEvents types (pkg/events constants); schemaDir
 // holds their schemas.
-func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([]byte, error) {
+func AsyncAPI(types []string, consumes map[string][]bus.Durable, schemaDir string) ([]byte, error) {
 	types = append([]string(nil), types...)
 	sort.Strings(types)
 	users := bus.DeploymentUsers(consumes)
@@ -86,13 +86,22 @@ func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([
 			"correlationId", ref("#/components/correlationIds/correlationId"),
 			"traits", []any{ref("#/components/messageTraits/cloudEvent")},
 		})
-		channels = append(channels, topic, omap{
-			"address", topic,
+		// A service's events are published per partition (the subject's
+		// fifth token); intake events on the bare topic.
+		subject, channel := topic, omap{"address", topic}
+		if fromService {
+			subject = bus.PartitionSubject(topic, 0)
+			channel = omap{"address", topic + ".{partition}", "parameters", omap{"partition", omap{
+				"description", fmt.Sprintf("A hash of the partition key (the partner) modulo %d: one partner's events are on one partition, in order. Subscribe to %s for all.", bus.Partitions, bus.AllPartitions(topic)),
+				"enum", partitionEnum(),
+			}}}
+		}
+		channels = append(channels, topic, append(channel,
 			"title", title,
 			"description", fmt.Sprintf("%s on stream %s (published by %s).", typ, stream.Name, strings.Join(senders, ", ")),
 			"messages", omap{topic, ref("#/components/messages/" + topic)},
 			"x-jetstream-stream", stream.Name,
-		})
+		))
 		for _, u := range senders {
 			operations = append(operations, u+".send."+topic, omap{
 				"action", "send",
@@ -103,20 +112,26 @@ func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([
 			})
 		}
 		for _, u := range sortedKeys(consumes) {
-			for _, filter := range consumes[u] {
-				if !server.SubjectMatchesFilter(topic, filter) {
+			for _, d := range consumes[u] {
+				if !server.SubjectMatchesFilter(subject, d.Receives()) {
 					continue
+				}
+				names, filters := d.Names(u)
+				how := fmt.Sprintf("Durable %s on stream %s, filter %s", names[0], stream.Name, filters[0])
+				if d.Partitioned() {
+					how = fmt.Sprintf("One durable per partition, %s … %s on stream %s, filters %s … %s, each pulled by the one instance that owns the partition",
+						names[0], names[len(names)-1], stream.Name, filters[0], filters[len(filters)-1])
 				}
 				operations = append(operations, u+".receive."+topic, omap{
 					"action", "receive",
 					"channel", ref("#/channels/" + topic),
 					"summary", fmt.Sprintf("%s consumes %s.", u, title),
-					"description", fmt.Sprintf("Durable %s on stream %s, filter %s; explicit ack, redelivery with backoff, poison messages dead-lettered.",
-						bus.DurableName(u, filter), stream.Name, filter),
+					"description", how + "; explicit ack, redelivery with backoff, poison messages dead-lettered.",
 					"messages", []any{ref("#/channels/" + topic + "/messages/" + topic)},
 					"tags", []any{omap{"name", u}},
-					"x-jetstream-durable", bus.DurableName(u, filter),
-					"x-jetstream-filter", filter,
+					"x-jetstream-durable", bus.DurableName(u, d.Filter),
+					"x-jetstream-filter", d.Filter,
+					"x-jetstream-partitioned", d.Partitioned(),
 				})
 			}
 		}
@@ -161,7 +176,8 @@ func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([
 	// Readers that show other consumers' dead letters (the timeline) have
 	// a durable per dead-letter subject.
 	for _, u := range sortedKeys(consumes) {
-		for _, filter := range consumes[u] {
+		for _, d := range consumes[u] {
+			filter := d.Filter
 			if s, err := bus.StreamFor(filter); err != nil || s.Name != bus.DeadLetterStream {
 				continue
 			}
@@ -202,7 +218,7 @@ func AsyncAPI(types []string, consumes map[string][]string, schemaDir string) ([
 			"local", omap{
 				"host", "127.0.0.1:4222",
 				"protocol", "nats",
-				"description", "Development: the embedded JetStream of make run listens on 127.0.0.1:4223; without NATS_USER no authorization.",
+				"description", "Development: NATS_URL defaults to nats://127.0.0.1:4222 in every service and partnerctl, where make run starts an embedded JetStream; without NATS_USER no authorization.",
 			},
 			"cluster", omap{
 				"host", "{host}",
@@ -339,6 +355,14 @@ func schemaSummary(path string) (title, description string, err error) {
 		return "", "", fmt.Errorf("%s needs a title and a description", path)
 	}
 	return s.Title, s.Description, nil
+}
+
+func partitionEnum() []any {
+	out := make([]any, bus.Partitions)
+	for p := range bus.Partitions {
+		out[p] = fmt.Sprint(p)
+	}
+	return out
 }
 
 func matchesAny(filters []string, subject string) bool {

@@ -4,11 +4,15 @@ package contract
 // and serves it at /openapi.json; the tests here check that the document
 // and the mounted routes agree, and that real responses match it.
 //
-// Why not a library: kin-openapi reads only OpenAPI 3.0, and the 3.1
-// validators (pb33f/libopenapi-validator) pull a large dependency tree into
-// every service's test build for what we need here: find the operation by
-// method and path template, pick the documented response, and validate the
-// body. OpenAPI 3.1 schemas are JSON Schema 2020-12, which
+// Documents are linted by kin-openapi (Lint), which reads 3.1 since v0.13x.
+// Responses are still validated here, not by kin-openapi's openapi3filter:
+// tried (v0.153.0), it refuses valid answers, because its schema model keeps
+// only the target of a $ref and drops the keywords beside it, which JSON
+// Schema 2020-12 (OpenAPI 3.1) applies — and these documents compose with
+// them (Registration is $ref PartnerFields plus properties, Partner adds
+// unevaluatedProperties: false). It would also not check what this package
+// does: no body where no content is documented, HEAD answered by GET, a
+// problem's status equal to the HTTP status. OpenAPI 3.1 schemas are JSON Schema 2020-12, which
 // santhosh-tekuri/jsonschema (already used for the event schemas) validates
 // fully, $ref to components included. The document itself is checked
 // against the official OpenAPI 3.1 schema (oas31_schema.json, from
@@ -33,6 +37,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/partnerhub/onboarding/pkg/httpx"
@@ -75,8 +80,8 @@ type response struct {
 }
 
 // LoadOpenAPI parses doc (JSON or YAML), checks it against the OpenAPI 3.1
-// schema, checks every schema object in it against JSON Schema 2020-12, and
-// compiles the response schemas.
+// schema, lints it with an independent validator (Lint), checks every schema
+// object in it against JSON Schema 2020-12, and compiles the response schemas.
 func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 	js, err := httpx.YAMLToJSON(doc)
 	if err != nil {
@@ -87,6 +92,9 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 		return nil, err
 	}
 	if err := validateOAS31(root); err != nil {
+		return nil, err
+	}
+	if err := Lint(js); err != nil {
 		return nil, err
 	}
 	if err := validateSchemaObjects(root); err != nil {
@@ -196,6 +204,27 @@ var (
 	meta      *jsonschema.Schema
 	metaErr   error
 )
+
+// Lint checks an OpenAPI document (JSON) with kin-openapi, a maintained
+// validator independent of this package's own checks: the OpenAPI 3.1
+// schema leaves schema objects open, so an unquoted comma in a YAML flow
+// mapping ({description: stable code, e.g. x}) became a junk member
+// ("e.g. x": null) that only a validator reading the schema objects as
+// OpenAPI does refuses. It also requires the document to name its servers.
+func Lint(js []byte) error {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(js)
+	if err != nil {
+		return fmt.Errorf("OpenAPI lint (kin-openapi): %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return fmt.Errorf("OpenAPI lint (kin-openapi): %w", err)
+	}
+	if len(doc.Servers) == 0 {
+		return errors.New("OpenAPI lint: the document lists no servers")
+	}
+	return nil
+}
 
 func validateOAS31(root any) error {
 	oasOnce.Do(func() {

@@ -13,6 +13,7 @@ import (
 const petDoc = `
 openapi: 3.1.0
 info: {title: pets, version: "1"}
+servers: [{url: "http://127.0.0.1:8080"}]
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer, bearerFormat: JWT}
@@ -57,14 +58,16 @@ paths:
 
 func TestLoadOpenAPIRejectsInvalidDocuments(t *testing.T) {
 	for name, doc := range map[string]string{
-		"openapi 3.0":               strings.Replace(petDoc, "3.1.0", "3.0.3", 1),
-		"no info":                   strings.Replace(petDoc, "info: {title: pets, version: \"1\"}", "", 1),
-		"bad type":                  strings.Replace(petDoc, "name: {type: string}", "name: {type: strin}", 1),
-		"dangling ref":              strings.Replace(petDoc, "'#/components/schemas/Pet'}}}\n        429", "'#/components/schemas/Cat'}}}\n        429", 1),
-		"bad status key":            strings.Replace(petDoc, "204: {description: gone}", "2O4: {description: gone}", 1),
-		"undeclared path parameter": strings.Replace(petDoc, "    delete:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", "    delete:\n", 1),
-		"parameter not in path":     strings.Replace(petDoc, "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", 1),
-		"duplicate operationId":     strings.Replace(strings.Replace(petDoc, "    delete:\n", "    delete:\n      operationId: x\n", 1), "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      operationId: x\n", 1),
+		"openapi 3.0":                     strings.Replace(petDoc, "3.1.0", "3.0.3", 1),
+		"no info":                         strings.Replace(petDoc, "info: {title: pets, version: \"1\"}", "", 1),
+		"bad type":                        strings.Replace(petDoc, "name: {type: string}", "name: {type: strin}", 1),
+		"dangling ref":                    strings.Replace(petDoc, "'#/components/schemas/Pet'}}}\n        429", "'#/components/schemas/Cat'}}}\n        429", 1),
+		"bad status key":                  strings.Replace(petDoc, "204: {description: gone}", "2O4: {description: gone}", 1),
+		"undeclared path parameter":       strings.Replace(petDoc, "    delete:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", "    delete:\n", 1),
+		"parameter not in path":           strings.Replace(petDoc, "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n", 1),
+		"junk key from an unquoted comma": strings.Replace(petDoc, "name: {type: string}", "name: {type: string, description: the pet's name, e.g. Rex}", 1),
+		"no servers":                      strings.Replace(petDoc, "servers: [{url: \"http://127.0.0.1:8080\"}]\n", "", 1),
+		"duplicate operationId":           strings.Replace(strings.Replace(petDoc, "    delete:\n", "    delete:\n      operationId: x\n", 1), "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      operationId: x\n", 1),
 	} {
 		if _, err := LoadOpenAPI([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -8,10 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/jsonx"
 )
 
 // MaxBody is the largest request body accepted.
@@ -68,7 +70,7 @@ func DecodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, v)
 	}
 	if dec.More() {
 		return apperr.Invalid(CodeMalformedJSON, "the body has data after the JSON value")
@@ -80,18 +82,26 @@ func DecodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func decodeError(err error) error {
+func decodeError(err error, body []byte, v any) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
 		return apperr.Invalid(CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
+	case errors.As(err, &te) && te.Field == "":
+		return apperr.Invalid(CodeWrongType, fmt.Sprintf("the body must be %s, not a JSON %s", jsonKind(te.Type), te.Value))
 	case errors.As(err, &te):
 		field := te.Field
 		return apperr.Invalid(CodeWrongType, fmt.Sprintf("field %q must be %s", field, te.Type),
 			apperr.FieldError{Field: field, Code: CodeWrongType, Message: "must be " + te.Type.String()})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if path, ok := jsonx.UnknownFieldPath(body, v); ok {
+			field = path
+		}
+		if field == "" {
+			field = `""`
+		}
 		return apperr.Invalid(CodeUnknownField, fmt.Sprintf("unknown field %q", field),
 			apperr.FieldError{Field: field, Code: CodeUnknownField, Message: "this field is not part of the API"})
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -108,4 +118,23 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 		return nil, err
 	}
 	return body, DecodeStrict(body, v)
+}
+
+// jsonKind names the JSON kind a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	default:
+		return "a JSON " + t.Kind().String()
+	}
 }

@@ -24,6 +24,8 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400},
 		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400},
 		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400},
+		{"an array for an object", "application/json", `[]`, CodeWrongType, 400},
+		{"a string for an object", "application/json", `"x"`, CodeWrongType, 400},
 		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400},
 		{"empty", "application/json", ``, CodeEmptyBody, 400},
 	}
@@ -52,5 +54,42 @@ func TestProblemFlattensExtensions(t *testing.T) {
 	if w.Code != 409 || w.Header().Get("Content-Type") != ProblemContentType ||
 		!strings.Contains(w.Body.String(), `"matched_on":["name"]`) || !strings.Contains(w.Body.String(), `"code":"x.dup"`) {
 		t.Fatalf("%d %s", w.Code, w.Body.String())
+	}
+}
+
+func TestUnknownNestedFieldIsReportedWithItsPath(t *testing.T) {
+	type support struct {
+		Email string `json:"email"`
+	}
+	type program struct {
+		Program string   `json:"program"`
+		Support *support `json:"support,omitempty"`
+	}
+	type address struct {
+		City string `json:"city"`
+	}
+	type body struct {
+		Name     string             `json:"name"`
+		Address  address            `json:"address"`
+		Programs []program          `json:"programs"`
+		Labels   map[string]address `json:"labels"`
+		Extra    any                `json:"extra"`
+	}
+	for in, want := range map[string]string{
+		`{"name":"a","nick":"b"}`:                                                        "nick",
+		`{"address":{"city":"x","county":"y"}}`:                                          "address.county",
+		`{"Address":{"City":"x","county":"y"}}`:                                          "Address.county",
+		`{"programs":[{"program":"p"},{"program":"q","support":{"email":"e","fax":1}}]}`: "programs[1].support.fax",
+		`{"labels":{"hq":{"city":"x","zip":"1"}}}`:                                       "labels.hq.zip",
+		`{"extra":{"anything":{"goes":[1]}},"address":{"town":"x"}}`:                     "address.town",
+		`{"":""}`:            `""`,
+		`{"address":{"":1}}`: `address.""`,
+	} {
+		var v body
+		err := DecodeStrict([]byte(in), &v)
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != CodeUnknownField || len(ae.Fields) != 1 || ae.Fields[0].Field != want {
+			t.Errorf("%s: got %v %+v, want field %s", in, err, ae, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
 // ProblemContentType is the media type of RFC 9457 problem details.
@@ -71,9 +73,29 @@ func StatusOf(kind apperr.Kind) int {
 	}
 }
 
+// CodeUnavailable is the problem code of a request the service could not
+// serve because its database refused or lost the connection: retry after
+// Retry-After seconds.
+const CodeUnavailable = "service.unavailable"
+
+// dependencyDown is the coded 503 for an error that says the database
+// cannot serve now (out of connection slots, restarting, unreachable):
+// never a bare 500.
+func dependencyDown(err error) (*apperr.Error, bool) {
+	if _, ok := apperr.As(err); ok || !pg.Unavailable(err) {
+		return nil, false
+	}
+	e := apperr.New(apperr.KindUnavailable, CodeUnavailable, "the service cannot reach its database right now; retry shortly")
+	e.RetryAfterSeconds, e.Err = 2, err
+	return e, true
+}
+
 // ProblemFrom builds the problem document for err. Internal errors are not
 // described to the caller (the log has them).
 func ProblemFrom(err error) Problem {
+	if down, ok := dependencyDown(err); ok {
+		err = down
+	}
 	ae, ok := apperr.As(err)
 	if !ok {
 		return Problem{Type: ProblemTypeURI("internal"), Title: "Internal error", Status: 500, Code: "internal",
@@ -108,13 +130,16 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 
 // WriteError maps err to a problem document and writes it; 5xx are logged.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if down, ok := dependencyDown(err); ok {
+		err = down
+	}
 	p := ProblemFrom(err)
 	p.Instance = r.URL.Path
-	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.KindRateLimited && ae.RetryAfterSeconds > 0 {
+	if ae, ok := apperr.As(err); ok && (ae.Kind == apperr.KindRateLimited || ae.Kind == apperr.KindUnavailable) && ae.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfterSeconds))
 	}
 	if p.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "method", r.Method)
+		loggerFrom(r.Context()).ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "method", r.Method)
 	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) && ae.Kind == apperr.KindUnauthenticated {
@@ -128,4 +153,21 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+type loggerKey struct{}
+
+// withLogger gives the request the server's logger, so that whatever logs
+// while serving it (WriteError's 5xx line) logs as the service, in JSON,
+// with the request's ids — not through the process-wide default logger,
+// which writes plain text without them.
+func withLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
 }

@@ -32,12 +32,13 @@ type Route struct {
 func (r Route) String() string { return r.Method + " " + r.Pattern }
 
 // Mount registers routes on mux, wrapping the non-public ones with protect,
-// and answers every other request with a 404 problem (code
+// validates every route's path parameters (and a protected route's query
+// parameters) once for all services (see checkParams), and answers every other request with a 404 problem (code
 // request.no_route) instead of the mux's plain-text 404/405.
 func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.Handler) {
 	catchAll := true
 	for _, r := range routes {
-		h := r.Handler
+		h := checkParams(r, r.Handler) // after authentication: a stranger learns nothing about ids
 		if !r.Public {
 			h = protect(h)
 		}

@@ -70,6 +70,9 @@ func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[strin
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    32 << 10,
+		// net/http's own errors (a panic it recovered, a bad TLS
+		// handshake, a failed accept) go to the service's JSON log too.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
 	}
 	return s, nil
 }
@@ -163,7 +166,7 @@ func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, rid)
+		ctx := withLogger(context.WithValue(r.Context(), requestIDKey{}, rid), log)
 		if ce.CauseFrom(ctx).CorrelationID == "" {
 			// The request is the start of a conversation: every event its
 			// use case writes shares its id as the correlation id.

@@ -4,6 +4,7 @@
 package logging
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/httpx"
 )
 
 // New returns a JSON logger for service at level ("debug", "info", "warn", "error").
@@ -41,16 +43,27 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
-	if p, ok := auth.FromContext(ctx); ok {
-		if p.RequestID != "" {
-			r.AddAttrs(slog.String("request_id", p.RequestID))
-		}
-		if p.Subject != "" {
-			r.AddAttrs(slog.String("actor", p.Subject))
-		}
+	p, _ := auth.FromContext(ctx)
+	// The request id is the HTTP layer's from the start of a request (before
+	// any principal exists, so that a refused or failed request carries it
+	// too), else the principal's; a record that names it already keeps its own.
+	if id := cmp.Or(httpx.RequestID(ctx), p.RequestID); id != "" && !hasAttr(r, "request_id") {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	if p.Subject != "" {
+		r.AddAttrs(slog.String("actor", p.Subject))
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
 func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
 func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
+
+func hasAttr(r slog.Record, key string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == key
+		return !found
+	})
+	return found
+}

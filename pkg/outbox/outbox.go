@@ -24,14 +24,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
@@ -40,12 +42,14 @@ import (
 // SchemaBaseURL prefixes dataschema: the file schemas/<topic>.json.
 const SchemaBaseURL = "https://partnerhub.example/schemas/"
 
-// Buckets is how many buckets the partition keys hash into (the table's
-// generated column: hashtext(partition_key) & 63): the most relays that can
-// publish at once.
+// Buckets is how many buckets the partition keys hash into
+// (bus.KeyHash % Buckets, a multiple of bus.Partitions so that a bucket is
+// in one partition): the most relays that can publish at once.
 const Buckets = 64
 
-var subjectRe = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\.v[0-9]+$`)
+// subjectRe is a topic: <service>.<entity>.<fact>.v<N> (bus.TopicTokens
+// tokens; the relay adds the partition as the fifth).
+var subjectRe = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z0-9_]+\.[a-z0-9_]+\.v[0-9]+$`)
 
 // Draft is an event to be written: the writer fills id, source, time,
 // sequence, correlation and actor.
@@ -61,9 +65,11 @@ type Draft struct {
 
 // Writer appends events to the outbox of one service.
 type Writer struct {
-	source string
-	now    func() time.Time
-	wake   func()
+	source  string
+	now     func() time.Time
+	wake    func()
+	owner   *bus.Owner
+	channel string
 }
 
 // NewWriter returns a writer whose events have source /services/<service>.
@@ -75,8 +81,12 @@ func NewWriter(service string) *Writer {
 func (w *Writer) Source() string { return w.source }
 
 // WakeOnCommit makes every transaction that appended events call wake once
-// it has committed (the relay's Wake).
-func (w *Writer) WakeOnCommit(wake func()) { w.wake = wake }
+// it has committed (the relay's Wake). With owner, an event of a partition
+// this instance does not own notifies its owner's relay instead (Postgres
+// NOTIFY on the service's outbox channel, delivered at commit).
+func (w *Writer) WakeOnCommit(wake func(), owner *bus.Owner, service string) {
+	w.wake, w.owner, w.channel = wake, owner, bus.OutboxChannel(service)
+}
 
 // SchemaURL is the dataschema of an event type.
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
@@ -88,8 +98,8 @@ const insertEvent = `WITH s AS (
 	INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
 	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
 	RETURNING last_sequence)
-INSERT INTO outbox (partition_key, sequence, subject, event_id, headers, payload)
-SELECT $1, s.last_sequence, $2, $3, $4, $5 FROM s
+INSERT INTO outbox (partition_key, bucket, sequence, subject, event_id, headers, payload)
+SELECT $1, $6, s.last_sequence, $2, $3, $4, $5 FROM s
 RETURNING sequence`
 
 const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
@@ -110,12 +120,18 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	}
 	actor, hasActor := auth.FromContext(ctx)
 	hasActor = hasActor && !actor.IsZero()
+	// The audit trail is of what people and outside systems did; a change
+	// one of our services makes in reaction to another's event is on the
+	// record already (the event names its actor, and its cause is the
+	// audited change upstream).
+	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
 	events := make([]ce.Event, 0, len(drafts))
 	batch := &pgx.Batch{}
+	var notify []int // partitions another instance relays
 	for _, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
 			// A row that cannot be published would block its bucket.
-			return nil, fmt.Errorf("outbox: event type %q is not <prefix><service>.<entity>.<fact>.v<N>", d.Type)
+			return nil, fmt.Errorf("outbox: event type %q is not %s<service>.<entity>.<fact>.v<N>", d.Type, ce.TypePrefix)
 		}
 		if d.Subject == "" {
 			return nil, fmt.Errorf("outbox: event %s has no subject", d.Type)
@@ -147,8 +163,11 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if err != nil {
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
-		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data)
-		if hasActor {
+		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets))
+		if p := bus.PartitionFor(pk); w.owner != nil && !w.owner.Owns(p) && !slices.Contains(notify, p) {
+			notify = append(notify, p)
+		}
+		if audited {
 			roles := make([]string, len(actor.Roles))
 			for i, r := range actor.Roles {
 				roles[i] = string(r)
@@ -159,17 +178,26 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		}
 		events = append(events, ev)
 	}
+	for _, p := range notify {
+		batch.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
+	}
 	br := tx.SendBatch(ctx, batch)
 	for i := range events {
 		if err := br.QueryRow().Scan(&events[i].Sequence); err != nil {
 			_ = br.Close()
 			return nil, fmt.Errorf("outbox: write %s: %w", events[i].Type, err)
 		}
-		if hasActor {
+		if audited {
 			if _, err := br.Exec(); err != nil {
 				_ = br.Close()
 				return nil, fmt.Errorf("outbox: audit %s: %w", events[i].Type, err)
 			}
+		}
+	}
+	for range notify {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("outbox: notify the owner: %w", err)
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -184,8 +212,12 @@ type RelayConfig struct {
 	// PollInterval is the safety net: how often an idle relay looks for rows
 	// nobody woke it for (written by a process that died before relaying).
 	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"2s"`
-	// BatchSize rows are published and deleted per transaction.
+	// BatchSize rows are read and published at once.
 	BatchSize int `env:"BATCH_SIZE" envDefault:"500"`
+	// FlushInterval is how often published rows are deleted (in one
+	// statement; also when BatchSize of them wait, and before a partition
+	// is given back).
+	FlushInterval time.Duration `env:"FLUSH_INTERVAL" envDefault:"1s"`
 	// PublishTimeout bounds the wait for a batch's acknowledgements.
 	PublishTimeout time.Duration `env:"PUBLISH_TIMEOUT" envDefault:"5s"`
 }
@@ -199,18 +231,13 @@ func (c RelayConfig) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, errors.New("OUTBOX_BATCH_SIZE must be in [1, 10000]"))
 	}
+	if c.FlushInterval < 0 || c.FlushInterval > time.Minute {
+		errs = append(errs, errors.New("OUTBOX_FLUSH_INTERVAL must be in [0, 1m]"))
+	}
 	if c.PublishTimeout < 100*time.Millisecond {
 		errs = append(errs, errors.New("OUTBOX_PUBLISH_TIMEOUT must be at least 100ms"))
 	}
 	return errors.Join(errs...)
-}
-
-// lockClass is the first key of the relay's advisory locks: one namespace
-// per schema, so that services sharing a database never contend.
-func lockClass(schema string) int32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte("partnerhub-outbox:" + schema))
-	return int32(h.Sum32())
 }
 
 // Stats reports the backlog of the outbox (rows and the age of the oldest).

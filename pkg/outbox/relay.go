@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,26 +16,41 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
-// Relay moves outbox rows to JetStream.
+// Relay moves outbox rows to JetStream: the rows of the partitions this
+// instance owns (bus.Owner), so that one relay at a time publishes a
+// partner's events, in commit order, while the relays of other instances
+// publish other partitions.
+//
+// A batch is read without a transaction, published asynchronously and
+// remembered; published rows are deleted in one statement about once per
+// FlushInterval (and before a partition is given back), not one
+// transaction per batch. A crash before the delete publishes those rows
+// again, which JetStream drops as duplicates of the same Nats-Msg-Id.
 type Relay struct {
 	pool  *pgxpool.Pool
 	js    jetstream.JetStream
 	cfg   RelayConfig
 	log   *slog.Logger
 	tel   *telemetry.Telemetry
-	class int32
+	owner *bus.Owner
 	wake  chan struct{}
-	// published counts events this relay published (tests, logs).
+
+	mu        sync.Mutex // one drain or flush at a time
+	sent      []int64    // published, not deleted yet
+	lastFlush time.Time
+
 	published atomic.Int64
 	running   chan struct{}
 }
 
-// NewRelay builds the relay of the outbox in schema (the pool's search path).
-func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, schema string, cfg RelayConfig, log *slog.Logger, tel *telemetry.Telemetry) *Relay {
+// NewRelay builds the relay of the outbox the pool's search path reaches,
+// publishing the partitions owner assigns (every partition when nil).
+func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, owner *bus.Owner, cfg RelayConfig, log *slog.Logger, tel *telemetry.Telemetry) *Relay {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 2 * time.Second
 	}
@@ -44,8 +60,13 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, schema string, cfg Rel
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 5 * time.Second
 	}
-	return &Relay{pool: pool, js: js, cfg: cfg, log: log, tel: tel, class: lockClass(schema),
-		wake: make(chan struct{}, 1), running: make(chan struct{})}
+	r := &Relay{pool: pool, js: js, cfg: cfg, log: log, tel: tel, owner: owner,
+		wake: make(chan struct{}, 1), running: make(chan struct{}), lastFlush: time.Now(), sent: []int64{}}
+	if owner != nil {
+		owner.Join(r)
+		owner.OnNotify(func(int) { r.Wake() })
+	}
+	return r
 }
 
 // Wake asks the relay to look for rows now; it never blocks.
@@ -53,6 +74,20 @@ func (r *Relay) Wake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// TakePartition wakes the relay for a partition it now owns (rows another
+// instance left there are published).
+func (r *Relay) TakePartition(context.Context, int, bool) { r.Wake() }
+
+// GivePartition deletes what the relay published before the partition
+// goes to another instance, so that little is published twice.
+func (r *Relay) GivePartition(int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.flush(context.Background()); err != nil {
+		r.log.Warn("outbox relay: delete published rows", "err", err)
 	}
 }
 
@@ -85,11 +120,13 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// Drain relays until the outbox is empty (or only holds buckets another
-// relay is working on, after a short wait for them), ctx ends or publishing
-// fails; it reports whether the outbox was left empty.
+// Drain publishes every row of the owned partitions, and deletes the
+// published rows when they are due (or ctx is ending: flush); it reports
+// whether nothing was left unpublished.
 func (r *Relay) Drain(ctx context.Context) bool {
-	failures, waits := 0, 0
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	failures := 0
 	for ctx.Err() == nil {
 		n, err := r.relayBatch(ctx)
 		if err != nil {
@@ -103,50 +140,62 @@ func (r *Relay) Drain(ctx context.Context) bool {
 			continue
 		}
 		failures = 0
-		if n == r.cfg.BatchSize {
-			continue
-		}
-		if n > 0 {
-			waits = 0
-			continue // rows may have been committed meanwhile
-		}
-		left, err := r.pending(ctx)
-		if err != nil || !left {
-			return err == nil
-		}
-		// What is left is in buckets another relay holds: it publishes them,
-		// or releases them in a moment and they are ours.
-		if waits++; waits > 100 || !sleep(ctx, 5*time.Millisecond) {
-			return false
+		if n < r.cfg.BatchSize {
+			break
 		}
 	}
-	return false
+	if len(r.sent) >= r.cfg.BatchSize || time.Since(r.lastFlush) >= r.cfg.FlushInterval {
+		if err := r.flush(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox relay: delete published rows", "err", err)
+		}
+	}
+	return ctx.Err() == nil
 }
 
-func (r *Relay) pending(ctx context.Context) (bool, error) {
-	var left bool
-	err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox)`).Scan(&left)
-	return left, err
+// Flush deletes every published row now (at shutdown, after the last Drain).
+func (r *Relay) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flush(ctx)
 }
 
-// lockBuckets lists the buckets that hold rows (a loose index scan: one
-// probe per bucket, however long the backlog) and takes the advisory lock
-// of each one no other relay holds.
-const lockBuckets = `WITH RECURSIVE b AS (
-	(SELECT bucket FROM outbox ORDER BY bucket LIMIT 1)
-	UNION ALL
-	SELECT (SELECT o.bucket FROM outbox o WHERE o.bucket > b.bucket ORDER BY o.bucket LIMIT 1) FROM b WHERE b.bucket IS NOT NULL
-)
-SELECT bucket FROM b WHERE bucket IS NOT NULL AND pg_try_advisory_xact_lock($1, bucket)`
+// flush deletes the published rows; r.mu is held.
+func (r *Relay) flush(ctx context.Context) error {
+	r.lastFlush = time.Now()
+	if len(r.sent) == 0 {
+		return nil
+	}
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
+	// A delete lost in a crash only publishes rows again, which the stream
+	// drops as duplicates: it need not wait for the WAL.
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, r.sent)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	r.sent = r.sent[:0]
+	return nil
+}
 
-// takeRows deletes the oldest rows of the locked buckets; the transaction
-// commits only once all of them are published.
-const takeRows = `DELETE FROM outbox WHERE id IN (
-	SELECT id FROM outbox WHERE bucket = ANY($1) ORDER BY id LIMIT $2)
-RETURNING id, sequence, subject, event_id, headers, payload`
+// takeRows reads the oldest unpublished rows of the owned buckets, and of
+// bucket -1: the rows the old queue had not published when the outbox
+// table replaced it (published first, having the lowest ids, by the owner
+// of their partition, filtered below).
+const takeRows = `SELECT id, partition_key, sequence, subject, event_id, headers, payload FROM outbox
+WHERE (bucket = ANY($1) OR bucket = -1) AND NOT (id = ANY($2::bigint[]))
+ORDER BY id LIMIT $3`
 
 type row struct {
 	id       int64
+	key      string
 	sequence *int64
 	subject  string
 	eventID  string
@@ -154,66 +203,63 @@ type row struct {
 	payload  []byte
 }
 
-// relayBatch publishes one batch and reports how many rows it published.
+// buckets are the outbox buckets of the owned partitions.
+func (r *Relay) buckets() ([]int16, map[int]bool) {
+	parts := map[int]bool{}
+	if r.owner == nil {
+		for p := range bus.Partitions {
+			parts[p] = true
+		}
+	} else {
+		for _, p := range r.owner.Owned() {
+			parts[p] = true
+		}
+	}
+	var out []int16
+	for b := range Buckets {
+		if parts[b%bus.Partitions] {
+			out = append(out, int16(b))
+		}
+	}
+	return out, parts
+}
+
+// relayBatch publishes one batch and reports how many rows it read.
 func (r *Relay) relayBatch(ctx context.Context) (int, error) {
-	tx, err := r.pool.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit it is a no-op
-	// A delete lost in a crash only publishes a row again, which the stream
-	// drops as a duplicate Nats-Msg-Id: the relay need not wait for the WAL.
-	b := &pgx.Batch{}
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(lockBuckets, r.class)
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return 0, err
-	}
-	locked, err := br.Query()
-	if err != nil {
-		_ = br.Close()
-		return 0, fmt.Errorf("lock buckets: %w", err)
-	}
-	buckets, err := pgx.CollectRows(locked, pgx.RowTo[int16])
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("lock buckets: %w", err)
-	}
+	buckets, parts := r.buckets()
 	if len(buckets) == 0 {
 		return 0, nil
 	}
-	rows, err := tx.Query(ctx, takeRows, buckets, r.cfg.BatchSize)
+	rows, err := r.pool.Query(ctx, takeRows, buckets, r.sent, r.cfg.BatchSize)
 	if err != nil {
-		return 0, fmt.Errorf("take rows: %w", err)
+		return 0, fmt.Errorf("read the outbox: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var x row
-		err := cr.Scan(&x.id, &x.sequence, &x.subject, &x.eventID, &x.headers, &x.payload)
+		err := cr.Scan(&x.id, &x.key, &x.sequence, &x.subject, &x.eventID, &x.headers, &x.payload)
 		return x, err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("take rows: %w", err)
+		return 0, fmt.Errorf("read the outbox: %w", err)
 	}
+	read := len(batch)
+	// A legacy row of a partition another instance owns is theirs.
+	batch = slices.DeleteFunc(batch, func(x row) bool { return !parts[bus.PartitionFor(x.key)] })
 	if len(batch) == 0 {
-		return 0, nil
+		return read, nil
 	}
-	slices.SortFunc(batch, func(a, b row) int { return int(a.id - b.id) })
 	if err := r.publish(ctx, batch); err != nil {
 		return 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("delete published rows: %w", err)
+	for _, x := range batch {
+		r.sent = append(r.sent, x.id)
 	}
 	r.published.Add(int64(len(batch)))
-	return len(batch), nil
+	return read, nil
 }
 
 // publish sends every row asynchronously, in id order on one connection (so
-// a bucket's rows reach the stream in order), and waits for all the acks.
+// a partner's rows reach the stream in order), and waits for all the acks.
 func (r *Relay) publish(ctx context.Context, batch []row) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	types := make([]string, len(batch))
@@ -227,12 +273,15 @@ func (r *Relay) publish(ctx context.Context, batch []row) error {
 			h[ce.HSequence] = ce.FormatSequence(uint64(*x.sequence))
 		}
 		types[i] = h[ce.HType]
-		msg := &nats.Msg{Subject: x.subject, Data: x.payload, Header: make(nats.Header, len(h)+1)}
+		// The partition keeps one partner's events on one consumer (see
+		// bus.Partitions).
+		subject := bus.PartitionSubject(x.subject, bus.PartitionFor(x.key))
+		msg := &nats.Msg{Subject: subject, Data: x.payload, Header: make(nats.Header, len(h)+1)}
 		for k, v := range h {
 			msg.Header[k] = []string{v} // verbatim: the SDK reads lower-case ce-* names only
 		}
 		if r.tel != nil && r.tel.Tracing() {
-			spans = append(spans, publishSpan(r.tel, x.subject, x.eventID, h))
+			spans = append(spans, publishSpan(r.tel, subject, x.eventID, h))
 		}
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(x.eventID))
 		if err != nil {

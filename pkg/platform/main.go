@@ -48,6 +48,9 @@ func Exec[C interface{ Platform() Config }, S Runner](ctx context.Context, name 
 		return ExitConfig
 	}
 	log := logging.NewTo(stdout, name, cfg.Platform().LogLevel)
+	// Whatever logs through the default logger (asynchronous NATS errors,
+	// libraries) writes the service's JSON too.
+	slog.SetDefault(log)
 	svc, err := build(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)

@@ -81,15 +81,19 @@ type Declaration struct {
 	Routes func() http.Handler
 }
 
-// Consumes lists the subject filters of d's durables, in declaration order.
-func (d Declaration) Consumes() []string {
-	var out []string
-	seen := map[string]bool{}
+// Consumes lists the subject filters of d's durables, in declaration
+// order, as the server sees them (partitioned or shared).
+func (d Declaration) Consumes() []bus.Durable {
+	var out []bus.Durable
+	at := map[string]int{}
 	for _, s := range d.Subscriptions {
-		if f := s.FilterOf(); !seen[f] {
-			seen[f] = true
-			out = append(out, f)
+		f := s.FilterOf()
+		if i, ok := at[f]; ok {
+			out[i].Shared = out[i].Shared || s.Shared
+			continue
 		}
+		at[f] = len(out)
+		out = append(out, bus.Durable{Filter: f, Shared: s.Shared})
 	}
 	return out
 }
@@ -114,6 +118,7 @@ type Base struct {
 	Telemetry *telemetry.Telemetry
 
 	relay   *outbox.Relay
+	owner   *bus.Owner
 	server  *httpx.Server
 	mounted bool
 }
@@ -169,8 +174,11 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 	if err := retry(ctx, log, "streams", func(ctx context.Context) error { return bus.PrepareStreams(ctx, b.JS, cfg.Bus) }); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	b.relay = outbox.NewRelay(b.Pool, b.JS, cfg.Postgres.Schema, cfg.Outbox, log, tel)
-	b.Outbox.WakeOnCommit(b.relay.Wake)
+	// One owner shares this service's partitions among its instances: the
+	// router consumes them and the relay publishes them.
+	b.owner = bus.NewOwner(service, b.Pool, cfg.Bus, log)
+	b.relay = outbox.NewRelay(b.Pool, b.JS, b.owner, cfg.Outbox, log, tel)
+	b.Outbox.WakeOnCommit(b.relay.Wake, b.owner, service)
 	var subNC *nats.Conn
 	if err := retry(ctx, log, "nats", func(context.Context) error {
 		subNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)
@@ -183,6 +191,7 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 		return nil, err
 	}
 	b.Router.Instrument(tel)
+	b.Router.UseOwner(b.owner)
 	b.Jobs = jobs.New(log)
 	b.Timers = timer.New(b.Pool, log)
 	ok = true
@@ -256,6 +265,12 @@ func (b *Base) Addr() string {
 	return b.server.Addr()
 }
 
+// Relayed is how many events this instance's relay has published.
+func (b *Base) Relayed() int64 { return b.relay.Published() }
+
+// Owned lists the partitions this instance owns now.
+func (b *Base) Owned() []int { return b.owner.Owned() }
+
 // Checks are the readiness checks of the platform parts.
 func (b *Base) Checks() map[string]httpx.Check {
 	return map[string]httpx.Check{
@@ -284,6 +299,10 @@ func (b *Base) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
+	ownerCtx, stopOwner := context.WithCancel(context.Background())
+	defer stopOwner()
+	ownerDone := make(chan error, 1)
+	go func() { ownerDone <- b.owner.Run(ownerCtx) }()
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	defer stopRelay()
 	relayDone := make(chan error, 1)
@@ -327,11 +346,15 @@ func (b *Base) Run(ctx context.Context) error {
 	<-jobsDone
 	stopRelay()
 	<-relayDone
+	// The relay publishes what is committed in the partitions this
+	// instance owns and deletes it, then the partitions are given back.
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
-	if !b.relay.Drain(flushCtx) {
+	if !b.relay.Drain(flushCtx) || b.relay.Flush(flushCtx) != nil {
 		b.Log.Warn("outbox not empty at shutdown; the next start (or another replica) relays the rest")
 	}
 	cancelFlush()
+	stopOwner()
+	<-ownerDone
 	b.Close()
 	b.Log.Info("stopped")
 	return failure

@@ -2,10 +2,13 @@ package platform_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -18,6 +21,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
@@ -116,7 +120,7 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	// The message on the stream is a binary-mode CloudEvent with lower-case
 	// headers and Nats-Msg-Id = ce id.
 	_, js := testkit.JetStream(t, natsURL)
-	raw, err := getLast(ctx, js, "REGISTRATION", ce.Topic(typeHappened))
+	raw, err := getLast(ctx, js, "REGISTRATION", testkit.Subject(typeHappened, "PG-TEST1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +139,7 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 
 	// A replay (same CloudEvent, new NATS message id so the stream does
 	// not dedupe it) has no effect.
-	replay := nats.NewMsg(ce.Topic(typeHappened))
+	replay := nats.NewMsg(testkit.Subject(typeHappened, written[0].PartitionKey))
 	for k, v := range written[0].Headers() {
 		replay.Header.Set(k, v)
 	}
@@ -347,7 +351,7 @@ func goodHeaders(eventType string) map[string]string {
 
 func publishRaw(t *testing.T, js jetstream.JetStream, subject string, headers map[string]string, body []byte) string {
 	t.Helper()
-	m := nats.NewMsg(subject)
+	m := nats.NewMsg(testkit.Partitioned(subject, headers))
 	for k, v := range headers {
 		m.Header[k] = []string{v} // verbatim, lower case
 	}
@@ -384,4 +388,178 @@ func readAll(ctx context.Context, js jetstream.JetStream, stream string) ([]*jet
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// TestDatabaseRefusalAnswers503: when Postgres refuses the service's
+// connections (no slot left), a request is answered 503 with Retry-After
+// and a stable code, never a bare 500, and served again once it accepts.
+func TestDatabaseRefusalAnswers503(t *testing.T) {
+	cfg := testConfig(t, testkit.NATS(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	decl := platform.Declaration{Name: "registration", Migrations: migrations}
+	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1/seen", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if err := b.Pool.QueryRow(r.Context(), "SELECT count(*) FROM seen").Scan(&n); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]int{"seen": n})
+	})
+	decl.Routes = func() http.Handler { return api }
+	if err := b.Mount(decl); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	<-b.Router.Running()
+	url := "http://" + b.Addr() + "/v1/seen"
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if r := get(); r.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d", r.StatusCode)
+	}
+	admin, err := pgx.Connect(ctx, testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	db := cfg.Postgres.Database
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(context.Background(), `ALTER DATABASE `+db+` CONNECTION LIMIT -1`) //nolint:errcheck
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = 'registration_app'`, db); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		r := get()
+		defer r.Body.Close()
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		if r.StatusCode != http.StatusServiceUnavailable || p.Code != httpx.CodeUnavailable || r.Header.Get("Retry-After") == "" {
+			return fmt.Errorf("while refused: %d %q Retry-After %q", r.StatusCode, p.Code, r.Header.Get("Retry-After"))
+		}
+		return nil
+	})
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT -1`); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if r := get(); r.StatusCode != http.StatusOK {
+			return fmt.Errorf("after: %d", r.StatusCode)
+		}
+		return nil
+	})
+	cancel()
+	<-done
+}
+
+// TestTwoInstancesRelayAndConsumeInParallel runs two instances of one
+// service on one database and one JetStream: each owns half of the
+// partitions, relays their events and consumes them; both do work, and
+// every partner's events are published and handled in their sequence order
+// although both instances write them.
+func TestTwoInstancesRelayAndConsumeInParallel(t *testing.T) {
+	natsURL := testkit.NATS(t)
+	cfg := testConfig(t, natsURL)
+	cfg.Bus.Rebalance = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	last := map[string]uint64{}     // partner → last sequence handled
+	by := map[string]map[int]bool{} // partner → instances that handled it
+	handled := 0
+	start := func(i int) (*platform.Base, chan error) {
+		decl := platform.Declaration{Name: "registration", Migrations: migrations}
+		b, err := platform.Start(ctx, decl, cfg, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		decl.Subscriptions = []bus.Subscription{{Type: typeHappened, Inbox: "on_happened", Handle: func(_ context.Context, ev ce.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Sequence != last[ev.Subject]+1 {
+				t.Errorf("%s: sequence %d handled after %d", ev.Subject, ev.Sequence, last[ev.Subject])
+			}
+			last[ev.Subject] = ev.Sequence
+			if by[ev.Subject] == nil {
+				by[ev.Subject] = map[int]bool{}
+			}
+			by[ev.Subject][i] = true
+			handled++
+			return nil
+		}}}
+		if err := b.Mount(decl); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		<-b.Router.Running()
+		return b, done
+	}
+	a, aDone := start(0)
+	b, bDone := start(1)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if len(a.Owned()) != bus.Partitions/2 || len(b.Owned()) != bus.Partitions/2 {
+			return fmt.Errorf("a owns %v, b owns %v", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	// Both instances write every partner's events, in turns.
+	const partners, each = 16, 6
+	for n := range each {
+		for p := range partners {
+			w := []*platform.Base{a, b}[(n+p)%2]
+			err := pg.InTx(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := w.Outbox.Append(ctx, tx, outbox.Draft{Type: typeHappened, Subject: fmt.Sprintf("PG-R%02d", p), Data: map[string]int{"n": n}})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	testkit.Eventually(t, 15*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if handled != partners*each {
+			return fmt.Errorf("%d of %d handled", handled, partners*each)
+		}
+		return nil
+	})
+	if a.Relayed() == 0 || b.Relayed() == 0 {
+		t.Errorf("relayed: a %d, b %d — both instances must publish", a.Relayed(), b.Relayed())
+	}
+	mu.Lock()
+	handlers := map[int]int{}
+	for p, in := range by {
+		if len(in) != 1 {
+			t.Errorf("%s handled by both instances", p)
+		}
+		for i := range in {
+			handlers[i]++
+		}
+	}
+	mu.Unlock()
+	if handlers[0] == 0 || handlers[1] == 0 {
+		t.Errorf("partners handled per instance %v: both must consume", handlers)
+	}
+	t.Logf("relayed a=%d b=%d; partners consumed %v", a.Relayed(), b.Relayed(), handlers)
+	cancel()
+	<-aDone
+	<-bDone
 }

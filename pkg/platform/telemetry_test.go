@@ -198,7 +198,7 @@ func TestTraceFollowsRequestThroughEvents(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range spanA.Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	for k, want := range map[string]string{
 		"cloudevents.event_type": typeHappened, "cloudevents.event_id": happened.ID,

@@ -1,8 +1,9 @@
-// Package sealedbox carries the e-mail verification secret from the e-mail
-// ownership service to the notifier without letting anyone else who reads
-// the stream use it: the secret is sealed to the notifier's X25519 public key
-// (NaCl anonymous sealed box: an ephemeral sender key, so anyone can seal and
-// only the private-key holder can open). It also defines the JSON contract of
+// Package sealedbox carries secrets to the notifier — the e-mail
+// verification's link token and code from the e-mail ownership service, an
+// invitation link from the relationships service — without letting anyone
+// else who reads the stream use them: each is sealed to the notifier's
+// X25519 public key (NaCl anonymous sealed box: an ephemeral sender key, so
+// anyone can seal and only the private-key holder can open). It also defines the JSON contract of
 // the sealed clear text (Payload), shared by the sealing and opening sides.
 package sealedbox
 
@@ -28,15 +29,19 @@ var (
 // PayloadVersion is the version of Payload this package writes and reads.
 const PayloadVersion = 1
 
-// Payload is the clear text inside the sealed secret of a "verification mail
-// requested" event (JSON). The opener must check ChallengeID against the
-// event's challenge id so that a sealed blob cannot be replayed inside
-// another event.
+// Payload is the clear text inside a sealed secret (JSON): the e-mail
+// verification's link token and code, or a relationship invitation's whole
+// link. The opener must check ChallengeID — the id of the challenge, or of
+// the relationship request, the secret was sealed for — against the event
+// that carries it, so that a sealed blob cannot be replayed inside another
+// event.
 type Payload struct {
 	V           int    `json:"v"` // PayloadVersion
 	ChallengeID string `json:"challenge_id"`
-	Token       string `json:"token"`
-	Code        string `json:"code"`
+	Token       string `json:"token,omitempty"`
+	Code        string `json:"code,omitempty"`
+	// Link is a whole link whose shape its sender owns (an invitation).
+	Link string `json:"link,omitempty"`
 }
 
 // DecodeKey reads a 32-byte key in base64 (standard or URL, padded or not).

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/natsembed"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
@@ -172,4 +174,30 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Subject is the subject the relay publishes an event of eventType about
+// partitionKey on (its partition's, for a service's event); intake events
+// are published on their bare topic. Tests that publish events by hand use
+// it so that the services' partition durables receive them.
+func Subject(eventType, partitionKey string) string {
+	topic := ce.Topic(eventType)
+	if bus.OwnerSource(topic) == "" {
+		return topic
+	}
+	return bus.PartitionSubject(topic, bus.PartitionFor(partitionKey))
+}
+
+// Partitioned is subject as the relay would publish it: a service's bare
+// topic (four tokens) gets the partition of the event's partition key
+// (ce-partitionkey, else ce-subject, in headers); anything else is kept.
+func Partitioned(subject string, headers map[string]string) string {
+	if len(strings.Split(subject, ".")) != bus.TopicTokens || bus.OwnerSource(subject) == "" {
+		return subject
+	}
+	key := headers[ce.HPartitionKey]
+	if key == "" {
+		key = headers[ce.HSubject]
+	}
+	return bus.PartitionSubject(subject, bus.PartitionFor(key))
 }

@@ -179,8 +179,9 @@ func checkAsyncAPI(t *testing.T, yamlDoc []byte, schemaDir string, types []strin
 			t.Errorf("%s has no send operation", topic)
 		}
 	}
-	for user, filters := range stack.Consumes() {
-		for _, f := range filters {
+	for user, durables := range stack.Consumes() {
+		for _, d := range durables {
+			f := d.Filter
 			if s, err := bus.StreamFor(f); err == nil && s.Name == bus.DeadLetterStream {
 				if !receives[bus.DurableName(user, f)+" deadletter"] {
 					t.Errorf("%s consumes %s (its declaration) but the document has no receive operation for it", user, f)
@@ -189,7 +190,7 @@ func checkAsyncAPI(t *testing.T, yamlDoc []byte, schemaDir string, types []strin
 			}
 			matched := 0
 			for topic := range declared {
-				if server.SubjectMatchesFilter(topic, f) {
+				if server.SubjectMatchesFilter(published(topic), d.Receives()) {
 					matched++
 					if !receives[bus.DurableName(user, f)+" "+topic] {
 						t.Errorf("%s consumes %s (its declaration) but the document has no receive operation for %s", user, f, topic)
@@ -240,4 +241,13 @@ func resolvePointer(root any, ptr string) (any, error) {
 		}
 	}
 	return cur, nil
+}
+
+// published is a subject topic's events are published on: partition 0 of
+// a service's topic, the bare topic of intake.
+func published(topic string) string {
+	if bus.OwnerSource(topic) != "" {
+		return bus.PartitionSubject(topic, 0)
+	}
+	return topic
 }

@@ -85,12 +85,12 @@ func TestCatalogSchemasAndCodeAgree(t *testing.T) {
 // named once under the table instead.
 func consumersOf(topic string) string {
 	var out []string
-	for user, filters := range stack.Consumes() {
+	for user, durables := range stack.Consumes() {
 		if slices.Contains(stack.Readers(), user) {
 			continue
 		}
-		for _, f := range filters {
-			if server.SubjectMatchesFilter(topic, f) {
+		for _, d := range durables {
+			if server.SubjectMatchesFilter(published(topic), d.Receives()) {
 				switch user {
 				case bus.VerifierUser:
 					user = "verifier services"

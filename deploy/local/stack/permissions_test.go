@@ -46,7 +46,7 @@ func TestDeploymentUsers(t *testing.T) {
 		{bus.VerifierUser, "intake.verification.decision.v1", true},
 		{bus.VerifierUser, "intake.registration.requested.v1", false},
 		{bus.VerifierUser, "verification.decision.recorded.v1", false},
-		{bus.VerifierUser, "$JS.API.CONSUMER.MSG.NEXT.VERIFICATION.verifier__verification_task_created_v1", true},
+		{bus.VerifierUser, "$JS.API.CONSUMER.MSG.NEXT.VERIFICATION.verifier__verification_task_created_v1_any", true},
 		{"verification", "verification.case.approved.v1", true},
 		{"verification", "email.ownership.confirmed.v1", false},
 		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_decision_submitted_v1", true},
@@ -74,9 +74,10 @@ func TestDeploymentUsers(t *testing.T) {
 			t.Errorf("%s password env = %q", name, u.PasswordEnv)
 		}
 	}
-	for user, filters := range stack.Consumes() {
-		for _, f := range filters {
-			if _, err := bus.StreamFor(f); err != nil {
+	for user, durables := range stack.Consumes() {
+		for _, d := range durables {
+			if _, err := bus.StreamFor(d.Filter); err != nil {
+				f := d.Filter
 				t.Errorf("%s consumes %s: %v", user, f, err)
 			}
 		}
@@ -229,8 +230,11 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 			if err := bus.PrepareStreams(ctx, u.js, u.cfg); err != nil {
 				t.Fatalf("%s: %v", u.name, err)
 			}
-			for _, f := range stack.Consumes()[u.name] {
-				createDurable(ctx, t, u, f)
+			for _, d := range stack.Consumes()[u.name] {
+				names, filters := d.Names(u.name)
+				for i := range names {
+					createDurable(ctx, t, u, names[i], filters[i])
+				}
 			}
 			publishOK(ctx, t, u, strings.TrimSuffix(s.Subjects[0], ">")+"test.happened.v1", s.Name)
 			publishOK(ctx, t, u, bus.DeadLetterSubject(u.name), bus.DeadLetterStream)
@@ -262,7 +266,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("relationships' router did not receive the event")
 		}
-		durable := bus.DurableName("relationships", "registration.application.submitted.v1")
+		durable := bus.PartitionDurable("relationships", "registration.application.submitted.v1", testPartition)
 		testkit.Eventually(t, 10*time.Second, func() error {
 			c, err := admin.js.Consumer(ctx, "REGISTRATION", durable)
 			if err != nil {
@@ -299,8 +303,8 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 		timeline := connectAs(t, url, "timeline", pw["timeline"])
 		router := startRouter(t, timeline.cfg)
 		got := make(chan ce.Event, 64)
-		for _, f := range stack.Consumes()["timeline"] {
-			router.SubscribeAll(f, func(_ context.Context, ev ce.Event) error {
+		for _, d := range stack.Consumes()["timeline"] {
+			router.SubscribeAll(d.Filter, func(_ context.Context, ev ce.Event) error {
 				got <- ev
 				return nil
 			})
@@ -339,9 +343,9 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 
 	t.Run("a verifier consumes review tasks and publishes decisions on intake only", func(t *testing.T) {
 		verification := connectAs(t, url, "verification", pw["verification"])
-		publishOK(ctx, t, verification, "verification.task.created.v1", "VERIFICATION")
+		publishOK(ctx, t, verification, bus.PartitionSubject("verification.task.created.v1", 3), "VERIFICATION")
 		verifier := connectAs(t, url, bus.VerifierUser, pw[bus.VerifierUser])
-		c := createDurable(ctx, t, verifier, "verification.task.created.v1")
+		c := createDurable(ctx, t, verifier, bus.DurableName(bus.VerifierUser, bus.AllPartitions("verification.task.created.v1")), bus.AllPartitions("verification.task.created.v1"))
 		batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -418,7 +422,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 	})
 }
 
-func createDurable(ctx context.Context, t *testing.T, u *busUser, filter string) jetstream.Consumer {
+func createDurable(ctx context.Context, t *testing.T, u *busUser, name, filter string) jetstream.Consumer {
 	t.Helper()
 	s, err := bus.StreamFor(filter)
 	if err != nil {
@@ -427,7 +431,7 @@ func createDurable(ctx context.Context, t *testing.T, u *busUser, filter string)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	c, err := u.js.CreateOrUpdateConsumer(cctx, s.Name, jetstream.ConsumerConfig{
-		Durable: bus.DurableName(u.name, filter), FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: name, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {
 		t.Fatalf("%s creates its durable on %s: %v", u.name, filter, err)
@@ -470,11 +474,14 @@ func publishDenied(ctx context.Context, t *testing.T, u, admin *busUser, subject
 	}
 }
 
+// testPartition is the partition the tests' events are published on.
+const testPartition = 2
+
 func publishEvent(t *testing.T, pub jetstream.JetStream, eventType string) string {
 	t.Helper()
 	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: eventType, Subject: "partner/p-1",
 		Time: time.Now(), DataContentType: ce.JSON, Data: []byte(`{}`)}
-	msg := nats.NewMsg(ce.Topic(eventType))
+	msg := nats.NewMsg(bus.PartitionSubject(ce.Topic(eventType), testPartition))
 	for k, v := range ev.Headers() {
 		msg.Header[k] = []string{v}
 	}

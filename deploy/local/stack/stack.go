@@ -33,8 +33,8 @@ func Declarations() []platform.Declaration {
 }
 
 // ServiceConsumes maps each service to the subject filters of its durables.
-func ServiceConsumes() map[string][]string {
-	out := map[string][]string{}
+func ServiceConsumes() map[string][]bus.Durable {
+	out := map[string][]bus.Durable{}
 	for _, d := range Declarations() {
 		out[d.Name] = d.Consumes()
 	}
@@ -43,10 +43,12 @@ func ServiceConsumes() map[string][]string {
 
 // Consumes maps every bus user that consumes to its filters: the services
 // (from their declarations) and the external users (bus.ExternalSubscriptions).
-func Consumes() map[string][]string {
+func Consumes() map[string][]bus.Durable {
 	out := ServiceConsumes()
 	for user, filters := range bus.ExternalSubscriptions {
-		out[user] = slices.Clone(filters)
+		for _, f := range filters {
+			out[user] = append(out[user], bus.Durable{Filter: f, Shared: true})
+		}
 	}
 	return out
 }

@@ -1,14 +1,15 @@
 -- +goose Up
 -- The outbox, replacing watermill-sql's queue table: rows are relayed in
--- id order within a bucket (a hash of the partition key, so one partner's
--- events stay in one bucket), and several relays work at once on different
--- buckets (each takes a transaction-scoped advisory lock per bucket).
+-- id order within a bucket (a hash of the partition key written by the
+-- writer, bus.KeyHash, so one partner's events stay in one bucket), and
+-- several relays work at once on different buckets (each takes a
+-- transaction-scoped advisory lock per bucket).
 -- Within one partition key, id order is commit order: the writer takes the
 -- partition's event_sequence row lock before it inserts.
 CREATE TABLE outbox (
     id            BIGSERIAL PRIMARY KEY,
     partition_key TEXT NOT NULL,
-    bucket        SMALLINT NOT NULL GENERATED ALWAYS AS ((hashtext(partition_key) & 63)::smallint) STORED,
+    bucket        SMALLINT NOT NULL,
     sequence      BIGINT,
     subject       TEXT NOT NULL,
     event_id      TEXT NOT NULL,
@@ -18,10 +19,12 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_bucket ON outbox (bucket, id);
 
--- Rows the old relay had not published yet move over in their order; their
--- headers already carry ce-sequence (the sequence column stays NULL).
-INSERT INTO outbox (partition_key, subject, event_id, headers, payload, created_at)
+-- Rows the old relay had not published yet move over in their order, in
+-- bucket -1, which relays publish before any other; their headers already
+-- carry ce-sequence (the sequence column stays NULL).
+INSERT INTO outbox (partition_key, bucket, subject, event_id, headers, payload, created_at)
 SELECT coalesce(payload::jsonb -> 'metadata' ->> 'ce-partitionkey', payload::jsonb -> 'metadata' ->> 'ce-subject', ''),
+       -1,
        payload::jsonb ->> 'destination_topic',
        payload::jsonb ->> 'uuid',
        (payload::jsonb -> 'metadata')::json,

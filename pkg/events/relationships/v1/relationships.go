@@ -2,7 +2,8 @@
 // publishes on the RELATIONSHIPS stream. Subject and partitionkey are the
 // RESELLER's global partner ID (the partner whose directory the delegated
 // access is over, and the one consumers such as access control act on); the
-// provider's global ID is in every payload. Invitation tokens never appear.
+// provider's global ID is in every payload. Invitation tokens never appear
+// in clear (RequestCreated carries the link sealed to the notifier).
 package relationshipsv1
 
 import "time"
@@ -65,18 +66,22 @@ type Parties struct {
 }
 
 // RequestCreated: a provider asked a reseller for a relationship (kind
-// initial) or for wider access (kind widen). The invitation link went to the
-// provider only.
+// initial) or for wider access (kind widen). The invitation link is handed
+// to the provider once and, sealed to the notifier's public key
+// (SealedInvitation: a pkg/sealedbox.Payload with the request id and the
+// link; base64 in JSON), mailed to the reseller's contact: a stream reader
+// without the notifier's private key learns no link.
 type RequestCreated struct {
 	Parties
-	RequestID    string    `json:"request_id"`
-	Kind         string    `json:"kind"`
-	Market       string    `json:"market"`
-	Roles        []string  `json:"roles"`
-	DurationDays int       `json:"duration_days"`
-	AutoExtend   bool      `json:"auto_extend"`
-	ExpiresAt    time.Time `json:"expires_at"` // of the invitation
-	CreatedBy    string    `json:"created_by"`
+	RequestID        string    `json:"request_id"`
+	Kind             string    `json:"kind"`
+	Market           string    `json:"market"`
+	Roles            []string  `json:"roles"`
+	DurationDays     int       `json:"duration_days"`
+	AutoExtend       bool      `json:"auto_extend"`
+	ExpiresAt        time.Time `json:"expires_at"` // of the invitation
+	CreatedBy        string    `json:"created_by"`
+	SealedInvitation []byte    `json:"sealed_invitation,omitempty"`
 }
 
 // RequestAccepted: the reseller's administrator consented and authorised;

@@ -29,6 +29,24 @@ const (
 	CheckCompany        = "company"
 )
 
+// Document types an applicant may be asked for (AcceptedDocuments) and may
+// submit (DocumentAccepted.Type, DocumentMeta.Type).
+const (
+	DocCompanyRegisterCertificate = "company_register_certificate" // 登記事項証明書
+	DocDomainInvoice              = "domain_invoice"               // an invoice to the company that shows the domain
+	DocDomainPurchaseProof        = "domain_purchase_proof"        // proof of the domain's purchase
+	DocEmploymentCertificate      = "employment_certificate"       // 在籍証明書 issued by the company
+)
+
+// DocumentTypes lists every document type; a consumer that shows them to
+// people (the notifier's mails) names each.
+var DocumentTypes = []string{DocCompanyRegisterCertificate, DocDomainInvoice, DocDomainPurchaseProof, DocEmploymentCertificate}
+
+// ReasonCodes lists every reason a check may fail or need documents for
+// (the Reason fields), as verification's reason catalog has them.
+var ReasonCodes = []string{"company_name_mismatch", "address_mismatch", "registration_number_mismatch", "company_not_found",
+	"document_expired", "document_illegible", "domain_not_owned", "email_domain_mismatch", "contact_not_employed", "fraud_suspected"}
+
 // CaseOpened: a verification case was opened for a submitted registration.
 type CaseOpened struct {
 	CaseID      string       `json:"case_id"`
@@ -252,7 +270,9 @@ type DecisionRecorded struct {
 
 // DocumentsRequested: the applicant must upload one of AcceptedDocuments for
 // Check by DueAt — or, for the employment check, prove the e-mail domain
-// (DomainProof); AppealsRemaining submissions are left.
+// (DomainProof); AppealsRemaining submissions are left. BusinessDaysLeft
+// is the number of business days (the market's calendar) from At's day,
+// exclusive, to DueAt's last day, inclusive — what a person is told.
 type DocumentsRequested struct {
 	CaseID            string       `json:"case_id"`
 	PartnerID         string       `json:"partner_id"`
@@ -262,6 +282,7 @@ type DocumentsRequested struct {
 	AcceptedDocuments []string     `json:"accepted_documents"`
 	DomainProof       *DomainProof `json:"domain_proof,omitempty"`
 	DueAt             time.Time    `json:"due_at"`
+	BusinessDaysLeft  int          `json:"business_days_left,omitempty"`
 	AppealsRemaining  int          `json:"appeals_remaining"`
 	ContactEmail      string       `json:"contact_email"`
 	At                time.Time    `json:"at"`
@@ -292,13 +313,15 @@ type DocumentAccepted struct {
 }
 
 // ReminderDue: remind the applicant that documents for Check are due at
-// DueAt (LeadSeconds before the deadline).
+// DueAt (LeadSeconds before the deadline; BusinessDaysLeft as in
+// DocumentsRequested).
 type ReminderDue struct {
 	CaseID            string    `json:"case_id"`
 	PartnerID         string    `json:"partner_id"`
 	Check             string    `json:"check"`
 	Reason            string    `json:"reason"`
 	DueAt             time.Time `json:"due_at"`
+	BusinessDaysLeft  int       `json:"business_days_left,omitempty"`
 	LeadSeconds       int64     `json:"lead_seconds"`
 	AcceptedDocuments []string  `json:"accepted_documents"`
 	ContactEmail      string    `json:"contact_email"`

@@ -68,7 +68,7 @@ func (h *harness) publish(typ, subject, source string, data any) string {
 
 func (h *harness) publishRaw(typ, id, subject, source string, body []byte) string {
 	h.t.Helper()
-	m := nats.NewMsg(ce.Topic(typ))
+	m := nats.NewMsg(testkit.Subject(typ, subject))
 	for k, v := range map[string]string{
 		ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: source, ce.HType: typ, ce.HSubject: subject,
 		ce.HDataContentType: "application/json", ce.HTime: time.Now().UTC().Format(time.RFC3339Nano),

@@ -317,6 +317,18 @@ func TestVersionRoutes(t *testing.T) {
 	if r := h.call("POST", "/v1/agreements/versions/nope-2025/retire", opTok, nil); r.Status != 404 || r.code() != "agreements.unknown_version" {
 		t.Fatalf("retire unknown: %d %v", r.Status, r.Body)
 	}
+	// Garbage in a path id or a query parameter is a precise 422, not a
+	// Postgres error behind a 500 (the check is the shared HTTP layer's).
+	for _, path := range []string{"/v1/agreements/versions/%00/retire", "/v1/agreements/versions/%FF%FE/retire"} {
+		if r := h.call("POST", path, opTok, nil); r.Status != 422 || r.code() != "request.invalid_path_parameter" {
+			t.Fatalf("retire %s: %d %v", path, r.Status, r.Body)
+		}
+	}
+	for _, path := range []string{"/v1/partners/PG-%00/agreements", "/v1/partners/" + pid + "/agreements/status?market=%00&program=x"} {
+		if r := h.call("GET", path, h.token(adminOf(pid)), nil); r.Status != 422 || !strings.HasPrefix(r.code(), "request.invalid_") {
+			t.Fatalf("GET %s: %d %v", path, r.Status, r.Body)
+		}
+	}
 	if r := h.call("POST", "/v1/agreements/versions/indirect_reseller-2025-07/retire", opTok, nil); r.Status != 200 {
 		t.Fatalf("retire: %d %v", r.Status, r.Body)
 	}

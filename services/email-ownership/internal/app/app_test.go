@@ -233,7 +233,17 @@ func TestConfirmByLink(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.open(t)
-			_, err := w.app.ConfirmByLink(context.Background(), tc.token(t, w))
+			tok := tc.token(t, w)
+			// The link's page tells the same outcome and changes nothing.
+			before := len(w.repo.published())
+			prev, err := w.app.PreviewLink(context.Background(), tok)
+			if got := code(err); got != tc.want || (tc.want == "" && prev.Address == "") {
+				t.Fatalf("preview: code %q, want %q (%v), %+v", got, tc.want, err, prev)
+			}
+			if n := len(w.repo.published()); n != before {
+				t.Fatalf("the preview published %d events", n-before)
+			}
+			_, err = w.app.ConfirmByLink(context.Background(), tok)
 			if got := code(err); got != tc.want {
 				t.Fatalf("code %q, want %q (%v)", got, tc.want, err)
 			}

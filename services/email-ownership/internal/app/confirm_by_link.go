@@ -16,8 +16,8 @@ type ConfirmResult struct {
 	Language     domain.Language // of the mail, for the page's primary language
 }
 
-// ConfirmByLink confirms the challenge of a link token (the GET from the mail;
-// the token is the credential, so there is no principal). Errors carry the
+// ConfirmByLink confirms the challenge of a link token (the POST of the button
+// on the link's page; the token is the credential, so there is no principal). Errors carry the
 // codes CodeTokenMalformed, CodeChallengeUnknown, CodeChallengeExpired,
 // CodeChallengeUsed, CodeChallengeSuperseded, CodeChallengeLocked.
 func (a *App) ConfirmByLink(ctx context.Context, token string) (ConfirmResult, error) {

@@ -331,6 +331,23 @@ func (o *Ownership) currentRef() (*Challenge, bool) {
 	return &o.challenges[len(o.challenges)-1], true
 }
 
+// LinkTarget is what the page behind a mail link shows before the person
+// presses the button: the challenge of tokenHash and whether it may still be
+// confirmed at now. It changes nothing (link scanners and prefetchers open
+// links too): an expired challenge is reported, not marked. While the
+// partner is held (not in good standing) the link answers ErrPartnerHeld,
+// as its confirmation would.
+func (o *Ownership) LinkTarget(tokenHash []byte, now time.Time) (Challenge, error) {
+	c := o.byTokenHash(tokenHash)
+	if c == nil {
+		return Challenge{}, ErrNoChallenge
+	}
+	if o.hold != nil {
+		return *c, ErrPartnerHeld
+	}
+	return *c, c.usable(now)
+}
+
 // ConfirmByToken confirms the challenge whose link token hashes to tokenHash.
 // A pending challenge found past its deadline is marked expired (the caller
 // must still save the aggregate).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -127,7 +128,7 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 	if id == "" {
 		id = ce.NewID()
 	}
-	m := nats.NewMsg(ce.Topic(typ))
+	m := nats.NewMsg(testkit.Subject(typ, subject))
 	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/registration",
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}
@@ -259,6 +260,12 @@ func (h *harness) do(method, path, bearer string, body any) (int, string, http.H
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header
+}
+
+// confirm presses the button of a link's page: the POST of its token.
+func (h *harness) confirm(token string) (int, string, http.Header) {
+	h.t.Helper()
+	return h.do("POST", "/confirm", "", "token="+url.QueryEscape(token))
 }
 
 func (h *harness) status(enrollmentID, partner string) map[string]any {

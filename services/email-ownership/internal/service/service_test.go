@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -126,7 +128,7 @@ func TestStreamReaderCannotConfirm(t *testing.T) {
 	}
 	bearer := h.token(partnerUser(partner))
 	for _, c := range candidates {
-		if code, body, _ := h.do("GET", "/confirm?token="+url.QueryEscape(c), "", nil); code == 200 {
+		if code, body, _ := h.confirm(c); code == 200 {
 			t.Fatalf("stream string %q confirmed by link: %s", c, body)
 		}
 		for _, enr := range []string{net, res} {
@@ -147,7 +149,7 @@ func TestStreamReaderCannotConfirm(t *testing.T) {
 	// Positive control: with the notifier's key the same event confirms.
 	var mr emailv1.VerificationMailRequested
 	_ = json.Unmarshal(raw.Data, &mr)
-	if code, body, _ := h.do("GET", "/confirm?token="+h.secret(mr).Token, "", nil); code != 200 {
+	if code, body, _ := h.confirm(h.secret(mr).Token); code != 200 {
 		t.Fatalf("notifier's secret did not confirm: %d %s", code, body)
 	}
 	h.waitEvents(emailv1.TypeOwnershipConfirmed, 1, forEnrollment(net))
@@ -167,16 +169,32 @@ func TestConfirmLinkPages(t *testing.T) {
 
 	check := func(name, token string, want int) {
 		t.Helper()
-		code, body, hdr := h.do("GET", "/confirm?token="+url.QueryEscape(token), "", nil)
+		// The page of the link (GET) and its button (POST) agree on every
+		// outcome but success, where the GET only asks.
+		get, getBody, _ := h.do("GET", "/confirm?token="+url.QueryEscape(token), "", nil)
+		code, body, hdr := h.confirm(token)
 		if code != want || !strings.Contains(body, pageTitles[want]) || !strings.Contains(body, "<section lang=\"en\">") {
 			t.Errorf("%s: %d, want %d with %q: %s", name, code, want, pageTitles[want], body)
 		}
-		if strings.Contains(body, "taro@") || strings.Contains(body, "yamada") {
+		if want != 200 && (get != want || !strings.Contains(getBody, pageTitles[want])) {
+			t.Errorf("%s: the link's page answered %d, want %d: %s", name, get, want, getBody)
+		}
+		if strings.Contains(body, "taro@") || strings.Contains(body, "yamada") || (want != 200 && strings.Contains(getBody, "yamada")) {
 			t.Errorf("%s: page reveals the address", name)
 		}
 		if hdr.Get("Referrer-Policy") != "no-referrer" || hdr.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: headers %v", name, hdr)
 		}
+	}
+	// The link's page shows the address it confirms and a button, and
+	// confirms nothing.
+	code, page, _ := h.do("GET", "/confirm?token="+tokNet, "", nil)
+	if code != 200 || !strings.Contains(page, "taro@yamada.example.co.jp") || !strings.Contains(page, `<form method="post" action="confirm">`) ||
+		!strings.Contains(page, `value="`+tokNet+`"`) || strings.Contains(page, pageTitles[200]) {
+		t.Fatalf("link page: %d %s", code, page)
+	}
+	if st := h.status(net, partner); st["state"] != "pending" {
+		t.Fatalf("opening the link changed the state: %v", st)
 	}
 	check("confirmed", tokNet, 200)
 	h.waitEvents(emailv1.TypeOwnershipConfirmed, 1, forEnrollment(net))
@@ -291,7 +309,7 @@ func TestConcurrentConfirmationsOneWins(t *testing.T) {
 			defer wg.Done()
 			var code int
 			if i%2 == 0 {
-				code, _, _ = h.do("GET", "/confirm?token="+sec.Token, "", nil)
+				code, _, _ = h.confirm(sec.Token)
 			} else {
 				code, _, _ = h.do("POST", "/v1/enrollments/"+res+"/confirm-code", bearer, map[string]string{"code": sec.Code})
 			}
@@ -406,7 +424,7 @@ func TestDisputeAndWithdrawal(t *testing.T) {
 	if code, _, _ := h.do("POST", "/dispute", "", "token=garbage"); code != 404 {
 		t.Fatalf("dispute with a bad token: %d", code)
 	}
-	if code, _, _ := h.do("GET", "/confirm?token="+tok, "", nil); code != 200 {
+	if code, _, _ := h.confirm(tok); code != 200 {
 		t.Fatal("confirming after a dispute failed")
 	}
 	h.waitEvents(emailv1.TypeDisputeWithdrawn, 1, forEnrollment(net))
@@ -424,4 +442,63 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// TestLinkScannersConfirmNothing: a mail-security scanner, a link preview
+// or a browser's prefetcher opens the links of the mail — GET and HEAD, with
+// and without prefetch hints — and every link on the pages they lead to,
+// but never presses a button: the address stays unconfirmed. The person's
+// press (the form's POST) then confirms.
+func TestLinkScannersConfirmNothing(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	p := h.submit(partner, "taro@yamada.example.co.jp")
+	net := p.Enrollments[0].EnrollmentID
+	tok := h.secret(h.mailFor(net, 1)[0]).Token
+	links := []string{"/confirm?token=" + tok, "/dispute?token=" + tok}
+	hints := []map[string]string{{}, {"Purpose": "prefetch"}, {"Sec-Purpose": "prefetch;prerender"}, {"X-Moz": "prefetch"},
+		{"User-Agent": "Mozilla/5.0 (compatible; SafeLinks scanner)"}}
+	href := regexp.MustCompile(`(?:href|src|action)="([^"]+)"`)
+	seen := map[string]bool{}
+	for len(links) > 0 {
+		link := links[0]
+		links = links[1:]
+		if seen[link] {
+			continue
+		}
+		seen[link] = true
+		for _, method := range []string{"GET", "HEAD"} {
+			for _, hint := range hints {
+				req, _ := http.NewRequest(method, h.url+link, nil)
+				for k, v := range hint {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				// A scanner follows what the page links to, as a GET.
+				for _, m := range href.FindAllStringSubmatch(string(body), -1) {
+					if u, err := url.Parse(m[1]); err == nil && (u.Host == "" || h.url == u.Scheme+"://"+u.Host) {
+						links = append(links, "/"+strings.TrimPrefix(u.RequestURI(), "/"))
+					}
+				}
+			}
+		}
+	}
+	if len(seen) < 3 { // the two mail links and the forms' targets
+		t.Fatalf("the scanner opened only %v", seen)
+	}
+	if st := h.status(net, partner); st["state"] != "pending" || st["dispute_open"] != false {
+		t.Fatalf("after the scanner: %v", st)
+	}
+	if n := len(streamMsgs(t, h.js, "EMAIL", emailv1.TypeOwnershipConfirmed)) + len(streamMsgs(t, h.js, "EMAIL", emailv1.TypeChallengeDisputed)); n != 0 {
+		t.Fatalf("%d confirmations or disputes from following links", n)
+	}
+	if code, body, _ := h.confirm(tok); code != 200 || !strings.Contains(body, pageTitles[200]) {
+		t.Fatalf("pressing the button: %d %s", code, body)
+	}
+	h.waitEvents(emailv1.TypeOwnershipConfirmed, 1, forEnrollment(net))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // AcceptResult tells whether the request was new.
@@ -14,41 +15,85 @@ type AcceptResult struct {
 	Duplicate bool // the delivery already existed; nothing changed
 }
 
-// Accept makes the first delivery attempt of a mail request at once and
-// records the delivery with its outcome: delivered, failed for good, or
-// pending a retry that DeliverDue makes when it is due. No tick stands
-// between a request and its mail. Idempotent on the challenge id, so
-// duplicated or redelivered events send one mail; only a crash between the
-// send and the commit of the record sends it again (with the same
-// Message-ID). A request whose challenge already expired is recorded as
-// failed and never sent (late or out-of-order events). Internal trigger
-// (event consumer): no principal. Invalid requests fail with
-// "notifier.invalid_request" (permanent: dead-letter them).
+// Accept makes the first delivery attempt of a mail at once and records the
+// mail with its outcome: delivered, failed for good, suppressed (a reminder
+// the partner stopped) or pending a retry that DeliverDue makes when it is
+// due. No tick stands between an event and its mail. Idempotent on the mail
+// id, so duplicated or redelivered events send one mail; only a crash
+// between the send and the commit of the record sends it again (with the
+// same Message-ID, when the event is redelivered). A mail whose expiry
+// already passed is recorded as failed and never sent (late or
+// out-of-order events). Internal trigger (event consumer): no principal.
+// Invalid requests fail with "notifier.invalid_request" or
+// "notifier.unknown_template" (permanent: dead-letter them).
 func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult, error) {
-	req.Language = domain.ChooseLanguage(string(req.Language), req.Market)
+	if req.Language != "" {
+		req.Language = domain.ChooseLanguage(string(req.Language), req.Market)
+	}
 	d, err := domain.NewDelivery(req, a.d.Clock.Now())
 	if err != nil {
 		e := apperr.Invalid("notifier.invalid_request", err.Error())
 		e.Err = err
 		return AcceptResult{}, e
 	}
-	if _, err := a.renderer.Render(req.TemplateID, req.Language, MailData{}); errors.Is(err, ErrUnknownTemplate) {
-		return AcceptResult{}, apperr.Invalid("notifier.unknown_template", err.Error())
+	if k, ok := mails.KindOf(req.TemplateID); !ok || string(k.Category) != string(req.Category) {
+		return AcceptResult{}, apperr.Invalid("notifier.unknown_template", fmt.Sprintf("no %s mail %q in the catalog", req.Category, req.TemplateID))
 	}
-	switch exists, err := a.d.Repo.Exists(ctx, req.ChallengeID); {
+	switch exists, err := a.d.Repo.Exists(ctx, req.ID); {
 	case err != nil:
-		return AcceptResult{}, fmt.Errorf("look up delivery %s: %w", req.ChallengeID, err)
+		return AcceptResult{}, fmt.Errorf("look up mail %s: %w", req.ID, err)
 	case exists:
 		return AcceptResult{Duplicate: true}, nil
 	}
-	if err := a.attempt(ctx, d); err != nil {
-		return AcceptResult{}, err
+	if !d.Finished() {
+		if err := a.prepare(ctx, d); err != nil {
+			return AcceptResult{}, err
+		}
+	}
+	if !d.Finished() {
+		if err := a.attempt(ctx, d); err != nil {
+			return AcceptResult{}, err
+		}
 	}
 	switch err := a.d.Repo.Create(ctx, d); {
 	case errors.Is(err, ErrDuplicate):
 		return AcceptResult{Duplicate: true}, nil
 	case err != nil:
-		return AcceptResult{}, fmt.Errorf("record delivery %s: %w", req.ChallengeID, err)
+		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
 	}
+	a.observe(ctx, d, 0)
 	return AcceptResult{}, nil
+}
+
+// prepare resolves what the mail needs from the directory before an
+// attempt: what the request left to the partner's contact (the address,
+// the language the mail is written in first, the market), and, for a
+// reminder, whether the partner stopped reminders (then it is suppressed).
+// An unknown contact leaves the address empty: the attempt fails
+// temporarily and SaveContact makes the mail due again.
+func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
+	q := d.Request()
+	if q.Category == domain.CategoryReminder {
+		off, err := a.d.Directory.RemindersOff(ctx, q.PartnerID)
+		if err != nil {
+			return fmt.Errorf("reminder preference of %s: %w", q.PartnerID, err)
+		}
+		if off {
+			return d.Suppress(a.d.Clock.Now())
+		}
+	}
+	if q.Recipient != "" && q.Language != "" && q.Market != "" {
+		return nil
+	}
+	c, err := a.d.Directory.Contact(ctx, q.PartnerID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("contact of %s: %w", q.PartnerID, err)
+	}
+	// A contact address mail cannot use leaves the mail without one: its
+	// attempt says so.
+	_ = d.Complete(c.Email, "", domain.ChooseLanguage(c.Language, c.Market), c.Market)
+	return nil
 }

@@ -1,26 +1,47 @@
-// Package app holds the notifier's use cases: accept a mail request, and
-// deliver due mails (open the sealed secret, render, send, record).
+// Package app holds the notifier's use cases: accept a mail (and make its
+// first attempt at once), deliver due retries (open the sealed secret,
+// render, send, record, with a heartbeat on the attempt's lease), keep the
+// partners' contacts and reminder preferences, and answer operators about
+// mails.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
-// ErrNotFound is what repository adapters return for a missing delivery.
+// ErrNotFound is what adapters return for a missing delivery or contact.
 var ErrNotFound = errors.New("not found")
 
 // ErrDuplicate is what Repository.Create returns when the delivery exists.
 var ErrDuplicate = errors.New("duplicate delivery")
 
 // ErrPermanent marks a send error that retrying cannot fix (an SMTP 5xx, a
-// refused recipient). Senders wrap it: fmt.Errorf("%w: ...", app.ErrPermanent).
+// refused recipient, a secret that does not open).
 var ErrPermanent = errors.New("permanent delivery failure")
+
+// SendError is what a Sender reports: the server's reply code when there
+// was one, and whether retrying can help.
+type SendError struct {
+	Code      int // SMTP reply code; 0: no reply (connection, TLS, timeout)
+	Permanent bool
+	Err       error
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Is makes a permanent SendError match ErrPermanent.
+func (e *SendError) Is(target error) bool { return target == ErrPermanent && e.Permanent }
 
 // Repository stores deliveries. Contract for adapters: Create and Update save
 // the delivery and write its PullEvents() to the outbox in one transaction;
@@ -38,6 +59,40 @@ type Repository interface {
 	NextAttemptAt(ctx context.Context) (time.Time, error)
 	// Exists reports whether the delivery id is recorded.
 	Exists(ctx context.Context, id string) (bool, error)
+	// Get reads a delivery; ErrNotFound when absent.
+	Get(ctx context.Context, id string) (*domain.Delivery, error)
+	// List reads deliveries, newest first.
+	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, error)
+}
+
+// Contact is what the notifier keeps of a partner (from the registration):
+// where its mail goes and how to address it.
+type Contact struct {
+	PartnerID   string
+	Email       string
+	FirstName   string
+	LastName    string
+	Language    string
+	Market      string
+	CompanyName string
+}
+
+// Directory is what the notifier knows about partners besides its mails.
+type Directory interface {
+	// Contact returns the partner's contact; ErrNotFound when unknown.
+	Contact(ctx context.Context, partnerID string) (Contact, error)
+	// SaveContact records the contact and makes the partner's mails that
+	// wait for an address due at now.
+	SaveContact(ctx context.Context, c Contact, now time.Time) error
+	// RemindersOff reports whether the partner stopped reminders.
+	RemindersOff(ctx context.Context, partnerID string) (bool, error)
+	// SetRemindersOff records the partner's choice.
+	SetRemindersOff(ctx context.Context, partnerID string, off bool, now time.Time) error
+	// SaveSealed keeps a sealed secret (an invitation link) until expires,
+	// so that a later reminder can carry it too; Sealed reads it back
+	// (ErrNotFound when absent or expired).
+	SaveSealed(ctx context.Context, ref string, sealed []byte, expires time.Time) error
+	Sealed(ctx context.Context, ref string, now time.Time) ([]byte, error)
 }
 
 // Opener opens the sealed secret with the notifier's private key (pkg/sealedbox.Opener).
@@ -47,34 +102,49 @@ type Opener interface {
 
 // Message is one mail to send.
 type Message struct {
-	ID      string // stable per delivery: the Message-ID local part
-	To      string
-	ToName  string
-	Subject string
-	Text    string
-	HTML    string
+	ID     string // stable per mail: the Message-ID local part
+	To     string
+	ToName string
+	mails.Rendered
+	// Unsubscribe is the reminder's unsubscribe URL (List-Unsubscribe).
+	Unsubscribe string
 }
 
 // Sender delivers a message (adapters/smtp). Errors wrapping ErrPermanent are
-// not retried; any other error is.
+// not retried; any other error is. A *SendError carries the reply code.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
+}
+
+// Metrics counts what happens to mails (Prometheus in the service).
+type Metrics interface {
+	Attempt(template string, outcome domain.Outcome, smtpCode int)
+	Retry(template string)
+	Dead(template string, reason domain.FailReason)
+	Suppressed(template string)
 }
 
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
-// Links are the public URLs the mail points to; the token is added as the
-// "token" query parameter.
+// Links are the public URLs mails point to.
 type Links struct {
-	ConfirmURL string // e.g. https://onboarding.example.com/email-ownership/confirm
-	DisputeURL string // e.g. https://onboarding.example.com/email-ownership/dispute
+	// ConfirmURL and DisputeURL are e-mail ownership's link pages; the
+	// token is added as the "token" query parameter.
+	ConfirmURL string
+	DisputeURL string
+	// PortalURL is the partner portal: mails link to
+	// <PortalURL>/partners/<id>/{verification,agreements,relationships}.
+	PortalURL string
+	// PublicURL is where the notifier's own pages are served
+	// (<PublicURL>/unsubscribe).
+	PublicURL string
 }
 
-// Validate checks that both are absolute http(s) URLs.
+// Validate checks that every URL is an absolute http(s) URL.
 func (l Links) Validate() error {
 	var errs []error
-	for name, s := range map[string]string{"confirm": l.ConfirmURL, "dispute": l.DisputeURL} {
+	for name, s := range map[string]string{"confirm": l.ConfirmURL, "dispute": l.DisputeURL, "portal": l.PortalURL, "public": l.PublicURL} {
 		u, err := url.Parse(s)
 		if err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("links: %s URL %q must be an absolute http(s) URL", name, s))
@@ -83,44 +153,77 @@ func (l Links) Validate() error {
 	return errors.Join(errs...)
 }
 
-func withToken(base, token string) string {
+func withQuery(base string, kv ...string) string {
 	u, _ := url.Parse(base) // validated in New
 	q := u.Query()
-	q.Set("token", token)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
+func (l Links) partner(id string) mails.Links {
+	base := strings.TrimRight(l.PortalURL, "/")
+	p := base + "/partners/" + url.PathEscape(id)
+	return mails.Links{Portal: base, Documents: p + "/verification", Agreements: p + "/agreements", Relationships: p + "/relationships"}
+}
+
 // Deps are the collaborators of the App.
 type Deps struct {
-	Repo   Repository
-	Opener Opener
-	Sender Sender
-	Clock  Clock
-	Jitter func() float64 // uniform in [0,1); math/rand/v2.Float64 in production
-	Policy domain.Policy
-	Links  Links
+	Repo      Repository
+	Directory Directory
+	Opener    Opener
+	Sender    Sender
+	Clock     Clock
+	Jitter    func() float64 // uniform in [0,1); math/rand/v2.Float64 in production
+	Policy    domain.Policy
+	Links     Links
+	Mails     *mails.Set
+	// LinkKey signs the unsubscribe links (HMAC-SHA256).
+	LinkKey []byte
+	Metrics Metrics      // nil: none
+	Log     *slog.Logger // nil: none
+	// Ticker paces the heartbeat of an attempt in flight; nil: time.NewTicker.
+	Ticker func(d time.Duration) (<-chan time.Time, func())
 }
 
 // App exposes the use cases. Safe for concurrent use.
 type App struct {
-	d        Deps
-	renderer *Renderer
+	d Deps
 }
 
-// New checks the dependencies and parses the templates.
+// New checks the dependencies.
 func New(d Deps) (*App, error) {
 	var errs []error
-	if d.Repo == nil || d.Opener == nil || d.Sender == nil || d.Clock == nil || d.Jitter == nil {
-		errs = append(errs, errors.New("app: repo, opener, sender, clock and jitter are required"))
+	if d.Repo == nil || d.Directory == nil || d.Opener == nil || d.Sender == nil || d.Clock == nil || d.Jitter == nil || d.Mails == nil {
+		errs = append(errs, errors.New("app: repo, directory, opener, sender, clock, jitter and mails are required"))
+	}
+	if len(d.LinkKey) < 16 {
+		errs = append(errs, errors.New("app: the link key must have at least 16 bytes"))
 	}
 	errs = append(errs, d.Policy.Validate(), d.Links.Validate())
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	r, err := NewRenderer()
-	if err != nil {
-		return nil, err
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
 	}
-	return &App{d: d, renderer: r}, nil
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Ticker == nil {
+		d.Ticker = func(p time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(p)
+			return t.C, t.Stop
+		}
+	}
+	return &App{d: d}, nil
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Attempt(string, domain.Outcome, int) {}
+func (noMetrics) Retry(string)                        {}
+func (noMetrics) Dead(string, domain.FailReason)      {}
+func (noMetrics) Suppressed(string)                   {}

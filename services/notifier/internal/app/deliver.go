@@ -5,26 +5,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 const dueBatch = 50
 
 // DeliverReport counts what one DeliverDue pass did.
 type DeliverReport struct {
-	Delivered int
-	Retrying  int // failed temporarily, next attempt scheduled
-	Failed    int // given up (permanent error, expired challenge, exhausted)
-	Skipped   int // claimed by another worker or no longer due
+	Delivered  int
+	Retrying   int // failed temporarily, next attempt scheduled
+	Failed     int // given up (permanent error, expired, exhausted)
+	Suppressed int // reminders the partner stopped
+	Skipped    int // claimed by another worker or no longer due
 }
 
 // DeliverDue attempts every due delivery once: the retries of mails whose
-// first attempt (in Accept) failed, and attempts a crash interrupted. A job
-// drives it (the schedule lives in storage, so retries survive restarts).
-// Workers may run concurrently: an attempt is claimed under the row lock
-// with a lease.
+// first attempt (in Accept) failed, and attempts a crash interrupted (their
+// lease ran out). A job drives it (the schedule lives in storage, so
+// retries survive restarts). Workers may run concurrently: an attempt is
+// claimed under the row lock with a lease.
 func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 	var rep DeliverReport
 	ids, err := a.d.Repo.Due(ctx, a.d.Clock.Now(), dueBatch)
@@ -43,6 +47,8 @@ func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 			rep.Retrying++
 		case domain.StatusFailed:
 			rep.Failed++
+		case domain.StatusSuppressed:
+			rep.Suppressed++
 		default:
 			rep.Skipped++
 		}
@@ -53,19 +59,34 @@ func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 // Deliver makes one attempt for a delivery if it is due and returns the
 // resulting status ("" when it was not due or already finished).
 //
-// Three steps: claim the attempt (saved, with a lease), send, record the
-// outcome. A crash after sending and before recording leaves the claim to
-// expire; the next attempt then sends again — at most one duplicate mail per
-// crash, and the Message-ID is the same for both.
+// Three steps: claim the attempt (saved, with a lease), send while a
+// heartbeat renews the lease, record the outcome. A crash after sending and
+// before recording stops the heartbeat; one lease later (SEND_LEASE) the
+// attempt is due again and sends again — at most one duplicate per crash,
+// with the same Message-ID.
 func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	var req domain.MailRequest
-	var claimed bool
+	var n int
 	var status domain.Status
 	err := a.d.Repo.Update(ctx, id, func(d *domain.Delivery) error {
-		_, err := d.Begin(a.d.Clock.Now(), a.d.Policy)
+		if !d.Due(a.d.Clock.Now()) {
+			if d.Finished() {
+				return domain.ErrFinished
+			}
+			return domain.ErrNotDue
+		}
+		if err := a.prepare(ctx, d); err != nil {
+			return err
+		}
+		if d.Status() == domain.StatusSuppressed {
+			status = d.Status()
+			return nil
+		}
+		var err error
+		n, err = d.Begin(a.d.Clock.Now(), a.d.Policy)
 		switch {
 		case err == nil:
-			claimed, req = true, d.Request()
+			req = d.Request()
 		case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted):
 			status = d.Status() // failed: save it and its event
 		default:
@@ -77,32 +98,77 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	case errors.Is(err, domain.ErrNotDue), errors.Is(err, domain.ErrFinished), errors.Is(err, ErrNotFound):
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("claim delivery %s: %w", id, err)
-	case !claimed:
+		return "", fmt.Errorf("claim mail %s: %w", id, err)
+	case n == 0:
+		if d, err := a.d.Repo.Get(ctx, id); err == nil {
+			a.observe(ctx, d, 0)
+		}
 		return status, nil
 	}
+	if n > 1 {
+		a.d.Metrics.Retry(req.TemplateID)
+		a.d.Log.InfoContext(ctx, "mail retry", append(mailAttrs(req), "attempt", n)...)
+	}
 
+	stop := a.heartbeat(ctx, id, n)
 	sendErr := a.send(ctx, req)
+	stop()
+	var rec *domain.Delivery
 	err = a.d.Repo.Update(ctx, id, func(d *domain.Delivery) error {
 		now := a.d.Clock.Now()
 		var err error
 		if sendErr == nil {
 			err = d.Succeed(now)
 		} else {
-			err = d.Fail(now, sendErr.Error(), errors.Is(sendErr, ErrPermanent), a.d.Policy, a.d.Jitter())
+			err = d.Fail(now, failure(sendErr), a.d.Policy, a.d.Jitter())
 		}
-		status = d.Status()
+		status, rec = d.Status(), d
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("record attempt of delivery %s: %w", id, err)
+		return "", fmt.Errorf("record attempt %d of mail %s: %w", n, id, err)
 	}
+	a.observe(ctx, rec, n)
 	return status, nil
 }
 
+// heartbeat renews the lease of attempt n every third of the lease while it
+// is being sent, so that a slow server never makes another worker send the
+// mail a second time, while a crashed sender's lease runs out soon. It
+// stops when the returned function is called, or when the attempt is no
+// longer the one in flight.
+func (a *App) heartbeat(ctx context.Context, id string, n int) (stop func()) {
+	tick, stopTicker := a.d.Ticker(a.d.Policy.Lease / 3)
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick:
+				err := a.d.Repo.Update(context.WithoutCancel(ctx), id, func(d *domain.Delivery) error {
+					return d.Extend(a.d.Clock.Now(), n, a.d.Policy)
+				})
+				if errors.Is(err, domain.ErrNotSending) {
+					return
+				}
+				if err != nil {
+					a.d.Log.WarnContext(ctx, "mail lease heartbeat failed", "mail_id", id, "attempt", n, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		stopTicker()
+		<-exited
+	}
+}
+
 // attempt makes one delivery attempt on d, which is not stored yet: begin
-// (an expired challenge or exhausted delivery fails it instead), send, and
-// record the outcome on d.
+// (an expired or exhausted delivery fails instead), send, and record the
+// outcome on d.
 func (a *App) attempt(ctx context.Context, d *domain.Delivery) error {
 	_, err := d.Begin(a.d.Clock.Now(), a.d.Policy)
 	switch {
@@ -116,36 +182,176 @@ func (a *App) attempt(ctx context.Context, d *domain.Delivery) error {
 	if sendErr == nil {
 		return d.Succeed(now)
 	}
-	return d.Fail(now, sendErr.Error(), errors.Is(sendErr, ErrPermanent), a.d.Policy, a.d.Jitter())
+	return d.Fail(now, failure(sendErr), a.d.Policy, a.d.Jitter())
 }
 
-// send opens the secret, renders and sends. Problems with the request itself
-// (a blob that does not open, belongs to another challenge, or a template
-// that does not render) are permanent.
+// errNoRecipient: the partner's contact is not known yet (its registration
+// event has not been consumed): a temporary failure; the contact's arrival
+// makes the mail due again.
+var errNoRecipient = errors.New("no address yet: the partner's contact is not known")
+
+func failure(err error) domain.Failure {
+	f := domain.Failure{Cause: Redact(truncate(err.Error(), 500)), Permanent: errors.Is(err, ErrPermanent)}
+	var se *SendError
+	if errors.As(err, &se) {
+		f.SMTPCode = se.Code
+	}
+	return f
+}
+
+// send renders the mail (its data, the partner's contact, its links, the
+// opened secret) and sends it. Problems with the mail itself (a blob that
+// does not open or belongs to another mail, a template that does not
+// render) are permanent.
 func (a *App) send(ctx context.Context, req domain.MailRequest) error {
+	if req.Recipient == "" {
+		return errNoRecipient
+	}
+	data, err := a.data(ctx, req)
+	if err != nil {
+		return err
+	}
+	lang := mails.ChooseLanguage(string(req.Language), req.Market)
+	r, err := a.d.Mails.Render(req.TemplateID, lang, data)
+	if err != nil {
+		return &SendError{Permanent: true, Err: err}
+	}
+	return a.d.Sender.Send(ctx, Message{ID: req.ID, To: req.Recipient, ToName: req.ContactName, Rendered: r, Unsubscribe: data.Links.Unsubscribe})
+}
+
+// data assembles what the template sees.
+func (a *App) data(ctx context.Context, req domain.MailRequest) (mails.Data, error) {
+	var d mails.Data
+	if len(req.Data) > 0 {
+		if err := json.Unmarshal(req.Data, &d); err != nil {
+			return d, &SendError{Permanent: true, Err: fmt.Errorf("mail data: %w", err)}
+		}
+	}
+	if d.ExpiresAt.IsZero() {
+		d.ExpiresAt = req.ExpiresAt
+	}
+	p := &d.Partner
+	p.ID = req.PartnerID
+	if req.Market != "" {
+		p.Market = req.Market
+	}
+	if req.ContactName != "" && p.ContactFirstName == "" && p.ContactLastName == "" {
+		p.ContactName = req.ContactName
+	}
+	if c, err := a.d.Directory.Contact(ctx, req.PartnerID); err == nil {
+		if p.CompanyName == "" {
+			p.CompanyName = c.CompanyName
+		}
+		if p.ContactName == "" && p.ContactFirstName == "" && p.ContactLastName == "" {
+			p.ContactFirstName, p.ContactLastName = c.FirstName, c.LastName
+		}
+		if p.Market == "" {
+			p.Market = c.Market
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return d, fmt.Errorf("contact of %s: %w", req.PartnerID, err)
+	}
+	if r := d.Relationship; r != nil && r.ProviderID != "" && r.ProviderName == "" {
+		// Resolved when sending: the provider registered long before, but
+		// its contact may be consumed after the event that sends this mail.
+		if r.ProviderName = a.CompanyName(ctx, r.ProviderID); r.ProviderName == "" {
+			r.ProviderName = r.ProviderID
+		}
+	}
+	d.Links = a.d.Links.partner(req.PartnerID)
+	if req.Category == domain.CategoryReminder {
+		d.Links.Unsubscribe = a.UnsubscribeURL(req.PartnerID)
+	}
+	if len(req.SealedSecret) == 0 && req.TemplateID == mails.InvitationReminder && d.Relationship != nil {
+		// The invitation's sealed link, kept when the invitation was mailed.
+		sealed, err := a.keptInvitation(ctx, d.Relationship.RequestID)
+		if err != nil {
+			return d, err
+		}
+		req.SealedSecret = sealed
+		req.SecretRef = d.Relationship.RequestID
+	}
+	if len(req.SealedSecret) > 0 {
+		sec, err := a.open(req)
+		if err != nil {
+			return d, err
+		}
+		if sec.Token != "" {
+			d.Links.Confirm = withQuery(a.d.Links.ConfirmURL, "token", sec.Token)
+			d.Links.Dispute = withQuery(a.d.Links.DisputeURL, "token", sec.Token)
+		}
+		d.Code, d.Links.Invitation = sec.Code, sec.Link
+	}
+	if req.TemplateID == mails.VerifyEmail && (d.Code == "" || d.Links.Confirm == "") {
+		return d, &SendError{Permanent: true, Err: errors.New("the verification mail needs its sealed link token and code")}
+	}
+	return d, nil
+}
+
+// open opens the sealed secret and checks that it belongs to this mail (a
+// blob copied into another event must not be mailed to its recipient).
+func (a *App) open(req domain.MailRequest) (sealedbox.Payload, error) {
 	plain, err := a.d.Opener.Open(req.SealedSecret)
 	if err != nil {
-		return fmt.Errorf("%w: open sealed secret: %v", ErrPermanent, err)
+		return sealedbox.Payload{}, &SendError{Permanent: true, Err: fmt.Errorf("open sealed secret: %w", err)}
 	}
 	var sec sealedbox.Payload
 	err = json.Unmarshal(plain, &sec)
 	clear(plain)
-	if err != nil || sec.V != sealedbox.PayloadVersion || sec.Token == "" || sec.Code == "" {
-		return fmt.Errorf("%w: sealed secret has an unknown shape", ErrPermanent)
+	if err != nil || sec.V != sealedbox.PayloadVersion || (sec.Token == "" && sec.Link == "") {
+		return sec, &SendError{Permanent: true, Err: errors.New("sealed secret has an unknown shape")}
 	}
-	if sec.ChallengeID != req.ChallengeID {
-		return fmt.Errorf("%w: sealed secret belongs to another challenge", ErrPermanent)
+	if sec.ChallengeID == "" || sec.ChallengeID != req.SecretRef {
+		return sec, &SendError{Permanent: true, Err: errors.New("sealed secret belongs to another mail")}
 	}
-	r, err := a.renderer.Render(req.TemplateID, req.Language, MailData{
-		ContactName: req.ContactName,
-		ConfirmURL:  withToken(a.d.Links.ConfirmURL, sec.Token),
-		DisputeURL:  withToken(a.d.Links.DisputeURL, sec.Token),
-		Code:        sec.Code,
-		ExpiresAt:   FormatExpiry(req.ExpiresAt, req.Language),
-	})
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrPermanent, err)
+	return sec, nil
+}
+
+// observe writes the log line and counts the metric of what just happened
+// to d: attempt n's outcome (n = 0: the inline first attempt, if any), a
+// mail given up, a suppressed reminder.
+func (a *App) observe(ctx context.Context, d *domain.Delivery, n int) {
+	q := d.Request()
+	attrs := mailAttrs(q)
+	last, ok := d.LastAttempt()
+	if ok && (n == 0 || last.Number == n) && !last.FinishedAt.IsZero() {
+		a.d.Metrics.Attempt(q.TemplateID, last.Outcome, last.SMTPCode)
+		at := append(attrs, "attempt", last.Number, "smtp_code", last.SMTPCode)
+		switch last.Outcome {
+		case domain.OutcomeDelivered:
+			a.d.Log.InfoContext(ctx, "mail delivered", at...)
+		case domain.OutcomeTemporary, domain.OutcomePermanent:
+			at = append(at, "permanent", last.Outcome == domain.OutcomePermanent, "err", last.Error)
+			if d.Status() == domain.StatusPending {
+				at = append(at, "retry_at", d.NextAttemptAt().UTC().Format(time.RFC3339))
+			}
+			a.d.Log.WarnContext(ctx, "mail attempt failed", at...)
+		}
 	}
-	return a.d.Sender.Send(ctx, Message{ID: req.ChallengeID, To: req.Recipient, ToName: req.ContactName,
-		Subject: r.Subject, Text: r.Text, HTML: r.HTML})
+	switch d.Status() {
+	case domain.StatusFailed:
+		a.d.Metrics.Dead(q.TemplateID, d.FailReason())
+		at := append(attrs, "reason", string(d.FailReason()), "attempts", len(d.Attempts()))
+		if ok {
+			at = append(at, "smtp_code", last.SMTPCode, "err", last.Error)
+		}
+		a.d.Log.ErrorContext(ctx, "mail given up", at...)
+	case domain.StatusSuppressed:
+		a.d.Metrics.Suppressed(q.TemplateID)
+		a.d.Log.InfoContext(ctx, "reminder not sent: the partner stopped reminders", attrs...)
+	}
+}
+
+// mailAttrs identify a mail in logs: never its content, and its address
+// only masked.
+func mailAttrs(q domain.MailRequest) []any {
+	return []any{slog.String("mail_id", q.ID), slog.String("template", q.TemplateID), slog.String("partner_id", q.PartnerID),
+		slog.String("recipient", MaskAddress(q.Recipient))}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }

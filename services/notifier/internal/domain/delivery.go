@@ -1,6 +1,7 @@
-// Package domain holds the notifier's rules: a Delivery of one requested mail,
-// its attempts, the retry schedule (exponential backoff with jitter, bounded
-// by the challenge's expiry) and the Delivered / Failed events. Pure Go.
+// Package domain holds the notifier's rules: a Delivery of one mail, its
+// attempts, the retry schedule (exponential backoff with jitter, bounded by
+// the mail's expiry), the lease of an attempt in flight (kept alive by a
+// heartbeat) and the Delivered / Failed events. Pure Go.
 package domain
 
 import (
@@ -48,22 +49,51 @@ func ChooseLanguage(lang, market string) Language {
 	return LanguageEN
 }
 
-// MailRequest is what a "verification mail requested" event asks for. The
-// secret stays sealed; only the sending path opens it, in memory.
+// Category tells whether the partner may unsubscribe from a mail.
+type Category string
+
+// Categories (see package mails).
+const (
+	CategoryTransactional Category = "transactional"
+	CategoryReminder      Category = "reminder"
+)
+
+// MailRequest is one mail to send: which template, for which partner, with
+// which data, caused by which event. The secret, when there is one, stays
+// sealed; only the sending path opens it, in memory.
 type MailRequest struct {
-	ChallengeID  string // the delivery id: one mail per challenge
+	// ID identifies the mail: the challenge id of a verification mail, the
+	// triggering event's id otherwise. One mail per id; it is the
+	// Message-ID's local part, so a re-send folds into the first.
+	ID         string
+	TemplateID string
+	Category   Category
+	PartnerID  string
+	// ChallengeID, EnrollmentID and Program are set for the verification
+	// mail (its delivery events name them).
+	ChallengeID  string
 	EnrollmentID string
-	PartnerID    string
 	Program      string
-	Recipient    string
-	ContactName  string
-	Language     Language
-	Market       string
-	TemplateID   string
-	ExpiresAt    time.Time
+	// Recipient is a bare address, or empty: the partner's contact,
+	// resolved when the mail is sent.
+	Recipient   string
+	ContactName string
+	Language    Language // empty: the contact's
+	Market      string
+	// ExpiresAt, when set, is when the mail stops making sense (a link or a
+	// deadline): it is never sent at or after it.
+	ExpiresAt time.Time
+	// Data is the template data (JSON), without secrets.
+	Data []byte
+	// SealedSecret is the optional secret sealed to the notifier (link
+	// token and code, an invitation link); SecretRef is the id it must be
+	// sealed for (the challenge id, the relationship request id), so that
+	// a blob copied into another event is not mailed.
 	SealedSecret []byte
-	CausationID  string // CloudEvent id of the request
-	// CorrelationID and TraceParent come from the request, so that the
+	SecretRef    string
+	TriggerType  string // CloudEvents type of the triggering event
+	CausationID  string // CloudEvent id of the triggering event
+	// CorrelationID and TraceParent come from the trigger, so that the
 	// delivery's events continue its conversation and trace.
 	CorrelationID string
 	TraceParent   string
@@ -72,20 +102,25 @@ type MailRequest struct {
 // Validate checks the request's shape.
 func (r MailRequest) Validate() error {
 	var errs []error
-	if r.ChallengeID == "" {
-		errs = append(errs, errors.New("challenge id is required"))
+	if r.ID == "" {
+		errs = append(errs, errors.New("mail id is required"))
 	}
-	if a, err := mail.ParseAddress(r.Recipient); err != nil || a.Address != r.Recipient {
-		errs = append(errs, errors.New("recipient must be a bare e-mail address"))
+	if r.PartnerID == "" {
+		errs = append(errs, errors.New("partner id is required"))
+	}
+	if r.Recipient != "" {
+		if a, err := mail.ParseAddress(r.Recipient); err != nil || a.Address != r.Recipient {
+			errs = append(errs, errors.New("recipient must be a bare e-mail address"))
+		}
 	}
 	if r.TemplateID == "" {
 		errs = append(errs, errors.New("template id is required"))
 	}
-	if r.ExpiresAt.IsZero() {
-		errs = append(errs, errors.New("expiry is required"))
+	if r.Category != CategoryTransactional && r.Category != CategoryReminder {
+		errs = append(errs, fmt.Errorf("category must be %s or %s", CategoryTransactional, CategoryReminder))
 	}
-	if len(r.SealedSecret) == 0 {
-		errs = append(errs, errors.New("sealed secret is required"))
+	if r.ChallengeID != "" && (r.ExpiresAt.IsZero() || len(r.SealedSecret) == 0) {
+		errs = append(errs, errors.New("a verification mail needs its expiry and its sealed secret"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(errs...))
@@ -98,13 +133,16 @@ type Policy struct {
 	InitialBackoff time.Duration // delay after the first failure (default 30s)
 	MaxBackoff     time.Duration // cap of one delay (default 30m)
 	Jitter         float64       // ± fraction of each delay, in [0,1) (default 0.2)
-	Lease          time.Duration // how long a started attempt blocks others (default 2m)
-	MaxAttempts    int           // give up after this many attempts (default 12)
+	// Lease is how long a started attempt blocks others without a
+	// heartbeat (default 15s): the sender renews it every third of it while
+	// it sends, so a crashed sender's mail is retried one lease later.
+	Lease       time.Duration
+	MaxAttempts int // give up after this many attempts (default 12)
 }
 
 // DefaultPolicy returns the default schedule.
 func DefaultPolicy() Policy {
-	return Policy{InitialBackoff: 30 * time.Second, MaxBackoff: 30 * time.Minute, Jitter: 0.2, Lease: 2 * time.Minute, MaxAttempts: 12}
+	return Policy{InitialBackoff: 30 * time.Second, MaxBackoff: 30 * time.Minute, Jitter: 0.2, Lease: 15 * time.Second, MaxAttempts: 12}
 }
 
 // Validate reports every bad field.
@@ -144,6 +182,8 @@ const (
 	StatusSending   Status = "sending"   // an attempt started and has not been recorded
 	StatusDelivered Status = "delivered" // the SMTP server accepted the mail
 	StatusFailed    Status = "failed"    // given up; see FailReason
+	// StatusSuppressed: a reminder to a partner that stopped reminders; never sent.
+	StatusSuppressed Status = "suppressed"
 )
 
 // FailReason says why a delivery was given up.
@@ -152,7 +192,7 @@ type FailReason string
 // Fail reasons.
 const (
 	ReasonPermanent FailReason = "permanent_error"    // the server refused for good (5xx), or the request is unusable
-	ReasonExpired   FailReason = "challenge_expired"  // the next attempt would be after the challenge's expiry
+	ReasonExpired   FailReason = "expired"            // the next attempt would be at or after the mail's expiry
 	ReasonExhausted FailReason = "attempts_exhausted" // MaxAttempts reached
 )
 
@@ -176,7 +216,15 @@ type Attempt struct {
 	StartedAt  time.Time
 	FinishedAt time.Time // zero while in flight
 	Outcome    Outcome
-	Error      string
+	Error      string // without the recipient's address or the mail's content
+	SMTPCode   int    // the server's reply code of a failure; 0: none (connection, no recipient yet)
+}
+
+// Failure is what a failed attempt tells.
+type Failure struct {
+	Cause     string // redacted: no address, no content
+	SMTPCode  int
+	Permanent bool
 }
 
 // Delivery is the aggregate: one requested mail and its attempts.
@@ -197,20 +245,68 @@ func NewDelivery(req MailRequest, now time.Time) (*Delivery, error) {
 		return nil, err
 	}
 	req.SealedSecret = slices.Clone(req.SealedSecret)
+	req.Data = slices.Clone(req.Data)
 	d := &Delivery{req: req, status: StatusPending, nextAt: now}
-	if !now.Before(req.ExpiresAt) {
-		d.fail(now, ReasonExpired, "challenge expired before the first attempt")
+	if d.expired(now) {
+		d.fail(now, ReasonExpired, "expired before the first attempt")
 	}
 	return d, nil
 }
 
-// ID is the delivery id (the challenge id).
-func (d *Delivery) ID() string { return d.req.ChallengeID }
+func (d *Delivery) expired(at time.Time) bool {
+	return !d.req.ExpiresAt.IsZero() && !at.Before(d.req.ExpiresAt)
+}
+
+// ID is the mail id.
+func (d *Delivery) ID() string { return d.req.ID }
+
+// Complete fills what the request left to the partner's contact: the
+// recipient (kept once set: every attempt goes to the same mailbox), the
+// name and the language the mail is written with, the market (its time
+// zone). Fields the request set are kept.
+func (d *Delivery) Complete(recipient, contactName string, lang Language, market string) error {
+	if d.req.Recipient == "" {
+		if a, err := mail.ParseAddress(recipient); err != nil || a.Address != recipient {
+			return fmt.Errorf("%w: the contact address is not a bare e-mail address", ErrInvalidRequest)
+		}
+		d.req.Recipient = recipient
+	}
+	if d.req.ContactName == "" {
+		d.req.ContactName = contactName
+	}
+	if d.req.Language == "" {
+		d.req.Language = lang
+	}
+	if d.req.Market == "" {
+		d.req.Market = market
+	}
+	return nil
+}
+
+// Suppress ends a reminder that the partner stopped reminders for: it is
+// never sent (no attempt, no event).
+func (d *Delivery) Suppress(now time.Time) error {
+	switch {
+	case d.status == StatusDelivered || d.status == StatusFailed || d.status == StatusSuppressed:
+		return ErrFinished
+	case d.req.Category != CategoryReminder:
+		return errors.New("only reminders can be suppressed")
+	}
+	d.status = StatusSuppressed
+	d.nextAt = now
+	return nil
+}
+
+// Finished reports whether nothing more will happen to the mail.
+func (d *Delivery) Finished() bool {
+	return d.status == StatusDelivered || d.status == StatusFailed || d.status == StatusSuppressed
+}
 
 // Request returns the request (the secret still sealed).
 func (d *Delivery) Request() MailRequest {
 	r := d.req
 	r.SealedSecret = slices.Clone(r.SealedSecret)
+	r.Data = slices.Clone(r.Data)
 	return r
 }
 
@@ -240,7 +336,7 @@ func (d *Delivery) Due(now time.Time) bool {
 // the attempt from a concurrent worker.
 func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
 	switch {
-	case d.status == StatusDelivered || d.status == StatusFailed:
+	case d.Finished():
 		return 0, ErrFinished
 	case !d.Due(now):
 		return 0, ErrNotDue
@@ -249,8 +345,8 @@ func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
 		last := &d.attempts[len(d.attempts)-1]
 		last.Outcome, last.FinishedAt, last.Error = OutcomeUnknown, now, "lease expired before the attempt was recorded"
 	}
-	if !now.Before(d.req.ExpiresAt) {
-		d.fail(now, ReasonExpired, "challenge expired before delivery")
+	if d.expired(now) {
+		d.fail(now, ReasonExpired, "expired before delivery")
 		return 0, ErrExpired
 	}
 	if len(d.attempts) >= p.MaxAttempts {
@@ -278,31 +374,50 @@ func (d *Delivery) Succeed(now time.Time) error {
 
 // Fail records a failed attempt. A permanent failure gives up; a temporary
 // one schedules the next attempt after Backoff(n, jitter) unless that would
-// be at or after the challenge's expiry (then it gives up: an expired
-// challenge is never sent) or the attempts are exhausted.
-func (d *Delivery) Fail(now time.Time, cause string, permanent bool, p Policy, jitter float64) error {
+// be at or after the mail's expiry (then it gives up: an expired link is
+// never sent) or the attempts are exhausted.
+func (d *Delivery) Fail(now time.Time, f Failure, p Policy, jitter float64) error {
 	last, err := d.inFlight()
 	if err != nil {
 		return err
 	}
-	last.FinishedAt, last.Error = now, cause
-	if permanent {
+	last.FinishedAt, last.Error, last.SMTPCode = now, f.Cause, f.SMTPCode
+	if f.Permanent {
 		last.Outcome = OutcomePermanent
-		d.fail(now, ReasonPermanent, cause)
+		d.fail(now, ReasonPermanent, f.Cause)
 		return nil
 	}
 	last.Outcome = OutcomeTemporary
 	next := now.Add(p.Backoff(len(d.attempts), jitter))
 	switch {
-	case !next.Before(d.req.ExpiresAt):
-		d.fail(now, ReasonExpired, cause)
+	case d.expired(next):
+		d.fail(now, ReasonExpired, f.Cause)
 	case len(d.attempts) >= p.MaxAttempts:
-		d.fail(now, ReasonExhausted, cause)
+		d.fail(now, ReasonExhausted, f.Cause)
 	default:
 		d.status = StatusPending
 		d.nextAt = next
 	}
 	return nil
+}
+
+// Extend renews the lease of attempt n while it is being sent (the
+// sender's heartbeat). ErrNotSending: the attempt is no longer the one in
+// flight (recorded, or taken over after its lease ran out).
+func (d *Delivery) Extend(now time.Time, n int, p Policy) error {
+	if d.status != StatusSending || len(d.attempts) != n {
+		return ErrNotSending
+	}
+	d.nextAt = now.Add(p.Lease)
+	return nil
+}
+
+// LastAttempt returns the latest attempt, if any.
+func (d *Delivery) LastAttempt() (Attempt, bool) {
+	if len(d.attempts) == 0 {
+		return Attempt{}, false
+	}
+	return d.attempts[len(d.attempts)-1], true
 }
 
 func (d *Delivery) inFlight() (*Attempt, error) {
@@ -319,7 +434,7 @@ func (d *Delivery) fail(now time.Time, reason FailReason, cause string) {
 }
 
 func (d *Delivery) header(now time.Time) Header {
-	return Header{ChallengeID: d.req.ChallengeID, EnrollmentID: d.req.EnrollmentID, PartnerID: d.req.PartnerID,
+	return Header{MailID: d.req.ID, ChallengeID: d.req.ChallengeID, EnrollmentID: d.req.EnrollmentID, PartnerID: d.req.PartnerID,
 		Program: d.req.Program, TemplateID: d.req.TemplateID, OccurredAt: now}
 }
 
@@ -334,12 +449,13 @@ func (d *Delivery) PullEvents() []Event {
 // events to the outbox with the state change.
 type Event interface {
 	EventName() string
-	DeliveryKey() string // the CloudEvents subject: the delivery (challenge) id
+	DeliveryKey() string // the mail id
 }
 
 // Header is shared by the notifier's events. No recipient address, no secret.
 type Header struct {
-	ChallengeID  string
+	MailID       string
+	ChallengeID  string // set for the verification mail only
 	EnrollmentID string
 	PartnerID    string
 	Program      string
@@ -348,7 +464,7 @@ type Header struct {
 }
 
 // DeliveryKey implements Event.
-func (h Header) DeliveryKey() string { return h.ChallengeID }
+func (h Header) DeliveryKey() string { return h.MailID }
 
 // MailDelivered: the SMTP server accepted the mail.
 type MailDelivered struct {
@@ -387,6 +503,7 @@ func (d *Delivery) Snapshot() DeliverySnapshot {
 // RestoreDelivery rebuilds a Delivery from storage; it records no events.
 func RestoreDelivery(s DeliverySnapshot) *Delivery {
 	s.Request.SealedSecret = slices.Clone(s.Request.SealedSecret)
+	s.Request.Data = slices.Clone(s.Request.Data)
 	return &Delivery{req: s.Request, status: s.Status, nextAt: s.NextAttemptAt,
 		attempts: slices.Clone(s.Attempts), failReason: s.FailReason, version: s.Version}
 }

@@ -12,7 +12,7 @@ import (
 var t0 = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 
 func req() domain.MailRequest {
-	return domain.MailRequest{ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "p-1", Program: "reseller",
+	return domain.MailRequest{ID: "ch-1", Category: domain.CategoryTransactional, ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "p-1", Program: "reseller",
 		Recipient: "taro@example.co.jp", Language: domain.LanguageJA, TemplateID: "email_ownership.verify.v1",
 		ExpiresAt: t0.Add(time.Hour), SealedSecret: []byte("sealed")}
 }
@@ -63,7 +63,9 @@ func TestPolicyAndRequestValidate(t *testing.T) {
 		t.Fatalf("want four errors: %v", err)
 	}
 	for name, mod := range map[string]func(*domain.MailRequest){
-		"no challenge":   func(r *domain.MailRequest) { r.ChallengeID = "" },
+		"no id":          func(r *domain.MailRequest) { r.ID = "" },
+		"no partner":     func(r *domain.MailRequest) { r.PartnerID = "" },
+		"no category":    func(r *domain.MailRequest) { r.Category = "" },
 		"bad recipient":  func(r *domain.MailRequest) { r.Recipient = "Taro <taro@example.co.jp>" },
 		"no template":    func(r *domain.MailRequest) { r.TemplateID = "" },
 		"no expiry":      func(r *domain.MailRequest) { r.ExpiresAt = time.Time{} },
@@ -135,7 +137,7 @@ func TestDeliveryRetries(t *testing.T) {
 			if _, err := d.Begin(at, p); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.Fail(at, "421 busy", tc.permanent, p, 0.5); err != nil {
+			if err := d.Fail(at, domain.Failure{Cause: "421 busy", SMTPCode: 421, Permanent: tc.permanent}, p, 0.5); err != nil {
 				t.Fatal(err)
 			}
 			if d.Status() != tc.status || d.FailReason() != tc.reason || names(d.PullEvents()) != tc.events {
@@ -149,7 +151,7 @@ func TestDeliveryRetries(t *testing.T) {
 					t.Fatal("due before backoff")
 				}
 			}
-			if a := d.Attempts()[0]; a.Error != "421 busy" || a.FinishedAt.IsZero() {
+			if a := d.Attempts()[0]; a.Error != "421 busy" || a.SMTPCode != 421 || a.FinishedAt.IsZero() {
 				t.Fatalf("attempt %+v", a)
 			}
 		})
@@ -206,7 +208,7 @@ func TestAttemptsExhausted(t *testing.T) {
 		if _, err := d.Begin(now, p); err != nil {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
-		_ = d.Fail(now, "down", false, p, 0)
+		_ = d.Fail(now, domain.Failure{Cause: "down"}, p, 0)
 		now = d.NextAttemptAt()
 	}
 	if d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExhausted {
@@ -215,5 +217,68 @@ func TestAttemptsExhausted(t *testing.T) {
 	ev := d.PullEvents()
 	if f := ev[0].(domain.MailDeliveryFailed); f.Attempts != 2 || f.LastError != "down" || f.ChallengeID != "ch-1" {
 		t.Fatalf("event %+v", f)
+	}
+}
+
+// TestHeartbeatKeepsTheLease: while the sender is alive it renews the
+// lease, so no other worker takes the attempt over; once it stops (a crash),
+// the attempt is due one lease after the last renewal. A renewal after the
+// attempt was recorded or taken over is refused.
+func TestHeartbeatKeepsTheLease(t *testing.T) {
+	p := domain.DefaultPolicy()
+	d := newDelivery(t)
+	n, err := d.Begin(t0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat := t0.Add(p.Lease / 3)
+	for range 5 {
+		if err := d.Extend(beat, n, p); err != nil {
+			t.Fatal(err)
+		}
+		beat = beat.Add(p.Lease / 3)
+	}
+	last := beat.Add(-p.Lease / 3)
+	if d.Due(last.Add(p.Lease - time.Millisecond)) {
+		t.Fatal("due while the heartbeat holds the lease")
+	}
+	if !d.Due(last.Add(p.Lease)) {
+		t.Fatal("not due one lease after the last heartbeat")
+	}
+	if n2, err := d.Begin(last.Add(p.Lease), p); err != nil || n2 != 2 {
+		t.Fatalf("take over: %d %v", n2, err)
+	}
+	if err := d.Extend(last.Add(p.Lease), n, p); !errors.Is(err, domain.ErrNotSending) {
+		t.Fatalf("the first sender renewed an attempt taken over: %v", err)
+	}
+}
+
+// TestResolvedContactAndSuppression: a mail without a recipient gets the
+// partner's contact once; a reminder can be suppressed (never sent, no
+// event), a transactional mail cannot.
+func TestResolvedContactAndSuppression(t *testing.T) {
+	r := domain.MailRequest{ID: "ev-1", Category: domain.CategoryReminder, PartnerID: "p-1", TemplateID: "verification.documents_reminder"}
+	d, err := domain.NewDelivery(r, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Complete("Taro <taro@example.co.jp>", "", "", ""); !errors.Is(err, domain.ErrInvalidRequest) {
+		t.Fatalf("a display name in the address: %v", err)
+	}
+	if err := d.Complete("taro@example.co.jp", "山田 太郎", domain.LanguageJA, "JP"); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Complete("other@example.co.jp", "", domain.LanguageEN, "US")
+	if q := d.Request(); q.Recipient != "taro@example.co.jp" || q.Language != domain.LanguageJA || q.ContactName != "山田 太郎" || q.Market != "JP" {
+		t.Fatalf("request %+v", q)
+	}
+	if err := d.Suppress(t0); err != nil || d.Status() != domain.StatusSuppressed || !d.Finished() || len(d.PullEvents()) != 0 {
+		t.Fatalf("suppress: %v %s", err, d.Status())
+	}
+	if _, err := d.Begin(t0, domain.DefaultPolicy()); !errors.Is(err, domain.ErrFinished) {
+		t.Fatalf("begin a suppressed mail: %v", err)
+	}
+	if err := newDelivery(t).Suppress(t0); err == nil {
+		t.Fatal("a transactional mail was suppressed")
 	}
 }

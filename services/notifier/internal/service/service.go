@@ -1,16 +1,21 @@
-// Package service wires the reference notifier: platform, Postgres
-// repository, sealed-box opener, SMTP sender (or the local mail catcher),
-// the mail-request handler and the delivery poller.
+// Package service wires the notifier: platform, Postgres repository and
+// directory, sealed-box opener, the mail templates, SMTP sender (or the
+// local mail catcher), the event handlers (one per mail of the catalog and
+// the contact projection), the delivery job, metrics, and the HTTP API
+// (operators' mail status, the unsubscribe page).
 package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -18,11 +23,13 @@ import (
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/events"
+	apihttp "github.com/partnerhub/onboarding/services/notifier/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/internal/mailcatcher"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // Name is the service name (schema notifier, source /services/notifier).
@@ -51,11 +58,24 @@ type Config struct {
 	// LinkBaseURL is the e-mail ownership service's public URL; mails link
 	// to <LinkBaseURL>/confirm and <LinkBaseURL>/dispute.
 	LinkBaseURL string `env:"LINK_BASE_URL" envDefault:"http://127.0.0.1:8082"`
+	// PortalURL is the partner portal; mails link to
+	// <PortalURL>/partners/<id>/{verification,agreements,relationships}.
+	PortalURL string `env:"PORTAL_BASE_URL" envDefault:"http://localhost:3000"`
+	// PublicURL is where this service's public pages are reached
+	// (<PublicURL>/unsubscribe, the reminders' unsubscribe link).
+	PublicURL string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8086"`
+	// TemplatesDir, when set, is a copy of services/notifier/mails/templates
+	// to send mails from instead of the embedded templates (edited wording
+	// without a rebuild; checked completely at start).
+	TemplatesDir string `env:"MAIL_TEMPLATES_DIR"`
 
 	RetryInitial time.Duration `env:"RETRY_INITIAL_BACKOFF" envDefault:"30s"`
 	RetryMax     time.Duration `env:"RETRY_MAX_BACKOFF" envDefault:"30m"`
 	MaxAttempts  int           `env:"RETRY_MAX_ATTEMPTS" envDefault:"12"`
-	SendLease    time.Duration `env:"SEND_LEASE" envDefault:"2m"`
+	// SendLease bounds how long an attempt in flight blocks others; the
+	// sender renews it every third of it, so a crashed sender's mail is
+	// sent again one lease later.
+	SendLease time.Duration `env:"SEND_LEASE" envDefault:"15s"`
 
 	// SMTPTLSConfig overrides TLS settings (tests trust a test CA).
 	SMTPTLSConfig *tls.Config `env:"-"`
@@ -69,7 +89,7 @@ func (c Config) policy() domain.Policy {
 
 func (c Config) links() app.Links {
 	base := strings.TrimRight(c.LinkBaseURL, "/")
-	return app.Links{ConfirmURL: base + "/confirm", DisputeURL: base + "/dispute"}
+	return app.Links{ConfirmURL: base + "/confirm", DisputeURL: base + "/dispute", PortalURL: c.PortalURL, PublicURL: c.PublicURL}
 }
 
 // Validate joins the platform's problems and the notifier's.
@@ -88,6 +108,9 @@ func (c Config) Validate() error {
 	if _, err := url.Parse(c.LinkBaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("LINK_BASE_URL: %w", err))
 	}
+	if c.SendLease > 0 && c.SendLease < 3*time.Second {
+		errs = append(errs, errors.New("SEND_LEASE must be at least 3s (it is renewed every third of it)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -96,8 +119,10 @@ type Service struct {
 	Base    *platform.Base
 	App     *app.App
 	Repo    *postgres.Repository
+	Dir     *postgres.Directory
 	Catcher *mailcatcher.Server // the local catcher, nil when SMTP_HOST is set
 	events  *events.Handlers
+	api     *apihttp.API
 	clock   app.Clock
 	cfg     Config
 	log     *slog.Logger
@@ -107,18 +132,22 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now().UTC() }
 
-// Declaration is the notifier as the platform runs it: what it consumes and
-// the delivery job (retries; first attempts happen as requests arrive). It
-// serves health, readiness and metrics only. On an unwired Service it is
-// the declaration the deployment derives permissions and contracts from.
+// Declaration is the notifier as the platform runs it: what it consumes
+// (the contact projection and one event per mail of the catalog), the
+// delivery job (retries; first attempts happen as events arrive) and its
+// routes. On an unwired Service it is the declaration the deployment
+// derives permissions and contracts from.
 func (s *Service) Declaration() platform.Declaration {
 	return platform.Declaration{
 		Name:          Name,
 		Migrations:    postgres.Migrations,
 		Subscriptions: s.events.Subscriptions(),
 		Jobs:          []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue}},
+		Routes:        s.routes,
 	}
 }
+
+func (s *Service) routes() http.Handler { return s.api.Handler() }
 
 const deliveryJob = "deliver_due_mail"
 
@@ -136,6 +165,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		log.Warn("NOTIFIER_PRIVATE_KEY not set: using the development key pair", "dir", cfg.DevKeysDir)
 	}
 	opener, err := sealedbox.NewOpener(priv)
+	if err != nil {
+		return nil, err
+	}
+	set, err := loadTemplates(cfg.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
@@ -168,15 +201,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	repo := postgres.New(base.Pool, base.Outbox, events.Drafts)
 	repo.OnRetryScheduled = base.Jobs.Waker(deliveryJob)
-	a, err := app.New(app.Deps{Repo: repo, Opener: opener, Sender: sender, Clock: clock, Jitter: rand.Float64,
-		Policy: cfg.policy(), Links: cfg.links()})
+	dir := postgres.NewDirectory(base.Pool)
+	dir.OnMailsDue = base.Jobs.Waker(deliveryJob)
+	a, err := app.New(app.Deps{Repo: repo, Directory: dir, Opener: opener, Sender: sender, Clock: clock, Jitter: rand.Float64,
+		Policy: cfg.policy(), Links: cfg.links(), Mails: set, LinkKey: linkKey(priv), Metrics: newMetrics(base.Telemetry.Registry),
+		Log: log})
 	if err != nil {
 		base.Close()
 		s.stopCatcher()
 		return nil, err
 	}
-	s.Base, s.App, s.Repo, s.clock = base, a, repo, clock
+	s.Base, s.App, s.Repo, s.Dir, s.clock = base, a, repo, dir, clock
 	s.events = &events.Handlers{App: a}
+	s.api = &apihttp.API{App: a, Protect: base.Guard.Protect, Limit: base.Guard.Limiter.Middleware, MessageIDDomain: sender.MessageIDDomain()}
 	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()
 		s.stopCatcher()
@@ -191,7 +228,7 @@ func (s *Service) stopCatcher() {
 	}
 }
 
-// Addr is the HTTP listen address (health and readiness only).
+// Addr is the HTTP listen address.
 func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then stops the local catcher.
@@ -201,9 +238,36 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// deliverDue attempts every due retry, batch after batch, and returns when
-// the next one is due.
+// loadTemplates parses the mail templates: the embedded ones, or the
+// directory MAIL_TEMPLATES_DIR names (every mail, both languages, checked
+// now rather than at the first send).
+func loadTemplates(dir string) (*mails.Set, error) {
+	if dir == "" {
+		return mails.Default()
+	}
+	set, err := mails.Load(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("MAIL_TEMPLATES_DIR %s: %w", dir, err)
+	}
+	return set, nil
+}
+
+// linkKey signs the unsubscribe links: derived from the notifier's private
+// key, so there is no further secret to manage (rotating the key retires
+// the links of earlier mails; later mails carry new ones).
+func linkKey(privateKey string) []byte {
+	h := sha256.New()
+	h.Write([]byte("partnerhub/notifier/unsubscribe-links/v1\x00"))
+	h.Write([]byte(privateKey))
+	return h.Sum(nil)
+}
+
+// deliverDue attempts every due retry, batch after batch, drops sealed
+// secrets whose time is over, and returns when the next retry is due.
 func (s *Service) deliverDue(ctx context.Context, _ time.Time) (time.Time, error) {
+	if err := s.Dir.PurgeSealed(ctx, s.clock.Now()); err != nil {
+		return time.Time{}, err
+	}
 	for {
 		rep, err := s.App.DeliverDue(ctx)
 		if err != nil {

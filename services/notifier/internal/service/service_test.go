@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +26,14 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	apihttp "github.com/partnerhub/onboarding/services/notifier/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/internal/service"
@@ -64,6 +67,9 @@ type harness struct {
 	sealer  *sealedbox.Sealer
 	pub     string
 	clock   *clock
+	logs    *testkit.SyncBuffer
+	client  *http.Client
+	signer  *auth.Signer
 }
 
 type opts struct {
@@ -71,6 +77,7 @@ type opts struct {
 	natsURL, db string
 	jwks        string
 	pub, priv   string
+	smtp        smtptest.Options
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -83,7 +90,7 @@ func start(t *testing.T, o opts) *harness {
 		h.db = testkit.Database(t)
 	}
 	if h.jwks == "" {
-		_, h.jwks = testkit.DevKeys(t)
+		h.signer, h.jwks = testkit.DevKeys(t)
 	}
 	if o.priv == "" {
 		o.pub, o.priv, _ = sealedbox.GenerateKey()
@@ -93,17 +100,20 @@ func start(t *testing.T, o opts) *harness {
 	if o.linkBase == "" {
 		o.linkBase = "https://onboarding.example.com/email"
 	}
-	h.smtp = smtptest.Start(t, smtptest.Options{})
+	h.smtp = smtptest.Start(t, o.smtp)
 	cfg := service.Config{
 		Config:     testkit.PlatformConfig(h.db, h.natsURL, h.jwks),
 		PrivateKey: o.priv, SMTPHost: h.smtp.Host, SMTPPort: h.smtp.Port, SMTPTLS: "none",
 		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
+		PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com",
 		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		MaxAttempts: 50, SendLease: 2 * time.Minute, Clock: h.clock,
+		MaxAttempts: 50, SendLease: 15 * time.Second, Clock: h.clock,
 	}
+	h.logs = &testkit.SyncBuffer{}
 	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(h.logs, nil)))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
+	h.client = contract.ValidatingClient(t, apihttp.OpenAPI)
 	_, h.js = testkit.JetStream(t, h.natsURL)
 	return h
 }
@@ -114,7 +124,7 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 	if id == "" {
 		id = ce.NewID()
 	}
-	m := nats.NewMsg(ce.Topic(typ))
+	m := nats.NewMsg(testkit.Subject(typ, subject))
 	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: bus.OwnerSource(ce.Topic(typ)),
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}
@@ -233,8 +243,14 @@ func TestSMTPDownThenBack(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n := len(d.Attempts()); n < 2 {
-			return fmt.Errorf("%d attempts while down", n)
+		failed := 0
+		for _, a := range d.Attempts() {
+			if a.Outcome == domain.OutcomeTemporary {
+				failed++
+			}
+		}
+		if failed < 2 {
+			return fmt.Errorf("%d attempts failed while down", failed)
 		}
 		return nil
 	})
@@ -251,6 +267,29 @@ func TestSMTPDownThenBack(t *testing.T) {
 	for _, a := range h.delivery("ch-down").Attempts()[:p.Attempts-1] {
 		if a.Outcome != domain.OutcomeTemporary {
 			t.Errorf("attempt %d: %s", a.Number, a.Outcome)
+		}
+	}
+	// The outage is in the logs and the metrics: each failed attempt (no
+	// SMTP reply: connection refused) with its retry time, each retry.
+	failed := strings.Count(h.logs.String(), `"msg":"mail attempt failed"`)
+	retries := strings.Count(h.logs.String(), `"msg":"mail retry"`)
+	if failed != p.Attempts-1 || retries != p.Attempts-1 || !strings.Contains(h.logs.String(), `"retry_at"`) ||
+		strings.Contains(h.logs.String(), req.Recipient) {
+		t.Errorf("%d attempts: %d failure lines, %d retry lines:\n%s", p.Attempts, failed, retries, h.logs.String())
+	}
+	res, err := http.Get("http://" + h.svc.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf(`partnerhub_mail_attempts_total{outcome="temporary_failure",smtp_code="0",template="email_ownership.verify.v1"} %d`, p.Attempts-1),
+		fmt.Sprintf(`partnerhub_mail_retries_total{template="email_ownership.verify.v1"} %d`, p.Attempts-1),
+		`partnerhub_mail_attempts_total{outcome="delivered",smtp_code="0",template="email_ownership.verify.v1"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 	// Later polls send nothing more.
@@ -346,8 +385,8 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 // TestEndToEndRegistrationToConfirmation is the issue's done criterion in
 // one test: a registration submitted event → the e-mail ownership service
 // (its real binary) opens challenges → this notifier delivers real mail to
-// the in-test SMTP server → the link from the mail, fetched with HTTP GET,
-// confirms → the ownership confirmed event is on JetStream.
+// the in-test SMTP server → the link from the mail, opened with HTTP GET,
+// shows a button whose POST confirms → the ownership confirmed event is on JetStream.
 func TestEndToEndRegistrationToConfirmation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the e-mail ownership binary")
@@ -390,14 +429,24 @@ func TestEndToEndRegistrationToConfirmation(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no confirmation link in the mail:\n%s", p.Text)
 	}
+	// The link shows the address and a button; the button confirms.
 	resp, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "taro@yamada.example.co.jp") {
+		t.Fatalf("opening the link: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.PostForm(eoURL+"/confirm", url.Values{"token": {strings.SplitN(link, "token=", 2)[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "確認しました") {
-		t.Fatalf("clicking the link: %d %s", resp.StatusCode, body)
+		t.Fatalf("pressing the button: %d %s", resp.StatusCode, body)
 	}
 	ev := h.waitStream("EMAIL", emailv1.TypeOwnershipConfirmed, 1)[0]
 	var c emailv1.OwnershipConfirmed

@@ -47,7 +47,7 @@ With --partner: GET /v1/partners/{id}/agreements — what that partner accepted,
 program, newest first, with who accepted and whether it is current or suspended.
 Acts as an operator.`,
 		Example: `  partnerctl agreements list --program indirect_reseller --market JP
-  partnerctl agreements list --partner PG-0001
+  partnerctl agreements list --partner PG-PRTA-HD7W-NYE
   partnerctl agreements list -o json | jq -r '.versions[].id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -168,7 +168,7 @@ Accepting the same version again answers with the existing acceptance (exit 0).
 The market defaults to the partner's (read from registration with the same token).
 Refusals exit 4 with the reason (e.g. agreements.verification_not_approved).`,
 		Example: `  partnerctl agreements list --program indirect_reseller --market JP
-  partnerctl agreements accept PG-0001 --version indirect_reseller-2025-01 --as-sub ichiro`,
+  partnerctl agreements accept PG-PRTA-HD7W-NYE --version indirect_reseller-2025-01 --as-sub ichiro`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version == "" {

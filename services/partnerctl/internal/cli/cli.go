@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 )
@@ -122,7 +123,7 @@ Where the services are: flags or environment, defaulting to 'make run':
   --agreements-url      PARTNERHUB_AGREEMENTS_URL       http://127.0.0.1:8084
   --relationships-url   PARTNERHUB_RELATIONSHIPS_URL    http://127.0.0.1:8085
   --timeline-url        PARTNERHUB_TIMELINE_URL         http://127.0.0.1:8087
-  NATS (events, streams, deadletters): --url, NATS_URL, nats://127.0.0.1:4223
+  NATS (events, streams, deadletters, demo): --url, NATS_URL, nats://127.0.0.1:4222
 
 Who you are: every API call carries a bearer token. With --token (or
 PARTNERHUB_TOKEN) partnerctl sends that token as it is — this is how you use it
@@ -152,23 +153,31 @@ func newRoot(g *globals) *cobra.Command {
 		Long:  rootLong,
 		Example: `  # submit a registration, then see where the partner stands
   partnerctl registrations submit -f company.yaml
-  partnerctl partners status PG-0001
+  partnerctl partners status PG-PRTA-HD7W-NYE
 
   # work the review queue as a verifier
   partnerctl tasks list --status open
-  partnerctl tasks claim T-0001 && partnerctl tasks decide T-0001 --outcome approve
+  partnerctl tasks claim vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 && partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome approve
 
   # watch every event of one partner as it happens
-  partnerctl events tail --partner PG-0001
+  partnerctl events tail --partner PG-PRTA-HD7W-NYE
+
+  # preview a mail the notifier sends (its template files are editable)
+  partnerctl mail render verification.documents_requested --lang en
 
   # mint a token for curl
-  TOKEN=$(partnerctl token --role partner_admin --partner PG-0001 --sub user-1)
-  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/v1/partners/PG-0001`,
+  TOKEN=$(partnerctl token --role partner_admin --as-partner PG-PRTA-HD7W-NYE --as-sub user-1)
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/v1/partners/PG-PRTA-HD7W-NYE`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE:          needSubcommand,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if note := f.Annotations[deprecatedNote]; len(note) > 0 {
+					fmt.Fprintf(g.stderr, "partnerctl: --%s is deprecated, %s\n", f.Name, note[0])
+				}
+			})
 			if g.output != outputTable && g.output != outputJSON {
 				return usagef("--output %q must be table or json", g.output)
 			}
@@ -192,7 +201,7 @@ func newRoot(g *globals) *cobra.Command {
 	g.urls.flags(pf, g)
 	root.AddCommand(newTokenCmd(g), newKeysCmd(g), newStreamsCmd(g), newDeadLettersCmd(g), newDemoCmd(g),
 		newRegistrationsCmd(g), newPartnersCmd(g), newTasksCmd(g), newAgreementsCmd(g), newRelationshipsCmd(g),
-		newEventsCmd(g), newTimelineCmd(g))
+		newEventsCmd(g), newTimelineCmd(g), newMailCmd(g))
 	return root
 }
 
@@ -228,4 +237,14 @@ func needSubcommand(cmd *cobra.Command, _ []string) error {
 // group is a command that only holds subcommands.
 func group(use, short, long string, aliases ...string) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Long: long, Aliases: aliases, Args: noArgs, RunE: needSubcommand}
+}
+
+const deprecatedNote = "partnerctl/deprecated"
+
+// deprecate hides flag name, an old name kept so that scripts keep working,
+// and notes on stderr when it is used. (pflag's MarkDeprecated prints its
+// note on stdout through cobra, into whatever a script captures there.)
+func deprecate(f *pflag.FlagSet, name, note string) {
+	_ = f.MarkHidden(name)
+	_ = f.SetAnnotation(name, deprecatedNote, []string{note})
 }

@@ -40,8 +40,8 @@ func verify(t *testing.T, dir, token string) auth.Principal {
 
 func TestTokenMintsAVerifiableToken(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errOut := run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--partner", "PG-0001",
-		"--sub", "user-1", "--name", "Ann Admin", "--email", "ann@example.com", "--ttl", "15m")
+	code, out, errOut := run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--as-partner", "PG-0001",
+		"--as-sub", "user-1", "--name", "Ann Admin", "--email", "ann@example.com", "--ttl", "15m")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -104,13 +104,13 @@ func TestExitCodes(t *testing.T) {
 		want     int
 		wantText string // in stdout+stderr
 	}{
-		{name: "help teaches with examples", args: []string{"token", "--help"}, want: ExitOK, wantText: "partnerctl token --role partner_admin --partner PG-0001"},
+		{name: "help teaches with examples", args: []string{"token", "--help"}, want: ExitOK, wantText: "partnerctl token --role partner_admin --as-partner PG-PRTA-HD7W-NYE"},
 		{name: "root help", args: []string{"--help"}, want: ExitOK, wantText: "Examples:"},
 		{name: "missing role", args: []string{"token", "--keys", dir}, want: ExitUsage, wantText: "at least one --role"},
 		{name: "no command", args: nil, want: ExitUsage, wantText: "needs a subcommand"},
 		{name: "keys without subcommand", args: []string{"keys"}, want: ExitUsage, wantText: "Available Commands"},
 		{name: "unknown role", args: []string{"token", "--keys", dir, "--role", "root"}, want: ExitUsage, wantText: "known: partner_admin"},
-		{name: "partner role without partner", args: []string{"token", "--keys", dir, "--role", "partner_user"}, want: ExitUsage, wantText: "need --partner"},
+		{name: "partner role without partner", args: []string{"token", "--keys", dir, "--role", "partner_user"}, want: ExitUsage, wantText: "need --as-partner"},
 		{name: "bad ttl", args: []string{"token", "--keys", dir, "--role", "operator", "--ttl", "-1h"}, want: ExitUsage, wantText: "--ttl"},
 		{name: "unparsable ttl", args: []string{"token", "--keys", dir, "--role", "operator", "--ttl", "soon"}, want: ExitUsage, wantText: "--ttl"},
 		{name: "bad kind", args: []string{"token", "--keys", dir, "--role", "operator", "--kind", "robot"}, want: ExitUsage, wantText: "--kind"},
@@ -228,4 +228,26 @@ func TestEveryCommandTeaches(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// One flag name per concept: --limit for "how many" (events tail's --max is a
+// deprecated alias), --as-partner/--as-sub for the minted token's partner and
+// subject (token's --partner/--sub are deprecated aliases).
+func TestDeprecatedFlagAliasesStillWork(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--partner", "PG-PRTA-HD7W-NYE", "--sub", "ann")
+	if code != ExitOK || !strings.Contains(errOut, "use --as-partner") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if p := verify(t, dir, strings.TrimSpace(out)); p.PartnerID != "PG-PRTA-HD7W-NYE" || p.Subject != "ann" {
+		t.Fatalf("principal %+v", p)
+	}
+	code, out, _ = run(t, nil, "token", "--keys", dir, "--role", "partner_admin", "--as-partner", "PG-ER7G-1YVC-K69", "--as-sub", "bob")
+	if p := verify(t, dir, strings.TrimSpace(out)); code != ExitOK || p.PartnerID != "PG-ER7G-1YVC-K69" || p.Subject != "bob" {
+		t.Fatalf("--as-partner: exit %d, principal %+v", code, p)
+	}
+	code, _, errOut = run(t, nil, "events", "tail", "--url", "nats://127.0.0.1:1", "--max", "-1")
+	if code != ExitUsage || !strings.Contains(errOut, "--limit must be positive") || !strings.Contains(errOut, "use --limit") {
+		t.Fatalf("--max alias: exit %d %s", code, errOut)
+	}
 }

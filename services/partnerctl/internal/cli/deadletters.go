@@ -53,7 +53,7 @@ role missing from PARTNERHUB_PRINCIPALS, a domain code (registration.*,
 verification.*, …) a rule or an ordering problem, and transient codes a
 dependency that was down for BUS_MAX_DELIVER deliveries. 'partnerctl events tail
 --stream DEADLETTER' shows new ones as they arrive, with the full reason.`,
-		Example: `  partnerctl deadletters list --url nats://127.0.0.1:4223
+		Example: `  partnerctl deadletters list --url nats://127.0.0.1:4222
   partnerctl deadletters list --service registration
   partnerctl deadletters list -o json | jq -r 'select(.dlqcode | startswith("auth.")) | .dlqseq'`,
 		Args: noArgs,
@@ -116,7 +116,7 @@ the principal, publish the missing version…) → replay → watch the outcome 
   partnerctl deadletters list --service registration
   # 2. fix the cause, then 3. replay by sequence and watch it go through
   partnerctl deadletters replay 42
-  partnerctl events tail --partner PG-0001 --since 5m`,
+  partnerctl events tail --partner PG-PRTA-HD7W-NYE --since 5m`,
 		Args: exactArgs("SEQ"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			seq, err := strconv.ParseUint(args[0], 10, 64)

@@ -12,7 +12,9 @@ import (
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
-	cfg := demo.Defaults(repoRootOrCwd())
+	defaults := demo.Defaults(repoRootOrCwd())
+	var nf natsFlags
+	mailDir, stepTimeout := defaults.MailDir, defaults.Timeout
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Drive one Japanese company through the whole onboarding on a running stack",
@@ -20,27 +22,32 @@ func newDemoCmd(g *globals) *cobra.Command {
 approve their review tasks as a verifier, accept their agreements as their administrators,
 then have the distributor invite the reseller and the reseller authorise it — printing every
 event as it passes on JetStream. Start the stack first with 'make run'. Exits 1 naming the
-step that failed.`,
+step that failed.
+
+Like every other command it finds the services with the global --<service>-url flags
+(or PARTNERHUB_<SERVICE>_URL), NATS with --url (or NATS_URL) and the development key with
+--keys (or PARTNERHUB_DEV_KEYS).`,
 		Example: `  make run            # in one terminal
-  partnerctl demo     # in another (or: make demo)`,
+  partnerctl demo     # in another (or: make demo)
+
+  # a stack elsewhere
+  PARTNERHUB_REGISTRATION_URL=http://10.0.0.5:8081 partnerctl demo --url nats://10.0.0.5:4222`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = g.stdout
+			cfg := defaults
+			cfg.Out, cfg.NATSURL, cfg.KeysDir, cfg.MailDir, cfg.Timeout = g.stdout, nf.url, g.keysDir, mailDir, stepTimeout
+			cfg.Registration, cfg.EmailOwnership, cfg.Verification = g.urls.Registration, g.urls.EmailOwnership, g.urls.Verification
+			cfg.Agreements, cfg.Relationships = g.urls.Agreements, g.urls.Relationships
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
 			_, err := demo.Run(ctx, cfg)
 			return err
 		},
 	}
+	nf.add(cmd, g, "")
 	f := cmd.Flags()
-	f.StringVar(&cfg.NATSURL, "nats", cfg.NATSURL, "NATS URL of the stack")
-	f.StringVar(&cfg.MailDir, "mail-dir", cfg.MailDir, "where the notifier's mail catcher writes .eml files")
-	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "registration base URL")
-	f.StringVar(&cfg.EmailOwnership, "email-ownership", cfg.EmailOwnership, "email-ownership base URL")
-	f.StringVar(&cfg.Verification, "verification", cfg.Verification, "verification base URL")
-	f.StringVar(&cfg.Agreements, "agreements", cfg.Agreements, "agreements base URL")
-	f.StringVar(&cfg.Relationships, "relationships", cfg.Relationships, "relationships base URL")
-	f.DurationVar(&cfg.Timeout, "step-timeout", cfg.Timeout, "how long one step may take")
+	f.StringVar(&mailDir, "mail-dir", mailDir, "where the notifier's mail catcher writes .eml files")
+	f.DurationVar(&stepTimeout, "step-timeout", stepTimeout, "how long one step may take")
 	return cmd
 }
 

@@ -69,7 +69,7 @@ func (o tailOptions) streamNames() ([]string, error) {
 func newEventsTailCmd(g *globals) *cobra.Command {
 	var o tailOptions
 	cmd := &cobra.Command{
-		Use:   "tail [--partner PG-…] [--type PREFIX] [--stream NAME] [--since 10m | --all] [--max N]",
+		Use:   "tail [--partner PG-…] [--type PREFIX] [--stream NAME] [--since 10m | --all] [--limit N]",
 		Short: "Print events as they are published, from every producer's stream",
 		Long: `Follow the CloudEvents on JetStream: INTAKE, REGISTRATION, EMAIL, NOTIFIER,
 VERIFICATION, AGREEMENTS, RELATIONSHIPS and DEADLETTER (dead letters are marked
@@ -88,16 +88,16 @@ By default only new events are shown; --since 10m (or a time) and --all replay
 stored ones first. -o json prints each event as a structured-mode CloudEvent, one
 per line (dead letters carry dlqcode, dlqreason, dlqservice, dlqsubject).
 
-Ctrl-C stops (exit 0). --max N stops after N events; --timeout D stops after D —
-with --max, reaching the timeout first exits 1, so scripts can wait for an event.`,
+Ctrl-C stops (exit 0). --limit N stops after N events; --timeout D stops after D —
+with --limit, reaching the timeout first exits 1, so scripts can wait for an event.`,
 		Example: `  # everything, live
   partnerctl events tail
 
   # one partner's story so far, then live
-  partnerctl events tail --partner PG-0001 --all
+  partnerctl events tail --partner PG-PRTA-HD7W-NYE --all
 
   # wait (up to a minute) for a partner's activation, in a script
-  partnerctl events tail --partner PG-0001 --type registration.partner.activated --all --max 1 --timeout 1m
+  partnerctl events tail --partner PG-PRTA-HD7W-NYE --type registration.partner.activated --all --limit 1 --timeout 1m
 
   # new dead letters, as JSON
   partnerctl events tail --stream DEADLETTER -o json | jq .dlqcode`,
@@ -116,7 +116,10 @@ with --max, reaching the timeout first exits 1, so scripts can wait for an event
 	f.StringSliceVar(&o.streams, "stream", nil, "only these streams (repeatable): "+strings.Join(eventfmt.Streams, ", "))
 	f.StringVar(&o.since, "since", "", "start this long ago (10m, 2h) or at this time (RFC 3339)")
 	f.BoolVar(&o.all, "all", false, "start from the first stored event")
-	f.IntVar(&o.max, "max", 0, "stop after this many events (0: never)")
+	f.IntVar(&o.max, "limit", 0, "stop after this many events (0: never)")
+	// --max was this flag's name; --limit is the name every command uses for "how many".
+	f.IntVar(&o.max, "max", 0, "")
+	deprecate(f, "max", "use --limit")
 	return cmd
 }
 
@@ -130,7 +133,7 @@ func (g *globals) tail(cmd *cobra.Command, o tailOptions) error {
 		return err
 	}
 	if o.max < 0 {
-		return usagef("--max must be positive")
+		return usagef("--limit must be positive")
 	}
 	nc, js, err := o.nats.connect()
 	if err != nil {

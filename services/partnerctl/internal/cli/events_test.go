@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func tailStack(t *testing.T) (string, jetstream.JetStream) {
 		event("relationships.request.created.v1", "relationships", "PG-R", 1, 5,
 			`{"relationship_id":"REL-1","provider_id":"PG-A","reseller_id":"PG-R","roles":["billing_reader","support_agent"],"duration_days":365}`),
 	} {
-		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+		publishEvent(t, js, testkit.Subject(e.Type, e.Subject), e, nil)
 	}
 	dl := event("agreements.acceptance.recorded.v1", "agreements", "PG-A", 1, 6, `{"partner_id":"PG-A","program":"indirect_reseller"}`)
 	publishEvent(t, js, bus.DeadLetterSubject("registration"), dl, map[string]string{bus.DLQCode: "registration.program_takes_no_location",
@@ -75,7 +76,7 @@ func tailStack(t *testing.T) (string, jetstream.JetStream) {
 	}
 	// One more event behind the garbage: a tail that reaches it has read the garbage.
 	last := event("registration.partner.activated.v1", "registration", "PG-Z", 1, 8, `{"partner_id":"PG-Z"}`)
-	publishEvent(t, js, ce.Topic(last.Type), last, nil)
+	publishEvent(t, js, testkit.Subject(last.Type, last.Subject), last, nil)
 	return url, js
 }
 
@@ -95,7 +96,7 @@ const (
 
 func TestEventsTailFiltersByPartnerAcrossStreams(t *testing.T) {
 	url, js := tailStack(t)
-	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-A", "--max", "5", "--timeout", "20s")
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-A", "--limit", "5", "--timeout", "20s")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -136,7 +137,7 @@ func TestEventsTailByTypePrefix(t *testing.T) {
 		{"agreements.acceptance", "1", []string{lineDeadA}}, // only dead letters hold it
 	} {
 		t.Run(tc.prefix, func(t *testing.T) {
-			code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--type", tc.prefix, "--max", tc.max, "--timeout", "20s")
+			code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--type", tc.prefix, "--limit", tc.max, "--timeout", "20s")
 			want := slices.Clone(tc.want)
 			slices.Sort(want)
 			if got := sortedLines(out); code != ExitOK || !slices.Equal(got, want) {
@@ -148,7 +149,7 @@ func TestEventsTailByTypePrefix(t *testing.T) {
 
 func TestEventsTailJSONAndStreams(t *testing.T) {
 	url, _ := tailStack(t)
-	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "deadletter", "--max", "1", "-o", "json", "--timeout", "20s")
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "deadletter", "--limit", "1", "-o", "json", "--timeout", "20s")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -168,7 +169,7 @@ func TestEventsTailJSONAndStreams(t *testing.T) {
 		t.Errorf("deadletters list -o json: exit %d %q %s", code, out, errOut)
 	}
 	// The message that is not a CloudEvent is reported, not fatal.
-	code, _, errOut = run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "REGISTRATION", "--max", "4", "--timeout", "20s")
+	code, _, errOut = run(t, nil, "events", "tail", "--url", url, "--all", "--stream", "REGISTRATION", "--limit", "4", "--timeout", "20s")
 	if code != ExitOK || !strings.Contains(errOut, "REGISTRATION seq 4 is not a CloudEvent") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
@@ -177,14 +178,14 @@ func TestEventsTailJSONAndStreams(t *testing.T) {
 func TestEventsTailSince(t *testing.T) {
 	url, _ := tailStack(t)
 	// Stored events are replayed from a start time (the stream's publish time).
-	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--since", "1h", "--partner", "PG-B", "--max", "1", "--timeout", "20s")
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--since", "1h", "--partner", "PG-B", "--limit", "1", "--timeout", "20s")
 	want := "   2026-11-21T10:00:03Z registration    registration.application.submitted.v1            PG-B             seq 1    market=JP location_id=PL-B\n"
 	if code != ExitOK || out != want {
 		t.Fatalf("--since 1h: exit %d %q %s", code, out, errOut)
 	}
 	// A start after every stored event shows none of them.
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	code, out, _ = run(t, nil, "events", "tail", "--url", url, "--since", future, "--max", "1", "--timeout", "300ms")
+	code, out, _ = run(t, nil, "events", "tail", "--url", url, "--since", future, "--limit", "1", "--timeout", "300ms")
 	if code != ExitFailure || out != "" {
 		t.Fatalf("--since the future: exit %d %q", code, out)
 	}
@@ -193,7 +194,7 @@ func TestEventsTailSince(t *testing.T) {
 func TestEventsTailTimeoutAndValidation(t *testing.T) {
 	url, _ := tailStack(t)
 	start := time.Now()
-	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-B", "--type", "verification", "--max", "1", "--timeout", "300ms")
+	code, out, errOut := run(t, nil, "events", "tail", "--url", url, "--all", "--partner", "PG-B", "--type", "verification", "--limit", "1", "--timeout", "300ms")
 	if code != ExitFailure || out != "" || !strings.Contains(errOut, "timed out after 300ms with 0 of 1 events") || time.Since(start) > 10*time.Second {
 		t.Errorf("timeout: exit %d, %q %q", code, out, errOut)
 	}
@@ -205,7 +206,7 @@ func TestEventsTailTimeoutAndValidation(t *testing.T) {
 		{[]string{"--since", "yesterday"}, "neither a duration"},
 		{[]string{"--since", "-5m"}, "must be positive"},
 		{[]string{"--stream", "AUDIT"}, `--stream "AUDIT" is not one of`},
-		{[]string{"--max", "-1"}, "--max must be positive"},
+		{[]string{"--limit", "-1"}, "--limit must be positive"},
 		{[]string{"extra"}, "takes no arguments"},
 	} {
 		code, _, errOut := run(t, nil, append([]string{"events", "tail", "--url", url}, tc.args...)...)
@@ -274,5 +275,62 @@ func TestEventsTailLiveAndInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("tail did not stop on interrupt")
+	}
+}
+
+// History (--all, --since) comes in time order across streams, not grouped
+// by stream: here the streams hold their events in an order the times
+// contradict (VERIFICATION's event is the earliest, REGISTRATION's the latest).
+func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bus.PrepareStreams(ctx, js, bus.Config{NATSURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []ce.Event{
+		event("registration.application.submitted.v1", "registration", "PG-T", 1, 40, `{"partner_id":"PG-T"}`),
+		event("registration.partner.activated.v1", "registration", "PG-T", 2, 50, `{"partner_id":"PG-T"}`),
+		event("verification.case.opened.v1", "verification", "PG-T", 1, 10, `{"partner_id":"PG-T"}`),
+		event("agreements.acceptance.recorded.v1", "agreements", "PG-T", 1, 30, `{"partner_id":"PG-T"}`),
+		event("email.challenge.opened.v1", "email-ownership", "PG-T", 1, 20, `{"partner_id":"PG-T"}`),
+	} {
+		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+	}
+	for _, since := range [][]string{{"--all"}, {"--since", "1h"}} {
+		args := append([]string{"events", "tail", "--url", url, "--partner", "PG-T", "--limit", "5", "--timeout", "20s"}, since...)
+		code, out, errOut := run(t, nil, args...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d: %s", since, code, errOut)
+		}
+		var times []string
+		for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			times = append(times, strings.Fields(l)[0])
+		}
+		if want := []string{"2026-11-21T10:00:10Z", "2026-11-21T10:00:20Z", "2026-11-21T10:00:30Z", "2026-11-21T10:00:40Z", "2026-11-21T10:00:50Z"}; !slices.Equal(times, want) {
+			t.Fatalf("%v: times %v, want %v:\n%s", since, times, want, out)
+		}
+	}
+	// The live tail goes on after the history, without repeating it.
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- RunWithInput(ctx, []string{"events", "tail", "--url", url, "--partner", "PG-T", "--all", "--limit", "6", "--timeout", "20s"},
+			strings.NewReader(""), &out, io.Discard, func(string) string { return "" })
+	}()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := strings.Count(out.String(), "\n"); n < 5 {
+			return testkit.Errorf("%d history lines", n)
+		}
+		return nil
+	})
+	live := event("relationships.request.created.v1", "relationships", "PG-T", 1, 5, `{"partner_id":"PG-T"}`)
+	publishEvent(t, js, ce.Topic(live.Type), live, nil)
+	if code := <-done; code != ExitOK {
+		t.Fatalf("live: exit %d: %s", code, out.String())
+	}
+	if lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n"); len(lines) != 6 || !strings.Contains(lines[5], "relationships.request.created.v1") {
+		t.Fatalf("history then live: %q", lines)
 	}
 }

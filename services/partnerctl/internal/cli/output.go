@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 )
 
 const (
@@ -32,20 +33,45 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table prints rows under an upper-case header, aligned by tabwriter.
+// table prints rows under an upper-case header, each column as wide as its
+// widest cell in terminal columns (go-runewidth: a kanji or kana cell is two
+// columns a character, so Japanese names no longer push the next columns
+// out of line, as text/tabwriter's one-column-per-rune count did).
 func table(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows {
-		for i := range r {
-			if r[i] == "" {
-				r[i] = "-"
+	all := append([][]string{header}, rows...)
+	var widths []int
+	for _, r := range all {
+		for i, c := range r {
+			if c == "" {
+				r[i], c = "-", "-"
 			}
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], runewidth.StringWidth(c))
 		}
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	return tw.Flush()
+	var b strings.Builder
+	for _, r := range all {
+		b.Reset()
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+				break
+			}
+			b.WriteString(pad(c, widths[i]))
+			b.WriteString("  ")
+		}
+		if _, err := fmt.Fprintln(w, strings.TrimRight(b.String(), " ")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// pad fills s with spaces to width terminal columns (display width, not
+// bytes or runes); the one way partnerctl aligns text.
+func pad(s string, width int) string { return runewidth.FillRight(s, width) }
 
 // when renders a time for a table: UTC, to the second; "-" when zero.
 func when(t time.Time) string {

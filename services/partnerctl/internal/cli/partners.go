@@ -40,8 +40,8 @@ the command exits 1 after printing what it has. -o json prints one object:
  "verification": {"case": …, "requirements": …},
  "agreements": {"<program>": status or problem},
  "requirements": {"<program>": registration's requirements view}} with each API's JSON unchanged.`,
-		Example: `  partnerctl partners status PG-0001
-  partnerctl partners status PG-0001 -o json | jq '.verification.requirements.due'`,
+		Example: `  partnerctl partners status PG-PRTA-HD7W-NYE
+  partnerctl partners status PG-PRTA-HD7W-NYE -o json | jq '.verification.requirements.due'`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := g.withTimeout(cmd.Context())
@@ -242,7 +242,7 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 		}
 		fmt.Fprintln(w)
 		for _, c := range cv.Checks {
-			line := fmt.Sprintf("  check %-16s %s", c.Kind, c.State)
+			line := "  check " + pad(c.Kind, 16) + " " + c.State
 			if c.Reason != "" {
 				line += " " + c.Reason
 			}
@@ -285,16 +285,16 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 		var as agreementStatus
 		switch {
 		case !ok:
-			fmt.Fprintf(w, "  %-20s (agreements did not answer)\n", e.Program)
+			fmt.Fprintf(w, "  %s (agreements did not answer)\n", pad(e.Program, 20))
 		case decodeOK(body, &as) && as.Signed:
-			line := fmt.Sprintf("  %-20s signed %s, accepted %s by %s, effective %s", e.Program, as.VersionID, when(as.AcceptedAt),
+			line := fmt.Sprintf("  %s signed %s, accepted %s by %s, effective %s", pad(e.Program, 20), as.VersionID, when(as.AcceptedAt),
 				firstNonEmpty(as.AcceptedBy.Name, as.AcceptedBy.UserID), when(as.EffectiveAt))
 			if as.ReacceptanceDueBy != nil {
 				line += "; RE-ACCEPTANCE due by " + when(*as.ReacceptanceDueBy)
 			}
 			fmt.Fprintln(w, line)
 		default:
-			fmt.Fprintf(w, "  %-20s not in effect: %s\n", e.Program, problemLine(body))
+			fmt.Fprintf(w, "  %s not in effect: %s\n", pad(e.Program, 20), problemLine(body))
 		}
 	}
 

@@ -27,7 +27,7 @@ relationship at any time.
              → prints the invitation link ONCE; hand it to the reseller's admin
   reseller:  relationships invitation show      --invitation LINK --as-partner PG-R
              relationships invitation authorise --invitation LINK --as-partner PG-R --consent
-  either:    relationships end REL-… --reason … --as-partner PG-…
+  either:    relationships end RELATIONSHIP-ID --reason … --as-partner PG-…
   operator:  relationships list --provider PG-P | --reseller PG-R`
 
 func newRelationshipsCmd(g *globals) *cobra.Command {
@@ -65,7 +65,7 @@ provider_admin of --provider). Roles and duration default to the service's
 least-privilege defaults. The answer carries the invitation link — a secret shown
 only this once: hand it to the reseller's administrator over a trusted channel.
 With -o json it is in .invitation_url.`,
-		Example: `  partnerctl relationships request --provider PG-0002 --reseller-location PL-0001 \
+		Example: `  partnerctl relationships request --provider PG-ER7G-1YVC-K69 --reseller-location PL-4XRZ-Y13V-GY3 \
     --roles billing_reader,support_agent --duration 365d`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -172,8 +172,8 @@ from standard input, or in `+invitationEnv+`; partnerctl never prints it.`, "inv
 		Use:   "show --invitation LINK",
 		Short: "Show who asks for which roles, for how long, and the consent statement",
 		Long:  `GET /v1/invitation with the token in the Invitation-Token header (never in the URL).`,
-		Example: `  partnerctl relationships invitation show --invitation "$LINK" --as-partner PG-0001
-  echo "$LINK" | partnerctl relationships invitation show --invitation - --as-partner PG-0001`,
+		Example: `  partnerctl relationships invitation show --invitation "$LINK" --as-partner PG-PRTA-HD7W-NYE
+  echo "$LINK" | partnerctl relationships invitation show --invitation - --as-partner PG-PRTA-HD7W-NYE`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			inv, bearer, err := resellerToken()
@@ -228,7 +228,7 @@ from standard input, or in `+invitationEnv+`; partnerctl never prints it.`, "inv
 		Short:   "Grant the provider the roles it asked for",
 		Long: `POST /v1/invitation/authorise with {"token", "consent": true}. --consent says you read
 the consent statement ('invitation show') and agree; without it nothing is sent.`,
-		Example: `  partnerctl relationships invitation authorise --invitation "$LINK" --as-partner PG-0001 --consent`,
+		Example: `  partnerctl relationships invitation authorise --invitation "$LINK" --as-partner PG-PRTA-HD7W-NYE --consent`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !consent {
@@ -266,7 +266,7 @@ the consent statement ('invitation show') and agree; without it nothing is sent.
 		Use:     "decline --invitation LINK [--reason TEXT]",
 		Short:   "Decline the provider's request",
 		Long:    `POST /v1/invitation/decline with {"token", "reason"}; the provider is told.`,
-		Example: `  partnerctl relationships invitation decline --invitation "$LINK" --as-partner PG-0001 --reason "we work with another distributor"`,
+		Example: `  partnerctl relationships invitation decline --invitation "$LINK" --as-partner PG-PRTA-HD7W-NYE --reason "we work with another distributor"`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			inv, bearer, err := resellerToken()
@@ -308,14 +308,14 @@ func nonEmpty(s ...string) []string {
 func newRelEndCmd(g *globals) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "end REL-… --reason TEXT --as-partner PG-…",
+		Use:   "end RELATIONSHIP-ID --reason TEXT --as-partner PG-…",
 		Short: "End a relationship now (either side)",
 		Long: `POST /v1/relationships/{id}/end with {"reason"}. Either party may end it: the
 reseller's administrator or the provider's (a development token carries both
 partner_admin and provider_admin for --as-partner; the service decides which side
 you are by the partner). The grant ends at once. Ending an ended relationship is
 a no-op (exit 0, "already ended").`,
-		Example: `  partnerctl relationships end REL-0001 --reason "contract ended" --as-partner PG-0002`,
+		Example: `  partnerctl relationships end KZ3JQW5V7XN2HD4RT6YB8MCPFA --reason "contract ended" --as-partner PG-ER7G-1YVC-K69`,
 		Args:    exactArgs("RELATIONSHIP_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
@@ -364,8 +364,8 @@ func newRelListCmd(g *globals) *cobra.Command {
 		Long: `GET /v1/provider/relationships or /v1/reseller/relationships?partner_id=… as an
 operator: state, the other party, the grant's roles and expiry, and a pending
 request if one waits for an answer. --include-closed adds ended ones.`,
-		Example: `  partnerctl relationships list --provider PG-0002
-  partnerctl relationships list --reseller PG-0001 --include-closed -o json`,
+		Example: `  partnerctl relationships list --provider PG-ER7G-1YVC-K69
+  partnerctl relationships list --reseller PG-PRTA-HD7W-NYE --include-closed -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (provider == "") == (reseller == "") {

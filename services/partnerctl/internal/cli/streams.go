@@ -13,6 +13,10 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 )
 
+// DefaultNATSURL is where partnerctl finds NATS without --url or NATS_URL:
+// the services' default and where 'make run' starts its JetStream.
+const DefaultNATSURL = "nats://127.0.0.1:4222"
+
 // natsFlags are the connection flags of every command that talks to NATS.
 type natsFlags struct {
 	url, user, password string
@@ -21,7 +25,7 @@ type natsFlags struct {
 
 func (n *natsFlags) add(cmd *cobra.Command, g *globals, userHelp string) {
 	f := cmd.Flags()
-	f.StringVar(&n.url, "url", g.env("NATS_URL", "nats://127.0.0.1:4223"), "NATS servers (env NATS_URL; make run: 4223)")
+	f.StringVar(&n.url, "url", g.env("NATS_URL", DefaultNATSURL), "NATS servers (env NATS_URL)")
 	f.StringVar(&n.user, "user", g.getenv("NATS_USER"), "NATS user (env NATS_USER"+userHelp+")")
 	f.StringVar(&n.password, "password", "", "NATS password (env NATS_PASSWORD)")
 	n.getenv = g.getenv
@@ -70,7 +74,7 @@ run this once per deployment (docker-compose runs it as a one-shot job) before t
 				return err
 			}
 			for _, s := range bus.Catalog {
-				fmt.Fprintf(g.stdout, "%-14s %s\n", s.Name, strings.Join(s.Subjects, " "))
+				fmt.Fprintf(g.stdout, "%s %s\n", pad(s.Name, 14), strings.Join(s.Subjects, " "))
 			}
 			return nil
 		},

@@ -128,8 +128,6 @@ the status, who holds the lease and the due time.`,
 				if t.Task.Overdue {
 					due += " OVERDUE"
 				}
-				// The company name goes last: tabwriter counts runes, and
-				// Japanese names are twice as wide as they count.
 				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Check, strconv.Itoa(t.Task.Round), t.Task.Status,
 					t.Task.ClaimedBy, due, t.Task.Content.Normalized.LegalName})
 			}
@@ -152,8 +150,8 @@ func newTasksClaimCmd(g *globals) *cobra.Command {
 		Long: `POST /v1/verification/tasks/{task}/claim. The lease keeps other verifiers off the
 task until it expires; claiming a task you already hold renews the lease. A task
 held by someone else is refused (exit 4).`,
-		Example: `  partnerctl tasks claim T-0001
-  partnerctl tasks claim T-0001 --as-sub vera`,
+		Example: `  partnerctl tasks claim vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1
+  partnerctl tasks claim vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --as-sub vera`,
 		Args: exactArgs("TASK"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tok, err := g.bearer(caller{role: auth.RoleVerifier})
@@ -255,11 +253,11 @@ Reason codes and document types: GET /v1/verification/catalog. --message is show
 to the applicant, --note only to verifiers. The decision id defaults to a hash of
 the task, the verifier and the decision, so re-running the same command is
 answered as a replay (exit 0), never recorded twice.`,
-		Example: `  partnerctl tasks decide T-0001 --outcome approve
-  partnerctl tasks decide T-0001 --outcome reject --reason company_not_found --message "We could not find the company in the register."
-  partnerctl tasks decide T-0001 --outcome reject --reason fraud_suspected --final
-  partnerctl tasks decide T-0001 --outcome reject --reason fraud_suspected --final --as-sub second-verifier   # confirms
-  partnerctl tasks decide T-0001 --outcome request_documents --reason company_not_found --document company_register_certificate`,
+		Example: `  partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome approve
+  partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome reject --reason company_not_found --message "We could not find the company in the register."
+  partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome reject --reason fraud_suspected --final
+  partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome reject --reason fraud_suspected --final --as-sub second-verifier   # confirms
+  partnerctl tasks decide vc-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c-t1 --outcome request_documents --reason company_not_found --document company_register_certificate`,
 		Args: exactArgs("TASK"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.outcome == "" {

@@ -70,9 +70,9 @@ producer has not relayed them yet (its outbox is stuck: is NATS reachable?), an
 event was dead-lettered on the way ('partnerctl deadletters list'), or the
 timeline consumer is behind. -o json prints one object in the API's shape with all
 pages' events.`,
-		Example: `  partnerctl timeline PG-0001
-  partnerctl timeline PG-0001 --type verification. --limit 20
-  partnerctl timeline PG-0001 -o json | jq '.sources[] | select(.gaps | length > 0)'`,
+		Example: `  partnerctl timeline PG-PRTA-HD7W-NYE
+  partnerctl timeline PG-PRTA-HD7W-NYE --type verification. --limit 20
+  partnerctl timeline PG-PRTA-HD7W-NYE -o json | jq '.sources[] | select(.gaps | length > 0)'`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 {

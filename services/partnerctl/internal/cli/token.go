@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -37,7 +38,7 @@ type tokenOptions struct {
 func newTokenCmd(g *globals) *cobra.Command {
 	var o tokenOptions
 	cmd := &cobra.Command{
-		Use:   "token --role ROLE [--partner ID] [--sub ID] [flags]",
+		Use:   "token --role ROLE [--as-partner ID] [--as-sub ID] [flags]",
 		Short: "Mint a development bearer token",
 		Long: `Mint a bearer JWT signed with the development key and print it on stdout.
 
@@ -46,23 +47,27 @@ roles, amr and kind (see the README, "Who may do what"). amr defaults to
 pwd,mfa: partner tenants sign in with multi-factor authentication, and the
 privileged partner actions refuse tokens without it (pass --amr pwd to see
 auth.mfa_required). Roles: ` + roleNames() + `.
-partner_admin and partner_user act for one partner and need --partner.
+partner_admin and partner_user act for one partner and need --as-partner.
+--as-sub and --as-partner are the global flags that name the subject and partner
+of every minted development token (--sub and --partner are deprecated aliases).
 The signing key is created on first use if 'partnerctl keys init' has not run.`,
-		Example: `  # a partner administrator of PG-0001 (accepts agreements, answers requests)
-  partnerctl token --role partner_admin --partner PG-0001 --sub user-1 \
+		Example: `  # a partner administrator of PG-PRTA-HD7W-NYE (accepts agreements, answers requests)
+  partnerctl token --role partner_admin --as-partner PG-PRTA-HD7W-NYE --as-sub user-1 \
     --name "Ann Admin" --email ann@example.com --ttl 1h
 
   # a verifier, and an operator
-  partnerctl token --role verifier --sub vera
+  partnerctl token --role verifier --as-sub vera
   partnerctl token --role operator
 
   # an upstream system (a service principal) submitting registrations
-  partnerctl token --role upstream_system --kind service --sub upstream-portal
+  partnerctl token --role upstream_system --kind service --as-sub upstream-portal
 
   # several roles at once
-  partnerctl token --role partner_user,provider_admin --partner PG-0002`,
+  partnerctl token --role partner_user,provider_admin --as-partner PG-ER7G-1YVC-K69`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.partner = cmp.Or(o.partner, g.asPartner)
+			o.sub = cmp.Or(o.sub, g.asSub)
 			p, err := o.principal()
 			if err != nil {
 				return err
@@ -84,8 +89,12 @@ The signing key is created on first use if 'partnerctl keys init' has not run.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.roles, "role", nil, "role(s) of the caller, repeatable or comma-separated (required)")
-	f.StringVar(&o.partner, "partner", "", "partner id the caller belongs to, e.g. PG-0001")
-	f.StringVar(&o.sub, "sub", "", `subject (user or service id); default "dev-<first role>"`)
+	// --partner and --sub were this command's names for what the global
+	// --as-partner and --as-sub name for every other command.
+	f.StringVar(&o.partner, "partner", "", "")
+	f.StringVar(&o.sub, "sub", "", "")
+	deprecate(f, "partner", "use --as-partner")
+	deprecate(f, "sub", "use --as-sub")
 	f.StringVar(&o.name, "name", "", "display name")
 	f.StringVar(&o.email, "email", "", "e-mail address")
 	f.StringVar(&o.kind, "kind", string(auth.KindUser), "principal kind: user or service")
@@ -114,7 +123,7 @@ func (o tokenOptions) principal() (auth.Principal, error) {
 	}
 	partnerRole := slices.Contains(roles, auth.RolePartnerAdmin) || slices.Contains(roles, auth.RolePartnerUser)
 	if partnerRole && o.partner == "" {
-		errs = append(errs, errors.New("roles partner_admin and partner_user need --partner"))
+		errs = append(errs, errors.New("roles partner_admin and partner_user need --as-partner"))
 	}
 	if o.kind != string(auth.KindUser) && o.kind != string(auth.KindService) {
 		errs = append(errs, fmt.Errorf("--kind %q must be user or service", o.kind))

@@ -61,6 +61,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("ResellerEmailGate", func(t *testing.T) { t.Parallel(); testResellerEmailGate(t, s) })
 		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
 		t.Run("EmploymentOnEvidence", func(t *testing.T) { t.Parallel(); testEmploymentOnEvidence(t, s, z) })
+		t.Run("PartnerCommunications", func(t *testing.T) { t.Parallel(); testPartnerCommunications(t, s) })
 	})
 	if t.Failed() {
 		return
@@ -83,9 +84,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 func validateResponses(t *testing.T, s *e2e.Stack) {
 	var urls []string
 	for _, name := range s.ServiceNames() {
-		if name != "notifier" { // health and readiness only
-			urls = append(urls, s.URL(name))
-		}
+		urls = append(urls, s.URL(name))
 	}
 	docs, err := contract.FetchDocs(s.HTTPClient, urls...)
 	if err != nil {

@@ -3,11 +3,14 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,17 +20,43 @@ import (
 	"time"
 )
 
-// Mail is one message the notifier's catcher wrote. MessageID is the
-// Message-ID without its angle brackets; the notifier's local part is the
-// e-mail challenge's ID (email.challenge.opened names its enrollment).
+// Mail is one message the notifier sent, as the run's SMTP server received
+// it, decoded as a mail client would: headers, the plain-text part and the
+// HTML part. MessageID is the Message-ID without its angle brackets; the
+// notifier's local part is the e-mail challenge's ID (email.challenge.opened
+// names its enrollment).
 type Mail struct {
-	File, To, Subject, Text, MessageID string
+	File, To, Subject string
+	MessageID         string
+	Header            mail.Header
+	Text              string // the text/plain part
+	HTML              string // the text/html part
 }
 
 var confirmLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/confirm\?token=[A-Za-z0-9_-]+`)
 
 // ConfirmLink is the e-mail confirmation link in the mail, or "".
-func (m Mail) ConfirmLink() string { return confirmLinkRe.FindString(m.Text) }
+func (m Mail) ConfirmLink() string { return confirmLinkRe.FindString(m.Text + "\n" + m.HTML) }
+
+// ConfirmLink does what the person who received a confirmation mail does:
+// open the link (a page with the address and a button, which confirms
+// nothing by itself) and press the button (a form POST of the token).
+func (s *Stack) ConfirmLink(t testing.TB, link string) *Response {
+	t.Helper()
+	page := s.Call(t, "GET", link, "", nil, http.StatusOK, nil)
+	m := formRe.FindStringSubmatch(string(page.Body))
+	if m == nil {
+		t.Fatalf("no confirm form on the page of %s:\n%s", link, page.Body)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.ResolveReference(&url.URL{Path: m[1]})
+	return s.Call(t, "POST", target.String(), "", url.Values{"token": {html.UnescapeString(m[2])}}, http.StatusOK, nil)
+}
+
+var formRe = regexp.MustCompile(`<form method="post" action="([^"]+)"><input type="hidden" name="token" value="([^"]+)">`)
 
 // Mails returns the catcher's mails to address, oldest file name first.
 func (s *Stack) Mails(address string) ([]Mail, error) {
@@ -77,20 +106,18 @@ func readMail(path string) (Mail, error) {
 		return Mail{}, err
 	}
 	dec := new(mime.WordDecoder)
-	out := Mail{File: path}
+	out := Mail{File: path, Header: m.Header}
 	out.To, _ = dec.DecodeHeader(m.Header.Get("To"))
 	out.Subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
 	out.MessageID = strings.Trim(m.Header.Get("Message-Id"), "<> ")
-	var text strings.Builder
-	if err := walkPart(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &text); err != nil {
+	if err := walkPart(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &out); err != nil {
 		return Mail{}, err
 	}
-	out.Text = text.String()
 	return out, nil
 }
 
-// walkPart appends the decoded text parts of a (multipart) body.
-func walkPart(contentType, encoding string, body io.Reader, out *strings.Builder) error {
+// walkPart decodes the text parts of a (multipart) body into out.
+func walkPart(contentType, encoding string, body io.Reader, out *Mail) error {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt = "text/plain"
@@ -120,7 +147,11 @@ func walkPart(contentType, encoding string, body io.Reader, out *strings.Builder
 		body = base64.NewDecoder(base64.StdEncoding, body)
 	}
 	data, err := io.ReadAll(body)
-	out.Write(data)
-	out.WriteString("\n")
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	if mt == "text/html" {
+		out.HTML += text
+	} else {
+		out.Text += text
+	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
@@ -115,8 +116,8 @@ func testOfficialSDK(t *testing.T, s *e2e.Stack) {
 	}
 	t.Cleanup(nc.Close) // after the receivers stopped (cleanups run last-in first-out)
 	regIn := sdkReceive(t, nc, "REGISTRATION", "registration.>")
-	emailIn := sdkReceive(t, nc, "EMAIL", ce.Topic(emailv1.TypeOwnershipConfirmed))
-	verIn := sdkReceive(t, nc, "VERIFICATION", ce.Topic(verificationv1.TypeVerificationApproved))
+	emailIn := sdkReceive(t, nc, "EMAIL", bus.AllPartitions(ce.Topic(emailv1.TypeOwnershipConfirmed)))
+	verIn := sdkReceive(t, nc, "VERIFICATION", bus.AllPartitions(ce.Topic(verificationv1.TypeVerificationApproved)))
 
 	intake := cloudevents.NewEvent()
 	intake.SetID("crm-" + testkit.RandomID(8))

@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,8 +63,13 @@ type Stack struct {
 	Root     string // repository root
 	NATSURL  string
 	Database string
-	MailDir  string // the notifier's local mail catcher
-	KeysDir  string // dev signing key and JWKS
+	// MailDir holds every mail the notifier sent, one .eml file each, as
+	// the real SMTP server of the run (SMTP) received it.
+	MailDir string
+	SMTP    *smtpServer
+	KeysDir string // dev signing key and JWKS
+	// PortalURL is the partner portal mails link to.
+	PortalURL string
 	// HTTPClient makes every call of the harness (and of demo runs configured
 	// by DemoConfig); replace its Transport to validate or record traffic.
 	HTTPClient *http.Client
@@ -166,16 +172,32 @@ func Start(t testing.TB, opts ...Option) *Stack {
 	}
 	t.Logf("built %d service binaries in %s", len(services), build.took.Round(time.Millisecond))
 	s := &Stack{Root: root, NATSURL: testkit.NATS(t), Database: testkit.Database(t), MailDir: t.TempDir(), KeysDir: t.TempDir(),
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, t: t, services: services, urls: map[string]string{}}
+		PortalURL: "https://portal.example", HTTPClient: &http.Client{Timeout: 30 * time.Second}, t: t, services: services,
+		urls: map[string]string{}}
 	if s.signer, err = auth.EnsureDevKeys(s.KeysDir); err != nil {
 		t.Fatal(err)
 	}
+	if s.SMTP, err = startSMTP(s.MailDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.SMTP.close)
 	for _, svc := range services {
 		s.urls[svc.Name] = "http://" + freeAddr(t)
 	}
-	extra := map[string][]string{}
+	// Per service: the notifier sends to the run's SMTP server and links
+	// to the portal and to its own unsubscribe page; an invitation still
+	// open 5 s after it was sent gets its reminder (the paths that do not
+	// wait for one answer within milliseconds).
+	extra := map[string][]string{
+		"notifier": {"SMTP_HOST=" + s.SMTP.Host, "SMTP_PORT=" + strconv.Itoa(s.SMTP.Port), "SMTP_TLS=none",
+			"PORTAL_BASE_URL=" + s.PortalURL, "PUBLIC_BASE_URL=" + s.urls["notifier"]},
+		"relationships": {"INVITATION_TTL=2160h", "INVITATION_REMINDER_LEAD=2159h59m55s"},
+	}
+	// The test's own options (e.g. the address of a fake it runs) come
+	// last, so that they override.
+	opted := map[string][]string{}
 	for _, o := range opts {
-		o(extra)
+		o(opted)
 	}
 	started := time.Now()
 	for _, svc := range services {
@@ -187,9 +209,11 @@ func Start(t testing.TB, opts ...Option) *Stack {
 			"POSTGRES_ADMIN_URL="+testkit.AdminURL(), "POSTGRES_DB="+s.Database,
 			"AUTH_JWKS_FILE="+auth.DevJWKSPath(s.KeysDir), "PARTNERHUB_DEV_KEYS="+s.KeysDir,
 			"OUTBOX_POLL_INTERVAL=10ms", "TIMER_INTERVAL=200ms", "SHUTDOWN_TIMEOUT=5s",
-			"MAIL_CATCHER_DIR="+s.MailDir, "LINK_BASE_URL="+s.urls["email-ownership"],
-			"INVITATION_BASE_URL=https://portal.example/invitations")
-		p.cmd.Env = append(append(p.cmd.Env, svc.Env...), extra[svc.Name]...)
+			"LINK_BASE_URL="+s.urls["email-ownership"],
+			"INVITATION_BASE_URL="+s.PortalURL+"/invitations")
+		p.cmd.Env = append(p.cmd.Env, extra[svc.Name]...)
+		p.cmd.Env = append(p.cmd.Env, svc.Env...)
+		p.cmd.Env = append(p.cmd.Env, opted[svc.Name]...)
 		p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 		dieWithParent(p.cmd)
 		if err := p.cmd.Start(); err != nil {
@@ -376,12 +400,18 @@ func (r *Response) JSON(t testing.TB, out any) {
 	}
 }
 
-// Do sends a request with an optional bearer token and JSON body; headers
+// Do sends a request with an optional bearer token and JSON body (a form
+// for url.Values); headers
 // are name, value pairs. Transport errors fail the test.
 func (s *Stack) Do(t testing.TB, method, url, token string, body any, headers ...string) *Response {
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case neturl.Values: // a page's form
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
 		data, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
@@ -395,7 +425,7 @@ func (s *Stack) Do(t testing.TB, method, url, token string, body any, headers ..
 		t.Fatal(err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -115,7 +115,8 @@ func getPartner(t *testing.T, s *e2e.Stack, partnerID string) partnerView {
 }
 
 // confirmEmail opens the link of each confirmation mail to c's contact (one
-// per enrollment) and waits until e-mail ownership confirmed every enrollment.
+// per enrollment), presses the page's button and waits until e-mail
+// ownership confirmed every enrollment.
 func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrollments int) {
 	t.Helper()
 	for _, m := range s.WaitMails(t, c.Email(), enrollments) {
@@ -123,7 +124,7 @@ func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrol
 		if link == "" {
 			t.Fatalf("no confirmation link in mail %s:\n%s", m.File, m.Text)
 		}
-		s.Call(t, "GET", link, "", nil, http.StatusOK, nil)
+		s.ConfirmLink(t, link)
 	}
 	e2e.Eventually(t, 20*time.Second, "ownership confirmed for every enrollment", func() error {
 		if n := len(s.Events.Of(emailv1.TypeOwnershipConfirmed, partnerID)); n != enrollments {

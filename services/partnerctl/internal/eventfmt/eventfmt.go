@@ -5,16 +5,19 @@
 package eventfmt
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -114,7 +117,12 @@ func (f Filter) SubjectFilter(stream string) (subject string, ok bool) {
 	}
 	last := tokens[len(tokens)-1]
 	if isVersion(last) {
-		return p, true // a whole type: its own subject
+		// A whole type: its own subject, in every partition (intake
+		// events are on the bare topic, the services' on <topic>.<p>).
+		if bus.OwnerSource(p) != "" {
+			return bus.AllPartitions(p), true
+		}
+		return p, true
 	}
 	// Every token but the last is complete; the last may be partial
 	// ("registration.part") or empty ("registration.").
@@ -178,7 +186,8 @@ func Line(it Item) string {
 	if subject == "" {
 		subject = "-"
 	}
-	line := fmt.Sprintf("%s %s %-15s %-48s %-16s seq %-4s", mark, ts, Service(ev.Source), ce.Topic(ev.Type), subject, seq)
+	line := strings.Join([]string{mark, ts, runewidth.FillRight(Service(ev.Source), 15), runewidth.FillRight(ce.Topic(ev.Type), 48),
+		runewidth.FillRight(subject, 16), "seq", runewidth.FillRight(seq, 4)}, " ")
 	if it.DeadLetter != nil {
 		line += " dlq-code=" + it.DeadLetter.Code
 		if it.DeadLetter.Service != "" {
@@ -309,12 +318,46 @@ type TailOptions struct {
 
 // Tail reads the streams with one ephemeral ordered consumer each (nothing
 // durable is left on the server) and calls fn for every matching event,
-// never concurrently. Messages that are not CloudEvents go to bad, if set.
-// stop ends the consumers; skipped names missing streams.
+// never concurrently. With a start in the past (All or Since), the stored
+// events of every stream are read first and handed to fn in time order
+// across streams (ties by stream, then sequence) — not grouped by stream —
+// and the live tail then goes on from where each stream ended. Messages that
+// are not CloudEvents go to bad, if set. stop ends the consumers; skipped
+// names missing streams.
 func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(Item), bad func(stream string, seq uint64, err error)) (stop func(), skipped []string, err error) {
-	streams := o.Streams
-	if len(streams) == 0 {
-		streams = Streams
+	names := o.Streams
+	if len(names) == 0 {
+		names = Streams
+	}
+	var streams []string
+	for _, name := range names {
+		if _, ok := o.Filter.SubjectFilter(name); ok {
+			streams = append(streams, name)
+		}
+	}
+	history := !o.Start.All && o.Start.Since.IsZero()
+	var stored []Item
+	next := map[string]uint64{} // per stream, the first sequence the live tail reads
+	if !history {
+		for _, name := range streams {
+			items, last, err := readStored(ctx, js, name, o, bad)
+			if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
+				skipped = append(skipped, name)
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("stream %s: %w", name, err)
+			}
+			stored = append(stored, items...)
+			next[name] = last + 1
+		}
+		order := func(stream string) int { return slices.Index(Streams, stream) }
+		slices.SortStableFunc(stored, func(a, b Item) int {
+			return cmp.Or(a.Event.Time.Compare(b.Event.Time), cmp.Compare(order(a.Stream), order(b.Stream)), cmp.Compare(a.StreamSeq, b.StreamSeq))
+		})
+		for _, it := range stored {
+			fn(it)
+		}
 	}
 	var mu sync.Mutex
 	var stops []func()
@@ -324,21 +367,12 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 		}
 	}
 	for _, name := range streams {
-		subject, ok := o.Filter.SubjectFilter(name)
-		if !ok {
+		if slices.Contains(skipped, name) {
 			continue
 		}
-		cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
-		switch {
-		case o.Start.All:
-			cfg.DeliverPolicy = jetstream.DeliverAllPolicy
-		case !o.Start.Since.IsZero():
-			t := o.Start.Since
-			cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
-			cfg.OptStartTime = &t
-		}
-		if subject != "" {
-			cfg.FilterSubjects = []string{subject}
+		cfg := consumerConfig(o, name)
+		if !history {
+			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, next[name]
 		}
 		c, err := js.OrderedConsumer(ctx, name, cfg)
 		if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
@@ -376,4 +410,79 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 	}
 	sort.Strings(skipped)
 	return stopAll, skipped, nil
+}
+
+// consumerConfig is the ordered consumer of stream for o's start and filter.
+func consumerConfig(o TailOptions, stream string) jetstream.OrderedConsumerConfig {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	switch {
+	case o.Start.All:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case !o.Start.Since.IsZero():
+		t := o.Start.Since
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &t
+	}
+	if subject, _ := o.Filter.SubjectFilter(stream); subject != "" {
+		cfg.FilterSubjects = []string{subject}
+	}
+	return cfg
+}
+
+// readStored returns the matching events stored in stream from o's start up
+// to its last sequence when called (last), so that the live tail can go on
+// from last+1 without a gap or a repeat.
+func readStored(ctx context.Context, js jetstream.JetStream, stream string, o TailOptions, bad func(string, uint64, error)) ([]Item, uint64, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return nil, last, nil
+	}
+	c, err := js.OrderedConsumer(ctx, stream, consumerConfig(o, stream))
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []Item
+	for {
+		batch, err := c.FetchNoWait(256)
+		if err != nil {
+			return nil, 0, err
+		}
+		n, done := 0, false
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			seq := md.Sequence.Stream
+			if seq > last {
+				done = true // published since: the live tail shows it
+				continue
+			}
+			it, err := FromMsg(stream, seq, m.Headers(), m.Data())
+			switch {
+			case err != nil && bad != nil:
+				bad(stream, seq, err)
+			case err == nil && o.Filter.Match(it):
+				out = append(out, it)
+			}
+			if seq >= last {
+				done = true
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, 0, err
+		}
+		if done || n == 0 {
+			return out, last, nil
+		}
+	}
 }

@@ -22,7 +22,8 @@ func TestSubjectFilter(t *testing.T) {
 		{"registration.part", "REGISTRATION", "", true}, // "part" may be partial
 		{"registration.partner.", "REGISTRATION", "registration.partner.>", true},
 		{"registration.partner.activ", "REGISTRATION", "registration.partner.>", true},
-		{"com.partnerhub.registration.partner.activated.v1", "REGISTRATION", "registration.partner.activated.v1", true},
+		{"com.partnerhub.registration.partner.activated.v1", "REGISTRATION", "registration.partner.activated.v1.*", true}, // every partition
+		{"intake.registration.requested.v1", "INTAKE", "intake.registration.requested.v1", true},                          // intake: the bare topic
 		{"verification.task", "REGISTRATION", "", false},
 		{"verification.task", "DEADLETTER", "", true}, // dead letters keep the type in headers only
 		{"nosuch.thing", "REGISTRATION", "", false},

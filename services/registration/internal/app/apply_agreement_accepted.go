@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -37,7 +38,7 @@ func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd 
 			return LifecycleResult{}, err
 		}
 	}
-	agreementID := domain.NormalizeText(cmd.AgreementID)
+	agreementID := normalize.Text(cmd.AgreementID)
 	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
 		changed, err := partner.AcceptAgreement(program, loc, agreementID, now)
 		if changed {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -35,6 +36,6 @@ func (a *App) ApplyEmailConfirmed(ctx context.Context, p auth.Principal, cmd Ema
 			at = now
 		}
 		partner.SawActivity(now)
-		return partner.ConfirmEnrollmentEmail(enrollment, domain.NormalizeText(cmd.Address), at, now)
+		return partner.ConfirmEnrollmentEmail(enrollment, normalize.Text(cmd.Address), at, now)
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -23,7 +24,7 @@ func (a *App) ApplyVerificationRejected(ctx context.Context, p auth.Principal, c
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	reason := domain.NormalizeText(cmd.Reason)
+	reason := normalize.Text(cmd.Reason)
 	if reason == "" || len(reason) > 100 {
 		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "a rejection needs a reason code",
 			apperr.FieldError{Field: "reason", Code: domain.CodeRequired, Message: "is required (at most 100 characters)"})

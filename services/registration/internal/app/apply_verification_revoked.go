@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -25,7 +26,7 @@ func (a *App) ApplyVerificationRevoked(ctx context.Context, p auth.Principal, cm
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	reason := domain.NormalizeText(cmd.Reason)
+	reason := normalize.Text(cmd.Reason)
 	return a.change(ctx, p, cmd.PartnerID, "revoke approval", func(partner *domain.Partner, now time.Time) (bool, error) {
 		at := cmd.RevokedAt.UTC().Truncate(time.Microsecond)
 		if at.IsZero() {

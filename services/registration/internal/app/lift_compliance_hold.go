@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -15,7 +16,7 @@ func (a *App) LiftComplianceHold(ctx context.Context, p auth.Principal, cmd Comp
 	if err := p.Require(auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	note := domain.NormalizeText(cmd.Note)
+	note := normalize.Text(cmd.Note)
 	return a.change(ctx, p, cmd.PartnerID, "lift compliance hold", func(partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.LiftHold(domain.ReasonComplianceHold, p.Subject, note, now)
 	})

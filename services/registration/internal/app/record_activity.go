@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -24,7 +25,7 @@ func (a *App) RecordActivity(ctx context.Context, p auth.Principal) error {
 
 // requiredNote normalizes a free-text reason that must be given.
 func requiredNote(s string) (string, error) {
-	note := domain.NormalizeText(s)
+	note := normalize.Text(s)
 	if note == "" || len([]rune(note)) > 2000 {
 		return "", invalidNote()
 	}

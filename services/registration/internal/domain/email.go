@@ -1,8 +1,11 @@
 package domain
 
 import (
+	"errors"
 	"slices"
 	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Policy holds the configurable lists the validation applies. Start from
@@ -45,33 +48,55 @@ func DefaultPolicy() Policy {
 
 // Email is a syntactically valid e-mail address split into its parts.
 type Email struct {
-	Address string // local@domain, domain lower-cased
+	Address string // local@domain, all lower case, domain in ASCII (punycode)
 	Local   string
 	Domain  string
 }
 
+// Sentinel errors of e-mail addresses.
+var (
+	ErrEmailSyntax        = errors.New("not a valid e-mail address")
+	ErrEmailNonASCIILocal = errors.New("e-mail address with a non-ASCII local part")
+)
+
 // ParseEmail width-folds and trims s and checks its syntax: one "@", a
 // dot-atom local part of at most 64 ASCII characters, a domain name with an
-// alphabetic top-level label, 254 characters at most. The whole address is
-// lower-cased: no mail system this service meets treats case as meaningful.
-func ParseEmail(s string) (Email, bool) {
-	s = strings.ToLower(NormalizeText(s))
+// alphabetic top-level label, 254 characters at most. An internationalized
+// domain ("taro@例え.jp") is accepted and kept as its punycode A-label
+// ("taro@xn--r8jz45g.jp"), which every mail system delivers to; a non-ASCII
+// local part is refused with ErrEmailNonASCIILocal (it needs SMTPUTF8 end to
+// end, which the notifier does not promise), an invalid internationalized
+// domain with ErrDomainIDNA. The whole address is lower-cased: no mail system
+// this service meets treats case as meaningful.
+func ParseEmail(s string) (Email, error) {
+	s = strings.ToLower(normalize.Text(s))
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || strings.Contains(domain, "@") || len(s) > 254 || len(local) == 0 || len(local) > 64 {
-		return Email{Address: s}, false
+	if !ok || strings.Contains(domain, "@") || len(local) == 0 {
+		return Email{Address: s}, ErrEmailSyntax
 	}
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return Email{Address: s}, false
+	if strings.ContainsFunc(local, func(r rune) bool { return r > 127 }) {
+		return Email{Address: s}, ErrEmailNonASCIILocal
+	}
+	if len(local) > 64 || local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return Email{Address: s}, ErrEmailSyntax
 	}
 	for _, r := range local {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(".!#$%&'*+/=?^_`{|}~-", r)) {
-			return Email{Address: s}, false
+			return Email{Address: s}, ErrEmailSyntax
 		}
 	}
-	if !isDomainName(domain) {
-		return Email{Address: s}, false
+	ascii, err := ASCIIDomain(domain)
+	if errors.Is(err, ErrWebsiteInvalid) {
+		err = ErrEmailSyntax
 	}
-	return Email{Address: s, Local: local, Domain: domain}, true
+	if err != nil {
+		return Email{Address: s}, err
+	}
+	addr := local + "@" + ascii
+	if len(addr) > 254 {
+		return Email{Address: s}, ErrEmailSyntax
+	}
+	return Email{Address: addr, Local: local, Domain: ascii}, nil
 }
 
 // IsFreeMail reports whether domain is, or is under, a free-mail domain.

@@ -103,9 +103,11 @@ type NormalizedAddress struct {
 	Line2      string `json:"line2,omitempty"`
 	City       string `json:"city"`
 	Region     string `json:"region"`                // for JP the official prefecture name
-	RegionCode string `json:"region_code,omitempty"` // for JP the JIS X 0401 code, e.g. "13"
+	RegionCode string `json:"region_code,omitempty"` // the market's region code: JIS X 0401 in JP ("13"), USPS in US ("CA")
 	PostalCode string `json:"postal_code"`
 	Key        string `json:"key"` // postal|region|city|line1 match key; line 2 is left out
+
+	postalKey string // the identifying part of the postal code (see AddressKey)
 }
 
 // NormalizedContact is the primary contact in canonical form.

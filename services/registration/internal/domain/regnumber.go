@@ -17,14 +17,6 @@ type RegistrationNumber struct {
 	Value  string             `json:"value"`
 }
 
-// digitsOnly width-folds s and drops spaces and hyphens (and their look-alikes);
-// ok is false when anything but digits remains.
-func digitsOnly(s string) (string, bool) {
-	s = dashLike.ReplaceAllString(NormalizeText(s), "")
-	s = strings.NewReplacer("-", "", " ", "").Replace(s)
-	return s, s != "" && strings.Trim(s, "0123456789") == ""
-}
-
 // JPCorporateNumberValid checks a 13-digit Japanese corporate number: the
 // first digit is 9 − (Σ Pn×Qn mod 9) over the other twelve digits, Pn counted
 // from the right and Qn = 1 for odd n, 2 for even n (National Tax Agency rule).

@@ -1,13 +1,14 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Field codes of validation problems. They are part of the API: clients
@@ -17,6 +18,9 @@ const (
 	CodeTooLong                  = "field.too_long"
 	CodeInvalidEncoding          = "field.invalid_encoding"   // not UTF-8
 	CodeInvalidCharacters        = "field.invalid_characters" // control characters
+	CodeInvisibleCharacters      = "field.invisible_characters"
+	CodeBidiControl              = "field.bidi_control"
+	CodeEmoji                    = "field.emoji"
 	CodeCountryInvalid           = "country.invalid"
 	CodeLanguageUnsupported      = "language.unsupported"
 	CodeNameTooShort             = "name.too_short"
@@ -25,12 +29,15 @@ const (
 	CodePostalCodeInvalid        = "postal_code.invalid_format"
 	CodeRegionUnknown            = "region.unknown"
 	CodePhoneInvalid             = "phone.invalid"
+	CodePhoneExtension           = "phone.extension_not_accepted"
 	CodeWebsiteInvalid           = "website.invalid"
+	CodeDomainIDNA               = "domain.invalid_idn"
 	CodeRegNumberUnknownScheme   = "registration_number.unknown_scheme"
 	CodeRegNumberInvalidFormat   = "registration_number.invalid_format"
 	CodeRegNumberCheckDigit      = "registration_number.check_digit"
 	CodeRegNumberSchemeForMarket = "registration_number.scheme_not_for_market"
 	CodeEmailInvalid             = "email.invalid_syntax"
+	CodeEmailNonASCIILocal       = "email.non_ascii_local_part"
 	CodeEmailFreeMail            = "email.free_mail_domain"
 	CodeEmailTenantDomain        = "email.tenant_domain"
 	CodeEmailRoleAddress         = "email.role_address"
@@ -73,16 +80,36 @@ func (v *validator) add(field, code, format string, args ...any) {
 	v.fields = append(v.fields, apperr.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
-// text checks the encoding, presence and length of a free-text field and
-// returns it normalized; ok is false when a problem was recorded.
+// text checks the encoding, characters, presence and length of a
+// free-text field and returns it normalized; ok is false when a problem was
+// recorded. Control, invisible and bidi-control characters are refused in
+// every field: they make different strings look alike.
 func (v *validator) text(field, raw string, required bool, max int) (string, bool) {
+	return v.checked(field, raw, required, max, normalize.CheckText)
+}
+
+// registerText is text for the facts a company register holds (legal name,
+// address, person names), which also refuses emoji and pictographs.
+func (v *validator) registerText(field, raw string, required bool, max int) (string, bool) {
+	return v.checked(field, raw, required, max, normalize.CheckRegisterText)
+}
+
+var charCodes = map[string]struct{ code, what string }{
+	normalize.ProblemControl:   {CodeInvalidCharacters, "a control character"},
+	normalize.ProblemInvisible: {CodeInvisibleCharacters, "an invisible character"},
+	normalize.ProblemBidi:      {CodeBidiControl, "a bidirectional-text control character"},
+	normalize.ProblemEmoji:     {CodeEmoji, "an emoji or pictographic symbol"},
+}
+
+func (v *validator) checked(field, raw string, required bool, max int, check func(string) (normalize.CharProblem, bool)) (string, bool) {
 	if !utf8.ValidString(raw) {
 		v.add(field, CodeInvalidEncoding, "must be valid UTF-8")
 		return "", false
 	}
-	s := NormalizeText(raw)
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0 {
-		v.add(field, CodeInvalidCharacters, "must not contain control characters")
+	s := normalize.Text(raw)
+	if p, bad := check(s); bad {
+		c := charCodes[p.Class]
+		v.add(field, c.code, "must not contain %s (%s)", c.what, p)
 		return "", false
 	}
 	if s == "" {
@@ -113,7 +140,7 @@ func NormalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (
 	}
 	out.Market = market
 
-	if NormalizeText(in.Language) == "" {
+	if normalize.Text(in.Language) == "" {
 		if marketOK {
 			out.Language = DefaultLanguage(market)
 		}
@@ -140,23 +167,14 @@ func NormalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (
 
 func (v *validator) company(in CompanyInput, market Country, marketOK bool) NormalizedCompany {
 	var c NormalizedCompany
-	if _, ok := v.text("company.legal_name", in.LegalName, true, MaxLegalName); ok {
-		c.LegalName = NormalizeLegalName(in.LegalName)
-		c.LegalNameKey = LegalNameKey(in.LegalName)
+	if _, ok := v.registerText("company.legal_name", in.LegalName, true, MaxLegalName); ok {
+		c.LegalName = normalize.LegalName(in.LegalName)
+		c.LegalNameKey = normalize.LegalNameKey(in.LegalName)
 		v.legalNameRules("company.legal_name", c.LegalNameKey)
 	}
 	c.Address = v.address("company.address", in.Address, market, marketOK)
-	if s, ok := v.text("company.phone", in.Phone, true, MaxPhone); ok && marketOK {
-		if c.PhoneE164, ok = NormalizePhone(market, s); !ok {
-			v.add("company.phone", CodePhoneInvalid, "%q is not a valid phone number for %s", s, market)
-		}
-	}
-	if s, ok := v.text("company.website", in.Website, false, MaxWebsite); ok {
-		if c.Website, c.WebsiteDomain, ok = NormalizeWebsite(s); !ok {
-			v.add("company.website", CodeWebsiteInvalid, "must be a web address or a domain name, e.g. https://example.co.jp")
-			c.Website = ""
-		}
-	}
+	c.PhoneE164 = v.phone("company.phone", in.Phone, true, market, marketOK)
+	c.Website, c.WebsiteDomain = v.website("company.website", in.Website, false)
 	if in.RegistrationNumber != nil && (in.RegistrationNumber.Scheme != "" || in.RegistrationNumber.Value != "") {
 		c.RegistrationNumber = v.registrationNumber(*in.RegistrationNumber, market, marketOK)
 	}
@@ -169,7 +187,7 @@ func (v *validator) legalNameRules(field, key string) {
 		v.add(field, CodeNameOnlyPunctuation, "must contain letters or digits")
 		return
 	}
-	core := []rune(nameCore(key))
+	core := []rune(normalize.NameCore(key))
 	switch {
 	case len(core) < 2:
 		v.add(field, CodeNameTooShort, "must be more than one character besides the legal form")
@@ -180,62 +198,60 @@ func (v *validator) legalNameRules(field, key string) {
 
 func (v *validator) address(prefix string, in AddressInput, market Country, marketOK bool) NormalizedAddress {
 	var a NormalizedAddress
-	if _, ok := v.text(prefix+".line1", in.Line1, true, MaxAddressLine); ok {
-		a.Line1 = NormalizeAddressLine(in.Line1)
+	if _, ok := v.registerText(prefix+".line1", in.Line1, true, MaxAddressLine); ok {
+		a.Line1 = normalize.AddressLine(in.Line1)
 	}
-	if _, ok := v.text(prefix+".line2", in.Line2, false, MaxAddressLine); ok {
-		a.Line2 = NormalizeAddressLine(in.Line2)
+	if _, ok := v.registerText(prefix+".line2", in.Line2, false, MaxAddressLine); ok {
+		a.Line2 = normalize.AddressLine(in.Line2)
 	}
-	a.City, _ = v.text(prefix+".city", in.City, true, MaxCity)
-	if s, ok := v.text(prefix+".region", in.Region, market == "JP", MaxRegion); ok {
-		a.Region = s
-		if market == "JP" {
-			code, name, known := JPPrefecture(s)
-			if !known {
-				v.add(prefix+".region", CodeRegionUnknown, "%q is not a Japanese prefecture", s)
-			}
-			a.RegionCode, a.Region = code, name
-			if !known {
-				a.Region = s
-			}
+	a.City, _ = v.registerText(prefix+".city", in.City, true, MaxCity)
+	rules := normalize.MarketOf(string(market))
+	if s, ok := v.registerText(prefix+".region", in.Region, rules.RegionRequired, MaxRegion); ok {
+		code, name, known := normalize.Region(string(market), s)
+		a.Region, a.RegionCode = name, code
+		if !known {
+			a.Region = s
+			v.add(prefix+".region", CodeRegionUnknown, "%q is not %s", s, rules.RegionHint)
 		}
 	}
-	if s, ok := v.text(prefix+".postal_code", in.PostalCode, market == "JP", 16); ok && marketOK {
-		var valid bool
-		if a.PostalCode, valid = NormalizePostalCode(market, s); !valid {
-			if market == "JP" {
-				v.add(prefix+".postal_code", CodePostalCodeInvalid, "must be a Japanese postal code NNN-NNNN")
-			} else {
-				v.add(prefix+".postal_code", CodePostalCodeInvalid, "must be 2 to 10 letters, digits, spaces or hyphens")
-			}
+	if s, ok := v.text(prefix+".postal_code", in.PostalCode, rules.PostalRequired, 16); ok && marketOK {
+		display, key, valid := rules.Postal(s)
+		a.PostalCode, a.postalKey = display, key
+		if !valid {
+			v.add(prefix+".postal_code", CodePostalCodeInvalid, "%q is not %s", s, rules.PostalHint)
 		}
 	}
 	a.Key = AddressKey(a)
 	return a
 }
 
-// AddressKey is the match key of an address: postal code digits, region
-// (JIS code in JP), city and line 1, each reduced to its key. Line 2 (building,
-// floor) is left out on purpose: it is written in too many ways to identify a
-// company, and the same name at the same street address is the same company.
+// AddressKey is the match key of an address: postal code (its identifying
+// part: the 5-digit ZIP of a ZIP+4), region (its code where the market has a
+// region table: JIS code in JP, USPS code in US), city and line 1, each
+// reduced to its key. Line 2 (building, floor) is left out on purpose: it is
+// written in too many ways to identify a company, and the same name at the
+// same street address is the same company.
 func AddressKey(a NormalizedAddress) string {
-	region := alnumKey(a.Region)
+	region := normalize.PlaceKey(a.Region)
 	if a.RegionCode != "" {
 		region = a.RegionCode
 	}
-	city := alnumKey(a.City)
-	regionName := alnumKey(a.Region)
+	city := normalize.PlaceKey(a.City)
+	regionName := normalize.PlaceKey(a.Region)
 	city = strings.TrimPrefix(city, regionName)
-	line := AddressLineKey(a.Line1)
+	line := normalize.AddressLineKey(a.Line1)
 	line = strings.TrimPrefix(line, regionName)
 	line = strings.TrimPrefix(line, city)
-	postal := strings.NewReplacer("-", "", " ", "").Replace(strings.ToLower(a.PostalCode))
+	postal := a.postalKey
+	if postal == "" {
+		postal = strings.NewReplacer("-", "", " ", "").Replace(strings.ToLower(a.PostalCode))
+	}
 	return postal + "|" + region + "|" + city + "|" + line
 }
 
 func (v *validator) registrationNumber(in RegistrationNumberInput, market Country, marketOK bool) *RegistrationNumber {
 	const f = "company.registration_number"
-	scheme := RegistrationScheme(strings.ToLower(NormalizeText(in.Scheme)))
+	scheme := RegistrationScheme(strings.ToLower(normalize.Text(in.Scheme)))
 	switch scheme {
 	case SchemeJPCorporateNumber, SchemeDUNS:
 	case "":
@@ -248,7 +264,7 @@ func (v *validator) registrationNumber(in RegistrationNumberInput, market Countr
 	if _, ok := v.text(f+".value", in.Value, true, 32); !ok {
 		return nil
 	}
-	digits, ok := digitsOnly(in.Value)
+	digits, ok := normalize.Digits(in.Value)
 	switch scheme {
 	case SchemeJPCorporateNumber:
 		if marketOK && market != "JP" {
@@ -278,17 +294,45 @@ func (v *validator) contact(in ContactInput, market Country, marketOK bool, poli
 	if e, ok := v.email("contact.email", in.Email, policy, true); ok {
 		c.Email, c.EmailDomain = e.Address, e.Domain
 	}
-	if s, ok := v.text("contact.phone", in.Phone, true, MaxPhone); ok && marketOK {
-		if c.PhoneE164, ok = NormalizePhone(market, s); !ok {
-			v.add("contact.phone", CodePhoneInvalid, "%q is not a valid phone number for %s", s, market)
-		}
-	}
+	c.PhoneE164 = v.phone("contact.phone", in.Phone, true, market, marketOK)
 	return c
 }
 
+// phone checks a phone number and returns it in E.164.
+func (v *validator) phone(field, raw string, required bool, market Country, marketOK bool) string {
+	s, ok := v.text(field, raw, required, MaxPhone)
+	if !ok || !marketOK {
+		return ""
+	}
+	e164, err := NormalizePhone(market, s)
+	switch {
+	case errors.Is(err, ErrPhoneExtension):
+		v.add(field, CodePhoneExtension, "%q has an extension; give the number without it (extensions are not accepted in any notation: ext., x, #, 内線)", s)
+	case err != nil:
+		v.add(field, CodePhoneInvalid, "%q is not a valid phone number for %s", s, market)
+	}
+	return e164
+}
+
+// website checks a web address and returns its canonical URL and domain.
+func (v *validator) website(field, raw string, required bool) (string, string) {
+	s, ok := v.text(field, raw, required, MaxWebsite)
+	if !ok {
+		return "", ""
+	}
+	site, domain, err := NormalizeWebsite(s)
+	switch {
+	case errors.Is(err, ErrDomainIDNA):
+		v.add(field, CodeDomainIDNA, "%q is not a valid internationalized domain name (IDNA2008/UTS #46)", s)
+	case err != nil:
+		v.add(field, CodeWebsiteInvalid, "must be a web address or a domain name, e.g. https://example.co.jp")
+	}
+	return site, domain
+}
+
 func (v *validator) personName(field, raw string) string {
-	s, ok := v.text(field, raw, true, MaxPersonName)
-	if ok && alnumKey(s) == "" {
+	s, ok := v.registerText(field, raw, true, MaxPersonName)
+	if ok && normalize.Key(s) == "" {
 		v.add(field, CodeNameOnlyPunctuation, "must contain letters")
 	}
 	return s
@@ -301,8 +345,15 @@ func (v *validator) email(field, raw string, policy Policy, personal bool) (Emai
 	if !ok {
 		return Email{}, false
 	}
-	e, ok := ParseEmail(s)
-	if !ok {
+	e, err := ParseEmail(s)
+	switch {
+	case errors.Is(err, ErrEmailNonASCIILocal):
+		v.add(field, CodeEmailNonASCIILocal, "%q has non-ASCII characters before the @, which not every mail system delivers; use an ASCII address (an internationalized domain after the @ is fine)", s)
+		return e, false
+	case errors.Is(err, ErrDomainIDNA):
+		v.add(field, CodeDomainIDNA, "the domain of %q is not a valid internationalized domain name (IDNA2008/UTS #46)", s)
+		return e, false
+	case err != nil:
 		v.add(field, CodeEmailInvalid, "%q is not a valid e-mail address", s)
 		return e, false
 	}
@@ -326,7 +377,7 @@ func (v *validator) programs(in []ProgramInput, market Country, marketOK bool, p
 	var out []ProgramRequest
 	seen := map[Program]bool{}
 	for i, p := range in {
-		prog := Program(strings.ToLower(NormalizeText(p.Program)))
+		prog := Program(strings.ToLower(normalize.Text(p.Program)))
 		if !prog.Valid() {
 			v.add(fmt.Sprintf("programs[%d].program", i), CodeProgramUnknown, "%q is not a program (%s, %s or %s)",
 				p.Program, ProgramPartnerNetwork, ProgramIndirectReseller, ProgramIndirectProvider)
@@ -354,19 +405,11 @@ func (v *validator) programs(in []ProgramInput, market Country, marketOK bool, p
 
 func (v *validator) support(prefix string, in SupportProfileInput, market Country, marketOK bool, policy Policy) *SupportProfile {
 	s := &SupportProfile{}
-	if w, ok := v.text(prefix+".website", in.Website, true, MaxWebsite); ok {
-		if s.Website, _, ok = NormalizeWebsite(w); !ok {
-			v.add(prefix+".website", CodeWebsiteInvalid, "must be a web address or a domain name")
-		}
-	}
+	s.Website, _ = v.website(prefix+".website", in.Website, true)
 	if e, ok := v.email(prefix+".email", in.Email, policy, false); ok {
 		s.Email = e.Address
 	}
-	if p, ok := v.text(prefix+".phone", in.Phone, false, MaxPhone); ok && marketOK {
-		if s.PhoneE164, ok = NormalizePhone(market, p); !ok {
-			v.add(prefix+".phone", CodePhoneInvalid, "%q is not a valid phone number for %s", p, market)
-		}
-	}
+	s.PhoneE164 = v.phone(prefix+".phone", in.Phone, false, market, marketOK)
 	return s
 }
 

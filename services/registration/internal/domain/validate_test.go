@@ -90,6 +90,24 @@ func TestNormalizeRegistrationProblems(t *testing.T) {
 		{"only punctuation", func(in *RegistrationInput) { in.Company.LegalName = "...・！" }, "company.legal_name", CodeNameOnlyPunctuation},
 		{"repeated character", func(in *RegistrationInput) { in.Company.LegalName = "ＡＡＡａ" }, "company.legal_name", CodeNameRepeatedCharacter},
 		{"repeated character with legal form", func(in *RegistrationInput) { in.Company.LegalName = "あああ株式会社" }, "company.legal_name", CodeNameRepeatedCharacter},
+		{"zero-width space in legal name", func(in *RegistrationInput) { in.Company.LegalName = "（株）テスト\u200b商事" }, "company.legal_name", CodeInvisibleCharacters},
+		{"word joiner in legal name", func(in *RegistrationInput) { in.Company.LegalName = "（株）テスト\u2060商事" }, "company.legal_name", CodeInvisibleCharacters},
+		{"BOM in legal name", func(in *RegistrationInput) { in.Company.LegalName = "\ufeff（株）テスト商事" }, "company.legal_name", CodeInvisibleCharacters},
+		{"variation selector in legal name", func(in *RegistrationInput) { in.Company.LegalName = "（株）テスト商事\ufe0f" }, "company.legal_name", CodeInvisibleCharacters},
+		{"bidi override in legal name", func(in *RegistrationInput) { in.Company.LegalName = "ABC\u202eDEF Inc" }, "company.legal_name", CodeBidiControl},
+		{"bidi isolate in city", func(in *RegistrationInput) { in.Company.Address.City = "港区\u2066" }, "company.address.city", CodeBidiControl},
+		{"emoji in legal name", func(in *RegistrationInput) { in.Company.LegalName = "（株）テスト商事🚀" }, "company.legal_name", CodeEmoji},
+		{"pictograph in address", func(in *RegistrationInput) { in.Company.Address.Line1 = "六本木５－２－３★" }, "company.address.line1", CodeEmoji},
+		{"emoji in contact name", func(in *RegistrationInput) { in.Contact.FirstName = "太郎😀" }, "contact.first_name", CodeEmoji},
+		{"invisible in e-mail", func(in *RegistrationInput) { in.Contact.Email = "taro\u200b@test-shoji.co.jp" }, "contact.email", CodeInvisibleCharacters},
+		{"company phone extension", func(in *RegistrationInput) { in.Company.Phone = "03-1234-5678 ext. 123" }, "company.phone", CodePhoneExtension},
+		{"contact phone extension in Japanese", func(in *RegistrationInput) { in.Contact.Phone = "03-1234-5678 内線123" }, "contact.phone", CodePhoneExtension},
+		{"non-ASCII local part", func(in *RegistrationInput) { in.Contact.Email = "太郎@test-shoji.co.jp" }, "contact.email", CodeEmailNonASCIILocal},
+		{"invalid IDN website", func(in *RegistrationInput) { in.Company.Website = "https://xn--a.jp" }, "company.website", CodeDomainIDNA},
+		{"US state unknown", func(in *RegistrationInput) { usMarket(in); in.Company.Address.Region = "ZZ" }, "company.address.region", CodeRegionUnknown},
+		{"US state missing", func(in *RegistrationInput) { usMarket(in); in.Company.Address.Region = "" }, "company.address.region", CodeRequired},
+		{"US ZIP letters", func(in *RegistrationInput) { usMarket(in); in.Company.Address.PostalCode = "ABCDE" }, "company.address.postal_code", CodePostalCodeInvalid},
+		{"US ZIP short", func(in *RegistrationInput) { usMarket(in); in.Company.Address.PostalCode = "9410" }, "company.address.postal_code", CodePostalCodeInvalid},
 		{"missing line1", func(in *RegistrationInput) { in.Company.Address.Line1 = "" }, "company.address.line1", CodeRequired},
 		{"missing city", func(in *RegistrationInput) { in.Company.Address.City = "" }, "company.address.city", CodeRequired},
 		{"missing JP region", func(in *RegistrationInput) { in.Company.Address.Region = "" }, "company.address.region", CodeRequired},
@@ -246,11 +264,38 @@ func TestParseEmail(t *testing.T) {
 		{"taro@-example.jp", "", false},
 		{"太郎@example.jp", "", false},
 		{"taro@example.jp@x.jp", "", false},
+		{"taro@例え.jp", "taro@xn--r8jz45g.jp", true},
+		{"Taro@ＢÜＣＨＥＲ.de", "taro@xn--bcher-kva.de", true},
 	}
 	for _, tt := range tests {
-		e, ok := ParseEmail(tt.in)
-		if ok != tt.ok || (ok && e.Address != tt.address) {
-			t.Errorf("ParseEmail(%q) = %+v, %v", tt.in, e, ok)
+		e, err := ParseEmail(tt.in)
+		if (err == nil) != tt.ok || (err == nil && e.Address != tt.address) {
+			t.Errorf("ParseEmail(%q) = %+v, %v", tt.in, e, err)
 		}
+	}
+	if _, err := ParseEmail("太郎@example.jp"); !errors.Is(err, ErrEmailNonASCIILocal) {
+		t.Errorf("a non-ASCII local part: %v, want ErrEmailNonASCIILocal", err)
+	}
+}
+
+// usMarket turns validInput into a US registration (no Japanese corporate number).
+func usMarket(in *RegistrationInput) {
+	in.Market = "US"
+	in.Company.Address = AddressInput{Line1: "1 Market St", City: "San Francisco", Region: "CA", PostalCode: "94105"}
+	in.Company.Phone, in.Contact.Phone = "+1 415 555 2671", "(415) 555-2672"
+	in.Company.RegistrationNumber = nil
+}
+
+func TestUSAddressIsNormalizedPerMarket(t *testing.T) {
+	in := validInput()
+	usMarket(&in)
+	in.Company.Address.Region, in.Company.Address.PostalCode = "ca", "94105-1234"
+	reg, err := NormalizeRegistration(in, DefaultPolicy(), t0)
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	a := reg.Normalized.Company.Address
+	if a.Region != "CA" || a.RegionCode != "CA" || a.PostalCode != "94105-1234" {
+		t.Errorf("address = %+v, want region CA and ZIP+4 94105-1234", a)
 	}
 }

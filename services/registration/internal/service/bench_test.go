@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -42,7 +43,7 @@ func BenchmarkRegistrationEndToEnd(b *testing.B) {
 	arrived := sync.Map{} // partner id → time the event reached JetStream consumers
 	js, _ := jetstream.New(nc)
 	cons, err := js.OrderedConsumer(context.Background(), "REGISTRATION", jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{ce.Topic(regv1.TypeApplicationSubmitted)}, DeliverPolicy: jetstream.DeliverNewPolicy})
+		FilterSubjects: []string{bus.AllPartitions(ce.Topic(regv1.TypeApplicationSubmitted))}, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func (e *env) streamEvents(t *testing.T, stream, subject string) []*jetstream.Ra
 		if err != nil {
 			continue
 		}
-		if subject == "" || m.Subject == subject {
+		if subject == "" || m.Subject == subject || testkit.Partitioned(subject, map[string]string{ce.HSubject: m.Header.Get(ce.HSubject), ce.HPartitionKey: m.Header.Get(ce.HPartitionKey)}) == m.Subject {
 			out = append(out, m)
 		}
 	}
@@ -222,6 +222,16 @@ func (e *env) publish(t *testing.T, eventType string, data []byte, ext map[strin
 		m.Header[k] = []string{v}
 	}
 	m.Data = data
+	headers := map[string]string{}
+	for k, v := range m.Header {
+		headers[k] = v[0]
+	}
+	if headers[ce.HSubject] == "" {
+		// Registration's handlers read the partner from the data; the
+		// partition is any.
+		headers[ce.HSubject] = id
+	}
+	m.Subject = testkit.Partitioned(m.Subject, headers)
 	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -446,15 +447,19 @@ func TestLifecycleConsumers(t *testing.T) {
 		}
 		return nil
 	})
-	changed := e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged))
+	// partner_network → active, reseller → pending_email_confirmation →
+	// qualified → active (the last may still be on its way from the outbox).
+	var changed []*jetstream.RawStreamMsg
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if changed = e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged)); len(changed) != 4 {
+			return fmt.Errorf("%d status-changed events, want 4", len(changed))
+		}
+		return nil
+	})
 	for _, m := range changed {
 		if err := contract.ValidateJSON(regv1.TypeEnrollmentStatusChanged, m.Data); err != nil {
 			t.Fatal(err)
 		}
-	}
-	// partner_network → active, reseller → pending_email_confirmation → qualified → active.
-	if len(changed) != 4 {
-		t.Fatalf("%d status-changed events, want 4", len(changed))
 	}
 	act := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypePartnerActivated), func(ev ce.Event) bool { return ev.Subject == pid })
 	if err := contract.ValidateJSON(regv1.TypePartnerActivated, act.Data); err != nil {

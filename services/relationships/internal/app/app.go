@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -31,6 +32,10 @@ type Deps struct {
 	// MFA is the multi-factor requirement on asking for, authorising and
 	// widening delegated administration (seed 003).
 	MFA auth.MFAPolicy
+	// SealInvitation seals the invitation link of a new request (its id
+	// and token) to the notifier, which mails it to the reseller's
+	// contact. Nil: the link goes to the provider only.
+	SealInvitation func(requestID, token string) ([]byte, error)
 }
 
 // App runs the use cases.
@@ -42,6 +47,7 @@ type App struct {
 	rand     io.Reader
 	policy   domain.Policy
 	mfa      auth.MFAPolicy
+	seal     func(requestID, token string) ([]byte, error)
 }
 
 // New validates deps, fills in defaults and returns the application.
@@ -53,7 +59,8 @@ func New(d Deps) (*App, error) {
 	if d.Relationships == nil {
 		errs = append(errs, errors.New("app: Relationships is required"))
 	}
-	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy(), mfa: d.MFA}
+	a := &App{partners: d.Partners, rels: d.Relationships, clock: d.Clock, newID: d.NewID, rand: d.Rand, policy: domain.DefaultPolicy(),
+		mfa: d.MFA, seal: d.SealInvitation}
 	if d.Policy != nil {
 		a.policy = *d.Policy
 		if err := a.policy.Validate(); err != nil {
@@ -73,6 +80,19 @@ func New(d Deps) (*App, error) {
 		a.rand = rand.Reader
 	}
 	return a, nil
+}
+
+// sealInvitation seals the invitation of request id for the notifier (nil
+// without a sealer).
+func (a *App) sealInvitation(requestID, token string) ([]byte, error) {
+	if a.seal == nil {
+		return nil, nil
+	}
+	b, err := a.seal(requestID, token)
+	if err != nil {
+		return nil, fmt.Errorf("seal the invitation of %s: %w", requestID, err)
+	}
+	return b, nil
 }
 
 // Policy returns the time rules in force.

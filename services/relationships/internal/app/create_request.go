@@ -20,7 +20,8 @@ type CreateRequestCommand struct {
 }
 
 // CreateRequestResult carries the invitation token in clear: this is the only
-// place it ever appears. The caller builds the link and sends it.
+// place it ever appears in clear (the notifier gets the link sealed, in the
+// event, and mails it to the reseller). The caller builds the link.
 type CreateRequestResult struct {
 	RelationshipID string
 	RequestID      string
@@ -75,9 +76,14 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	if err != nil {
 		return CreateRequestResult{}, err
 	}
+	relID, reqID := a.newID(), a.newID()
+	sealed, err := a.sealInvitation(reqID, token)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
 	rel, err := domain.NewProposal(domain.Proposal{
-		RelationshipID: a.newID(), RequestID: a.newID(), Provider: provider, Reseller: reseller,
-		ResellerLocationID: cmd.ResellerLocationID, Terms: terms, TokenHash: hash, CreatedBy: p.Subject, Now: now,
+		RelationshipID: relID, RequestID: reqID, Provider: provider, Reseller: reseller,
+		ResellerLocationID: cmd.ResellerLocationID, Terms: terms, TokenHash: hash, SealedInvitation: sealed, CreatedBy: p.Subject, Now: now,
 	}, a.policy)
 	if err != nil {
 		return CreateRequestResult{}, mapErr(err)

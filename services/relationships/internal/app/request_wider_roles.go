@@ -55,9 +55,14 @@ func (a *App) RequestWiderRoles(ctx context.Context, p auth.Principal, cmd Reque
 		return CreateRequestResult{}, err
 	}
 	now, reqID := a.clock(), a.newID()
+	sealed, err := a.sealInvitation(reqID, token)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
 	var res CreateRequestResult
 	err = a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
-		err := r.RequestWider(domain.Widening{RequestID: reqID, Terms: terms, TokenHash: hash, CreatedBy: p.Subject, Now: now}, a.policy)
+		err := r.RequestWider(domain.Widening{RequestID: reqID, Terms: terms, TokenHash: hash, SealedInvitation: sealed,
+			CreatedBy: p.Subject, Now: now}, a.policy)
 		if err != nil {
 			return err
 		}

@@ -42,18 +42,20 @@ const (
 )
 
 // RequestCreated: a provider asked a reseller for a relationship or for wider
-// access. The invitation token is deliberately absent: the provider receives
-// it once in the command result and sends the link itself.
+// access. The invitation token is deliberately absent in clear: the
+// provider receives the link once in the command result, and the notifier,
+// which mails it to the reseller, gets it sealed to its key.
 type RequestCreated struct {
 	EventHeader
-	RequestID    string
-	Kind         RequestKind
-	Market       string
-	Roles        []string
-	DurationDays int
-	AutoExtend   bool
-	ExpiresAt    time.Time
-	CreatedBy    string // subject of the provider_admin
+	RequestID        string
+	Kind             RequestKind
+	Market           string
+	Roles            []string
+	DurationDays     int
+	AutoExtend       bool
+	ExpiresAt        time.Time
+	CreatedBy        string // subject of the provider_admin
+	SealedInvitation []byte // the link, sealed to the notifier; nil without one
 }
 
 // RequestAccepted: the reseller's administrator consented and authorised.

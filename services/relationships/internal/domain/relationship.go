@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,8 +109,11 @@ type Proposal struct {
 	ResellerLocationID string
 	Terms              AccessTerms
 	TokenHash          TokenHash
-	CreatedBy          string
-	Now                time.Time
+	// SealedInvitation is the invitation link sealed to the notifier (it
+	// mails it to the reseller); it travels only in the RequestCreated event.
+	SealedInvitation []byte
+	CreatedBy        string
+	Now              time.Time
 }
 
 // NewProposal opens a relationship with its first request, applying the
@@ -146,11 +150,11 @@ func NewProposal(p Proposal, pol Policy) (*Relationship, error) {
 		State:              StateProposed,
 		CreatedAt:          p.Now,
 	}
-	r.addRequest(p.RequestID, RequestInitial, p.Terms, p.TokenHash, p.CreatedBy, p.Now, pol)
+	r.addRequest(p.RequestID, RequestInitial, p.Terms, p.TokenHash, p.SealedInvitation, p.CreatedBy, p.Now, pol)
 	return r, nil
 }
 
-func (r *Relationship) addRequest(id string, kind RequestKind, t AccessTerms, h TokenHash, by string, now time.Time, pol Policy) {
+func (r *Relationship) addRequest(id string, kind RequestKind, t AccessTerms, h TokenHash, sealed []byte, by string, now time.Time, pol Policy) {
 	expires := now.Add(pol.InvitationTTL)
 	q := Request{
 		ID: id, Kind: kind, Terms: t, TokenHash: h, Status: StatusOpen, CreatedBy: by,
@@ -160,7 +164,7 @@ func (r *Relationship) addRequest(id string, kind RequestKind, t AccessTerms, h 
 	r.record(RequestCreated{
 		EventHeader: r.header(now), RequestID: id, Kind: kind, Market: r.Market,
 		Roles: t.Roles.Strings(), DurationDays: t.DurationDays, AutoExtend: t.AutoExtend,
-		ExpiresAt: expires, CreatedBy: by,
+		ExpiresAt: expires, CreatedBy: by, SealedInvitation: slices.Clone(sealed),
 	})
 }
 
@@ -276,11 +280,12 @@ func (r *Relationship) Defer(h TokenHash, by string, now time.Time) error {
 
 // Widening is a provider's request for more access on an active relationship.
 type Widening struct {
-	RequestID string
-	Terms     AccessTerms
-	TokenHash TokenHash
-	CreatedBy string
-	Now       time.Time
+	RequestID        string
+	Terms            AccessTerms
+	TokenHash        TokenHash
+	SealedInvitation []byte // as in Proposal
+	CreatedBy        string
+	Now              time.Time
 }
 
 // RequestWider opens a request that needs the reseller's fresh consent. While
@@ -300,7 +305,7 @@ func (r *Relationship) RequestWider(w Widening, pol Policy) error {
 	if r.Grant != nil && r.Grant.Live() && len(w.Terms.Roles.Minus(r.Grant.Roles)) == 0 {
 		return ErrNotWider
 	}
-	r.addRequest(w.RequestID, RequestWiden, w.Terms, w.TokenHash, w.CreatedBy, w.Now, pol)
+	r.addRequest(w.RequestID, RequestWiden, w.Terms, w.TokenHash, w.SealedInvitation, w.CreatedBy, w.Now, pol)
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/relationships/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/relationships/internal/service"
@@ -43,8 +44,8 @@ type env struct {
 	tokens map[*auth.Principal]string
 
 	expiringLead time.Duration
-	ttl          time.Duration
-	reminderLead time.Duration
+
+	notifier *sealedbox.Opener // opens the sealed invitation links, as the notifier does
 }
 
 func newEnv(t testing.TB) *env {
@@ -56,6 +57,13 @@ func newEnv(t testing.TB) *env {
 	}
 	e.signer, e.jwks = testkit.DevKeys(t)
 	_, e.js = testkit.JetStream(t, e.nats)
+	_, priv, err := sealedbox.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.notifier, err = sealedbox.NewOpener(priv); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -74,8 +82,8 @@ func (e *env) advance(d time.Duration) {
 func (e *env) config() service.Config {
 	cfg := service.Config{
 		Config:            testkit.PlatformConfig(e.db, e.nats, e.jwks),
-		InvitationBaseURL: "https://portal.partnerhub.example/invitations",
-		InvitationTTL:     90 * 24 * time.Hour, ReminderLead: 7 * 24 * time.Hour, ExpiringLead: 14 * 24 * time.Hour,
+		InvitationBaseURL: "https://portal.partnerhub.example/invitations", NotifierPublicKey: e.notifier.PublicKey(),
+		InvitationTTL: 90 * 24 * time.Hour, ReminderLead: 7 * 24 * time.Hour, ExpiringLead: 14 * 24 * time.Hour,
 		Clock: e.clock,
 	}
 	if e.expiringLead > 0 {
@@ -125,7 +133,7 @@ func (e *env) publish(eventType, subject string, payload any) string {
 
 func (e *env) publishRaw(subject string, headers map[string]string, body []byte) {
 	e.t.Helper()
-	m := nats.NewMsg(subject)
+	m := nats.NewMsg(testkit.Partitioned(subject, headers))
 	for k, v := range headers {
 		m.Header[k] = []string{v} // verbatim, lower case
 	}
@@ -261,9 +269,10 @@ func tokenOf(t testing.TB, link string) string {
 // --- emitted events -------------------------------------------------------------
 
 type emitted struct {
-	Type, Subject, ID string
-	Data              map[string]any
-	Raw               []byte
+	Type, Subject, ID  string
+	DataClassification string
+	Data               map[string]any
+	Raw                []byte
 }
 
 // events reads every message of the RELATIONSHIPS stream.
@@ -284,7 +293,8 @@ func (e *env) events() []emitted {
 		if err != nil {
 			continue
 		}
-		ev := emitted{Type: m.Header.Get(ce.HType), Subject: m.Header.Get(ce.HSubject), ID: m.Header.Get(ce.HID), Raw: m.Data}
+		ev := emitted{Type: m.Header.Get(ce.HType), Subject: m.Header.Get(ce.HSubject), ID: m.Header.Get(ce.HID),
+			DataClassification: m.Header.Get(ce.HDataClassification), Raw: m.Data}
 		_ = json.Unmarshal(m.Data, &ev.Data)
 		out = append(out, ev)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
 	apihttp "github.com/partnerhub/onboarding/services/relationships/internal/adapters/http"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
@@ -38,6 +39,11 @@ type Config struct {
 	ReminderLead time.Duration `env:"INVITATION_REMINDER_LEAD" envDefault:"168h"`
 	// ExpiringLead is how long before a grant expires it is announced as expiring.
 	ExpiringLead time.Duration `env:"GRANT_EXPIRING_LEAD" envDefault:"336h"`
+	// NotifierPublicKey (X25519, base64) seals each invitation link for the
+	// notifier, which mails it to the reseller's contact. Empty only in
+	// development (DevKeysDir set): <DevKeysDir>/notifier.pub is used.
+	NotifierPublicKey string `env:"NOTIFIER_PUBLIC_KEY"`
+	DevKeysDir        string `env:"PARTNERHUB_DEV_KEYS"`
 	// Clock is the time source (tests move it); nil means the wall clock.
 	Clock func() time.Time `env:"-"`
 }
@@ -52,6 +58,13 @@ func (c Config) Validate() error {
 	errs := []error{c.Config.Validate(), c.Policy().Validate()}
 	if _, err := invitationBase(c.InvitationBaseURL); err != nil {
 		errs = append(errs, err)
+	}
+	if c.NotifierPublicKey == "" && c.DevKeysDir == "" {
+		errs = append(errs, errors.New("NOTIFIER_PUBLIC_KEY is required (the notifier's X25519 public key, base64)"))
+	} else if c.NotifierPublicKey != "" {
+		if _, err := sealedbox.DecodeKey(c.NotifierPublicKey); err != nil {
+			errs = append(errs, fmt.Errorf("NOTIFIER_PUBLIC_KEY: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -100,6 +113,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if s.clock == nil {
 		s.clock = func() time.Time { return time.Now().UTC() }
 	}
+	pub := cfg.NotifierPublicKey
+	if pub == "" {
+		var err error
+		if pub, _, err = sealedbox.EnsureDevKeyPair(cfg.DevKeysDir); err != nil {
+			return nil, fmt.Errorf("development notifier key: %w", err)
+		}
+		log.Warn("NOTIFIER_PUBLIC_KEY not set: using the development key pair", "dir", cfg.DevKeysDir)
+	}
+	sealer, err := sealedbox.NewSealer(pub)
+	if err != nil {
+		return nil, err
+	}
+	baseURL, _ := invitationBase(cfg.InvitationBaseURL) // validated above
 	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
 	if err != nil {
 		return nil, err
@@ -112,6 +138,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Clock:         s.clock,
 		Policy:        &policy,
 		MFA:           base.Guard.MFA,
+		// The link the provider gets is mailed to the reseller too, sealed
+		// to the notifier in the request's event.
+		SealInvitation: func(requestID, token string) ([]byte, error) {
+			return sealer.SealPayload(sealedbox.Payload{ChallengeID: requestID, Link: apihttp.InvitationURL(baseURL, token)})
+		},
 	})
 	if err != nil {
 		base.Close()
@@ -119,7 +150,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s.Base, s.App = base, a
 	s.events = events.Handlers{App: a}
-	baseURL, _ := invitationBase(cfg.InvitationBaseURL) // validated above
 	s.api = &apihttp.API{App: a, InvitationBaseURL: baseURL, Protect: base.Guard.Protect}
 	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()

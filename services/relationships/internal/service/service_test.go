@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 )
@@ -120,6 +122,23 @@ func TestInviteAuthoriseListEnd(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events %v, want %v", got, want)
+	}
+	// The link the provider got travels to the reseller through the
+	// notifier only: sealed to its key, bound to the request, and the
+	// event marked restricted (readers redact sealed members).
+	created := evs[0]
+	var rc relv1.RequestCreated
+	if err := json.Unmarshal(created.Raw, &rc); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := e.notifier.Open(rc.SealedInvitation)
+	if err != nil {
+		t.Fatalf("the notifier cannot open the invitation: %v", err)
+	}
+	var sealed sealedbox.Payload
+	_ = json.Unmarshal(plain, &sealed)
+	if sealed.Link != link || sealed.ChallengeID != rc.RequestID || rc.RequestID != r.str("request_id") || created.DataClassification != "restricted" {
+		t.Fatalf("sealed invitation %+v for request %s (classification %q), want the provider's link %s", sealed, rc.RequestID, created.DataClassification, link)
 	}
 }
 

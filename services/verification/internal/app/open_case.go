@@ -40,7 +40,7 @@ func (a *App) OpenCase(ctx context.Context, cmd OpenCaseCommand) (OpenCaseResult
 	if cmd.DomainProofToken == "" {
 		cmd.DomainProofToken = rand.Text()
 	}
-	match, lookupErr := a.Registry.Lookup(ctx, domain.RegistryQuery{Market: cmd.Market, RegistrationNumber: cmd.Facts.RegistrationNumber, Facts: cmd.MatchFacts()})
+	match, lookupErr := a.Registry.Lookup(ctx, domain.RegistryQuery{Market: cmd.Market, RegistrationNumber: cmd.Facts.RegistrationNumber, Facts: cmd.Facts})
 	if ctx.Err() != nil {
 		return OpenCaseResult{}, ctx.Err()
 	}

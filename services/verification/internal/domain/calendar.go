@@ -117,6 +117,24 @@ func (c Calendar) AddBusinessDays(from time.Time, n int) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
 }
 
+// BusinessDaysLeft counts the business days a person still has at now
+// before a deadline set by AddBusinessDays: those after now's local date,
+// up to and including the deadline's last day (the day before its
+// midnight). AddBusinessDays(from, n) leaves n.
+func (c Calendar) BusinessDaysLeft(now, due time.Time) int {
+	loc := c.loc()
+	l, last := now.In(loc), due.In(loc).Add(-time.Nanosecond)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 12, 0, 0, 0, loc)
+	end := time.Date(last.Year(), last.Month(), last.Day(), 12, 0, 0, 0, loc)
+	n := 0
+	for day = day.AddDate(0, 0, 1); !day.After(end); day = day.AddDate(0, 0, 1) {
+		if c.IsBusinessDay(day) {
+			n++
+		}
+	}
+	return n
+}
+
 func (c Calendar) loc() *time.Location {
 	if c.Location == nil {
 		return time.UTC

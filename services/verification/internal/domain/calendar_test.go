@@ -39,6 +39,28 @@ func TestAddBusinessDaysJapan(t *testing.T) {
 	}
 }
 
+// TestBusinessDaysLeft: what an applicant is told. A deadline set n
+// business days ahead leaves n; later, weekends and holidays do not count,
+// and the deadline's own last day does.
+func TestBusinessDaysLeft(t *testing.T) {
+	cal := JapanCalendar()
+	for _, tc := range []struct {
+		from, now string
+		n, want   int
+	}{
+		{"2026-06-01 10:00", "2026-06-01 10:00", 10, 10},
+		{"2026-04-30 10:00", "2026-04-30 10:00", 3, 3}, // golden week in between
+		{"2026-06-05 23:30", "2026-06-08 09:00", 3, 2}, // Fri; on Monday Tue and Wed are left
+		{"2026-06-01 10:00", "2026-06-04 23:59", 3, 0}, // the last day
+		{"2026-06-01 10:00", "2026-06-06 10:00", 3, 0}, // past the deadline
+	} {
+		due := cal.AddBusinessDays(jst(tc.from), tc.n)
+		if got := cal.BusinessDaysLeft(jst(tc.now), due); got != tc.want {
+			t.Errorf("deadline %s (+%d from %s), at %s: %d left, want %d", due, tc.n, tc.from, tc.now, got, tc.want)
+		}
+	}
+}
+
 func TestAddBusinessDaysUsesMarketTimeZone(t *testing.T) {
 	// Friday 16:00 UTC is already Saturday 01:00 in Tokyo: the count starts from Saturday.
 	from := time.Date(2026, 6, 5, 16, 0, 0, 0, time.UTC)

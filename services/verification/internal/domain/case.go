@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // CaseStatus is the roll-up of the three checks.
@@ -74,26 +76,16 @@ type OpenInput struct {
 	PartnerID      string
 	LocationID     string
 	Market         string
-	Facts          CompanyFacts // as the applicant submitted them (shown to the verifier)
-	// Registered are the same facts as registration normalized them
-	// (prefecture 愛知 → 愛知県, Kyoto-fu → 京都府, legal forms expanded),
-	// published with its event: one normalization, which the register is
-	// compared with. Zero: Facts.
-	Registered  CompanyFacts
+	// Facts are the facts as the applicant submitted them (shown to the
+	// verifier) and, in Facts.Registered, as registration normalized and
+	// published them, which the register is compared with (one
+	// normalization: pkg/normalize).
+	Facts       CompanyFacts
 	Contact     Contact
 	Website     string // URL or domain of the company website
 	Enrollments []Enrollment
 	// DomainProofToken is a random token for the domain proof (see DomainProof).
 	DomainProofToken string
-}
-
-// MatchFacts are the facts the register is compared with: Registered
-// when registration published them, else Facts.
-func (in OpenInput) MatchFacts() CompanyFacts {
-	if in.Registered.LegalName != "" && in.Registered.Address.Line1 != "" {
-		return in.Registered
-	}
-	return in.Facts
 }
 
 var marketRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -116,7 +108,7 @@ func (in OpenInput) validate() []FieldProblem {
 	if strings.TrimSpace(in.Facts.Address.City) == "" {
 		add("company.address.city", "required", "city is required")
 	}
-	if n := digitsOnly(in.Facts.RegistrationNumber); in.Market == "JP" && n != "" && !ValidCorporateNumber(n) {
+	if n, _ := normalize.Digits(in.Facts.RegistrationNumber); in.Market == "JP" && n != "" && !ValidCorporateNumber(n) {
 		add("company.registration_number", "registration_number.check_digit", "not a valid 13-digit corporate number")
 	}
 	if a, err := mail.ParseAddress(in.Contact.Email); err != nil || a.Address != in.Contact.Email || EmailDomain(in.Contact.Email) == "" {
@@ -145,7 +137,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 	}
 	c := &Case{
 		ID: id, RegistrationID: in.RegistrationID, PartnerID: in.PartnerID, LocationID: in.LocationID,
-		Market: in.Market, Submitted: in.Facts, Normalized: in.MatchFacts().Normalize(),
+		Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(in.Market),
 		Contact:       Contact{FirstName: in.Contact.FirstName, LastName: in.Contact.LastName, Email: in.Contact.Email, EmailDomain: EmailDomain(in.Contact.Email)},
 		WebsiteDomain: WebsiteDomain(in.Website),
 		Enrollments:   slices.Clone(in.Enrollments),
@@ -359,8 +351,8 @@ func (c *Case) requireDocuments(ck *Check, reason ReasonCode, msg string, docs [
 		}
 	}
 	req := DocumentsRequested{EventMeta: c.meta(now), Check: ck.Kind, Reason: reason, ApplicantMessage: msg,
-		AcceptedDocuments: slices.Clone(docs), DueAt: ck.DocumentsDueAt, AppealsRemaining: ck.AppealsRemaining(r.Policy),
-		ContactEmail: c.Contact.Email}
+		AcceptedDocuments: slices.Clone(docs), DueAt: ck.DocumentsDueAt, BusinessDaysLeft: r.Calendar.BusinessDaysLeft(now, ck.DocumentsDueAt),
+		AppealsRemaining: ck.AppealsRemaining(r.Policy), ContactEmail: c.Contact.Email}
 	if ck.Kind == CheckEmployment && c.DomainProof != nil {
 		dp := *c.DomainProof
 		req.DomainProof = &dp

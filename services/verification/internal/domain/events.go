@@ -126,6 +126,7 @@ type DocumentsRequested struct {
 	ApplicantMessage  string         `json:"applicant_message,omitempty"`
 	AcceptedDocuments []DocumentType `json:"accepted_documents"`
 	DueAt             time.Time      `json:"due_at"`
+	BusinessDaysLeft  int            `json:"business_days_left"`
 	AppealsRemaining  int            `json:"appeals_remaining"`
 	ContactEmail      string         `json:"contact_email"`
 	// DomainProof (employment) is the alternative to a document.
@@ -187,6 +188,7 @@ type ReminderDue struct {
 	Check             CheckKind      `json:"check"`
 	Reason            ReasonCode     `json:"reason"`
 	DueAt             time.Time      `json:"due_at"`
+	BusinessDaysLeft  int            `json:"business_days_left"`
 	Lead              time.Duration  `json:"lead"`
 	AcceptedDocuments []DocumentType `json:"accepted_documents"`
 	ContactEmail      string         `json:"contact_email"`

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Address is a postal address as submitted (DOMAIN.md §1).
@@ -15,15 +17,21 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
-// CompanyFacts are the legal facts as the applicant submitted them.
+// CompanyFacts are the legal facts as the applicant submitted them and, in
+// Registered, as the registration service normalized and published them.
 type CompanyFacts struct {
 	LegalName          string  `json:"legal_name"`
 	Address            Address `json:"address"`
 	Phone              string  `json:"phone,omitempty"`
 	RegistrationNumber string  `json:"registration_number,omitempty"`
+	// Registered is the normalized form registration published with the
+	// application (legal form expanded, prefecture resolved — 愛知 is 愛知県);
+	// nil for events that carried only the raw facts.
+	Registered *CompanyFacts `json:"registered,omitempty"`
 }
 
-// NormalizedFacts are the comparison keys derived from CompanyFacts.
+// NormalizedFacts are the facts in the one normalized form (pkg/normalize)
+// that both sides of the register comparison are reduced to.
 type NormalizedFacts struct {
 	LegalName          string `json:"legal_name"`
 	Prefecture         string `json:"prefecture"`
@@ -33,15 +41,32 @@ type NormalizedFacts struct {
 	RegistrationNumber string `json:"registration_number,omitempty"`
 }
 
-// Normalize derives the comparison keys of f.
-func (f CompanyFacts) Normalize() NormalizedFacts {
+// Normalize returns the normalized facts of market: the published normalized
+// form when there is one, else the raw facts through the same normalizer.
+func (f CompanyFacts) Normalize(market string) NormalizedFacts {
+	src := f
+	if f.Registered != nil {
+		src = *f.Registered
+		if src.RegistrationNumber == "" {
+			src.RegistrationNumber = f.RegistrationNumber
+		}
+	}
+	region := normalize.Text(src.Address.Prefecture)
+	if _, name, ok := normalize.Region(market, region); ok && name != "" {
+		region = name
+	}
+	postal, _, ok := normalize.PostalCode(market, src.Address.PostalCode)
+	if !ok {
+		postal = normalize.Text(src.Address.PostalCode)
+	}
+	number, _ := normalize.Digits(src.RegistrationNumber)
 	return NormalizedFacts{
-		LegalName:          NormalizeName(f.LegalName),
-		Prefecture:         NormalizeAddressPart(f.Address.Prefecture),
-		City:               NormalizeAddressPart(f.Address.City),
-		Street:             NormalizeAddressPart(f.Address.Line1 + f.Address.Line2),
-		PostalCode:         digitsOnly(f.Address.PostalCode),
-		RegistrationNumber: digitsOnly(f.RegistrationNumber),
+		LegalName:          normalize.LegalName(src.LegalName),
+		Prefecture:         region,
+		City:               normalize.Text(src.Address.City),
+		Street:             normalize.AddressLine(strings.TrimSpace(src.Address.Line1 + " " + src.Address.Line2)),
+		PostalCode:         postal,
+		RegistrationNumber: number,
 	}
 }
 
@@ -110,14 +135,4 @@ func DomainCovers(emailDomain, websiteDomain string) bool {
 
 func normalizeDomain(d string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-}
-
-func digitsOnly(s string) string {
-	var b strings.Builder
-	for _, r := range foldWidth(s) {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

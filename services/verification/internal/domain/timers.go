@@ -42,7 +42,8 @@ func (c *Case) FireTimers(now time.Time, r Rules) int {
 			ck.RemindersSent = append(ck.RemindersSent, due...)
 			if now.Before(ck.DocumentsDueAt) {
 				c.record(ReminderDue{EventMeta: c.meta(now), Check: ck.Kind, Reason: ck.Reason, DueAt: ck.DocumentsDueAt,
-					Lead: slices.Min(due), AcceptedDocuments: slices.Clone(ck.AcceptedDocuments), ContactEmail: c.Contact.Email})
+					BusinessDaysLeft: r.Calendar.BusinessDaysLeft(now, ck.DocumentsDueAt), Lead: slices.Min(due),
+					AcceptedDocuments: slices.Clone(ck.AcceptedDocuments), ContactEmail: c.Contact.Email})
 			}
 		}
 	}

@@ -92,7 +92,7 @@ func (e *env) publish(eventType, subject string, data any, extra map[string]stri
 
 func (e *env) publishRaw(subject string, headers map[string]string, body []byte) {
 	e.t.Helper()
-	m := nats.NewMsg(subject)
+	m := nats.NewMsg(testkit.Partitioned(subject, headers))
 	for k, v := range headers {
 		m.Header[k] = []string{v}
 	}

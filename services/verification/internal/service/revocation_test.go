@@ -13,6 +13,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 // TestRevokeAnApprovedCaseThroughTheAPI: a case approved through the API is
@@ -119,7 +120,7 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 		}
 		msgs++
 		contract.MustValidate(t, verificationv1.TypeVerificationRevoked, json.RawMessage(m.Data))
-		if m.Subject != ce.Topic(verificationv1.TypeVerificationRevoked) || m.Header.Get(ce.HSubject) != partner ||
+		if m.Subject != testkit.Subject(verificationv1.TypeVerificationRevoked, partner) || m.Header.Get(ce.HSubject) != partner ||
 			m.Header.Get(ce.HCorrelationID) != "req-revoke-1" || m.Header.Get(ce.HAuthType) != "user" || m.Header.Get(ce.HAuthID) != "reviewer-b" {
 			t.Fatalf("revoked event envelope: %s %v", m.Subject, m.Header)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
@@ -34,7 +35,7 @@ func TestVerifierWithTheOfficialSDK(t *testing.T) {
 	defer cancel()
 
 	cons, err := e.js.CreateOrUpdateConsumer(ctx, "VERIFICATION", jetstream.ConsumerConfig{
-		Durable: "sdk_verifier_bot", FilterSubject: ce.Topic(verificationv1.TypeReviewTaskCreated), AckPolicy: jetstream.AckExplicitPolicy})
+		Durable: "sdk_verifier_bot", FilterSubject: bus.AllPartitions(ce.Topic(verificationv1.TypeReviewTaskCreated)), AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}

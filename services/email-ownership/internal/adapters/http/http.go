@@ -47,7 +47,8 @@ func Routes(a *app.App, g Guard, l Limiter) []httpx.Route {
 		publicResend.ServeHTTP(w, r)
 	})
 	return []httpx.Route{
-		{Method: "GET", Pattern: "/confirm", Handler: http.HandlerFunc(h.confirmLink), Public: true},
+		{Method: "GET", Pattern: "/confirm", Handler: http.HandlerFunc(h.confirmPage), Public: true},
+		{Method: "POST", Pattern: "/confirm", Handler: http.HandlerFunc(h.confirmLink), Public: true},
 		{Method: "GET", Pattern: "/dispute", Handler: http.HandlerFunc(h.disputePage), Public: true},
 		{Method: "POST", Pattern: "/dispute", Handler: l.Middleware(http.HandlerFunc(h.dispute)), Public: true},
 		{Method: "POST", Pattern: "/v1/resend", Handler: resend, Public: true},
@@ -59,8 +60,32 @@ func Routes(a *app.App, g Guard, l Limiter) []httpx.Route {
 
 type handlers struct{ app *app.App }
 
+// confirmPage is the link in the mail. It only shows the address and a
+// button: mail-security scanners, link previews and browsers' prefetchers
+// open links (GET, HEAD) without a person, so opening one confirms nothing.
+func (h *handlers) confirmPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	prev, err := h.app.PreviewLink(r.Context(), tok)
+	if err != nil {
+		writeOutcome(w, r, err)
+		return
+	}
+	p := pageConfirmAsk
+	p.Address = prev.Address
+	p.Form = &pageForm{Action: "confirm", Token: tok, LabelJA: "メールアドレスを確認する", LabelEN: "Confirm my e-mail address"}
+	writePage(w, p, prev.Language)
+}
+
+// confirmLink is the button's POST: the token travels in the form body (the
+// only credential; no cookie, so there is no session to forge a request
+// for), and only this request confirms.
 func (h *handlers) confirmLink(w http.ResponseWriter, r *http.Request) {
-	res, err := h.app.ConfirmByLink(r.Context(), r.URL.Query().Get("token"))
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		writePage(w, pageUnknown, "")
+		return
+	}
+	res, err := h.app.ConfirmByLink(r.Context(), r.PostForm.Get("token"))
 	if err != nil {
 		writeOutcome(w, r, err)
 		return
@@ -77,7 +102,7 @@ func (h *handlers) disputePage(w http.ResponseWriter, r *http.Request) {
 	// Showing the form changes nothing: mail scanners that follow links
 	// must not file disputes.
 	p := pageDisputeAsk
-	p.Form = &disputeForm{Token: tok}
+	p.Form = &pageForm{Action: "dispute", Token: tok, LabelJA: "報告する", LabelEN: "Report"}
 	writePage(w, p, "")
 }
 
@@ -170,7 +195,7 @@ func (h *handlers) resend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusAccepted, resendResponse{
-		RetryAfter:    int(math.Ceil(res.NextAllowedAt.Sub(time.Now()).Seconds())),
+		RetryAfter:    int(math.Ceil(time.Until(res.NextAllowedAt).Seconds())),
 		NextAllowedAt: res.NextAllowedAt.UTC(),
 	})
 }

@@ -16,15 +16,22 @@ type page struct {
 	BodyJA     string
 	BodyEN     string
 	EnglishTop bool
-	Form       *disputeForm
+	// Address is shown (in both sections) on the page of a usable link only.
+	Address string
+	Form    *pageForm
 }
 
-type disputeForm struct{ Token string }
+// pageForm is the button of a page: a POST of the token to Action.
+type pageForm struct{ Action, Token, LabelJA, LabelEN string }
 
 // The outcomes a link can show. "Unknown" covers malformed tokens too and
 // names no address, so a page never tells whether an address or enrollment
 // exists.
 var (
+	pageConfirmAsk = page{Status: http.StatusOK,
+		TitleJA: "メールアドレスの確認", TitleEN: "Confirm your e-mail address",
+		BodyJA: "パートナー登録の連絡先として、次のメールアドレスを確認します。よろしければ下のボタンを押してください。",
+		BodyEN: "This confirms the following address as the contact of your partner registration. If that is right, press the button below."}
 	pageConfirmed = page{Status: http.StatusOK,
 		TitleJA: "メールアドレスを確認しました", TitleEN: "E-mail address confirmed",
 		BodyJA: "ご協力ありがとうございます。このページを閉じて、パートナー登録の手続きを続けてください。",
@@ -68,11 +75,11 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 </head>
 <body>
 {{if .EnglishTop}}{{template "en" .}}{{template "ja" .}}{{else}}{{template "ja" .}}{{template "en" .}}{{end}}
-{{with .Form}}<form method="post" action="dispute"><input type="hidden" name="token" value="{{.Token}}">
-<button type="submit">報告する / Report</button></form>{{end}}
+{{with .Form}}<form method="post" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}">
+<button type="submit">{{.LabelJA}} / {{.LabelEN}}</button></form>{{end}}
 </body></html>
-{{define "ja"}}<section lang="ja"><h1>{{.TitleJA}}</h1><p>{{.BodyJA}}</p></section>{{end}}
-{{define "en"}}<section lang="en"><h1>{{.TitleEN}}</h1><p>{{.BodyEN}}</p></section>{{end}}
+{{define "ja"}}<section lang="ja"><h1>{{.TitleJA}}</h1><p>{{.BodyJA}}</p>{{with .Address}}<p><strong class="address">{{.}}</strong></p>{{end}}</section>{{end}}
+{{define "en"}}<section lang="en"><h1>{{.TitleEN}}</h1><p>{{.BodyEN}}</p>{{with .Address}}<p><strong class="address">{{.}}</strong></p>{{end}}</section>{{end}}
 `))
 
 func writePage(w http.ResponseWriter, p page, lang domain.Language) {

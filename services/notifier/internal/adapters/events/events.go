@@ -1,70 +1,305 @@
-// Package events is the notifier's bus edge: the handler of "verification
-// mail requested" and the mapping of delivery events to pkg/events/notifier/v1.
+// Package events is the notifier's bus edge: the contact projection (from
+// registration.application.submitted), one subscription per mail of the
+// catalog (package mails) turning its event into a mail request, and the
+// mapping of delivery events to pkg/events/notifier/v1.
 package events
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
-// HandlerAccept is the inbox name of the mail-request handler.
-const HandlerAccept = "accept_verification_mail_requested"
+// Inbox names.
+const (
+	// HandlerAccept is the inbox name of the verification mail's handler
+	// (kept from before the other mails: replays stay no-ops).
+	HandlerAccept = "accept_verification_mail_requested"
+	// HandlerContacts keeps the contact projection.
+	HandlerContacts = "record_contact"
+)
 
 // Handlers are the notifier's inbound CloudEvent handlers.
 type Handlers struct {
 	App *app.App
 }
 
-// Subscriptions are the events the notifier consumes, each handled once
-// (inbox) in the transaction that records the delivery. On a nil *Handlers
-// they are the declaration the deployment reads.
-func (h *Handlers) Subscriptions() []bus.Subscription {
-	return []bus.Subscription{
-		{Type: emailv1.TypeVerificationMailRequested, Inbox: HandlerAccept, Handle: h.OnVerificationMailRequested},
-	}
+// mail is how one event of the catalog becomes a mail. A new mail (the
+// standing-change mails of registration, say) is one entry here and one
+// template directory (package mails).
+type mail struct {
+	template string // the mails.Kinds id; its Trigger is the event type
+	inbox    string
+	// build fills the request's partner, data and secret from the event;
+	// skip reports an event that needs no mail.
+	build func(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (skip bool, err error)
 }
 
-// OnVerificationMailRequested sends the mail and records the delivery.
-// Replays hit the inbox; a duplicate with another event id finds the
-// delivery (the challenge id): one mail either way.
-func (h *Handlers) OnVerificationMailRequested(ctx context.Context, ev ce.Event) error {
-	var p emailv1.VerificationMailRequested
+var catalog = []mail{
+	{mails.VerifyEmail, HandlerAccept, verifyEmail},
+	{mails.DocumentsRequested, "mail_documents_requested", documentsRequested},
+	{mails.DocumentsReminder, "mail_documents_reminder", documentsReminder},
+	{mails.VerificationRejected, "mail_verification_rejected", verificationRejected},
+	{mails.VerificationApproved, "mail_verification_approved", verificationApproved},
+	{mails.ReacceptanceRequired, "mail_reacceptance_required", reacceptanceRequired},
+	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", reacceptanceOverdue},
+	{mails.Invitation, "mail_invitation", invitation},
+	{mails.InvitationReminder, "mail_invitation_reminder", invitationReminder},
+	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
+	{mails.AccessExpired, "mail_access_expired", accessExpired},
+	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
+}
+
+// Subscriptions are the events the notifier consumes, each handled once
+// (inbox) in the transaction that records its effect. A mail's first
+// attempt is made as its event is handled, one event per transaction
+// (Batch 1): the mail's record commits right after it is sent, so a crash
+// re-sends at most that mail. On a nil *Handlers they are the declaration
+// the deployment reads.
+func (h *Handlers) Subscriptions() []bus.Subscription {
+	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted}}
+	for _, m := range catalog {
+		k, _ := mails.KindOf(m.template)
+		subs = append(subs, bus.Subscription{Type: k.Trigger, Inbox: m.inbox, Handle: h.handle(m), Batch: 1})
+	}
+	return subs
+}
+
+// OnApplicationSubmitted keeps the partner's contact: the address every
+// mail about the partner goes to, and how to address it.
+func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error {
+	var p regv1.ApplicationSubmitted
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	req := domain.MailRequest{ChallengeID: p.ChallengeID, EnrollmentID: p.EnrollmentID, PartnerID: p.PartnerID,
-		Program: p.Program, Recipient: p.Recipient, ContactName: p.ContactName, Language: domain.Language(p.Language),
-		Market: p.Market, TemplateID: p.TemplateID, ExpiresAt: p.ExpiresAt, SealedSecret: p.SealedSecret, CausationID: ev.ID}
-	cause := ce.CauseOf(ev)
-	req.CorrelationID, req.TraceParent = cause.CorrelationID, cause.TraceParent
-	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
-	_, err := h.App.Accept(ctx, req)
-	return err
+	return h.App.RecordContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
+		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)})
 }
 
-// Drafts maps delivery events to outbox drafts; subject = global partner id.
+func companyName(n regv1.LegalName) string {
+	if n.Normalized != "" {
+		return n.Normalized
+	}
+	return n.Raw
+}
+
+func (h *Handlers) handle(m mail) bus.HandlerFunc {
+	return func(ctx context.Context, ev ce.Event) error {
+		k, _ := mails.KindOf(m.template)
+		cause := ce.CauseOf(ev)
+		req := domain.MailRequest{ID: ev.ID, TemplateID: k.ID, Category: domain.Category(k.Category), PartnerID: ev.Subject,
+			TriggerType: ev.Type, CausationID: ev.ID, CorrelationID: cause.CorrelationID, TraceParent: cause.TraceParent}
+		skip, err := m.build(ctx, h, ev, &req)
+		if err != nil || skip {
+			return err
+		}
+		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: strings.TrimPrefix(ev.Source, "/services/")})
+		_, err = h.App.Accept(ctx, req)
+		return err
+	}
+}
+
+func setData(req *domain.MailRequest, d mails.Data) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("mail data: %w", err)
+	}
+	req.Data = b
+	return nil
+}
+
+func programs(es []verificationv1.Enrollment) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Program
+	}
+	return out
+}
+
+// verifyEmail: the address confirmation, with the link token and code
+// sealed by e-mail ownership. Its id is the challenge's: one mail per
+// challenge whatever the event id.
+func verifyEmail(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p emailv1.VerificationMailRequested
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.ID, req.ChallengeID, req.SecretRef = p.ChallengeID, p.ChallengeID, p.ChallengeID
+	req.TemplateID = p.TemplateID // the producer names the template (a new version rolls out without the notifier)
+	req.PartnerID, req.EnrollmentID, req.Program = p.PartnerID, p.EnrollmentID, p.Program
+	req.Recipient, req.ContactName, req.Language, req.Market = p.Recipient, p.ContactName, domain.Language(p.Language), p.Market
+	req.ExpiresAt, req.SealedSecret = p.ExpiresAt, p.SealedSecret
+	return false, nil
+}
+
+func documentsRequested(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p verificationv1.DocumentsRequested
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Recipient = p.PartnerID, p.ContactEmail
+	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
+		ApplicantMessage: p.ApplicantMessage, Documents: p.AcceptedDocuments, DueAt: p.DueAt, BusinessDaysLeft: p.BusinessDaysLeft,
+		AppealsRemaining: p.AppealsRemaining}})
+}
+
+// documentsReminder expires with the deadline: a reminder after it would
+// mislead.
+func documentsReminder(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p verificationv1.ReminderDue
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Recipient, req.ExpiresAt = p.PartnerID, p.ContactEmail, p.DueAt
+	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
+		Documents: p.AcceptedDocuments, DueAt: p.DueAt, BusinessDaysLeft: p.BusinessDaysLeft}})
+}
+
+func verificationRejected(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p verificationv1.VerificationRejected
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.FailingCheck, Reason: p.Reason,
+		Mode: p.Mode, ApplicantMessage: p.ApplicantMessage, Programs: programs(p.Enrollments)}})
+}
+
+func verificationApproved(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p verificationv1.VerificationApproved
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Programs: programs(p.Enrollments)}})
+}
+
+func reacceptanceRequired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p agreementsv1.ReacceptanceRequired
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
+}
+
+func reacceptanceOverdue(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p agreementsv1.ReacceptanceOverdue
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
+}
+
+// invitation goes to the reseller (the subject): its administrator opens
+// the link relationships sealed to the notifier. The sealed link is kept
+// until the invitation expires, for the reminder. The provider's name is
+// filled in when the mail is sent.
+func invitation(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestCreated
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.Market, req.ExpiresAt = p.ResellerID, p.Market, p.ExpiresAt
+	req.SealedSecret, req.SecretRef = p.SealedInvitation, p.RequestID
+	if err := h.App.KeepInvitation(ctx, p.RequestID, p.SealedInvitation, p.ExpiresAt); err != nil {
+		return false, err
+	}
+	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, ProviderID: p.ProviderID,
+		Roles: p.Roles, DurationDays: p.DurationDays, AutoExtend: p.AutoExtend,
+		ExpiresAt: p.ExpiresAt}})
+}
+
+// invitationReminder carries the invitation's link, kept since the
+// invitation was mailed (looked up when the reminder is sent).
+func invitationReminder(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestReminderDue
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID, req.ExpiresAt = p.ResellerID, p.ExpiresAt
+	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RequestID: p.RequestID, ProviderID: p.ProviderID,
+		ExpiresAt: p.ExpiresAt}})
+}
+
+// accessMail: the provider's name is filled in when the mail is sent.
+func accessMail(req *domain.MailRequest, parties relv1.Parties, r mails.Relationship) error {
+	req.PartnerID = parties.ResellerID
+	r.ProviderID = parties.ProviderID
+	return setData(req, mails.Data{Relationship: &r})
+}
+
+func accessExpiring(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.AccessExpiring
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, ExpiresAt: p.ExpiresAt, AutoExtend: p.AutoExtend})
+}
+
+func accessExpired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.AccessExpired
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, ExpiresAt: p.ExpiresAt})
+}
+
+// accessTerminated mails only when the relationship ended: a grant
+// superseded by a widening is replaced, not lost.
+func accessTerminated(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.AccessTerminated
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	if p.Reason != relv1.TerminatedRelationshipEnded {
+		return true, nil
+	}
+	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, Reason: p.Reason})
+}
+
+// Drafts maps delivery events to outbox drafts; subject = global partner
+// id. Only the verification mail has published delivery events
+// (notifier.mail.delivered/failed.v1 name its challenge); the status of
+// every mail is on GET /v1/mails.
 func Drafts(events []domain.Event) ([]outbox.Draft, error) {
 	out := make([]outbox.Draft, 0, len(events))
 	for _, e := range events {
 		switch e := e.(type) {
 		case domain.MailDelivered:
+			if e.ChallengeID == "" {
+				continue
+			}
 			out = append(out, outbox.Draft{Type: notifierv1.TypeMailDelivered, Subject: e.PartnerID, Data: notifierv1.MailDelivered{
 				PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program, ChallengeID: e.ChallengeID,
 				TemplateID: e.TemplateID, Attempts: e.Attempts, DeliveredAt: e.OccurredAt}})
 		case domain.MailDeliveryFailed:
+			if e.ChallengeID == "" {
+				continue
+			}
+			reason := string(e.Reason)
+			if e.Reason == domain.ReasonExpired {
+				reason = notifierv1.ReasonChallengeExpired
+			}
 			out = append(out, outbox.Draft{Type: notifierv1.TypeMailFailed, Subject: e.PartnerID, Data: notifierv1.MailFailed{
 				PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program, ChallengeID: e.ChallengeID,
-				TemplateID: e.TemplateID, Attempts: e.Attempts, Reason: string(e.Reason), LastError: truncate(e.LastError, 500),
+				TemplateID: e.TemplateID, Attempts: e.Attempts, Reason: reason, LastError: truncate(e.LastError, 500),
 				FailedAt: e.OccurredAt}})
 		default:
 			return nil, fmt.Errorf("events: no mapping for %T", e)

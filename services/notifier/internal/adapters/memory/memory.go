@@ -1,6 +1,7 @@
-// Package memory is an in-memory delivery repository for tests and local
-// runs. It keeps the app.Repository contract with one mutex standing in for
-// the Postgres row lock; pulled events are kept in order for inspection.
+// Package memory is an in-memory delivery repository and directory for the
+// app's tests. It keeps the app.Repository contract with one mutex standing
+// in for the Postgres row lock; pulled events are kept in order for
+// inspection.
 package memory
 
 import (
@@ -93,15 +94,115 @@ func (r *Repository) Exists(_ context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-// Get returns a copy of a delivery.
-func (r *Repository) Get(id string) (*domain.Delivery, bool) {
+// Get implements app.Repository (a copy).
+func (r *Repository) Get(_ context.Context, id string) (*domain.Delivery, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.rows[id]
 	if !ok {
-		return nil, false
+		return nil, app.ErrNotFound
 	}
-	return domain.RestoreDelivery(s), true
+	return domain.RestoreDelivery(s), nil
+}
+
+// List implements app.Repository (by mail id, not by creation time).
+func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Delivery, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*domain.Delivery
+	for _, s := range r.rows {
+		if s.Request.PartnerID == q.PartnerID && (q.Status == "" || s.Status == q.Status) {
+			out = append(out, domain.RestoreDelivery(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID() > out[j].ID() })
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// MakeWaitingDue makes the partner's pending mails without an address due
+// at now (what SaveContact does in Postgres).
+func (r *Repository) MakeWaitingDue(partnerID string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, s := range r.rows {
+		if s.Request.PartnerID == partnerID && s.Status == domain.StatusPending && s.Request.Recipient == "" {
+			s.NextAttemptAt = now
+			r.rows[id] = s
+		}
+	}
+}
+
+// Directory implements app.Directory.
+type Directory struct {
+	mu       sync.Mutex
+	Repo     *Repository // made due when a contact arrives
+	contacts map[string]app.Contact
+	off      map[string]bool
+	sealed   map[string][]byte
+}
+
+// NewDirectory returns an empty directory that wakes repo's waiting mails.
+func NewDirectory(repo *Repository) *Directory {
+	return &Directory{Repo: repo, contacts: map[string]app.Contact{}, off: map[string]bool{}, sealed: map[string][]byte{}}
+}
+
+// Contact implements app.Directory.
+func (d *Directory) Contact(_ context.Context, partnerID string) (app.Contact, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.contacts[partnerID]
+	if !ok {
+		return app.Contact{}, app.ErrNotFound
+	}
+	return c, nil
+}
+
+// SaveContact implements app.Directory.
+func (d *Directory) SaveContact(_ context.Context, c app.Contact, now time.Time) error {
+	d.mu.Lock()
+	d.contacts[c.PartnerID] = c
+	d.mu.Unlock()
+	if d.Repo != nil {
+		d.Repo.MakeWaitingDue(c.PartnerID, now)
+	}
+	return nil
+}
+
+// RemindersOff implements app.Directory.
+func (d *Directory) RemindersOff(_ context.Context, partnerID string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.off[partnerID], nil
+}
+
+// SetRemindersOff implements app.Directory.
+func (d *Directory) SetRemindersOff(_ context.Context, partnerID string, off bool, _ time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.off[partnerID] = off
+	return nil
+}
+
+// SaveSealed implements app.Directory (no expiry in memory).
+func (d *Directory) SaveSealed(_ context.Context, ref string, sealed []byte, _ time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sealed[ref] = sealed
+	return nil
+}
+
+// Sealed implements app.Directory.
+func (d *Directory) Sealed(_ context.Context, ref string, _ time.Time) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, ok := d.sealed[ref]
+	if !ok {
+		return nil, app.ErrNotFound
+	}
+	return b, nil
 }
 
 // Events returns every event saved so far.

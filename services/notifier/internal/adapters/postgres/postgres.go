@@ -54,13 +54,14 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 		q := s.Request
 		tag, err := tx.Exec(ctx, `INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
 			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
-			correlation_id, trace_parent)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17) ON CONFLICT (id) DO NOTHING`,
-			q.ChallengeID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
-			string(q.Language), q.Market, q.ExpiresAt, secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
-			string(s.FailReason), q.CorrelationID, q.TraceParent)
+			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22) ON CONFLICT (id) DO NOTHING`,
+			q.ID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
+			string(q.Language), q.Market, optTime(q.ExpiresAt), secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
+			string(s.FailReason), q.CorrelationID, q.TraceParent, string(q.Category), jsonOrEmpty(q.Data), q.TriggerType,
+			q.ChallengeID, q.SecretRef)
 		if err != nil {
-			return fmt.Errorf("insert delivery %s: %w", q.ChallengeID, err)
+			return fmt.Errorf("insert delivery %s: %w", q.ID, err)
 		}
 		if tag.RowsAffected() == 0 {
 			return app.ErrDuplicate
@@ -80,9 +81,11 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 			return err
 		}
 		s := d.Snapshot()
+		q := s.Request
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, next_attempt_at = $3, fail_reason = $4,
-			sealed_secret = $5, version = version + 1, updated_at = now() WHERE id = $1`,
-			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s))
+			sealed_secret = $5, recipient = $6, contact_name = $7, language = $8, version = version + 1, updated_at = now()
+			WHERE id = $1`,
+			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), q.Recipient, q.ContactName, string(q.Language))
 		if err != nil {
 			return fmt.Errorf("save delivery %s: %w", id, err)
 		}
@@ -90,9 +93,23 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 	})
 }
 
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func jsonOrEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return b
+}
+
 // secretToKeep drops the sealed secret once the delivery is finished.
 func secretToKeep(s domain.DeliverySnapshot) []byte {
-	if s.Status == domain.StatusDelivered || s.Status == domain.StatusFailed {
+	if s.Status != domain.StatusPending && s.Status != domain.StatusSending {
 		return nil
 	}
 	return s.Request.SealedSecret
@@ -107,10 +124,10 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delive
 		if !a.FinishedAt.IsZero() {
 			finished = &a.FinishedAt
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error)
-			VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (delivery_id, number) DO UPDATE
-			SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error`,
-			d.ID(), a.Number, a.StartedAt, finished, string(a.Outcome), a.Error); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error, smtp_code)
+			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (delivery_id, number) DO UPDATE
+			SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, error = EXCLUDED.error, smtp_code = EXCLUDED.smtp_code`,
+			d.ID(), a.Number, a.StartedAt, finished, string(a.Outcome), a.Error, a.SMTPCode); err != nil {
 			return fmt.Errorf("save attempt %d of %s: %w", a.Number, d.ID(), err)
 		}
 	}
@@ -128,50 +145,87 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delive
 	return err
 }
 
-// Get reads a delivery without locking; app.ErrNotFound when absent.
+// Get implements app.Repository: a delivery read without locking.
 func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, error) {
-	return r.load(ctx, r.pool, id, "")
+	return r.load(ctx, pg.Q(ctx, r.pool), id, "")
+}
+
+const deliveryColumns = `id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
+	market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent,
+	category, data, trigger_type, challenge_id, secret_ref`
+
+func scanDelivery(row pgx.Row) (domain.DeliverySnapshot, error) {
+	var s domain.DeliverySnapshot
+	var lang, status, reason, category string
+	var expires *time.Time
+	req := &s.Request
+	err := row.Scan(&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
+		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &expires, &req.SealedSecret,
+		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent,
+		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef)
+	if err != nil {
+		return s, err
+	}
+	if expires != nil {
+		req.ExpiresAt = *expires
+	}
+	req.Language, req.Category, s.Status, s.FailReason = domain.Language(lang), domain.Category(category), domain.Status(status), domain.FailReason(reason)
+	return s, nil
 }
 
 func (r *Repository) load(ctx context.Context, q pg.Querier, id, suffix string) (*domain.Delivery, error) {
-	var s domain.DeliverySnapshot
-	var lang, status, reason string
-	req := &s.Request
-	err := q.QueryRow(ctx, `SELECT id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
-		market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent
-		FROM deliveries WHERE id = $1`+suffix, id).Scan(&req.ChallengeID, &req.PartnerID, &req.EnrollmentID, &req.Program,
-		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &req.ExpiresAt, &req.SealedSecret,
-		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent)
+	s, err := scanDelivery(q.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`+suffix, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, app.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load delivery %s: %w", id, err)
 	}
-	req.Language, s.Status, s.FailReason = domain.Language(lang), domain.Status(status), domain.FailReason(reason)
-	rows, err := q.Query(ctx, `SELECT number, started_at, finished_at, outcome, error FROM delivery_attempts
+	if s.Attempts, err = attempts(ctx, q, id); err != nil {
+		return nil, err
+	}
+	return domain.RestoreDelivery(s), nil
+}
+
+func attempts(ctx context.Context, q pg.Querier, id string) ([]domain.Attempt, error) {
+	rows, err := q.Query(ctx, `SELECT number, started_at, finished_at, outcome, error, smtp_code FROM delivery_attempts
 		WHERE delivery_id = $1 ORDER BY number`, id)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Attempt, error) {
 		var a domain.Attempt
 		var finished *time.Time
 		var outcome string
-		if err := rows.Scan(&a.Number, &a.StartedAt, &finished, &outcome, &a.Error); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&a.Number, &a.StartedAt, &finished, &outcome, &a.Error, &a.SMTPCode)
 		if finished != nil {
 			a.FinishedAt = *finished
 		}
 		a.Outcome = domain.Outcome(outcome)
-		s.Attempts = append(s.Attempts, a)
-	}
-	if err := rows.Err(); err != nil {
+		return a, err
+	})
+}
+
+// List implements app.Repository: a partner's mails, newest first.
+func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Delivery, error) {
+	rows, err := r.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE partner_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3`,
+		q.PartnerID, string(q.Status), q.Limit)
+	if err != nil {
 		return nil, err
 	}
-	return domain.RestoreDelivery(s), nil
+	snaps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.DeliverySnapshot, error) { return scanDelivery(row) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*domain.Delivery, len(snaps))
+	for i, s := range snaps {
+		if s.Attempts, err = attempts(ctx, r.pool, s.Request.ID); err != nil {
+			return nil, err
+		}
+		out[i] = domain.RestoreDelivery(s)
+	}
+	return out, nil
 }
 
 // Exists implements app.Repository.

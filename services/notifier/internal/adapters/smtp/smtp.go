@@ -15,6 +15,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // TLSMode is how the connection is protected.
@@ -154,27 +155,20 @@ func New(cfg Config) (*Sender, error) {
 	return &Sender{cfg: cfg, opts: opts}, nil
 }
 
-// Send delivers m with a plain-text body and an HTML alternative.
-func (s *Sender) Send(ctx context.Context, m app.Message) error {
-	msg := gomail.NewMsg()
-	if err := msg.FromFormat(s.cfg.FromName, s.cfg.From); err != nil {
-		return fmt.Errorf("%w: from: %v", app.ErrPermanent, err)
-	}
-	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
-		return fmt.Errorf("%w: recipient: %v", app.ErrPermanent, err)
-	}
-	msg.Subject(m.Subject)
-	msg.SetDate()
-	if m.ID != "" && s.cfg.MessageIDDomain != "" {
-		// Stable per delivery: a duplicate after a crash carries the same id.
-		msg.SetMessageIDWithValue(m.ID + "@" + s.cfg.MessageIDDomain)
-	}
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+// MessageIDDomain is the right side of the Message-IDs it writes.
+func (s *Sender) MessageIDDomain() string { return s.cfg.MessageIDDomain }
 
+// Send delivers m: plain text with an HTML alternative (package mails
+// composes it, as `partnerctl mail render --eml` does).
+func (s *Sender) Send(ctx context.Context, m app.Message) error {
+	msg, err := mails.Compose(mails.Envelope{ID: m.ID, MessageIDDomain: s.cfg.MessageIDDomain, From: s.cfg.From, FromName: s.cfg.FromName,
+		To: m.To, ToName: m.ToName, Rendered: m.Rendered, Unsubscribe: m.Unsubscribe})
+	if err != nil {
+		return &app.SendError{Permanent: true, Err: err}
+	}
 	c, err := gomail.NewClient(s.cfg.Host, s.opts...)
 	if err != nil {
-		return fmt.Errorf("%w: smtp client: %v", app.ErrPermanent, err)
+		return &app.SendError{Permanent: true, Err: fmt.Errorf("smtp client: %w", err)}
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return classify(err)
@@ -182,12 +176,14 @@ func (s *Sender) Send(ctx context.Context, m app.Message) error {
 	return nil
 }
 
-// classify marks 5xx answers permanent; connection problems, 4xx and
-// anything unknown stay temporary (retried within the challenge's expiry).
+// classify keeps the server's reply code and marks 5xx answers permanent;
+// connection problems, 4xx and anything unknown stay temporary (retried
+// within the mail's expiry).
 func classify(err error) error {
 	var se *gomail.SendError
-	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
-		return fmt.Errorf("%w: %v", app.ErrPermanent, err)
+	if errors.As(err, &se) {
+		code := se.ErrorCode()
+		return &app.SendError{Code: code, Permanent: !se.IsTemp() && code >= 500 && code < 600, Err: fmt.Errorf("smtp send: %w", err)}
 	}
-	return fmt.Errorf("smtp send: %w", err)
+	return &app.SendError{Err: fmt.Errorf("smtp send: %w", err)}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 func sender(t *testing.T, srv *smtptest.Server, mode smtp.TLSMode, user, pass string) *smtp.Sender {
@@ -33,10 +34,10 @@ func sender(t *testing.T, srv *smtptest.Server, mode smtp.TLSMode, user, pass st
 	return s
 }
 
-var msg = app.Message{ID: "ch-42", To: "taro@example.co.jp", ToName: "山田 太郎",
+var msg = app.Message{ID: "ch-42", To: "taro@example.co.jp", ToName: "山田 太郎", Rendered: mails.Rendered{
 	Subject: "【要確認】メールアドレスの確認",
 	Text:    "確認コード: 042917\nhttps://onboarding.example.com/confirm?token=abc_DEF-123\n",
-	HTML:    `<p><a href="https://onboarding.example.com/confirm?token=abc_DEF-123">確認</a> <strong>042917</strong></p>`}
+	HTML:    `<p><a href="https://onboarding.example.com/confirm?token=abc_DEF-123">確認</a> <strong>042917</strong></p>`}}
 
 func TestSendOverEveryTransport(t *testing.T) {
 	for _, tc := range []struct {
@@ -84,18 +85,20 @@ func TestSendOverEveryTransport(t *testing.T) {
 
 func TestSendFailures(t *testing.T) {
 	ctx := context.Background()
-	t.Run("recipient refused is permanent", func(t *testing.T) {
+	t.Run("recipient refused is permanent, with the reply code", func(t *testing.T) {
 		srv := smtptest.Start(t, smtptest.Options{RejectRcpt: true})
 		err := sender(t, srv, smtp.TLSNone, "", "").Send(ctx, msg)
-		if !errors.Is(err, app.ErrPermanent) {
+		var se *app.SendError
+		if !errors.Is(err, app.ErrPermanent) || !errors.As(err, &se) || se.Code != 550 {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("server down is temporary", func(t *testing.T) {
+	t.Run("server down is temporary, without a reply code", func(t *testing.T) {
 		srv := smtptest.Start(t, smtptest.Options{})
 		srv.Stop()
 		err := sender(t, srv, smtp.TLSNone, "", "").Send(ctx, msg)
-		if err == nil || errors.Is(err, app.ErrPermanent) {
+		var se *app.SendError
+		if err == nil || errors.Is(err, app.ErrPermanent) || !errors.As(err, &se) || se.Code != 0 {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -170,9 +173,15 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 	repo := memory.New()
 	t0 := time.Now().UTC().Truncate(time.Second)
 	clk := &clock{now: t0}
-	a, err := app.New(app.Deps{Repo: repo, Opener: opener, Sender: sender(t, srv, smtp.TLSStartTLS, "mailer", "s3cret"),
+	set, err := mails.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Deps{Repo: repo, Directory: memory.NewDirectory(repo), Opener: opener,
+		Sender: sender(t, srv, smtp.TLSStartTLS, "mailer", "s3cret"), Mails: set, LinkKey: []byte("0123456789abcdef0123"),
 		Clock: clk, Jitter: func() float64 { return 0.5 }, Policy: domain.DefaultPolicy(),
-		Links: app.Links{ConfirmURL: "https://onboarding.example.com/email-ownership/confirm", DisputeURL: "https://onboarding.example.com/email-ownership/dispute"}})
+		Links: app.Links{ConfirmURL: "https://onboarding.example.com/email-ownership/confirm", DisputeURL: "https://onboarding.example.com/email-ownership/dispute",
+			PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,13 +193,14 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 	sealed, _ := box.SealAnonymous(nil, plain, &pub, rand.Reader)
 
 	srv.Stop()
-	if _, err := a.Accept(ctx, domain.MailRequest{ChallengeID: "ch-7", EnrollmentID: "enr-7", PartnerID: "p-7",
+	if _, err := a.Accept(ctx, domain.MailRequest{ID: "ch-7", Category: domain.CategoryTransactional, SecretRef: "ch-7",
+		ChallengeID: "ch-7", EnrollmentID: "enr-7", PartnerID: "p-7",
 		Program: "partner_network", Recipient: "hanako@example.co.jp", ContactName: "Hanako Sato", Language: domain.LanguageEN,
 		TemplateID: "email_ownership.verify.v1", ExpiresAt: t0.Add(72 * time.Hour), SealedSecret: sealed}); err != nil {
 		t.Fatal(err)
 	}
 	// The first attempt, as the request is accepted, fails and schedules a retry.
-	d, _ := repo.Get("ch-7")
+	d, _ := repo.Get(ctx, "ch-7")
 	if d.Status() != domain.StatusPending || d.Attempts()[0].Outcome != domain.OutcomeTemporary || !d.NextAttemptAt().After(t0) {
 		t.Fatalf("not scheduled for retry: %s %+v", d.Status(), d.Attempts())
 	}
@@ -214,7 +224,7 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := "https://onboarding.example.com/email-ownership/confirm?token=" + token
-	if got[0].To[0] != "hanako@example.co.jp" || p.Subject != "Please confirm your e-mail address" ||
+	if got[0].To[0] != "hanako@example.co.jp" || p.Subject != "Please confirm your e-mail address / 【要確認】メールアドレスの確認" ||
 		!strings.Contains(p.Text, link) || !strings.Contains(p.Text, "730519") ||
 		!strings.Contains(p.HTML, `href="`+link+`"`) || !strings.Contains(p.HTML, "730519") {
 		t.Fatalf("received:\nsubject %q\ntext %s\nhtml %s", p.Subject, p.Text, p.HTML)

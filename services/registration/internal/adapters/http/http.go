@@ -207,10 +207,23 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, view)
 }
 
-func (a *API) changeMarket(w http.ResponseWriter, r *http.Request) {
-	var body struct {
+// The request bodies of the routes other than POST /v1/registrations
+// (domain.RegistrationInput).
+type (
+	marketBody struct {
 		Market string `json:"market"`
 	}
+	locationBody struct {
+		LocationID string `json:"location_id"`
+	}
+	claimBody struct {
+		DuplicateAttemptID string `json:"duplicate_attempt_id"`
+		Statement          string `json:"statement"`
+	}
+)
+
+func (a *API) changeMarket(w http.ResponseWriter, r *http.Request) {
+	var body marketBody
 	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -220,9 +233,7 @@ func (a *API) changeMarket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) linkLocation(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		LocationID string `json:"location_id"`
-	}
+	var body locationBody
 	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -241,10 +252,7 @@ func writeLifecycle(w http.ResponseWriter, r *http.Request, res app.LifecycleRes
 }
 
 func (a *API) fileClaim(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		DuplicateAttemptID string `json:"duplicate_attempt_id"`
-		Statement          string `json:"statement"`
-	}
+	var body claimBody
 	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
 		httpx.WriteError(w, r, err)
 		return

@@ -18,15 +18,19 @@ import (
 // not know, so that a new domain event cannot be dropped silently.
 func ToDraft(e domain.Event) (outbox.Draft, error) {
 	var (
-		typ  string
-		data any
+		typ   string
+		data  any
+		class string
 	)
 	switch ev := e.(type) {
 	case domain.RequestCreated:
 		typ, data = relv1.TypeRequestCreated, relv1.RequestCreated{
 			Parties: parties(ev.EventHeader), RequestID: ev.RequestID, Kind: string(ev.Kind), Market: ev.Market,
 			Roles: ev.Roles, DurationDays: ev.DurationDays, AutoExtend: ev.AutoExtend, ExpiresAt: ev.ExpiresAt.UTC(),
-			CreatedBy: ev.CreatedBy,
+			CreatedBy: ev.CreatedBy, SealedInvitation: ev.SealedInvitation,
+		}
+		if len(ev.SealedInvitation) > 0 {
+			class = DataClassificationRestricted // readers redact sealed_* members (the timeline does)
 		}
 	case domain.RequestAccepted:
 		typ, data = relv1.TypeRequestAccepted, relv1.RequestAccepted{
@@ -97,8 +101,12 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 	if h.ResellerID == "" {
 		return outbox.Draft{}, fmt.Errorf("events: %s of relationship %s has no reseller", e.EventName(), h.RelationshipID)
 	}
-	return outbox.Draft{Type: typ, Subject: h.ResellerID, Data: data}, nil
+	return outbox.Draft{Type: typ, Subject: h.ResellerID, Data: data, DataClassification: class}, nil
 }
+
+// DataClassificationRestricted marks an event that carries a sealed
+// secret (the dataclassification extension).
+const DataClassificationRestricted = "restricted"
 
 // ToDrafts maps every event, in order.
 func ToDrafts(evs []domain.Event) ([]outbox.Draft, error) {

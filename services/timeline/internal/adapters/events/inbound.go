@@ -32,16 +32,17 @@ type Inbound struct {
 // dead-letter subject (a dead letter about a partner is often why it is
 // stuck; the timeline's own is never read: one it could not read would come
 // back to it forever). The store is idempotent by event, so there is no
-// inbox; order does not matter, so one worker takes big batches. A dead
+// inbox; order does not matter, so its durables are shared (every replica
+// pulls from them) and one worker takes big batches. A dead
 // letter that is not a readable CloudEvent was dead-lettered already and is
 // skipped, not dead-lettered again.
 func (in Inbound) Subscriptions() []bus.Subscription {
 	var subs []bus.Subscription
 	for _, f := range bus.ProducerFilters() {
-		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Workers: 1, Batch: 200})
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Shared: true, Workers: 1, Batch: 200})
 	}
 	for _, f := range bus.DeadLetterFilters("timeline") {
-		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Workers: 1, Batch: 50})
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Shared: true, Workers: 1, Batch: 50})
 	}
 	return subs
 }

@@ -35,38 +35,35 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 var _ app.Store = (*Store)(nil)
 
-// Record implements app.Store.
+// Record implements app.Store: the event and its index rows under every
+// partner it concerns, in one statement (the index rows copy the stored
+// time, which Postgres keeps in microseconds, so that they sort exactly
+// like the event).
 func (s *Store) Record(ctx context.Context, e domain.Event, partners []string) (bool, error) {
-	var fresh bool
-	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		var data []byte
-		if len(e.Data) > 0 {
-			data = e.Data
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO events (source, id, type, subject, time, partition_key, sequence,
-			correlationid, causationid, authtype, authid, data)
+	var data []byte
+	if len(e.Data) > 0 {
+		data = e.Data
+	}
+	if partners == nil {
+		partners = []string{}
+	}
+	var inserted int
+	err := pg.Q(ctx, s.pool).QueryRow(ctx, `WITH e AS (
+			INSERT INTO events (source, id, type, subject, time, partition_key, sequence,
+				correlationid, causationid, authtype, authid, data)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (source, id) DO NOTHING`,
-			e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
-			e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data)
-		if err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		if fresh = tag.RowsAffected() == 1; !fresh {
-			return nil
-		}
-		for _, p := range partners {
-			// The stored time, not e.Time: Postgres keeps microseconds, and
-			// the copy must sort exactly like the event.
-			if _, err := tx.Exec(ctx, `INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type)
-				SELECT $1, time, source, sequence, id, type FROM events WHERE source = $2 AND id = $3`,
-				p, e.Source, e.ID); err != nil {
-				return fmt.Errorf("index event under %s: %w", p, err)
-			}
-		}
-		return nil
-	})
-	return fresh, err
+			ON CONFLICT (source, id) DO NOTHING
+			RETURNING source, id, type, time, sequence),
+		p AS (
+			INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type)
+			SELECT partner, e.time, e.source, e.sequence, e.id, e.type FROM e, unnest($13::text[]) AS partner)
+		SELECT count(*) FROM e`,
+		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
+		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data, partners).Scan(&inserted)
+	if err != nil {
+		return false, fmt.Errorf("record event: %w", err)
+	}
+	return inserted == 1, nil
 }
 
 // RecordDeadLetter implements app.Store.

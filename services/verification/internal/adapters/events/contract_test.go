@@ -218,8 +218,9 @@ func TestOpenInputMapsRegistrationFacts(t *testing.T) {
 // TestOpenInputComparesWhatRegistrationNormalized: registration accepts
 // "Tokyo-to" and "(株)" and publishes 東京都 and 株式会社 beside the raw
 // input; the register is compared with what registration normalized (one
-// normalization), so the pre-check finds the company instead of reporting
-// an address mismatch, and the verifier still sees the facts as submitted.
+// normalization, pkg/normalize, through Facts.Registered), so the pre-check
+// finds the company, and the verifier still sees the facts as submitted
+// beside their normalized form.
 func TestOpenInputComparesWhatRegistrationNormalized(t *testing.T) {
 	p := submitted()
 	p.Address.Raw.Region, p.Address.Raw.City = "Tokyo-to", "千代田区"
@@ -229,15 +230,13 @@ func TestOpenInputComparesWhatRegistrationNormalized(t *testing.T) {
 	if in.Facts.Address.Prefecture != "Tokyo-to" || in.Facts.LegalName != "（株）サンプル商事" {
 		t.Fatalf("submitted facts %+v", in.Facts)
 	}
-	if m := in.MatchFacts(); m.Address.Prefecture != "東京都" || m.LegalName != "株式会社サンプル商事" || m.RegistrationNumber != "9010401123456" {
-		t.Fatalf("facts compared with the register %+v", m)
+	if r := in.Facts.Registered; r == nil || r.Address.Prefecture != "東京都" || r.LegalName != "株式会社サンプル商事" {
+		t.Fatalf("facts compared with the register %+v", r)
 	}
-	reg := registry.Default()
-	raw, err := reg.Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts})
-	if err != nil || raw.Result != domain.MatchAddressMismatch {
-		t.Fatalf("the raw input against the register: %s %v (the defect this guards against)", raw.Result, err)
+	if n := in.Facts.Normalize("JP"); n.Prefecture != "東京都" || n.LegalName != "株式会社サンプル商事" || n.RegistrationNumber != "9010401123456" {
+		t.Fatalf("normalized facts %+v", n)
 	}
-	match, err := reg.Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.MatchFacts()})
+	match, err := registry.Default().Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts})
 	if err != nil || match.Result != domain.MatchFound {
 		t.Fatalf("registration's normalized facts against the register: %s %+v %v", match.Result, match.Differences, err)
 	}
@@ -257,4 +256,60 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// Registration accepts 愛知 and Kyoto-fu as 愛知県 and 京都府 and publishes the
+// normalized facts; the register pre-check must compare those (one
+// normalization), not the raw input, or it reports an address mismatch for
+// an address that matches the register.
+func TestPreCheckComparesTheNormalizedFactsRegistrationPublished(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    registrationv1.AddressLines
+		norm   registrationv1.NormalizedAddress
+		legal  registrationv1.LegalName
+		regNum string
+	}{
+		{"prefecture without its suffix",
+			registrationv1.AddressLines{Line1: "三の丸３－１－２", City: "名古屋市中区", Region: "愛知", PostalCode: "4600001"},
+			registrationv1.NormalizedAddress{Line1: "三の丸3-1-2", City: "名古屋市中区", Region: "愛知県", RegionCode: "23", PostalCode: "460-0001"},
+			registrationv1.LegalName{Raw: "（株）名城インフォテック", Normalized: "株式会社名城インフォテック"}, "8180001789012"},
+		{"prefecture in romaji",
+			registrationv1.AddressLines{Line1: "東塩小路町721番地1", City: "京都市下京区", Region: "Kyoto-fu", PostalCode: "600-8216"},
+			registrationv1.NormalizedAddress{Line1: "東塩小路町721番地1", City: "京都市下京区", Region: "京都府", RegionCode: "26", PostalCode: "600-8216"},
+			registrationv1.LegalName{Raw: "㈱京都クラウドワークス", Normalized: "株式会社京都クラウドワークス"}, "6130001890123"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := submitted()
+			p.LegalName = c.legal
+			p.Address = registrationv1.Address{Raw: c.raw, Normalized: c.norm}
+			p.RegistrationNumber = &registrationv1.RegistrationNumber{Scheme: "jp_corporate_number", Value: c.regNum}
+			in := OpenInput(p)
+			if in.Facts.Registered == nil || in.Facts.Registered.Address.Prefecture != c.norm.Region {
+				t.Fatalf("the published normalized facts are not used: %+v", in.Facts)
+			}
+			m, err := registry.Default().Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Result != domain.MatchFound || len(m.Differences) != 0 {
+				t.Fatalf("pre-check %s %+v, want found without differences", m.Result, m.Differences)
+			}
+			if n := in.Facts.Normalize("JP"); n.Prefecture != c.norm.Region || n.LegalName != c.legal.Normalized {
+				t.Fatalf("case facts %+v", n)
+			}
+		})
+	}
+	// An event without normalized facts falls back to the raw ones, through
+	// the same normalizer.
+	p := submitted()
+	p.Address.Raw.Region = "東京"
+	in := OpenInput(p)
+	if in.Facts.Registered != nil {
+		t.Fatal("no normalized facts were published")
+	}
+	if m, _ := registry.Default().Lookup(context.Background(), domain.RegistryQuery{Market: "JP", Facts: in.Facts}); m.Result != domain.MatchFound {
+		t.Fatalf("raw fallback: %s %+v", m.Result, m.Differences)
+	}
 }

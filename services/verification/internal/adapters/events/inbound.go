@@ -72,8 +72,9 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 }
 
 // OpenInput maps the registration's published facts to the case input: the
-// facts as submitted, for the verifier, and as registration normalized them,
-// which the register is compared with (one normalization, not two).
+// facts as submitted, for the verifier, and (Facts.Registered) as
+// registration normalized them, which the register is compared with (one
+// normalization, not two).
 func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 	in := domain.OpenInput{
 		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market,
@@ -83,15 +84,17 @@ func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 		Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
 		Website: p.Website,
 	}
-	if n := p.Address.Normalized; p.LegalName.Normalized != "" && n.Line1 != "" {
-		in.Registered = domain.CompanyFacts{LegalName: p.LegalName.Normalized, Phone: p.CompanyPhoneE164, Address: domain.Address{
-			Line1: n.Line1, Line2: n.Line2, City: n.City, Prefecture: n.Region, PostalCode: n.PostalCode}}
-	}
 	// Only a corporate number is checked against the register (and its
 	// check digit); a D-U-N-S number is not a register key here.
 	if rn := p.RegistrationNumber; rn != nil && (rn.Scheme == "jp_corporate_number" || p.Market != "JP") {
 		in.Facts.RegistrationNumber = rn.Value
-		in.Registered.RegistrationNumber = rn.Value
+	}
+	// The pre-check compares the facts as registration normalized them (one
+	// normalization for both services); the raw ones only for an event
+	// without them.
+	if n := p.Address.Normalized; p.LegalName.Normalized != "" && n.Line1 != "" {
+		in.Facts.Registered = &domain.CompanyFacts{LegalName: p.LegalName.Normalized, Address: domain.Address{
+			Line1: n.Line1, Line2: n.Line2, City: n.City, Prefecture: n.Region, PostalCode: n.PostalCode}}
 	}
 	if in.Website == "" {
 		in.Website = p.WebsiteDomain

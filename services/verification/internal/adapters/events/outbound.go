@@ -82,8 +82,8 @@ func Payload(e domain.Event) (string, any, error) {
 	case domain.DocumentsRequested:
 		out := verificationv1.DocumentsRequested{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			Check: string(e.Check), Reason: string(e.Reason), ApplicantMessage: e.ApplicantMessage,
-			AcceptedDocuments: docTypes(e.AcceptedDocuments), DueAt: utc(e.DueAt), AppealsRemaining: e.AppealsRemaining,
-			ContactEmail: e.ContactEmail, At: utc(e.At)}
+			AcceptedDocuments: docTypes(e.AcceptedDocuments), DueAt: utc(e.DueAt), BusinessDaysLeft: e.BusinessDaysLeft,
+			AppealsRemaining: e.AppealsRemaining, ContactEmail: e.ContactEmail, At: utc(e.At)}
 		if dp := e.DomainProof; dp != nil {
 			out.DomainProof = &verificationv1.DomainProof{Domain: dp.Domain, DNSTXTName: dp.TXTName(), DNSTXTValue: dp.Value(),
 				HTTPURL: dp.URL(), HTTPBody: dp.Value()}
@@ -95,7 +95,8 @@ func Payload(e domain.Event) (string, any, error) {
 			AppealsRemaining: e.AppealsRemaining, At: utc(e.At)}, nil
 	case domain.ReminderDue:
 		return verificationv1.TypeReminderDue, verificationv1.ReminderDue{CaseID: e.CaseID, PartnerID: e.PartnerID,
-			Check: string(e.Check), Reason: string(e.Reason), DueAt: utc(e.DueAt), LeadSeconds: int64(e.Lead / time.Second),
+			Check: string(e.Check), Reason: string(e.Reason), DueAt: utc(e.DueAt), BusinessDaysLeft: e.BusinessDaysLeft,
+			LeadSeconds:       int64(e.Lead / time.Second),
 			AcceptedDocuments: docTypes(e.AcceptedDocuments), ContactEmail: e.ContactEmail, At: utc(e.At)}, nil
 	case domain.VerificationApproved:
 		return verificationv1.TypeVerificationApproved, verificationv1.VerificationApproved{CaseID: e.CaseID, PartnerID: e.PartnerID,

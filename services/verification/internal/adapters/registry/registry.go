@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -33,7 +34,7 @@ func New(records []domain.RegisterRecord, source string) (*Lookup, error) {
 	var errs []error
 	for i, r := range records {
 		r.Market = strings.ToUpper(r.Market)
-		num := digits(r.RegistrationNumber)
+		num, _ := normalize.Digits(r.RegistrationNumber)
 		switch {
 		case num == "" || r.Name == "":
 			errs = append(errs, fmt.Errorf("record %d: registration_number and name are required", i))
@@ -47,7 +48,7 @@ func New(records []domain.RegisterRecord, source string) (*Lookup, error) {
 			continue
 		}
 		l.byNumber[r.Market+num] = r
-		l.byName[r.Market+"|"+domain.NormalizeName(r.Name)] = r
+		l.byName[r.Market+"|"+normalize.RegisterName(r.Name)] = r
 	}
 	return l, errors.Join(errs...)
 }
@@ -89,11 +90,12 @@ func (l *Lookup) Lookup(ctx context.Context, q domain.RegistryQuery) (domain.Reg
 		return domain.RegistryMatch{}, err
 	}
 	market := strings.ToUpper(q.Market)
-	num := digits(q.RegistrationNumber)
+	submitted := q.Facts.Normalize(market)
+	num, _ := normalize.Digits(q.RegistrationNumber)
 	if num == "" {
-		num = digits(q.Facts.RegistrationNumber)
+		num = submitted.RegistrationNumber
 	}
-	byName, nameFound := l.byName[market+"|"+domain.NormalizeName(q.Facts.LegalName)]
+	byName, nameFound := l.byName[market+"|"+normalize.RegisterName(submitted.LegalName)]
 	m := domain.RegistryMatch{Source: l.source}
 	var rec domain.RegisterRecord
 	if num != "" {
@@ -103,7 +105,7 @@ func (l *Lookup) Lookup(ctx context.Context, q domain.RegistryQuery) (domain.Reg
 			if nameFound {
 				m.Record = &byName
 				m.Differences = []domain.Difference{{Field: "registration_number", Submitted: q.Facts.RegistrationNumber,
-					Register: byName.RegistrationNumber, SubmittedNormalized: num, RegisterNormalized: digits(byName.RegistrationNumber),
+					Register: byName.RegistrationNumber, SubmittedNormalized: num, RegisterNormalized: digitsOf(byName.RegistrationNumber),
 					Hint: "the register lists a company of this name under another corporate number"}}
 			}
 			return m, nil
@@ -115,7 +117,7 @@ func (l *Lookup) Lookup(ctx context.Context, q domain.RegistryQuery) (domain.Reg
 		rec = byName
 	}
 	m.Record = &rec
-	m.Differences = compare(q.Facts, rec)
+	m.Differences = compare(market, q.Facts, submitted, rec)
 	m.Result = domain.MatchFound
 	for _, d := range m.Differences {
 		switch {
@@ -128,25 +130,28 @@ func (l *Lookup) Lookup(ctx context.Context, q domain.RegistryQuery) (domain.Reg
 	return m, nil
 }
 
-// compare lists the differences between submitted facts and a record.
-func compare(f domain.CompanyFacts, r domain.RegisterRecord) []domain.Difference {
+// compare lists the differences between the submitted facts (n, their
+// normalized form) and a record, reducing both to the keys of pkg/normalize.
+func compare(market string, f domain.CompanyFacts, n domain.NormalizedFacts, r domain.RegisterRecord) []domain.Difference {
+	reg := domain.CompanyFacts{LegalName: r.Name, RegistrationNumber: r.RegistrationNumber,
+		Address: domain.Address{Prefecture: r.Prefecture, City: r.City, Line1: r.Street, PostalCode: r.PostalCode}}.Normalize(market)
 	var out []domain.Difference
-	if a, b := domain.NormalizeName(f.LegalName), domain.NormalizeName(r.Name); a != b {
+	if a, b := normalize.RegisterName(n.LegalName), normalize.RegisterName(reg.LegalName); a != b {
 		out = append(out, domain.Difference{Field: "legal_name", Submitted: f.LegalName, Register: r.Name,
 			SubmittedNormalized: a, RegisterNormalized: b, Hint: nameHint(a, b)})
 	}
 	street := f.Address.Line1 + f.Address.Line2
-	full := domain.NormalizeAddressPart(f.Address.Prefecture + f.Address.City + street)
-	regFull := domain.NormalizeAddressPart(r.Prefecture + r.City + r.Street)
+	full := normalize.AddressLineKey(n.Prefecture + n.City + n.Street)
+	regFull := normalize.AddressLineKey(reg.Prefecture + reg.City + reg.Street)
 	// Applicants split the address across fields differently; only a
 	// difference of the whole is a mismatch, reported per component.
 	if full != regFull {
-		for _, p := range []struct{ field, sub, reg string }{
-			{"prefecture", f.Address.Prefecture, r.Prefecture},
-			{"city", f.Address.City, r.City},
-			{"street", street, r.Street},
+		for _, p := range []struct{ field, sub, reg, subN, regN string }{
+			{"prefecture", f.Address.Prefecture, r.Prefecture, n.Prefecture, reg.Prefecture},
+			{"city", f.Address.City, r.City, n.City, reg.City},
+			{"street", street, r.Street, n.Street, reg.Street},
 		} {
-			a, b := domain.NormalizeAddressPart(p.sub), domain.NormalizeAddressPart(p.reg)
+			a, b := normalize.AddressLineKey(p.subN), normalize.AddressLineKey(p.regN)
 			if a != b {
 				out = append(out, domain.Difference{Field: p.field, Submitted: p.sub, Register: p.reg,
 					SubmittedNormalized: a, RegisterNormalized: b, Hint: firstDifference(a, b)})
@@ -157,7 +162,9 @@ func compare(f domain.CompanyFacts, r domain.RegisterRecord) []domain.Difference
 				Register: r.Prefecture + r.City + r.Street, SubmittedNormalized: full, RegisterNormalized: regFull, Hint: firstDifference(full, regFull)})
 		}
 	}
-	if a, b := digits(f.Address.PostalCode), digits(r.PostalCode); a != "" && b != "" && a != b {
+	_, a, aok := normalize.PostalCode(market, n.PostalCode)
+	_, b, bok := normalize.PostalCode(market, reg.PostalCode)
+	if aok && bok && a != b {
 		out = append(out, domain.Difference{Field: "postal_code", Submitted: f.Address.PostalCode, Register: r.PostalCode,
 			SubmittedNormalized: a, RegisterNormalized: b})
 	}
@@ -168,11 +175,9 @@ func compare(f domain.CompanyFacts, r domain.RegisterRecord) []domain.Difference
 	return out
 }
 
-var legalForms = []string{"株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "一般社団法人", "一般財団法人"}
-
 func nameHint(a, b string) string {
 	strip := func(s string) string {
-		for _, f := range legalForms {
+		for _, f := range normalize.LegalForms() {
 			s = strings.ReplaceAll(s, f, "")
 		}
 		return s
@@ -204,15 +209,7 @@ func firstDifference(a, b string) string {
 	return fmt.Sprintf("differs from character %d: %q vs register %q", i+1, string(ra[i:]), string(rb[i:]))
 }
 
-func digits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r >= '０' && r <= '９':
-			b.WriteRune('0' + (r - '０'))
-		}
-	}
-	return b.String()
+func digitsOf(s string) string {
+	d, _ := normalize.Digits(s)
+	return d
 }

@@ -1,0 +1,101 @@
+package httpx
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/normalize"
+)
+
+// Codes of malformed path and query parameters (422, like every other
+// invalid input).
+const (
+	CodeInvalidPathParameter  = "request.invalid_path_parameter"
+	CodeInvalidQueryParameter = "request.invalid_query_parameter"
+)
+
+// MaxParam is the longest path or query parameter value accepted, in bytes.
+const MaxParam = 256
+
+// checkParams validates, once for every route, the path parameters of its
+// pattern (and, on a protected route, every query parameter): valid UTF-8,
+// no control, invisible or bidi-control character, at most MaxParam bytes.
+// Without it an id with a NUL byte or invalid UTF-8 reached Postgres, which
+// refused it, and the caller got a 500.
+func checkParams(r Route, next http.Handler) http.Handler {
+	names := wildcards(r.Pattern)
+	if len(names) == 0 && r.Public {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var fields []apperr.FieldError
+		for _, n := range names {
+			if fe, bad := checkParam("path."+n, req.PathValue(n)); bad {
+				fields = append(fields, fe)
+			}
+		}
+		if len(fields) > 0 {
+			WriteError(w, req, apperr.Invalid(CodeInvalidPathParameter, "a path parameter is malformed", fields...))
+			return
+		}
+		if !r.Public {
+			q := req.URL.Query()
+			keys := make([]string, 0, len(q))
+			for k := range q {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				field := "query." + strings.ToValidUTF8(k, "\uFFFD")
+				if fe, bad := checkParam(field, k); bad {
+					fields = append(fields, fe)
+					continue
+				}
+				for _, v := range q[k] {
+					if fe, bad := checkParam(field, v); bad {
+						fields = append(fields, fe)
+						break
+					}
+				}
+			}
+			if len(fields) > 0 {
+				WriteError(w, req, apperr.Invalid(CodeInvalidQueryParameter, "a query parameter is malformed", fields...))
+				return
+			}
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+func checkParam(field, v string) (apperr.FieldError, bool) {
+	switch {
+	case !utf8.ValidString(v):
+		return apperr.FieldError{Field: field, Code: "field.invalid_encoding", Message: "must be valid UTF-8"}, true
+	case len(v) > MaxParam:
+		return apperr.FieldError{Field: field, Code: "field.too_long", Message: fmt.Sprintf("must be at most %d bytes", MaxParam)}, true
+	}
+	if p, bad := normalize.CheckText(v); bad {
+		return apperr.FieldError{Field: field, Code: "field.invalid_characters",
+			Message: fmt.Sprintf("must not contain control, invisible or bidi-control characters (%s)", p)}, true
+	}
+	return apperr.FieldError{}, false
+}
+
+// wildcards lists the names of a ServeMux pattern's wildcards ("{id}",
+// "{rest...}").
+func wildcards(pattern string) []string {
+	var out []string
+	for _, seg := range strings.Split(pattern, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := strings.TrimSuffix(strings.Trim(seg, "{}"), "...")
+			if name != "$" && name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}

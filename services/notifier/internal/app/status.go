@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"regexp"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+// MailQuery selects mails for an operator.
+type MailQuery struct {
+	PartnerID string
+	Status    domain.Status // empty: any
+	Limit     int           // 1..500, default 100
+}
+
+var partnerIDRe = regexp.MustCompile(`^PG-[0-9A-Z]+(-[0-9A-Z]+)*$`)
+
+// PartnerMails is an operator's view of one partner's mails.
+type PartnerMails struct {
+	PartnerID    string
+	RemindersOff bool
+	Mails        []domain.DeliverySnapshot
+}
+
+// Mails lists a partner's mails, newest first, with their status: what an
+// operator looks at when a partner says "I never got the mail". Operators
+// only.
+func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (PartnerMails, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return PartnerMails{}, err
+	}
+	var fe []apperr.FieldError
+	if !partnerIDRe.MatchString(q.PartnerID) {
+		fe = append(fe, apperr.FieldError{Field: "partner_id", Code: "partner_id.invalid", Message: "a global partner ID (PG-…) is required"})
+	}
+	switch q.Status {
+	case "", domain.StatusPending, domain.StatusSending, domain.StatusDelivered, domain.StatusFailed, domain.StatusSuppressed:
+	default:
+		fe = append(fe, apperr.FieldError{Field: "status", Code: "status.unknown", Message: "pending, sending, delivered, failed or suppressed"})
+	}
+	if q.Limit == 0 {
+		q.Limit = 100
+	}
+	if q.Limit < 1 || q.Limit > 500 {
+		fe = append(fe, apperr.FieldError{Field: "limit", Code: "limit.out_of_range", Message: "1 to 500"})
+	}
+	if len(fe) > 0 {
+		return PartnerMails{}, apperr.Invalid("notifier.invalid_query", "invalid query", fe...)
+	}
+	ds, err := a.d.Repo.List(ctx, q)
+	if err != nil {
+		return PartnerMails{}, err
+	}
+	off, err := a.d.Directory.RemindersOff(ctx, q.PartnerID)
+	if err != nil {
+		return PartnerMails{}, err
+	}
+	out := PartnerMails{PartnerID: q.PartnerID, RemindersOff: off, Mails: make([]domain.DeliverySnapshot, len(ds))}
+	for i, d := range ds {
+		out.Mails[i] = d.Snapshot()
+	}
+	return out, nil
+}
+
+// Mail is one mail with every attempt. Operators only.
+func (a *App) Mail(ctx context.Context, p auth.Principal, id string) (domain.DeliverySnapshot, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return domain.DeliverySnapshot{}, err
+	}
+	d, err := a.d.Repo.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return domain.DeliverySnapshot{}, apperr.NotFound("notifier.mail_unknown", "no mail "+id)
+	}
+	if err != nil {
+		return domain.DeliverySnapshot{}, err
+	}
+	return d.Snapshot(), nil
+}

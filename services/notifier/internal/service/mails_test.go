@@ -1,0 +1,411 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
+)
+
+// registered publishes a partner's registration (the notifier keeps its
+// contact).
+func (h *harness) registered(partnerID, company, email string) {
+	h.t.Helper()
+	publish(h.t, h.js, registrationv1.TypeApplicationSubmitted, "", partnerID, registrationv1.ApplicationSubmitted{
+		PartnerID: partnerID, LocationID: partnerID + "-L1", Market: "JP", Language: "ja",
+		LegalName: registrationv1.LegalName{Raw: company, Normalized: company},
+		Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: email, EmailDomain: strings.SplitN(email, "@", 2)[1]},
+		Enrollments: []registrationv1.Enrollment{{EnrollmentID: partnerID + "-NET", Program: registrationv1.ProgramPartnerNetwork,
+			Status: registrationv1.StatusPendingVerification}},
+		SubmittedBy: "test", SubmittedAt: time.Now().UTC()})
+}
+
+// contactsKnown waits until the notifier recorded n contacts (a partner
+// registers long before the events that mail it).
+func (h *harness) contactsKnown(n int) {
+	h.t.Helper()
+	testkit.Eventually(h.t, 10*time.Second, func() error {
+		var got int
+		if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM contacts`).Scan(&got); err != nil || got < n {
+			return fmt.Errorf("%d contacts (%v)", got, err)
+		}
+		return nil
+	})
+}
+
+// mails waits for n mails and returns them parsed, by subject.
+func (h *harness) mails(n int) map[string]smtptest.Parsed {
+	h.t.Helper()
+	var got []smtptest.Received
+	testkit.Eventually(h.t, 15*time.Second, func() error {
+		if got = h.smtp.Messages(); len(got) < n {
+			return fmt.Errorf("%d of %d mails", len(got), n)
+		}
+		return nil
+	})
+	out := map[string]smtptest.Parsed{}
+	for _, m := range got {
+		p, err := smtptest.Parse(m.Data)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		p.To = m.To[0]
+		out[p.Subject] = p
+	}
+	return out
+}
+
+func (h *harness) operator() string {
+	tok, err := h.signer.Mint(auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}}, auth.DevIssuer, auth.DevAudience, time.Minute)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func (h *harness) get(path, token string, want int, out any) {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+h.svc.Addr()+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		h.t.Fatalf("GET %s: %d, want %d: %s", path, res.StatusCode, want, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+type mailView struct {
+	ID        string `json:"id"`
+	MessageID string `json:"message_id"`
+	Template  string `json:"template"`
+	Category  string `json:"category"`
+	Recipient string `json:"recipient"`
+	Status    string `json:"status"`
+	Trigger   struct{ Type, ID string }
+	Attempts  []struct {
+		Number   int    `json:"number"`
+		Outcome  string `json:"outcome"`
+		SMTPCode int    `json:"smtp_code"`
+		Error    string `json:"error"`
+	} `json:"attempts"`
+}
+
+type mailList struct {
+	PartnerID    string     `json:"partner_id"`
+	RemindersOff bool       `json:"reminders_off"`
+	Mails        []mailView `json:"mails"`
+}
+
+func parties(reseller, provider string) relv1.Parties {
+	return relv1.Parties{RelationshipID: "rel-1", ProviderID: provider, ResellerID: reseller, ResellerLocationID: reseller + "-L1",
+		OccurredAt: time.Now().UTC()}
+}
+
+// TestEveryMomentReachesThePartner: each event of the catalog sends its
+// mail to the partner's contact (known from its registration), with both
+// languages in both parts; reminders carry a one-click unsubscribe link,
+// transactional mails none; the invitation and its reminder carry the link
+// relationships sealed to the notifier; a grant superseded by a widening
+// sends nothing. Operators see each mail, delivered, with its trigger and
+// the address masked.
+func TestEveryMomentReachesThePartner(t *testing.T) {
+	h := start(t, opts{})
+	const res, prv, addr = "PG-RES1", "PG-PRV1", "hanako@reseller.example.co.jp"
+	h.registered(res, "株式会社なにわソリューションズ", addr)
+	h.registered(prv, "株式会社名城インフォテック", "ops@provider.example.co.jp")
+	h.contactsKnown(2)
+	due := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Hour)
+	now := time.Now().UTC()
+	link := "https://partners.example.com/invitations#token=INVITE-SECRET-1"
+	sealed, err := h.sealer.SealPayload(sealedbox.Payload{ChallengeID: "rq-1", Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enr := []verificationv1.Enrollment{{EnrollmentID: res + "-NET", Program: "partner_network"}, {EnrollmentID: res + "-RES", Program: "indirect_reseller"}}
+	for _, e := range []struct {
+		typ  string
+		data any
+	}{
+		{verificationv1.TypeDocumentsRequested, verificationv1.DocumentsRequested{CaseID: "vc-1", PartnerID: res, Check: "company",
+			Reason: "address_mismatch", ApplicantMessage: "番地の表記が違います", AcceptedDocuments: []string{"company_register_certificate"},
+			DueAt: due, BusinessDaysLeft: 10, AppealsRemaining: 3, ContactEmail: addr, At: now}},
+		{verificationv1.TypeReminderDue, verificationv1.ReminderDue{CaseID: "vc-1", PartnerID: res, Check: "company", Reason: "address_mismatch",
+			DueAt: due, BusinessDaysLeft: 3, LeadSeconds: 259200, AcceptedDocuments: []string{"company_register_certificate"}, ContactEmail: addr, At: now}},
+		{verificationv1.TypeVerificationRejected, verificationv1.VerificationRejected{CaseID: "vc-1", PartnerID: res, LocationID: res + "-L1",
+			Market: "JP", Enrollments: enr, FailingCheck: "company", SubStatus: "company_check_failed", Reason: "company_not_found", Mode: "FINAL", RejectedAt: now}},
+		{verificationv1.TypeVerificationApproved, verificationv1.VerificationApproved{CaseID: "vc-1", PartnerID: res, LocationID: res + "-L1",
+			Market: "JP", DecisionID: "d-1", Enrollments: enr, ApprovedAt: now}},
+		{agreementsv1.TypeReacceptanceRequired, agreementsv1.ReacceptanceRequired{RequirementID: "rr-1", PartnerID: res, LocationID: res + "-L1",
+			Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-01", CurrentAcceptanceID: "a-1", DueBy: due}},
+		{agreementsv1.TypeReacceptanceOverdue, agreementsv1.ReacceptanceOverdue{RequirementID: "rr-1", PartnerID: res, LocationID: res + "-L1",
+			Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-01", DueBy: due, OverdueAt: now}},
+		{relv1.TypeRequestCreated, relv1.RequestCreated{Parties: parties(res, prv), RequestID: "rq-1", Kind: "initial", Market: "JP",
+			Roles: []string{"billing_reader", "customer_management"}, DurationDays: 30, ExpiresAt: due, CreatedBy: "padm", SealedInvitation: sealed}},
+		{relv1.TypeAccessExpiring, relv1.AccessExpiring{Parties: parties(res, prv), GrantID: "g-1", ExpiresAt: due}},
+		{relv1.TypeAccessExpired, relv1.AccessExpired{Parties: parties(res, prv), GrantID: "g-1", ExpiresAt: now}},
+		{relv1.TypeAccessTerminated, relv1.AccessTerminated{Parties: parties(res, prv), GrantID: "g-0", Reason: relv1.TerminatedSuperseded}},
+		{relv1.TypeAccessTerminated, relv1.AccessTerminated{Parties: parties(res, prv), GrantID: "g-2", Reason: relv1.TerminatedRelationshipEnded}},
+	} {
+		publish(t, h.js, e.typ, "", res, e.data)
+	}
+	h.mails(10)
+	// Days later (its own durable: after the invitation was handled).
+	publish(t, h.js, relv1.TypeRequestReminderDue, "", res, relv1.RequestReminderDue{Parties: parties(res, prv), RequestID: "rq-1", ExpiresAt: due})
+	got := h.mails(11)
+	find := func(ja string) smtptest.Parsed {
+		t.Helper()
+		for subj, m := range got {
+			if strings.Contains(subj, ja) {
+				return m
+			}
+		}
+		t.Fatalf("no mail with %q among %d", ja, len(got))
+		return smtptest.Parsed{}
+	}
+	reminders := []string{"【リマインダー】書類の提出期限", "【リマインダー】株式会社名城インフォテック からの承認依頼"}
+	for subj, m := range got {
+		if m.To != addr || !strings.Contains(m.HTML, `<section lang="ja">`) || !strings.Contains(m.HTML, `<section lang="en">`) ||
+			!strings.Contains(subj, " / ") || !strings.Contains(m.Text, "────") {
+			t.Errorf("%s: to %s, not bilingual in both parts:\n%s", subj, m.To, m.Text)
+		}
+		isReminder := slices.ContainsFunc(reminders, func(r string) bool { return strings.Contains(subj, r) })
+		if lu := m.Header.Get("List-Unsubscribe"); isReminder != (lu != "") || (isReminder && m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click") {
+			t.Errorf("%s: List-Unsubscribe %q", subj, lu)
+		}
+	}
+	for ja, wants := range map[string][]string{
+		"書類のご提出のお願い":      {"登記事項証明書", "あと 10 営業日", "番地の表記が違います", "https://partners.example.com/partners/PG-RES1/verification", "certified copy of the company register"},
+		"【審査結果】":          {"vc-1", "最終", "final", "partner support"},
+		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1/agreements", "PG-RES1", "accept"},
+		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1/agreements"},
+		"同意の期限が過ぎました":     {"indirect_reseller-2027-01"},
+		"承認依頼が届きました":      {link, "株式会社名城インフォテック", "30 日間", "30 days", "請求情報の閲覧", "customer management"},
+		"からの承認依頼が未回答です":   {link},
+		"の委任管理者権限は":       {"株式会社名城インフォテック", "満了します", "reaches its end"},
+		"期間が満了しました":       {"PG-PRV1"},
+		"取引関係の終了により":      {"removed"},
+		"【リマインダー】書類の提出期限": {"あと 3 営業日", "https://notify.example.com/unsubscribe?partner=PG-RES1"},
+	} {
+		m := find(ja)
+		for _, w := range wants {
+			if !strings.Contains(m.Text, w) {
+				t.Errorf("%q lacks %q:\n%s", ja, w, m.Text)
+			}
+		}
+	}
+
+	var list mailList
+	h.get("/v1/mails?partner_id="+res, h.operator(), 200, &list)
+	if len(list.Mails) != 11 || list.RemindersOff {
+		t.Fatalf("operator's list: %+v", list)
+	}
+	for _, m := range list.Mails {
+		if m.Status != "delivered" || m.Recipient != "h***@reseller.example.co.jp" || m.Trigger.ID != m.ID || len(m.Attempts) != 1 ||
+			m.MessageID != "<"+m.ID+"@partners.example.com>" {
+			t.Errorf("mail %+v", m)
+		}
+	}
+	var one mailView
+	h.get("/v1/mails/"+url.PathEscape(list.Mails[0].ID), h.operator(), 200, &one)
+	if one.ID != list.Mails[0].ID || one.Attempts[0].Outcome != "delivered" {
+		t.Fatalf("one mail %+v", one)
+	}
+	admin, _ := h.signer.Mint(auth.Principal{Subject: "adm", PartnerID: res, Roles: []auth.Role{auth.RolePartnerAdmin}}, auth.DevIssuer, auth.DevAudience, time.Minute)
+	h.get("/v1/mails?partner_id="+res, admin, 403, nil)
+	h.get("/v1/mails?partner_id="+res, "", 401, nil)
+	h.get("/v1/mails?partner_id=nope&limit=0", h.operator(), 422, nil)
+	h.get("/v1/mails/unknown", h.operator(), 404, nil)
+}
+
+// TestMailWaitsForTheRegistration: an approval consumed before the
+// partner's registration (another durable) waits for the contact and goes
+// out as soon as it arrives.
+func TestMailWaitsForTheRegistration(t *testing.T) {
+	h := start(t, opts{})
+	publish(t, h.js, verificationv1.TypeVerificationApproved, "", "PG-LATE1", verificationv1.VerificationApproved{CaseID: "vc-9",
+		PartnerID: "PG-LATE1", LocationID: "PG-LATE1-L1", Market: "JP", DecisionID: "d-9",
+		Enrollments: []verificationv1.Enrollment{{EnrollmentID: "PG-LATE1-NET", Program: "partner_network"}}, ApprovedAt: time.Now().UTC()})
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id=PG-LATE1", h.operator(), 200, &list)
+		if len(list.Mails) != 1 || list.Mails[0].Status != "pending" || list.Mails[0].Recipient != "" {
+			return fmt.Errorf("mails %+v", list.Mails)
+		}
+		return nil
+	})
+	h.registered("PG-LATE1", "有限会社青葉コンピュータ", "taro@aoba.example.co.jp")
+	m := h.mails(1)
+	for subj, p := range m {
+		if p.To != "taro@aoba.example.co.jp" || !strings.Contains(subj, "承認されました") || !strings.Contains(p.Text, "有限会社青葉コンピュータ") {
+			t.Fatalf("mail %q to %s:\n%s", subj, p.To, p.Text)
+		}
+	}
+}
+
+// TestReminderOneClickUnsubscribe: the reminder's List-Unsubscribe URL is
+// opened by a scanner (GET, HEAD: nothing changes), then posted by a mail
+// client's one-click (RFC 8058): the next reminder is not sent (suppressed)
+// while a transactional mail still is; the page's button resumes them.
+func TestReminderOneClickUnsubscribe(t *testing.T) {
+	h := start(t, opts{})
+	const p, addr = "PG-UNSUB1", "jiro@unsub.example.co.jp"
+	h.registered(p, "株式会社京都クラウドワークス", addr)
+	h.contactsKnown(1)
+	reminder := func() {
+		publish(t, h.js, verificationv1.TypeReminderDue, "", p, verificationv1.ReminderDue{CaseID: "vc-u", PartnerID: p, Check: "employment",
+			Reason: "domain_not_owned", DueAt: time.Now().Add(72 * time.Hour).UTC(), BusinessDaysLeft: 3, LeadSeconds: 259200,
+			AcceptedDocuments: []string{"domain_invoice", "domain_purchase_proof"}, ContactEmail: addr, At: time.Now().UTC()})
+	}
+	reminder()
+	var lu string
+	for _, m := range h.mails(1) {
+		lu = strings.Trim(m.Header.Get("List-Unsubscribe"), "<>")
+	}
+	u, err := url.Parse(lu)
+	if err != nil || u.Path != "/unsubscribe" {
+		t.Fatalf("List-Unsubscribe %q", lu)
+	}
+	local := "http://" + h.svc.Addr() + "/unsubscribe?" + u.RawQuery
+	for _, method := range []string{"GET", "HEAD"} {
+		req, _ := http.NewRequest(method, local, nil)
+		req.Header.Set("Sec-Purpose", "prefetch")
+		res, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || (method == "GET" && (!strings.Contains(string(body), "株式会社京都クラウドワークス") ||
+			!strings.Contains(string(body), `name="reminders" value="off"`))) {
+			t.Fatalf("%s page: %d %s", method, res.StatusCode, body)
+		}
+	}
+	var list mailList
+	h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+	if list.RemindersOff {
+		t.Fatal("opening the link stopped reminders")
+	}
+	res, err := h.client.Post(local, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "リマインダーを停止しました") {
+		t.Fatalf("one-click: %d %s", res.StatusCode, body)
+	}
+	forged := strings.Replace(local, "sig=", "sig=x", 1)
+	if res, _ := h.client.Post(forged, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click")); res.StatusCode != 404 {
+		t.Fatalf("a forged link: %d", res.StatusCode)
+	}
+	reminder()
+	publish(t, h.js, verificationv1.TypeDocumentsRequested, "", p, verificationv1.DocumentsRequested{CaseID: "vc-u", PartnerID: p,
+		Check: "employment", Reason: "domain_not_owned", AcceptedDocuments: []string{"domain_invoice"}, DueAt: time.Now().Add(240 * time.Hour).UTC(),
+		BusinessDaysLeft: 10, AppealsRemaining: 2, ContactEmail: addr, At: time.Now().UTC()})
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+		var st []string
+		for _, m := range list.Mails {
+			st = append(st, m.Template+":"+m.Status)
+		}
+		slices.Sort(st)
+		if want := "verification.documents_reminder:delivered verification.documents_reminder:suppressed verification.documents_requested:delivered"; strings.Join(st, " ") != want || !list.RemindersOff {
+			return fmt.Errorf("mails %v (reminders off %v)", st, list.RemindersOff)
+		}
+		return nil
+	})
+	if n := len(h.smtp.Messages()); n != 2 {
+		t.Fatalf("%d mails, want the first reminder and the transactional mail", n)
+	}
+	form := url.Values{"partner": {u.Query().Get("partner")}, "sig": {u.Query().Get("sig")}, "reminders": {"on"}}
+	res, err = h.client.PostForm("http://"+h.svc.Addr()+"/unsubscribe", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+	if res.StatusCode != 200 || list.RemindersOff {
+		t.Fatalf("resume: %d, reminders off %v", res.StatusCode, list.RemindersOff)
+	}
+}
+
+// TestRefusedMailIsWatchable: a recipient the server refuses (550) gives
+// one JSON log line for the failed attempt and one for the mail given up,
+// with the reply code and the address masked, the Prometheus counters of
+// the attempt and of the dead mail, and the status operators read.
+func TestRefusedMailIsWatchable(t *testing.T) {
+	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true}})
+	const p, addr = "PG-REFUSED1", "nobody@refused.example.co.jp"
+	h.registered(p, "合同会社ふじデータラボ", addr)
+	h.contactsKnown(1)
+	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-9", PartnerID: p,
+		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-9", CurrentAcceptanceID: "a-9",
+		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" {
+			return fmt.Errorf("mails %+v", list.Mails)
+		}
+		return nil
+	})
+	if a := list.Mails[0].Attempts; len(a) != 1 || a[0].Outcome != "permanent_failure" || a[0].SMTPCode != 550 || strings.Contains(a[0].Error, addr) {
+		t.Fatalf("attempts %+v", a)
+	}
+	logs := h.logs.String()
+	if strings.Contains(logs, addr) {
+		t.Fatalf("the address in clear in the logs:\n%s", logs)
+	}
+	var failed, dead bool
+	for _, l := range strings.Split(logs, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil || m["mail_id"] != list.Mails[0].ID {
+			continue
+		}
+		failed = failed || (m["msg"] == "mail attempt failed" && m["smtp_code"] == 550.0 && m["level"] == "WARN")
+		dead = dead || (m["msg"] == "mail given up" && m["reason"] == "permanent_error" && m["level"] == "ERROR")
+	}
+	if !failed || !dead {
+		t.Fatalf("log lines (attempt failed %v, given up %v):\n%s", failed, dead, logs)
+	}
+	res, err := http.Get("http://" + h.svc.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`partnerhub_mail_attempts_total{outcome="permanent_failure",smtp_code="550",template="agreements.reacceptance_required"} 1`,
+		`partnerhub_mail_dead_total{reason="permanent_error",template="agreements.reacceptance_required"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

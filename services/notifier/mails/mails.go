@@ -1,0 +1,209 @@
+// Package mails is every mail the notifier sends: the catalog (which event
+// sends which mail, to whom, transactional or reminder), the template files a
+// person edits (templates/<id>/{ja,en}.{subject.txt,txt,html} and a
+// sample.yaml to preview them with), the wording shared by all mails
+// (templates/terms/<lang>.yaml: document, reason, role and program names,
+// footers) and the layout that puts both languages into both parts
+// (templates/layout). It renders a mail and composes the MIME message, for
+// the notifier's sender and for `partnerctl mail render`.
+//
+// Every mail carries both languages in both parts, the recipient's language
+// first: Japanese and English, plain text and HTML.
+package mails
+
+import (
+	"strings"
+	"time"
+
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+)
+
+// Language of a mail section.
+type Language string
+
+// Languages. Every mail has both; the first is the recipient's.
+const (
+	Japanese Language = "ja"
+	English  Language = "en"
+)
+
+// Languages lists the supported languages.
+var Languages = []Language{Japanese, English}
+
+// Other is the second language of a mail whose first is l.
+func (l Language) Other() Language {
+	if l == Japanese {
+		return English
+	}
+	return Japanese
+}
+
+// ChooseLanguage picks the first language: the requested one when
+// supported, otherwise by market (Japan → Japanese), otherwise English.
+func ChooseLanguage(lang, market string) Language {
+	switch strings.ToLower(strings.TrimSpace(lang)) {
+	case "ja":
+		return Japanese
+	case "en":
+		return English
+	}
+	if strings.EqualFold(market, "JP") {
+		return Japanese
+	}
+	return English
+}
+
+// Category tells whether a partner may unsubscribe from a mail.
+type Category string
+
+// Categories.
+const (
+	// Transactional mails tell the partner what it must do or what changed
+	// for it (a confirmation link, a rejection and its cure, an approval,
+	// an invitation, access that ends); they cannot be unsubscribed.
+	Transactional Category = "transactional"
+	// Reminder mails repeat something the partner was already told; a
+	// partner can stop them (an unsubscribe link in every one, RFC 8058
+	// one-click included).
+	Reminder Category = "reminder"
+)
+
+// Kind is one mail of the catalog.
+type Kind struct {
+	ID       string   `json:"id"`       // template directory under templates/
+	Trigger  string   `json:"trigger"`  // CloudEvents type whose consumption sends it
+	Category Category `json:"category"` //
+	To       string   `json:"to"`       // who receives it
+	Carries  string   `json:"carries"`  // what it tells, for the README and reviewers
+}
+
+// Template ids.
+const (
+	VerifyEmail          = "email_ownership.verify.v1"
+	DocumentsRequested   = "verification.documents_requested"
+	DocumentsReminder    = "verification.documents_reminder"
+	VerificationRejected = "verification.rejected"
+	VerificationApproved = "verification.approved"
+	ReacceptanceRequired = "agreements.reacceptance_required"
+	ReacceptanceOverdue  = "agreements.reacceptance_overdue"
+	Invitation           = "relationships.invitation"
+	InvitationReminder   = "relationships.invitation_reminder"
+	AccessExpiring       = "relationships.access_expiring"
+	AccessExpired        = "relationships.access_expired"
+	AccessTerminated     = "relationships.access_terminated"
+)
+
+// Kinds is the catalog, in the order a partner meets them. The notifier
+// subscribes to each Trigger (services/notifier/internal/adapters/events);
+// a new mail is a directory under templates/ and a line here and there.
+var Kinds = []Kind{
+	{VerifyEmail, emailv1.TypeVerificationMailRequested, Transactional, "the enrollment's contact (address in the request)",
+		"the confirmation link (a page with a button) and the 6-digit code, valid until, the dispute link"},
+	{DocumentsRequested, verificationv1.TypeDocumentsRequested, Transactional, "the partner's contact",
+		"the check and what is wrong (reason, the reviewer's message), the exact documents that cure it, the deadline (date and business days), appeals left, the documents page"},
+	{DocumentsReminder, verificationv1.TypeReminderDue, Reminder, "the partner's contact",
+		"the documents still due, the deadline (date and business days left), the documents page"},
+	{VerificationRejected, verificationv1.TypeVerificationRejected, Transactional, "the partner's contact",
+		"which check failed and why; FINAL: the decision is final, what the partner can still do (ask support with the case id); RETRY without appeals left: the same"},
+	{VerificationApproved, verificationv1.TypeVerificationApproved, Transactional, "the partner's contact",
+		"the partner ID is valid; for a reseller, the link to accept the reseller agreement (which makes the enrollment active)"},
+	{ReacceptanceRequired, agreementsv1.TypeReacceptanceRequired, Transactional, "the partner's contact",
+		"the program, the new version, the date by which to accept it, the agreements link"},
+	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
+		"the deadline passed: the old acceptance no longer counts; accept the new version (link)"},
+	{Invitation, relv1.TypeRequestCreated, Transactional, "the reseller's contact (its administrator)",
+		"the provider's legal name, the roles and their meaning, the duration and auto-extension, the invitation link (sealed to the notifier by relationships) and its expiry"},
+	{InvitationReminder, relv1.TypeRequestReminderDue, Reminder, "the reseller's contact",
+		"an invitation still unanswered, its expiry, the same invitation link"},
+	{AccessExpiring, relv1.TypeAccessExpiring, Transactional, "the reseller's contact",
+		"the provider's delegated access ends at (or renews at) the expiry; how to renew"},
+	{AccessExpired, relv1.TypeAccessExpired, Transactional, "the reseller's contact",
+		"the provider's delegated access ended; the provider must ask again"},
+	{AccessTerminated, relv1.TypeAccessTerminated, Transactional, "the reseller's contact",
+		"the provider's delegated access was removed because the relationship ended (not sent when a widening supersedes a grant)"},
+}
+
+// KindOf returns the catalog entry of a template id.
+func KindOf(id string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Data is what a template sees. It is language-neutral: codes and instants,
+// which the templates turn into words and dates of their language with the
+// functions of terms/<lang>.yaml. Links and Code are filled when the mail
+// is sent (they may come from a sealed secret) and never stored.
+type Data struct {
+	Partner      Party         `json:"partner"`
+	Links        Links         `json:"-"`
+	Code         string        `json:"-"`
+	ExpiresAt    time.Time     `json:"expires_at,omitzero"`
+	Verification *Verification `json:"verification,omitempty"`
+	Agreement    *Agreement    `json:"agreement,omitempty"`
+	Relationship *Relationship `json:"relationship,omitempty"`
+}
+
+// Party is the recipient's company and contact.
+type Party struct {
+	ID          string `json:"id,omitempty"`
+	CompanyName string `json:"company_name,omitempty"`
+	// ContactName is used as given when set; otherwise the name is written
+	// from the first and last name in the order of the language.
+	ContactName      string `json:"contact_name,omitempty"`
+	ContactFirstName string `json:"contact_first_name,omitempty"`
+	ContactLastName  string `json:"contact_last_name,omitempty"`
+	Market           string `json:"market,omitempty"`
+}
+
+// Links are the URLs a mail may carry.
+type Links struct {
+	Confirm, Dispute string // e-mail ownership
+	Invitation       string // the relationship request, opened by the reseller's administrator
+	Portal           string // the partner portal's home
+	Documents        string // where the partner uploads documents and sees what is due
+	Agreements       string // where the partner's administrator accepts agreements
+	Relationships    string // the reseller's providers
+	Unsubscribe      string // reminders only
+}
+
+// Verification facts of the verification mails.
+type Verification struct {
+	CaseID           string    `json:"case_id,omitempty"`
+	Check            string    `json:"check,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	Mode             string    `json:"mode,omitempty"` // RETRY or FINAL
+	ApplicantMessage string    `json:"applicant_message,omitempty"`
+	Documents        []string  `json:"documents,omitempty"`
+	DueAt            time.Time `json:"due_at,omitzero"`
+	BusinessDaysLeft int       `json:"business_days_left,omitempty"`
+	AppealsRemaining int       `json:"appeals_remaining,omitempty"`
+	Programs         []string  `json:"programs,omitempty"`
+}
+
+// Agreement facts of the agreement mails.
+type Agreement struct {
+	Program   string    `json:"program,omitempty"`
+	VersionID string    `json:"version_id,omitempty"`
+	DueBy     time.Time `json:"due_by,omitzero"`
+}
+
+// Relationship facts of the relationship mails.
+type Relationship struct {
+	RequestID    string    `json:"request_id,omitempty"`
+	Kind         string    `json:"kind,omitempty"` // initial or widen
+	ProviderID   string    `json:"provider_id,omitempty"`
+	ProviderName string    `json:"provider_name,omitempty"`
+	Roles        []string  `json:"roles,omitempty"`
+	DurationDays int       `json:"duration_days,omitempty"`
+	AutoExtend   bool      `json:"auto_extend,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	GrantID      string    `json:"grant_id,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+}

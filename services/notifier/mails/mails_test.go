@@ -1,0 +1,284 @@
+package mails_test
+
+import (
+	"bytes"
+	"io/fs"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+	"unicode"
+
+	"github.com/partnerhub/onboarding/pkg/contract"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
+)
+
+func set(t *testing.T) *mails.Set {
+	t.Helper()
+	s, err := mails.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var englishWords = regexp.MustCompile(`[A-Za-z]{2,} [a-z]{2,} [a-z]{2,}`)
+
+func hasJapanese(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryMailRendersBothLanguagesInBothParts: each mail of the catalog,
+// with its sample data, renders with either language first, and both the
+// plain-text and the HTML part carry the whole mail in both languages, the
+// first one first; reminders carry the unsubscribe link, transactional
+// mails say they cannot be unsubscribed.
+func TestEveryMailRendersBothLanguagesInBothParts(t *testing.T) {
+	s := set(t)
+	ja, en := s.Terms(mails.Japanese), s.Terms(mails.English)
+	for _, k := range mails.Kinds {
+		t.Run(k.ID, func(t *testing.T) {
+			d, err := s.Sample(k.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, first := range mails.Languages {
+				r, err := s.Render(k.ID, first, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for part, body := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
+					if strings.Contains(body, "<no value>") || strings.Contains(body, "%!") {
+						t.Errorf("%s first, %s: a missing value:\n%s", first, part, body)
+					}
+				}
+				jaSubj, enSubj, ok := strings.Cut(r.Subject, " / ")
+				if first == mails.English {
+					jaSubj, enSubj = enSubj, jaSubj
+				}
+				if !ok || !hasJapanese(jaSubj) || !englishWords.MatchString(enSubj) || englishWords.MatchString(jaSubj) {
+					t.Errorf("%s first: subject %q, want Japanese / English in that order", first, r.Subject)
+				}
+				// Both languages in both parts, the first language first.
+				jaAt, enAt := strings.Index(r.HTML, `<section lang="ja">`), strings.Index(r.HTML, `<section lang="en">`)
+				if jaAt < 0 || enAt < 0 || (first == mails.Japanese) != (jaAt < enAt) {
+					t.Errorf("%s first: html sections at ja %d, en %d", first, jaAt, enAt)
+				}
+				sep := strings.Index(r.Text, "────")
+				if sep < 0 {
+					t.Fatalf("%s first: no section separator in the text part:\n%s", first, r.Text)
+				}
+				head, tail := r.Text[:sep], r.Text[sep:]
+				if first == mails.English {
+					head, tail = tail, head
+				}
+				if !hasJapanese(head) || !strings.Contains(tail, "e") || len(tail) < 200 || len(head) < 100 {
+					t.Errorf("%s first: text part does not hold both languages:\n%s", first, r.Text)
+				}
+				switch k.Category {
+				case mails.Reminder:
+					if !strings.Contains(r.Text, d.Links.Unsubscribe) || !strings.Contains(r.HTML, `href="`+strings.ReplaceAll(d.Links.Unsubscribe, "&", "&amp;")+`"`) ||
+						!strings.Contains(r.Text, ja.Phrases["footer_reminder"]) || !strings.Contains(r.Text, en.Phrases["footer_reminder"]) {
+						t.Errorf("%s first: reminder without its unsubscribe link or footer:\n%s", first, r.Text)
+					}
+				case mails.Transactional:
+					if strings.Contains(strings.ToLower(r.Text), "unsubscribe?") || !strings.Contains(r.Text, ja.Phrases["footer_transactional"]) ||
+						!strings.Contains(r.HTML, en.Phrases["footer_transactional"]) {
+						t.Errorf("%s first: transactional footer missing:\n%s", first, r.Text)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTheCureIsSpelledOut: the documents-requested mail names what is
+// wrong, the exact documents that cure it, the deadline as the last day at
+// 23:59 Japan time and the business days, in both languages.
+func TestTheCureIsSpelledOut(t *testing.T) {
+	s := set(t)
+	d := mails.Data{Partner: mails.Party{ID: "PG-1", Market: "JP", ContactFirstName: "太郎", ContactLastName: "山田"},
+		Links: mails.Links{Documents: "https://portal.example/partners/PG-1/verification"},
+		Verification: &mails.Verification{Check: "employment", Reason: "domain_not_owned",
+			Documents: []string{"domain_invoice", "domain_purchase_proof"}, BusinessDaysLeft: 10, AppealsRemaining: 3,
+			// Midnight after Wednesday 16 December 2026 in Japan.
+			DueAt: time.Date(2026, 12, 16, 15, 0, 0, 0, time.UTC)}}
+	r, err := s.Render(mails.DocumentsRequested, mails.Japanese, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rem, err := s.Render(mails.DocumentsReminder, mails.Japanese, mails.Data{Partner: d.Partner, Links: mails.Links{Documents: "x", Unsubscribe: "y"},
+		Verification: d.Verification})
+	if err != nil || !strings.Contains(rem.Subject, "2026年12月16日（水）まで") || !strings.Contains(rem.Subject, "Wednesday, 16 December 2026") {
+		t.Errorf("reminder subject %q (%v), want the last day", rem.Subject, err)
+	}
+	for _, want := range []string{"山田 太郎 様", "Dear 山田 太郎,", "ドメインが記載された貴社宛ての請求書のコピー", "invoice addressed to your company that shows the domain",
+		"貴社がドメインを購入したことを証明する書類", "2026年12月16日（水） 23:59（日本時間）まで", "あと 10 営業日",
+		"Wednesday, 16 December 2026, 23:59 Japan time, JST", "10 business days", "雇用関係の確認", "employment verification",
+		"https://portal.example/partners/PG-1/verification", "残り 3 回"} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("text part lacks %q:\n%s", want, r.Text)
+		}
+	}
+}
+
+// TestHTMLIsEscaped: what a reviewer or a partner typed cannot inject
+// markup into the HTML part.
+func TestHTMLIsEscaped(t *testing.T) {
+	s := set(t)
+	d, _ := s.Sample(mails.DocumentsRequested)
+	d.Verification.ApplicantMessage = `<script>alert(1)</script><a href="https://evil.example">x</a>`
+	d.Partner.CompanyName = `"><img src=x>`
+	r, err := s.Render(mails.DocumentsRequested, mails.Japanese, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.HTML, "<script>") || strings.Contains(r.HTML, `href="https://evil.example"`) || strings.Contains(r.HTML, "<img") {
+		t.Fatalf("unescaped input in the HTML part:\n%s", r.HTML)
+	}
+}
+
+// TestTermsNameEveryPublishedCode: checks, programs and roles of the
+// published language have a name in both languages (a code without one
+// would be written as the code).
+func TestTermsNameEveryPublishedCode(t *testing.T) {
+	s := set(t)
+	checks := []string{verificationv1.CheckEmailOwnership, verificationv1.CheckEmployment, verificationv1.CheckCompany}
+	programs := []string{regv1.ProgramPartnerNetwork, regv1.ProgramIndirectReseller, regv1.ProgramIndirectProvider}
+	roles := []string{relv1.RoleBillingReader, relv1.RoleSupportAgent, relv1.RoleCustomerManagement, relv1.RoleHelpdeskAdmin, relv1.RoleFullAdministrator}
+	for _, l := range mails.Languages {
+		terms := s.Terms(l)
+		for what, codes := range map[string][]string{"checks": checks, "programs": programs, "roles": roles} {
+			m := map[string]map[string]string{"checks": terms.Checks, "programs": terms.Programs, "roles": terms.Roles}[what]
+			for _, c := range codes {
+				if m[c] == "" {
+					t.Errorf("terms/%s.yaml: %s.%s is missing", l, what, c)
+				}
+			}
+		}
+		for _, c := range verificationv1.DocumentTypes {
+			if terms.Documents[c] == "" {
+				t.Errorf("terms/%s.yaml: documents.%s is missing", l, c)
+			}
+		}
+		for _, c := range verificationv1.ReasonCodes {
+			if terms.Reasons[c].What == "" {
+				t.Errorf("terms/%s.yaml: reasons.%s.what is missing", l, c)
+			}
+		}
+	}
+}
+
+// TestLoadReportsEveryProblem: an edited copy of the templates with a
+// missing file, a directory no mail sends and a template that does not
+// parse is refused, naming each.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	m := fstest.MapFS{}
+	err := fs.WalkDir(mails.Files(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(mails.Files(), p)
+		m[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mails.Load(m); err != nil {
+		t.Fatalf("a faithful copy: %v", err)
+	}
+	delete(m, mails.Invitation+"/en.html")
+	m["verification.typo/ja.txt"] = &fstest.MapFile{Data: []byte("x")}
+	m[mails.VerificationApproved+"/ja.txt"] = &fstest.MapFile{Data: []byte("{{if}")}
+	_, err = mails.Load(m)
+	for _, want := range []string{"relationships.invitation: open relationships.invitation/en.html", "templates/verification.typo", "verification.approved/ja.txt"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("load error %v, want it to name %q", err, want)
+		}
+	}
+}
+
+// TestWriteEML: the composed message parses as a mail client reads it:
+// headers (stable Message-ID, languages, auto-submitted, one-click
+// unsubscribe for reminders) and a multipart/alternative text + HTML body.
+func TestWriteEML(t *testing.T) {
+	s := set(t)
+	d, _ := s.Sample(mails.DocumentsReminder)
+	r, err := s.Render(mails.DocumentsReminder, mails.Japanese, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = mails.WriteEML(&buf, mails.Envelope{ID: "mail-1", MessageIDDomain: "partnerhub.example", From: "no-reply@partnerhub.example",
+		FromName: "Partner Onboarding", To: "taro@yamada.example.co.jp", ToName: "山田 太郎", Rendered: r, Unsubscribe: d.Links.Unsubscribe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.String()
+	msg, err := mail.ReadMessage(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := msg.Header
+	subj, _ := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if h.Get("Message-Id") != "<mail-1@partnerhub.example>" || subj != r.Subject || h.Get("Content-Language") != "ja, en" ||
+		h.Get("Auto-Submitted") != "auto-generated" || h.Get("List-Unsubscribe") != "<"+d.Links.Unsubscribe+">" ||
+		h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Fatalf("headers %v", h)
+	}
+	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if mt != "multipart/alternative" {
+		t.Fatalf("content type %s", mt)
+	}
+	var types []string
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		types = append(types, ct)
+	}
+	if strings.Join(types, ",") != "text/plain,text/html" {
+		t.Fatalf("parts %v", types)
+	}
+	if regexp.MustCompile(`[^\x00-\x7f]`).MatchString(strings.SplitN(raw, "\r\n\r\n", 2)[0]) {
+		t.Fatal("non-ASCII bytes in the headers (they must be encoded)")
+	}
+}
+
+// TestREADMEListsEveryMail: the README's table of mails names every mail of
+// the catalog with the event that sends it and its category.
+func TestREADMEListsEveryMail(t *testing.T) {
+	root, err := contract.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range mails.Kinds {
+		row := regexp.MustCompile("(?m)^\\| [^|`]*`" + regexp.QuoteMeta(k.ID) + "` \\| `" + regexp.QuoteMeta(strings.TrimPrefix(k.Trigger, "com.partnerhub.")) +
+			"`[^|]*\\|[^|]+\\| " + string(k.Category) + " \\|")
+		if !row.Match(readme) {
+			t.Errorf("README.md: no row for %s (sent on %s, %s) in the table of mails", k.ID, k.Trigger, k.Category)
+		}
+	}
+}

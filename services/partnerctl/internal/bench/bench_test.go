@@ -1,0 +1,143 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/bench"
+)
+
+// BenchmarkOnboarding is the whole-onboarding benchmark (`make bench`):
+// one private stack, one run whatever b.N is, one report on stdout and the
+// key figures as benchmark metrics. It asserts nothing about timing; it
+// fails only when the stack cannot start or an onboarding stalls.
+//
+// Environment: BENCH_ONBOARDINGS (per load point, 200), BENCH_CONCURRENCY
+// (comma-separated load points, "8,16"), BENCH_WARMUP (24), BENCH_TIMEOUT
+// (per onboarding, 60s), BENCH_IDLE (idle window, 10s), BENCH_BASELINES=0
+// (skip pgbench and JetStream), BENCH_JSON (write the report as JSON there),
+// BENCH_TMPDIR (parent of the run's directory), BENCH_PG_STATEMENTS=1
+// (diagnostic: pg_stat_statements on, the statements of each load point
+// printed; Postgres costs a little more, so such figures are not comparable),
+// BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point).
+func BenchmarkOnboarding(b *testing.B) {
+	wd, err := os.Getwd()
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := bench.FindRoot(wd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := bench.DefaultConfig(root)
+	cfg.TempDir = os.Getenv("BENCH_TMPDIR")
+	n := envInt(b, "BENCH_ONBOARDINGS", 200)
+	if v := os.Getenv("BENCH_CONCURRENCY"); v != "" {
+		cfg.Points = nil
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || c < 1 {
+				b.Fatalf("BENCH_CONCURRENCY=%q: want comma-separated positive integers", v)
+			}
+			cfg.Points = append(cfg.Points, bench.LoadPoint{N: n, C: c})
+		}
+	} else {
+		for i := range cfg.Points {
+			cfg.Points[i].N = n
+		}
+	}
+	cfg.WarmUp = envInt(b, "BENCH_WARMUP", cfg.WarmUp)
+	cfg.Timeout = envDuration(b, "BENCH_TIMEOUT", cfg.Timeout)
+	cfg.Idle = envDuration(b, "BENCH_IDLE", cfg.Idle)
+	if os.Getenv("BENCH_BASELINES") == "0" {
+		cfg.PgbenchRuns, cfg.JetStreamRuns = 0, 0
+	}
+	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
+	cfg.PerfData = os.Getenv("BENCH_PERF")
+	cfg.Logf = func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+
+	// Ctrl-C stops the stack in order instead of leaving its directory behind.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b.ResetTimer()
+	rep, err := bench.Run(ctx, cfg)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep.Print(os.Stdout)
+	if path := os.Getenv("BENCH_JSON"); path != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	for _, p := range rep.Points {
+		c := fmt.Sprintf("@c%d", p.C)
+		b.ReportMetric(p.Throughput(), "onb/s"+c)
+		b.ReportMetric(float64(p.CPUPerOnboarding())/float64(time.Millisecond), "cpu-ms/onb"+c)
+		b.ReportMetric(p.WriteTxPerOnboarding(), "write-tx/onb"+c)
+		active := bench.FromSubmit[len(bench.FromSubmit)-1].Latencies(p.Onboardings)
+		b.ReportMetric(float64(bench.Percentile(active, 99))/float64(time.Millisecond), "p99-active-ms"+c)
+		b.ReportMetric(float64(p.PeakConns.Total), "pg-conns-peak"+c)
+	}
+	b.ReportMetric(100*rep.IdleBefore.CPU.Cores(""), "idle-cpu-%")
+	b.ReportMetric(float64(rep.DeadLetters), "dead-letters")
+	if len(rep.Baselines.PgbenchTPS) > 0 {
+		b.ReportMetric(rep.Baselines.Pgbench(), "pgbench-tx/s")
+	}
+	if len(rep.Baselines.PublishAsync) > 0 {
+		b.ReportMetric(rep.Baselines.Publish(), "js-pub-msg/s")
+		b.ReportMetric(rep.Baselines.Consume(), "js-consume-msg/s")
+	}
+	// The time per op is the whole run's; the metrics above are the figures.
+	b.ReportMetric(0, "ns/op")
+
+	// Not timing: correctness the figures rest on.
+	if rep.DeadLetters > 0 {
+		b.Errorf("%d dead letters on DEADLETTER: an onboarding went wrong somewhere (partnerctl deadletters list on a kept stack)", rep.DeadLetters)
+	}
+	for _, p := range rep.Points {
+		if p.MissingConfirmed > 0 {
+			b.Errorf("C=%d: %d active onboardings whose ownership confirmations never showed on the bus", p.C, p.MissingConfirmed)
+		}
+	}
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		b.Fatalf("%s=%q: want a non-negative integer", name, v)
+	}
+	return n
+}
+
+func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		b.Fatalf("%s=%q: want a positive duration such as 30s", name, v)
+	}
+	return d
+}

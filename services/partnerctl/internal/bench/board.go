@@ -1,0 +1,233 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// The event topics the benchmark watches (the CloudEvents type without
+// "com.partnerhub."); each is published on <topic>.<partition>. A JetStream
+// publish is an ordinary NATS publish, so plain core subscriptions to
+// <topic>.* see each event as it is stored, at no cost to the streams (no
+// consumer, no acks).
+const (
+	subjectTaskCreated      = "verification.task.created.v1"
+	subjectCaseApproved     = "verification.case.approved.v1"
+	subjectOwnership        = "email.ownership.confirmed.v1"
+	subjectEnrollmentStatus = "registration.enrollment.status_changed.v1"
+)
+
+// Board is what an outside observer sees of every onboarding: the events
+// about each partner, stamped on arrival, and the mails to each address.
+// Waiters block on it until a condition holds.
+type Board struct {
+	mu       sync.Mutex
+	partners map[string]*Seen
+	mails    map[string][]Mail
+	changed  chan struct{} // closed and replaced on every change
+	events   int
+	dupes    int
+}
+
+// Seen is what arrived about one partner, each fact stamped with its first
+// arrival (a relay may publish an event twice; JetStream drops the copy
+// from the stream, core subscribers see both).
+type Seen struct {
+	TaskID     string
+	TaskAt     time.Time
+	Confirmed  map[string]time.Time // enrollment id → ownership confirmed
+	ApprovedAt time.Time
+	Status     map[string]time.Time // "<program>:<status>" → enrollment reached it
+}
+
+// NewBoard returns an empty board.
+func NewBoard() *Board {
+	return &Board{partners: map[string]*Seen{}, mails: map[string][]Mail{}, changed: make(chan struct{})}
+}
+
+func (b *Board) seen(partner string) *Seen {
+	s := b.partners[partner]
+	if s == nil {
+		s = &Seen{Confirmed: map[string]time.Time{}, Status: map[string]time.Time{}}
+		b.partners[partner] = s
+	}
+	return s
+}
+
+func (b *Board) notify() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// AddMail records a mail under each of its recipients.
+func (b *Board) AddMail(m Mail) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, to := range m.To {
+		b.mails[to] = append(b.mails[to], m)
+	}
+	b.notify()
+}
+
+// Mails returns the mails to address so far, in arrival order.
+func (b *Board) Mails(address string) []Mail {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Mail(nil), b.mails[strings.ToLower(address)]...)
+}
+
+// Partner returns a copy of what was seen about partner.
+func (b *Board) Partner(partner string) Seen {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.seen(partner)
+	c := *s
+	c.Confirmed = make(map[string]time.Time, len(s.Confirmed))
+	for k, v := range s.Confirmed {
+		c.Confirmed[k] = v
+	}
+	c.Status = make(map[string]time.Time, len(s.Status))
+	for k, v := range s.Status {
+		c.Status[k] = v
+	}
+	return c
+}
+
+// Counts returns the events applied and the duplicates ignored.
+func (b *Board) Counts() (events, dupes int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.events, b.dupes
+}
+
+// Wait blocks until cond (called under the board's lock) holds or ctx ends.
+func (b *Board) Wait(ctx context.Context, cond func() bool) error {
+	for {
+		b.mu.Lock()
+		ok := cond()
+		ch := b.changed
+		b.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// WaitMails waits for n mails to address and returns them.
+func (b *Board) WaitMails(ctx context.Context, address string, n int) ([]Mail, error) {
+	address = strings.ToLower(address)
+	var got []Mail
+	err := b.Wait(ctx, func() bool {
+		got = b.mails[address]
+		return len(got) >= n
+	})
+	return append([]Mail(nil), got...), err
+}
+
+// WaitPartner waits until cond holds for what was seen about partner.
+func (b *Board) WaitPartner(ctx context.Context, partner string, cond func(*Seen) bool) error {
+	return b.Wait(ctx, func() bool { return cond(b.seen(partner)) })
+}
+
+// apply records one event; at is its arrival.
+func (b *Board) apply(subject string, data []byte, at time.Time) error {
+	subject = topicOf(subject)
+	var ev struct {
+		PartnerID    string `json:"partner_id"`
+		TaskID       string `json:"task_id"`
+		Check        string `json:"check"`
+		EnrollmentID string `json:"enrollment_id"`
+		Program      string `json:"program"`
+		To           string `json:"to"`
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return fmt.Errorf("%s: %w", subject, err)
+	}
+	if ev.PartnerID == "" {
+		return fmt.Errorf("%s: no partner_id", subject)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.seen(ev.PartnerID)
+	fresh := false
+	switch subject {
+	case subjectTaskCreated:
+		if ev.Check == "company" && s.TaskID == "" {
+			s.TaskID, s.TaskAt, fresh = ev.TaskID, at, true
+		}
+	case subjectOwnership:
+		if _, ok := s.Confirmed[ev.EnrollmentID]; !ok {
+			s.Confirmed[ev.EnrollmentID], fresh = at, true
+		}
+	case subjectCaseApproved:
+		if s.ApprovedAt.IsZero() {
+			s.ApprovedAt, fresh = at, true
+		}
+	case subjectEnrollmentStatus:
+		key := ev.Program + ":" + ev.To
+		if _, ok := s.Status[key]; !ok {
+			s.Status[key], fresh = at, true
+		}
+	}
+	if fresh {
+		b.events++
+		b.notify()
+	} else {
+		b.dupes++
+	}
+	return nil
+}
+
+// Observe subscribes to the watched subjects on nc and applies every event
+// to b; errors (an undecodable event) go to onErr. Unsubscribe by closing nc.
+func (b *Board) Observe(nc *nats.Conn, onErr func(error)) error {
+	for _, subj := range []string{subjectTaskCreated, subjectOwnership, subjectCaseApproved, subjectEnrollmentStatus} {
+		sub, err := nc.Subscribe(subj+".*", func(m *nats.Msg) {
+			if err := b.apply(m.Subject, m.Data, time.Now()); err != nil && onErr != nil {
+				onErr(err)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("subscribe %s: %w", subj, err)
+		}
+		// Never drop an event for being slow: a lost event is a false stall.
+		if err := sub.SetPendingLimits(-1, -1); err != nil {
+			return err
+		}
+	}
+	return nc.Flush()
+}
+
+// sortedTimes returns the values of m in ascending order.
+func sortedTimes(m map[string]time.Time) []time.Time {
+	out := make([]time.Time, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+// topicOf is the topic of a published subject: without its partition.
+func topicOf(subject string) string {
+	tokens := strings.Split(subject, ".")
+	if len(tokens) == 5 {
+		if _, err := strconv.Atoi(tokens[4]); err == nil {
+			return strings.Join(tokens[:4], ".")
+		}
+	}
+	return subject
+}
