@@ -45,7 +45,7 @@ var DocumentTypes = []string{DocCompanyRegisterCertificate, DocDomainInvoice, Do
 // ReasonCodes lists every reason a check may fail or need documents for
 // (the Reason fields), as verification's reason catalog has them.
 var ReasonCodes = []string{"company_name_mismatch", "address_mismatch", "registration_number_mismatch", "company_not_found",
-	"document_expired", "document_illegible", "domain_not_owned", "email_domain_mismatch", "contact_not_employed", "fraud_suspected"}
+	"document_expired", "document_illegible", "domain_not_owned", "email_domain_mismatch", "email_domain_unverified", "contact_not_employed", "fraud_suspected"}
 
 // CaseOpened: a verification case was opened for a submitted registration.
 type CaseOpened struct {
