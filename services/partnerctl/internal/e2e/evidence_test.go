@@ -17,9 +17,9 @@ import (
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
 
-// aoba is in the register without a website: nothing there ties its
+// morioka is in the register without a website: nothing there ties its
 // contact's e-mail domain to it.
-var aoba = company{"有限会社青葉コンピュータ", "2010001901234", "宮城県", "仙台市青葉区", "本町3-8-1", "980-0014", "aoba-computer.co.jp"}
+var morioka = company{"株式会社もりおかシステムサービス", "9400001000999", "岩手県", "盛岡市", "内丸10-1", "020-0023", "morioka-syssvc.co.jp"}
 
 // zone is an in-process DNS server (github.com/miekg/dns) answering the TXT
 // records a test publishes and NXDOMAIN for anything else; verification
@@ -78,10 +78,10 @@ func (z *zone) serve(w dns.ResponseWriter, r *dns.Msg) {
 // is not found (409); once the TXT record is published, the check passes with
 // evidence dns_txt, and the company review approves the partner.
 func testEmploymentOnEvidence(t *testing.T, s *e2e.Stack, z *zone) {
-	reg := register(t, s, aoba, "indirect_reseller", "evidence-"+aoba.Number)
+	reg := register(t, s, morioka, "indirect_reseller", "evidence-"+morioka.Number)
 	p := reg.PartnerID
 	logOnFailure(t, s, p)
-	confirmEmail(t, s, aoba, p, len(reg.Enrollments))
+	confirmEmail(t, s, morioka, p, len(reg.Enrollments))
 	employment := func(to string) verificationv1.CheckStateChanged {
 		var ch verificationv1.CheckStateChanged
 		s.Events.WaitMatch(t, "employment check "+to, 20*time.Second, func(e e2e.Event) bool {
@@ -95,7 +95,7 @@ func testEmploymentOnEvidence(t *testing.T, s *e2e.Stack, z *zone) {
 	}
 	v := wantRequirements(t, s, p, "indirect_reseller", "documents:email_domain_unverified", "verification_review", "agreement")
 	proof := v.Requirements[0].Documents
-	if proof == nil || proof.DomainProof == nil || proof.DomainProof.Domain != aoba.Domain || proof.DueAt == "" {
+	if proof == nil || proof.DomainProof == nil || proof.DomainProof.Domain != morioka.Domain || proof.DueAt == "" {
 		t.Fatalf("documents requirement %+v", v.Requirements[0])
 	}
 
@@ -113,6 +113,6 @@ func testEmploymentOnEvidence(t *testing.T, s *e2e.Stack, z *zone) {
 	}
 	wantRequirements(t, s, p, "indirect_reseller", "verification_review", "agreement")
 	task := reviewTask(t, s, p, 1)
-	decide(t, s, verifier("verifier-"+aoba.Number), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
+	decide(t, s, verifier("verifier-"+morioka.Number), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
 	s.Events.WaitFor(t, regv1.TypePartnerActivated, p)
 }

@@ -457,7 +457,7 @@ func testResellerEmailGate(t *testing.T, s *e2e.Stack) {
 	if len(links) != 2 {
 		t.Fatalf("links %v for challenges %v", links, challenges)
 	}
-	s.Call(t, "GET", links["partner_network"], "", nil, http.StatusOK, nil)
+	s.ConfirmLink(t, links["partner_network"])
 	s.Events.WaitFor(t, emailv1.TypeOwnershipConfirmed, p)
 	wantRequirements(t, s, p, "indirect_reseller", "email_confirmation", "verification_review", "agreement")
 	// One normalization: registration took "Kumamoto-ken" as 熊本県 and
@@ -508,7 +508,7 @@ func testResellerEmailGate(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("reseller enrollment %s with its address unconfirmed", st)
 	}
 
-	s.Call(t, "GET", links["indirect_reseller"], "", nil, http.StatusOK, nil)
+	s.ConfirmLink(t, links["indirect_reseller"])
 	e2e.Eventually(t, 10*time.Second, "reseller enrollment active", func() error {
 		want := []string{"partner_network:pending_verification→active", "indirect_reseller:pending_verification→pending_email_confirmation",
 			"indirect_reseller:pending_email_confirmation→active"}
@@ -596,7 +596,7 @@ func testAcceptRightAfterQualifiedThenInactivity(t *testing.T, s *e2e.Stack) {
 	task := reviewTask(t, s, p, 1)
 
 	t.Run("AcceptRightAfterQualified", func(t *testing.T) {
-		resume := pauseConsumer(t, s, "agreements", verificationv1.TypeVerificationApproved)
+		resume := pauseConsumer(t, s, "agreements", verificationv1.TypeVerificationApproved, p)
 		defer resume()
 		decide(t, s, verifier("verifier-"+asahi.Number), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
 		e2e.Eventually(t, 10*time.Second, "registration reports qualified", func() error {
@@ -677,10 +677,10 @@ func testAcceptRightAfterQualifiedThenInactivity(t *testing.T, s *e2e.Stack) {
 	})
 }
 
-// pauseConsumer pauses service's durable consumer of event type typ (for
-// at most 30 s) and returns the function that resumes it (at once;
-// idempotent; it also runs at cleanup).
-func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ string) (resume func()) {
+// pauseConsumer pauses service's durable consumer of event type typ for the
+// partition of partitionKey (for at most 30 s) and returns the function
+// that resumes it (at once; idempotent; it also runs at cleanup).
+func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ, partitionKey string) (resume func()) {
 	t.Helper()
 	nc, err := nats.Connect(s.NATSURL, nats.Name("e2e-pause"))
 	if err != nil {
@@ -695,7 +695,7 @@ func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ string) (resume func
 	if err != nil {
 		t.Fatal(err)
 	}
-	durable := bus.DurableName(service, filter)
+	durable := bus.PartitionDurable(service, filter, bus.PartitionFor(partitionKey))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := js.PauseConsumer(ctx, stream.Name, durable, time.Now().Add(30*time.Second)); err != nil {

@@ -114,16 +114,37 @@ func getPartner(t *testing.T, s *e2e.Stack, partnerID string) partnerView {
 	return p
 }
 
+// confirmLinks waits (up to 20 s) for n confirmation mails to address and
+// returns their links. Other mails (documents requested for the employment
+// check, which verification asks for as the case opens) are passed over.
+func confirmLinks(t *testing.T, s *e2e.Stack, address string, n int) []string {
+	t.Helper()
+	var links []string
+	e2e.Eventually(t, 20*time.Second, fmt.Sprintf("%d confirmation mails to %s", n, address), func() error {
+		ms, err := s.Mails(address)
+		if err != nil {
+			return err
+		}
+		links = links[:0]
+		for _, m := range ms {
+			if l := m.ConfirmLink(); l != "" {
+				links = append(links, l)
+			}
+		}
+		if len(links) < n {
+			return fmt.Errorf("%d confirmation mails of %d mails so far", len(links), len(ms))
+		}
+		return nil
+	})
+	return links
+}
+
 // confirmEmail opens the link of each confirmation mail to c's contact (one
 // per enrollment), presses the page's button and waits until e-mail
 // ownership confirmed every enrollment.
 func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrollments int) {
 	t.Helper()
-	for _, m := range s.WaitMails(t, c.Email(), enrollments) {
-		link := m.ConfirmLink()
-		if link == "" {
-			t.Fatalf("no confirmation link in mail %s:\n%s", m.File, m.Text)
-		}
+	for _, link := range confirmLinks(t, s, c.Email(), enrollments) {
 		s.ConfirmLink(t, link)
 	}
 	e2e.Eventually(t, 20*time.Second, "ownership confirmed for every enrollment", func() error {
