@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -241,8 +240,6 @@ func (e *env) publish(t *testing.T, eventType string, data []byte, ext map[strin
 func (e *env) deadLetters(t *testing.T) []*jetstream.RawStreamMsg {
 	return e.streamEvents(t, bus.DeadLetterStream, "")
 }
-
-var errNotYet = errors.New("not yet")
 
 // confirmEmail publishes e-mail ownership's confirmation of an enrollment.
 func (e *env) confirmEmail(t *testing.T, partnerID, enrollmentID, program string) {
