@@ -35,6 +35,7 @@ type Driver struct {
 	versionID string
 	// Counters over the driver's life.
 	Refusals409 atomic.Int64 // acceptances refused: agreements had not yet learnt of the approval
+	Pending202  atomic.Int64 // acceptances kept pending (202): recorded when agreements learns of the approval
 	Answers429  atomic.Int64 // rate-limited calls (retried after Retry-After)
 }
 
@@ -60,7 +61,8 @@ type Onboarding struct {
 	Accepted   time.Time // the acceptance answered 201
 	ActiveAt   time.Time // registration.enrollment.status_changed.v1 → indirect_reseller active arrived
 
-	Refusals409 int // acceptance attempts answered 409 not-yet-approved
+	Refusals409 int  // acceptance attempts answered 409 not-yet-approved
+	Pending202  bool // the acceptance answered 202: kept until agreements learnt of the approval
 	Answers429  int
 }
 
@@ -127,23 +129,45 @@ func (d *Driver) Load(ctx context.Context, n, c int) ([]Onboarding, error) {
 }
 
 // company is what the driver registers: unique name, domain and corporate
-// number; the contact's address is on the website's domain, so employment
-// passes by domain match and the company review (these companies are not in
-// verification's register) is the one task for a verifier.
+// number; the contact's address is on the website's domain, and the
+// company register verification is given (RegisterRecords) lists that
+// website, so employment passes on the register's evidence and the company
+// review is the one task for a verifier.
 type company struct {
 	name, domain, number, line1 string
 }
 
 func (d *Driver) nextCompany() (int, company) {
 	n := int(d.seq.Add(1))
-	base := fmt.Sprintf("%06d%06d", runNumber(d.RunID), n)
+	return n, benchCompany(d.RunID, n)
+}
+
+func benchCompany(runID string, n int) company {
+	base := fmt.Sprintf("%06d%06d", runNumber(runID), n)
 	digit, _ := corporateCheckDigit(base)
-	return n, company{
-		name:   fmt.Sprintf("株式会社ベンチ%s%05d", strings.ToUpper(d.RunID), n),
-		domain: fmt.Sprintf("bench-%s-%05d.co.jp", d.RunID, n),
+	return company{
+		name:   fmt.Sprintf("株式会社ベンチ%s%05d", strings.ToUpper(runID), n),
+		domain: fmt.Sprintf("bench-%s-%05d.co.jp", runID, n),
 		number: strconv.Itoa(digit) + base,
 		line1:  fmt.Sprintf("丸の内%d-%d-%d", 1+n%9, 1+n/9%99, 1+n/891),
 	}
+}
+
+// RegisterRecords is the company register (verification's REGISTRY_FILE,
+// a JSON array) of the first count companies of run runID: each with the
+// facts it registers and its website. Employment passes on evidence only —
+// the register's website for the company, a domain proof or documents —
+// never on the website an applicant types; the benchmark's companies take
+// the first way, one event fewer than a proof and no applicant step.
+func RegisterRecords(runID string, count int) ([]byte, error) {
+	recs := make([]map[string]string, 0, count)
+	for n := 1; n <= count; n++ {
+		c := benchCompany(runID, n)
+		recs = append(recs, map[string]string{"market": "JP", "registration_number": c.number, "name": c.name,
+			"prefecture": "東京都", "city": "千代田区", "street": c.line1, "postal_code": "100-0005", "status": "active",
+			"website": "https://www." + c.domain})
+	}
+	return json.Marshal(recs)
 }
 
 // corporateCheckDigit is the check digit of a Japanese corporate number's
@@ -270,8 +294,9 @@ func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
 			len(seen.Confirmed), len(o.Enrollments)), err)
 	}
 
-	// 5. The partner's administrator accepts the reseller agreement; 409
-	// while agreements has not yet consumed the approval.
+	// 5. The partner's administrator accepts the reseller agreement: 201,
+	// or 202 while agreements has not yet consumed the approval (it records
+	// the acceptance then).
 	version, err := d.agreementVersion(ctx)
 	if err != nil {
 		return o, err
@@ -290,8 +315,16 @@ func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
 		if status == http.StatusCreated {
 			break
 		}
-		// Agreements refuses while it has not seen the approval (409) or the
-		// registration itself (404) yet: event lag, retried and counted.
+		// Agreements keeps an acceptance made before it learnt of the
+		// approval and records it when the approval arrives (202).
+		if status == http.StatusAccepted {
+			o.Pending202 = true
+			d.Pending202.Add(1)
+			break
+		}
+		// Older builds refused while agreements had not seen the approval
+		// (409) or the registration itself (404) yet: event lag, retried and
+		// counted.
 		lag := (status == http.StatusConflict && problem.Code == "agreements.verification_not_approved") ||
 			(status == http.StatusNotFound && problem.Code == "agreements.unknown_partner")
 		if !lag {

@@ -33,6 +33,7 @@ type Report struct {
 	DeadLetters  uint64 // messages ever stored on DEADLETTER
 	Mails        int64  // mails the SMTP sink accepted
 	Refusals409  int64  // over the whole run, warm-up included
+	Pending202   int64  // acceptances kept pending (202), whole run
 	Answers429   int64
 	StopProblems string // services that did not stop gracefully
 }
@@ -208,6 +209,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 		return fmt.Sprint(n)
 	})
+	line("202 pending acceptances", "", func(p PointResult) string { return fmt.Sprint(p.Pending202) })
 	line("429 answers", "", func(p PointResult) string { return fmt.Sprint(p.Answers429) })
 	line("ownership events missing", "", func(p PointResult) string { return fmt.Sprint(p.MissingConfirmed) })
 	tw.Flush()
@@ -287,8 +289,8 @@ func (r *Report) Print(w io.Writer) {
 	for _, g := range slices.Sorted(maps.Keys(r.PeakRSS)) {
 		fmt.Fprintf(w, " %s %.0f MiB;", g, float64(r.PeakRSS[g])/(1<<20))
 	}
-	fmt.Fprintf(w, "\ndead letters (DEADLETTER stream): %d; mails sent: %d; 409 refusals: %d; 429 answers: %d (whole run, warm-up included)\n",
-		r.DeadLetters, r.Mails, r.Refusals409, r.Answers429)
+	fmt.Fprintf(w, "\ndead letters (DEADLETTER stream): %d; mails sent: %d; 409 refusals: %d; 202 pending acceptances: %d; 429 answers: %d (whole run, warm-up included)\n",
+		r.DeadLetters, r.Mails, r.Refusals409, r.Pending202, r.Answers429)
 	if r.StopProblems != "" {
 		fmt.Fprintf(w, "stop problems: %s\n", r.StopProblems)
 	}

@@ -81,7 +81,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	rep = &Report{Started: time.Now(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Config: cfg}
 	board := NewBoard()
-	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail}
+	id := runID()
+	total := cfg.WarmUp
+	for _, lp := range cfg.Points {
+		total += lp.N
+	}
+	register, err := RegisterRecords(id, total)
+	if err != nil {
+		return nil, err
+	}
+	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail, Register: register}
 	if cfg.Statements {
 		so.PGSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000"}
 	}
@@ -161,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			joinFloats(rep.Baselines.PublishAsync, "%.0f"), joinFloats(rep.Baselines.ConsumeAck, "%.0f"))
 	}
 
-	d := &Driver{URLs: stack.URLs, Tokens: stack.Tokens, Board: board, RunID: runID(), Timeout: cfg.Timeout,
+	d := &Driver{URLs: stack.URLs, Tokens: stack.Tokens, Board: board, RunID: id, Timeout: cfg.Timeout,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024, IdleConnTimeout: time.Minute}}}
 	if cfg.WarmUp > 0 && len(cfg.Points) > 0 {
 		start := time.Now()
@@ -222,7 +231,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	rep.DeadLetters = per["DEADLETTER"]
 	rep.Mails = stack.Mail.Received()
-	rep.Refusals409, rep.Answers429 = d.Refusals409.Load(), d.Answers429.Load()
+	rep.Refusals409, rep.Pending202, rep.Answers429 = d.Refusals409.Load(), d.Pending202.Load(), d.Answers429.Load()
 	rep.Finished = time.Now()
 	if err := stack.Check(); err != nil {
 		return rep, err
@@ -267,6 +276,7 @@ type PointResult struct {
 	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
 	Refusals409      int64
+	Pending202       int64
 	Answers429       int64
 	MissingConfirmed int // onboardings whose ownership events never arrived (should be 0)
 }
@@ -290,7 +300,7 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 	if pr.PG0, err = stats.Counters(ctx); err != nil {
 		return pr, err
 	}
-	r409, r429 := d.Refusals409.Load(), d.Answers429.Load()
+	r409, r202, r429 := d.Refusals409.Load(), d.Pending202.Load(), d.Answers429.Load()
 	c0 := TakeCPU(procs)
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := stats.SamplePeakConnections(sctx, 500*time.Millisecond)
@@ -341,7 +351,7 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 			pr.Last = o.ActiveAt
 		}
 	}
-	pr.Refusals409, pr.Answers429 = d.Refusals409.Load()-r409, d.Answers429.Load()-r429
+	pr.Refusals409, pr.Pending202, pr.Answers429 = d.Refusals409.Load()-r409, d.Pending202.Load()-r202, d.Answers429.Load()-r429
 	for _, s := range sink.Sessions() {
 		if !s.Start.Before(pr.First) && s.Start.Before(pr.Last) {
 			pr.SMTPSessions = append(pr.SMTPSessions, s)

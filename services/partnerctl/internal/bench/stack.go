@@ -34,6 +34,9 @@ type StackOptions struct {
 	OnMail func(Mail)
 	// PGSettings are extra -c settings of the private cluster.
 	PGSettings []string
+	// Register, when set, is the company register verification loads
+	// (REGISTRY_FILE, a JSON array of records).
+	Register []byte
 }
 
 // Stack is a running backend on private infrastructure: its own Postgres
@@ -115,6 +118,14 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if s.Mail, err = StartMailSink(s.URLs["email-ownership"], o.OnMail); err != nil {
 		return nil, err
 	}
+	extra := map[string][]string{}
+	if o.Register != nil {
+		path := filepath.Join(s.Dir, "register.json")
+		if err := os.WriteFile(path, o.Register, 0o644); err != nil {
+			return nil, err
+		}
+		extra["verification"] = append(extra["verification"], "REGISTRY_FILE="+path)
+	}
 	started := time.Now()
 	for _, name := range s.Names {
 		// The documented configuration, with every poll and timer interval
@@ -125,6 +136,7 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 			"AUTH_JWKS_FILE="+filepath.Join(s.Dir, "jwks.json"), "PARTNERHUB_DEV_KEYS="+keys,
 			"SMTP_HOST="+s.Mail.Host, "SMTP_PORT="+strconv.Itoa(s.Mail.Port), "SMTP_TLS=none",
 			"LINK_BASE_URL="+s.URLs["email-ownership"], "INVITATION_BASE_URL=https://portal.example/invitations")
+		env = append(env, extra[name]...)
 		wd := filepath.Join(s.Dir, "run", name)
 		if err := os.MkdirAll(wd, 0o700); err != nil {
 			return nil, err

@@ -79,6 +79,11 @@ func (t *Tokens) Mint(p Principal, ttl time.Duration) (string, error) {
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(), "jti": hex.EncodeToString(jti[:]),
 		"roles": p.Roles, "kind": kind,
 	}
+	if !p.Service {
+		// People sign in with multi-factor authentication, which the
+		// privileged partner actions (accepting an agreement) require.
+		claims["amr"] = []string{"pwd", "mfa"}
+	}
 	if p.Name != "" {
 		claims["name"] = p.Name
 	}
