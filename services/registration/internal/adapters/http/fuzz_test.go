@@ -6,14 +6,20 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// FuzzRequestDecoders: the bodies of PUT …/market, PUT …/location and POST
-// /v1/duplicate-claims are accepted or refused with a precise 4xx, never a
-// 500 or a panic (POST /v1/registrations: app.FuzzSubmitRegistration).
+// FuzzRequestDecoders: the bodies of PUT …/market, PUT …/location, POST
+// /v1/duplicate-claims and the standing routes (compliance hold, closure,
+// security requirements) are accepted or refused with a precise 4xx, never
+// a 500 or a panic (POST /v1/registrations: app.FuzzSubmitRegistration).
 func FuzzRequestDecoders(f *testing.F) {
 	testkit.FuzzDecoders(f, map[string]testkit.Decoder{
 		"PUT /v1/partners/{id}/market":                         testkit.JSONDecoder[marketBody](nil),
 		"PUT /v1/partners/{id}/enrollments/{program}/location": testkit.JSONDecoder[locationBody](nil),
 		"POST /v1/duplicate-claims":                            testkit.JSONDecoder[claimBody](nil),
+		"PUT /v1/partners/{id}/compliance-hold":                testkit.JSONDecoder[note](nil),
+		"POST /v1/partners/{id}/closure":                       testkit.JSONDecoder[note](nil),
+		"PUT /v1/partners/{id}/security-requirements":          testkit.JSONDecoder[securityReportBody](nil),
 	}, `{"market":"US"}`, `{"location_id":"PL-4XRZ-Y13V-GY3"}`, `{"duplicate_attempt_id":"DA-YP66-636E-FQQ","statement":"we are the company"}`,
-		`{"market":1}`, `{"statement":"\u0000"}`, `{"x":{"y":[1,2]}}`, `[]`, `null`, `{"market":"JP"} {}`, "\xff")
+		`{"note":"sanctions screening hit"}`,
+		`{"status":"compliant","mfa_enforced_users_percent":100,"mfa_requests_percent":99.5,"measured_at":"2026-11-30T00:00:00Z"}`,
+		`{"mfa_requests_percent":"all"}`, `{"measured_at":"yesterday"}`, `{"market":1}`, `{"statement":"\u0000"}`, `{"x":{"y":[1,2]}}`, `[]`, `null`, `{"market":"JP"} {}`, "\xff")
 }

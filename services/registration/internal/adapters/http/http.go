@@ -315,13 +315,16 @@ func (a *API) getSecurity(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, view)
 }
 
+// securityReportBody is the body of PUT …/security-requirements.
+type securityReportBody struct {
+	Status                  string    `json:"status"`
+	MFAEnforcedUsersPercent *float64  `json:"mfa_enforced_users_percent"`
+	MFARequestsPercent      *float64  `json:"mfa_requests_percent"`
+	MeasuredAt              time.Time `json:"measured_at"`
+}
+
 func (a *API) reportSecurity(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Status                  string    `json:"status"`
-		MFAEnforcedUsersPercent *float64  `json:"mfa_enforced_users_percent"`
-		MFARequestsPercent      *float64  `json:"mfa_requests_percent"`
-		MeasuredAt              time.Time `json:"measured_at"`
-	}
+	var body securityReportBody
 	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
 		httpx.WriteError(w, r, err)
 		return

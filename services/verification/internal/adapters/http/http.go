@@ -290,10 +290,13 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // reopen reviews a revoked (or approved) case again: 201 with the case.
+// ReopenRequest is the body of POST /v1/verification/cases/{id}/reviews.
+type ReopenRequest struct {
+	Note string `json:"note"`
+}
+
 func (h *Handler) reopen(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Note string `json:"note"`
-	}
+	var req ReopenRequest
 	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -308,10 +311,13 @@ func (h *Handler) reopen(w http.ResponseWriter, r *http.Request) {
 
 // proveDomain looks for the applicant's domain proof and, found, passes
 // the employment check on it: 200 with the case.
+// DomainProofRequest is the body of POST …/partners/{id}/domain-proofs.
+type DomainProofRequest struct {
+	Method string `json:"method"`
+}
+
 func (h *Handler) proveDomain(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Method string `json:"method"`
-	}
+	var req DomainProofRequest
 	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
 		httpx.WriteError(w, r, err)
 		return
