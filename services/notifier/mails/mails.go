@@ -103,7 +103,7 @@ var Kinds = []Kind{
 	{VerifyEmail, emailv1.TypeVerificationMailRequested, Transactional, "the enrollment's contact (address in the request)",
 		"the confirmation link (a page with a button) and the 6-digit code, valid until, the dispute link"},
 	{DocumentsRequested, verificationv1.TypeDocumentsRequested, Transactional, "the partner's contact",
-		"the check and what is wrong (reason, the reviewer's message), the exact documents that cure it, the deadline (date and business days), appeals left, the documents page"},
+		"the check and what is wrong (reason, the reviewer's message), the exact documents that cure it, for the employment check the domain proof (DNS TXT record or URL) that cures it instead, the deadline (date and business days), appeals left, the documents page"},
 	{DocumentsReminder, verificationv1.TypeReminderDue, Reminder, "the partner's contact",
 		"the documents still due, the deadline (date and business days left), the documents page"},
 	{VerificationRejected, verificationv1.TypeVerificationRejected, Transactional, "the partner's contact",
@@ -185,6 +185,19 @@ type Verification struct {
 	BusinessDaysLeft int       `json:"business_days_left,omitempty"`
 	AppealsRemaining int       `json:"appeals_remaining,omitempty"`
 	Programs         []string  `json:"programs,omitempty"`
+	// DomainProof is the other cure of an employment request: prove the
+	// contact e-mail's domain by a DNS TXT record or a file at a URL.
+	DomainProof *DomainProof `json:"domain_proof,omitempty"`
+}
+
+// DomainProof is what the applicant publishes to prove its domain (either
+// way), then asks for the check in the portal.
+type DomainProof struct {
+	Domain      string `json:"domain"`
+	DNSTXTName  string `json:"dns_txt_name"`
+	DNSTXTValue string `json:"dns_txt_value"`
+	HTTPURL     string `json:"http_url"`
+	HTTPBody    string `json:"http_body"`
 }
 
 // Agreement facts of the agreement mails.

@@ -136,6 +136,35 @@ func TestTheCureIsSpelledOut(t *testing.T) {
 	}
 }
 
+// TestTheDomainProofIsSpelledOut: an employment request that offers the
+// domain proof names the DNS TXT record and the URL, with their values, in
+// both languages and both parts, beside the documents.
+func TestTheDomainProofIsSpelledOut(t *testing.T) {
+	s := set(t)
+	d := mails.Data{Partner: mails.Party{ID: "PG-1", Market: "JP"},
+		Links: mails.Links{Documents: "https://portal.example/partners/PG-1/verification"},
+		Verification: &mails.Verification{Check: "employment", Reason: "email_domain_unverified",
+			Documents: []string{"domain_invoice", "domain_purchase_proof"}, BusinessDaysLeft: 10, AppealsRemaining: 3,
+			DueAt: time.Date(2026, 12, 16, 15, 0, 0, 0, time.UTC),
+			DomainProof: &mails.DomainProof{Domain: "example.co.jp", DNSTXTName: "_partnerhub-verification.example.co.jp",
+				DNSTXTValue: "partnerhub-verification=tok-1", HTTPURL: "https://example.co.jp/.well-known/partnerhub-verification.txt",
+				HTTPBody: "partnerhub-verification=tok-1"}}}
+	r, err := s.Render(mails.DocumentsRequested, mails.English, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DNS の TXT レコード", "a DNS TXT record", "_partnerhub-verification.example.co.jp", "partnerhub-verification=tok-1",
+		"https://example.co.jp/.well-known/partnerhub-verification.txt", "登記情報に貴社の Web サイトがありません", "the register lists no website"} {
+		if !strings.Contains(r.Text, want) || !strings.Contains(r.HTML, want) {
+			t.Errorf("a part lacks %q:\n%s\n%s", want, r.Text, r.HTML)
+		}
+	}
+	d.Verification.DomainProof = nil
+	if r, _ := s.Render(mails.DocumentsRequested, mails.English, d); strings.Contains(r.Text, "Instead of a document") {
+		t.Errorf("a request without a domain proof offers one:\n%s", r.Text)
+	}
+}
+
 // TestHTMLIsEscaped: what a reviewer or a partner typed cannot inject
 // markup into the HTML part.
 func TestHTMLIsEscaped(t *testing.T) {

@@ -98,6 +98,14 @@ func testEmploymentOnEvidence(t *testing.T, s *e2e.Stack, z *zone) {
 	if proof == nil || proof.DomainProof == nil || proof.DomainProof.Domain != morioka.Domain || proof.DueAt == "" {
 		t.Fatalf("documents requirement %+v", v.Requirements[0])
 	}
+	// The contact is told by mail too: the documents, or the record to publish.
+	m := waitMail(t, s, morioka.Email(), "書類のご提出のお願い")
+	for _, want := range []string{proof.DomainProof.DNSTXTName, proof.DomainProof.DNSTXTValue, "登記情報に貴社の Web サイトがありません",
+		"the register lists no website"} {
+		if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+			t.Errorf("the documents-requested mail lacks %q:\n%s", want, m.Text)
+		}
+	}
 
 	url := s.URL("verification") + "/v1/verification/partners/" + p + "/domain-proofs"
 	adm := s.Token(partnerAdmin(p, "admin-"+p))

@@ -153,9 +153,14 @@ func documentsRequested(_ context.Context, _ *Handlers, ev ce.Event, req *domain
 		return false, err
 	}
 	req.PartnerID, req.Recipient = p.PartnerID, p.ContactEmail
-	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
+	v := &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
 		ApplicantMessage: p.ApplicantMessage, Documents: p.AcceptedDocuments, DueAt: p.DueAt, BusinessDaysLeft: p.BusinessDaysLeft,
-		AppealsRemaining: p.AppealsRemaining}})
+		AppealsRemaining: p.AppealsRemaining}
+	if dp := p.DomainProof; dp != nil {
+		v.DomainProof = &mails.DomainProof{Domain: dp.Domain, DNSTXTName: dp.DNSTXTName, DNSTXTValue: dp.DNSTXTValue,
+			HTTPURL: dp.HTTPURL, HTTPBody: dp.HTTPBody}
+	}
+	return false, setData(req, mails.Data{Verification: v})
 }
 
 // documentsReminder expires with the deadline: a reminder after it would
