@@ -493,3 +493,82 @@ func TestReplicasSharePartitions(t *testing.T) {
 	}
 	waitCount(partners * (each + 1))
 }
+
+// TestPartitionsOfACrashedInstanceAreTakenOver: an instance that dies
+// (its NATS connection and its database session gone, nothing acked)
+// while holding deliveries of its partitions loses nothing: another
+// instance takes the partitions over and, once the ack wait has passed,
+// handles what the dead one held, before anything newer of the same
+// partners — within the recovery budget (ack wait + a rebalance round).
+func TestPartitionsOfACrashedInstanceAreTakenOver(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	cfg := testConfig(url)
+	cfg.AckWait, cfg.Rebalance = 2*time.Second, 200*time.Millisecond
+	ctx := context.Background()
+
+	// The instance that will die has a pool of its own, as a process has.
+	deadPool, err := pgxpool.NewWithConfig(ctx, pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(deadPool.Close) // runs after its handler is released
+	crashed, crashedNC := newRouter(t, "relationships", cfg, deadPool)
+	holding := make(chan struct{}, 10)
+	stuck := make(chan struct{})
+	crashed.On(typeHappened, func(context.Context, ce.Event) error {
+		holding <- struct{}{}
+		<-stuck
+		return errors.New("never")
+	})
+	crashCtx, crash := context.WithCancel(ctx)
+	go func() { _ = crashed.Run(crashCtx) }()
+	<-crashed.Running()
+	t.Cleanup(func() { close(stuck) })
+	held := publish(t, js, "PG-1", 0)
+	select {
+	case <-holding:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first instance got nothing")
+	}
+	newer := publish(t, js, "PG-1", 1)
+	// The process dies: no ack, no heartbeat, and its database session —
+	// with the partition locks — ends.
+	crashedNC.Close()
+	crash()
+	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now()
+
+	survivor, _ := newRouter(t, "relationships", cfg, pool)
+	var mu sync.Mutex
+	var order []string
+	survivor.On(typeHappened, func(_ context.Context, ev ce.Event) error {
+		mu.Lock()
+		order = append(order, ev.ID)
+		mu.Unlock()
+		return nil
+	})
+	runRouter(t, survivor)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(order) < 2 {
+			return fmt.Errorf("%d of 2 handled", len(order))
+		}
+		return nil
+	})
+	took := time.Since(died)
+	mu.Lock()
+	defer mu.Unlock()
+	if order[0] != held || order[1] != newer {
+		t.Errorf("handled %v, want the held event %s before the newer %s", order, held, newer)
+	}
+	if budget := cfg.AckWait + 2*cfg.Rebalance + 2*time.Second; took > budget {
+		t.Errorf("recovered after %s, more than %s", took, budget)
+	}
+	t.Logf("recovered after %s", took.Round(time.Millisecond))
+}
