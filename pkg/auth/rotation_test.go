@@ -132,3 +132,61 @@ func TestKeyRotationURL(t *testing.T) {
 		t.Fatalf("unknown kids within MinRefreshInterval caused %d fetches in all, want 1", got)
 	}
 }
+
+// TestVerifiedTokenCache: a token verified once is remembered, so the same
+// token again skips the signature check; the remembered token still expires
+// on time and is refused as soon as its signing key leaves the JWKS.
+func TestVerifiedTokenCache(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	oldSigner, dir := mustDevKeys(t, clock)
+	newSigner, _ := mustDevKeys(t, clock)
+	writeJWKS(t, DevJWKSPath(dir), oldSigner, newSigner)
+	v := mustVerifier(t, DevConfig(dir), clock)
+	ctx := context.Background()
+
+	want := Principal{Subject: "user-1", Roles: []Role{RolePartnerAdmin}, AMR: []string{"pwd", "mfa"}}
+	tok, err := oldSigner.Mint(want, DevIssuer, DevAudience, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.verified.Len() != 1 {
+		t.Fatalf("verified tokens remembered = %d, want 1", v.verified.Len())
+	}
+	first.Roles[0] = RoleVerifier // a caller changing its copy must not change the cache
+	again, err := v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Subject != "user-1" || !equalRoles(again.Roles, want.Roles) || len(again.AMR) != 2 {
+		t.Fatalf("remembered principal = %+v, want %+v", again, want)
+	}
+
+	// Past exp plus the skew the remembered token is refused as expired.
+	clock.Advance(10*time.Minute + DefaultClockSkew + time.Second)
+	if _, err := v.Verify(ctx, tok); codeOf(err) != CodeTokenExpired {
+		t.Fatalf("remembered token after exp: err = %v, want %s", err, CodeTokenExpired)
+	}
+	if v.verified.Len() != 0 {
+		t.Fatal("an expired token stayed remembered")
+	}
+
+	// A key withdrawn from the JWKS takes its remembered tokens with it.
+	tok, _ = oldSigner.Mint(want, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	writeJWKS(t, DevJWKSPath(dir), newSigner)
+	clock.Advance(DefaultMinRefreshInterval + time.Second)
+	third, _ := mustDevKeys(t, clock) // an unknown kid makes the verifier reload the JWKS
+	unknown, _ := third.Mint(want, DevIssuer, DevAudience, time.Hour)
+	if _, err := v.Verify(ctx, unknown); err == nil {
+		t.Fatal("token of an unpublished key accepted")
+	}
+	if _, err := v.Verify(ctx, tok); codeOf(err) != CodeTokenInvalid {
+		t.Fatalf("remembered token of a withdrawn key: err = %v, want %s", err, CodeTokenInvalid)
+	}
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 )
@@ -55,7 +58,30 @@ type Verifier struct {
 
 	refreshMu   sync.Mutex
 	lastRefresh time.Time
+
+	// verified remembers tokens whose signature and claims already passed,
+	// keyed by the token's SHA-256, so a client that sends the same token
+	// with every request pays for one signature check, not one per
+	// request. A hit is still checked against the clock (exp, nbf) and
+	// against the current JWKS (the signing key must still be there).
+	verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
 }
+
+// verifiedToken is what the cache keeps of a token that passed.
+type verifiedToken struct {
+	principal Principal
+	kid       string
+	notBefore time.Time // zero: no nbf
+	expires   time.Time
+}
+
+// Sizes of the verified-token cache: entries beyond verifiedCacheSize push
+// out the least recently used, and no entry outlives verifiedCacheTTL
+// however long its token is valid.
+const (
+	verifiedCacheSize = 4096
+	verifiedCacheTTL  = 5 * time.Minute
+)
 
 // NewVerifier loads the JWKS (a file at once, a URL with the first fetch
 // under ctx) and returns a Verifier; Close releases the URL cache.
@@ -64,7 +90,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg}
+	v := &Verifier{cfg: cfg, verified: expirable.NewLRU[[sha256.Size]byte, verifiedToken](verifiedCacheSize, nil, verifiedCacheTTL)}
 	for _, name := range cfg.Algorithms {
 		a, ok := jwa.LookupSignatureAlgorithm(name)
 		if !ok {
@@ -94,6 +120,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if token == "" {
 		return Principal{}, apperr.New(apperr.KindUnauthenticated, CodeTokenMissing, "a bearer token is required")
 	}
+	sum := sha256.Sum256([]byte(token))
+	if p, ok := v.cached(ctx, sum); ok {
+		return p, nil
+	}
 	tok, err := jwt.ParseString(token,
 		jwt.WithKeyProvider(keyProvider{v: v}),
 		jwt.WithValidate(true),
@@ -112,7 +142,58 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if err != nil {
 		return Principal{}, invalidToken(err.Error(), err)
 	}
+	v.remember(sum, token, tok, p)
 	return p, nil
+}
+
+// cached returns the principal of a token verified before, if it is still
+// within its validity window and its signing key is still published.
+// Anything else is a miss: the full check runs and gives the precise error.
+func (v *Verifier) cached(ctx context.Context, sum [sha256.Size]byte) (Principal, bool) {
+	e, ok := v.verified.Get(sum)
+	if !ok {
+		return Principal{}, false
+	}
+	now := v.cfg.Now()
+	if !now.Before(e.expires.Add(v.cfg.ClockSkew)) || (!e.notBefore.IsZero() && now.Before(e.notBefore.Add(-v.cfg.ClockSkew))) {
+		v.verified.Remove(sum)
+		return Principal{}, false
+	}
+	set, err := v.keys.Current(ctx)
+	if err != nil {
+		return Principal{}, false
+	}
+	if _, ok := set.LookupKeyID(e.kid); !ok {
+		v.verified.Remove(sum)
+		return Principal{}, false
+	}
+	p := e.principal
+	p.Roles = slices.Clone(p.Roles)
+	p.AMR = slices.Clone(p.AMR)
+	return p, true
+}
+
+func (v *Verifier) remember(sum [sha256.Size]byte, token string, tok jwt.Token, p Principal) {
+	exp, ok := tok.Expiration()
+	if !ok {
+		return
+	}
+	msg, err := jws.Parse([]byte(token))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return
+	}
+	kid, ok := msg.Signatures()[0].ProtectedHeaders().KeyID()
+	if !ok {
+		return
+	}
+	e := verifiedToken{kid: kid, expires: exp}
+	e.principal = p
+	e.principal.Roles = slices.Clone(p.Roles)
+	e.principal.AMR = slices.Clone(p.AMR)
+	if nbf, ok := tok.NotBefore(); ok {
+		e.notBefore = nbf
+	}
+	v.verified.Add(sum, e)
 }
 
 // tokenError maps a jwx parse/validate failure to a fixed, non-leaky message.
