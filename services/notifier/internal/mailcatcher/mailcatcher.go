@@ -73,13 +73,14 @@ type Server struct {
 	Port  int
 	Roots *x509.CertPool // trusts the server's self-signed certificate
 
-	opts Options
-	cert tls.Certificate
-	mu   sync.Mutex
-	msgs []Received
-	srv  *gosmtp.Server
-	ln   net.Listener
-	addr string
+	opts  Options
+	cert  tls.Certificate
+	mu    sync.Mutex
+	msgs  []Received
+	conns int
+	srv   *gosmtp.Server
+	ln    net.Listener
+	addr  string
 }
 
 // Start starts a server; Stop ends it.
@@ -123,7 +124,23 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailcatcher: listen %s: %w", addr, err)
 	}
-	return ln, nil
+	return countingListener{Listener: ln, s: s}, nil
+}
+
+// countingListener counts the connections clients open.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
 }
 
 func (s *Server) serve(ln net.Listener) {
@@ -167,6 +184,13 @@ func (s *Server) Restart() error {
 	}
 	s.serve(ln)
 	return nil
+}
+
+// Connections returns how many connections clients have opened so far.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Messages returns the messages accepted so far.

@@ -6,6 +6,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -54,7 +55,10 @@ type Config struct {
 	SMTPPassword string `env:"SMTP_PASSWORD"`
 	SMTPFrom     string `env:"SMTP_FROM" envDefault:"no-reply@partnerhub.example"`
 	SMTPFromName string `env:"SMTP_FROM_NAME" envDefault:"Partner Onboarding"`
-	MailDir      string `env:"MAIL_CATCHER_DIR" envDefault:".run/mail"`
+	// SMTPConnections is how many connections are kept open between mails
+	// (0: dial per mail).
+	SMTPConnections int    `env:"SMTP_CONNECTIONS" envDefault:"4"`
+	MailDir         string `env:"MAIL_CATCHER_DIR" envDefault:".run/mail"`
 	// LinkBaseURL is the e-mail ownership service's public URL; mails link
 	// to <LinkBaseURL>/confirm and <LinkBaseURL>/dispute.
 	LinkBaseURL string `env:"LINK_BASE_URL" envDefault:"http://127.0.0.1:8082"`
@@ -102,6 +106,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("NOTIFIER_PRIVATE_KEY: %w", err))
 		}
 	}
+	if c.SMTPConnections < 0 || c.SMTPConnections > 64 {
+		errs = append(errs, errors.New("SMTP_CONNECTIONS must be between 0 (dial per mail) and 64"))
+	}
 	if c.SMTPHost == "" && c.DevKeysDir == "" {
 		errs = append(errs, errors.New("SMTP_HOST is required (the local mail catcher runs only in development)"))
 	}
@@ -126,6 +133,7 @@ type Service struct {
 	clock   app.Clock
 	cfg     Config
 	log     *slog.Logger
+	sender  *smtp.Sender
 }
 
 type wallClock struct{}
@@ -174,7 +182,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: log}
 	sc := smtp.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLSMode: smtp.TLSMode(cfg.SMTPTLS), Username: cfg.SMTPUsername,
-		Password: cfg.SMTPPassword, From: cfg.SMTPFrom, FromName: cfg.SMTPFromName, TLSConfig: cfg.SMTPTLSConfig}
+		Password: cfg.SMTPPassword, From: cfg.SMTPFrom, FromName: cfg.SMTPFromName, TLSConfig: cfg.SMTPTLSConfig,
+		Connections: cmp.Or(cfg.SMTPConnections, -1)}
 	if cfg.SMTPHost == "" {
 		s.Catcher, err = mailcatcher.Start(mailcatcher.Options{Dir: cfg.MailDir, OnMessage: func(path string, r mailcatcher.Received) {
 			log.Info("mail caught by the local catcher", "path", path, "to", r.To)
@@ -211,7 +220,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		s.stopCatcher()
 		return nil, err
 	}
-	s.Base, s.App, s.Repo, s.Dir, s.clock = base, a, repo, dir, clock
+	s.Base, s.App, s.Repo, s.Dir, s.clock, s.sender = base, a, repo, dir, clock, sender
 	s.events = &events.Handlers{App: a}
 	s.api = &apihttp.API{App: a, Protect: base.Guard.Protect, Limit: base.Guard.Limiter.Middleware, MessageIDDomain: sender.MessageIDDomain()}
 	if err := base.Mount(s.Declaration()); err != nil {
@@ -234,6 +243,7 @@ func (s *Service) Addr() string { return s.Base.Addr() }
 // Run serves until ctx ends, then stops the local catcher.
 func (s *Service) Run(ctx context.Context) error {
 	err := s.Base.Run(ctx)
+	s.sender.Close()
 	s.stopCatcher()
 	return err
 }

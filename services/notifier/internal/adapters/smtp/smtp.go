@@ -47,6 +47,13 @@ type Config struct {
 	TLSConfig *tls.Config
 	// MessageIDDomain is the right side of Message-IDs (default: From's domain).
 	MessageIDDomain string
+	// Connections is how many open connections are kept for the next
+	// mails (default 4; negative: dial per mail). A kept connection is
+	// checked with NOOP before use and replaced once it has been idle for
+	// IdleTimeout or carried MaxPerConnection mails.
+	Connections      int
+	IdleTimeout      time.Duration // default 30s (RFC 5321 servers wait at least 5 min)
+	MaxPerConnection int           // default 100
 }
 
 func (c *Config) defaults() {
@@ -58,6 +65,15 @@ func (c *Config) defaults() {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 15 * time.Second
+	}
+	if c.Connections == 0 {
+		c.Connections = 4
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	if c.MaxPerConnection == 0 {
+		c.MaxPerConnection = 100
 	}
 	if c.Username != "" && c.AuthMechanism == "" {
 		c.AuthMechanism = "PLAIN"
@@ -116,13 +132,24 @@ func (c Config) authType() (gomail.SMTPAuthType, error) {
 	return "", fmt.Errorf("smtp: unsupported auth mechanism %q", c.AuthMechanism)
 }
 
-// Sender implements app.Sender. It dials per message: verification mail is
-// low volume, and a fresh connection recovers from a restarted server.
+// Sender implements app.Sender. It keeps a few connections open between
+// mails, so a burst of mails pays one TCP and TLS handshake and one AUTH
+// per connection rather than per mail; a connection the server dropped
+// while idle is noticed by the NOOP before the next mail and replaced
+// without failing that mail.
 type Sender struct {
 	cfg  Config
 	opts []gomail.Option
+	idle chan *conn
+	now  func() time.Time
 }
 
+// conn is an open connection and its use.
+type conn struct {
+	client    *gomail.Client
+	idleSince time.Time
+	sent      int
+}
 // New validates cfg and builds a Sender.
 func New(cfg Config) (*Sender, error) {
 	cfg.defaults()
@@ -152,7 +179,7 @@ func New(cfg Config) (*Sender, error) {
 	if at != "" {
 		opts = append(opts, gomail.WithSMTPAuth(at), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	return &Sender{cfg: cfg, opts: opts}, nil
+	return &Sender{cfg: cfg, opts: opts, idle: make(chan *conn, max(cfg.Connections, 0)), now: time.Now}, nil
 }
 
 // MessageIDDomain is the right side of the Message-IDs it writes.
@@ -166,14 +193,77 @@ func (s *Sender) Send(ctx context.Context, m app.Message) error {
 	if err != nil {
 		return &app.SendError{Permanent: true, Err: err}
 	}
-	c, err := gomail.NewClient(s.cfg.Host, s.opts...)
-	if err != nil {
-		return &app.SendError{Permanent: true, Err: fmt.Errorf("smtp client: %w", err)}
-	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	for {
+		c, reused, err := s.acquire(ctx)
+		var permanent *app.SendError
+		if errors.As(err, &permanent) {
+			return permanent
+		}
+		if err != nil {
+			return classify(err)
+		}
+		err = c.client.Send(msg)
+		if err == nil {
+			c.sent++
+			s.release(c)
+			return nil
+		}
+		_ = c.client.Close()
+		if msg.IsDelivered() {
+			// The server took the message; only the RSET after it failed.
+			return nil
+		}
+		var se *gomail.SendError
+		if reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+			continue // nothing was sent on the stale connection: take or dial another
+		}
 		return classify(err)
 	}
-	return nil
+}
+
+// acquire hands out a kept connection that is still fresh, or dials one.
+func (s *Sender) acquire(ctx context.Context) (*conn, bool, error) {
+	for {
+		select {
+		case c := <-s.idle:
+			if s.now().Sub(c.idleSince) >= s.cfg.IdleTimeout || c.sent >= s.cfg.MaxPerConnection {
+				_ = c.client.Close()
+				continue
+			}
+			return c, true, nil
+		default:
+		}
+		client, err := gomail.NewClient(s.cfg.Host, s.opts...)
+		if err != nil {
+			return nil, false, &app.SendError{Permanent: true, Err: fmt.Errorf("smtp client: %w", err)}
+		}
+		if err := client.DialWithContext(ctx); err != nil {
+			return nil, false, err
+		}
+		return &conn{client: client}, false, nil
+	}
+}
+
+// release keeps c for the next mail, or closes it when enough are kept.
+func (s *Sender) release(c *conn) {
+	c.idleSince = s.now()
+	select {
+	case s.idle <- c:
+	default:
+		_ = c.client.Close()
+	}
+}
+
+// Close closes the kept connections (QUIT).
+func (s *Sender) Close() {
+	for {
+		select {
+		case c := <-s.idle:
+			_ = c.client.Close()
+		default:
+			return
+		}
+	}
 }
 
 // classify keeps the server's reply code and marks 5xx answers permanent;

@@ -233,3 +233,55 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 		t.Fatalf("events %+v", evs)
 	}
 }
+
+// TestConnectionsAreKept: mails in a row share one connection, parallel
+// mails use at most Connections of them, and a kept connection the server
+// dropped meanwhile is replaced without failing the next mail.
+func TestConnectionsAreKept(t *testing.T) {
+	ctx := context.Background()
+	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.ModeStartTLS, Username: "mailer", Password: "s3cret"})
+	s := sender(t, srv, smtp.TLSStartTLS, "mailer", "s3cret")
+	t.Cleanup(s.Close)
+	for range 5 {
+		if err := s.Send(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.Connections(); n != 1 {
+		t.Fatalf("5 mails in a row opened %d connections, want 1", n)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				errs <- s.Send(ctx, msg)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(srv.Messages()); got != 45 {
+		t.Fatalf("%d messages, want 45", got)
+	}
+
+	// The server drops every connection (a restart); the next mail notices
+	// the dead kept connection and goes out on a new one.
+	before := srv.Connections()
+	smtptest.Restart(t, srv)
+	if err := s.Send(ctx, msg); err != nil {
+		t.Fatalf("mail after the server dropped the kept connection: %v", err)
+	}
+	if got := len(srv.Messages()); got != 46 {
+		t.Fatalf("%d messages, want 46", got)
+	}
+	if srv.Connections() == before {
+		t.Fatal("no new connection after the server dropped the old ones")
+	}
+}
