@@ -150,6 +150,7 @@ type conn struct {
 	idleSince time.Time
 	sent      int
 }
+
 // New validates cfg and builds a Sender.
 func New(cfg Config) (*Sender, error) {
 	cfg.defaults()
