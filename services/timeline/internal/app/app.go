@@ -11,10 +11,11 @@ import (
 
 // Store is the timeline's persistence.
 type Store interface {
-	// Record stores e once (by source and id) and indexes it under
-	// partners; it reports false when e was already stored (a redelivery or
-	// a replay), in which case nothing changes.
-	Record(ctx context.Context, e domain.Event, partners []string) (bool, error)
+	// Record stores e once (by source and id), indexes it under partners
+	// and remembers who registered the partner when e says (registrant set);
+	// it reports false when e was already stored (a redelivery or a replay),
+	// in which case nothing changes.
+	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant) (bool, error)
 	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
 	// (by the consumer that refused it and the event's source and id) and
 	// indexes it under partners; false when it was already stored.
@@ -26,6 +27,14 @@ type Store interface {
 	// Sources summarises, per source, the partner's events and the
 	// sequences of its own partition (dead letters do not count).
 	Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error)
+	// Feed returns up to q.Limit events after q.After in feed order, only
+	// of transactions that can no longer be overtaken by one still running.
+	Feed(ctx context.Context, q FeedQuery) ([]domain.Event, error)
+	// RegisteredBy names who registered partner ("" when unknown).
+	RegisteredBy(ctx context.Context, partner string) (string, error)
+	// Prune deletes up to limit events recorded before cutoff (and the dead
+	// letters recorded before it) and reports how many events it deleted.
+	Prune(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
 
 // App is the timeline's use cases.
@@ -33,4 +42,7 @@ type App struct {
 	Store Store
 	// Now is the recording clock (arrival time of events without a time).
 	Now func() time.Time
+	// Retention is how long the store keeps an event after it arrived (the
+	// feed's promise; MinRetention at least).
+	Retention time.Duration
 }

@@ -25,7 +25,7 @@ type fakeStore struct {
 	gotLimit    int
 }
 
-func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string) (bool, error) {
+func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant) (bool, error) {
 	for _, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID {
 			return false, nil
@@ -59,6 +59,12 @@ func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, pr
 func (f *fakeStore) Sources(context.Context, string) ([]domain.SourceSummary, error) {
 	return f.sources, nil
 }
+
+func (f *fakeStore) Feed(context.Context, app.FeedQuery) ([]domain.Event, error) { return nil, nil }
+
+func (f *fakeStore) RegisteredBy(context.Context, string) (string, error) { return "", nil }
+
+func (f *fakeStore) Prune(context.Context, time.Time, int) (int, error) { return 0, nil }
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 

@@ -36,7 +36,7 @@ func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error
 	}
 	e.Data = domain.Redacted(cmd.DataClassification, e.Data)
 	partners := domain.PartnersOf(e.Subject, e.Data)
-	fresh, err := a.Store.Record(ctx, e, partners)
+	fresh, err := a.Store.Record(ctx, e, partners, domain.RegistrantOf(e))
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record %s %s/%s: %w", e.Type, e.Source, e.ID, err)
 	}

@@ -6,10 +6,12 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/timeline/internal/adapters/events"
 	timelinehttp "github.com/partnerhub/onboarding/services/timeline/internal/adapters/http"
@@ -20,15 +22,27 @@ import (
 // Name is the service name (schema, roles, durables, NATS user).
 const Name = "timeline"
 
-// Config is the service's configuration: the platform's only.
+// DefaultRetention is TIMELINE_RETENTION's default: 90 days.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// Config is the service's configuration.
 type Config struct {
 	platform.Config
+	// Retention is how long an event is kept after it arrived: the feed's
+	// promise to a consumer that was down (at least 30 days; zero: 90 days).
+	Retention time.Duration `env:"TIMELINE_RETENTION" envDefault:"2160h"`
 	// Clock is the recording clock; nil means the system clock (tests set it).
 	Clock func() time.Time `env:"-"`
 }
 
 // Validate lists every problem.
-func (c Config) Validate() error { return errors.Join(c.Config.Validate()) }
+func (c Config) Validate() error {
+	var errs []error
+	if c.Retention != 0 && c.Retention < app.MinRetention { // zero: the default
+		errs = append(errs, fmt.Errorf("TIMELINE_RETENTION must be at least %s (the feed keeps 30 days)", app.MinRetention))
+	}
+	return errors.Join(append(errs, c.Config.Validate())...)
+}
 
 // Service is a started timeline service.
 type Service struct {
@@ -46,14 +60,25 @@ func (s *Service) Declaration() platform.Declaration {
 		Name:          Name,
 		Migrations:    postgres.Migrations,
 		Subscriptions: s.events.Subscriptions(),
-		Routes:        s.routes,
+		Jobs: []jobs.Job{
+			// Retention: deletes in batches, at once again while a batch was full.
+			{Name: "prune_expired", Every: time.Hour, Run: s.prune},
+		},
+		Routes: s.routes,
 	}
+}
+
+func (s *Service) prune(ctx context.Context, now time.Time) (time.Time, error) {
+	return s.App.Prune(ctx, now)
 }
 
 // New starts the platform and wires the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
 	}
 	s := &Service{}
 	base, err := platform.Start(ctx, s.Declaration(), cfg.Config, log)
@@ -64,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if clock == nil {
 		clock = func() time.Time { return time.Now().UTC() }
 	}
-	a := &app.App{Store: postgres.New(base.Pool), Now: clock}
+	a := &app.App{Store: postgres.New(base.Pool), Now: clock, Retention: cfg.Retention}
 	s.Base, s.App = base, a
 	s.events = events.Inbound{App: a, Log: log}
 	s.api = timelinehttp.API{App: a, Protect: base.Guard.Protect}

@@ -75,6 +75,8 @@ func toDomain(ev ce.Event) domain.Event {
 		ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
 		PartitionKey: ev.PartitionKey, Sequence: ev.Sequence,
 		CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, AuthType: ev.AuthType, AuthID: ev.AuthID,
+		DataContentType: ev.DataContentType, DataSchema: ev.DataSchema, TraceParent: ev.TraceParent,
+		DataClassification: ev.DataClassification, Extensions: ev.Extensions,
 		Data: ev.Data,
 	}
 }

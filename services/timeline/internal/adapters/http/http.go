@@ -28,6 +28,7 @@ func (a API) Handler() http.Handler { return httpx.NewMux(a.RouteTable(), a.Prot
 func (a API) RouteTable() []httpx.Route {
 	return []httpx.Route{
 		{Method: http.MethodGet, Pattern: "/v1/partners/{id}/timeline", Handler: http.HandlerFunc(a.timeline)},
+		{Method: http.MethodGet, Pattern: "/v1/events", Handler: http.HandlerFunc(a.feed)},
 		httpx.OpenAPIRoute(OpenAPI),
 	}
 }
@@ -122,4 +123,31 @@ func toEvent(e domain.Event) eventResponse {
 		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered}
 	}
 	return resp
+}
+
+// feed answers one page of the event feed: CloudEvents in structured JSON
+// mode, as a webhook delivers them.
+func (a API) feed(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	q := r.URL.Query()
+	f, err := a.App.GetFeed(r.Context(), p, app.GetFeed{After: q.Get("after"), Limit: q.Get("limit"), Types: q["type"], Partner: q.Get("partner")})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	events := make([]json.RawMessage, len(f.Events))
+	for i, e := range f.Events {
+		if events[i], err = e.StructuredJSON(); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, feedResponse{Events: events, Next: f.Next, HasMore: f.HasMore})
+}
+
+type feedResponse struct {
+	Events  []json.RawMessage `json:"events"`
+	Next    string            `json:"next"`
+	HasMore bool              `json:"has_more"`
 }
