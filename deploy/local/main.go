@@ -41,7 +41,8 @@ var stack = []service{
 	{name: "agreements", port: 8084},
 	{name: "relationships", port: 8085},
 	{name: "notifier", port: 8086},
-	{name: "timeline", port: 8087},
+	// Webhook receivers under development run on this machine (http, loopback).
+	{name: "timeline", port: 8087, env: []string{"WEBHOOK_ALLOW_INSECURE=true"}},
 }
 
 func main() {

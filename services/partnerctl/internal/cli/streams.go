@@ -57,7 +57,7 @@ func newStreamsCmd(g *globals) *cobra.Command {
 		Use:   "ensure",
 		Short: "Create or update every stream of the catalog (idempotent; run as the NATS admin user)",
 		Long: `Create or update INTAKE, REGISTRATION, EMAIL, NOTIFIER, VERIFICATION, AGREEMENTS,
-RELATIONSHIPS and DEADLETTER. With per-service NATS users, services may not create streams:
+RELATIONSHIPS, TIMELINE and DEADLETTER. With per-service NATS users, services may not create streams:
 run this once per deployment (docker-compose runs it as a one-shot job) before the services.`,
 		Example: `  partnerctl streams ensure --url nats://127.0.0.1:4222
   partnerctl streams ensure --url nats://nats-1:4222 --user admin --password "$NATS_PASSWORD_ADMIN" --replicas 3`,

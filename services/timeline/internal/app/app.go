@@ -11,11 +11,12 @@ import (
 
 // Store is the timeline's persistence.
 type Store interface {
-	// Record stores e once (by source and id), indexes it under partners
-	// and remembers who registered the partner when e says (registrant set);
-	// it reports false when e was already stored (a redelivery or a replay),
-	// in which case nothing changes.
-	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant) (bool, error)
+	// Record stores e once (by source and id), indexes it under partners,
+	// remembers who registered the partner when e says (registrant set) and
+	// creates its webhook deliveries, claimed until claimUntil; it reports
+	// false when e was already stored (a redelivery or a replay), in which
+	// case nothing changes.
+	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (fresh bool, deliveries []string, err error)
 	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
 	// (by the consumer that refused it and the event's source and id) and
 	// indexes it under partners; false when it was already stored.
@@ -45,4 +46,7 @@ type App struct {
 	// Retention is how long the store keeps an event after it arrived (the
 	// feed's promise; MinRetention at least).
 	Retention time.Duration
+	// DeliveryLease is how long the deliveries an event creates are
+	// claimed by this replica (its dispatcher sends them).
+	DeliveryLease time.Duration
 }

@@ -25,15 +25,15 @@ type fakeStore struct {
 	gotLimit    int
 }
 
-func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant) (bool, error) {
+func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant, _ time.Time) (bool, []string, error) {
 	for _, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID {
-			return false, nil
+			return false, nil, nil
 		}
 	}
 	f.recorded = append(f.recorded, e)
 	f.partners = append(f.partners, partners)
-	return true, nil
+	return true, nil, nil
 }
 
 func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string) (bool, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/timeline/internal/app"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
@@ -22,6 +23,9 @@ import (
 type Inbound struct {
 	App *app.App
 	Log *slog.Logger
+	// HandOff gives the webhook dispatcher the deliveries an event created
+	// (claimed by this replica), once their transaction has committed.
+	HandOff func(ids ...string)
 }
 
 // Subscriptions are what the timeline reads, derived from the stream
@@ -89,6 +93,9 @@ func (in Inbound) OnEvent(ctx context.Context, ev ce.Event) error {
 	})
 	if err != nil {
 		return err // transient: redelivered with backoff, dead-lettered after BUS_MAX_DELIVER
+	}
+	if len(res.Deliveries) > 0 && in.HandOff != nil {
+		pg.AfterCommit(ctx, func() { in.HandOff(res.Deliveries...) })
 	}
 	if !res.Fresh {
 		in.Log.DebugContext(ctx, "event already on the timeline", "type", ev.Type, "id", ev.ID, "source", ev.Source)

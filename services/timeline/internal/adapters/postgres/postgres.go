@@ -39,22 +39,42 @@ var _ app.Store = (*Store)(nil)
 
 // recordEvent stores an event once and, in the same statement, indexes it
 // under its partners (the stored time and feed position copied, so that the
-// copy sorts exactly like the event) and remembers its registrant: one
-// round trip per event.
+// copy sorts exactly like the event), remembers its registrant and creates
+// a delivery for every enabled webhook endpoint that is to be sent it,
+// claimed by this replica until $21: one round trip per event. The
+// registration of a partner also creates the deliveries, for its
+// registrant's endpoints, of the partner's events recorded before it (the
+// streams are read in parallel: another service's reaction may arrive
+// first).
 const recordEvent = `WITH ins AS (
 	INSERT INTO events (source, id, type, subject, time, partition_key, sequence, correlationid, causationid,
 		authtype, authid, data, datacontenttype, dataschema, traceparent, dataclassification, extensions)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (source, id) DO NOTHING
-	RETURNING source, id, type, time, sequence, tx, pos),
+	RETURNING source, id, type, time, sequence, authtype, authid, tx, pos),
 indexed AS (INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type, tx, pos)
 	SELECT p, ins.time, ins.source, ins.sequence, ins.id, ins.type, ins.tx, ins.pos FROM ins, unnest($18::text[]) AS p),
 registrant AS (INSERT INTO partner_registrants (partner_id, principal)
-	SELECT $19::text, $20::text FROM ins WHERE $19::text <> '' ON CONFLICT (partner_id) DO NOTHING)
-SELECT count(*) FROM ins`
+	SELECT $19::text, $20::text FROM ins WHERE $19::text <> '' ON CONFLICT (partner_id) DO NOTHING
+	RETURNING partner_id, principal),
+backfill AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
+	SELECT 'wd_' || gen_random_uuid(), w.id, x.source, x.event_id, x.type, $21::timestamptz
+	FROM registrant r JOIN partner_events x ON x.partner_id = r.partner_id
+	JOIN webhook_endpoints w ON w.status = 'enabled' AND w.scope = 'registered' AND w.consumer = r.principal
+	WHERE cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(x.type, t))
+	ON CONFLICT (endpoint_id, event_source, event_id) DO NOTHING
+	RETURNING id),
+deliveries AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
+	SELECT 'wd_' || gen_random_uuid(), w.id, ins.source, ins.id, ins.type, $21::timestamptz
+	FROM ins JOIN webhook_endpoints w ON w.status = 'enabled'
+	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(ins.type, t)))
+	AND (w.scope = 'all' OR w.consumer = $20::text OR (ins.authtype = 'service_account' AND ins.authid = w.consumer)
+		OR EXISTS (SELECT 1 FROM partner_registrants r WHERE r.partner_id = ANY($18::text[]) AND r.principal = w.consumer))
+	RETURNING id)
+SELECT (SELECT count(*) FROM ins), ARRAY(SELECT id FROM deliveries UNION ALL SELECT id FROM backfill)`
 
 // Record implements app.Store.
-func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant) (bool, error) {
+func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (bool, []string, error) {
 	var data, ext []byte
 	if len(e.Data) > 0 {
 		data = e.Data
@@ -65,17 +85,39 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, r
 	if partners == nil {
 		partners = []string{}
 	}
-	var n int
-	err := pg.Q(ctx, s.pool).QueryRow(ctx, recordEvent,
+	var (
+		n          int
+		deliveries []string
+	)
+	b := &pgx.Batch{}
+	// One partition's events are recorded one transaction at a time, so
+	// that a partner's registration and another service's concurrent event
+	// about it never miss each other's deliveries (the statement after the
+	// lock sees what the other committed). The router locks partitions in
+	// ascending order in every batch: no deadlock.
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, partitionLockClass, e.PartitionKey)
+	b.Queue(recordEvent,
 		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
 		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data,
 		e.DataContentType, e.DataSchema, e.TraceParent, e.DataClassification, ext,
-		partners, registrant.PartnerID, registrant.Principal).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("record event: %w", err)
+		partners, registrant.PartnerID, registrant.Principal, claimUntil).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&n, &deliveries)
+	})
+	var err error
+	if tx, ok := pg.TxFrom(ctx); ok {
+		err = tx.SendBatch(ctx, b).Close()
+	} else {
+		err = s.pool.SendBatch(ctx, b).Close() // one implicit transaction
 	}
-	return n == 1, nil
+	if err != nil {
+		return false, nil, fmt.Errorf("record event: %w", err)
+	}
+	return n == 1, deliveries, nil
 }
+
+// partitionLockClass is the first key of the timeline's per-partition
+// advisory locks (the second is the partition key's hash).
+const partitionLockClass = 0x7469_6d65 // "time"
 
 // RecordDeadLetter implements app.Store.
 func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error) {
@@ -370,6 +412,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, limit int) (int, er
 const pruneEvents = `WITH expired AS (
 	SELECT source, id FROM events WHERE recorded_at < $1 ORDER BY recorded_at LIMIT $2),
 indexed AS (DELETE FROM partner_events x USING expired e WHERE x.source = e.source AND x.event_id = e.id),
+delivered AS (DELETE FROM webhook_deliveries d USING expired e WHERE d.event_source = e.source AND d.event_id = e.id),
 gone AS (DELETE FROM events e USING expired x WHERE e.source = x.source AND e.id = x.id
 	RETURNING e.source, e.partition_key, e.sequence),
 kept AS (INSERT INTO pruned (source, partition_key, through)

@@ -55,7 +55,7 @@ func TestRecordIsOncePerSourceAndIDUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.Record(ctx, e, []string{"PG-A1", "PG-B2"}, domain.Registrant{})
+			ok, _, err := s.Record(ctx, e, []string{"PG-A1", "PG-B2"}, domain.Registrant{}, time.Time{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -87,7 +87,7 @@ func TestPagesAcrossTiesAndNanoseconds(t *testing.T) {
 	for _, src := range []string{"/services/b", "/services/a"} {
 		for seq := uint64(3); seq >= 1; seq-- {
 			e := ev(src, seq, at)
-			if _, err := s.Record(ctx, e, []string{"PG-A1"}, domain.Registrant{}); err != nil {
+			if _, _, err := s.Record(ctx, e, []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -125,7 +125,7 @@ func TestSourcesCapsGaps(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.New(pool(t))
 	for _, seq := range []uint64{1, 500} {
-		if _, err := s.Record(ctx, ev("/services/registration", seq, t0), []string{"PG-A1"}, domain.Registrant{}); err != nil {
+		if _, _, err := s.Record(ctx, ev("/services/registration", seq, t0), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,10 +154,12 @@ func TestFeedNeverServesBehindTheCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Rollback(ctx) //nolint:errcheck
-	if _, err := s.Record(pg.WithTx(ctx, slow), ev("/services/a", 1, t0), []string{"PG-A1"}, domain.Registrant{}); err != nil {
+	if _, _, err := s.Record(pg.WithTx(ctx, slow), ev("/services/a", 1, t0), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Record(ctx, ev("/services/b", 1, t0), []string{"PG-A1"}, domain.Registrant{}); err != nil {
+	quick := ev("/services/b", 1, t0)
+	quick.Subject, quick.PartitionKey = "PG-B2", "PG-B2" // one partition's events are recorded one at a time
+	if _, _, err := s.Record(ctx, quick, []string{"PG-B2"}, domain.Registrant{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(after domain.FeedPosition) ([]string, domain.FeedPosition) {
@@ -202,7 +204,7 @@ func TestFeedFilters(t *testing.T) {
 	s := postgres.New(pool(t))
 	record := func(e domain.Event, partners []string) {
 		t.Helper()
-		if _, err := s.Record(ctx, e, partners, domain.RegistrantOf(e)); err != nil {
+		if _, _, err := s.Record(ctx, e, partners, domain.RegistrantOf(e), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,7 +271,7 @@ func TestPruneKeepsSequencesWithoutGaps(t *testing.T) {
 	p := pool(t)
 	s := postgres.New(p)
 	for seq := uint64(1); seq <= 4; seq++ {
-		if _, err := s.Record(ctx, ev("/services/registration", seq, t0.Add(time.Duration(seq)*time.Minute)), []string{"PG-A1"}, domain.Registrant{}); err != nil {
+		if _, _, err := s.Record(ctx, ev("/services/registration", seq, t0.Add(time.Duration(seq)*time.Minute)), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
