@@ -56,6 +56,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("ResellerEndsRelationship", func(t *testing.T) { t.Parallel(); testResellerEndsRelationship(t, s) })
 		t.Run("DecisionEventsOverTheBus", func(t *testing.T) { t.Parallel(); testDecisionEventsOverTheBus(t, s) })
 		t.Run("PartnerCommunications", func(t *testing.T) { t.Parallel(); testPartnerCommunications(t, s) })
+		t.Run("WebhooksAndFeed", func(t *testing.T) { t.Parallel(); testWebhooksAndFeed(t, s) })
 	})
 	if t.Failed() {
 		return
