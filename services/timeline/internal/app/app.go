@@ -16,7 +16,7 @@ type Store interface {
 	// creates its webhook deliveries, claimed until claimUntil; it reports
 	// false when e was already stored (a redelivery or a replay), in which
 	// case nothing changes.
-	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (fresh bool, deliveries []string, err error)
+	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (fresh bool, deliveries []NewDelivery, err error)
 	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
 	// (by the consumer that refused it and the event's source and id) and
 	// indexes it under partners; false when it was already stored.
@@ -36,6 +36,14 @@ type Store interface {
 	// Prune deletes up to limit events recorded before cutoff (and the dead
 	// letters recorded before it) and reports how many events it deleted.
 	Prune(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}
+
+// NewDelivery is a webhook delivery that recording an event created.
+type NewDelivery struct {
+	ID string
+	// EndpointID is set when the delivery is of the recorded event itself
+	// (else it is of an earlier event, a registration's backfill).
+	EndpointID string
 }
 
 // App is the timeline's use cases.

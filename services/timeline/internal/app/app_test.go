@@ -25,7 +25,7 @@ type fakeStore struct {
 	gotLimit    int
 }
 
-func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant, _ time.Time) (bool, []string, error) {
+func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant, _ time.Time) (bool, []app.NewDelivery, error) {
 	for _, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID {
 			return false, nil, nil

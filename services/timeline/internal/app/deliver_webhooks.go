@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // handoff holds the deliveries claimed by recording transactions of this
-// process (or a redelivery), until the dispatcher takes them: the common
-// case costs no claim of its own.
+// process (with the event and endpoint they send: no read to send them), or
+// by a redelivery (loaded when sent), until the dispatcher takes them.
 type handoff struct {
 	mu    sync.Mutex
 	items []handed
@@ -21,32 +22,44 @@ type handoff struct {
 }
 
 type handed struct {
-	id string
-	at time.Time
+	id  string
+	at  time.Time
+	out *Outgoing // nil: load it from the store
 }
 
-func (h *handoff) add(at time.Time, ids ...string) {
+func (h *handoff) add(items ...handed) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, id := range ids {
-		h.items = append(h.items, handed{id: id, at: at})
-	}
+	h.items = append(h.items, items...)
 }
 
-// take returns up to n ids whose lease is still safely theirs (handed off
-// less than maxAge ago); older ones are dropped: the sweep claims them
+// ready says whether a run should take the queue now: it is full, or its
+// oldest item waited window (so that the deliveries of events recorded a
+// few milliseconds apart go out, and are recorded, together); else when.
+func (h *handoff) ready(now time.Time, window time.Duration, batch int) (bool, time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.items) == 0 {
+		return false, time.Time{}
+	}
+	due := h.items[0].at.Add(window)
+	return len(h.items) >= batch || !now.Before(due), due
+}
+
+// take returns up to n items whose claim is still safely theirs (handed
+// off less than maxAge ago); older ones are dropped: the sweep claims them
 // once their lease ends.
-func (h *handoff) take(now time.Time, n int, maxAge time.Duration) (ids []string, more bool) {
+func (h *handoff) take(now time.Time, n int, maxAge time.Duration) (items []handed, more bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	i := 0
-	for ; i < len(h.items) && len(ids) < n; i++ {
+	for ; i < len(h.items) && len(items) < n; i++ {
 		if now.Sub(h.items[i].at) < maxAge {
-			ids = append(ids, h.items[i].id)
+			items = append(items, h.items[i])
 		}
 	}
 	h.items = h.items[i:]
-	return ids, len(h.items) > 0
+	return items, len(h.items) > 0
 }
 
 func (h *handoff) sweepDue(now time.Time) bool {
@@ -69,13 +82,75 @@ func (h *handoff) noteDue(at time.Time, reset bool, every time.Duration, now tim
 	return h.sweepAt
 }
 
-// HandOff gives the dispatcher deliveries claimed by a transaction that has
-// committed, and wakes it.
-func (w *Webhooks) HandOff(ids ...string) {
-	if len(ids) == 0 {
-		return
+// endpointCache keeps what sending to an endpoint takes (URL, consumer,
+// sealed secrets) for a few seconds: most deliveries go out without a
+// read. A change made through this replica's API forgets the entry at once;
+// one made through another replica shows within the TTL (a rotation keeps
+// the previous secret signing for its overlap).
+type endpointCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedEndpoint
+}
+
+type cachedEndpoint struct {
+	EndpointForSend
+	loaded time.Time
+}
+
+// endpointTTL is how long a cached endpoint is used.
+const endpointTTL = 5 * time.Second
+
+func (c *endpointCache) get(id string, now time.Time) (EndpointForSend, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || now.Sub(e.loaded) > endpointTTL {
+		return EndpointForSend{}, false
 	}
-	w.queue.add(w.Now(), ids...)
+	return e.EndpointForSend, true
+}
+
+func (c *endpointCache) put(e EndpointForSend, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedEndpoint{}
+	}
+	c.entries[e.ID] = cachedEndpoint{EndpointForSend: e, loaded: now}
+}
+
+func (c *endpointCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
+}
+
+// HandOffRecorded gives the dispatcher the deliveries that recording e
+// created, once the recording transaction has committed, and wakes it.
+func (w *Webhooks) HandOffRecorded(e domain.Event, ds []NewDelivery) {
+	now := w.Now()
+	items := make([]handed, 0, len(ds))
+	for _, d := range ds {
+		h := handed{id: d.ID, at: now}
+		if d.EndpointID != "" {
+			h.out = &Outgoing{Delivery: domain.Delivery{ID: d.ID, EndpointID: d.EndpointID, EventSource: e.Source, EventID: e.ID,
+				EventType: e.Type, State: domain.DeliveryPending}, Event: e}
+		}
+		items = append(items, h)
+	}
+	w.queue.add(items...)
+	if w.Wake != nil {
+		w.Wake()
+	}
+}
+
+// HandOff gives the dispatcher deliveries claimed by a transaction that has
+// committed (a redelivery), and wakes it.
+func (w *Webhooks) HandOff(ids ...string) {
+	now := w.Now()
+	for _, id := range ids {
+		w.queue.add(handed{id: id, at: now.Add(-w.Policy.Window)}) // asked for by hand: at once
+	}
 	if w.Wake != nil {
 		w.Wake()
 	}
@@ -95,22 +170,49 @@ type DeliveryReport struct {
 // failed persistently. It returns when it should run next.
 func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (DeliveryReport, time.Time, error) {
 	p := w.Policy
-	ids, more := w.queue.take(now, p.Batch, p.Lease/2)
-	if want := p.Batch - len(ids); want > 0 && w.queue.sweepDue(now) {
-		claimed, next, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
+	var items []handed
+	more := false
+	ready, readyAt := w.queue.ready(now, p.Window, p.Batch)
+	if ready {
+		items, more = w.queue.take(now, p.Batch, p.Lease/2)
+	}
+	var load []string
+	for _, it := range items {
+		if it.out == nil {
+			load = append(load, it.id)
+		}
+	}
+	if want := p.Batch - len(items); want > 0 && w.queue.sweepDue(now) {
+		claimed, next, registered, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
 		if err != nil {
 			return DeliveryReport{}, time.Time{}, fmt.Errorf("claim due deliveries: %w", err)
 		}
-		ids = append(ids, claimed...)
+		if w.RegisteredScope != nil {
+			w.RegisteredScope.Store(registered)
+		}
+		load = append(load, claimed...)
 		w.queue.noteDue(next, true, p.Every, now)
 		more = more || len(claimed) == want
 	}
-	if len(ids) == 0 {
-		return DeliveryReport{}, w.queue.noteDue(time.Time{}, false, p.Every, now), nil
+	var out []Outgoing
+	if len(load) > 0 {
+		loaded, err := w.Store.Outgoing(ctx, load)
+		if err != nil {
+			return DeliveryReport{}, time.Time{}, fmt.Errorf("load deliveries: %w", err)
+		}
+		out = loaded
 	}
-	out, err := w.Store.Outgoing(ctx, ids)
+	recorded, err := w.withEndpoints(ctx, now, items)
 	if err != nil {
-		return DeliveryReport{}, time.Time{}, fmt.Errorf("load deliveries: %w", err)
+		return DeliveryReport{}, time.Time{}, err
+	}
+	out = append(out, recorded...)
+	next := w.queue.noteDue(time.Time{}, false, p.Every, now)
+	if !ready && !readyAt.IsZero() && readyAt.Before(next) {
+		next = readyAt
+	}
+	if len(out) == 0 {
+		return DeliveryReport{}, next, nil
 	}
 	attempts := w.send(ctx, out)
 	report, results, health, disable := w.decide(out, attempts)
@@ -120,17 +222,61 @@ func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (Delivery
 		return DeliveryReport{}, time.Time{}, fmt.Errorf("record delivery attempts: %w", err)
 	}
 	report.Disabled = disabled
+	for _, d := range disabled {
+		w.endpoints.forget(d.EndpointID)
+	}
 	var earliest time.Time
 	for _, r := range results {
 		if r.State == domain.DeliveryPending && (earliest.IsZero() || r.Next.Before(earliest)) {
 			earliest = r.Next
 		}
 	}
-	next := w.queue.noteDue(earliest, false, p.Every, now)
+	next = w.queue.noteDue(earliest, false, p.Every, now)
 	if more {
 		next = now
+	} else if ok, at := w.queue.ready(now, p.Window, p.Batch); ok || (!at.IsZero() && at.Before(next)) {
+		next = at // handed off while this run sent
 	}
 	return report, next, nil
+}
+
+// withEndpoints completes the handed-off deliveries of recorded events with
+// their endpoints (from the cache, else one read); those of an endpoint
+// disabled or deleted meanwhile are left out (a disabled endpoint's are
+// cancelled with it, or sent if it is enabled again).
+func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []handed) ([]Outgoing, error) {
+	var missing []string
+	for _, it := range items {
+		if it.out == nil {
+			continue
+		}
+		if _, ok := w.endpoints.get(it.out.Delivery.EndpointID, now); !ok && !slices.Contains(missing, it.out.Delivery.EndpointID) {
+			missing = append(missing, it.out.Delivery.EndpointID)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := w.Store.EndpointsForSend(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("load endpoints: %w", err)
+		}
+		for _, e := range found {
+			w.endpoints.put(e, now)
+		}
+	}
+	var out []Outgoing
+	for _, it := range items {
+		if it.out == nil {
+			continue
+		}
+		e, ok := w.endpoints.get(it.out.Delivery.EndpointID, now)
+		if !ok || e.Status != domain.EndpointEnabled {
+			continue
+		}
+		o := *it.out
+		o.URL, o.Consumer, o.Secrets = e.URL, e.Consumer, e.Secrets
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // send makes one attempt per delivery, at most Concurrency at once.

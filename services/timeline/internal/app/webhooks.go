@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -52,12 +53,16 @@ type WebhookStore interface {
 	// no such delivery.
 	Redeliver(ctx context.Context, endpointID, deliveryID string, leaseUntil time.Time) (domain.Delivery, error)
 	// ClaimDue claims up to limit pending deliveries due at now until
-	// leaseUntil and says when the next pending one is due (zero: none).
-	ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) (ids []string, next time.Time, err error)
+	// leaseUntil and says when the next pending one is due (zero: none) and
+	// whether enabled endpoints of scope registered exist.
+	ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) (ids []string, next time.Time, registeredScope bool, err error)
 	// Outgoing loads what sending the pending deliveries ids takes: the
 	// event, the endpoint and its unexpired sealed secrets (newest first).
 	// Deliveries no longer pending, or of a disabled endpoint, are left out.
 	Outgoing(ctx context.Context, ids []string) ([]Outgoing, error)
+	// EndpointsForSend loads what sending to the endpoints ids takes
+	// (deleted ones are left out).
+	EndpointsForSend(ctx context.Context, ids []string) ([]EndpointForSend, error)
 	// RecordAttempts stores the outcome of attempts and the endpoints'
 	// health, then disables each endpoint of disable that has been failing
 	// since no later than its FailingSince (the exhausted delivery's first
@@ -96,6 +101,15 @@ type Outgoing struct {
 	Secrets      []SealedSecret
 	FirstAttempt time.Time // zero before the first attempt
 	Manual       bool
+}
+
+// EndpointForSend is what sending to an endpoint takes.
+type EndpointForSend struct {
+	ID       string
+	URL      string
+	Consumer string
+	Status   string
+	Secrets  []SealedSecret // unexpired, newest first
 }
 
 // AttemptResult is one attempt's outcome and what becomes of its delivery.
@@ -138,6 +152,10 @@ type WebhookPolicy struct {
 	Concurrency int
 	// AllowInsecure admits http URLs and private addresses (development).
 	AllowInsecure bool
+	// Window is how long a handed-off delivery may wait for others, so
+	// that deliveries of events recorded a few milliseconds apart go out,
+	// and are recorded, in one run.
+	Window time.Duration
 	// Every is the safety sweep's period (leases of replicas that died,
 	// retries another replica scheduled).
 	Every time.Duration
@@ -153,8 +171,14 @@ type Webhooks struct {
 	NewID  func() string
 	// Wake makes the dispatcher run (its job's waker).
 	Wake func()
+	// RegisteredScope is whether enabled endpoints of scope registered
+	// exist, for the recording path (which serializes a partition's events
+	// only then): set by every sweep, and at once when this replica
+	// creates or enables one.
+	RegisteredScope *atomic.Bool
 
-	queue handoff
+	queue     handoff
+	endpoints endpointCache
 }
 
 // Limits of the webhook API's lists.
@@ -233,6 +257,7 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, p auth.Principal, cmd Cre
 		return CreatedEndpoint{}, err
 	}
 	e.Secrets = []domain.SecretInfo{{ID: sealed.ID, CreatedAt: now}}
+	w.noteScope(e.Scope)
 	if err := w.Store.CreateEndpoint(ctx, e, sealed); err != nil {
 		return CreatedEndpoint{}, fmt.Errorf("create webhook endpoint: %w", err)
 	}
@@ -356,6 +381,7 @@ func (w *Webhooks) UpdateEndpoint(ctx context.Context, p auth.Principal, id stri
 }
 
 func (w *Webhooks) update(ctx context.Context, id string, fn func(*domain.Endpoint) error) (domain.Endpoint, error) {
+	defer w.endpoints.forget(id)
 	e, err := w.Store.UpdateEndpoint(ctx, id, func(e *domain.Endpoint) error {
 		if err := fn(e); err != nil {
 			return err
@@ -376,9 +402,18 @@ func (w *Webhooks) EnableEndpoint(ctx context.Context, p auth.Principal, id stri
 		return domain.Endpoint{}, err
 	}
 	return w.update(ctx, id, func(e *domain.Endpoint) error {
+		w.noteScope(e.Scope)
 		e.Status, e.DisabledReason, e.DisabledAt, e.FailingSince = domain.EndpointEnabled, "", time.Time{}, time.Time{}
 		return nil
 	})
+}
+
+// noteScope makes the recording path serialize partitions before an
+// endpoint of scope registered can receive anything.
+func (w *Webhooks) noteScope(scope string) {
+	if scope == domain.ScopeRegistered && w.RegisteredScope != nil {
+		w.RegisteredScope.Store(true)
+	}
 }
 
 // DisableEndpoint stops deliveries to an endpoint; those still due are
@@ -400,6 +435,7 @@ func (w *Webhooks) DeleteEndpoint(ctx context.Context, p auth.Principal, id stri
 	if _, err := w.endpoint(ctx, p, id); err != nil {
 		return err
 	}
+	defer w.endpoints.forget(id)
 	if err := w.Store.DeleteEndpoint(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
 	}
@@ -437,6 +473,7 @@ func (w *Webhooks) RotateSecret(ctx context.Context, p auth.Principal, id string
 	if err != nil {
 		return RotatedSecret{}, err
 	}
+	defer w.endpoints.forget(id)
 	if err := w.Store.RotateSecret(ctx, id, sealed, now, now.Add(o)); err != nil {
 		return RotatedSecret{}, fmt.Errorf("rotate the secret of %s: %w", id, err)
 	}

@@ -25,7 +25,7 @@ type Inbound struct {
 	Log *slog.Logger
 	// HandOff gives the webhook dispatcher the deliveries an event created
 	// (claimed by this replica), once their transaction has committed.
-	HandOff func(ids ...string)
+	HandOff func(e domain.Event, deliveries []app.NewDelivery)
 }
 
 // Subscriptions are what the timeline reads, derived from the stream
@@ -95,7 +95,7 @@ func (in Inbound) OnEvent(ctx context.Context, ev ce.Event) error {
 		return err // transient: redelivered with backoff, dead-lettered after BUS_MAX_DELIVER
 	}
 	if len(res.Deliveries) > 0 && in.HandOff != nil {
-		pg.AfterCommit(ctx, func() { in.HandOff(res.Deliveries...) })
+		pg.AfterCommit(ctx, func() { in.HandOff(res.Event, res.Deliveries) })
 	}
 	if !res.Fresh {
 		in.Log.DebugContext(ctx, "event already on the timeline", "type", ev.Type, "id", ev.ID, "source", ev.Source)

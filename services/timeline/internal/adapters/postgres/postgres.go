@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,9 @@ var Migrations fs.FS = pg.Migrations(migrationFiles)
 // Store implements app.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// RegisteredScope says whether enabled endpoints of scope registered
+	// may exist (nil: assume so); the webhook dispatcher keeps it current.
+	RegisteredScope *atomic.Bool
 }
 
 // New returns the timeline store.
@@ -70,11 +74,12 @@ deliveries AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, ev
 	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(ins.type, t)))
 	AND (w.scope = 'all' OR w.consumer = $20::text OR (ins.authtype = 'service_account' AND ins.authid = w.consumer)
 		OR EXISTS (SELECT 1 FROM partner_registrants r WHERE r.partner_id = ANY($18::text[]) AND r.principal = w.consumer))
-	RETURNING id)
-SELECT (SELECT count(*) FROM ins), ARRAY(SELECT id FROM deliveries UNION ALL SELECT id FROM backfill)`
+	RETURNING id, endpoint_id)
+SELECT (SELECT count(*) FROM ins), ARRAY(SELECT id FROM deliveries), ARRAY(SELECT endpoint_id FROM deliveries),
+	ARRAY(SELECT id FROM backfill)`
 
 // Record implements app.Store.
-func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (bool, []string, error) {
+func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (bool, []app.NewDelivery, error) {
 	var data, ext []byte
 	if len(e.Data) > 0 {
 		data = e.Data
@@ -86,22 +91,27 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, r
 		partners = []string{}
 	}
 	var (
-		n          int
-		deliveries []string
+		n              int
+		ids, endpoints []string
+		backfilled     []string
 	)
 	b := &pgx.Batch{}
-	// One partition's events are recorded one transaction at a time, so
-	// that a partner's registration and another service's concurrent event
-	// about it never miss each other's deliveries (the statement after the
-	// lock sees what the other committed). The router locks partitions in
-	// ascending order in every batch: no deadlock.
-	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, partitionLockClass, e.PartitionKey)
+	if s.RegisteredScope == nil || s.RegisteredScope.Load() {
+		// One partition's events are recorded one transaction at a time, so
+		// that a partner's registration and another service's concurrent
+		// event about it never miss each other's deliveries to the
+		// registrant's endpoints (the statement after the lock sees what the
+		// other committed). The router locks partitions in ascending order
+		// in every batch: no deadlock. Without such endpoints there is
+		// nothing to miss, and no lock.
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, partitionLockClass, e.PartitionKey)
+	}
 	b.Queue(recordEvent,
 		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
 		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data,
 		e.DataContentType, e.DataSchema, e.TraceParent, e.DataClassification, ext,
 		partners, registrant.PartnerID, registrant.Principal, claimUntil).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&n, &deliveries)
+		return row.Scan(&n, &ids, &endpoints, &backfilled)
 	})
 	var err error
 	if tx, ok := pg.TxFrom(ctx); ok {
@@ -112,7 +122,14 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, r
 	if err != nil {
 		return false, nil, fmt.Errorf("record event: %w", err)
 	}
-	return n == 1, deliveries, nil
+	out := make([]app.NewDelivery, 0, len(ids)+len(backfilled))
+	for i := range ids {
+		out = append(out, app.NewDelivery{ID: ids[i], EndpointID: endpoints[i]})
+	}
+	for _, id := range backfilled {
+		out = append(out, app.NewDelivery{ID: id}) // of another event: loaded when sent
+	}
+	return n == 1, out, nil
 }
 
 // partitionLockClass is the first key of the timeline's per-partition

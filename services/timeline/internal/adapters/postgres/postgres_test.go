@@ -21,7 +21,7 @@ import (
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
-func pool(t *testing.T) *pgxpool.Pool {
+func pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8}.WithDefaults("timeline")

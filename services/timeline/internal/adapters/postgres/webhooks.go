@@ -231,16 +231,44 @@ func (s *Webhooks) Redeliver(ctx context.Context, endpointID, deliveryID string,
 	return d, err
 }
 
+// EndpointsForSend implements app.WebhookStore.
+func (s *Webhooks) EndpointsForSend(ctx context.Context, ids []string) ([]app.EndpointForSend, error) {
+	rows, err := pg.Q(ctx, s.pool).Query(ctx, `SELECT w.id, w.url, w.consumer, w.status, COALESCE(k.ids, '{}'), COALESCE(k.sealed, '{}')
+		FROM webhook_endpoints w
+		LEFT JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.created_at DESC) AS ids, array_agg(x.sealed ORDER BY x.created_at DESC) AS sealed
+			FROM webhook_secrets x WHERE x.endpoint_id = w.id AND (x.expires_at IS NULL OR x.expires_at > now())) k ON true
+		WHERE w.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load endpoints: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.EndpointForSend, error) {
+		var (
+			e         app.EndpointForSend
+			secretIDs []string
+			sealed    [][]byte
+		)
+		if err := row.Scan(&e.ID, &e.URL, &e.Consumer, &e.Status, &secretIDs, &sealed); err != nil {
+			return app.EndpointForSend{}, err
+		}
+		for i := range secretIDs {
+			e.Secrets = append(e.Secrets, app.SealedSecret{ID: secretIDs[i], Sealed: sealed[i]})
+		}
+		return e, nil
+	})
+}
+
 // ClaimDue implements app.WebhookStore.
-func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, time.Time, error) {
+func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, time.Time, bool, error) {
 	var (
-		ids  []string
-		next *time.Time
+		ids        []string
+		next       *time.Time
+		registered bool
 	)
 	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE webhook_deliveries d SET next_attempt_at = $2 WHERE d.id IN (
-				SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
-				ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+				SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.status = 'enabled'
+				WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+				ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED)
 			RETURNING d.id`, now, leaseUntil, limit)
 		if err != nil {
 			return err
@@ -248,12 +276,17 @@ func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limi
 		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT min(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&next)
+		// What is due and was not claimed is another replica's now (or
+		// beyond the batch, which the caller sees): next is in the future.
+		return tx.QueryRow(ctx, `SELECT GREATEST(min(d.next_attempt_at), $1::timestamptz + interval '1 second'),
+				EXISTS (SELECT 1 FROM webhook_endpoints WHERE scope = 'registered' AND status = 'enabled')
+			FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.status = 'enabled'
+			WHERE d.state = 'pending'`, now).Scan(&next, &registered)
 	})
 	if err != nil || next == nil {
-		return ids, time.Time{}, err
+		return ids, time.Time{}, registered, err
 	}
-	return ids, *next, nil
+	return ids, *next, registered, nil
 }
 
 // Outgoing implements app.WebhookStore: one round trip, the unexpired
