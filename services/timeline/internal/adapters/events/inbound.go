@@ -36,8 +36,11 @@ type Inbound struct {
 // dead-letter subject (a dead letter about a partner is often why it is
 // stuck; the timeline's own is never read: one it could not read would come
 // back to it forever). The store is idempotent by event, so there is no
-// inbox; order does not matter, so its durables are shared (every replica
-// pulls from them) and one worker takes big batches. A dead
+// inbox; timelines are ordered by event time, not arrival, so its durables
+// are shared (every replica pulls from them) and one worker takes big
+// batches: one replica records one stream in order, which the feed keeps
+// (with several, two batches of a stream may commit the other way round;
+// the feed says so). A dead
 // letter that is not a readable CloudEvent was dead-lettered already and is
 // skipped, not dead-lettered again.
 func (in Inbound) Subscriptions() []bus.Subscription {
