@@ -32,7 +32,8 @@ FUZZ_TARGETS := \
 	services/email-ownership/internal/adapters/http:FuzzRequestDecoders \
 	services/verification/internal/adapters/http:FuzzRequestDecoders \
 	services/agreements/internal/adapters/http:FuzzRequestDecoders \
-	services/relationships/internal/adapters/http:FuzzRequestDecoders
+	services/relationships/internal/adapters/http:FuzzRequestDecoders \
+	services/timeline/internal/adapters/http:FuzzRequestDecoders
 FUZZTIME ?= 3s
 
 fuzz: ## run each fuzz target for FUZZTIME (default 3s): never a 500 or a panic, always a 4xx with a code

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -49,5 +50,74 @@ func TestComposeEnvIsRead(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(present, want) {
 		t.Errorf("compose runs %v, the repository has %v", present, want)
+	}
+}
+
+// nonrootUID is the uid of distroless's nonroot user, which deploy/Dockerfile
+// runs every service as.
+const nonrootUID = "65532"
+
+// TestComposeKeysReadableByTheServiceUser reads docker-compose.yml as Docker
+// would resolve it (no engine here) and holds it to what the README says:
+// every service reads the development keys from the dev-keys volume, which
+// a one-shot job fills from the host's .run/dev-keys and hands to the
+// image's user, and no service mounts the host directory itself (its files
+// are 0600 and owned by the host user, unreadable as uid 65532).
+func TestComposeKeysReadableByTheServiceUser(t *testing.T) {
+	root := repoRoot(t)
+	dockerfile, err := os.ReadFile(filepath.Join(root, "deploy", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(dockerfile), "distroless/static-debian12:nonroot") || !strings.Contains(string(dockerfile), "USER nonroot:nonroot") {
+		t.Fatalf("deploy/Dockerfile no longer runs as distroless nonroot (uid %s): revisit the dev-keys job", nonrootUID)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			User      string         `yaml:"user"`
+			Command   []string       `yaml:"command"`
+			Volumes   []string       `yaml:"volumes"`
+			DependsOn map[string]any `yaml:"depends_on"`
+		} `yaml:"services"`
+		Volumes map[string]any `yaml:"volumes"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	job, ok := doc.Services["dev-keys"]
+	if !ok {
+		t.Fatal("no dev-keys job in docker-compose.yml")
+	}
+	if _, ok := doc.Volumes["dev-keys"]; !ok {
+		t.Error("the dev-keys volume is not declared")
+	}
+	script := strings.Join(job.Command, " ")
+	for _, want := range []string{"/host-keys/", "chown -R " + nonrootUID + ":" + nonrootUID + " /keys", "chmod 0700 /keys"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the dev-keys job's command %q lacks %q", script, want)
+		}
+	}
+	if job.User != "0:0" || !slices.Contains(job.Volumes, "./.run/dev-keys:/host-keys:ro") || !slices.Contains(job.Volumes, "dev-keys:/keys") {
+		t.Errorf("the dev-keys job must run as root over the host keys (read-only) and the volume: user %q volumes %q", job.User, job.Volumes)
+	}
+	for name, s := range doc.Services {
+		for _, v := range s.Volumes {
+			if strings.HasPrefix(v, "./.run/dev-keys") && name != "dev-keys" {
+				t.Errorf("%s mounts the host's keys directly (%s): uid %s cannot read them", name, v, nonrootUID)
+			}
+		}
+	}
+	for _, name := range services {
+		s := doc.Services[name]
+		if !slices.Contains(s.Volumes, "dev-keys:/keys") {
+			t.Errorf("%s does not mount the dev-keys volume at /keys (volumes %q)", name, s.Volumes)
+		}
+		if _, ok := s.DependsOn["dev-keys"]; !ok {
+			t.Errorf("%s may start before the dev-keys job copied the keys", name)
+		}
 	}
 }

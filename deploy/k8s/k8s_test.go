@@ -27,7 +27,7 @@ var services = []string{"registration", "email-ownership", "verification", "agre
 
 // secretEnv must come from a Secret (secretKeyRef), never a ConfigMap or
 // a literal value.
-var secretEnv = []string{"NATS_PASSWORD", "POSTGRES_URL", "POSTGRES_ADMIN_URL", "CODE_PEPPER", "NOTIFIER_PRIVATE_KEY", "SMTP_USERNAME", "SMTP_PASSWORD"}
+var secretEnv = []string{"NATS_PASSWORD", "POSTGRES_URL", "POSTGRES_ADMIN_URL", "CODE_PEPPER", "NOTIFIER_PRIVATE_KEY", "SMTP_USERNAME", "SMTP_PASSWORD", "WEBHOOK_SECRET_KEY"}
 
 type object = map[string]any
 

@@ -1,8 +1,10 @@
 // Command local runs the whole backend on one machine for development and
-// demos (`make run`): an embedded JetStream server unless NATS_URL is set,
-// local Postgres (each service provisions its own schema and roles), dev
-// signing keys for bearer tokens, and every service as its own process.
-// Ctrl-C stops everything gracefully.
+// demos (`make run`): an embedded JetStream server with the production bus
+// users (deploy/nats/accounts.conf, passwords generated at each start)
+// unless NATS_URL is set, local Postgres (each service provisions its own
+// schema and roles), dev signing keys for bearer tokens, and every service
+// as its own process connected as its own bus user. Ctrl-C stops everything
+// gracefully.
 package main
 
 import (
@@ -23,7 +25,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/natsembed"
+	"github.com/partnerhub/onboarding/pkg/bus"
 )
 
 // service is one process of the stack.
@@ -33,15 +35,16 @@ type service struct {
 	env  []string
 }
 
-// stack lists the services in start order; those not built yet are skipped.
-var stack = []service{
+// services lists the processes in start order; those not built yet are skipped.
+var services = []service{
 	{name: "registration", port: 8081},
 	{name: "email-ownership", port: 8082},
 	{name: "verification", port: 8083},
 	{name: "agreements", port: 8084},
 	{name: "relationships", port: 8085},
 	{name: "notifier", port: 8086},
-	{name: "timeline", port: 8087},
+	// Webhook receivers under development run on this machine (http, loopback).
+	{name: "timeline", port: 8087, env: []string{"WEBHOOK_ALLOW_INSECURE=true"}},
 }
 
 func main() {
@@ -59,31 +62,39 @@ func run(ctx context.Context) error {
 		return err
 	}
 	runDir := filepath.Join(root, ".run")
-	natsURL := os.Getenv("NATS_URL")
-	if natsURL == "" {
-		// 4222, the services' and partnerctl's default NATS_URL, so that
-		// nothing needs configuring beside make run. When a NATS server
-		// already answers there (CI and this machine kind start one), use it
-		// rather than fail; LOCAL_NATS_PORT asks for an embedded one anyway.
-		port := envInt("LOCAL_NATS_PORT", 4222)
-		if os.Getenv("LOCAL_NATS_PORT") == "" && listening(fmt.Sprintf("127.0.0.1:%d", port)) {
-			natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port)
-			fmt.Printf("using the NATS server already at %s (LOCAL_NATS_PORT=<port> starts an embedded one instead)\n", natsURL)
-		}
-	}
-	if natsURL == "" {
-		port := envInt("LOCAL_NATS_PORT", 4222)
-		s, err := natsembed.Start("127.0.0.1", port, filepath.Join(runDir, "nats"))
-		if err != nil {
-			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT, or NATS_URL to use another server; "+
-				"point partnerctl at it with --url or NATS_URL)", port, err)
-		}
-		defer s.Shutdown()
-		natsURL = s.ClientURL()
-	}
 	keysDir := filepath.Join(runDir, "dev-keys")
 	if _, err := auth.EnsureDevKeys(keysDir); err != nil {
 		return fmt.Errorf("dev keys: %w", err)
+	}
+	natsURL := os.Getenv("NATS_URL")
+	var dev *devBus
+	if natsURL == "" {
+		// The bus runs as in production: the committed accounts.conf, a
+		// user per service (passwords generated now), streams provisioned
+		// by the admin; an unauthenticated client is refused. It listens on
+		// 4222, the services' and partnerctl's default; when something
+		// answers there already (CI and this machine kind start a NATS
+		// without our users), on a free port of its own: partnerctl finds it
+		// through .run/dev-keys/nats.json.
+		port := envInt("LOCAL_NATS_PORT", 4222)
+		if os.Getenv("LOCAL_NATS_PORT") == "" && listening(fmt.Sprintf("127.0.0.1:%d", port)) {
+			fmt.Printf("a NATS server already answers on %d (without the stack's users): the stack's bus gets a port of its own "+
+				"(LOCAL_NATS_PORT chooses one; NATS_URL uses another server as it is)\n", port)
+			port = -1
+		}
+		var err error
+		if dev, err = startDevBus(ctx, root, filepath.Join(runDir, "nats"), port); err != nil {
+			return fmt.Errorf("embedded JetStream on port %d: %w (set LOCAL_NATS_PORT, or NATS_URL to use another server)", port, err)
+		}
+		defer dev.shutdown()
+		natsURL = dev.URL
+		if err := bus.WriteDevBus(keysDir, bus.DevBus{URL: dev.URL, Passwords: dev.Passwords}); err != nil {
+			return fmt.Errorf("write %s: %w", bus.DevBusFile, err)
+		}
+		defer os.Remove(filepath.Join(keysDir, bus.DevBusFile))
+	} else {
+		fmt.Printf("NATS_URL is set: the services connect to %s as your environment says (NATS_USER/NATS_PASSWORD), "+
+			"not as the stack's per-service users\n", natsURL)
 	}
 	adminURL := envOr("POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 
@@ -93,7 +104,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	var todo []service
-	for _, s := range stack {
+	for _, s := range services {
 		_, err := os.Stat(filepath.Join(root, "services", s.name, "cmd", s.name, "main.go"))
 		if err == nil && strings.Contains(string(work), "./services/"+s.name+"\n") {
 			todo = append(todo, s)
@@ -108,7 +119,6 @@ func run(ctx context.Context) error {
 		}
 	}
 	common := []string{
-		"NATS_URL=" + natsURL,
 		"POSTGRES_ADMIN_URL=" + adminURL,
 		"AUTH_JWKS_FILE=" + filepath.Join(keysDir, "jwks.json"),
 		"PARTNERHUB_DEV_KEYS=" + keysDir,
@@ -120,6 +130,11 @@ func run(ctx context.Context) error {
 		cmd := exec.Command(filepath.Join(binDir, s.name))
 		cmd.Dir = root
 		cmd.Env = append(append(os.Environ(), common...), "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(s.port))
+		if dev != nil {
+			cmd.Env = append(cmd.Env, dev.serviceEnv(s.name)...)
+		} else {
+			cmd.Env = append(cmd.Env, "NATS_URL="+natsURL)
+		}
 		cmd.Env = append(cmd.Env, s.env...)
 		out, _ := cmd.StdoutPipe()
 		cmd.Stderr = cmd.Stdout
@@ -134,7 +149,12 @@ func run(ctx context.Context) error {
 		}(s.name, out)
 	}
 	fmt.Println()
-	fmt.Printf("JetStream   %s\n", natsURL)
+	if dev != nil {
+		fmt.Printf("JetStream   %s  (a user per service; partnerctl connects as admin through %s)\n", natsURL,
+			filepath.Join(".run", "dev-keys", bus.DevBusFile))
+	} else {
+		fmt.Printf("JetStream   %s\n", natsURL)
+	}
 	for _, s := range todo {
 		fmt.Printf("%-13s http://127.0.0.1:%d  (healthz, readyz)\n", s.name, s.port)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -257,4 +259,43 @@ func (s *Signer) Mint(p Principal, issuer, audience string, ttl time.Duration) (
 		return "", fmt.Errorf("sign token: %w", err)
 	}
 	return string(signed), nil
+}
+
+// EnsureDevSecret returns the development secret kept in dir/file (n
+// random bytes, stored as base64), creating it on first use. Concurrent
+// callers agree: the file is created with a hard link, which fails if it
+// exists. Never use this outside local development.
+func EnsureDevSecret(dir, file string, n int) ([]byte, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, file)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		b := make([]byte, n)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails
+		tmp, err := os.CreateTemp(dir, "."+file+"-*")
+		if err != nil {
+			return nil, err
+		}
+		_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(b) + "\n")
+		cerr := tmp.Close()
+		if werr == nil && cerr == nil {
+			if err := os.Link(tmp.Name(), path); err != nil && !os.IsExist(err) {
+				werr = err
+			}
+		}
+		_ = os.Remove(tmp.Name())
+		if werr != nil || cerr != nil {
+			return nil, errors.Join(werr, cerr)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(b) != n {
+		return nil, fmt.Errorf("%s does not hold %d base64 bytes", path, n)
+	}
+	return b, nil
 }

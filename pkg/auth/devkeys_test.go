@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,5 +76,34 @@ func TestDevKeysDir(t *testing.T) {
 	t.Setenv(DevKeysEnv, "")
 	if got := DevKeysDir(); !strings.HasSuffix(got, DevKeysRelDir) {
 		t.Fatalf("DevKeysDir = %q", got)
+	}
+}
+
+func TestEnsureDevSecretIsCreatedOnceAndShared(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := EnsureDevSecret(dir, "webhook-secret.key", 32)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = b
+		}()
+	}
+	wg.Wait()
+	for _, b := range got {
+		if len(b) != 32 || !bytes.Equal(b, got[0]) {
+			t.Fatalf("concurrent callers got %x and %x", got[0], b)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "webhook-secret.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", fi, err)
+	}
+	if _, err := EnsureDevSecret(dir, "webhook-secret.key", 16); err == nil {
+		t.Fatal("a secret of another size was accepted")
 	}
 }

@@ -34,9 +34,15 @@ const (
 
 // ExternalSubscriptions lists, per external bus user, the subject filters
 // it consumes with a durable (one durable per filter, named
-// DurableName(user, filter)). The services' own come from their
+// DurableName(user, filter), e.g. upstream__registration_application_submitted_v1_any):
+// an upstream system reads the answers to its intake registrations, a
+// verifier its review tasks. The services' own come from their
 // declarations (platform.Declaration.Subscriptions).
 var ExternalSubscriptions = map[string][]string{
+	UpstreamUser: {
+		AllPartitions("registration.application.submitted.v1"),
+		AllPartitions("registration.application.rejected.v1"),
+	},
 	VerifierUser: {
 		AllPartitions("verification.task.created.v1"),
 		AllPartitions("verification.task.released.v1"),
@@ -169,16 +175,26 @@ func ServiceUser(service string, consumes []Durable) UserSpec {
 
 // IntakeUser is an external publisher (upstream system or verifier
 // service) that may publish only on intake (with JetStream publish acks on
-// its private inbox) and consume its own durables.
+// its private inbox) and consume its own durables (ExternalDurable). It may
+// read the INTAKE stream's info and that of the streams it consumes: the
+// official CloudEvents SDK's sender and receiver look their stream up
+// before they publish or subscribe (and try to create it when the lookup
+// fails, which the user may not).
 func IntakeUser(user, intake string, consumes []string) UserSpec {
-	pub := append([]string{intake}, consumerPermissions(user, externalDurables(consumes))...)
-	if len(consumes) > 0 {
-		for _, s := range Catalog {
+	pub := []string{intake, "$JS.API.STREAM.INFO.INTAKE"}
+	pub = append(pub, consumerPermissions(user, externalDurables(consumes))...)
+	for _, f := range consumes {
+		if s, err := StreamFor(f); err == nil {
 			pub = append(pub, "$JS.API.STREAM.INFO."+s.Name)
 		}
 	}
 	return UserSpec{PasswordEnv: PasswordEnv(user), Publish: dedupe(pub), Subscribe: []string{InboxPrefix(user) + ".>"}}
 }
+
+// ExternalDurable is the durable name an external user consumes filter
+// with (one of its ExternalSubscriptions): the only consumer its
+// permissions let it create, read and acknowledge.
+func ExternalDurable(user, filter string) string { return DurableName(user, filter) }
 
 // DeploymentUsers are the users of deploy/nats/accounts.conf: every
 // service with the filters its declaration consumes (consumes, by service

@@ -35,6 +35,7 @@ var Catalog = []Stream{
 	{Name: "VERIFICATION", Subjects: []string{"verification.>"}, Producer: "verification"},
 	{Name: "AGREEMENTS", Subjects: []string{"agreements.>"}, Producer: "agreements"},
 	{Name: "RELATIONSHIPS", Subjects: []string{"relationships.>"}, Producer: "relationships"},
+	{Name: "TIMELINE", Subjects: []string{"timeline.>"}, Producer: "timeline"},
 	{Name: DeadLetterStream, Subjects: []string{"deadletter.>"}, Producer: "every consumer"},
 }
 

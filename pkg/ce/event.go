@@ -240,7 +240,7 @@ func decodeBinary(h map[string]string, body []byte) (Event, error) {
 			continue
 		}
 		name := strings.TrimPrefix(k, HeaderPrefix)
-		if isKnownAttr(name) {
+		if isKnownAttr(name) || name == "" {
 			continue
 		}
 		if e.Extensions == nil {
@@ -321,6 +321,19 @@ func (e Event) validate() error {
 	for name, v := range map[string]string{"id": e.ID, "source": e.Source, "type": e.Type, "subject": e.Subject} {
 		if len(v) > 512 || !utf8.ValidString(v) {
 			return decodeErr(CodeBadAttribute, "attribute %s is longer than 512 bytes or not UTF-8", name)
+		}
+	}
+	// Every other attribute and extension is handed on (the timeline's
+	// feed and webhooks, dead letters): UTF-8 only.
+	for _, v := range []string{e.DataContentType, e.DataSchema, e.PartitionKey, e.TraceParent, e.CorrelationID,
+		e.CausationID, e.AuthType, e.AuthID, e.DataClassification} {
+		if !utf8.ValidString(v) {
+			return decodeErr(CodeBadAttribute, "an attribute is not UTF-8")
+		}
+	}
+	for name, v := range e.Extensions {
+		if !utf8.ValidString(name) || !utf8.ValidString(v) {
+			return decodeErr(CodeBadAttribute, "extension %q is not UTF-8", name)
 		}
 	}
 	if len(e.Data) > MaxDataBytes {

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -94,13 +96,16 @@ func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventT
 // insertEvent takes the partition's next sequence number (and with it the
 // partition's row lock, which orders the ids of one partition by commit) and
 // writes the event row, in one statement.
+// The partition's first event records its trace as the partition's origin;
+// every event reads the origin back.
 const insertEvent = `WITH s AS (
-	INSERT INTO event_sequence (partition_key, last_sequence) VALUES ($1, 1)
+	INSERT INTO event_sequence (partition_key, last_sequence, origin_traceparent) VALUES ($1, 1, $7)
 	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
-	RETURNING last_sequence)
+	RETURNING last_sequence, origin_traceparent), o AS (
 INSERT INTO outbox (partition_key, bucket, sequence, subject, event_id, headers, payload)
 SELECT $1, $6, s.last_sequence, $2, $3, $4, $5 FROM s
-RETURNING sequence`
+RETURNING sequence)
+SELECT o.sequence, s.origin_traceparent FROM o, s`
 
 const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
 	actor_roles, actor_partner, source_ip, user_agent, request_id)
@@ -109,7 +114,10 @@ const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor
 // Append writes drafts into tx and returns the events as they will be
 // published. Cause (correlation, causation) comes from ctx, the trace
 // context from the span active in ctx (else the cause's), the actor from
-// the auth principal in ctx. All rows go in one round trip.
+// the auth principal in ctx. All rows go in one round trip. When an event's
+// partition began in another trace (a partner's onboarding, and this is a
+// later action on it: a confirmation, a decision, an acceptance), the span
+// in ctx gets a link to that trace.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.Event, error) {
 	if len(drafts) == 0 {
 		return nil, nil
@@ -163,7 +171,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if err != nil {
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
-		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets))
+		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets), ev.TraceParent)
 		if p := bus.PartitionFor(pk); w.owner != nil && !w.owner.Owns(p) && !slices.Contains(notify, p) {
 			notify = append(notify, p)
 		}
@@ -182,8 +190,9 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		batch.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
 	}
 	br := tx.SendBatch(ctx, batch)
+	origins := make([]string, len(events))
 	for i := range events {
-		if err := br.QueryRow().Scan(&events[i].Sequence); err != nil {
+		if err := br.QueryRow().Scan(&events[i].Sequence, &origins[i]); err != nil {
 			_ = br.Close()
 			return nil, fmt.Errorf("outbox: write %s: %w", events[i].Type, err)
 		}
@@ -203,6 +212,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	linkOrigins(ctx, events, origins)
 	pg.AfterCommit(ctx, w.wake)
 	return events, nil
 }
@@ -250,4 +260,54 @@ func Stats(ctx context.Context, db interface {
 		oldest = time.Duration(*age * float64(time.Second))
 	}
 	return rows, oldest, err
+}
+
+// LinkOnboarding is the partnerhub.link attribute of a span link to the
+// trace a partition's story began in.
+const LinkOnboarding = "onboarding"
+
+// linkOrigins links the span in ctx (when it records) to each trace that
+// one of events' partitions began in, once per trace, unless the event is in
+// that trace already.
+func linkOrigins(ctx context.Context, events []ce.Event, origins []string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	linked := map[trace.TraceID]bool{}
+	for i, ev := range events {
+		origin := telemetry.SpanContextOf(origins[i])
+		if !origin.IsValid() || linked[origin.TraceID()] || origin.TraceID() == telemetry.SpanContextOf(ev.TraceParent).TraceID() {
+			continue
+		}
+		linked[origin.TraceID()] = true
+		span.AddLink(trace.Link{SpanContext: origin, Attributes: []attribute.KeyValue{
+			attribute.String("partnerhub.link", LinkOnboarding), attribute.String("partnerhub.partition_key", ev.PartitionKey)}})
+	}
+}
+
+// RecordOrigin remembers, in the transaction in ctx (none: it does
+// nothing), the trace in ctx as where partitionKey's story began at this
+// service, unless it began already: for a service whose first event about a
+// partner is a later action (relationships' first event about a reseller
+// is an invitation), called when it consumes the partner's registration.
+// The sequence is untouched: the first event is still 1.
+func RecordOrigin(ctx context.Context, partitionKey string) error {
+	tx, ok := pg.TxFrom(ctx)
+	if !ok {
+		return nil
+	}
+	tp := telemetry.TraceParent(ctx)
+	if tp == "" {
+		tp = ce.CauseFrom(ctx).TraceParent
+	}
+	if tp == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO event_sequence (partition_key, last_sequence, origin_traceparent) VALUES ($1, 0, $2)
+		ON CONFLICT (partition_key) DO NOTHING`, partitionKey, tp)
+	if err != nil {
+		return fmt.Errorf("outbox: record the origin of %s: %w", partitionKey, err)
+	}
+	return nil
 }

@@ -235,7 +235,7 @@ func TestTraceFollowsRequestThroughEvents(t *testing.T) {
 // TestTraceContextPropagatesWithExportOff: with no exporter (the default)
 // nothing is recorded, but the caller's trace id still reaches the events
 // of the request and of its consumers; a request without traceparent
-// writes events without one.
+// starts a trace of its own, which its events and their consumers' carry.
 func TestTraceContextPropagatesWithExportOff(t *testing.T) {
 	c := startChain(t, testkit.NATS(t))
 	if c.b.Telemetry.Tracing() {
@@ -248,11 +248,78 @@ func TestTraceContextPropagatesWithExportOff(t *testing.T) {
 		}
 	}
 	c.post(t, "PG-TRACE3", "")
-	for _, ev := range []ce.Event{receive(t, c.happened), receive(t, c.chained)} {
-		if ev.TraceParent != "" {
-			t.Errorf("%s: traceparent %q without a caller trace", ev.Type, ev.TraceParent)
-		}
+	happened, chained := receive(t, c.happened), receive(t, c.chained)
+	started := telemetry.SpanContextOf(happened.TraceParent)
+	if !started.IsValid() || started.TraceID().String() == incomingTrace {
+		t.Fatalf("a request without traceparent wrote %q, want a trace of its own", happened.TraceParent)
 	}
+	if got := telemetry.SpanContextOf(chained.TraceParent).TraceID(); got != started.TraceID() {
+		t.Errorf("the consumer's event is in trace %s, want the request's %s", got, started.TraceID())
+	}
+}
+
+// TestLaterActionsLinkToTheOnboardingTrace: the first event about a partner
+// records its trace as the partition's origin; a later request about the
+// same partner, in a trace of its own, gets a span link to it (and so does
+// the consumer of the later request's event); a request about another
+// partner gets none.
+func TestLaterActionsLinkToTheOnboardingTrace(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	c := startChain(t, testkit.NATS(t), telemetry.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	c.post(t, "PG-LINK1", "00-"+incomingTrace+"-"+incomingSpan+"-01")
+	receive(t, c.happened)
+	receive(t, c.chained)
+	const later = "0af7651916cd43dd8448eb211c80319c"
+	c.post(t, "PG-LINK1", "00-"+later+"-b7ad6b7169203331-01")
+	receive(t, c.happened)
+	receive(t, c.chained)
+	c.post(t, "PG-LINK2", "00-"+later+"-b7ad6b7169203332-01")
+	receive(t, c.happened)
+	receive(t, c.chained)
+	// A service whose first event about a partner is a later action
+	// records the origin when it learns of the partner.
+	const origin = "5b8aa5a2d2c872e8321cf37308d69df2"
+	octx := telemetry.WithTraceParent(context.Background(), c.b.Telemetry.Propagator, "00-"+origin+"-5fb397be34d26b51-01")
+	if err := pg.InTx(octx, c.b.Pool, func(ctx context.Context, _ pgx.Tx) error { return outbox.RecordOrigin(ctx, "PG-LINK3") }); err != nil {
+		t.Fatal(err)
+	}
+	c.post(t, "PG-LINK3", "00-"+later+"-b7ad6b7169203333-01")
+	if ev := receive(t, c.happened); ev.Sequence != 1 {
+		t.Errorf("the first event after a recorded origin has sequence %d, want 1", ev.Sequence)
+	}
+	receive(t, c.chained)
+
+	links := func(s sdktrace.ReadOnlySpan) []string {
+		var out []string
+		for _, l := range s.Links() {
+			attrs := map[string]string{}
+			for _, kv := range l.Attributes {
+				attrs[string(kv.Key)] = kv.Value.String()
+			}
+			out = append(out, l.SpanContext.TraceID().String()+" "+attrs["partnerhub.link"]+" "+attrs["partnerhub.partition_key"])
+		}
+		return out
+	}
+	consumer := bus.DurableName("registration", ce.Topic(typeHappened)) + " process"
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var servers, consumers [][]string
+		for _, s := range rec.Ended() {
+			if s.SpanContext().TraceID().String() != later {
+				continue
+			}
+			switch s.Name() {
+			case "POST /v1/things/{id}":
+				servers = append(servers, links(s))
+			case consumer:
+				consumers = append(consumers, links(s))
+			}
+		}
+		want := [][]string{{incomingTrace + " onboarding PG-LINK1"}, nil, {origin + " onboarding PG-LINK3"}}
+		if fmt.Sprint(servers) != fmt.Sprint(want) || fmt.Sprint(consumers) != fmt.Sprint(want) {
+			return fmt.Errorf("links of the later requests %v and their consumers %v, want %v", servers, consumers, want)
+		}
+		return nil
+	})
 }
 
 // TestMetricsEndpoint scrapes GET /metrics after requests and events and

@@ -3,8 +3,8 @@
 // one onboarding across services through the CloudEvents traceparent
 // extension; they are exported over OTLP/HTTP only when the standard
 // OTEL_* environment asks for it, but the W3C trace context is always
-// propagated, so the events of a request that carried a traceparent carry
-// its trace id whether or not this process exports spans.
+// propagated (and started where a request or event has none), so every
+// event carries a trace id whether or not this process exports spans.
 package telemetry
 
 import (
@@ -26,7 +26,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Namespace prefixes every metric name of the platform.
@@ -147,9 +146,9 @@ func New(ctx context.Context, service string, cfg Config, opts ...Option) (*Tele
 		}
 		t.tp, t.tracing, t.shutdown = tp, true, tp.Shutdown
 	default:
-		// Non-recording spans still carry an incoming trace context
-		// through the service into the events it writes.
-		t.tp = noop.NewTracerProvider()
+		// Non-recording spans carry an incoming trace context through the
+		// service into the events it writes, or start one.
+		t.tp = propagatingProvider{}
 	}
 	t.tracer = t.tp.Tracer(InstrumentationName)
 	return t, nil

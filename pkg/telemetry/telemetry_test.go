@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/partnerhub/onboarding/pkg/config"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
@@ -37,6 +38,35 @@ func TestTraceParentRoundTrip(t *testing.T) {
 	}
 	if tel.Tracing() {
 		t.Fatal("spans recorded although no exporter is configured")
+	}
+}
+
+// TestTraceStartedWithoutExport: with export off, a request or event that
+// brings no trace context starts one, so its events carry a traceparent;
+// a span under it continues that trace.
+func TestTraceStartedWithoutExport(t *testing.T) {
+	tel, err := telemetry.New(context.Background(), "registration", telemetry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tel.Tracer().Start(context.Background(), "POST")
+	defer span.End()
+	root := telemetry.TraceParent(ctx)
+	sc := telemetry.SpanContextOf(root)
+	if !sc.IsValid() || !sc.IsSampled() || span.IsRecording() {
+		t.Fatalf("root traceparent %q (valid %v sampled %v), recording %v", root, sc.IsValid(), sc.IsSampled(), span.IsRecording())
+	}
+	_, other := tel.Tracer().Start(context.Background(), "POST")
+	if other.SpanContext().TraceID() == sc.TraceID() {
+		t.Fatal("two requests share a trace id")
+	}
+	child, _ := tel.Tracer().Start(ctx, "handler")
+	if got := telemetry.SpanContextOf(telemetry.TraceParent(child)); got.TraceID() != sc.TraceID() {
+		t.Fatalf("child trace %s, want %s", got.TraceID(), sc.TraceID())
+	}
+	fresh, _ := tel.Tracer().Start(ctx, "new root", trace.WithNewRoot())
+	if telemetry.SpanContextOf(telemetry.TraceParent(fresh)).TraceID() == sc.TraceID() {
+		t.Fatal("WithNewRoot kept the parent's trace")
 	}
 }
 

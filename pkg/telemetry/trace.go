@@ -2,10 +2,14 @@ package telemetry
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
+	"math/rand/v2"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // TraceParent is the W3C traceparent of the span active in ctx
@@ -48,3 +52,47 @@ func (c traceParentCarrier) Get(key string) string {
 }
 func (traceParentCarrier) Set(string, string) {}
 func (traceParentCarrier) Keys() []string     { return []string{"traceparent"} }
+
+// propagatingProvider is the tracer provider when spans are not recorded
+// (export off, the default): like OpenTelemetry's no-op provider it hands
+// an incoming span context on unchanged, so a hop that exports nothing is
+// transparent to the services around it that do; unlike it, it starts a
+// trace where there is none (a request or event without traceparent), so
+// that every request's events carry a trace context whether or not any
+// process exports spans. Its spans record nothing.
+type propagatingProvider struct{ embedded.TracerProvider }
+
+func (propagatingProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	return propagatingTracer{}
+}
+
+type propagatingTracer struct{ embedded.Tracer }
+
+func (propagatingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	cfg := trace.NewSpanStartConfig(opts...)
+	if cfg.NewRoot() || !trace.SpanContextFromContext(ctx).IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, NewRootSpanContext())
+	}
+	return noop.Tracer{}.Start(ctx, name, opts...)
+}
+
+// NewRootSpanContext is a fresh trace: random trace and span ids, sampled
+// (what the default parent-based always-on sampler decides for a root).
+func NewRootSpanContext() trace.SpanContext {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	binary.BigEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(tid[8:], rand.Uint64())
+	for !sid.IsValid() {
+		binary.BigEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	if !tid.IsValid() {
+		tid[15] = 1
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
+}
+
+// SpanContextOf parses a W3C traceparent (invalid when it is not one).
+func SpanContextOf(traceparent string) trace.SpanContext {
+	return trace.SpanContextFromContext(WithTraceParent(context.Background(), propagation.TraceContext{}, traceparent))
+}

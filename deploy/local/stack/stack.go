@@ -60,11 +60,13 @@ func Users() map[string]bus.UserSpec { return bus.DeploymentUsers(ServiceConsume
 // AccountsConfig is deploy/nats/accounts.conf.
 func AccountsConfig() string { return bus.AccountsConfig(Users()) }
 
-// Readers are the services that consume but own no stream (read models).
+// Readers are the read models: services that consume every type of the
+// producer streams through catch-all subscriptions (they may also produce,
+// as the timeline produces its webhook notices).
 func Readers() []string {
 	var out []string
 	for _, d := range Declarations() {
-		if !slices.Contains(bus.Services(), d.Name) {
+		if slices.ContainsFunc(d.Subscriptions, func(s bus.Subscription) bool { return s.Type == bus.AnyType }) {
 			out = append(out, d.Name)
 		}
 	}

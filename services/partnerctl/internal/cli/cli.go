@@ -123,7 +123,8 @@ Where the services are: flags or environment, defaulting to 'make run':
   --agreements-url      PARTNERHUB_AGREEMENTS_URL       http://127.0.0.1:8084
   --relationships-url   PARTNERHUB_RELATIONSHIPS_URL    http://127.0.0.1:8085
   --timeline-url        PARTNERHUB_TIMELINE_URL         http://127.0.0.1:8087
-  NATS (events, streams, deadletters, demo): --url, NATS_URL, nats://127.0.0.1:4222
+  NATS (events, streams, deadletters, demo): --url, NATS_URL; --user, NATS_USER; default the bus of
+                                               'make run' (.run/dev-keys/nats.json, as admin), else nats://127.0.0.1:4222
 
 Who you are: every API call carries a bearer token. With --token (or
 PARTNERHUB_TOKEN) partnerctl sends that token as it is — this is how you use it

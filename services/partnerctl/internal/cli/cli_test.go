@@ -251,3 +251,43 @@ func TestDeprecatedFlagAliasesStillWork(t *testing.T) {
 		t.Fatalf("--max alias: exit %d %s", code, errOut)
 	}
 }
+
+// TestNATSConnectionOfMakeRun: without a user, partnerctl connects to the
+// bus make run describes in <keys>/nats.json, as its admin; a URL or a user
+// asked for explicitly wins.
+func TestNATSConnectionOfMakeRun(t *testing.T) {
+	dir := t.TempDir()
+	if err := bus.WriteDevBus(dir, bus.DevBus{URL: "nats://127.0.0.1:34567", Passwords: map[string]string{bus.AdminUser: "pw-admin"}}); err != nil {
+		t.Fatal(err)
+	}
+	flags := func(env map[string]string, args ...string) bus.Config {
+		g := &globals{getenv: func(k string) string { return env[k] }, keysDir: dir}
+		var n natsFlags
+		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+		n.add(cmd, g, "")
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return n.resolve()
+	}
+	if c := flags(nil); c.NATSURL != "nats://127.0.0.1:34567" || c.NATSUser != bus.AdminUser || c.NATSPassword != "pw-admin" {
+		t.Errorf("default: %+v", c)
+	}
+	if c := flags(nil, "--url", "nats://127.0.0.1:34567"); c.NATSUser != bus.AdminUser {
+		t.Errorf("make run's URL given explicitly: %+v", c)
+	}
+	if c := flags(map[string]string{"NATS_URL": "nats://elsewhere:4222"}); c.NATSURL != "nats://elsewhere:4222" || c.NATSUser != "" {
+		t.Errorf("another server: %+v", c)
+	}
+	if c := flags(map[string]string{"NATS_USER": "verifier", "NATS_PASSWORD": "v"}); c.NATSUser != "verifier" || c.NATSPassword != "v" || c.NATSURL != DefaultNATSURL {
+		t.Errorf("a user of one's own: %+v", c)
+	}
+	if c := flags(nil, "--user", "upstream"); c.NATSUser != "upstream" {
+		t.Errorf("--user: %+v", c)
+	}
+	g := &globals{getenv: func(string) string { return "" }, keysDir: t.TempDir()}
+	n := natsFlags{url: DefaultNATSURL, g: g}
+	if c := n.resolve(); c.NATSURL != DefaultNATSURL || c.NATSUser != "" {
+		t.Errorf("no make run: %+v", c)
+	}
+}

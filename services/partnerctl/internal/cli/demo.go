@@ -35,7 +35,9 @@ Like every other command it finds the services with the global --<service>-url f
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := defaults
-			cfg.Out, cfg.NATSURL, cfg.KeysDir, cfg.MailDir, cfg.Timeout = g.stdout, nf.url, g.keysDir, mailDir, stepTimeout
+			bc := nf.resolve()
+			cfg.Out, cfg.NATSURL, cfg.KeysDir, cfg.MailDir, cfg.Timeout = g.stdout, bc.NATSURL, g.keysDir, mailDir, stepTimeout
+			cfg.NATSUser, cfg.NATSPassword = bc.NATSUser, bc.NATSPassword
 			cfg.Registration, cfg.EmailOwnership, cfg.Verification = g.urls.Registration, g.urls.EmailOwnership, g.urls.Verification
 			cfg.Agreements, cfg.Relationships = g.urls.Agreements, g.urls.Relationships
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)

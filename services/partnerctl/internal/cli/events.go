@@ -72,7 +72,7 @@ func newEventsTailCmd(g *globals) *cobra.Command {
 		Use:   "tail [--partner PG-…] [--type PREFIX] [--stream NAME] [--since 10m | --all] [--limit N]",
 		Short: "Print events as they are published, from every producer's stream",
 		Long: `Follow the CloudEvents on JetStream: INTAKE, REGISTRATION, EMAIL, NOTIFIER,
-VERIFICATION, AGREEMENTS, RELATIONSHIPS and DEADLETTER (dead letters are marked
+VERIFICATION, AGREEMENTS, RELATIONSHIPS, TIMELINE and DEADLETTER (dead letters are marked
 "!!" with their dlq-code). Each stream is read with an ephemeral ordered consumer:
 nothing durable is created and nothing is acknowledged — tailing never disturbs the
 services. One line per event:

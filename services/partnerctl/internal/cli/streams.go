@@ -20,24 +20,46 @@ const DefaultNATSURL = "nats://127.0.0.1:4222"
 // natsFlags are the connection flags of every command that talks to NATS.
 type natsFlags struct {
 	url, user, password string
-	getenv              func(string) string
+	g                   *globals
+	cmd                 *cobra.Command
 }
 
 func (n *natsFlags) add(cmd *cobra.Command, g *globals, userHelp string) {
 	f := cmd.Flags()
-	f.StringVar(&n.url, "url", g.env("NATS_URL", DefaultNATSURL), "NATS servers (env NATS_URL)")
+	f.StringVar(&n.url, "url", g.env("NATS_URL", DefaultNATSURL), "NATS servers (env NATS_URL; default: the bus of 'make run')")
 	f.StringVar(&n.user, "user", g.getenv("NATS_USER"), "NATS user (env NATS_USER"+userHelp+")")
 	f.StringVar(&n.password, "password", "", "NATS password (env NATS_PASSWORD)")
-	n.getenv = g.getenv
+	n.g, n.cmd = g, cmd
+}
+
+// resolve is where and as whom to connect. Without a user, the bus that
+// 'make run' runs (its URL and admin password in <keys>/nats.json) is used
+// when no other URL was asked for: that bus refuses clients without a user.
+func (n *natsFlags) resolve() bus.Config {
+	cfg := bus.Config{NATSURL: n.url, NATSUser: n.user, NATSPassword: n.password}
+	if cfg.NATSPassword == "" {
+		cfg.NATSPassword = n.g.getenv("NATS_PASSWORD") // not the flag's default: --help must not print it
+	}
+	if cfg.NATSUser != "" {
+		return cfg
+	}
+	dev, err := bus.ReadDevBus(n.g.keysDir)
+	if err != nil {
+		return cfg
+	}
+	urlAsked := n.g.getenv("NATS_URL") != "" || (n.cmd != nil && n.cmd.Flags().Changed("url"))
+	if !urlAsked {
+		cfg.NATSURL = dev.URL
+	}
+	if cfg.NATSURL == dev.URL {
+		cfg.NATSUser, cfg.NATSPassword = bus.AdminUser, dev.Passwords[bus.AdminUser]
+	}
+	return cfg
 }
 
 func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
-	password := n.password
-	if password == "" {
-		password = n.getenv("NATS_PASSWORD") // not the flag's default: --help must not print it
-	}
-	cfg := bus.Config{NATSURL: n.url, NATSUser: n.user, NATSPassword: password}
-	nc, err := bus.Connect(n.url, "partnerctl", cfg.ConnectOptions()...)
+	cfg := n.resolve()
+	nc, err := bus.Connect(cfg.NATSURL, "partnerctl", cfg.ConnectOptions()...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,7 +79,7 @@ func newStreamsCmd(g *globals) *cobra.Command {
 		Use:   "ensure",
 		Short: "Create or update every stream of the catalog (idempotent; run as the NATS admin user)",
 		Long: `Create or update INTAKE, REGISTRATION, EMAIL, NOTIFIER, VERIFICATION, AGREEMENTS,
-RELATIONSHIPS and DEADLETTER. With per-service NATS users, services may not create streams:
+RELATIONSHIPS, TIMELINE and DEADLETTER. With per-service NATS users, services may not create streams:
 run this once per deployment (docker-compose runs it as a one-shot job) before the services.`,
 		Example: `  partnerctl streams ensure --url nats://127.0.0.1:4222
   partnerctl streams ensure --url nats://nats-1:4222 --user admin --password "$NATS_PASSWORD_ADMIN" --replicas 3`,

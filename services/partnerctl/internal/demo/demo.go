@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
 )
@@ -34,6 +35,7 @@ import (
 // Config says where the stack is.
 type Config struct {
 	NATSURL                                                               string
+	NATSUser, NATSPassword                                                string // empty: a bus without users
 	MailDir                                                               string // the notifier's local catcher
 	KeysDir                                                               string // dev signing key
 	Registration, EmailOwnership, Verification, Agreements, Relationships string
@@ -304,7 +306,8 @@ func (r *runner) say(format string, a ...any) {
 // tail prints every event published from now on, across all streams, as
 // `partnerctl events tail` prints it.
 func (r *runner) tail(ctx context.Context) (func(), error) {
-	nc, err := nats.Connect(r.cfg.NATSURL, nats.Name("partnerctl-demo"))
+	bc := bus.Config{NATSURL: r.cfg.NATSURL, NATSUser: r.cfg.NATSUser, NATSPassword: r.cfg.NATSPassword}
+	nc, err := nats.Connect(r.cfg.NATSURL, append(bc.ConnectOptions(), nats.Name("partnerctl-demo"))...)
 	if err != nil {
 		return nil, err
 	}

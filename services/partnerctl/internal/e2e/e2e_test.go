@@ -62,6 +62,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
 		t.Run("EmploymentOnEvidence", func(t *testing.T) { t.Parallel(); testEmploymentOnEvidence(t, s, z) })
 		t.Run("PartnerCommunications", func(t *testing.T) { t.Parallel(); testPartnerCommunications(t, s) })
+		t.Run("WebhooksAndFeed", func(t *testing.T) { t.Parallel(); testWebhooksAndFeed(t, s) })
 	})
 	if t.Failed() {
 		return

@@ -27,7 +27,7 @@ import (
 
 // Streams are the streams a tail reads by default: every producer's, then
 // the dead letters.
-var Streams = []string{"INTAKE", "REGISTRATION", "EMAIL", "NOTIFIER", "VERIFICATION", "AGREEMENTS", "RELATIONSHIPS", bus.DeadLetterStream}
+var Streams = []string{"INTAKE", "REGISTRATION", "EMAIL", "NOTIFIER", "VERIFICATION", "AGREEMENTS", "RELATIONSHIPS", "TIMELINE", bus.DeadLetterStream}
 
 // DeadLetter is why a dead-lettered event was parked (its dlq-* headers).
 type DeadLetter struct {

@@ -104,6 +104,9 @@ const maxIDAttempts = 3
 
 // App is the registration application: every use case is a method.
 type App struct {
+	// Finder answers partner searches (SearchPartners).
+	Finder PartnerFinder
+
 	repo   Repository
 	ids    IDGenerator
 	clock  Clock

@@ -95,6 +95,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	repo := postgres.NewRepository(base.Pool, base.Outbox, events.Draft)
 	a := app.New(repo, domain.RandomIDs{}, app.ClockFunc(time.Now), domain.DefaultPolicy())
 	a.Standing.InactivityPeriod, a.Standing.ReactivationReviewAfter = cfg.InactivityPeriod, cfg.ReactivationReviewAfter
+	a.Finder = repo
 	s.Base, s.App, s.Repo = base, a, repo
 	s.events = &events.Handlers{App: a, Repo: repo, Pool: base.Pool, Outbox: base.Outbox, Directory: base.Guard.Directory}
 	s.api = &api.API{App: a, Repo: repo, Pool: base.Pool}

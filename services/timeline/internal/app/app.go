@@ -11,10 +11,12 @@ import (
 
 // Store is the timeline's persistence.
 type Store interface {
-	// Record stores e once (by source and id) and indexes it under
-	// partners; it reports false when e was already stored (a redelivery or
-	// a replay), in which case nothing changes.
-	Record(ctx context.Context, e domain.Event, partners []string) (bool, error)
+	// Record stores e once (by source and id), indexes it under partners,
+	// remembers who registered the partner when e says (registrant set) and
+	// creates its webhook deliveries, claimed until claimUntil; it reports
+	// false when e was already stored (a redelivery or a replay), in which
+	// case nothing changes.
+	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (fresh bool, deliveries []NewDelivery, err error)
 	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
 	// (by the consumer that refused it and the event's source and id) and
 	// indexes it under partners; false when it was already stored.
@@ -26,6 +28,22 @@ type Store interface {
 	// Sources summarises, per source, the partner's events and the
 	// sequences of its own partition (dead letters do not count).
 	Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error)
+	// Feed returns up to q.Limit events after q.After in feed order, only
+	// of transactions that can no longer be overtaken by one still running.
+	Feed(ctx context.Context, q FeedQuery) ([]domain.Event, error)
+	// RegisteredBy names who registered partner ("" when unknown).
+	RegisteredBy(ctx context.Context, partner string) (string, error)
+	// Prune deletes up to limit events recorded before cutoff (and the dead
+	// letters recorded before it) and reports how many events it deleted.
+	Prune(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}
+
+// NewDelivery is a webhook delivery that recording an event created.
+type NewDelivery struct {
+	ID string
+	// EndpointID is set when the delivery is of the recorded event itself
+	// (else it is of an earlier event, a registration's backfill).
+	EndpointID string
 }
 
 // App is the timeline's use cases.
@@ -33,4 +51,10 @@ type App struct {
 	Store Store
 	// Now is the recording clock (arrival time of events without a time).
 	Now func() time.Time
+	// Retention is how long the store keeps an event after it arrived (the
+	// feed's promise; MinRetention at least).
+	Retention time.Duration
+	// DeliveryLease is how long the deliveries an event creates are
+	// claimed by this replica (its dispatcher sends them).
+	DeliveryLease time.Duration
 }

@@ -25,15 +25,15 @@ type fakeStore struct {
 	gotLimit    int
 }
 
-func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string) (bool, error) {
+func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string, _ domain.Registrant, _ time.Time) (bool, []app.NewDelivery, error) {
 	for _, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID {
-			return false, nil
+			return false, nil, nil
 		}
 	}
 	f.recorded = append(f.recorded, e)
 	f.partners = append(f.partners, partners)
-	return true, nil
+	return true, nil, nil
 }
 
 func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string) (bool, error) {
@@ -59,6 +59,12 @@ func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, pr
 func (f *fakeStore) Sources(context.Context, string) ([]domain.SourceSummary, error) {
 	return f.sources, nil
 }
+
+func (f *fakeStore) Feed(context.Context, app.FeedQuery) ([]domain.Event, error) { return nil, nil }
+
+func (f *fakeStore) RegisteredBy(context.Context, string) (string, error) { return "", nil }
+
+func (f *fakeStore) Prune(context.Context, time.Time, int) (int, error) { return 0, nil }
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 

@@ -21,6 +21,11 @@ type RecordEvent struct {
 type Recorded struct {
 	Fresh    bool     // false: already stored, nothing changed
 	Partners []string // the timelines the event is on
+	// Deliveries are the webhook deliveries it created, claimed for this
+	// replica's dispatcher (hand them off once the transaction commits).
+	Deliveries []NewDelivery
+	// Event is the event as stored (what its deliveries send).
+	Event domain.Event
 }
 
 // RecordEvent stores an event of any type, known or not (the timeline is
@@ -34,13 +39,14 @@ func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error
 	if e.PartitionKey == "" {
 		e.PartitionKey = e.Subject
 	}
+	e.Time = e.Time.Truncate(time.Microsecond) // as Postgres keeps it: a delivery and the feed say the same
 	e.Data = domain.Redacted(cmd.DataClassification, e.Data)
 	partners := domain.PartnersOf(e.Subject, e.Data)
-	fresh, err := a.Store.Record(ctx, e, partners)
+	fresh, deliveries, err := a.Store.Record(ctx, e, partners, domain.RegistrantOf(e), a.Now().Add(a.DeliveryLease))
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record %s %s/%s: %w", e.Type, e.Source, e.ID, err)
 	}
-	return Recorded{Fresh: fresh, Partners: partners}, nil
+	return Recorded{Fresh: fresh, Partners: partners, Deliveries: deliveries, Event: e}, nil
 }
 
 // CodeInvalidDeadLetter refuses a dead letter without the dlq-* headers that

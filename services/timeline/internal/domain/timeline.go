@@ -39,9 +39,18 @@ type Event struct {
 	CausationID   string
 	AuthType      string
 	AuthID        string
+	// The other CloudEvents attributes, kept so that the feed and webhooks
+	// hand on the event as its producer wrote it.
+	DataContentType    string
+	DataSchema         string
+	TraceParent        string
+	DataClassification string
+	Extensions         map[string]string
 	// Data is the JSON data (nil when the event had none).
 	Data       json.RawMessage
 	RecordedAt time.Time
+	// Feed is where the event is in the feed (zero until recorded).
+	Feed FeedPosition
 	// DeadLetter is set when this entry is not the event itself but a
 	// consumer's refusal of it (Time is then when it was dead-lettered).
 	DeadLetter *DeadLetter
@@ -181,13 +190,17 @@ const MaxGaps = 100
 // Gaps lists the sequence numbers missing below the highest one in seqs
 // (any order, duplicates allowed; 0 means "no sequence" and is ignored), at
 // most max of them, lowest first; truncated says more are missing.
-func Gaps(seqs []uint64, max int) (gaps []uint64, truncated bool) {
+func Gaps(seqs []uint64, max int) (gaps []uint64, truncated bool) { return GapsAfter(0, seqs, max) }
+
+// GapsAfter is Gaps for a partition whose sequences up to pruned were
+// deleted by retention: they are not missing.
+func GapsAfter(pruned uint64, seqs []uint64, max int) (gaps []uint64, truncated bool) {
 	sorted := slices.Clone(seqs)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	next := uint64(1)
+	next := pruned + 1
 	for _, s := range sorted {
-		if s == 0 {
+		if s <= pruned {
 			continue
 		}
 		for ; next < s; next++ {

@@ -52,18 +52,23 @@ type env struct {
 	svc    *service.Service
 	url    string
 	client *http.Client // every response is checked against the OpenAPI document
+	logs   *testkit.SyncBuffer
 }
 
-func start(t testing.TB) *env {
+func start(t testing.TB, configure ...func(*service.Config)) *env {
 	t.Helper()
 	db, natsURL := testkit.Database(t), testkit.NATS(t)
 	signer, jwks := testkit.DevKeys(t)
 	_, js := testkit.JetStream(t, natsURL)
-	cfg := service.Config{Config: testkit.PlatformConfig(db, natsURL, jwks)}
+	cfg := service.Config{Config: testkit.PlatformConfig(db, natsURL, jwks), DevKeysDir: t.TempDir()}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	logs := &testkit.SyncBuffer{}
 	svc := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
-	e := &env{t: t, db: db, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: http.DefaultClient}
+	e := &env{t: t, db: db, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: http.DefaultClient, logs: logs}
 	if tt, ok := t.(*testing.T); ok { // benchmarks measure without the check
 		e.client = contract.ValidatingClient(tt, api.OpenAPI)
 	}

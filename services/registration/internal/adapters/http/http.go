@@ -52,6 +52,7 @@ func (a *API) Routes() []httpx.Route {
 	return []httpx.Route{
 		route("POST", "/v1/registrations", a.submit),
 		route("GET", "/v1/registrations/{id}", a.getRegistration),
+		route("GET", "/v1/partners", a.searchPartners),
 		route("GET", "/v1/partners/{id}", a.getPartner),
 		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
 		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
@@ -205,6 +206,24 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, view)
+}
+
+// searchPartners lists and searches partners for operators.
+func (a *API) searchPartners(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, err := a.App.SearchPartners(r.Context(), principal(r), app.SearchPartners{
+		Name: q.Get("name"), RegistrationNumber: q.Get("registration_number"), Status: q.Get("status"),
+		Market: q.Get("market"), Program: q.Get("program"),
+		CreatedAfter: q.Get("created_after"), CreatedBefore: q.Get("created_before"),
+		UpdatedAfter: q.Get("updated_after"), UpdatedBefore: q.Get("updated_before"),
+		After: q.Get("after"), Limit: q.Get("limit"),
+	})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"partners": page.Partners, "next": page.Next})
 }
 
 // The request bodies of the routes other than POST /v1/registrations

@@ -7,6 +7,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
@@ -91,7 +92,9 @@ func (h Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error
 			return err
 		}
 	}
-	return nil
+	// This service's first event about a reseller is an invitation, a later
+	// action: it links to the onboarding trace remembered here.
+	return outbox.RecordOrigin(ctx, p.PartnerID)
 }
 
 // OnEnrollmentStatusChanged records an enrollment's new status; an

@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/timeline/internal/app"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
@@ -22,6 +23,9 @@ import (
 type Inbound struct {
 	App *app.App
 	Log *slog.Logger
+	// HandOff gives the webhook dispatcher the deliveries an event created
+	// (claimed by this replica), once their transaction has committed.
+	HandOff func(e domain.Event, deliveries []app.NewDelivery)
 }
 
 // Subscriptions are what the timeline reads, derived from the stream
@@ -32,8 +36,11 @@ type Inbound struct {
 // dead-letter subject (a dead letter about a partner is often why it is
 // stuck; the timeline's own is never read: one it could not read would come
 // back to it forever). The store is idempotent by event, so there is no
-// inbox; order does not matter, so its durables are shared (every replica
-// pulls from them) and one worker takes big batches. A dead
+// inbox; timelines are ordered by event time, not arrival, so its durables
+// are shared (every replica pulls from them) and one worker takes big
+// batches: one replica records one stream in order, which the feed keeps
+// (with several, two batches of a stream may commit the other way round;
+// the feed says so). A dead
 // letter that is not a readable CloudEvent was dead-lettered already and is
 // skipped, not dead-lettered again.
 func (in Inbound) Subscriptions() []bus.Subscription {
@@ -75,6 +82,8 @@ func toDomain(ev ce.Event) domain.Event {
 		ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject, Time: ev.Time,
 		PartitionKey: ev.PartitionKey, Sequence: ev.Sequence,
 		CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, AuthType: ev.AuthType, AuthID: ev.AuthID,
+		DataContentType: ev.DataContentType, DataSchema: ev.DataSchema, TraceParent: ev.TraceParent,
+		DataClassification: ev.DataClassification, Extensions: ev.Extensions,
 		Data: ev.Data,
 	}
 }
@@ -87,6 +96,9 @@ func (in Inbound) OnEvent(ctx context.Context, ev ce.Event) error {
 	})
 	if err != nil {
 		return err // transient: redelivered with backoff, dead-lettered after BUS_MAX_DELIVER
+	}
+	if len(res.Deliveries) > 0 && in.HandOff != nil {
+		pg.AfterCommit(ctx, func() { in.HandOff(res.Event, res.Deliveries) })
 	}
 	if !res.Fresh {
 		in.Log.DebugContext(ctx, "event already on the timeline", "type", ev.Type, "id", ev.ID, "source", ev.Source)

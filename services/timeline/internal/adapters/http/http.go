@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/services/timeline/internal/app"
@@ -16,7 +15,8 @@ import (
 
 // API serves the routes.
 type API struct {
-	App *app.App
+	App      *app.App
+	Webhooks *app.Webhooks
 	// Protect authenticates and rate-limits (base.Guard.Protect).
 	Protect func(http.Handler) http.Handler
 }
@@ -26,10 +26,12 @@ func (a API) Handler() http.Handler { return httpx.NewMux(a.RouteTable(), a.Prot
 
 // RouteTable lists the API (GET /openapi.json is public, the rest protected).
 func (a API) RouteTable() []httpx.Route {
-	return []httpx.Route{
+	routes := []httpx.Route{
 		{Method: http.MethodGet, Pattern: "/v1/partners/{id}/timeline", Handler: http.HandlerFunc(a.timeline)},
-		httpx.OpenAPIRoute(OpenAPI),
+		{Method: http.MethodGet, Pattern: "/v1/events", Handler: http.HandlerFunc(a.feed)},
 	}
+	routes = append(routes, a.webhookRoutes()...)
+	return append(routes, httpx.OpenAPIRoute(OpenAPI))
 }
 
 type eventResponse struct {
@@ -82,7 +84,7 @@ func sequence(n uint64) string {
 }
 
 func (a API) timeline(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
+	p := principal(r)
 	q := r.URL.Query()
 	t, err := a.App.GetTimeline(r.Context(), p, app.GetTimeline{
 		PartnerID: r.PathValue("id"), After: q.Get("after"), Limit: q.Get("limit"), Type: q.Get("type"),
@@ -122,4 +124,31 @@ func toEvent(e domain.Event) eventResponse {
 		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered}
 	}
 	return resp
+}
+
+// feed answers one page of the event feed: CloudEvents in structured JSON
+// mode, as a webhook delivers them.
+func (a API) feed(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	q := r.URL.Query()
+	f, err := a.App.GetFeed(r.Context(), p, app.GetFeed{After: q.Get("after"), Limit: q.Get("limit"), Types: q["type"], Partner: q.Get("partner")})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	events := make([]json.RawMessage, len(f.Events))
+	for i, e := range f.Events {
+		if events[i], err = e.StructuredJSON(); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, feedResponse{Events: events, Next: f.Next, HasMore: f.HasMore})
+}
+
+type feedResponse struct {
+	Events  []json.RawMessage `json:"events"`
+	Next    string            `json:"next"`
+	HasMore bool              `json:"has_more"`
 }

@@ -7,9 +7,12 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,6 +31,9 @@ var Migrations fs.FS = pg.Migrations(migrationFiles)
 // Store implements app.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// RegisteredScope says whether enabled endpoints of scope registered
+	// may exist (nil: assume so); the webhook dispatcher keeps it current.
+	RegisteredScope *atomic.Bool
 }
 
 // New returns the timeline store.
@@ -35,36 +41,100 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 var _ app.Store = (*Store)(nil)
 
-// Record implements app.Store: the event and its index rows under every
-// partner it concerns, in one statement (the index rows copy the stored
-// time, which Postgres keeps in microseconds, so that they sort exactly
-// like the event).
-func (s *Store) Record(ctx context.Context, e domain.Event, partners []string) (bool, error) {
-	var data []byte
+// recordEvent stores an event once and, in the same statement, indexes it
+// under its partners (the stored time and feed position copied, so that the
+// copy sorts exactly like the event), remembers its registrant and creates
+// a delivery for every enabled webhook endpoint that is to be sent it,
+// claimed by this replica until $21: one round trip per event. The
+// registration of a partner also creates the deliveries, for its
+// registrant's endpoints, of the partner's events recorded before it (the
+// streams are read in parallel: another service's reaction may arrive
+// first).
+const recordEvent = `WITH ins AS (
+	INSERT INTO events (source, id, type, subject, time, partition_key, sequence, correlationid, causationid,
+		authtype, authid, data, datacontenttype, dataschema, traceparent, dataclassification, extensions)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	ON CONFLICT (source, id) DO NOTHING
+	RETURNING source, id, type, time, sequence, authtype, authid, tx, pos),
+indexed AS (INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type, tx, pos)
+	SELECT p, ins.time, ins.source, ins.sequence, ins.id, ins.type, ins.tx, ins.pos FROM ins, unnest($18::text[]) AS p),
+registrant AS (INSERT INTO partner_registrants (partner_id, principal)
+	SELECT $19::text, $20::text FROM ins WHERE $19::text <> '' ON CONFLICT (partner_id) DO NOTHING
+	RETURNING partner_id, principal),
+backfill AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
+	SELECT 'wd_' || gen_random_uuid(), w.id, x.source, x.event_id, x.type, $21::timestamptz
+	FROM registrant r JOIN partner_events x ON x.partner_id = r.partner_id
+	JOIN webhook_endpoints w ON w.status = 'enabled' AND w.scope = 'registered' AND w.consumer = r.principal
+	WHERE cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(x.type, t))
+	ON CONFLICT (endpoint_id, event_source, event_id) DO NOTHING
+	RETURNING id),
+deliveries AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
+	SELECT 'wd_' || gen_random_uuid(), w.id, ins.source, ins.id, ins.type, $21::timestamptz
+	FROM ins JOIN webhook_endpoints w ON w.status = 'enabled'
+	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(ins.type, t)))
+	AND (w.scope = 'all' OR w.consumer = $20::text OR (ins.authtype = 'service_account' AND ins.authid = w.consumer)
+		OR EXISTS (SELECT 1 FROM partner_registrants r WHERE r.partner_id = ANY($18::text[]) AND r.principal = w.consumer))
+	RETURNING id, endpoint_id)
+SELECT (SELECT count(*) FROM ins), ARRAY(SELECT id FROM deliveries), ARRAY(SELECT endpoint_id FROM deliveries),
+	ARRAY(SELECT id FROM backfill)`
+
+// Record implements app.Store.
+func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (bool, []app.NewDelivery, error) {
+	var data, ext []byte
 	if len(e.Data) > 0 {
 		data = e.Data
+	}
+	if len(e.Extensions) > 0 {
+		ext, _ = json.Marshal(e.Extensions) // strings only
 	}
 	if partners == nil {
 		partners = []string{}
 	}
-	var inserted int
-	err := pg.Q(ctx, s.pool).QueryRow(ctx, `WITH e AS (
-			INSERT INTO events (source, id, type, subject, time, partition_key, sequence,
-				correlationid, causationid, authtype, authid, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (source, id) DO NOTHING
-			RETURNING source, id, type, time, sequence),
-		p AS (
-			INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type)
-			SELECT partner, e.time, e.source, e.sequence, e.id, e.type FROM e, unnest($13::text[]) AS partner)
-		SELECT count(*) FROM e`,
-		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
-		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data, partners).Scan(&inserted)
-	if err != nil {
-		return false, fmt.Errorf("record event: %w", err)
+	var (
+		n              int
+		ids, endpoints []string
+		backfilled     []string
+	)
+	b := &pgx.Batch{}
+	if s.RegisteredScope == nil || s.RegisteredScope.Load() {
+		// One partition's events are recorded one transaction at a time, so
+		// that a partner's registration and another service's concurrent
+		// event about it never miss each other's deliveries to the
+		// registrant's endpoints (the statement after the lock sees what the
+		// other committed). The router locks partitions in ascending order
+		// in every batch: no deadlock. Without such endpoints there is
+		// nothing to miss, and no lock.
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, partitionLockClass, e.PartitionKey)
 	}
-	return inserted == 1, nil
+	b.Queue(recordEvent,
+		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
+		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data,
+		e.DataContentType, e.DataSchema, e.TraceParent, e.DataClassification, ext,
+		partners, registrant.PartnerID, registrant.Principal, claimUntil).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&n, &ids, &endpoints, &backfilled)
+	})
+	var err error
+	if tx, ok := pg.TxFrom(ctx); ok {
+		err = tx.SendBatch(ctx, b).Close()
+	} else {
+		err = s.pool.SendBatch(ctx, b).Close() // one implicit transaction
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("record event: %w", err)
+	}
+	out := make([]app.NewDelivery, 0, len(ids)+len(backfilled))
+	for i := range ids {
+		out = append(out, app.NewDelivery{ID: ids[i], EndpointID: endpoints[i]})
+	}
+	for _, id := range backfilled {
+		out = append(out, app.NewDelivery{ID: id}) // of another event: loaded when sent
+	}
+	return n == 1, out, nil
 }
+
+// partitionLockClass is the first key of the timeline's per-partition
+// advisory locks (the second is the partition key's hash).
+const partitionLockClass = 0x7469_6d65 // "time"
 
 // RecordDeadLetter implements app.Store.
 func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error) {
@@ -194,6 +264,26 @@ func (s *Store) Sources(ctx context.Context, partner string) ([]domain.SourceSum
 	if len(out) == 0 {
 		return nil, nil
 	}
+	pruned := map[string]uint64{}
+	rows, err = q.Query(ctx, `SELECT source, through FROM pruned WHERE partition_key = $1`, partner)
+	if err != nil {
+		return nil, fmt.Errorf("read pruned sequences: %w", err)
+	}
+	for rows.Next() {
+		var (
+			source  string
+			through int64
+		)
+		if err := rows.Scan(&source, &through); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan pruned sequences: %w", err)
+		}
+		pruned[source] = uint64(through)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read pruned sequences: %w", err)
+	}
 	rows, err = q.Query(ctx, `SELECT source, sequence FROM events WHERE partition_key = $1 AND sequence > 0 ORDER BY source, sequence`, partner)
 	if err != nil {
 		return nil, fmt.Errorf("read partition sequences: %w", err)
@@ -216,10 +306,133 @@ func (s *Store) Sources(ctx context.Context, partner string) ([]domain.SourceSum
 	}
 	for i := range out {
 		ss := seqs[out[i].Source]
+		out[i].LastSequence = pruned[out[i].Source]
 		if len(ss) > 0 {
-			out[i].LastSequence = ss[len(ss)-1]
+			out[i].LastSequence = max(out[i].LastSequence, ss[len(ss)-1])
 		}
-		out[i].Gaps, out[i].GapsTruncated = domain.Gaps(ss, domain.MaxGaps)
+		out[i].Gaps, out[i].GapsTruncated = domain.GapsAfter(pruned[out[i].Source], ss, domain.MaxGaps)
 	}
 	return out, nil
 }
+
+// feedHorizon is the newest transaction id whose rows the feed may serve:
+// every transaction below the oldest one still running has ended, so no row
+// can appear behind a reader's cursor later.
+const feedHorizon = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+
+// eventColumns are the columns of an event as the feed reads them (table e).
+const eventColumns = `e.source, e.id, e.type, e.subject, e.time, e.partition_key, e.sequence, e.correlationid,
+	e.causationid, e.authtype, e.authid, e.data, e.recorded_at, e.datacontenttype, e.dataschema, e.traceparent,
+	e.dataclassification, e.extensions, e.tx, e.pos`
+
+func scanEvent(row pgx.CollectableRow) (domain.Event, error) {
+	var (
+		e         domain.Event
+		seq       int64
+		data, ext []byte
+	)
+	if err := row.Scan(&e.Source, &e.ID, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq, &e.CorrelationID,
+		&e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt, &e.DataContentType, &e.DataSchema, &e.TraceParent,
+		&e.DataClassification, &ext, &e.Feed.Tx, &e.Feed.Pos); err != nil {
+		return domain.Event{}, err
+	}
+	e.Sequence = uint64(seq)
+	if data != nil {
+		e.Data = json.RawMessage(data)
+	}
+	if ext != nil {
+		if err := json.Unmarshal(ext, &e.Extensions); err != nil {
+			return domain.Event{}, fmt.Errorf("extensions of %s: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// Feed implements app.Store.
+func (s *Store) Feed(ctx context.Context, q app.FeedQuery) ([]domain.Event, error) {
+	args := []any{q.After.Tx, q.After.Pos, q.Limit}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var sql string
+	switch {
+	case q.Partner != "":
+		sql = `SELECT ` + eventColumns + ` FROM partner_events x JOIN events e ON e.source = x.source AND e.id = x.event_id
+			WHERE x.partner_id = ` + arg(q.Partner) + ` AND (x.tx, x.pos) > ($1, $2) AND x.tx < ` + feedHorizon
+		if len(q.TypePrefixes) > 0 {
+			sql += ` AND EXISTS (SELECT 1 FROM unnest(` + arg(q.TypePrefixes) + `::text[]) p WHERE starts_with(x.type, p))`
+		}
+		sql += ` ORDER BY x.tx, x.pos LIMIT $3`
+	default:
+		sql = `SELECT ` + eventColumns + ` FROM events e WHERE (e.tx, e.pos) > ($1, $2) AND e.tx < ` + feedHorizon
+		if q.Registrant != "" {
+			u := arg(q.Registrant)
+			sql += ` AND ((e.authtype = 'service_account' AND e.authid = ` + u + `) OR EXISTS (SELECT 1 FROM partner_events x
+				JOIN partner_registrants r ON r.partner_id = x.partner_id
+				WHERE x.source = e.source AND x.event_id = e.id AND r.principal = ` + u + `))`
+		}
+		if len(q.TypePrefixes) > 0 {
+			sql += ` AND EXISTS (SELECT 1 FROM unnest(` + arg(q.TypePrefixes) + `::text[]) p WHERE starts_with(e.type, p))`
+		}
+		sql += ` ORDER BY e.tx, e.pos LIMIT $3`
+	}
+	rows, err := pg.Q(ctx, s.pool).Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the feed: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("read the feed: %w", err)
+	}
+	return events, nil
+}
+
+// RegisteredBy implements app.Store.
+func (s *Store) RegisteredBy(ctx context.Context, partner string) (string, error) {
+	var principal string
+	err := pg.Q(ctx, s.pool).QueryRow(ctx, `SELECT principal FROM partner_registrants WHERE partner_id = $1`, partner).Scan(&principal)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("registrant of %s: %w", partner, err)
+	}
+	return principal, nil
+}
+
+// Prune implements app.Store: up to limit events recorded before cutoff,
+// with their index rows (and webhook deliveries), and the dead letters
+// recorded before it; the highest sequence deleted per producer and
+// partition is kept so that it is not reported as a gap.
+func (s *Store) Prune(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	var n int
+	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, pruneEvents, cutoff, limit).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM partner_dead_letters x USING dead_letters d WHERE d.recorded_at < $1
+			AND x.service = d.service AND x.handler = d.handler AND x.source = d.source AND x.event_id = d.id`, cutoff); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM dead_letters WHERE recorded_at < $1`, cutoff)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
+// pruneEvents deletes the oldest expired events and what refers to them in
+// one statement (the foreign keys are checked at its end).
+const pruneEvents = `WITH expired AS (
+	SELECT source, id FROM events WHERE recorded_at < $1 ORDER BY recorded_at LIMIT $2),
+indexed AS (DELETE FROM partner_events x USING expired e WHERE x.source = e.source AND x.event_id = e.id),
+delivered AS (DELETE FROM webhook_deliveries d USING expired e WHERE d.event_source = e.source AND d.event_id = e.id),
+gone AS (DELETE FROM events e USING expired x WHERE e.source = x.source AND e.id = x.id
+	RETURNING e.source, e.partition_key, e.sequence),
+kept AS (INSERT INTO pruned (source, partition_key, through)
+	SELECT source, partition_key, max(sequence) FROM gone WHERE sequence > 0 GROUP BY source, partition_key
+	ON CONFLICT (source, partition_key) DO UPDATE SET through = GREATEST(pruned.through, EXCLUDED.through))
+SELECT count(*) FROM gone`

@@ -17,10 +17,11 @@ import (
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/timeline/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/timeline/internal/app"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
-func pool(t *testing.T) *pgxpool.Pool {
+func pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8}.WithDefaults("timeline")
@@ -54,7 +55,7 @@ func TestRecordIsOncePerSourceAndIDUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.Record(ctx, e, []string{"PG-A1", "PG-B2"})
+			ok, _, err := s.Record(ctx, e, []string{"PG-A1", "PG-B2"}, domain.Registrant{}, time.Time{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -86,7 +87,7 @@ func TestPagesAcrossTiesAndNanoseconds(t *testing.T) {
 	for _, src := range []string{"/services/b", "/services/a"} {
 		for seq := uint64(3); seq >= 1; seq-- {
 			e := ev(src, seq, at)
-			if _, err := s.Record(ctx, e, []string{"PG-A1"}); err != nil {
+			if _, _, err := s.Record(ctx, e, []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -124,7 +125,7 @@ func TestSourcesCapsGaps(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.New(pool(t))
 	for _, seq := range []uint64{1, 500} {
-		if _, err := s.Record(ctx, ev("/services/registration", seq, t0), []string{"PG-A1"}); err != nil {
+		if _, _, err := s.Record(ctx, ev("/services/registration", seq, t0), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,5 +139,167 @@ func TestSourcesCapsGaps(t *testing.T) {
 	}
 	if sum, err := s.Sources(ctx, "PG-NOBODY"); err != nil || len(sum) != 0 {
 		t.Errorf("unknown partner: %+v, %v", sum, err)
+	}
+}
+
+// The feed serves a transaction's events only once every transaction that
+// began before it has ended: an event recorded by a slow transaction is
+// never skipped by a reader whose cursor is past a quicker one.
+func TestFeedNeverServesBehindTheCursor(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	s := postgres.New(p)
+	slow, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx) //nolint:errcheck
+	if _, _, err := s.Record(pg.WithTx(ctx, slow), ev("/services/a", 1, t0), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	quick := ev("/services/b", 1, t0)
+	quick.Subject, quick.PartitionKey = "PG-B2", "PG-B2" // one partition's events are recorded one at a time
+	if _, _, err := s.Record(ctx, quick, []string{"PG-B2"}, domain.Registrant{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(after domain.FeedPosition) ([]string, domain.FeedPosition) {
+		t.Helper()
+		evs, err := s.Feed(ctx, app.FeedQuery{After: after, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range evs {
+			out = append(out, e.ID)
+			after = e.Feed
+		}
+		return out, after
+	}
+	if got, _ := ids(domain.FeedPosition{}); len(got) != 0 {
+		t.Fatalf("feed while an older transaction runs = %v, want nothing yet", got)
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Any write transaction of the cluster that began earlier holds the
+	// feed back too (other tests', here): wait for them to end.
+	var got []string
+	var cursor domain.FeedPosition
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if got, cursor = ids(domain.FeedPosition{}); len(got) < 2 {
+			return fmt.Errorf("feed = %v so far", got)
+		}
+		return nil
+	})
+	if !slices.Equal(got, []string{"/services/a-1", "/services/b-1"}) {
+		t.Fatalf("feed = %v, want the slow transaction's event first", got)
+	}
+	if more, _ := ids(cursor); len(more) != 0 {
+		t.Errorf("after the last cursor: %v", more)
+	}
+}
+
+func TestFeedFilters(t *testing.T) {
+	ctx := context.Background()
+	s := postgres.New(pool(t))
+	record := func(e domain.Event, partners []string) {
+		t.Helper()
+		if _, _, err := s.Record(ctx, e, partners, domain.RegistrantOf(e), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submitted := domain.Event{ID: "s1", Source: "/services/registration", Type: domain.TypeApplicationSubmitted, Subject: "PG-A1",
+		Time: t0, AuthType: "service_account", AuthID: "crm", Data: json.RawMessage(`{"partner_id":"PG-A1","submitted_by":"crm"}`)}
+	record(submitted, []string{"PG-A1"})
+	other := domain.Event{ID: "s2", Source: "/services/registration", Type: domain.TypeApplicationSubmitted, Subject: "PG-B2",
+		Time: t0, AuthType: "service_account", AuthID: "portal", Data: json.RawMessage(`{"partner_id":"PG-B2","submitted_by":"portal"}`)}
+	record(other, []string{"PG-B2"})
+	mail := ev("/services/email-ownership", 1, t0)
+	mail.Type = "com.partnerhub.email.ownership.confirmed.v1"
+	record(mail, []string{"PG-A1"})
+	rejected := domain.Event{ID: "r1", Source: "/services/registration", Type: "com.partnerhub.registration.application.rejected.v1",
+		Subject: "intake-7", Time: t0, AuthType: "service_account", AuthID: "crm", DataSchema: "https://x/s.json",
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Extensions: map[string]string{"custom": "v"}}
+	record(rejected, nil)
+	version := domain.Event{ID: "v1", Source: "/services/agreements", Type: "com.partnerhub.agreements.version.published.v1", Subject: "AV-1", Time: t0}
+	record(version, nil)
+
+	for _, tt := range []struct {
+		name string
+		q    app.FeedQuery
+		want []string
+	}{
+		{"staff: everything in recording order", app.FeedQuery{}, []string{"s1", "s2", mail.ID, "r1", "v1"}},
+		{"one partner", app.FeedQuery{Partner: "PG-A1"}, []string{"s1", mail.ID}},
+		{"the partners a principal registered, and what it caused", app.FeedQuery{Registrant: "crm"}, []string{"s1", mail.ID, "r1"}},
+		{"another principal", app.FeedQuery{Registrant: "portal"}, []string{"s2"}},
+		{"types", app.FeedQuery{TypePrefixes: []string{"com.partnerhub.registration.application.r", "com.partnerhub.email."}}, []string{mail.ID, "r1"}},
+		{"types within a partner", app.FeedQuery{Partner: "PG-A1", TypePrefixes: []string{"com.partnerhub.email."}}, []string{mail.ID}},
+	} {
+		tt.q.Limit = 10
+		testkit.Eventually(t, 10*time.Second, func() error { // other tests' write transactions hold the feed back
+			evs, err := s.Feed(ctx, tt.q)
+			if err != nil {
+				return err
+			}
+			var got []string
+			for _, e := range evs {
+				got = append(got, e.ID)
+			}
+			if !slices.Equal(got, tt.want) {
+				return fmt.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+			}
+			return nil
+		})
+	}
+	evs, err := s.Feed(ctx, app.FeedQuery{Registrant: "crm", TypePrefixes: []string{"com.partnerhub.registration.application.rejected."}, Limit: 1})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("rejection: %v %v", evs, err)
+	}
+	if got := evs[0]; got.DataSchema != rejected.DataSchema || got.TraceParent != rejected.TraceParent || got.Extensions["custom"] != "v" || got.Feed.Tx == 0 {
+		t.Errorf("stored attributes %+v", got)
+	}
+	if by, err := s.RegisteredBy(ctx, "PG-A1"); err != nil || by != "crm" {
+		t.Errorf("registrant of PG-A1 = %q, %v", by, err)
+	}
+}
+
+// Retention deletes old events with their index rows and dead letters; the
+// sequences it deleted are not reported as gaps.
+func TestPruneKeepsSequencesWithoutGaps(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	s := postgres.New(p)
+	for seq := uint64(1); seq <= 4; seq++ {
+		if _, _, err := s.Record(ctx, ev("/services/registration", seq, t0.Add(time.Duration(seq)*time.Minute)), []string{"PG-A1"}, domain.Registrant{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := domain.Event{ID: "/services/registration-1", Source: "/services/registration", Type: "com.partnerhub.x.happened.v1", Subject: "PG-A1",
+		PartitionKey: "PG-A1", Sequence: 1, Time: t0, DeadLetter: &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h"}}
+	if _, err := s.RecordDeadLetter(ctx, old, []string{"PG-A1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(ctx, `UPDATE events SET recorded_at = now() - interval '100 days' WHERE sequence <= 2;
+		UPDATE dead_letters SET recorded_at = now() - interval '100 days'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Prune(ctx, time.Now().Add(-90*24*time.Hour), 1)
+	if err != nil || n != 1 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	if n, err = s.Prune(ctx, time.Now().Add(-90*24*time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("second batch: %d, %v", n, err)
+	}
+	page, err := s.Page(ctx, "PG-A1", nil, nil, 10)
+	if err != nil || len(page) != 2 || page[0].Sequence != 3 {
+		t.Fatalf("timeline after retention: %+v, %v", page, err)
+	}
+	sum, err := s.Sources(ctx, "PG-A1")
+	if err != nil || len(sum) != 1 || sum[0].Events != 2 || sum[0].LastSequence != 4 || len(sum[0].Gaps) != 0 {
+		t.Fatalf("sources after retention: %+v, %v", sum, err)
+	}
+	if n, err = s.Prune(ctx, time.Now().Add(-90*24*time.Hour), 100); err != nil || n != 0 {
+		t.Fatalf("nothing left to prune: %d, %v", n, err)
 	}
 }

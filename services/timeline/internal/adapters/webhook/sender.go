@@ -1,0 +1,148 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// Standard Webhooks headers.
+const (
+	HeaderID        = "webhook-id"
+	HeaderTimestamp = "webhook-timestamp"
+	HeaderSignature = "webhook-signature"
+)
+
+// ContentType is the body's: a CloudEvent in structured JSON mode.
+const ContentType = "application/cloudevents+json"
+
+// Sign is the webhook-signature value of a message: "v1," and the base64
+// HMAC-SHA256 of "<id>.<timestamp>.<body>" under each key, separated by
+// spaces (every key that is current during a rotation).
+func Sign(msgID string, at time.Time, body []byte, keys [][]byte) string {
+	prefix := msgID + "." + strconv.FormatInt(at.Unix(), 10) + "."
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte(prefix))
+		mac.Write(body)
+		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	}
+	return strings.Join(sigs, " ")
+}
+
+// Sender posts deliveries: one attempt each, with a timeout, no redirects
+// followed (a 3xx is a failure), and, unless allowed (development), no
+// connection to a loopback, private, link-local or other non-public
+// address, whatever the URL's name resolves to.
+type Sender struct {
+	client *http.Client
+}
+
+// MaxResponse bounds the part of an answer kept in the delivery log.
+const MaxResponse = 256
+
+// NewSender returns a sender with a per-attempt timeout.
+func NewSender(timeout time.Duration, allowPrivate bool) *Sender {
+	dialer := &net.Dialer{Timeout: timeout}
+	if !allowPrivate {
+		dialer.Control = func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || !domain.PublicAddr(ip) {
+				return fmt.Errorf("%s is not a public address", host)
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:               nil, // a proxy would reach what the dialer refuses
+		DialContext:         dialer.DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: timeout,
+	}
+	return &Sender{client: &http.Client{
+		Transport:     tr,
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Send implements app.Sender.
+func (s *Sender) Send(ctx context.Context, target, msgID string, at time.Time, body []byte, keys [][]byte) domain.Attempt {
+	start := time.Now()
+	a := domain.Attempt{At: at.UTC()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		a.Error = "invalid request: " + cause(err)
+		return a
+	}
+	req.Header.Set("Content-Type", ContentType)
+	req.Header.Set("User-Agent", "partnerhub-webhooks/1")
+	req.Header.Set(HeaderID, msgID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(msgID, at, body, keys))
+	res, err := s.client.Do(req)
+	a.Duration = time.Since(start).Milliseconds()
+	if err != nil {
+		a.Error = cause(err)
+		return a
+	}
+	defer res.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponse))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // reuse the connection
+	a.Status, a.Response = res.StatusCode, printable(head)
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		a.Error = "answered " + strconv.Itoa(res.StatusCode)
+	}
+	return a
+}
+
+// cause is an error without the request URL (its query may hold a token).
+func cause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
+
+func printable(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\t' || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+	return s
+}

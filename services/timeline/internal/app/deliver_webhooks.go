@@ -1,0 +1,391 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// handoff holds the deliveries claimed by recording transactions of this
+// process (with the event and endpoint they send: no read to send them), or
+// by a redelivery (loaded when sent), until the dispatcher takes them.
+type handoff struct {
+	mu    sync.Mutex
+	items []handed
+	// sweepAt is when a sweep of the table is next due: the earliest retry
+	// this process scheduled, or the period's end.
+	sweepAt time.Time
+}
+
+type handed struct {
+	id  string
+	at  time.Time
+	out *Outgoing // nil: load it from the store
+}
+
+func (h *handoff) add(items ...handed) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.items = append(h.items, items...)
+}
+
+// ready says whether a run should take the queue now: it is full, or its
+// oldest item waited window (so that the deliveries of events recorded a
+// few milliseconds apart go out, and are recorded, together); else when.
+func (h *handoff) ready(now time.Time, window time.Duration, batch int) (bool, time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.items) == 0 {
+		return false, time.Time{}
+	}
+	due := h.items[0].at.Add(window)
+	return len(h.items) >= batch || !now.Before(due), due
+}
+
+// take returns up to n items whose claim is still safely theirs (handed
+// off less than maxAge ago); older ones are dropped: the sweep claims them
+// once their lease ends.
+func (h *handoff) take(now time.Time, n int, maxAge time.Duration) (items []handed, more bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := 0
+	for ; i < len(h.items) && len(items) < n; i++ {
+		if now.Sub(h.items[i].at) < maxAge {
+			items = append(items, h.items[i])
+		}
+	}
+	h.items = h.items[i:]
+	return items, len(h.items) > 0
+}
+
+func (h *handoff) sweepDue(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !now.Before(h.sweepAt)
+}
+
+// noteDue makes the next sweep no later than at (zero: unchanged); reset
+// starts from now+every.
+func (h *handoff) noteDue(at time.Time, reset bool, every time.Duration, now time.Time) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if reset {
+		h.sweepAt = now.Add(every)
+	}
+	if !at.IsZero() && at.Before(h.sweepAt) {
+		h.sweepAt = at
+	}
+	return h.sweepAt
+}
+
+// endpointCache keeps what sending to an endpoint takes (URL, consumer,
+// sealed secrets) for a few seconds: most deliveries go out without a
+// read. A change made through this replica's API forgets the entry at once;
+// one made through another replica shows within the TTL (a rotation keeps
+// the previous secret signing for its overlap).
+type endpointCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedEndpoint
+}
+
+type cachedEndpoint struct {
+	EndpointForSend
+	loaded time.Time
+}
+
+// endpointTTL is how long a cached endpoint is used.
+const endpointTTL = 5 * time.Second
+
+func (c *endpointCache) get(id string, now time.Time) (EndpointForSend, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || now.Sub(e.loaded) > endpointTTL {
+		return EndpointForSend{}, false
+	}
+	return e.EndpointForSend, true
+}
+
+func (c *endpointCache) put(e EndpointForSend, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedEndpoint{}
+	}
+	c.entries[e.ID] = cachedEndpoint{EndpointForSend: e, loaded: now}
+}
+
+func (c *endpointCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
+}
+
+// HandOffRecorded gives the dispatcher the deliveries that recording e
+// created, once the recording transaction has committed, and wakes it.
+func (w *Webhooks) HandOffRecorded(e domain.Event, ds []NewDelivery) {
+	now := w.Now()
+	items := make([]handed, 0, len(ds))
+	for _, d := range ds {
+		h := handed{id: d.ID, at: now}
+		if d.EndpointID != "" {
+			h.out = &Outgoing{Delivery: domain.Delivery{ID: d.ID, EndpointID: d.EndpointID, EventSource: e.Source, EventID: e.ID,
+				EventType: e.Type, State: domain.DeliveryPending}, Event: e}
+		}
+		items = append(items, h)
+	}
+	w.queue.add(items...)
+	if w.Wake != nil {
+		w.Wake()
+	}
+}
+
+// HandOff gives the dispatcher deliveries claimed by a transaction that has
+// committed (a redelivery), and wakes it.
+func (w *Webhooks) HandOff(ids ...string) {
+	now := w.Now()
+	for _, id := range ids {
+		w.queue.add(handed{id: id, at: now.Add(-w.Policy.Window)}) // asked for by hand: at once
+	}
+	if w.Wake != nil {
+		w.Wake()
+	}
+}
+
+// DeliveryReport says what one dispatcher run did.
+type DeliveryReport struct {
+	Succeeded, Retrying, Failed int
+	Attempts                    []domain.Attempt
+	Disabled                    []domain.DisabledEndpoint
+}
+
+// DeliverWebhooks is the dispatcher's run (the webhooks job): it sends the
+// deliveries handed off to it and, when a sweep is due, those due in the
+// table (retries, and leases of a replica that died), records every
+// attempt, schedules retries by the policy, and disables an endpoint that
+// failed persistently. It returns when it should run next.
+func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (DeliveryReport, time.Time, error) {
+	p := w.Policy
+	var items []handed
+	more := false
+	ready, readyAt := w.queue.ready(now, p.Window, p.Batch)
+	if ready {
+		items, more = w.queue.take(now, p.Batch, p.Lease/2)
+	}
+	var load []string
+	for _, it := range items {
+		if it.out == nil {
+			load = append(load, it.id)
+		}
+	}
+	if want := p.Batch - len(items); want > 0 && w.queue.sweepDue(now) {
+		claimed, next, registered, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
+		if err != nil {
+			return DeliveryReport{}, time.Time{}, fmt.Errorf("claim due deliveries: %w", err)
+		}
+		if w.RegisteredScope != nil {
+			w.RegisteredScope.Store(registered)
+		}
+		load = append(load, claimed...)
+		w.queue.noteDue(next, true, p.Every, now)
+		more = more || len(claimed) == want
+	}
+	var out []Outgoing
+	if len(load) > 0 {
+		loaded, err := w.Store.Outgoing(ctx, load)
+		if err != nil {
+			return DeliveryReport{}, time.Time{}, fmt.Errorf("load deliveries: %w", err)
+		}
+		out = loaded
+	}
+	recorded, err := w.withEndpoints(ctx, now, items)
+	if err != nil {
+		return DeliveryReport{}, time.Time{}, err
+	}
+	out = append(out, recorded...)
+	next := w.queue.noteDue(time.Time{}, false, p.Every, now)
+	if !ready && !readyAt.IsZero() && readyAt.Before(next) {
+		next = readyAt
+	}
+	if len(out) == 0 {
+		return DeliveryReport{}, next, nil
+	}
+	attempts := w.send(ctx, out)
+	report, results, health, disable := w.decide(out, attempts)
+	disabled, err := w.Store.RecordAttempts(ctx, results, health, disable)
+	if err != nil {
+		// The claims lapse; the sweep sends these again after their lease.
+		return DeliveryReport{}, time.Time{}, fmt.Errorf("record delivery attempts: %w", err)
+	}
+	report.Disabled = disabled
+	for _, d := range disabled {
+		w.endpoints.forget(d.EndpointID)
+	}
+	var earliest time.Time
+	for _, r := range results {
+		if r.State == domain.DeliveryPending && (earliest.IsZero() || r.Next.Before(earliest)) {
+			earliest = r.Next
+		}
+	}
+	next = w.queue.noteDue(earliest, false, p.Every, now)
+	if more {
+		next = now
+	} else if ok, at := w.queue.ready(now, p.Window, p.Batch); ok || (!at.IsZero() && at.Before(next)) {
+		next = at // handed off while this run sent
+	}
+	return report, next, nil
+}
+
+// withEndpoints completes the handed-off deliveries of recorded events with
+// their endpoints (from the cache, else one read); those of an endpoint
+// disabled or deleted meanwhile are left out (a disabled endpoint's are
+// cancelled with it, or sent if it is enabled again).
+func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []handed) ([]Outgoing, error) {
+	var missing []string
+	for _, it := range items {
+		if it.out == nil {
+			continue
+		}
+		if _, ok := w.endpoints.get(it.out.Delivery.EndpointID, now); !ok && !slices.Contains(missing, it.out.Delivery.EndpointID) {
+			missing = append(missing, it.out.Delivery.EndpointID)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := w.Store.EndpointsForSend(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("load endpoints: %w", err)
+		}
+		for _, e := range found {
+			w.endpoints.put(e, now)
+		}
+	}
+	var out []Outgoing
+	for _, it := range items {
+		if it.out == nil {
+			continue
+		}
+		e, ok := w.endpoints.get(it.out.Delivery.EndpointID, now)
+		if !ok || e.Status != domain.EndpointEnabled {
+			continue
+		}
+		o := *it.out
+		o.URL, o.Consumer, o.Secrets = e.URL, e.Consumer, e.Secrets
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// send makes one attempt per delivery, at most Concurrency at once.
+func (w *Webhooks) send(ctx context.Context, out []Outgoing) []domain.Attempt {
+	attempts := make([]domain.Attempt, len(out))
+	keys := map[string][][]byte{} // per endpoint: opened once per run
+	for _, o := range out {
+		if _, ok := keys[o.Delivery.EndpointID]; ok {
+			continue
+		}
+		var ks [][]byte
+		for _, s := range o.Secrets {
+			if k, err := w.Keys.Open(o.Delivery.EndpointID, s.ID, s.Sealed); err == nil {
+				ks = append(ks, k)
+			}
+		}
+		keys[o.Delivery.EndpointID] = ks
+	}
+	sem := make(chan struct{}, max(1, w.Policy.Concurrency))
+	var wg sync.WaitGroup
+	for i, o := range out {
+		ks := keys[o.Delivery.EndpointID]
+		body, err := o.Event.StructuredJSON()
+		if err != nil || len(ks) == 0 {
+			why := "no usable signing secret (WEBHOOK_SECRET_KEY changed?)"
+			if err != nil {
+				why = "the event cannot be encoded: " + err.Error()
+			}
+			attempts[i] = domain.Attempt{At: w.Now().UTC(), Error: why}
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			a := w.Sender.Send(ctx, o.URL, o.Event.ID, w.Now(), body, ks)
+			a.Manual = o.Manual
+			attempts[i] = a
+		}()
+	}
+	wg.Wait()
+	return attempts
+}
+
+// decide turns attempts into the deliveries' next states, the endpoints'
+// health and the endpoints to disable.
+func (w *Webhooks) decide(out []Outgoing, attempts []domain.Attempt) (DeliveryReport, []AttemptResult, []EndpointHealth, []domain.DisabledEndpoint) {
+	var report DeliveryReport
+	results := make([]AttemptResult, len(out))
+	type standing struct {
+		last         time.Time
+		ok           bool
+		failingSince time.Time // first failure after the batch's last success
+	}
+	health := map[string]*standing{}
+	var order []string
+	var disable []domain.DisabledEndpoint
+	for i, o := range out {
+		a := attempts[i]
+		report.Attempts = append(report.Attempts, a)
+		r := AttemptResult{DeliveryID: o.Delivery.ID, Attempts: o.Delivery.Attempts, Attempt: a}
+		first := o.FirstAttempt
+		if first.IsZero() {
+			first = a.At
+		}
+		switch delay, retry := w.Policy.Retry.Next(o.Delivery.Attempts + 1); {
+		case a.Succeeded():
+			r.State = domain.DeliverySucceeded
+			report.Succeeded++
+		case retry && !o.Manual:
+			r.State, r.Next = domain.DeliveryPending, a.At.Add(delay)
+			report.Retrying++
+		default:
+			r.State = domain.DeliveryFailed
+			report.Failed++
+		}
+		results[i] = r
+		if o.Manual {
+			continue // a redelivery by hand says nothing about the endpoint's health
+		}
+		h, ok := health[o.Delivery.EndpointID]
+		if !ok {
+			h = &standing{}
+			health[o.Delivery.EndpointID] = h
+			order = append(order, o.Delivery.EndpointID)
+		}
+		if a.At.After(h.last) || h.last.IsZero() {
+			h.last, h.ok = a.At, a.Succeeded()
+		}
+		switch {
+		case a.Succeeded():
+			h.failingSince = time.Time{}
+		case h.failingSince.IsZero():
+			h.failingSince = a.At
+		}
+		if r.State == domain.DeliveryFailed {
+			disable = append(disable, domain.DisabledEndpoint{EndpointID: o.Delivery.EndpointID, Consumer: o.Consumer,
+				URL: domain.DisplayURL(o.URL), Reason: domain.DisabledPersistentFailure, FailingSince: first,
+				LastDeliveryID: o.Delivery.ID, LastStatus: a.Status, LastError: a.Error, DisabledAt: a.At})
+		}
+	}
+	hs := make([]EndpointHealth, 0, len(order))
+	for _, id := range order {
+		h := health[id]
+		eh := EndpointHealth{EndpointID: id}
+		if !h.ok {
+			eh.FailingSince = h.failingSince
+		}
+		hs = append(hs, eh)
+	}
+	return report, results, hs, disable
+}

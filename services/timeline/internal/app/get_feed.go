@@ -1,0 +1,153 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+)
+
+// Limits of a feed page.
+const (
+	DefaultFeedLimit = 100
+	MaxFeedLimit     = 500
+	MaxFeedTypes     = 20
+)
+
+// FeedQuery is a validated read of the feed.
+type FeedQuery struct {
+	After domain.FeedPosition
+	Limit int
+	// TypePrefixes restrict the types (none: every type).
+	TypePrefixes []string
+	// Partner restricts to the events on one partner's timeline.
+	Partner string
+	// Registrant restricts to the events about the partners this principal
+	// registered, and those it caused.
+	Registrant string
+}
+
+// GetFeed is a request for one page of the event feed, as sent.
+type GetFeed struct {
+	After   string
+	Limit   string
+	Types   []string
+	Partner string
+}
+
+// Feed is one page of the event feed.
+type Feed struct {
+	Events []domain.Event
+	// Next is where the following page starts: after the last event of this
+	// page, or where this one started when it is empty. Keep it and ask
+	// again later: new events come after it.
+	Next string
+	// HasMore says the following page is not empty now.
+	HasMore bool
+}
+
+// GetFeed answers one page of the event feed, in the order the timeline
+// recorded the events. Operators and verifiers see every event;
+// partner_admin, partner_user and provider_admin the events on their own
+// partner's timeline; upstream_system the events about the partners it
+// registered and the events it caused (its intake's rejections). A partner
+// filter outside what the caller may see answers as unknown.
+func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, error) {
+	staff := []auth.Role{auth.RoleOperator, auth.RoleVerifier}
+	partnerRoles := []auth.Role{auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin}
+	if err := p.Require(append(append(staff, partnerRoles...), auth.RoleUpstreamSystem)...); err != nil {
+		return Feed{}, err
+	}
+	query, err := validateFeed(q)
+	if err != nil {
+		return Feed{}, err
+	}
+	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+q.Partner+" is known")
+	switch {
+	case p.Has(staff...):
+	case p.Has(partnerRoles...) && p.PartnerID != "":
+		if query.Partner != "" && query.Partner != p.PartnerID {
+			return Feed{}, unknown
+		}
+		query.Partner = p.PartnerID
+	case p.Has(auth.RoleUpstreamSystem):
+		if query.Partner == "" {
+			query.Registrant = p.Subject
+			break
+		}
+		by, err := a.Store.RegisteredBy(ctx, query.Partner)
+		if err != nil {
+			return Feed{}, err
+		}
+		if by != p.Subject {
+			return Feed{}, unknown
+		}
+	default:
+		return Feed{}, apperr.Forbidden("auth.role_required", "a partner role without a partner sees no feed")
+	}
+	limit := query.Limit
+	query.Limit++
+	events, err := a.Store.Feed(ctx, query)
+	if err != nil {
+		return Feed{}, fmt.Errorf("feed after %v: %w", query.After, err)
+	}
+	f := Feed{Events: events, Next: query.After.Cursor()}
+	if len(events) > limit {
+		f.Events, f.HasMore = events[:limit], true
+	}
+	if len(f.Events) > 0 {
+		f.Next = f.Events[len(f.Events)-1].Feed.Cursor()
+	}
+	return f, nil
+}
+
+func validateFeed(q GetFeed) (FeedQuery, error) {
+	out := FeedQuery{Limit: DefaultFeedLimit}
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > MaxFeedLimit {
+			return FeedQuery{}, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit),
+				apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
+		}
+		out.Limit = n
+	}
+	if q.After != "" {
+		pos, err := domain.ParseFeedCursor(q.After)
+		if err != nil {
+			if !errors.Is(err, domain.ErrInvalidCursor) {
+				return FeedQuery{}, err
+			}
+			return FeedQuery{}, apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
+				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+		}
+		out.After = pos
+	}
+	if q.Partner != "" {
+		if !domain.IsPartnerID(q.Partner) {
+			return FeedQuery{}, apperr.Invalid(CodeInvalidPartner, "partner must be a global partner ID (PG-…)",
+				apperr.FieldError{Field: "partner", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+		}
+		out.Partner = q.Partner
+	}
+	if len(q.Types) > MaxFeedTypes {
+		return FeedQuery{}, apperr.Invalid(CodeInvalidType, fmt.Sprintf("at most %d type filters", MaxFeedTypes),
+			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "too many"})
+	}
+	for _, t := range q.Types {
+		if t == "" || len(t) > maxTypeLen || strings.IndexFunc(t, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
+			return FeedQuery{}, apperr.Invalid(CodeInvalidType, "type must be an event type prefix such as com.partnerhub.relationships. or relationships.",
+				apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "not an event type prefix"})
+		}
+		out.TypePrefixes = append(out.TypePrefixes, t)
+		if !strings.HasPrefix(t, TypePrefix) {
+			out.TypePrefixes = append(out.TypePrefixes, TypePrefix+t)
+		}
+	}
+	return out, nil
+}

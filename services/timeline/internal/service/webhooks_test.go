@@ -1,0 +1,492 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	timelinev1 "github.com/partnerhub/onboarding/pkg/events/timeline/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/timeline/internal/service"
+)
+
+// receiver is a webhook consumer as an integrator writes one: it verifies
+// every delivery with the Standard Webhooks reference library (against any
+// of its secrets) and reads the body with the official CloudEvents SDK. It
+// answers fail(id) as its status (0: 204).
+type receiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	secrets  []string
+	fail     func(id string) int
+	got      []cloudevents.Event
+	sigs     map[string]int // per event id: signatures on the last request
+	requests int
+	refused  int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t, sigs: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests++
+	verified := false
+	for _, s := range r.secrets {
+		wh, err := standardwebhooks.NewWebhook(s)
+		if err == nil && wh.Verify(body, req.Header) == nil {
+			verified = true
+		}
+	}
+	if !verified || req.Header.Get("Content-Type") != "application/cloudevents+json" {
+		r.refused++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var ev cloudevents.Event
+	if err := ev.UnmarshalJSON(body); err != nil || ev.ID() != req.Header.Get("webhook-id") {
+		r.t.Errorf("delivery is not the CloudEvent its webhook-id names: %v\n%s", err, body)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.sigs[ev.ID()] = len(strings.Fields(req.Header.Get("webhook-signature")))
+	if r.fail != nil {
+		if status := r.fail(ev.ID()); status != 0 {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("try later"))
+			return
+		}
+	}
+	r.got = append(r.got, ev)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) trust(secret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, secret)
+}
+
+func (r *receiver) ids() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.got {
+		out = append(out, ev.ID())
+	}
+	return out
+}
+
+// waitFor waits until the receiver accepted exactly want (any order).
+func (r *receiver) waitFor(t *testing.T, want ...string) {
+	t.Helper()
+	want = slices.Sorted(slices.Values(want))
+	testkit.Eventually(t, 10*time.Second, func() error {
+		got := slices.Sorted(slices.Values(r.ids()))
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("received %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+func (e *env) send(method, path string, p *auth.Principal, body any) answer {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if p != nil {
+		req.Header.Set("Authorization", "Bearer "+testkit.Token(e.t, e.signer, *p))
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	a := answer{status: res.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+// register creates an endpoint for r and has r trust its secret.
+func (e *env) register(p *auth.Principal, r *receiver, body map[string]any) (id, secret string) {
+	e.t.Helper()
+	body["url"] = r.srv.URL + "/hooks?token=query-secret"
+	a := e.send(http.MethodPost, "/v1/webhooks/endpoints", p, body)
+	if a.status != http.StatusCreated {
+		e.t.Fatalf("register: %d %s", a.status, a.raw)
+	}
+	id, _ = a.body["id"].(string)
+	secret, _ = a.body["secret"].(string)
+	r.trust(secret)
+	return id, secret
+}
+
+func fastRetries(c *service.Config) {
+	c.WebhookAllowInsecure = true // the receivers are on loopback
+	c.WebhookRetrySchedule = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
+	c.WebhookTimeout = 2 * time.Second
+}
+
+// TestWebhooks: endpoints receive the events their consumer may see that
+// match their filter, signed per Standard Webhooks (verified here by the
+// reference library), retried with backoff, logged, redelivered by hand,
+// signed by both secrets during a rotation, and disabled with a notice
+// after failing for the whole retry schedule.
+func TestWebhooks(t *testing.T) {
+	e := start(t, fastRetries)
+	portalHooks, opsHooks := newReceiver(t), newReceiver(t)
+	portal, portalSecret := e.register(upstreamPortal, portalHooks, map[string]any{"event_types": []string{"registration.", "com.partnerhub.email.ownership."}})
+	ops, _ := e.register(operator, opsHooks, map[string]any{"description": "everything"})
+
+	submitted := event(srcRegistration, registrationv1.TypeApplicationSubmitted, reseller, 1, t0,
+		registrationv1.ApplicationSubmitted{PartnerID: reseller, Market: "JP", SubmittedBy: "upstream-portal", SubmittedAt: t0})
+	submitted.AuthType, submitted.AuthID = "service_account", "upstream-portal"
+	confirmed := event(srcEmail, emailv1.TypeOwnershipConfirmed, reseller, 1, t0,
+		emailv1.OwnershipConfirmed{PartnerID: reseller, EnrollmentID: "EN-1", ChallengeID: "CH-1", Method: "link", ConfirmedAt: t0})
+	mail := event(srcEmail, emailv1.TypeVerificationMailRequested, reseller, 2, t0,
+		emailv1.VerificationMailRequested{PartnerID: reseller, EnrollmentID: "EN-1", ChallengeID: "CH-1", SealedSecret: []byte("sealed"), RequestedAt: t0})
+	mail.DataClassification = emailv1.DataClassificationRestricted
+	rejected := event(srcRegistration, registrationv1.TypeApplicationRejected, "intake-1", 1, t0, map[string]any{"intake_event_id": "intake-1"})
+	rejected.AuthType, rejected.AuthID = "service_account", "upstream-portal"
+	strangers := event(srcRegistration, registrationv1.TypeApplicationSubmitted, stranger, 1, t0,
+		registrationv1.ApplicationSubmitted{PartnerID: stranger, Market: "JP", SubmittedBy: "other-portal", SubmittedAt: t0})
+	version := event(srcAgreements, agreementsv1.TypeVersionPublished, "AV-2026-01", 1, t0,
+		agreementsv1.VersionPublished{VersionID: "AV-2026-01", Program: registrationv1.ProgramIndirectReseller, PublishedAt: t0})
+	for _, ev := range []ce.Event{submitted, confirmed, mail, rejected, strangers, version} {
+		e.publish(ev)
+	}
+
+	t.Run("each endpoint gets what its consumer may see and its filter passes, verified by the reference library", func(t *testing.T) {
+		portalHooks.waitFor(t, submitted.ID, confirmed.ID, rejected.ID)
+		opsHooks.waitFor(t, submitted.ID, confirmed.ID, mail.ID, rejected.ID, strangers.ID, version.ID)
+		if portalHooks.refused+opsHooks.refused != 0 {
+			t.Errorf("%d deliveries failed the signature check", portalHooks.refused+opsHooks.refused)
+		}
+		for _, ev := range opsHooks.got {
+			if ev.ID() != mail.ID {
+				continue
+			}
+			var data map[string]any
+			if err := ev.DataAs(&data); err != nil || data["sealed_secret"] != "[redacted]" {
+				t.Errorf("restricted data delivered as %v (%v)", data, err)
+			}
+		}
+		testkit.Eventually(t, 10*time.Second, func() error { // the outcome is recorded once the batch is sent
+			a := e.get("/v1/webhooks/endpoints/"+portal+"/deliveries", upstreamPortal)
+			list, _ := a.body["deliveries"].([]any)
+			if a.status != http.StatusOK || len(list) != 3 {
+				return fmt.Errorf("delivery log: %d %s", a.status, a.raw)
+			}
+			for _, d := range list {
+				m := d.(map[string]any)
+				logs, _ := m["attempt_log"].([]any)
+				if m["state"] != "succeeded" || m["attempts"] != float64(1) || m["last_status"] != float64(204) || len(logs) != 1 {
+					return fmt.Errorf("delivery %v", m)
+				}
+			}
+			return nil
+		})
+	})
+
+	t.Run("a failing endpoint is retried with backoff until it answers", func(t *testing.T) {
+		tries := 0
+		portalHooks.mu.Lock()
+		portalHooks.fail = func(string) int {
+			if tries++; tries <= 2 {
+				return http.StatusServiceUnavailable
+			}
+			return 0
+		}
+		portalHooks.mu.Unlock()
+		again := event(srcRegistration, registrationv1.TypePartnerActivated, reseller, 2, t0,
+			registrationv1.PartnerActivated{PartnerID: reseller, Market: "JP", At: t0})
+		e.publish(again)
+		portalHooks.waitFor(t, submitted.ID, confirmed.ID, rejected.ID, again.ID)
+		var d map[string]any
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if d = e.delivery(portal, again.ID, upstreamPortal); d["state"] != "succeeded" {
+				return fmt.Errorf("delivery %v", d)
+			}
+			return nil
+		})
+		logs := d["attempt_log"].([]any)
+		if d["attempts"] != float64(3) || len(logs) != 3 {
+			t.Fatalf("retried delivery %v", d)
+		}
+		first, third := logs[0].(map[string]any), logs[2].(map[string]any)
+		if first["status"] != float64(503) || first["response"] != "try later" || !strings.Contains(first["error"].(string), "503") || third["status"] != float64(204) {
+			t.Errorf("attempt log %v", logs)
+		}
+		portalHooks.mu.Lock()
+		portalHooks.fail = nil
+		portalHooks.mu.Unlock()
+	})
+
+	t.Run("manual redelivery sends a delivered event again, once", func(t *testing.T) {
+		d := e.delivery(portal, submitted.ID, upstreamPortal)
+		a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+portal+"/deliveries/"+d["id"].(string)+"/redeliver", upstreamPortal, nil)
+		if a.status != http.StatusAccepted || a.body["state"] != "pending" {
+			t.Fatalf("redeliver: %d %s", a.status, a.raw)
+		}
+		testkit.Eventually(t, 10*time.Second, func() error {
+			d := e.delivery(portal, submitted.ID, upstreamPortal)
+			logs := d["attempt_log"].([]any)
+			if d["state"] != "succeeded" || len(logs) != 2 || logs[1].(map[string]any)["manual"] != true {
+				return fmt.Errorf("delivery %v", d)
+			}
+			return nil
+		})
+		if n := slices.Index(portalHooks.ids(), submitted.ID); n < 0 || strings.Count(strings.Join(portalHooks.ids(), " "), submitted.ID) != 2 {
+			t.Errorf("the receiver got the event %d times, want 2", strings.Count(strings.Join(portalHooks.ids(), " "), submitted.ID))
+		}
+	})
+
+	t.Run("during a rotation both secrets sign; after it the new one alone", func(t *testing.T) {
+		a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+portal+"/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 3600})
+		secret, _ := a.body["secret"].(string)
+		if a.status != http.StatusOK || secret == "" || secret == portalSecret || len(a.body["endpoint"].(map[string]any)["secrets"].([]any)) != 2 {
+			t.Fatalf("rotate: %d %s", a.status, a.raw)
+		}
+		// The receiver still knows only the previous secret: it verifies.
+		during := event(srcRegistration, registrationv1.TypeEnrollmentStatusChanged, reseller, 3, t0,
+			registrationv1.EnrollmentStatusChanged{PartnerID: reseller, EnrollmentID: "EN-1", Program: registrationv1.ProgramIndirectReseller, At: t0})
+		e.publish(during)
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if !slices.Contains(portalHooks.ids(), during.ID) {
+				return fmt.Errorf("not delivered yet")
+			}
+			return nil
+		})
+		portalHooks.mu.Lock()
+		sigs := portalHooks.sigs[during.ID]
+		portalHooks.secrets = []string{secret} // the receiver switches
+		portalHooks.mu.Unlock()
+		if sigs != 2 {
+			t.Errorf("%d signatures during the rotation, want 2", sigs)
+		}
+		a = e.send(http.MethodPost, "/v1/webhooks/endpoints/"+portal+"/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 0})
+		if a.status != http.StatusOK {
+			t.Fatalf("rotate: %d %s", a.status, a.raw)
+		}
+		portalHooks.trust(a.body["secret"].(string))
+		after := event(srcRegistration, registrationv1.TypeEnrollmentStatusChanged, reseller, 4, t0,
+			registrationv1.EnrollmentStatusChanged{PartnerID: reseller, EnrollmentID: "EN-1", Program: registrationv1.ProgramIndirectReseller, At: t0})
+		e.publish(after)
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if !slices.Contains(portalHooks.ids(), after.ID) {
+				return fmt.Errorf("not delivered yet")
+			}
+			return nil
+		})
+		portalHooks.mu.Lock()
+		defer portalHooks.mu.Unlock()
+		if portalHooks.sigs[after.ID] != 1 || portalHooks.refused != 0 {
+			t.Errorf("after an immediate rotation: %d signatures, %d refused", portalHooks.sigs[after.ID], portalHooks.refused)
+		}
+	})
+
+	t.Run("an endpoint failing for the whole schedule is disabled, with a notice, a log line and a metric", func(t *testing.T) {
+		dead := newReceiver(t)
+		dead.fail = func(string) int { return http.StatusInternalServerError }
+		deadID, _ := e.register(operator, dead, map[string]any{"event_types": []string{"relationships."}})
+		doomed := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, 1, t0, map[string]any{"reseller_id": reseller})
+		e.publish(doomed)
+		testkit.Eventually(t, 10*time.Second, func() error {
+			a := e.get("/v1/webhooks/endpoints/"+deadID, operator)
+			if a.body["status"] != "disabled" {
+				return fmt.Errorf("endpoint %s", a.raw)
+			}
+			return nil
+		})
+		a := e.get("/v1/webhooks/endpoints/"+deadID, operator)
+		if a.body["disabled_reason"] != "persistent_failure" || a.body["failing_since"] == nil {
+			t.Errorf("disabled endpoint %s", a.raw)
+		}
+		d := e.delivery(deadID, doomed.ID, operator)
+		if d["state"] != "failed" || d["attempts"] != float64(3) || d["last_status"] != float64(500) {
+			t.Errorf("exhausted delivery %v", d)
+		}
+		// The notice: on the bus, in the feed, in the log, in the metrics.
+		var notice ce.Event
+		testkit.Eventually(t, 10*time.Second, func() error {
+			s, err := e.js.Stream(context.Background(), "TIMELINE")
+			if err != nil {
+				return err
+			}
+			m, err := s.GetLastMsgForSubject(context.Background(), "timeline.webhook_endpoint.disabled.v1.*")
+			if err != nil {
+				return err
+			}
+			h := map[string]string{}
+			for k, v := range m.Header {
+				h[k] = v[0]
+			}
+			notice, err = ce.Decode(h, m.Data)
+			return err
+		})
+		var data timelinev1.WebhookEndpointDisabled
+		if err := notice.DecodeData(&data, true); err != nil || notice.Subject != deadID || notice.Source != "/services/timeline" ||
+			data.EndpointID != deadID || data.Consumer != "op-1" || data.Reason != timelinev1.ReasonPersistentFailure ||
+			data.LastStatus != 500 || strings.Contains(data.URL, "query-secret") || data.LastDeliveryID != d["id"] {
+			t.Errorf("notice %s %+v (%v)", notice.Subject, data, err)
+		}
+		if !strings.Contains(e.logs.String(), `"msg":"webhook endpoint disabled: it failed for the whole retry schedule"`) {
+			t.Error("no log line for the disabled endpoint")
+		}
+		if m := e.get("/metrics", nil); !strings.Contains(m.raw, "partnerhub_webhook_endpoints_disabled_total 1") ||
+			!strings.Contains(m.raw, `partnerhub_webhook_attempts_total{outcome="failed"} 1`) {
+			t.Errorf("metrics:\n%s", grep(m.raw, "webhook"))
+		}
+		// Disabled: no more deliveries; redelivery refused until enabled.
+		later := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, 2, t0, map[string]any{"reseller_id": reseller})
+		e.publish(later)
+		e.settled()
+		if a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+deadID+"/deliveries/"+d["id"].(string)+"/redeliver", operator, nil); a.status != http.StatusConflict || a.code() != "timeline.webhook_endpoint_disabled" {
+			t.Errorf("redeliver to a disabled endpoint: %d %s", a.status, a.raw)
+		}
+		dead.mu.Lock()
+		dead.fail = nil
+		dead.mu.Unlock()
+		if a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+deadID+"/enable", operator, nil); a.status != http.StatusOK || a.body["status"] != "enabled" {
+			t.Fatalf("enable: %d %s", a.status, a.raw)
+		}
+		e.send(http.MethodPost, "/v1/webhooks/endpoints/"+deadID+"/deliveries/"+d["id"].(string)+"/redeliver", operator, nil)
+		dead.waitFor(t, doomed.ID) // not the event recorded while it was disabled: that one is in the feed
+	})
+
+	t.Run("who may manage which endpoint", func(t *testing.T) {
+		other := &auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+		for _, tt := range []struct {
+			name   string
+			method string
+			path   string
+			p      *auth.Principal
+			body   any
+			status int
+			code   string
+		}{
+			{"another upstream's endpoint", http.MethodGet, "/v1/webhooks/endpoints/" + portal, other, nil, 404, "timeline.webhook_endpoint_unknown"},
+			{"an operator's endpoint", http.MethodGet, "/v1/webhooks/endpoints/" + ops, upstreamPortal, nil, 404, "timeline.webhook_endpoint_unknown"},
+			{"an operator sees any", http.MethodGet, "/v1/webhooks/endpoints/" + portal, operator, nil, 200, ""},
+			{"a partner admin", http.MethodGet, "/v1/webhooks/endpoints", user("a-1", reseller, auth.RolePartnerAdmin), nil, 403, "auth.role_required"},
+			{"anonymous", http.MethodGet, "/v1/webhooks/endpoints", nil, nil, 401, ""},
+			{"upstream for another consumer", http.MethodPost, "/v1/webhooks/endpoints", upstreamPortal,
+				map[string]any{"url": "https://example.com/h", "consumer": "other-portal"}, 403, "auth.role_required"},
+			{"upstream with scope all", http.MethodPost, "/v1/webhooks/endpoints", upstreamPortal,
+				map[string]any{"url": "https://example.com/h", "scope": "all"}, 403, "auth.role_required"},
+			{"not https", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "ftp://example.com/h"}, 422, "timeline.invalid_webhook_endpoint"},
+			{"credentials in the URL", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://u:p@example.com/h"}, 422, "timeline.invalid_webhook_endpoint"},
+			{"bad type filter", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "event_types": []string{"Registration Stuff"}}, 422, "timeline.invalid_webhook_endpoint"},
+			{"unknown member", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "secret": "mine"}, 400, "request.unknown_field"},
+			{"rotation too long", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 9999999}, 422, "timeline.invalid_rotation"},
+			{"unknown delivery", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/deliveries/wd_nope/redeliver", upstreamPortal, nil, 404, "timeline.webhook_delivery_unknown"},
+			{"bad state", http.MethodGet, "/v1/webhooks/endpoints/" + portal + "/deliveries?state=lost", upstreamPortal, nil, 422, "timeline.invalid_state"},
+		} {
+			a := e.send(tt.method, tt.path, tt.p, tt.body)
+			if a.status != tt.status || (tt.code != "" && a.code() != tt.code) {
+				t.Errorf("%s: %d %s", tt.name, a.status, a.raw)
+			}
+		}
+		list := e.get("/v1/webhooks/endpoints", upstreamPortal)
+		if eps, _ := list.body["endpoints"].([]any); len(eps) != 1 || eps[0].(map[string]any)["id"] != portal {
+			t.Errorf("an upstream system lists %s", list.raw)
+		}
+		updated := e.send(http.MethodPatch, "/v1/webhooks/endpoints/"+portal, upstreamPortal, map[string]any{"event_types": []string{"verification.case."}})
+		if types, _ := updated.body["event_types"].([]any); updated.status != 200 || len(types) != 1 || types[0] != "com.partnerhub.verification.case." {
+			t.Errorf("update: %d %s", updated.status, updated.raw)
+		}
+		if a := e.send(http.MethodDelete, "/v1/webhooks/endpoints/"+ops, operator, nil); a.status != http.StatusNoContent {
+			t.Errorf("delete: %d %s", a.status, a.raw)
+		}
+		if a := e.get("/v1/webhooks/endpoints/"+ops, operator); a.status != http.StatusNotFound {
+			t.Errorf("deleted endpoint: %d", a.status)
+		}
+	})
+
+	t.Run("secrets never leave in clear but once", func(t *testing.T) {
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(portalSecret, "whsec_"))
+		rows, err := e.svc.Base.Pool.Query(context.Background(), `SELECT sealed FROM webhook_secrets`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var sealed []byte
+			_ = rows.Scan(&sealed)
+			if bytes.Contains(sealed, key) || bytes.Contains(sealed, []byte(portalSecret)) {
+				t.Error("a secret is stored in clear")
+			}
+		}
+		rows.Close()
+		if strings.Contains(e.logs.String(), strings.TrimPrefix(portalSecret, "whsec_")) || strings.Contains(e.logs.String(), "query-secret") {
+			t.Error("a secret or the URL's query reached the log")
+		}
+		if a := e.get("/v1/webhooks/endpoints/"+portal, upstreamPortal); strings.Contains(a.raw, "whsec_") {
+			t.Errorf("an endpoint shows its secret: %s", a.raw)
+		}
+	})
+}
+
+// delivery is the endpoint's delivery of event id, as the log shows it.
+func (e *env) delivery(endpoint, eventID string, p *auth.Principal) map[string]any {
+	e.t.Helper()
+	var found map[string]any
+	testkit.Eventually(e.t, 10*time.Second, func() error {
+		a := e.get("/v1/webhooks/endpoints/"+endpoint+"/deliveries?limit=200", p)
+		list, _ := a.body["deliveries"].([]any)
+		for _, d := range list {
+			if m := d.(map[string]any); m["event_id"] == eventID {
+				found = m
+				return nil
+			}
+		}
+		return fmt.Errorf("no delivery of %s in %s", eventID, a.raw)
+	})
+	return found
+}
+
+func grep(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
