@@ -304,9 +304,9 @@ func TestMailLoopFromArrivals(t *testing.T) {
 	// Two delivery batches a second apart: 0, 40, 80, 120 ms and 1000, 1040 ms.
 	p := PointResult{Onboardings: []Onboarding{
 		{Mail1At: at(0), Mail2At: at(40)}, {Mail1At: at(80), Mail2At: at(120)}, {Mail1At: at(1000), Mail2At: at(1040)},
-	}, SMTPSessions: []Session{{Start: at(0), End: at(3), Messages: 1}, {Start: at(40), End: at(45), Messages: 1}}}
+	}, SMTPConnections: 2}
 	m := p.Mail()
-	if m.GapP50 != 40*time.Millisecond || m.SessionP50 != 3*time.Millisecond || m.SessionP95 != 5*time.Millisecond || m.MailsPerSession != 1 {
+	if m.GapP50 != 40*time.Millisecond || m.Connections != 2 || m.MailsPerConnection != 3 {
 		t.Errorf("%+v", m)
 	}
 	if want := 160.0 / 1040; m.Busy < want-1e-9 || m.Busy > want+1e-9 {

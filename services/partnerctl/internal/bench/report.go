@@ -194,10 +194,8 @@ func (r *Report) Print(w io.Writer) {
 	line("mails delivered", "mail/s", func(p PointResult) string { return fmt.Sprintf("%.1f", p.Mail().PerSecond) })
 	line("  notifier loop time per mail", "ms", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.Mail().GapP50)) })
 	line("  notifier loop busy sending", "%", func(p PointResult) string { return fmt.Sprintf("%.0f", 100*p.Mail().Busy) })
-	line("  SMTP session p50/p95 (sink side)", "ms", func(p PointResult) string {
-		m := p.Mail()
-		return fmt.Sprintf("%.1f/%.1f", ms(m.SessionP50), ms(m.SessionP95))
-	})
+	line("  SMTP connections opened", "", func(p PointResult) string { return fmt.Sprint(p.Mail().Connections) })
+	line("  mails per connection", "", func(p PointResult) string { return fmt.Sprintf("%.0f", p.Mail().MailsPerConnection) })
 	line("PG connections peak", "", func(p PointResult) string { return fmt.Sprint(p.PeakConns.Total) })
 	line("409 refusals (acceptance)", "", func(p PointResult) string { return fmt.Sprint(p.Refusals409) })
 	line("  onboardings refused ≥1", "", func(p PointResult) string {

@@ -271,7 +271,7 @@ type PointResult struct {
 	PG0, PG1         PGCounters
 	Messages         uint64               // JetStream messages stored over the window (every stream)
 	PerStream        map[string]uint64    // of which, per stream
-	SMTPSessions     []Session            // the notifier's connections to the sink over the window
+	SMTPConnections  int                  // connections the notifier opened to the sink over the window
 	Tables           map[string]RowWrites // row writes over the window per schema.table
 	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
@@ -352,9 +352,9 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 		}
 	}
 	pr.Refusals409, pr.Pending202, pr.Answers429 = d.Refusals409.Load()-r409, d.Pending202.Load()-r202, d.Answers429.Load()-r429
-	for _, s := range sink.Sessions() {
-		if !s.Start.Before(pr.First) && s.Start.Before(pr.Last) {
-			pr.SMTPSessions = append(pr.SMTPSessions, s)
+	for _, at := range sink.Connections() {
+		if !at.Before(pr.First) && at.Before(pr.Last) {
+			pr.SMTPConnections++
 		}
 	}
 	return pr, nil
@@ -429,14 +429,16 @@ func FindRoot(dir string) (string, error) {
 // MailLoop describes the notifier's mail delivery as the sink saw it: mails
 // per second, the gap between consecutive mails of one delivery batch (a
 // batch is sent one mail after another, so the gap is the loop's time per
-// mail), the share of the window it spent sending, and SMTP session length.
+// mail), the share of the window it spent sending, and the SMTP
+// connections it opened for them.
 type MailLoop struct {
-	PerSecond       float64
-	GapP50          time.Duration
-	Busy            float64
-	SessionP50      time.Duration
-	SessionP95      time.Duration
-	MailsPerSession float64
+	PerSecond   float64
+	GapP50      time.Duration
+	Busy        float64
+	Connections int
+	// MailsPerConnection is mails over connections opened in the window
+	// (mails on connections kept from before count too).
+	MailsPerConnection float64
 }
 
 // batchGap separates two mails of one delivery batch from two batches (the
@@ -466,15 +468,7 @@ func (p PointResult) Mail() MailLoop {
 	}
 	m.GapP50 = Percentile(gaps, 50)
 	m.Busy = busy.Seconds() / span.Seconds()
-	var lens []time.Duration
-	msgs := 0
-	for _, s := range p.SMTPSessions {
-		lens = append(lens, s.End.Sub(s.Start))
-		msgs += s.Messages
-	}
-	m.SessionP50, m.SessionP95 = Percentile(lens, 50), Percentile(lens, 95)
-	if len(lens) > 0 {
-		m.MailsPerSession = float64(msgs) / float64(len(lens))
-	}
+	m.Connections = p.SMTPConnections
+	m.MailsPerConnection = float64(len(ts)) / float64(max(p.SMTPConnections, 1))
 	return m
 }
