@@ -17,6 +17,7 @@ import (
 
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 )
@@ -94,6 +95,7 @@ const (
 	AccessExpiring       = "relationships.access_expiring"
 	AccessExpired        = "relationships.access_expired"
 	AccessTerminated     = "relationships.access_terminated"
+	StandingChanged      = "registration.standing_changed"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -124,6 +126,8 @@ var Kinds = []Kind{
 		"the provider's delegated access ended; the provider must ask again"},
 	{AccessTerminated, relv1.TypeAccessTerminated, Transactional, "the reseller's contact",
 		"the provider's delegated access was removed because the relationship ended (not sent when a widening supersedes a grant)"},
+	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
+		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 }
 
 // KindOf returns the catalog entry of a template id.
@@ -148,6 +152,7 @@ type Data struct {
 	Verification *Verification `json:"verification,omitempty"`
 	Agreement    *Agreement    `json:"agreement,omitempty"`
 	Relationship *Relationship `json:"relationship,omitempty"`
+	Standing     *Standing     `json:"standing,omitempty"`
 }
 
 // Party is the recipient's company and contact.
@@ -170,6 +175,8 @@ type Links struct {
 	Documents        string // where the partner uploads documents and sees what is due
 	Agreements       string // where the partner's administrator accepts agreements
 	Relationships    string // the reseller's providers
+	Account          string // the partner's page: its standing and what cures it
+	Reactivation     string // where the partner's administrator reactivates an inactive partner
 	Unsubscribe      string // reminders only
 }
 
@@ -219,4 +226,17 @@ type Relationship struct {
 	ExpiresAt    time.Time `json:"expires_at,omitzero"`
 	GrantID      string    `json:"grant_id,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+}
+
+// Standing facts of the standing mail: the partner's status before and
+// after, the reasons in force afterwards, and those this change placed
+// (Added) and lifted. The operator's free-text note is not here: nothing
+// says it is written for the partner.
+type Standing struct {
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	Added     []string  `json:"added,omitempty"`
+	Lifted    []string  `json:"lifted,omitempty"`
+	ChangedAt time.Time `json:"changed_at,omitzero"`
 }

@@ -213,7 +213,8 @@ func ParseData(raw []byte) (Data, error) {
 	l := &d.Links
 	for k, v := range wrapper.Links {
 		dst := map[string]*string{"confirm": &l.Confirm, "dispute": &l.Dispute, "invitation": &l.Invitation, "portal": &l.Portal,
-			"documents": &l.Documents, "agreements": &l.Agreements, "relationships": &l.Relationships, "unsubscribe": &l.Unsubscribe}[k]
+			"documents": &l.Documents, "agreements": &l.Agreements, "relationships": &l.Relationships, "unsubscribe": &l.Unsubscribe,
+			"account": &l.Account, "reactivation": &l.Reactivation}[k]
 		if dst == nil {
 			return Data{}, fmt.Errorf("template data: unknown link %q", k)
 		}
@@ -309,7 +310,19 @@ type Terms struct {
 	Checks    map[string]string     `yaml:"checks"`
 	Roles     map[string]string     `yaml:"roles"`
 	Programs  map[string]string     `yaml:"programs"`
-	Phrases   map[string]string     `yaml:"phrases"`
+	// Standing is the wording of the partner standing reasons
+	// (registration's verification_revoked, mfa_noncompliant, inactivity,
+	// closed_by_partner, …).
+	Standing map[string]StandingTerm `yaml:"standing"`
+	Phrases  map[string]string       `yaml:"phrases"`
+}
+
+// StandingTerm says what a standing reason means for the partner, what it
+// can do about it, and what its lifting means.
+type StandingTerm struct {
+	What   string `yaml:"what"`
+	Cure   string `yaml:"cure"`
+	Lifted string `yaml:"lifted"`
 }
 
 // ReasonTerm says what a verification reason means and how it is cured.
@@ -388,6 +401,16 @@ func funcs(l Language, t *Terms, loc *time.Location, zone string) map[string]any
 			return code
 		},
 		"cure": func(code string) string { return t.Reasons[code].Cure },
+		// standingWhat, standingCure and standingLifted word a partner
+		// standing reason (terms' standing section).
+		"standingWhat": func(code string) string {
+			if r, ok := t.Standing[code]; ok && r.What != "" {
+				return r.What
+			}
+			return code
+		},
+		"standingCure":   func(code string) string { return t.Standing[code].Cure },
+		"standingLifted": func(code string) string { return t.Standing[code].Lifted },
 		"phrase": func(key string) (string, error) {
 			if v, ok := t.Phrases[key]; ok {
 				return v, nil
@@ -416,6 +439,10 @@ func funcs(l Language, t *Terms, loc *time.Location, zone string) map[string]any
 		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
 		"without": func(list []string, v string) []string {
 			return slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x == v })
+		},
+		// except is list without every element of other.
+		"except": func(list, other []string) []string {
+			return slices.DeleteFunc(slices.Clone(list), func(x string) bool { return slices.Contains(other, x) })
 		},
 	}
 }

@@ -134,7 +134,8 @@ type Links struct {
 	ConfirmURL string
 	DisputeURL string
 	// PortalURL is the partner portal: mails link to
-	// <PortalURL>/partners/<id>/{verification,agreements,relationships}.
+	// <PortalURL>/partners/<id> (the partner's page: its standing) and
+	// <PortalURL>/partners/<id>/{verification,agreements,relationships,reactivation}.
 	PortalURL string
 	// PublicURL is where the notifier's own pages are served
 	// (<PublicURL>/unsubscribe).
@@ -166,7 +167,8 @@ func withQuery(base string, kv ...string) string {
 func (l Links) partner(id string) mails.Links {
 	base := strings.TrimRight(l.PortalURL, "/")
 	p := base + "/partners/" + url.PathEscape(id)
-	return mails.Links{Portal: base, Documents: p + "/verification", Agreements: p + "/agreements", Relationships: p + "/relationships"}
+	return mails.Links{Portal: base, Documents: p + "/verification", Agreements: p + "/agreements", Relationships: p + "/relationships",
+		Account: p, Reactivation: p + "/reactivation"}
 }
 
 // Deps are the collaborators of the App.

@@ -63,6 +63,7 @@ var catalog = []mail{
 	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
 	{mails.AccessExpired, "mail_access_expired", accessExpired},
 	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
+	{mails.StandingChanged, "mail_standing_changed", standingChanged},
 }
 
 // Subscriptions are the events the notifier consumes, each handled once
@@ -277,6 +278,21 @@ func accessTerminated(_ context.Context, _ *Handlers, ev ce.Event, req *domain.M
 		return true, nil
 	}
 	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, Reason: p.Reason})
+}
+
+// standingChanged: every change of the partner's standing after its
+// approval (suspended, a hold placed or lifted, inactive, active again,
+// closed) goes to the partner's contact (the directory's). The note is
+// left out: it is the operator's or verifier's free text, written for the
+// record, not for the partner.
+func standingChanged(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p regv1.PartnerStandingChanged
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	req.PartnerID = p.PartnerID
+	return false, setData(req, mails.Data{Standing: &mails.Standing{From: p.From, To: p.To, Reasons: p.Reasons, Added: p.Added,
+		Lifted: p.Lifted, ChangedAt: p.ChangedAt}})
 }
 
 // Drafts maps delivery events to outbox drafts; subject = global partner
