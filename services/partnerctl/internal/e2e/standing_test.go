@@ -265,6 +265,8 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 	}
 	s.Events.WaitFor(t, agreementsv1.TypeAcceptanceSuspended, r)
 	partnerStatus(t, s, r, "suspended")
+	standingMail(t, s, setouchi.Email(), "パートナー アカウントが停止されました", []string{"verification_revoked"},
+		[]string{s.PortalURL + "/partners/" + r + "/verification"}, "登記が閉鎖されていることが判明")
 	v := wantRequirements(t, s, r, "indirect_reseller", "standing:verification_revoked")
 	if v.PartnerStatus != "suspended" || v.Requirements[0].Party != "vendor" {
 		t.Fatalf("requirements %+v", v)
@@ -305,6 +307,7 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("access reinstated %+v", re)
 	}
 	s.Events.WaitFor(t, agreementsv1.TypeAcceptanceReinstated, r)
+	standingMail(t, s, setouchi.Email(), "パートナー アカウントが再び有効になりました", nil, []string{"What is restored", "元に戻るもの"})
 	wantRequirements(t, s, r, "indirect_reseller")
 	e2e.Eventually(t, 10*time.Second, "the earlier invitation to be authorised", func() error {
 		res := authorise(t, s, reseller, token2)
@@ -368,6 +371,7 @@ func testClosureByEitherSide(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("access terminated %+v", term)
 	}
 	s.Events.WaitFor(t, agreementsv1.TypeAcceptanceSuspended, p4.PartnerID)
+	standingMail(t, s, kagayaki.Email(), "パートナー アカウントが閉鎖されました", []string{"closed_by_operator"}, nil, "契約違反による解約")
 	e2e.WantProblem(t, s.Do(t, "POST", s.URL("relationships")+"/v1/relationship-requests", s.Token(providerAdmin(p4.PartnerID)),
 		map[string]any{"reseller_location_id": reseller.LocationID}), http.StatusConflict, "relationships.provider_not_in_good_standing")
 	e2e.WantProblem(t, s.Do(t, "POST", reg+"/v1/partners/"+p4.PartnerID+"/reactivation", s.Token(operator), nil),
@@ -382,6 +386,7 @@ func testClosureByEitherSide(t *testing.T, s *e2e.Stack) {
 	if ch := standingChange(t, s, r, "closed"); !slices.Equal(ch.Reasons, []string{"closed_by_partner"}) {
 		t.Fatalf("standing change %+v", ch)
 	}
+	standingMail(t, s, tsukuba.Email(), "パートナー アカウントが閉鎖されました", []string{"closed_by_partner"}, nil, "事業を終了します")
 	if e := relEvent[relv1.RelationshipEnded](t, s, relv1.TypeRelationshipEnded, r, rel3); e.EndedBy != "reseller" || e.ProviderID != p3.PartnerID {
 		t.Fatalf("relationship ended %+v", e)
 	}
@@ -541,8 +546,10 @@ func holdsStack(t *testing.T, s *e2e.Stack, p string) {
 		t.Fatalf("standing change %+v", ch)
 	}
 	s.Events.WaitFor(t, regv1.TypeSecurityStatusChanged, p)
+	standingMail(t, s, hinokuni.Email(), "パートナー アカウントが停止されました", []string{"mfa_noncompliant"}, nil)
 	s.Call(t, "PUT", reg+"/compliance-hold", s.Token(operator), map[string]any{"note": "反社チェック再確認中"}, http.StatusOK, &res)
 	wantRequirements(t, s, p, "indirect_reseller", "security_requirements:mfa_noncompliant", "standing:compliance_hold")
+	standingMail(t, s, hinokuni.Email(), "停止理由が追加されました", []string{"compliance_hold", "mfa_noncompliant"}, nil, "反社チェック再確認中")
 
 	s.Call(t, "PUT", reg+"/security-requirements", s.Token(upstream), map[string]any{"status": "compliant",
 		"mfa_enforced_users_percent": 100, "mfa_requests_percent": 100}, http.StatusOK, &res)
@@ -643,6 +650,7 @@ func testAcceptRightAfterQualifiedThenInactivity(t *testing.T, s *e2e.Stack) {
 			t.Fatalf("standing change %+v", ch)
 		}
 		s.Events.WaitFor(t, agreementsv1.TypeAcceptanceSuspended, p)
+		standingMail(t, s, asahi.Email(), "休止状態になりました", []string{"inactivity"}, []string{s.PortalURL + "/partners/" + p + "/reactivation"})
 		v := wantRequirements(t, s, p, "indirect_reseller", "standing:inactivity")
 		if v.Requirements[0].Party != "partner" || !slices.ContainsFunc(v.Requirements[0].Cures, func(c cure) bool {
 			return c.Path == "/v1/partners/"+p+"/reactivation"
@@ -668,6 +676,7 @@ func testAcceptRightAfterQualifiedThenInactivity(t *testing.T, s *e2e.Stack) {
 			return e.Topic() == ce.Topic(verificationv1.TypeCaseReopened) && json.Unmarshal(e.Data, &ro) == nil && ro.From == "approved"
 		}, p)
 		wantRequirements(t, s, p, "indirect_reseller", "standing:reverification_required")
+		standingMail(t, s, asahi.Email(), "パートナー アカウントを再開しました", []string{"reverification_required"}, nil)
 		decide(t, s, verifier("reviewer-"+asahi.Number), ro.TaskID, map[string]any{"decision_id": "reapprove-" + ro.TaskID, "outcome": "approve"})
 		if ch := standingChange(t, s, p, "active"); ch.From != "suspended" || !slices.Equal(ch.Lifted, []string{"reverification_required"}) {
 			t.Fatalf("standing change %+v", ch)
