@@ -202,7 +202,7 @@ func newRoot(g *globals) *cobra.Command {
 	g.urls.flags(pf, g)
 	root.AddCommand(newTokenCmd(g), newKeysCmd(g), newStreamsCmd(g), newDeadLettersCmd(g), newDemoCmd(g),
 		newRegistrationsCmd(g), newPartnersCmd(g), newTasksCmd(g), newAgreementsCmd(g), newRelationshipsCmd(g),
-		newEventsCmd(g), newTimelineCmd(g), newMailCmd(g))
+		newEventsCmd(g), newTimelineCmd(g), newFeedCmd(g), newWebhooksCmd(g), newMailCmd(g))
 	return root
 }
 
