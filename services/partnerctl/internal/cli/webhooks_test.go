@@ -44,7 +44,7 @@ func webhookFake(t *testing.T) *fakeAPI {
 	})
 	f.mux.HandleFunc("GET /v1/webhooks/endpoints/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") != "we_1" {
-			writeProblem(w, 404, "webhook.endpoint_unknown", "no such endpoint", nil)
+			writeProblem(w, 404, "timeline.webhook_endpoint_unknown", "no such endpoint", nil)
 			return
 		}
 		writeJSONAnswer(w, 200, endpointJSON("enabled", `,"failing_since":"2026-11-22T09:00:00Z"`))
@@ -68,8 +68,8 @@ func webhookFake(t *testing.T) *fakeAPI {
 		writeJSONAnswer(w, 200, `{"deliveries":[`+deliveryJSON+`],"next":""}`)
 	})
 	f.mux.HandleFunc("POST /v1/webhooks/endpoints/{id}/deliveries/{delivery}/redeliver", func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("delivery") == "wd_busy" {
-			writeProblem(w, 409, "webhook.delivery_in_flight", "the delivery is being sent", nil)
+		if r.PathValue("delivery") == "wd_1" {
+			writeProblem(w, 409, "timeline.webhook_endpoint_disabled", "the endpoint is disabled: enable it first", nil)
 			return
 		}
 		writeJSONAnswer(w, 202, strings.Replace(strings.Replace(deliveryJSON, `"failed"`, `"pending"`, 1), `"updated_at"`, `"next_attempt_at":"2026-11-22T14:05:00Z","updated_at"`, 1))
@@ -152,7 +152,7 @@ we_2      disabled (persistent failure at 2026-11-22 14:00:00Z)  crm-1     regis
 		t.Errorf("show: exit %d\n%s", code, out)
 	}
 	code, _, errOut = runIn(t, "", nil, f.args("webhooks", "show", "we_9")...)
-	if code != ExitNotFound || !strings.Contains(errOut, "webhook.endpoint_unknown") {
+	if code != ExitNotFound || !strings.Contains(errOut, "timeline.webhook_endpoint_unknown") {
 		t.Errorf("unknown endpoint: exit %d %s", code, errOut)
 	}
 
@@ -225,8 +225,8 @@ wd_7      failed  8         502          HTTP 502    registration.application.su
 		t.Errorf("redeliver: exit %d %s\n%s", code, errOut, out)
 	}
 	f.only(t, "POST", "/v1/webhooks/endpoints/we_1/deliveries/wd_7/redeliver")
-	code, _, errOut = runIn(t, "", nil, f.args("webhooks", "redeliver", "we_1", "wd_busy")...)
-	if code != ExitRefused || !strings.Contains(errOut, "webhook.delivery_in_flight") {
+	code, _, errOut = runIn(t, "", nil, f.args("webhooks", "redeliver", "we_1", "wd_1")...)
+	if code != ExitRefused || !strings.Contains(errOut, "timeline.webhook_endpoint_disabled") {
 		t.Errorf("redeliver conflict: exit %d %s", code, errOut)
 	}
 }
