@@ -136,7 +136,7 @@ provider_admin — each command's help says which); --as-sub and --as-partner pi
 its subject and partner. Production services never trust the development key.
 
 Output: -o table (default, for people) or -o json (the API's JSON unchanged,
-one event per line for 'events tail'; API problems go to stdout as JSON too).
+one event per line for 'events tail' and 'feed list --follow'; API problems go to stdout as JSON too).
 
 Errors: API problems (RFC 9457) are printed with their code, detail and every
 field error. Exit codes:
