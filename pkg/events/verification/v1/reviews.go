@@ -1,0 +1,76 @@
+package verificationv1
+
+import "time"
+
+// Reviews that belong to no case: a duplicate claim filed with
+// registration, and an e-mail ownership dispute ("this wasn't me"). A
+// verifier decides each; the outcome goes to registration (claims: it
+// records the outcome on the claim), to email-ownership (disputes: it
+// removes the address or lets the challenge continue) and to the notifier
+// (an upheld claim asks the existing partner's contact to add the
+// claimant). Subject and partitionkey: the global ID of the reviewed partner
+// (the existing partner of a claim, the disputing partner of a dispute).
+const (
+	TypeDuplicateClaimReviewStarted = "com.partnerhub.verification.duplicate_claim.review_started.v1"
+	TypeDuplicateClaimUpheld        = "com.partnerhub.verification.duplicate_claim.upheld.v1"
+	TypeDuplicateClaimRefused       = "com.partnerhub.verification.duplicate_claim.refused.v1"
+	TypeEmailDisputeUpheld          = "com.partnerhub.verification.email_dispute.upheld.v1"
+	TypeEmailDisputeDismissed       = "com.partnerhub.verification.email_dispute.dismissed.v1"
+)
+
+// DuplicateClaimReviewStarted: a verifier took up a duplicate claim.
+type DuplicateClaimReviewStarted struct {
+	ReviewID           string    `json:"review_id"`
+	ClaimID            string    `json:"claim_id"`
+	DuplicateAttemptID string    `json:"duplicate_attempt_id"`
+	ExistingPartnerID  string    `json:"existing_partner_id"`
+	Verifier           string    `json:"verifier"`
+	StartedAt          time.Time `json:"started_at"`
+}
+
+// Claimant is the contact of the registration refused as a duplicate, as
+// the existing partner's contact is asked to add it.
+type Claimant struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	CompanyName string `json:"company_name"`
+}
+
+// DuplicateClaimDecided is the payload of both TypeDuplicateClaimUpheld
+// (Reason empty) and TypeDuplicateClaimRefused (Reason and ReasonText set;
+// Message is the verifier's own words to the claimant, optional).
+type DuplicateClaimDecided struct {
+	ReviewID           string    `json:"review_id"`
+	DecisionID         string    `json:"decision_id"`
+	ClaimID            string    `json:"claim_id"`
+	DuplicateAttemptID string    `json:"duplicate_attempt_id"`
+	ExistingPartnerID  string    `json:"existing_partner_id"`
+	Market             string    `json:"market"`
+	Outcome            string    `json:"outcome"` // upheld | refused
+	Reason             string    `json:"reason,omitempty"`
+	ReasonText         string    `json:"reason_text,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	Claimant           Claimant  `json:"claimant"`
+	DecidedBy          string    `json:"decided_by"`
+	DecidedAt          time.Time `json:"decided_at"`
+}
+
+// EmailDisputeDecided is the payload of both TypeEmailDisputeUpheld (the
+// address is to be removed from the enrollment) and
+// TypeEmailDisputeDismissed (Reason and ReasonText set; the challenge
+// continues).
+type EmailDisputeDecided struct {
+	ReviewID     string    `json:"review_id"`
+	DecisionID   string    `json:"decision_id"`
+	PartnerID    string    `json:"partner_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	ChallengeID  string    `json:"challenge_id"`
+	Outcome      string    `json:"outcome"` // upheld | dismissed
+	Reason       string    `json:"reason,omitempty"`
+	ReasonText   string    `json:"reason_text,omitempty"`
+	Message      string    `json:"message,omitempty"`
+	DecidedBy    string    `json:"decided_by"`
+	DecidedAt    time.Time `json:"decided_at"`
+}
