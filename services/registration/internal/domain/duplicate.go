@@ -38,12 +38,15 @@ type DuplicateAttempt struct {
 }
 
 // DuplicateClaim is the applicant's claim to be the legal entity behind the
-// existing partner; reviewers handle it outside this service for now.
+// existing partner; a verifier reviews it in the verification service and
+// its outcome comes back here (claim_review.go).
 type DuplicateClaim struct {
 	ID        ClaimID   `json:"id"`
 	Statement string    `json:"statement"`
 	FiledBy   string    `json:"filed_by"`
 	FiledAt   time.Time `json:"filed_at"`
+	// Review is where the claim's review stands (nil: filed, not taken up).
+	Review *ClaimReview `json:"review,omitempty"`
 }
 
 // NewDuplicateAttempt records a refused registration from the repository's
