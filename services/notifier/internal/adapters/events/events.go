@@ -63,6 +63,7 @@ var catalog = []mail{
 	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
 	{mails.AccessExpired, "mail_access_expired", accessExpired},
 	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
+	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", duplicateClaimUpheld},
 }
 
 // Subscriptions are the events the notifier consumes, each handled once
