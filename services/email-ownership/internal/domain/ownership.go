@@ -41,6 +41,7 @@ type Challenge struct {
 	ExpiredAt    time.Time
 	SupersededAt time.Time
 	CancelledAt  time.Time
+	RemovedAt    time.Time // an upheld dispute removed the address
 }
 
 // usable reports whether the challenge may still be confirmed at now.
@@ -62,6 +63,8 @@ func (c *Challenge) usable(now time.Time) error {
 		return ErrLocked
 	case StateCancelled:
 		return ErrCancelled
+	case StateRemoved:
+		return ErrAddressRemoved
 	}
 	return ErrNoChallenge
 }
@@ -202,6 +205,9 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	}
 	if cur.State == StateConfirmed {
 		return ErrAlreadyConfirmed
+	}
+	if cur.State == StateRemoved {
+		return ErrAddressRemoved
 	}
 	if o.hold != nil {
 		return ErrPartnerHeld
@@ -443,6 +449,8 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 		return ErrAlreadyUsed
 	case StateSuperseded:
 		return ErrSuperseded
+	case StateRemoved:
+		return nil // already upheld: nothing left to report
 	}
 	c.State = StateDisputed
 	c.DisputedAt = now
