@@ -16,14 +16,15 @@ const (
 	TypeDisputeDismissed = "com.partnerhub.email.dispute.dismissed.v1"
 )
 
-// DisputeDecided is the payload of TypeDisputeUpheld (RemovedAt set) and
-// TypeDisputeDismissed (Reason set; RemovedAt absent).
+// DisputeDecided is the payload of TypeDisputeUpheld and
+// TypeDisputeDismissed (Reason set).
 type DisputeDecided struct {
 	PartnerID    string    `json:"partner_id"`
 	EnrollmentID string    `json:"enrollment_id"`
 	Program      string    `json:"program"`
 	ChallengeID  string    `json:"challenge_id"`
 	ReviewID     string    `json:"review_id"`
+	Address      string    `json:"address"` // the disputed (upheld: removed) address
 	Outcome      string    `json:"outcome"` // upheld | dismissed
 	Reason       string    `json:"reason,omitempty"`
 	DecidedAt    time.Time `json:"decided_at"`

@@ -48,7 +48,8 @@ func (o *Ownership) ApplyDisputeDecision(d DisputeDecision, now time.Time) bool 
 		if disputed.State == StateDisputed {
 			disputed.State = StatePending
 		}
-		o.events = append(o.events, DisputeDismissed{EventHeader: o.header(disputed.ID, now), ReviewID: d.ReviewID, Reason: d.Reason})
+		o.events = append(o.events, DisputeDismissed{EventHeader: o.header(disputed.ID, now), ReviewID: d.ReviewID,
+			Address: disputed.Address, Reason: d.Reason})
 		return true
 	}
 	for i := range o.challenges {
@@ -64,7 +65,7 @@ func (o *Ownership) ApplyDisputeDecision(d DisputeDecision, now time.Time) bool 
 	if disputed.State != StateRemoved { // superseded by a resend: it is removed all the same
 		disputed.State, disputed.RemovedAt = StateRemoved, now
 	}
-	o.events = append(o.events, DisputeUpheld{EventHeader: o.header(disputed.ID, now), ReviewID: d.ReviewID})
+	o.events = append(o.events, DisputeUpheld{EventHeader: o.header(disputed.ID, now), ReviewID: d.ReviewID, Address: disputed.Address})
 	return true
 }
 
@@ -72,12 +73,14 @@ func (o *Ownership) ApplyDisputeDecision(d DisputeDecision, now time.Time) bool 
 type DisputeUpheld struct {
 	EventHeader
 	ReviewID string
+	Address  string
 }
 
 // DisputeDismissed: the dispute was closed; the challenge continues.
 type DisputeDismissed struct {
 	EventHeader
 	ReviewID string
+	Address  string
 	Reason   string
 }
 

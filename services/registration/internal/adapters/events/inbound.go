@@ -66,6 +66,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeDuplicateClaimReviewStarted, Inbox: "on_duplicate_claim_review_started", Handle: h.OnDuplicateClaimReviewStarted},
 		{Type: verificationv1.TypeDuplicateClaimUpheld, Inbox: "on_duplicate_claim_upheld", Handle: h.OnDuplicateClaimDecided},
 		{Type: verificationv1.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
+		// A reviewed "this wasn't me": the enrollment's address was removed.
+		{Type: emailv1.TypeDisputeUpheld, Inbox: "on_dispute_upheld", Handle: h.OnDisputeUpheld},
 	}
 }
 
