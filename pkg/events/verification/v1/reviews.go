@@ -74,3 +74,11 @@ type EmailDisputeDecided struct {
 	DecidedBy    string    `json:"decided_by"`
 	DecidedAt    time.Time `json:"decided_at"`
 }
+
+// ClaimRefusalReasons are the Reason codes of a refused duplicate claim;
+// DisputeDismissalReasons those of a dismissed e-mail dispute (ReasonText
+// is verification's English text of each).
+var (
+	ClaimRefusalReasons     = []string{"fraud_suspected", "insufficient_evidence", "not_the_registered_company"}
+	DisputeDismissalReasons = []string{"address_belongs_to_contact", "insufficient_evidence"}
+)
