@@ -42,7 +42,13 @@ type review struct {
 		Statement string `json:"statement"`
 		Claimant  struct {
 			LegalName string `json:"legal_name"`
-			Contact   struct {
+			Submitted struct {
+				RegistrationNumber string `json:"registration_number"`
+				Address            struct {
+					Line1 string `json:"line1"`
+				} `json:"address"`
+			} `json:"submitted"`
+			Contact struct {
 				Email string `json:"email"`
 			} `json:"contact"`
 		} `json:"claimant"`
@@ -163,6 +169,7 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 
 		r := waitReview(t, s, "duplicate_claim", func(r review) bool { return r.Claim != nil && r.Claim.ClaimID == claimID })
 		if r.PartnerID != partner || r.Claim.Claimant.Contact.Email != claimant || r.Claim.Claimant.LegalName != c.Name ||
+			r.Claim.Claimant.Submitted.RegistrationNumber != c.Number || r.Claim.Claimant.Submitted.Address.Line1 != c.Line1 ||
 			!strings.Contains(r.Claim.Statement, "新しい担当者") || r.Claim.Existing == nil || r.Claim.Existing.Submitted.LegalName != c.Name {
 			t.Fatalf("claim review lacks what the verifier needs: %+v claim %+v", r, r.Claim)
 		}

@@ -80,6 +80,8 @@ func (a *DuplicateAttempt) FileClaim(id ClaimID, statement, by string, now time.
 		MatchedOn: slices.Clone(a.MatchedOn),
 		LegalName: LegalNameFacts{Raw: a.Registration.Input.Company.LegalName, Normalized: n.Company.LegalName},
 		Contact:   n.Contact, Statement: statement, FiledBy: by, FiledAt: now,
+		Address:          AddressFacts{Raw: a.Registration.Input.Company.Address, Normalized: n.Company.Address},
+		CompanyPhoneE164: n.Company.PhoneE164, RegistrationNumber: n.Company.RegistrationNumber, WebsiteDomain: n.Company.WebsiteDomain,
 	})
 	return nil
 }

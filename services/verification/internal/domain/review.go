@@ -71,12 +71,15 @@ var (
 	ErrInvalidReviewDecision = &Error{Code: "verification.invalid_review_decision", Message: "the review decision is invalid"}
 )
 
-// ClaimantFacts are the facts of the registration refused as a duplicate.
+// ClaimantFacts are the facts of the registration refused as a duplicate
+// (Submitted: as written, where the claim's event carried them).
 type ClaimantFacts struct {
-	LegalName           string  `json:"legal_name"`
-	LegalNameNormalized string  `json:"legal_name_normalized"`
-	Contact             Contact `json:"contact"`
-	ContactPhone        string  `json:"contact_phone,omitempty"`
+	LegalName           string       `json:"legal_name"`
+	LegalNameNormalized string       `json:"legal_name_normalized"`
+	Submitted           CompanyFacts `json:"submitted"`
+	WebsiteDomain       string       `json:"website_domain,omitempty"`
+	Contact             Contact      `json:"contact"`
+	ContactPhone        string       `json:"contact_phone,omitempty"`
 }
 
 // ExistingPartnerFacts are the facts of the partner the attempt collided

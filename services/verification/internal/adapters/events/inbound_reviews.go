@@ -17,13 +17,21 @@ func (h *Handlers) OnDuplicateClaimFiled(ctx context.Context, ev ce.Event) error
 		return err
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	claimant := domain.ClaimantFacts{LegalName: p.LegalName.Raw, LegalNameNormalized: p.LegalName.Normalized,
+		Submitted:     domain.CompanyFacts{LegalName: p.LegalName.Raw, Phone: p.CompanyPhoneE164},
+		WebsiteDomain: p.WebsiteDomain,
+		Contact:       domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email, EmailDomain: p.Contact.EmailDomain},
+		ContactPhone:  p.Contact.PhoneE164}
+	if a := p.Address; a != nil {
+		claimant.Submitted.Address = domain.Address{Line1: a.Raw.Line1, Line2: a.Raw.Line2, City: a.Raw.City,
+			Prefecture: a.Raw.Region, PostalCode: a.Raw.PostalCode}
+	}
+	if rn := p.RegistrationNumber; rn != nil {
+		claimant.Submitted.RegistrationNumber = rn.Value
+	}
 	return h.App.OpenClaimReview(ctx, p.ExistingPartnerID, p.Market, domain.ClaimContent{
 		ClaimID: p.ClaimID, DuplicateAttemptID: p.DuplicateAttemptID, MatchedOn: p.MatchedOn, Statement: p.Statement,
-		FiledBy: p.FiledBy, FiledAt: p.FiledAt,
-		Claimant: domain.ClaimantFacts{LegalName: p.LegalName.Raw, LegalNameNormalized: p.LegalName.Normalized,
-			Contact:      domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email, EmailDomain: p.Contact.EmailDomain},
-			ContactPhone: p.Contact.PhoneE164},
-	})
+		FiledBy: p.FiledBy, FiledAt: p.FiledAt, Claimant: claimant})
 }
 
 // OnChallengeDisputed opens the review of a "this wasn't me" dispute.
