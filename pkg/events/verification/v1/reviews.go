@@ -11,12 +11,33 @@ import "time"
 // claimant). Subject and partitionkey: the global ID of the reviewed partner
 // (the existing partner of a claim, the disputing partner of a dispute).
 const (
+	// TypeReviewOpened: a review awaits a verifier; verifier services
+	// consume it as they consume TypeReviewTaskCreated, then claim and
+	// decide the review over HTTP (ClaimPath, DecidePath).
+	TypeReviewOpened                = "com.partnerhub.verification.review.opened.v1"
 	TypeDuplicateClaimReviewStarted = "com.partnerhub.verification.duplicate_claim.review_started.v1"
 	TypeDuplicateClaimUpheld        = "com.partnerhub.verification.duplicate_claim.upheld.v1"
 	TypeDuplicateClaimRefused       = "com.partnerhub.verification.duplicate_claim.refused.v1"
 	TypeEmailDisputeUpheld          = "com.partnerhub.verification.email_dispute.upheld.v1"
 	TypeEmailDisputeDismissed       = "com.partnerhub.verification.email_dispute.dismissed.v1"
 )
+
+// ReviewOpened announces a review: what it decides (Kind: duplicate_claim
+// or email_dispute, with the claim or the challenge it is about), its due
+// time and where to claim and decide it. The review's content (statement,
+// facts, the partner's) is read with GET /v1/verification/reviews/{id}.
+type ReviewOpened struct {
+	ReviewID    string    `json:"review_id"`
+	Kind        string    `json:"kind"`
+	PartnerID   string    `json:"partner_id"`
+	Market      string    `json:"market,omitempty"`
+	ClaimID     string    `json:"claim_id,omitempty"`
+	ChallengeID string    `json:"challenge_id,omitempty"`
+	DueAt       time.Time `json:"due_at"`
+	ClaimPath   string    `json:"claim_path"`
+	DecidePath  string    `json:"decide_path"`
+	OpenedAt    time.Time `json:"opened_at"`
+}
 
 // DuplicateClaimReviewStarted: a verifier took up a duplicate claim.
 type DuplicateClaimReviewStarted struct {

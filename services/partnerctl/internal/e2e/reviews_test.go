@@ -116,6 +116,9 @@ func decideReview(t *testing.T, s *e2e.Stack, v string, reviewID string, decisio
 func fileClaim(t *testing.T, s *e2e.Stack, c company, claimant string) (partnerID, claimID string) {
 	t.Helper()
 	reg := register(t, s, c, "indirect_provider", "claims-"+c.Number)
+	// The review shows the existing partner's facts from its case (read
+	// when the review is read: the claim may reach verification first).
+	s.Events.WaitFor(t, verificationv1.TypeCaseOpened, reg.PartnerID)
 	again := c.Registration("indirect_provider")
 	again["contact"].(map[string]any)["email"] = claimant
 	again["contact"].(map[string]any)["first_name"] = "花子"
@@ -167,7 +170,13 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 		e2e.WantProblem(t, s.Do(t, "GET", s.URL("registration")+"/v1/duplicate-claims/"+claimID, other, nil),
 			http.StatusNotFound, "registration.duplicate_claim_not_found")
 
+		opened := s.Events.WaitMatch(t, "review opened", 20*time.Second, func(e e2e.Event) bool {
+			return e.Topic() == "verification.review.opened.v1" && decodeData[verificationv1.ReviewOpened](t, e).ClaimID == claimID
+		}, partner)
 		r := waitReview(t, s, "duplicate_claim", func(r review) bool { return r.Claim != nil && r.Claim.ClaimID == claimID })
+		if o := decodeData[verificationv1.ReviewOpened](t, opened); o.ReviewID != r.ID || o.ClaimPath != "/v1/verification/reviews/"+r.ID+"/claim" {
+			t.Fatalf("review opened %+v", o)
+		}
 		if r.PartnerID != partner || r.Claim.Claimant.Contact.Email != claimant || r.Claim.Claimant.LegalName != c.Name ||
 			r.Claim.Claimant.Submitted.RegistrationNumber != c.Number || r.Claim.Claimant.Submitted.Address.Line1 != c.Line1 ||
 			!strings.Contains(r.Claim.Statement, "新しい担当者") || r.Claim.Existing == nil || r.Claim.Existing.Submitted.LegalName != c.Name {

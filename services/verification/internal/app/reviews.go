@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -64,6 +65,31 @@ func (a *App) existingFacts(ctx context.Context, partnerID string) (*domain.Exis
 	}
 	return &domain.ExistingPartnerFacts{CaseID: c.ID, Submitted: c.Submitted, Contact: c.Contact,
 		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status}, nil
+}
+
+// withExisting fills in the reviewed partner's facts a review lacks: the
+// claim or dispute may have reached this service before the partner's
+// registration did (they come through different subscriptions), so the
+// case is looked up again when the review is read.
+func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
+	var slot **domain.ExistingPartnerFacts
+	switch {
+	case r.Claim != nil:
+		slot = &r.Claim.Existing
+	case r.Dispute != nil:
+		slot = &r.Dispute.Existing
+	default:
+		return nil
+	}
+	if *slot != nil {
+		return nil
+	}
+	ex, err := a.existingFacts(ctx, r.PartnerID)
+	if err != nil {
+		return fmt.Errorf("facts of %s: %w", r.PartnerID, err)
+	}
+	*slot = ex
+	return nil
 }
 
 // OpenClaimReview opens the review of a duplicate claim filed with
@@ -147,7 +173,16 @@ func (a *App) ListReviews(ctx context.Context, p auth.Principal, f ReviewFilter)
 	if err != nil {
 		return nil, err
 	}
-	return repo.ListReviews(ctx, f, a.Clock.Now())
+	out, err := repo.ListReviews(ctx, f, a.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := a.withExisting(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // GetReview reads one review (verifiers and operators).
@@ -162,6 +197,9 @@ func (a *App) GetReview(ctx context.Context, p auth.Principal, id string) (*doma
 	r, err := repo.GetReview(ctx, id)
 	if err == nil && p.PartnerID != "" && p.PartnerID == r.PartnerID {
 		err = domain.ErrReviewNotFound
+	}
+	if err == nil {
+		err = a.withExisting(ctx, r)
 	}
 	return r, translate(err)
 }
@@ -180,6 +218,9 @@ func (a *App) ClaimReview(ctx context.Context, p auth.Principal, id string) (*do
 		out = r
 		return r.ClaimFor(p.Subject, p.PartnerID, a.Clock.Now(), a.cfg.Policy.LeaseDuration)
 	})
+	if err == nil {
+		err = a.withExisting(ctx, out)
+	}
 	return out, translate(err)
 }
 

@@ -165,8 +165,10 @@ func NewClaimReview(id, partnerID, market string, c ClaimContent, now time.Time,
 	if id == "" || partnerID == "" || c.ClaimID == "" || c.DuplicateAttemptID == "" {
 		return nil, invalidReview("claim_id", "a claim review needs the claim, its attempt and the existing partner")
 	}
-	return &Review{ID: id, Kind: ReviewDuplicateClaim, Status: ReviewOpen, PartnerID: partnerID, Market: market,
-		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Claim: &c}, nil
+	r := &Review{ID: id, Kind: ReviewDuplicateClaim, Status: ReviewOpen, PartnerID: partnerID, Market: market,
+		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Claim: &c}
+	r.events = append(r.events, ReviewOpened{Review: *r.snapshot()})
+	return r, nil
 }
 
 // NewDisputeReview opens the review of a disputed confirmation challenge.
@@ -174,8 +176,10 @@ func NewDisputeReview(id, partnerID, market string, d DisputeContent, now time.T
 	if id == "" || partnerID == "" || d.ChallengeID == "" || d.EnrollmentID == "" {
 		return nil, invalidReview("challenge_id", "a dispute review needs the partner, the enrollment and the challenge")
 	}
-	return &Review{ID: id, Kind: ReviewEmailDispute, Status: ReviewOpen, PartnerID: partnerID, Market: market,
-		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Dispute: &d}, nil
+	r := &Review{ID: id, Kind: ReviewEmailDispute, Status: ReviewOpen, PartnerID: partnerID, Market: market,
+		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Dispute: &d}
+	r.events = append(r.events, ReviewOpened{Review: *r.snapshot()})
+	return r, nil
 }
 
 func invalidReview(field, msg string) error {
@@ -303,6 +307,18 @@ func (r *Review) PullEvents() []Event {
 	out := r.events
 	r.events = nil
 	return out
+}
+
+// ReviewOpened: a review awaits a verifier (verifier services learn of it
+// as of a case's task).
+type ReviewOpened struct{ Review Review }
+
+// EventName implements Event.
+func (ReviewOpened) EventName() string { return "review.opened" }
+
+// Meta implements the subject lookup: the reviewed partner.
+func (e ReviewOpened) Meta() EventMeta {
+	return EventMeta{PartnerID: e.Review.PartnerID, At: e.Review.CreatedAt}
 }
 
 // DuplicateClaimReviewStarted: a verifier took up a duplicate claim.

@@ -24,6 +24,9 @@ func TestReviewLeaseAndOwnPartner(t *testing.T) {
 	if !r.DueAt.After(t0) {
 		t.Fatalf("due %v", r.DueAt)
 	}
+	if evs := r.PullEvents(); len(evs) != 1 || evs[0].EventName() != "review.opened" {
+		t.Fatalf("opening recorded %v", evs)
+	}
 	if err := r.ClaimFor("v-own", "PG-EXISTING", t0, time.Hour); !errors.Is(err, ErrOwnPartner) {
 		t.Fatalf("own partner's verifier: %v", err)
 	}
@@ -104,6 +107,9 @@ func TestDisputeReviewOutcomesAndCancel(t *testing.T) {
 	r, err := NewDisputeReview("vr-2", "PG-1", "JP", d, t0, rules())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if evs := r.PullEvents(); len(evs) != 1 || evs[0].EventName() != "review.opened" {
+		t.Fatalf("opening recorded %v", evs)
 	}
 	if err := r.ClaimFor("alice", "", t0, time.Hour); err != nil {
 		t.Fatal(err)

@@ -7,9 +7,24 @@ import (
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
+// ReviewPathPrefix is where a verifier claims and decides a review over HTTP.
+const ReviewPathPrefix = "/v1/verification/reviews/"
+
 // reviewPayload maps the events of claim and dispute reviews.
 func reviewPayload(e domain.Event) (string, any, error) {
 	switch e := e.(type) {
+	case domain.ReviewOpened:
+		r := e.Review
+		out := verificationv1.ReviewOpened{ReviewID: r.ID, Kind: string(r.Kind), PartnerID: r.PartnerID, Market: r.Market,
+			DueAt: r.DueAt.UTC(), ClaimPath: ReviewPathPrefix + r.ID + "/claim", DecidePath: ReviewPathPrefix + r.ID + "/decisions",
+			OpenedAt: r.CreatedAt.UTC()}
+		if r.Claim != nil {
+			out.ClaimID = r.Claim.ClaimID
+		}
+		if r.Dispute != nil {
+			out.ChallengeID = r.Dispute.ChallengeID
+		}
+		return verificationv1.TypeReviewOpened, out, nil
 	case domain.DuplicateClaimReviewStarted:
 		return verificationv1.TypeDuplicateClaimReviewStarted, verificationv1.DuplicateClaimReviewStarted{ReviewID: e.ReviewID,
 			ClaimID: e.ClaimID, DuplicateAttemptID: e.DuplicateAttemptID, ExistingPartnerID: e.PartnerID,

@@ -55,7 +55,7 @@ func TestReviewEventsMatchSchemas(t *testing.T) {
 			}
 		}
 	}
-	for _, typ := range []string{verificationv1.TypeDuplicateClaimReviewStarted, verificationv1.TypeDuplicateClaimUpheld,
+	for _, typ := range []string{verificationv1.TypeReviewOpened, verificationv1.TypeDuplicateClaimReviewStarted, verificationv1.TypeDuplicateClaimUpheld,
 		verificationv1.TypeDuplicateClaimRefused, verificationv1.TypeEmailDisputeUpheld, verificationv1.TypeEmailDisputeDismissed} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s produced", typ)
