@@ -34,6 +34,8 @@ type ReviewFilter struct {
 	Limit            int
 }
 
+// The review errors join the translation table here, beside the reviews,
+// rather than in errors.go.
 func init() {
 	kinds[domain.ErrReviewNotFound.Code] = apperr.KindNotFound
 	kinds[domain.ErrReviewClaimed.Code] = apperr.KindConflict
@@ -52,19 +54,31 @@ func (a *App) reviews() (ReviewRepository, error) {
 	return a.Reviews, nil
 }
 
+// newReviewID is a time-ordered review id from the case id generator
+// ("vr-<uuid>" beside cases' "vc-<uuid>").
 func (a *App) newReviewID() string { return "vr-" + strings.TrimPrefix(a.IDs.NewID(), "vc-") }
 
-// existingFacts is what this service knows of partnerID (its case), or nil.
-func (a *App) existingFacts(ctx context.Context, partnerID string) (*domain.ExistingPartnerFacts, error) {
+// partnerCase is the case of partnerID, or nil when it has none (yet).
+func (a *App) partnerCase(ctx context.Context, partnerID string) (*domain.Case, error) {
 	c, err := a.Cases.GetByPartner(ctx, partnerID)
 	if errors.Is(err, domain.ErrCaseNotFound) {
 		return nil, nil
 	}
-	if err != nil {
+	return c, err
+}
+
+// existingFacts is what this service knows of partnerID (its case), or nil.
+func (a *App) existingFacts(ctx context.Context, partnerID string) (*domain.ExistingPartnerFacts, error) {
+	c, err := a.partnerCase(ctx, partnerID)
+	if c == nil || err != nil {
 		return nil, err
 	}
+	return caseFacts(c), nil
+}
+
+func caseFacts(c *domain.Case) *domain.ExistingPartnerFacts {
 	return &domain.ExistingPartnerFacts{CaseID: c.ID, Submitted: c.Submitted, Contact: c.Contact,
-		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status}, nil
+		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status}
 }
 
 // withExisting fills in the reviewed partner's facts a review lacks: the
@@ -115,16 +129,13 @@ func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market str
 // OpenDisputeReview opens the review of a "this wasn't me" dispute
 // (email-ownership's event); once per challenge. Internal trigger.
 func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.DisputeContent) error {
-	ex, err := a.existingFacts(ctx, partnerID)
+	c, err := a.partnerCase(ctx, partnerID)
 	if err != nil {
 		return err
 	}
-	d.Existing = ex
 	market := ""
-	if ex != nil {
-		if c, err := a.Cases.Get(ctx, ex.CaseID); err == nil {
-			market = c.Market
-		}
+	if c != nil {
+		d.Existing, market = caseFacts(c), c.Market
 	}
 	r, err := domain.NewDisputeReview(a.newReviewID(), partnerID, market, d, a.Clock.Now(), a.rules(market))
 	if err != nil {
