@@ -435,8 +435,9 @@ func (o *Ownership) confirm(c *Challenge, m ConfirmMethod, now time.Time) {
 }
 
 // Dispute records "this wasn't me" for the challenge of tokenHash. It marks
-// the challenge disputed for review and never rejects; disputing twice is a
-// no-op. A confirmed or superseded challenge cannot be disputed.
+// the challenge disputed for a person's review (ApplyDisputeDecision) and
+// never rejects; disputing twice, or a removed challenge, is a no-op. A
+// confirmed or superseded challenge cannot be disputed.
 func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 	c := o.byTokenHash(tokenHash)
 	if c == nil {
