@@ -96,6 +96,7 @@ const (
 	AccessExpired        = "relationships.access_expired"
 	AccessTerminated     = "relationships.access_terminated"
 	StandingChanged      = "registration.standing_changed"
+	DuplicateClaimUpheld = "verification.duplicate_claim_upheld"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -128,6 +129,8 @@ var Kinds = []Kind{
 		"the provider's delegated access was removed because the relationship ended (not sent when a widening supersedes a grant)"},
 	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
+	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
+		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
 }
 
 // KindOf returns the catalog entry of a template id.
@@ -153,6 +156,16 @@ type Data struct {
 	Agreement    *Agreement    `json:"agreement,omitempty"`
 	Relationship *Relationship `json:"relationship,omitempty"`
 	Standing     *Standing     `json:"standing,omitempty"`
+	Claim        *Claim        `json:"claim,omitempty"`
+}
+
+// Claim is an upheld duplicate claim: who asks to be added to the partner.
+type Claim struct {
+	ClaimID         string `json:"claim_id,omitempty"`
+	ClaimantFirst   string `json:"claimant_first_name,omitempty"`
+	ClaimantLast    string `json:"claimant_last_name,omitempty"`
+	ClaimantEmail   string `json:"claimant_email,omitempty"`
+	ClaimantCompany string `json:"claimant_company,omitempty"`
 }
 
 // Party is the recipient's company and contact.

@@ -181,9 +181,15 @@ type DuplicateClaimFiled struct {
 	MatchedOn          []string  `json:"matched_on"`
 	LegalName          LegalName `json:"legal_name"`
 	Contact            Contact   `json:"contact"`
-	Statement          string    `json:"statement"`
-	FiledBy            string    `json:"filed_by"`
-	FiledAt            time.Time `json:"filed_at"`
+	// The attempted registration's other company facts (additive: absent
+	// in claims filed before they were published).
+	Address            *Address            `json:"address,omitempty"`
+	CompanyPhoneE164   string              `json:"company_phone_e164,omitempty"`
+	RegistrationNumber *RegistrationNumber `json:"registration_number,omitempty"`
+	WebsiteDomain      string              `json:"website_domain,omitempty"`
+	Statement          string              `json:"statement"`
+	FiledBy            string              `json:"filed_by"`
+	FiledAt            time.Time           `json:"filed_at"`
 }
 
 // EnrollmentStatusChanged: an enrollment moved in its lifecycle

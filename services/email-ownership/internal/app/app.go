@@ -175,6 +175,8 @@ func translate(err error) error {
 		e = apperr.Conflict(CodeChallengeLocked, "too many wrong codes; request a new mail")
 	case errors.Is(err, domain.ErrCancelled):
 		e = apperr.Conflict(CodeChallengeCancelled, "the challenge was cancelled: the partner is not in good standing")
+	case errors.Is(err, domain.ErrAddressRemoved):
+		e = apperr.Conflict(CodeAddressRemoved, "the address was removed from the enrollment after a reviewed dispute; the enrollment needs another contact address")
 	case errors.Is(err, domain.ErrPartnerHeld):
 		e = apperr.Conflict(CodeNotInGoodStanding, "the partner is not in good standing; e-mail confirmation resumes when it is active again")
 	case errors.Is(err, domain.ErrInvalidAddress):

@@ -8,8 +8,9 @@ import (
 )
 
 // Dispute records "this wasn't me" from the mail's second link. It marks the
-// challenge disputed for review and rejects nothing; a later confirmation of
-// the enrollment withdraws the dispute. Disputing twice is fine. No principal:
+// challenge disputed and rejects nothing: verification opens a review, whose
+// outcome ApplyDisputeDecision applies; a confirmation of the enrollment
+// before it withdraws the dispute. Disputing twice is fine. No principal:
 // the token is the credential.
 func (a *App) Dispute(ctx context.Context, token string) error {
 	token, err := domain.ParseToken(token)

@@ -41,6 +41,7 @@ type Challenge struct {
 	ExpiredAt    time.Time
 	SupersededAt time.Time
 	CancelledAt  time.Time
+	RemovedAt    time.Time // an upheld dispute removed the address
 }
 
 // usable reports whether the challenge may still be confirmed at now.
@@ -62,6 +63,8 @@ func (c *Challenge) usable(now time.Time) error {
 		return ErrLocked
 	case StateCancelled:
 		return ErrCancelled
+	case StateRemoved:
+		return ErrAddressRemoved
 	}
 	return ErrNoChallenge
 }
@@ -202,6 +205,9 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	}
 	if cur.State == StateConfirmed {
 		return ErrAlreadyConfirmed
+	}
+	if cur.State == StateRemoved {
+		return ErrAddressRemoved
 	}
 	if o.hold != nil {
 		return ErrPartnerHeld
@@ -429,8 +435,9 @@ func (o *Ownership) confirm(c *Challenge, m ConfirmMethod, now time.Time) {
 }
 
 // Dispute records "this wasn't me" for the challenge of tokenHash. It marks
-// the challenge disputed for review and never rejects; disputing twice is a
-// no-op. A confirmed or superseded challenge cannot be disputed.
+// the challenge disputed for a person's review (ApplyDisputeDecision) and
+// never rejects; disputing twice, or a removed challenge, is a no-op. A
+// confirmed or superseded challenge cannot be disputed.
 func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 	c := o.byTokenHash(tokenHash)
 	if c == nil {
@@ -443,6 +450,8 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 		return ErrAlreadyUsed
 	case StateSuperseded:
 		return ErrSuperseded
+	case StateRemoved:
+		return nil // already upheld: nothing left to report
 	}
 	c.State = StateDisputed
 	c.DisputedAt = now

@@ -201,7 +201,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "how long one API command may take")
 	g.urls.flags(pf, g)
 	root.AddCommand(newTokenCmd(g), newKeysCmd(g), newStreamsCmd(g), newDeadLettersCmd(g), newDemoCmd(g),
-		newRegistrationsCmd(g), newPartnersCmd(g), newTasksCmd(g), newAgreementsCmd(g), newRelationshipsCmd(g),
+		newRegistrationsCmd(g), newPartnersCmd(g), newTasksCmd(g), newReviewsCmd(g), newAgreementsCmd(g), newRelationshipsCmd(g),
 		newEventsCmd(g), newTimelineCmd(g), newFeedCmd(g), newWebhooksCmd(g), newMailCmd(g))
 	return root
 }

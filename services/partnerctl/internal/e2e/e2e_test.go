@@ -64,6 +64,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("PartnerCommunications", func(t *testing.T) { t.Parallel(); testPartnerCommunications(t, s) })
 		t.Run("WebhooksAndFeed", func(t *testing.T) { t.Parallel(); testWebhooksAndFeed(t, s) })
 		t.Run("PartnerctlFeedAndWebhooks", func(t *testing.T) { t.Parallel(); testPartnerctlFeedAndWebhooks(t, s) })
+		t.Run("ClaimsAndDisputes", func(t *testing.T) { t.Parallel(); testClaimsAndDisputes(t, s) })
 	})
 	if t.Failed() {
 		return

@@ -34,6 +34,9 @@ type Repository interface {
 	// UpdateDuplicateAttempt is Update for duplicate attempts (filing a claim
 	// records DuplicateClaimFiled); domain.ErrDuplicateAttemptNotFound when absent.
 	UpdateDuplicateAttempt(ctx context.Context, id domain.DuplicateAttemptID, fn func(a *domain.DuplicateAttempt) error) error
+	// DuplicateAttemptByClaim loads the attempt a claim was filed on;
+	// domain.ErrDuplicateAttemptNotFound when no attempt has that claim.
+	DuplicateAttemptByClaim(ctx context.Context, id domain.ClaimID) (*domain.DuplicateAttempt, error)
 	// Touch records that the partner was active at (a cheap write that
 	// skips recent activity); an unknown partner is no error.
 	Touch(ctx context.Context, id domain.PartnerID, at time.Time) error
@@ -44,6 +47,7 @@ type Repository interface {
 	// inactive that has been idle longest (zero: none).
 	OldestActivity(ctx context.Context) (time.Time, error)
 	ReviewRequirements
+	ContactRemovals
 }
 
 // ReviewRequirements is registration's read model of what verification

@@ -146,10 +146,11 @@ func (r *fakeRepo) UpdateDuplicateAttempt(_ context.Context, id domain.Duplicate
 	if !ok {
 		return domain.ErrDuplicateAttemptNotFound
 	}
+	hadClaim := a.Claim != nil
 	if err := fn(&a); err != nil {
 		return err
 	}
-	if a.Claim != nil && r.usedIDs[string(a.Claim.ID)] {
+	if a.Claim != nil && !hadClaim && r.usedIDs[string(a.Claim.ID)] {
 		return domain.ErrIDCollision
 	}
 	if a.Claim != nil {

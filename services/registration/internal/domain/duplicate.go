@@ -38,12 +38,15 @@ type DuplicateAttempt struct {
 }
 
 // DuplicateClaim is the applicant's claim to be the legal entity behind the
-// existing partner; reviewers handle it outside this service for now.
+// existing partner; a verifier reviews it in the verification service and
+// its outcome comes back here (claim_review.go).
 type DuplicateClaim struct {
 	ID        ClaimID   `json:"id"`
 	Statement string    `json:"statement"`
 	FiledBy   string    `json:"filed_by"`
 	FiledAt   time.Time `json:"filed_at"`
+	// Review is where the claim's review stands (nil: filed, not taken up).
+	Review *ClaimReview `json:"review,omitempty"`
 }
 
 // NewDuplicateAttempt records a refused registration from the repository's
@@ -77,6 +80,8 @@ func (a *DuplicateAttempt) FileClaim(id ClaimID, statement, by string, now time.
 		MatchedOn: slices.Clone(a.MatchedOn),
 		LegalName: LegalNameFacts{Raw: a.Registration.Input.Company.LegalName, Normalized: n.Company.LegalName},
 		Contact:   n.Contact, Statement: statement, FiledBy: by, FiledAt: now,
+		Address:          AddressFacts{Raw: a.Registration.Input.Company.Address, Normalized: n.Company.Address},
+		CompanyPhoneE164: n.Company.PhoneE164, RegistrationNumber: n.Company.RegistrationNumber, WebsiteDomain: n.Company.WebsiteDomain,
 	})
 	return nil
 }

@@ -141,9 +141,15 @@ type DuplicateClaimFiled struct {
 	MatchedOn         []IdentityKeyKind  `json:"matched_on"`
 	LegalName         LegalNameFacts     `json:"legal_name"`
 	Contact           NormalizedContact  `json:"contact"`
-	Statement         string             `json:"statement"`
-	FiledBy           string             `json:"filed_by"`
-	FiledAt           time.Time          `json:"filed_at"`
+	// The rest of the attempted registration's company facts, for the
+	// reviewer to compare with the existing partner's.
+	Address            AddressFacts        `json:"address"`
+	CompanyPhoneE164   string              `json:"company_phone_e164,omitempty"`
+	RegistrationNumber *RegistrationNumber `json:"registration_number,omitempty"`
+	WebsiteDomain      string              `json:"website_domain,omitempty"`
+	Statement          string              `json:"statement"`
+	FiledBy            string              `json:"filed_by"`
+	FiledAt            time.Time           `json:"filed_at"`
 }
 
 // EventName implements Event.

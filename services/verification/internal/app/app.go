@@ -73,6 +73,9 @@ type Deps struct {
 	IDs      IDGenerator
 	// DomainProofs reads the applicant's domain proof (DNS, HTTPS).
 	DomainProofs DomainProofLookup
+	// Reviews stores duplicate-claim and dispute reviews; without it (unit
+	// tests of cases) the review use cases answer errNoReviews.
+	Reviews ReviewRepository
 }
 
 // App is the verification application.

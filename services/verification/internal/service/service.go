@@ -198,7 +198,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	repo := postgres.New(base.Pool, base.Outbox, events.ToDrafts)
 	proofs := domainproof.New(cfg.DNSServer, cfg.DomainProofTimeout, cfg.DomainProofClient)
 	a, err := app.New(appCfg, app.Deps{Cases: repo, Tasks: repo, Due: repo, Registry: lookup, Clock: systemClock{}, IDs: caseIDs{},
-		DomainProofs: proofs})
+		DomainProofs: proofs, Reviews: repo})
 	if err != nil {
 		base.Close()
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
 )
 
@@ -26,6 +27,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerOpenChallenges, Handle: h.OnApplicationSubmitted},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
+		{Type: verificationv1.TypeEmailDisputeUpheld, Inbox: "on_email_dispute_upheld", Handle: h.OnDisputeDecided},
+		{Type: verificationv1.TypeEmailDisputeDismissed, Inbox: "on_email_dispute_dismissed", Handle: h.OnDisputeDecided},
 	}
 }
 

@@ -72,6 +72,14 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		partner = e.PartnerID
 		data = emailv1.ChallengeCancelled{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
 			ChallengeID: e.ChallengeID, Standing: e.Standing, CancelledAt: e.OccurredAt}
+	case domain.DisputeUpheld:
+		typ, partner = emailv1.TypeDisputeUpheld, e.PartnerID
+		data = emailv1.DisputeDecided{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
+			ChallengeID: e.ChallengeID, ReviewID: e.ReviewID, Address: e.Address, Outcome: "upheld", DecidedAt: e.OccurredAt}
+	case domain.DisputeDismissed:
+		typ, partner = emailv1.TypeDisputeDismissed, e.PartnerID
+		data = emailv1.DisputeDecided{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
+			ChallengeID: e.ChallengeID, ReviewID: e.ReviewID, Address: e.Address, Outcome: "dismissed", Reason: e.Reason, DecidedAt: e.OccurredAt}
 	default:
 		return outbox.Draft{}, fmt.Errorf("events: no mapping for domain event %T", e)
 	}

@@ -136,6 +136,8 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 		writePage(w, pageLocked, "")
 	case app.CodeChallengeCancelled, app.CodeNotInGoodStanding:
 		writePage(w, pageOnHold, "")
+	case app.CodeAddressRemoved:
+		writePage(w, pageRemoved, "")
 	default: // unknown, malformed
 		writePage(w, pageUnknown, "")
 	}

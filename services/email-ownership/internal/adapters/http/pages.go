@@ -60,6 +60,10 @@ var (
 		TitleJA: "このメールに心当たりがありませんか？", TitleEN: "Did you not expect this e-mail?",
 		BodyJA: "ご自身でパートナー登録をしていない場合は、下のボタンで報告してください。担当者が確認します。登録がすぐに却下されることはありません。",
 		BodyEN: "If you did not register as a partner, report it with the button below. Our team will review it; nothing is rejected automatically."}
+	pageRemoved = page{Status: http.StatusGone,
+		TitleJA: "このメールアドレスは登録から削除されました", TitleEN: "This address was removed from the registration",
+		BodyJA: "ご報告を担当者が確認し、このメールアドレスをパートナー登録から削除しました。このリンクは使用できません。",
+		BodyEN: "Our team reviewed the report and removed this address from the partner registration. This link can no longer be used."}
 	pageDisputed = page{Status: http.StatusOK,
 		TitleJA: "ご報告ありがとうございます", TitleEN: "Thank you for your report",
 		BodyJA: "担当者が確認します。このメールのリンクは確認に使用しないでください。",

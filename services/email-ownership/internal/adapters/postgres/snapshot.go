@@ -49,6 +49,7 @@ type challengeDoc struct {
 	ExpiredAt    time.Time `json:"expired_at,omitzero"`
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
 	CancelledAt  time.Time `json:"cancelled_at,omitzero"`
+	RemovedAt    time.Time `json:"removed_at,omitzero"`
 }
 
 func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
@@ -61,7 +62,7 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 		d.Challenges[i] = challengeDoc{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash, CodeMAC: c.CodeMAC,
 			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
-			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt}
+			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt}
 	}
 	if h := s.Hold; h != nil {
 		d.Hold = &holdDoc{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
@@ -89,7 +90,8 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 		s.Challenges = append(s.Challenges, domain.Challenge{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash,
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
-			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt})
+			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt,
+			RemovedAt: c.RemovedAt})
 	}
 	return s
 }

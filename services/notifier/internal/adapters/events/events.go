@@ -64,6 +64,7 @@ var catalog = []mail{
 	{mails.AccessExpired, "mail_access_expired", accessExpired},
 	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
 	{mails.StandingChanged, "mail_standing_changed", standingChanged},
+	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", duplicateClaimUpheld},
 }
 
 // Subscriptions are the events the notifier consumes, each handled once

@@ -62,6 +62,12 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// documents costs nothing here.
 		{Type: verificationv1.TypeDocumentsRequested, Inbox: "on_documents_requested", Handle: h.OnDocumentsRequested},
 		{Type: verificationv1.TypeDocumentsSatisfied, Inbox: "on_documents_satisfied", Handle: h.OnDocumentsSatisfied},
+		// Duplicate claims: verification's review of them.
+		{Type: verificationv1.TypeDuplicateClaimReviewStarted, Inbox: "on_duplicate_claim_review_started", Handle: h.OnDuplicateClaimReviewStarted},
+		{Type: verificationv1.TypeDuplicateClaimUpheld, Inbox: "on_duplicate_claim_upheld", Handle: h.OnDuplicateClaimDecided},
+		{Type: verificationv1.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
+		// A reviewed "this wasn't me": the enrollment's address was removed.
+		{Type: emailv1.TypeDisputeUpheld, Inbox: "on_dispute_upheld", Handle: h.OnDisputeUpheld},
 	}
 }
 

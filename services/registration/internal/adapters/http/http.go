@@ -57,6 +57,7 @@ func (a *API) Routes() []httpx.Route {
 		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
 		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
 		route("POST", "/v1/duplicate-claims", a.fileClaim),
+		route("GET", "/v1/duplicate-claims/{claim_id}", a.getClaim),
 		route("PUT", "/v1/partners/{id}/compliance-hold", a.placeComplianceHold),
 		route("DELETE", "/v1/partners/{id}/compliance-hold", a.liftComplianceHold),
 		route("POST", "/v1/partners/{id}/closure", a.close),

@@ -270,6 +270,9 @@ func (r *Repository) UpdateDuplicateAttempt(ctx context.Context, id domain.Dupli
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE duplicate_attempts SET data = $2 WHERE id = $1`, string(id), data); err != nil {
+			if _, ok := pg.IsUniqueViolation(err); ok { // duplicate_attempts_claim: the new claim's ID is taken
+				return domain.ErrIDCollision
+			}
 			return err
 		}
 		return r.writeEvents(ctx, tx, a.PullEvents())

@@ -46,6 +46,10 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
+		// Reviews without a case: duplicate claims and e-mail disputes.
+		{Type: registrationv1.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
+		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
+		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},
 	}
 }
 

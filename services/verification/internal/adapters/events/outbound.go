@@ -110,6 +110,8 @@ func Payload(e domain.Event) (string, any, error) {
 		return verificationv1.TypeVerificationRevoked, verificationv1.VerificationRevoked{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			LocationID: e.LocationID, Market: e.Market, DecisionID: e.DecisionID, RevokedApprovalID: e.RevokedApprovalID,
 			Reason: e.Reason, RevokedAt: utc(e.At)}, nil
+	case domain.ReviewOpened, domain.DuplicateClaimReviewStarted, domain.DuplicateClaimDecided, domain.EmailDisputeDecided:
+		return reviewPayload(e)
 	}
 	// A new domain event without a mapping is a programming error; failing
 	// the transaction beats silently dropping the fact.

@@ -35,7 +35,7 @@ func (h *Handler) RouteTable() []httpx.Route {
 	route := func(method, pattern string, fn http.HandlerFunc) httpx.Route {
 		return httpx.Route{Method: method, Pattern: pattern, Handler: fn}
 	}
-	return []httpx.Route{
+	return append(h.reviewRoutes(),
 		route("GET", "/v1/verification/tasks", h.listTasks),
 		route("POST", "/v1/verification/tasks/{task_id}/claim", h.claim),
 		route("POST", "/v1/verification/tasks/{task_id}/decisions", h.decide),
@@ -48,7 +48,7 @@ func (h *Handler) RouteTable() []httpx.Route {
 		route("POST", "/v1/verification/partners/{partner_id}/domain-proofs", h.proveDomain),
 		route("GET", "/v1/verification/catalog", h.catalog),
 		httpx.OpenAPIRoute(OpenAPI),
-	}
+	)
 }
 
 func principal(r *http.Request) auth.Principal {

@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// TestContactRemovalInRequirements: an upheld dispute of the contact
+// address replaces the enrollment's e-mail confirmation requirement with
+// contact_email_removed, while the partner's contact is still that address;
+// the partner's standing and the enrollment's status stay as they were.
+func TestContactRemovalInRequirements(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id := string(v.PartnerID)
+	admin := adminOf(v.PartnerID)
+	before, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := func(rv RequirementsView) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range rv.Requirements {
+			m[r.Kind] = true
+		}
+		return m
+	}
+	if !kinds(before)[RequirementEmailConfirmation] {
+		t.Fatalf("no e-mail confirmation requirement before: %+v", before.Requirements)
+	}
+	record := func(address string) {
+		t.Helper()
+		if err := h.app.RecordContactRemoved(ctx, ContactRemoval{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
+			ChallengeID: "ch-1", Address: address, RemovedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("someone.else@test-shoji.co.jp")
+	if got, _ := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller"); kinds(got)[RequirementContactRemoved] {
+		t.Fatal("a removal of another address than the contact's counted")
+	}
+	record("Taro@test-shoji.co.jp")
+	got, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kinds(got)
+	if !k[RequirementContactRemoved] || k[RequirementEmailConfirmation] || got.EnrollmentStatus != before.EnrollmentStatus ||
+		got.PartnerStatus != domain.PartnerStatusPending {
+		t.Fatalf("requirements after removal %+v", got)
+	}
+	// The other enrollment keeps its own confirmation requirement.
+	if other, _ := h.app.EnrollmentRequirements(ctx, admin, id, "partner_network"); kinds(other)[RequirementContactRemoved] {
+		t.Fatal("the removal leaked to another enrollment")
+	}
+}

@@ -1,0 +1,106 @@
+package http
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/services/verification/internal/app"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// reviewRoutes are the routes of reviews without a case (duplicate claims,
+// e-mail disputes): list, read, claim, decide.
+func (h *Handler) reviewRoutes() []httpx.Route {
+	return []httpx.Route{
+		{Method: "GET", Pattern: "/v1/verification/reviews", Handler: http.HandlerFunc(h.listReviews)},
+		{Method: "GET", Pattern: "/v1/verification/reviews/{review_id}", Handler: http.HandlerFunc(h.getReview)},
+		{Method: "POST", Pattern: "/v1/verification/reviews/{review_id}/claim", Handler: http.HandlerFunc(h.claimReview)},
+		{Method: "POST", Pattern: "/v1/verification/reviews/{review_id}/decisions", Handler: http.HandlerFunc(h.decideReview)},
+	}
+}
+
+func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := app.ReviewFilter{Kind: domain.ReviewKind(q.Get("kind")), Status: domain.ReviewStatus(q.Get("status")), Market: q.Get("market")}
+	var fields []apperr.FieldError
+	if f.Kind != "" && !f.Kind.Valid() {
+		fields = append(fields, apperr.FieldError{Field: "kind", Code: "review.kind_unknown", Message: "kind must be duplicate_claim or email_dispute"})
+	}
+	if s := f.Status; s != "" && !slices.Contains([]domain.ReviewStatus{domain.ReviewOpen, domain.ReviewDecided, domain.ReviewCancelled}, s) {
+		fields = append(fields, apperr.FieldError{Field: "status", Code: "review.status_unknown", Message: "status must be open, decided or cancelled"})
+	}
+	if v := q.Get("unclaimed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
+		}
+		f.Unclaimed = b
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
+		}
+		f.Limit = n
+	}
+	if len(fields) > 0 {
+		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
+		return
+	}
+	reviews, err := h.App.ListReviews(r.Context(), principal(r), f)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"reviews": reviews})
+}
+
+func (h *Handler) getReview(w http.ResponseWriter, r *http.Request) {
+	rv, err := h.App.GetReview(r.Context(), principal(r), r.PathValue("review_id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, rv)
+}
+
+func (h *Handler) claimReview(w http.ResponseWriter, r *http.Request) {
+	rv, err := h.App.ClaimReview(r.Context(), principal(r), r.PathValue("review_id"))
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, rv)
+}
+
+// ReviewDecisionRequest is the body of POST /v1/verification/reviews/{review_id}/decisions.
+type ReviewDecisionRequest struct {
+	DecisionID   string `json:"decision_id"`
+	Outcome      string `json:"outcome"`
+	ReasonCode   string `json:"reason_code,omitempty"`
+	Message      string `json:"message,omitempty"`
+	InternalNote string `json:"internal_note,omitempty"`
+}
+
+func (h *Handler) decideReview(w http.ResponseWriter, r *http.Request) {
+	var req ReviewDecisionRequest
+	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	rv, replayed, err := h.App.DecideReview(r.Context(), principal(r), app.DecideReviewCommand{ReviewID: r.PathValue("review_id"),
+		DecisionID: req.DecisionID, Outcome: domain.ReviewOutcome(req.Outcome), Reason: domain.ReasonCode(req.ReasonCode),
+		Message: req.Message, InternalNote: req.InternalNote})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replayed {
+		status = http.StatusOK
+	}
+	httpx.WriteJSON(w, status, map[string]any{"review": rv, "replayed": replayed})
+}

@@ -1,0 +1,265 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/verification/internal/domain"
+)
+
+// ReviewRepository stores reviews (duplicate claims, e-mail disputes) with
+// their events in the outbox, like CaseRepository.
+type ReviewRepository interface {
+	// AddReview stores a new review; false when the claim or challenge
+	// already has one (nothing stored).
+	AddReview(ctx context.Context, r *domain.Review) (bool, error)
+	GetReview(ctx context.Context, id string) (*domain.Review, error)
+	ReviewIDByRef(ctx context.Context, kind domain.ReviewKind, ref string) (string, error)
+	UpdateReview(ctx context.Context, id string, fn func(*domain.Review) error) error
+	ListReviews(ctx context.Context, f ReviewFilter, now time.Time) ([]domain.Review, error)
+}
+
+// ReviewFilter selects reviews.
+type ReviewFilter struct {
+	Kind             domain.ReviewKind
+	Status           domain.ReviewStatus // empty: open
+	Market           string
+	Unclaimed        bool
+	ExcludePartnerID string // set by ListReviews for verifiers that belong to a partner
+	Limit            int
+}
+
+// The review errors join the translation table here, beside the reviews,
+// rather than in errors.go.
+func init() {
+	kinds[domain.ErrReviewNotFound.Code] = apperr.KindNotFound
+	kinds[domain.ErrReviewClaimed.Code] = apperr.KindConflict
+	kinds[domain.ErrReviewNotClaimed.Code] = apperr.KindConflict
+	kinds[domain.ErrReviewClosed.Code] = apperr.KindConflict
+	kinds[domain.ErrInvalidReviewDecision.Code] = apperr.KindInvalid
+}
+
+var errNoReviews = errors.New("app: no review repository")
+
+// reviews is the review repository, or errNoReviews.
+func (a *App) reviews() (ReviewRepository, error) {
+	if a.Reviews == nil {
+		return nil, errNoReviews
+	}
+	return a.Reviews, nil
+}
+
+// newReviewID is a time-ordered review id from the case id generator
+// ("vr-<uuid>" beside cases' "vc-<uuid>").
+func (a *App) newReviewID() string { return "vr-" + strings.TrimPrefix(a.IDs.NewID(), "vc-") }
+
+// partnerCase is the case of partnerID, or nil when it has none (yet).
+func (a *App) partnerCase(ctx context.Context, partnerID string) (*domain.Case, error) {
+	c, err := a.Cases.GetByPartner(ctx, partnerID)
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// existingFacts is what this service knows of partnerID (its case), or nil.
+func (a *App) existingFacts(ctx context.Context, partnerID string) (*domain.ExistingPartnerFacts, error) {
+	c, err := a.partnerCase(ctx, partnerID)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return caseFacts(c), nil
+}
+
+func caseFacts(c *domain.Case) *domain.ExistingPartnerFacts {
+	return &domain.ExistingPartnerFacts{CaseID: c.ID, Submitted: c.Submitted, Contact: c.Contact,
+		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status}
+}
+
+// withExisting fills in the reviewed partner's facts a review lacks: the
+// claim or dispute may have reached this service before the partner's
+// registration did (they come through different subscriptions), so the
+// case is looked up again when the review is read.
+func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
+	var slot **domain.ExistingPartnerFacts
+	switch {
+	case r.Claim != nil:
+		slot = &r.Claim.Existing
+	case r.Dispute != nil:
+		slot = &r.Dispute.Existing
+	default:
+		return nil
+	}
+	if *slot != nil {
+		return nil
+	}
+	ex, err := a.existingFacts(ctx, r.PartnerID)
+	if err != nil {
+		return fmt.Errorf("facts of %s: %w", r.PartnerID, err)
+	}
+	*slot = ex
+	return nil
+}
+
+// OpenClaimReview opens the review of a duplicate claim filed with
+// registration (its event); once per claim. Internal trigger.
+func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market string, c domain.ClaimContent) error {
+	ex, err := a.existingFacts(ctx, existingPartnerID)
+	if err != nil {
+		return err
+	}
+	c.Existing = ex
+	r, err := domain.NewClaimReview(a.newReviewID(), existingPartnerID, market, c, a.Clock.Now(), a.rules(market))
+	if err != nil {
+		return translate(err)
+	}
+	repo, err := a.reviews()
+	if err != nil {
+		return err
+	}
+	_, err = repo.AddReview(ctx, r)
+	return err
+}
+
+// OpenDisputeReview opens the review of a "this wasn't me" dispute
+// (email-ownership's event); once per challenge. Internal trigger.
+func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.DisputeContent) error {
+	c, err := a.partnerCase(ctx, partnerID)
+	if err != nil {
+		return err
+	}
+	market := ""
+	if c != nil {
+		d.Existing, market = caseFacts(c), c.Market
+	}
+	r, err := domain.NewDisputeReview(a.newReviewID(), partnerID, market, d, a.Clock.Now(), a.rules(market))
+	if err != nil {
+		return translate(err)
+	}
+	repo, err := a.reviews()
+	if err != nil {
+		return err
+	}
+	_, err = repo.AddReview(ctx, r)
+	return err
+}
+
+// CancelDisputeReview closes the open review of a dispute that a
+// confirmation of the enrollment withdrew (nothing is left to decide). A
+// decided review, or none, is left alone. Internal trigger.
+func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error {
+	repo, err := a.reviews()
+	if err != nil {
+		return err
+	}
+	id, err := repo.ReviewIDByRef(ctx, domain.ReviewEmailDispute, challengeID)
+	if errors.Is(err, domain.ErrReviewNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+		r.Cancel(a.Clock.Now())
+		return nil
+	})
+}
+
+// ListReviews lists reviews for verifiers and operators; a verifier that
+// belongs to a partner never sees that partner's reviews.
+func (a *App) ListReviews(ctx context.Context, p auth.Principal, f ReviewFilter) ([]domain.Review, error) {
+	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	f.ExcludePartnerID = p.PartnerID
+	repo, err := a.reviews()
+	if err != nil {
+		return nil, err
+	}
+	out, err := repo.ListReviews(ctx, f, a.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := a.withExisting(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// GetReview reads one review (verifiers and operators).
+func (a *App) GetReview(ctx context.Context, p auth.Principal, id string) (*domain.Review, error) {
+	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
+		return nil, err
+	}
+	repo, err := a.reviews()
+	if err != nil {
+		return nil, err
+	}
+	r, err := repo.GetReview(ctx, id)
+	if err == nil && p.PartnerID != "" && p.PartnerID == r.PartnerID {
+		err = domain.ErrReviewNotFound
+	}
+	if err == nil {
+		err = a.withExisting(ctx, r)
+	}
+	return r, translate(err)
+}
+
+// ClaimReview gives the calling verifier a lease on a review (or renews its own).
+func (a *App) ClaimReview(ctx context.Context, p auth.Principal, id string) (*domain.Review, error) {
+	if err := requireVerifier(p); err != nil {
+		return nil, err
+	}
+	repo, err := a.reviews()
+	if err != nil {
+		return nil, err
+	}
+	var out *domain.Review
+	err = repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+		out = r
+		return r.ClaimFor(p.Subject, p.PartnerID, a.Clock.Now(), a.cfg.Policy.LeaseDuration)
+	})
+	if err == nil {
+		err = a.withExisting(ctx, out)
+	}
+	return out, translate(err)
+}
+
+// DecideReviewCommand is a verifier's decision on a review.
+type DecideReviewCommand struct {
+	ReviewID     string
+	DecisionID   string
+	Outcome      domain.ReviewOutcome
+	Reason       domain.ReasonCode
+	Message      string
+	InternalNote string
+}
+
+// DecideReview records the decision of the verifier holding the review;
+// replayed is true when the decision id was seen before.
+func (a *App) DecideReview(ctx context.Context, p auth.Principal, cmd DecideReviewCommand) (r *domain.Review, replayed bool, err error) {
+	if err := requireVerifier(p); err != nil {
+		return nil, false, err
+	}
+	repo, err := a.reviews()
+	if err != nil {
+		return nil, false, err
+	}
+	err = repo.UpdateReview(ctx, cmd.ReviewID, func(rv *domain.Review) error {
+		r = rv
+		replayed, err = rv.Decide(domain.ReviewDecisionInput{ID: cmd.DecisionID, Verifier: p.Subject, Outcome: cmd.Outcome,
+			Reason: cmd.Reason, Message: cmd.Message, InternalNote: cmd.InternalNote}, a.Clock.Now())
+		return err
+	})
+	return r, replayed, translate(err)
+}
