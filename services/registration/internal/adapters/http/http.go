@@ -56,6 +56,8 @@ func (a *API) Routes() []httpx.Route {
 		route("GET", "/v1/partners/{id}", a.getPartner),
 		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
 		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
+		route("POST", "/v1/partners/{id}/enrollments", a.addEnrollment),
+		route("POST", "/v1/partners/{id}/locations", a.addLocation),
 		route("POST", "/v1/duplicate-claims", a.fileClaim),
 		route("PUT", "/v1/partners/{id}/compliance-hold", a.placeComplianceHold),
 		route("DELETE", "/v1/partners/{id}/compliance-hold", a.liftComplianceHold),

@@ -46,6 +46,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
+		{Type: registrationv1.TypeEnrollmentAdded, Inbox: "on_enrollment_added", Handle: h.OnEnrollmentAdded},
 	}
 }
 
@@ -116,8 +117,8 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
 		PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
-	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrCaseNotFound.Code && h.young(ev) {
-		// Not permanent yet: redelivered with backoff; dead-lettered with
+	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code) && h.young(ev) {
+		// Not permanent yet (an added enrollment may reach the case after its confirmation): redelivered with backoff; dead-lettered with
 		// this code once the deliveries run out.
 		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID)
 	}
