@@ -19,8 +19,8 @@ import (
 // partner-network member adds the indirect reseller program, confirms the
 // address again from the new mail, accepts the reseller agreement with MFA
 // and its enrollment becomes active; then it adds a second location with
-// its own location ID and a reseller enrollment there, confirmed by its own
-// mail. Meanwhile the operator's policy file changes without a restart.
+// its own location ID and a reseller enrollment there, active on its own
+// confirmation mail under the agreement the company accepted. Meanwhile the operator's policy file changes without a restart.
 func TestPartnerAddsProgramsAndLocations(t *testing.T) {
 	policy := filepath.Join(t.TempDir(), "registration-policy.yaml")
 	if err := os.WriteFile(policy, []byte("markets:\n  JP:\n    refuse_role_addresses: true\n"), 0o600); err != nil {
@@ -86,7 +86,9 @@ func TestPartnerAddsProgramsAndLocations(t *testing.T) {
 	}
 	links := confirmLinks(t, s, c.Email(), 2)
 	confirmNewLinks(t, s, c.Email(), links, 1)
-	waitEnrollment(t, s, pid, second.Enrollment.ID, "qualified")
+	// The reseller agreement binds the company: accepted once, it covers
+	// the new location's enrollment too, active on its own confirmation.
+	waitEnrollment(t, s, pid, second.Enrollment.ID, "active")
 	wantTopics(t, s, "REGISTRATION", pid,
 		"registration.application.submitted", "registration.partner.activated", "registration.enrollment.status_changed",
 		"registration.enrollment.added", "registration.enrollment.status_changed",

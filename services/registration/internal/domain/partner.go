@@ -357,13 +357,12 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
 	}
 	e.AgreementID, p.updatedAt = agreementID, now
-	if e.Status == EnrollmentPendingEmailConfirmation {
-		return true, nil
+	if e.Status != EnrollmentPendingEmailConfirmation {
+		if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
+			return false, err
+		}
 	}
-	if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
-		return false, err
-	}
-	return true, nil
+	return true, p.extendAgreement(program, agreementID, now)
 }
 
 // LinkLocation links one of the partner's location IDs to its indirect

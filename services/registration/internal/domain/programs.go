@@ -196,6 +196,11 @@ func (p *Partner) AddEnrollment(req ProgramRequest, locationID LocationID, ids I
 	if li > 0 {
 		e.LocationID = locationID
 	}
+	// The program's agreement binds the company: accepted once, it covers
+	// the program at every location (see extendAgreement).
+	if i := slices.IndexFunc(p.enrollments, func(o Enrollment) bool { return o.Program == req.Program && o.AgreementID != "" }); i >= 0 {
+		e.AgreementID = p.enrollments[i].AgreementID
+	}
 	p.enrollments = append(p.enrollments, e)
 	p.updatedAt = now
 	n := p.registration.Normalized
@@ -253,4 +258,36 @@ func (p *Partner) enrollmentFor(program Program, locationID LocationID) int {
 		}
 	}
 	return p.enrollmentIndex(program)
+}
+
+// extendAgreement gives the program's other enrollments (at the partner's
+// other locations) the agreement just accepted: the agreement binds the
+// company for the program, so a qualified enrollment becomes active and one
+// still waiting for its e-mail confirmation becomes active with it.
+func (p *Partner) extendAgreement(program Program, agreementID string, now time.Time) error {
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Program != program || e.AgreementID != "" {
+			continue
+		}
+		if program == ProgramIndirectReseller && e.LocationID == "" {
+			// The registered location's reseller enrollment is linked to it
+			// first, as an acceptance there would.
+			if p.locations[0].Status != LocationStatusActive {
+				continue
+			}
+			e.LocationID = p.locations[0].ID
+			p.record(EnrollmentLocationLinked{PartnerID: p.id, EnrollmentID: e.ID, Program: program, LocationID: e.LocationID, At: now})
+		}
+		switch e.Status {
+		case EnrollmentQualified:
+			e.AgreementID = agreementID
+			if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
+				return err
+			}
+		case EnrollmentPendingEmailConfirmation:
+			e.AgreementID = agreementID
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -191,22 +192,51 @@ func TestAddLocationAndEnrollThere(t *testing.T) {
 	if _, err := p.LinkLocation(ProgramIndirectReseller, loc.ID, t0); !errors.Is(err, ErrAlreadyEnrolled) {
 		t.Errorf("link main to Osaka: %v", err)
 	}
-	// Accepting at Osaka activates Osaka's enrollment, not the main one.
+	// Accepting at Osaka activates Osaka's enrollment, and the agreement,
+	// which binds the company, the main one (linked to the registered
+	// location on the way).
 	for _, e := range []Enrollment{main, osaka} {
 		if _, err := p.ConfirmEnrollmentEmail(e.ID, "taro.yamada@test-shoji.co.jp", t0, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
+	p.PullEvents()
 	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc.ID, "AC-2", t0); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range p.Enrollments() {
-		want := EnrollmentQualified
-		if e.ID == osaka.ID {
-			want = EnrollmentActive
+		if e.Program == ProgramIndirectReseller && (e.Status != EnrollmentActive || e.AgreementID != "AC-2") {
+			t.Errorf("%s at %q: %s %q", e.ID, e.LocationID, e.Status, e.AgreementID)
 		}
-		if e.Program == ProgramIndirectReseller && e.Status != want {
-			t.Errorf("%s at %q: %s, want %s", e.ID, e.LocationID, e.Status, want)
+		if e.ID == main.ID && e.LocationID != p.Locations()[0].ID {
+			t.Errorf("main enrollment linked to %q", e.LocationID)
+		}
+	}
+	var kinds []string
+	for _, ev := range p.PullEvents() {
+		kinds = append(kinds, ev.EventName())
+	}
+	if want := []string{"enrollment.status_changed", "enrollment.location_linked", "enrollment.status_changed"}; !slices.Equal(kinds, want) {
+		t.Errorf("events %v, want %v", kinds, want)
+	}
+
+	// A third location enrolled after the agreement: its own confirmation
+	// is all it waits for.
+	kobe, err := p.AddLocation(AddressFacts{Normalized: NormalizedAddress{Line1: "加納町6-5-1", City: "神戸市中央区", Region: "兵庫県",
+		PostalCode: "650-8570", Key: "6508570|28|神戸市中央区|加納町6-5-1"}}, ids, "admin-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := p.AddEnrollment(resellerRequest(t), kobe.ID, ids, "admin-1", t0)
+	if err != nil || third.AgreementID != "AC-2" || third.Status != EnrollmentPendingEmailConfirmation {
+		t.Fatalf("%+v %v", third, err)
+	}
+	if _, err := p.ConfirmEnrollmentEmail(third.ID, "taro.yamada@test-shoji.co.jp", t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range p.Enrollments() {
+		if e.ID == third.ID && e.Status != EnrollmentActive {
+			t.Errorf("third enrollment %s", e.Status)
 		}
 	}
 }
