@@ -50,6 +50,7 @@ the command exits 1 after printing what it has. -o json prints one object:
 		},
 	}
 	partners.AddCommand(status)
+	addGrowCommands(partners, g)
 	return partners
 }
 

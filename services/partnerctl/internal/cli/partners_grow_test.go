@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+)
+
+func TestPartnersAddProgramAndLocation(t *testing.T) {
+	f := newFakeAPI(t)
+	f.mux.HandleFunc("POST /v1/partners/PG-7K3M9Q/enrollments", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONAnswer(w, 201, `{"enrollment":{"id":"EN-3","program":"indirect_reseller","country":"JP","status":"pending_email_confirmation",
+"status_changed_at":"2026-11-21T10:00:00Z"},"partner":{}}`)
+	})
+	f.mux.HandleFunc("POST /v1/partners/PG-7K3M9Q/locations", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, 409, "registration.market_immutable", "the market of a partner can never be changed", nil)
+	})
+	yaml := "program: indirect_reseller\nsupport: {website: https://sakura-tech.co.jp/support, email: support@sakura-tech.co.jp}\n" +
+		"affirmations: {authority_to_represent: true, can_provide_support: true}\n"
+	code, out, errOut := runIn(t, yaml, nil, f.args("partners", "add-program", "PG-7K3M9Q", "-f", "-")...)
+	if code != ExitOK || !strings.Contains(out, "EN-3") || !strings.Contains(out, "pending_email_confirmation") || !strings.Contains(out, "(registered)") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	req := f.only(t, "POST", "/v1/partners/PG-7K3M9Q/enrollments")
+	var sent map[string]any
+	if err := json.Unmarshal(req.body, &sent); err != nil || sent["program"] != "indirect_reseller" || !req.who.Has(auth.RoleOperator) {
+		t.Fatalf("sent %s as %+v (%v)", req.body, req.who, err)
+	}
+	code, _, errOut = runIn(t, `{"country":"US","address":{"line1":"1 Main St"}}`, nil, f.args("partners", "add-location", "PG-7K3M9Q", "-f", "-")...)
+	if code != ExitRefused || !strings.Contains(errOut, "registration.market_immutable") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
