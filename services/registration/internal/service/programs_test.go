@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,6 +152,39 @@ func TestPartnerAddsALocation(t *testing.T) {
 		t.Fatalf("enrollment %v", en)
 	}
 	e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeLocationAdded), func(ev ce.Event) bool { return ev.Subject == pid })
+
+	// With an Idempotency-Key a retry gets the first answer.
+	kobe := map[string]any{"address": map[string]any{"line1": "加納町6-5-1", "city": "神戸市中央区", "region": "兵庫県", "postal_code": "650-8570"}}
+	first := e.do(t, "POST", "/v1/partners/"+pid+"/locations", admin, "application/json", mustJSON(t, kobe), "Idempotency-Key", "kobe-1")
+	again := e.do(t, "POST", "/v1/partners/"+pid+"/locations", admin, "application/json", mustJSON(t, kobe), "Idempotency-Key", "kobe-1")
+	if first.Status != 201 || again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || string(first.Body) != string(again.Body) {
+		t.Fatalf("replay: %d %d %q", first.Status, again.Status, again.Header.Get("Idempotent-Replayed"))
+	}
+
+	// A company of the same name registered elsewhere cannot add a location
+	// at this partner's address, and the refusal (stored under its key)
+	// leaves nothing behind.
+	twin := registration()
+	twin["company"].(map[string]any)["registration_number"] = nil
+	twin["company"].(map[string]any)["address"] = map[string]any{"line1": "栄3-1-1", "city": "名古屋市中区", "region": "愛知県", "postal_code": "460-0008"}
+	r = e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, twin))
+	if r.Status != 201 {
+		t.Fatalf("twin: %d %s", r.Status, r.Body)
+	}
+	twinID := r.json(t)["partner_id"].(string)
+	tokyo := map[string]any{"address": registration()["company"].(map[string]any)["address"]}
+	r = e.do(t, "POST", "/v1/partners/"+twinID+"/locations", e.token(t, upstream), "application/json", mustJSON(t, tokyo), "Idempotency-Key", "tokyo-1")
+	if r.Status != 409 || problemCode(t, r) != "registration.duplicate_entity" || !strings.Contains(string(r.Body), "name+address") {
+		t.Fatalf("twin at the partner's address: %d %s", r.Status, r.Body)
+	}
+	var twinView struct{ Locations []any }
+	if err := json.Unmarshal(e.do(t, "GET", "/v1/partners/"+twinID, e.token(t, operator), "", nil).Body, &twinView); err != nil || len(twinView.Locations) != 1 {
+		t.Fatalf("twin's locations after the refusal: %+v %v", twinView, err)
+	}
+	var held int
+	if err := e.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM identity_keys WHERE partner_id = $1`, twinID).Scan(&held); err != nil || held != 1 {
+		t.Fatalf("twin holds %d identity keys (%v), want 1", held, err)
+	}
 
 	// Another company registered at Osaka under the same name: the
 	// registration is refused as a duplicate of the location's key.

@@ -80,6 +80,14 @@ func principal(r *http.Request) auth.Principal {
 // change and replayed for the same body; another body under the same key is
 // refused.
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
+	a.idempotent(w, r, a.runSubmit)
+}
+
+// idempotent runs a creating request once per (caller, Idempotency-Key):
+// the first answer is stored in the same transaction as the change and
+// replayed for the same body (Idempotent-Replayed: true); another body under
+// the same key is refused. Without the header run simply runs.
+func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx context.Context, r *http.Request, p auth.Principal, body []byte) stored) {
 	body, err := httpx.ReadJSONBody(w, r)
 	if err != nil {
 		httpx.WriteError(w, r, err)
@@ -101,7 +109,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		resp = a.runSubmit(ctx, r, p, body)
+		resp = run(ctx, r, p, body)
 		if resp.status >= 500 {
 			return resp.err // transient: nothing is stored, the client may retry
 		}

@@ -27,12 +27,19 @@ func (r *Repository) claimNewKeys(ctx context.Context, tx pgx.Tx, p *domain.Part
 	if len(kinds) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO identity_keys (market, kind, value, partner_id)
+	// Under a savepoint, so that a clash leaves the (caller's) transaction
+	// as it was.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sp.Rollback(ctx) }() // a no-op after Commit
+	if _, err := sp.Exec(ctx, `INSERT INTO identity_keys (market, kind, value, partner_id)
 		SELECT $1, q.kind, q.value, $4 FROM unnest($2::text[], $3::text[]) AS q(kind, value)
 		ON CONFLICT (market, kind, value) DO NOTHING`, string(p.Market()), kinds, values, string(p.ID())); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
+	rows, err := sp.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
 		JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
 		WHERE k.market = $1 AND k.partner_id <> $4 ORDER BY k.kind`, string(p.Market()), kinds, values, string(p.ID()))
 	if err != nil {
@@ -50,11 +57,12 @@ func (r *Repository) claimNewKeys(ctx context.Context, tx pgx.Tx, p *domain.Part
 		}
 		dup.MatchedOn = append(dup.MatchedOn, domain.IdentityKeyKind(kind))
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	if dup != nil {
 		return dup
 	}
-	return nil
+	return sp.Commit(ctx)
 }
