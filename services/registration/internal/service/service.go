@@ -109,14 +109,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	repo := postgres.NewRepository(base.Pool, base.Outbox, events.Draft)
 	a := app.New(repo, domain.RandomIDs{}, app.ClockFunc(time.Now), domain.DefaultPolicy())
 	if cfg.PolicyFile != "" {
+		// The file's state is noted before it is read: a change while it
+		// is read is seen by the first poll.
+		s.policy = &policyfile.Watcher{Path: cfg.PolicyFile, Interval: cfg.PolicyPoll, Apply: a.SetPolicies, Log: log}
+		s.policy.Start()
 		set, err := policyfile.Load(cfg.PolicyFile)
 		if err != nil {
 			base.Close()
 			return nil, err
 		}
 		a.SetPolicies(set)
-		s.policy = &policyfile.Watcher{Path: cfg.PolicyFile, Interval: cfg.PolicyPoll, Apply: a.SetPolicies, Log: log}
-		s.policy.Start()
 	}
 	a.Standing.InactivityPeriod, a.Standing.ReactivationReviewAfter = cfg.InactivityPeriod, cfg.ReactivationReviewAfter
 	a.Finder = repo
