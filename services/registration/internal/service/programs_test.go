@@ -152,6 +152,11 @@ func TestPartnerAddsALocation(t *testing.T) {
 		t.Fatalf("enrollment %v", en)
 	}
 	e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeLocationAdded), func(ev ce.Event) bool { return ev.Subject == pid })
+	osakaID := r.json(t)["enrollment"].(map[string]any)["id"].(string)
+	req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/"+osakaID+"/requirements", admin, "", nil)
+	if req.Status != 200 || req.json(t)["enrollment_id"] != osakaID || !strings.Contains(string(req.Body), `"email_confirmation"`) {
+		t.Fatalf("requirements of the Osaka enrollment: %d %s", req.Status, req.Body)
+	}
 
 	// With an Idempotency-Key a retry gets the first answer.
 	kobe := map[string]any{"address": map[string]any{"line1": "加納町6-5-1", "city": "神戸市中央区", "region": "兵庫県", "postal_code": "650-8570"}}
