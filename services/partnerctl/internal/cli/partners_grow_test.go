@@ -34,3 +34,24 @@ func TestPartnersAddProgramAndLocation(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// TestPartnersStatusShowsEachLocationsEnrollment: a program's second
+// enrollment (at an added location) is asked for by its ID and shown with
+// its location.
+func TestPartnersStatusShowsEachLocationsEnrollment(t *testing.T) {
+	f := newFakeAPI(t)
+	f.mux.HandleFunc("GET /v1/registrations/PG-7K3M9Q", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONAnswer(w, 200, strings.Replace(registrationAnswer, `"status_changed_at":"2026-11-21T10:00:00Z"}],`,
+			`"status_changed_at":"2026-11-21T10:00:00Z"},{"id":"EN-3","program":"indirect_reseller","country":"JP","status":"pending_email_confirmation","location_id":"PL-9OSAKA","status_changed_at":"2026-11-22T10:00:00Z"}],`, 1))
+	})
+	f.mux.HandleFunc("GET /v1/partners/PG-7K3M9Q/enrollments/{program}/requirements", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONAnswer(w, 200, `{"partner_id":"PG-7K3M9Q","enrollment_id":"`+r.PathValue("program")+`","program":"indirect_reseller","enrollment_status":"qualified",
+"partner_status":"active","can_transact":false,"as_of":"2026-11-21T10:07:00Z","requirements":[]}`)
+	})
+	_, out, _ := runIn(t, "", nil, f.args("partners", "status", "PG-7K3M9Q")...)
+	f.only(t, "GET", "/v1/partners/PG-7K3M9Q/enrollments/EN-3/requirements")
+	f.only(t, "GET", "/v1/partners/PG-7K3M9Q/enrollments/indirect_reseller/requirements")
+	if !strings.Contains(out, "indirect_reseller @PL-9OSAKA") {
+		t.Errorf("no line for the Osaka enrollment:\n%s", out)
+	}
+}
