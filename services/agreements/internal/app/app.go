@@ -26,6 +26,7 @@ type Application struct {
 	ListSigned                ListSigned
 	Status                    Status
 	ApplyPartnerRegistered    ApplyPartnerRegistered
+	ApplyEnrollmentAdded      ApplyEnrollmentAdded
 	ApplyVerificationDecision ApplyVerificationDecision
 	ApplyStandingChanged      ApplyStandingChanged
 	CompletePending           CompletePending
@@ -47,6 +48,7 @@ func New(d Deps) Application {
 		ListSigned:                ListSigned{d: d},
 		Status:                    Status{d: d},
 		ApplyPartnerRegistered:    ApplyPartnerRegistered{d: d, network: network},
+		ApplyEnrollmentAdded:      ApplyEnrollmentAdded{d: d},
 		ApplyVerificationDecision: ApplyVerificationDecision{d: d},
 		ApplyStandingChanged:      ApplyStandingChanged{d: d},
 		CompletePending:           CompletePending{d: d},

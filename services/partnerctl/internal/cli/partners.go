@@ -39,7 +39,8 @@ the command exits 1 after printing what it has. -o json prints one object:
 {"registration": …, "email_ownership": {"<enrollment>": …},
  "verification": {"case": …, "requirements": …},
  "agreements": {"<program>": status or problem},
- "requirements": {"<program>": registration's requirements view}} with each API's JSON unchanged.`,
+ "requirements": {"<program>": registration's requirements view; a program's further
+ enrollments, one per added location, under their enrollment id}} with each API's JSON unchanged.`,
 		Example: `  partnerctl partners status PG-PRTA-HD7W-NYE
   partnerctl partners status PG-PRTA-HD7W-NYE -o json | jq '.verification.requirements.due'`,
 		Args: exactArgs("PARTNER_ID"),
@@ -50,6 +51,7 @@ the command exits 1 after printing what it has. -o json prints one object:
 		},
 	}
 	partners.AddCommand(status)
+	addGrowCommands(partners, g)
 	return partners
 }
 
@@ -113,9 +115,16 @@ func (g *globals) partnerStatus(ctx context.Context, id string) error {
 			out.Agreements[e.Program] = body
 		}
 	}
+	// A program's further enrollments (one per added location) by their ID.
+	first := map[string]bool{}
 	for _, e := range reg.Enrollments {
-		if body := part(g.urls.Registration + "/v1/partners/" + esc + "/enrollments/" + url.PathEscape(e.Program) + "/requirements"); body != nil {
-			out.Requirements[e.Program] = body
+		key := e.Program
+		if first[e.Program] {
+			key = e.ID
+		}
+		first[e.Program] = true
+		if body := part(g.urls.Registration + "/v1/partners/" + esc + "/enrollments/" + url.PathEscape(key) + "/requirements"); body != nil {
+			out.Requirements[key] = body
 		}
 	}
 	if g.json() {
@@ -300,17 +309,23 @@ func printPartnerStatus(w io.Writer, reg registrationView, st partnerStatus) {
 
 	fmt.Fprintln(w, "\nCan it transact?")
 	for _, e := range reg.Enrollments {
-		body, ok := st.Requirements[e.Program]
+		label := e.Program
+		body, ok := st.Requirements[e.ID] // a program's further enrollment
+		if ok {
+			label += " @" + e.LocationID
+		} else {
+			body, ok = st.Requirements[e.Program]
+		}
 		var rv enrollmentRequirements
 		switch {
 		case !ok:
-			fmt.Fprintf(w, "  %-20s (registration did not answer)\n", e.Program)
+			fmt.Fprintf(w, "  %-20s (registration did not answer)\n", label)
 		case !decodeOK(body, &rv):
-			fmt.Fprintf(w, "  %-20s %s\n", e.Program, problemLine(body))
+			fmt.Fprintf(w, "  %-20s %s\n", label, problemLine(body))
 		case rv.CanTransact:
-			fmt.Fprintf(w, "  %-20s yes\n", e.Program)
+			fmt.Fprintf(w, "  %-20s yes\n", label)
 		default:
-			fmt.Fprintf(w, "  %-20s not yet (enrollment %s, partner %s)\n", e.Program, rv.EnrollmentStatus, rv.PartnerStatus)
+			fmt.Fprintf(w, "  %-20s not yet (enrollment %s, partner %s)\n", label, rv.EnrollmentStatus, rv.PartnerStatus)
 			for _, r := range rv.Requirements {
 				kind := r.Kind
 				if r.Reason != "" {

@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -111,10 +112,12 @@ type App struct {
 	// Finder answers partner searches (SearchPartners).
 	Finder PartnerFinder
 
-	repo   Repository
-	ids    IDGenerator
-	clock  Clock
-	policy domain.Policy
+	repo  Repository
+	ids   IDGenerator
+	clock Clock
+	// policies is the validation policy per market, swapped whole when the
+	// operator's policy file changes (SetPolicies).
+	policies atomic.Pointer[domain.PolicySet]
 	// Standing are the standing time rules (DefaultStandingPolicy unless set).
 	Standing StandingPolicy
 }
@@ -122,8 +125,17 @@ type App struct {
 // New builds the application from its ports and the validation policy
 // (domain.DefaultPolicy() unless configured).
 func New(repo Repository, ids IDGenerator, clock Clock, policy domain.Policy) *App {
-	return &App{repo: repo, ids: ids, clock: clock, policy: policy, Standing: DefaultStandingPolicy()}
+	a := &App{repo: repo, ids: ids, clock: clock, Standing: DefaultStandingPolicy()}
+	a.SetPolicies(domain.PolicySet{Default: policy})
+	return a
 }
+
+// SetPolicies replaces the validation policy per market; requests already
+// running finish under the one they started with.
+func (a *App) SetPolicies(s domain.PolicySet) { a.policies.Store(&s) }
+
+// Policies returns the validation policy per market in force.
+func (a *App) Policies() domain.PolicySet { return *a.policies.Load() }
 
 // now is the clock's time in UTC at microsecond precision, so that what is
 // stored in Postgres reads back equal.

@@ -71,8 +71,11 @@ type RequirementsView struct {
 // EnrollmentRequirements returns the requirements view of the partner's
 // enrollment in program. Callers: the partner's users and staff (others get
 // registration.partner_not_found).
+//
+// program may also be an enrollment ID, which names one of several
+// enrollments in a program (one per location, see AddEnrollment).
 func (a *App) EnrollmentRequirements(ctx context.Context, p auth.Principal, partnerID, program string) (RequirementsView, error) {
-	prog, err := parseProgram(program)
+	match, what, err := enrollmentMatcher(program)
 	if err != nil {
 		return RequirementsView{}, err
 	}
@@ -80,9 +83,9 @@ func (a *App) EnrollmentRequirements(ctx context.Context, p auth.Principal, part
 	if err != nil {
 		return RequirementsView{}, err
 	}
-	i := slices.IndexFunc(s.Enrollments, func(e domain.Enrollment) bool { return e.Program == prog })
+	i := slices.IndexFunc(s.Enrollments, match)
 	if i < 0 {
-		return RequirementsView{}, apperr.NotFound(CodeEnrollmentNotFound, fmt.Sprintf("the partner is not enrolled in %s", prog))
+		return RequirementsView{}, apperr.NotFound(CodeEnrollmentNotFound, "the partner has no enrollment "+what)
 	}
 	docs, err := a.repo.DocumentsDue(ctx, s.ID)
 	if err != nil {
@@ -191,4 +194,17 @@ func holdRequirement(pid string, h domain.Hold) Requirement {
 			Description: "enforce MFA for every user, service accounts included; the hold is lifted when your identity platform reports compliance"})
 	}
 	return r
+}
+
+// enrollmentMatcher selects an enrollment by its ID (EN-…) or, for a
+// program name, the program's first enrollment (the registered location's).
+func enrollmentMatcher(s string) (func(domain.Enrollment) bool, string, error) {
+	if id, err := domain.ParseID(domain.KindEnrollment, s); err == nil {
+		return func(e domain.Enrollment) bool { return string(e.ID) == id }, id, nil
+	}
+	prog, err := parseProgram(s)
+	if err != nil {
+		return nil, "", err
+	}
+	return func(e domain.Enrollment) bool { return e.Program == prog }, fmt.Sprintf("in %s", prog), nil
 }

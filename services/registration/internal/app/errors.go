@@ -35,6 +35,9 @@ const (
 	CodePartnerClosed            = "registration.partner_closed"
 	CodePartnerRejected          = "registration.partner_rejected"
 	CodeNotInactive              = "registration.not_inactive"
+	CodeAlreadyEnrolled          = "registration.already_enrolled"
+	CodeLocationExists           = "registration.location_exists"
+	CodeProgramNotInMarket       = "registration.program_not_in_market"
 )
 
 // translate turns domain errors into coded application errors; anything
@@ -97,6 +100,10 @@ var sentinelMap = []struct {
 	{domain.ErrPartnerRejected, apperr.KindConflict, CodePartnerRejected, "the partner's registration was rejected"},
 	{domain.ErrNotInactive, apperr.KindConflict, CodeNotInactive, "the partner is not inactive; only an inactive partner is reactivated"},
 	{domain.ErrInvalidSecurityReport, apperr.KindInvalid, CodeInvalidInput, "invalid security requirements report"},
+	{domain.ErrAlreadyEnrolled, apperr.KindConflict, CodeAlreadyEnrolled, "the partner is already enrolled in this program at this location"},
+	{domain.ErrNetworkComesWithReg, apperr.KindConflict, CodeAlreadyEnrolled, "every partner has the partner network membership from its registration"},
+	{domain.ErrLocationExists, apperr.KindConflict, CodeLocationExists, "the partner already has a location at this address"},
+	{domain.ErrProgramNotInMarket, apperr.KindConflict, CodeProgramNotInMarket, "the program is not offered in the partner's market"},
 }
 
 // invalidNote answers a missing or too long reason.

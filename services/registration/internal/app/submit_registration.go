@@ -24,7 +24,8 @@ func (a *App) SubmitRegistration(ctx context.Context, p auth.Principal, in domai
 		return RegistrationView{}, err
 	}
 	now := a.now()
-	reg, err := domain.NormalizeRegistration(in, a.policy, now)
+	market, _ := domain.ParseCountry(in.Market)
+	reg, err := domain.NormalizeRegistration(in, a.Policies().For(market), now)
 	if err != nil {
 		return RegistrationView{}, translate(err, "submit registration")
 	}

@@ -20,6 +20,15 @@ type Policy struct {
 	// RoleLocalParts are shared-mailbox local parts refused for the primary
 	// contact, who must be a person ("info", "sales"…). A "+tag" is ignored.
 	RoleLocalParts []string
+	// AllowFreeMail, AllowTenantDomains and AllowRoleAddresses switch the
+	// three refusals off (an operator's per-market policy; all refused by
+	// default).
+	AllowFreeMail, AllowTenantDomains, AllowRoleAddresses bool
+	// RequiredSchemes: a registration number of one of these schemes is
+	// required in the market (none: the number is optional).
+	RequiredSchemes []RegistrationScheme
+	// Programs the market offers (none listed: every program).
+	Programs []Program
 }
 
 // DefaultPolicy returns the lists shipped with the service.
@@ -101,12 +110,12 @@ func ParseEmail(s string) (Email, error) {
 
 // IsFreeMail reports whether domain is, or is under, a free-mail domain.
 func (p Policy) IsFreeMail(domain string) bool {
-	return slices.ContainsFunc(p.FreeMailDomains, func(d string) bool { return domain == d || strings.HasSuffix(domain, "."+d) })
+	return !p.AllowFreeMail && slices.ContainsFunc(p.FreeMailDomains, func(d string) bool { return domain == d || strings.HasSuffix(domain, "."+d) })
 }
 
 // IsTenantDomain reports whether domain is a vendor tenant domain.
 func (p Policy) IsTenantDomain(domain string) bool {
-	return slices.ContainsFunc(p.TenantDomainSuffixes, func(d string) bool {
+	return !p.AllowTenantDomains && slices.ContainsFunc(p.TenantDomainSuffixes, func(d string) bool {
 		d = strings.TrimPrefix(d, "*.")
 		return domain == d || strings.HasSuffix(domain, "."+d)
 	})
@@ -116,5 +125,5 @@ func (p Policy) IsTenantDomain(domain string) bool {
 // person; "+tag" sub-addressing is ignored ("sales+jp" is "sales").
 func (p Policy) IsRoleAddress(local string) bool {
 	base, _, _ := strings.Cut(local, "+")
-	return slices.Contains(p.RoleLocalParts, base)
+	return !p.AllowRoleAddresses && slices.Contains(p.RoleLocalParts, base)
 }

@@ -55,6 +55,9 @@ type Location struct {
 	Country     Country        `json:"country"`
 	Status      LocationStatus `json:"status"`
 	ActivatedAt time.Time      `json:"activated_at,omitzero"`
+	// Address of a location added after registration (the registered
+	// location's address is the registration's).
+	Address *AddressFacts `json:"address,omitempty"`
 }
 
 // IDIssuer issues the identifiers a new partner needs.
@@ -172,7 +175,10 @@ func (p *Partner) enrollmentIndex(program Program) int {
 }
 
 // IdentityKeys returns the keys that must be unique in the partner's market.
-func (p *Partner) IdentityKeys() []IdentityKey { return p.registration.Normalized.IdentityKeys() }
+// Added locations contribute their legal name + address key.
+func (p *Partner) IdentityKeys() []IdentityKey {
+	return append(p.registration.Normalized.IdentityKeys(), p.locationIdentityKeys()...)
+}
 
 // HoldsIdentity reports whether the partner still claims its identity keys;
 // a rejected registration releases them so that the company can register again.
@@ -317,7 +323,7 @@ func (p *Partner) RejectVerification(reason string, now time.Time) (changed bool
 // registration, so for that program this only confirms an active membership.
 // Accepting again for an active enrollment changes nothing.
 func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreementID string, now time.Time) (changed bool, err error) {
-	i := p.enrollmentIndex(program)
+	i := p.enrollmentFor(program, locationID)
 	if i < 0 {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
 	}
@@ -342,7 +348,7 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		if locationID == "" && e.LocationID == "" {
 			return false, fmt.Errorf("partner %s: %w", p.id, ErrLocationRequired)
 		}
-		if locationID != "" {
+		if locationID != "" && locationID != e.LocationID {
 			if _, err := p.LinkLocation(program, locationID, now); err != nil {
 				return false, err
 			}
@@ -351,13 +357,12 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
 	}
 	e.AgreementID, p.updatedAt = agreementID, now
-	if e.Status == EnrollmentPendingEmailConfirmation {
-		return true, nil
+	if e.Status != EnrollmentPendingEmailConfirmation {
+		if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
+			return false, err
+		}
 	}
-	if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
-		return false, err
-	}
-	return true, nil
+	return true, p.extendAgreement(program, agreementID, now)
 }
 
 // LinkLocation links one of the partner's location IDs to its indirect
@@ -392,6 +397,9 @@ func (p *Partner) LinkLocation(program Program, locationID LocationID, now time.
 	}
 	if e.LocationID != "" && e.Status == EnrollmentActive {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrLocationAlreadyLinked)
+	}
+	if slices.ContainsFunc(p.enrollments, func(o Enrollment) bool { return o.ID != e.ID && o.Program == program && o.LocationID == locationID }) {
+		return false, fmt.Errorf("partner %s, %s at %s: %w", p.id, program, locationID, ErrAlreadyEnrolled)
 	}
 	prev := e.LocationID
 	e.LocationID, p.updatedAt = locationID, now

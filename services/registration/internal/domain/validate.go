@@ -158,6 +158,9 @@ func NormalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (
 	out.Programs = v.programs(in.Programs, market, marketOK, policy)
 	out.Affirmations = v.affirmations(in.Affirmations, out.Programs, now)
 	out.EmailDomainMatchesWebsite = SameOrSubdomain(out.Contact.EmailDomain, out.Company.WebsiteDomain)
+	if marketOK {
+		v.marketRules(out, policy)
+	}
 
 	if len(v.fields) > 0 {
 		return Registration{}, &ValidationError{Fields: v.fields}

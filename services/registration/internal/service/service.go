@@ -5,6 +5,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/events"
 	api "github.com/partnerhub/onboarding/services/registration/internal/adapters/http"
+	"github.com/partnerhub/onboarding/services/registration/internal/adapters/policyfile"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/registration/internal/app"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -32,6 +34,12 @@ type Config struct {
 	// ReactivationReviewAfter: a partner inactive at least this long is
 	// reviewed by verification again when reactivated.
 	ReactivationReviewAfter domain.Period `env:"REACTIVATION_REVIEW_AFTER" envDefault:"6mo"`
+	// PolicyFile names the operator's registration policy (JSON or YAML):
+	// contact e-mail policy and registration-number schemes per market.
+	// Empty: the built-in policy. Re-read on SIGHUP and when it changes.
+	PolicyFile string `env:"REGISTRATION_POLICY_FILE"`
+	// PolicyPoll is how often the policy file's modification time is checked.
+	PolicyPoll time.Duration `env:"REGISTRATION_POLICY_POLL" envDefault:"5s"`
 }
 
 // Validate lists every problem.
@@ -40,6 +48,11 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Config.Validate())
 	if c.IdempotencyRetention < 24*time.Hour {
 		errs = append(errs, errors.New("IDEMPOTENCY_RETENTION must be at least 24h"))
+	}
+	if c.PolicyFile != "" {
+		if _, err := policyfile.Load(c.PolicyFile); err != nil {
+			errs = append(errs, fmt.Errorf("REGISTRATION_POLICY_FILE: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -64,6 +77,7 @@ type Service struct {
 	events *events.Handlers
 	api    *api.API
 	cfg    Config
+	policy *policyfile.Watcher // nil without REGISTRATION_POLICY_FILE
 }
 
 // Declaration is the registration service as the platform runs it: what it
@@ -94,6 +108,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	repo := postgres.NewRepository(base.Pool, base.Outbox, events.Draft)
 	a := app.New(repo, domain.RandomIDs{}, app.ClockFunc(time.Now), domain.DefaultPolicy())
+	if cfg.PolicyFile != "" {
+		// The file's state is noted before it is read: a change while it
+		// is read is seen by the first poll.
+		s.policy = &policyfile.Watcher{Path: cfg.PolicyFile, Interval: cfg.PolicyPoll, Apply: a.SetPolicies, Log: log}
+		s.policy.Start()
+		set, err := policyfile.Load(cfg.PolicyFile)
+		if err != nil {
+			base.Close()
+			return nil, err
+		}
+		a.SetPolicies(set)
+	}
 	a.Standing.InactivityPeriod, a.Standing.ReactivationReviewAfter = cfg.InactivityPeriod, cfg.ReactivationReviewAfter
 	a.Finder = repo
 	s.Base, s.App, s.Repo = base, a, repo
@@ -112,7 +138,14 @@ func (s *Service) routes() http.Handler { return s.api.Handler(s.Base.Guard.Prot
 func (s *Service) Addr() string { return s.Base.Addr() }
 
 // Run serves until ctx ends, then shuts down gracefully.
-func (s *Service) Run(ctx context.Context) error { return s.Base.Run(ctx) }
+func (s *Service) Run(ctx context.Context) error {
+	if s.policy != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.policy.Run(wctx)
+	}
+	return s.Base.Run(ctx)
+}
 
 // markInactive makes inactive the partners idle for the inactivity period.
 func (s *Service) markInactive(ctx context.Context, now time.Time) (time.Time, error) {

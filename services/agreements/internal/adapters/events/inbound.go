@@ -44,6 +44,7 @@ func (h Inbound) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeVerificationRejected, Inbox: HandlerVerificationRejected, Handle: h.OnVerificationRejected},
 		{Type: verificationv1.TypeVerificationRevoked, Inbox: HandlerVerificationRevoked, Handle: h.OnVerificationRevoked},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
+		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
 	}
 }
 

@@ -29,6 +29,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 		{Type: verificationv1.TypeEmailDisputeUpheld, Inbox: "on_email_dispute_upheld", Handle: h.OnDisputeDecided},
 		{Type: verificationv1.TypeEmailDisputeDismissed, Inbox: "on_email_dispute_dismissed", Handle: h.OnDisputeDecided},
+		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
 	}
 }
 

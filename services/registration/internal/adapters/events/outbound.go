@@ -37,6 +37,10 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		typ, payload = regv1.TypePartnerStandingChanged, &regv1.PartnerStandingChanged{}
 	case domain.SecurityStatusChanged:
 		typ, payload = regv1.TypeSecurityStatusChanged, &regv1.SecurityStatusChanged{}
+	case domain.EnrollmentAdded:
+		typ, payload = regv1.TypeEnrollmentAdded, &regv1.EnrollmentAdded{}
+	case domain.LocationAdded:
+		typ, payload = regv1.TypeLocationAdded, &regv1.LocationAdded{}
 	default:
 		return outbox.Draft{}, fmt.Errorf("no published event for domain event %T", e)
 	}

@@ -56,6 +56,8 @@ func (a *API) Routes() []httpx.Route {
 		route("GET", "/v1/partners/{id}", a.getPartner),
 		route("PUT", "/v1/partners/{id}/market", a.changeMarket),
 		route("PUT", "/v1/partners/{id}/enrollments/{program}/location", a.linkLocation),
+		route("POST", "/v1/partners/{id}/enrollments", a.addEnrollment),
+		route("POST", "/v1/partners/{id}/locations", a.addLocation),
 		route("POST", "/v1/duplicate-claims", a.fileClaim),
 		route("GET", "/v1/duplicate-claims/{claim_id}", a.getClaim),
 		route("PUT", "/v1/partners/{id}/compliance-hold", a.placeComplianceHold),
@@ -79,6 +81,14 @@ func principal(r *http.Request) auth.Principal {
 // change and replayed for the same body; another body under the same key is
 // refused.
 func (a *API) submit(w http.ResponseWriter, r *http.Request) {
+	a.idempotent(w, r, a.runSubmit)
+}
+
+// idempotent runs a creating request once per (caller, Idempotency-Key):
+// the first answer is stored in the same transaction as the change and
+// replayed for the same body (Idempotent-Replayed: true); another body under
+// the same key is refused. Without the header run simply runs.
+func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx context.Context, r *http.Request, p auth.Principal, body []byte) stored) {
 	body, err := httpx.ReadJSONBody(w, r)
 	if err != nil {
 		httpx.WriteError(w, r, err)
@@ -100,7 +110,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		resp = a.runSubmit(ctx, r, p, body)
+		resp = run(ctx, r, p, body)
 		if resp.status >= 500 {
 			return resp.err // transient: nothing is stored, the client may retry
 		}

@@ -205,6 +205,7 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if err != nil {
 			return err
 		}
+		keysBefore := p.IdentityKeys()
 		if err := fn(p); err != nil {
 			return err
 		}
@@ -217,6 +218,11 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if len(events) == 0 && bytes.Equal(before, after) {
 			return nil
 		}
+		// New identity keys first: a clash writes nothing, even in a
+		// caller's transaction (an Idempotency-Key answer is stored in it).
+		if err := r.claimNewKeys(ctx, tx, p, keysBefore); err != nil {
+			return err
+		}
 		if err := r.savePartner(ctx, tx, s, after); err != nil {
 			return err
 		}
@@ -225,6 +231,7 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 				return err
 			}
 		}
+
 		return r.writeEvents(ctx, tx, events)
 	})
 }

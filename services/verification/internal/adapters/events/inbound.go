@@ -50,6 +50,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
 		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
 		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},
+		{Type: registrationv1.TypeEnrollmentAdded, Inbox: "on_enrollment_added", Handle: h.OnEnrollmentAdded},
 	}
 }
 
@@ -120,8 +121,8 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
 		PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
-	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrCaseNotFound.Code && h.young(ev) {
-		// Not permanent yet: redelivered with backoff; dead-lettered with
+	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code) && h.young(ev) {
+		// Not permanent yet (an added enrollment may reach the case after its confirmation): redelivered with backoff; dead-lettered with
 		// this code once the deliveries run out.
 		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID)
 	}
