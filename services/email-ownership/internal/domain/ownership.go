@@ -167,6 +167,12 @@ func (o *Ownership) header(challengeID string, now time.Time) EventHeader {
 // registration event opens nothing (opened=false, no events). A new address
 // supersedes the earlier live challenges.
 func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
+	return o.OpenFor(ReasonRegistration, rcpt, causationID, is, p, now)
+}
+
+// OpenFor is Open with the reason the challenge is opened for: the
+// registration, or a profile change's new contact address.
+func (o *Ownership) OpenFor(reason OpenReason, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
 		return false, err
@@ -186,7 +192,7 @@ func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy
 	if causationID != "" {
 		o.causations = append(o.causations, causationID)
 	}
-	o.issue(rcpt, is, ReasonRegistration, causationID, p, now)
+	o.issue(rcpt, is, reason, causationID, p, now)
 	return true, nil
 }
 

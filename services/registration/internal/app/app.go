@@ -44,6 +44,7 @@ type Repository interface {
 	// inactive that has been idle longest (zero: none).
 	OldestActivity(ctx context.Context) (time.Time, error)
 	ReviewRequirements
+	IdentityChecker
 }
 
 // ReviewRequirements is registration's read model of what verification

@@ -26,6 +26,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerOpenChallenges, Handle: h.OnApplicationSubmitted},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
+		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChange, Handle: h.OnProfileChangeRequested},
 	}
 }
 

@@ -205,6 +205,10 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if err != nil {
 			return err
 		}
+		loaded, err := rehydrate(data, last)
+		if err != nil {
+			return err
+		}
 		if err := fn(p); err != nil {
 			return err
 		}
@@ -224,6 +228,9 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 			if _, err := tx.Exec(ctx, `DELETE FROM identity_keys WHERE partner_id = $1`, string(id)); err != nil {
 				return err
 			}
+		}
+		if err := r.syncIdentity(ctx, tx, loaded, p); err != nil {
+			return err
 		}
 		return r.writeEvents(ctx, tx, events)
 	})
