@@ -1,0 +1,171 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
+)
+
+// profile is GET /v1/partners/{id}/profile.
+type profile struct {
+	Verified struct {
+		Company struct {
+			LegalName string `json:"legal_name"`
+			Address   struct {
+				Line1      string `json:"line1"`
+				PostalCode string `json:"postal_code"`
+			} `json:"address"`
+		} `json:"company"`
+		Contact struct {
+			FirstName string `json:"first_name"`
+			Email     string `json:"email"`
+		} `json:"contact"`
+	} `json:"verified"`
+	Change *struct {
+		Number int    `json:"number"`
+		Status string `json:"status"`
+		Checks []struct {
+			Check string `json:"check"`
+			State string `json:"state"`
+		} `json:"checks"`
+		Changes []struct{ Field, From, To string } `json:"changes"`
+	} `json:"change"`
+}
+
+func (p profile) checks() []string {
+	var out []string
+	if p.Change != nil {
+		for _, c := range p.Change.Checks {
+			out = append(out, c.Check+":"+c.State)
+		}
+	}
+	return out
+}
+
+// TestProfileChangesAcrossServices runs the seven binaries and changes an
+// active reseller's profile: a new contact address is mailed a challenge
+// by email-ownership through the notifier and SMTP, and its confirmation
+// makes it the verified contact; an address change waits for the company
+// check, is rejected once (the verified address stays) and applied after a
+// verifier passes it. The partner stays active throughout; every response
+// matches its OpenAPI document and nothing is dead-lettered.
+func TestProfileChangesAcrossServices(t *testing.T) {
+	s := e2e.Start(t)
+	docs, err := contract.FetchDocs(s.HTTPClient, s.URL("registration"), s.URL("email-ownership"), s.URL("verification"), s.URL("agreements"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := contract.NewValidatingTransport(s.HTTPClient.Transport, docs)
+	s.HTTPClient = &http.Client{Transport: tr, Timeout: s.HTTPClient.Timeout}
+	t.Cleanup(func() { tr.Verify(t) })
+
+	c := minato
+	reg := onboard(t, s, c, "indirect_reseller")
+	pid := reg.PartnerID
+	reg0 := s.URL("registration")
+	admin := s.Token(partnerAdmin(pid, "admin-"+pid))
+	checker := s.Token(verifier("verifier-profile"))
+	getProfile := func() profile {
+		t.Helper()
+		var p profile
+		s.Call(t, "GET", reg0+"/v1/partners/"+pid+"/profile", admin, nil, http.StatusOK, &p)
+		return p
+	}
+	active := func(when string) {
+		t.Helper()
+		if p := getPartner(t, s, pid); p.Status != "active" || p.enrollment("indirect_reseller") != "active" {
+			t.Fatalf("%s: the partner must keep transacting (%s, reseller %s)", when, p.Status, p.enrollment("indirect_reseller"))
+		}
+	}
+
+	// 1. A new contact: only e-mail ownership re-opens (same domain).
+	newEmail := "hanako.sato@" + c.Domain
+	var p profile
+	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{
+		"contact": map[string]any{"first_name": "花子", "last_name": "佐藤", "email": strings.ToUpper(newEmail), "phone": "090-4444-5555"},
+	}, http.StatusCreated, &p)
+	if got := p.checks(); !slices.Equal(got, []string{"email_ownership:pending"}) || p.Verified.Contact.Email != c.Email() {
+		t.Fatalf("contact change: checks %v, verified %s", got, p.Verified.Contact.Email)
+	}
+	active("contact change pending")
+	links := confirmLinks(t, s, newEmail, 1)
+	s.ConfirmLink(t, links[0])
+	e2e.Eventually(t, 20*time.Second, "the new contact is the verified one", func() error {
+		p = getProfile()
+		if p.Change.Status != "applied" || p.Verified.Contact.Email != newEmail || p.Verified.Contact.FirstName != "花子" {
+			return fmt.Errorf("%s, verified contact %+v", p.Change.Status, p.Verified.Contact)
+		}
+		return nil
+	})
+	opened := s.Events.Of(emailv1.TypeChallengeOpened, pid)
+	if o := decodeData[emailv1.ChallengeOpened](t, opened[len(opened)-1]); o.Reason != emailv1.ReasonProfileChange {
+		t.Fatalf("challenge for the new address opened for %q", o.Reason)
+	}
+	active("contact change applied")
+
+	// 2. A new address: the company check re-opens; a verifier rejects it
+	// and the verified address stays.
+	move := map[string]any{"address": map[string]any{"line1": "芝浦３－４－１", "line2": "ミナトタワー 12F", "city": "港区", "region": "東京", "postal_code": "〒108-0023"}}
+	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, move, http.StatusCreated, &p)
+	if got := p.checks(); !slices.Equal(got, []string{"company:pending"}) {
+		t.Fatalf("address change: checks %v", got)
+	}
+	decisions := fmt.Sprintf("%s/v1/partners/%s/profile-changes/%d/decisions", reg0, pid, p.Change.Number)
+	e2e.WantProblem(t, s.Do(t, "POST", decisions, admin, map[string]any{"check": "company", "outcome": "passed"}), http.StatusForbidden, "auth.role_required")
+	s.Call(t, "POST", decisions, checker, map[string]any{"check": "company", "outcome": "failed", "reason": "the register shows another building"}, http.StatusOK, &p)
+	if p.Change.Status != "rejected" || p.Verified.Company.Address.Line1 != c.Line1 {
+		t.Fatalf("rejected change: %s, verified %+v", p.Change.Status, p.Verified.Company.Address)
+	}
+	active("address change rejected")
+
+	// 3. Asked again and approved: the verified profile moves.
+	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, move, http.StatusCreated, &p)
+	decisions = fmt.Sprintf("%s/v1/partners/%s/profile-changes/%d/decisions", reg0, pid, p.Change.Number)
+	s.Call(t, "POST", decisions, checker, map[string]any{"check": "company", "outcome": "passed"}, http.StatusOK, &p)
+	if p.Change.Status != "applied" || p.Verified.Company.Address.Line1 != c.Line1 || p.Verified.Company.Address.PostalCode != "108-0023" {
+		t.Fatalf("approved change: %s, verified %+v", p.Change.Status, p.Verified.Company.Address)
+	}
+	var registration struct {
+		Normalized struct {
+			Company struct {
+				Address struct {
+					Line2 string `json:"line2"`
+				} `json:"address"`
+			} `json:"company"`
+		} `json:"normalized"`
+	}
+	s.Call(t, "GET", reg0+"/v1/registrations/"+pid, admin, nil, http.StatusOK, &registration)
+	if registration.Normalized.Company.Address.Line2 != "ミナトタワー 12F" {
+		t.Fatalf("registration view line2 %q", registration.Normalized.Company.Address.Line2)
+	}
+	active("address change applied")
+
+	// The market never changes.
+	e2e.WantProblem(t, s.Do(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{"market": "US"}),
+		http.StatusConflict, "registration.market_immutable")
+	// A verifier of the partner itself never decides.
+	own := s.Token(auth.Principal{Subject: "own-verifier", PartnerID: pid, Roles: []auth.Role{auth.RoleVerifier}})
+	e2e.WantProblem(t, s.Do(t, "POST", decisions, own, map[string]any{"check": "company", "outcome": "passed"}),
+		http.StatusForbidden, "registration.own_partner")
+
+	e2e.Eventually(t, 10*time.Second, "profile change events", func() error {
+		n := func(typ string) int { return len(s.Events.Of(typ, pid)) }
+		if n(regv1.TypeProfileChangeRequested) != 3 || n(regv1.TypeProfileChangeApplied) != 2 || n(regv1.TypeProfileChangeRejected) != 1 {
+			return fmt.Errorf("requested %d, applied %d, rejected %d", n(regv1.TypeProfileChangeRequested),
+				n(regv1.TypeProfileChangeApplied), n(regv1.TypeProfileChangeRejected))
+		}
+		return nil
+	})
+	s.Events.Settle(300*time.Millisecond, 5*time.Second)
+	s.AssertNoDeadLetters(t)
+	s.Stop(t)
+}
