@@ -17,6 +17,7 @@ import (
 
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 )
@@ -94,6 +95,8 @@ const (
 	AccessExpiring       = "relationships.access_expiring"
 	AccessExpired        = "relationships.access_expired"
 	AccessTerminated     = "relationships.access_terminated"
+	// ProfileChangeRejected: a re-opened check of a profile change failed.
+	ProfileChangeRejected = "registration.profile_change_rejected"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -124,6 +127,8 @@ var Kinds = []Kind{
 		"the provider's delegated access ended; the provider must ask again"},
 	{AccessTerminated, relv1.TypeAccessTerminated, Transactional, "the reseller's contact",
 		"the provider's delegated access was removed because the relationship ended (not sent when a widening supersedes a grant)"},
+	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
+		"which re-opened check of the profile change failed and the verifier's reason, the change number; the verified profile stays as it was"},
 }
 
 // KindOf returns the catalog entry of a template id.
@@ -148,6 +153,16 @@ type Data struct {
 	Verification *Verification `json:"verification,omitempty"`
 	Agreement    *Agreement    `json:"agreement,omitempty"`
 	Relationship *Relationship `json:"relationship,omitempty"`
+	// ProfileChange facts of the profile change mails.
+	ProfileChange *ProfileChange `json:"profile_change,omitempty"`
+}
+
+// ProfileChange is a rejected profile change: its number, the failed check
+// and the verifier's reason (free text, shown as written).
+type ProfileChange struct {
+	Number int    `json:"number"`
+	Check  string `json:"check"`
+	Reason string `json:"reason"`
 }
 
 // Party is the recipient's company and contact.

@@ -60,10 +60,13 @@ type ProfileCheck struct {
 }
 
 // ProfileChangeApplied: every re-opened check passed (or none was re-opened);
-// the change is the partner's verified profile now.
+// the change is the partner's verified profile now. The notifier keeps
+// mailing the partner's contact from it (a new contact takes over).
 type ProfileChangeApplied struct {
 	PartnerID     string         `json:"partner_id"`
 	ChangeNumber  int            `json:"change_number"`
+	Market        string         `json:"market"`
+	Language      string         `json:"language"`
 	Changes       []FieldChange  `json:"changes"`
 	Checks        []ProfileCheck `json:"checks"`
 	LegalName     string         `json:"legal_name"`
@@ -73,10 +76,11 @@ type ProfileChangeApplied struct {
 }
 
 // ProfileChangeRejected: a re-opened check failed; the verified profile
-// stays as it was.
+// stays as it was. The notifier mails the partner's contact the reason.
 type ProfileChangeRejected struct {
 	PartnerID    string         `json:"partner_id"`
 	ChangeNumber int            `json:"change_number"`
+	Market       string         `json:"market"`
 	Check        string         `json:"check"`
 	Reason       string         `json:"reason"`
 	Checks       []ProfileCheck `json:"checks"`

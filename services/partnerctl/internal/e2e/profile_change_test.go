@@ -54,9 +54,10 @@ func (p profile) checks() []string {
 // TestProfileChangesAcrossServices runs the seven binaries and changes an
 // active reseller's profile: a new contact address is mailed a challenge
 // by email-ownership through the notifier and SMTP, and its confirmation
-// makes it the verified contact; an address change waits for the company
-// check, is rejected once (the verified address stays) and applied after a
-// verifier passes it. The partner stays active throughout; every response
+// makes it the verified contact (the notifier mails it from then on); an
+// address change waits for the company check, is rejected once (the
+// verified address stays, the new contact is mailed why) and applied after
+// a verifier passes it. The partner stays active throughout; every response
 // matches its OpenAPI document and nothing is dead-lettered.
 func TestProfileChangesAcrossServices(t *testing.T) {
 	s := e2e.Start(t)
@@ -126,6 +127,12 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		t.Fatalf("rejected change: %s, verified %+v", p.Change.Status, p.Verified.Company.Address)
 	}
 	active("address change rejected")
+	// The partner is told why, at its new (verified) contact address.
+	m := waitMail(t, s, newEmail, "登録情報の変更を承認できませんでした")
+	wantMail(t, m, newEmail, "the register shows another building", fmt.Sprintf("変更番号 %d", p.Change.Number))
+	if old, _ := s.Mails(c.Email()); slices.ContainsFunc(old, func(m e2e.Mail) bool { return strings.Contains(m.Subject, "登録情報の変更") }) {
+		t.Fatal("the rejection went to the old contact")
+	}
 
 	// 3. Asked again and approved: the verified profile moves.
 	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, move, http.StatusCreated, &p)

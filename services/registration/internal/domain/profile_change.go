@@ -531,7 +531,7 @@ func (p *Partner) DecideProfileCheck(number int, check Recheck, passed bool, rea
 	p.updatedAt = now
 	if !passed {
 		c.Status, c.DecidedAt, c.RejectionReason = ChangeRejected, now, reason
-		p.record(ProfileChangeRejected{PartnerID: p.id, ChangeNumber: c.Number, Check: check, Reason: reason,
+		p.record(ProfileChangeRejected{PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Check: check, Reason: reason,
 			Checks: slices.Clone(c.Checks), RejectedBy: by, RejectedAt: now})
 		return nil
 	}
@@ -567,7 +567,7 @@ func (p *Partner) applyProfileChange(now time.Time) {
 	}
 	p.profile.VerifiedAt, p.updatedAt = now, now
 	n := c.Proposed.Normalized
-	p.record(ProfileChangeApplied{PartnerID: p.id, ChangeNumber: c.Number, Changes: slices.Clone(c.Changes),
+	p.record(ProfileChangeApplied{PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Language: n.Language, Changes: slices.Clone(c.Changes),
 		Checks: slices.Clone(c.Checks), LegalName: n.Company.LegalName, Contact: n.Contact,
 		WebsiteDomain: n.Company.WebsiteDomain, AppliedAt: now})
 }
@@ -601,6 +601,8 @@ type ProfileChangeRequested struct {
 type ProfileChangeApplied struct {
 	PartnerID     PartnerID         `json:"partner_id"`
 	ChangeNumber  int               `json:"change_number"`
+	Market        Country           `json:"market"`
+	Language      Language          `json:"language"`
 	Changes       []FieldChange     `json:"changes"`
 	Checks        []ProfileCheck    `json:"checks"`
 	LegalName     string            `json:"legal_name"`
@@ -614,6 +616,7 @@ type ProfileChangeApplied struct {
 type ProfileChangeRejected struct {
 	PartnerID    PartnerID      `json:"partner_id"`
 	ChangeNumber int            `json:"change_number"`
+	Market       Country        `json:"market"`
 	Check        Recheck        `json:"check"`
 	Reason       string         `json:"reason"`
 	Checks       []ProfileCheck `json:"checks"`
