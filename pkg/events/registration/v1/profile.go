@@ -60,19 +60,26 @@ type ProfileCheck struct {
 }
 
 // ProfileChangeApplied: every re-opened check passed (or none was re-opened);
-// the change is the partner's verified profile now. The notifier keeps
-// mailing the partner's contact from it (a new contact takes over).
+// the change is the partner's verified profile now, carried whole:
+// verification keeps its case's facts current with it, and the notifier
+// mails the partner's contact from it (a new contact takes over).
 type ProfileChangeApplied struct {
-	PartnerID     string         `json:"partner_id"`
-	ChangeNumber  int            `json:"change_number"`
-	Market        string         `json:"market"`
-	Language      string         `json:"language"`
-	Changes       []FieldChange  `json:"changes"`
-	Checks        []ProfileCheck `json:"checks"`
-	LegalName     string         `json:"legal_name"`
-	Contact       Contact        `json:"contact"`
-	WebsiteDomain string         `json:"website_domain,omitempty"`
-	AppliedAt     time.Time      `json:"applied_at"`
+	PartnerID    string         `json:"partner_id"`
+	ChangeNumber int            `json:"change_number"`
+	Market       string         `json:"market"`
+	Language     string         `json:"language"`
+	Changes      []FieldChange  `json:"changes"`
+	Checks       []ProfileCheck `json:"checks"`
+	// The verified profile now.
+	LegalName                 LegalName           `json:"legal_name"`
+	Address                   Address             `json:"address"`
+	CompanyPhoneE164          string              `json:"company_phone_e164"`
+	RegistrationNumber        *RegistrationNumber `json:"registration_number,omitempty"`
+	Website                   string              `json:"website,omitempty"`
+	WebsiteDomain             string              `json:"website_domain,omitempty"`
+	Contact                   Contact             `json:"contact"`
+	EmailDomainMatchesWebsite bool                `json:"email_domain_matches_website"`
+	AppliedAt                 time.Time           `json:"applied_at"`
 }
 
 // ProfileChangeRejected: a re-opened check failed; the verified profile

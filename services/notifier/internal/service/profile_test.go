@@ -24,7 +24,7 @@ func TestProfileChangeMails(t *testing.T) {
 		PartnerID: pid, ChangeNumber: 1, Market: "JP", Language: "ja",
 		Changes:   []registrationv1.FieldChange{{Field: "contact.email", From: old, To: addr}},
 		Checks:    []registrationv1.ProfileCheck{{Check: "email_ownership", State: "passed", DecidedBy: "email-ownership", DecidedAt: now}},
-		LegalName: "株式会社ミナトシステムズ",
+		LegalName: registrationv1.LegalName{Raw: "（株）ミナトシステムズ", Normalized: "株式会社ミナトシステムズ"},
 		Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: addr, EmailDomain: "minato.example.co.jp", PhoneE164: "+819044445555"},
 		AppliedAt: now,
 	})

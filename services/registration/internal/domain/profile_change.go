@@ -567,9 +567,13 @@ func (p *Partner) applyProfileChange(now time.Time) {
 	}
 	p.profile.VerifiedAt, p.updatedAt = now, now
 	n := c.Proposed.Normalized
+	in := c.Proposed.Input
 	p.record(ProfileChangeApplied{PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Language: n.Language, Changes: slices.Clone(c.Changes),
-		Checks: slices.Clone(c.Checks), LegalName: n.Company.LegalName, Contact: n.Contact,
-		WebsiteDomain: n.Company.WebsiteDomain, AppliedAt: now})
+		Checks:    slices.Clone(c.Checks),
+		LegalName: LegalNameFacts{Raw: in.Company.LegalName, Normalized: n.Company.LegalName},
+		Address:   AddressFacts{Raw: in.Company.Address, Normalized: n.Company.Address}, CompanyPhoneE164: n.Company.PhoneE164,
+		RegistrationNumber: n.Company.RegistrationNumber, Website: n.Company.Website, WebsiteDomain: n.Company.WebsiteDomain,
+		Contact: n.Contact, EmailDomainMatchesWebsite: n.EmailDomainMatchesWebsite, AppliedAt: now})
 }
 
 // ProfileChangeRequested: a profile change was requested; Reopens are the
@@ -599,16 +603,23 @@ type ProfileChangeRequested struct {
 // ProfileChangeApplied: every re-opened check passed (or none was) and the
 // change is now the verified profile.
 type ProfileChangeApplied struct {
-	PartnerID     PartnerID         `json:"partner_id"`
-	ChangeNumber  int               `json:"change_number"`
-	Market        Country           `json:"market"`
-	Language      Language          `json:"language"`
-	Changes       []FieldChange     `json:"changes"`
-	Checks        []ProfileCheck    `json:"checks"`
-	LegalName     string            `json:"legal_name"`
-	Contact       NormalizedContact `json:"contact"`
-	WebsiteDomain string            `json:"website_domain,omitempty"`
-	AppliedAt     time.Time         `json:"applied_at"`
+	PartnerID    PartnerID      `json:"partner_id"`
+	ChangeNumber int            `json:"change_number"`
+	Market       Country        `json:"market"`
+	Language     Language       `json:"language"`
+	Changes      []FieldChange  `json:"changes"`
+	Checks       []ProfileCheck `json:"checks"`
+	// The verified profile now (what verification keeps its case's facts
+	// current with, and the notifier its contact).
+	LegalName                 LegalNameFacts      `json:"legal_name"`
+	Address                   AddressFacts        `json:"address"`
+	CompanyPhoneE164          string              `json:"company_phone_e164"`
+	RegistrationNumber        *RegistrationNumber `json:"registration_number,omitempty"`
+	Website                   string              `json:"website,omitempty"`
+	WebsiteDomain             string              `json:"website_domain,omitempty"`
+	Contact                   NormalizedContact   `json:"contact"`
+	EmailDomainMatchesWebsite bool                `json:"email_domain_matches_website"`
+	AppliedAt                 time.Time           `json:"applied_at"`
 }
 
 // ProfileChangeRejected: a re-opened check failed; the verified profile

@@ -23,7 +23,7 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 		return err
 	}
 	return h.App.RecordContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
-		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: p.LegalName})
+		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)})
 }
 
 // profileChangeRejected: the partner is told which check of its profile
