@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,11 +10,32 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
+
+// profileTask waits for verification's review task of a profile change's
+// re-opened check.
+func profileTask(t *testing.T, s *e2e.Stack, partnerID string, change int, check string) verificationv1.ReviewTaskCreated {
+	t.Helper()
+	var task verificationv1.ReviewTaskCreated
+	s.Events.WaitMatch(t, fmt.Sprintf("review task of profile change %d (%s)", change, check), 20*time.Second, func(e e2e.Event) bool {
+		if e.Topic() != ce.Topic(verificationv1.TypeReviewTaskCreated) || e.Subject != partnerID {
+			return false
+		}
+		var tk verificationv1.ReviewTaskCreated
+		if json.Unmarshal(e.Data, &tk) != nil || tk.ProfileChange != change || tk.Check != check {
+			return false
+		}
+		task = tk
+		return true
+	}, partnerID)
+	return task
+}
 
 // profile is GET /v1/partners/{id}/profile.
 type profile struct {
@@ -55,9 +77,10 @@ func (p profile) checks() []string {
 // active reseller's profile: a new contact address is mailed a challenge
 // by email-ownership through the notifier and SMTP, and its confirmation
 // makes it the verified contact (the notifier mails it from then on); an
-// address change waits for the company check, is rejected once (the
-// verified address stays, the new contact is mailed why) and applied after
-// a verifier passes it. The partner stays active throughout; every response
+// address change puts a company review task with the proposed facts in
+// verification's queue, is rejected there once (the verified address and
+// the case stay, the new contact is mailed why) and applied after a
+// verifier approves the next one. The partner stays active throughout; every response
 // matches its OpenAPI document and nothing is dead-lettered.
 func TestProfileChangesAcrossServices(t *testing.T) {
 	s := e2e.Start(t)
@@ -120,13 +143,31 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 	if got := p.checks(); !slices.Equal(got, []string{"company:pending"}) {
 		t.Fatalf("address change: checks %v", got)
 	}
-	decisions := fmt.Sprintf("%s/v1/partners/%s/profile-changes/%d/decisions", reg0, pid, p.Change.Number)
-	e2e.WantProblem(t, s.Do(t, "POST", decisions, admin, map[string]any{"check": "company", "outcome": "passed"}), http.StatusForbidden, "auth.role_required")
-	s.Call(t, "POST", decisions, checker, map[string]any{"check": "company", "outcome": "failed", "reason": "the register shows another building"}, http.StatusOK, &p)
-	if p.Change.Status != "rejected" || p.Verified.Company.Address.Line1 != c.Line1 {
-		t.Fatalf("rejected change: %s, verified %+v", p.Change.Status, p.Verified.Company.Address)
+	// A review task in verification's queue, with the proposed facts and
+	// the register pre-check of them.
+	task := profileTask(t, s, pid, p.Change.Number, "company")
+	if task.Submitted.Address.Line1 != "芝浦３－４－１" || task.Normalized.Street == "" || task.PreCheck == nil {
+		t.Fatalf("profile review task %+v", task)
+	}
+	decide(t, s, verifier("verifier-profile"), task.TaskID, map[string]any{"decision_id": "reject-" + task.TaskID, "outcome": "reject",
+		"reason_code": "address_mismatch", "mode": "FINAL", "applicant_message": "the register shows another building"})
+	e2e.Eventually(t, 20*time.Second, "the change rejected", func() error {
+		if p = getProfile(); p.Change.Status != "rejected" {
+			return fmt.Errorf("change %s", p.Change.Status)
+		}
+		return nil
+	})
+	if p.Verified.Company.Address.Line1 != c.Line1 {
+		t.Fatalf("rejected change: verified %+v", p.Verified.Company.Address)
 	}
 	active("address change rejected")
+	var vcase struct {
+		Status string `json:"status"`
+	}
+	s.Call(t, "GET", s.URL("verification")+"/v1/verification/partners/"+pid+"/case", checker, nil, http.StatusOK, &vcase)
+	if vcase.Status != "approved" {
+		t.Fatalf("the profile review moved the case: %s", vcase.Status)
+	}
 	// The partner is told why, at its new (verified) contact address.
 	m := waitMail(t, s, newEmail, "登録情報の変更を承認できませんでした")
 	wantMail(t, m, newEmail, "the register shows another building", fmt.Sprintf("変更番号 %d", p.Change.Number))
@@ -136,10 +177,16 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 
 	// 3. Asked again and approved: the verified profile moves.
 	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, move, http.StatusCreated, &p)
-	decisions = fmt.Sprintf("%s/v1/partners/%s/profile-changes/%d/decisions", reg0, pid, p.Change.Number)
-	s.Call(t, "POST", decisions, checker, map[string]any{"check": "company", "outcome": "passed"}, http.StatusOK, &p)
-	if p.Change.Status != "applied" || p.Verified.Company.Address.Line1 != c.Line1 || p.Verified.Company.Address.PostalCode != "108-0023" {
-		t.Fatalf("approved change: %s, verified %+v", p.Change.Status, p.Verified.Company.Address)
+	task = profileTask(t, s, pid, p.Change.Number, "company")
+	decide(t, s, verifier("verifier-profile"), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
+	e2e.Eventually(t, 20*time.Second, "the change applied", func() error {
+		if p = getProfile(); p.Change.Status != "applied" {
+			return fmt.Errorf("change %s", p.Change.Status)
+		}
+		return nil
+	})
+	if p.Verified.Company.Address.Line1 != c.Line1 || p.Verified.Company.Address.PostalCode != "108-0023" {
+		t.Fatalf("approved change: verified %+v", p.Verified.Company.Address)
 	}
 	var registration struct {
 		Normalized struct {
@@ -159,10 +206,13 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 	// The market never changes.
 	e2e.WantProblem(t, s.Do(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{"market": "US"}),
 		http.StatusConflict, "registration.market_immutable")
-	// A verifier of the partner itself never decides.
-	own := s.Token(auth.Principal{Subject: "own-verifier", PartnerID: pid, Roles: []auth.Role{auth.RoleVerifier}})
-	e2e.WantProblem(t, s.Do(t, "POST", decisions, own, map[string]any{"check": "company", "outcome": "passed"}),
-		http.StatusForbidden, "registration.own_partner")
+	// Registration's route is the operators' override: not for verifiers, and not for a decided change.
+	decisions := fmt.Sprintf("%s/v1/partners/%s/profile-changes/%d/decisions", reg0, pid, p.Change.Number)
+	e2e.WantProblem(t, s.Do(t, "POST", decisions, checker, map[string]any{"check": "company", "outcome": "passed"}),
+		http.StatusForbidden, "auth.role_required")
+	ops := s.Token(auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}})
+	e2e.WantProblem(t, s.Do(t, "POST", decisions, ops, map[string]any{"check": "company", "outcome": "passed"}),
+		http.StatusConflict, "registration.profile_change_decided")
 
 	e2e.Eventually(t, 10*time.Second, "profile change events", func() error {
 		n := func(typ string) int { return len(s.Events.Of(typ, pid)) }

@@ -19,7 +19,6 @@ const (
 	CodeProfileChangeDecided  = "registration.profile_change_decided"
 	CodeCheckNotReopened      = "registration.check_not_reopened"
 	CodeCheckDecidedByEvent   = "registration.check_decided_by_email_ownership"
-	CodeOwnPartner            = "registration.own_partner"
 )
 
 // IdentityChecker finds the partners of a market, other than one, that hold
@@ -142,12 +141,12 @@ type DecideProfileCheckCmd struct {
 	Reason       string // required when failed
 }
 
-// DecideProfileCheck records a verifier's (never of the partner itself) or
-// an operator's decision on a re-opened check. A failed check rejects the
-// change and leaves the verified profile as it was; the last passing check
-// applies it.
+// DecideProfileCheck records an operator's decision on a re-opened check,
+// the override of verification's review (ApplyProfileCheckDecided). A failed
+// check rejects the change and leaves the verified profile as it was; the
+// last passing check applies it.
 func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd DecideProfileCheckCmd) (ProfileView, error) {
-	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
+	if err := p.Require(auth.RoleOperator); err != nil {
 		return ProfileView{}, err
 	}
 	number, nerr := strconv.Atoi(cmd.ChangeNumber)
@@ -174,9 +173,6 @@ func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd Deci
 	if len(fields) > 0 {
 		return ProfileView{}, apperr.Invalid(CodeInvalidInput, "invalid decision", fields...)
 	}
-	if p.PartnerID != "" && p.PartnerID == cmd.PartnerID && !p.Has(auth.RoleOperator) {
-		return ProfileView{}, apperr.Forbidden(CodeOwnPartner, "a verifier never decides on its own partner")
-	}
 	var view ProfileView
 	_, err := a.change(ctx, p, cmd.PartnerID, "decide profile check", func(partner *domain.Partner, now time.Time) (bool, error) {
 		if err := partner.DecideProfileCheck(number, check, cmd.Outcome == "passed", reason, p.Subject, now); err != nil {
@@ -189,6 +185,42 @@ func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd Deci
 		return ProfileView{}, translateProfile(err)
 	}
 	return view, nil
+}
+
+// ProfileCheckDecided is verification's decision on a check a profile
+// change re-opened.
+type ProfileCheckDecided struct {
+	PartnerID    string
+	ChangeNumber int
+	Check        string
+	Passed       bool
+	Reason       string // the message for the partner, or the reason code
+	Verifier     string
+}
+
+// ApplyProfileCheckDecided records verification's decision on a re-opened
+// check (see DecideProfileCheck). A decision on a change decided or
+// superseded meanwhile changes nothing. Callers: the verification consumer.
+func (a *App) ApplyProfileCheckDecided(ctx context.Context, p auth.Principal, cmd ProfileCheckDecided) (LifecycleResult, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return LifecycleResult{}, err
+	}
+	reason := strings.TrimSpace(cmd.Reason)
+	if !cmd.Passed && reason == "" {
+		reason = "the " + cmd.Check + " check failed"
+	}
+	by := "verification"
+	if cmd.Verifier != "" {
+		by = "verification:" + cmd.Verifier
+	}
+	res, err := a.change(ctx, p, cmd.PartnerID, "apply profile check", func(partner *domain.Partner, now time.Time) (bool, error) {
+		err := partner.DecideProfileCheck(cmd.ChangeNumber, domain.Recheck(cmd.Check), cmd.Passed, reason, by, now)
+		if errors.Is(err, domain.ErrProfileChangeDecided) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	return res, translateProfile(err)
 }
 
 // translateProfile codes the profile change errors, then the rest as translate does.

@@ -224,18 +224,18 @@ func TestProfileChangeCompanyReview(t *testing.T) {
 	n := func(c *domain.ProfileChange) string { return string(rune('0' + c.Number)) }
 	_, err = h.app.DecideProfileCheck(ctx, adminOf(v.PartnerID), DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "passed"})
 	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
-	ownVerifier := auth.Principal{Subject: "v-own", PartnerID: id, Roles: []auth.Role{auth.RoleVerifier}}
-	_, err = h.app.DecideProfileCheck(ctx, ownVerifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "passed"})
-	wantAppErr(t, err, apperr.KindForbidden, CodeOwnPartner)
-	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "employment", Outcome: "passed"})
+	// Verifiers decide in verification's queue; this route is the operators' override.
+	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "passed"})
+	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "employment", Outcome: "passed"})
 	wantAppErr(t, err, apperr.KindConflict, CodeCheckNotReopened)
-	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "failed"})
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "failed"})
 	wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
-	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: "9", Check: "company", Outcome: "passed"})
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: "9", Check: "company", Outcome: "passed"})
 	wantAppErr(t, err, apperr.KindNotFound, CodeProfileChangeNotFound)
 
 	// Rejected: the verified profile stays as it was.
-	res, err := h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "failed", Reason: "the register shows the old address"})
+	res, err := h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "failed", Reason: "the register shows the old address"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestProfileChangeCompanyReview(t *testing.T) {
 	if rej := eventsOf[domain.ProfileChangeRejected](evs); len(rej) != 1 || rej[0].Check != domain.RecheckCompany {
 		t.Fatalf("rejected events %+v", evs)
 	}
-	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "passed"})
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(first.Change), Check: "company", Outcome: "passed"})
 	wantAppErr(t, err, apperr.KindConflict, CodeProfileChangeDecided)
 
 	// Asked again, superseded by a third, which is approved.
@@ -261,9 +261,9 @@ func TestProfileChangeCompanyReview(t *testing.T) {
 	if third.Change.Supersedes != second.Change.Number || third.Change.Number != 3 {
 		t.Fatalf("third %+v", third.Change)
 	}
-	_, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(second.Change), Check: "company", Outcome: "passed"})
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(second.Change), Check: "company", Outcome: "passed"})
 	wantAppErr(t, err, apperr.KindConflict, CodeProfileChangeDecided)
-	res, err = h.app.DecideProfileCheck(ctx, verifier, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(third.Change), Check: "company", Outcome: "passed"})
+	res, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: id, ChangeNumber: n(third.Change), Check: "company", Outcome: "passed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,4 +280,45 @@ func TestProfileChangeCompanyReview(t *testing.T) {
 	again.Company.LegalName, again.Company.Address = "テスト商事株式会社", *newAddress
 	_, err = h.app.SubmitRegistration(ctx, upstream, again)
 	wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity)
+}
+
+func TestProfileCheckDecidedByVerification(t *testing.T) {
+	// The consumer's principal: the producing service, as operator.
+	verificationService := auth.Principal{Kind: auth.KindService, Subject: "verification", Roles: []auth.Role{auth.RoleOperator}}
+	ctx := context.Background()
+	h := newHarness()
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Website: ptr("https://shoji-group.co.jp"), LegalName: ptr("株式会社テスト商事グループ")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := res.Change.Number
+	decided := func(check string, passed bool, reason string) LifecycleResult {
+		t.Helper()
+		r, err := h.app.ApplyProfileCheckDecided(ctx, verificationService, ProfileCheckDecided{PartnerID: id, ChangeNumber: number, Check: check, Passed: passed,
+			Reason: reason, Verifier: "v-9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	_, err = h.app.ApplyProfileCheckDecided(ctx, adminOf(v.PartnerID), ProfileCheckDecided{PartnerID: id, ChangeNumber: number, Check: "company", Passed: true})
+	wantAppErr(t, err, apperr.KindForbidden, "auth.role_required")
+	if r := decided("employment", true, ""); !r.Changed {
+		t.Fatal("the employment check passed changed nothing")
+	}
+	if p, _ := h.app.GetProfile(ctx, operator, id); p.Change.Status != domain.ChangePending || p.Verified.Company.WebsiteDomain != "test-shoji.co.jp" {
+		t.Fatalf("applied before the company check: %+v", p.Change)
+	}
+	decided("company", false, "")
+	p, _ := h.app.GetProfile(ctx, operator, id)
+	if p.Change.Status != domain.ChangeRejected || p.Change.RejectionReason != "the company check failed" || p.Change.Checks[1].DecidedBy != "verification:v-9" {
+		t.Fatalf("rejected: %+v", p.Change)
+	}
+	// A redelivery, or a decision on a change decided meanwhile, changes nothing.
+	if r := decided("company", true, ""); r.Changed {
+		t.Fatal("a decision on a decided change changed it")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -61,6 +62,7 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	pid := view["partner_id"].(string)
 	admin := auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}}
 	verifier := auth.Principal{Subject: "verifier-1", Roles: []auth.Role{auth.RoleVerifier}}
+	ops := auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}}
 	post := func(p auth.Principal, path string, body any) response {
 		return e.do(t, "POST", path, e.token(t, p), "application/json", mustJSON(t, body))
 	}
@@ -94,7 +96,7 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	}
 
 	// Deciding the e-mail check by hand is refused; the confirmation decides it.
-	r = post(verifier, fmt.Sprintf("/v1/partners/%s/profile-changes/%d/decisions", pid, p.Change.Number), map[string]any{"check": "email_ownership", "outcome": "passed"})
+	r = post(ops, fmt.Sprintf("/v1/partners/%s/profile-changes/%d/decisions", pid, p.Change.Number), map[string]any{"check": "email_ownership", "outcome": "passed"})
 	if r.Status != 409 || r.json(t)["code"] != "registration.check_decided_by_email_ownership" {
 		t.Fatalf("email check by hand: %d %s", r.Status, r.Body)
 	}
@@ -109,7 +111,12 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	if p := e.profile(t, pid); p.Change.Status != "pending_verification" || p.Verified.Contact.Email != "taro.yamada@mirai-cloud.co.jp" {
 		t.Fatalf("applied before the company check: %+v", p)
 	}
+	// Verifiers decide in verification's queue; the route is the operators' override.
 	r = post(verifier, fmt.Sprintf("/v1/partners/%s/profile-changes/%d/decisions", pid, p.Change.Number), map[string]any{"check": "company", "outcome": "passed"})
+	if r.Status != 403 {
+		t.Fatalf("a verifier on the override: %d %s", r.Status, r.Body)
+	}
+	r = post(ops, fmt.Sprintf("/v1/partners/%s/profile-changes/%d/decisions", pid, p.Change.Number), map[string]any{"check": "company", "outcome": "passed"})
 	if r.Status != 200 {
 		t.Fatalf("decide: %d %s", r.Status, r.Body)
 	}
@@ -133,13 +140,16 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("second request: %d %s", r.Status, r.Body)
 	}
-	r = post(verifier, "/v1/partners/"+pid+"/profile-changes/2/decisions", map[string]any{"check": "company", "outcome": "failed", "reason": "the register shows 株式会社"})
-	if r.Status != 200 {
-		t.Fatalf("reject: %d %s", r.Status, r.Body)
-	}
-	if p := e.profile(t, pid); p.Change.Status != "rejected" || p.Verified.Company.LegalName != "株式会社みらいクラウド" {
-		t.Fatalf("after the rejection: %+v / %+v", p.Change, p.Verified)
-	}
+	// Verification's decision (its queue) rejects it.
+	e.publish(t, verificationv1.TypeProfileCheckDecided, mustJSON(t, verificationv1.ProfileCheckDecided{CaseID: "c1", PartnerID: pid,
+		ChangeNumber: 2, TaskID: "c1-t9", Check: "company", Outcome: "failed", Reason: "company_name_mismatch",
+		ApplicantMessage: "the register shows 株式会社", DecisionID: "d-9", Verifier: "verifier-1", DecidedAt: time.Now().UTC()}), nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if p := e.profile(t, pid); p.Change.Status != "rejected" || p.Verified.Company.LegalName != "株式会社みらいクラウド" {
+			return fmt.Errorf("after the rejection: %+v / %+v", p.Change, p.Verified)
+		}
+		return nil
+	})
 	e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeProfileChangeRejected), func(ev ce.Event) bool { return ev.Subject == pid })
 
 	// Onto the other partner's identity: the registration's duplicate rule.

@@ -62,6 +62,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// documents costs nothing here.
 		{Type: verificationv1.TypeDocumentsRequested, Inbox: "on_documents_requested", Handle: h.OnDocumentsRequested},
 		{Type: verificationv1.TypeDocumentsSatisfied, Inbox: "on_documents_satisfied", Handle: h.OnDocumentsSatisfied},
+		// A profile change's re-opened company or employment check, decided.
+		{Type: verificationv1.TypeProfileCheckDecided, Inbox: "on_profile_check_decided", Handle: h.OnProfileCheckDecided},
 	}
 }
 

@@ -46,7 +46,9 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
-		// Rare: a partner's applied profile change keeps its case's facts current.
+		// Rare: a partner's profile change puts its re-opened checks in the
+		// queue, and once applied keeps the case's facts current.
+		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChangeRequested, Handle: h.OnProfileChangeRequested},
 		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
 }

@@ -30,3 +30,27 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 		Facts: facts, Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
 		Website: website}})
 }
+
+// HandlerProfileChangeRequested is the inbox name of the review handler.
+const HandlerProfileChangeRequested = "open_review_on_profile_change_requested"
+
+// OnProfileChangeRequested puts the company and employment checks a
+// profile change re-opened in the verifiers' queue.
+func (h *Handlers) OnProfileChangeRequested(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ProfileChangeRequested
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	checks := make([]domain.CheckKind, len(p.Reopens))
+	for i, k := range p.Reopens {
+		checks[i] = domain.CheckKind(k)
+	}
+	website := p.Website
+	if website == "" {
+		website = p.WebsiteDomain
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.OpenProfileReview(ctx, app.OpenProfileReviewCommand{PartnerID: p.PartnerID, ChangeNumber: p.ChangeNumber, Checks: checks,
+		Proposed: domain.ProfileFacts{Facts: companyFacts(p.Market, p.LegalName, p.Address, "", p.RegistrationNumber),
+			Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email}, Website: website}})
+}
