@@ -28,6 +28,7 @@ FUZZ_TARGETS := \
 	pkg/ce:FuzzDecode \
 	pkg/httpx:FuzzPathAndQuery \
 	services/registration/internal/app:FuzzSubmitRegistration \
+	services/registration/internal/app:FuzzRequestProfileChange \
 	services/registration/internal/adapters/http:FuzzRequestDecoders \
 	services/email-ownership/internal/adapters/http:FuzzRequestDecoders \
 	services/verification/internal/adapters/http:FuzzRequestDecoders \

@@ -293,7 +293,7 @@ func (p *Partner) mergeProfileInput(in ProfileChangeInput) (RegistrationInput, [
 		return merged, nil, &ValidationError{Fields: v.fields}
 	}
 	if len(touched) == 0 {
-		return merged, nil, &ValidationError{Fields: []apperr.FieldError{{Field: "", Code: CodeProfileChangeEmpty,
+		return merged, nil, &ValidationError{Fields: []apperr.FieldError{{Field: "change", Code: CodeProfileChangeEmpty,
 			Message: "give at least one of legal_name, address, phone, website, registration_number, contact, support"}}}
 	}
 	return merged, touched, nil
