@@ -39,7 +39,7 @@ type ProfileView struct {
 	PartnerID  domain.PartnerID              `json:"partner_id"`
 	Market     domain.Country                `json:"market"`
 	Verified   domain.NormalizedRegistration `json:"verified"`
-	VerifiedAt time.Time                     `json:"verified_at"`
+	VerifiedAt time.Time                     `json:"verified_at,omitzero"` // absent while the registration is not approved yet
 	Change     *domain.ProfileChange         `json:"change"`
 }
 

@@ -131,8 +131,18 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	old := registration()
 	delete(old["company"].(map[string]any), "registration_number")
 	old["contact"].(map[string]any)["email"] = "jiro@mirai-cloud.co.jp"
-	if r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, old)); r.Status != 201 {
+	r = e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, old))
+	if r.Status != 201 {
 		t.Fatalf("the old identity should be free: %d %s", r.Status, r.Body)
+	}
+	// A pending registration has a profile but nothing verified yet, and cannot change it.
+	pending := r.json(t)["partner_id"].(string)
+	if r := e.do(t, "GET", "/v1/partners/"+pending+"/profile", e.token(t, operator), "", nil); r.Status != 200 || r.json(t)["verified_at"] != nil {
+		t.Fatalf("pending profile: %d %s", r.Status, r.Body)
+	}
+	if r := post(ops, "/v1/partners/"+pending+"/profile-changes", map[string]any{"phone": "03-9999-0000"}); r.Status != 409 ||
+		r.json(t)["code"] != "registration.not_yet_approved" {
+		t.Fatalf("pending change: %d %s", r.Status, r.Body)
 	}
 
 	// A change that fails its check leaves the verified profile as it was.
