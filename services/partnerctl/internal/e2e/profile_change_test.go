@@ -84,7 +84,8 @@ func (p profile) checks() []string {
 // matches its OpenAPI document and nothing is dead-lettered.
 func TestProfileChangesAcrossServices(t *testing.T) {
 	s := e2e.Start(t)
-	docs, err := contract.FetchDocs(s.HTTPClient, s.URL("registration"), s.URL("email-ownership"), s.URL("verification"), s.URL("agreements"))
+	docs, err := contract.FetchDocs(s.HTTPClient, s.URL("registration"), s.URL("email-ownership"), s.URL("verification"), s.URL("agreements"),
+		s.URL("timeline"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +220,23 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		if n(regv1.TypeProfileChangeRequested) != 3 || n(regv1.TypeProfileChangeApplied) != 2 || n(regv1.TypeProfileChangeRejected) != 1 {
 			return fmt.Errorf("requested %d, applied %d, rejected %d", n(regv1.TypeProfileChangeRequested),
 				n(regv1.TypeProfileChangeApplied), n(regv1.TypeProfileChangeRejected))
+		}
+		return nil
+	})
+	// The partner's own administrator follows every step on its timeline.
+	e2e.Eventually(t, 10*time.Second, "the profile change steps on the partner's timeline", func() error {
+		var tl struct {
+			Events []struct {
+				Type string `json:"type"`
+			} `json:"events"`
+		}
+		s.Call(t, "GET", s.URL("timeline")+"/v1/partners/"+pid+"/timeline?limit=500&type=registration.profile_change", admin, nil, http.StatusOK, &tl)
+		var got []string
+		for _, e := range tl.Events {
+			got = append(got, strings.TrimSuffix(strings.TrimPrefix(e.Type, "com.partnerhub.registration.profile_change."), ".v1"))
+		}
+		if want := []string{"requested", "applied", "requested", "rejected", "requested", "applied"}; !slices.Equal(got, want) {
+			return fmt.Errorf("timeline %v, want %v", got, want)
 		}
 		return nil
 	})
