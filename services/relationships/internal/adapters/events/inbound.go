@@ -36,6 +36,7 @@ func (h Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
 		{Type: registrationv1.TypeEnrollmentStatusChanged, Inbox: HandlerEnrollmentStatusChanged, Handle: h.OnEnrollmentStatusChanged},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
+		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
 }
 
