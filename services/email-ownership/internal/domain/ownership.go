@@ -185,7 +185,10 @@ func (o *Ownership) OpenFor(reason OpenReason, rcpt Recipient, causationID strin
 		return false, nil
 	}
 	for _, c := range o.challenges {
-		if c.Address == addr {
+		// A profile change back to an address proven before proves it
+		// again: only a challenge still open for it makes a new one moot.
+		live := c.State == StatePending || c.State == StateDisputed
+		if c.Address == addr && (reason != ReasonProfileChange || live) {
 			return false, nil
 		}
 	}

@@ -204,6 +204,26 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 	}
 	active("address change applied")
 
+	// 4. Back to the first contact address: proven before, it proves itself again.
+	before := confirmLinks(t, s, c.Email(), 2)
+	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{
+		"contact": map[string]any{"first_name": "太郎", "last_name": "山田", "email": c.Email(), "phone": "090-2222-3333"},
+	}, http.StatusCreated, &p)
+	if got := p.checks(); !slices.Equal(got, []string{"email_ownership:pending"}) {
+		t.Fatalf("change back: checks %v", got)
+	}
+	for _, l := range confirmLinks(t, s, c.Email(), 3) {
+		if !slices.Contains(before, l) {
+			s.ConfirmLink(t, l)
+		}
+	}
+	e2e.Eventually(t, 20*time.Second, "the first contact verified again", func() error {
+		if p = getProfile(); p.Change.Status != "applied" || p.Verified.Contact.Email != c.Email() {
+			return fmt.Errorf("%s, verified contact %+v", p.Change.Status, p.Verified.Contact)
+		}
+		return nil
+	})
+
 	// The market never changes.
 	e2e.WantProblem(t, s.Do(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{"market": "US"}),
 		http.StatusConflict, "registration.market_immutable")
@@ -217,7 +237,7 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 
 	e2e.Eventually(t, 10*time.Second, "profile change events", func() error {
 		n := func(typ string) int { return len(s.Events.Of(typ, pid)) }
-		if n(regv1.TypeProfileChangeRequested) != 3 || n(regv1.TypeProfileChangeApplied) != 2 || n(regv1.TypeProfileChangeRejected) != 1 {
+		if n(regv1.TypeProfileChangeRequested) != 4 || n(regv1.TypeProfileChangeApplied) != 3 || n(regv1.TypeProfileChangeRejected) != 1 {
 			return fmt.Errorf("requested %d, applied %d, rejected %d", n(regv1.TypeProfileChangeRequested),
 				n(regv1.TypeProfileChangeApplied), n(regv1.TypeProfileChangeRejected))
 		}
@@ -235,7 +255,7 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		for _, e := range tl.Events {
 			got = append(got, strings.TrimSuffix(strings.TrimPrefix(e.Type, "com.partnerhub.registration.profile_change."), ".v1"))
 		}
-		if want := []string{"requested", "applied", "requested", "rejected", "requested", "applied"}; !slices.Equal(got, want) {
+		if want := []string{"requested", "applied", "requested", "rejected", "requested", "applied", "requested", "applied"}; !slices.Equal(got, want) {
 			return fmt.Errorf("timeline %v, want %v", got, want)
 		}
 		return nil
