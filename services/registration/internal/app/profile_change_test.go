@@ -53,7 +53,7 @@ func TestProfileChangeReopensOnlyWhatItTouches(t *testing.T) {
 			}
 			evs := h.repo.pullOutbox()
 			req := eventsOf[domain.ProfileChangeRequested](evs)
-			if len(req) != 1 || !slices.Equal(req[0].Reopens, c.want) {
+			if len(req) != 1 || !slices.Equal(req[0].Reopens, c.want) || (req[0].Status == domain.ChangeApplied) != (len(c.want) == 0) {
 				t.Fatalf("requested events %+v", req)
 			}
 			applied := eventsOf[domain.ProfileChangeApplied](evs)

@@ -465,8 +465,12 @@ func (p *Partner) profileChangeRequested(c ProfileChange) ProfileChangeRequested
 	if e, ok := p.Enrollment(ProgramPartnerNetwork); ok {
 		contactEnrollment = e.ID
 	}
+	status := c.Status
+	if len(c.Checks) == 0 {
+		status = ChangeApplied // applied at once, ProfileChangeApplied follows
+	}
 	return ProfileChangeRequested{
-		PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Language: n.Language, Status: c.Status,
+		PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Language: n.Language, Status: status,
 		Changes: slices.Clone(c.Changes), Reopens: c.Reopens(), Supersedes: c.Supersedes,
 		ContactEnrollmentID: contactEnrollment, Contact: n.Contact,
 		LegalName:          LegalNameFacts{Raw: in.Company.LegalName, Normalized: n.Company.LegalName},
