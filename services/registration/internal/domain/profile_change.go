@@ -154,14 +154,6 @@ func (pc ProfileChanges) clone() ProfileChanges {
 // ProfileChanges returns a copy of the partner's profile change state.
 func (p *Partner) ProfileChanges() ProfileChanges { return p.profile.clone() }
 
-// PendingProfileChange returns the change awaiting its checks, if any.
-func (p *Partner) PendingProfileChange() (ProfileChange, bool) {
-	if l := p.profile.Latest; l != nil && l.Status == ChangePending {
-		return *p.profile.clone().Latest, true
-	}
-	return ProfileChange{}, false
-}
-
 // RequestProfileChange validates and normalizes a change exactly as a
 // registration (the changed fields merged into the verified input), works out
 // what it changes and which checks it re-opens, and records it. A change that
