@@ -29,6 +29,7 @@ FUZZ_TARGETS := \
 	pkg/httpx:FuzzPathAndQuery \
 	services/registration/internal/app:FuzzSubmitRegistration \
 	services/registration/internal/app:FuzzAddProgramsAndLocations \
+	services/registration/internal/app:FuzzRequestProfileChange \
 	services/registration/internal/adapters/http:FuzzRequestDecoders \
 	services/email-ownership/internal/adapters/http:FuzzRequestDecoders \
 	services/verification/internal/adapters/http:FuzzRequestDecoders \

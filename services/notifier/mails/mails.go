@@ -97,6 +97,8 @@ const (
 	AccessTerminated     = "relationships.access_terminated"
 	StandingChanged      = "registration.standing_changed"
 	DuplicateClaimUpheld = "verification.duplicate_claim_upheld"
+	// ProfileChangeRejected: a re-opened check of a profile change failed.
+	ProfileChangeRejected = "registration.profile_change_rejected"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -131,6 +133,8 @@ var Kinds = []Kind{
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
 		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
+	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
+		"which re-opened check of the profile change failed and the verifier's reason, the change number; the verified profile stays as it was"},
 }
 
 // KindOf returns the catalog entry of a template id.
@@ -157,6 +161,8 @@ type Data struct {
 	Relationship *Relationship `json:"relationship,omitempty"`
 	Standing     *Standing     `json:"standing,omitempty"`
 	Claim        *Claim        `json:"claim,omitempty"`
+	// ProfileChange facts of the profile change mails.
+	ProfileChange *ProfileChange `json:"profile_change,omitempty"`
 }
 
 // Claim is an upheld duplicate claim: who asks to be added to the partner.
@@ -166,6 +172,14 @@ type Claim struct {
 	ClaimantLast    string `json:"claimant_last_name,omitempty"`
 	ClaimantEmail   string `json:"claimant_email,omitempty"`
 	ClaimantCompany string `json:"claimant_company,omitempty"`
+}
+
+// ProfileChange is a rejected profile change: its number, the failed check
+// and the verifier's reason (free text, shown as written).
+type ProfileChange struct {
+	Number int    `json:"number"`
+	Check  string `json:"check"`
+	Reason string `json:"reason"`
 }
 
 // Party is the recipient's company and contact.

@@ -24,6 +24,9 @@ const (
 	ReasonRegistration = "registration"
 	ReasonResend       = "resend"
 	ReasonReinstated   = "reinstated" // the partner is active again: a challenge its suspension cancelled is restored
+	// ReasonProfileChange: the new contact address of a registration profile
+	// change (registration.profile_change.requested) proves itself.
+	ReasonProfileChange = "profile_change"
 )
 
 // ChallengeOpened: a challenge (link token + 6-digit code) was opened for an

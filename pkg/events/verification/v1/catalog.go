@@ -106,20 +106,24 @@ type DomainProof struct {
 // pre-check's findings, the documents under review, the reason codes the
 // verifier may use on this check, and the due time (business days).
 type ReviewTaskCreated struct {
-	CaseID        string           `json:"case_id"`
-	PartnerID     string           `json:"partner_id"`
-	TaskID        string           `json:"task_id"`
-	Check         string           `json:"check"`
-	Round         int              `json:"round"`
-	LocationID    string           `json:"location_id,omitempty"`
-	Market        string           `json:"market"`
-	Submitted     CompanyFacts     `json:"submitted"`
-	Normalized    NormalizedFacts  `json:"normalized"`
-	ContactEmail  string           `json:"contact_email"`
-	ContactDomain string           `json:"contact_domain"`
-	WebsiteDomain string           `json:"website_domain,omitempty"`
-	PreCheck      *PreCheck        `json:"pre_check,omitempty"`
-	RespondsTo    string           `json:"responds_to,omitempty"`
+	CaseID        string          `json:"case_id"`
+	PartnerID     string          `json:"partner_id"`
+	TaskID        string          `json:"task_id"`
+	Check         string          `json:"check"`
+	Round         int             `json:"round"`
+	LocationID    string          `json:"location_id,omitempty"`
+	Market        string          `json:"market"`
+	Submitted     CompanyFacts    `json:"submitted"`
+	Normalized    NormalizedFacts `json:"normalized"`
+	ContactEmail  string          `json:"contact_email"`
+	ContactDomain string          `json:"contact_domain"`
+	WebsiteDomain string          `json:"website_domain,omitempty"`
+	PreCheck      *PreCheck       `json:"pre_check,omitempty"`
+	RespondsTo    string          `json:"responds_to,omitempty"`
+	// ProfileChange is the registration profile change whose proposed facts
+	// the task reviews (absent: the registration's own review); its decision
+	// is published as profile_check.decided.
+	ProfileChange int              `json:"profile_change,omitempty"`
 	Documents     []DocumentMeta   `json:"documents"`
 	ReasonCodes   []string         `json:"reason_codes"`
 	CreatedAt     time.Time        `json:"created_at"`

@@ -24,6 +24,8 @@ type OpenChallengesCommand struct {
 	Language    string // ja or en; empty: chosen by market
 	Market      string // ISO 3166-1 alpha-2
 	CausationID string // CloudEvent id of the registration event
+	// Reason is why: domain.ReasonRegistration unless a profile change.
+	Reason domain.OpenReason
 }
 
 // OpenedChallenge names a challenge that this call opened.
@@ -73,7 +75,11 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 			} else if o.Ref().PartnerID != cmd.PartnerID {
 				return nil, apperr.Conflict(CodeInvalidCommand, "enrollment belongs to another partner")
 			}
-			ok, err := o.Open(rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			reason := cmd.Reason
+			if reason == "" {
+				reason = domain.ReasonRegistration
+			}
+			ok, err := o.OpenFor(reason, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
 			if err != nil || !ok {
 				return nil, err
 			}

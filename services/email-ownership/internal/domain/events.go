@@ -32,6 +32,9 @@ const (
 	ReasonRegistration OpenReason = "registration" // first challenge for (enrollment, address)
 	ReasonResend       OpenReason = "resend"       // a resend replaced earlier challenges
 	ReasonReinstated   OpenReason = "reinstated"   // the partner is active again: the challenge its suspension cancelled is restored
+	// ReasonProfileChange: a profile change gave the partner a new contact
+	// address, which proves itself before the change is applied.
+	ReasonProfileChange OpenReason = "profile_change"
 )
 
 // ChallengeCancelled: the partner left good standing (Standing: suspended,

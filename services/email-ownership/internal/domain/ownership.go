@@ -170,6 +170,12 @@ func (o *Ownership) header(challengeID string, now time.Time) EventHeader {
 // registration event opens nothing (opened=false, no events). A new address
 // supersedes the earlier live challenges.
 func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
+	return o.OpenFor(ReasonRegistration, rcpt, causationID, is, p, now)
+}
+
+// OpenFor is Open with the reason the challenge is opened for: the
+// registration, or a profile change's new contact address.
+func (o *Ownership) OpenFor(reason OpenReason, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
 		return false, err
@@ -182,14 +188,17 @@ func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy
 		return false, nil
 	}
 	for _, c := range o.challenges {
-		if c.Address == addr {
+		// A profile change back to an address proven before proves it
+		// again: only a challenge still open for it makes a new one moot.
+		live := c.State == StatePending || c.State == StateDisputed
+		if c.Address == addr && (reason != ReasonProfileChange || live) {
 			return false, nil
 		}
 	}
 	if causationID != "" {
 		o.causations = append(o.causations, causationID)
 	}
-	o.issue(rcpt, is, ReasonRegistration, causationID, p, now)
+	o.issue(rcpt, is, reason, causationID, p, now)
 	return true, nil
 }
 

@@ -49,6 +49,7 @@ type Repository interface {
 	OldestActivity(ctx context.Context) (time.Time, error)
 	ReviewRequirements
 	ContactRemovals
+	IdentityChecker
 }
 
 // ReviewRequirements is registration's read model of what verification

@@ -36,6 +36,11 @@ func (a *App) ApplyEmailConfirmed(ctx context.Context, p auth.Principal, cmd Ema
 			at = now
 		}
 		partner.SawActivity(now)
-		return partner.ConfirmEnrollmentEmail(enrollment, normalize.Text(cmd.Address), at, now)
+		address := normalize.Text(cmd.Address)
+		// A pending profile change's new contact address confirms itself on
+		// the membership enrollment, which confirmed the old one before.
+		profile := partner.ConfirmProfileEmail(enrollment, address, at, now)
+		changed, err := partner.ConfirmEnrollmentEmail(enrollment, address, at, now)
+		return changed || profile, err
 	})
 }

@@ -111,9 +111,13 @@ func (r *fakeRepo) Update(_ context.Context, id domain.PartnerID, fn func(*domai
 	if err := fn(p); err != nil {
 		return err
 	}
-	if !p.HoldsIdentity() {
+	old, _ := domain.RehydratePartner(s)
+	for _, k := range old.IdentityKeys() {
+		delete(r.keys, keyOf(p.Market(), k))
+	}
+	if p.HoldsIdentity() {
 		for _, k := range p.IdentityKeys() {
-			delete(r.keys, keyOf(p.Market(), k))
+			r.keys[keyOf(p.Market(), k)] = p.ID()
 		}
 	}
 	r.partners[id] = p.Snapshot()
@@ -284,4 +288,17 @@ func (r *fakeRepo) DocumentsDue(_ context.Context, id domain.PartnerID) ([]Docum
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+func (r *fakeRepo) IdentityConflicts(_ context.Context, market domain.Country, keys []domain.IdentityKey, except domain.PartnerID) (*domain.DuplicateError, error) {
+	var dup *domain.DuplicateError
+	for _, k := range keys {
+		if owner, ok := r.keys[keyOf(market, k)]; ok && owner != except {
+			if dup == nil {
+				dup = &domain.DuplicateError{ExistingPartnerID: owner}
+			}
+			dup.MatchedOn = append(dup.MatchedOn, k.Kind)
+		}
+	}
+	return dup, nil
 }

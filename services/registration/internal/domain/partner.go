@@ -80,6 +80,7 @@ type Partner struct {
 	rejectionReason string
 	standing        Standing
 	security        SecurityStatus
+	profile         ProfileChanges
 	lastActivityAt  time.Time
 	submittedBy     string
 	createdAt       time.Time
@@ -430,6 +431,7 @@ type PartnerSnapshot struct {
 	RejectionReason string         `json:"rejection_reason,omitempty"`
 	Standing        Standing       `json:"standing"`
 	Security        SecurityStatus `json:"security"`
+	Profile         ProfileChanges `json:"profile,omitzero"`
 	LastActivityAt  time.Time      `json:"last_activity_at,omitzero"`
 	SubmittedBy     string         `json:"submitted_by"`
 	CreatedAt       time.Time      `json:"created_at"`
@@ -441,7 +443,7 @@ func (p *Partner) Snapshot() PartnerSnapshot {
 	return PartnerSnapshot{
 		ID: p.id, Market: p.market, Status: p.status, Registration: p.registration,
 		Locations: p.Locations(), Enrollments: p.Enrollments(), RejectionReason: p.rejectionReason,
-		Standing: p.standing.clone(), Security: p.Security(), LastActivityAt: p.lastActivityAt,
+		Standing: p.standing.clone(), Security: p.Security(), Profile: p.profile.clone(), LastActivityAt: p.lastActivityAt,
 		SubmittedBy: p.submittedBy, CreatedAt: p.createdAt, UpdatedAt: p.updatedAt,
 	}
 }
@@ -469,7 +471,8 @@ func RehydratePartner(s PartnerSnapshot) (*Partner, error) {
 	return &Partner{
 		id: s.ID, market: s.Market, status: s.Status, registration: s.Registration,
 		locations: slices.Clone(s.Locations), enrollments: slices.Clone(s.Enrollments),
-		rejectionReason: s.RejectionReason, standing: s.Standing.clone(), security: s.Security, lastActivityAt: s.LastActivityAt,
-		submittedBy: s.SubmittedBy, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
+		rejectionReason: s.RejectionReason, standing: s.Standing.clone(), security: s.Security, profile: s.Profile.clone(),
+		lastActivityAt: s.LastActivityAt,
+		submittedBy:    s.SubmittedBy, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
 	}, nil
 }

@@ -129,6 +129,17 @@ func (v *validator) checked(field, raw string, required bool, max int, check fun
 // normalized form; at submission time now stamps the affirmations. Every
 // problem is reported at once in a *ValidationError.
 func NormalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (Registration, error) {
+	out, fields := normalizeRegistration(in, policy, now)
+	if len(fields) > 0 {
+		return Registration{}, &ValidationError{Fields: fields}
+	}
+	return Registration{Input: in, Normalized: out}, nil
+}
+
+// normalizeRegistration is NormalizeRegistration's work: the normalized form
+// (as far as it could be built) and every problem found. A profile change
+// keeps only the problems of the fields it changes.
+func normalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (NormalizedRegistration, []apperr.FieldError) {
 	v := &validator{}
 	out := NormalizedRegistration{}
 
@@ -161,11 +172,7 @@ func NormalizeRegistration(in RegistrationInput, policy Policy, now time.Time) (
 	if marketOK {
 		v.marketRules(out, policy)
 	}
-
-	if len(v.fields) > 0 {
-		return Registration{}, &ValidationError{Fields: v.fields}
-	}
-	return Registration{Input: in, Normalized: out}, nil
+	return out, v.fields
 }
 
 func (v *validator) company(in CompanyInput, market Country, marketOK bool) NormalizedCompany {

@@ -214,6 +214,15 @@ func TestEmailOwnership(t *testing.T) {
 	if _, err := c.ConfirmEmailOwnership("enr-pn", "eve@sample.co.jp", t0, t0, rules()); !errors.Is(err, ErrEmailMismatch) {
 		t.Fatalf("other address: %v", err)
 	}
+	// Once the check passed, another address is a profile change's new
+	// contact: no error (no dead letter), nothing changes.
+	if _, err := c.ConfirmEmailOwnership("enr-pn", "taro@sample.co.jp", t0, t0, rules()); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := c.ConfirmEmailOwnership("enr-pn", "hanako@sample.co.jp", t0, t0, rules())
+	if err != nil || changed {
+		t.Fatalf("a profile change's new address: changed=%v err=%v", changed, err)
+	}
 }
 
 func claim(t *testing.T, c *Case, task, who string, at time.Time) {

@@ -151,6 +151,10 @@ func (c *Case) Decide(in DecisionInput, now time.Time, r Rules) (d Decision, rep
 		return Decision{}, false, violation(ErrTaskNotClaimed, "task "+t.ID+" is not claimed by "+in.Verifier+" (claim it first, or the lease expired)",
 			"task_id", t.ID, "claimed_by", holder)
 	}
+	if t.Content.ProfileChange > 0 {
+		d, err := c.decideProfileTask(t, in, now, r)
+		return d, false, err
+	}
 	ck := c.Check(t.Check)
 	if in.Outcome == OutcomeRequestDocuments && ck.AppealsRemaining(r.Policy) == 0 {
 		return Decision{}, false, violation(ErrAppealsExhausted, "the applicant has no appeals left on the "+string(ck.Kind)+" check: approve or reject",

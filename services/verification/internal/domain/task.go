@@ -29,6 +29,9 @@ type TaskContent struct {
 	RespondsTo ReasonCode `json:"responds_to,omitempty"`
 	Documents  []Document `json:"documents,omitempty"`
 	DueAt      time.Time  `json:"due_at"`
+	// ProfileChange is the number of the registration profile change whose
+	// proposed facts the task reviews (0: the registration's own review).
+	ProfileChange int `json:"profile_change,omitempty"`
 }
 
 // ReviewTask is a unit of work for a verifier, owned by its Case.

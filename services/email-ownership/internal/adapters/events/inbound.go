@@ -30,6 +30,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeEmailDisputeUpheld, Inbox: "on_email_dispute_upheld", Handle: h.OnDisputeDecided},
 		{Type: verificationv1.TypeEmailDisputeDismissed, Inbox: "on_email_dispute_dismissed", Handle: h.OnDisputeDecided},
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
+		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChange, Handle: h.OnProfileChangeRequested},
 	}
 }
 

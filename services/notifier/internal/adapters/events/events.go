@@ -65,6 +65,7 @@ var catalog = []mail{
 	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
 	{mails.StandingChanged, "mail_standing_changed", standingChanged},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", duplicateClaimUpheld},
+	{mails.ProfileChangeRejected, "mail_profile_change_rejected", profileChangeRejected},
 }
 
 // Subscriptions are the events the notifier consumes, each handled once
@@ -74,7 +75,8 @@ var catalog = []mail{
 // re-sends at most that mail. On a nil *Handlers they are the declaration
 // the deployment reads.
 func (h *Handlers) Subscriptions() []bus.Subscription {
-	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted}}
+	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted},
+		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied}}
 	for _, m := range catalog {
 		k, _ := mails.KindOf(m.template)
 		subs = append(subs, bus.Subscription{Type: k.Trigger, Inbox: m.inbox, Handle: h.handle(m), Batch: 1})

@@ -68,6 +68,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
 		// A reviewed "this wasn't me": the enrollment's address was removed.
 		{Type: emailv1.TypeDisputeUpheld, Inbox: "on_dispute_upheld", Handle: h.OnDisputeUpheld},
+		// A profile change's re-opened company or employment check, decided.
+		{Type: verificationv1.TypeProfileCheckDecided, Inbox: "on_profile_check_decided", Handle: h.OnProfileCheckDecided},
 	}
 }
 

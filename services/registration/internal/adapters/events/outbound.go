@@ -41,6 +41,12 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		typ, payload = regv1.TypeEnrollmentAdded, &regv1.EnrollmentAdded{}
 	case domain.LocationAdded:
 		typ, payload = regv1.TypeLocationAdded, &regv1.LocationAdded{}
+	case domain.ProfileChangeRequested:
+		typ, payload = regv1.TypeProfileChangeRequested, &regv1.ProfileChangeRequested{}
+	case domain.ProfileChangeApplied:
+		typ, payload = regv1.TypeProfileChangeApplied, &regv1.ProfileChangeApplied{}
+	case domain.ProfileChangeRejected:
+		typ, payload = regv1.TypeProfileChangeRejected, &regv1.ProfileChangeRejected{}
 	default:
 		return outbox.Draft{}, fmt.Errorf("no published event for domain event %T", e)
 	}

@@ -67,6 +67,9 @@ func (a *API) Routes() []httpx.Route {
 		route("GET", "/v1/partners/{id}/security-requirements", a.getSecurity),
 		route("PUT", "/v1/partners/{id}/security-requirements", a.reportSecurity),
 		route("GET", "/v1/partners/{id}/enrollments/{program}/requirements", a.requirements),
+		route("GET", "/v1/partners/{id}/profile", a.getProfile),
+		route("POST", "/v1/partners/{id}/profile-changes", a.requestProfileChange),
+		route("POST", "/v1/partners/{id}/profile-changes/{number}/decisions", a.decideProfileCheck),
 		httpx.OpenAPIRoute(OpenAPI),
 	}
 }

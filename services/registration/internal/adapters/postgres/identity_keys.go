@@ -6,24 +6,24 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
-// claimNewKeys stores the identity keys a change added (a new location's
-// legal name + address) for a partner that holds its identity. A key that
-// another partner of the market holds is a *domain.DuplicateError, which
-// rolls the change back: a partner cannot add a location where another
-// company is registered.
+// A partner's identity keys follow its changes, in the transaction of the
+// change: keys a change adds (a new location's legal name + address, an
+// applied profile change's name, address or number) are claimed before the
+// partner is saved, and keys it no longer holds are let go after.
+
+// claimNewKeys stores the identity keys a change added for a partner that
+// holds its identity. A key that another partner of the market holds is a
+// *domain.DuplicateError, which rolls the change back: a partner cannot
+// move or add a location where another company is registered.
 func (r *Repository) claimNewKeys(ctx context.Context, tx pgx.Tx, p *domain.Partner, before []domain.IdentityKey) error {
 	if !p.HoldsIdentity() {
 		return nil
 	}
-	var kinds, values []string
-	for _, k := range p.IdentityKeys() {
-		if !slices.Contains(before, k) {
-			kinds, values = append(kinds, string(k.Kind)), append(values, k.Value)
-		}
-	}
+	kinds, values := keyColumns(p.IdentityKeys(), before)
 	if len(kinds) == 0 {
 		return nil
 	}
@@ -39,30 +39,74 @@ func (r *Repository) claimNewKeys(ctx context.Context, tx pgx.Tx, p *domain.Part
 		ON CONFLICT (market, kind, value) DO NOTHING`, string(p.Market()), kinds, values, string(p.ID())); err != nil {
 		return err
 	}
-	rows, err := sp.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
-		JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
-		WHERE k.market = $1 AND k.partner_id <> $4 ORDER BY k.kind`, string(p.Market()), kinds, values, string(p.ID()))
+	dup, err := conflicts(ctx, sp, p.Market(), kinds, values, p.ID())
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var dup *domain.DuplicateError
-	for rows.Next() {
-		var kind, partner string
-		if err := rows.Scan(&kind, &partner); err != nil {
-			return err
-		}
-		if dup == nil {
-			dup = &domain.DuplicateError{ExistingPartnerID: domain.PartnerID(partner)}
-		}
-		dup.MatchedOn = append(dup.MatchedOn, domain.IdentityKeyKind(kind))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if dup != nil {
 		return dup
 	}
 	return sp.Commit(ctx)
+}
+
+// dropOldKeys lets go of the keys a change took from the partner (an applied
+// profile change moved its name or address), and keeps the legal name that
+// search reads in step with the verified profile.
+func (r *Repository) dropOldKeys(ctx context.Context, tx pgx.Tx, p *domain.Partner, before []domain.IdentityKey, legalNameBefore string) error {
+	if !p.HoldsIdentity() {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if kinds, values := keyColumns(before, p.IdentityKeys()); len(kinds) > 0 {
+		b.Queue(`DELETE FROM identity_keys k USING unnest($2::text[], $3::text[]) AS q(kind, value)
+			WHERE k.partner_id = $1 AND k.kind = q.kind AND k.value = q.value`, string(p.ID()), kinds, values)
+	}
+	if name := p.Registration().Normalized.Company.LegalName; name != legalNameBefore {
+		b.Queue(`UPDATE partners SET legal_name = $2 WHERE id = $1`, string(p.ID()), name)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// IdentityConflicts finds another partner of market holding any of keys
+// (the duplicate check of a profile change request).
+func (r *Repository) IdentityConflicts(ctx context.Context, market domain.Country, keys []domain.IdentityKey, except domain.PartnerID) (*domain.DuplicateError, error) {
+	kinds, values := keyColumns(keys, nil)
+	return conflicts(ctx, pg.Q(ctx, r.pool), market, kinds, values, except)
+}
+
+// keyColumns are the kinds and values of the keys of ks not in but.
+func keyColumns(ks, but []domain.IdentityKey) (kinds, values []string) {
+	for _, k := range ks {
+		if !slices.Contains(but, k) {
+			kinds, values = append(kinds, string(k.Kind)), append(values, k.Value)
+		}
+	}
+	return kinds, values
+}
+
+// conflicts is the partner other than except holding any of the keys, as
+// the duplicate it makes, or nil.
+func conflicts(ctx context.Context, q pg.Querier, market domain.Country, kinds, values []string, except domain.PartnerID) (*domain.DuplicateError, error) {
+	rows, err := q.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
+		JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
+		WHERE k.market = $1 AND k.partner_id <> $4 ORDER BY k.kind`, string(market), kinds, values, string(except))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var dup *domain.DuplicateError
+	for rows.Next() {
+		var kind, partner string
+		if err := rows.Scan(&kind, &partner); err != nil {
+			return nil, err
+		}
+		if dup == nil {
+			dup = &domain.DuplicateError{ExistingPartnerID: domain.PartnerID(partner)}
+		}
+		dup.MatchedOn = append(dup.MatchedOn, domain.IdentityKeyKind(kind))
+	}
+	return dup, rows.Err()
 }

@@ -205,7 +205,7 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if err != nil {
 			return err
 		}
-		keysBefore := p.IdentityKeys()
+		keysBefore, nameBefore := p.IdentityKeys(), p.Registration().Normalized.Company.LegalName
 		if err := fn(p); err != nil {
 			return err
 		}
@@ -231,7 +231,9 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 				return err
 			}
 		}
-
+		if err := r.dropOldKeys(ctx, tx, p, keysBefore, nameBefore); err != nil {
+			return err
+		}
 		return r.writeEvents(ctx, tx, events)
 	})
 }

@@ -37,6 +37,7 @@ func (h Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeEnrollmentStatusChanged, Inbox: HandlerEnrollmentStatusChanged, Handle: h.OnEnrollmentStatusChanged},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 		{Type: registrationv1.TypeLocationAdded, Inbox: HandlerLocationAdded, Handle: h.OnLocationAdded},
+		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
 }
 

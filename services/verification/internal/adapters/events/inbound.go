@@ -51,6 +51,10 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
 		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: "on_enrollment_added", Handle: h.OnEnrollmentAdded},
+		// Rare: a partner's profile change puts its re-opened checks in the
+		// queue, and once applied keeps the case's facts current.
+		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChangeRequested, Handle: h.OnProfileChangeRequested},
+		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
 }
 
@@ -83,23 +87,9 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 	in := domain.OpenInput{
 		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market,
-		Facts: domain.CompanyFacts{LegalName: p.LegalName.Raw, Phone: p.CompanyPhoneE164, Address: domain.Address{
-			Line1: p.Address.Raw.Line1, Line2: p.Address.Raw.Line2, City: p.Address.Raw.City,
-			Prefecture: p.Address.Raw.Region, PostalCode: p.Address.Raw.PostalCode}},
+		Facts:   companyFacts(p.Market, p.LegalName, p.Address, p.CompanyPhoneE164, p.RegistrationNumber),
 		Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
 		Website: p.Website,
-	}
-	// Only a corporate number is checked against the register (and its
-	// check digit); a D-U-N-S number is not a register key here.
-	if rn := p.RegistrationNumber; rn != nil && (rn.Scheme == "jp_corporate_number" || p.Market != "JP") {
-		in.Facts.RegistrationNumber = rn.Value
-	}
-	// The pre-check compares the facts as registration normalized them (one
-	// normalization for both services); the raw ones only for an event
-	// without them.
-	if n := p.Address.Normalized; p.LegalName.Normalized != "" && n.Line1 != "" {
-		in.Facts.Registered = &domain.CompanyFacts{LegalName: p.LegalName.Normalized, Address: domain.Address{
-			Line1: n.Line1, Line2: n.Line2, City: n.City, Prefecture: n.Region, PostalCode: n.PostalCode}}
 	}
 	if in.Website == "" {
 		in.Website = p.WebsiteDomain
@@ -108,6 +98,27 @@ func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 		in.Enrollments = append(in.Enrollments, domain.Enrollment{ID: e.EnrollmentID, Program: domain.Program(e.Program)})
 	}
 	return in
+}
+
+// companyFacts maps registration's published company facts (of an
+// application, or of an applied profile change) to the case's facts.
+func companyFacts(market string, name registrationv1.LegalName, addr registrationv1.Address, phone string, rn *registrationv1.RegistrationNumber) domain.CompanyFacts {
+	f := domain.CompanyFacts{LegalName: name.Raw, Phone: phone, Address: domain.Address{
+		Line1: addr.Raw.Line1, Line2: addr.Raw.Line2, City: addr.Raw.City,
+		Prefecture: addr.Raw.Region, PostalCode: addr.Raw.PostalCode}}
+	// Only a corporate number is checked against the register (and its
+	// check digit); a D-U-N-S number is not a register key here.
+	if rn != nil && (rn.Scheme == "jp_corporate_number" || market != "JP") {
+		f.RegistrationNumber = rn.Value
+	}
+	// The pre-check compares the facts as registration normalized them (one
+	// normalization for both services); the raw ones only for an event
+	// without them.
+	if n := addr.Normalized; name.Normalized != "" && n.Line1 != "" {
+		f.Registered = &domain.CompanyFacts{LegalName: name.Normalized, Address: domain.Address{
+			Line1: n.Line1, Line2: n.Line2, City: n.City, Prefecture: n.Region, PostalCode: n.PostalCode}}
+	}
+	return f
 }
 
 // OnOwnershipConfirmed passes the e-mail ownership check. A confirmation

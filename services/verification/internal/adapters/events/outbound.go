@@ -106,6 +106,14 @@ func Payload(e domain.Event) (string, any, error) {
 			LocationID: e.LocationID, Market: e.Market, DecisionID: e.DecisionID, Enrollments: enrollments(e.Enrollments),
 			FailingCheck: string(e.FailingCheck), SubStatus: e.SubStatus, Reason: string(e.Reason), Mode: string(e.Mode),
 			ApplicantMessage: e.ApplicantMessage, RejectedAt: utc(e.At)}, nil
+	case domain.ProfileCheckDecided:
+		outcome := "failed"
+		if e.Passed {
+			outcome = "passed"
+		}
+		return verificationv1.TypeProfileCheckDecided, verificationv1.ProfileCheckDecided{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			ChangeNumber: e.ChangeNumber, TaskID: e.TaskID, Check: string(e.Check), Outcome: outcome, Reason: string(e.Reason),
+			ApplicantMessage: e.ApplicantMessage, DecisionID: e.DecisionID, Verifier: e.Verifier, DecidedAt: utc(e.At)}, nil
 	case domain.VerificationRevoked:
 		return verificationv1.TypeVerificationRevoked, verificationv1.VerificationRevoked{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			LocationID: e.LocationID, Market: e.Market, DecisionID: e.DecisionID, RevokedApprovalID: e.RevokedApprovalID,
@@ -129,7 +137,7 @@ func taskCreated(e domain.ReviewTaskCreated) verificationv1.ReviewTaskCreated {
 				Prefecture: c.Submitted.Address.Prefecture, PostalCode: c.Submitted.Address.PostalCode}},
 		Normalized:   verificationv1.NormalizedFacts(c.Normalized),
 		ContactEmail: c.ContactEmail, ContactDomain: c.ContactDomain, WebsiteDomain: c.WebsiteDomain,
-		RespondsTo: string(c.RespondsTo), Documents: []verificationv1.DocumentMeta{}, ReasonCodes: ReasonCodesFor(e.Check),
+		RespondsTo: string(c.RespondsTo), ProfileChange: c.ProfileChange, Documents: []verificationv1.DocumentMeta{}, ReasonCodes: ReasonCodesFor(e.Check),
 		CreatedAt: e.At.UTC(), DueAt: e.DueAt.UTC(),
 		Decide: verificationv1.DecisionGuidance{EventType: intakev1.TypeVerificationDecisionSubmitted,
 			ClaimPath: ClaimPathPrefix + e.TaskID + "/claim"},

@@ -1,0 +1,53 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// TestProfileChangeMails: an applied change of contact replaces the
+// contact every mail goes to, and a rejected change is mailed there with
+// the failed check and the verifier's reason.
+func TestProfileChangeMails(t *testing.T) {
+	h := start(t, opts{})
+	const pid, old, addr = "PG-PROF1", "taro@minato.example.co.jp", "hanako@minato.example.co.jp"
+	h.registered(pid, "株式会社ミナトシステムズ", old)
+	h.contactsKnown(1)
+	now := time.Now().UTC()
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", pid, registrationv1.ProfileChangeApplied{
+		PartnerID: pid, ChangeNumber: 1, Market: "JP", Language: "ja",
+		Changes:   []registrationv1.FieldChange{{Field: "contact.email", From: old, To: addr}},
+		Checks:    []registrationv1.ProfileCheck{{Check: "email_ownership", State: "passed", DecidedBy: "email-ownership", DecidedAt: now}},
+		LegalName: registrationv1.LegalName{Raw: "（株）ミナトシステムズ", Normalized: "株式会社ミナトシステムズ"},
+		Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: addr, EmailDomain: "minato.example.co.jp", PhoneE164: "+819044445555"},
+		AppliedAt: now,
+	})
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var got string
+		if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != addr {
+			return fmt.Errorf("contact %q (%v)", got, err)
+		}
+		return nil
+	})
+	publish(t, h.js, registrationv1.TypeProfileChangeRejected, "", pid, registrationv1.ProfileChangeRejected{
+		PartnerID: pid, ChangeNumber: 2, Market: "JP", Check: "company", Reason: "登記簿の住所と一致しません",
+		Checks:     []registrationv1.ProfileCheck{{Check: "company", State: "failed", DecidedBy: "verifier-1", DecidedAt: now, Reason: "登記簿の住所と一致しません"}},
+		RejectedBy: "verifier-1", RejectedAt: now,
+	})
+	for subj, m := range h.mails(1) {
+		if m.To != addr || !strings.Contains(subj, "登録情報の変更を承認できませんでした") {
+			t.Fatalf("%s to %s", subj, m.To)
+		}
+		for _, w := range []string{"変更番号 2", "登記簿の住所と一致しません", "会社の確認", "company verification", "keeps the profile we verified before"} {
+			if !strings.Contains(m.Text, w) {
+				t.Errorf("the mail lacks %q:\n%s", w, m.Text)
+			}
+		}
+	}
+}

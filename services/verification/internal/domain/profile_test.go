@@ -1,0 +1,90 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestApplyProfileKeepsTheCaseOnTheVerifiedProfile(t *testing.T) {
+	c := openCase(t, func(in *OpenInput) { in.DomainProofToken = "tok" })
+	c.PullEvents()
+	status, checks := c.Status, len(c.Checks)
+	f := c.Submitted
+	f.Address.Line1, f.Registered = "芝浦3-4-1", nil
+	later := t0.Add(time.Hour)
+	p := ProfileFacts{Facts: f, Contact: Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@newco.co.jp"}, Website: "https://www.newco.co.jp/ja"}
+	if !c.ApplyProfile(p, later) {
+		t.Fatal("nothing changed")
+	}
+	if c.Submitted.Address.Line1 != "芝浦3-4-1" || c.Contact.EmailDomain != "newco.co.jp" || c.WebsiteDomain != "newco.co.jp" ||
+		c.DomainProof.Domain != "newco.co.jp" || !c.UpdatedAt.Equal(later) {
+		t.Fatalf("case after the profile change: %+v %+v %s %+v", c.Submitted.Address, c.Contact, c.WebsiteDomain, c.DomainProof)
+	}
+	if c.Status != status || len(c.Checks) != checks || len(c.PullEvents()) != 0 {
+		t.Fatal("a profile change moves no check and records no event")
+	}
+	if c.ApplyProfile(p, later.Add(time.Hour)) {
+		t.Fatal("the same profile again changed the case")
+	}
+}
+
+func TestProfileReviewTasksDecideTheChangeNotTheCase(t *testing.T) {
+	c := approvedCase(t)
+	f := c.Submitted
+	f.Address.Line1, f.Registered = "芝浦3-4-1", nil
+	in := ProfileReviewInput{ChangeNumber: 2, Checks: []CheckKind{CheckEmailOwnership, CheckCompany},
+		Proposed: ProfileFacts{Facts: f, Contact: c.Contact, Website: c.WebsiteDomain}, PreCheck: PreCheck{CheckedAt: t0}}
+	opened := c.OpenProfileReview(in, t0, rules())
+	if len(opened) != 1 || opened[0].Check != CheckCompany || opened[0].Content.ProfileChange != 2 || opened[0].Content.Submitted.Address.Line1 != "芝浦3-4-1" ||
+		opened[0].Content.PreCheck == nil {
+		t.Fatalf("opened %+v", opened)
+	}
+	if again := c.OpenProfileReview(in, t0, rules()); len(again) != 0 {
+		t.Fatal("a redelivered change opened tasks again")
+	}
+	task := opened[0].ID
+	claim(t, c, task, "v-2", t0)
+	if _, _, err := c.Decide(DecisionInput{ID: "docs", TaskID: task, Verifier: "v-2", Outcome: OutcomeRequestDocuments, Reason: "address_mismatch"}, t0, rules()); err == nil {
+		t.Fatal("documents requested of a profile change")
+	}
+	d, _, err := c.Decide(DecisionInput{ID: "no", TaskID: task, Verifier: "v-2", Outcome: OutcomeReject, Reason: "address_mismatch", Mode: ModeFinal}, t0, rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != DecisionFinal || c.Status != CaseApproved || c.Check(CheckCompany).State != StatePassed {
+		t.Fatalf("the case moved: %s, company %s, decision %s", c.Status, c.Check(CheckCompany).State, d.Status)
+	}
+	var decided []ProfileCheckDecided
+	for _, e := range c.PullEvents() {
+		if p, ok := e.(ProfileCheckDecided); ok {
+			decided = append(decided, p)
+		}
+		if _, ok := e.(VerificationRejected); ok {
+			t.Fatal("a profile change's rejection rejected the case")
+		}
+	}
+	if len(decided) != 1 || decided[0].Passed || decided[0].ChangeNumber != 2 || decided[0].Reason != "address_mismatch" || decided[0].ApplicantMessage == "" {
+		t.Fatalf("decided %+v", decided)
+	}
+	// A newer change cancels the open tasks of an older one.
+	in.ChangeNumber = 3
+	in.Checks = []CheckKind{CheckCompany, CheckEmployment}
+	if got := c.OpenProfileReview(in, t0, rules()); len(got) != 2 {
+		t.Fatalf("change 3 opened %d tasks", len(got))
+	}
+	in.ChangeNumber = 4
+	in.Checks = []CheckKind{CheckCompany}
+	c.OpenProfileReview(in, t0, rules())
+	active := 0
+	for _, tk := range c.Tasks {
+		if tk.Active() {
+			active++
+			if tk.Content.ProfileChange != 4 {
+				t.Errorf("task %s of change %d still open", tk.ID, tk.Content.ProfileChange)
+			}
+		}
+	}
+	if active != 1 {
+		t.Fatalf("%d open tasks", active)
+	}
+}
