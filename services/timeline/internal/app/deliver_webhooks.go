@@ -183,12 +183,9 @@ func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (Delivery
 		}
 	}
 	if want := p.Batch - len(items); want > 0 && w.queue.sweepDue(now) {
-		claimed, next, registered, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
+		claimed, next, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
 		if err != nil {
 			return DeliveryReport{}, time.Time{}, fmt.Errorf("claim due deliveries: %w", err)
-		}
-		if w.RegisteredScope != nil {
-			w.RegisteredScope.Store(registered)
 		}
 		load = append(load, claimed...)
 		w.queue.noteDue(next, true, p.Every, now)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -53,9 +52,8 @@ type WebhookStore interface {
 	// no such delivery.
 	Redeliver(ctx context.Context, endpointID, deliveryID string, leaseUntil time.Time) (domain.Delivery, error)
 	// ClaimDue claims up to limit pending deliveries due at now until
-	// leaseUntil and says when the next pending one is due (zero: none) and
-	// whether enabled endpoints of scope registered exist.
-	ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) (ids []string, next time.Time, registeredScope bool, err error)
+	// leaseUntil and says when the next pending one is due (zero: none).
+	ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) (ids []string, next time.Time, err error)
 	// Outgoing loads what sending the pending deliveries ids takes: the
 	// event, the endpoint and its unexpired sealed secrets (newest first).
 	// Deliveries no longer pending, or of a disabled endpoint, are left out.
@@ -171,11 +169,6 @@ type Webhooks struct {
 	NewID  func() string
 	// Wake makes the dispatcher run (its job's waker).
 	Wake func()
-	// RegisteredScope is whether enabled endpoints of scope registered
-	// exist, for the recording path (which serializes a partition's events
-	// only then): set by every sweep, and at once when this replica
-	// creates or enables one.
-	RegisteredScope *atomic.Bool
 
 	queue     handoff
 	endpoints endpointCache
@@ -257,7 +250,6 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, p auth.Principal, cmd Cre
 		return CreatedEndpoint{}, err
 	}
 	e.Secrets = []domain.SecretInfo{{ID: sealed.ID, CreatedAt: now}}
-	w.noteScope(e.Scope)
 	if err := w.Store.CreateEndpoint(ctx, e, sealed); err != nil {
 		return CreatedEndpoint{}, fmt.Errorf("create webhook endpoint: %w", err)
 	}
@@ -402,18 +394,9 @@ func (w *Webhooks) EnableEndpoint(ctx context.Context, p auth.Principal, id stri
 		return domain.Endpoint{}, err
 	}
 	return w.update(ctx, id, func(e *domain.Endpoint) error {
-		w.noteScope(e.Scope)
 		e.Status, e.DisabledReason, e.DisabledAt, e.FailingSince = domain.EndpointEnabled, "", time.Time{}, time.Time{}
 		return nil
 	})
-}
-
-// noteScope makes the recording path serialize partitions before an
-// endpoint of scope registered can receive anything.
-func (w *Webhooks) noteScope(scope string) {
-	if scope == domain.ScopeRegistered && w.RegisteredScope != nil {
-		w.RegisteredScope.Store(true)
-	}
 }
 
 // DisableEndpoint stops deliveries to an endpoint; those still due are

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -188,23 +187,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		clock = func() time.Time { return time.Now().UTC() }
 	}
 	lease := 2*cfg.WebhookTimeout + 10*time.Second
-	// Until the first sweep says otherwise, endpoints of scope registered
-	// may exist: record partitions one at a time.
-	registeredScope := &atomic.Bool{}
-	registeredScope.Store(true)
-	store := postgres.New(base.Pool)
-	store.RegisteredScope = registeredScope
-	a := &app.App{Store: store, Now: clock, Retention: cfg.Retention, DeliveryLease: lease}
+	a := &app.App{Store: postgres.New(base.Pool), Now: clock, Retention: cfg.Retention, DeliveryLease: lease}
 	wh := &app.Webhooks{
 		Store:  postgres.NewWebhooks(base.Pool, base.Outbox, events.DisabledNotice),
 		Keys:   keyring,
 		Sender: webhook.NewSender(cfg.WebhookTimeout, cfg.WebhookAllowInsecure),
 		Policy: app.WebhookPolicy{Retry: domain.RetryPolicy{Schedule: cfg.WebhookRetrySchedule}, Lease: lease, Batch: 100,
 			Concurrency: cfg.WebhookConcurrency, AllowInsecure: cfg.WebhookAllowInsecure, Every: s.sweepEvery(), Window: 20 * time.Millisecond},
-		Now:             clock,
-		NewID:           ce.NewID,
-		Wake:            base.Jobs.Waker(WebhooksJob),
-		RegisteredScope: registeredScope,
+		Now:   clock,
+		NewID: ce.NewID,
+		Wake:  base.Jobs.Waker(WebhooksJob),
 	}
 	s.Base, s.App, s.Webhooks = base, a, wh
 	s.metrics = newWebhookMetrics(base.Telemetry.Registry)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,9 +30,6 @@ var Migrations fs.FS = pg.Migrations(migrationFiles)
 // Store implements app.Store.
 type Store struct {
 	pool *pgxpool.Pool
-	// RegisteredScope says whether enabled endpoints of scope registered
-	// may exist (nil: assume so); the webhook dispatcher keeps it current.
-	RegisteredScope *atomic.Bool
 }
 
 // New returns the timeline store.
@@ -96,16 +92,24 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, r
 		backfilled     []string
 	)
 	b := &pgx.Batch{}
-	if s.RegisteredScope == nil || s.RegisteredScope.Load() {
-		// One partition's events are recorded one transaction at a time, so
-		// that a partner's registration and another service's concurrent
-		// event about it never miss each other's deliveries to the
-		// registrant's endpoints (the statement after the lock sees what the
-		// other committed). The router locks partitions in ascending order
-		// in every batch: no deadlock. Without such endpoints there is
-		// nothing to miss, and no lock.
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, partitionLockClass, e.PartitionKey)
-	}
+	// One partition's events are recorded one transaction at a time while
+	// enabled endpoints of scope registered exist, so that a partner's
+	// registration and another service's concurrent event about it never
+	// miss each other's deliveries to the registrant's endpoints (the
+	// statement after the lock sees what the other committed). The router
+	// locks partitions in ascending order in every batch: no deadlock.
+	// Without such endpoints there is nothing to miss, and no lock. Whether
+	// they exist is read here, in the database, after taking the scope lock
+	// shared: creating or enabling such an endpoint takes it exclusively
+	// (lockRegisteredScope), so it commits between recording transactions,
+	// never while one runs, and every replica sees it in the next one. (A
+	// flag in memory, refreshed by the dispatcher's sweep, could be stale:
+	// two events of one partition then went unserialized and the event
+	// recorded with its partner's registration lost its delivery.)
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, $2)`, registeredScopeLockClass, registeredScopeLockKey)
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))
+		WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE scope = 'registered' AND status = 'enabled')`,
+		partitionLockClass, e.PartitionKey)
 	b.Queue(recordEvent,
 		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
 		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data,
@@ -135,6 +139,20 @@ func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, r
 // partitionLockClass is the first key of the timeline's per-partition
 // advisory locks (the second is the partition key's hash).
 const partitionLockClass = 0x7469_6d65 // "time"
+
+// registeredScopeLock are the keys of the lock that recording transactions
+// take shared and the creation or enabling of an endpoint of scope
+// registered takes exclusively.
+const registeredScopeLockClass, registeredScopeLockKey = 0x7768_6b73, 1 // "whks"
+
+// lockRegisteredScope waits until no recording transaction runs and keeps
+// new ones waiting until tx ends: an endpoint of scope registered created
+// or enabled in tx is seen by every recording transaction that follows,
+// and by none that ran before (which then had nothing to serialize).
+func lockRegisteredScope(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, registeredScopeLockClass, registeredScopeLockKey)
+	return err
+}
 
 // RecordDeadLetter implements app.Store.
 func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error) {

@@ -36,6 +36,11 @@ var _ app.WebhookStore = (*Webhooks)(nil)
 // CreateEndpoint implements app.WebhookStore.
 func (s *Webhooks) CreateEndpoint(ctx context.Context, e domain.Endpoint, secret app.SealedSecret) error {
 	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if e.Scope == domain.ScopeRegistered && e.Status == domain.EndpointEnabled {
+			if err := lockRegisteredScope(ctx, tx); err != nil {
+				return err
+			}
+		}
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO webhook_endpoints (id, consumer, scope, url, description, event_types, status, created_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -119,7 +124,9 @@ func (s *Webhooks) Endpoints(ctx context.Context, consumer, after string, limit 
 func (s *Webhooks) UpdateEndpoint(ctx context.Context, id string, fn func(*domain.Endpoint) error) (domain.Endpoint, error) {
 	var e domain.Endpoint
 	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints w WHERE w.id = $1 FOR UPDATE`, id)
+		// FOR NO KEY UPDATE: recording transactions (which hold the scope
+		// lock that enabling may wait for) key-share endpoints they deliver to.
+		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints w WHERE w.id = $1 FOR NO KEY UPDATE`, id)
 		if err != nil {
 			return err
 		}
@@ -132,6 +139,11 @@ func (s *Webhooks) UpdateEndpoint(ctx context.Context, id string, fn func(*domai
 		was := e.Status
 		if err := fn(&e); err != nil {
 			return err
+		}
+		if e.Scope == domain.ScopeRegistered && was != domain.EndpointEnabled && e.Status == domain.EndpointEnabled {
+			if err := lockRegisteredScope(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4, status = $5,
 			disabled_reason = $6, disabled_at = $7, failing_since = $8, updated_at = $9 WHERE id = $1`,
@@ -258,11 +270,10 @@ func (s *Webhooks) EndpointsForSend(ctx context.Context, ids []string) ([]app.En
 }
 
 // ClaimDue implements app.WebhookStore.
-func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, time.Time, bool, error) {
+func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, time.Time, error) {
 	var (
-		ids        []string
-		next       *time.Time
-		registered bool
+		ids  []string
+		next *time.Time
 	)
 	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE webhook_deliveries d SET next_attempt_at = $2 WHERE d.id IN (
@@ -278,15 +289,14 @@ func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limi
 		}
 		// What is due and was not claimed is another replica's now (or
 		// beyond the batch, which the caller sees): next is in the future.
-		return tx.QueryRow(ctx, `SELECT GREATEST(min(d.next_attempt_at), $1::timestamptz + interval '1 second'),
-				EXISTS (SELECT 1 FROM webhook_endpoints WHERE scope = 'registered' AND status = 'enabled')
+		return tx.QueryRow(ctx, `SELECT GREATEST(min(d.next_attempt_at), $1::timestamptz + interval '1 second')
 			FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.status = 'enabled'
-			WHERE d.state = 'pending'`, now).Scan(&next, &registered)
+			WHERE d.state = 'pending'`, now).Scan(&next)
 	})
 	if err != nil || next == nil {
-		return ids, time.Time{}, registered, err
+		return ids, time.Time{}, err
 	}
-	return ids, *next, registered, nil
+	return ids, *next, nil
 }
 
 // Outgoing implements app.WebhookStore: one round trip, the unexpired
