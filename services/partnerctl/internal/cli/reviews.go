@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -199,11 +197,7 @@ same command is answered as a replay (exit 0).`,
 			if err != nil {
 				return err
 			}
-			id := decisionID
-			if id == "" {
-				sum := sha256.Sum256([]byte(strings.Join([]string{args[0], tokenSubject(tok), outcome, reason, message}, "\x00")))
-				id = "partnerctl-" + hex.EncodeToString(sum[:12])
-			}
+			id := firstNonEmpty(decisionID, derivedDecisionID(args[0], tokenSubject(tok), outcome, reason, message))
 			body := map[string]any{"decision_id": id, "outcome": outcome}
 			for k, v := range map[string]string{"reason_code": reason, "message": message, "internal_note": note} {
 				if v != "" {
@@ -223,11 +217,7 @@ same command is answered as a replay (exit 0).`,
 			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/reviews/"+url.PathEscape(args[0])+"/decisions", body, &r); printed || err != nil {
 				return err
 			}
-			verb := "recorded"
-			if r.Replayed {
-				verb = "already recorded (replay)"
-			}
-			fmt.Fprintf(g.stdout, "decision %s %s: %s %s %s\n", id, verb, r.Review.Kind, r.Review.ID, r.Review.Decision.Outcome)
+			fmt.Fprintf(g.stdout, "decision %s %s: %s %s %s\n", id, recorded(r.Replayed), r.Review.Kind, r.Review.ID, r.Review.Decision.Outcome)
 			return nil
 		},
 	}

@@ -180,13 +180,7 @@ func (o decideOptions) body(taskID, subject string) (map[string]any, error) {
 			return nil, usagef("--final applies to rejections only")
 		}
 	}
-	id := o.decisionID
-	if id == "" {
-		// The same decision by the same verifier is the same id: re-running
-		// the command is answered as a replay, not recorded twice.
-		sum := sha256.Sum256([]byte(strings.Join(append([]string{taskID, subject, o.outcome, o.reason, mode, o.message}, o.documents...), "\x00")))
-		id = "partnerctl-" + hex.EncodeToString(sum[:12])
-	}
+	id := firstNonEmpty(o.decisionID, derivedDecisionID(append([]string{taskID, subject, o.outcome, o.reason, mode, o.message}, o.documents...)...))
 	b := map[string]any{"decision_id": id, "outcome": o.outcome}
 	for k, v := range map[string]string{"reason_code": o.reason, "mode": mode, "applicant_message": o.message, "internal_note": o.note} {
 		if v != "" {
@@ -250,11 +244,7 @@ answered as a replay (exit 0), never recorded twice.`,
 			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/tasks/"+url.PathEscape(args[0])+"/decisions", body, &out); printed || err != nil {
 				return err
 			}
-			verb := "recorded"
-			if out.Replayed {
-				verb = "already recorded (replay)"
-			}
-			fmt.Fprintf(g.stdout, "decision %s %s: %s, status %s\ncheck %s is now %s; case %s is %s\n", out.Decision.ID, verb,
+			fmt.Fprintf(g.stdout, "decision %s %s: %s, status %s\ncheck %s is now %s; case %s is %s\n", out.Decision.ID, recorded(out.Replayed),
 				out.Decision.Outcome, out.Decision.Status, out.Decision.Check, out.CheckState, out.CaseID, out.CaseStatus)
 			if out.Decision.Status == "pending_confirmation" {
 				fmt.Fprintln(g.stdout, "a second verifier must confirm this FINAL rejection (same command with another --as-sub)")
@@ -329,4 +319,21 @@ func (g *globals) verifierCall(cmd *cobra.Command, tok, method, path string, bod
 		return true, nil
 	}
 	return false, nil
+}
+
+// derivedDecisionID is the decision id of a verifier's decision given by
+// parts (the task or review, the verifier, the decision): the same decision
+// by the same verifier is the same id, so re-running the command is answered
+// as a replay, not recorded twice.
+func derivedDecisionID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "partnerctl-" + hex.EncodeToString(sum[:12])
+}
+
+// recorded says how a decision was taken: recorded now, or a replay.
+func recorded(replayed bool) string {
+	if replayed {
+		return "already recorded (replay)"
+	}
+	return "recorded"
 }
