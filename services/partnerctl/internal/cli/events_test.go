@@ -267,15 +267,7 @@ func TestEventsTailLiveAndInterrupt(t *testing.T) {
 		}
 		return nil
 	})
-	cancel() // Ctrl-C
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Fatalf("interrupted tail exit %d: %s", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("tail did not stop on interrupt")
-	}
+	interrupt(t, cancel, done, &errOut, "tail")
 }
 
 // History (--all, --since) comes in time order across streams, not grouped
@@ -332,5 +324,20 @@ func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n"); len(lines) != 6 || !strings.Contains(lines[5], "relationships.request.created.v1") {
 		t.Fatalf("history then live: %q", lines)
+	}
+}
+
+// interrupt cancels a running command's context (Ctrl-C) and wants it to
+// stop within 10s with exit 0.
+func interrupt(t *testing.T, cancel context.CancelFunc, done <-chan int, errOut *syncBuffer, what string) {
+	t.Helper()
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Fatalf("interrupted %s exit %d: %s", what, code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not stop on interrupt", what)
 	}
 }

@@ -129,15 +129,7 @@ func TestFeedFollowPollsUntilInterrupted(t *testing.T) {
 		}
 		return nil
 	})
-	cancel() // Ctrl-C
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Fatalf("interrupted follow exit %d: %s", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("follow did not stop on interrupt")
-	}
+	interrupt(t, cancel, done, &errOut, "follow")
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], "registration.partner.activated.v1") || !strings.Contains(lines[1], "reason=compliance") ||
 		lines[2] != "next: c2" {

@@ -25,19 +25,6 @@ Already enrolled at that location, or a program the market does not offer, exits
 		Example: `  partnerctl partners add-program PG-PRTA-HD7W-NYE -f reseller.yaml`,
 		Args:    exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if programFile == "" {
-				return usagef("-f FILE is required ('-f -' reads standard input)")
-			}
-			body, err := readInputFile(programFile, g.stdin)
-			if err != nil {
-				return err
-			}
-			tok, err := g.bearer(caller{role: auth.RoleOperator})
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
 			var out struct {
 				Enrollment struct {
 					ID         string `json:"id"`
@@ -46,14 +33,8 @@ Already enrolled at that location, or a program the market does not offer, exits
 					LocationID string `json:"location_id"`
 				} `json:"enrollment"`
 			}
-			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Registration + "/v1/partners/" + args[0] + "/enrollments",
-				token: tok, body: body}, &out)
-			if err != nil {
+			if printed, err := g.postToPartner(cmd, programFile, args[0], "enrollments", &out); printed || err != nil {
 				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
 			}
 			e := out.Enrollment
 			if err := table(g.stdout, []string{"ENROLLMENT", "PROGRAM", "STATUS", "LOCATION"},
@@ -77,19 +58,6 @@ partner already has or where another partner is registered exits 4.`,
 		Example: `  partnerctl partners add-location PG-PRTA-HD7W-NYE -f osaka.yaml`,
 		Args:    exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if locationFile == "" {
-				return usagef("-f FILE is required ('-f -' reads standard input)")
-			}
-			body, err := readInputFile(locationFile, g.stdin)
-			if err != nil {
-				return err
-			}
-			tok, err := g.bearer(caller{role: auth.RoleOperator})
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
 			var out struct {
 				Location struct {
 					ID      string `json:"id"`
@@ -102,14 +70,8 @@ partner already has or where another partner is registered exits 4.`,
 					} `json:"address"`
 				} `json:"location"`
 			}
-			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Registration + "/v1/partners/" + args[0] + "/locations",
-				token: tok, body: body}, &out)
-			if err != nil {
+			if printed, err := g.postToPartner(cmd, locationFile, args[0], "locations", &out); printed || err != nil {
 				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
 			}
 			l, a := out.Location, out.Location.Address.Normalized
 			fmt.Fprintf(g.stdout, "location  %s  (%s)\naddress   〒%s %s%s%s %s\n", l.ID, l.Status, a.PostalCode, a.Region, a.City, a.Line1, a.Line2)
@@ -118,4 +80,31 @@ partner already has or where another partner is registered exits 4.`,
 	}
 	location.Flags().StringVarP(&locationFile, "file", "f", "", "location as JSON or YAML ('-' for standard input)")
 	partners.AddCommand(program, location)
+}
+
+// postToPartner POSTs the object in file (the -f flag: JSON or YAML, "-" for
+// standard input) to registration's /v1/partners/{id}/{collection} as an
+// operator and decodes the answer into out. With -o json it prints the answer
+// as it came and reports printed: the caller prints its own view only when not.
+func (g *globals) postToPartner(cmd *cobra.Command, file, partnerID, collection string, out any) (printed bool, err error) {
+	body, err := readInputFile(file, g.stdin)
+	if err != nil {
+		return false, err
+	}
+	tok, err := g.bearer(caller{role: auth.RoleOperator})
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := g.withTimeout(cmd.Context())
+	defer cancel()
+	res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Registration + "/v1/partners/" + partnerID + "/" + collection,
+		token: tok, body: body}, out)
+	if err != nil {
+		return false, err
+	}
+	if g.json() {
+		writeRaw(g.stdout, res.body)
+		return true, nil
+	}
+	return false, nil
 }

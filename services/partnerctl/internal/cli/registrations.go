@@ -46,9 +46,6 @@ Invalid input exits 4 with every field error listed.`,
   partnerctl registrations submit -f company.yaml --idempotency-key portal-req-8812`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return usagef("-f FILE is required ('-f -' reads standard input)")
-			}
 			body, err := readInputFile(file, g.stdin)
 			if err != nil {
 				return err
@@ -130,9 +127,13 @@ type registrationView struct {
 	} `json:"email_ownership"`
 }
 
-// readInputFile reads a JSON or YAML object from path ("-" = stdin) and
-// returns it as JSON. JSON input is sent byte for byte as written.
+// readInputFile reads a JSON or YAML object from path, the -f flag ("-" =
+// stdin; required), and returns it as JSON. JSON input is sent byte for byte
+// as written.
 func readInputFile(path string, stdin io.Reader) ([]byte, error) {
+	if path == "" {
+		return nil, usagef("-f FILE is required ('-f -' reads standard input)")
+	}
 	var data []byte
 	var err error
 	if path == "-" {

@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,49 +86,23 @@ claim and the claimant's company, or the challenge and the disputed address).`,
   partnerctl reviews list --status decided -o json | jq '.reviews[].decision'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			for flag, v := range map[string]struct {
-				val    string
-				values []string
-			}{"--kind": {kind, reviewKinds}, "--status": {status, reviewStatuses}} {
-				if v.val != "" && !slices.Contains(v.values, v.val) {
-					return usagef("%s %q must be one of %s", flag, v.val, strings.Join(v.values, ", "))
-				}
-			}
-			for k, v := range map[string]string{"kind": kind, "status": status, "market": market} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			if unclaimed {
-				q.Set("unclaimed", "true")
-			}
-			if limit != 0 {
-				if limit < 1 || limit > 500 {
-					return usagef("--limit must be 1..500")
-				}
-				q.Set("limit", strconv.Itoa(limit))
+			q, err := verifierListQuery([]listFilter{
+				{flag: "--kind", key: "kind", val: kind, values: reviewKinds},
+				{flag: "--status", key: "status", val: status, values: reviewStatuses},
+				{key: "market", val: market},
+			}, unclaimed, limit)
+			if err != nil {
+				return err
 			}
 			tok, err := g.bearer(caller{role: auth.RoleVerifier})
 			if err != nil {
 				return err
 			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
-			u := g.urls.Verification + "/v1/verification/reviews"
-			if len(q) > 0 {
-				u += "?" + q.Encode()
-			}
 			var out struct {
 				Reviews []reviewItem `json:"reviews"`
 			}
-			res, err := g.callJSON(ctx, request{method: "GET", url: u, token: tok}, &out)
-			if err != nil {
+			if printed, err := g.verifierCall(cmd, tok, "GET", "/v1/verification/reviews"+q, nil, &out); printed || err != nil {
 				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
 			}
 			rows := make([][]string, 0, len(out.Reviews))
 			for _, r := range out.Reviews {
@@ -150,31 +120,6 @@ claim and the claimant's company, or the challenge and the disputed address).`,
 	return cmd
 }
 
-// reviewCall runs one review request as a verifier and prints the answer
-// (JSON always: a review is a document to read).
-func reviewCall(g *globals, cmd *cobra.Command, method, path string, body any, done func(raw []byte) string) error {
-	tok, err := g.bearer(caller{role: auth.RoleVerifier})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := g.withTimeout(cmd.Context())
-	defer cancel()
-	req := request{method: method, url: g.urls.Verification + path, token: tok}
-	if body != nil {
-		req.body = jsonBody(body)
-	}
-	res, err := g.callJSON(ctx, req, nil)
-	if err != nil {
-		return err
-	}
-	if g.json() || done == nil {
-		writeRaw(g.stdout, res.body)
-		return nil
-	}
-	fmt.Fprintln(g.stdout, done(res.body))
-	return nil
-}
-
 func newReviewsShowCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show REVIEW",
@@ -183,7 +128,12 @@ func newReviewsShowCmd(g *globals) *cobra.Command {
 		Example: `  partnerctl reviews show vr-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c`,
 		Args:    exactArgs("REVIEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return reviewCall(g, cmd, "GET", "/v1/verification/reviews/"+url.PathEscape(args[0]), nil, nil)
+			tok, err := g.bearer(caller{role: auth.RoleVerifier})
+			if err != nil {
+				return err
+			}
+			_, err = g.verifierCall(cmd, tok, "GET", "/v1/verification/reviews/"+url.PathEscape(args[0]), nil, nil)
+			return err
 		},
 	}
 }
@@ -197,15 +147,20 @@ lease; one held by someone else is refused (exit 4), as is one of your own partn
 		Example: `  partnerctl reviews claim vr-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c --as-sub vera`,
 		Args:    exactArgs("REVIEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return reviewCall(g, cmd, "POST", "/v1/verification/reviews/"+url.PathEscape(args[0])+"/claim", nil, func(raw []byte) string {
-				var r struct {
-					ID         string    `json:"id"`
-					ClaimedBy  string    `json:"claimed_by"`
-					LeaseUntil time.Time `json:"lease_until"`
-				}
-				_ = json.Unmarshal(raw, &r)
-				return fmt.Sprintf("claimed review %s as %s until %s", r.ID, r.ClaimedBy, when(r.LeaseUntil))
-			})
+			tok, err := g.bearer(caller{role: auth.RoleVerifier})
+			if err != nil {
+				return err
+			}
+			var r struct {
+				ID         string    `json:"id"`
+				ClaimedBy  string    `json:"claimed_by"`
+				LeaseUntil time.Time `json:"lease_until"`
+			}
+			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/reviews/"+url.PathEscape(args[0])+"/claim", nil, &r); printed || err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "claimed review %s as %s until %s\n", r.ID, r.ClaimedBy, when(r.LeaseUntil))
+			return nil
 		},
 	}
 }
@@ -242,35 +197,28 @@ same command is answered as a replay (exit 0).`,
 			if err != nil {
 				return err
 			}
-			id := decisionID
-			if id == "" {
-				sum := sha256.Sum256([]byte(strings.Join([]string{args[0], tokenSubject(tok), outcome, reason, message}, "\x00")))
-				id = "partnerctl-" + hex.EncodeToString(sum[:12])
-			}
+			id := firstNonEmpty(decisionID, derivedDecisionID(args[0], tokenSubject(tok), outcome, reason, message))
 			body := map[string]any{"decision_id": id, "outcome": outcome}
 			for k, v := range map[string]string{"reason_code": reason, "message": message, "internal_note": note} {
 				if v != "" {
 					body[k] = v
 				}
 			}
-			return reviewCall(g, cmd, "POST", "/v1/verification/reviews/"+url.PathEscape(args[0])+"/decisions", body, func(raw []byte) string {
-				var r struct {
-					Review struct {
-						ID       string `json:"id"`
-						Kind     string `json:"kind"`
-						Decision struct {
-							Outcome string `json:"outcome"`
-						} `json:"decision"`
-					} `json:"review"`
-					Replayed bool `json:"replayed"`
-				}
-				_ = json.Unmarshal(raw, &r)
-				verb := "recorded"
-				if r.Replayed {
-					verb = "already recorded (replay)"
-				}
-				return fmt.Sprintf("decision %s %s: %s %s %s", id, verb, r.Review.Kind, r.Review.ID, r.Review.Decision.Outcome)
-			})
+			var r struct {
+				Review struct {
+					ID       string `json:"id"`
+					Kind     string `json:"kind"`
+					Decision struct {
+						Outcome string `json:"outcome"`
+					} `json:"decision"`
+				} `json:"review"`
+				Replayed bool `json:"replayed"`
+			}
+			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/reviews/"+url.PathEscape(args[0])+"/decisions", body, &r); printed || err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "decision %s %s: %s %s %s\n", id, recorded(r.Replayed), r.Review.Kind, r.Review.ID, r.Review.Decision.Outcome)
+			return nil
 		},
 	}
 	f := cmd.Flags()

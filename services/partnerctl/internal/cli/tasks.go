@@ -76,51 +76,23 @@ the status, who holds the lease and the due time.`,
   partnerctl tasks list --check company --market JP -o json | jq -r '.tasks[].task.id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if status != "" {
-				if !slices.Contains(taskStatuses, status) {
-					return usagef("--status %q must be one of %s", status, strings.Join(taskStatuses, ", "))
-				}
-				q.Set("status", status)
-			}
-			if check != "" {
-				if !slices.Contains(taskChecks, check) {
-					return usagef("--check %q must be one of %s", check, strings.Join(taskChecks, ", "))
-				}
-				q.Set("check", check)
-			}
-			if market != "" {
-				q.Set("market", market)
-			}
-			if unclaimed {
-				q.Set("unclaimed", "true")
-			}
-			if limit != 0 {
-				if limit < 1 || limit > 500 {
-					return usagef("--limit must be 1..500")
-				}
-				q.Set("limit", strconv.Itoa(limit))
+			q, err := verifierListQuery([]listFilter{
+				{flag: "--status", key: "status", val: status, values: taskStatuses},
+				{flag: "--check", key: "check", val: check, values: taskChecks},
+				{key: "market", val: market},
+			}, unclaimed, limit)
+			if err != nil {
+				return err
 			}
 			tok, err := g.bearer(caller{role: auth.RoleVerifier})
 			if err != nil {
 				return err
 			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
-			u := g.urls.Verification + "/v1/verification/tasks"
-			if len(q) > 0 {
-				u += "?" + q.Encode()
-			}
 			var out struct {
 				Tasks []taskItem `json:"tasks"`
 			}
-			res, err := g.callJSON(ctx, request{method: "GET", url: u, token: tok}, &out)
-			if err != nil {
+			if printed, err := g.verifierCall(cmd, tok, "GET", "/v1/verification/tasks"+q, nil, &out); printed || err != nil {
 				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
 			}
 			rows := make([][]string, 0, len(out.Tasks))
 			for _, t := range out.Tasks {
@@ -158,22 +130,14 @@ held by someone else is refused (exit 4).`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
 			var out struct {
 				CaseID     string    `json:"case_id"`
 				TaskID     string    `json:"task_id"`
 				ClaimedBy  string    `json:"claimed_by"`
 				LeaseUntil time.Time `json:"lease_until"`
 			}
-			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Verification + "/v1/verification/tasks/" + url.PathEscape(args[0]) + "/claim",
-				token: tok}, &out)
-			if err != nil {
+			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/tasks/"+url.PathEscape(args[0])+"/claim", nil, &out); printed || err != nil {
 				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
 			}
 			fmt.Fprintf(g.stdout, "claimed task %s (case %s) as %s until %s\n", out.TaskID, out.CaseID, out.ClaimedBy, when(out.LeaseUntil))
 			return nil
@@ -216,13 +180,7 @@ func (o decideOptions) body(taskID, subject string) (map[string]any, error) {
 			return nil, usagef("--final applies to rejections only")
 		}
 	}
-	id := o.decisionID
-	if id == "" {
-		// The same decision by the same verifier is the same id: re-running
-		// the command is answered as a replay, not recorded twice.
-		sum := sha256.Sum256([]byte(strings.Join(append([]string{taskID, subject, o.outcome, o.reason, mode, o.message}, o.documents...), "\x00")))
-		id = "partnerctl-" + hex.EncodeToString(sum[:12])
-	}
+	id := firstNonEmpty(o.decisionID, derivedDecisionID(append([]string{taskID, subject, o.outcome, o.reason, mode, o.message}, o.documents...)...))
 	b := map[string]any{"decision_id": id, "outcome": o.outcome}
 	for k, v := range map[string]string{"reason_code": o.reason, "mode": mode, "applicant_message": o.message, "internal_note": o.note} {
 		if v != "" {
@@ -271,8 +229,6 @@ answered as a replay (exit 0), never recorded twice.`,
 				return err
 			}
 			body, _ := o.body(args[0], tokenSubject(tok))
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
 			var out struct {
 				CaseID   string `json:"case_id"`
 				Decision struct {
@@ -285,20 +241,10 @@ answered as a replay (exit 0), never recorded twice.`,
 				CheckState string `json:"check_state"`
 				CaseStatus string `json:"case_status"`
 			}
-			res, err := g.callJSON(ctx, request{method: "POST", url: g.urls.Verification + "/v1/verification/tasks/" + url.PathEscape(args[0]) + "/decisions",
-				token: tok, body: jsonBody(body)}, &out)
-			if err != nil {
+			if printed, err := g.verifierCall(cmd, tok, "POST", "/v1/verification/tasks/"+url.PathEscape(args[0])+"/decisions", body, &out); printed || err != nil {
 				return err
 			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
-			}
-			verb := "recorded"
-			if out.Replayed {
-				verb = "already recorded (replay)"
-			}
-			fmt.Fprintf(g.stdout, "decision %s %s: %s, status %s\ncheck %s is now %s; case %s is %s\n", out.Decision.ID, verb,
+			fmt.Fprintf(g.stdout, "decision %s %s: %s, status %s\ncheck %s is now %s; case %s is %s\n", out.Decision.ID, recorded(out.Replayed),
 				out.Decision.Outcome, out.Decision.Status, out.Decision.Check, out.CheckState, out.CaseID, out.CaseStatus)
 			if out.Decision.Status == "pending_confirmation" {
 				fmt.Fprintln(g.stdout, "a second verifier must confirm this FINAL rejection (same command with another --as-sub)")
@@ -315,4 +261,79 @@ answered as a replay (exit 0), never recorded twice.`,
 	f.StringSliceVar(&o.documents, "document", nil, "document type(s) to request, repeatable")
 	f.StringVar(&o.decisionID, "decision-id", "", "decision id (default: derived, so a re-run is a replay)")
 	return cmd
+}
+
+// listFilter is one filter of a verifier's work list: the query key and the
+// flag's value, checked against values where the filter has a fixed set.
+type listFilter struct {
+	flag, key, val string
+	values         []string
+}
+
+// verifierListQuery is the query of a verifier's work list (tasks, reviews),
+// "?…" or "" when nothing is asked: the filters given, unclaimed, and limit
+// (1..500; 0: the service's default).
+func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (string, error) {
+	q := url.Values{}
+	for _, f := range filters {
+		if f.val == "" {
+			continue
+		}
+		if f.values != nil && !slices.Contains(f.values, f.val) {
+			return "", usagef("%s %q must be one of %s", f.flag, f.val, strings.Join(f.values, ", "))
+		}
+		q.Set(f.key, f.val)
+	}
+	if unclaimed {
+		q.Set("unclaimed", "true")
+	}
+	if limit != 0 {
+		if limit < 1 || limit > 500 {
+			return "", usagef("--limit must be 1..500")
+		}
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) == 0 {
+		return "", nil
+	}
+	return "?" + q.Encode(), nil
+}
+
+// verifierCall sends one request to the verification API with the
+// verifier's token tok and decodes the answer into out. With -o json, or no
+// out (a document to read as it is), it prints the answer as it came and
+// reports printed: the caller prints its own view only when not.
+func (g *globals) verifierCall(cmd *cobra.Command, tok, method, path string, body, out any) (printed bool, err error) {
+	ctx, cancel := g.withTimeout(cmd.Context())
+	defer cancel()
+	req := request{method: method, url: g.urls.Verification + path, token: tok}
+	if body != nil {
+		req.body = jsonBody(body)
+	}
+	res, err := g.callJSON(ctx, req, out)
+	if err != nil {
+		return false, err
+	}
+	if g.json() || out == nil {
+		writeRaw(g.stdout, res.body)
+		return true, nil
+	}
+	return false, nil
+}
+
+// derivedDecisionID is the decision id of a verifier's decision given by
+// parts (the task or review, the verifier, the decision): the same decision
+// by the same verifier is the same id, so re-running the command is answered
+// as a replay, not recorded twice.
+func derivedDecisionID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "partnerctl-" + hex.EncodeToString(sum[:12])
+}
+
+// recorded says how a decision was taken: recorded now, or a replay.
+func recorded(replayed bool) string {
+	if replayed {
+		return "already recorded (replay)"
+	}
+	return "recorded"
 }

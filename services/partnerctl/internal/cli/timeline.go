@@ -84,35 +84,24 @@ pages' events.`,
 			}
 			ctx, cancel := g.withTimeout(cmd.Context())
 			defer cancel()
-			all := timelinePage{PartnerID: args[0], Events: []json.RawMessage{}}
-			cursor := ""
-			for {
-				size := maxTimelinePage
-				if limit > 0 && limit-len(all.Events) < size {
-					size = limit - len(all.Events)
-				}
-				q := url.Values{"limit": {strconv.Itoa(size)}}
+			all := timelinePage{PartnerID: args[0]}
+			all.Events, all.Next, err = fetchPages(limit, maxTimelinePage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if typ != "" {
 					q.Set("type", typ)
-				}
-				if cursor != "" {
-					q.Set("after", cursor)
 				}
 				var page timelinePage
 				if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Timeline + "/v1/partners/" + url.PathEscape(args[0]) + "/timeline?" + q.Encode(),
 					token: tok}, &page); err != nil {
-					return err
+					return nil, "", err
 				}
-				all.Events = append(all.Events, page.Events...)
 				all.Sources = page.Sources
 				if page.PartnerID != "" {
 					all.PartnerID = page.PartnerID
 				}
-				if page.Next == "" || page.Next == cursor || len(page.Events) == 0 || limit > 0 && len(all.Events) >= limit {
-					all.Next = page.Next
-					break
-				}
-				cursor = page.Next
+				return page.Events, page.Next, nil
+			})
+			if err != nil {
+				return err
 			}
 			if g.json() {
 				return writeJSON(g.stdout, all)

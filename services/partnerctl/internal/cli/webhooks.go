@@ -203,36 +203,26 @@ object in the API's shape with every page's endpoints.`,
 			if limit < 0 {
 				return usagef("--limit must be positive (0: all)")
 			}
-			all := struct {
+			var all struct {
 				Endpoints []json.RawMessage `json:"endpoints"`
 				Next      string            `json:"next"`
-			}{Endpoints: []json.RawMessage{}}
-			cursor := ""
-			for {
-				size := maxWebhookPage
-				if limit > 0 && limit-len(all.Endpoints) < size {
-					size = limit - len(all.Endpoints)
-				}
-				q := url.Values{"limit": {strconv.Itoa(size)}}
+			}
+			var err error
+			all.Endpoints, all.Next, err = fetchPages(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if consumer != "" {
 					q.Set("consumer", consumer)
-				}
-				if cursor != "" {
-					q.Set("after", cursor)
 				}
 				var page struct {
 					Endpoints []json.RawMessage `json:"endpoints"`
 					Next      string            `json:"next"`
 				}
 				if _, err := w.call(cmd, "GET", w.base()+"?"+q.Encode(), nil, &page); err != nil {
-					return err
+					return nil, "", err
 				}
-				all.Endpoints = append(all.Endpoints, page.Endpoints...)
-				all.Next = page.Next
-				if page.Next == "" || page.Next == cursor || len(page.Endpoints) == 0 || limit > 0 && len(all.Endpoints) >= limit {
-					break
-				}
-				cursor = page.Next
+				return page.Endpoints, page.Next, nil
+			})
+			if err != nil {
+				return err
 			}
 			if w.g.json() {
 				return writeJSON(w.g.stdout, all)
@@ -410,36 +400,26 @@ attempt log (time, status, error, the first 256 bytes of the answer).`,
 			if limit < 0 {
 				return usagef("--limit must be positive (0: all)")
 			}
-			all := struct {
+			var all struct {
 				Deliveries []json.RawMessage `json:"deliveries"`
 				Next       string            `json:"next"`
-			}{Deliveries: []json.RawMessage{}}
-			cursor := ""
-			for {
-				size := maxWebhookPage
-				if limit > 0 && limit-len(all.Deliveries) < size {
-					size = limit - len(all.Deliveries)
-				}
-				q := url.Values{"limit": {strconv.Itoa(size)}}
+			}
+			var err error
+			all.Deliveries, all.Next, err = fetchPages(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if state != "" {
 					q.Set("state", state)
-				}
-				if cursor != "" {
-					q.Set("after", cursor)
 				}
 				var page struct {
 					Deliveries []json.RawMessage `json:"deliveries"`
 					Next       string            `json:"next"`
 				}
 				if _, err := w.call(cmd, "GET", w.endpointURL(args[0], "deliveries")+"?"+q.Encode(), nil, &page); err != nil {
-					return err
+					return nil, "", err
 				}
-				all.Deliveries = append(all.Deliveries, page.Deliveries...)
-				all.Next = page.Next
-				if page.Next == "" || page.Next == cursor || len(page.Deliveries) == 0 || limit > 0 && len(all.Deliveries) >= limit {
-					break
-				}
-				cursor = page.Next
+				return page.Deliveries, page.Next, nil
+			})
+			if err != nil {
+				return err
 			}
 			if w.g.json() {
 				return writeJSON(w.g.stdout, all)

@@ -50,35 +50,42 @@ func (a *App) AddEnrollment(ctx context.Context, p auth.Principal, cmd AddEnroll
 		loc = l
 	}
 	var out AddedEnrollment
-	for range maxIDAttempts {
-		res, err := a.grow(ctx, p, cmd.PartnerID, "add enrollment", func(partner *domain.Partner, now time.Time) error {
-			policy := a.Policies().For(partner.Market())
-			req, err := domain.NormalizeEnrollment(cmd.Input, partner.Market(), policy)
-			if err != nil {
-				return err
-			}
-			if !policy.Offers(req.Program) {
-				return fmt.Errorf("%s in %s: %w", req.Program, partner.Market(), domain.ErrProgramNotInMarket)
-			}
-			out.Enrollment, err = partner.AddEnrollment(req, loc, a.ids, p.Subject, now)
-			return err
-		})
-		if errors.Is(err, domain.ErrIDCollision) {
-			continue
-		}
+	res, err := a.grow(ctx, p, cmd.PartnerID, "add enrollment", func(partner *domain.Partner, now time.Time) error {
+		policy := a.Policies().For(partner.Market())
+		req, err := domain.NormalizeEnrollment(cmd.Input, partner.Market(), policy)
 		if err != nil {
-			return AddedEnrollment{}, err
+			return err
 		}
-		out.Partner = res
-		return out, nil
+		if !policy.Offers(req.Program) {
+			return fmt.Errorf("%s in %s: %w", req.Program, partner.Market(), domain.ErrProgramNotInMarket)
+		}
+		out.Enrollment, err = partner.AddEnrollment(req, loc, a.ids, p.Subject, now)
+		return err
+	})
+	if err != nil {
+		return AddedEnrollment{}, err
 	}
-	return AddedEnrollment{}, fmt.Errorf("add enrollment: %w %d times in a row", domain.ErrIDCollision, maxIDAttempts)
+	out.Partner = res
+	return out, nil
 }
 
 // grow applies fn to a partner that p may change: its own admin, an
 // operator, or the upstream system that registered it (another upstream
 // system gets registration.partner_not_found, as for a partner it cannot see).
+// When the ID fn drew for what it adds is taken, fn runs again with a fresh
+// one, up to maxIDAttempts times.
 func (a *App) grow(ctx context.Context, p auth.Principal, partnerID, op string,
+	fn func(partner *domain.Partner, now time.Time) error) (PartnerView, error) {
+	for range maxIDAttempts {
+		view, err := a.growOnce(ctx, p, partnerID, op, fn)
+		if !errors.Is(err, domain.ErrIDCollision) {
+			return view, err
+		}
+	}
+	return PartnerView{}, fmt.Errorf("%s: %w %d times in a row", op, domain.ErrIDCollision, maxIDAttempts)
+}
+
+func (a *App) growOnce(ctx context.Context, p auth.Principal, partnerID, op string,
 	fn func(partner *domain.Partner, now time.Time) error) (PartnerView, error) {
 	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
 	if err != nil {

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -35,23 +33,17 @@ func (a *App) AddLocation(ctx context.Context, p auth.Principal, cmd AddLocation
 		return AddedLocation{}, err
 	}
 	var out AddedLocation
-	for range maxIDAttempts {
-		res, err := a.grow(ctx, p, cmd.PartnerID, "add location", func(partner *domain.Partner, now time.Time) error {
-			addr, err := domain.NormalizeLocation(cmd.Input, partner.Market())
-			if err != nil {
-				return err
-			}
-			out.Location, err = partner.AddLocation(addr, a.ids, p.Subject, now)
-			return err
-		})
-		if errors.Is(err, domain.ErrIDCollision) {
-			continue
-		}
+	res, err := a.grow(ctx, p, cmd.PartnerID, "add location", func(partner *domain.Partner, now time.Time) error {
+		addr, err := domain.NormalizeLocation(cmd.Input, partner.Market())
 		if err != nil {
-			return AddedLocation{}, err
+			return err
 		}
-		out.Partner = res
-		return out, nil
+		out.Location, err = partner.AddLocation(addr, a.ids, p.Subject, now)
+		return err
+	})
+	if err != nil {
+		return AddedLocation{}, err
 	}
-	return AddedLocation{}, fmt.Errorf("add location: %w %d times in a row", domain.ErrIDCollision, maxIDAttempts)
+	out.Partner = res
+	return out, nil
 }

@@ -252,16 +252,20 @@ func TestRejectedPartnerReleasesItsIdentity(t *testing.T) {
 	}
 }
 
+// duplicateAttempt registers a partner and then the same company again:
+// the harness, the refused attempt's ID and the existing partner.
+func duplicateAttempt(t *testing.T) (*harness, string, domain.PartnerID) {
+	t.Helper()
+	h := newHarness()
+	first := h.submit(t)
+	_, err := h.app.SubmitRegistration(context.Background(), upstream, input())
+	ae := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity)
+	return h, ae.Details["duplicate_attempt_id"].(string), first.PartnerID
+}
+
 func TestFileDuplicateClaim(t *testing.T) {
-	setup := func(t *testing.T) (*harness, string, domain.PartnerID) {
-		h := newHarness()
-		first := h.submit(t)
-		_, err := h.app.SubmitRegistration(context.Background(), upstream, input())
-		ae := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity)
-		return h, ae.Details["duplicate_attempt_id"].(string), first.PartnerID
-	}
 	t.Run("filed and emitted", func(t *testing.T) {
-		h, attempt, existing := setup(t)
+		h, attempt, existing := duplicateAttempt(t)
 		h.clock.t = t0.Add(time.Hour)
 		res, err := h.app.FileDuplicateClaim(context.Background(), upstream, FileDuplicateClaimCmd{DuplicateAttemptID: attempt, Statement: "We are this company."})
 		if err != nil {
@@ -299,7 +303,7 @@ func TestFileDuplicateClaim(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, attempt, _ := setup(t)
+			h, attempt, _ := duplicateAttempt(t)
 			_, err := h.app.FileDuplicateClaim(context.Background(), tt.p, tt.cmd(attempt))
 			wantAppErr(t, err, tt.kind, tt.code)
 			if len(h.repo.pullOutbox()) != 0 {
@@ -308,19 +312,19 @@ func TestFileDuplicateClaim(t *testing.T) {
 		})
 	}
 	t.Run("operator may file for anyone", func(t *testing.T) {
-		h, attempt, _ := setup(t)
+		h, attempt, _ := duplicateAttempt(t)
 		if _, err := h.app.FileDuplicateClaim(context.Background(), operator, FileDuplicateClaimCmd{attempt, "on behalf"}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("after the window", func(t *testing.T) {
-		h, attempt, _ := setup(t)
+		h, attempt, _ := duplicateAttempt(t)
 		h.clock.t = t0.Add(domain.ClaimWindow + time.Minute)
 		_, err := h.app.FileDuplicateClaim(context.Background(), upstream, FileDuplicateClaimCmd{attempt, "late"})
 		wantAppErr(t, err, apperr.KindConflict, CodeDuplicateClaimExpired)
 	})
 	t.Run("claim id collision retried", func(t *testing.T) {
-		h, attempt, _ := setup(t)
+		h, attempt, _ := duplicateAttempt(t)
 		h.app.FileDuplicateClaim(context.Background(), operator, FileDuplicateClaimCmd{attempt, "first"})
 		_, err := h.app.SubmitRegistration(context.Background(), upstream, input())
 		second := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity).Details["duplicate_attempt_id"].(string)

@@ -14,10 +14,7 @@ import (
 // no claim; a fact about a claim the attempt lacks is permanent.
 func TestClaimReviewOutcome(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness()
-	h.submit(t)
-	_, err := h.app.SubmitRegistration(ctx, upstream, input())
-	attempt := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity).Details["duplicate_attempt_id"].(string)
+	h, attempt, _ := duplicateAttempt(t)
 	res, err := h.app.FileDuplicateClaim(ctx, upstream, FileDuplicateClaimCmd{DuplicateAttemptID: attempt, Statement: "We are this company."})
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +61,7 @@ func TestClaimReviewOutcome(t *testing.T) {
 
 func TestUpheldClaimNamesTheNextStep(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness()
-	h.submit(t)
-	_, err := h.app.SubmitRegistration(ctx, upstream, input())
-	attempt := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity).Details["duplicate_attempt_id"].(string)
+	h, attempt, _ := duplicateAttempt(t)
 	res, err := h.app.FileDuplicateClaim(ctx, upstream, FileDuplicateClaimCmd{DuplicateAttemptID: attempt, Statement: "We are this company."})
 	if err != nil {
 		t.Fatal(err)

@@ -104,6 +104,10 @@ var sentinelMap = []struct {
 	{domain.ErrNetworkComesWithReg, apperr.KindConflict, CodeAlreadyEnrolled, "every partner has the partner network membership from its registration"},
 	{domain.ErrLocationExists, apperr.KindConflict, CodeLocationExists, "the partner already has a location at this address"},
 	{domain.ErrProgramNotInMarket, apperr.KindConflict, CodeProgramNotInMarket, "the program is not offered in the partner's market"},
+	{domain.ErrProfileChangeNotFound, apperr.KindNotFound, CodeProfileChangeNotFound, "the partner has no such profile change"},
+	{domain.ErrProfileChangeDecided, apperr.KindConflict, CodeProfileChangeDecided, "the profile change or this check is decided already (or superseded by a newer change)"},
+	{domain.ErrCheckNotReopened, apperr.KindConflict, CodeCheckNotReopened, "the profile change did not re-open this check"},
+	{domain.ErrCheckDecidedByEvent, apperr.KindConflict, CodeCheckDecidedByEvent, "the new contact address confirms itself through the e-mail ownership service"},
 }
 
 // invalidNote answers a missing or too long reason.

@@ -84,7 +84,7 @@ func (a *App) RequestProfileChange(ctx context.Context, p auth.Principal, cmd Re
 		return true, nil
 	})
 	if err != nil {
-		return ProfileView{}, translateProfile(err)
+		return ProfileView{}, translate(err, "profile change")
 	}
 	return view, nil
 }
@@ -182,7 +182,7 @@ func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd Deci
 		return true, nil
 	})
 	if err != nil {
-		return ProfileView{}, translateProfile(err)
+		return ProfileView{}, translate(err, "profile change")
 	}
 	return view, nil
 }
@@ -220,25 +220,5 @@ func (a *App) ApplyProfileCheckDecided(ctx context.Context, p auth.Principal, cm
 		}
 		return err == nil, err
 	})
-	return res, translateProfile(err)
-}
-
-// translateProfile codes the profile change errors, then the rest as translate does.
-func translateProfile(err error) error {
-	for _, m := range []struct {
-		sentinel error
-		kind     apperr.Kind
-		code     string
-		message  string
-	}{
-		{domain.ErrProfileChangeNotFound, apperr.KindNotFound, CodeProfileChangeNotFound, "the partner has no such profile change"},
-		{domain.ErrProfileChangeDecided, apperr.KindConflict, CodeProfileChangeDecided, "the profile change or this check is decided already (or superseded by a newer change)"},
-		{domain.ErrCheckNotReopened, apperr.KindConflict, CodeCheckNotReopened, "the profile change did not re-open this check"},
-		{domain.ErrCheckDecidedByEvent, apperr.KindConflict, CodeCheckDecidedByEvent, "the new contact address confirms itself through the e-mail ownership service"},
-	} {
-		if errors.Is(err, m.sentinel) {
-			return wrap(apperr.New(m.kind, m.code, m.message), err)
-		}
-	}
-	return translate(err, "profile change")
+	return res, translate(err, "profile change")
 }

@@ -32,7 +32,7 @@ func FuzzRequestProfileChange(f *testing.F) {
 				return err
 			}
 			_, err = p.RequestProfileChange(in, domain.DefaultPolicy(), "admin", now)
-			return translateProfile(err)
+			return translate(err, "profile change")
 		}),
 	},
 		`{"contact":{"first_name":"花子","last_name":"佐藤","email":"Hanako@Test-Shoji.co.jp","phone":"090-1111-2222"}}`,

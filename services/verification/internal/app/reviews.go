@@ -118,6 +118,12 @@ func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market str
 	if err != nil {
 		return translate(err)
 	}
+	return a.addReview(ctx, r)
+}
+
+// addReview stores a review just opened (nothing when the same claim or
+// challenge has one already).
+func (a *App) addReview(ctx context.Context, r *domain.Review) error {
 	repo, err := a.reviews()
 	if err != nil {
 		return err
@@ -141,12 +147,7 @@ func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.
 	if err != nil {
 		return translate(err)
 	}
-	repo, err := a.reviews()
-	if err != nil {
-		return err
-	}
-	_, err = repo.AddReview(ctx, r)
-	return err
+	return a.addReview(ctx, r)
 }
 
 // CancelDisputeReview closes the open review of a dispute that a

@@ -165,10 +165,7 @@ func NewClaimReview(id, partnerID, market string, c ClaimContent, now time.Time,
 	if id == "" || partnerID == "" || c.ClaimID == "" || c.DuplicateAttemptID == "" {
 		return nil, invalidReview("claim_id", "a claim review needs the claim, its attempt and the existing partner")
 	}
-	r := &Review{ID: id, Kind: ReviewDuplicateClaim, Status: ReviewOpen, PartnerID: partnerID, Market: market,
-		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Claim: &c}
-	r.events = append(r.events, ReviewOpened{Review: *r.snapshot()})
-	return r, nil
+	return openReview(&Review{ID: id, Kind: ReviewDuplicateClaim, PartnerID: partnerID, Market: market, Claim: &c}, now, rules), nil
 }
 
 // NewDisputeReview opens the review of a disputed confirmation challenge.
@@ -176,10 +173,16 @@ func NewDisputeReview(id, partnerID, market string, d DisputeContent, now time.T
 	if id == "" || partnerID == "" || d.ChallengeID == "" || d.EnrollmentID == "" {
 		return nil, invalidReview("challenge_id", "a dispute review needs the partner, the enrollment and the challenge")
 	}
-	r := &Review{ID: id, Kind: ReviewEmailDispute, Status: ReviewOpen, PartnerID: partnerID, Market: market,
-		CreatedAt: now, UpdatedAt: now, DueAt: rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays), Dispute: &d}
+	return openReview(&Review{ID: id, Kind: ReviewEmailDispute, PartnerID: partnerID, Market: market, Dispute: &d}, now, rules), nil
+}
+
+// openReview opens r at now: open, due within the policy's review business
+// days, announced by ReviewOpened.
+func openReview(r *Review, now time.Time, rules Rules) *Review {
+	r.Status, r.CreatedAt, r.UpdatedAt = ReviewOpen, now, now
+	r.DueAt = rules.Calendar.AddBusinessDays(now, rules.Policy.ReviewBusinessDays)
 	r.events = append(r.events, ReviewOpened{Review: *r.snapshot()})
-	return r, nil
+	return r
 }
 
 func invalidReview(field, msg string) error {

@@ -73,7 +73,8 @@ func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 		switch {
 		case unique && constraint == "identity_keys_pkey":
 			// The same entity is already registered (perhaps concurrently).
-			dup, qerr := r.matches(ctx, tx, p)
+			kinds, values := keyColumns(p.IdentityKeys(), nil)
+			dup, qerr := conflicts(ctx, tx, p.Market(), kinds, values, p.ID())
 			if qerr != nil {
 				return qerr
 			}
@@ -126,35 +127,6 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// matches finds the partners already holding any of p's identity keys.
-func (r *Repository) matches(ctx context.Context, tx pgx.Tx, p *domain.Partner) (*domain.DuplicateError, error) {
-	keys := p.IdentityKeys()
-	kinds := make([]string, len(keys))
-	values := make([]string, len(keys))
-	for i, k := range keys {
-		kinds[i], values[i] = string(k.Kind), k.Value
-	}
-	rows, err := tx.Query(ctx, `SELECT k.kind, k.partner_id FROM identity_keys k
-		JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
-		WHERE k.market = $1 ORDER BY k.kind`, string(p.Market()), kinds, values)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var dup *domain.DuplicateError
-	for rows.Next() {
-		var kind, partner string
-		if err := rows.Scan(&kind, &partner); err != nil {
-			return nil, err
-		}
-		if dup == nil {
-			dup = &domain.DuplicateError{ExistingPartnerID: domain.PartnerID(partner)}
-		}
-		dup.MatchedOn = append(dup.MatchedOn, domain.IdentityKeyKind(kind))
-	}
-	return dup, rows.Err()
 }
 
 // Get loads a partner.

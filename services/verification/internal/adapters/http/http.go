@@ -6,6 +6,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,27 @@ type taskJSON struct {
 	Task      domain.ReviewTask `json:"task"`
 }
 
+// queueParams reads the query parameters every verifier queue (tasks,
+// reviews) takes beside its filters, unclaimed and limit (1..500), adding
+// what is wrong to fields.
+func queueParams(q url.Values, fields []apperr.FieldError) (unclaimed bool, limit int, _ []apperr.FieldError) {
+	if v := q.Get("unclaimed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
+		}
+		unclaimed = b
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
+		}
+		limit = n
+	}
+	return unclaimed, limit, fields
+}
+
 func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := app.TaskFilter{Check: domain.CheckKind(q.Get("check")), Status: domain.TaskStatus(q.Get("status")), Market: q.Get("market")}
@@ -73,20 +95,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	if s := f.Status; s != "" && !slices.Contains([]domain.TaskStatus{domain.TaskOpen, domain.TaskPendingConfirmation, domain.TaskDecided, domain.TaskCancelled}, s) {
 		fields = append(fields, apperr.FieldError{Field: "status", Code: "task.status_unknown", Message: "unknown task status"})
 	}
-	if v := q.Get("unclaimed"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
-		}
-		f.Unclaimed = b
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
-		}
-		f.Limit = n
-	}
+	f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
 		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
 		return

@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/httpx"
@@ -32,20 +31,7 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 	if s := f.Status; s != "" && !slices.Contains([]domain.ReviewStatus{domain.ReviewOpen, domain.ReviewDecided, domain.ReviewCancelled}, s) {
 		fields = append(fields, apperr.FieldError{Field: "status", Code: "review.status_unknown", Message: "status must be open, decided or cancelled"})
 	}
-	if v := q.Get("unclaimed"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
-		}
-		f.Unclaimed = b
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
-		}
-		f.Limit = n
-	}
+	f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
 		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
 		return
