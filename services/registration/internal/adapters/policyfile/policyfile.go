@@ -40,6 +40,10 @@ func Load(path string) (domain.PolicySet, error) {
 	return set, nil
 }
 
+// errEmpty refuses a document without content: write {} for the built-in
+// policy everywhere.
+var errEmpty = errors.New("the file has no policy document (write {} for the built-in policy; a file caught while being rewritten looks empty)")
+
 // Parse decodes a policy document (ext ".yaml"/".yml": YAML, else JSON).
 func Parse(data []byte, ext string) (domain.PolicySet, error) {
 	var f domain.PolicyFile
@@ -47,7 +51,11 @@ func Parse(data []byte, ext string) (domain.PolicySet, error) {
 	case ".yaml", ".yml":
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		if err := dec.Decode(&f); errors.Is(err, io.EOF) {
+			// What a file being rewritten in place looks like between its
+			// truncation and its write: never taken for "the built-in policy".
+			return domain.PolicySet{}, errEmpty
+		} else if err != nil {
 			return domain.PolicySet{}, fmt.Errorf("decode YAML: %w", err)
 		}
 	default:

@@ -58,3 +58,19 @@ func TestReloadKeepsThePolicyInForceOnABadFile(t *testing.T) {
 		t.Errorf("log: %s", logs.String())
 	}
 }
+
+// TestAnEmptyFileIsRefused: a file rewritten in place is empty for a moment;
+// a reload that reads it then must keep the policy in force, not fall back
+// to the built-in policy. {} is how an operator asks for the built-in one.
+func TestAnEmptyFileIsRefused(t *testing.T) {
+	for ext, doc := range map[string]string{".yaml": "", ".yml": "# only a comment\n", ".json": "  \n"} {
+		if _, err := Parse([]byte(doc), ext); err == nil {
+			t.Errorf("%s %q: accepted", ext, doc)
+		}
+	}
+	for ext, doc := range map[string]string{".yaml": "{}\n", ".json": "{}"} {
+		if _, err := Parse([]byte(doc), ext); err != nil {
+			t.Errorf("%s {}: %v", ext, err)
+		}
+	}
+}
