@@ -10,11 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
@@ -190,41 +189,14 @@ func secrets(cfg Config, log *slog.Logger) (pepper []byte, pub string, err error
 	return pepper, pub, nil
 }
 
-// devPepper reads the development pepper, creating it (48 random bytes,
-// base64) on first use with a hard link so that concurrent starts agree.
+// devPepper is the development pepper, kept in dir (auth.EnsureDevSecret:
+// 48 random bytes made on first use, concurrent starts agree). The pepper is
+// their base64 text, as the file holds it, so that a stack's earlier
+// challenges still verify.
 func devPepper(dir string) ([]byte, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, PepperFile)
-	if _, err := os.Stat(path); os.IsNotExist(err) {
-		b := make([]byte, 48)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		tmp, err := os.CreateTemp(dir, ".pepper-*")
-		if err != nil {
-			return nil, err
-		}
-		_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(b) + "\n")
-		cerr := tmp.Close()
-		if werr == nil && cerr == nil {
-			if err := os.Link(tmp.Name(), path); err != nil && !os.IsExist(err) {
-				werr = err
-			}
-		}
-		_ = os.Remove(tmp.Name())
-		if werr != nil || cerr != nil {
-			return nil, errors.Join(werr, cerr)
-		}
-	}
-	raw, err := os.ReadFile(path)
+	b, err := auth.EnsureDevSecret(dir, PepperFile, 48)
 	if err != nil {
 		return nil, err
 	}
-	p := strings.TrimSpace(string(raw))
-	if len(p) < 32 {
-		return nil, fmt.Errorf("%s holds fewer than 32 bytes", path)
-	}
-	return []byte(p), nil
+	return []byte(base64.StdEncoding.EncodeToString(b)), nil
 }
