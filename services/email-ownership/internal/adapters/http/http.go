@@ -71,8 +71,8 @@ func (h *handlers) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := pageConfirmAsk
-	p.Address = prev.Address
-	p.Form = &pageForm{Action: "confirm", Token: tok, LabelJA: "メールアドレスを確認する", LabelEN: "Confirm my e-mail address"}
+	p.Detail = prev.Address
+	p.Form = &httpx.PageForm{Action: "confirm", Fields: []httpx.PageField{{Name: "token", Value: tok}}, LabelJA: "メールアドレスを確認する", LabelEN: "Confirm my e-mail address"}
 	writePage(w, p, prev.Language)
 }
 
@@ -102,7 +102,7 @@ func (h *handlers) disputePage(w http.ResponseWriter, r *http.Request) {
 	// Showing the form changes nothing: mail scanners that follow links
 	// must not file disputes.
 	p := pageDisputeAsk
-	p.Form = &pageForm{Action: "dispute", Token: tok, LabelJA: "報告する", LabelEN: "Report"}
+	p.Form = &httpx.PageForm{Action: "dispute", Fields: []httpx.PageField{{Name: "token", Value: tok}}, LabelJA: "報告する", LabelEN: "Report"}
 	writePage(w, p, "")
 }
 

@@ -1,100 +1,58 @@
 package http
 
 import (
-	"html/template"
 	"net/http"
 
+	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
-
-// page is one bilingual message: Japanese and English, the mail's language
-// first when known.
-type page struct {
-	Status     int
-	TitleJA    string
-	TitleEN    string
-	BodyJA     string
-	BodyEN     string
-	EnglishTop bool
-	// Address is shown (in both sections) on the page of a usable link only.
-	Address string
-	Form    *pageForm
-}
-
-// pageForm is the button of a page: a POST of the token to Action.
-type pageForm struct{ Action, Token, LabelJA, LabelEN string }
 
 // The outcomes a link can show. "Unknown" covers malformed tokens too and
 // names no address, so a page never tells whether an address or enrollment
 // exists.
 var (
-	pageConfirmAsk = page{Status: http.StatusOK,
+	pageConfirmAsk = httpx.Page{Status: http.StatusOK,
 		TitleJA: "メールアドレスの確認", TitleEN: "Confirm your e-mail address",
 		BodyJA: "パートナー登録の連絡先として、次のメールアドレスを確認します。よろしければ下のボタンを押してください。",
 		BodyEN: "This confirms the following address as the contact of your partner registration. If that is right, press the button below."}
-	pageConfirmed = page{Status: http.StatusOK,
+	pageConfirmed = httpx.Page{Status: http.StatusOK,
 		TitleJA: "メールアドレスを確認しました", TitleEN: "E-mail address confirmed",
 		BodyJA: "ご協力ありがとうございます。このページを閉じて、パートナー登録の手続きを続けてください。",
 		BodyEN: "Thank you. You can close this page and continue your partner registration."}
-	pageExpired = page{Status: http.StatusGone,
+	pageExpired = httpx.Page{Status: http.StatusGone,
 		TitleJA: "このリンクは有効期限が切れています", TitleEN: "This link has expired",
 		BodyJA: "パートナー センターの「法的情報」ページから確認メールを再送信してください。",
 		BodyEN: "Please request a new verification e-mail from the legal information page of the partner center."}
-	pageUsed = page{Status: http.StatusConflict,
+	pageUsed = httpx.Page{Status: http.StatusConflict,
 		TitleJA: "このリンクは使用済みです", TitleEN: "This link has already been used",
 		BodyJA: "メールアドレスはすでに確認済みか、新しいメールに置き換えられています。最新のメールのリンクをご利用ください。",
 		BodyEN: "The address was already confirmed, or a newer e-mail replaced this one. Please use the link in the latest e-mail."}
-	pageLocked = page{Status: http.StatusConflict,
+	pageLocked = httpx.Page{Status: http.StatusConflict,
 		TitleJA: "確認がロックされています", TitleEN: "Confirmation is locked",
 		BodyJA: "誤ったコードの入力が多すぎました。確認メールを再送信してください。",
 		BodyEN: "Too many wrong codes were entered. Please request a new verification e-mail."}
-	pageOnHold = page{Status: http.StatusConflict,
+	pageOnHold = httpx.Page{Status: http.StatusConflict,
 		TitleJA: "現在このアカウントでは確認できません", TitleEN: "This account cannot confirm e-mail right now",
 		BodyJA: "パートナー アカウントが一時停止または閉鎖されています。再開されると新しい確認メールが届きます。",
 		BodyEN: "The partner account is suspended or closed. When it is active again, a new verification e-mail is sent."}
-	pageUnknown = page{Status: http.StatusNotFound,
+	pageUnknown = httpx.Page{Status: http.StatusNotFound,
 		TitleJA: "このリンクは無効です", TitleEN: "This link is not valid",
 		BodyJA: "メールのリンクを最後まで正しくコピーしたかご確認ください。解決しない場合は確認メールを再送信してください。",
 		BodyEN: "Please check that the whole link from the e-mail was copied. If that does not help, request a new verification e-mail."}
-	pageDisputeAsk = page{Status: http.StatusOK,
+	pageDisputeAsk = httpx.Page{Status: http.StatusOK,
 		TitleJA: "このメールに心当たりがありませんか？", TitleEN: "Did you not expect this e-mail?",
 		BodyJA: "ご自身でパートナー登録をしていない場合は、下のボタンで報告してください。担当者が確認します。登録がすぐに却下されることはありません。",
 		BodyEN: "If you did not register as a partner, report it with the button below. Our team will review it; nothing is rejected automatically."}
-	pageRemoved = page{Status: http.StatusGone,
+	pageRemoved = httpx.Page{Status: http.StatusGone,
 		TitleJA: "このメールアドレスは登録から削除されました", TitleEN: "This address was removed from the registration",
 		BodyJA: "ご報告を担当者が確認し、このメールアドレスをパートナー登録から削除しました。このリンクは使用できません。",
 		BodyEN: "Our team reviewed the report and removed this address from the partner registration. This link can no longer be used."}
-	pageDisputed = page{Status: http.StatusOK,
+	pageDisputed = httpx.Page{Status: http.StatusOK,
 		TitleJA: "ご報告ありがとうございます", TitleEN: "Thank you for your report",
 		BodyJA: "担当者が確認します。このメールのリンクは確認に使用しないでください。",
 		BodyEN: "Our team will review it. Please do not use the link in the e-mail to confirm."}
 )
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="{{if .EnglishTop}}en{{else}}ja{{end}}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{if .EnglishTop}}{{.TitleEN}}{{else}}{{.TitleJA}}{{end}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6}section{margin-bottom:2rem}</style>
-</head>
-<body>
-{{if .EnglishTop}}{{template "en" .}}{{template "ja" .}}{{else}}{{template "ja" .}}{{template "en" .}}{{end}}
-{{with .Form}}<form method="post" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}">
-<button type="submit">{{.LabelJA}} / {{.LabelEN}}</button></form>{{end}}
-</body></html>
-{{define "ja"}}<section lang="ja"><h1>{{.TitleJA}}</h1><p>{{.BodyJA}}</p>{{with .Address}}<p><strong class="address">{{.}}</strong></p>{{end}}</section>{{end}}
-{{define "en"}}<section lang="en"><h1>{{.TitleEN}}</h1><p>{{.BodyEN}}</p>{{with .Address}}<p><strong class="address">{{.}}</strong></p>{{end}}</section>{{end}}
-`))
-
-func writePage(w http.ResponseWriter, p page, lang domain.Language) {
-	p.EnglishTop = lang == domain.LanguageEN
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	// The token is in the URL: never leak it through a Referer header.
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(p.Status)
-	_ = pageTmpl.Execute(w, p)
+func writePage(w http.ResponseWriter, p httpx.Page, lang domain.Language) {
+	httpx.WritePage(w, p, lang == domain.LanguageEN)
 }

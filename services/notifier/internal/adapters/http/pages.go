@@ -1,7 +1,6 @@
 package http
 
 import (
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -10,70 +9,43 @@ import (
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 )
 
-// page is one bilingual unsubscribe page, the partner's language first.
-type page struct {
-	Status     int
-	TitleJA    string
-	TitleEN    string
-	BodyJA     string
-	BodyEN     string
-	Company    string
-	EnglishTop bool
-	Form       *form
-	ButtonJA   string
-	ButtonEN   string
-}
-
-type form struct{ Partner, Sig, Reminders string }
-
 var (
-	pageAsk = page{Status: http.StatusOK,
+	pageAsk = httpx.Page{Status: http.StatusOK,
 		TitleJA: "リマインダーの配信停止", TitleEN: "Stop reminders",
-		BodyJA:   "書類の提出期限や未回答の依頼などのリマインダーを停止します。パートナー登録の手続きに関する通知（審査結果、承認、依頼など）は引き続き届きます。",
-		BodyEN:   "This stops reminders (documents due soon, requests still unanswered). Notices about your registration (review results, approvals, requests) still arrive.",
-		ButtonJA: "リマインダーを停止する", ButtonEN: "Stop reminders"}
-	pageStopped = page{Status: http.StatusOK,
+		BodyJA: "書類の提出期限や未回答の依頼などのリマインダーを停止します。パートナー登録の手続きに関する通知（審査結果、承認、依頼など）は引き続き届きます。",
+		BodyEN: "This stops reminders (documents due soon, requests still unanswered). Notices about your registration (review results, approvals, requests) still arrive.",
+		Form:   &httpx.PageForm{Action: "unsubscribe", LabelJA: "リマインダーを停止する", LabelEN: "Stop reminders"}}
+	pageStopped = httpx.Page{Status: http.StatusOK,
 		TitleJA: "リマインダーを停止しました", TitleEN: "Reminders stopped",
-		BodyJA:   "今後リマインダーはお送りしません。手続きに関する通知は引き続き届きます。再開するには下のボタンを押してください。",
-		BodyEN:   "We will not send reminders any more; notices about your registration still arrive. To receive reminders again, press the button below.",
-		ButtonJA: "リマインダーを再開する", ButtonEN: "Resume reminders"}
-	pageResumed = page{Status: http.StatusOK,
+		BodyJA: "今後リマインダーはお送りしません。手続きに関する通知は引き続き届きます。再開するには下のボタンを押してください。",
+		BodyEN: "We will not send reminders any more; notices about your registration still arrive. To receive reminders again, press the button below.",
+		Form:   &httpx.PageForm{Action: "unsubscribe", LabelJA: "リマインダーを再開する", LabelEN: "Resume reminders"}}
+	pageResumed = httpx.Page{Status: http.StatusOK,
 		TitleJA: "リマインダーを再開しました", TitleEN: "Reminders resumed",
-		BodyJA:   "今後はリマインダーもお送りします。",
-		BodyEN:   "You will receive reminders again.",
-		ButtonJA: "リマインダーを停止する", ButtonEN: "Stop reminders"}
-	pageInvalid = page{Status: http.StatusNotFound,
+		BodyJA: "今後はリマインダーもお送りします。",
+		BodyEN: "You will receive reminders again.",
+		Form:   &httpx.PageForm{Action: "unsubscribe", LabelJA: "リマインダーを停止する", LabelEN: "Stop reminders"}}
+	pageInvalid = httpx.Page{Status: http.StatusNotFound,
 		TitleJA: "このリンクは無効です", TitleEN: "This link is not valid",
 		BodyJA: "メールのリンクを最後まで正しくコピーしたかご確認ください。",
 		BodyEN: "Please check that the whole link from the e-mail was copied."}
 )
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="{{if .EnglishTop}}en{{else}}ja{{end}}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{if .EnglishTop}}{{.TitleEN}}{{else}}{{.TitleJA}}{{end}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6}section{margin-bottom:2rem}</style>
-</head>
-<body>
-{{if .EnglishTop}}{{template "en" .}}{{template "ja" .}}{{else}}{{template "ja" .}}{{template "en" .}}{{end}}
-{{with .Form}}<form method="post" action="unsubscribe"><input type="hidden" name="partner" value="{{.Partner}}"><input type="hidden" name="sig" value="{{.Sig}}"><input type="hidden" name="reminders" value="{{.Reminders}}">
-<button type="submit">{{$.ButtonJA}} / {{$.ButtonEN}}</button></form>{{end}}
-</body></html>
-{{define "ja"}}<section lang="ja"><h1>{{.TitleJA}}</h1>{{with .Company}}<p>{{.}}</p>{{end}}<p>{{.BodyJA}}</p></section>{{end}}
-{{define "en"}}<section lang="en"><h1>{{.TitleEN}}</h1>{{with .Company}}<p>{{.}}</p>{{end}}<p>{{.BodyEN}}</p></section>{{end}}
-`))
+func writePage(w http.ResponseWriter, p httpx.Page, lang string) {
+	httpx.WritePage(w, p, lang == "en")
+}
 
-func writePage(w http.ResponseWriter, p page, lang string) {
-	p.EnglishTop = lang == "en"
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(p.Status)
-	_ = pageTmpl.Execute(w, p)
+// writeChoice shows the partner's reminder setting and the button that
+// turns it the other way: p when reminders are on, stopped when off.
+func writeChoice(w http.ResponseWriter, p httpx.Page, ch app.ReminderChoice, sig string) {
+	next := "off"
+	if ch.RemindersOff {
+		p, next = pageStopped, "on"
+	}
+	f := *p.Form
+	f.Fields = []httpx.PageField{{Name: "partner", Value: ch.PartnerID}, {Name: "sig", Value: sig}, {Name: "reminders", Value: next}}
+	p.Form, p.Detail = &f, ch.CompanyName
+	writePage(w, p, ch.Language)
 }
 
 // writeOutcome shows the page of a link that is not one; anything else is
@@ -95,13 +67,7 @@ func (a API) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		a.writeOutcome(w, r, err)
 		return
 	}
-	p := pageAsk
-	f := &form{Partner: ch.PartnerID, Sig: q.Get("sig"), Reminders: "off"}
-	if ch.RemindersOff {
-		p, f.Reminders = pageStopped, "on"
-	}
-	p.Company, p.Form = ch.CompanyName, f
-	writePage(w, p, ch.Language)
+	writeChoice(w, pageAsk, ch, q.Get("sig"))
 }
 
 // unsubscribe is the page's button (reminders=off or on, the link's
@@ -122,11 +88,5 @@ func (a API) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		a.writeOutcome(w, r, err)
 		return
 	}
-	p := pageResumed
-	f := &form{Partner: ch.PartnerID, Sig: r.Form.Get("sig"), Reminders: "off"}
-	if ch.RemindersOff {
-		p, f.Reminders = pageStopped, "on"
-	}
-	p.Company, p.Form = ch.CompanyName, f
-	writePage(w, p, ch.Language)
+	writeChoice(w, pageResumed, ch, r.Form.Get("sig"))
 }
