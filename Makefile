@@ -61,7 +61,9 @@ build: ## build every binary into bin/
 
 # `make bench` runs the whole-onboarding benchmark (BENCH_* variables: see
 # services/partnerctl/internal/bench/bench_test.go); BENCH_ALL=1 adds every
-# module's micro-benchmarks.
+# module's micro-benchmarks. BENCH_KRATOS=<kratos binary, built outside the
+# repository> adds the peer comparison with Ory Kratos (README, "Performance
+# and scaling").
 BENCH_PKGS := $(if $(BENCH_ALL),$(PKGS),./services/partnerctl/internal/bench/)
 BENCH_RE   := $(if $(BENCH_ALL),.,^BenchmarkOnboarding$$)
 

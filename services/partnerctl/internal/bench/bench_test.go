@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,7 +28,12 @@ import (
 // BENCH_TMPDIR (parent of the run's directory), BENCH_PG_STATEMENTS=1
 // (diagnostic: pg_stat_statements on, the statements of each load point
 // printed; Postgres costs a little more, so such figures are not comparable),
-// BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point).
+// BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point),
+// BENCH_KRATOS=<kratos binary> (peer comparison with Ory Kratos, built
+// outside the repository: README, "Performance and scaling"), with
+// BENCH_KRATOS_ADDRESSES (verified addresses per poll setting, 200),
+// BENCH_KRATOS_CONCURRENCY (8), BENCH_KRATOS_PULL_WAITS (courier poll
+// settings, "default,50ms"), BENCH_KRATOS_BCRYPT_COST (4).
 func BenchmarkOnboarding(b *testing.B) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -62,6 +68,22 @@ func BenchmarkOnboarding(b *testing.B) {
 	}
 	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
 	cfg.PerfData = os.Getenv("BENCH_PERF")
+	if bin := os.Getenv("BENCH_KRATOS"); bin != "" {
+		cfg.Kratos = bench.KratosConfig{Binary: bin, N: envInt(b, "BENCH_KRATOS_ADDRESSES", 200), C: envInt(b, "BENCH_KRATOS_CONCURRENCY", 8),
+			WarmUp: 16, BcryptCost: envInt(b, "BENCH_KRATOS_BCRYPT_COST", 4)}
+		for _, f := range strings.Split(cmp.Or(os.Getenv("BENCH_KRATOS_PULL_WAITS"), "default,50ms"), ",") {
+			f = strings.TrimSpace(f)
+			if f == "default" {
+				cfg.Kratos.PullWaits = append(cfg.Kratos.PullWaits, 0)
+				continue
+			}
+			d, err := time.ParseDuration(f)
+			if err != nil || d <= 0 {
+				b.Fatalf("BENCH_KRATOS_PULL_WAITS=%q: want comma-separated durations or \"default\"", f)
+			}
+			cfg.Kratos.PullWaits = append(cfg.Kratos.PullWaits, d)
+		}
+	}
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
@@ -97,6 +119,18 @@ func BenchmarkOnboarding(b *testing.B) {
 	}
 	b.ReportMetric(100*rep.IdleBefore.CPU.Cores(""), "idle-cpu-%")
 	b.ReportMetric(float64(rep.DeadLetters), "dead-letters")
+	if rep.Peer != nil {
+		for _, k := range rep.Peer.Runs {
+			w := "default"
+			if k.PullWait > 0 {
+				w = k.PullWait.String()
+			}
+			b.ReportMetric(float64(k.PerAddress())/float64(time.Millisecond), "kratos-cpu-ms/addr@"+w)
+			b.ReportMetric(float64(bench.Percentile(k.SubmitToMail, 50))/float64(time.Millisecond), "kratos-p50-mail-ms@"+w)
+		}
+		b.ReportMetric(float64(rep.Peer.Ours.CPU)/float64(time.Millisecond), "ours-cpu-ms/addr")
+		b.ReportMetric(float64(bench.Percentile(rep.Peer.Ours.FirstMail, 50))/float64(time.Millisecond), "ours-p50-mail-ms")
+	}
 	if len(rep.Baselines.PgbenchTPS) > 0 {
 		b.ReportMetric(rep.Baselines.Pgbench(), "pgbench-tx/s")
 	}

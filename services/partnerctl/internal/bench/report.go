@@ -36,6 +36,8 @@ type Report struct {
 	Pending202   int64  // acceptances kept pending (202), whole run
 	Answers429   int64
 	StopProblems string // services that did not stop gracefully
+	// Peer is the Ory Kratos comparison (Config.Kratos.Binary set), else nil.
+	Peer *PeerReport `json:",omitempty"`
 }
 
 // Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of v; 0 for none.
@@ -292,6 +294,7 @@ func (r *Report) Print(w io.Writer) {
 	if r.StopProblems != "" {
 		fmt.Fprintf(w, "stop problems: %s\n", r.StopProblems)
 	}
+	r.printPeer(w)
 	fmt.Fprintf(w, "run took %s\n", r.Finished.Sub(r.Started).Round(time.Second))
 	for _, p := range r.Points {
 		// Pressure alone does not tell: the stack saturates two cores by itself.

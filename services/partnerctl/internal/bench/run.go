@@ -61,7 +61,10 @@ type Config struct {
 	// PerfData, when set, is where `perf record -a -g` writes a profile of
 	// the last load point (a diagnostic; sampling costs a little CPU).
 	PerfData string
-	Logf     func(format string, args ...any)
+	// Kratos, when its Binary is set, adds the peer comparison with Ory
+	// Kratos after the load points (kratos.go); without it nothing changes.
+	Kratos KratosConfig
+	Logf   func(format string, args ...any)
 }
 
 // DefaultConfig is what `make bench` runs: C=8 and C=16, 200 onboardings each.
@@ -232,6 +235,14 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	rep.DeadLetters = per["DEADLETTER"]
 	rep.Mails = stack.Mail.Received()
 	rep.Refusals409, rep.Pending202, rep.Answers429 = d.Refusals409.Load(), d.Pending202.Load(), d.Answers429.Load()
+	// The peer last, beside the idle stack (its backends and the kratos
+	// process are accounted apart from ours).
+	if cfg.Kratos.Binary != "" && len(rep.Points) > 0 {
+		if rep.Peer, err = runKratos(ctx, cfg, stack, board, cfg.Drain, logf); err != nil {
+			return rep, err
+		}
+		rep.Peer.Ours = oursPerAddress(rep.Points, cfg.Kratos.C, rep.IdleBefore.CPU)
+	}
 	rep.Finished = time.Now()
 	if err := stack.Check(); err != nil {
 		return rep, err
