@@ -185,8 +185,13 @@ func (p *PGStats) SamplePeakConnections(ctx context.Context, interval time.Durat
 		var peak Connections
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		// The query must not see ctx end: pgx closes a connection whose
+		// query is cancelled mid-flight, and this one is shared with every
+		// later counter read (the run then failed with "conn closed" when
+		// the load ended during a slow sample on a busy machine).
+		qctx := context.WithoutCancel(ctx)
 		for {
-			c, err := p.Connections(ctx)
+			c, err := p.Connections(qctx)
 			if err == nil && c.Total > peak.Total {
 				peak = c
 			}
