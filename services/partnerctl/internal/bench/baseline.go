@@ -115,7 +115,9 @@ func JetStreamBaseline(ctx context.Context, url string, n, runs int) (pub, cons 
 		}
 		start := time.Now()
 		for range n {
-			if _, err := js.PublishAsync(subject, payload); err != nil {
+			// A shared machine can hold acks back for longer than the
+			// client's default 200 ms stall wait: wait, don't fail the run.
+			if _, err := js.PublishAsync(subject, payload, jetstream.WithStallWait(10*time.Second)); err != nil {
 				return nil, nil, err
 			}
 		}
