@@ -319,7 +319,13 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 		return fn(ctx, tx)
 	}
 	hooks := &commitHooks{}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(hooks.into(WithTx(ctx, tx)), tx) })
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ctx := hooks.into(WithTx(ctx, tx))
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return hooks.flush(ctx)
+	})
 	if err != nil {
 		return err
 	}
@@ -345,8 +351,14 @@ type Tx struct {
 	hooks *commitHooks
 }
 
-// Commit commits and runs the after-commit functions.
+// Commit writes what Defer deferred, commits and runs the after-commit
+// functions. When the deferred writes fail, it rolls back and returns
+// their error.
 func (t *Tx) Commit(ctx context.Context) error {
+	if err := t.hooks.flush(t.hooks.into(WithTx(ctx, t.Tx))); err != nil {
+		_ = t.Tx.Rollback(ctx)
+		return err
+	}
 	if err := t.Tx.Commit(ctx); err != nil {
 		return err
 	}
@@ -374,6 +386,12 @@ func Nested(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context
 		}
 		return err
 	}
+	if parent == nil { // no commit of ours to defer to: written now
+		if err := hooks.flush(hooks.into(WithTx(ctx, sp))); err != nil {
+			_ = sp.Rollback(ctx)
+			return err
+		}
+	}
 	if err := sp.Commit(ctx); err != nil {
 		return err
 	}
@@ -400,8 +418,78 @@ func AfterCommit(ctx context.Context, fn func()) {
 type hooksKey struct{}
 
 type commitHooks struct {
-	mu  sync.Mutex
-	fns []func()
+	mu       sync.Mutex
+	fns      []func()
+	deferred []deferred // in the order of their first item
+}
+
+// Defer adds item to the batch that key names in the transaction carried
+// by ctx, and hands the whole batch, in the order added, to one call of
+// flush just before the transaction commits (Begin's Commit, InTx): how a
+// handler of the bus, which runs a batch of deliveries in one transaction,
+// writes their rows in one statement instead of one each. flush runs in
+// the transaction (its ctx carries it; AfterCommit works in it); its error
+// fails the commit, which then rolls back. Deferred items are not yet
+// written: reads in the transaction do not see them. In a savepoint
+// (Nested) they are the savepoint's, undone with it. Without a transaction
+// begun by InTx, Begin or Nested, flush runs at once with item alone.
+func Defer[T any](ctx context.Context, key any, item T, flush func(ctx context.Context, items []T) error) error {
+	h, ok := ctx.Value(hooksKey{}).(*commitHooks)
+	if !ok {
+		return flush(ctx, []T{item})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.deferred {
+		if b, ok := d.(*batch[T]); ok && b.key == key {
+			b.items = append(b.items, item)
+			return nil
+		}
+	}
+	h.deferred = append(h.deferred, &batch[T]{key: key, items: []T{item}, flush: flush})
+	return nil
+}
+
+// deferred is a batch of Defer.
+type deferred interface {
+	write(ctx context.Context) error
+	// absorb appends other's items when it is a batch of the same key.
+	absorb(other deferred) bool
+}
+
+type batch[T any] struct {
+	key   any
+	items []T
+	flush func(ctx context.Context, items []T) error
+}
+
+func (b *batch[T]) write(ctx context.Context) error { return b.flush(ctx, b.items) }
+
+func (b *batch[T]) absorb(other deferred) bool {
+	o, ok := other.(*batch[T])
+	if !ok || o.key != b.key {
+		return false
+	}
+	b.items = append(b.items, o.items...)
+	return true
+}
+
+// flush writes the deferred batches (and those their writing defers).
+func (h *commitHooks) flush(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		ds := h.deferred
+		h.deferred = nil
+		h.mu.Unlock()
+		if len(ds) == 0 {
+			return nil
+		}
+		for _, d := range ds {
+			if err := d.write(ctx); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 func (h *commitHooks) into(ctx context.Context) context.Context {
@@ -416,10 +504,19 @@ func (h *commitHooks) add(fn func()) {
 
 func (h *commitHooks) adopt(child *commitHooks) {
 	child.mu.Lock()
-	fns := child.fns
+	fns, ds := child.fns, child.deferred
 	child.mu.Unlock()
 	h.mu.Lock()
 	h.fns = append(h.fns, fns...)
+next:
+	for _, d := range ds {
+		for _, mine := range h.deferred {
+			if mine.absorb(d) {
+				continue next
+			}
+		}
+		h.deferred = append(h.deferred, d)
+	}
 	h.mu.Unlock()
 }
 

@@ -11,12 +11,13 @@ import (
 
 // Store is the timeline's persistence.
 type Store interface {
-	// Record stores e once (by source and id), indexes it under partners,
-	// remembers who registered the partner when e says (registrant set) and
-	// creates its webhook deliveries, claimed until claimUntil; it reports
-	// false when e was already stored (a redelivery or a replay), in which
-	// case nothing changes.
-	Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (fresh bool, deliveries []NewDelivery, err error)
+	// RecordAll stores each recording's event once (by source and id), on the
+	// timelines of its partners, remembers who registered the partner when
+	// the event says (Registrant set) and creates its webhook deliveries,
+	// claimed until claimUntil, in the order given; Stored says for each
+	// whether it was new (false: already stored, a redelivery or a replay,
+	// in which case nothing changed).
+	RecordAll(ctx context.Context, recs []Recording, claimUntil time.Time) ([]Stored, error)
 	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
 	// (by the consumer that refused it and the event's source and id) and
 	// indexes it under partners; false when it was already stored.
@@ -36,6 +37,21 @@ type Store interface {
 	// Prune deletes up to limit events recorded before cutoff (and the dead
 	// letters recorded before it) and reports how many events it deleted.
 	Prune(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}
+
+// Recording is an event ready to be stored: where it goes.
+type Recording struct {
+	Event domain.Event
+	// Partners are the timelines it is on (sorted, none: on no timeline).
+	Partners []string
+	// Registrant is set when the event says who registered a partner.
+	Registrant domain.Registrant
+}
+
+// Stored is what recording one event did.
+type Stored struct {
+	Fresh      bool // false: already stored, nothing changed
+	Deliveries []NewDelivery
 }
 
 // NewDelivery is a webhook delivery that recording an event created.

@@ -36,6 +36,18 @@ func (f *fakeStore) Record(_ context.Context, e domain.Event, partners []string,
 	return true, nil, nil
 }
 
+func (f *fakeStore) RecordAll(ctx context.Context, recs []app.Recording, claimUntil time.Time) ([]app.Stored, error) {
+	out := make([]app.Stored, len(recs))
+	for i, r := range recs {
+		fresh, ds, err := f.Record(ctx, r.Event, r.Partners, r.Registrant, claimUntil)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = app.Stored{Fresh: fresh, Deliveries: ds}
+	}
+	return out, nil
+}
+
 func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string) (bool, error) {
 	for _, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID && r.DeadLetter.Key() == e.DeadLetter.Key() {

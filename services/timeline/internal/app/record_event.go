@@ -28,10 +28,12 @@ type Recorded struct {
 	Event domain.Event
 }
 
-// RecordEvent stores an event of any type, known or not (the timeline is
-// forward compatible), once, on the timeline of every partner it concerns.
-// An event without a time is placed at its arrival.
-func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error) {
+// Prepare makes cmd a recording: an event without a time is placed at its
+// arrival and one without a partition key in its subject's partition; the
+// time is kept to the microsecond (as Postgres keeps it: a delivery and the
+// feed say the same), restricted data redacted, and the partners it
+// concerns listed.
+func (a *App) Prepare(cmd RecordEvent) Recording {
 	e := cmd.Event
 	if e.Time.IsZero() {
 		e.Time = a.Now().UTC()
@@ -39,14 +41,37 @@ func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error
 	if e.PartitionKey == "" {
 		e.PartitionKey = e.Subject
 	}
-	e.Time = e.Time.Truncate(time.Microsecond) // as Postgres keeps it: a delivery and the feed say the same
+	e.Time = e.Time.Truncate(time.Microsecond)
 	e.Data = domain.Redacted(cmd.DataClassification, e.Data)
-	partners := domain.PartnersOf(e.Subject, e.Data)
-	fresh, deliveries, err := a.Store.Record(ctx, e, partners, domain.RegistrantOf(e), a.Now().Add(a.DeliveryLease))
+	return Recording{Event: e, Partners: domain.PartnersOf(e.Subject, e.Data), Registrant: domain.RegistrantOf(e)}
+}
+
+// RecordEvents stores a batch of prepared events (of any type, known or
+// not: the timeline is forward compatible), each once, on the timeline of
+// every partner it concerns, in one round of statements.
+func (a *App) RecordEvents(ctx context.Context, recs []Recording) ([]Recorded, error) {
+	stored, err := a.Store.RecordAll(ctx, recs, a.Now().Add(a.DeliveryLease))
 	if err != nil {
-		return Recorded{}, fmt.Errorf("record %s %s/%s: %w", e.Type, e.Source, e.ID, err)
+		if len(recs) == 1 {
+			e := recs[0].Event
+			return nil, fmt.Errorf("record %s %s/%s: %w", e.Type, e.Source, e.ID, err)
+		}
+		return nil, fmt.Errorf("record %d events: %w", len(recs), err)
 	}
-	return Recorded{Fresh: fresh, Partners: partners, Deliveries: deliveries, Event: e}, nil
+	out := make([]Recorded, len(recs))
+	for i, r := range recs {
+		out[i] = Recorded{Fresh: stored[i].Fresh, Partners: r.Partners, Deliveries: stored[i].Deliveries, Event: r.Event}
+	}
+	return out, nil
+}
+
+// RecordEvent stores one event (RecordEvents of one).
+func (a *App) RecordEvent(ctx context.Context, cmd RecordEvent) (Recorded, error) {
+	res, err := a.RecordEvents(ctx, []Recording{a.Prepare(cmd)})
+	if err != nil {
+		return Recorded{}, err
+	}
+	return res[0], nil
 }
 
 // CodeInvalidDeadLetter refuses a dead letter without the dlq-* headers that

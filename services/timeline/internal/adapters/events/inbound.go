@@ -89,21 +89,35 @@ func toDomain(ev ce.Event) domain.Event {
 }
 
 // OnEvent records ev; a redelivery or replay is acknowledged without change.
+// The router hands a worker's batch to OnEvent inside one transaction: the
+// events are collected and recorded together just before it commits (one
+// insert for the batch, see RecordEvents), and an error then fails the
+// batch, which the router handles again event by event.
 func (in Inbound) OnEvent(ctx context.Context, ev ce.Event) error {
-	res, err := in.App.RecordEvent(ctx, app.RecordEvent{
-		Event:              toDomain(ev),
-		DataClassification: ev.DataClassification,
-	})
+	rec := in.App.Prepare(app.RecordEvent{Event: toDomain(ev), DataClassification: ev.DataClassification})
+	return pg.Defer(ctx, recordBatch{}, rec, in.record)
+}
+
+// recordBatch names the timeline's batch of events in a transaction.
+type recordBatch struct{}
+
+// record stores a transaction's events and hands their webhook deliveries
+// to the dispatcher once it has committed.
+func (in Inbound) record(ctx context.Context, recs []app.Recording) error {
+	res, err := in.App.RecordEvents(ctx, recs)
 	if err != nil {
 		return err // transient: redelivered with backoff, dead-lettered after BUS_MAX_DELIVER
 	}
-	if len(res.Deliveries) > 0 && in.HandOff != nil {
-		pg.AfterCommit(ctx, func() { in.HandOff(res.Event, res.Deliveries) })
-	}
-	if !res.Fresh {
-		in.Log.DebugContext(ctx, "event already on the timeline", "type", ev.Type, "id", ev.ID, "source", ev.Source)
-	} else if len(res.Partners) == 0 {
-		in.Log.DebugContext(ctx, "event concerns no partner", "type", ev.Type, "id", ev.ID, "subject", ev.Subject)
+	for _, r := range res {
+		e := r.Event
+		if len(r.Deliveries) > 0 && in.HandOff != nil {
+			pg.AfterCommit(ctx, func() { in.HandOff(e, r.Deliveries) })
+		}
+		if !r.Fresh {
+			in.Log.DebugContext(ctx, "event already on the timeline", "type", e.Type, "id", e.ID, "source", e.Source)
+		} else if len(r.Partners) == 0 {
+			in.Log.DebugContext(ctx, "event concerns no partner", "type", e.Type, "id", e.ID, "subject", e.Subject)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 // Package postgres stores the timeline in the service's own schema: each
-// event once (primary key source + id) and one index row per partner it
-// concerns, written in one transaction.
+// event once (primary key source + id), in one row that serves the
+// timelines of the partners it concerns, the feed and webhooks (a further
+// row only for each partner after the first), a batch of events in one
+// insert.
 package postgres
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,104 +40,210 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 var _ app.Store = (*Store)(nil)
 
-// recordEvent stores an event once and, in the same statement, indexes it
-// under its partners (the stored time and feed position copied, so that the
-// copy sorts exactly like the event), remembers its registrant and creates
-// a delivery for every enabled webhook endpoint that is to be sent it,
-// claimed by this replica until $21: one round trip per event. The
-// registration of a partner also creates the deliveries, for its
-// registrant's endpoints, of the partner's events recorded before it (the
-// streams are read in parallel: another service's reaction may arrive
-// first).
-const recordEvent = `WITH ins AS (
+// Recording a batch of events takes, in one transaction (the bus's batch
+// transaction, or one of its own):
+//
+//  1. the registered-scope lock, shared (see lockRegisteredScope);
+//  2. in a statement of its own, so that its snapshot sees an endpoint of
+//     scope registered committed while 1 waited: whether any endpoint is
+//     enabled, and while endpoints of scope registered are enabled, the
+//     lock of every partition of the batch (in one order, by lock key, so
+//     that two recording transactions never deadlock). One partition's
+//     events are then recorded one transaction at a time, so that a
+//     partner's registration and another service's concurrent event about
+//     it never miss each other's deliveries to the registrant's endpoints
+//     (the statements after the lock see what the other committed).
+//     Without such endpoints there is nothing to miss, and no lock;
+//  3. one insert of every event (each once by source and id; a copy of the
+//     ordering columns for each partner after the first) and of the
+//     registrants they name;
+//
+// 1 to 3 go in one round trip. Only when an endpoint is enabled, a second
+// one creates the deliveries (recordDeliveries).
+const (
+	lockRecording  = `SELECT pg_advisory_xact_lock_shared($1, $2)`
+	lockPartitions = `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE status = 'enabled'),
+	(SELECT count(pg_advisory_xact_lock($1, k.h)) FROM (SELECT DISTINCT hashtext(p) AS h FROM unnest($2::text[]) AS p ORDER BY 1) k
+		WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE scope = 'registered' AND status = 'enabled'))`
+	insertEvents = `WITH batch AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::bigint[],
+		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+		$17::text[], $18::text[], $19::text[], $20::text[])
+		WITH ORDINALITY AS b (source, id, type, subject, time, partition_key, sequence, correlationid, causationid,
+			authtype, authid, data, datacontenttype, dataschema, traceparent, dataclassification, extensions,
+			partners, registrant_partner, registrant, ord)),
+ins AS (
 	INSERT INTO events (source, id, type, subject, time, partition_key, sequence, correlationid, causationid,
-		authtype, authid, data, datacontenttype, dataschema, traceparent, dataclassification, extensions)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		authtype, authid, data, datacontenttype, dataschema, traceparent, dataclassification, extensions, partners)
+	SELECT source, id, type, subject, time, partition_key, sequence, correlationid, causationid, authtype, authid,
+		data::jsonb, datacontenttype, dataschema, traceparent, dataclassification, extensions::jsonb,
+		string_to_array(partners, ' ')
+	FROM batch ORDER BY ord
 	ON CONFLICT (source, id) DO NOTHING
-	RETURNING source, id, type, time, sequence, authtype, authid, tx, pos),
-indexed AS (INSERT INTO partner_events (partner_id, time, source, sequence, event_id, type, tx, pos)
-	SELECT p, ins.time, ins.source, ins.sequence, ins.id, ins.type, ins.tx, ins.pos FROM ins, unnest($18::text[]) AS p),
-registrant AS (INSERT INTO partner_registrants (partner_id, principal)
-	SELECT $19::text, $20::text FROM ins WHERE $19::text <> '' ON CONFLICT (partner_id) DO NOTHING
-	RETURNING partner_id, principal),
-backfill AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
-	SELECT 'wd_' || gen_random_uuid(), w.id, x.source, x.event_id, x.type, $21::timestamptz
-	FROM registrant r JOIN partner_events x ON x.partner_id = r.partner_id
-	JOIN webhook_endpoints w ON w.status = 'enabled' AND w.scope = 'registered' AND w.consumer = r.principal
-	WHERE cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(x.type, t))
-	ON CONFLICT (endpoint_id, event_source, event_id) DO NOTHING
-	RETURNING id),
-deliveries AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
-	SELECT 'wd_' || gen_random_uuid(), w.id, ins.source, ins.id, ins.type, $21::timestamptz
-	FROM ins JOIN webhook_endpoints w ON w.status = 'enabled'
-	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(ins.type, t)))
-	AND (w.scope = 'all' OR w.consumer = $20::text OR (ins.authtype = 'service_account' AND ins.authid = w.consumer)
-		OR EXISTS (SELECT 1 FROM partner_registrants r WHERE r.partner_id = ANY($18::text[]) AND r.principal = w.consumer))
-	RETURNING id, endpoint_id)
-SELECT (SELECT count(*) FROM ins), ARRAY(SELECT id FROM deliveries), ARRAY(SELECT endpoint_id FROM deliveries),
-	ARRAY(SELECT id FROM backfill)`
+	RETURNING source, id, type, time, sequence, tx, pos, partners),
+others AS (INSERT INTO other_partner_events (source, event_id, partner_id, time, sequence, type, tx, pos)
+	SELECT ins.source, ins.id, p, ins.time, ins.sequence, ins.type, ins.tx, ins.pos FROM ins, unnest(ins.partners[2:]) AS p),
+registrants AS (INSERT INTO partner_registrants (partner_id, principal)
+	SELECT DISTINCT ON (b.registrant_partner) b.registrant_partner, b.registrant
+	FROM ins JOIN batch b ON b.source = ins.source AND b.id = ins.id
+	WHERE b.registrant_partner <> '' ORDER BY b.registrant_partner, b.ord
+	ON CONFLICT (partner_id) DO NOTHING
+	RETURNING partner_id, principal)
+SELECT ARRAY(SELECT source FROM ins), ARRAY(SELECT id FROM ins),
+	ARRAY(SELECT partner_id FROM registrants), ARRAY(SELECT principal FROM registrants)`
+)
 
-// Record implements app.Store.
+// recordDeliveries creates, claimed until $6, the deliveries of the fresh
+// events ($1, $2; $3 the principal each says registered its partner) to
+// every enabled endpoint that is to be sent them, and, for each partner
+// registered in the batch ($4 by $5), the deliveries to its registrant's
+// endpoints of scope registered of the partner's events recorded before
+// (the streams are read in parallel: another service's reaction may arrive
+// first). It answers the deliveries of the fresh events with their event
+// and endpoint, and the others' ids.
+const recordDeliveries = `WITH fresh AS (
+	SELECT e.source, e.id, e.type, e.authtype, e.authid, e.partners, f.principal
+	FROM unnest($1::text[], $2::text[], $3::text[]) AS f (source, id, principal)
+	JOIN events e ON e.source = f.source AND e.id = f.id),
+own AS (
+	SELECT w.id AS endpoint_id, f.source, f.id, f.type FROM fresh f JOIN webhook_endpoints w ON w.status = 'enabled'
+	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(f.type, t)))
+	AND (w.scope = 'all' OR w.consumer = f.principal OR (f.authtype = 'service_account' AND f.authid = w.consumer)
+		OR EXISTS (SELECT 1 FROM partner_registrants r WHERE r.partner_id = ANY(f.partners) AND r.principal = w.consumer))),
+registered AS (SELECT * FROM unnest($4::text[], $5::text[]) AS r (partner_id, principal)),
+earlier AS (
+	SELECT w.id AS endpoint_id, x.source, x.id, x.type
+	FROM registered r
+	JOIN LATERAL (SELECT e.source, e.id, e.type FROM events e WHERE e.partner_id = r.partner_id
+		UNION ALL SELECT o.source, o.event_id, o.type FROM other_partner_events o WHERE o.partner_id = r.partner_id) x ON true
+	JOIN webhook_endpoints w ON w.status = 'enabled' AND w.scope = 'registered' AND w.consumer = r.principal
+	WHERE (cardinality(w.event_types) = 0 OR EXISTS (SELECT 1 FROM unnest(w.event_types) t WHERE starts_with(x.type, t)))
+	AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.source = x.source AND f.id = x.id)),
+created AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_source, event_id, event_type, next_attempt_at)
+	SELECT 'wd_' || gen_random_uuid(), c.endpoint_id, c.source, c.id, c.type, $6::timestamptz
+	FROM (SELECT * FROM own UNION SELECT * FROM earlier) c
+	ON CONFLICT (endpoint_id, event_source, event_id) DO NOTHING
+	RETURNING id, endpoint_id, event_source, event_id)
+SELECT c.id, c.endpoint_id, c.event_source, c.event_id,
+	EXISTS (SELECT 1 FROM fresh f WHERE f.source = c.event_source AND f.id = c.event_id)
+FROM created c`
+
+// Record stores one event (RecordAll of one).
 func (s *Store) Record(ctx context.Context, e domain.Event, partners []string, registrant domain.Registrant, claimUntil time.Time) (bool, []app.NewDelivery, error) {
-	var data, ext []byte
-	if len(e.Data) > 0 {
-		data = e.Data
+	out, err := s.RecordAll(ctx, []app.Recording{{Event: e, Partners: partners, Registrant: registrant}}, claimUntil)
+	if err != nil {
+		return false, nil, err
 	}
-	if len(e.Extensions) > 0 {
-		ext, _ = json.Marshal(e.Extensions) // strings only
+	return out[0].Fresh, out[0].Deliveries, nil
+}
+
+// RecordAll implements app.Store: a batch in one or two round trips,
+// whatever its size.
+func (s *Store) RecordAll(ctx context.Context, recs []app.Recording, claimUntil time.Time) ([]app.Stored, error) {
+	if len(recs) == 0 {
+		return nil, nil
 	}
-	if partners == nil {
-		partners = []string{}
+	var out []app.Stored
+	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = recordAll(ctx, tx, recs, claimUntil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record events: %w", err)
+	}
+	return out, nil
+}
+
+func recordAll(ctx context.Context, tx pgx.Tx, recs []app.Recording, claimUntil time.Time) ([]app.Stored, error) {
+	n := len(recs)
+	var (
+		sources, ids, types, subjects, keys, corr, caus, authTypes, authIDs  = col(n), col(n), col(n), col(n), col(n), col(n), col(n), col(n), col(n)
+		contentTypes, schemas, traces, classes, partners, regPartners, regBy = col(n), col(n), col(n), col(n), col(n), col(n), col(n)
+		data, ext                                                            = make([]*string, n), make([]*string, n)
+		times                                                                = make([]time.Time, n)
+		seqs                                                                 = make([]int64, n)
+	)
+	for i, r := range recs {
+		e := r.Event
+		sources[i], ids[i], types[i], subjects[i], times[i], keys[i], seqs[i] = e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence)
+		corr[i], caus[i], authTypes[i], authIDs[i] = e.CorrelationID, e.CausationID, e.AuthType, e.AuthID
+		contentTypes[i], schemas[i], traces[i], classes[i] = e.DataContentType, e.DataSchema, e.TraceParent, e.DataClassification
+		if len(e.Data) > 0 {
+			d := string(e.Data)
+			data[i] = &d
+		}
+		if len(e.Extensions) > 0 {
+			x, _ := json.Marshal(e.Extensions) // strings only
+			xs := string(x)
+			ext[i] = &xs
+		}
+		ps := slices.Clone(r.Partners)
+		slices.Sort(ps)
+		partners[i] = strings.Join(slices.Compact(ps), " ") // partner IDs have no spaces
+		regPartners[i], regBy[i] = r.Registrant.PartnerID, r.Registrant.Principal
 	}
 	var (
-		n              int
-		ids, endpoints []string
-		backfilled     []string
+		anyEndpoint                   bool
+		locked                        int64
+		freshSources, freshIDs        []string
+		newRegistered, newRegistrants []string
 	)
 	b := &pgx.Batch{}
-	// One partition's events are recorded one transaction at a time while
-	// enabled endpoints of scope registered exist, so that a partner's
-	// registration and another service's concurrent event about it never
-	// miss each other's deliveries to the registrant's endpoints (the
-	// statement after the lock sees what the other committed). The router
-	// locks partitions in ascending order in every batch: no deadlock.
-	// Without such endpoints there is nothing to miss, and no lock. Whether
-	// they exist is read here, in the database, after taking the scope lock
-	// shared: creating or enabling such an endpoint takes it exclusively
-	// (lockRegisteredScope), so it commits between recording transactions,
-	// never while one runs, and every replica sees it in the next one. (A
-	// flag in memory, refreshed by the dispatcher's sweep, could be stale:
-	// two events of one partition then went unserialized and the event
-	// recorded with its partner's registration lost its delivery.)
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1, $2)`, registeredScopeLockClass, registeredScopeLockKey)
-	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))
-		WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE scope = 'registered' AND status = 'enabled')`,
-		partitionLockClass, e.PartitionKey)
-	b.Queue(recordEvent,
-		e.Source, e.ID, e.Type, e.Subject, e.Time, e.PartitionKey, int64(e.Sequence),
-		e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data,
-		e.DataContentType, e.DataSchema, e.TraceParent, e.DataClassification, ext,
-		partners, registrant.PartnerID, registrant.Principal, claimUntil).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&n, &ids, &endpoints, &backfilled)
+	b.Queue(lockRecording, registeredScopeLockClass, registeredScopeLockKey)
+	b.Queue(lockPartitions, partitionLockClass, keys).QueryRow(func(row pgx.Row) error { return row.Scan(&anyEndpoint, &locked) })
+	b.Queue(insertEvents, sources, ids, types, subjects, times, keys, seqs, corr, caus, authTypes, authIDs, data,
+		contentTypes, schemas, traces, classes, ext, partners, regPartners, regBy).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&freshSources, &freshIDs, &newRegistered, &newRegistrants)
 	})
-	var err error
-	if tx, ok := pg.TxFrom(ctx); ok {
-		err = tx.SendBatch(ctx, b).Close()
-	} else {
-		err = s.pool.SendBatch(ctx, b).Close() // one implicit transaction
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
+	out := make([]app.Stored, n)
+	at := map[[2]string]int{} // the first recording of each event
+	for i := n - 1; i >= 0; i-- {
+		at[[2]string{sources[i], ids[i]}] = i
+	}
+	principals := make([]string, len(freshIDs))
+	for j := range freshIDs {
+		i := at[[2]string{freshSources[j], freshIDs[j]}]
+		out[i].Fresh = true
+		principals[j] = regBy[i]
+	}
+	if !anyEndpoint || len(freshIDs) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, recordDeliveries, freshSources, freshIDs, principals, newRegistered, newRegistrants, claimUntil)
 	if err != nil {
-		return false, nil, fmt.Errorf("record event: %w", err)
+		return nil, fmt.Errorf("create webhook deliveries: %w", err)
 	}
-	out := make([]app.NewDelivery, 0, len(ids)+len(backfilled))
-	for i := range ids {
-		out = append(out, app.NewDelivery{ID: ids[i], EndpointID: endpoints[i]})
+	var (
+		id, endpoint, source, event string
+		own                         bool
+	)
+	backfill := -1 // the deliveries of earlier events go with a registration
+	for i := range recs {
+		if out[i].Fresh && recs[i].Registrant.PartnerID != "" {
+			backfill = i
+			break
+		}
 	}
-	for _, id := range backfilled {
-		out = append(out, app.NewDelivery{ID: id}) // of another event: loaded when sent
+	_, err = pgx.ForEachRow(rows, []any{&id, &endpoint, &source, &event, &own}, func() error {
+		if own {
+			i := at[[2]string{source, event}]
+			out[i].Deliveries = append(out[i].Deliveries, app.NewDelivery{ID: id, EndpointID: endpoint})
+		} else if backfill >= 0 {
+			out[backfill].Deliveries = append(out[backfill].Deliveries, app.NewDelivery{ID: id}) // of another event: loaded when sent
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create webhook deliveries: %w", err)
 	}
-	return n == 1, out, nil
+	return out, nil
 }
+
+func col(n int) []string { return make([]string, n) }
 
 // partitionLockClass is the first key of the timeline's per-partition
 // advisory locks (the second is the partition key's hash).
@@ -201,11 +310,19 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 		args = append(args, typePrefixes)
 		where += fmt.Sprintf(" AND EXISTS (SELECT 1 FROM unnest($%d::text[]) p WHERE starts_with(x.type, p))", len(args))
 	}
-	events := strings.ReplaceAll(where, "{dl}", "''::text")
+	events := strings.ReplaceAll(strings.ReplaceAll(where, "{dl}", "''::text"), "x.event_id", "x.id")
+	others := strings.ReplaceAll(where, "{dl}", "''::text")
 	deadLetters := strings.ReplaceAll(where, "{dl}", "x.dl")
+	// The partner's events (those it is the first partner of, and those it
+	// is a further partner of) and its dead letters, each an index range
+	// scan in timeline order, merged.
 	rows, err := pg.Q(ctx, s.pool).Query(ctx, `WITH entries AS (
-			(SELECT x.time, x.source, x.sequence, x.event_id, ''::text AS dl, ''::text AS service, ''::text AS handler
-				FROM partner_events x WHERE `+events+`
+			(SELECT x.time, x.source, x.sequence, x.id AS event_id, ''::text AS dl, ''::text AS service, ''::text AS handler
+				FROM events x WHERE `+events+`
+				ORDER BY x.time, x.source, x.sequence, x.id LIMIT $2)
+			UNION ALL
+			(SELECT x.time, x.source, x.sequence, x.event_id, ''::text, ''::text, ''::text
+				FROM other_partner_events x WHERE `+others+`
 				ORDER BY x.time, x.source, x.sequence, x.event_id LIMIT $2)
 			UNION ALL
 			(SELECT x.time, x.source, x.sequence, x.event_id, x.dl, x.service, x.handler
@@ -260,7 +377,8 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 // event keyed by the reseller, count but carry no sequence of its own).
 func (s *Store) Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error) {
 	q := pg.Q(ctx, s.pool)
-	rows, err := q.Query(ctx, `SELECT source, count(*) FROM partner_events WHERE partner_id = $1 GROUP BY source ORDER BY source`, partner)
+	rows, err := q.Query(ctx, `SELECT source, count(*) FROM (SELECT source FROM events WHERE partner_id = $1
+		UNION ALL SELECT source FROM other_partner_events WHERE partner_id = $1) x GROUP BY source ORDER BY source`, partner)
 	if err != nil {
 		return nil, fmt.Errorf("count timeline sources: %w", err)
 	}
@@ -376,19 +494,25 @@ func (s *Store) Feed(ctx context.Context, q app.FeedQuery) ([]domain.Event, erro
 	var sql string
 	switch {
 	case q.Partner != "":
-		sql = `SELECT ` + eventColumns + ` FROM partner_events x JOIN events e ON e.source = x.source AND e.id = x.event_id
-			WHERE x.partner_id = ` + arg(q.Partner) + ` AND (x.tx, x.pos) > ($1, $2) AND x.tx < ` + feedHorizon
+		// The events the partner is the first partner of, and those it is a
+		// further partner of, each an index range scan in feed order, merged.
+		p := arg(q.Partner)
+		var types string
 		if len(q.TypePrefixes) > 0 {
-			sql += ` AND EXISTS (SELECT 1 FROM unnest(` + arg(q.TypePrefixes) + `::text[]) p WHERE starts_with(x.type, p))`
+			types = ` AND EXISTS (SELECT 1 FROM unnest(` + arg(q.TypePrefixes) + `::text[]) p WHERE starts_with(x.type, p))`
 		}
-		sql += ` ORDER BY x.tx, x.pos LIMIT $3`
+		sql = `(SELECT ` + eventColumns + ` FROM events e WHERE e.partner_id = ` + p + ` AND (e.tx, e.pos) > ($1, $2) AND e.tx < ` + feedHorizon +
+			strings.ReplaceAll(types, "x.type", "e.type") + ` ORDER BY e.tx, e.pos LIMIT $3)
+			UNION ALL
+			(SELECT ` + eventColumns + ` FROM other_partner_events x JOIN events e ON e.source = x.source AND e.id = x.event_id
+			WHERE x.partner_id = ` + p + ` AND (x.tx, x.pos) > ($1, $2) AND x.tx < ` + feedHorizon + types + ` ORDER BY x.tx, x.pos LIMIT $3)
+			ORDER BY tx, pos LIMIT $3`
 	default:
 		sql = `SELECT ` + eventColumns + ` FROM events e WHERE (e.tx, e.pos) > ($1, $2) AND e.tx < ` + feedHorizon
 		if q.Registrant != "" {
 			u := arg(q.Registrant)
-			sql += ` AND ((e.authtype = 'service_account' AND e.authid = ` + u + `) OR EXISTS (SELECT 1 FROM partner_events x
-				JOIN partner_registrants r ON r.partner_id = x.partner_id
-				WHERE x.source = e.source AND x.event_id = e.id AND r.principal = ` + u + `))`
+			sql += ` AND ((e.authtype = 'service_account' AND e.authid = ` + u + `) OR EXISTS (SELECT 1 FROM partner_registrants r
+				WHERE r.partner_id = ANY(e.partners) AND r.principal = ` + u + `))`
 		}
 		if len(q.TypePrefixes) > 0 {
 			sql += ` AND EXISTS (SELECT 1 FROM unnest(` + arg(q.TypePrefixes) + `::text[]) p WHERE starts_with(e.type, p))`
@@ -420,7 +544,7 @@ func (s *Store) RegisteredBy(ctx context.Context, partner string) (string, error
 }
 
 // Prune implements app.Store: up to limit events recorded before cutoff,
-// with their index rows (and webhook deliveries), and the dead letters
+// with their further partners' rows (and webhook deliveries), and the dead letters
 // recorded before it; the highest sequence deleted per producer and
 // partition is kept so that it is not reported as a gap.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time, limit int) (int, error) {
@@ -446,7 +570,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, limit int) (int, er
 // one statement (the foreign keys are checked at its end).
 const pruneEvents = `WITH expired AS (
 	SELECT source, id FROM events WHERE recorded_at < $1 ORDER BY recorded_at LIMIT $2),
-indexed AS (DELETE FROM partner_events x USING expired e WHERE x.source = e.source AND x.event_id = e.id),
+others AS (DELETE FROM other_partner_events x USING expired e WHERE x.source = e.source AND x.event_id = e.id),
 delivered AS (DELETE FROM webhook_deliveries d USING expired e WHERE d.event_source = e.source AND d.event_id = e.id),
 gone AS (DELETE FROM events e USING expired x WHERE e.source = x.source AND e.id = x.id
 	RETURNING e.source, e.partition_key, e.sequence),
