@@ -655,3 +655,63 @@ func TestLingeringWorkerHandlesABurstInOneTransaction(t *testing.T) {
 		t.Errorf("the second burst was handled %s after the stop: held deliveries were not handed back", took)
 	}
 }
+
+// TestAnInstanceOwningEveryPartitionIsQuietWhileIdle: an instance that owns
+// every partition has nothing to take, so it sends the database nothing
+// every BUS_REBALANCE while nothing happens (an idle stack made a round per
+// service every 2 s); an instance that joins still gets its share at once,
+// and the partitions of one that stops are taken over at once.
+func TestAnInstanceOwningEveryPartitionIsQuietWhileIdle(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	cfg := testConfig(url)
+	cfg.Rebalance = 100 * time.Millisecond
+	start := func() (*bus.Router, chan error) {
+		r, _ := newRouter(t, "relationships", cfg, pool)
+		r.On(typeHappened, func(context.Context, ce.Event) error { return nil })
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		<-r.Running()
+		return r, done
+	}
+	a, aDone := start()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if a.Owned() != bus.Partitions {
+			return fmt.Errorf("a owns %d partitions", a.Owned())
+		}
+		return nil
+	})
+	// The session holding the partition locks: when did it last send a
+	// statement?
+	time.Sleep(time.Second)
+	var quiet time.Duration
+	if err := pool.QueryRow(ctx, `SELECT EXTRACT(EPOCH FROM now() - a.query_start)::float8 * 1e9 FROM pg_stat_activity a
+		WHERE a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid < 1000
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+		LIMIT 1`).Scan(&quiet); err != nil {
+		t.Fatal(err)
+	}
+	if quiet < 500*time.Millisecond {
+		t.Errorf("the owner of every partition sent a statement %s ago: it still runs a round every %s while idle", quiet, cfg.Rebalance)
+	}
+
+	b, bDone := start()
+	defer func() { _ = b.Close(); <-bDone }()
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if a.Owned() != bus.Partitions/2 || b.Owned() != bus.Partitions/2 {
+			return fmt.Errorf("a owns %d, b owns %d partitions", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	_ = a.Close()
+	<-aDone
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if b.Owned() != bus.Partitions {
+			return fmt.Errorf("b owns %d partitions after a stopped", b.Owned())
+		}
+		return nil
+	})
+}
