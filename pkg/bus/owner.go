@@ -14,6 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// rebalancePayload is the notification on the outbox channel that asks
+// the other instances for a round now.
+const rebalancePayload = "rebalance"
+
+// idleRebalance is the period of the safety round of an instance that owns
+// every partition (at least BUS_REBALANCE).
+const idleRebalance = 30 * time.Second
+
 // memberSlots bounds the instances of one service that take part in the
 // partition assignment (each holds one member slot).
 const memberSlots = 64
@@ -36,9 +44,15 @@ type Member interface {
 // instance that dies are taken over by the others. Each instance also
 // holds a member slot; the slots held say how many instances run, and each
 // takes ceil(Partitions/instances) partitions, giving back what it holds
-// beyond its share every BUS_REBALANCE. Between rounds the connection
-// listens on the service's outbox channel: an instance that writes an
-// event of a partition it does not own notifies the owner's relay.
+// beyond its share. Between rounds the connection listens on the service's
+// outbox channel: an instance that writes an event of a partition it does
+// not own notifies the owner's relay, and an instance that joins, gives
+// partitions back or stops notifies "rebalance", on which the others run a
+// round at once. An instance that owns fewer than every partition also runs
+// a round every BUS_REBALANCE (an instance that died notified no one, and
+// its partitions are free); one that owns them all has nothing to take and
+// only gives back when someone joins, so it runs one every idleRebalance
+// as a safety net only (an idle stack made a round per service every 2 s).
 // Without a pool, the owner owns every partition.
 type Owner struct {
 	service string
@@ -143,8 +157,11 @@ func (o *Owner) Run(ctx context.Context) error {
 	}
 	defer func() {
 		if conn != nil {
+			// Settle what the members hold before the locks go: then the
+			// partitions are free, and the other instances take them at once.
+			o.drop(o.all()...)
 			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, _ = conn.Exec(uctx, `SELECT pg_advisory_unlock_all()`)
+			_, _ = conn.Exec(uctx, `SELECT pg_advisory_unlock_all(), pg_notify($1, $2)`, o.channel, rebalancePayload)
 			cancel()
 			conn.Release()
 		}
@@ -164,9 +181,24 @@ func (o *Owner) Run(ctx context.Context) error {
 						return err
 					}
 				}
+				joined := slot < 0
+				before := len(o.all())
 				var err error
-				slot, err = o.round(ctx, conn, slot)
-				return err
+				if slot, err = o.round(ctx, conn, slot); err != nil {
+					return err
+				}
+				owned := len(o.all())
+				if joined || owned < before {
+					// Someone may have partitions to give back to this
+					// instance, or may take the ones it gave back.
+					if _, err := conn.Exec(ctx, `SELECT pg_notify($1, $2)`, o.channel, rebalancePayload); err != nil {
+						return err
+					}
+				}
+				if owned == Partitions {
+					next = time.Now().Add(max(o.cfg.Rebalance, idleRebalance))
+				}
+				return nil
 			}()
 			if err != nil && ctx.Err() == nil {
 				o.log.Warn("partition assignment failed; giving up every partition until the database answers again", "err", err)
@@ -182,13 +214,18 @@ func (o *Owner) Run(ctx context.Context) error {
 			}
 		}
 		// Until the next round, wake the relay for rows other instances
-		// wrote in partitions this one owns.
+		// wrote in partitions this one owns, and come back at once when
+		// another instance asks for a round.
 		wctx, cancel := context.WithDeadline(ctx, next)
 		n, err := conn.Conn().WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			if p, perr := strconv.Atoi(n.Payload); perr == nil && o.notify != nil && o.Owns(p) {
+			if n.Payload == rebalancePayload {
+				if n.PID != conn.Conn().PgConn().PID() {
+					next = time.Now()
+				}
+			} else if p, perr := strconv.Atoi(n.Payload); perr == nil && o.notify != nil && o.Owns(p) {
 				o.notify(p)
 			}
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:

@@ -198,7 +198,19 @@ type Subscription struct {
 	// Workers and Batch override the configuration for this filter (a read
 	// model that needs no per-partner order takes big batches on one worker).
 	Workers, Batch int
+	// Linger lets a worker that has fewer than Batch messages wait up to
+	// this long after the first one for more before it handles them: a read
+	// model off the critical path (the timeline) then records a burst in one
+	// transaction instead of one per message. It delays every delivery of the
+	// filter by up to Linger, so it is for subscriptions no one waits on;
+	// zero (the default) handles what is queued at once.
+	Linger time.Duration
 }
+
+// ReadModelLinger is the Linger of a read model off every critical path:
+// long enough to gather a burst of an onboarding's events (they come a few
+// milliseconds apart), short against what anyone reading it waits.
+const ReadModelLinger = 20 * time.Millisecond
 
 // HeaderHandlerFunc handles one decoded CloudEvent together with the
 // headers of the message that carried it, as received.
@@ -282,6 +294,7 @@ func (r *Router) Add(subs ...Subscription) {
 		if s.Batch > 0 {
 			fs.batch = s.Batch
 		}
+		fs.linger = max(fs.linger, s.Linger)
 	}
 }
 
@@ -547,6 +560,7 @@ type subscription struct {
 	producer string // the source every event on filter must have ("" = any)
 	workers  int
 	batch    int
+	linger   time.Duration
 
 	queues  []chan jetstream.Msg
 	wg      sync.WaitGroup
@@ -606,6 +620,11 @@ func (s *subscription) pull(ctx context.Context, p int) error {
 		}
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) { s.receive(m, p) }, jetstream.PullMaxMessages(max(s.r.cfg.Prefetch, s.batch)),
+		// An idle pull is renewed every pullExpiry, with a heartbeat every
+		// 30 s (the client's cap), instead of every 30 s with one every
+		// 15 s: a service has dozens of durables (one per partition), and
+		// their keep-alives were most of nats-server's idle work.
+		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.r.log.Debug("consume", "durable", name, "err", err)
 		}))
@@ -649,6 +668,10 @@ func (s *subscription) unpull(p int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// pullExpiry is how long a pull request of an idle durable waits on the
+// server before the client renews it.
+const pullExpiry = 2 * time.Minute
 
 // durable creates the real durable consumer name with filter and never
 // deletes it.
@@ -767,10 +790,15 @@ func (s *subscription) stop() {
 }
 
 // work handles the messages of one worker: whatever is queued when it
-// starts, up to Batch, in one transaction.
+// starts (or arrives within the linger), up to Batch, in one transaction.
 func (s *subscription) work(in chan jetstream.Msg) {
 	defer s.wg.Done()
 	batch := make([]jetstream.Msg, 0, s.batch)
+	var linger *time.Timer
+	if s.linger > 0 {
+		linger = time.NewTimer(time.Hour)
+		linger.Stop()
+	}
 	for msg := range in {
 		batch = append(batch[:0], msg)
 	fill:
@@ -785,6 +813,9 @@ func (s *subscription) work(in chan jetstream.Msg) {
 				break fill
 			}
 		}
+		if linger != nil && len(batch) < s.batch && !s.stopped.Load() {
+			batch = s.lingerFor(in, batch, linger)
+		}
 		if s.stopped.Load() {
 			for _, m := range batch {
 				_ = m.Nak()
@@ -794,6 +825,28 @@ func (s *subscription) work(in chan jetstream.Msg) {
 		}
 		s.handle(batch)
 	}
+}
+
+// lingerFor adds to batch what arrives on in within the linger, until the
+// batch is full, the queue is closed (stop) or the subscription is stopping.
+func (s *subscription) lingerFor(in chan jetstream.Msg, batch []jetstream.Msg, t *time.Timer) []jetstream.Msg {
+	t.Reset(s.linger)
+	defer t.Stop()
+	for len(batch) < s.batch {
+		select {
+		case m, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+			if s.stopped.Load() {
+				return batch
+			}
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // delivery is one message of a batch and what became of it.

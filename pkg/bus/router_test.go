@@ -574,3 +574,144 @@ func TestPartitionsOfACrashedInstanceAreTakenOver(t *testing.T) {
 	}
 	t.Logf("recovered after %s", took.Round(time.Millisecond))
 }
+
+// TestLingeringWorkerHandlesABurstInOneTransaction: a subscription with a
+// Linger gathers the events of a burst that arrive one by one (as an
+// onboarding's do, milliseconds apart) into one transaction, where a
+// worker without it handles each as it comes; and stopping the router
+// while it lingers still settles everything (nothing is left unacked).
+func TestLingeringWorkerHandlesABurstInOneTransaction(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	cfg := testConfig(url)
+	router, _ := newRouter(t, "timeline", cfg, pool)
+	var handled atomic.Int32
+	router.Add(bus.Subscription{Type: bus.AnyType, Filter: "registration.>", Shared: true, Workers: 1, Batch: 100,
+		Linger: 300 * time.Millisecond, Handle: func(ctx context.Context, ev ce.Event) error {
+			handled.Add(1)
+			return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, number(t, ev))
+				return err
+			})
+		}})
+	done := make(chan error, 1)
+	go func() { done <- router.Run(ctx) }()
+	<-router.Running()
+
+	const burst = 8
+	for i := range burst {
+		publish(t, js, fmt.Sprintf("PG-%d", i), i)
+		time.Sleep(10 * time.Millisecond) // each arrives alone
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := handled.Load(); n < burst {
+			return fmt.Errorf("%d of %d handled", n, burst)
+		}
+		return nil
+	})
+	var txs int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid) FROM seen`).Scan(&txs); err != nil {
+		t.Fatal(err)
+	}
+	if txs > 2 {
+		t.Errorf("a burst of %d events took %d transactions: the worker did not linger", burst, txs)
+	}
+
+	// Stopped while lingering over a second burst: what it held is
+	// handled or handed back at once, so the next instance has every event
+	// well within the ack wait (nothing waits for a redelivery timeout).
+	for i := burst; i < 2*burst; i++ {
+		publish(t, js, fmt.Sprintf("PG-%d", i), i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	_ = router.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	next, _ := newRouter(t, "timeline", cfg, pool)
+	next.Add(bus.Subscription{Type: bus.AnyType, Filter: "registration.>", Shared: true, Workers: 1, Batch: 100,
+		Linger: 300 * time.Millisecond, Handle: func(ctx context.Context, ev ce.Event) error {
+			return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text) ON CONFLICT DO NOTHING`, ev.ID, number(t, ev))
+				return err
+			})
+		}})
+	runRouter(t, next)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2*burst {
+			return fmt.Errorf("%d of %d events recorded", n, 2*burst)
+		}
+		return nil
+	})
+	if took := time.Since(stopped); took >= cfg.AckWait {
+		t.Errorf("the second burst was handled %s after the stop: held deliveries were not handed back", took)
+	}
+}
+
+// TestAnInstanceOwningEveryPartitionIsQuietWhileIdle: an instance that owns
+// every partition has nothing to take, so it sends the database nothing
+// every BUS_REBALANCE while nothing happens (an idle stack made a round per
+// service every 2 s); an instance that joins still gets its share at once,
+// and the partitions of one that stops are taken over at once.
+func TestAnInstanceOwningEveryPartitionIsQuietWhileIdle(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	cfg := testConfig(url)
+	cfg.Rebalance = 100 * time.Millisecond
+	start := func() (*bus.Router, chan error) {
+		r, _ := newRouter(t, "relationships", cfg, pool)
+		r.On(typeHappened, func(context.Context, ce.Event) error { return nil })
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		<-r.Running()
+		return r, done
+	}
+	a, aDone := start()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if a.Owned() != bus.Partitions {
+			return fmt.Errorf("a owns %d partitions", a.Owned())
+		}
+		return nil
+	})
+	// The session holding the partition locks: when did it last send a
+	// statement?
+	time.Sleep(time.Second)
+	var quiet time.Duration
+	if err := pool.QueryRow(ctx, `SELECT EXTRACT(EPOCH FROM now() - a.query_start)::float8 * 1e9 FROM pg_stat_activity a
+		WHERE a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid < 1000
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+		LIMIT 1`).Scan(&quiet); err != nil {
+		t.Fatal(err)
+	}
+	if quiet < 500*time.Millisecond {
+		t.Errorf("the owner of every partition sent a statement %s ago: it still runs a round every %s while idle", quiet, cfg.Rebalance)
+	}
+
+	b, bDone := start()
+	defer func() { _ = b.Close(); <-bDone }()
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if a.Owned() != bus.Partitions/2 || b.Owned() != bus.Partitions/2 {
+			return fmt.Errorf("a owns %d, b owns %d partitions", a.Owned(), b.Owned())
+		}
+		return nil
+	})
+	_ = a.Close()
+	<-aDone
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if b.Owned() != bus.Partitions {
+			return fmt.Errorf("b owns %d partitions after a stopped", b.Owned())
+		}
+		return nil
+	})
+}

@@ -97,7 +97,17 @@ func (r *Relay) Running() <-chan struct{} { return r.running }
 // Published is how many events this relay has published.
 func (r *Relay) Published() int64 { return r.published.Load() }
 
-// Run relays until ctx ends: when woken by a commit, and every PollInterval.
+// idlePolls is how many PollIntervals a relay whose last drain succeeded
+// (and left no published row to delete) waits before its safety poll:
+// every row is woken for (by its own commit, an owner notification from
+// another instance, or a partition taken over), so the poll only catches
+// what nothing woke it for, and an idle stack made one query per service
+// every PollInterval (2 s) for it. After a failed drain, or while published
+// rows wait for their delete, it polls every PollInterval.
+const idlePolls = 15
+
+// Run relays until ctx ends: when woken by a commit, and every PollInterval
+// after a failed drain (idlePolls of them after one that succeeded).
 func (r *Relay) Run(ctx context.Context) error {
 	close(r.running)
 	poll := time.NewTimer(0)
@@ -109,15 +119,25 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-r.wake:
 		case <-poll.C:
 		}
-		r.Drain(ctx)
+		wait := r.cfg.PollInterval
+		if r.Drain(ctx) && r.unflushed() == 0 {
+			wait *= idlePolls
+		}
 		if !poll.Stop() {
 			select {
 			case <-poll.C:
 			default:
 			}
 		}
-		poll.Reset(r.cfg.PollInterval)
+		poll.Reset(wait)
 	}
+}
+
+// unflushed is how many published rows wait for their delete.
+func (r *Relay) unflushed() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sent)
 }
 
 // Drain publishes every row of the owned partitions, and deletes the

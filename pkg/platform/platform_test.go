@@ -96,7 +96,9 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	<-b.Router.Running()
 
 	var written []ce.Event
-	err = pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+	// Through pg.InTx, as the services write: the relay is woken when the
+	// transaction commits (its safety poll is idle for 15 poll intervals).
+	err = pg.InTx(ctx, b.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		written, err = b.Outbox.Append(ctx, tx,
 			outbox.Draft{Type: typeHappened, Subject: "PG-TEST1", Data: map[string]string{"n": "1"}},
 			outbox.Draft{Type: typeHappened, Subject: "PG-TEST1", Data: map[string]string{"n": "2"}})

@@ -86,8 +86,14 @@ func Cancel(ctx context.Context, tx pgx.Tx, kind, key string) error {
 }
 
 // FireDue fires every timer due at now (each in its own transaction, up
-// to Batch) and returns when the next one is due (zero: none is set).
+// to Batch) and returns when the next one is due (zero: none is set). When
+// none is due it only reads when the next one is, without a transaction:
+// the safety poll of an idle service is one statement.
 func (t *Timers) FireDue(ctx context.Context, now time.Time) (time.Time, error) {
+	next, err := t.nextDue(ctx)
+	if err != nil || next.IsZero() || next.After(now) {
+		return next, err
+	}
 	for fired := 0; fired < t.Batch; fired++ {
 		var n int
 		err := pg.InTx(ctx, t.pool, func(ctx context.Context, tx pgx.Tx) error {
@@ -119,6 +125,11 @@ func (t *Timers) FireDue(ctx context.Context, now time.Time) (time.Time, error) 
 			break
 		}
 	}
+	return t.nextDue(ctx)
+}
+
+// nextDue is when the next timer is due (zero: none is set).
+func (t *Timers) nextDue(ctx context.Context) (time.Time, error) {
 	var next *time.Time
 	if err := t.pool.QueryRow(ctx, `SELECT min(due_at) FROM timers WHERE fired_at IS NULL`).Scan(&next); err != nil {
 		return time.Time{}, err

@@ -46,10 +46,10 @@ type Inbound struct {
 func (in Inbound) Subscriptions() []bus.Subscription {
 	var subs []bus.Subscription
 	for _, f := range bus.ProducerFilters() {
-		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Shared: true, Workers: 1, Batch: 200})
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Shared: true, Workers: 1, Batch: 200, Linger: bus.ReadModelLinger})
 	}
 	for _, f := range bus.DeadLetterFilters("timeline") {
-		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Shared: true, Workers: 1, Batch: 50})
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Shared: true, Workers: 1, Batch: 50, Linger: bus.ReadModelLinger})
 	}
 	return subs
 }
