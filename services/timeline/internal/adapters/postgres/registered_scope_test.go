@@ -164,3 +164,23 @@ func TestRegistrationAndAConcurrentEventOfItsPartnerBothReachTheRegistrant(t *te
 		t.Fatalf("deliveries to the registrant's endpoint: %v, want %v", got, want)
 	}
 }
+
+// With no pending delivery, ClaimDue says nothing is due (zero), so the
+// dispatcher waits for its safety sweep instead of sweeping every second;
+// with one pending later, it says when.
+func TestClaimDueWithNothingPendingNamesNoNextRun(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	w := postgres.NewWebhooks(p, nil, nil)
+	if _, err := p.Exec(ctx, `DELETE FROM webhook_deliveries`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ids, next, err := w.ClaimDue(ctx, now, now.Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 0 || !next.IsZero() {
+		t.Fatalf("nothing pending: claimed %v, next run %v; want none and zero", ids, next)
+	}
+}

@@ -289,7 +289,11 @@ func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limi
 		}
 		// What is due and was not claimed is another replica's now (or
 		// beyond the batch, which the caller sees): next is in the future.
-		return tx.QueryRow(ctx, `SELECT GREATEST(min(d.next_attempt_at), $1::timestamptz + interval '1 second')
+		// Nothing pending: NULL, and the caller keeps its safety sweep
+		// (GREATEST ignores a NULL, so without the CASE an idle timeline
+		// swept every second).
+		return tx.QueryRow(ctx, `SELECT CASE WHEN min(d.next_attempt_at) IS NOT NULL
+				THEN GREATEST(min(d.next_attempt_at), $1::timestamptz + interval '1 second') END
 			FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.status = 'enabled'
 			WHERE d.state = 'pending'`, now).Scan(&next)
 	})
