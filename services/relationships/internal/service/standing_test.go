@@ -74,11 +74,19 @@ func TestSuspensionSuspendsGrantsAndRefusesRequests(t *testing.T) {
 	}
 	provider3 := partnerSpec{id: "PG-PROV3", location: "PL-PROV3", market: "JP", name: "Third Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
 	e.register(inst, provider3, registrationv1.StatusActive)
-	r = e.call(inst, "POST", "/v1/relationship-requests", user("prov3-admin", provider3.id, auth.RoleProviderAdmin),
-		map[string]any{"reseller_location_id": reseller.location})
-	if r.status != http.StatusConflict || r.str("code") != app.CodeResellerNotInGoodStanding {
-		t.Fatalf("invite a suspended reseller: %d %s", r.status, r.raw)
-	}
+	// provider3's registration and the reseller's suspension are events of
+	// two partners: no order between them, so wait until provider3 is known.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		r = e.call(inst, "POST", "/v1/relationship-requests", user("prov3-admin", provider3.id, auth.RoleProviderAdmin),
+			map[string]any{"reseller_location_id": reseller.location})
+		if r.status == http.StatusCreated {
+			t.Fatalf("a suspended reseller was invited: %s", r.raw)
+		}
+		if r.status != http.StatusConflict || r.str("code") != app.CodeResellerNotInGoodStanding {
+			return fmt.Errorf("invite a suspended reseller: %d %s", r.status, r.raw)
+		}
+		return nil
+	})
 	// A suspended provider may not invite either.
 	e.standing(provider3.id, "active", "suspended", t0, "compliance_hold")
 	e.register(inst, reseller2, registrationv1.StatusActive)
