@@ -105,8 +105,18 @@ func (r *Repository) load(ctx context.Context, q pg.Querier, sql string, arg str
 // Update locks the case row, applies fn and stores the case, its tasks and
 // its events in one transaction; nothing is stored when fn fails.
 func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Case) error) error {
+	return r.update(ctx, `SELECT doc FROM cases WHERE id = $1 FOR UPDATE`, id, fn)
+}
+
+// UpdateByPartner is Update of the case of a partner, found and locked by
+// one statement (instead of a read of the whole case for its id first).
+func (r *Repository) UpdateByPartner(ctx context.Context, partnerID string, fn func(*domain.Case) error) error {
+	return r.update(ctx, `SELECT doc FROM cases WHERE partner_id = $1 FOR UPDATE`, partnerID, fn)
+}
+
+func (r *Repository) update(ctx context.Context, lock, arg string, fn func(*domain.Case) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		c, err := r.load(ctx, tx, `SELECT doc FROM cases WHERE id = $1 FOR UPDATE`, id)
+		c, err := r.load(ctx, tx, lock, arg)
 		if err != nil {
 			return err
 		}
