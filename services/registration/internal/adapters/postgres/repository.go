@@ -43,9 +43,9 @@ func NewRepository(pool *pgxpool.Pool, w *outbox.Writer, m EventMapper) *Reposit
 }
 
 // Create inserts the partner and everything it owns in one transaction (or
-// in the caller's), as one batch under a savepoint: a collision rolls back
-// to the savepoint and leaves the caller's transaction usable, and the happy
-// path costs one round trip.
+// in the caller's), as one batch under a savepoint with its events: a
+// collision rolls back to the savepoint and leaves the caller's transaction
+// usable, and the happy path costs one round trip.
 func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		s := p.Snapshot()
@@ -63,9 +63,15 @@ func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 			b.Queue(`INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
 				string(s.Market), string(k.Kind), k.Value, string(s.ID))
 		}
+		// The events under the same savepoint, in the same round trip.
+		q, err := r.queueEvents(ctx, b, p.PullEvents())
+		if err != nil {
+			return err
+		}
 		b.Queue(`RELEASE SAVEPOINT create_partner`)
 		if err = tx.SendBatch(ctx, b).Close(); err == nil {
-			return r.writeEvents(ctx, tx, p.PullEvents())
+			q.Done(ctx)
+			return nil
 		}
 		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT create_partner`); rerr != nil {
 			return errors.Join(err, rerr)
