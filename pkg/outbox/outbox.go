@@ -122,6 +122,47 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	if len(drafts) == 0 {
 		return nil, nil
 	}
+	b := &pgx.Batch{}
+	q, err := w.Queue(ctx, b, drafts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return q.Done(ctx), nil
+}
+
+// Queued are events that Queue put on a caller's batch.
+type Queued struct {
+	wake    func()
+	events  []ce.Event
+	origins []string
+}
+
+// Done is called once the batch the events were queued on has been sent in
+// a transaction and closed without error: it returns the events as they
+// will be published (with their sequence numbers), links the span in ctx to
+// the traces their partitions began in, and has the relay woken when the
+// transaction commits. A nil Queued (no drafts) returns nil.
+func (q *Queued) Done(ctx context.Context) []ce.Event {
+	if q == nil {
+		return nil
+	}
+	linkOrigins(ctx, q.events, q.origins)
+	pg.AfterCommit(ctx, q.wake)
+	return q.events
+}
+
+// Queue is Append for a caller that sends its own batch: it queues the rows
+// of drafts (and their audit rows and notifications) on b, so that the
+// caller's own statements and its events go to Postgres in one round trip
+// instead of two. The caller sends b in its transaction, closes it (an error
+// of an event's row comes back from Close) and then calls Done.
+func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Queued, error) {
+	if len(drafts) == 0 {
+		return nil, nil
+	}
 	cause := ce.CauseFrom(ctx)
 	if tp := telemetry.TraceParent(ctx); tp != "" {
 		cause.TraceParent = tp
@@ -133,10 +174,16 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	// record already (the event names its actor, and its cause is the
 	// audited change upstream).
 	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
-	events := make([]ce.Event, 0, len(drafts))
-	batch := &pgx.Batch{}
+	q := &Queued{wake: w.wake, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
 	var notify []int // partitions another instance relays
-	for _, d := range drafts {
+	var roles []string
+	if audited {
+		roles = make([]string, len(actor.Roles))
+		for i, r := range actor.Roles {
+			roles[i] = string(r)
+		}
+	}
+	for i, d := range drafts {
 		if !strings.HasPrefix(d.Type, ce.TypePrefix) || !subjectRe.MatchString(ce.Topic(d.Type)) {
 			// A row that cannot be published would block its bucket.
 			return nil, fmt.Errorf("outbox: event type %q is not %s<service>.<entity>.<fact>.v<N>", d.Type, ce.TypePrefix)
@@ -171,50 +218,27 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 		if err != nil {
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
-		batch.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets), ev.TraceParent)
+		q.events[i] = ev
+		b.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets), ev.TraceParent).
+			QueryRow(func(row pgx.Row) error {
+				if err := row.Scan(&q.events[i].Sequence, &q.origins[i]); err != nil {
+					return fmt.Errorf("outbox: write %s: %w", ev.Type, err)
+				}
+				return nil
+			})
 		if p := bus.PartitionFor(pk); w.owner != nil && !w.owner.Owns(p) && !slices.Contains(notify, p) {
 			notify = append(notify, p)
 		}
 		if audited {
-			roles := make([]string, len(actor.Roles))
-			for i, r := range actor.Roles {
-				roles[i] = string(r)
-			}
 			// The audit trail: who caused each change, from where.
-			batch.Queue(insertAudit, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
+			b.Queue(insertAudit, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
 				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
 		}
-		events = append(events, ev)
 	}
 	for _, p := range notify {
-		batch.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
+		b.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
 	}
-	br := tx.SendBatch(ctx, batch)
-	origins := make([]string, len(events))
-	for i := range events {
-		if err := br.QueryRow().Scan(&events[i].Sequence, &origins[i]); err != nil {
-			_ = br.Close()
-			return nil, fmt.Errorf("outbox: write %s: %w", events[i].Type, err)
-		}
-		if audited {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return nil, fmt.Errorf("outbox: audit %s: %w", events[i].Type, err)
-			}
-		}
-	}
-	for range notify {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return nil, fmt.Errorf("outbox: notify the owner: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
-	}
-	linkOrigins(ctx, events, origins)
-	pg.AfterCommit(ctx, w.wake)
-	return events, nil
+	return q, nil
 }
 
 // RelayConfig tunes the relay.

@@ -319,7 +319,8 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 		return fn(ctx, tx)
 	}
 	hooks := &commitHooks{}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	// BEGIN goes out with the first statement (lazyTx): one round trip fewer.
+	err := pgx.BeginFunc(ctx, lazyBeginner{pool}, func(tx pgx.Tx) error {
 		ctx := hooks.into(WithTx(ctx, tx))
 		if err := fn(ctx, tx); err != nil {
 			return err
@@ -336,13 +337,11 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 // Begin starts a transaction for a caller that manages it itself (the bus
 // runs a batch of deliveries in one): the returned ctx carries it, and
 // Commit commits it and then runs what AfterCommit registered.
+// BEGIN goes out with the transaction's first statement (lazyTx), so Begin
+// itself sends nothing and does not fail today; the error is kept for callers.
 func Begin(ctx context.Context, pool *pgxpool.Pool) (context.Context, *Tx, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return ctx, nil, err
-	}
-	t := &Tx{Tx: tx, hooks: &commitHooks{}}
-	return t.hooks.into(WithTx(ctx, tx)), t, nil
+	t := &Tx{Tx: beginLazy(pool), hooks: &commitHooks{}}
+	return t.hooks.into(WithTx(ctx, t.Tx)), t, nil
 }
 
 // Tx is a transaction begun with Begin.

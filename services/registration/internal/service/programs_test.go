@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -253,5 +254,65 @@ func TestBrokenPolicyFileIsAStartupError(t *testing.T) {
 	err := service.Config{IdempotencyRetention: 48 * time.Hour, PolicyFile: path}.Validate()
 	if err == nil || !strings.Contains(err.Error(), "REGISTRATION_POLICY_FILE") || !strings.Contains(err.Error(), `"vat" is not a scheme`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAChangeRewritesOnlyTheChildrenItChanged: a change of a partner
+// (a confirmed e-mail address of one enrollment) stores the partner but
+// leaves the rows of the locations and enrollments whose stored columns it
+// did not change as they were (no row rewritten to the same values).
+func TestAChangeRewritesOnlyTheChildrenItChanged(t *testing.T) {
+	e := start(t)
+	r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, registration()))
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	view := r.json(t)
+	pid := view["partner_id"].(string)
+	ctx := context.Background()
+	pool := e.svc.Base.Pool
+	versions := func() (partner string, children map[string]string) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT xmin::text FROM partners WHERE id = $1`, pid).Scan(&partner); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := pool.Query(ctx, `SELECT 'location ' || id, xmin::text, status FROM locations WHERE partner_id = $1
+			UNION ALL SELECT 'enrollment ' || id, xmin::text, status FROM enrollments WHERE partner_id = $1`, pid)
+		children = map[string]string{}
+		for rows.Next() {
+			var id, xmin, status string
+			if err := rows.Scan(&id, &xmin, &status); err != nil {
+				t.Fatal(err)
+			}
+			children[id] = xmin + " " + status
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return partner, children
+	}
+	partnerBefore, before := versions()
+	if len(before) < 3 {
+		t.Fatalf("children %v: want a location and two enrollments", before)
+	}
+	e.confirmEmail(t, pid, enrollmentID(t, view, "indirect_reseller"), "indirect_reseller")
+	var after map[string]string
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var p string
+		if p, after = versions(); p == partnerBefore {
+			return errors.New("partner not stored yet")
+		}
+		return nil
+	})
+	unchanged := 0
+	for id, v := range before {
+		if after[id] == v {
+			unchanged++
+		} else if strings.Fields(after[id])[1] == strings.Fields(v)[1] {
+			t.Errorf("%s rewritten with its status unchanged: %s -> %s", id, v, after[id])
+		}
+	}
+	if unchanged == 0 {
+		t.Fatalf("every child row was rewritten: %v -> %v", before, after)
 	}
 }

@@ -19,12 +19,8 @@ type AddEnrollmentCommand struct {
 // verification.case_not_found (the consumer redelivers it while young).
 // Fed by an event: no principal.
 func (a *App) AddEnrollment(ctx context.Context, cmd AddEnrollmentCommand) (bool, error) {
-	c, err := a.Cases.GetByPartner(ctx, cmd.PartnerID)
-	if err != nil {
-		return false, translate(err)
-	}
 	var changed bool
-	err = a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {
+	err := a.Cases.UpdateByPartner(ctx, cmd.PartnerID, func(c *domain.Case) error {
 		changed = c.AddEnrollment(cmd.EnrollmentID, domain.Program(cmd.Program))
 		return nil
 	})

@@ -32,6 +32,9 @@ type CaseRepository interface {
 	GetByPartner(ctx context.Context, partnerID string) (*domain.Case, error)
 	// Update loads, changes and stores a case under a lock.
 	Update(ctx context.Context, id string, fn func(*domain.Case) error) error
+	// UpdateByPartner is Update of the case of a partner: it finds and locks
+	// it at once (domain.ErrCaseNotFound when absent).
+	UpdateByPartner(ctx context.Context, partnerID string, fn func(*domain.Case) error) error
 	// CaseIDForTask finds the case owning a review task; domain.ErrTaskNotFound when absent.
 	CaseIDForTask(ctx context.Context, taskID string) (string, error)
 }

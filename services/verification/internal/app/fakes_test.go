@@ -95,6 +95,14 @@ func (r *memRepo) Update(_ context.Context, id string, fn func(*domain.Case) err
 	return r.store(c)
 }
 
+func (r *memRepo) UpdateByPartner(ctx context.Context, partnerID string, fn func(*domain.Case) error) error {
+	c, err := r.GetByPartner(ctx, partnerID)
+	if err != nil {
+		return err
+	}
+	return r.Update(ctx, c.ID, fn)
+}
+
 func (r *memRepo) CaseIDForTask(_ context.Context, taskID string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

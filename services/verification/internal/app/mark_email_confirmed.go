@@ -33,12 +33,8 @@ type MarkEmailOwnershipConfirmedResult struct {
 // partners and enrollments are not-found errors (the consumer dead-letters
 // them with that reason); replays are no-ops. Fed by an event: no principal.
 func (a *App) MarkEmailOwnershipConfirmed(ctx context.Context, cmd MarkEmailOwnershipConfirmedCommand) (MarkEmailOwnershipConfirmedResult, error) {
-	c, err := a.Cases.GetByPartner(ctx, cmd.PartnerID)
-	if err != nil {
-		return MarkEmailOwnershipConfirmedResult{}, translate(err)
-	}
 	var res MarkEmailOwnershipConfirmedResult
-	err = a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {
+	err := a.Cases.UpdateByPartner(ctx, cmd.PartnerID, func(c *domain.Case) error {
 		now := a.Clock.Now()
 		at := cmd.ConfirmedAt
 		if at.IsZero() {

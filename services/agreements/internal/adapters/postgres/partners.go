@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -142,13 +143,14 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`,
-			partnerID, empty); err != nil {
-			return fmt.Errorf("insert partner %s: %w", partnerID, err)
-		}
 		var raw []byte
-		if err := tx.QueryRow(ctx, `SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).Scan(&raw); err != nil {
-			return fmt.Errorf("lock partner %s: %w", partnerID, err)
+		b := &pgx.Batch{} // one round trip
+		b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, partnerID, empty)
+		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&raw)
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("insert and lock partner %s: %w", partnerID, err)
 		}
 		p, err := decodePartner(raw)
 		if err != nil {
@@ -166,15 +168,23 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 		if st.Registered {
 			loc = &st.LocationID
 		}
-		_, err = tx.Exec(ctx, `UPDATE partners SET doc = $2, location_id = $3, updated_at = now() WHERE partner_id = $1`,
+		// The partner and its events: one round trip.
+		b = &pgx.Batch{}
+		b.Queue(`UPDATE partners SET doc = $2, location_id = $3, updated_at = now() WHERE partner_id = $1`,
 			partnerID, doc, loc)
-		if _, ok := pg.IsUniqueViolation(err); ok {
+		q, err := r.s.queue(ctx, b, p.PullEvents())
+		if err != nil {
+			return err
+		}
+		err = tx.SendBatch(ctx, b).Close()
+		if constraint, ok := pg.IsUniqueViolation(err); ok && strings.HasPrefix(constraint, "partners") {
 			return domain.ErrLocationTaken
 		}
 		if err != nil {
 			return fmt.Errorf("update partner %s: %w", partnerID, err)
 		}
-		return r.s.emit(ctx, tx, p.PullEvents())
+		q.Done(ctx)
+		return nil
 	})
 }
 

@@ -57,13 +57,14 @@ func (r *PendingAcceptances) Add(ctx context.Context, pa *domain.PendingAcceptan
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`,
-			st.PartnerID, empty); err != nil {
-			return fmt.Errorf("insert partner %s: %w", st.PartnerID, err)
-		}
 		var raw []byte
-		if err := tx.QueryRow(ctx, `SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).Scan(&raw); err != nil {
-			return fmt.Errorf("lock partner %s: %w", st.PartnerID, err)
+		b := &pgx.Batch{} // one round trip
+		b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, st.PartnerID, empty)
+		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&raw)
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("insert and lock partner %s: %w", st.PartnerID, err)
 		}
 		p, err := decodePartner(raw)
 		if err != nil {

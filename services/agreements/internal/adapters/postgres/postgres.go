@@ -76,19 +76,33 @@ func (s *Store) Requirements() *Requirements { return &Requirements{s} }
 
 // emit writes evs to the outbox within tx.
 func (s *Store) emit(ctx context.Context, tx pgx.Tx, evs []domain.Event) error {
+	b := &pgx.Batch{}
+	q, err := s.queue(ctx, b, evs)
+	if err != nil || b.Len() == 0 {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	q.Done(ctx)
+	return nil
+}
+
+// queue queues the outbox rows of evs on b (sent by the caller with its own
+// statements; Done once it closed without error).
+func (s *Store) queue(ctx context.Context, b *pgx.Batch, evs []domain.Event) (*outbox.Queued, error) {
 	if len(evs) == 0 {
-		return nil
+		return nil, nil
 	}
 	drafts := make([]outbox.Draft, 0, len(evs))
 	for _, e := range evs {
 		d, err := s.mapper(e)
 		if err != nil {
-			return fmt.Errorf("map %s: %w", e.EventName(), err)
+			return nil, fmt.Errorf("map %s: %w", e.EventName(), err)
 		}
 		drafts = append(drafts, d)
 	}
-	_, err := s.outbox.Append(ctx, tx, drafts...)
-	return err
+	return s.outbox.Queue(ctx, b, drafts...)
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {

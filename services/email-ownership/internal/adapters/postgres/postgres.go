@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -133,7 +134,7 @@ func (r *Repository) insert(ctx context.Context, tx pgx.Tx, o *domain.Ownership)
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	return true, r.afterWrite(ctx, tx, o)
+	return true, r.afterWrite(ctx, tx, o, &pgx.Batch{})
 }
 
 func (r *Repository) save(ctx context.Context, tx pgx.Tx, o *domain.Ownership) error {
@@ -142,18 +143,23 @@ func (r *Repository) save(ctx context.Context, tx pgx.Tx, o *domain.Ownership) e
 		return err
 	}
 	ref := o.Ref()
-	_, err = tx.Exec(ctx, `UPDATE ownerships SET address = $2, next_deadline = $3, snapshot = $4,
+	// The ownership, its new token hashes and its events: one round trip.
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE ownerships SET address = $2, next_deadline = $3, snapshot = $4,
 		version = version + 1, updated_at = now() WHERE enrollment_id = $1`,
 		ref.EnrollmentID, o.Recipient().Address, deadline, doc)
-	if err != nil {
+	if err := r.afterWrite(ctx, tx, o, b); err != nil {
 		return fmt.Errorf("save ownership %s: %w", ref.EnrollmentID, err)
 	}
-	return r.afterWrite(ctx, tx, o)
+	return nil
 }
 
-// afterWrite indexes new token hashes and writes the pulled events to the outbox.
-func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Ownership) error {
+// afterWrite sends b (the caller's statements, if any) with the new token
+// hashes indexed and the pulled events written to the outbox, in one round
+// trip.
+func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Ownership, b *pgx.Batch) error {
 	events := o.PullEvents()
+	var indexed []string // challenges whose token hash is indexed
 	for _, e := range events {
 		opened, ok := e.(domain.ChallengeOpened)
 		if !ok {
@@ -163,22 +169,29 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Owners
 			if c.ID != opened.ChallengeID {
 				continue
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO challenge_tokens (token_hash, challenge_id, enrollment_id) VALUES ($1, $2, $3)`,
-				c.TokenHash, c.ID, o.Ref().EnrollmentID); err != nil {
-				if _, dup := pg.IsUniqueViolation(err); dup {
-					return fmt.Errorf("index challenge %s: token or challenge id collision: %w", c.ID, err)
-				}
-				return fmt.Errorf("index challenge %s: %w", c.ID, err)
-			}
+			b.Queue(`INSERT INTO challenge_tokens (token_hash, challenge_id, enrollment_id) VALUES ($1, $2, $3)`,
+				c.TokenHash, c.ID, o.Ref().EnrollmentID)
+			indexed = append(indexed, c.ID)
 		}
 	}
 	drafts, err := r.drafts(events)
 	if err != nil {
 		return err
 	}
-	if _, err := r.outbox.Append(ctx, tx, drafts...); err != nil {
+	q, err := r.outbox.Queue(ctx, b, drafts...)
+	if err != nil {
 		return err
 	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if constraint, dup := pg.IsUniqueViolation(err); dup && strings.HasPrefix(constraint, "challenge_tokens") {
+			return fmt.Errorf("index challenges %v: token or challenge id collision: %w", indexed, err)
+		}
+		return err
+	}
+	q.Done(ctx)
 	return nil
 }
 

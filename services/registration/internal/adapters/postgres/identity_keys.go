@@ -49,14 +49,13 @@ func (r *Repository) claimNewKeys(ctx context.Context, tx pgx.Tx, p *domain.Part
 	return sp.Commit(ctx)
 }
 
-// dropOldKeys lets go of the keys a change took from the partner (an applied
-// profile change moved its name or address), and keeps the legal name that
-// search reads in step with the verified profile.
-func (r *Repository) dropOldKeys(ctx context.Context, tx pgx.Tx, p *domain.Partner, before []domain.IdentityKey, legalNameBefore string) error {
+// queueDropOldKeys queues on b letting go of the keys a change took from
+// the partner (an applied profile change moved its name or address), and
+// keeping the legal name that search reads in step with the verified profile.
+func queueDropOldKeys(b *pgx.Batch, p *domain.Partner, before []domain.IdentityKey, legalNameBefore string) {
 	if !p.HoldsIdentity() {
-		return nil
+		return
 	}
-	b := &pgx.Batch{}
 	if kinds, values := keyColumns(before, p.IdentityKeys()); len(kinds) > 0 {
 		b.Queue(`DELETE FROM identity_keys k USING unnest($2::text[], $3::text[]) AS q(kind, value)
 			WHERE k.partner_id = $1 AND k.kind = q.kind AND k.value = q.value`, string(p.ID()), kinds, values)
@@ -64,10 +63,6 @@ func (r *Repository) dropOldKeys(ctx context.Context, tx pgx.Tx, p *domain.Partn
 	if name := p.Registration().Normalized.Company.LegalName; name != legalNameBefore {
 		b.Queue(`UPDATE partners SET legal_name = $2 WHERE id = $1`, string(p.ID()), name)
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // IdentityConflicts finds another partner of market holding any of keys

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,15 +65,18 @@ func (s *Partners) Get(ctx context.Context, id string) (domain.Partner, error) {
 // nothing, so version counts real changes.
 func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partner) error) error {
 	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO partners (id, doc, version) VALUES ($1, '{}', 0) ON CONFLICT (id) DO NOTHING`, id); err != nil {
-			return fmt.Errorf("create partner %s: %w", id, err)
-		}
 		var (
 			raw     []byte
 			version int64
 		)
-		if err := tx.QueryRow(ctx, `SELECT doc, version FROM partners WHERE id = $1 FOR UPDATE`, id).Scan(&raw, &version); err != nil {
-			return fmt.Errorf("lock partner %s: %w", id, err)
+		// Create and lock in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO partners (id, doc, version) VALUES ($1, '{}', 0) ON CONFLICT (id) DO NOTHING`, id)
+		b.Queue(`SELECT doc, version FROM partners WHERE id = $1 FOR UPDATE`, id).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&raw, &version)
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("create and lock partner %s: %w", id, err)
 		}
 		p := domain.Partner{ID: id}
 		if version > 0 {
@@ -86,6 +90,7 @@ func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partne
 		if err != nil {
 			return err
 		}
+		locationsBefore := slices.Clone(p.LocationIDs)
 		if err := fn(&p); err != nil {
 			return err
 		}
@@ -99,19 +104,29 @@ func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partne
 		if version > 0 && string(before) == string(after) {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE partners SET doc = $2, version = version + 1, updated_at = now() WHERE id = $1`, id, after); err != nil {
-			return fmt.Errorf("save partner %s: %w", id, err)
-		}
+		// The partner and its new locations (a stored one was claimed when
+		// it was added): one round trip.
+		b = &pgx.Batch{}
+		b.Queue(`UPDATE partners SET doc = $2, version = version + 1, updated_at = now() WHERE id = $1`, id, after)
 		for _, l := range p.LocationIDs {
-			var owner string
-			err := tx.QueryRow(ctx, `INSERT INTO partner_locations (location_id, partner_id) VALUES ($1, $2)
-				ON CONFLICT (location_id) DO UPDATE SET location_id = EXCLUDED.location_id RETURNING partner_id`, l, id).Scan(&owner)
-			if err != nil {
-				return fmt.Errorf("save location %s of %s: %w", l, id, err)
+			if slices.Contains(locationsBefore, l) {
+				continue
 			}
-			if owner != id {
-				return fmt.Errorf("%w: location %s belongs to %s, not %s", domain.ErrInvalidPartner, l, owner, id)
-			}
+			b.Queue(`INSERT INTO partner_locations (location_id, partner_id) VALUES ($1, $2)
+				ON CONFLICT (location_id) DO UPDATE SET location_id = EXCLUDED.location_id RETURNING partner_id`, l, id).
+				QueryRow(func(row pgx.Row) error {
+					var owner string
+					if err := row.Scan(&owner); err != nil {
+						return fmt.Errorf("save location %s of %s: %w", l, id, err)
+					}
+					if owner != id {
+						return fmt.Errorf("%w: location %s belongs to %s, not %s", domain.ErrInvalidPartner, l, owner, id)
+					}
+					return nil
+				})
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("save partner %s: %w", id, err)
 		}
 		return nil
 	})

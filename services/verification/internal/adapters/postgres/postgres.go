@@ -73,7 +73,7 @@ func (r *Repository) Add(ctx context.Context, c *domain.Case) error {
 		if tag.RowsAffected() == 0 {
 			return domain.ErrCaseExists
 		}
-		return r.saveTasksAndEvents(ctx, tx, c)
+		return r.saveTasksAndEvents(ctx, tx, c, &pgx.Batch{})
 	})
 }
 
@@ -105,8 +105,18 @@ func (r *Repository) load(ctx context.Context, q pg.Querier, sql string, arg str
 // Update locks the case row, applies fn and stores the case, its tasks and
 // its events in one transaction; nothing is stored when fn fails.
 func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Case) error) error {
+	return r.update(ctx, `SELECT doc FROM cases WHERE id = $1 FOR UPDATE`, id, fn)
+}
+
+// UpdateByPartner is Update of the case of a partner, found and locked by
+// one statement (instead of a read of the whole case for its id first).
+func (r *Repository) UpdateByPartner(ctx context.Context, partnerID string, fn func(*domain.Case) error) error {
+	return r.update(ctx, `SELECT doc FROM cases WHERE partner_id = $1 FOR UPDATE`, partnerID, fn)
+}
+
+func (r *Repository) update(ctx context.Context, lock, arg string, fn func(*domain.Case) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		c, err := r.load(ctx, tx, `SELECT doc FROM cases WHERE id = $1 FOR UPDATE`, id)
+		c, err := r.load(ctx, tx, lock, arg)
 		if err != nil {
 			return err
 		}
@@ -117,16 +127,17 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Case
 		if err != nil {
 			return fmt.Errorf("marshal case %s: %w", c.ID, err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET status = $2, timer_at = $3, doc = $4, version = version + 1, updated_at = $5
-			WHERE id = $1`, c.ID, string(c.Status), nullTime(c.TimerAt), doc, c.UpdatedAt); err != nil {
-			return fmt.Errorf("update case %s: %w", c.ID, err)
-		}
-		return r.saveTasksAndEvents(ctx, tx, c)
+		// The case, its tasks and its events: one round trip.
+		batch := &pgx.Batch{}
+		batch.Queue(`UPDATE cases SET status = $2, timer_at = $3, doc = $4, version = version + 1, updated_at = $5
+			WHERE id = $1`, c.ID, string(c.Status), nullTime(c.TimerAt), doc, c.UpdatedAt)
+		return r.saveTasksAndEvents(ctx, tx, c, batch)
 	})
 }
 
-func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domain.Case) error {
-	batch := &pgx.Batch{}
+// saveTasksAndEvents sends batch (the caller's statements, if any) with the
+// case's tasks and the outbox rows of its events, in one round trip.
+func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domain.Case, batch *pgx.Batch) error {
 	for _, t := range c.Tasks {
 		task, err := json.Marshal(t)
 		if err != nil {
@@ -139,22 +150,23 @@ func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domai
 			WHERE review_tasks.case_id = EXCLUDED.case_id`,
 			t.ID, c.ID, c.PartnerID, c.Market, string(t.Check), string(t.Status), t.DueAt, t.ClaimedBy, nullTime(t.LeaseUntil), task)
 	}
-	if batch.Len() > 0 {
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return fmt.Errorf("save tasks of case %s: %w", c.ID, err)
+	var queued *outbox.Queued
+	if events := c.PullEvents(); len(events) > 0 {
+		drafts, err := r.mapper(events)
+		if err != nil {
+			return err
+		}
+		if queued, err = r.outbox.Queue(ctx, batch, drafts...); err != nil {
+			return err
 		}
 	}
-	events := c.PullEvents()
-	if len(events) == 0 {
+	if batch.Len() == 0 {
 		return nil
 	}
-	drafts, err := r.mapper(events)
-	if err != nil {
-		return err
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("save case %s: %w", c.ID, err)
 	}
-	if _, err := r.outbox.Append(ctx, tx, drafts...); err != nil {
-		return err
-	}
+	queued.Done(ctx)
 	return nil
 }
 

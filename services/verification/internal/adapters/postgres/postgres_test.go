@@ -231,3 +231,47 @@ func TestTaskQueueAndDueCases(t *testing.T) {
 		t.Fatalf("nothing is due before the lease expires: %v", due)
 	}
 }
+
+// UpdateByPartner finds and locks the case of a partner in one statement:
+// concurrent updates by partner serialise like updates by id.
+func TestUpdateByPartnerLocksThePartnersCase(t *testing.T) {
+	repo, _ := setup(t)
+	if err := repo.Add(ctx, newCase(t, "vc-a", "PG-AAA1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Add(ctx, newCase(t, "vc-b", "PG-BBB2")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- repo.UpdateByPartner(ctx, "PG-BBB2", func(c *domain.Case) error {
+				if c.ID != "vc-b" {
+					return errors.New("another partner's case: " + c.ID)
+				}
+				c.Seq++
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := repo.Get(ctx, "vc-a")
+	b, _ := repo.Get(ctx, "vc-b")
+	start := newCase(t, "vc-b", "PG-BBB2")
+	if b.Seq != start.Seq+n || a.Seq != start.Seq {
+		t.Fatalf("seq %d and %d: want %d updates of the partner's case only", a.Seq, b.Seq, n)
+	}
+	if err := repo.UpdateByPartner(ctx, "PG-XXX9", func(*domain.Case) error { return nil }); !errors.Is(err, domain.ErrCaseNotFound) {
+		t.Fatalf("update of a partner without a case: %v", err)
+	}
+}

@@ -1,0 +1,122 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+var thingTable = fstest.MapFS{"00001_thing.sql": {Data: []byte("-- +goose Up\nCREATE TABLE thing (id TEXT PRIMARY KEY);\n")}}
+
+func pool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 2}.WithDefaults("registration")
+	if err := pg.Provision(ctx, c, thingTable, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := pg.Connect(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func draft(subject string) outbox.Draft {
+	return outbox.Draft{Type: "com.partnerhub.registration.thing.made.v1", Subject: subject, Data: map[string]string{"k": "v"}}
+}
+
+// Queue puts the events on the caller's batch: the caller's statement and
+// the events go in one batch, the events get their partition's sequence,
+// and the relay is woken once the transaction commits.
+func TestQueueSharesTheCallersBatch(t *testing.T) {
+	p := pool(t)
+	ctx := context.Background()
+	w := outbox.NewWriter("registration")
+	woken := 0
+	w.WakeOnCommit(func() { woken++ }, nil, "registration")
+	var events []byte
+	err := pg.InTx(ctx, p, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO thing (id) VALUES ($1)`, "a")
+		q, err := w.Queue(ctx, b, draft("p1"), draft("p1"), draft("p2"))
+		if err != nil {
+			return err
+		}
+		if b.Len() != 4 {
+			t.Errorf("batch holds %d statements, want the caller's and 3 events", b.Len())
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		evs := q.Done(ctx)
+		for _, ev := range evs {
+			events = append(events, byte('0'+ev.Sequence))
+		}
+		if woken != 0 {
+			t.Error("relay woken before the commit")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(events) != "121" {
+		t.Fatalf("sequences %q, want 1 and 2 for p1 and 1 for p2", events)
+	}
+	if woken != 1 {
+		t.Fatalf("relay woken %d times after the commit, want 1", woken)
+	}
+	var rows int
+	if err := p.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&rows); err != nil || rows != 3 {
+		t.Fatalf("%d outbox rows (%v), want 3", rows, err)
+	}
+}
+
+// When a statement of the batch fails, nothing of it is written and the
+// relay is not woken.
+func TestQueueFailsWithTheCallersStatement(t *testing.T) {
+	p := pool(t)
+	ctx := context.Background()
+	w := outbox.NewWriter("registration")
+	woken := 0
+	w.WakeOnCommit(func() { woken++ }, nil, "registration")
+	if _, err := p.Exec(ctx, `INSERT INTO thing (id) VALUES ('a')`); err != nil {
+		t.Fatal(err)
+	}
+	err := pg.InTx(ctx, p, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO thing (id) VALUES ($1)`, "a") // taken
+		q, err := w.Queue(ctx, b, draft("p1"))
+		if err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		q.Done(ctx)
+		return nil
+	})
+	if _, unique := pg.IsUniqueViolation(err); !unique {
+		t.Fatalf("err %v, want the unique violation", err)
+	}
+	var rows int
+	if err := p.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&rows); err != nil || rows != 0 || woken != 0 {
+		t.Fatalf("%d outbox rows (%v), relay woken %d times: want none", rows, err, woken)
+	}
+	// An invalid draft is refused before anything is queued.
+	if _, err := w.Queue(ctx, &pgx.Batch{}, outbox.Draft{Type: "bad", Subject: "x"}); err == nil || errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want a refusal", err)
+	}
+}

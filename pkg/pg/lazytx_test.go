@@ -1,0 +1,239 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// beginCounter counts BEGIN statements sent on their own (not in a batch).
+type beginCounter struct {
+	mu     sync.Mutex
+	alone  int
+	inBtch int
+}
+
+func (c *beginCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(strings.ToLower(d.SQL), "begin") {
+		c.mu.Lock()
+		c.alone++
+		c.mu.Unlock()
+	}
+	return ctx
+}
+func (c *beginCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *beginCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	if len(d.Batch.QueuedQueries) > 0 && strings.HasPrefix(strings.ToLower(d.Batch.QueuedQueries[0].SQL), "begin") {
+		c.mu.Lock()
+		c.inBtch++
+		c.mu.Unlock()
+	}
+	return ctx
+}
+func (c *beginCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *beginCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (c *beginCounter) counts() (alone, inBatch int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.alone, c.inBtch
+}
+
+func lazyPool(t *testing.T) (*pgxpool.Pool, *beginCounter) {
+	t.Helper()
+	u, err := url.Parse(testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + testkit.Database(t)
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &beginCounter{}
+	cfg.ConnConfig.Tracer = tr
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	return pool, tr
+}
+
+func count(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A transaction's BEGIN goes out in the round trip of its first statement,
+// whichever kind that is, and the transaction behaves as one begun alone.
+func TestInTxBeginsWithTheFirstStatement(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	first := map[string]func(ctx context.Context, tx pgx.Tx) error{
+		"exec": func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'a')`, 1)
+			return err
+		},
+		"query row": func(ctx context.Context, tx pgx.Tx) error {
+			var id int
+			return tx.QueryRow(ctx, `INSERT INTO t VALUES ($1, 'b') RETURNING id`, 2).Scan(&id)
+		},
+		"query": func(ctx context.Context, tx pgx.Tx) error {
+			rows, _ := tx.Query(ctx, `INSERT INTO t VALUES ($1, 'c'), ($2, 'c') RETURNING id`, 3, 4)
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+			if err == nil && len(ids) != 2 {
+				err = errors.New("want 2 ids")
+			}
+			return err
+		},
+		"batch": func(ctx context.Context, tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO t VALUES ($1, 'd')`, 5)
+			var id int
+			b.Queue(`SELECT id FROM t WHERE id = $1`, 5).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if id != 5 {
+				return errors.New("batch callback did not run")
+			}
+			return nil
+		},
+	}
+	for name, fn := range first {
+		before := count(t, pool)
+		err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+			// Later statements run in the same transaction.
+			var inTx bool
+			if err := tx.QueryRow(ctx, `SELECT now() = statement_timestamp()`).Scan(&inTx); err != nil {
+				return err
+			}
+			if inTx {
+				return errors.New("second statement not in the transaction")
+			}
+			_, err := tx.Exec(ctx, `UPDATE t SET v = v || '!' WHERE id = $1`, 1)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if count(t, pool) <= before {
+			t.Fatalf("%s: the transaction did not commit its rows", name)
+		}
+	}
+	if alone, inBatch := tr.counts(); alone != 0 || inBatch != len(first) {
+		t.Fatalf("BEGIN sent alone %d times, with the first statement %d times; want 0 and %d", alone, inBatch, len(first))
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+}
+
+func TestInTxRollsBackAndReleases(t *testing.T) {
+	pool, _ := lazyPool(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'a')`, 1); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || count(t, pool) != 0 {
+		t.Fatalf("err %v, %d rows: want boom and nothing written", err, count(t, pool))
+	}
+	// The first statement fails: the error comes back, the connection is free.
+	if _, err := pool.Exec(ctx, `INSERT INTO t VALUES (9, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	err = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		var id int
+		return tx.QueryRow(ctx, `INSERT INTO t VALUES ($1, 'y') RETURNING id`, 9).Scan(&id)
+	})
+	if _, unique := pg.IsUniqueViolation(err); !unique {
+		t.Fatalf("err %v, want the unique violation", err)
+	}
+	// A savepoint as the first thing, rolled back, leaves the outer work.
+	err = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		_ = pg.Nested(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'n')`, 10); err != nil {
+				return err
+			}
+			return boom
+		})
+		_, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'o')`, 11)
+		return err
+	})
+	if err != nil || count(t, pool) != 2 {
+		t.Fatalf("err %v, %d rows: want the outer row only beside row 9", err, count(t, pool))
+	}
+	for i := 0; i < 5; i++ { // more than MaxConns: nothing leaked
+		_ = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'z')`, 9)
+			return err
+		})
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+}
+
+// A transaction that sends nothing takes no connection; one begun with
+// Begin commits its statements and then runs its after-commit functions.
+func TestBeginIsLazy(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	acquired := pool.Stat().AcquireCount()
+	if err := pg.InTx(ctx, pool, func(context.Context, pgx.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Stat().AcquireCount() != acquired {
+		t.Fatal("an empty transaction acquired a connection")
+	}
+	tctx, tx, err := pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	pg.AfterCommit(tctx, func() { ran = true })
+	if err := pg.InTx(tctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'a')`, 1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Fatal("after-commit function ran before the commit")
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback(ctx) // no-op after commit
+	if !ran || count(t, pool) != 1 {
+		t.Fatalf("ran %v, %d rows", ran, count(t, pool))
+	}
+	if alone, _ := tr.counts(); alone != 0 {
+		t.Fatalf("BEGIN sent alone %d times", alone)
+	}
+}
