@@ -87,6 +87,7 @@ func (m *fakeMetrics) Attempt(tpl string, o domain.Outcome, code int) {
 func (m *fakeMetrics) Retry(tpl string)                     { m.add("retry " + tpl) }
 func (m *fakeMetrics) Dead(tpl string, r domain.FailReason) { m.add(fmt.Sprintf("dead %s %s", tpl, r)) }
 func (m *fakeMetrics) Suppressed(tpl string)                { m.add("suppressed " + tpl) }
+func (m *fakeMetrics) Sent(string, time.Duration)           {}
 func (m *fakeMetrics) all() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
