@@ -39,7 +39,12 @@ type sendJob struct {
 	stopHB func()
 }
 
-const recordBatch = 32
+const (
+	recordBatch = 32
+	// recordLinger bounds how long an outcome waits for the outcomes of
+	// the attempts still being sent, to share their transaction.
+	recordLinger = 50 * time.Millisecond
+)
 
 func newSenders(a *App, n int) *senders {
 	return &senders{a: a, n: n, queue: make(chan *sendJob, n), results: make(chan *sendJob, 2*n), stopping: make(chan struct{})}
@@ -160,11 +165,16 @@ func (p *senders) attempt(j *sendJob) {
 	_ = j.d.Fail(now, failure(sendErr), a.d.Policy, a.d.Jitter())
 }
 
-// record saves outcomes until the senders stop: what finished while the
-// previous transaction ran is saved in the next one.
+// record saves outcomes until the senders stop, several per transaction:
+// what finished while the previous transaction ran, and, while other
+// senders are still sending (their outcomes are near), what finishes
+// within recordLinger of the first. An idle notifier records a lone mail
+// at once; a busy one writes one transaction for several mails. Only the
+// record waits: the mail has left already.
 func (p *senders) record() {
 	for j := range p.results {
 		batch := []*sendJob{j}
+		deadline := time.Now().Add(recordLinger)
 	fill:
 		for len(batch) < recordBatch {
 			select {
@@ -173,8 +183,22 @@ func (p *senders) record() {
 					break fill
 				}
 				batch = append(batch, j)
+				continue
 			default:
-				break fill
+			}
+			wait := time.Until(deadline)
+			if wait <= 0 || (p.busy.Load() == 0 && len(p.queue) == 0) {
+				break
+			}
+			t := time.NewTimer(min(wait, time.Millisecond))
+			select {
+			case j, ok := <-p.results:
+				t.Stop()
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			case <-t.C:
 			}
 		}
 		p.save(batch)
