@@ -84,7 +84,13 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
 	}
 	if claimed > 0 {
-		a.d.AfterCommit(ctx, func() { a.dispatch(d, claimed) })
+		// What the mail needs from Postgres is read now, in the event's
+		// transaction: the senders only render and talk SMTP.
+		j, err := a.prepareSend(ctx, d, claimed)
+		if err != nil {
+			return AcceptResult{}, err
+		}
+		a.d.AfterCommit(ctx, func() { a.submit(j) })
 		return AcceptResult{}, nil
 	}
 	a.observe(ctx, d, 0)

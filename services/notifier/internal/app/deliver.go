@@ -115,7 +115,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 		a.d.Log.InfoContext(ctx, "mail retry", append(mailAttrs(req), "attempt", n)...)
 	}
 	if a.pool != nil {
-		if !a.dispatch(claimed, n) {
+		if !a.dispatch(ctx, claimed, n) {
 			return "", nil
 		}
 		return domain.StatusSending, nil
@@ -222,6 +222,11 @@ func (a *App) send(ctx context.Context, req domain.MailRequest) error {
 	if err != nil {
 		return err
 	}
+	return a.sendData(ctx, req, data)
+}
+
+// sendData renders the mail with its data and sends it: no Postgres.
+func (a *App) sendData(ctx context.Context, req domain.MailRequest, data mails.Data) error {
 	lang := mails.ChooseLanguage(string(req.Language), req.Market)
 	r, err := a.d.Mails.Render(req.TemplateID, lang, data)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // senders send claimed attempts concurrently (Deps.Senders goroutines).
@@ -37,6 +38,10 @@ type sendJob struct {
 	d      *domain.Delivery
 	n      int
 	stopHB func()
+	// data is the template data, read before the hand-off (dataErr: what
+	// reading it failed with, the attempt's outcome).
+	data    mails.Data
+	dataErr error
 }
 
 const (
@@ -98,12 +103,39 @@ func (a *App) Busy() (busy, senders int) {
 	return int(a.pool.busy.Load()), a.pool.n
 }
 
-// dispatch hands attempt n of d (saved as claimed) to the senders, and
-// keeps its lease alive from now on. It waits while every sender is busy
-// and the queue is full (the event consumer waits with it). When the
-// senders are stopping, the attempt is given back.
-func (a *App) dispatch(d *domain.Delivery, n int) bool {
-	j := &sendJob{d: d, n: n, stopHB: a.heartbeat(context.Background(), d.ID(), n)}
+// prepareSend reads what attempt n of d needs from Postgres (the partner's
+// contact, a kept secret) so that a sender only renders and sends. A
+// failure of the mail itself (a secret that does not open) becomes the
+// attempt's outcome; any other failure is returned.
+func (a *App) prepareSend(ctx context.Context, d *domain.Delivery, n int) (*sendJob, error) {
+	j := &sendJob{d: d, n: n}
+	if req := d.Request(); req.Recipient != "" {
+		j.data, j.dataErr = a.data(ctx, req)
+		var se *SendError
+		if j.dataErr != nil && !errors.As(j.dataErr, &se) {
+			return nil, j.dataErr
+		}
+	}
+	return j, nil
+}
+
+// dispatch prepares attempt n of d (saved as claimed) and hands it to the
+// senders; an attempt that cannot be prepared is sent with the error as
+// its outcome (retried later).
+func (a *App) dispatch(ctx context.Context, d *domain.Delivery, n int) bool {
+	j, err := a.prepareSend(ctx, d, n)
+	if err != nil {
+		j = &sendJob{d: d, n: n, dataErr: err}
+	}
+	return a.submit(j)
+}
+
+// submit hands a prepared attempt to the senders, and keeps its lease
+// alive from now on. It waits while every sender is busy and the queue is
+// full (the event consumer waits with it). When the senders are stopping,
+// the attempt is given back.
+func (a *App) submit(j *sendJob) bool {
+	j.stopHB = a.heartbeat(context.Background(), j.d.ID(), j.n)
 	p := a.pool
 	select {
 	case <-p.stopping:
@@ -155,7 +187,15 @@ func (p *senders) attempt(j *sendJob) {
 	a := p.a
 	req := j.d.Request()
 	start := time.Now()
-	sendErr := a.send(context.Background(), req)
+	var sendErr error
+	switch {
+	case req.Recipient == "":
+		sendErr = errNoRecipient
+	case j.dataErr != nil:
+		sendErr = j.dataErr
+	default:
+		sendErr = a.sendData(context.Background(), req, j.data)
+	}
 	a.d.Metrics.Sent(req.TemplateID, time.Since(start))
 	now := a.d.Clock.Now()
 	if sendErr == nil {
