@@ -15,13 +15,18 @@ type AcceptResult struct {
 	Duplicate bool // the delivery already existed; nothing changed
 }
 
-// Accept makes the first delivery attempt of a mail at once and records the
-// mail with its outcome: delivered, failed for good, suppressed (a reminder
-// the partner stopped) or pending a retry that DeliverDue makes when it is
-// due. No tick stands between an event and its mail. Idempotent on the mail
-// id, so duplicated or redelivered events send one mail; only a crash
-// between the send and the commit of the record sends it again (with the
-// same Message-ID, when the event is redelivered). A mail whose expiry
+// Accept records a mail and makes its first delivery attempt at once. With
+// senders (Deps.Senders), the mail is recorded with its first attempt
+// claimed (status sending, under the send lease) in the caller's
+// transaction, and handed to the senders when that commits: the event's
+// consumer does not wait for the SMTP server, and mails are sent
+// concurrently. A crash before the outcome is recorded leaves the lease to
+// run out, and the mail is sent again with the same Message-ID. Without
+// senders the attempt is made here and the mail recorded with its outcome.
+// Either way the outcome is: delivered, failed for good, suppressed (a
+// reminder the partner stopped) or pending a retry that DeliverDue makes
+// when it is due. No tick stands between an event and its mail. Idempotent
+// on the mail id, so duplicated or redelivered events send one mail. A mail whose expiry
 // already passed is recorded as failed and never sent (late or
 // out-of-order events). Internal trigger (event consumer): no principal.
 // Invalid requests fail with "notifier.invalid_request" or
@@ -39,19 +44,36 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	if k, ok := mails.KindOf(req.TemplateID); !ok || string(k.Category) != string(req.Category) {
 		return AcceptResult{}, apperr.Invalid("notifier.unknown_template", fmt.Sprintf("no %s mail %q in the catalog", req.Category, req.TemplateID))
 	}
-	switch exists, err := a.d.Repo.Exists(ctx, req.ID); {
-	case err != nil:
-		return AcceptResult{}, fmt.Errorf("look up mail %s: %w", req.ID, err)
-	case exists:
-		return AcceptResult{Duplicate: true}, nil
+	if a.pool == nil {
+		// The attempt is made before the mail is recorded: a duplicate
+		// must be known first.
+		switch exists, err := a.d.Repo.Exists(ctx, req.ID); {
+		case err != nil:
+			return AcceptResult{}, fmt.Errorf("look up mail %s: %w", req.ID, err)
+		case exists:
+			return AcceptResult{Duplicate: true}, nil
+		}
 	}
 	if !d.Finished() {
 		if err := a.prepare(ctx, d); err != nil {
 			return AcceptResult{}, err
 		}
 	}
+	claimed := 0
 	if !d.Finished() {
-		if err := a.attempt(ctx, d); err != nil {
+		if a.pool != nil && d.Request().Recipient != "" {
+			// Claimed in the transaction that records the mail (the
+			// event's): the senders get it once that commits.
+			n, err := d.Begin(a.d.Clock.Now(), a.d.Policy)
+			switch {
+			case err == nil:
+				claimed = n
+			case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted), errors.Is(err, domain.ErrFinished):
+			default:
+				return AcceptResult{}, err
+			}
+		} else if err := a.attempt(ctx, d); err != nil {
+			// Synchronous, or no address yet (fails at once, no I/O).
 			return AcceptResult{}, err
 		}
 	}
@@ -60,6 +82,16 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 		return AcceptResult{Duplicate: true}, nil
 	case err != nil:
 		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
+	}
+	if claimed > 0 {
+		// What the mail needs from Postgres is read now, in the event's
+		// transaction: the senders only render and talk SMTP.
+		j, err := a.prepareSend(ctx, d, claimed)
+		if err != nil {
+			return AcceptResult{}, err
+		}
+		a.d.AfterCommit(ctx, func() { a.submit(j) })
+		return AcceptResult{}, nil
 	}
 	a.observe(ctx, d, 0)
 	return AcceptResult{}, nil

@@ -63,7 +63,25 @@ type Repository interface {
 	Get(ctx context.Context, id string) (*domain.Delivery, error)
 	// List reads deliveries, newest first.
 	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, error)
+	// Record saves the outcomes of attempts in one transaction, with their
+	// events: each Recorded is a delivery as its sender holds it (claimed,
+	// then Succeed or Fail applied), saved only while its attempt is still
+	// the one in flight. errs[i] is ErrTakenOver when attempt i's lease ran
+	// out and another attempt began (then only the attempt's own outcome is
+	// kept); err is the transaction's failure (nothing saved).
+	Record(ctx context.Context, rs []Recorded) (errs []error, err error)
 }
+
+// Recorded is an attempt's outcome to save: D, whose attempt number
+// Attempt has just finished.
+type Recorded struct {
+	D       *domain.Delivery
+	Attempt int
+}
+
+// ErrTakenOver: the attempt's lease ran out before its outcome was saved,
+// and another attempt began.
+var ErrTakenOver = errors.New("attempt taken over after its lease ran out")
 
 // Contact is what the notifier keeps of a partner (from the registration):
 // where its mail goes and how to address it.
@@ -122,6 +140,8 @@ type Metrics interface {
 	Retry(template string)
 	Dead(template string, reason domain.FailReason)
 	Suppressed(template string)
+	// Sent is how long a sender spent on one attempt (rendering and SMTP).
+	Sent(template string, d time.Duration)
 }
 
 // Clock tells the time.
@@ -188,11 +208,21 @@ type Deps struct {
 	Log     *slog.Logger // nil: none
 	// Ticker paces the heartbeat of an attempt in flight; nil: time.NewTicker.
 	Ticker func(d time.Duration) (<-chan time.Time, func())
+	// Senders is how many mails are sent at once, by as many goroutines
+	// that RunSenders runs; an attempt is claimed (saved with its lease)
+	// before it is handed to them. 0: every attempt is made synchronously
+	// by its caller (Accept, Deliver), which the app's unit tests use.
+	Senders int
+	// AfterCommit runs fn once the transaction carried by ctx (the event's
+	// inbox transaction) has committed, or at once without one
+	// (pg.AfterCommit); nil: at once.
+	AfterCommit func(ctx context.Context, fn func())
 }
 
 // App exposes the use cases. Safe for concurrent use.
 type App struct {
-	d Deps
+	d    Deps
+	pool *senders // nil: synchronous attempts (Senders 0)
 }
 
 // New checks the dependencies.
@@ -203,6 +233,9 @@ func New(d Deps) (*App, error) {
 	}
 	if len(d.LinkKey) < 16 {
 		errs = append(errs, errors.New("app: the link key must have at least 16 bytes"))
+	}
+	if d.Senders < 0 {
+		errs = append(errs, errors.New("app: senders must not be negative"))
 	}
 	errs = append(errs, d.Policy.Validate(), d.Links.Validate())
 	if err := errors.Join(errs...); err != nil {
@@ -220,7 +253,14 @@ func New(d Deps) (*App, error) {
 			return t.C, t.Stop
 		}
 	}
-	return &App{d: d}, nil
+	if d.AfterCommit == nil {
+		d.AfterCommit = func(_ context.Context, fn func()) { fn() }
+	}
+	a := &App{d: d}
+	if d.Senders > 0 {
+		a.pool = newSenders(a, d.Senders)
+	}
+	return a, nil
 }
 
 type noMetrics struct{}
@@ -229,3 +269,4 @@ func (noMetrics) Attempt(string, domain.Outcome, int) {}
 func (noMetrics) Retry(string)                        {}
 func (noMetrics) Dead(string, domain.FailReason)      {}
 func (noMetrics) Suppressed(string)                   {}
+func (noMetrics) Sent(string, time.Duration)          {}

@@ -87,6 +87,7 @@ func (m *fakeMetrics) Attempt(tpl string, o domain.Outcome, code int) {
 func (m *fakeMetrics) Retry(tpl string)                     { m.add("retry " + tpl) }
 func (m *fakeMetrics) Dead(tpl string, r domain.FailReason) { m.add(fmt.Sprintf("dead %s %s", tpl, r)) }
 func (m *fakeMetrics) Suppressed(tpl string)                { m.add("suppressed " + tpl) }
+func (m *fakeMetrics) Sent(string, time.Duration)           {}
 func (m *fakeMetrics) all() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -105,7 +106,7 @@ type world struct {
 	pub     *[32]byte
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, mods ...func(*app.Deps)) *world {
 	t.Helper()
 	pubB64, privB64, err := sealedbox.GenerateKey()
 	if err != nil {
@@ -124,12 +125,16 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.app, err = app.New(app.Deps{Repo: w.repo, Directory: w.dir, Opener: op, Sender: w.sender, Clock: w.clock,
+	deps := app.Deps{Repo: w.repo, Directory: w.dir, Opener: op, Sender: w.sender, Clock: w.clock,
 		Jitter: func() float64 { return 0.5 }, Policy: domain.DefaultPolicy(), Mails: set, LinkKey: []byte("0123456789abcdef-test-key"),
 		Links: app.Links{ConfirmURL: "https://onboarding.example.com/email-ownership/confirm", DisputeURL: "https://onboarding.example.com/email-ownership/dispute?src=mail",
 			PortalURL: "https://portal.example.com", PublicURL: "https://notify.example.com"},
 		Metrics: w.metrics, Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: w.logs}, nil)),
-		Ticker: func(time.Duration) (<-chan time.Time, func()) { return w.ticks, func() {} }})
+		Ticker: func(time.Duration) (<-chan time.Time, func()) { return w.ticks, func() {} }}
+	for _, m := range mods {
+		m(&deps)
+	}
+	w.app, err = app.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -733,5 +738,59 @@ func TestTheContactsLanguageComesFirst(t *testing.T) {
 	m := w.sender.messages()[0]
 	if m.To != req.Recipient || !strings.HasPrefix(m.Subject, "Action required") || m.Languages[0] != mails.English {
 		t.Fatalf("to %s, subject %q", m.To, m.Subject)
+	}
+}
+
+// TestSendersSendAtOnceAndRecordEachOutcome: with two senders, two accepted
+// mails are at the SMTP server at the same time (Accept returns once the
+// mail is recorded with its attempt claimed), and each outcome is recorded
+// with its event, once.
+func TestSendersSendAtOnceAndRecordEachOutcome(t *testing.T) {
+	w := newWorld(t, func(d *app.Deps) { d.Senders = 2 })
+	w.sender.entered, w.sender.release = make(chan struct{}), make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.app.RunSenders(ctx) }()
+	for _, id := range []string{"ch-1", "ch-2"} {
+		req := w.request(t, domain.LanguageJA)
+		req.ID, req.ChallengeID, req.SecretRef = id, id, id
+		req.SealedSecret = w.seal(t, sealedbox.Payload{V: 1, ChallengeID: id, Token: token, Code: "042917"})
+		if _, err := w.app.Accept(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := w.repo.Get(ctx, id); d.Status() != domain.StatusSending {
+			t.Fatalf("%s recorded %s, want sending (claimed)", id, d.Status())
+		}
+	}
+	for range 2 {
+		select {
+		case <-w.sender.entered:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the second mail waited for the first")
+		}
+	}
+	close(w.sender.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for eventNames(w.repo.Events()) != "mail.delivered,mail.delivered" {
+		if time.Now().After(deadline) {
+			t.Fatalf("events %s", eventNames(w.repo.Events()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ch-1", "ch-2"} {
+		d, _ := w.repo.Get(context.Background(), id)
+		if a := d.Attempts(); d.Status() != domain.StatusDelivered || len(a) != 1 || a[0].Outcome != domain.OutcomeDelivered {
+			t.Fatalf("%s: %s %+v", id, d.Status(), a)
+		}
+	}
+	if n := len(w.sender.messages()); n != 2 {
+		t.Fatalf("%d messages", n)
+	}
+	if got := w.metrics.all(); strings.Count(got, "attempt email_ownership.verify.v1 delivered 0") != 2 {
+		t.Fatalf("metrics:\n%s", got)
 	}
 }

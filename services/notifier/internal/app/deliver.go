@@ -22,6 +22,7 @@ type DeliverReport struct {
 	Failed     int // given up (permanent error, expired, exhausted)
 	Suppressed int // reminders the partner stopped
 	Skipped    int // claimed by another worker or no longer due
+	Dispatched int // claimed and handed to the senders (Deps.Senders)
 }
 
 // DeliverDue attempts every due delivery once: the retries of mails whose
@@ -41,6 +42,8 @@ func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 			return rep, err
 		}
 		switch st {
+		case domain.StatusSending:
+			rep.Dispatched++
 		case domain.StatusDelivered:
 			rep.Delivered++
 		case domain.StatusPending:
@@ -57,7 +60,8 @@ func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 }
 
 // Deliver makes one attempt for a delivery if it is due and returns the
-// resulting status ("" when it was not due or already finished).
+// resulting status ("" when it was not due or already finished; sending
+// when the claimed attempt was handed to the senders).
 //
 // Three steps: claim the attempt (saved, with a lease), send while a
 // heartbeat renews the lease, record the outcome. A crash after sending and
@@ -68,6 +72,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	var req domain.MailRequest
 	var n int
 	var status domain.Status
+	var claimed *domain.Delivery
 	err := a.d.Repo.Update(ctx, id, func(d *domain.Delivery) error {
 		if !d.Due(a.d.Clock.Now()) {
 			if d.Finished() {
@@ -86,7 +91,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 		n, err = d.Begin(a.d.Clock.Now(), a.d.Policy)
 		switch {
 		case err == nil:
-			req = d.Request()
+			req, claimed = d.Request(), d
 		case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted):
 			status = d.Status() // failed: save it and its event
 		default:
@@ -108,6 +113,12 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	if n > 1 {
 		a.d.Metrics.Retry(req.TemplateID)
 		a.d.Log.InfoContext(ctx, "mail retry", append(mailAttrs(req), "attempt", n)...)
+	}
+	if a.pool != nil {
+		if !a.dispatch(ctx, claimed, n) {
+			return "", nil
+		}
+		return domain.StatusSending, nil
 	}
 
 	stop := a.heartbeat(ctx, id, n)
@@ -211,6 +222,11 @@ func (a *App) send(ctx context.Context, req domain.MailRequest) error {
 	if err != nil {
 		return err
 	}
+	return a.sendData(ctx, req, data)
+}
+
+// sendData renders the mail with its data and sends it: no Postgres.
+func (a *App) sendData(ctx context.Context, req domain.MailRequest, data mails.Data) error {
 	lang := mails.ChooseLanguage(string(req.Language), req.Market)
 	r, err := a.d.Mails.Render(req.TemplateID, lang, data)
 	if err != nil {

@@ -412,6 +412,20 @@ func (d *Delivery) Extend(now time.Time, n int, p Policy) error {
 	return nil
 }
 
+// Release gives back attempt n before anything was sent (a sender that
+// stops with the attempt still queued): the attempt is dropped and the
+// delivery is due again at now, for another sender or replica.
+// ErrNotSending: attempt n is not the one in flight.
+func (d *Delivery) Release(now time.Time, n int) error {
+	if d.status != StatusSending || len(d.attempts) != n {
+		return ErrNotSending
+	}
+	d.attempts = d.attempts[:n-1]
+	d.status = StatusPending
+	d.nextAt = now
+	return nil
+}
+
 // LastAttempt returns the latest attempt, if any.
 func (d *Delivery) LastAttempt() (Attempt, bool) {
 	if len(d.attempts) == 0 {

@@ -56,6 +56,10 @@ type Options struct {
 	Dir string
 	// OnMessage is called after each accepted message (path is "" without Dir).
 	OnMessage func(path string, r Received)
+	// BeforeAccept, when set, is called with each message after its DATA
+	// is read and before the server answers: a test holds it there to
+	// stand for a slow server.
+	BeforeAccept func(r Received)
 }
 
 // Received is one accepted message.
@@ -248,6 +252,9 @@ func (x *session) Data(r io.Reader) error {
 	}
 	_, isTLS := x.conn.TLSConnectionState()
 	rcv := Received{From: x.from, To: x.to, Data: b, AuthUser: x.authed, TLS: isTLS}
+	if x.s.opts.BeforeAccept != nil {
+		x.s.opts.BeforeAccept(rcv)
+	}
 	x.s.mu.Lock()
 	x.s.msgs = append(x.s.msgs, rcv)
 	n := len(x.s.msgs)

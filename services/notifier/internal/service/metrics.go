@@ -2,6 +2,7 @@ package service
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,6 +18,7 @@ type metrics struct {
 	retries    *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 	suppressed *prometheus.CounterVec
+	send       *prometheus.HistogramVec
 }
 
 // newMetrics registers the series on reg; nil (metrics off) counts nothing.
@@ -38,7 +40,10 @@ func newMetrics(reg *prometheus.Registry) app.Metrics {
 			Help: "Reminders not sent because the partner stopped reminders, by template."},
 			[]string{"template"}),
 	}
-	reg.MustRegister(m.attempts, m.retries, m.dead, m.suppressed)
+	m.send = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "partnerhub_mail_send_seconds",
+		Help:    "Time a sender spent on one delivery attempt (rendering and SMTP), by template; its sum over the senders' count and the elapsed time is how busy they are.",
+		Buckets: []float64{.005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 15}}, []string{"template"})
+	reg.MustRegister(m.attempts, m.retries, m.dead, m.suppressed, m.send)
 	return m
 }
 
@@ -50,3 +55,21 @@ func (m *metrics) Dead(template string, r domain.FailReason) {
 	m.dead.WithLabelValues(template, string(r)).Inc()
 }
 func (m *metrics) Suppressed(template string) { m.suppressed.WithLabelValues(template).Inc() }
+func (m *metrics) Sent(template string, d time.Duration) {
+	m.send.WithLabelValues(template).Observe(d.Seconds())
+}
+
+// registerSenders adds the senders' gauges: how many there are and how
+// many are sending now.
+func registerSenders(reg *prometheus.Registry, a *app.App) {
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "partnerhub_mail_senders",
+			Help: "Mails the notifier sends at once (MAIL_SENDERS)."},
+			func() float64 { _, n := a.Busy(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "partnerhub_mail_senders_busy",
+			Help: "Senders sending a mail now."},
+			func() float64 { b, _ := a.Busy(); return float64(b) }))
+}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/jobs"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/events"
@@ -57,8 +58,12 @@ type Config struct {
 	SMTPFromName string `env:"SMTP_FROM_NAME" envDefault:"Partner Onboarding"`
 	// SMTPConnections is how many connections are kept open between mails
 	// (0: dial per mail).
-	SMTPConnections int    `env:"SMTP_CONNECTIONS" envDefault:"4"`
-	MailDir         string `env:"MAIL_CATCHER_DIR" envDefault:".run/mail"`
+	SMTPConnections int `env:"SMTP_CONNECTIONS" envDefault:"4"`
+	// MailSenders is how many mails are sent at once (0: as many as
+	// SMTPConnections, or 4 when that is 0), each by a sender goroutine
+	// with its SMTP connection.
+	MailSenders int    `env:"MAIL_SENDERS" envDefault:"0"`
+	MailDir     string `env:"MAIL_CATCHER_DIR" envDefault:".run/mail"`
 	// LinkBaseURL is the e-mail ownership service's public URL; mails link
 	// to <LinkBaseURL>/confirm and <LinkBaseURL>/dispute.
 	LinkBaseURL string `env:"LINK_BASE_URL" envDefault:"http://127.0.0.1:8082"`
@@ -91,6 +96,14 @@ func (c Config) policy() domain.Policy {
 	return domain.Policy{InitialBackoff: c.RetryInitial, MaxBackoff: c.RetryMax, Jitter: 0.2, Lease: c.SendLease, MaxAttempts: c.MaxAttempts}
 }
 
+// senders is how many mails are sent at once.
+func (c Config) senders() int {
+	if c.MailSenders > 0 {
+		return c.MailSenders
+	}
+	return cmp.Or(c.SMTPConnections, 4)
+}
+
 func (c Config) links() app.Links {
 	base := strings.TrimRight(c.LinkBaseURL, "/")
 	return app.Links{ConfirmURL: base + "/confirm", DisputeURL: base + "/dispute", PortalURL: c.PortalURL, PublicURL: c.PublicURL}
@@ -108,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if c.SMTPConnections < 0 || c.SMTPConnections > 64 {
 		errs = append(errs, errors.New("SMTP_CONNECTIONS must be between 0 (dial per mail) and 64"))
+	}
+	if c.MailSenders < 0 || c.MailSenders > 64 {
+		errs = append(errs, errors.New("MAIL_SENDERS must be between 0 (as many as SMTP_CONNECTIONS) and 64"))
 	}
 	if c.SMTPHost == "" && c.DevKeysDir == "" {
 		errs = append(errs, errors.New("SMTP_HOST is required (the local mail catcher runs only in development)"))
@@ -150,14 +166,22 @@ func (s *Service) Declaration() platform.Declaration {
 		Name:          Name,
 		Migrations:    postgres.Migrations,
 		Subscriptions: s.events.Subscriptions(),
-		Jobs:          []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue}},
-		Routes:        s.routes,
+		Jobs: []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue},
+			{Name: sendersJob, Every: time.Minute, Run: s.runSenders}},
+		Routes: s.routes,
 	}
 }
 
 func (s *Service) routes() http.Handler { return s.api.Handler() }
 
-const deliveryJob = "deliver_due_mail"
+const (
+	deliveryJob = "deliver_due_mail"
+	// sendersJob runs the senders for as long as the service runs: the
+	// platform stops it after the event router (no more mails are
+	// accepted) and before the outbox relay's last flush, so the attempts
+	// in flight finish and are recorded, and their events published.
+	sendersJob = "send_mail"
+)
 
 // New starts the platform and wires everything.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
@@ -214,12 +238,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	dir.OnMailsDue = base.Jobs.Waker(deliveryJob)
 	a, err := app.New(app.Deps{Repo: repo, Directory: dir, Opener: opener, Sender: sender, Clock: clock, Jitter: rand.Float64,
 		Policy: cfg.policy(), Links: cfg.links(), Mails: set, LinkKey: linkKey(priv), Metrics: newMetrics(base.Telemetry.Registry),
-		Log: log})
+		Log: log, Senders: cfg.senders(), AfterCommit: pg.AfterCommit})
 	if err != nil {
 		base.Close()
 		s.stopCatcher()
 		return nil, err
 	}
+	registerSenders(base.Telemetry.Registry, a)
 	s.Base, s.App, s.Repo, s.Dir, s.clock, s.sender = base, a, repo, dir, clock, sender
 	s.events = &events.Handlers{App: a}
 	s.api = &apihttp.API{App: a, Protect: base.Guard.Protect, Limit: base.Guard.Limiter.Middleware, MessageIDDomain: sender.MessageIDDomain()}
@@ -272,6 +297,11 @@ func linkKey(privateKey string) []byte {
 	return h.Sum(nil)
 }
 
+// runSenders sends mails until ctx ends (the senders job).
+func (s *Service) runSenders(ctx context.Context, _ time.Time) (time.Time, error) {
+	return time.Time{}, s.App.RunSenders(ctx)
+}
+
 // deliverDue attempts every due retry, batch after batch, drops sealed
 // secrets whose time is over, and returns when the next retry is due.
 func (s *Service) deliverDue(ctx context.Context, _ time.Time) (time.Time, error) {
@@ -283,7 +313,7 @@ func (s *Service) deliverDue(ctx context.Context, _ time.Time) (time.Time, error
 		if err != nil {
 			return time.Time{}, err
 		}
-		if rep.Delivered+rep.Retrying+rep.Failed == 0 {
+		if rep.Delivered+rep.Retrying+rep.Failed+rep.Dispatched == 0 {
 			break
 		}
 	}

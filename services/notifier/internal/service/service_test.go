@@ -1,8 +1,10 @@
 package service_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,6 +61,7 @@ func (c *clock) Advance(d time.Duration) {
 type harness struct {
 	t       *testing.T
 	svc     *service.Service
+	run     *testkit.Service[*service.Service]
 	js      jetstream.JetStream
 	natsURL string
 	db      string
@@ -78,6 +81,8 @@ type opts struct {
 	jwks        string
 	pub, priv   string
 	smtp        smtptest.Options
+	lease       time.Duration // SEND_LEASE; default 15s
+	senders     int           // MAIL_SENDERS; default as many as SMTP_CONNECTIONS
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -107,12 +112,13 @@ func start(t *testing.T, o opts) *harness {
 		SMTPFrom: "no-reply@partners.example.com", SMTPFromName: "Partner Onboarding", LinkBaseURL: o.linkBase,
 		PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com",
 		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		MaxAttempts: 50, SendLease: 15 * time.Second, Clock: h.clock,
+		MaxAttempts: 50, SendLease: cmp.Or(o.lease, 15*time.Second), MailSenders: o.senders, Clock: h.clock,
 	}
 	h.logs = &testkit.SyncBuffer{}
-	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+	h.run = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(h.logs, nil)))
-	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
+	}, func(s *service.Service) *platform.Base { return s.Base })
+	h.svc = h.run.Svc
 	h.client = contract.ValidatingClient(t, apihttp.OpenAPI)
 	_, h.js = testkit.JetStream(t, h.natsURL)
 	return h
@@ -330,35 +336,92 @@ func TestLateAndBadRequests(t *testing.T) {
 	}
 }
 
-// TestCrashBetweenSendAndRecord documents the delivery promise: the mail
-// leaves as the request is handled, and an attempt whose record does not
-// commit (a crash, or here a refused write) is sent again when the request
-// is redelivered, with the same Message-ID, until it is recorded once.
+// TestCrashBetweenSendAndRecord documents the delivery promise. A mail is
+// recorded with its attempt claimed before it is sent: while the record
+// cannot be written, nothing is sent (the request is redelivered until it
+// can). An attempt whose outcome is not recorded (a crash after the SMTP
+// server took the mail, or here a refused write) is sent again once its
+// send lease runs out, with the same Message-ID, and then recorded once.
 func TestCrashBetweenSendAndRecord(t *testing.T) {
-	h := start(t, opts{})
+	h := start(t, opts{lease: 3 * time.Second})
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, strings.Replace(testkit.AdminURL(), "/postgres?", "/"+h.db+"?", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, `REVOKE INSERT ON notifier.deliveries FROM notifier_app`); err != nil {
-		t.Fatal(err)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
 	}
-	req := h.request("ch-crash", time.Now().Add(72*time.Hour))
+
+	exec(`REVOKE INSERT ON notifier.deliveries FROM notifier_app`)
+	req := h.request("ch-unrecorded", time.Now().Add(72*time.Hour))
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if n := len(h.smtp.Messages()); n < 2 {
-			return fmt.Errorf("%d mails sent while the record cannot be written", n)
+		if !strings.Contains(h.logs.String(), "permission denied for table deliveries") {
+			return errors.New("the refused record was not tried")
 		}
 		return nil
 	})
-	if _, err := admin.Exec(ctx, `GRANT INSERT ON notifier.deliveries TO notifier_app`); err != nil {
-		t.Fatal(err)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != 0 {
+		t.Fatalf("%d mails sent while the mail could not be recorded", n)
 	}
+	exec(`GRANT INSERT ON notifier.deliveries TO notifier_app`)
+	h.waitDelivered("ch-unrecorded")
+	if n := len(h.smtp.Messages()); n != 1 {
+		t.Fatalf("%d mails, want 1", n)
+	}
+
+	// The outcome of the next mail's attempt cannot be recorded.
+	exec(`REVOKE UPDATE ON notifier.deliveries FROM notifier_app`)
+	req = h.request("ch-crash", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
 	testkit.Eventually(t, 10*time.Second, func() error {
-		d, err := h.svc.Repo.Get(ctx, "ch-crash")
-		if err != nil {
+		if !strings.Contains(h.logs.String(), "mail attempt outcome not saved") {
+			return errors.New("the outcome was not refused yet")
+		}
+		return nil
+	})
+	if n := len(h.smtp.Messages()); n != 2 {
+		t.Fatalf("%d mails, want 2", n)
+	}
+	if d := h.delivery("ch-crash"); d.Status() != domain.StatusSending {
+		t.Fatalf("status %s, want sending (the lease holds it)", d.Status())
+	}
+	exec(`GRANT UPDATE ON notifier.deliveries TO notifier_app`)
+	d := h.waitDelivered("ch-crash")
+	if a := d.Attempts(); len(a) != 2 || a[0].Outcome != domain.OutcomeUnknown || a[1].Outcome != domain.OutcomeDelivered {
+		t.Fatalf("attempts %+v", a)
+	}
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)
+	msgs := h.smtp.Messages()
+	second, _ := smtptest.Parse(msgs[1].Data)
+	for _, m := range msgs[2:] {
+		p, _ := smtptest.Parse(m.Data)
+		if second.Header.Get("Message-Id") == "" || p.Header.Get("Message-Id") != second.Header.Get("Message-Id") {
+			t.Errorf("Message-IDs differ: %q %q", second.Header.Get("Message-Id"), p.Header.Get("Message-Id"))
+		}
+	}
+	sent := len(msgs)
+	if sent != 3 {
+		t.Fatalf("%d mails, want 3 (the lost outcome's mail sent once more)", sent)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != sent {
+		t.Fatalf("%d more mails after the delivery was recorded", n-sent)
+	}
+}
+
+func (h *harness) waitDelivered(id string) *domain.Delivery {
+	h.t.Helper()
+	var d *domain.Delivery
+	testkit.Eventually(h.t, 15*time.Second, func() error {
+		var err error
+		if d, err = h.svc.Repo.Get(context.Background(), id); err != nil {
 			return err
 		}
 		if d.Status() != domain.StatusDelivered {
@@ -366,20 +429,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 		}
 		return nil
 	})
-	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)
-	msgs := h.smtp.Messages()
-	first, _ := smtptest.Parse(msgs[0].Data)
-	for _, m := range msgs[1:] {
-		p, _ := smtptest.Parse(m.Data)
-		if first.Header.Get("Message-Id") == "" || p.Header.Get("Message-Id") != first.Header.Get("Message-Id") {
-			t.Errorf("Message-IDs differ: %q %q", first.Header.Get("Message-Id"), p.Header.Get("Message-Id"))
-		}
-	}
-	sent := len(msgs)
-	time.Sleep(300 * time.Millisecond)
-	if n := len(h.smtp.Messages()); n != sent {
-		t.Fatalf("%d more mails after the delivery was recorded", n-sent)
-	}
+	return d
 }
 
 // TestEndToEndRegistrationToConfirmation is the issue's done criterion in

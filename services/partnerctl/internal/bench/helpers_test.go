@@ -313,3 +313,27 @@ func TestMailLoopFromArrivals(t *testing.T) {
 		t.Errorf("busy %v, want %v", m.Busy, want)
 	}
 }
+
+func TestMailLoopFromTheNotifiersSenders(t *testing.T) {
+	text := `# HELP partnerhub_mail_send_seconds x
+# TYPE partnerhub_mail_send_seconds histogram
+partnerhub_mail_send_seconds_bucket{template="a",le="0.005"} 1
+partnerhub_mail_send_seconds_sum{template="a"} 1.5
+partnerhub_mail_send_seconds_count{template="a"} 60
+partnerhub_mail_send_seconds_sum{template="b"} 0.5
+partnerhub_mail_send_seconds_count{template="b"} 40
+partnerhub_mail_senders 4
+partnerhub_mail_senders_busy 1
+`
+	s := parseSenderStats(strings.NewReader(text))
+	if s != (SenderStats{SendSeconds: 2, Sends: 100, Senders: 4}) {
+		t.Fatalf("%+v", s)
+	}
+	t0 := time.Now()
+	p := PointResult{Onboardings: []Onboarding{{Mail1At: t0, Mail2At: t0.Add(time.Millisecond)}},
+		Senders: s.Sub(SenderStats{SendSeconds: 1, Sends: 50}), CPU: CPUUsage{Wall: 10 * time.Second}}
+	m := p.Mail()
+	if m.GapP50 != 20*time.Millisecond || m.Senders != 4 || m.Busy < 0.025-1e-9 || m.Busy > 0.025+1e-9 {
+		t.Errorf("%+v", m)
+	}
+}

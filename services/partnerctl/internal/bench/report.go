@@ -196,6 +196,7 @@ func (r *Report) Print(w io.Writer) {
 	line("mails delivered", "mail/s", func(p PointResult) string { return fmt.Sprintf("%.1f", p.Mail().PerSecond) })
 	line("  notifier loop time per mail", "ms", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.Mail().GapP50)) })
 	line("  notifier loop busy sending", "%", func(p PointResult) string { return fmt.Sprintf("%.0f", 100*p.Mail().Busy) })
+	line("  notifier senders (0: serial, from the sink)", "", func(p PointResult) string { return fmt.Sprint(p.Mail().Senders) })
 	line("  SMTP connections opened", "", func(p PointResult) string { return fmt.Sprint(p.Mail().Connections) })
 	line("  mails per connection", "", func(p PointResult) string { return fmt.Sprintf("%.0f", p.Mail().MailsPerConnection) })
 	line("PG connections peak", "", func(p PointResult) string { return fmt.Sprint(p.PeakConns.Total) })

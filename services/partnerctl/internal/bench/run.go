@@ -283,6 +283,7 @@ type PointResult struct {
 	Messages         uint64               // JetStream messages stored over the window (every stream)
 	PerStream        map[string]uint64    // of which, per stream
 	SMTPConnections  int                  // connections the notifier opened to the sink over the window
+	Senders          SenderStats          // the notifier's senders over the window (zero: not exposed)
 	Tables           map[string]RowWrites // row writes over the window per schema.table
 	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
@@ -312,6 +313,7 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 		return pr, err
 	}
 	r409, r202, r429 := d.Refusals409.Load(), d.Pending202.Load(), d.Answers429.Load()
+	senders0, sendersErr := ReadSenderStats(ctx, d.URLs["notifier"])
 	c0 := TakeCPU(procs)
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := stats.SamplePeakConnections(sctx, 500*time.Millisecond)
@@ -323,6 +325,9 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 	}
 	sleep(ctx, drain)
 	pr.CPU = TakeCPU(procs).Sub(c0)
+	if senders1, err := ReadSenderStats(ctx, d.URLs["notifier"]); err == nil && sendersErr == nil {
+		pr.Senders = senders1.Sub(senders0)
+	}
 	if pr.PG1, err = stats.Counters(ctx); err != nil {
 		return pr, err
 	}
@@ -437,15 +442,19 @@ func FindRoot(dir string) (string, error) {
 	}
 }
 
-// MailLoop describes the notifier's mail delivery as the sink saw it: mails
-// per second, the gap between consecutive mails of one delivery batch (a
-// batch is sent one mail after another, so the gap is the loop's time per
-// mail), the share of the window it spent sending, and the SMTP
-// connections it opened for them.
+// MailLoop describes the notifier's mail delivery: mails per second as the
+// sink saw them; the notifier's time per mail and how busy its senders were
+// (from its partnerhub_mail_send_seconds and partnerhub_mail_senders over the
+// window: the mean time a sender spent on an attempt, and that time over
+// senders × window); and the SMTP connections it opened. A notifier that
+// does not expose its senders is read from the sink as a serial loop: the
+// median gap between consecutive mails of one burst, and the share of the
+// window those gaps cover.
 type MailLoop struct {
 	PerSecond   float64
-	GapP50      time.Duration
+	GapP50      time.Duration // the time per mail
 	Busy        float64
+	Senders     int // 0: read from the sink
 	Connections int
 	// MailsPerConnection is mails over connections opened in the window
 	// (mails on connections kept from before count too).
@@ -479,6 +488,11 @@ func (p PointResult) Mail() MailLoop {
 	}
 	m.GapP50 = Percentile(gaps, 50)
 	m.Busy = busy.Seconds() / span.Seconds()
+	if s := p.Senders; s.Sends > 0 && s.Senders > 0 && p.CPU.Wall > 0 {
+		m.GapP50 = time.Duration(s.SendSeconds / s.Sends * float64(time.Second))
+		m.Busy = s.SendSeconds / (s.Senders * p.CPU.Wall.Seconds())
+		m.Senders = int(s.Senders)
+	}
 	m.Connections = p.SMTPConnections
 	m.MailsPerConnection = float64(len(ts)) / float64(max(p.SMTPConnections, 1))
 	return m

@@ -69,17 +69,19 @@ var catalog = []mail{
 }
 
 // Subscriptions are the events the notifier consumes, each handled once
-// (inbox) in the transaction that records its effect. A mail's first
-// attempt is made as its event is handled, one event per transaction
-// (Batch 1): the mail's record commits right after it is sent, so a crash
-// re-sends at most that mail. On a nil *Handlers they are the declaration
-// the deployment reads.
+// (inbox) in the transaction that records its effect. A mail's event
+// records the mail with its first attempt claimed, and the senders get it
+// only once that transaction commits: nothing leaves before its record
+// exists, so a worker's events are taken in batches (BUS_BATCH) like any
+// consumer's — a partner's two confirmation mails are usually recorded in
+// one transaction. On a nil *Handlers they are the declaration the
+// deployment reads.
 func (h *Handlers) Subscriptions() []bus.Subscription {
 	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted},
 		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied}}
 	for _, m := range catalog {
 		k, _ := mails.KindOf(m.template)
-		subs = append(subs, bus.Subscription{Type: k.Trigger, Inbox: m.inbox, Handle: h.handle(m), Batch: 1})
+		subs = append(subs, bus.Subscription{Type: k.Trigger, Inbox: m.inbox, Handle: h.handle(m)})
 	}
 	return subs
 }

@@ -51,6 +51,31 @@ func (r *Repository) Update(_ context.Context, id string, fn func(*domain.Delive
 	return nil
 }
 
+// Record implements app.Repository.
+func (r *Repository) Record(_ context.Context, rs []app.Recorded) ([]error, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	errs := make([]error, len(rs))
+	for i, x := range rs {
+		s, ok := r.rows[x.D.ID()]
+		if !ok {
+			errs[i] = app.ErrNotFound
+			continue
+		}
+		if s.Status != domain.StatusSending || len(s.Attempts) != x.Attempt {
+			if len(s.Attempts) >= x.Attempt {
+				last, _ := x.D.LastAttempt()
+				s.Attempts[x.Attempt-1] = last
+				r.rows[x.D.ID()] = s
+			}
+			errs[i] = app.ErrTakenOver
+			continue
+		}
+		r.save(x.D)
+	}
+	return errs, nil
+}
+
 func (r *Repository) save(d *domain.Delivery) {
 	r.rows[d.ID()] = d.Snapshot()
 	r.events = append(r.events, d.PullEvents()...)

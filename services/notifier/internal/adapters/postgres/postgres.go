@@ -47,26 +47,41 @@ func New(pool *pgxpool.Pool, w *outbox.Writer, drafts DraftsFunc) *Repository {
 	return &Repository{pool: pool, outbox: w, drafts: drafts}
 }
 
-// Create implements app.Repository.
+// Create implements app.Repository: the delivery and its first attempt (a
+// new delivery has at most one) in one statement, then its events.
 func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		s := d.Snapshot()
 		q := s.Request
-		tag, err := tx.Exec(ctx, `INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
-			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
-			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22) ON CONFLICT (id) DO NOTHING`,
-			q.ID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
+		if len(s.Attempts) > 1 {
+			return fmt.Errorf("create delivery %s: %d attempts, a new delivery has at most one", q.ID, len(s.Attempts))
+		}
+		args := []any{q.ID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
 			string(q.Language), q.Market, optTime(q.ExpiresAt), secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
 			string(s.FailReason), q.CorrelationID, q.TraceParent, string(q.Category), jsonOrEmpty(q.Data), q.TriggerType,
-			q.ChallengeID, q.SecretRef)
+			q.ChallengeID, q.SecretRef}
+		attempt := `SELECT NULL`
+		if len(s.Attempts) == 1 {
+			// Written only with a new delivery row: a duplicate adds nothing.
+			a := s.Attempts[0]
+			args = append(args, a.Number, a.StartedAt, optTime(a.FinishedAt), string(a.Outcome), a.Error, a.SMTPCode)
+			attempt = `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error, smtp_code)
+				SELECT id, $23, $24, $25, $26, $27, $28 FROM d`
+		}
+		var created int
+		err := tx.QueryRow(ctx, `WITH d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
+			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
+			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22) ON CONFLICT (id) DO NOTHING
+			RETURNING id), a AS (`+attempt+`)
+			SELECT count(*) FROM d`, args...).Scan(&created)
 		if err != nil {
 			return fmt.Errorf("insert delivery %s: %w", q.ID, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if created == 0 {
 			return app.ErrDuplicate
 		}
-		return r.afterWrite(ctx, tx, d, s)
+		return r.events(ctx, tx, d, s)
 	})
 }
 
@@ -77,6 +92,7 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 		if err != nil {
 			return err
 		}
+		had := len(d.Attempts())
 		if err := fn(d); err != nil {
 			return err
 		}
@@ -88,6 +104,12 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), q.Recipient, q.ContactName, string(q.Language))
 		if err != nil {
 			return fmt.Errorf("save delivery %s: %w", id, err)
+		}
+		if len(s.Attempts) < had {
+			// An attempt given back before it was sent (Release).
+			if _, err := tx.Exec(ctx, `DELETE FROM delivery_attempts WHERE delivery_id = $1 AND number > $2`, id, len(s.Attempts)); err != nil {
+				return fmt.Errorf("drop the released attempt of %s: %w", id, err)
+			}
 		}
 		return r.afterWrite(ctx, tx, d, s)
 	})
@@ -116,9 +138,6 @@ func secretToKeep(s domain.DeliverySnapshot) []byte {
 }
 
 func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delivery, s domain.DeliverySnapshot) error {
-	if s.Status == domain.StatusPending && r.OnRetryScheduled != nil {
-		pg.AfterCommit(ctx, r.OnRetryScheduled)
-	}
 	for _, a := range s.Attempts {
 		var finished *time.Time
 		if !a.FinishedAt.IsZero() {
@@ -130,6 +149,15 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delive
 			d.ID(), a.Number, a.StartedAt, finished, string(a.Outcome), a.Error, a.SMTPCode); err != nil {
 			return fmt.Errorf("save attempt %d of %s: %w", a.Number, d.ID(), err)
 		}
+	}
+	return r.events(ctx, tx, d, s)
+}
+
+// events writes d's pulled events to the outbox, and wakes the delivery job
+// after the commit when a retry is scheduled.
+func (r *Repository) events(ctx context.Context, tx pgx.Tx, d *domain.Delivery, s domain.DeliverySnapshot) error {
+	if s.Status == domain.StatusPending && r.OnRetryScheduled != nil {
+		pg.AfterCommit(ctx, r.OnRetryScheduled)
 	}
 	drafts, err := r.drafts(d.PullEvents())
 	if err != nil {
@@ -143,6 +171,65 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, d *domain.Delive
 	}
 	_, err = r.outbox.Append(ctx, tx, drafts...)
 	return err
+}
+
+// Record implements app.Repository: one transaction for the batch, the
+// deliveries and attempts written in one round trip, each delivery only
+// while its attempt is the latest and it is still sending (a sender's
+// lease that ran out may have been taken over: then only the attempt's
+// outcome is kept), then the events of those saved.
+func (r *Repository) Record(ctx context.Context, rs []app.Recorded) ([]error, error) {
+	errs := make([]error, len(rs))
+	err := pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		snaps := make([]domain.DeliverySnapshot, len(rs))
+		for i, x := range rs {
+			s := x.D.Snapshot()
+			snaps[i] = s
+			if x.Attempt < 1 || x.Attempt > len(s.Attempts) {
+				return fmt.Errorf("record %s: no attempt %d", x.D.ID(), x.Attempt)
+			}
+			a := s.Attempts[x.Attempt-1]
+			b.Queue(`UPDATE deliveries SET status = $2, next_attempt_at = $3, fail_reason = $4, sealed_secret = $5,
+				version = version + 1, updated_at = now()
+				WHERE id = $1 AND status = 'sending'
+				AND NOT EXISTS (SELECT 1 FROM delivery_attempts WHERE delivery_id = $1 AND number > $6)`,
+				x.D.ID(), string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), x.Attempt)
+			b.Queue(`UPDATE delivery_attempts SET finished_at = $3, outcome = $4, error = $5, smtp_code = $6
+				WHERE delivery_id = $1 AND number = $2`,
+				x.D.ID(), a.Number, optTime(a.FinishedAt), string(a.Outcome), a.Error, a.SMTPCode)
+		}
+		res := tx.SendBatch(ctx, b)
+		for i, x := range rs {
+			tag, err := res.Exec()
+			if err == nil {
+				_, err = res.Exec()
+			}
+			if err != nil {
+				_ = res.Close()
+				return fmt.Errorf("record attempt %d of %s: %w", x.Attempt, x.D.ID(), err)
+			}
+			if tag.RowsAffected() == 0 {
+				errs[i] = app.ErrTakenOver
+			}
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+		for i, x := range rs {
+			if errs[i] != nil {
+				continue
+			}
+			if err := r.events(ctx, tx, x.D, snaps[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // Get implements app.Repository: a delivery read without locking.

@@ -1,0 +1,156 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
+	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+// slowServer is an SMTP test server that holds every message at the end
+// of its DATA until released, counting the messages it holds at once.
+type slowServer struct {
+	mu       sync.Mutex
+	held     int
+	peak     int
+	released chan struct{}
+	once     sync.Once
+}
+
+func newSlowServer() *slowServer { return &slowServer{released: make(chan struct{})} }
+
+func (s *slowServer) options() smtptest.Options {
+	return smtptest.Options{BeforeAccept: func(smtptest.Received) {
+		s.mu.Lock()
+		s.held++
+		s.peak = max(s.peak, s.held)
+		s.mu.Unlock()
+		select {
+		case <-s.released:
+		case <-time.After(10 * time.Second):
+		}
+		s.mu.Lock()
+		s.held--
+		s.mu.Unlock()
+	}}
+}
+
+func (s *slowServer) release() { s.once.Do(func() { close(s.released) }) }
+
+func (s *slowServer) waitHeld(t *testing.T, n int) {
+	t.Helper()
+	testkit.Eventually(t, 8*time.Second, func() error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.held != n {
+			return fmt.Errorf("the server holds %d mails at once, want %d", s.held, n)
+		}
+		return nil
+	})
+}
+
+func (h *harness) requestFor(challengeID, enrollmentID string) emailv1.VerificationMailRequested {
+	r := h.request(challengeID, time.Now().Add(72*time.Hour))
+	r.EnrollmentID = enrollmentID
+	return r
+}
+
+// TestMailsAreSentConcurrently: the mails of one partner (one per
+// enrollment, as a registration asks) to a slow SMTP server are in flight
+// at once — neither waits for the server's answer to the other — and no
+// more at once than MAIL_SENDERS.
+func TestMailsAreSentConcurrently(t *testing.T) {
+	slow := newSlowServer()
+	t.Cleanup(slow.release)
+	h := start(t, opts{senders: 2, smtp: slow.options()})
+	for i, enr := range []string{"PG-7K2M9Q-RES", "PG-7K2M9Q-SP", "PG-7K2M9Q-DIST"} {
+		req := h.requestFor(fmt.Sprintf("ch-c%d", i), enr)
+		publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	}
+	slow.waitHeld(t, 2)
+	time.Sleep(200 * time.Millisecond)
+	slow.mu.Lock()
+	peak := slow.peak
+	slow.mu.Unlock()
+	if peak != 2 {
+		t.Fatalf("%d mails at the server at once with MAIL_SENDERS=2", peak)
+	}
+	slow.release()
+	for i := range 3 {
+		d := h.waitDelivered(fmt.Sprintf("ch-c%d", i))
+		if a := d.Attempts(); len(a) != 1 || a[0].Outcome != domain.OutcomeDelivered {
+			t.Fatalf("attempts %+v", a)
+		}
+	}
+	if n := len(h.smtp.Messages()); n != 3 {
+		t.Fatalf("%d mails, want 3", n)
+	}
+}
+
+// TestShutdownFinishesTheMailInFlight: when the service stops, the mail the
+// SMTP server holds is finished and recorded delivered before the service
+// exits, and a mail claimed but not sent yet is given back — due at once,
+// without an attempt — for another replica or the next start.
+func TestShutdownFinishesTheMailInFlight(t *testing.T) {
+	slow := newSlowServer()
+	t.Cleanup(slow.release)
+	h := start(t, opts{senders: 1, smtp: slow.options()})
+	a := h.requestFor("ch-flight", "PG-7K2M9Q-RES")
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", a.PartnerID, a)
+	slow.waitHeld(t, 1)
+	b := h.requestFor("ch-queued", "PG-7K2M9Q-SP")
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", b.PartnerID, b)
+	testkit.Eventually(t, 8*time.Second, func() error {
+		if _, err := h.svc.Repo.Get(context.Background(), "ch-queued"); err != nil {
+			return err
+		}
+		return nil
+	})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		h.run.Stop()
+	}()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-stopped:
+		t.Fatal("the service stopped with a mail in flight")
+	default:
+	}
+	slow.release()
+	select {
+	case <-stopped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the service did not stop")
+	}
+	if n := len(h.smtp.Messages()); n != 1 {
+		t.Fatalf("%d mails sent, want the one in flight", n)
+	}
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, strings.Replace(testkit.AdminURL(), "/postgres?", "/"+h.db+"?", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for id, want := range map[string]string{"ch-flight": "delivered 1", "ch-queued": "pending 0"} {
+		var status string
+		var attempts int
+		var due bool
+		if err := db.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM notifier.delivery_attempts WHERE delivery_id = d.id),
+			next_attempt_at <= now() FROM notifier.deliveries d WHERE id = $1`, id).Scan(&status, &attempts, &due); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%s %d", status, attempts); got != want || (status == "pending" && !due) {
+			t.Errorf("%s: %s (due %v), want %s and due", id, got, due, want)
+		}
+	}
+}
