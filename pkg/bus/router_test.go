@@ -688,7 +688,7 @@ func TestAnInstanceOwningEveryPartitionIsQuietWhileIdle(t *testing.T) {
 	// statement?
 	time.Sleep(time.Second)
 	var quiet time.Duration
-	if err := pool.QueryRow(ctx, `SELECT EXTRACT(EPOCH FROM now() - a.query_start)::float8 * 1e9 FROM pg_stat_activity a
+	if err := pool.QueryRow(ctx, `SELECT (EXTRACT(EPOCH FROM now() - a.query_start) * 1e9)::bigint FROM pg_stat_activity a
 		WHERE a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid < 1000
 		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
 		LIMIT 1`).Scan(&quiet); err != nil {
