@@ -48,6 +48,23 @@ func waitMail(t *testing.T, s *e2e.Stack, address, subject string) e2e.Mail {
 	return found
 }
 
+// findMail is waitMail that reports a missing mail to its caller, which
+// can then say more about why.
+func findMail(s *e2e.Stack, address, subject string, within time.Duration) (e2e.Mail, bool) {
+	for deadline := time.Now().Add(within); ; {
+		ms, _ := s.Mails(address)
+		for _, m := range ms {
+			if strings.Contains(m.Subject, subject) {
+				return m, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return e2e.Mail{}, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // wantMail fails unless the mail went to address and both its parts hold
 // both languages (the Japanese section first) and every want.
 func wantMail(t *testing.T, m e2e.Mail, address string, want ...string) {

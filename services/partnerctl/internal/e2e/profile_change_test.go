@@ -170,7 +170,27 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		t.Fatalf("the profile review moved the case: %s", vcase.Status)
 	}
 	// The partner is told why, at its new (verified) contact address.
-	m := waitMail(t, s, newEmail, "登録情報の変更を承認できませんでした")
+	m, ok := findMail(s, newEmail, "登録情報の変更を承認できませんでした", 20*time.Second)
+	if !ok {
+		// What the notifier made of it, and whether it went to the old
+		// address: a failure here says which of the two broke.
+		var list struct {
+			Mails []struct {
+				Template    string `json:"template"`
+				Status      string `json:"status"`
+				Recipient   string `json:"recipient"`
+				TriggerType string `json:"trigger_type"`
+			} `json:"mails"`
+		}
+		op := s.Token(auth.Principal{Subject: "ops-diag", Roles: []auth.Role{auth.RoleOperator}})
+		s.Call(t, "GET", s.URL("notifier")+"/v1/mails?partner_id="+pid, op, nil, http.StatusOK, &list)
+		old, _ := s.Mails(c.Email())
+		var oldSubjects []string
+		for _, o := range old {
+			oldSubjects = append(oldSubjects, o.Subject)
+		}
+		t.Fatalf("no rejection mail at the new contact within 20s; the notifier's mails of the partner: %+v; at the old address: %q", list.Mails, oldSubjects)
+	}
 	wantMail(t, m, newEmail, "the register shows another building", fmt.Sprintf("変更番号 %d", p.Change.Number))
 	if old, _ := s.Mails(c.Email()); slices.ContainsFunc(old, func(m e2e.Mail) bool { return strings.Contains(m.Subject, "登録情報の変更") }) {
 		t.Fatal("the rejection went to the old contact")
