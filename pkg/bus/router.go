@@ -986,8 +986,10 @@ func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 	if err != nil {
 		lvl = slog.LevelWarn
 	}
-	s.r.log.Log(ctx, lvl, "handled event", "type", d.ev.Type, "id", d.ev.ID, "subject", d.ev.Subject,
-		"delivered", d.delivered, "duration_ms", time.Since(start).Milliseconds(), "err", err)
+	if s.r.log.Enabled(ctx, lvl) { // the arguments cost allocations on every delivery
+		s.r.log.Log(ctx, lvl, "handled event", "type", d.ev.Type, "id", d.ev.ID, "subject", d.ev.Subject,
+			"delivered", d.delivered, "duration_ms", time.Since(start).Milliseconds(), "err", err)
+	}
 	return err
 }
 
