@@ -230,10 +230,12 @@ func (s Subscription) FilterOf() string {
 // (see Partitions): each instance of the service owns a share of the
 // partitions (Postgres advisory locks, rebalanced as instances come and go)
 // and pulls only from their durables, so two instances never hold events of
-// the same partner at once. Whatever is pulled goes to Workers goroutines,
-// every partition key pinned to one of them, so one partner's events are
-// handled one at a time in stream order while other partners' are handled
-// concurrently; a worker handles what it has queued in one transaction.
+// the same partner at once. Whatever is pulled goes to Workers goroutines
+// shared by every subscription of the router with the same Workers, Batch
+// and Linger, every partition key pinned to one of them, so one partner's
+// events are handled one at a time (each durable's in stream order) while
+// other partners' are handled concurrently; a worker handles what it has
+// queued, whichever durables it came from, in one transaction.
 // Shared subscriptions (intake, dead letters, read models) use one durable
 // that every instance pulls from.
 type Router struct {
@@ -374,9 +376,9 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
+	r.buildWorkers()
 	for _, f := range r.order {
 		s := r.subs[f]
-		s.startWorkers()
 		if !(Durable{Filter: f, Shared: s.shared}).Partitioned() {
 			if err := s.pull(ctx, -1); err != nil {
 				r.stopAll()
@@ -562,7 +564,7 @@ type subscription struct {
 	batch    int
 	linger   time.Duration
 
-	queues  []chan jetstream.Msg
+	w       *workers // shared with the router's other subscriptions of the same settings
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	held    map[jetstream.Msg]held // received, not yet acked or nacked
@@ -576,16 +578,81 @@ type held struct {
 	partition int
 }
 
-func (s *subscription) startWorkers() {
-	s.queues = make([]chan jetstream.Msg, s.workers)
-	for i := range s.queues {
-		s.queues[i] = make(chan jetstream.Msg, max(s.r.cfg.Prefetch, s.batch))
-		s.wg.Add(1)
-		go s.work(s.queues[i])
-	}
+func (s *subscription) startHeartbeat() {
 	s.hbStop = make(chan struct{})
 	s.wg.Add(1)
 	go s.heartbeat()
+}
+
+// workers handle the messages of every subscription of a router that has
+// the same Workers, Batch and Linger: each partition key is pinned to one
+// worker whatever durable its event came from, so one partner's events are
+// handled one at a time across all the service's subscriptions (in the
+// order they were received), and a worker's batch (one transaction) may
+// mix event types, where one worker per durable made a transaction per
+// durable.
+type workers struct {
+	r      *Router
+	batch  int
+	linger time.Duration
+	queues []chan queued
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	users int           // subscriptions not stopped yet
+	done  chan struct{} // closed when the last user stopped and the workers ended
+}
+
+// queued is a received message and the subscription that received it.
+type queued struct {
+	msg jetstream.Msg
+	s   *subscription
+}
+
+type workerKey struct {
+	n, batch int
+	linger   time.Duration
+}
+
+// buildWorkers gives every subscription its workers: one set per distinct
+// (Workers, Batch, Linger), started here.
+func (r *Router) buildWorkers() {
+	sets := map[workerKey]*workers{}
+	for _, f := range r.order {
+		s := r.subs[f]
+		k := workerKey{s.workers, s.batch, s.linger}
+		w, ok := sets[k]
+		if !ok {
+			w = &workers{r: r, batch: s.batch, linger: s.linger, queues: make([]chan queued, s.workers), done: make(chan struct{})}
+			for i := range w.queues {
+				w.queues[i] = make(chan queued, max(r.cfg.Prefetch, s.batch))
+				w.wg.Add(1)
+				go w.work(w.queues[i])
+			}
+			sets[k] = w
+		}
+		w.users++
+		s.w = w
+		s.startHeartbeat()
+	}
+}
+
+// leave is called by each user once it stopped pulling: the last closes
+// the queues; every user waits until the workers ended (what was queued
+// for a stopped subscription is handed back, in-flight batches finish).
+func (w *workers) leave() {
+	w.mu.Lock()
+	w.users--
+	last := w.users == 0
+	w.mu.Unlock()
+	if last {
+		for _, q := range w.queues {
+			close(q)
+		}
+		w.wg.Wait()
+		close(w.done)
+	}
+	<-w.done
 }
 
 // names are the durable name and filter of partition p (-1: shared).
@@ -721,7 +788,7 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 	if key == "" {
 		key = msg.Subject() + h.Get(ce.HID)
 	}
-	s.queues[KeyHash(key)%uint32(len(s.queues))] <- msg
+	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s}
 }
 
 func (s *subscription) release(msg jetstream.Msg) {
@@ -778,31 +845,29 @@ func (s *subscription) stop() {
 		case <-time.After(5 * time.Second):
 		}
 	}
-	if s.queues == nil {
+	if s.w == nil {
 		return
 	}
-	for _, q := range s.queues {
-		close(q)
-	}
+	s.w.leave()
 	close(s.hbStop)
 	s.wg.Wait()
-	s.queues = nil
+	s.w = nil
 }
 
 // work handles the messages of one worker: whatever is queued when it
 // starts (or arrives within the linger), up to Batch, in one transaction.
-func (s *subscription) work(in chan jetstream.Msg) {
-	defer s.wg.Done()
-	batch := make([]jetstream.Msg, 0, s.batch)
+func (w *workers) work(in chan queued) {
+	defer w.wg.Done()
+	batch := make([]queued, 0, w.batch)
 	var linger *time.Timer
-	if s.linger > 0 {
+	if w.linger > 0 {
 		linger = time.NewTimer(time.Hour)
 		linger.Stop()
 	}
-	for msg := range in {
-		batch = append(batch[:0], msg)
+	for q := range in {
+		batch = append(batch[:0], q)
 	fill:
-		for len(batch) < s.batch {
+		for len(batch) < w.batch {
 			select {
 			case m, ok := <-in:
 				if !ok {
@@ -813,33 +878,39 @@ func (s *subscription) work(in chan jetstream.Msg) {
 				break fill
 			}
 		}
-		if linger != nil && len(batch) < s.batch && !s.stopped.Load() {
-			batch = s.lingerFor(in, batch, linger)
+		if linger != nil && len(batch) < w.batch && !q.s.stopped.Load() {
+			batch = w.lingerFor(in, batch, linger)
 		}
-		if s.stopped.Load() {
-			for _, m := range batch {
-				_ = m.Nak()
-				s.release(m)
+		// What a stopped subscription received goes back at once: another
+		// instance takes it.
+		live := batch[:0]
+		for _, q := range batch {
+			if q.s.stopped.Load() {
+				_ = q.msg.Nak()
+				q.s.release(q.msg)
+				continue
 			}
-			continue
+			live = append(live, q)
 		}
-		s.handle(batch)
+		if len(live) > 0 {
+			w.handle(live)
+		}
 	}
 }
 
 // lingerFor adds to batch what arrives on in within the linger, until the
-// batch is full, the queue is closed (stop) or the subscription is stopping.
-func (s *subscription) lingerFor(in chan jetstream.Msg, batch []jetstream.Msg, t *time.Timer) []jetstream.Msg {
-	t.Reset(s.linger)
+// batch is full, the queue is closed (stop) or a subscription is stopping.
+func (w *workers) lingerFor(in chan queued, batch []queued, t *time.Timer) []queued {
+	t.Reset(w.linger)
 	defer t.Stop()
-	for len(batch) < s.batch {
+	for len(batch) < w.batch {
 		select {
 		case m, ok := <-in:
 			if !ok {
 				return batch
 			}
 			batch = append(batch, m)
-			if s.stopped.Load() {
+			if m.s.stopped.Load() {
 				return batch
 			}
 		case <-t.C:
@@ -851,6 +922,7 @@ func (s *subscription) lingerFor(in chan jetstream.Msg, batch []jetstream.Msg, t
 
 // delivery is one message of a batch and what became of it.
 type delivery struct {
+	s         *subscription // that received it
 	msg       jetstream.Msg
 	headers   map[string]string
 	delivered uint64
@@ -865,34 +937,34 @@ type delivery struct {
 // is handled again in a transaction of its own, so that one failure costs
 // its batch a second try, never a lost or duplicated effect. Then acks,
 // retries and dead letters.
-func (s *subscription) handle(batch []jetstream.Msg) {
+func (w *workers) handle(batch []queued) {
 	ds := make([]*delivery, 0, len(batch))
 	var todo []*delivery
-	for _, m := range batch {
-		d := s.decode(m)
+	for _, q := range batch {
+		d := q.s.decode(q.msg)
 		ds = append(ds, d)
 		if d.err == nil {
 			todo = append(todo, d)
 		}
 	}
 	if len(todo) > 1 {
-		if err := s.inTx(todo); err != nil {
-			s.r.log.Debug("batch transaction failed; handling its events one by one", "durable", s.durable, "events", len(todo), "err", err)
+		if err := w.r.inTx(todo); err != nil {
+			w.r.log.Debug("batch transaction failed; handling its events one by one", "durable", todo[0].s.durable, "events", len(todo), "err", err)
 			for _, d := range todo {
-				d.err = s.inTx([]*delivery{d})
+				d.err = w.r.inTx([]*delivery{d})
 			}
 		}
 	} else if len(todo) == 1 {
-		todo[0].err = s.inTx(todo)
+		todo[0].err = w.r.inTx(todo)
 	}
 	for _, d := range ds {
-		s.settle(d)
+		d.s.settle(d)
 	}
 }
 
 // decode reads the message's CloudEvent and picks its subscription.
 func (s *subscription) decode(m jetstream.Msg) *delivery {
-	d := &delivery{msg: m, headers: make(map[string]string, len(m.Headers())+2)}
+	d := &delivery{s: s, msg: m, headers: make(map[string]string, len(m.Headers())+2)}
 	for k, v := range m.Headers() {
 		switch k {
 		case nats.MsgIdHdr, nats.ExpectedLastMsgIdHdr, nats.ExpectedStreamHdr, nats.ExpectedLastSubjSeqHdr, nats.ExpectedLastSeqHdr:
@@ -932,12 +1004,12 @@ func (s *subscription) decode(m jetstream.Msg) *delivery {
 // inTx handles ds in one transaction (each on its own without a pool):
 // the first handler error, or the commit's, rolls the whole transaction
 // back and is returned (and recorded on the delivery that failed).
-func (s *subscription) inTx(ds []*delivery) error {
+func (r *Router) inTx(ds []*delivery) error {
 	ctx := context.Background()
-	if s.r.pool == nil {
+	if r.pool == nil {
 		var first error
 		for _, d := range ds {
-			if d.err = s.call(ctx, d); d.err != nil && first == nil {
+			if d.err = d.s.call(ctx, d); d.err != nil && first == nil {
 				first = d.err
 			}
 		}
@@ -946,13 +1018,13 @@ func (s *subscription) inTx(ds []*delivery) error {
 	// Lock partners in one order in every batch: two batches touching the
 	// same partners cannot deadlock.
 	slices.SortStableFunc(ds, func(a, b *delivery) int { return strings.Compare(a.ev.PartitionKey, b.ev.PartitionKey) })
-	tctx, tx, err := pg.Begin(ctx, s.r.pool)
+	tctx, tx, err := pg.Begin(ctx, r.pool)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
 	for _, d := range ds {
-		if err := s.call(tctx, d); err != nil {
+		if err := d.s.call(tctx, d); err != nil {
 			d.err = err
 			return err
 		}

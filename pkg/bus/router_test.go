@@ -74,9 +74,15 @@ func streams(t *testing.T, js jetstream.JetStream, names ...string) {
 // publish sends a registration event about partner with n in its data.
 func publish(t *testing.T, js jetstream.JetStream, partner string, n int) string {
 	t.Helper()
-	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typeHappened, Subject: partner, PartitionKey: partner,
+	return publishType(t, js, typeHappened, partner, n)
+}
+
+// publishType sends a registration event of type typ about partner.
+func publishType(t *testing.T, js jetstream.JetStream, typ, partner string, n int) string {
+	t.Helper()
+	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typ, Subject: partner, PartitionKey: partner,
 		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
-	m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typeHappened), bus.PartitionFor(partner)))
+	m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typ), bus.PartitionFor(partner)))
 	for k, v := range ev.Headers() {
 		m.Header[k] = []string{v}
 	}
@@ -198,6 +204,78 @@ func TestPartnerOrderHeldAcrossConcurrentWorkers(t *testing.T) {
 	}
 	if maxInFlight.Load() < 2 {
 		t.Errorf("at most %d deliveries in flight: the workers did not run concurrently", maxInFlight.Load())
+	}
+}
+
+// TestAPartnersEventsShareOneWorkerAcrossDurables: two event types are two
+// durables, but a partner's events of both go to one worker of the
+// service: never handled at once (each type still in stream order), and a
+// worker's transaction takes what is queued of both types.
+func TestAPartnersEventsShareOneWorkerAcrossDurables(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	const typeOther = "com.partnerhub.registration.test.other.v1"
+	const partners, each = 6, 12
+	router, _ := newRouter(t, "relationships", testConfig(url), pool)
+	var mu sync.Mutex
+	busy := map[string]bool{}
+	last := map[string]int{}
+	handler := func(ctx context.Context, ev ce.Event) error {
+		n := number(t, ev)
+		mu.Lock()
+		if busy[ev.Subject] {
+			t.Errorf("two events of %s handled at once", ev.Subject)
+		}
+		busy[ev.Subject] = true
+		k := ev.Subject + ev.Type
+		if prev, ok := last[k]; ok && n <= prev {
+			t.Errorf("%s: %d handled after %d", k, n, prev)
+		}
+		last[k] = n
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		busy[ev.Subject] = false
+		mu.Unlock()
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n)
+			return err
+		})
+	}
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: handler},
+		bus.Subscription{Type: typeOther, Inbox: "on_other", Handle: handler})
+	runRouter(t, router)
+	// Published while the router runs, so that both durables' events
+	// queue up behind the batch being handled.
+	for i := range each {
+		for p := range partners {
+			publish(t, js, fmt.Sprintf("PW-%d", p), i)
+			publishType(t, js, typeOther, fmt.Sprintf("PW-%d", p), 1000+i)
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() error {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2*partners*each {
+			return fmt.Errorf("%d of %d events handled", n, 2*partners*each)
+		}
+		return nil
+	})
+	var mixed int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT xid FROM seen GROUP BY xid
+		HAVING bool_or(n < 1000) AND bool_or(n >= 1000)) x`).Scan(&mixed); err != nil {
+		t.Fatal(err)
+	}
+	var txs int
+	_ = pool.QueryRow(ctx, `SELECT count(DISTINCT xid) FROM seen`).Scan(&txs)
+	t.Logf("%d events in %d transactions, %d of both durables", 2*partners*each, txs, mixed)
+	if mixed == 0 {
+		t.Error("no transaction held events of both durables: each durable has its own workers")
 	}
 }
 

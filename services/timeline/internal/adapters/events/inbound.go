@@ -37,8 +37,9 @@ type Inbound struct {
 // stuck; the timeline's own is never read: one it could not read would come
 // back to it forever). The store is idempotent by event, so there is no
 // inbox; timelines are ordered by event time, not arrival, so its durables
-// are shared (every replica pulls from them) and one worker takes big
-// batches: one replica records one stream in order, which the feed keeps
+// are shared (every replica pulls from them) and one worker (the same
+// settings for every durable: one worker for all of them) takes big batches
+// across streams: one replica records one stream in order, which the feed keeps
 // (with several, two batches of a stream may commit the other way round;
 // the feed says so). A dead
 // letter that is not a readable CloudEvent was dead-lettered already and is
@@ -49,7 +50,7 @@ func (in Inbound) Subscriptions() []bus.Subscription {
 		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Handle: in.OnEvent, Shared: true, Workers: 1, Batch: 200, Linger: bus.ReadModelLinger})
 	}
 	for _, f := range bus.DeadLetterFilters("timeline") {
-		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Shared: true, Workers: 1, Batch: 50, Linger: bus.ReadModelLinger})
+		subs = append(subs, bus.Subscription{Type: bus.AnyType, Filter: f, Headers: in.OnDeadLetter, KeepUndecodable: true, Shared: true, Workers: 1, Batch: 200, Linger: bus.ReadModelLinger})
 	}
 	return subs
 }
