@@ -458,13 +458,17 @@ func (r *Report) printTables(w io.Writer) {
 	tw.Flush()
 }
 
-// printStatements shows the last point's most frequent statements.
+// printStatements shows the last point's most frequent statements (the 30
+// most frequent, and any other called at least once per five onboardings).
 func (r *Report) printStatements(w io.Writer) {
 	last := r.Points[len(r.Points)-1]
 	fmt.Fprintf(w, "\npg_stat_statements at C=%d, by calls (calls/onb, exec ms/onb, rows/call, role, statement):\n", last.C)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	n := float64(last.N)
-	for _, st := range last.Statements[:min(len(last.Statements), 30)] {
+	for i, st := range last.Statements {
+		if i >= 100 || (i >= 30 && float64(st.Calls)/n < 0.2) {
+			break
+		}
 		q := strings.Join(strings.Fields(st.Query), " ")
 		fmt.Fprintf(tw, "  %.2f\t%.2f\t%.1f\t%s\t%s\n", float64(st.Calls)/n, st.TimeMS/n, float64(st.Rows)/float64(max(st.Calls, 1)),
 			strings.TrimSuffix(st.Role, "_app"), truncate(q, 110))
