@@ -2,9 +2,11 @@ package bench
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,13 +97,23 @@ func (b *logBuffer) String() string {
 	return string(b.buf)
 }
 
+// freePort finds a port a process of the stack can listen on later. It is
+// taken below Linux's ephemeral range (32768–60999 by default): a port the
+// kernel hands out for ":0" comes from that range, where the outgoing
+// connections of the processes started meanwhile take their source ports,
+// and one of them took a service's port before the service listened on it
+// (the bench failed with "address already in use").
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port in 20000–31999")
 }
 
 func tail(s string, n int) string {
