@@ -208,9 +208,10 @@ type Subscription struct {
 }
 
 // ReadModelLinger is the Linger of a read model off every critical path:
-// long enough to gather a burst of an onboarding's events (they come a few
-// milliseconds apart), short against what anyone reading it waits.
-const ReadModelLinger = 20 * time.Millisecond
+// long enough to gather the bursts of several onboardings' events (they
+// come a few milliseconds apart), short against what anyone reading it
+// waits.
+const ReadModelLinger = 50 * time.Millisecond
 
 // HeaderHandlerFunc handles one decoded CloudEvent together with the
 // headers of the message that carried it, as received.

@@ -31,14 +31,23 @@ type Handlers struct {
 
 // Subscriptions are the events relationships consumes. On a zero Handlers
 // they are the declaration the deployment reads.
+//
+// The projection is read when a partner asks for, grants or answers a
+// relationship, never on an onboarding's path, so its workers linger
+// (bus.ReadModelLinger) to take an onboarding's burst of registration
+// events in one transaction.
 func (h Handlers) Subscriptions() []bus.Subscription {
-	return []bus.Subscription{
+	subs := []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
 		{Type: registrationv1.TypeEnrollmentStatusChanged, Inbox: HandlerEnrollmentStatusChanged, Handle: h.OnEnrollmentStatusChanged},
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 		{Type: registrationv1.TypeLocationAdded, Inbox: HandlerLocationAdded, Handle: h.OnLocationAdded},
 		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
+	for i := range subs {
+		subs[i].Linger = bus.ReadModelLinger
+	}
+	return subs
 }
 
 // OnStandingChanged applies registration's standing change: a partner not in
