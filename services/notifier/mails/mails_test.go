@@ -311,3 +311,55 @@ func TestREADMEListsEveryMail(t *testing.T) {
 		}
 	}
 }
+
+// TestRendersAreTheSameConcurrentlyAndRepeated: the templates bound once per
+// zone give every render, concurrent or repeated, in Japan time or UTC,
+// what the first one gave.
+func TestRendersAreTheSameConcurrentlyAndRepeated(t *testing.T) {
+	s := set(t)
+	for _, k := range mails.Kinds {
+		d, err := s.Sample(k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, market := range []string{"JP", "US"} {
+			d.Partner.Market = market
+			want, err := s.Render(k.ID, mails.Japanese, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan mails.Rendered, 4)
+			for range cap(done) {
+				go func() {
+					r, _ := s.Render(k.ID, mails.Japanese, d)
+					done <- r
+				}()
+			}
+			for range cap(done) {
+				if got := <-done; got.Subject != want.Subject || got.Text != want.Text || got.HTML != want.HTML {
+					t.Fatalf("%s (%s): a concurrent render differs from the first", k.ID, market)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkRender renders a confirmation mail (both languages, both parts).
+func BenchmarkRender(b *testing.B) {
+	s, err := mails.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := mails.Kinds[0].ID
+	d, err := s.Sample(id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.Partner.Market = "JP"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Render(id, mails.Japanese, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -60,6 +60,15 @@ type Set struct {
 	terms   map[Language]*Terms
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
+	bound   sync.Map // boundKey → *langTemplates with the functions bound
+}
+
+// boundKey names a language's templates of one mail with the functions of
+// one time zone bound.
+type boundKey struct {
+	lt   *langTemplates
+	loc  *time.Location
+	zone string
 }
 
 type langTemplates struct {
@@ -281,17 +290,34 @@ func (s *Set) Render(id string, first Language, d Data) (Rendered, error) {
 	return Rendered{Subject: ld.Subject, Text: txt.String(), HTML: html.String(), Languages: []Language{first, first.Other()}}, nil
 }
 
-func (s *Set) renderSection(lt *langTemplates, l Language, c Category, d Data, loc *time.Location, zone string) (section, error) {
-	terms := s.terms[l]
-	fm := funcs(l, terms, loc, zone)
+// bind is lt with the template functions of language l in time zone loc
+// (named zone) bound: cloned once per zone and kept, then executed by every
+// render concurrently (templates are safe for that). Cloning per render
+// copied every parse tree and escaped the HTML part again for every mail.
+func (s *Set) bind(lt *langTemplates, l Language, loc *time.Location, zone string) (*langTemplates, error) {
+	k := boundKey{lt: lt, loc: loc, zone: zone}
+	if b, ok := s.bound.Load(k); ok {
+		return b.(*langTemplates), nil
+	}
+	fm := funcs(l, s.terms[l], loc, zone)
 	subj, err1 := lt.subject.Clone()
 	txt, err2 := lt.text.Clone()
 	html, err3 := lt.html.Clone()
 	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	b, _ := s.bound.LoadOrStore(k, &langTemplates{subject: subj.Funcs(fm), text: txt.Funcs(fm), html: html.Funcs(fm)})
+	return b.(*langTemplates), nil
+}
+
+func (s *Set) renderSection(lt *langTemplates, l Language, c Category, d Data, loc *time.Location, zone string) (section, error) {
+	terms := s.terms[l]
+	b, err := s.bind(lt, l, loc, zone)
+	if err != nil {
 		return section{}, err
 	}
 	var sb, tb, hb bytes.Buffer
-	if err := errors.Join(subj.Funcs(fm).Execute(&sb, d), txt.Funcs(fm).Execute(&tb, d), html.Funcs(fm).Execute(&hb, d)); err != nil {
+	if err := errors.Join(b.subject.Execute(&sb, d), b.text.Execute(&tb, d), b.html.Execute(&hb, d)); err != nil {
 		return section{}, err
 	}
 	footer := terms.Phrases["footer_"+string(c)]
@@ -353,14 +379,20 @@ func loadTerms(fsys fs.FS, l Language) (*Terms, error) {
 // business days), UTC elsewhere.
 func MarketZone(market string) (*time.Location, map[Language]string) {
 	if strings.EqualFold(market, "JP") {
-		loc, err := time.LoadLocation("Asia/Tokyo")
-		if err != nil {
-			loc = time.FixedZone("JST", 9*3600) // Japan has no daylight saving time
-		}
-		return loc, map[Language]string{Japanese: "日本時間", English: "Japan time, JST"}
+		return tokyo(), map[Language]string{Japanese: "日本時間", English: "Japan time, JST"}
 	}
 	return time.UTC, map[Language]string{Japanese: "協定世界時", English: "UTC"}
 }
+
+// tokyo is Japan's zone, read once (time.LoadLocation reads the zoneinfo
+// file on every call; the notifier called it for every mail).
+var tokyo = sync.OnceValue(func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		loc = time.FixedZone("JST", 9*3600) // Japan has no daylight saving time
+	}
+	return loc
+})
 
 var jaWeekdays = []string{"日", "月", "火", "水", "木", "金", "土"}
 
