@@ -33,9 +33,9 @@ type Handlers struct {
 // they are the declaration the deployment reads.
 //
 // The projection is read when a partner asks for, grants or answers a
-// relationship, never on an onboarding's path, so its workers linger
-// (bus.ReadModelLinger) to take an onboarding's burst of registration
-// events in one transaction.
+// relationship, never on an onboarding's path, so one worker (per-partner
+// order kept, the handlers are cheap) lingers (bus.ReadModelLinger) to take
+// the registration events of several onboardings in one transaction.
 func (h Handlers) Subscriptions() []bus.Subscription {
 	subs := []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
@@ -45,7 +45,7 @@ func (h Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 	}
 	for i := range subs {
-		subs[i].Linger = bus.ReadModelLinger
+		subs[i].Workers, subs[i].Linger = 1, bus.ReadModelLinger
 	}
 	return subs
 }
