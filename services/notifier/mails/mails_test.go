@@ -314,13 +314,31 @@ func TestREADMEListsEveryMail(t *testing.T) {
 
 // TestRendersAreTheSameConcurrentlyAndRepeated: the templates bound once per
 // zone give every render, concurrent or repeated, in Japan time or UTC,
-// what the first one gave.
+// what the first one gave, and a mail rendered in Japan time first is
+// still written in UTC for another market (the zone is part of the key).
 func TestRendersAreTheSameConcurrentlyAndRepeated(t *testing.T) {
 	s := set(t)
+	zoned := 0
 	for _, k := range mails.Kinds {
 		d, err := s.Sample(k.ID)
 		if err != nil {
 			t.Fatal(err)
+		}
+		d.Partner.Market = "JP"
+		jp, err := s.Render(k.ID, mails.Japanese, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Partner.Market = "US"
+		us, err := s.Render(k.ID, mails.Japanese, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(jp.Text, "日本時間") {
+			zoned++
+			if strings.Contains(us.Text, "日本時間") || !strings.Contains(us.Text, "協定世界時") {
+				t.Errorf("%s for a US partner is written in Japan time after a JP render", k.ID)
+			}
 		}
 		for _, market := range []string{"JP", "US"} {
 			d.Partner.Market = market
@@ -341,6 +359,9 @@ func TestRendersAreTheSameConcurrentlyAndRepeated(t *testing.T) {
 				}
 			}
 		}
+	}
+	if zoned == 0 {
+		t.Fatal("no mail writes a time in Japan time: the zone check checked nothing")
 	}
 }
 
