@@ -74,26 +74,29 @@ func (s *Store) Pending() *PendingAcceptances { return &PendingAcceptances{s} }
 // Requirements returns the re-acceptance requirement repository.
 func (s *Store) Requirements() *Requirements { return &Requirements{s} }
 
-// emit writes evs to the outbox within tx.
+// emit writes evs to the outbox within tx (outbox.Writer.Append: one round
+// trip).
 func (s *Store) emit(ctx context.Context, tx pgx.Tx, evs []domain.Event) error {
-	b := &pgx.Batch{}
-	q, err := s.queue(ctx, b, evs)
-	if err != nil || b.Len() == 0 {
+	drafts, err := s.drafts(evs)
+	if err != nil {
 		return err
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	q.Done(ctx)
-	return nil
+	_, err = s.outbox.Append(ctx, tx, drafts...)
+	return err
 }
 
 // queue queues the outbox rows of evs on b (sent by the caller with its own
 // statements; Done once it closed without error).
 func (s *Store) queue(ctx context.Context, b *pgx.Batch, evs []domain.Event) (*outbox.Queued, error) {
-	if len(evs) == 0 {
-		return nil, nil
+	drafts, err := s.drafts(evs)
+	if err != nil {
+		return nil, err
 	}
+	return s.outbox.Queue(ctx, b, drafts...)
+}
+
+// drafts maps evs to outbox drafts.
+func (s *Store) drafts(evs []domain.Event) ([]outbox.Draft, error) {
 	drafts := make([]outbox.Draft, 0, len(evs))
 	for _, e := range evs {
 		d, err := s.mapper(e)
@@ -102,7 +105,7 @@ func (s *Store) queue(ctx context.Context, b *pgx.Batch, evs []domain.Event) (*o
 		}
 		drafts = append(drafts, d)
 	}
-	return s.outbox.Queue(ctx, b, drafts...)
+	return drafts, nil
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {

@@ -285,24 +285,28 @@ func (r *Repository) UpdateDuplicateAttempt(ctx context.Context, id domain.Dupli
 	})
 }
 
+// writeEvents writes events to the outbox within tx (outbox.Writer.Append:
+// one round trip).
 func (r *Repository) writeEvents(ctx context.Context, tx pgx.Tx, events []domain.Event) error {
-	b := &pgx.Batch{}
-	q, err := r.queueEvents(ctx, b, events)
-	if err != nil || b.Len() == 0 {
+	drafts, err := r.drafts(events)
+	if err != nil {
 		return err
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	q.Done(ctx)
-	return nil
+	_, err = r.outbox.Append(ctx, tx, drafts...)
+	return err
 }
 
 // queueEvents queues the outbox rows of events on b.
 func (r *Repository) queueEvents(ctx context.Context, b *pgx.Batch, events []domain.Event) (*outbox.Queued, error) {
-	if len(events) == 0 {
-		return nil, nil
+	drafts, err := r.drafts(events)
+	if err != nil {
+		return nil, err
 	}
+	return r.outbox.Queue(ctx, b, drafts...)
+}
+
+// drafts maps events to outbox drafts.
+func (r *Repository) drafts(events []domain.Event) ([]outbox.Draft, error) {
 	drafts := make([]outbox.Draft, 0, len(events))
 	for _, e := range events {
 		d, err := r.mapper(e)
@@ -311,7 +315,7 @@ func (r *Repository) queueEvents(ctx context.Context, b *pgx.Batch, events []dom
 		}
 		drafts = append(drafts, d)
 	}
-	return r.outbox.Queue(ctx, b, drafts...)
+	return drafts, nil
 }
 
 // touchGranularity is how stale the recorded activity may be: a partner
