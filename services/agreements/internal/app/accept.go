@@ -92,22 +92,14 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 			return res, translateAcceptance(err, partner)
 		}
 	}
-	res, err := uc.keepPending(ctx, partnerID, req)
-	if errors.Is(err, domain.ErrNoLongerPending) {
-		// The approval (or rejection) arrived meanwhile: decide on it.
-		partner, err := lookupPartner(ctx, uc.d.Partners, partnerID)
-		if err != nil {
-			return AcceptanceResult{}, err
-		}
-		req.Partner = partner
-		res, err := record(ctx, uc.d, req)
-		return res, translateAcceptance(err, partner)
-	}
-	return res, err
+	return uc.keepPending(ctx, partnerID, req)
 }
 
 // keepPending stores the acceptance as pending while this service has not
-// heard the partner's verification.
+// heard the partner's verification. When it has meanwhile (the approval's
+// handler held the partner's row while this request read it), the
+// acceptance is decided on it in the transaction that found it out: the
+// lock it took is not wasted on a rollback.
 func (uc Accept) keepPending(ctx context.Context, partnerID string, req acceptance) (AcceptanceResult, error) {
 	pa := domain.NewPendingAcceptance(domain.PendingAcceptanceState{
 		ID: uc.d.IDs.NewID(), PartnerID: partnerID, Market: req.Market, VersionID: req.Version.ID(), Acceptor: req.Acceptor,
@@ -117,11 +109,27 @@ func (uc Accept) keepPending(ctx context.Context, partnerID string, req acceptan
 	if c := req.ClientAcceptedAt; c != nil && c.After(uc.d.Clock.Now().Add(domain.ClockSkewTolerance)) {
 		return AcceptanceResult{}, translate(&domain.ValidationError{Problems: []domain.Problem{{Field: "accepted_at", Err: domain.ErrAcceptedAtInFuture}}}, "")
 	}
+	var decided bool
+	var res AcceptanceResult
+	var recErr error
 	err := uc.d.Pending.Add(ctx, pa, func(p *domain.Partner) bool {
 		return p == nil || !p.Registered() || p.Verification().Outcome == domain.VerificationPending
+	}, func(ctx context.Context, p *domain.Partner) error {
+		decided = true
+		r := req
+		r.Partner = p
+		res, recErr = record(ctx, uc.d, r)
+		recErr = translateAcceptance(recErr, p)
+		if recErr != nil && res.Acceptance.ID == "" {
+			return recErr // nothing recorded: nothing to keep
+		}
+		return nil // recorded (a requirement left open is closed later)
 	})
-	if errors.Is(err, domain.ErrNoLongerPending) {
-		return AcceptanceResult{}, err
+	if decided {
+		if err != nil && recErr == nil {
+			return AcceptanceResult{}, translate(wrapf(err, "record acceptance"), "store acceptance")
+		}
+		return res, recErr
 	}
 	if err != nil {
 		return AcceptanceResult{}, translate(wrapf(err, "keep pending acceptance"), "store pending acceptance")

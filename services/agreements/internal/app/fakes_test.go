@@ -24,6 +24,10 @@ type memStore struct {
 	// beforeAppend, when set, runs (unlocked) before each Append: tests use
 	// it to let a competing request win a race.
 	beforeAppend func()
+	// beforePendingAdd, when set, runs (unlocked) before each pending Add:
+	// tests use it to let a decision arrive after the request read the
+	// partner.
+	beforePendingAdd func()
 }
 
 func newMemStore() *memStore {
@@ -328,18 +332,23 @@ func (g *seqIDs) NewID() string {
 
 type memPending struct{ s *memStore }
 
-func (r memPending) Add(_ context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool) error {
+func (r memPending) Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool,
+	decided func(ctx context.Context, p *domain.Partner) error) error {
+	if r.s.beforePendingAdd != nil {
+		r.s.beforePendingAdd()
+	}
 	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
 	st := pa.State()
 	var p *domain.Partner
 	if ps, ok := r.s.partners[st.PartnerID]; ok {
 		p = domain.RestorePartner(ps)
 	}
 	if !stillPending(p) {
-		return domain.ErrNoLongerPending
+		r.s.mu.Unlock()
+		return decided(ctx, p)
 	}
 	r.s.pending = append(r.s.pending, st)
+	r.s.mu.Unlock()
 	return nil
 }
 

@@ -46,6 +46,29 @@ func TestAcceptanceBeforeTheApprovalArrivesIsKept(t *testing.T) {
 	}
 }
 
+// TestAnApprovalArrivingWhileTheAcceptanceIsKeptRecordsIt: the request read
+// the partner as pending, and the approval was applied before the
+// acceptance could be kept: it is recorded at once (one transaction, under
+// the lock that found the approval), not kept pending.
+func TestAnApprovalArrivingWhileTheAcceptanceIsKeptRecordsIt(t *testing.T) {
+	f := newFixture(t)
+	f.register("P1", "indirect_reseller")
+	f.store.beforePendingAdd = func() {
+		f.store.beforePendingAdd = nil
+		f.decide("P1", "D1", "approved")
+	}
+	res, err := f.app.Accept.Handle(ctx, admin("P1"), AcceptCommand{PartnerID: "P1", Market: "JP", VersionID: resellerV1})
+	if err != nil || res.Pending != nil || res.Acceptance.ID == "" || res.Acceptance.VerificationDecisionID != "D1" {
+		t.Fatalf("accept as the approval arrives: %+v %v", res, err)
+	}
+	if n := len(f.store.pending); n != 0 {
+		t.Errorf("%d pending acceptances kept for an approved partner", n)
+	}
+	if recs := eventsOf[domain.AcceptanceRecorded](f.store); len(recs) != 2 || recs[1].Program != domain.ProgramIndirectReseller {
+		t.Errorf("recorded %+v", recs)
+	}
+}
+
 // TestPendingAcceptanceOfAnUnknownPartnerAndARejection: the partner's own
 // administrator may accept before this service even heard of the partner
 // (its token names it); a rejection refuses the kept acceptance.

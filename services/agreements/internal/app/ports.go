@@ -91,10 +91,13 @@ type PendingRepository interface {
 	// Add stores pa under the partner's row lock (a placeholder row when the
 	// partner is unknown yet), unless stillPending, given the partner as
 	// stored (nil when unknown), says this service heard its verification
-	// meanwhile: then domain.ErrNoLongerPending, storing nothing. Event
-	// handlers take the same row exclusively before they complete pending
-	// acceptances, so none is left behind.
-	Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool) error
+	// meanwhile: then it stores nothing and runs decided with the partner,
+	// still under the lock and in the same transaction (what decided writes
+	// commits with it; its error rolls back). Event handlers take the same
+	// row exclusively before they complete pending acceptances, so none is
+	// left behind.
+	Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool,
+		decided func(ctx context.Context, p *domain.Partner) error) error
 	// ListOpen returns the partner's open pending acceptances, oldest first.
 	ListOpen(ctx context.Context, partnerID string) ([]*domain.PendingAcceptance, error)
 	// ListByPartner returns all of the partner's pending acceptances, oldest first.

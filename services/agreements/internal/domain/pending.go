@@ -1,9 +1,6 @@
 package domain
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // PendingStatus is where a pending acceptance stands.
 type PendingStatus string
@@ -14,11 +11,6 @@ const (
 	PendingRecorded PendingStatus = "recorded" // the acceptance is recorded (AcceptanceID)
 	PendingRefused  PendingStatus = "refused"  // it could not be (RefusalCode)
 )
-
-// ErrNoLongerPending is returned when a pending acceptance is stored for a
-// partner whose verification this service has heard meanwhile: the caller
-// decides again.
-var ErrNoLongerPending = errors.New("the partner's verification is no longer pending here")
 
 // PendingAcceptanceState is an acceptance the partner's administrator made
 // before this service heard of the partner's approval (registration says

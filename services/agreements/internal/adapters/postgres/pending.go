@@ -48,9 +48,11 @@ func pendingFromDoc(d pendingDoc) *domain.PendingAcceptance {
 }
 
 // Add stores pa while the partner, read under its row lock, is still
-// pending here; a partner unknown here gets a placeholder row to lock (the
-// registration event fills it in).
-func (r *PendingAcceptances) Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool) error {
+// pending here, and otherwise runs decided in the same transaction; a
+// partner unknown here gets a placeholder row to lock (the registration
+// event fills it in).
+func (r *PendingAcceptances) Add(ctx context.Context, pa *domain.PendingAcceptance, stillPending func(*domain.Partner) bool,
+	decided func(ctx context.Context, p *domain.Partner) error) error {
 	st := pa.State()
 	return r.s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		empty, err := json.Marshal(toDoc(domain.NewPartner(st.PartnerID).State()))
@@ -71,7 +73,7 @@ func (r *PendingAcceptances) Add(ctx context.Context, pa *domain.PendingAcceptan
 			return err
 		}
 		if !stillPending(p) {
-			return domain.ErrNoLongerPending
+			return decided(ctx, p)
 		}
 		doc, err := json.Marshal(pendingToDoc(st))
 		if err != nil {

@@ -423,3 +423,76 @@ func TestRequirementsAddOnceAndTimer(t *testing.T) {
 		t.Fatalf("by version = %d (%v)", len(byV), err)
 	}
 }
+
+// TestPendingAddDecidesInTheTransactionThatFoundTheDecision: Add keeps an
+// acceptance while the partner's verification is pending; once it is
+// decided, Add stores nothing and runs decided under the same lock and in
+// the same transaction, whose writes commit with it (the lock is not spent
+// on a rollback) or roll back on its error.
+func TestPendingAddDecidesInTheTransactionThatFoundTheDecision(t *testing.T) {
+	e := newEnv(t)
+	v := seedVersion(t, e, domain.ProgramIndirectReseller)
+	pending := func(id, partnerID string) *domain.PendingAcceptance {
+		return domain.NewPendingAcceptance(domain.PendingAcceptanceState{ID: id, PartnerID: partnerID, Market: "JP", VersionID: v.ID(),
+			Acceptor: domain.Acceptor{UserID: "U1", Role: "partner_admin"}, RequestedAt: t0})
+	}
+	stillPending := func(p *domain.Partner) bool {
+		return p == nil || !p.Registered() || p.Verification().Outcome == domain.VerificationPending
+	}
+	count := func(sql string) int {
+		var n int
+		if err := e.admin.QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	registered(t, e, "PG-P1", domain.VerificationPending)
+	err := e.store.Pending().Add(ctx, pending("PA1", "PG-P1"), stillPending, func(context.Context, *domain.Partner) error {
+		t.Error("decided ran for a partner still pending")
+		return nil
+	})
+	if err != nil || count(`SELECT count(*) FROM agreements.pending_acceptances`) != 1 {
+		t.Fatalf("kept: %v", err)
+	}
+
+	p := registered(t, e, "PG-P2", domain.VerificationApproved)
+	var txid int64
+	err = e.store.Pending().Add(ctx, pending("PA2", "PG-P2"), stillPending, func(ctx context.Context, got *domain.Partner) error {
+		if got.Verification().Outcome != domain.VerificationApproved {
+			t.Errorf("decided got the partner %+v", got.Verification())
+		}
+		tx, _ := pg.TxFrom(ctx)
+		if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&txid); err != nil {
+			return err
+		}
+		return e.store.Acceptances().Append(ctx, acceptance(t, "A2", p, v, nil))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM agreements.pending_acceptances WHERE id = 'PA2'`); n != 0 {
+		t.Errorf("a pending acceptance was stored for a decided partner")
+	}
+	var xmin int64
+	if err := e.admin.QueryRow(ctx, `SELECT xmin::text::bigint FROM agreements.acceptances WHERE id = 'A2'`).Scan(&xmin); err != nil {
+		t.Fatalf("the acceptance recorded by decided: %v", err)
+	}
+	if xmin != txid%(1<<32) {
+		t.Errorf("the acceptance was written by transaction %d, not by Add's %d", xmin, txid)
+	}
+
+	p3 := registered(t, e, "PG-P3", domain.VerificationApproved)
+	refused := errors.New("refused")
+	err = e.store.Pending().Add(ctx, pending("PA3", "PG-P3"), stillPending, func(ctx context.Context, _ *domain.Partner) error {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A3", p3, v, nil)); err != nil {
+			return err
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("decided's error: %v", err)
+	}
+	if n := count(`SELECT count(*) FROM agreements.acceptances WHERE id = 'A3'`) + count(`SELECT count(*) FROM agreements.pending_acceptances WHERE id = 'PA3'`); n != 0 {
+		t.Errorf("decided failed, yet %d rows were kept", n)
+	}
+}
