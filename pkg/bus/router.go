@@ -198,12 +198,15 @@ type Subscription struct {
 	// Workers and Batch override the configuration for this filter (a read
 	// model that needs no per-partner order takes big batches on one worker).
 	Workers, Batch int
-	// Linger lets a worker that has fewer than Batch messages wait up to
-	// this long after the first one for more before it handles them: a read
-	// model off the critical path (the timeline) then records a burst in one
-	// transaction instead of one per message. It delays every delivery of the
-	// filter by up to Linger, so it is for subscriptions no one waits on;
-	// zero (the default) handles what is queued at once.
+	// Linger lets this filter's messages wait up to this long after they
+	// were received for company before their worker handles them: a read
+	// model or projection off the critical path then rides in the
+	// transaction of whatever comes next on its worker (another partner's
+	// event, or the partner's own next event) instead of taking one of its
+	// own. A batch waits only while every message in it may wait, until the
+	// earliest of their deadlines; a message without a Linger (the default,
+	// zero) ends the wait, so lingering never delays an urgent event. It is
+	// for subscriptions no one waits on.
 	Linger time.Duration
 }
 
@@ -212,6 +215,14 @@ type Subscription struct {
 // come a few milliseconds apart), short against what anyone reading it
 // waits.
 const ReadModelLinger = 50 * time.Millisecond
+
+// ProjectionLinger is the Linger of a projection or bookkeeping event that
+// shares its workers with urgent subscriptions and that nothing waits on at
+// once (a contact kept for the mails to come): it rides in the next urgent
+// batch of its worker, which on a busy service comes within milliseconds,
+// instead of taking a transaction of its own; on a quiet one it waits at
+// most this long.
+const ProjectionLinger = 150 * time.Millisecond
 
 // HeaderHandlerFunc handles one decoded CloudEvent together with the
 // headers of the message that carried it, as received.
@@ -232,8 +243,8 @@ func (s Subscription) FilterOf() string {
 // partitions (Postgres advisory locks, rebalanced as instances come and go)
 // and pulls only from their durables, so two instances never hold events of
 // the same partner at once. Whatever is pulled goes to Workers goroutines
-// shared by every subscription of the router with the same Workers, Batch
-// and Linger, every partition key pinned to one of them, so one partner's
+// shared by every subscription of the router with the same Workers and
+// Batch, every partition key pinned to one of them, so one partner's
 // events are handled one at a time (each durable's in stream order) while
 // other partners' are handled concurrently; a worker handles what it has
 // queued, whichever durables it came from, in one transaction.
@@ -586,7 +597,7 @@ func (s *subscription) startHeartbeat() {
 }
 
 // workers handle the messages of every subscription of a router that has
-// the same Workers, Batch and Linger: each partition key is pinned to one
+// the same Workers and Batch: each partition key is pinned to one
 // worker whatever durable its event came from, so one partner's events are
 // handled one at a time across all the service's subscriptions (in the
 // order they were received), and a worker's batch (one transaction) may
@@ -595,7 +606,6 @@ func (s *subscription) startHeartbeat() {
 type workers struct {
 	r      *Router
 	batch  int
-	linger time.Duration
 	queues []chan queued
 	wg     sync.WaitGroup
 
@@ -604,27 +614,30 @@ type workers struct {
 	done  chan struct{} // closed when the last user stopped and the workers ended
 }
 
-// queued is a received message and the subscription that received it.
+// queued is a received message, the subscription that received it and
+// when.
 type queued struct {
 	msg jetstream.Msg
 	s   *subscription
+	at  time.Time
 }
 
-type workerKey struct {
-	n, batch int
-	linger   time.Duration
-}
+// until is when q stops waiting for company (q.at when it may not wait).
+func (q queued) until() time.Time { return q.at.Add(q.s.linger) }
+
+type workerKey struct{ n, batch int }
 
 // buildWorkers gives every subscription its workers: one set per distinct
-// (Workers, Batch, Linger), started here.
+// (Workers, Batch), started here. Lingering subscriptions share them with
+// urgent ones: their messages ride in the next urgent batch.
 func (r *Router) buildWorkers() {
 	sets := map[workerKey]*workers{}
 	for _, f := range r.order {
 		s := r.subs[f]
-		k := workerKey{s.workers, s.batch, s.linger}
+		k := workerKey{s.workers, s.batch}
 		w, ok := sets[k]
 		if !ok {
-			w = &workers{r: r, batch: s.batch, linger: s.linger, queues: make([]chan queued, s.workers), done: make(chan struct{})}
+			w = &workers{r: r, batch: s.batch, queues: make([]chan queued, s.workers), done: make(chan struct{})}
 			for i := range w.queues {
 				w.queues[i] = make(chan queued, max(r.cfg.Prefetch, s.batch))
 				w.wg.Add(1)
@@ -789,7 +802,7 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 	if key == "" {
 		key = msg.Subject() + h.Get(ce.HID)
 	}
-	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s}
+	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s, at: time.Now()}
 }
 
 func (s *subscription) release(msg jetstream.Msg) {
@@ -856,15 +869,13 @@ func (s *subscription) stop() {
 }
 
 // work handles the messages of one worker: whatever is queued when it
-// starts (or arrives within the linger), up to Batch, in one transaction.
+// starts (or, while every message of the batch may linger, arrives within
+// their lingers), up to Batch, in one transaction.
 func (w *workers) work(in chan queued) {
 	defer w.wg.Done()
 	batch := make([]queued, 0, w.batch)
-	var linger *time.Timer
-	if w.linger > 0 {
-		linger = time.NewTimer(time.Hour)
-		linger.Stop()
-	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for q := range in {
 		batch = append(batch[:0], q)
 	fill:
@@ -879,8 +890,8 @@ func (w *workers) work(in chan queued) {
 				break fill
 			}
 		}
-		if linger != nil && len(batch) < w.batch && !q.s.stopped.Load() {
-			batch = w.lingerFor(in, batch, linger)
+		if until, ok := lingerUntil(batch); ok && len(batch) < w.batch {
+			batch = w.lingerFor(in, batch, until, linger)
 		}
 		// What a stopped subscription received goes back at once: another
 		// instance takes it.
@@ -899,10 +910,31 @@ func (w *workers) work(in chan queued) {
 	}
 }
 
-// lingerFor adds to batch what arrives on in within the linger, until the
-// batch is full, the queue is closed (stop) or a subscription is stopping.
-func (w *workers) lingerFor(in chan queued, batch []queued, t *time.Timer) []queued {
-	t.Reset(w.linger)
+// lingerUntil is when a batch stops waiting for company: the earliest
+// deadline of its messages; false when one of them may not wait (it has no
+// Linger, or its subscription is stopping).
+func lingerUntil(batch []queued) (time.Time, bool) {
+	var until time.Time
+	for i, q := range batch {
+		if q.s.linger <= 0 || q.s.stopped.Load() {
+			return time.Time{}, false
+		}
+		if u := q.until(); i == 0 || u.Before(until) {
+			until = u
+		}
+	}
+	return until, true
+}
+
+// lingerFor adds to batch what arrives on in until the batch's deadline,
+// the batch is full, a message that may not wait arrives (it ends the
+// wait), the queue is closed (stop) or a subscription is stopping.
+func (w *workers) lingerFor(in chan queued, batch []queued, until time.Time, t *time.Timer) []queued {
+	wait := time.Until(until)
+	if wait <= 0 {
+		return batch
+	}
+	t.Reset(wait)
 	defer t.Stop()
 	for len(batch) < w.batch {
 		select {
@@ -911,8 +943,16 @@ func (w *workers) lingerFor(in chan queued, batch []queued, t *time.Timer) []que
 				return batch
 			}
 			batch = append(batch, m)
-			if m.s.stopped.Load() {
+			if m.s.linger <= 0 || m.s.stopped.Load() {
 				return batch
+			}
+			if u := m.until(); u.Before(until) {
+				until = u
+				if wait := time.Until(until); wait > 0 {
+					t.Reset(wait)
+				} else {
+					return batch
+				}
 			}
 		case <-t.C:
 			return batch

@@ -734,6 +734,73 @@ func TestLingeringWorkerHandlesABurstInOneTransaction(t *testing.T) {
 	}
 }
 
+// TestALingeringEventRidesInTheNextUrgentTransaction: an event of a
+// lingering subscription waits on its worker for company, and the next
+// event of a subscription without a Linger (another partner's here) ends
+// the wait at once: both are handled in one transaction, the urgent one not
+// delayed by the linger; alone, a lingering event is handled once its
+// linger ran out.
+func TestALingeringEventRidesInTheNextUrgentTransaction(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	const typeProjected = "com.partnerhub.registration.test.projected.v1"
+	const linger = 3 * time.Second // far above a slow machine's handling time
+	router, _ := newRouter(t, "relationships", testConfig(url), pool)
+	record := func(ctx context.Context, ev ce.Event) error {
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, number(t, ev))
+			return err
+		})
+	}
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Workers: 1, Handle: record},
+		bus.Subscription{Type: typeProjected, Inbox: "on_projected", Workers: 1, Linger: linger, Handle: record})
+	runRouter(t, router)
+	handled := func(n int) (string, bool) {
+		var xid string
+		err := pool.QueryRow(ctx, `SELECT xid FROM seen WHERE n = $1`, n).Scan(&xid)
+		return xid, err == nil
+	}
+
+	sent := time.Now()
+	publishType(t, js, typeProjected, "PL-1", 1)
+	time.Sleep(300 * time.Millisecond)
+	if _, ok := handled(1); ok {
+		t.Fatal("the lingering event was handled before anything came to keep it company")
+	}
+	urgent := time.Now()
+	publish(t, js, "PL-2", 2)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if _, ok := handled(2); !ok {
+			return errors.New("the urgent event is not handled yet")
+		}
+		return nil
+	})
+	took := time.Since(urgent)
+	x1, ok1 := handled(1)
+	x2, _ := handled(2)
+	if !ok1 || x1 != x2 {
+		t.Errorf("the lingering event (handled %v, tx %s) did not ride in the urgent event's transaction %s", ok1, x1, x2)
+	}
+	if time.Since(sent) >= linger {
+		t.Errorf("the urgent event waited for the linger: handled %s after it was published", took)
+	}
+
+	alone := time.Now()
+	publishType(t, js, typeProjected, "PL-3", 3)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if _, ok := handled(3); !ok {
+			return errors.New("the lingering event is not handled yet")
+		}
+		return nil
+	})
+	if waited := time.Since(alone); waited < linger-100*time.Millisecond {
+		t.Errorf("a lingering event alone was handled after %s, before its linger of %s ran out", waited, linger)
+	}
+}
+
 // TestAnInstanceOwningEveryPartitionIsQuietWhileIdle: an instance that owns
 // every partition has nothing to take, so it sends the database nothing
 // every BUS_REBALANCE while nothing happens (an idle stack made a round per

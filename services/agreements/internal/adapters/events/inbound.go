@@ -39,7 +39,11 @@ const (
 // declaration the deployment reads.
 func (h Inbound) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
-		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted},
+		// The partner's projection and its network-terms acceptance are
+		// needed only once its verification is decided, much later: they
+		// ride in the next urgent transaction of their worker.
+		{Type: registrationv1.TypeApplicationSubmitted, Inbox: HandlerApplicationSubmitted, Handle: h.OnApplicationSubmitted,
+			Linger: bus.ProjectionLinger},
 		{Type: verificationv1.TypeVerificationApproved, Inbox: HandlerVerificationApproved, Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: HandlerVerificationRejected, Handle: h.OnVerificationRejected},
 		{Type: verificationv1.TypeVerificationRevoked, Inbox: HandlerVerificationRevoked, Handle: h.OnVerificationRevoked},

@@ -77,7 +77,10 @@ var catalog = []mail{
 // one transaction. On a nil *Handlers they are the declaration the
 // deployment reads.
 func (h *Handlers) Subscriptions() []bus.Subscription {
-	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted},
+	// The contact rides in the transaction of the mails that follow it (a
+	// mail trigger ends the linger, and is handled after it).
+	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted,
+		Linger: bus.ProjectionLinger},
 		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied}}
 	for _, m := range catalog {
 		k, _ := mails.KindOf(m.template)

@@ -55,7 +55,12 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeVerificationApproved, Inbox: "on_verification_approved", Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
 		{Type: TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
-		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
+		// A confirmed address is mostly bookkeeping here (verification's own
+		// consumer drives the review; only an enrollment approved before its
+		// address was confirmed moves on it, with a person to act next): the
+		// partner's confirmations ride in the transaction of what comes next
+		// on their worker, at most bus.ProjectionLinger later.
+		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed, Linger: bus.ProjectionLinger},
 		{Type: verificationv1.TypeVerificationRevoked, Inbox: "on_verification_revoked", Handle: h.OnVerificationRevoked},
 		// The requirements view's documents: published only when verification
 		// asks the applicant for something, so an onboarding without
