@@ -200,13 +200,15 @@ type Subscription struct {
 	Workers, Batch int
 	// Linger lets this filter's messages wait up to this long after they
 	// were received for company before their worker handles them: a read
-	// model or projection off the critical path then rides in the
-	// transaction of whatever comes next on its worker (another partner's
-	// event, or the partner's own next event) instead of taking one of its
-	// own. A batch waits only while every message in it may wait, until the
-	// earliest of their deadlines; a message without a Linger (the default,
-	// zero) ends the wait, so lingering never delays an urgent event. It is
-	// for subscriptions no one waits on.
+	// model or projection off the critical path then shares a transaction
+	// instead of taking one of its own. An event of the same partner that
+	// may not wait (a subscription without a Linger, the default) takes the
+	// partner's lingering events along at once, in its transaction, after
+	// them; the lingering events of other partners wait on, and those still
+	// waiting are handled together when the first deadline comes or the
+	// batch is full. So lingering never delays an urgent event, nor puts
+	// another partner's work in front of it. It is for subscriptions no one
+	// waits on.
 	Linger time.Duration
 }
 
@@ -218,10 +220,10 @@ const ReadModelLinger = 50 * time.Millisecond
 
 // ProjectionLinger is the Linger of a projection or bookkeeping event that
 // shares its workers with urgent subscriptions and that nothing waits on at
-// once (a contact kept for the mails to come): it rides in the next urgent
-// batch of its worker, which on a busy service comes within milliseconds,
-// instead of taking a transaction of its own; on a quiet one it waits at
-// most this long.
+// once (a contact kept for the mails to come): it rides in the transaction
+// of its partner's next urgent event when that comes within this long (in
+// an onboarding it usually does), else it is handled with the other
+// lingering events of its worker.
 const ProjectionLinger = 150 * time.Millisecond
 
 // HeaderHandlerFunc handles one decoded CloudEvent together with the
@@ -614,15 +616,20 @@ type workers struct {
 	done  chan struct{} // closed when the last user stopped and the workers ended
 }
 
-// queued is a received message, the subscription that received it and
-// when.
+// queued is a received message, the subscription that received it, its
+// partition key and when it arrived.
 type queued struct {
 	msg jetstream.Msg
 	s   *subscription
+	key string
 	at  time.Time
 }
 
-// until is when q stops waiting for company (q.at when it may not wait).
+// lingers reports whether q may wait for company: its subscription has a
+// Linger and is not stopping.
+func (q queued) lingers() bool { return q.s.linger > 0 && !q.s.stopped.Load() }
+
+// until is when q stops waiting for company.
 func (q queued) until() time.Time { return q.at.Add(q.s.linger) }
 
 type workerKey struct{ n, batch int }
@@ -802,7 +809,7 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 	if key == "" {
 		key = msg.Subject() + h.Get(ce.HID)
 	}
-	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s, at: time.Now()}
+	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s, key: key, at: time.Now()}
 }
 
 func (s *subscription) release(msg jetstream.Msg) {
@@ -868,97 +875,129 @@ func (s *subscription) stop() {
 	s.w = nil
 }
 
-// work handles the messages of one worker: whatever is queued when it
-// starts (or, while every message of the batch may linger, arrives within
-// their lingers), up to Batch, in one transaction.
+// work handles the messages of one worker. An event that may not wait is
+// handled at once with what else is queued (up to Batch, one transaction),
+// taking along the lingering events of its own partner, which came first;
+// the lingering events of other partners wait on, together, until the
+// earliest of their deadlines or a full batch (see gather).
 func (w *workers) work(in chan queued) {
 	defer w.wg.Done()
-	batch := make([]queued, 0, w.batch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	for q := range in {
-		batch = append(batch[:0], q)
-	fill:
-		for len(batch) < w.batch {
-			select {
-			case m, ok := <-in:
-				if !ok {
+	var held []queued
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	arrived := make([]queued, 0, w.batch)
+	for {
+		var expired <-chan time.Time
+		if len(held) > 0 {
+			expired = timer.C
+		}
+		select {
+		case q, ok := <-in:
+			if !ok {
+				w.run(held)
+				return
+			}
+			arrived = append(arrived[:0], q)
+		fill:
+			for len(arrived) < w.batch {
+				select {
+				case m, ok := <-in:
+					if !ok {
+						break fill
+					}
+					arrived = append(arrived, m)
+				default:
 					break fill
 				}
-				batch = append(batch, m)
-			default:
-				break fill
 			}
+		case <-expired:
+			w.run(held)
+			held = nil
+			continue
 		}
-		if until, ok := lingerUntil(batch); ok && len(batch) < w.batch {
-			batch = w.lingerFor(in, batch, until, linger)
+		timer.Stop()
+		var now []queued
+		now, held = gather(held, arrived)
+		for len(now) > 0 {
+			n := min(len(now), w.batch)
+			w.run(now[:n])
+			now = now[n:]
 		}
-		// What a stopped subscription received goes back at once: another
-		// instance takes it.
-		live := batch[:0]
-		for _, q := range batch {
-			if q.s.stopped.Load() {
-				_ = q.msg.Nak()
-				q.s.release(q.msg)
+		if len(held) >= w.batch {
+			w.run(held)
+			held = nil
+		}
+		if len(held) > 0 {
+			wait := time.Until(deadline(held))
+			if wait <= 0 {
+				w.run(held)
+				held = nil
 				continue
 			}
-			live = append(live, q)
-		}
-		if len(live) > 0 {
-			w.handle(live)
+			timer.Reset(wait)
 		}
 	}
 }
 
-// lingerUntil is when a batch stops waiting for company: the earliest
-// deadline of its messages; false when one of them may not wait (it has no
-// Linger, or its subscription is stopping).
-func lingerUntil(batch []queued) (time.Time, bool) {
-	var until time.Time
-	for i, q := range batch {
-		if q.s.linger <= 0 || q.s.stopped.Load() {
-			return time.Time{}, false
-		}
-		if u := q.until(); i == 0 || u.Before(until) {
-			until = u
+// gather splits what a worker holds into what it handles now and what
+// lingers on. held are the lingering events still waiting, arrived those
+// received since, each in arrival order. Now: every arrived event that may
+// not wait (no Linger, or its subscription is stopping, so that what it
+// received goes back at once) and every event, held or arrived, of those
+// events' partners, in arrival order (a partner's earlier events go first
+// and all commit together). The rest waits: another partner's lingering
+// events never ride in front of an urgent event, so their work does not
+// land on its path.
+func gather(held, arrived []queued) (now, wait []queued) {
+	urgent := map[string]bool{}
+	for _, q := range arrived {
+		if !q.lingers() {
+			urgent[q.key] = true
 		}
 	}
-	return until, true
+	for _, q := range held {
+		if urgent[q.key] {
+			now = append(now, q)
+		} else {
+			wait = append(wait, q)
+		}
+	}
+	for _, q := range arrived {
+		if urgent[q.key] || !q.lingers() {
+			now = append(now, q)
+		} else {
+			wait = append(wait, q)
+		}
+	}
+	return now, wait
 }
 
-// lingerFor adds to batch what arrives on in until the batch's deadline,
-// the batch is full, a message that may not wait arrives (it ends the
-// wait), the queue is closed (stop) or a subscription is stopping.
-func (w *workers) lingerFor(in chan queued, batch []queued, until time.Time, t *time.Timer) []queued {
-	wait := time.Until(until)
-	if wait <= 0 {
-		return batch
-	}
-	t.Reset(wait)
-	defer t.Stop()
-	for len(batch) < w.batch {
-		select {
-		case m, ok := <-in:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, m)
-			if m.s.linger <= 0 || m.s.stopped.Load() {
-				return batch
-			}
-			if u := m.until(); u.Before(until) {
-				until = u
-				if wait := time.Until(until); wait > 0 {
-					t.Reset(wait)
-				} else {
-					return batch
-				}
-			}
-		case <-t.C:
-			return batch
+// deadline is when the first of the waiting events stops waiting.
+func deadline(wait []queued) time.Time {
+	d := wait[0].until()
+	for _, q := range wait[1:] {
+		if u := q.until(); u.Before(d) {
+			d = u
 		}
 	}
-	return batch
+	return d
+}
+
+// run handles a batch; what a stopped subscription received goes back at
+// once (another instance takes it).
+func (w *workers) run(batch []queued) {
+	live := make([]queued, 0, len(batch))
+	for _, q := range batch {
+		if q.s.stopped.Load() {
+			_ = q.msg.Nak()
+			q.s.release(q.msg)
+			continue
+		}
+		live = append(live, q)
+	}
+	if len(live) > 0 {
+		w.handle(live)
+	}
 }
 
 // delivery is one message of a batch and what became of it.
