@@ -37,6 +37,17 @@ func (e *env) approved(t *testing.T, approvedAt time.Time) map[string]any {
 	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
 		LocationID: view["location_id"].(string), Market: "JP", DecisionID: "d1", ApprovedAt: approvedAt}), nil)
 	e.waitStanding(t, pid, "active")
+	// The confirmations and the approval come on different durables, so
+	// the approval may be applied first; the confirmations follow (they
+	// linger, bus.ProjectionLinger). Approved here means both applied.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, en := range e.partner(t, pid).Enrollments {
+			if en.Status == "pending_email_confirmation" {
+				return fmt.Errorf("%s still waits for its address confirmation", en.Program)
+			}
+		}
+		return nil
+	})
 	return view
 }
 
