@@ -636,7 +636,7 @@ type workerKey struct{ n, batch int }
 
 // buildWorkers gives every subscription its workers: one set per distinct
 // (Workers, Batch), started here. Lingering subscriptions share them with
-// urgent ones: their messages ride in the next urgent batch.
+// urgent ones: their events ride with their partner's next urgent event.
 func (r *Router) buildWorkers() {
 	sets := map[workerKey]*workers{}
 	for _, f := range r.order {
@@ -949,6 +949,9 @@ func (w *workers) work(in chan queued) {
 // events never ride in front of an urgent event, so their work does not
 // land on its path.
 func gather(held, arrived []queued) (now, wait []queued) {
+	if len(held) == 0 && !slices.ContainsFunc(arrived, queued.lingers) {
+		return arrived, nil // no linger involved: the common case, no allocation
+	}
 	urgent := map[string]bool{}
 	for _, q := range arrived {
 		if !q.lingers() {
@@ -986,7 +989,7 @@ func deadline(wait []queued) time.Time {
 // run handles a batch; what a stopped subscription received goes back at
 // once (another instance takes it).
 func (w *workers) run(batch []queued) {
-	live := make([]queued, 0, len(batch))
+	live := batch[:0]
 	for _, q := range batch {
 		if q.s.stopped.Load() {
 			_ = q.msg.Nak()
