@@ -35,6 +35,7 @@ type Board struct {
 	changed  chan struct{} // closed and replaced on every change
 	events   int
 	dupes    int
+	trace    map[string][]traced // with Trace: every event per partner
 }
 
 // Seen is what arrived about one partner, each fact stamped with its first

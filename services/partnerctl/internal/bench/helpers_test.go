@@ -337,3 +337,33 @@ partnerhub_mail_senders_busy 1
 		t.Errorf("%+v", m)
 	}
 }
+
+func TestTimelinesShowTheSlowestWithTheirEventsInArrivalOrder(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	b := NewBoard()
+	b.trace = map[string][]traced{
+		"p-slow": {
+			{Topic: "registration.enrollment.status_changed.v1", Time: at(880), At: at(900)},
+			{Topic: "agreements.acceptance.recorded.v1", Time: at(500), At: at(540)},
+		},
+		"p-fast": {{Topic: "registration.partner.registered.v1", Time: at(10), At: at(12)}},
+	}
+	os := []Onboarding{
+		{Index: 1, PartnerID: "p-fast", Submit: t0, ActiveAt: at(300), Accepted: at(200)},
+		{Index: 2, PartnerID: "p-slow", Submit: t0, ActiveAt: at(900), Accepted: at(520)},
+	}
+	got := b.Timelines(os, 1)
+	if strings.Contains(got, "p-fast") || !strings.Contains(got, "#2 partner p-slow: submit → active 900 ms") {
+		t.Fatalf("want only the slowest onboarding, got:\n%s", got)
+	}
+	acc := strings.Index(got, "agreements.acceptance.recorded.v1")
+	ans := strings.Index(got, "driver: acceptance answered")
+	act := strings.Index(got, "registration.enrollment.status_changed.v1")
+	if acc < 0 || ans < 0 || act < 0 || !(ans < acc && acc < act) {
+		t.Fatalf("want the driver's steps and the events in arrival order, got:\n%s", got)
+	}
+	if !strings.Contains(got, "(t    500, relay   40)  agreements.acceptance.recorded.v1") {
+		t.Errorf("want the event's ce-time and relay lag, got:\n%s", got)
+	}
+}

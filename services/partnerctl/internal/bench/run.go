@@ -64,7 +64,10 @@ type Config struct {
 	// Kratos, when its Binary is set, adds the peer comparison with Ory
 	// Kratos after the load points (kratos.go); without it nothing changes.
 	Kratos KratosConfig
-	Logf   func(format string, args ...any)
+	// Trace, when above 0, prints the timelines of the Trace slowest
+	// onboardings of each load point (a diagnostic: trace.go).
+	Trace int
+	Logf  func(format string, args ...any)
 }
 
 // DefaultConfig is what `make bench` runs: C=8 and C=16, 200 onboardings each.
@@ -125,6 +128,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}); err != nil {
 		return rep, err
+	}
+	if cfg.Trace > 0 {
+		if err := board.Trace(nc); err != nil {
+			return rep, err
+		}
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -204,6 +212,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 		logf("C=%d: %d onboardings, %.1f/s, CPU %.0f ms/onboarding, %.1f write tx/onboarding",
 			lp.C, lp.N, pr.Throughput(), ms(pr.CPUPerOnboarding()), pr.WriteTxPerOnboarding())
+		if cfg.Trace > 0 {
+			logf("C=%d: the %d slowest onboardings (ms from submit; events with their ce-time and relay lag):\n%s", lp.C, cfg.Trace, board.Timelines(pr.Onboardings, cfg.Trace))
+		}
 		rep.Points = append(rep.Points, pr)
 	}
 	select {
