@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/partnerhub/onboarding/pkg/config"
@@ -32,11 +33,29 @@ const (
 // Main is the whole main function of a service: it loads C from the
 // environment, builds the service with build and runs it until SIGINT or
 // SIGTERM, then exits with ExitOK, ExitFailed or ExitConfig.
+//
+// A service process runs Go code on one processor (GOMAXPROCS=1) unless
+// the environment sets GOMAXPROCS. A service is scaled by instances that
+// share its partitions, not by threads, and its work is short handlers
+// waiting on Postgres and NATS. With a P per core, every wake-up of a
+// goroutine also woke an idle thread to look for work (spinning), and on a
+// host whose cores several services share that cost CPU without doing
+// any (README, "Performance and scaling"). A Kubernetes CPU limit of one
+// core gives the same setting.
 func Main[C interface{ Platform() Config }, S Runner](name string, build func(context.Context, C, *slog.Logger) (S, error)) {
+	oneProcessor(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Exec(ctx, name, build, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// oneProcessor runs the process's Go code on one processor unless getenv
+// finds GOMAXPROCS set (the runtime has applied it then).
+func oneProcessor(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 // Exec is Main without the process: the exit code instead of exiting, logs

@@ -241,9 +241,16 @@ func (s *Stack) startNATS(ctx context.Context, binDir string) error {
 	}
 	store := filepath.Join(s.Dir, "nats")
 	// JetStream with a file store and the server's default sync policy, as
-	// in development and the MESSAGING.md baselines.
+	// in development and the MESSAGING.md baselines. Like the services
+	// (platform.Main) and the broker of `make run` and compose, it runs on
+	// one processor unless the environment sets GOMAXPROCS: a broker
+	// sharing two cores with nine processes spent CPU spinning for work.
+	var procs []string
+	if os.Getenv("GOMAXPROCS") == "" {
+		procs = append(procs, "GOMAXPROCS=1")
+	}
 	s.nats, err = startProcess("nats-server", bin, []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", store},
-		environ(), s.Dir, nil)
+		environ(procs...), s.Dir, nil)
 	if err != nil {
 		return err
 	}
