@@ -21,6 +21,7 @@ type Report struct {
 	Postgres          string
 	PGSettings        []string
 	Services          []string
+	Processors        string // the stack's GOMAXPROCS, as the processes got it
 	Config            Config `json:"-"`
 
 	Baselines   Baselines
@@ -104,8 +105,8 @@ func (s Stage) Latencies(os []Onboarding) []time.Duration {
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\n== whole-onboarding benchmark  %s  (%s, %d CPUs, nats-server %s, PostgreSQL %s)\n",
 		r.Started.Format(time.RFC3339), r.Go, r.CPUs, r.NATSServer, r.Postgres)
-	fmt.Fprintf(w, "stack: %s, default poll/timer config; private Postgres (%s); own nats-server (JetStream file store, default sync)\n",
-		strings.Join(r.Services, ", "), strings.Join(pgShown(r.PGSettings), ", "))
+	fmt.Fprintf(w, "stack: %s, default poll/timer config; private Postgres (%s); own nats-server (JetStream file store, default sync); %s\n",
+		strings.Join(r.Services, ", "), strings.Join(pgShown(r.PGSettings), ", "), r.Processors)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }

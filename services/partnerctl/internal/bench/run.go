@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -85,7 +86,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	rep = &Report{Started: time.Now(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Config: cfg}
+	rep = &Report{Started: time.Now(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Config: cfg,
+		Processors: "services and nats-server on one processor each (their default), the driver on " + strconv.Itoa(runtime.GOMAXPROCS(0))}
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		rep.Processors = "GOMAXPROCS=" + v + " for every process (from the environment)"
+	}
 	board := NewBoard()
 	id := runID()
 	total := cfg.WarmUp
