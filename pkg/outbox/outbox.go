@@ -93,19 +93,23 @@ func (w *Writer) WakeOnCommit(wake func(), owner *bus.Owner, service string) {
 // SchemaURL is the dataschema of an event type.
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
 
-// insertEvent takes the partition's next sequence number (and with it the
-// partition's row lock, which orders the ids of one partition by commit) and
-// writes the event row, in one statement.
-// The partition's first event records its trace as the partition's origin;
-// every event reads the origin back.
-const insertEvent = `WITH s AS (
-	INSERT INTO event_sequence (partition_key, last_sequence, origin_traceparent) VALUES ($1, 1, $7)
-	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + 1
+// insertEvents takes the next sequence numbers of one partition key for
+// the events of one Queue call (and with them the partition's row lock,
+// which orders the ids of one partition by commit) and writes their rows in
+// that order, in one statement: a transaction that announces several facts
+// about one partner updates its counter once. The partition's first event
+// records its trace as the partition's origin; every event reads the origin
+// back.
+const insertEvents = `WITH s AS (
+	INSERT INTO event_sequence (partition_key, last_sequence, origin_traceparent) VALUES ($1, cardinality($3::text[]), $7)
+	ON CONFLICT (partition_key) DO UPDATE SET last_sequence = event_sequence.last_sequence + cardinality($3::text[])
 	RETURNING last_sequence, origin_traceparent), o AS (
 INSERT INTO outbox (partition_key, bucket, sequence, subject, event_id, headers, payload)
-SELECT $1, $6, s.last_sequence, $2, $3, $4, $5 FROM s
+SELECT $1, $6, s.last_sequence - cardinality($3::text[]) + e.n, e.subject, e.event_id, e.headers, e.payload
+FROM s, unnest($2::text[], $3::text[], $4::json[], $5::bytea[]) WITH ORDINALITY AS e(subject, event_id, headers, payload, n)
+ORDER BY e.n
 RETURNING sequence)
-SELECT o.sequence, s.origin_traceparent FROM o, s`
+SELECT o.sequence, s.origin_traceparent FROM o, s ORDER BY o.sequence`
 
 const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
 	actor_roles, actor_partner, source_ip, user_agent, request_id)
@@ -176,6 +180,7 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
 	q := &Queued{wake: w.wake, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
 	var notify []int // partitions another instance relays
+	var groups []*keyGroup
 	var roles []string
 	if audited {
 		roles = make([]string, len(actor.Roles))
@@ -219,26 +224,66 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
 		q.events[i] = ev
-		b.Queue(insertEvent, pk, ce.Topic(ev.Type), ev.ID, headers, data, int16(bus.KeyHash(pk)%Buckets), ev.TraceParent).
-			QueryRow(func(row pgx.Row) error {
-				if err := row.Scan(&q.events[i].Sequence, &q.origins[i]); err != nil {
-					return fmt.Errorf("outbox: write %s: %w", ev.Type, err)
-				}
-				return nil
-			})
+		g := slices.IndexFunc(groups, func(g *keyGroup) bool { return g.key == pk })
+		if g < 0 {
+			groups = append(groups, &keyGroup{key: pk})
+			g = len(groups) - 1
+		}
+		gr := groups[g]
+		gr.at = append(gr.at, i)
+		gr.subjects = append(gr.subjects, ce.Topic(ev.Type))
+		gr.ids = append(gr.ids, ev.ID)
+		gr.headers = append(gr.headers, string(headers))
+		gr.payloads = append(gr.payloads, data)
 		if p := bus.PartitionFor(pk); w.owner != nil && !w.owner.Owns(p) && !slices.Contains(notify, p) {
 			notify = append(notify, p)
 		}
+	}
+	for _, g := range groups {
+		b.Queue(insertEvents, g.key, g.subjects, g.ids, g.headers, g.payloads, int16(bus.KeyHash(g.key)%Buckets), cause.TraceParent).
+			Query(func(rows pgx.Rows) error {
+				n := 0
+				for rows.Next() {
+					if n == len(g.at) {
+						return fmt.Errorf("outbox: write %s: more rows than events", g.key)
+					}
+					i := g.at[n]
+					if err := rows.Scan(&q.events[i].Sequence, &q.origins[i]); err != nil {
+						return fmt.Errorf("outbox: write %s: %w", q.events[i].Type, err)
+					}
+					n++
+				}
+				if err := rows.Err(); err != nil {
+					return fmt.Errorf("outbox: write the events of %s: %w", g.key, err)
+				}
+				if n != len(g.at) {
+					return fmt.Errorf("outbox: write the events of %s: %d rows for %d events", g.key, n, len(g.at))
+				}
+				return nil
+			})
 		if audited {
 			// The audit trail: who caused each change, from where.
-			b.Queue(insertAudit, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
-				roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
+			for _, i := range g.at {
+				ev := q.events[i]
+				b.Queue(insertAudit, ev.ID, ev.Type, ev.Subject, string(actor.Kind), actor.Subject,
+					roles, actor.PartnerID, actor.SourceIP, actor.UserAgent, actor.RequestID)
+			}
 		}
 	}
 	for _, p := range notify {
 		b.Queue(`SELECT pg_notify($1, $2)`, w.channel, strconv.Itoa(p))
 	}
 	return q, nil
+}
+
+// keyGroup is the events of one Queue call with one partition key, in the
+// order they were drafted (at: their indexes among the drafts), written by
+// one statement.
+type keyGroup struct {
+	key                    string
+	at                     []int
+	subjects, ids, headers []string
+	payloads               [][]byte
 }
 
 // RelayConfig tunes the relay.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"testing"
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -38,8 +40,9 @@ func draft(subject string) outbox.Draft {
 }
 
 // Queue puts the events on the caller's batch: the caller's statement and
-// the events go in one batch, the events get their partition's sequence,
-// and the relay is woken once the transaction commits.
+// the events go in one batch, one statement per partition key (its counter
+// updated once), the events get their partition's sequence in the order
+// they were drafted, and the relay is woken once the transaction commits.
 func TestQueueSharesTheCallersBatch(t *testing.T) {
 	p := pool(t)
 	ctx := context.Background()
@@ -47,20 +50,21 @@ func TestQueueSharesTheCallersBatch(t *testing.T) {
 	woken := 0
 	w.WakeOnCommit(func() { woken++ }, nil, "registration")
 	var events []byte
+	var evs []ce.Event
 	err := pg.InTx(ctx, p, func(ctx context.Context, tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO thing (id) VALUES ($1)`, "a")
-		q, err := w.Queue(ctx, b, draft("p1"), draft("p1"), draft("p2"))
+		q, err := w.Queue(ctx, b, draft("p1"), draft("p2"), draft("p1"))
 		if err != nil {
 			return err
 		}
-		if b.Len() != 4 {
-			t.Errorf("batch holds %d statements, want the caller's and 3 events", b.Len())
+		if b.Len() != 3 {
+			t.Errorf("batch holds %d statements, want the caller's and one per partition key", b.Len())
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		evs := q.Done(ctx)
+		evs = q.Done(ctx)
 		for _, ev := range evs {
 			events = append(events, byte('0'+ev.Sequence))
 		}
@@ -72,15 +76,44 @@ func TestQueueSharesTheCallersBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(events) != "121" {
-		t.Fatalf("sequences %q, want 1 and 2 for p1 and 1 for p2", events)
+	if string(events) != "112" {
+		t.Fatalf("sequences %q, want 1 for p1, 1 for p2, 2 for p1", events)
+	}
+	// The relay publishes a bucket in id order: a partition's ids follow
+	// its sequence, and each row is the event drafted with that sequence.
+	rows, err := p.Query(ctx, `SELECT partition_key, sequence, event_id FROM outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, ev := range evs {
+		want[ev.PartitionKey] = append(want[ev.PartitionKey], ev.ID)
+	}
+	got := map[string][]string{}
+	for rows.Next() {
+		var key, id string
+		var seq int64
+		if err := rows.Scan(&key, &seq, &id); err != nil {
+			t.Fatal(err)
+		}
+		if int(seq) != len(got[key])+1 {
+			t.Errorf("%s: sequence %d at id position %d", key, seq, len(got[key])+1)
+		}
+		got[key] = append(got[key], id)
+	}
+	if rows.Err() != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("rows by partition in id order %v (%v), want the drafts' events %v", got, rows.Err(), want)
+	}
+	var last int
+	if err := p.QueryRow(ctx, `SELECT last_sequence FROM event_sequence WHERE partition_key = 'p1'`).Scan(&last); err != nil || last != 2 {
+		t.Errorf("p1's counter at %d (%v), want 2", last, err)
 	}
 	if woken != 1 {
 		t.Fatalf("relay woken %d times after the commit, want 1", woken)
 	}
-	var rows int
-	if err := p.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&rows); err != nil || rows != 3 {
-		t.Fatalf("%d outbox rows (%v), want 3", rows, err)
+	var n int
+	if err := p.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d outbox rows (%v), want 3", n, err)
 	}
 }
 
