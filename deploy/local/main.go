@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/platform"
 )
 
 // service is one process of the stack.
@@ -50,11 +50,8 @@ var services = []service{
 
 func main() {
 	// The launcher hosts the development broker: one processor, as the
-	// services (platform.Main) and the benchmark's broker run, unless the
-	// environment sets GOMAXPROCS.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
+	// services (platform.Main) and the benchmark's broker run.
+	platform.OneProcessor(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {

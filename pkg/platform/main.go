@@ -43,16 +43,18 @@ const (
 // any (README, "Performance and scaling"). A Kubernetes CPU limit of one
 // core gives the same setting.
 func Main[C interface{ Platform() Config }, S Runner](name string, build func(context.Context, C, *slog.Logger) (S, error)) {
-	oneProcessor(os.Getenv)
+	OneProcessor(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Exec(ctx, name, build, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// oneProcessor runs the process's Go code on one processor unless getenv
-// finds GOMAXPROCS set (the runtime has applied it then).
-func oneProcessor(getenv func(string) string) {
+// OneProcessor runs the process's Go code on one processor unless getenv
+// finds GOMAXPROCS set (the runtime has applied it then): what every
+// process of the stack does at start (services through Main, the
+// development launcher that hosts the broker).
+func OneProcessor(getenv func(string) string) {
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}

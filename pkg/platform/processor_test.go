@@ -10,11 +10,11 @@ func TestAServiceRunsOnOneProcessorUnlessGOMAXPROCSIsSet(t *testing.T) {
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 
 	runtime.GOMAXPROCS(2)
-	oneProcessor(func(string) string { return "2" })
+	OneProcessor(func(string) string { return "2" })
 	if got := runtime.GOMAXPROCS(0); got != 2 {
 		t.Errorf("GOMAXPROCS set in the environment: want it left at 2, got %d", got)
 	}
-	oneProcessor(func(k string) string { return "" })
+	OneProcessor(func(k string) string { return "" })
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Errorf("GOMAXPROCS unset: want 1 processor, got %d", got)
 	}
