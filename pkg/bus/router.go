@@ -1011,6 +1011,7 @@ type delivery struct {
 	delivered uint64
 	ev        ce.Event
 	sub       Subscription
+	processed bool  // the inbox has it: processed before, its handler does not run
 	err       error // the handler's (or decoding's) error
 	obs       *deliveryObs
 }
@@ -1106,6 +1107,12 @@ func (r *Router) inTx(ds []*delivery) error {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
+	if err := claim(tctx, tx, ds); err != nil {
+		for _, d := range ds {
+			d.err = err
+		}
+		return err
+	}
 	for _, d := range ds {
 		if err := d.s.call(tctx, d); err != nil {
 			d.err = err
@@ -1115,8 +1122,30 @@ func (r *Router) inTx(ds []*delivery) error {
 	return tx.Commit(ctx)
 }
 
-// call runs the handler of d (with the inbox when declared), recovering a
-// panic as an error.
+// claim records in the inbox, in one statement, the events of ds whose
+// subscriptions declare one, and marks those already processed: their
+// handlers will not run.
+func claim(ctx context.Context, tx pgx.Tx, ds []*delivery) error {
+	var keys []inbox.Key
+	var claiming []*delivery
+	for _, d := range ds {
+		if d.sub.Inbox != "" {
+			keys = append(keys, inbox.Key{Handler: d.sub.Inbox, Source: d.ev.Source, ID: d.ev.ID, Type: d.ev.Type})
+			claiming = append(claiming, d)
+		}
+	}
+	fresh, err := inbox.Claim(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	for i, d := range claiming {
+		d.processed = !fresh[i]
+	}
+	return nil
+}
+
+// call runs the handler of d unless the inbox found d processed before,
+// recovering a panic as an error.
 func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -1132,9 +1161,7 @@ func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 		return d.sub.Handle(ctx, d.ev)
 	}
 	start := time.Now()
-	if d.sub.Inbox != "" && s.r.pool != nil {
-		err = inbox.Once(ctx, s.r.pool, d.sub.Inbox, d.ev, func(ctx context.Context, _ pgx.Tx) error { return handle(ctx) })
-	} else {
+	if !d.processed {
 		err = handle(ctx)
 	}
 	lvl := slog.LevelDebug
@@ -1143,7 +1170,7 @@ func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 	}
 	if s.r.log.Enabled(ctx, lvl) { // the arguments cost allocations on every delivery
 		s.r.log.Log(ctx, lvl, "handled event", "type", d.ev.Type, "id", d.ev.ID, "subject", d.ev.Subject,
-			"delivered", d.delivered, "duration_ms", time.Since(start).Milliseconds(), "err", err)
+			"delivered", d.delivered, "processed_before", d.processed, "duration_ms", time.Since(start).Milliseconds(), "err", err)
 	}
 	return err
 }

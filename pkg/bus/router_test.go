@@ -1,11 +1,13 @@
 package bus_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,14 +82,21 @@ func publish(t *testing.T, js jetstream.JetStream, partner string, n int) string
 // publishType sends a registration event of type typ about partner.
 func publishType(t *testing.T, js jetstream.JetStream, typ, partner string, n int) string {
 	t.Helper()
-	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typ, Subject: partner, PartitionKey: partner,
+	return publishEvent(t, js, ce.NewID(), typ, partner, n, "")
+}
+
+// publishEvent sends the registration event id; msgID, when set, is the
+// broker's deduplication id in place of the event's (to send an event again).
+func publishEvent(t *testing.T, js jetstream.JetStream, id, typ, partner string, n int, msgID string) string {
+	t.Helper()
+	ev := ce.Event{ID: id, Source: "/services/registration", Type: typ, Subject: partner, PartitionKey: partner,
 		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
 	m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typ), bus.PartitionFor(partner)))
 	for k, v := range ev.Headers() {
 		m.Header[k] = []string{v}
 	}
 	m.Data = ev.Data
-	if _, err := js.PublishMsg(context.Background(), m, jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := js.PublishMsg(context.Background(), m, jetstream.WithMsgID(cmp.Or(msgID, ev.ID))); err != nil {
 		t.Fatal(err)
 	}
 	return ev.ID
@@ -283,17 +292,147 @@ var seenTable = fstest.MapFS{"00001_seen.sql": {Data: []byte("-- +goose Up\nCREA
 
 func seenPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
+	return tracedSeenPool(t, nil)
+}
+
+// tracedSeenPool is seenPool with tracer on its connections (nil: none).
+func tracedSeenPool(t *testing.T, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 4}.WithDefaults("relationships")
 	if err := pg.Provision(ctx, c, seenTable, quiet()); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pg.Connect(ctx, c)
+	dsn, err := c.RuntimeURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.MaxConns = c.MaxConns
+	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema
+	pc.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
 	return pool
+}
+
+// statements counts the statements sent (alone or in a batch) whose SQL
+// holds its text.
+type statements struct {
+	text string
+	n    atomic.Int64
+}
+
+func (c *statements) count(sql string) {
+	if strings.Contains(sql, c.text) {
+		c.n.Add(1)
+	}
+}
+func (c *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.count(d.SQL)
+	return ctx
+}
+func (c *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+func (c *statements) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.count(d.SQL)
+}
+func (c *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// TestABatchClaimsItsEventsInOneStatement: a batch writes the inbox rows
+// of its events with one statement, before any handler runs; an event
+// processed before (here published again under another broker id) is
+// claimed by none, so its handler does not run again, while the events
+// batched with it are handled.
+func TestABatchClaimsItsEventsInOneStatement(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	claims := &statements{text: "INSERT INTO inbox"}
+	pool := tracedSeenPool(t, claims)
+	const events = 40
+	ids := make([]string, 0, events)
+	partner := func(i int) string { return fmt.Sprintf("PC-%02d", i%5) }
+	for i := range events {
+		ids = append(ids, publish(t, js, partner(i), i))
+	}
+	cfg := testConfig(url)
+	cfg.Workers = 1
+	router, _ := newRouter(t, "relationships", cfg, pool)
+	var mu sync.Mutex
+	handled := map[string]int{}
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
+		mu.Lock()
+		handled[ev.ID]++
+		mu.Unlock()
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, number(t, ev))
+			return err
+		})
+	}})
+	runRouter(t, router)
+	ctx := context.Background()
+	settled := func(want int) {
+		t.Helper()
+		testkit.Eventually(t, 15*time.Second, func() error {
+			var n int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+				return err
+			}
+			if n != want {
+				return fmt.Errorf("%d events recorded, want %d", n, want)
+			}
+			stream, err := js.Stream(ctx, "REGISTRATION")
+			if err != nil {
+				return err
+			}
+			consumers := stream.ListConsumers(ctx)
+			for c := range consumers.Info() {
+				if c.NumPending+uint64(c.NumAckPending) > 0 {
+					return fmt.Errorf("%s: %d pending, %d unacknowledged", c.Name, c.NumPending, c.NumAckPending)
+				}
+			}
+			return consumers.Err()
+		})
+	}
+	settled(events)
+	var txs int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid) FROM seen`).Scan(&txs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events in %d transactions, %d inbox statements", events, txs, claims.n.Load())
+	if got := claims.n.Load(); got != int64(txs) {
+		t.Errorf("%d inbox statements for %d transactions: a batch did not claim its events at once", got, txs)
+	}
+
+	// Half of them again, each before a fresh event of its partner.
+	for i := range events / 2 {
+		publishEvent(t, js, ids[i], typeHappened, partner(i), i, ids[i]+"-again")
+		publish(t, js, partner(i), events+i)
+	}
+	settled(events + events/2)
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range handled {
+		if n != 1 {
+			t.Errorf("event %s handled %d times", id, n)
+		}
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM inbox`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != events+events/2 {
+		t.Errorf("inbox rows %d, want %d", rows, events+events/2)
+	}
 }
 
 // TestQueuedEventsShareATransaction: events waiting for a worker are handled

@@ -4,36 +4,72 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/partnerhub/onboarding/pkg/ce"
-	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
-// Claim records ev as processed by handler within tx. It reports false when
-// ev was already processed: the caller must then do nothing.
-func Claim(ctx context.Context, tx pgx.Tx, handler string, ev ce.Event) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO inbox (handler, source, event_id, event_type) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, handler, ev.Source, ev.ID, ev.Type)
-	if err != nil {
-		return false, fmt.Errorf("inbox claim %s/%s: %w", ev.Source, ev.ID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+// Key is one event as one handler processes it.
+type Key struct {
+	Handler string // the subscription's inbox name
+	Source  string
+	ID      string
+	Type    string
 }
 
-// Once runs fn in a transaction unless ev was already processed by handler;
-// the inbox row and fn's effects commit together. fn's ctx carries the
-// transaction (pg.TxFrom), so repositories called with it join it.
-func Once(ctx context.Context, pool *pgxpool.Pool, handler string, ev ce.Event, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-		fresh, err := Claim(ctx, tx, handler, ev)
-		if err != nil || !fresh {
-			return err
-		}
-		return fn(ctx, tx)
+func (k Key) compare(o Key) int {
+	return cmp.Or(cmp.Compare(k.Handler, o.Handler), cmp.Compare(k.Source, o.Source), cmp.Compare(k.ID, o.ID))
+}
+
+// Claim records keys as processed within tx, all in one statement, and
+// reports for each whether it is fresh. A key already processed, or
+// repeated earlier in keys, is not: its handler must then do nothing.
+//
+// A batch of deliveries claims its events before any handler runs: one
+// round trip for the batch instead of one per event. The rows go in key
+// order, so two transactions claiming the same redelivered events wait for
+// each other instead of deadlocking.
+func Claim(ctx context.Context, tx pgx.Tx, keys []Key) ([]bool, error) {
+	fresh := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return fresh, nil
+	}
+	sorted := slices.Clone(keys)
+	slices.SortFunc(sorted, Key.compare)
+	cols := [4][]string{}
+	for _, k := range sorted {
+		cols[0] = append(cols[0], k.Handler)
+		cols[1] = append(cols[1], k.Source)
+		cols[2] = append(cols[2], k.ID)
+		cols[3] = append(cols[3], k.Type)
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO inbox (handler, source, event_id, event_type)
+		SELECT handler, source, event_id, event_type
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(handler, source, event_id, event_type, n)
+		ORDER BY n
+		ON CONFLICT DO NOTHING
+		RETURNING handler, source, event_id`, cols[0], cols[1], cols[2], cols[3])
+	if err != nil {
+		return nil, fmt.Errorf("inbox claim of %d events: %w", len(keys), err)
+	}
+	claimed := make(map[Key]bool, len(keys))
+	var k Key
+	_, err = pgx.ForEachRow(rows, []any{&k.Handler, &k.Source, &k.ID}, func() error {
+		claimed[k] = true
+		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox claim of %d events: %w", len(keys), err)
+	}
+	for i, k := range keys {
+		k.Type = ""
+		if claimed[k] {
+			fresh[i] = true
+			delete(claimed, k) // a repeat of k later in keys is not fresh
+		}
+	}
+	return fresh, nil
 }
