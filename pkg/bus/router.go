@@ -1031,15 +1031,8 @@ func (w *workers) handle(batch []queued) {
 			todo = append(todo, d)
 		}
 	}
-	if len(todo) > 1 {
-		if err := w.r.inTx(todo); err != nil {
-			w.r.log.Debug("batch transaction failed; handling its events one by one", "durable", todo[0].s.durable, "events", len(todo), "err", err)
-			for _, d := range todo {
-				d.err = w.r.inTx([]*delivery{d})
-			}
-		}
-	} else if len(todo) == 1 {
-		todo[0].err = w.r.inTx(todo)
+	if len(todo) > 0 {
+		w.r.inTxs(todo)
 	}
 	for _, d := range ds {
 		d.s.settle(d)
@@ -1085,10 +1078,45 @@ func (s *subscription) decode(m jetstream.Msg) *delivery {
 	return d
 }
 
+// errProcessedBefore: the inbox claim sent with the first handler's first
+// statement found that handler's event processed before. The handler has
+// begun, so the transaction is undone and the batch runs again with its
+// claim first.
+var errProcessedBefore = errors.New("bus: event processed before")
+
+// inTxs handles ds in one transaction whose inbox claim goes out with the
+// first handler's first statement (no round trip of its own). When that
+// handler's event proves processed before, ds run again with the claim
+// first; when a handler fails (or the commit does), each delivery runs in a
+// transaction of its own, so that one failure costs its batch a second try,
+// never a lost or duplicated effect.
+func (r *Router) inTxs(ds []*delivery) {
+	err := r.inTx(ds, true)
+	if errors.Is(err, errProcessedBefore) {
+		err = r.inTx(ds, false)
+	}
+	switch {
+	case err == nil:
+	case len(ds) == 1:
+		ds[0].err = err
+	default:
+		r.log.Debug("batch transaction failed; handling its events one by one", "durable", ds[0].s.durable, "events", len(ds), "err", err)
+		for _, d := range ds {
+			d.err = r.inTx([]*delivery{d}, false)
+		}
+	}
+}
+
 // inTx handles ds in one transaction (each on its own without a pool):
 // the first handler error, or the commit's, rolls the whole transaction
-// back and is returned (and recorded on the delivery that failed).
-func (r *Router) inTx(ds []*delivery) error {
+// back and is returned (and recorded on the delivery that failed). The
+// events of subscriptions with an inbox are claimed in one statement: sent
+// ahead of the first handler's first statement when ahead is set, before
+// any handler runs otherwise.
+func (r *Router) inTx(ds []*delivery, ahead bool) error {
+	for _, d := range ds {
+		d.err, d.processed = nil, false
+	}
 	ctx := context.Background()
 	if r.pool == nil {
 		var first error
@@ -1107,25 +1135,43 @@ func (r *Router) inTx(ds []*delivery) error {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
-	if err := claim(tctx, tx, ds); err != nil {
-		for _, d := range ds {
-			d.err = err
-		}
+	first := ds[0]
+	if err := claim(tctx, tx, ds, ahead, first); err != nil {
 		return err
 	}
-	for _, d := range ds {
+	// With the claim ahead, the first handler runs before its event is
+	// known to be fresh: when it is not, everything is undone.
+	undo := func() bool { return ahead && first.processed }
+	for i, d := range ds {
+		if i == 1 {
+			// Only the first handler runs before the claim is known.
+			if err := tx.SendAhead(tctx); err != nil {
+				return err
+			}
+		}
 		if err := d.s.call(tctx, d); err != nil {
+			if undo() {
+				return errProcessedBefore
+			}
 			d.err = err
 			return err
 		}
+	}
+	if err := tx.SendAhead(tctx); err != nil { // the first handler sent nothing
+		return err
+	}
+	if undo() {
+		return errProcessedBefore
 	}
 	return tx.Commit(ctx)
 }
 
 // claim records in the inbox, in one statement, the events of ds whose
 // subscriptions declare one, and marks those already processed: their
-// handlers will not run.
-func claim(ctx context.Context, tx pgx.Tx, ds []*delivery) error {
+// handlers will not run. With ahead, the statement is queued to go out with
+// the transaction's first statement, and fails it when first's event is
+// among those processed.
+func claim(ctx context.Context, tx *pg.Tx, ds []*delivery, ahead bool, first *delivery) error {
 	var keys []inbox.Key
 	var claiming []*delivery
 	for _, d := range ds {
@@ -1134,13 +1180,31 @@ func claim(ctx context.Context, tx pgx.Tx, ds []*delivery) error {
 			claiming = append(claiming, d)
 		}
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	mark := func(fresh []bool) {
+		for i, d := range claiming {
+			d.processed = !fresh[i]
+		}
+	}
+	if ahead {
+		b := &pgx.Batch{}
+		inbox.QueueClaim(b, keys, func(fresh []bool) error {
+			mark(fresh)
+			if first.processed {
+				return errProcessedBefore
+			}
+			return nil
+		})
+		tx.Ahead(b)
+		return nil
+	}
 	fresh, err := inbox.Claim(ctx, tx, keys)
 	if err != nil {
 		return err
 	}
-	for i, d := range claiming {
-		d.processed = !fresh[i]
-	}
+	mark(fresh)
 	return nil
 }
 
@@ -1165,7 +1229,7 @@ func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 		err = handle(ctx)
 	}
 	lvl := slog.LevelDebug
-	if err != nil {
+	if err != nil && !d.processed { // processed: the claim sent with its first statement failed it
 		lvl = slog.LevelWarn
 	}
 	if s.r.log.Enabled(ctx, lvl) { // the arguments cost allocations on every delivery

@@ -23,8 +23,9 @@ import (
 // CopyFrom, Prepare, LargeObjects, Conn) begins it on its own first, as
 // pgx.Pool.Begin does. Once begun, every call goes to pgx's own transaction.
 type lazyTx struct {
-	pool *pgxpool.Pool
-	real pgx.Tx // nil until begun
+	pool  *pgxpool.Pool
+	real  pgx.Tx             // nil until begun
+	ahead []*pgx.QueuedQuery // to send right after BEGIN (Tx.Ahead)
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -47,7 +48,38 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 		return nil, err
 	}
 	t.real = tx
+	if len(t.ahead) > 0 {
+		b := &pgx.Batch{QueuedQueries: t.ahead}
+		br := tx.SendBatch(ctx, b)
+		err := t.readAhead(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	return tx, nil
+}
+
+// readAhead reads the results of the statements sent ahead (running their
+// callbacks): the first error, if any, is the caller's statement's too.
+func (t *lazyTx) readAhead(br pgx.BatchResults) error {
+	ahead := t.ahead
+	t.ahead = nil
+	var first error
+	for _, q := range ahead {
+		var err error
+		if q.Fn != nil {
+			err = q.Fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // sendWithBegin sends queries with BEGIN in front, in one round trip; the
@@ -55,12 +87,18 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 func (t *lazyTx) sendWithBegin(ctx context.Context, queries []*pgx.QueuedQuery) pgx.BatchResults {
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
+	b.QueuedQueries = append(b.QueuedQueries, t.ahead...)
 	b.QueuedQueries = append(b.QueuedQueries, queries...)
 	br := t.pool.SendBatch(ctx, b)
 	t.real = br.Tx()
 	// BEGIN's own result: an error here (no connection, a broken one) is
 	// the error of every later result too.
 	_, _ = br.Exec()
+	if err := t.readAhead(br); err != nil {
+		// The caller's statements ran, but the caller gets the error.
+		_ = br.Close()
+		return pgx.FailedBatchResults(&pgx.Batch{QueuedQueries: queries}, err)
+	}
 	return br
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -235,5 +236,121 @@ func TestBeginIsLazy(t *testing.T) {
 	}
 	if alone, _ := tr.counts(); alone != 0 {
 		t.Fatalf("BEGIN sent alone %d times", alone)
+	}
+}
+
+// ahead queues on tx an insert of id whose callback records that it ran and
+// returns fail.
+func ahead(tx *pg.Tx, id int, ran *bool, fail error) {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO t VALUES ($1, 'ahead') RETURNING id`, id).QueryRow(func(r pgx.Row) error {
+		var got int
+		if err := r.Scan(&got); err != nil {
+			return err
+		}
+		*ran = true
+		return fail
+	})
+	tx.Ahead(b)
+}
+
+// Statements queued with Ahead go out in the round trip of the first
+// statement, after BEGIN and before it; their callbacks run before that
+// statement returns, and fail it when they fail. With nothing sent, SendAhead
+// (or Commit) sends them with BEGIN alone.
+func TestAheadGoesWithTheFirstStatement(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	ids := func() []int {
+		rows, _ := pool.Query(ctx, `SELECT id FROM t ORDER BY id`)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	// With the first statement, in one round trip.
+	tctx, tx, err := pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran bool
+	ahead(tx, 1, &ran, nil)
+	var seen int
+	if err := tx.QueryRow(tctx, `SELECT count(*) FROM t WHERE id = $1`, 1).Scan(&seen); err != nil {
+		t.Fatal(err)
+	}
+	if !ran || seen != 1 {
+		t.Fatalf("callback ran %v, first statement saw %d rows of the ahead insert; want true and 1", ran, seen)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if alone, inBatch := tr.counts(); alone != 0 || inBatch != 1 {
+		t.Fatalf("BEGIN alone %d, in a batch %d; want 0 and 1", alone, inBatch)
+	}
+
+	// A failing callback fails the first statement; the caller rolls back.
+	refused := errors.New("refused")
+	tctx, tx, err = pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran = false
+	ahead(tx, 2, &ran, refused)
+	_, err = tx.Exec(tctx, `INSERT INTO t VALUES ($1, 'first')`, 3)
+	if !errors.Is(err, refused) || !ran {
+		t.Fatalf("first statement: %v (callback ran %v), want %v", err, ran, refused)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing sent: SendAhead sends them, once; Commit too.
+	tctx, tx, err = pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran = false
+	ahead(tx, 4, &ran, nil)
+	if err := tx.SendAhead(tctx); err != nil || !ran {
+		t.Fatalf("SendAhead: %v, callback ran %v", err, ran)
+	}
+	if err := tx.SendAhead(tctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, tx, err = pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran = false
+	ahead(tx, 5, &ran, nil)
+	if err := tx.Commit(ctx); err != nil || !ran {
+		t.Fatalf("Commit: %v, callback ran %v", err, ran)
+	}
+
+	// A first statement that begins on its own (no arguments) sends them
+	// right after BEGIN.
+	tctx, tx, err = pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran = false
+	ahead(tx, 6, &ran, nil)
+	if _, err := tx.Exec(tctx, `UPDATE t SET v = v || '.'`); err != nil || !ran {
+		t.Fatalf("first statement without arguments: %v, callback ran %v", err, ran)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !slices.Equal(got, []int{1, 4, 5, 6}) {
+		t.Fatalf("rows %v, want [1 4 5 6]", got)
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
 	}
 }

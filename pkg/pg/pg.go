@@ -340,20 +340,56 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 // BEGIN goes out with the transaction's first statement (lazyTx), so Begin
 // itself sends nothing and does not fail today; the error is kept for callers.
 func Begin(ctx context.Context, pool *pgxpool.Pool) (context.Context, *Tx, error) {
-	t := &Tx{Tx: beginLazy(pool), hooks: &commitHooks{}}
+	lazy := beginLazy(pool)
+	t := &Tx{Tx: lazy, lazy: lazy, hooks: &commitHooks{}}
 	return t.hooks.into(WithTx(ctx, t.Tx)), t, nil
 }
 
 // Tx is a transaction begun with Begin.
 type Tx struct {
 	pgx.Tx
+	lazy  *lazyTx
 	hooks *commitHooks
 }
 
-// Commit writes what Defer deferred, commits and runs the after-commit
-// functions. When the deferred writes fail, it rolls back and returns
-// their error.
+// Ahead queues b's statements to go out with the transaction's first
+// statement, right after BEGIN and in the same round trip. Their callbacks
+// run before that statement's results are read; when one fails, that
+// statement fails with its error (having run: the caller rolls back). The
+// bus claims a batch's inbox rows this way, without a round trip of their
+// own. Queue them before the first statement; SendAhead sends them if none
+// has gone out yet.
+func (t *Tx) Ahead(b *pgx.Batch) {
+	t.lazy.ahead = append(t.lazy.ahead, b.QueuedQueries...)
+}
+
+// SendAhead sends what Ahead queued, if it has not gone out yet (with
+// BEGIN, in one round trip), and returns the first error of its callbacks.
+func (t *Tx) SendAhead(ctx context.Context) error {
+	l := t.lazy
+	if len(l.ahead) == 0 {
+		return nil
+	}
+	if l.real == nil {
+		return l.sendWithBegin(ctx, nil).Close()
+	}
+	br := l.real.SendBatch(ctx, &pgx.Batch{QueuedQueries: l.ahead})
+	err := l.readAhead(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Commit sends what Ahead queued if nothing went out yet, writes what
+// Defer deferred, commits and runs the after-commit functions. When the
+// statements sent ahead or the deferred writes fail, it rolls back and
+// returns their error.
 func (t *Tx) Commit(ctx context.Context) error {
+	if err := t.SendAhead(ctx); err != nil {
+		_ = t.Tx.Rollback(ctx)
+		return err
+	}
 	if err := t.hooks.flush(t.hooks.into(WithTx(ctx, t.Tx))); err != nil {
 		_ = t.Tx.Rollback(ctx)
 		return err
