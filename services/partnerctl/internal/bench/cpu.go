@@ -3,7 +3,9 @@ package bench
 import (
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -25,8 +27,33 @@ type CPUSnapshot struct {
 	// Tree holds, per tree root's group, the live children: pid → CPU so far
 	// (own and reaped) and category, to split a tree's delta by category.
 	Tree map[string]map[int]childCPU
+	// IO holds, per group that is not a tree, its system calls so far.
+	IO map[string]ioCount
 	// Missing lists processes that could not be read (exited).
 	Missing []string
+}
+
+// ioCount is a process's read and write system calls (/proc/<pid>/io syscr,
+// syscw). Every round trip of a service to Postgres or NATS costs it a
+// write and at least one read, so the counts follow its round trips, and
+// vary far less from run to run than CPU does.
+type ioCount struct{ Reads, Writes int64 }
+
+func (c ioCount) sub(b ioCount) ioCount { return ioCount{c.Reads - b.Reads, c.Writes - b.Writes} }
+
+// readIO reads pid's system call counts.
+func readIO(pid int) (ioCount, bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "io"))
+	if err != nil {
+		return ioCount{}, false
+	}
+	return parseIO(data)
+}
+
+func parseIO(data []byte) (ioCount, bool) {
+	r, okr := statusKB(data, "syscr")
+	w, okw := statusKB(data, "syscw")
+	return ioCount{r, w}, okr && okw
 }
 
 type childCPU struct {
@@ -36,7 +63,8 @@ type childCPU struct {
 
 // TakeCPU reads /proc for every process of procs.
 func TakeCPU(procs []Proc) CPUSnapshot {
-	s := CPUSnapshot{At: time.Now(), Machine: readMachineCPU(), Groups: map[string]time.Duration{}, Tree: map[string]map[int]childCPU{}}
+	s := CPUSnapshot{At: time.Now(), Machine: readMachineCPU(), Groups: map[string]time.Duration{}, Tree: map[string]map[int]childCPU{},
+		IO: map[string]ioCount{}}
 	if self, err := readProcStat(os.Getpid()); err == nil {
 		s.Self = self.Self()
 	}
@@ -56,6 +84,8 @@ func TakeCPU(procs []Proc) CPUSnapshot {
 				cpu += cc
 			}
 			s.Tree[p.Group] = kids
+		} else if io, ok := readIO(p.PID); ok {
+			s.IO[p.Group] = io
 		}
 		s.Groups[p.Group] += cpu
 	}
@@ -75,6 +105,18 @@ type CPUUsage struct {
 	// root's own time and that of children that exited in the window are
 	// "postmaster+exited".
 	Categories map[string]map[string]time.Duration
+	// IO is the system calls of the groups that are not trees.
+	IO map[string]ioCount
+}
+
+// Syscalls sums the system calls of groups.
+func (u CPUUsage) Syscalls(groups ...string) ioCount {
+	var t ioCount
+	for _, g := range groups {
+		t.Reads += u.IO[g].Reads
+		t.Writes += u.IO[g].Writes
+	}
+	return t
 }
 
 // Total is the CPU time of every group.
@@ -109,10 +151,16 @@ func (u CPUUsage) SortedGroups() []string { return slices.Sorted(maps.Keys(u.Gro
 // Sub is the usage from earlier snapshot b to s.
 func (s CPUSnapshot) Sub(b CPUSnapshot) CPUUsage {
 	u := CPUUsage{Wall: s.At.Sub(b.At), Machine: s.Machine.Busy - b.Machine.Busy, Steal: s.Machine.Steal - b.Machine.Steal,
-		Driver: s.Self - b.Self, Pressure: s.Machine.Pressure - b.Machine.Pressure, Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{}}
+		Driver: s.Self - b.Self, Pressure: s.Machine.Pressure - b.Machine.Pressure, Groups: map[string]time.Duration{}, Categories: map[string]map[string]time.Duration{},
+		IO: map[string]ioCount{}}
 	for g, v := range s.Groups {
 		if old, ok := b.Groups[g]; ok {
 			u.Groups[g] = v - old
+		}
+	}
+	for g, v := range s.IO {
+		if old, ok := b.IO[g]; ok {
+			u.IO[g] = v.sub(old)
 		}
 	}
 	for g, kids := range s.Tree {

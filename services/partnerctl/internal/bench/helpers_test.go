@@ -86,6 +86,27 @@ func TestStatusKB(t *testing.T) {
 	}
 }
 
+// A process's system calls come from /proc/<pid>/io, and a window's are
+// the difference of two snapshots, per group.
+func TestSystemCallsPerGroup(t *testing.T) {
+	io := "rchar: 5321\nwchar: 880\nsyscr: 41\nsyscw: 17\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n"
+	if c, ok := parseIO([]byte(io)); !ok || c != (ioCount{Reads: 41, Writes: 17}) {
+		t.Errorf("parseIO = %+v, %v", c, ok)
+	}
+	if _, ok := parseIO([]byte("rchar: 1\n")); ok {
+		t.Error("parseIO without syscr/syscw: want not ok")
+	}
+	if c, ok := readIO(os.Getpid()); !ok || c.Reads <= 0 {
+		t.Errorf("own system calls %+v, %v", c, ok)
+	}
+	a := CPUSnapshot{Groups: map[string]time.Duration{}, IO: map[string]ioCount{"registration": {10, 5}, "notifier": {7, 7}}}
+	b := CPUSnapshot{Groups: map[string]time.Duration{}, IO: map[string]ioCount{"registration": {40, 25}, "notifier": {9, 8}, "timeline": {3, 3}}}
+	u := b.Sub(a)
+	if got := u.Syscalls("registration", "notifier", "timeline"); got != (ioCount{Reads: 32, Writes: 21}) {
+		t.Errorf("system calls in the window %+v, want 32 + 21 (timeline, new in the window, not counted)", got)
+	}
+}
+
 func TestPGCategory(t *testing.T) {
 	for title, want := range map[string]string{
 		"postgres: registration_app onboarding 127.0.0.1(51234) idle":              "backend registration_app",

@@ -141,8 +141,19 @@ func (r *Report) Print(w io.Writer) {
 	line("stack CPU", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPUPerOnboarding())) })
 	line("  net of idle", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPUNetPerOnboarding(r.IdleBefore.CPU))) })
 	line("  stack cores busy", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Cores("")) })
+	syscalls := func(name string, of func(p PointResult) ioCount) {
+		line(name, "/onb", func(p PointResult) string {
+			c := of(p)
+			return fmt.Sprintf("%.0f + %.0f", float64(c.Reads)/float64(p.N), float64(c.Writes)/float64(p.N))
+		})
+	}
+	services := slices.DeleteFunc(groups(r.Points), func(g string) bool { return g == "nats-server" || g == "postgres" })
+	syscalls("  services' system calls, read + write", func(p PointResult) ioCount { return p.CPU.Syscalls(services...) })
 	for _, g := range groups(r.Points) {
 		line("  "+g, "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPU.Groups[g]/time.Duration(p.N))) })
+		if g == "nats-server" {
+			syscalls("    system calls, read + write", func(p PointResult) ioCount { return p.CPU.Syscalls(g) })
+		}
 		if g == "postgres" {
 			shown, rest := categories(r.Points, g)
 			for _, c := range shown {
