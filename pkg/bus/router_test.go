@@ -265,16 +265,7 @@ func TestAPartnersEventsShareOneWorkerAcrossDurables(t *testing.T) {
 			publishType(t, js, typeOther, fmt.Sprintf("PW-%d", p), 1000+i)
 		}
 	}
-	testkit.Eventually(t, 20*time.Second, func() error {
-		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
-			return err
-		}
-		if n != 2*partners*each {
-			return fmt.Errorf("%d of %d events handled", n, 2*partners*each)
-		}
-		return nil
-	})
+	waitSeen(t, pool, 2*partners*each)
 	var mixed int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT xid FROM seen GROUP BY xid
 		HAVING bool_or(n < 1000) AND bool_or(n >= 1000)) x`).Scan(&mixed); err != nil {
@@ -292,82 +283,40 @@ var seenTable = fstest.MapFS{"00001_seen.sql": {Data: []byte("-- +goose Up\nCREA
 
 func seenPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	return tracedSeenPool(t, nil)
+	return testkit.ServicePool(t, "relationships", seenTable, 4, nil)
 }
 
-// tracedSeenPool is seenPool with tracer on its connections (nil: none).
-func tracedSeenPool(t *testing.T, tracer pgx.QueryTracer) *pgxpool.Pool {
+// waitSeen waits until the seen table holds want rows.
+func waitSeen(t *testing.T, pool *pgxpool.Pool, want int) {
 	t.Helper()
-	ctx := context.Background()
-	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 4}.WithDefaults("relationships")
-	if err := pg.Provision(ctx, c, seenTable, quiet()); err != nil {
-		t.Fatal(err)
-	}
-	dsn, err := c.RuntimeURL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.MaxConns = c.MaxConns
-	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema
-	pc.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	testkit.Eventually(t, 20*time.Second, func() error {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+			return err
+		}
+		if n != want {
+			return fmt.Errorf("%d rows seen, want %d", n, want)
+		}
+		return nil
+	})
 }
-
-// batchLog records the statements of every batch sent, and counts the
-// statements sent alone.
-type batchLog struct {
-	mu      sync.Mutex
-	batches [][]string
-	alone   []string
-}
-
-func (l *batchLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.alone = append(l.alone, d.SQL)
-	return ctx
-}
-func (l *batchLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (l *batchLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	var sqls []string
-	for _, q := range d.Batch.QueuedQueries {
-		sqls = append(sqls, q.SQL)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.batches = append(l.batches, sqls)
-	return ctx
-}
-func (l *batchLog) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (l *batchLog) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // claims counts the inbox statements sent, and those sent in one batch
 // with BEGIN and a statement of a handler after them.
-func (l *batchLog) claims() (all, withFirst int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func claims(s *testkit.Statements) (all, withFirst int) {
 	isClaim := func(sql string) bool { return strings.Contains(sql, "INSERT INTO inbox") }
-	for _, sql := range l.alone {
+	for _, sql := range s.Alone() {
 		if isClaim(sql) {
 			all++
 		}
 	}
-	for _, b := range l.batches {
+	for _, b := range s.Batches() {
 		for i, sql := range b {
 			if !isClaim(sql) {
 				continue
 			}
 			all++
-			if i > 0 && strings.EqualFold(strings.TrimSpace(b[0]), "begin") && i+1 < len(b) && strings.Contains(b[i+1], "INSERT INTO seen") {
+			if i > 0 && testkit.IsBegin(b[0]) && i+1 < len(b) && strings.Contains(b[i+1], "INSERT INTO seen") {
 				withFirst++
 			}
 		}
@@ -385,8 +334,8 @@ func TestABatchClaimsItsEventsInOneStatement(t *testing.T) {
 	url := testkit.NATS(t)
 	_, js := testkit.JetStream(t, url)
 	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
-	batches := &batchLog{}
-	pool := tracedSeenPool(t, batches)
+	statements := &testkit.Statements{}
+	pool := testkit.ServicePool(t, "relationships", seenTable, 4, statements)
 	const events = 40
 	ids := make([]string, 0, events)
 	partner := func(i int) string { return fmt.Sprintf("PC-%02d", i%5) }
@@ -407,14 +356,8 @@ func TestABatchClaimsItsEventsInOneStatement(t *testing.T) {
 	ctx := context.Background()
 	settled := func(want int) {
 		t.Helper()
+		waitSeen(t, pool, want)
 		testkit.Eventually(t, 15*time.Second, func() error {
-			var n int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
-				return err
-			}
-			if n != want {
-				return fmt.Errorf("%d effects, want %d", n, want)
-			}
 			stream, err := js.Stream(ctx, "REGISTRATION")
 			if err != nil {
 				return err
@@ -433,13 +376,13 @@ func TestABatchClaimsItsEventsInOneStatement(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid) FROM seen`).Scan(&txs); err != nil {
 		t.Fatal(err)
 	}
-	claims, withFirst := batches.claims()
-	t.Logf("%d events in %d transactions; %d inbox statements, %d of them sent with BEGIN and a handler's statement", events, txs, claims, withFirst)
-	if claims != txs {
-		t.Errorf("%d inbox statements for %d transactions: a batch did not claim its events at once", claims, txs)
+	claimed, withFirst := claims(statements)
+	t.Logf("%d events in %d transactions; %d inbox statements, %d of them sent with BEGIN and a handler's statement", events, txs, claimed, withFirst)
+	if claimed != txs {
+		t.Errorf("%d inbox statements for %d transactions: a batch did not claim its events at once", claimed, txs)
 	}
-	if withFirst != claims {
-		t.Errorf("%d of %d inbox statements went out with BEGIN and the first handler's statement", withFirst, claims)
+	if withFirst != claimed {
+		t.Errorf("%d of %d inbox statements went out with BEGIN and the first handler's statement", withFirst, claimed)
 	}
 
 	// Half of them again, each before a fresh event of its partner.
@@ -495,20 +438,7 @@ func TestQueuedEventsShareATransaction(t *testing.T) {
 	}})
 	runRouter(t, router)
 	ctx := context.Background()
-	seen := func(want int) {
-		t.Helper()
-		testkit.Eventually(t, 15*time.Second, func() error {
-			var n int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
-				return err
-			}
-			if n != want {
-				return fmt.Errorf("%d events recorded, want %d", n, want)
-			}
-			return nil
-		})
-	}
-	seen(events)
+	waitSeen(t, pool, events)
 	var txs, inbox int
 	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT xid), (SELECT count(*) FROM inbox) FROM seen`).Scan(&txs, &inbox); err != nil {
 		t.Fatal(err)
@@ -530,7 +460,7 @@ func TestQueuedEventsShareATransaction(t *testing.T) {
 			refused = id
 		}
 	}
-	seen(2*events - 1)
+	waitSeen(t, pool, 2*events-1)
 	var seven int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen WHERE n = $1`, events+7).Scan(&seven); err != nil {
 		t.Fatal(err)
@@ -887,16 +817,7 @@ func TestLingeringWorkerHandlesABurstInOneTransaction(t *testing.T) {
 			})
 		}})
 	runRouter(t, next)
-	testkit.Eventually(t, 10*time.Second, func() error {
-		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
-			return err
-		}
-		if n != 2*burst {
-			return fmt.Errorf("%d of %d events recorded", n, 2*burst)
-		}
-		return nil
-	})
+	waitSeen(t, pool, 2*burst)
 	if took := time.Since(stopped); took >= cfg.AckWait {
 		t.Errorf("the second burst was handled %s after the stop: held deliveries were not handed back", took)
 	}

@@ -2,11 +2,8 @@ package inbox_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"reflect"
 	"testing"
-	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,22 +13,9 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// noTables: the service has only the platform's tables (the inbox among them).
-var noTables = fstest.MapFS{"00001_none.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n")}}
-
 func pool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 2}.WithDefaults("registration")
-	if err := pg.Provision(ctx, c, noTables, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pg.Connect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
+	return testkit.ServicePool(t, "registration", testkit.NoTables, 2, nil)
 }
 
 func key(handler, id string) inbox.Key {

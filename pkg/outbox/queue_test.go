@@ -3,8 +3,6 @@ package outbox_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -22,17 +20,7 @@ var thingTable = fstest.MapFS{"00001_thing.sql": {Data: []byte("-- +goose Up\nCR
 
 func pool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 2}.WithDefaults("registration")
-	if err := pg.Provision(ctx, c, thingTable, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pg.Connect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
+	return testkit.ServicePool(t, "registration", thingTable, 2, nil)
 }
 
 func draft(subject string) outbox.Draft {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/url"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,40 +14,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// beginCounter counts BEGIN statements sent on their own (not in a batch).
-type beginCounter struct {
-	mu     sync.Mutex
-	alone  int
-	inBtch int
-}
-
-func (c *beginCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.HasPrefix(strings.ToLower(d.SQL), "begin") {
-		c.mu.Lock()
-		c.alone++
-		c.mu.Unlock()
-	}
-	return ctx
-}
-func (c *beginCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *beginCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	if len(d.Batch.QueuedQueries) > 0 && strings.HasPrefix(strings.ToLower(d.Batch.QueuedQueries[0].SQL), "begin") {
-		c.mu.Lock()
-		c.inBtch++
-		c.mu.Unlock()
-	}
-	return ctx
-}
-func (c *beginCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *beginCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (c *beginCounter) counts() (alone, inBatch int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.alone, c.inBtch
-}
-
-func lazyPool(t *testing.T) (*pgxpool.Pool, *beginCounter) {
+func lazyPool(t *testing.T) (*pgxpool.Pool, *testkit.Statements) {
 	t.Helper()
 	u, err := url.Parse(testkit.AdminURL())
 	if err != nil {
@@ -60,7 +25,7 @@ func lazyPool(t *testing.T) (*pgxpool.Pool, *beginCounter) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &beginCounter{}
+	tr := &testkit.Statements{}
 	cfg.ConnConfig.Tracer = tr
 	cfg.MaxConns = 2
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
@@ -143,7 +108,7 @@ func TestInTxBeginsWithTheFirstStatement(t *testing.T) {
 			t.Fatalf("%s: the transaction did not commit its rows", name)
 		}
 	}
-	if alone, inBatch := tr.counts(); alone != 0 || inBatch != len(first) {
+	if alone, inBatch := tr.Begins(); alone != 0 || inBatch != len(first) {
 		t.Fatalf("BEGIN sent alone %d times, with the first statement %d times; want 0 and %d", alone, inBatch, len(first))
 	}
 	if n := pool.Stat().AcquiredConns(); n != 0 {
@@ -234,7 +199,7 @@ func TestBeginIsLazy(t *testing.T) {
 	if !ran || count(t, pool) != 1 {
 		t.Fatalf("ran %v, %d rows", ran, count(t, pool))
 	}
-	if alone, _ := tr.counts(); alone != 0 {
+	if alone, _ := tr.Begins(); alone != 0 {
 		t.Fatalf("BEGIN sent alone %d times", alone)
 	}
 }
@@ -269,14 +234,20 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 		}
 		return got
 	}
+	// begin begins a transaction with an insert of id queued ahead.
+	begin := func(id int, ran *bool, fail error) (context.Context, *pg.Tx) {
+		tctx, tx, err := pg.Begin(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*ran = false
+		ahead(tx, id, ran, fail)
+		return tctx, tx
+	}
 
 	// With the first statement, in one round trip.
-	tctx, tx, err := pg.Begin(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ran bool
-	ahead(tx, 1, &ran, nil)
+	tctx, tx := begin(1, &ran, nil)
 	var seen int
 	if err := tx.QueryRow(tctx, `SELECT count(*) FROM t WHERE id = $1`, 1).Scan(&seen); err != nil {
 		t.Fatal(err)
@@ -287,19 +258,14 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if alone, inBatch := tr.counts(); alone != 0 || inBatch != 1 {
+	if alone, inBatch := tr.Begins(); alone != 0 || inBatch != 1 {
 		t.Fatalf("BEGIN alone %d, in a batch %d; want 0 and 1", alone, inBatch)
 	}
 
 	// A failing callback fails the first statement; the caller rolls back.
 	refused := errors.New("refused")
-	tctx, tx, err = pg.Begin(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran = false
-	ahead(tx, 2, &ran, refused)
-	_, err = tx.Exec(tctx, `INSERT INTO t VALUES ($1, 'first')`, 3)
+	tctx, tx = begin(2, &ran, refused)
+	_, err := tx.Exec(tctx, `INSERT INTO t VALUES ($1, 'first')`, 3)
 	if !errors.Is(err, refused) || !ran {
 		t.Fatalf("first statement: %v (callback ran %v), want %v", err, ran, refused)
 	}
@@ -308,12 +274,7 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 	}
 
 	// Nothing sent: SendAhead sends them, once; Commit too.
-	tctx, tx, err = pg.Begin(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran = false
-	ahead(tx, 4, &ran, nil)
+	tctx, tx = begin(4, &ran, nil)
 	if err := tx.SendAhead(tctx); err != nil || !ran {
 		t.Fatalf("SendAhead: %v, callback ran %v", err, ran)
 	}
@@ -323,24 +284,14 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, tx, err = pg.Begin(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran = false
-	ahead(tx, 5, &ran, nil)
+	_, tx = begin(5, &ran, nil)
 	if err := tx.Commit(ctx); err != nil || !ran {
 		t.Fatalf("Commit: %v, callback ran %v", err, ran)
 	}
 
 	// A first statement that begins on its own (no arguments) sends them
 	// right after BEGIN.
-	tctx, tx, err = pg.Begin(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran = false
-	ahead(tx, 6, &ran, nil)
+	tctx, tx = begin(6, &ran, nil)
 	if _, err := tx.Exec(tctx, `UPDATE t SET v = v || '.'`); err != nil || !ran {
 		t.Fatalf("first statement without arguments: %v, callback ran %v", err, ran)
 	}

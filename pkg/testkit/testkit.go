@@ -9,13 +9,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -90,6 +95,111 @@ func Database(tb testing.TB) string {
 		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	return name
+}
+
+// NoTables are the migrations of a service that has only the platform's
+// tables (inbox, outbox, timers).
+var NoTables fs.FS = fstest.MapFS{"00001_none.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n")}}
+
+// ServicePool provisions service's schema in a fresh test database (the
+// platform's tables and migrations) and returns its runtime pool, of
+// maxConns connections traced by tracer when it is not nil.
+func ServicePool(tb testing.TB, service string, migrations fs.FS, maxConns int32, tracer pgx.QueryTracer) *pgxpool.Pool {
+	tb.Helper()
+	ctx := context.Background()
+	c := pg.Config{AdminURL: AdminURL(), Database: Database(tb), MaxConns: maxConns}.WithDefaults(service)
+	if err := pg.Provision(ctx, c, migrations, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		tb.Fatalf("provision %s: %v", service, err)
+	}
+	pool, err := pg.Connect(ctx, c)
+	if err != nil {
+		tb.Fatalf("connect %s: %v", service, err)
+	}
+	if tracer != nil {
+		cfg := pool.Config()
+		pool.Close()
+		cfg.ConnConfig.Tracer = tracer
+		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			tb.Fatalf("connect %s: %v", service, err)
+		}
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// Statements is a pgx tracer (pgx.QueryTracer, pgx.BatchTracer) that
+// records the statements a pool sends: those sent alone, and each batch's
+// in order. Tests count round trips and what went in them with it.
+type Statements struct {
+	mu      sync.Mutex
+	alone   []string
+	batches [][]string
+}
+
+func (s *Statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.alone = append(s.alone, d.SQL)
+	return ctx
+}
+
+func (s *Statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (s *Statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	sqls := make([]string, 0, len(d.Batch.QueuedQueries))
+	for _, q := range d.Batch.QueuedQueries {
+		sqls = append(sqls, q.SQL)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, sqls)
+	return ctx
+}
+
+func (s *Statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (s *Statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// Alone returns the statements sent on their own so far.
+func (s *Statements) Alone() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.alone...)
+}
+
+// Batches returns the batches sent so far, each as its statements.
+func (s *Statements) Batches() [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]string(nil), s.batches...)
+}
+
+// Reset forgets what was recorded.
+func (s *Statements) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.alone, s.batches = nil, nil
+}
+
+// Begins counts the transactions begun: BEGIN sent on its own, and BEGIN
+// sent first in a batch (with the transaction's first statement).
+func (s *Statements) Begins() (alone, inBatch int) {
+	for _, sql := range s.Alone() {
+		if IsBegin(sql) {
+			alone++
+		}
+	}
+	for _, b := range s.Batches() {
+		if len(b) > 0 && IsBegin(b[0]) {
+			inBatch++
+		}
+	}
+	return alone, inBatch
+}
+
+// IsBegin reports whether sql begins a transaction.
+func IsBegin(sql string) bool {
+	f := strings.Fields(strings.ToLower(sql))
+	return len(f) > 0 && f[0] == "begin"
 }
 
 // RandomID returns n random bytes hex-encoded (lower case).

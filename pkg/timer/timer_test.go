@@ -4,31 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/pkg/timer"
 )
-
-// begins counts the transactions a pool opens.
-type begins struct{ n atomic.Int32 }
-
-func (b *begins) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.EqualFold(strings.TrimSpace(d.SQL), "begin") || strings.HasPrefix(strings.ToLower(strings.TrimSpace(d.SQL)), "begin ") {
-		b.n.Add(1)
-	}
-	return ctx
-}
-
-func (b *begins) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // TestFireDueFiresOnlyWhatIsDueAndIdlesWithoutATransaction: a run with
 // nothing due says when the next timer is due without opening a
@@ -37,23 +22,8 @@ func (b *begins) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData
 func TestFireDueFiresOnlyWhatIsDueAndIdlesWithoutATransaction(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 2}.WithDefaults("agreements")
-	if err := pg.Provision(ctx, c, fstest.MapFS{"00001_none.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n")}}, log); err != nil {
-		t.Fatal(err)
-	}
-	base, err := pg.Connect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := base.Config()
-	base.Close()
-	tr := &begins{}
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	tr := &testkit.Statements{}
+	pool := testkit.ServicePool(t, "agreements", testkit.NoTables, 2, tr)
 
 	timers := timer.New(pool, log)
 	var fired atomic.Int32
@@ -66,7 +36,7 @@ func TestFireDueFiresOnlyWhatIsDueAndIdlesWithoutATransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tr.n.Store(0)
+	tr.Reset()
 	next, err := timers.FireDue(ctx, now)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +44,8 @@ func TestFireDueFiresOnlyWhatIsDueAndIdlesWithoutATransaction(t *testing.T) {
 	if !next.Equal(due) {
 		t.Errorf("next due %s, want %s", next, due)
 	}
-	if n := tr.n.Load(); n != 0 || fired.Load() != 0 {
-		t.Errorf("with nothing due: %d transactions opened, %d fired; want none", n, fired.Load())
+	if alone, inBatch := tr.Begins(); alone+inBatch != 0 || fired.Load() != 0 {
+		t.Errorf("with nothing due: %d transactions opened, %d fired; want none", alone+inBatch, fired.Load())
 	}
 
 	next, err = timers.FireDue(ctx, due.Add(time.Second))

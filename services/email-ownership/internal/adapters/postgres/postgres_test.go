@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/adapters/postgres"
@@ -24,16 +21,7 @@ import (
 
 func newRepo(t *testing.T) (*postgres.Repository, *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
-	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 20}.WithDefaults("email-ownership")
-	if err := pg.Provision(ctx, cfg, postgres.Migrations, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pg.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testkit.ServicePool(t, "email-ownership", postgres.Migrations, 20, nil)
 	return postgres.New(pool, outbox.NewWriter("email-ownership"), events.Drafts), pool
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
-	"log/slog"
 	"reflect"
 	"sync"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
-	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
@@ -23,16 +20,7 @@ import (
 
 func pool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 6}.WithDefaults("relationships")
-	if err := pg.Provision(ctx, cfg, postgres.Migrations, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pg.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	p := testkit.ServicePool(t, "relationships", postgres.Migrations, 6, nil)
 	return p
 }
 

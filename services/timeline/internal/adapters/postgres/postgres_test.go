@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,16 +21,7 @@ import (
 
 func pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8}.WithDefaults("timeline")
-	if err := pg.Provision(ctx, cfg, postgres.Migrations, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pg.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	p := testkit.ServicePool(t, "timeline", postgres.Migrations, 8, nil)
 	return p
 }
 

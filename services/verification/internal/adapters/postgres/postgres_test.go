@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -33,15 +31,7 @@ func rules() domain.Rules {
 
 func setup(t *testing.T) (*postgres.Repository, *pgxpool.Pool) {
 	t.Helper()
-	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 8}.WithDefaults("verification")
-	if err := pg.Provision(ctx, cfg, postgres.Migrations, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pg.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testkit.ServicePool(t, "verification", postgres.Migrations, 8, nil)
 	return postgres.New(pool, outbox.NewWriter("verification"), events.ToDrafts), pool
 }
 
