@@ -48,18 +48,23 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 		return nil, err
 	}
 	t.real = tx
-	if len(t.ahead) > 0 {
-		b := &pgx.Batch{QueuedQueries: t.ahead}
-		br := tx.SendBatch(ctx, b)
-		err := t.readAhead(br)
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := t.sendAhead(ctx, tx); err != nil {
+		return nil, err
 	}
 	return tx, nil
+}
+
+// sendAhead sends what is queued ahead on tx, begun already, and reads it.
+func (t *lazyTx) sendAhead(ctx context.Context, tx pgx.Tx) error {
+	if len(t.ahead) == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, &pgx.Batch{QueuedQueries: t.ahead})
+	err := t.readAhead(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // readAhead reads the results of the statements sent ahead (running their

@@ -373,12 +373,7 @@ func (t *Tx) SendAhead(ctx context.Context) error {
 	if l.real == nil {
 		return l.sendWithBegin(ctx, nil).Close()
 	}
-	br := l.real.SendBatch(ctx, &pgx.Batch{QueuedQueries: l.ahead})
-	err := l.readAhead(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return l.sendAhead(ctx, l.real)
 }
 
 // Commit sends what Ahead queued if nothing went out yet, writes what
