@@ -49,9 +49,9 @@ var services = []service{
 }
 
 func main() {
-	// The launcher hosts the development broker: one processor, as the
-	// services (platform.Main) and the benchmark's broker run.
-	platform.OneProcessor(os.Getenv)
+	// The launcher hosts the services and the development broker: the
+	// stack's runtime settings, as every service process (platform.Main).
+	platform.TuneRuntime(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {

@@ -31,6 +31,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/platform"
 )
 
 // LoadPoint is one measured load: N onboardings by C concurrent workers.
@@ -90,6 +92,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		Processors: "services and nats-server on one processor each (their default), the driver on " + strconv.Itoa(runtime.GOMAXPROCS(0))}
 	if v := os.Getenv("GOMAXPROCS"); v != "" {
 		rep.Processors = "GOMAXPROCS=" + v + " for every process (from the environment)"
+	}
+	if v := os.Getenv("GOGC"); v != "" {
+		rep.Processors += "; GOGC=" + v + " for every process (from the environment)"
+	} else {
+		rep.Processors += "; services at GOGC=" + strconv.Itoa(platform.GCPercent) + " (their default)"
 	}
 	board := NewBoard()
 	id := runID()
