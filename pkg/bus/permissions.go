@@ -139,6 +139,7 @@ func Permissions(service string, consumes []Durable) (publish, subscribe []strin
 		publish = append(publish, "$JS.API.STREAM.INFO."+s.Name)
 	}
 	publish = append(publish, consumerPermissions(service, consumes)...)
+	publish = append(publish, deletePermissions(service, consumes)...)
 	return dedupe(publish), []string{InboxPrefix(service) + ".>"}
 }
 
@@ -162,6 +163,24 @@ func consumerPermissions(user string, durables []Durable) []string {
 				fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", s.Name, name),
 				fmt.Sprintf("$JS.ACK.%s.%s.>", s.Name, name),
 			)
+		}
+	}
+	return out
+}
+
+// deletePermissions lets a service delete its own durables: the router
+// moves a durable it finds on file to memory (or back, see BUS_DURABLES)
+// by deleting it and creating it again from its ack floor.
+func deletePermissions(user string, durables []Durable) []string {
+	var out []string
+	for _, d := range durables {
+		s, err := StreamFor(d.Filter)
+		if err != nil {
+			continue
+		}
+		names, _ := d.Names(user)
+		for _, name := range names {
+			out = append(out, fmt.Sprintf("$JS.API.CONSUMER.DELETE.%s.%s", s.Name, name))
 		}
 	}
 	return out

@@ -58,6 +58,14 @@ type Config struct {
 	// subscription whose handler acts outside the database (sends mail)
 	// sets Batch 1: a batch that fails is handled again event by event.
 	Batch int `env:"BUS_BATCH" envDefault:"32"`
+	// Durables is where JetStream keeps the service's durables: memory
+	// (their ack floors copied to the service's database every
+	// FloorInterval, a lost durable created again from there) or file.
+	Durables string `env:"BUS_DURABLES" envDefault:"memory"`
+	// FloorInterval is how often the ack floors of the durables that
+	// settled messages are copied: what a server restart makes the
+	// service receive again (its inbox makes that a no-op).
+	FloorInterval time.Duration `env:"BUS_FLOOR_INTERVAL" envDefault:"5s"`
 }
 
 // ConnectOptions are the options of every connection of the service: its
@@ -109,6 +117,12 @@ func (c Config) Validate() error {
 	if c.Rebalance != 0 && (c.Rebalance < 100*time.Millisecond || c.Rebalance > time.Minute) {
 		errs = append(errs, errors.New("BUS_REBALANCE must be in [100ms, 1m]"))
 	}
+	if c.Durables != "" && c.Durables != StorageMemory && c.Durables != StorageFile {
+		errs = append(errs, errors.New("BUS_DURABLES must be memory or file"))
+	}
+	if c.FloorInterval != 0 && (c.FloorInterval < 100*time.Millisecond || c.FloorInterval > time.Minute) {
+		errs = append(errs, errors.New("BUS_FLOOR_INTERVAL must be in [100ms, 1m]"))
+	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, errors.New("NATS_REPLICAS must be in [1, 5]"))
 	}
@@ -136,6 +150,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Batch == 0 {
 		c.Batch = 32
+	}
+	if c.Durables == "" {
+		c.Durables = StorageMemory
+	}
+	if c.FloorInterval == 0 {
+		c.FloorInterval = 5 * time.Second
 	}
 	if c.Rebalance == 0 {
 		c.Rebalance = 2 * time.Second
@@ -269,6 +289,7 @@ type Router struct {
 	done    chan struct{}
 	owner   *Owner
 	ownRun  bool // the router runs its owner (none was given)
+	fl      floors
 
 	pmu     sync.Mutex
 	parted  []*subscription         // the partitioned subscriptions, once Run built them
@@ -286,6 +307,7 @@ func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, lo
 		return nil, err
 	}
 	return &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
+		fl:   floors{tracked: map[string]*pulled{}},
 		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -297,7 +319,7 @@ func (r *Router) Add(subs ...Subscription) {
 		if !ok {
 			fs = &subscription{r: r, filter: f, durable: DurableName(r.service, f), byType: map[string]Subscription{},
 				producer: OwnerSource(f), workers: r.cfg.Workers, batch: r.cfg.Batch,
-				held: map[jetstream.Msg]held{}, pulls: map[int]jetstream.ConsumeContext{}}
+				held: map[jetstream.Msg]held{}, pulls: map[int]*pulled{}}
 			r.subs[f] = fs
 			r.order = append(r.order, f)
 		}
@@ -391,6 +413,23 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}()
 	r.buildWorkers()
+	floorsDone := make(chan struct{})
+	if r.memory() {
+		go func() { defer close(floorsDone); r.keepFloors(ctx) }()
+	} else {
+		close(floorsDone)
+	}
+	defer func() {
+		// What was settled last is recorded before the service stops.
+		<-floorsDone
+		if r.memory() {
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := r.recordFloors(fctx); err != nil {
+				r.log.Warn("cannot record the durables' ack floors at shutdown", "err", err)
+			}
+		}
+	}()
 	for _, f := range r.order {
 		s := r.subs[f]
 		if !(Durable{Filter: f, Shared: s.shared}).Partitioned() {
@@ -582,7 +621,7 @@ type subscription struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	held    map[jetstream.Msg]held // received, not yet acked or nacked
-	pulls   map[int]jetstream.ConsumeContext
+	pulls   map[int]*pulled
 	stopped atomic.Bool
 	hbStop  chan struct{}
 }
@@ -688,11 +727,19 @@ func (s *subscription) names(p int) (string, string) {
 // missing or the server is unavailable, so that a service started before
 // the streams job waits instead of exiting) and starts pulling from it.
 func (s *subscription) pull(ctx context.Context, p int) error {
+	return s.pullAgain(ctx, p, nil)
+}
+
+// pullAgain is pull; with old set, it replaces old's pull (a durable the
+// server lost) only if old is still partition p's: one given away
+// meanwhile stays given.
+func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error {
 	name, filter := s.names(p)
 	var cons jetstream.Consumer
+	var created time.Time
 	for attempt := 0; ; attempt++ {
 		var err error
-		cons, err = s.r.durable(ctx, name, filter)
+		cons, created, err = s.r.durable(ctx, name, filter)
 		if err == nil {
 			break
 		}
@@ -707,6 +754,7 @@ func (s *subscription) pull(ctx context.Context, p int) error {
 		case <-time.After(wait):
 		}
 	}
+	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
 	cc, err := cons.Consume(func(m jetstream.Msg) { s.receive(m, p) }, jetstream.PullMaxMessages(max(s.r.cfg.Prefetch, s.batch)),
 		// An idle pull is renewed every pullExpiry, with a heartbeat every
 		// 30 s (the client's cap), instead of every 30 s with one every
@@ -715,13 +763,25 @@ func (s *subscription) pull(ctx context.Context, p int) error {
 		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.r.log.Debug("consume", "durable", name, "err", err)
+			if s.r.memory() && lostDurable(err) && !s.stopped.Load() {
+				s.r.lost(pl)
+			}
 		}))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", name, err)
 	}
+	pl.cc = cc
 	s.mu.Lock()
-	s.pulls[p] = cc
+	if old != nil && s.pulls[p] != old {
+		s.mu.Unlock()
+		cc.Stop()
+		return nil
+	}
+	s.pulls[p] = pl
 	s.mu.Unlock()
+	s.r.fl.mu.Lock()
+	s.r.fl.tracked[name] = pl
+	s.r.fl.mu.Unlock()
 	return nil
 }
 
@@ -729,15 +789,15 @@ func (s *subscription) pull(ctx context.Context, p int) error {
 // holds are settled (handled, or handed back).
 func (s *subscription) unpull(p int) {
 	s.mu.Lock()
-	cc := s.pulls[p]
+	pl := s.pulls[p]
 	delete(s.pulls, p)
 	s.mu.Unlock()
-	if cc == nil {
+	if pl == nil {
 		return
 	}
-	cc.Stop()
+	pl.cc.Stop()
 	select {
-	case <-cc.Closed():
+	case <-pl.cc.Closed():
 	case <-time.After(5 * time.Second):
 	}
 	deadline := time.Now().Add(s.r.cfg.AckWait)
@@ -761,36 +821,6 @@ func (s *subscription) unpull(p int) {
 // server before the client renews it.
 const pullExpiry = 2 * time.Minute
 
-// durable creates the real durable consumer name with filter and never
-// deletes it.
-func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Consumer, error) {
-	st, err := StreamFor(filter)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	stream, err := r.js.Stream(ctx, st.Name)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s for %s: %w", st.Name, filter, err)
-	}
-	c, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       name,
-		FilterSubject: filter,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       r.cfg.AckWait,
-		// The router dead-letters at MaxDeliver; the server bound is a
-		// safety net a little above it.
-		MaxDeliver:    r.cfg.MaxDeliver + 2,
-		MaxAckPending: 1000,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("durable %s: %w", name, err)
-	}
-	return c, nil
-}
-
 // receive runs on a pull's goroutine, in stream order: it pins the
 // message to the worker of its partition key.
 func (s *subscription) receive(msg jetstream.Msg, p int) {
@@ -812,9 +842,16 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s, key: key, at: time.Now()}
 }
 
+// release forgets msg, settled or handed back: its durable's ack floor
+// may have moved.
 func (s *subscription) release(msg jetstream.Msg) {
 	s.mu.Lock()
-	delete(s.held, msg)
+	if h, ok := s.held[msg]; ok {
+		if pl := s.pulls[h.partition]; pl != nil {
+			pl.settled.Store(true)
+		}
+		delete(s.held, msg)
+	}
 	s.mu.Unlock()
 }
 
@@ -857,12 +894,12 @@ func (s *subscription) stop() {
 	s.mu.Unlock()
 	for _, p := range ps {
 		s.mu.Lock()
-		cc := s.pulls[p]
+		pl := s.pulls[p]
 		delete(s.pulls, p)
 		s.mu.Unlock()
-		cc.Stop()
+		pl.cc.Stop()
 		select {
-		case <-cc.Closed():
+		case <-pl.cc.Closed():
 		case <-time.After(5 * time.Second):
 		}
 	}

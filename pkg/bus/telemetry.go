@@ -30,6 +30,20 @@ type subObs struct {
 // the handler's context carries on to the events it writes. Call before Run.
 func (r *Router) Instrument(t *telemetry.Telemetry) { r.obs.t = t }
 
+// recreated counts a lost durable created again.
+func (o *routerObs) recreated() {
+	if o.t != nil {
+		o.t.Bus.DurableRecreated()
+	}
+}
+
+// floorsRecorded counts n ack floors copied to the database.
+func (o *routerObs) floorsRecorded(n int) {
+	if o.t != nil {
+		o.t.Bus.FloorsRecorded(n)
+	}
+}
+
 // prepareObs builds every series and span name once, before consuming.
 func (r *Router) prepareObs() {
 	if r.obs.t == nil {

@@ -114,6 +114,8 @@ type BusMetrics struct {
 	duration     *prometheus.HistogramVec
 	redelivered  *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
+	recreated    prometheus.Counter
+	floors       prometheus.Counter
 }
 
 func newBusMetrics(reg prometheus.Registerer) *BusMetrics {
@@ -135,9 +137,31 @@ func newBusMetrics(reg prometheus.Registerer) *BusMetrics {
 			Namespace: Namespace, Subsystem: "events", Name: "dead_lettered_total",
 			Help: "Events sent to deadletter.<service>, by handler and dlq-code.",
 		}, []string{"handler", "code"}),
+		recreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "bus", Name: "durables_recreated_total",
+			Help: "Durables the server had lost (a restart loses those held in memory) that the service created again from their recorded ack floor.",
+		}),
+		floors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "bus", Name: "ack_floors_recorded_total",
+			Help: "Ack floors of durables copied to the service's database (bus_floors).",
+		}),
 	}
-	reg.MustRegister(m.consumed, m.duration, m.redelivered, m.deadLettered)
+	reg.MustRegister(m.consumed, m.duration, m.redelivered, m.deadLettered, m.recreated, m.floors)
 	return m
+}
+
+// DurableRecreated counts a lost durable created again.
+func (m *BusMetrics) DurableRecreated() {
+	if m != nil {
+		m.recreated.Inc()
+	}
+}
+
+// FloorsRecorded counts n ack floors copied to the database.
+func (m *BusMetrics) FloorsRecorded(n int) {
+	if m != nil {
+		m.floors.Add(float64(n))
+	}
 }
 
 // Subscription returns the series of one handler (durable) and the event

@@ -1,0 +1,302 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Durables kept in memory.
+//
+// JetStream rewrites a file-backed durable's state (a temporary file, then a
+// rename) up to ten times a second while it has deliveries or acks; with
+// some fifty busy durables in a loaded stack, that was 45 % of nats-server's
+// CPU. A durable held in the servers' memory writes nothing, but a restart
+// of every server holding it loses it. So the router keeps each durable's
+// position in the service's own database: every FloorInterval it copies the
+// ack floor (the stream sequence below which everything is acknowledged) of
+// each durable that settled messages since the last copy into bus_floors,
+// and when a durable is missing, at start or after the server lost it, it
+// creates it again from its floor + 1. The messages between the copied floor
+// and the lost one are delivered again; the inbox (or the handler's own
+// idempotency) makes them no-ops, and the dead-letter publish is
+// deduplicated by its message id. A stream created anew (its creation time
+// differs from the one recorded) starts from its beginning.
+//
+// A durable found on file is moved to memory from its own ack floor.
+// Without a pool there is nowhere to keep floors: the router keeps its
+// durables on file.
+
+// StorageMemory and StorageFile are the values of BUS_DURABLES.
+const (
+	StorageMemory = "memory"
+	StorageFile   = "file"
+)
+
+// pulled is one durable this instance pulls from (or did): its consumer,
+// its pull and whether it settled messages since its floor was last copied.
+type pulled struct {
+	name, stream string
+	created      time.Time // the stream's creation time
+	ctx          context.Context
+	cons         jetstream.Consumer
+	cc           jetstream.ConsumeContext
+	settled      atomic.Bool
+	checking     atomic.Bool
+}
+
+// floors is the router's record of the durables it pulls from.
+type floors struct {
+	mu      sync.Mutex
+	tracked map[string]*pulled // by durable name; entries stay (bounded by the durables)
+}
+
+// memory reports whether the router keeps its durables in memory.
+func (r *Router) memory() bool {
+	return r.pool != nil && r.cfg.Durables == StorageMemory
+}
+
+const upsertFloorsSQL = `INSERT INTO bus_floors (durable, stream, stream_created, floor)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+	ON CONFLICT (durable) DO UPDATE SET
+		floor = CASE WHEN bus_floors.stream_created = excluded.stream_created
+			THEN greatest(bus_floors.floor, excluded.floor) ELSE excluded.floor END,
+		stream = excluded.stream, stream_created = excluded.stream_created, updated_at = now()`
+
+// recordFloors copies the ack floors of the durables that settled messages
+// since the last round into bus_floors, in one statement. A durable the
+// server no longer has is created again.
+func (r *Router) recordFloors(ctx context.Context) error {
+	r.fl.mu.Lock()
+	var due []*pulled
+	for _, p := range r.fl.tracked {
+		if p.settled.Swap(false) {
+			due = append(due, p)
+		}
+	}
+	r.fl.mu.Unlock()
+	if len(due) == 0 {
+		return nil
+	}
+	var names, streams []string
+	var created, floor []int64
+	for _, p := range due {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		info, err := p.cons.Info(ictx)
+		cancel()
+		if err != nil {
+			p.settled.Store(true) // try again next round
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				r.lost(p)
+			}
+			continue
+		}
+		names = append(names, p.name)
+		streams = append(streams, p.stream)
+		created = append(created, p.created.UnixNano())
+		floor = append(floor, int64(info.AckFloor.Stream))
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := r.pool.Exec(ctx, upsertFloorsSQL, names, streams, created, floor); err != nil {
+		for _, p := range due {
+			p.settled.Store(true)
+		}
+		return fmt.Errorf("record ack floors: %w", err)
+	}
+	r.obs.floorsRecorded(len(names))
+	return nil
+}
+
+// keepFloors records floors every FloorInterval until ctx ends.
+func (r *Router) keepFloors(ctx context.Context) {
+	t := time.NewTicker(r.cfg.FloorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.recordFloors(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("cannot record the durables' ack floors; trying again", "err", err)
+			}
+		}
+	}
+}
+
+// floorOf is the recorded ack floor of durable name on a stream created at
+// created; 0 when none is recorded or the stream was created anew since.
+func (r *Router) floorOf(ctx context.Context, name string, created time.Time) (uint64, error) {
+	var floor, at int64
+	err := r.pool.QueryRow(ctx, `SELECT floor, stream_created FROM bus_floors WHERE durable = $1`, name).Scan(&floor, &at)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("ack floor of %s: %w", name, err)
+	}
+	if at != created.UnixNano() || floor < 0 {
+		return 0, nil
+	}
+	return uint64(floor), nil
+}
+
+// durable creates or updates durable name with filter (never deleting it),
+// in memory or on file as configured: see the comment at the top.
+func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Consumer, time.Time, error) {
+	st, err := StreamFor(filter)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	stream, err := r.js.Stream(ctx, st.Name)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("stream %s for %s: %w", st.Name, filter, err)
+	}
+	created := stream.CachedInfo().Created
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       r.cfg.AckWait,
+		// The router dead-letters at MaxDeliver; the server bound is a
+		// safety net a little above it.
+		MaxDeliver:    r.cfg.MaxDeliver + 2,
+		MaxAckPending: 1000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MemoryStorage: r.memory(),
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		c, err := stream.Consumer(ctx, name)
+		var from uint64 // the ack floor to create it from
+		switch {
+		case err == nil:
+			info := c.CachedInfo()
+			if info.Config.MemoryStorage == cfg.MemoryStorage {
+				// The start position cannot change; the rest (ack wait,
+				// deliveries) follows the configuration.
+				cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
+				c, err = stream.CreateOrUpdateConsumer(ctx, cfg)
+				if err != nil {
+					return nil, created, fmt.Errorf("durable %s: %w", name, err)
+				}
+				return c, created, nil
+			}
+			// Moved between file and memory from where it stands.
+			from = info.AckFloor.Stream
+			if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return nil, created, fmt.Errorf("move durable %s to %s: %w", name, storageName(cfg.MemoryStorage), err)
+			}
+			r.log.Info("moved a durable", "durable", name, "to", storageName(cfg.MemoryStorage), "from_stream_seq", from+1)
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			if r.memory() {
+				if from, err = r.floorOf(ctx, name, created); err != nil {
+					return nil, created, err
+				}
+			}
+		default:
+			return nil, created, fmt.Errorf("durable %s: %w", name, err)
+		}
+		create := cfg
+		if from > 0 {
+			create.DeliverPolicy, create.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
+		}
+		c, err = stream.CreateConsumer(ctx, create)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			continue // another instance created it first: take it as it is
+		}
+		if err != nil {
+			return nil, created, fmt.Errorf("durable %s: %w", name, err)
+		}
+		if from > 0 {
+			r.log.Info("created a durable from its ack floor", "durable", name, "from_stream_seq", from+1)
+		}
+		return c, created, nil
+	}
+	return nil, created, fmt.Errorf("durable %s: created and deleted concurrently, giving up", name)
+}
+
+func storageName(memory bool) string {
+	if memory {
+		return StorageMemory
+	}
+	return StorageFile
+}
+
+// lostDurable reports whether a pull's error may mean its durable is gone
+// (a server restart loses durables held in memory).
+func lostDurable(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat) ||
+		errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// lost checks, once at a time per durable, whether p's durable still
+// exists, and when it does not, starts pulling again from a durable created
+// from its recorded floor (retrying while the server is unavailable).
+func (r *Router) lost(p *pulled) {
+	if !p.checking.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer p.checking.Store(false)
+		for attempt := 0; p.ctx.Err() == nil; attempt++ {
+			if attempt > 0 {
+				select {
+				case <-p.ctx.Done():
+					return
+				case <-time.After(min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)):
+				}
+			}
+			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+			_, err := r.js.Consumer(ctx, p.stream, p.name)
+			cancel()
+			if err == nil {
+				return // still there: a passing error
+			}
+			if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				continue // the server is not back yet
+			}
+			r.obs.recreated()
+			r.log.Warn("the server lost a durable; creating it again from its recorded ack floor", "durable", p.name)
+			if r.repull(p) {
+				return
+			}
+		}
+	}()
+}
+
+// repull replaces the pull of p, if it is still current, by one from a new
+// durable; it reports whether that is done (or no longer needed).
+func (r *Router) repull(p *pulled) bool {
+	for _, f := range r.order {
+		s := r.subs[f]
+		s.mu.Lock()
+		part := -2
+		for n, cur := range s.pulls {
+			if cur == p {
+				part = n
+			}
+		}
+		s.mu.Unlock()
+		if part == -2 {
+			continue
+		}
+		p.cc.Stop()
+		err := s.pullAgain(p.ctx, part, p)
+		if err != nil && p.ctx.Err() == nil {
+			r.log.Warn("cannot create a lost durable again yet", "durable", p.name, "err", err)
+			return false
+		}
+		return true
+	}
+	return true // no longer pulled
+}

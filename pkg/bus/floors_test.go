@@ -1,0 +1,299 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/natsembed"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// effectsTable records every effect a handler committed, duplicates
+// included (no key on the event id).
+var effectsTable = fstest.MapFS{"00001_effects.sql": {Data: []byte(
+	"-- +goose Up\nCREATE TABLE effects (id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, partner TEXT NOT NULL, n INT NOT NULL);\n")}}
+
+// restartable is an embedded JetStream server that can be stopped and
+// started again on the same port and store, as a restarted server is.
+type restartable struct {
+	t    *testing.T
+	port int
+	dir  string
+	mu   sync.Mutex
+	s    *server.Server
+}
+
+func startRestartable(t *testing.T) *restartable {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	r := &restartable{t: t, port: port, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(func() { r.mu.Lock(); r.s.Shutdown(); r.mu.Unlock() })
+	return r
+}
+
+func (r *restartable) start() {
+	s, err := natsembed.Start("127.0.0.1", r.port, r.dir)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.s = s
+	r.mu.Unlock()
+}
+
+func (r *restartable) restart() {
+	r.mu.Lock()
+	r.s.Shutdown()
+	r.s.WaitForShutdown()
+	r.mu.Unlock()
+	r.start()
+}
+
+func (r *restartable) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", r.port) }
+
+// effectsRouter runs a router of relationships whose handler records each
+// event's effect in its transaction, with the inbox.
+func effectsRouter(t *testing.T, cfg bus.Config, pool *pgxpool.Pool, sub bus.Subscription) *bus.Router {
+	t.Helper()
+	router, _ := newRouter(t, "relationships", cfg, pool)
+	sub.Inbox = "on_happened"
+	sub.Handle = func(ctx context.Context, ev ce.Event) error {
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO effects (event_id, partner, n) VALUES ($1, $2, $3)`, ev.ID, ev.PartitionKey, number(t, ev))
+			return err
+		})
+	}
+	router.Add(sub)
+	runRouter(t, router)
+	return router
+}
+
+// effects counts the effects committed and the distinct events they are of.
+func effects(t *testing.T, pool *pgxpool.Pool) (all, distinct int) {
+	t.Helper()
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT event_id) FROM effects`).Scan(&all, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	return all, distinct
+}
+
+// TestDurablesLostInAServerRestartAreCreatedFromTheirFloors: the durables
+// live in the server's memory, so a restart loses them; the router creates
+// them again from the ack floors it copied to Postgres and goes on. Nothing
+// published before, during or after the restart is lost, no effect is
+// committed twice, and each partner's events are handled in order.
+func TestDurablesLostInAServerRestartAreCreatedFromTheirFloors(t *testing.T) {
+	srv := startRestartable(t)
+	_, js := testkit.JetStream(t, srv.url())
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+	cfg := testConfig(srv.url())
+	cfg.FloorInterval = 100 * time.Millisecond
+	effectsRouter(t, cfg, pool, bus.Subscription{Type: typeHappened})
+	ctx := context.Background()
+
+	const partners, perRound = 8, 25
+	sent := 0
+	round := func(js jetstream.JetStream) {
+		for i := 0; i < perRound; i++ {
+			for p := 0; p < partners; p++ {
+				publishRetrying(t, js, fmt.Sprintf("PF-%d", p), sent)
+				sent++
+			}
+		}
+	}
+	waitEffects := func(want int) {
+		t.Helper()
+		testkit.Eventually(t, 30*time.Second, func() error {
+			if _, n := effects(t, pool); n != want {
+				return fmt.Errorf("%d events handled, want %d", n, want)
+			}
+			return nil
+		})
+	}
+	round(js)
+	waitEffects(sent)
+	// Floors recorded for the partitions that had traffic.
+	testkit.Eventually(t, 5*time.Second, func() error {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM bus_floors WHERE floor > 0`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("no ack floor recorded")
+		}
+		return nil
+	})
+	// The durables are in memory.
+	stream, err := js.Stream(ctx, "REGISTRATION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lister := stream.ListConsumers(ctx)
+	durables := 0
+	for info := range lister.Info() {
+		durables++
+		if !info.Config.MemoryStorage {
+			t.Errorf("durable %s is on file", info.Name)
+		}
+	}
+	if durables == 0 {
+		t.Fatal("no durable")
+	}
+
+	// Events published while the server restarts, and after.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(50 * time.Millisecond)
+		srv.restart()
+	}()
+	round(js)
+	wg.Wait()
+	round(js)
+	waitEffects(sent)
+
+	// The lost durables came back from their floors, not from the start.
+	stream, err = js.Stream(ctx, "REGISTRATION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFloor := 0
+	lister = stream.ListConsumers(ctx)
+	for info := range lister.Info() {
+		if info.Config.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && info.Config.OptStartSeq > 1 {
+			fromFloor++
+		}
+	}
+	if fromFloor == 0 {
+		t.Error("no durable was created again from a recorded floor")
+	}
+	time.Sleep(cfg.AckWait / 2) // redeliveries, if any, have come
+	all, distinct := effects(t, pool)
+	if all != distinct || distinct != sent {
+		t.Errorf("%d effects of %d events, %d sent", all, distinct, sent)
+	}
+	// Each partner's events were handled in order.
+	rows, err := pool.Query(ctx, `SELECT partner, n FROM effects ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]int{}
+	for rows.Next() {
+		var partner string
+		var n int
+		if err := rows.Scan(&partner, &n); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := last[partner]; ok && n < prev {
+			t.Errorf("partner %s: event %d handled after %d", partner, n, prev)
+		}
+		last[partner] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishRetrying publishes as publish does, again (with the same
+// deduplication id) while the server is away.
+func publishRetrying(t *testing.T, js jetstream.JetStream, partner string, n int) {
+	t.Helper()
+	ev := ce.Event{ID: ce.NewID(), Source: "/services/registration", Type: typeHappened, Subject: partner, PartitionKey: partner,
+		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		m := nats.NewMsg(bus.PartitionSubject(ce.Topic(typeHappened), bus.PartitionFor(partner)))
+		for k, v := range ev.Headers() {
+			m.Header[k] = []string{v}
+		}
+		m.Data = ev.Data
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(ev.ID))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("publish: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAFileDurableMovesToMemoryFromItsAckFloor: a durable an earlier
+// version left on file is moved to memory where it stood; what it had
+// acknowledged is not delivered again.
+func TestAFileDurableMovesToMemoryFromItsAckFloor(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+	ctx := context.Background()
+	const filter = "registration.>"
+	for i := range 10 {
+		publish(t, js, "PM-1", i)
+	}
+	// The durable as an earlier version made it: on file, 5 acknowledged.
+	stream, err := js.Stream(ctx, "REGISTRATION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := bus.DurableName("relationships", filter)
+	old, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: name, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := old.Fetch(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	effectsRouter(t, testConfig(url), pool, bus.Subscription{Type: bus.AnyType, Filter: filter, Shared: true})
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if _, n := effects(t, pool); n != 5 {
+			return fmt.Errorf("%d events handled, want the 5 not acknowledged", n)
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	var first int
+	if err := pool.QueryRow(ctx, `SELECT min(n) FROM effects`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := effects(t, pool); all != 5 || first != 5 {
+		t.Errorf("%d effects from event %d, want 5 from event 5", all, first)
+	}
+	c, err := stream.Consumer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.CachedInfo().Config.MemoryStorage {
+		t.Error("the durable is still on file")
+	}
+}
