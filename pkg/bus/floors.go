@@ -56,6 +56,33 @@ type pulled struct {
 type floors struct {
 	mu      sync.Mutex
 	tracked map[string]*pulled // by durable name; entries stay (bounded by the durables)
+	// atStart are the floors recorded, read in one query before the router
+	// creates its durables (one query instead of one per durable created
+	// at start); once it runs, a lost durable's floor is read afresh.
+	atStart map[string]recorded
+}
+
+type recorded struct{ floor, created int64 }
+
+// loadFloors reads every recorded floor for the durables created at start.
+func (r *Router) loadFloors(ctx context.Context) error {
+	rows, err := r.pool.Query(ctx, `SELECT durable, floor, stream_created FROM bus_floors`)
+	if err != nil {
+		return fmt.Errorf("read ack floors: %w", err)
+	}
+	m := map[string]recorded{}
+	var name string
+	var rec recorded
+	if _, err := pgx.ForEachRow(rows, []any{&name, &rec.floor, &rec.created}, func() error {
+		m[name] = rec
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read ack floors: %w", err)
+	}
+	r.fl.mu.Lock()
+	r.fl.atStart = m
+	r.fl.mu.Unlock()
+	return nil
 }
 
 // memory reports whether the router keeps its durables in memory.
@@ -136,6 +163,16 @@ func (r *Router) keepFloors(ctx context.Context) {
 // created; 0 when none is recorded or the stream was created anew since.
 func (r *Router) floorOf(ctx context.Context, name string, created time.Time) (uint64, error) {
 	var floor, at int64
+	r.fl.mu.Lock()
+	start := r.fl.atStart
+	r.fl.mu.Unlock()
+	if start != nil && !r.isRun.Load() {
+		rec := start[name]
+		if rec.created != created.UnixNano() || rec.floor < 0 {
+			return 0, nil
+		}
+		return uint64(rec.floor), nil
+	}
 	err := r.pool.QueryRow(ctx, `SELECT floor, stream_created FROM bus_floors WHERE durable = $1`, name).Scan(&floor, &at)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
