@@ -59,10 +59,25 @@ type floors struct {
 	// atStart are the floors recorded, read in one query before the router
 	// creates its durables (one query instead of one per durable created
 	// at start); once it runs, a lost durable's floor is read afresh.
-	atStart map[string]recorded
+	atStart  map[string]recorded
+	prepared atomic.Bool
 }
 
 type recorded struct{ floor, created int64 }
+
+// Prepare reads the recorded ack floors for the durables Run creates (Run
+// does it when Prepare was not called): the platform calls it before it
+// starts the other users of the pool, so that the query needs no
+// connection of its own. A failure is logged; each durable then reads its
+// floor when it is created.
+func (r *Router) Prepare(ctx context.Context) {
+	if !r.memory() || r.fl.prepared.Swap(true) {
+		return
+	}
+	if err := r.loadFloors(ctx); err != nil {
+		r.log.Warn("cannot read the durables' ack floors at start; reading each when needed", "err", err)
+	}
+}
 
 // loadFloors reads every recorded floor for the durables created at start.
 func (r *Router) loadFloors(ctx context.Context) error {

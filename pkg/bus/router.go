@@ -415,9 +415,7 @@ func (r *Router) Run(ctx context.Context) error {
 	r.buildWorkers()
 	floorsDone := make(chan struct{})
 	if r.memory() {
-		if err := r.loadFloors(ctx); err != nil {
-			r.log.Warn("cannot read the durables' ack floors at start; reading each when needed", "err", err)
-		}
+		r.Prepare(ctx)
 		go func() { defer close(floorsDone); r.keepFloors(ctx) }()
 	} else {
 		close(floorsDone)

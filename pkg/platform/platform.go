@@ -298,6 +298,9 @@ func (b *Base) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Before anything else uses the pool: the query reuses the connection
+	// the start-up opened instead of opening one more beside the others.
+	b.Router.Prepare(runCtx)
 	g, gctx := errgroup.WithContext(runCtx)
 	ownerCtx, stopOwner := context.WithCancel(context.Background())
 	defer stopOwner()
