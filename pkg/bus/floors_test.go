@@ -3,7 +3,6 @@ package bus_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -11,13 +10,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
-	"github.com/partnerhub/onboarding/pkg/natsembed"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
@@ -26,49 +23,6 @@ import (
 // included (no key on the event id).
 var effectsTable = fstest.MapFS{"00001_effects.sql": {Data: []byte(
 	"-- +goose Up\nCREATE TABLE effects (id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, partner TEXT NOT NULL, n INT NOT NULL);\n")}}
-
-// restartable is an embedded JetStream server that can be stopped and
-// started again on the same port and store, as a restarted server is.
-type restartable struct {
-	t    *testing.T
-	port int
-	dir  string
-	mu   sync.Mutex
-	s    *server.Server
-}
-
-func startRestartable(t *testing.T) *restartable {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	r := &restartable{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() { r.mu.Lock(); r.s.Shutdown(); r.mu.Unlock() })
-	return r
-}
-
-func (r *restartable) start() {
-	s, err := natsembed.Start("127.0.0.1", r.port, r.dir)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.mu.Lock()
-	r.s = s
-	r.mu.Unlock()
-}
-
-func (r *restartable) restart() {
-	r.mu.Lock()
-	r.s.Shutdown()
-	r.s.WaitForShutdown()
-	r.mu.Unlock()
-	r.start()
-}
-
-func (r *restartable) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", r.port) }
 
 // effectsRouter runs a router of relationships whose handler records each
 // event's effect in its transaction, with the inbox.
@@ -102,11 +56,11 @@ func effects(t *testing.T, pool *pgxpool.Pool) (all, distinct int) {
 // published before, during or after the restart is lost, no effect is
 // committed twice, and each partner's events are handled in order.
 func TestDurablesLostInAServerRestartAreCreatedFromTheirFloors(t *testing.T) {
-	srv := startRestartable(t)
-	_, js := testkit.JetStream(t, srv.url())
+	srv := testkit.RestartableNATS(t)
+	_, js := testkit.JetStream(t, srv.URL())
 	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
 	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
-	cfg := testConfig(srv.url())
+	cfg := testConfig(srv.URL())
 	cfg.FloorInterval = 100 * time.Millisecond
 	effectsRouter(t, cfg, pool, bus.Subscription{Type: typeHappened})
 	ctx := context.Background()
@@ -166,7 +120,7 @@ func TestDurablesLostInAServerRestartAreCreatedFromTheirFloors(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		time.Sleep(50 * time.Millisecond)
-		srv.restart()
+		srv.Restart()
 	}()
 	round(js)
 	wg.Wait()

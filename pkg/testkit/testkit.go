@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -52,6 +54,58 @@ func NATS(tb testing.TB) string {
 	}
 	tb.Cleanup(s.Shutdown)
 	return s.ClientURL()
+}
+
+// NATSServer is an embedded JetStream server a test can restart on the
+// same port and store, as an operator restarts one: what the server held
+// in memory (durables kept there) is gone, what it stored is not.
+type NATSServer struct {
+	tb   testing.TB
+	port int
+	dir  string
+	mu   sync.Mutex
+	s    *server.Server
+}
+
+// RestartableNATS starts a NATSServer for the test; shut down at cleanup.
+func RestartableNATS(tb testing.TB) *NATSServer {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	n := &NATSServer{tb: tb, port: port, dir: tb.TempDir()}
+	n.start()
+	tb.Cleanup(func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.s.Shutdown()
+	})
+	return n
+}
+
+func (n *NATSServer) start() {
+	s, err := natsembed.Start("127.0.0.1", n.port, n.dir)
+	if err != nil {
+		n.tb.Fatalf("start embedded nats: %v", err)
+	}
+	n.mu.Lock()
+	n.s = s
+	n.mu.Unlock()
+}
+
+// URL is the server's client URL, the same across restarts.
+func (n *NATSServer) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
+
+// Restart shuts the server down and starts it again on its port and store.
+func (n *NATSServer) Restart() {
+	n.mu.Lock()
+	n.s.Shutdown()
+	n.s.WaitForShutdown()
+	n.mu.Unlock()
+	n.start()
 }
 
 // JetStream connects to url for test assertions; closed at cleanup.
