@@ -373,6 +373,22 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 		cfg := consumerConfig(o, name)
 		if !history {
 			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, next[name]
+		} else if cfg.DeliverPolicy == jetstream.DeliverNewPolicy {
+			// "New" pinned to a sequence: nats.go creates an ordered
+			// consumer again (after a server restart) from the message
+			// after the last it delivered, but with the original policy
+			// when it delivered none, and "new" then skips what was
+			// published while the server was away.
+			st, err := js.Stream(ctx, name)
+			if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
+				skipped = append(skipped, name)
+				continue
+			}
+			if err != nil {
+				stopAll()
+				return nil, nil, fmt.Errorf("stream %s: %w", name, err)
+			}
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.CachedInfo().State.LastSeq+1
 		}
 		c, err := js.OrderedConsumer(ctx, name, cfg)
 		if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
