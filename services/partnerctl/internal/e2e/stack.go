@@ -78,6 +78,7 @@ type Stack struct {
 	Events *Collector
 
 	t        testing.TB
+	broker   *testkit.NATSServer
 	signer   *auth.Signer
 	services []Service
 	urls     map[string]string
@@ -172,7 +173,8 @@ func Start(t testing.TB, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	t.Logf("built %d service binaries in %s", len(services), build.took.Round(time.Millisecond))
-	s := &Stack{Root: root, NATSURL: testkit.NATS(t), Database: testkit.Database(t), MailDir: t.TempDir(), KeysDir: t.TempDir(),
+	broker := testkit.RestartableNATS(t)
+	s := &Stack{Root: root, NATSURL: broker.URL(), broker: broker, Database: testkit.Database(t), MailDir: t.TempDir(), KeysDir: t.TempDir(),
 		PortalURL: "https://portal.example", HTTPClient: &http.Client{Timeout: 30 * time.Second}, t: t, services: services,
 		urls: map[string]string{}}
 	if s.signer, err = auth.EnsureDevKeys(s.KeysDir); err != nil {
@@ -264,6 +266,11 @@ func (s *Stack) waitReady(timeout time.Duration) {
 		}
 	}
 }
+
+// RestartNATS shuts the JetStream server down and starts it again on the
+// same port and store, as an operator restarts it: the services reconnect,
+// and the durables it held in memory are gone.
+func (s *Stack) RestartNATS() { s.broker.Restart() }
 
 // Has reports whether the stack runs service name.
 func (s *Stack) Has(name string) bool { _, ok := s.urls[name]; return ok }
