@@ -30,6 +30,11 @@ import (
 // deduplicated by its message id. A stream created anew (its creation time
 // differs from the one recorded) starts from its beginning.
 //
+// A cluster keeps its durables' definitions on disk: after a restart of
+// all its servers a memory durable is there again, from its deliver
+// policy. The router finds it behind its recorded floor (at start, or when
+// its pull fails) and creates it again from the floor.
+//
 // A durable found on file is moved to memory from its own ack floor.
 // Without a pool there is nowhere to keep floors: the router keeps its
 // durables on file.
@@ -233,7 +238,26 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 		switch {
 		case err == nil:
 			info := c.CachedInfo()
-			if info.Config.MemoryStorage == cfg.MemoryStorage {
+			behind := false
+			if r.memory() && info.Config.MemoryStorage {
+				rec, err := r.floorOf(ctx, name, created)
+				if err != nil {
+					return nil, created, err
+				}
+				if behind = rec > info.AckFloor.Stream; behind {
+					from = rec
+				}
+			}
+			if behind {
+				// A cluster keeps its durables' definitions on disk but a
+				// memory durable's state in memory: after a restart of all
+				// its servers, it starts again from its deliver policy.
+				if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+					return nil, created, fmt.Errorf("durable %s behind its recorded ack floor: %w", name, err)
+				}
+				r.log.Warn("a durable stood behind its recorded ack floor (its servers restarted it); creating it again from the floor",
+					"durable", name, "server_floor", info.AckFloor.Stream, "recorded_floor", from)
+			} else if info.Config.MemoryStorage == cfg.MemoryStorage {
 				// The start position cannot change; the rest (ack wait,
 				// deliveries) follows the configuration.
 				cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
@@ -242,13 +266,14 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 					return nil, created, fmt.Errorf("durable %s: %w", name, err)
 				}
 				return c, created, nil
+			} else {
+				// Moved between file and memory from where it stands.
+				from = info.AckFloor.Stream
+				if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+					return nil, created, fmt.Errorf("move durable %s to %s: %w", name, storageName(cfg.MemoryStorage), err)
+				}
+				r.log.Info("moved a durable", "durable", name, "to", storageName(cfg.MemoryStorage), "from_stream_seq", from+1)
 			}
-			// Moved between file and memory from where it stands.
-			from = info.AckFloor.Stream
-			if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return nil, created, fmt.Errorf("move durable %s to %s: %w", name, storageName(cfg.MemoryStorage), err)
-			}
-			r.log.Info("moved a durable", "durable", name, "to", storageName(cfg.MemoryStorage), "from_stream_seq", from+1)
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
 			if r.memory() {
 				if from, err = r.floorOf(ctx, name, created); err != nil {
@@ -309,11 +334,25 @@ func (r *Router) lost(p *pulled) {
 				}
 			}
 			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-			_, err := r.js.Consumer(ctx, p.stream, p.name)
-			cancel()
+			c, err := r.js.Consumer(ctx, p.stream, p.name)
 			if err == nil {
-				return // still there: a passing error
+				rec, ferr := r.floorOf(ctx, p.name, p.created)
+				cancel()
+				if ferr != nil {
+					continue
+				}
+				if rec <= c.CachedInfo().AckFloor.Stream {
+					return // still there: a passing error
+				}
+				// Restarted from its deliver policy (a cluster restarted):
+				// pulled again, it is created again from its floor.
+				r.obs.recreated()
+				if r.repull(p) {
+					return
+				}
+				continue
 			}
+			cancel()
 			if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 				continue // the server is not back yet
 			}

@@ -251,3 +251,72 @@ func TestAFileDurableMovesToMemoryFromItsAckFloor(t *testing.T) {
 		t.Error("the durable is still on file")
 	}
 }
+
+// TestADurableRestartedFromItsStartIsMovedToItsFloor: a cluster keeps its
+// durables' definitions on disk and a memory durable's state in memory, so
+// after a restart of all its servers the durable is there again, from its
+// deliver policy. The router finds it behind its recorded ack floor and
+// creates it again from the floor instead of reading the stream again.
+func TestADurableRestartedFromItsStartIsMovedToItsFloor(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+	ctx := context.Background()
+	const filter = "registration.>"
+	name := bus.DurableName("relationships", filter)
+	cfg := testConfig(url)
+	cfg.FloorInterval = 100 * time.Millisecond
+	sub := bus.Subscription{Type: bus.AnyType, Filter: filter, Shared: true}
+	first := effectsRouter(t, cfg, pool, sub)
+	for i := range 10 {
+		publish(t, js, "PR-1", i)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var floor int64
+		err := pool.QueryRow(ctx, `SELECT floor FROM bus_floors WHERE durable = $1`, name).Scan(&floor)
+		if err != nil || floor != 10 {
+			return fmt.Errorf("recorded floor %d (%v), want 10", floor, err)
+		}
+		return nil
+	})
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What the cluster's restart leaves: the durable again, from its start.
+	stream, err := js.Stream(ctx, "REGISTRATION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := stream.Consumer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted := old.CachedInfo().Config
+	restarted.DeliverPolicy, restarted.OptStartSeq = jetstream.DeliverAllPolicy, 0
+	if err := stream.DeleteConsumer(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.CreateConsumer(ctx, restarted); err != nil {
+		t.Fatal(err)
+	}
+
+	effectsRouter(t, cfg, pool, sub)
+	publish(t, js, "PR-1", 10)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if _, n := effects(t, pool); n != 11 {
+			return fmt.Errorf("%d events handled, want 11", n)
+		}
+		return nil
+	})
+	c, err := stream.Consumer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CachedInfo().Config; got.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || got.OptStartSeq != 11 {
+		t.Errorf("the durable starts %v at %d, want at 11, after its recorded floor", got.DeliverPolicy, got.OptStartSeq)
+	}
+	if all, _ := effects(t, pool); all != 11 {
+		t.Errorf("%d effects, want 11", all)
+	}
+}
