@@ -255,6 +255,7 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 				if err := stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 					return nil, created, fmt.Errorf("durable %s behind its recorded ack floor: %w", name, err)
 				}
+				r.obs.recreated()
 				r.log.Warn("a durable stood behind its recorded ack floor (its servers restarted it); creating it again from the floor",
 					"durable", name, "server_floor", info.AckFloor.Stream, "recorded_floor", from)
 			} else if info.Config.MemoryStorage == cfg.MemoryStorage {
@@ -345,8 +346,8 @@ func (r *Router) lost(p *pulled) {
 					return // still there: a passing error
 				}
 				// Restarted from its deliver policy (a cluster restarted):
-				// pulled again, it is created again from its floor.
-				r.obs.recreated()
+				// pulled again, it is created again from its floor (and
+				// counted there).
 				if r.repull(p) {
 					return
 				}
