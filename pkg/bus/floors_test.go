@@ -24,6 +24,16 @@ import (
 var effectsTable = fstest.MapFS{"00001_effects.sql": {Data: []byte(
 	"-- +goose Up\nCREATE TABLE effects (id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, partner TEXT NOT NULL, n INT NOT NULL);\n")}}
 
+// effectsSetup is an embedded server with the registration stream and the
+// effects table of relationships.
+func effectsSetup(t *testing.T) (string, jetstream.JetStream, *pgxpool.Pool) {
+	t.Helper()
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	return url, js, testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+}
+
 // effectsRouter runs a router of relationships whose handler records each
 // event's effect in its transaction, with the inbox.
 func effectsRouter(t *testing.T, cfg bus.Config, pool *pgxpool.Pool, sub bus.Subscription) *bus.Router {
@@ -199,10 +209,7 @@ func publishRetrying(t *testing.T, js jetstream.JetStream, partner string, n int
 // version left on file is moved to memory where it stood; what it had
 // acknowledged is not delivered again.
 func TestAFileDurableMovesToMemoryFromItsAckFloor(t *testing.T) {
-	url := testkit.NATS(t)
-	_, js := testkit.JetStream(t, url)
-	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
-	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+	url, js, pool := effectsSetup(t)
 	ctx := context.Background()
 	const filter = "registration.>"
 	for i := range 10 {
@@ -258,10 +265,7 @@ func TestAFileDurableMovesToMemoryFromItsAckFloor(t *testing.T) {
 // deliver policy. The router finds it behind its recorded ack floor and
 // creates it again from the floor instead of reading the stream again.
 func TestADurableRestartedFromItsStartIsMovedToItsFloor(t *testing.T) {
-	url := testkit.NATS(t)
-	_, js := testkit.JetStream(t, url)
-	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
-	pool := testkit.ServicePool(t, "relationships", effectsTable, 4, nil)
+	url, js, pool := effectsSetup(t)
 	ctx := context.Background()
 	const filter = "registration.>"
 	name := bus.DurableName("relationships", filter)

@@ -370,27 +370,7 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 		if slices.Contains(skipped, name) {
 			continue
 		}
-		cfg := consumerConfig(o, name)
-		if !history {
-			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, next[name]
-		} else if cfg.DeliverPolicy == jetstream.DeliverNewPolicy {
-			// "New" pinned to a sequence: nats.go creates an ordered
-			// consumer again (after a server restart) from the message
-			// after the last it delivered, but with the original policy
-			// when it delivered none, and "new" then skips what was
-			// published while the server was away.
-			st, err := js.Stream(ctx, name)
-			if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
-				skipped = append(skipped, name)
-				continue
-			}
-			if err != nil {
-				stopAll()
-				return nil, nil, fmt.Errorf("stream %s: %w", name, err)
-			}
-			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.CachedInfo().State.LastSeq+1
-		}
-		c, err := js.OrderedConsumer(ctx, name, cfg)
+		c, err := liveConsumer(ctx, js, name, o, history, next[name])
 		if errors.Is(err, jetstream.ErrStreamNotFound) && !o.Strict {
 			skipped = append(skipped, name)
 			continue
@@ -426,6 +406,27 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 	}
 	sort.Strings(skipped)
 	return stopAll, skipped, nil
+}
+
+// liveConsumer is the ordered consumer of the live tail of stream: from
+// next after a read of the stored events (history unset), else from o's
+// start. "New" is pinned to the stream's last sequence + 1: nats.go creates
+// an ordered consumer again (after a server restart) from the message after
+// the last it delivered, but with its original policy when it delivered
+// none, and "new" then skips what was published while the server was away.
+func liveConsumer(ctx context.Context, js jetstream.JetStream, stream string, o TailOptions, history bool, next uint64) (jetstream.Consumer, error) {
+	cfg := consumerConfig(o, stream)
+	switch {
+	case !history:
+		cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, next
+	case cfg.DeliverPolicy == jetstream.DeliverNewPolicy:
+		st, err := js.Stream(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.CachedInfo().State.LastSeq+1
+	}
+	return js.OrderedConsumer(ctx, stream, cfg)
 }
 
 // consumerConfig is the ordered consumer of stream for o's start and filter.
