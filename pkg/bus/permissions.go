@@ -138,8 +138,7 @@ func Permissions(service string, consumes []Durable) (publish, subscribe []strin
 	for _, s := range Catalog {
 		publish = append(publish, "$JS.API.STREAM.INFO."+s.Name)
 	}
-	publish = append(publish, consumerPermissions(service, consumes)...)
-	publish = append(publish, deletePermissions(service, consumes)...)
+	publish = append(publish, consumerPermissions(service, consumes, true)...)
 	return dedupe(publish), []string{InboxPrefix(service) + ".>"}
 }
 
@@ -147,8 +146,10 @@ func Permissions(service string, consumes []Durable) (publish, subscribe []strin
 // the server checks the body's filter against it), inspect, pull from and
 // ack its own durables (every partition's of a partitioned one). The plain
 // CONSUMER.CREATE.<stream>.<durable> form is left out on purpose: its
-// filter lives only in the body.
-func consumerPermissions(user string, durables []Durable) []string {
+// filter lives only in the body. With canDelete, user may also delete them:
+// a service's router moves a durable it finds in the other storage (see
+// BUS_DURABLES) by deleting it and creating it again from its ack floor.
+func consumerPermissions(user string, durables []Durable, canDelete bool) []string {
 	var out []string
 	for _, d := range durables {
 		s, err := StreamFor(d.Filter)
@@ -163,24 +164,9 @@ func consumerPermissions(user string, durables []Durable) []string {
 				fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", s.Name, name),
 				fmt.Sprintf("$JS.ACK.%s.%s.>", s.Name, name),
 			)
-		}
-	}
-	return out
-}
-
-// deletePermissions lets a service delete its own durables: the router
-// moves a durable it finds on file to memory (or back, see BUS_DURABLES)
-// by deleting it and creating it again from its ack floor.
-func deletePermissions(user string, durables []Durable) []string {
-	var out []string
-	for _, d := range durables {
-		s, err := StreamFor(d.Filter)
-		if err != nil {
-			continue
-		}
-		names, _ := d.Names(user)
-		for _, name := range names {
-			out = append(out, fmt.Sprintf("$JS.API.CONSUMER.DELETE.%s.%s", s.Name, name))
+			if canDelete {
+				out = append(out, fmt.Sprintf("$JS.API.CONSUMER.DELETE.%s.%s", s.Name, name))
+			}
 		}
 	}
 	return out
@@ -201,7 +187,7 @@ func ServiceUser(service string, consumes []Durable) UserSpec {
 // fails, which the user may not).
 func IntakeUser(user, intake string, consumes []string) UserSpec {
 	pub := []string{intake, "$JS.API.STREAM.INFO.INTAKE"}
-	pub = append(pub, consumerPermissions(user, externalDurables(consumes))...)
+	pub = append(pub, consumerPermissions(user, externalDurables(consumes), false)...)
 	for _, f := range consumes {
 		if s, err := StreamFor(f); err == nil {
 			pub = append(pub, "$JS.API.STREAM.INFO."+s.Name)
