@@ -134,7 +134,7 @@ func (r *Router) recordFloors(ctx context.Context) error {
 	}
 	var names, streams []string
 	var created, floor []int64
-	for _, p := range due {
+	for i, p := range due {
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		info, err := p.cons.Info(ictx)
 		cancel()
@@ -142,8 +142,14 @@ func (r *Router) recordFloors(ctx context.Context) error {
 			p.settled.Store(true) // try again next round
 			if errors.Is(err, jetstream.ErrConsumerNotFound) {
 				r.lost(p)
+				continue
 			}
-			continue
+			// The server is away: the others wait for the next round
+			// rather than for a timeout each.
+			for _, rest := range due[i+1:] {
+				rest.settled.Store(true)
+			}
+			break
 		}
 		names = append(names, p.name)
 		streams = append(streams, p.stream)
