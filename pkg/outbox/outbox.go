@@ -1,18 +1,21 @@
 // Package outbox writes events in the same pgx transaction as the state
 // change they announce, and relays them to JetStream afterwards.
 //
-// The writer inserts one row per event into the service's "outbox" table and
-// asks, through pg.AfterCommit, to wake the relay once the transaction has
+// The writer inserts one row per event into the service's "outbox" table and,
+// through pg.AfterCommit, hands the rows to the relay once the transaction has
 // committed: an event leaves as soon as its change is durable, with no
-// polling tick on the way. The relay publishes a batch asynchronously
+// polling tick on the way, and without being read back when the relay knows
+// its partition's order (Relay). The relay publishes a batch asynchronously
 // (JetStream PublishAsync, Nats-Msg-Id = CloudEvent id, so a repeated
 // attempt is dropped by the stream), waits for every acknowledgement and
-// deletes the batch in the same transaction; a slow poll is only a safety
-// net for rows written by a process that died before relaying them.
+// deletes published rows in one statement about once a FlushInterval; a slow
+// poll is only a safety net for rows written by a process that died before
+// relaying them.
 //
-// Rows hash into buckets by partition key. A relay takes a transaction-scoped
-// advisory lock per bucket it works on, so several relays (replicas) publish
-// different buckets at once while each partner's events keep their order.
+// Rows hash into buckets by partition key, and buckets into the bus'
+// partitions: the instance that owns a partition (bus.Owner) relays it, so
+// several relays (replicas) publish at once while each partner's events keep
+// their order.
 //
 // It replaces watermill-sql's queue and watermill's forwarder, which could
 // not do this: their subscriber polls, one relay at a time holds the queue,
@@ -70,6 +73,7 @@ type Writer struct {
 	source  string
 	now     func() time.Time
 	wake    func()
+	relay   *Relay // handed the rows at commit (RelayOnCommit), else nil
 	owner   *bus.Owner
 	channel string
 }
@@ -90,6 +94,15 @@ func (w *Writer) WakeOnCommit(wake func(), owner *bus.Owner, service string) {
 	w.wake, w.owner, w.channel = wake, owner, bus.OutboxChannel(service)
 }
 
+// RelayOnCommit is WakeOnCommit for the relay of this instance, which is
+// also handed the rows a transaction wrote once it has committed: it
+// publishes them as they are, without reading them back from the outbox,
+// when it knows their partition's order (Relay.handOff).
+func (w *Writer) RelayOnCommit(r *Relay, owner *bus.Owner, service string) {
+	w.WakeOnCommit(r.Wake, owner, service)
+	w.relay = r
+}
+
 // SchemaURL is the dataschema of an event type.
 func SchemaURL(eventType string) string { return SchemaBaseURL + ce.Topic(eventType) + ".json" }
 
@@ -108,8 +121,8 @@ INSERT INTO outbox (partition_key, bucket, sequence, subject, event_id, headers,
 SELECT $1, $6, s.last_sequence - cardinality($3::text[]) + e.n, e.subject, e.event_id, e.headers, e.payload
 FROM s, unnest($2::text[], $3::text[], $4::json[], $5::bytea[]) WITH ORDINALITY AS e(subject, event_id, headers, payload, n)
 ORDER BY e.n
-RETURNING sequence)
-SELECT o.sequence, s.origin_traceparent FROM o, s ORDER BY o.sequence`
+RETURNING id, sequence)
+SELECT o.id, o.sequence, s.origin_traceparent FROM o, s ORDER BY o.sequence`
 
 const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor_kind, actor_sub,
 	actor_roles, actor_partner, source_ip, user_agent, request_id)
@@ -140,8 +153,10 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 // Queued are events that Queue put on a caller's batch.
 type Queued struct {
 	wake    func()
+	relay   *Relay
 	events  []ce.Event
 	origins []string
+	rows    []row // as written, for the relay (ids and sequences from the insert)
 }
 
 // Done is called once the batch the events were queued on has been sent in
@@ -154,7 +169,12 @@ func (q *Queued) Done(ctx context.Context) []ce.Event {
 		return nil
 	}
 	linkOrigins(ctx, q.events, q.origins)
-	pg.AfterCommit(ctx, q.wake)
+	if q.relay != nil {
+		rows := q.rows
+		pg.AfterCommit(ctx, func() { q.relay.handOff(rows) })
+	} else {
+		pg.AfterCommit(ctx, q.wake)
+	}
 	return q.events
 }
 
@@ -178,7 +198,10 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 	// record already (the event names its actor, and its cause is the
 	// audited change upstream).
 	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
-	q := &Queued{wake: w.wake, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
+	q := &Queued{wake: w.wake, relay: w.relay, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
+	if w.relay != nil {
+		q.rows = make([]row, len(drafts))
+	}
 	var notify []int // partitions another instance relays
 	var groups []*keyGroup
 	var roles []string
@@ -219,11 +242,15 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 				ev.AuthType = "service_account"
 			}
 		}
-		headers, err := json.Marshal(ev.Headers()) // ce-sequence is added by the relay
+		h := ev.Headers()
+		headers, err := json.Marshal(h) // ce-sequence is added by the relay
 		if err != nil {
 			return nil, fmt.Errorf("outbox: headers of %s: %w", d.Type, err)
 		}
 		q.events[i] = ev
+		if q.rows != nil {
+			q.rows[i] = row{key: pk, subject: ce.Topic(ev.Type), eventID: ev.ID, headers: h, payload: data}
+		}
 		g := slices.IndexFunc(groups, func(g *keyGroup) bool { return g.key == pk })
 		if g < 0 {
 			groups = append(groups, &keyGroup{key: pk})
@@ -248,8 +275,13 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 						return fmt.Errorf("outbox: write %s: more rows than events", g.key)
 					}
 					i := g.at[n]
-					if err := rows.Scan(&q.events[i].Sequence, &q.origins[i]); err != nil {
+					var id int64
+					if err := rows.Scan(&id, &q.events[i].Sequence, &q.origins[i]); err != nil {
 						return fmt.Errorf("outbox: write %s: %w", q.events[i].Type, err)
+					}
+					if q.rows != nil {
+						seq := int64(q.events[i].Sequence)
+						q.rows[i].id, q.rows[i].sequence = id, &seq
 					}
 					n++
 				}

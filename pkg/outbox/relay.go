@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -31,6 +33,17 @@ import (
 // FlushInterval (and before a partition is given back), not one
 // transaction per batch. A crash before the delete publishes those rows
 // again, which JetStream drops as duplicates of the same Nats-Msg-Id.
+//
+// The rows a transaction of this instance wrote are handed to the relay
+// when it commits (Writer.RelayOnCommit), and the relay publishes them as
+// they are, without reading them back, when it knows that nothing of their
+// partition key is before them: a row whose sequence is 1, or follows the
+// sequence this relay published last for its key. A row it cannot tell
+// this of (its key's last sequence unknown or further behind: a row of
+// another instance, a commit whose hand-over comes later, a key the relay
+// forgot) makes it read the outbox, in id order, as it did before, and the
+// read publishes that row in its place. A partner's rows are written under
+// its sequence row's lock, so their sequences follow their commit order.
 type Relay struct {
 	pool  *pgxpool.Pool
 	js    jetstream.JetStream
@@ -42,9 +55,27 @@ type Relay struct {
 
 	mu        sync.Mutex // one drain or flush at a time
 	sent      []int64    // published, not deleted yet
+	sentSet   map[int64]bool
 	lastFlush time.Time
+	// last is, per partition key, the sequence this relay published last
+	// (r.mu; forgotten when partitions move, or the least recent key when
+	// full: its next row is read from the outbox).
+	last *lru.Cache[string, int64]
+	// readEpoch is the epoch of the last read that left nothing behind (r.mu).
+	readEpoch int64
+
+	hmu    sync.Mutex
+	handed []row // handed over by commits, not published yet
+	// needRead asks the next drain to read the outbox (Wake, the poll, a
+	// handed row out of order or in excess).
+	needRead atomic.Bool
+	// epoch counts partitions taken and given: rows are published without a
+	// read only after a read that left nothing behind in this epoch (a row
+	// an older relay wrote without a sequence goes first).
+	epoch atomic.Int64
 
 	published atomic.Int64
+	reads     atomic.Int64
 	running   chan struct{}
 }
 
@@ -60,8 +91,11 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, owner *bus.Owner, cfg 
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 5 * time.Second
 	}
+	last, _ := lru.New[string, int64](lastKeys) // only fails for a size ≤ 0
 	r := &Relay{pool: pool, js: js, cfg: cfg, log: log, tel: tel, owner: owner,
-		wake: make(chan struct{}, 1), running: make(chan struct{}), lastFlush: time.Now(), sent: []int64{}}
+		wake: make(chan struct{}, 1), running: make(chan struct{}), lastFlush: time.Now(), sent: []int64{},
+		sentSet: map[int64]bool{}, last: last, readEpoch: -1}
+	r.needRead.Store(true)
 	if owner != nil {
 		owner.Join(r)
 		owner.OnNotify(func(int) { r.Wake() })
@@ -69,23 +103,64 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, owner *bus.Owner, cfg 
 	return r
 }
 
-// Wake asks the relay to look for rows now; it never blocks.
+// lastKeys is how many partition keys a relay remembers the last published
+// sequence of: far more partners than are in flight at once.
+const lastKeys = 16384
+
+// maxHanded bounds the rows handed over and not published yet (the relay is
+// slow or NATS away): beyond it they are dropped and read from the outbox.
+const maxHanded = 10000
+
+// Wake asks the relay to read the outbox now; it never blocks.
 func (r *Relay) Wake() {
+	r.needRead.Store(true)
+	r.signal()
+}
+
+func (r *Relay) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
+// handOff gives the relay the rows a transaction of this instance has
+// committed (Queued.Done registers it): they are published without a read
+// when their order is known, else read from the outbox.
+func (r *Relay) handOff(rows []row) {
+	r.hmu.Lock()
+	if len(r.handed)+len(rows) > maxHanded {
+		r.handed = nil
+		r.needRead.Store(true)
+	} else {
+		r.handed = append(r.handed, rows...)
+	}
+	r.hmu.Unlock()
+	r.signal()
+}
+
+func (r *Relay) takeHanded() []row {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	h := r.handed
+	r.handed = nil
+	return h
+}
+
 // TakePartition wakes the relay for a partition it now owns (rows another
 // instance left there are published).
-func (r *Relay) TakePartition(context.Context, int, bool) { r.Wake() }
+func (r *Relay) TakePartition(context.Context, int, bool) {
+	r.epoch.Add(1)
+	r.Wake()
+}
 
 // GivePartition deletes what the relay published before the partition
 // goes to another instance, so that little is published twice.
 func (r *Relay) GivePartition(int) {
+	r.epoch.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.last.Purge()
 	if err := r.flush(context.Background()); err != nil {
 		r.log.Warn("outbox relay: delete published rows", "err", err)
 	}
@@ -96,6 +171,9 @@ func (r *Relay) Running() <-chan struct{} { return r.running }
 
 // Published is how many events this relay has published.
 func (r *Relay) Published() int64 { return r.published.Load() }
+
+// Reads is how many times this relay has read the outbox table.
+func (r *Relay) Reads() int64 { return r.reads.Load() }
 
 // idlePolls is how many PollIntervals a relay whose last drain succeeded
 // (and left no published row to delete) waits before its safety poll:
@@ -118,9 +196,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-r.wake:
 		case <-poll.C:
+			r.needRead.Store(true)
 		}
 		wait := r.cfg.PollInterval
-		if r.Drain(ctx) && r.unflushed() == 0 {
+		if r.drain(ctx) && r.unflushed() == 0 {
 			wait *= idlePolls
 		}
 		if !poll.Stop() {
@@ -144,8 +223,28 @@ func (r *Relay) unflushed() int {
 // published rows when they are due (or ctx is ending: flush); it reports
 // whether nothing was left unpublished.
 func (r *Relay) Drain(ctx context.Context) bool {
+	r.needRead.Store(true)
+	return r.drain(ctx)
+}
+
+// drain publishes the rows handed over whose order is known, then, when a
+// read is due, every row of the owned partitions.
+func (r *Relay) drain(ctx context.Context) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if handed := r.takeHanded(); len(handed) > 0 {
+		if err := r.relayHanded(ctx, handed); err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("outbox relay: publish failed; will read the outbox", "err", err)
+			}
+			r.needRead.Store(true)
+		}
+	}
+	if !r.needRead.Swap(false) {
+		r.flushIfDue(ctx)
+		return ctx.Err() == nil
+	}
+	epoch := r.epoch.Load()
 	failures := 0
 	for ctx.Err() == nil {
 		n, err := r.relayBatch(ctx)
@@ -155,21 +254,88 @@ func (r *Relay) Drain(ctx context.Context) bool {
 				r.log.Warn("outbox relay: publish failed; will retry", "err", err, "attempt", failures)
 			}
 			if failures >= 6 || !sleep(ctx, backoff(failures)) {
+				r.needRead.Store(true)
 				return false // the poll tries again
 			}
 			continue
 		}
 		failures = 0
 		if n < r.cfg.BatchSize {
+			r.readEpoch = epoch
 			break
 		}
 	}
+	r.flushIfDue(ctx)
+	return ctx.Err() == nil
+}
+
+// flushIfDue deletes the published rows when BatchSize of them wait or
+// FlushInterval has passed; r.mu is held.
+func (r *Relay) flushIfDue(ctx context.Context) {
 	if len(r.sent) >= r.cfg.BatchSize || time.Since(r.lastFlush) >= r.cfg.FlushInterval {
 		if err := r.flush(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox relay: delete published rows", "err", err)
 		}
 	}
-	return ctx.Err() == nil
+}
+
+// relayHanded publishes the handed rows whose partition order is known, in
+// id order, and asks for a read when any is not; r.mu is held.
+func (r *Relay) relayHanded(ctx context.Context, handed []row) error {
+	if r.readEpoch != r.epoch.Load() {
+		r.needRead.Store(true) // the outbox may hold older rows of theirs
+		return nil
+	}
+	_, parts := r.buckets()
+	slices.SortFunc(handed, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	next := map[string]int64{}   // per key, the sequence that may go next
+	blocked := map[string]bool{} // keys whose next row is left to the read
+	batch := handed[:0]
+	for _, x := range handed {
+		if r.sentSet[x.id] || x.sequence == nil {
+			continue // published by a read already (or not ours to order)
+		}
+		if !parts[bus.PartitionFor(x.key)] {
+			continue // another instance's now: the writer notified it, or it read the partition when it took it
+		}
+		if blocked[x.key] {
+			continue
+		}
+		want, ok := next[x.key]
+		if !ok {
+			if last, known := r.last.Get(x.key); known {
+				want, ok = last+1, true
+			}
+		}
+		if *x.sequence != 1 && (!ok || *x.sequence != want) {
+			blocked[x.key] = true
+			r.needRead.Store(true)
+			continue
+		}
+		next[x.key] = *x.sequence + 1
+		batch = append(batch, x)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := r.publish(ctx, batch); err != nil {
+		return err
+	}
+	r.markPublished(batch)
+	return nil
+}
+
+// markPublished records rows as published: deleted at the next flush, kept
+// out of reads until then, their sequences the last of their keys.
+func (r *Relay) markPublished(batch []row) {
+	for _, x := range batch {
+		r.sent = append(r.sent, x.id)
+		r.sentSet[x.id] = true
+		if x.sequence != nil {
+			r.last.Add(x.key, *x.sequence)
+		}
+	}
+	r.published.Add(int64(len(batch)))
 }
 
 // Flush deletes every published row now (at shutdown, after the last Drain).
@@ -202,6 +368,7 @@ func (r *Relay) flush(ctx context.Context) error {
 		return err
 	}
 	r.sent = r.sent[:0]
+	clear(r.sentSet)
 	return nil
 }
 
@@ -219,7 +386,7 @@ type row struct {
 	sequence *int64
 	subject  string
 	eventID  string
-	headers  []byte
+	headers  map[string]string // the event's, without ce-sequence
 	payload  []byte
 }
 
@@ -250,14 +417,24 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	if len(buckets) == 0 {
 		return 0, nil
 	}
+	r.reads.Add(1)
+	if r.tel != nil {
+		r.tel.Outbox.Read()
+	}
 	rows, err := r.pool.Query(ctx, takeRows, buckets, r.sent, r.cfg.BatchSize)
 	if err != nil {
 		return 0, fmt.Errorf("read the outbox: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var x row
-		err := cr.Scan(&x.id, &x.key, &x.sequence, &x.subject, &x.eventID, &x.headers, &x.payload)
-		return x, err
+		var headers []byte
+		if err := cr.Scan(&x.id, &x.key, &x.sequence, &x.subject, &x.eventID, &headers, &x.payload); err != nil {
+			return x, err
+		}
+		if err := json.Unmarshal(headers, &x.headers); err != nil {
+			return x, fmt.Errorf("outbox row %d: headers: %w", x.id, err)
+		}
+		return x, nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("read the outbox: %w", err)
@@ -271,10 +448,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	if err := r.publish(ctx, batch); err != nil {
 		return 0, err
 	}
-	for _, x := range batch {
-		r.sent = append(r.sent, x.id)
-	}
-	r.published.Add(int64(len(batch)))
+	r.markPublished(batch)
 	return read, nil
 }
 
@@ -285,10 +459,7 @@ func (r *Relay) publish(ctx context.Context, batch []row) error {
 	types := make([]string, len(batch))
 	var spans []func(error)
 	for i, x := range batch {
-		var h map[string]string
-		if err := json.Unmarshal(x.headers, &h); err != nil {
-			return fmt.Errorf("outbox row %d: headers: %w", x.id, err)
-		}
+		h := x.headers
 		if x.sequence != nil {
 			h[ce.HSequence] = ce.FormatSequence(uint64(*x.sequence))
 		}

@@ -178,7 +178,7 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 	// router consumes them and the relay publishes them.
 	b.owner = bus.NewOwner(service, b.Pool, cfg.Bus, log)
 	b.relay = outbox.NewRelay(b.Pool, b.JS, b.owner, cfg.Outbox, log, tel)
-	b.Outbox.WakeOnCommit(b.relay.Wake, b.owner, service)
+	b.Outbox.RelayOnCommit(b.relay, b.owner, service)
 	var subNC *nats.Conn
 	if err := retry(ctx, log, "nats", func(context.Context) error {
 		subNC, err = bus.Connect(cfg.Bus.NATSURL, service+"-consumer", cfg.Bus.ConnectOptions()...)

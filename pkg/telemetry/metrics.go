@@ -229,6 +229,7 @@ func (s *SubscriptionMetrics) DeadLettered(code string) {
 type OutboxMetrics struct {
 	published     *prometheus.CounterVec
 	publishErrors prometheus.Counter
+	reads         prometheus.Counter
 	mu            sync.RWMutex
 	byType        map[string]prometheus.Counter
 }
@@ -243,9 +244,13 @@ func newOutboxMetrics(reg prometheus.Registerer) *OutboxMetrics {
 			Namespace: Namespace, Subsystem: "outbox", Name: "publish_errors_total",
 			Help: "Failed publish attempts of the outbox relay (the rows stay and are retried).",
 		}),
+		reads: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "outbox", Name: "reads_total",
+			Help: "Reads of the outbox table by the relay (rows its own instance committed are handed over and published without one when their partition's order is known).",
+		}),
 		byType: map[string]prometheus.Counter{},
 	}
-	reg.MustRegister(m.published, m.publishErrors)
+	reg.MustRegister(m.published, m.publishErrors, m.reads)
 	return m
 }
 
@@ -265,6 +270,14 @@ func (m *OutboxMetrics) Published(eventType string) {
 		m.mu.Unlock()
 	}
 	c.Inc()
+}
+
+// Read counts one read of the outbox table.
+func (m *OutboxMetrics) Read() {
+	if m == nil {
+		return
+	}
+	m.reads.Inc()
 }
 
 // PublishFailed counts one failed publish attempt.
