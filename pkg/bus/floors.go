@@ -231,9 +231,9 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
-		// The router dead-letters at MaxDeliver; the server bound is a
-		// safety net a little above it.
-		MaxDeliver:    r.cfg.MaxDeliver + 2,
+		// The router dead-letters at MaxDeliver (an awaiting event a few
+		// deliveries later); the server bound is a safety net a little above.
+		MaxDeliver:    r.maxDeliver(true) + 2,
 		MaxAckPending: 1000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MemoryStorage: r.memory(),

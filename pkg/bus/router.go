@@ -1307,8 +1307,9 @@ func (s *subscription) settle(d *delivery) {
 		d.obs.end(outcomeAck, "", nil)
 		return
 	}
-	if !permanent(err) && int(d.delivered) < s.r.cfg.MaxDeliver {
-		_ = d.msg.NakWithDelay(s.r.nakDelay(d.delivered))
+	awaiting := isAwaiting(err)
+	if !permanent(err) && int(d.delivered) < s.r.maxDeliver(awaiting) {
+		_ = d.msg.NakWithDelay(s.r.retryDelay(d.delivered, awaiting))
 		d.obs.end(outcomeRetry, "", err)
 		return
 	}
@@ -1317,7 +1318,7 @@ func (s *subscription) settle(d *delivery) {
 		code = de.Code
 	} else if ae, ok := apperr.As(err); ok {
 		code = ae.Code
-	} else if int(d.delivered) >= s.r.cfg.MaxDeliver {
+	} else if int(d.delivered) >= s.r.maxDeliver(awaiting) {
 		code = "handler.max_deliveries"
 	}
 	if perr := s.r.deadLetter(d, s.durable, code, err); perr != nil {
@@ -1330,6 +1331,35 @@ func (s *subscription) settle(d *delivery) {
 	d.obs.end(outcomeDeadLetter, code, err)
 	s.r.log.Warn("dead-lettered message", "code", code, "reason", err.Error(), "handler", s.durable,
 		"subject", d.msg.Subject(), "ce_id", d.headers[ce.HID], "delivered", d.delivered)
+}
+
+// awaitingRetries are the quick redeliveries an awaiting event gets before
+// the usual backoff (Awaiting), on top of MaxDeliver.
+const awaitingRetries = 2
+
+// maxDeliver is how many deliveries a failing event gets before it is
+// dead-lettered.
+func (r *Router) maxDeliver(awaiting bool) int {
+	if awaiting {
+		return r.cfg.MaxDeliver + awaitingRetries
+	}
+	return r.cfg.MaxDeliver
+}
+
+// retryDelay is how long a failed delivery waits for its next: the usual
+// backoff, after a tenth and then two fifths of NakBase for an awaiting
+// event (50 and 200 ms by default).
+func (r *Router) retryDelay(delivered uint64, awaiting bool) time.Duration {
+	if !awaiting {
+		return r.nakDelay(delivered)
+	}
+	switch delivered {
+	case 1:
+		return max(r.cfg.NakBase/10, time.Millisecond)
+	case 2:
+		return max(r.cfg.NakBase*2/5, time.Millisecond)
+	}
+	return r.nakDelay(delivered - awaitingRetries)
 }
 
 func (r *Router) nakDelay(delivered uint64) time.Duration {

@@ -37,6 +37,8 @@ type StackOptions struct {
 	// Register, when set, is the company register verification loads
 	// (REGISTRY_FILE, a JSON array of records).
 	Register []byte
+	// LogDir, when set, receives each process' log tail at Close.
+	LogDir string
 }
 
 // Stack is a running backend on private infrastructure: its own Postgres
@@ -55,6 +57,7 @@ type Stack struct {
 	nats     *process
 	services []*process
 	logf     func(string, ...any)
+	logDir   string
 }
 
 // Start builds the binaries and starts everything; on error whatever was
@@ -63,7 +66,7 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	s = &Stack{URLs: map[string]string{}, logf: o.Logf}
+	s = &Stack{URLs: map[string]string{}, logf: o.Logf, logDir: o.LogDir}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -342,6 +345,25 @@ func (s *Stack) Logs(n int) string {
 	return b.String()
 }
 
+// writeLogs writes each process' log tail to the log directory.
+func (s *Stack) writeLogs() error {
+	if err := os.MkdirAll(s.logDir, 0o755); err != nil {
+		return err
+	}
+	procs := append([]*process(nil), s.services...)
+	if s.nats != nil {
+		procs = append(procs, s.nats)
+	}
+	var errs []error
+	for _, p := range procs {
+		errs = append(errs, os.WriteFile(filepath.Join(s.logDir, p.name+".log"), []byte(p.log.String()), 0o644))
+	}
+	if s.Postgres != nil {
+		errs = append(errs, os.WriteFile(filepath.Join(s.logDir, "postgres.log"), []byte(s.Postgres.Log()), 0o644))
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops the services (SIGTERM, as an operator would), nats-server and
 // Postgres, and removes the run's directory. It returns the services that
 // did not stop gracefully. Safe on a partly started stack.
@@ -377,6 +399,9 @@ func (s *Stack) Close() error {
 		s.nats.stop(syscall.SIGTERM, 10*time.Second)
 	}
 	s.Postgres.Stop()
+	if s.logDir != "" {
+		errs = append(errs, s.writeLogs())
+	}
 	if s.Dir != "" {
 		if err := os.RemoveAll(s.Dir); err != nil {
 			errs = append(errs, err)

@@ -219,9 +219,10 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	if ae, ok := apperr.As(err); ok && ae.Code == app.CodeNotYetApproved {
 		// Agreements accepts only after the approval, but the approval comes
 		// to us on another durable and may not be applied yet (a backlog
-		// after a restart delivers both at once): not permanent — retried
-		// with backoff, dead-lettered with this code if it never comes.
-		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID)
+		// after a restart delivers both at once, and under load the
+		// acceptance overtakes it): awaiting — redelivered within 50 ms,
+		// then with backoff, dead-lettered with this code if it never comes.
+		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID))
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
@@ -21,7 +22,7 @@ func (h *Handlers) OnEnrollmentAdded(ctx context.Context, ev ce.Event) error {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	_, err := h.App.AddEnrollment(ctx, app.AddEnrollmentCommand{PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Program: p.Program})
 	if ae, ok := apperr.As(err); ok && ae.Code == domain.ErrCaseNotFound.Code && h.young(ev) {
-		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID)
+		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID))
 	}
 	return err
 }

@@ -135,7 +135,7 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code) && h.young(ev) {
 		// Not permanent yet (an added enrollment may reach the case after its confirmation): redelivered with backoff; dead-lettered with
 		// this code once the deliveries run out.
-		return apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID)
+		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID))
 	}
 	return err
 }
