@@ -29,7 +29,8 @@ import (
 // (diagnostic: pg_stat_statements on, the statements of each load point
 // printed; Postgres costs a little more, so such figures are not comparable),
 // BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point),
-// BENCH_LOGS=<dir> (each process' log tail written there when the stack stops),
+// BENCH_LOGS=<dir> (diagnostic: each process' log written there when the
+// stack stops), BENCH_LOG_LEVEL (the services' LOG_LEVEL, warn),
 // BENCH_TRACE=n (diagnostic: every event's ce-time and arrival, and the n
 // slowest onboardings of each load point printed as timelines),
 // BENCH_KRATOS=<kratos binary> (peer comparison with Ory Kratos, built
@@ -71,7 +72,7 @@ func BenchmarkOnboarding(b *testing.B) {
 	}
 	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
 	cfg.PerfData = os.Getenv("BENCH_PERF")
-	cfg.LogDir = os.Getenv("BENCH_LOGS")
+	cfg.LogDir, cfg.LogLevel = os.Getenv("BENCH_LOGS"), os.Getenv("BENCH_LOG_LEVEL")
 	cfg.Trace = envInt(b, "BENCH_TRACE", 0)
 	if bin := os.Getenv("BENCH_KRATOS"); bin != "" {
 		cfg.Kratos = bench.KratosConfig{Binary: bin, N: envInt(b, "BENCH_KRATOS_ADDRESSES", 200), C: envInt(b, "BENCH_KRATOS_CONCURRENCY", 8),

@@ -91,6 +91,13 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// keep raises how much of the log is kept.
+func (b *logBuffer) keep(n int) {
+	b.mu.Lock()
+	b.max = n
+	b.mu.Unlock()
+}
+
 func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

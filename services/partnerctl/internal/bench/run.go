@@ -64,9 +64,9 @@ type Config struct {
 	// PerfData, when set, is where `perf record -a -g` writes a profile of
 	// the last load point (a diagnostic; sampling costs a little CPU).
 	PerfData string
-	// LogDir, when set, is where each process' log (its last 256 KiB) is
-	// written when the stack stops: <name>.log.
-	LogDir string
+	// LogDir, when set, is where each process' log is written when the
+	// stack stops (<name>.log), at the services' LogLevel (warn if empty).
+	LogDir, LogLevel string
 	// Kratos, when its Binary is set, adds the peer comparison with Ory
 	// Kratos after the load points (kratos.go); without it nothing changes.
 	Kratos KratosConfig
@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail, Register: register, LogDir: cfg.LogDir}
+	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail, Register: register, LogDir: cfg.LogDir, LogLevel: cfg.LogLevel}
 	if cfg.Statements {
 		so.PGSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000"}
 	}

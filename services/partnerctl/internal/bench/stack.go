@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +38,11 @@ type StackOptions struct {
 	// Register, when set, is the company register verification loads
 	// (REGISTRY_FILE, a JSON array of records).
 	Register []byte
-	// LogDir, when set, receives each process' log tail at Close.
+	// LogDir, when set, receives each process' log at Close (a service's
+	// last 64 MiB, anything else's last 256 KiB).
 	LogDir string
+	// LogLevel is the services' LOG_LEVEL (warn when empty).
+	LogLevel string
 }
 
 // Stack is a running backend on private infrastructure: its own Postgres
@@ -134,7 +138,7 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		// The documented configuration, with every poll and timer interval
 		// left at its default: the figures are for the default config.
 		env := environ(
-			"HTTP_ADDR="+strings.TrimPrefix(s.URLs[name], "http://"), "NATS_URL="+s.NATSURL, "LOG_LEVEL=warn",
+			"HTTP_ADDR="+strings.TrimPrefix(s.URLs[name], "http://"), "NATS_URL="+s.NATSURL, "LOG_LEVEL="+cmp.Or(o.LogLevel, "warn"),
 			"POSTGRES_ADMIN_URL="+s.Postgres.URL("postgres"), "POSTGRES_DB="+Database,
 			"AUTH_JWKS_FILE="+filepath.Join(s.Dir, "jwks.json"), "PARTNERHUB_DEV_KEYS="+keys,
 			"SMTP_HOST="+s.Mail.Host, "SMTP_PORT="+strconv.Itoa(s.Mail.Port), "SMTP_TLS=none",
@@ -147,6 +151,9 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		p, err := startProcess(name, filepath.Join(binDir, name), nil, env, wd, nil)
 		if err != nil {
 			return nil, err
+		}
+		if s.logDir != "" {
+			p.log.keep(64 << 20) // whole logs, for the diagnostic
 		}
 		s.services = append(s.services, p)
 	}
