@@ -76,21 +76,7 @@ func TestAnAwaitingEventIsRedeliveredSoon(t *testing.T) {
 	})
 	runRouter(t, quick)
 	id := publish(t, js, "PG-3", 9)
-	ctx := context.Background()
-	testkit.Eventually(t, 10*time.Second, func() error {
-		dl, err := js.Stream(ctx, bus.DeadLetterStream)
-		if err != nil {
-			return err
-		}
-		m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("agreements"))
-		if err != nil {
-			return err
-		}
-		if m.Header.Get(ce.HID) != id || m.Header.Get(bus.DLQCode) != "test.not_yet" {
-			return fmt.Errorf("dead letter %s %s", m.Header.Get(ce.HID), m.Header.Get(bus.DLQCode))
-		}
-		return nil
-	})
+	waitDeadLetter(t, js, "agreements", id, "test.not_yet")
 	mu.Lock()
 	defer mu.Unlock()
 	if want := cfg.MaxDeliver + 2; calls != want {

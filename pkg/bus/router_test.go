@@ -468,16 +468,23 @@ func TestQueuedEventsShareATransaction(t *testing.T) {
 	if seven != 0 {
 		t.Errorf("the refused event's write survived")
 	}
+	waitDeadLetter(t, js, "relationships", refused, "test.refused")
+}
+
+// waitDeadLetter waits for service's last dead letter to be event id with code.
+func waitDeadLetter(t *testing.T, js jetstream.JetStream, service, id, code string) {
+	t.Helper()
+	ctx := context.Background()
 	testkit.Eventually(t, 10*time.Second, func() error {
 		dl, err := js.Stream(ctx, bus.DeadLetterStream)
 		if err != nil {
 			return err
 		}
-		m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject("relationships"))
+		m, err := dl.GetLastMsgForSubject(ctx, bus.DeadLetterSubject(service))
 		if err != nil {
 			return err
 		}
-		if m.Header.Get(ce.HID) != refused || m.Header.Get(bus.DLQCode) != "test.refused" {
+		if m.Header.Get(ce.HID) != id || m.Header.Get(bus.DLQCode) != code {
 			return fmt.Errorf("dead letter %s %s", m.Header.Get(ce.HID), m.Header.Get(bus.DLQCode))
 		}
 		return nil
