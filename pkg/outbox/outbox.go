@@ -73,7 +73,7 @@ type Writer struct {
 	source  string
 	now     func() time.Time
 	wake    func()
-	relay   *Relay // handed the rows at commit (RelayOnCommit), else nil
+	handOff func([]row) // the relay's, handed the rows at commit (RelayOnCommit), else nil
 	owner   *bus.Owner
 	channel string
 }
@@ -100,7 +100,7 @@ func (w *Writer) WakeOnCommit(wake func(), owner *bus.Owner, service string) {
 // when it knows their partition's order (Relay.handOff).
 func (w *Writer) RelayOnCommit(r *Relay, owner *bus.Owner, service string) {
 	w.WakeOnCommit(r.Wake, owner, service)
-	w.relay = r
+	w.handOff = r.handOff
 }
 
 // SchemaURL is the dataschema of an event type.
@@ -153,7 +153,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 // Queued are events that Queue put on a caller's batch.
 type Queued struct {
 	wake    func()
-	relay   *Relay
+	handOff func([]row)
 	events  []ce.Event
 	origins []string
 	rows    []row // as written, for the relay (ids and sequences from the insert)
@@ -169,9 +169,9 @@ func (q *Queued) Done(ctx context.Context) []ce.Event {
 		return nil
 	}
 	linkOrigins(ctx, q.events, q.origins)
-	if q.relay != nil {
-		rows := q.rows
-		pg.AfterCommit(ctx, func() { q.relay.handOff(rows) })
+	if q.handOff != nil {
+		rows, handOff := q.rows, q.handOff
+		pg.AfterCommit(ctx, func() { handOff(rows) })
 	} else {
 		pg.AfterCommit(ctx, q.wake)
 	}
@@ -198,8 +198,8 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 	// record already (the event names its actor, and its cause is the
 	// audited change upstream).
 	audited := hasActor && !(actor.Kind == auth.KindService && slices.Contains(bus.Services(), actor.Subject))
-	q := &Queued{wake: w.wake, relay: w.relay, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
-	if w.relay != nil {
+	q := &Queued{wake: w.wake, handOff: w.handOff, events: make([]ce.Event, len(drafts)), origins: make([]string, len(drafts))}
+	if w.handOff != nil {
 		q.rows = make([]row, len(drafts))
 	}
 	var notify []int // partitions another instance relays

@@ -37,13 +37,16 @@ import (
 // The rows a transaction of this instance wrote are handed to the relay
 // when it commits (Writer.RelayOnCommit), and the relay publishes them as
 // they are, without reading them back, when it knows that nothing of their
-// partition key is before them: a row whose sequence is 1, or follows the
-// sequence this relay published last for its key. A row it cannot tell
-// this of (its key's last sequence unknown or further behind: a row of
-// another instance, a commit whose hand-over comes later, a key the relay
-// forgot) makes it read the outbox, in id order, as it did before, and the
-// read publishes that row in its place. A partner's rows are written under
-// its sequence row's lock, so their sequences follow their commit order.
+// partition key is before them: a row whose sequence follows the sequence
+// this relay published last for its key, or is 1 for a key it has
+// published nothing of. A row at or below that last sequence was published
+// already (by a read between its commit and its hand-over) and is skipped.
+// A row it cannot tell this of (its key's last sequence unknown or further
+// behind: a row of another instance, a commit whose hand-over comes later,
+// a key the relay forgot) makes it read the outbox, in id order, as it did
+// before, and the read publishes that row in its place. A partner's rows
+// are written under its sequence row's lock, so their sequences follow
+// their commit order.
 type Relay struct {
 	pool  *pgxpool.Pool
 	js    jetstream.JetStream
@@ -301,13 +304,17 @@ func (r *Relay) relayHanded(ctx context.Context, handed []row) error {
 		if blocked[x.key] {
 			continue
 		}
-		want, ok := next[x.key]
-		if !ok {
-			if last, known := r.last.Get(x.key); known {
-				want, ok = last+1, true
+		want, known := next[x.key]
+		if !known {
+			if last, ok := r.last.Get(x.key); ok {
+				want, known = last+1, true
 			}
 		}
-		if *x.sequence != 1 && (!ok || *x.sequence != want) {
+		switch {
+		case known && *x.sequence < want:
+			continue // a read published it (and its delete came before this hand-over)
+		case known && *x.sequence == want, !known && *x.sequence == 1:
+		default:
 			blocked[x.key] = true
 			r.needRead.Store(true)
 			continue
