@@ -50,7 +50,11 @@ var services = []service{
 
 func main() {
 	// The launcher hosts the services and the development broker: the
-	// stack's runtime settings, as every service process (platform.Main).
+	// stack's runtime settings and timer slack, as every service process
+	// (platform.Main); the services it starts inherit the slack.
+	if err := platform.ExecWithTimerSlack(os.Getenv, os.Environ()); err != nil {
+		fmt.Fprintln(os.Stderr, "local: running with the kernel's timer slack:", err)
+	}
 	platform.TuneRuntime(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -37,8 +38,10 @@ const (
 // Main is the whole main function of a service: it loads C from the
 // environment, builds the service with build and runs it until SIGINT or
 // SIGTERM, then exits with ExitOK, ExitFailed or ExitConfig. The process
-// runs with the stack's runtime settings (TuneRuntime).
+// runs with the stack's runtime settings (TuneRuntime), its threads with
+// TimerSlack (for which it executes its binary once more first).
 func Main[C interface{ Platform() Config }, S Runner](name string, build func(context.Context, C, *slog.Logger) (S, error)) {
+	slackErr = ExecWithTimerSlack(os.Getenv, os.Environ())
 	TuneRuntime(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Exec(ctx, name, build, os.Stdout, os.Stderr)
@@ -89,6 +92,10 @@ func TuneRuntime(getenv func(string) string) {
 	_, _ = memlimit.Set(memlimit.WithRatio(MemoryLimitRatio), memlimit.WithProvider(memlimit.FromCgroup))
 }
 
+// slackErr is why Main could not give the process TimerSlack, logged once
+// the service's logger exists.
+var slackErr error
+
 // runtimeAttrs are the runtime settings the process runs with, for its
 // start-up log line.
 func runtimeAttrs() []any {
@@ -97,6 +104,9 @@ func runtimeAttrs() []any {
 	attrs := []any{"gomaxprocs", runtime.GOMAXPROCS(0), "gogc", gc}
 	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
 		attrs = append(attrs, "gomemlimit_bytes", limit)
+	}
+	if slacks, err := threadTimerSlacks(); err == nil && len(slacks) > 0 {
+		attrs = append(attrs, "timer_slack_ns", slices.Min(slacks))
 	}
 	return attrs
 }
@@ -114,6 +124,9 @@ func Exec[C interface{ Platform() Config }, S Runner](ctx context.Context, name 
 	// libraries) writes the service's JSON too.
 	slog.SetDefault(log)
 	log.Info("runtime", runtimeAttrs()...)
+	if slackErr != nil {
+		log.Warn("running with the kernel's timer slack", "err", slackErr)
+	}
 	svc, err := build(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)

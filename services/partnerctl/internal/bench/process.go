@@ -133,13 +133,14 @@ func tail(s string, n int) string {
 // environ is the benchmark's environment without the variables that would
 // configure a service behind the benchmark's back (a developer's shell may
 // export NATS_URL, OUTBOX_POLL_INTERVAL, …): only PATH, HOME, locale and
-// temp-dir settings pass, then the stack's own.
+// temp-dir settings pass, the Go runtime's variables and TIMER_SLACK (for
+// runs that compare settings), then the stack's own.
 func environ(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT":
+		case "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT", "TIMER_SLACK":
 			env = append(env, kv)
 		}
 	}

@@ -101,6 +101,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	} else {
 		rep.Processors += "; services at GOGC=" + strconv.Itoa(platform.GCPercent) + " (their default)"
 	}
+	if v, ok := os.LookupEnv("TIMER_SLACK"); ok {
+		rep.Processors += "; services' timer slack TIMER_SLACK=" + v + " (from the environment)"
+	} else {
+		rep.Processors += "; services' timer slack " + platform.TimerSlack.String() + " (their default)"
+	}
 	board := NewBoard()
 	id := runID()
 	total := cfg.WarmUp
