@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/platform"
 )
@@ -50,5 +51,29 @@ func TestExecExitCodes(t *testing.T) {
 	}
 	if code := platform.Exec(context.Background(), "svc", unbuildable, &out, &errOut); code != platform.ExitFailed {
 		t.Fatalf("start failure: exit %d", code)
+	}
+}
+
+// A bad TIMER_SLACK stops the service at its configuration, with the
+// others' problems; unset, the configuration holds the default Main applied.
+func TestTimerSlackIsConfiguration(t *testing.T) {
+	t.Setenv("AUTH_JWKS_FILE", t.TempDir()+"/jwks.json")
+	t.Setenv("TEST_MAIN_GREETING", "hello")
+	var got time.Duration
+	build := func(_ context.Context, c mainConfig, _ *slog.Logger) (mainService, error) {
+		got = c.Platform().TimerSlack
+		return mainService{}, nil
+	}
+	var out, errOut bytes.Buffer
+	if code := platform.Exec(context.Background(), "svc", build, &out, &errOut); code != platform.ExitOK || got != platform.TimerSlack {
+		t.Fatalf("default: exit %d, TimerSlack %v, want %v; stderr %q", code, got, platform.TimerSlack, errOut.String())
+	}
+	for _, v := range []string{"soon", "2s", "-1ms"} {
+		t.Setenv("TIMER_SLACK", v)
+		errOut.Reset()
+		if code := platform.Exec(context.Background(), "svc", build, &out, &errOut); code != platform.ExitConfig ||
+			!strings.Contains(errOut.String(), "TIMER_SLACK") && !strings.Contains(errOut.String(), `"TimerSlack"`) {
+			t.Fatalf("TIMER_SLACK=%s: exit %d, stderr %q", v, code, errOut.String())
+		}
 	}
 }

@@ -37,12 +37,16 @@ type Config struct {
 	// TimerInterval is the safety poll of the jobs that know when their
 	// work is next due (they sleep until then and are woken by commits);
 	// it is no latency floor.
-	TimerInterval time.Duration      `env:"TIMER_INTERVAL" envDefault:"30s"`
-	Postgres      pg.Config          `envPrefix:"POSTGRES_"`
-	Bus           bus.Config         //
-	Outbox        outbox.RelayConfig `envPrefix:"OUTBOX_"`
-	Auth          AuthConfig
-	Telemetry     telemetry.Config
+	TimerInterval time.Duration `env:"TIMER_INTERVAL" envDefault:"30s"`
+	// TimerSlack is how late the kernel may fire the process' timers
+	// (TimerSlack, the constant, is the default; Main applies it before
+	// this is loaded, and Validate reports a bad value).
+	TimerSlack time.Duration      `env:"TIMER_SLACK" envDefault:"4ms"`
+	Postgres   pg.Config          `envPrefix:"POSTGRES_"`
+	Bus        bus.Config         //
+	Outbox     outbox.RelayConfig `envPrefix:"OUTBOX_"`
+	Auth       AuthConfig
+	Telemetry  telemetry.Config
 }
 
 // Validate lists every problem.
@@ -56,6 +60,9 @@ func (c Config) Validate() error {
 	}
 	if c.TimerInterval <= 0 {
 		errs = append(errs, errors.New("TIMER_INTERVAL must be positive"))
+	}
+	if !validTimerSlack(c.TimerSlack) {
+		errs = append(errs, errors.New("TIMER_SLACK must be from 0 to 1s"))
 	}
 	errs = append(errs, c.Postgres.Validate(), c.Bus.Validate(), c.Outbox.Validate(), c.Auth.Validate(), c.Telemetry.Validate())
 	return errors.Join(errs...)

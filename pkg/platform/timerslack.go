@@ -1,9 +1,6 @@
 package platform
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // TimerSlack is how late the kernel may fire a service thread's timers so
 // that it can coalesce their wake-ups (Linux timer slack, prctl(2)
@@ -35,18 +32,19 @@ const (
 	timerSlackSetEnv = "PARTNERHUB_TIMER_SLACK_SET"
 )
 
-// timerSlack is the slack the environment asks for (0: leave the kernel's).
-func timerSlack(getenv func(string) string) (time.Duration, error) {
+// timerSlack is the slack the environment asks for (0: leave the kernel's),
+// and false when TIMER_SLACK is not a valid setting (Config.Validate
+// reports it: the service stops with ExitConfig).
+func timerSlack(getenv func(string) string) (time.Duration, bool) {
 	v := getenv(timerSlackEnv)
 	if v == "" {
-		return TimerSlack, nil
-	}
-	if v == "0" {
-		return 0, nil
+		return TimerSlack, true
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 || d > time.Second {
-		return 0, fmt.Errorf("%s=%q: want a duration from 0 to 1s", timerSlackEnv, v)
+	if err != nil || !validTimerSlack(d) {
+		return 0, false
 	}
-	return d, nil
+	return d, true
 }
+
+func validTimerSlack(d time.Duration) bool { return d >= 0 && d <= time.Second }

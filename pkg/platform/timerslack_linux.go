@@ -21,9 +21,9 @@ import (
 // A process started by one that has the slack already has it (a thread's
 // slack passes to the processes it starts), and is not executed again.
 func ExecWithTimerSlack(getenv func(string) string, environ []string) error {
-	slack, err := timerSlack(getenv)
-	if err != nil || slack == 0 {
-		return err
+	slack, ok := timerSlack(getenv)
+	if !ok || slack == 0 {
+		return nil // an invalid setting stops the service at its configuration
 	}
 	want := slack.Nanoseconds()
 	slacks, err := threadTimerSlacks()
