@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -13,7 +15,8 @@ import (
 type Validator interface{ Validate() error }
 
 // Load parses the environment into cfg (a pointer to a struct with `env`
-// tags) and validates it; the error lists every problem found.
+// tags) and validates it; the error lists every problem found, each value
+// that does not parse under the name of its variable.
 func Load(cfg any) error {
 	var errs []error
 	if err := env.Parse(cfg); err != nil {
@@ -22,6 +25,16 @@ func Load(cfg any) error {
 			errs = append(errs, agg.Errors...)
 		} else {
 			errs = append(errs, err)
+		}
+	}
+	keys := map[string][]string{}
+	if t := reflect.TypeOf(cfg); t != nil && t.Kind() == reflect.Pointer {
+		variables(t.Elem(), "", keys)
+	}
+	for i, err := range errs {
+		var pe env.ParseError
+		if errors.As(err, &pe) && len(keys[pe.Name]) == 1 {
+			errs[i] = fmt.Errorf("%s: %w", keys[pe.Name][0], pe.Err)
 		}
 	}
 	if v, ok := cfg.(Validator); ok {
@@ -33,4 +46,29 @@ func Load(cfg any) error {
 		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// variables adds to keys, for each field of t and of the structs it nests,
+// the variables that set a field of that name (env's parse errors name the
+// field, not the variable). A name two fields share is left ambiguous.
+func variables(t reflect.Type, prefix string, keys map[string][]string) {
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		if tag, ok := f.Tag.Lookup("env"); ok {
+			if name, _, _ := strings.Cut(tag, ","); name != "" && name != "-" {
+				keys[f.Name] = append(keys[f.Name], prefix+name)
+			}
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		variables(ft, prefix+f.Tag.Get("envPrefix"), keys)
+	}
 }
