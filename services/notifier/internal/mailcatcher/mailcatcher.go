@@ -27,6 +27,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,9 @@ type Options struct {
 	// is read and before the server answers: a test holds it there to
 	// stand for a slow server.
 	BeforeAccept func(r Received)
+	// CountCommands has the server count the commands clients send
+	// (Server.Commands), for tests of a client's conversation.
+	CountCommands bool
 }
 
 // Received is one accepted message.
@@ -85,6 +89,8 @@ type Server struct {
 	srv   *gosmtp.Server
 	ln    net.Listener
 	addr  string
+	verbs map[string]int // commands clients sent, by verb
+	line  []byte         // the protocol text since the last line end
 }
 
 // Start starts a server; Stop ends it.
@@ -156,6 +162,9 @@ func (s *Server) serve(ln net.Listener) {
 	srv.AllowInsecureAuth = s.opts.Mode == ModePlain
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = log.New(io.Discard, "", 0) // handshake failures are asserted by the tests
+	if s.opts.CountCommands {
+		srv.Debug = verbCounter{s}
+	}
 	if s.opts.Mode == ModeStartTLS {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	}
@@ -163,6 +172,43 @@ func (s *Server) serve(ln net.Listener) {
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
+}
+
+// verbCounter counts the commands of the protocol text go-smtp copies to
+// its Debug writer (what clients send and what the server answers, after
+// TLS): lines that start with an SMTP verb, then a space or their end.
+type verbCounter struct{ s *Server }
+
+func (v verbCounter) Write(p []byte) (int, error) {
+	s := v.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range p {
+		if b != '\n' {
+			s.line = append(s.line, b)
+			continue
+		}
+		verb, _, _ := strings.Cut(strings.TrimRight(string(s.line), "\r"), " ")
+		if verb = strings.ToUpper(verb); slices.Contains(smtpVerbs, verb) {
+			if s.verbs == nil {
+				s.verbs = map[string]int{}
+			}
+			s.verbs[verb]++
+		}
+		s.line = s.line[:0]
+	}
+	return len(p), nil
+}
+
+var smtpVerbs = []string{"HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "QUIT"}
+
+// Commands is how many commands with verb ("NOOP", "MAIL") clients sent,
+// when Options.CountCommands is set (a line of a message that starts like
+// a command counts too).
+func (s *Server) Commands(verb string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.verbs[strings.ToUpper(verb)]
 }
 
 // Stop closes the listener and every connection (the server is "down").

@@ -239,7 +239,7 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 // dropped meanwhile is replaced without failing the next mail.
 func TestConnectionsAreKept(t *testing.T) {
 	ctx := context.Background()
-	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.ModeStartTLS, Username: "mailer", Password: "s3cret"})
+	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.ModeStartTLS, Username: "mailer", Password: "s3cret", CountCommands: true})
 	s := sender(t, srv, smtp.TLSStartTLS, "mailer", "s3cret")
 	t.Cleanup(s.Close)
 	for range 5 {
@@ -249,6 +249,11 @@ func TestConnectionsAreKept(t *testing.T) {
 	}
 	if n := srv.Connections(); n != 1 {
 		t.Fatalf("5 mails in a row opened %d connections, want 1", n)
+	}
+	// A kept connection is not checked with NOOP before each mail: go-mail
+	// would send two, round trips of their own.
+	if n, m := srv.Commands("NOOP"), srv.Commands("MAIL"); n != 0 || m != 5 {
+		t.Fatalf("5 mails on a kept connection: %d NOOP and %d MAIL commands, want 0 and 5", n, m)
 	}
 
 	var wg sync.WaitGroup
