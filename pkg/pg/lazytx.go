@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -22,10 +23,18 @@ import (
 // hold several statements only the simple protocol takes, a savepoint,
 // CopyFrom, Prepare, LargeObjects, Conn) begins it on its own first, as
 // pgx.Pool.Begin does. Once begun, every call goes to pgx's own transaction.
+//
+// Its last statements can go out with its COMMIT instead (SendLast): one
+// round trip fewer again. For that it holds its connection itself rather
+// than through a pgxpool.Tx (whose Commit always sends a COMMIT of its own),
+// and gives it back when the transaction ends.
 type lazyTx struct {
-	pool  *pgxpool.Pool
-	real  pgx.Tx             // nil until begun
-	ahead []*pgx.QueuedQuery // to send right after BEGIN (Tx.Ahead)
+	pool   *pgxpool.Pool
+	conn   *pgxpool.Conn      // held from BEGIN to the end, nil before and after
+	real   pgx.Tx             // nil until begun; pgx's transaction on conn
+	ahead  []*pgx.QueuedQuery // to send right after BEGIN (Tx.Ahead)
+	last   []*pgx.QueuedQuery // to send with COMMIT (SendLast)
+	closed bool               // committed or rolled back
 }
 
 var _ pgx.Tx = (*lazyTx)(nil)
@@ -39,19 +48,52 @@ type lazyBeginner struct{ pool *pgxpool.Pool }
 func (b lazyBeginner) Begin(context.Context) (pgx.Tx, error) { return beginLazy(b.pool), nil }
 
 // begun begins the transaction on its own when it has not begun yet.
+// What SendLast queued goes out first.
 func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
+	if err := t.sendLast(ctx); err != nil {
+		return nil, err
+	}
 	if t.real != nil {
 		return t.real, nil
 	}
-	tx, err := t.pool.Begin(ctx)
+	if t.closed {
+		return closedTx{}, nil
+	}
+	c, err := t.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t.real = tx
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		c.Release()
+		return nil, err
+	}
+	t.conn, t.real = c, tx
 	if err := t.sendAhead(ctx, tx); err != nil {
 		return nil, err
 	}
 	return tx, nil
+}
+
+// sendLast sends, on its own, what SendLast queued to go with COMMIT:
+// something else is sent before the commit.
+func (t *lazyTx) sendLast(ctx context.Context) error {
+	if len(t.last) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{QueuedQueries: t.last}
+	t.last = nil
+	return t.SendBatch(ctx, b).Close()
+}
+
+// release gives the connection back to the pool (which closes it unless
+// it is idle outside a transaction).
+func (t *lazyTx) release() {
+	t.closed = true
+	if t.conn != nil {
+		t.conn.Release()
+		t.conn = nil
+	}
 }
 
 // sendAhead sends what is queued ahead on tx, begun already, and reads it.
@@ -72,19 +114,7 @@ func (t *lazyTx) sendAhead(ctx context.Context, tx pgx.Tx) error {
 func (t *lazyTx) readAhead(br pgx.BatchResults) error {
 	ahead := t.ahead
 	t.ahead = nil
-	var first error
-	for _, q := range ahead {
-		var err error
-		if q.Fn != nil {
-			err = q.Fn(br)
-		} else {
-			_, err = br.Exec()
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	return first
+	return readAll(br, ahead)
 }
 
 // sendWithBegin sends queries with BEGIN in front, in one round trip; the
@@ -94,8 +124,14 @@ func (t *lazyTx) sendWithBegin(ctx context.Context, queries []*pgx.QueuedQuery) 
 	b.BeginTx(pgx.TxOptions{})
 	b.QueuedQueries = append(b.QueuedQueries, t.ahead...)
 	b.QueuedQueries = append(b.QueuedQueries, queries...)
-	br := t.pool.SendBatch(ctx, b)
-	t.real = br.Tx()
+	var br pgx.BatchResults
+	c, err := t.pool.Acquire(ctx)
+	if err != nil {
+		br = pgx.FailedBatchResults(b, err)
+	} else {
+		br = c.SendBatch(ctx, b)
+		t.conn, t.real = c, br.Tx()
+	}
 	// BEGIN's own result: an error here (no connection, a broken one) is
 	// the error of every later result too.
 	_, _ = br.Exec()
@@ -108,7 +144,10 @@ func (t *lazyTx) sendWithBegin(ctx context.Context, queries []*pgx.QueuedQuery) 
 }
 
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.real != nil || len(args) == 0 {
+	if err := t.sendLast(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if t.real != nil || t.closed || len(args) == 0 {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return pgconn.CommandTag{}, err
@@ -124,7 +163,10 @@ func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.real != nil || len(args) == 0 {
+	if err := t.sendLast(ctx); err != nil {
+		return errRow{err}
+	}
+	if t.real != nil || t.closed || len(args) == 0 {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return errRow{err}
@@ -136,7 +178,10 @@ func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.real != nil || len(args) == 0 {
+	if err := t.sendLast(ctx); err != nil {
+		return nil, err
+	}
+	if t.real != nil || t.closed || len(args) == 0 {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return nil, err
@@ -153,10 +198,13 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if err := t.sendLast(ctx); err != nil {
+		return pgx.FailedBatchResults(b, err)
+	}
 	if t.real != nil {
 		return t.real.SendBatch(ctx, b)
 	}
-	if b.Len() == 0 {
+	if b.Len() == 0 || t.closed {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return pgx.FailedBatchResults(b, err)
@@ -175,21 +223,102 @@ func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 }
 
 // Commit commits; a transaction that sent nothing has nothing to commit.
+// What SendLast queued goes out with the COMMIT, in one round trip (with
+// BEGIN too when nothing else was sent). When one of those statements
+// fails, PostgreSQL skips the rest of the round trip, COMMIT included: the
+// transaction is rolled back and Commit returns that statement's error.
 func (t *lazyTx) Commit(ctx context.Context) error {
+	if t.closed {
+		return pgx.ErrTxClosed
+	}
+	if len(t.last) > 0 {
+		return t.commitWithLast(ctx)
+	}
 	if t.real == nil {
-		t.real = closedTx{}
+		t.closed = true
 		return nil
 	}
-	return t.real.Commit(ctx)
+	err := t.real.Commit(ctx)
+	t.release()
+	return err
 }
 
-// Rollback rolls back; a transaction that sent nothing has nothing to undo.
-func (t *lazyTx) Rollback(ctx context.Context) error {
+// commitWithLast sends the queued last statements and COMMIT in one batch.
+func (t *lazyTx) commitWithLast(ctx context.Context) error {
+	queries := append(t.last, &pgx.QueuedQuery{SQL: "commit"})
+	t.last = nil
+	if t.real == nil && len(t.ahead) > 0 {
+		// What goes ahead may refuse the rest (the bus's inbox claim): its
+		// answer comes before anything is committed.
+		if err := t.sendWithBegin(ctx, nil).Close(); err != nil {
+			return errors.Join(err, t.Rollback(ctx))
+		}
+	}
+	var br pgx.BatchResults
 	if t.real == nil {
-		t.real = closedTx{}
+		br = t.sendWithBegin(ctx, queries)
+	} else {
+		br = t.real.SendBatch(ctx, &pgx.Batch{QueuedQueries: queries})
+	}
+	err := readAll(br, queries[:len(queries)-1])
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec() // COMMIT's
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() == "ROLLBACK" {
+		err = pgx.ErrTxCommitRollback
+	}
+	if err != nil && t.real != nil && t.conn != nil && t.conn.Conn().PgConn().TxStatus() != 'I' {
+		// The batch failed inside the transaction: undo it before the
+		// connection goes back.
+		if rerr := t.real.Rollback(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	t.release()
+	return err
+}
+
+// readAll reads the results of queries, sent in br's batch, running their
+// callbacks; it returns the first error.
+func readAll(br pgx.BatchResults, queries []*pgx.QueuedQuery) error {
+	var first error
+	for _, q := range queries {
+		var err error
+		if q.Fn != nil {
+			err = q.Fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Rollback rolls back; a transaction that sent nothing has nothing to undo,
+// and what SendLast queued is dropped unsent.
+func (t *lazyTx) Rollback(ctx context.Context) error {
+	if t.closed {
+		return pgx.ErrTxClosed
+	}
+	t.last = nil
+	if t.real == nil {
+		t.closed = true
 		return nil
 	}
-	return t.real.Rollback(ctx)
+	err := t.real.Rollback(ctx)
+	t.release()
+	return err
+}
+
+// queueLast queues queries to go out with COMMIT (after any queued before).
+func (t *lazyTx) queueLast(queries []*pgx.QueuedQuery) {
+	t.last = append(t.last, queries...)
 }
 
 func (t *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {

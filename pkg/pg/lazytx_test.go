@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -303,5 +304,220 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 	}
 	if n := pool.Stat().AcquiredConns(); n != 0 {
 		t.Fatalf("%d connections still held", n)
+	}
+}
+
+// isCommit reports whether sql is a COMMIT.
+func isCommit(sql string) bool { return strings.EqualFold(strings.TrimSpace(sql), "commit") }
+
+// SendLast's statements go out with the COMMIT, in one round trip; their
+// callbacks run before the after-commit functions.
+func TestSendLastGoesWithTheCommit(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	var scanned int
+	var seenByHook int
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		var id int
+		if err := tx.QueryRow(ctx, `INSERT INTO t VALUES ($1, 'a') RETURNING id`, 1).Scan(&id); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO t VALUES ($1, 'b') RETURNING id`, 2).QueryRow(func(r pgx.Row) error { return r.Scan(&scanned) })
+		b.Queue(`INSERT INTO t VALUES ($1, 'c')`, 3)
+		if err := pg.SendLast(ctx, tx, b); err != nil {
+			return err
+		}
+		pg.AfterCommit(ctx, func() { seenByHook = scanned })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(t, pool) != 3 || scanned != 2 || seenByHook != 2 {
+		t.Fatalf("%d rows, callback scanned %d, the after-commit function saw %d; want 3, 2, 2", count(t, pool), scanned, seenByHook)
+	}
+	batches := tr.Batches()
+	if len(batches) != 2 || len(batches[1]) != 3 || !isCommit(batches[1][2]) {
+		t.Fatalf("batches %q: want BEGIN with the first statement, then the last two with COMMIT", batches)
+	}
+	for _, sql := range tr.Alone() {
+		if isCommit(sql) {
+			t.Fatalf("COMMIT sent on its own: %q", tr.Alone())
+		}
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+
+	// A transaction of last statements only is one round trip.
+	tr.Reset()
+	if err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO t VALUES ($1, 'd')`, 4)
+		return pg.SendLast(ctx, tx, b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b := tr.Batches(); len(b) != 1 || len(b[0]) != 3 || !testkit.IsBegin(b[0][0]) || !isCommit(b[0][2]) || len(tr.Alone()) != 0 {
+		t.Fatalf("batches %q, alone %q: want one batch BEGIN, INSERT, COMMIT", b, tr.Alone())
+	}
+	if count(t, pool) != 4 {
+		t.Fatalf("%d rows, want 4", count(t, pool))
+	}
+}
+
+// Anything sent after SendLast sends its statements first: a read sees
+// them; the COMMIT then goes alone.
+func TestSendLastThenMore(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO t VALUES ($1, 'a')`, 1)
+		if err := pg.SendLast(ctx, tx, b); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE id = $1`, 1).Scan(&n); err != nil {
+			return err
+		}
+		if n != 1 {
+			return errors.New("the read did not see the last statements' row")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone := tr.Alone(); len(alone) == 0 || !isCommit(alone[len(alone)-1]) {
+		t.Fatalf("alone %q: want the COMMIT on its own", alone)
+	}
+	if count(t, pool) != 1 {
+		t.Fatal("row not committed")
+	}
+}
+
+// A last statement that fails fails the commit: the whole transaction is
+// rolled back, no after-commit function runs, and the connection goes back
+// to the pool usable.
+func TestSendLastFailureRollsBack(t *testing.T) {
+	pool, _ := lazyPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO t VALUES (9, 'taken')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"after a statement", "alone"} {
+		hook := false
+		err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if name == "after a statement" {
+				if _, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'a')`, 1); err != nil {
+					return err
+				}
+			}
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO t VALUES ($1, 'b')`, 2)
+			b.Queue(`INSERT INTO t VALUES ($1, 'dup')`, 9)
+			b.Queue(`INSERT INTO t VALUES ($1, 'c')`, 3)
+			pg.AfterCommit(ctx, func() { hook = true })
+			return pg.SendLast(ctx, tx, b)
+		})
+		if c, ok := pg.IsUniqueViolation(err); !ok {
+			t.Fatalf("%s: err %v (%s), want the unique violation", name, err, c)
+		}
+		if hook || count(t, pool) != 1 {
+			t.Fatalf("%s: after-commit ran %v, %d rows; want false and the one row before", name, hook, count(t, pool))
+		}
+		if n := pool.Stat().AcquiredConns(); n != 0 {
+			t.Fatalf("%s: %d connections still held", name, n)
+		}
+	}
+	// The connections are usable.
+	for i := range 3 {
+		if err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO t VALUES ($1, 'ok')`, 20+i)
+			return pg.SendLast(ctx, tx, b)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if count(t, pool) != 4 {
+		t.Fatalf("%d rows, want 4", count(t, pool))
+	}
+}
+
+// A handler that fails after SendLast sends nothing more: the last
+// statements are dropped with the rollback.
+func TestSendLastDroppedOnRollback(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO t VALUES ($1, 'a')`, 1)
+		if err := pg.SendLast(ctx, tx, b); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || count(t, pool) != 0 || len(tr.Batches()) != 0 {
+		t.Fatalf("err %v, %d rows, batches %q: want boom, nothing written, nothing sent", err, count(t, pool), tr.Batches())
+	}
+}
+
+// In a transaction begun with Begin (the bus's), what goes ahead is read
+// before the last statements commit; in a savepoint SendLast sends at once.
+func TestSendLastInBeginAndNested(t *testing.T) {
+	pool, tr := lazyPool(t)
+	ctx := context.Background()
+	tctx, tx, err := pg.Begin(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after the commit
+	refuse := errors.New("processed before")
+	ahead := &pgx.Batch{}
+	ahead.Queue(`SELECT 1`).QueryRow(func(r pgx.Row) error {
+		var one int
+		if err := r.Scan(&one); err != nil {
+			return err
+		}
+		return refuse
+	})
+	tx.Ahead(ahead)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO t VALUES ($1, 'a')`, 1)
+	if err := pg.SendLast(tctx, tx.Tx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); !errors.Is(err, refuse) {
+		t.Fatalf("commit: %v, want the refusal of what went ahead", err)
+	}
+	if count(t, pool) != 0 {
+		t.Fatal("the last statements committed although what went ahead refused")
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+
+	tr.Reset()
+	err = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'outer')`, 1); err != nil {
+			return err
+		}
+		return pg.Nested(ctx, pool, func(ctx context.Context, sp pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO t VALUES ($1, 'inner')`, 2)
+			return pg.SendLast(ctx, sp, b)
+		})
+	})
+	if err != nil || count(t, pool) != 2 {
+		t.Fatalf("err %v, %d rows: want both rows", err, count(t, pool))
+	}
+	for _, b := range tr.Batches() {
+		if len(b) > 0 && isCommit(b[len(b)-1]) {
+			t.Fatalf("batch %q: a savepoint's statements went with the COMMIT", b)
+		}
 	}
 }

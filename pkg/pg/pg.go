@@ -396,6 +396,28 @@ func (t *Tx) Commit(ctx context.Context) error {
 	return nil
 }
 
+// SendLast queues b's statements to go out with the COMMIT of tx, in the
+// same round trip, when tx is a transaction this package began (InTx,
+// Begin, or TxFrom's in one) and nothing else is sent on it before it
+// commits; anything sent on it before that sends b first, so a later read
+// sees b's writes. On any other transaction (a savepoint of Nested) b is
+// sent at once. It is for a transaction's final writes whose results
+// nothing needs before the commit: b's callbacks run while the commit's
+// answer is read, before the functions AfterCommit registered, and an error
+// of b's is the commit's, which then rolls back. It saves the round trip
+// of the COMMIT, pgx having no way to send one with other statements.
+func SendLast(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if l, ok := tx.(*lazyTx); ok && !l.closed {
+		l.queueLast(b.QueuedQueries)
+		return nil
+	}
+	if t, ok := tx.(*Tx); ok && !t.lazy.closed {
+		t.lazy.queueLast(b.QueuedQueries)
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
 // Nested runs fn in a savepoint of the transaction carried by ctx: when fn
 // fails, its statements and its after-commit functions are undone and the
 // outer transaction goes on. Without a transaction in ctx it is InTx.
