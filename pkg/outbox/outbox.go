@@ -131,10 +131,13 @@ const insertAudit = `INSERT INTO audit_log (event_id, event_type, subject, actor
 // Append writes drafts into tx and returns the events as they will be
 // published. Cause (correlation, causation) comes from ctx, the trace
 // context from the span active in ctx (else the cause's), the actor from
-// the auth principal in ctx. All rows go in one round trip. When an event's
-// partition began in another trace (a partner's onboarding, and this is a
-// later action on it: a confirmation, a decision, an acceptance), the span
-// in ctx gets a link to that trace.
+// the auth principal in ctx. All rows go in one round trip: with tx's
+// COMMIT (pg.SendLast), or before the next statement sent on tx; an error
+// of theirs then comes back from that statement or the commit. So the
+// events' sequence numbers are known once the rows are written. When an
+// event's partition began in another trace (a partner's onboarding, and
+// this is a later action on it: a confirmation, a decision, an acceptance),
+// the span in ctx gets a link to that trace.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.Event, error) {
 	if len(drafts) == 0 {
 		return nil, nil
@@ -144,7 +147,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, drafts ...Draft) ([]ce.E
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := pg.SendLast(ctx, tx, b); err != nil {
 		return nil, err
 	}
 	return q.Done(ctx), nil
@@ -160,15 +163,16 @@ type Queued struct {
 }
 
 // Done is called once the batch the events were queued on has been sent in
-// a transaction and closed without error: it returns the events as they
-// will be published (with their sequence numbers), links the span in ctx to
-// the traces their partitions began in, and has the relay woken when the
-// transaction commits. A nil Queued (no drafts) returns nil.
+// a transaction and closed without error, or queued with pg.SendLast: it
+// has the relay woken when the transaction commits, and returns the events
+// as they will be published (with their sequence numbers once the batch's
+// results are read: for pg.SendLast, at the commit). The span in ctx is
+// linked to the traces the events' partitions began in as the results are
+// read. A nil Queued (no drafts) returns nil.
 func (q *Queued) Done(ctx context.Context) []ce.Event {
 	if q == nil {
 		return nil
 	}
-	linkOrigins(ctx, q.events, q.origins)
 	if q.handOff != nil {
 		rows, handOff := q.rows, q.handOff
 		pg.AfterCommit(ctx, func() { handOff(rows) })
@@ -181,8 +185,9 @@ func (q *Queued) Done(ctx context.Context) []ce.Event {
 // Queue is Append for a caller that sends its own batch: it queues the rows
 // of drafts (and their audit rows and notifications) on b, so that the
 // caller's own statements and its events go to Postgres in one round trip
-// instead of two. The caller sends b in its transaction, closes it (an error
-// of an event's row comes back from Close) and then calls Done.
+// instead of two. The caller sends b in its transaction and closes it (an
+// error of an event's row comes back from Close), or hands it to
+// pg.SendLast, and then calls Done.
 func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Queued, error) {
 	if len(drafts) == 0 {
 		return nil, nil
@@ -291,6 +296,11 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 				if n != len(g.at) {
 					return fmt.Errorf("outbox: write the events of %s: %d rows for %d events", g.key, n, len(g.at))
 				}
+				events, origins := make([]ce.Event, len(g.at)), make([]string, len(g.at))
+				for k, i := range g.at {
+					events[k], origins[k] = q.events[i], q.origins[i]
+				}
+				linkOrigins(ctx, events, origins)
 				return nil
 			})
 		if audited {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -155,11 +154,10 @@ func (r *Repository) save(ctx context.Context, tx pgx.Tx, o *domain.Ownership) e
 }
 
 // afterWrite sends b (the caller's statements, if any) with the new token
-// hashes indexed and the pulled events written to the outbox, in one round
-// trip.
+// hashes indexed and the pulled events written to the outbox, with the
+// transaction's COMMIT.
 func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Ownership, b *pgx.Batch) error {
 	events := o.PullEvents()
-	var indexed []string // challenges whose token hash is indexed
 	for _, e := range events {
 		opened, ok := e.(domain.ChallengeOpened)
 		if !ok {
@@ -171,7 +169,6 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Owners
 			}
 			b.Queue(`INSERT INTO challenge_tokens (token_hash, challenge_id, enrollment_id) VALUES ($1, $2, $3)`,
 				c.TokenHash, c.ID, o.Ref().EnrollmentID)
-			indexed = append(indexed, c.ID)
 		}
 	}
 	drafts, err := r.drafts(events)
@@ -185,10 +182,11 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Owners
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		if constraint, dup := pg.IsUniqueViolation(err); dup && strings.HasPrefix(constraint, "challenge_tokens") {
-			return fmt.Errorf("index challenges %v: token or challenge id collision: %w", indexed, err)
-		}
+	// The transaction's last writes: they go out with its COMMIT (a token
+	// or challenge id collision, which the random ids make all but
+	// impossible, then fails the commit as a unique violation of
+	// challenge_tokens).
+	if err := pg.SendLast(ctx, tx, b); err != nil {
 		return err
 	}
 	q.Done(ctx)

@@ -227,7 +227,8 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		if err != nil {
 			return err
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		// The transaction's last writes: they go out with its COMMIT.
+		if err := pg.SendLast(ctx, tx, b); err != nil {
 			return err
 		}
 		q.Done(ctx)

@@ -163,7 +163,8 @@ func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domai
 	if batch.Len() == 0 {
 		return nil
 	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+	// The transaction's last writes: they go out with its COMMIT.
+	if err := pg.SendLast(ctx, tx, batch); err != nil {
 		return fmt.Errorf("save case %s: %w", c.ID, err)
 	}
 	queued.Done(ctx)
