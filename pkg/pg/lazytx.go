@@ -3,6 +3,7 @@ package pg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -226,7 +227,9 @@ func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 // What SendLast queued goes out with the COMMIT, in one round trip (with
 // BEGIN too when nothing else was sent). When one of those statements
 // fails, PostgreSQL skips the rest of the round trip, COMMIT included: the
-// transaction is rolled back and Commit returns that statement's error.
+// transaction is rolled back and Commit returns that statement's error. A
+// callback of theirs that fails cannot stop the COMMIT: Commit then returns
+// its error, saying the transaction committed.
 func (t *lazyTx) Commit(ctx context.Context) error {
 	if t.closed {
 		return pgx.ErrTxClosed
@@ -260,18 +263,26 @@ func (t *lazyTx) commitWithLast(ctx context.Context) error {
 	} else {
 		br = t.real.SendBatch(ctx, &pgx.Batch{QueuedQueries: queries})
 	}
-	err := readAll(br, queries[:len(queries)-1])
-	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec() // COMMIT's
-	}
+	lastErr := readAll(br, queries[:len(queries)-1])
+	tag, err := br.Exec() // COMMIT's
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && tag.String() == "ROLLBACK" {
+	if err == nil && tag.String() == "COMMIT" {
+		t.release()
+		if lastErr != nil {
+			// Only a callback can fail while its statement succeeded: it
+			// cannot undo the commit, which happened in the same round trip.
+			return fmt.Errorf("pg: the transaction committed, but reading a last statement's answer failed: %w", lastErr)
+		}
+		return nil
+	}
+	if lastErr != nil {
+		err = lastErr // the statement that stopped the COMMIT
+	} else if err == nil {
 		err = pgx.ErrTxCommitRollback
 	}
-	if err != nil && t.real != nil && t.conn != nil && t.conn.Conn().PgConn().TxStatus() != 'I' {
+	if t.real != nil && t.conn != nil && t.conn.Conn().PgConn().TxStatus() != 'I' {
 		// The batch failed inside the transaction: undo it before the
 		// connection goes back.
 		if rerr := t.real.Rollback(ctx); rerr != nil {

@@ -521,3 +521,22 @@ func TestSendLastInBeginAndNested(t *testing.T) {
 		}
 	}
 }
+
+// A callback of a last statement cannot refuse the commit, which went in
+// the same round trip: the rows are committed and the error says so.
+func TestSendLastCallbackCannotRefuse(t *testing.T) {
+	pool, _ := lazyPool(t)
+	ctx := context.Background()
+	refuse := errors.New("belongs to someone else")
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO t VALUES ($1, 'a') RETURNING id`, 1).QueryRow(func(pgx.Row) error { return refuse })
+		return pg.SendLast(ctx, tx, b)
+	})
+	if !errors.Is(err, refuse) || !strings.Contains(err.Error(), "committed") || count(t, pool) != 1 {
+		t.Fatalf("err %v, %d rows: want the callback's error saying the transaction committed, and the row", err, count(t, pool))
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+}

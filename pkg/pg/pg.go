@@ -402,10 +402,13 @@ func (t *Tx) Commit(ctx context.Context) error {
 // commits; anything sent on it before that sends b first, so a later read
 // sees b's writes. On any other transaction (a savepoint of Nested) b is
 // sent at once. It is for a transaction's final writes whose results
-// nothing needs before the commit: b's callbacks run while the commit's
-// answer is read, before the functions AfterCommit registered, and an error
-// of b's is the commit's, which then rolls back. It saves the round trip
-// of the COMMIT, pgx having no way to send one with other statements.
+// nothing needs before the commit: a statement of b that fails stops the
+// COMMIT (the commit returns its error and rolls back), but b's callbacks
+// run while the commit's answer is read, before the functions AfterCommit
+// registered, and cannot refuse it: a batch whose callback decides whether
+// the transaction may commit (a row found to belong to someone else) must
+// be sent with SendBatch. It saves the round trip of the COMMIT, pgx having
+// no way to send one with other statements.
 func SendLast(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
 	if l, ok := tx.(*lazyTx); ok && !l.closed {
 		l.queueLast(b.QueuedQueries)
