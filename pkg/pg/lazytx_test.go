@@ -40,6 +40,14 @@ func lazyPool(t *testing.T) (*pgxpool.Pool, *testkit.Statements) {
 	return pool, tr
 }
 
+// noneHeld fails the test when a transaction still holds a connection.
+func noneHeld(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held", n)
+	}
+}
+
 func count(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
 	var n int
@@ -112,9 +120,7 @@ func TestInTxBeginsWithTheFirstStatement(t *testing.T) {
 	if alone, inBatch := tr.Begins(); alone != 0 || inBatch != len(first) {
 		t.Fatalf("BEGIN sent alone %d times, with the first statement %d times; want 0 and %d", alone, inBatch, len(first))
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
-	}
+	noneHeld(t, pool)
 }
 
 func TestInTxRollsBackAndReleases(t *testing.T) {
@@ -161,9 +167,7 @@ func TestInTxRollsBackAndReleases(t *testing.T) {
 			return err
 		})
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
-	}
+	noneHeld(t, pool)
 }
 
 // A transaction that sends nothing takes no connection; one begun with
@@ -302,9 +306,16 @@ func TestAheadGoesWithTheFirstStatement(t *testing.T) {
 	if got := ids(); !slices.Equal(got, []int{1, 4, 5, 6}) {
 		t.Fatalf("rows %v, want [1 4 5 6]", got)
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
+	noneHeld(t, pool)
+}
+
+// insertLast queues a row of each id with pg.SendLast on tx.
+func insertLast(ctx context.Context, tx pgx.Tx, ids ...int) error {
+	b := &pgx.Batch{}
+	for _, id := range ids {
+		b.Queue(`INSERT INTO t VALUES ($1, 'last')`, id)
 	}
+	return pg.SendLast(ctx, tx, b)
 }
 
 // isCommit reports whether sql is a COMMIT.
@@ -346,16 +357,12 @@ func TestSendLastGoesWithTheCommit(t *testing.T) {
 			t.Fatalf("COMMIT sent on its own: %q", tr.Alone())
 		}
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
-	}
+	noneHeld(t, pool)
 
 	// A transaction of last statements only is one round trip.
 	tr.Reset()
 	if err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO t VALUES ($1, 'd')`, 4)
-		return pg.SendLast(ctx, tx, b)
+		return insertLast(ctx, tx, 4)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -373,9 +380,7 @@ func TestSendLastThenMore(t *testing.T) {
 	pool, tr := lazyPool(t)
 	ctx := context.Background()
 	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO t VALUES ($1, 'a')`, 1)
-		if err := pg.SendLast(ctx, tx, b); err != nil {
+		if err := insertLast(ctx, tx, 1); err != nil {
 			return err
 		}
 		var n int
@@ -415,12 +420,8 @@ func TestSendLastFailureRollsBack(t *testing.T) {
 					return err
 				}
 			}
-			b := &pgx.Batch{}
-			b.Queue(`INSERT INTO t VALUES ($1, 'b')`, 2)
-			b.Queue(`INSERT INTO t VALUES ($1, 'dup')`, 9)
-			b.Queue(`INSERT INTO t VALUES ($1, 'c')`, 3)
 			pg.AfterCommit(ctx, func() { hook = true })
-			return pg.SendLast(ctx, tx, b)
+			return insertLast(ctx, tx, 2, 9, 3) // 9 is taken
 		})
 		if c, ok := pg.IsUniqueViolation(err); !ok {
 			t.Fatalf("%s: err %v (%s), want the unique violation", name, err, c)
@@ -428,16 +429,12 @@ func TestSendLastFailureRollsBack(t *testing.T) {
 		if hook || count(t, pool) != 1 {
 			t.Fatalf("%s: after-commit ran %v, %d rows; want false and the one row before", name, hook, count(t, pool))
 		}
-		if n := pool.Stat().AcquiredConns(); n != 0 {
-			t.Fatalf("%s: %d connections still held", name, n)
-		}
+		noneHeld(t, pool)
 	}
 	// The connections are usable.
 	for i := range 3 {
 		if err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-			b := &pgx.Batch{}
-			b.Queue(`INSERT INTO t VALUES ($1, 'ok')`, 20+i)
-			return pg.SendLast(ctx, tx, b)
+			return insertLast(ctx, tx, 20+i)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -454,9 +451,7 @@ func TestSendLastDroppedOnRollback(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO t VALUES ($1, 'a')`, 1)
-		if err := pg.SendLast(ctx, tx, b); err != nil {
+		if err := insertLast(ctx, tx, 1); err != nil {
 			return err
 		}
 		return boom
@@ -497,9 +492,7 @@ func TestSendLastInBeginAndNested(t *testing.T) {
 	if count(t, pool) != 0 {
 		t.Fatal("the last statements committed although what went ahead refused")
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
-	}
+	noneHeld(t, pool)
 
 	tr.Reset()
 	err = pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
@@ -507,9 +500,7 @@ func TestSendLastInBeginAndNested(t *testing.T) {
 			return err
 		}
 		return pg.Nested(ctx, pool, func(ctx context.Context, sp pgx.Tx) error {
-			b := &pgx.Batch{}
-			b.Queue(`INSERT INTO t VALUES ($1, 'inner')`, 2)
-			return pg.SendLast(ctx, sp, b)
+			return insertLast(ctx, sp, 2)
 		})
 	})
 	if err != nil || count(t, pool) != 2 {
@@ -536,7 +527,5 @@ func TestSendLastCallbackCannotRefuse(t *testing.T) {
 	if !errors.Is(err, refuse) || !strings.Contains(err.Error(), "committed") || count(t, pool) != 1 {
 		t.Fatalf("err %v, %d rows: want the callback's error saying the transaction committed, and the row", err, count(t, pool))
 	}
-	if n := pool.Stat().AcquiredConns(); n != 0 {
-		t.Fatalf("%d connections still held", n)
-	}
+	noneHeld(t, pool)
 }
