@@ -82,9 +82,7 @@ func (t *lazyTx) sendLast(ctx context.Context) error {
 	if len(t.last) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{QueuedQueries: t.last}
-	t.last = nil
-	return t.SendBatch(ctx, b).Close()
+	return t.sendFirst(ctx, nil).Close()
 }
 
 // release gives the connection back to the pool (which closes it unless
@@ -118,44 +116,67 @@ func (t *lazyTx) readAhead(br pgx.BatchResults) error {
 	return readAll(br, ahead)
 }
 
-// sendWithBegin sends queries with BEGIN in front, in one round trip; the
-// returned results have read BEGIN's.
-func (t *lazyTx) sendWithBegin(ctx context.Context, queries []*pgx.QueuedQuery) pgx.BatchResults {
+// sendFirst sends queries in one round trip after what has to go before
+// them: BEGIN and what went ahead when the transaction has not begun, and
+// what SendLast queued. The returned results have read those; when one of
+// them failed, every result of queries is its error (they may have run,
+// but the caller rolls back).
+func (t *lazyTx) sendFirst(ctx context.Context, queries []*pgx.QueuedQuery) pgx.BatchResults {
+	last := t.last
+	t.last = nil
+	begin := t.real == nil
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
-	b.QueuedQueries = append(b.QueuedQueries, t.ahead...)
+	if begin {
+		b.BeginTx(pgx.TxOptions{})
+		b.QueuedQueries = append(b.QueuedQueries, t.ahead...)
+	}
+	b.QueuedQueries = append(b.QueuedQueries, last...)
 	b.QueuedQueries = append(b.QueuedQueries, queries...)
 	var br pgx.BatchResults
-	c, err := t.pool.Acquire(ctx)
-	if err != nil {
-		br = pgx.FailedBatchResults(b, err)
+	var err error
+	if begin {
+		c, aerr := t.pool.Acquire(ctx)
+		if aerr != nil {
+			br = pgx.FailedBatchResults(b, aerr)
+		} else {
+			br = c.SendBatch(ctx, b)
+			t.conn, t.real = c, br.Tx()
+		}
+		// BEGIN's own result: an error here (no connection, a broken one)
+		// is the error of every later result too.
+		_, _ = br.Exec()
+		err = t.readAhead(br)
 	} else {
-		br = c.SendBatch(ctx, b)
-		t.conn, t.real = c, br.Tx()
+		br = t.real.SendBatch(ctx, b)
 	}
-	// BEGIN's own result: an error here (no connection, a broken one) is
-	// the error of every later result too.
-	_, _ = br.Exec()
-	if err := t.readAhead(br); err != nil {
-		// The caller's statements ran, but the caller gets the error.
+	if lerr := readAll(br, last); err == nil {
+		err = lerr
+	}
+	if err != nil {
 		_ = br.Close()
 		return pgx.FailedBatchResults(&pgx.Batch{QueuedQueries: queries}, err)
 	}
 	return br
 }
 
+// direct reports whether a call goes straight to pgx's transaction
+// (begun first if need be): it has begun and nothing waits to go before
+// the call, or the call cannot go in a batch (a statement without
+// arguments may hold several, which only the simple protocol takes; an
+// empty batch sends nothing).
+func (t *lazyTx) direct(batchable bool) bool {
+	return t.closed || !batchable || (t.real != nil && len(t.last) == 0)
+}
+
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.sendLast(ctx); err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	if t.real != nil || t.closed || len(args) == 0 {
+	if t.direct(len(args) > 0) {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return pgconn.CommandTag{}, err
 		}
 		return tx.Exec(ctx, sql, args...)
 	}
-	br := t.sendWithBegin(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
+	br := t.sendFirst(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -164,32 +185,26 @@ func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.sendLast(ctx); err != nil {
-		return errRow{err}
-	}
-	if t.real != nil || t.closed || len(args) == 0 {
+	if t.direct(len(args) > 0) {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return errRow{err}
 		}
 		return tx.QueryRow(ctx, sql, args...)
 	}
-	br := t.sendWithBegin(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
+	br := t.sendFirst(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
 	return batchRow{row: br.QueryRow(), br: br}
 }
 
 func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.sendLast(ctx); err != nil {
-		return nil, err
-	}
-	if t.real != nil || t.closed || len(args) == 0 {
+	if t.direct(len(args) > 0) {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return tx.Query(ctx, sql, args...)
 	}
-	br := t.sendWithBegin(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
+	br := t.sendFirst(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
 	rows, err := br.Query()
 	if rows == nil {
 		_ = br.Close()
@@ -199,20 +214,14 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if err := t.sendLast(ctx); err != nil {
-		return pgx.FailedBatchResults(b, err)
-	}
-	if t.real != nil {
-		return t.real.SendBatch(ctx, b)
-	}
-	if b.Len() == 0 || t.closed {
+	if t.direct(b.Len() > 0) {
 		tx, err := t.begun(ctx)
 		if err != nil {
 			return pgx.FailedBatchResults(b, err)
 		}
 		return tx.SendBatch(ctx, b)
 	}
-	return beganBatch{t.sendWithBegin(ctx, b.QueuedQueries)}
+	return firstBatch{t.sendFirst(ctx, b.QueuedQueries)}
 }
 
 func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
@@ -253,16 +262,11 @@ func (t *lazyTx) commitWithLast(ctx context.Context) error {
 	if t.real == nil && len(t.ahead) > 0 {
 		// What goes ahead may refuse the rest (the bus's inbox claim): its
 		// answer comes before anything is committed.
-		if err := t.sendWithBegin(ctx, nil).Close(); err != nil {
+		if err := t.sendFirst(ctx, nil).Close(); err != nil {
 			return errors.Join(err, t.Rollback(ctx))
 		}
 	}
-	var br pgx.BatchResults
-	if t.real == nil {
-		br = t.sendWithBegin(ctx, queries)
-	} else {
-		br = t.real.SendBatch(ctx, &pgx.Batch{QueuedQueries: queries})
-	}
+	br := t.sendFirst(ctx, queries)
 	lastErr := readAll(br, queries[:len(queries)-1])
 	tag, err := br.Exec() // COMMIT's
 	if cerr := br.Close(); err == nil {
@@ -364,12 +368,12 @@ func (t *lazyTx) Conn() *pgx.Conn {
 	return tx.Conn()
 }
 
-// beganBatch are the results of a caller's batch sent with BEGIN in front
-// (whose result is read already); Tx is nil, as for any batch in a
-// transaction.
-type beganBatch struct{ pgx.BatchResults }
+// firstBatch are the results of a caller's batch sent after what had to go
+// before it (sendFirst: their results are read already); Tx is nil, as for
+// any batch in a transaction.
+type firstBatch struct{ pgx.BatchResults }
 
-func (beganBatch) Tx() pgx.Tx { return nil }
+func (firstBatch) Tx() pgx.Tx { return nil }
 
 // batchRow is the row of a statement sent with BEGIN: scanning it also
 // closes the batch (which frees the connection for the next statement).

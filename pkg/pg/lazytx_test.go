@@ -374,33 +374,66 @@ func TestSendLastGoesWithTheCommit(t *testing.T) {
 	}
 }
 
-// Anything sent after SendLast sends its statements first: a read sees
-// them; the COMMIT then goes alone.
+// A statement sent after SendLast takes the last statements with it, in
+// its round trip, and sees their rows; the COMMIT then goes alone. A last
+// statement that fails fails that statement.
 func TestSendLastThenMore(t *testing.T) {
 	pool, tr := lazyPool(t)
 	ctx := context.Background()
+	for _, begun := range []bool{false, true} {
+		tr.Reset()
+		base := 0
+		if begun {
+			base = 100
+		}
+		err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if begun {
+				if _, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'first')`, base); err != nil {
+					return err
+				}
+			}
+			if err := insertLast(ctx, tx, base+1); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE id = $1`, base+1).Scan(&n); err != nil {
+				return err
+			}
+			if n != 1 {
+				return errors.New("the read did not see the last statements' row")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches := tr.Batches()
+		read := batches[len(batches)-1]
+		if len(read) < 2 || !strings.HasPrefix(read[len(read)-2], "INSERT") || !strings.HasPrefix(read[len(read)-1], "SELECT") {
+			t.Fatalf("begun %v: batches %q: want the last statement and the read in one batch", begun, batches)
+		}
+		if alone := tr.Alone(); len(alone) != 1 || !isCommit(alone[0]) {
+			t.Fatalf("begun %v: alone %q: want only the COMMIT on its own", begun, alone)
+		}
+	}
+	if count(t, pool) != 3 {
+		t.Fatalf("%d rows, want 3", count(t, pool))
+	}
+
 	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
-		if err := insertLast(ctx, tx, 1); err != nil {
+		if err := insertLast(ctx, tx, 101); err != nil { // taken
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE id = $1`, 1).Scan(&n); err != nil {
-			return err
+		_, err := tx.Exec(ctx, `INSERT INTO t VALUES ($1, 'after')`, 200)
+		if _, ok := pg.IsUniqueViolation(err); !ok {
+			t.Errorf("the statement after a failing last statement: %v, want its unique violation", err)
 		}
-		if n != 1 {
-			return errors.New("the read did not see the last statements' row")
-		}
-		return nil
+		return err
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil || count(t, pool) != 3 {
+		t.Fatalf("err %v, %d rows: want an error and nothing written", err, count(t, pool))
 	}
-	if alone := tr.Alone(); len(alone) == 0 || !isCommit(alone[len(alone)-1]) {
-		t.Fatalf("alone %q: want the COMMIT on its own", alone)
-	}
-	if count(t, pool) != 1 {
-		t.Fatal("row not committed")
-	}
+	noneHeld(t, pool)
 }
 
 // A last statement that fails fails the commit: the whole transaction is

@@ -371,7 +371,7 @@ func (t *Tx) SendAhead(ctx context.Context) error {
 		return nil
 	}
 	if l.real == nil {
-		return l.sendWithBegin(ctx, nil).Close()
+		return l.sendFirst(ctx, nil).Close()
 	}
 	return l.sendAhead(ctx, l.real)
 }
