@@ -388,3 +388,19 @@ func TestTimelinesShowTheSlowestWithTheirEventsInArrivalOrder(t *testing.T) {
 		t.Errorf("want the event's ce-time and relay lag, got:\n%s", got)
 	}
 }
+
+// freePort never hands out a port twice: two processes started one after
+// the other would both get a port neither has bound yet.
+func TestFreePortHandsOutEachPortOnce(t *testing.T) {
+	seen := map[int]bool{}
+	for range 500 {
+		p, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}

@@ -111,17 +111,31 @@ func (b *logBuffer) String() string {
 // and one of them took a service's port before the service listened on it
 // (the bench failed with "address already in use").
 func freePort() (int, error) {
+	givenMu.Lock()
+	defer givenMu.Unlock()
 	for range 200 {
 		port := 20000 + rand.IntN(12000)
+		if given[port] {
+			continue // free now, but handed to a process that has not bound it yet
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
 			continue
 		}
 		l.Close()
+		given[port] = true
 		return port, nil
 	}
 	return 0, fmt.Errorf("no free port in 20000–31999")
 }
+
+// given are the ports freePort handed out in this process: two processes
+// started one after the other must not both be given a port that neither
+// has bound yet (a verification that found its port taken failed a run).
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{}
+)
 
 func tail(s string, n int) string {
 	if len(s) > n {
