@@ -296,11 +296,7 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 				if n != len(g.at) {
 					return fmt.Errorf("outbox: write the events of %s: %d rows for %d events", g.key, n, len(g.at))
 				}
-				events, origins := make([]ce.Event, len(g.at)), make([]string, len(g.at))
-				for k, i := range g.at {
-					events[k], origins[k] = q.events[i], q.origins[i]
-				}
-				linkOrigins(ctx, events, origins)
+				linkOrigins(ctx, q.events, q.origins, g.at)
 				return nil
 			})
 		if audited {
@@ -378,15 +374,16 @@ func Stats(ctx context.Context, db interface {
 const LinkOnboarding = "onboarding"
 
 // linkOrigins links the span in ctx (when it records) to each trace that
-// one of events' partitions began in, once per trace, unless the event is in
-// that trace already.
-func linkOrigins(ctx context.Context, events []ce.Event, origins []string) {
+// the partition of one of events[at] began in (origins[at]), once per
+// trace, unless the event is in that trace already.
+func linkOrigins(ctx context.Context, events []ce.Event, origins []string, at []int) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
 	linked := map[trace.TraceID]bool{}
-	for i, ev := range events {
+	for _, i := range at {
+		ev := events[i]
 		origin := telemetry.SpanContextOf(origins[i])
 		if !origin.IsValid() || linked[origin.TraceID()] || origin.TraceID() == telemetry.SpanContextOf(ev.TraceParent).TraceID() {
 			continue

@@ -276,9 +276,6 @@ func (s *Sender) Close() {
 	}
 }
 
-// classify keeps the server's reply code and marks 5xx answers permanent;
-// connection problems, 4xx and anything unknown stay temporary (retried
-// within the mail's expiry).
 // stale reports whether a mail failed on a kept connection that the server
 // had closed: the connection check failed, or MAIL FROM got no reply (the
 // connection is gone) or 421 (the server is closing it).
@@ -293,6 +290,9 @@ func stale(se *gomail.SendError) bool {
 	return false
 }
 
+// classify keeps the server's reply code and marks 5xx answers permanent;
+// connection problems, 4xx and anything unknown stay temporary (retried
+// within the mail's expiry).
 func classify(err error) error {
 	var se *gomail.SendError
 	if errors.As(err, &se) {
