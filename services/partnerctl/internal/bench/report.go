@@ -151,7 +151,7 @@ func (r *Report) Print(w io.Writer) {
 	syscalls("  services' system calls, read + write", func(p PointResult) ioCount { return p.CPU.Syscalls(services...) })
 	for _, g := range groups(r.Points) {
 		line("  "+g, "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPU.Groups[g]/time.Duration(p.N))) })
-		if g == "nats-server" {
+		if g != "postgres" {
 			syscalls("    system calls, read + write", func(p PointResult) ioCount { return p.CPU.Syscalls(g) })
 		}
 		if g == "postgres" {
