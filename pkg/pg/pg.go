@@ -299,6 +299,8 @@ func TxFrom(ctx context.Context) (pgx.Tx, bool) {
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	// SendBatch sends reads that do not depend on each other in one round trip.
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // Q is the transaction carried by ctx, or else pool: reads inside an event

@@ -175,19 +175,22 @@ func record(ctx context.Context, d Deps, req acceptance) (AcceptanceResult, erro
 	key := domain.AcceptanceKey{LocationID: req.Partner.LocationID(), Program: req.Version.Program(), Market: req.Market}
 	for attempt := 1; ; attempt++ {
 		now := d.Clock.Now()
-		current, err := currentAcceptance(ctx, d.Acceptances, key)
+		ks, err := d.Keys.ReadKey(ctx, key)
 		if err != nil {
-			return AcceptanceResult{}, err
+			return AcceptanceResult{}, translate(wrapf(err, "read acceptance key"), "load acceptance")
 		}
+		current := ks.Current
 		var currentVersion *domain.Version
 		if current != nil {
-			if currentVersion, err = d.Versions.Get(ctx, current.VersionID()); err != nil {
+			if currentVersion, err = versionIn(ks.Versions, current.VersionID()); err != nil {
 				return AcceptanceResult{}, translate(wrapf(err, "load version %s", current.VersionID()), "load version")
 			}
 		}
-		open, required, err := openRequirements(ctx, d, key)
-		if err != nil {
-			return AcceptanceResult{}, err
+		open, required := ks.Open, make([]*domain.Version, len(ks.Open))
+		for i, r := range open {
+			if required[i], err = versionIn(ks.Versions, r.VersionID()); err != nil {
+				return AcceptanceResult{}, translate(wrapf(err, "load version %s", r.VersionID()), "load version")
+			}
 		}
 		outcome := domain.DecideAcceptance(current, currentVersion, req.Version, required)
 		in := domain.AcceptanceInput{
@@ -239,20 +242,15 @@ func currentAcceptance(ctx context.Context, repo AcceptanceRepository, key domai
 	return cur, nil
 }
 
-// openRequirements returns the key's open requirements and, index for index,
-// the versions they require.
-func openRequirements(ctx context.Context, d Deps, key domain.AcceptanceKey) ([]*domain.Requirement, []*domain.Version, error) {
-	open, err := d.Requirements.ListOpen(ctx, key)
-	if err != nil {
-		return nil, nil, translate(wrapf(err, "list open requirements"), "list requirements")
-	}
-	versions := make([]*domain.Version, len(open))
-	for i, r := range open {
-		if versions[i], err = d.Versions.Get(ctx, r.VersionID()); err != nil {
-			return nil, nil, translate(wrapf(err, "load version %s", r.VersionID()), "load version")
+// versionIn finds id among the versions of a key's program (a record or a
+// requirement of the key names a version of the same program).
+func versionIn(versions []*domain.Version, id string) (*domain.Version, error) {
+	for _, v := range versions {
+		if v.ID() == id {
+			return v, nil
 		}
 	}
-	return open, versions, nil
+	return nil, domain.ErrVersionNotFound
 }
 
 // satisfyRequirements closes the open requirements that accepting accepted clears.

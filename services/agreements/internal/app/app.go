@@ -8,6 +8,7 @@ type Deps struct {
 	Partners     PartnerRepository
 	Acceptances  AcceptanceRepository
 	Requirements RequirementRepository
+	Keys         KeyReader
 	Pending      PendingRepository
 	Clock        Clock
 	IDs          IDs

@@ -37,7 +37,7 @@ func newMemStore() *memStore {
 func (s *memStore) deps(clock Clock) Deps {
 	return Deps{
 		Versions: memVersions{s}, Partners: memPartners{s}, Acceptances: memAcceptances{s},
-		Requirements: memRequirements{s}, Pending: memPending{s}, Clock: clock, IDs: &seqIDs{},
+		Requirements: memRequirements{s}, Keys: memKeys{s}, Pending: memPending{s}, Clock: clock, IDs: &seqIDs{},
 	}
 }
 
@@ -299,6 +299,21 @@ func (r memRequirements) Update(_ context.Context, id string, fn func(*domain.Re
 	r.s.requirements[i] = q.State()
 	r.s.outbox = append(r.s.outbox, q.PullEvents()...)
 	return nil
+}
+
+// memKeys reads a key through the other fakes, as the Postgres adapter
+// reads it in one round trip.
+type memKeys struct{ s *memStore }
+
+func (r memKeys) ReadKey(ctx context.Context, key domain.AcceptanceKey) (KeyState, error) {
+	var st KeyState
+	cur, err := memAcceptances(r).Current(ctx, key)
+	if err == nil {
+		st.Current = cur
+	}
+	st.Open, _ = memRequirements(r).ListOpen(ctx, key)
+	st.Versions, _ = memVersions(r).ListByProgram(ctx, key.Program)
+	return st, nil
 }
 
 type fakeClock struct {

@@ -69,6 +69,21 @@ type AcceptanceRepository interface {
 	ListCurrentByProgram(ctx context.Context, program domain.Program) ([]*domain.Acceptance, error)
 }
 
+// KeyReader reads at once what deciding an acceptance of a key needs.
+type KeyReader interface {
+	// ReadKey returns the key's current record (nil when it has none), its
+	// open requirements and every version of its program, retired ones
+	// included: one round trip instead of three or more.
+	ReadKey(ctx context.Context, key domain.AcceptanceKey) (KeyState, error)
+}
+
+// KeyState is what KeyReader.ReadKey read, at one moment.
+type KeyState struct {
+	Current  *domain.Acceptance
+	Open     []*domain.Requirement
+	Versions []*domain.Version // of the key's program
+}
+
 // RequirementRepository stores re-acceptance requirements.
 type RequirementRepository interface {
 	// Add inserts r unless the key already has a requirement for the same

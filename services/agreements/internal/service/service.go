@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	store := postgres.New(base.Pool, base.Outbox, events.Draft, base.Timers)
 	a := app.New(app.Deps{
 		Versions: store.Versions(), Partners: store.Partners(), Acceptances: store.Acceptances(),
-		Requirements: store.Requirements(), Pending: store.Pending(), Clock: systemClock{}, IDs: uuidIDs{}, MFA: base.Guard.MFA,
+		Requirements: store.Requirements(), Keys: store.Keys(), Pending: store.Pending(), Clock: systemClock{}, IDs: uuidIDs{}, MFA: base.Guard.MFA,
 	})
 	s.Base, s.App = base, a
 	if cfg.SeedVersions {

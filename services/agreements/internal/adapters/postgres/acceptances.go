@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
@@ -32,14 +33,68 @@ const notSuperseded = `NOT EXISTS (SELECT 1 FROM acceptances s WHERE s.location_
 // revocation cannot interleave.
 func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 	st := a.State()
+	var supersedes *string
+	if st.SupersedesID != "" {
+		supersedes = &st.SupersedesID
+	}
 	return r.s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var raw []byte
-		err := tx.QueryRow(ctx, `SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).Scan(&raw)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return domain.ErrPartnerNotFound
+		// The lock, the check of the superseded record and the insert go in
+		// one round trip; a refusal found in their answers rolls the insert
+		// back with the transaction.
+		var (
+			raw      []byte
+			found    bool
+			same     = true
+			inserted int64
+		)
+		b := &pgx.Batch{}
+		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&raw)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		if st.SupersedesID != "" {
+			b.Queue(`SELECT location_id = $2 AND program = $3 AND market = $4 FROM acceptances WHERE id = $1`,
+				st.SupersedesID, st.LocationID, string(st.Program), string(st.Market)).QueryRow(func(row pgx.Row) error {
+				err := row.Scan(&same)
+				if errors.Is(err, pgx.ErrNoRows) {
+					same = false
+					return nil
+				}
+				return err
+			})
 		}
-		if err != nil {
-			return fmt.Errorf("lock partner %s: %w", st.PartnerID, err)
+		// The insert repeats those checks as its condition, so that it
+		// inserts nothing when one fails: in a caller's transaction, which
+		// may go on after a refusal, nothing of a refused acceptance stays.
+		// ON CONFLICT DO NOTHING (any unique index) waits for a concurrent
+		// insert of the same key and then skips: the loser learns it lost
+		// without aborting a surrounding transaction.
+		b.Queue(`INSERT INTO acceptances (id, partner_id, location_id, enrollment_id, program, market,
+			version_id, text_sha256, acceptor_user_id, acceptor_name, acceptor_email, acceptor_role, accepted_at,
+			client_accepted_at, effective_at, client_ip, user_agent, request_id, verification_decision_id, supersedes_id, channel)
+			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21
+			WHERE EXISTS (SELECT 1 FROM partners p WHERE p.partner_id = $2
+					AND (NOT $22 OR p.doc->'verification'->>'outcome' = $23))
+				AND ($20::text IS NULL OR EXISTS (SELECT 1 FROM acceptances s
+					WHERE s.id = $20 AND s.location_id = $3 AND s.program = $5 AND s.market = $6))
+			ON CONFLICT DO NOTHING`,
+			st.ID, st.PartnerID, st.LocationID, st.EnrollmentID, string(st.Program), string(st.Market), st.VersionID,
+			string(st.TextSHA256), st.Acceptor.UserID, st.Acceptor.Name, st.Acceptor.Email, st.Acceptor.Role, st.AcceptedAt,
+			nullTime(st.ClientAcceptedAt), st.EffectiveAt, st.ClientIP, st.UserAgent, st.RequestID,
+			st.VerificationDecisionID, supersedes, string(st.Channel),
+			st.Program.GatedByVerification(), string(domain.VerificationApproved)).Exec(func(tag pgconn.CommandTag) error {
+			inserted = tag.RowsAffected()
+			return nil
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("lock partner %s and insert acceptance %s: %w", st.PartnerID, st.ID, err)
+		}
+		if !found {
+			return domain.ErrPartnerNotFound
 		}
 		if st.Program.GatedByVerification() {
 			p, err := decodePartner(raw)
@@ -54,47 +109,24 @@ func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 				return domain.ErrVerificationNotApproved
 			}
 		}
-		if st.SupersedesID != "" {
-			var same bool
-			err := tx.QueryRow(ctx, `SELECT location_id = $2 AND program = $3 AND market = $4 FROM acceptances WHERE id = $1`,
-				st.SupersedesID, st.LocationID, string(st.Program), string(st.Market)).Scan(&same)
-			if errors.Is(err, pgx.ErrNoRows) || (err == nil && !same) {
-				return fmt.Errorf("acceptance %s supersedes %s, which is not a record of the same key", st.ID, st.SupersedesID)
-			}
-			if err != nil {
-				return err
-			}
+		if !same {
+			return fmt.Errorf("acceptance %s supersedes %s, which is not a record of the same key", st.ID, st.SupersedesID)
 		}
-		var supersedes *string
-		if st.SupersedesID != "" {
-			supersedes = &st.SupersedesID
-		}
-		// ON CONFLICT DO NOTHING (any unique index) waits for a concurrent
-		// insert of the same key and then skips: the loser learns it lost
-		// without aborting a surrounding transaction.
-		tag, err := tx.Exec(ctx, `INSERT INTO acceptances (id, partner_id, location_id, enrollment_id, program, market,
-			version_id, text_sha256, acceptor_user_id, acceptor_name, acceptor_email, acceptor_role, accepted_at,
-			client_accepted_at, effective_at, client_ip, user_agent, request_id, verification_decision_id, supersedes_id, channel)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) ON CONFLICT DO NOTHING`,
-			st.ID, st.PartnerID, st.LocationID, st.EnrollmentID, string(st.Program), string(st.Market), st.VersionID,
-			string(st.TextSHA256), st.Acceptor.UserID, st.Acceptor.Name, st.Acceptor.Email, st.Acceptor.Role, st.AcceptedAt,
-			nullTime(st.ClientAcceptedAt), st.EffectiveAt, st.ClientIP, st.UserAgent, st.RequestID,
-			st.VerificationDecisionID, supersedes, string(st.Channel))
-		if err != nil {
-			return fmt.Errorf("insert acceptance %s: %w", st.ID, err)
-		}
-		if tag.RowsAffected() == 0 {
+		if inserted == 0 {
 			return domain.ErrAcceptanceRace
 		}
 		return r.s.emit(ctx, tx, a.PullEvents())
 	})
 }
 
+// currentSQL selects the current record of a key ($1 location, $2 program, $3 market).
+const currentSQL = `SELECT ` + acceptanceColumns + ` FROM acceptances a
+	WHERE a.location_id = $1 AND a.program = $2 AND a.market = $3 AND ` + notSuperseded + `
+	ORDER BY a.accepted_at DESC, a.recorded_at DESC LIMIT 1`
+
 // Current returns the key's current record or domain.ErrAcceptanceNotFound.
 func (r *Acceptances) Current(ctx context.Context, key domain.AcceptanceKey) (*domain.Acceptance, error) {
-	a, err := scanAcceptance(r.s.q(ctx).QueryRow(ctx, `SELECT `+acceptanceColumns+` FROM acceptances a
-		WHERE a.location_id = $1 AND a.program = $2 AND a.market = $3 AND `+notSuperseded+`
-		ORDER BY a.accepted_at DESC, a.recorded_at DESC LIMIT 1`, key.LocationID, string(key.Program), string(key.Market)))
+	a, err := scanAcceptance(r.s.q(ctx).QueryRow(ctx, currentSQL, key.LocationID, string(key.Program), string(key.Market)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrAcceptanceNotFound
 	}

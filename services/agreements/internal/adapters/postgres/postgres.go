@@ -68,6 +68,9 @@ func (s *Store) Partners() *Partners { return &Partners{s} }
 // Acceptances returns the append-only acceptance repository.
 func (s *Store) Acceptances() *Acceptances { return &Acceptances{s} }
 
+// Keys returns the reader of what deciding an acceptance of a key needs.
+func (s *Store) Keys() *Keys { return &Keys{s} }
+
 // Pending returns the pending acceptance repository.
 func (s *Store) Pending() *PendingAcceptances { return &PendingAcceptances{s} }
 
@@ -142,5 +145,5 @@ func queryAll[T any](ctx context.Context, q pg.Querier, scan func(pgx.Row) (T, e
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	return collect(rows, scan)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/timer"
 	"github.com/partnerhub/onboarding/services/agreements/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/agreements/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/agreements/internal/app"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
 
@@ -395,6 +397,24 @@ func TestRequirementsAddOnceAndTimer(t *testing.T) {
 	if open, err := repo.ListOpen(ctx, key); err != nil || len(open) != 1 {
 		t.Fatalf("open = %d (%v)", len(open), err)
 	}
+	// ReadKey reads the same in one round trip, in a transaction too.
+	for _, inTx := range []bool{false, true} {
+		var ks app.KeyState
+		read := func(ctx context.Context) (err error) { ks, err = e.store.Keys().ReadKey(ctx, key); return err }
+		if inTx {
+			err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error { return read(ctx) })
+		} else {
+			err = read(ctx)
+		}
+		if err != nil || ks.Current == nil || ks.Current.ID() != "A1" || len(ks.Open) != 1 || ks.Open[0].ID() != "R1" ||
+			len(ks.Versions) != 2 || ks.Versions[0].ID() != v.ID() || ks.Versions[1].ID() != newer.ID() {
+			t.Fatalf("read key (in a transaction: %v) = %+v (%v), want A1, R1 and versions %s, %s", inTx, ks, err, v.ID(), newer.ID())
+		}
+	}
+	other := domain.AcceptanceKey{LocationID: "PL-NONE", Program: domain.ProgramPartnerNetwork, Market: "JP"}
+	if ks, err := e.store.Keys().ReadKey(ctx, other); err != nil || ks.Current != nil || len(ks.Open) != 0 || len(ks.Versions) != 0 {
+		t.Fatalf("read an unknown key = %+v (%v), want nothing", ks, err)
+	}
 	if due, err := repo.ListOpenDue(ctx, t0.Add(59*time.Minute)); err != nil || len(due) != 0 {
 		t.Fatalf("due early = %d (%v)", len(due), err)
 	}
@@ -494,5 +514,62 @@ func TestPendingAddDecidesInTheTransactionThatFoundTheDecision(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM agreements.acceptances WHERE id = 'A3'`) + count(`SELECT count(*) FROM agreements.pending_acceptances WHERE id = 'PA3'`); n != 0 {
 		t.Errorf("decided failed, yet %d rows were kept", n)
+	}
+}
+
+// TestRefusedAppendLeavesNothingInTheCallersTransaction: Append sends its
+// checks and its insert in one round trip. In an event handler's
+// transaction, which goes on (and commits) after a refusal, a refused
+// acceptance must leave neither its record nor its event.
+func TestRefusedAppendLeavesNothingInTheCallersTransaction(t *testing.T) {
+	e := newEnv(t)
+	v := seedVersion(t, e, domain.ProgramIndirectReseller)
+	revoked := registered(t, e, "PG-REF1", domain.VerificationApproved)
+	revokedA := acceptance(t, "A-REVOKED", revoked, v, nil)
+	if err := e.store.Partners().Upsert(ctx, "PG-REF1", func(p *domain.Partner) error {
+		_, err := p.ApplyVerification(domain.VerificationDecision{DecisionID: "D-REVOKE", Outcome: domain.VerificationRevoked, DecidedAt: t0.Add(90 * time.Minute)}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A partner this service never stored.
+	unknown := domain.NewPartner("PG-REF2")
+	if _, err := unknown.Register(domain.Registration{PartnerID: "PG-REF2", LocationID: "PL-PG-REF2", Market: "JP",
+		Programs: []string{"indirect_reseller"}, Enrollments: map[string]string{"indirect_reseller": "EN-PG-REF2"}, RegisteredAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unknown.ApplyVerification(domain.VerificationDecision{DecisionID: "D-REF2", Outcome: domain.VerificationApproved, DecidedAt: t0.Add(time.Hour)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A record that names, as the one it supersedes, a record of another key.
+	other := registered(t, e, "PG-REF3", domain.VerificationApproved)
+	otherA := acceptance(t, "A-OTHER", other, v, nil)
+	if err := e.store.Acceptances().Append(ctx, otherA); err != nil {
+		t.Fatal(err)
+	}
+	approved := registered(t, e, "PG-REF4", domain.VerificationApproved)
+
+	err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := e.store.Acceptances().Append(ctx, revokedA); !errors.Is(err, domain.ErrVerificationRevoked) {
+			t.Errorf("revoked partner: %v, want ErrVerificationRevoked", err)
+		}
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-UNKNOWN", unknown, v, nil)); !errors.Is(err, domain.ErrPartnerNotFound) {
+			t.Errorf("unknown partner: %v, want ErrPartnerNotFound", err)
+		}
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-CROSS", approved, v, otherA)); err == nil {
+			t.Error("superseding another key's record: accepted")
+		}
+		return nil // the caller goes on and commits
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"PG-REF1", "PG-REF2", "PG-REF4"} {
+		if got, err := e.store.Acceptances().ListByPartner(ctx, id); err != nil || len(got) != 0 {
+			t.Errorf("%s: %d records (%v) after refusals, want none", id, len(got), err)
+		}
+	}
+	if n := len(e.outboxTypes(t)); n != 1+1 { // version published + A-OTHER
+		t.Errorf("outbox rows = %d, want 2 (refusals write nothing)", n)
 	}
 }

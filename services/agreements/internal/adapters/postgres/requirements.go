@@ -45,11 +45,13 @@ func (r *Requirements) Add(ctx context.Context, rq *domain.Requirement) (bool, e
 	return inserted, err
 }
 
+// openSQL selects the open requirements of a key ($1 location, $2 program, $3 market).
+const openSQL = `SELECT ` + requirementColumns + ` FROM requirements
+	WHERE location_id = $1 AND program = $2 AND market = $3 AND status = 'open' ORDER BY due_by, id`
+
 // ListOpen returns the key's open requirements.
 func (r *Requirements) ListOpen(ctx context.Context, key domain.AcceptanceKey) ([]*domain.Requirement, error) {
-	return r.list(ctx, `SELECT `+requirementColumns+` FROM requirements
-		WHERE location_id = $1 AND program = $2 AND market = $3 AND status = 'open' ORDER BY due_by, id`,
-		key.LocationID, string(key.Program), string(key.Market))
+	return r.list(ctx, openSQL, key.LocationID, string(key.Program), string(key.Market))
 }
 
 // ListOpenByVersion returns the open requirements to accept versionID.

@@ -54,9 +54,12 @@ func (r *Versions) Get(ctx context.Context, id string) (*domain.Version, error) 
 	return v, err
 }
 
+// byProgramSQL selects every version of a program ($1).
+const byProgramSQL = `SELECT ` + versionColumns + ` FROM versions WHERE program = $1 ORDER BY effective_from, published_at, id`
+
 // ListByProgram returns every version of program, retired ones included.
 func (r *Versions) ListByProgram(ctx context.Context, program domain.Program) ([]*domain.Version, error) {
-	return r.list(ctx, `SELECT `+versionColumns+` FROM versions WHERE program = $1 ORDER BY effective_from, published_at, id`, string(program))
+	return r.list(ctx, byProgramSQL, string(program))
 }
 
 // ListAll returns every version, ordered by program and effective date.
