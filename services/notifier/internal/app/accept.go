@@ -54,8 +54,9 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 			return AcceptResult{Duplicate: true}, nil
 		}
 	}
+	contact := a.contactOf(req.PartnerID) // read once for prepare and the send's data
 	if !d.Finished() {
-		if err := a.prepare(ctx, d); err != nil {
+		if err := a.prepare(ctx, d, contact); err != nil {
 			return AcceptResult{}, err
 		}
 	}
@@ -86,7 +87,7 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	if claimed > 0 {
 		// What the mail needs from Postgres is read now, in the event's
 		// transaction: the senders only render and talk SMTP.
-		j, err := a.prepareSend(ctx, d, claimed)
+		j, err := a.prepareSend(ctx, d, claimed, contact)
 		if err != nil {
 			return AcceptResult{}, err
 		}
@@ -103,7 +104,7 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 // reminder, whether the partner stopped reminders (then it is suppressed).
 // An unknown contact leaves the address empty: the attempt fails
 // temporarily and SaveContact makes the mail due again.
-func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
+func (a *App) prepare(ctx context.Context, d *domain.Delivery, contact *contactLookup) error {
 	q := d.Request()
 	if q.Category == domain.CategoryReminder {
 		off, err := a.d.Directory.RemindersOff(ctx, q.PartnerID)
@@ -117,7 +118,7 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
 	if q.Recipient != "" && q.Language != "" && q.Market != "" {
 		return nil
 	}
-	c, err := a.d.Directory.Contact(ctx, q.PartnerID)
+	c, err := contact.get(ctx)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil
@@ -128,4 +129,29 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery) error {
 	// attempt says so.
 	_ = d.Complete(c.Email, "", domain.ChooseLanguage(c.Language, c.Market), c.Market)
 	return nil
+}
+
+// contactLookup reads a partner's contact at most once for the steps of
+// one mail that need it (what the request left open, the data the
+// template sees): one round trip instead of two.
+type contactLookup struct {
+	dir       Directory
+	partnerID string
+	done      bool
+	c         Contact
+	err       error
+}
+
+func (a *App) contactOf(partnerID string) *contactLookup {
+	return &contactLookup{dir: a.d.Directory, partnerID: partnerID}
+}
+
+// get returns the contact (ErrNotFound when there is none), read on the
+// first call.
+func (l *contactLookup) get(ctx context.Context) (Contact, error) {
+	if !l.done {
+		l.c, l.err = l.dir.Contact(ctx, l.partnerID)
+		l.done = true
+	}
+	return l.c, l.err
 }

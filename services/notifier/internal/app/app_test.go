@@ -794,3 +794,56 @@ func TestSendersSendAtOnceAndRecordEachOutcome(t *testing.T) {
 		t.Fatalf("metrics:\n%s", got)
 	}
 }
+
+// countingDirectory counts the contact reads.
+type countingDirectory struct {
+	app.Directory
+	mu       sync.Mutex
+	contacts int
+}
+
+func (d *countingDirectory) Contact(ctx context.Context, partnerID string) (app.Contact, error) {
+	d.mu.Lock()
+	d.contacts++
+	d.mu.Unlock()
+	return d.Directory.Contact(ctx, partnerID)
+}
+
+// TestAcceptReadsTheContactOnce: a mail whose request leaves its language
+// to the contact, accepted with its attempt claimed, reads the contact once
+// for both what the request left open and the data its template sees.
+func TestAcceptReadsTheContactOnce(t *testing.T) {
+	counting := &countingDirectory{}
+	w := newWorld(t, func(d *app.Deps) { d.Senders = 1; counting.Directory = d.Directory; d.Directory = counting })
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.app.RunSenders(ctx) }()
+	c := contact("PG-P1")
+	c.Language = "en"
+	if err := w.app.RecordContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	req := w.request(t, "")
+	req.ContactName = ""
+	if _, err := w.app.Accept(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for eventNames(w.repo.Events()) != "mail.delivered" {
+		if time.Now().After(deadline) {
+			t.Fatalf("events %s", eventNames(w.repo.Events()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	m := w.sender.messages()[0]
+	if m.Languages[0] != mails.English || !strings.Contains(m.Text, "花子") {
+		t.Fatalf("the contact was not used: languages %v, text %q", m.Languages, m.Text)
+	}
+	if counting.contacts != 1 {
+		t.Fatalf("%d contact reads, want 1", counting.contacts)
+	}
+}

@@ -80,7 +80,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 			}
 			return domain.ErrNotDue
 		}
-		if err := a.prepare(ctx, d); err != nil {
+		if err := a.prepare(ctx, d, a.contactOf(d.Request().PartnerID)); err != nil {
 			return err
 		}
 		if d.Status() == domain.StatusSuppressed {
@@ -218,7 +218,7 @@ func (a *App) send(ctx context.Context, req domain.MailRequest) error {
 	if req.Recipient == "" {
 		return errNoRecipient
 	}
-	data, err := a.data(ctx, req)
+	data, err := a.data(ctx, req, a.contactOf(req.PartnerID))
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func (a *App) sendData(ctx context.Context, req domain.MailRequest, data mails.D
 }
 
 // data assembles what the template sees.
-func (a *App) data(ctx context.Context, req domain.MailRequest) (mails.Data, error) {
+func (a *App) data(ctx context.Context, req domain.MailRequest, contact *contactLookup) (mails.Data, error) {
 	var d mails.Data
 	if len(req.Data) > 0 {
 		if err := json.Unmarshal(req.Data, &d); err != nil {
@@ -254,7 +254,7 @@ func (a *App) data(ctx context.Context, req domain.MailRequest) (mails.Data, err
 	if req.ContactName != "" && p.ContactFirstName == "" && p.ContactLastName == "" {
 		p.ContactName = req.ContactName
 	}
-	if c, err := a.d.Directory.Contact(ctx, req.PartnerID); err == nil {
+	if c, err := contact.get(ctx); err == nil {
 		if p.CompanyName == "" {
 			p.CompanyName = c.CompanyName
 		}

@@ -107,10 +107,10 @@ func (a *App) Busy() (busy, senders int) {
 // contact, a kept secret) so that a sender only renders and sends. A
 // failure of the mail itself (a secret that does not open) becomes the
 // attempt's outcome; any other failure is returned.
-func (a *App) prepareSend(ctx context.Context, d *domain.Delivery, n int) (*sendJob, error) {
+func (a *App) prepareSend(ctx context.Context, d *domain.Delivery, n int, contact *contactLookup) (*sendJob, error) {
 	j := &sendJob{d: d, n: n}
 	if req := d.Request(); req.Recipient != "" {
-		j.data, j.dataErr = a.data(ctx, req)
+		j.data, j.dataErr = a.data(ctx, req, contact)
 		var se *SendError
 		if j.dataErr != nil && !errors.As(j.dataErr, &se) {
 			return nil, j.dataErr
@@ -123,7 +123,7 @@ func (a *App) prepareSend(ctx context.Context, d *domain.Delivery, n int) (*send
 // senders; an attempt that cannot be prepared is sent with the error as
 // its outcome (retried later).
 func (a *App) dispatch(ctx context.Context, d *domain.Delivery, n int) bool {
-	j, err := a.prepareSend(ctx, d, n)
+	j, err := a.prepareSend(ctx, d, n, a.contactOf(d.Request().PartnerID))
 	if err != nil {
 		j = &sendJob{d: d, n: n, dataErr: err}
 	}
