@@ -124,6 +124,22 @@ func TestNetworkAffirmationUsesTheVersionInEffect(t *testing.T) {
 	}})
 	wantCode(t, err, apperr.KindInvalid, "agreements.version_program_mismatch")
 
+	// A named network version is taken even before it is in effect.
+	res, err = f.app.ApplyPartnerRegistered.Handle(ctx, ApplyPartnerRegisteredCommand{Registration: domain.Registration{
+		PartnerID: "P4", LocationID: "L-P4", Market: "JP", RegisteredAt: start,
+		Affirmation: &domain.NetworkAffirmation{UserID: "u4", At: start, VersionID: "network-2026"},
+	}})
+	if err != nil || res.Network == nil || res.Network.Acceptance.VersionID != "network-2026" {
+		t.Fatalf("named network version: %+v (%v)", res.Network, err)
+	}
+
+	// A version nobody published.
+	_, err = f.app.ApplyPartnerRegistered.Handle(ctx, ApplyPartnerRegisteredCommand{Registration: domain.Registration{
+		PartnerID: "P5", LocationID: "L-P5", Market: "JP", RegisteredAt: start,
+		Affirmation: &domain.NetworkAffirmation{UserID: "u5", At: start, VersionID: "partner_network-1999"},
+	}})
+	wantCode(t, err, apperr.KindNotFound, "agreements.unknown_version")
+
 	// No version in effect in the market at that time.
 	_, err = f.app.ApplyPartnerRegistered.Handle(ctx, ApplyPartnerRegisteredCommand{Registration: domain.Registration{
 		PartnerID: "P3", LocationID: "L-P3", Market: "JP", RegisteredAt: start,

@@ -48,10 +48,14 @@ func (uc RecordNetworkAffirmation) Handle(ctx context.Context, cmd RecordNetwork
 		return AcceptanceResult{}, errUnknownPartner().With("reason", "no network affirmation received for the partner")
 	}
 	key := domain.AcceptanceKey{LocationID: partner.LocationID(), Program: domain.ProgramPartnerNetwork, Market: partner.Market()}
-	if cur, err := currentAcceptance(ctx, uc.d.Acceptances, key); err != nil || cur != nil {
-		return AcceptanceResult{Acceptance: stateOf(cur), Existing: cur != nil}, err
+	ks, err := uc.d.Keys.ReadKey(ctx, key) // the current record and the network versions: one round trip
+	if err != nil {
+		return AcceptanceResult{}, translate(wrapf(err, "read acceptance key"), "load acceptance")
 	}
-	version, err := uc.version(ctx, aff, partner.Market())
+	if cur := ks.Current; cur != nil {
+		return AcceptanceResult{Acceptance: cur.State(), Existing: true}, nil
+	}
+	version, err := uc.version(ctx, aff, partner.Market(), ks.Versions)
 	if err != nil {
 		return AcceptanceResult{}, err
 	}
@@ -79,9 +83,15 @@ func (uc RecordNetworkAffirmation) Handle(ctx context.Context, cmd RecordNetwork
 	return AcceptanceResult{Acceptance: a.State()}, nil
 }
 
-// version picks the version the applicant affirmed.
-func (uc RecordNetworkAffirmation) version(ctx context.Context, aff *domain.NetworkAffirmation, market domain.Market) (*domain.Version, error) {
+// version picks the version the applicant affirmed among the network
+// versions.
+func (uc RecordNetworkAffirmation) version(ctx context.Context, aff *domain.NetworkAffirmation, market domain.Market,
+	network []*domain.Version) (*domain.Version, error) {
 	if aff.VersionID != "" {
+		if v, err := versionIn(network, aff.VersionID); err == nil {
+			return v, nil
+		}
+		// Not a network version: unknown, or another program's.
 		v, err := uc.d.Versions.Get(ctx, aff.VersionID)
 		if err != nil {
 			return nil, translate(wrapf(err, "load version %s", aff.VersionID), "load version")
@@ -91,11 +101,7 @@ func (uc RecordNetworkAffirmation) version(ctx context.Context, aff *domain.Netw
 		}
 		return v, nil
 	}
-	all, err := uc.d.Versions.ListByProgram(ctx, domain.ProgramPartnerNetwork)
-	if err != nil {
-		return nil, translate(wrapf(err, "list network versions"), "list versions")
-	}
-	v := domain.InEffect(all, domain.ProgramPartnerNetwork, market, aff.At)
+	v := domain.InEffect(network, domain.ProgramPartnerNetwork, market, aff.At)
 	if v == nil {
 		return nil, coded(domain.ErrNoVersionInEffect).With("market", string(market)).With("at", aff.At)
 	}
