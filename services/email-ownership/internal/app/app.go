@@ -37,9 +37,14 @@ type Repository interface {
 	Update(ctx context.Context, enrollmentID string, fn func(o *domain.Ownership) error) error
 	// Get reads an aggregate without locking; ErrNotFound when absent.
 	Get(ctx context.Context, enrollmentID string) (*domain.Ownership, error)
-	// EnrollmentByTokenHash finds the enrollment owning a challenge with this
-	// token hash (any state); ErrNotFound when none. Index on the hash.
-	EnrollmentByTokenHash(ctx context.Context, tokenHash []byte) (string, error)
+	// GetByTokenHash reads, without locking, the aggregate owning a
+	// challenge with this token hash (any state); ErrNotFound when none.
+	// One statement: the token is found by its indexed hash.
+	GetByTokenHash(ctx context.Context, tokenHash []byte) (*domain.Ownership, error)
+	// UpdateByTokenHash is Update on the aggregate owning a challenge with
+	// this token hash, found and locked by one statement; ErrNotFound when
+	// none.
+	UpdateByTokenHash(ctx context.Context, tokenHash []byte, fn func(o *domain.Ownership) error) error
 	// EnrollmentsByAddress lists enrollments whose latest challenge was sent
 	// to the (normalized) address.
 	EnrollmentsByAddress(ctx context.Context, address string) ([]string, error)

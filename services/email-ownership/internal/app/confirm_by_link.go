@@ -26,13 +26,9 @@ func (a *App) ConfirmByLink(ctx context.Context, token string) (ConfirmResult, e
 		return ConfirmResult{}, translate(err)
 	}
 	h := domain.HashToken(token)
-	enrollmentID, err := a.d.Repo.EnrollmentByTokenHash(ctx, h)
-	if err != nil {
-		return ConfirmResult{}, translate(err)
-	}
 	var res ConfirmResult
 	var outcome error
-	err = a.d.Repo.Update(ctx, enrollmentID, func(o *domain.Ownership) error {
+	err = a.d.Repo.UpdateByTokenHash(ctx, h, func(o *domain.Ownership) error {
 		now := a.d.Clock.Now()
 		// Always commit: a failed attempt may have changed state (expiry).
 		outcome = o.ConfirmByToken(h, now)

@@ -18,11 +18,7 @@ func (a *App) Dispute(ctx context.Context, token string) error {
 		return translate(err)
 	}
 	h := domain.HashToken(token)
-	enrollmentID, err := a.d.Repo.EnrollmentByTokenHash(ctx, h)
-	if err != nil {
-		return translate(err)
-	}
-	err = a.d.Repo.Update(ctx, enrollmentID, func(o *domain.Ownership) error {
+	err = a.d.Repo.UpdateByTokenHash(ctx, h, func(o *domain.Ownership) error {
 		return o.Dispute(h, a.d.Clock.Now())
 	})
 	if errors.Is(err, ErrNotFound) {

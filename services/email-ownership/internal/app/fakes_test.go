@@ -66,7 +66,7 @@ func (r *memRepo) Get(_ context.Context, id string) (*domain.Ownership, error) {
 	return domain.RestoreOwnership(s), nil
 }
 
-func (r *memRepo) EnrollmentByTokenHash(_ context.Context, h []byte) (string, error) {
+func (r *memRepo) enrollmentByTokenHash(h []byte) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, s := range r.rows {
@@ -77,6 +77,22 @@ func (r *memRepo) EnrollmentByTokenHash(_ context.Context, h []byte) (string, er
 		}
 	}
 	return "", app.ErrNotFound
+}
+
+func (r *memRepo) GetByTokenHash(ctx context.Context, h []byte) (*domain.Ownership, error) {
+	id, err := r.enrollmentByTokenHash(h)
+	if err != nil {
+		return nil, err
+	}
+	return r.Get(ctx, id)
+}
+
+func (r *memRepo) UpdateByTokenHash(ctx context.Context, h []byte, fn func(*domain.Ownership) error) error {
+	id, err := r.enrollmentByTokenHash(h)
+	if err != nil {
+		return err
+	}
+	return r.Update(ctx, id, fn)
 }
 
 func (r *memRepo) EnrollmentsByAddress(_ context.Context, addr string) ([]string, error) {

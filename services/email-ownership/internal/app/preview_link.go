@@ -25,11 +25,7 @@ func (a *App) PreviewLink(ctx context.Context, token string) (LinkPreview, error
 		return LinkPreview{}, translate(err)
 	}
 	h := domain.HashToken(token)
-	enrollmentID, err := a.d.Repo.EnrollmentByTokenHash(ctx, h)
-	if err != nil {
-		return LinkPreview{}, translate(err)
-	}
-	o, err := a.d.Repo.Get(ctx, enrollmentID)
+	o, err := a.d.Repo.GetByTokenHash(ctx, h)
 	if errors.Is(err, ErrNotFound) {
 		return LinkPreview{}, translate(domain.ErrNoChallenge)
 	}

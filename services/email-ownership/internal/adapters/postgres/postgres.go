@@ -74,8 +74,18 @@ func (r *Repository) Upsert(ctx context.Context, id string, fn func(*domain.Owne
 
 // Update implements app.Repository.
 func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Ownership) error) error {
+	return r.update(ctx, byID+" FOR UPDATE", id, fn)
+}
+
+// UpdateByTokenHash implements app.Repository: the token's row and the
+// ownership's lock in one statement.
+func (r *Repository) UpdateByTokenHash(ctx context.Context, h []byte, fn func(*domain.Ownership) error) error {
+	return r.update(ctx, byTokenHash+" FOR UPDATE OF o", h, fn)
+}
+
+func (r *Repository) update(ctx context.Context, lockSQL string, arg any, fn func(*domain.Ownership) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		o, err := r.lock(ctx, tx, id)
+		o, err := r.load(ctx, tx, lockSQL, arg)
 		if err != nil {
 			return err
 		}
@@ -88,30 +98,42 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Owne
 
 // Get implements app.Repository.
 func (r *Repository) Get(ctx context.Context, id string) (*domain.Ownership, error) {
-	return r.load(ctx, r.querier(ctx), id, "")
+	return r.load(ctx, r.querier(ctx), byID, id)
+}
+
+// GetByTokenHash implements app.Repository.
+func (r *Repository) GetByTokenHash(ctx context.Context, h []byte) (*domain.Ownership, error) {
+	return r.load(ctx, r.querier(ctx), byTokenHash, h)
 }
 
 func (r *Repository) querier(ctx context.Context) pg.Querier { return pg.Q(ctx, r.pool) }
 
 func (r *Repository) lock(ctx context.Context, tx pgx.Tx, id string) (*domain.Ownership, error) {
-	return r.load(ctx, tx, id, " FOR UPDATE")
+	return r.load(ctx, tx, byID+" FOR UPDATE", id)
 }
 
-func (r *Repository) load(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, id, suffix string) (*domain.Ownership, error) {
+// The ownership by enrollment id, and by the token hash of one of its
+// challenges (challenge_tokens' primary key).
+const (
+	byID        = `SELECT o.snapshot, o.version FROM ownerships o WHERE o.enrollment_id = $1`
+	byTokenHash = `SELECT o.snapshot, o.version FROM challenge_tokens t
+		JOIN ownerships o ON o.enrollment_id = t.enrollment_id WHERE t.token_hash = $1`
+)
+
+// load reads one ownership with sql (byID or byTokenHash, with its lock).
+func (r *Repository) load(ctx context.Context, q pg.Querier, sql string, arg any) (*domain.Ownership, error) {
 	var doc []byte
 	var version int
-	err := q.QueryRow(ctx, `SELECT snapshot, version FROM ownerships WHERE enrollment_id = $1`+suffix, id).Scan(&doc, &version)
+	err := q.QueryRow(ctx, sql, arg).Scan(&doc, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, app.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load ownership %s: %w", id, err)
+		return nil, fmt.Errorf("load ownership: %w", err)
 	}
 	var s snapshotDoc
 	if err := json.Unmarshal(doc, &s); err != nil {
-		return nil, fmt.Errorf("decode ownership %s: %w", id, err)
+		return nil, fmt.Errorf("decode ownership: %w", err)
 	}
 	snap := s.toDomain()
 	snap.Version = version
@@ -191,16 +213,6 @@ func (r *Repository) afterWrite(ctx context.Context, tx pgx.Tx, o *domain.Owners
 	}
 	q.Done(ctx)
 	return nil
-}
-
-// EnrollmentByTokenHash implements app.Repository.
-func (r *Repository) EnrollmentByTokenHash(ctx context.Context, h []byte) (string, error) {
-	var id string
-	err := r.querier(ctx).QueryRow(ctx, `SELECT enrollment_id FROM challenge_tokens WHERE token_hash = $1`, h).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", app.ErrNotFound
-	}
-	return id, err
 }
 
 // EnrollmentsByAddress implements app.Repository.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,11 +88,45 @@ func TestUpsertRaceOpensOnce(t *testing.T) {
 		t.Fatalf("get: %v", err)
 	}
 	c := o.Challenges()[0]
-	if id, err := repo.EnrollmentByTokenHash(ctx, c.TokenHash); err != nil || id != ref.EnrollmentID {
-		t.Fatalf("token index: %q %v", id, err)
+	if o, err := repo.GetByTokenHash(ctx, c.TokenHash); err != nil || o.Ref().EnrollmentID != ref.EnrollmentID {
+		t.Fatalf("by token: %v", err)
 	}
-	if _, err := repo.EnrollmentByTokenHash(ctx, make([]byte, 32)); !errors.Is(err, app.ErrNotFound) {
+	if _, err := repo.GetByTokenHash(ctx, make([]byte, 32)); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("unknown hash: %v", err)
+	}
+	// Found and locked by one statement: the update does not read the
+	// ownership while another transaction holds its lock.
+	locked, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = repo.Update(ctx, ref.EnrollmentID, func(*domain.Ownership) error {
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	var entered atomic.Bool
+	updated := make(chan error, 1)
+	go func() {
+		updated <- repo.UpdateByTokenHash(ctx, c.TokenHash, func(o *domain.Ownership) error {
+			entered.Store(true)
+			if o.Ref().EnrollmentID != ref.EnrollmentID {
+				return fmt.Errorf("updating %s", o.Ref().EnrollmentID)
+			}
+			return nil
+		})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	early := entered.Load()
+	close(release)
+	if early {
+		t.Fatal("update by token read the ownership while another transaction held its lock")
+	}
+	if err := <-updated; err != nil || !entered.Load() {
+		t.Fatalf("update by token: %v", err)
+	}
+	if err := repo.UpdateByTokenHash(ctx, make([]byte, 32), func(*domain.Ownership) error { return nil }); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("update by an unknown hash: %v", err)
 	}
 	if ids, _ := repo.EnrollmentsByAddress(ctx, rcpt.Address); len(ids) != 1 {
 		t.Fatalf("by address: %v", ids)
