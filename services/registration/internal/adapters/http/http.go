@@ -118,9 +118,11 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx co
 			return resp.err // transient: nothing is stored, the client may retry
 		}
 		if key != "" {
-			_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status=$3, headers=$4, body=$5 WHERE principal=$1 AND key=$2`,
+			// The answer goes with the COMMIT, in one round trip.
+			b := &pgx.Batch{}
+			b.Queue(`UPDATE idempotency_keys SET status=$3, headers=$4, body=$5 WHERE principal=$1 AND key=$2`,
 				p.Subject, key, resp.status, resp.headersJSON(), resp.body)
-			return err
+			return pg.SendLast(ctx, tx, b)
 		}
 		return nil
 	})
