@@ -35,8 +35,9 @@ type CaseRepository interface {
 	// UpdateByPartner is Update of the case of a partner: it finds and locks
 	// it at once (domain.ErrCaseNotFound when absent).
 	UpdateByPartner(ctx context.Context, partnerID string, fn func(*domain.Case) error) error
-	// CaseIDForTask finds the case owning a review task; domain.ErrTaskNotFound when absent.
-	CaseIDForTask(ctx context.Context, taskID string) (string, error)
+	// UpdateByTask is Update of the case owning a review task: it finds and
+	// locks it at once (domain.ErrTaskNotFound when there is no such task).
+	UpdateByTask(ctx context.Context, taskID string, fn func(*domain.Case) error) error
 }
 
 // Config is the tunable part of the app.

@@ -27,12 +27,8 @@ func (a *App) ClaimTask(ctx context.Context, p auth.Principal, cmd ClaimTaskComm
 	if err := requireVerifier(p); err != nil {
 		return ClaimTaskResult{}, err
 	}
-	caseID, err := a.Cases.CaseIDForTask(ctx, cmd.TaskID)
-	if err != nil {
-		return ClaimTaskResult{}, translate(err)
-	}
 	var res ClaimTaskResult
-	err = a.Cases.Update(ctx, caseID, func(c *domain.Case) error {
+	err := a.Cases.UpdateByTask(ctx, cmd.TaskID, func(c *domain.Case) error {
 		t, err := c.Claim(cmd.TaskID, p.Subject, p.PartnerID, a.Clock.Now(), a.rules(c.Market))
 		res = ClaimTaskResult{CaseID: c.ID, Task: t, LeaseUntil: t.LeaseUntil}
 		return err

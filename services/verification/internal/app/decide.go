@@ -37,12 +37,8 @@ func (a *App) Decide(ctx context.Context, p auth.Principal, cmd DecideCommand) (
 	if err := requireVerifier(p); err != nil {
 		return DecideResult{}, err
 	}
-	caseID, err := a.Cases.CaseIDForTask(ctx, cmd.TaskID)
-	if err != nil {
-		return DecideResult{}, translate(err)
-	}
 	var res DecideResult
-	err = a.Cases.Update(ctx, caseID, func(c *domain.Case) error {
+	err := a.Cases.UpdateByTask(ctx, cmd.TaskID, func(c *domain.Case) error {
 		d, replay, err := c.Decide(domain.DecisionInput{
 			ID: cmd.DecisionID, TaskID: cmd.TaskID, Verifier: p.Subject, VerifierPartnerID: p.PartnerID,
 			Outcome: cmd.Outcome, Reason: cmd.Reason, Mode: cmd.Mode,

@@ -103,15 +103,19 @@ func (r *memRepo) UpdateByPartner(ctx context.Context, partnerID string, fn func
 	return r.Update(ctx, c.ID, fn)
 }
 
-func (r *memRepo) CaseIDForTask(_ context.Context, taskID string) (string, error) {
+func (r *memRepo) UpdateByTask(ctx context.Context, taskID string, fn func(*domain.Case) error) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	id := ""
 	for _, c := range r.all() {
 		if c.Task(taskID) != nil {
-			return c.ID, nil
+			id = c.ID
 		}
 	}
-	return "", domain.ErrTaskNotFound
+	r.mu.Unlock()
+	if id == "" {
+		return domain.ErrTaskNotFound
+	}
+	return r.Update(ctx, id, fn)
 }
 
 func (r *memRepo) ListTasks(_ context.Context, f TaskFilter, now time.Time) ([]TaskSummary, error) {

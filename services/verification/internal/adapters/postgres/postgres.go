@@ -114,6 +114,17 @@ func (r *Repository) UpdateByPartner(ctx context.Context, partnerID string, fn f
 	return r.update(ctx, `SELECT doc FROM cases WHERE partner_id = $1 FOR UPDATE`, partnerID, fn)
 }
 
+// UpdateByTask is Update of the case owning a review task, found and
+// locked by one statement (instead of a look-up of the task's case first).
+func (r *Repository) UpdateByTask(ctx context.Context, taskID string, fn func(*domain.Case) error) error {
+	err := r.update(ctx, `SELECT c.doc FROM review_tasks t JOIN cases c ON c.id = t.case_id
+		WHERE t.task_id = $1 FOR UPDATE OF c`, taskID, fn)
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return domain.ErrTaskNotFound // no such task: every task has its case
+	}
+	return err
+}
+
 func (r *Repository) update(ctx context.Context, lock, arg string, fn func(*domain.Case) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		c, err := r.load(ctx, tx, lock, arg)
@@ -169,19 +180,6 @@ func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domai
 	}
 	queued.Done(ctx)
 	return nil
-}
-
-// CaseIDForTask finds the case owning a task.
-func (r *Repository) CaseIDForTask(ctx context.Context, taskID string) (string, error) {
-	var id string
-	err := r.q(ctx).QueryRow(ctx, `SELECT case_id FROM review_tasks WHERE task_id = $1`, taskID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", domain.ErrTaskNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("find case of task %s: %w", taskID, err)
-	}
-	return id, nil
 }
 
 // ListTasks lists tasks matching f, earliest due first.

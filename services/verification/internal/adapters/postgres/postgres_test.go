@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,11 +97,37 @@ func TestAddGetAndUniquePartner(t *testing.T) {
 		t.Fatal(err)
 	}
 	task := got.Tasks[0].ID
-	if id, err := repo.CaseIDForTask(ctx, task); err != nil || id != "vc-a" {
-		t.Fatalf("task map: %q %v", id, err)
+	var updated string
+	if err := repo.UpdateByTask(ctx, task, func(c *domain.Case) error { updated = c.ID; return nil }); err != nil || updated != "vc-a" {
+		t.Fatalf("update by task: %q %v", updated, err)
 	}
-	if _, err := repo.CaseIDForTask(ctx, "vc-a-t99"); !errors.Is(err, domain.ErrTaskNotFound) {
+	if err := repo.UpdateByTask(ctx, "vc-a-t99", func(*domain.Case) error { return nil }); !errors.Is(err, domain.ErrTaskNotFound) {
 		t.Fatalf("unknown task: %v", err)
+	}
+	// Found and locked by one statement: the update does not read the case
+	// while another transaction holds its lock.
+	locked, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = repo.Update(ctx, "vc-a", func(*domain.Case) error {
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	var entered atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- repo.UpdateByTask(ctx, task, func(*domain.Case) error { entered.Store(true); return nil })
+	}()
+	time.Sleep(300 * time.Millisecond)
+	early := entered.Load()
+	close(release)
+	if early {
+		t.Fatal("update by task read the case while another transaction held its lock")
+	}
+	if err := <-done; err != nil || !entered.Load() {
+		t.Fatalf("update by task after the lock: %v", err)
 	}
 }
 
