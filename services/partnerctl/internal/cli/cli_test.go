@@ -285,6 +285,22 @@ func TestNATSConnectionOfMakeRun(t *testing.T) {
 	if c := flags(nil, "--user", "upstream"); c.NATSUser != "upstream" {
 		t.Errorf("--user: %+v", c)
 	}
+	// Subcommands sharing the flags (deadletters list and replay): the
+	// --url of the one that runs counts, whichever was added last.
+	{
+		g := &globals{getenv: func(string) string { return "" }, keysDir: dir}
+		var n natsFlags
+		list := &cobra.Command{Use: "list", RunE: func(*cobra.Command, []string) error { return nil }}
+		replay := &cobra.Command{Use: "replay", RunE: func(*cobra.Command, []string) error { return nil }}
+		n.add(list, g, "")
+		n.add(replay, g, "")
+		if err := list.ParseFlags([]string{"--url", "nats://127.0.0.1:45678"}); err != nil {
+			t.Fatal(err)
+		}
+		if c := n.resolve(); c.NATSURL != "nats://127.0.0.1:45678" || c.NATSUser != "" {
+			t.Errorf("--url of the first of two subcommands: %+v", c)
+		}
+	}
 	g := &globals{getenv: func(string) string { return "" }, keysDir: t.TempDir()}
 	n := natsFlags{url: DefaultNATSURL, g: g}
 	if c := n.resolve(); c.NATSURL != DefaultNATSURL || c.NATSUser != "" {

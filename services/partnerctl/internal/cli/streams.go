@@ -21,7 +21,9 @@ const DefaultNATSURL = "nats://127.0.0.1:4222"
 type natsFlags struct {
 	url, user, password string
 	g                   *globals
-	cmd                 *cobra.Command
+	// cmds are the commands the flags were added to (a group's
+	// subcommands may share them): whichever runs, its --url counts.
+	cmds []*cobra.Command
 }
 
 func (n *natsFlags) add(cmd *cobra.Command, g *globals, userHelp string) {
@@ -29,7 +31,8 @@ func (n *natsFlags) add(cmd *cobra.Command, g *globals, userHelp string) {
 	f.StringVar(&n.url, "url", g.env("NATS_URL", DefaultNATSURL), "NATS servers (env NATS_URL; default: the bus of 'make run')")
 	f.StringVar(&n.user, "user", g.getenv("NATS_USER"), "NATS user (env NATS_USER"+userHelp+")")
 	f.StringVar(&n.password, "password", "", "NATS password (env NATS_PASSWORD)")
-	n.g, n.cmd = g, cmd
+	n.g = g
+	n.cmds = append(n.cmds, cmd)
 }
 
 // resolve is where and as whom to connect. Without a user, the bus that
@@ -47,7 +50,10 @@ func (n *natsFlags) resolve() bus.Config {
 	if err != nil {
 		return cfg
 	}
-	urlAsked := n.g.getenv("NATS_URL") != "" || (n.cmd != nil && n.cmd.Flags().Changed("url"))
+	urlAsked := n.g.getenv("NATS_URL") != ""
+	for _, c := range n.cmds {
+		urlAsked = urlAsked || c.Flags().Changed("url")
+	}
 	if !urlAsked {
 		cfg.NATSURL = dev.URL
 	}
