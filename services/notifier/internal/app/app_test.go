@@ -179,6 +179,18 @@ func (w *world) deliver(t *testing.T) app.DeliverReport {
 	return rep
 }
 
+// waitEvents waits up to 5 s for the recorded events to be want.
+func (w *world) waitEvents(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for eventNames(w.repo.Events()) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("events %s, want %s", eventNames(w.repo.Events()), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func eventNames(evs []domain.Event) string {
 	var s []string
 	for _, e := range evs {
@@ -770,13 +782,7 @@ func TestSendersSendAtOnceAndRecordEachOutcome(t *testing.T) {
 		}
 	}
 	close(w.sender.release)
-	deadline := time.Now().Add(5 * time.Second)
-	for eventNames(w.repo.Events()) != "mail.delivered,mail.delivered" {
-		if time.Now().After(deadline) {
-			t.Fatalf("events %s", eventNames(w.repo.Events()))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	w.waitEvents(t, "mail.delivered,mail.delivered")
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -828,13 +834,7 @@ func TestAcceptReadsTheContactOnce(t *testing.T) {
 	if _, err := w.app.Accept(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for eventNames(w.repo.Events()) != "mail.delivered" {
-		if time.Now().After(deadline) {
-			t.Fatalf("events %s", eventNames(w.repo.Events()))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	w.waitEvents(t, "mail.delivered")
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,35 +95,17 @@ func TestUpsertRaceOpensOnce(t *testing.T) {
 	}
 	// Found and locked by one statement: the update does not read the
 	// ownership while another transaction holds its lock.
-	locked, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = repo.Update(ctx, ref.EnrollmentID, func(*domain.Ownership) error {
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
-	var entered atomic.Bool
-	updated := make(chan error, 1)
-	go func() {
-		updated <- repo.UpdateByTokenHash(ctx, c.TokenHash, func(o *domain.Ownership) error {
-			entered.Store(true)
+	testkit.WaitsForLock(t, func(locked func(), release <-chan struct{}) error {
+		return repo.Update(ctx, ref.EnrollmentID, func(*domain.Ownership) error { locked(); <-release; return nil })
+	}, func(entered func()) error {
+		return repo.UpdateByTokenHash(ctx, c.TokenHash, func(o *domain.Ownership) error {
+			entered()
 			if o.Ref().EnrollmentID != ref.EnrollmentID {
 				return fmt.Errorf("updating %s", o.Ref().EnrollmentID)
 			}
 			return nil
 		})
-	}()
-	time.Sleep(300 * time.Millisecond)
-	early := entered.Load()
-	close(release)
-	if early {
-		t.Fatal("update by token read the ownership while another transaction held its lock")
-	}
-	if err := <-updated; err != nil || !entered.Load() {
-		t.Fatalf("update by token: %v", err)
-	}
+	})
 	if err := repo.UpdateByTokenHash(ctx, make([]byte, 32), func(*domain.Ownership) error { return nil }); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("update by an unknown hash: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,29 +105,11 @@ func TestAddGetAndUniquePartner(t *testing.T) {
 	}
 	// Found and locked by one statement: the update does not read the case
 	// while another transaction holds its lock.
-	locked, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = repo.Update(ctx, "vc-a", func(*domain.Case) error {
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
-	var entered atomic.Bool
-	done := make(chan error, 1)
-	go func() {
-		done <- repo.UpdateByTask(ctx, task, func(*domain.Case) error { entered.Store(true); return nil })
-	}()
-	time.Sleep(300 * time.Millisecond)
-	early := entered.Load()
-	close(release)
-	if early {
-		t.Fatal("update by task read the case while another transaction held its lock")
-	}
-	if err := <-done; err != nil || !entered.Load() {
-		t.Fatalf("update by task after the lock: %v", err)
-	}
+	testkit.WaitsForLock(t, func(locked func(), release <-chan struct{}) error {
+		return repo.Update(ctx, "vc-a", func(*domain.Case) error { locked(); <-release; return nil })
+	}, func(entered func()) error {
+		return repo.UpdateByTask(ctx, task, func(*domain.Case) error { entered(); return nil })
+	})
 }
 
 func TestUpdateStoresNothingWhenFnFails(t *testing.T) {
