@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -132,8 +131,8 @@ func run(ctx context.Context) error {
 		"PARTNERHUB_DEV_KEYS=" + keysDir,
 		"LOG_LEVEL=" + envOr("LOG_LEVEL", "info"),
 	}
-	var wg sync.WaitGroup
 	procs := make([]*exec.Cmd, 0, len(todo))
+	outputs := make([]<-chan struct{}, 0, len(todo))
 	for _, s := range todo {
 		cmd := exec.Command(filepath.Join(binDir, s.name))
 		cmd.Dir = root
@@ -144,17 +143,12 @@ func run(ctx context.Context) error {
 			cmd.Env = append(cmd.Env, "NATS_URL="+natsURL)
 		}
 		cmd.Env = append(cmd.Env, s.env...)
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
+		done, err := start(cmd, s.name, os.Stdout)
+		if err != nil {
 			return fmt.Errorf("start %s: %w", s.name, err)
 		}
 		procs = append(procs, cmd)
-		wg.Add(1)
-		go func(name string, r io.Reader) {
-			defer wg.Done()
-			prefix(name, r)
-		}(s.name, out)
+		outputs = append(outputs, done)
 	}
 	fmt.Println()
 	if dev != nil {
@@ -169,11 +163,11 @@ func run(ctx context.Context) error {
 	fmt.Printf("dev tokens  go run ./services/partnerctl/cmd/partnerctl token --role upstream_system\n\n")
 
 	exited := make(chan string, len(procs))
-	for i, p := range procs {
-		go func(name string, p *exec.Cmd) {
-			_ = p.Wait()
+	for i := range procs {
+		go func(name string, done <-chan struct{}) {
+			<-done
 			exited <- name
-		}(todo[i].name, p)
+		}(todo[i].name, outputs[i])
 	}
 	var failure error
 	select {
@@ -182,9 +176,7 @@ func run(ctx context.Context) error {
 		failure = fmt.Errorf("%s exited; stopping the stack", name)
 	}
 	for _, p := range procs {
-		if p.ProcessState == nil {
-			_ = p.Process.Signal(syscall.SIGTERM)
-		}
+		_ = p.Process.Signal(syscall.SIGTERM) // one that already exited answers an error
 	}
 	deadline := time.After(30 * time.Second)
 	for range len(procs) - boolInt(failure != nil) {
@@ -197,16 +189,40 @@ func run(ctx context.Context) error {
 			return errors.Join(failure, errors.New("services did not stop within 30s"))
 		}
 	}
-	wg.Wait()
 	return failure
 }
 
-func prefix(name string, r io.Reader) {
+// start starts cmd with its output, each line prefixed with name, copied
+// to w. The channel closes once the process has exited and its output was
+// read to the end: Wait closes the pipe, so waiting before the last read
+// lost the last lines (a service's "stopped").
+func start(cmd *exec.Cmd, name string, w io.Writer) (<-chan struct{}, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		prefix(w, name, out)
+		_ = cmd.Wait()
+	}()
+	return done, nil
+}
+
+// prefix copies r's lines to w, each prefixed with name; lines are written
+// whole, one call each, so that the services' lines do not interleave.
+func prefix(w io.Writer, name string, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Printf("%-15s | %s\n", name, sc.Text())
+		fmt.Fprintf(w, "%-15s | %s\n", name, sc.Text())
 	}
+	_, _ = io.Copy(io.Discard, r) // after an over-long line: the process must not block writing
 }
 
 func boolInt(b bool) int {

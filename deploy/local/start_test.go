@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer for concurrent writers, slow as a
+// terminal can be: the process's output is still in the pipe when it exits.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	time.Sleep(20 * time.Microsecond)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestStartKeepsTheLastLines: a service's last lines ("stopped") are
+// written as it exits; start's channel closes only once they were copied.
+// Waiting for the process before reading its pipe to the end lost them.
+func TestStartKeepsTheLastLines(t *testing.T) {
+	for i := range 3 {
+		var out lockedBuffer
+		cmd := exec.Command("sh", "-c", `seq 1 300; echo stopped`) // 1 kB: all of it in the pipe at once
+		done, err := start(cmd, "svc", &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) != 301 || lines[len(lines)-1] != fmt.Sprintf("%-15s | stopped", "svc") {
+			t.Fatalf("run %d: %d lines, the last %q", i, len(lines), lines[len(lines)-1])
+		}
+	}
+}
