@@ -1,33 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// lockedBuffer is a bytes.Buffer for concurrent writers, slow as a
-// terminal can be: the process's output is still in the pipe when it exits.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// slowWriter writes to w as slowly as a terminal can: the process's output
+// is still in the pipe when it exits.
+type slowWriter struct{ w io.Writer }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (s slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(20 * time.Microsecond)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return s.w.Write(p)
 }
 
 // TestStartKeepsTheLastLines: a service's last lines ("stopped") are
@@ -35,9 +25,9 @@ func (l *lockedBuffer) String() string {
 // Waiting for the process before reading its pipe to the end lost them.
 func TestStartKeepsTheLastLines(t *testing.T) {
 	for i := range 3 {
-		var out lockedBuffer
+		var out testkit.SyncBuffer
 		cmd := exec.Command("sh", "-c", `seq 1 300; echo stopped`) // 1 kB: all of it in the pipe at once
-		done, err := start(cmd, "svc", &out)
+		done, err := start(cmd, "svc", slowWriter{&out})
 		if err != nil {
 			t.Fatal(err)
 		}

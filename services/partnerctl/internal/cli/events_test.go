@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -216,29 +214,11 @@ func TestEventsTailTimeoutAndValidation(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a tail writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestEventsTailLiveAndInterrupt(t *testing.T) {
 	url, js := tailStack(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, []string{"events", "tail", "--url", url, "--partner", "PG-C"}, &out, &errOut, func(string) string { return "" })
@@ -305,7 +285,7 @@ func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
 		}
 	}
 	// The live tail goes on after the history, without repeating it.
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- RunWithInput(ctx, []string{"events", "tail", "--url", url, "--partner", "PG-T", "--all", "--limit", "6", "--timeout", "20s"},
@@ -329,7 +309,7 @@ func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
 
 // interrupt cancels a running command's context (Ctrl-C) and wants it to
 // stop within 10s with exit 0.
-func interrupt(t *testing.T, cancel context.CancelFunc, done <-chan int, errOut *syncBuffer, what string) {
+func interrupt(t *testing.T, cancel context.CancelFunc, done <-chan int, errOut *testkit.SyncBuffer, what string) {
 	t.Helper()
 	cancel()
 	select {

@@ -118,7 +118,7 @@ func TestFeedFollowPollsUntilInterrupted(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, f.args("feed", "list", "--follow", "--interval", "100ms"), &out, &errOut, func(string) string { return "" })
