@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +273,47 @@ func TestUpdateByPartnerLocksThePartnersCase(t *testing.T) {
 	}
 	if err := repo.UpdateByPartner(ctx, "PG-XXX9", func(*domain.Case) error { return nil }); !errors.Is(err, domain.ErrCaseNotFound) {
 		t.Fatalf("update of a partner without a case: %v", err)
+	}
+}
+
+// The case is stored as the text the service wrote (JSON, not JSONB, which
+// Postgres would parse on each write and print on each read) and, on a
+// server built with LZ4, compressed with it rather than pglz.
+func TestCaseDocumentIsStoredAsWritten(t *testing.T) {
+	repo, pool := setup(t)
+	c := newCase(t, "vc-doc", "PG-DOC1")
+	// Enough history to pass the 2 KB at which Postgres compresses a row.
+	for i := range 12 {
+		c.Decisions = append(c.Decisions, &domain.Decision{ID: fmt.Sprintf("d-%02d", i), InternalNote: strings.Repeat("審査メモ ", 20)})
+	}
+	if err := repo.Add(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Update(ctx, "vc-doc", func(*domain.Case) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typ, text string
+	var method *string
+	var lz4 bool
+	if err := pool.QueryRow(ctx, `SELECT pg_typeof(doc)::text, doc::text, pg_column_compression(doc),
+		EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))
+		FROM cases WHERE id = 'vc-doc'`).Scan(&typ, &text, &method, &lz4); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "json" {
+		t.Fatalf("doc is %s, want json", typ)
+	}
+	if text != string(want) {
+		t.Fatalf("stored %.200s…, want the marshalled case %.200s…", text, want)
+	}
+	switch {
+	case method == nil:
+		t.Fatalf("a %d-byte case was not compressed", len(text))
+	case lz4 && *method != "lz4":
+		t.Fatalf("compressed with %s, want lz4", *method)
 	}
 }
