@@ -141,6 +141,12 @@ func (r *Report) Print(w io.Writer) {
 	line("stack CPU", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPUPerOnboarding())) })
 	line("  net of idle", "ms/onb", func(p PointResult) string { return fmt.Sprintf("%.1f", ms(p.CPUNetPerOnboarding(r.IdleBefore.CPU))) })
 	line("  stack cores busy", "cores", func(p PointResult) string { return fmt.Sprintf("%.2f", p.CPU.Cores("")) })
+	// The window above ends with the drain, when little runs, so its
+	// average understates how busy the machine was while loaded: this is
+	// every process' CPU (the window's, drain included) over the load alone.
+	line("  machine cores busy while loaded", "cores", func(p PointResult) string {
+		return fmt.Sprintf("%.2f", p.CPU.Machine.Seconds()/p.Last.Sub(p.First).Seconds())
+	})
 	syscalls := func(name string, of func(p PointResult) ioCount) {
 		line(name, "/onb", func(p PointResult) string {
 			c := of(p)
