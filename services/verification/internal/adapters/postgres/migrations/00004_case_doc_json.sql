@@ -7,7 +7,9 @@
 -- well-formedness only) compressed with LZ4, an update took about a third
 -- less of Postgres' CPU and a read about a quarter less (README,
 -- "Performance and scaling", round 13). The text the service wrote is
--- what it reads back.
+-- what it reads back. The type change rewrites the table (under an
+-- exclusive lock) with the existing documents compressed as before; each
+-- takes LZ4 at its case's next update.
 ALTER TABLE cases ALTER COLUMN doc TYPE JSON USING doc::json;
 
 -- LZ4 where the server was built with it (PostgreSQL 14 and later, as
