@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -402,5 +403,22 @@ func TestFreePortHandsOutEachPortOnce(t *testing.T) {
 			t.Fatalf("port %d handed out twice", p)
 		}
 		seen[p] = true
+	}
+}
+
+func TestHiccupsCountStalls(t *testing.T) {
+	var h Hiccups
+	const interval = 5 * time.Millisecond
+	for _, slept := range []time.Duration{6 * time.Millisecond, 4 * time.Millisecond, 130 * time.Millisecond,
+		105 * time.Millisecond, 50 * time.Millisecond} {
+		h.wake(interval, slept)
+	}
+	if h.Wakeups != 5 || h.Max != 125*time.Millisecond || h.Stalls != 2 {
+		t.Fatalf("hiccups %+v, want 5 wake-ups, max 125ms, 2 stalls (late by 125 and 100 ms)", h)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
+	defer cancel()
+	if got := <-MeasureHiccups(ctx); got.Wakeups == 0 {
+		t.Fatalf("the meter woke up %d times in 60 ms", got.Wakeups)
 	}
 }

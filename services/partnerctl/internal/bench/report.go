@@ -218,6 +218,9 @@ func (r *Report) Print(w io.Writer) {
 	line("  SMTP connections opened", "", func(p PointResult) string { return fmt.Sprint(p.Mail().Connections) })
 	line("  mails per connection", "", func(p PointResult) string { return fmt.Sprintf("%.0f", p.Mail().MailsPerConnection) })
 	line("PG connections peak", "", func(p PointResult) string { return fmt.Sprint(p.PeakConns.Total) })
+	line(fmt.Sprintf("driver woken late: max (stalls ≥ %s)", StallThreshold), "ms", func(p PointResult) string {
+		return fmt.Sprintf("%.0f (%d)", ms(p.Hiccups.Max), p.Hiccups.Stalls)
+	})
 	line("409 refusals (acceptance)", "", func(p PointResult) string { return fmt.Sprint(p.Refusals409) })
 	line("  onboardings refused ≥1", "", func(p PointResult) string {
 		n := 0

@@ -318,6 +318,7 @@ type PointResult struct {
 	Tables           map[string]RowWrites // row writes over the window per schema.table
 	Statements       []Statement          // with Config.Statements: the bench database's statements over the window
 	PeakConns        Connections
+	Hiccups          Hiccups // the driver's wake-ups over the load (stalls of the machine)
 	Refusals409      int64
 	Pending202       int64
 	Answers429       int64
@@ -348,9 +349,10 @@ func measurePoint(ctx context.Context, d *Driver, lp LoadPoint, procs []Proc, st
 	c0 := TakeCPU(procs)
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := stats.SamplePeakConnections(sctx, 500*time.Millisecond)
+	hiccups := MeasureHiccups(sctx)
 	obs, err := d.Load(ctx, lp.N, lp.C)
 	stopSampling()
-	pr.PeakConns = <-peak
+	pr.PeakConns, pr.Hiccups = <-peak, <-hiccups
 	if err != nil {
 		return pr, err
 	}
