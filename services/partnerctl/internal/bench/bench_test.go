@@ -28,6 +28,8 @@ import (
 // BENCH_TMPDIR (parent of the run's directory), BENCH_PG_STATEMENTS=1
 // (diagnostic: pg_stat_statements on, the statements of each load point
 // printed; Postgres costs a little more, so such figures are not comparable),
+// BENCH_PG_MALLOC=default (the private cluster without PostgresMalloc, as
+// rounds before 14 ran it),
 // BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point),
 // BENCH_LOGS=<dir> (diagnostic: each process' log written there when the
 // stack stops), BENCH_LOG_LEVEL (the services' LOG_LEVEL, warn),
@@ -71,6 +73,7 @@ func BenchmarkOnboarding(b *testing.B) {
 		cfg.PgbenchRuns, cfg.JetStreamRuns = 0, 0
 	}
 	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
+	cfg.PGMallocDefault = os.Getenv("BENCH_PG_MALLOC") == "default"
 	cfg.PerfData = os.Getenv("BENCH_PERF")
 	cfg.LogDir, cfg.LogLevel = os.Getenv("BENCH_LOGS"), os.Getenv("BENCH_LOG_LEVEL")
 	cfg.Trace = envInt(b, "BENCH_TRACE", 0)

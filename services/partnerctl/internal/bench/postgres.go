@@ -26,8 +26,11 @@ type Postgres struct {
 	Version string
 	// Settings are the -c options the postmaster runs with beyond initdb's.
 	Settings []string
-	proc     *process
-	cred     *syscall.Credential
+	// Env is the environment the postmaster runs with beyond the
+	// benchmark's own (environ).
+	Env  []string
+	proc *process
+	cred *syscall.Credential
 }
 
 // pgBinDir finds the PostgreSQL binaries: $PG_BIN, else pg_config
@@ -50,14 +53,27 @@ func pgBinDir() (string, error) {
 	return "", errors.New("no PostgreSQL binaries (initdb, postgres, pgbench): set PG_BIN")
 }
 
+// PostgresMalloc is the environment the Postgres that docker-compose.yml
+// runs is given, and the private cluster with it (a test holds the two
+// equal): glibc's malloc keeps up to 16 MiB of a backend's freed heap
+// instead of giving back all above 128 KiB at every free. Postgres frees a
+// statement's memory when the statement ends, so a backend shrank its heap
+// (brk) and grew it again, page fault by page fault, many times per
+// transaction. On a virtual machine where page tables are the hypervisor's
+// to change, the shrink's TLB shoot-down and the faults cost about a tenth
+// of Postgres' CPU in this benchmark (README, "Performance and scaling",
+// round 14). BENCH_PG_MALLOC=default runs the cluster without it.
+const PostgresMalloc = "GLIBC_TUNABLES=glibc.malloc.trim_threshold=16777216"
+
 // StartPostgres initialises a cluster under dir and starts it on a free
-// port, with extra -c settings after the benchmark's own.
-func StartPostgres(ctx context.Context, dir string, extra []string, logf func(string, ...any)) (*Postgres, error) {
+// port, with extra -c settings after the benchmark's own and env added to
+// the postmaster's environment.
+func StartPostgres(ctx context.Context, dir string, extra, env []string, logf func(string, ...any)) (*Postgres, error) {
 	bin, err := pgBinDir()
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{BinDir: bin, DataDir: filepath.Join(dir, "pgdata")}
+	p := &Postgres{BinDir: bin, DataDir: filepath.Join(dir, "pgdata"), Env: env}
 	// Postgres refuses to run as root: as root, run it as the postgres user.
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
@@ -96,7 +112,7 @@ func StartPostgres(ctx context.Context, dir string, extra []string, logf func(st
 	for _, s := range p.Settings {
 		args = append(args, "-c", s)
 	}
-	p.proc, err = startProcess("postgres", filepath.Join(bin, "postgres"), args, environ(), dir, p.sysProcAttr())
+	p.proc, err = startProcess("postgres", filepath.Join(bin, "postgres"), args, environ(p.Env...), dir, p.sysProcAttr())
 	if err != nil {
 		return nil, err
 	}

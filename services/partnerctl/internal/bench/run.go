@@ -61,6 +61,9 @@ type Config struct {
 	// reports the statements of each load point (a diagnostic: it costs
 	// Postgres a little CPU, so the figures of such a run are not "before").
 	Statements bool
+	// PGMallocDefault runs the private cluster with glibc's default malloc
+	// settings rather than PostgresMalloc (a comparison).
+	PGMallocDefault bool
 	// PerfData, when set, is where `perf record -a -g` writes a profile of
 	// the last load point (a diagnostic; sampling costs a little CPU).
 	PerfData string
@@ -117,6 +120,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return nil, err
 	}
 	so := StackOptions{Root: cfg.Root, Dir: cfg.TempDir, Logf: logf, OnMail: board.AddMail, Register: register, LogDir: cfg.LogDir, LogLevel: cfg.LogLevel}
+	if !cfg.PGMallocDefault {
+		so.PGEnv = []string{PostgresMalloc}
+	}
 	if cfg.Statements {
 		so.PGSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000"}
 	}
@@ -133,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			rep.StopProblems = cerr.Error()
 		}
 	}()
-	rep.NATSServer, rep.Postgres, rep.PGSettings, rep.Services = stack.NATSServer, stack.Postgres.Version, stack.Postgres.Settings, stack.Names
+	rep.NATSServer, rep.Postgres, rep.PGSettings, rep.Services = stack.NATSServer, stack.Postgres.Version, append(slices.Clone(stack.Postgres.Settings), stack.Postgres.Env...), stack.Names
 
 	nc, err := nats.Connect(stack.NATSURL, nats.Name("bench-observer"))
 	if err != nil {

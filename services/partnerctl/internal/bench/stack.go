@@ -33,8 +33,9 @@ type StackOptions struct {
 	// OnMail is called for every mail the notifier sends (in the SMTP
 	// session, keep it short).
 	OnMail func(Mail)
-	// PGSettings are extra -c settings of the private cluster.
-	PGSettings []string
+	// PGSettings are extra -c settings of the private cluster, PGEnv its
+	// postmaster's extra environment.
+	PGSettings, PGEnv []string
 	// Register, when set, is the company register verification loads
 	// (REGISTRY_FILE, a JSON array of records).
 	Register []byte
@@ -98,7 +99,7 @@ func Start(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err := os.Mkdir(pgDir, 0o700); err != nil {
 		return nil, err
 	}
-	if s.Postgres, err = StartPostgres(ctx, pgDir, o.PGSettings, o.Logf); err != nil {
+	if s.Postgres, err = StartPostgres(ctx, pgDir, o.PGSettings, o.PGEnv, o.Logf); err != nil {
 		return nil, err
 	}
 	if err := s.Postgres.Exec(ctx, "postgres", "CREATE DATABASE "+Database); err != nil {
