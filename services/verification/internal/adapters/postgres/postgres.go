@@ -73,7 +73,7 @@ func (r *Repository) Add(ctx context.Context, c *domain.Case) error {
 		if tag.RowsAffected() == 0 {
 			return domain.ErrCaseExists
 		}
-		return r.saveTasksAndEvents(ctx, tx, c, &pgx.Batch{})
+		return r.saveTasksAndEvents(ctx, tx, c, &pgx.Batch{}, nil)
 	})
 }
 
@@ -131,6 +131,10 @@ func (r *Repository) update(ctx context.Context, lock, arg string, fn func(*doma
 		if err != nil {
 			return err
 		}
+		stored, err := storedTasks(c)
+		if err != nil {
+			return err
+		}
 		if err := fn(c); err != nil {
 			return err
 		}
@@ -142,17 +146,37 @@ func (r *Repository) update(ctx context.Context, lock, arg string, fn func(*doma
 		batch := &pgx.Batch{}
 		batch.Queue(`UPDATE cases SET status = $2, timer_at = $3, doc = $4, version = version + 1, updated_at = $5
 			WHERE id = $1`, c.ID, string(c.Status), nullTime(c.TimerAt), doc, c.UpdatedAt)
-		return r.saveTasksAndEvents(ctx, tx, c, batch)
+		return r.saveTasksAndEvents(ctx, tx, c, batch, stored)
 	})
 }
 
+// storedTasks are the review_tasks rows of c as loaded: each task's stored
+// form under its id, and the case's market (a column of every row).
+func storedTasks(c *domain.Case) (map[string]string, error) {
+	stored := make(map[string]string, len(c.Tasks))
+	for _, t := range c.Tasks {
+		task, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("marshal task %s: %w", t.ID, err)
+		}
+		stored[t.ID] = c.Market + "\x00" + string(task)
+	}
+	return stored, nil
+}
+
 // saveTasksAndEvents sends batch (the caller's statements, if any) with the
-// case's tasks and the outbox rows of its events, in one round trip.
-func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domain.Case, batch *pgx.Batch) error {
+// case's tasks and the outbox rows of its events, in one round trip. A task
+// whose row is stored as it is now (stored, from storedTasks; nil: no row
+// is) is not written again: most changes of a case leave its tasks alone,
+// and an unchanged upsert still wrote a new row version and its WAL.
+func (r *Repository) saveTasksAndEvents(ctx context.Context, tx pgx.Tx, c *domain.Case, batch *pgx.Batch, stored map[string]string) error {
 	for _, t := range c.Tasks {
 		task, err := json.Marshal(t)
 		if err != nil {
 			return fmt.Errorf("marshal task %s: %w", t.ID, err)
+		}
+		if before, ok := stored[t.ID]; ok && before == c.Market+"\x00"+string(task) {
+			continue
 		}
 		batch.Queue(`INSERT INTO review_tasks (task_id, case_id, partner_id, market, check_kind, status, due_at, claimed_by, lease_until, task)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

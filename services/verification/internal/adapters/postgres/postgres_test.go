@@ -317,3 +317,40 @@ func TestCaseDocumentIsStoredAsWritten(t *testing.T) {
 		t.Fatalf("compressed with %s, want lz4", *method)
 	}
 }
+
+// TestUpdateWritesOnlyChangedTasks: a change of the case that leaves its
+// tasks as they are does not rewrite their rows (a new row version each,
+// with its WAL); a change of a task does.
+func TestUpdateWritesOnlyChangedTasks(t *testing.T) {
+	repo, pool := setup(t)
+	if err := repo.Add(ctx, newCase(t, "vc-a", "PG-AAA1")); err != nil {
+		t.Fatal(err)
+	}
+	version := func() string {
+		t.Helper()
+		var xmin string
+		if err := pool.QueryRow(ctx, `SELECT xmin::text FROM review_tasks WHERE case_id = 'vc-a'`).Scan(&xmin); err != nil {
+			t.Fatal(err)
+		}
+		return xmin
+	}
+	added := version()
+	if err := repo.Update(ctx, "vc-a", func(c *domain.Case) error { c.Seq++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != added {
+		t.Fatalf("an update that left the task alone rewrote its row (xmin %s -> %s)", added, v)
+	}
+	if err := repo.Update(ctx, "vc-a", func(c *domain.Case) error {
+		_, err := c.Claim(c.Tasks[0].ID, "v1", "", t0, rules())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == added {
+		t.Fatal("a claim did not write the task's row")
+	}
+	if n := count(t, pool, `SELECT count(*) FROM review_tasks WHERE claimed_by = 'v1'`); n != 1 {
+		t.Fatalf("%d claimed task rows, want 1", n)
+	}
+}
