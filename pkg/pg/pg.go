@@ -436,7 +436,7 @@ func Nested(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context
 		return err
 	}
 	parent, _ := ctx.Value(hooksKey{}).(*commitHooks)
-	hooks := &commitHooks{}
+	hooks := &commitHooks{parent: parent}
 	if err := fn(hooks.into(WithTx(ctx, sp)), sp); err != nil {
 		if rerr := sp.Rollback(ctx); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
@@ -478,6 +478,45 @@ type commitHooks struct {
 	mu       sync.Mutex
 	fns      []func()
 	deferred []deferred // in the order of their first item
+	// values are the transaction's own (SetTxValue); parent is the
+	// transaction a savepoint's hooks belong to (Nested), nil otherwise.
+	values map[any]any
+	parent *commitHooks
+}
+
+// SetTxValue keeps v under key for the rest of the transaction carried by
+// ctx (begun by InTx, Begin or Nested), for TxValue to find: what the
+// transaction learnt that only it can change, e.g. a row it holds locked
+// FOR UPDATE as it last wrote it, so that a later step of the same
+// transaction need not read the row again. A savepoint's values are
+// dropped when it rolls back and become its transaction's when it is
+// released. Without such a transaction it keeps nothing.
+func SetTxValue(ctx context.Context, key, v any) {
+	h, ok := ctx.Value(hooksKey{}).(*commitHooks)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.values == nil {
+		h.values = map[any]any{}
+	}
+	h.values[key] = v
+}
+
+// TxValue is the value SetTxValue kept under key in the transaction carried
+// by ctx (in a savepoint: its own, else its transaction's).
+func TxValue(ctx context.Context, key any) (any, bool) {
+	h, _ := ctx.Value(hooksKey{}).(*commitHooks)
+	for ; h != nil; h = h.parent {
+		h.mu.Lock()
+		v, ok := h.values[key]
+		h.mu.Unlock()
+		if ok {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // Defer adds item to the batch that key names in the transaction carried
@@ -561,10 +600,16 @@ func (h *commitHooks) add(fn func()) {
 
 func (h *commitHooks) adopt(child *commitHooks) {
 	child.mu.Lock()
-	fns, ds := child.fns, child.deferred
+	fns, ds, values := child.fns, child.deferred, child.values
 	child.mu.Unlock()
 	h.mu.Lock()
 	h.fns = append(h.fns, fns...)
+	for k, v := range values {
+		if h.values == nil {
+			h.values = map[any]any{}
+		}
+		h.values[k] = v
+	}
 next:
 	for _, d := range ds {
 		for _, mine := range h.deferred {
