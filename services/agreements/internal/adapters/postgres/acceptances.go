@@ -48,14 +48,16 @@ func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 			inserted int64
 		)
 		b := &pgx.Batch{}
-		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&raw)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
-			return err
-		})
+		if raw, found = lockedDoc(ctx, st.PartnerID); !found { // held FOR UPDATE already: as good as FOR SHARE
+			b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
+				err := row.Scan(&raw)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				found = err == nil
+				return err
+			})
+		}
 		if st.SupersedesID != "" {
 			b.Queue(`SELECT location_id = $2 AND program = $3 AND market = $4 FROM acceptances WHERE id = $1`,
 				st.SupersedesID, st.LocationID, string(st.Program), string(st.Market)).QueryRow(func(row pgx.Row) error {

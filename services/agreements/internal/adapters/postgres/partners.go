@@ -101,9 +101,35 @@ func fromDoc(d partnerDoc) *domain.Partner {
 	return domain.RestorePartner(s)
 }
 
-// Get returns the partner or domain.ErrPartnerNotFound.
+// Get returns the partner or domain.ErrPartnerNotFound. In a transaction
+// that holds the partner's row locked (Upsert, Lock), it is the row as the
+// transaction last wrote it, without reading it again.
 func (r *Partners) Get(ctx context.Context, partnerID string) (*domain.Partner, error) {
+	if raw, ok := lockedDoc(ctx, partnerID); ok {
+		return decodePartner(raw)
+	}
 	return r.get(ctx, `SELECT doc FROM partners WHERE partner_id = $1`, partnerID)
+}
+
+// lockedPartner keys, in a transaction (pg.SetTxValue), the document of a
+// partner row the transaction holds locked FOR UPDATE, as stored: no one
+// else can change the row until the transaction ends, so its later steps
+// (a second event of the partner in the bus's batch, the acceptance a
+// registration records, the decision's re-locking) use it instead of
+// reading and locking the row again. Only Upsert writes the row, and it
+// keeps what it wrote.
+type lockedPartner struct{ id string }
+
+func lockedDoc(ctx context.Context, partnerID string) ([]byte, bool) {
+	v, ok := pg.TxValue(ctx, lockedPartner{partnerID})
+	if !ok {
+		return nil, false
+	}
+	return v.([]byte), true
+}
+
+func keepLocked(ctx context.Context, partnerID string, doc []byte) {
+	pg.SetTxValue(ctx, lockedPartner{partnerID}, doc)
 }
 
 // GetByLocation returns the registered partner with that location id or
@@ -136,21 +162,24 @@ func decodePartner(raw []byte) (*domain.Partner, error) {
 // and saves it with the events it recorded.
 func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain.Partner) error) error {
 	return r.s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		// Insert-then-lock: two first events for the same partner (the
-		// registration and a decision) serialise on the row instead of racing
-		// to insert it.
-		empty, err := json.Marshal(toDoc(domain.NewPartner(partnerID).State()))
-		if err != nil {
-			return err
-		}
-		var raw []byte
-		b := &pgx.Batch{} // one round trip
-		b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, partnerID, empty)
-		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&raw)
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("insert and lock partner %s: %w", partnerID, err)
+		raw, locked := lockedDoc(ctx, partnerID)
+		if !locked {
+			// Insert-then-lock: two first events for the same partner (the
+			// registration and a decision) serialise on the row instead of
+			// racing to insert it.
+			empty, err := json.Marshal(toDoc(domain.NewPartner(partnerID).State()))
+			if err != nil {
+				return err
+			}
+			b := &pgx.Batch{} // one round trip
+			b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, partnerID, empty)
+			b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&raw)
+			})
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("insert and lock partner %s: %w", partnerID, err)
+			}
+			keepLocked(ctx, partnerID, raw)
 		}
 		p, err := decodePartner(raw)
 		if err != nil {
@@ -169,7 +198,7 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 			loc = &st.LocationID
 		}
 		// The partner and its events: one round trip.
-		b = &pgx.Batch{}
+		b := &pgx.Batch{}
 		b.Queue(`UPDATE partners SET doc = $2, location_id = $3, updated_at = now() WHERE partner_id = $1`,
 			partnerID, doc, loc)
 		q, err := r.s.queue(ctx, b, p.PullEvents())
@@ -183,6 +212,7 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 		if err != nil {
 			return fmt.Errorf("update partner %s: %w", partnerID, err)
 		}
+		keepLocked(ctx, partnerID, doc)
 		q.Done(ctx)
 		return nil
 	})
@@ -192,12 +222,24 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 // no-op for an unknown partner). A verification decision's handler takes it
 // before it lists the partner's acceptances: Append holds the same row FOR
 // SHARE until it commits, so no acceptance can slip in between the listing
-// and the decision (and escape its suspension).
+// and the decision (and escape its suspension). The row comes back with the
+// lock, so the decision's Upsert that follows need not lock it again.
 func (r *Partners) Lock(ctx context.Context, partnerID string) error {
 	tx, ok := pg.TxFrom(ctx)
 	if !ok {
 		return errors.New("postgres: Partners.Lock needs a transaction in the context")
 	}
-	_, err := tx.Exec(ctx, `SELECT 1 FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID)
-	return err
+	if _, locked := lockedDoc(ctx, partnerID); locked {
+		return nil
+	}
+	var raw []byte
+	err := tx.QueryRow(ctx, `SELECT doc FROM partners WHERE partner_id = $1 FOR UPDATE`, partnerID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	keepLocked(ctx, partnerID, raw)
+	return nil
 }

@@ -55,18 +55,20 @@ func (r *PendingAcceptances) Add(ctx context.Context, pa *domain.PendingAcceptan
 	decided func(ctx context.Context, p *domain.Partner) error) error {
 	st := pa.State()
 	return r.s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		empty, err := json.Marshal(toDoc(domain.NewPartner(st.PartnerID).State()))
-		if err != nil {
-			return err
-		}
-		var raw []byte
-		b := &pgx.Batch{} // one round trip
-		b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, st.PartnerID, empty)
-		b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&raw)
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("insert and lock partner %s: %w", st.PartnerID, err)
+		raw, locked := lockedDoc(ctx, st.PartnerID) // held FOR UPDATE already: as good as FOR SHARE
+		if !locked {
+			empty, err := json.Marshal(toDoc(domain.NewPartner(st.PartnerID).State()))
+			if err != nil {
+				return err
+			}
+			b := &pgx.Batch{} // one round trip
+			b.Queue(`INSERT INTO partners (partner_id, doc) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING`, st.PartnerID, empty)
+			b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&raw)
+			})
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("insert and lock partner %s: %w", st.PartnerID, err)
+			}
 		}
 		p, err := decodePartner(raw)
 		if err != nil {

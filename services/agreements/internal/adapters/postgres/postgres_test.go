@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -571,5 +572,95 @@ func TestRefusedAppendLeavesNothingInTheCallersTransaction(t *testing.T) {
 	}
 	if n := len(e.outboxTypes(t)); n != 1+1 { // version published + A-OTHER
 		t.Errorf("outbox rows = %d, want 2 (refusals write nothing)", n)
+	}
+}
+
+// TestATransactionReusesThePartnerRowItHoldsLocked: once a transaction
+// holds a partner's row FOR UPDATE (Upsert, Lock), its later steps on the
+// same partner neither read nor lock the row again: Get answers the row as
+// the transaction last wrote it, Lock and a second Upsert send nothing to
+// lock it, Append does not take it FOR SHARE. Another transaction still
+// reads and locks it.
+func TestATransactionReusesThePartnerRowItHoldsLocked(t *testing.T) {
+	e := newEnv(t)
+	v := seedVersion(t, e, domain.ProgramIndirectReseller)
+	registered(t, e, "PG-TX1", domain.VerificationPending)
+	registered(t, e, "PG-TX2", domain.VerificationApproved)
+	statements := &testkit.Statements{}
+	cfg := e.pool.Config()
+	cfg.ConnConfig.Tracer = statements
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := postgres.New(pool, outbox.NewWriter("agreements"), events.Draft, timer.New(pool, slog.New(slog.DiscardHandler)))
+	partnerReads := func() (n int) { // statements that read, lock or create a partner's row
+		for _, sql := range append(statements.Alone(), slices.Concat(statements.Batches()...)...) {
+			if strings.HasPrefix(sql, "SELECT doc FROM partners") || strings.HasPrefix(sql, "SELECT 1 FROM partners") ||
+				strings.HasPrefix(sql, "INSERT INTO partners") {
+				n++
+			}
+		}
+		return n
+	}
+	approve := func(p *domain.Partner) error {
+		_, err := p.ApplyVerification(domain.VerificationDecision{DecisionID: "D-TX1", Outcome: domain.VerificationApproved, DecidedAt: t0.Add(time.Hour)}, nil)
+		return err
+	}
+
+	err = pg.InTx(ctx, pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := store.Partners().Lock(ctx, "PG-TX1"); err != nil {
+			return err
+		}
+		locked := partnerReads()
+		if err := store.Partners().Upsert(ctx, "PG-TX1", approve); err != nil {
+			return err
+		}
+		if err := store.Partners().Lock(ctx, "PG-TX1"); err != nil {
+			return err
+		}
+		got, err := store.Partners().Get(ctx, "PG-TX1")
+		if err != nil {
+			return err
+		}
+		if got.Verification().Outcome != domain.VerificationApproved {
+			t.Errorf("Get in the transaction: verification %q, want what it wrote (approved)", got.Verification().Outcome)
+		}
+		if err := store.Acceptances().Append(ctx, acceptance(t, "A-TX1", got, v, nil)); err != nil {
+			return err
+		}
+		if n := partnerReads(); n != locked {
+			t.Errorf("after Lock: %d more statements read or locked the partner's row, want 0: %q %q", n-locked, statements.Alone(), statements.Batches())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another transaction, and a partner not locked in this one, read it.
+	statements.Reset()
+	err = pg.InTx(ctx, pool, func(ctx context.Context, _ pgx.Tx) error {
+		if _, err := store.Partners().Get(ctx, "PG-TX1"); err != nil {
+			return err
+		}
+		if err := store.Partners().Upsert(ctx, "PG-TX1", func(*domain.Partner) error { return nil }); err != nil {
+			return err
+		}
+		if _, err := store.Partners().Get(ctx, "PG-TX2"); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := partnerReads(); n != 4 { // Get; Upsert's insert and lock; Get of the other partner
+		t.Fatalf("a new transaction: %d statements on partners before its own lock, want 4: %q %q", n, statements.Alone(), statements.Batches())
+	}
+	var outcome string
+	if err := e.admin.QueryRow(ctx, `SELECT doc->'verification'->>'outcome' FROM agreements.partners WHERE partner_id = 'PG-TX1'`).Scan(&outcome); err != nil || outcome != "approved" {
+		t.Fatalf("stored outcome %q (%v), want approved", outcome, err)
 	}
 }
