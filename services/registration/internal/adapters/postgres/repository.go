@@ -59,9 +59,12 @@ func (r *Repository) Create(ctx context.Context, p *domain.Partner) error {
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, string(s.ID), string(s.Market), string(s.Status),
 			s.Registration.Normalized.Company.LegalName, snapshot, s.CreatedAt, s.UpdatedAt, activity(s))
 		queueChildren(b, s, nil)
-		for _, k := range p.IdentityKeys() {
-			b.Queue(`INSERT INTO identity_keys (market, kind, value, partner_id) VALUES ($1,$2,$3,$4)`,
-				string(s.Market), string(k.Kind), k.Value, string(s.ID))
+		// Its identity keys in one statement; one another partner holds
+		// fails it on identity_keys_pkey (below).
+		if kinds, values := keyColumns(p.IdentityKeys(), nil); len(kinds) > 0 {
+			b.Queue(`INSERT INTO identity_keys (market, kind, value, partner_id)
+				SELECT $1, q.kind, q.value, $4 FROM unnest($2::text[], $3::text[]) AS q(kind, value)`,
+				string(s.Market), kinds, values, string(s.ID))
 		}
 		// The events under the same savepoint, in the same round trip.
 		q, err := r.queueEvents(ctx, b, p.PullEvents())
