@@ -333,11 +333,16 @@ func (r *Repository) Touch(ctx context.Context, id domain.PartnerID, at time.Tim
 		string(id), at, at.Add(-touchGranularity))
 }
 
-// exec runs one statement in the transaction in ctx, or in its own.
+// exec writes with one statement in the transaction in ctx, or in its own.
+// Its callers want nothing back, so it goes with the transaction's COMMIT
+// (pg.SendLast): an approval's clearing of the documents due, the
+// transaction's last write, cost a round trip of its own before the
+// COMMIT's. An error of the statement fails the commit.
 func (r *Repository) exec(ctx context.Context, sql string, args ...any) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql, args...)
-		return err
+		b := &pgx.Batch{}
+		b.Queue(sql, args...)
+		return pg.SendLast(ctx, tx, b)
 	})
 }
 

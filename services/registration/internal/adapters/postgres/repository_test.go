@@ -1,0 +1,55 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/registration/internal/domain"
+)
+
+// TestOneStatementWritesGoWithTheCommit: the repository's single-statement
+// writes (the documents due an approval clears, activity, contact
+// removals) go out with the transaction's COMMIT, in a handler's
+// transaction as in one of their own, instead of a round trip each before it.
+func TestOneStatementWritesGoWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	statements := &testkit.Statements{}
+	pool := testkit.ServicePool(t, "registration", postgres.Migrations, 4, statements)
+	repo := postgres.NewRepository(pool, outbox.NewWriter("registration"), nil)
+	withCommit := func(what string) {
+		t.Helper()
+		for _, b := range statements.Batches() {
+			if len(b) > 0 && b[len(b)-1] == "commit" && slices.ContainsFunc(b, func(sql string) bool { return strings.HasPrefix(sql, what) }) {
+				return
+			}
+		}
+		t.Fatalf("%q did not go with the COMMIT: alone %q, batches %q", what, statements.Alone(), statements.Batches())
+	}
+
+	// In a transaction of their own.
+	if err := repo.ClearDocumentsDue(ctx, domain.PartnerID("PG-NONE"), ""); err != nil {
+		t.Fatal(err)
+	}
+	withCommit("DELETE FROM documents_due")
+
+	// In a caller's transaction, after its other statements.
+	statements.Reset()
+	err := pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+			return err
+		}
+		return repo.ClearDocumentsDue(ctx, domain.PartnerID("PG-NONE"), "company")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCommit("DELETE FROM documents_due")
+}
