@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +26,13 @@ import (
 // Its safety poll is a minute away: nothing but a commit or Wake moves it.
 func relayed(t *testing.T, conns int32) (*outbox.Relay, jetstream.JetStream, *outbox.Writer, func(w *outbox.Writer, key string)) {
 	t.Helper()
-	p := testkit.ServicePool(t, "registration", thingTable, conns, nil)
+	return relayedTraced(t, conns, nil)
+}
+
+// relayedTraced is relayed on a pool that reports its statements to tracer.
+func relayedTraced(t *testing.T, conns int32, tracer pgx.QueryTracer) (*outbox.Relay, jetstream.JetStream, *outbox.Writer, func(w *outbox.Writer, key string)) {
+	t.Helper()
+	p := testkit.ServicePool(t, "registration", thingTable, conns, tracer)
 	_, js := testkit.JetStream(t, testkit.NATS(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -208,5 +216,34 @@ func TestALateHandOverDoesNotPublishAgain(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // a second publish of row 1 would be counted by now
 	if r.Published() != 2 {
 		t.Fatalf("relay published %d events, want 2: the late hand-over published its row again", r.Published())
+	}
+}
+
+// TestFlushDeletesInOneRoundTrip: the published rows' delete goes out with
+// its BEGIN and COMMIT in one batch.
+func TestFlushDeletesInOneRoundTrip(t *testing.T) {
+	statements := &testkit.Statements{}
+	r, js, w, commit := relayedTraced(t, 2, statements)
+	commit(w, "p1")
+	published(t, js, 1)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if r.Published() < 1 {
+			return fmt.Errorf("relay published %d events", r.Published())
+		}
+		return nil
+	})
+	statements.Reset()
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range statements.Alone() {
+		if strings.HasPrefix(sql, "DELETE FROM outbox") || sql == "begin" || sql == "commit" {
+			t.Fatalf("flush sent %q on its own: alone %q, batches %q", sql, statements.Alone(), statements.Batches())
+		}
+	}
+	b := statements.Batches()
+	if len(b) != 1 || b[0][0] != "begin" || b[0][len(b[0])-1] != "commit" ||
+		!slices.ContainsFunc(b[0], func(sql string) bool { return strings.HasPrefix(sql, "DELETE FROM outbox") }) {
+		t.Fatalf("flush: batches %q, want one with BEGIN, the delete and COMMIT", b)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
 
@@ -358,17 +359,18 @@ func (r *Relay) flush(ctx context.Context) error {
 	if len(r.sent) == 0 {
 		return nil
 	}
-	tx, err := r.pool.Begin(ctx)
+	// A delete lost in a crash only publishes rows again, which the stream
+	// drops as duplicates: it need not wait for the WAL. BEGIN, the delete
+	// and COMMIT go in one round trip (pg.Begin, pg.SendLast), not three.
+	tctx, tx, err := pg.Begin(ctx, r.pool)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
-	// A delete lost in a crash only publishes rows again, which the stream
-	// drops as duplicates: it need not wait for the WAL.
 	b := &pgx.Batch{}
 	b.Queue(`SET LOCAL synchronous_commit = off`)
 	b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, r.sent)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := pg.SendLast(tctx, tx, b); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
