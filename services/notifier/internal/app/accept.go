@@ -55,6 +55,11 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 		}
 	}
 	contact := a.contactOf(req.PartnerID) // read once for prepare and the send's data
+	if q := d.Request(); a.pool != nil && q.Recipient != "" && q.Language != "" && q.Market != "" && !d.Finished() {
+		// Only the send's data needs the contact, after the mail is
+		// recorded: the read goes out with that insert, in its round trip.
+		contact.prefetch(ctx)
+	}
 	if !d.Finished() {
 		if err := a.prepare(ctx, d, contact); err != nil {
 			return AcceptResult{}, err
@@ -144,6 +149,20 @@ type contactLookup struct {
 
 func (a *App) contactOf(partnerID string) *contactLookup {
 	return &contactLookup{dir: a.d.Directory, partnerID: partnerID}
+}
+
+// prefetch queues the read to go out with the transaction's next
+// statement (Directory.PrefetchContact); get reads it itself if that has
+// not happened by then.
+func (l *contactLookup) prefetch(ctx context.Context) {
+	if l.done {
+		return
+	}
+	l.dir.PrefetchContact(ctx, l.partnerID, func(c Contact, err error) {
+		if !l.done {
+			l.c, l.err, l.done = c, err, true
+		}
+	})
 }
 
 // get returns the contact (ErrNotFound when there is none), read on the

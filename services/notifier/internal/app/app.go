@@ -99,6 +99,11 @@ type Contact struct {
 type Directory interface {
 	// Contact returns the partner's contact; ErrNotFound when unknown.
 	Contact(ctx context.Context, partnerID string) (Contact, error)
+	// PrefetchContact queues the read of the partner's contact to go out
+	// with the next statement of the transaction in ctx, in its round trip,
+	// and hands done what Contact would return once it is read. It reports
+	// false, reading nothing, when it cannot (no transaction in ctx).
+	PrefetchContact(ctx context.Context, partnerID string, done func(Contact, error)) bool
 	// SaveContact records the contact and makes the partner's mails that
 	// wait for an address due at now.
 	SaveContact(ctx context.Context, c Contact, now time.Time) error

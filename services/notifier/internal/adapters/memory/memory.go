@@ -197,6 +197,11 @@ func (d *Directory) SaveContact(_ context.Context, c app.Contact, now time.Time)
 }
 
 // RemindersOff implements app.Directory.
+// PrefetchContact implements app.Directory: there is no round trip to share.
+func (d *Directory) PrefetchContact(context.Context, string, func(app.Contact, error)) bool {
+	return false
+}
+
 func (d *Directory) RemindersOff(_ context.Context, partnerID string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

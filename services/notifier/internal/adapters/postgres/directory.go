@@ -27,15 +27,36 @@ var _ app.Directory = (*Directory)(nil)
 // NewDirectory returns the directory on pool.
 func NewDirectory(pool *pgxpool.Pool) *Directory { return &Directory{pool: pool} }
 
-// Contact implements app.Directory.
-func (r *Directory) Contact(ctx context.Context, partnerID string) (app.Contact, error) {
+const contactSQL = `SELECT email, first_name, last_name, language, market, company_name FROM contacts WHERE partner_id = $1`
+
+func scanContact(row pgx.Row, partnerID string) (app.Contact, error) {
 	c := app.Contact{PartnerID: partnerID}
-	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT email, first_name, last_name, language, market, company_name
-		FROM contacts WHERE partner_id = $1`, partnerID).Scan(&c.Email, &c.FirstName, &c.LastName, &c.Language, &c.Market, &c.CompanyName)
+	err := row.Scan(&c.Email, &c.FirstName, &c.LastName, &c.Language, &c.Market, &c.CompanyName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return app.Contact{}, app.ErrNotFound
 	}
 	return c, err
+}
+
+// Contact implements app.Directory.
+func (r *Directory) Contact(ctx context.Context, partnerID string) (app.Contact, error) {
+	return scanContact(pg.Q(ctx, r.pool).QueryRow(ctx, contactSQL, partnerID), partnerID)
+}
+
+// PrefetchContact implements app.Directory: the read is queued with
+// pg.SendLast, which sends it with the transaction's next statement (or
+// its COMMIT), and done runs while that round trip's answers are read.
+func (r *Directory) PrefetchContact(ctx context.Context, partnerID string, done func(app.Contact, error)) bool {
+	tx, ok := pg.TxFrom(ctx)
+	if !ok {
+		return false
+	}
+	b := &pgx.Batch{}
+	b.Queue(contactSQL, partnerID).QueryRow(func(row pgx.Row) error {
+		done(scanContact(row, partnerID))
+		return nil // the lookup reports a failed read; a broken transaction fails its next statement anyway
+	})
+	return pg.SendLast(ctx, tx, b) == nil
 }
 
 // SaveContact implements app.Directory: an upsert, and the partner's mails
