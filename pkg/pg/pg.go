@@ -410,7 +410,11 @@ func (t *Tx) Commit(ctx context.Context) error {
 // registered, and cannot refuse it: a batch whose callback decides whether
 // the transaction may commit (a row found to belong to someone else) must
 // be sent with SendBatch. It saves the round trip of the COMMIT, pgx having
-// no way to send one with other statements.
+// no way to send one with other statements. A read whose answer is needed
+// only after the transaction's next statement may go the same way: it goes
+// out in that statement's round trip, and its callback runs before that
+// statement's own results are read (the notifier's contact read with the
+// mail's insert).
 func SendLast(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
 	if l, ok := tx.(*lazyTx); ok && !l.closed {
 		l.queueLast(b.QueuedQueries)
