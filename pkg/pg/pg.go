@@ -494,7 +494,10 @@ type commitHooks struct {
 // FOR UPDATE as it last wrote it, so that a later step of the same
 // transaction need not read the row again. A savepoint's values are
 // dropped when it rolls back and become its transaction's when it is
-// released. Without such a transaction it keeps nothing.
+// released. Without such a transaction it keeps nothing. Keeping nil
+// forgets the key for the rest of the transaction (its savepoint's
+// transaction too, should the savepoint be released): TxValue then finds
+// nil, which callers take as nothing kept.
 func SetTxValue(ctx context.Context, key, v any) {
 	h, ok := ctx.Value(hooksKey{}).(*commitHooks)
 	if !ok {

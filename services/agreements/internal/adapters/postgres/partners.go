@@ -121,11 +121,9 @@ func (r *Partners) Get(ctx context.Context, partnerID string) (*domain.Partner, 
 type lockedPartner struct{ id string }
 
 func lockedDoc(ctx context.Context, partnerID string) ([]byte, bool) {
-	v, ok := pg.TxValue(ctx, lockedPartner{partnerID})
-	if !ok {
-		return nil, false
-	}
-	return v.([]byte), true
+	v, _ := pg.TxValue(ctx, lockedPartner{partnerID})
+	doc, ok := v.([]byte)
+	return doc, ok && doc != nil
 }
 
 func keepLocked(ctx context.Context, partnerID string, doc []byte) {
@@ -206,6 +204,9 @@ func (r *Partners) Upsert(ctx context.Context, partnerID string, fn func(*domain
 			return err
 		}
 		err = tx.SendBatch(ctx, b).Close()
+		if err != nil {
+			keepLocked(ctx, partnerID, nil) // the row may or may not be written: read it again
+		}
 		if constraint, ok := pg.IsUniqueViolation(err); ok && strings.HasPrefix(constraint, "partners") {
 			return domain.ErrLocationTaken
 		}
