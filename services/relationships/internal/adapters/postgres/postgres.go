@@ -59,6 +59,18 @@ func (s *Partners) Get(ctx context.Context, id string) (domain.Partner, error) {
 	return d.domain(), nil
 }
 
+// lockedPartner keys, in a transaction (pg.SetTxValue), the row of a
+// partner the transaction holds locked FOR UPDATE, as stored: the events of
+// one partner that the bus hands to one transaction (the projection's
+// batches) lock and read it once. Upsert is the row's only writer here, and
+// keeps what it wrote.
+type lockedPartner struct{ id string }
+
+type lockedRow struct {
+	doc     []byte
+	version int64
+}
+
 // Upsert implements app.Partners. The row is created empty first so that
 // concurrent first facts about one partner serialise on its row lock
 // instead of overwriting each other. Nothing is written when fn changes
@@ -69,14 +81,21 @@ func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partne
 			raw     []byte
 			version int64
 		)
-		// Create and lock in one round trip.
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO partners (id, doc, version) VALUES ($1, '{}', 0) ON CONFLICT (id) DO NOTHING`, id)
-		b.Queue(`SELECT doc, version FROM partners WHERE id = $1 FOR UPDATE`, id).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&raw, &version)
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("create and lock partner %s: %w", id, err)
+		if held, ok := pg.TxValue(ctx, lockedPartner{id}); ok && held != nil {
+			// Locked by this transaction already (another event of the
+			// partner in the same batch): the row is as it last wrote it.
+			raw, version = held.(lockedRow).doc, held.(lockedRow).version
+		} else {
+			// Create and lock in one round trip.
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO partners (id, doc, version) VALUES ($1, '{}', 0) ON CONFLICT (id) DO NOTHING`, id)
+			b.Queue(`SELECT doc, version FROM partners WHERE id = $1 FOR UPDATE`, id).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&raw, &version)
+			})
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("create and lock partner %s: %w", id, err)
+			}
+			pg.SetTxValue(ctx, lockedPartner{id}, lockedRow{raw, version})
 		}
 		p := domain.Partner{ID: id}
 		if version > 0 {
@@ -106,7 +125,7 @@ func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partne
 		}
 		// The partner and its new locations (a stored one was claimed when
 		// it was added): one round trip.
-		b = &pgx.Batch{}
+		b := &pgx.Batch{}
 		b.Queue(`UPDATE partners SET doc = $2, version = version + 1, updated_at = now() WHERE id = $1`, id, after)
 		for _, l := range p.LocationIDs {
 			if slices.Contains(locationsBefore, l) {
@@ -126,8 +145,10 @@ func (s *Partners) Upsert(ctx context.Context, id string, fn func(*domain.Partne
 				})
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			pg.SetTxValue(ctx, lockedPartner{id}, nil) // the row may or may not be written: read it again
 			return fmt.Errorf("save partner %s: %w", id, err)
 		}
+		pg.SetTxValue(ctx, lockedPartner{id}, lockedRow{after, version + 1})
 		return nil
 	})
 }

@@ -5,13 +5,17 @@ import (
 	"crypto/rand"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
@@ -233,5 +237,59 @@ func TestConcurrentEndsYieldOneEvent(t *testing.T) {
 	}
 	if n := f.outboxCount(t, "relationships.relationship.ended.v1"); n != 1 {
 		t.Fatalf("relationship.ended written %d times, want 1", n)
+	}
+}
+
+// TestUpsertsOfOnePartnerInATransactionLockItOnce: the projection's batch
+// transaction handles several events of one partner; the first Upsert
+// creates and locks the row, the next ones use it as the transaction wrote
+// it (the result is the same as upserting in separate transactions).
+func TestUpsertsOfOnePartnerInATransactionLockItOnce(t *testing.T) {
+	ctx := context.Background()
+	statements := &testkit.Statements{}
+	p := testkit.ServicePool(t, "relationships", postgres.Migrations, 4, statements)
+	s := postgres.NewPartners(p)
+	want := partner("PG-TX1", "PL-TX1", domain.ProgramIndirectReseller)
+	err := pg.InTx(ctx, p, func(ctx context.Context, _ pgx.Tx) error {
+		if err := s.Upsert(ctx, "PG-TX1", func(pt *domain.Partner) error { *pt = want; return nil }); err != nil {
+			return err
+		}
+		for _, status := range []domain.EnrollmentStatus{domain.EnrollmentQualified, domain.EnrollmentActive} {
+			if err := s.Upsert(ctx, "PG-TX1", func(pt *domain.Partner) error {
+				if !reflect.DeepEqual(pt.LocationIDs, want.LocationIDs) {
+					t.Errorf("the second upsert saw %+v", *pt)
+				}
+				e := pt.Enrollments[domain.ProgramIndirectReseller]
+				e.Status = status
+				pt.Enrollments[domain.ProgramIndirectReseller] = e
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locks := 0
+	for _, sql := range append(statements.Alone(), slices.Concat(statements.Batches()...)...) {
+		if strings.HasPrefix(sql, "SELECT doc, version FROM partners") {
+			locks++
+		}
+	}
+	if locks != 1 {
+		t.Fatalf("three upserts of one partner in one transaction locked and read its row %d times, want 1", locks)
+	}
+	got, err := s.Get(ctx, "PG-TX1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	if err := p.QueryRow(ctx, `SELECT version FROM partners WHERE id = 'PG-TX1'`).Scan(&version); err != nil || version != 3 {
+		t.Fatalf("version %d (%v), want 3", version, err)
+	}
+	if e := got.Enrollments[domain.ProgramIndirectReseller]; e.Status != domain.EnrollmentActive || !reflect.DeepEqual(got.LocationIDs, want.LocationIDs) {
+		t.Fatalf("stored %+v", got)
 	}
 }
