@@ -181,6 +181,15 @@ func ServicePool(tb testing.TB, service string, migrations fs.FS, maxConns int32
 	return pool
 }
 
+// TracedServicePool is ServicePool whose connections report what they send
+// to the returned Statements: for tests that count statements and round
+// trips.
+func TracedServicePool(tb testing.TB, service string, migrations fs.FS, maxConns int32) (*pgxpool.Pool, *Statements) {
+	tb.Helper()
+	statements := &Statements{}
+	return ServicePool(tb, service, migrations, maxConns, statements), statements
+}
+
 // Statements is a pgx tracer (pgx.QueryTracer, pgx.BatchTracer) that
 // records the statements a pool sends: those sent alone, and each batch's
 // in order. Tests count round trips and what went in them with it.

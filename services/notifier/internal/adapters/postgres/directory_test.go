@@ -20,8 +20,7 @@ import (
 // over what Contact returns; outside a transaction nothing is prefetched.
 func TestPrefetchedContactGoesWithTheNextStatement(t *testing.T) {
 	ctx := context.Background()
-	statements := &testkit.Statements{}
-	pool := testkit.ServicePool(t, "notifier", postgres.Migrations, 4, statements)
+	pool, statements := testkit.TracedServicePool(t, "notifier", postgres.Migrations, 4)
 	dir := postgres.NewDirectory(pool)
 	want := app.Contact{PartnerID: "PG-P1", Email: "taro@example.co.jp", FirstName: "太郎", LastName: "山田", Language: "ja",
 		Market: "JP", CompanyName: "株式会社サンプル"}

@@ -21,8 +21,7 @@ import (
 // transaction as in one of their own, instead of a round trip each before it.
 func TestOneStatementWritesGoWithTheCommit(t *testing.T) {
 	ctx := context.Background()
-	statements := &testkit.Statements{}
-	pool := testkit.ServicePool(t, "registration", postgres.Migrations, 4, statements)
+	pool, statements := testkit.TracedServicePool(t, "registration", postgres.Migrations, 4)
 	repo := postgres.NewRepository(pool, outbox.NewWriter("registration"), nil)
 	withCommit := func(what string) {
 		t.Helper()

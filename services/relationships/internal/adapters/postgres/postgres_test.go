@@ -246,8 +246,7 @@ func TestConcurrentEndsYieldOneEvent(t *testing.T) {
 // it (the result is the same as upserting in separate transactions).
 func TestUpsertsOfOnePartnerInATransactionLockItOnce(t *testing.T) {
 	ctx := context.Background()
-	statements := &testkit.Statements{}
-	p := testkit.ServicePool(t, "relationships", postgres.Migrations, 4, statements)
+	p, statements := testkit.TracedServicePool(t, "relationships", postgres.Migrations, 4)
 	s := postgres.NewPartners(p)
 	want := partner("PG-TX1", "PL-TX1", domain.ProgramIndirectReseller)
 	err := pg.InTx(ctx, p, func(ctx context.Context, _ pgx.Tx) error {
