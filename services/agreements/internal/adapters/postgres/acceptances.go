@@ -30,7 +30,9 @@ const notSuperseded = `NOT EXISTS (SELECT 1 FROM acceptances s WHERE s.location_
 // is empty while the key has one). For a gated program it re-checks the
 // partner's approval under a share lock on the partner row, which a
 // verification decision's handler must take exclusively: an acceptance and a
-// revocation cannot interleave.
+// revocation cannot interleave. It holds its program's lock shared until
+// the transaction ends, so that a version of the program published
+// meanwhile is either waited for or waits (programLockClass).
 func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 	st := a.State()
 	var supersedes *string
@@ -48,6 +50,8 @@ func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 			inserted int64
 		)
 		b := &pgx.Batch{}
+		// The program's lock, shared: see programLockClass.
+		b.Queue(lockProgramShared, programLockClass, string(st.Program))
 		if raw, found = lockedDoc(ctx, st.PartnerID); !found { // held FOR UPDATE already: as good as FOR SHARE
 			b.Queue(`SELECT doc FROM partners WHERE partner_id = $1 FOR SHARE`, st.PartnerID).QueryRow(func(row pgx.Row) error {
 				err := row.Scan(&raw)

@@ -123,6 +123,24 @@ func (s *Store) schedule(ctx context.Context, tx pgx.Tx, kind, key string, due t
 	return s.timers.Schedule(ctx, tx, kind, key, due, nil)
 }
 
+// programLockClass is the first key of the advisory lock of a program (the
+// second is hashtext of the program's name). A transaction that appends an
+// acceptance takes it shared (Acceptances.Append), one that publishes a
+// version takes it exclusively (Versions.Add), each until it ends. Without
+// it, an acceptance recorded inside an event handler's transaction could
+// miss a requires_reacceptance version published meanwhile: the handler
+// reads the program's versions (app.requireNewer) before it commits, and
+// the publication's fan-out reads the current acceptances after its own
+// commit, so each could miss the other. With it, a publication that
+// committed first is seen by the handler's later read, and one that waits
+// for the handler sees its acceptance in the fan-out.
+const programLockClass = 0x6167_7273 // "agrs"
+
+const (
+	lockProgramShared    = `SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`
+	lockProgramExclusive = `SELECT pg_advisory_xact_lock($1, hashtext($2))`
+)
+
 // nullTime maps a nil *time.Time to SQL NULL.
 func nullTime(t *time.Time) any {
 	if t == nil {

@@ -664,3 +664,106 @@ func TestATransactionReusesThePartnerRowItHoldsLocked(t *testing.T) {
 		t.Fatalf("stored outcome %q (%v), want approved", outcome, err)
 	}
 }
+
+// TestAcceptancesAndPublicationsOfAProgramSerialize: an event handler
+// records an acceptance and then, before it commits, looks for newer
+// requires_reacceptance versions; a publication commits its version and
+// then fans out to the current acceptances. Each could miss the other (the
+// partner would escape the re-acceptance) unless they serialize on the
+// program: a publication waits for a transaction that appended an
+// acceptance of its program, and a transaction that appends one while a
+// publication is open waits for it and then sees its version.
+func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
+	e := newEnv(t)
+	v1 := seedVersion(t, e, domain.ProgramIndirectReseller)
+	newer := func(id string, hours int) *domain.Version {
+		v, err := domain.PublishVersion(domain.VersionDraft{
+			ID: id, Program: string(domain.ProgramIndirectReseller), Name: id, Languages: []string{"ja"},
+			EffectiveFrom: t0.Add(time.Duration(hours) * time.Hour), TextURL: "https://example.com/" + id + ".md",
+			TextSHA256: string(domain.HashText([]byte(id))), Policy: string(domain.PolicyRequiresReacceptance),
+			ReacceptanceWindow: 30 * 24 * time.Hour,
+		}, "operator", t0.Add(time.Duration(hours)*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// waiting reports, once a backend of the test's database waits for an
+	// advisory lock, true; false when done ends first (its result is put
+	// back for the caller).
+	waiting := func(done chan error) bool {
+		for {
+			var n int
+			if err := e.admin.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+				WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				return true
+			}
+			select {
+			case err := <-done:
+				done <- err
+				return false
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+
+	// 1. The handler appended first: the publication waits for its commit.
+	p1 := registered(t, e, "PG-S1", domain.VerificationApproved)
+	v2 := newer("indirect_reseller-2025-07", 24)
+	published := make(chan error, 1)
+	err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S1", p1, v1, nil)); err != nil {
+			return err
+		}
+		go func() { published <- e.store.Versions().Add(context.Background(), v2) }()
+		if !waiting(published) {
+			t.Error("a version was published while a transaction that appended an acceptance of its program was open")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+
+	// 2. The publication came first: the handler waits for it, and its read
+	// of the program's versions, after the append, sees the new version.
+	p2 := registered(t, e, "PG-S2", domain.VerificationApproved)
+	v3 := newer("indirect_reseller-2026-01", 48)
+	seen := make(chan error, 1)
+	err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := e.store.Versions().Add(ctx, v3); err != nil {
+			return err
+		}
+		go func() {
+			seen <- pg.InTx(context.Background(), e.pool, func(ctx context.Context, _ pgx.Tx) error {
+				if err := e.store.Acceptances().Append(ctx, acceptance(t, "S2", p2, v1, nil)); err != nil {
+					return err
+				}
+				all, err := e.store.Versions().ListByProgram(ctx, domain.ProgramIndirectReseller)
+				if err != nil {
+					return err
+				}
+				if !slices.ContainsFunc(all, func(v *domain.Version) bool { return v.ID() == v3.ID() }) {
+					return errors.New("the handler's read after its append missed the version published before it")
+				}
+				return nil
+			})
+		}()
+		if !waiting(seen) {
+			t.Error("an acceptance was appended while a publication of its program was open")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-seen; err != nil {
+		t.Error(err)
+	}
+}

@@ -25,6 +25,11 @@ func (r *Versions) Add(ctx context.Context, v *domain.Version) error {
 		for i, m := range st.Markets {
 			markets[i] = string(m)
 		}
+		// Acceptances of the program appended in transactions still open
+		// are waited for: see programLockClass.
+		if _, err := tx.Exec(ctx, lockProgramExclusive, programLockClass, string(st.Program)); err != nil {
+			return fmt.Errorf("lock program %s: %w", st.Program, err)
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO versions (`+versionColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (id) DO NOTHING`,
 			st.ID, string(st.Program), st.Name, st.Languages, markets, st.EffectiveFrom, st.TextURL,
