@@ -221,7 +221,9 @@ func record(ctx context.Context, d Deps, req acceptance) (AcceptanceResult, erro
 			return AcceptanceResult{}, translate(wrapf(err, "append acceptance"), "store acceptance")
 		}
 		if err := satisfyRequirements(ctx, d, open, required, req.Version, a.ID(), now); err != nil {
-			// The acceptance is stored; FireDueTimers closes the requirement later.
+			// Unless the caller's transaction rolls back with this error (the
+			// HTTP API's does), the acceptance is stored; FireDueTimers closes
+			// the requirement later.
 			return AcceptanceResult{Acceptance: a.State()}, err
 		}
 		if err := requireNewer(ctx, d, a, req.Version, now); err != nil {

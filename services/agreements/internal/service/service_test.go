@@ -386,6 +386,39 @@ func TestReacceptanceRequiredThenOverdue(t *testing.T) {
 	}
 }
 
+// TestAcceptingAnOlderVersionRecordsWhatItOwesInOneTransaction: a partner
+// accepting an older version while a newer requires_reacceptance version is
+// published owes the re-acceptance; the acceptance and that requirement are
+// written by one transaction, so a crash between them cannot leave the
+// partner on the old version owing nothing (a retry would find the
+// acceptance already recorded and stop there).
+func TestAcceptingAnOlderVersionRecordsWhatItOwesInOneTransaction(t *testing.T) {
+	h := start(t)
+	pid := newPartnerID()
+	h.register(pid, "partner_network", "indirect_reseller")
+	h.approve(pid, "DEC-1")
+	h.waitVerification(pid, "approved")
+	newID := "indirect_reseller-2025-09"
+	if r := h.call("POST", "/v1/agreements/versions", h.token(operator),
+		versionBody(newID, "requires_reacceptance", nil, time.Now().UTC().Add(-time.Hour), 30*24*3600)); r.Status != 201 {
+		t.Fatalf("publish: %d %v", r.Status, r.Body)
+	}
+	acc := h.call("POST", acceptPath(pid), h.token(adminOf(pid)), map[string]any{"version_id": reseller, "market": "JP"})
+	if acc.Status != 201 {
+		t.Fatalf("accept the older version: %d %v", acc.Status, acc.Body)
+	}
+	id, _ := acc.Body["acceptance"].(map[string]any)["id"].(string)
+	var accepted, owed string
+	err := h.svc.Base.Pool.QueryRow(t.Context(), `SELECT a.xmin::text, r.xmin::text FROM acceptances a
+		JOIN requirements r ON r.current_acceptance_id = a.id WHERE a.id = $1 AND r.version_id = $2`, id, newID).Scan(&accepted, &owed)
+	if err != nil {
+		t.Fatalf("the acceptance %q and the requirement it owes to %s: %v", id, newID, err)
+	}
+	if accepted != owed {
+		t.Errorf("the acceptance was written by transaction %s, the requirement it owes by %s", accepted, owed)
+	}
+}
+
 // TestBadEventsAreDeadLettered: permanent refusals and undecodable data go
 // to DEADLETTER with their codes, and a good event behind them is handled.
 func TestBadEventsAreDeadLettered(t *testing.T) {
