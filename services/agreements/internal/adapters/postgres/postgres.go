@@ -125,15 +125,19 @@ func (s *Store) schedule(ctx context.Context, tx pgx.Tx, kind, key string, due t
 
 // programLockClass is the first key of the advisory lock of a program (the
 // second is hashtext of the program's name). A transaction that appends an
-// acceptance takes it shared (Acceptances.Append), one that publishes a
-// version takes it exclusively (Versions.Add), each until it ends. Without
-// it, an acceptance recorded inside an event handler's transaction could
-// miss a requires_reacceptance version published meanwhile: the handler
-// reads the program's versions (app.requireNewer) before it commits, and
-// the publication's fan-out reads the current acceptances after its own
-// commit, so each could miss the other. With it, a publication that
-// committed first is seen by the handler's later read, and one that waits
-// for the handler sees its acceptance in the fan-out.
+// acceptance takes it shared (Acceptances.Append); one that publishes a
+// version (Versions.Add) or retires one (Versions.Update) takes it
+// exclusively; each holds it until it ends. Without it, an acceptance
+// recorded in a transaction that goes on after the append (an event
+// handler's, the API's) could miss a requires_reacceptance version
+// published meanwhile: it reads the program's versions (app.requireNewer)
+// before it commits, and the publication's fan-out reads the current
+// acceptances after its own commit, so each could miss the other. In the
+// same way a retirement, which cancels the version's open requirements
+// after it commits, could miss a requirement such a transaction adds. With
+// the lock, a publication or retirement that committed first is seen by
+// the acceptance's later read, and one that waits for the acceptance sees
+// what it wrote.
 const programLockClass = 0x6167_7273 // "agrs"
 
 const (

@@ -670,9 +670,9 @@ func TestATransactionReusesThePartnerRowItHoldsLocked(t *testing.T) {
 // requires_reacceptance versions; a publication commits its version and
 // then fans out to the current acceptances. Each could miss the other (the
 // partner would escape the re-acceptance) unless they serialize on the
-// program: a publication waits for a transaction that appended an
-// acceptance of its program, and a transaction that appends one while a
-// publication is open waits for it and then sees its version.
+// program: a publication or a retirement waits for a transaction that
+// appended an acceptance of its program, and a transaction that appends
+// one while a publication is open waits for it and then sees its version.
 func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 	e := newEnv(t)
 	v1 := seedVersion(t, e, domain.ProgramIndirectReseller)
@@ -765,5 +765,31 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 	}
 	if err := <-seen; err != nil {
 		t.Error(err)
+	}
+
+	// 3. A retirement (which then cancels the version's open requirements)
+	// waits for a transaction that appended an acceptance of the program.
+	p3 := registered(t, e, "PG-S3", domain.VerificationApproved)
+	retired := make(chan error, 1)
+	err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S3", p3, v1, nil)); err != nil {
+			return err
+		}
+		go func() {
+			retired <- e.store.Versions().Update(context.Background(), v3.ID(), func(v *domain.Version) error {
+				v.Retire("operator", t0.Add(72*time.Hour))
+				return nil
+			})
+		}()
+		if !waiting(retired) {
+			t.Error("a version was retired while a transaction that appended an acceptance of its program was open")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-retired; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -88,8 +88,19 @@ func (r *Versions) Update(ctx context.Context, id string, fn func(*domain.Versio
 		if err != nil {
 			return err
 		}
+		wasRetired := v.Retired()
 		if err := fn(v); err != nil {
 			return err
+		}
+		// A retirement cancels the version's open requirements once it has
+		// committed; acceptances of the program still open are waited for,
+		// so that a requirement one of them adds is among those it finds
+		// (programLockClass). Marking a fan-out done takes no lock: the
+		// timer's transaction that does it holds the rows it added.
+		if v.Retired() && !wasRetired {
+			if _, err := tx.Exec(ctx, lockProgramExclusive, programLockClass, string(v.Program())); err != nil {
+				return fmt.Errorf("lock program %s: %w", v.Program(), err)
+			}
 		}
 		st := v.State()
 		if _, err := tx.Exec(ctx, `UPDATE versions SET retired_at = $2, retired_by = $3, fan_out_pending = $4 WHERE id = $1`,
