@@ -213,21 +213,29 @@ func record(ctx context.Context, d Deps, req acceptance) (AcceptanceResult, erro
 		case domain.OutcomeCarriedOver:
 			return AcceptanceResult{Acceptance: current.State(), Existing: true, CarriedOver: true}, nil
 		}
-		err = d.Acceptances.Append(ctx, a)
+		// The requirements the acceptance clears and the re-acceptance it
+		// owes to a newer version are written in its transaction: a crash
+		// between them would leave a partner on an old version owing
+		// nothing, and a retry stops at the acceptance already recorded.
+		var thenErr error
+		err = d.Acceptances.Append(ctx, a, func(ctx context.Context) error {
+			if thenErr = satisfyRequirements(ctx, d, open, required, req.Version, a.ID(), now); thenErr != nil {
+				return thenErr
+			}
+			if err := requireNewer(ctx, d, a, req.Version, now); err != nil {
+				thenErr = translate(err, "require re-acceptance")
+				return thenErr
+			}
+			return nil
+		})
 		if errors.Is(err, domain.ErrAcceptanceRace) && attempt < acceptAttempts {
 			continue
 		}
+		if thenErr != nil {
+			return AcceptanceResult{}, thenErr
+		}
 		if err != nil {
 			return AcceptanceResult{}, translate(wrapf(err, "append acceptance"), "store acceptance")
-		}
-		if err := satisfyRequirements(ctx, d, open, required, req.Version, a.ID(), now); err != nil {
-			// Unless the caller's transaction rolls back with this error (the
-			// HTTP API's does), the acceptance is stored; FireDueTimers closes
-			// the requirement later.
-			return AcceptanceResult{Acceptance: a.State()}, err
-		}
-		if err := requireNewer(ctx, d, a, req.Version, now); err != nil {
-			return AcceptanceResult{Acceptance: a.State()}, translate(err, "require re-acceptance")
 		}
 		return AcceptanceResult{Acceptance: a.State()}, nil
 	}

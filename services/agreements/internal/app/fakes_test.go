@@ -193,19 +193,23 @@ func (r memAcceptances) head(key domain.AcceptanceKey) (domain.AcceptanceState, 
 	return cur[0].State(), true
 }
 
-func (r memAcceptances) Append(_ context.Context, a *domain.Acceptance) error {
+func (r memAcceptances) Append(ctx context.Context, a *domain.Acceptance, then func(context.Context) error) error {
 	if r.s.beforeAppend != nil {
 		r.s.beforeAppend()
 	}
 	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
 	st := a.State()
 	head, ok := r.head(keyOf(st))
 	if (ok && head.ID != st.SupersedesID) || (!ok && st.SupersedesID != "") {
+		r.s.mu.Unlock()
 		return domain.ErrAcceptanceRace
 	}
 	r.s.acceptances = append(r.s.acceptances, st)
 	r.s.outbox = append(r.s.outbox, a.PullEvents()...)
+	r.s.mu.Unlock()
+	if then != nil {
+		return then(ctx) // no rollback in memory: the Postgres adapter's tests cover it
+	}
 	return nil
 }
 

@@ -60,7 +60,9 @@ type AcceptanceRepository interface {
 	// nothing, when a.SupersedesID is not the key's current record (or is
 	// empty while the key already has one): another acceptance won a race.
 	// In Postgres: UNIQUE (location_id, program, market, COALESCE(supersedes_id, '')).
-	Append(ctx context.Context, a *domain.Acceptance) error
+	// then, when not nil, runs once a is written, in the same transaction:
+	// its error undoes the append.
+	Append(ctx context.Context, a *domain.Acceptance, then func(ctx context.Context) error) error
 	// Current returns the key's current record or domain.ErrAcceptanceNotFound.
 	Current(ctx context.Context, key domain.AcceptanceKey) (*domain.Acceptance, error)
 	// ListByPartner returns every record of a partner, oldest first.

@@ -71,14 +71,22 @@ func (uc RecordNetworkAffirmation) Handle(ctx context.Context, cmd RecordNetwork
 	if err != nil {
 		return AcceptanceResult{}, translate(err, "")
 	}
-	if err := uc.d.Acceptances.Append(ctx, a); errors.Is(err, domain.ErrAcceptanceRace) {
+	var thenErr error
+	err = uc.d.Acceptances.Append(ctx, a, func(ctx context.Context) error {
+		if err := requireNewer(ctx, uc.d, a, version, uc.d.Clock.Now()); err != nil {
+			thenErr = translate(err, "require re-acceptance")
+			return thenErr
+		}
+		return nil
+	})
+	if thenErr != nil {
+		return AcceptanceResult{}, thenErr
+	}
+	if errors.Is(err, domain.ErrAcceptanceRace) {
 		cur, err := currentAcceptance(ctx, uc.d.Acceptances, key)
 		return AcceptanceResult{Acceptance: stateOf(cur), Existing: true}, err
 	} else if err != nil {
 		return AcceptanceResult{}, translate(wrapf(err, "append acceptance"), "store acceptance")
-	}
-	if err := requireNewer(ctx, uc.d, a, version, uc.d.Clock.Now()); err != nil {
-		return AcceptanceResult{Acceptance: a.State()}, translate(err, "require re-acceptance")
 	}
 	return AcceptanceResult{Acceptance: a.State()}, nil
 }

@@ -102,12 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) routes() http.Handler {
-	inTx := func(ctx context.Context, fn func(context.Context) error) error {
-		return pg.InTx(ctx, s.Base.Pool, func(ctx context.Context, _ pgx.Tx) error { return fn(ctx) })
-	}
-	return agreementshttp.Handler(s.App, inTx, s.Base.Guard)
-}
+func (s *Service) routes() http.Handler { return agreementshttp.Handler(s.App, s.Base.Guard) }
 
 // servicePrincipal is the actor of changes the service makes on its own
 // (seeds, timers), recorded in the audit log.

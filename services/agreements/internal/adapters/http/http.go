@@ -4,7 +4,6 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -21,19 +20,15 @@ type Protector interface {
 	Protect(h http.Handler) http.Handler
 }
 
-// InTx runs fn in one database transaction, which the repositories called
-// with fn's ctx join (pg.InTx on the service's pool).
-type InTx func(ctx context.Context, fn func(ctx context.Context) error) error
-
 // Handler returns the API over a, every route but GET /openapi.json
 // protected by g.
-func Handler(a app.Application, inTx InTx, g Protector) http.Handler {
-	return httpx.NewMux(Routes(a, inTx), g.Protect)
+func Handler(a app.Application, g Protector) http.Handler {
+	return httpx.NewMux(Routes(a), g.Protect)
 }
 
 // Routes lists the API, for the handler, the README and the tests.
-func Routes(a app.Application, inTx InTx) []httpx.Route {
-	h := handlers{app: a, inTx: inTx}
+func Routes(a app.Application) []httpx.Route {
+	h := handlers{a}
 	route := func(method, pattern string, fn http.HandlerFunc) httpx.Route {
 		return httpx.Route{Method: method, Pattern: pattern, Handler: fn}
 	}
@@ -48,10 +43,7 @@ func Routes(a app.Application, inTx InTx) []httpx.Route {
 	}
 }
 
-type handlers struct {
-	app  app.Application
-	inTx InTx
-}
+type handlers struct{ app app.Application }
 
 func principal(r *http.Request) auth.Principal {
 	p, _ := auth.FromContext(r.Context())
@@ -150,17 +142,8 @@ func (h handlers) accept(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(app.CodeInvalidInput, "required fields are missing", missing...))
 		return
 	}
-	// One transaction: the acceptance, the requirements it clears and the
-	// re-acceptance it owes to a newer version are recorded together or not
-	// at all (a crash between them would leave a partner on an old version
-	// owing nothing, and a retry finds the acceptance already there).
-	var res app.AcceptanceResult
-	err := h.inTx(r.Context(), func(ctx context.Context) error {
-		var err error
-		res, err = h.app.Accept.Handle(ctx, principal(r), app.AcceptCommand{
-			PartnerID: r.PathValue("id"), Market: req.Market, VersionID: req.VersionID, AcceptedAt: req.AcceptedAt,
-		})
-		return err
+	res, err := h.app.Accept.Handle(r.Context(), principal(r), app.AcceptCommand{
+		PartnerID: r.PathValue("id"), Market: req.Market, VersionID: req.VersionID, AcceptedAt: req.AcceptedAt,
 	})
 	if err != nil {
 		httpx.WriteError(w, r, err)

@@ -16,6 +16,6 @@ func (deny) Protect(h http.Handler) http.Handler { return contract.DenyAll(h) }
 // served at /openapi.json without a token (every other route is mounted
 // behind contract.DenyAll here), and lists exactly the mounted routes.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	doc := contract.RequireServed(t, Handler(app.Application{}, nil, deny{}))
-	contract.RequireRoutes(t, doc, Routes(app.Application{}, nil))
+	doc := contract.RequireServed(t, Handler(app.Application{}, deny{}))
+	contract.RequireRoutes(t, doc, Routes(app.Application{}))
 }

@@ -32,8 +32,10 @@ const notSuperseded = `NOT EXISTS (SELECT 1 FROM acceptances s WHERE s.location_
 // verification decision's handler must take exclusively: an acceptance and a
 // revocation cannot interleave. It holds its program's lock shared until
 // the transaction ends, so that a version of the program published
-// meanwhile is either waited for or waits (programLockClass).
-func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
+// meanwhile is either waited for or waits (programLockClass). then runs in
+// the same transaction once a is written; its error rolls a back (with the
+// caller's transaction when Append joined one).
+func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance, then func(ctx context.Context) error) error {
 	st := a.State()
 	var supersedes *string
 	if st.SupersedesID != "" {
@@ -121,7 +123,13 @@ func (r *Acceptances) Append(ctx context.Context, a *domain.Acceptance) error {
 		if inserted == 0 {
 			return domain.ErrAcceptanceRace
 		}
-		return r.s.emit(ctx, tx, a.PullEvents())
+		if err := r.s.emit(ctx, tx, a.PullEvents()); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(ctx)
+		}
+		return nil
 	})
 }
 

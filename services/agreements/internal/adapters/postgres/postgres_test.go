@@ -154,7 +154,7 @@ func TestAcceptancesAreAppendOnly(t *testing.T) {
 	e := newEnv(t)
 	v := seedVersion(t, e, domain.ProgramIndirectReseller)
 	p := registered(t, e, "PG-APPEND1", domain.VerificationApproved)
-	if err := e.store.Acceptances().Append(ctx, acceptance(t, "A1", p, v, nil)); err != nil {
+	if err := e.store.Acceptances().Append(ctx, acceptance(t, "A1", p, v, nil), nil); err != nil {
 		t.Fatalf("runtime role cannot append: %v", err)
 	}
 	var role string
@@ -292,7 +292,7 @@ func TestConcurrentAppendsYieldOneCurrentRecord(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				errs[i] = repo.Append(ctx, x)
+				errs[i] = repo.Append(ctx, x, nil)
 			}()
 		}
 		close(start)
@@ -318,7 +318,7 @@ func TestConcurrentAppendsYieldOneCurrentRecord(t *testing.T) {
 	}
 	// Superseding a record that is no longer current is a lost race too.
 	old, _ := repo.ListByPartner(ctx, "PG-RACE1")
-	if err := repo.Append(ctx, acceptance(t, "A5", p, v, old[0])); !errors.Is(err, domain.ErrAcceptanceRace) {
+	if err := repo.Append(ctx, acceptance(t, "A5", p, v, old[0]), nil); !errors.Is(err, domain.ErrAcceptanceRace) {
 		t.Fatalf("stale supersede: %v", err)
 	}
 	all, err := repo.ListByPartner(ctx, "PG-RACE1")
@@ -353,10 +353,10 @@ func TestAppendRechecksApprovalUnderTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Acceptances().Append(ctx, a); !errors.Is(err, domain.ErrVerificationRevoked) {
+	if err := e.store.Acceptances().Append(ctx, a, nil); !errors.Is(err, domain.ErrVerificationRevoked) {
 		t.Fatalf("append after revocation: %v", err)
 	}
-	if err := e.store.Acceptances().Append(ctx, acceptance(t, "A9", registered(t, e, "PG-NEW", domain.VerificationApproved), v, nil)); err != nil {
+	if err := e.store.Acceptances().Append(ctx, acceptance(t, "A9", registered(t, e, "PG-NEW", domain.VerificationApproved), v, nil), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -377,7 +377,7 @@ func TestRequirementsAddOnceAndTimer(t *testing.T) {
 	}
 	p := registered(t, e, "PG-REQ1", domain.VerificationApproved)
 	a := acceptance(t, "A1", p, v, nil)
-	if err := e.store.Acceptances().Append(ctx, a); err != nil {
+	if err := e.store.Acceptances().Append(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	repo := e.store.Requirements()
@@ -486,7 +486,7 @@ func TestPendingAddDecidesInTheTransactionThatFoundTheDecision(t *testing.T) {
 		if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&txid); err != nil {
 			return err
 		}
-		return e.store.Acceptances().Append(ctx, acceptance(t, "A2", p, v, nil))
+		return e.store.Acceptances().Append(ctx, acceptance(t, "A2", p, v, nil), nil)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +505,7 @@ func TestPendingAddDecidesInTheTransactionThatFoundTheDecision(t *testing.T) {
 	p3 := registered(t, e, "PG-P3", domain.VerificationApproved)
 	refused := errors.New("refused")
 	err = e.store.Pending().Add(ctx, pending("PA3", "PG-P3"), stillPending, func(ctx context.Context, _ *domain.Partner) error {
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A3", p3, v, nil)); err != nil {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A3", p3, v, nil), nil); err != nil {
 			return err
 		}
 		return refused
@@ -545,19 +545,19 @@ func TestRefusedAppendLeavesNothingInTheCallersTransaction(t *testing.T) {
 	// A record that names, as the one it supersedes, a record of another key.
 	other := registered(t, e, "PG-REF3", domain.VerificationApproved)
 	otherA := acceptance(t, "A-OTHER", other, v, nil)
-	if err := e.store.Acceptances().Append(ctx, otherA); err != nil {
+	if err := e.store.Acceptances().Append(ctx, otherA, nil); err != nil {
 		t.Fatal(err)
 	}
 	approved := registered(t, e, "PG-REF4", domain.VerificationApproved)
 
 	err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Acceptances().Append(ctx, revokedA); !errors.Is(err, domain.ErrVerificationRevoked) {
+		if err := e.store.Acceptances().Append(ctx, revokedA, nil); !errors.Is(err, domain.ErrVerificationRevoked) {
 			t.Errorf("revoked partner: %v, want ErrVerificationRevoked", err)
 		}
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-UNKNOWN", unknown, v, nil)); !errors.Is(err, domain.ErrPartnerNotFound) {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-UNKNOWN", unknown, v, nil), nil); !errors.Is(err, domain.ErrPartnerNotFound) {
 			t.Errorf("unknown partner: %v, want ErrPartnerNotFound", err)
 		}
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-CROSS", approved, v, otherA)); err == nil {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "A-CROSS", approved, v, otherA), nil); err == nil {
 			t.Error("superseding another key's record: accepted")
 		}
 		return nil // the caller goes on and commits
@@ -627,7 +627,7 @@ func TestATransactionReusesThePartnerRowItHoldsLocked(t *testing.T) {
 		if got.Verification().Outcome != domain.VerificationApproved {
 			t.Errorf("Get in the transaction: verification %q, want what it wrote (approved)", got.Verification().Outcome)
 		}
-		if err := store.Acceptances().Append(ctx, acceptance(t, "A-TX1", got, v, nil)); err != nil {
+		if err := store.Acceptances().Append(ctx, acceptance(t, "A-TX1", got, v, nil), nil); err != nil {
 			return err
 		}
 		if n := partnerReads(); n != locked {
@@ -715,7 +715,7 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 	v2 := newer("indirect_reseller-2025-07", 24)
 	published := make(chan error, 1)
 	err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S1", p1, v1, nil)); err != nil {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S1", p1, v1, nil), nil); err != nil {
 			return err
 		}
 		go func() { published <- e.store.Versions().Add(context.Background(), v2) }()
@@ -742,7 +742,7 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 		}
 		go func() {
 			seen <- pg.InTx(context.Background(), e.pool, func(ctx context.Context, _ pgx.Tx) error {
-				if err := e.store.Acceptances().Append(ctx, acceptance(t, "S2", p2, v1, nil)); err != nil {
+				if err := e.store.Acceptances().Append(ctx, acceptance(t, "S2", p2, v1, nil), nil); err != nil {
 					return err
 				}
 				all, err := e.store.Versions().ListByProgram(ctx, domain.ProgramIndirectReseller)
@@ -772,7 +772,7 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 	p3 := registered(t, e, "PG-S3", domain.VerificationApproved)
 	retired := make(chan error, 1)
 	err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S3", p3, v1, nil)); err != nil {
+		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S3", p3, v1, nil), nil); err != nil {
 			return err
 		}
 		go func() {
