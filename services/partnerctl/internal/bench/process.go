@@ -2,15 +2,14 @@ package bench
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 // process is a child of the benchmark: a service, nats-server or the
@@ -104,38 +103,9 @@ func (b *logBuffer) String() string {
 	return string(b.buf)
 }
 
-// freePort finds a port a process of the stack can listen on later. It is
-// taken below Linux's ephemeral range (32768–60999 by default): a port the
-// kernel hands out for ":0" comes from that range, where the outgoing
-// connections of the processes started meanwhile take their source ports,
-// and one of them took a service's port before the service listened on it
-// (the bench failed with "address already in use").
-func freePort() (int, error) {
-	givenMu.Lock()
-	defer givenMu.Unlock()
-	for range 200 {
-		port := 20000 + rand.IntN(12000)
-		if given[port] {
-			continue // free now, but handed to a process that has not bound it yet
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		given[port] = true
-		return port, nil
-	}
-	return 0, fmt.Errorf("no free port in 20000–31999")
-}
-
-// given are the ports freePort handed out in this process: two processes
-// started one after the other must not both be given a port that neither
-// has bound yet (a verification that found its port taken failed a run).
-var (
-	givenMu sync.Mutex
-	given   = map[int]bool{}
-)
+// freePort finds a port a process of the stack can listen on later
+// (testkit.FreePort: below the kernel's ephemeral range).
+func freePort() (int, error) { return testkit.FreePort() }
 
 func tail(s string, n int) string {
 	if len(s) > n {
