@@ -125,6 +125,17 @@ func locationOf(partnerID string) string { return "PL-" + strings.TrimPrefix(par
 
 func newPartnerID() string { return "PG-" + strings.ToUpper(testkit.RandomID(5)) }
 
+// approvedReseller registers a new partner in the network and as an
+// indirect reseller, approves its verification and waits until the service
+// has applied the approval; it returns the partner's id.
+func (h *harness) approvedReseller() string {
+	pid := newPartnerID()
+	h.register(pid, "partner_network", "indirect_reseller")
+	h.approve(pid, "DEC-1")
+	h.waitVerification(pid, "approved")
+	return pid
+}
+
 // waitVerification waits until the projection shows outcome for partnerID
 // and has applied its registration: the two arrive on different durables,
 // in either order.

@@ -345,10 +345,7 @@ func TestVersionRoutes(t *testing.T) {
 // accepting the new version clears it.
 func TestReacceptanceRequiredThenOverdue(t *testing.T) {
 	h := start(t)
-	pid := newPartnerID()
-	h.register(pid, "partner_network", "indirect_reseller")
-	h.approve(pid, "DEC-1")
-	h.waitVerification(pid, "approved")
+	pid := h.approvedReseller()
 	adminTok := h.token(adminOf(pid))
 	if r := h.call("POST", acceptPath(pid), adminTok, map[string]any{"version_id": reseller, "market": "JP"}); r.Status != 201 {
 		t.Fatalf("accept: %d %v", r.Status, r.Body)
@@ -394,10 +391,7 @@ func TestReacceptanceRequiredThenOverdue(t *testing.T) {
 // acceptance already recorded and stop there).
 func TestAcceptingAnOlderVersionRecordsWhatItOwesInOneTransaction(t *testing.T) {
 	h := start(t)
-	pid := newPartnerID()
-	h.register(pid, "partner_network", "indirect_reseller")
-	h.approve(pid, "DEC-1")
-	h.waitVerification(pid, "approved")
+	pid := h.approvedReseller()
 	newID := "indirect_reseller-2025-09"
 	if r := h.call("POST", "/v1/agreements/versions", h.token(operator),
 		versionBody(newID, "requires_reacceptance", nil, time.Now().UTC().Add(-time.Hour), 30*24*3600)); r.Status != 201 {

@@ -69,10 +69,7 @@ func TestAcceptanceBeforeTheApprovalArrivesIsNotRefused(t *testing.T) {
 // reinstated.
 func TestStandingChangesSuspendAndReinstateAcceptances(t *testing.T) {
 	h := start(t)
-	pid := newPartnerID()
-	h.register(pid, "partner_network", "indirect_reseller")
-	h.approve(pid, "DEC-1")
-	h.waitVerification(pid, "approved")
+	pid := h.approvedReseller()
 	body := map[string]any{"version_id": reseller, "market": "JP"}
 	if r := h.call("POST", acceptPath(pid), h.token(adminOf(pid)), body); r.Status != 201 {
 		t.Fatalf("accept: %d %v", r.Status, r.Body)

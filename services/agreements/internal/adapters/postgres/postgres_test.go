@@ -710,86 +710,81 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 		}
 	}
 
+	// whileOpen runs first in a transaction and, while that transaction is
+	// open, other in another goroutine; it reports whether other waited
+	// for the transaction, and other's error once the transaction ended.
+	whileOpen := func(first func(ctx context.Context) error, other func() error) (bool, error) {
+		done := make(chan error, 1)
+		var waited bool
+		err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
+			if err := first(ctx); err != nil {
+				return err
+			}
+			go func() { done <- other() }()
+			waited = waiting(done)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waited, <-done
+	}
+	appendOf := func(id string, p *domain.Partner) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			return e.store.Acceptances().Append(ctx, acceptance(t, id, p, v1, nil), nil)
+		}
+	}
+
 	// 1. The handler appended first: the publication waits for its commit.
-	p1 := registered(t, e, "PG-S1", domain.VerificationApproved)
 	v2 := newer("indirect_reseller-2025-07", 24)
-	published := make(chan error, 1)
-	err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S1", p1, v1, nil), nil); err != nil {
-			return err
-		}
-		go func() { published <- e.store.Versions().Add(context.Background(), v2) }()
-		if !waiting(published) {
-			t.Error("a version was published while a transaction that appended an acceptance of its program was open")
-		}
-		return nil
+	waited, err := whileOpen(appendOf("S1", registered(t, e, "PG-S1", domain.VerificationApproved)), func() error {
+		return e.store.Versions().Add(context.Background(), v2)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-published; err != nil {
-		t.Fatal(err)
+	if !waited {
+		t.Error("a version was published while a transaction that appended an acceptance of its program was open")
 	}
 
 	// 2. The publication came first: the handler waits for it, and its read
 	// of the program's versions, after the append, sees the new version.
 	p2 := registered(t, e, "PG-S2", domain.VerificationApproved)
 	v3 := newer("indirect_reseller-2026-01", 48)
-	seen := make(chan error, 1)
-	err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Versions().Add(ctx, v3); err != nil {
-			return err
-		}
-		go func() {
-			seen <- pg.InTx(context.Background(), e.pool, func(ctx context.Context, _ pgx.Tx) error {
-				if err := e.store.Acceptances().Append(ctx, acceptance(t, "S2", p2, v1, nil), nil); err != nil {
-					return err
-				}
-				all, err := e.store.Versions().ListByProgram(ctx, domain.ProgramIndirectReseller)
-				if err != nil {
-					return err
-				}
-				if !slices.ContainsFunc(all, func(v *domain.Version) bool { return v.ID() == v3.ID() }) {
-					return errors.New("the handler's read after its append missed the version published before it")
-				}
-				return nil
-			})
-		}()
-		if !waiting(seen) {
-			t.Error("an acceptance was appended while a publication of its program was open")
-		}
-		return nil
+	waited, err = whileOpen(func(ctx context.Context) error { return e.store.Versions().Add(ctx, v3) }, func() error {
+		return pg.InTx(context.Background(), e.pool, func(ctx context.Context, _ pgx.Tx) error {
+			if err := appendOf("S2", p2)(ctx); err != nil {
+				return err
+			}
+			all, err := e.store.Versions().ListByProgram(ctx, domain.ProgramIndirectReseller)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(all, func(v *domain.Version) bool { return v.ID() == v3.ID() }) {
+				return errors.New("the handler's read after its append missed the version published before it")
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-seen; err != nil {
 		t.Error(err)
+	}
+	if !waited {
+		t.Error("an acceptance was appended while a publication of its program was open")
 	}
 
 	// 3. A retirement (which then cancels the version's open requirements)
 	// waits for a transaction that appended an acceptance of the program.
-	p3 := registered(t, e, "PG-S3", domain.VerificationApproved)
-	retired := make(chan error, 1)
-	err = pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-		if err := e.store.Acceptances().Append(ctx, acceptance(t, "S3", p3, v1, nil), nil); err != nil {
-			return err
-		}
-		go func() {
-			retired <- e.store.Versions().Update(context.Background(), v3.ID(), func(v *domain.Version) error {
-				v.Retire("operator", t0.Add(72*time.Hour))
-				return nil
-			})
-		}()
-		if !waiting(retired) {
-			t.Error("a version was retired while a transaction that appended an acceptance of its program was open")
-		}
-		return nil
+	waited, err = whileOpen(appendOf("S3", registered(t, e, "PG-S3", domain.VerificationApproved)), func() error {
+		return e.store.Versions().Update(context.Background(), v3.ID(), func(v *domain.Version) error {
+			v.Retire("operator", t0.Add(72*time.Hour))
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-retired; err != nil {
-		t.Fatal(err)
+	if !waited {
+		t.Error("a version was retired while a transaction that appended an acceptance of its program was open")
 	}
 }
