@@ -41,32 +41,47 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 		return AuthoriseResult{}, err
 	}
 	now := a.clock()
-	rel, _, h, reseller, err := a.invitationFor(ctx, p, cmd.Token, now)
+	rel, _, h, _, err := a.invitationFor(ctx, p, cmd.Token, now)
 	if err != nil {
-		return AuthoriseResult{}, err
-	}
-	if !reseller.InGoodStanding() {
-		return AuthoriseResult{}, notInGoodStanding(domain.SideReseller, reseller)
-	}
-	if !reseller.ActiveIn(domain.ProgramIndirectReseller) {
-		return AuthoriseResult{}, mapErr(domain.ErrResellerNotActive)
-	}
-	// The provider may have lost its standing since it asked.
-	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
 		return AuthoriseResult{}, err
 	}
 	grantID := a.newID()
 	var res AuthoriseResult
-	err = a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
-		if err := r.Accept(h, p.Subject, grantID, now, a.policy); err != nil {
+	// Both parties' standing is checked under their share locks, in the
+	// transaction that starts the grant. A suspension applied meanwhile
+	// only suspends live grants (a proposal has none): read before it
+	// commits, the grant would start for a suspended party and stay live.
+	// Under the lock, the suspension either committed first (refused here)
+	// or waits for this commit and then finds the grant and suspends it.
+	err = a.partners.Holding(ctx, []string{rel.ResellerID, rel.ProviderID}, func(ctx context.Context) error {
+		reseller, err := a.partners.Get(ctx, rel.ResellerID)
+		if err != nil {
+			if errors.Is(err, domain.ErrPartnerNotFound) {
+				return mapErr(domain.ErrInvitationUnknown)
+			}
+			return fmt.Errorf("load partner %s: %w", rel.ResellerID, err)
+		}
+		if !reseller.InGoodStanding() {
+			return notInGoodStanding(domain.SideReseller, reseller)
+		}
+		if !reseller.ActiveIn(domain.ProgramIndirectReseller) {
+			return mapErr(domain.ErrResellerNotActive)
+		}
+		// The provider may have lost its standing since it asked.
+		if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
 			return err
 		}
-		g := r.Grant
-		res = AuthoriseResult{RelationshipID: r.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
-		return nil
+		return mapErr(a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
+			if err := r.Accept(h, p.Subject, grantID, now, a.policy); err != nil {
+				return err
+			}
+			g := r.Grant
+			res = AuthoriseResult{RelationshipID: r.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+			return nil
+		}))
 	})
 	if err != nil {
-		return AuthoriseResult{}, mapErr(err)
+		return AuthoriseResult{}, err
 	}
 	return res, nil
 }

@@ -42,6 +42,11 @@ func (f *fakePartners) Get(_ context.Context, id string) (domain.Partner, error)
 	return clonePartner(p), nil
 }
 
+// Holding runs fn: the fake's reads and writes are serialised by its mutex.
+func (f *fakePartners) Holding(ctx context.Context, _ []string, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+
 func (f *fakePartners) Upsert(_ context.Context, id string, fn func(*domain.Partner) error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

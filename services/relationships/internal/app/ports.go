@@ -18,6 +18,15 @@ type Partners interface {
 	// fn returns an error. The adapter also records the inbound event id in
 	// its inbox inside that transaction.
 	Upsert(ctx context.Context, id string, fn func(*domain.Partner) error) error
+	// Holding runs fn in one transaction (the one ctx carries, if any) that
+	// first takes a share lock on the partners with these global IDs, in
+	// the order the bus locks partners (byte order of the ID). Until it
+	// ends, an Upsert of one of them waits; Get and the writes of
+	// Relationships inside fn join it and see every change committed
+	// before. A rule that grants something on the strength of a partner's
+	// standing checks it under this lock: a standing change then either
+	// committed before (the rule refuses) or waits and finds the grant.
+	Holding(ctx context.Context, ids []string, fn func(ctx context.Context) error) error
 }
 
 // Relationships is the repository of the Relationship aggregate. Every write

@@ -42,7 +42,7 @@ var _ app.Partners = (*Partners)(nil)
 // Get implements app.Partners: id is a global or a location ID.
 func (s *Partners) Get(ctx context.Context, id string) (domain.Partner, error) {
 	var raw []byte
-	err := s.pool.QueryRow(ctx, `SELECT doc FROM partners WHERE id = $1 AND version > 0
+	err := pg.Q(ctx, s.pool).QueryRow(ctx, `SELECT doc FROM partners WHERE id = $1 AND version > 0
 		UNION ALL
 		SELECT p.doc FROM partner_locations l JOIN partners p ON p.id = l.partner_id WHERE l.location_id = $1
 		LIMIT 1`, id).Scan(&raw)
@@ -57,6 +57,18 @@ func (s *Partners) Get(ctx context.Context, id string) (domain.Partner, error) {
 		return domain.Partner{}, fmt.Errorf("decode partner %s: %w", id, err)
 	}
 	return d.domain(), nil
+}
+
+// Holding implements app.Partners. A partner not in the projection has no
+// row to lock; the rules refuse it anyway.
+func (s *Partners) Holding(ctx context.Context, ids []string, fn func(ctx context.Context) error) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT id FROM partners WHERE id = ANY($1) ORDER BY id COLLATE "C" FOR SHARE`, ids); err != nil {
+			return fmt.Errorf("hold partners %v: %w", ids, err)
+		}
+		return fn(ctx)
+	})
 }
 
 // lockedPartner keys, in a transaction (pg.SetTxValue), the row of a

@@ -1,0 +1,144 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/relationships/internal/app"
+	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
+)
+
+// TestAuthorisingAndASuspensionSerialize: registration suspends a reseller
+// while its administrator authorises a provider's invitation. The
+// suspension's handler suspends the live grants of the partner's open
+// relationships; a proposal has none, so it changes nothing there. Had the
+// authorisation read the standing before the suspension committed and
+// started the grant after, the grant would be live for a suspended
+// reseller. With both parties held (Partners.Holding) the two serialize,
+// in either order: the later one sees what the earlier committed.
+func TestAuthorisingAndASuspensionSerialize(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	partners := postgres.NewPartners(f.pool)
+	a, err := app.New(app.Deps{Partners: partners, Relationships: f.rels, Clock: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := auth.Principal{Kind: auth.KindService, Subject: "registration", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+	suspend := func(ctx context.Context, id string, minutes int) error {
+		return a.ApplyStandingChanged(ctx, bus, app.StandingChanged{PartnerID: id, Status: "suspended",
+			Reasons: []string{"verification_revoked"}, ChangedAt: t0.Add(time.Duration(minutes) * time.Minute)})
+	}
+	// invite registers a provider and a reseller in the projection and has
+	// the provider invite the reseller; it answers the invitation's token
+	// and the reseller administrator.
+	invite := func(provider, reseller string) (string, string, auth.Principal) {
+		t.Helper()
+		for _, p := range []domain.Partner{partner(provider, "PL-"+provider[3:], domain.ProgramIndirectProvider),
+			partner(reseller, "PL-"+reseller[3:], domain.ProgramIndirectReseller)} {
+			if err := partners.Upsert(ctx, p.ID, func(pt *domain.Partner) error { *pt = p; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		token, h, err := domain.NewInvitationToken(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := f.proposal(t, provider, reseller)
+		r.Requests[0].TokenHash = h
+		if err := f.rels.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID, token, auth.Principal{Kind: auth.KindUser, Subject: "admin-" + reseller, PartnerID: reseller, Roles: []auth.Role{auth.RolePartnerAdmin}}
+	}
+	// waiting reports true once a backend of the test's database waits for
+	// a lock; false when done ends first (its result is put back).
+	waiting := func(done chan error) bool {
+		for {
+			var n int
+			if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+				WHERE s.datname = current_database() AND NOT l.granted`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				return true
+			}
+			select {
+			case err := <-done:
+				done <- err
+				return false
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	// whileOpen runs first in a transaction and, while it is open, other in
+	// another goroutine; it reports whether other waited for the
+	// transaction, and other's error once the transaction ended.
+	whileOpen := func(first func(ctx context.Context) error, other func() error) (bool, error) {
+		done := make(chan error, 1)
+		var waited bool
+		err := pg.InTx(ctx, f.pool, func(ctx context.Context, _ pgx.Tx) error {
+			if err := first(ctx); err != nil {
+				return err
+			}
+			go func() { done <- other() }()
+			waited = waiting(done)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waited, <-done
+	}
+	grant := func(relID string) *domain.Grant {
+		r, err := f.rels.Get(ctx, relID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Grant
+	}
+
+	// 1. The suspension came first: the authorisation waits for its commit,
+	// then sees the reseller suspended and refuses.
+	relID, token, admin := invite("PG-HP1", "PG-HR1")
+	waited, err := whileOpen(func(ctx context.Context) error { return suspend(ctx, "PG-HR1", 1) }, func() error {
+		_, err := a.Authorise(context.Background(), admin, app.AuthoriseCommand{Token: token, Consent: true})
+		return err
+	})
+	if !waited {
+		t.Error("an invitation was authorised while the reseller's suspension was being applied")
+	}
+	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeResellerNotInGoodStanding {
+		t.Errorf("authorising for a reseller suspended meanwhile answered %v, want %s", err, app.CodeResellerNotInGoodStanding)
+	}
+	if g := grant(relID); g != nil && g.Live() && !g.Suspended {
+		t.Errorf("the grant of relationship %s is live for a suspended reseller: %+v", relID, *g)
+	}
+
+	// 2. The authorisation came first: the suspension waits for its commit,
+	// then finds the grant and suspends it.
+	relID, token, admin = invite("PG-HP2", "PG-HR2")
+	waited, err = whileOpen(func(ctx context.Context) error {
+		_, err := a.Authorise(ctx, admin, app.AuthoriseCommand{Token: token, Consent: true})
+		return err
+	}, func() error {
+		return pg.InTx(context.Background(), f.pool, func(ctx context.Context, _ pgx.Tx) error { return suspend(ctx, "PG-HR2", 1) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !waited {
+		t.Error("a suspension was applied while an authorisation of the reseller was open")
+	}
+	if g := grant(relID); g == nil || !g.Suspended {
+		t.Errorf("the grant authorised just before the reseller's suspension is not suspended: %+v", g)
+	}
+}
