@@ -42,31 +42,13 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 		return CreateRequestResult{}, err
 	}
 	now := a.clock()
-	provider, err := a.callerPartner(ctx, p)
-	if errors.Is(err, domain.ErrPartnerNotFound) {
-		return CreateRequestResult{}, mapErr(domain.ErrProviderNotActive)
-	}
+	// Read once to refuse early, and again under both parties' share locks
+	// in the transaction that adds the proposal: a standing change applied
+	// meanwhile (a closure ends the partner's open relationships) either
+	// committed first and refuses it, or waits and then finds it.
+	provider, reseller, err := a.requestParties(ctx, p, cmd.ResellerLocationID)
 	if err != nil {
 		return CreateRequestResult{}, err
-	}
-	if !provider.InGoodStanding() {
-		return CreateRequestResult{}, notInGoodStanding(domain.SideProvider, provider)
-	}
-	if !provider.ActiveIn(domain.ProgramIndirectProvider) {
-		return CreateRequestResult{}, mapErr(domain.ErrProviderNotActive)
-	}
-	if err := domain.CheckTarget(cmd.ResellerLocationID); err != nil {
-		return CreateRequestResult{}, mapErr(err)
-	}
-	reseller, err := a.partners.Get(ctx, cmd.ResellerLocationID)
-	if errors.Is(err, domain.ErrPartnerNotFound) {
-		return CreateRequestResult{}, mapErr(domain.ErrResellerUnknown)
-	}
-	if err != nil {
-		return CreateRequestResult{}, err
-	}
-	if reseller.Registered && !reseller.InGoodStanding() {
-		return CreateRequestResult{}, notInGoodStanding(domain.SideReseller, reseller)
 	}
 	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
 	if err != nil {
@@ -81,33 +63,74 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	if err != nil {
 		return CreateRequestResult{}, err
 	}
-	rel, err := domain.NewProposal(domain.Proposal{
-		RelationshipID: relID, RequestID: reqID, Provider: provider, Reseller: reseller,
-		ResellerLocationID: cmd.ResellerLocationID, Terms: terms, TokenHash: hash, SealedInvitation: sealed, CreatedBy: p.Subject, Now: now,
-	}, a.policy)
-	if err != nil {
-		return CreateRequestResult{}, mapErr(err)
-	}
-	// Optimistic: Add enforces one open relationship per pair atomically
-	// (it also decides racing requests); only a refusal needs a closer look.
-	err = a.rels.Add(ctx, rel)
-	if errors.Is(err, domain.ErrRequestPending) {
-		var expired bool
-		if expired, err = a.expireStale(ctx, rel.ProviderID, rel.ResellerID, now); err == nil {
-			err = domain.ErrRequestPending
-			if expired {
-				err = a.rels.Add(ctx, rel)
+	var rel *domain.Relationship
+	err = a.partners.Holding(ctx, []string{provider.ID, reseller.ID}, func(ctx context.Context) error {
+		provider, reseller, err := a.requestParties(ctx, p, cmd.ResellerLocationID)
+		if err != nil {
+			return err
+		}
+		rel, err = domain.NewProposal(domain.Proposal{
+			RelationshipID: relID, RequestID: reqID, Provider: provider, Reseller: reseller,
+			ResellerLocationID: cmd.ResellerLocationID, Terms: terms, TokenHash: hash, SealedInvitation: sealed, CreatedBy: p.Subject, Now: now,
+		}, a.policy)
+		if err != nil {
+			return mapErr(err)
+		}
+		// Optimistic: Add enforces one open relationship per pair atomically
+		// (it also decides racing requests); only a refusal needs a closer look.
+		err = a.rels.Add(ctx, rel)
+		if errors.Is(err, domain.ErrRequestPending) {
+			var expired bool
+			if expired, err = a.expireStale(ctx, rel.ProviderID, rel.ResellerID, now); err == nil {
+				err = domain.ErrRequestPending
+				if expired {
+					err = a.rels.Add(ctx, rel)
+				}
 			}
 		}
-	}
+		return mapErr(err)
+	})
 	if err != nil {
-		return CreateRequestResult{}, mapErr(err)
+		return CreateRequestResult{}, err
 	}
 	q := rel.Requests[0]
 	return CreateRequestResult{
 		RelationshipID: rel.ID, RequestID: q.ID, Token: token, Roles: q.Terms.Roles.Strings(),
 		DurationDays: q.Terms.DurationDays, AutoExtend: q.Terms.AutoExtend, ExpiresAt: q.ExpiresAt,
 	}, nil
+}
+
+// requestParties reads the provider (the caller's partner) and the reseller
+// (by location ID) of a new request, and refuses them unless the provider is
+// an active indirect provider and both may transact.
+func (a *App) requestParties(ctx context.Context, p auth.Principal, resellerLocationID string) (provider, reseller domain.Partner, err error) {
+	provider, err = a.callerPartner(ctx, p)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return provider, reseller, mapErr(domain.ErrProviderNotActive)
+	}
+	if err != nil {
+		return provider, reseller, err
+	}
+	if !provider.InGoodStanding() {
+		return provider, reseller, notInGoodStanding(domain.SideProvider, provider)
+	}
+	if !provider.ActiveIn(domain.ProgramIndirectProvider) {
+		return provider, reseller, mapErr(domain.ErrProviderNotActive)
+	}
+	if err := domain.CheckTarget(resellerLocationID); err != nil {
+		return provider, reseller, mapErr(err)
+	}
+	reseller, err = a.partners.Get(ctx, resellerLocationID)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return provider, reseller, mapErr(domain.ErrResellerUnknown)
+	}
+	if err != nil {
+		return provider, reseller, err
+	}
+	if reseller.Registered && !reseller.InGoodStanding() {
+		return provider, reseller, notInGoodStanding(domain.SideReseller, reseller)
+	}
+	return provider, reseller, nil
 }
 
 // expireStale expires the open proposal of the pair when its invitation is

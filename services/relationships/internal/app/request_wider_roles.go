@@ -36,10 +36,7 @@ func (a *App) RequestWiderRoles(ctx context.Context, p auth.Principal, cmd Reque
 	if side != domain.SideProvider {
 		return CreateRequestResult{}, relationshipNotFound()
 	}
-	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
-		return CreateRequestResult{}, err
-	}
-	if err := a.requireGoodStanding(ctx, rel.ResellerID, domain.SideReseller); err != nil {
+	if err := a.wideningParties(ctx, rel); err != nil {
 		return CreateRequestResult{}, err
 	}
 	defaultDays := domain.DefaultDurationDays
@@ -60,24 +57,40 @@ func (a *App) RequestWiderRoles(ctx context.Context, p auth.Principal, cmd Reque
 		return CreateRequestResult{}, err
 	}
 	var res CreateRequestResult
-	err = a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
-		err := r.RequestWider(domain.Widening{RequestID: reqID, Terms: terms, TokenHash: hash, SealedInvitation: sealed,
-			CreatedBy: p.Subject, Now: now}, a.policy)
-		if err != nil {
+	// Checked again under both parties' share locks, in the transaction
+	// that adds the request (see Authorise).
+	err = a.partners.Holding(ctx, []string{rel.ProviderID, rel.ResellerID}, func(ctx context.Context) error {
+		if err := a.wideningParties(ctx, rel); err != nil {
 			return err
 		}
-		q := r.PendingRequest()
-		if q == nil || q.ID != reqID {
-			return errors.New("widening request not pending after creation")
-		}
-		res = CreateRequestResult{
-			RelationshipID: r.ID, RequestID: q.ID, Token: token, Roles: q.Terms.Roles.Strings(),
-			DurationDays: q.Terms.DurationDays, AutoExtend: q.Terms.AutoExtend, ExpiresAt: q.ExpiresAt,
-		}
-		return nil
+		return mapErr(a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {
+			err := r.RequestWider(domain.Widening{RequestID: reqID, Terms: terms, TokenHash: hash, SealedInvitation: sealed,
+				CreatedBy: p.Subject, Now: now}, a.policy)
+			if err != nil {
+				return err
+			}
+			q := r.PendingRequest()
+			if q == nil || q.ID != reqID {
+				return errors.New("widening request not pending after creation")
+			}
+			res = CreateRequestResult{
+				RelationshipID: r.ID, RequestID: q.ID, Token: token, Roles: q.Terms.Roles.Strings(),
+				DurationDays: q.Terms.DurationDays, AutoExtend: q.Terms.AutoExtend, ExpiresAt: q.ExpiresAt,
+			}
+			return nil
+		}))
 	})
 	if err != nil {
-		return CreateRequestResult{}, mapErr(err)
+		return CreateRequestResult{}, err
 	}
 	return res, nil
+}
+
+// wideningParties refuses a widening of rel unless the provider is an
+// active indirect provider and the reseller may transact.
+func (a *App) wideningParties(ctx context.Context, rel *domain.Relationship) error {
+	if err := a.requireActive(ctx, rel.ProviderID, domain.ProgramIndirectProvider, domain.ErrProviderNotActive); err != nil {
+		return err
+	}
+	return a.requireGoodStanding(ctx, rel.ResellerID, domain.SideReseller)
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"testing"
 	"time"
 
@@ -16,15 +17,17 @@ import (
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
-// TestAuthorisingAndASuspensionSerialize: registration suspends a reseller
-// while its administrator authorises a provider's invitation. The
+// TestStandingChangesAndWhatTheyRefuseSerialize: registration suspends a
+// reseller while its administrator authorises a provider's invitation. The
 // suspension's handler suspends the live grants of the partner's open
 // relationships; a proposal has none, so it changes nothing there. Had the
 // authorisation read the standing before the suspension committed and
 // started the grant after, the grant would be live for a suspended
-// reseller. With both parties held (Partners.Holding) the two serialize,
-// in either order: the later one sees what the earlier committed.
-func TestAuthorisingAndASuspensionSerialize(t *testing.T) {
+// reseller. Likewise an invitation made while a closure ends the partner's
+// open relationships would outlive it. With both parties held
+// (Partners.Holding) each pair serializes, in either order: the later one
+// sees what the earlier committed.
+func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	partners := postgres.NewPartners(f.pool)
@@ -140,5 +143,31 @@ func TestAuthorisingAndASuspensionSerialize(t *testing.T) {
 	}
 	if g := grant(relID); g == nil || !g.Suspended {
 		t.Errorf("the grant authorised just before the reseller's suspension is not suspended: %+v", g)
+	}
+
+	// 3. A closure of the reseller is being applied (it ends the partner's
+	// open relationships) while a provider invites it: the invitation waits
+	// and is refused, rather than leave a proposal to a closed partner.
+	_, _, _ = invite("PG-HP3", "PG-HR3")
+	provider := partner("PG-HP4", "PL-HP4", domain.ProgramIndirectProvider)
+	if err := partners.Upsert(ctx, provider.ID, func(pt *domain.Partner) error { *pt = provider; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	providerAdmin := auth.Principal{Kind: auth.KindUser, Subject: "admin-PG-HP4", PartnerID: "PG-HP4", Roles: []auth.Role{auth.RoleProviderAdmin}}
+	waited, err = whileOpen(func(ctx context.Context) error {
+		return a.ApplyStandingChanged(ctx, bus, app.StandingChanged{PartnerID: "PG-HR3", Status: domain.StandingClosed,
+			Reasons: []string{"closed_by_partner"}, ChangedAt: t0.Add(time.Minute)})
+	}, func() error {
+		_, err := a.CreateRequest(context.Background(), providerAdmin, app.CreateRequestCommand{ResellerLocationID: "PL-HR3"})
+		return err
+	})
+	if !waited {
+		t.Error("a provider invited a reseller while the reseller's closure was being applied")
+	}
+	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeResellerNotInGoodStanding {
+		t.Errorf("inviting a reseller closed meanwhile answered %v, want %s", err, app.CodeResellerNotInGoodStanding)
+	}
+	if _, err := f.rels.Open(ctx, "PG-HP4", "PG-HR3"); !errors.Is(err, domain.ErrRelationshipNotFound) {
+		t.Errorf("a proposal to a closed reseller is open (%v)", err)
 	}
 }
