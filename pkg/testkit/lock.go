@@ -1,9 +1,15 @@
 package testkit
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
 // WaitsForLock checks that a change finds and locks its row in one
@@ -36,5 +42,50 @@ func WaitsForLock(tb testing.TB, hold func(locked func(), release <-chan struct{
 	}
 	if err := <-done; err != nil || !in.Load() {
 		tb.Fatalf("the change after the lock was released: %v (entered %v)", err, in.Load())
+	}
+}
+
+// WhileOpen runs first in a transaction on pool and, while that transaction
+// is open, other in another goroutine. It reports whether other waited for
+// a lock (a backend of pool's database waited for one before other ended),
+// and other's error once the transaction ended. pool needs a connection
+// for the transaction, one for the check and what other uses.
+func WhileOpen(tb testing.TB, pool *pgxpool.Pool, first func(ctx context.Context) error, other func() error) (bool, error) {
+	tb.Helper()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	var waited bool
+	err := pg.InTx(ctx, pool, func(ctx context.Context, _ pgx.Tx) error {
+		if err := first(ctx); err != nil {
+			return err
+		}
+		go func() { done <- other() }()
+		waited = waitingForLock(tb, pool, done)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return waited, <-done
+}
+
+// waitingForLock reports true once a backend of pool's database waits for
+// a lock; false when done ends first (its result is put back).
+func waitingForLock(tb testing.TB, pool *pgxpool.Pool, done chan error) bool {
+	for {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+			WHERE s.datname = current_database() AND NOT l.granted`).Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }

@@ -688,46 +688,8 @@ func TestAcceptancesAndPublicationsOfAProgramSerialize(t *testing.T) {
 		}
 		return v
 	}
-	// waiting reports, once a backend of the test's database waits for an
-	// advisory lock, true; false when done ends first (its result is put
-	// back for the caller).
-	waiting := func(done chan error) bool {
-		for {
-			var n int
-			if err := e.admin.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-				WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n > 0 {
-				return true
-			}
-			select {
-			case err := <-done:
-				done <- err
-				return false
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}
-
-	// whileOpen runs first in a transaction and, while that transaction is
-	// open, other in another goroutine; it reports whether other waited
-	// for the transaction, and other's error once the transaction ended.
 	whileOpen := func(first func(ctx context.Context) error, other func() error) (bool, error) {
-		done := make(chan error, 1)
-		var waited bool
-		err := pg.InTx(ctx, e.pool, func(ctx context.Context, _ pgx.Tx) error {
-			if err := first(ctx); err != nil {
-				return err
-			}
-			go func() { done <- other() }()
-			waited = waiting(done)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return waited, <-done
+		return testkit.WhileOpen(t, e.pool, first, other)
 	}
 	appendOf := func(id string, p *domain.Partner) func(ctx context.Context) error {
 		return func(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/pg"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
@@ -62,44 +63,8 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 		}
 		return r.ID, token, auth.Principal{Kind: auth.KindUser, Subject: "admin-" + reseller, PartnerID: reseller, Roles: []auth.Role{auth.RolePartnerAdmin}}
 	}
-	// waiting reports true once a backend of the test's database waits for
-	// a lock; false when done ends first (its result is put back).
-	waiting := func(done chan error) bool {
-		for {
-			var n int
-			if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
-				WHERE s.datname = current_database() AND NOT l.granted`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n > 0 {
-				return true
-			}
-			select {
-			case err := <-done:
-				done <- err
-				return false
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}
-	// whileOpen runs first in a transaction and, while it is open, other in
-	// another goroutine; it reports whether other waited for the
-	// transaction, and other's error once the transaction ended.
 	whileOpen := func(first func(ctx context.Context) error, other func() error) (bool, error) {
-		done := make(chan error, 1)
-		var waited bool
-		err := pg.InTx(ctx, f.pool, func(ctx context.Context, _ pgx.Tx) error {
-			if err := first(ctx); err != nil {
-				return err
-			}
-			go func() { done <- other() }()
-			waited = waiting(done)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return waited, <-done
+		return testkit.WhileOpen(t, f.pool, first, other)
 	}
 	grant := func(relID string) *domain.Grant {
 		r, err := f.rels.Get(ctx, relID)
