@@ -37,9 +37,9 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus := auth.Principal{Kind: auth.KindService, Subject: "registration", Roles: []auth.Role{auth.RoleUpstreamSystem}}
-	suspend := func(ctx context.Context, id string, minutes int) error {
+	suspend := func(ctx context.Context, id string) error {
 		return a.ApplyStandingChanged(ctx, bus, app.StandingChanged{PartnerID: id, Status: "suspended",
-			Reasons: []string{"verification_revoked"}, ChangedAt: t0.Add(time.Duration(minutes) * time.Minute)})
+			Reasons: []string{"verification_revoked"}, ChangedAt: t0.Add(time.Minute)})
 	}
 	// invite registers a provider and a reseller in the projection and has
 	// the provider invite the reseller; it answers the invitation's token
@@ -77,7 +77,7 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 	// 1. The suspension came first: the authorisation waits for its commit,
 	// then sees the reseller suspended and refuses.
 	relID, token, admin := invite("PG-HP1", "PG-HR1")
-	waited, err := whileOpen(func(ctx context.Context) error { return suspend(ctx, "PG-HR1", 1) }, func() error {
+	waited, err := whileOpen(func(ctx context.Context) error { return suspend(ctx, "PG-HR1") }, func() error {
 		_, err := a.Authorise(context.Background(), admin, app.AuthoriseCommand{Token: token, Consent: true})
 		return err
 	})
@@ -98,7 +98,7 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 		_, err := a.Authorise(ctx, admin, app.AuthoriseCommand{Token: token, Consent: true})
 		return err
 	}, func() error {
-		return pg.InTx(context.Background(), f.pool, func(ctx context.Context, _ pgx.Tx) error { return suspend(ctx, "PG-HR2", 1) })
+		return pg.InTx(context.Background(), f.pool, func(ctx context.Context, _ pgx.Tx) error { return suspend(ctx, "PG-HR2") })
 	})
 	if err != nil {
 		t.Fatal(err)
