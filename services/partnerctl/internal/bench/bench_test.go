@@ -29,7 +29,10 @@ import (
 // (diagnostic: pg_stat_statements on, the statements of each load point
 // printed; Postgres costs a little more, so such figures are not comparable),
 // BENCH_PG_MALLOC=default (the private cluster without PostgresMalloc, as
-// rounds before 14 ran it),
+// rounds before 14 ran it), BENCH_STEADY=0 (no Postgres.Steady before the
+// warm-up, as rounds before 18 ran it), BENCH_PG_SETTINGS (diagnostic:
+// comma-separated extra -c settings of the private cluster, e.g.
+// log_min_duration_statement=50 with BENCH_LOGS),
 // BENCH_PERF=<file> (diagnostic: `perf record -a -g` over the last load point),
 // BENCH_LOGS=<dir> (diagnostic: each process' log written there when the
 // stack stops), BENCH_LOG_LEVEL (the services' LOG_LEVEL, warn),
@@ -74,6 +77,10 @@ func BenchmarkOnboarding(b *testing.B) {
 	}
 	cfg.Statements = os.Getenv("BENCH_PG_STATEMENTS") == "1"
 	cfg.PGMallocDefault = os.Getenv("BENCH_PG_MALLOC") == "default"
+	cfg.Unsteady = os.Getenv("BENCH_STEADY") == "0"
+	if v := os.Getenv("BENCH_PG_SETTINGS"); v != "" {
+		cfg.PGSettings = strings.Split(v, ",")
+	}
 	cfg.PerfData = os.Getenv("BENCH_PERF")
 	cfg.LogDir, cfg.LogLevel = os.Getenv("BENCH_LOGS"), os.Getenv("BENCH_LOG_LEVEL")
 	cfg.Trace = envInt(b, "BENCH_TRACE", 0)

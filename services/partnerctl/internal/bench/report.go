@@ -22,6 +22,7 @@ type Report struct {
 	PGSettings        []string
 	Services          []string
 	Processors        string // the stack's GOMAXPROCS, as the processes got it
+	Steady            string // what Postgres.Steady did before the warm-up; "" when skipped
 	Config            Config `json:"-"`
 
 	Baselines   Baselines
@@ -107,6 +108,11 @@ func (r *Report) Print(w io.Writer) {
 		r.Started.Format(time.RFC3339), r.Go, r.CPUs, r.NATSServer, r.Postgres)
 	fmt.Fprintf(w, "stack: %s, default poll/timer config; private Postgres (%s); own nats-server (JetStream file store, default sync); %s\n",
 		strings.Join(r.Services, ", "), strings.Join(pgShown(r.PGSettings), ", "), r.Processors)
+	if r.Steady != "" {
+		fmt.Fprintf(w, "before the warm-up: %s\n", r.Steady)
+	} else {
+		fmt.Fprintln(w, "before the warm-up: nothing (BENCH_STEADY=0: the set-up's writeback and the WAL's new segments fall into the measurements)")
+	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }

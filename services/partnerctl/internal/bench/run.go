@@ -61,6 +61,12 @@ type Config struct {
 	// reports the statements of each load point (a diagnostic: it costs
 	// Postgres a little CPU, so the figures of such a run are not "before").
 	Statements bool
+	// PGSettings are extra -c settings of the private cluster (diagnostics:
+	// they are printed in the report's header).
+	PGSettings []string
+	// Unsteady skips Postgres.Steady before the warm-up (the measurements
+	// then include the set-up's writeback and the WAL's segment creation).
+	Unsteady bool
 	// PGMallocDefault runs the private cluster with glibc's default malloc
 	// settings rather than PostgresMalloc (a comparison).
 	PGMallocDefault bool
@@ -126,6 +132,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if cfg.Statements {
 		so.PGSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000"}
 	}
+	so.PGSettings = append(so.PGSettings, cfg.PGSettings...)
 	stack, err := Start(ctx, so)
 	if err != nil {
 		return nil, err
@@ -207,6 +214,14 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			joinFloats(rep.Baselines.PublishAsync, "%.0f"), joinFloats(rep.Baselines.ConsumeAck, "%.0f"))
 	}
 
+	if !cfg.Unsteady {
+		ready, took, err := stack.Postgres.Steady(ctx, walSegments(cfg))
+		if err != nil {
+			return rep, err
+		}
+		rep.Steady = fmt.Sprintf("%d WAL segments recycled ahead, dirty pages flushed (%s)", ready, took.Round(10*time.Millisecond))
+		logf("steady state: %s", rep.Steady)
+	}
 	d := &Driver{URLs: stack.URLs, Tokens: stack.Tokens, Board: board, RunID: id, Timeout: cfg.Timeout,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024, IdleConnTimeout: time.Minute}}}
 	if cfg.WarmUp > 0 && len(cfg.Points) > 0 {
@@ -535,4 +550,15 @@ func (p PointResult) Mail() MailLoop {
 	m.Connections = p.SMTPConnections
 	m.MailsPerConnection = float64(len(ts)) / float64(max(p.SMTPConnections, 1))
 	return m
+}
+
+// walSegments is how many 16 MB WAL segments the run is expected to fill
+// (about 150 kB of WAL per onboarding, measured; twice that here), and four
+// more.
+func walSegments(cfg Config) int {
+	n := cfg.WarmUp
+	for _, p := range cfg.Points {
+		n += p.N
+	}
+	return min(n*300/(16*1024)+4, 200)
 }
