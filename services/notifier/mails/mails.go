@@ -99,6 +99,9 @@ const (
 	DuplicateClaimUpheld = "verification.duplicate_claim_upheld"
 	// ProfileChangeRejected: a re-opened check of a profile change failed.
 	ProfileChangeRejected = "registration.profile_change_rejected"
+	// AcceptanceRefused: an acceptance kept pending (202) could not be
+	// recorded when the verification arrived.
+	AcceptanceRefused = "agreements.acceptance_refused"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -119,6 +122,8 @@ var Kinds = []Kind{
 		"the program, the new version, the date by which to accept it, the agreements link"},
 	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
 		"the deadline passed: the old acceptance no longer counts; accept the new version (link)"},
+	{AcceptanceRefused, agreementsv1.TypeAcceptanceRefused, Transactional, "the partner's contact",
+		"an acceptance made before the approval reached agreements (answered 202) was not recorded: the program and version, when it was made, why (the refusal in words, and its code), that the administrator may accept again (link). Not sent when the rejection or standing mail already says why (the verification was not approved or was revoked, the partner is not in good standing)"},
 	{Invitation, relv1.TypeRequestCreated, Transactional, "the reseller's contact (its administrator)",
 		"the provider's legal name, the roles and their meaning, the duration and auto-extension, the invitation link (sealed to the notifier by relationships) and its expiry"},
 	{InvitationReminder, relv1.TypeRequestReminderDue, Reminder, "the reseller's contact",
@@ -234,11 +239,14 @@ type DomainProof struct {
 	HTTPBody    string `json:"http_body"`
 }
 
-// Agreement facts of the agreement mails.
+// Agreement facts of the agreement mails. Refusal is the error code of an
+// acceptance that could not be recorded, RequestedAt when it was made.
 type Agreement struct {
-	Program   string    `json:"program,omitempty"`
-	VersionID string    `json:"version_id,omitempty"`
-	DueBy     time.Time `json:"due_by,omitzero"`
+	Program     string    `json:"program,omitempty"`
+	VersionID   string    `json:"version_id,omitempty"`
+	DueBy       time.Time `json:"due_by,omitzero"`
+	Refusal     string    `json:"refusal,omitempty"`
+	RequestedAt time.Time `json:"requested_at,omitzero"`
 }
 
 // Relationship facts of the relationship mails.

@@ -340,7 +340,10 @@ type Terms struct {
 	// (registration's verification_revoked, mfa_noncompliant, inactivity,
 	// closed_by_partner, …).
 	Standing map[string]StandingTerm `yaml:"standing"`
-	Phrases  map[string]string       `yaml:"phrases"`
+	// Refusals word agreements' error codes of a pending acceptance that
+	// could not be recorded (agreements.version_retired, …).
+	Refusals map[string]string `yaml:"refusals"`
+	Phrases  map[string]string `yaml:"phrases"`
 }
 
 // StandingTerm says what a standing reason means for the partner, what it
@@ -426,6 +429,7 @@ func funcs(l Language, t *Terms, loc *time.Location, zone string) map[string]any
 		"check":   lookup(t.Checks),
 		"role":    lookup(t.Roles),
 		"program": lookup(t.Programs),
+		"refusal": lookup(t.Refusals),
 		"reason": func(code string) string {
 			if r, ok := t.Reasons[code]; ok && r.What != "" {
 				return r.What

@@ -165,6 +165,12 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 			Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-01", CurrentAcceptanceID: "a-1", DueBy: due}},
 		{agreementsv1.TypeReacceptanceOverdue, agreementsv1.ReacceptanceOverdue{RequirementID: "rr-1", PartnerID: res, LocationID: res + "-L1",
 			Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-01", DueBy: due, OverdueAt: now}},
+		// A pending acceptance not recorded: mailed with its reason; one the
+		// rejection mail already explains is not.
+		{agreementsv1.TypeAcceptanceRefused, agreementsv1.AcceptanceRefused{PendingAcceptanceID: "pa-1", PartnerID: res, Program: "indirect_reseller",
+			Market: "JP", VersionID: "indirect_reseller-2026-04", Code: "agreements.version_retired", RequestedAt: now.Add(-time.Hour), RefusedAt: now}},
+		{agreementsv1.TypeAcceptanceRefused, agreementsv1.AcceptanceRefused{PendingAcceptanceID: "pa-2", PartnerID: res, Program: "indirect_reseller",
+			Market: "JP", VersionID: "indirect_reseller-2026-04", Code: "agreements.verification_not_approved", RequestedAt: now.Add(-time.Hour), RefusedAt: now}},
 		{relv1.TypeRequestCreated, relv1.RequestCreated{Parties: parties(res, prv), RequestID: "rq-1", Kind: "initial", Market: "JP",
 			Roles: []string{"billing_reader", "customer_management"}, DurationDays: 30, ExpiresAt: due, CreatedBy: "padm", SealedInvitation: sealed}},
 		{relv1.TypeAccessExpiring, relv1.AccessExpiring{Parties: parties(res, prv), GrantID: "g-1", ExpiresAt: due}},
@@ -174,10 +180,10 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 	} {
 		publish(t, h.js, e.typ, "", res, e.data)
 	}
-	h.mails(10)
+	h.mails(11)
 	// Days later (its own durable: after the invitation was handled).
 	publish(t, h.js, relv1.TypeRequestReminderDue, "", res, relv1.RequestReminderDue{Parties: parties(res, prv), RequestID: "rq-1", ExpiresAt: due})
-	got := h.mails(11)
+	got := h.mails(12)
 	find := func(ja string) smtptest.Parsed {
 		t.Helper()
 		for subj, m := range got {
@@ -205,6 +211,7 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1/agreements", "PG-RES1", "accept"},
 		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1/agreements"},
 		"同意の期限が過ぎました":     {"indirect_reseller-2027-01"},
+		"同意を記録できませんでした":   {"indirect_reseller-2026-04", "廃止されました", "was retired", "(agreements.version_retired)", "https://partners.example.com/partners/PG-RES1/agreements"},
 		"承認依頼が届きました":      {link, "株式会社名城インフォテック", "30 日間", "30 days", "請求情報の閲覧", "customer management"},
 		"からの承認依頼が未回答です":   {link},
 		"の委任管理者権限は":       {"株式会社名城インフォテック", "満了します", "reaches its end"},
@@ -233,7 +240,7 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		}
 		return nil
 	})
-	if len(list.Mails) != 11 || list.RemindersOff {
+	if len(list.Mails) != 12 || list.RemindersOff {
 		t.Fatalf("operator's list: %+v", list)
 	}
 	for _, m := range list.Mails {

@@ -58,6 +58,7 @@ var catalog = []mail{
 	{mails.VerificationApproved, "mail_verification_approved", verificationApproved},
 	{mails.ReacceptanceRequired, "mail_reacceptance_required", reacceptanceRequired},
 	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", reacceptanceOverdue},
+	{mails.AcceptanceRefused, "mail_acceptance_refused", acceptanceRefused},
 	{mails.Invitation, "mail_invitation", invitation},
 	{mails.InvitationReminder, "mail_invitation_reminder", invitationReminder},
 	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
@@ -219,6 +220,33 @@ func reacceptanceOverdue(_ context.Context, _ *Handlers, ev ce.Event, req *domai
 	}
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
+}
+
+// toldElsewhere are the refusals of a pending acceptance whose cause
+// another mail of the same moment already tells the partner: its
+// registration's rejection (verification.rejected), or its standing
+// (registration.standing_changed: a revoked verification suspends the
+// partner).
+var toldElsewhere = map[string]bool{
+	"agreements.verification_not_approved":    true,
+	"agreements.verification_revoked":         true,
+	"agreements.partner_not_in_good_standing": true,
+}
+
+// acceptanceRefused tells the partner that the acceptance its administrator
+// made during the review (answered 202) was not recorded, and why, unless
+// another mail already says why.
+func acceptanceRefused(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p agreementsv1.AcceptanceRefused
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	if toldElsewhere[p.Code] {
+		return true, nil
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID,
+		Refusal: p.Code, RequestedAt: p.RequestedAt}})
 }
 
 // invitation goes to the reseller (the subject): its administrator opens
