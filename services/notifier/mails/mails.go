@@ -123,7 +123,7 @@ var Kinds = []Kind{
 	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
 		"the deadline passed: the old acceptance no longer counts; accept the new version (link)"},
 	{AcceptanceRefused, agreementsv1.TypeAcceptanceRefused, Transactional, "the partner's contact",
-		"an acceptance made before the approval reached agreements (answered 202) was not recorded: the program and version, when it was made, why (the refusal in words, and its code), that the administrator may accept again (link). Not sent when the rejection or standing mail already says why (the verification was not approved or was revoked, the partner is not in good standing)"},
+		"an acceptance made before agreements knew of the partner or of its approval (answered 202) was not recorded: the program and version, when it was made, why (the refusal in words, and its code), that the administrator may accept again (link). Not sent when the rejection or standing mail already says why (the verification was not approved or was revoked, the partner is not in good standing)"},
 	{Invitation, relv1.TypeRequestCreated, Transactional, "the reseller's contact (its administrator)",
 		"the provider's legal name, the roles and their meaning, the duration and auto-extension, the invitation link (sealed to the notifier by relationships) and its expiry"},
 	{InvitationReminder, relv1.TypeRequestReminderDue, Reminder, "the reseller's contact",

@@ -167,8 +167,8 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 			Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-01", DueBy: due, OverdueAt: now}},
 		// A pending acceptance not recorded: mailed with its reason; one the
 		// rejection mail already explains is not.
-		{agreementsv1.TypeAcceptanceRefused, agreementsv1.AcceptanceRefused{PendingAcceptanceID: "pa-1", PartnerID: res, Program: "indirect_reseller",
-			Market: "JP", VersionID: "indirect_reseller-2026-04", Code: "agreements.version_retired", RequestedAt: now.Add(-time.Hour), RefusedAt: now}},
+		{agreementsv1.TypeAcceptanceRefused, agreementsv1.AcceptanceRefused{PendingAcceptanceID: "pa-1", PartnerID: res, Program: "indirect_provider",
+			Market: "JP", VersionID: "indirect_provider-2025-01", Code: "agreements.no_enrollment", RequestedAt: now.Add(-time.Hour), RefusedAt: now}},
 		{agreementsv1.TypeAcceptanceRefused, agreementsv1.AcceptanceRefused{PendingAcceptanceID: "pa-2", PartnerID: res, Program: "indirect_reseller",
 			Market: "JP", VersionID: "indirect_reseller-2026-04", Code: "agreements.verification_not_approved", RequestedAt: now.Add(-time.Hour), RefusedAt: now}},
 		{relv1.TypeRequestCreated, relv1.RequestCreated{Parties: parties(res, prv), RequestID: "rq-1", Kind: "initial", Market: "JP",
@@ -211,7 +211,7 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1/agreements", "PG-RES1", "accept"},
 		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1/agreements"},
 		"同意の期限が過ぎました":     {"indirect_reseller-2027-01"},
-		"同意を記録できませんでした":   {"indirect_reseller-2026-04", "廃止されました", "was retired", "(agreements.version_retired)", "https://partners.example.com/partners/PG-RES1/agreements"},
+		"同意を記録できませんでした":   {"indirect_provider-2025-01", "この契約のプログラムのお申し込みがありません", "is not enrolled in this agreement's program", "(agreements.no_enrollment)", "https://partners.example.com/partners/PG-RES1/agreements"},
 		"承認依頼が届きました":      {link, "株式会社名城インフォテック", "30 日間", "30 days", "請求情報の閲覧", "customer management"},
 		"からの承認依頼が未回答です":   {link},
 		"の委任管理者権限は":       {"株式会社名城インフォテック", "満了します", "reaches its end"},
