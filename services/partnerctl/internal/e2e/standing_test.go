@@ -38,6 +38,7 @@ var (
 	kagayaki  = company{"株式会社かがやきディストリビューション", "5220001000666", "石川県", "金沢市", "鞍月1-1", "920-8580", "kagayaki-dist.co.jp"}
 	hinokuni  = company{"株式会社ひのくにITサービス", "7330001000777", "Kumamoto-ken", "熊本市中央区", "水前寺6-18-1", "862-0950", "hinokuni-it.co.jp"}
 	asahi     = company{"株式会社あさひネットワークソリューションズ", "2260001000888", "岡山県", "岡山市北区", "内山下2-4-6", "700-0824", "asahi-netsol.co.jp"}
+	tosa      = company{"株式会社とさクラウドサービス", "4490000101010", "高知県", "高知市", "丸ノ内1-2-20", "780-0850", "tosa-cloud.co.jp"}
 )
 
 var operator = auth.Principal{Subject: "ops-standing", Roles: []auth.Role{auth.RoleOperator}}
@@ -686,10 +687,68 @@ func testAcceptRightAfterQualifiedThenInactivity(t *testing.T, s *e2e.Stack) {
 	})
 }
 
+// testRefusedAcceptanceIsMailed: a partner's administrator accepts an
+// agreement before agreements has heard of the registration (its consumer
+// is paused to make the lag certain), for a program the partner is not
+// enrolled in: agreements cannot tell yet and keeps it (202). When the
+// approval arrives the acceptance is refused (agreements.no_enrollment),
+// and the partner's contact is told by mail why and where to accept.
+func testRefusedAcceptanceIsMailed(t *testing.T, s *e2e.Stack) {
+	resume := pauseConsumers(t, s, "agreements", regv1.TypeApplicationSubmitted, allPartitions()...)
+	reg := register(t, s, tosa, "indirect_reseller", "refused-"+tosa.Number)
+	p := reg.PartnerID
+	logOnFailure(t, s, p)
+	adm := s.Token(partnerAdmin(p, "admin-"+p))
+	var pending struct {
+		PendingAcceptance struct {
+			Status string `json:"status"`
+		} `json:"pending_acceptance"`
+	}
+	s.Call(t, "POST", s.URL("agreements")+"/v1/partners/"+p+"/agreements/acceptances", adm,
+		map[string]any{"version_id": "indirect_provider-2025-01", "market": "JP"}, http.StatusAccepted, &pending)
+	resume()
+	if pending.PendingAcceptance.Status != "pending" {
+		t.Fatalf("pending acceptance %+v", pending)
+	}
+	confirmEmail(t, s, tosa, p, len(reg.Enrollments))
+	task := reviewTask(t, s, p, 1)
+	decide(t, s, verifier("verifier-"+tosa.Number), task.TaskID, map[string]any{"decision_id": "approve-" + task.TaskID, "outcome": "approve"})
+	var refused agreementsv1.AcceptanceRefused
+	if err := s.Events.WaitFor(t, agreementsv1.TypeAcceptanceRefused, p).DecodeData(&refused, false); err != nil {
+		t.Fatal(err)
+	}
+	if refused.Code != "agreements.no_enrollment" || refused.Program != "indirect_provider" {
+		t.Fatalf("refusal %+v", refused)
+	}
+	m := waitMail(t, s, tosa.Email(), "同意を記録できませんでした")
+	for _, want := range []string{"間接プロバイダー", "indirect_provider-2025-01", "(agreements.no_enrollment)", "is not enrolled in this agreement's program",
+		s.PortalURL + "/partners/" + p + "/agreements"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the refusal mail lacks %q:\n%s", want, m.Text)
+		}
+	}
+}
+
+// allPartitions are the bus' partitions, 0 to bus.Partitions-1.
+func allPartitions() []int {
+	ps := make([]int, bus.Partitions)
+	for i := range ps {
+		ps[i] = i
+	}
+	return ps
+}
+
 // pauseConsumer pauses service's durable consumer of event type typ for the
 // partition of partitionKey (for at most 30 s) and returns the function
 // that resumes it (at once; idempotent; it also runs at cleanup).
 func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ, partitionKey string) (resume func()) {
+	t.Helper()
+	return pauseConsumers(t, s, service, typ, bus.PartitionFor(partitionKey))
+}
+
+// pauseConsumers pauses service's durables of typ for the partitions given
+// (a path that cannot know its partner's partition beforehand pauses all).
+func pauseConsumers(t *testing.T, s *e2e.Stack, service, typ string, partitions ...int) (resume func()) {
 	t.Helper()
 	nc, err := nats.Connect(s.NATSURL, nats.Name("e2e-pause"))
 	if err != nil {
@@ -704,11 +763,16 @@ func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ, partitionKey string
 	if err != nil {
 		t.Fatal(err)
 	}
-	durable := bus.PartitionDurable(service, filter, bus.PartitionFor(partitionKey))
+	durables := make([]string, len(partitions))
+	for i, p := range partitions {
+		durables[i] = bus.PartitionDurable(service, filter, p)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := js.PauseConsumer(ctx, stream.Name, durable, time.Now().Add(30*time.Second)); err != nil {
-		t.Fatalf("pause %s on %s: %v", durable, stream.Name, err)
+	for _, durable := range durables {
+		if _, err := js.PauseConsumer(ctx, stream.Name, durable, time.Now().Add(30*time.Second)); err != nil {
+			t.Fatalf("pause %s on %s: %v", durable, stream.Name, err)
+		}
 	}
 	var done bool
 	resume = func() {
@@ -721,8 +785,10 @@ func pauseConsumer(t *testing.T, s *e2e.Stack, service, typ, partitionKey string
 		// Not ResumeConsumer: the server (2.15) does not wake the pull
 		// requests waiting on a consumer resumed that way (they are served
 		// when they expire, seconds later); a pause deadline passing does.
-		if _, err := js.PauseConsumer(ctx, stream.Name, durable, time.Now().Add(50*time.Millisecond)); err != nil {
-			t.Errorf("resume %s: %v", durable, err)
+		for _, durable := range durables {
+			if _, err := js.PauseConsumer(ctx, stream.Name, durable, time.Now().Add(50*time.Millisecond)); err != nil {
+				t.Errorf("resume %s: %v", durable, err)
+			}
 		}
 		nc.Close()
 	}
