@@ -100,7 +100,7 @@ const (
 	// ProfileChangeRejected: a re-opened check of a profile change failed.
 	ProfileChangeRejected = "registration.profile_change_rejected"
 	// AcceptanceRefused: an acceptance kept pending (202) could not be
-	// recorded when the verification arrived.
+	// recorded when the verification decision arrived.
 	AcceptanceRefused = "agreements.acceptance_refused"
 )
 

@@ -341,7 +341,7 @@ type Terms struct {
 	// closed_by_partner, …).
 	Standing map[string]StandingTerm `yaml:"standing"`
 	// Refusals word agreements' error codes of a pending acceptance that
-	// could not be recorded (agreements.version_retired, …).
+	// could not be recorded (agreements.no_enrollment, …).
 	Refusals map[string]string `yaml:"refusals"`
 	Phrases  map[string]string `yaml:"phrases"`
 }

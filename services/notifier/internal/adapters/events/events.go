@@ -234,8 +234,8 @@ var toldElsewhere = map[string]bool{
 }
 
 // acceptanceRefused tells the partner that the acceptance its administrator
-// made during the review (answered 202) was not recorded, and why, unless
-// another mail already says why.
+// made before agreements knew of the partner or of its approval (answered
+// 202) was not recorded, and why, unless another mail already says why.
 func acceptanceRefused(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
 	var p agreementsv1.AcceptanceRefused
 	if err := ev.DecodeData(&p, false); err != nil {
