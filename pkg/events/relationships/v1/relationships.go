@@ -40,6 +40,17 @@ const (
 	SideReseller = "reseller"
 )
 
+// Causes of a relationship's end (RelationshipEnded.Cause).
+const (
+	// EndCauseChosen: the side's administrator ended it; Reason is its
+	// own words.
+	EndCauseChosen = "chosen"
+	// EndCauseAccountClosed: the side's partner account was closed;
+	// Reason is the closure's record (written for the record, not for the
+	// other party).
+	EndCauseAccountClosed = "account_closed"
+)
+
 // Reasons a grant is terminated before it expires.
 const (
 	TerminatedRelationshipEnded = "relationship_ended"
@@ -128,13 +139,15 @@ type RequestReminderDue struct {
 }
 
 // RelationshipEnded: one side ended the relationship — by its choice, or
-// because its partner account was closed (the reason says so) — and
-// AccessTerminated follows when a grant was live.
+// because its partner account was closed (Cause says which; events before
+// Cause existed have none) — and AccessTerminated follows when a grant was
+// live.
 type RelationshipEnded struct {
 	Parties
 	EndedBy        string `json:"ended_by"` // provider or reseller
 	EndedBySubject string `json:"ended_by_subject"`
 	Reason         string `json:"reason"`
+	Cause          string `json:"cause,omitempty"` // EndCauseChosen or EndCauseAccountClosed
 }
 
 // AccessGranted: delegated access over the reseller's directory starts.

@@ -107,7 +107,7 @@ func testResellerEndsRelationship(t *testing.T, s *e2e.Stack) {
 	termEv := s.Events.WaitFor(t, relv1.TypeAccessTerminated, reseller.PartnerID)
 	e := decodeData[relv1.RelationshipEnded](t, endedEv)
 	term := decodeData[relv1.AccessTerminated](t, termEv)
-	if e.RelationshipID != req.RelationshipID || e.EndedBy != "reseller" || e.EndedBySubject != "reseller-admin-naniwa" || e.Reason != reason ||
+	if e.RelationshipID != req.RelationshipID || e.EndedBy != "reseller" || e.EndedBySubject != "reseller-admin-naniwa" || e.Reason != reason || e.Cause != relv1.EndCauseChosen ||
 		e.ProviderID != provider.PartnerID || e.ResellerID != reseller.PartnerID || endedEv.AuthID != "reseller-admin-naniwa" {
 		t.Fatalf("relationship ended %s %+v", endedEv, e)
 	}

@@ -108,13 +108,24 @@ const (
 	SideReseller Side = "reseller"
 )
 
-// RelationshipEnded: one side ended the relationship (self-service).
+// RelationshipEnded: one side ended the relationship, by its choice
+// (End) or because its partner account was closed (CloseFor).
 type RelationshipEnded struct {
 	EventHeader
 	EndedBy        Side
 	EndedBySubject string
 	Reason         string
+	Cause          EndCause
 }
+
+// EndCause tells why a relationship ended.
+type EndCause string
+
+// End causes.
+const (
+	EndChosen        EndCause = "chosen"         // a side's administrator ended it
+	EndAccountClosed EndCause = "account_closed" // a side's partner account was closed
+)
 
 // AccessGranted: delegated access starts. Supersedes names the grant it
 // replaces after a widening (that grant is terminated in the same change).

@@ -354,7 +354,7 @@ func (r *Relationship) End(side Side, subject, reason string, now time.Time) (al
 	if q := r.PendingRequest(); q != nil {
 		q.Status = StatusWithdrawn
 	}
-	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason})
+	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndChosen})
 	if g := r.Grant; g != nil && g.Live() {
 		g.State, g.EndedAt = GrantTerminated, now
 		r.record(AccessTerminated{EventHeader: r.header(now), GrantID: g.ID, Reason: TerminatedRelationshipEnded})
@@ -405,7 +405,7 @@ func (r *Relationship) CloseFor(side Side, subject, reason string, now time.Time
 	if q := r.PendingRequest(); q != nil {
 		q.Status = StatusWithdrawn
 	}
-	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason})
+	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndAccountClosed})
 	if g := r.Grant; g != nil && g.Live() {
 		g.State, g.EndedAt, g.Suspended = GrantTerminated, now, false
 		r.record(AccessTerminated{EventHeader: r.header(now), GrantID: g.ID, Reason: TerminatedRelationshipEnded})

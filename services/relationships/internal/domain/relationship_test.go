@@ -208,8 +208,12 @@ func TestEndTwiceEndsOnce(t *testing.T) {
 	if err != nil || already {
 		t.Fatalf("first end: already=%v err=%v", already, err)
 	}
-	if got := names(r.PullEvents()); !slices.Equal(got, []string{"RelationshipEnded", "AccessTerminated"}) {
+	evs := r.PullEvents()
+	if got := names(evs); !slices.Equal(got, []string{"RelationshipEnded", "AccessTerminated"}) {
 		t.Fatalf("events = %v", got)
+	}
+	if e := evs[0].(RelationshipEnded); e.Cause != EndChosen || e.Reason != "switching distributor" {
+		t.Fatalf("ended %+v", e)
 	}
 	already, err = r.End(SideProvider, "alice", "contract over", now)
 	if err != nil || !already {

@@ -46,6 +46,9 @@ func TestCloseForEndsOpenRelationships(t *testing.T) {
 	if len(evs) != 2 || names(evs)[0] != "RelationshipEnded" || evs[1].(AccessTerminated).Reason != TerminatedRelationshipEnded {
 		t.Fatalf("events %v", names(evs))
 	}
+	if e := evs[0].(RelationshipEnded); e.Cause != EndAccountClosed {
+		t.Fatalf("ended %+v: not told apart from a side's choice", e)
+	}
 	if r.CloseFor(SideReseller, "x", "y", now) {
 		t.Fatal("an ended relationship is not closed again")
 	}

@@ -55,6 +55,7 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 	case domain.RelationshipEnded:
 		typ, data = relv1.TypeRelationshipEnded, relv1.RelationshipEnded{
 			Parties: parties(ev.EventHeader), EndedBy: string(ev.EndedBy), EndedBySubject: ev.EndedBySubject, Reason: ev.Reason,
+			Cause: string(ev.Cause),
 		}
 	case domain.AccessGranted:
 		typ, data = relv1.TypeAccessGranted, relv1.AccessGranted{

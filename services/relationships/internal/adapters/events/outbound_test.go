@@ -31,7 +31,7 @@ func TestEveryDomainEventMapsToAValidPayload(t *testing.T) {
 		{domain.RequestDeferred{EventHeader: h, RequestID: "REQ1", DeferredBy: "res-admin", ExpiresAt: exp}, relv1.TypeRequestDeferred},
 		{domain.RequestExpired{EventHeader: h, RequestID: "REQ1", Kind: domain.RequestInitial}, relv1.TypeRequestExpired},
 		{domain.RequestReminderDue{EventHeader: h, RequestID: "REQ1", ExpiresAt: exp}, relv1.TypeRequestReminderDue},
-		{domain.RelationshipEnded{EventHeader: h, EndedBy: domain.SideReseller, EndedBySubject: "res-admin", Reason: "changed distributor"}, relv1.TypeRelationshipEnded},
+		{domain.RelationshipEnded{EventHeader: h, EndedBy: domain.SideReseller, EndedBySubject: "res-admin", Reason: "changed distributor", Cause: domain.EndChosen}, relv1.TypeRelationshipEnded},
 		{domain.AccessGranted{EventHeader: h, GrantID: "GR1", Roles: []string{"helpdesk_admin", "support_agent"}, StartsAt: now,
 			ExpiresAt: now.Add(365 * 24 * time.Hour), AutoExtend: true}, relv1.TypeAccessGranted},
 		{domain.AccessGranted{EventHeader: h, GrantID: "GR2", Roles: []string{"full_administrator"}, StartsAt: now,
