@@ -102,6 +102,13 @@ const (
 	// AcceptanceRefused: an acceptance kept pending (202) could not be
 	// recorded when the verification decision arrived.
 	AcceptanceRefused = "agreements.acceptance_refused"
+	// The provider's side of a relationship: how the reseller answered
+	// its request, and the relationship ended by the reseller.
+	RequestAccepted   = "relationships.request_accepted"
+	RequestDeclined   = "relationships.request_declined"
+	RequestDeferred   = "relationships.request_deferred"
+	RequestExpired    = "relationships.request_expired"
+	RelationshipEnded = "relationships.relationship_ended"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -134,6 +141,16 @@ var Kinds = []Kind{
 		"the provider's delegated access ended; the provider must ask again"},
 	{AccessTerminated, relv1.TypeAccessTerminated, Transactional, "the reseller's contact",
 		"the provider's delegated access was removed because the relationship ended (not sent when a widening supersedes a grant)"},
+	{RequestAccepted, relv1.TypeRequestAccepted, Transactional, "the provider's contact",
+		"the reseller's legal name and partner ID authorised the provider's request (to be its indirect provider, or wider access) and when; the delegated administrator roles authorised; the link to the provider's resellers (where the access's end shows)"},
+	{RequestDeclined, relv1.TypeRequestDeclined, Transactional, "the provider's contact",
+		"the reseller declined the request and when; no access was granted; the reseller's message as written, when it gave one; to ask again, talk to the reseller and send a new request"},
+	{RequestDeferred, relv1.TypeRequestDeferred, Transactional, "the provider's contact",
+		"the reseller will answer later; the request stays open until its expiry (date), then expires; nothing needed from the provider"},
+	{RequestExpired, relv1.TypeRequestExpired, Transactional, "the provider's contact",
+		"the request expired unanswered, no access was granted; check with the reseller's administrator and send a new request"},
+	{RelationshipEnded, relv1.TypeRelationshipEnded, Transactional, "the provider's contact",
+		"the reseller ended the relationship (with its message as written), or the relationship ended because the reseller's partner account was closed (never the closure's record); the provider's delegated access was removed at once. Not sent when the provider ended it (the reseller hears of it by relationships.access_terminated)"},
 	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
@@ -249,12 +266,22 @@ type Agreement struct {
 	RequestedAt time.Time `json:"requested_at,omitzero"`
 }
 
-// Relationship facts of the relationship mails.
+// Relationship facts of the relationship mails. The reseller's mails name
+// the provider, the provider's mails the reseller; each name is filled in
+// when the mail is sent. Message is the other party's own words to the
+// recipient (a decline's reason, the reason a reseller gave when it ended
+// the relationship), shown as written; Cause is a relationship's end cause
+// (relationships.relationship.ended.v1).
 type Relationship struct {
 	RequestID    string    `json:"request_id,omitempty"`
 	Kind         string    `json:"kind,omitempty"` // initial or widen
 	ProviderID   string    `json:"provider_id,omitempty"`
 	ProviderName string    `json:"provider_name,omitempty"`
+	ResellerID   string    `json:"reseller_id,omitempty"`
+	ResellerName string    `json:"reseller_name,omitempty"`
+	Message      string    `json:"message,omitempty"`
+	Cause        string    `json:"cause,omitempty"`
+	OccurredAt   time.Time `json:"occurred_at,omitzero"`
 	Roles        []string  `json:"roles,omitempty"`
 	DurationDays int       `json:"duration_days,omitempty"`
 	AutoExtend   bool      `json:"auto_extend,omitempty"`

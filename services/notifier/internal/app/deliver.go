@@ -267,12 +267,12 @@ func (a *App) data(ctx context.Context, req domain.MailRequest, contact *contact
 	} else if !errors.Is(err, ErrNotFound) {
 		return d, fmt.Errorf("contact of %s: %w", req.PartnerID, err)
 	}
-	if r := d.Relationship; r != nil && r.ProviderID != "" && r.ProviderName == "" {
-		// Resolved when sending: the provider registered long before, but
-		// its contact may be consumed after the event that sends this mail.
-		if r.ProviderName = a.CompanyName(ctx, r.ProviderID); r.ProviderName == "" {
-			r.ProviderName = r.ProviderID
-		}
+	if r := d.Relationship; r != nil {
+		// Resolved when sending: the other party registered long before,
+		// but its contact may be consumed after the event that sends this
+		// mail.
+		r.ProviderName = a.partyName(ctx, r.ProviderID, r.ProviderName)
+		r.ResellerName = a.partyName(ctx, r.ResellerID, r.ResellerName)
 	}
 	d.Links = a.d.Links.partner(req.PartnerID)
 	if req.Category == domain.CategoryReminder {
@@ -370,4 +370,16 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// partyName is the legal name of the other party of a relationship mail:
+// the name given, else the directory's, else its partner ID.
+func (a *App) partyName(ctx context.Context, id, name string) string {
+	if id == "" || name != "" {
+		return name
+	}
+	if name = a.CompanyName(ctx, id); name == "" {
+		return id
+	}
+	return name
 }

@@ -144,7 +144,8 @@ func scan(t *testing.T, m e2e.Mail) []string {
 // agreement, the provider's invitation with its link, roles and duration,
 // the invitation's reminder (with its unsubscribe link, which a scanner
 // opens without unsubscribing), the access expiring, and the access
-// terminated. Operators see every mail delivered.
+// terminated; the provider hears that the reseller authorised its request
+// and later ended the relationship. Operators see every mail delivered.
 func testPartnerCommunications(t *testing.T, s *e2e.Stack) {
 	var reseller, provider registered
 	t.Run("onboard", func(t *testing.T) {
@@ -204,6 +205,10 @@ func testPartnerCommunications(t *testing.T, s *e2e.Stack) {
 	token = strings.Fields(token)[0]
 	s.Call(t, "POST", rel+"/v1/invitation/authorise", radm, map[string]any{"token": token, "consent": true}, http.StatusOK, nil)
 	granted := decodeData[relv1.AccessGranted](t, s.Events.WaitFor(t, relv1.TypeAccessGranted, partner))
+	// The provider hears that the reseller authorised it, and with which roles.
+	providerLinks := s.PortalURL + "/partners/" + provider.PartnerID + "/relationships"
+	ok := waitMail(t, s, nihon.Email(), "が承認依頼を承認しました")
+	wantMail(t, ok, nihon.Email(), aoba.Name, partner, "請求情報の閲覧", "support agent", providerLinks)
 	// Seven days is inside the 14-day expiring lead: the access is expiring at once.
 	exp := waitMail(t, s, addr, "の委任管理者権限は")
 	wantMail(t, exp, addr, nihon.Name, jaDate(granted.ExpiresAt), s.PortalURL+"/partners/"+partner+"/relationships")
@@ -211,6 +216,9 @@ func testPartnerCommunications(t *testing.T, s *e2e.Stack) {
 	s.Call(t, "POST", rel+"/v1/relationships/"+req.RelationshipID+"/end", radm, map[string]any{"reason": "契約を終了しました"}, http.StatusOK, nil)
 	end := waitMail(t, s, addr, "取引関係の終了により")
 	wantMail(t, end, addr, nihon.Name, "removed")
+	// The provider hears that the reseller ended it, with the reseller's words.
+	ended := waitMail(t, s, nihon.Email(), "との取引関係が終了しました")
+	wantMail(t, ended, nihon.Email(), aoba.Name, "契約を終了しました", "ended its relationship with you", providerLinks)
 
 	// Operators see every mail to the reseller, delivered; never the address.
 	var list struct {

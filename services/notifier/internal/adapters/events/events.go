@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
@@ -64,6 +65,11 @@ var catalog = []mail{
 	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
 	{mails.AccessExpired, "mail_access_expired", accessExpired},
 	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
+	{mails.RequestAccepted, "mail_request_accepted", requestAccepted},
+	{mails.RequestDeclined, "mail_request_declined", requestDeclined},
+	{mails.RequestDeferred, "mail_request_deferred", requestDeferred},
+	{mails.RequestExpired, "mail_request_expired", requestExpired},
+	{mails.RelationshipEnded, "mail_relationship_ended", relationshipEnded},
 	{mails.StandingChanged, "mail_standing_changed", standingChanged},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", duplicateClaimUpheld},
 	{mails.ProfileChangeRejected, "mail_profile_change_rejected", profileChangeRejected},
@@ -314,6 +320,83 @@ func accessTerminated(_ context.Context, _ *Handlers, ev ce.Event, req *domain.M
 		return true, nil
 	}
 	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, Reason: p.Reason})
+}
+
+// newsLifetime bounds how late the provider's relationship mails go out:
+// each tells of a moment (an answer, an end) that is stale news days
+// later. A mail whose event is older is recorded failed as expired and not
+// sent; a notifier catching up after an outage of less than that still
+// sends it, and a new durable, which reads its stream's whole retention,
+// does not mail the past.
+const newsLifetime = 72 * time.Hour
+
+// providerMail addresses a mail to the provider of a relationship; the
+// reseller's name is filled in when the mail is sent.
+func providerMail(req *domain.MailRequest, parties relv1.Parties, r mails.Relationship) error {
+	req.PartnerID, req.ExpiresAt = parties.ProviderID, parties.OccurredAt.Add(newsLifetime)
+	r.ResellerID, r.OccurredAt = parties.ResellerID, parties.OccurredAt
+	return setData(req, mails.Data{Relationship: &r})
+}
+
+func requestAccepted(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestAccepted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, Roles: p.Roles})
+}
+
+// requestDeclined carries the reseller's reason: its answer to the
+// provider's request.
+func requestDeclined(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestDeclined
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, Message: p.Reason})
+}
+
+// requestDeferred is stale once the request expired.
+func requestDeferred(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestDeferred
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	if err := providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, ExpiresAt: p.ExpiresAt}); err != nil {
+		return false, err
+	}
+	if p.ExpiresAt.Before(req.ExpiresAt) {
+		req.ExpiresAt = p.ExpiresAt
+	}
+	return false, nil
+}
+
+func requestExpired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RequestExpired
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind})
+}
+
+// relationshipEnded tells the provider that the reseller ended the
+// relationship (with the reason it gave) or that the reseller's account
+// was closed (the closure's record is not for the provider). A provider
+// that ended it itself is not mailed, and the reseller hears of it from
+// the access terminated mail.
+func relationshipEnded(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+	var p relv1.RelationshipEnded
+	if err := ev.DecodeData(&p, false); err != nil {
+		return false, err
+	}
+	if p.EndedBy != relv1.SideReseller {
+		return true, nil
+	}
+	r := mails.Relationship{Cause: p.Cause}
+	if p.Cause == relv1.EndCauseChosen { // events from before the cause existed may carry a closure's record
+		r.Message = p.Reason
+	}
+	return false, providerMail(req, p.Parties, r)
 }
 
 // standingChanged: every change of the partner's standing after its

@@ -1,0 +1,145 @@
+package service_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
+)
+
+// TestTheProviderHearsTheAnswer: how a reseller answered a provider's
+// request (authorised, declined with its message, deferred, left to expire)
+// and a relationship the reseller ended (with its reason) or lost to its
+// account's closure (never the closure's record) reach the provider's
+// contact, naming the reseller, in Japanese then English in both parts. A
+// relationship the provider ended itself mails nobody here, and news of
+// four days ago (a late or new durable reading the stream's past) is
+// recorded as expired, not sent.
+func TestTheProviderHearsTheAnswer(t *testing.T) {
+	h := start(t, opts{})
+	const res, prv, addr = "PG-RES9", "PG-PRV9", "ichiro@provider.example.co.jp"
+	const message, record = "現在は別の販売代理店と契約しています", "closed_by_operator: 社内メモ"
+	h.registered(res, "株式会社ひかりネットワークス", "taro@reseller.example.co.jp")
+	h.registered(prv, "株式会社名城インフォテック", addr)
+	h.contactsKnown(2)
+	now := time.Now().UTC()
+	at := func(p relv1.Parties, t time.Time) relv1.Parties { p.OccurredAt = t; return p }
+	p := parties(res, prv)
+	stale := publish(t, h.js, relv1.TypeRequestAccepted, "", res, relv1.RequestAccepted{Parties: at(p, now.Add(-96*time.Hour)),
+		RequestID: "rq-0", Kind: "initial", Roles: []string{"billing_reader"}, AcceptedBy: "radm"})
+	publish(t, h.js, relv1.TypeRelationshipEnded, "", res, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideProvider,
+		EndedBySubject: "padm", Reason: "取引を見直しました", Cause: relv1.EndCauseChosen})
+	for _, e := range []struct {
+		typ  string
+		data any
+	}{
+		{relv1.TypeRequestAccepted, relv1.RequestAccepted{Parties: p, RequestID: "rq-1", Kind: "initial",
+			Roles: []string{"billing_reader", "customer_management"}, AcceptedBy: "radm"}},
+		{relv1.TypeRequestDeclined, relv1.RequestDeclined{Parties: p, RequestID: "rq-2", Kind: "widen", DeclinedBy: "radm", Reason: message}},
+		{relv1.TypeRequestDeferred, relv1.RequestDeferred{Parties: p, RequestID: "rq-3", DeferredBy: "radm", ExpiresAt: now.Add(10 * 24 * time.Hour)}},
+		{relv1.TypeRequestExpired, relv1.RequestExpired{Parties: p, RequestID: "rq-4", Kind: "initial"}},
+		{relv1.TypeRelationshipEnded, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller, EndedBySubject: "radm",
+			Reason: "販売契約を終了しました", Cause: relv1.EndCauseChosen}},
+		{relv1.TypeRelationshipEnded, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller, EndedBySubject: "ops-1",
+			Reason: "the reseller's partner account was closed (" + record + ")", Cause: relv1.EndCauseAccountClosed}},
+	} {
+		publish(t, h.js, e.typ, "", res, e.data)
+	}
+	var got []smtptest.Parsed
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if n := len(h.smtp.Messages()); n < 6 {
+			return fmt.Errorf("%d of 6 mails", n)
+		}
+		return nil
+	})
+	for _, m := range h.smtp.Messages() {
+		p, err := smtptest.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.To = m.To[0]
+		got = append(got, p)
+	}
+	links := "https://partners.example.com/partners/" + prv + "/relationships"
+	want := []struct {
+		subject string
+		text    []string
+	}{
+		{"承認依頼を承認しました", []string{"間接プロバイダー（ディストリビューター）となるための承認依頼", "請求情報の閲覧", "customer management", "authorised your request"}},
+		{"承認依頼を辞退しました", []string{"権限を広げる依頼", message, "request for wider access", "Their message (as written)", "no access was granted"}},
+		{"回答を保留しました", []string{"まで有効です", "will answer later", "stays open until"}},
+		{"期限切れになりました", []string{"回答のないまま", "expired unanswered"}},
+		{"取引関係が終了しました", []string{"管理者が", "販売契約を終了しました", "ended its relationship with you"}},
+		{"取引関係が終了しました", []string{"パートナー アカウントが閉鎖されたため", "because its partner account was closed"}},
+	}
+	for _, w := range want {
+		i := slices.IndexFunc(got, func(m smtptest.Parsed) bool {
+			if !strings.Contains(m.Subject, w.subject) {
+				return false
+			}
+			for _, s := range w.text {
+				if !strings.Contains(m.Text, s) {
+					return false
+				}
+			}
+			return true
+		})
+		if i < 0 {
+			t.Errorf("no mail %q with %q among:\n%s", w.subject, w.text, subjects(got))
+			continue
+		}
+		m := got[i]
+		got = slices.Delete(got, i, i+1)
+		if m.To != addr || !strings.Contains(m.Subject, "株式会社ひかりネットワークス") || !strings.Contains(m.Subject, " / ") ||
+			!strings.Contains(m.Text, res) || !strings.Contains(m.Text, "株式会社名城インフォテック") || !strings.Contains(m.HTML, `href="`+links+`"`) ||
+			strings.Index(m.HTML, `<section lang="ja">`) > strings.Index(m.HTML, `<section lang="en">`) {
+			t.Errorf("%s: to %s, not to the provider about the reseller in both languages:\n%s", m.Subject, m.To, m.Text)
+		}
+		if strings.Contains(m.Text+m.HTML, record) || strings.Contains(m.Text+m.HTML, "取引を見直しました") {
+			t.Errorf("%s: carries a closure's record or the provider's own reason:\n%s", m.Subject, m.Text)
+		}
+	}
+	if len(got) > 0 {
+		t.Errorf("mails nobody should have sent:\n%s", subjects(got))
+	}
+	// The stale answer is on the provider's record, expired; the reseller
+	// was mailed nothing.
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		list = mailList{}
+		h.get("/v1/mails?partner_id="+prv, h.operator(), 200, &list)
+		var delivered, expired int
+		for _, m := range list.Mails {
+			switch {
+			case m.Status == "delivered":
+				delivered++
+			case m.ID == stale && m.Status == "failed":
+				expired++
+			}
+		}
+		if delivered != 6 || expired != 1 || len(list.Mails) != 7 {
+			return fmt.Errorf("provider's mails: %+v", list.Mails)
+		}
+		return nil
+	})
+	h.get("/v1/mails?partner_id="+res, h.operator(), 200, &list)
+	if len(list.Mails) != 0 {
+		t.Fatalf("the reseller was mailed: %+v", list.Mails)
+	}
+	if n := len(h.smtp.Messages()); n != 6 {
+		t.Fatalf("%d mails sent, want 6", n)
+	}
+}
+
+func subjects(ms []smtptest.Parsed) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "  %s (to %s)\n", m.Subject, m.To)
+	}
+	return b.String()
+}
