@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
@@ -19,7 +21,8 @@ import (
 // contact, naming the reseller, in Japanese then English in both parts. A
 // relationship the provider ended itself mails nobody here, and news of
 // four days ago (a late or new durable reading the stream's past) is
-// recorded as expired, not sent.
+// recorded as expired, not sent. An answer naming no provider is
+// dead-lettered with its code.
 func TestTheProviderHearsTheAnswer(t *testing.T) {
 	h := start(t, opts{})
 	const res, prv, addr = "PG-RES9", "PG-PRV9", "ichiro@provider.example.co.jp"
@@ -32,6 +35,10 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 	p := parties(res, prv)
 	stale := publish(t, h.js, relv1.TypeRequestAccepted, "", res, relv1.RequestAccepted{Parties: at(p, now.Add(-96*time.Hour)),
 		RequestID: "rq-0", Kind: "initial", Roles: []string{"billing_reader"}, AcceptedBy: "radm"})
+	// An answer that names no provider cannot be mailed: dead-lettered.
+	noProvider := p
+	noProvider.ProviderID = ""
+	bad := publish(t, h.js, relv1.TypeRequestAccepted, "", res, relv1.RequestAccepted{Parties: noProvider, RequestID: "rq-x", Kind: "initial"})
 	publish(t, h.js, relv1.TypeRelationshipEnded, "", res, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideProvider,
 		EndedBySubject: "padm", Reason: "取引を見直しました", Cause: relv1.EndCauseChosen})
 	for _, e := range []struct {
@@ -131,6 +138,14 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 	if len(list.Mails) != 0 {
 		t.Fatalf("the reseller was mailed: %+v", list.Mails)
 	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, m := range streamMsgs(t, h.js, bus.DeadLetterStream, "") {
+			if m.Header.Get(ce.HID) == bad && m.Header.Get(bus.DLQCode) == "notifier.invalid_request" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the answer without a provider is not dead-lettered as notifier.invalid_request")
+	})
 	if n := len(h.smtp.Messages()); n != 6 {
 		t.Fatalf("%d mails sent, want 6", n)
 	}
