@@ -167,6 +167,7 @@ const (
 	CodeBadAttribute       = "cloudevent.invalid_attribute"
 	CodeUnknownType        = "cloudevent.unknown_type"
 	CodeSchemaViolation    = "cloudevent.schema_violation"
+	CodeNULCharacter       = "cloudevent.nul_character"
 )
 
 // Decode reads a CloudEvent from message headers and body: binary mode when a
@@ -345,6 +346,9 @@ func (e Event) validate() error {
 	}
 	if len(e.Data) > 0 && !json.Valid(e.Data) {
 		return decodeErr(CodeNotJSON, "data is not valid JSON")
+	}
+	if jsonx.HasNUL(e.Data) {
+		return decodeErr(CodeNULCharacter, `data holds the character U+0000 (\u0000), which no consumer can store`)
 	}
 	return nil
 }

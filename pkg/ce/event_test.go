@@ -64,6 +64,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad sequence", with("ce-sequence", "-1"), `{}`, CodeBadSequence},
 		{"xml content type", with("ce-datacontenttype", "application/xml"), `<a/>`, CodeBadContentType},
 		{"not json", base(), `{"a":`, CodeNotJSON},
+		{"U+0000 in data", base(), `{"reason":"a\u0000b"}`, CodeNULCharacter},
 		{"too large", base(), `"` + strings.Repeat("x", MaxDataBytes) + `"`, CodeTooLarge},
 		{"structured garbage", map[string]string{"content-type": StructuredContentType}, `[1,2]`, CodeBadStructured},
 		{"structured base64", map[string]string{"content-type": StructuredContentType}, `{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"AA=="}`, CodeNotJSON},

@@ -63,5 +63,5 @@ func FuzzDecode(f *testing.F) {
 var knownCodes = map[string]bool{
 	CodeMissingSpecVersion: true, CodeBadSpecVersion: true, CodeMissingID: true, CodeMissingSource: true, CodeMissingType: true,
 	CodeBadTime: true, CodeBadSequence: true, CodeNotJSON: true, CodeBadContentType: true, CodeTooLarge: true,
-	CodeBadStructured: true, CodeBadAttribute: true, CodeUnknownType: true, CodeSchemaViolation: true,
+	CodeBadStructured: true, CodeBadAttribute: true, CodeUnknownType: true, CodeSchemaViolation: true, CodeNULCharacter: true,
 }

@@ -28,6 +28,7 @@ const (
 	CodeUnknownField         = "request.unknown_field"
 	CodeWrongType            = "request.wrong_type"
 	CodeEmptyBody            = "request.empty_body"
+	CodeNULCharacter         = "request.nul_character"
 )
 
 var statusByCode = map[string]int{
@@ -38,10 +39,11 @@ var statusByCode = map[string]int{
 	CodeUnknownField:         http.StatusBadRequest,
 	CodeWrongType:            http.StatusBadRequest,
 	CodeEmptyBody:            http.StatusBadRequest,
+	CodeNULCharacter:         http.StatusBadRequest,
 }
 
 // ReadJSONBody checks the media type and size of r's body, that it is
-// UTF-8, and returns it.
+// UTF-8 without U+0000, and returns it.
 func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -60,6 +62,9 @@ func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	if !utf8.Valid(body) {
 		return nil, apperr.Invalid(CodeInvalidUTF8, "the body is not valid UTF-8")
+	}
+	if jsonx.HasNUL(body) {
+		return nil, apperr.Invalid(CodeNULCharacter, `the body holds the character U+0000 (\u0000), which no field accepts`)
 	}
 	return body, nil
 }

@@ -21,6 +21,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"wrong content type", "text/plain", `{"name":"a"}`, CodeUnsupportedMediaType, 415},
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, CodeTooLarge, 413},
 		{"invalid utf8", "application/json", "{\"name\":\"\xff\"}", CodeInvalidUTF8, 400},
+		{"U+0000", "application/json", `{"name":"a\u0000b"}`, CodeNULCharacter, 400},
 		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400},
 		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400},
 		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400},

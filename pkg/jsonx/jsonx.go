@@ -138,3 +138,24 @@ func structField(t reflect.Type, key string) (reflect.Type, bool) {
 	}
 	return fold, fold != nil
 }
+
+// HasNUL reports whether the JSON text b holds the character U+0000 (the
+// escape \u0000 in a string; JSON allows no raw control character there).
+// Postgres stores no U+0000 in text or jsonb, so a value holding one could
+// be neither kept nor handed on: both edges refuse it (httpx with a 400,
+// ce with a dead letter) instead of failing at the first write.
+func HasNUL(b []byte) bool {
+	for i := bytes.IndexByte(b, '\\'); i >= 0 && i+1 < len(b); {
+		if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		// Skip the escaped character (a backslash escapes the next one,
+		// so "\\u0000" is a backslash and the text u0000).
+		next := bytes.IndexByte(b[i+2:], '\\')
+		if next < 0 {
+			return false
+		}
+		i += 2 + next
+	}
+	return false
+}
