@@ -118,3 +118,24 @@ func TestCheckRegisterText(t *testing.T) {
 		t.Error("CheckText leaves emoji to the register fields")
 	}
 }
+
+// TestCheckFreeText: a text written for another to read keeps its line
+// breaks and tabs; any other control, invisible or bidi-control character
+// is reported with its class.
+func TestCheckFreeText(t *testing.T) {
+	for s, want := range map[string]string{
+		"販売契約を\n\t終了しました\r\n": "",
+		"絵文字 😀 は可":            "",
+		"abc\u202edef":        ProblemBidi,
+		"\u2066isolate\u2069": ProblemBidi,
+		"a\x00b":              ProblemControl,
+		"a\x07b":              ProblemControl,
+		"a\u200bb":            ProblemInvisible,
+		"a\ufeffb":            ProblemInvisible,
+	} {
+		p, bad := CheckFreeText(s)
+		if got := map[bool]string{true: p.Class}[bad]; got != want {
+			t.Errorf("CheckFreeText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -63,6 +63,14 @@ func CheckText(s string) (CharProblem, bool) {
 	return CharProblem{}, false
 }
 
+// CheckFreeText is CheckText for a text one party writes for another to read
+// (a reason, a reviewer's message), which is kept and shown as written:
+// its line breaks and tabs are white space (Text folds them before the
+// check), every other control, invisible or bidi-control character is
+// reported. Such a text reaches mails, where an override (U+202E) would make
+// it read as something else.
+func CheckFreeText(s string) (CharProblem, bool) { return CheckText(Text(s)) }
+
 // CheckRegisterText is CheckText plus emoji and pictographs, which no company
 // register holds: it applies to legal names, addresses and person names.
 func CheckRegisterText(s string) (CharProblem, bool) {

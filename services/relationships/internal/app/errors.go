@@ -133,6 +133,8 @@ func mapErr(err error) error {
 		return field(CodeInvalidReason, "reason", "reason.required")
 	case errors.Is(err, domain.ErrReasonTooLong):
 		return field(CodeInvalidReason, "reason", "reason.too_long")
+	case errors.Is(err, domain.ErrReasonCharacters):
+		return field(CodeInvalidReason, "reason", "reason.invalid_characters")
 	}
 	return err
 }

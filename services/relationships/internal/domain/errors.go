@@ -46,4 +46,5 @@ var (
 	ErrNotWider              = errors.New("roles add nothing to the granted roles")
 	ErrReasonRequired        = errors.New("a reason is required")
 	ErrReasonTooLong         = errors.New("reason too long")
+	ErrReasonCharacters      = errors.New("the reason holds a control, invisible or bidirectional-control character")
 )

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // State is the lifecycle state of a Relationship.
@@ -86,6 +88,23 @@ type Relationship struct {
 
 // MaxReasonLength bounds free-text reasons, in characters.
 const MaxReasonLength = 500
+
+// cleanReason is a free-text reason as it is kept and published: trimmed,
+// at most MaxReasonLength characters, and without a control (other than
+// line breaks and tabs), invisible or bidirectional-control character
+// (normalize.CheckFreeText): the reason reaches the other party as written
+// (its mail, its events), where such a character would make it read as
+// something else.
+func cleanReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if p, bad := normalize.CheckFreeText(reason); bad {
+		return "", fmt.Errorf("%w: %s character %s", ErrReasonCharacters, p.Class, p)
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonLength {
+		return "", ErrReasonTooLong
+	}
+	return reason, nil
+}
 
 // CheckTarget checks the form of the ID a request is addressed to: it must be
 // a location ID; a global ID is refused with its own error because it is the
@@ -247,9 +266,9 @@ func (r *Relationship) Accept(h TokenHash, by, grantID string, now time.Time, po
 // Decline records the reseller's refusal. Declining a first request closes the
 // relationship; declining a widening leaves the current grant as it is.
 func (r *Relationship) Decline(h TokenHash, by, reason string, now time.Time) error {
-	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > MaxReasonLength {
-		return ErrReasonTooLong
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return err
 	}
 	q, err := r.Invitation(h, now)
 	if err != nil {
@@ -337,12 +356,12 @@ func (r *Relationship) Narrow(roles RoleSet, side Side, subject string, now time
 // two concurrent ends (one per side, or a double click) yield exactly one
 // RelationshipEnded, and the first reason is the one kept.
 func (r *Relationship) End(side Side, subject, reason string, now time.Time) (already bool, err error) {
-	reason = strings.TrimSpace(reason)
+	reason, err = cleanReason(reason)
 	switch {
+	case err != nil:
+		return false, err
 	case reason == "":
 		return false, ErrReasonRequired
-	case utf8.RuneCountInString(reason) > MaxReasonLength:
-		return false, ErrReasonTooLong
 	}
 	if r.State == StateEnded {
 		return true, nil

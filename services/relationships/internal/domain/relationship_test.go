@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -428,5 +429,41 @@ func TestGrantNextDueAndStateAt(t *testing.T) {
 	r.Tick(t0.Add(30*day), DefaultPolicy())
 	if !r.NextDueAt().IsZero() {
 		t.Errorf("expired grant still due at %v", r.NextDueAt())
+	}
+}
+
+// TestReasonsReadAsWritten: a reason reaches the other party as written
+// (its mail, its events), so one that could read as something else — a
+// bidirectional override, an invisible or a control character (U+0000
+// among them, which no consumer can store) — is refused; line breaks are
+// kept, the ends trimmed, and the bound counts characters after that.
+func TestReasonsReadAsWritten(t *testing.T) {
+	for _, bad := range []string{"abc\u202edef", "a\u200bb", "a\x00b", "ok\x07bell", "\u2066isolated\u2069"} {
+		r := activeRel(t, 30, false)
+		if _, err := r.End(SideReseller, "bob", bad, t0.Add(day)); !errors.Is(err, ErrReasonCharacters) || r.State != StateActive {
+			t.Errorf("end with %q: %v (state %s)", bad, err, r.State)
+		}
+		p, err := NewProposal(proposal(t, terms(t, 30, false)), DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.PullEvents()
+		if err := p.Decline(hashOf(1), "bob", bad, t0); !errors.Is(err, ErrReasonCharacters) || p.State != StateProposed || len(p.PullEvents()) != 0 {
+			t.Errorf("decline with %q: %v (state %s)", bad, err, p.State)
+		}
+	}
+	r := activeRel(t, 30, false)
+	if _, err := r.End(SideReseller, "bob", strings.Repeat("あ", MaxReasonLength)+"  \n ", t0.Add(day)); err != nil {
+		t.Fatalf("a reason of the maximum length with trailing white space: %v", err)
+	}
+	r = activeRel(t, 30, false)
+	if _, err := r.End(SideReseller, "bob", strings.Repeat("あ", MaxReasonLength+1), t0.Add(day)); !errors.Is(err, ErrReasonTooLong) {
+		t.Fatalf("too long: %v", err)
+	}
+	if _, err := r.End(SideReseller, "bob", "  販売契約を\n\t終了しました  ", t0.Add(day)); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.PullEvents()[0].(RelationshipEnded); e.Reason != "販売契約を\n\t終了しました" || r.EndReason != e.Reason {
+		t.Fatalf("kept %q, published %q", r.EndReason, e.Reason)
 	}
 }

@@ -100,6 +100,19 @@ func TestInviteAuthoriseListEnd(t *testing.T) {
 		}
 	}
 
+	// A reason that would read as something else at the other party, or
+	// that no consumer could store, is refused and ends nothing.
+	for reason, want := range map[string]string{`we changed\u202e distributor`: "422 relationships.invalid_reason reason.invalid_characters",
+		`we changed\u0000 distributor`: "400 request.nul_character "} {
+		bad := e.call(inst, "POST", "/v1/relationships/"+relID+"/end", resellerAdmin, json.RawMessage(`{"reason":"`+reason+`"}`))
+		var fieldCode string
+		if errs, _ := bad.body["errors"].([]any); len(errs) == 1 {
+			fieldCode, _ = errs[0].(map[string]any)["code"].(string)
+		}
+		if got := fmt.Sprintf("%d %s %s", bad.status, bad.str("code"), fieldCode); got != want {
+			t.Errorf("end with %s: %s, want %s: %s", reason, got, want, bad.raw)
+		}
+	}
 	end := e.call(inst, "POST", "/v1/relationships/"+relID+"/end", resellerAdmin, map[string]any{"reason": "we changed distributor"})
 	if end.status != http.StatusOK || end.str("ended_by") != "reseller" {
 		t.Fatalf("end: %d %s", end.status, end.raw)
