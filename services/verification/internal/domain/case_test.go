@@ -308,6 +308,13 @@ func TestDecideRefusals(t *testing.T) {
 		{"retry without cure", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeReject, Reason: ReasonFraudSuspected, Mode: ModeRetry}, ErrInvalidDecision},
 		{"document that does not cure", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeRequestDocuments, Reason: ReasonAddressMismatch, Documents: []DocumentType{DocDomainInvoice}}, ErrInvalidDecision},
 		{"no decision id", DecisionInput{Verifier: "v1", Outcome: OutcomeApprove}, ErrInvalidDecision},
+		// The applicant's message is mailed as written: nothing in it may
+		// make it read as something else; both texts are bounded.
+		{"override in the message", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeRequestDocuments, Reason: ReasonAddressMismatch,
+			ApplicantMessage: "番地の表記が\u202e違います"}, ErrInvalidDecision},
+		{"invisible character in the note", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeApprove, InternalNote: "ok\u200b"}, ErrInvalidDecision},
+		{"message too long", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeRequestDocuments, Reason: ReasonAddressMismatch,
+			ApplicantMessage: strings.Repeat("あ", MaxApplicantMessage+1)}, ErrInvalidDecision},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

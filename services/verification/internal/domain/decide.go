@@ -1,8 +1,12 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Outcome is what a verifier decided.
@@ -75,6 +79,13 @@ func (c *Case) decision(id string) *Decision {
 
 // validateDecision checks the decision against the catalog for check k and
 // returns the documents to request.
+// Bounds of a decision's free text (as intake.verification.decision_submitted.v1
+// bounds them on the bus).
+const (
+	MaxApplicantMessage = 2000
+	MaxInternalNote     = 4000
+)
+
 func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
@@ -120,6 +131,20 @@ func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 		}
 	default:
 		add("outcome", "decision.outcome_invalid", "outcome must be approve, reject or request_documents")
+	}
+	// The message is mailed to the applicant as written, the note shown to
+	// operators: bounded as the bus's intake bounds them, and free of
+	// characters that would make either read as something else.
+	for _, t := range []struct {
+		field, text string
+		max         int
+	}{{"applicant_message", in.ApplicantMessage, MaxApplicantMessage}, {"internal_note", in.InternalNote, MaxInternalNote}} {
+		if n := utf8.RuneCountInString(t.text); n > t.max {
+			add(t.field, "decision.too_long", fmt.Sprintf("%s is at most %d characters (got %d)", t.field, t.max, n))
+		}
+		if p, bad := normalize.CheckFreeText(t.text); bad {
+			add(t.field, "decision.invalid_characters", fmt.Sprintf("%s must not contain a control, invisible or bidirectional-control character (%s)", t.field, p))
+		}
 	}
 	if len(fs) > 0 {
 		return nil, invalid(ErrInvalidDecision, fs)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // A Review is verifier work that belongs to no verification case: a
@@ -288,6 +290,11 @@ func (r *Review) validate(in ReviewDecisionInput) error {
 	}
 	if utf8.RuneCountInString(in.Message) > MaxReviewMessage || utf8.RuneCountInString(in.InternalNote) > MaxReviewMessage {
 		bad("message", "decision.too_long", "message and internal_note are at most 2000 characters")
+	}
+	for field, text := range map[string]string{"message": in.Message, "internal_note": in.InternalNote} {
+		if p, found := normalize.CheckFreeText(text); found {
+			bad(field, "decision.invalid_characters", field+" must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
+		}
 	}
 	if len(fields) == 0 {
 		return nil

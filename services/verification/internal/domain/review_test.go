@@ -64,6 +64,8 @@ func TestReviewDecisionRules(t *testing.T) {
 		{"refused with a dispute reason", ReviewDecisionInput{ID: "d", Outcome: ReviewRefused, Reason: "address_belongs_to_contact"}, true},
 		{"dismissed is for disputes", ReviewDecisionInput{ID: "d", Outcome: ReviewDismissed, Reason: "insufficient_evidence"}, true},
 		{"no decision id", ReviewDecisionInput{Outcome: ReviewUpheld}, true},
+		{"a message with a bidi override", ReviewDecisionInput{ID: "d", Outcome: ReviewUpheld, Message: "see \u202etnemucod"}, true},
+		{"a message on two lines", ReviewDecisionInput{ID: "d", Outcome: ReviewUpheld, Message: "see the register\nentry of 2026"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := claimReview(t)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // CaseRevoked is the status of a case whose approval was withdrawn.
@@ -48,6 +50,9 @@ func (in RevokeInput) validate() []FieldProblem {
 		add("reason", "required", "a revocation needs a reason")
 	case utf8.RuneCountInString(in.Reason) > MaxRevocationReasonLength:
 		add("reason", "too_long", "reason is longer than 2000 characters")
+	}
+	if p, bad := normalize.CheckFreeText(in.Reason); bad {
+		add("reason", "invalid_characters", "reason must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
 	}
 	if in.Revoker == "" {
 		add("revoker", "required", "revoker is required")

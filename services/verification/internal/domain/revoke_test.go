@@ -106,6 +106,9 @@ func TestRevokeRefusals(t *testing.T) {
 		{"too long fields", approvedCase,
 			RevokeInput{DecisionID: long(MaxDecisionIDLength + 1), Revoker: "v2", Reason: long(MaxRevocationReasonLength + 1)},
 			ErrInvalidRevocation, []string{"decision_id:too_long", "reason:too_long"}},
+		{"a reason that reads as something else", approvedCase,
+			RevokeInput{DecisionID: "rv", Revoker: "v2", Reason: "documents \u202eforged"},
+			ErrInvalidRevocation, []string{"reason:invalid_characters"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
