@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -16,7 +15,10 @@ func (a *App) LiftComplianceHold(ctx context.Context, p auth.Principal, cmd Comp
 	if err := p.Require(auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	note := normalize.Text(cmd.Note)
+	note, err := optionalNote(cmd.Note)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
 	return a.change(ctx, p, cmd.PartnerID, "lift compliance hold", func(partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.LiftHold(domain.ReasonComplianceHold, p.Subject, note, now)
 	})

@@ -101,6 +101,14 @@ var charCodes = map[string]struct{ code, what string }{
 	normalize.ProblemEmoji:     {CodeEmoji, "an emoji or pictographic symbol"},
 }
 
+// CharCode is the field code of a character problem and what it names
+// ("a bidirectional-text control character"), as a registration field
+// reports it.
+func CharCode(p normalize.CharProblem) (code, what string) {
+	c := charCodes[p.Class]
+	return c.code, c.what
+}
+
 func (v *validator) checked(field, raw string, required bool, max int, check func(string) (normalize.CharProblem, bool)) (string, bool) {
 	if !utf8.ValidString(raw) {
 		v.add(field, CodeInvalidEncoding, "must be valid UTF-8")

@@ -164,6 +164,18 @@ func TestStandingRoutes(t *testing.T) {
 	if r := e.do(t, "PUT", "/v1/partners/"+pid+"/compliance-hold", admin, "application/json", []byte(`{"note":"x"}`)); r.Status != 403 {
 		t.Fatalf("a partner admin placing a hold: %d %s", r.Status, r.Body)
 	}
+	// A note is kept and shown as written: one that would read as something
+	// else changes nothing.
+	for body, code := range map[string]string{`{"note":"sanctions \u202egnineercs"}`: "field.bidi_control",
+		`{"note":"sanctions\u200b screening"}`: "field.invisible_characters"} {
+		r := e.do(t, "PUT", "/v1/partners/"+pid+"/compliance-hold", op, "application/json", []byte(body))
+		if errs, _ := r.json(t)["errors"].([]any); r.Status != 422 || len(errs) != 1 || errs[0].(map[string]any)["code"] != code {
+			t.Fatalf("a note %s: %d %s, want 422 with %s", body, r.Status, r.Body, code)
+		}
+	}
+	if r := e.do(t, "DELETE", "/v1/partners/"+pid+"/compliance-hold?note=ok%E2%80%AE", op, "", nil); r.Status != 422 {
+		t.Fatalf("lifting with a bidi override in the note: %d %s", r.Status, r.Body)
+	}
 	r := e.do(t, "PUT", "/v1/partners/"+pid+"/compliance-hold", op, "application/json", []byte(`{"note":"sanctions screening"}`))
 	if r.Status != 200 || r.json(t)["changed"] != true {
 		t.Fatalf("place hold: %d %s", r.Status, r.Body)
