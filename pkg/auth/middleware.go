@@ -70,27 +70,18 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 // requestID returns the id httpx.Middleware already assigned, else the
-// caller's X-Request-Id if it is short printable ASCII (it lands in logs and
-// audit rows), else a fresh random id.
+// caller's X-Request-Id if httpx.ValidRequestID takes it (it lands in logs
+// and audit rows), else a fresh random id.
 func requestID(r *http.Request) string {
 	if id := httpx.RequestID(r.Context()); id != "" {
 		return id
 	}
-	if id := r.Header.Get(HeaderRequestID); id != "" && len(id) <= 128 && printableASCII(id) {
+	if id := r.Header.Get(HeaderRequestID); httpx.ValidRequestID(id) {
 		return id
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func printableASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // quoteSafe keeps a value legal inside an auth-param quoted string

@@ -162,7 +162,7 @@ func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
-		if rid == "" || len(rid) > 128 {
+		if !ValidRequestID(rid) {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
@@ -223,6 +223,23 @@ type requestIDKey struct{}
 func RequestID(ctx context.Context) string {
 	s, _ := ctx.Value(requestIDKey{}).(string)
 	return s
+}
+
+// ValidRequestID reports whether a caller's X-Request-Id is taken as the
+// request's id: 1 to 128 bytes of printable ASCII. It becomes the
+// correlation id of every event the request writes, and lands in logs and
+// audit rows, so anything else (a byte Postgres cannot store as UTF-8, a
+// space) is replaced by a fresh id rather than failing the request.
+func ValidRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func newRequestID() string {

@@ -29,7 +29,8 @@ import (
 
 // TestRegisterOverHTTP submits a registration and follows it to the row, the
 // event on JetStream (valid against its schema) and the read API; then
-// replays it with the same Idempotency-Key and reuses the key wrongly.
+// replays it with the same Idempotency-Key, reuses the key wrongly and
+// sends keys that cannot be stored.
 func TestRegisterOverHTTP(t *testing.T) {
 	e := start(t)
 	tok := e.token(t, upstream)
@@ -80,6 +81,15 @@ func TestRegisterOverHTTP(t *testing.T) {
 	reuse := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, other), "Idempotency-Key", "k-1")
 	if reuse.Status != http.StatusUnprocessableEntity || reuse.json(t)["code"] != "idempotency.key_reused" {
 		t.Fatalf("key reuse: %d %s", reuse.Status, reuse.Body)
+	}
+
+	// A key that cannot be stored as text (not UTF-8: a 500 before), or
+	// with a control character, is refused before anything is written.
+	for _, key := range []string{"k-\xff\xfe", "k\t2", strings.Repeat("k", 256)} {
+		bad := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, other), "Idempotency-Key", key)
+		if bad.Status != http.StatusUnprocessableEntity || bad.json(t)["code"] != "idempotency.key_invalid" {
+			t.Fatalf("Idempotency-Key %q: %d %s", key, bad.Status, bad.Body)
+		}
 	}
 
 	// The reads, by the upstream and by the partner's own user.

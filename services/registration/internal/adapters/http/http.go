@@ -98,8 +98,8 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx co
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
-	if len(key) > 255 {
-		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", "Idempotency-Key is longer than 255 characters"))
+	if !validIdempotencyKey(key) {
+		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", "Idempotency-Key must be at most 255 characters of printable ASCII"))
 		return
 	}
 	p := principal(r)
@@ -377,4 +377,19 @@ func (a *API) requirements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, view)
+}
+
+// validIdempotencyKey: no key, or at most 255 printable ASCII characters
+// (it is stored and compared as text; a byte that is not UTF-8 made the
+// claim's insert fail).
+func validIdempotencyKey(key string) bool {
+	if len(key) > 255 {
+		return false
+	}
+	for i := range len(key) {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
