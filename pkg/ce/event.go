@@ -320,21 +320,22 @@ func (e Event) validate() error {
 		return decodeErr(CodeMissingType, "type is required")
 	}
 	for name, v := range map[string]string{"id": e.ID, "source": e.Source, "type": e.Type, "subject": e.Subject} {
-		if len(v) > 512 || !utf8.ValidString(v) {
-			return decodeErr(CodeBadAttribute, "attribute %s is longer than 512 bytes or not UTF-8", name)
+		if len(v) > 512 || !storable(v) {
+			return decodeErr(CodeBadAttribute, "attribute %s is longer than 512 bytes, not UTF-8 or holds U+0000", name)
 		}
 	}
 	// Every other attribute and extension is handed on (the timeline's
-	// feed and webhooks, dead letters): UTF-8 only.
+	// feed and webhooks, dead letters) and stored: UTF-8 without U+0000
+	// (Postgres stores no U+0000 in text).
 	for _, v := range []string{e.DataContentType, e.DataSchema, e.PartitionKey, e.TraceParent, e.CorrelationID,
 		e.CausationID, e.AuthType, e.AuthID, e.DataClassification} {
-		if !utf8.ValidString(v) {
-			return decodeErr(CodeBadAttribute, "an attribute is not UTF-8")
+		if !storable(v) {
+			return decodeErr(CodeBadAttribute, "an attribute is not UTF-8 or holds U+0000")
 		}
 	}
 	for name, v := range e.Extensions {
-		if !utf8.ValidString(name) || !utf8.ValidString(v) {
-			return decodeErr(CodeBadAttribute, "extension %q is not UTF-8", name)
+		if !storable(name) || !storable(v) {
+			return decodeErr(CodeBadAttribute, "extension %q is not UTF-8 or holds U+0000", name)
 		}
 	}
 	if len(e.Data) > MaxDataBytes {
@@ -371,3 +372,6 @@ func (e Event) DecodeData(v any, strict bool) error {
 	}
 	return nil
 }
+
+// storable: UTF-8 without U+0000, what Postgres text holds.
+func storable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }

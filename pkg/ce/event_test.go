@@ -65,6 +65,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"xml content type", with("ce-datacontenttype", "application/xml"), `<a/>`, CodeBadContentType},
 		{"not json", base(), `{"a":`, CodeNotJSON},
 		{"U+0000 in data", base(), `{"reason":"a\u0000b"}`, CodeNULCharacter},
+		{"U+0000 in an attribute", with("ce-authid", "up\x00stream"), `{}`, CodeBadAttribute},
+		{"U+0000 in the subject", with("ce-subject", "lead\x00"), `{}`, CodeBadAttribute},
 		{"too large", base(), `"` + strings.Repeat("x", MaxDataBytes) + `"`, CodeTooLarge},
 		{"structured garbage", map[string]string{"content-type": StructuredContentType}, `[1,2]`, CodeBadStructured},
 		{"structured base64", map[string]string{"content-type": StructuredContentType}, `{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"AA=="}`, CodeNotJSON},
