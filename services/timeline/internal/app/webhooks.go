@@ -10,6 +10,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -275,6 +276,9 @@ func (w *Webhooks) apply(e *domain.Endpoint, url *string, types *[]string, descr
 	if description != nil {
 		if len(*description) > domain.MaxDescription {
 			return invalidEndpoint("description", fmt.Errorf("%w: at most %d bytes", domain.ErrDescription, domain.MaxDescription))
+		}
+		if p, bad := normalize.CheckFreeText(*description); bad {
+			return invalidEndpoint("description", fmt.Errorf("%w: a control, invisible or bidirectional-control character (%s)", domain.ErrDescription, p))
 		}
 		e.Description = *description
 	}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -154,11 +156,25 @@ func CheckEndpointURL(raw string, allowInsecure bool) (string, error) {
 	if u.Fragment != "" {
 		return "", fmt.Errorf("%w: a fragment is never sent", ErrEndpointURL)
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !allowInsecure && !PublicAddr(ip) {
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%w: port %s is not 1-65535", ErrEndpointURL, p)
+		}
+	}
+	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
+	switch {
+	case err == nil && !allowInsecure && !PublicAddr(ip):
 		return "", fmt.Errorf("%w: %s is not a public address", ErrEndpointURL, ip)
+	case err != nil && !hostName.MatchString(u.Hostname()):
+		return "", fmt.Errorf("%w: the host is neither an IP address nor a DNS name (an internationalised name is given in its xn-- form)", ErrEndpointURL)
 	}
 	return u.String(), nil
 }
+
+// hostName is a DNS name as a resolver takes it: labels of letters, digits
+// and inner hyphens, at most 63 characters each, 253 in all (checked by
+// the URL's bound), an optional final dot.
+var hostName = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
 
 // PublicAddr reports whether deliveries may go to ip outside development:
 // not loopback, private, link-local (cloud metadata), unspecified or

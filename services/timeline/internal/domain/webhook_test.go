@@ -25,6 +25,16 @@ func TestEndpointRules(t *testing.T) {
 		{"https://example.com/h#frag", false, false},
 		{"/relative", false, false},
 		{"mailto:x@example.com", false, false},
+		{"https://example.com:99999/h", true, false},
+		{"https://example.com:0/h", true, false},
+		{"https://example.com:8443/h", false, true},
+		{"https://example.com\u202e/h", true, false},
+		{"https://exa mple.com/h", true, false},
+		{"https://bücher.example/h", false, false},
+		{"https://xn--bcher-kva.example/h", false, true},
+		{"https://crm-1.example.com./h", false, true},
+		{"https://-bad.example.com/h", false, false},
+		{"http://localhost:8080/h", true, true},
 	} {
 		if _, err := domain.CheckEndpointURL(tt.url, tt.insecure); (err == nil) != tt.ok {
 			t.Errorf("CheckEndpointURL(%q, %v) = %v, want ok %v", tt.url, tt.insecure, err, tt.ok)
