@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 
-	"github.com/partnerhub/onboarding/pkg/ce"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
@@ -11,11 +10,7 @@ import (
 
 // duplicateClaimUpheld asks the existing partner's contact (the directory's
 // address of the event's partner) to add the claimant's contact.
-func duplicateClaimUpheld(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p verificationv1.DuplicateClaimDecided
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func duplicateClaimUpheld(_ context.Context, _ *Handlers, p verificationv1.DuplicateClaimDecided, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.ExistingPartnerID, p.Market
 	c := p.Claimant
 	return false, setData(req, mails.Data{Claim: &mails.Claim{ClaimID: p.ClaimID, ClaimantFirst: c.FirstName, ClaimantLast: c.LastName,

@@ -46,33 +46,47 @@ type Handlers struct {
 type mail struct {
 	template string // the mails.Kinds id; its Trigger is the event type
 	inbox    string
-	// build fills the request's partner, data and secret from the event;
-	// skip reports an event that needs no mail.
-	build func(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (skip bool, err error)
+	build    builder
+}
+
+// builder fills the request's partner, data and secret from the event;
+// skip reports an event that needs no mail.
+type builder func(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (skip bool, err error)
+
+// from is the builder of a mail from its event's data, decoded as T (a
+// malformed payload is the decode error, dead-lettered with its code).
+func from[T any](build func(ctx context.Context, h *Handlers, p T, req *domain.MailRequest) (bool, error)) builder {
+	return func(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
+		var p T
+		if err := ev.DecodeData(&p, false); err != nil {
+			return false, err
+		}
+		return build(ctx, h, p, req)
+	}
 }
 
 var catalog = []mail{
-	{mails.VerifyEmail, HandlerAccept, verifyEmail},
-	{mails.DocumentsRequested, "mail_documents_requested", documentsRequested},
-	{mails.DocumentsReminder, "mail_documents_reminder", documentsReminder},
-	{mails.VerificationRejected, "mail_verification_rejected", verificationRejected},
-	{mails.VerificationApproved, "mail_verification_approved", verificationApproved},
-	{mails.ReacceptanceRequired, "mail_reacceptance_required", reacceptanceRequired},
-	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", reacceptanceOverdue},
-	{mails.AcceptanceRefused, "mail_acceptance_refused", acceptanceRefused},
-	{mails.Invitation, "mail_invitation", invitation},
-	{mails.InvitationReminder, "mail_invitation_reminder", invitationReminder},
-	{mails.AccessExpiring, "mail_access_expiring", accessExpiring},
-	{mails.AccessExpired, "mail_access_expired", accessExpired},
-	{mails.AccessTerminated, "mail_access_terminated", accessTerminated},
-	{mails.RequestAccepted, "mail_request_accepted", requestAccepted},
-	{mails.RequestDeclined, "mail_request_declined", requestDeclined},
-	{mails.RequestDeferred, "mail_request_deferred", requestDeferred},
-	{mails.RequestExpired, "mail_request_expired", requestExpired},
-	{mails.RelationshipEnded, "mail_relationship_ended", relationshipEnded},
-	{mails.StandingChanged, "mail_standing_changed", standingChanged},
-	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", duplicateClaimUpheld},
-	{mails.ProfileChangeRejected, "mail_profile_change_rejected", profileChangeRejected},
+	{mails.VerifyEmail, HandlerAccept, from(verifyEmail)},
+	{mails.DocumentsRequested, "mail_documents_requested", from(documentsRequested)},
+	{mails.DocumentsReminder, "mail_documents_reminder", from(documentsReminder)},
+	{mails.VerificationRejected, "mail_verification_rejected", from(verificationRejected)},
+	{mails.VerificationApproved, "mail_verification_approved", from(verificationApproved)},
+	{mails.ReacceptanceRequired, "mail_reacceptance_required", from(reacceptanceRequired)},
+	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", from(reacceptanceOverdue)},
+	{mails.AcceptanceRefused, "mail_acceptance_refused", from(acceptanceRefused)},
+	{mails.Invitation, "mail_invitation", from(invitation)},
+	{mails.InvitationReminder, "mail_invitation_reminder", from(invitationReminder)},
+	{mails.AccessExpiring, "mail_access_expiring", from(accessExpiring)},
+	{mails.AccessExpired, "mail_access_expired", from(accessExpired)},
+	{mails.AccessTerminated, "mail_access_terminated", from(accessTerminated)},
+	{mails.RequestAccepted, "mail_request_accepted", from(requestAccepted)},
+	{mails.RequestDeclined, "mail_request_declined", from(requestDeclined)},
+	{mails.RequestDeferred, "mail_request_deferred", from(requestDeferred)},
+	{mails.RequestExpired, "mail_request_expired", from(requestExpired)},
+	{mails.RelationshipEnded, "mail_relationship_ended", from(relationshipEnded)},
+	{mails.StandingChanged, "mail_standing_changed", from(standingChanged)},
+	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", from(duplicateClaimUpheld)},
+	{mails.ProfileChangeRejected, "mail_profile_change_rejected", from(profileChangeRejected)},
 }
 
 // Subscriptions are the events the notifier consumes, each handled once
@@ -150,11 +164,7 @@ func programs(es []verificationv1.Enrollment) []string {
 // verifyEmail: the address confirmation, with the link token and code
 // sealed by e-mail ownership. Its id is the challenge's: one mail per
 // challenge whatever the event id.
-func verifyEmail(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p emailv1.VerificationMailRequested
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func verifyEmail(_ context.Context, _ *Handlers, p emailv1.VerificationMailRequested, req *domain.MailRequest) (bool, error) {
 	req.ID, req.ChallengeID, req.SecretRef = p.ChallengeID, p.ChallengeID, p.ChallengeID
 	req.TemplateID = p.TemplateID // the producer names the template (a new version rolls out without the notifier)
 	req.PartnerID, req.EnrollmentID, req.Program = p.PartnerID, p.EnrollmentID, p.Program
@@ -163,11 +173,7 @@ func verifyEmail(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRe
 	return false, nil
 }
 
-func documentsRequested(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p verificationv1.DocumentsRequested
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func documentsRequested(_ context.Context, _ *Handlers, p verificationv1.DocumentsRequested, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Recipient = p.PartnerID, p.ContactEmail
 	v := &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
 		ApplicantMessage: p.ApplicantMessage, Documents: p.AcceptedDocuments, DueAt: p.DueAt, BusinessDaysLeft: p.BusinessDaysLeft,
@@ -181,49 +187,29 @@ func documentsRequested(_ context.Context, _ *Handlers, ev ce.Event, req *domain
 
 // documentsReminder expires with the deadline: a reminder after it would
 // mislead.
-func documentsReminder(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p verificationv1.ReminderDue
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func documentsReminder(_ context.Context, _ *Handlers, p verificationv1.ReminderDue, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Recipient, req.ExpiresAt = p.PartnerID, p.ContactEmail, p.DueAt
 	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.Check, Reason: p.Reason,
 		Documents: p.AcceptedDocuments, DueAt: p.DueAt, BusinessDaysLeft: p.BusinessDaysLeft}})
 }
 
-func verificationRejected(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p verificationv1.VerificationRejected
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func verificationRejected(_ context.Context, _ *Handlers, p verificationv1.VerificationRejected, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Check: p.FailingCheck, Reason: p.Reason,
 		Mode: p.Mode, ApplicantMessage: p.ApplicantMessage, Programs: programs(p.Enrollments)}})
 }
 
-func verificationApproved(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p verificationv1.VerificationApproved
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func verificationApproved(_ context.Context, _ *Handlers, p verificationv1.VerificationApproved, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Programs: programs(p.Enrollments)}})
 }
 
-func reacceptanceRequired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p agreementsv1.ReacceptanceRequired
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func reacceptanceRequired(_ context.Context, _ *Handlers, p agreementsv1.ReacceptanceRequired, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
 }
 
-func reacceptanceOverdue(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p agreementsv1.ReacceptanceOverdue
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func reacceptanceOverdue(_ context.Context, _ *Handlers, p agreementsv1.ReacceptanceOverdue, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
 }
@@ -242,11 +228,7 @@ var toldElsewhere = map[string]bool{
 // acceptanceRefused tells the partner that the acceptance its administrator
 // made before agreements knew of the partner or of its approval (answered
 // 202) was not recorded, and why, unless another mail already says why.
-func acceptanceRefused(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p agreementsv1.AcceptanceRefused
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func acceptanceRefused(_ context.Context, _ *Handlers, p agreementsv1.AcceptanceRefused, req *domain.MailRequest) (bool, error) {
 	if toldElsewhere[p.Code] {
 		return true, nil
 	}
@@ -259,11 +241,7 @@ func acceptanceRefused(_ context.Context, _ *Handlers, ev ce.Event, req *domain.
 // the link relationships sealed to the notifier. The sealed link is kept
 // until the invitation expires, for the reminder. The provider's name is
 // filled in when the mail is sent.
-func invitation(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestCreated
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func invitation(ctx context.Context, h *Handlers, p relv1.RequestCreated, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market, req.ExpiresAt = p.ResellerID, p.Market, p.ExpiresAt
 	req.SealedSecret, req.SecretRef = p.SealedInvitation, p.RequestID
 	if err := h.App.KeepInvitation(ctx, p.RequestID, p.SealedInvitation, p.ExpiresAt); err != nil {
@@ -276,11 +254,7 @@ func invitation(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailR
 
 // invitationReminder carries the invitation's link, kept since the
 // invitation was mailed (looked up when the reminder is sent).
-func invitationReminder(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestReminderDue
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func invitationReminder(_ context.Context, _ *Handlers, p relv1.RequestReminderDue, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.ExpiresAt = p.ResellerID, p.ExpiresAt
 	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RequestID: p.RequestID, ProviderID: p.ProviderID,
 		ExpiresAt: p.ExpiresAt}})
@@ -293,29 +267,17 @@ func accessMail(req *domain.MailRequest, parties relv1.Parties, r mails.Relation
 	return setData(req, mails.Data{Relationship: &r})
 }
 
-func accessExpiring(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.AccessExpiring
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func accessExpiring(_ context.Context, _ *Handlers, p relv1.AccessExpiring, req *domain.MailRequest) (bool, error) {
 	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, ExpiresAt: p.ExpiresAt, AutoExtend: p.AutoExtend})
 }
 
-func accessExpired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.AccessExpired
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func accessExpired(_ context.Context, _ *Handlers, p relv1.AccessExpired, req *domain.MailRequest) (bool, error) {
 	return false, accessMail(req, p.Parties, mails.Relationship{GrantID: p.GrantID, ExpiresAt: p.ExpiresAt})
 }
 
 // accessTerminated mails only when the relationship ended: a grant
 // superseded by a widening is replaced, not lost.
-func accessTerminated(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.AccessTerminated
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func accessTerminated(_ context.Context, _ *Handlers, p relv1.AccessTerminated, req *domain.MailRequest) (bool, error) {
 	if p.Reason != relv1.TerminatedRelationshipEnded {
 		return true, nil
 	}
@@ -338,30 +300,18 @@ func providerMail(req *domain.MailRequest, parties relv1.Parties, r mails.Relati
 	return setData(req, mails.Data{Relationship: &r})
 }
 
-func requestAccepted(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestAccepted
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func requestAccepted(_ context.Context, _ *Handlers, p relv1.RequestAccepted, req *domain.MailRequest) (bool, error) {
 	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, Roles: p.Roles})
 }
 
 // requestDeclined carries the reseller's reason: its answer to the
 // provider's request.
-func requestDeclined(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestDeclined
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func requestDeclined(_ context.Context, _ *Handlers, p relv1.RequestDeclined, req *domain.MailRequest) (bool, error) {
 	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, Message: p.Reason})
 }
 
 // requestDeferred is stale once the request expired.
-func requestDeferred(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestDeferred
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func requestDeferred(_ context.Context, _ *Handlers, p relv1.RequestDeferred, req *domain.MailRequest) (bool, error) {
 	if err := providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, ExpiresAt: p.ExpiresAt}); err != nil {
 		return false, err
 	}
@@ -371,11 +321,7 @@ func requestDeferred(_ context.Context, _ *Handlers, ev ce.Event, req *domain.Ma
 	return false, nil
 }
 
-func requestExpired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RequestExpired
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func requestExpired(_ context.Context, _ *Handlers, p relv1.RequestExpired, req *domain.MailRequest) (bool, error) {
 	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind})
 }
 
@@ -384,11 +330,7 @@ func requestExpired(_ context.Context, _ *Handlers, ev ce.Event, req *domain.Mai
 // was closed (the closure's record is not for the provider). A provider
 // that ended it itself is not mailed, and the reseller hears of it from
 // the access terminated mail.
-func relationshipEnded(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p relv1.RelationshipEnded
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func relationshipEnded(_ context.Context, _ *Handlers, p relv1.RelationshipEnded, req *domain.MailRequest) (bool, error) {
 	if p.EndedBy != relv1.SideReseller {
 		return true, nil
 	}
@@ -404,11 +346,7 @@ func relationshipEnded(_ context.Context, _ *Handlers, ev ce.Event, req *domain.
 // closed) goes to the partner's contact (the directory's). The note is
 // left out: it is the operator's or verifier's free text, written for the
 // record, not for the partner.
-func standingChanged(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p regv1.PartnerStandingChanged
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func standingChanged(_ context.Context, _ *Handlers, p regv1.PartnerStandingChanged, req *domain.MailRequest) (bool, error) {
 	req.PartnerID = p.PartnerID
 	return false, setData(req, mails.Data{Standing: &mails.Standing{From: p.From, To: p.To, Reasons: p.Reasons, Added: p.Added,
 		Lifted: p.Lifted, ChangedAt: p.ChangedAt}})

@@ -28,11 +28,7 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 
 // profileChangeRejected: the partner is told which check of its profile
 // change failed and why.
-func profileChangeRejected(_ context.Context, _ *Handlers, ev ce.Event, req *domain.MailRequest) (bool, error) {
-	var p regv1.ProfileChangeRejected
-	if err := ev.DecodeData(&p, false); err != nil {
-		return false, err
-	}
+func profileChangeRejected(_ context.Context, _ *Handlers, p regv1.ProfileChangeRejected, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{ProfileChange: &mails.ProfileChange{Number: p.ChangeNumber, Check: p.Check, Reason: p.Reason}})
 }
