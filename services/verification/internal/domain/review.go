@@ -291,9 +291,9 @@ func (r *Review) validate(in ReviewDecisionInput) error {
 	if utf8.RuneCountInString(in.Message) > MaxReviewMessage || utf8.RuneCountInString(in.InternalNote) > MaxReviewMessage {
 		bad("message", "decision.too_long", "message and internal_note are at most 2000 characters")
 	}
-	for field, text := range map[string]string{"message": in.Message, "internal_note": in.InternalNote} {
-		if p, found := normalize.CheckFreeText(text); found {
-			bad(field, "decision.invalid_characters", field+" must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
+	for _, f := range [][2]string{{"message", in.Message}, {"internal_note", in.InternalNote}} {
+		if p, found := normalize.CheckFreeText(f[1]); found {
+			bad(f[0], "decision.invalid_characters", f[0]+" must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
 		}
 	}
 	if len(fields) == 0 {
