@@ -143,6 +143,15 @@ func TestProfileChangeRefusals(t *testing.T) {
 	if ae.Fields[0].Code != domain.CodeSupportProgramNotFound {
 		t.Fatalf("fields %+v", ae.Fields)
 	}
+	// Two profiles for one program: refused, not the last one kept unseen.
+	_, err = h.app.RequestProfileChange(ctx, admin, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Support: []domain.ProgramInput{
+			{Program: "indirect_reseller", Support: &domain.SupportProfileInput{Website: "a.co.jp", Email: "s@a.co.jp"}},
+			{Program: "Indirect_Reseller ", Support: &domain.SupportProfileInput{Website: "b.co.jp", Email: "s@b.co.jp"}}}}})
+	ae = wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
+	if len(ae.Fields) != 1 || ae.Fields[0].Field != "support[1].program" || ae.Fields[0].Code != domain.CodeProgramDuplicate {
+		t.Fatalf("fields %+v", ae.Fields)
+	}
 	// Moving onto another partner's legal identity is the duplicate rule of registration.
 	_, err = h.app.RequestProfileChange(ctx, admin, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
 		LegalName:          ptr("株式会社ほかの会社"),

@@ -58,6 +58,9 @@ func TestNormalizeWebsite(t *testing.T) {
 		{"例え.jp", "https://xn--r8jz45g.jp", "xn--r8jz45g.jp"},
 		{"https://www.Bücher.de/shop", "https://www.xn--bcher-kva.de/shop", "xn--bcher-kva.de"},
 		{"https://xn--r8jz45g.jp", "https://xn--r8jz45g.jp", "xn--r8jz45g.jp"},
+		{"https://example.com:8443/ja", "https://example.com:8443/ja", "example.com"},
+		{"https://example.com:99999/", "", ""},
+		{"example.com:0", "", ""},
 	}
 	for _, tt := range tests {
 		w, d, err := NormalizeWebsite(tt.in)

@@ -68,7 +68,7 @@ func NormalizeWebsite(s string) (website, domain string, err error) {
 		s = "https://" + s
 	}
 	u, perr := url.Parse(s)
-	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Hostname() == "" {
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Hostname() == "" || !normalize.URLPort(u.Port()) {
 		return "", "", ErrWebsiteInvalid
 	}
 	host, err := ASCIIDomain(u.Hostname())

@@ -262,13 +262,17 @@ func (p *Partner) mergeProfileInput(in ProfileChangeInput) (RegistrationInput, [
 		touch("contact")
 	}
 	v := &validator{}
+	seen := map[Program]bool{}
 	for i, s := range in.Support {
-		prog := Program(strings.ToLower(strings.TrimSpace(s.Program)))
+		prog := programOf(s.Program)
 		field := fmt.Sprintf("support[%d]", i)
-		j := slices.IndexFunc(merged.Programs, func(pi ProgramInput) bool { return Program(strings.ToLower(strings.TrimSpace(pi.Program))) == prog })
+		j := slices.IndexFunc(merged.Programs, func(pi ProgramInput) bool { return programOf(pi.Program) == prog })
 		switch {
 		case !prog.Valid():
 			v.add(field+".program", CodeProgramUnknown, "%q is not a program", s.Program)
+		case seen[prog]:
+			// Two profiles for one program: the last would win unseen.
+			v.add(field+".program", CodeProgramDuplicate, "%s is given twice", prog)
 		case prog == ProgramPartnerNetwork:
 			v.add(field+".program", CodeSupportNotForProgram, "the partner network membership has no customer support profile")
 		case j < 0:
@@ -280,6 +284,7 @@ func (p *Partner) mergeProfileInput(in ProfileChangeInput) (RegistrationInput, [
 			merged.Programs[j] = ProgramInput{Program: merged.Programs[j].Program, Support: &sp}
 			touch("programs." + string(prog) + ".support")
 		}
+		seen[prog] = true
 	}
 	if len(v.fields) > 0 {
 		return merged, nil, &ValidationError{Fields: v.fields}
@@ -381,7 +386,7 @@ func submittedFields(in RegistrationInput) map[string]string {
 		if pr.Support == nil {
 			continue
 		}
-		f := "programs." + strings.ToLower(strings.TrimSpace(pr.Program)) + ".support"
+		f := "programs." + string(programOf(pr.Program)) + ".support"
 		m[f+".website"], m[f+".email"], m[f+".phone"] = pr.Support.Website, pr.Support.Email, pr.Support.Phone
 	}
 	return m

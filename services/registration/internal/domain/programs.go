@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/normalize"
@@ -49,7 +48,7 @@ type LocationInput struct {
 // ErrNetworkComesWithReg.
 func NormalizeEnrollment(in EnrollmentInput, market Country, policy Policy) (ProgramRequest, error) {
 	v := &validator{}
-	prog := Program(strings.ToLower(normalize.Text(in.Program)))
+	prog := programOf(in.Program)
 	req := ProgramRequest{Program: prog}
 	switch {
 	case prog == ProgramPartnerNetwork:

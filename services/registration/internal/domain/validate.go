@@ -391,11 +391,15 @@ func (v *validator) email(field, raw string, policy Policy, personal bool) (Emai
 	return e, valid
 }
 
+// programOf reads a program name as a client wrote it ("Indirect_Reseller",
+// full-width letters, spaces around).
+func programOf(s string) Program { return Program(strings.ToLower(normalize.Text(s))) }
+
 func (v *validator) programs(in []ProgramInput, market Country, marketOK bool, policy Policy) []ProgramRequest {
 	var out []ProgramRequest
 	seen := map[Program]bool{}
 	for i, p := range in {
-		prog := Program(strings.ToLower(normalize.Text(p.Program)))
+		prog := programOf(p.Program)
 		if !prog.Valid() {
 			v.add(fmt.Sprintf("programs[%d].program", i), CodeProgramUnknown, "%q is not a program (%s, %s or %s)",
 				p.Program, ProgramPartnerNetwork, ProgramIndirectReseller, ProgramIndirectProvider)

@@ -10,10 +10,11 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Webhook endpoint scopes: which events an endpoint is sent.
@@ -156,10 +157,8 @@ func CheckEndpointURL(raw string, allowInsecure bool) (string, error) {
 	if u.Fragment != "" {
 		return "", fmt.Errorf("%w: a fragment is never sent", ErrEndpointURL)
 	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("%w: port %s is not 1-65535", ErrEndpointURL, p)
-		}
+	if !normalize.URLPort(u.Port()) {
+		return "", fmt.Errorf("%w: port %s is not 1-65535", ErrEndpointURL, u.Port())
 	}
 	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
 	switch {
