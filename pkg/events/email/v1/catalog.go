@@ -13,6 +13,7 @@ const (
 	TypeChallengeLocked           = "com.partnerhub.email.challenge.locked.v1"
 	TypeDisputeWithdrawn          = "com.partnerhub.email.dispute.withdrawn.v1"
 	TypeChallengeCancelled        = "com.partnerhub.email.challenge.cancelled.v1"
+	TypeChallengeWithdrawn        = "com.partnerhub.email.challenge.withdrawn.v1"
 )
 
 // DataClassificationRestricted marks VerificationMailRequested events (the
@@ -115,4 +116,26 @@ type ChallengeCancelled struct {
 	ChallengeID  string    `json:"challenge_id"`
 	Standing     string    `json:"standing"`
 	CancelledAt  time.Time `json:"cancelled_at"`
+}
+
+// Why a profile change's challenge was withdrawn.
+const (
+	WithdrawnSuperseded = "superseded" // a newer profile change replaced the change before the address was confirmed
+	WithdrawnRejected   = "rejected"   // a re-opened check failed: the change was rejected
+)
+
+// ChallengeWithdrawn: the open challenge of a registration profile change's
+// new contact address (reason profile_change, or its resend) was withdrawn
+// because that change will never be applied: a newer change replaced it
+// (Cause superseded; a newer change with the same new address keeps the
+// challenge instead), or a check rejected it (Cause rejected). Its link and
+// code confirm nothing any more.
+type ChallengeWithdrawn struct {
+	PartnerID     string    `json:"partner_id"`
+	EnrollmentID  string    `json:"enrollment_id"`
+	Program       string    `json:"program"`
+	ChallengeID   string    `json:"challenge_id"`
+	ProfileChange int       `json:"profile_change"` // registration's change number
+	Cause         string    `json:"cause"`          // superseded or rejected
+	WithdrawnAt   time.Time `json:"withdrawn_at"`
 }

@@ -149,6 +149,7 @@ const (
 	CodeResendThrottled     = "emailownership.resend_throttled"
 	CodeNotFound            = "emailownership.not_found"
 	CodeChallengeCancelled  = "emailownership.challenge_cancelled"
+	CodeChallengeWithdrawn  = "emailownership.challenge_withdrawn"
 	CodeNotInGoodStanding   = "emailownership.partner_not_in_good_standing"
 )
 
@@ -180,6 +181,8 @@ func translate(err error) error {
 		e = apperr.Conflict(CodeChallengeLocked, "too many wrong codes; request a new mail")
 	case errors.Is(err, domain.ErrCancelled):
 		e = apperr.Conflict(CodeChallengeCancelled, "the challenge was cancelled: the partner is not in good standing")
+	case errors.Is(err, domain.ErrWithdrawn):
+		e = apperr.Conflict(CodeChallengeWithdrawn, "the challenge was withdrawn: the profile change that gave this address was replaced by a newer one or rejected")
 	case errors.Is(err, domain.ErrAddressRemoved):
 		e = apperr.Conflict(CodeAddressRemoved, "the address was removed from the enrollment after a reviewed dispute; the enrollment needs another contact address")
 	case errors.Is(err, domain.ErrPartnerHeld):

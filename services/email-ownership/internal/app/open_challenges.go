@@ -26,6 +26,9 @@ type OpenChallengesCommand struct {
 	CausationID string // CloudEvent id of the registration event
 	// Reason is why: domain.ReasonRegistration unless a profile change.
 	Reason domain.OpenReason
+	// ProfileChange is registration's change number when Reason is
+	// domain.ReasonProfileChange (required then).
+	ProfileChange int
 }
 
 // OpenedChallenge names a challenge that this call opened.
@@ -79,11 +82,17 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 			if reason == "" {
 				reason = domain.ReasonRegistration
 			}
-			ok, err := o.OpenFor(reason, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			var ok bool
+			if reason == domain.ReasonProfileChange {
+				ok, err = o.OpenForProfileChange(cmd.ProfileChange, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			} else {
+				ok, err = o.OpenFor(reason, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			}
 			if err != nil || !ok {
 				return nil, err
 			}
-			opened = true
+			cur, _ := o.Current()
+			opened = cur.ID == is.ChallengeID
 			return o, nil
 		})
 		if err != nil {

@@ -25,4 +25,5 @@ var (
 	ErrWeakPepper        = errors.New("pepper must be at least 32 bytes")
 	ErrCancelled         = errors.New("challenge cancelled: the partner is not in good standing")
 	ErrPartnerHeld       = errors.New("the partner is not in good standing")
+	ErrWithdrawn         = errors.New("challenge withdrawn: its profile change was replaced or rejected")
 )

@@ -47,6 +47,26 @@ type ChallengeCancelled struct {
 
 func (ChallengeCancelled) EventName() string { return "challenge.cancelled" }
 
+// ProgramMembership is the partner network membership: its enrollment
+// proves the partner's contact address, and a profile change's new one.
+const ProgramMembership = "partner_network"
+
+// Why a profile change's challenge is withdrawn.
+const (
+	WithdrawnSuperseded = "superseded" // a newer profile change replaced the change
+	WithdrawnRejected   = "rejected"   // a re-opened check rejected the change
+)
+
+// ChallengeWithdrawn: the challenge of a profile change's new address was
+// withdrawn because that change will never be applied (Cause).
+type ChallengeWithdrawn struct {
+	EventHeader
+	ProfileChange int
+	Cause         string
+}
+
+func (ChallengeWithdrawn) EventName() string { return "challenge.withdrawn" }
+
 // ChallengeOpened: a challenge was opened. It carries no secret and no hash.
 type ChallengeOpened struct {
 	EventHeader

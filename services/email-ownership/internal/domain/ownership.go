@@ -21,6 +21,9 @@ const (
 	// StateCancelled: the partner left good standing while the challenge
 	// was open (registration suspended, made inactive or closed it).
 	StateCancelled State = "cancelled"
+	// StateWithdrawn: the profile change whose new address the challenge
+	// proves will never be applied (replaced by a newer change, or rejected).
+	StateWithdrawn State = "withdrawn"
 )
 
 // Challenge is one mailed challenge of an enrollment. Only hashes of its
@@ -42,6 +45,11 @@ type Challenge struct {
 	SupersededAt time.Time
 	CancelledAt  time.Time
 	RemovedAt    time.Time // an upheld dispute removed the address
+	WithdrawnAt  time.Time
+	// ProfileChange is registration's number of the profile change whose
+	// new contact address this challenge proves (its resends and
+	// reinstatements keep it); 0 for every other challenge.
+	ProfileChange int
 }
 
 // usable reports whether the challenge may still be confirmed at now.
@@ -63,6 +71,8 @@ func (c *Challenge) usable(now time.Time) error {
 		return ErrLocked
 	case StateCancelled:
 		return ErrCancelled
+	case StateWithdrawn:
+		return ErrWithdrawn
 	case StateRemoved:
 		return ErrAddressRemoved
 	}
@@ -109,9 +119,13 @@ type Ownership struct {
 	disputeOpen string    // id of the disputed challenge while a dispute is open
 	causations  []string  // ids of events that opened challenges (replay guard)
 	hold        *Hold     // set while the partner is not in good standing
-	challenges  []Challenge
-	version     int
-	events      []Event
+	// changesClosed: registration's profile changes up to this number will
+	// never be applied (replaced or rejected); none of them opens a
+	// challenge any more, whichever of its events arrives first.
+	changesClosed int
+	challenges    []Challenge
+	version       int
+	events        []Event
 }
 
 // NewOwnership starts an empty proof for an enrollment.
@@ -176,6 +190,34 @@ func (o *Ownership) Open(rcpt Recipient, causationID string, is Issued, p Policy
 // OpenFor is Open with the reason the challenge is opened for: the
 // registration, or a profile change's new contact address.
 func (o *Ownership) OpenFor(reason OpenReason, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
+	return o.open(reason, 0, rcpt, causationID, is, p, now)
+}
+
+// OpenForProfileChange opens the challenge of profile change number
+// change's new contact address (reason profile_change). A challenge still
+// open for the same address, from the change this one replaces, is kept
+// and now proves this change: nothing is mailed again. It reports whether
+// the aggregate changed (a challenge opened, or the open one taken over).
+func (o *Ownership) OpenForProfileChange(change int, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (changed bool, err error) {
+	if change < 1 {
+		return false, ErrInvalidEnrollment
+	}
+	if change <= o.changesClosed {
+		return false, nil
+	}
+	if addr, err := NormalizeAddress(rcpt.Address); err == nil && (causationID == "" || !slices.Contains(o.causations, causationID)) {
+		if c, ok := o.currentRef(); ok && c.Address == addr && (c.State == StatePending || c.State == StateDisputed) && c.ProfileChange < change {
+			c.ProfileChange = change
+			if causationID != "" {
+				o.causations = append(o.causations, causationID)
+			}
+			return true, nil
+		}
+	}
+	return o.open(ReasonProfileChange, change, rcpt, causationID, is, p, now)
+}
+
+func (o *Ownership) open(reason OpenReason, change int, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (opened bool, err error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
 		return false, err
@@ -198,8 +240,36 @@ func (o *Ownership) OpenFor(reason OpenReason, rcpt Recipient, causationID strin
 	if causationID != "" {
 		o.causations = append(o.causations, causationID)
 	}
-	o.issue(rcpt, is, reason, causationID, p, now)
+	o.issue(rcpt, is, reason, change, causationID, p, now)
 	return true, nil
+}
+
+// WithdrawProfileChange records that the profile changes numbered upTo or
+// lower will never be applied (cause: WithdrawnSuperseded or
+// WithdrawnRejected) and withdraws the enrollment's challenge of one of
+// them that was not confirmed (pending, disputed, locked, expired, or
+// cancelled by a hold, which then re-opens nothing): neither its link, its
+// code nor a resend may confirm its address any more, and a request of
+// such a change heard later opens nothing. It reports whether anything
+// changed.
+func (o *Ownership) WithdrawProfileChange(upTo int, cause string, now time.Time) bool {
+	changed := upTo > o.changesClosed
+	o.changesClosed = max(o.changesClosed, upTo)
+	c, ok := o.currentRef()
+	if !ok || c.ProfileChange == 0 || c.ProfileChange > upTo {
+		return changed
+	}
+	switch c.State {
+	case StatePending, StateDisputed, StateLocked, StateExpired, StateCancelled:
+	default:
+		return changed
+	}
+	if o.hold != nil && o.hold.Cancelled == c.ID {
+		o.hold.Cancelled = ""
+	}
+	c.State, c.WithdrawnAt = StateWithdrawn, now
+	o.events = append(o.events, ChallengeWithdrawn{EventHeader: o.header(c.ID, now), ProfileChange: c.ProfileChange, Cause: cause})
+	return true
 }
 
 // Resend supersedes every earlier challenge of the enrollment that is not
@@ -218,18 +288,21 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	if cur.State == StateRemoved {
 		return ErrAddressRemoved
 	}
+	if cur.State == StateWithdrawn {
+		return ErrWithdrawn
+	}
 	if o.hold != nil {
 		return ErrPartnerHeld
 	}
-	o.issue(o.recipient, is, ReasonResend, "", p, now)
+	o.issue(o.recipient, is, ReasonResend, cur.ProfileChange, "", p, now)
 	return nil
 }
 
-func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, causationID string, p Policy, now time.Time) {
+func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change int, causationID string, p Policy, now time.Time) {
 	var superseded []string
 	for i := range o.challenges {
 		c := &o.challenges[i]
-		if c.State != StateConfirmed && c.State != StateSuperseded && c.State != StateCancelled {
+		if c.State != StateConfirmed && c.State != StateSuperseded && c.State != StateCancelled && c.State != StateWithdrawn {
 			c.State = StateSuperseded
 			c.SupersededAt = now
 			superseded = append(superseded, c.ID)
@@ -243,6 +316,8 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, causatio
 		State:     StatePending,
 		OpenedAt:  now,
 		ExpiresAt: now.Add(p.TTL),
+		// a resend or reinstatement proves the same change
+		ProfileChange: change,
 	}
 	o.challenges = append(o.challenges, c)
 	o.recipient = rcpt
@@ -326,13 +401,14 @@ func (o *Ownership) Release(is Issued, p Policy, since, now time.Time) (reopened
 	if h.Cancelled == "" {
 		return false, nil
 	}
-	if c, ok := o.Current(); !ok || c.ID != h.Cancelled || c.State != StateCancelled {
+	c, ok := o.Current()
+	if !ok || c.ID != h.Cancelled || c.State != StateCancelled {
 		return false, nil
 	}
 	if !is.valid() {
 		return false, ErrInvalidIssue
 	}
-	o.issue(o.recipient, is, ReasonReinstated, "", p, now)
+	o.issue(o.recipient, is, ReasonReinstated, c.ProfileChange, "", p, now)
 	return true, nil
 }
 
@@ -459,6 +535,8 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 		return ErrAlreadyUsed
 	case StateSuperseded:
 		return ErrSuperseded
+	case StateWithdrawn:
+		return ErrWithdrawn
 	case StateRemoved:
 		return nil // already upheld: nothing left to report
 	}
@@ -499,6 +577,8 @@ type OwnershipSnapshot struct {
 	Hold        *Hold
 	Challenges  []Challenge
 	Version     int
+	// ChangesClosed: profile changes up to this number never apply.
+	ChangesClosed int
 }
 
 // Snapshot returns the persisted form.
@@ -515,13 +595,13 @@ func (o *Ownership) Snapshot() OwnershipSnapshot {
 		h = &hc
 	}
 	return OwnershipSnapshot{Ref: o.ref, Recipient: o.recipient, DisputeOpen: o.disputeOpen,
-		Causations: slices.Clone(o.causations), Hold: h, Challenges: chs, Version: o.version}
+		Causations: slices.Clone(o.causations), Hold: h, Challenges: chs, Version: o.version, ChangesClosed: o.changesClosed}
 }
 
 // RestoreOwnership rebuilds an Ownership from storage; it records no events.
 func RestoreOwnership(s OwnershipSnapshot) *Ownership {
 	o := &Ownership{ref: s.Ref, recipient: s.Recipient, disputeOpen: s.DisputeOpen,
-		causations: slices.Clone(s.Causations), version: s.Version}
+		causations: slices.Clone(s.Causations), version: s.Version, changesClosed: s.ChangesClosed}
 	if s.Hold != nil {
 		h := *s.Hold
 		o.hold = &h

@@ -35,6 +35,7 @@ func TestEveryPublishedPayloadMatchesItsSchema(t *testing.T) {
 		{domain.ChallengeDisputed{EventHeader: h, Address: "taro@yamada.example.co.jp"}, emailv1.TypeChallengeDisputed, ""},
 		{domain.ChallengeLocked{EventHeader: h, WrongCodes: 5}, emailv1.TypeChallengeLocked, ""},
 		{domain.DisputeWithdrawn{EventHeader: h, DisputedChallengeID: "c-0"}, emailv1.TypeDisputeWithdrawn, ""},
+		{domain.ChallengeWithdrawn{EventHeader: h, ProfileChange: 3, Cause: domain.WithdrawnSuperseded}, emailv1.TypeChallengeWithdrawn, ""},
 		{domain.DisputeUpheld{EventHeader: h, ReviewID: "vr-1", Address: "taro@yamada.example.co.jp"}, emailv1.TypeDisputeUpheld, ""},
 		{domain.DisputeDismissed{EventHeader: h, ReviewID: "vr-1", Address: "taro@yamada.example.co.jp", Reason: "insufficient_evidence"}, emailv1.TypeDisputeDismissed, ""},
 	}

@@ -31,6 +31,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeEmailDisputeDismissed, Inbox: "on_email_dispute_dismissed", Handle: h.OnDisputeDecided},
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
 		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChange, Handle: h.OnProfileChangeRequested},
+		{Type: registrationv1.TypeProfileChangeRejected, Inbox: HandlerProfileChangeRejected, Handle: h.OnProfileChangeRejected},
 	}
 }
 

@@ -72,6 +72,10 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		partner = e.PartnerID
 		data = emailv1.ChallengeCancelled{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
 			ChallengeID: e.ChallengeID, Standing: e.Standing, CancelledAt: e.OccurredAt}
+	case domain.ChallengeWithdrawn:
+		typ, partner = emailv1.TypeChallengeWithdrawn, e.PartnerID
+		data = emailv1.ChallengeWithdrawn{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
+			ChallengeID: e.ChallengeID, ProfileChange: e.ProfileChange, Cause: e.Cause, WithdrawnAt: e.OccurredAt}
 	case domain.DisputeUpheld:
 		typ, partner = emailv1.TypeDisputeUpheld, e.PartnerID
 		data = emailv1.DisputeDecided{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,

@@ -11,31 +11,53 @@ import (
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
-// HandlerProfileChange is the inbox name of the profile change handler.
-const HandlerProfileChange = "open_challenge_on_profile_change_requested"
+// Inbox names of the profile change handlers.
+const (
+	HandlerProfileChange         = "open_challenge_on_profile_change_requested"
+	HandlerProfileChangeRejected = "withdraw_challenge_on_profile_change_rejected"
+)
 
 // OnProfileChangeRequested opens a challenge for a profile change's new
 // contact address on the membership enrollment (whose confirmation
 // registration waits for before it applies the change). A change that does
-// not re-open e-mail ownership needs nothing here.
+// not re-open e-mail ownership opens nothing; when it replaces a pending
+// change, that change's open challenge is withdrawn (a change to a new
+// address replaces it by the new challenge, or keeps it for the same one).
 func (h *Handlers) OnProfileChangeRequested(ctx context.Context, ev ce.Event) error {
 	var p registrationv1.ProfileChangeRequested
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	if !slices.Contains(p.Reopens, registrationv1.RecheckEmailOwnership) {
-		return nil
-	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	if !slices.Contains(p.Reopens, registrationv1.RecheckEmailOwnership) {
+		if p.Supersedes < 1 {
+			return nil
+		}
+		return h.App.WithdrawProfileChange(ctx, app.WithdrawProfileChangeCommand{
+			PartnerID: p.PartnerID, UpTo: p.Supersedes, Cause: domain.WithdrawnSuperseded})
+	}
 	_, err := h.App.OpenChallenges(ctx, app.OpenChallengesCommand{
-		PartnerID:   p.PartnerID,
-		Enrollments: []app.Enrollment{{EnrollmentID: p.ContactEnrollmentID, Program: "partner_network"}},
-		Email:       p.Contact.Email,
-		ContactName: contactName(p.Contact, p.Language, p.Market),
-		Language:    p.Language,
-		Market:      p.Market,
-		CausationID: ev.ID,
-		Reason:      domain.ReasonProfileChange,
+		PartnerID:     p.PartnerID,
+		Enrollments:   []app.Enrollment{{EnrollmentID: p.ContactEnrollmentID, Program: domain.ProgramMembership}},
+		Email:         p.Contact.Email,
+		ContactName:   contactName(p.Contact, p.Language, p.Market),
+		Language:      p.Language,
+		Market:        p.Market,
+		CausationID:   ev.ID,
+		Reason:        domain.ReasonProfileChange,
+		ProfileChange: p.ChangeNumber,
 	})
 	return err
+}
+
+// OnProfileChangeRejected withdraws the open challenge of a rejected
+// change's new contact address: a failed check rejects the whole change.
+func (h *Handlers) OnProfileChangeRejected(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ProfileChangeRejected
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.WithdrawProfileChange(ctx, app.WithdrawProfileChangeCommand{
+		PartnerID: p.PartnerID, UpTo: p.ChangeNumber, Cause: domain.WithdrawnRejected})
 }

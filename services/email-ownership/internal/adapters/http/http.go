@@ -138,6 +138,8 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 		writePage(w, pageOnHold, "")
 	case app.CodeAddressRemoved:
 		writePage(w, pageRemoved, "")
+	case app.CodeChallengeWithdrawn:
+		writePage(w, pageWithdrawn, "")
 	default: // unknown, malformed
 		writePage(w, pageUnknown, "")
 	}

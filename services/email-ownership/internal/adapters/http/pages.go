@@ -47,6 +47,10 @@ var (
 		TitleJA: "このメールアドレスは登録から削除されました", TitleEN: "This address was removed from the registration",
 		BodyJA: "ご報告を担当者が確認し、このメールアドレスをパートナー登録から削除しました。このリンクは使用できません。",
 		BodyEN: "Our team reviewed the report and removed this address from the partner registration. This link can no longer be used."}
+	pageWithdrawn = httpx.Page{Status: http.StatusConflict,
+		TitleJA: "この確認は取り消されました", TitleEN: "This confirmation was withdrawn",
+		BodyJA: "このメールアドレスへの連絡先変更は、新しい変更に置き換えられたか、承認されませんでした。このリンクは使用できません。",
+		BodyEN: "The contact change to this address was replaced by a newer change or was not approved. This link can no longer be used."}
 	pageDisputed = httpx.Page{Status: http.StatusOK,
 		TitleJA: "ご報告ありがとうございます", TitleEN: "Thank you for your report",
 		BodyJA: "担当者が確認します。このメールのリンクは確認に使用しないでください。",

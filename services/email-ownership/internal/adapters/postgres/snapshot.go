@@ -18,6 +18,8 @@ type snapshotDoc struct {
 	Causations   []string       `json:"causations,omitempty"`
 	Hold         *holdDoc       `json:"hold,omitempty"`
 	Challenges   []challengeDoc `json:"challenges"`
+	// ChangesClosed: registration's profile changes up to this number never apply.
+	ChangesClosed int `json:"profile_changes_closed,omitempty"`
 }
 
 type holdDoc struct {
@@ -50,6 +52,10 @@ type challengeDoc struct {
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
 	CancelledAt  time.Time `json:"cancelled_at,omitzero"`
 	RemovedAt    time.Time `json:"removed_at,omitzero"`
+	WithdrawnAt  time.Time `json:"withdrawn_at,omitzero"`
+	// ProfileChange: absent in documents written before it existed (their
+	// challenges are never withdrawn).
+	ProfileChange int `json:"profile_change,omitempty"`
 }
 
 func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
@@ -57,12 +63,14 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 	d := snapshotDoc{EnrollmentID: s.Ref.EnrollmentID, PartnerID: s.Ref.PartnerID, Program: s.Ref.Program,
 		Recipient: recipientDoc{Address: s.Recipient.Address, ContactName: s.Recipient.ContactName,
 			Language: string(s.Recipient.Language), Market: s.Recipient.Market},
-		DisputeOpen: s.DisputeOpen, Causations: s.Causations, Challenges: make([]challengeDoc, len(s.Challenges))}
+		DisputeOpen: s.DisputeOpen, Causations: s.Causations, Challenges: make([]challengeDoc, len(s.Challenges)),
+		ChangesClosed: s.ChangesClosed}
 	for i, c := range s.Challenges {
 		d.Challenges[i] = challengeDoc{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash, CodeMAC: c.CodeMAC,
 			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
-			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt}
+			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt,
+			WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
 	}
 	if h := s.Hold; h != nil {
 		d.Hold = &holdDoc{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
@@ -81,7 +89,7 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 		Ref: domain.EnrollmentRef{EnrollmentID: d.EnrollmentID, PartnerID: d.PartnerID, Program: d.Program},
 		Recipient: domain.Recipient{Address: d.Recipient.Address, ContactName: d.Recipient.ContactName,
 			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market},
-		DisputeOpen: d.DisputeOpen, Causations: d.Causations,
+		DisputeOpen: d.DisputeOpen, Causations: d.Causations, ChangesClosed: d.ChangesClosed,
 	}
 	if h := d.Hold; h != nil {
 		s.Hold = &domain.Hold{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
@@ -91,7 +99,7 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
 			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt,
-			RemovedAt: c.RemovedAt})
+			RemovedAt: c.RemovedAt, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange})
 	}
 	return s
 }
