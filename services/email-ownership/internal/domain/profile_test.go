@@ -1,6 +1,8 @@
 package domain_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +38,51 @@ func TestProfileChangeBackToAProvenAddressProvesItAgain(t *testing.T) {
 	}
 	if n := len(o.Challenges()); n != 2 {
 		t.Fatalf("%d challenges", n)
+	}
+}
+
+// TestAWithdrawnChangeIsNotReinstated: a profile change's challenge
+// cancelled by a hold and then withdrawn (its change replaced meanwhile) is
+// not restored when the partner is active again, and its resend and code
+// stay refused; the registration's challenge is never withdrawn.
+func TestAWithdrawnChangeIsNotReinstated(t *testing.T) {
+	o, s, h := opened(t)
+	p := domain.DefaultPolicy()
+	if err := o.ConfirmByToken(domain.HashToken(s.Token), t0); err != nil {
+		t.Fatal(err)
+	}
+	o.PullEvents()
+	if !o.WithdrawProfileChange(9, domain.WithdrawnSuperseded, t0) || len(o.PullEvents()) != 0 {
+		t.Fatal("closing changes up to 9 is a change; the registration's confirmed challenge is not withdrawn")
+	}
+	is, s2 := issue(t, h, "ch-2")
+	if ok, err := o.OpenForProfileChange(9, domain.Recipient{Address: "hanako@example.co.jp", Language: domain.LanguageJA, Market: "JP"}, "evt-9", is, p, t0); ok || err != nil {
+		t.Fatalf("a closed change opened a challenge: %v %v", ok, err)
+	}
+	if ok, err := o.OpenForProfileChange(10, domain.Recipient{Address: "hanako@example.co.jp", Language: domain.LanguageJA, Market: "JP"}, "evt-10", is, p, t0); !ok || err != nil {
+		t.Fatalf("change 10: %v %v", ok, err)
+	}
+	if !o.HoldFor("suspended", t0.Add(time.Minute), t0.Add(time.Minute)) {
+		t.Fatal("hold")
+	}
+	o.PullEvents()
+	if !o.WithdrawProfileChange(10, domain.WithdrawnRejected, t0.Add(2*time.Minute)) {
+		t.Fatal("the cancelled challenge of change 10 was not withdrawn")
+	}
+	if got := strings.Join(names(o.PullEvents()), ","); got != "challenge.withdrawn" {
+		t.Fatalf("events %q", got)
+	}
+	is3, _ := issue(t, h, "ch-3")
+	if again, err := o.Release(is3, p, t0.Add(3*time.Minute), t0.Add(3*time.Minute)); again || err != nil {
+		t.Fatalf("release re-opened a withdrawn change's challenge: %v %v", again, err)
+	}
+	if err := o.Resend(is3, p, t0.Add(4*time.Minute)); !errors.Is(err, domain.ErrWithdrawn) {
+		t.Fatalf("resend: %v", err)
+	}
+	if err := o.ConfirmByCode(s2.Code, h, p, t0.Add(4*time.Minute)); !errors.Is(err, domain.ErrWithdrawn) {
+		t.Fatalf("code: %v", err)
+	}
+	if o.WithdrawProfileChange(10, domain.WithdrawnRejected, t0.Add(5*time.Minute)) {
+		t.Fatal("a replayed withdrawal changed something")
 	}
 }
