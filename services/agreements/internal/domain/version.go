@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // VersionDraft is the unvalidated input for publishing a version.
@@ -57,6 +59,10 @@ var (
 	languagePattern  = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 )
 
+// MaxReacceptanceWindow bounds a version's re-acceptance window: longer is
+// a mistake (ten years is already no deadline at all).
+const MaxReacceptanceWindow = 10 * 365 * 24 * time.Hour
+
 // PublishVersion validates draft and returns the published version, with an
 // AgreementVersionPublished event.
 func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) {
@@ -70,8 +76,11 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	var err error
 	s.Program, err = ParseProgram(d.Program)
 	ps.add("program", err)
-	s.Name = strings.TrimSpace(d.Name)
-	if s.Name == "" || utf8.RuneCountInString(s.Name) > 200 {
+	// The name is mailed to every partner the version concerns: one line,
+	// no character that hides or reorders what it says.
+	s.Name = normalize.Text(d.Name)
+	if _, bad := normalize.CheckText(s.Name); bad || s.Name == "" || utf8.RuneCountInString(s.Name) > 200 ||
+		strings.ContainsAny(strings.TrimSpace(d.Name), "\r\n") {
 		ps.add("name", ErrInvalidName)
 	}
 	for _, l := range d.Languages {
@@ -103,7 +112,8 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	}
 	s.EffectiveFrom = serverTime(d.EffectiveFrom)
 	s.TextURL = strings.TrimSpace(d.TextURL)
-	if u, err := url.Parse(s.TextURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if u, err := url.Parse(s.TextURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.User != nil || !normalize.URLHost(u.Hostname()) || !normalize.URLPort(u.Port()) {
 		ps.add("text_url", ErrInvalidTextURL)
 	}
 	s.TextSHA256, err = ParseTextHash(d.TextSHA256)
@@ -111,7 +121,8 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	s.Policy, err = ParseVersionPolicy(d.Policy)
 	ps.add("policy", err)
 	s.ReacceptanceWindow = d.ReacceptanceWindow
-	if (s.Policy == PolicyRequiresReacceptance) != (d.ReacceptanceWindow > 0) || d.ReacceptanceWindow < 0 {
+	if (s.Policy == PolicyRequiresReacceptance) != (d.ReacceptanceWindow > 0) || d.ReacceptanceWindow < 0 ||
+		d.ReacceptanceWindow > MaxReacceptanceWindow {
 		if err == nil {
 			ps.add("reacceptance_window", ErrInvalidWindow)
 		}

@@ -26,6 +26,16 @@ func TestPublishVersionValidation(t *testing.T) {
 		{"no effective date", func(d *VersionDraft) { d.EffectiveFrom = time.Time{} }, "effective_from", ErrInvalidEffectiveDate},
 		{"relative url", func(d *VersionDraft) { d.TextURL = "/texts/r.md" }, "text_url", ErrInvalidTextURL},
 		{"ftp url", func(d *VersionDraft) { d.TextURL = "ftp://example.test/r.md" }, "text_url", ErrInvalidTextURL},
+		{"url port out of range", func(d *VersionDraft) { d.TextURL = "https://example.test:99999/r.md" }, "text_url", ErrInvalidTextURL},
+		{"url host with a bidi override", func(d *VersionDraft) { d.TextURL = "https://exa\u202emple.test/r.md" }, "text_url", ErrInvalidTextURL},
+		{"url with credentials", func(d *VersionDraft) { d.TextURL = "https://user:pw@example.test/r.md" }, "text_url", ErrInvalidTextURL},
+		{"name with a bidi override", func(d *VersionDraft) { d.Name = "Agr\u202eeement" }, "name", ErrInvalidName},
+		{"name on two lines", func(d *VersionDraft) { d.Name = "Partner\nAgreement" }, "name", ErrInvalidName},
+		{"name with a zero-width space", func(d *VersionDraft) { d.Name = "Partner\u200bAgreement" }, "name", ErrInvalidName},
+		{"window over ten years", func(d *VersionDraft) {
+			d.Policy = "requires_reacceptance"
+			d.ReacceptanceWindow = MaxReacceptanceWindow + time.Second
+		}, "reacceptance_window", ErrInvalidWindow},
 		{"bad policy", func(d *VersionDraft) { d.Policy = "sometimes" }, "policy", ErrInvalidPolicy},
 		{"reacceptance without window", func(d *VersionDraft) { d.Policy = "requires_reacceptance" }, "reacceptance_window", ErrInvalidWindow},
 		{"auto with window", func(d *VersionDraft) { d.ReacceptanceWindow = time.Hour }, "reacceptance_window", ErrInvalidWindow},

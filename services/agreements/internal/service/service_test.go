@@ -287,6 +287,13 @@ func TestVersionRoutes(t *testing.T) {
 		{"partner admin", h.token(adminOf(pid)), v, 403, "auth.role_required"},
 		{"bad hash", opTok, merge(v, map[string]any{"text_sha256": "abc"}), 422, "agreements.invalid_text_hash"},
 		{"wrong type", opTok, merge(v, map[string]any{"languages": "en"}), 400, "request.wrong_type"},
+		// 2^62+1 seconds overflowed to a one-second window: every partner concerned was overdue at once.
+		{"window past any duration", opTok, merge(v, map[string]any{"id": "indirect_reseller-2025-08", "policy": "requires_reacceptance",
+			"reacceptance_window_seconds": int64(1<<62 + 1)}), 422, "agreements.invalid_reacceptance_window"},
+		{"window over ten years", opTok, merge(v, map[string]any{"id": "indirect_reseller-2025-08", "policy": "requires_reacceptance",
+			"reacceptance_window_seconds": int64(11 * 365 * 24 * 3600)}), 422, "agreements.invalid_reacceptance_window"},
+		{"name reordered by a bidi override", opTok, merge(v, map[string]any{"id": "indirect_reseller-2025-08", "name": "Agr\u202eeement"}), 422, "agreements.invalid_name"},
+		{"text url port 99999", opTok, merge(v, map[string]any{"id": "indirect_reseller-2025-08", "text_url": "https://example.com:99999/r.md"}), 422, "agreements.invalid_text_url"},
 		{"publish", opTok, v, 201, ""},
 		{"same terms again", opTok, v, 200, ""},
 		{"edited terms", opTok, merge(v, map[string]any{"name": "Edited"}), 409, "agreements.version_immutable"},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -164,16 +163,11 @@ func CheckEndpointURL(raw string, allowInsecure bool) (string, error) {
 	switch {
 	case err == nil && !allowInsecure && !PublicAddr(ip):
 		return "", fmt.Errorf("%w: %s is not a public address", ErrEndpointURL, ip)
-	case err != nil && !hostName.MatchString(u.Hostname()):
+	case err != nil && !normalize.URLHost(u.Hostname()):
 		return "", fmt.Errorf("%w: the host is neither an IP address nor a DNS name (an internationalised name is given in its xn-- form)", ErrEndpointURL)
 	}
 	return u.String(), nil
 }
-
-// hostName is a DNS name as a resolver takes it: labels of letters, digits
-// and inner hyphens, at most 63 characters each, 253 in all (checked by
-// the URL's bound), an optional final dot.
-var hostName = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
 
 // PublicAddr reports whether deliveries may go to ip outside development:
 // not loopback, private, link-local (cloud metadata), unspecified or

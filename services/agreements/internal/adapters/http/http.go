@@ -4,6 +4,7 @@
 package http
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -64,6 +65,19 @@ type publishRequest struct {
 	ReacceptanceWindowSeconds int64     `json:"reacceptance_window_seconds"`
 }
 
+// seconds is n seconds, saturated at the largest duration: a window of
+// 2^62+1 seconds overflowed to one second, and every partner concerned was
+// overdue a second after publishing.
+func seconds(n int64) time.Duration {
+	if n > math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	if n < math.MinInt64/int64(time.Second) {
+		return math.MinInt64
+	}
+	return time.Duration(n) * time.Second
+}
+
 func (h handlers) publish(w http.ResponseWriter, r *http.Request) {
 	var req publishRequest
 	if _, err := httpx.DecodeJSON(w, r, &req); err != nil {
@@ -73,7 +87,7 @@ func (h handlers) publish(w http.ResponseWriter, r *http.Request) {
 	res, err := h.app.PublishVersion.Handle(r.Context(), principal(r), app.PublishVersionCommand{Draft: domain.VersionDraft{
 		ID: req.ID, Program: req.Program, Name: req.Name, Languages: req.Languages, Markets: req.Markets,
 		EffectiveFrom: req.EffectiveFrom, TextURL: req.TextURL, TextSHA256: req.TextSHA256, Policy: req.Policy,
-		ReacceptanceWindow: time.Duration(req.ReacceptanceWindowSeconds) * time.Second,
+		ReacceptanceWindow: seconds(req.ReacceptanceWindowSeconds),
 	}})
 	if err != nil {
 		httpx.WriteError(w, r, err)
