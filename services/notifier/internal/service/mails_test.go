@@ -258,6 +258,7 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 	h.get("/v1/mails?partner_id="+res, admin, 403, nil)
 	h.get("/v1/mails?partner_id="+res, "", 401, nil)
 	h.get("/v1/mails?partner_id=nope&limit=0", h.operator(), 422, nil)
+	h.get("/v1/mails?partner_id="+res+"&limit=0", h.operator(), 422, nil) // was 200 with the default page
 	h.get("/v1/mails/unknown", h.operator(), 404, nil)
 }
 

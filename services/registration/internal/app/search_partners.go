@@ -74,10 +74,7 @@ type PartnerPage struct {
 	Next string
 }
 
-var (
-	codeParam   = regexp.MustCompile(`^[a-z][a-z_]{0,39}$`)
-	marketParam = regexp.MustCompile(`^[A-Z]{2}$`)
-)
+var marketParam = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // SearchPartners lists the partners matching q for an operator, newest
 // first, one page at a time: a stable order (created_at, then id) that
@@ -129,15 +126,15 @@ func validateSearch(q SearchPartners) (PartnerQuery, error) {
 		}
 		out.RegistrationNumber = digits
 	}
-	for _, c := range []struct {
-		param, value string
-		dst          *string
-	}{{"status", q.Status, &out.Status}, {"program", q.Program, &out.Program}} {
-		if c.value != "" && !codeParam.MatchString(c.value) {
-			bad(c.param, "a lower-case code such as active or indirect_reseller")
-		}
-		*c.dst = c.value
+	// A status or program that no partner can have matches nothing: refused,
+	// so that a typo (status=actve) is not read as "none".
+	if q.Status != "" && !domain.PartnerStatus(q.Status).Valid() {
+		bad("status", fmt.Sprintf("one of %v", domain.PartnerStatuses))
 	}
+	if q.Program != "" && !domain.Program(q.Program).Valid() {
+		bad("program", fmt.Sprintf("one of %s, %s or %s", domain.ProgramPartnerNetwork, domain.ProgramIndirectReseller, domain.ProgramIndirectProvider))
+	}
+	out.Status, out.Program = q.Status, q.Program
 	if q.Market != "" && !marketParam.MatchString(q.Market) {
 		bad("market", "an ISO 3166-1 alpha-2 code such as JP")
 	}

@@ -21,6 +21,13 @@ const (
 	PartnerStatusRejected  PartnerStatus = "rejected"
 )
 
+// PartnerStatuses are every partner status, in the order of a life.
+var PartnerStatuses = []PartnerStatus{PartnerStatusPending, PartnerStatusActive, PartnerStatusSuspended,
+	PartnerStatusInactive, PartnerStatusClosed, PartnerStatusRejected}
+
+// Valid reports whether s is a partner status.
+func (s PartnerStatus) Valid() bool { return slices.Contains(PartnerStatuses, s) }
+
 // LocationStatus is the status of a location ID.
 type LocationStatus string
 

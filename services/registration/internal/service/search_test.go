@@ -166,6 +166,9 @@ func TestOperatorsSearchPartners(t *testing.T) {
 			{url.Values{"limit": {"201"}}, "registration.invalid_search", "query.limit"},
 			{url.Values{"market": {"jp"}}, "registration.invalid_search", "query.market"},
 			{url.Values{"status": {"Active!"}}, "registration.invalid_search", "query.status"},
+			// a status or program no partner can have matched nothing (200, an empty page): a typo read as "none"
+			{url.Values{"status": {"actve"}}, "registration.invalid_search", "query.status"},
+			{url.Values{"program": {"indirect_resller"}}, "registration.invalid_search", "query.program"},
 			{url.Values{"registration_number": {"ABC"}}, "registration.invalid_search", "query.registration_number"},
 			{url.Values{"created_after": {"yesterday"}}, "registration.invalid_search", "query.created_after"},
 			{url.Values{"created_after": {"2026-03-02T00:00:00Z"}, "created_before": {"2026-03-01T00:00:00Z"}}, "registration.invalid_search", "query.created_before"},

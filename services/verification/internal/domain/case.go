@@ -90,13 +90,17 @@ type OpenInput struct {
 
 var marketRE = regexp.MustCompile(`^[A-Z]{2}$`)
 
+// ValidMarket reports whether s is a market as cases carry it: an ISO
+// 3166-1 alpha-2 code in upper case.
+func ValidMarket(s string) bool { return marketRE.MatchString(s) }
+
 func (in OpenInput) validate() []FieldProblem {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
 	if strings.TrimSpace(in.PartnerID) == "" {
 		add("partner_id", "required", "partner id is required")
 	}
-	if !marketRE.MatchString(in.Market) {
+	if !ValidMarket(in.Market) {
 		add("market", "market.invalid", "market must be an ISO 3166-1 alpha-2 code")
 	}
 	if strings.TrimSpace(in.Facts.LegalName) == "" {

@@ -67,6 +67,9 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		{"unknown field", "POST", "/v1/verification/tasks/" + taskID + "/decisions", vA, map[string]any{"decision_id": "x", "verdict": "ok"}, http.StatusBadRequest},
 		{"unknown task", "POST", "/v1/verification/tasks/nope/claim", vA, nil, http.StatusNotFound},
 		{"bad query", "GET", "/v1/verification/tasks?limit=0", vA, nil, http.StatusUnprocessableEntity},
+		// a market no case has matched nothing (200, an empty queue): a typo read as "no work"
+		{"lower-case market", "GET", "/v1/verification/tasks?market=jp", vA, nil, http.StatusUnprocessableEntity},
+		{"reviews of a lower-case market", "GET", "/v1/verification/reviews?market=jp", vA, nil, http.StatusUnprocessableEntity},
 	}
 	for _, c := range authz {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,7 +79,10 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		})
 	}
 
-	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true", vA, nil)
+	if _, body := svc.call(t, "GET", "/v1/verification/tasks?market=ZZZ", vA, nil); fmt.Sprint(body["errors"]) != "[map[code:query.market_invalid field:market message:market must be an ISO 3166-1 alpha-2 code in upper case, such as JP]]" {
+		t.Fatalf("market=ZZZ: %v", body)
+	}
+	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true&market=JP", vA, nil)
 	if status != http.StatusOK || len(list["tasks"].([]any)) != 1 {
 		t.Fatalf("list: %d %v", status, list)
 	}

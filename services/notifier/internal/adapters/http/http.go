@@ -115,7 +115,7 @@ func (a API) list(w http.ResponseWriter, r *http.Request) {
 	limit := 0
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil {
+		if err != nil || n < 1 { // 0 read as "the default" before
 			httpx.WriteError(w, r, apperr.Invalid("notifier.invalid_query", "invalid query",
 				apperr.FieldError{Field: "limit", Code: "limit.out_of_range", Message: "1 to 500"}))
 			return

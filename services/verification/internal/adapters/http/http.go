@@ -65,9 +65,13 @@ type taskJSON struct {
 }
 
 // queueParams reads the query parameters every verifier queue (tasks,
-// reviews) takes beside its filters, unclaimed and limit (1..500), adding
-// what is wrong to fields.
-func queueParams(q url.Values, fields []apperr.FieldError) (unclaimed bool, limit int, _ []apperr.FieldError) {
+// reviews) takes beside its filters, market, unclaimed and limit (1..500),
+// adding what is wrong to fields. A market no case can have ("jp") matched
+// nothing (200, an empty queue) before: a typo read as "no work".
+func queueParams(q url.Values, fields []apperr.FieldError) (market string, unclaimed bool, limit int, _ []apperr.FieldError) {
+	if market = q.Get("market"); market != "" && !domain.ValidMarket(market) {
+		fields = append(fields, apperr.FieldError{Field: "market", Code: "query.market_invalid", Message: "market must be an ISO 3166-1 alpha-2 code in upper case, such as JP"})
+	}
 	if v := q.Get("unclaimed"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -82,12 +86,12 @@ func queueParams(q url.Values, fields []apperr.FieldError) (unclaimed bool, limi
 		}
 		limit = n
 	}
-	return unclaimed, limit, fields
+	return market, unclaimed, limit, fields
 }
 
 func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := app.TaskFilter{Check: domain.CheckKind(q.Get("check")), Status: domain.TaskStatus(q.Get("status")), Market: q.Get("market")}
+	f := app.TaskFilter{Check: domain.CheckKind(q.Get("check")), Status: domain.TaskStatus(q.Get("status"))}
 	var fields []apperr.FieldError
 	if f.Check != "" && !f.Check.Valid() {
 		fields = append(fields, apperr.FieldError{Field: "check", Code: "check.unknown", Message: "check must be email_ownership, employment or company"})
@@ -95,7 +99,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	if s := f.Status; s != "" && !slices.Contains([]domain.TaskStatus{domain.TaskOpen, domain.TaskPendingConfirmation, domain.TaskDecided, domain.TaskCancelled}, s) {
 		fields = append(fields, apperr.FieldError{Field: "status", Code: "task.status_unknown", Message: "unknown task status"})
 	}
-	f.Unclaimed, f.Limit, fields = queueParams(q, fields)
+	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
 		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
 		return

@@ -23,7 +23,7 @@ func (h *Handler) reviewRoutes() []httpx.Route {
 
 func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := app.ReviewFilter{Kind: domain.ReviewKind(q.Get("kind")), Status: domain.ReviewStatus(q.Get("status")), Market: q.Get("market")}
+	f := app.ReviewFilter{Kind: domain.ReviewKind(q.Get("kind")), Status: domain.ReviewStatus(q.Get("status"))}
 	var fields []apperr.FieldError
 	if f.Kind != "" && !f.Kind.Valid() {
 		fields = append(fields, apperr.FieldError{Field: "kind", Code: "review.kind_unknown", Message: "kind must be duplicate_claim or email_dispute"})
@@ -31,7 +31,7 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 	if s := f.Status; s != "" && !slices.Contains([]domain.ReviewStatus{domain.ReviewOpen, domain.ReviewDecided, domain.ReviewCancelled}, s) {
 		fields = append(fields, apperr.FieldError{Field: "status", Code: "review.status_unknown", Message: "status must be open, decided or cancelled"})
 	}
-	f.Unclaimed, f.Limit, fields = queueParams(q, fields)
+	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
 		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
 		return
