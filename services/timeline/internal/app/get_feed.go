@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -140,14 +138,11 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "too many"})
 	}
 	for _, t := range q.Types {
-		if t == "" || len(t) > maxTypeLen || strings.IndexFunc(t, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
-			return FeedQuery{}, apperr.Invalid(CodeInvalidType, "type must be an event type prefix such as com.partnerhub.relationships. or relationships.",
-				apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "not an event type prefix"})
+		full, err := typeFilter(t)
+		if err != nil {
+			return FeedQuery{}, err
 		}
-		out.TypePrefixes = append(out.TypePrefixes, t)
-		if !strings.HasPrefix(t, TypePrefix) {
-			out.TypePrefixes = append(out.TypePrefixes, TypePrefix+t)
-		}
+		out.TypePrefixes = append(out.TypePrefixes, full)
 	}
 	return out, nil
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -17,13 +17,34 @@ import (
 const (
 	DefaultLimit = 100
 	MaxLimit     = 500
-	maxTypeLen   = 256
 )
 
 // TypePrefix is what every event type of this system starts with; a type
 // filter may leave it out ("relationships." means
 // "com.partnerhub.relationships.").
-const TypePrefix = "com.partnerhub."
+const TypePrefix = domain.TypePrefix
+
+// EventDomains are the first labels of the event types the timeline holds:
+// the streams of the producing services, as the subscriptions read them.
+var EventDomains = func() []string {
+	var out []string
+	for _, f := range bus.ProducerFilters() {
+		out = append(out, strings.TrimSuffix(f, ".>"))
+	}
+	return out
+}()
+
+// typeFilter reads one type filter of a query (NormalizeEventType) as a
+// 422 timeline.invalid_type.
+func typeFilter(t string) (string, error) {
+	full, err := domain.NormalizeEventType(t, EventDomains)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), domain.ErrEventTypes.Error()+": ")
+		return "", apperr.Invalid(CodeInvalidType, "type must be an event type or type prefix such as com.partnerhub.relationships. or relationships.",
+			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: msg})
+	}
+	return full, nil
+}
 
 // Error codes of the timeline API.
 const (
@@ -78,10 +99,11 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	}
 	var prefixes []string
 	if q.Type != "" {
-		prefixes = []string{q.Type}
-		if !strings.HasPrefix(q.Type, TypePrefix) {
-			prefixes = append(prefixes, TypePrefix+q.Type)
+		t, err := typeFilter(q.Type)
+		if err != nil {
+			return Timeline{}, err
 		}
+		prefixes = []string{t}
 	}
 	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1)
 	if err != nil {
@@ -121,9 +143,10 @@ func validate(q GetTimeline) (int, *domain.Position, error) {
 		}
 		after = &pos
 	}
-	if len(q.Type) > maxTypeLen || strings.IndexFunc(q.Type, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
-		return 0, nil, apperr.Invalid(CodeInvalidType, "type must be an event type prefix such as com.partnerhub.relationships. or relationships.",
-			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "not an event type prefix"})
+	if q.Type != "" {
+		if _, err := typeFilter(q.Type); err != nil {
+			return 0, nil, err
+		}
 	}
 	return limit, after, nil
 }

@@ -267,7 +267,7 @@ func (w *Webhooks) apply(e *domain.Endpoint, url *string, types *[]string, descr
 		e.URL = u
 	}
 	if types != nil {
-		t, err := domain.NormalizeEventTypes(*types)
+		t, err := domain.NormalizeEventTypes(*types, EventDomains)
 		if err != nil {
 			return invalidEndpoint("event_types", err)
 		}

@@ -94,28 +94,49 @@ type SecretInfo struct {
 	ExpiresAt time.Time
 }
 
-// NormalizeEventTypes checks a type filter and writes each entry in full
-// form: "registration." and "com.partnerhub.registration." are the same
-// prefix; a trailing "*" is allowed and dropped ("registration.*").
-func NormalizeEventTypes(types []string) ([]string, error) {
+// NormalizeEventTypes checks a webhook endpoint's type filter with
+// NormalizeEventType, entry by entry, and returns it sorted, without
+// duplicates.
+func NormalizeEventTypes(types []string, domains []string) ([]string, error) {
 	if len(types) > MaxEventTypes {
 		return nil, fmt.Errorf("%w: at most %d entries", ErrEventTypes, MaxEventTypes)
 	}
 	out := make([]string, 0, len(types))
 	for _, t := range types {
-		t = strings.TrimSuffix(strings.TrimSpace(t), "*")
-		if t == "" || len(t) > 256 || strings.IndexFunc(t, func(r rune) bool {
-			return r > unicode.MaxASCII || !(unicode.IsLower(r) || unicode.IsDigit(r) || r == '.' || r == '_')
-		}) >= 0 {
-			return nil, fmt.Errorf("%w: %q is not an event type or type prefix such as registration. or com.partnerhub.registration.partner.activated.v1", ErrEventTypes, t)
-		}
-		if !strings.HasPrefix(t, TypePrefix) {
-			t = TypePrefix + t
+		t, err := NormalizeEventType(t, domains)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, t)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// NormalizeEventType is the one reading of an event type filter, for
+// webhook endpoints, the feed and a partner's timeline alike: a type or
+// type prefix in full form ("registration." and
+// "com.partnerhub.registration." are the same prefix; a trailing "*" is
+// dropped: "registration.*"). Its first label must be one of domains (the
+// producers whose events the timeline holds: registration, email, …) or,
+// left unfinished ("regis"), the start of one: a filter no event can match
+// ("registraton.") is refused rather than read as "none".
+func NormalizeEventType(t string, domains []string) (string, error) {
+	in := t
+	t = strings.TrimSuffix(strings.TrimSpace(t), "*")
+	if t == "" || len(t) > 256 || strings.IndexFunc(t, func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLower(r) || unicode.IsDigit(r) || r == '.' || r == '_')
+	}) >= 0 {
+		return "", fmt.Errorf("%w: %q is not an event type or type prefix such as registration. or com.partnerhub.registration.partner.activated.v1", ErrEventTypes, in)
+	}
+	if !strings.HasPrefix(t, TypePrefix) {
+		t = TypePrefix + t
+	}
+	label, _, finished := strings.Cut(strings.TrimPrefix(t, TypePrefix), ".")
+	if !slices.ContainsFunc(domains, func(d string) bool { return d == label || !finished && strings.HasPrefix(d, label) }) {
+		return "", fmt.Errorf("%w: %q matches no event (types start with %s.)", ErrEventTypes, in, strings.Join(domains, "., "))
+	}
+	return t, nil
 }
 
 // MatchesType reports whether eventType passes the filter types (full

@@ -43,12 +43,14 @@ func TestEndpointRules(t *testing.T) {
 	if got := domain.DisplayURL("https://crm.example.com:8443/hooks?token=secret"); got != "https://crm.example.com:8443/hooks" {
 		t.Errorf("DisplayURL = %q", got)
 	}
-	types, err := domain.NormalizeEventTypes([]string{"registration.*", "com.partnerhub.verification.case.approved.v1", "registration."})
-	if want := []string{"com.partnerhub.registration.", "com.partnerhub.verification.case.approved.v1"}; err != nil || !slices.Equal(types, want) {
+	domains := []string{"registration", "email", "verification"}
+	types, err := domain.NormalizeEventTypes([]string{"registration.*", "com.partnerhub.verification.case.approved.v1", "registration.", "regis"}, domains)
+	if want := []string{"com.partnerhub.regis", "com.partnerhub.registration.", "com.partnerhub.verification.case.approved.v1"}; err != nil || !slices.Equal(types, want) {
 		t.Errorf("NormalizeEventTypes = %v, %v; want %v", types, err, want)
 	}
-	for _, bad := range [][]string{{""}, {"Registration."}, {"a b"}, {"ｒegistration."}} {
-		if _, err := domain.NormalizeEventTypes(bad); err == nil {
+	// "registraton." and "nope." matched no event: a webhook that would never be called
+	for _, bad := range [][]string{{""}, {"Registration."}, {"a b"}, {"ｒegistration."}, {"registraton."}, {"nope."}, {"com.partnerhub"}, {"intake."}} {
+		if _, err := domain.NormalizeEventTypes(bad, domains); err == nil {
 			t.Errorf("NormalizeEventTypes(%q) accepted", bad)
 		}
 	}

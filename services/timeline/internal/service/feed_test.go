@@ -124,6 +124,7 @@ func TestFeed(t *testing.T) {
 			{"bad limit", operator, "limit=501", 422, "timeline.invalid_limit"},
 			{"bad partner", operator, "partner=PL-1", 422, "timeline.invalid_partner_id"},
 			{"bad type", operator, "type=" + url.QueryEscape("a b"), 422, "timeline.invalid_type"},
+			{"a type no event has (was an empty 200)", operator, "type=registraton.", 422, "timeline.invalid_type"},
 		} {
 			a := e.get("/v1/events?"+tt.query, tt.p)
 			if a.status != tt.status || (tt.code != "" && a.code() != tt.code) {

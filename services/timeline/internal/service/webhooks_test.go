@@ -414,6 +414,7 @@ func TestWebhooks(t *testing.T) {
 			{"not https", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "ftp://example.com/h"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"credentials in the URL", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://u:p@example.com/h"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"bad type filter", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "event_types": []string{"Registration Stuff"}}, 422, "timeline.invalid_webhook_endpoint"},
+			{"a type filter no event matches (was 201: an endpoint never called)", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "event_types": []string{"registraton."}}, 422, "timeline.invalid_webhook_endpoint"},
 			{"port out of range", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com:99999/h"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"bidi override in the description", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "description": "CRM \u202eevil"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"unknown member", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "secret": "mine"}, 400, "request.unknown_field"},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/timeline/internal/app"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -19,7 +20,7 @@ func FuzzRequestDecoders(f *testing.F) {
 			}
 		}
 		if types != nil {
-			if _, err := domain.NormalizeEventTypes(*types); err != nil {
+			if _, err := domain.NormalizeEventTypes(*types, app.EventDomains); err != nil {
 				return apperr.Invalid("timeline.invalid_webhook_endpoint", err.Error())
 			}
 		}
