@@ -19,11 +19,6 @@ const (
 	MaxLimit     = 500
 )
 
-// TypePrefix is what every event type of this system starts with; a type
-// filter may leave it out ("relationships." means
-// "com.partnerhub.relationships.").
-const TypePrefix = domain.TypePrefix
-
 // EventDomains are the first labels of the event types the timeline holds:
 // the streams of the producing services, as the subscriptions read them.
 var EventDomains = func() []string {
@@ -82,7 +77,7 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	if err := p.Require(append(staff, auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin)...); err != nil {
 		return Timeline{}, err
 	}
-	limit, after, err := validate(q)
+	limit, after, prefixes, err := validate(q)
 	if err != nil {
 		return Timeline{}, err
 	}
@@ -97,14 +92,6 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	if len(sources) == 0 {
 		return Timeline{}, unknown
 	}
-	var prefixes []string
-	if q.Type != "" {
-		t, err := typeFilter(q.Type)
-		if err != nil {
-			return Timeline{}, err
-		}
-		prefixes = []string{t}
-	}
 	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1)
 	if err != nil {
 		return Timeline{}, fmt.Errorf("timeline of %s: %w", q.PartnerID, err)
@@ -117,36 +104,39 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	return t, nil
 }
 
-func validate(q GetTimeline) (int, *domain.Position, error) {
+// validate reads the query: its limit, the position it starts after and
+// its type filter (a full type prefix; none: every type).
+func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []string, err error) {
 	if !domain.IsPartnerID(q.PartnerID) {
-		return 0, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
+		return 0, nil, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
 			apperr.FieldError{Field: "id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
 	}
-	limit := DefaultLimit
+	limit = DefaultLimit
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxLimit {
-			return 0, nil, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
+			return 0, nil, nil, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
 				apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
 		}
 		limit = n
 	}
-	var after *domain.Position
 	if q.After != "" {
 		pos, err := domain.ParseCursor(q.After)
 		if err != nil {
 			if !errors.Is(err, domain.ErrInvalidCursor) {
-				return 0, nil, err
+				return 0, nil, nil, err
 			}
-			return 0, nil, apperr.Invalid(CodeInvalidCursor, "after must be a cursor from a previous page's next",
+			return 0, nil, nil, apperr.Invalid(CodeInvalidCursor, "after must be a cursor from a previous page's next",
 				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
 		}
 		after = &pos
 	}
 	if q.Type != "" {
-		if _, err := typeFilter(q.Type); err != nil {
-			return 0, nil, err
+		t, err := typeFilter(q.Type)
+		if err != nil {
+			return 0, nil, nil, err
 		}
+		prefixes = []string{t}
 	}
-	return limit, after, nil
+	return limit, after, prefixes, nil
 }
