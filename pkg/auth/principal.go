@@ -79,15 +79,35 @@ func (p Principal) Require(roles ...Role) error {
 	return nil
 }
 
-// CanSeePartner reports whether p may read partner partnerID's data: staff
-// roles (operator, verifier, upstream_system) see every partner, partner
-// users only their own. Callers answer "not found" otherwise, so that the
+// CanSeePartner reports whether p may read partner partnerID's data where
+// its registrant is not known (ActsFor where it is): staff roles
+// (operator, verifier, upstream_system) see every partner, partner users
+// only their own. Callers answer "not found" otherwise, so that the
 // existence of another partner does not leak.
 func (p Principal) CanSeePartner(partnerID string) bool {
 	if p.Has(RoleOperator, RoleVerifier, RoleUpstreamSystem) {
 		return true
 	}
 	return p.PartnerID != "" && p.PartnerID == partnerID
+}
+
+// ActsFor reports whether p may read or change partner partnerID, whose
+// registration was submitted by registrant (the submitting principal's
+// subject, as registration.application.submitted.v1's submitted_by names
+// it): operators and verifiers every partner, an upstream system only the
+// partners it registered, a partner's users only their own. It is
+// CanSeePartner where the registrant is known: without it any upstream
+// system could change the contact e-mail of a partner another one
+// registered (and confirm the new address it owns), or suspend it with a
+// security report. Callers answer "not found" otherwise.
+func (p Principal) ActsFor(partnerID, registrant string) bool {
+	if p.Has(RoleOperator, RoleVerifier) {
+		return true
+	}
+	if p.PartnerID != "" && p.PartnerID == partnerID {
+		return true
+	}
+	return p.Has(RoleUpstreamSystem) && registrant != "" && registrant == p.Subject
 }
 
 func joinComma(s []string) string {

@@ -56,6 +56,9 @@ func (c company) Registration(program string) map[string]any {
 
 var (
 	upstream = auth.Principal{Kind: auth.KindService, Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+	// observer reads what the steps wait for, whichever upstream system
+	// registered the partner (one reads only its own partners).
+	observer = auth.Principal{Subject: "ops-observer", Roles: []auth.Role{auth.RoleOperator}}
 )
 
 func verifier(name string) auth.Principal {
@@ -110,7 +113,7 @@ func register(t *testing.T, s *e2e.Stack, c company, program, idempotencyKey str
 func getPartner(t *testing.T, s *e2e.Stack, partnerID string) partnerView {
 	t.Helper()
 	var p partnerView
-	s.Call(t, "GET", s.URL("registration")+"/v1/partners/"+partnerID, s.Token(upstream), nil, http.StatusOK, &p)
+	s.Call(t, "GET", s.URL("registration")+"/v1/partners/"+partnerID, s.Token(observer), nil, http.StatusOK, &p)
 	return p
 }
 
@@ -160,7 +163,7 @@ func confirmEmail(t *testing.T, s *e2e.Stack, c company, partnerID string, enrol
 		var reg struct {
 			EmailOwnership []struct{ EnrollmentID string } `json:"email_ownership"`
 		}
-		s.Call(t, "GET", s.URL("registration")+"/v1/registrations/"+partnerID, s.Token(upstream), nil, http.StatusOK, &reg)
+		s.Call(t, "GET", s.URL("registration")+"/v1/registrations/"+partnerID, s.Token(observer), nil, http.StatusOK, &reg)
 		if len(reg.EmailOwnership) != enrollments {
 			return fmt.Errorf("%d of %d", len(reg.EmailOwnership), enrollments)
 		}

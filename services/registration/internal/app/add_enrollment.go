@@ -91,13 +91,9 @@ func (a *App) growOnce(ctx context.Context, p auth.Principal, partnerID, op stri
 	if err != nil {
 		return PartnerView{}, err
 	}
-	if !p.CanSeePartner(string(id)) {
-		return PartnerView{}, notFoundPartner()
-	}
 	var view PartnerView
 	err = a.repo.Update(ctx, id, func(partner *domain.Partner) error {
-		s := partner.Snapshot()
-		if !p.Has(auth.RoleOperator) && !(p.Has(auth.RolePartnerAdmin) && p.PartnerID == string(id)) && s.SubmittedBy != p.Subject {
+		if !actsFor(p, partner) {
 			return notFoundPartner()
 		}
 		now := a.now()

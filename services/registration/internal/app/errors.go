@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -132,4 +133,11 @@ func parseID[T ~string](field string, kind domain.IDKind, s string) (T, error) {
 
 // notFoundPartner is the answer to a caller who may not see a partner: the
 // same as for a partner that does not exist, so existence does not leak.
+// actsFor is auth.Principal.ActsFor on partner, whose registrant is the
+// principal that submitted its registration: an upstream system reads and
+// changes only the partners it registered.
+func actsFor(p auth.Principal, partner *domain.Partner) bool {
+	return p.ActsFor(string(partner.ID()), partner.SubmittedBy())
+}
+
 func notFoundPartner() error { return apperr.NotFound(CodePartnerNotFound, "no such partner") }

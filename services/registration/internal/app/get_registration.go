@@ -34,12 +34,12 @@ func (a *App) load(ctx context.Context, p auth.Principal, partnerID string) (dom
 	if err != nil {
 		return domain.PartnerSnapshot{}, err
 	}
-	if !p.CanSeePartner(string(id)) {
-		return domain.PartnerSnapshot{}, notFoundPartner()
-	}
 	partner, err := a.repo.Get(ctx, id)
 	if err != nil {
 		return domain.PartnerSnapshot{}, translate(err, "get partner "+string(id))
+	}
+	if !actsFor(p, partner) {
+		return domain.PartnerSnapshot{}, notFoundPartner()
 	}
 	return partner.Snapshot(), nil
 }

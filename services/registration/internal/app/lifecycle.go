@@ -24,11 +24,11 @@ func (a *App) change(ctx context.Context, p auth.Principal, partnerID, op string
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	if !p.CanSeePartner(string(id)) {
-		return LifecycleResult{}, notFoundPartner()
-	}
 	var res LifecycleResult
 	err = a.repo.Update(ctx, id, func(partner *domain.Partner) error {
+		if !actsFor(p, partner) {
+			return notFoundPartner()
+		}
 		changed, err := fn(partner, a.now())
 		if err != nil {
 			return err

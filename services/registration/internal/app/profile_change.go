@@ -121,12 +121,12 @@ func (a *App) GetProfile(ctx context.Context, p auth.Principal, partnerID string
 	if err != nil {
 		return ProfileView{}, err
 	}
-	if !p.CanSeePartner(string(id)) {
-		return ProfileView{}, notFoundPartner()
-	}
 	partner, err := a.repo.Get(ctx, id)
 	if err != nil {
 		return ProfileView{}, translate(err, "get profile "+string(id))
+	}
+	if !actsFor(p, partner) {
+		return ProfileView{}, notFoundPartner()
 	}
 	return profileView(partner.Snapshot()), nil
 }

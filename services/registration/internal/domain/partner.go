@@ -153,6 +153,10 @@ func (p *Partner) PullEvents() []Event {
 // ID returns the global partner ID.
 func (p *Partner) ID() PartnerID { return p.id }
 
+// SubmittedBy is the subject of the principal that submitted the
+// partner's registration (an upstream system, or an operator).
+func (p *Partner) SubmittedBy() string { return p.submittedBy }
+
 // Market returns the partner's market.
 func (p *Partner) Market() Country { return p.market }
 

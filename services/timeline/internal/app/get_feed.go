@@ -83,7 +83,7 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 		if err != nil {
 			return Feed{}, err
 		}
-		if by != p.Subject {
+		if !p.ActsFor(query.Partner, by) {
 			return Feed{}, unknown
 		}
 	default:

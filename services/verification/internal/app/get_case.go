@@ -58,8 +58,19 @@ func (a *App) load(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.
 	if err != nil {
 		return nil, err
 	}
-	if !p.CanSeePartner(c.PartnerID) {
+	if !actsFor(p, c) {
 		return nil, notFound()
 	}
 	return c, nil
+}
+
+// actsFor is auth.Principal.ActsFor on case c: an upstream system reads
+// and acts on the cases of the partners it registered only. A case opened
+// before its registrant was recorded is open to every upstream system, as
+// it was.
+func actsFor(p auth.Principal, c *domain.Case) bool {
+	if c.RegisteredBy == "" {
+		return p.CanSeePartner(c.PartnerID)
+	}
+	return p.ActsFor(c.PartnerID, c.RegisteredBy)
 }

@@ -23,14 +23,15 @@ type SubmitDocumentResult struct {
 }
 
 // SubmitDocument accepts document metadata for a check that awaits
-// documents; only upstream systems submit.
+// documents; only the upstream system that registered the partner submits
+// (another one is answered as for an unknown partner).
 func (a *App) SubmitDocument(ctx context.Context, p auth.Principal, cmd SubmitDocumentCommand) (SubmitDocumentResult, error) {
 	if err := p.Require(auth.RoleUpstreamSystem); err != nil {
 		return SubmitDocumentResult{}, err
 	}
-	c, err := a.Cases.GetByPartner(ctx, cmd.PartnerID)
+	c, err := a.load(ctx, p, CaseQuery{PartnerID: cmd.PartnerID})
 	if err != nil {
-		return SubmitDocumentResult{}, translate(err)
+		return SubmitDocumentResult{}, err
 	}
 	var res SubmitDocumentResult
 	err = a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {

@@ -66,6 +66,10 @@ type Case struct {
 	TimerAt time.Time `json:"timer_at,omitzero"`
 	// Seq numbers the task and document ids of this case.
 	Seq int `json:"seq"`
+	// RegisteredBy is the principal that submitted the partner's
+	// registration (an upstream system acts only for the partners it
+	// registered); empty on cases opened before it was recorded.
+	RegisteredBy string `json:"registered_by,omitempty"`
 
 	events []Event
 }
@@ -76,6 +80,7 @@ type OpenInput struct {
 	PartnerID      string
 	LocationID     string
 	Market         string
+	RegisteredBy   string // who submitted the registration (its submitted_by)
 	// Facts are the facts as the applicant submitted them (shown to the
 	// verifier) and, in Facts.Registered, as registration normalized and
 	// published them, which the register is compared with (one
@@ -141,7 +146,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 	}
 	c := &Case{
 		ID: id, RegistrationID: in.RegistrationID, PartnerID: in.PartnerID, LocationID: in.LocationID,
-		Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(in.Market),
+		RegisteredBy: in.RegisteredBy, Market: in.Market, Submitted: in.Facts, Normalized: in.Facts.Normalize(in.Market),
 		Contact:       Contact{FirstName: in.Contact.FirstName, LastName: in.Contact.LastName, Email: in.Contact.Email, EmailDomain: EmailDomain(in.Contact.Email)},
 		WebsiteDomain: WebsiteDomain(in.Website),
 		Enrollments:   slices.Clone(in.Enrollments),

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
 )
 
 func hash(s string) string {
@@ -102,5 +104,36 @@ func TestDocumentRulesAndTheAppealLimit(t *testing.T) {
 	post(doc("employment", "domain_purchase_proof", recent, hash("another")), http.StatusConflict, "verification.case_closed")
 	if n := len(e.events("com.partnerhub.verification.document.accepted.v1", partner)); n != 2 {
 		t.Fatalf("%d documents accepted, want 2", n)
+	}
+}
+
+// TestOnlyTheRegistrantSubmitsForItsPartner: an upstream system that did
+// not register the partner (registration.application.submitted.v1's
+// submitted_by) submits no documents, asks for no domain proof and reads
+// neither the case nor the requirements: 404, as for an unknown partner.
+// Before, any upstream system could cure another's applicant's check.
+func TestOnlyTheRegistrantSubmitsForItsPartner(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const partner = "PG-HHHH9999"
+	e.openCase(partner, "taro@mail.other.jp") // employment awaits documents or the domain proof
+	other := e.token(auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	recent := time.Now().AddDate(0, 0, -30).Format(time.DateOnly)
+	base := "/v1/verification/partners/" + partner
+	for _, c := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"POST", base + "/documents", doc("employment", "domain_invoice", recent, hash("invoice"))},
+		{"POST", base + "/domain-proofs", map[string]any{"method": "dns_txt"}},
+		{"GET", base + "/case", nil},
+		{"GET", base + "/requirements", nil},
+	} {
+		if status, out := svc.call(t, c.method, c.path, other, c.body); status != http.StatusNotFound {
+			t.Errorf("another upstream system, %s %s: %d %v", c.method, c.path, status, out)
+		}
+	}
+	if status, out := svc.call(t, "POST", base+"/documents", e.token(portal), doc("employment", "domain_invoice", recent, hash("invoice"))); status != http.StatusCreated {
+		t.Fatalf("the registrant's document: %d %v", status, out)
 	}
 }

@@ -86,7 +86,7 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 // normalization, not two).
 func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 	in := domain.OpenInput{
-		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market,
+		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market, RegisteredBy: p.SubmittedBy,
 		Facts:   companyFacts(p.Market, p.LegalName, p.Address, p.CompanyPhoneE164, p.RegistrationNumber),
 		Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
 		Website: p.Website,
