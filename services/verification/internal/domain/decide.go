@@ -99,15 +99,15 @@ func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 	switch in.Outcome {
 	case OutcomeApprove:
 		if in.Reason != "" || in.Mode != "" {
-			add("reason", "decision.reason_not_allowed", "an approval carries no reason or mode")
+			add("reason_code", "decision.reason_not_allowed", "an approval carries no reason or mode")
 		}
 	case OutcomeReject, OutcomeRequestDocuments:
 		reason, ok := LookupReason(in.Reason)
 		switch {
 		case !ok:
-			add("reason", "decision.reason_unknown", "reason code is not in the catalog")
+			add("reason_code", "decision.reason_unknown", "reason code is not in the catalog")
 		case !reason.AppliesTo(k):
-			add("reason", "decision.reason_not_applicable", "reason "+string(in.Reason)+" does not apply to the "+string(k)+" check")
+			add("reason_code", "decision.reason_not_applicable", "reason "+string(in.Reason)+" does not apply to the "+string(k)+" check")
 		}
 		cures := reason.Cures(k)
 		if in.Outcome == OutcomeReject && !in.Mode.Valid() {
@@ -115,7 +115,7 @@ func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 		}
 		curable := in.Outcome == OutcomeRequestDocuments || in.Mode == ModeRetry
 		if ok && curable && len(cures) == 0 {
-			add("reason", "decision.reason_not_curable", "reason "+string(in.Reason)+" cannot be cured by documents; reject FINAL")
+			add("reason_code", "decision.reason_not_curable", "reason "+string(in.Reason)+" cannot be cured by documents; reject FINAL")
 		}
 		if in.Outcome == OutcomeRequestDocuments && in.Mode != "" {
 			add("mode", "decision.mode_not_allowed", "a document request carries no mode")

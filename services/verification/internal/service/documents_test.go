@@ -3,6 +3,7 @@ package service_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -79,6 +80,22 @@ func TestDocumentRulesAndTheAppealLimit(t *testing.T) {
 	}
 
 	post(doc("employment", "company_register_certificate", recent, hash("wrong")), http.StatusUnprocessableEntity, "verification.document_type_not_accepted")
+	// A reason code outside the catalog is refused at the request's own
+	// field (it was named "reason", a field the request does not have).
+	decide(companyTask, map[string]any{"decision_id": "dec-0", "outcome": "request_documents", "reason_code": "COMPANY_NAME_MISMATCH"},
+		http.StatusUnprocessableEntity, "verification.invalid_decision")
+	for body, want := range map[string]string{
+		`{"decision_id":"dec-0","outcome":"request_documents","reason_code":"COMPANY_NAME_MISMATCH"}`: "decision.reason_unknown",
+		`{"decision_id":"dec-0","outcome":"approve","reason_code":"company_name_mismatch"}`:           "decision.reason_not_allowed",
+	} {
+		var in map[string]any
+		_ = json.Unmarshal([]byte(body), &in)
+		_, out := svc.call(t, "POST", "/v1/verification/tasks/"+companyTask+"/decisions", vA, in)
+		errs, _ := out["errors"].([]any)
+		if len(errs) != 1 || errs[0].(map[string]any)["field"] != "reason_code" || errs[0].(map[string]any)["code"] != want {
+			t.Fatalf("decision %s: %v, want %s at reason_code", body, out, want)
+		}
+	}
 	decide(companyTask, map[string]any{"decision_id": "dec-1", "outcome": "request_documents", "reason_code": "company_name_mismatch"}, http.StatusCreated, "")
 	post(doc("company", "company_register_certificate", time.Now().AddDate(-2, 0, 0).Format(time.DateOnly), hash("old")),
 		http.StatusUnprocessableEntity, "verification.document_too_old")
