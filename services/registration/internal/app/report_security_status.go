@@ -16,7 +16,7 @@ type SecurityReportCmd struct {
 	Status                  string // compliant | noncompliant
 	MFAEnforcedUsersPercent *float64
 	MFARequestsPercent      *float64
-	MeasuredAt              time.Time
+	MeasuredAt              *time.Time // nil: now
 }
 
 // ReportSecurityStatus records the report: a noncompliant tenant is
@@ -28,10 +28,29 @@ func (a *App) ReportSecurityStatus(ctx context.Context, p auth.Principal, cmd Se
 		return LifecycleResult{}, err
 	}
 	r := domain.SecurityReport{Status: domain.SecurityCompliance(cmd.Status), MFAEnforcedUsersPercent: cmd.MFAEnforcedUsersPercent,
-		MFARequestsPercent: cmd.MFARequestsPercent, MeasuredAt: cmd.MeasuredAt.UTC().Truncate(time.Microsecond), ReportedBy: p.Subject}
+		MFARequestsPercent: cmd.MFARequestsPercent, ReportedBy: p.Subject}
+	var fields []apperr.FieldError
 	if r.Status != domain.SecurityCompliant && r.Status != domain.SecurityNoncompliant {
-		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "invalid security requirements report",
-			apperr.FieldError{Field: "status", Code: "security.status_invalid", Message: "must be compliant or noncompliant"})
+		fields = append(fields, apperr.FieldError{Field: "status", Code: "security.status_invalid", Message: "must be compliant or noncompliant"})
+	}
+	for _, share := range []struct {
+		field string
+		v     *float64
+	}{{"mfa_enforced_users_percent", cmd.MFAEnforcedUsersPercent}, {"mfa_requests_percent", cmd.MFARequestsPercent}} {
+		if share.v != nil && (*share.v < 0 || *share.v > 100) {
+			fields = append(fields, apperr.FieldError{Field: share.field, Code: "security.percent_out_of_range", Message: "must be a percentage from 0 to 100"})
+		}
+	}
+	// An explicit zero time (0001-01-01T00:00:00Z, a client's unset
+	// timestamp) was read as "not given" and recorded as measured now.
+	if cmd.MeasuredAt != nil {
+		if cmd.MeasuredAt.IsZero() {
+			fields = append(fields, apperr.FieldError{Field: "measured_at", Code: "security.measured_at_invalid", Message: "must be when the status was measured (omit it for now), not the zero time"})
+		}
+		r.MeasuredAt = cmd.MeasuredAt.UTC().Truncate(time.Microsecond)
+	}
+	if len(fields) > 0 {
+		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "invalid security requirements report", fields...)
 	}
 	return a.change(ctx, p, cmd.PartnerID, "report security status", func(partner *domain.Partner, now time.Time) (bool, error) {
 		if r.MeasuredAt.IsZero() {

@@ -133,7 +133,7 @@ func TestRequirementsView(t *testing.T) {
 	}
 	// Standing reasons are requirements too, each with its cure.
 	h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: "screening"})
-	h.app.ReportSecurityStatus(ctx, upstream, SecurityReportCmd{PartnerID: id, Status: "noncompliant", MeasuredAt: t0})
+	h.app.ReportSecurityStatus(ctx, upstream, SecurityReportCmd{PartnerID: id, Status: "noncompliant", MeasuredAt: &t0})
 	got, _ = h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
 	if want := []string{"standing:compliance_hold", "security_requirements:mfa_noncompliant"}; !slices.Equal(kinds(got), want) || got.CanTransact ||
 		got.PartnerStatus != domain.PartnerStatusSuspended || got.Requirements[0].Party != PartyOperator {

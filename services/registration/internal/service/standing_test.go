@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,6 +180,23 @@ func TestStandingRoutes(t *testing.T) {
 	r := e.do(t, "PUT", "/v1/partners/"+pid+"/compliance-hold", op, "application/json", []byte(`{"note":"sanctions screening"}`))
 	if r.Status != 200 || r.json(t)["changed"] != true {
 		t.Fatalf("place hold: %d %s", r.Status, r.Body)
+	}
+	// A report the rules refuse names each field at fault; an explicit
+	// zero measured_at was taken as "now" before.
+	for body, want := range map[string]string{
+		`{"status":"noncompliant","mfa_enforced_users_percent":101,"mfa_requests_percent":-1}`: "mfa_enforced_users_percent:security.percent_out_of_range mfa_requests_percent:security.percent_out_of_range",
+		`{"status":"noncompliant","measured_at":"0001-01-01T00:00:00Z"}`:                       "measured_at:security.measured_at_invalid",
+		`{"status":"maybe"}`: "status:security.status_invalid",
+	} {
+		r := e.do(t, "PUT", "/v1/partners/"+pid+"/security-requirements", up, "application/json", []byte(body))
+		var got []string
+		errs, _ := r.json(t)["errors"].([]any)
+		for _, fe := range errs {
+			got = append(got, fmt.Sprint(fe.(map[string]any)["field"], ":", fe.(map[string]any)["code"]))
+		}
+		if r.Status != 422 || strings.Join(got, " ") != want {
+			t.Fatalf("report %s: %d %s, want 422 with %s", body, r.Status, r.Body, want)
+		}
 	}
 	r = e.do(t, "PUT", "/v1/partners/"+pid+"/security-requirements", up, "application/json",
 		[]byte(`{"status":"noncompliant","mfa_enforced_users_percent":70,"mfa_requests_percent":88.5}`))

@@ -352,10 +352,10 @@ func (a *API) getSecurity(w http.ResponseWriter, r *http.Request) {
 
 // securityReportBody is the body of PUT …/security-requirements.
 type securityReportBody struct {
-	Status                  string    `json:"status"`
-	MFAEnforcedUsersPercent *float64  `json:"mfa_enforced_users_percent"`
-	MFARequestsPercent      *float64  `json:"mfa_requests_percent"`
-	MeasuredAt              time.Time `json:"measured_at"`
+	Status                  string     `json:"status"`
+	MFAEnforcedUsersPercent *float64   `json:"mfa_enforced_users_percent"`
+	MFARequestsPercent      *float64   `json:"mfa_requests_percent"`
+	MeasuredAt              *time.Time `json:"measured_at"`
 }
 
 func (a *API) reportSecurity(w http.ResponseWriter, r *http.Request) {
