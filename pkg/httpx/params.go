@@ -3,6 +3,7 @@ package httpx
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -25,8 +26,14 @@ const MaxParam = 256
 // pattern (and, on a protected route, every query parameter): valid UTF-8,
 // no control, invisible or bidi-control character, at most MaxParam bytes.
 // Without it an id with a NUL byte or invalid UTF-8 reached Postgres, which
-// refused it, and the caller got a 500.
-func checkParams(r Route, next http.Handler) http.Handler {
+// refused it, and the caller got a 500. When declared is not nil (the query
+// parameters the service's OpenAPI document gives the operation), a
+// protected route refuses any other query parameter (query.unknown_parameter):
+// a misspelt filter (?stauts=open, ?partner_id= on a list that has no such
+// filter) was ignored, and the caller read an unfiltered list as the
+// filtered one. Public pages (e-mail links) keep ignoring what mail
+// clients and trackers add.
+func checkParams(r Route, declared []string, next http.Handler) http.Handler {
 	names := wildcards(r.Pattern)
 	if len(names) == 0 && r.Public {
 		return next
@@ -55,6 +62,10 @@ func checkParams(r Route, next http.Handler) http.Handler {
 					fields = append(fields, fe)
 					continue
 				}
+				if declared != nil && !slices.Contains(declared, k) {
+					fields = append(fields, unknownParam(field, declared))
+					continue
+				}
 				for _, v := range q[k] {
 					if fe, bad := checkParam(field, v); bad {
 						fields = append(fields, fe)
@@ -69,6 +80,19 @@ func checkParams(r Route, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// CodeUnknownQueryParameter is the field code of a query parameter the
+// operation does not take.
+const CodeUnknownQueryParameter = "query.unknown_parameter"
+
+func unknownParam(field string, declared []string) apperr.FieldError {
+	msg := "this operation takes no query parameter"
+	if len(declared) > 0 {
+		sorted := slices.Sorted(slices.Values(declared))
+		msg = "not a query parameter of this operation; it takes " + strings.Join(sorted, ", ")
+	}
+	return apperr.FieldError{Field: field, Code: CodeUnknownQueryParameter, Message: msg}
 }
 
 func checkParam(field, v string) (apperr.FieldError, bool) {

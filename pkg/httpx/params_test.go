@@ -96,3 +96,70 @@ func FuzzPathAndQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestMountRefusesQueryParametersTheOperationDoesNotTake: with the
+// service's OpenAPI document among the routes, a protected operation takes
+// only the query parameters the document declares for it (its own, its
+// path item's, $refs resolved); a public page takes any.
+func TestMountRefusesQueryParametersTheOperationDoesNotTake(t *testing.T) {
+	doc := []byte(`openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /v1/tasks:
+    parameters: [{name: market, in: query, schema: {type: string}}]
+    get:
+      parameters:
+        - {name: status, in: query, schema: {type: string}}
+        - {$ref: '#/components/parameters/Limit'}
+  /v1/tasks/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+    post: {}
+  /confirm:
+    get:
+      parameters: [{name: token, in: query, schema: {type: string}}]
+components:
+  parameters:
+    Limit: {name: limit, in: query, schema: {type: integer}}
+`)
+	reached := 0
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached++; w.WriteHeader(http.StatusNoContent) })
+	mux := NewMux([]Route{
+		{Method: "GET", Pattern: "/v1/tasks", Handler: ok},
+		{Method: "POST", Pattern: "/v1/tasks/{id}", Handler: ok},
+		{Method: "GET", Pattern: "/confirm", Handler: ok, Public: true},
+		OpenAPIRoute(doc),
+	}, func(h http.Handler) http.Handler { return h })
+	for _, c := range []struct {
+		method, target, field, message string
+	}{
+		{"GET", "/v1/tasks?stauts=open", "query.stauts", "not a query parameter of this operation; it takes limit, market, status"},
+		{"GET", "/v1/tasks?status=open&partner_id=PG-1", "query.partner_id", "not a query parameter of this operation; it takes limit, market, status"},
+		{"POST", "/v1/tasks/t1?note=x", "query.note", "this operation takes no query parameter"},
+	} {
+		reached = 0
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(c.method, c.target, nil))
+		var p struct {
+			Code   string `json:"code"`
+			Errors []struct{ Field, Code, Message string }
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &p)
+		if w.Code != http.StatusUnprocessableEntity || p.Code != CodeInvalidQueryParameter || len(p.Errors) != 1 || p.Errors[0].Field != c.field ||
+			p.Errors[0].Code != CodeUnknownQueryParameter || p.Errors[0].Message != c.message || reached != 0 {
+			t.Errorf("%s %s: %d %s (reached handler %d times)", c.method, c.target, w.Code, w.Body, reached)
+		}
+	}
+	for _, c := range []struct{ method, target string }{
+		{"GET", "/v1/tasks?status=open&market=JP&limit=5"}, {"GET", "/v1/tasks"}, {"POST", "/v1/tasks/t1"},
+		{"GET", "/confirm?token=x&utm_source=mail"},
+	} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(c.method, c.target, nil))
+		if w.Code != http.StatusNoContent {
+			t.Errorf("%s %s: %d %s, want it to reach the handler", c.method, c.target, w.Code, w.Body)
+		}
+	}
+	if _, err := QueryParameters([]byte("paths: {/x: {get: {parameters: [{$ref: '#/components/parameters/Nope'}]}}}")); err == nil {
+		t.Error("a $ref that does not resolve was accepted")
+	}
+}

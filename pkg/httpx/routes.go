@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -26,6 +27,9 @@ type Route struct {
 	// Public routes are mounted as they are; the others are wrapped by the
 	// protect function given to Mount (authentication and rate limit).
 	Public bool
+	// openapi is the document OpenAPIRoute serves: Mount reads from it the
+	// query parameters each operation takes.
+	openapi []byte
 }
 
 // String is the ServeMux pattern of r, e.g. "GET /v1/partners/{id}".
@@ -36,9 +40,24 @@ func (r Route) String() string { return r.Method + " " + r.Pattern }
 // parameters) once for all services (see checkParams), and answers every other request with a 404 problem (code
 // request.no_route) instead of the mux's plain-text 404/405.
 func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.Handler) {
+	var declared map[string][]string
+	for _, r := range routes {
+		if r.openapi != nil {
+			var err error
+			if declared, err = QueryParameters(r.openapi); err != nil {
+				panic(fmt.Sprintf("httpx: OpenAPI document: %v", err))
+			}
+		}
+	}
 	catchAll := true
 	for _, r := range routes {
-		h := checkParams(r, r.Handler) // after authentication: a stranger learns nothing about ids
+		query, ok := declared[r.String()]
+		if !ok {
+			query = nil // no document, or an operation it lacks (its test fails): any query parameter
+		} else if query == nil {
+			query = []string{}
+		}
+		h := checkParams(r, query, r.Handler) // after authentication: a stranger learns nothing about ids
 		if !r.Public {
 			h = protect(h)
 		}
@@ -73,7 +92,7 @@ func OpenAPIRoute(doc []byte) Route {
 	if err != nil {
 		panic(fmt.Sprintf("httpx: OpenAPI document: %v", err))
 	}
-	return Route{Method: http.MethodGet, Pattern: OpenAPIPath, Public: true,
+	return Route{Method: http.MethodGet, Pattern: OpenAPIPath, Public: true, openapi: doc,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "public, max-age=300")
@@ -146,4 +165,71 @@ func jsonable(v any) (any, error) {
 	default:
 		return v, nil
 	}
+}
+
+// QueryParameters lists, for each operation of an OpenAPI document ("GET
+// /v1/partners/{id}"), the names of the query parameters it declares (its
+// path item's and its own; a $ref to #/components/parameters resolved). An
+// operation without any has an empty list.
+func QueryParameters(doc []byte) (map[string][]string, error) {
+	var d struct {
+		Paths      map[string]map[string]yaml.Node `yaml:"paths"`
+		Components struct {
+			Parameters map[string]openAPIParameter `yaml:"parameters"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	resolve := func(list []openAPIParameter) ([]string, error) {
+		var out []string
+		for _, p := range list {
+			if p.Ref != "" {
+				name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/")
+				c, found := d.Components.Parameters[name]
+				if !ok || !found {
+					return nil, fmt.Errorf("parameter $ref %q does not resolve", p.Ref)
+				}
+				p = c
+			}
+			if p.In == "query" {
+				out = append(out, p.Name)
+			}
+		}
+		return out, nil
+	}
+	out := map[string][]string{}
+	for path, item := range d.Paths {
+		var shared []openAPIParameter
+		if n, ok := item["parameters"]; ok {
+			if err := n.Decode(&shared); err != nil {
+				return nil, fmt.Errorf("%s: parameters: %w", path, err)
+			}
+		}
+		for method, n := range item {
+			switch method {
+			case "get", "put", "post", "delete", "patch", "head", "options":
+			default:
+				continue
+			}
+			var op struct {
+				Parameters []openAPIParameter `yaml:"parameters"`
+			}
+			if err := n.Decode(&op); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
+			names, err := resolve(append(slices.Clone(shared), op.Parameters...))
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
+			out[strings.ToUpper(method)+" "+path] = append([]string{}, names...)
+		}
+	}
+	return out, nil
+}
+
+type openAPIParameter struct {
+	Ref  string `yaml:"$ref"`
+	Name string `yaml:"name"`
+	In   string `yaml:"in"`
 }
