@@ -74,7 +74,11 @@ func checkParams(r Route, declared []string, next http.Handler) http.Handler {
 				}
 			}
 			if len(fields) > 0 {
-				WriteError(w, req, apperr.Invalid(CodeInvalidQueryParameter, "a query parameter is malformed", fields...))
+				detail := "a query parameter is malformed"
+				if !slices.ContainsFunc(fields, func(f apperr.FieldError) bool { return f.Code != CodeUnknownQueryParameter }) {
+					detail = "this operation does not take that query parameter"
+				}
+				WriteError(w, req, apperr.Invalid(CodeInvalidQueryParameter, detail, fields...))
 				return
 			}
 		}

@@ -141,10 +141,12 @@ components:
 		mux.ServeHTTP(w, httptest.NewRequest(c.method, c.target, nil))
 		var p struct {
 			Code   string `json:"code"`
+			Detail string `json:"detail"`
 			Errors []struct{ Field, Code, Message string }
 		}
 		_ = json.Unmarshal(w.Body.Bytes(), &p)
 		if w.Code != http.StatusUnprocessableEntity || p.Code != CodeInvalidQueryParameter || len(p.Errors) != 1 || p.Errors[0].Field != c.field ||
+			p.Detail != "this operation does not take that query parameter" ||
 			p.Errors[0].Code != CodeUnknownQueryParameter || p.Errors[0].Message != c.message || reached != 0 {
 			t.Errorf("%s %s: %d %s (reached handler %d times)", c.method, c.target, w.Code, w.Body, reached)
 		}
