@@ -676,3 +676,41 @@ func containsSealedBlob(cands []string) bool {
 	}
 	return false
 }
+
+// TestStatusForUpstreamSystems: an upstream system reads the proofs of the
+// partners it registered only — an enrollment added later takes the
+// registrant of the partner's first one — and every upstream system those
+// stored before the registrant was recorded.
+func TestStatusForUpstreamSystems(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	cmd := openCmd()
+	cmd.RegisteredBy = "up-a"
+	if _, err := w.app.OpenChallenges(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	added := app.OpenChallengesCommand{PartnerID: "p-1", Enrollments: []app.Enrollment{{EnrollmentID: "enr-prov", Program: "indirect_provider"}},
+		Email: "taro@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-2"}
+	if _, err := w.app.OpenChallenges(ctx, added); err != nil {
+		t.Fatal(err)
+	}
+	legacy := app.OpenChallengesCommand{PartnerID: "p-9", Enrollments: []app.Enrollment{{EnrollmentID: "enr-old", Program: "partner_network"}},
+		Email: "old@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-3"}
+	if _, err := w.app.OpenChallenges(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	upstream := func(sub string) auth.Principal {
+		return auth.Principal{Kind: auth.KindService, Subject: sub, Roles: []auth.Role{auth.RoleUpstreamSystem}}
+	}
+	for _, id := range []string{"enr-net", "enr-prov"} {
+		if _, err := w.app.Status(ctx, upstream("up-a"), id); err != nil {
+			t.Errorf("the registrant, %s: %v", id, err)
+		}
+		if _, err := w.app.Status(ctx, upstream("up-b"), id); code(err) != app.CodeNotFound {
+			t.Errorf("another upstream system, %s: %v", id, err)
+		}
+	}
+	if _, err := w.app.Status(ctx, upstream("up-b"), "enr-old"); err != nil {
+		t.Errorf("a proof without a registrant: %v", err)
+	}
+}

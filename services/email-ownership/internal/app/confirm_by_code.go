@@ -32,7 +32,7 @@ func (a *App) ConfirmByCode(ctx context.Context, p auth.Principal, cmd ConfirmBy
 	var outcome error
 	left := 0
 	err = a.d.Repo.Update(ctx, cmd.EnrollmentID, func(o *domain.Ownership) error {
-		if !p.CanSeePartner(o.Ref().PartnerID) {
+		if !actsFor(p, o) {
 			return ErrNotFound
 		}
 		now := a.d.Clock.Now()

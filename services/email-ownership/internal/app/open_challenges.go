@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
@@ -29,6 +30,10 @@ type OpenChallengesCommand struct {
 	// ProfileChange is registration's change number when Reason is
 	// domain.ReasonProfileChange (required then).
 	ProfileChange int
+	// RegisteredBy is who submitted the partner's registration (the
+	// registration's submitted_by); empty for a later enrollment, which
+	// takes it from the partner's other enrollments.
+	RegisteredBy string
 }
 
 // OpenedChallenge names a challenge that this call opened.
@@ -62,7 +67,13 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	rcpt := domain.Recipient{Address: addr, ContactName: cmd.ContactName, Language: lang, Market: strings.ToUpper(cmd.Market)}
 	var res OpenChallengesResult
 	for _, e := range cmd.Enrollments {
-		ref := domain.EnrollmentRef{EnrollmentID: e.EnrollmentID, PartnerID: cmd.PartnerID, Program: e.Program}
+		registrant := cmd.RegisteredBy
+		if registrant == "" {
+			if registrant, err = a.registrant(ctx, cmd.PartnerID); err != nil {
+				return res, err
+			}
+		}
+		ref := domain.EnrollmentRef{EnrollmentID: e.EnrollmentID, PartnerID: cmd.PartnerID, Program: e.Program, RegisteredBy: registrant}
 		fresh, err := domain.NewOwnership(ref)
 		if err != nil {
 			return res, translate(err)
@@ -103,4 +114,35 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 		}
 	}
 	return res, nil
+}
+
+// registrant is who registered partnerID, as its first enrollment's proof
+// records it ("" when none does).
+func (a *App) registrant(ctx context.Context, partnerID string) (string, error) {
+	ids, err := a.d.Repo.EnrollmentsByPartner(ctx, partnerID)
+	if err != nil {
+		return "", fmt.Errorf("enrollments of partner %s: %w", partnerID, err)
+	}
+	for _, id := range ids {
+		o, err := a.d.Repo.Get(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("enrollment %s: %w", id, err)
+		}
+		if r := o.Ref().RegisteredBy; r != "" {
+			return r, nil
+		}
+	}
+	return "", nil
+}
+
+// actsFor is auth.Principal.ActsFor on the enrollment of o: an upstream
+// system reads the proofs of the partners it registered only. A proof
+// stored before its registrant was recorded is open to every upstream
+// system, as it was.
+func actsFor(p auth.Principal, o *domain.Ownership) bool {
+	ref := o.Ref()
+	if ref.RegisteredBy == "" {
+		return p.CanSeePartner(ref.PartnerID)
+	}
+	return p.ActsFor(ref.PartnerID, ref.RegisteredBy)
 }

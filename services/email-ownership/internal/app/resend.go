@@ -77,7 +77,7 @@ func (a *App) Resend(ctx context.Context, p auth.Principal, cmd ResendCommand) (
 
 	if byID {
 		return res, a.resendOne(ctx, cmd.EnrollmentID, func(o *domain.Ownership) bool {
-			return p.CanSeePartner(o.Ref().PartnerID)
+			return actsFor(p, o)
 		})
 	}
 	ids, err := a.d.Repo.EnrollmentsByAddress(ctx, addr)

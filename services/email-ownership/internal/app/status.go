@@ -37,7 +37,7 @@ func (a *App) Status(ctx context.Context, p auth.Principal, enrollmentID string)
 		return StatusResult{}, err
 	}
 	o, err := a.d.Repo.Get(ctx, enrollmentID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !p.CanSeePartner(o.Ref().PartnerID)) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !actsFor(p, o)) {
 		return StatusResult{}, apperr.NotFound(CodeNotFound, "no such enrollment")
 	}
 	if err != nil {

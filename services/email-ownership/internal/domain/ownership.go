@@ -84,6 +84,10 @@ type EnrollmentRef struct {
 	EnrollmentID string
 	PartnerID    string
 	Program      string
+	// RegisteredBy is the principal that submitted the partner's
+	// registration (an upstream system acts only for the partners it
+	// registered); empty on proofs stored before it was recorded.
+	RegisteredBy string
 }
 
 // Recipient is who the mail goes to and how it is written.

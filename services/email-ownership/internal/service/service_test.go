@@ -249,6 +249,8 @@ func TestConfirmByCodeAuthorizationAndLockOut(t *testing.T) {
 	mine := h.token(partnerUser(partner))
 	other := h.token(partnerUser(newPartner()))
 	verifier := h.token(auth.Principal{Kind: auth.KindUser, Subject: "v-1", Roles: []auth.Role{auth.RoleVerifier}})
+	registrant := h.token(auth.Principal{Kind: auth.KindService, Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	otherUpstream := h.token(auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
 	for _, tc := range []struct {
 		name, method, path, bearer string
 		body                       any
@@ -262,6 +264,10 @@ func TestConfirmByCodeAuthorizationAndLockOut(t *testing.T) {
 		{"status without token", "GET", "/v1/enrollments/" + net + "/ownership", "", nil, 401},
 		{"status of another partner", "GET", "/v1/enrollments/" + net + "/ownership", other, nil, 404},
 		{"status as verifier", "GET", "/v1/enrollments/" + net + "/ownership", verifier, nil, 200},
+		// An upstream system reads the proofs of the partners it registered
+		// only (the registration's submitted_by).
+		{"status as the registrant", "GET", "/v1/enrollments/" + net + "/ownership", registrant, nil, 200},
+		{"status as another upstream system", "GET", "/v1/enrollments/" + net + "/ownership", otherUpstream, nil, 404},
 		{"status of unknown enrollment", "GET", "/v1/enrollments/nope/ownership", mine, nil, 404},
 		{"resend by enrollment without token", "POST", "/v1/resend", "", map[string]string{"enrollment_id": net}, 401},
 		{"resend by enrollment as verifier", "POST", "/v1/resend", verifier, map[string]string{"enrollment_id": net}, 403},

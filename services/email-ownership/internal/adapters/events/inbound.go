@@ -63,12 +63,13 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 		return err
 	}
 	cmd := app.OpenChallengesCommand{
-		PartnerID:   p.PartnerID,
-		Email:       p.Contact.Email,
-		ContactName: contactName(p.Contact, p.Language, p.Market),
-		Language:    p.Language,
-		Market:      p.Market,
-		CausationID: ev.ID,
+		PartnerID:    p.PartnerID,
+		Email:        p.Contact.Email,
+		ContactName:  contactName(p.Contact, p.Language, p.Market),
+		Language:     p.Language,
+		Market:       p.Market,
+		CausationID:  ev.ID,
+		RegisteredBy: p.SubmittedBy,
 	}
 	for _, e := range p.Enrollments {
 		cmd.Enrollments = append(cmd.Enrollments, app.Enrollment{EnrollmentID: e.EnrollmentID, Program: e.Program})

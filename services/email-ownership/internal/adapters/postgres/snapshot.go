@@ -13,6 +13,7 @@ type snapshotDoc struct {
 	EnrollmentID string         `json:"enrollment_id"`
 	PartnerID    string         `json:"partner_id"`
 	Program      string         `json:"program"`
+	RegisteredBy string         `json:"registered_by,omitempty"`
 	Recipient    recipientDoc   `json:"recipient"`
 	DisputeOpen  string         `json:"dispute_open,omitempty"`
 	Causations   []string       `json:"causations,omitempty"`
@@ -60,7 +61,7 @@ type challengeDoc struct {
 
 func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 	s := o.Snapshot()
-	d := snapshotDoc{EnrollmentID: s.Ref.EnrollmentID, PartnerID: s.Ref.PartnerID, Program: s.Ref.Program,
+	d := snapshotDoc{EnrollmentID: s.Ref.EnrollmentID, PartnerID: s.Ref.PartnerID, Program: s.Ref.Program, RegisteredBy: s.Ref.RegisteredBy,
 		Recipient: recipientDoc{Address: s.Recipient.Address, ContactName: s.Recipient.ContactName,
 			Language: string(s.Recipient.Language), Market: s.Recipient.Market},
 		DisputeOpen: s.DisputeOpen, Causations: s.Causations, Challenges: make([]challengeDoc, len(s.Challenges)),
@@ -86,7 +87,7 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 
 func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 	s := domain.OwnershipSnapshot{
-		Ref: domain.EnrollmentRef{EnrollmentID: d.EnrollmentID, PartnerID: d.PartnerID, Program: d.Program},
+		Ref: domain.EnrollmentRef{EnrollmentID: d.EnrollmentID, PartnerID: d.PartnerID, Program: d.Program, RegisteredBy: d.RegisteredBy},
 		Recipient: domain.Recipient{Address: d.Recipient.Address, ContactName: d.Recipient.ContactName,
 			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market},
 		DisputeOpen: d.DisputeOpen, Causations: d.Causations, ChangesClosed: d.ChangesClosed,
