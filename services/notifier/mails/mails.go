@@ -149,8 +149,8 @@ var Kinds = []Kind{
 		"the reseller will answer later; the request stays open until its expiry (date), then expires; nothing needed from the provider"},
 	{RequestExpired, relv1.TypeRequestExpired, Transactional, "the provider's contact",
 		"the request expired unanswered, no access was granted; check with the reseller's administrator and send a new request"},
-	{RelationshipEnded, relv1.TypeRelationshipEnded, Transactional, "the provider's contact",
-		"the reseller ended the relationship (with its message as written), or the relationship ended because the reseller's partner account was closed (never the closure's record); the provider's delegated access was removed at once. Not sent when the provider ended it (the reseller hears of it by relationships.access_terminated)"},
+	{RelationshipEnded, relv1.TypeRelationshipEnded, Transactional, "the other side's contact: the provider's when the reseller ended it or its account was closed; the reseller's when the provider ended it or its account was closed while no access was live (otherwise the access removed mail tells it)",
+		"to the provider: the reseller ended the relationship (with its message as written), or the relationship ended because the reseller's partner account was closed (never the closure's record); the provider's delegated access was removed at once. To the reseller: the provider ended it (with its message as written) or its account was closed, no access was live, so nothing was removed; or the provider's pending invitation was withdrawn because its account was closed (its link no longer works); to work together again the provider sends a new request"},
 	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
@@ -281,6 +281,11 @@ type Relationship struct {
 	ResellerName string    `json:"reseller_name,omitempty"`
 	Message      string    `json:"message,omitempty"`
 	Cause        string    `json:"cause,omitempty"`
+	// EndedBy is the side that ended the relationship (relationship_ended:
+	// the mail goes to the other side). InvitationWithdrawn: it was still
+	// proposed, and the provider's invitation is withdrawn.
+	EndedBy             string `json:"ended_by,omitempty"`
+	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
 	OccurredAt   time.Time `json:"occurred_at,omitzero"`
 	Roles        []string  `json:"roles,omitempty"`
 	DurationDays int       `json:"duration_days,omitempty"`

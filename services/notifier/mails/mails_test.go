@@ -384,3 +384,52 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// TestTheResellerHearsItsProviderEndedIt: relationship_ended goes to the
+// other side; to the reseller (the provider ended it, or its account
+// closed, with no access live, or its pending invitation withdrawn) it
+// names the provider and says what was removed, in both languages and
+// both parts — never the provider-side wording.
+func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
+	s := set(t)
+	base := mails.Data{Partner: mails.Party{ID: "PG-R", Market: "JP", CompanyName: "株式会社ひかりネットワークス"},
+		Links: mails.Links{Relationships: "https://portal.example/partners/PG-R/relationships"}}
+	for _, c := range []struct {
+		name string
+		r    mails.Relationship
+		want []string
+	}{
+		{"ended by the provider", mails.Relationship{EndedBy: "provider", Cause: "chosen", ProviderID: "PG-P", ProviderName: "株式会社名城インフォテック",
+			Message: "契約期間が満了しました", OccurredAt: time.Date(2027, 3, 3, 6, 0, 0, 0, time.UTC)},
+			[]string{"Your relationship with 株式会社名城インフォテック ended", "ended its relationship with you", "so nothing was removed",
+				"の管理者が、", "削除された権限はありません", "契約期間が満了しました", "PG-P"}},
+		{"the provider's account closed", mails.Relationship{EndedBy: "provider", Cause: "account_closed", ProviderID: "PG-P", ProviderName: "株式会社名城インフォテック",
+			OccurredAt: time.Date(2027, 3, 3, 6, 0, 0, 0, time.UTC)},
+			[]string{"because its partner account was closed", "パートナー アカウントが閉鎖されたため", "so nothing was removed"}},
+		{"the invitation withdrawn", mails.Relationship{EndedBy: "provider", Cause: "account_closed", InvitationWithdrawn: true, ProviderID: "PG-P",
+			ProviderName: "株式会社名城インフォテック", OccurredAt: time.Date(2027, 3, 3, 6, 0, 0, 0, time.UTC)},
+			[]string{"The invitation from 株式会社名城インフォテック was withdrawn", "Its invitation link no longer works", "招待が取り消されました",
+				"招待のリンクは使用できなくなり"}},
+	} {
+		d := base
+		r := c.r
+		d.Relationship = &r
+		got, err := s.Render(mails.RelationshipEnded, mails.Japanese, d)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(got.Subject+got.Text, want) || (!strings.Contains(got.Subject, want) && !strings.Contains(got.HTML, want)) {
+				t.Errorf("%s: lacks %q:\n%s\n%s\n%s", c.name, want, got.Subject, got.Text, got.HTML)
+			}
+		}
+		for _, provider := range []string{"Your resellers", "貴社のリセラーの一覧", "you can no longer sell to its customers"} {
+			if strings.Contains(got.Text+got.HTML, provider) {
+				t.Errorf("%s: the provider's wording %q in the reseller's mail", c.name, provider)
+			}
+		}
+		if c.r.InvitationWithdrawn && strings.Contains(got.Text, "nothing was removed") {
+			t.Errorf("%s: a withdrawn invitation is told as an ended relationship:\n%s", c.name, got.Text)
+		}
+	}
+}

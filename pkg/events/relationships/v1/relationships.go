@@ -141,13 +141,17 @@ type RequestReminderDue struct {
 // RelationshipEnded: one side ended the relationship — by its choice, or
 // because its partner account was closed (Cause says which; events before
 // Cause existed have none) — and AccessTerminated follows when a grant was
-// live.
+// live (AccessTerminated says so; nil on events before it existed).
+// InvitationWithdrawn: the relationship was still proposed, and its
+// pending invitation is withdrawn (a closed account's).
 type RelationshipEnded struct {
 	Parties
-	EndedBy        string `json:"ended_by"` // provider or reseller
-	EndedBySubject string `json:"ended_by_subject"`
-	Reason         string `json:"reason"`
-	Cause          string `json:"cause,omitempty"` // EndCauseChosen or EndCauseAccountClosed
+	EndedBy             string `json:"ended_by"` // provider or reseller
+	EndedBySubject      string `json:"ended_by_subject"`
+	Reason              string `json:"reason"`
+	Cause               string `json:"cause,omitempty"` // EndCauseChosen or EndCauseAccountClosed
+	AccessTerminated    *bool  `json:"access_terminated,omitempty"`
+	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
 }
 
 // AccessGranted: delegated access over the reseller's directory starts.

@@ -158,3 +158,64 @@ func subjects(ms []smtptest.Parsed) string {
 	}
 	return b.String()
 }
+
+// TestTheResellerHearsItsProviderEndedIt: a relationship the provider ended,
+// or lost to its account's closure, while no access was live reaches the
+// reseller's contact (relationship_ended, naming the provider, with its
+// message as written when it chose to end it); a pending invitation
+// withdrawn by the provider's closure too. When a live grant ended with it
+// the access terminated mail tells the reseller, so this one is not sent;
+// nor is it for an event from before access_terminated existed.
+func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
+	h := start(t, opts{})
+	const res, prv, addr = "PG-RES8", "PG-PRV8", "taro@reseller8.example.co.jp"
+	h.registered(res, "株式会社ひかりネットワークス", addr)
+	h.registered(prv, "株式会社名城インフォテック", "ichiro@provider8.example.co.jp")
+	h.contactsKnown(2)
+	p := parties(res, prv)
+	no, yes := false, true
+	for _, e := range []relv1.RelationshipEnded{
+		{Parties: p, EndedBy: relv1.SideProvider, EndedBySubject: "padm", Reason: "契約期間が満了しました", Cause: relv1.EndCauseChosen, AccessTerminated: &no},
+		{Parties: p, EndedBy: relv1.SideProvider, EndedBySubject: "ops-1", Reason: "closed_by_operator: 社内メモ", Cause: relv1.EndCauseAccountClosed,
+			AccessTerminated: &no, InvitationWithdrawn: true},
+		{Parties: p, EndedBy: relv1.SideProvider, EndedBySubject: "padm", Reason: "live grant", Cause: relv1.EndCauseChosen, AccessTerminated: &yes},
+		{Parties: p, EndedBy: relv1.SideProvider, EndedBySubject: "padm", Reason: "before the field", Cause: relv1.EndCauseChosen},
+	} {
+		publish(t, h.js, relv1.TypeRelationshipEnded, "", res, e)
+	}
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if n := len(h.smtp.Messages()); n < 2 {
+			return fmt.Errorf("%d of 2 mails", n)
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond) // a third mail would have been sent by now
+	var got []smtptest.Parsed
+	for _, m := range h.smtp.Messages() {
+		p, err := smtptest.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.To = m.To[0]
+		got = append(got, p)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d mails, want 2:\n%s", len(got), subjects(got))
+	}
+	for _, w := range []struct{ subject, text string }{
+		{"株式会社名城インフォテック との取引関係が終了しました", "契約期間が満了しました"},
+		{"株式会社名城インフォテック からの招待が取り消されました", "Its invitation link no longer works"},
+	} {
+		i := slices.IndexFunc(got, func(m smtptest.Parsed) bool {
+			return strings.Contains(m.Subject, w.subject) && strings.Contains(m.Text, w.text)
+		})
+		if i < 0 {
+			t.Errorf("no mail %q with %q among:\n%s", w.subject, w.text, subjects(got))
+			continue
+		}
+		if m := got[i]; m.To != addr || !strings.Contains(m.Text, prv) || strings.Contains(m.Text+m.HTML, "社内メモ") ||
+			!strings.Contains(m.HTML, `href="https://partners.example.com/partners/`+res+`/relationships"`) {
+			t.Errorf("%s: to %s, not to the reseller about the provider, or with a closure's record:\n%s", m.Subject, m.To, m.Text)
+		}
+	}
+}

@@ -116,6 +116,10 @@ type RelationshipEnded struct {
 	EndedBySubject string
 	Reason         string
 	Cause          EndCause
+	// AccessTerminated: a live grant ends with it (AccessTerminated
+	// follows); InvitationWithdrawn: it was proposed, its invitation pending.
+	AccessTerminated    bool
+	InvitationWithdrawn bool
 }
 
 // EndCause tells why a relationship ended.

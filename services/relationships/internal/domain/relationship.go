@@ -373,7 +373,8 @@ func (r *Relationship) End(side Side, subject, reason string, now time.Time) (al
 	if q := r.PendingRequest(); q != nil {
 		q.Status = StatusWithdrawn
 	}
-	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndChosen})
+	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndChosen,
+		AccessTerminated: r.Grant != nil && r.Grant.Live()})
 	if g := r.Grant; g != nil && g.Live() {
 		g.State, g.EndedAt = GrantTerminated, now
 		r.record(AccessTerminated{EventHeader: r.header(now), GrantID: g.ID, Reason: TerminatedRelationshipEnded})
@@ -420,11 +421,13 @@ func (r *Relationship) CloseFor(side Side, subject, reason string, now time.Time
 	if subject == "" {
 		subject = "registration"
 	}
+	proposed := r.State == StateProposed
 	r.State, r.EndedAt, r.EndedBy, r.EndedBySubject, r.EndReason = StateEnded, now, side, subject, reason
 	if q := r.PendingRequest(); q != nil {
 		q.Status = StatusWithdrawn
 	}
-	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndAccountClosed})
+	r.record(RelationshipEnded{EventHeader: r.header(now), EndedBy: side, EndedBySubject: subject, Reason: reason, Cause: EndAccountClosed,
+		AccessTerminated: r.Grant != nil && r.Grant.Live(), InvitationWithdrawn: proposed})
 	if g := r.Grant; g != nil && g.Live() {
 		g.State, g.EndedAt, g.Suspended = GrantTerminated, now, false
 		r.record(AccessTerminated{EventHeader: r.header(now), GrantID: g.ID, Reason: TerminatedRelationshipEnded})

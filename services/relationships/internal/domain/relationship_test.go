@@ -213,7 +213,7 @@ func TestEndTwiceEndsOnce(t *testing.T) {
 	if got := names(evs); !slices.Equal(got, []string{"RelationshipEnded", "AccessTerminated"}) {
 		t.Fatalf("events = %v", got)
 	}
-	if e := evs[0].(RelationshipEnded); e.Cause != EndChosen || e.Reason != "switching distributor" {
+	if e := evs[0].(RelationshipEnded); e.Cause != EndChosen || e.Reason != "switching distributor" || !e.AccessTerminated {
 		t.Fatalf("ended %+v", e)
 	}
 	already, err = r.End(SideProvider, "alice", "contract over", now)
@@ -465,5 +465,26 @@ func TestReasonsReadAsWritten(t *testing.T) {
 	}
 	if e := r.PullEvents()[0].(RelationshipEnded); e.Reason != "販売契約を\n\t終了しました" || r.EndReason != e.Reason {
 		t.Fatalf("kept %q, published %q", r.EndReason, e.Reason)
+	}
+}
+
+// TestEndAfterTheAccessExpiredSaysNoAccessEnded: a provider that ends a
+// relationship whose grant already expired terminates nothing; the event
+// says so, and the notifier then tells the reseller by the
+// relationship_ended mail (no access_terminated mail follows).
+func TestEndAfterTheAccessExpiredSaysNoAccessEnded(t *testing.T) {
+	r := activeRel(t, 30, false, RoleSupportAgent)
+	late := r.Grant.ExpiresAt.Add(time.Hour)
+	r.Tick(late, DefaultPolicy())
+	if r.Grant.State != GrantExpired {
+		t.Fatalf("grant %+v", r.Grant)
+	}
+	r.PullEvents()
+	if _, err := r.End(SideProvider, "alice", "contract over", late); err != nil {
+		t.Fatal(err)
+	}
+	evs := r.PullEvents()
+	if got := names(evs); !slices.Equal(got, []string{"RelationshipEnded"}) || evs[0].(RelationshipEnded).AccessTerminated {
+		t.Fatalf("events %v %+v", got, evs)
 	}
 }

@@ -46,8 +46,8 @@ func TestCloseForEndsOpenRelationships(t *testing.T) {
 	if len(evs) != 2 || names(evs)[0] != "RelationshipEnded" || evs[1].(AccessTerminated).Reason != TerminatedRelationshipEnded {
 		t.Fatalf("events %v", names(evs))
 	}
-	if e := evs[0].(RelationshipEnded); e.Cause != EndAccountClosed {
-		t.Fatalf("ended %+v: not told apart from a side's choice", e)
+	if e := evs[0].(RelationshipEnded); e.Cause != EndAccountClosed || !e.AccessTerminated || e.InvitationWithdrawn {
+		t.Fatalf("ended %+v: not told apart from a side's choice, or the live grant not said to end with it", e)
 	}
 	if r.CloseFor(SideReseller, "x", "y", now) {
 		t.Fatal("an ended relationship is not closed again")
@@ -57,7 +57,12 @@ func TestCloseForEndsOpenRelationships(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.PullEvents()
-	if !p.CloseFor(SideReseller, "", "closed", now) || p.State != StateEnded || p.Requests[0].Status != StatusWithdrawn {
+	if !p.CloseFor(SideProvider, "", "closed", now) || p.State != StateEnded || p.Requests[0].Status != StatusWithdrawn {
 		t.Fatalf("proposed: %+v", p)
+	}
+	// The reseller is told the invitation was withdrawn (the notifier's
+	// relationship_ended mail): the event says so, and that no access ended.
+	if evs := p.PullEvents(); len(evs) != 1 || !evs[0].(RelationshipEnded).InvitationWithdrawn || evs[0].(RelationshipEnded).AccessTerminated {
+		t.Fatalf("proposed, events %+v", evs)
 	}
 }

@@ -325,20 +325,28 @@ func requestExpired(_ context.Context, _ *Handlers, p relv1.RequestExpired, req 
 	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind})
 }
 
-// relationshipEnded tells the provider that the reseller ended the
-// relationship (with the reason it gave) or that the reseller's account
-// was closed (the closure's record is not for the provider). A provider
-// that ended it itself is not mailed, and the reseller hears of it from
-// the access terminated mail.
+// relationshipEnded tells the other side: the provider that the reseller
+// ended the relationship (with the reason it gave) or that the reseller's
+// account was closed (the closure's record is not for the provider); the
+// reseller that the provider ended it, or that the provider's account was
+// closed, when no access ended with it (a live grant's end is the access
+// terminated mail's news) — a pending invitation withdrawn included. An
+// event from before access_terminated existed mails the reseller nothing,
+// as then.
 func relationshipEnded(_ context.Context, _ *Handlers, p relv1.RelationshipEnded, req *domain.MailRequest) (bool, error) {
-	if p.EndedBy != relv1.SideReseller {
-		return true, nil
-	}
-	r := mails.Relationship{Cause: p.Cause}
+	r := mails.Relationship{Cause: p.Cause, EndedBy: p.EndedBy, InvitationWithdrawn: p.InvitationWithdrawn}
 	if p.Cause == relv1.EndCauseChosen { // events from before the cause existed may carry a closure's record
 		r.Message = p.Reason
 	}
-	return false, providerMail(req, p.Parties, r)
+	switch {
+	case p.EndedBy == relv1.SideReseller:
+		return false, providerMail(req, p.Parties, r)
+	case p.EndedBy == relv1.SideProvider && p.AccessTerminated != nil && !*p.AccessTerminated:
+		req.ExpiresAt = p.OccurredAt.Add(newsLifetime)
+		r.OccurredAt = p.OccurredAt
+		return false, accessMail(req, p.Parties, r)
+	}
+	return true, nil
 }
 
 // standingChanged: every change of the partner's standing after its

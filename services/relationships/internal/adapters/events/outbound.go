@@ -55,7 +55,7 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 	case domain.RelationshipEnded:
 		typ, data = relv1.TypeRelationshipEnded, relv1.RelationshipEnded{
 			Parties: parties(ev.EventHeader), EndedBy: string(ev.EndedBy), EndedBySubject: ev.EndedBySubject, Reason: ev.Reason,
-			Cause: string(ev.Cause),
+			Cause: string(ev.Cause), AccessTerminated: &ev.AccessTerminated, InvitationWithdrawn: ev.InvitationWithdrawn,
 		}
 	case domain.AccessGranted:
 		typ, data = relv1.TypeAccessGranted, relv1.AccessGranted{
