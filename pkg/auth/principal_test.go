@@ -3,7 +3,9 @@ package auth
 import "testing"
 
 func TestActsFor(t *testing.T) {
-	up := func(sub string) Principal { return Principal{Kind: KindService, Subject: sub, Roles: []Role{RoleUpstreamSystem}} }
+	up := func(sub string) Principal {
+		return Principal{Kind: KindService, Subject: sub, Roles: []Role{RoleUpstreamSystem}}
+	}
 	for _, c := range []struct {
 		name       string
 		p          Principal

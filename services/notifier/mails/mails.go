@@ -281,11 +281,6 @@ type Relationship struct {
 	ResellerName string    `json:"reseller_name,omitempty"`
 	Message      string    `json:"message,omitempty"`
 	Cause        string    `json:"cause,omitempty"`
-	// EndedBy is the side that ended the relationship (relationship_ended:
-	// the mail goes to the other side). InvitationWithdrawn: it was still
-	// proposed, and the provider's invitation is withdrawn.
-	EndedBy             string `json:"ended_by,omitempty"`
-	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
 	OccurredAt   time.Time `json:"occurred_at,omitzero"`
 	Roles        []string  `json:"roles,omitempty"`
 	DurationDays int       `json:"duration_days,omitempty"`
@@ -293,6 +288,11 @@ type Relationship struct {
 	ExpiresAt    time.Time `json:"expires_at,omitzero"`
 	GrantID      string    `json:"grant_id,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	// EndedBy is the side that ended the relationship (relationship_ended:
+	// the mail goes to the other side). InvitationWithdrawn: it was still
+	// proposed, and the provider's invitation is withdrawn.
+	EndedBy             string `json:"ended_by,omitempty"`
+	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
 }
 
 // Standing facts of the standing mail: the partner's status before and
