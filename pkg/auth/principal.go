@@ -110,6 +110,16 @@ func (p Principal) ActsFor(partnerID, registrant string) bool {
 	return p.Has(RoleUpstreamSystem) && registrant != "" && registrant == p.Subject
 }
 
+// ActsForRecord is ActsFor on a record that keeps its partner's
+// registrant, where records stored before a service kept it have none:
+// those stay open to what CanSeePartner allows, as they were.
+func (p Principal) ActsForRecord(partnerID, registrant string) bool {
+	if registrant == "" {
+		return p.CanSeePartner(partnerID)
+	}
+	return p.ActsFor(partnerID, registrant)
+}
+
 func joinComma(s []string) string {
 	out := ""
 	for i, v := range s {

@@ -26,3 +26,17 @@ func TestActsFor(t *testing.T) {
 		}
 	}
 }
+
+func TestActsForRecord(t *testing.T) {
+	up := Principal{Kind: KindService, Subject: "upstream-a", Roles: []Role{RoleUpstreamSystem}}
+	if !up.ActsForRecord("PG-1", "") {
+		t.Error("a record without its registrant is closed to an upstream system (it was open before the registrant was kept)")
+	}
+	if up.ActsForRecord("PG-1", "upstream-b") || !up.ActsForRecord("PG-1", "upstream-a") {
+		t.Error("a record with its registrant is not ActsFor")
+	}
+	admin := Principal{Subject: "u", PartnerID: "PG-2", Roles: []Role{RolePartnerAdmin}}
+	if admin.ActsForRecord("PG-1", "") {
+		t.Error("another partner's admin acts for a record without its registrant")
+	}
+}

@@ -67,7 +67,7 @@ func (uc ListSigned) Handle(ctx context.Context, p auth.Principal, q ListSignedQ
 	if err != nil {
 		return SignedAgreements{}, err
 	}
-	if !p.CanSeePartner(partner.ID()) {
+	if !p.ActsForRecord(partner.ID(), partner.RegisteredBy()) { // an upstream system: its own partners
 		return SignedAgreements{}, errUnknownPartner()
 	}
 	all, err := uc.d.Acceptances.ListByPartner(ctx, partner.ID())

@@ -62,7 +62,7 @@ func (uc Status) Handle(ctx context.Context, p auth.Principal, q StatusQuery) (S
 	if err != nil {
 		return StatusResult{}, err
 	}
-	if !p.CanSeePartner(partner.ID()) {
+	if !p.ActsForRecord(partner.ID(), partner.RegisteredBy()) { // an upstream system: its own partners
 		return StatusResult{}, errUnknownPartner()
 	}
 	if market != partner.Market() {

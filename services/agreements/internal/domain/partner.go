@@ -29,6 +29,7 @@ type Registration struct {
 	Enrollments  map[string]string // program → enrollment id
 	Affirmation  *NetworkAffirmation
 	RegisteredAt time.Time
+	RegisteredBy string // who submitted the registration (its submitted_by)
 }
 
 // VerificationDecision is a verification service's verdict on a partner.
@@ -48,6 +49,10 @@ type PartnerState struct {
 	Enrollments  map[Program]string
 	Affirmation  *NetworkAffirmation
 	RegisteredAt time.Time
+	// RegisteredBy is the principal that submitted the partner's
+	// registration (an upstream system reads the partners it registered
+	// only); empty on projections stored before it was recorded.
+	RegisteredBy string
 	Verification VerificationDecision // Outcome pending until a decision arrives
 	// Standing is registration's standing of the partner as last heard:
 	// zero (never changed since registration) or active is good standing.
@@ -116,6 +121,9 @@ func (p *Partner) State() PartnerState {
 
 // ID returns the (global) partner id.
 func (p *Partner) ID() string { return p.s.PartnerID }
+
+// RegisteredBy is who submitted the partner's registration ("" unknown).
+func (p *Partner) RegisteredBy() string { return p.s.RegisteredBy }
 
 // Registered reports whether the registration event was applied.
 func (p *Partner) Registered() bool { return p.s.Registered }
@@ -201,6 +209,9 @@ func (p *Partner) Register(r Registration) (bool, error) {
 	p.s.Market = market
 	if p.s.RegisteredAt.IsZero() {
 		p.s.RegisteredAt = serverTime(r.RegisteredAt)
+	}
+	if p.s.RegisteredBy == "" {
+		p.s.RegisteredBy = strings.TrimSpace(r.RegisteredBy)
 	}
 	for _, pr := range programs {
 		if !slices.Contains(p.s.Programs, pr) {

@@ -192,6 +192,18 @@ func TestResellerAcceptanceLifecycle(t *testing.T) {
 	if r := status(adminTok, locationOf(pid), "market=JP"); r.Status != 200 {
 		t.Fatalf("status by location id: %d %v", r.Status, r.Body)
 	}
+	// An upstream system reads the agreements of the partners it registered
+	// only (the registration's submitted_by); another one's is unknown.
+	registrant := h.token(auth.Principal{Kind: auth.KindService, Subject: "user-" + pid, Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	otherUpstream := h.token(auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	if r := h.call("GET", "/v1/partners/"+pid+"/agreements", registrant, nil); r.Status != 200 {
+		t.Fatalf("the registrant's list: %d %v", r.Status, r.Body)
+	}
+	for _, path := range []string{"/v1/partners/" + pid + "/agreements", "/v1/partners/" + pid + "/agreements/status?market=JP&program=indirect_reseller"} {
+		if r := h.call("GET", path, otherUpstream, nil); r.Status != 404 || r.Body["code"] != "agreements.unknown_partner" {
+			t.Errorf("another upstream system, %s: %d %v", path, r.Status, r.Body)
+		}
+	}
 	netOnly := marker // registered for the network only
 	unsigned := newPartnerID()
 	h.register(unsigned, "partner_network", "indirect_reseller")

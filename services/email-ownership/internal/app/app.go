@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
@@ -198,4 +199,10 @@ func translate(err error) error {
 	}
 	e.Err = err
 	return e
+}
+
+// actsFor: an upstream system reads the proofs of the partners it
+// registered only (auth.Principal.ActsForRecord).
+func actsFor(p auth.Principal, o *domain.Ownership) bool {
+	return p.ActsForRecord(o.Ref().PartnerID, o.Ref().RegisteredBy)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
-	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
@@ -133,16 +132,4 @@ func (a *App) registrant(ctx context.Context, partnerID string) (string, error) 
 		}
 	}
 	return "", nil
-}
-
-// actsFor is auth.Principal.ActsFor on the enrollment of o: an upstream
-// system reads the proofs of the partners it registered only. A proof
-// stored before its registrant was recorded is open to every upstream
-// system, as it was.
-func actsFor(p auth.Principal, o *domain.Ownership) bool {
-	ref := o.Ref()
-	if ref.RegisteredBy == "" {
-		return p.CanSeePartner(ref.PartnerID)
-	}
-	return p.ActsFor(ref.PartnerID, ref.RegisteredBy)
 }

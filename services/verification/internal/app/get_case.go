@@ -58,19 +58,8 @@ func (a *App) load(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.
 	if err != nil {
 		return nil, err
 	}
-	if !actsFor(p, c) {
+	if !p.ActsForRecord(c.PartnerID, c.RegisteredBy) { // an upstream system: its own partners
 		return nil, notFound()
 	}
 	return c, nil
-}
-
-// actsFor is auth.Principal.ActsFor on case c: an upstream system reads
-// and acts on the cases of the partners it registered only. A case opened
-// before its registrant was recorded is open to every upstream system, as
-// it was.
-func actsFor(p auth.Principal, c *domain.Case) bool {
-	if c.RegisteredBy == "" {
-		return p.CanSeePartner(c.PartnerID)
-	}
-	return p.ActsFor(c.PartnerID, c.RegisteredBy)
 }

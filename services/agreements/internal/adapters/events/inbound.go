@@ -97,7 +97,7 @@ func (h Inbound) OnApplicationSubmitted(ctx context.Context, ev ce.Event) error 
 func registration(p registrationv1.ApplicationSubmitted) domain.Registration {
 	r := domain.Registration{
 		PartnerID: p.PartnerID, LocationID: p.LocationID, Market: p.Market,
-		Enrollments: map[string]string{}, RegisteredAt: p.SubmittedAt,
+		Enrollments: map[string]string{}, RegisteredAt: p.SubmittedAt, RegisteredBy: p.SubmittedBy,
 	}
 	for _, e := range p.Enrollments {
 		r.Programs = append(r.Programs, e.Program)

@@ -28,6 +28,7 @@ type partnerDoc struct {
 	Enrollments  map[string]string `json:"enrollments,omitempty"`
 	Affirmation  *affirmationDoc   `json:"affirmation,omitempty"`
 	RegisteredAt time.Time         `json:"registered_at"`
+	RegisteredBy string            `json:"registered_by,omitempty"`
 	Verification decisionDoc       `json:"verification"`
 	Standing     *standingDoc      `json:"standing,omitempty"`
 }
@@ -59,7 +60,7 @@ type decisionDoc struct {
 func toDoc(s domain.PartnerState) partnerDoc {
 	d := partnerDoc{
 		PartnerID: s.PartnerID, Registered: s.Registered, LocationID: s.LocationID, Market: string(s.Market),
-		Enrollments: map[string]string{}, RegisteredAt: s.RegisteredAt,
+		Enrollments: map[string]string{}, RegisteredAt: s.RegisteredAt, RegisteredBy: s.RegisteredBy,
 		Verification: decisionDoc{DecisionID: s.Verification.DecisionID, Outcome: string(s.Verification.Outcome), DecidedAt: s.Verification.DecidedAt},
 	}
 	for _, p := range s.Programs {
@@ -81,7 +82,7 @@ func toDoc(s domain.PartnerState) partnerDoc {
 func fromDoc(d partnerDoc) *domain.Partner {
 	s := domain.PartnerState{
 		PartnerID: d.PartnerID, Registered: d.Registered, LocationID: d.LocationID, Market: domain.Market(d.Market),
-		Enrollments: map[domain.Program]string{}, RegisteredAt: d.RegisteredAt.UTC(),
+		Enrollments: map[domain.Program]string{}, RegisteredAt: d.RegisteredAt.UTC(), RegisteredBy: d.RegisteredBy,
 		Verification: domain.VerificationDecision{DecisionID: d.Verification.DecisionID,
 			Outcome: domain.VerificationOutcome(d.Verification.Outcome), DecidedAt: d.Verification.DecidedAt.UTC()},
 	}
