@@ -51,12 +51,9 @@ func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.H
 	}
 	catchAll := true
 	for _, r := range routes {
-		query, ok := declared[r.String()]
-		if !ok {
-			query = nil // no document, or an operation it lacks (its test fails): any query parameter
-		} else if query == nil {
-			query = []string{}
-		}
+		// nil (no document, or an operation it lacks, which the service's
+		// routes test refuses): any query parameter.
+		query := declared[r.String()]
 		h := checkParams(r, query, r.Handler) // after authentication: a stranger learns nothing about ids
 		if !r.Public {
 			h = protect(h)
@@ -170,7 +167,7 @@ func jsonable(v any) (any, error) {
 // QueryParameters lists, for each operation of an OpenAPI document ("GET
 // /v1/partners/{id}"), the names of the query parameters it declares (its
 // path item's and its own; a $ref to #/components/parameters resolved). An
-// operation without any has an empty list.
+// operation without any has an empty list, never nil.
 func QueryParameters(doc []byte) (map[string][]string, error) {
 	var d struct {
 		Paths      map[string]map[string]yaml.Node `yaml:"paths"`
