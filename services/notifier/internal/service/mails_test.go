@@ -51,6 +51,17 @@ func (h *harness) contactsKnown(n int) {
 // mails waits for n mails and returns them parsed, by subject.
 func (h *harness) mails(n int) map[string]smtptest.Parsed {
 	h.t.Helper()
+	out := map[string]smtptest.Parsed{}
+	for _, p := range h.sent(n) {
+		out[p.Subject] = p
+	}
+	return out
+}
+
+// sent waits until the SMTP server holds at least n mails and returns
+// every mail it holds, parsed, each with its recipient.
+func (h *harness) sent(n int) []smtptest.Parsed {
+	h.t.Helper()
 	var got []smtptest.Received
 	testkit.Eventually(h.t, 15*time.Second, func() error {
 		if got = h.smtp.Messages(); len(got) < n {
@@ -58,14 +69,14 @@ func (h *harness) mails(n int) map[string]smtptest.Parsed {
 		}
 		return nil
 	})
-	out := map[string]smtptest.Parsed{}
+	out := make([]smtptest.Parsed, 0, len(got))
 	for _, m := range got {
 		p, err := smtptest.Parse(m.Data)
 		if err != nil {
 			h.t.Fatal(err)
 		}
 		p.To = m.To[0]
-		out[p.Subject] = p
+		out = append(out, p)
 	}
 	return out
 }

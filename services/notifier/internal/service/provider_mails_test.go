@@ -57,21 +57,7 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 	} {
 		publish(t, h.js, e.typ, "", res, e.data)
 	}
-	var got []smtptest.Parsed
-	testkit.Eventually(t, 15*time.Second, func() error {
-		if n := len(h.smtp.Messages()); n < 6 {
-			return fmt.Errorf("%d of 6 mails", n)
-		}
-		return nil
-	})
-	for _, m := range h.smtp.Messages() {
-		p, err := smtptest.Parse(m.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.To = m.To[0]
-		got = append(got, p)
-	}
+	got := h.sent(6)
 	links := "https://partners.example.com/partners/" + prv + "/relationships"
 	want := []struct {
 		subject string
@@ -183,22 +169,9 @@ func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
 	} {
 		publish(t, h.js, relv1.TypeRelationshipEnded, "", res, e)
 	}
-	testkit.Eventually(t, 15*time.Second, func() error {
-		if n := len(h.smtp.Messages()); n < 2 {
-			return fmt.Errorf("%d of 2 mails", n)
-		}
-		return nil
-	})
+	h.sent(2)
 	time.Sleep(500 * time.Millisecond) // a third mail would have been sent by now
-	var got []smtptest.Parsed
-	for _, m := range h.smtp.Messages() {
-		p, err := smtptest.Parse(m.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.To = m.To[0]
-		got = append(got, p)
-	}
+	got := h.sent(2)
 	if len(got) != 2 {
 		t.Fatalf("%d mails, want 2:\n%s", len(got), subjects(got))
 	}

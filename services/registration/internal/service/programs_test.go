@@ -32,6 +32,24 @@ func resellerBody() map[string]any {
 		"affirmations": map[string]any{"authority_to_represent": true, "can_provide_support": true}}
 }
 
+// approvedNetworkMember registers the test company (upstream) in the
+// network only, confirms its e-mail and approves it, and returns its
+// partner and location ids once it is active.
+func (e *env) approvedNetworkMember(t *testing.T) (partnerID, locationID string) {
+	t.Helper()
+	r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, networkOnly()))
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	view := r.json(t)
+	pid, loc := view["partner_id"].(string), view["location_id"].(string)
+	e.confirmEmail(t, pid, enrollmentID(t, view, "partner_network"), "partner_network")
+	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
+		LocationID: loc, Market: "JP", DecisionID: "d1", ApprovedAt: time.Now().UTC()}), nil)
+	e.waitStanding(t, pid, "active")
+	return pid, loc
+}
+
 func problemCode(t *testing.T, r response) string {
 	t.Helper()
 	code, _ := r.json(t)["code"].(string)
@@ -45,16 +63,7 @@ func problemCode(t *testing.T, r response) string {
 // it, as for an enrollment of the registration.
 func TestNetworkMemberAddsTheResellerProgram(t *testing.T) {
 	e := start(t)
-	r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, networkOnly()))
-	if r.Status != 201 {
-		t.Fatalf("%d %s", r.Status, r.Body)
-	}
-	view := r.json(t)
-	pid, loc := view["partner_id"].(string), view["location_id"].(string)
-	e.confirmEmail(t, pid, enrollmentID(t, view, "partner_network"), "partner_network")
-	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
-		LocationID: loc, Market: "JP", DecisionID: "d1", ApprovedAt: time.Now().UTC()}), nil)
-	e.waitStanding(t, pid, "active")
+	pid, loc := e.approvedNetworkMember(t)
 
 	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
 	other := e.token(t, auth.Principal{Subject: "other-portal", Kind: auth.KindService, Roles: []auth.Role{auth.RoleUpstreamSystem}})
@@ -67,7 +76,7 @@ func TestNetworkMemberAddsTheResellerProgram(t *testing.T) {
 		!strings.Contains(string(r.Body), "program.support_profile_required") {
 		t.Fatalf("without support profile: %d %s", r.Status, r.Body)
 	}
-	r = e.do(t, "POST", "/v1/partners/"+pid+"/enrollments", admin, "application/json", mustJSON(t, resellerBody()))
+	r := e.do(t, "POST", "/v1/partners/"+pid+"/enrollments", admin, "application/json", mustJSON(t, resellerBody()))
 	if r.Status != 201 {
 		t.Fatalf("add reseller: %d %s", r.Status, r.Body)
 	}

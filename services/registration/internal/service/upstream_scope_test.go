@@ -2,10 +2,8 @@ package service_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 )
 
 // TestAnUpstreamSystemActsOnlyForThePartnersItRegistered: another upstream
@@ -15,16 +13,7 @@ import (
 // noncompliant security report. It is answered as for an unknown partner.
 func TestAnUpstreamSystemActsOnlyForThePartnersItRegistered(t *testing.T) {
 	e := start(t)
-	r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, networkOnly()))
-	if r.Status != 201 {
-		t.Fatalf("%d %s", r.Status, r.Body)
-	}
-	view := r.json(t)
-	pid, loc := view["partner_id"].(string), view["location_id"].(string)
-	e.confirmEmail(t, pid, enrollmentID(t, view, "partner_network"), "partner_network")
-	e.publish(t, verificationv1.TypeVerificationApproved, mustJSON(t, verificationv1.VerificationApproved{CaseID: "c1", PartnerID: pid,
-		LocationID: loc, Market: "JP", DecisionID: "d1", ApprovedAt: time.Now().UTC()}), nil)
-	e.waitStanding(t, pid, "active")
+	pid, _ := e.approvedNetworkMember(t)
 
 	other := e.token(t, auth.Principal{Subject: "other-portal", Kind: auth.KindService, Roles: []auth.Role{auth.RoleUpstreamSystem}})
 	contact := map[string]any{"contact": map[string]any{"first_name": "悪", "last_name": "者", "email": "someone@attacker.example", "phone": "090-1111-2222"}}
