@@ -31,12 +31,12 @@ func (uc ListVersions) Handle(ctx context.Context, p auth.Principal, q ListVersi
 	var err error
 	if strings.TrimSpace(q.Program) != "" {
 		if program, err = domain.ParseProgram(q.Program); err != nil {
-			ps = append(ps, domain.Problem{Field: "program", Err: domain.ErrInvalidProgram})
+			ps = append(ps, domain.Problem{Field: "query.program", Err: domain.ErrInvalidProgram})
 		}
 	}
 	if strings.TrimSpace(q.Market) != "" {
 		if market, err = domain.ParseMarket(q.Market); err != nil {
-			ps = append(ps, domain.Problem{Field: "market", Err: domain.ErrInvalidMarket})
+			ps = append(ps, domain.Problem{Field: "query.market", Err: domain.ErrInvalidMarket})
 		}
 	}
 	if len(ps) > 0 {

@@ -47,12 +47,12 @@ func (uc Status) Handle(ctx context.Context, p auth.Principal, q StatusQuery) (S
 	var ps []domain.Problem
 	market, err := domain.ParseMarket(q.Market)
 	if err != nil {
-		ps = append(ps, domain.Problem{Field: "market", Err: domain.ErrInvalidMarket})
+		ps = append(ps, domain.Problem{Field: "query.market", Err: domain.ErrInvalidMarket})
 	}
 	program := domain.ProgramIndirectReseller
 	if q.Program != "" {
 		if program, err = domain.ParseProgram(q.Program); err != nil {
-			ps = append(ps, domain.Problem{Field: "program", Err: domain.ErrInvalidProgram})
+			ps = append(ps, domain.Problem{Field: "query.program", Err: domain.ErrInvalidProgram})
 		}
 	}
 	if len(ps) > 0 {

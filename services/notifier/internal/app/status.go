@@ -35,18 +35,18 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 	}
 	var fe []apperr.FieldError
 	if !partnerIDRe.MatchString(q.PartnerID) {
-		fe = append(fe, apperr.FieldError{Field: "partner_id", Code: "partner_id.invalid", Message: "a global partner ID (PG-…) is required"})
+		fe = append(fe, apperr.FieldError{Field: "query.partner_id", Code: "partner_id.invalid", Message: "a global partner ID (PG-…) is required"})
 	}
 	switch q.Status {
 	case "", domain.StatusPending, domain.StatusSending, domain.StatusDelivered, domain.StatusFailed, domain.StatusSuppressed:
 	default:
-		fe = append(fe, apperr.FieldError{Field: "status", Code: "status.unknown", Message: "pending, sending, delivered, failed or suppressed"})
+		fe = append(fe, apperr.FieldError{Field: "query.status", Code: "status.unknown", Message: "pending, sending, delivered, failed or suppressed"})
 	}
 	if q.Limit == 0 {
 		q.Limit = 100
 	}
 	if q.Limit < 1 || q.Limit > 500 {
-		fe = append(fe, apperr.FieldError{Field: "limit", Code: "limit.out_of_range", Message: "1 to 500"})
+		fe = append(fe, apperr.FieldError{Field: "query.limit", Code: "limit.out_of_range", Message: "1 to 500"})
 	}
 	if len(fe) > 0 {
 		return PartnerMails{}, apperr.Invalid("notifier.invalid_query", "invalid query", fe...)

@@ -269,7 +269,11 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 	h.get("/v1/mails?partner_id="+res, admin, 403, nil)
 	h.get("/v1/mails?partner_id="+res, "", 401, nil)
 	h.get("/v1/mails?partner_id=nope&limit=0", h.operator(), 422, nil)
-	h.get("/v1/mails?partner_id="+res+"&limit=0", h.operator(), 422, nil) // was 200 with the default page
+	var refused struct{ Errors []struct{ Field string } }
+	h.get("/v1/mails?partner_id="+res+"&limit=0", h.operator(), 422, &refused) // was 200 with the default page
+	if len(refused.Errors) != 1 || refused.Errors[0].Field != "query.limit" {
+		t.Fatalf("limit 0: %+v, want the field query.limit", refused)
+	}
 	h.get("/v1/mails/unknown", h.operator(), 404, nil)
 }
 

@@ -111,7 +111,7 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxFeedLimit {
 			return FeedQuery{}, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit),
-				apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
+				apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
 		}
 		out.Limit = n
 	}
@@ -122,20 +122,20 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 				return FeedQuery{}, err
 			}
 			return FeedQuery{}, apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
-				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
 		}
 		out.After = pos
 	}
 	if q.Partner != "" {
 		if !domain.IsPartnerID(q.Partner) {
 			return FeedQuery{}, apperr.Invalid(CodeInvalidPartner, "partner must be a global partner ID (PG-…)",
-				apperr.FieldError{Field: "partner", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+				apperr.FieldError{Field: "query.partner", Code: CodeInvalidPartner, Message: "not a global partner ID"})
 		}
 		out.Partner = q.Partner
 	}
 	if len(q.Types) > MaxFeedTypes {
 		return FeedQuery{}, apperr.Invalid(CodeInvalidType, fmt.Sprintf("at most %d type filters", MaxFeedTypes),
-			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: "too many"})
+			apperr.FieldError{Field: "query.type", Code: CodeInvalidType, Message: "too many"})
 	}
 	for _, t := range q.Types {
 		full, err := typeFilter(t)

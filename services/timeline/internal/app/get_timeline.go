@@ -36,7 +36,7 @@ func typeFilter(t string) (string, error) {
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), domain.ErrEventTypes.Error()+": ")
 		return "", apperr.Invalid(CodeInvalidType, "type must be an event type or type prefix such as com.partnerhub.relationships. or relationships.",
-			apperr.FieldError{Field: "type", Code: CodeInvalidType, Message: msg})
+			apperr.FieldError{Field: "query.type", Code: CodeInvalidType, Message: msg})
 	}
 	return full, nil
 }
@@ -109,14 +109,14 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []string, err error) {
 	if !domain.IsPartnerID(q.PartnerID) {
 		return 0, nil, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
-			apperr.FieldError{Field: "id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+			apperr.FieldError{Field: "path.id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
 	}
 	limit = DefaultLimit
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxLimit {
 			return 0, nil, nil, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
-				apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
+				apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
 		}
 		limit = n
 	}
@@ -127,7 +127,7 @@ func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []stri
 				return 0, nil, nil, err
 			}
 			return 0, nil, nil, apperr.Invalid(CodeInvalidCursor, "after must be a cursor from a previous page's next",
-				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
 		}
 		after = &pos
 	}

@@ -355,7 +355,7 @@ func parseLimit(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxListLimit {
 		return 0, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxListLimit),
-			apperr.FieldError{Field: "limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxListLimit, s)})
+			apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxListLimit, s)})
 	}
 	return n, nil
 }
@@ -491,7 +491,7 @@ func (w *Webhooks) ListDeliveries(ctx context.Context, p auth.Principal, endpoin
 		pos, err := domain.ParseDeliveryCursor(after)
 		if err != nil {
 			return nil, "", apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
-				apperr.FieldError{Field: "after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
 		}
 		q.After = &pos
 	}

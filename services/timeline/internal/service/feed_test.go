@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +130,12 @@ func TestFeed(t *testing.T) {
 			a := e.get("/v1/events?"+tt.query, tt.p)
 			if a.status != tt.status || (tt.code != "" && a.code() != tt.code) {
 				t.Errorf("%s: %d %s, want %d %s", tt.name, a.status, a.code(), tt.status, tt.code)
+			}
+			// A query parameter at fault is named as every service names
+			// one: query.<name>.
+			if errs, _ := a.body["errors"].([]any); tt.status == 422 &&
+				(len(errs) != 1 || errs[0].(map[string]any)["field"] != "query."+strings.SplitN(tt.query, "=", 2)[0]) {
+				t.Errorf("%s: field errors %v, want query.%s", tt.name, errs, strings.SplitN(tt.query, "=", 2)[0])
 			}
 		}
 	})

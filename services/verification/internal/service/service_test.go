@@ -79,7 +79,7 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		})
 	}
 
-	if _, body := svc.call(t, "GET", "/v1/verification/tasks?market=ZZZ", vA, nil); fmt.Sprint(body["errors"]) != "[map[code:query.market_invalid field:market message:market must be an ISO 3166-1 alpha-2 code in upper case, such as JP]]" {
+	if _, body := svc.call(t, "GET", "/v1/verification/tasks?market=ZZZ", vA, nil); fmt.Sprint(body["errors"]) != "[map[code:query.market_invalid field:query.market message:market must be an ISO 3166-1 alpha-2 code in upper case, such as JP]]" {
 		t.Fatalf("market=ZZZ: %v", body)
 	}
 	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true&market=JP", vA, nil)

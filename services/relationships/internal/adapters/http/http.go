@@ -334,7 +334,7 @@ func listQuery(r *http.Request) (app.ListQuery, error) {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
 			return q, apperr.Invalid("request.invalid_query", "include_closed must be true or false",
-				apperr.FieldError{Field: "include_closed", Code: "include_closed.not_boolean", Message: "must be true or false"})
+				apperr.FieldError{Field: "query.include_closed", Code: "include_closed.not_boolean", Message: "must be true or false"})
 		}
 		q.IncludeClosed = b
 	}

@@ -70,19 +70,19 @@ type taskJSON struct {
 // nothing (200, an empty queue) before: a typo read as "no work".
 func queueParams(q url.Values, fields []apperr.FieldError) (market string, unclaimed bool, limit int, _ []apperr.FieldError) {
 	if market = q.Get("market"); market != "" && !domain.ValidMarket(market) {
-		fields = append(fields, apperr.FieldError{Field: "market", Code: "query.market_invalid", Message: "market must be an ISO 3166-1 alpha-2 code in upper case, such as JP"})
+		fields = append(fields, apperr.FieldError{Field: "query.market", Code: "query.market_invalid", Message: "market must be an ISO 3166-1 alpha-2 code in upper case, such as JP"})
 	}
 	if v := q.Get("unclaimed"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			fields = append(fields, apperr.FieldError{Field: "unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
+			fields = append(fields, apperr.FieldError{Field: "query.unclaimed", Code: "query.not_boolean", Message: "unclaimed must be true or false"})
 		}
 		unclaimed = b
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			fields = append(fields, apperr.FieldError{Field: "limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
+			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
 		}
 		limit = n
 	}
@@ -94,10 +94,10 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	f := app.TaskFilter{Check: domain.CheckKind(q.Get("check")), Status: domain.TaskStatus(q.Get("status"))}
 	var fields []apperr.FieldError
 	if f.Check != "" && !f.Check.Valid() {
-		fields = append(fields, apperr.FieldError{Field: "check", Code: "check.unknown", Message: "check must be email_ownership, employment or company"})
+		fields = append(fields, apperr.FieldError{Field: "query.check", Code: "check.unknown", Message: "check must be email_ownership, employment or company"})
 	}
 	if s := f.Status; s != "" && !slices.Contains([]domain.TaskStatus{domain.TaskOpen, domain.TaskPendingConfirmation, domain.TaskDecided, domain.TaskCancelled}, s) {
-		fields = append(fields, apperr.FieldError{Field: "status", Code: "task.status_unknown", Message: "unknown task status"})
+		fields = append(fields, apperr.FieldError{Field: "query.status", Code: "task.status_unknown", Message: "unknown task status"})
 	}
 	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {

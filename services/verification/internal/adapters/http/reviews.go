@@ -26,10 +26,10 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 	f := app.ReviewFilter{Kind: domain.ReviewKind(q.Get("kind")), Status: domain.ReviewStatus(q.Get("status"))}
 	var fields []apperr.FieldError
 	if f.Kind != "" && !f.Kind.Valid() {
-		fields = append(fields, apperr.FieldError{Field: "kind", Code: "review.kind_unknown", Message: "kind must be duplicate_claim or email_dispute"})
+		fields = append(fields, apperr.FieldError{Field: "query.kind", Code: "review.kind_unknown", Message: "kind must be duplicate_claim or email_dispute"})
 	}
 	if s := f.Status; s != "" && !slices.Contains([]domain.ReviewStatus{domain.ReviewOpen, domain.ReviewDecided, domain.ReviewCancelled}, s) {
-		fields = append(fields, apperr.FieldError{Field: "status", Code: "review.status_unknown", Message: "status must be open, decided or cancelled"})
+		fields = append(fields, apperr.FieldError{Field: "query.status", Code: "review.status_unknown", Message: "status must be open, decided or cancelled"})
 	}
 	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
