@@ -223,4 +223,9 @@ type AccessReinstated struct {
 	Parties
 	GrantID   string    `json:"grant_id"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Side is the party whose standing had suspended the grant
+	// (AccessSuspended's side): its counterpart was told of the suspension
+	// and is told of this. Absent on events of grants suspended before
+	// round 22.
+	Side string `json:"side,omitempty"`
 }

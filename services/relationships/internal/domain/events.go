@@ -204,6 +204,9 @@ type AccessReinstated struct {
 	EventHeader
 	GrantID   string
 	ExpiresAt time.Time
+	// Side is the party whose standing had suspended it (the suspension's
+	// Side), empty for a grant suspended before that was recorded.
+	Side Side
 }
 
 // Why a relationship ended other than by a party's choice.

@@ -34,6 +34,9 @@ type Grant struct {
 	// gives no access until both are active again (or it expires).
 	Suspended   bool
 	SuspendedAt time.Time
+	// SuspendedBy is the party whose standing suspended it (empty for a
+	// grant suspended before it was recorded).
+	SuspendedBy Side
 }
 
 // Live reports whether the grant still gives access (stored state).

@@ -389,7 +389,7 @@ func (r *Relationship) SuspendAccess(side Side, reasons []string, now time.Time)
 	if r.State != StateActive || g == nil || !g.Live() || g.Suspended {
 		return false
 	}
-	g.Suspended, g.SuspendedAt = true, now
+	g.Suspended, g.SuspendedAt, g.SuspendedBy = true, now, side
 	r.record(AccessSuspended{EventHeader: r.header(now), GrantID: g.ID, Side: side, Reasons: reasons})
 	return true
 }
@@ -403,9 +403,10 @@ func (r *Relationship) ReinstateAccess(now time.Time, pol Policy) bool {
 		return false
 	}
 	r.tickGrant(now, pol)
-	g.Suspended, g.SuspendedAt = false, time.Time{}
+	side := g.SuspendedBy
+	g.Suspended, g.SuspendedAt, g.SuspendedBy = false, time.Time{}, ""
 	if g.Live() {
-		r.record(AccessReinstated{EventHeader: r.header(now), GrantID: g.ID, ExpiresAt: g.ExpiresAt})
+		r.record(AccessReinstated{EventHeader: r.header(now), GrantID: g.ID, ExpiresAt: g.ExpiresAt, Side: side})
 	}
 	return true
 }

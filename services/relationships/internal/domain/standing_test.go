@@ -21,8 +21,14 @@ func TestSuspendAndReinstateAccess(t *testing.T) {
 	if !r.ReinstateAccess(now.Add(time.Hour), DefaultPolicy()) || r.Grant.Suspended || r.Grant.StateAt(now) != GrantActive {
 		t.Fatalf("reinstated %+v", r.Grant)
 	}
-	if evs := r.PullEvents(); len(evs) != 1 || names(evs)[0] != "AccessReinstated" {
-		t.Fatalf("events %v", names(evs))
+	// The reinstatement names the side whose standing had suspended it (not
+	// the provider, whose suspension came second and changed nothing): the
+	// party told of the suspension is told of this.
+	if evs := r.PullEvents(); len(evs) != 1 || names(evs)[0] != "AccessReinstated" || evs[0].(AccessReinstated).Side != SideReseller {
+		t.Fatalf("events %+v", evs)
+	}
+	if r.Grant.SuspendedBy != "" {
+		t.Fatalf("a reinstated grant keeps who suspended it: %+v", r.Grant)
 	}
 
 	// Its term ran out while suspended: expired, not reinstated.

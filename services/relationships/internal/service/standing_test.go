@@ -103,7 +103,11 @@ func TestSuspensionSuspendsGrantsAndRefusesRequests(t *testing.T) {
 	})
 
 	e.standing(reseller.id, "suspended", "active", t0.Add(time.Second))
-	e.waitEvent(relv1.TypeAccessReinstated, relID)
+	for _, ev := range e.waitEvent(relv1.TypeAccessReinstated, relID) {
+		if ev.Type == relv1.TypeAccessReinstated && ev.Data["side"] != "reseller" {
+			t.Fatalf("reinstated %v: the side whose standing suspended it is not named (it went through the stored grant)", ev.Data)
+		}
+	}
 	if r := e.call(inst, "POST", "/v1/invitation/authorise", resellerAdmin, map[string]any{"token": openToken, "consent": true}); r.status != http.StatusOK {
 		t.Fatalf("authorise after reinstatement: %d %s", r.status, r.raw)
 	}

@@ -93,7 +93,7 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 		}
 	case domain.AccessReinstated:
 		typ, data = relv1.TypeAccessReinstated, relv1.AccessReinstated{
-			Parties: parties(ev.EventHeader), GrantID: ev.GrantID, ExpiresAt: ev.ExpiresAt.UTC(),
+			Parties: parties(ev.EventHeader), GrantID: ev.GrantID, ExpiresAt: ev.ExpiresAt.UTC(), Side: string(ev.Side),
 		}
 	default:
 		return outbox.Draft{}, fmt.Errorf("events: no published type for domain event %T", e)

@@ -127,6 +127,7 @@ type grantDoc struct {
 	EndedAt      time.Time `json:"ended_at"`
 	Suspended    bool      `json:"suspended,omitempty"`
 	SuspendedAt  time.Time `json:"suspended_at,omitzero"`
+	SuspendedBy  string    `json:"suspended_by,omitempty"`
 }
 
 func roleStrings(rs domain.RoleSet) []string { return rs.Strings() }
@@ -158,7 +159,7 @@ func toRelationshipDoc(r *domain.Relationship) relationshipDoc {
 		d.Grant = &grantDoc{
 			ID: g.ID, Roles: roleStrings(g.Roles), DurationDays: g.DurationDays, AutoExtend: g.AutoExtend,
 			StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, ExpiringAt: g.ExpiringAt, State: string(g.State), EndedAt: g.EndedAt,
-			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt,
+			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt, SuspendedBy: string(g.SuspendedBy),
 		}
 	}
 	return d
@@ -187,7 +188,7 @@ func (d relationshipDoc) domain() (*domain.Relationship, error) {
 		r.Grant = &domain.Grant{
 			ID: g.ID, Roles: roleSet(g.Roles), DurationDays: g.DurationDays, AutoExtend: g.AutoExtend,
 			StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, ExpiringAt: g.ExpiringAt, State: domain.GrantState(g.State), EndedAt: g.EndedAt,
-			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt,
+			Suspended: g.Suspended, SuspendedAt: g.SuspendedAt, SuspendedBy: domain.Side(g.SuspendedBy),
 		}
 	}
 	return r, nil
