@@ -109,6 +109,11 @@ const (
 	RequestDeferred   = "relationships.request_deferred"
 	RequestExpired    = "relationships.request_expired"
 	RelationshipEnded = "relationships.relationship_ended"
+	// A grant held, and given back, because one party's standing changed:
+	// the other party is told (the one whose standing changed has its
+	// standing mail).
+	AccessSuspended  = "relationships.access_suspended"
+	AccessReinstated = "relationships.access_reinstated"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -151,6 +156,10 @@ var Kinds = []Kind{
 		"the request expired unanswered, no access was granted; check with the reseller's administrator and send a new request"},
 	{RelationshipEnded, relv1.TypeRelationshipEnded, Transactional, "the other side's contact: the provider's when the reseller ended it or its account was closed; the reseller's when the provider ended it or its account was closed while no access was live (otherwise the access removed mail tells it)",
 		"to the provider: the reseller ended the relationship (with its message as written), or the relationship ended because the reseller's partner account was closed (never the closure's record); the provider's delegated access was removed at once. To the reseller: the provider ended it (with its message as written) or its account was closed, no access was live, so nothing was removed; or the provider's pending invitation was withdrawn because its account was closed (its link no longer works); to work together again the provider sends a new request"},
+	{AccessSuspended, relv1.TypeAccessSuspended, Transactional, "the other side's contact: the reseller's when the provider left good standing, the provider's when the reseller did",
+		"the other party is not in good standing at the moment (never why), so the delegated administrator access is on hold since then: to the reseller, the provider cannot manage its directory or sell to its customers; to the provider, it cannot act for the reseller. The authorisation stays and its term runs on; it works again by itself once that party is back in good standing, and a mail says so; nothing is needed (the reseller may end the relationship)"},
+	{AccessReinstated, relv1.TypeAccessReinstated, Transactional, "the contact told of the suspension: the other side of the party whose standing had held it (not sent for a grant held before round 22, whose event does not name that party)",
+		"the other party is in good standing again, so the delegated administrator access works again since then, until its expiry (date)"},
 	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
@@ -293,6 +302,10 @@ type Relationship struct {
 	// proposed, and the provider's invitation is withdrawn.
 	EndedBy             string `json:"ended_by,omitempty"`
 	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
+	// StandingOf is the side whose standing held the access, or whose
+	// return gave it back (access_suspended, access_reinstated: the mail
+	// goes to the other side).
+	StandingOf string `json:"standing_of,omitempty"`
 }
 
 // Standing facts of the standing mail: the partner's status before and

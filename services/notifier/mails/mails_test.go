@@ -433,3 +433,42 @@ func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessHeldSpeaksToTheOtherSide: the hold and give-back mails speak to
+// whichever side receives them — the reseller about its provider, the
+// provider about its reseller — in both languages and both parts.
+func TestAccessHeldSpeaksToTheOtherSide(t *testing.T) {
+	s := set(t)
+	at := time.Date(2027, 3, 3, 6, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		id, side    string
+		want, never []string
+	}{
+		{mails.AccessSuspended, "provider", []string{"株式会社名城インフォテック's delegated access is on hold", "PG-P", "it cannot manage your directory",
+			"同社が貴社のディレクトリに持つ委任管理者権限を一時停止"}, []string{"PG-R)", "you cannot manage its directory", "Your resellers"}},
+		{mails.AccessSuspended, "reseller", []string{"Your delegated access to 株式会社ひかりネットワークス is on hold", "PG-R", "you cannot manage its directory",
+			"貴社が同社のディレクトリに持つ委任管理者権限を一時停止"}, []string{"PG-P)", "it cannot manage your directory", "Your indirect providers"}},
+		{mails.AccessReinstated, "provider", []string{"株式会社名城インフォテック's delegated access works again", "Its current term ends at",
+			"同社が貴社のディレクトリに持つ委任管理者権限が再び有効"}, []string{"PG-R)", "Your resellers"}},
+		{mails.AccessReinstated, "reseller", []string{"Your delegated access to 株式会社ひかりネットワークス works again", "Its current term ends at",
+			"貴社が同社のディレクトリに持つ委任管理者権限が再び有効"}, []string{"PG-P)", "Your indirect providers"}},
+	} {
+		d := mails.Data{Partner: mails.Party{ID: "PG-X", Market: "JP"}, Links: mails.Links{Relationships: "https://portal.example/partners/PG-X/relationships"},
+			Relationship: &mails.Relationship{StandingOf: c.side, ProviderID: "PG-P", ProviderName: "株式会社名城インフォテック",
+				ResellerID: "PG-R", ResellerName: "株式会社ひかりネットワークス", OccurredAt: at, ExpiresAt: at.AddDate(0, 6, 0)}}
+		got, err := s.Render(c.id, mails.Japanese, d)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.id, c.side, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(got.Subject+got.Text, w) || (!strings.Contains(got.Subject, w) && !strings.Contains(got.HTML, w)) {
+				t.Errorf("%s, %s left: lacks %q:\n%s\n%s\n%s", c.id, c.side, w, got.Subject, got.Text, got.HTML)
+			}
+		}
+		for _, n := range c.never {
+			if strings.Contains(got.Subject+got.Text+got.HTML, n) {
+				t.Errorf("%s, %s left: the other side's wording %q", c.id, c.side, n)
+			}
+		}
+	}
+}

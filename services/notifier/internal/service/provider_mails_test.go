@@ -192,3 +192,53 @@ func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
 		}
 	}
 }
+
+// TestTheOtherSideHearsAccessHeldAndGivenBack: a grant held because one
+// party left good standing is mailed to the other party (the reseller when
+// its provider left, the provider when its reseller did), never with the
+// reasons; its give-back to the party told of the hold. A give-back that
+// does not say whose standing held the grant (a grant held before round 22)
+// mails nobody.
+func TestTheOtherSideHearsAccessHeldAndGivenBack(t *testing.T) {
+	h := start(t, opts{})
+	const res, prv, resAddr, prvAddr = "PG-RES7", "PG-PRV7", "taro@reseller7.example.co.jp", "ichiro@provider7.example.co.jp"
+	h.registered(res, "株式会社ひかりネットワークス", resAddr)
+	h.registered(prv, "株式会社名城インフォテック", prvAddr)
+	h.contactsKnown(2)
+	p := parties(res, prv)
+	until := time.Date(2027, 9, 1, 0, 0, 0, 0, time.UTC)
+	publish(t, h.js, relv1.TypeAccessSuspended, "", res, relv1.AccessSuspended{Parties: p, GrantID: "gr-1", Side: relv1.SideProvider,
+		Reasons: []string{"mfa_noncompliant"}})
+	publish(t, h.js, relv1.TypeAccessSuspended, "", res, relv1.AccessSuspended{Parties: p, GrantID: "gr-2", Side: relv1.SideReseller,
+		Reasons: []string{"verification_revoked"}})
+	publish(t, h.js, relv1.TypeAccessReinstated, "", res, relv1.AccessReinstated{Parties: p, GrantID: "gr-2", ExpiresAt: until, Side: relv1.SideReseller})
+	publish(t, h.js, relv1.TypeAccessReinstated, "", res, relv1.AccessReinstated{Parties: p, GrantID: "gr-3", ExpiresAt: until})
+	h.sent(3)
+	time.Sleep(500 * time.Millisecond) // a fourth mail would have been sent by now
+	got := h.sent(3)
+	if len(got) != 3 {
+		t.Fatalf("%d mails, want 3:\n%s", len(got), subjects(got))
+	}
+	for _, w := range []struct{ to, subject, text, names string }{
+		{resAddr, "株式会社名城インフォテック の委任管理者権限を一時停止しました", "its delegated administrator access over your directory is on hold", prv},
+		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限を一時停止しました", "your delegated administrator access over its directory is on hold", res},
+		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限が再び有効になりました", "Its current term ends at", res},
+	} {
+		i := slices.IndexFunc(got, func(m smtptest.Parsed) bool {
+			return m.To == w.to && strings.Contains(m.Subject, w.subject) && strings.Contains(m.Text, w.text)
+		})
+		if i < 0 {
+			t.Errorf("no mail to %s %q with %q among:\n%s", w.to, w.subject, w.text, subjects(got))
+			continue
+		}
+		m := got[i]
+		if !strings.Contains(m.Text, w.names) {
+			t.Errorf("%s: does not name the other party %s:\n%s", m.Subject, w.names, m.Text)
+		}
+		for _, reason := range []string{"mfa", "MFA", "verification_revoked", "revoked", "取り消"} {
+			if strings.Contains(m.Text+m.HTML, reason) {
+				t.Errorf("%s: tells the other party's reason (%q):\n%s", m.Subject, reason, m.Text)
+			}
+		}
+	}
+}

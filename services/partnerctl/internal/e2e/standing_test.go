@@ -268,6 +268,14 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 	partnerStatus(t, s, r, "suspended")
 	standingMail(t, s, setouchi.Email(), "パートナー アカウントが停止されました", []string{"verification_revoked"},
 		[]string{s.PortalURL + "/partners/" + r + "/verification"}, "登記が閉鎖されていることが判明")
+	// The provider of the held grant is told, never why (the reseller's own
+	// business); the provider still waiting for an answer is not.
+	providerLinks := s.PortalURL + "/partners/" + p1.PartnerID + "/relationships"
+	held := waitMail(t, s, hokuto.Email(), "に対する委任管理者権限を一時停止しました")
+	wantMail(t, held, hokuto.Email(), r, "on hold", providerLinks)
+	if strings.Contains(held.Text, "verification") || strings.Contains(held.Text, "登記") {
+		t.Errorf("%s: tells the provider why the reseller was suspended:\n%s", held.Subject, held.Text)
+	}
 	v := wantRequirements(t, s, r, "indirect_reseller", "standing:verification_revoked")
 	if v.PartnerStatus != "suspended" || v.Requirements[0].Party != "vendor" {
 		t.Fatalf("requirements %+v", v)
@@ -304,9 +312,10 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 	if ch := standingChange(t, s, r, "active"); ch.From != "suspended" || len(ch.Reasons) != 0 || !slices.Equal(ch.Lifted, []string{"verification_revoked"}) {
 		t.Fatalf("standing change %+v", ch)
 	}
-	if re := relEvent[relv1.AccessReinstated](t, s, relv1.TypeAccessReinstated, r, rel1); re.GrantID != grant1 {
+	if re := relEvent[relv1.AccessReinstated](t, s, relv1.TypeAccessReinstated, r, rel1); re.GrantID != grant1 || re.Side != "reseller" {
 		t.Fatalf("access reinstated %+v", re)
 	}
+	wantMail(t, waitMail(t, s, hokuto.Email(), "に対する委任管理者権限が再び有効になりました"), hokuto.Email(), r, "works again", providerLinks)
 	s.Events.WaitFor(t, agreementsv1.TypeAcceptanceReinstated, r)
 	standingMail(t, s, setouchi.Email(), "パートナー アカウントが再び有効になりました", nil, []string{"What is restored", "元に戻るもの"})
 	wantRequirements(t, s, r, "indirect_reseller")
@@ -335,6 +344,11 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 		}
 		if n := len(s.Events.Of(relv1.TypeAccessSuspended, r)); n != 1 {
 			t.Errorf("%d access suspended events for %s, want 1", n, r)
+		}
+		if ms, err := s.Mails(michinoku.Email()); err != nil || slices.ContainsFunc(ms, func(m e2e.Mail) bool {
+			return strings.Contains(m.Subject, "委任管理者権限")
+		}) {
+			t.Errorf("the provider with a pending invitation was mailed of access it does not have (%v)", err)
 		}
 	})
 }

@@ -84,6 +84,8 @@ var catalog = []mail{
 	{mails.RequestDeferred, "mail_request_deferred", from(requestDeferred)},
 	{mails.RequestExpired, "mail_request_expired", from(requestExpired)},
 	{mails.RelationshipEnded, "mail_relationship_ended", from(relationshipEnded)},
+	{mails.AccessSuspended, "mail_access_suspended", from(accessSuspended)},
+	{mails.AccessReinstated, "mail_access_reinstated", from(accessReinstated)},
 	{mails.StandingChanged, "mail_standing_changed", from(standingChanged)},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", from(duplicateClaimUpheld)},
 	{mails.ProfileChangeRejected, "mail_profile_change_rejected", from(profileChangeRejected)},
@@ -347,6 +349,33 @@ func relationshipEnded(_ context.Context, _ *Handlers, p relv1.RelationshipEnded
 		return false, accessMail(req, p.Parties, r)
 	}
 	return true, nil
+}
+
+// counterpartMail addresses a mail about a party's standing to the other
+// side of the relationship: the reseller when the provider's standing
+// changed, the provider when the reseller's did. Any other side (a
+// reinstatement of a grant held before its side was recorded) mails nobody.
+func counterpartMail(req *domain.MailRequest, parties relv1.Parties, side string, r mails.Relationship) (bool, error) {
+	r.StandingOf = side
+	switch side {
+	case relv1.SideProvider:
+		req.ExpiresAt = parties.OccurredAt.Add(newsLifetime)
+		r.OccurredAt = parties.OccurredAt
+		return false, accessMail(req, parties, r)
+	case relv1.SideReseller:
+		return false, providerMail(req, parties, r)
+	}
+	return true, nil
+}
+
+// accessSuspended never tells the counterpart why: the reasons are the
+// suspended party's own business (its standing mail carries them).
+func accessSuspended(_ context.Context, _ *Handlers, p relv1.AccessSuspended, req *domain.MailRequest) (bool, error) {
+	return counterpartMail(req, p.Parties, p.Side, mails.Relationship{GrantID: p.GrantID})
+}
+
+func accessReinstated(_ context.Context, _ *Handlers, p relv1.AccessReinstated, req *domain.MailRequest) (bool, error) {
+	return counterpartMail(req, p.Parties, p.Side, mails.Relationship{GrantID: p.GrantID, ExpiresAt: p.ExpiresAt})
 }
 
 // standingChanged: every change of the partner's standing after its
