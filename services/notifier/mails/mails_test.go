@@ -448,9 +448,9 @@ func TestAccessHeldSpeaksToTheOtherSide(t *testing.T) {
 			"同社が貴社のディレクトリに持つ委任管理者権限を一時停止"}, []string{"PG-R)", "you cannot manage its directory", "Your resellers"}},
 		{mails.AccessSuspended, "reseller", []string{"Your delegated access to 株式会社ひかりネットワークス is on hold", "PG-R", "you cannot manage its directory",
 			"貴社が同社のディレクトリに持つ委任管理者権限を一時停止"}, []string{"PG-P)", "it cannot manage your directory", "Your indirect providers"}},
-		{mails.AccessReinstated, "provider", []string{"株式会社名城インフォテック's delegated access works again", "Its current term ends at",
+		{mails.AccessReinstated, "provider", []string{"株式会社名城インフォテック's delegated access works again", "Its current term ends on",
 			"同社が貴社のディレクトリに持つ委任管理者権限が再び有効"}, []string{"PG-R)", "Your resellers"}},
-		{mails.AccessReinstated, "reseller", []string{"Your delegated access to 株式会社ひかりネットワークス works again", "Its current term ends at",
+		{mails.AccessReinstated, "reseller", []string{"Your delegated access to 株式会社ひかりネットワークス works again", "Its current term ends on",
 			"貴社が同社のディレクトリに持つ委任管理者権限が再び有効"}, []string{"PG-P)", "Your indirect providers"}},
 	} {
 		d := mails.Data{Partner: mails.Party{ID: "PG-X", Market: "JP"}, Links: mails.Links{Relationships: "https://portal.example/partners/PG-X/relationships"},

@@ -220,9 +220,9 @@ func TestTheOtherSideHearsAccessHeldAndGivenBack(t *testing.T) {
 		t.Fatalf("%d mails, want 3:\n%s", len(got), subjects(got))
 	}
 	for _, w := range []struct{ to, subject, text, names string }{
-		{resAddr, "株式会社名城インフォテック の委任管理者権限を一時停止しました", "its delegated administrator access over your directory is on hold", prv},
-		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限を一時停止しました", "your delegated administrator access over its directory is on hold", res},
-		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限が再び有効になりました", "Its current term ends at", res},
+		{resAddr, "株式会社名城インフォテック の委任管理者権限を一時停止しました", "its delegated administrator access over your directory has been on hold", prv},
+		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限を一時停止しました", "your delegated administrator access over its directory has been on hold", res},
+		{prvAddr, "株式会社ひかりネットワークス に対する委任管理者権限が再び有効になりました", "Its current term ends on", res},
 	} {
 		i := slices.IndexFunc(got, func(m smtptest.Parsed) bool {
 			return m.To == w.to && strings.Contains(m.Subject, w.subject) && strings.Contains(m.Text, w.text)
