@@ -58,7 +58,13 @@ func (uc Accept) Handle(ctx context.Context, p auth.Principal, cmd AcceptCommand
 	if partner != nil {
 		partnerID = partner.ID()
 	}
-	if !p.CanSeePartner(partnerID) {
+	registrant := ""
+	if partner != nil {
+		registrant = partner.RegisteredBy()
+	}
+	// Whoever may not act for the partner is told what an unknown partner's
+	// caller is: an upstream system that did not register it learns nothing.
+	if !p.ActsForRecord(partnerID, registrant) {
 		return AcceptanceResult{}, errUnknownPartner()
 	}
 	// Staff can see the partner, but only its own administrator may bind it.

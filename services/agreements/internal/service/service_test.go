@@ -204,6 +204,16 @@ func TestResellerAcceptanceLifecycle(t *testing.T) {
 			t.Errorf("another upstream system, %s: %d %v", path, r.Status, r.Body)
 		}
 	}
+	// Neither may accept; the registrant is refused for its role, another
+	// upstream system as for a partner it does not know (not 403, which
+	// told it the partner exists).
+	acceptBody := map[string]any{"version_id": reseller, "market": "JP"}
+	if r := h.call("POST", "/v1/partners/"+pid+"/agreements/acceptances", registrant, acceptBody); r.Status != 403 {
+		t.Errorf("the registrant accepts: %d %v", r.Status, r.Body)
+	}
+	if r := h.call("POST", "/v1/partners/"+pid+"/agreements/acceptances", otherUpstream, acceptBody); r.Status != 404 || r.Body["code"] != "agreements.unknown_partner" {
+		t.Errorf("another upstream system accepts: %d %v", r.Status, r.Body)
+	}
 	netOnly := marker // registered for the network only
 	unsigned := newPartnerID()
 	h.register(unsigned, "partner_network", "indirect_reseller")
