@@ -35,6 +35,10 @@ func (a *App) ProveDomain(ctx context.Context, p auth.Principal, cmd ProveDomain
 	if err := p.Require(auth.RoleUpstreamSystem, auth.RolePartnerAdmin, auth.RoleOperator); err != nil {
 		return nil, err
 	}
+	method := domain.ProofMethod(cmd.Method)
+	if err := method.Validate(); err != nil {
+		return nil, translate(err)
+	}
 	c, err := a.load(ctx, p, CaseQuery{PartnerID: cmd.PartnerID})
 	if err != nil {
 		return nil, err
@@ -42,7 +46,6 @@ func (a *App) ProveDomain(ctx context.Context, p auth.Principal, cmd ProveDomain
 	if c.DomainProof == nil {
 		return nil, translate(domain.ErrNoDocumentsDue)
 	}
-	method := domain.ProofMethod(cmd.Method)
 	var found []string
 	var lookupErr error
 	// The lookup runs before the case is locked: it may take seconds.

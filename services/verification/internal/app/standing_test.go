@@ -39,6 +39,21 @@ func TestProveDomainThroughTheApp(t *testing.T) {
 	}
 }
 
+// TestProveDomainRefusesAnUnknownMethodFirst: a request naming neither
+// method is wrong whatever the case awaits — 422 at the field, not 409
+// no_documents_due for a case whose employment check awaits nothing.
+func TestProveDomainRefusesAnUnknownMethodFirst(t *testing.T) {
+	h := newHarness(t)
+	res := h.open(t, nil)
+	if c, _ := h.app.GetCase(ctx, opsUser, CaseQuery{CaseID: res.CaseID}); c.Check(domain.CheckEmployment).State != domain.StatePassed {
+		t.Fatalf("employment %s: the test needs a check that awaits nothing", c.Check(domain.CheckEmployment).State)
+	}
+	_, err := h.app.ProveDomain(ctx, owner, ProveDomainCommand{PartnerID: "p-1", Method: "ftp"})
+	wantCode(t, err, apperr.KindInvalid, "verification.invalid_domain_proof")
+	_, err = h.app.ProveDomain(ctx, owner, ProveDomainCommand{PartnerID: "p-1", Method: "dns_txt"})
+	wantCode(t, err, apperr.KindConflict, "verification.no_documents_due")
+}
+
 func TestReopenReviewAndReactivation(t *testing.T) {
 	h := newHarness(t)
 	res := h.open(t, nil)

@@ -48,11 +48,23 @@ const (
 	ProofHTTPWellKnown ProofMethod = "http_well_known"
 )
 
+// Validate refuses a method that is not one of the two: the request is
+// wrong whatever the case's state, so it is told first.
+func (m ProofMethod) Validate() error {
+	if m != ProofDNSTXT && m != ProofHTTPWellKnown {
+		return invalid(ErrInvalidDomainProof, []FieldProblem{{"method", "domain_proof.method_unknown", "method must be dns_txt or http_well_known"}})
+	}
+	return nil
+}
+
 // ProveDomain passes the employment check on the domain proof found by
 // method (found: what the lookup returned). The check must await the
 // applicant (action_required, or rejected RETRY); a proof that is not
 // there is ErrDomainProofNotFound with where it was looked for.
 func (c *Case) ProveDomain(method ProofMethod, found []string, now time.Time, r Rules) error {
+	if err := method.Validate(); err != nil {
+		return err
+	}
 	if c.Closed() {
 		return violation(ErrCaseClosed, "case "+c.ID+" is "+string(c.Status), "status", c.Status)
 	}
@@ -72,7 +84,7 @@ func (c *Case) ProveDomain(method ProofMethod, found []string, now time.Time, r 
 	case ProofHTTPWellKnown:
 		where, kind = c.DomainProof.URL(), EvidenceHTTPWellKnown
 	default:
-		return invalid(ErrInvalidDomainProof, []FieldProblem{{"method", "domain_proof.method_unknown", "method must be dns_txt or http_well_known"}})
+		return method.Validate()
 	}
 	if !c.DomainProof.FoundIn(found) {
 		return violation(ErrDomainProofNotFound, "the proof "+c.DomainProof.Value()+" was not found at "+where,
