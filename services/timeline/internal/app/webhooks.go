@@ -242,6 +242,9 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, p auth.Principal, cmd Cre
 	if len(e.Consumer) > 256 || strings.TrimSpace(e.Consumer) != e.Consumer {
 		return CreatedEndpoint{}, invalidEndpoint("consumer", errors.New("consumer is a principal's subject (at most 256 bytes)"))
 	}
+	if p, bad := normalize.CheckText(e.Consumer); bad { // listed and filtered on: it must read as it compares
+		return CreatedEndpoint{}, invalidEndpoint("consumer", fmt.Errorf("consumer is a principal's subject: a control, invisible or bidirectional-control character (%s)", p))
+	}
 	if err := w.apply(&e, &cmd.URL, &cmd.EventTypes, &cmd.Description); err != nil {
 		return CreatedEndpoint{}, err
 	}

@@ -417,6 +417,8 @@ func TestWebhooks(t *testing.T) {
 			{"a type filter no event matches (was 201: an endpoint never called)", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "event_types": []string{"registraton."}}, 422, "timeline.invalid_webhook_endpoint"},
 			{"port out of range", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com:99999/h"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"bidi override in the description", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "description": "CRM \u202eevil"}, 422, "timeline.invalid_webhook_endpoint"},
+			{"bidi override in the consumer", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "consumer": "crm\u202elatrop"}, 422, "timeline.invalid_webhook_endpoint"},
+			{"zero-width space in the consumer", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "consumer": "crm\u200b-portal"}, 422, "timeline.invalid_webhook_endpoint"},
 			{"unknown member", http.MethodPost, "/v1/webhooks/endpoints", operator, map[string]any{"url": "https://example.com/h", "secret": "mine"}, 400, "request.unknown_field"},
 			{"rotation too long", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 9999999}, 422, "timeline.invalid_rotation"},
 			{"unknown delivery", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/deliveries/wd_nope/redeliver", upstreamPortal, nil, 404, "timeline.webhook_delivery_unknown"},
