@@ -34,7 +34,7 @@ var (
 	ErrInvalidProgram         = invalid("agreements.invalid_program", "a program is a lower-case identifier such as indirect_reseller")
 	ErrInvalidMarket          = invalid("agreements.invalid_market", "a market is an ISO 3166-1 alpha-2 country code")
 	ErrInvalidTextHash        = invalid("agreements.invalid_text_hash", "the text hash is the SHA-256 of the exact text as 64 hexadecimal digits")
-	ErrInvalidTextURL         = invalid("agreements.invalid_text_url", "the text URL must be an absolute http(s) URL without credentials, its host a DNS name (an internationalised one in its xn-- form) or an IP address, its port 1-65535")
+	ErrInvalidTextURL         = invalid("agreements.invalid_text_url", "the text URL must be an absolute http(s) URL without credentials or control, invisible or bidirectional-control characters, its host a DNS name (an internationalised one in its xn-- form) or an IP address, its port 1-65535")
 	ErrInvalidLanguage        = invalid("agreements.invalid_language", "languages are BCP 47 tags such as en or ja-JP; at least one is required")
 	ErrInvalidName            = invalid("agreements.invalid_name", "the agreement name is required, at most 200 characters, on one line, without control, invisible or bidirectional-control characters")
 	ErrInvalidEffectiveDate   = invalid("agreements.invalid_effective_date", "the effective date is required")

@@ -112,7 +112,10 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	}
 	s.EffectiveFrom = serverTime(d.EffectiveFrom)
 	s.TextURL = strings.TrimSpace(d.TextURL)
-	if u, err := url.Parse(s.TextURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+	// Mailed to every partner the version concerns: no character that hides
+	// or reorders where the link goes (net/url takes them in a path).
+	_, hidden := normalize.CheckText(s.TextURL)
+	if u, err := url.Parse(s.TextURL); err != nil || hidden || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		u.User != nil || !normalize.URLHost(u.Hostname()) || !normalize.URLPort(u.Port()) {
 		ps.add("text_url", ErrInvalidTextURL)
 	}
@@ -124,7 +127,7 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	if (s.Policy == PolicyRequiresReacceptance) != (d.ReacceptanceWindow > 0) || d.ReacceptanceWindow < 0 ||
 		d.ReacceptanceWindow > MaxReacceptanceWindow {
 		if err == nil {
-			ps.add("reacceptance_window", ErrInvalidWindow)
+			ps.add("reacceptance_window_seconds", ErrInvalidWindow)
 		}
 	}
 	if err := ps.err(); err != nil {

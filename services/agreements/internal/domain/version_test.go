@@ -28,6 +28,8 @@ func TestPublishVersionValidation(t *testing.T) {
 		{"ftp url", func(d *VersionDraft) { d.TextURL = "ftp://example.test/r.md" }, "text_url", ErrInvalidTextURL},
 		{"url port out of range", func(d *VersionDraft) { d.TextURL = "https://example.test:99999/r.md" }, "text_url", ErrInvalidTextURL},
 		{"url host with a bidi override", func(d *VersionDraft) { d.TextURL = "https://exa\u202emple.test/r.md" }, "text_url", ErrInvalidTextURL},
+		{"url path with a bidi override", func(d *VersionDraft) { d.TextURL = "https://example.test/\u202edm.r" }, "text_url", ErrInvalidTextURL},
+		{"url path with a zero-width space", func(d *VersionDraft) { d.TextURL = "https://example.test/r\u200b.md" }, "text_url", ErrInvalidTextURL},
 		{"url with credentials", func(d *VersionDraft) { d.TextURL = "https://user:pw@example.test/r.md" }, "text_url", ErrInvalidTextURL},
 		{"name with a bidi override", func(d *VersionDraft) { d.Name = "Agr\u202eeement" }, "name", ErrInvalidName},
 		{"name on two lines", func(d *VersionDraft) { d.Name = "Partner\nAgreement" }, "name", ErrInvalidName},
@@ -35,10 +37,10 @@ func TestPublishVersionValidation(t *testing.T) {
 		{"window over ten years", func(d *VersionDraft) {
 			d.Policy = "requires_reacceptance"
 			d.ReacceptanceWindow = MaxReacceptanceWindow + time.Second
-		}, "reacceptance_window", ErrInvalidWindow},
+		}, "reacceptance_window_seconds", ErrInvalidWindow},
 		{"bad policy", func(d *VersionDraft) { d.Policy = "sometimes" }, "policy", ErrInvalidPolicy},
-		{"reacceptance without window", func(d *VersionDraft) { d.Policy = "requires_reacceptance" }, "reacceptance_window", ErrInvalidWindow},
-		{"auto with window", func(d *VersionDraft) { d.ReacceptanceWindow = time.Hour }, "reacceptance_window", ErrInvalidWindow},
+		{"reacceptance without window", func(d *VersionDraft) { d.Policy = "requires_reacceptance" }, "reacceptance_window_seconds", ErrInvalidWindow},
+		{"auto with window", func(d *VersionDraft) { d.ReacceptanceWindow = time.Hour }, "reacceptance_window_seconds", ErrInvalidWindow},
 		{"reacceptance with window", func(d *VersionDraft) {
 			d.Policy = "requires_reacceptance"
 			d.ReacceptanceWindow = 30 * 24 * time.Hour

@@ -161,6 +161,9 @@ func CheckEndpointURL(raw string, allowInsecure bool) (string, error) {
 	if len(raw) > MaxEndpointURL {
 		return "", fmt.Errorf("%w: longer than %d bytes", ErrEndpointURL, MaxEndpointURL)
 	}
+	if p, bad := normalize.CheckText(raw); bad { // net/url takes them in a path: the URL would not read as it goes
+		return "", fmt.Errorf("%w: a control, invisible or bidirectional-control character (%s)", ErrEndpointURL, p)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return "", fmt.Errorf("%w: not an absolute URL", ErrEndpointURL)

@@ -29,6 +29,8 @@ func TestEndpointRules(t *testing.T) {
 		{"https://example.com:0/h", true, false},
 		{"https://example.com:8443/h", false, true},
 		{"https://example.com\u202e/h", true, false},
+		{"https://example.com/\u202ekooh", true, false},
+		{"https://example.com/h?\u200bx=1", true, false},
 		{"https://exa mple.com/h", true, false},
 		{"https://bücher.example/h", false, false},
 		{"https://xn--bcher-kva.example/h", false, true},

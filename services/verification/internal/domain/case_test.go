@@ -431,6 +431,11 @@ func TestDocumentsAndAppeals(t *testing.T) {
 			d.MediaType = "text/html"
 			return d
 		}(), ErrInvalidDocument},
+		{"storage URI with a bidi override", func() DocumentInput { // shown to the verifier as where the file is
+			d := doc(5, DocCompanyRegisterCertificate, "2026-05-01")
+			d.StorageURI = "s3://docs/\u202efdp.exe"
+			return d
+		}(), ErrInvalidDocument},
 	}
 	for _, tt := range tests {
 		if _, _, err := c.SubmitDocument(tt.in, t0, rules()); !errors.Is(err, tt.want) {

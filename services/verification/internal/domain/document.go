@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // DocumentStatus is the fate of submitted document metadata.
@@ -74,7 +76,9 @@ func (in DocumentInput) validate(p Policy, loc *time.Location, now time.Time) (t
 	if !slices.Contains(p.MediaTypes, strings.ToLower(in.MediaType)) {
 		add("media_type", "document.media_type_not_accepted", "accepted media types: "+strings.Join(p.MediaTypes, ", "))
 	}
-	if u, err := url.Parse(in.StorageURI); err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {
+	if p, bad := normalize.CheckText(in.StorageURI); bad {
+		add("storage_uri", "document.storage_uri_invalid", "storage URI must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
+	} else if u, err := url.Parse(in.StorageURI); err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {
 		add("storage_uri", "document.storage_uri_invalid", "storage URI must be absolute, e.g. s3://bucket/key")
 	}
 	return issued, fs
