@@ -308,6 +308,9 @@ func TestDecideRefusals(t *testing.T) {
 		{"retry without cure", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeReject, Reason: ReasonFraudSuspected, Mode: ModeRetry}, ErrInvalidDecision},
 		{"document that does not cure", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeRequestDocuments, Reason: ReasonAddressMismatch, Documents: []DocumentType{DocDomainInvoice}}, ErrInvalidDecision},
 		{"no decision id", DecisionInput{Verifier: "v1", Outcome: OutcomeApprove}, ErrInvalidDecision},
+		{"a blank decision id", DecisionInput{ID: "  ", Verifier: "v1", Outcome: OutcomeApprove}, ErrInvalidDecision},
+		{"a decision id with a bidi override", DecisionInput{ID: "d-\u202e1", Verifier: "v1", Outcome: OutcomeApprove}, ErrInvalidDecision},
+		{"a decision id of 129 characters", DecisionInput{ID: strings.Repeat("d", 129), Verifier: "v1", Outcome: OutcomeApprove}, ErrInvalidDecision},
 		// The applicant's message is mailed as written: nothing in it may
 		// make it read as something else; both texts are bounded.
 		{"override in the message", DecisionInput{ID: "x", Verifier: "v1", Outcome: OutcomeRequestDocuments, Reason: ReasonAddressMismatch,
@@ -331,6 +334,27 @@ func TestDecideRefusals(t *testing.T) {
 				t.Fatal("a refused decision changed the check")
 			}
 		})
+	}
+}
+
+// TestABadDecisionIDIsRefusedWhateverTheTaskState: an id that could never
+// have been recorded is refused at its field (422) before the task is
+// looked at — a decided task answered 409 task_already_decided, and the
+// tool retried the same id.
+func TestABadDecisionIDIsRefusedWhateverTheTaskState(t *testing.T) {
+	c := openCase(t, nil)
+	id := companyTask(c).ID
+	claim(t, c, id, "v1", t0)
+	if _, _, err := decide(c, DecisionInput{ID: "d1", TaskID: id, Verifier: "v1", Outcome: OutcomeApprove}, t0); err != nil {
+		t.Fatal(err)
+	}
+	var de *Error
+	_, _, err := decide(c, DecisionInput{ID: strings.Repeat("d", 500), TaskID: id, Verifier: "v1", Outcome: OutcomeApprove}, t0)
+	if !errors.As(err, &de) || !errors.Is(err, ErrInvalidDecision) || len(de.Fields) != 1 || de.Fields[0].Code != "decision.id_too_long" {
+		t.Fatalf("a 500-character id on a decided task: %v", err)
+	}
+	if d, replay, err := decide(c, DecisionInput{ID: "d1", TaskID: id, Verifier: "v1", Outcome: OutcomeApprove}, t0); err != nil || !replay || d.ID != "d1" {
+		t.Fatalf("the replay of the recorded decision: %+v %v %v", d, replay, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -86,11 +87,31 @@ const (
 	MaxInternalNote     = 4000
 )
 
+// checkDecisionID is the one rule for a decision id — a task's decision,
+// a revocation, a review's decision: the idempotency key a verifier's tool
+// chooses, carried in events and the audit log as written. Required, at
+// most MaxDecisionIDLength characters (the bus intake's schema says the
+// same), and free of characters that make two ids look alike or one read
+// as another.
+func checkDecisionID(id string) (FieldProblem, bool) {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return FieldProblem{"decision_id", "decision.id_required", "decision_id is required: it makes the decision idempotent"}, false
+	case utf8.RuneCountInString(id) > MaxDecisionIDLength:
+		return FieldProblem{"decision_id", "decision.id_too_long", fmt.Sprintf("decision_id is at most %d characters", MaxDecisionIDLength)}, false
+	}
+	if p, bad := normalize.CheckText(id); bad {
+		return FieldProblem{"decision_id", "decision.id_invalid_characters",
+			fmt.Sprintf("decision_id must not contain a control, invisible or bidirectional-control character (%s)", p)}, false
+	}
+	return FieldProblem{}, true
+}
+
 func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
-	if in.ID == "" {
-		add("decision_id", "required", "decision id is required")
+	if p, ok := checkDecisionID(in.ID); !ok {
+		fs = append(fs, p)
 	}
 	if in.Verifier == "" {
 		add("verifier", "required", "verifier is required")
@@ -163,6 +184,11 @@ func (c *Case) Decide(in DecisionInput, now time.Time, r Rules) (d Decision, rep
 			return Decision{}, false, violation(ErrDecisionIDReused, "decision "+in.ID+" was recorded with different content", "decision_id", in.ID)
 		}
 		return *prev, true, nil
+	}
+	// An id that could never have been recorded is the request's own fault,
+	// whatever the task's state.
+	if p, ok := checkDecisionID(in.ID); !ok {
+		return Decision{}, false, invalid(ErrInvalidDecision, []FieldProblem{p})
 	}
 	t, err := c.activeTask(in.TaskID, in.Verifier, in.VerifierPartnerID)
 	if err != nil {

@@ -269,8 +269,8 @@ func (r *Review) validate(in ReviewDecisionInput) error {
 	bad := func(field, code, msg string) {
 		fields = append(fields, FieldProblem{Field: field, Code: code, Message: msg})
 	}
-	if in.ID == "" || len(in.ID) > 100 {
-		bad("decision_id", "decision.id_required", "decision_id is required (at most 100 characters): it makes the decision idempotent")
+	if p, ok := checkDecisionID(in.ID); !ok {
+		fields = append(fields, p)
 	}
 	negative := ReviewRefused
 	if r.Kind == ReviewEmailDispute {

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,8 @@ func TestReviewDecisionRules(t *testing.T) {
 		{"refused with a dispute reason", ReviewDecisionInput{ID: "d", Outcome: ReviewRefused, Reason: "address_belongs_to_contact"}, true},
 		{"dismissed is for disputes", ReviewDecisionInput{ID: "d", Outcome: ReviewDismissed, Reason: "insufficient_evidence"}, true},
 		{"no decision id", ReviewDecisionInput{Outcome: ReviewUpheld}, true},
+		{"a decision id with a zero-width space", ReviewDecisionInput{ID: "d\u200b1", Outcome: ReviewUpheld}, true},
+		{"a decision id of 128 characters", ReviewDecisionInput{ID: strings.Repeat("d", 128), Outcome: ReviewUpheld}, false},
 		{"a message with a bidi override", ReviewDecisionInput{ID: "d", Outcome: ReviewUpheld, Message: "see \u202etnemucod"}, true},
 		{"a message on two lines", ReviewDecisionInput{ID: "d", Outcome: ReviewUpheld, Message: "see the register\nentry of 2026"}, false},
 	} {

@@ -11,7 +11,8 @@ import (
 // CaseRevoked is the status of a case whose approval was withdrawn.
 const CaseRevoked CaseStatus = "revoked"
 
-// Limits of a revocation's fields.
+// Limits of a revocation's fields (MaxDecisionIDLength: of every decision
+// id, checkDecisionID).
 const (
 	MaxDecisionIDLength       = 128
 	MaxRevocationReasonLength = 2000
@@ -39,11 +40,8 @@ type Revocation struct {
 func (in RevokeInput) validate() []FieldProblem {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
-	switch {
-	case strings.TrimSpace(in.DecisionID) == "":
-		add("decision_id", "required", "decision id is required")
-	case utf8.RuneCountInString(in.DecisionID) > MaxDecisionIDLength:
-		add("decision_id", "too_long", "decision id is longer than 128 characters")
+	if p, ok := checkDecisionID(in.DecisionID); !ok {
+		fs = append(fs, p)
 	}
 	switch {
 	case strings.TrimSpace(in.Reason) == "":

@@ -68,8 +68,8 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 	}
 	t.Run("per-field problems", func(t *testing.T) {
 		for in, want := range map[string][]string{
-			`{}`: {"decision_id:required", "reason:required"},
-			`{"decision_id":"` + strings.Repeat("d", 129) + `","reason":"` + strings.Repeat("r", 2001) + `"}`: {"decision_id:too_long", "reason:too_long"},
+			`{}`: {"decision_id:decision.id_required", "reason:required"},
+			`{"decision_id":"` + strings.Repeat("d", 129) + `","reason":"` + strings.Repeat("r", 2001) + `"}`: {"decision_id:decision.id_too_long", "reason:too_long"},
 		} {
 			var raw map[string]any
 			_ = json.Unmarshal([]byte(in), &raw)
