@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/httpx"
@@ -33,10 +34,29 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		p.SourceIP = ClientIP(r, v.cfg.TrustedProxies)
-		p.UserAgent = r.UserAgent()
+		p.UserAgent = UserAgent(r.UserAgent())
 		p.RequestID = reqID
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// MaxUserAgent bounds the User-Agent kept with a principal.
+const MaxUserAgent = 512
+
+// UserAgent is a caller's User-Agent as the audit trail keeps it (audit
+// rows, an acceptance's evidence): valid UTF-8 — HTTP lets a header carry
+// any byte, and Postgres refused such a text, so every audited write
+// answered 500 — and at most MaxUserAgent bytes, cut at a character.
+func UserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	if len(ua) <= MaxUserAgent {
+		return ua
+	}
+	cut := MaxUserAgent
+	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+		cut--
+	}
+	return ua[:cut]
 }
 
 // challenge writes the 401 itself rather than through httpx.WriteError,

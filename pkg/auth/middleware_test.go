@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/httpx"
 )
@@ -146,6 +147,31 @@ func TestClientIP(t *testing.T) {
 
 // TestMiddlewareReusesServerRequestID: behind httpx.Middleware the principal
 // carries the id the server logs, not a second one.
+// TestUserAgentIsKeptAsTextItCanStore: a User-Agent of bytes that are not
+// UTF-8 (HTTP allows them) reached the audit rows as is, and Postgres
+// refused the write (500); a long one was kept whole.
+func TestUserAgentIsKeptAsTextItCanStore(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	signer, dir := mustDevKeys(t, clock)
+	v := mustVerifier(t, DevConfig(dir), clock)
+	tok, _ := signer.Mint(Principal{Subject: "user-1"}, DevIssuer, DevAudience, time.Hour)
+	for _, c := range []struct{ name, ua, want string }{
+		{"not UTF-8", "portal\xff\xfe/1.0", "portal\uFFFD/1.0"},
+		{"as sent", "Mozilla/5.0 (X11; Linux x86_64) ポータル/2", "Mozilla/5.0 (X11; Linux x86_64) ポータル/2"},
+		{"long", strings.Repeat("a", MaxUserAgent-1) + "ポ" + strings.Repeat("b", 9000), strings.Repeat("a", MaxUserAgent-1)},
+	} {
+		var got Principal
+		h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, _ = FromContext(r.Context()) }))
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("User-Agent", c.ua)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if got.UserAgent != c.want || !utf8.ValidString(got.UserAgent) || len(got.UserAgent) > MaxUserAgent {
+			t.Errorf("%s: user agent %q (%d bytes), want %q", c.name, got.UserAgent, len(got.UserAgent), c.want)
+		}
+	}
+}
+
 func TestMiddlewareReusesServerRequestID(t *testing.T) {
 	clock := &fakeClock{now: t0}
 	signer, dir := mustDevKeys(t, clock)

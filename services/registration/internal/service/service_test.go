@@ -585,6 +585,23 @@ func TestConcurrentDuplicatesOneWins(t *testing.T) {
 	}
 }
 
+// TestASubmissionFromAClientWhoseUserAgentIsNotUTF8: HTTP lets a header
+// carry any byte; the User-Agent went into the audit row as sent, Postgres
+// refused it, and the submission answered 500.
+func TestASubmissionFromAClientWhoseUserAgentIsNotUTF8(t *testing.T) {
+	e := start(t)
+	r := e.do(t, "POST", "/v1/registrations", e.token(t, upstream), "application/json", mustJSON(t, registration()), "User-Agent", "crm-sync\xff/2.1")
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var ua string
+	err := e.svc.Base.Pool.QueryRow(context.Background(), `SELECT user_agent FROM audit_log WHERE subject = $1 AND event_type = $2`,
+		r.json(t)["partner_id"], regv1.TypeApplicationSubmitted).Scan(&ua)
+	if err != nil || ua != "crm-sync\uFFFD/2.1" {
+		t.Fatalf("audit user agent %q (%v)", ua, err)
+	}
+}
+
 // TestRegistrationShowsEmailOwnership: the ownership-confirmed event of the
 // e-mail service shows in the registration's status; the actor of the
 // submission is in the audit trail with where it came from.
