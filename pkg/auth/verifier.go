@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -350,10 +352,50 @@ func principalFromToken(tok jwt.Token) (Principal, error) {
 		errs = append(errs, err)
 	}
 	p.AMR = amr
+	// Every claim reaches audit rows and evidence as text: an identifier
+	// holding a control character (NUL made every audited write a 500) does
+	// not follow the contract; a display name or address keeps its text
+	// without them.
+	for _, c := range []struct{ name, v string }{{"sub", p.Subject}, {ClaimPartnerID, p.PartnerID}} {
+		if !identifierClaim(c.v) {
+			errs = append(errs, fmt.Errorf("claim %s holds a control character or is longer than %d bytes", c.name, MaxClaimLength))
+		}
+	}
+	for _, m := range p.AMR {
+		if !identifierClaim(m) {
+			errs = append(errs, fmt.Errorf("claim %s holds a control character or a value longer than %d bytes", ClaimAMR, MaxClaimLength))
+		}
+	}
+	p.Name, p.Email = displayClaim(p.Name), displayClaim(p.Email)
 	if err := errors.Join(errs...); err != nil {
 		return Principal{}, errors.New("the token's claims do not follow the contract")
 	}
 	return p, nil
+}
+
+// MaxClaimLength bounds an identifier claim (sub, partner_id, an amr
+// value) and a display claim (name, email, cut at a character).
+const MaxClaimLength = 256
+
+func identifierClaim(s string) bool {
+	return len(s) <= MaxClaimLength && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+func displayClaim(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) <= MaxClaimLength {
+		return s
+	}
+	cut := MaxClaimLength
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 func stringClaim(tok jwt.Token, name string) (string, error) {

@@ -220,6 +220,15 @@ func TestVerifyClaimsContract(t *testing.T) {
 			},
 			want: Principal{Kind: KindUser, Subject: "user-1", Roles: []Role{}, AMR: []string{"pwd", "mfa"}},
 		},
+		{
+			// A display name or address a user typed keeps its text, without
+			// what a text column cannot hold or a log line should not carry.
+			name: "control characters in the name and address",
+			build: func(b *jwt.Builder) *jwt.Builder {
+				return validClaims(b).Claim(ClaimName, "Ann\x00 Admin\x07").Claim(ClaimEmail, "ann@example.com\n")
+			},
+			want: Principal{Kind: KindUser, Subject: "user-1", Name: "Ann Admin", Email: "ann@example.com", Roles: []Role{}},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,6 +242,27 @@ func TestVerifyClaimsContract(t *testing.T) {
 				t.Fatalf("principal = %+v, want %+v", p, tc.want)
 			}
 		})
+	}
+}
+
+// TestVerifyRefusesIdentifierClaimsItCannotStore: a subject, partner id or
+// authentication method holding a control character (a NUL in sub made the
+// audited write of a registration answer 500) or longer than 256 bytes is
+// a token that does not follow the contract: 401 auth.token_invalid.
+func TestVerifyRefusesIdentifierClaimsItCannotStore(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	signer, dir := mustDevKeys(t, clock)
+	v := mustVerifier(t, DevConfig(dir), clock)
+	for name, build := range map[string]func(*jwt.Builder) *jwt.Builder{
+		"NUL in sub":        func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Subject("portal\x00x") },
+		"tab in partner_id": func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Claim(ClaimPartnerID, "PG-0001\t") },
+		"long sub":          func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Subject(strings.Repeat("u", MaxClaimLength+1)) },
+		"escape in amr":     func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Claim(ClaimAMR, []string{"mfa\x1b[0m"}) },
+	} {
+		_, err := v.Verify(context.Background(), signRaw(t, jwa.ES256(), signer.key, signer.kid, build))
+		if ae, ok := apperr.As(err); !ok || ae.Code != CodeTokenInvalid {
+			t.Errorf("%s: %v, want %s", name, err, CodeTokenInvalid)
+		}
 	}
 }
 
