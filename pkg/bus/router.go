@@ -23,6 +23,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/inbox"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
@@ -1387,7 +1388,7 @@ func (r *Router) deadLetter(d *delivery, durable, code string, err error) error 
 		dl.Header[k] = []string{v}
 	}
 	set := func(k, v string) { dl.Header[k] = []string{v} }
-	set(DLQReason, truncate(err.Error(), 1024))
+	set(DLQReason, normalize.Clip(err.Error(), 1024))
 	set(DLQCode, code)
 	set(DLQService, r.service)
 	set(DLQHandler, durable)
@@ -1398,11 +1399,4 @@ func (r *Router) deadLetter(d *delivery, durable, code string, err error) error 
 	defer cancel()
 	_, perr := r.js.PublishMsg(ctx, dl, jetstream.WithMsgID(id))
 	return perr
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -124,4 +125,27 @@ func Digits(s string) (string, bool) {
 	}
 	d := b.String()
 	return d, d != "" && strings.Trim(d, "0123456789") == ""
+}
+
+// Clip makes a text that came from elsewhere — a server's reply, an error
+// message — fit a text column, a log field or a message header: valid
+// UTF-8 (invalid bytes become U+FFFD), without control characters other
+// than line feed and tab (NUL among them, which Postgres refuses), at most
+// n bytes, cut at a character. Every service that keeps such a text clips
+// it with this one rule.
+func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

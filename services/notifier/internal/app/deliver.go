@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
@@ -202,7 +203,7 @@ func (a *App) attempt(ctx context.Context, d *domain.Delivery) error {
 var errNoRecipient = errors.New("no address yet: the partner's contact is not known")
 
 func failure(err error) domain.Failure {
-	f := domain.Failure{Cause: Redact(truncate(err.Error(), 500)), Permanent: errors.Is(err, ErrPermanent)}
+	f := domain.Failure{Cause: Redact(normalize.Clip(err.Error(), 500)), Permanent: errors.Is(err, ErrPermanent)}
 	var se *SendError
 	if errors.As(err, &se) {
 		f.SMTPCode = se.Code
@@ -363,13 +364,6 @@ func (a *App) observe(ctx context.Context, d *domain.Delivery, n int) {
 func mailAttrs(q domain.MailRequest) []any {
 	return []any{slog.String("mail_id", q.ID), slog.String("template", q.TemplateID), slog.String("partner_id", q.PartnerID),
 		slog.String("recipient", MaskAddress(q.Recipient))}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // partyName is the legal name of the other party of a relationship mail:

@@ -8,6 +8,7 @@ package mailcatcher
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -49,8 +50,10 @@ type Options struct {
 	Mode     string // ModePlain (default), ModeStartTLS, ModeImplicit
 	Username string // non-empty: AUTH PLAIN required before MAIL
 	Password string
-	// RejectRcpt answers RCPT TO with 550 (a permanent refusal).
+	// RejectRcpt answers RCPT TO with 550 (a permanent refusal), its text
+	// RejectText when set (a server's own words, in any bytes it likes).
 	RejectRcpt bool
+	RejectText string
 	// Addr to listen on; default 127.0.0.1:0 (a random port).
 	Addr string
 	// Dir, when set, receives every message as <Dir>/<time>-<n>.eml.
@@ -285,7 +288,7 @@ func (x *session) Mail(from string, _ *gosmtp.MailOptions) error {
 
 func (x *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if x.s.opts.RejectRcpt {
-		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: cmp.Or(x.s.opts.RejectText, "no such user")}
 	}
 	x.to = append(x.to, to)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
@@ -386,6 +387,33 @@ func TestReminderOneClickUnsubscribe(t *testing.T) {
 	h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
 	if res.StatusCode != 200 || list.RemindersOff {
 		t.Fatalf("resume: %d, reminders off %v", res.StatusCode, list.RemindersOff)
+	}
+}
+
+// TestARefusalInTheServersOwnWordsIsRecorded: a server that refuses in
+// Japanese at length, with a byte that is not UTF-8, has its reply kept
+// as the attempt's error — cut to 500 bytes at a character. Cut at a byte,
+// the reason was not UTF-8, Postgres refused it, and the mail stayed
+// "sending" with the failure unrecorded.
+func TestARefusalInTheServersOwnWordsIsRecorded(t *testing.T) {
+	reply := strings.Repeat("宛先のメールボックスは存在しません。", 20) + "\xff"
+	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true, RejectText: reply}})
+	const p = "PG-REFUSED2"
+	h.registered(p, "合同会社ふじデータラボ", "nobody@refused2.example.co.jp")
+	h.contactsKnown(1)
+	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-10", PartnerID: p,
+		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-10", CurrentAcceptanceID: "a-10",
+		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" || len(list.Mails[0].Attempts) != 1 {
+			return fmt.Errorf("mails %+v", list.Mails)
+		}
+		return nil
+	})
+	if e := list.Mails[0].Attempts[0].Error; !utf8.ValidString(e) || len(e) > 500 || !strings.Contains(e, "宛先のメールボックスは存在しません。") {
+		t.Fatalf("the attempt's error (%d bytes): %q", len(e), e)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -414,18 +415,11 @@ func Drafts(events []domain.Event) ([]outbox.Draft, error) {
 			}
 			out = append(out, outbox.Draft{Type: notifierv1.TypeMailFailed, Subject: e.PartnerID, Data: notifierv1.MailFailed{
 				PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program, ChallengeID: e.ChallengeID,
-				TemplateID: e.TemplateID, Attempts: e.Attempts, Reason: reason, LastError: truncate(e.LastError, 500),
+				TemplateID: e.TemplateID, Attempts: e.Attempts, Reason: reason, LastError: normalize.Clip(e.LastError, 500),
 				FailedAt: e.OccurredAt}})
 		default:
 			return nil, fmt.Errorf("events: no mapping for %T", e)
 		}
 	}
 	return out, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") // a cut rune is dropped, not mangled
 }

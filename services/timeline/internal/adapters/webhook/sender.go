@@ -17,9 +17,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Standard Webhooks headers.
@@ -112,7 +113,7 @@ func (s *Sender) Send(ctx context.Context, target, msgID string, at time.Time, b
 	defer res.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponse))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // reuse the connection
-	a.Status, a.Response = res.StatusCode, printable(head)
+	a.Status, a.Response = res.StatusCode, normalize.Clip(string(head), MaxResponse)
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		a.Error = "answered " + strconv.Itoa(res.StatusCode)
 	}
@@ -134,15 +135,4 @@ func cause(err error) string {
 		msg = msg[:300]
 	}
 	return msg
-}
-
-func printable(b []byte) string {
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\t' || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, s)
-	return s
 }
