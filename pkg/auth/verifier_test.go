@@ -256,8 +256,10 @@ func TestVerifyRefusesIdentifierClaimsItCannotStore(t *testing.T) {
 	for name, build := range map[string]func(*jwt.Builder) *jwt.Builder{
 		"NUL in sub":        func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Subject("portal\x00x") },
 		"tab in partner_id": func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Claim(ClaimPartnerID, "PG-0001\t") },
-		"long sub":          func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Subject(strings.Repeat("u", MaxClaimLength+1)) },
-		"escape in amr":     func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Claim(ClaimAMR, []string{"mfa\x1b[0m"}) },
+		"long sub": func(b *jwt.Builder) *jwt.Builder {
+			return validClaims(b).Subject(strings.Repeat("u", MaxClaimLength+1))
+		},
+		"escape in amr": func(b *jwt.Builder) *jwt.Builder { return validClaims(b).Claim(ClaimAMR, []string{"mfa\x1b[0m"}) },
 	} {
 		_, err := v.Verify(context.Background(), signRaw(t, jwa.ES256(), signer.key, signer.kid, build))
 		if ae, ok := apperr.As(err); !ok || ae.Code != CodeTokenInvalid {
