@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // HeaderRequestID carries the request id, taken from the caller when sane
@@ -44,20 +44,10 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 const MaxUserAgent = 512
 
 // UserAgent is a caller's User-Agent as the audit trail keeps it (audit
-// rows, an acceptance's evidence): valid UTF-8 — HTTP lets a header carry
-// any byte, and Postgres refused such a text, so every audited write
-// answered 500 — and at most MaxUserAgent bytes, cut at a character.
-func UserAgent(ua string) string {
-	ua = strings.ToValidUTF8(ua, "\uFFFD")
-	if len(ua) <= MaxUserAgent {
-		return ua
-	}
-	cut := MaxUserAgent
-	for cut > 0 && !utf8.RuneStart(ua[cut]) {
-		cut--
-	}
-	return ua[:cut]
-}
+// rows, an acceptance's evidence), clipped like any text from elsewhere:
+// HTTP lets a header carry any byte, and Postgres refused such a text, so
+// every audited write answered 500.
+func UserAgent(ua string) string { return normalize.Clip(ua, MaxUserAgent) }
 
 // challenge writes the 401 itself rather than through httpx.WriteError,
 // whose generic challenge would replace the error details. Per RFC 6750

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -20,6 +19,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // Codes of the errors a Verifier returns (all apperr.KindUnauthenticated).
@@ -366,7 +366,7 @@ func principalFromToken(tok jwt.Token) (Principal, error) {
 			errs = append(errs, fmt.Errorf("claim %s holds a control character or a value longer than %d bytes", ClaimAMR, MaxClaimLength))
 		}
 	}
-	p.Name, p.Email = displayClaim(p.Name), displayClaim(p.Email)
+	p.Name, p.Email = normalize.Clip(p.Name, MaxClaimLength), normalize.Clip(p.Email, MaxClaimLength)
 	if err := errors.Join(errs...); err != nil {
 		return Principal{}, errors.New("the token's claims do not follow the contract")
 	}
@@ -379,23 +379,6 @@ const MaxClaimLength = 256
 
 func identifierClaim(s string) bool {
 	return len(s) <= MaxClaimLength && !strings.ContainsFunc(s, unicode.IsControl)
-}
-
-func displayClaim(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) <= MaxClaimLength {
-		return s
-	}
-	cut := MaxClaimLength
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }
 
 func stringClaim(tok jwt.Token, name string) (string, error) {

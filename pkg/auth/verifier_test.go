@@ -225,7 +225,7 @@ func TestVerifyClaimsContract(t *testing.T) {
 			// what a text column cannot hold or a log line should not carry.
 			name: "control characters in the name and address",
 			build: func(b *jwt.Builder) *jwt.Builder {
-				return validClaims(b).Claim(ClaimName, "Ann\x00 Admin\x07").Claim(ClaimEmail, "ann@example.com\n")
+				return validClaims(b).Claim(ClaimName, "Ann\x00 Admin\x07").Claim(ClaimEmail, "ann@example.com\x1b")
 			},
 			want: Principal{Kind: KindUser, Subject: "user-1", Name: "Ann Admin", Email: "ann@example.com", Roles: []Role{}},
 		},
