@@ -130,9 +130,5 @@ func cause(err error) string {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return "timed out"
 	}
-	msg := err.Error()
-	if len(msg) > 300 {
-		msg = msg[:300]
-	}
-	return msg
+	return normalize.Clip(err.Error(), 300)
 }
