@@ -122,6 +122,7 @@ Where the services are: flags or environment, defaulting to 'make run':
   --verification-url    PARTNERHUB_VERIFICATION_URL     http://127.0.0.1:8083
   --agreements-url      PARTNERHUB_AGREEMENTS_URL       http://127.0.0.1:8084
   --relationships-url   PARTNERHUB_RELATIONSHIPS_URL    http://127.0.0.1:8085
+  --notifier-url        PARTNERHUB_NOTIFIER_URL         http://127.0.0.1:8086
   --timeline-url        PARTNERHUB_TIMELINE_URL         http://127.0.0.1:8087
   NATS (events, streams, deadletters, demo): --url, NATS_URL; --user, NATS_USER; default the bus of
                                                'make run' (.run/dev-keys/nats.json, as admin), else nats://127.0.0.1:4222

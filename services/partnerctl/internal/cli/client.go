@@ -21,7 +21,7 @@ import (
 
 // serviceURLs are the base URLs of the HTTP services.
 type serviceURLs struct {
-	Registration, EmailOwnership, Verification, Agreements, Relationships, Timeline string
+	Registration, EmailOwnership, Verification, Agreements, Relationships, Notifier, Timeline string
 }
 
 func (u *serviceURLs) flags(f *pflag.FlagSet, g *globals) {
@@ -34,6 +34,7 @@ func (u *serviceURLs) flags(f *pflag.FlagSet, g *globals) {
 		{&u.Verification, "verification", "8083"},
 		{&u.Agreements, "agreements", "8084"},
 		{&u.Relationships, "relationships", "8085"},
+		{&u.Notifier, "notifier", "8086"},
 		{&u.Timeline, "timeline", "8087"},
 	} {
 		env := "PARTNERHUB_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_")) + "_URL"

@@ -73,7 +73,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 // args points every service URL and the keys at the fake.
 func (f *fakeAPI) args(a ...string) []string {
 	base := []string{"--keys", f.keys}
-	for _, s := range []string{"registration", "email-ownership", "verification", "agreements", "relationships", "timeline"} {
+	for _, s := range []string{"registration", "email-ownership", "verification", "agreements", "relationships", "notifier", "timeline"} {
 		base = append(base, "--"+s+"-url", f.srv.URL)
 	}
 	return append(base, a...)

@@ -2,20 +2,25 @@ package cli
 
 import (
 	"bytes"
-
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 func newMailCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mail",
-		Short: "The notifier's mails: list them, preview one (terminal or .eml)",
+		Short: "The notifier's mails: the catalog, a preview (terminal or .eml), what a partner was sent",
 		Long: `Every mail the notifier sends is a directory of template files a person edits:
 services/notifier/mails/templates/<id>/{ja,en}.{subject.txt,txt,html} and a
 sample.yaml to preview it with; the words every mail shares (document and
@@ -25,13 +30,15 @@ carries both languages in both parts, the recipient's first.
 'mail templates' lists them; 'mail render' renders one with its sample data (or
 your own) to the terminal, as HTML, or as an .eml file a mail client opens. With
 --templates it renders an edited copy of the directory (the notifier sends from
-such a copy with MAIL_TEMPLATES_DIR), after checking the whole copy.`,
+such a copy with MAIL_TEMPLATES_DIR), after checking the whole copy. 'mail list'
+shows the mails a partner was sent and how each went.`,
 		Example: `  partnerctl mail templates
-  partnerctl mail render verification.documents_requested --lang en`,
+  partnerctl mail render verification.documents_requested --lang en
+  partnerctl mail list PG-PRTA-HD7W-NYE --status failed`,
 		Args: noArgs,
 		RunE: needSubcommand,
 	}
-	cmd.AddCommand(newMailTemplatesCmd(g), newMailRenderCmd(g))
+	cmd.AddCommand(newMailTemplatesCmd(g), newMailRenderCmd(g), newMailListCmd(g))
 	return cmd
 }
 
@@ -159,5 +166,114 @@ to FILE for a mail client. No service is called.`,
 	f.StringVar(&part, "part", "text", "what to print: text (subject and plain-text part) or html")
 	f.StringVar(&eml, "eml", "", "write the whole message to this .eml file instead")
 	f.StringVar(&to, "to", "taro.yamada@example.co.jp", "the recipient of the .eml")
+	return cmd
+}
+
+// mailStatuses are the statuses GET /v1/mails filters on.
+var mailStatuses = []string{"pending", "sending", "delivered", "failed", "suppressed"}
+
+// sentMail is the part of a notifier mail the table shows.
+type sentMail struct {
+	ID         string `json:"id"`
+	Template   string `json:"template"`
+	Recipient  string `json:"recipient"`
+	Status     string `json:"status"`
+	FailReason string `json:"fail_reason"`
+	Trigger    struct {
+		Type string `json:"type"`
+	} `json:"trigger"`
+	Attempts []struct {
+		StartedAt  time.Time `json:"started_at"`
+		FinishedAt time.Time `json:"finished_at"`
+		Outcome    string    `json:"outcome"`
+		SMTPCode   int       `json:"smtp_code"`
+		Error      string    `json:"error"`
+	} `json:"attempts"`
+}
+
+func newMailListCmd(g *globals) *cobra.Command {
+	var status string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list PARTNER_ID [--status pending|sending|delivered|failed|suppressed] [--limit N]",
+		Short: "The mails a partner was sent, newest first, and how each went (operator)",
+		Long: `GET {notifier}/v1/mails?partner_id=…, as an operator: the answer to "did the partner get the
+mail?". One row per mail: its id, template, the address (masked, as the notifier shows it),
+its status (failed with why: permanent_error, expired, attempts_exhausted), how many
+attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
+A line says when the partner stopped reminders. -o json prints the API's answer, each mail
+with its trigger event and every attempt.`,
+		Example: `  partnerctl mail list PG-PRTA-HD7W-NYE
+  partnerctl mail list PG-PRTA-HD7W-NYE --status failed -o json | jq '.mails[].attempts'`,
+		Args: exactArgs("PARTNER_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if status != "" && !slices.Contains(mailStatuses, status) {
+				return usagef("--status %q is not one of %s", status, strings.Join(mailStatuses, ", "))
+			}
+			if limit < 1 || limit > 500 {
+				return usagef("--limit must be 1 to 500")
+			}
+			tok, err := g.bearer(caller{role: auth.RoleOperator})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.withTimeout(cmd.Context())
+			defer cancel()
+			q := url.Values{"partner_id": {args[0]}, "limit": {strconv.Itoa(limit)}}
+			if status != "" {
+				q.Set("status", status)
+			}
+			var raw json.RawMessage
+			if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Notifier + "/v1/mails?" + q.Encode(), token: tok}, &raw); err != nil {
+				return err
+			}
+			if g.json() {
+				_, err := g.stdout.Write(append(raw, '\n'))
+				return err
+			}
+			var list struct {
+				RemindersOff bool       `json:"reminders_off"`
+				Mails        []sentMail `json:"mails"`
+			}
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return fmt.Errorf("the notifier's answer: %w", err)
+			}
+			rows := make([][]string, 0, len(list.Mails))
+			for _, m := range list.Mails {
+				st := m.Status
+				if m.FailReason != "" {
+					st += " (" + m.FailReason + ")"
+				}
+				last := "-"
+				if n := len(m.Attempts); n > 0 {
+					a := m.Attempts[n-1]
+					at := a.FinishedAt
+					if at.IsZero() {
+						at = a.StartedAt
+					}
+					last = when(at) + " " + a.Outcome
+					if a.SMTPCode != 0 {
+						last += " " + strconv.Itoa(a.SMTPCode)
+					}
+					if a.Error != "" {
+						last += ": " + a.Error
+					}
+				}
+				rows = append(rows, []string{m.ID, m.Template, m.Recipient, st, strconv.Itoa(len(m.Attempts)), last})
+			}
+			if err := table(g.stdout, []string{"ID", "TEMPLATE", "TO", "STATUS", "ATTEMPTS", "LAST ATTEMPT"}, rows); err != nil {
+				return err
+			}
+			if list.RemindersOff {
+				fmt.Fprintln(g.stdout, "\nthe partner stopped reminders: reminder mails are suppressed")
+			}
+			if len(list.Mails) == limit {
+				fmt.Fprintf(g.stdout, "(newest %d mails; more with a higher --limit)\n", limit)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only mails in this status: "+strings.Join(mailStatuses, ", "))
+	cmd.Flags().IntVar(&limit, "limit", 100, "show at most this many mails (1 to 500)")
 	return cmd
 }

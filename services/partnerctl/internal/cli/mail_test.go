@@ -2,12 +2,15 @@ package cli
 
 import (
 	"io/fs"
+	"net/http"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
@@ -77,5 +80,41 @@ func TestMailRender(t *testing.T) {
 	}
 	if code, out, _ := run(t, nil, "mail", "templates"); code != ExitOK || strings.Count(out, "\n") != len(mails.Kinds)+1 {
 		t.Fatalf("templates: %d\n%s", code, out)
+	}
+}
+
+// TestMailListShowsHowEachMailWent: mail list asks the notifier (as an
+// operator) for a partner's mails and shows each one's status, why it
+// failed and its last attempt; the real notifier answers it in the
+// end-to-end test (PartnerctlFeedAndWebhooks).
+func TestMailListShowsHowEachMailWent(t *testing.T) {
+	f := newFakeAPI(t)
+	f.mux.HandleFunc("GET /v1/mails", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONAnswer(w, 200, `{"partner_id":"PG-7K3M9Q","reminders_off":true,"mails":[`+
+			`{"id":"m-2","message_id":"<m-2@x>","template":"agreements.reacceptance_required","category":"transactional","partner_id":"PG-7K3M9Q",`+
+			`"recipient":"h***@sakura-tech.co.jp","status":"failed","fail_reason":"permanent_error","trigger":{"type":"t","id":"e"},`+
+			`"attempts":[{"number":1,"started_at":"2026-11-21T10:00:00Z","finished_at":"2026-11-21T10:00:01Z","outcome":"permanent_failure","smtp_code":550,"error":"no such user"}]},`+
+			`{"id":"m-1","message_id":"<m-1@x>","template":"email_ownership.verify.v1","category":"transactional","partner_id":"PG-7K3M9Q",`+
+			`"recipient":"h***@sakura-tech.co.jp","status":"pending","trigger":{"type":"t","id":"e"},"attempts":[]}]}`)
+	})
+	code, out, errOut := runIn(t, "", nil, f.args("mail", "list", "PG-7K3M9Q", "--status", "failed", "--limit", "20")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"m-2  agreements.reacceptance_required  h***@sakura-tech.co.jp  failed (permanent_error)  1         2026-11-21 10:00:01Z permanent_failure 550: no such user",
+		"m-1  email_ownership.verify.v1         h***@sakura-tech.co.jp  pending                   0         -",
+		"the partner stopped reminders",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	req := f.only(t, "GET", "/v1/mails")
+	if req.query != "limit=20&partner_id=PG-7K3M9Q&status=failed" || !slices.Contains(req.who.Roles, auth.RoleOperator) {
+		t.Fatalf("asked %q as %+v", req.query, req.who)
+	}
+	if code, _, errOut := run(t, nil, "mail", "list", "PG-7K3M9Q", "--status", "lost"); code != ExitUsage || !strings.Contains(errOut, "delivered") {
+		t.Errorf("an unknown status: exit %d %s", code, errOut)
 	}
 }

@@ -32,6 +32,9 @@ var crmCtl = auth.Principal{Kind: auth.KindService, Subject: "crm-partnerctl", R
 // system crm-partnerctl unless asOperator) and returns its exit code and output.
 func partnerctl(ctx context.Context, s *e2e.Stack, asOperator bool, args ...string) (code int, stdout, stderr string) {
 	base := []string{"--keys", s.KeysDir, "--timeline-url", s.URL("timeline"), "--registration-url", s.URL("registration")}
+	if s.Has("notifier") {
+		base = append(base, "--notifier-url", s.URL("notifier"))
+	}
 	var who []string
 	if !asOperator {
 		who = []string{"--as-upstream", "--as-sub", crmCtl.Subject}
@@ -121,6 +124,20 @@ func testPartnerctlFeedAndWebhooks(t *testing.T, s *e2e.Stack) {
 	partner := reg.PartnerID
 	logOnFailure(t, s, partner)
 	submitted := s.Events.WaitFor(t, regv1.TypeApplicationSubmitted, partner)
+
+	// Did the partner get its mails? An operator asks the notifier.
+	if s.Has("notifier") {
+		e2e.Eventually(t, 20*time.Second, "both confirmation mails listed as delivered", func() error {
+			code, out, errOut := partnerctl(context.Background(), s, true, "mail", "list", partner)
+			if code != cli.ExitOK {
+				return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+			}
+			if n := len(regexp.MustCompile(`(?m)^\S+\s+email_ownership\.verify\.v1\s+\w\*\*\*@toyama-cloud\.co\.jp\s+delivered\s+1\s`).FindAllString(out, -1)); n != 2 {
+				return fmt.Errorf("%d delivered confirmation mails in:\n%s", n, out)
+			}
+			return nil
+		})
+	}
 
 	f := <-followed
 	if f[0] != "0" || !strings.Contains(f[1], "registration.application.submitted.v1") || !strings.Contains(f[1], partner) ||
