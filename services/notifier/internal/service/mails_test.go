@@ -390,6 +390,26 @@ func TestReminderOneClickUnsubscribe(t *testing.T) {
 	}
 }
 
+// refusedMail has partner p (contact addr) sent a mail the server refuses
+// and returns the partner's mails once it is failed.
+func (h *harness) refusedMail(t *testing.T, p, addr string) mailList {
+	t.Helper()
+	h.registered(p, "合同会社ふじデータラボ", addr)
+	h.contactsKnown(1)
+	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-" + p, PartnerID: p,
+		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-9", CurrentAcceptanceID: "a-" + p,
+		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" {
+			return fmt.Errorf("mails %+v", list.Mails)
+		}
+		return nil
+	})
+	return list
+}
+
 // TestARefusalInTheServersOwnWordsIsRecorded: a server that refuses in
 // Japanese at length, with a byte that is not UTF-8, has its reply kept
 // as the attempt's error — cut to 500 bytes at a character. Cut at a byte,
@@ -398,20 +418,10 @@ func TestReminderOneClickUnsubscribe(t *testing.T) {
 func TestARefusalInTheServersOwnWordsIsRecorded(t *testing.T) {
 	reply := strings.Repeat("宛先のメールボックスは存在しません。", 20) + "\xff"
 	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true, RejectText: reply}})
-	const p = "PG-REFUSED2"
-	h.registered(p, "合同会社ふじデータラボ", "nobody@refused2.example.co.jp")
-	h.contactsKnown(1)
-	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-10", PartnerID: p,
-		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-10", CurrentAcceptanceID: "a-10",
-		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
-	var list mailList
-	testkit.Eventually(t, 10*time.Second, func() error {
-		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
-		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" || len(list.Mails[0].Attempts) != 1 {
-			return fmt.Errorf("mails %+v", list.Mails)
-		}
-		return nil
-	})
+	list := h.refusedMail(t, "PG-REFUSED2", "nobody@refused2.example.co.jp")
+	if len(list.Mails[0].Attempts) != 1 {
+		t.Fatalf("attempts %+v", list.Mails[0].Attempts)
+	}
 	if e := list.Mails[0].Attempts[0].Error; !utf8.ValidString(e) || len(e) > 500 || !strings.Contains(e, "宛先のメールボックスは存在しません。") {
 		t.Fatalf("the attempt's error (%d bytes): %q", len(e), e)
 	}
@@ -423,20 +433,8 @@ func TestARefusalInTheServersOwnWordsIsRecorded(t *testing.T) {
 // the attempt and of the dead mail, and the status operators read.
 func TestRefusedMailIsWatchable(t *testing.T) {
 	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true}})
-	const p, addr = "PG-REFUSED1", "nobody@refused.example.co.jp"
-	h.registered(p, "合同会社ふじデータラボ", addr)
-	h.contactsKnown(1)
-	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-9", PartnerID: p,
-		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-9", CurrentAcceptanceID: "a-9",
-		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
-	var list mailList
-	testkit.Eventually(t, 10*time.Second, func() error {
-		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
-		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" {
-			return fmt.Errorf("mails %+v", list.Mails)
-		}
-		return nil
-	})
+	const addr = "nobody@refused.example.co.jp"
+	list := h.refusedMail(t, "PG-REFUSED1", addr)
 	if a := list.Mails[0].Attempts; len(a) != 1 || a[0].Outcome != "permanent_failure" || a[0].SMTPCode != 550 || strings.Contains(a[0].Error, addr) {
 		t.Fatalf("attempts %+v", a)
 	}
