@@ -110,9 +110,7 @@ func checkDecisionID(id string) (FieldProblem, bool) {
 func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
-	if p, ok := checkDecisionID(in.ID); !ok {
-		fs = append(fs, p)
-	}
+	// The decision id is checked before the task is looked at (Decide).
 	if in.Verifier == "" {
 		add("verifier", "required", "verifier is required")
 	}

@@ -83,8 +83,6 @@ func (c *Case) ProveDomain(method ProofMethod, found []string, now time.Time, r 
 		where, kind = c.DomainProof.TXTName(), EvidenceDNSTXT
 	case ProofHTTPWellKnown:
 		where, kind = c.DomainProof.URL(), EvidenceHTTPWellKnown
-	default:
-		return method.Validate()
 	}
 	if !c.DomainProof.FoundIn(found) {
 		return violation(ErrDomainProofNotFound, "the proof "+c.DomainProof.Value()+" was not found at "+where,
