@@ -302,9 +302,9 @@ type Relationship struct {
 	// proposed, and the provider's invitation is withdrawn.
 	EndedBy             string `json:"ended_by,omitempty"`
 	InvitationWithdrawn bool   `json:"invitation_withdrawn,omitempty"`
-	// StandingOf is the side whose standing held the access, or whose
-	// return gave it back (access_suspended, access_reinstated: the mail
-	// goes to the other side).
+	// StandingOf is the side whose standing held the access
+	// (access_suspended, and access_reinstated when it gives it back): the
+	// mail goes to the other side.
 	StandingOf string `json:"standing_of,omitempty"`
 }
 
