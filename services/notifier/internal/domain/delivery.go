@@ -441,6 +441,25 @@ func (d *Delivery) inFlight() (*Attempt, error) {
 	return &d.attempts[len(d.attempts)-1], nil
 }
 
+// LinkEnded gives up a confirmation mail that is not on its way yet
+// because its challenge ended before it was sent (withdrawn, cancelled,
+// locked): its link and code would confirm nothing. A waiting mail is
+// failed as expired — the link's life is over — with why as its last
+// error; one with an attempt in flight expires now, so that the attempt
+// records as it ends and no retry follows. A mail delivered or failed
+// changes nothing; false then.
+func (d *Delivery) LinkEnded(now time.Time, why string) bool {
+	switch {
+	case d.status == StatusPending:
+		d.fail(now, ReasonExpired, why)
+		return true
+	case d.status == StatusSending && !d.expired(now):
+		d.req.ExpiresAt = now
+		return true
+	}
+	return false
+}
+
 func (d *Delivery) fail(now time.Time, reason FailReason, cause string) {
 	d.status = StatusFailed
 	d.failReason = reason

@@ -178,6 +178,43 @@ func TestExpiredChallengeIsNeverSent(t *testing.T) {
 	}
 }
 
+// TestAnEndedLinkIsNotSentAgain: a waiting mail whose challenge ended is
+// failed as expired at once; one with an attempt in flight records that
+// attempt as it ends and is not retried; a delivered one stays delivered.
+func TestAnEndedLinkIsNotSentAgain(t *testing.T) {
+	p := domain.DefaultPolicy()
+	waiting := newDelivery(t)
+	if !waiting.LinkEnded(t0, "withdrawn") || waiting.Status() != domain.StatusFailed || waiting.FailReason() != domain.ReasonExpired {
+		t.Fatalf("waiting: %s %s", waiting.Status(), waiting.FailReason())
+	}
+	if evs := waiting.PullEvents(); names(evs) != "mail.failed" || evs[0].(domain.MailDeliveryFailed).LastError != "withdrawn" {
+		t.Fatalf("events %+v", evs)
+	}
+	inFlight := newDelivery(t)
+	if _, err := inFlight.Begin(t0, p); err != nil {
+		t.Fatal(err)
+	}
+	if !inFlight.LinkEnded(t0.Add(time.Second), "cancelled") || inFlight.Status() != domain.StatusSending {
+		t.Fatalf("in flight: %s", inFlight.Status())
+	}
+	if err := inFlight.Fail(t0.Add(2*time.Second), domain.Failure{Cause: "connection refused"}, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if inFlight.Status() != domain.StatusFailed || inFlight.FailReason() != domain.ReasonExpired {
+		t.Fatalf("in flight, then a temporary failure: %s %s (a retry would send the dead link)", inFlight.Status(), inFlight.FailReason())
+	}
+	sent := newDelivery(t)
+	if _, err := sent.Begin(t0, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := sent.Succeed(t0); err != nil {
+		t.Fatal(err)
+	}
+	if sent.LinkEnded(t0, "locked") || sent.Status() != domain.StatusDelivered {
+		t.Fatalf("delivered: %s", sent.Status())
+	}
+}
+
 func TestCrashBetweenSendAndRecord(t *testing.T) {
 	p := domain.DefaultPolicy()
 	d := newDelivery(t)

@@ -236,6 +236,67 @@ func TestDeliversOnceDespiteDuplicates(t *testing.T) {
 	}
 }
 
+// TestAnEndedChallengeTakesItsWaitingMail: a confirmation mail retrying
+// through an SMTP outage is given up when its challenge ends — withdrawn,
+// cancelled or locked — failed as expired (its link would confirm nothing)
+// with why, and the server, back, never gets it. Without it the dead link
+// went out once the server returned.
+func TestAnEndedChallengeTakesItsWaitingMail(t *testing.T) {
+	for _, c := range []struct {
+		name, typ string
+		data      func(challenge string) any
+		why       string
+	}{
+		{"withdrawn", emailv1.TypeChallengeWithdrawn, func(ch string) any {
+			return emailv1.ChallengeWithdrawn{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+				ProfileChange: 2, Cause: emailv1.WithdrawnSuperseded, WithdrawnAt: time.Now().UTC()}
+		}, "withdrawn (superseded)"},
+		{"cancelled", emailv1.TypeChallengeCancelled, func(ch string) any {
+			return emailv1.ChallengeCancelled{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+				Standing: "suspended", CancelledAt: time.Now().UTC()}
+		}, "cancelled (the partner is suspended)"},
+		{"locked", emailv1.TypeChallengeLocked, func(ch string) any {
+			return emailv1.ChallengeLocked{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+				WrongCodes: 5, LockedAt: time.Now().UTC()}
+		}, "locked by wrong codes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, opts{})
+			h.smtp.Stop()
+			ch := "ch-ended-" + c.name
+			req := h.request(ch, time.Now().Add(72*time.Hour))
+			publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+			testkit.Eventually(t, 10*time.Second, func() error {
+				d, err := h.svc.Repo.Get(context.Background(), ch)
+				if err != nil {
+					return err
+				}
+				if d.Status() != domain.StatusPending || len(d.Attempts()) == 0 {
+					return fmt.Errorf("status %s after %d attempts", d.Status(), len(d.Attempts()))
+				}
+				return nil
+			})
+			publish(t, h.js, c.typ, "", req.PartnerID, c.data(ch))
+			testkit.Eventually(t, 10*time.Second, func() error {
+				if d := h.delivery(ch); d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExpired {
+					return fmt.Errorf("status %s (%s)", d.Status(), d.FailReason())
+				}
+				return nil
+			})
+			failed := h.waitStream("NOTIFIER", notifierv1.TypeMailFailed, 1)[0]
+			var p notifierv1.MailFailed
+			if err := json.Unmarshal(failed.Data, &p); err != nil || p.ChallengeID != ch || p.Reason != "challenge_expired" || !strings.Contains(p.LastError, c.why) {
+				t.Fatalf("mail.failed %+v (%v)", p, err)
+			}
+			smtptest.Restart(t, h.smtp)
+			time.Sleep(time.Second) // the retries ran every few hundred milliseconds while it was down
+			if n := len(h.smtp.Messages()); n != 0 {
+				t.Fatalf("%d mails with the ended challenge's link went out", n)
+			}
+		})
+	}
+}
+
 // TestSMTPDownThenBack: while the server is down attempts fail and are
 // retried with backoff; once it is back the mail is delivered exactly once.
 func TestSMTPDownThenBack(t *testing.T) {

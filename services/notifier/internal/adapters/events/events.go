@@ -105,12 +105,38 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	// mail trigger ends the linger, and is handled after it).
 	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted,
 		Linger: bus.ProjectionLinger},
-		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied}}
+		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied},
+		// A challenge that ended takes its confirmation mail with it, if
+		// that mail is still waiting to go out (a retry after an outage).
+		{Type: emailv1.TypeChallengeWithdrawn, Inbox: "end_link_challenge_withdrawn", Handle: endLink(h,
+			func(p emailv1.ChallengeWithdrawn) (string, string) {
+				return p.ChallengeID, "the challenge was withdrawn (" + p.Cause + ") before the mail went out"
+			})},
+		{Type: emailv1.TypeChallengeCancelled, Inbox: "end_link_challenge_cancelled", Handle: endLink(h,
+			func(p emailv1.ChallengeCancelled) (string, string) {
+				return p.ChallengeID, "the challenge was cancelled (the partner is " + p.Standing + ") before the mail went out"
+			})},
+		{Type: emailv1.TypeChallengeLocked, Inbox: "end_link_challenge_locked", Handle: endLink(h,
+			func(p emailv1.ChallengeLocked) (string, string) {
+				return p.ChallengeID, "the challenge was locked by wrong codes before the mail went out"
+			})}}
 	for _, m := range catalog {
 		k, _ := mails.KindOf(m.template)
 		subs = append(subs, bus.Subscription{Type: k.Trigger, Inbox: m.inbox, Handle: h.handle(m)})
 	}
 	return subs
+}
+
+// endLink ends the confirmation mail of the challenge an event names.
+func endLink[T any](h *Handlers, challenge func(T) (id, why string)) bus.HandlerFunc {
+	return func(ctx context.Context, ev ce.Event) error {
+		var p T
+		if err := ev.DecodeData(&p, false); err != nil {
+			return err
+		}
+		id, why := challenge(p)
+		return h.App.EndLink(ctx, id, why)
+	}
 }
 
 // OnApplicationSubmitted keeps the partner's contact: the address every

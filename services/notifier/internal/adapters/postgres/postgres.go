@@ -99,9 +99,10 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 		s := d.Snapshot()
 		q := s.Request
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, next_attempt_at = $3, fail_reason = $4,
-			sealed_secret = $5, recipient = $6, contact_name = $7, language = $8, version = version + 1, updated_at = now()
+			sealed_secret = $5, recipient = $6, contact_name = $7, language = $8, expires_at = $9, version = version + 1, updated_at = now()
 			WHERE id = $1`,
-			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), q.Recipient, q.ContactName, string(q.Language))
+			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), q.Recipient, q.ContactName, string(q.Language),
+			optTime(q.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("save delivery %s: %w", id, err)
 		}
