@@ -112,9 +112,16 @@ func TestParseTokenAndCode(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want error
-	}{{"012345", nil}, {"12345", domain.ErrMalformedCode}, {"1234567", domain.ErrMalformedCode}, {"12a456", domain.ErrMalformedCode}, {"１２３４５６", domain.ErrMalformedCode}} {
-		if _, err := domain.ParseCode(tc.in); !errors.Is(err, tc.want) {
+	}{{"012345", nil}, {"12345", domain.ErrMalformedCode}, {"1234567", domain.ErrMalformedCode}, {"12a456", domain.ErrMalformedCode},
+		{"12\u202e3456", domain.ErrMalformedCode}, {"", domain.ErrMalformedCode}, {"１２３ ４５", domain.ErrMalformedCode},
+		// As a person types it, with a Japanese input method or in groups.
+		{"１２３４５６", nil}, {"123 456", nil}, {"123-456", nil}, {" ０４２９１７ ", nil}} {
+		code, err := domain.ParseCode(tc.in)
+		if !errors.Is(err, tc.want) {
 			t.Errorf("ParseCode(%q) = %v, want %v", tc.in, err, tc.want)
+		}
+		if err == nil && (len(code) != 6 || strings.Trim(code, "0123456789") != "") {
+			t.Errorf("ParseCode(%q) = %q, not six ASCII digits", tc.in, code)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // TokenBytes is the entropy of a link token: 256 bits, well above the 128 required.
@@ -68,17 +70,18 @@ func ParseToken(s string) (string, error) {
 	return s, nil
 }
 
-// ParseCode checks that s is exactly six ASCII digits.
+// ParseCode returns the six digits of a code as a person types it, read
+// as every digit string a person types is (normalize.Digits): full-width
+// digits from a Japanese input method, and spaces or hyphens between
+// groups, are the same code ("１２３ ４５６" is 123456). Anything else, or
+// not six digits, is ErrMalformedCode. The code space and the lockout after
+// wrong codes are unchanged.
 func ParseCode(s string) (string, error) {
-	if len(s) != 6 {
+	d, ok := normalize.Digits(s)
+	if !ok || len(d) != 6 {
 		return "", ErrMalformedCode
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return "", ErrMalformedCode
-		}
-	}
-	return s, nil
+	return d, nil
 }
 
 // HashToken is the stored form of a link token. A plain SHA-256 is enough:

@@ -271,7 +271,8 @@ func TestConfirmByCodeAuthorizationAndLockOut(t *testing.T) {
 		{"status of unknown enrollment", "GET", "/v1/enrollments/nope/ownership", mine, nil, 404},
 		{"resend by enrollment without token", "POST", "/v1/resend", "", map[string]string{"enrollment_id": net}, 401},
 		{"resend by enrollment as verifier", "POST", "/v1/resend", verifier, map[string]string{"enrollment_id": net}, 403},
-		{"code as owner", "POST", "/v1/enrollments/" + net + "/confirm-code", mine, map[string]string{"code": codeNet}, 200},
+		// As a Japanese input method types it, in two groups.
+		{"code as owner, full-width", "POST", "/v1/enrollments/" + net + "/confirm-code", mine, map[string]string{"code": fullWidth(codeNet[:3]) + "　" + fullWidth(codeNet[3:])}, 200},
 	} {
 		if code, body, _ := h.do(tc.method, tc.path, tc.bearer, tc.body); code != tc.want {
 			t.Errorf("%s: %d, want %d: %s", tc.name, code, tc.want, body)
@@ -507,4 +508,9 @@ func TestLinkScannersConfirmNothing(t *testing.T) {
 		t.Fatalf("pressing the button: %d %s", code, body)
 	}
 	h.waitEvents(emailv1.TypeOwnershipConfirmed, 1, forEnrollment(net))
+}
+
+// fullWidth writes ASCII digits as full-width ones ("123" → "１２３").
+func fullWidth(digits string) string {
+	return strings.Map(func(r rune) rune { return r - '0' + '０' }, digits)
 }
