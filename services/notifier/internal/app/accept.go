@@ -83,9 +83,12 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 			return AcceptResult{}, err
 		}
 	}
+	var ended *LinkEndedError
 	switch err := a.d.Repo.Create(ctx, d); {
 	case errors.Is(err, ErrDuplicate):
 		return AcceptResult{Duplicate: true}, nil
+	case errors.As(err, &ended):
+		return a.endedAhead(ctx, req, ended.Why)
 	case err != nil:
 		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
 	}

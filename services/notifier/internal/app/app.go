@@ -25,6 +25,15 @@ var ErrNotFound = errors.New("not found")
 // ErrDuplicate is what Repository.Create returns when the delivery exists.
 var ErrDuplicate = errors.New("duplicate delivery")
 
+// LinkEndedError is what Repository.Create returns for a confirmation mail
+// still to be sent whose challenge ended before the mail was recorded
+// (Repository.EndLinkAhead): nothing is written.
+type LinkEndedError struct{ Why string }
+
+func (e *LinkEndedError) Error() string {
+	return "the challenge ended before its mail was recorded: " + e.Why
+}
+
 // ErrPermanent marks a send error that retrying cannot fix (an SMTP 5xx, a
 // refused recipient, a secret that does not open).
 var ErrPermanent = errors.New("permanent delivery failure")
@@ -47,8 +56,13 @@ func (e *SendError) Is(target error) bool { return target == ErrPermanent && e.P
 // the delivery and write its PullEvents() to the outbox in one transaction;
 // Update runs fn under a row lock and saves only when fn returns nil.
 type Repository interface {
-	// Create inserts a new delivery; ErrDuplicate (and no change) if the id exists.
+	// Create inserts a new delivery; ErrDuplicate (and no change) if the id
+	// exists; *LinkEndedError (and no change) if it is not finished and its
+	// challenge ended ahead of it (EndLinkAhead).
 	Create(ctx context.Context, d *domain.Delivery) error
+	// EndLinkAhead records that a challenge ended before any mail of it was
+	// recorded, with why; a second call keeps the first.
+	EndLinkAhead(ctx context.Context, challengeID, why string, at time.Time) error
 	// Update runs fn on the delivery under a row lock; ErrNotFound when absent.
 	Update(ctx context.Context, id string, fn func(d *domain.Delivery) error) error
 	// Due lists up to limit deliveries with status pending or sending whose

@@ -16,19 +16,45 @@ var errLinkStands = errors.New("the mail is not pending")
 // the mail went out — withdrawn with its profile change, cancelled when the
 // partner left good standing, locked by wrong codes (why says which) —
 // rather than send a link that confirms nothing, hours later after an SMTP
-// outage. The mail's id is its challenge's. No mail recorded for the
-// challenge (none was asked for, or its request is still on its way: then
-// it goes out) changes nothing.
+// outage. The mail's id is its challenge's. When no mail is recorded for
+// the challenge yet — its request is still on its way, on another durable
+// — the end is kept (Repository.EndLinkAhead), and Accept records that
+// request as failed, never sent.
 func (a *App) EndLink(ctx context.Context, challengeID, why string) error {
+	now := a.d.Clock.Now()
 	err := a.d.Repo.Update(ctx, challengeID, func(d *domain.Delivery) error {
-		if !d.LinkEnded(a.d.Clock.Now(), why) {
+		if !d.LinkEnded(now, why) {
 			return errLinkStands
 		}
 		return nil
 	})
 	switch {
-	case err == nil, errors.Is(err, errLinkStands), errors.Is(err, ErrNotFound):
+	case err == nil, errors.Is(err, errLinkStands):
+		return nil
+	case errors.Is(err, ErrNotFound):
+		if err := a.d.Repo.EndLinkAhead(ctx, challengeID, why, now); err != nil {
+			return fmt.Errorf("keep the end of challenge %s: %w", challengeID, err)
+		}
 		return nil
 	}
 	return fmt.Errorf("end the mail of challenge %s: %w", challengeID, err)
+}
+
+// endedAhead records a confirmation mail whose challenge ended before its
+// request came (EndLink) as failed, expired, with why: its link would
+// confirm nothing. A duplicate request changes nothing.
+func (a *App) endedAhead(ctx context.Context, req domain.MailRequest, why string) (AcceptResult, error) {
+	d, err := domain.NewDelivery(req, a.d.Clock.Now())
+	if err != nil {
+		return AcceptResult{}, err
+	}
+	d.LinkEnded(a.d.Clock.Now(), why)
+	switch err := a.d.Repo.Create(ctx, d); {
+	case errors.Is(err, ErrDuplicate):
+		return AcceptResult{Duplicate: true}, nil
+	case err != nil:
+		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
+	}
+	a.observe(ctx, d, 0)
+	return AcceptResult{}, nil
 }

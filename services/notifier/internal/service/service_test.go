@@ -297,6 +297,57 @@ func TestAnEndedChallengeTakesItsWaitingMail(t *testing.T) {
 	}
 }
 
+// TestAChallengeEndedBeforeItsMailWasAsked: the end of a challenge and the
+// request for its mail travel on different durables; when the end comes
+// first (the request's consumer behind, or its message redelivered), the
+// request that follows is recorded as failed, expired, with why, and the
+// SMTP server never gets its link. A second end and a replayed request
+// change nothing. Without it the mail went out.
+func TestAChallengeEndedBeforeItsMailWasAsked(t *testing.T) {
+	h := start(t, opts{})
+	ch := "ch-ended-ahead"
+	req := h.request(ch, time.Now().Add(72*time.Hour))
+	locked := emailv1.ChallengeLocked{PartnerID: req.PartnerID, EnrollmentID: req.EnrollmentID, Program: req.Program, ChallengeID: ch,
+		WrongCodes: 5, LockedAt: time.Now().UTC()}
+	publish(t, h.js, emailv1.TypeChallengeLocked, "", req.PartnerID, locked)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var n int
+		if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM ended_links WHERE challenge_id = $1`, ch).Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("%d ends kept (%v)", n, err)
+		}
+		return nil
+	})
+	publish(t, h.js, emailv1.TypeChallengeLocked, "", req.PartnerID, locked)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	failed := h.waitStream("NOTIFIER", notifierv1.TypeMailFailed, 1)[0]
+	var p notifierv1.MailFailed
+	if err := json.Unmarshal(failed.Data, &p); err != nil || p.ChallengeID != ch || p.Reason != "challenge_expired" ||
+		!strings.Contains(p.LastError, "locked by wrong codes") || p.Attempts != 0 {
+		t.Fatalf("mail.failed %+v (%v)", p, err)
+	}
+	d := h.delivery(ch)
+	if d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExpired || len(d.Attempts()) != 0 {
+		t.Fatalf("mail %s (%s) after %d attempts", d.Status(), d.FailReason(), len(d.Attempts()))
+	}
+	var secret []byte
+	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT sealed_secret FROM deliveries WHERE id = $1`, ch).Scan(&secret); err != nil || secret != nil {
+		t.Fatalf("sealed secret kept for a mail never sent: %v", err)
+	}
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	// Another challenge's mail, asked for after, goes out: the replay
+	// before it has been handled by then (one consumer, in order).
+	other := h.request("ch-not-ended", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, other)
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != 1 {
+		t.Fatalf("%d mails went out, want only the other challenge's", n)
+	}
+	if n := len(h.waitStream("NOTIFIER", notifierv1.TypeMailFailed, 1)); n != 1 {
+		t.Fatalf("%d mail.failed events, want 1", n)
+	}
+}
+
 // TestSMTPDownThenBack: while the server is down attempts fail and are
 // retried with backoff; once it is back the mail is delivered exactly once.
 func TestSMTPDownThenBack(t *testing.T) {

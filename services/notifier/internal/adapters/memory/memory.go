@@ -18,20 +18,36 @@ import (
 type Repository struct {
 	mu     sync.Mutex
 	rows   map[string]domain.DeliverySnapshot
+	ended  map[string]string // challenge id → why (EndLinkAhead)
 	events []domain.Event
 }
 
 // New returns an empty repository.
-func New() *Repository { return &Repository{rows: map[string]domain.DeliverySnapshot{}} }
+func New() *Repository {
+	return &Repository{rows: map[string]domain.DeliverySnapshot{}, ended: map[string]string{}}
+}
 
 // Create implements app.Repository.
 func (r *Repository) Create(_ context.Context, d *domain.Delivery) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if why, ok := r.ended[d.Request().ChallengeID]; ok && !d.Finished() {
+		return &app.LinkEndedError{Why: why}
+	}
 	if _, ok := r.rows[d.ID()]; ok {
 		return app.ErrDuplicate
 	}
 	r.save(d)
+	return nil
+}
+
+// EndLinkAhead implements app.Repository.
+func (r *Repository) EndLinkAhead(_ context.Context, challengeID, why string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.ended[challengeID]; !ok {
+		r.ended[challengeID] = why
+	}
 	return nil
 }
 

@@ -68,20 +68,37 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 			attempt = `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error, smtp_code)
 				SELECT id, $23, $24, $25, $26, $27, $28 FROM d`
 		}
+		// A mail still to be sent is not recorded when its challenge ended
+		// ahead of it (EndLinkAhead): the same statement tells why.
 		var created int
-		err := tx.QueryRow(ctx, `WITH d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
+		var ended *string
+		err := tx.QueryRow(ctx, `WITH e AS (SELECT why FROM ended_links WHERE challenge_id = $21 AND $13::text IN ('pending', 'sending')),
+			d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
 			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
 			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22) ON CONFLICT (id) DO NOTHING
+			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22 WHERE NOT EXISTS (SELECT FROM e)
+			ON CONFLICT (id) DO NOTHING
 			RETURNING id), a AS (`+attempt+`)
-			SELECT count(*) FROM d`, args...).Scan(&created)
+			SELECT count(*), (SELECT why FROM e) FROM d`, args...).Scan(&created, &ended)
 		if err != nil {
 			return fmt.Errorf("insert delivery %s: %w", q.ID, err)
 		}
-		if created == 0 {
+		switch {
+		case created == 0 && ended != nil:
+			return &app.LinkEndedError{Why: *ended}
+		case created == 0:
 			return app.ErrDuplicate
 		}
 		return r.events(ctx, tx, d, s)
+	})
+}
+
+// EndLinkAhead implements app.Repository.
+func (r *Repository) EndLinkAhead(ctx context.Context, challengeID, why string, at time.Time) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO ended_links (challenge_id, why, ended_at) VALUES ($1, $2, $3)
+			ON CONFLICT (challenge_id) DO NOTHING`, challengeID, why, at)
+		return err
 	})
 }
 
