@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
@@ -41,16 +42,22 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	if err := a.mfa.Require(p, "request_delegated_admin"); err != nil {
 		return CreateRequestResult{}, err
 	}
+	// What the request says is checked before what it names is looked up:
+	// a wrong request is 422 whatever the parties' state.
+	if cmd.ResellerLocationID == "" {
+		return CreateRequestResult{}, apperr.Invalid(CodeResellerLocationMissing, "name the reseller's location",
+			apperr.FieldError{Field: "reseller_location_id", Code: "reseller_location_id.required", Message: "required"})
+	}
+	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
 	now := a.clock()
 	// Read once to refuse early, and again under both parties' share locks
 	// in the transaction that adds the proposal: a standing change applied
 	// meanwhile (a closure ends the partner's open relationships) either
 	// committed first and refuses it, or waits and then finds it.
 	provider, reseller, err := a.requestParties(ctx, p, cmd.ResellerLocationID)
-	if err != nil {
-		return CreateRequestResult{}, err
-	}
-	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
 	if err != nil {
 		return CreateRequestResult{}, err
 	}

@@ -184,6 +184,26 @@ func TestRefusals(t *testing.T) {
 		map[string]any{"reseller_location_id": foreign.location}), 409, app.CodeMarketMismatch)
 	check("full admin never auto-extends", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
 		map[string]any{"reseller_location_id": reseller2.location, "roles": []string{"full_administrator"}, "auto_extend": true}), 422, app.CodeInvalidTerms)
+	// What a request says is checked before the state of what it names: a
+	// wrong request is 422 even where a request is already open, and one
+	// naming no reseller is 422, not the 404 of an unknown one.
+	check("bad terms while a request is open", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
+		map[string]any{"reseller_location_id": reseller.location, "roles": []string{"owner"}}), 422, app.CodeInvalidTerms)
+	check("bad terms for an unknown reseller", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
+		map[string]any{"reseller_location_id": "PL-NOPE-NOPE-NOP", "duration_days": 731}), 422, app.CodeInvalidTerms)
+	check("no reseller named", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin, map[string]any{}),
+		422, "relationships.reseller_location_missing")
+	for _, answer := range []string{"authorise", "decline", "defer"} {
+		body := map[string]any{}
+		if answer == "authorise" {
+			body["consent"] = true
+		}
+		r := e.call(inst, "POST", "/v1/invitation/"+answer, resellerAdmin, body)
+		check(answer+" without a token", r, 422, "relationships.invitation_token_missing")
+		if !strings.Contains(string(r.raw), `"field":"token"`) {
+			t.Errorf("%s without a token: %s", answer, r.raw)
+		}
+	}
 
 	unknown := strings.Repeat("A", 43) // well-formed (32 bytes) but never issued
 	check("unknown token", e.call(inst, "GET", "/v1/invitation", resellerAdmin, nil, "Invitation-Token", unknown), 404, app.CodeInvitationUnknown)

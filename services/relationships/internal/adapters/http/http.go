@@ -133,8 +133,7 @@ type invitationResponse struct {
 func (a API) viewInvitation(w http.ResponseWriter, r *http.Request) {
 	token := r.Header.Get(InvitationTokenHeader)
 	if token == "" {
-		httpx.WriteError(w, r, apperr.Invalid("relationships.invitation_token_missing", "send the invitation token in the "+InvitationTokenHeader+" header",
-			apperr.FieldError{Field: InvitationTokenHeader, Code: "invitation_token.required", Message: "required"}))
+		httpx.WriteError(w, r, tokenMissing(InvitationTokenHeader, "send the invitation token in the "+InvitationTokenHeader+" header"))
 		return
 	}
 	v, err := a.App.ViewInvitation(r.Context(), principal(r), token)
@@ -149,6 +148,32 @@ func (a API) viewInvitation(w http.ResponseWriter, r *http.Request) {
 		ResellerLocationID: v.ResellerLocationID, Roles: v.Roles, CurrentRoles: v.CurrentRoles,
 		DurationDays: v.DurationDays, AutoExtend: v.AutoExtend, ExpiresAt: v.ExpiresAt, ConsentStatement: v.ConsentStatement,
 	})
+}
+
+// tokenMissing refuses a request without the invitation token where it
+// belongs (the header of GET /v1/invitation, the body's token of the
+// answers): 422 at that field, not the 404 of a token that matches no
+// invitation.
+func tokenMissing(field, detail string) error {
+	code := "invitation_token.required"
+	if field == "token" {
+		code = "token.required"
+	}
+	return apperr.Invalid("relationships.invitation_token_missing", detail, apperr.FieldError{Field: field, Code: code, Message: "required"})
+}
+
+// decodeAnswer reads the body of an answer to an invitation into b, whose
+// token must be there.
+func decodeAnswer(w http.ResponseWriter, r *http.Request, b any, token func() string) bool {
+	if _, err := httpx.DecodeJSON(w, r, b); err != nil {
+		httpx.WriteError(w, r, err)
+		return false
+	}
+	if token() == "" {
+		httpx.WriteError(w, r, tokenMissing("token", "send the invitation token in the body's token"))
+		return false
+	}
+	return true
 }
 
 type authoriseBody struct {
@@ -167,8 +192,7 @@ type grantResponse struct {
 
 func (a API) authorise(w http.ResponseWriter, r *http.Request) {
 	var b authoriseBody
-	if _, err := httpx.DecodeJSON(w, r, &b); err != nil {
-		httpx.WriteError(w, r, err)
+	if !decodeAnswer(w, r, &b, func() string { return b.Token }) {
 		return
 	}
 	res, err := a.App.Authorise(r.Context(), principal(r), app.AuthoriseCommand(b))
@@ -186,8 +210,7 @@ type declineBody struct {
 
 func (a API) decline(w http.ResponseWriter, r *http.Request) {
 	var b declineBody
-	if _, err := httpx.DecodeJSON(w, r, &b); err != nil {
-		httpx.WriteError(w, r, err)
+	if !decodeAnswer(w, r, &b, func() string { return b.Token }) {
 		return
 	}
 	if err := a.App.Decline(r.Context(), principal(r), app.DeclineCommand(b)); err != nil {
@@ -208,8 +231,7 @@ type deferResponse struct {
 
 func (a API) deferRequest(w http.ResponseWriter, r *http.Request) {
 	var b deferBody
-	if _, err := httpx.DecodeJSON(w, r, &b); err != nil {
-		httpx.WriteError(w, r, err)
+	if !decodeAnswer(w, r, &b, func() string { return b.Token }) {
 		return
 	}
 	res, err := a.App.Defer(r.Context(), principal(r), b.Token)
