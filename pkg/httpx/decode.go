@@ -40,6 +40,7 @@ var statusByCode = map[string]int{
 	CodeWrongType:            http.StatusBadRequest,
 	CodeEmptyBody:            http.StatusBadRequest,
 	CodeNULCharacter:         http.StatusBadRequest,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 }
 
 // ReadJSONBody checks the media type and size of r's body, that it is

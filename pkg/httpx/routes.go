@@ -37,8 +37,10 @@ func (r Route) String() string { return r.Method + " " + r.Pattern }
 
 // Mount registers routes on mux, wrapping the non-public ones with protect,
 // validates every route's path parameters (and a protected route's query
-// parameters) once for all services (see checkParams), and answers every other request with a 404 problem (code
-// request.no_route) instead of the mux's plain-text 404/405.
+// parameters) once for all services (see checkParams), and answers every
+// other request with a problem instead of the mux's plain text: 405 (code
+// request.method_not_allowed, with Allow) when the path is a route with
+// other methods, else 404 (code request.no_route).
 func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.Handler) {
 	var declared map[string][]string
 	for _, r := range routes {
@@ -64,8 +66,46 @@ func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.H
 		}
 	}
 	if catchAll {
-		mux.HandleFunc("/", NoRoute)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if allow := allowed(mux, routes, r); len(allow) > 0 {
+				methodNotAllowed(w, r, allow)
+				return
+			}
+			NoRoute(w, r)
+		})
 	}
+}
+
+// CodeMethodNotAllowed is the problem of a request whose path is a route
+// of the service but not with its method (405, with Allow).
+const CodeMethodNotAllowed = "request.method_not_allowed"
+
+// allowed lists the methods that mux routes r's path with, HEAD beside
+// GET (none: the path is no route).
+func allowed(mux *http.ServeMux, routes []Route, r *http.Request) []string {
+	var allow []string
+	for _, rt := range routes {
+		m := rt.Method
+		if m == "" || slices.Contains(allow, m) {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	slices.Sort(allow)
+	return allow
+}
+
+// methodNotAllowed answers 405 with the problem code
+// request.method_not_allowed and the Allow header RFC 9110 asks for.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	WriteError(w, r, apperr.Invalid(CodeMethodNotAllowed, r.Method+" is not a method of "+r.URL.Path+"; it takes "+strings.Join(allow, ", ")))
 }
 
 // NewMux is Mount on a new ServeMux.

@@ -30,8 +30,11 @@ func TestMountProtectsAllButPublicRoutes(t *testing.T) {
 		{"GET", "/private/1", false, 401},
 		{"GET", "/private/1", true, 204},
 		{"POST", "/public", false, 204},
-		{"GET", "/public", false, 404}, // wrong method: the catch-all problem, not a plain 405
+		{"GET", "/public", false, 405}, // wrong method: a 405 problem with Allow, not the mux's plain text
+		{"DELETE", "/private/1", true, 405},
+		{"OPTIONS", "/private/1", false, 405},
 		{"GET", "/nowhere", true, 404},
+		{"POST", "/nowhere", true, 404},
 	} {
 		r := httptest.NewRequest(c.method, c.path, nil)
 		if c.auth {
@@ -41,6 +44,13 @@ func TestMountProtectsAllButPublicRoutes(t *testing.T) {
 		mux.ServeHTTP(w, r)
 		if w.Code != c.want {
 			t.Errorf("%s %s auth=%v: %d, want %d", c.method, c.path, c.auth, w.Code, c.want)
+		}
+		if w.Code == 405 {
+			var p Problem
+			want := map[string]string{"/public": "POST", "/private/1": "GET, HEAD"}[c.path]
+			if w.Header().Get("Allow") != want || json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Code != CodeMethodNotAllowed || p.Status != 405 {
+				t.Errorf("%s %s: Allow %q, want %q: %s", c.method, c.path, w.Header().Get("Allow"), want, w.Body)
+			}
 		}
 		if w.Code == 404 {
 			var p Problem
