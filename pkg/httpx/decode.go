@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/jsonx"
+	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
 // MaxBody is the largest request body accepted.
@@ -29,10 +30,13 @@ const (
 	CodeWrongType            = "request.wrong_type"
 	CodeEmptyBody            = "request.empty_body"
 	CodeNULCharacter         = "request.nul_character"
+	// A body in a content coding (gzip, br, …): only identity is read.
+	CodeUnsupportedEncoding = "request.unsupported_content_encoding"
 )
 
 var statusByCode = map[string]int{
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeUnsupportedEncoding:  http.StatusUnsupportedMediaType,
 	CodeTooLarge:             http.StatusRequestEntityTooLarge,
 	CodeInvalidUTF8:          http.StatusBadRequest,
 	CodeMalformedJSON:        http.StatusBadRequest,
@@ -43,12 +47,19 @@ var statusByCode = map[string]int{
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 }
 
-// ReadJSONBody checks the media type and size of r's body, that it is
-// UTF-8 without U+0000, and returns it.
+// ReadJSONBody checks the media type, content coding and size of r's body,
+// that it is UTF-8 without U+0000, and returns it.
 func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return nil, apperr.Invalid(CodeUnsupportedMediaType, "the body must be application/json")
+	}
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		// Read as it is, a compressed body was refused as text that is not
+		// UTF-8, and one merely labelled so was taken: say what is wrong
+		// (RFC 9110 15.5.16: 415 with Accept-Encoding).
+		w.Header().Set("Accept-Encoding", "identity")
+		return nil, apperr.Invalid(CodeUnsupportedEncoding, fmt.Sprintf("the body must not be encoded (Content-Encoding %q): send it as it is", normalize.Clip(ce, 64)))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {

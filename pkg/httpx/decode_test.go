@@ -17,29 +17,39 @@ func TestDecodeJSONErrors(t *testing.T) {
 	cases := []struct {
 		name, ct, body, code string
 		status               int
+		encoding             string
 	}{
-		{"wrong content type", "text/plain", `{"name":"a"}`, CodeUnsupportedMediaType, 415},
-		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, CodeTooLarge, 413},
-		{"invalid utf8", "application/json", "{\"name\":\"\xff\"}", CodeInvalidUTF8, 400},
-		{"U+0000", "application/json", `{"name":"a\u0000b"}`, CodeNULCharacter, 400},
-		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400},
-		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400},
-		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400},
-		{"an array for an object", "application/json", `[]`, CodeWrongType, 400},
-		{"a string for an object", "application/json", `"x"`, CodeWrongType, 400},
-		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400},
-		{"empty", "application/json", ``, CodeEmptyBody, 400},
+		{"wrong content type", "text/plain", `{"name":"a"}`, CodeUnsupportedMediaType, 415, ""},
+		// A body in a content coding is refused as such, whatever it holds.
+		{"gzip", "application/json", "\x1f\x8b\x08\x00\x00\x00\x00\x00", CodeUnsupportedEncoding, 415, "gzip"},
+		{"labelled br, plain inside", "application/json", `{"name":"a"}`, CodeUnsupportedEncoding, 415, "br"},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, CodeTooLarge, 413, ""},
+		{"invalid utf8", "application/json", "{\"name\":\"\xff\"}", CodeInvalidUTF8, 400, ""},
+		{"U+0000", "application/json", `{"name":"a\u0000b"}`, CodeNULCharacter, 400, ""},
+		{"malformed", "application/json", `{"name":`, CodeMalformedJSON, 400, ""},
+		{"unknown field", "application/json", `{"name":"a","nick":"b"}`, CodeUnknownField, 400, ""},
+		{"wrong type", "application/json", `{"age":"x"}`, CodeWrongType, 400, ""},
+		{"an array for an object", "application/json", `[]`, CodeWrongType, 400, ""},
+		{"a string for an object", "application/json", `"x"`, CodeWrongType, 400, ""},
+		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400, ""},
+		{"empty", "application/json", ``, CodeEmptyBody, 400, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
 			r.Header.Set("Content-Type", c.ct)
+			if c.encoding != "" {
+				r.Header.Set("Content-Encoding", c.encoding)
+			}
 			w := httptest.NewRecorder()
 			var v body
 			_, err := DecodeJSON(w, r, &v)
 			ae, ok := apperr.As(err)
 			if !ok || ae.Code != c.code {
 				t.Fatalf("want %s, got %v", c.code, err)
+			}
+			if c.encoding != "" && w.Header().Get("Accept-Encoding") != "identity" {
+				t.Fatalf("Accept-Encoding %q", w.Header().Get("Accept-Encoding"))
 			}
 			if p := ProblemFrom(err); p.Status != c.status {
 				t.Fatalf("status %d, want %d", p.Status, c.status)
