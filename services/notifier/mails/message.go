@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -29,12 +30,20 @@ type Envelope struct {
 // both carrying both languages.
 func Compose(e Envelope) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
-	if err := msg.FromFormat(e.FromName, e.From); err != nil {
+	// Names go over as a mail.Address's, quoted or encoded when written:
+	// go-mail's FromFormat and AddToFormat paste a name between quotes and
+	// parse the result, so a contact's name holding a quote (or a comma and
+	// angle brackets) failed the mail for good.
+	from, err := named(e.FromName, e.From)
+	if err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
-	if err := msg.AddToFormat(e.ToName, e.To); err != nil {
+	to, err := named(e.ToName, e.To)
+	if err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
+	msg.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, from)
+	msg.ToMailAddress(to)
 	msg.Subject(e.Subject)
 	msg.SetDate()
 	if e.ID != "" && e.MessageIDDomain != "" {
@@ -58,14 +67,24 @@ func Compose(e Envelope) (*gomail.Msg, error) {
 	return msg, nil
 }
 
+// named is the bare address addr with the display name name.
+func named(name, addr string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(addr)
+	if err != nil || a.Name != "" || a.Address != addr {
+		return nil, fmt.Errorf("%q is not a bare e-mail address", addr)
+	}
+	a.Name = name
+	return a, nil
+}
+
 // WriteEML writes the message as an .eml file's content.
 func WriteEML(w io.Writer, e Envelope) error {
+	if e.To == "" {
+		return errors.New("eml: a recipient is required")
+	}
 	msg, err := Compose(e)
 	if err != nil {
 		return err
-	}
-	if e.To == "" {
-		return errors.New("eml: a recipient is required")
 	}
 	_, err = msg.WriteTo(w)
 	return err
