@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,15 @@ func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// oneOf checks a flag whose value is one of a fixed set: the usage error
+// names the flag, the value and the set.
+func oneOf(flag, val string, values []string) error {
+	if slices.Contains(values, val) {
+		return nil
+	}
+	return usagef("%s %q must be one of %s", flag, val, strings.Join(values, ", "))
+}
 
 // authError is a missing or unusable credential, mapped to ExitUnauthorized.
 type authError struct{ err error }

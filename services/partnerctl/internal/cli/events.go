@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,8 +57,8 @@ func (o tailOptions) streamNames() ([]string, error) {
 	var out []string
 	for _, s := range o.streams {
 		name := strings.ToUpper(strings.TrimSpace(s))
-		if !slices.Contains(eventfmt.Streams, name) {
-			return nil, usagef("--stream %q is not one of %s", s, strings.Join(eventfmt.Streams, ", "))
+		if err := oneOf("--stream", name, eventfmt.Streams); err != nil {
+			return nil, err
 		}
 		out = append(out, name)
 	}

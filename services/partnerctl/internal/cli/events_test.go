@@ -203,7 +203,7 @@ func TestEventsTailTimeoutAndValidation(t *testing.T) {
 		{[]string{"--all", "--since", "10m"}, "exclude each other"},
 		{[]string{"--since", "yesterday"}, "neither a duration"},
 		{[]string{"--since", "-5m"}, "must be positive"},
-		{[]string{"--stream", "AUDIT"}, `--stream "AUDIT" is not one of`},
+		{[]string{"--stream", "AUDIT"}, `--stream "AUDIT" must be one of`},
 		{[]string{"--limit", "-1"}, "--limit must be positive"},
 		{[]string{"extra"}, "takes no arguments"},
 	} {

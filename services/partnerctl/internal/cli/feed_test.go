@@ -181,7 +181,7 @@ func TestFeedAndWebhookUsage(t *testing.T) {
 		{[]string{"webhooks", "create", "--url", "https://x.example", "--as-upstream", "--consumer", "crm"}, "--consumer and --scope are for operators"},
 		{[]string{"webhooks", "show"}, "needs ENDPOINT"},
 		{[]string{"webhooks", "redeliver", "we_1"}, "needs ENDPOINT DELIVERY"},
-		{[]string{"webhooks", "deliveries", "we_1", "--state", "lost"}, `--state "lost" is not one of pending, succeeded, failed, cancelled`},
+		{[]string{"webhooks", "deliveries", "we_1", "--state", "lost"}, `--state "lost" must be one of pending, succeeded, failed, cancelled`},
 		{[]string{"webhooks", "rotate", "we_1", "--previous-expires-in", "200h"}, "must be whole seconds between 0 and 168h"},
 		{[]string{"webhooks", "rotate", "we_1", "--previous-expires-in", "1500ms"}, "must be whole seconds"},
 		{[]string{"webhooks", "update", "we_1"}, "nothing to change"},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,8 +206,10 @@ with its trigger event and every attempt.`,
   partnerctl mail list PG-PRTA-HD7W-NYE --status failed -o json | jq '.mails[].attempts'`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if status != "" && !slices.Contains(mailStatuses, status) {
-				return usagef("--status %q is not one of %s", status, strings.Join(mailStatuses, ", "))
+			if status != "" {
+				if err := oneOf("--status", status, mailStatuses); err != nil {
+					return err
+				}
 			}
 			if limit < 1 || limit > 500 {
 				return usagef("--limit must be 1 to 500")

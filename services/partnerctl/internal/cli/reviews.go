@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -187,8 +186,8 @@ same command is answered as a replay (exit 0).`,
   partnerctl reviews decide vr-019ae0f4-7c3a-7d2e-9b1f-3c5d7e9a2b4c --outcome refused --reason insufficient_evidence --message "Send a certified copy of the company register."`,
 		Args: exactArgs("REVIEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(reviewOutcomes, outcome) {
-				return usagef("--outcome %q must be one of %s", outcome, strings.Join(reviewOutcomes, ", "))
+			if err := oneOf("--outcome", outcome, reviewOutcomes); err != nil {
+				return err
 			}
 			if (outcome == "upheld") != (reason == "") {
 				return usagef("upheld takes no --reason; refused and dismissed need one")

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,8 +154,8 @@ type decideOptions struct {
 // API (outcome, reason_code, mode RETRY|FINAL, applicant_message,
 // internal_note, documents).
 func (o decideOptions) body(taskID, subject string) (map[string]any, error) {
-	if !slices.Contains(outcomes, o.outcome) {
-		return nil, usagef("--outcome %q must be one of %s", o.outcome, strings.Join(outcomes, ", "))
+	if err := oneOf("--outcome", o.outcome, outcomes); err != nil {
+		return nil, err
 	}
 	mode := ""
 	switch o.outcome {
@@ -279,8 +278,10 @@ func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (string,
 		if f.val == "" {
 			continue
 		}
-		if f.values != nil && !slices.Contains(f.values, f.val) {
-			return "", usagef("%s %q must be one of %s", f.flag, f.val, strings.Join(f.values, ", "))
+		if f.values != nil {
+			if err := oneOf(f.flag, f.val, f.values); err != nil {
+				return "", err
+			}
 		}
 		q.Set(f.key, f.val)
 	}

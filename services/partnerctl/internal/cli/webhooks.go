@@ -394,8 +394,10 @@ attempt log (time, status, error, the first 256 bytes of the answer).`,
   partnerctl webhooks deliveries we_019ae0f4c2d87a3b9e1f4c5d6a7b8c9d -o json | jq '.deliveries[0].attempt_log'`,
 		Args: exactArgs("ENDPOINT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if state != "" && !slices.Contains(deliveryStates, state) {
-				return usagef("--state %q is not one of %s", state, strings.Join(deliveryStates, ", "))
+			if state != "" {
+				if err := oneOf("--state", state, deliveryStates); err != nil {
+					return err
+				}
 			}
 			if limit < 0 {
 				return usagef("--limit must be positive (0: all)")
