@@ -205,13 +205,15 @@ func (o *Owner) Run(ctx context.Context) error {
 				release()
 			}
 			o.readyOn.Do(func() { close(o.ready) })
-			if conn == nil {
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Until(next)):
-				}
-				continue
+		}
+		if conn == nil {
+			// The round failed, or the connection since: every partition
+			// was given up; the next round takes a new connection.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(next)):
 			}
+			continue
 		}
 		// Until the next round, wake the relay for rows other instances
 		// wrote in partitions this one owns, and come back at once when
@@ -230,8 +232,12 @@ func (o *Owner) Run(ctx context.Context) error {
 			}
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		default:
-			o.log.Warn("partition owner connection failed", "err", err)
+			// Its session is gone (Postgres restarted, failed over, or
+			// ended it), with the partition locks: give every partition up
+			// and try again after a rebalance interval, not the idle one.
+			o.log.Warn("partition owner connection failed; giving up every partition until the next round", "err", err)
 			release()
+			next = time.Now().Add(o.cfg.Rebalance)
 		}
 	}
 	return nil

@@ -758,6 +758,43 @@ func TestPartitionsOfACrashedInstanceAreTakenOver(t *testing.T) {
 	t.Logf("recovered after %s", took.Round(time.Millisecond))
 }
 
+// TestAnInstanceOutlivesTheEndOfItsPartitionSession: Postgres ends the
+// session that holds an instance's partition locks (a restart, a
+// failover, an operator) while the instance waits between rounds. The
+// instance gives its partitions up, takes them again within a rebalance
+// interval — not the idle one — and handles what comes next. It used to
+// dereference the released connection and crash.
+func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	cfg := testConfig(url)
+	cfg.Rebalance = 300 * time.Millisecond
+	ctx := context.Background()
+	router, _ := newRouter(t, "relationships", cfg, pool)
+	router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
+		_, err := pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(t, ev))
+		return err
+	})
+	runRouter(t, router)
+	publish(t, js, "PG-1", 0)
+	waitSeen(t, pool, 1)
+	time.Sleep(500 * time.Millisecond) // owning every partition, it waits out the idle interval
+	tag, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+	if err != nil || tag.RowsAffected() == 0 {
+		t.Fatalf("no partition session to end (%v)", err)
+	}
+	ended := time.Now()
+	publish(t, js, "PG-2", 1)
+	waitSeen(t, pool, 2)
+	if took := time.Since(ended); took > 5*time.Second {
+		t.Errorf("handled %s after the session ended, want within a few rebalance intervals", took.Round(time.Millisecond))
+	}
+}
+
 // TestLingeringWorkerHandlesABurstInOneTransaction: a subscription with a
 // Linger gathers the events of a burst that arrive one by one (as an
 // onboarding's do, milliseconds apart) into one transaction, where a
