@@ -1072,11 +1072,49 @@ func (w *workers) handle(batch []queued) {
 	}
 	if len(todo) > 0 {
 		w.r.inTxs(todo)
+		w.awaitDatabase(todo)
 	}
 	for _, d := range ds {
 		d.s.settle(d)
 	}
 }
+
+// awaitDatabase handles again, in place, the deliveries that failed
+// because the database could not be reached (restarting, failing over, out
+// of connections: pg.Unavailable), until it answers or their subscription
+// stops. The outage is not the events' fault: redelivered, they spent
+// their deliveries within seconds and were dead-lettered, to be replayed by
+// hand. Held here they keep their order (the worker holds its partition's
+// later events behind them) and their ack wait (the heartbeat).
+func (w *workers) awaitDatabase(ds []*delivery) {
+	since := time.Now()
+	for attempt := uint64(1); ; attempt++ {
+		var down []*delivery
+		for _, d := range ds {
+			if d.err != nil && pg.Unavailable(d.err) && !d.s.stopped.Load() {
+				down = append(down, d)
+			}
+		}
+		if len(down) == 0 {
+			if attempt > 1 {
+				w.r.log.Info("database answers again; held events handled", "events", len(ds), "waited_ms", time.Since(since).Milliseconds())
+			}
+			return
+		}
+		if attempt == 1 {
+			w.r.log.Warn("database unavailable; holding events until it answers", "events", len(down), "durable", down[0].s.durable, "err", down[0].err)
+		}
+		wait := time.Now().Add(min(w.r.nakDelay(attempt), maxDatabaseWait))
+		for time.Now().Before(wait) && !slices.ContainsFunc(down, func(d *delivery) bool { return d.s.stopped.Load() }) {
+			time.Sleep(min(100*time.Millisecond, time.Until(wait)))
+		}
+		w.r.inTxs(down)
+	}
+}
+
+// maxDatabaseWait bounds the wait between two tries of events held while
+// the database is unavailable: it answers again, they go on within it.
+const maxDatabaseWait = 5 * time.Second
 
 // decode reads the message's CloudEvent and picks its subscription.
 func (s *subscription) decode(m jetstream.Msg) *delivery {
@@ -1309,7 +1347,9 @@ func (s *subscription) settle(d *delivery) {
 		return
 	}
 	awaiting := isAwaiting(err)
-	if !permanent(err) && int(d.delivered) < s.r.maxDeliver(awaiting) {
+	if !permanent(err) && (int(d.delivered) < s.r.maxDeliver(awaiting) || pg.Unavailable(err)) {
+		// An unreachable database here means the subscription stopped
+		// while it waited (awaitDatabase): never the event's fault.
 		_ = d.msg.NakWithDelay(s.r.retryDelay(d.delivered, awaiting))
 		d.obs.end(outcomeRetry, "", err)
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -792,6 +793,70 @@ func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
 	waitSeen(t, pool, 2)
 	if took := time.Since(ended); took > 5*time.Second {
 		t.Errorf("handled %s after the session ended, want within a few rebalance intervals", took.Round(time.Millisecond))
+	}
+}
+
+// TestEventsWaitOutADatabaseOutage: while the service's database refuses
+// it (restarting, failing over, out of connections), an event is held and
+// tried again in place, not redelivered until its deliveries run out: once
+// the database answers it is handled, in order with what followed, and
+// nothing is dead-lettered. Before, it was dead-lettered within a second
+// (MaxDeliver 3 here), to be replayed by hand.
+func TestEventsWaitOutADatabaseOutage(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	pool := seenPool(t)
+	ctx := context.Background()
+	router, _ := newRouter(t, "relationships", testConfig(url), pool)
+	var mu sync.Mutex
+	var order []int
+	// Shared, as an intake or the timeline's catch-all: consumed by every
+	// instance whatever partitions it owns (a partitioned one stops with
+	// its partitions when the database ends the owner's session).
+	router.Add(bus.Subscription{Type: bus.AnyType, Filter: "registration.>", Shared: true, Handle: func(ctx context.Context, ev ce.Event) error {
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '')`, ev.ID, number(t, ev)); err != nil {
+				return err
+			}
+			mu.Lock()
+			order = append(order, number(t, ev))
+			mu.Unlock()
+			return nil
+		})
+	}})
+	runRouter(t, router)
+	admin, err := pgx.Connect(ctx, testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	db := pool.Config().ConnConfig.Database
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(context.Background(), `ALTER DATABASE `+db+` CONNECTION LIMIT -1`) //nolint:errcheck
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, "PG-1", 1)
+	publish(t, js, "PG-1", 2)
+	time.Sleep(3 * time.Second) // the redeliveries of MaxDeliver 3 took well under one
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT -1`); err != nil {
+		t.Fatal(err)
+	}
+	waitSeen(t, pool, 2)
+	mu.Lock()
+	if !slices.Equal(order, []int{1, 2}) {
+		t.Errorf("handled %v, want [1 2]", order)
+	}
+	mu.Unlock()
+	dl, err := js.Stream(ctx, bus.DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := dl.Info(ctx); err != nil || info.State.Msgs != 0 {
+		t.Errorf("dead letters: %v (%v)", info, err)
 	}
 }
 
