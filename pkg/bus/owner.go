@@ -167,6 +167,7 @@ func (o *Owner) Run(ctx context.Context) error {
 		}
 	}()
 	next := time.Now()
+	var since time.Time // when the rounds began to fail
 	for ctx.Err() == nil {
 		if !time.Now().Before(next) {
 			next = time.Now().Add(o.cfg.Rebalance)
@@ -200,9 +201,18 @@ func (o *Owner) Run(ctx context.Context) error {
 				}
 				return nil
 			}()
-			if err != nil && ctx.Err() == nil {
-				o.log.Warn("partition assignment failed; giving up every partition until the database answers again", "err", err)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				// Said once per outage; each round of it at debug level.
+				lvl := slog.LevelDebug
+				if since.IsZero() {
+					since, lvl = time.Now(), slog.LevelWarn
+				}
+				o.log.Log(ctx, lvl, "partition assignment failed; giving up every partition until the database answers again", "err", err)
 				release()
+			case err == nil && !since.IsZero():
+				o.log.Info("partitions assigned again", "owned", len(o.all()), "after_ms", time.Since(since).Milliseconds())
+				since = time.Time{}
 			}
 			o.readyOn.Do(func() { close(o.ready) })
 		}
