@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/telemetry"
 )
@@ -35,7 +36,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"observed+traceparent", obs, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			h := middleware(log, mux, func() *Observer { return c.obs })
+			h := middleware(log, mux, func() *Observer { return c.obs }, func() time.Duration { return RequestTimeout })
 			req := httptest.NewRequest(http.MethodGet, "/v1/partners/PG-1", nil)
 			if c.traceparent != "" {
 				req.Header.Set("traceparent", c.traceparent)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/pg"
@@ -128,8 +130,29 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// CodeBusy is the problem code of a request that ran past RequestTimeout:
+// retry after Retry-After seconds.
+const CodeBusy = "service.busy"
+
+// StatusClientClosed is what the log and the metrics record of a request
+// whose client went away before its answer (nginx's 499): nobody reads
+// it, and it is not the service's failure.
+const StatusClientClosed = 499
+
 // WriteError maps err to a problem document and writes it; 5xx are logged.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	switch ctxErr := r.Context().Err(); {
+	case ctxErr == nil || !errors.Is(err, ctxErr) && !pg.Unavailable(err):
+	case errors.Is(ctxErr, context.Canceled):
+		loggerFrom(r.Context()).InfoContext(r.Context(), "client went away before the answer", "path", r.URL.Path, "method", r.Method, "err", err)
+		w.WriteHeader(StatusClientClosed)
+		return
+	default:
+		limit, _ := r.Context().Value(timeoutKey{}).(time.Duration)
+		e := apperr.New(apperr.KindUnavailable, CodeBusy, fmt.Sprintf("the request did not finish within %s (what it changes may be held by another); retry shortly", limit))
+		e.RetryAfterSeconds, e.Err = 2, err
+		err = e
+	}
 	if down, ok := dependencyDown(err); ok {
 		err = down
 	}

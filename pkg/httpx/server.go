@@ -37,8 +37,10 @@ type Server struct {
 	checks map[string]Check
 	mux    *http.ServeMux
 	obs    atomic.Pointer[Observer]
-	mu     sync.Mutex
-	drain  bool
+	// timeout is the request timeout (a time.Duration).
+	timeout atomic.Int64
+	mu      sync.Mutex
+	drain   bool
 }
 
 // Observer is what the server records of each request: a latency
@@ -58,13 +60,14 @@ func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[strin
 	}
 	mux := http.NewServeMux()
 	s := &Server{ln: ln, log: log, checks: checks, mux: mux}
+	s.SetRequestTimeout(RequestTimeout)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("/", api)
 	s.srv = &http.Server{
-		Handler:           middleware(log, mux, s.observer),
+		Handler:           middleware(log, mux, s.observer, s.requestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -148,17 +151,32 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// Middleware adds a request id, recovers panics as 500 problems and logs
-// each request.
+// RequestTimeout bounds how long a request may run by default: past it, its
+// context ends and it answers 503 service.busy with Retry-After
+// (WriteError) — a lock held elsewhere, a saturated database — well before
+// the server's 30 s write timeout would cut the connection without an
+// answer.
+const RequestTimeout = 20 * time.Second
+
+type timeoutKey struct{}
+
+// SetRequestTimeout changes RequestTimeout for this server's requests from
+// now on.
+func (s *Server) SetRequestTimeout(d time.Duration) { s.timeout.Store(int64(d)) }
+
+func (s *Server) requestTimeout() time.Duration { return time.Duration(s.timeout.Load()) }
+
+// Middleware adds a request id, bounds the request's time
+// (RequestTimeout), recovers panics as 500 problems and logs each request.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
-	return middleware(log, next, func() *Observer { return nil })
+	return middleware(log, next, func() *Observer { return nil }, func() time.Duration { return RequestTimeout })
 }
 
 // middleware is Middleware that also records what obs (read per request,
 // nil: nothing) asks for. The route is r.Pattern as set by the ServeMux
 // below: the platform mux sets "/" for the API, and the API's own mux
 // overwrites it with its pattern on the same *http.Request.
-func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.Handler {
+func middleware(log *slog.Logger, next http.Handler, obs func() *Observer, timeout func() time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
@@ -182,6 +200,9 @@ func middleware(log *slog.Logger, next http.Handler, obs func() *Observer) http.
 			ctx = o.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			ctx, span = o.Tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 		}
+		ctx, cancel := context.WithTimeout(ctx, timeout())
+		defer cancel()
+		ctx = context.WithValue(ctx, timeoutKey{}, timeout())
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		defer func() {
