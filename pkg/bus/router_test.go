@@ -287,6 +287,16 @@ func seenPool(t *testing.T) *pgxpool.Pool {
 	return testkit.ServicePool(t, "relationships", seenTable, 4, nil)
 }
 
+// registrationAndSeen starts NATS with the REGISTRATION and dead-letter
+// streams, and a pool of a service whose database has the seen table.
+func registrationAndSeen(t *testing.T) (string, jetstream.JetStream, *pgxpool.Pool) {
+	t.Helper()
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	return url, js, seenPool(t)
+}
+
 // waitSeen waits until the seen table holds want rows.
 func waitSeen(t *testing.T, pool *pgxpool.Pool, want int) {
 	t.Helper()
@@ -766,10 +776,7 @@ func TestPartitionsOfACrashedInstanceAreTakenOver(t *testing.T) {
 // interval — not the idle one — and handles what comes next. It used to
 // dereference the released connection and crash.
 func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
-	url := testkit.NATS(t)
-	_, js := testkit.JetStream(t, url)
-	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
-	pool := seenPool(t)
+	url, js, pool := registrationAndSeen(t)
 	cfg := testConfig(url)
 	cfg.Rebalance = 300 * time.Millisecond
 	ctx := context.Background()
@@ -803,10 +810,7 @@ func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
 // nothing is dead-lettered. Before, it was dead-lettered within a second
 // (MaxDeliver 3 here), to be replayed by hand.
 func TestEventsWaitOutADatabaseOutage(t *testing.T) {
-	url := testkit.NATS(t)
-	_, js := testkit.JetStream(t, url)
-	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
-	pool := seenPool(t)
+	url, js, pool := registrationAndSeen(t)
 	ctx := context.Background()
 	router, _ := newRouter(t, "relationships", testConfig(url), pool)
 	var mu sync.Mutex
