@@ -59,3 +59,32 @@ func WritePage(w http.ResponseWriter, p Page, englishFirst bool) {
 		EnglishFirst bool
 	}{p, englishFirst})
 }
+
+// WritePageError answers a page's request that failed for a reason of the
+// service's own — it could not reach its database, the request ran past
+// its time, a bug — with a page in both languages, not a problem document:
+// a person opened a link from a mail. Status, Retry-After and the log line
+// are WriteError's.
+func WritePageError(w http.ResponseWriter, r *http.Request, err error, englishFirst bool) {
+	p, ok := prepareError(w, r, err)
+	if !ok {
+		return
+	}
+	page := pageFailed
+	if p.Status == http.StatusServiceUnavailable {
+		page = pageUnavailable
+	}
+	page.Status = p.Status
+	WritePage(w, page, englishFirst)
+}
+
+var (
+	pageUnavailable = Page{
+		TitleJA: "ただいまご利用いただけません", TitleEN: "Temporarily unavailable",
+		BodyJA: "しばらくしてから、メールのリンクをもう一度開いてください。",
+		BodyEN: "Please open the link in the e-mail again in a few minutes."}
+	pageFailed = Page{
+		TitleJA: "エラーが発生しました", TitleEN: "Something went wrong",
+		BodyJA: "こちらで記録しました。しばらくしてから、メールのリンクをもう一度開いてください。",
+		BodyEN: "It has been logged on our side. Please open the link in the e-mail again later."}
+)

@@ -1,9 +1,14 @@
 package httpx
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestWritePage(t *testing.T) {
@@ -30,5 +35,36 @@ func TestWritePage(t *testing.T) {
 		if strings.Count(body, "a&lt;b&gt;@example.com") != 2 {
 			t.Errorf("the detail belongs in both sections:\n%s", body)
 		}
+	}
+}
+
+// TestWritePageErrorShowsAPage: a page's request that fails for a reason
+// of the service's own is answered with a page in both languages, not a
+// problem document a person cannot read: 503 with Retry-After while the
+// database is out of reach, 500 for the rest; nothing when the client went
+// away.
+func TestWritePageErrorShowsAPage(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		want   string
+	}{
+		{fmt.Errorf("preview link: %w", &pgconn.PgError{Code: "57P01"}), 503, "Temporarily unavailable"},
+		{errors.New("bug"), 500, "Something went wrong"},
+	} {
+		w := httptest.NewRecorder()
+		WritePageError(w, httptest.NewRequest("GET", "/confirm?token=x", nil), c.err, false)
+		body := w.Body.String()
+		if w.Code != c.status || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || !strings.Contains(body, c.want) ||
+			!strings.Contains(body, `<section lang="ja">`) || (c.status == 503) != (w.Header().Get("Retry-After") != "") {
+			t.Errorf("%v: %d %v\n%s", c.err, w.Code, w.Header(), body)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := httptest.NewRecorder()
+	WritePageError(w, httptest.NewRequest("GET", "/confirm", nil).WithContext(ctx), fmt.Errorf("preview: %w", context.Canceled), false)
+	if w.Code != StatusClientClosed || w.Body.Len() != 0 {
+		t.Errorf("client gone: %d %q", w.Code, w.Body)
 	}
 }

@@ -141,12 +141,22 @@ const StatusClientClosed = 499
 
 // WriteError maps err to a problem document and writes it; 5xx are logged.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := prepareError(w, r, err); ok {
+		WriteProblem(w, p)
+	}
+}
+
+// prepareError classifies err for the answer to r (a request past its
+// time, a database out of reach), sets the headers that go with it
+// (Retry-After, WWW-Authenticate) and logs a 5xx. false: nothing is to be
+// written, the client went away (logged as such, status 499).
+func prepareError(w http.ResponseWriter, r *http.Request, err error) (Problem, bool) {
 	switch ctxErr := r.Context().Err(); {
 	case ctxErr == nil || !errors.Is(err, ctxErr) && !pg.Unavailable(err):
 	case errors.Is(ctxErr, context.Canceled):
 		loggerFrom(r.Context()).InfoContext(r.Context(), "client went away before the answer", "path", r.URL.Path, "method", r.Method, "err", err)
 		w.WriteHeader(StatusClientClosed)
-		return
+		return Problem{}, false
 	default:
 		limit, _ := r.Context().Value(timeoutKey{}).(time.Duration)
 		e := apperr.New(apperr.KindUnavailable, CodeBusy, fmt.Sprintf("the request did not finish within %s (what it changes may be held by another); retry shortly", limit))
@@ -168,7 +178,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &ae) && ae.Kind == apperr.KindUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="partnerhub"`)
 	}
-	WriteProblem(w, p)
+	return p, true
 }
 
 // WriteJSON writes v as JSON with status.

@@ -119,12 +119,13 @@ func (h *handlers) dispute(w http.ResponseWriter, r *http.Request) {
 	writePage(w, pageDisputed, "")
 }
 
-// writeOutcome shows the page of a failed link. Internal errors get a 500
-// page; everything else is one of the four bilingual outcomes.
+// writeOutcome shows the page of a failed link: one of the bilingual
+// outcomes, or the service's own failure as a page (httpx.WritePageError:
+// 503 while the database is out of reach, 500).
 func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 	ae, ok := apperr.As(err)
-	if !ok {
-		httpx.WriteError(w, r, err)
+	if !ok || ae.Kind == apperr.KindInternal || ae.Kind == apperr.KindUnavailable {
+		httpx.WritePageError(w, r, err, false)
 		return
 	}
 	switch ae.Code {

@@ -49,13 +49,14 @@ func writeChoice(w http.ResponseWriter, p httpx.Page, ch app.ReminderChoice, sig
 }
 
 // writeOutcome shows the page of a link that is not one; anything else is
-// an internal error (a problem document, logged).
+// the service's own failure, shown as a page too (httpx.WritePageError: 503
+// while the database is out of reach, 500, logged).
 func (a API) writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 	if ae, ok := apperr.As(err); ok && ae.Code == app.CodeBadLink {
 		writePage(w, pageInvalid, "")
 		return
 	}
-	httpx.WriteError(w, r, err)
+	httpx.WritePageError(w, r, err, false)
 }
 
 // unsubscribePage is the link in a reminder: it shows the choice and a
