@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
@@ -245,9 +246,15 @@ func (p *senders) record() {
 	}
 }
 
+// maxOutcomeWait bounds how long the senders keep trying to save outcomes
+// while the database cannot be reached.
+const maxOutcomeWait = time.Minute
+
 // save records a batch; a failed transaction is retried mail by mail a few
-// times (the heartbeats keep the leases meanwhile). An outcome that cannot
-// be saved leaves its lease to run out: the mail is sent again.
+// times (the heartbeats keep the leases meanwhile), and for as long as
+// maxOutcomeWait while the database cannot be reached (a restart, a
+// failover): the SMTP server has the mail, and an outcome not saved leaves
+// its lease to run out, when the mail is sent again.
 func (p *senders) save(batch []*sendJob) {
 	a := p.a
 	ctx := context.Background()
@@ -258,14 +265,18 @@ func (p *senders) save(batch []*sendJob) {
 	errs, err := a.d.Repo.Record(ctx, rs)
 	if err != nil {
 		errs = make([]error, len(batch))
+		since := time.Now()
 		for i := range rs {
-			for try := range 4 {
+			for try := 0; ; try++ {
 				if try > 0 {
-					time.Sleep(100 * time.Millisecond << try)
+					time.Sleep(min(100*time.Millisecond<<min(try, 4), time.Second))
 				}
 				var e []error
 				if e, errs[i] = a.d.Repo.Record(ctx, rs[i:i+1]); errs[i] == nil {
 					errs[i] = e[0]
+					break
+				}
+				if try >= 3 && (!pg.Unavailable(errs[i]) || time.Since(since) > maxOutcomeWait) {
 					break
 				}
 			}

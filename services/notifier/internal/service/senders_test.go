@@ -154,3 +154,39 @@ func TestShutdownFinishesTheMailInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestAnOutcomeWaitsOutADatabaseOutage: the SMTP server takes a mail while
+// the database cannot be reached (a restart, a failover): the sender keeps
+// trying to save the outcome until it answers, and the mail is recorded
+// delivered after one attempt. Before, it gave up after four tries within
+// two seconds, and the mail went out a second time when its lease ran out.
+func TestAnOutcomeWaitsOutADatabaseOutage(t *testing.T) {
+	slow := newSlowServer()
+	h := start(t, opts{lease: 5 * time.Second, smtp: slow.options()})
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	req := h.request("ch-outage", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
+	slow.waitHeld(t, 1)
+	for _, sql := range []string{`ALTER DATABASE ` + h.db + ` CONNECTION LIMIT 0`,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + h.db + `' AND pid <> pg_backend_pid()`} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer admin.Exec(context.Background(), `ALTER DATABASE `+h.db+` CONNECTION LIMIT -1`) //nolint:errcheck
+	slow.release()
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+h.db+` CONNECTION LIMIT -1`); err != nil {
+		t.Fatal(err)
+	}
+	d := h.waitDelivered("ch-outage")
+	time.Sleep(6 * time.Second) // past the lease: a lost outcome would be sent again by now
+	if n, a := len(h.smtp.Messages()), d.Attempts(); n != 1 || len(a) != 1 || a[0].Outcome != domain.OutcomeDelivered {
+		t.Fatalf("%d mails, attempts %+v; want one mail, delivered at its first attempt", n, a)
+	}
+}
