@@ -372,6 +372,30 @@ func (r *Router) lost(p *pulled) {
 	}()
 }
 
+// reconnected checks, once the connection is back, that the server still
+// has every durable this instance pulls from: a restarted server lost those
+// held in memory, and an idle pull would only notice when its heartbeats
+// went missing, a minute and more later (an idle stack's durables came
+// back 70 s after a restart of its server).
+func (r *Router) reconnected() {
+	if !r.memory() {
+		r.log.Info("NATS connection back")
+		return
+	}
+	r.fl.mu.Lock()
+	ps := make([]*pulled, 0, len(r.fl.tracked))
+	for _, p := range r.fl.tracked {
+		if p.ctx.Err() == nil {
+			ps = append(ps, p)
+		}
+	}
+	r.fl.mu.Unlock()
+	r.log.Info("NATS connection back; checking that the server still has the durables", "durables", len(ps))
+	for _, p := range ps {
+		r.lost(p)
+	}
+}
+
 // repull replaces the pull of p, if it is still current, by one from a new
 // durable; it reports whether that is done (or no longer needed).
 func (r *Router) repull(p *pulled) bool {

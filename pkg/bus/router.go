@@ -307,9 +307,14 @@ func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, lo
 	if err != nil {
 		return nil, err
 	}
-	return &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
+	r := &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
 		fl:   floors{tracked: map[string]*pulled{}},
-		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}, nil
+		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}
+	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+		log.Warn("NATS connection lost; consumers wait for it", "err", err)
+	})
+	nc.SetReconnectHandler(func(*nats.Conn) { r.reconnected() })
+	return r, nil
 }
 
 // Add subscribes s.
