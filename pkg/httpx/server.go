@@ -29,6 +29,17 @@ import (
 // Check is one readiness check (a dependency ping).
 type Check func(ctx context.Context) error
 
+// Degraded marks a readiness check's failure as one the instance still
+// serves requests through (NATS away: a write's events wait in its outbox):
+// /readyz reports it and stays ready, so that an outage of a dependency every
+// instance shares does not take the whole API out of its load balancer.
+func Degraded(err error) error { return degradedError{err} }
+
+type degradedError struct{ err error }
+
+func (e degradedError) Error() string { return e.err.Error() }
+func (e degradedError) Unwrap() error { return e.err }
+
 // Server serves an API beside /healthz (liveness) and /readyz (readiness).
 type Server struct {
 	srv    *http.Server
@@ -109,7 +120,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := s.checks[n](ctx); err != nil {
+		var degraded degradedError
+		if err := s.checks[n](ctx); errors.As(err, &degraded) {
+			status[n] = "degraded: " + err.Error()
+		} else if err != nil {
 			ok = false
 			status[n] = err.Error()
 		} else {

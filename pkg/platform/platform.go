@@ -282,9 +282,12 @@ func (b *Base) Owned() []int { return b.owner.Owned() }
 func (b *Base) Checks() map[string]httpx.Check {
 	return map[string]httpx.Check{
 		"postgres": func(ctx context.Context) error { return b.Pool.Ping(ctx) },
+		// NATS away degrades the instance without making it unready: a
+		// write's events wait in the outbox, and every instance shares the
+		// outage.
 		"nats": func(ctx context.Context) error {
 			if !b.NC.IsConnected() {
-				return errors.New("not connected")
+				return httpx.Degraded(errors.New("not connected: events wait in the outbox and are not consumed"))
 			}
 			return nil
 		},
