@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/httpx"
-	"github.com/partnerhub/onboarding/pkg/logging"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -35,20 +34,12 @@ func TestErrorsBehindA500AreLoggedAsTheServiceInJSON(t *testing.T) {
 	slog.SetDefault(slog.New(countingHandler{&viaDefault}))
 	defer slog.SetDefault(prev)
 
-	var logs testkit.SyncBuffer
 	api := http.NewServeMux()
 	api.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, errors.New("database exploded"))
 	})
 	api.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	srv, err := httpx.NewServer("127.0.0.1:0", api, logging.NewTo(&logs, "registration", "info"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, 5*time.Second) }()
-	defer func() { cancel(); <-done }()
+	srv, logs := serve(t, api, nil)
 
 	for _, path := range []string{"/fail", "/panic"} {
 		req, _ := http.NewRequest("GET", "http://"+srv.Addr()+path, nil)

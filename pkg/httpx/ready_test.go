@@ -7,11 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/partnerhub/onboarding/pkg/httpx"
-	"github.com/partnerhub/onboarding/pkg/logging"
-	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 // TestADegradedCheckKeepsTheInstanceReady: /readyz reports a degraded
@@ -34,15 +31,7 @@ func TestADegradedCheckKeepsTheInstanceReady(t *testing.T) {
 			return nil
 		},
 	}
-	var logs testkit.SyncBuffer
-	srv, err := httpx.NewServer("127.0.0.1:0", http.NewServeMux(), logging.NewTo(&logs, "registration", "info"), checks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, 5*time.Second) }()
-	defer func() { cancel(); <-done }()
+	srv, _ := serve(t, http.NewServeMux(), checks)
 	ready := func() (int, map[string]any) {
 		res, err := http.Get("http://" + srv.Addr() + "/readyz")
 		if err != nil {

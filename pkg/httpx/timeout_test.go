@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/partnerhub/onboarding/pkg/httpx"
-	"github.com/partnerhub/onboarding/pkg/logging"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -24,7 +23,6 @@ import (
 // logged as a 500. One whose client went away first is logged as such,
 // status 499, not as a failure of the service.
 func TestARequestHeldPastItsTimeAnswers503(t *testing.T) {
-	var logs testkit.SyncBuffer
 	api := http.NewServeMux()
 	api.HandleFunc("GET /held", func(w http.ResponseWriter, r *http.Request) {
 		conn, err := pgx.Connect(r.Context(), testkit.AdminURL())
@@ -39,15 +37,8 @@ func TestARequestHeldPastItsTimeAnswers503(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	srv, err := httpx.NewServer("127.0.0.1:0", api, logging.NewTo(&logs, "registration", "info"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, logs := serve(t, api, nil)
 	srv.SetRequestTimeout(300 * time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, 5*time.Second) }()
-	defer func() { cancel(); <-done }()
 
 	start := time.Now()
 	res, err := http.Get("http://" + srv.Addr() + "/held")
