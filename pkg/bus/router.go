@@ -310,7 +310,10 @@ func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, lo
 	r := &Router{service: service, cfg: cfg.withDefaults(), log: log, nc: nc, js: js, pool: pool,
 		fl:   floors{tracked: map[string]*pulled{}},
 		subs: map[string]*subscription{}, running: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}
-	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
+		if err == nil || c.IsClosed() || c.IsDraining() {
+			return // closed by this process (shutdown), not lost
+		}
 		log.Warn("NATS connection lost; consumers wait for it", "err", err)
 	})
 	nc.SetReconnectHandler(func(*nats.Conn) { r.reconnected() })
