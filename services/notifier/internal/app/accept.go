@@ -84,13 +84,17 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 		}
 	}
 	var ended *LinkEndedError
-	switch err := a.d.Repo.Create(ctx, d); {
+	created, err := a.d.Repo.Create(ctx, d)
+	switch {
 	case errors.Is(err, ErrDuplicate):
 		return AcceptResult{Duplicate: true}, nil
 	case errors.As(err, &ended):
 		return a.endedAhead(ctx, req, ended.Why)
 	case err != nil:
 		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
+	}
+	if err := a.endSuperseded(ctx, req, created); err != nil {
+		return AcceptResult{}, err
 	}
 	if claimed > 0 {
 		// What the mail needs from Postgres is read now, in the event's

@@ -58,8 +58,9 @@ func (e *SendError) Is(target error) bool { return target == ErrPermanent && e.P
 type Repository interface {
 	// Create inserts a new delivery; ErrDuplicate (and no change) if the id
 	// exists; *LinkEndedError (and no change) if it is not finished and its
-	// challenge ended ahead of it (EndLinkAhead).
-	Create(ctx context.Context, d *domain.Delivery) error
+	// challenge ended ahead of it (EndLinkAhead). A confirmation mail's
+	// insert also finds the mails its challenge superseded (Created).
+	Create(ctx context.Context, d *domain.Delivery) (Created, error)
 	// EndLinkAhead records that a challenge ended before any mail of it was
 	// recorded, with why; a second call keeps the first.
 	EndLinkAhead(ctx context.Context, challengeID, why string, at time.Time) error
@@ -84,6 +85,16 @@ type Repository interface {
 	// out and another attempt began (then only the attempt's own outcome is
 	// kept); err is the transaction's failure (nothing saved).
 	Record(ctx context.Context, rs []Recorded) (errs []error, err error)
+}
+
+// Created is what recording a mail found beside it.
+type Created struct {
+	// Superseded are the confirmation mails of the same enrollment's
+	// earlier challenges still to be sent or in flight: a confirmation
+	// mail's challenge supersedes every earlier one of its enrollment (a
+	// resend, a contact change), and a partner's mail requests arrive in
+	// the order they were made.
+	Superseded []string
 }
 
 // Recorded is an attempt's outcome to save: D, whose attempt number

@@ -49,12 +49,32 @@ func (a *App) endedAhead(ctx context.Context, req domain.MailRequest, why string
 		return AcceptResult{}, err
 	}
 	d.LinkEnded(a.d.Clock.Now(), why)
-	switch err := a.d.Repo.Create(ctx, d); {
+	created, err := a.d.Repo.Create(ctx, d)
+	switch {
 	case errors.Is(err, ErrDuplicate):
 		return AcceptResult{Duplicate: true}, nil
 	case err != nil:
 		return AcceptResult{}, fmt.Errorf("record mail %s: %w", req.ID, err)
 	}
+	if err := a.endSuperseded(ctx, req, created); err != nil {
+		return AcceptResult{}, err
+	}
 	a.observe(ctx, d, 0)
 	return AcceptResult{}, nil
+}
+
+// endSuperseded gives up the confirmation mails that the challenge of
+// req superseded (a resend, a contact change) and that are not on their way
+// yet: a mail retrying through an SMTP outage would otherwise go out after
+// the newer one, its link answering that a newer mail replaced it. One
+// already in flight is not retried. Email-ownership publishes no event for
+// a superseded challenge: the newer challenge's mail request, which comes
+// after the older one's on the partner's partition, is the news.
+func (a *App) endSuperseded(ctx context.Context, req domain.MailRequest, c Created) error {
+	for _, id := range c.Superseded {
+		if err := a.EndLink(ctx, id, "the challenge was superseded by a newer one ("+req.ChallengeID+") before the mail went out"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -348,6 +348,50 @@ func TestAChallengeEndedBeforeItsMailWasAsked(t *testing.T) {
 	}
 }
 
+// TestASupersededMailIsNotSentAfterTheNewerOne: a confirmation mail
+// retrying through an SMTP outage is given up when a newer challenge of
+// its enrollment (a resend) asks for its own mail — its link would only
+// say that a newer mail replaced it — while another enrollment's waiting
+// mail still goes out.
+func TestASupersededMailIsNotSentAfterTheNewerOne(t *testing.T) {
+	h := start(t, opts{})
+	h.smtp.Stop()
+	old, other := h.request("ch-superseded", time.Now().Add(72*time.Hour)), h.requestFor("ch-other-enrollment", "PG-7K2M9Q-SP")
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", old.PartnerID, old)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", other.PartnerID, other)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, id := range []string{"ch-superseded", "ch-other-enrollment"} {
+			d, err := h.svc.Repo.Get(context.Background(), id)
+			if err != nil {
+				return err
+			}
+			if d.Status() != domain.StatusPending || len(d.Attempts()) == 0 {
+				return fmt.Errorf("%s %s after %d attempts", id, d.Status(), len(d.Attempts()))
+			}
+		}
+		return nil
+	})
+	newer := h.request("ch-newer", time.Now().Add(72*time.Hour))
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", newer.PartnerID, newer)
+	failed := h.waitStream("NOTIFIER", notifierv1.TypeMailFailed, 1)[0]
+	var p notifierv1.MailFailed
+	if err := json.Unmarshal(failed.Data, &p); err != nil || p.ChallengeID != "ch-superseded" || p.Reason != "challenge_expired" ||
+		!strings.Contains(p.LastError, "superseded by a newer one (ch-newer)") {
+		t.Fatalf("mail.failed %+v (%v)", p, err)
+	}
+	smtptest.Restart(t, h.smtp)
+	h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 2)
+	time.Sleep(300 * time.Millisecond)
+	if d := h.delivery("ch-superseded"); d.Status() != domain.StatusFailed || d.FailReason() != domain.ReasonExpired || len(h.smtp.Messages()) != 2 {
+		t.Fatalf("superseded mail %s (%s); %d mails sent, want the newer and the other enrollment's", d.Status(), d.FailReason(), len(h.smtp.Messages()))
+	}
+	for _, id := range []string{"ch-newer", "ch-other-enrollment"} {
+		if d := h.delivery(id); d.Status() != domain.StatusDelivered {
+			t.Errorf("%s %s", id, d.Status())
+		}
+	}
+}
+
 // TestSMTPDownThenBack: while the server is down attempts fail and are
 // retried with backoff; once it is back the mail is delivered exactly once.
 func TestSMTPDownThenBack(t *testing.T) {

@@ -28,17 +28,29 @@ func New() *Repository {
 }
 
 // Create implements app.Repository.
-func (r *Repository) Create(_ context.Context, d *domain.Delivery) error {
+func (r *Repository) Create(_ context.Context, d *domain.Delivery) (app.Created, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if why, ok := r.ended[d.Request().ChallengeID]; ok && !d.Finished() {
-		return &app.LinkEndedError{Why: why}
+	q := d.Request()
+	if why, ok := r.ended[q.ChallengeID]; ok && !d.Finished() {
+		return app.Created{}, &app.LinkEndedError{Why: why}
 	}
 	if _, ok := r.rows[d.ID()]; ok {
-		return app.ErrDuplicate
+		return app.Created{}, app.ErrDuplicate
+	}
+	var c app.Created
+	if q.ChallengeID != "" {
+		for id, s := range r.rows {
+			o := s.Request
+			if o.PartnerID == q.PartnerID && o.EnrollmentID == q.EnrollmentID && o.ChallengeID != "" &&
+				o.ChallengeID != q.ChallengeID && (s.Status == domain.StatusPending || s.Status == domain.StatusSending) {
+				c.Superseded = append(c.Superseded, id)
+			}
+		}
+		sort.Strings(c.Superseded)
 	}
 	r.save(d)
-	return nil
+	return c, nil
 }
 
 // EndLinkAhead implements app.Repository.

@@ -49,8 +49,9 @@ func New(pool *pgxpool.Pool, w *outbox.Writer, drafts DraftsFunc) *Repository {
 
 // Create implements app.Repository: the delivery and its first attempt (a
 // new delivery has at most one) in one statement, then its events.
-func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
-	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+func (r *Repository) Create(ctx context.Context, d *domain.Delivery) (app.Created, error) {
+	var c app.Created
+	err := pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		s := d.Snapshot()
 		q := s.Request
 		if len(s.Attempts) > 1 {
@@ -69,17 +70,21 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 				SELECT id, $23, $24, $25, $26, $27, $28 FROM d`
 		}
 		// A mail still to be sent is not recorded when its challenge ended
-		// ahead of it (EndLinkAhead): the same statement tells why.
+		// ahead of it (EndLinkAhead): the same statement tells why, and
+		// finds the confirmation mails of the enrollment's earlier
+		// challenges still waiting (Created.Superseded).
 		var created int
 		var ended *string
 		err := tx.QueryRow(ctx, `WITH e AS (SELECT why FROM ended_links WHERE challenge_id = $21 AND $13::text IN ('pending', 'sending')),
+			s AS (SELECT id FROM deliveries WHERE $21 <> '' AND partner_id = $2 AND enrollment_id = $3
+				AND challenge_id <> '' AND challenge_id <> $21 AND status IN ('pending', 'sending')),
 			d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
 			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
 			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
 			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22 WHERE NOT EXISTS (SELECT FROM e)
 			ON CONFLICT (id) DO NOTHING
 			RETURNING id), a AS (`+attempt+`)
-			SELECT count(*), (SELECT why FROM e) FROM d`, args...).Scan(&created, &ended)
+			SELECT count(*), (SELECT why FROM e), ARRAY(SELECT id FROM s ORDER BY id) FROM d`, args...).Scan(&created, &ended, &c.Superseded)
 		if err != nil {
 			return fmt.Errorf("insert delivery %s: %w", q.ID, err)
 		}
@@ -91,6 +96,10 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) error {
 		}
 		return r.events(ctx, tx, d, s)
 	})
+	if err != nil {
+		return app.Created{}, err
+	}
+	return c, nil
 }
 
 // EndLinkAhead implements app.Repository.
