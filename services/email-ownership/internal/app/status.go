@@ -27,6 +27,9 @@ type StatusResult struct {
 	WrongCodesLeft int
 	DisputeOpen    bool
 	NextResendAt   time.Time // earliest accepted resend by enrollment
+	// MailFailure is why the current challenge's mail will not arrive
+	// (RecordMailFailure); nil when the notifier has not given it up.
+	MailFailure *domain.MailFailure
 }
 
 // Status reads the state of an enrollment's challenge. Partner users see
@@ -58,6 +61,15 @@ func (a *App) Status(ctx context.Context, p auth.Principal, enrollmentID string)
 		State: c.State, Address: c.Address, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 		ConfirmedAt: c.ConfirmedAt, DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt,
 		WrongCodesLeft: o.WrongCodesLeft(a.d.Policy), DisputeOpen: disputed,
-		NextResendAt: th.NextAllowed(a.d.Policy, a.d.Clock.Now()),
+		NextResendAt: th.NextAllowed(a.d.Policy, a.d.Clock.Now()), MailFailure: mailFailure(c),
 	}, nil
+}
+
+// mailFailure is the failure of c's mail while it matters: not once the
+// address is confirmed (with the code of a copy that did arrive).
+func mailFailure(c domain.Challenge) *domain.MailFailure {
+	if c.State == domain.StateConfirmed {
+		return nil
+	}
+	return c.MailFailure
 }

@@ -50,6 +50,39 @@ type Challenge struct {
 	// new contact address this challenge proves (its resends and
 	// reinstatements keep it); 0 for every other challenge.
 	ProfileChange int
+	// MailFailure is why the notifier gave up the challenge's mail; nil
+	// while it has not (delivered, or still trying, as far as this service
+	// heard).
+	MailFailure *MailFailure
+}
+
+// MailFailure is the notifier's report that a challenge's mail will not be
+// delivered (notifier.mail.failed.v1): the receiving server refused it, or
+// every attempt failed until the retries ran out.
+type MailFailure struct {
+	Reason string // permanent_error or attempts_exhausted
+	Detail string // the last SMTP error as the notifier reports it (address masked)
+	At     time.Time
+}
+
+// MailUndeliverable records that the notifier gave up the mail of challenge
+// id, so that the enrollment's status says why no mail came and the partner
+// corrects the address or asks for another mail (a resend opens a new
+// challenge, whose mail starts afresh). False when the challenge is not
+// this enrollment's, or its failure is recorded already (a replay).
+func (o *Ownership) MailUndeliverable(id string, f MailFailure) bool {
+	for i := range o.challenges {
+		c := &o.challenges[i]
+		if c.ID != id {
+			continue
+		}
+		if c.MailFailure != nil {
+			return false
+		}
+		c.MailFailure = &f
+		return true
+	}
+	return false
 }
 
 // usable reports whether the challenge may still be confirmed at now.
@@ -591,6 +624,9 @@ func (o *Ownership) Snapshot() OwnershipSnapshot {
 	for i, c := range o.challenges {
 		c.TokenHash = slices.Clone(c.TokenHash)
 		c.CodeMAC = slices.Clone(c.CodeMAC)
+		if f := c.MailFailure; f != nil {
+			c.MailFailure = &MailFailure{Reason: f.Reason, Detail: f.Detail, At: f.At}
+		}
 		chs[i] = c
 	}
 	var h *Hold
@@ -613,6 +649,9 @@ func RestoreOwnership(s OwnershipSnapshot) *Ownership {
 	for _, c := range s.Challenges {
 		c.TokenHash = slices.Clone(c.TokenHash)
 		c.CodeMAC = slices.Clone(c.CodeMAC)
+		if f := c.MailFailure; f != nil {
+			c.MailFailure = &MailFailure{Reason: f.Reason, Detail: f.Detail, At: f.At}
+		}
 		o.challenges = append(o.challenges, c)
 	}
 	return o

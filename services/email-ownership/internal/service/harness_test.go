@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
@@ -129,7 +130,7 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 		id = ce.NewID()
 	}
 	m := nats.NewMsg(testkit.Subject(typ, subject))
-	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: "/services/registration",
+	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: bus.OwnerSource(m.Subject),
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}
 	}

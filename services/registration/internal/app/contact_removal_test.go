@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -30,6 +31,15 @@ func TestContactRemovalInRequirements(t *testing.T) {
 	}
 	if !kinds(before)[RequirementEmailConfirmation] {
 		t.Fatalf("no e-mail confirmation requirement before: %+v", before.Requirements)
+	}
+	// Whether the confirmation mail could be delivered is e-mail
+	// ownership's to say: the requirement points at its status.
+	for _, r := range before.Requirements {
+		if r.Kind == RequirementEmailConfirmation && !slices.ContainsFunc(r.Cures, func(c Cure) bool {
+			return c.Action == "check_confirmation_mail" && c.Method == "GET" && c.Path == "/v1/enrollments/"+string(before.EnrollmentID)+"/ownership"
+		}) {
+			t.Errorf("no cure to see the confirmation's mail: %+v", r.Cures)
+		}
 	}
 	record := func(address string) {
 		t.Helper()

@@ -129,6 +129,9 @@ func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []Document
 					Path: "/v1/enrollments/" + string(e.ID) + "/confirm-code"},
 				{Action: "resend_confirmation", Description: "ask for a new mail (check the spam folder first)", Service: "email-ownership",
 					Method: "POST", Path: "/v1/resend"},
+				{Action: "check_confirmation_mail", Description: "see the confirmation's state: when it expires, the codes left, " +
+					"and whether its mail could not be delivered (then correct the contact address or ask for a new mail)",
+					Service: "email-ownership", Method: "GET", Path: "/v1/enrollments/" + string(e.ID) + "/ownership"},
 			}})
 	}
 	for _, d := range docs {

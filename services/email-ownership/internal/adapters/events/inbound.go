@@ -7,9 +7,11 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
 // HandlerOpenChallenges is the inbox name of the registration handler.
@@ -32,7 +34,26 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
 		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChange, Handle: h.OnProfileChangeRequested},
 		{Type: registrationv1.TypeProfileChangeRejected, Inbox: HandlerProfileChangeRejected, Handle: h.OnProfileChangeRejected},
+		{Type: notifierv1.TypeMailFailed, Inbox: "on_mail_failed", Handle: h.OnMailFailed},
 	}
+}
+
+// OnMailFailed keeps why the notifier gave a confirmation mail up on its
+// challenge (the notifier's other mails are not this service's).
+func (h *Handlers) OnMailFailed(ctx context.Context, ev ce.Event) error {
+	var p notifierv1.MailFailed
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	if p.TemplateID != domain.TemplateVerifyEmail {
+		return nil
+	}
+	at := p.FailedAt
+	if at.IsZero() {
+		at = ev.Time
+	}
+	return h.App.RecordMailFailure(ctx, app.MailFailureCommand{EnrollmentID: p.EnrollmentID, ChallengeID: p.ChallengeID,
+		MailFailure: domain.MailFailure{Reason: p.Reason, Detail: p.LastError, At: at.UTC()}})
 }
 
 // HandlerStandingChanged is the inbox name of the standing handler.

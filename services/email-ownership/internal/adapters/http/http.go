@@ -220,6 +220,14 @@ type statusResponse struct {
 	WrongCodesLeft int        `json:"wrong_codes_left"`
 	DisputeOpen    bool       `json:"dispute_open"`
 	NextResendAt   time.Time  `json:"next_resend_at"`
+	// MailFailure: the notifier gave the confirmation mail up.
+	MailFailure *mailFailureResponse `json:"mail_failure,omitempty"`
+}
+
+type mailFailureResponse struct {
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail,omitempty"`
+	FailedAt time.Time `json:"failed_at"`
 }
 
 func (h *handlers) status(w http.ResponseWriter, r *http.Request) {
@@ -233,12 +241,16 @@ func (h *handlers) status(w http.ResponseWriter, r *http.Request) {
 	if state == domain.StateSuperseded { // never the current challenge; defensive
 		state = domain.StatePending
 	}
-	httpx.WriteJSON(w, http.StatusOK, statusResponse{
+	out := statusResponse{
 		EnrollmentID: s.EnrollmentID, PartnerID: s.PartnerID, Program: s.Program, State: string(state),
 		Address: s.Address, OpenedAt: s.OpenedAt, ExpiresAt: s.ExpiresAt, ConfirmedAt: opt(s.ConfirmedAt),
 		DisputedAt: opt(s.DisputedAt), LockedAt: opt(s.LockedAt), ExpiredAt: opt(s.ExpiredAt),
 		WrongCodesLeft: s.WrongCodesLeft, DisputeOpen: s.DisputeOpen, NextResendAt: s.NextResendAt.UTC(),
-	})
+	}
+	if f := s.MailFailure; f != nil {
+		out.MailFailure = &mailFailureResponse{Reason: f.Reason, Detail: f.Detail, FailedAt: f.At.UTC()}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func opt(t time.Time) *time.Time {

@@ -57,6 +57,14 @@ type challengeDoc struct {
 	// ProfileChange: absent in documents written before it existed (their
 	// challenges are never withdrawn).
 	ProfileChange int `json:"profile_change,omitempty"`
+	// MailFailure: the notifier gave the challenge's mail up.
+	MailFailure *mailFailureDoc `json:"mail_failure,omitempty"`
+}
+
+type mailFailureDoc struct {
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
@@ -72,6 +80,9 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
 			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt,
 			WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
+		if f := c.MailFailure; f != nil {
+			d.Challenges[i].MailFailure = &mailFailureDoc{Reason: f.Reason, Detail: f.Detail, At: f.At}
+		}
 	}
 	if h := s.Hold; h != nil {
 		d.Hold = &holdDoc{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
@@ -96,11 +107,15 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 		s.Hold = &domain.Hold{Status: h.Status, Since: h.Since, Cancelled: h.Cancelled}
 	}
 	for _, c := range d.Challenges {
-		s.Challenges = append(s.Challenges, domain.Challenge{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash,
+		ch := domain.Challenge{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash,
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
 			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt,
-			RemovedAt: c.RemovedAt, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange})
+			RemovedAt: c.RemovedAt, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
+		if f := c.MailFailure; f != nil {
+			ch.MailFailure = &domain.MailFailure{Reason: f.Reason, Detail: f.Detail, At: f.At}
+		}
+		s.Challenges = append(s.Challenges, ch)
 	}
 	return s
 }
