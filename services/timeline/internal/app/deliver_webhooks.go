@@ -339,10 +339,13 @@ func (w *Webhooks) decide(out []Outgoing, attempts []domain.Attempt) (DeliveryRe
 		if first.IsZero() {
 			first = a.At
 		}
-		switch delay, retry := w.Policy.Retry.Next(o.Delivery.Attempts + 1); {
+		switch delay, retry := w.Policy.Retry.Next(o.Scheduled + 1); {
 		case a.Succeeded():
 			r.State = domain.DeliverySucceeded
 			report.Succeeded++
+		case o.Manual && !o.ResumeAt.IsZero():
+			r.State, r.Next = domain.DeliveryPending, o.ResumeAt // the schedule goes on where it was
+			report.Retrying++
 		case retry && !o.Manual:
 			r.State, r.Next = domain.DeliveryPending, a.At.Add(delay)
 			report.Retrying++

@@ -99,7 +99,16 @@ type Outgoing struct {
 	Consumer     string
 	Secrets      []SealedSecret
 	FirstAttempt time.Time // zero before the first attempt
-	Manual       bool
+	// Manual is a redelivery asked for by hand: one attempt beside the
+	// retry schedule, no effect on the endpoint's health.
+	Manual bool
+	// Scheduled is how many attempts of the retry schedule were made (the
+	// ones by hand not counted).
+	Scheduled int
+	// ResumeAt is, for a redelivery by hand of a pending delivery, when
+	// its schedule's next attempt was due: a failed attempt by hand leaves
+	// it there.
+	ResumeAt time.Time
 }
 
 // EndpointForSend is what sending to an endpoint takes.
@@ -509,9 +518,12 @@ func (w *Webhooks) ListDeliveries(ctx context.Context, p auth.Principal, endpoin
 	return list, next, nil
 }
 
-// Redeliver sends a delivery again now: a finished one gets one more
-// attempt (no retries, no effect on the endpoint's health), a pending one
-// is tried at once. The endpoint must be enabled.
+// Redeliver sends a delivery again now, one attempt by hand beside its
+// retry schedule (no effect on the endpoint's health): a finished one gets
+// one more attempt and no retries; a pending one is tried at once and, if
+// that fails, goes on with its schedule where it was — attempts by hand use
+// up no retry, so they cannot get the endpoint disabled. The endpoint must
+// be enabled.
 func (w *Webhooks) Redeliver(ctx context.Context, p auth.Principal, endpointID, deliveryID string) (domain.Delivery, error) {
 	e, err := w.endpoint(ctx, p, endpointID)
 	if err != nil {

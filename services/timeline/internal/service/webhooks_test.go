@@ -495,3 +495,55 @@ func grep(s, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRedeliveriesByHandUseUpNoRetry: an integrator pressing "redeliver"
+// on a pending delivery while its receiver still fails gets one attempt
+// each time, beside the retry schedule: the schedule's next attempt stays
+// where it was and the endpoint is not disabled (before, each attempt by
+// hand used up a retry, and eight presses in twelve seconds disabled the
+// endpoint as failing for the whole ~28 h schedule, cancelling its pending
+// deliveries). Once the receiver is fixed, one more press delivers.
+func TestRedeliveriesByHandUseUpNoRetry(t *testing.T) {
+	e := start(t, fastRetries, func(c *service.Config) { c.WebhookRetrySchedule = []time.Duration{time.Hour, time.Hour} })
+	hooks := newReceiver(t)
+	hooks.fail = func(string) int { return http.StatusInternalServerError }
+	id, _ := e.register(operator, hooks, map[string]any{"event_types": []string{"relationships."}})
+	ev := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, 1, t0, map[string]any{"reseller_id": reseller})
+	e.publish(ev)
+	var d map[string]any
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if d = e.delivery(id, ev.ID, operator); d["attempts"] != float64(1) || d["state"] != "pending" {
+			return fmt.Errorf("delivery %v", d)
+		}
+		return nil
+	})
+	next := d["next_attempt_at"]
+	for i := 2; i <= 6; i++ {
+		a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+id+"/deliveries/"+d["id"].(string)+"/redeliver", operator, nil)
+		if a.status != http.StatusAccepted {
+			t.Fatalf("redeliver: %d %s", a.status, a.raw)
+		}
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if d = e.delivery(id, ev.ID, operator); d["attempts"] != float64(i) {
+				return fmt.Errorf("delivery %v", d)
+			}
+			return nil
+		})
+		if d["state"] != "pending" || d["next_attempt_at"] != next {
+			t.Fatalf("after %d attempts by hand: %s, next attempt %v (was %v)", i-1, d["state"], d["next_attempt_at"], next)
+		}
+	}
+	if a := e.get("/v1/webhooks/endpoints/"+id, operator); a.body["status"] != "enabled" {
+		t.Fatalf("endpoint after five failed attempts by hand: %s", a.raw)
+	}
+	hooks.mu.Lock()
+	hooks.fail = nil
+	hooks.mu.Unlock()
+	e.send(http.MethodPost, "/v1/webhooks/endpoints/"+id+"/deliveries/"+d["id"].(string)+"/redeliver", operator, nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if d = e.delivery(id, ev.ID, operator); d["state"] != "succeeded" {
+			return fmt.Errorf("delivery %v", d)
+		}
+		return nil
+	})
+}
