@@ -347,7 +347,9 @@ func (w *Webhooks) decide(out []Outgoing, attempts []domain.Attempt) (DeliveryRe
 			r.State, r.Next = domain.DeliveryPending, o.ResumeAt // the schedule goes on where it was
 			report.Retrying++
 		case retry && !o.Manual:
-			r.State, r.Next = domain.DeliveryPending, a.At.Add(delay)
+			// The delay counts from the attempt's end: a receiver that
+			// held it until the timeout is not tried again at once.
+			r.State, r.Next = domain.DeliveryPending, a.At.Add(time.Duration(a.Duration)*time.Millisecond+delay)
 			report.Retrying++
 		default:
 			r.State = domain.DeliveryFailed
