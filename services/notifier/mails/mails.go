@@ -225,6 +225,20 @@ type Party struct {
 	Market           string `json:"market,omitempty"`
 }
 
+// Name is the contact's name as a mail in l writes it (its greeting, its
+// To header): ContactName as given, else family name first in Japanese —
+// and in English for a name written in Japanese, as Japanese names are
+// written in English today — and given name first otherwise.
+func (p Party) Name(l Language) string {
+	if p.ContactName != "" {
+		return p.ContactName
+	}
+	if l == Japanese || hasJapanese(p.ContactLastName+p.ContactFirstName) {
+		return strings.TrimSpace(p.ContactLastName + " " + p.ContactFirstName)
+	}
+	return strings.TrimSpace(p.ContactFirstName + " " + p.ContactLastName)
+}
+
 // Links are the URLs a mail may carry.
 type Links struct {
 	Confirm, Dispute string // e-mail ownership

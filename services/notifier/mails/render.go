@@ -460,19 +460,8 @@ func funcs(l Language, t *Terms, loc *time.Location, zone string) map[string]any
 		// of that last day; deadlineDate writes that last day.
 		"deadline":     func(tm time.Time) string { return when(endOfDay(tm, loc)) },
 		"deadlineDate": func(tm time.Time) string { return date(endOfDay(tm, loc)) },
-		"name": func(p Party) string {
-			if p.ContactName != "" {
-				return p.ContactName
-			}
-			// Family name first in Japanese, and in English for a name
-			// written in Japanese (as Japanese names are written in English
-			// today); given name first otherwise.
-			if l == Japanese || hasJapanese(p.ContactLastName+p.ContactFirstName) {
-				return strings.TrimSpace(p.ContactLastName + " " + p.ContactFirstName)
-			}
-			return strings.TrimSpace(p.ContactFirstName + " " + p.ContactLastName)
-		},
-		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		"name":         func(p Party) string { return p.Name(l) },
+		"has":          func(list []string, v string) bool { return slices.Contains(list, v) },
 		"without": func(list []string, v string) []string {
 			return slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x == v })
 		},

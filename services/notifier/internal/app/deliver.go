@@ -233,7 +233,13 @@ func (a *App) sendData(ctx context.Context, req domain.MailRequest, data mails.D
 	if err != nil {
 		return &SendError{Permanent: true, Err: err}
 	}
-	return a.d.Sender.Send(ctx, Message{ID: req.ID, To: req.Recipient, ToName: req.ContactName, Rendered: r, Unsubscribe: data.Links.Unsubscribe})
+	// The To header names the contact as the greeting does (a confirmation
+	// mail's request names its recipient itself).
+	name := req.ContactName
+	if name == "" {
+		name = data.Partner.Name(lang)
+	}
+	return a.d.Sender.Send(ctx, Message{ID: req.ID, To: req.Recipient, ToName: name, Rendered: r, Unsubscribe: data.Links.Unsubscribe})
 }
 
 // data assembles what the template sees.

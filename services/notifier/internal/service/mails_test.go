@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -211,6 +213,10 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		if m.To != addr || !strings.Contains(m.HTML, `<section lang="ja">`) || !strings.Contains(m.HTML, `<section lang="en">`) ||
 			!strings.Contains(subj, " / ") || !strings.Contains(m.Text, "────") {
 			t.Errorf("%s: to %s, not bilingual in both parts:\n%s", subj, m.To, m.Text)
+		}
+		// The To header names the contact as the greeting does.
+		if to, err := (&mail.AddressParser{WordDecoder: new(mime.WordDecoder)}).Parse(m.Header.Get("To")); err != nil || to.Name != "佐藤 花子" {
+			t.Errorf("%s: To %q (%v), want the contact's name", subj, m.Header.Get("To"), err)
 		}
 		isReminder := slices.ContainsFunc(reminders, func(r string) bool { return strings.Contains(subj, r) })
 		if lu := m.Header.Get("List-Unsubscribe"); isReminder != (lu != "") || (isReminder && m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click") {
