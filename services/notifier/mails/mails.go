@@ -183,9 +183,13 @@ func KindOf(id string) (Kind, bool) {
 // functions of terms/<lang>.yaml. Links and Code are filled when the mail
 // is sent (they may come from a sealed secret) and never stored.
 type Data struct {
-	Partner      Party         `json:"partner"`
-	Links        Links         `json:"-"`
-	Code         string        `json:"-"`
+	Partner Party  `json:"partner"`
+	Links   Links  `json:"-"`
+	Code    string `json:"-"`
+	// Program is the enrollment a confirmation mail is for: a registration
+	// mails one per enrollment, each with its own code, and the portal asks
+	// for each enrollment's code apart.
+	Program      string        `json:"program,omitempty"`
 	ExpiresAt    time.Time     `json:"expires_at,omitzero"`
 	Verification *Verification `json:"verification,omitempty"`
 	Agreement    *Agreement    `json:"agreement,omitempty"`

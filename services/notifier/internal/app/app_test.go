@@ -164,7 +164,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func (w *world) request(t *testing.T, lang domain.Language) domain.MailRequest {
 	return domain.MailRequest{ID: "ch-1", Category: domain.CategoryTransactional, SecretRef: "ch-1",
-		ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "PG-P1", Program: "reseller_indirect",
+		ChallengeID: "ch-1", EnrollmentID: "enr-1", PartnerID: "PG-P1", Program: "indirect_reseller",
 		Recipient: "taro@example.co.jp", ContactName: "山田 <b>太郎</b>", Language: lang, Market: "JP",
 		TemplateID: "email_ownership.verify.v1", ExpiresAt: t0.Add(72 * time.Hour),
 		SealedSecret: w.seal(t, sealedbox.Payload{V: 1, ChallengeID: "ch-1", Token: token, Code: "042917"})}
@@ -205,9 +205,12 @@ func TestDeliverRendersBothLanguages(t *testing.T) {
 		market                 string
 		subject, text, expires string
 	}{
-		{domain.LanguageJA, "JP", "【要確認】メールアドレスの確認 / Please confirm your e-mail address", "確認コード: 042917", "2026年4月4日（土） 18:00（日本時間）"},
-		{domain.LanguageEN, "JP", "Please confirm your e-mail address / 【要確認】メールアドレスの確認", "Confirmation code: 042917", "Saturday, 4 April 2026, 18:00 Japan time, JST"},
-		{"", "US", "Please confirm your e-mail address / 【要確認】", "Confirmation code: 042917", "Saturday, 4 April 2026, 09:00 UTC"},
+		{domain.LanguageJA, "JP", "【要確認】メールアドレスの確認（クラウド リセラー（間接販売）） / Please confirm your e-mail address for your cloud reseller (indirect) enrollment",
+			"確認コード（クラウド リセラー（間接販売）のお申し込み）: 042917", "2026年4月4日（土） 18:00（日本時間）"},
+		{domain.LanguageEN, "JP", "Please confirm your e-mail address for your cloud reseller (indirect) enrollment / 【要確認】メールアドレスの確認（クラウド",
+			"Confirmation code (your cloud reseller (indirect) enrollment): 042917", "Saturday, 4 April 2026, 18:00 Japan time, JST"},
+		{"", "US", "Please confirm your e-mail address for your cloud reseller (indirect) enrollment / 【要確認】", "Confirmation code (your cloud reseller (indirect) enrollment): 042917",
+			"Saturday, 4 April 2026, 09:00 UTC"},
 	} {
 		t.Run(string(tc.lang)+"/"+tc.market, func(t *testing.T) {
 			w := newWorld(t)

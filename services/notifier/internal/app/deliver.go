@@ -305,6 +305,9 @@ func (a *App) data(ctx context.Context, req domain.MailRequest, contact *contact
 		}
 		d.Code, d.Links.Invitation = sec.Code, sec.Link
 	}
+	if req.TemplateID == mails.VerifyEmail && d.Program == "" {
+		d.Program = req.Program
+	}
 	if req.TemplateID == mails.VerifyEmail && (d.Code == "" || d.Links.Confirm == "") {
 		return d, &SendError{Permanent: true, Err: errors.New("the verification mail needs its sealed link token and code")}
 	}

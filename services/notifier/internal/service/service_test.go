@@ -225,7 +225,11 @@ func TestDeliversOnceDespiteDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.Subject, "メールアドレス") || !strings.Contains(p.Text, "042917") ||
+	// A registration mails one code per enrollment: each mail names its
+	// program, in the subject and beside the code.
+	if !strings.Contains(p.Subject, "メールアドレス") || !strings.Contains(p.Subject, "クラウド リセラー") ||
+		!strings.Contains(p.Subject, "for your cloud reseller (indirect) enrollment") ||
+		!strings.Contains(p.Text, "確認コード（クラウド リセラー（間接販売）のお申し込み）: 042917") ||
 		!strings.Contains(p.Text, "https://onboarding.example.com/email/confirm?token="+token) ||
 		!strings.Contains(p.HTML, "/email/dispute?token="+token) || msgs[0].To[0] != req.Recipient {
 		t.Fatalf("mail: %+v", p)

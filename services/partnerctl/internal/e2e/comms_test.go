@@ -265,11 +265,18 @@ func resellerMails(t *testing.T, s *e2e.Stack) registered {
 	partner, addr := reg.PartnerID, aoba.Email()
 	logOnFailure(t, s, partner)
 	mails := s.WaitMails(t, addr, len(reg.Enrollments))
+	// One mail per enrollment, each with its own code: the subjects tell
+	// them apart by program.
+	subjects := map[string]bool{}
 	for _, m := range mails {
 		wantMail(t, m, addr, "確認コード", "Confirmation code")
-		if !strings.HasPrefix(m.Subject, "【要確認】メールアドレスの確認 / Please confirm") {
+		subjects[m.Subject] = true
+		if !strings.HasPrefix(m.Subject, "【要確認】メールアドレスの確認（") || !strings.Contains(m.Subject, " / Please confirm your e-mail address for your ") {
 			t.Errorf("subject %q", m.Subject)
 		}
+	}
+	if len(subjects) != len(mails) {
+		t.Errorf("the confirmation mails of %d enrollments share their subjects: %v", len(mails), subjects)
 	}
 	pages := scan(t, mails[0])
 	if len(pages) < 3 { // the confirm and dispute links, and where their pages lead
