@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/partnerhub/onboarding/pkg/egress"
 	"github.com/partnerhub/onboarding/pkg/normalize"
 )
 
@@ -185,26 +186,13 @@ func CheckEndpointURL(raw string, allowInsecure bool) (string, error) {
 	}
 	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
 	switch {
-	case err == nil && !allowInsecure && !PublicAddr(ip):
+	case err == nil && !allowInsecure && !egress.PublicAddr(ip):
 		return "", fmt.Errorf("%w: %s is not a public address", ErrEndpointURL, ip)
 	case err != nil && !normalize.URLHost(u.Hostname()):
 		return "", fmt.Errorf("%w: the host is neither an IP address nor a DNS name (an internationalised name is given in its xn-- form)", ErrEndpointURL)
 	}
 	return u.String(), nil
 }
-
-// PublicAddr reports whether deliveries may go to ip outside development:
-// not loopback, private, link-local (cloud metadata), unspecified or
-// multicast.
-func PublicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() &&
-		!ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() && !sharedAddressSpace.Contains(ip)
-}
-
-// sharedAddressSpace is RFC 6598 carrier-grade NAT space, private in all
-// but name.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 // DisplayURL is an endpoint URL fit for logs and events: scheme, host and
 // path, never the query (integrators put tokens there).

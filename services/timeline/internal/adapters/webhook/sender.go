@@ -7,20 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
-
+	"github.com/partnerhub/onboarding/pkg/egress"
 	"github.com/partnerhub/onboarding/pkg/normalize"
+	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
 // Standard Webhooks headers.
@@ -61,30 +58,8 @@ const MaxResponse = 256
 
 // NewSender returns a sender with a per-attempt timeout.
 func NewSender(timeout time.Duration, allowPrivate bool) *Sender {
-	dialer := &net.Dialer{Timeout: timeout}
-	if !allowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil || !domain.PublicAddr(ip) {
-				return fmt.Errorf("%s is not a public address", host)
-			}
-			return nil
-		}
-	}
-	tr := &http.Transport{
-		Proxy:               nil, // a proxy would reach what the dialer refuses
-		DialContext:         dialer.DialContext,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: timeout,
-	}
 	return &Sender{client: &http.Client{
-		Transport:     tr,
+		Transport:     egress.Transport(timeout, allowPrivate),
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

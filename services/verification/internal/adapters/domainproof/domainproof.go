@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/egress"
 )
 
 // maxBody bounds the well-known file read (the token is one short line).
@@ -25,8 +27,10 @@ type Lookup struct {
 }
 
 // New returns a lookup that asks dnsServer (host:port; empty: the system
-// resolver) and fetches over HTTPS with client (nil: a client with
-// timeout), each lookup bounded by timeout.
+// resolver) and fetches over HTTPS with client, each lookup bounded by
+// timeout. A nil client reaches public addresses only (pkg/egress): the
+// domain is the applicant's, and its name — or a redirect — must not make
+// this service call into the network it runs in.
 func New(dnsServer string, timeout time.Duration, client *http.Client) *Lookup {
 	r := net.DefaultResolver
 	if dnsServer != "" {
@@ -36,7 +40,7 @@ func New(dnsServer string, timeout time.Duration, client *http.Client) *Lookup {
 		}}
 	}
 	if client == nil {
-		client = &http.Client{}
+		client = &http.Client{Transport: egress.Transport(timeout, false)}
 	}
 	c := *client
 	if c.Timeout == 0 {

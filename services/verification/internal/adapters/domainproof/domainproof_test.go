@@ -2,6 +2,9 @@ package domainproof_test
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -39,5 +42,29 @@ func TestFetchWellKnownOverHTTPS(t *testing.T) {
 	got, err = l.FetchWellKnown(context.Background(), "https://other.co.jp/.well-known/partnerhub-verification.txt")
 	if err != nil || len(got) != 0 {
 		t.Fatalf("404 is no proof and no failure: %v %v", got, err)
+	}
+}
+
+// TestTheApplicantsDomainCannotReachInside: the domain is the applicant's,
+// so the default client connects to public addresses only — a name (or a
+// redirect) pointing at this machine, the cloud metadata address or a
+// private network finds no proof and reaches nothing.
+func TestTheApplicantsDomainCannotReachInside(t *testing.T) {
+	hits := 0
+	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits++
+		_, _ = w.Write([]byte("partnerhub-verification=tok123\n"))
+	}))
+	defer inside.Close()
+	_, port, _ := net.SplitHostPort(inside.Listener.Addr().String())
+	l := domainproof.New("", 2*time.Second, nil)
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		got, err := l.FetchWellKnown(context.Background(), "http://"+net.JoinHostPort(host, port)+"/.well-known/partnerhub-verification.txt")
+		if err != nil || len(got) != 0 {
+			t.Errorf("%s: %v %v, want no proof", host, got, err)
+		}
+	}
+	if hits != 0 {
+		t.Fatalf("the lookup reached a server on this machine %d times", hits)
 	}
 }
