@@ -224,7 +224,7 @@ func TestServerDownThenBackDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := "https://onboarding.example.com/email-ownership/confirm?token=" + token
-	if got[0].To[0] != "hanako@example.co.jp" || p.Subject != "Please confirm your e-mail address / 【要確認】メールアドレスの確認" ||
+	if got[0].To[0] != "hanako@example.co.jp" || p.Subject != "Please confirm your e-mail address for your partner network enrollment / 【要確認】メールアドレスの確認（パートナー ネットワーク）" ||
 		!strings.Contains(p.Text, link) || !strings.Contains(p.Text, "730519") ||
 		!strings.Contains(p.HTML, `href="`+link+`"`) || !strings.Contains(p.HTML, "730519") {
 		t.Fatalf("received:\nsubject %q\ntext %s\nhtml %s", p.Subject, p.Text, p.HTML)
