@@ -36,7 +36,7 @@ const (
 // it consumes with a durable (one durable per filter, named
 // DurableName(user, filter), e.g. upstream__registration_application_submitted_v1_any):
 // an upstream system reads the answers to its intake registrations, a
-// verifier its review tasks. The services' own come from their
+// verifier its review tasks and the refusals of its decisions. The services' own come from their
 // declarations (platform.Declaration.Subscriptions).
 var ExternalSubscriptions = map[string][]string{
 	UpstreamUser: {
@@ -46,6 +46,7 @@ var ExternalSubscriptions = map[string][]string{
 	VerifierUser: {
 		AllPartitions("verification.task.created.v1"),
 		AllPartitions("verification.task.released.v1"),
+		AllPartitions("verification.decision.refused.v1"),
 	},
 }
 

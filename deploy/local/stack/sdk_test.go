@@ -196,18 +196,23 @@ func TestOfficialSDKUnderTheCommittedPermissions(t *testing.T) {
 	t.Run("verifier service", func(t *testing.T) {
 		v := &violations{}
 		nc := sdkConn(t, url, bus.VerifierUser, pw[bus.VerifierUser], v)
-		task := publishAs(t, verification, "com.partnerhub.verification.task.created.v1", "PG-SDKV-0000-001")
-		filter := bus.AllPartitions("verification.task.created.v1")
-		in, err := sdkReceive(t, nc, bus.VerifierUser, "VERIFICATION", filter)
-		if err != nil {
-			t.Fatalf("the verifier reads review tasks with the SDK: %v", err)
-		}
-		in.wait(t, task)
-		acked(t, admin, "VERIFICATION", bus.ExternalDurable(bus.VerifierUser, filter))
-
 		decision := sdkEvent("com.partnerhub.intake.verification.decision_submitted.v1", "/verifiers/kyc", "decision-1")
 		if err := sdkSend(nc, "INTAKE", "intake.verification.decision_submitted.v1", decision); err != nil {
 			t.Fatalf("the verifier publishes a decision with the SDK: %v", err)
+		}
+		// What it reads: its review tasks, and the refusals of its decisions.
+		task := publishAs(t, verification, "com.partnerhub.verification.task.created.v1", "PG-SDKV-0000-001")
+		refused := publishAs(t, verification, "com.partnerhub.verification.decision.refused.v1", decision.ID())
+		for _, a := range []struct{ filter, id string }{
+			{bus.AllPartitions("verification.task.created.v1"), task},
+			{bus.AllPartitions("verification.decision.refused.v1"), refused},
+		} {
+			in, err := sdkReceive(t, nc, bus.VerifierUser, "VERIFICATION", a.filter)
+			if err != nil {
+				t.Fatalf("the verifier reads %s with the SDK: %v", a.filter, err)
+			}
+			in.wait(t, a.id)
+			acked(t, admin, "VERIFICATION", bus.ExternalDurable(bus.VerifierUser, a.filter))
 		}
 		forged := sdkEvent("com.partnerhub.verification.case.approved.v1", "/services/verification", "PG-SDKV-0000-001")
 		if err := sdkSend(nc, "VERIFICATION", "verification.case.approved.v1.3", forged); err == nil {

@@ -15,6 +15,7 @@ const (
 	TypeReviewTaskReleased = "com.partnerhub.verification.task.released.v1"
 	TypeReviewTaskOverdue  = "com.partnerhub.verification.task.overdue.v1"
 	TypeDecisionRecorded   = "com.partnerhub.verification.decision.recorded.v1"
+	TypeDecisionRefused    = "com.partnerhub.verification.decision.refused.v1"
 	TypeDocumentsRequested = "com.partnerhub.verification.documents.requested.v1"
 	TypeDocumentAccepted   = "com.partnerhub.verification.document.accepted.v1"
 	TypeDocumentsSatisfied = "com.partnerhub.verification.documents.satisfied.v1"
@@ -226,6 +227,32 @@ type ReviewTaskClaimed struct {
 	LeaseUntil time.Time `json:"lease_until"`
 	Renewed    bool      `json:"renewed"`
 	At         time.Time `json:"at"`
+}
+
+// DecisionRefused answers a verifier service's decision intake
+// (intakev1.TypeVerificationDecisionSubmitted) that could not be recorded,
+// with the code and status the same decision gets over HTTP: the task is
+// unknown, not claimed by the decision's principal, or decided already, the
+// decision id was used for another decision, the decision itself is invalid
+// (Errors), or its principal lacks the verifier role. Subject and
+// partitionkey are the intake event's id; causationid is that id too. An
+// intake without a known principal (authtype/authid) is dead-lettered
+// instead: it answers to no one.
+type DecisionRefused struct {
+	IntakeEventID string       `json:"intake_event_id"`
+	DecisionID    string       `json:"decision_id,omitempty"`
+	TaskID        string       `json:"task_id,omitempty"`
+	Status        int          `json:"status"`
+	Code          string       `json:"code"`
+	Detail        string       `json:"detail"`
+	Errors        []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError is one problem with one field of a refused decision.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // ReviewTaskReleased: a claim ended without a decision (Reason lease_expired);

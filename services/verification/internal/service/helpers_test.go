@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	api "github.com/partnerhub/onboarding/services/verification/internal/adapters/http"
@@ -152,6 +153,31 @@ func (e *env) waitEvent(eventType, partner string, n int) map[string]any {
 		return nil
 	})
 	return got[n-1]
+}
+
+// refused waits for the refusal of the decision intake with id, causing
+// it, and checks it is no dead letter.
+func (e *env) refused(id string) verificationv1.DecisionRefused {
+	e.t.Helper()
+	var r verificationv1.DecisionRefused
+	testkit.Eventually(e.t, 15*time.Second, func() error {
+		for _, m := range e.msgs("VERIFICATION") {
+			if m.Header.Get(ce.HType) == verificationv1.TypeDecisionRefused && m.Header.Get(ce.HCausationID) == id &&
+				m.Header.Get(ce.HSubject) == id {
+				return json.Unmarshal(m.Data, &r)
+			}
+		}
+		return fmt.Errorf("no refusal of %s", id)
+	})
+	if r.IntakeEventID != id {
+		e.t.Fatalf("refusal %+v of intake %s", r, id)
+	}
+	for _, m := range e.msgs(bus.DeadLetterStream) {
+		if m.Header.Get(ce.HID) == id {
+			e.t.Fatalf("intake %s refused and dead-lettered", id)
+		}
+	}
+	return r
 }
 
 // deadLetter waits for a dead letter of the event with id and returns its code.

@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.Base, s.App, s.Repo = base, a, repo
-	s.events = &events.Handlers{App: a, Pool: base.Pool, Directory: base.Guard.Directory, ConfirmationGrace: cfg.ConfirmationGrace}
+	s.events = &events.Handlers{App: a, Pool: base.Pool, Outbox: base.Outbox, Directory: base.Guard.Directory, ConfirmationGrace: cfg.ConfirmationGrace}
 	s.api = &vhttp.Handler{App: a, Protect: base.Guard.Protect, Policy: appCfg.Policy}
 	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()

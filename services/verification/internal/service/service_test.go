@@ -130,8 +130,10 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 }
 
 // TestVerifierServiceOverTheBus: decisions arrive as CloudEvents from a
-// verifier service; refused ones are dead-lettered with their reason, and
-// a resent one has no effect.
+// verifier service; refused ones are answered with decision.refused and the
+// code the HTTP API gives (the verifier reads those; it cannot read the dead
+// letters), intakes without a known principal are dead-lettered, and a
+// resent decision has no effect.
 func TestVerifierServiceOverTheBus(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
@@ -156,10 +158,7 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 		{"principal without the verifier role", func() string {
 			return decide(task1, "d-3", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "upstream-portal"})
 		}, "auth.role_required", nil},
-		{"principal unknown", func() string {
-			return decide(task1, "d-4", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "mallory"})
-		}, "auth.principal_unknown", nil},
-		{"no principal", func() string { return decide(task1, "d-5", "approve", nil) }, "auth.principal_missing", nil},
+
 		{"reason not in the catalog", func() string {
 			if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task1+"/claim", e.token(bot), nil); status != http.StatusOK {
 				t.Fatalf("claim as the bot: %d %v", status, body)
@@ -177,10 +176,22 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if code := e.deadLetter(c.id()); code != c.code {
-				t.Fatalf("dead-letter code %q, want %q", code, c.code)
+			if r := e.refused(c.id()); r.Code != c.code || r.Status < 400 || r.Detail == "" || r.TaskID == "" || r.DecisionID == "" {
+				t.Fatalf("refusal %+v, want code %q", r, c.code)
 			}
 		})
+	}
+	if r := e.refused(decide(task1, "", "approve", asBot)); r.Code != "verification.invalid_decision" {
+		t.Fatalf("decision without an id: %+v", r)
+	}
+	// Without a known principal the intake answers to no one: dead-lettered.
+	for id, code := range map[string]string{
+		decide(task1, "d-4", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "mallory"}): "auth.principal_unknown",
+		decide(task1, "d-5", "approve", nil): "auth.principal_missing",
+	} {
+		if got := e.deadLetter(id); got != code {
+			t.Errorf("dead-letter code %q, want %q", got, code)
+		}
 	}
 
 	// The accepted decision, then the same decision again (new event id)
@@ -189,8 +200,11 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 	e.waitEvent(tDecision, p1, 1)
 	decide(task1, "d-ok", "approve", asBot)
 	twice := decide(task1, "d-again", "approve", asBot)
-	if code := e.deadLetter(twice); code != "verification.task_already_decided" {
-		t.Fatalf("second decision: %q", code)
+	if r := e.refused(twice); r.Code != "verification.task_already_decided" || r.Status != http.StatusConflict {
+		t.Fatalf("second decision: %+v", r)
+	}
+	if r := e.refused(decide(task1, "d-ok", "reject", asBot)); r.Code != "verification.decision_id_reused" {
+		t.Fatalf("a decision id used again for another decision: %+v", r)
 	}
 	if n := len(e.events(tDecision, p1)); n != 1 {
 		t.Fatalf("%d decisions recorded, want 1", n)

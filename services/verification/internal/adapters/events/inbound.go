@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -14,6 +16,10 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
@@ -27,6 +33,7 @@ type PrincipalDirectory interface {
 type Handlers struct {
 	App       *app.App
 	Pool      *pgxpool.Pool
+	Outbox    *outbox.Writer // answers refused decision intakes
 	Directory PrincipalDirectory
 	// ConfirmationGrace is how long an ownership confirmation for a partner
 	// without a case is retried before it is dead-lettered: the
@@ -150,7 +157,11 @@ func (h *Handlers) young(ev ce.Event) bool {
 
 // OnDecisionSubmitted records a verifier service's decision. The principal
 // comes from the directory entry of the event's authid, and the app checks
-// its role exactly as for the HTTP API.
+// its role exactly as for the HTTP API. A decision that cannot be recorded
+// is answered with verificationv1.TypeDecisionRefused and the same code as
+// over HTTP — the verifier service reads those, not the dead letters —;
+// data that is not a decision, or an intake without a known principal, is
+// dead-lettered.
 func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 	var p intakev1.VerificationDecisionSubmitted
 	if err := ev.DecodeData(&p, false); err != nil {
@@ -161,11 +172,35 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 		return err
 	}
 	if p.DecisionID == "" || p.TaskID == "" {
-		return apperr.Invalid("verification.invalid_decision", "decision_id and task_id are required")
+		err = apperr.Invalid("verification.invalid_decision", "decision_id and task_id are required")
+	} else {
+		ctx = auth.WithPrincipal(ctx, principal)
+		_, err = h.App.Decide(ctx, principal, DecideCommand(p))
 	}
-	ctx = auth.WithPrincipal(ctx, principal)
-	_, err = h.App.Decide(ctx, principal, DecideCommand(p))
-	return err
+	if err == nil || !apperr.Permanent(err) {
+		return err
+	}
+	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
+			Type: verificationv1.TypeDecisionRefused, Subject: ev.ID, Data: Refusal(ev.ID, p, err),
+		})
+		return werr
+	})
+}
+
+// Refusal is the refused-event payload of a decision that could not be
+// recorded.
+func Refusal(intakeID string, p intakev1.VerificationDecisionSubmitted, err error) verificationv1.DecisionRefused {
+	prob := httpx.ProblemFrom(err)
+	out := verificationv1.DecisionRefused{IntakeEventID: intakeID, DecisionID: p.DecisionID, TaskID: p.TaskID,
+		Status: prob.Status, Code: prob.Code, Detail: prob.Detail}
+	if out.Status == 0 {
+		out.Status = http.StatusUnprocessableEntity
+	}
+	for _, f := range prob.Errors {
+		out.Errors = append(out.Errors, verificationv1.FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
+	}
+	return out
 }
 
 // DecideCommand maps a decision event to the use case's command.
