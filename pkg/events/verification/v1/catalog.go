@@ -239,13 +239,16 @@ type ReviewTaskClaimed struct {
 // intake without a known principal (authtype/authid) is dead-lettered
 // instead: it answers to no one.
 type DecisionRefused struct {
-	IntakeEventID string       `json:"intake_event_id"`
-	DecisionID    string       `json:"decision_id,omitempty"`
-	TaskID        string       `json:"task_id,omitempty"`
-	Status        int          `json:"status"`
-	Code          string       `json:"code"`
-	Detail        string       `json:"detail"`
-	Errors        []FieldError `json:"errors,omitempty"`
+	IntakeEventID string `json:"intake_event_id"`
+	// PartnerID is the partner of the task's case when the task was found
+	// (a decision refused for its principal's role names none).
+	PartnerID  string       `json:"partner_id,omitempty"`
+	DecisionID string       `json:"decision_id,omitempty"`
+	TaskID     string       `json:"task_id,omitempty"`
+	Status     int          `json:"status"`
+	Code       string       `json:"code"`
+	Detail     string       `json:"detail"`
+	Errors     []FieldError `json:"errors,omitempty"`
 }
 
 // FieldError is one problem with one field of a refused decision.

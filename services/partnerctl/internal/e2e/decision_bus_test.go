@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
@@ -47,8 +46,11 @@ func sdkDecision(t *testing.T, s *e2e.Stack, authid, partnerID string, d intakev
 
 // testDecisionEventsOverTheBus: verifier decisions arrive as intake events
 // too. One published by an upstream system (a known principal without the
-// verifier role) is dead-lettered with auth.role_required and changes
-// nothing; the verifier's own decision event approves the case.
+// verifier role) is answered with decision.refused (auth.role_required)
+// and changes nothing; so is the verifier's own decision before its claim
+// (verification.task_not_claimed), which names the partner and shows on
+// its timeline; the verifier's decision event after its claim approves the
+// case. Neither refusal is a dead letter: a verifier reads the refusals.
 func testDecisionEventsOverTheBus(t *testing.T, s *e2e.Stack) {
 	reg := register(t, s, kyoto, "indirect_reseller", "bus-"+kyoto.Number)
 	partner := reg.PartnerID
@@ -59,35 +61,40 @@ func testDecisionEventsOverTheBus(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("the task names decision event type %q", task.Decide.EventType)
 	}
 
+	refusal := func(intakeID string) verificationv1.DecisionRefused {
+		t.Helper()
+		ev := s.Events.WaitMatch(t, "the refusal of "+intakeID, 20*time.Second, func(e e2e.Event) bool {
+			return e.Type == verificationv1.TypeDecisionRefused && e.CausationID == intakeID
+		}, partner)
+		r := decodeData[verificationv1.DecisionRefused](t, ev)
+		if ev.Subject != intakeID || r.IntakeEventID != intakeID || r.TaskID != task.TaskID {
+			t.Fatalf("refusal %s: %+v", ev, r)
+		}
+		return r
+	}
 	forged := sdkDecision(t, s, "upstream-portal", partner, intakev1.VerificationDecisionSubmitted{
 		DecisionID: "forged-" + task.TaskID, TaskID: task.TaskID, Outcome: intakev1.OutcomeApprove})
-	expectedDeadLetters.Store(forged, "auth.role_required")
-	dl := s.Events.WaitMatch(t, "the forged decision dead-lettered", 20*time.Second, func(e e2e.Event) bool {
-		return e.Stream == bus.DeadLetterStream && e.ID == forged
-	}, partner)
-	if dl.Header.Get(bus.DLQCode) != "auth.role_required" || dl.Header.Get(bus.DLQService) != "verification" ||
-		dl.Type != intakev1.TypeVerificationDecisionSubmitted || dl.AuthID != "upstream-portal" {
-		t.Fatalf("dead letter %s (service %q)", dl, dl.Header.Get(bus.DLQService))
+	if r := refusal(forged); r.Code != "auth.role_required" || r.Status != http.StatusForbidden || r.PartnerID != "" {
+		t.Fatalf("forged decision refused as %+v", r)
+	}
+	early := sdkDecision(t, s, "verifier-bot", partner, intakev1.VerificationDecisionSubmitted{
+		DecisionID: "early-" + task.TaskID, TaskID: task.TaskID, Outcome: intakev1.OutcomeApprove})
+	if r := refusal(early); r.Code != "verification.task_not_claimed" || r.Status != http.StatusConflict || r.PartnerID != partner {
+		t.Fatalf("decision before the claim refused as %+v", r)
 	}
 	if s.Has("timeline") {
 		// "Why is this partner stuck?": the refusal is on its timeline.
 		op := s.Token(auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}})
-		e2e.Eventually(t, 10*time.Second, "the dead letter on the partner's timeline", func() error {
+		e2e.Eventually(t, 10*time.Second, "the refusal on the partner's timeline", func() error {
 			var tl struct {
 				Events []struct {
-					ID         string `json:"id"`
-					DeadLetter *struct {
-						Code    string `json:"code"`
-						Service string `json:"service"`
-					} `json:"dead_letter"`
+					Type        string `json:"type"`
+					CausationID string `json:"causationid"`
 				} `json:"events"`
 			}
 			s.Call(t, "GET", s.URL("timeline")+"/v1/partners/"+partner+"/timeline?limit=500", op, nil, http.StatusOK, &tl)
 			for _, e := range tl.Events {
-				if e.ID == forged && e.DeadLetter != nil {
-					if e.DeadLetter.Code != "auth.role_required" || e.DeadLetter.Service != "verification" {
-						t.Fatalf("timeline dead letter %+v", *e.DeadLetter)
-					}
+				if e.Type == verificationv1.TypeDecisionRefused && e.CausationID == early {
 					return nil
 				}
 			}

@@ -24,6 +24,9 @@ type DecideCommand struct {
 // DecideResult is the recorded decision and its effect. Replayed is true
 // when the decision id was seen before and nothing changed.
 type DecideResult struct {
+	// PartnerID is the partner of the task's case, set whenever the task
+	// was found, a refused decision's too.
+	PartnerID  string
 	CaseID     string
 	Decision   domain.Decision
 	Replayed   bool
@@ -39,6 +42,7 @@ func (a *App) Decide(ctx context.Context, p auth.Principal, cmd DecideCommand) (
 	}
 	var res DecideResult
 	err := a.Cases.UpdateByTask(ctx, cmd.TaskID, func(c *domain.Case) error {
+		res.PartnerID = c.PartnerID
 		d, replay, err := c.Decide(domain.DecisionInput{
 			ID: cmd.DecisionID, TaskID: cmd.TaskID, Verifier: p.Subject, VerifierPartnerID: p.PartnerID,
 			Outcome: cmd.Outcome, Reason: cmd.Reason, Mode: cmd.Mode,
@@ -47,7 +51,7 @@ func (a *App) Decide(ctx context.Context, p auth.Principal, cmd DecideCommand) (
 		if err != nil {
 			return err
 		}
-		res = DecideResult{CaseID: c.ID, Decision: d, Replayed: replay, CheckState: c.Check(d.Check).State, CaseStatus: c.Status}
+		res = DecideResult{PartnerID: c.PartnerID, CaseID: c.ID, Decision: d, Replayed: replay, CheckState: c.Check(d.Check).State, CaseStatus: c.Status}
 		return nil
 	})
 	return res, translate(err)

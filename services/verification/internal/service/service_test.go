@@ -174,10 +174,14 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 			return decide(task2, "d-7", "approve", asBot)
 		}, "verification.task_not_claimed", nil},
 	}
+	// A refusal names the task's partner when the task was found (it is
+	// then on that partner's timeline).
+	partnerOf := map[string]string{"before the claim (out of order)": p1, "reason not in the catalog": p1, "by the wrong verifier": p2}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if r := e.refused(c.id()); r.Code != c.code || r.Status < 400 || r.Detail == "" || r.TaskID == "" || r.DecisionID == "" {
-				t.Fatalf("refusal %+v, want code %q", r, c.code)
+			if r := e.refused(c.id()); r.Code != c.code || r.Status < 400 || r.Detail == "" || r.TaskID == "" || r.DecisionID == "" ||
+				r.PartnerID != partnerOf[c.name] {
+				t.Fatalf("refusal %+v, want code %q, partner %q", r, c.code, partnerOf[c.name])
 			}
 		})
 	}

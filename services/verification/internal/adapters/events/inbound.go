@@ -171,28 +171,30 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 	if err != nil {
 		return err
 	}
+	var res app.DecideResult
 	if p.DecisionID == "" || p.TaskID == "" {
 		err = apperr.Invalid("verification.invalid_decision", "decision_id and task_id are required")
 	} else {
 		ctx = auth.WithPrincipal(ctx, principal)
-		_, err = h.App.Decide(ctx, principal, DecideCommand(p))
+		res, err = h.App.Decide(ctx, principal, DecideCommand(p))
 	}
 	if err == nil || !apperr.Permanent(err) {
 		return err
 	}
 	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
-			Type: verificationv1.TypeDecisionRefused, Subject: ev.ID, Data: Refusal(ev.ID, p, err),
+			Type: verificationv1.TypeDecisionRefused, Subject: ev.ID, Data: Refusal(ev.ID, res.PartnerID, p, err),
 		})
 		return werr
 	})
 }
 
 // Refusal is the refused-event payload of a decision that could not be
-// recorded.
-func Refusal(intakeID string, p intakev1.VerificationDecisionSubmitted, err error) verificationv1.DecisionRefused {
+// recorded; partnerID is the task's partner when the task was found (the
+// refusal is then on that partner's timeline), else empty.
+func Refusal(intakeID, partnerID string, p intakev1.VerificationDecisionSubmitted, err error) verificationv1.DecisionRefused {
 	prob := httpx.ProblemFrom(err)
-	out := verificationv1.DecisionRefused{IntakeEventID: intakeID, DecisionID: p.DecisionID, TaskID: p.TaskID,
+	out := verificationv1.DecisionRefused{IntakeEventID: intakeID, PartnerID: partnerID, DecisionID: p.DecisionID, TaskID: p.TaskID,
 		Status: prob.Status, Code: prob.Code, Detail: prob.Detail}
 	if out.Status == 0 {
 		out.Status = http.StatusUnprocessableEntity
