@@ -86,6 +86,10 @@ type Declaration struct {
 	Jobs []jobs.Job
 	// Routes builds its HTTP API (nil: health, readiness and metrics only).
 	Routes func() http.Handler
+	// Checks are its own readiness checks, beside the platform's (postgres,
+	// nats, consumers): a dependency only it has, such as the notifier's
+	// SMTP server.
+	Checks map[string]httpx.Check
 }
 
 // Consumes lists the subject filters of d's durables, in declaration
@@ -255,7 +259,11 @@ func (b *Base) Mount(d Declaration) error {
 	if d.Routes != nil {
 		routes = d.Routes()
 	}
-	srv, err := httpx.NewServer(b.Config.HTTPAddr, routes, b.Log, b.Checks())
+	checks := b.Checks()
+	for name, c := range d.Checks {
+		checks[name] = c
+	}
+	srv, err := httpx.NewServer(b.Config.HTTPAddr, routes, b.Log, checks)
 	if err != nil {
 		return err
 	}

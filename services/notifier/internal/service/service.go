@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/jobs"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/platform"
@@ -169,7 +170,16 @@ func (s *Service) Declaration() platform.Declaration {
 		Jobs: []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue},
 			{Name: sendersJob, Every: time.Minute, Run: s.runSenders}},
 		Routes: s.routes,
+		Checks: s.checks(),
 	}
+}
+
+// checks are the notifier's own readiness checks: its SMTP server.
+func (s *Service) checks() map[string]httpx.Check {
+	if s.sender == nil {
+		return nil
+	}
+	return map[string]httpx.Check{"smtp": s.sender.Check}
 }
 
 func (s *Service) routes() http.Handler { return s.api.Handler() }

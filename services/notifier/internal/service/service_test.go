@@ -422,8 +422,21 @@ func TestSMTPDownThenBack(t *testing.T) {
 	if len(h.smtp.Messages()) != 0 || h.delivery("ch-down").Status() == domain.StatusDelivered {
 		t.Fatal("delivered while the server was down")
 	}
+	// Readiness says so, and stays ready: every instance shares the outage.
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	h.get("/readyz", "", http.StatusOK, &ready)
+	if !ready.Ready || !strings.HasPrefix(ready.Checks["smtp"], "degraded: no connection to") {
+		t.Fatalf("readiness while the SMTP server is down: %+v", ready)
+	}
 	smtptest.Restart(t, h.smtp)
 	ev := h.waitStream("NOTIFIER", notifierv1.TypeMailDelivered, 1)[0]
+	h.get("/readyz", "", http.StatusOK, &ready)
+	if ready.Checks["smtp"] != "ok" {
+		t.Errorf("readiness once a mail went out: %+v", ready)
+	}
 	var p notifierv1.MailDelivered
 	_ = json.Unmarshal(ev.Data, &p)
 	if p.Attempts < 3 {

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
@@ -155,6 +157,12 @@ type Sender struct {
 	opts []gomail.Option
 	idle chan *conn
 	now  func() time.Time
+
+	// unreachable is why the latest dial (connect, greeting, STARTTLS,
+	// AUTH) failed, and since when; nil once one succeeds (Check).
+	mu          sync.Mutex
+	unreachable error
+	since       time.Time
 }
 
 // conn is an open connection and its use.
@@ -252,10 +260,43 @@ func (s *Sender) acquire(ctx context.Context) (*conn, bool, error) {
 			return nil, false, &app.SendError{Permanent: true, Err: fmt.Errorf("smtp client: %w", err)}
 		}
 		if err := client.DialWithContext(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.dialed(err)
+			}
 			return nil, false, err
 		}
+		s.dialed(nil)
 		return &conn{client: client}, false, nil
 	}
+}
+
+// dialed records the outcome of a dial for Check.
+func (s *Sender) dialed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err == nil:
+		s.unreachable = nil
+	case s.unreachable == nil:
+		s.unreachable, s.since = err, s.now()
+	default:
+		s.unreachable = err
+	}
+}
+
+// Check is the readiness check of the SMTP server: degraded while the
+// latest attempt to open a connection (connect, greeting, STARTTLS, AUTH)
+// failed — a server down, a TLS or credential mismatch: no mail can leave,
+// and they wait and are retried —, not unready, as every instance shares
+// the outage. A recipient the server refuses says nothing about it.
+func (s *Sender) Check(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unreachable == nil {
+		return nil
+	}
+	return httpx.Degraded(fmt.Errorf("no connection to %s:%d since %s: %v; mails wait and are retried",
+		s.cfg.Host, s.cfg.Port, s.since.UTC().Format(time.RFC3339), s.unreachable))
 }
 
 // release keeps c for the next mail, or closes it when enough are kept.

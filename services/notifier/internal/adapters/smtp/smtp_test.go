@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,57 @@ func TestConnectionsAreKept(t *testing.T) {
 	}
 	if srv.Connections() == before {
 		t.Fatal("no new connection after the server dropped the old ones")
+	}
+}
+
+// TestCheckReportsAnUnusableServer: the readiness check is degraded while
+// the latest connection could not be opened — the server down, STARTTLS
+// required but not offered, a wrong password — saying since when and why,
+// and clear once a connection opens; a recipient the server refuses says
+// nothing about the server.
+func TestCheckReportsAnUnusableServer(t *testing.T) {
+	ctx := context.Background()
+	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.ModeStartTLS, Username: "mailer", Password: "s3cret"})
+	degraded := func(s *smtp.Sender, want string) {
+		t.Helper()
+		err := s.Check(ctx)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("%s:%d", srv.Host, srv.Port)) {
+			t.Fatalf("check %v, want degraded naming the server and %q", err, want)
+		}
+		if strings.Contains(err.Error(), "wrong") && !strings.Contains(want, "wrong") {
+			t.Fatalf("the password in the check: %v", err)
+		}
+	}
+	s := sender(t, srv, smtp.TLSStartTLS, "mailer", "s3cret")
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("check before any mail: %v", err)
+	}
+	srv.Stop()
+	_ = s.Send(ctx, msg)
+	degraded(s, "no connection to")
+	smtptest.Restart(t, srv)
+	if err := s.Send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("check after a mail went out: %v", err)
+	}
+
+	badAuth := sender(t, srv, smtp.TLSStartTLS, "mailer", "wrong")
+	_ = badAuth.Send(ctx, msg)
+	degraded(badAuth, "no connection to")
+
+	plain := smtptest.Start(t, smtptest.Options{Mode: smtptest.ModePlain, RejectRcpt: true})
+	noTLS := sender(t, plain, smtp.TLSStartTLS, "", "")
+	_ = noTLS.Send(ctx, msg)
+	if err := noTLS.Check(ctx); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("check with STARTTLS not offered: %v", err)
+	}
+	refusing := sender(t, plain, smtp.TLSNone, "", "")
+	if err := refusing.Send(ctx, msg); !errors.Is(err, app.ErrPermanent) {
+		t.Fatalf("refused recipient: %v", err)
+	}
+	if err := refusing.Check(ctx); err != nil {
+		t.Fatalf("a refused recipient made the check fail: %v", err)
 	}
 }
