@@ -5,6 +5,7 @@
 package domain
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -234,8 +235,11 @@ type Delivery struct {
 	nextAt     time.Time
 	attempts   []Attempt
 	failReason FailReason
-	version    int
-	events     []Event
+	// endedWhy is why the mail's challenge ended while an attempt was in
+	// flight (LinkEnded): the cause its failure names once it expires.
+	endedWhy string
+	version  int
+	events   []Event
 }
 
 // NewDelivery accepts a request at now. A request that arrives already
@@ -346,7 +350,7 @@ func (d *Delivery) Begin(now time.Time, p Policy) (int, error) {
 		last.Outcome, last.FinishedAt, last.Error = OutcomeUnknown, now, "lease expired before the attempt was recorded"
 	}
 	if d.expired(now) {
-		d.fail(now, ReasonExpired, "expired before delivery")
+		d.fail(now, ReasonExpired, cmp.Or(d.endedWhy, "expired before delivery"))
 		return 0, ErrExpired
 	}
 	if len(d.attempts) >= p.MaxAttempts {
@@ -391,7 +395,7 @@ func (d *Delivery) Fail(now time.Time, f Failure, p Policy, jitter float64) erro
 	next := now.Add(p.Backoff(len(d.attempts), jitter))
 	switch {
 	case d.expired(next):
-		d.fail(now, ReasonExpired, f.Cause)
+		d.fail(now, ReasonExpired, cmp.Or(d.endedWhy, f.Cause))
 	case len(d.attempts) >= p.MaxAttempts:
 		d.fail(now, ReasonExhausted, f.Cause)
 	default:
@@ -454,7 +458,7 @@ func (d *Delivery) LinkEnded(now time.Time, why string) bool {
 		d.fail(now, ReasonExpired, why)
 		return true
 	case d.status == StatusSending && !d.expired(now):
-		d.req.ExpiresAt = now
+		d.req.ExpiresAt, d.endedWhy = now, why
 		return true
 	}
 	return false
@@ -524,13 +528,14 @@ type DeliverySnapshot struct {
 	NextAttemptAt time.Time
 	Attempts      []Attempt
 	FailReason    FailReason
+	EndedWhy      string // LinkEnded while an attempt was in flight
 	Version       int
 }
 
 // Snapshot returns the persisted form.
 func (d *Delivery) Snapshot() DeliverySnapshot {
 	return DeliverySnapshot{Request: d.Request(), Status: d.status, NextAttemptAt: d.nextAt,
-		Attempts: slices.Clone(d.attempts), FailReason: d.failReason, Version: d.version}
+		Attempts: slices.Clone(d.attempts), FailReason: d.failReason, EndedWhy: d.endedWhy, Version: d.version}
 }
 
 // RestoreDelivery rebuilds a Delivery from storage; it records no events.
@@ -538,7 +543,7 @@ func RestoreDelivery(s DeliverySnapshot) *Delivery {
 	s.Request.SealedSecret = slices.Clone(s.Request.SealedSecret)
 	s.Request.Data = slices.Clone(s.Request.Data)
 	return &Delivery{req: s.Request, status: s.Status, nextAt: s.NextAttemptAt,
-		attempts: slices.Clone(s.Attempts), failReason: s.FailReason, version: s.Version}
+		attempts: slices.Clone(s.Attempts), failReason: s.FailReason, endedWhy: s.EndedWhy, version: s.Version}
 }
 
 // Version is the optimistic version loaded from storage (the adapter's business).

@@ -203,6 +203,24 @@ func TestAnEndedLinkIsNotSentAgain(t *testing.T) {
 	if inFlight.Status() != domain.StatusFailed || inFlight.FailReason() != domain.ReasonExpired {
 		t.Fatalf("in flight, then a temporary failure: %s %s (a retry would send the dead link)", inFlight.Status(), inFlight.FailReason())
 	}
+	if evs := inFlight.PullEvents(); names(evs) != "mail.failed" || evs[0].(domain.MailDeliveryFailed).LastError != "cancelled" {
+		t.Fatalf("in flight: events %+v, want the failure to say why the link ended", evs)
+	}
+	// The sender records its attempt from the copy it held before the end
+	// (a retry scheduled); the stored delivery, ended, expires at its next
+	// attempt and still says why.
+	stored := newDelivery(t)
+	if _, err := stored.Begin(t0, p); err != nil {
+		t.Fatal(err)
+	}
+	stored.LinkEnded(t0.Add(time.Second), "locked by wrong codes")
+	again := domain.RestoreDelivery(stored.Snapshot())
+	if _, err := again.Begin(t0.Add(time.Minute), p); !errors.Is(err, domain.ErrExpired) {
+		t.Fatalf("begin after the end: %v", err)
+	}
+	if evs := again.PullEvents(); names(evs) != "mail.failed" || evs[0].(domain.MailDeliveryFailed).LastError != "locked by wrong codes" {
+		t.Fatalf("restored: events %+v, want the failure to say why the link ended", evs)
+	}
 	sent := newDelivery(t)
 	if _, err := sent.Begin(t0, p); err != nil {
 		t.Fatal(err)

@@ -125,10 +125,11 @@ func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Deli
 		s := d.Snapshot()
 		q := s.Request
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, next_attempt_at = $3, fail_reason = $4,
-			sealed_secret = $5, recipient = $6, contact_name = $7, language = $8, expires_at = $9, version = version + 1, updated_at = now()
+			sealed_secret = $5, recipient = $6, contact_name = $7, language = $8, expires_at = $9, ended_why = $10,
+			version = version + 1, updated_at = now()
 			WHERE id = $1`,
 			id, string(s.Status), s.NextAttemptAt, string(s.FailReason), secretToKeep(s), q.Recipient, q.ContactName, string(q.Language),
-			optTime(q.ExpiresAt))
+			optTime(q.ExpiresAt), s.EndedWhy)
 		if err != nil {
 			return fmt.Errorf("save delivery %s: %w", id, err)
 		}
@@ -266,7 +267,7 @@ func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, erro
 
 const deliveryColumns = `id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
 	market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent,
-	category, data, trigger_type, challenge_id, secret_ref`
+	category, data, trigger_type, challenge_id, secret_ref, ended_why`
 
 func scanDelivery(row pgx.Row) (domain.DeliverySnapshot, error) {
 	var s domain.DeliverySnapshot
@@ -276,7 +277,7 @@ func scanDelivery(row pgx.Row) (domain.DeliverySnapshot, error) {
 	err := row.Scan(&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
 		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &expires, &req.SealedSecret,
 		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent,
-		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef)
+		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy)
 	if err != nil {
 		return s, err
 	}
