@@ -334,7 +334,7 @@ func (w *Webhooks) decide(out []Outgoing, attempts []domain.Attempt) (DeliveryRe
 	for i, o := range out {
 		a := attempts[i]
 		report.Attempts = append(report.Attempts, a)
-		r := AttemptResult{DeliveryID: o.Delivery.ID, Attempts: o.Delivery.Attempts, Attempt: a}
+		r := AttemptResult{DeliveryID: o.Delivery.ID, Attempts: o.Delivery.Attempts, Redeliveries: o.Redeliveries, Attempt: a}
 		first := o.FirstAttempt
 		if first.IsZero() {
 			first = a.At

@@ -109,6 +109,10 @@ type Outgoing struct {
 	// its schedule's next attempt was due: a failed attempt by hand leaves
 	// it there.
 	ResumeAt time.Time
+	// Redeliveries is how many redeliveries by hand were asked for when it
+	// was loaded: one asked for while the attempt is in flight is made
+	// after it, whatever its outcome.
+	Redeliveries int
 }
 
 // EndpointForSend is what sending to an endpoint takes.
@@ -126,7 +130,9 @@ type AttemptResult struct {
 	// Attempts is how many attempts were made before this one (the
 	// claim's: a late duplicate's result is ignored).
 	Attempts int
-	Attempt  domain.Attempt
+	// Redeliveries is the loaded count (Outgoing.Redeliveries).
+	Redeliveries int
+	Attempt      domain.Attempt
 	// State is the delivery's state after it (pending: retry at Next).
 	State string
 	Next  time.Time

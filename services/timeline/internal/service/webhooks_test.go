@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,6 +485,66 @@ func (e *env) delivery(endpoint, eventID string, p *auth.Principal) map[string]a
 		return fmt.Errorf("no delivery of %s in %s", eventID, a.raw)
 	})
 	return found
+}
+
+// TestARedeliveryAskedForDuringAnAttemptIsMade: "redeliver" pressed while
+// an attempt is in flight is made after it, whatever that attempt's
+// outcome, and as an attempt by hand: after a scheduled attempt that
+// succeeded the receiver gets the event again; after one that failed the
+// redelivery uses up no retry and the schedule resumes where that attempt
+// set it.
+func TestARedeliveryAskedForDuringAnAttemptIsMade(t *testing.T) {
+	for _, outcome := range []int{0, http.StatusInternalServerError} {
+		t.Run(fmt.Sprintf("the attempt answered %d", outcome), func(t *testing.T) {
+			e := start(t, fastRetries, func(c *service.Config) { c.WebhookRetrySchedule = []time.Duration{time.Hour, time.Hour} })
+			hooks := newReceiver(t)
+			entered, release := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			hooks.fail = func(string) int {
+				if calls.Add(1) == 1 {
+					close(entered)
+					<-release // held until the redelivery was asked for
+					return outcome
+				}
+				return http.StatusInternalServerError // the redelivery: failed, by hand
+			}
+			id, _ := e.register(operator, hooks, map[string]any{"event_types": []string{"relationships."}})
+			ev := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, 1, t0, map[string]any{"reseller_id": reseller})
+			e.publish(ev)
+			select {
+			case <-entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the first attempt never reached the receiver")
+			}
+			d := e.delivery(id, ev.ID, operator)
+			if a := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+id+"/deliveries/"+d["id"].(string)+"/redeliver", operator, nil); a.status != http.StatusAccepted {
+				t.Fatalf("redeliver during the attempt: %d %s", a.status, a.raw)
+			}
+			close(release)
+			testkit.Eventually(t, 10*time.Second, func() error {
+				if d = e.delivery(id, ev.ID, operator); d["attempts"] != float64(2) || d["state"] == "pending" && d["next_attempt_at"] == nil {
+					return fmt.Errorf("delivery %v (receiver called %d times)", d, calls.Load())
+				}
+				return nil
+			})
+			log, _ := d["attempt_log"].([]any)
+			if calls.Load() != 2 || len(log) != 2 || log[1].(map[string]any)["manual"] != true {
+				t.Fatalf("after the redelivery asked for during the attempt: receiver called %d times, log %v", calls.Load(), log)
+			}
+			switch outcome {
+			case 0: // a finished delivery gets one attempt by hand and no retry
+				if d["state"] != "failed" {
+					t.Fatalf("a succeeded delivery whose redelivery by hand failed: %v", d)
+				}
+			default: // the schedule resumes where the failed attempt set it: an hour after it
+				next, err := time.Parse(time.RFC3339Nano, d["next_attempt_at"].(string))
+				first, _ := time.Parse(time.RFC3339Nano, log[0].(map[string]any)["at"].(string))
+				if err != nil || d["state"] != "pending" || next.Before(first.Add(time.Hour)) || next.After(first.Add(time.Hour+15*time.Second)) {
+					t.Fatalf("after a failed scheduled attempt and a failed one by hand: %v (first attempt at %s)", d, first)
+				}
+			}
+		})
+	}
 }
 
 func grep(s, word string) string {

@@ -234,7 +234,7 @@ func (s *Webhooks) Redeliver(ctx context.Context, endpointID, deliveryID string,
 	// scheduled attempt is kept to resume (a second redelivery before the
 	// first was made keeps the first's).
 	rows, err := pg.Q(ctx, s.pool).Query(ctx, `UPDATE webhook_deliveries d SET
-			manual = true, resume_at = CASE WHEN d.state <> 'pending' THEN NULL WHEN d.manual THEN d.resume_at ELSE d.next_attempt_at END,
+			manual = true, redeliveries = d.redeliveries + 1, resume_at = CASE WHEN d.state <> 'pending' THEN NULL WHEN d.manual THEN d.resume_at ELSE d.next_attempt_at END,
 			state = 'pending', next_attempt_at = $3, updated_at = now()
 		WHERE d.endpoint_id = $1 AND d.id = $2 RETURNING `+deliveryColumns, endpointID, deliveryID, leaseUntil)
 	if err != nil {
@@ -311,7 +311,7 @@ func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limi
 // secrets aggregated per delivery.
 func (s *Webhooks) Outgoing(ctx context.Context, ids []string) ([]app.Outgoing, error) {
 	rows, err := pg.Q(ctx, s.pool).Query(ctx, `SELECT d.id, d.endpoint_id, d.event_source, d.event_id, d.event_type, d.attempts,
-			d.first_attempt_at, d.manual, d.scheduled_attempts, d.resume_at, w.url, w.consumer,
+			d.first_attempt_at, d.manual, d.scheduled_attempts, d.resume_at, d.redeliveries, w.url, w.consumer,
 			COALESCE(k.ids, '{}'), COALESCE(k.sealed, '{}'), `+eventColumns+`
 		FROM webhook_deliveries d
 		JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.status = 'enabled'
@@ -335,7 +335,7 @@ func (s *Webhooks) Outgoing(ctx context.Context, ids []string) ([]app.Outgoing, 
 			data, ext []byte
 		)
 		if err := row.Scan(&o.Delivery.ID, &o.Delivery.EndpointID, &o.Delivery.EventSource, &o.Delivery.EventID, &o.Delivery.EventType,
-			&o.Delivery.Attempts, &first, &o.Manual, &o.Scheduled, &resume, &o.URL, &o.Consumer, &secretIDs, &sealed,
+			&o.Delivery.Attempts, &first, &o.Manual, &o.Scheduled, &resume, &o.Redeliveries, &o.URL, &o.Consumer, &secretIDs, &sealed,
 			&e.Source, &e.ID, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq, &e.CorrelationID,
 			&e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt, &e.DataContentType, &e.DataSchema, &e.TraceParent,
 			&e.DataClassification, &ext, &e.Feed.Tx, &e.Feed.Pos); err != nil {
@@ -367,10 +367,18 @@ func (s *Webhooks) Outgoing(ctx context.Context, ids []string) ([]app.Outgoing, 
 // recordAttempt moves a delivery on after an attempt, unless another sender
 // recorded one since it was claimed (attempts moved). The log keeps the
 // latest domain.MaxAttemptLog attempts; an attempt by hand ($10) is not one
-// of the schedule's.
-const recordAttempt = `UPDATE webhook_deliveries SET state = $3, attempts = attempts + 1,
-	scheduled_attempts = scheduled_attempts + CASE WHEN $10 THEN 0 ELSE 1 END, resume_at = NULL,
-	next_attempt_at = $4, first_attempt_at = COALESCE(first_attempt_at, $5), manual = false,
+// of the schedule's. A redelivery asked for while the attempt was in flight
+// (redeliveries moved past $11, the count it was loaded with) is not
+// overwritten: the delivery stays pending, by hand, due at the redelivery's
+// lease (its hand-off sends it before), and the schedule's next attempt
+// this outcome set is kept to resume after it.
+const recordAttempt = `UPDATE webhook_deliveries SET attempts = attempts + 1,
+	scheduled_attempts = scheduled_attempts + CASE WHEN $10 THEN 0 ELSE 1 END,
+	state = CASE WHEN redeliveries > $11 THEN 'pending' ELSE $3 END,
+	manual = redeliveries > $11,
+	resume_at = CASE WHEN redeliveries > $11 AND $3 = 'pending' THEN $4::timestamptz END,
+	next_attempt_at = CASE WHEN redeliveries > $11 THEN next_attempt_at ELSE $4 END,
+	first_attempt_at = COALESCE(first_attempt_at, $5),
 	last_status = $6, last_error = $7,
 	log = (CASE WHEN jsonb_array_length(log) >= $9 THEN log - 0 ELSE log END) || jsonb_build_array($8::jsonb),
 	updated_at = now()
@@ -387,7 +395,7 @@ func (s *Webhooks) RecordAttempts(ctx context.Context, results []app.AttemptResu
 				return err
 			}
 			b.Queue(recordAttempt, r.DeliveryID, r.Attempts, r.State, nullTime(r.Next), r.Attempt.At, r.Attempt.Status,
-				r.Attempt.Error, entry, domain.MaxAttemptLog, r.Attempt.Manual)
+				r.Attempt.Error, entry, domain.MaxAttemptLog, r.Attempt.Manual, r.Redeliveries)
 		}
 		for _, h := range health {
 			if h.FailingSince.IsZero() {
