@@ -186,6 +186,17 @@ const (
 // that owns its subject (defence in depth beside NATS permissions).
 const CodeSourceMismatch = "cloudevent.source_mismatch"
 
+// CodeIDReused is the code an event is answered with by a Subscription's
+// Reused handler (ErrIDReused).
+const CodeIDReused = "cloudevent.id_reused"
+
+// ErrIDReused is what a Reused handler answers ev with: its id was handled
+// before with other data, and nothing was done with this one.
+func ErrIDReused(ev ce.Event) error {
+	return apperr.Conflict(CodeIDReused, "an event with id "+ev.ID+" from "+ev.Source+
+		" was handled before with other data, so nothing was done with this one: publish it with an id of its own (an event's id is unique per source)")
+}
+
 // AnyType is the Subscription type that takes every CloudEvents type of its
 // filter without a subscription of its own (read models).
 const AnyType = "*"
@@ -219,6 +230,14 @@ type Subscription struct {
 	// Workers and Batch override the configuration for this filter (a read
 	// model that needs no per-partner order takes big batches on one worker).
 	Workers, Batch int
+	// Reused, when set (with an Inbox), runs instead of dropping an event
+	// whose id the inbox processed before with other content (type and
+	// data): its publisher reused an id, and this content was never
+	// handled. It runs once per content, in the transaction of its batch,
+	// like a handler. For subscriptions whose publishers are outside
+	// (intake), which are owed an answer; without it such an event is
+	// dropped like a redelivery.
+	Reused HandlerFunc
 	// Linger lets this filter's messages wait up to this long after they
 	// were received for company before their worker handles them: a read
 	// model or projection off the critical path then shares a transaction
@@ -323,6 +342,9 @@ func NewRouter(service string, cfg Config, nc *nats.Conn, pool *pgxpool.Pool, lo
 // Add subscribes s.
 func (r *Router) Add(subs ...Subscription) {
 	for _, s := range subs {
+		if s.Reused != nil && s.Inbox == "" {
+			panic("bus: subscription " + s.Type + " has Reused without an Inbox")
+		}
 		f := s.FilterOf()
 		fs, ok := r.subs[f]
 		if !ok {
@@ -1059,6 +1081,7 @@ type delivery struct {
 	ev        ce.Event
 	sub       Subscription
 	processed bool  // the inbox has it: processed before, its handler does not run
+	reused    bool  // processed before with other content: Subscription.Reused runs instead
 	err       error // the handler's (or decoding's) error
 	obs       *deliveryObs
 }
@@ -1261,22 +1284,26 @@ func claim(ctx context.Context, tx *pg.Tx, ds []*delivery, ahead bool, first *de
 	var claiming []*delivery
 	for _, d := range ds {
 		if d.sub.Inbox != "" {
-			keys = append(keys, inbox.Key{Handler: d.sub.Inbox, Source: d.ev.Source, ID: d.ev.ID, Type: d.ev.Type})
+			k := inbox.Key{Handler: d.sub.Inbox, Source: d.ev.Source, ID: d.ev.ID, Type: d.ev.Type}
+			if d.sub.Reused != nil {
+				k.Digest = inbox.Digest(d.ev.Type, d.ev.Data)
+			}
+			keys = append(keys, k)
 			claiming = append(claiming, d)
 		}
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	mark := func(fresh []bool) {
+	mark := func(found []inbox.Claimed) {
 		for i, d := range claiming {
-			d.processed = !fresh[i]
+			d.processed, d.reused = found[i] != inbox.Fresh, found[i] == inbox.Reused
 		}
 	}
 	if ahead {
 		b := &pgx.Batch{}
-		inbox.QueueClaim(b, keys, func(fresh []bool) error {
-			mark(fresh)
+		inbox.QueueClaim(b, keys, func(found []inbox.Claimed) error {
+			mark(found)
 			if first.processed {
 				return errProcessedBefore
 			}
@@ -1285,11 +1312,11 @@ func claim(ctx context.Context, tx *pg.Tx, ds []*delivery, ahead bool, first *de
 		tx.Ahead(b)
 		return nil
 	}
-	fresh, err := inbox.Claim(ctx, tx, keys)
+	found, err := inbox.Claim(ctx, tx, keys)
 	if err != nil {
 		return err
 	}
-	mark(fresh)
+	mark(found)
 	return nil
 }
 
@@ -1310,11 +1337,14 @@ func (s *subscription) call(ctx context.Context, d *delivery) (err error) {
 		return d.sub.Handle(ctx, d.ev)
 	}
 	start := time.Now()
-	if !d.processed {
+	switch {
+	case d.reused:
+		err = d.sub.Reused(ctx, d.ev)
+	case !d.processed:
 		err = handle(ctx)
 	}
 	lvl := slog.LevelDebug
-	if err != nil && !d.processed { // processed: the claim sent with its first statement failed it
+	if err != nil && (!d.processed || d.reused) { // processed: the claim sent with its first statement failed it
 		lvl = slog.LevelWarn
 	}
 	if s.r.log.Enabled(ctx, lvl) { // the arguments cost allocations on every delivery

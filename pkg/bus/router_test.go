@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -415,6 +416,49 @@ func TestABatchClaimsItsEventsInOneStatement(t *testing.T) {
 	}
 	if rows != events+events/2 {
 		t.Errorf("inbox rows %d, want %d", rows, events+events/2)
+	}
+}
+
+// TestAReusedIDIsAnsweredOnce: an event whose id was handled before with
+// other data (a publisher outside reusing an id) goes to the subscription's
+// Reused, once per content, in a transaction like a handler's; the same
+// id with data handled before is a redelivery, and does nothing.
+func TestAReusedIDIsAnsweredOnce(t *testing.T) {
+	url, js, pool := registrationAndSeen(t)
+	router, _ := newRouter(t, "relationships", testConfig(url), pool)
+	write := func(id string) bus.HandlerFunc {
+		return func(ctx context.Context, ev ce.Event) error {
+			return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, id+ev.ID, number(t, ev))
+				return err
+			})
+		}
+	}
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: write(""), Reused: write("reused:")})
+	runRouter(t, router)
+	id := ce.NewID()
+	publishEvent(t, js, id, typeHappened, "PG-1", 1, "first")
+	waitSeen(t, pool, 1)
+	publishEvent(t, js, id, typeHappened, "PG-1", 2, "other data")
+	waitSeen(t, pool, 2)
+	publishEvent(t, js, id, typeHappened, "PG-1", 2, "other data again")
+	publishEvent(t, js, id, typeHappened, "PG-1", 1, "first again")
+	last := publishEvent(t, js, ce.NewID(), typeHappened, "PG-1", 3, "") // after them on the partner's worker
+	waitSeen(t, pool, 3)
+	rows, err := pool.Query(context.Background(), `SELECT event_id, n FROM seen ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ID string
+		N  int
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []row{{id, 1}, {"reused:" + id, 2}, {last, 3}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("handled %v, want %v", got, want)
 	}
 }
 

@@ -4,8 +4,10 @@
 package inbox
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 
@@ -18,7 +20,36 @@ type Key struct {
 	Source  string
 	ID      string
 	Type    string
+	// Digest, when set, is the event's content (Digest): an event whose id
+	// was processed before with another digest is Reused, not Processed.
+	// Left empty, a repeated id is Processed whatever its content.
+	Digest []byte
 }
+
+// Digest is the content of an event as Key.Digest compares it: its type
+// and data.
+func Digest(eventType string, data []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(eventType))
+	h.Write([]byte{0})
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+// Claimed is what a claim found of one key.
+type Claimed uint8
+
+const (
+	// Processed: the event was processed before (a redelivery); its
+	// handler must do nothing.
+	Processed Claimed = iota
+	// Fresh: first seen; its handler runs in the claiming transaction.
+	Fresh
+	// Reused: the id was processed before with other content (Key.Digest)
+	// — a publisher reused it —, and this content was not seen under it
+	// before: its answer is owed once (the claim recorded it).
+	Reused
+)
 
 func (k Key) compare(o Key) int {
 	return cmp.Or(cmp.Compare(k.Handler, o.Handler), cmp.Compare(k.Source, o.Source), cmp.Compare(k.ID, o.ID))
@@ -31,71 +62,130 @@ const claimSQL = `INSERT INTO inbox (handler, source, event_id, event_type)
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(handler, source, event_id, event_type, n)
 	ORDER BY n
 	ON CONFLICT DO NOTHING
-	RETURNING handler, source, event_id`
+	RETURNING handler, source, event_id, false`
+
+// claimDigestSQL is claimSQL for keys with digests: it also records, under
+// handler#digest, each key whose id was processed before with another
+// digest (a row written before digests were kept has none, and matches any),
+// and returns those rows that were new as reused (the last column). The
+// main query reads the inbox as it was before the statement, so an id
+// repeated within the batch is not compared with itself.
+const claimDigestSQL = `WITH k AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS k(handler, source, event_id, event_type, digest, n)),
+	fresh AS (INSERT INTO inbox (handler, source, event_id, event_type, digest)
+		SELECT handler, source, event_id, event_type, digest FROM k ORDER BY n
+		ON CONFLICT DO NOTHING
+		RETURNING handler, source, event_id),
+	reused AS (INSERT INTO inbox (handler, source, event_id, event_type, digest)
+		SELECT k.handler || '#' || encode(k.digest, 'hex'), k.source, k.event_id, k.event_type, k.digest
+		FROM k JOIN inbox i ON i.handler = k.handler AND i.source = k.source AND i.event_id = k.event_id
+		WHERE k.digest IS NOT NULL AND i.digest IS NOT NULL AND i.digest <> k.digest
+		ORDER BY k.n
+		ON CONFLICT DO NOTHING
+		RETURNING split_part(handler, '#', 1) AS handler, source, event_id)
+	SELECT handler, source, event_id, false FROM fresh
+	UNION ALL SELECT handler, source, event_id, true FROM reused`
 
 // Claim records keys as processed within tx, all in one statement, and
-// reports for each whether it is fresh. A key already processed, or
-// repeated earlier in keys, is not: its handler must then do nothing.
+// reports for each what it found (Claimed). A key already processed, or
+// repeated earlier in keys, is Processed: its handler must then do nothing.
 //
 // A batch of deliveries claims its events before any handler runs: one
 // statement for the batch instead of one per event. The rows go in key
 // order, so two transactions claiming the same redelivered events wait for
 // each other instead of deadlocking.
-func Claim(ctx context.Context, tx pgx.Tx, keys []Key) ([]bool, error) {
+func Claim(ctx context.Context, tx pgx.Tx, keys []Key) ([]Claimed, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, claimSQL, args(keys)...)
+	sql, a := statement(keys)
+	rows, err := tx.Query(ctx, sql, a...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox claim of %d events: %w", len(keys), err)
 	}
-	return fresh(rows, keys)
+	return claimed(rows, keys)
 }
 
 // QueueClaim is Claim as a statement queued on b: when its result is read,
-// done gets the fresh flags (and its error is the batch's).
-func QueueClaim(b *pgx.Batch, keys []Key, done func(fresh []bool) error) {
-	b.Queue(claimSQL, args(keys)...).Query(func(rows pgx.Rows) error {
-		f, err := fresh(rows, keys)
+// done gets what was found (and its error is the batch's).
+func QueueClaim(b *pgx.Batch, keys []Key, done func([]Claimed) error) {
+	sql, a := statement(keys)
+	b.Queue(sql, a...).Query(func(rows pgx.Rows) error {
+		c, err := claimed(rows, keys)
 		if err != nil {
 			return err
 		}
-		return done(f)
+		return done(c)
 	})
 }
 
-// args are the claim's arrays, in key order.
-func args(keys []Key) []any {
+// statement is the claim's SQL and arguments: claimDigestSQL when a key
+// has a digest.
+func statement(keys []Key) (string, []any) {
+	if slices.ContainsFunc(keys, func(k Key) bool { return len(k.Digest) > 0 }) {
+		return claimDigestSQL, args(keys, true)
+	}
+	return claimSQL, args(keys, false)
+}
+
+// args are the claim's arrays, in key order (with the digests' when
+// digests is set).
+func args(keys []Key, digests bool) []any {
 	sorted := slices.Clone(keys)
 	slices.SortFunc(sorted, Key.compare)
 	cols := [4][]string{}
+	var ds [][]byte
 	for _, k := range sorted {
 		cols[0] = append(cols[0], k.Handler)
 		cols[1] = append(cols[1], k.Source)
 		cols[2] = append(cols[2], k.ID)
 		cols[3] = append(cols[3], k.Type)
+		if digests {
+			ds = append(ds, k.Digest)
+		}
+	}
+	if digests {
+		return []any{cols[0], cols[1], cols[2], cols[3], ds}
 	}
 	return []any{cols[0], cols[1], cols[2], cols[3]}
 }
 
-// fresh reads the claimed keys from rows and tells, for each of keys,
-// whether it is fresh.
-func fresh(rows pgx.Rows, keys []Key) ([]bool, error) {
-	claimed := make(map[Key]bool, len(keys))
-	var k Key
-	_, err := pgx.ForEachRow(rows, []any{&k.Handler, &k.Source, &k.ID}, func() error {
-		claimed[k] = true
+// claimed reads the fresh and reused keys from rows and tells, for each of
+// keys, what was found.
+func claimed(rows pgx.Rows, keys []Key) ([]Claimed, error) {
+	type id struct{ handler, source, id string }
+	found := make(map[id]Claimed, len(keys))
+	var (
+		k      id
+		reused bool
+	)
+	_, err := pgx.ForEachRow(rows, []any{&k.handler, &k.source, &k.id, &reused}, func() error {
+		if reused {
+			found[k] = Reused
+		} else {
+			found[k] = Fresh
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox claim of %d events: %w", len(keys), err)
 	}
-	out := make([]bool, len(keys))
-	for i, k := range keys {
-		k.Type = ""
-		if claimed[k] {
-			out[i] = true
-			delete(claimed, k) // a repeat of k later in keys is not fresh
+	out := make([]Claimed, len(keys))
+	seen := make(map[id][]byte, len(keys))
+	for i, key := range keys {
+		k := id{key.Handler, key.Source, key.ID}
+		first, repeated := seen[k]
+		switch {
+		case !repeated:
+			out[i] = found[k] // Processed when not found
+			seen[k] = key.Digest
+		case len(key.Digest) > 0 && len(first) > 0 && !bytes.Equal(first, key.Digest) && found[k] == Fresh:
+			// The batch holds the id twice with two contents: the first
+			// was recorded; the second is a reuse, answered without a row
+			// of its own (a redelivery of it may be answered again).
+			out[i] = Reused
+		default:
+			out[i] = Processed // a repeat of k earlier in keys
 		}
 	}
 	return out, nil

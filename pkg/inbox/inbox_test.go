@@ -22,9 +22,9 @@ func key(handler, id string) inbox.Key {
 	return inbox.Key{Handler: handler, Source: "/services/verification", ID: id, Type: "com.partnerhub.verification.case.approved.v1"}
 }
 
-func claim(t *testing.T, p *pgxpool.Pool, keys ...inbox.Key) []bool {
+func claim(t *testing.T, p *pgxpool.Pool, keys ...inbox.Key) []inbox.Claimed {
 	t.Helper()
-	var fresh []bool
+	var fresh []inbox.Claimed
 	err := pg.InTx(context.Background(), p, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		fresh, err = inbox.Claim(ctx, tx, keys)
@@ -41,12 +41,12 @@ func claim(t *testing.T, p *pgxpool.Pool, keys ...inbox.Key) []bool {
 // same event is fresh again for another handler.
 func TestClaimTellsFreshFromProcessed(t *testing.T) {
 	p := pool(t)
-	if got := claim(t, p, key("on_approved", "b")); !reflect.DeepEqual(got, []bool{true}) {
+	if got := claim(t, p, key("on_approved", "b")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh}) {
 		t.Fatalf("first claim of b: %v", got)
 	}
 	got := claim(t, p, key("on_approved", "c"), key("on_approved", "b"), key("on_approved", "a"),
 		key("on_approved", "c"), key("on_other", "b"))
-	if want := []bool{true, false, true, false, true}; !reflect.DeepEqual(got, want) {
+	if want := []inbox.Claimed{inbox.Fresh, inbox.Processed, inbox.Fresh, inbox.Processed, inbox.Fresh}; !reflect.DeepEqual(got, want) {
 		t.Errorf("claim c, b (processed), a, c (repeated), b for another handler: %v, want %v", got, want)
 	}
 	var rows int
@@ -75,7 +75,50 @@ func TestAClaimRolledBackLeavesTheEventsFresh(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := claim(t, p, key("on_approved", "a")); !reflect.DeepEqual(got, []bool{true}) {
+	if got := claim(t, p, key("on_approved", "a")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh}) {
 		t.Errorf("claim after the rollback: %v", got)
+	}
+}
+
+func withData(k inbox.Key, data string) inbox.Key {
+	k.Digest = inbox.Digest(k.Type, []byte(data))
+	return k
+}
+
+// With digests, an id processed before with other content is Reused — once
+// per content: the same reused content again is Processed, as is the first
+// content again. A row written without a digest matches any content.
+func TestAReusedIDIsToldFromARedelivery(t *testing.T) {
+	p := pool(t)
+	a1, a2, a3 := withData(key("on_requested", "a"), `{"n":1}`), withData(key("on_requested", "a"), `{"n":2}`), withData(key("on_requested", "a"), `{"n":3}`)
+	if got := claim(t, p, a1); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh}) {
+		t.Fatalf("first claim of a: %v", got)
+	}
+	if got := claim(t, p, a1); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed}) {
+		t.Errorf("a redelivered: %v", got)
+	}
+	if got := claim(t, p, a2, withData(key("on_requested", "b"), `{}`)); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Reused, inbox.Fresh}) {
+		t.Errorf("a with other data, and b: %v", got)
+	}
+	if got := claim(t, p, a2, a1); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed, inbox.Processed}) {
+		t.Errorf("the reused content again, and the first: %v", got)
+	}
+	if got := claim(t, p, a3); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Reused}) {
+		t.Errorf("a third content: %v", got)
+	}
+	// Within one batch: the first content is recorded, the second is a reuse.
+	if got := claim(t, p, withData(key("on_requested", "c"), "1"), withData(key("on_requested", "c"), "2"), withData(key("on_requested", "c"), "1")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh, inbox.Reused, inbox.Processed}) {
+		t.Errorf("c twice with two contents in one batch: %v", got)
+	}
+	// Rows without a digest (other subscriptions, or written before digests
+	// were kept) match any content.
+	if got := claim(t, p, key("on_requested", "d")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh}) {
+		t.Fatalf("d without a digest: %v", got)
+	}
+	if got := claim(t, p, withData(key("on_requested", "d"), "x")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed}) {
+		t.Errorf("d with a digest after a row without: %v", got)
+	}
+	if got := claim(t, p, key("on_requested", "a")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed}) {
+		t.Errorf("a claimed without a digest: %v", got)
 	}
 }
