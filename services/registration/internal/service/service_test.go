@@ -255,8 +255,9 @@ func TestDuplicateEntityIsRefusedOnNormalizedIdentity(t *testing.T) {
 
 // TestIntakeEventsAnsweredWithSameCodes: an upstream's intake event gets a
 // submitted event (causationid = its id) or a rejected event with the HTTP
-// codes; a replayed intake event registers nothing new; an event without a
-// known principal is dead-lettered with the reason.
+// codes; a replayed intake event registers nothing new, and one reusing an
+// id for other data is rejected (cloudevent.id_reused) without registering
+// it; an event without a known principal is dead-lettered with the reason.
 func TestIntakeEventsAnsweredWithSameCodes(t *testing.T) {
 	e := start(t)
 	who := map[string]string{"ce-authtype": "service_account", "ce-authid": "upstream-portal"}
@@ -280,15 +281,18 @@ func TestIntakeEventsAnsweredWithSameCodes(t *testing.T) {
 	}
 
 	// A replay of the accepted intake event (same ce-id) changes nothing.
-	m := nats.NewMsg(ce.Topic(intakev1.TypeRegistrationRequested))
-	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": okID, "ce-source": "/tests", "ce-type": intakev1.TypeRegistrationRequested,
-		"ce-authtype": "service_account", "ce-authid": "upstream-portal"} {
-		m.Header[k] = []string{v}
+	again := func(data []byte) {
+		m := nats.NewMsg(ce.Topic(intakev1.TypeRegistrationRequested))
+		for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": okID, "ce-source": "/tests", "ce-type": intakev1.TypeRegistrationRequested,
+			"ce-authtype": "service_account", "ce-authid": "upstream-portal"} {
+			m.Header[k] = []string{v}
+		}
+		m.Data = data
+		if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
 	}
-	m.Data = mustJSON(t, registration())
-	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	again(mustJSON(t, registration()))
 	noPrincipal := e.publish(t, intakev1.TypeRegistrationRequested, mustJSON(t, registration()), nil)
 	testkit.Eventually(t, 10*time.Second, func() error {
 		for _, d := range e.deadLetters(t) {
@@ -306,10 +310,43 @@ func TestIntakeEventsAnsweredWithSameCodes(t *testing.T) {
 			t.Fatalf("the replayed intake event was processed again: %s", m.Data)
 		}
 	}
+
+	// The accepted intake's id reused for another company: rejected, with
+	// that id as causation, and the company is not registered.
+	other := registration()
+	other["company"].(map[string]any)["legal_name"] = "（株）あおばシステム"
+	other["company"].(map[string]any)["registration_number"] = map[string]any{"scheme": "jp_corporate_number", "value": "3010001088782"}
+	other["contact"].(map[string]any)["email"] = "hanako@aoba-system.co.jp"
+	again(mustJSON(t, other))
+	reused := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationRejected), func(ev ce.Event) bool { return ev.CausationID == okID })
+	_ = json.Unmarshal(reused.Data, &r)
+	if r.Code != bus.CodeIDReused || r.Status != http.StatusConflict || r.IntakeEventID != okID || !strings.Contains(r.Detail, okID) {
+		t.Fatalf("the reused id's rejection: %+v", r)
+	}
+	if err := contract.ValidateJSON(regv1.TypeApplicationRejected, reused.Data); err != nil {
+		t.Fatal(err)
+	}
+	again(mustJSON(t, other))                                           // the reused one delivered again: answered once
+	e.publish(t, intakev1.TypeRegistrationRequested, []byte(`{}`), nil) // dead-lettered after it, on the same durable
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := len(e.deadLetters(t)); n != 2 {
+			return fmt.Errorf("%d dead letters, want 2", n)
+		}
+		return nil
+	})
+	var answers int
+	for _, m := range e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationRejected)) {
+		if m.Header.Get(ce.HCausationID) == okID {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Fatalf("the reused id was answered %d times, want once", answers)
+	}
 	var partners int
 	_ = e.svc.Base.Pool.QueryRow(context.Background(), "SELECT count(*) FROM partners").Scan(&partners)
 	if partners != 1 {
-		t.Fatalf("%d partners after a replay, want 1", partners)
+		t.Fatalf("%d partners after a replay and a reused id, want 1", partners)
 	}
 	if n := len(e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted))); n != 1 {
 		t.Fatalf("%d submitted events, want 1", n)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -132,8 +134,8 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 // TestVerifierServiceOverTheBus: decisions arrive as CloudEvents from a
 // verifier service; refused ones are answered with decision.refused and the
 // code the HTTP API gives (the verifier reads those; it cannot read the dead
-// letters), intakes without a known principal are dead-lettered, and a
-// resent decision has no effect.
+// letters), intakes without a known principal are dead-lettered, a resent
+// decision has no effect, and one under a reused event id is refused.
 func TestVerifierServiceOverTheBus(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
@@ -200,8 +202,17 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 
 	// The accepted decision, then the same decision again (new event id)
 	// and a second decision on the decided task.
-	decide(task1, "d-ok", "approve", asBot)
+	ok := decide(task1, "d-ok", "approve", asBot)
 	e.waitEvent(tDecision, p1, 1)
+	// Its event id reused for another decision: refused, nothing recorded.
+	reusedID := map[string]string{ce.HID: ok}
+	for k, v := range asBot {
+		reusedID[k] = v
+	}
+	decide(task1, "d-other", "reject", reusedID)
+	if r := e.refused(ok); r.Code != bus.CodeIDReused || r.Status != http.StatusConflict || r.DecisionID != "d-other" {
+		t.Fatalf("a decision under a reused event id: %+v", r)
+	}
 	decide(task1, "d-ok", "approve", asBot)
 	twice := decide(task1, "d-again", "approve", asBot)
 	if r := e.refused(twice); r.Code != "verification.task_already_decided" || r.Status != http.StatusConflict {

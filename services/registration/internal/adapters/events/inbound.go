@@ -51,7 +51,9 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		// One durable over every intake registration subject: an unknown
 		// type there is dead-lettered with cloudevent.unknown_type.
-		{Type: intakev1.TypeRegistrationRequested, Filter: "intake.registration.>", Inbox: "on_registration_requested", Handle: h.OnRegistrationRequested},
+		// An upstream system that reuses an intake id for other data is
+		// answered (OnRegistrationReused), not dropped as a redelivery.
+		{Type: intakev1.TypeRegistrationRequested, Filter: "intake.registration.>", Inbox: "on_registration_requested", Handle: h.OnRegistrationRequested, Reused: h.OnRegistrationReused},
 		{Type: verificationv1.TypeVerificationApproved, Inbox: "on_verification_approved", Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
 		{Type: TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
@@ -104,6 +106,22 @@ func (h *Handlers) OnRegistrationRequested(ctx context.Context, ev ce.Event) err
 	if err == nil || !apperr.Permanent(err) {
 		return err
 	}
+	return h.reject(ctx, ev, err)
+}
+
+// OnRegistrationReused answers an intake event whose id an earlier intake
+// with other data used: it is rejected (409 cloudevent.id_reused), since
+// the upstream system matches its answers by that id. An unknown principal
+// dead-letters, as for any intake.
+func (h *Handlers) OnRegistrationReused(ctx context.Context, ev ce.Event) error {
+	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID); err != nil {
+		return err
+	}
+	return h.reject(ctx, ev, bus.ErrIDReused(ev))
+}
+
+// reject answers the intake ev with the rejected event of err.
+func (h *Handlers) reject(ctx context.Context, ev ce.Event, err error) error {
 	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
 			Type: regv1.TypeApplicationRejected, Subject: ev.ID, Data: Rejection(ev.ID, err),

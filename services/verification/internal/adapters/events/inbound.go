@@ -49,7 +49,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: "on_application_submitted", Handle: h.OnApplicationSubmitted},
 		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
-		{Type: intakev1.TypeVerificationDecisionSubmitted, Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted},
+		{Type: intakev1.TypeVerificationDecisionSubmitted, Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted, Reused: h.OnDecisionReused},
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
@@ -181,9 +181,30 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 	if err == nil || !apperr.Permanent(err) {
 		return err
 	}
+	return h.refuse(ctx, ev, res.PartnerID, p, err)
+}
+
+// OnDecisionReused answers a decision intake whose id an earlier intake
+// with other data used: it is refused (409 cloudevent.id_reused) and
+// nothing is recorded, since the verifier service matches its answers by
+// that id. Data that is not a decision, or an unknown principal,
+// dead-letters, as for any decision intake.
+func (h *Handlers) OnDecisionReused(ctx context.Context, ev ce.Event) error {
+	var p intakev1.VerificationDecisionSubmitted
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID); err != nil {
+		return err
+	}
+	return h.refuse(ctx, ev, "", p, bus.ErrIDReused(ev))
+}
+
+// refuse answers the decision intake ev with the refused event of err.
+func (h *Handlers) refuse(ctx context.Context, ev ce.Event, partnerID string, p intakev1.VerificationDecisionSubmitted, err error) error {
 	return pg.InTx(ctx, h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, werr := h.Outbox.Append(ctx, tx, outbox.Draft{
-			Type: verificationv1.TypeDecisionRefused, Subject: ev.ID, Data: Refusal(ev.ID, res.PartnerID, p, err),
+			Type: verificationv1.TypeDecisionRefused, Subject: ev.ID, Data: Refusal(ev.ID, partnerID, p, err),
 		})
 		return werr
 	})
