@@ -104,11 +104,14 @@ const (
 	AcceptanceRefused = "agreements.acceptance_refused"
 	// The provider's side of a relationship: how the reseller answered
 	// its request, and the relationship ended by the reseller.
-	RequestAccepted   = "relationships.request_accepted"
-	RequestDeclined   = "relationships.request_declined"
-	RequestDeferred   = "relationships.request_deferred"
-	RequestExpired    = "relationships.request_expired"
-	RelationshipEnded = "relationships.relationship_ended"
+	RequestAccepted = "relationships.request_accepted"
+	RequestDeclined = "relationships.request_declined"
+	RequestDeferred = "relationships.request_deferred"
+	RequestExpired  = "relationships.request_expired"
+	// RequestUndelivered: the request's mail to the reseller did not
+	// arrive (the invitation or its reminder).
+	RequestUndelivered = "relationships.request_undelivered"
+	RelationshipEnded  = "relationships.relationship_ended"
 	// A grant held, and given back, because one party's standing changed:
 	// the other party is told (the one whose standing changed has its
 	// standing mail).
@@ -154,6 +157,8 @@ var Kinds = []Kind{
 		"the reseller will answer later; the request stays open until its expiry (date), then expires; nothing needed from the provider"},
 	{RequestExpired, relv1.TypeRequestExpired, Transactional, "the provider's contact",
 		"the request expired unanswered, no access was granted; check with the reseller's administrator and send a new request"},
+	{RequestUndelivered, relv1.TypeRequestUndelivered, Transactional, "the provider's contact",
+		"the request's mail (the invitation, or its reminder) could not be delivered to the reseller's contact, when, and why (the address refused, the server unreachable until the retries ran out, the invitation expired first); the reseller may not know of the request, which stays open until it expires; to have it answered, send the reseller's administrator the invitation link given when the request was made, or ask the reseller to correct its contact address and send a new request; the provider's resellers page, where the request shows why"},
 	{RelationshipEnded, relv1.TypeRelationshipEnded, Transactional, "the other side's contact: the provider's when the reseller ended it or its account was closed; the reseller's when the provider ended it or its account was closed while no access was live (otherwise the access removed mail tells it)",
 		"to the provider: the reseller ended the relationship (with its message as written), or the relationship ended because the reseller's partner account was closed (never the closure's record); the provider's delegated access was removed at once. To the reseller: the provider ended it (with its message as written) or its account was closed, no access was live, so nothing was removed; or the provider's pending invitation was withdrawn because its account was closed (its link no longer works); to work together again the provider sends a new request"},
 	{AccessSuspended, relv1.TypeAccessSuspended, Transactional, "the other side's contact: the reseller's when the provider left good standing, the provider's when the reseller did",
@@ -300,21 +305,27 @@ type Agreement struct {
 // the relationship), shown as written; Cause is a relationship's end cause
 // (relationships.relationship.ended.v1).
 type Relationship struct {
-	RequestID    string    `json:"request_id,omitempty"`
-	Kind         string    `json:"kind,omitempty"` // initial or widen
-	ProviderID   string    `json:"provider_id,omitempty"`
-	ProviderName string    `json:"provider_name,omitempty"`
-	ResellerID   string    `json:"reseller_id,omitempty"`
-	ResellerName string    `json:"reseller_name,omitempty"`
-	Message      string    `json:"message,omitempty"`
-	Cause        string    `json:"cause,omitempty"`
-	OccurredAt   time.Time `json:"occurred_at,omitzero"`
-	Roles        []string  `json:"roles,omitempty"`
-	DurationDays int       `json:"duration_days,omitempty"`
-	AutoExtend   bool      `json:"auto_extend,omitempty"`
-	ExpiresAt    time.Time `json:"expires_at,omitzero"`
-	GrantID      string    `json:"grant_id,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
+	// RelationshipID is set on the invitation and its reminder (their
+	// failure's event names it).
+	RelationshipID string    `json:"relationship_id,omitempty"`
+	RequestID      string    `json:"request_id,omitempty"`
+	Kind           string    `json:"kind,omitempty"` // initial or widen
+	ProviderID     string    `json:"provider_id,omitempty"`
+	ProviderName   string    `json:"provider_name,omitempty"`
+	ResellerID     string    `json:"reseller_id,omitempty"`
+	ResellerName   string    `json:"reseller_name,omitempty"`
+	Message        string    `json:"message,omitempty"`
+	Cause          string    `json:"cause,omitempty"`
+	OccurredAt     time.Time `json:"occurred_at,omitzero"`
+	Roles          []string  `json:"roles,omitempty"`
+	DurationDays   int       `json:"duration_days,omitempty"`
+	AutoExtend     bool      `json:"auto_extend,omitempty"`
+	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+	GrantID        string    `json:"grant_id,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	// UndeliveredMail is the template of the request's mail that did not
+	// arrive (request_undelivered: the invitation or its reminder).
+	UndeliveredMail string `json:"undelivered_mail,omitempty"`
 	// EndedBy is the side that ended the relationship (relationship_ended:
 	// the mail goes to the other side). InvitationWithdrawn: it was still
 	// proposed, and the provider's invitation is withdrawn.

@@ -16,6 +16,7 @@ const (
 	TypeRequestDeferred    = "com.partnerhub.relationships.request.deferred.v1"
 	TypeRequestExpired     = "com.partnerhub.relationships.request.expired.v1"
 	TypeRequestReminderDue = "com.partnerhub.relationships.request.reminder_due.v1"
+	TypeRequestUndelivered = "com.partnerhub.relationships.request.undelivered.v1"
 	TypeRelationshipEnded  = "com.partnerhub.relationships.relationship.ended.v1"
 	TypeAccessGranted      = "com.partnerhub.relationships.access.granted.v1"
 	TypeAccessExpiring     = "com.partnerhub.relationships.access.expiring.v1"
@@ -128,6 +129,18 @@ type RequestExpired struct {
 	Parties
 	RequestID string `json:"request_id"`
 	Kind      string `json:"kind"`
+}
+
+// RequestUndelivered: the request's mail to the reseller's contact (its
+// invitation or reminder, TemplateID) did not arrive while the request
+// awaits an answer (the notifier gave up on it at OccurredAt, for Reason);
+// the notifier tells the provider.
+type RequestUndelivered struct {
+	Parties
+	RequestID  string `json:"request_id"`
+	Kind       string `json:"kind"`
+	TemplateID string `json:"template_id"`
+	Reason     string `json:"reason"`
 }
 
 // RequestReminderDue: an unanswered request expires soon; the notifier

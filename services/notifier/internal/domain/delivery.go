@@ -472,7 +472,7 @@ func (d *Delivery) fail(now time.Time, reason FailReason, cause string) {
 
 func (d *Delivery) header(now time.Time) Header {
 	return Header{MailID: d.req.ID, ChallengeID: d.req.ChallengeID, EnrollmentID: d.req.EnrollmentID, PartnerID: d.req.PartnerID,
-		Program: d.req.Program, TemplateID: d.req.TemplateID, OccurredAt: now}
+		Program: d.req.Program, TemplateID: d.req.TemplateID, Data: d.req.Data, OccurredAt: now}
 }
 
 // PullEvents returns and clears the recorded events.
@@ -497,7 +497,10 @@ type Header struct {
 	PartnerID    string
 	Program      string
 	TemplateID   string
-	OccurredAt   time.Time
+	// Data is the mail's template data (no secret): the relationship
+	// request an invitation mail is about, for its failure's event.
+	Data       []byte
+	OccurredAt time.Time
 }
 
 // DeliveryKey implements Event.

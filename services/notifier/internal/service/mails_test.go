@@ -16,13 +16,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // registered publishes a partner's registration (the notifier keeps its
@@ -473,5 +476,49 @@ func TestRefusedMailIsWatchable(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestAnUndeliverableInvitationIsPublished: a provider's invitation that
+// the reseller's mail server refuses is published as
+// notifier.invitation_mail.failed.v1 naming the relationship, the request
+// and the provider (relationships tells the provider), without the address
+// or the link; a refused mail of another kind publishes nothing of it.
+func TestAnUndeliverableInvitationIsPublished(t *testing.T) {
+	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true}})
+	const res, prv, addr = "PG-RES7", "PG-PRV7", "nobody@reseller7.example.co.jp"
+	h.registered(res, "株式会社なにわソリューションズ", addr)
+	h.registered(prv, "株式会社名城インフォテック", "ops@provider7.example.co.jp")
+	h.contactsKnown(2)
+	link := "https://partners.example.com/invitations#token=INVITE-SECRET-7"
+	sealed, err := h.sealer.SealPayload(sealedbox.Payload{ChallengeID: "rq-7", Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, h.js, relv1.TypeRequestCreated, "", res, relv1.RequestCreated{Parties: parties(res, prv), RequestID: "rq-7", Kind: "initial",
+		Market: "JP", Roles: []string{"billing_reader"}, DurationDays: 30, ExpiresAt: time.Now().Add(90 * 24 * time.Hour).UTC(),
+		CreatedBy: "padm", SealedInvitation: sealed})
+	msg := h.waitStream("NOTIFIER", notifierv1.TypeInvitationMailFailed, 1)[0]
+	if err := contract.ValidateJSON(notifierv1.TypeInvitationMailFailed, msg.Data); err != nil {
+		t.Fatal(err)
+	}
+	var p notifierv1.InvitationMailFailed
+	if err := json.Unmarshal(msg.Data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.PartnerID != res || p.RelationshipID != "rel-1" || p.RequestID != "rq-7" || p.ProviderID != prv || p.TemplateID != mails.Invitation ||
+		p.Reason != notifierv1.ReasonPermanentError || p.Attempts != 1 || !strings.Contains(p.LastError, "550") {
+		t.Fatalf("invitation_mail.failed %+v", p)
+	}
+	if s := string(msg.Data); strings.Contains(s, addr) || strings.Contains(s, "INVITE-SECRET-7") {
+		t.Fatalf("the event carries the address or the link: %s", s)
+	}
+	if got := msg.Header.Get("ce-subject"); got != res {
+		t.Fatalf("subject %q, want the reseller", got)
+	}
+	// Another kind of mail refused: nothing of the kind published.
+	h.refusedMail(t, "PG-REFUSED7", "nobody@refused7.example.co.jp")
+	if n := len(streamMsgs(t, h.js, "NOTIFIER", notifierv1.TypeInvitationMailFailed)); n != 1 {
+		t.Fatalf("%d invitation_mail.failed events, want 1", n)
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // TestTheProviderHearsTheAnswer: how a reseller answered a provider's
-// request (authorised, declined with its message, deferred, left to expire)
+// request (authorised, declined with its message, deferred, left to expire),
+// that the request's mail did not reach the reseller (with why),
 // and a relationship the reseller ended (with its reason) or lost to its
 // account's closure (never the closure's record) reach the provider's
 // contact, naming the reseller, in Japanese then English in both parts. A
@@ -50,6 +51,8 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 		{relv1.TypeRequestDeclined, relv1.RequestDeclined{Parties: p, RequestID: "rq-2", Kind: "widen", DeclinedBy: "radm", Reason: message}},
 		{relv1.TypeRequestDeferred, relv1.RequestDeferred{Parties: p, RequestID: "rq-3", DeferredBy: "radm", ExpiresAt: now.Add(10 * 24 * time.Hour)}},
 		{relv1.TypeRequestExpired, relv1.RequestExpired{Parties: p, RequestID: "rq-4", Kind: "initial"}},
+		{relv1.TypeRequestUndelivered, relv1.RequestUndelivered{Parties: p, RequestID: "rq-5", Kind: "initial",
+			TemplateID: "relationships.invitation", Reason: "permanent_error"}},
 		{relv1.TypeRelationshipEnded, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller, EndedBySubject: "radm",
 			Reason: "販売契約を終了しました", Cause: relv1.EndCauseChosen}},
 		{relv1.TypeRelationshipEnded, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller, EndedBySubject: "ops-1",
@@ -57,7 +60,7 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 	} {
 		publish(t, h.js, e.typ, "", res, e.data)
 	}
-	got := h.sent(6)
+	got := h.sent(7)
 	links := "https://partners.example.com/partners/" + prv + "/relationships"
 	want := []struct {
 		subject string
@@ -67,6 +70,8 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 		{"承認依頼を辞退しました", []string{"権限を広げる依頼", message, "request for wider access", "Their message (as written)", "no access was granted"}},
 		{"回答を保留しました", []string{"まで有効です", "will answer later", "stays open until"}},
 		{"期限切れになりました", []string{"回答のないまま", "expired unanswered"}},
+		{"メールが届きませんでした", []string{"受信側のメール サーバーがこのアドレスを拒否しました", "招待リンク", "their mail server refused the address",
+			"the invitation link you were given", "could not be delivered to the contact of"}},
 		{"取引関係が終了しました", []string{"管理者が", "販売契約を終了しました", "ended its relationship with you"}},
 		{"取引関係が終了しました", []string{"パートナー アカウントが閉鎖されたため", "because its partner account was closed"}},
 	}
@@ -115,7 +120,7 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 				expired++
 			}
 		}
-		if delivered != 6 || expired != 1 || len(list.Mails) != 7 {
+		if delivered != 7 || expired != 1 || len(list.Mails) != 8 {
 			return fmt.Errorf("provider's mails: %+v", list.Mails)
 		}
 		return nil
@@ -132,8 +137,8 @@ func TestTheProviderHearsTheAnswer(t *testing.T) {
 		}
 		return fmt.Errorf("the answer without a provider is not dead-lettered as notifier.invalid_request")
 	})
-	if n := len(h.smtp.Messages()); n != 6 {
-		t.Fatalf("%d mails sent, want 6", n)
+	if n := len(h.smtp.Messages()); n != 7 {
+		t.Fatalf("%d mails sent, want 7", n)
 	}
 }
 

@@ -50,6 +50,8 @@ type PendingSummary struct {
 	Status    domain.RequestStatus
 	Roles     []string
 	ExpiresAt time.Time
+	// MailFailure: the request's mail to the reseller did not arrive.
+	MailFailure *domain.MailFailure
 }
 
 // ListForProvider lists a provider's resellers (provider_admin of that
@@ -133,7 +135,8 @@ func (a *App) summaries(ctx context.Context, rels []*domain.Relationship, includ
 			s.Grant = &GrantSummary{GrantID: g.ID, State: g.StateAt(now), Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
 		}
 		if q := r.PendingRequest(); q != nil && now.Before(q.ExpiresAt) {
-			s.PendingRequest = &PendingSummary{RequestID: q.ID, Kind: q.Kind, Status: q.Status, Roles: q.Terms.Roles.Strings(), ExpiresAt: q.ExpiresAt}
+			s.PendingRequest = &PendingSummary{RequestID: q.ID, Kind: q.Kind, Status: q.Status, Roles: q.Terms.Roles.Strings(), ExpiresAt: q.ExpiresAt,
+				MailFailure: q.MailFailure}
 		}
 		out = append(out, s)
 	}

@@ -91,6 +91,17 @@ type RequestExpired struct {
 	Kind      RequestKind
 }
 
+// RequestUndelivered: the request's mail to the reseller did not arrive
+// while it awaits an answer (EventHeader.OccurredAt: when the notifier gave
+// up); the provider is told.
+type RequestUndelivered struct {
+	EventHeader
+	RequestID string
+	Kind      RequestKind
+	Template  string
+	Reason    string
+}
+
 // RequestReminderDue: an unanswered request expires soon; the notifier tells
 // the reseller. Published at most once per request.
 type RequestReminderDue struct {
@@ -222,6 +233,7 @@ func (RequestDeclined) EventName() string    { return "RequestDeclined" }
 func (RequestDeferred) EventName() string    { return "RequestDeferred" }
 func (RequestExpired) EventName() string     { return "RequestExpired" }
 func (RequestReminderDue) EventName() string { return "RequestReminderDue" }
+func (RequestUndelivered) EventName() string { return "RequestUndelivered" }
 func (RelationshipEnded) EventName() string  { return "RelationshipEnded" }
 func (AccessGranted) EventName() string      { return "AccessGranted" }
 func (AccessExpiring) EventName() string     { return "AccessExpiring" }

@@ -58,6 +58,39 @@ type Request struct {
 	DeferredAt time.Time
 	AnsweredAt time.Time
 	AnsweredBy string
+	// MailFailure is set when the notifier gave up on the mail of this
+	// request to the reseller's contact (the invitation or its reminder):
+	// the provider is shown it beside the pending request, to pass the
+	// invitation link on another way or ask for the address to be fixed.
+	MailFailure *MailFailure
+}
+
+// MailFailure is why a request's mail to the reseller did not arrive.
+type MailFailure struct {
+	Template string // relationships.invitation or relationships.invitation_reminder
+	Reason   string // permanent_error, attempts_exhausted, invitation_expired
+	Detail   string // the SMTP error, the address masked
+	At       time.Time
+}
+
+// RecordMailFailure keeps the failure of the mail of request id on it,
+// while it awaits an answer, and records RequestUndelivered for the
+// provider; a failure already kept from the same time or later, or a
+// request answered or unknown, is left alone.
+func (r *Relationship) RecordMailFailure(id string, f MailFailure) bool {
+	for i := range r.Requests {
+		q := &r.Requests[i]
+		if q.ID != id {
+			continue
+		}
+		if !q.Pending() || (q.MailFailure != nil && !f.At.After(q.MailFailure.At)) {
+			return false
+		}
+		q.MailFailure = &f
+		r.record(RequestUndelivered{EventHeader: r.header(f.At), RequestID: q.ID, Kind: q.Kind, Template: f.Template, Reason: f.Reason})
+		return true
+	}
+	return false
 }
 
 // Pending reports whether the request still awaits an answer.

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -124,7 +125,7 @@ func (e *env) publish(eventType, subject string, payload any) string {
 		e.t.Fatal(err)
 	}
 	h := map[string]string{
-		ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: "/services/registration", ce.HType: eventType,
+		ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: bus.OwnerSource(ce.Topic(eventType)), ce.HType: eventType,
 		ce.HSubject: subject, ce.HDataContentType: "application/json", ce.HTime: time.Now().UTC().Format(time.RFC3339Nano),
 	}
 	e.publishRaw(ce.Topic(eventType), h, data)

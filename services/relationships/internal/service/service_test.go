@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
@@ -444,4 +445,103 @@ func TestReplayedAndPoisonEvents(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAnUndeliverableInvitationIsShownToTheProvider: when the notifier gives
+// up on the invitation mail (notifier.invitation_mail.failed.v1), the
+// provider's listing shows it on the pending request, with why, until the
+// reseller answers, and relationships.request.undelivered.v1 tells the
+// provider once; a failure naming other parties is dead-lettered.
+func TestAnUndeliverableInvitationIsShownToTheProvider(t *testing.T) {
+	e, inst := setup(t)
+	r := e.call(inst, "POST", "/v1/relationship-requests", providerAdmin, map[string]any{
+		"reseller_location_id": reseller.location, "roles": []string{"billing_reader"}, "duration_days": 90,
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	relID, reqID, token := r.str("relationship_id"), r.str("request_id"), tokenOf(t, r.str("invitation_url"))
+	failedAt := e.clock().Add(time.Minute).Truncate(time.Second)
+	failure := notifierv1.InvitationMailFailed{PartnerID: reseller.id, RelationshipID: relID, RequestID: reqID, ProviderID: provider.id,
+		TemplateID: "relationships.invitation", Attempts: 1, Reason: notifierv1.ReasonPermanentError,
+		LastError: "550 5.1.1 <t***@sakura.example.co.jp>: user unknown", FailedAt: failedAt}
+	if err := contract.Validate(notifierv1.TypeInvitationMailFailed, failure); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(notifierv1.TypeInvitationMailFailed, reseller.id, failure)
+	var shown map[string]any
+	testkit.Eventually(t, 10*time.Second, func() error {
+		l := e.call(inst, "GET", "/v1/provider/relationships", providerAdmin, nil)
+		rows, _ := l.body["relationships"].([]any)
+		if len(rows) != 1 {
+			return fmt.Errorf("listing %d %s", l.status, l.raw)
+		}
+		pending, _ := rows[0].(map[string]any)["pending_request"].(map[string]any)
+		if shown, _ = pending["mail_failure"].(map[string]any); shown == nil {
+			return fmt.Errorf("no mail failure on the pending request: %s", l.raw)
+		}
+		return nil
+	})
+	if shown["template"] != "relationships.invitation" || shown["reason"] != "permanent_error" || !strings.Contains(shown["detail"].(string), "550 5.1.1") ||
+		shown["failed_at"] != failedAt.Format(time.RFC3339) {
+		t.Fatalf("mail failure %v", shown)
+	}
+	// The provider is told on the bus (the notifier mails it), once: the
+	// same failure again changes nothing.
+	evs := e.waitEvent(relv1.TypeRequestUndelivered, relID)
+	for _, ev := range evs {
+		if ev.Type != relv1.TypeRequestUndelivered {
+			continue
+		}
+		if err := contract.ValidateJSON(relv1.TypeRequestUndelivered, ev.Raw); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Subject != reseller.id || ev.Data["provider_id"] != provider.id || ev.Data["request_id"] != reqID ||
+			ev.Data["reason"] != "permanent_error" || ev.Data["template_id"] != "relationships.invitation" || ev.Data["kind"] != "initial" {
+			t.Fatalf("request.undelivered %s %v", ev.Subject, ev.Data)
+		}
+	}
+	e.publish(notifierv1.TypeInvitationMailFailed, reseller.id, failure)
+	// Naming another provider: not this relationship's mail.
+	other := failure
+	other.ProviderID = "PG-OTHER9"
+	e.publish(notifierv1.TypeInvitationMailFailed, reseller.id, other)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, code := range e.deadLetterCodes() {
+			if code == app.CodeInvalidEvent {
+				return nil
+			}
+		}
+		return errors.New("the failure naming another provider was not dead-lettered")
+	})
+	if n := count(e.events(), relv1.TypeRequestUndelivered, relID); n != 1 {
+		t.Fatalf("%d request.undelivered events, want 1", n)
+	}
+	// Answered: nothing pending, nothing shown.
+	if a := e.call(inst, "POST", "/v1/invitation/authorise", resellerAdmin, map[string]any{"token": token, "consent": true}); a.status != http.StatusOK {
+		t.Fatalf("authorise: %d %s", a.status, a.raw)
+	}
+	if l := e.call(inst, "GET", "/v1/provider/relationships", providerAdmin, nil); strings.Contains(l.raw, "mail_failure") {
+		t.Fatalf("a mail failure shown after the answer: %s", l.raw)
+	}
+}
+
+// deadLetterCodes are the codes of relationships' dead letters so far.
+func (e *env) deadLetterCodes() []string {
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, bus.DeadLetterStream)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var codes []string
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		if m, err := s.GetMsg(ctx, seq); err == nil && m.Header.Get(bus.DLQService) == "relationships" {
+			codes = append(codes, m.Header.Get(bus.DLQCode))
+		}
+	}
+	return codes
 }

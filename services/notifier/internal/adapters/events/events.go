@@ -84,6 +84,7 @@ var catalog = []mail{
 	{mails.RequestDeclined, "mail_request_declined", from(requestDeclined)},
 	{mails.RequestDeferred, "mail_request_deferred", from(requestDeferred)},
 	{mails.RequestExpired, "mail_request_expired", from(requestExpired)},
+	{mails.RequestUndelivered, "mail_request_undelivered", from(requestUndelivered)},
 	{mails.RelationshipEnded, "mail_relationship_ended", from(relationshipEnded)},
 	{mails.AccessSuspended, "mail_access_suspended", from(accessSuspended)},
 	{mails.AccessReinstated, "mail_access_reinstated", from(accessReinstated)},
@@ -276,8 +277,8 @@ func invitation(ctx context.Context, h *Handlers, p relv1.RequestCreated, req *d
 	if err := h.App.KeepInvitation(ctx, p.RequestID, p.SealedInvitation, p.ExpiresAt); err != nil {
 		return false, err
 	}
-	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, ProviderID: p.ProviderID,
-		Roles: p.Roles, DurationDays: p.DurationDays, AutoExtend: p.AutoExtend,
+	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RelationshipID: p.RelationshipID, RequestID: p.RequestID, Kind: p.Kind,
+		ProviderID: p.ProviderID, Roles: p.Roles, DurationDays: p.DurationDays, AutoExtend: p.AutoExtend,
 		ExpiresAt: p.ExpiresAt}})
 }
 
@@ -285,8 +286,8 @@ func invitation(ctx context.Context, h *Handlers, p relv1.RequestCreated, req *d
 // invitation was mailed (looked up when the reminder is sent).
 func invitationReminder(_ context.Context, _ *Handlers, p relv1.RequestReminderDue, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.ExpiresAt = p.ResellerID, p.ExpiresAt
-	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RequestID: p.RequestID, ProviderID: p.ProviderID,
-		ExpiresAt: p.ExpiresAt}})
+	return false, setData(req, mails.Data{Relationship: &mails.Relationship{RelationshipID: p.RelationshipID, RequestID: p.RequestID,
+		ProviderID: p.ProviderID, ExpiresAt: p.ExpiresAt}})
 }
 
 // accessMail: the provider's name is filled in when the mail is sent.
@@ -354,6 +355,13 @@ func requestExpired(_ context.Context, _ *Handlers, p relv1.RequestExpired, req 
 	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind})
 }
 
+// requestUndelivered tells the provider that its request's mail did not
+// reach the reseller.
+func requestUndelivered(_ context.Context, _ *Handlers, p relv1.RequestUndelivered, req *domain.MailRequest) (bool, error) {
+	return false, providerMail(req, p.Parties, mails.Relationship{RequestID: p.RequestID, Kind: p.Kind, Reason: p.Reason,
+		UndeliveredMail: p.TemplateID})
+}
+
 // relationshipEnded tells the other side: the provider that the reseller
 // ended the relationship (with the reason it gave) or that the reseller's
 // account was closed (the closure's record is not for the provider); the
@@ -417,12 +425,24 @@ func standingChanged(_ context.Context, _ *Handlers, p regv1.PartnerStandingChan
 }
 
 // Drafts maps delivery events to outbox drafts; subject = global partner
-// id. Only the verification mail has published delivery events
-// (notifier.mail.delivered/failed.v1 name its challenge); the status of
-// every mail is on GET /v1/mails.
+// id. The verification mail has published delivery events
+// (notifier.mail.delivered/failed.v1 name its challenge), and the mails of a
+// provider's request to a reseller a failure event
+// (notifier.invitation_mail.failed.v1, for relationships to tell the
+// provider); the status of every mail is on GET /v1/mails.
 func Drafts(events []domain.Event) ([]outbox.Draft, error) {
 	out := make([]outbox.Draft, 0, len(events))
 	for _, e := range events {
+		if f, ok := e.(domain.MailDeliveryFailed); ok && invitationMail[f.TemplateID] {
+			d, err := invitationMailFailed(f)
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				out = append(out, *d)
+			}
+			continue
+		}
 		switch e := e.(type) {
 		case domain.MailDelivered:
 			if e.ChallengeID == "" {
@@ -448,4 +468,30 @@ func Drafts(events []domain.Event) ([]outbox.Draft, error) {
 		}
 	}
 	return out, nil
+}
+
+// invitationMail are the templates of a provider's request mailed to the
+// reseller: their failure is published (invitationMailFailed).
+var invitationMail = map[string]bool{mails.Invitation: true, mails.InvitationReminder: true}
+
+// invitationMailFailed is the failure event of an invitation mail, from the
+// request its data names; nil for a mail recorded before its data named the
+// relationship (nothing to tell it to).
+func invitationMailFailed(f domain.MailDeliveryFailed) (*outbox.Draft, error) {
+	var d mails.Data
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		return nil, fmt.Errorf("events: the data of invitation mail %s: %w", f.MailID, err)
+	}
+	r := d.Relationship
+	if r == nil || r.RelationshipID == "" || r.RequestID == "" || r.ProviderID == "" {
+		return nil, nil
+	}
+	reason := string(f.Reason)
+	if f.Reason == domain.ReasonExpired {
+		reason = notifierv1.ReasonInvitationExpired
+	}
+	return &outbox.Draft{Type: notifierv1.TypeInvitationMailFailed, Subject: f.PartnerID, Data: notifierv1.InvitationMailFailed{
+		PartnerID: f.PartnerID, RelationshipID: r.RelationshipID, RequestID: r.RequestID, ProviderID: r.ProviderID,
+		TemplateID: f.TemplateID, Attempts: f.Attempts, Reason: reason, LastError: normalize.Clip(f.LastError, 500),
+		FailedAt: f.OccurredAt}}, nil
 }

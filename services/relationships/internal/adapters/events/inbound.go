@@ -6,6 +6,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
@@ -43,6 +44,8 @@ func (h Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: HandlerStandingChanged, Handle: h.OnStandingChanged},
 		{Type: registrationv1.TypeLocationAdded, Inbox: HandlerLocationAdded, Handle: h.OnLocationAdded},
 		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
+		// Only failures are published: nothing on an onboarding's path.
+		{Type: notifierv1.TypeInvitationMailFailed, Inbox: HandlerInvitationMailFailed, Handle: h.OnInvitationMailFailed},
 	}
 	for i := range subs {
 		subs[i].Workers, subs[i].Linger = 1, bus.ReadModelLinger

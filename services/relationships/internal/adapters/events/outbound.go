@@ -48,6 +48,10 @@ func ToDraft(e domain.Event) (outbox.Draft, error) {
 		typ, data = relv1.TypeRequestExpired, relv1.RequestExpired{
 			Parties: parties(ev.EventHeader), RequestID: ev.RequestID, Kind: string(ev.Kind),
 		}
+	case domain.RequestUndelivered:
+		typ, data = relv1.TypeRequestUndelivered, relv1.RequestUndelivered{
+			Parties: parties(ev.EventHeader), RequestID: ev.RequestID, Kind: string(ev.Kind), TemplateID: ev.Template, Reason: ev.Reason,
+		}
 	case domain.RequestReminderDue:
 		typ, data = relv1.TypeRequestReminderDue, relv1.RequestReminderDue{
 			Parties: parties(ev.EventHeader), RequestID: ev.RequestID, ExpiresAt: ev.ExpiresAt.UTC(),

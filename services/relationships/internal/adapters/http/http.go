@@ -325,11 +325,20 @@ type grantSummary struct {
 }
 
 type pendingSummary struct {
-	RequestID string    `json:"request_id"`
-	Kind      string    `json:"kind"`
-	Status    string    `json:"status"`
-	Roles     []string  `json:"roles"`
-	ExpiresAt time.Time `json:"expires_at"`
+	RequestID   string       `json:"request_id"`
+	Kind        string       `json:"kind"`
+	Status      string       `json:"status"`
+	Roles       []string     `json:"roles"`
+	ExpiresAt   time.Time    `json:"expires_at"`
+	MailFailure *mailFailure `json:"mail_failure,omitempty"`
+}
+
+// mailFailure: the request's mail to the reseller's contact did not arrive.
+type mailFailure struct {
+	Template string    `json:"template"`
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail"`
+	FailedAt time.Time `json:"failed_at"`
 }
 
 type relationshipSummary struct {
@@ -398,6 +407,9 @@ func (a API) list(w http.ResponseWriter, r *http.Request, fn func(ctx context.Co
 		}
 		if p := s.PendingRequest; p != nil {
 			v.PendingRequest = &pendingSummary{RequestID: p.RequestID, Kind: string(p.Kind), Status: string(p.Status), Roles: p.Roles, ExpiresAt: p.ExpiresAt}
+			if f := p.MailFailure; f != nil {
+				v.PendingRequest.MailFailure = &mailFailure{Template: f.Template, Reason: f.Reason, Detail: f.Detail, FailedAt: f.At}
+			}
 		}
 		out.Relationships = append(out.Relationships, v)
 	}

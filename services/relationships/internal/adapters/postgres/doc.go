@@ -98,21 +98,29 @@ type relationshipDoc struct {
 }
 
 type requestDoc struct {
-	ID           string    `json:"id"`
-	Kind         string    `json:"kind"`
-	Roles        []string  `json:"roles"`
-	DurationDays int       `json:"duration_days"`
-	AutoExtend   bool      `json:"auto_extend"`
-	TokenHash    string    `json:"token_hash"`
-	Status       string    `json:"status"`
-	CreatedBy    string    `json:"created_by"`
-	CreatedAt    time.Time `json:"created_at"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	RemindAt     time.Time `json:"remind_at"`
-	RemindedAt   time.Time `json:"reminded_at"`
-	DeferredAt   time.Time `json:"deferred_at"`
-	AnsweredAt   time.Time `json:"answered_at"`
-	AnsweredBy   string    `json:"answered_by,omitempty"`
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	Roles        []string        `json:"roles"`
+	DurationDays int             `json:"duration_days"`
+	AutoExtend   bool            `json:"auto_extend"`
+	TokenHash    string          `json:"token_hash"`
+	Status       string          `json:"status"`
+	CreatedBy    string          `json:"created_by"`
+	CreatedAt    time.Time       `json:"created_at"`
+	ExpiresAt    time.Time       `json:"expires_at"`
+	RemindAt     time.Time       `json:"remind_at"`
+	RemindedAt   time.Time       `json:"reminded_at"`
+	DeferredAt   time.Time       `json:"deferred_at"`
+	AnsweredAt   time.Time       `json:"answered_at"`
+	AnsweredBy   string          `json:"answered_by,omitempty"`
+	MailFailure  *mailFailureDoc `json:"mail_failure,omitempty"`
+}
+
+type mailFailureDoc struct {
+	Template string    `json:"template"`
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail"`
+	At       time.Time `json:"at"`
 }
 
 type grantDoc struct {
@@ -154,6 +162,9 @@ func toRelationshipDoc(r *domain.Relationship) relationshipDoc {
 			CreatedBy: q.CreatedBy, CreatedAt: q.CreatedAt, ExpiresAt: q.ExpiresAt, RemindAt: q.RemindAt,
 			RemindedAt: q.RemindedAt, DeferredAt: q.DeferredAt, AnsweredAt: q.AnsweredAt, AnsweredBy: q.AnsweredBy,
 		}
+		if f := q.MailFailure; f != nil {
+			d.Requests[i].MailFailure = &mailFailureDoc{Template: f.Template, Reason: f.Reason, Detail: f.Detail, At: f.At}
+		}
 	}
 	if g := r.Grant; g != nil {
 		d.Grant = &grantDoc{
@@ -182,6 +193,9 @@ func (d relationshipDoc) domain() (*domain.Relationship, error) {
 			Terms:     domain.AccessTerms{Roles: roleSet(q.Roles), DurationDays: q.DurationDays, AutoExtend: q.AutoExtend},
 			CreatedBy: q.CreatedBy, CreatedAt: q.CreatedAt, ExpiresAt: q.ExpiresAt, RemindAt: q.RemindAt,
 			RemindedAt: q.RemindedAt, DeferredAt: q.DeferredAt, AnsweredAt: q.AnsweredAt, AnsweredBy: q.AnsweredBy,
+		}
+		if f := q.MailFailure; f != nil {
+			r.Requests[i].MailFailure = &domain.MailFailure{Template: f.Template, Reason: f.Reason, Detail: f.Detail, At: f.At}
 		}
 	}
 	if g := d.Grant; g != nil {
