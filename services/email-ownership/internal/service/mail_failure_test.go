@@ -25,7 +25,7 @@ func TestAnUndeliverableMailIsShownUntilANewOneIsSent(t *testing.T) {
 	failed := func(enrollment, challenge, template, reason string) notifierv1.MailFailed {
 		return notifierv1.MailFailed{PartnerID: partner, EnrollmentID: enrollment, Program: "indirect_reseller", ChallengeID: challenge,
 			TemplateID: template, Attempts: 1, Reason: reason, FailedAt: time.Now().UTC(),
-			LastError: `smtp send: sending SMTP RCPT TO command: 550 "5.1.1 user unknown", affected recipient(s): <t***@yamada.example.co.jp>`}
+			LastError: "the server answered RCPT TO with 550 5.1.1 <t***@yamada.example.co.jp>: user unknown"}
 	}
 	// Noise first: a mail given up because its challenge ended, and another
 	// template's mail of the same enrollment; neither is a failed

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -337,12 +338,62 @@ func stale(se *gomail.SendError) bool {
 
 // classify keeps the server's reply code and marks 5xx answers permanent;
 // connection problems, 4xx and anything unknown stay temporary (retried
-// within the mail's expiry).
+// within the mail's expiry). A server's answer is said in its own words
+// (answered): that is what an attempt's error, and a mail failure shown to
+// partners, carries.
 func classify(err error) error {
 	var se *gomail.SendError
 	if errors.As(err, &se) {
 		code := se.ErrorCode()
-		return &app.SendError{Code: code, Permanent: !se.IsTemp() && code >= 500 && code < 600, Err: fmt.Errorf("smtp send: %w", err)}
+		permanent := !se.IsTemp() && code >= 500 && code < 600
+		if text, ok := answered(se); ok {
+			return &app.SendError{Code: code, Permanent: permanent, Err: &replyError{text: text, err: err}}
+		}
+		return &app.SendError{Code: code, Permanent: permanent, Err: fmt.Errorf("smtp send: %w", err)}
 	}
 	return &app.SendError{Err: fmt.Errorf("smtp send: %w", err)}
+}
+
+// replyError says a server's answer; it unwraps to go-mail's error.
+type replyError struct {
+	text string
+	err  error
+}
+
+func (e *replyError) Error() string { return e.text }
+func (e *replyError) Unwrap() error { return e.err }
+
+// steps name the SMTP step a server answered, by go-mail's reason.
+var steps = map[gomail.SendErrReason]string{
+	gomail.ErrSMTPMailFrom:  "MAIL FROM",
+	gomail.ErrSMTPRcptTo:    "RCPT TO",
+	gomail.ErrSMTPData:      "DATA",
+	gomail.ErrSMTPDataClose: "the message",
+	gomail.ErrSMTPReset:     "RSET",
+}
+
+// answered is "the server answered <step> with <code> <text>" when se
+// carries a server's reply: go-mail's wording around it (its step, the
+// reply quoted, the recipients, the message ID — which the address masking
+// took for an address) is for programmers. The reply's text is kept as
+// the server wrote it, made valid UTF-8.
+func answered(se *gomail.SendError) (string, bool) {
+	step, ok := steps[se.Reason]
+	if !ok || se.ErrorCode() == 0 {
+		return "", false
+	}
+	s := strings.TrimPrefix(se.Error(), se.Reason.String()+": ")
+	for _, tail := range []string{", affected recipient(s): ", ", affected message ID: "} {
+		if i := strings.Index(s, tail); i >= 0 {
+			s = s[:i]
+		}
+	}
+	code, text, ok := strings.Cut(s, " ")
+	if !ok || code != strconv.Itoa(se.ErrorCode()) {
+		return "", false
+	}
+	if u, err := strconv.Unquote(text); err == nil {
+		text = u
+	}
+	return "the server answered " + step + " with " + code + " " + strings.ToValidUTF8(text, "\uFFFD"), true
 }

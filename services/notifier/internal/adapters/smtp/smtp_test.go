@@ -93,6 +93,11 @@ func TestSendFailures(t *testing.T) {
 		if !errors.Is(err, app.ErrPermanent) || !errors.As(err, &se) || se.Code != 550 {
 			t.Fatalf("err %v", err)
 		}
+		// The server's own words, where they were given: what partners and
+		// providers read as the mail's failure.
+		if got := err.Error(); !strings.HasPrefix(got, "the server answered RCPT TO with 550 ") || strings.Contains(got, "affected") || strings.Contains(got, `"`) {
+			t.Fatalf("err %q", got)
+		}
 	})
 	t.Run("server down is temporary, without a reply code", func(t *testing.T) {
 		srv := smtptest.Start(t, smtptest.Options{})
