@@ -127,3 +127,14 @@ func Permanent(err error) bool {
 	}
 	return false
 }
+
+// Codes of a query parameter a use case refuses; the HTTP layer refuses a
+// malformed one with the same code (httpx), so that every service answers
+// a bad query one way.
+const (
+	// CodeInvalidQueryParameter is the problem's code.
+	CodeInvalidQueryParameter = "request.invalid_query_parameter"
+	// CodeLimitOutOfRange is the field code of a page size (limit) that is
+	// not an integer within its bounds.
+	CodeLimitOutOfRange = "limit.out_of_range"
+)

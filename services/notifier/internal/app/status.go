@@ -46,10 +46,10 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 		q.Limit = 100
 	}
 	if q.Limit < 1 || q.Limit > 500 {
-		fe = append(fe, apperr.FieldError{Field: "query.limit", Code: "limit.out_of_range", Message: "1 to 500"})
+		fe = append(fe, apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: "1 to 500"})
 	}
 	if len(fe) > 0 {
-		return PartnerMails{}, apperr.Invalid("notifier.invalid_query", "invalid query", fe...)
+		return PartnerMails{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, "invalid query", fe...)
 	}
 	ds, err := a.d.Repo.List(ctx, q)
 	if err != nil {

@@ -52,7 +52,10 @@ const (
 	MaxPartnerPage     = 200
 )
 
-// Error codes of the partner search.
+// Error codes of the partner search: invalid parameters are 422
+// apperr.CodeInvalidQueryParameter, as in every service, each field with
+// CodeInvalidSearch (a page size out of bounds: apperr.CodeLimitOutOfRange);
+// an unknown cursor is CodeInvalidCursor (start again from the first page).
 const (
 	CodeInvalidSearch = "registration.invalid_search"
 	CodeInvalidCursor = "registration.invalid_cursor"
@@ -164,12 +167,13 @@ func validateSearch(q SearchPartners) (PartnerQuery, error) {
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxPartnerPage {
-			bad("limit", fmt.Sprintf("an integer from 1 to %d", MaxPartnerPage))
+			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange,
+				Message: fmt.Sprintf("an integer from 1 to %d", MaxPartnerPage)})
 		}
 		out.Limit = n
 	}
 	if len(fields) > 0 {
-		return PartnerQuery{}, apperr.Invalid(CodeInvalidSearch, "the search has invalid parameters; see fields", fields...)
+		return PartnerQuery{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, "the search has invalid parameters; see fields", fields...)
 	}
 	if q.After != "" {
 		c, ok := decodeCursor(q.After)

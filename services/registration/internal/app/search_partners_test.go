@@ -65,7 +65,7 @@ func TestSearchPartnersRefusesBeforeReading(t *testing.T) {
 		}
 	}
 	_, err := a.SearchPartners(context.Background(), auth.Principal{Subject: "op", Roles: []auth.Role{auth.RoleOperator}}, SearchPartners{Limit: "x", Market: "Japan"})
-	if ae, ok := apperr.As(err); !ok || ae.Code != CodeInvalidSearch || len(ae.Fields) != 2 {
+	if ae, ok := apperr.As(err); !ok || ae.Code != apperr.CodeInvalidQueryParameter || len(ae.Fields) != 2 {
 		t.Errorf("invalid search: %v", err)
 	}
 	if f.got != nil {

@@ -162,17 +162,17 @@ func TestOperatorsSearchPartners(t *testing.T) {
 			code  string
 			field string
 		}{
-			{url.Values{"limit": {"0"}}, "registration.invalid_search", "query.limit"},
-			{url.Values{"limit": {"201"}}, "registration.invalid_search", "query.limit"},
-			{url.Values{"market": {"jp"}}, "registration.invalid_search", "query.market"},
-			{url.Values{"status": {"Active!"}}, "registration.invalid_search", "query.status"},
+			{url.Values{"limit": {"0"}}, "request.invalid_query_parameter", "query.limit"},
+			{url.Values{"limit": {"201"}}, "request.invalid_query_parameter", "query.limit"},
+			{url.Values{"market": {"jp"}}, "request.invalid_query_parameter", "query.market"},
+			{url.Values{"status": {"Active!"}}, "request.invalid_query_parameter", "query.status"},
 			// a status or program no partner can have matched nothing (200, an empty page): a typo read as "none"
-			{url.Values{"status": {"actve"}}, "registration.invalid_search", "query.status"},
-			{url.Values{"program": {"indirect_resller"}}, "registration.invalid_search", "query.program"},
-			{url.Values{"registration_number": {"ABC"}}, "registration.invalid_search", "query.registration_number"},
-			{url.Values{"created_after": {"yesterday"}}, "registration.invalid_search", "query.created_after"},
-			{url.Values{"created_after": {"2026-03-02T00:00:00Z"}, "created_before": {"2026-03-01T00:00:00Z"}}, "registration.invalid_search", "query.created_before"},
-			{url.Values{"name": {"   "}}, "registration.invalid_search", "query.name"},
+			{url.Values{"status": {"actve"}}, "request.invalid_query_parameter", "query.status"},
+			{url.Values{"program": {"indirect_resller"}}, "request.invalid_query_parameter", "query.program"},
+			{url.Values{"registration_number": {"ABC"}}, "request.invalid_query_parameter", "query.registration_number"},
+			{url.Values{"created_after": {"yesterday"}}, "request.invalid_query_parameter", "query.created_after"},
+			{url.Values{"created_after": {"2026-03-02T00:00:00Z"}, "created_before": {"2026-03-01T00:00:00Z"}}, "request.invalid_query_parameter", "query.created_before"},
+			{url.Values{"name": {"   "}}, "request.invalid_query_parameter", "query.name"},
 			{url.Values{"after": {"not-a-cursor"}}, "registration.invalid_cursor", "query.after"},
 		} {
 			_, r := e.search(t, operator, tt.query)

@@ -110,8 +110,8 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxFeedLimit {
-			return FeedQuery{}, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit),
-				apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
+			return FeedQuery{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit),
+				apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
 		}
 		out.Limit = n
 	}

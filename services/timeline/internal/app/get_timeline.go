@@ -45,7 +45,6 @@ func typeFilter(t string) (string, error) {
 const (
 	CodePartnerUnknown = "timeline.partner_unknown"
 	CodeInvalidPartner = "timeline.invalid_partner_id"
-	CodeInvalidLimit   = "timeline.invalid_limit"
 	CodeInvalidCursor  = "timeline.invalid_cursor"
 	CodeInvalidType    = "timeline.invalid_type"
 )
@@ -115,8 +114,8 @@ func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []stri
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)
 		if err != nil || n < 1 || n > MaxLimit {
-			return 0, nil, nil, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
-				apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
+			return 0, nil, nil, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
+				apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
 		}
 		limit = n
 	}

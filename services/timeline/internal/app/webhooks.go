@@ -372,8 +372,8 @@ func parseLimit(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, apperr.Invalid(CodeInvalidLimit, fmt.Sprintf("limit must be an integer from 1 to %d", MaxListLimit),
-			apperr.FieldError{Field: "query.limit", Code: CodeInvalidLimit, Message: fmt.Sprintf("want 1..%d, got %q", MaxListLimit, s)})
+		return 0, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxListLimit),
+			apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxListLimit, s)})
 	}
 	return n, nil
 }

@@ -122,7 +122,7 @@ func TestFeed(t *testing.T) {
 			{"partner admin, another partner", user("a-1", reseller, auth.RolePartnerAdmin), "partner=" + stranger, 404, "timeline.partner_unknown"},
 			{"upstream, a partner it did not register", upstreamPortal, "partner=" + stranger, 404, "timeline.partner_unknown"},
 			{"bad cursor", operator, "after=xyz", 422, "timeline.invalid_cursor"},
-			{"bad limit", operator, "limit=501", 422, "timeline.invalid_limit"},
+			{"bad limit", operator, "limit=501", 422, "request.invalid_query_parameter"},
 			{"bad partner", operator, "partner=PL-1", 422, "timeline.invalid_partner_id"},
 			{"bad type", operator, "type=" + url.QueryEscape("a b"), 422, "timeline.invalid_type"},
 			{"a type no event has (was an empty 200)", operator, "type=registraton.", 422, "timeline.invalid_type"},

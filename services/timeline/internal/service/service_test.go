@@ -375,9 +375,9 @@ func TestTimeline(t *testing.T) {
 			{"/v1/partners/" + stranger + "/timeline", 404, "timeline.partner_unknown"},
 			{"/v1/partners/acme/timeline", 422, "timeline.invalid_partner_id"},
 			{"/v1/partners/PL-RRRR-0000-001/timeline", 422, "timeline.invalid_partner_id"},
-			{"/v1/partners/" + reseller + "/timeline?limit=0", 422, "timeline.invalid_limit"},
-			{"/v1/partners/" + reseller + "/timeline?limit=501", 422, "timeline.invalid_limit"},
-			{"/v1/partners/" + reseller + "/timeline?limit=ten", 422, "timeline.invalid_limit"},
+			{"/v1/partners/" + reseller + "/timeline?limit=0", 422, "request.invalid_query_parameter"},
+			{"/v1/partners/" + reseller + "/timeline?limit=501", 422, "request.invalid_query_parameter"},
+			{"/v1/partners/" + reseller + "/timeline?limit=ten", 422, "request.invalid_query_parameter"},
 			{"/v1/partners/" + reseller + "/timeline?after=not-a-cursor", 422, "timeline.invalid_cursor"},
 			{"/v1/partners/" + reseller + "/timeline?type=" + url.QueryEscape("registration. x"), 422, "timeline.invalid_type"},
 		}

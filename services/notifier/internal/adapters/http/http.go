@@ -116,8 +116,8 @@ func (a API) list(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 { // 0 read as "the default" before
-			httpx.WriteError(w, r, apperr.Invalid("notifier.invalid_query", "invalid query",
-				apperr.FieldError{Field: "query.limit", Code: "limit.out_of_range", Message: "1 to 500"}))
+			httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query",
+				apperr.FieldError{Field: "query.limit", Code: httpx.CodeLimitOutOfRange, Message: "1 to 500"}))
 			return
 		}
 		limit = n

@@ -364,7 +364,7 @@ func listQuery(r *http.Request) (app.ListQuery, error) {
 	if s := r.URL.Query().Get("include_closed"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return q, apperr.Invalid("request.invalid_query", "include_closed must be true or false",
+			return q, apperr.Invalid(httpx.CodeInvalidQueryParameter, "include_closed must be true or false",
 				apperr.FieldError{Field: "query.include_closed", Code: "include_closed.not_boolean", Message: "must be true or false"})
 		}
 		q.IncludeClosed = b

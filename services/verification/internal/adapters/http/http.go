@@ -82,7 +82,7 @@ func queueParams(q url.Values, fields []apperr.FieldError) (market string, uncla
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: "query.limit_out_of_range", Message: "limit must be 1..500"})
+			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: httpx.CodeLimitOutOfRange, Message: "limit must be 1..500"})
 		}
 		limit = n
 	}
@@ -101,7 +101,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
-		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
+		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query parameters", fields...))
 		return
 	}
 	tasks, err := h.App.ListTasks(r.Context(), principal(r), f)

@@ -33,7 +33,7 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
-		httpx.WriteError(w, r, apperr.Invalid("request.invalid_query", "invalid query parameters", fields...))
+		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query parameters", fields...))
 		return
 	}
 	reviews, err := h.App.ListReviews(r.Context(), principal(r), f)
