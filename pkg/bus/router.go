@@ -1205,12 +1205,30 @@ func (r *Router) inTxs(ds []*delivery) {
 	}
 	switch {
 	case err == nil:
-	case len(ds) == 1:
-		ds[0].err = err
+	case len(ds) == 1 || pg.Unavailable(err):
+		// The database is away: every event waits for it, in order
+		// (awaitDatabase), rather than some being tried alone.
+		for _, d := range ds {
+			d.err = err
+		}
 	default:
 		r.log.Debug("batch transaction failed; handling its events one by one", "durable", ds[0].s.durable, "events", len(ds), "err", err)
+		// ds are in partner order (inTx sorted them, stably). A partner
+		// whose event found the database away has its later events wait
+		// with it: tried alone, one of them could commit first when the
+		// database came back between the two.
+		var away map[string]error
 		for _, d := range ds {
-			d.err = r.inTx([]*delivery{d}, false)
+			if e, ok := away[d.ev.PartitionKey]; ok {
+				d.err = e
+				continue
+			}
+			if d.err = r.inTx([]*delivery{d}, false); pg.Unavailable(d.err) {
+				if away == nil {
+					away = map[string]error{}
+				}
+				away[d.ev.PartitionKey] = d.err
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -459,6 +460,48 @@ func TestAReusedIDIsAnsweredOnce(t *testing.T) {
 	}
 	if want := []row{{id, 1}, {"reused:" + id, 2}, {last, 3}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("handled %v, want %v", got, want)
+	}
+}
+
+// TestAPartnersEventsWaitTogetherForTheDatabase: when a batch fails because
+// the database is away, its events are not tried one by one: one of a
+// partner's later events could commit before the earlier one, the database
+// answering again between the two (CI saw [2 1]). They wait together and go
+// on in order.
+func TestAPartnersEventsWaitTogetherForTheDatabase(t *testing.T) {
+	url, js, pool := registrationAndSeen(t)
+	publish(t, js, "PG-1", 1)
+	publish(t, js, "PG-1", 2)
+	cfg := testConfig(url)
+	cfg.Workers = 1
+	router, _ := newRouter(t, "relationships", cfg, pool)
+	var first atomic.Int32
+	var mu sync.Mutex
+	var order []int
+	router.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
+		n := number(t, ev)
+		if n == 1 && first.Add(1) <= 2 {
+			// The batch's try and a try alone find the database away.
+			return &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}
+		}
+		return pg.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, txid_current()::text)`, ev.ID, n); err != nil {
+				return err
+			}
+			pg.AfterCommit(ctx, func() {
+				mu.Lock()
+				order = append(order, n)
+				mu.Unlock()
+			})
+			return nil
+		})
+	}})
+	runRouter(t, router)
+	waitSeen(t, pool, 2)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, []int{1, 2}) {
+		t.Errorf("committed %v, want [1 2]", order)
 	}
 }
 
