@@ -156,92 +156,285 @@ func (w *Webhooks) HandOff(ids ...string) {
 	}
 }
 
-// DeliveryReport says what one dispatcher run did.
+// DeliveryReport says what one dispatcher run did: the attempts it
+// recorded, and the requests still in flight when it returned.
 type DeliveryReport struct {
 	Succeeded, Retrying, Failed int
 	Attempts                    []domain.Attempt
 	Disabled                    []domain.DisabledEndpoint
+	InFlight                    int
 }
 
-// DeliverWebhooks is the dispatcher's run (the webhooks job): it sends the
+// inFlight is what this process has sent and not yet recorded. A run
+// starts requests and returns; each request, when it ends, wakes the
+// dispatcher, which records what ended and starts what waits. A receiver
+// slow to answer holds its own requests only: not the next run, nor other
+// endpoints' deliveries.
+type inFlight struct {
+	mu         sync.Mutex
+	requests   int
+	byEndpoint map[string]int
+	// sent are the deliveries sent whose attempt is not yet recorded: a
+	// redelivery of one waits for that record.
+	sent map[string]bool
+	// waiting are deliveries ready to send (loaded, with their endpoint)
+	// that found no free request, or their endpoint at its share.
+	waiting []sendable
+	// held are redeliveries of a delivery in sent, not yet loaded.
+	held []handed
+	// ended are attempts that ended, to be recorded; endedAt is when the
+	// oldest ended.
+	ended   []endedAttempt
+	endedAt time.Time
+}
+
+type sendable struct {
+	out Outgoing
+	at  time.Time // when it was handed off or claimed: its lease began
+}
+
+type endedAttempt struct {
+	out     Outgoing
+	attempt domain.Attempt
+}
+
+// takeEnded returns the attempts to record now: all of them when no
+// request is in flight, else once the oldest waited window (so that
+// attempts ending a few milliseconds apart are recorded together); else
+// when they will be due.
+func (f *inFlight) takeEnded(now time.Time, window time.Duration) ([]endedAttempt, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ended) == 0 {
+		return nil, time.Time{}
+	}
+	if due := f.endedAt.Add(window); f.requests > 0 && now.Before(due) {
+		return nil, due
+	}
+	ended := f.ended
+	f.ended = nil
+	return ended, time.Time{}
+}
+
+// recorded forgets the deliveries of recorded (or given up) attempts and
+// returns the redeliveries that waited for them.
+func (f *inFlight) recorded(ended []endedAttempt) []handed {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range ended {
+		delete(f.sent, e.out.Delivery.ID)
+	}
+	var free []handed
+	held := f.held[:0]
+	for _, h := range f.held {
+		if f.sent[h.id] {
+			held = append(held, h)
+		} else {
+			free = append(free, h)
+		}
+	}
+	f.held = held
+	return free
+}
+
+// hold keeps the redeliveries of deliveries in flight and returns the
+// others.
+func (f *inFlight) hold(items []handed) []handed {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var rest []handed
+	for _, it := range items {
+		if it.out == nil && f.sent[it.id] {
+			f.held = append(f.held, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	return rest
+}
+
+// start picks, oldest first, the deliveries that may be sent now: a free
+// request, their endpoint below its share (so that one endpoint slow to
+// answer leaves requests to the others), and not already in flight. The
+// others wait; those waiting since maxAge or more are dropped (their
+// lease is ending: the sweep claims them again once it has).
+func (f *inFlight) start(now time.Time, fresh []sendable, limit, share int, maxAge time.Duration) (starting []Outgoing, free int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.byEndpoint == nil {
+		f.byEndpoint, f.sent = map[string]int{}, map[string]bool{}
+	}
+	candidates := append(f.waiting, fresh...)
+	f.waiting = nil
+	for _, c := range candidates {
+		id, ep := c.out.Delivery.ID, c.out.Delivery.EndpointID
+		switch {
+		case now.Sub(c.at) >= maxAge:
+		case f.requests < limit && f.byEndpoint[ep] < share && !f.sent[id]:
+			f.requests++
+			f.byEndpoint[ep]++
+			f.sent[id] = true
+			starting = append(starting, c.out)
+		case f.sent[id]:
+			// Loaded before the attempt in flight: loaded again once
+			// that attempt is recorded.
+			f.held = append(f.held, handed{id: id, at: c.at})
+		default:
+			f.waiting = append(f.waiting, c)
+		}
+	}
+	return starting, limit - f.requests
+}
+
+// end notes an attempt that ended.
+func (f *inFlight) end(o Outgoing, a domain.Attempt, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests--
+	if f.byEndpoint[o.Delivery.EndpointID]--; f.byEndpoint[o.Delivery.EndpointID] <= 0 {
+		delete(f.byEndpoint, o.Delivery.EndpointID)
+	}
+	if len(f.ended) == 0 {
+		f.endedAt = now
+	}
+	f.ended = append(f.ended, endedAttempt{out: o, attempt: a})
+}
+
+func (f *inFlight) free(limit int) (free, requests int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return limit - f.requests, f.requests
+}
+
+// DeliverWebhooks is the dispatcher's run (the webhooks job). It records
+// the attempts that ended (scheduling retries by the policy, disabling an
+// endpoint that failed persistently), then starts requests for the
 // deliveries handed off to it and, when a sweep is due, those due in the
-// table (retries, and leases of a replica that died), records every
-// attempt, schedules retries by the policy, and disables an endpoint that
-// failed persistently. It returns when it should run next.
+// table (retries, and leases of a replica that died), and returns without
+// waiting for their answers: each answer wakes it again. It returns when
+// it should run next. The requests run under ctx, which must outlive the
+// run (the job's does): when it ends they are cut short, unrecorded, and
+// sent again once their lease ends.
 func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (DeliveryReport, time.Time, error) {
 	p := w.Policy
-	var items []handed
+	limit := max(1, p.Concurrency)
+	var report DeliveryReport
+	var next time.Time
+	soonest := func(at time.Time) {
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	ended, due := w.inFlight.takeEnded(now, p.Window)
+	soonest(due)
+	if len(ended) > 0 {
+		r, err := w.record(ctx, ended)
+		// Redeliveries asked for while these were in flight go now.
+		w.queue.add(w.inFlight.recorded(ended)...)
+		if err != nil {
+			// The claims lapse; the sweep sends these again after their lease.
+			return DeliveryReport{}, time.Time{}, err
+		}
+		report = r.DeliveryReport
+		soonest(w.queue.noteDue(r.retryAt, false, p.Every, now))
+	}
+	free, _ := w.inFlight.free(limit)
+	var fresh []sendable
 	more := false
-	ready, readyAt := w.queue.ready(now, p.Window, p.Batch)
-	if ready {
-		items, more = w.queue.take(now, p.Batch, p.Lease/2)
-	}
-	var load []string
-	for _, it := range items {
-		if it.out == nil {
-			load = append(load, it.id)
+	if free > 0 {
+		var items []handed
+		ready, readyAt := w.queue.ready(now, p.Window, p.Batch)
+		if ready {
+			items, more = w.queue.take(now, p.Batch, p.Lease/2)
+		} else {
+			soonest(readyAt)
 		}
-	}
-	if want := p.Batch - len(items); want > 0 && w.queue.sweepDue(now) {
-		claimed, next, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
+		items = w.inFlight.hold(items)
+		var load []string
+		for _, it := range items {
+			if it.out == nil {
+				load = append(load, it.id)
+			}
+		}
+		claimedAt := now
+		if want := free - len(items); want > 0 && w.queue.sweepDue(now) {
+			claimed, at, err := w.Store.ClaimDue(ctx, now, now.Add(p.Lease), want)
+			if err != nil {
+				return report, time.Time{}, fmt.Errorf("claim due deliveries: %w", err)
+			}
+			load = append(load, claimed...)
+			w.queue.noteDue(at, true, p.Every, now)
+			more = more || len(claimed) == want
+		}
+		soonest(w.queue.noteDue(time.Time{}, false, p.Every, now))
+		if len(load) > 0 {
+			loaded, err := w.Store.Outgoing(ctx, load)
+			if err != nil {
+				return report, time.Time{}, fmt.Errorf("load deliveries: %w", err)
+			}
+			for _, o := range loaded {
+				at := claimedAt
+				for _, it := range items {
+					if it.id == o.Delivery.ID {
+						at = it.at
+					}
+				}
+				fresh = append(fresh, sendable{out: o, at: at})
+			}
+		}
+		recorded, err := w.withEndpoints(ctx, now, items)
 		if err != nil {
-			return DeliveryReport{}, time.Time{}, fmt.Errorf("claim due deliveries: %w", err)
+			return report, time.Time{}, err
 		}
-		load = append(load, claimed...)
-		w.queue.noteDue(next, true, p.Every, now)
-		more = more || len(claimed) == want
+		fresh = append(fresh, recorded...)
 	}
-	var out []Outgoing
-	if len(load) > 0 {
-		loaded, err := w.Store.Outgoing(ctx, load)
-		if err != nil {
-			return DeliveryReport{}, time.Time{}, fmt.Errorf("load deliveries: %w", err)
-		}
-		out = loaded
+	share := max(1, (limit+1)/2)
+	send, free := w.inFlight.start(now, fresh, limit, share, p.Lease/2)
+	w.send(ctx, send)
+	if more && free > 0 {
+		next = now
 	}
-	recorded, err := w.withEndpoints(ctx, now, items)
-	if err != nil {
-		return DeliveryReport{}, time.Time{}, err
+	_, report.InFlight = w.inFlight.free(limit)
+	return report, next, nil
+}
+
+// record stores the outcomes of ended attempts.
+func (w *Webhooks) record(ctx context.Context, ended []endedAttempt) (deliveryRecord, error) {
+	out := make([]Outgoing, len(ended))
+	attempts := make([]domain.Attempt, len(ended))
+	for i, e := range ended {
+		out[i], attempts[i] = e.out, e.attempt
 	}
-	out = append(out, recorded...)
-	next := w.queue.noteDue(time.Time{}, false, p.Every, now)
-	if !ready && !readyAt.IsZero() && readyAt.Before(next) {
-		next = readyAt
-	}
-	if len(out) == 0 {
-		return DeliveryReport{}, next, nil
-	}
-	attempts := w.send(ctx, out)
 	report, results, health, disable := w.decide(out, attempts)
 	disabled, err := w.Store.RecordAttempts(ctx, results, health, disable)
 	if err != nil {
-		// The claims lapse; the sweep sends these again after their lease.
-		return DeliveryReport{}, time.Time{}, fmt.Errorf("record delivery attempts: %w", err)
+		return deliveryRecord{}, fmt.Errorf("record delivery attempts: %w", err)
 	}
 	report.Disabled = disabled
 	for _, d := range disabled {
 		w.endpoints.forget(d.EndpointID)
 	}
-	var earliest time.Time
-	for _, r := range results {
-		if r.State == domain.DeliveryPending && (earliest.IsZero() || r.Next.Before(earliest)) {
-			earliest = r.Next
+	r := deliveryRecord{DeliveryReport: report}
+	for _, res := range results {
+		if res.State == domain.DeliveryPending && (r.retryAt.IsZero() || res.Next.Before(r.retryAt)) {
+			r.retryAt = res.Next
 		}
 	}
-	next = w.queue.noteDue(earliest, false, p.Every, now)
-	if more {
-		next = now
-	} else if ok, at := w.queue.ready(now, p.Window, p.Batch); ok || (!at.IsZero() && at.Before(next)) {
-		next = at // handed off while this run sent
-	}
-	return report, next, nil
+	return r, nil
+}
+
+// deliveryRecord is what recording attempts did, and the earliest retry it
+// scheduled.
+type deliveryRecord struct {
+	DeliveryReport
+	retryAt time.Time
 }
 
 // withEndpoints completes the handed-off deliveries of recorded events with
 // their endpoints (from the cache, else one read); those of an endpoint
 // disabled or deleted meanwhile are left out (a disabled endpoint's are
 // cancelled with it, or sent if it is enabled again).
-func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []handed) ([]Outgoing, error) {
+func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []handed) ([]sendable, error) {
 	var missing []string
 	for _, it := range items {
 		if it.out == nil {
@@ -260,7 +453,7 @@ func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []han
 			w.endpoints.put(e, now)
 		}
 	}
-	var out []Outgoing
+	var out []sendable
 	for _, it := range items {
 		if it.out == nil {
 			continue
@@ -271,14 +464,14 @@ func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []han
 		}
 		o := *it.out
 		o.URL, o.Consumer, o.Secrets = e.URL, e.Consumer, e.Secrets
-		out = append(out, o)
+		out = append(out, sendable{out: o, at: it.at})
 	}
 	return out, nil
 }
 
-// send makes one attempt per delivery, at most Concurrency at once.
-func (w *Webhooks) send(ctx context.Context, out []Outgoing) []domain.Attempt {
-	attempts := make([]domain.Attempt, len(out))
+// send starts one attempt per delivery (each has its request); each,
+// when it ends, is noted for the next run to record, and wakes it.
+func (w *Webhooks) send(ctx context.Context, out []Outgoing) {
 	keys := map[string][][]byte{} // per endpoint: opened once per run
 	for _, o := range out {
 		if _, ok := keys[o.Delivery.EndpointID]; ok {
@@ -292,9 +485,7 @@ func (w *Webhooks) send(ctx context.Context, out []Outgoing) []domain.Attempt {
 		}
 		keys[o.Delivery.EndpointID] = ks
 	}
-	sem := make(chan struct{}, max(1, w.Policy.Concurrency))
-	var wg sync.WaitGroup
-	for i, o := range out {
+	for _, o := range out {
 		ks := keys[o.Delivery.EndpointID]
 		body, err := o.Event.StructuredJSON()
 		if err != nil || len(ks) == 0 {
@@ -302,20 +493,22 @@ func (w *Webhooks) send(ctx context.Context, out []Outgoing) []domain.Attempt {
 			if err != nil {
 				why = "the event cannot be encoded: " + err.Error()
 			}
-			attempts[i] = domain.Attempt{At: w.Now().UTC(), Error: why}
+			w.ended(o, domain.Attempt{At: w.Now().UTC(), Error: why})
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
 			a := w.Sender.Send(ctx, o.URL, o.Event.ID, w.Now(), body, ks)
 			a.Manual = o.Manual
-			attempts[i] = a
+			w.ended(o, a)
 		}()
 	}
-	wg.Wait()
-	return attempts
+}
+
+func (w *Webhooks) ended(o Outgoing, a domain.Attempt) {
+	w.inFlight.end(o, a, w.Now())
+	if w.Wake != nil {
+		w.Wake()
+	}
 }
 
 // decide turns attempts into the deliveries' next states, the endpoints'

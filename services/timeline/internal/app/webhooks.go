@@ -162,7 +162,8 @@ type WebhookPolicy struct {
 	Lease time.Duration
 	// Batch bounds the deliveries one run sends.
 	Batch int
-	// Concurrency bounds the requests in flight.
+	// Concurrency bounds the requests in flight; one endpoint has at most
+	// half of them.
 	Concurrency int
 	// AllowInsecure admits http URLs and private addresses (development).
 	AllowInsecure bool
@@ -188,6 +189,7 @@ type Webhooks struct {
 
 	queue     handoff
 	endpoints endpointCache
+	inFlight  inFlight
 }
 
 // Limits of the webhook API's lists.

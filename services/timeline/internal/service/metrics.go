@@ -12,6 +12,7 @@ type webhookMetrics struct {
 	attempts *prometheus.CounterVec
 	duration prometheus.Histogram
 	disabled prometheus.Counter
+	inFlight prometheus.Gauge
 }
 
 func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
@@ -26,11 +27,13 @@ func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
 			Help: "Time from request to answer of a webhook attempt.", Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 		disabled: prometheus.NewCounter(prometheus.CounterOpts{Namespace: telemetry.Namespace, Name: "webhook_endpoints_disabled_total",
 			Help: "Webhook endpoints disabled for persistent failure."}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: telemetry.Namespace, Name: "webhook_requests_in_flight",
+			Help: "Webhook requests sent and not yet answered."}),
 	}
 	for _, o := range []string{"succeeded", "retry", "failed"} {
 		m.attempts.WithLabelValues(o) // every series exists from the start
 	}
-	reg.MustRegister(m.attempts, m.duration, m.disabled)
+	reg.MustRegister(m.attempts, m.duration, m.disabled, m.inFlight)
 	return m
 }
 
@@ -47,4 +50,5 @@ func (m *webhookMetrics) observe(r app.DeliveryReport) {
 		}
 	}
 	m.disabled.Add(float64(len(r.Disabled)))
+	m.inFlight.Set(float64(r.InFlight))
 }

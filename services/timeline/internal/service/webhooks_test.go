@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,8 +78,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.sigs[ev.ID()] = len(strings.Fields(req.Header.Get("webhook-signature")))
-	if r.fail != nil {
-		if status := r.fail(ev.ID()); status != 0 {
+	if fail := r.fail; fail != nil {
+		r.mu.Unlock() // a receiver holding one request answers the others
+		status := fail(ev.ID())
+		r.mu.Lock()
+		if status != 0 {
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte("try later"))
 			return
@@ -604,6 +608,68 @@ func TestRedeliveriesByHandUseUpNoRetry(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, func() error {
 		if d = e.delivery(id, ev.ID, operator); d["state"] != "succeeded" {
 			return fmt.Errorf("delivery %v", d)
+		}
+		return nil
+	})
+}
+
+// TestASlowReceiverHoldsOnlyItsOwnRequests: a receiver that holds its
+// requests delays neither the next events' deliveries to other endpoints
+// nor the recording of theirs, and takes at most half of the requests the
+// dispatcher may have in flight (before, the dispatcher waited for every
+// request of a batch before it sent the next: one receiver holding a
+// request held every endpoint's deliveries, up to WEBHOOK_TIMEOUT).
+func TestASlowReceiverHoldsOnlyItsOwnRequests(t *testing.T) {
+	e := start(t, fastRetries, func(c *service.Config) {
+		c.WebhookConcurrency = 2
+		c.WebhookTimeout = time.Minute // the slow receiver's requests are held, never cut short, during the test
+	})
+	slow, fast := newReceiver(t), newReceiver(t)
+	release := make(chan struct{})
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released)
+	var held atomic.Int32
+	slow.fail = func(string) int {
+		held.Add(1)
+		defer held.Add(-1)
+		<-release
+		return 0
+	}
+	slowID, _ := e.register(operator, slow, map[string]any{"event_types": []string{"relationships."}})
+	fastID, _ := e.register(operator, fast, map[string]any{"event_types": []string{"relationships."}})
+	var ids []string
+	for i := range 3 {
+		ev := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, uint64(i+1), t0.Add(time.Duration(i)*time.Second), map[string]any{"reseller_id": reseller})
+		e.publish(ev)
+		ids = append(ids, ev.ID)
+		if i == 0 {
+			testkit.Eventually(t, 10*time.Second, func() error {
+				if held.Load() == 0 {
+					return errors.New("the slow receiver has no request yet")
+				}
+				return nil
+			})
+		}
+	}
+	fast.waitFor(t, ids...)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if d := e.delivery(fastID, id, operator); d["state"] != "succeeded" {
+				return fmt.Errorf("the fast receiver's delivery of %s while the slow one holds its request: %v", id, d)
+			}
+		}
+		return nil
+	})
+	if n := held.Load(); n != 1 {
+		t.Fatalf("the slow receiver holds %d requests of the 2 the dispatcher may have in flight; want 1 (its half)", n)
+	}
+	released()
+	slow.waitFor(t, ids...)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if d := e.delivery(slowID, id, operator); d["state"] != "succeeded" || d["attempts"] != float64(1) {
+				return fmt.Errorf("the slow receiver's delivery of %s once released: %v", id, d)
+			}
 		}
 		return nil
 	})
