@@ -3,6 +3,7 @@ package k8s
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +51,49 @@ func TestComposeEnvIsRead(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(present, want) {
 		t.Errorf("compose runs %v, the repository has %v", present, want)
+	}
+}
+
+// TestComposeSetsEveryBusPassword: each NATS node of docker-compose.yml
+// has in its environment the password of every user of
+// deploy/nats/accounts.conf (the server refuses to start on an undefined
+// $NATS_PASSWORD_<USER>).
+func TestComposeSetsEveryBusPassword(t *testing.T) {
+	root := repoRoot(t)
+	accounts, err := os.ReadFile(filepath.Join(root, "deploy", "nats", "accounts.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwords := regexp.MustCompile(`(?m)^\s*password: \$(NATS_PASSWORD_[A-Z0-9_]+)$`).FindAllStringSubmatch(string(accounts), -1)
+	if len(passwords) < 10 {
+		t.Fatalf("accounts.conf names %d passwords; want every user's", len(passwords))
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Environment map[string]any `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	nodes := 0
+	for name, s := range doc.Services {
+		if !strings.HasPrefix(name, "nats-") {
+			continue
+		}
+		nodes++
+		for _, p := range passwords {
+			if _, ok := s.Environment[p[1]]; !ok {
+				t.Errorf("compose's %s does not set %s", name, p[1])
+			}
+		}
+	}
+	if nodes != 3 {
+		t.Fatalf("%d NATS nodes in docker-compose.yml, want 3", nodes)
 	}
 }
 

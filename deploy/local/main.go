@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/partnerhub/onboarding/deploy/local/stack"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/platform"
@@ -55,12 +56,39 @@ func main() {
 		fmt.Fprintln(os.Stderr, "local: running with the kernel's timer slack:", err)
 	}
 	platform.TuneRuntime(os.Getenv)
+	if len(os.Args) > 1 && os.Args[1] == "accounts" {
+		if err := printAccounts(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "local accounts:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
 	}
+}
+
+// printAccounts prints the accounts.conf of a deployment whose principal
+// directory is the file args[0] (PARTNERHUB_PRINCIPALS_FILE): the
+// committed users, and one per bus_user the directory binds. Each user's
+// password is read by the NATS servers from NATS_PASSWORD_<USER>.
+func printAccounts(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: go run ./deploy/local accounts PRINCIPALS.json > accounts.conf")
+	}
+	d, err := auth.LoadDirectory(args[0], "")
+	if err != nil {
+		return err
+	}
+	conf, err := stack.AccountsConfigFor(d)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(os.Stdout, conf)
+	return err
 }
 
 func run(ctx context.Context) error {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 )
@@ -24,6 +26,9 @@ const (
 const (
 	CodePrincipalMissing = "auth.principal_missing" // KindUnauthenticated: no authtype/authid
 	CodePrincipalUnknown = "auth.principal_unknown" // KindForbidden: not in the directory
+	// KindForbidden: the account is bound to a bus user other than the one
+	// that published the event (or to none, and a bound user published it).
+	CodePrincipalNotPublisher = "auth.principal_not_publisher"
 )
 
 // DirectoryEnv names the environment variable that may hold the directory
@@ -37,7 +42,23 @@ type Account struct {
 	Name      string `json:"name,omitempty"`
 	PartnerID string `json:"partner_id,omitempty"`
 	Roles     []Role `json:"roles"`
+	// BusUser binds the account to the bus user (NATS user) of one outside
+	// system: events naming the account are taken only when that user
+	// published them, on its own intake subjects (intake.<…>.<bus user>),
+	// so that another system sharing a role cannot act as this one. An
+	// account without it is declared on the shared subjects, by the role's
+	// shared bus user (upstream, verifier). A bound account has one role,
+	// upstream_system or verifier.
+	BusUser string `json:"bus_user,omitempty"`
 }
+
+// BusRoles are the roles a bound account may have, with the shared bus
+// user of each (whose intake subjects a bound user's extend).
+var BusRoles = map[Role]string{RoleUpstreamSystem: "upstream", RoleVerifier: "verifier"}
+
+// busUserName is what a bound bus user may be called: a NATS user name
+// that is also a subject token.
+var busUserName = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
 
 // Directory maps the authid of bus events to their roles and partner. A
 // CloudEvent only names its actor; what that actor may do comes from here,
@@ -74,13 +95,68 @@ func NewDirectory(accounts map[string]Account) (*Directory, error) {
 				errs = append(errs, fmt.Errorf("directory: account %q has unknown role %q", id, r))
 			}
 		}
+		if a.BusUser != "" {
+			switch _, bus := BusRoles[firstRole(a.Roles)]; {
+			case !busUserName.MatchString(a.BusUser):
+				errs = append(errs, fmt.Errorf("directory: account %q has bus_user %q (want lower-case letters, digits and '-', 2 to 63, a letter first)", id, a.BusUser))
+			case slices.Contains(ReservedBusUsers, a.BusUser):
+				errs = append(errs, fmt.Errorf("directory: account %q has bus_user %q, a user of the backend itself", id, a.BusUser))
+			case len(a.Roles) != 1 || !bus:
+				errs = append(errs, fmt.Errorf("directory: account %q is bound to bus user %q: it must have one role, upstream_system or verifier", id, a.BusUser))
+			}
+		}
 		a.Roles = slices.Clone(a.Roles)
 		d.accounts[id] = a
+	}
+	for user, ids := range d.byBusUser() {
+		roles := map[Role]bool{}
+		for _, id := range ids {
+			roles[firstRole(d.accounts[id].Roles)] = true
+		}
+		if len(roles) > 1 {
+			errs = append(errs, fmt.Errorf("directory: bus user %q is bound to accounts of different roles (%s)", user, strings.Join(ids, ", ")))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// ReservedBusUsers are the bus users of the backend itself: no account is
+// bound to one. The services' own are checked by the deployment (bus
+// permissions), which knows them.
+var ReservedBusUsers = []string{"admin", "upstream", "verifier"}
+
+func firstRole(roles []Role) Role {
+	if len(roles) == 0 {
+		return ""
+	}
+	return roles[0]
+}
+
+func (d *Directory) byBusUser() map[string][]string {
+	out := map[string][]string{}
+	for id, a := range d.accounts {
+		if a.BusUser != "" {
+			out[a.BusUser] = append(out[a.BusUser], id)
+		}
+	}
+	for _, ids := range out {
+		sort.Strings(ids)
+	}
+	return out
+}
+
+// BusUsers are the bound bus users of the directory with the shared bus
+// user whose role each has (upstream or verifier): the deployment gives
+// each a NATS user that publishes on its own intake subjects.
+func (d *Directory) BusUsers() map[string]string {
+	out := map[string]string{}
+	for user, ids := range d.byBusUser() {
+		out[user] = BusRoles[firstRole(d.accounts[ids[0]].Roles)]
+	}
+	return out
 }
 
 // ParseDirectory reads a directory from JSON: an object keyed by authid, e.g.
@@ -111,12 +187,15 @@ func LoadDirectory(path, inline string) (*Directory, error) {
 	}
 }
 
-// DevDirectory is the development directory: the upstream portal, the
-// verifier bot and an operator account.
+// DevDirectory is the development directory: the upstream portal and the
+// verifier bot (declared by their roles' shared bus users), a CRM and a
+// KYB service with bus users of their own, and an operator account.
 func DevDirectory() *Directory {
 	d, err := NewDirectory(map[string]Account{
 		"upstream-portal": {Name: "Upstream registration portal", Roles: []Role{RoleUpstreamSystem}},
 		"verifier-bot":    {Name: "Verification service", Roles: []Role{RoleVerifier}},
+		"crm-west":        {Name: "CRM (west), its own bus user", Roles: []Role{RoleUpstreamSystem}, BusUser: "crm-west"},
+		"kyb-checks":      {Name: "KYB checks, its own bus user", Roles: []Role{RoleVerifier}, BusUser: "kyb-checks"},
 		"ops":             {Name: "Operations", Roles: []Role{RoleOperator}},
 	})
 	if err != nil {
@@ -126,11 +205,15 @@ func DevDirectory() *Directory {
 }
 
 // PrincipalForEvent returns the principal a CloudEvent declares with its
-// authtype/authid extensions. Without them it fails with
-// auth.principal_missing (unauthenticated); an id the directory does not
-// know under that authtype fails with auth.principal_unknown (forbidden).
-// Both are permanent errors: such an event goes to the dead letters.
-func (d *Directory) PrincipalForEvent(authtype, authid string) (Principal, error) {
+// authtype/authid extensions; publisher is the bus user that published it
+// when its subject names one (ce.Event.Publisher), else empty. Without
+// the extensions it fails with auth.principal_missing (unauthenticated);
+// an id the directory does not know under that authtype fails with
+// auth.principal_unknown, and an account bound to another bus user (or to
+// none, when a bound user published) with auth.principal_not_publisher
+// (forbidden). All are permanent errors: such an event goes to the dead
+// letters.
+func (d *Directory) PrincipalForEvent(authtype, authid, publisher string) (Principal, error) {
 	if authtype == "" || authid == "" {
 		return Principal{}, apperr.New(apperr.KindUnauthenticated, CodePrincipalMissing,
 			"the event does not declare its principal (extensions authtype and authid)")
@@ -139,6 +222,16 @@ func (d *Directory) PrincipalForEvent(authtype, authid string) (Principal, error
 	if !ok || a.Type != authtype {
 		return Principal{}, apperr.Forbidden(CodePrincipalUnknown, "the event's principal is not known").
 			With(ExtAuthType, authtype).With(ExtAuthID, authid)
+	}
+	if a.BusUser != publisher {
+		detail := fmt.Sprintf("the account is bound to bus user %q; the event was published by the shared bus user", a.BusUser)
+		switch {
+		case a.BusUser == "":
+			detail = fmt.Sprintf("the account is declared by its role's shared bus user; the event was published by bus user %q", publisher)
+		case publisher != "":
+			detail = fmt.Sprintf("the account is bound to bus user %q; the event was published by bus user %q", a.BusUser, publisher)
+		}
+		return Principal{}, apperr.Forbidden(CodePrincipalNotPublisher, detail).With(ExtAuthID, authid)
 	}
 	kind := KindService
 	if a.Type == AuthTypeUser {

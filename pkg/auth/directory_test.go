@@ -13,13 +13,16 @@ func TestPrincipalForEvent(t *testing.T) {
 	d, err := ParseDirectory([]byte(`{
 		"upstream-portal": {"roles": ["upstream_system"]},
 		"verifier-bot": {"name": "Verifier", "roles": ["verifier"]},
-		"alice": {"type": "user", "partner_id": "PG-0001", "roles": ["verifier"]}
+		"alice": {"type": "user", "partner_id": "PG-0001", "roles": ["verifier"]},
+		"crm-west": {"roles": ["upstream_system"], "bus_user": "crm-west"},
+		"kyb": {"roles": ["verifier"], "bus_user": "kyb-checks"}
 	}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name, authtype, authid string
+		publisher              string
 		wantKind               apperr.Kind
 		wantCode               string
 		want                   Principal
@@ -33,10 +36,18 @@ func TestPrincipalForEvent(t *testing.T) {
 		{name: "unknown id", authtype: "service_account", authid: "mallory", wantKind: apperr.KindForbidden, wantCode: CodePrincipalUnknown},
 		{name: "known id under the wrong authtype", authtype: "user", authid: "verifier-bot", wantKind: apperr.KindForbidden, wantCode: CodePrincipalUnknown},
 		{name: "unsupported authtype", authtype: "app_user", authid: "alice", wantKind: apperr.KindForbidden, wantCode: CodePrincipalUnknown},
+		{name: "bound account from its bus user", authtype: "service_account", authid: "kyb", publisher: "kyb-checks",
+			want: Principal{Kind: KindService, Subject: "kyb", Roles: []Role{RoleVerifier}}},
+		{name: "bound account from the shared bus user", authtype: "service_account", authid: "kyb",
+			wantKind: apperr.KindForbidden, wantCode: CodePrincipalNotPublisher},
+		{name: "bound account from another bound user", authtype: "service_account", authid: "kyb", publisher: "crm-west",
+			wantKind: apperr.KindForbidden, wantCode: CodePrincipalNotPublisher},
+		{name: "shared account from a bound user", authtype: "service_account", authid: "verifier-bot", publisher: "kyb-checks",
+			wantKind: apperr.KindForbidden, wantCode: CodePrincipalNotPublisher},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := d.PrincipalForEvent(tc.authtype, tc.authid)
+			p, err := d.PrincipalForEvent(tc.authtype, tc.authid, tc.publisher)
 			if tc.wantCode != "" {
 				if apperr.KindOf(err) != tc.wantKind || codeOf(err) != tc.wantCode || !apperr.Permanent(err) {
 					t.Fatalf("err = %v, want %v %s", err, tc.wantKind, tc.wantCode)
@@ -58,11 +69,17 @@ func TestPrincipalForEvent(t *testing.T) {
 }
 
 func TestDirectoryValidation(t *testing.T) {
-	_, err := ParseDirectory([]byte(`{"a": {"roles": []}, "b": {"roles": ["root"]}, "c": {"type": "robot", "roles": ["operator"]}}`))
+	_, err := ParseDirectory([]byte(`{"a": {"roles": []}, "b": {"roles": ["root"]}, "c": {"type": "robot", "roles": ["operator"]},
+		"d": {"roles": ["operator"], "bus_user": "ops-bus"}, "e": {"roles": ["verifier"], "bus_user": "Crm West"},
+		"f": {"roles": ["verifier"], "bus_user": "upstream"}, "g": {"roles": ["upstream_system", "verifier"], "bus_user": "both"},
+		"h": {"roles": ["verifier"], "bus_user": "mixed"}, "i": {"roles": ["upstream_system"], "bus_user": "mixed"}}`))
 	if err == nil {
 		t.Fatal("bad directory accepted")
 	}
-	for _, w := range []string{`"a" has no roles`, `unknown role "root"`, `type "robot"`} {
+	for _, w := range []string{`"a" has no roles`, `unknown role "root"`, `type "robot"`,
+		`"d" is bound to bus user "ops-bus": it must have one role`, `bus_user "Crm West"`,
+		`bus_user "upstream", a user of the backend itself`, `"g" is bound to bus user "both"`,
+		`bus user "mixed" is bound to accounts of different roles (h, i)`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
@@ -78,14 +95,14 @@ func TestLoadDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := fromFile.PrincipalForEvent(AuthTypeServiceAccount, "ops"); err != nil || !p.Has(RoleOperator) {
+	if p, err := fromFile.PrincipalForEvent(AuthTypeServiceAccount, "ops", ""); err != nil || !p.Has(RoleOperator) {
 		t.Fatalf("from file: %+v %v", p, err)
 	}
 	inline, err := LoadDirectory(path, `{"bot": {"roles": ["verifier"]}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inline.PrincipalForEvent(AuthTypeServiceAccount, "ops"); err == nil {
+	if _, err := inline.PrincipalForEvent(AuthTypeServiceAccount, "ops", ""); err == nil {
 		t.Fatal("inline JSON must take precedence over the file")
 	}
 	if _, err := LoadDirectory("", ""); err == nil {
@@ -96,9 +113,13 @@ func TestLoadDirectory(t *testing.T) {
 func TestDevDirectory(t *testing.T) {
 	d := DevDirectory()
 	for id, role := range map[string]Role{"upstream-portal": RoleUpstreamSystem, "verifier-bot": RoleVerifier, "ops": RoleOperator} {
-		p, err := d.PrincipalForEvent(AuthTypeServiceAccount, id)
+		p, err := d.PrincipalForEvent(AuthTypeServiceAccount, id, "")
 		if err != nil || !p.Has(role) || p.Kind != KindService {
 			t.Errorf("%s: %+v %v", id, p, err)
 		}
+	}
+	want := map[string]string{"crm-west": "upstream", "kyb-checks": "verifier"}
+	if got := d.BusUsers(); len(got) != len(want) || got["crm-west"] != want["crm-west"] || got["kyb-checks"] != want["kyb-checks"] {
+		t.Errorf("bound bus users %v, want %v", got, want)
 	}
 }

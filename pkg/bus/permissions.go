@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/ce"
 )
 
 // The bus users of a deployment. Every service connects as a user named
@@ -26,11 +29,42 @@ const (
 	VerifierUser = "verifier"
 )
 
-// Intake subjects of the external roles.
+// Intake subjects of the external roles' shared users: the event type's
+// subject (intake.registration.requested.v1). An outside system with a bus
+// user of its own publishes on that subject followed by its user's name
+// (intake.registration.requested.v1.crm-west; see BoundIntake), and only
+// there: the services then know which system published (IntakePublisher)
+// and take only the directory accounts bound to it.
 const (
-	UpstreamIntake = "intake.registration.>"
-	VerifierIntake = "intake.verification.>"
+	UpstreamIntake = "intake.registration.*.*"
+	VerifierIntake = "intake.verification.*.*"
 )
+
+// SharedIntake is the intake of each external role's shared user.
+var SharedIntake = map[string]string{UpstreamUser: UpstreamIntake, VerifierUser: VerifierIntake}
+
+// BoundIntake is the intake subject filter of bound bus user user, of the
+// external role role (UpstreamUser or VerifierUser).
+func BoundIntake(role, user string) string { return SharedIntake[role] + "." + user }
+
+// IntakeSubject is the subject an event of intake type typ is published
+// on by bus user publisher ("" for a role's shared user).
+func IntakeSubject(typ, publisher string) string {
+	if publisher == "" {
+		return ce.Topic(typ)
+	}
+	return ce.Topic(typ) + "." + publisher
+}
+
+// IntakePublisher is the bus user an intake subject names
+// (intake.<…>.<…>.<…>.<user>), or "" (the shared subjects, and any other).
+func IntakePublisher(subject string) string {
+	t := strings.Split(subject, ".")
+	if len(t) != 5 || t[0] != "intake" {
+		return ""
+	}
+	return t[4]
+}
 
 // ExternalSubscriptions lists, per external bus user, the subject filters
 // it consumes with a durable (one durable per filter, named
@@ -205,12 +239,31 @@ func ExternalDurable(user, filter string) string { return DurableName(user, filt
 // DeploymentUsers are the users of deploy/nats/accounts.conf: every
 // service with the filters its declaration consumes (consumes, by service
 // name; entries of the external users are theirs, ExternalSubscriptions),
-// the upstream and verifier roles, and the admin.
-func DeploymentUsers(consumes map[string][]Durable) map[string]UserSpec {
+// the upstream and verifier roles' shared users, the outside systems'
+// own users (bound: user → its role's shared user, from the directory's
+// bus_user bindings) and the admin. A bound user publishes only on its
+// own intake subject and reads the role's answers with durables of its
+// own.
+func DeploymentUsers(consumes map[string][]Durable, bound map[string]string) (map[string]UserSpec, error) {
 	users := map[string]UserSpec{
 		AdminUser:    {PasswordEnv: PasswordEnv(AdminUser), Unrestricted: true},
 		UpstreamUser: IntakeUser(UpstreamUser, UpstreamIntake, ExternalSubscriptions[UpstreamUser]),
 		VerifierUser: IntakeUser(VerifierUser, VerifierIntake, ExternalSubscriptions[VerifierUser]),
+	}
+	services := Services()
+	for service := range consumes {
+		services = append(services, service)
+	}
+	for user, role := range bound {
+		switch _, ok := SharedIntake[role]; {
+		case !ok:
+			return nil, fmt.Errorf("bus user %q: role %q is not an external role (upstream, verifier)", user, role)
+		case !userName.MatchString(user):
+			return nil, fmt.Errorf("bus user %q: not a valid user name", user)
+		case user == AdminUser || slices.Contains(services, user) || users[user].PasswordEnv != "":
+			return nil, fmt.Errorf("bus user %q is a user of the backend itself", user)
+		}
+		users[user] = IntakeUser(user, BoundIntake(role, user), ExternalSubscriptions[role])
 	}
 	for service, filters := range consumes {
 		if _, external := users[service]; !external {
@@ -222,7 +275,7 @@ func DeploymentUsers(consumes map[string][]Durable) map[string]UserSpec {
 			users[s] = ServiceUser(s, nil)
 		}
 	}
-	return users
+	return users, nil
 }
 
 // AccountsConfig renders users as a nats-server `authorization` block,

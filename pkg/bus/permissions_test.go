@@ -94,3 +94,52 @@ func allows(list []string, subject string) bool {
 	}
 	return false
 }
+
+// TestBoundIntakeUsers: an outside system with a bus user of its own
+// publishes only on its own intake subjects (the type's subject followed by
+// its name), the roles' shared users only on the types' subjects; so the
+// subject names who published it (IntakePublisher). A bound name that is a
+// backend user, or of no external role, is refused.
+func TestBoundIntakeUsers(t *testing.T) {
+	users, err := bus.DeploymentUsers(nil, map[string]string{"crm-west": bus.UpstreamUser, "kyb-checks": bus.VerifierUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		user, subject string
+		allowed       bool
+	}{
+		{"crm-west", "intake.registration.requested.v1.crm-west", true},
+		{"crm-west", "intake.registration.requested.v1", false},
+		{"crm-west", "intake.registration.requested.v1.crm-east", false},
+		{"crm-west", "intake.verification.decision_submitted.v1.crm-west", false},
+		{"kyb-checks", "intake.verification.decision_submitted.v1.kyb-checks", true},
+		{"kyb-checks", "intake.verification.decision_submitted.v1", false},
+		{"upstream", "intake.registration.requested.v1", true},
+		{"upstream", "intake.registration.requested.v1.crm-west", false},
+		{"verifier", "intake.verification.decision_submitted.v1", true},
+		{"verifier", "intake.verification.decision_submitted.v1.kyb-checks", false},
+	}
+	for _, tt := range tests {
+		if got := allows(users[tt.user].Publish, tt.subject); got != tt.allowed {
+			t.Errorf("%s publishing %s: allowed = %v, want %v", tt.user, tt.subject, got, tt.allowed)
+		}
+	}
+	if !allows(users["crm-west"].Publish, "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.crm_west__registration_application_submitted_v1_any") {
+		t.Error("crm-west cannot read the answers to its registrations with a durable of its own")
+	}
+	for subject, want := range map[string]string{
+		"intake.registration.requested.v1.crm-west": "crm-west", "intake.registration.requested.v1": "",
+		"registration.application.submitted.v1.3": "", "intake.registration.requested.v1.a.b": "",
+	} {
+		if got := bus.IntakePublisher(subject); got != want {
+			t.Errorf("IntakePublisher(%q) = %q, want %q", subject, got, want)
+		}
+	}
+	for _, bad := range []map[string]string{{"registration": bus.UpstreamUser}, {"admin": bus.VerifierUser},
+		{"upstream": bus.UpstreamUser}, {"crm": "operator"}, {"Crm": bus.UpstreamUser}} {
+		if _, err := bus.DeploymentUsers(nil, bad); err == nil {
+			t.Errorf("bound users %v accepted", bad)
+		}
+	}
+}

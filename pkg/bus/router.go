@@ -1168,6 +1168,7 @@ func (s *subscription) decode(m jetstream.Msg) *delivery {
 		d.err = err
 		return d
 	}
+	ev.Publisher = IntakePublisher(m.Subject())
 	d.ev = ev
 	if s.producer != "" && ev.Source != s.producer {
 		d.err = &ce.DecodeError{Code: CodeSourceMismatch,

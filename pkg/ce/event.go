@@ -88,6 +88,11 @@ type Event struct {
 	DataClassification string
 	// Other extensions, by lower-case name.
 	Extensions map[string]string
+	// Publisher is the bus user that published the event when its subject
+	// names one (an outside system's own intake subject), set by the
+	// router from the subject, never from the event: what a directory
+	// account bound to a bus user is checked against.
+	Publisher string
 
 	Data []byte
 }

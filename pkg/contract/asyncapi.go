@@ -38,7 +38,10 @@ const AsyncAPIFile = "asyncapi.yaml"
 func AsyncAPI(types []string, consumes map[string][]bus.Durable, schemaDir string) ([]byte, error) {
 	types = append([]string(nil), types...)
 	sort.Strings(types)
-	users := bus.DeploymentUsers(consumes)
+	users, err := bus.DeploymentUsers(consumes, nil) // the roles' shared users; bound ones are the deployment's
+	if err != nil {
+		return nil, err
+	}
 	userNames := make([]string, 0, len(users))
 	for n := range users {
 		userNames = append(userNames, n)
@@ -96,9 +99,13 @@ func AsyncAPI(types []string, consumes map[string][]bus.Durable, schemaDir strin
 				"enum", partitionEnum(),
 			}}}
 		}
+		about := fmt.Sprintf("%s on stream %s (published by %s).", typ, stream.Name, strings.Join(senders, ", "))
+		if !fromService {
+			about += fmt.Sprintf(" An outside system with a bus user of its own (a directory account's bus_user) publishes on %s instead, and only there; the accounts bound to it are taken only from there.", bus.IntakeSubject(typ, "<bus user>"))
+		}
 		channels = append(channels, topic, append(channel,
 			"title", title,
-			"description", fmt.Sprintf("%s on stream %s (published by %s).", typ, stream.Name, strings.Join(senders, ", ")),
+			"description", about,
 			"messages", omap{topic, ref("#/components/messages/" + topic)},
 			"x-jetstream-stream", stream.Name,
 		))

@@ -55,7 +55,7 @@ func TestDeploymentUsers(t *testing.T) {
 		{bus.VerifierUser, "$JS.API.CONSUMER.MSG.NEXT.VERIFICATION.verifier__verification_task_created_v1_any", true},
 		{"verification", "verification.case.approved.v1", true},
 		{"verification", "email.ownership.confirmed.v1", false},
-		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_decision_submitted_v1", true},
+		{"verification", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.verification__intake_verification_all", true},
 		{"timeline", "deadletter.timeline", true},
 		{"timeline", "registration.application.submitted.v1", false},
 		{"timeline", "relationships.access.granted.v1", false},
@@ -371,7 +371,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 		if n != 1 || batch.Error() != nil {
 			t.Fatalf("fetched %d review tasks (%v)", n, batch.Error())
 		}
-		publishOK(ctx, t, verifier, "intake.verification.decision.submitted.v1", "INTAKE")
+		publishOK(ctx, t, verifier, "intake.verification.decision_submitted.v1", "INTAKE")
 		publishDenied(ctx, t, verifier, admin, "intake.registration.forged.v1", "INTAKE")
 	})
 

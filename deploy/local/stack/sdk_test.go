@@ -220,6 +220,39 @@ func TestOfficialSDKUnderTheCommittedPermissions(t *testing.T) {
 		}
 		v.await(t, "verification.case.approved.v1.3")
 	})
+
+	// Outside systems with bus users of their own (directory accounts with
+	// bus_user: crm-west, kyb-checks in the development directory) publish
+	// only on their own intake subjects, so the services know which system
+	// published; no one else may publish there, and they may not publish
+	// on the shared subjects or another's.
+	t.Run("systems with bus users of their own", func(t *testing.T) {
+		for _, c := range []struct{ user, typ, other string }{
+			{"crm-west", "com.partnerhub.intake.registration.requested.v1", "kyb-checks"},
+			{"kyb-checks", "com.partnerhub.intake.verification.decision_submitted.v1", "crm-west"},
+		} {
+			v := &violations{}
+			nc := sdkConn(t, url, c.user, pw[c.user], v)
+			ev := sdkEvent(c.typ, "/systems/"+c.user, "x-1")
+			own := bus.IntakeSubject(c.typ, c.user)
+			if err := sdkSend(nc, "INTAKE", own, ev); err != nil {
+				t.Fatalf("%s publishes on its own subject %s with the SDK: %v", c.user, own, err)
+			}
+			for _, subject := range []string{bus.IntakeSubject(c.typ, ""), bus.IntakeSubject(c.typ, c.other), bus.IntakeSubject(c.typ, "crm-east")} {
+				if err := sdkSend(nc, "INTAKE", subject, sdkEvent(c.typ, "/systems/"+c.user, "x-2")); err == nil {
+					t.Fatalf("%s published on %s", c.user, subject)
+				}
+				v.await(t, subject)
+			}
+			shared := map[string]string{"crm-west": bus.UpstreamUser, "kyb-checks": bus.VerifierUser}[c.user]
+			sv := &violations{}
+			snc := sdkConn(t, url, shared, pw[shared], sv)
+			if err := sdkSend(snc, "INTAKE", own, sdkEvent(c.typ, "/systems/other", "x-3")); err == nil {
+				t.Fatalf("the shared %s user published on %s", shared, own)
+			}
+			sv.await(t, own)
+		}
+	})
 }
 
 // publishAs publishes an event of eventType about subject as u (a

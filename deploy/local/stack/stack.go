@@ -8,6 +8,7 @@ package stack
 import (
 	"slices"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/services/agreements"
@@ -53,12 +54,35 @@ func Consumes() map[string][]bus.Durable {
 	return out
 }
 
-// Users are the bus users of a deployment with their permissions: what
-// deploy/nats/accounts.conf holds.
-func Users() map[string]bus.UserSpec { return bus.DeploymentUsers(ServiceConsumes()) }
+// Users are the bus users of deploy/nats/accounts.conf: those of a
+// deployment whose directory is the development one.
+func Users() map[string]bus.UserSpec {
+	users, err := UsersFor(auth.DevDirectory())
+	if err != nil {
+		panic(err) // the development directory binds a backend user: a programming error
+	}
+	return users
+}
+
+// UsersFor are the bus users of a deployment whose directory is d, with
+// their permissions: the services', the roles' shared users, and a user of
+// its own for each bus_user bound in d.
+func UsersFor(d *auth.Directory) (map[string]bus.UserSpec, error) {
+	return bus.DeploymentUsers(ServiceConsumes(), d.BusUsers())
+}
 
 // AccountsConfig is deploy/nats/accounts.conf.
 func AccountsConfig() string { return bus.AccountsConfig(Users()) }
+
+// AccountsConfigFor is the accounts.conf of a deployment whose directory
+// is d (`go run ./deploy/local accounts principals.json`).
+func AccountsConfigFor(d *auth.Directory) (string, error) {
+	users, err := UsersFor(d)
+	if err != nil {
+		return "", err
+	}
+	return bus.AccountsConfig(users), nil
+}
 
 // Readers are the read models: services that consume every type of the
 // producer streams through catch-all subscriptions (they may also produce,

@@ -676,3 +676,52 @@ func TestRegistrationShowsEmailOwnership(t *testing.T) {
 		t.Fatalf("audit row: sub=%s kind=%s roles=%v ua=%s ip=%s rid=%s", sub, kind, roles, ua, ip, rid)
 	}
 }
+
+// TestABoundSystemActsOnlyFromItsOwnBusUser: a directory account bound to
+// a bus user (crm-west in the development directory) is taken only from
+// that user's own intake subject; naming it on the shared subject or on
+// another user's, or naming an account of the shared user on crm-west's
+// subject, is dead-lettered (auth.principal_not_publisher) and registers
+// nothing. The NATS permissions that keep each user to its own subject
+// are tested in deploy/local/stack.
+func TestABoundSystemActsOnlyFromItsOwnBusUser(t *testing.T) {
+	e := start(t)
+	publishOn := func(subject, authid string, data []byte) string {
+		id := ce.NewID()
+		m := nats.NewMsg(subject)
+		for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": id, "ce-source": "/crm", "ce-type": intakev1.TypeRegistrationRequested,
+			"ce-datacontenttype": "application/json", "ce-authtype": "service_account", "ce-authid": authid} {
+			m.Header[k] = []string{v}
+		}
+		m.Data = data
+		if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	own := bus.IntakeSubject(intakev1.TypeRegistrationRequested, "crm-west")
+	refused := []string{
+		publishOn(bus.IntakeSubject(intakev1.TypeRegistrationRequested, ""), "crm-west", mustJSON(t, registration())),
+		publishOn(bus.IntakeSubject(intakev1.TypeRegistrationRequested, "crm-east"), "crm-west", mustJSON(t, registration())),
+		publishOn(own, "upstream-portal", mustJSON(t, registration())),
+	}
+	okID := publishOn(own, "crm-west", mustJSON(t, registration()))
+	e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted), func(ev ce.Event) bool { return ev.CausationID == okID })
+	testkit.Eventually(t, 10*time.Second, func() error {
+		got := map[string]string{}
+		for _, d := range e.deadLetters(t) {
+			got[d.Header.Get(ce.HID)] = d.Header.Get(bus.DLQCode)
+		}
+		for _, id := range refused {
+			if got[id] != auth.CodePrincipalNotPublisher {
+				return fmt.Errorf("dead letters %v; want %s for %v", got, auth.CodePrincipalNotPublisher, refused)
+			}
+		}
+		return nil
+	})
+	var partners int
+	_ = e.svc.Base.Pool.QueryRow(context.Background(), "SELECT count(*) FROM partners").Scan(&partners)
+	if partners != 1 {
+		t.Fatalf("%d partners, want the one crm-west registered from its own subject", partners)
+	}
+}

@@ -305,3 +305,43 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestABoundVerifierDecidesOnlyFromItsOwnBusUser: verifier services shared
+// one bus user, and an intake names its actor itself, so one could decide,
+// as another, a task that other claimed. kyb-checks (bound to a bus user of
+// its own in the development directory) claims a task: a decision naming it
+// on the shared subject, which any verifier service may publish, is
+// dead-lettered (auth.principal_not_publisher) and decides nothing; the
+// decision from kyb-checks' own subject is recorded.
+func TestABoundVerifierDecidesOnlyFromItsOwnBusUser(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	kyb := auth.Principal{Kind: auth.KindService, Subject: "kyb-checks", Roles: []auth.Role{auth.RoleVerifier}}
+	const p = "PG-KKKK7777"
+	task := e.openCase(p, "")
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/claim", e.token(kyb), nil); status != http.StatusOK {
+		t.Fatalf("claim as kyb-checks: %d %v", status, body)
+	}
+	asKyb := map[string]string{"ce-authtype": "service_account", "ce-authid": "kyb-checks"}
+	forged := e.publish(intakev1.TypeVerificationDecisionSubmitted, p,
+		intakev1.VerificationDecisionSubmitted{DecisionID: "d-forged", TaskID: task, Outcome: "approve"}, asKyb)
+	if code := e.deadLetter(forged); code != auth.CodePrincipalNotPublisher {
+		t.Fatalf("a decision naming kyb-checks from the shared verifier subject: dead letter %q, want %s", code, auth.CodePrincipalNotPublisher)
+	}
+	body, err := json.Marshal(intakev1.VerificationDecisionSubmitted{DecisionID: "d-own", TaskID: task, Outcome: "approve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]string{ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: "/verifiers/kyb-checks", ce.HType: intakev1.TypeVerificationDecisionSubmitted,
+		ce.HSubject: p, ce.HDataContentType: "application/json"}
+	for k, v := range asKyb {
+		h[k] = v
+	}
+	e.publishRaw(bus.IntakeSubject(intakev1.TypeVerificationDecisionSubmitted, "kyb-checks"), h, body)
+	if d := e.waitEvent(tDecision, p, 1); d["decision_id"] != "d-own" {
+		t.Fatalf("recorded decision %v, want kyb-checks' own d-own", d)
+	}
+	if n := len(e.events(tDecision, p)); n != 1 {
+		t.Fatalf("%d decisions recorded, want 1", n)
+	}
+}

@@ -92,7 +92,7 @@ func internal(ev ce.Event) auth.Principal {
 // event (causationid = the intake id) or a rejected event with the same
 // codes as HTTP. Envelope problems and unknown principals dead-letter.
 func (h *Handlers) OnRegistrationRequested(ctx context.Context, ev ce.Event) error {
-	p, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID)
+	p, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h *Handlers) OnRegistrationRequested(ctx context.Context, ev ce.Event) err
 // the upstream system matches its answers by that id. An unknown principal
 // dead-letters, as for any intake.
 func (h *Handlers) OnRegistrationReused(ctx context.Context, ev ce.Event) error {
-	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID); err != nil {
+	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher); err != nil {
 		return err
 	}
 	return h.reject(ctx, ev, bus.ErrIDReused(ev))

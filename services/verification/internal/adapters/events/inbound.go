@@ -26,7 +26,7 @@ import (
 
 // PrincipalDirectory resolves the principal an event from outside declares.
 type PrincipalDirectory interface {
-	PrincipalForEvent(authtype, authid string) (auth.Principal, error)
+	PrincipalForEvent(authtype, authid, publisher string) (auth.Principal, error)
 }
 
 // Handlers are the inbound CloudEvent handlers of the verification service.
@@ -49,7 +49,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: "on_application_submitted", Handle: h.OnApplicationSubmitted},
 		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
-		{Type: intakev1.TypeVerificationDecisionSubmitted, Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted, Reused: h.OnDecisionReused},
+		{Type: intakev1.TypeVerificationDecisionSubmitted, Filter: "intake.verification.>", Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted, Reused: h.OnDecisionReused},
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
@@ -167,7 +167,7 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	principal, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID)
+	principal, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (h *Handlers) OnDecisionReused(ctx context.Context, ev ce.Event) error {
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID); err != nil {
+	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher); err != nil {
 		return err
 	}
 	return h.refuse(ctx, ev, "", p, bus.ErrIDReused(ev))
