@@ -132,7 +132,9 @@ func statement(keys []Key) (string, []any) {
 // digests is set).
 func args(keys []Key, digests bool) []any {
 	sorted := slices.Clone(keys)
-	slices.SortFunc(sorted, Key.compare)
+	// Stable: of an id given twice with two contents, the first given is
+	// the one recorded as fresh, as claimed() reads it.
+	slices.SortStableFunc(sorted, Key.compare)
 	cols := [4][]string{}
 	var ds [][]byte
 	for _, k := range sorted {

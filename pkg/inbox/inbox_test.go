@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -120,5 +121,26 @@ func TestAReusedIDIsToldFromARedelivery(t *testing.T) {
 	}
 	if got := claim(t, p, key("on_requested", "a")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed}) {
 		t.Errorf("a claimed without a digest: %v", got)
+	}
+}
+
+// TestTheFirstContentOfABatchIsTheOneRecorded: of an id given twice with
+// two contents in a batch large enough for the sort to reorder equal keys
+// (13 keys), the first given is handled as fresh, so its content must be
+// the one recorded: a redelivery of it is Processed, not Reused (before,
+// the claim's unstable sort could record the second content's digest).
+func TestTheFirstContentOfABatchIsTheOneRecorded(t *testing.T) {
+	p := pool(t)
+	first, second := withData(key("on_requested", "x"), `{"n":1}`), withData(key("on_requested", "x"), `{"n":2}`)
+	batch := []inbox.Key{first, second}
+	for i := 2; i < 13; i++ {
+		batch = append(batch, withData(key("on_requested", fmt.Sprintf("e%02d", i)), "{}"))
+	}
+	got := claim(t, p, batch...)
+	if got[0] != inbox.Fresh || got[1] != inbox.Reused {
+		t.Fatalf("x twice with two contents: %v, want fresh then reused", got[:2])
+	}
+	if got := claim(t, p, first); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed}) {
+		t.Fatalf("a redelivery of the content handled as fresh: %v, want processed", got)
 	}
 }
