@@ -186,6 +186,10 @@ type inFlight struct {
 	// oldest ended.
 	ended   []endedAttempt
 	endedAt time.Time
+	// stopping: the service is shutting down; no request starts, and
+	// idle is closed when the last one in flight ends.
+	stopping bool
+	idle     chan struct{}
 }
 
 type sendable struct {
@@ -264,6 +268,9 @@ func (f *inFlight) start(now time.Time, fresh []sendable, limit, share int, maxA
 	if f.byEndpoint == nil {
 		f.byEndpoint, f.sent = map[string]int{}, map[string]bool{}
 	}
+	if f.stopping {
+		return nil, 0 // their leases lapse: sent after them by the sweep
+	}
 	candidates := append(f.waiting, fresh...)
 	f.waiting = nil
 	for _, c := range candidates {
@@ -298,6 +305,25 @@ func (f *inFlight) end(o Outgoing, a domain.Attempt, now time.Time) {
 		f.endedAt = now
 	}
 	f.ended = append(f.ended, endedAttempt{out: o, attempt: a})
+	if f.requests == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// stop starts no more requests and returns a channel closed once none is
+// in flight.
+func (f *inFlight) stop() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopping = true
+	idle := make(chan struct{})
+	if f.requests == 0 {
+		close(idle)
+	} else {
+		f.idle = idle
+	}
+	return idle
 }
 
 func (f *inFlight) free(limit int) (free, requests int) {
@@ -312,9 +338,10 @@ func (f *inFlight) free(limit int) (free, requests int) {
 // deliveries handed off to it and, when a sweep is due, those due in the
 // table (retries, and leases of a replica that died), and returns without
 // waiting for their answers: each answer wakes it again. It returns when
-// it should run next. The requests run under ctx, which must outlive the
-// run (the job's does): when it ends they are cut short, unrecorded, and
-// sent again once their lease ends.
+// it should run next.
+//
+// The requests are not cut short by ctx: each ends within WEBHOOK_TIMEOUT,
+// and Drain records them when the service stops.
 func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (DeliveryReport, time.Time, error) {
 	p := w.Policy
 	limit := max(1, p.Concurrency)
@@ -396,6 +423,23 @@ func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (Delivery
 	}
 	_, report.InFlight = w.inFlight.free(limit)
 	return report, next, nil
+}
+
+// Drain is the dispatcher's shutdown: no request starts any more, those in
+// flight end (each within WEBHOOK_TIMEOUT) and every attempt that ended is
+// recorded, so that a receiver that answered is not sent the event again
+// after a restart. Deliveries not yet sent keep their lease, and are sent
+// after it by the sweep (here or on another replica). ctx bounds the
+// record.
+func (w *Webhooks) Drain(ctx context.Context) (DeliveryReport, error) {
+	<-w.inFlight.stop()
+	ended, _ := w.inFlight.takeEnded(w.Now(), 0)
+	if len(ended) == 0 {
+		return DeliveryReport{}, nil
+	}
+	r, err := w.record(ctx, ended)
+	w.inFlight.recorded(ended)
+	return r.DeliveryReport, err
 }
 
 // record stores the outcomes of ended attempts.
@@ -497,7 +541,9 @@ func (w *Webhooks) send(ctx context.Context, out []Outgoing) {
 			continue
 		}
 		go func() {
-			a := w.Sender.Send(ctx, o.URL, o.Event.ID, w.Now(), body, ks)
+			// Not cancelled by a shutdown: Drain waits for it (bounded by
+			// the sender's timeout) and records it.
+			a := w.Sender.Send(context.WithoutCancel(ctx), o.URL, o.Event.ID, w.Now(), body, ks)
 			a.Manual = o.Manual
 			w.ended(o, a)
 		}()

@@ -130,6 +130,10 @@ func (s *Service) Declaration() platform.Declaration {
 			// commits; sleeps until the next retry it knows of, and sweeps
 			// for the rest every TIMER_INTERVAL.
 			{Name: WebhooksJob, Every: s.sweepEvery(), Run: s.deliverWebhooks},
+			// Runs for as long as the service runs: when the platform
+			// stops the jobs, the webhook requests in flight end and are
+			// recorded before the outbox relay's last flush.
+			{Name: webhookRequestsJob, Every: time.Minute, Run: s.drainWebhooks},
 		},
 		Routes: s.routes,
 	}
@@ -137,6 +141,26 @@ func (s *Service) Declaration() platform.Declaration {
 
 // WebhooksJob is the webhook dispatcher's job.
 const WebhooksJob = "deliver_webhooks"
+
+const webhookRequestsJob = "webhook_requests"
+
+// drainWebhooks waits for the service to stop, then lets the webhook
+// requests in flight end and records them (Webhooks.Drain).
+func (s *Service) drainWebhooks(ctx context.Context, _ time.Time) (time.Time, error) {
+	<-ctx.Done()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	report, err := s.Webhooks.Drain(rctx)
+	if err != nil {
+		s.Base.Log.Warn("webhook attempts in flight at shutdown not recorded: sent again after their lease", "err", err)
+		return time.Time{}, nil
+	}
+	s.metrics.observe(report)
+	if n := len(report.Attempts); n > 0 {
+		s.Base.Log.Info("webhook attempts in flight at shutdown recorded", "attempts", n, "succeeded", report.Succeeded)
+	}
+	return time.Time{}, nil
+}
 
 func (s *Service) sweepEvery() time.Duration {
 	if s.cfg.TimerInterval > 0 {

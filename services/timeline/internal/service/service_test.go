@@ -53,6 +53,7 @@ type env struct {
 	url    string
 	client *http.Client // every response is checked against the OpenAPI document
 	logs   *testkit.SyncBuffer
+	stop   func() // stops the service gracefully and waits for it
 }
 
 func start(t testing.TB, configure ...func(*service.Config)) *env {
@@ -65,10 +66,11 @@ func start(t testing.TB, configure ...func(*service.Config)) *env {
 		c(&cfg)
 	}
 	logs := &testkit.SyncBuffer{}
-	svc := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
+	started := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
-	e := &env{t: t, db: db, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: http.DefaultClient, logs: logs}
+	}, func(s *service.Service) *platform.Base { return s.Base })
+	svc := started.Svc
+	e := &env{t: t, db: db, js: js, signer: signer, svc: svc, url: "http://" + svc.Addr(), client: http.DefaultClient, logs: logs, stop: started.Stop}
 	if tt, ok := t.(*testing.T); ok { // benchmarks measure without the check
 		e.client = contract.ValidatingClient(tt, api.OpenAPI)
 	}

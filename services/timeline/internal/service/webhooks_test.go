@@ -20,6 +20,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
@@ -673,4 +675,62 @@ func TestASlowReceiverHoldsOnlyItsOwnRequests(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAWebhookRequestInFlightAtShutdownIsRecorded: a service stopping
+// while a receiver holds a request lets that request end and records it
+// (before, the shutdown cut it short, unrecorded, and the event was sent
+// again after a restart, once the delivery's lease ended).
+func TestAWebhookRequestInFlightAtShutdownIsRecorded(t *testing.T) {
+	e := start(t, fastRetries, func(c *service.Config) { c.WebhookTimeout = 30 * time.Second })
+	hooks := newReceiver(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hooks.fail = func(string) int {
+		once.Do(func() { close(entered) })
+		<-release
+		return 0
+	}
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released) // before the receiver closes (cleanups run last first)
+	e.register(operator, hooks, map[string]any{"event_types": []string{"relationships."}})
+	ev := event(srcRelationships, "com.partnerhub.relationships.request.created.v1", reseller, 1, t0, map[string]any{"reseller_id": reseller})
+	e.publish(ev)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt never reached the receiver")
+	}
+	stopped := make(chan struct{})
+	go func() { e.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("the service stopped without waiting for the request in flight")
+	case <-time.After(500 * time.Millisecond):
+	}
+	released()
+	select {
+	case <-stopped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the service did not stop once the request ended")
+	}
+	hooks.waitFor(t, ev.ID)
+	cfg, err := pgx.ParseConfig(testkit.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = e.db
+	db, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	var state string
+	var attempts int
+	if err := db.QueryRow(context.Background(), "SELECT state, attempts FROM timeline.webhook_deliveries WHERE event_id = $1", ev.ID).Scan(&state, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if state != "succeeded" || attempts != 1 {
+		t.Fatalf("after the shutdown the delivery is %s with %d attempts, want succeeded with 1", state, attempts)
+	}
 }
