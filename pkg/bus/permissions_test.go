@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 )
 
@@ -140,6 +141,20 @@ func TestBoundIntakeUsers(t *testing.T) {
 		{"upstream": bus.UpstreamUser}, {"crm": "operator"}, {"Crm": bus.UpstreamUser}} {
 		if _, err := bus.DeploymentUsers(nil, bad); err == nil {
 			t.Errorf("bound users %v accepted", bad)
+		}
+	}
+}
+
+// TestTheDirectoryNamesTheBusUsers: the directory (pkg/auth, which does
+// not import the bus) names the external roles' shared users and the users
+// no account may be bound to; they are the bus's.
+func TestTheDirectoryNamesTheBusUsers(t *testing.T) {
+	if auth.BusRoles[auth.RoleUpstreamSystem] != bus.UpstreamUser || auth.BusRoles[auth.RoleVerifier] != bus.VerifierUser || len(auth.BusRoles) != len(bus.SharedIntake) {
+		t.Errorf("auth.BusRoles %v, want upstream_system → %s and verifier → %s", auth.BusRoles, bus.UpstreamUser, bus.VerifierUser)
+	}
+	for _, u := range []string{bus.AdminUser, bus.UpstreamUser, bus.VerifierUser} {
+		if !slices.Contains(auth.ReservedBusUsers, u) {
+			t.Errorf("auth.ReservedBusUsers %v lacks %s", auth.ReservedBusUsers, u)
 		}
 	}
 }
