@@ -4,7 +4,6 @@
 package inbox
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -62,29 +61,34 @@ const claimSQL = `INSERT INTO inbox (handler, source, event_id, event_type)
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(handler, source, event_id, event_type, n)
 	ORDER BY n
 	ON CONFLICT DO NOTHING
-	RETURNING handler, source, event_id, false`
+	RETURNING handler, source, event_id, NULL::bytea, false`
 
 // claimDigestSQL is claimSQL for keys with digests: it also records, under
-// handler#digest, each key whose id was processed before with another
-// digest (a row written before digests were kept has none, and matches any),
-// and returns those rows that were new as reused (the last column). The
-// main query reads the inbox as it was before the statement, so an id
-// repeated within the batch is not compared with itself.
+// handler#digest, each key whose content differs from the first its id was
+// claimed with — the inbox row's digest, or when the id is new the first
+// of the batch's — (a row written before digests were kept has none, and
+// matches any), and returns those rows that were new with their digest,
+// as reused. Every part reads the inbox as it was before the statement.
 const claimDigestSQL = `WITH k AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS k(handler, source, event_id, event_type, digest, n)),
+	firsts AS (
+		SELECT DISTINCT ON (k.handler, k.source, k.event_id) k.handler, k.source, k.event_id,
+			CASE WHEN i.event_id IS NULL THEN k.digest ELSE i.digest END AS digest
+		FROM k LEFT JOIN inbox i ON i.handler = k.handler AND i.source = k.source AND i.event_id = k.event_id
+		ORDER BY k.handler, k.source, k.event_id, k.n),
 	fresh AS (INSERT INTO inbox (handler, source, event_id, event_type, digest)
 		SELECT handler, source, event_id, event_type, digest FROM k ORDER BY n
 		ON CONFLICT DO NOTHING
 		RETURNING handler, source, event_id),
 	reused AS (INSERT INTO inbox (handler, source, event_id, event_type, digest)
 		SELECT k.handler || '#' || encode(k.digest, 'hex'), k.source, k.event_id, k.event_type, k.digest
-		FROM k JOIN inbox i ON i.handler = k.handler AND i.source = k.source AND i.event_id = k.event_id
-		WHERE k.digest IS NOT NULL AND i.digest IS NOT NULL AND i.digest <> k.digest
+		FROM k JOIN firsts f ON f.handler = k.handler AND f.source = k.source AND f.event_id = k.event_id
+		WHERE k.digest IS NOT NULL AND f.digest IS NOT NULL AND f.digest <> k.digest
 		ORDER BY k.n
 		ON CONFLICT DO NOTHING
-		RETURNING split_part(handler, '#', 1) AS handler, source, event_id)
-	SELECT handler, source, event_id, false FROM fresh
-	UNION ALL SELECT handler, source, event_id, true FROM reused`
+		RETURNING split_part(handler, '#', 1) AS handler, source, event_id, digest)
+	SELECT handler, source, event_id, NULL::bytea, false FROM fresh
+	UNION ALL SELECT handler, source, event_id, digest, true FROM reused`
 
 // Claim records keys as processed within tx, all in one statement, and
 // reports for each what it found (Claimed). A key already processed, or
@@ -156,16 +160,22 @@ func args(keys []Key, digests bool) []any {
 // keys, what was found.
 func claimed(rows pgx.Rows, keys []Key) ([]Claimed, error) {
 	type id struct{ handler, source, id string }
-	found := make(map[id]Claimed, len(keys))
+	type content struct {
+		id
+		digest string
+	}
+	fresh := make(map[id]bool, len(keys))
+	reused := map[content]bool{} // owed an answer, until given
 	var (
-		k      id
-		reused bool
+		k       id
+		digest  []byte
+		isReuse bool
 	)
-	_, err := pgx.ForEachRow(rows, []any{&k.handler, &k.source, &k.id, &reused}, func() error {
-		if reused {
-			found[k] = Reused
+	_, err := pgx.ForEachRow(rows, []any{&k.handler, &k.source, &k.id, &digest, &isReuse}, func() error {
+		if isReuse {
+			reused[content{k, string(digest)}] = true
 		} else {
-			found[k] = Fresh
+			fresh[k] = true
 		}
 		return nil
 	})
@@ -173,21 +183,18 @@ func claimed(rows pgx.Rows, keys []Key) ([]Claimed, error) {
 		return nil, fmt.Errorf("inbox claim of %d events: %w", len(keys), err)
 	}
 	out := make([]Claimed, len(keys))
-	seen := make(map[id][]byte, len(keys))
 	for i, key := range keys {
 		k := id{key.Handler, key.Source, key.ID}
-		first, repeated := seen[k]
+		c := content{k, string(key.Digest)}
 		switch {
-		case !repeated:
-			out[i] = found[k] // Processed when not found
-			seen[k] = key.Digest
-		case len(key.Digest) > 0 && len(first) > 0 && !bytes.Equal(first, key.Digest) && found[k] == Fresh:
-			// The batch holds the id twice with two contents: the first
-			// was recorded; the second is a reuse, answered without a row
-			// of its own (a redelivery of it may be answered again).
+		case fresh[k]:
+			out[i] = Fresh
+			delete(fresh, k) // a repeat later in keys is Processed
+		case reused[c]:
 			out[i] = Reused
+			delete(reused, c)
 		default:
-			out[i] = Processed // a repeat of k earlier in keys
+			out[i] = Processed // processed before, or a repeat earlier in keys
 		}
 	}
 	return out, nil

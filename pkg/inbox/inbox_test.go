@@ -107,9 +107,18 @@ func TestAReusedIDIsToldFromARedelivery(t *testing.T) {
 	if got := claim(t, p, a3); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Reused}) {
 		t.Errorf("a third content: %v", got)
 	}
-	// Within one batch: the first content is recorded, the second is a reuse.
+	// Within one batch: the first content is recorded, the second is a
+	// reuse, recorded too: delivered again, it is Processed.
 	if got := claim(t, p, withData(key("on_requested", "c"), "1"), withData(key("on_requested", "c"), "2"), withData(key("on_requested", "c"), "1")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Fresh, inbox.Reused, inbox.Processed}) {
 		t.Errorf("c twice with two contents in one batch: %v", got)
+	}
+	if got := claim(t, p, withData(key("on_requested", "c"), "2"), withData(key("on_requested", "c"), "1")); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed, inbox.Processed}) {
+		t.Errorf("c's two contents delivered again: %v", got)
+	}
+	// A redelivery of the first content beside a new one: only the new one
+	// is owed an answer.
+	if got := claim(t, p, a1, withData(key("on_requested", "a"), `{"n":4}`)); !reflect.DeepEqual(got, []inbox.Claimed{inbox.Processed, inbox.Reused}) {
+		t.Errorf("a's first content again beside a fourth: %v", got)
 	}
 	// Rows without a digest (other subscriptions, or written before digests
 	// were kept) match any content.
