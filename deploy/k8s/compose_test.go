@@ -17,30 +17,19 @@ import (
 // is one its Config reads (a variable nobody reads is a setting the user
 // believes in and the service ignores).
 func TestComposeEnvIsRead(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Services map[string]struct {
-			Environment map[string]any `yaml:"environment"`
-		} `yaml:"services"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("docker-compose.yml: %v", err)
-	}
+	environments := composeEnvironments(t)
 	var present []string
 	for _, s := range services {
-		c, ok := doc.Services[s]
+		c, ok := environments[s]
 		if !ok {
 			continue
 		}
 		present = append(present, s)
 		known := knownEnv(t, s)
-		if len(c.Environment) == 0 {
+		if len(c) == 0 {
 			t.Errorf("compose service %s sets no environment (the shared anchor did not merge?)", s)
 		}
-		for name := range c.Environment {
+		for name := range c {
 			if !known[name] {
 				t.Errorf("compose service %s sets %s, which its Config does not read", s, name)
 			}
@@ -59,8 +48,7 @@ func TestComposeEnvIsRead(t *testing.T) {
 // deploy/nats/accounts.conf (the server refuses to start on an undefined
 // $NATS_PASSWORD_<USER>).
 func TestComposeSetsEveryBusPassword(t *testing.T) {
-	root := repoRoot(t)
-	accounts, err := os.ReadFile(filepath.Join(root, "deploy", "nats", "accounts.conf"))
+	accounts, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "nats", "accounts.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +56,28 @@ func TestComposeSetsEveryBusPassword(t *testing.T) {
 	if len(passwords) < 10 {
 		t.Fatalf("accounts.conf names %d passwords; want every user's", len(passwords))
 	}
-	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	nodes := 0
+	for name, env := range composeEnvironments(t) {
+		if !strings.HasPrefix(name, "nats-") {
+			continue
+		}
+		nodes++
+		for _, p := range passwords {
+			if _, ok := env[p[1]]; !ok {
+				t.Errorf("compose's %s does not set %s", name, p[1])
+			}
+		}
+	}
+	if nodes != 3 {
+		t.Fatalf("%d NATS nodes in docker-compose.yml, want 3", nodes)
+	}
+}
+
+// composeEnvironments reads docker-compose.yml's environment of each
+// service, as Docker resolves it (the anchors merged).
+func composeEnvironments(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,23 +87,13 @@ func TestComposeSetsEveryBusPassword(t *testing.T) {
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
+		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	nodes := 0
+	out := make(map[string]map[string]any, len(doc.Services))
 	for name, s := range doc.Services {
-		if !strings.HasPrefix(name, "nats-") {
-			continue
-		}
-		nodes++
-		for _, p := range passwords {
-			if _, ok := s.Environment[p[1]]; !ok {
-				t.Errorf("compose's %s does not set %s", name, p[1])
-			}
-		}
+		out[name] = s.Environment
 	}
-	if nodes != 3 {
-		t.Fatalf("%d NATS nodes in docker-compose.yml, want 3", nodes)
-	}
+	return out
 }
 
 // nonrootUID is the uid of distroless's nonroot user, which deploy/Dockerfile
