@@ -55,6 +55,9 @@ type pulled struct {
 	cc           jetstream.ConsumeContext
 	settled      atomic.Bool
 	checking     atomic.Bool
+	// giving: the partition is being given up; what the client still
+	// buffers of it is handed back (Nak) instead of handled.
+	giving atomic.Bool
 }
 
 // floors is the router's record of the durables it pulls from.

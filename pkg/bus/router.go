@@ -787,7 +787,13 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 		}
 	}
 	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
-	cc, err := cons.Consume(func(m jetstream.Msg) { s.receive(m, p) }, jetstream.PullMaxMessages(max(s.r.cfg.Prefetch, s.batch)),
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if pl.giving.Load() {
+			_ = m.Nak() // prefetched for a partition given up: redelivered at once, to its next owner
+			return
+		}
+		s.receive(m, p)
+	}, jetstream.PullMaxMessages(max(s.r.cfg.Prefetch, s.batch)),
 		// An idle pull is renewed every pullExpiry, with a heartbeat every
 		// 30 s (the client's cap), instead of every 30 s with one every
 		// 15 s: a service has dozens of durables (one per partition), and
@@ -827,7 +833,13 @@ func (s *subscription) unpull(p int) {
 	if pl == nil {
 		return
 	}
-	pl.cc.Stop()
+	// Drain, not Stop: Stop discards the messages the client has prefetched
+	// without a word, and they stay pending on the server for the ack wait
+	// — the next owner of the partition (this instance again, after a lost
+	// session) then waits that long before it pulls. Drained, they are
+	// handed back at once.
+	pl.giving.Store(true)
+	pl.cc.Drain()
 	select {
 	case <-pl.cc.Closed():
 	case <-time.After(5 * time.Second):

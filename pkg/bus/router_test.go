@@ -885,8 +885,13 @@ func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
 	ended := time.Now()
 	publish(t, js, "PG-2", 1)
 	waitSeen(t, pool, 2)
-	if took := time.Since(ended); took > 5*time.Second {
-		t.Errorf("handled %s after the session ended, want within a few rebalance intervals", took.Round(time.Millisecond))
+	// Within a few rebalance intervals, not the idle one (30 s). An event
+	// published while the instance gives its partitions up may reach the
+	// pull request being closed, before the server knows it is: it is then
+	// pending until its ack wait, and taken with the partition once that
+	// ends (what the client had prefetched of it is handed back at once).
+	if took, budget := time.Since(ended), cfg.AckWait+2*cfg.Rebalance+2*time.Second; took > budget {
+		t.Errorf("handled %s after the session ended, want within %s", took.Round(time.Millisecond), budget)
 	}
 }
 
