@@ -215,9 +215,21 @@ func (r *Router) floorOf(ctx context.Context, name string, created time.Time) (u
 	return uint64(floor), nil
 }
 
-// durable creates or updates durable name with filter (never deleting it),
-// in memory or on file as configured: see the comment at the top.
-func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Consumer, time.Time, error) {
+// durable creates or updates durable name with filter, in memory or on
+// file as configured (see the comment at the top); a new one that took
+// over the durable named replaced (see Subscription.Replaces) starts where
+// that one stood, and that one is deleted once this one exists.
+func (r *Router) durable(ctx context.Context, name, filter, replaced string) (jetstream.Consumer, time.Time, error) {
+	c, created, err := r.ensureDurable(ctx, name, filter, replaced)
+	if err == nil && replaced != "" {
+		r.retire(ctx, c.CachedInfo().Stream, replaced, name)
+	}
+	return c, created, err
+}
+
+// ensureDurable creates or updates durable name with filter (never
+// deleting it but to move it, or to create it again from its floor).
+func (r *Router) ensureDurable(ctx context.Context, name, filter, replaced string) (jetstream.Consumer, time.Time, error) {
 	st, err := StreamFor(filter)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -244,6 +256,7 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 	for attempt := 0; attempt < 3; attempt++ {
 		c, err := stream.Consumer(ctx, name)
 		var from uint64 // the ack floor to create it from
+		took := false   // from is the replaced durable's
 		switch {
 		case err == nil:
 			info := c.CachedInfo()
@@ -290,6 +303,12 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 					return nil, created, err
 				}
 			}
+			if from == 0 && replaced != "" {
+				if from, err = r.replacedFloor(ctx, stream, replaced, created); err != nil {
+					return nil, created, err
+				}
+				took = from > 0
+			}
 		default:
 			return nil, created, fmt.Errorf("durable %s: %w", name, err)
 		}
@@ -304,12 +323,67 @@ func (r *Router) durable(ctx context.Context, name, filter string) (jetstream.Co
 		if err != nil {
 			return nil, created, fmt.Errorf("durable %s: %w", name, err)
 		}
-		if from > 0 {
+		switch {
+		case took:
+			r.log.Info("created a durable where the durable it replaces stood", "durable", name, "replaces", replaced, "from_stream_seq", from+1)
+		case from > 0:
 			r.log.Info("created a durable from its ack floor", "durable", name, "from_stream_seq", from+1)
 		}
 		return c, created, nil
 	}
 	return nil, created, fmt.Errorf("durable %s: created and deleted concurrently, giving up", name)
+}
+
+// replacedFloor is the ack floor of the durable name another one replaces:
+// the server's, or the one recorded, whichever is further (a memory
+// durable's servers may have lost it, and a recorded floor lags); 0 when
+// neither knows it.
+func (r *Router) replacedFloor(ctx context.Context, stream jetstream.Stream, name string, created time.Time) (uint64, error) {
+	var floor uint64
+	c, err := stream.Consumer(ctx, name)
+	switch {
+	case err == nil:
+		floor = c.CachedInfo().AckFloor.Stream
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	default:
+		return 0, fmt.Errorf("replaced durable %s: %w", name, err)
+	}
+	if r.memory() {
+		rec, err := r.floorOf(ctx, name, created)
+		if err != nil {
+			return 0, err
+		}
+		floor = max(floor, rec)
+	}
+	return floor, nil
+}
+
+// retireFloorSQL hands the recorded floor of a replaced durable to the
+// durable that replaced it, unless that one has its own: until its first
+// floor is copied, a loss of the new durable would otherwise send it back
+// to the stream's beginning.
+const retireFloorSQL = `WITH gone AS (DELETE FROM bus_floors WHERE durable = $1 RETURNING stream, stream_created, floor)
+	INSERT INTO bus_floors (durable, stream, stream_created, floor) SELECT $2, stream, stream_created, floor FROM gone
+	ON CONFLICT (durable) DO NOTHING`
+
+// retire deletes the durable name, which the durable by of this router
+// replaced, and hands its recorded floor to by. A failure is logged: the
+// next start tries again.
+func (r *Router) retire(ctx context.Context, stream, name, by string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	switch err := r.js.DeleteConsumer(ctx, stream, name); {
+	case err == nil:
+		r.log.Info("deleted a durable another one replaced", "durable", name)
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		r.log.Warn("cannot delete a durable another one replaced; trying again at the next start", "durable", name, "err", err)
+	}
+	if r.pool == nil {
+		return
+	}
+	if _, err := r.pool.Exec(ctx, retireFloorSQL, name, by); err != nil {
+		r.log.Warn("cannot delete the recorded ack floor of a durable another one replaced", "durable", name, "err", err)
+	}
 }
 
 func storageName(memory bool) string {

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -322,5 +323,96 @@ func TestADurableRestartedFromItsStartIsMovedToItsFloor(t *testing.T) {
 	}
 	if all, _ := effects(t, pool); all != 11 {
 		t.Errorf("%d effects, want 11", all)
+	}
+}
+
+// TestADurableGivenAWiderFilterStartsWhereTheOneItReplacesStood: a
+// subscription whose filter changed (Replaces: the filter before) is a new
+// durable; it starts after what the replaced durable acknowledged — as the
+// server has it, or as recorded when the server lost it — instead of
+// reading the stream again from its beginning, and the replaced durable is
+// deleted, its recorded floor handed to the new one.
+func TestADurableGivenAWiderFilterStartsWhereTheOneItReplacesStood(t *testing.T) {
+	const before, after = "registration.test.>", "registration.>"
+	const typeOther = "com.partnerhub.registration.other.happened.v1"
+	for _, lost := range []bool{false, true} {
+		name := "on the server"
+		if lost {
+			name = "recorded, the server having lost it"
+		}
+		t.Run(name, func(t *testing.T) {
+			url, js, pool := effectsSetup(t)
+			ctx := context.Background()
+			oldName, newName := bus.DurableName("relationships", before), bus.DurableName("relationships", after)
+			cfg := testConfig(url)
+			cfg.FloorInterval = time.Hour // the server's floor only
+			if lost {
+				cfg.FloorInterval = 100 * time.Millisecond
+			}
+			first := effectsRouter(t, cfg, pool, bus.Subscription{Type: bus.AnyType, Filter: before, Shared: true})
+			for i := range 10 {
+				publish(t, js, "PW-1", i)
+			}
+			stream, err := js.Stream(ctx, "REGISTRATION")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Eventually(t, 10*time.Second, func() error {
+				c, err := stream.Consumer(ctx, oldName)
+				if err != nil {
+					return err
+				}
+				if f := c.CachedInfo().AckFloor.Stream; f != 10 {
+					return fmt.Errorf("ack floor %d, want 10", f)
+				}
+				if lost {
+					var floor int64
+					if err := pool.QueryRow(ctx, `SELECT floor FROM bus_floors WHERE durable = $1`, oldName).Scan(&floor); err != nil || floor != 10 {
+						return fmt.Errorf("recorded floor %d (%v), want 10", floor, err)
+					}
+				}
+				return nil
+			})
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if lost {
+				if err := stream.DeleteConsumer(ctx, oldName); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			effectsRouter(t, cfg, pool, bus.Subscription{Type: bus.AnyType, Filter: after, Shared: true, Replaces: before})
+			publish(t, js, "PW-1", 10)
+			publishType(t, js, typeOther, "PW-1", 11)
+			testkit.Eventually(t, 10*time.Second, func() error {
+				if _, n := effects(t, pool); n != 12 {
+					return fmt.Errorf("%d events handled, want 12", n)
+				}
+				return nil
+			})
+			time.Sleep(300 * time.Millisecond)
+			if all, _ := effects(t, pool); all != 12 {
+				t.Errorf("%d effects, want 12: the new durable read again what the replaced one had handled", all)
+			}
+			c, err := stream.Consumer(ctx, newName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.CachedInfo().Config; got.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || got.OptStartSeq != 11 {
+				t.Errorf("the new durable starts %v at %d, want at 11", got.DeliverPolicy, got.OptStartSeq)
+			}
+			if _, err := stream.Consumer(ctx, oldName); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				t.Errorf("the replaced durable is still there (%v)", err)
+			}
+			var olds, news int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE durable = $1), count(*) FILTER (WHERE durable = $2) FROM bus_floors`,
+				oldName, newName).Scan(&olds, &news); err != nil {
+				t.Fatal(err)
+			}
+			if olds != 0 || (lost && news != 1) {
+				t.Errorf("recorded floors: %d of the replaced durable, %d of the new one", olds, news)
+			}
+		})
 	}
 }

@@ -83,6 +83,9 @@ func AllPartitions(filter string) string {
 type Durable struct {
 	Filter string
 	Shared bool
+	// Replaces is the filter of the durable this one took over (see
+	// Subscription.Replaces): its owner may read and delete it.
+	Replaces string
 }
 
 // Partitioned reports whether d has a durable per partition: a filter on a

@@ -183,7 +183,8 @@ func Permissions(service string, consumes []Durable) (publish, subscribe []strin
 // CONSUMER.CREATE.<stream>.<durable> form is left out on purpose: its
 // filter lives only in the body. With canDelete, user may also delete them:
 // a service's router moves a durable it finds in the other storage (see
-// BUS_DURABLES) by deleting it and creating it again from its ack floor.
+// BUS_DURABLES) by deleting it and creating it again from its ack floor,
+// and reads and deletes a durable one of its own replaced (Replaces).
 func consumerPermissions(user string, durables []Durable, canDelete bool) []string {
 	var out []string
 	for _, d := range durables {
@@ -202,6 +203,16 @@ func consumerPermissions(user string, durables []Durable, canDelete bool) []stri
 			if canDelete {
 				out = append(out, fmt.Sprintf("$JS.API.CONSUMER.DELETE.%s.%s", s.Name, name))
 			}
+		}
+		if d.Replaces == "" || !canDelete {
+			continue
+		}
+		// The durable it took over: read where it stood, then deleted.
+		old, _ := Durable{Filter: d.Replaces, Shared: d.Shared}.Names(user)
+		for _, name := range old {
+			out = append(out,
+				fmt.Sprintf("$JS.API.CONSUMER.INFO.%s.%s", s.Name, name),
+				fmt.Sprintf("$JS.API.CONSUMER.DELETE.%s.%s", s.Name, name))
 		}
 	}
 	return out

@@ -12,7 +12,7 @@ import (
 )
 
 func TestPermissions(t *testing.T) {
-	consumes := []bus.Durable{{Filter: "registration.application.submitted.v1"}, {Filter: "intake.verification.>"}}
+	consumes := []bus.Durable{{Filter: "registration.application.submitted.v1"}, {Filter: "intake.verification.>", Replaces: "intake.verification.decision.v1"}}
 	pub, sub := bus.Permissions("email-ownership", consumes)
 	tests := []struct {
 		name    string
@@ -39,6 +39,10 @@ func TestPermissions(t *testing.T) {
 		{"stream update", "$JS.API.STREAM.UPDATE.EMAIL", false},
 		{"durable without filter in the subject", "$JS.API.CONSUMER.CREATE.REGISTRATION.email_ownership__registration_application_submitted_v1_p0", false},
 		{"durable of a filter it does not consume", "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.email_ownership__registration_partner_activated_v1", false},
+		{"the durable its own replaced: info", "$JS.API.CONSUMER.INFO.INTAKE.email_ownership__intake_verification_decision_v1", true},
+		{"the durable its own replaced: delete", "$JS.API.CONSUMER.DELETE.INTAKE.email_ownership__intake_verification_decision_v1", true},
+		{"the durable its own replaced: no pull", "$JS.API.CONSUMER.MSG.NEXT.INTAKE.email_ownership__intake_verification_decision_v1", false},
+		{"the durable its own replaced: no create", "$JS.API.CONSUMER.CREATE.INTAKE.email_ownership__intake_verification_decision_v1.intake.verification.decision.v1", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -250,6 +250,16 @@ type Subscription struct {
 	// another partner's work in front of it. It is for subscriptions no one
 	// waits on.
 	Linger time.Duration
+	// Replaces is the filter this subscription's durable read before it
+	// was given its filter (a wider one on the same stream, say), so that
+	// the change does not read the stream again from its beginning: when
+	// the durable does not exist yet, it is created from where the
+	// replaced durable's ack floor stands (on the server, or as recorded
+	// in bus_floors, whichever is further), and the replaced durable and
+	// its recorded floor are deleted once the new one exists. Events on
+	// the new filter's other subjects published before that floor are not
+	// read: declare it only when there are none.
+	Replaces string
 }
 
 // ReadModelLinger is the Linger of a read model off every critical path:
@@ -346,6 +356,13 @@ func (r *Router) Add(subs ...Subscription) {
 			panic("bus: subscription " + s.Type + " has Reused without an Inbox")
 		}
 		f := s.FilterOf()
+		if s.Replaces != "" {
+			from, err1 := StreamFor(s.Replaces)
+			to, err2 := StreamFor(f)
+			if err1 != nil || err2 != nil || from.Name != to.Name || s.Replaces == f {
+				panic("bus: subscription " + s.Type + " replaces " + s.Replaces + ", not another filter of its stream")
+			}
+		}
 		fs, ok := r.subs[f]
 		if !ok {
 			fs = &subscription{r: r, filter: f, durable: DurableName(r.service, f), byType: map[string]Subscription{},
@@ -364,6 +381,9 @@ func (r *Router) Add(subs ...Subscription) {
 			fs.batch = s.Batch
 		}
 		fs.linger = max(fs.linger, s.Linger)
+		if s.Replaces != "" {
+			fs.replaces = s.Replaces
+		}
 	}
 }
 
@@ -648,6 +668,7 @@ type subscription struct {
 	workers  int
 	batch    int
 	linger   time.Duration
+	replaces string // the filter whose durable this one took over ("" = none)
 
 	w       *workers // shared with the router's other subscriptions of the same settings
 	wg      sync.WaitGroup
@@ -755,6 +776,19 @@ func (s *subscription) names(p int) (string, string) {
 	return PartitionDurable(s.r.service, s.filter, p), PartitionFilter(s.filter, p)
 }
 
+// replaced is the name of the durable of partition p (-1: shared) that
+// partition's durable took over (see Subscription.Replaces); "" if none.
+func (s *subscription) replaced(p int) string {
+	switch {
+	case s.replaces == "":
+		return ""
+	case p < 0:
+		return DurableName(s.r.service, s.replaces)
+	default:
+		return PartitionDurable(s.r.service, s.replaces, p)
+	}
+}
+
 // pull creates the durable of partition p (retrying while its stream is
 // missing or the server is unavailable, so that a service started before
 // the streams job waits instead of exiting) and starts pulling from it.
@@ -771,7 +805,7 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 	var created time.Time
 	for attempt := 0; ; attempt++ {
 		var err error
-		cons, created, err = s.r.durable(ctx, name, filter)
+		cons, created, err = s.r.durable(ctx, name, filter, s.replaced(p))
 		if err == nil {
 			break
 		}

@@ -6,6 +6,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,10 +102,11 @@ func (d Declaration) Consumes() []bus.Durable {
 		f := s.FilterOf()
 		if i, ok := at[f]; ok {
 			out[i].Shared = out[i].Shared || s.Shared
+			out[i].Replaces = cmp.Or(out[i].Replaces, s.Replaces)
 			continue
 		}
 		at[f] = len(out)
-		out = append(out, bus.Durable{Filter: f, Shared: s.Shared})
+		out = append(out, bus.Durable{Filter: f, Shared: s.Shared, Replaces: s.Replaces})
 	}
 	return out
 }

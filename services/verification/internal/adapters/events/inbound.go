@@ -49,7 +49,11 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	return []bus.Subscription{
 		{Type: registrationv1.TypeApplicationSubmitted, Inbox: "on_application_submitted", Handle: h.OnApplicationSubmitted},
 		{Type: emailv1.TypeOwnershipConfirmed, Inbox: "on_ownership_confirmed", Handle: h.OnOwnershipConfirmed},
-		{Type: intakev1.TypeVerificationDecisionSubmitted, Filter: "intake.verification.>", Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted, Reused: h.OnDecisionReused},
+		// Every verifier's subject: the shared one and the bound users'
+		// (until round 26 the durable read the type's subject only; it
+		// starts where that one stood).
+		{Type: intakev1.TypeVerificationDecisionSubmitted, Filter: "intake.verification.>", Replaces: "intake.verification.decision_submitted.v1",
+			Inbox: "on_decision_submitted", Handle: h.OnDecisionSubmitted, Reused: h.OnDecisionReused},
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
