@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
@@ -203,4 +204,17 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 		return l
 	}
 	return slog.Default()
+}
+
+// Refusal is the answer owed to an intake refused with p: its status (422
+// when p has none), code, detail and field errors.
+func (p Problem) Refusal() intakev1.Refusal {
+	out := intakev1.Refusal{Status: p.Status, Code: p.Code, Detail: p.Detail}
+	if out.Status == 0 {
+		out.Status = http.StatusUnprocessableEntity
+	}
+	for _, f := range p.Errors {
+		out.Errors = append(out.Errors, intakev1.FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
+	}
+	return out
 }

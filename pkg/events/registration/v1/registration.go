@@ -2,7 +2,11 @@
 // REGISTRATION stream. Subject and partitionkey are the global partner ID.
 package registrationv1
 
-import "time"
+import (
+	"time"
+
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+)
 
 // Event types.
 const (
@@ -153,22 +157,12 @@ type Affirmations struct {
 // Subject and partitionkey are the intake event's id (there is no partner);
 // causationid is that id too.
 type ApplicationRejected struct {
-	IntakeEventID string       `json:"intake_event_id"`
-	Status        int          `json:"status"` // the HTTP status the same request would get
-	Code          string       `json:"code"`
-	Detail        string       `json:"detail"`
-	Errors        []FieldError `json:"errors,omitempty"`
+	IntakeEventID string `json:"intake_event_id"`
+	intakev1.Refusal
 	// MatchedOn and DuplicateAttemptID are set for duplicates: file a claim
 	// with POST /v1/duplicate-claims.
 	MatchedOn          []string `json:"matched_on,omitempty"`
 	DuplicateAttemptID string   `json:"duplicate_attempt_id,omitempty"`
-}
-
-// FieldError is one problem with one field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }
 
 // DuplicateClaimFiled: an applicant refused as a duplicate claims the

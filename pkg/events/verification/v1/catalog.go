@@ -1,6 +1,10 @@
 package verificationv1
 
-import "time"
+import (
+	"time"
+
+	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+)
 
 // The rest of the verification catalog: facts about cases, checks, review
 // tasks, decisions and documents. Subject and partitionkey: the global
@@ -242,20 +246,10 @@ type DecisionRefused struct {
 	IntakeEventID string `json:"intake_event_id"`
 	// PartnerID is the partner of the task's case when the task was found
 	// (a decision refused for its principal's role names none).
-	PartnerID  string       `json:"partner_id,omitempty"`
-	DecisionID string       `json:"decision_id,omitempty"`
-	TaskID     string       `json:"task_id,omitempty"`
-	Status     int          `json:"status"`
-	Code       string       `json:"code"`
-	Detail     string       `json:"detail"`
-	Errors     []FieldError `json:"errors,omitempty"`
-}
-
-// FieldError is one problem with one field of a refused decision.
-type FieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	PartnerID  string `json:"partner_id,omitempty"`
+	DecisionID string `json:"decision_id,omitempty"`
+	TaskID     string `json:"task_id,omitempty"`
+	intakev1.Refusal
 }
 
 // ReviewTaskReleased: a claim ended without a decision (Reason lease_expired);

@@ -1,12 +1,15 @@
 package events_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
@@ -146,5 +149,27 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 		if !found {
 			t.Errorf("lifecycle produced no %s event (saw %v)", want, seen)
 		}
+	}
+}
+
+// TestTheAnswerToARefusedIntakeMatchesItsSchema: the rejection of an intake
+// registration carries the problem the same request gets over HTTP, flat in
+// its data (status, code, detail, errors), as its schema says.
+func TestTheAnswerToARefusedIntakeMatchesItsSchema(t *testing.T) {
+	err := apperr.Invalid("validation_failed", "the registration is not valid",
+		apperr.FieldError{Field: "company.phone", Code: "phone.invalid", Message: "not a phone number"})
+	rej := events.Rejection("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", err)
+	contract.MustValidate(t, regv1.TypeApplicationRejected, rej)
+	data, jerr := json.Marshal(rej)
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	errs, _ := got["errors"].([]any)
+	if got["status"] != float64(422) || got["code"] != "validation_failed" || len(errs) != 1 {
+		t.Errorf("answer %s: want status 422, code validation_failed and the field error at the top level", data)
 	}
 }

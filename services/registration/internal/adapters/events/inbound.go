@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"net/http"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -133,13 +132,7 @@ func (h *Handlers) reject(ctx context.Context, ev ce.Event, err error) error {
 // Rejection is the rejected-event payload of a refused registration.
 func Rejection(intakeID string, err error) regv1.ApplicationRejected {
 	prob := httpx.ProblemFrom(err)
-	out := regv1.ApplicationRejected{IntakeEventID: intakeID, Status: prob.Status, Code: prob.Code, Detail: prob.Detail}
-	if out.Status == 0 {
-		out.Status = http.StatusUnprocessableEntity
-	}
-	for _, f := range prob.Errors {
-		out.Errors = append(out.Errors, regv1.FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
-	}
+	out := regv1.ApplicationRejected{IntakeEventID: intakeID, Refusal: prob.Refusal()}
 	if m, ok := prob.Extra["matched_on"].([]string); ok {
 		out.MatchedOn = m
 	}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -218,16 +217,8 @@ func (h *Handlers) refuse(ctx context.Context, ev ce.Event, partnerID string, p 
 // recorded; partnerID is the task's partner when the task was found (the
 // refusal is then on that partner's timeline), else empty.
 func Refusal(intakeID, partnerID string, p intakev1.VerificationDecisionSubmitted, err error) verificationv1.DecisionRefused {
-	prob := httpx.ProblemFrom(err)
-	out := verificationv1.DecisionRefused{IntakeEventID: intakeID, PartnerID: partnerID, DecisionID: p.DecisionID, TaskID: p.TaskID,
-		Status: prob.Status, Code: prob.Code, Detail: prob.Detail}
-	if out.Status == 0 {
-		out.Status = http.StatusUnprocessableEntity
-	}
-	for _, f := range prob.Errors {
-		out.Errors = append(out.Errors, verificationv1.FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
-	}
-	return out
+	return verificationv1.DecisionRefused{IntakeEventID: intakeID, PartnerID: partnerID, DecisionID: p.DecisionID, TaskID: p.TaskID,
+		Refusal: httpx.ProblemFrom(err).Refusal()}
 }
 
 // DecideCommand maps a decision event to the use case's command.
