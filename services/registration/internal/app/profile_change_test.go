@@ -129,8 +129,20 @@ func TestProfileChangeRefusals(t *testing.T) {
 	for _, f := range ae.Fields {
 		codes = append(codes, f.Field+"="+f.Code)
 	}
-	if !slices.Equal(codes, []string{"company.phone=" + domain.CodePhoneExtension, "contact.email=" + domain.CodeEmailFreeMail}) {
+	// Each problem points at the request's field (phone, not company.phone).
+	if !slices.Equal(codes, []string{"phone=" + domain.CodePhoneExtension, "contact.email=" + domain.CodeEmailFreeMail}) {
 		t.Fatalf("codes %v", codes)
+	}
+	_, err = h.app.RequestProfileChange(ctx, admin, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Address: &domain.AddressInput{Line1: "芝浦3-4-1", City: "港区", Region: "東京都", PostalCode: "1"},
+		Support: []domain.ProgramInput{{Program: "indirect_reseller", Support: &domain.SupportProfileInput{Website: "https://mirai-cloud.co.jp/support", Email: "not an address", Phone: "0120-123-456"}}}}})
+	ae = wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
+	codes = nil
+	for _, f := range ae.Fields {
+		codes = append(codes, f.Field)
+	}
+	if !slices.Equal(codes, []string{"address.postal_code", "support[0].support.email"}) {
+		t.Fatalf("fields %v, want address.postal_code and support[0].support.email", codes)
 	}
 	_, err = h.app.RequestProfileChange(ctx, admin, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{Phone: ptr("０３－１２３４－５６７８")}})
 	ae = wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)

@@ -183,6 +183,7 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 	var fields []apperr.FieldError
 	for _, f := range problems {
 		if slices.ContainsFunc(touched, func(t string) bool { return f.Field == t || strings.HasPrefix(f.Field, t+".") }) {
+			f.Field = in.requestPath(f.Field)
 			fields = append(fields, f)
 		}
 	}
@@ -199,7 +200,7 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 
 	changes := diffProfiles(verified, proposed)
 	if len(changes) == 0 {
-		return ProfileChange{}, &ValidationError{Fields: []apperr.FieldError{{Field: touched[0], Code: CodeProfileNothingChanged,
+		return ProfileChange{}, &ValidationError{Fields: []apperr.FieldError{{Field: in.requestPath(touched[0]), Code: CodeProfileNothingChanged,
 			Message: "the change equals the verified profile once normalized"}}}
 	}
 	change := ProfileChange{
@@ -224,6 +225,26 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		p.applyProfileChange(now)
 	}
 	return *p.profile.Latest, nil
+}
+
+// requestPath is where the field of the merged registration input lies in
+// the change request, so that a problem points at what the caller sent:
+// the company's fields are at the top of the request (phone, not
+// company.phone) and a program's support profile at its place in support
+// (support[0].support.email, not programs.indirect_reseller.support.email).
+func (in ProfileChangeInput) requestPath(field string) string {
+	if rest, ok := strings.CutPrefix(field, "company."); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(field, "programs."); ok {
+		prog, tail, _ := strings.Cut(rest, ".")
+		for i, s := range in.Support {
+			if string(programOf(s.Program)) == prog {
+				return fmt.Sprintf("support[%d].%s", i, tail)
+			}
+		}
+	}
+	return field
 }
 
 // mergeProfileInput writes the change over the verified input and returns
