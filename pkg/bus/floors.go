@@ -69,6 +69,8 @@ type floors struct {
 	// at start); once it runs, a lost durable's floor is read afresh.
 	atStart  map[string]recorded
 	prepared atomic.Bool
+	// retiring are the replaced durables being deleted (see retire).
+	retiring map[string]bool
 }
 
 type recorded struct{ floor, created int64 }
@@ -358,31 +360,88 @@ func (r *Router) replacedFloor(ctx context.Context, stream jetstream.Stream, nam
 	return floor, nil
 }
 
-// retireFloorSQL hands the recorded floor of a replaced durable to the
-// durable that replaced it, unless that one has its own: until its first
-// floor is copied, a loss of the new durable would otherwise send it back
-// to the stream's beginning.
-const retireFloorSQL = `WITH gone AS (DELETE FROM bus_floors WHERE durable = $1 RETURNING stream, stream_created, floor)
-	INSERT INTO bus_floors (durable, stream, stream_created, floor) SELECT $2, stream, stream_created, floor FROM gone
+// copyFloorSQL gives the durable that replaced another the other's
+// recorded floor, unless it has its own: until its first floor is copied,
+// a loss of the new durable would otherwise send it back to the stream's
+// beginning. The replaced durable's row stays: an instance of the service's
+// previous version that still pulls from it (a rolling upgrade) creates it
+// again from there, not from the beginning, should the servers lose it.
+const copyFloorSQL = `INSERT INTO bus_floors (durable, stream, stream_created, floor)
+	SELECT $2, stream, stream_created, floor FROM bus_floors WHERE durable = $1
 	ON CONFLICT (durable) DO NOTHING`
 
 // retire deletes the durable name, which the durable by of this router
-// replaced, and hands its recorded floor to by. A failure is logged: the
-// next start tries again.
+// replaced, once no instance pulls from it any more (one of the service's
+// previous version still may, in a rolling upgrade: deleted under it, it
+// would create it again): checked now and then, backing off, until it is
+// gone or ctx ends.
 func (r *Router) retire(ctx context.Context, stream, name, by string) {
+	if r.pool != nil {
+		if _, err := r.pool.Exec(ctx, copyFloorSQL, name, by); err != nil {
+			r.log.Warn("cannot give a durable the recorded ack floor of the one it replaced", "durable", by, "err", err)
+		}
+	}
+	r.fl.mu.Lock()
+	if r.fl.retiring == nil {
+		r.fl.retiring = map[string]bool{}
+	}
+	busy := r.fl.retiring[name]
+	r.fl.retiring[name] = true
+	r.fl.mu.Unlock()
+	if busy {
+		return
+	}
+	if r.retireOnce(ctx, stream, name) {
+		r.fl.mu.Lock()
+		delete(r.fl.retiring, name)
+		r.fl.mu.Unlock()
+		return
+	}
+	go func() {
+		defer func() {
+			r.fl.mu.Lock()
+			delete(r.fl.retiring, name)
+			r.fl.mu.Unlock()
+		}()
+		for attempt := 1; ; attempt++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(r.cfg.Rebalance<<min(attempt, 5), time.Minute)):
+			}
+			if r.retireOnce(ctx, stream, name) {
+				return
+			}
+		}
+	}()
+}
+
+// retireOnce deletes the replaced durable name if no instance pulls from
+// it; it reports whether the durable is gone.
+func (r *Router) retireOnce(ctx context.Context, stream, name string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	c, err := r.js.Consumer(ctx, stream, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return true
+	case err != nil:
+		r.log.Warn("cannot read a durable another one replaced; trying again", "durable", name, "err", err)
+		return false
+	case c.CachedInfo().NumWaiting > 0:
+		r.log.Info("a durable another one replaced is still pulled from (an instance of the previous version?); deleting it once it is not",
+			"durable", name)
+		return false
+	}
 	switch err := r.js.DeleteConsumer(ctx, stream, name); {
 	case err == nil:
 		r.log.Info("deleted a durable another one replaced", "durable", name)
-	case !errors.Is(err, jetstream.ErrConsumerNotFound):
-		r.log.Warn("cannot delete a durable another one replaced; trying again at the next start", "durable", name, "err", err)
-	}
-	if r.pool == nil {
-		return
-	}
-	if _, err := r.pool.Exec(ctx, retireFloorSQL, name, by); err != nil {
-		r.log.Warn("cannot delete the recorded ack floor of a durable another one replaced", "durable", name, "err", err)
+		return true
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return true
+	default:
+		r.log.Warn("cannot delete a durable another one replaced; trying again", "durable", name, "err", err)
+		return false
 	}
 }
 
