@@ -168,6 +168,15 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 				}
 				op.responses[code] = r
 			}
+			// Every operation that reads or writes the database may answer
+			// 503 service.unavailable with Retry-After (pkg/httpx): a
+			// client must learn from the document that it is retryable,
+			// not an unexpected 5XX.
+			if _, ok := op.responses["5XX"]; ok {
+				if _, ok := op.responses["503"]; !ok {
+					return nil, fmt.Errorf("%s lists 5XX but not 503 (the retryable service.unavailable, with Retry-After)", op)
+				}
+			}
 			d.ops = append(d.ops, op)
 		}
 	}
