@@ -89,13 +89,15 @@ func TestProfileChangeNormalizesAndSaysWhat(t *testing.T) {
 	for _, n := range res.Change.Normalization {
 		notes[n.Field] = n
 	}
-	if n := notes["company.address.region"]; n.Submitted != "東京" || n.Normalized != "東京都" {
+	// Notes name what was submitted where it was (address.region), like
+	// the problems; changes name the profile's fields.
+	if n := notes["address.region"]; n.Submitted != "東京" || n.Normalized != "東京都" {
 		t.Fatalf("region note %+v (all: %+v)", n, res.Change.Normalization)
 	}
-	if n := notes["company.address.postal_code"]; n.Normalized != "108-0023" {
+	if n := notes["address.postal_code"]; n.Normalized != "108-0023" {
 		t.Fatalf("postal note %+v", n)
 	}
-	if _, ok := notes["company.legal_name"]; ok {
+	if _, ok := notes["legal_name"]; ok {
 		t.Fatal("an untouched field is not reported")
 	}
 	var fields []string

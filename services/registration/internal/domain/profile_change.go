@@ -205,7 +205,7 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 	}
 	change := ProfileChange{
 		Number: p.profile.Count + 1, Status: ChangePending, Proposed: proposed, Changes: changes,
-		Normalization: normalizationNotes(merged, norm, touched), RequestedBy: by, RequestedAt: now,
+		Normalization: normalizationNotes(in, merged, norm, touched), RequestedBy: by, RequestedAt: now,
 	}
 	for _, k := range reopened(verified.Normalized, norm) {
 		change.Checks = append(change.Checks, ProfileCheck{Check: k, State: CheckPending})
@@ -437,8 +437,9 @@ func diffProfiles(from, to Registration) []FieldChange {
 }
 
 // normalizationNotes lists, for the touched fields, what normalization
-// changed between the submitted and the normalized value.
-func normalizationNotes(in RegistrationInput, n NormalizedRegistration, touched []string) []NormalizationNote {
+// changed between the submitted and the normalized value, each at its
+// place in the change request req (see requestPath).
+func normalizationNotes(req ProfileChangeInput, in RegistrationInput, n NormalizedRegistration, touched []string) []NormalizationNote {
 	raw, norm := submittedFields(in), profileFields(n)
 	out := []NormalizationNote{}
 	for _, k := range sortedKeys(raw) {
@@ -446,7 +447,7 @@ func normalizationNotes(in RegistrationInput, n NormalizedRegistration, touched 
 			continue
 		}
 		if raw[k] != norm[k] {
-			out = append(out, NormalizationNote{Field: k, Submitted: raw[k], Normalized: norm[k]})
+			out = append(out, NormalizationNote{Field: req.requestPath(k), Submitted: raw[k], Normalized: norm[k]})
 		}
 	}
 	return out
