@@ -84,6 +84,19 @@ var ExternalSubscriptions = map[string][]string{
 	},
 }
 
+// BoundSubscriptions lists, per role, what a bus user of its own (an
+// outside system bound to it in the directory) may read on NATS. A
+// verifier service reads what the shared verifier user reads: the review
+// queue is every verifier's. An upstream system reads nothing: the answers
+// on REGISTRATION are every upstream system's, each carrying a partner's
+// registration, so a system bound for isolation reads its own through the
+// event feed or webhooks, which show it only its partners' and its intake's
+// rejections (given the shared upstream user's credentials too, it reads
+// every answer on NATS, as an unbound system does).
+var BoundSubscriptions = map[string][]string{
+	VerifierUser: ExternalSubscriptions[VerifierUser],
+}
+
 // externalDurables are an external user's filters: one shared durable each.
 func externalDurables(filters []string) []Durable {
 	out := make([]Durable, len(filters))
@@ -274,7 +287,7 @@ func DeploymentUsers(consumes map[string][]Durable, bound map[string]string) (ma
 		case user == AdminUser || slices.Contains(services, user) || users[user].PasswordEnv != "":
 			return nil, fmt.Errorf("bus user %q is a user of the backend itself", user)
 		}
-		users[user] = IntakeUser(user, BoundIntake(role, user), ExternalSubscriptions[role])
+		users[user] = IntakeUser(user, BoundIntake(role, user), BoundSubscriptions[role])
 	}
 	for service, filters := range consumes {
 		if _, external := users[service]; !external {

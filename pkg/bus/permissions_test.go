@@ -130,8 +130,21 @@ func TestBoundIntakeUsers(t *testing.T) {
 			t.Errorf("%s publishing %s: allowed = %v, want %v", tt.user, tt.subject, got, tt.allowed)
 		}
 	}
-	if !allows(users["crm-west"].Publish, "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.crm_west__registration_application_submitted_v1_any") {
-		t.Error("crm-west cannot read the answers to its registrations with a durable of its own")
+	// A bound upstream system reads no answers on NATS: they are every
+	// upstream system's (its own come through the feed or webhooks); a
+	// bound verifier reads the review queue, which is every verifier's.
+	for _, subject := range []string{"$JS.API.STREAM.INFO.REGISTRATION",
+		"$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.crm_west__registration_application_submitted_v1_any",
+		"$JS.API.CONSUMER.CREATE.REGISTRATION.crm_west__registration_application_rejected_v1_any.registration.application.rejected.v1.*"} {
+		if allows(users["crm-west"].Publish, subject) {
+			t.Errorf("crm-west may %s: it would read every upstream system's answers", subject)
+		}
+	}
+	if !allows(users["upstream"].Publish, "$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.upstream__registration_application_submitted_v1_any") {
+		t.Error("the shared upstream user cannot read the answers")
+	}
+	if !allows(users["kyb-checks"].Publish, "$JS.API.CONSUMER.MSG.NEXT.VERIFICATION.kyb_checks__verification_task_created_v1_any") {
+		t.Error("kyb-checks cannot read the review queue with a durable of its own")
 	}
 	for subject, want := range map[string]string{
 		"intake.registration.requested.v1.crm-west": "crm-west", "intake.registration.requested.v1": "",

@@ -252,6 +252,21 @@ func TestOfficialSDKUnderTheCommittedPermissions(t *testing.T) {
 			}
 			sv.await(t, own)
 		}
+
+		// What they read: kyb-checks the review queue, as every verifier;
+		// crm-west no answers on NATS (they are every upstream system's:
+		// its own come through the feed or webhooks).
+		nc := sdkConn(t, url, "kyb-checks", pw["kyb-checks"], &violations{})
+		task := publishAs(t, verification, "com.partnerhub.verification.task.created.v1", "PG-SDKB-0000-001")
+		in, err := sdkReceive(t, nc, "kyb-checks", "VERIFICATION", bus.AllPartitions("verification.task.created.v1"))
+		if err != nil {
+			t.Fatalf("kyb-checks reads the review queue with the SDK: %v", err)
+		}
+		in.wait(t, task)
+		nc = sdkConn(t, url, "crm-west", pw["crm-west"], &violations{})
+		if _, err := sdkReceive(t, nc, "crm-west", "REGISTRATION", bus.AllPartitions("registration.application.submitted.v1")); err == nil {
+			t.Fatal("crm-west reads every upstream system's registrations with the SDK")
+		}
 	})
 }
 
