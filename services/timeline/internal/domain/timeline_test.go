@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/contract"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -48,6 +50,26 @@ func TestRedacted(t *testing.T) {
 	}
 	if string(domain.Redacted("", data)) != string(data) {
 		t.Error("unclassified data changed")
+	}
+}
+
+// TestARedactedEventStillMatchesItsSchema: the feed and webhooks list a
+// restricted event with its dataschema; a reader that validates the data
+// against that schema must not refuse the redacted copy.
+func TestARedactedEventStillMatchesItsSchema(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 22, 45, 4, 0, time.UTC)
+	data, err := json.Marshal(emailv1.VerificationMailRequested{PartnerID: "PG-ERXH-RQPF-YJ3", EnrollmentID: "EN-6M5Q-M2VA-H7Q",
+		Program: "partner_network", ChallengeID: "53047095-27ed-4f88-b236-d3c63d3fb39c", Recipient: "ichiro@sample-shoji.co.jp",
+		ContactName: "鈴木 一郎", Language: "ja", Market: "JP", TemplateID: "email_ownership.verify.v1", ExpiresAt: t0.Add(72 * time.Hour),
+		SealedSecret: make([]byte, 80), RequestedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := contract.ValidateJSON(emailv1.TypeVerificationMailRequested, data); err != nil {
+		t.Fatalf("the event as published: %v", err)
+	}
+	if err := contract.ValidateJSON(emailv1.TypeVerificationMailRequested, domain.Redacted("restricted", data)); err != nil {
+		t.Errorf("the event as the feed lists it: %v", err)
 	}
 }
 
