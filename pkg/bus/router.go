@@ -255,10 +255,11 @@ type Subscription struct {
 	// the change does not read the stream again from its beginning: when
 	// the durable does not exist yet, it is created from where the
 	// replaced durable's ack floor stands (on the server, or as recorded
-	// in bus_floors, whichever is further), and the replaced durable and
-	// its recorded floor are deleted once the new one exists. Events on
-	// the new filter's other subjects published before that floor are not
-	// read: declare it only when there are none.
+	// in bus_floors, whichever is further; the recorded floor is copied
+	// to the new durable), and the replaced durable is deleted once no
+	// instance pulls from it (see retire). Events on the new filter's
+	// other subjects published before that floor are not read: declare it
+	// only when there are none.
 	Replaces string
 }
 
