@@ -44,7 +44,7 @@ func Compose(e Envelope) (*gomail.Msg, error) {
 	}
 	msg.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, from)
 	msg.ToMailAddress(to)
-	msg.Subject(e.Subject)
+	msg.SetGenHeaderPreformatted(gomail.HeaderSubject, subjectHeader(e.Subject))
 	msg.SetDate()
 	if e.ID != "" && e.MessageIDDomain != "" {
 		msg.SetMessageIDWithValue(e.ID + "@" + e.MessageIDDomain)
@@ -65,6 +65,77 @@ func Compose(e Envelope) (*gomail.Msg, error) {
 	msg.SetBodyString(gomail.TypeTextPlain, e.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, e.HTML)
 	return msg, nil
+}
+
+// subjectHeader is the Subject's value as written, folded into lines of
+// at most 76 characters with its first word on the Subject line itself:
+// plain ASCII as it is, folded at its spaces; anything else (or text that
+// looks like an encoded-word) as RFC 2047 encoded-words, UTF-8 and Q, each
+// holding whole characters. go-mail's own folding put a first word too
+// long for the Subject line on the next one ("Subject:" CRLF SP
+// =?UTF-8?q?…), which is legal, but a reader that unfolds it literally —
+// Python's email package — read the subject with a leading space.
+func subjectHeader(subject string) string {
+	const first = 76 - len("Subject: ")
+	var b strings.Builder
+	if !needsEncoding(subject) {
+		line := 0
+		for i, w := range strings.Split(subject, " ") {
+			switch {
+			case i == 0:
+			case line+1+len(w) > first:
+				b.WriteString("\r\n ")
+				line = 0
+			default:
+				b.WriteByte(' ')
+				line++
+			}
+			b.WriteString(w)
+			line += len(w)
+		}
+		return b.String()
+	}
+	const open, end = "=?UTF-8?q?", "?="
+	budget, word := first, ""
+	for _, r := range subject {
+		enc := qEncode(string(r))
+		if word != "" && len(open)+len(word)+len(enc)+len(end) > budget {
+			b.WriteString(open + word + end + "\r\n ")
+			budget, word = 76-1, ""
+		}
+		word += enc
+	}
+	b.WriteString(open + word + end)
+	return b.String()
+}
+
+// needsEncoding reports whether subject cannot go out as it is: a byte
+// outside printable ASCII, or a sequence a reader would take for the start
+// of an encoded-word.
+func needsEncoding(subject string) bool {
+	for i := 0; i < len(subject); i++ {
+		if c := subject[i]; c < ' ' || c > '~' {
+			return true
+		}
+	}
+	return strings.Contains(subject, "=?")
+}
+
+// qEncode is s in RFC 2047's Q encoding: letters, digits and !*+-/ as
+// they are, a space as _, every other byte as =XX.
+func qEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!*+-/", c) >= 0:
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('_')
+		default:
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // named is the bare address addr with the display name name.
