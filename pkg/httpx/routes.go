@@ -35,7 +35,8 @@ type Route struct {
 // String is the ServeMux pattern of r, e.g. "GET /v1/partners/{id}".
 func (r Route) String() string { return r.Method + " " + r.Pattern }
 
-// Mount registers routes on mux, wrapping the non-public ones with protect,
+// Mount registers routes on mux, wrapping the non-public ones with protect
+// and marking their answers Cache-Control: no-store (see noStore),
 // validates every route's path parameters (and a protected route's query
 // parameters) once for all services (see checkParams), and answers every
 // other request with a problem instead of the mux's plain text: 405 (code
@@ -58,7 +59,7 @@ func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.H
 		query := declared[r.String()]
 		h := checkParams(r, query, r.Handler) // after authentication: a stranger learns nothing about ids
 		if !r.Public {
-			h = protect(h)
+			h = noStore(protect(h))
 		}
 		mux.Handle(r.String(), h)
 		if r.Pattern == "/" && r.Method == "" {
@@ -74,6 +75,17 @@ func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.H
 			NoRoute(w, r)
 		})
 	}
+}
+
+// noStore marks every answer of h Cache-Control: no-store (a handler may
+// set another before it writes): the answers of authenticated routes carry
+// one principal's view of partners, contacts and secrets, which no cache
+// along the way, nor the client's, is to keep or hand to the next caller.
+func noStore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // CodeMethodNotAllowed is the problem of a request whose path is a route

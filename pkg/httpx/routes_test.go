@@ -61,6 +61,40 @@ func TestMountProtectsAllButPublicRoutes(t *testing.T) {
 	}
 }
 
+func TestAnAuthenticatedRoutesAnswerIsNotStored(t *testing.T) {
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("fail") {
+			w.Header().Set("Content-Type", "application/json") // a handler's own write, not WriteProblem
+			w.WriteHeader(http.StatusConflict)
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"email": "a@example.com"})
+	})
+	cached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60") // a handler may choose otherwise
+		WriteJSON(w, http.StatusOK, nil)
+	})
+	public := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, http.StatusOK, nil) })
+	protect := func(h http.Handler) http.Handler { return h }
+	mux := NewMux([]Route{
+		{Method: "GET", Pattern: "/partners/{id}", Handler: answer},
+		{Method: "GET", Pattern: "/cached", Handler: cached},
+		{Method: "GET", Pattern: "/public", Handler: public, Public: true},
+	}, protect)
+	for path, want := range map[string]string{
+		"/partners/1":      "no-store",
+		"/partners/1?fail": "no-store",
+		"/cached":          "private, max-age=60",
+		"/public":          "",
+	} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if got := w.Header().Get("Cache-Control"); got != want {
+			t.Errorf("GET %s (%d): Cache-Control %q, want %q", path, w.Code, got, want)
+		}
+	}
+}
+
 func TestOpenAPIRouteServesYAMLAsJSON(t *testing.T) {
 	rt := OpenAPIRoute([]byte("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses:\n        200: {description: ok}\n"))
 	if !rt.Public || rt.String() != "GET /openapi.json" {

@@ -131,7 +131,6 @@ func (a API) list(w http.ResponseWriter, r *http.Request) {
 	for i, m := range res.Mails {
 		out.Mails[i] = a.toMail(m)
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
@@ -142,6 +141,5 @@ func (a API) get(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, a.toMail(m))
 }

@@ -238,7 +238,6 @@ func (a *API) searchPartners(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"partners": page.Partners, "next": page.Next})
 }
 

@@ -83,7 +83,6 @@ type requestCreatedResponse struct {
 }
 
 func (a API) created(w http.ResponseWriter, res app.CreateRequestResult) {
-	w.Header().Set("Cache-Control", "no-store") // the link is a secret
 	httpx.WriteJSON(w, http.StatusCreated, requestCreatedResponse{
 		RelationshipID: res.RelationshipID, RequestID: res.RequestID, InvitationURL: InvitationURL(a.InvitationBaseURL, res.Token),
 		Roles: res.Roles, DurationDays: res.DurationDays, AutoExtend: res.AutoExtend, ExpiresAt: res.ExpiresAt,
@@ -141,7 +140,6 @@ func (a API) viewInvitation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, invitationResponse{
 		RelationshipID: v.RelationshipID, RequestID: v.RequestID, Kind: string(v.Kind), Status: string(v.Status),
 		ProviderID: v.ProviderID, ProviderLegalName: v.ProviderLegalName, ProviderAddress: addressResponse(v.ProviderAddress),

@@ -106,7 +106,6 @@ func (a API) timeline(w http.ResponseWriter, r *http.Request) {
 		resp.Sources[i] = sourceResponse{Source: s.Source, Events: s.Events, LastSequence: sequence(s.LastSequence),
 			Gaps: gaps, GapsTruncated: s.GapsTruncated}
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -143,7 +142,6 @@ func (a API) feed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, feedResponse{Events: events, Next: f.Next, HasMore: f.HasMore})
 }
 

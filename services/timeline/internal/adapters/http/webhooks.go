@@ -141,7 +141,6 @@ func (a API) createEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/webhooks/endpoints/"+created.Endpoint.ID)
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusCreated, struct {
 		endpointResponse
 		Secret string `json:"secret"`
@@ -222,7 +221,6 @@ func (a API) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"endpoint": toEndpoint(rot.Endpoint), "secret": rot.Secret,
 		"previous_secret_expires_at": rot.PreviousExpireAt.UTC()})
 }
