@@ -111,6 +111,10 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 	if info, ok := m["info"].(map[string]any); ok {
 		d.Title, _ = info["title"].(string)
 	}
+	tags, err := describedTags(m)
+	if err != nil {
+		return nil, err
+	}
 	paths, _ := m["paths"].(map[string]any)
 	opIDs := map[string]string{}
 	for p, item := range paths {
@@ -132,6 +136,12 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 					return nil, fmt.Errorf("operationId %q of %s is also that of %s", id, op, prev)
 				}
 				opIDs[id] = op.String()
+			}
+			ts, _ := om["tags"].([]any)
+			for _, t := range ts {
+				if name, _ := t.(string); !tags[name] {
+					return nil, fmt.Errorf("%s has tag %q, which the document's tags do not declare", op, t)
+				}
 			}
 			if err := checkPathParams(root, op, im["parameters"], om["parameters"]); err != nil {
 				return nil, err
@@ -182,6 +192,23 @@ func LoadOpenAPI(doc []byte) (*OpenAPI, error) {
 	}
 	sort.Slice(d.ops, func(i, j int) bool { return d.ops[i].String() < d.ops[j].String() })
 	return d, nil
+}
+
+// describedTags is the set of the document's declared tags, each of which
+// must have a description: a rendered document opens each group of
+// operations with it (Redocly's tag-description rule).
+func describedTags(doc map[string]any) (map[string]bool, error) {
+	names := map[string]bool{}
+	list, _ := doc["tags"].([]any)
+	for _, t := range list {
+		tm, _ := t.(map[string]any)
+		name, _ := tm["name"].(string)
+		if d, _ := tm["description"].(string); strings.TrimSpace(d) == "" {
+			return nil, fmt.Errorf("tag %q has no description", name)
+		}
+		names[name] = true
+	}
+	return names, nil
 }
 
 // MustLoadOpenAPI is LoadOpenAPI failing tb.

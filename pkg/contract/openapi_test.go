@@ -35,9 +35,11 @@ components:
       content:
         application/problem+json: {schema: {type: object, required: [code]}}
 security: [{bearer: []}]
+tags: [{name: pets, description: the pets}]
 paths:
   /pets/{id}:
     get:
+      tags: [pets]
       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
       responses:
         200:
@@ -68,6 +70,8 @@ func TestLoadOpenAPIRejectsInvalidDocuments(t *testing.T) {
 		"junk key from an unquoted comma": strings.Replace(petDoc, "name: {type: string}", "name: {type: string, description: the pet's name, e.g. Rex}", 1),
 		"no servers":                      strings.Replace(petDoc, "servers: [{url: \"http://127.0.0.1:8080\"}]\n", "", 1),
 		"5XX without the retryable 503":   strings.Replace(petDoc, "        204: {description: gone}\n", "        204: {description: gone}\n        5XX: {description: unexpected}\n", 1),
+		"undeclared tag":                  strings.Replace(petDoc, "      tags: [pets]\n", "      tags: [cats]\n", 1),
+		"tag without a description":       strings.Replace(petDoc, "{name: pets, description: the pets}", "{name: pets}", 1),
 		"duplicate operationId":           strings.Replace(strings.Replace(petDoc, "    delete:\n", "    delete:\n      operationId: x\n", 1), "  /pets/mine:\n    get:\n", "  /pets/mine:\n    get:\n      operationId: x\n", 1),
 	} {
 		if _, err := LoadOpenAPI([]byte(doc)); err == nil {
