@@ -1190,6 +1190,26 @@ func (w *workers) awaitDatabase(ds []*delivery) {
 	}
 }
 
+// deadLetterID is the Nats-Msg-Id of d's dead letter: one per stream
+// message and consumer. The same message delivered to the consumer again
+// (our own retry of the publish, or a durable re-created from an ack floor
+// that lagged behind the dead-lettering) gives the same id, which the
+// DEADLETTER stream drops within its duplicate window; the same event
+// published again — an operator's replay of the dead letter, a producer's
+// second publish — is another stream message and, failing again, another
+// dead letter. Round 27's id was the event's id, so a replay that failed
+// again within the window was dropped and the dead letter list did not
+// change, as if the replay had worked.
+func deadLetterID(service, durable string, d *delivery) string {
+	key := service + "|" + durable + "|"
+	if md, err := d.msg.Metadata(); err == nil {
+		key += md.Stream + "|" + strconv.FormatUint(md.Sequence.Stream, 10)
+	} else {
+		key += d.msg.Subject() + "|" + d.headers[ce.HID]
+	}
+	return uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(key), 5).String()
+}
+
 // maxDatabaseWait bounds the wait between two tries of events held while
 // the database is unavailable: it answers again, they go on within it.
 const maxDatabaseWait = 5 * time.Second
@@ -1517,15 +1537,7 @@ func (r *Router) nakDelay(delivered uint64) time.Duration {
 
 // deadLetter publishes d to deadletter.<service> with the reason.
 func (r *Router) deadLetter(d *delivery, durable, code string, err error) error {
-	// A fresh but deterministic id: dedupes our own retries of this
-	// publish, never collides with another service's dead letter.
-	origID := d.headers[ce.HID]
-	if origID == "" {
-		if md, e := d.msg.Metadata(); e == nil {
-			origID = strconv.FormatUint(md.Sequence.Stream, 10)
-		}
-	}
-	id := uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(r.service+"|"+d.msg.Subject()+"|"+origID), 5).String()
+	id := deadLetterID(r.service, durable, d)
 	dl := nats.NewMsg(DeadLetterSubject(r.service))
 	dl.Data = d.msg.Data()
 	for k, v := range d.headers {

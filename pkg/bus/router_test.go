@@ -1156,3 +1156,79 @@ func TestAnInstanceOwningEveryPartitionIsQuietWhileIdle(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAReplayThatFailsAgainIsDeadLetteredAgain: a dead letter is one per
+// stream message and consumer. The same event published again (an
+// operator's replay before the fix) and failing again is a second dead
+// letter, not dropped as a duplicate of the first; the same stream message
+// delivered again (a durable re-created from a floor that lagged) is not.
+func TestAReplayThatFailsAgainIsDeadLetteredAgain(t *testing.T) {
+	url, js, pool := registrationAndSeen(t)
+	ctx := context.Background()
+	refuse := func(context.Context, ce.Event) error { return apperr.Invalid("test.refused", "refused") }
+	deadLetters := func(want uint64) {
+		t.Helper()
+		testkit.Eventually(t, 10*time.Second, func() error {
+			info, err := js.Stream(ctx, bus.DeadLetterStream)
+			if err != nil {
+				return err
+			}
+			if n := info.CachedInfo().State.Msgs; n != want {
+				return fmt.Errorf("%d dead letters, want %d", n, want)
+			}
+			return nil
+		})
+	}
+	cfg := testConfig(url)
+	first, _ := newRouter(t, "relationships", cfg, pool)
+	first.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: refuse})
+	runRouter(t, first)
+	id := ce.NewID()
+	publishEvent(t, js, id, typeHappened, "PG-01", 1, "")
+	waitDeadLetter(t, js, "relationships", id, "test.refused")
+	publishEvent(t, js, id, typeHappened, "PG-01", 1, id+"-replay") // the replay: the same event, another message
+	deadLetters(2)
+
+	// The durable lost and re-created from the stream's start: both
+	// messages are delivered and refused again, and dropped as the
+	// dead letters they already are.
+	_ = first.Close()
+	stream, err := js.Stream(ctx, "REGISTRATION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range stream.ConsumerNames(ctx).Name() {
+		if err := stream.DeleteConsumer(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM bus_floors`); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := newRouter(t, "relationships", cfg, pool)
+	var delivered atomic.Int32
+	again.Add(bus.Subscription{Type: typeHappened, Inbox: "on_happened", Handle: func(ctx context.Context, ev ce.Event) error {
+		delivered.Add(1)
+		return refuse(ctx, ev)
+	}})
+	runRouter(t, again)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := delivered.Load(); n < 2 {
+			return fmt.Errorf("%d deliveries after the durable was re-created, want 2", n)
+		}
+		return nil
+	})
+	testkit.Eventually(t, 10*time.Second, func() error { // acknowledged once their dead letters were published
+		for name := range stream.ConsumerNames(ctx).Name() {
+			c, err := stream.Consumer(ctx, name)
+			if err != nil {
+				return err
+			}
+			if info := c.CachedInfo(); info.NumPending > 0 || info.NumAckPending > 0 {
+				return fmt.Errorf("%s: %d to deliver, %d unacknowledged", name, info.NumPending, info.NumAckPending)
+			}
+		}
+		return nil
+	})
+	deadLetters(2)
+}

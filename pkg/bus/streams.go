@@ -60,6 +60,16 @@ func StreamFor(subject string) (Stream, error) {
 	return Stream{}, fmt.Errorf("no stream in the catalog holds subject %q", subject)
 }
 
+// DeadLetterDuplicates is how long the DEADLETTER stream drops a dead
+// letter whose id it holds (deadLetterID: the same stream message for the
+// same consumer). It outlasts a restart of the servers, after which a
+// durable is re-created from the ack floor recorded in Postgres and may
+// deliver again what it had dead-lettered in the seconds before; with the
+// other streams' 2 minutes, such a message was dead-lettered twice when the
+// servers were away longer. The window holds one id per dead letter, which
+// are few.
+const DeadLetterDuplicates = time.Hour
+
 // StreamConfig is the JetStream configuration of s. Replicas come from the
 // deployment (1 locally, 3 on a cluster).
 func StreamConfig(s Stream, replicas int) jetstream.StreamConfig {
@@ -78,6 +88,7 @@ func StreamConfig(s Stream, replicas int) jetstream.StreamConfig {
 	}
 	if s.Name == DeadLetterStream {
 		cfg.MaxAge = 90 * 24 * time.Hour
+		cfg.Duplicates = DeadLetterDuplicates
 	}
 	return cfg
 }
