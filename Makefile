@@ -27,6 +27,7 @@ test: ## unit, adapter, component, contract and end-to-end tests (real Postgres 
 FUZZ_TARGETS := \
 	pkg/ce:FuzzDecode \
 	pkg/httpx:FuzzPathAndQuery \
+	pkg/jsonx:FuzzFindMismatchAgreesWithEncodingJSON \
 	services/registration/internal/app:FuzzSubmitRegistration \
 	services/registration/internal/app:FuzzAddProgramsAndLocations \
 	services/registration/internal/app:FuzzRequestProfileChange \

@@ -7,6 +7,7 @@ package ce
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -372,6 +373,13 @@ func (e Event) DecodeData(v any, strict bool) error {
 	if err := dec.Decode(v); err != nil {
 		if path, ok := jsonx.UnknownFieldPath(e.Data, v); ok && strict && strings.HasPrefix(err.Error(), "json: unknown field ") {
 			return decodeErr(CodeSchemaViolation, "data does not match %s: unknown member %s", e.Type, path)
+		}
+		var te *json.UnmarshalTypeError
+		if m, ok := jsonx.FindMismatch(e.Data, v); ok && errors.As(err, &te) {
+			if m.Path == "" {
+				return decodeErr(CodeSchemaViolation, "data does not match %s: it %s", e.Type, m.Message())
+			}
+			return decodeErr(CodeSchemaViolation, "data does not match %s: %s %s", e.Type, m.Path, m.Message())
 		}
 		return decodeErr(CodeSchemaViolation, "data does not match %s: %v", e.Type, err)
 	}

@@ -131,3 +131,18 @@ func TestDecodeDataNamesAnUnknownNestedMemberByItsPath(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestDecodeDataTellsAWrongTypeInJSONsWords(t *testing.T) {
+	ev := Event{Type: "com.partnerhub.intake.registration.requested.v1", Data: []byte(`{"programs":[{"program":"a"},{"program":2}]}`)}
+	var v struct {
+		Programs []struct {
+			Program string `json:"program"`
+		} `json:"programs"`
+	}
+	err := ev.DecodeData(&v, true)
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Code != CodeSchemaViolation ||
+		!strings.HasSuffix(err.Error(), "data does not match com.partnerhub.intake.registration.requested.v1: programs[1].program must be a JSON string, not 2") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -105,12 +104,16 @@ func decodeError(err error, body []byte, v any) error {
 	switch {
 	case errors.As(err, &se):
 		return apperr.Invalid(CodeMalformedJSON, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
-	case errors.As(err, &te) && te.Field == "":
-		return apperr.Invalid(CodeWrongType, fmt.Sprintf("the body must be %s, not a JSON %s", jsonKind(te.Type), te.Value))
 	case errors.As(err, &te):
-		field := te.Field
-		return apperr.Invalid(CodeWrongType, fmt.Sprintf("field %q must be %s", field, te.Type),
-			apperr.FieldError{Field: field, Code: CodeWrongType, Message: "must be " + te.Type.String()})
+		m, ok := jsonx.FindMismatch(body, v)
+		if !ok { // not found again: what encoding/json said, in JSON's words
+			m = jsonx.Mismatch{Path: te.Field, Want: jsonx.Kind(te.Type), Got: "a JSON " + te.Value}
+		}
+		if m.Path == "" {
+			return apperr.Invalid(CodeWrongType, "the body "+m.Message())
+		}
+		return apperr.Invalid(CodeWrongType, fmt.Sprintf("field %q %s", m.Path, m.Message()),
+			apperr.FieldError{Field: m.Path, Code: CodeWrongType, Message: m.Message()})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		if path, ok := jsonx.UnknownFieldPath(body, v); ok {
@@ -135,23 +138,4 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 		return nil, err
 	}
 	return body, DecodeStrict(body, v)
-}
-
-// jsonKind names the JSON kind a Go type decodes from.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	case reflect.String:
-		return "a JSON string"
-	case reflect.Bool:
-		return "true or false"
-	default:
-		return "a JSON " + t.Kind().String()
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 )
@@ -102,5 +103,48 @@ func TestUnknownNestedFieldIsReportedWithItsPath(t *testing.T) {
 		if !ok || ae.Code != CodeUnknownField || len(ae.Fields) != 1 || ae.Fields[0].Field != want {
 			t.Errorf("%s: got %v %+v, want field %s", in, err, ae, want)
 		}
+	}
+}
+
+// A value of the wrong type is named by its full path, array indices
+// included, and told in JSON's words: never a Go type name.
+func TestAWrongTypeIsToldInJSONsWords(t *testing.T) {
+	type program struct {
+		Program string `json:"program"`
+		Seats   int16  `json:"seats"`
+	}
+	type body struct {
+		Name     string            `json:"name"`
+		Active   *bool             `json:"active"`
+		Programs []program         `json:"programs"`
+		Labels   map[string]string `json:"labels"`
+		Since    time.Time         `json:"since"`
+		Extra    any               `json:"extra"`
+		Count    uint8             `json:"count"`
+		Ratio    float64           `json:"ratio"`
+	}
+	for in, want := range map[string]struct{ field, message string }{
+		`{"programs":{}}`:  {"programs", "must be a JSON array, not a JSON object"},
+		`{"programs":[7]}`: {"programs[0]", "must be a JSON object, not 7"},
+		`{"programs":[{"program":"a"},{"program":1}]}`: {"programs[1].program", "must be a JSON string, not 1"},
+		`{"programs":[{"seats":1.5}]}`:                 {"programs[0].seats", "must be an integer from -32768 to 32767, not 1.5"},
+		`{"programs":[{"seats":40000}]}`:               {"programs[0].seats", "must be an integer from -32768 to 32767, not 40000"},
+		`{"name":["a"]}`:                               {"name", "must be a JSON string, not a JSON array"},
+		`{"active":"yes"}`:                             {"active", "must be true or false, not a JSON string"},
+		`{"labels":{"a":"b","c":false}}`:               {"labels.c", "must be a JSON string, not false"},
+		`{"extra":{"x":[1]},"count":-1}`:               {"count", "must be a non-negative integer up to 255, not -1"},
+		`{"since":"2026-01-01T00:00:00Z","ratio":"1"}`: {"ratio", "must be a number, not a JSON string"},
+		`{"name":null,"programs":null,"ratio":true}`:   {"ratio", "must be a number, not true"},
+	} {
+		var v body
+		err := DecodeStrict([]byte(in), &v)
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != CodeWrongType || len(ae.Fields) != 1 || ae.Fields[0].Field != want.field || ae.Fields[0].Message != want.message {
+			t.Errorf("%s: got %v %+v, want %s %q", in, err, ae, want.field, want.message)
+		}
+	}
+	var v body
+	if err := DecodeStrict([]byte(`[1]`), &v); err == nil || err.Error() != CodeWrongType+": the body must be a JSON object, not a JSON array" {
+		t.Errorf("a whole body of the wrong type: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
 // Package jsonx holds what encoding/json leaves out and both edges need: the
-// path of an unknown member (HTTP bodies in httpx, event data in ce).
+// path of an unknown member, and a value of the wrong type told in JSON's
+// words (HTTP bodies in httpx, event data in ce).
 package jsonx
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -15,10 +17,137 @@ import (
 // county", "programs[1].support.fax"): encoding/json names only the member
 // itself, which leaves a client guessing which object it is in.
 func UnknownFieldPath(body []byte, v any) (string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	path, found, err := walkUnknown(dec, reflect.TypeOf(v), "")
-	return path, found && err == nil
+	var found string
+	ok := walkDocument(body, v, func(path string, _ reflect.Type, _ json.Token) bool { return false },
+		func(path string) bool { found = path; return true })
+	return found, ok
+}
+
+// Mismatch is a value of a JSON document that does not decode into the Go
+// type it is meant for, told in JSON's words: encoding/json names the Go
+// type ("[]domain.ProgramInput") and a path without array indices
+// ("programs.program").
+type Mismatch struct {
+	Path string // "programs[0].program"; "" for the document itself
+	Want string // "a JSON array", "an integer", …
+	Got  string // "a JSON object", "1.5", "true", …
+}
+
+// Message is "must be <want>, not <got>".
+func (m Mismatch) Message() string { return "must be " + m.Want + ", not " + m.Got }
+
+// FindMismatch finds, in document order, the first value of body that does
+// not decode into its place in v's type, as encoding/json's
+// *json.UnmarshalTypeError reports it (which keeps the first one too).
+// Values held by types that decode themselves (json.Unmarshaler) are not
+// judged.
+func FindMismatch(body []byte, v any) (Mismatch, bool) {
+	var found Mismatch
+	ok := walkDocument(body, v, func(path string, t reflect.Type, tok json.Token) bool {
+		got, fits := fits(t, tok)
+		if !fits {
+			found = Mismatch{Path: path, Want: Kind(t), Got: got}
+		}
+		return !fits
+	}, func(string) bool { return false })
+	return found, ok
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func decodesItself(t reflect.Type, iface reflect.Type) bool {
+	return t.Implements(iface) || reflect.PointerTo(t).Implements(iface)
+}
+
+// fits reports whether the value starting with tok decodes into t, and
+// names the value in JSON's words.
+func fits(t reflect.Type, tok json.Token) (string, bool) {
+	text := decodesItself(t, textUnmarshaler)
+	switch v := tok.(type) {
+	case nil:
+		return "null", true
+	case json.Delim:
+		if v == '{' {
+			return "a JSON object", !text && (t.Kind() == reflect.Struct || t.Kind() == reflect.Map)
+		}
+		return "a JSON array", !text && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array)
+	case string:
+		return "a JSON string", text || t.Kind() == reflect.String ||
+			t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+	case bool:
+		return strconv.FormatBool(v), !text && t.Kind() == reflect.Bool
+	case json.Number:
+		got := normalizeClip(v.String())
+		if text {
+			return got, false
+		}
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			_, err := strconv.ParseInt(v.String(), 10, t.Bits())
+			return got, err == nil
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			_, err := strconv.ParseUint(v.String(), 10, t.Bits())
+			return got, err == nil
+		case reflect.Float32, reflect.Float64:
+			_, err := strconv.ParseFloat(v.String(), t.Bits())
+			return got, err == nil
+		}
+		return got, false
+	}
+	return "", true
+}
+
+// normalizeClip shortens a number's text for a message.
+func normalizeClip(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}
+
+// Kind names, in JSON's words, what a value decoding into t must be.
+func Kind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if decodesItself(t, textUnmarshaler) {
+		return "a JSON string"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a JSON string (base64)"
+		}
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer" + intRange(t)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a non-negative integer" + intRange(t)
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a JSON value"
+}
+
+// intRange names the bounds of a sized integer type; none for 64 bits, which
+// no request field comes near.
+func intRange(t reflect.Type) string {
+	if t.Bits() >= 64 {
+		return ""
+	}
+	if t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uintptr {
+		return " up to " + strconv.FormatUint(1<<t.Bits()-1, 10)
+	}
+	return " from " + strconv.FormatInt(-1<<(t.Bits()-1), 10) + " to " + strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
 }
 
 func joinPath(parent, member string) string {
@@ -31,25 +160,57 @@ func joinPath(parent, member string) string {
 	return parent + "." + member
 }
 
-// walkUnknown reads one JSON value from dec, which is to be decoded into t.
-func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (string, bool, error) {
+// walkDocument reads body as the JSON document v's type decodes, calling
+// value with the path, the Go type and the first token of every value that
+// type has a place for (not for values of types that decode themselves, nor
+// below an interface), and unknown with the path of every member a struct
+// has no field for. It stops at the first call that returns true, and
+// reports whether one did.
+func walkDocument(body []byte, v any, value func(path string, t reflect.Type, tok json.Token) bool, unknown func(path string) bool) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	w := walker{dec: dec, value: value, unknown: unknown}
+	found, err := w.walk(reflect.TypeOf(v), "")
+	return found && err == nil
+}
+
+type walker struct {
+	dec     *json.Decoder
+	value   func(path string, t reflect.Type, tok json.Token) bool
+	unknown func(path string) bool
+}
+
+// walk reads one JSON value from the decoder, which is to be decoded into
+// t (nil: nowhere, the value is skipped).
+func (w walker) walk(t reflect.Type, path string) (bool, error) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	tok, err := dec.Token()
+	if t != nil && (t.Kind() == reflect.Interface || decodesItself(t, jsonUnmarshaler)) {
+		t = nil
+	}
+	tok, err := w.dec.Token()
 	if err != nil {
-		return "", false, err
+		return false, err
+	}
+	if t != nil && w.value(path, t, tok) {
+		return true, nil
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
-		return "", false, nil // a scalar: nothing below it
+		return false, nil // a scalar: nothing below it
+	}
+	if t != nil {
+		if _, fit := fits(t, tok); !fit {
+			t = nil // encoding/json skips what does not fit
+		}
 	}
 	switch d {
 	case '{':
-		for dec.More() {
-			kt, err := dec.Token()
+		for w.dec.More() {
+			kt, err := w.dec.Token()
 			if err != nil {
-				return "", false, err
+				return false, err
 			}
 			key, _ := kt.(string)
 			var ft reflect.Type
@@ -57,47 +218,30 @@ func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (string, bool, 
 			case t == nil:
 			case t.Kind() == reflect.Struct:
 				f, ok := structField(t, key)
-				if !ok {
-					return joinPath(path, key), true, nil
+				if !ok && w.unknown(joinPath(path, key)) {
+					return true, nil
 				}
 				ft = f
 			case t.Kind() == reflect.Map:
 				ft = t.Elem()
 			}
-			if ft == nil || ft.Kind() == reflect.Interface {
-				if err := skipValue(dec); err != nil {
-					return "", false, err
-				}
-				continue
-			}
-			if p, found, err := walkUnknown(dec, ft, joinPath(path, key)); found || err != nil {
-				return p, found, err
+			if found, err := w.walk(ft, joinPath(path, key)); found || err != nil {
+				return found, err
 			}
 		}
 	case '[':
 		var et reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		if t != nil {
 			et = t.Elem()
 		}
-		for i := 0; dec.More(); i++ {
-			if et == nil || et.Kind() == reflect.Interface {
-				if err := skipValue(dec); err != nil {
-					return "", false, err
-				}
-				continue
-			}
-			if p, found, err := walkUnknown(dec, et, path+"["+strconv.Itoa(i)+"]"); found || err != nil {
-				return p, found, err
+		for i := 0; w.dec.More(); i++ {
+			if found, err := w.walk(et, path+"["+strconv.Itoa(i)+"]"); found || err != nil {
+				return found, err
 			}
 		}
 	}
-	_, err = dec.Token() // the closing delimiter
-	return "", false, err
-}
-
-func skipValue(dec *json.Decoder) error {
-	var raw json.RawMessage
-	return dec.Decode(&raw)
+	_, err = w.dec.Token() // the closing delimiter
+	return false, err
 }
 
 // structField finds the field of struct type t that the JSON member key

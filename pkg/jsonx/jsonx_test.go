@@ -1,6 +1,11 @@
 package jsonx
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
 
 func TestHasNUL(t *testing.T) {
 	for _, c := range []struct {
@@ -24,4 +29,75 @@ func TestHasNUL(t *testing.T) {
 			t.Errorf("HasNUL(%s) = %v, want %v", c.json, got, c.want)
 		}
 	}
+}
+
+type fuzzBody struct {
+	Name     string            `json:"name"`
+	On       *bool             `json:"on"`
+	Items    []fuzzItem        `json:"items"`
+	Pair     [2]uint8          `json:"pair"`
+	Labels   map[string]string `json:"labels"`
+	Any      any               `json:"any"`
+	Ratio    float32           `json:"ratio"`
+	Embedded                   // its fields are the body's
+}
+
+type fuzzItem struct {
+	N     int8      `json:"n"`
+	Tags  []string  `json:"tags"`
+	Inner *fuzzItem `json:"inner"`
+}
+
+type Embedded struct {
+	Code string `json:"code"`
+}
+
+// FindMismatch finds a value of the wrong type exactly when encoding/json
+// reports one, at the place encoding/json names (which leaves out indices).
+func FuzzFindMismatchAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"items":[{"n":1},{"n":"x"}]}`, `{"pair":[1,256]}`, `{"labels":{"a":1}}`, `[]`,
+		`{"items":[{"inner":{"tags":[1]}}]}`, `{"ratio":1e40}`, `{"code":5,"any":{"x":[]}}`, `{"on":"true"}`, `{"name":null}`, `{"items":[{"inner":{"tAgs":[0]}}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v fuzzBody
+		err := json.Unmarshal([]byte(s), &v)
+		var te *json.UnmarshalTypeError
+		wrong := errors.As(err, &te)
+		m, found := FindMismatch([]byte(s), &fuzzBody{})
+		if !json.Valid([]byte(s)) {
+			return
+		}
+		if wrong != found {
+			t.Fatalf("%s: encoding/json %v, FindMismatch %+v %v", s, err, m, found)
+		}
+		// encoding/json names the embedded struct too ("Embedded.code"), which
+		// the document has no member for, stops at a map ("labels" for
+		// FindMismatch's "labels.a") and names a member matched without regard
+		// to case by the field's name ("tags" for the document's "tAgs").
+		if !wrong {
+			return
+		}
+		want, got := strings.ReplaceAll(te.Field, "Embedded.", ""), indexFree(m.Path)
+		if !strings.EqualFold(got, want) && !(want == "labels" && strings.HasPrefix(got, "labels.")) {
+			t.Fatalf("%s: encoding/json names %q, FindMismatch %q", s, te.Field, m.Path)
+		}
+	})
+}
+
+// indexFree is path as encoding/json names it: without array indices.
+func indexFree(path string) string {
+	var b strings.Builder
+	skip := false
+	for _, r := range path {
+		switch {
+		case r == '[':
+			skip = true
+		case r == ']':
+			skip = false
+		case !skip:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
