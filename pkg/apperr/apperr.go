@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Kind classifies an error for the edges. It is deliberately small.
@@ -138,3 +139,25 @@ const (
 	// not an integer within its bounds.
 	CodeLimitOutOfRange = "limit.out_of_range"
 )
+
+// ParseLimit reads a list's page size from its query parameter: def when
+// raw is empty, else an integer from 1 to max; otherwise the field error
+// every list answers with (LimitError).
+func ParseLimit(raw string, def, max int) (int, *FieldError) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		fe := LimitError(raw, max)
+		return 0, &fe
+	}
+	return n, nil
+}
+
+// LimitError is the field error of a page size raw that is not an integer
+// from 1 to max (query.limit, limit.out_of_range).
+func LimitError(raw string, max int) FieldError {
+	return FieldError{Field: "query.limit", Code: CodeLimitOutOfRange,
+		Message: fmt.Sprintf("must be an integer from 1 to %d, not %q", max, raw)}
+}

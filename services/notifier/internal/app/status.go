@@ -4,10 +4,18 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+)
+
+// The page size of an operator's list of mails: DefaultMailPage when the
+// query gives none, at most MaxMailPage.
+const (
+	DefaultMailPage = 100
+	MaxMailPage     = 500
 )
 
 // MailQuery selects mails for an operator.
@@ -43,10 +51,10 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 		fe = append(fe, apperr.FieldError{Field: "query.status", Code: "status.unknown", Message: "pending, sending, delivered, failed or suppressed"})
 	}
 	if q.Limit == 0 {
-		q.Limit = 100
+		q.Limit = DefaultMailPage
 	}
-	if q.Limit < 1 || q.Limit > 500 {
-		fe = append(fe, apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: "1 to 500"})
+	if q.Limit < 1 || q.Limit > MaxMailPage {
+		fe = append(fe, apperr.LimitError(strconv.Itoa(q.Limit), MaxMailPage))
 	}
 	if len(fe) > 0 {
 		return PartnerMails{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, "invalid query", fe...)

@@ -66,6 +66,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("WebhooksAndFeed", func(t *testing.T) { t.Parallel(); testWebhooksAndFeed(t, s) })
 		t.Run("PartnerctlFeedAndWebhooks", func(t *testing.T) { t.Parallel(); testPartnerctlFeedAndWebhooks(t, s) })
 		t.Run("ClaimsAndDisputes", func(t *testing.T) { t.Parallel(); testClaimsAndDisputes(t, s) })
+		t.Run("EveryListRefusesABadLimitOneWay", func(t *testing.T) { t.Parallel(); testEveryListRefusesABadLimitOneWay(t, s) })
 	})
 	if t.Failed() {
 		return

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -163,15 +162,11 @@ func validateSearch(q SearchPartners) (PartnerQuery, error) {
 	if !out.UpdatedFrom.IsZero() && !out.UpdatedTo.IsZero() && !out.UpdatedFrom.Before(out.UpdatedTo) {
 		bad("updated_before", "updated_before must be later than updated_after")
 	}
-	out.Limit = DefaultPartnerPage
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > MaxPartnerPage {
-			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange,
-				Message: fmt.Sprintf("an integer from 1 to %d", MaxPartnerPage)})
-		}
-		out.Limit = n
+	limit, fe := apperr.ParseLimit(q.Limit, DefaultPartnerPage, MaxPartnerPage)
+	if fe != nil {
+		fields = append(fields, *fe)
 	}
+	out.Limit = limit
 	if len(fields) > 0 {
 		return PartnerQuery{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, "the search has invalid parameters; see fields", fields...)
 	}

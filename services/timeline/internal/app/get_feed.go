@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -106,15 +105,11 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 }
 
 func validateFeed(q GetFeed) (FeedQuery, error) {
-	out := FeedQuery{Limit: DefaultFeedLimit}
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > MaxFeedLimit {
-			return FeedQuery{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit),
-				apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxFeedLimit, q.Limit)})
-		}
-		out.Limit = n
+	limit, fe := apperr.ParseLimit(q.Limit, DefaultFeedLimit, MaxFeedLimit)
+	if fe != nil {
+		return FeedQuery{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxFeedLimit), *fe)
 	}
+	out := FeedQuery{Limit: limit}
 	if q.After != "" {
 		pos, err := domain.ParseFeedCursor(q.After)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -110,14 +109,9 @@ func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []stri
 		return 0, nil, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
 			apperr.FieldError{Field: "path.id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
 	}
-	limit = DefaultLimit
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > MaxLimit {
-			return 0, nil, nil, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit),
-				apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxLimit, q.Limit)})
-		}
-		limit = n
+	limit, fe := apperr.ParseLimit(q.Limit, DefaultLimit, MaxLimit)
+	if fe != nil {
+		return 0, nil, nil, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit), *fe)
 	}
 	if q.After != "" {
 		pos, err := domain.ParseCursor(q.After)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -369,13 +368,9 @@ func (w *Webhooks) ListEndpoints(ctx context.Context, p auth.Principal, consumer
 }
 
 func parseLimit(s string) (int, error) {
-	if s == "" {
-		return DefaultListLimit, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxListLimit),
-			apperr.FieldError{Field: "query.limit", Code: apperr.CodeLimitOutOfRange, Message: fmt.Sprintf("want 1..%d, got %q", MaxListLimit, s)})
+	n, fe := apperr.ParseLimit(s, DefaultListLimit, MaxListLimit)
+	if fe != nil {
+		return 0, apperr.Invalid(apperr.CodeInvalidQueryParameter, fmt.Sprintf("limit must be an integer from 1 to %d", MaxListLimit), *fe)
 	}
 	return n, nil
 }

@@ -6,7 +6,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -112,15 +111,10 @@ func (a API) toMail(s domain.DeliverySnapshot) mailResponse {
 func (a API) list(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 { // 0 read as "the default" before
-			httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query",
-				apperr.FieldError{Field: "query.limit", Code: httpx.CodeLimitOutOfRange, Message: "1 to 500"}))
-			return
-		}
-		limit = n
+	limit, fe := apperr.ParseLimit(q.Get("limit"), app.DefaultMailPage, app.MaxMailPage)
+	if fe != nil {
+		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query", *fe))
+		return
 	}
 	res, err := a.App.Mails(r.Context(), p, app.MailQuery{PartnerID: q.Get("partner_id"), Status: domain.Status(q.Get("status")), Limit: limit})
 	if err != nil {

@@ -79,12 +79,9 @@ func queueParams(q url.Values, fields []apperr.FieldError) (market string, uncla
 		}
 		unclaimed = b
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			fields = append(fields, apperr.FieldError{Field: "query.limit", Code: httpx.CodeLimitOutOfRange, Message: "limit must be 1..500"})
-		}
-		limit = n
+	limit, fe := apperr.ParseLimit(q.Get("limit"), 0, 500) // 0: the queue's own default
+	if fe != nil {
+		fields = append(fields, *fe)
 	}
 	return market, unclaimed, limit, fields
 }
