@@ -33,9 +33,12 @@ const MaxParam = 256
 // protected route refuses any other query parameter (query.unknown_parameter):
 // a misspelt filter (?stauts=open, ?partner_id= on a list that has no such
 // filter) was ignored, and the caller read an unfiltered list as the
-// filtered one. Public pages (e-mail links) keep ignoring what mail
-// clients and trackers add.
-func checkParams(r Route, declared []string, next http.Handler) http.Handler {
+// filtered one. Likewise a parameter given more than once that the document
+// does not declare an array (query.repeated_parameter): ?status=failed&
+// status=pending read the first and answered a list of failed ones only.
+// Public pages (e-mail links) keep ignoring what mail clients and trackers
+// add.
+func checkParams(r Route, declared []QueryParameter, next http.Handler) http.Handler {
 	names := wildcards(r.Pattern)
 	if len(names) == 0 && r.Public {
 		return next
@@ -64,9 +67,17 @@ func checkParams(r Route, declared []string, next http.Handler) http.Handler {
 					fields = append(fields, fe)
 					continue
 				}
-				if declared != nil && !slices.Contains(declared, k) {
-					fields = append(fields, unknownParam(field, declared))
-					continue
+				if declared != nil {
+					i := slices.IndexFunc(declared, func(p QueryParameter) bool { return p.Name == k })
+					if i < 0 {
+						fields = append(fields, unknownParam(field, declared))
+						continue
+					}
+					if n := len(q[k]); n > 1 && !declared[i].Many {
+						fields = append(fields, apperr.FieldError{Field: field, Code: CodeRepeatedQueryParameter,
+							Message: fmt.Sprintf("given %d times; this operation takes one value", n)})
+						continue
+					}
 				}
 				for _, v := range q[k] {
 					if fe, bad := checkParam(field, v); bad {
@@ -77,8 +88,14 @@ func checkParams(r Route, declared []string, next http.Handler) http.Handler {
 			}
 			if len(fields) > 0 {
 				detail := "a query parameter is malformed"
-				if !slices.ContainsFunc(fields, func(f apperr.FieldError) bool { return f.Code != CodeUnknownQueryParameter }) {
+				only := func(code string) bool {
+					return !slices.ContainsFunc(fields, func(f apperr.FieldError) bool { return f.Code != code })
+				}
+				switch {
+				case only(CodeUnknownQueryParameter):
 					detail = "this operation does not take that query parameter"
+				case only(CodeRepeatedQueryParameter):
+					detail = "a query parameter is given more than once"
 				}
 				WriteError(w, req, apperr.Invalid(CodeInvalidQueryParameter, detail, fields...))
 				return
@@ -92,10 +109,18 @@ func checkParams(r Route, declared []string, next http.Handler) http.Handler {
 // operation does not take.
 const CodeUnknownQueryParameter = "query.unknown_parameter"
 
-func unknownParam(field string, declared []string) apperr.FieldError {
+// CodeRepeatedQueryParameter is the field code of a query parameter given
+// more than once that the operation takes once.
+const CodeRepeatedQueryParameter = "query.repeated_parameter"
+
+func unknownParam(field string, declared []QueryParameter) apperr.FieldError {
 	msg := "this operation takes no query parameter"
 	if len(declared) > 0 {
-		sorted := slices.Sorted(slices.Values(declared))
+		sorted := make([]string, len(declared))
+		for i, p := range declared {
+			sorted[i] = p.Name
+		}
+		slices.Sort(sorted)
 		msg = "not a query parameter of this operation; it takes " + strings.Join(sorted, ", ")
 	}
 	return apperr.FieldError{Field: field, Code: CodeUnknownQueryParameter, Message: msg}

@@ -110,6 +110,7 @@ paths:
     get:
       parameters:
         - {name: status, in: query, schema: {type: string}}
+        - {name: type, in: query, schema: {type: array, items: {type: string}}}
         - {$ref: '#/components/parameters/Limit'}
   /v1/tasks/{id}:
     parameters: [{name: id, in: path, required: true, schema: {type: string}}]
@@ -132,8 +133,8 @@ components:
 	for _, c := range []struct {
 		method, target, field, message string
 	}{
-		{"GET", "/v1/tasks?stauts=open", "query.stauts", "not a query parameter of this operation; it takes limit, market, status"},
-		{"GET", "/v1/tasks?status=open&partner_id=PG-1", "query.partner_id", "not a query parameter of this operation; it takes limit, market, status"},
+		{"GET", "/v1/tasks?stauts=open", "query.stauts", "not a query parameter of this operation; it takes limit, market, status, type"},
+		{"GET", "/v1/tasks?status=open&partner_id=PG-1", "query.partner_id", "not a query parameter of this operation; it takes limit, market, status, type"},
 		{"POST", "/v1/tasks/t1?note=x", "query.note", "this operation takes no query parameter"},
 	} {
 		reached = 0
@@ -153,12 +154,31 @@ components:
 	}
 	for _, c := range []struct{ method, target string }{
 		{"GET", "/v1/tasks?status=open&market=JP&limit=5"}, {"GET", "/v1/tasks"}, {"POST", "/v1/tasks/t1"},
+		{"GET", "/v1/tasks?type=a&type=b&status=open"}, // an array may be given more than once
 		{"GET", "/confirm?token=x&utm_source=mail"},
 	} {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest(c.method, c.target, nil))
 		if w.Code != http.StatusNoContent {
 			t.Errorf("%s %s: %d %s, want it to reach the handler", c.method, c.target, w.Code, w.Body)
+		}
+	}
+	// A parameter taken once, given twice: the first was read, and a
+	// client asking for two statuses got a list of one.
+	for _, target := range []string{"/v1/tasks?status=failed&status=pending", "/v1/tasks?limit=5&limit=5&market=JP"} {
+		reached = 0
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		var p struct {
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+			Errors []struct{ Field, Code, Message string }
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &p)
+		if w.Code != http.StatusUnprocessableEntity || p.Code != CodeInvalidQueryParameter || len(p.Errors) != 1 ||
+			p.Errors[0].Code != CodeRepeatedQueryParameter || p.Errors[0].Message != "given 2 times; this operation takes one value" ||
+			p.Detail != "a query parameter is given more than once" || reached != 0 {
+			t.Errorf("GET %s: %d %s (reached handler %d times)", target, w.Code, w.Body, reached)
 		}
 	}
 	if _, err := QueryParameters([]byte("paths: {/x: {get: {parameters: [{$ref: '#/components/parameters/Nope'}]}}}")); err == nil {

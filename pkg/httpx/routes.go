@@ -43,7 +43,7 @@ func (r Route) String() string { return r.Method + " " + r.Pattern }
 // request.method_not_allowed, with Allow) when the path is a route with
 // other methods, else 404 (code request.no_route).
 func Mount(mux *http.ServeMux, routes []Route, protect func(http.Handler) http.Handler) {
-	var declared map[string][]string
+	var declared map[string][]QueryParameter
 	for _, r := range routes {
 		if r.openapi != nil {
 			var err error
@@ -217,10 +217,11 @@ func jsonable(v any) (any, error) {
 }
 
 // QueryParameters lists, for each operation of an OpenAPI document ("GET
-// /v1/partners/{id}"), the names of the query parameters it declares (its
-// path item's and its own; a $ref to #/components/parameters resolved). An
-// operation without any has an empty list, never nil.
-func QueryParameters(doc []byte) (map[string][]string, error) {
+// /v1/partners/{id}"), the query parameters it declares (its path item's
+// and its own; a $ref to #/components/parameters resolved), each with
+// whether it is an array. An operation without any has an empty list,
+// never nil.
+func QueryParameters(doc []byte) (map[string][]QueryParameter, error) {
 	var d struct {
 		Paths      map[string]map[string]yaml.Node `yaml:"paths"`
 		Components struct {
@@ -230,8 +231,8 @@ func QueryParameters(doc []byte) (map[string][]string, error) {
 	if err := yaml.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	resolve := func(list []openAPIParameter) ([]string, error) {
-		var out []string
+	resolve := func(list []openAPIParameter) ([]QueryParameter, error) {
+		var out []QueryParameter
 		for _, p := range list {
 			if p.Ref != "" {
 				name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/")
@@ -242,12 +243,12 @@ func QueryParameters(doc []byte) (map[string][]string, error) {
 				p = c
 			}
 			if p.In == "query" {
-				out = append(out, p.Name)
+				out = append(out, QueryParameter{Name: p.Name, Many: p.Schema.Type == "array"})
 			}
 		}
 		return out, nil
 	}
-	out := map[string][]string{}
+	out := map[string][]QueryParameter{}
 	for path, item := range d.Paths {
 		var shared []openAPIParameter
 		if n, ok := item["parameters"]; ok {
@@ -271,14 +272,26 @@ func QueryParameters(doc []byte) (map[string][]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", method, path, err)
 			}
-			out[strings.ToUpper(method)+" "+path] = append([]string{}, names...)
+			out[strings.ToUpper(method)+" "+path] = append([]QueryParameter{}, names...)
 		}
 	}
 	return out, nil
 }
 
 type openAPIParameter struct {
-	Ref  string `yaml:"$ref"`
-	Name string `yaml:"name"`
-	In   string `yaml:"in"`
+	Ref    string `yaml:"$ref"`
+	Name   string `yaml:"name"`
+	In     string `yaml:"in"`
+	Schema struct {
+		Type string `yaml:"type"`
+	} `yaml:"schema"`
+}
+
+// QueryParameter is a query parameter an operation's OpenAPI document
+// declares.
+type QueryParameter struct {
+	Name string
+	// Many: its schema is an array, so it may be given more than once
+	// (?type=a&type=b); any other is taken once.
+	Many bool
 }
