@@ -28,6 +28,7 @@ FUZZ_TARGETS := \
 	pkg/ce:FuzzDecode \
 	pkg/httpx:FuzzPathAndQuery \
 	pkg/jsonx:FuzzFindMismatchAgreesWithEncodingJSON \
+	pkg/jsonx:FuzzDuplicateMember \
 	services/registration/internal/app:FuzzSubmitRegistration \
 	services/registration/internal/app:FuzzAddProgramsAndLocations \
 	services/registration/internal/app:FuzzRequestProfileChange \

@@ -29,6 +29,8 @@ const (
 	CodeWrongType            = "request.wrong_type"
 	CodeEmptyBody            = "request.empty_body"
 	CodeNULCharacter         = "request.nul_character"
+	// A member name given twice in one object (RFC 7493).
+	CodeDuplicateMember = "request.duplicate_member"
 	// A body in a content coding (gzip, br, …): only identity is read.
 	CodeUnsupportedEncoding = "request.unsupported_content_encoding"
 )
@@ -43,6 +45,7 @@ var statusByCode = map[string]int{
 	CodeWrongType:            http.StatusBadRequest,
 	CodeEmptyBody:            http.StatusBadRequest,
 	CodeNULCharacter:         http.StatusBadRequest,
+	CodeDuplicateMember:      http.StatusBadRequest,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 }
 
@@ -81,12 +84,17 @@ func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 // DecodeStrict unmarshals body into v, refusing unknown fields, trailing
-// data and wrong types with precise codes naming the field.
+// data, wrong types and a member given twice with precise codes naming the
+// field.
 func DecodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err, body, v)
+	}
+	if path, dup := jsonx.DuplicateMember(body); dup {
+		return apperr.Invalid(CodeDuplicateMember, fmt.Sprintf("member %q is given more than once", path),
+			apperr.FieldError{Field: path, Code: CodeDuplicateMember, Message: "is given more than once in its object; give it once"})
 	}
 	if dec.More() {
 		return apperr.Invalid(CodeMalformedJSON, "the body has data after the JSON value")

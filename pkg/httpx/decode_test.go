@@ -33,6 +33,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"an array for an object", "application/json", `[]`, CodeWrongType, 400, ""},
 		{"a string for an object", "application/json", `"x"`, CodeWrongType, 400, ""},
 		{"trailing data", "application/json", `{"name":"a"} {}`, CodeMalformedJSON, 400, ""},
+		{"a member twice", "application/json", `{"name":"a","age":1,"name":"b"}`, CodeDuplicateMember, 400, ""},
 		{"empty", "application/json", ``, CodeEmptyBody, 400, ""},
 	}
 	for _, c := range cases {
@@ -146,5 +147,37 @@ func TestAWrongTypeIsToldInJSONsWords(t *testing.T) {
 	var v body
 	if err := DecodeStrict([]byte(`[1]`), &v); err == nil || err.Error() != CodeWrongType+": the body must be a JSON object, not a JSON array" {
 		t.Errorf("a whole body of the wrong type: %v", err)
+	}
+}
+
+// A member given twice in one object is refused by its path; the same
+// name in different objects is not a duplicate.
+func TestAMemberGivenTwiceIsRefused(t *testing.T) {
+	type item struct {
+		Program string `json:"program"`
+	}
+	type body struct {
+		Name  string `json:"name"`
+		Items []item `json:"items"`
+		Meta  struct {
+			Name string `json:"name"`
+		} `json:"meta"`
+	}
+	for in, want := range map[string]string{
+		`{"name":"a","name":"b"}`:                                   "name",
+		`{"items":[{"program":"a"},{"program":"b","program":"c"}]}`: "items[1].program",
+		`{"meta":{"name":"x","name":"x"}}`:                          "meta.name",
+		`{"name":"a","meta":{"name":"a"},"items":[],"items":[]}`:    "items",
+	} {
+		var v body
+		err := DecodeStrict([]byte(in), &v)
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != CodeDuplicateMember || len(ae.Fields) != 1 || ae.Fields[0].Field != want {
+			t.Errorf("%s: got %v, want %s refused", in, err, want)
+		}
+	}
+	var v body
+	if err := DecodeStrict([]byte(`{"name":"a","meta":{"name":"a"},"items":[{"program":"p"},{"program":"p"}]}`), &v); err != nil {
+		t.Errorf("the same name in different objects: %v", err)
 	}
 }
