@@ -123,6 +123,7 @@ func TestAWrongTypeIsToldInJSONsWords(t *testing.T) {
 		Extra    any               `json:"extra"`
 		Count    uint8             `json:"count"`
 		Ratio    float64           `json:"ratio"`
+		Digest   [2]uint8          `json:"digest"`
 	}
 	for in, want := range map[string]struct{ field, message string }{
 		`{"programs":{}}`:  {"programs", "must be a JSON array, not a JSON object"},
@@ -135,6 +136,7 @@ func TestAWrongTypeIsToldInJSONsWords(t *testing.T) {
 		`{"labels":{"a":"b","c":false}}`:               {"labels.c", "must be a JSON string, not false"},
 		`{"extra":{"x":[1]},"count":-1}`:               {"count", "must be a non-negative integer up to 255, not -1"},
 		`{"since":"2026-01-01T00:00:00Z","ratio":"1"}`: {"ratio", "must be a number, not a JSON string"},
+		`{"digest":"ab"}`:                              {"digest", "must be a JSON array, not a JSON string"},
 		`{"name":null,"programs":null,"ratio":true}`:   {"ratio", "must be a number, not true"},
 	} {
 		var v body

@@ -1,6 +1,6 @@
 // Package jsonx holds what encoding/json leaves out and both edges need: the
-// path of an unknown member, and a value of the wrong type told in JSON's
-// words (HTTP bodies in httpx, event data in ce).
+// path of an unknown member, a value of the wrong type told in JSON's words,
+// a member given twice (HTTP bodies in httpx, event data in ce).
 package jsonx
 
 import (
@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // UnknownFieldPath finds, in document order, the first member of body that
@@ -80,7 +81,7 @@ func fits(t reflect.Type, tok json.Token) (string, bool) {
 	case bool:
 		return strconv.FormatBool(v), !text && t.Kind() == reflect.Bool
 	case json.Number:
-		got := normalizeClip(v.String())
+		got := clipNumber(v.String())
 		if text {
 			return got, false
 		}
@@ -100,8 +101,8 @@ func fits(t reflect.Type, tok json.Token) (string, bool) {
 	return "", true
 }
 
-// normalizeClip shortens a number's text for a message.
-func normalizeClip(s string) string {
+// clipNumber shortens a number's text for a message.
+func clipNumber(s string) string {
 	if len(s) > 32 {
 		return s[:32] + "…"
 	}
@@ -120,8 +121,8 @@ func Kind(t reflect.Type) string {
 	case reflect.Struct, reflect.Map:
 		return "a JSON object"
 	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return "a JSON string (base64)"
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			return "a JSON string (base64)" // []byte; a [n]byte is an array of numbers
 		}
 		return "a JSON array"
 	case reflect.String:
@@ -300,7 +301,8 @@ func DuplicateMember(body []byte) (string, bool) {
 }
 
 // hasDuplicateMember scans b, a JSON text, for an object with a member name
-// given twice (names compared unescaped: "a" and "\u0061" are one name).
+// given twice (names compared as the decoder reads them: "a" and "\u0061"
+// are one name).
 func hasDuplicateMember(b []byte) bool {
 	type object struct {
 		names []string
@@ -337,7 +339,7 @@ func hasDuplicateMember(b []byte) bool {
 			}
 			expectName = false
 			name := string(b[start:min(i, len(b))])
-			if escaped {
+			if escaped || !utf8.ValidString(name) { // as the decoder reads it: escapes undone, bad bytes U+FFFD
 				if err := json.Unmarshal(b[start-1:min(i+1, len(b))], &name); err != nil {
 					return false // not JSON: the decoder says so
 				}

@@ -106,7 +106,8 @@ func indexFree(path string) string {
 // decoder's tokens on every JSON text.
 func FuzzDuplicateMember(f *testing.F) {
 	for _, s := range []string{`{"a":1,"a":2}`, `{"a":{"b":1},"b":{"a":1}}`, `[{"a":1},{"a":1}]`, `{"a":1,"\u0061":2}`,
-		`{"a\"b":1,"a\"b":1}`, `{"x":"\\","x":1}`, `{"":1,"":2}`, `"a"`, `{"k":[{"a":[]},{"a":[],"b":{}}],"k2":{"a":"a","b":"a"}}`, `1e700`} {
+		`{"a\"b":1,"a\"b":1}`, `{"x":"\\","x":1}`, `{"":1,"":2}`, `"a"`, `{"k":[{"a":[]},{"a":[],"b":{}}],"k2":{"a":"a","b":"a"}}`, `1e700`,
+		"{\"\xff\":\"\",\"\xfe\":0}"} { // two invalid bytes, both read as U+FFFD
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
