@@ -190,6 +190,19 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 	if r := e.refused(decide(task1, "", "approve", asBot)); r.Code != "verification.invalid_decision" {
 		t.Fatalf("decision without an id: %+v", r)
 	}
+	// Data read as strictly as the HTTP API's body, and answered with its
+	// codes: a misspelt member was ignored, a wrong type dead-lettered.
+	for data, want := range map[string]struct{ code, field string }{
+		`{"decision_id":"d-8","task_id":"` + task1 + `","outcome":"approve","internal_notte":"x"}`: {"request.unknown_field", "internal_notte"},
+		`{"decision_id":"d-9","task_id":"` + task1 + `","outcome":["approve"]}`:                    {"request.wrong_type", "outcome"},
+		`{"decision_id":"d-10","task_id":"` + task1 + `","outcome":"approve","outcome":"reject"}`:  {"request.duplicate_member", "outcome"},
+	} {
+		id := e.publish(intakev1.TypeVerificationDecisionSubmitted, p1, json.RawMessage(data), asBot)
+		r := e.refused(id)
+		if r.Code != want.code || r.Status != http.StatusBadRequest || len(r.Errors) != 1 || r.Errors[0].Field != want.field || r.TaskID != task1 {
+			t.Fatalf("%s: refusal %+v, want %s on %s", data, r, want.code, want.field)
+		}
+	}
 	// Without a known principal the intake answers to no one: dead-lettered.
 	for id, code := range map[string]string{
 		decide(task1, "d-4", "approve", map[string]string{"ce-authtype": "service_account", "ce-authid": "mallory"}): "auth.principal_unknown",

@@ -161,18 +161,20 @@ func (h *Handlers) young(ev ce.Event) bool {
 // OnDecisionSubmitted records a verifier service's decision. The principal
 // comes from the directory entry of the event's authid, and the app checks
 // its role exactly as for the HTTP API. A decision that cannot be recorded
-// is answered with verificationv1.TypeDecisionRefused and the same code as
-// over HTTP — the verifier service reads those, not the dead letters —;
-// data that is not a decision, or an intake without a known principal, is
+// — its data read as strictly as the HTTP API's body, with the same codes
+// (an unknown member, a wrong type, a member given twice) — is answered
+// with verificationv1.TypeDecisionRefused, as registration answers an
+// intake registration: the verifier service reads those, not the dead
+// letters. An intake without a known principal answers to no one: it is
 // dead-lettered.
 func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
-	var p intakev1.VerificationDecisionSubmitted
-	if err := ev.DecodeData(&p, false); err != nil {
-		return err
-	}
 	principal, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher)
 	if err != nil {
 		return err
+	}
+	var p intakev1.VerificationDecisionSubmitted
+	if err := httpx.DecodeStrict(ev.Data, &p); err != nil {
+		return h.refuse(ctx, ev, "", p, err) // what did decode (the ids) goes with it
 	}
 	var res app.DecideResult
 	if p.DecisionID == "" || p.TaskID == "" {
@@ -190,16 +192,13 @@ func (h *Handlers) OnDecisionSubmitted(ctx context.Context, ev ce.Event) error {
 // OnDecisionReused answers a decision intake whose id an earlier intake
 // with other data used: it is refused (409 cloudevent.id_reused) and
 // nothing is recorded, since the verifier service matches its answers by
-// that id. Data that is not a decision, or an unknown principal,
-// dead-letters, as for any decision intake.
+// that id. An unknown principal dead-letters, as for any decision intake.
 func (h *Handlers) OnDecisionReused(ctx context.Context, ev ce.Event) error {
-	var p intakev1.VerificationDecisionSubmitted
-	if err := ev.DecodeData(&p, false); err != nil {
-		return err
-	}
 	if _, err := h.Directory.PrincipalForEvent(ev.AuthType, ev.AuthID, ev.Publisher); err != nil {
 		return err
 	}
+	var p intakev1.VerificationDecisionSubmitted
+	_ = httpx.DecodeStrict(ev.Data, &p) // the refusal names the ids it can
 	return h.refuse(ctx, ev, "", p, bus.ErrIDReused(ev))
 }
 
