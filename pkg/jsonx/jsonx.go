@@ -236,6 +236,9 @@ func (w walker) walk(t reflect.Type, path string) (bool, error) {
 			et = t.Elem()
 		}
 		for i := 0; w.dec.More(); i++ {
+			if t != nil && t.Kind() == reflect.Array && i == t.Len() {
+				et = nil // encoding/json drops the elements past a Go array's length unread
+			}
 			if found, err := w.walk(et, path+"["+strconv.Itoa(i)+"]"); found || err != nil {
 				return found, err
 			}
