@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -191,5 +192,19 @@ func TestRecordDeadLetterAtItsTimeOncePerHandler(t *testing.T) {
 	_, err = a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: anonymous})
 	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeInvalidDeadLetter || !apperr.Permanent(err) {
 		t.Errorf("a dead letter naming no handler: %v", err)
+	}
+}
+
+func TestTheFeedSaysHowManyTypeFiltersItTakes(t *testing.T) {
+	a := &app.App{Store: &fakeStore{}, Now: func() time.Time { return now }}
+	types := make([]string, app.MaxFeedTypes+1)
+	for i := range types {
+		types[i] = "registration."
+	}
+	_, err := a.GetFeed(context.Background(), auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleOperator}}, app.GetFeed{Types: types})
+	ae, ok := apperr.As(err)
+	want := fmt.Sprintf("at most %d values, not %d", app.MaxFeedTypes, app.MaxFeedTypes+1)
+	if !ok || ae.Code != app.CodeInvalidType || len(ae.Fields) != 1 || ae.Fields[0].Field != "query.type" || ae.Fields[0].Message != want {
+		t.Fatalf("got %v %+v, want query.type %q", err, ae, want)
 	}
 }

@@ -130,7 +130,7 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 	}
 	if len(q.Types) > MaxFeedTypes {
 		return FeedQuery{}, apperr.Invalid(CodeInvalidType, fmt.Sprintf("at most %d type filters", MaxFeedTypes),
-			apperr.FieldError{Field: "query.type", Code: CodeInvalidType, Message: "too many"})
+			apperr.FieldError{Field: "query.type", Code: CodeInvalidType, Message: fmt.Sprintf("at most %d values, not %d", MaxFeedTypes, len(q.Types))})
 	}
 	for _, t := range q.Types {
 		full, err := typeFilter(t)
