@@ -46,7 +46,7 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	// a wrong request is 422 whatever the parties' state.
 	if cmd.ResellerLocationID == "" {
 		return CreateRequestResult{}, apperr.Invalid(CodeResellerLocationMissing, "name the reseller's location",
-			apperr.FieldError{Field: "reseller_location_id", Code: "reseller_location_id.required", Message: "required"})
+			apperr.FieldError{Field: "reseller_location_id", Code: "reseller_location_id.required", Message: "is required"})
 	}
 	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
 	if err != nil {

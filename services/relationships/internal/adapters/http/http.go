@@ -157,7 +157,7 @@ func tokenMissing(field, detail string) error {
 	if field == "token" {
 		code = "token.required"
 	}
-	return apperr.Invalid("relationships.invitation_token_missing", detail, apperr.FieldError{Field: field, Code: code, Message: "required"})
+	return apperr.Invalid("relationships.invitation_token_missing", detail, apperr.FieldError{Field: field, Code: code, Message: "is required"})
 }
 
 // decodeAnswer reads the body of an answer to an invitation into b, whose
