@@ -17,8 +17,6 @@ import (
 const (
 	CodeInvalidPathParameter  = "request.invalid_path_parameter"
 	CodeInvalidQueryParameter = apperr.CodeInvalidQueryParameter
-	// CodeLimitOutOfRange is the field code of a page size out of bounds.
-	CodeLimitOutOfRange = apperr.CodeLimitOutOfRange
 )
 
 // MaxParam is the longest path or query parameter value accepted, in bytes.
