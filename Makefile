@@ -29,6 +29,7 @@ FUZZ_TARGETS := \
 	pkg/httpx:FuzzPathAndQuery \
 	pkg/jsonx:FuzzFindMismatchAgreesWithEncodingJSON \
 	pkg/jsonx:FuzzDuplicateMember \
+	pkg/ids:FuzzParseAnswersACanonicalForm \
 	services/registration/internal/app:FuzzSubmitRegistration \
 	services/registration/internal/app:FuzzAddProgramsAndLocations \
 	services/registration/internal/app:FuzzRequestProfileChange \

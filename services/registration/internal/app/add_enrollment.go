@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -43,7 +44,7 @@ func (a *App) AddEnrollment(ctx context.Context, p auth.Principal, cmd AddEnroll
 	}
 	var loc domain.LocationID
 	if cmd.Input.LocationID != "" {
-		l, err := parseID[domain.LocationID]("location_id", domain.KindLocation, cmd.Input.LocationID)
+		l, err := parseID[domain.LocationID]("location_id", ids.Location, cmd.Input.LocationID)
 		if err != nil {
 			return AddedEnrollment{}, err
 		}
@@ -87,7 +88,7 @@ func (a *App) grow(ctx context.Context, p auth.Principal, partnerID, op string,
 
 func (a *App) growOnce(ctx context.Context, p auth.Principal, partnerID, op string,
 	fn func(partner *domain.Partner, now time.Time) error) (PartnerView, error) {
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return PartnerView{}, err
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"slices"
 	"testing"
 	"time"
@@ -219,7 +220,7 @@ func TestSubmitRegistrationOtherMarketIsNoDuplicate(t *testing.T) {
 func TestSubmitRegistrationRetriesIDCollision(t *testing.T) {
 	h := newHarness()
 	first := h.submit(t)
-	h.ids.repeat = map[domain.IDKind]int{domain.KindPartner: 1}
+	h.ids.repeat = map[ids.Kind]int{ids.Partner: 1}
 	in := input()
 	in.Company.LegalName = "株式会社別会社"
 	in.Company.RegistrationNumber = nil
@@ -290,12 +291,12 @@ func TestFileDuplicateClaim(t *testing.T) {
 	}{
 		{"another upstream cannot see the attempt", crm, func(a string) FileDuplicateClaimCmd { return FileDuplicateClaimCmd{a, "x"} }, apperr.KindNotFound, CodeDuplicateAttemptNotFound},
 		{"unknown attempt", upstream, func(string) FileDuplicateClaimCmd {
-			id, _ := domain.FormatID(domain.KindDuplicateAttempt, "ZZZZZZZZZZ")
+			id, _ := ids.Format(ids.DuplicateAttempt, "ZZZZZZZZZZ")
 			return FileDuplicateClaimCmd{id, "x"}
 		}, apperr.KindNotFound, CodeDuplicateAttemptNotFound},
 		{"malformed attempt id", upstream, func(string) FileDuplicateClaimCmd { return FileDuplicateClaimCmd{"DA-1234", "x"} }, apperr.KindInvalid, CodeInvalidID},
 		{"partner id instead of attempt id", upstream, func(string) FileDuplicateClaimCmd {
-			id, _ := domain.FormatID(domain.KindPartner, "ZZZZZZZZZZ")
+			id, _ := ids.Format(ids.Partner, "ZZZZZZZZZZ")
 			return FileDuplicateClaimCmd{id, "x"}
 		}, apperr.KindInvalid, CodeIDKindMismatch},
 		{"empty statement", upstream, func(a string) FileDuplicateClaimCmd { return FileDuplicateClaimCmd{a, "  "} }, apperr.KindInvalid, CodeInvalidInput},
@@ -328,7 +329,7 @@ func TestFileDuplicateClaim(t *testing.T) {
 		h.app.FileDuplicateClaim(context.Background(), operator, FileDuplicateClaimCmd{attempt, "first"})
 		_, err := h.app.SubmitRegistration(context.Background(), upstream, input())
 		second := wantAppErr(t, err, apperr.KindConflict, CodeDuplicateEntity).Details["duplicate_attempt_id"].(string)
-		h.ids.repeat = map[domain.IDKind]int{domain.KindDuplicateClaim: 1}
+		h.ids.repeat = map[ids.Kind]int{ids.DuplicateClaim: 1}
 		if _, err := h.app.FileDuplicateClaim(context.Background(), upstream, FileDuplicateClaimCmd{second, "second"}); err != nil {
 			t.Fatalf("collision not retried: %v", err)
 		}

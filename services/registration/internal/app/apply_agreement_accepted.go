@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -34,7 +35,7 @@ func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd 
 	}
 	var loc domain.LocationID
 	if cmd.LocationID != "" {
-		if loc, err = parseID[domain.LocationID]("location_id", domain.KindLocation, cmd.LocationID); err != nil {
+		if loc, err = parseID[domain.LocationID]("location_id", ids.Location, cmd.LocationID); err != nil {
 			return LifecycleResult{}, err
 		}
 	}

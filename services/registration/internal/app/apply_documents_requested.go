@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func (a *App) ApplyDocumentsRequested(ctx context.Context, p auth.Principal, d D
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
 		return err
 	}
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, string(d.PartnerID))
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, string(d.PartnerID))
 	if err != nil {
 		return err
 	}

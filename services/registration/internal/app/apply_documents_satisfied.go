@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -15,7 +16,7 @@ func (a *App) ApplyDocumentsSatisfied(ctx context.Context, p auth.Principal, par
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
 		return err
 	}
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return err
 	}

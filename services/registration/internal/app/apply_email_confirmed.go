@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -26,7 +27,7 @@ func (a *App) ApplyEmailConfirmed(ctx context.Context, p auth.Principal, cmd Ema
 	if err := p.Require(auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	enrollment, err := parseID[domain.EnrollmentID]("enrollment_id", domain.KindEnrollment, cmd.EnrollmentID)
+	enrollment, err := parseID[domain.EnrollmentID]("enrollment_id", ids.Enrollment, cmd.EnrollmentID)
 	if err != nil {
 		return LifecycleResult{}, err
 	}

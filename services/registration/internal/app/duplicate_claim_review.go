@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -59,7 +60,7 @@ func (a *App) GetDuplicateClaim(ctx context.Context, p auth.Principal, claimID s
 	if err := p.Require(auth.RoleUpstreamSystem, auth.RoleOperator); err != nil {
 		return DuplicateClaimView{}, err
 	}
-	id, err := parseID[domain.ClaimID]("claim_id", domain.KindDuplicateClaim, claimID)
+	id, err := parseID[domain.ClaimID]("claim_id", ids.DuplicateClaim, claimID)
 	if err != nil {
 		return DuplicateClaimView{}, err
 	}
@@ -77,7 +78,7 @@ func (a *App) GetDuplicateClaim(ctx context.Context, p auth.Principal, claimID s
 // (under review, upheld, refused). Internal trigger (its events); a fact
 // about an unknown attempt or claim is permanent (dead-lettered).
 func (a *App) ApplyClaimReview(ctx context.Context, attemptID string, o domain.ClaimOutcome) error {
-	id, err := parseID[domain.DuplicateAttemptID]("duplicate_attempt_id", domain.KindDuplicateAttempt, attemptID)
+	id, err := parseID[domain.DuplicateAttemptID]("duplicate_attempt_id", ids.DuplicateAttempt, attemptID)
 	if err != nil {
 		return err
 	}

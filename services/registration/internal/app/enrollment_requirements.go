@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"slices"
 	"time"
 
@@ -202,7 +203,7 @@ func holdRequirement(pid string, h domain.Hold) Requirement {
 // enrollmentMatcher selects an enrollment by its ID (EN-…) or, for a
 // program name, the program's first enrollment (the registered location's).
 func enrollmentMatcher(s string) (func(domain.Enrollment) bool, string, error) {
-	if id, err := domain.ParseID(domain.KindEnrollment, s); err == nil {
+	if id, err := ids.Parse(ids.Enrollment, s); err == nil {
 		return func(e domain.Enrollment) bool { return string(e.ID) == id }, id, nil
 	}
 	prog, err := parseProgram(s)

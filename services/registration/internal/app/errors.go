@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -118,15 +119,13 @@ func invalidNote() error {
 }
 
 // parseID parses an identifier from a command field with a precise error.
-func parseID[T ~string](field string, kind domain.IDKind, s string) (T, error) {
-	id, err := domain.ParseID(kind, s)
+func parseID[T ~string](field string, kind ids.Kind, s string) (T, error) {
+	id, err := ids.Parse(kind, s)
 	switch {
-	case errors.Is(err, domain.ErrWrongIDKind):
-		return "", apperr.Invalid(CodeIDKindMismatch, "the identifier is of another kind",
-			apperr.FieldError{Field: field, Code: "id.wrong_kind", Message: fmt.Sprintf("must be a %s-… identifier", kind)})
+	case errors.Is(err, ids.ErrWrongKind):
+		return "", apperr.Invalid(CodeIDKindMismatch, "the identifier is of another kind", ids.FieldError(field, err, kind))
 	case err != nil:
-		return "", apperr.Invalid(CodeInvalidID, "the identifier is malformed",
-			apperr.FieldError{Field: field, Code: "id.invalid", Message: fmt.Sprintf("must be a %s-XXXX-XXXX-XXX identifier with a valid check symbol", kind)})
+		return "", apperr.Invalid(CodeInvalidID, "the identifier is malformed", ids.FieldError(field, err, kind))
 	}
 	return T(id), nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"sync"
 	"time"
 
@@ -178,20 +179,20 @@ func (r *fakeRepo) pullOutbox() []domain.Event {
 // kind equal to the previous one (a collision).
 type seqIDs struct {
 	n      int
-	repeat map[domain.IDKind]int
-	last   map[domain.IDKind]string
+	repeat map[ids.Kind]int
+	last   map[ids.Kind]string
 }
 
-func (s *seqIDs) next(kind domain.IDKind) string {
+func (s *seqIDs) next(kind ids.Kind) string {
 	if s.last == nil {
-		s.last = map[domain.IDKind]string{}
+		s.last = map[ids.Kind]string{}
 	}
 	if s.repeat[kind] > 0 && s.last[kind] != "" {
 		s.repeat[kind]--
 		return s.last[kind]
 	}
 	s.n++
-	id, err := domain.FormatID(kind, fmt.Sprintf("%010d", s.n))
+	id, err := ids.Format(kind, fmt.Sprintf("%010d", s.n))
 	if err != nil {
 		panic(err)
 	}
@@ -200,19 +201,19 @@ func (s *seqIDs) next(kind domain.IDKind) string {
 }
 
 func (s *seqIDs) NewPartnerID() domain.PartnerID {
-	return domain.PartnerID(s.next(domain.KindPartner))
+	return domain.PartnerID(s.next(ids.Partner))
 }
 func (s *seqIDs) NewLocationID() domain.LocationID {
-	return domain.LocationID(s.next(domain.KindLocation))
+	return domain.LocationID(s.next(ids.Location))
 }
 func (s *seqIDs) NewEnrollmentID() domain.EnrollmentID {
-	return domain.EnrollmentID(s.next(domain.KindEnrollment))
+	return domain.EnrollmentID(s.next(ids.Enrollment))
 }
 func (s *seqIDs) NewDuplicateAttemptID() domain.DuplicateAttemptID {
-	return domain.DuplicateAttemptID(s.next(domain.KindDuplicateAttempt))
+	return domain.DuplicateAttemptID(s.next(ids.DuplicateAttempt))
 }
 func (s *seqIDs) NewClaimID() domain.ClaimID {
-	return domain.ClaimID(s.next(domain.KindDuplicateClaim))
+	return domain.ClaimID(s.next(ids.DuplicateClaim))
 }
 
 // fakeClock is a settable clock.

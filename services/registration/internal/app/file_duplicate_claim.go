@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -32,7 +33,7 @@ func (a *App) FileDuplicateClaim(ctx context.Context, p auth.Principal, cmd File
 	if err := p.Require(auth.RoleUpstreamSystem, auth.RoleOperator); err != nil {
 		return DuplicateClaimResult{}, err
 	}
-	id, err := parseID[domain.DuplicateAttemptID]("duplicate_attempt_id", domain.KindDuplicateAttempt, cmd.DuplicateAttemptID)
+	id, err := parseID[domain.DuplicateAttemptID]("duplicate_attempt_id", ids.DuplicateAttempt, cmd.DuplicateAttemptID)
 	if err != nil {
 		return DuplicateClaimResult{}, err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -30,7 +31,7 @@ func (a *App) load(ctx context.Context, p auth.Principal, partnerID string) (dom
 	if p.IsZero() {
 		return domain.PartnerSnapshot{}, p.Require(auth.KnownRoles...)
 	}
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return domain.PartnerSnapshot{}, err
 	}

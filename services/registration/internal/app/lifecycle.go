@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -20,7 +21,7 @@ type LifecycleResult struct {
 // inside the repository's transaction.
 func (a *App) change(ctx context.Context, p auth.Principal, partnerID, op string,
 	fn func(partner *domain.Partner, now time.Time) (bool, error)) (LifecycleResult, error) {
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return LifecycleResult{}, err
 	}

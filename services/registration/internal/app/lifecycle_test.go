@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"testing"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -56,7 +57,7 @@ func TestApplyVerificationApproved(t *testing.T) {
 
 func TestLifecycleRefusals(t *testing.T) {
 	ctx := context.Background()
-	unknown, _ := domain.FormatID(domain.KindPartner, "ZZZZZZZZZZ")
+	unknown, _ := ids.Format(ids.Partner, "ZZZZZZZZZZ")
 	tests := []struct {
 		name string
 		call func(h *harness, v RegistrationView) error
@@ -118,7 +119,7 @@ func TestLifecycleRefusals(t *testing.T) {
 			return err
 		}, apperr.KindConflict, CodeLocationNotActive},
 		{"link: another partner's admin sees nothing", func(h *harness, v RegistrationView) error {
-			other, _ := domain.FormatID(domain.KindPartner, "YYYYYYYYYY")
+			other, _ := ids.Format(ids.Partner, "YYYYYYYYYY")
 			_, err := h.app.LinkLocationToEnrollment(ctx, adminOf(domain.PartnerID(other)), LinkLocationCmd{PartnerID: string(v.PartnerID), LocationID: string(v.LocationID)})
 			return err
 		}, apperr.KindNotFound, CodePartnerNotFound},
@@ -131,7 +132,7 @@ func TestLifecycleRefusals(t *testing.T) {
 			return err
 		}, apperr.KindInvalid, CodeProgramTakesNoLocation},
 		{"link: unknown location", func(h *harness, v RegistrationView) error {
-			loc, _ := domain.FormatID(domain.KindLocation, "ZZZZZZZZZZ")
+			loc, _ := ids.Format(ids.Location, "ZZZZZZZZZZ")
 			_, err := h.app.LinkLocationToEnrollment(ctx, operator, LinkLocationCmd{PartnerID: string(v.PartnerID), LocationID: loc})
 			return err
 		}, apperr.KindNotFound, CodeLocationNotFound},
@@ -219,7 +220,7 @@ func TestGetRegistrationAndPartner(t *testing.T) {
 	h := newHarness()
 	v := h.submit(t)
 	id := string(v.PartnerID)
-	other, _ := domain.FormatID(domain.KindPartner, "YYYYYYYYYY")
+	other, _ := ids.Format(ids.Partner, "YYYYYYYYYY")
 	user := auth.Principal{Subject: "u1", PartnerID: id, Roles: []auth.Role{auth.RolePartnerUser}}
 	stranger := auth.Principal{Subject: "u2", PartnerID: other, Roles: []auth.Role{auth.RolePartnerAdmin}}
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -31,7 +32,7 @@ func (a *App) LinkLocationToEnrollment(ctx context.Context, p auth.Principal, cm
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	loc, err := parseID[domain.LocationID]("location_id", domain.KindLocation, cmd.LocationID)
+	loc, err := parseID[domain.LocationID]("location_id", ids.Location, cmd.LocationID)
 	if err != nil {
 		return LifecycleResult{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"strconv"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func duplicateChange(dup *domain.DuplicateError) error {
 // GetProfile returns the verified profile and the latest change request.
 // The partner's own users, verifiers and operators see it.
 func (a *App) GetProfile(ctx context.Context, p auth.Principal, partnerID string) (ProfileView, error) {
-	id, err := parseID[domain.PartnerID]("partner_id", domain.KindPartner, partnerID)
+	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return ProfileView{}, err
 	}

@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"errors"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestNewIDFormat(t *testing.T) {
 }
 
 func TestParseID(t *testing.T) {
-	id, err := NewID(KindPartner, bytes.NewReader(bytes.Repeat([]byte{7, 200, 31, 64, 5}, 2)))
+	id, err := ids.New(ids.Partner, bytes.NewReader(bytes.Repeat([]byte{7, 200, 31, 64, 5}, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +49,12 @@ func TestParseID(t *testing.T) {
 			continue
 		}
 		orig := body[i]
-		for _, c := range []byte(crockford) {
+		for _, c := range []byte("0123456789ABCDEFGHJKMNPQRSTVWXYZ") {
 			if c == orig {
 				continue
 			}
 			body[i] = c
-			if _, err := ParsePartnerID(string(body)); !errors.Is(err, ErrInvalidID) {
+			if _, err := ParsePartnerID(string(body)); !errors.Is(err, ids.ErrInvalid) {
 				t.Fatalf("substitution %q accepted", body)
 			}
 		}
@@ -63,21 +64,21 @@ func TestParseID(t *testing.T) {
 	if _, err := ParseLocationID(loc); err != nil {
 		t.Fatalf("same body as location: %v", err)
 	}
-	if _, err := ParseLocationID(id); !errors.Is(err, ErrWrongIDKind) {
+	if _, err := ParseLocationID(id); !errors.Is(err, ids.ErrWrongKind) {
 		t.Errorf("a global ID taken as location ID: %v", err)
 	}
-	if _, err := ParsePartnerID(loc); !errors.Is(err, ErrWrongIDKind) {
+	if _, err := ParsePartnerID(loc); !errors.Is(err, ids.ErrWrongKind) {
 		t.Errorf("a location ID taken as global ID: %v", err)
 	}
 	for _, bad := range []string{"", "PG", "PG-", "XX-0000-0000-000", "PG-0000-0000", "PG-0000-0000-0000", "PG-UUUU-UUUU-UUU"} {
-		if _, err := ParsePartnerID(bad); !errors.Is(err, ErrInvalidID) {
-			t.Errorf("ParsePartnerID(%q) = %v, want ErrInvalidID", bad, err)
+		if _, err := ParsePartnerID(bad); !errors.Is(err, ids.ErrInvalid) {
+			t.Errorf("ParsePartnerID(%q) = %v, want ids.ErrInvalid", bad, err)
 		}
 	}
 }
 
 func TestParseIDCrockfordAliases(t *testing.T) {
-	id, _ := FormatID(KindLocation, "0000011111")
+	id, _ := ids.Format(ids.Location, "0000011111")
 	alias := strings.NewReplacer("0", "O", "1", "I").Replace(id[3:13])
 	got, err := ParseLocationID("PL-" + alias + id[13:])
 	if err != nil || string(got) != id {

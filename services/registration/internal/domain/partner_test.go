@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"reflect"
 	"testing"
 	"time"
@@ -11,20 +12,20 @@ import (
 // seqIDs issues deterministic valid IDs.
 type seqIDs struct{ n int }
 
-func (s *seqIDs) next(kind IDKind) string {
+func (s *seqIDs) next(kind ids.Kind) string {
 	s.n++
-	id, err := FormatID(kind, fmt.Sprintf("%010d", s.n))
+	id, err := ids.Format(kind, fmt.Sprintf("%010d", s.n))
 	if err != nil {
 		panic(err)
 	}
 	return id
 }
-func (s *seqIDs) NewPartnerID() PartnerID       { return PartnerID(s.next(KindPartner)) }
-func (s *seqIDs) NewLocationID() LocationID     { return LocationID(s.next(KindLocation)) }
-func (s *seqIDs) NewEnrollmentID() EnrollmentID { return EnrollmentID(s.next(KindEnrollment)) }
-func (s *seqIDs) NewClaimID() ClaimID           { return ClaimID(s.next(KindDuplicateClaim)) }
+func (s *seqIDs) NewPartnerID() PartnerID       { return PartnerID(s.next(ids.Partner)) }
+func (s *seqIDs) NewLocationID() LocationID     { return LocationID(s.next(ids.Location)) }
+func (s *seqIDs) NewEnrollmentID() EnrollmentID { return EnrollmentID(s.next(ids.Enrollment)) }
+func (s *seqIDs) NewClaimID() ClaimID           { return ClaimID(s.next(ids.DuplicateClaim)) }
 func (s *seqIDs) NewAttemptID() DuplicateAttemptID {
-	return DuplicateAttemptID(s.next(KindDuplicateAttempt))
+	return DuplicateAttemptID(s.next(ids.DuplicateAttempt))
 }
 
 // newTestPartner is a new partner in programs whose every enrollment's
@@ -294,7 +295,7 @@ func TestLinkLocation(t *testing.T) {
 		p := newTestPartner(t, network, reseller)
 		p.ApproveVerification(t0, t0)
 		s := p.Snapshot()
-		foreign, _ := FormatID(KindLocation, "ZZZZZZZZZZ")
+		foreign, _ := ids.Format(ids.Location, "ZZZZZZZZZZ")
 		s.Locations = append(s.Locations, Location{ID: LocationID(foreign), Country: "US", Status: LocationStatusActive})
 		p, err := RehydratePartner(s)
 		if err != nil {
@@ -336,7 +337,7 @@ func TestLinkLocation(t *testing.T) {
 		p, home, _ := withForeignLocation(t)
 		p.AcceptAgreement(ProgramIndirectReseller, home, "AG", t0)
 		s := p.Snapshot()
-		other, _ := FormatID(KindLocation, "YYYYYYYYYY")
+		other, _ := ids.Format(ids.Location, "YYYYYYYYYY")
 		s.Locations = append(s.Locations, Location{ID: LocationID(other), Country: "JP", Status: LocationStatusActive})
 		p, _ = RehydratePartner(s)
 		if _, err := p.LinkLocation(ProgramIndirectReseller, LocationID(other), t0); !errors.Is(err, ErrLocationAlreadyLinked) {

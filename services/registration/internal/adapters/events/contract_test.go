@@ -3,6 +3,7 @@ package events_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +17,21 @@ import (
 
 type seqIDs struct{ n int }
 
-func (s *seqIDs) next(kind domain.IDKind) string { s.n++; return mustID(kind, s.n) }
+func (s *seqIDs) next(kind ids.Kind) string { s.n++; return mustID(kind, s.n) }
 
-func mustID(kind domain.IDKind, n int) string {
-	id, err := domain.FormatID(kind, fmt.Sprintf("%010d", n))
+func mustID(kind ids.Kind, n int) string {
+	id, err := ids.Format(kind, fmt.Sprintf("%010d", n))
 	if err != nil {
 		panic(err)
 	}
 	return id
 }
-func (s *seqIDs) NewPartnerID() domain.PartnerID { return domain.PartnerID(s.next(domain.KindPartner)) }
+func (s *seqIDs) NewPartnerID() domain.PartnerID { return domain.PartnerID(s.next(ids.Partner)) }
 func (s *seqIDs) NewLocationID() domain.LocationID {
-	return domain.LocationID(s.next(domain.KindLocation))
+	return domain.LocationID(s.next(ids.Location))
 }
 func (s *seqIDs) NewEnrollmentID() domain.EnrollmentID {
-	return domain.EnrollmentID(s.next(domain.KindEnrollment))
+	return domain.EnrollmentID(s.next(ids.Enrollment))
 }
 
 // mustMatchSchemas drafts each event as published, checks that it names its
@@ -55,7 +56,7 @@ func mustMatchSchemas(t *testing.T, evs []domain.Event) map[string]int {
 
 // verifiedMember is a JP partner network member whose registration was
 // verified at now, its events so far pulled.
-func verifiedMember(t *testing.T, ids *seqIDs, now time.Time) *domain.Partner {
+func verifiedMember(t *testing.T, gen *seqIDs, now time.Time) *domain.Partner {
 	t.Helper()
 	in := domain.RegistrationInput{
 		Market: "JP", Language: "ja",
@@ -70,7 +71,7 @@ func verifiedMember(t *testing.T, ids *seqIDs, now time.Time) *domain.Partner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := domain.NewPartner(reg, ids, "upstream-portal", now)
+	p := domain.NewPartner(reg, gen, "upstream-portal", now)
 	if _, err := p.ApproveVerification(now, now); err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +97,8 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := &seqIDs{}
-	p := domain.NewPartner(reg, ids, "upstream-portal", now)
+	gen := &seqIDs{}
+	p := domain.NewPartner(reg, gen, "upstream-portal", now)
 	var all []domain.Event
 	all = append(all, p.PullEvents()...)
 	if _, err := p.ApproveVerification(now.Add(time.Hour), now.Add(time.Hour)); err != nil {
@@ -123,16 +124,16 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 	}
 	all = append(all, p.PullEvents()...)
 
-	rejected := domain.NewPartner(reg, ids, "upstream-portal", now)
+	rejected := domain.NewPartner(reg, gen, "upstream-portal", now)
 	rejected.PullEvents()
 	if _, err := rejected.RejectVerification("company_check_failed", now); err != nil {
 		t.Fatal(err)
 	}
 	all = append(all, rejected.PullEvents()...)
 
-	attempt := domain.NewDuplicateAttempt(domain.DuplicateAttemptID(mustID(domain.KindDuplicateAttempt, 1)),
+	attempt := domain.NewDuplicateAttempt(domain.DuplicateAttemptID(mustID(ids.DuplicateAttempt, 1)),
 		&domain.DuplicateError{ExistingPartnerID: p.ID(), MatchedOn: []domain.IdentityKeyKind{domain.KeyNameAddress}}, reg, "upstream-portal", now)
-	if err := attempt.FileClaim(domain.ClaimID(mustID(domain.KindDuplicateClaim, 1)), "we are that company", "upstream-portal", now); err != nil {
+	if err := attempt.FileClaim(domain.ClaimID(mustID(ids.DuplicateClaim, 1)), "we are that company", "upstream-portal", now); err != nil {
 		t.Fatal(err)
 	}
 	all = append(all, attempt.PullEvents()...)
