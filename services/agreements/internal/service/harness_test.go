@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	agreementshttp "github.com/partnerhub/onboarding/services/agreements/internal/adapters/http"
@@ -121,9 +123,19 @@ func (h *harness) revoke(partnerID, decisionID string) {
 	})
 }
 
-func locationOf(partnerID string) string { return "PL-" + strings.TrimPrefix(partnerID, "PG-") + "-01" }
+// locationOf is the location partner ID with partnerID's body (a check
+// symbol covers only the body, so it is valid too).
+func locationOf(partnerID string) string {
+	return string(ids.Location) + strings.TrimPrefix(partnerID, string(ids.Partner))
+}
 
-func newPartnerID() string { return "PG-" + strings.ToUpper(testkit.RandomID(5)) }
+func newPartnerID() string {
+	id, err := ids.New(ids.Partner, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
 
 // approvedReseller registers a new partner in the network and as an
 // indirect reseller, approves its verification and waits until the service

@@ -223,7 +223,9 @@ func TestResellerAcceptanceLifecycle(t *testing.T) {
 		status               int
 		code                 string
 	}{
-		{"unknown partner", "PG-NOPE", "market=JP", 404, "agreements.unknown_partner"},
+		{"unknown partner", newPartnerID(), "market=JP", 404, "agreements.unknown_partner"},
+		{"not a partner ID", "PG-NOPE", "market=JP", 422, "agreements.invalid_partner_id"},
+		{"its location, in lower case", strings.ToLower(locationOf(pid)), "market=JP", 200, ""},
 		{"market mismatch", pid, "market=US", 409, "agreements.market_mismatch"},
 		{"no reseller enrollment", netOnly, "market=JP", 409, "agreements.no_reseller_enrollment"},
 		{"not signed", unsigned, "market=JP&program=indirect_reseller", 404, "agreements.not_signed"},

@@ -152,6 +152,7 @@ const (
 	CodeChallengeCancelled  = "emailownership.challenge_cancelled"
 	CodeChallengeWithdrawn  = "emailownership.challenge_withdrawn"
 	CodeNotInGoodStanding   = "emailownership.partner_not_in_good_standing"
+	CodeInvalidEnrollmentID = "emailownership.invalid_enrollment_id"
 )
 
 // translate turns domain and port errors into coded application errors.

@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/platform"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -110,8 +112,8 @@ func submitted(partner, email string) registrationv1.ApplicationSubmitted {
 		Contact:                   registrationv1.Contact{FirstName: "太郎", LastName: "山田", Email: email, EmailDomain: "yamada.example.co.jp", PhoneE164: "+819012345678"},
 		EmailDomainMatchesWebsite: true,
 		Enrollments: []registrationv1.Enrollment{
-			{EnrollmentID: partner + "-NET", Program: registrationv1.ProgramPartnerNetwork, Status: registrationv1.StatusPendingVerification},
-			{EnrollmentID: partner + "-RES", Program: registrationv1.ProgramIndirectReseller, Status: registrationv1.StatusPendingVerification,
+			{EnrollmentID: netOf(partner), Program: registrationv1.ProgramPartnerNetwork, Status: registrationv1.StatusPendingVerification},
+			{EnrollmentID: resOf(partner), Program: registrationv1.ProgramIndirectReseller, Status: registrationv1.StatusPendingVerification,
 				Support: &registrationv1.SupportProfile{Website: "https://yamada.example.co.jp/support", Email: "support@yamada.example.co.jp"}},
 		},
 		Affirmations: registrationv1.Affirmations{AuthorityToRepresent: true, ConsentToVerification: true, AcceptNetworkTerms: true, CanProvideSupport: true, AffirmedAt: at},
@@ -278,4 +280,22 @@ func (h *harness) status(enrollmentID, partner string) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal([]byte(body), &m)
 	return m
+}
+
+// netOf and resOf are the enrollment IDs of partner's network membership and
+// reseller enrollment: valid EN-… identifiers drawn from partner.
+func netOf(partner string) string { return enrollmentOf(partner, "N") }
+func resOf(partner string) string { return enrollmentOf(partner, "R") }
+
+func enrollmentOf(partner, last string) string {
+	sum := sha256.Sum256([]byte(partner))
+	body := make([]byte, 9)
+	for i := range body {
+		body[i] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[sum[i]&31]
+	}
+	id, err := ids.Format(ids.Enrollment, string(body)+last)
+	if err != nil {
+		panic(err)
+	}
+	return id
 }

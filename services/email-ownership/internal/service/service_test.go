@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,11 +19,18 @@ import (
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
 )
 
-func newPartner() string { return "PG-" + strings.ToUpper(testkit.RandomID(5)) }
+func newPartner() string {
+	id, err := ids.New(ids.Partner, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
 
 // TestRegistrationOpensOneChallengePerEnrollment: both enrollments get their
 // own sealed, restricted mail request; replays, duplicates and bad events
@@ -268,7 +276,9 @@ func TestConfirmByCodeAuthorizationAndLockOut(t *testing.T) {
 		// only (the registration's submitted_by).
 		{"status as the registrant", "GET", "/v1/enrollments/" + net + "/ownership", registrant, nil, 200},
 		{"status as another upstream system", "GET", "/v1/enrollments/" + net + "/ownership", otherUpstream, nil, 404},
-		{"status of unknown enrollment", "GET", "/v1/enrollments/nope/ownership", mine, nil, 404},
+		{"status of unknown enrollment", "GET", "/v1/enrollments/" + netOf(newPartner()) + "/ownership", mine, nil, 404},
+		{"status of no enrollment ID", "GET", "/v1/enrollments/nope/ownership", mine, nil, 422},
+		{"code for another kind of ID", "POST", "/v1/enrollments/" + newPartner() + "/confirm-code", mine, map[string]string{"code": "123456"}, 422},
 		{"resend by enrollment without token", "POST", "/v1/resend", "", map[string]string{"enrollment_id": net}, 401},
 		{"resend by enrollment as verifier", "POST", "/v1/resend", verifier, map[string]string{"enrollment_id": net}, 403},
 		// As a Japanese input method types it, in two groups.

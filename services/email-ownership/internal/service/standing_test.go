@@ -17,9 +17,9 @@ import (
 // challenge and mail (reason reinstated).
 func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
 	h := start(t)
-	const partner = "PG-HOLD1"
+	const partner = "PG-H01D-1000-00K"
 	h.submit(partner, "taro@yamada.example.co.jp")
-	old := h.secret(h.mailFor(partner+"-RES", 1)[0])
+	old := h.secret(h.mailFor(resOf(partner), 1)[0])
 	standing := func(from, to string, at time.Time) {
 		publish(t, h.js, registrationv1.TypePartnerStandingChanged, "", partner, registrationv1.PartnerStandingChanged{
 			PartnerID: partner, From: from, To: to, Reasons: []string{"compliance_hold"}, Added: []string{}, Lifted: []string{}, ChangedAt: at})
@@ -35,7 +35,7 @@ func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
 		t.Fatalf("the link of a cancelled challenge: %d", status)
 	}
 	standing("suspended", "active", now.Add(time.Second))
-	mails := h.mailFor(partner+"-RES", 2)
+	mails := h.mailFor(resOf(partner), 2)
 	var opened []emailv1.ChallengeOpened
 	for _, m := range h.waitEvents(emailv1.TypeChallengeOpened, 4, nil) {
 		var o emailv1.ChallengeOpened

@@ -3,11 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strconv"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
 
@@ -25,8 +25,6 @@ type MailQuery struct {
 	Limit     int           // 1..500, default 100
 }
 
-var partnerIDRe = regexp.MustCompile(`^PG-[0-9A-Z]+(-[0-9A-Z]+)*$`)
-
 // PartnerMails is an operator's view of one partner's mails.
 type PartnerMails struct {
 	PartnerID    string
@@ -42,8 +40,12 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 		return PartnerMails{}, err
 	}
 	var fe []apperr.FieldError
-	if !partnerIDRe.MatchString(q.PartnerID) {
-		fe = append(fe, apperr.FieldError{Field: "query.partner_id", Code: "partner_id.invalid", Message: "a global partner ID (PG-…) is required"})
+	if q.PartnerID == "" {
+		fe = append(fe, apperr.FieldError{Field: "query.partner_id", Code: "partner_id.required", Message: "is required"})
+	} else if id, err := ids.Parse(ids.Partner, q.PartnerID); err != nil {
+		fe = append(fe, ids.FieldError("query.partner_id", err, ids.Partner))
+	} else {
+		q.PartnerID = id
 	}
 	switch q.Status {
 	case "", domain.StatusPending, domain.StatusSending, domain.StatusDelivered, domain.StatusFailed, domain.StatusSuppressed:

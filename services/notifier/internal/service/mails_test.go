@@ -153,7 +153,7 @@ func parties(reseller, provider string) relv1.Parties {
 // the address masked.
 func TestEveryMomentReachesThePartner(t *testing.T) {
 	h := start(t, opts{})
-	const res, prv, addr = "PG-RES1", "PG-PRV1", "hanako@reseller.example.co.jp"
+	const res, prv, addr = "PG-RES1-0000-00H", "PG-PRV1-0000-00W", "hanako@reseller.example.co.jp"
 	h.registered(res, "株式会社なにわソリューションズ", addr)
 	h.registered(prv, "株式会社名城インフォテック", "ops@provider.example.co.jp")
 	h.contactsKnown(2)
@@ -227,18 +227,18 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		}
 	}
 	for ja, wants := range map[string][]string{
-		"書類のご提出のお願い":      {"登記事項証明書", "あと 10 営業日", "番地の表記が違います", "https://partners.example.com/partners/PG-RES1/verification", "certified copy of the company register"},
+		"書類のご提出のお願い":      {"登記事項証明書", "あと 10 営業日", "番地の表記が違います", "https://partners.example.com/partners/PG-RES1-0000-00H/verification", "certified copy of the company register"},
 		"【審査結果】":          {"vc-1", "最終", "final", "partner support"},
-		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1/agreements", "PG-RES1", "accept"},
-		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1/agreements"},
+		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1-0000-00H/agreements", "PG-RES1-0000-00H", "accept"},
+		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1-0000-00H/agreements"},
 		"同意の期限が過ぎました":     {"indirect_reseller-2027-01"},
-		"同意を記録できませんでした":   {"indirect_provider-2025-01", "この契約のプログラムのお申し込みがありません", "is not enrolled in this agreement's program", "(agreements.no_enrollment)", "https://partners.example.com/partners/PG-RES1/agreements"},
+		"同意を記録できませんでした":   {"indirect_provider-2025-01", "この契約のプログラムのお申し込みがありません", "is not enrolled in this agreement's program", "(agreements.no_enrollment)", "https://partners.example.com/partners/PG-RES1-0000-00H/agreements"},
 		"承認依頼が届きました":      {link, "株式会社名城インフォテック", "30 日間", "30 days", "請求情報の閲覧", "customer management"},
 		"からの承認依頼が未回答です":   {link},
 		"の委任管理者権限は":       {"株式会社名城インフォテック", "満了します", "reaches its end"},
-		"期間が満了しました":       {"PG-PRV1"},
+		"期間が満了しました":       {"PG-PRV1-0000-00W"},
 		"取引関係の終了により":      {"removed"},
-		"【リマインダー】書類の提出期限": {"あと 3 営業日", "https://notify.example.com/unsubscribe?partner=PG-RES1"},
+		"【リマインダー】書類の提出期限": {"あと 3 営業日", "https://notify.example.com/unsubscribe?partner=PG-RES1-0000-00H"},
 	} {
 		m := find(ja)
 		for _, w := range wants {
@@ -292,18 +292,18 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 // out as soon as it arrives.
 func TestMailWaitsForTheRegistration(t *testing.T) {
 	h := start(t, opts{})
-	publish(t, h.js, verificationv1.TypeVerificationApproved, "", "PG-LATE1", verificationv1.VerificationApproved{CaseID: "vc-9",
-		PartnerID: "PG-LATE1", LocationID: "PG-LATE1-L1", Market: "JP", DecisionID: "d-9",
-		Enrollments: []verificationv1.Enrollment{{EnrollmentID: "PG-LATE1-NET", Program: "partner_network"}}, ApprovedAt: time.Now().UTC()})
+	publish(t, h.js, verificationv1.TypeVerificationApproved, "", "PG-1ATE-1000-00M", verificationv1.VerificationApproved{CaseID: "vc-9",
+		PartnerID: "PG-1ATE-1000-00M", LocationID: "PG-1ATE-1110-00H", Market: "JP", DecisionID: "d-9",
+		Enrollments: []verificationv1.Enrollment{{EnrollmentID: "PG-1ATE-1NET-006", Program: "partner_network"}}, ApprovedAt: time.Now().UTC()})
 	var list mailList
 	testkit.Eventually(t, 10*time.Second, func() error {
-		h.get("/v1/mails?partner_id=PG-LATE1", h.operator(), 200, &list)
+		h.get("/v1/mails?partner_id=PG-1ATE-1000-00M", h.operator(), 200, &list)
 		if len(list.Mails) != 1 || list.Mails[0].Status != "pending" || list.Mails[0].Recipient != "" {
 			return fmt.Errorf("mails %+v", list.Mails)
 		}
 		return nil
 	})
-	h.registered("PG-LATE1", "有限会社青葉コンピュータ", "taro@aoba.example.co.jp")
+	h.registered("PG-1ATE-1000-00M", "有限会社青葉コンピュータ", "taro@aoba.example.co.jp")
 	m := h.mails(1)
 	for subj, p := range m {
 		if p.To != "taro@aoba.example.co.jp" || !strings.Contains(subj, "承認されました") || !strings.Contains(p.Text, "有限会社青葉コンピュータ") {
@@ -318,7 +318,7 @@ func TestMailWaitsForTheRegistration(t *testing.T) {
 // while a transactional mail still is; the page's button resumes them.
 func TestReminderOneClickUnsubscribe(t *testing.T) {
 	h := start(t, opts{})
-	const p, addr = "PG-UNSUB1", "jiro@unsub.example.co.jp"
+	const p, addr = "PG-VNSV-B100-00X", "jiro@unsub.example.co.jp"
 	h.registered(p, "株式会社京都クラウドワークス", addr)
 	h.contactsKnown(1)
 	reminder := func() {
@@ -427,7 +427,7 @@ func (h *harness) refusedMail(t *testing.T, p, addr string) mailList {
 func TestARefusalInTheServersOwnWordsIsRecorded(t *testing.T) {
 	reply := strings.Repeat("宛先のメールボックスは存在しません。", 20) + "\xff"
 	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true, RejectText: reply}})
-	list := h.refusedMail(t, "PG-REFUSED2", "nobody@refused2.example.co.jp")
+	list := h.refusedMail(t, "PG-REFV-SED2-000", "nobody@refused2.example.co.jp")
 	if len(list.Mails[0].Attempts) != 1 {
 		t.Fatalf("attempts %+v", list.Mails[0].Attempts)
 	}
@@ -443,7 +443,7 @@ func TestARefusalInTheServersOwnWordsIsRecorded(t *testing.T) {
 func TestRefusedMailIsWatchable(t *testing.T) {
 	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true}})
 	const addr = "nobody@refused.example.co.jp"
-	list := h.refusedMail(t, "PG-REFUSED1", addr)
+	list := h.refusedMail(t, "PG-REFV-SED1-002", addr)
 	if a := list.Mails[0].Attempts; len(a) != 1 || a[0].Outcome != "permanent_failure" || a[0].SMTPCode != 550 || strings.Contains(a[0].Error, addr) {
 		t.Fatalf("attempts %+v", a)
 	}
@@ -486,7 +486,7 @@ func TestRefusedMailIsWatchable(t *testing.T) {
 // or the link; a refused mail of another kind publishes nothing of it.
 func TestAnUndeliverableInvitationIsPublished(t *testing.T) {
 	h := start(t, opts{smtp: smtptest.Options{RejectRcpt: true}})
-	const res, prv, addr = "PG-RES7", "PG-PRV7", "nobody@reseller7.example.co.jp"
+	const res, prv, addr = "PG-RES7-0000-005", "PG-PRV7-0000-00G", "nobody@reseller7.example.co.jp"
 	h.registered(res, "株式会社なにわソリューションズ", addr)
 	h.registered(prv, "株式会社名城インフォテック", "ops@provider7.example.co.jp")
 	h.contactsKnown(2)
@@ -517,7 +517,7 @@ func TestAnUndeliverableInvitationIsPublished(t *testing.T) {
 		t.Fatalf("subject %q, want the reseller", got)
 	}
 	// Another kind of mail refused: nothing of the kind published.
-	h.refusedMail(t, "PG-REFUSED7", "nobody@refused7.example.co.jp")
+	h.refusedMail(t, "PG-REFV-SED7-00P", "nobody@refused7.example.co.jp")
 	if n := len(streamMsgs(t, h.js, "NOTIFIER", notifierv1.TypeInvitationMailFailed)); n != 1 {
 		t.Fatalf("%d invitation_mail.failed events, want 1", n)
 	}

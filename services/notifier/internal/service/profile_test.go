@@ -16,7 +16,7 @@ import (
 // the failed check and the verifier's reason.
 func TestProfileChangeMails(t *testing.T) {
 	h := start(t, opts{})
-	const pid, old, addr = "PG-PROF1", "taro@minato.example.co.jp", "hanako@minato.example.co.jp"
+	const pid, old, addr = "PG-PR0F-1000-00T", "taro@minato.example.co.jp", "hanako@minato.example.co.jp"
 	h.registered(pid, "株式会社ミナトシステムズ", old)
 	h.contactsKnown(1)
 	now := time.Now().UTC()

@@ -26,7 +26,7 @@ import (
 // dead-lettered with its code.
 func TestTheProviderHearsTheAnswer(t *testing.T) {
 	h := start(t, opts{})
-	const res, prv, addr = "PG-RES9", "PG-PRV9", "ichiro@provider.example.co.jp"
+	const res, prv, addr = "PG-RES9-0000-001", "PG-PRV9-0000-00C", "ichiro@provider.example.co.jp"
 	const message, record = "現在は別の販売代理店と契約しています", "closed_by_operator: 社内メモ"
 	h.registered(res, "株式会社ひかりネットワークス", "taro@reseller.example.co.jp")
 	h.registered(prv, "株式会社名城インフォテック", addr)
@@ -159,7 +159,7 @@ func subjects(ms []smtptest.Parsed) string {
 // nor is it for an event from before access_terminated existed.
 func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
 	h := start(t, opts{})
-	const res, prv, addr = "PG-RES8", "PG-PRV8", "taro@reseller8.example.co.jp"
+	const res, prv, addr = "PG-RES8-0000-003", "PG-PRV8-0000-00E", "taro@reseller8.example.co.jp"
 	h.registered(res, "株式会社ひかりネットワークス", addr)
 	h.registered(prv, "株式会社名城インフォテック", "ichiro@provider8.example.co.jp")
 	h.contactsKnown(2)
@@ -206,7 +206,7 @@ func TestTheResellerHearsItsProviderEndedIt(t *testing.T) {
 // mails nobody.
 func TestTheOtherSideHearsAccessHeldAndGivenBack(t *testing.T) {
 	h := start(t, opts{})
-	const res, prv, resAddr, prvAddr = "PG-RES7", "PG-PRV7", "taro@reseller7.example.co.jp", "ichiro@provider7.example.co.jp"
+	const res, prv, resAddr, prvAddr = "PG-RES7-0000-005", "PG-PRV7-0000-00G", "taro@reseller7.example.co.jp", "ichiro@provider7.example.co.jp"
 	h.registered(res, "株式会社ひかりネットワークス", resAddr)
 	h.registered(prv, "株式会社名城インフォテック", prvAddr)
 	h.contactsKnown(2)

@@ -72,7 +72,7 @@ func TestMailsAreSentConcurrently(t *testing.T) {
 	slow := newSlowServer()
 	t.Cleanup(slow.release)
 	h := start(t, opts{senders: 2, smtp: slow.options()})
-	for i, enr := range []string{"PG-7K2M9Q-RES", "PG-7K2M9Q-SP", "PG-7K2M9Q-DIST"} {
+	for i, enr := range []string{"PG-7K2M-9QRE-S02", "PG-7K2M-9QSP-009", "PG-7K2M-9QD1-STJ"} {
 		req := h.requestFor(fmt.Sprintf("ch-c%d", i), enr)
 		publish(t, h.js, emailv1.TypeVerificationMailRequested, "", req.PartnerID, req)
 	}
@@ -104,10 +104,10 @@ func TestShutdownFinishesTheMailInFlight(t *testing.T) {
 	slow := newSlowServer()
 	t.Cleanup(slow.release)
 	h := start(t, opts{senders: 1, smtp: slow.options()})
-	a := h.requestFor("ch-flight", "PG-7K2M9Q-RES")
+	a := h.requestFor("ch-flight", "PG-7K2M-9QRE-S02")
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", a.PartnerID, a)
 	slow.waitHeld(t, 1)
-	b := h.requestFor("ch-queued", "PG-7K2M9Q-SP")
+	b := h.requestFor("ch-queued", "PG-7K2M-9QSP-009")
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", b.PartnerID, b)
 	testkit.Eventually(t, 8*time.Second, func() error {
 		if _, err := h.svc.Repo.Get(context.Background(), "ch-queued"); err != nil {

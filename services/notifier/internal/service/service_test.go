@@ -149,7 +149,7 @@ func (h *harness) request(challengeID string, expires time.Time) emailv1.Verific
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return emailv1.VerificationMailRequested{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller",
+	return emailv1.VerificationMailRequested{PartnerID: "PG-7K2M-9Q00-00F", EnrollmentID: "PG-7K2M-9QRE-S02", Program: "indirect_reseller",
 		ChallengeID: challengeID, Recipient: "taro@yamada.example.co.jp", ContactName: "山田 太郎", Language: "ja", Market: "JP",
 		TemplateID: "email_ownership.verify.v1", ExpiresAt: expires, SealedSecret: sealed, RequestedAt: time.Now().UTC()}
 }
@@ -252,15 +252,15 @@ func TestAnEndedChallengeTakesItsWaitingMail(t *testing.T) {
 		why       string
 	}{
 		{"withdrawn", emailv1.TypeChallengeWithdrawn, func(ch string) any {
-			return emailv1.ChallengeWithdrawn{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+			return emailv1.ChallengeWithdrawn{PartnerID: "PG-7K2M-9Q00-00F", EnrollmentID: "PG-7K2M-9QRE-S02", Program: "indirect_reseller", ChallengeID: ch,
 				ProfileChange: 2, Cause: emailv1.WithdrawnSuperseded, WithdrawnAt: time.Now().UTC()}
 		}, "withdrawn (superseded)"},
 		{"cancelled", emailv1.TypeChallengeCancelled, func(ch string) any {
-			return emailv1.ChallengeCancelled{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+			return emailv1.ChallengeCancelled{PartnerID: "PG-7K2M-9Q00-00F", EnrollmentID: "PG-7K2M-9QRE-S02", Program: "indirect_reseller", ChallengeID: ch,
 				Standing: "suspended", CancelledAt: time.Now().UTC()}
 		}, "cancelled (the partner is suspended)"},
 		{"locked", emailv1.TypeChallengeLocked, func(ch string) any {
-			return emailv1.ChallengeLocked{PartnerID: "PG-7K2M9Q", EnrollmentID: "PG-7K2M9Q-RES", Program: "indirect_reseller", ChallengeID: ch,
+			return emailv1.ChallengeLocked{PartnerID: "PG-7K2M-9Q00-00F", EnrollmentID: "PG-7K2M-9QRE-S02", Program: "indirect_reseller", ChallengeID: ch,
 				WrongCodes: 5, LockedAt: time.Now().UTC()}
 		}, "locked by wrong codes"},
 	} {
@@ -360,7 +360,7 @@ func TestAChallengeEndedBeforeItsMailWasAsked(t *testing.T) {
 func TestASupersededMailIsNotSentAfterTheNewerOne(t *testing.T) {
 	h := start(t, opts{})
 	h.smtp.Stop()
-	old, other := h.request("ch-superseded", time.Now().Add(72*time.Hour)), h.requestFor("ch-other-enrollment", "PG-7K2M9Q-SP")
+	old, other := h.request("ch-superseded", time.Now().Add(72*time.Hour)), h.requestFor("ch-other-enrollment", "PG-7K2M-9QSP-009")
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", old.PartnerID, old)
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", other.PartnerID, other)
 	testkit.Eventually(t, 10*time.Second, func() error {
@@ -626,7 +626,7 @@ func TestEndToEndRegistrationToConfirmation(t *testing.T) {
 	}, eoURL)
 	h := start(t, opts{natsURL: natsURL, db: db, jwks: jwks, pub: pub, priv: priv, linkBase: eoURL})
 
-	partner := "PG-E2E" + strings.ToUpper(testkit.RandomID(3))
+	partner := "PG-E2E0-0000-000" + strings.ToUpper(testkit.RandomID(3))
 	at := time.Now().UTC().Truncate(time.Second)
 	reg := registrationv1.ApplicationSubmitted{PartnerID: partner, LocationID: partner + "-L1", Market: "JP", Language: "ja",
 		Contact: registrationv1.Contact{FirstName: "太郎", LastName: "山田", Email: "taro@yamada.example.co.jp", EmailDomain: "yamada.example.co.jp"},

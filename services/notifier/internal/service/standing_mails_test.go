@@ -19,7 +19,7 @@ import (
 // it. Operators see each as a transactional mail, delivered.
 func TestStandingChangesReachThePartner(t *testing.T) {
 	h := start(t, opts{})
-	const p, addr = "PG-STAND1", "kenji@standing.example.co.jp"
+	const p, addr = "PG-STAN-D100-00E", "kenji@standing.example.co.jp"
 	const note = "社内メモ：反社チェック再確認中"
 	h.registered(p, "株式会社しまなみクラウド", addr)
 	h.contactsKnown(1)

@@ -147,6 +147,7 @@ func testDemo(t *testing.T, s *e2e.Stack) {
 	if s.Has("timeline") {
 		assertTimeline(t, s, res.ResellerID)
 	}
+	assertEveryServiceReadsAPartnerIDOneWay(t, s, res.ResellerID)
 	// Dead letters (which the demo marks !!) are checked for the whole stack
 	// at the end: other paths run beside the demo and dead-letter on purpose.
 }

@@ -33,6 +33,7 @@ const (
 	CodeNotNarrower             = "relationships.not_narrower"
 	CodeNotWider                = "relationships.not_wider"
 	CodeInvalidReason           = "relationships.invalid_reason"
+	CodeInvalidPartnerID        = "relationships.invalid_partner_id"
 	// A party suspended, inactive or closed by registration: the answer
 	// carries standing and reasons.
 	CodeProviderNotInGoodStanding = "relationships.provider_not_in_good_standing"

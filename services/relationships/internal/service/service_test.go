@@ -24,9 +24,9 @@ import (
 )
 
 var (
-	provider  = partnerSpec{id: "PG-PROV1", location: "PL-PROV1", market: "JP", name: "Kaisha Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
-	reseller  = partnerSpec{id: "PG-RES1", location: "PL-RES1", market: "JP", name: "Sakura Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
-	reseller2 = partnerSpec{id: "PG-RES2", location: "PL-RES2", market: "JP", name: "Fuji Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
+	provider  = partnerSpec{id: "PG-PR0V-1000-001", location: "PL-PROV1", market: "JP", name: "Kaisha Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
+	reseller  = partnerSpec{id: "PG-RES1-0000-00H", location: "PL-RES1", market: "JP", name: "Sakura Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
+	reseller2 = partnerSpec{id: "PG-RES2-0000-00F", location: "PL-RES2", market: "JP", name: "Fuji Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
 
 	providerAdmin = user("prov-admin", provider.id, auth.RoleProviderAdmin)
 	resellerAdmin = user("res-admin", reseller.id, auth.RolePartnerAdmin)
@@ -161,8 +161,8 @@ func TestInviteAuthoriseListEnd(t *testing.T) {
 // mismatch; global target; duplicate requests.
 func TestRefusals(t *testing.T) {
 	e, inst := setup(t)
-	notActive := partnerSpec{id: "PG-RES3", location: "PL-RES3", market: "JP", name: "Qualified Only K.K.", program: registrationv1.ProgramIndirectReseller}
-	foreign := partnerSpec{id: "PG-RES4", location: "PL-RES4", market: "US", name: "Overseas Reseller Inc.", program: registrationv1.ProgramIndirectReseller}
+	notActive := partnerSpec{id: "PG-RES3-0000-00D", location: "PL-RES3", market: "JP", name: "Qualified Only K.K.", program: registrationv1.ProgramIndirectReseller}
+	foreign := partnerSpec{id: "PG-RES4-0000-00B", location: "PL-RES4", market: "US", name: "Overseas Reseller Inc.", program: registrationv1.ProgramIndirectReseller}
 	e.register(inst, notActive, registrationv1.StatusQualified)
 	e.register(inst, foreign, registrationv1.StatusActive)
 	e.register(inst, reseller2, registrationv1.StatusActive)
@@ -246,8 +246,8 @@ func TestAuthorization(t *testing.T) {
 	if r := e.call(inst, "POST", "/v1/invitation/authorise", resellerAdmin, map[string]any{"token": token, "consent": true}); r.status != 200 {
 		t.Fatalf("authorise: %d %s", r.status, r.raw)
 	}
-	other := user("intruder", "PG-OTHER1", auth.RolePartnerAdmin, auth.RoleProviderAdmin)
-	e.register(inst, partnerSpec{id: "PG-OTHER1", location: "PL-OTHER1", market: "JP", name: "Other K.K.", program: registrationv1.ProgramIndirectProvider}, registrationv1.StatusActive)
+	other := user("intruder", "PG-0THE-R100-004", auth.RolePartnerAdmin, auth.RoleProviderAdmin)
+	e.register(inst, partnerSpec{id: "PG-0THE-R100-004", location: "PL-OTHER1", market: "JP", name: "Other K.K.", program: registrationv1.ProgramIndirectProvider}, registrationv1.StatusActive)
 	resellerUser := user("res-user", reseller.id, auth.RolePartnerUser)
 
 	routes := []struct {
@@ -504,7 +504,7 @@ func TestAnUndeliverableInvitationIsShownToTheProvider(t *testing.T) {
 	e.publish(notifierv1.TypeInvitationMailFailed, reseller.id, failure)
 	// Naming another provider: not this relationship's mail.
 	other := failure
-	other.ProviderID = "PG-OTHER9"
+	other.ProviderID = "PG-0THE-R900-00M"
 	e.publish(notifierv1.TypeInvitationMailFailed, reseller.id, other)
 	testkit.Eventually(t, 10*time.Second, func() error {
 		for _, code := range e.deadLetterCodes() {

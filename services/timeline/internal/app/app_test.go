@@ -85,13 +85,13 @@ func TestRecordEventDefaultsAndIndexes(t *testing.T) {
 	store := &fakeStore{}
 	a := &app.App{Store: store, Now: func() time.Time { return now }}
 	cmd := app.RecordEvent{Event: domain.Event{ID: "e1", Source: "/services/relationships", Type: "com.partnerhub.relationships.x.v1",
-		Subject: "PG-R1", Data: json.RawMessage(`{"provider_id":"PG-P1","sealed_code":"c2VjcmV0"}`)}, DataClassification: "restricted"}
+		Subject: "PG-R100-0000-006", Data: json.RawMessage(`{"provider_id":"PG-P100-0000-008","sealed_code":"c2VjcmV0"}`)}, DataClassification: "restricted"}
 	res, err := a.RecordEvent(context.Background(), cmd)
-	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P1", "PG-R1"}) {
+	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P100-0000-008", "PG-R100-0000-006"}) {
 		t.Fatalf("RecordEvent = %+v, %v", res, err)
 	}
 	got := store.recorded[0]
-	if !got.Time.Equal(now) || got.PartitionKey != "PG-R1" {
+	if !got.Time.Equal(now) || got.PartitionKey != "PG-R100-0000-006" {
 		t.Errorf("time %v partition %q: an event without them is placed at arrival in its subject's partition", got.Time, got.PartitionKey)
 	}
 	var data map[string]string
@@ -113,7 +113,7 @@ func TestGetTimelinePagingAndFilters(t *testing.T) {
 	a := &app.App{Store: store, Now: func() time.Time { return now }}
 	op := auth.Principal{Subject: "op", Roles: []auth.Role{auth.RoleOperator}}
 
-	tl, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", Limit: "2", Type: "email."})
+	tl, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R100-0000-006", Limit: "2", Type: "email."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,18 +123,18 @@ func TestGetTimelinePagingAndFilters(t *testing.T) {
 	if want := []string{"com.partnerhub.email."}; !slices.Equal(store.gotPrefixes, want) {
 		t.Errorf("prefixes %q, want %q", store.gotPrefixes, want)
 	}
-	if _, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", After: tl.Next}); err != nil {
+	if _, err := a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R100-0000-006", After: tl.Next}); err != nil {
 		t.Fatal(err)
 	}
 	if store.gotAfter == nil || store.gotAfter.ID != "b" {
 		t.Errorf("the next page starts after %+v, want after b", store.gotAfter)
 	}
-	tl, _ = a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", Type: "com.partnerhub.email."})
+	tl, _ = a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R100-0000-006", Type: "com.partnerhub.email."})
 	if tl.Next != "" || len(store.gotPrefixes) != 1 {
 		t.Errorf("last page next %q; prefixes %q", tl.Next, store.gotPrefixes)
 	}
 	// A filter no event can match ("emial.") answered an empty page before.
-	_, err = a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R1", Type: "emial."})
+	_, err = a.GetTimeline(context.Background(), op, app.GetTimeline{PartnerID: "PG-R100-0000-006", Type: "emial."})
 	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeInvalidType {
 		t.Errorf("type emial.: %v", err)
 	}
@@ -149,12 +149,12 @@ func TestGetTimelineRefusesBeforeReading(t *testing.T) {
 		kind apperr.Kind
 		code string
 	}{
-		{"another partner's admin", auth.Principal{Subject: "u", PartnerID: "PG-OTHER", Roles: []auth.Role{auth.RolePartnerAdmin}}, apperr.KindNotFound, app.CodePartnerUnknown},
+		{"another partner's admin", auth.Principal{Subject: "u", PartnerID: "PG-0THE-R000-006", Roles: []auth.Role{auth.RolePartnerAdmin}}, apperr.KindNotFound, app.CodePartnerUnknown},
 		{"upstream system", auth.Principal{Subject: "s", Roles: []auth.Role{auth.RoleUpstreamSystem}}, apperr.KindForbidden, "auth.role_required"},
 		{"anonymous", auth.Principal{}, apperr.KindUnauthenticated, "auth.unauthenticated"},
 	}
 	for _, tt := range tests {
-		_, err := a.GetTimeline(context.Background(), tt.p, app.GetTimeline{PartnerID: "PG-R1"})
+		_, err := a.GetTimeline(context.Background(), tt.p, app.GetTimeline{PartnerID: "PG-R100-0000-006"})
 		ae, ok := apperr.As(err)
 		if !ok || ae.Kind != tt.kind || ae.Code != tt.code {
 			t.Errorf("%s: err = %v", tt.name, err)
@@ -170,13 +170,13 @@ func TestRecordDeadLetterAtItsTimeOncePerHandler(t *testing.T) {
 	a := &app.App{Store: store, Now: func() time.Time { return now }}
 	at := now.Add(time.Hour)
 	ev := domain.Event{ID: "e1", Source: "/services/registration", Type: "com.partnerhub.registration.x.v1", Time: now,
-		Subject: "PG-R1", Data: json.RawMessage(`{"provider_id":"PG-P1"}`),
+		Subject: "PG-R100-0000-006", Data: json.RawMessage(`{"provider_id":"PG-P100-0000-008"}`),
 		DeadLetter: &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h1"}}
 	res, err := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at})
-	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P1", "PG-R1"}) {
+	if err != nil || !res.Fresh || !slices.Equal(res.Partners, []string{"PG-P100-0000-008", "PG-R100-0000-006"}) {
 		t.Fatalf("RecordDeadLetter = %+v, %v", res, err)
 	}
-	if got := store.recorded[0]; !got.Time.Equal(at) || got.PartitionKey != "PG-R1" {
+	if got := store.recorded[0]; !got.Time.Equal(at) || got.PartitionKey != "PG-R100-0000-006" {
 		t.Errorf("time %v partition %q: a dead letter is placed when it was dead-lettered", got.Time, got.PartitionKey)
 	}
 	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at}); res.Fresh {

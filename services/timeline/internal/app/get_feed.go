@@ -7,6 +7,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -65,7 +66,7 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 	if err != nil {
 		return Feed{}, err
 	}
-	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+q.Partner+" is known")
+	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+query.Partner+" is known")
 	switch {
 	case p.Has(staff...):
 	case p.Has(partnerRoles...) && p.PartnerID != "":
@@ -122,11 +123,11 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 		out.After = pos
 	}
 	if q.Partner != "" {
-		if !domain.IsPartnerID(q.Partner) {
-			return FeedQuery{}, apperr.Invalid(CodeInvalidPartner, "partner must be a global partner ID (PG-…)",
-				apperr.FieldError{Field: "query.partner", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+		id, err := ids.Read(q.Partner, "query.partner", CodeInvalidPartner, ids.Partner)
+		if err != nil {
+			return FeedQuery{}, err
 		}
-		out.Partner = q.Partner
+		out.Partner = id
 	}
 	if len(q.Types) > MaxFeedTypes {
 		return FeedQuery{}, apperr.Invalid(CodeInvalidType, fmt.Sprintf("at most %d type filters", MaxFeedTypes),

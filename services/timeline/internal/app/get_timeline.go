@@ -9,6 +9,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -75,7 +76,7 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	if err := p.Require(append(staff, auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin)...); err != nil {
 		return Timeline{}, err
 	}
-	limit, after, prefixes, err := validate(q)
+	limit, after, prefixes, err := validate(&q)
 	if err != nil {
 		return Timeline{}, err
 	}
@@ -102,12 +103,12 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	return t, nil
 }
 
-// validate reads the query: its limit, the position it starts after and
-// its type filter (a full type prefix; none: every type).
-func validate(q GetTimeline) (limit int, after *domain.Position, prefixes []string, err error) {
-	if !domain.IsPartnerID(q.PartnerID) {
-		return 0, nil, nil, apperr.Invalid(CodeInvalidPartner, "the partner id must be a global partner ID (PG-…)",
-			apperr.FieldError{Field: "path.id", Code: CodeInvalidPartner, Message: "not a global partner ID"})
+// validate reads the query: the partner (its canonical form, written back
+// to q), its limit, the position it starts after and its type filter (a
+// full type prefix; none: every type).
+func validate(q *GetTimeline) (limit int, after *domain.Position, prefixes []string, err error) {
+	if q.PartnerID, err = ids.Read(q.PartnerID, "path.id", CodeInvalidPartner, ids.Partner); err != nil {
+		return 0, nil, nil, err
 	}
 	limit, fe := apperr.ParseLimit(q.Limit, DefaultLimit, MaxLimit)
 	if fe != nil {

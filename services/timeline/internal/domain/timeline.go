@@ -21,6 +21,8 @@ var ErrInvalidCursor = errors.New("invalid timeline cursor")
 
 // partnerID is a global partner ID as registration issues it ("PG-7K3M-9QXD-2TW"),
 // kept lenient on the body so that IDs of other environments still index.
+// It only picks the partners an event is about; a partner ID a caller sends
+// is read by pkg/ids, as every service reads it.
 var partnerID = regexp.MustCompile(`^PG-[0-9A-Z][0-9A-Z-]{0,62}$`)
 
 // IsPartnerID reports whether s is a global partner ID.

@@ -36,7 +36,7 @@ func (e *env) deadLetter(ev ce.Event, service, handler, code, reason string, del
 
 func TestDeadLettersOnTheTimeline(t *testing.T) {
 	e := start(t)
-	const stuck = "PG-DDDD-0000-001"
+	const stuck = "PG-DDDD-0000-00J"
 	accepted := event(srcAgreements, agreementsv1.TypeAcceptanceRecorded, stuck, 1, t0,
 		map[string]string{"acceptance_id": "AC-1", "partner_id": stuck, "version_id": "AV-1"})
 	e.publish(accepted)

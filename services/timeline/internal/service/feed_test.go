@@ -93,7 +93,7 @@ func TestFeed(t *testing.T) {
 			want  []string
 		}{
 			{"operator: every event, in recording order", operator, nil, all},
-			{"verifier", user("v-1", "PG-VVVV-0000-001", auth.RoleVerifier), nil, all},
+			{"verifier", user("v-1", "PG-VVVV-0000-00W", auth.RoleVerifier), nil, all},
 			{"partner admin: its own partner", user("a-1", reseller, auth.RolePartnerAdmin), nil, []string{submitted.ID, mail.ID}},
 			{"upstream system: the partners it registered and what it caused", upstreamPortal, nil, []string{submitted.ID, mail.ID, rejected.ID}},
 			{"upstream system, one of its partners", upstreamPortal, url.Values{"partner": {reseller}}, []string{submitted.ID, mail.ID}},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,9 +32,9 @@ import (
 )
 
 const (
-	reseller = "PG-RRRR-0000-001"
-	provider = "PG-PPPP-0000-001"
-	stranger = "PG-ZZZZ-0000-001"
+	reseller = "PG-RRRR-0000-00E"
+	provider = "PG-PPPP-0000-00T"
+	stranger = "PG-ZZZZ-0000-004"
 
 	srcRegistration  = "/services/registration"
 	srcEmail         = "/services/email-ownership"
@@ -376,7 +377,9 @@ func TestTimeline(t *testing.T) {
 		}{
 			{"/v1/partners/" + stranger + "/timeline", 404, "timeline.partner_unknown"},
 			{"/v1/partners/acme/timeline", 422, "timeline.invalid_partner_id"},
-			{"/v1/partners/PL-RRRR-0000-001/timeline", 422, "timeline.invalid_partner_id"},
+			{"/v1/partners/PL-RRRR-0000-00E/timeline", 422, "timeline.invalid_partner_id"},
+			{"/v1/partners/PG-RRRR-0000-001/timeline", 422, "timeline.invalid_partner_id"}, // its check symbol is E
+			{"/v1/events?partner=PG-RRRR-0000-001", 422, "timeline.invalid_partner_id"},
 			{"/v1/partners/" + reseller + "/timeline?limit=0", 422, "request.invalid_query_parameter"},
 			{"/v1/partners/" + reseller + "/timeline?limit=501", 422, "request.invalid_query_parameter"},
 			{"/v1/partners/" + reseller + "/timeline?limit=ten", 422, "request.invalid_query_parameter"},
@@ -388,6 +391,21 @@ func TestTimeline(t *testing.T) {
 			if a.status != tt.status || a.code() != tt.code {
 				t.Errorf("GET %s = %d %s, want %d %s (%s)", tt.path, a.status, a.code(), tt.status, tt.code, a.raw)
 			}
+		}
+		// A partner ID is read as registration reads it: any case, grouped
+		// or not, and answered in its canonical form.
+		loose := strings.ToLower(strings.ReplaceAll(reseller[3:], "-", ""))
+		for path, canonical := range map[string]string{
+			"/v1/partners/pg-" + loose + "/timeline": "/v1/partners/" + reseller + "/timeline",
+			"/v1/events?partner=PG-" + loose:         "/v1/events?partner=" + reseller,
+		} {
+			a, want := e.get(path, operator), e.get(canonical, operator)
+			if a.status != 200 || len(a.events()) == 0 || !slices.Equal(ids(a.events()), ids(want.events())) {
+				t.Errorf("GET %s = %d %s, want the events of %s", path, a.status, a.raw, canonical)
+			}
+		}
+		if got := e.get("/v1/partners/pg-"+loose+"/timeline", operator).body["partner_id"]; got != reseller {
+			t.Errorf("partner_id %v, want %s", got, reseller)
 		}
 	})
 
@@ -402,7 +420,7 @@ func TestTimeline(t *testing.T) {
 		}{
 			{"anonymous", nil, path(reseller), 401, ""},
 			{"operator", operator, path(reseller), 200, ""},
-			{"verifier", user("v-1", "PG-VVVV-0000-001", auth.RoleVerifier), path(reseller), 200, ""},
+			{"verifier", user("v-1", "PG-VVVV-0000-00W", auth.RoleVerifier), path(reseller), 200, ""},
 			{"partner admin, own partner", user("a-1", reseller, auth.RolePartnerAdmin), path(reseller), 200, ""},
 			{"partner user, own partner", user("u-1", reseller, auth.RolePartnerUser), path(reseller), 200, ""},
 			{"provider admin, own provider", user("pa-1", provider, auth.RoleProviderAdmin), path(provider), 200, ""},

@@ -30,7 +30,7 @@ func TestDocumentRulesAndTheAppealLimit(t *testing.T) {
 	cfg := e.config()
 	cfg.AppealLimit = 1
 	svc := e.start(cfg)
-	const partner = "PG-HHHH8888"
+	const partner = "PG-HHHH-8888-008"
 	companyTask := e.openCase(partner, "taro@mail.other.jp") // not the website's domain: employment needs documents
 	portalTok, vA, admin := e.token(portal), e.token(verifierA), e.token(partnerAdmin(partner))
 	docs := "/v1/verification/partners/" + partner + "/documents"
@@ -132,7 +132,7 @@ func TestDocumentRulesAndTheAppealLimit(t *testing.T) {
 func TestOnlyTheRegistrantSubmitsForItsPartner(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const partner = "PG-HHHH9999"
+	const partner = "PG-HHHH-9999-002"
 	e.openCase(partner, "taro@mail.other.jp") // employment awaits documents or the domain proof
 	other := e.token(auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
 	recent := time.Now().AddDate(0, 0, -30).Format(time.DateOnly)

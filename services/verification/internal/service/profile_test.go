@@ -16,7 +16,7 @@ import (
 func TestProfileChangeAppliedKeepsTheCaseCurrent(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(e.config())
-	const partner = "PG-7K2M-9Q4X-0A1"
+	const partner = "PG-7K2M-9Q4X-0AW"
 	e.openCase(partner, "")
 	before, err := r.svc.Repo.GetByPartner(context.Background(), partner)
 	if err != nil {

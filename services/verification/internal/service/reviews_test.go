@@ -19,7 +19,7 @@ import (
 func TestDisputeReviewLifecycle(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const partner = "PG-DISPUTE11"
+	const partner = "PG-D1SP-VTE1-10A"
 	e.openCase(partner, "")
 	dispute := func(challenge string) {
 		e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-DISPUTE11-1",

@@ -24,7 +24,7 @@ import (
 func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const partner, pendingPartner = "PG-RVKE1111", "PG-RVKE2222"
+	const partner, pendingPartner = "PG-RVKE-1111-00W", "PG-RVKE-2222-00P"
 	taskID := e.openCase(partner, "")
 	e.publish(emailv1.TypeOwnershipConfirmed, partner, confirmed(partner), nil)
 	vA, vB := e.token(verifierA), e.token(verifierB)
@@ -110,7 +110,7 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 
 	ev := e.waitEvent(verificationv1.TypeVerificationRevoked, partner, 1)
 	if ev["case_id"] != caseID || ev["decision_id"] != "rev-1" || ev["revoked_approval_id"] != "dec-approve" ||
-		ev["location_id"] != "PL-RVKE1111-01" || ev["market"] != "JP" || ev["reason"] != body["reason"] {
+		ev["location_id"] != "PL-RVKE-1111-00W-01" || ev["market"] != "JP" || ev["reason"] != body["reason"] {
 		t.Fatalf("revoked event %v", ev)
 	}
 	var msgs int

@@ -28,7 +28,7 @@ import (
 func TestVerifierWithTheOfficialSDK(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const partner = "PG-JJJJ9999"
+	const partner = "PG-JJJJ-9999-00W"
 	e.openCase(partner, "")
 	e.publish(emailv1.TypeOwnershipConfirmed, partner, confirmed(partner), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -40,7 +40,7 @@ func confirmed(partner string) emailv1.OwnershipConfirmed {
 func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const partner = "PG-AAAA1111"
+	const partner = "PG-AAAA-1111-00Y"
 	subID := e.publish(registrationv1.TypeApplicationSubmitted, partner, submitted(partner, ""), nil)
 	task := e.waitEvent(tCreated, partner, 1)
 	taskID := task["task_id"].(string)
@@ -52,7 +52,7 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 	vA := e.token(verifierA)
 	// Authorization per route.
 	admin := e.token(partnerAdmin(partner))
-	other := e.token(partnerAdmin("PG-ZZZZ9999"))
+	other := e.token(partnerAdmin("PG-ZZZZ-9999-00E"))
 	authz := []struct {
 		name, method, path, token string
 		body                      any
@@ -102,7 +102,7 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		t.Fatalf("resent decision: %d %v", status, body)
 	}
 	approved := e.waitEvent(tApproved, partner, 1)
-	if approved["decision_id"] != "dec-api-1" || approved["location_id"] != "PL-AAAA1111-01" || len(approved["enrollments"].([]any)) != 2 {
+	if approved["decision_id"] != "dec-api-1" || approved["location_id"] != "PL-AAAA-1111-00Y-01" || len(approved["enrollments"].([]any)) != 2 {
 		t.Fatalf("approved %v", approved)
 	}
 	status, c := svc.call(t, "GET", "/v1/verification/partners/"+partner+"/case", admin, nil)
@@ -122,7 +122,7 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 	// marker registration published after it proves it was consumed.
 	e.publishRaw("registration.application.submitted.v1", map[string]string{"ce-specversion": "1.0", "ce-id": subID, "ce-source": "/tests",
 		"ce-type": registrationv1.TypeApplicationSubmitted, "ce-subject": partner}, mustJSON(t, submitted(partner, "")))
-	e.openCase("PG-BBBB2222", "")
+	e.openCase("PG-BBBB-2222-00J", "")
 	if n := len(e.events(tOpened, partner)); n != 1 {
 		t.Fatalf("case opened %d times", n)
 	}
@@ -142,11 +142,11 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 	bot := auth.Principal{Kind: auth.KindService, Subject: "verifier-bot", Roles: []auth.Role{auth.RoleVerifier}}
 	asBot := map[string]string{"ce-authtype": "service_account", "ce-authid": "verifier-bot"}
 	decide := func(taskID, id, outcome string, extra map[string]string) string {
-		return e.publish(intakev1.TypeVerificationDecisionSubmitted, "PG-CCCC3333",
+		return e.publish(intakev1.TypeVerificationDecisionSubmitted, "PG-CCCC-3333-006",
 			intakev1.VerificationDecisionSubmitted{DecisionID: id, TaskID: taskID, Outcome: outcome}, extra)
 	}
 
-	const p1, p2 = "PG-CCCC3333", "PG-DDDD4444"
+	const p1, p2 = "PG-CCCC-3333-006", "PG-DDDD-4444-00T"
 	task1, task2 := e.openCase(p1, ""), e.openCase(p2, "")
 
 	cases := []struct {
@@ -239,13 +239,13 @@ func TestVerifierServiceOverTheBus(t *testing.T) {
 	}
 	// An e-mail confirmation for a partner without a case, and a malformed
 	// registration, are dead-lettered with their reasons.
-	unknown := e.publish(emailv1.TypeOwnershipConfirmed, "PG-EEEE5555", confirmed("PG-EEEE5555"), nil)
+	unknown := e.publish(emailv1.TypeOwnershipConfirmed, "PG-EEEE-5555-00E", confirmed("PG-EEEE-5555-00E"), nil)
 	if code := e.deadLetter(unknown); code != "verification.case_not_found" {
 		t.Fatalf("unknown partner: %q", code)
 	}
-	bad := submitted("PG-FFFF6666", "")
+	bad := submitted("PG-FFFF-6666-002", "")
 	bad.Market = "Japan"
-	badID := e.publish(registrationv1.TypeApplicationSubmitted, "PG-FFFF6666", bad, nil)
+	badID := e.publish(registrationv1.TypeApplicationSubmitted, "PG-FFFF-6666-002", bad, nil)
 	if code := e.deadLetter(badID); code != "verification.invalid_case" {
 		t.Fatalf("invalid registration: %q", code)
 	}
@@ -266,7 +266,7 @@ func TestLeaseExpiresAcrossARestart(t *testing.T) {
 	cfg := e.config()
 	cfg.LeaseDuration = 3 * time.Second
 	first := e.start(cfg)
-	const partner = "PG-GGGG7777"
+	const partner = "PG-GGGG-7777-00M"
 	taskID := e.openCase(partner, "")
 	status, body := first.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", e.token(verifierA), nil)
 	if status != http.StatusOK {
@@ -330,7 +330,7 @@ func TestABoundVerifierDecidesOnlyFromItsOwnBusUser(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
 	kyb := auth.Principal{Kind: auth.KindService, Subject: "kyb-checks", Roles: []auth.Role{auth.RoleVerifier}}
-	const p = "PG-KKKK7777"
+	const p = "PG-KKKK-7777-002"
 	task := e.openCase(p, "")
 	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/claim", e.token(kyb), nil); status != http.StatusOK {
 		t.Fatalf("claim as kyb-checks: %d %v", status, body)

@@ -24,7 +24,7 @@ func TestEmploymentPassesOnlyOnEvidence(t *testing.T) {
 	cfg := e.config()
 	cfg.DNSServer, cfg.DomainProofClient = dns.Addr, web.Client
 	svc := e.start(cfg)
-	const viaDNS, viaWeb = "PG-PROOF1111", "PG-PROOF2222"
+	const viaDNS, viaWeb = "PG-PR00-F111-104", "PG-PR00-F222-20Y"
 	e.openCase(viaDNS, "taro@shoji-group.jp")
 	e.openCase(viaWeb, "hanako@shoji-web.jp")
 	req := e.waitEvent(verificationv1.TypeDocumentsRequested, viaDNS, 1)
@@ -85,7 +85,7 @@ func TestEmploymentPassesOnlyOnEvidence(t *testing.T) {
 func TestReviewedAgainAfterRevocationAndReactivation(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
-	const revoked, idle = "PG-AGAIN1111", "PG-AGAIN2222"
+	const revoked, idle = "PG-AGA1-N111-10E", "PG-AGA1-N222-208"
 	approve := func(taskID, decision string) {
 		t.Helper()
 		vA := e.token(verifierA)

@@ -11,6 +11,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/agreements/internal/app"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
@@ -156,8 +157,13 @@ func (h handlers) accept(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(app.CodeInvalidInput, "required fields are missing", missing...))
 		return
 	}
+	id, err := pathPartner(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	res, err := h.app.Accept.Handle(r.Context(), principal(r), app.AcceptCommand{
-		PartnerID: r.PathValue("id"), Market: req.Market, VersionID: req.VersionID, AcceptedAt: req.AcceptedAt,
+		PartnerID: id, Market: req.Market, VersionID: req.VersionID, AcceptedAt: req.AcceptedAt,
 	})
 	if err != nil {
 		httpx.WriteError(w, r, err)
@@ -178,7 +184,12 @@ func (h handlers) accept(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h handlers) listSigned(w http.ResponseWriter, r *http.Request) {
-	res, err := h.app.ListSigned.Handle(r.Context(), principal(r), app.ListSignedQuery{PartnerID: r.PathValue("id")})
+	id, err := pathPartner(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := h.app.ListSigned.Handle(r.Context(), principal(r), app.ListSignedQuery{PartnerID: id})
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -205,8 +216,13 @@ func (h handlers) listSigned(w http.ResponseWriter, r *http.Request) {
 
 func (h handlers) status(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	id, err := pathPartner(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	res, err := h.app.Status.Handle(r.Context(), principal(r), app.StatusQuery{
-		PartnerID: r.PathValue("id"), Market: q.Get("market"), Program: q.Get("program"),
+		PartnerID: id, Market: q.Get("market"), Program: q.Get("program"),
 	})
 	if err != nil {
 		httpx.WriteError(w, r, err)
@@ -218,4 +234,11 @@ func (h handlers) status(w http.ResponseWriter, r *http.Request) {
 		AcceptedAt: res.AcceptedAt, EffectiveAt: res.EffectiveAt, AcceptedBy: acceptorOut(res.AcceptedBy),
 		ReacceptanceDueBy: res.ReacceptanceDueBy,
 	})
+}
+
+// pathPartner reads the {id} of a partner's route, a global or a location
+// partner ID, as every service reads one (pkg/ids): in its canonical form,
+// or a 422 agreements.invalid_partner_id that says what was expected.
+func pathPartner(r *http.Request) (string, error) {
+	return ids.Read(r.PathValue("id"), "path.id", domain.ErrInvalidPartnerID.Code, ids.Partner, ids.Location)
 }

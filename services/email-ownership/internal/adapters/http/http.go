@@ -12,6 +12,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
@@ -162,8 +163,13 @@ func (h *handlers) confirmCode(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
+	id, err := pathEnrollment(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	p, _ := auth.FromContext(r.Context())
-	res, err := h.app.ConfirmByCode(r.Context(), p, app.ConfirmByCodeCommand{EnrollmentID: r.PathValue("id"), Code: req.Code})
+	res, err := h.app.ConfirmByCode(r.Context(), p, app.ConfirmByCodeCommand{EnrollmentID: id, Code: req.Code})
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -231,8 +237,13 @@ type mailFailureResponse struct {
 }
 
 func (h *handlers) status(w http.ResponseWriter, r *http.Request) {
+	id, err := pathEnrollment(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	p, _ := auth.FromContext(r.Context())
-	s, err := h.app.Status(r.Context(), p, r.PathValue("id"))
+	s, err := h.app.Status(r.Context(), p, id)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -258,4 +269,11 @@ func opt(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// pathEnrollment reads the {id} of an enrollment's route as every service
+// reads the identifiers registration issues (pkg/ids): in its canonical
+// form, or a 422 that says what was expected.
+func pathEnrollment(r *http.Request) (string, error) {
+	return ids.Read(r.PathValue("id"), "path.id", app.CodeInvalidEnrollmentID, ids.Enrollment)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 )
 
@@ -358,7 +359,14 @@ type listResponse struct {
 }
 
 func listQuery(r *http.Request) (app.ListQuery, error) {
-	q := app.ListQuery{PartnerID: r.URL.Query().Get("partner_id")}
+	var q app.ListQuery
+	if raw := r.URL.Query().Get("partner_id"); raw != "" {
+		id, err := ids.Read(raw, "query.partner_id", app.CodeInvalidPartnerID, ids.Partner)
+		if err != nil {
+			return q, err
+		}
+		q.PartnerID = id
+	}
 	if s := r.URL.Query().Get("include_closed"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
@@ -176,7 +177,12 @@ func (h *Handler) submitDocument(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	res, err := h.App.SubmitDocument(r.Context(), principal(r), app.SubmitDocumentCommand{PartnerID: r.PathValue("partner_id"),
+	partnerID, err := pathPartner(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	res, err := h.App.SubmitDocument(r.Context(), principal(r), app.SubmitDocumentCommand{PartnerID: partnerID,
 		Document: domain.DocumentInput{Check: domain.CheckKind(req.Check), Type: domain.DocumentType(req.Type), IssuedOn: req.IssuedOn,
 			SHA256: req.SHA256, SizeBytes: req.SizeBytes, MediaType: req.MediaType, StorageURI: req.StorageURI}})
 	if err != nil {
@@ -191,8 +197,23 @@ func (h *Handler) submitDocument(w http.ResponseWriter, r *http.Request) {
 		"appeals_remaining": res.AppealsRemaining})
 }
 
-func caseQuery(r *http.Request) app.CaseQuery {
-	return app.CaseQuery{CaseID: r.PathValue("case_id"), PartnerID: r.PathValue("partner_id")}
+// CodeInvalidPartnerID answers a {partner_id} that is not a global partner ID.
+const CodeInvalidPartnerID = "verification.invalid_partner_id"
+
+// pathPartner reads the {partner_id} of a partner's route as every service
+// reads a partner ID (pkg/ids): in its canonical form, or a 422 that says
+// what was expected.
+func pathPartner(r *http.Request) (string, error) {
+	return ids.Read(r.PathValue("partner_id"), "path.partner_id", CodeInvalidPartnerID, ids.Partner)
+}
+
+// caseQuery reads a case's route: by its case id or by its partner's.
+func caseQuery(r *http.Request) (app.CaseQuery, error) {
+	if r.PathValue("partner_id") == "" {
+		return app.CaseQuery{CaseID: r.PathValue("case_id")}, nil
+	}
+	partnerID, err := pathPartner(r)
+	return app.CaseQuery{PartnerID: partnerID}, err
 }
 
 type checkJSON struct {
@@ -240,7 +261,12 @@ type taskSummary struct {
 }
 
 func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
-	c, err := h.App.GetCase(r.Context(), principal(r), caseQuery(r))
+	q, err := caseQuery(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	c, err := h.App.GetCase(r.Context(), principal(r), q)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -332,7 +358,12 @@ func (h *Handler) proveDomain(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	c, err := h.App.ProveDomain(r.Context(), principal(r), app.ProveDomainCommand{PartnerID: r.PathValue("partner_id"), Method: req.Method})
+	partnerID, err := pathPartner(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	c, err := h.App.ProveDomain(r.Context(), principal(r), app.ProveDomainCommand{PartnerID: partnerID, Method: req.Method})
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -341,7 +372,12 @@ func (h *Handler) proveDomain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) requirements(w http.ResponseWriter, r *http.Request) {
-	v, err := h.App.Requirements(r.Context(), principal(r), caseQuery(r))
+	q, err := caseQuery(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	v, err := h.App.Requirements(r.Context(), principal(r), q)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
