@@ -281,6 +281,8 @@ func TestConfirmByCodeAuthorizationAndLockOut(t *testing.T) {
 		{"code for another kind of ID", "POST", "/v1/enrollments/" + newPartner() + "/confirm-code", mine, map[string]string{"code": "123456"}, 422},
 		{"resend by enrollment without token", "POST", "/v1/resend", "", map[string]string{"enrollment_id": net}, 401},
 		{"resend by enrollment as verifier", "POST", "/v1/resend", verifier, map[string]string{"enrollment_id": net}, 403},
+		{"resend for no enrollment ID", "POST", "/v1/resend", mine, map[string]string{"enrollment_id": "nope"}, 422},
+		{"status by the ID in lower case", "GET", "/v1/enrollments/" + strings.ToLower(net) + "/ownership", mine, nil, 200},
 		// As a Japanese input method types it, in two groups.
 		{"code as owner, full-width", "POST", "/v1/enrollments/" + net + "/confirm-code", mine, map[string]string{"code": fullWidth(codeNet[:3]) + "　" + fullWidth(codeNet[3:])}, 200},
 	} {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -48,6 +49,11 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 		return CreateRequestResult{}, apperr.Invalid(CodeResellerLocationMissing, "name the reseller's location",
 			apperr.FieldError{Field: "reseller_location_id", Code: "reseller_location_id.required", Message: "is required"})
 	}
+	location, err := readTarget(cmd.ResellerLocationID)
+	if err != nil {
+		return CreateRequestResult{}, err
+	}
+	cmd.ResellerLocationID = location
 	terms, err := accessTerms(cmd.Roles, cmd.DurationDays, domain.DefaultDurationDays, cmd.AutoExtend, true)
 	if err != nil {
 		return CreateRequestResult{}, err
@@ -160,4 +166,20 @@ func (a *App) expireStale(ctx context.Context, providerID, resellerID string, no
 		return nil
 	})
 	return err == nil, err
+}
+
+// readTarget reads the location partner ID a request is addressed to as
+// every service reads an identifier (pkg/ids): its canonical form; a global
+// partner ID, the classic mistake, keeps its own answer
+// (relationships.target_not_location); anything else is 422
+// relationships.invalid_partner_id.
+func readTarget(raw string) (string, error) {
+	location, err := ids.Parse(ids.Location, raw)
+	if err == nil {
+		return location, nil
+	}
+	if _, gerr := ids.Parse(ids.Partner, raw); gerr == nil {
+		return "", mapErr(domain.ErrTargetNotLocation)
+	}
+	return ids.Read(raw, "reseller_location_id", CodeInvalidPartnerID, ids.Location)
 }

@@ -19,19 +19,22 @@ func TestCreateRequestRefusals(t *testing.T) {
 		cmd      CreateRequestCommand
 		wantCode string
 	}{
-		{"valid with defaults", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"}, ""},
-		{"reseller not yet active may be invited", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-Q1"}, ""},
-		{"caller without provider_admin", resellerAdmin, CreateRequestCommand{ResellerLocationID: "PL-O1"}, "auth.role_required"},
-		{"provider not active", idleProvider, CreateRequestCommand{ResellerLocationID: "PL-R1"}, CodeProviderNotActive},
-		{"provider unknown to the projection", auth.Principal{Subject: "z", PartnerID: "PG-ZZ", Roles: []auth.Role{auth.RoleProviderAdmin}}, CreateRequestCommand{ResellerLocationID: "PL-R1"}, CodeProviderNotActive},
-		{"target is a global ID", providerAdmin, CreateRequestCommand{ResellerLocationID: "PG-R"}, CodeTargetNotLocation},
-		{"target unknown", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-NOPE"}, CodeResellerUnknown},
-		{"markets differ", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-U1"}, CodeMarketMismatch},
-		{"target is not a reseller", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-N1"}, CodeTargetNotReseller},
-		{"self", otherAdmin, CreateRequestCommand{ResellerLocationID: "PL-O1"}, CodeSelfRelationship},
-		{"unknown role", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1", Roles: []string{"owner"}}, CodeInvalidTerms},
-		{"duration over two years", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1", DurationDays: 731}, CodeInvalidTerms},
-		{"full admin with auto-extension", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1", Roles: []string{"full_administrator"}, DurationDays: 30, AutoExtend: true}, CodeInvalidTerms},
+		{"valid with defaults", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"}, ""},
+		{"reseller not yet active may be invited", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"}, ""},
+		{"caller without provider_admin", resellerAdmin, CreateRequestCommand{ResellerLocationID: "PL-0100-0000-00Y"}, "auth.role_required"},
+		{"provider not active", idleProvider, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"}, CodeProviderNotActive},
+		{"provider unknown to the projection", auth.Principal{Subject: "z", PartnerID: "PG-ZZ00-0000-002", Roles: []auth.Role{auth.RoleProviderAdmin}}, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"}, CodeProviderNotActive},
+		{"target is a global ID", providerAdmin, CreateRequestCommand{ResellerLocationID: "PG-R100-0000-006"}, CodeTargetNotLocation},
+		{"target in lower case, not grouped", providerAdmin, CreateRequestCommand{ResellerLocationID: "pl-r1000000006"}, ""},
+		{"target with a wrong check symbol", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-007"}, CodeInvalidPartnerID},
+		{"target of another kind", providerAdmin, CreateRequestCommand{ResellerLocationID: "EN-R100-0000-006"}, CodeInvalidPartnerID},
+		{"target unknown", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-N0PE-0000-00S"}, CodeResellerUnknown},
+		{"markets differ", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-V100-0000-003"}, CodeMarketMismatch},
+		{"target is not a reseller", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-N100-0000-009"}, CodeTargetNotReseller},
+		{"self", otherAdmin, CreateRequestCommand{ResellerLocationID: "PL-0100-0000-00Y"}, CodeSelfRelationship},
+		{"unknown role", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006", Roles: []string{"owner"}}, CodeInvalidTerms},
+		{"duration over two years", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006", DurationDays: 731}, CodeInvalidTerms},
+		{"full admin with auto-extension", providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006", Roles: []string{"full_administrator"}, DurationDays: 30, AutoExtend: true}, CodeInvalidTerms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +52,7 @@ func TestCreateRequestRefusals(t *testing.T) {
 
 func TestCreateRequestTokenAndDefaults(t *testing.T) {
 	e := newEnv(t)
-	res, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"})
+	res, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func TestCreateRequestTokenAndDefaults(t *testing.T) {
 		t.Error("RequestCreated carries the token in clear")
 	}
 	rc := evs[0].(domain.RequestCreated)
-	if rc.ResellerID != "PG-R" || rc.ResellerLocationID != "PL-R1" || rc.ProviderID != "PG-P" || rc.CreatedBy != "alice" {
+	if rc.ResellerID != "PG-R" || rc.ResellerLocationID != "PL-R100-0000-006" || rc.ProviderID != "PG-P" || rc.CreatedBy != "alice" {
 		t.Errorf("RequestCreated = %+v", rc)
 	}
 }
@@ -87,7 +90,7 @@ func TestDuplicateRequests(t *testing.T) {
 	t.Run("open request", func(t *testing.T) {
 		e := newEnv(t)
 		e.invite(CreateRequestCommand{})
-		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1", Roles: []string{"billing_reader"}})
+		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006", Roles: []string{"billing_reader"}})
 		wantCode(t, err, CodeRequestPending)
 	})
 	t.Run("deferred request is still open", func(t *testing.T) {
@@ -96,13 +99,13 @@ func TestDuplicateRequests(t *testing.T) {
 		if _, err := e.app.Defer(e.ctx, resellerAdmin, inv.Token); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"})
+		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"})
 		wantCode(t, err, CodeRequestPending)
 	})
 	t.Run("active relationship", func(t *testing.T) {
 		e := newEnv(t)
 		e.activate(CreateRequestCommand{})
-		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"})
+		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"})
 		wantCode(t, err, CodeRelationshipExists)
 	})
 	t.Run("after decline a new request is fine", func(t *testing.T) {
@@ -111,14 +114,14 @@ func TestDuplicateRequests(t *testing.T) {
 		if err := e.app.Decline(e.ctx, resellerAdmin, DeclineCommand{Token: inv.Token}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"})
+		_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"})
 		wantCode(t, err, "")
 	})
 	t.Run("past-expiry request not yet expired by the poller", func(t *testing.T) {
 		e := newEnv(t)
 		old := e.invite(CreateRequestCommand{})
 		e.at(t0.Add(90 * day))
-		if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"}); err != nil {
+		if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"}); err != nil {
 			t.Fatalf("lagging timer blocked a new request: %v", err)
 		}
 		e.expectEvents("RequestExpired", "RequestCreated")

@@ -20,7 +20,7 @@ var (
 	bus           = auth.Principal{Kind: auth.KindService, Subject: "registration", Roles: []auth.Role{auth.RoleUpstreamSystem}}
 	providerAdmin = auth.Principal{Kind: auth.KindUser, Subject: "alice", PartnerID: "PG-P", Roles: []auth.Role{auth.RoleProviderAdmin}}
 	// The reseller's principals carry a location ID: callers may be known by either.
-	resellerAdmin   = auth.Principal{Kind: auth.KindUser, Subject: "bob", PartnerID: "PL-R1", Roles: []auth.Role{auth.RolePartnerAdmin}}
+	resellerAdmin   = auth.Principal{Kind: auth.KindUser, Subject: "bob", PartnerID: "PL-R100-0000-006", Roles: []auth.Role{auth.RolePartnerAdmin}}
 	resellerUser    = auth.Principal{Kind: auth.KindUser, Subject: "carol", PartnerID: "PG-R", Roles: []auth.Role{auth.RolePartnerUser}}
 	otherAdmin      = auth.Principal{Kind: auth.KindUser, Subject: "dave", PartnerID: "PG-O", Roles: []auth.Role{auth.RolePartnerAdmin, auth.RoleProviderAdmin}}
 	pendingReseller = auth.Principal{Kind: auth.KindUser, Subject: "erin", PartnerID: "PG-Q", Roles: []auth.Role{auth.RolePartnerAdmin}}
@@ -54,9 +54,9 @@ func (e *env) at(t time.Time) {
 // projection use cases:
 //
 //	PG-P  provider, JP, active          PG-X  provider, JP, only qualified
-//	PG-R  reseller, JP, active  PL-R1   PG-Q  reseller, JP, qualified  PL-Q1
-//	PG-U  reseller, US, active  PL-U1   PG-N  JP, no reseller enrollment PL-N1
-//	PG-O  reseller and provider, JP, active PL-O1
+//	PG-R  reseller, JP, active  PL-R100-0000-006   PG-Q  reseller, JP, qualified  PL-Q100-0000-007
+//	PG-U  reseller, US, active  PL-V100-0000-003   PG-N  JP, no reseller enrollment PL-N100-0000-009
+//	PG-O  reseller and provider, JP, active PL-0100-0000-00Y
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), partners: newFakePartners(), rels: newFakeRelationships(), now: t0}
@@ -74,13 +74,13 @@ func newEnv(t *testing.T) *env {
 		id, loc, market string
 		enrs            []enr
 	}{
-		{"PG-P", "PL-P1", "JP", []enr{{domain.ProgramIndirectProvider, domain.EnrollmentActive}}},
-		{"PG-X", "PL-X1", "JP", []enr{{domain.ProgramIndirectProvider, domain.EnrollmentQualified}}},
-		{"PG-R", "PL-R1", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}}},
-		{"PG-Q", "PL-Q1", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentQualified}}},
-		{"PG-U", "PL-U1", "US", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}}},
-		{"PG-N", "PL-N1", "JP", nil},
-		{"PG-O", "PL-O1", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}, {domain.ProgramIndirectProvider, domain.EnrollmentActive}}},
+		{"PG-P", "PL-P100-0000-008", "JP", []enr{{domain.ProgramIndirectProvider, domain.EnrollmentActive}}},
+		{"PG-X", "PL-X100-0000-001", "JP", []enr{{domain.ProgramIndirectProvider, domain.EnrollmentQualified}}},
+		{"PG-R", "PL-R100-0000-006", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}}},
+		{"PG-Q", "PL-Q100-0000-007", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentQualified}}},
+		{"PG-U", "PL-V100-0000-003", "US", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}}},
+		{"PG-N", "PL-N100-0000-009", "JP", nil},
+		{"PG-O", "PL-0100-0000-00Y", "JP", []enr{{domain.ProgramIndirectReseller, domain.EnrollmentActive}, {domain.ProgramIndirectProvider, domain.EnrollmentActive}}},
 	}
 	for _, s := range seed {
 		e.register(s.id, s.market, t0.Add(-48*time.Hour), s.loc)
@@ -112,12 +112,12 @@ func (e *env) enroll(id string, program domain.Program, status domain.Enrollment
 	return changed
 }
 
-// invite creates a request from PG-P to PL-R1 (or to) with the given roles and
+// invite creates a request from PG-P to PL-R100-0000-006 (or to) with the given roles and
 // clears the outbox.
 func (e *env) invite(cmd CreateRequestCommand) CreateRequestResult {
 	e.t.Helper()
 	if cmd.ResellerLocationID == "" {
-		cmd.ResellerLocationID = "PL-R1"
+		cmd.ResellerLocationID = "PL-R100-0000-006"
 	}
 	res, err := e.app.CreateRequest(e.ctx, providerAdmin, cmd)
 	if err != nil {

@@ -130,7 +130,7 @@ func TestAuthorise(t *testing.T) {
 	})
 	t.Run("reseller not active", func(t *testing.T) {
 		e := newEnv(t)
-		inv := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q1"})
+		inv := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"})
 		_, err := e.app.Authorise(e.ctx, pendingReseller, AuthoriseCommand{Token: inv.Token, Consent: true})
 		wantCode(t, err, CodeResellerNotActive)
 		e.expectEvents()

@@ -12,7 +12,7 @@ import (
 func TestListings(t *testing.T) {
 	e := newEnv(t)
 	inv, g := e.activate(CreateRequestCommand{Roles: []string{"billing_reader"}, DurationDays: 30})
-	pending := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q1"})
+	pending := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"})
 
 	mine, err := e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{})
 	if err != nil {

@@ -23,18 +23,18 @@ func TestReplayedProjectionEvents(t *testing.T) {
 	if e.enroll("PG-P", domain.ProgramIndirectProvider, domain.EnrollmentQualified, t0.Add(-36*time.Hour)) {
 		t.Error("stale enrollment fact applied")
 	}
-	if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R1"}); err != nil {
+	if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-R100-0000-006"}); err != nil {
 		t.Fatalf("provider no longer active after replays: %v", err)
 	}
 }
 
 func TestEnrollmentBeforeRegistration(t *testing.T) {
 	e := newEnv(t)
-	e.enroll("PG-NEW", domain.ProgramIndirectReseller, domain.EnrollmentActive, t0)
-	_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-NEW1"})
+	e.enroll("PG-NEW0-0000-00K", domain.ProgramIndirectReseller, domain.EnrollmentActive, t0)
+	_, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-NEW1-0000-00H"})
 	wantCode(t, err, CodeResellerUnknown)
-	e.register("PG-NEW", "JP", t0, "PL-NEW1")
-	if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-NEW1"}); err != nil {
+	e.register("PG-NEW0-0000-00K", "JP", t0, "PL-NEW1-0000-00H")
+	if _, err := e.app.CreateRequest(e.ctx, providerAdmin, CreateRequestCommand{ResellerLocationID: "PL-NEW1-0000-00H"}); err != nil {
 		t.Fatalf("partner complete after both facts, still refused: %v", err)
 	}
 }
@@ -49,7 +49,7 @@ func TestProjectionInputs(t *testing.T) {
 
 	_, err = e.app.ApplyPartnerRegistered(e.ctx, bus, PartnerRegistered{PartnerID: "PG-R", Market: "US", LegalName: "x", OccurredAt: t0})
 	wantCode(t, err, CodeMarketChanged)
-	_, err = e.app.ApplyPartnerRegistered(e.ctx, bus, PartnerRegistered{PartnerID: "PL-R1", Market: "JP", LegalName: "x", OccurredAt: t0})
+	_, err = e.app.ApplyPartnerRegistered(e.ctx, bus, PartnerRegistered{PartnerID: "PL-R100-0000-006", Market: "JP", LegalName: "x", OccurredAt: t0})
 	wantCode(t, err, CodeInvalidEvent)
 	_, err = e.app.ApplyEnrollmentStatusChanged(e.ctx, bus, EnrollmentStatusChanged{PartnerID: "PG-R", Program: "indirect_reseller", Status: "", OccurredAt: t0})
 	wantCode(t, err, CodeInvalidEvent)

@@ -39,7 +39,7 @@ func TestFireDueTimersGrantLifecycle(t *testing.T) {
 func TestTimersSurviveARestart(t *testing.T) {
 	e := newEnv(t)
 	// Two invitations and one grant, then the service is down for 100 days.
-	e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q1"})
+	e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"})
 	inv, _ := e.activate(CreateRequestCommand{Roles: []string{"billing_reader"}, DurationDays: 60, AutoExtend: true})
 	restarted, err := New(Deps{Partners: e.partners, Relationships: e.rels, Clock: e.clock})
 	if err != nil {

@@ -24,9 +24,9 @@ import (
 )
 
 var (
-	provider  = partnerSpec{id: "PG-PR0V-1000-001", location: "PL-PROV1", market: "JP", name: "Kaisha Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
-	reseller  = partnerSpec{id: "PG-RES1-0000-00H", location: "PL-RES1", market: "JP", name: "Sakura Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
-	reseller2 = partnerSpec{id: "PG-RES2-0000-00F", location: "PL-RES2", market: "JP", name: "Fuji Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
+	provider  = partnerSpec{id: "PG-PR0V-1000-001", location: "PL-PR0V-1000-001", market: "JP", name: "Kaisha Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
+	reseller  = partnerSpec{id: "PG-RES1-0000-00H", location: "PL-RES1-0000-00H", market: "JP", name: "Sakura Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
+	reseller2 = partnerSpec{id: "PG-RES2-0000-00F", location: "PL-RES2-0000-00F", market: "JP", name: "Fuji Reseller K.K.", program: registrationv1.ProgramIndirectReseller}
 
 	providerAdmin = user("prov-admin", provider.id, auth.RoleProviderAdmin)
 	resellerAdmin = user("res-admin", reseller.id, auth.RolePartnerAdmin)
@@ -161,8 +161,8 @@ func TestInviteAuthoriseListEnd(t *testing.T) {
 // mismatch; global target; duplicate requests.
 func TestRefusals(t *testing.T) {
 	e, inst := setup(t)
-	notActive := partnerSpec{id: "PG-RES3-0000-00D", location: "PL-RES3", market: "JP", name: "Qualified Only K.K.", program: registrationv1.ProgramIndirectReseller}
-	foreign := partnerSpec{id: "PG-RES4-0000-00B", location: "PL-RES4", market: "US", name: "Overseas Reseller Inc.", program: registrationv1.ProgramIndirectReseller}
+	notActive := partnerSpec{id: "PG-RES3-0000-00D", location: "PL-RES3-0000-00D", market: "JP", name: "Qualified Only K.K.", program: registrationv1.ProgramIndirectReseller}
+	foreign := partnerSpec{id: "PG-RES4-0000-00B", location: "PL-RES4-0000-00B", market: "US", name: "Overseas Reseller Inc.", program: registrationv1.ProgramIndirectReseller}
 	e.register(inst, notActive, registrationv1.StatusQualified)
 	e.register(inst, foreign, registrationv1.StatusActive)
 	e.register(inst, reseller2, registrationv1.StatusActive)
@@ -191,7 +191,7 @@ func TestRefusals(t *testing.T) {
 	check("bad terms while a request is open", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
 		map[string]any{"reseller_location_id": reseller.location, "roles": []string{"owner"}}), 422, app.CodeInvalidTerms)
 	check("bad terms for an unknown reseller", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
-		map[string]any{"reseller_location_id": "PL-NOPE-NOPE-NOP", "duration_days": 731}), 422, app.CodeInvalidTerms)
+		map[string]any{"reseller_location_id": "PL-N0PE-N0PE-N0X", "duration_days": 731}), 422, app.CodeInvalidTerms)
 	check("no reseller named", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin, map[string]any{}),
 		422, "relationships.reseller_location_missing")
 	for _, answer := range []string{"authorise", "decline", "defer"} {
@@ -247,7 +247,7 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("authorise: %d %s", r.status, r.raw)
 	}
 	other := user("intruder", "PG-0THE-R100-004", auth.RolePartnerAdmin, auth.RoleProviderAdmin)
-	e.register(inst, partnerSpec{id: "PG-0THE-R100-004", location: "PL-OTHER1", market: "JP", name: "Other K.K.", program: registrationv1.ProgramIndirectProvider}, registrationv1.StatusActive)
+	e.register(inst, partnerSpec{id: "PG-0THE-R100-004", location: "PL-0THE-R100-004", market: "JP", name: "Other K.K.", program: registrationv1.ProgramIndirectProvider}, registrationv1.StatusActive)
 	resellerUser := user("res-user", reseller.id, auth.RolePartnerUser)
 
 	routes := []struct {

@@ -39,7 +39,7 @@ func authorised(t *testing.T, e *env, inst *instance) string {
 // each with a precise 409; reinstated, the same grant gives access again.
 func TestSuspensionSuspendsGrantsAndRefusesRequests(t *testing.T) {
 	e, inst := setup(t)
-	provider2 := partnerSpec{id: "PG-PR0V-2000-000", location: "PL-PROV2", market: "JP", name: "Second Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
+	provider2 := partnerSpec{id: "PG-PR0V-2000-000", location: "PL-PR0V-2000-000", market: "JP", name: "Second Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
 	e.register(inst, provider2, registrationv1.StatusActive)
 	relID := authorised(t, e, inst)
 	// An invitation from a second provider, open when the reseller is suspended.
@@ -72,7 +72,7 @@ func TestSuspensionSuspendsGrantsAndRefusesRequests(t *testing.T) {
 	if r.status != http.StatusConflict || r.str("code") != app.CodeResellerNotInGoodStanding || r.str("standing") != "suspended" {
 		t.Fatalf("authorise while suspended: %d %s", r.status, r.raw)
 	}
-	provider3 := partnerSpec{id: "PG-PR0V-3000-00Z", location: "PL-PROV3", market: "JP", name: "Third Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
+	provider3 := partnerSpec{id: "PG-PR0V-3000-00Z", location: "PL-PR0V-3000-00Z", market: "JP", name: "Third Distribution K.K.", program: registrationv1.ProgramIndirectProvider}
 	e.register(inst, provider3, registrationv1.StatusActive)
 	// provider3's registration and the reseller's suspension are events of
 	// two partners: no order between them, so wait until provider3 is known.

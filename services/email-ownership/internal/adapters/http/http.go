@@ -200,6 +200,14 @@ func (h *handlers) resend(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.New(apperr.KindUnauthenticated, "auth.unauthenticated", "resend by enrollment needs a bearer token"))
 		return
 	}
+	if strings.TrimSpace(req.EnrollmentID) != "" {
+		id, err := ids.Read(req.EnrollmentID, "enrollment_id", app.CodeInvalidEnrollmentID, ids.Enrollment)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		req.EnrollmentID = id
+	}
 	res, err := h.app.Resend(r.Context(), p, app.ResendCommand{EnrollmentID: req.EnrollmentID, Email: req.Email})
 	if err != nil {
 		httpx.WriteError(w, r, err)

@@ -17,8 +17,8 @@ import (
 // schemas/<type>.json.
 func TestEveryDomainEventMapsToAValidPayload(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("JST", 9*3600))
-	h := domain.EventHeader{RelationshipID: "K3Q7ZL2M4N5P6R7S8T9V0W1X2Y", ProviderID: "PG-0001", ResellerID: "PG-0042",
-		ResellerLocationID: "PL-0042-01", OccurredAt: now}
+	h := domain.EventHeader{RelationshipID: "K3Q7ZL2M4N5P6R7S8T9V0W1X2Y", ProviderID: "PG-0001-0000-00Y", ResellerID: "PG-0042-0000-00R",
+		ResellerLocationID: "PL-0042-0100-00P", OccurredAt: now}
 	exp := now.Add(90 * 24 * time.Hour)
 	cases := []struct {
 		ev   domain.Event
@@ -50,12 +50,12 @@ func TestEveryDomainEventMapsToAValidPayload(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.ev.EventName(), err)
 		}
-		if d.Type != c.want || d.Subject != "PG-0042" {
-			t.Errorf("%s → type %s subject %s, want %s with subject PG-0042 (the reseller)", c.ev.EventName(), d.Type, d.Subject, c.want)
+		if d.Type != c.want || d.Subject != "PG-0042-0000-00R" {
+			t.Errorf("%s → type %s subject %s, want %s with subject PG-0042-0000-00R (the reseller)", c.ev.EventName(), d.Type, d.Subject, c.want)
 		}
 		contract.MustValidate(t, d.Type, d.Data)
 		raw, _ := json.Marshal(d.Data)
-		if !strings.Contains(string(raw), `"provider_id":"PG-0001"`) || !strings.Contains(string(raw), `"occurred_at":"2026-03-02T00:00:00Z"`) {
+		if !strings.Contains(string(raw), `"provider_id":"PG-0001-0000-00Y"`) || !strings.Contains(string(raw), `"occurred_at":"2026-03-02T00:00:00Z"`) {
 			t.Errorf("%s payload lacks the provider or a UTC time: %s", d.Type, raw)
 		}
 		covered[d.Type] = true

@@ -76,8 +76,8 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 
 	// 1. The suspension came first: the authorisation waits for its commit,
 	// then sees the reseller suspended and refuses.
-	relID, token, admin := invite("PG-HP1", "PG-HR1")
-	waited, err := whileOpen(func(ctx context.Context) error { return suspend(ctx, "PG-HR1") }, func() error {
+	relID, token, admin := invite("PG-HP10-0000-001", "PG-HR10-0000-00X")
+	waited, err := whileOpen(func(ctx context.Context) error { return suspend(ctx, "PG-HR10-0000-00X") }, func() error {
 		_, err := a.Authorise(context.Background(), admin, app.AuthoriseCommand{Token: token, Consent: true})
 		return err
 	})
@@ -93,12 +93,12 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 
 	// 2. The authorisation came first: the suspension waits for its commit,
 	// then finds the grant and suspends it.
-	relID, token, admin = invite("PG-HP2", "PG-HR2")
+	relID, token, admin = invite("PG-HP20-0000-000", "PG-HR20-0000-00W")
 	waited, err = whileOpen(func(ctx context.Context) error {
 		_, err := a.Authorise(ctx, admin, app.AuthoriseCommand{Token: token, Consent: true})
 		return err
 	}, func() error {
-		return pg.InTx(context.Background(), f.pool, func(ctx context.Context, _ pgx.Tx) error { return suspend(ctx, "PG-HR2") })
+		return pg.InTx(context.Background(), f.pool, func(ctx context.Context, _ pgx.Tx) error { return suspend(ctx, "PG-HR20-0000-00W") })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,17 +113,17 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 	// 3. A closure of the reseller is being applied (it ends the partner's
 	// open relationships) while a provider invites it: the invitation waits
 	// and is refused, rather than leave a proposal to a closed partner.
-	_, _, _ = invite("PG-HP3", "PG-HR3")
-	provider := partner("PG-HP4", "PL-HP4", domain.ProgramIndirectProvider)
+	_, _, _ = invite("PG-HP30-0000-00Z", "PG-HR30-0000-00V")
+	provider := partner("PG-HP40-0000-00Y", "PL-HP40-0000-00Y", domain.ProgramIndirectProvider)
 	if err := partners.Upsert(ctx, provider.ID, func(pt *domain.Partner) error { *pt = provider; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	providerAdmin := auth.Principal{Kind: auth.KindUser, Subject: "admin-PG-HP4", PartnerID: "PG-HP4", Roles: []auth.Role{auth.RoleProviderAdmin}}
+	providerAdmin := auth.Principal{Kind: auth.KindUser, Subject: "admin-PG-HP4", PartnerID: "PG-HP40-0000-00Y", Roles: []auth.Role{auth.RoleProviderAdmin}}
 	waited, err = whileOpen(func(ctx context.Context) error {
-		return a.ApplyStandingChanged(ctx, bus, app.StandingChanged{PartnerID: "PG-HR3", Status: domain.StandingClosed,
+		return a.ApplyStandingChanged(ctx, bus, app.StandingChanged{PartnerID: "PG-HR30-0000-00V", Status: domain.StandingClosed,
 			Reasons: []string{"closed_by_partner"}, ChangedAt: t0.Add(time.Minute)})
 	}, func() error {
-		_, err := a.CreateRequest(context.Background(), providerAdmin, app.CreateRequestCommand{ResellerLocationID: "PL-HR3"})
+		_, err := a.CreateRequest(context.Background(), providerAdmin, app.CreateRequestCommand{ResellerLocationID: "PL-HR30-0000-00V"})
 		return err
 	})
 	if !waited {
@@ -132,7 +132,7 @@ func TestStandingChangesAndWhatTheyRefuseSerialize(t *testing.T) {
 	if ae, ok := apperr.As(err); !ok || ae.Code != app.CodeResellerNotInGoodStanding {
 		t.Errorf("inviting a reseller closed meanwhile answered %v, want %s", err, app.CodeResellerNotInGoodStanding)
 	}
-	if _, err := f.rels.Open(ctx, "PG-HP4", "PG-HR3"); !errors.Is(err, domain.ErrRelationshipNotFound) {
+	if _, err := f.rels.Open(ctx, "PG-HP40-0000-00Y", "PG-HR30-0000-00V"); !errors.Is(err, domain.ErrRelationshipNotFound) {
 		t.Errorf("a proposal to a closed reseller is open (%v)", err)
 	}
 }

@@ -40,30 +40,30 @@ func partner(id, loc string, program domain.Program) domain.Partner {
 func TestPartnersUpsertAndGet(t *testing.T) {
 	ctx := context.Background()
 	s := postgres.NewPartners(pool(t))
-	want := partner("PG-P1", "PL-P1", domain.ProgramIndirectProvider)
-	if err := s.Upsert(ctx, "PG-P1", func(p *domain.Partner) error { *p = want; return nil }); err != nil {
+	want := partner("PG-P100-0000-008", "PL-P100-0000-008", domain.ProgramIndirectProvider)
+	if err := s.Upsert(ctx, "PG-P100-0000-008", func(p *domain.Partner) error { *p = want; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"PG-P1", "PL-P1"} {
+	for _, id := range []string{"PG-P100-0000-008", "PL-P100-0000-008"} {
 		got, err := s.Get(ctx, id)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("Get(%s) = %+v, %v; want %+v", id, got, err, want)
 		}
 	}
-	if _, err := s.Get(ctx, "PL-NOPE"); !errors.Is(err, domain.ErrPartnerNotFound) {
+	if _, err := s.Get(ctx, "PL-N0PE-0000-00S"); !errors.Is(err, domain.ErrPartnerNotFound) {
 		t.Fatalf("unknown partner: %v", err)
 	}
 	// A failing fn saves nothing, not even the empty row.
 	boom := errors.New("boom")
-	if err := s.Upsert(ctx, "PG-P2", func(*domain.Partner) error { return boom }); !errors.Is(err, boom) {
+	if err := s.Upsert(ctx, "PG-P200-0000-006", func(*domain.Partner) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("fn error not returned: %v", err)
 	}
-	if _, err := s.Get(ctx, "PG-P2"); !errors.Is(err, domain.ErrPartnerNotFound) {
+	if _, err := s.Get(ctx, "PG-P200-0000-006"); !errors.Is(err, domain.ErrPartnerNotFound) {
 		t.Fatalf("failed upsert left a partner: %v", err)
 	}
 	// A location cannot move to another partner.
-	err := s.Upsert(ctx, "PG-P3", func(p *domain.Partner) error {
-		*p = partner("PG-P3", "PL-P1", domain.ProgramIndirectReseller)
+	err := s.Upsert(ctx, "PG-P300-0000-004", func(p *domain.Partner) error {
+		*p = partner("PG-P300-0000-004", "PL-P100-0000-008", domain.ProgramIndirectReseller)
 		return nil
 	})
 	if !errors.Is(err, domain.ErrInvalidPartner) {
@@ -115,7 +115,7 @@ func (f fixture) outboxCount(t *testing.T, eventType string) int {
 func TestRelationshipsStoreAndConstraints(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	r, h := f.proposal(t, "PG-P1", "PG-R1")
+	r, h := f.proposal(t, "PG-P100-0000-008", "PG-R100-0000-006")
 	id := r.ID
 	if err := f.rels.Add(ctx, r); err != nil {
 		t.Fatal(err)
@@ -133,12 +133,12 @@ func TestRelationshipsStoreAndConstraints(t *testing.T) {
 	if _, err := f.rels.IDByTokenHash(ctx, domain.TokenHash{1}); !errors.Is(err, domain.ErrInvitationUnknown) {
 		t.Fatalf("unknown hash: %v", err)
 	}
-	if open, err := f.rels.Open(ctx, "PG-P1", "PG-R1"); err != nil || open.ID != id {
+	if open, err := f.rels.Open(ctx, "PG-P100-0000-008", "PG-R100-0000-006"); err != nil || open.ID != id {
 		t.Fatalf("Open: %v", err)
 	}
 
 	// The partial unique index: one open relationship per pair.
-	dup, _ := f.proposal(t, "PG-P1", "PG-R1")
+	dup, _ := f.proposal(t, "PG-P100-0000-008", "PG-R100-0000-006")
 	if err := f.rels.Add(ctx, dup); !errors.Is(err, domain.ErrRequestPending) {
 		t.Fatalf("second proposal: %v", err)
 	}
@@ -148,14 +148,14 @@ func TestRelationshipsStoreAndConstraints(t *testing.T) {
 	if err := f.rels.Add(ctx, dup); !errors.Is(err, domain.ErrRelationshipExists) {
 		t.Fatalf("proposal beside an active one: %v", err)
 	}
-	other, _ := f.proposal(t, "PG-P1", "PG-R2")
+	other, _ := f.proposal(t, "PG-P100-0000-008", "PG-R200-0000-004")
 	if err := f.rels.Add(ctx, other); err != nil {
 		t.Fatalf("another reseller: %v", err)
 	}
-	if l, err := f.rels.ListByProvider(ctx, "PG-P1"); err != nil || len(l) != 2 {
+	if l, err := f.rels.ListByProvider(ctx, "PG-P100-0000-008"); err != nil || len(l) != 2 {
 		t.Fatalf("ListByProvider: %d, %v", len(l), err)
 	}
-	if l, err := f.rels.ListByReseller(ctx, "PG-R1"); err != nil || len(l) != 1 || l[0].State != domain.StateActive || l[0].Grant == nil {
+	if l, err := f.rels.ListByReseller(ctx, "PG-R100-0000-006"); err != nil || len(l) != 1 || l[0].State != domain.StateActive || l[0].Grant == nil {
 		t.Fatalf("ListByReseller: %v", err)
 	}
 
@@ -184,7 +184,7 @@ func TestRelationshipsStoreAndConstraints(t *testing.T) {
 func TestDueIDsFollowNextDue(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	r, _ := f.proposal(t, "PG-P1", "PG-R1")
+	r, _ := f.proposal(t, "PG-P100-0000-008", "PG-R100-0000-006")
 	remind := r.Requests[0].RemindAt
 	if err := f.rels.Add(ctx, r); err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestDueIDsFollowNextDue(t *testing.T) {
 func TestConcurrentEndsYieldOneEvent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	r, h := f.proposal(t, "PG-P1", "PG-R1")
+	r, h := f.proposal(t, "PG-P100-0000-008", "PG-R100-0000-006")
 	if err := f.rels.Add(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -248,13 +248,13 @@ func TestUpsertsOfOnePartnerInATransactionLockItOnce(t *testing.T) {
 	ctx := context.Background()
 	p, statements := testkit.TracedServicePool(t, "relationships", postgres.Migrations, 4)
 	s := postgres.NewPartners(p)
-	want := partner("PG-TX1", "PL-TX1", domain.ProgramIndirectReseller)
+	want := partner("PG-TX10-0000-00A", "PL-TX10-0000-00A", domain.ProgramIndirectReseller)
 	err := pg.InTx(ctx, p, func(ctx context.Context, _ pgx.Tx) error {
-		if err := s.Upsert(ctx, "PG-TX1", func(pt *domain.Partner) error { *pt = want; return nil }); err != nil {
+		if err := s.Upsert(ctx, "PG-TX10-0000-00A", func(pt *domain.Partner) error { *pt = want; return nil }); err != nil {
 			return err
 		}
 		for _, status := range []domain.EnrollmentStatus{domain.EnrollmentQualified, domain.EnrollmentActive} {
-			if err := s.Upsert(ctx, "PG-TX1", func(pt *domain.Partner) error {
+			if err := s.Upsert(ctx, "PG-TX10-0000-00A", func(pt *domain.Partner) error {
 				if !reflect.DeepEqual(pt.LocationIDs, want.LocationIDs) {
 					t.Errorf("the second upsert saw %+v", *pt)
 				}
@@ -280,12 +280,12 @@ func TestUpsertsOfOnePartnerInATransactionLockItOnce(t *testing.T) {
 	if locks != 1 {
 		t.Fatalf("three upserts of one partner in one transaction locked and read its row %d times, want 1", locks)
 	}
-	got, err := s.Get(ctx, "PG-TX1")
+	got, err := s.Get(ctx, "PG-TX10-0000-00A")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var version int
-	if err := p.QueryRow(ctx, `SELECT version FROM partners WHERE id = 'PG-TX1'`).Scan(&version); err != nil || version != 3 {
+	if err := p.QueryRow(ctx, `SELECT version FROM partners WHERE id = 'PG-TX10-0000-00A'`).Scan(&version); err != nil || version != 3 {
 		t.Fatalf("version %d (%v), want 3", version, err)
 	}
 	if e := got.Enrollments[domain.ProgramIndirectReseller]; e.Status != domain.EnrollmentActive || !reflect.DeepEqual(got.LocationIDs, want.LocationIDs) {
