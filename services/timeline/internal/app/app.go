@@ -18,10 +18,15 @@ type Store interface {
 	// whether it was new (false: already stored, a redelivery or a replay,
 	// in which case nothing changed).
 	RecordAll(ctx context.Context, recs []Recording, claimUntil time.Time) ([]Stored, error)
-	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set) once
-	// (by the consumer that refused it and the event's source and id) and
-	// indexes it under partners; false when it was already stored.
-	RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error)
+	// RecordDeadLetter stores a dead letter of e (e.DeadLetter set), one
+	// row per consumer handler and event (its source and id) indexed under
+	// partners, and answers how many times that handler has dead-lettered
+	// it now: 1 for a new row; more when the row was there with an earlier
+	// time than e.Time (a replay refused again: the row takes its code,
+	// reason, deliveries and time as the last); 0 when nothing changed (a
+	// redelivery of a dead letter stored already, or one whose time is not
+	// known, again).
+	RecordDeadLetter(ctx context.Context, e domain.Event, partners []string, timeKnown bool) (int, error)
 	// Page returns up to limit entries (events and dead letters) of partner after the position (nil:
 	// from the start) in timeline order, restricted to types starting with
 	// one of typePrefixes (none: every type).

@@ -49,15 +49,29 @@ func (f *fakeStore) RecordAll(ctx context.Context, recs []app.Recording, claimUn
 	return out, nil
 }
 
-func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string) (bool, error) {
-	for _, r := range f.recorded {
+func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners []string, timeKnown bool) (int, error) {
+	for i, r := range f.recorded {
 		if r.Source == e.Source && r.ID == e.ID && r.DeadLetter.Key() == e.DeadLetter.Key() {
-			return false, nil
+			last := r.Time
+			if !r.DeadLetter.LastAt.IsZero() {
+				last = r.DeadLetter.LastAt
+			}
+			if !timeKnown || !e.Time.After(last) {
+				return 0, nil
+			}
+			dl := *r.DeadLetter
+			dl.Times++
+			dl.LastAt = e.Time
+			f.recorded[i].DeadLetter = &dl
+			return dl.Times, nil
 		}
 	}
+	dl := *e.DeadLetter
+	dl.Times = 1
+	e.DeadLetter = &dl
 	f.recorded = append(f.recorded, e)
 	f.partners = append(f.partners, partners)
-	return true, nil
+	return 1, nil
 }
 
 func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, prefixes []string, limit int) ([]domain.Event, error) {
@@ -181,6 +195,12 @@ func TestRecordDeadLetterAtItsTimeOncePerHandler(t *testing.T) {
 	}
 	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at}); res.Fresh {
 		t.Error("a redelivered dead letter was recorded again")
+	}
+	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev}); res.Fresh {
+		t.Error("a dead letter without its time, delivered again, was taken for another")
+	}
+	if res, _ := a.RecordDeadLetter(context.Background(), app.RecordDeadLetter{Event: ev, At: at.Add(time.Minute)}); !res.Fresh || !res.Again {
+		t.Errorf("a replay refused again: %+v, want fresh and again", res)
 	}
 	other := ev
 	other.DeadLetter = &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h2"}

@@ -20,6 +20,7 @@ type RecordEvent struct {
 // Recorded says what RecordEvent did.
 type Recorded struct {
 	Fresh    bool     // false: already stored, nothing changed
+	Again    bool     // a dead letter of an event its handler had dead-lettered before
 	Partners []string // the timelines the event is on
 	// Deliveries are the webhook deliveries it created, claimed for this
 	// replica's dispatcher (hand them off once the transaction commits).
@@ -88,8 +89,10 @@ type RecordDeadLetter struct {
 }
 
 // RecordDeadLetter stores a dead letter once per (consumer, handler, event),
-// at the time it was dead-lettered, on the timeline of every partner the
-// original event concerns. It never counts as the producer's event.
+// at the time it was first dead-lettered, on the timeline of every partner
+// the original event concerns, and counts the times the handler refused it
+// again (a replay of the dead letter that failed too). It never counts as
+// the producer's event.
 func (a *App) RecordDeadLetter(ctx context.Context, cmd RecordDeadLetter) (Recorded, error) {
 	e := cmd.Event
 	if e.DeadLetter == nil || e.DeadLetter.Service == "" || e.DeadLetter.Handler == "" {
@@ -99,15 +102,16 @@ func (a *App) RecordDeadLetter(ctx context.Context, cmd RecordDeadLetter) (Recor
 		e.PartitionKey = e.Subject
 	}
 	e.Time = cmd.At
-	if e.Time.IsZero() {
+	timeKnown := !e.Time.IsZero()
+	if !timeKnown {
 		e.Time = a.Now()
 	}
 	e.Time = e.Time.UTC()
 	e.Data = domain.Redacted(cmd.DataClassification, e.Data)
 	partners := domain.PartnersOf(e.Subject, e.Data)
-	fresh, err := a.Store.RecordDeadLetter(ctx, e, partners)
+	times, err := a.Store.RecordDeadLetter(ctx, e, partners, timeKnown)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record dead letter of %s %s/%s by %s: %w", e.Type, e.Source, e.ID, e.DeadLetter.Key(), err)
 	}
-	return Recorded{Fresh: fresh, Partners: partners}, nil
+	return Recorded{Fresh: times > 0, Again: times > 1, Partners: partners}, nil
 }

@@ -65,8 +65,15 @@ type DeadLetter struct {
 	Reason  string
 	Service string // the consumer that refused the event
 	Handler string // its durable handler
-	// Delivered is how many times the consumer received the event.
+	// Delivered is how many times the consumer received the event (before
+	// the last time it was dead-lettered).
 	Delivered int
+	// Times is how many times this handler dead-lettered the event: more
+	// than one when a replay was refused again; LastAt is when the last of
+	// them was (zero while there is one), and Code, Reason and Delivered are
+	// the last one's.
+	Times  int
+	LastAt time.Time
 }
 
 // Key tells apart the dead letters of one event: one per consumer handler.

@@ -68,7 +68,7 @@ func TestDeadLettersOnTheTimeline(t *testing.T) {
 	}
 	dead := base("2026-03-02T09:01:00Z")
 	dead["dead_letter"] = map[string]any{"code": "registration.not_yet_approved", "reason": "the partner is not approved yet",
-		"service": "registration", "handler": handler, "delivered": float64(1)}
+		"service": "registration", "handler": handler, "delivered": float64(1), "times": float64(1)}
 	want := map[string]any{
 		"partner_id": stuck,
 		"events":     []any{base("2026-03-02T09:00:00Z"), dead},
@@ -105,5 +105,23 @@ func TestDeadLettersOnTheTimeline(t *testing.T) {
 	}
 	if !slices.Equal(pages, []string{"false", "true"}) {
 		t.Errorf("pages of one (dead letter?) = %v, want [false true]", pages)
+	}
+
+	// An operator replays the dead letter and registration refuses it again:
+	// the entry stays where it was and counts the second refusal, with its
+	// reason; that dead letter delivered again changes nothing.
+	for range 2 {
+		e.deadLetter(accepted, "registration", handler, "registration.partner_closed", "the partner is closed", 2, t0.Add(time.Hour))
+	}
+	e.settled()
+	again := e.get("/v1/partners/"+stuck+"/timeline", operator)
+	if len(again.events()) != 2 {
+		t.Fatalf("after the replay: %s", again.raw)
+	}
+	got, _ = json.Marshal(again.events()[1]["dead_letter"])
+	want2, _ := json.Marshal(map[string]any{"code": "registration.partner_closed", "reason": "the partner is closed",
+		"service": "registration", "handler": handler, "delivered": 2, "times": 2, "last_at": "2026-03-02T10:00:00Z"})
+	if string(got) != string(want2) || again.events()[1]["time"] != "2026-03-02T09:01:00Z" {
+		t.Errorf("dead letter after a replay refused again\n got %s at %v\nwant %s at the first one's time", got, again.events()[1]["time"], want2)
 	}
 }

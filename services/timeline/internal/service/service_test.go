@@ -399,10 +399,15 @@ func TestTimeline(t *testing.T) {
 			"/v1/partners/pg-" + loose + "/timeline": "/v1/partners/" + reseller + "/timeline",
 			"/v1/events?partner=PG-" + loose:         "/v1/events?partner=" + reseller,
 		} {
-			a, want := e.get(path, operator), e.get(canonical, operator)
-			if a.status != 200 || len(a.events()) == 0 || !slices.Equal(ids(a.events()), ids(want.events())) {
-				t.Errorf("GET %s = %d %s, want the events of %s", path, a.status, a.raw, canonical)
-			}
+			// The feed shows an event once every transaction recorded before
+			// it has committed: wait for it to show them all.
+			testkit.Eventually(t, 10*time.Second, func() error {
+				a, want := e.get(path, operator), e.get(canonical, operator)
+				if a.status != 200 || len(a.events()) == 0 || !slices.Equal(ids(a.events()), ids(want.events())) {
+					return fmt.Errorf("GET %s = %d %s, want the events of %s", path, a.status, a.raw, canonical)
+				}
+				return nil
+			})
 		}
 		if got := e.get("/v1/partners/pg-"+loose+"/timeline", operator).body["partner_id"]; got != reseller {
 			t.Errorf("partner_id %v, want %s", got, reseller)

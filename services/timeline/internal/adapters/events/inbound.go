@@ -72,8 +72,12 @@ func (in Inbound) OnDeadLetter(ctx context.Context, ev ce.Event, headers map[str
 	if err != nil {
 		return err // a dead letter without dlq-service/dlq-handler is permanent: dead-lettered on deadletter.timeline, never consumed
 	}
-	if !res.Fresh {
+	switch {
+	case !res.Fresh:
 		in.Log.DebugContext(ctx, "dead letter already on the timeline", "type", ev.Type, "id", ev.ID, "service", dl.Service, "handler", dl.Handler)
+	case res.Again:
+		in.Log.InfoContext(ctx, "event dead-lettered again by its handler", "type", ev.Type, "id", ev.ID, "service", dl.Service,
+			"handler", dl.Handler, "code", dl.Code)
 	}
 	return nil
 }

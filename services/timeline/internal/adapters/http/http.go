@@ -58,6 +58,10 @@ type deadLetterResponse struct {
 	Service   string `json:"service"`
 	Handler   string `json:"handler"`
 	Delivered int    `json:"delivered"`
+	// Times counts the handler's refusals of the event (a replay refused
+	// again); LastAt is the last one's time, absent while there is one.
+	Times  int        `json:"times"`
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 type sourceResponse struct {
@@ -120,7 +124,11 @@ func toEvent(e domain.Event) eventResponse {
 		Data: data, RecordedAt: e.RecordedAt.UTC(),
 	}
 	if d := e.DeadLetter; d != nil {
-		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered}
+		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered,
+			Times: d.Times}
+		if !d.LastAt.IsZero() {
+			resp.DeadLetter.LastAt = &d.LastAt
+		}
 	}
 	return resp
 }

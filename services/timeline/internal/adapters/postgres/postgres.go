@@ -264,25 +264,34 @@ func lockRegisteredScope(ctx context.Context, tx pgx.Tx) error {
 }
 
 // RecordDeadLetter implements app.Store.
-func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string) (bool, error) {
+func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners []string, timeKnown bool) (int, error) {
 	dl := e.DeadLetter
-	var fresh bool
+	var times int
 	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var data []byte
 		if len(e.Data) > 0 {
 			data = e.Data
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO dead_letters (service, handler, source, id, code, reason, delivered, type, subject,
+		// A later dead letter of the same event by the same handler (a
+		// replay refused again) updates the row; the same one delivered
+		// again, or one whose time is not known ($18 false), changes nothing.
+		err := tx.QueryRow(ctx, `INSERT INTO dead_letters (service, handler, source, id, code, reason, delivered, type, subject,
 			time, partition_key, sequence, correlationid, causationid, authtype, authid, data)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-			ON CONFLICT (service, handler, source, id) DO NOTHING`,
+			ON CONFLICT (service, handler, source, id) DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason,
+				delivered = EXCLUDED.delivered, times = dead_letters.times + 1, last_at = EXCLUDED.time
+			WHERE $18 AND EXCLUDED.time > COALESCE(dead_letters.last_at, dead_letters.time)
+			RETURNING times`,
 			dl.Service, dl.Handler, e.Source, e.ID, dl.Code, dl.Reason, dl.Delivered, e.Type, e.Subject,
-			e.Time, e.PartitionKey, int64(e.Sequence), e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data)
+			e.Time, e.PartitionKey, int64(e.Sequence), e.CorrelationID, e.CausationID, e.AuthType, e.AuthID, data, timeKnown).Scan(&times)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("insert dead letter: %w", err)
 		}
-		if fresh = tag.RowsAffected() == 1; !fresh {
-			return nil
+		if times > 1 {
+			return nil // indexed under its partners when it was first recorded
 		}
 		for _, p := range partners {
 			if _, err := tx.Exec(ctx, `INSERT INTO partner_dead_letters (partner_id, time, source, sequence, event_id, dl, service, handler, type)
@@ -294,7 +303,7 @@ func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners [
 		}
 		return nil
 	})
-	return fresh, err
+	return times, err
 }
 
 // Page implements app.Store: the partner's events and dead letters, merged
@@ -334,7 +343,7 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 			COALESCE(e.correlationid, d.correlationid), COALESCE(e.causationid, d.causationid),
 			COALESCE(e.authtype, d.authtype), COALESCE(e.authid, d.authid),
 			CASE WHEN x.dl = '' THEN e.data ELSE d.data END, COALESCE(e.recorded_at, d.recorded_at),
-			COALESCE(d.code, ''), COALESCE(d.reason, ''), COALESCE(d.delivered, 0)
+			COALESCE(d.code, ''), COALESCE(d.reason, ''), COALESCE(d.delivered, 0), COALESCE(d.times, 0), d.last_at
 		FROM entries x
 		LEFT JOIN events e ON x.dl = '' AND e.source = x.source AND e.id = x.event_id
 		LEFT JOIN dead_letters d ON x.dl <> '' AND d.service = x.service AND d.handler = x.handler AND d.source = x.source AND d.id = x.event_id
@@ -352,10 +361,11 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 			data             []byte
 			service, handler string
 			dl               domain.DeadLetter
+			lastAt           *time.Time
 		)
 		if err := rows.Scan(&e.Source, &e.ID, &service, &handler, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq,
 			&e.CorrelationID, &e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt,
-			&dl.Code, &dl.Reason, &dl.Delivered); err != nil {
+			&dl.Code, &dl.Reason, &dl.Delivered, &dl.Times, &lastAt); err != nil {
 			return nil, fmt.Errorf("scan timeline: %w", err)
 		}
 		e.Sequence = uint64(seq)
@@ -364,6 +374,9 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 		}
 		if service != "" {
 			dl.Service, dl.Handler = service, handler
+			if lastAt != nil {
+				dl.LastAt = lastAt.UTC()
+			}
 			e.DeadLetter = &dl
 		}
 		out = append(out, e)

@@ -266,7 +266,7 @@ func TestPruneKeepsSequencesWithoutGaps(t *testing.T) {
 	}
 	old := domain.Event{ID: "/services/registration-1", Source: "/services/registration", Type: "com.partnerhub.x.happened.v1", Subject: "PG-A1",
 		PartitionKey: "PG-A1", Sequence: 1, Time: t0, DeadLetter: &domain.DeadLetter{Code: "c", Service: "agreements", Handler: "h"}}
-	if _, err := s.RecordDeadLetter(ctx, old, []string{"PG-A1"}); err != nil {
+	if _, err := s.RecordDeadLetter(ctx, old, []string{"PG-A1"}, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Exec(ctx, `UPDATE events SET recorded_at = now() - interval '100 days' WHERE sequence <= 2;
