@@ -130,9 +130,6 @@ func (a *App) requestParties(ctx context.Context, p auth.Principal, resellerLoca
 	if !provider.ActiveIn(domain.ProgramIndirectProvider) {
 		return provider, reseller, mapErr(domain.ErrProviderNotActive)
 	}
-	if err := domain.CheckTarget(resellerLocationID); err != nil {
-		return provider, reseller, mapErr(err)
-	}
 	reseller, err = a.partners.Get(ctx, resellerLocationID)
 	if errors.Is(err, domain.ErrPartnerNotFound) {
 		return provider, reseller, mapErr(domain.ErrResellerUnknown)
