@@ -135,6 +135,9 @@ func Permanent(err error) bool {
 const (
 	// CodeInvalidQueryParameter is the problem's code.
 	CodeInvalidQueryParameter = "request.invalid_query_parameter"
+	// CodeFieldRequired is the field code of a field or parameter that is
+	// missing (registration's, the first published).
+	CodeFieldRequired = "field.required"
 	// CodeLimitOutOfRange is the field code of a page size (limit) that is
 	// not an integer within its bounds.
 	CodeLimitOutOfRange = "limit.out_of_range"

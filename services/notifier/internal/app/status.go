@@ -41,7 +41,7 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 	}
 	var fe []apperr.FieldError
 	if q.PartnerID == "" {
-		fe = append(fe, apperr.FieldError{Field: "query.partner_id", Code: "partner_id.required", Message: "is required"})
+		fe = append(fe, apperr.FieldError{Field: "query.partner_id", Code: apperr.CodeFieldRequired, Message: "is required"})
 	} else if id, err := ids.Parse(ids.Partner, q.PartnerID); err != nil {
 		fe = append(fe, ids.FieldError("query.partner_id", err, ids.Partner))
 	} else {

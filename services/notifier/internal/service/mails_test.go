@@ -284,6 +284,17 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 	if len(refused.Errors) != 1 || refused.Errors[0].Field != "query.limit" {
 		t.Fatalf("limit 0: %+v, want the field query.limit", refused)
 	}
+	// A missing partner is a missing field, a malformed one an ID that does
+	// not read, as in every service.
+	var missing, malformed struct {
+		Errors []struct{ Field, Code string }
+	}
+	h.get("/v1/mails", h.operator(), 422, &missing)
+	h.get("/v1/mails?partner_id="+res[:len(res)-1]+"X", h.operator(), 422, &malformed)
+	if len(missing.Errors) != 1 || missing.Errors[0].Code != "field.required" || len(malformed.Errors) != 1 ||
+		malformed.Errors[0] != (struct{ Field, Code string }{"query.partner_id", "id.invalid"}) {
+		t.Errorf("no partner_id: %+v; a wrong check symbol: %+v", missing, malformed)
+	}
 	h.get("/v1/mails/unknown", h.operator(), 404, nil)
 }
 

@@ -14,7 +14,7 @@ import (
 // Field codes of validation problems. They are part of the API: clients
 // branch on them, so never change a published one.
 const (
-	CodeRequired                 = "field.required"
+	CodeRequired                 = apperr.CodeFieldRequired
 	CodeTooLong                  = "field.too_long"
 	CodeInvalidEncoding          = "field.invalid_encoding"   // not UTF-8
 	CodeInvalidCharacters        = "field.invalid_characters" // control characters
