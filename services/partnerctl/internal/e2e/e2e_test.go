@@ -14,6 +14,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/pkg/jsonx"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/demo"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
@@ -79,7 +80,32 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 	expectedDeadLetters.Range(func(id, code any) bool { expected[id.(string)] = code.(string); return true })
 	s.AssertDeadLetters(t, expected)
 	assertGapFreeSequences(t, s)
+	assertLogLinesAreIJSON(t, s)
 	s.Stop(t)
+}
+
+// assertLogLinesAreIJSON: every JSON log line of every service names each
+// member once. A call site that adds an attribute the logger carries
+// already ("service") writes it twice, and a log pipeline keeps the first
+// or the last, whichever its parser does (RFC 7493).
+func assertLogLinesAreIJSON(t *testing.T, s *e2e.Stack) {
+	lines := 0
+	for _, name := range s.ServiceNames() {
+		reported := 0
+		for _, line := range strings.Split(s.Log(name), "\n") {
+			if !strings.HasPrefix(line, "{") {
+				continue
+			}
+			lines++
+			if path, dup := jsonx.DuplicateMember([]byte(line)); dup && reported < 3 {
+				t.Errorf("%s logged %q twice: %s", name, path, line)
+				reported++
+			}
+		}
+	}
+	if lines == 0 {
+		t.Error("no JSON log line read")
+	}
 }
 
 // validateResponses routes every API call of the run (the harness's and the

@@ -207,7 +207,7 @@ func Start(t testing.TB, opts ...Option) *Stack {
 		p.cmd = exec.Command(filepath.Join(bin, svc.Name))
 		p.cmd.Dir = t.TempDir()
 		p.cmd.Env = append(os.Environ(),
-			"HTTP_ADDR="+strings.TrimPrefix(s.urls[svc.Name], "http://"), "NATS_URL="+s.NATSURL, "LOG_LEVEL=warn",
+			"HTTP_ADDR="+strings.TrimPrefix(s.urls[svc.Name], "http://"), "NATS_URL="+s.NATSURL, "LOG_LEVEL=info",
 			"POSTGRES_ADMIN_URL="+testkit.AdminURL(), "POSTGRES_DB="+s.Database,
 			"AUTH_JWKS_FILE="+auth.DevJWKSPath(s.KeysDir), "PARTNERHUB_DEV_KEYS="+s.KeysDir,
 			"OUTBOX_POLL_INTERVAL=10ms", "TIMER_INTERVAL=200ms", "SHUTDOWN_TIMEOUT=5s",

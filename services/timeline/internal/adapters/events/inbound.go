@@ -74,9 +74,9 @@ func (in Inbound) OnDeadLetter(ctx context.Context, ev ce.Event, headers map[str
 	}
 	switch {
 	case !res.Fresh:
-		in.Log.DebugContext(ctx, "dead letter already on the timeline", "type", ev.Type, "id", ev.ID, "service", dl.Service, "handler", dl.Handler)
+		in.Log.DebugContext(ctx, "dead letter already on the timeline", "type", ev.Type, "id", ev.ID, "consumer", dl.Service, "handler", dl.Handler)
 	case res.Again:
-		in.Log.InfoContext(ctx, "event dead-lettered again by its handler", "type", ev.Type, "id", ev.ID, "service", dl.Service,
+		in.Log.InfoContext(ctx, "event dead-lettered again by its handler", "type", ev.Type, "id", ev.ID, "consumer", dl.Service,
 			"handler", dl.Handler, "code", dl.Code)
 	}
 	return nil
