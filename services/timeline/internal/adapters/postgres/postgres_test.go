@@ -292,3 +292,39 @@ func TestPruneKeepsSequencesWithoutGaps(t *testing.T) {
 		t.Fatalf("nothing left to prune: %d, %v", n, err)
 	}
 }
+
+// TestADeadLetterCountsOnlyALaterRefusal: the same dead letter delivered
+// again (its time), or one whose time is not known, changes nothing; a later
+// one by the same handler counts and takes its reason, where the first was.
+func TestADeadLetterCountsOnlyALaterRefusal(t *testing.T) {
+	ctx := context.Background()
+	s := postgres.New(pool(t))
+	refused := func(at time.Time, reason string) domain.Event {
+		return domain.Event{ID: "e-dl", Source: "/services/agreements", Type: "com.partnerhub.x.happened.v1", Subject: "PG-A1",
+			PartitionKey: "PG-A1", Sequence: 1, Time: at, DeadLetter: &domain.DeadLetter{Code: "c", Reason: reason, Service: "registration", Handler: "h"}}
+	}
+	for _, step := range []struct {
+		name      string
+		at        time.Time
+		timeKnown bool
+		want      int
+	}{
+		{"first", t0, true, 1},
+		{"the same, delivered again", t0, true, 0},
+		{"a later time not known (arrival)", t0.Add(time.Hour), false, 0},
+		{"refused again later", t0.Add(time.Hour), true, 2},
+		{"that one delivered again", t0.Add(time.Hour), true, 0},
+	} {
+		got, err := s.RecordDeadLetter(ctx, refused(step.at, step.name), []string{"PG-A1"}, step.timeKnown)
+		if err != nil || got != step.want {
+			t.Fatalf("%s: %d, %v; want %d", step.name, got, err, step.want)
+		}
+	}
+	page, err := s.Page(ctx, "PG-A1", nil, nil, 10)
+	if err != nil || len(page) != 1 {
+		t.Fatalf("page %+v, %v", page, err)
+	}
+	if dl := page[0].DeadLetter; dl == nil || dl.Times != 2 || !dl.LastAt.Equal(t0.Add(time.Hour)) || dl.Reason != "refused again later" || !page[0].Time.Equal(t0) {
+		t.Errorf("entry at %v: %+v", page[0].Time, dl)
+	}
+}
