@@ -18,10 +18,34 @@ import (
 // Stream is one stream of the catalog: an upper-case noun over the
 // lower-case dotted subjects of one producer.
 type Stream struct {
-	Name     string
+	Name string
+	// Subjects are what the stream holds, as consumers, tools and the
+	// bus users' permissions name it ("registration.>").
 	Subjects []string
 	// Producer names who publishes on it.
 	Producer string
+	// Partitioned: a service's outbox relay publishes on it, each event on
+	// <topic>.<partition> (PartitionSubject), and only there does a
+	// consumer read it. The stream stores nothing else: a message on any
+	// other subject of the producer ("registration.x.v1", or a partition
+	// that does not exist) is refused at publish (no stream answers it)
+	// instead of being stored for no consumer.
+	Partitioned bool
+}
+
+// Accepts lists the subjects s stores (its JetStream subjects): Subjects,
+// or for a partitioned stream each partition of them.
+func (s Stream) Accepts() []string {
+	if !s.Partitioned {
+		return s.Subjects
+	}
+	out := make([]string, 0, len(s.Subjects)*Partitions)
+	for _, sub := range s.Subjects {
+		for p := range Partitions {
+			out = append(out, PartitionFilter(sub, p))
+		}
+	}
+	return out
 }
 
 // Catalog lists every stream. Each producing service owns one; upstream
@@ -29,13 +53,13 @@ type Stream struct {
 // dead-letters on DEADLETTER (deadletter.<service>).
 var Catalog = []Stream{
 	{Name: "INTAKE", Subjects: []string{"intake.>"}, Producer: "upstream systems and verifier services"},
-	{Name: "REGISTRATION", Subjects: []string{"registration.>"}, Producer: "registration"},
-	{Name: "EMAIL", Subjects: []string{"email.>"}, Producer: "email-ownership"},
-	{Name: "NOTIFIER", Subjects: []string{"notifier.>"}, Producer: "notifier"},
-	{Name: "VERIFICATION", Subjects: []string{"verification.>"}, Producer: "verification"},
-	{Name: "AGREEMENTS", Subjects: []string{"agreements.>"}, Producer: "agreements"},
-	{Name: "RELATIONSHIPS", Subjects: []string{"relationships.>"}, Producer: "relationships"},
-	{Name: "TIMELINE", Subjects: []string{"timeline.>"}, Producer: "timeline"},
+	{Name: "REGISTRATION", Subjects: []string{"registration.>"}, Producer: "registration", Partitioned: true},
+	{Name: "EMAIL", Subjects: []string{"email.>"}, Producer: "email-ownership", Partitioned: true},
+	{Name: "NOTIFIER", Subjects: []string{"notifier.>"}, Producer: "notifier", Partitioned: true},
+	{Name: "VERIFICATION", Subjects: []string{"verification.>"}, Producer: "verification", Partitioned: true},
+	{Name: "AGREEMENTS", Subjects: []string{"agreements.>"}, Producer: "agreements", Partitioned: true},
+	{Name: "RELATIONSHIPS", Subjects: []string{"relationships.>"}, Producer: "relationships", Partitioned: true},
+	{Name: "TIMELINE", Subjects: []string{"timeline.>"}, Producer: "timeline", Partitioned: true},
 	{Name: DeadLetterStream, Subjects: []string{"deadletter.>"}, Producer: "every consumer"},
 }
 
@@ -78,7 +102,7 @@ func StreamConfig(s Stream, replicas int) jetstream.StreamConfig {
 	}
 	cfg := jetstream.StreamConfig{
 		Name:       s.Name,
-		Subjects:   s.Subjects,
+		Subjects:   s.Accepts(),
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     30 * 24 * time.Hour,

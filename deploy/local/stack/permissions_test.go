@@ -242,7 +242,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 					createDurable(ctx, t, u, names[i], filters[i])
 				}
 			}
-			publishOK(ctx, t, u, strings.TrimSuffix(s.Subjects[0], ">")+"test.happened.v1", s.Name)
+			publishOK(ctx, t, u, bus.PartitionSubject(strings.TrimSuffix(s.Subjects[0], ">")+"test.happened.v1", testPartition), s.Name)
 			publishOK(ctx, t, u, bus.DeadLetterSubject(u.name), bus.DeadLetterStream)
 		}
 	})
@@ -334,7 +334,7 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 				t.Fatal("the catch-all handler did not receive the unknown type")
 			}
 		}
-		publishOK(ctx, t, registration, "registration.garbled.v1", "REGISTRATION")
+		publishOK(ctx, t, registration, bus.PartitionSubject("registration.test.garbled.v1", testPartition), "REGISTRATION")
 		testkit.Eventually(t, 10*time.Second, func() error {
 			dl, err := admin.js.Stream(ctx, bus.DeadLetterStream)
 			if err != nil {
@@ -344,12 +344,12 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if m.Header.Get(bus.DLQCode) != ce.CodeMissingSpecVersion || m.Header.Get(bus.DLQSubject) != "registration.garbled.v1" {
+			if m.Header.Get(bus.DLQCode) != ce.CodeMissingSpecVersion || m.Header.Get(bus.DLQSubject) != bus.PartitionSubject("registration.test.garbled.v1", testPartition) {
 				return fmt.Errorf("last dead letter: code %s subject %s", m.Header.Get(bus.DLQCode), m.Header.Get(bus.DLQSubject))
 			}
 			return nil
 		})
-		publishDenied(ctx, t, timeline, admin, "registration.partner.forged.v1", "REGISTRATION")
+		publishDenied(ctx, t, timeline, admin, bus.PartitionSubject("registration.partner.forged.v1", testPartition), "REGISTRATION")
 	})
 
 	t.Run("a verifier consumes review tasks and publishes decisions on intake only", func(t *testing.T) {
@@ -376,13 +376,13 @@ func TestBusUsersOnAServerWithTheCommittedConfig(t *testing.T) {
 	})
 
 	t.Run("email-ownership cannot publish a verification event", func(t *testing.T) {
-		publishDenied(ctx, t, email, admin, "verification.decision.recorded.v1", "VERIFICATION")
+		publishDenied(ctx, t, email, admin, bus.PartitionSubject("verification.decision.recorded.v1", testPartition), "VERIFICATION")
 	})
 
 	t.Run("an upstream system publishes intake registrations only", func(t *testing.T) {
 		upstream := connectAs(t, url, bus.UpstreamUser, pw[bus.UpstreamUser])
 		publishOK(ctx, t, upstream, "intake.registration.requested.v1", "INTAKE")
-		publishDenied(ctx, t, upstream, admin, "registration.application.forged.v1", "REGISTRATION")
+		publishDenied(ctx, t, upstream, admin, bus.PartitionSubject("registration.application.forged.v1", testPartition), "REGISTRATION")
 		publishDenied(ctx, t, upstream, admin, "intake.verification.decision.forged.v1", "INTAKE")
 	})
 

@@ -178,10 +178,11 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	}
 	nc, js := testkit.JetStream(t, url)
 	_ = nc
+	subject := bus.PartitionSubject("agreements.acceptance.recorded.v1", bus.PartitionFor("PG-X"))
 	dl := nats.NewMsg(bus.DeadLetterSubject("registration"))
 	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "ev-1", "ce-type": "com.partnerhub.agreements.acceptance.recorded.v1",
 		"ce-source": "/services/agreements", "ce-subject": "PG-X", bus.DLQCode: "registration.program_takes_no_location",
-		bus.DLQService: "registration", bus.DLQSubject: "agreements.acceptance.recorded.v1", bus.DLQReason: "r"} {
+		bus.DLQService: "registration", bus.DLQSubject: subject, bus.DLQReason: "r"} {
 		dl.Header[k] = []string{v}
 	}
 	dl.Data = []byte(`{"partner_id":"PG-X"}`)
@@ -201,12 +202,24 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.GetLastMsgForSubject(context.Background(), "agreements.acceptance.recorded.v1")
+	m, err := s.GetLastMsgForSubject(context.Background(), subject)
 	if err != nil {
 		t.Fatalf("replayed event not on its subject: %v", err)
 	}
 	if m.Header.Get("ce-id") != "ev-1" || m.Header.Get(bus.DLQCode) != "" || string(m.Data) != `{"partner_id":"PG-X"}` {
 		t.Fatalf("replayed message: %v %s", m.Header, m.Data)
+	}
+	// A dead letter of an event published on its bare topic (stored before
+	// the streams took partitions only): no stream takes it back, and the
+	// error says why instead of a bare "no response from stream".
+	dl.Header.Set(bus.DLQSubject, "agreements.acceptance.recorded.v1")
+	dl.Header.Set("ce-id", "ev-2")
+	if ack, err = js.PublishMsg(context.Background(), dl); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run(t, nil, "deadletters", "replay", "--url", url, strconv.FormatUint(ack.Sequence, 10))
+	if code == ExitOK || !strings.Contains(stderr, "none stores this subject") {
+		t.Fatalf("replay of a bare topic: %d %s %s", code, out, stderr)
 	}
 	if code, _, _ := run(t, nil, "deadletters", "replay", "--url", url, "x"); code != ExitUsage {
 		t.Fatalf("bad SEQ exit %d, want usage", code)

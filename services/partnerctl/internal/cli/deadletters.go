@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -150,6 +151,9 @@ the principal, publish the missing version…) → replay → watch the outcome 
 				return err
 			}
 			ack, err := js.PublishMsg(ctx, out)
+			if errors.Is(err, jetstream.ErrNoStreamResponse) {
+				return fmt.Errorf("replay to %s: no stream answered: none stores this subject (a service's events are stored on <topic>.<partition> only) or JetStream is unavailable: %w", subject, err)
+			}
 			if err != nil {
 				return fmt.Errorf("replay to %s: %w", subject, err)
 			}

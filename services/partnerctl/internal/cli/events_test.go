@@ -67,7 +67,7 @@ func tailStack(t *testing.T) (string, jetstream.JetStream) {
 	dl := event("agreements.acceptance.recorded.v1", "agreements", "PG-A", 1, 6, `{"partner_id":"PG-A","program":"indirect_reseller"}`)
 	publishEvent(t, js, bus.DeadLetterSubject("registration"), dl, map[string]string{bus.DLQCode: "registration.program_takes_no_location",
 		bus.DLQService: "registration", bus.DLQSubject: "agreements.acceptance.recorded.v1", bus.DLQReason: "no location"})
-	garbage := nats.NewMsg("registration.garbage")
+	garbage := nats.NewMsg(bus.PartitionSubject("registration.test.garbage.v1", 0))
 	garbage.Data = []byte("not json")
 	if _, err := js.PublishMsg(context.Background(), garbage); err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestEventsTailLiveAndInterrupt(t *testing.T) {
 		}
 		return nil
 	})
-	publishEvent(t, js, "registration.partner.activated.v1",
+	publishEvent(t, js, testkit.Subject(ce.TypePrefix+"registration.partner.activated.v1", "PG-C"),
 		event("registration.partner.activated.v1", "registration", "PG-C", 3, 7, `{"partner_id":"PG-C","market":"JP","location_ids":["PL-C"]}`), nil)
 	want := "   2026-11-21T10:00:07Z registration    registration.partner.activated.v1                PG-C             seq 3    market=JP\n"
 	testkit.Eventually(t, 10*time.Second, func() error {
@@ -268,7 +268,7 @@ func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
 		event("agreements.acceptance.recorded.v1", "agreements", "PG-T", 1, 30, `{"partner_id":"PG-T"}`),
 		event("email.challenge.opened.v1", "email-ownership", "PG-T", 1, 20, `{"partner_id":"PG-T"}`),
 	} {
-		publishEvent(t, js, ce.Topic(e.Type), e, nil)
+		publishEvent(t, js, testkit.Subject(e.Type, e.Subject), e, nil)
 	}
 	for _, since := range [][]string{{"--all"}, {"--since", "1h"}} {
 		args := append([]string{"events", "tail", "--url", url, "--partner", "PG-T", "--limit", "5", "--timeout", "20s"}, since...)
@@ -298,7 +298,7 @@ func TestEventsTailHistoryIsInTimeOrderAcrossStreams(t *testing.T) {
 		return nil
 	})
 	live := event("relationships.request.created.v1", "relationships", "PG-T", 1, 5, `{"partner_id":"PG-T"}`)
-	publishEvent(t, js, ce.Topic(live.Type), live, nil)
+	publishEvent(t, js, testkit.Subject(live.Type, live.Subject), live, nil)
 	if code := <-done; code != ExitOK {
 		t.Fatalf("live: exit %d: %s", code, out.String())
 	}

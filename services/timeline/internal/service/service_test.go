@@ -224,7 +224,7 @@ func TestTimeline(t *testing.T) {
 	for _, ev := range []ce.Event{reg1, reg3, mail1, mail2, reg2, mail2, mail3, reg5, rel1, version} {
 		e.publish(ev)
 	}
-	e.publishRaw("registration.garbled.v1", map[string]string{"content-type": "text/plain"}, []byte("not a cloudevent"))
+	e.publishRaw(bus.PartitionSubject("registration.test.garbled.v1", 0), map[string]string{"content-type": "text/plain"}, []byte("not a cloudevent"))
 	e.settled()
 
 	full := []string{mail1.ID, reg1.ID, mail2.ID, reg2.ID, reg3.ID, mail3.ID, reg5.ID, rel1.ID}
@@ -306,7 +306,7 @@ func TestTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Header.Get(bus.DLQCode) != ce.CodeMissingSpecVersion || m.Header.Get(bus.DLQSubject) != "registration.garbled.v1" {
+		if m.Header.Get(bus.DLQCode) != ce.CodeMissingSpecVersion || m.Header.Get(bus.DLQSubject) != bus.PartitionSubject("registration.test.garbled.v1", 0) {
 			t.Errorf("dead letter code %q subject %q", m.Header.Get(bus.DLQCode), m.Header.Get(bus.DLQSubject))
 		}
 	})
