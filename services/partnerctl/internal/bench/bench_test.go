@@ -145,6 +145,9 @@ func BenchmarkOnboarding(b *testing.B) {
 			b.ReportMetric(float64(bench.Percentile(k.SubmitToMail, 50))/float64(time.Millisecond), "kratos-p50-mail-ms@"+w)
 		}
 		b.ReportMetric(float64(rep.Peer.Ours.CPU)/float64(time.Millisecond), "ours-cpu-ms/addr")
+		if e := rep.Peer.Ours.EmailPart; e.Addresses > 0 {
+			b.ReportMetric(float64(e.PerAddress())/float64(time.Millisecond), "ours-email-part-cpu-ms/addr")
+		}
 		b.ReportMetric(float64(bench.Percentile(rep.Peer.Ours.FirstMail, 50))/float64(time.Millisecond), "ours-p50-mail-ms")
 	}
 	if len(rep.Baselines.PgbenchTPS) > 0 {

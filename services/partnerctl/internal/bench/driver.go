@@ -89,6 +89,18 @@ func (e *StallError) Unwrap() error { return e.Err }
 // Load runs n onboardings with c workers, each starting the next as soon as
 // its previous one is active (closed loop). The first failure cancels the rest.
 func (d *Driver) Load(ctx context.Context, n, c int) ([]Onboarding, error) {
+	return d.load(ctx, n, c, false)
+}
+
+// LoadEmailPart is Load up to the e-mail part of each onboarding, the work
+// a peer such as Ory Kratos does: register, the confirmation mails, every
+// link followed, every email.ownership.confirmed.v1 seen. Each partner is
+// left pending review, and the next begins.
+func (d *Driver) LoadEmailPart(ctx context.Context, n, c int) ([]Onboarding, error) {
+	return d.load(ctx, n, c, true)
+}
+
+func (d *Driver) load(ctx context.Context, n, c int, emailPart bool) ([]Onboarding, error) {
 	if n < 1 || c < 1 {
 		return nil, fmt.Errorf("load of %d onboardings by %d workers: want at least one of each", n, c)
 	}
@@ -112,7 +124,7 @@ func (d *Driver) Load(ctx context.Context, n, c int) ([]Onboarding, error) {
 				if ctx.Err() != nil {
 					return
 				}
-				o, err := d.Onboard(ctx, w)
+				o, err := d.onboard(ctx, w, emailPart)
 				if err != nil {
 					cancel(err)
 					return
@@ -218,6 +230,12 @@ func (c company) email() string { return "taro.yamada@" + c.domain }
 // Onboard takes one new company from submit to an active reseller
 // enrollment, as worker w (whose upstream system and verifier it acts as).
 func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
+	return d.onboard(ctx, w, false)
+}
+
+// onboard is Onboard; with emailPart it stops once every address of the
+// company is confirmed (LoadEmailPart).
+func (d *Driver) onboard(ctx context.Context, w int, emailPart bool) (Onboarding, error) {
 	n, co := d.nextCompany()
 	o := Onboarding{Index: n, Worker: w, Domain: co.domain}
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
@@ -267,6 +285,16 @@ func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
 		}
 	}
 	o.Clicked = time.Now()
+	if emailPart {
+		if err := d.Board.WaitPartner(ctx, o.PartnerID, func(s *Seen) bool { return len(s.Confirmed) >= len(o.Enrollments) }); err != nil {
+			seen := d.Board.Partner(o.PartnerID)
+			return o, stall("confirmed", fmt.Sprintf("%d of %d email.ownership.confirmed.v1 seen", len(seen.Confirmed), len(o.Enrollments)), err)
+		}
+		if ts := sortedTimes(d.Board.Partner(o.PartnerID).Confirmed); len(ts) > 0 {
+			o.Confirmed = ts[len(ts)-1]
+		}
+		return o, nil
+	}
 
 	// 3. The company review task appears; a verifier claims and approves it.
 	var taskID string

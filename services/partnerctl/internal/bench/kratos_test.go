@@ -87,3 +87,25 @@ func TestKratosVersion(t *testing.T) {
 		t.Fatalf("version %q", v)
 	}
 }
+
+func TestThePeerTableShowsTheEmailPartBesideKratos(t *testing.T) {
+	k := KratosRun{N: 10, C: 8, Wall: time.Second, CPU: CPUUsage{Groups: map[string]time.Duration{"kratos": 200 * time.Millisecond}}}
+	e := EmailPart{Onboardings: 2, Addresses: 4, C: 8, CPU: CPUUsage{Groups: map[string]time.Duration{"a": 30 * time.Millisecond, "b": 10 * time.Millisecond}}}
+	if got := e.PerAddress(); got != 10*time.Millisecond {
+		t.Fatalf("e-mail part per address %s, want 40ms / 4 = 10ms", got)
+	}
+	r := &Report{Peer: &PeerReport{Runs: []KratosRun{k}, Ours: OursPerAddress{C: 8, Addresses: 10, CPU: 15 * time.Millisecond, EmailPart: e}}}
+	var out strings.Builder
+	r.printPeer(&out)
+	for _, want := range []string{"ours, the e-mail part alone (4 addr)", "10.0", "e-mail part / kratos CPU", "0.50", "0.75"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+	r.Peer.Ours.EmailPart = EmailPart{}
+	out.Reset()
+	r.printPeer(&out)
+	if strings.Contains(out.String(), "e-mail part") {
+		t.Errorf("an e-mail part that was not measured is shown:\n%s", out.String())
+	}
+}

@@ -121,6 +121,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	for _, lp := range cfg.Points {
 		total += lp.N
 	}
+	if cfg.Kratos.Binary != "" {
+		total += emailPartOnboardings(cfg.Kratos)
+	}
 	register, err := RegisterRecords(id, total)
 	if err != nil {
 		return nil, err
@@ -290,10 +293,19 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	// The peer last, beside the idle stack (its backends and the kratos
 	// process are accounted apart from ours).
 	if cfg.Kratos.Binary != "" && len(rep.Points) > 0 {
+		// Ours doing only what the peer does (register, mail, confirm),
+		// before the peer runs.
+		email, err := measureEmailPart(ctx, d, cfg.Kratos, procs, cfg.Drain)
+		if err != nil {
+			return rep, fmt.Errorf("the e-mail part alone: %w", err)
+		}
+		logf("ours, the e-mail part alone: %d verified addresses (%d onboardings to confirmed) at C=%d, CPU %.1f ms/address",
+			email.Addresses, email.Onboardings, email.C, ms(email.PerAddress()))
 		if rep.Peer, err = runKratos(ctx, cfg, stack, board, cfg.Drain, logf); err != nil {
 			return rep, err
 		}
 		rep.Peer.Ours = oursPerAddress(rep.Points, cfg.Kratos.C, rep.IdleBefore.CPU)
+		rep.Peer.Ours.EmailPart = email
 	}
 	rep.Finished = time.Now()
 	if err := stack.Check(); err != nil {
