@@ -39,7 +39,9 @@ import (
 // BENCH_TRACE=n (diagnostic: every event's ce-time and arrival, and the n
 // slowest onboardings of each load point printed as timelines),
 // BENCH_KRATOS=<kratos binary> (peer comparison with Ory Kratos, built
-// outside the repository: README, "Performance and scaling"), with
+// outside the repository: README, "Performance and scaling"; before the
+// peer, our stack runs half as many onboardings only to both addresses
+// confirmed, the peer's work), with
 // BENCH_KRATOS_ADDRESSES (verified addresses per poll setting, 200),
 // BENCH_KRATOS_CONCURRENCY (8), BENCH_KRATOS_PULL_WAITS (courier poll
 // settings, "default,50ms"), BENCH_KRATOS_BCRYPT_COST (4).

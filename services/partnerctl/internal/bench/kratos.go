@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +105,34 @@ type EmailPart struct {
 // PerAddress is the whole stack's CPU per verified address.
 func (e EmailPart) PerAddress() time.Duration {
 	return e.CPU.Total() / time.Duration(max(e.Addresses, 1))
+}
+
+// Breakdown is the e-mail part's CPU per address by process group, the
+// largest first, and Postgres by backend.
+func (e EmailPart) Breakdown() string {
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%.1f", ms(d/time.Duration(max(e.Addresses, 1))))
+	}
+	var parts []string
+	for _, g := range sortedByValue(e.CPU.Groups) {
+		parts = append(parts, g+" "+per(e.CPU.Groups[g]))
+	}
+	for _, c := range sortedByValue(e.CPU.Categories["postgres"]) {
+		if v := e.CPU.Categories["postgres"][c]; v >= time.Duration(e.Addresses)*50*time.Microsecond {
+			parts = append(parts, "pg "+strings.TrimPrefix(c, "backend ")+" "+per(v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sortedByValue is m's keys, the largest value first.
+func sortedByValue(m map[string]time.Duration) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b)) })
+	return keys
 }
 
 // emailPartOnboardings is how many onboardings the e-mail part runs: about

@@ -109,3 +109,13 @@ func TestThePeerTableShowsTheEmailPartBesideKratos(t *testing.T) {
 		t.Errorf("an e-mail part that was not measured is shown:\n%s", out.String())
 	}
 }
+
+func TestTheEmailPartBreakdownListsTheLargestFirst(t *testing.T) {
+	e := EmailPart{Addresses: 10, CPU: CPUUsage{
+		Groups:     map[string]time.Duration{"notifier": 10 * time.Millisecond, "postgres": 50 * time.Millisecond, "timeline": 20 * time.Millisecond},
+		Categories: map[string]map[string]time.Duration{"postgres": {"backend timeline_app": 30 * time.Millisecond, "walwriter": 100 * time.Microsecond}},
+	}}
+	if got, want := e.Breakdown(), "postgres 5.0, timeline 2.0, notifier 1.0, pg timeline_app 3.0"; got != want {
+		t.Fatalf("breakdown %q, want %q", got, want)
+	}
+}

@@ -299,8 +299,8 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		if err != nil {
 			return rep, fmt.Errorf("the e-mail part alone: %w", err)
 		}
-		logf("ours, the e-mail part alone: %d verified addresses (%d onboardings to confirmed) at C=%d, CPU %.1f ms/address",
-			email.Addresses, email.Onboardings, email.C, ms(email.PerAddress()))
+		logf("ours, the e-mail part alone: %d verified addresses (%d onboardings to confirmed) at C=%d, CPU %.1f ms/address (%s)",
+			email.Addresses, email.Onboardings, email.C, ms(email.PerAddress()), email.Breakdown())
 		if rep.Peer, err = runKratos(ctx, cfg, stack, board, cfg.Drain, logf); err != nil {
 			return rep, err
 		}
