@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -28,42 +30,85 @@ func NewTo(w io.Writer, service, level string) *slog.Logger {
 		lvl = slog.LevelInfo
 	}
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
-	return slog.New(ctxHandler{h}).With("service", service)
+	return slog.New(ctxHandler{Handler: h}).With("service", service)
 }
 
-type ctxHandler struct{ slog.Handler }
+// ctxHandler adds the context's ids to every record and keeps each member
+// name once per JSON object (I-JSON, RFC 7493): a record's attribute named
+// like one its logger already carries (With, e.g. "service") or like an
+// earlier one of the record is written as <name>_2, <name>_3…, and a
+// context id the record or the logger names already is not added again.
+type ctxHandler struct {
+	slog.Handler
+	// keys are the member names the logger's attributes (With) hold in the
+	// innermost group (the top level when none).
+	keys []string
+}
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
-	if c := ce.CauseFrom(ctx); c.CorrelationID != "" {
-		r.AddAttrs(slog.String("correlation_id", c.CorrelationID))
-		if c.CausationID != "" {
-			r.AddAttrs(slog.String("causation_id", c.CausationID))
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	seen := make(map[string]bool, len(h.keys)+r.NumAttrs()+6)
+	for _, k := range h.keys {
+		seen[k] = true
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		a.Key = unique(seen, a.Key)
+		out.AddAttrs(a)
+		return true
+	})
+	add := func(key, value string) {
+		if value != "" && !seen[key] {
+			seen[key] = true
+			out.AddAttrs(slog.String(key, value))
 		}
 	}
+	if c := ce.CauseFrom(ctx); c.CorrelationID != "" {
+		add("correlation_id", c.CorrelationID)
+		add("causation_id", c.CausationID)
+	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
+		add("trace_id", sc.TraceID().String())
 	}
 	p, _ := auth.FromContext(ctx)
 	// The request id is the HTTP layer's from the start of a request (before
 	// any principal exists, so that a refused or failed request carries it
 	// too), else the principal's; a record that names it already keeps its own.
-	if id := cmp.Or(httpx.RequestID(ctx), p.RequestID); id != "" && !hasAttr(r, "request_id") {
-		r.AddAttrs(slog.String("request_id", id))
-	}
-	if p.Subject != "" {
-		r.AddAttrs(slog.String("actor", p.Subject))
-	}
-	return h.Handler.Handle(ctx, r)
+	add("request_id", cmp.Or(httpx.RequestID(ctx), p.RequestID))
+	add("actor", p.Subject)
+	return h.Handler.Handle(ctx, out)
 }
 
-func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
-func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
+// unique is key, or key_2, key_3… when seen holds it; it marks the name
+// it returns as seen.
+func unique(seen map[string]bool, key string) string {
+	name := key
+	for n := 2; seen[name]; n++ {
+		name = key + "_" + strconv.Itoa(n)
+	}
+	seen[name] = true
+	return name
+}
 
-func hasAttr(r slog.Record, key string) bool {
-	found := false
-	r.Attrs(func(a slog.Attr) bool {
-		found = a.Key == key
-		return !found
-	})
-	return found
+func (h ctxHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	keys := slices.Clone(h.keys)
+	seen := make(map[string]bool, len(keys)+len(as))
+	for _, k := range keys {
+		seen[k] = true
+	}
+	renamed := make([]slog.Attr, len(as))
+	for i, a := range as {
+		a.Key = unique(seen, a.Key)
+		keys = append(keys, a.Key)
+		renamed[i] = a
+	}
+	return ctxHandler{h.Handler.WithAttrs(renamed), keys}
+}
+
+// WithGroup opens a group: the names after it are its members, apart from
+// those before it.
+func (h ctxHandler) WithGroup(n string) slog.Handler {
+	if n == "" {
+		return h
+	}
+	return ctxHandler{h.Handler.WithGroup(n), nil}
 }
