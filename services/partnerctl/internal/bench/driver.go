@@ -227,14 +227,10 @@ func (c company) registration() map[string]any {
 
 func (c company) email() string { return "taro.yamada@" + c.domain }
 
-// Onboard takes one new company from submit to an active reseller
-// enrollment, as worker w (whose upstream system and verifier it acts as).
-func (d *Driver) Onboard(ctx context.Context, w int) (Onboarding, error) {
-	return d.onboard(ctx, w, false)
-}
-
-// onboard is Onboard; with emailPart it stops once every address of the
-// company is confirmed (LoadEmailPart).
+// onboard takes one new company from submit to an active reseller
+// enrollment, as worker w (whose upstream system and verifier it acts as);
+// with emailPart it stops once every address of the company is confirmed
+// (LoadEmailPart).
 func (d *Driver) onboard(ctx context.Context, w int, emailPart bool) (Onboarding, error) {
 	n, co := d.nextCompany()
 	o := Onboarding{Index: n, Worker: w, Domain: co.domain}
