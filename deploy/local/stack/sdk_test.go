@@ -193,6 +193,32 @@ func TestOfficialSDKUnderTheCommittedPermissions(t *testing.T) {
 		}
 	})
 
+	t.Run("a service's own user publishes only on a partition", func(t *testing.T) {
+		// What round 29 found from outside: an event sent on the bare topic
+		// was stored, and no consumer read it. The stream refuses it now,
+		// and the SDK reports the send as not acknowledged.
+		v := &violations{}
+		nc := sdkConn(t, url, "registration", pw["registration"], v)
+		ev := sdkEvent("com.partnerhub.registration.partner.activated.v1", "/services/registration", "PG-SDKP-0000-001")
+		ev.SetExtension("partitionkey", "PG-SDKP-0000-001")
+		for _, subject := range []string{"registration.partner.activated.v1", bus.PartitionSubject("registration.partner.activated.v1", bus.Partitions)} {
+			if err := sdkSend(nc, "REGISTRATION", subject, ev); err == nil {
+				t.Errorf("the SDK's send on %s was acknowledged: stored where no consumer reads it", subject)
+			}
+		}
+		subject := bus.PartitionSubject("registration.partner.activated.v1", bus.PartitionFor("PG-SDKP-0000-001"))
+		if err := sdkSend(nc, "REGISTRATION", subject, ev); err != nil {
+			t.Fatalf("on its partition: %v", err)
+		}
+		stored, err := admin.js.Stream(ctx, "REGISTRATION")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := stored.GetLastMsgForSubject(ctx, subject); err != nil || m.Header.Get(ce.HID) != ev.ID() {
+			t.Fatalf("REGISTRATION holds %v (%v) on %s, want the SDK's event", m, err, subject)
+		}
+	})
+
 	t.Run("verifier service", func(t *testing.T) {
 		v := &violations{}
 		nc := sdkConn(t, url, bus.VerifierUser, pw[bus.VerifierUser], v)
