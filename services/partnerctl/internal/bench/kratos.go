@@ -100,6 +100,8 @@ type OursPerAddress struct {
 type EmailPart struct {
 	Onboardings, Addresses, C int
 	CPU                       CPUUsage // whole stack, first submit → last confirmed + drain
+	// Statements are its pg_stat_statements (BENCH_PG_STATEMENTS=1).
+	Statements []Statement
 }
 
 // PerAddress is the whole stack's CPU per verified address.
@@ -141,8 +143,14 @@ func emailPartOnboardings(k KratosConfig) int { return max(1, k.N/2) }
 
 // measureEmailPart verifies about k.N addresses (two per onboarding) at the
 // peer's concurrency, the stack's CPU counted as a load point's is.
-func measureEmailPart(ctx context.Context, d *Driver, k KratosConfig, procs []Proc, drain time.Duration) (EmailPart, error) {
+// With statements, its pg_stat_statements are kept too.
+func measureEmailPart(ctx context.Context, d *Driver, k KratosConfig, procs []Proc, drain time.Duration, stats *PGStats, statements bool) (EmailPart, error) {
 	e := EmailPart{Onboardings: emailPartOnboardings(k), C: k.C}
+	if statements {
+		if err := stats.ResetStatements(ctx); err != nil {
+			return e, err
+		}
+	}
 	c0 := TakeCPU(procs)
 	obs, err := d.LoadEmailPart(ctx, e.Onboardings, e.C)
 	if err != nil {
@@ -150,6 +158,11 @@ func measureEmailPart(ctx context.Context, d *Driver, k KratosConfig, procs []Pr
 	}
 	sleep(ctx, drain)
 	e.CPU = TakeCPU(procs).Sub(c0)
+	if statements {
+		if e.Statements, err = stats.Statements(ctx); err != nil {
+			return e, err
+		}
+	}
 	for _, o := range obs {
 		e.Addresses += len(o.Enrollments)
 	}

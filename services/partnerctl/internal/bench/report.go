@@ -490,9 +490,25 @@ func (r *Report) printTables(w io.Writer) {
 func (r *Report) printStatements(w io.Writer) {
 	last := r.Points[len(r.Points)-1]
 	fmt.Fprintf(w, "\npg_stat_statements at C=%d, by calls (calls/onb, exec ms/onb, rows/call, role, statement):\n", last.C)
+	statementsTable(w, last.Statements, float64(last.N))
+	if e := r.emailPart(); e != nil && len(e.Statements) > 0 {
+		fmt.Fprintf(w, "\npg_stat_statements of the e-mail part alone (peer), by calls (calls/addr, exec ms/addr, rows/call, role, statement):\n")
+		statementsTable(w, e.Statements, float64(max(e.Addresses, 1)))
+	}
+}
+
+// emailPart is the e-mail part measured beside the peer, if any.
+func (r *Report) emailPart() *EmailPart {
+	if r.Peer == nil {
+		return nil
+	}
+	return &r.Peer.Ours.EmailPart
+}
+
+// statementsTable prints sts per unit of work (n of them).
+func statementsTable(w io.Writer, sts []Statement, n float64) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	n := float64(last.N)
-	for i, st := range last.Statements {
+	for i, st := range sts {
 		if i >= 100 || (i >= 30 && float64(st.Calls)/n < 0.2) {
 			break
 		}

@@ -295,7 +295,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if cfg.Kratos.Binary != "" && len(rep.Points) > 0 {
 		// Ours doing only what the peer does (register, mail, confirm),
 		// before the peer runs.
-		email, err := measureEmailPart(ctx, d, cfg.Kratos, procs, cfg.Drain)
+		email, err := measureEmailPart(ctx, d, cfg.Kratos, procs, cfg.Drain, stats, cfg.Statements)
 		if err != nil {
 			return rep, fmt.Errorf("the e-mail part alone: %w", err)
 		}
