@@ -119,3 +119,18 @@ func TestTheEmailPartBreakdownListsTheLargestFirst(t *testing.T) {
 		t.Fatalf("breakdown %q, want %q", got, want)
 	}
 }
+
+func TestTheEmailPartsStatementsArePrintedPerAddress(t *testing.T) {
+	r := &Report{
+		Points: []PointResult{{LoadPoint: LoadPoint{N: 10, C: 8}, Statements: []Statement{{Query: "SELECT 1", Role: "registration_app", Calls: 20}}}},
+		Peer: &PeerReport{Ours: OursPerAddress{EmailPart: EmailPart{Addresses: 4,
+			Statements: []Statement{{Query: "INSERT INTO challenge_tokens", Role: "email_ownership_app", Calls: 8, TimeMS: 2}}}}},
+	}
+	var out strings.Builder
+	r.printStatements(&out)
+	text := out.String()
+	_, part, found := strings.Cut(text, "e-mail part alone")
+	if !found || !strings.Contains(part, "2.00  0.50  0.0  email_ownership  INSERT INTO challenge_tokens") {
+		t.Fatalf("the e-mail part's statements per address (8 calls, 2 ms over 4 addresses) are missing:\n%s", text)
+	}
+}
