@@ -26,8 +26,8 @@ import (
 // (per onboarding, 60s), BENCH_IDLE (idle window, 10s), BENCH_BASELINES=0
 // (skip pgbench and JetStream), BENCH_JSON (write the report as JSON there),
 // BENCH_TMPDIR (parent of the run's directory), BENCH_PG_STATEMENTS=1
-// (diagnostic: pg_stat_statements on, the statements of each load point
-// printed; Postgres costs a little more, so such figures are not comparable),
+// (diagnostic: pg_stat_statements on, the statements of the last load point
+// printed, and of the e-mail part beside the peer; Postgres costs a little more, so such figures are not comparable),
 // BENCH_PG_MALLOC=default (the private cluster without PostgresMalloc, as
 // rounds before 14 ran it), BENCH_STEADY=0 (no Postgres.Steady before the
 // warm-up, as rounds before 18 ran it), BENCH_PG_SETTINGS (diagnostic:
