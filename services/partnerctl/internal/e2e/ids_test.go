@@ -28,7 +28,7 @@ func assertEveryServiceReadsAPartnerIDOneWay(t *testing.T, s *e2e.Stack, partner
 		location      int    // the answer to a location partner ID
 		field         string
 	}{
-		{"registration", "/v1/partners/{id}", 422, "partner_id"},
+		{"registration", "/v1/partners/{id}", 422, "path.id"},
 		{"verification", "/v1/verification/partners/{id}/case", 422, "path.partner_id"},
 		{"agreements", "/v1/partners/{id}/agreements", 404, "path.id"}, // takes a location partner ID too: this one is no location
 		{"notifier", "/v1/mails?partner_id={id}", 422, "query.partner_id"},

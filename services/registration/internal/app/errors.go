@@ -118,6 +118,13 @@ func invalidNote() error {
 		Message: "is required (at most 2000 characters)"})
 }
 
+// ReadID reads an identifier named field (a path parameter's field is
+// "path.<name>", as every service names it) in its canonical form, with
+// the errors of parseID.
+func ReadID(field string, kind ids.Kind, s string) (string, error) {
+	return parseID[string](field, kind, s)
+}
+
 // parseID parses an identifier from a command field with a precise error.
 func parseID[T ~string](field string, kind ids.Kind, s string) (T, error) {
 	id, err := ids.Parse(kind, s)

@@ -16,6 +16,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
 	"github.com/partnerhub/onboarding/services/registration/internal/app"
@@ -47,7 +48,7 @@ func (a *API) activity(next http.Handler) http.Handler {
 // Routes lists the API (GET /openapi.json is public, the rest protected).
 func (a *API) Routes() []httpx.Route {
 	route := func(method, pattern string, h http.HandlerFunc) httpx.Route {
-		return httpx.Route{Method: method, Pattern: pattern, Handler: h}
+		return httpx.Route{Method: method, Pattern: pattern, Handler: pathIDs(pattern, h)}
 	}
 	return []httpx.Route{
 		route("POST", "/v1/registrations", a.submit),
@@ -72,6 +73,38 @@ func (a *API) Routes() []httpx.Route {
 		route("POST", "/v1/partners/{id}/profile-changes/{number}/decisions", a.decideProfileCheck),
 		httpx.OpenAPIRoute(OpenAPI),
 	}
+}
+
+// pathIDs reads the identifiers in a route's path before h runs — a
+// partner's {id}, a duplicate claim's {claim_id} — as every service reads
+// its path's: a malformed one, or one of another kind, is a 422 whose
+// field is "path.<name>"; h gets its canonical form.
+func pathIDs(pattern string, h http.HandlerFunc) http.HandlerFunc {
+	var params []pathID
+	for _, p := range []pathID{{"id", ids.Partner}, {"claim_id", ids.DuplicateClaim}} {
+		if strings.Contains(pattern, "{"+p.name+"}") {
+			params = append(params, p)
+		}
+	}
+	if len(params) == 0 {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			id, err := app.ReadID("path."+p.name, p.kind, r.PathValue(p.name))
+			if err != nil {
+				httpx.WriteError(w, r, err)
+				return
+			}
+			r.SetPathValue(p.name, id)
+		}
+		h(w, r)
+	}
+}
+
+type pathID struct {
+	name string
+	kind ids.Kind
 }
 
 func principal(r *http.Request) auth.Principal {
