@@ -47,7 +47,7 @@ func (a *App) CreateRequest(ctx context.Context, p auth.Principal, cmd CreateReq
 	// a wrong request is 422 whatever the parties' state.
 	if cmd.ResellerLocationID == "" {
 		return CreateRequestResult{}, apperr.Invalid(CodeResellerLocationMissing, "name the reseller's location",
-			apperr.FieldError{Field: "reseller_location_id", Code: "reseller_location_id.required", Message: "is required"})
+			apperr.FieldError{Field: "reseller_location_id", Code: apperr.CodeFieldRequired, Message: "is required"})
 	}
 	location, err := readTarget(cmd.ResellerLocationID)
 	if err != nil {

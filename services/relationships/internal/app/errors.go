@@ -132,7 +132,7 @@ func mapErr(err error) error {
 	case errors.Is(err, domain.ErrNotWider):
 		return field(CodeNotWider, "roles", "roles.not_wider")
 	case errors.Is(err, domain.ErrReasonRequired):
-		return field(CodeInvalidReason, "reason", "reason.required")
+		return field(CodeInvalidReason, "reason", apperr.CodeFieldRequired)
 	case errors.Is(err, domain.ErrReasonTooLong):
 		return field(CodeInvalidReason, "reason", "reason.too_long")
 	case errors.Is(err, domain.ErrReasonCharacters):

@@ -28,7 +28,7 @@ func (a *App) ReopenReview(ctx context.Context, p auth.Principal, cmd ReopenRevi
 	note := strings.TrimSpace(cmd.Note)
 	if note == "" || len([]rune(note)) > domain.MaxRevocationReasonLength {
 		return nil, apperr.Invalid("verification.invalid_review", "say why the case is reviewed again",
-			apperr.FieldError{Field: "note", Code: "required", Message: "is required (at most 2000 characters)"})
+			apperr.FieldError{Field: "note", Code: apperr.CodeFieldRequired, Message: "is required (at most 2000 characters)"})
 	}
 	var out *domain.Case
 	err := a.Cases.Update(ctx, cmd.CaseID, func(c *domain.Case) error {

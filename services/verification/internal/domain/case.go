@@ -103,19 +103,19 @@ func (in OpenInput) validate() []FieldProblem {
 	var fs []FieldProblem
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
 	if strings.TrimSpace(in.PartnerID) == "" {
-		add("partner_id", "required", "partner id is required")
+		add("partner_id", CodeRequired, "partner id is required")
 	}
 	if !ValidMarket(in.Market) {
 		add("market", "market.invalid", "market must be an ISO 3166-1 alpha-2 code")
 	}
 	if strings.TrimSpace(in.Facts.LegalName) == "" {
-		add("company.legal_name", "required", "legal name is required")
+		add("company.legal_name", CodeRequired, "legal name is required")
 	}
 	if strings.TrimSpace(in.Facts.Address.Line1) == "" {
-		add("company.address.line1", "required", "address line 1 is required")
+		add("company.address.line1", CodeRequired, "address line 1 is required")
 	}
 	if strings.TrimSpace(in.Facts.Address.City) == "" {
-		add("company.address.city", "required", "city is required")
+		add("company.address.city", CodeRequired, "city is required")
 	}
 	if n, _ := normalize.Digits(in.Facts.RegistrationNumber); in.Market == "JP" && n != "" && !ValidCorporateNumber(n) {
 		add("company.registration_number", "registration_number.check_digit", "not a valid 13-digit corporate number")
@@ -124,7 +124,7 @@ func (in OpenInput) validate() []FieldProblem {
 		add("contact.email", "email.invalid", "contact e-mail is not a valid address")
 	}
 	if len(in.Enrollments) == 0 {
-		add("enrollments", "required", "at least one enrollment is required")
+		add("enrollments", CodeRequired, "at least one enrollment is required")
 	}
 	for i, e := range in.Enrollments {
 		if e.ID == "" || !slices.Contains([]Program{ProgramPartnerNetwork, ProgramResellerIndirect, ProgramIndirectProvider}, e.Program) {
@@ -139,7 +139,7 @@ func (in OpenInput) validate() []FieldProblem {
 // registry pre-check's findings.
 func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case, error) {
 	if id == "" {
-		return nil, invalid(ErrInvalidCase, []FieldProblem{{"id", "required", "case id is required"}})
+		return nil, invalid(ErrInvalidCase, []FieldProblem{{"id", CodeRequired, "case id is required"}})
 	}
 	if fs := in.validate(); len(fs) > 0 {
 		return nil, invalid(ErrInvalidCase, fs)

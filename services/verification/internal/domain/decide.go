@@ -96,7 +96,7 @@ const (
 func checkDecisionID(id string) (FieldProblem, bool) {
 	switch {
 	case strings.TrimSpace(id) == "":
-		return FieldProblem{"decision_id", "decision.id_required", "decision_id is required: it makes the decision idempotent"}, false
+		return FieldProblem{"decision_id", CodeRequired, "decision_id is required: it makes the decision idempotent"}, false
 	case utf8.RuneCountInString(id) > MaxDecisionIDLength:
 		return FieldProblem{"decision_id", "decision.id_too_long", fmt.Sprintf("decision_id is at most %d characters", MaxDecisionIDLength)}, false
 	}
@@ -112,7 +112,7 @@ func validateDecision(in DecisionInput, k CheckKind) ([]DocumentType, error) {
 	add := func(field, code, msg string) { fs = append(fs, FieldProblem{field, code, msg}) }
 	// The decision id is checked before the task is looked at (Decide).
 	if in.Verifier == "" {
-		add("verifier", "required", "verifier is required")
+		add("verifier", CodeRequired, "verifier is required")
 	}
 	var docs []DocumentType
 	switch in.Outcome {

@@ -3,7 +3,13 @@ package domain
 import (
 	"fmt"
 	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
 )
+
+// CodeRequired is a field problem's code for a field that is missing or
+// blank: the same in every service.
+const CodeRequired = apperr.CodeFieldRequired
 
 // FieldProblem names one problem with one input field; the app layer turns it
 // into an apperr.FieldError.

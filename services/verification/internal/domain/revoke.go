@@ -45,7 +45,7 @@ func (in RevokeInput) validate() []FieldProblem {
 	}
 	switch {
 	case strings.TrimSpace(in.Reason) == "":
-		add("reason", "required", "a revocation needs a reason")
+		add("reason", CodeRequired, "a revocation needs a reason")
 	case utf8.RuneCountInString(in.Reason) > MaxRevocationReasonLength:
 		add("reason", "too_long", "reason is longer than 2000 characters")
 	}
@@ -53,7 +53,7 @@ func (in RevokeInput) validate() []FieldProblem {
 		add("reason", "invalid_characters", "reason must not contain a control, invisible or bidirectional-control character ("+p.String()+")")
 	}
 	if in.Revoker == "" {
-		add("revoker", "required", "revoker is required")
+		add("revoker", CodeRequired, "revoker is required")
 	}
 	return fs
 }

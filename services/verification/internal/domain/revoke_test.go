@@ -102,7 +102,7 @@ func TestRevokeRefusals(t *testing.T) {
 		{"id of a review decision", approvedCase,
 			RevokeInput{DecisionID: "d1", Revoker: "v2", Reason: "r"}, ErrDecisionIDReused, nil},
 		{"missing fields", approvedCase,
-			RevokeInput{Revoker: "v2", Reason: "  "}, ErrInvalidRevocation, []string{"decision_id:decision.id_required", "reason:required"}},
+			RevokeInput{Revoker: "v2", Reason: "  "}, ErrInvalidRevocation, []string{"decision_id:field.required", "reason:field.required"}},
 		{"too long fields", approvedCase,
 			RevokeInput{DecisionID: long(MaxDecisionIDLength + 1), Revoker: "v2", Reason: long(MaxRevocationReasonLength + 1)},
 			ErrInvalidRevocation, []string{"decision_id:decision.id_too_long", "reason:too_long"}},

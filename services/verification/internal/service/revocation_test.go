@@ -68,7 +68,7 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 	}
 	t.Run("per-field problems", func(t *testing.T) {
 		for in, want := range map[string][]string{
-			`{}`: {"decision_id:decision.id_required", "reason:required"},
+			`{}`: {"decision_id:field.required", "reason:field.required"},
 			`{"decision_id":"` + strings.Repeat("d", 129) + `","reason":"` + strings.Repeat("r", 2001) + `"}`: {"decision_id:decision.id_too_long", "reason:too_long"},
 		} {
 			var raw map[string]any

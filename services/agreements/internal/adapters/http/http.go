@@ -148,10 +148,10 @@ func (h handlers) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	var missing []apperr.FieldError
 	if req.VersionID == "" {
-		missing = append(missing, apperr.FieldError{Field: "version_id", Code: "agreements.required", Message: "is required"})
+		missing = append(missing, apperr.FieldError{Field: "version_id", Code: apperr.CodeFieldRequired, Message: "is required"})
 	}
 	if req.Market == "" {
-		missing = append(missing, apperr.FieldError{Field: "market", Code: "agreements.required", Message: "is required"})
+		missing = append(missing, apperr.FieldError{Field: "market", Code: apperr.CodeFieldRequired, Message: "is required"})
 	}
 	if len(missing) > 0 {
 		httpx.WriteError(w, r, apperr.Invalid(app.CodeInvalidInput, "required fields are missing", missing...))

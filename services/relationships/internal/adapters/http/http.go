@@ -154,11 +154,7 @@ func (a API) viewInvitation(w http.ResponseWriter, r *http.Request) {
 // answers): 422 at that field, not the 404 of a token that matches no
 // invitation.
 func tokenMissing(field, detail string) error {
-	code := "invitation_token.required"
-	if field == "token" {
-		code = "token.required"
-	}
-	return apperr.Invalid("relationships.invitation_token_missing", detail, apperr.FieldError{Field: field, Code: code, Message: "is required"})
+	return apperr.Invalid("relationships.invitation_token_missing", detail, apperr.FieldError{Field: field, Code: apperr.CodeFieldRequired, Message: "is required"})
 }
 
 // decodeAnswer reads the body of an answer to an invitation into b, whose
