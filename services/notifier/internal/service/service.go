@@ -84,13 +84,26 @@ type Config struct {
 	MaxAttempts  int           `env:"RETRY_MAX_ATTEMPTS" envDefault:"12"`
 	// SendLease bounds how long an attempt in flight blocks others; the
 	// sender renews it every third of it, so a crashed sender's mail is
-	// sent again one lease later.
-	SendLease time.Duration `env:"SEND_LEASE" envDefault:"15s"`
+	// sent again one lease later — by any replica: each looks for leases
+	// that ran out every half lease (deliveryEvery).
+	SendLease time.Duration `env:"SEND_LEASE" envDefault:"5s"`
 
 	// SMTPTLSConfig overrides TLS settings (tests trust a test CA).
 	SMTPTLSConfig *tls.Config `env:"-"`
 	// Clock overrides the time (tests); nil is the wall clock.
 	Clock app.Clock `env:"-"`
+}
+
+// deliveryEvery bounds the delivery job's sleep: TIMER_INTERVAL, or half
+// the send lease when that is shorter. Another replica's attempt leaves no
+// due time in this one's memory (it was claimed there), so a sender that
+// died mid-send is found by this bound: its mail goes again at most one
+// lease and a half after its last heartbeat, not a TIMER_INTERVAL later.
+func (c Config) deliveryEvery() time.Duration {
+	if half := c.SendLease / 2; half > 0 && half < c.TimerInterval {
+		return half
+	}
+	return c.TimerInterval
 }
 
 func (c Config) policy() domain.Policy {
@@ -167,7 +180,7 @@ func (s *Service) Declaration() platform.Declaration {
 		Name:          Name,
 		Migrations:    postgres.Migrations,
 		Subscriptions: s.events.Subscriptions(),
-		Jobs: []jobs.Job{{Name: deliveryJob, Every: s.cfg.TimerInterval, Run: s.deliverDue},
+		Jobs: []jobs.Job{{Name: deliveryJob, Every: s.cfg.deliveryEvery(), Run: s.deliverDue},
 			{Name: sendersJob, Every: time.Minute, Run: s.runSenders}},
 		Routes: s.routes,
 		Checks: s.checks(),

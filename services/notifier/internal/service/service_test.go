@@ -82,6 +82,7 @@ type opts struct {
 	smtp        smtptest.Options
 	lease       time.Duration // SEND_LEASE; default 15s
 	senders     int           // MAIL_SENDERS; default as many as SMTP_CONNECTIONS
+	timer       time.Duration // TIMER_INTERVAL; default the tests' 50ms
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -112,6 +113,9 @@ func start(t *testing.T, o opts) *harness {
 		PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com",
 		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		MaxAttempts: 50, SendLease: cmp.Or(o.lease, 15*time.Second), MailSenders: o.senders, Clock: h.clock,
+	}
+	if o.timer > 0 {
+		cfg.TimerInterval = o.timer
 	}
 	h.logs = &testkit.SyncBuffer{}
 	h.run = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
