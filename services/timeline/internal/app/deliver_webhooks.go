@@ -62,6 +62,26 @@ func (h *handoff) take(now time.Time, n int, maxAge time.Duration) (items []hand
 	return items, len(h.items) > 0
 }
 
+// leases calls fn with each item's delivery and when its lease began.
+func (h *handoff) leases(fn func(id string, at time.Time)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, it := range h.items {
+		fn(it.id, it.at)
+	}
+}
+
+// renewed notes that the leases of ids began again at at.
+func (h *handoff) renewed(ids map[string]bool, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range h.items {
+		if ids[h.items[i].id] && h.items[i].at.Before(at) {
+			h.items[i].at = at
+		}
+	}
+}
+
 func (h *handoff) sweepDue(now time.Time) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -163,6 +183,9 @@ type DeliveryReport struct {
 	Attempts                    []domain.Attempt
 	Disabled                    []domain.DisabledEndpoint
 	InFlight                    int
+	// LeaseError is why the leases of what this process holds could not
+	// be renewed (they run on; tried again within a second).
+	LeaseError error
 }
 
 // inFlight is what this process has sent and not yet recorded. A run
@@ -175,8 +198,10 @@ type inFlight struct {
 	requests   int
 	byEndpoint map[string]int
 	// sent are the deliveries sent whose attempt is not yet recorded: a
-	// redelivery of one waits for that record.
-	sent map[string]bool
+	// redelivery of one waits for that record. since is when each one's
+	// lease began (its claim, or its last renewal).
+	sent  map[string]bool
+	since map[string]time.Time
 	// waiting are deliveries ready to send (loaded, with their endpoint)
 	// that found no free request, or their endpoint at its share.
 	waiting []sendable
@@ -227,6 +252,7 @@ func (f *inFlight) recorded(ended []endedAttempt) []handed {
 	defer f.mu.Unlock()
 	for _, e := range ended {
 		delete(f.sent, e.out.Delivery.ID)
+		delete(f.since, e.out.Delivery.ID)
 	}
 	var free []handed
 	held := f.held[:0]
@@ -266,7 +292,7 @@ func (f *inFlight) start(now time.Time, fresh []sendable, limit, share int, maxA
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.byEndpoint == nil {
-		f.byEndpoint, f.sent = map[string]int{}, map[string]bool{}
+		f.byEndpoint, f.sent, f.since = map[string]int{}, map[string]bool{}, map[string]time.Time{}
 	}
 	if f.stopping {
 		return nil, 0 // their leases lapse: sent after them by the sweep
@@ -280,7 +306,7 @@ func (f *inFlight) start(now time.Time, fresh []sendable, limit, share int, maxA
 		case f.requests < limit && f.byEndpoint[ep] < share && !f.sent[id]:
 			f.requests++
 			f.byEndpoint[ep]++
-			f.sent[id] = true
+			f.sent[id], f.since[id] = true, c.at
 			starting = append(starting, c.out)
 		case f.sent[id]:
 			// Loaded before the attempt in flight: loaded again once
@@ -291,6 +317,47 @@ func (f *inFlight) start(now time.Time, fresh []sendable, limit, share int, maxA
 		}
 	}
 	return starting, limit - f.requests
+}
+
+// leases calls fn with each delivery this process holds, and when its
+// lease began: those in flight or ended and not yet recorded, and (unless
+// inFlightOnly) those waiting for a request or for a record before them.
+func (f *inFlight) leases(inFlightOnly bool, fn func(id string, at time.Time)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, at := range f.since {
+		fn(id, at)
+	}
+	if inFlightOnly {
+		return
+	}
+	for _, c := range f.waiting {
+		fn(c.out.Delivery.ID, c.at)
+	}
+	for _, h := range f.held {
+		fn(h.id, h.at)
+	}
+}
+
+// renewed notes that the leases of ids began again at at.
+func (f *inFlight) renewed(ids map[string]bool, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, since := range f.since {
+		if ids[id] && since.Before(at) {
+			f.since[id] = at
+		}
+	}
+	for i := range f.waiting {
+		if c := &f.waiting[i]; ids[c.out.Delivery.ID] && c.at.Before(at) {
+			c.at = at
+		}
+	}
+	for i := range f.held {
+		if h := &f.held[i]; ids[h.id] && h.at.Before(at) {
+			h.at = at
+		}
+	}
 }
 
 // end notes an attempt that ended.
@@ -365,6 +432,10 @@ func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (Delivery
 		report = r.DeliveryReport
 		soonest(w.queue.noteDue(r.retryAt, false, p.Every, now))
 	}
+	// The leases of what this process holds (waiting, in flight, ended
+	// and not yet recorded) are renewed every third of a lease, so that
+	// they run out soon only when this process is gone.
+	soonest(w.renewLeases(ctx, now, false, &report))
 	free, _ := w.inFlight.free(limit)
 	var fresh []sendable
 	more := false
@@ -432,7 +503,21 @@ func (w *Webhooks) DeliverWebhooks(ctx context.Context, now time.Time) (Delivery
 // after it by the sweep (here or on another replica). ctx bounds the
 // record.
 func (w *Webhooks) Drain(ctx context.Context) (DeliveryReport, error) {
-	<-w.inFlight.stop()
+	idle := w.inFlight.stop()
+	if third := w.Policy.Lease / 3; third > 0 {
+		// The requests in flight keep their leases until they end.
+		tick := time.NewTicker(third)
+		defer tick.Stop()
+		for waiting := true; waiting; {
+			select {
+			case <-idle:
+				waiting = false
+			case <-tick.C:
+				w.renewLeases(ctx, w.Now(), true, nil)
+			}
+		}
+	}
+	<-idle
 	ended, _ := w.inFlight.takeEnded(w.Now(), 0)
 	if len(ended) == 0 {
 		return DeliveryReport{}, nil
@@ -440,6 +525,49 @@ func (w *Webhooks) Drain(ctx context.Context) (DeliveryReport, error) {
 	r, err := w.record(ctx, ended)
 	w.inFlight.recorded(ended)
 	return r.DeliveryReport, err
+}
+
+// renewLeases extends the leases of the deliveries this process holds
+// (inFlightOnly: of those in flight and ended) once the oldest began a third
+// of a lease ago, and returns when they are next due. A failed renewal is
+// reported in report (when given) and tried again within a second; the
+// leases run on meanwhile.
+func (w *Webhooks) renewLeases(ctx context.Context, now time.Time, inFlightOnly bool, report *DeliveryReport) time.Time {
+	third := w.Policy.Lease / 3
+	if third <= 0 {
+		return time.Time{}
+	}
+	var ids []string
+	var oldest time.Time
+	collect := func(id string, at time.Time) {
+		ids = append(ids, id)
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+	}
+	if !inFlightOnly {
+		w.queue.leases(collect)
+	}
+	w.inFlight.leases(inFlightOnly, collect)
+	if len(ids) == 0 {
+		return time.Time{}
+	}
+	if due := oldest.Add(third); now.Before(due) {
+		return due
+	}
+	if err := w.Store.ExtendLeases(ctx, ids, now.Add(w.Policy.Lease)); err != nil {
+		if report != nil {
+			report.LeaseError = err
+		}
+		return now.Add(min(third, time.Second))
+	}
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	w.queue.renewed(set, now)
+	w.inFlight.renewed(set, now)
+	return now.Add(third)
 }
 
 // record stores the outcomes of ended attempts.

@@ -54,6 +54,10 @@ type WebhookStore interface {
 	// ClaimDue claims up to limit pending deliveries due at now until
 	// leaseUntil and says when the next pending one is due (zero: none).
 	ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) (ids []string, next time.Time, err error)
+	// ExtendLeases moves the lease of the pending deliveries ids, which
+	// this process holds, to until (a heartbeat): a lease runs out only
+	// when its holder is gone.
+	ExtendLeases(ctx context.Context, ids []string, until time.Time) error
 	// Outgoing loads what sending the pending deliveries ids takes: the
 	// event, the endpoint and its unexpired sealed secrets (newest first).
 	// Deliveries no longer pending, or of a disabled endpoint, are left out.
@@ -156,8 +160,9 @@ type DeliveryQuery struct {
 // WebhookPolicy are the dispatcher's settings.
 type WebhookPolicy struct {
 	Retry domain.RetryPolicy
-	// Lease is how long a claimed delivery is left to its sender before
-	// another may claim it (more than the send timeout).
+	// Lease is how long a claimed delivery is left to its holder before
+	// another may claim it; the holder renews it every third of it while
+	// the delivery waits, is sent and is recorded.
 	Lease time.Duration
 	// Batch bounds the deliveries one run sends.
 	Batch int

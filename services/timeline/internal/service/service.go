@@ -162,11 +162,22 @@ func (s *Service) drainWebhooks(ctx context.Context, _ time.Time) (time.Time, er
 	return time.Time{}, nil
 }
 
+// webhookLease is how long a webhook delivery is left to the replica that
+// claimed it: renewed every third of it while the replica holds the
+// delivery (waiting, in flight up to WEBHOOK_TIMEOUT, being recorded), so
+// only a replica that is gone lets it run out.
+const webhookLease = 6 * time.Second
+
+// sweepEvery is the dispatcher's safety sweep: TIMER_INTERVAL, or half a
+// lease when that is shorter. A delivery another replica claimed leaves no
+// due time here; its lease running out (that replica gone) is found by
+// this bound, at most a lease and a half after its last renewal.
 func (s *Service) sweepEvery() time.Duration {
-	if s.cfg.TimerInterval > 0 {
-		return s.cfg.TimerInterval
+	every := s.cfg.TimerInterval
+	if every <= 0 {
+		every = 30 * time.Second
 	}
-	return 30 * time.Second
+	return min(every, webhookLease/2)
 }
 
 func (s *Service) deliverWebhooks(ctx context.Context, now time.Time) (time.Time, error) {
@@ -175,6 +186,9 @@ func (s *Service) deliverWebhooks(ctx context.Context, now time.Time) (time.Time
 		return time.Time{}, err
 	}
 	s.metrics.observe(report)
+	if report.LeaseError != nil {
+		s.Base.Log.Warn("webhook delivery leases not renewed: tried again within a second", "err", report.LeaseError)
+	}
 	for _, d := range report.Disabled {
 		s.Base.Log.Warn("webhook endpoint disabled: it failed for the whole retry schedule", "endpoint_id", d.EndpointID,
 			"consumer", d.Consumer, "url", d.URL, "failing_since", d.FailingSince, "last_status", d.LastStatus,
@@ -210,7 +224,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if clock == nil {
 		clock = func() time.Time { return time.Now().UTC() }
 	}
-	lease := 2*cfg.WebhookTimeout + 10*time.Second
+	lease := webhookLease
 	a := &app.App{Store: postgres.New(base.Pool), Now: clock, Retention: cfg.Retention, DeliveryLease: lease}
 	wh := &app.Webhooks{
 		Store:  postgres.NewWebhooks(base.Pool, base.Outbox, events.DisabledNotice),

@@ -273,6 +273,15 @@ func (s *Webhooks) EndpointsForSend(ctx context.Context, ids []string) ([]app.En
 	})
 }
 
+// ExtendLeases implements app.WebhookStore: a pending delivery's lease is
+// its next_attempt_at; one already due later (a retry another replica
+// scheduled) keeps its time.
+func (s *Webhooks) ExtendLeases(ctx context.Context, ids []string, until time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $2
+		WHERE id = ANY($1) AND state = 'pending' AND next_attempt_at < $2`, ids, until)
+	return err
+}
+
 // ClaimDue implements app.WebhookStore.
 func (s *Webhooks) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit int) ([]string, time.Time, error) {
 	var (
