@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -253,6 +254,11 @@ type Deps struct {
 type App struct {
 	d    Deps
 	pool *senders // nil: synchronous attempts (Senders 0)
+	// sending are the deliveries this process has an attempt of in flight
+	// (id → attempt; from the hand-off until its outcome is saved or given
+	// up): a lease that ran out while the database could not be reached is
+	// not taken again here while the sender still holds it.
+	sending sync.Map
 }
 
 // New checks the dependencies.

@@ -850,3 +850,53 @@ func TestAcceptReadsTheContactOnce(t *testing.T) {
 		t.Fatalf("%d contact reads, want 1", counting.contacts)
 	}
 }
+
+// TestAnAttemptInFlightHereIsNotTakenAgainHere: while the sender still
+// holds an attempt whose lease ran out unrenewed (the database could not
+// be reached for longer than a lease), this process's own delivery run does
+// not take it again and send it a second time; the sender saves its outcome
+// once it can. (Another replica would: that is the lease's purpose.)
+func TestAnAttemptInFlightHereIsNotTakenAgainHere(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.sender.errs = []error{errors.New("421 try later")}
+	if _, err := w.app.Accept(ctx, w.request(t, domain.LanguageJA)); err != nil {
+		t.Fatal(err)
+	}
+	w.sender.mu.Lock()
+	w.sender.entered, w.sender.release = make(chan struct{}), make(chan struct{})
+	w.sender.mu.Unlock()
+	retry := t0.Add(time.Minute)
+	w.clock.Set(retry)
+	done := make(chan domain.Status, 1)
+	go func() {
+		st, err := w.app.Deliver(ctx, "ch-1")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- st
+	}()
+	<-w.sender.entered
+	// No heartbeat got through: the lease ran out while the mail is sent.
+	w.clock.Set(retry.Add(domain.DefaultPolicy().Lease + time.Second))
+	again := make(chan app.DeliverReport, 1)
+	go func() { again <- w.deliver(t) }()
+	select {
+	case <-w.sender.entered:
+		close(w.sender.release)
+		t.Fatal("this process sent the mail again while its sender held it")
+	case rep := <-again:
+		if rep.Delivered+rep.Retrying+rep.Failed+rep.Dispatched != 0 {
+			t.Fatalf("the run took the attempt in flight: %+v", rep)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the delivery run did not return")
+	}
+	close(w.sender.release)
+	if st := <-done; st != domain.StatusDelivered {
+		t.Fatalf("status %s", st)
+	}
+	if n := len(w.sender.messages()); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
+	}
+}

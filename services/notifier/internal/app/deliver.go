@@ -70,6 +70,9 @@ func (a *App) DeliverDue(ctx context.Context) (DeliverReport, error) {
 // attempt is due again and sends again — at most one duplicate per crash,
 // with the same Message-ID.
 func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
+	if _, held := a.sending.Load(id); held {
+		return "", nil // in flight here: its sender saves the outcome
+	}
 	var req domain.MailRequest
 	var n int
 	var status domain.Status
@@ -150,6 +153,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 // stops when the returned function is called, or when the attempt is no
 // longer the one in flight.
 func (a *App) heartbeat(ctx context.Context, id string, n int) (stop func()) {
+	a.sending.Store(id, n)
 	tick, stopTicker := a.d.Ticker(a.d.Policy.Lease / 3)
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -175,6 +179,7 @@ func (a *App) heartbeat(ctx context.Context, id string, n int) (stop func()) {
 		close(done)
 		stopTicker()
 		<-exited
+		a.sending.CompareAndDelete(id, n)
 	}
 }
 
