@@ -612,12 +612,11 @@ func TestInvitationCarriesTheSealedLink(t *testing.T) {
 	}
 }
 
-// TestHeartbeatHoldsTheLeaseWhileSending: a retry that takes longer than
-// the lease to send keeps its lease through the heartbeat, so a second
-// worker does not send the mail again; when the send ends the heartbeat
-// stops and the outcome is recorded.
-func TestHeartbeatHoldsTheLeaseWhileSending(t *testing.T) {
-	w := newWorld(t)
+// retryHeldBySender makes the first attempt of mail ch-1 fail, then has
+// Deliver make the retry (at the returned time), whose send the SMTP
+// server holds until w.sender.release closes; done gets its status.
+func (w *world) retryHeldBySender(t *testing.T) (retry time.Time, done <-chan domain.Status) {
+	t.Helper()
 	ctx := context.Background()
 	w.sender.errs = []error{errors.New("421 try later")}
 	if _, err := w.app.Accept(ctx, w.request(t, domain.LanguageJA)); err != nil {
@@ -626,18 +625,29 @@ func TestHeartbeatHoldsTheLeaseWhileSending(t *testing.T) {
 	w.sender.mu.Lock()
 	w.sender.entered, w.sender.release = make(chan struct{}), make(chan struct{})
 	w.sender.mu.Unlock()
-	p := domain.DefaultPolicy()
-	retry := t0.Add(time.Minute)
+	retry = t0.Add(time.Minute)
 	w.clock.Set(retry)
-	done := make(chan domain.Status)
+	status := make(chan domain.Status, 1)
 	go func() {
 		st, err := w.app.Deliver(ctx, "ch-1")
 		if err != nil {
 			t.Error(err)
 		}
-		done <- st
+		status <- st
 	}()
 	<-w.sender.entered
+	return retry, status
+}
+
+// TestHeartbeatHoldsTheLeaseWhileSending: a retry that takes longer than
+// the lease to send keeps its lease through the heartbeat, so a second
+// worker does not send the mail again; when the send ends the heartbeat
+// stops and the outcome is recorded.
+func TestHeartbeatHoldsTheLeaseWhileSending(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	p := domain.DefaultPolicy()
+	retry, done := w.retryHeldBySender(t)
 	// Heartbeats while the server takes its time; the last send returns
 	// once the one before it was handled.
 	for i := 1; i <= 3; i++ {
@@ -858,25 +868,7 @@ func TestAcceptReadsTheContactOnce(t *testing.T) {
 // once it can. (Another replica would: that is the lease's purpose.)
 func TestAnAttemptInFlightHereIsNotTakenAgainHere(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	w.sender.errs = []error{errors.New("421 try later")}
-	if _, err := w.app.Accept(ctx, w.request(t, domain.LanguageJA)); err != nil {
-		t.Fatal(err)
-	}
-	w.sender.mu.Lock()
-	w.sender.entered, w.sender.release = make(chan struct{}), make(chan struct{})
-	w.sender.mu.Unlock()
-	retry := t0.Add(time.Minute)
-	w.clock.Set(retry)
-	done := make(chan domain.Status, 1)
-	go func() {
-		st, err := w.app.Deliver(ctx, "ch-1")
-		if err != nil {
-			t.Error(err)
-		}
-		done <- st
-	}()
-	<-w.sender.entered
+	retry, done := w.retryHeldBySender(t)
 	// No heartbeat got through: the lease ran out while the mail is sent.
 	w.clock.Set(retry.Add(domain.DefaultPolicy().Lease + time.Second))
 	again := make(chan app.DeliverReport, 1)

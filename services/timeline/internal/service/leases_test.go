@@ -10,27 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/timeline/internal/service"
 )
-
-// adminDB connects to the service's database as its owner.
-func (e *env) adminDB() *pgx.Conn {
-	e.t.Helper()
-	cfg, err := pgx.ParseConfig(testkit.AdminURL())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cfg.Database = e.db
-	db, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { db.Close(context.Background()) })
-	return db
-}
 
 // TestAHeldWebhookDeliveryKeepsItsLease: while a receiver holds a request
 // longer than a lease, the replica that sent it renews the delivery's lease

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -76,6 +77,22 @@ func start(t testing.TB, configure ...func(*service.Config)) *env {
 		e.client = contract.ValidatingClient(tt, api.OpenAPI)
 	}
 	return e
+}
+
+// adminDB connects to the service's database as its owner.
+func (e *env) adminDB() *pgx.Conn {
+	e.t.Helper()
+	cfg, err := pgx.ParseConfig(testkit.AdminURL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cfg.Database = e.db
+	db, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close(context.Background()) })
+	return db
 }
 
 // event is a CloudEvent as a producer's outbox relay would publish it.

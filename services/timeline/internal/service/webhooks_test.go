@@ -20,8 +20,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
@@ -715,16 +713,7 @@ func TestAWebhookRequestInFlightAtShutdownIsRecorded(t *testing.T) {
 		t.Fatal("the service did not stop once the request ended")
 	}
 	hooks.waitFor(t, ev.ID)
-	cfg, err := pgx.ParseConfig(testkit.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = e.db
-	db, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(context.Background())
+	db := e.adminDB()
 	var state string
 	var attempts int
 	if err := db.QueryRow(context.Background(), "SELECT state, attempts FROM timeline.webhook_deliveries WHERE event_id = $1", ev.ID).Scan(&state, &attempts); err != nil {
