@@ -36,6 +36,12 @@ type Job struct {
 
 // Runner runs jobs until its context ends.
 type Runner struct {
+	// Transient says whether a job's error is a passing state of what it
+	// depends on (the database cannot be reached): such failures are
+	// logged once per outage, as a warning, and their end once, rather
+	// than as an error per run. nil: every failure is an error.
+	Transient func(error) bool
+
 	log   *slog.Logger
 	now   func() time.Time
 	mu    sync.Mutex
@@ -116,6 +122,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 func (r *Runner) loop(ctx context.Context, j Job, wake chan struct{}) {
 	failures, immediate := 0, 0
+	var waitingSince time.Time // the first of the transient failures going on
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -135,12 +142,22 @@ func (r *Runner) loop(ctx context.Context, j Job, wake chan struct{}) {
 			}
 			failures++
 			wait = min(time.Second<<min(failures, 6), j.Every)
-			r.log.Error("job failed", "job", j.Name, "err", err, "retry_in", wait.String(), "failures", failures)
-		case !next.IsZero():
-			failures = 0
-			wait = min(max(next.Sub(now), 0), j.Every)
+			switch {
+			case r.Transient == nil || !r.Transient(err):
+				r.log.Error("job failed", "job", j.Name, "err", err, "retry_in", wait.String(), "failures", failures)
+			case waitingSince.IsZero():
+				waitingSince = now
+				r.log.Warn("job waits for what it depends on; tried again with backoff", "job", j.Name, "err", err)
+			}
 		default:
+			if !waitingSince.IsZero() {
+				r.log.Info("job runs again", "job", j.Name, "waited_ms", now.Sub(waitingSince).Milliseconds(), "failures", failures)
+				waitingSince = time.Time{}
+			}
 			failures = 0
+			if !next.IsZero() {
+				wait = min(max(next.Sub(now), 0), j.Every)
+			}
 		}
 		// Work due at once (a full batch) runs again at once; a job that
 		// keeps reporting work due without finishing it backs off instead

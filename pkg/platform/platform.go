@@ -206,6 +206,7 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 	b.Router.Instrument(tel)
 	b.Router.UseOwner(b.owner)
 	b.Jobs = jobs.New(log)
+	b.Jobs.Transient = pg.Unavailable
 	b.Timers = timer.New(b.Pool, log)
 	ok = true
 	return b, nil
