@@ -61,6 +61,9 @@ type Relay struct {
 	sent      []int64    // published, not deleted yet
 	sentSet   map[int64]bool
 	lastFlush time.Time
+	// flushAway: the last flush found the database unreachable (logged
+	// once; its end is logged too).
+	flushAway bool
 	// last is, per partition key, the sequence this relay published last
 	// (r.mu; forgotten when partitions move, or the least recent key when
 	// full: its next row is read from the outbox).
@@ -277,7 +280,14 @@ func (r *Relay) drain(ctx context.Context) bool {
 // FlushInterval has passed; r.mu is held.
 func (r *Relay) flushIfDue(ctx context.Context) {
 	if len(r.sent) >= r.cfg.BatchSize || time.Since(r.lastFlush) >= r.cfg.FlushInterval {
-		if err := r.flush(ctx); err != nil && ctx.Err() == nil {
+		err := r.flush(ctx)
+		switch {
+		case err == nil && r.flushAway:
+			r.flushAway = false
+			r.log.Info("outbox relay: published rows deleted again")
+		case err == nil, ctx.Err() != nil, r.flushAway && pg.Unavailable(err):
+		default:
+			r.flushAway = pg.Unavailable(err)
 			r.log.Warn("outbox relay: delete published rows", "err", err)
 		}
 	}
