@@ -168,9 +168,7 @@ func (r *Relay) GivePartition(int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last.Purge()
-	if err := r.flush(context.Background()); err != nil {
-		r.log.Warn("outbox relay: delete published rows", "err", err)
-	}
+	r.noteFlush(context.Background(), r.flush(context.Background()))
 }
 
 // Running is closed once the relay runs.
@@ -280,16 +278,22 @@ func (r *Relay) drain(ctx context.Context) bool {
 // FlushInterval has passed; r.mu is held.
 func (r *Relay) flushIfDue(ctx context.Context) {
 	if len(r.sent) >= r.cfg.BatchSize || time.Since(r.lastFlush) >= r.cfg.FlushInterval {
-		err := r.flush(ctx)
-		switch {
-		case err == nil && r.flushAway:
-			r.flushAway = false
-			r.log.Info("outbox relay: published rows deleted again")
-		case err == nil, ctx.Err() != nil, r.flushAway && pg.Unavailable(err):
-		default:
-			r.flushAway = pg.Unavailable(err)
-			r.log.Warn("outbox relay: delete published rows", "err", err)
-		}
+		r.noteFlush(ctx, r.flush(ctx))
+	}
+}
+
+// noteFlush logs what a flush ended with: a database that cannot be
+// reached once per outage (and the first flush that works again), any
+// other error every time; r.mu is held.
+func (r *Relay) noteFlush(ctx context.Context, err error) {
+	switch {
+	case err == nil && r.flushAway:
+		r.flushAway = false
+		r.log.Info("outbox relay: published rows deleted again")
+	case err == nil, ctx.Err() != nil, r.flushAway && pg.Unavailable(err):
+	default:
+		r.flushAway = pg.Unavailable(err)
+		r.log.Warn("outbox relay: delete published rows", "err", err)
 	}
 }
 
