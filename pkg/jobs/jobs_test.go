@@ -1,16 +1,17 @@
-package jobs
+package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/jobs"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 var errAway = errors.New("the database cannot be reached")
@@ -19,14 +20,14 @@ var errAway = errors.New("the database cannot be reached")
 // transient error) is logged once as a warning, not as an error per run,
 // and once more when it runs again; another error is an error every time.
 func TestAnOutageIsLoggedOnceAndItsEnd(t *testing.T) {
-	var buf bytes.Buffer
-	r := New(slog.New(slog.NewJSONHandler(&syncWriter{w: &buf}, nil)))
+	var buf testkit.SyncBuffer
+	r := jobs.New(slog.New(slog.NewJSONHandler(&buf, nil)))
 	r.Transient = func(err error) bool { return errors.Is(err, errAway) }
 	var runs atomic.Int32
 	failing := errors.New("a bug")
 	results := []error{errAway, errAway, errAway, nil, failing, failing, nil}
 	done := make(chan struct{})
-	if err := r.Add(Job{Name: "sweep", Every: time.Millisecond, Run: func(context.Context, time.Time) (time.Time, error) {
+	if err := r.Add(jobs.Job{Name: "sweep", Every: time.Millisecond, Run: func(context.Context, time.Time) (time.Time, error) {
 		n := int(runs.Add(1)) - 1
 		if n >= len(results) {
 			select {
@@ -68,16 +69,4 @@ func TestAnOutageIsLoggedOnceAndItsEnd(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-}
-
-// syncWriter serialises the writes of the runner's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

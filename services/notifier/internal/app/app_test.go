@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/sealedbox"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/memory"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -101,7 +101,7 @@ type world struct {
 	sender  *fakeSender
 	clock   *fakeClock
 	metrics *fakeMetrics
-	logs    *bytes.Buffer
+	logs    *testkit.SyncBuffer
 	ticks   chan time.Time
 	pub     *[32]byte
 }
@@ -117,7 +117,7 @@ func newWorld(t *testing.T, mods ...func(*app.Deps)) *world {
 		t.Fatalf("opener: %v", err)
 	}
 	w := &world{repo: memory.New(), sender: &fakeSender{}, clock: &fakeClock{now: t0}, metrics: &fakeMetrics{},
-		logs: &bytes.Buffer{}, ticks: make(chan time.Time)}
+		logs: &testkit.SyncBuffer{}, ticks: make(chan time.Time)}
 	w.dir = memory.NewDirectory(w.repo)
 	w.pub = new([32]byte)
 	copy(w.pub[:], mustB64(t, pubB64))
@@ -129,7 +129,7 @@ func newWorld(t *testing.T, mods ...func(*app.Deps)) *world {
 		Jitter: func() float64 { return 0.5 }, Policy: domain.DefaultPolicy(), Mails: set, LinkKey: []byte("0123456789abcdef-test-key"),
 		Links: app.Links{ConfirmURL: "https://onboarding.example.com/email-ownership/confirm", DisputeURL: "https://onboarding.example.com/email-ownership/dispute?src=mail",
 			PortalURL: "https://portal.example.com", PublicURL: "https://notify.example.com"},
-		Metrics: w.metrics, Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: w.logs}, nil)),
+		Metrics: w.metrics, Log: slog.New(slog.NewJSONHandler(w.logs, nil)),
 		Ticker: func(time.Duration) (<-chan time.Time, func()) { return w.ticks, func() {} }}
 	for _, m := range mods {
 		m(&deps)
@@ -149,17 +149,6 @@ func (w *world) seal(t *testing.T, p sealedbox.Payload) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (w *world) request(t *testing.T, lang domain.Language) domain.MailRequest {
