@@ -29,8 +29,13 @@ func translate(err error, context string) error {
 		for i, p := range ve.Problems {
 			fields[i] = apperr.FieldError{Field: p.Field, Code: p.Err.Code, Message: p.Err.Message}
 		}
+		// One problem is the answer's code, unless it is a missing member:
+		// field.required is a field's code, never an answer's.
 		code, msg := CodeInvalidInput, "the input is invalid"
-		if len(fields) == 1 {
+		switch {
+		case len(fields) == 1 && fields[0].Code == apperr.CodeFieldRequired:
+			msg = fields[0].Field + " " + fields[0].Message
+		case len(fields) == 1:
 			code, msg = fields[0].Code, fields[0].Message
 		}
 		e := apperr.Invalid(code, msg, fields...)

@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"strings"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
 )
 
 // Category classifies a domain error so that the app layer can map it to an
@@ -30,14 +32,16 @@ func conflict(code, msg string) *Error { return &Error{CategoryConflict, code, m
 
 // Input validation sentinels.
 var (
+	// ErrRequired is a member that is missing or blank: the code every
+	// service gives a missing field, at that field.
+	ErrRequired               = invalid(apperr.CodeFieldRequired, "is required")
 	ErrInvalidVersionID       = invalid("agreements.invalid_version_id", "a version id is 3-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
 	ErrInvalidProgram         = invalid("agreements.invalid_program", "a program is a lower-case identifier such as indirect_reseller")
 	ErrInvalidMarket          = invalid("agreements.invalid_market", "a market is an ISO 3166-1 alpha-2 country code")
 	ErrInvalidTextHash        = invalid("agreements.invalid_text_hash", "the text hash is the SHA-256 of the exact text as 64 hexadecimal digits")
 	ErrInvalidTextURL         = invalid("agreements.invalid_text_url", "the text URL must be an absolute http(s) URL without credentials or control, invisible or bidirectional-control characters, its host a DNS name (an internationalised one in its xn-- form) or an IP address, its port 1-65535")
-	ErrInvalidLanguage        = invalid("agreements.invalid_language", "languages are BCP 47 tags such as en or ja-JP; at least one is required")
-	ErrInvalidName            = invalid("agreements.invalid_name", "the agreement name is required, at most 200 characters, on one line, without control, invisible or bidirectional-control characters")
-	ErrInvalidEffectiveDate   = invalid("agreements.invalid_effective_date", "the effective date is required")
+	ErrInvalidLanguage        = invalid("agreements.invalid_language", "languages are BCP 47 tags such as en or ja-JP")
+	ErrInvalidName            = invalid("agreements.invalid_name", "the agreement name is at most 200 characters, on one line, without control, invisible or bidirectional-control characters")
 	ErrInvalidPolicy          = invalid("agreements.invalid_policy", "the version policy is auto_effective or requires_reacceptance")
 	ErrInvalidWindow          = invalid("agreements.invalid_reacceptance_window", "requires_reacceptance needs a positive re-acceptance window of at most 10 years; auto_effective takes none")
 	ErrInvalidPartnerID       = invalid("agreements.invalid_partner_id", "the partner id is required")

@@ -70,16 +70,24 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	s := VersionState{PublishedAt: serverTime(now), PublishedBy: by}
 
 	s.ID = strings.TrimSpace(d.ID)
-	if !versionIDPattern.MatchString(s.ID) {
+	if s.ID == "" {
+		ps.add("id", ErrRequired)
+	} else if !versionIDPattern.MatchString(s.ID) {
 		ps.add("id", ErrInvalidVersionID)
 	}
 	var err error
-	s.Program, err = ParseProgram(d.Program)
-	ps.add("program", err)
+	if strings.TrimSpace(d.Program) == "" {
+		ps.add("program", ErrRequired)
+	} else {
+		s.Program, err = ParseProgram(d.Program)
+		ps.add("program", err)
+	}
 	// The name is mailed to every partner the version concerns: one line,
 	// no character that hides or reorders what it says.
 	s.Name = normalize.Text(d.Name)
-	if _, bad := normalize.CheckText(s.Name); bad || s.Name == "" || utf8.RuneCountInString(s.Name) > 200 ||
+	if s.Name == "" {
+		ps.add("name", ErrRequired)
+	} else if _, bad := normalize.CheckText(s.Name); bad || utf8.RuneCountInString(s.Name) > 200 ||
 		strings.ContainsAny(strings.TrimSpace(d.Name), "\r\n") {
 		ps.add("name", ErrInvalidName)
 	}
@@ -94,7 +102,7 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 		}
 	}
 	if len(d.Languages) == 0 {
-		ps.add("languages", ErrInvalidLanguage)
+		ps.add("languages", ErrRequired)
 	}
 	for _, m := range d.Markets {
 		mk, err := ParseMarket(m)
@@ -108,21 +116,32 @@ func PublishVersion(d VersionDraft, by string, now time.Time) (*Version, error) 
 	}
 	slices.Sort(s.Markets)
 	if d.EffectiveFrom.IsZero() {
-		ps.add("effective_from", ErrInvalidEffectiveDate)
+		ps.add("effective_from", ErrRequired)
 	}
 	s.EffectiveFrom = serverTime(d.EffectiveFrom)
 	s.TextURL = strings.TrimSpace(d.TextURL)
 	// Mailed to every partner the version concerns: no character that hides
 	// or reorders where the link goes (net/url takes them in a path).
 	_, hidden := normalize.CheckText(s.TextURL)
-	if u, err := url.Parse(s.TextURL); err != nil || hidden || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+	if s.TextURL == "" {
+		ps.add("text_url", ErrRequired)
+	} else if u, err := url.Parse(s.TextURL); err != nil || hidden || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		u.User != nil || !normalize.URLHost(u.Hostname()) || !normalize.URLPort(u.Port()) {
 		ps.add("text_url", ErrInvalidTextURL)
 	}
-	s.TextSHA256, err = ParseTextHash(d.TextSHA256)
-	ps.add("text_sha256", err)
-	s.Policy, err = ParseVersionPolicy(d.Policy)
-	ps.add("policy", err)
+	if strings.TrimSpace(d.TextSHA256) == "" {
+		ps.add("text_sha256", ErrRequired)
+	} else {
+		s.TextSHA256, err = ParseTextHash(d.TextSHA256)
+		ps.add("text_sha256", err)
+	}
+	if strings.TrimSpace(d.Policy) == "" {
+		err = ErrRequired
+		ps.add("policy", err)
+	} else {
+		s.Policy, err = ParseVersionPolicy(d.Policy)
+		ps.add("policy", err)
+	}
 	s.ReacceptanceWindow = d.ReacceptanceWindow
 	if (s.Policy == PolicyRequiresReacceptance) != (d.ReacceptanceWindow > 0) || d.ReacceptanceWindow < 0 ||
 		d.ReacceptanceWindow > MaxReacceptanceWindow {

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -31,8 +32,11 @@ func testEveryServiceNamesAMissingFieldOneWay(t *testing.T, s *e2e.Stack) {
 		{"relationships", "POST", "/v1/relationship-requests", s.Token(providerAdmin(nobody)), `{"roles":["customer_management"]}`,
 			[]string{"reseller_location_id"}},
 		{"relationships", "POST", "/v1/invitation/authorise", s.Token(partnerAdmin(nobody, "admin-required")), `{"consent":true}`, []string{"token"}},
-		{"relationships", "GET", "/v1/invitation", s.Token(partnerAdmin(nobody, "admin-required")), ``, []string{"Invitation-Token"}},
+		{"relationships", "GET", "/v1/invitation", s.Token(partnerAdmin(nobody, "admin-required")), ``, []string{"header.Invitation-Token"}},
 		{"notifier", "GET", "/v1/mails", s.Token(observer), ``, []string{"query.partner_id"}},
+		{"agreements", "POST", "/v1/agreements/versions", s.Token(operator), `{"name":" ","languages":[]}`,
+			[]string{"id", "program", "name", "languages", "effective_from", "text_url", "text_sha256", "policy"}},
+		{"timeline", "POST", "/v1/webhooks/endpoints", s.Token(operator), `{"event_types":["registration."]}`, []string{"url"}},
 	} {
 		if !s.Has(c.service) {
 			continue
@@ -45,6 +49,10 @@ func testEveryServiceNamesAMissingFieldOneWay(t *testing.T, s *e2e.Stack) {
 		if res.Status != http.StatusUnprocessableEntity || res.Problem == nil {
 			t.Errorf("%s %s %s: %s, want 422", c.service, c.method, c.path, res)
 			continue
+		}
+		// field.required is a field's code; the answer's is the service's.
+		if res.Problem.Code == apperr.CodeFieldRequired || !strings.Contains(res.Problem.Code, ".") {
+			t.Errorf("%s: answer code %q, want the service's own", res, res.Problem.Code)
 		}
 		got := map[string]string{}
 		for _, e := range res.Problem.Errors {

@@ -91,6 +91,10 @@ func TestRegisterOverHTTP(t *testing.T) {
 		if bad.Status != http.StatusUnprocessableEntity || bad.json(t)["code"] != "idempotency.key_invalid" {
 			t.Fatalf("Idempotency-Key %q: %d %s", key, bad.Status, bad.Body)
 		}
+		// The header is named as a field, as a path or query parameter is.
+		if errs, _ := bad.json(t)["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["field"] != "header.Idempotency-Key" {
+			t.Fatalf("Idempotency-Key %q: field errors %v, want header.Idempotency-Key", key, bad.json(t)["errors"])
+		}
 	}
 
 	// The reads, by the upstream and by the partner's own user.

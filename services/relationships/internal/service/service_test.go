@@ -206,6 +206,11 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 
+	// The header is named as a field, as a path or query parameter is.
+	if r := e.call(inst, "GET", "/v1/invitation", resellerAdmin, nil); r.status != 422 || !strings.Contains(string(r.raw), `"field":"header.Invitation-Token","code":"field.required"`) {
+		t.Errorf("view without the Invitation-Token header: %d %s", r.status, r.raw)
+	}
+
 	unknown := strings.Repeat("A", 43) // well-formed (32 bytes) but never issued
 	check("unknown token", e.call(inst, "GET", "/v1/invitation", resellerAdmin, nil, "Invitation-Token", unknown), 404, app.CodeInvitationUnknown)
 	check("malformed token", authorise(resellerAdmin, "not-a-token", true), 404, app.CodeInvitationUnknown)

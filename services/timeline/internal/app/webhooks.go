@@ -284,6 +284,10 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, p auth.Principal, cmd Cre
 // apply sets the changed members of e (nil: unchanged), each validated.
 func (w *Webhooks) apply(e *domain.Endpoint, url *string, types *[]string, description *string) error {
 	if url != nil {
+		if strings.TrimSpace(*url) == "" {
+			return apperr.Invalid(CodeInvalidEndpoint, "url is required",
+				apperr.FieldError{Field: "url", Code: apperr.CodeFieldRequired, Message: "is required"})
+		}
 		u, err := domain.CheckEndpointURL(*url, w.Policy.AllowInsecure)
 		if err != nil {
 			return invalidEndpoint("url", err)

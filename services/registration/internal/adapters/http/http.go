@@ -132,7 +132,9 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx co
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if !validIdempotencyKey(key) {
-		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", "Idempotency-Key must be at most 255 characters of printable ASCII"))
+		const msg = "Idempotency-Key must be at most 255 characters of printable ASCII"
+		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", msg,
+			apperr.FieldError{Field: "header.Idempotency-Key", Code: "idempotency.key_invalid", Message: msg}))
 		return
 	}
 	p := principal(r)

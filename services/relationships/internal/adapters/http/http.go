@@ -133,7 +133,7 @@ type invitationResponse struct {
 func (a API) viewInvitation(w http.ResponseWriter, r *http.Request) {
 	token := r.Header.Get(InvitationTokenHeader)
 	if token == "" {
-		httpx.WriteError(w, r, tokenMissing(InvitationTokenHeader, "send the invitation token in the "+InvitationTokenHeader+" header"))
+		httpx.WriteError(w, r, tokenMissing("header."+InvitationTokenHeader, "send the invitation token in the "+InvitationTokenHeader+" header"))
 		return
 	}
 	v, err := a.App.ViewInvitation(r.Context(), principal(r), token)
