@@ -1,10 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -12,6 +9,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/normalize"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -173,28 +171,18 @@ func validateSearch(q SearchPartners) (PartnerQuery, error) {
 	if q.After != "" {
 		c, ok := decodeCursor(q.After)
 		if !ok {
-			return PartnerQuery{}, apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
-				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+			return PartnerQuery{}, page.InvalidAfter(CodeInvalidCursor)
 		}
 		out.After = &c
 	}
 	return out, nil
 }
 
-func encodeCursor(c PartnerCursor) string {
-	b, _ := json.Marshal(c) // a time and a string
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(c PartnerCursor) string { return page.Encode(c) }
 
 func decodeCursor(s string) (PartnerCursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return PartnerCursor{}, false
-	}
 	var c PartnerCursor
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || dec.More() || c.CreatedAt.IsZero() {
+	if !page.Decode(s, &c) || c.CreatedAt.IsZero() {
 		return PartnerCursor{}, false
 	}
 	if _, err := domain.ParsePartnerID(c.ID); err != nil {

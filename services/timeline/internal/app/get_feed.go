@@ -8,6 +8,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -117,8 +118,7 @@ func validateFeed(q GetFeed) (FeedQuery, error) {
 			if !errors.Is(err, domain.ErrInvalidCursor) {
 				return FeedQuery{}, err
 			}
-			return FeedQuery{}, apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
-				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+			return FeedQuery{}, page.InvalidAfter(CodeInvalidCursor)
 		}
 		out.After = pos
 	}

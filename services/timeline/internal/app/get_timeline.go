@@ -10,6 +10,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -120,8 +121,7 @@ func validate(q *GetTimeline) (limit int, after *domain.Position, prefixes []str
 			if !errors.Is(err, domain.ErrInvalidCursor) {
 				return 0, nil, nil, err
 			}
-			return 0, nil, nil, apperr.Invalid(CodeInvalidCursor, "after must be a cursor from a previous page's next",
-				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+			return 0, nil, nil, page.InvalidAfter(CodeInvalidCursor)
 		}
 		after = &pos
 	}

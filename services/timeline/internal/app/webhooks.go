@@ -10,6 +10,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/normalize"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -514,8 +515,7 @@ func (w *Webhooks) ListDeliveries(ctx context.Context, p auth.Principal, endpoin
 	if after != "" {
 		pos, err := domain.ParseDeliveryCursor(after)
 		if err != nil {
-			return nil, "", apperr.Invalid(CodeInvalidCursor, "after must be the next cursor of a previous page",
-				apperr.FieldError{Field: "query.after", Code: CodeInvalidCursor, Message: "not a cursor this service issued"})
+			return nil, "", page.InvalidAfter(CodeInvalidCursor)
 		}
 		q.After = &pos
 	}

@@ -1,12 +1,11 @@
 package domain
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/page"
 )
 
 // FeedPosition is a place in the feed, the order in which the timeline
@@ -20,25 +19,13 @@ type FeedPosition struct {
 }
 
 // Cursor renders p as an opaque token (base64url of JSON).
-func (p FeedPosition) Cursor() string {
-	b, _ := json.Marshal(p) // two numbers
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (p FeedPosition) Cursor() string { return page.Encode(p) }
 
 // ParseFeedCursor reads a token made by Cursor.
 func ParseFeedCursor(s string) (FeedPosition, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return FeedPosition{}, fmt.Errorf("%w: not base64url", ErrInvalidCursor)
-	}
 	var p FeedPosition
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return FeedPosition{}, fmt.Errorf("%w: %v", ErrInvalidCursor, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return FeedPosition{}, fmt.Errorf("%w: trailing data", ErrInvalidCursor)
+	if !page.Decode(s, &p) {
+		return FeedPosition{}, fmt.Errorf("%w: not a position", ErrInvalidCursor)
 	}
 	if p.Tx < 0 || p.Pos < 0 {
 		return FeedPosition{}, fmt.Errorf("%w: negative position", ErrInvalidCursor)

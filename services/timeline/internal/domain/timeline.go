@@ -4,16 +4,15 @@
 package domain
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/partnerhub/onboarding/pkg/page"
 )
 
 // ErrInvalidCursor is returned for a cursor this service did not issue.
@@ -166,25 +165,13 @@ func PositionOf(e Event) Position {
 }
 
 // Cursor renders p as an opaque token (base64url of JSON).
-func (p Position) Cursor() string {
-	b, _ := json.Marshal(p) // only strings, a number and a time
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (p Position) Cursor() string { return page.Encode(p) }
 
 // ParseCursor reads a token made by Cursor.
 func ParseCursor(s string) (Position, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Position{}, fmt.Errorf("%w: not base64url", ErrInvalidCursor)
-	}
 	var p Position
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return Position{}, fmt.Errorf("%w: %v", ErrInvalidCursor, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Position{}, fmt.Errorf("%w: trailing data", ErrInvalidCursor)
+	if !page.Decode(s, &p) {
+		return Position{}, fmt.Errorf("%w: not a position", ErrInvalidCursor)
 	}
 	if p.Time.IsZero() || p.Source == "" || p.ID == "" {
 		return Position{}, fmt.Errorf("%w: incomplete position", ErrInvalidCursor)

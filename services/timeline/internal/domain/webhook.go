@@ -3,7 +3,6 @@ package domain
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/egress"
 	"github.com/partnerhub/onboarding/pkg/normalize"
+	"github.com/partnerhub/onboarding/pkg/page"
 )
 
 // Webhook endpoint scopes: which events an endpoint is sent.
@@ -304,21 +304,14 @@ type deliveryPosition struct {
 
 // DeliveryCursor is the opaque cursor after d in a delivery log.
 func DeliveryCursor(d Delivery) string {
-	b, _ := json.Marshal(deliveryPosition{CreatedAt: d.CreatedAt, ID: d.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return page.Encode(deliveryPosition{CreatedAt: d.CreatedAt, ID: d.ID})
 }
 
 // ParseDeliveryCursor reads a cursor made by DeliveryCursor: a delivery
 // with only CreatedAt and ID set.
 func ParseDeliveryCursor(s string) (Delivery, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Delivery{}, ErrInvalidCursor
-	}
 	var p deliveryPosition
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil || dec.More() || p.CreatedAt.IsZero() || !strings.HasPrefix(p.ID, "wd_") {
+	if !page.Decode(s, &p) || p.CreatedAt.IsZero() || !strings.HasPrefix(p.ID, "wd_") {
 		return Delivery{}, ErrInvalidCursor
 	}
 	return Delivery{ID: p.ID, CreatedAt: p.CreatedAt}, nil
