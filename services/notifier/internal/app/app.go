@@ -78,7 +78,9 @@ type Repository interface {
 	// Get reads a delivery; ErrNotFound when absent.
 	Get(ctx context.Context, id string) (*domain.Delivery, error)
 	// List reads deliveries, newest first.
-	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, error)
+	// List returns a page of q's mails, newest first, and the position of
+	// its last mail when more follow (nil at the last page).
+	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, *MailPosition, error)
 	// Record saves the outcomes of attempts in one transaction, with their
 	// events: each Recorded is a delivery as its sender holds it (claimed,
 	// then Succeed or Fail applied), saved only while its attempt is still

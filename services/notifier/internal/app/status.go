@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
 
@@ -23,6 +25,29 @@ type MailQuery struct {
 	PartnerID string
 	Status    domain.Status // empty: any
 	Limit     int           // 1..500, default 100
+	After     *MailPosition // the page after this mail (nil: the first page)
+}
+
+// MailPosition is a place in a partner's mails, newest first: when the
+// mail was created, then its id.
+type MailPosition struct {
+	CreatedAt time.Time `json:"c"`
+	ID        string    `json:"i"`
+}
+
+// CodeInvalidCursor answers an after that is not a next this service gave.
+const CodeInvalidCursor = "notifier.invalid_cursor"
+
+// ParseMailCursor reads the after of a list of mails ("": the first page).
+func ParseMailCursor(after string) (*MailPosition, error) {
+	if after == "" {
+		return nil, nil
+	}
+	var p MailPosition
+	if !page.Decode(after, &p) || p.CreatedAt.IsZero() || p.ID == "" {
+		return nil, page.InvalidAfter(CodeInvalidCursor)
+	}
+	return &p, nil
 }
 
 // PartnerMails is an operator's view of one partner's mails.
@@ -30,9 +55,10 @@ type PartnerMails struct {
 	PartnerID    string
 	RemindersOff bool
 	Mails        []domain.DeliverySnapshot
+	Next         string // the after of the page that follows ("": the last page)
 }
 
-// Mails lists a partner's mails, newest first, with their status: what an
+// Mails lists a partner's mails, newest first, a page at a time, with their status: what an
 // operator looks at when a partner says "I never got the mail". Operators
 // only.
 func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (PartnerMails, error) {
@@ -61,7 +87,7 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 	if len(fe) > 0 {
 		return PartnerMails{}, apperr.Invalid(apperr.CodeInvalidQueryParameter, "invalid query", fe...)
 	}
-	ds, err := a.d.Repo.List(ctx, q)
+	ds, more, err := a.d.Repo.List(ctx, q)
 	if err != nil {
 		return PartnerMails{}, err
 	}
@@ -70,6 +96,9 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 		return PartnerMails{}, err
 	}
 	out := PartnerMails{PartnerID: q.PartnerID, RemindersOff: off, Mails: make([]domain.DeliverySnapshot, len(ds))}
+	if more != nil {
+		out.Next = page.Encode(more)
+	}
 	for i, d := range ds {
 		out.Mails[i] = d.Snapshot()
 	}

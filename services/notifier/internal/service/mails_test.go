@@ -137,6 +137,7 @@ type mailList struct {
 	PartnerID    string     `json:"partner_id"`
 	RemindersOff bool       `json:"reminders_off"`
 	Mails        []mailView `json:"mails"`
+	Next         string     `json:"next"`
 }
 
 func parties(reseller, provider string) relv1.Parties {
@@ -269,6 +270,32 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 			m.MessageID != "<"+m.ID+"@partners.example.com>" {
 			t.Errorf("mail %+v", m)
 		}
+	}
+	// The same list a page at a time: 5, 5 and 2 mails, in the same order,
+	// the last page's next empty.
+	var paged []string
+	for q, pages := "/v1/mails?limit=5&partner_id="+res, 0; ; pages++ {
+		var pg mailList
+		h.get(q, h.operator(), 200, &pg)
+		if pages > 2 || len(pg.Mails) != []int{5, 5, 2}[pages] {
+			t.Fatalf("page %d: %d mails, next %q", pages, len(pg.Mails), pg.Next)
+		}
+		for _, m := range pg.Mails {
+			paged = append(paged, m.ID)
+		}
+		if pg.Next == "" {
+			break
+		}
+		q = "/v1/mails?limit=5&partner_id=" + res + "&after=" + url.QueryEscape(pg.Next)
+	}
+	for i, m := range list.Mails {
+		if paged[i] != m.ID {
+			t.Fatalf("paged %v, listed at once %+v", paged, list.Mails)
+		}
+	}
+	var foreign struct{ Code string }
+	if h.get("/v1/mails?partner_id="+res+"&after=eyJpIjoieCJ9", h.operator(), 422, &foreign); foreign.Code != "notifier.invalid_cursor" {
+		t.Errorf("a cursor not given here: %+v", foreign)
 	}
 	var one mailView
 	h.get("/v1/mails/"+url.PathEscape(list.Mails[0].ID), h.operator(), 200, &one)

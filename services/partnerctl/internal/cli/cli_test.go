@@ -127,7 +127,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "status without partner", args: []string{"partners", "status"}, want: ExitUsage, wantText: "needs PARTNER_ID"},
 		{name: "status with two partners", args: []string{"partners", "status", "PG-1", "PG-2"}, want: ExitUsage, wantText: "got 2 argument(s)"},
 		{name: "task status unknown", args: []string{"tasks", "list", "--status", "stuck"}, want: ExitUsage, wantText: "must be one of open, pending_confirmation"},
-		{name: "task limit", args: []string{"tasks", "list", "--limit", "900"}, want: ExitUsage, wantText: "--limit must be 1..500"},
+		{name: "task limit", args: []string{"tasks", "list", "--limit", "-1"}, want: ExitUsage, wantText: "--limit must be positive (0: all)"},
 		{name: "decide without outcome", args: []string{"tasks", "decide", "T-1"}, want: ExitUsage, wantText: "--outcome is required"},
 		{name: "decide unknown outcome", args: []string{"tasks", "decide", "T-1", "--outcome", "maybe"}, want: ExitUsage, wantText: "must be one of approve, reject, request_documents"},
 		{name: "approve with reason", args: []string{"tasks", "decide", "T-1", "--outcome", "approve", "--reason", "x"}, want: ExitUsage, wantText: "an approval takes no --reason"},

@@ -105,8 +105,8 @@ a network or server error is reported on stderr and retried at the next poll.`,
   partnerctl feed list --partner PG-PRTA-HD7W-NYE --limit 0 -o json | jq -r '.events[].type'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.limit < 0 {
-				return usagef("--limit must be positive (0: everything)")
+			if err := checkLimit(o.limit); err != nil {
+				return err
 			}
 			if o.interval < 100*time.Millisecond {
 				return usagef("--interval must be at least 100ms")

@@ -469,6 +469,42 @@ const taskList = `{"tasks":[{"case_id":"VC-1","partner_id":"PG-7K3M9Q","market":
 "created_at":"2026-11-21T10:06:00Z","due_at":"2026-11-23T10:00:00Z","content":{"partner_id":"PG-7K3M9Q","market":"JP","check":"company",
 "submitted":{},"normalized":{"legal_name":"株式会社さくらテック"},"contact_email":"hanako.sato@sakura-tech.co.jp","contact_domain":"sakura-tech.co.jp"}}}]}`
 
+// A work list is read a page at a time: --limit 0 follows next to the last
+// page, --limit N stops at N and says there is more; -o json is one answer
+// with every page's tasks.
+func TestTasksListFollowsNext(t *testing.T) {
+	f := newFakeAPI(t)
+	second := strings.NewReplacer(`"T-9"`, `"T-10"`, `"PG-7K3M9Q"`, `"PG-8Z2X4R"`).Replace(taskList)
+	f.mux.HandleFunc("GET /v1/verification/tasks", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("after") {
+		case "":
+			writeJSONAnswer(w, 200, strings.Replace(taskList, `]}`, `],"next":"c1"}`, 1))
+		case "c1":
+			writeJSONAnswer(w, 200, strings.Replace(second, `]}`, `],"next":""}`, 1))
+		default:
+			writeProblem(w, 422, "verification.invalid_cursor", "after", nil)
+		}
+	})
+	code, out, errOut := runIn(t, "", nil, f.args("tasks", "list", "--limit", "0")...)
+	if code != ExitOK || !strings.Contains(out, "T-9 ") || !strings.Contains(out, "T-10 ") || strings.Contains(out, "more with") {
+		t.Fatalf("--limit 0: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runIn(t, "", nil, f.args("tasks", "list", "--limit", "1")...)
+	if code != ExitOK || !strings.Contains(out, "T-9 ") || strings.Contains(out, "T-10") || !strings.Contains(out, "(first 1 tasks; more with a higher --limit") {
+		t.Fatalf("--limit 1: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runIn(t, "", nil, f.args("tasks", "list", "--limit", "0", "-o", "json")...)
+	var all struct {
+		Tasks []struct {
+			Task struct{ ID string } `json:"task"`
+		} `json:"tasks"`
+		Next *string `json:"next"`
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &all) != nil || len(all.Tasks) != 2 || all.Tasks[1].Task.ID != "T-10" || all.Next == nil || *all.Next != "" {
+		t.Fatalf("-o json: %d %s %s", code, out, errOut)
+	}
+}
+
 func TestTasksListClaimDecide(t *testing.T) {
 	f := newFakeAPI(t)
 	f.mux.HandleFunc("GET /v1/verification/tasks", func(w http.ResponseWriter, r *http.Request) { writeJSONAnswer(w, 200, taskList) })
@@ -501,7 +537,7 @@ func TestTasksListClaimDecide(t *testing.T) {
 		lines[1] != "T-9   PG-7K3M9Q  company  1      open    -           2026-11-23 10:00:00Z  株式会社さくらテック" {
 		t.Errorf("table:\n%s", out)
 	}
-	if q := f.only(t, "GET", "/v1/verification/tasks").query; q != "check=company&status=open&unclaimed=true" {
+	if q := f.only(t, "GET", "/v1/verification/tasks").query; q != "check=company&limit=100&status=open&unclaimed=true" {
 		t.Errorf("query %q", q)
 	}
 

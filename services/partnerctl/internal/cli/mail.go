@@ -201,7 +201,7 @@ mail?". One row per mail: its id, template, the address (masked, as the notifier
 its status (failed with why: permanent_error, expired, attempts_exhausted), how many
 attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
 A line says when the partner stopped reminders. -o json prints the API's answer, each mail
-with its trigger event and every attempt.`,
+with its trigger event and every attempt, every page's mails in one answer.`,
 		Example: `  partnerctl mail list PG-PRTA-HD7W-NYE
   partnerctl mail list PG-PRTA-HD7W-NYE --status failed -o json | jq '.mails[].attempts'`,
 		Args: exactArgs("PARTNER_ID"),
@@ -211,32 +211,54 @@ with its trigger event and every attempt.`,
 					return err
 				}
 			}
-			if limit < 1 || limit > 500 {
-				return usagef("--limit must be 1 to 500")
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
 			tok, err := g.bearer(caller{role: auth.RoleOperator})
 			if err != nil {
 				return err
 			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
-			q := url.Values{"partner_id": {args[0]}, "limit": {strconv.Itoa(limit)}}
-			if status != "" {
-				q.Set("status", status)
+			// The pages' partner and reminders_off are the first page's;
+			// -o json prints one answer in the API's shape with every page's mails.
+			var all struct {
+				PartnerID    string            `json:"partner_id"`
+				RemindersOff bool              `json:"reminders_off"`
+				Mails        []json.RawMessage `json:"mails"`
+				Next         string            `json:"next"`
 			}
-			var raw json.RawMessage
-			if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Notifier + "/v1/mails?" + q.Encode(), token: tok}, &raw); err != nil {
+			first := true
+			all.Mails, all.Next, err = fetchPages(limit, maxMailPage, func(q url.Values) ([]json.RawMessage, string, error) {
+				q.Set("partner_id", args[0])
+				if status != "" {
+					q.Set("status", status)
+				}
+				ctx, cancel := g.withTimeout(cmd.Context())
+				defer cancel()
+				var page struct {
+					PartnerID    string            `json:"partner_id"`
+					RemindersOff bool              `json:"reminders_off"`
+					Mails        []json.RawMessage `json:"mails"`
+					Next         string            `json:"next"`
+				}
+				if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Notifier + "/v1/mails?" + q.Encode(), token: tok}, &page); err != nil {
+					return nil, "", err
+				}
+				if first {
+					all.PartnerID, all.RemindersOff, first = page.PartnerID, page.RemindersOff, false
+				}
+				return page.Mails, page.Next, nil
+			})
+			if err != nil {
 				return err
 			}
 			if g.json() {
-				_, err := g.stdout.Write(append(raw, '\n'))
-				return err
+				return writeJSON(g.stdout, all)
 			}
-			var list struct {
-				RemindersOff bool       `json:"reminders_off"`
-				Mails        []sentMail `json:"mails"`
-			}
-			if err := json.Unmarshal(raw, &list); err != nil {
+			list := struct {
+				RemindersOff bool
+				Mails        []sentMail
+			}{RemindersOff: all.RemindersOff}
+			if err := decodeItems(all.Mails, &list.Mails); err != nil {
 				return fmt.Errorf("the notifier's answer: %w", err)
 			}
 			rows := make([][]string, 0, len(list.Mails))
@@ -268,13 +290,11 @@ with its trigger event and every attempt.`,
 			if list.RemindersOff {
 				fmt.Fprintln(g.stdout, "\nthe partner stopped reminders: reminder mails are suppressed")
 			}
-			if len(list.Mails) == limit {
-				fmt.Fprintf(g.stdout, "(newest %d mails; more with a higher --limit)\n", limit)
-			}
+			moreWithLimit(g, all.Next, len(rows), "mails")
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only mails in this status: "+strings.Join(mailStatuses, ", "))
-	cmd.Flags().IntVar(&limit, "limit", 100, "show at most this many mails (1 to 500)")
+	cmd.Flags().IntVar(&limit, "limit", defaultListLimit, "show at most this many mails, newest first (0: all)")
 	return cmd
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strconv"
 )
@@ -32,5 +33,40 @@ func fetchPages(limit, maxPage int, fetch func(q url.Values) ([]json.RawMessage,
 			return all, next, nil
 		}
 		cursor = next
+	}
+}
+
+// defaultListLimit is how many items a list command shows unless told
+// (--limit; 0: all): a page of the work queues' and the mail list's APIs.
+const defaultListLimit = 100
+
+// maxVerifierPage and maxMailPage are the largest pages of the verification
+// service's queues and of the notifier's mail list.
+const (
+	maxVerifierPage = 500
+	maxMailPage     = 500
+)
+
+// checkLimit refuses a negative --limit: it is "at most this many", 0 all.
+func checkLimit(limit int) error {
+	if limit < 0 {
+		return usagef("--limit must be positive (0: all)")
+	}
+	return nil
+}
+
+// decodeItems decodes a list's raw items into out (a pointer to a slice).
+func decodeItems(items []json.RawMessage, out any) error {
+	b, err := json.Marshal(items)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// moreWithLimit says under a table cut at --limit that there is more.
+func moreWithLimit(g *globals, next string, shown int, what string) {
+	if next != "" {
+		fmt.Fprintf(g.stdout, "(first %d %s; more with a higher --limit, or --limit 0 for all)\n", shown, what)
 	}
 }

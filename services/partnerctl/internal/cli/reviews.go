@@ -97,17 +97,25 @@ claim and the claimant's company, or the challenge and the disputed address).`,
 			if err != nil {
 				return err
 			}
+			items, next, printed, err := g.verifierList(cmd, tok, "/v1/verification/reviews", "reviews", q, limit)
+			if printed || err != nil {
+				return err
+			}
 			var out struct {
 				Reviews []reviewItem `json:"reviews"`
 			}
-			if printed, err := g.verifierCall(cmd, tok, "GET", "/v1/verification/reviews"+q, nil, &out); printed || err != nil {
+			if err := decodeItems(items, &out.Reviews); err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(out.Reviews))
 			for _, r := range out.Reviews {
 				rows = append(rows, []string{r.ID, r.Kind, r.PartnerID, r.Status, r.ClaimedBy, when(r.DueAt), r.about()})
 			}
-			return table(g.stdout, []string{"REVIEW", "KIND", "PARTNER", "STATUS", "CLAIMED BY", "DUE", "ABOUT"}, rows)
+			if err := table(g.stdout, []string{"REVIEW", "KIND", "PARTNER", "STATUS", "CLAIMED BY", "DUE", "ABOUT"}, rows); err != nil {
+				return err
+			}
+			moreWithLimit(g, next, len(rows), "reviews")
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -115,7 +123,7 @@ claim and the claimant's company, or the challenge and the disputed address).`,
 	f.StringVar(&status, "status", "", "only reviews in this status: "+strings.Join(reviewStatuses, ", ")+" (default open)")
 	f.StringVar(&market, "market", "", "only this market, e.g. JP")
 	f.BoolVar(&unclaimed, "unclaimed", false, "only reviews nobody holds")
-	f.IntVar(&limit, "limit", 0, "at most this many (1..500; default: the service's)")
+	f.IntVar(&limit, "limit", defaultListLimit, "show at most this many reviews (0: all)")
 	return cmd
 }
 

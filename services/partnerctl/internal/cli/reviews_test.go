@@ -28,7 +28,7 @@ func TestReviewsListClaimDecide(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "vr-1") || !strings.Contains(out, "DC-1 株式会社さくらテック") {
 		t.Fatalf("list: %d %s %s", code, out, errOut)
 	}
-	if q := f.only(t, "GET", "/v1/verification/reviews").query; q != "kind=duplicate_claim&unclaimed=true" {
+	if q := f.only(t, "GET", "/v1/verification/reviews").query; q != "kind=duplicate_claim&limit=100&unclaimed=true" {
 		t.Errorf("query %q", q)
 	}
 	code, out, _ = runIn(t, "", nil, f.args("reviews", "claim", "vr-1", "--as-sub", "vera")...)

@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -87,10 +88,14 @@ the status, who holds the lease and the due time.`,
 			if err != nil {
 				return err
 			}
+			items, next, printed, err := g.verifierList(cmd, tok, "/v1/verification/tasks", "tasks", q, limit)
+			if printed || err != nil {
+				return err
+			}
 			var out struct {
 				Tasks []taskItem `json:"tasks"`
 			}
-			if printed, err := g.verifierCall(cmd, tok, "GET", "/v1/verification/tasks"+q, nil, &out); printed || err != nil {
+			if err := decodeItems(items, &out.Tasks); err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(out.Tasks))
@@ -102,7 +107,11 @@ the status, who holds the lease and the due time.`,
 				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Check, strconv.Itoa(t.Task.Round), t.Task.Status,
 					t.Task.ClaimedBy, due, t.Task.Content.Normalized.LegalName})
 			}
-			return table(g.stdout, []string{"TASK", "PARTNER", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE", "COMPANY"}, rows)
+			if err := table(g.stdout, []string{"TASK", "PARTNER", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE", "COMPANY"}, rows); err != nil {
+				return err
+			}
+			moreWithLimit(g, next, len(rows), "tasks")
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -110,7 +119,7 @@ the status, who holds the lease and the due time.`,
 	f.StringVar(&check, "check", "", "only this check: "+strings.Join(taskChecks, ", "))
 	f.StringVar(&market, "market", "", "only this market, e.g. JP")
 	f.BoolVar(&unclaimed, "unclaimed", false, "only tasks nobody holds")
-	f.IntVar(&limit, "limit", 0, "at most this many (1..500; default: the service's)")
+	f.IntVar(&limit, "limit", defaultListLimit, "show at most this many tasks (0: all)")
 	return cmd
 }
 
@@ -269,10 +278,9 @@ type listFilter struct {
 	values         []string
 }
 
-// verifierListQuery is the query of a verifier's work list (tasks, reviews),
-// "?…" or "" when nothing is asked: the filters given, unclaimed, and limit
-// (1..500; 0: the service's default).
-func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (string, error) {
+// verifierListQuery is the query of a verifier's work list (tasks, reviews):
+// the filters given and unclaimed; limit is checked (0: all).
+func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (url.Values, error) {
 	q := url.Values{}
 	for _, f := range filters {
 		if f.val == "" {
@@ -280,7 +288,7 @@ func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (string,
 		}
 		if f.values != nil {
 			if err := oneOf(f.flag, f.val, f.values); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		q.Set(f.key, f.val)
@@ -288,16 +296,42 @@ func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (string,
 	if unclaimed {
 		q.Set("unclaimed", "true")
 	}
-	if limit != 0 {
-		if limit < 1 || limit > 500 {
-			return "", usagef("--limit must be 1..500")
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// verifierList reads a verifier's work list at path a page at a time
+// (fetchPages) with the filters q: the items under key and the last page's
+// next. With -o json it prints one object in the API's shape with every
+// page's items and reports printed.
+func (g *globals) verifierList(cmd *cobra.Command, tok, path, key string, q url.Values, limit int) (items []json.RawMessage, next string, printed bool, err error) {
+	items, next, err = fetchPages(limit, maxVerifierPage, func(pq url.Values) ([]json.RawMessage, string, error) {
+		for k, v := range q {
+			pq[k] = v
 		}
-		q.Set("limit", strconv.Itoa(limit))
+		ctx, cancel := g.withTimeout(cmd.Context())
+		defer cancel()
+		var page map[string]json.RawMessage
+		if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Verification + path + "?" + pq.Encode(), token: tok}, &page); err != nil {
+			return nil, "", err
+		}
+		var its []json.RawMessage
+		var nx string
+		if err := json.Unmarshal(page[key], &its); err != nil {
+			return nil, "", fmt.Errorf("the verification service's answer: %s: %w", key, err)
+		}
+		_ = json.Unmarshal(page["next"], &nx)
+		return its, nx, nil
+	})
+	if err != nil {
+		return nil, "", false, err
 	}
-	if len(q) == 0 {
-		return "", nil
+	if g.json() {
+		return items, next, true, writeJSON(g.stdout, map[string]any{key: items, "next": next})
 	}
-	return "?" + q.Encode(), nil
+	return items, next, false, nil
 }
 
 // verifierCall sends one request to the verification API with the

@@ -75,8 +75,8 @@ pages' events.`,
   partnerctl timeline PG-PRTA-HD7W-NYE -o json | jq '.sources[] | select(.gaps | length > 0)'`,
 		Args: exactArgs("PARTNER_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if limit < 0 {
-				return usagef("--limit must be positive (0: everything)")
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
 			tok, err := g.bearer(caller{role: auth.RoleOperator})
 			if err != nil {

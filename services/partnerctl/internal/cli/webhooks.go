@@ -200,8 +200,8 @@ object in the API's shape with every page's endpoints.`,
   partnerctl webhooks list --consumer upstream-portal -o json | jq -r '.endpoints[] | select(.status=="disabled") | .id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 0 {
-				return usagef("--limit must be positive (0: all)")
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
 			var all struct {
 				Endpoints []json.RawMessage `json:"endpoints"`
@@ -399,8 +399,8 @@ attempt log (time, status, error, the first 256 bytes of the answer).`,
 					return err
 				}
 			}
-			if limit < 0 {
-				return usagef("--limit must be positive (0: all)")
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
 			var all struct {
 				Deliveries []json.RawMessage `json:"deliveries"`

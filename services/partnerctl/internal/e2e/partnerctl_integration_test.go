@@ -137,6 +137,28 @@ func testPartnerctlFeedAndWebhooks(t *testing.T, s *e2e.Stack) {
 			}
 			return nil
 		})
+		// The notifier's list a page at a time: one mail and a note that
+		// more follow; --limit 0 follows next to the end.
+		_, out, _ := partnerctl(context.Background(), s, true, "mail", "list", partner, "--limit", "1")
+		if rows := len(regexp.MustCompile(`(?m)^\S+\s+email_ownership\.verify\.v1\s`).FindAllString(out, -1)); rows != 1 ||
+			!strings.Contains(out, "(first 1 mails; more with a higher --limit") {
+			t.Errorf("mail list --limit 1:\n%s", out)
+		}
+		var mails struct {
+			Mails []struct{ ID string } `json:"mails"`
+			Next  *string               `json:"next"`
+		}
+		code, out, errOut := partnerctl(context.Background(), s, true, "mail", "list", partner, "--limit", "0", "-o", "json")
+		if json.Unmarshal([]byte(out), &mails) != nil || len(mails.Mails) < 2 || mails.Next == nil || *mails.Next != "" {
+			t.Errorf("mail list --limit 0 -o json: exit %d\n%s%s", code, out, errOut)
+		}
+		seen := map[string]bool{}
+		for _, m := range mails.Mails {
+			if seen[m.ID] {
+				t.Errorf("mail %s listed twice", m.ID)
+			}
+			seen[m.ID] = true
+		}
 	}
 
 	f := <-followed

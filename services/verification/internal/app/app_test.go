@@ -75,7 +75,7 @@ func (h *harness) open(t *testing.T, mut func(*OpenCaseCommand)) OpenCaseResult 
 
 func (h *harness) companyTaskID(t *testing.T) string {
 	t.Helper()
-	tasks, err := h.app.ListTasks(ctx, verifier, TaskFilter{Check: domain.CheckCompany})
+	tasks, _, err := h.app.ListTasks(ctx, verifier, TaskFilter{Check: domain.CheckCompany})
 	if err != nil || len(tasks) == 0 {
 		t.Fatalf("no company task: %v", err)
 	}
@@ -200,12 +200,12 @@ func TestAuthorization(t *testing.T) {
 			_, err := h.app.Requirements(ctx, stranger, CaseQuery{PartnerID: "p-1"})
 			return err
 		}, apperr.KindNotFound, "verification.case_not_found"},
-		{"partner cannot list tasks", func() error { _, err := h.app.ListTasks(ctx, owner, TaskFilter{}); return err }, apperr.KindForbidden, "auth.role_required"},
+		{"partner cannot list tasks", func() error { _, _, err := h.app.ListTasks(ctx, owner, TaskFilter{}); return err }, apperr.KindForbidden, "auth.role_required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantCode(t, tt.call(), tt.kind, tt.code) })
 	}
-	if tasks, _ := h.app.ListTasks(ctx, ownVerifier, TaskFilter{}); len(tasks) != 0 {
+	if tasks, _, _ := h.app.ListTasks(ctx, ownVerifier, TaskFilter{}); len(tasks) != 0 {
 		t.Fatalf("a verifier must not see its own partner's tasks: %d", len(tasks))
 	}
 }
@@ -286,7 +286,7 @@ func TestDocumentsThroughTheApp(t *testing.T) {
 	if err != nil || res.AppealsRemaining != 2 || res.Document.SubmittedBy != "portal" {
 		t.Fatalf("%+v %v", res, err)
 	}
-	tasks, _ := h.app.ListTasks(ctx, verifier, TaskFilter{Check: domain.CheckEmployment})
+	tasks, _, _ := h.app.ListTasks(ctx, verifier, TaskFilter{Check: domain.CheckEmployment})
 	if len(tasks) != 1 || len(tasks[0].Task.Content.Documents) != 1 {
 		t.Fatalf("employment tasks %+v", tasks)
 	}

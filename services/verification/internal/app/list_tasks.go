@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -16,6 +17,41 @@ type TaskFilter struct {
 	Unclaimed        bool   // only tasks without a live lease
 	ExcludePartnerID string // set by ListTasks for verifiers that belong to a partner
 	Limit            int
+	After            *QueuePosition // the page after this task (nil: the first page)
+}
+
+// QueuePosition is a place in a verifier's queue (tasks or reviews), which
+// is ordered earliest due first, then by id.
+type QueuePosition struct {
+	DueAt time.Time `json:"d"`
+	ID    string    `json:"i"`
+}
+
+// CodeInvalidCursor answers an after that is not a next this service gave.
+const CodeInvalidCursor = "verification.invalid_cursor"
+
+// ParseQueueCursor reads a queue's after (""; the first page).
+func ParseQueueCursor(after string) (*QueuePosition, error) {
+	if after == "" {
+		return nil, nil
+	}
+	var p QueuePosition
+	if !page.Decode(after, &p) || p.DueAt.IsZero() || p.ID == "" {
+		return nil, page.InvalidAfter(CodeInvalidCursor)
+	}
+	return &p, nil
+}
+
+// queuePage cuts a queue's list fetched with one item more than limit to
+// limit, with the cursor of its last item when more follow ("" when none).
+func queuePage[T any](items []T, limit int, pos func(T) QueuePosition) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	p := pos(items[limit-1])
+	p.DueAt = p.DueAt.Truncate(time.Microsecond) // as Postgres keeps it
+	return items, page.Encode(p)
 }
 
 // TaskSummary is one task with the case facts a queue needs.
@@ -31,15 +67,23 @@ type TaskQueries interface {
 	ListTasks(ctx context.Context, f TaskFilter, now time.Time) ([]TaskSummary, error)
 }
 
-// ListTasks lists review tasks for verifiers and operators; a verifier that
-// belongs to a partner never sees that partner's tasks.
-func (a *App) ListTasks(ctx context.Context, p auth.Principal, f TaskFilter) ([]TaskSummary, error) {
+// ListTasks lists review tasks for verifiers and operators, a page at a
+// time (next: the cursor of the page that follows, "" at the last); a
+// verifier that belongs to a partner never sees that partner's tasks.
+func (a *App) ListTasks(ctx context.Context, p auth.Principal, f TaskFilter) ([]TaskSummary, string, error) {
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	limit := f.Limit
+	f.Limit++ // one more: is there a next page?
 	f.ExcludePartnerID = p.PartnerID
-	return a.Tasks.ListTasks(ctx, f, a.Clock.Now())
+	tasks, err := a.Tasks.ListTasks(ctx, f, a.Clock.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	tasks, next := queuePage(tasks, limit, func(t TaskSummary) QueuePosition { return QueuePosition{DueAt: t.Task.DueAt, ID: t.Task.ID} })
+	return tasks, next, nil
 }

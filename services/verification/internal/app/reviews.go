@@ -32,6 +32,7 @@ type ReviewFilter struct {
 	Unclaimed        bool
 	ExcludePartnerID string // set by ListReviews for verifiers that belong to a partner
 	Limit            int
+	After            *QueuePosition // the page after this review (nil: the first page)
 }
 
 // The review errors join the translation table here, beside the reviews,
@@ -171,30 +172,34 @@ func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error
 	})
 }
 
-// ListReviews lists reviews for verifiers and operators; a verifier that
-// belongs to a partner never sees that partner's reviews.
-func (a *App) ListReviews(ctx context.Context, p auth.Principal, f ReviewFilter) ([]domain.Review, error) {
+// ListReviews lists reviews for verifiers and operators, a page at a time
+// (next as ListTasks'); a verifier that belongs to a partner never sees
+// that partner's reviews.
+func (a *App) ListReviews(ctx context.Context, p auth.Principal, f ReviewFilter) ([]domain.Review, string, error) {
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	limit := f.Limit
+	f.Limit++ // one more: is there a next page?
 	f.ExcludePartnerID = p.PartnerID
 	repo, err := a.reviews()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out, err := repo.ListReviews(ctx, f, a.Clock.Now())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	out, next := queuePage(out, limit, func(r domain.Review) QueuePosition { return QueuePosition{DueAt: r.DueAt, ID: r.ID} })
 	for i := range out {
 		if err := a.withExisting(ctx, &out[i]); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // GetReview reads one review (verifiers and operators).

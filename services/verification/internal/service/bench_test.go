@@ -59,7 +59,7 @@ func BenchmarkThroughput(b *testing.B) {
 		waitInbox("on_application_submitted", base+n)
 		casesPerSec = n / time.Since(start).Seconds()
 
-		tasks, err := svc.svc.App.ListTasks(ctx, bot, app.TaskFilter{Unclaimed: true, Limit: 500})
+		tasks, _, err := svc.svc.App.ListTasks(ctx, bot, app.TaskFilter{Unclaimed: true, Limit: 500})
 		if err != nil || len(tasks) < n {
 			b.Fatalf("tasks: %d %v", len(tasks), err)
 		}

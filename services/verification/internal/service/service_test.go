@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -72,6 +74,8 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		// a market no case has matched nothing (200, an empty queue): a typo read as "no work"
 		{"lower-case market", "GET", "/v1/verification/tasks?market=jp", vA, nil, http.StatusUnprocessableEntity},
 		{"reviews of a lower-case market", "GET", "/v1/verification/reviews?market=jp", vA, nil, http.StatusUnprocessableEntity},
+		{"a cursor not given here", "GET", "/v1/verification/tasks?after=eyJpIjoieCJ9", vA, nil, http.StatusUnprocessableEntity},
+		{"reviews after a cursor not given here", "GET", "/v1/verification/reviews?after=nope", vA, nil, http.StatusUnprocessableEntity},
 	}
 	for _, c := range authz {
 		t.Run(c.name, func(t *testing.T) {
@@ -85,8 +89,28 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 		t.Fatalf("market=ZZZ: %v", body)
 	}
 	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true&market=JP", vA, nil)
-	if status != http.StatusOK || len(list["tasks"].([]any)) != 1 {
+	if status != http.StatusOK || len(list["tasks"].([]any)) != 1 || list["next"] != "" {
 		t.Fatalf("list: %d %v", status, list)
+	}
+	// A queue is read a page at a time: a second partner's task is on the
+	// page after the first's, the last page says so with an empty next.
+	second, _ := ids.Format(ids.Partner, "BBBB222200")
+	e.publish(registrationv1.TypeApplicationSubmitted, second, submitted(second, ""), nil)
+	e.waitEvent(tCreated, second, 1)
+	var paged []string
+	for q, pages := "/v1/verification/tasks?check=company&limit=1", 0; ; pages++ {
+		status, pg := svc.call(t, "GET", q, vA, nil)
+		if status != http.StatusOK || len(pg["tasks"].([]any)) != 1 || pages > 1 {
+			t.Fatalf("page %d: %d %v", pages, status, pg)
+		}
+		paged = append(paged, pg["tasks"].([]any)[0].(map[string]any)["partner_id"].(string))
+		if pg["next"] == "" {
+			break
+		}
+		q = "/v1/verification/tasks?check=company&limit=1&after=" + url.QueryEscape(pg["next"].(string))
+	}
+	if len(paged) != 2 || paged[0] == paged[1] {
+		t.Fatalf("paged through %v, want both partners once", paged)
 	}
 	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+taskID+"/claim", vA, nil); status != http.StatusOK || body["claimed_by"] != "reviewer-a" {
 		t.Fatalf("claim: %d %v", status, body)

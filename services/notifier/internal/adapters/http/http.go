@@ -79,6 +79,7 @@ type mailsResponse struct {
 	PartnerID    string         `json:"partner_id"`
 	RemindersOff bool           `json:"reminders_off"`
 	Mails        []mailResponse `json:"mails"`
+	Next         string         `json:"next"`
 }
 
 func opt(t time.Time) *time.Time {
@@ -116,12 +117,17 @@ func (a API) list(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query", *fe))
 		return
 	}
-	res, err := a.App.Mails(r.Context(), p, app.MailQuery{PartnerID: q.Get("partner_id"), Status: domain.Status(q.Get("status")), Limit: limit})
+	after, err := app.ParseMailCursor(q.Get("after"))
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	out := mailsResponse{PartnerID: res.PartnerID, RemindersOff: res.RemindersOff, Mails: make([]mailResponse, len(res.Mails))}
+	res, err := a.App.Mails(r.Context(), p, app.MailQuery{PartnerID: q.Get("partner_id"), Status: domain.Status(q.Get("status")), Limit: limit, After: after})
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	out := mailsResponse{PartnerID: res.PartnerID, RemindersOff: res.RemindersOff, Mails: make([]mailResponse, len(res.Mails)), Next: res.Next}
 	for i, m := range res.Mails {
 		out.Mails[i] = a.toMail(m)
 	}

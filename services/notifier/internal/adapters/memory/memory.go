@@ -158,21 +158,23 @@ func (r *Repository) Get(_ context.Context, id string) (*domain.Delivery, error)
 	return domain.RestoreDelivery(s), nil
 }
 
-// List implements app.Repository (by mail id, not by creation time).
-func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Delivery, error) {
+// List implements app.Repository (by mail id, not by creation time: a
+// position's CreatedAt is not looked at).
+func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Delivery, *app.MailPosition, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*domain.Delivery
 	for _, s := range r.rows {
-		if s.Request.PartnerID == q.PartnerID && (q.Status == "" || s.Status == q.Status) {
+		if s.Request.PartnerID == q.PartnerID && (q.Status == "" || s.Status == q.Status) && (q.After == nil || s.Request.ID < q.After.ID) {
 			out = append(out, domain.RestoreDelivery(s))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID() > out[j].ID() })
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
+		return out, &app.MailPosition{CreatedAt: time.Unix(0, 0), ID: out[q.Limit-1].ID()}, nil
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // MakeWaitingDue makes the partner's pending mails without an address due

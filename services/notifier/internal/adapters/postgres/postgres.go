@@ -269,15 +269,17 @@ const deliveryColumns = `id, partner_id, enrollment_id, program, template_id, re
 	market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent,
 	category, data, trigger_type, challenge_id, secret_ref, ended_why`
 
-func scanDelivery(row pgx.Row) (domain.DeliverySnapshot, error) {
+// scanDelivery reads deliveryColumns, then the extra columns a query
+// selected after them into extra.
+func scanDelivery(row pgx.Row, extra ...any) (domain.DeliverySnapshot, error) {
 	var s domain.DeliverySnapshot
 	var lang, status, reason, category string
 	var expires *time.Time
 	req := &s.Request
-	err := row.Scan(&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
+	err := row.Scan(append([]any{&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
 		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &expires, &req.SealedSecret,
 		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent,
-		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy)
+		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy}, extra...)...)
 	if err != nil {
 		return s, err
 	}
@@ -322,25 +324,47 @@ func attempts(ctx context.Context, q pg.Querier, id string) ([]domain.Attempt, e
 }
 
 // List implements app.Repository: a partner's mails, newest first.
-func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Delivery, error) {
-	rows, err := r.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries
-		WHERE partner_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3`,
-		q.PartnerID, string(q.Status), q.Limit)
-	if err != nil {
-		return nil, err
+func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Delivery, *app.MailPosition, error) {
+	var afterAt *time.Time
+	afterID := ""
+	if q.After != nil {
+		afterAt, afterID = &q.After.CreatedAt, q.After.ID
 	}
-	snaps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.DeliverySnapshot, error) { return scanDelivery(row) })
+	rows, err := r.pool.Query(ctx, `SELECT `+deliveryColumns+`, created_at FROM deliveries
+		WHERE partner_id = $1 AND ($2 = '' OR status = $2)
+		  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+		ORDER BY created_at DESC, id DESC LIMIT $3`,
+		q.PartnerID, string(q.Status), q.Limit+1, afterAt, afterID) // one more: is there a next page?
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]*domain.Delivery, len(snaps))
-	for i, s := range snaps {
-		if s.Attempts, err = attempts(ctx, r.pool, s.Request.ID); err != nil {
-			return nil, err
+	type listed struct {
+		s  domain.DeliverySnapshot
+		at time.Time
+	}
+	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (listed, error) {
+		var l listed
+		var err error
+		l.s, err = scanDelivery(row, &l.at)
+		return l, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *app.MailPosition
+	if len(ls) > q.Limit {
+		ls = ls[:q.Limit]
+		last := ls[len(ls)-1]
+		next = &app.MailPosition{CreatedAt: last.at, ID: last.s.Request.ID}
+	}
+	out := make([]*domain.Delivery, len(ls))
+	for i, l := range ls {
+		if l.s.Attempts, err = attempts(ctx, r.pool, l.s.Request.ID); err != nil {
+			return nil, nil, err
 		}
-		out[i] = domain.RestoreDelivery(s)
+		out[i] = domain.RestoreDelivery(l.s)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Exists implements app.Repository.

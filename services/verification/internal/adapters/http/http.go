@@ -66,7 +66,7 @@ type taskJSON struct {
 }
 
 // queueParams reads the query parameters every verifier queue (tasks,
-// reviews) takes beside its filters, market, unclaimed and limit (1..500),
+// reviews) takes beside its filters and after, market, unclaimed and limit (1..500),
 // adding what is wrong to fields. A market no case can have ("jp") matched
 // nothing (200, an empty queue) before: a typo read as "no work".
 func queueParams(q url.Values, fields []apperr.FieldError) (market string, unclaimed bool, limit int, _ []apperr.FieldError) {
@@ -102,7 +102,12 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query parameters", fields...))
 		return
 	}
-	tasks, err := h.App.ListTasks(r.Context(), principal(r), f)
+	var err error
+	if f.After, err = app.ParseQueueCursor(q.Get("after")); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	tasks, next, err := h.App.ListTasks(r.Context(), principal(r), f)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -111,7 +116,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 	for i, t := range tasks {
 		out[i] = taskJSON{CaseID: t.CaseID, PartnerID: t.PartnerID, Market: t.Market, Task: t.Task}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tasks": out, "next": next})
 }
 
 func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {

@@ -36,12 +36,17 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query parameters", fields...))
 		return
 	}
-	reviews, err := h.App.ListReviews(r.Context(), principal(r), f)
+	var err error
+	if f.After, err = app.ParseQueueCursor(q.Get("after")); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	reviews, next, err := h.App.ListReviews(r.Context(), principal(r), f)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"reviews": reviews})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"reviews": reviews, "next": next})
 }
 
 func (h *Handler) getReview(w http.ResponseWriter, r *http.Request) {

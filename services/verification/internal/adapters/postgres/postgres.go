@@ -222,8 +222,9 @@ func (r *Repository) ListTasks(ctx context.Context, f app.TaskFilter, now time.T
 		  AND ($3 = '' OR market = $3)
 		  AND ($4 = '' OR partner_id <> $4)
 		  AND (NOT $5 OR claimed_by = '' OR lease_until IS NULL OR lease_until <= $6)
+		  AND ($8::timestamptz IS NULL OR (due_at, task_id) > ($8, $9))
 		ORDER BY due_at, task_id LIMIT $7`,
-		statuses, string(f.Check), f.Market, f.ExcludePartnerID, f.Unclaimed, now, limit)
+		statuses, string(f.Check), f.Market, f.ExcludePartnerID, f.Unclaimed, now, limit, afterDue(f.After), afterID(f.After))
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -261,6 +262,22 @@ func (r *Repository) NextTimerAt(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return *next, nil
+}
+
+// afterDue and afterID are a queue position's parameters (nil, "": the
+// first page).
+func afterDue(p *app.QueuePosition) *time.Time {
+	if p == nil {
+		return nil
+	}
+	return &p.DueAt
+}
+
+func afterID(p *app.QueuePosition) string {
+	if p == nil {
+		return ""
+	}
+	return p.ID
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,6 +223,26 @@ func TestTaskQueueAndDueCases(t *testing.T) {
 				t.Fatalf("got %v, want %d", got, tt.want)
 			}
 		})
+	}
+	// A page starts after the position it is given: one task at a time, the
+	// three come in the order of the whole list (equal due times too: then
+	// by task id), each once.
+	whole := list(app.TaskFilter{}, t0)
+	var paged []string
+	var after *app.QueuePosition
+	for range 5 {
+		got, err := repo.ListTasks(ctx, app.TaskFilter{Limit: 1, After: after}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			break
+		}
+		paged = append(paged, got[0].CaseID)
+		after = &app.QueuePosition{DueAt: got[0].Task.DueAt, ID: got[0].Task.ID}
+	}
+	if !slices.Equal(paged, whole) {
+		t.Fatalf("paged one at a time: %v, the whole list: %v", paged, whole)
 	}
 	due, err := repo.DueCaseIDs(ctx, t0.Add(31*time.Minute), 10)
 	if err != nil || len(due) != 1 || due[0] != "vc-0" {
