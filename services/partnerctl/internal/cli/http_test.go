@@ -702,7 +702,7 @@ func TestRelationshipsNeverEchoTheInvitation(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "REL-1         active  PG-P Prov  PG-R Res  PL-R      active billing_reader  2027-11-21 10:00:00Z  -") {
 		t.Errorf("list: %d\n%s", code, out)
 	}
-	if q := f.only(t, "GET", "/v1/provider/relationships").query; q != "partner_id=PG-P" {
+	if q := f.only(t, "GET", "/v1/provider/relationships").query; q != "limit=100&partner_id=PG-P" {
 		t.Errorf("list query %q", q)
 	}
 }

@@ -37,14 +37,17 @@ func fetchPages(limit, maxPage int, fetch func(q url.Values) ([]json.RawMessage,
 }
 
 // defaultListLimit is how many items a list command shows unless told
-// (--limit; 0: all): a page of the work queues' and the mail list's APIs.
+// (--limit; 0: all): a page of the work queues', the mail list's and the
+// relationships listings' APIs.
 const defaultListLimit = 100
 
-// maxVerifierPage and maxMailPage are the largest pages of the verification
-// service's queues and of the notifier's mail list.
+// maxVerifierPage, maxMailPage and maxRelationshipPage are the largest
+// pages of the verification service's queues, the notifier's mail list and
+// the relationships listings.
 const (
-	maxVerifierPage = 500
-	maxMailPage     = 500
+	maxVerifierPage     = 500
+	maxMailPage         = 500
+	maxRelationshipPage = 500
 )
 
 // checkLimit refuses a negative --limit: it is "at most this many", 0 all.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -358,12 +359,15 @@ a no-op (exit 0, "already ended").`,
 func newRelListCmd(g *globals) *cobra.Command {
 	var provider, reseller string
 	var closed bool
+	var limit int
 	cmd := &cobra.Command{
 		Use:   "list --provider PG-… | --reseller PG-…",
 		Short: "List a provider's or a reseller's relationships",
 		Long: `GET /v1/provider/relationships or /v1/reseller/relationships?partner_id=… as an
 operator: state, the other party, the grant's roles and expiry, and a pending
-request if one waits for an answer. --include-closed adds ended ones.`,
+request if one waits for an answer. --include-closed adds ended ones. Newest first,
+following "next" across pages up to --limit; -o json prints one answer in the
+API's shape with every page's relationships.`,
 		Example: `  partnerctl relationships list --provider PG-ER7G-1YVC-K69
   partnerctl relationships list --reseller PG-PRTA-HD7W-NYE --include-closed -o json`,
 		Args: noArgs,
@@ -379,11 +383,34 @@ request if one waits for an answer. --include-closed adds ended ones.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := g.withTimeout(cmd.Context())
-			defer cancel()
-			q := url.Values{"partner_id": {id}}
-			if closed {
-				q.Set("include_closed", "true")
+			if err := checkLimit(limit); err != nil {
+				return err
+			}
+			var all struct {
+				Relationships []json.RawMessage `json:"relationships"`
+				Next          string            `json:"next"`
+			}
+			all.Relationships, all.Next, err = fetchPages(limit, maxRelationshipPage, func(q url.Values) ([]json.RawMessage, string, error) {
+				q.Set("partner_id", id)
+				if closed {
+					q.Set("include_closed", "true")
+				}
+				ctx, cancel := g.withTimeout(cmd.Context())
+				defer cancel()
+				var page struct {
+					Relationships []json.RawMessage `json:"relationships"`
+					Next          string            `json:"next"`
+				}
+				if _, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Relationships + "/v1/" + side + "/relationships?" + q.Encode(), token: tok}, &page); err != nil {
+					return nil, "", err
+				}
+				return page.Relationships, page.Next, nil
+			})
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return writeJSON(g.stdout, all)
 			}
 			var out struct {
 				Relationships []struct {
@@ -406,13 +433,8 @@ request if one waits for an answer. --include-closed adds ended ones.`,
 					} `json:"pending_request"`
 				} `json:"relationships"`
 			}
-			res, err := g.callJSON(ctx, request{method: "GET", url: g.urls.Relationships + "/v1/" + side + "/relationships?" + q.Encode(), token: tok}, &out)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				writeRaw(g.stdout, res.body)
-				return nil
+			if err := decodeItems(all.Relationships, &out.Relationships); err != nil {
+				return fmt.Errorf("the relationships service's answer: %w", err)
 			}
 			rows := make([][]string, 0, len(out.Relationships))
 			for _, r := range out.Relationships {
@@ -427,12 +449,17 @@ request if one waits for an answer. --include-closed adds ended ones.`,
 				rows = append(rows, []string{r.RelationshipID, r.State, r.ProviderID + " " + r.ProviderLegalName,
 					r.ResellerID + " " + r.ResellerLegalName, r.ResellerLocationID, grant, expires, pending})
 			}
-			return table(g.stdout, []string{"RELATIONSHIP", "STATE", "PROVIDER", "RESELLER", "LOCATION", "GRANT", "EXPIRES", "PENDING"}, rows)
+			if err := table(g.stdout, []string{"RELATIONSHIP", "STATE", "PROVIDER", "RESELLER", "LOCATION", "GRANT", "EXPIRES", "PENDING"}, rows); err != nil {
+				return err
+			}
+			moreWithLimit(g, all.Next, len(rows), "relationships")
+			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&provider, "provider", "", "list this provider's relationships")
 	f.StringVar(&reseller, "reseller", "", "list this reseller's relationships")
 	f.BoolVar(&closed, "include-closed", false, "include ended relationships")
+	f.IntVar(&limit, "limit", defaultListLimit, "show at most this many relationships, newest first (0: all)")
 	return cmd
 }

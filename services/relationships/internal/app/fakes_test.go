@@ -187,6 +187,31 @@ func (f *fakeRelationships) ListByReseller(_ context.Context, id string) ([]*dom
 	return f.list(func(r *domain.Relationship) bool { return r.ResellerID == id }), nil
 }
 
+// ListPage pages by insertion order, newest first (a position's CreatedAt
+// is not looked at: the fake keeps no creation time of its own).
+func (f *fakeRelationships) ListPage(_ context.Context, q RelationshipPage) ([]*domain.Relationship, *ListPosition, error) {
+	all := f.list(func(r *domain.Relationship) bool {
+		mine := r.ProviderID == q.PartnerID
+		if q.Side == domain.SideReseller {
+			mine = r.ResellerID == q.PartnerID
+		}
+		return mine && (q.IncludeClosed || !r.State.Closed())
+	})
+	if q.After != nil {
+		for i, r := range all {
+			if r.ID == q.After.ID {
+				all = all[i+1:]
+				break
+			}
+		}
+	}
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+		return all, &ListPosition{CreatedAt: time.Unix(1, 0), ID: all[q.Limit-1].ID}, nil
+	}
+	return all, nil, nil
+}
+
 func (f *fakeRelationships) DueIDs(_ context.Context, now time.Time, limit int) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -15,6 +16,53 @@ import (
 type ListQuery struct {
 	PartnerID     string
 	IncludeClosed bool
+	Limit         int           // 1..500 (0: DefaultListPage)
+	After         *ListPosition // the page after this relationship (nil: the first page)
+}
+
+// The page size of a listing: DefaultListPage unless asked, at most
+// MaxListPage.
+const (
+	DefaultListPage = 100
+	MaxListPage     = 500
+)
+
+// ListPosition is a place in a listing, newest first: when the
+// relationship was created, then its id.
+type ListPosition struct {
+	CreatedAt time.Time `json:"c"`
+	ID        string    `json:"i"`
+}
+
+// RelationshipPage is what a page of a listing asks the store for.
+type RelationshipPage struct {
+	Side          domain.Side // whose relationships: the provider's or the reseller's
+	PartnerID     string
+	IncludeClosed bool
+	After         *ListPosition
+	Limit         int
+}
+
+// CodeInvalidCursor answers an after that is not a next this service gave.
+const CodeInvalidCursor = "relationships.invalid_cursor"
+
+// ParseListCursor reads a listing's after ("": the first page).
+func ParseListCursor(after string) (*ListPosition, error) {
+	if after == "" {
+		return nil, nil
+	}
+	var p ListPosition
+	if !page.Decode(after, &p) || p.CreatedAt.IsZero() || p.ID == "" {
+		return nil, page.InvalidAfter(CodeInvalidCursor)
+	}
+	return &p, nil
+}
+
+// RelationshipList is a page of a listing; Next is the after of the page
+// that follows ("" at the last).
+type RelationshipList struct {
+	Relationships []RelationshipSummary
+	Next          string
 }
 
 // RelationshipSummary is one row of a listing: the counterpart, the state, and
@@ -54,21 +102,36 @@ type PendingSummary struct {
 	MailFailure *domain.MailFailure
 }
 
-// ListForProvider lists a provider's resellers (provider_admin of that
-// provider, or an operator).
-func (a *App) ListForProvider(ctx context.Context, p auth.Principal, q ListQuery) ([]RelationshipSummary, error) {
+// ListForProvider lists a provider's resellers, a page at a time
+// (provider_admin of that provider, or an operator).
+func (a *App) ListForProvider(ctx context.Context, p auth.Principal, q ListQuery) (RelationshipList, error) {
 	if err := p.Require(auth.RoleProviderAdmin, auth.RoleOperator); err != nil {
-		return nil, err
+		return RelationshipList{}, err
 	}
+	return a.listPage(ctx, p, q, domain.SideProvider)
+}
+
+// listPage reads one page of the listed partner's relationships on side.
+func (a *App) listPage(ctx context.Context, p auth.Principal, q ListQuery, side domain.Side) (RelationshipList, error) {
 	id, err := a.listedPartner(ctx, p, q.PartnerID)
 	if err != nil {
-		return nil, err
+		return RelationshipList{}, err
 	}
-	rels, err := a.rels.ListByProvider(ctx, id)
+	if q.Limit <= 0 || q.Limit > MaxListPage {
+		q.Limit = DefaultListPage
+	}
+	rels, next, err := a.rels.ListPage(ctx, RelationshipPage{Side: side, PartnerID: id, IncludeClosed: q.IncludeClosed, After: q.After, Limit: q.Limit})
 	if err != nil {
-		return nil, err
+		return RelationshipList{}, err
 	}
-	return a.summaries(ctx, rels, q.IncludeClosed)
+	out := RelationshipList{}
+	if out.Relationships, err = a.summaries(ctx, rels, q.IncludeClosed); err != nil {
+		return RelationshipList{}, err
+	}
+	if next != nil {
+		out.Next = page.Encode(next)
+	}
+	return out, nil
 }
 
 // listedPartner resolves whose listing is asked for and checks that the

@@ -9,12 +9,15 @@ import (
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
+// rows is a listing's page as its rows.
+func rows(l RelationshipList, err error) ([]RelationshipSummary, error) { return l.Relationships, err }
+
 func TestListings(t *testing.T) {
 	e := newEnv(t)
 	inv, g := e.activate(CreateRequestCommand{Roles: []string{"billing_reader"}, DurationDays: 30})
 	pending := e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"})
 
-	mine, err := e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{})
+	mine, err := rows(e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,7 @@ func TestListings(t *testing.T) {
 		t.Errorf("pending row = %+v", p)
 	}
 
-	theirs, err := e.app.ListForReseller(e.ctx, resellerUser, ListQuery{})
+	theirs, err := rows(e.app.ListForReseller(e.ctx, resellerUser, ListQuery{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func TestListings(t *testing.T) {
 
 	// The listing reports the grant as of now, ahead of the poller.
 	e.at(t0.Add(20 * day))
-	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{})
+	theirs, _ = rows(e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{}))
 	if theirs[0].Grant.State != domain.GrantExpiring {
 		t.Errorf("grant state at +20d = %s", theirs[0].Grant.State)
 	}
@@ -52,11 +55,11 @@ func TestListings(t *testing.T) {
 	if _, err := e.app.EndRelationship(e.ctx, resellerAdmin, EndRelationshipCommand{RelationshipID: inv.RelationshipID, Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
-	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{})
+	theirs, _ = rows(e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{}))
 	if len(theirs) != 0 {
 		t.Errorf("ended relationship listed by default: %+v", theirs)
 	}
-	theirs, _ = e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{IncludeClosed: true})
+	theirs, _ = rows(e.app.ListForReseller(e.ctx, resellerAdmin, ListQuery{IncludeClosed: true}))
 	if len(theirs) != 1 || theirs[0].State != domain.StateEnded || theirs[0].Grant.State != domain.GrantTerminated || theirs[0].EndedBy != domain.SideReseller {
 		t.Errorf("closed listing = %+v", theirs)
 	}
@@ -67,7 +70,7 @@ func TestListingAccess(t *testing.T) {
 	e.activate(CreateRequestCommand{})
 	tests := []struct {
 		name     string
-		list     func(context.Context, auth.Principal, ListQuery) ([]RelationshipSummary, error)
+		list     func(context.Context, auth.Principal, ListQuery) (RelationshipList, error)
 		caller   auth.Principal
 		q        ListQuery
 		wantCode string
@@ -82,11 +85,42 @@ func TestListingAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.list(e.ctx, tt.caller, tt.q)
+			got, err := rows(tt.list(e.ctx, tt.caller, tt.q))
 			wantCode(t, err, tt.wantCode)
 			if len(got) != tt.wantLen {
 				t.Errorf("got %d rows, want %d", len(got), tt.wantLen)
 			}
 		})
+	}
+}
+
+// A listing is read a page at a time: each page after the last one's
+// position, the last page without a next.
+func TestListingsPage(t *testing.T) {
+	e := newEnv(t)
+	e.activate(CreateRequestCommand{Roles: []string{"billing_reader"}, DurationDays: 30})
+	e.invite(CreateRequestCommand{ResellerLocationID: "PL-Q100-0000-007"})
+	whole, err := rows(e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{}))
+	if err != nil || len(whole) != 2 {
+		t.Fatalf("whole listing: %d rows, %v", len(whole), err)
+	}
+	first, err := e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{Limit: 1})
+	if err != nil || len(first.Relationships) != 1 || first.Next == "" {
+		t.Fatalf("first page: %+v %v", first, err)
+	}
+	after, err := ParseListCursor(first.Next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.app.ListForProvider(e.ctx, providerAdmin, ListQuery{Limit: 1, After: after})
+	if err != nil || len(second.Relationships) != 1 || second.Next != "" {
+		t.Fatalf("second page: %+v %v", second, err)
+	}
+	if first.Relationships[0].RelationshipID != whole[0].RelationshipID || second.Relationships[0].RelationshipID != whole[1].RelationshipID {
+		t.Fatalf("pages %s, %s; whole %s, %s", first.Relationships[0].RelationshipID, second.Relationships[0].RelationshipID,
+			whole[0].RelationshipID, whole[1].RelationshipID)
+	}
+	if _, err := ParseListCursor("eyJpIjoieCJ9"); err == nil {
+		t.Fatal("a cursor without a time was read")
 	}
 }

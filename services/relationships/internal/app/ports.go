@@ -55,6 +55,10 @@ type Relationships interface {
 	// (global ID), newest first.
 	ListByProvider(ctx context.Context, providerID string) ([]*domain.Relationship, error)
 	ListByReseller(ctx context.Context, resellerID string) ([]*domain.Relationship, error)
+	// ListPage returns a page of q's relationships, newest first (then by
+	// id), and the position of its last one when more follow (nil at the
+	// last page).
+	ListPage(ctx context.Context, q RelationshipPage) ([]*domain.Relationship, *ListPosition, error)
 	// DueIDs returns up to limit relationships whose NextDueAt is at or
 	// before now, earliest first.
 	DueIDs(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -352,6 +352,7 @@ type relationshipSummary struct {
 
 type listResponse struct {
 	Relationships []relationshipSummary `json:"relationships"`
+	Next          string                `json:"next"`
 }
 
 func listQuery(r *http.Request) (app.ListQuery, error) {
@@ -371,7 +372,14 @@ func listQuery(r *http.Request) (app.ListQuery, error) {
 		}
 		q.IncludeClosed = b
 	}
-	return q, nil
+	limit, fe := apperr.ParseLimit(r.URL.Query().Get("limit"), app.DefaultListPage, app.MaxListPage)
+	if fe != nil {
+		return q, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query", *fe)
+	}
+	q.Limit = limit
+	var err error
+	q.After, err = app.ParseListCursor(r.URL.Query().Get("after"))
+	return q, err
 }
 
 func (a API) listForProvider(w http.ResponseWriter, r *http.Request) {
@@ -382,19 +390,19 @@ func (a API) listForReseller(w http.ResponseWriter, r *http.Request) {
 	a.list(w, r, a.App.ListForReseller)
 }
 
-func (a API) list(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, p auth.Principal, q app.ListQuery) ([]app.RelationshipSummary, error)) {
+func (a API) list(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, p auth.Principal, q app.ListQuery) (app.RelationshipList, error)) {
 	q, err := listQuery(r)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	rows, err := fn(r.Context(), principal(r), q)
+	res, err := fn(r.Context(), principal(r), q)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	out := listResponse{Relationships: make([]relationshipSummary, 0, len(rows))}
-	for _, s := range rows {
+	out := listResponse{Relationships: make([]relationshipSummary, 0, len(res.Relationships)), Next: res.Next}
+	for _, s := range res.Relationships {
 		v := relationshipSummary{
 			RelationshipID: s.RelationshipID, State: string(s.State), ProviderID: s.ProviderID, ProviderLegalName: s.ProviderLegalName,
 			ResellerID: s.ResellerID, ResellerLocationID: s.ResellerLocationID, ResellerLegalName: s.ResellerLegalName,

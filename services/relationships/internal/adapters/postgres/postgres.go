@@ -309,6 +309,55 @@ func (s *Relationships) ListByReseller(ctx context.Context, resellerID string) (
 	return s.list(ctx, `SELECT doc FROM relationships WHERE reseller_id = $1 ORDER BY created_at DESC, id`, resellerID)
 }
 
+// ListPage implements app.Relationships: keyset pages on the listing's
+// order (created_at descending, then id), the closed ones left out in the
+// query unless asked for.
+func (s *Relationships) ListPage(ctx context.Context, q app.RelationshipPage) ([]*domain.Relationship, *app.ListPosition, error) {
+	col := "provider_id"
+	if q.Side == domain.SideReseller {
+		col = "reseller_id"
+	}
+	var afterAt *time.Time
+	afterID := ""
+	if q.After != nil {
+		afterAt, afterID = &q.After.CreatedAt, q.After.ID
+	}
+	rows, err := s.queryer(ctx).Query(ctx, `SELECT doc, created_at FROM relationships WHERE `+col+` = $1
+		AND ($2 OR state IN ('proposed', 'active'))
+		AND ($3::timestamptz IS NULL OR created_at < $3 OR (created_at = $3 AND id > $4))
+		ORDER BY created_at DESC, id LIMIT $5`, q.PartnerID, q.IncludeClosed, afterAt, afterID, q.Limit+1) // one more: a next page?
+	if err != nil {
+		return nil, nil, fmt.Errorf("list relationships: %w", err)
+	}
+	type listed struct {
+		doc []byte
+		at  time.Time
+	}
+	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (listed, error) {
+		var l listed
+		return l, row.Scan(&l.doc, &l.at)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list relationships: %w", err)
+	}
+	var next *app.ListPosition
+	if len(ls) > q.Limit {
+		ls = ls[:q.Limit]
+		last := ls[len(ls)-1]
+		next = &app.ListPosition{CreatedAt: last.at}
+	}
+	out := make([]*domain.Relationship, len(ls))
+	for i, l := range ls {
+		if out[i], err = decodeRelationship(l.doc); err != nil {
+			return nil, nil, err
+		}
+	}
+	if next != nil {
+		next.ID = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
 // DueIDs implements app.Relationships.
 func (s *Relationships) DueIDs(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.queryer(ctx).Query(ctx, `SELECT id FROM relationships WHERE next_due_at <= $1 ORDER BY next_due_at, id LIMIT $2`, now, limit)

@@ -19,6 +19,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -177,6 +178,63 @@ func TestRelationshipsStoreAndConstraints(t *testing.T) {
 	}
 	if err := f.rels.Update(ctx, "nope", func(*domain.Relationship) error { return nil }); !errors.Is(err, domain.ErrRelationshipNotFound) {
 		t.Fatalf("Update unknown: %v", err)
+	}
+}
+
+// TestListPageFollowsTheListingsOrder: one relationship a page, the pages
+// give the listing's order (newest first, equal times by id), the closed
+// ones only when asked for, each once.
+func TestListPageFollowsTheListingsOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const provider = "PG-P100-0000-008"
+	var ended string
+	for i, reseller := range []string{"PG-R100-0000-006", "PG-R200-0000-004", "PG-R300-0000-002"} {
+		r, h := f.proposal(t, provider, reseller)
+		if err := f.rels.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			ended = r.ID
+			if err := f.rels.Update(ctx, r.ID, func(r *domain.Relationship) error {
+				if err := r.Accept(h, "res-admin", "GR1", t0, f.pol); err != nil {
+					return err
+				}
+				_, err := r.End(domain.SideProvider, "p", "bye", t0)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, err := f.rels.ListByProvider(ctx, provider)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("ListByProvider: %d, %v", len(all), err)
+	}
+	for _, closed := range []bool{false, true} {
+		var want, got []string
+		for _, r := range all {
+			if closed || r.ID != ended {
+				want = append(want, r.ID)
+			}
+		}
+		var after *app.ListPosition
+		for range 5 {
+			page, next, err := f.rels.ListPage(ctx, app.RelationshipPage{Side: domain.SideProvider, PartnerID: provider, IncludeClosed: closed, After: after, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				got = append(got, r.ID)
+			}
+			if next == nil {
+				break
+			}
+			after = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("include closed %v: pages gave %v, want %v", closed, got, want)
+		}
 	}
 }
 
