@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/normalize"
@@ -326,6 +328,13 @@ func (w *Webhooks) seal(endpointID, secret string, now time.Time) (SealedSecret,
 	return s, nil
 }
 
+// endpointID reports whether id reads as an endpoint's id ("we_" and a
+// UUID, as CreateEndpoint makes them).
+func endpointID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "we_")
+	return ok && uuid.Validate(rest) == nil
+}
+
 // endpoint loads an endpoint the caller may manage: operators any, an
 // upstream system its own (another's answers as unknown).
 func (w *Webhooks) endpoint(ctx context.Context, p auth.Principal, id string) (domain.Endpoint, error) {
@@ -334,7 +343,7 @@ func (w *Webhooks) endpoint(ctx context.Context, p auth.Principal, id string) (d
 		return domain.Endpoint{}, err
 	}
 	unknown := apperr.NotFound(CodeEndpointUnknown, "no webhook endpoint "+id)
-	if !strings.HasPrefix(id, "we_") || len(id) > 64 {
+	if !endpointID(id) {
 		return domain.Endpoint{}, unknown
 	}
 	e, err := w.Store.Endpoint(ctx, id)
@@ -365,6 +374,11 @@ func (w *Webhooks) ListEndpoints(ctx context.Context, p auth.Principal, consumer
 	n, err := parseLimit(limit)
 	if err != nil {
 		return nil, "", err
+	}
+	// The cursor is the last endpoint's id: anything else would start a
+	// page somewhere in the list ("zzz" after every id: an empty page).
+	if after != "" && !endpointID(after) {
+		return nil, "", page.InvalidAfter(CodeInvalidCursor)
 	}
 	list, err := w.Store.Endpoints(ctx, consumer, after, n+1)
 	if err != nil {

@@ -428,6 +428,10 @@ func TestWebhooks(t *testing.T) {
 			{"rotation too long", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 9999999}, 422, "timeline.invalid_rotation"},
 			{"unknown delivery", http.MethodPost, "/v1/webhooks/endpoints/" + portal + "/deliveries/wd_nope/redeliver", upstreamPortal, nil, 404, "timeline.webhook_delivery_unknown"},
 			{"bad state", http.MethodGet, "/v1/webhooks/endpoints/" + portal + "/deliveries?state=lost", upstreamPortal, nil, 422, "timeline.invalid_state"},
+			// was 200 with an empty page (after every id) or a page from the start
+			{"endpoints after a cursor not given here", http.MethodGet, "/v1/webhooks/endpoints?after=zzz", operator, nil, 422, "timeline.invalid_cursor"},
+			{"endpoints after an id that is not an endpoint's", http.MethodGet, "/v1/webhooks/endpoints?after=we_", operator, nil, 422, "timeline.invalid_cursor"},
+			{"endpoints after an endpoint", http.MethodGet, "/v1/webhooks/endpoints?after=" + portal, operator, nil, 200, ""},
 		} {
 			a := e.send(tt.method, tt.path, tt.p, tt.body)
 			if a.status != tt.status || (tt.code != "" && a.code() != tt.code) {
