@@ -68,6 +68,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("PartnerctlFeedAndWebhooks", func(t *testing.T) { t.Parallel(); testPartnerctlFeedAndWebhooks(t, s) })
 		t.Run("ClaimsAndDisputes", func(t *testing.T) { t.Parallel(); testClaimsAndDisputes(t, s) })
 		t.Run("EveryListRefusesABadLimitOneWay", func(t *testing.T) { t.Parallel(); testEveryListRefusesABadLimitOneWay(t, s) })
+		t.Run("EveryListPagesOneWay", func(t *testing.T) { t.Parallel(); testEveryListPagesOneWay(t, s) })
 		t.Run("EveryServiceNamesAMissingFieldOneWay", func(t *testing.T) { t.Parallel(); testEveryServiceNamesAMissingFieldOneWay(t, s) })
 	})
 	if t.Failed() {
