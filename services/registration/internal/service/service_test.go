@@ -28,7 +28,8 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// TestRegisterOverHTTP submits a registration and follows it to the row, the
+// TestRegisterOverHTTP submits a registration (after two refused under its
+// key) and follows it to the row, the
 // event on JetStream (valid against its schema) and the read API; then
 // replays it with the same Idempotency-Key, reuses the key wrongly and
 // sends keys that cannot be stored.
@@ -36,6 +37,19 @@ func TestRegisterOverHTTP(t *testing.T) {
 	e := start(t)
 	tok := e.token(t, upstream)
 	body := mustJSON(t, registration())
+	// Refused for what they say, a body that does not decode (400) and one
+	// without its market (422) leave the key free: the corrected request
+	// uses it (it was idempotency.key_reused).
+	wrong := registration()
+	wrong["fax"] = "03-0000-0000"
+	if r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, wrong), "Idempotency-Key", "k-1"); r.Status != http.StatusBadRequest {
+		t.Fatalf("unknown member: %d %s", r.Status, r.Body)
+	}
+	delete(wrong, "fax")
+	delete(wrong, "market")
+	if r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, wrong), "Idempotency-Key", "k-1"); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("no market: %d %s", r.Status, r.Body)
+	}
 	res := e.do(t, "POST", "/v1/registrations", tok, "application/json", body, "Idempotency-Key", "k-1")
 	if res.Status != http.StatusCreated {
 		t.Fatalf("status %d: %s", res.Status, res.Body)

@@ -123,7 +123,9 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) {
 // idempotent runs a creating request once per (caller, Idempotency-Key):
 // the first answer is stored in the same transaction as the change and
 // replayed for the same body (Idempotent-Replayed: true); another body under
-// the same key is refused. Without the header run simply runs.
+// the same key is refused. An answer that refuses the request for what it
+// says (400, 422) is not kept: the key is free again. Without the header
+// run simply runs.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx context.Context, r *http.Request, p auth.Principal, body []byte) stored) {
 	body, err := httpx.ReadJSONBody(w, r)
 	if err != nil {
@@ -152,14 +154,21 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx co
 		if resp.status >= 500 {
 			return resp.err // transient: nothing is stored, the client may retry
 		}
-		if key != "" {
-			// The answer goes with the COMMIT, in one round trip.
-			b := &pgx.Batch{}
+		if key == "" {
+			return nil
+		}
+		// The answer goes with the COMMIT, in one round trip. A request
+		// refused for what it says (400, 422) did nothing: the key is let go,
+		// so the corrected request may use it (as Stripe's keys behave), not
+		// kept for an answer that is no operation's.
+		b := &pgx.Batch{}
+		if resp.status == http.StatusBadRequest || resp.status == http.StatusUnprocessableEntity {
+			b.Queue(`DELETE FROM idempotency_keys WHERE principal=$1 AND key=$2`, p.Subject, key)
+		} else {
 			b.Queue(`UPDATE idempotency_keys SET status=$3, headers=$4, body=$5 WHERE principal=$1 AND key=$2`,
 				p.Subject, key, resp.status, resp.headersJSON(), resp.body)
-			return pg.SendLast(ctx, tx, b)
 		}
-		return nil
+		return pg.SendLast(ctx, tx, b)
 	})
 	if err != nil {
 		httpx.WriteError(w, r, err)
