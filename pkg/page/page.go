@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 )
@@ -46,4 +47,31 @@ func Decode(cursor string, pos any) bool {
 func InvalidAfter(code string) *apperr.Error {
 	return apperr.Invalid(code, "after must be the next cursor of a previous page",
 		apperr.FieldError{Field: "query.after", Code: code, Message: "not a cursor this service issued"})
+}
+
+// Position is the place in a list ordered by a time, then an id (newest or
+// oldest first, as the list is): most lists' cursor.
+type Position struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// Cursor renders p, its time to the microsecond as Postgres keeps it (a
+// finer time would fall between two rows).
+func (p Position) Cursor() string {
+	p.At = p.At.Truncate(time.Microsecond)
+	return Encode(p)
+}
+
+// After reads a list's after: nil for "" (the first page), a Position
+// made by Cursor, or InvalidAfter(code).
+func After(after, code string) (*Position, error) {
+	if after == "" {
+		return nil, nil
+	}
+	var p Position
+	if !Decode(after, &p) || p.At.IsZero() || p.ID == "" {
+		return nil, InvalidAfter(code)
+	}
+	return &p, nil
 }

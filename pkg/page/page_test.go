@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/page"
 )
 
@@ -44,5 +45,21 @@ func TestAForeignCursorIsA422AtAfter(t *testing.T) {
 	e := page.InvalidAfter("verification.invalid_cursor")
 	if e.Code != "verification.invalid_cursor" || len(e.Fields) != 1 || e.Fields[0].Field != "query.after" || e.Fields[0].Code != e.Code {
 		t.Fatalf("%+v", e)
+	}
+}
+
+func TestAPositionIsReadBackFromItsCursor(t *testing.T) {
+	at := time.Date(2026, 12, 6, 7, 0, 0, 123456789, time.UTC)
+	got, err := page.After(page.Position{At: at, ID: "m-1"}.Cursor(), "x.invalid_cursor")
+	if err != nil || !got.At.Equal(at.Truncate(time.Microsecond)) || got.ID != "m-1" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if p, err := page.After("", "x.invalid_cursor"); p != nil || err != nil {
+		t.Fatalf("no after: %+v %v", p, err)
+	}
+	for _, bad := range []string{"zzz", page.Encode(page.Position{ID: "m-1"}), page.Encode(page.Position{At: at})} {
+		if _, err := page.After(bad, "x.invalid_cursor"); err == nil || err.(*apperr.Error).Code != "x.invalid_cursor" {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
@@ -80,7 +81,7 @@ type Repository interface {
 	// List reads deliveries, newest first.
 	// List returns a page of q's mails, newest first, and the position of
 	// its last mail when more follow (nil at the last page).
-	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, *MailPosition, error)
+	List(ctx context.Context, q MailQuery) ([]*domain.Delivery, *page.Position, error)
 	// Record saves the outcomes of attempts in one transaction, with their
 	// events: each Recorded is a delivery as its sender holds it (claimed,
 	// then Succeed or Fail applied), saved only while its attempt is still

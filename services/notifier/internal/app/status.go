@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
@@ -23,32 +22,13 @@ const (
 // MailQuery selects mails for an operator.
 type MailQuery struct {
 	PartnerID string
-	Status    domain.Status // empty: any
-	Limit     int           // 1..500, default 100
-	After     *MailPosition // the page after this mail (nil: the first page)
-}
-
-// MailPosition is a place in a partner's mails, newest first: when the
-// mail was created, then its id.
-type MailPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        string    `json:"i"`
+	Status    domain.Status  // empty: any
+	Limit     int            // 1..500, default 100
+	After     *page.Position // the page after this mail (created_at, id; nil: the first page)
 }
 
 // CodeInvalidCursor answers an after that is not a next this service gave.
 const CodeInvalidCursor = "notifier.invalid_cursor"
-
-// ParseMailCursor reads the after of a list of mails ("": the first page).
-func ParseMailCursor(after string) (*MailPosition, error) {
-	if after == "" {
-		return nil, nil
-	}
-	var p MailPosition
-	if !page.Decode(after, &p) || p.CreatedAt.IsZero() || p.ID == "" {
-		return nil, page.InvalidAfter(CodeInvalidCursor)
-	}
-	return &p, nil
-}
 
 // PartnerMails is an operator's view of one partner's mails.
 type PartnerMails struct {
@@ -97,7 +77,7 @@ func (a *App) Mails(ctx context.Context, p auth.Principal, q MailQuery) (Partner
 	}
 	out := PartnerMails{PartnerID: q.PartnerID, RemindersOff: off, Mails: make([]domain.DeliverySnapshot, len(ds))}
 	if more != nil {
-		out.Next = page.Encode(more)
+		out.Next = more.Cursor()
 	}
 	for i, d := range ds {
 		out.Mails[i] = d.Snapshot()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -187,9 +188,9 @@ func (f *fakeRelationships) ListByReseller(_ context.Context, id string) ([]*dom
 	return f.list(func(r *domain.Relationship) bool { return r.ResellerID == id }), nil
 }
 
-// ListPage pages by insertion order, newest first (a position's CreatedAt
+// ListPage pages by insertion order, newest first (a position's time
 // is not looked at: the fake keeps no creation time of its own).
-func (f *fakeRelationships) ListPage(_ context.Context, q RelationshipPage) ([]*domain.Relationship, *ListPosition, error) {
+func (f *fakeRelationships) ListPage(_ context.Context, q RelationshipPage) ([]*domain.Relationship, *page.Position, error) {
 	all := f.list(func(r *domain.Relationship) bool {
 		mine := r.ProviderID == q.PartnerID
 		if q.Side == domain.SideReseller {
@@ -207,7 +208,7 @@ func (f *fakeRelationships) ListPage(_ context.Context, q RelationshipPage) ([]*
 	}
 	if len(all) > q.Limit {
 		all = all[:q.Limit]
-		return all, &ListPosition{CreatedAt: time.Unix(1, 0), ID: all[q.Limit-1].ID}, nil
+		return all, &page.Position{At: time.Unix(1, 0), ID: all[q.Limit-1].ID}, nil
 	}
 	return all, nil, nil
 }

@@ -16,8 +16,8 @@ import (
 type ListQuery struct {
 	PartnerID     string
 	IncludeClosed bool
-	Limit         int           // 1..500 (0: DefaultListPage)
-	After         *ListPosition // the page after this relationship (nil: the first page)
+	Limit         int            // 1..500 (0: DefaultListPage)
+	After         *page.Position // the page after this relationship (created_at, id; nil: the first page)
 }
 
 // The page size of a listing: DefaultListPage unless asked, at most
@@ -27,36 +27,17 @@ const (
 	MaxListPage     = 500
 )
 
-// ListPosition is a place in a listing, newest first: when the
-// relationship was created, then its id.
-type ListPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        string    `json:"i"`
-}
-
 // RelationshipPage is what a page of a listing asks the store for.
 type RelationshipPage struct {
 	Side          domain.Side // whose relationships: the provider's or the reseller's
 	PartnerID     string
 	IncludeClosed bool
-	After         *ListPosition
+	After         *page.Position
 	Limit         int
 }
 
 // CodeInvalidCursor answers an after that is not a next this service gave.
 const CodeInvalidCursor = "relationships.invalid_cursor"
-
-// ParseListCursor reads a listing's after ("": the first page).
-func ParseListCursor(after string) (*ListPosition, error) {
-	if after == "" {
-		return nil, nil
-	}
-	var p ListPosition
-	if !page.Decode(after, &p) || p.CreatedAt.IsZero() || p.ID == "" {
-		return nil, page.InvalidAfter(CodeInvalidCursor)
-	}
-	return &p, nil
-}
 
 // RelationshipList is a page of a listing; Next is the after of the page
 // that follows ("" at the last).
@@ -129,7 +110,7 @@ func (a *App) listPage(ctx context.Context, p auth.Principal, q ListQuery, side 
 		return RelationshipList{}, err
 	}
 	if next != nil {
-		out.Next = page.Encode(next)
+		out.Next = next.Cursor()
 	}
 	return out, nil
 }

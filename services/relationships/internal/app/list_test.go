@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -108,7 +109,7 @@ func TestListingsPage(t *testing.T) {
 	if err != nil || len(first.Relationships) != 1 || first.Next == "" {
 		t.Fatalf("first page: %+v %v", first, err)
 	}
-	after, err := ParseListCursor(first.Next)
+	after, err := page.After(first.Next, CodeInvalidCursor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestListingsPage(t *testing.T) {
 		t.Fatalf("pages %s, %s; whole %s, %s", first.Relationships[0].RelationshipID, second.Relationships[0].RelationshipID,
 			whole[0].RelationshipID, whole[1].RelationshipID)
 	}
-	if _, err := ParseListCursor("eyJpIjoieCJ9"); err == nil {
+	if _, err := page.After("eyJpIjoieCJ9", CodeInvalidCursor); err == nil {
 		t.Fatal("a cursor without a time was read")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
 
@@ -58,7 +59,7 @@ type Relationships interface {
 	// ListPage returns a page of q's relationships, newest first (then by
 	// id), and the position of its last one when more follow (nil at the
 	// last page).
-	ListPage(ctx context.Context, q RelationshipPage) ([]*domain.Relationship, *ListPosition, error)
+	ListPage(ctx context.Context, q RelationshipPage) ([]*domain.Relationship, *page.Position, error)
 	// DueIDs returns up to limit relationships whose NextDueAt is at or
 	// before now, earliest first.
 	DueIDs(ctx context.Context, now time.Time, limit int) ([]string, error)

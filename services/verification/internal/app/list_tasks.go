@@ -17,41 +17,21 @@ type TaskFilter struct {
 	Unclaimed        bool   // only tasks without a live lease
 	ExcludePartnerID string // set by ListTasks for verifiers that belong to a partner
 	Limit            int
-	After            *QueuePosition // the page after this task (nil: the first page)
-}
-
-// QueuePosition is a place in a verifier's queue (tasks or reviews), which
-// is ordered earliest due first, then by id.
-type QueuePosition struct {
-	DueAt time.Time `json:"d"`
-	ID    string    `json:"i"`
+	After            *page.Position // the page after this task (due time, id; nil: the first page)
 }
 
 // CodeInvalidCursor answers an after that is not a next this service gave.
 const CodeInvalidCursor = "verification.invalid_cursor"
 
-// ParseQueueCursor reads a queue's after (""; the first page).
-func ParseQueueCursor(after string) (*QueuePosition, error) {
-	if after == "" {
-		return nil, nil
-	}
-	var p QueuePosition
-	if !page.Decode(after, &p) || p.DueAt.IsZero() || p.ID == "" {
-		return nil, page.InvalidAfter(CodeInvalidCursor)
-	}
-	return &p, nil
-}
-
 // queuePage cuts a queue's list fetched with one item more than limit to
-// limit, with the cursor of its last item when more follow ("" when none).
-func queuePage[T any](items []T, limit int, pos func(T) QueuePosition) ([]T, string) {
+// limit, with the cursor of its last item when more follow ("" when none):
+// a queue is ordered earliest due first, then by id.
+func queuePage[T any](items []T, limit int, pos func(T) page.Position) ([]T, string) {
 	if len(items) <= limit {
 		return items, ""
 	}
 	items = items[:limit]
-	p := pos(items[limit-1])
-	p.DueAt = p.DueAt.Truncate(time.Microsecond) // as Postgres keeps it
-	return items, page.Encode(p)
+	return items, pos(items[limit-1]).Cursor()
 }
 
 // TaskSummary is one task with the case facts a queue needs.
@@ -84,6 +64,6 @@ func (a *App) ListTasks(ctx context.Context, p auth.Principal, f TaskFilter) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	tasks, next := queuePage(tasks, limit, func(t TaskSummary) QueuePosition { return QueuePosition{DueAt: t.Task.DueAt, ID: t.Task.ID} })
+	tasks, next := queuePage(tasks, limit, func(t TaskSummary) page.Position { return page.Position{At: t.Task.DueAt, ID: t.Task.ID} })
 	return tasks, next, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -32,7 +33,7 @@ type ReviewFilter struct {
 	Unclaimed        bool
 	ExcludePartnerID string // set by ListReviews for verifiers that belong to a partner
 	Limit            int
-	After            *QueuePosition // the page after this review (nil: the first page)
+	After            *page.Position // the page after this review (due time, id; nil: the first page)
 }
 
 // The review errors join the translation table here, beside the reviews,
@@ -193,7 +194,7 @@ func (a *App) ListReviews(ctx context.Context, p auth.Principal, f ReviewFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	out, next := queuePage(out, limit, func(r domain.Review) QueuePosition { return QueuePosition{DueAt: r.DueAt, ID: r.ID} })
+	out, next := queuePage(out, limit, func(r domain.Review) page.Position { return page.Position{At: r.DueAt, ID: r.ID} })
 	for i := range out {
 		if err := a.withExisting(ctx, &out[i]); err != nil {
 			return nil, "", err

@@ -11,6 +11,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
@@ -117,7 +118,7 @@ func (a API) list(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.Invalid(httpx.CodeInvalidQueryParameter, "invalid query", *fe))
 		return
 	}
-	after, err := app.ParseMailCursor(q.Get("after"))
+	after, err := page.After(q.Get("after"), app.CodeInvalidCursor)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 )
@@ -159,8 +160,8 @@ func (r *Repository) Get(_ context.Context, id string) (*domain.Delivery, error)
 }
 
 // List implements app.Repository (by mail id, not by creation time: a
-// position's CreatedAt is not looked at).
-func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Delivery, *app.MailPosition, error) {
+// position's time is not looked at).
+func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Delivery, *page.Position, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*domain.Delivery
@@ -172,7 +173,7 @@ func (r *Repository) List(_ context.Context, q app.MailQuery) ([]*domain.Deliver
 	sort.Slice(out, func(i, j int) bool { return out[i].ID() > out[j].ID() })
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
-		return out, &app.MailPosition{CreatedAt: time.Unix(0, 0), ID: out[q.Limit-1].ID()}, nil
+		return out, &page.Position{At: time.Unix(1, 0), ID: out[q.Limit-1].ID()}, nil
 	}
 	return out, nil, nil
 }

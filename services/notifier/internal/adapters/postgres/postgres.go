@@ -16,6 +16,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -324,11 +325,11 @@ func attempts(ctx context.Context, q pg.Querier, id string) ([]domain.Attempt, e
 }
 
 // List implements app.Repository: a partner's mails, newest first.
-func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Delivery, *app.MailPosition, error) {
+func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Delivery, *page.Position, error) {
 	var afterAt *time.Time
 	afterID := ""
 	if q.After != nil {
-		afterAt, afterID = &q.After.CreatedAt, q.After.ID
+		afterAt, afterID = &q.After.At, q.After.ID
 	}
 	rows, err := r.pool.Query(ctx, `SELECT `+deliveryColumns+`, created_at FROM deliveries
 		WHERE partner_id = $1 AND ($2 = '' OR status = $2)
@@ -351,11 +352,11 @@ func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Deliv
 	if err != nil {
 		return nil, nil, err
 	}
-	var next *app.MailPosition
+	var next *page.Position
 	if len(ls) > q.Limit {
 		ls = ls[:q.Limit]
 		last := ls[len(ls)-1]
-		next = &app.MailPosition{CreatedAt: last.at, ID: last.s.Request.ID}
+		next = &page.Position{At: last.at, ID: last.s.Request.ID}
 	}
 	out := make([]*domain.Delivery, len(ls))
 	for i, l := range ls {

@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 )
 
@@ -378,7 +379,7 @@ func listQuery(r *http.Request) (app.ListQuery, error) {
 	}
 	q.Limit = limit
 	var err error
-	q.After, err = app.ParseListCursor(r.URL.Query().Get("after"))
+	q.After, err = page.After(r.URL.Query().Get("after"), app.CodeInvalidCursor)
 	return q, err
 }
 

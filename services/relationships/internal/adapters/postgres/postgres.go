@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/relationships/internal/app"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
@@ -312,7 +313,7 @@ func (s *Relationships) ListByReseller(ctx context.Context, resellerID string) (
 // ListPage implements app.Relationships: keyset pages on the listing's
 // order (created_at descending, then id), the closed ones left out in the
 // query unless asked for.
-func (s *Relationships) ListPage(ctx context.Context, q app.RelationshipPage) ([]*domain.Relationship, *app.ListPosition, error) {
+func (s *Relationships) ListPage(ctx context.Context, q app.RelationshipPage) ([]*domain.Relationship, *page.Position, error) {
 	col := "provider_id"
 	if q.Side == domain.SideReseller {
 		col = "reseller_id"
@@ -320,7 +321,7 @@ func (s *Relationships) ListPage(ctx context.Context, q app.RelationshipPage) ([
 	var afterAt *time.Time
 	afterID := ""
 	if q.After != nil {
-		afterAt, afterID = &q.After.CreatedAt, q.After.ID
+		afterAt, afterID = &q.After.At, q.After.ID
 	}
 	rows, err := s.queryer(ctx).Query(ctx, `SELECT doc, created_at FROM relationships WHERE `+col+` = $1
 		AND ($2 OR state IN ('proposed', 'active'))
@@ -340,11 +341,10 @@ func (s *Relationships) ListPage(ctx context.Context, q app.RelationshipPage) ([
 	if err != nil {
 		return nil, nil, fmt.Errorf("list relationships: %w", err)
 	}
-	var next *app.ListPosition
+	var next *page.Position
 	if len(ls) > q.Limit {
 		ls = ls[:q.Limit]
-		last := ls[len(ls)-1]
-		next = &app.ListPosition{CreatedAt: last.at}
+		next = &page.Position{At: ls[len(ls)-1].at}
 	}
 	out := make([]*domain.Relationship, len(ls))
 	for i, l := range ls {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/relationships/internal/adapters/events"
@@ -218,7 +219,7 @@ func TestListPageFollowsTheListingsOrder(t *testing.T) {
 				want = append(want, r.ID)
 			}
 		}
-		var after *app.ListPosition
+		var after *page.Position
 		for range 5 {
 			page, next, err := f.rels.ListPage(ctx, app.RelationshipPage{Side: domain.SideProvider, PartnerID: provider, IncludeClosed: closed, After: after, Limit: 1})
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
@@ -103,7 +104,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	if f.After, err = app.ParseQueueCursor(q.Get("after")); err != nil {
+	if f.After, err = page.After(q.Get("after"), app.CodeInvalidCursor); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/httpx"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
@@ -37,7 +38,7 @@ func (h *Handler) listReviews(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	if f.After, err = app.ParseQueueCursor(q.Get("after")); err != nil {
+	if f.After, err = page.After(q.Get("after"), app.CodeInvalidCursor); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

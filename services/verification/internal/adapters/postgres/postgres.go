@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/verification/internal/app"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
@@ -266,14 +267,14 @@ func (r *Repository) NextTimerAt(ctx context.Context) (time.Time, error) {
 
 // afterDue and afterID are a queue position's parameters (nil, "": the
 // first page).
-func afterDue(p *app.QueuePosition) *time.Time {
+func afterDue(p *page.Position) *time.Time {
 	if p == nil {
 		return nil
 	}
-	return &p.DueAt
+	return &p.At
 }
 
-func afterID(p *app.QueuePosition) string {
+func afterID(p *page.Position) string {
 	if p == nil {
 		return ""
 	}

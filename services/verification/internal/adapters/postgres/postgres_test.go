@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/partnerhub/onboarding/pkg/outbox"
+	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/events"
@@ -229,7 +230,7 @@ func TestTaskQueueAndDueCases(t *testing.T) {
 	// by task id), each once.
 	whole := list(app.TaskFilter{}, t0)
 	var paged []string
-	var after *app.QueuePosition
+	var after *page.Position
 	for range 5 {
 		got, err := repo.ListTasks(ctx, app.TaskFilter{Limit: 1, After: after}, t0)
 		if err != nil {
@@ -239,7 +240,7 @@ func TestTaskQueueAndDueCases(t *testing.T) {
 			break
 		}
 		paged = append(paged, got[0].CaseID)
-		after = &app.QueuePosition{DueAt: got[0].Task.DueAt, ID: got[0].Task.ID}
+		after = &page.Position{At: got[0].Task.DueAt, ID: got[0].Task.ID}
 	}
 	if !slices.Equal(paged, whole) {
 		t.Fatalf("paged one at a time: %v, the whole list: %v", paged, whole)
