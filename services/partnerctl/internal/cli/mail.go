@@ -290,7 +290,7 @@ with its trigger event and every attempt, every page's mails in one answer.`,
 			if list.RemindersOff {
 				fmt.Fprintln(g.stdout, "\nthe partner stopped reminders: reminder mails are suppressed")
 			}
-			moreWithLimit(g, all.Next, len(rows), "mails")
+			moreWithLimit(g, all.Next, limit, len(rows), "mails")
 			return nil
 		},
 	}

@@ -67,9 +67,10 @@ func decodeItems(items []json.RawMessage, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// moreWithLimit says under a table cut at --limit that there is more.
-func moreWithLimit(g *globals, next string, shown int, what string) {
-	if next != "" {
+// moreWithLimit says under a table cut at --limit that there is more: a
+// list read to a limit that stopped with a next.
+func moreWithLimit(g *globals, next string, limit, shown int, what string) {
+	if next != "" && limit > 0 {
 		fmt.Fprintf(g.stdout, "(first %d %s; more with a higher --limit, or --limit 0 for all)\n", shown, what)
 	}
 }

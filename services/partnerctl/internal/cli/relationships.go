@@ -452,7 +452,7 @@ API's shape with every page's relationships.`,
 			if err := table(g.stdout, []string{"RELATIONSHIP", "STATE", "PROVIDER", "RESELLER", "LOCATION", "GRANT", "EXPIRES", "PENDING"}, rows); err != nil {
 				return err
 			}
-			moreWithLimit(g, all.Next, len(rows), "relationships")
+			moreWithLimit(g, all.Next, limit, len(rows), "relationships")
 			return nil
 		},
 	}

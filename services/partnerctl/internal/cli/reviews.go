@@ -114,7 +114,7 @@ claim and the claimant's company, or the challenge and the disputed address).`,
 			if err := table(g.stdout, []string{"REVIEW", "KIND", "PARTNER", "STATUS", "CLAIMED BY", "DUE", "ABOUT"}, rows); err != nil {
 				return err
 			}
-			moreWithLimit(g, next, len(rows), "reviews")
+			moreWithLimit(g, next, limit, len(rows), "reviews")
 			return nil
 		},
 	}

@@ -110,7 +110,7 @@ the status, who holds the lease and the due time.`,
 			if err := table(g.stdout, []string{"TASK", "PARTNER", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE", "COMPANY"}, rows); err != nil {
 				return err
 			}
-			moreWithLimit(g, next, len(rows), "tasks")
+			moreWithLimit(g, next, limit, len(rows), "tasks")
 			return nil
 		},
 	}

@@ -125,9 +125,7 @@ pages' events.`,
 			if err := table(g.stdout, []string{"TIME", "SOURCE", "SEQ", "TYPE", "ACTOR"}, rows); err != nil {
 				return err
 			}
-			if all.Next != "" && limit > 0 {
-				fmt.Fprintf(g.stdout, "(first %d events; more with a higher --limit)\n", len(all.Events))
-			}
+			moreWithLimit(g, all.Next, limit, len(all.Events), "events")
 			fmt.Fprintln(g.stdout)
 			srows := make([][]string, 0, len(all.Sources))
 			stuck := false

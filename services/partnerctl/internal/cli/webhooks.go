@@ -238,9 +238,7 @@ object in the API's shape with every page's endpoints.`,
 			if err := table(w.g.stdout, []string{"ENDPOINT", "STATUS", "CONSUMER", "SCOPE", "TYPES", "URL"}, rows); err != nil {
 				return err
 			}
-			if all.Next != "" && limit > 0 {
-				fmt.Fprintf(w.g.stdout, "(first %d endpoints; more with a higher --limit)\n", len(all.Endpoints))
-			}
+			moreWithLimit(w.g, all.Next, limit, len(all.Endpoints), "endpoints")
 			return nil
 		},
 	}
@@ -437,9 +435,7 @@ attempt log (time, status, error, the first 256 bytes of the answer).`,
 			if err := table(w.g.stdout, deliveryHeader, rows); err != nil {
 				return err
 			}
-			if all.Next != "" && limit > 0 {
-				fmt.Fprintf(w.g.stdout, "(first %d deliveries; more with a higher --limit)\n", len(all.Deliveries))
-			}
+			moreWithLimit(w.g, all.Next, limit, len(all.Deliveries), "deliveries")
 			return nil
 		},
 	}
