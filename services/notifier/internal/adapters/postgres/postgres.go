@@ -306,22 +306,33 @@ func (r *Repository) load(ctx context.Context, q pg.Querier, id, suffix string) 
 }
 
 func attempts(ctx context.Context, q pg.Querier, id string) ([]domain.Attempt, error) {
-	rows, err := q.Query(ctx, `SELECT number, started_at, finished_at, outcome, error, smtp_code FROM delivery_attempts
-		WHERE delivery_id = $1 ORDER BY number`, id)
+	by, err := attemptsOf(ctx, q, []string{id})
+	return by[id], err
+}
+
+// attemptsOf reads the attempts of the deliveries ids in one query, each
+// delivery's in order.
+func attemptsOf(ctx context.Context, q pg.Querier, ids []string) (map[string][]domain.Attempt, error) {
+	rows, err := q.Query(ctx, `SELECT delivery_id, number, started_at, finished_at, outcome, error, smtp_code FROM delivery_attempts
+		WHERE delivery_id = ANY($1) ORDER BY delivery_id, number`, ids)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Attempt, error) {
-		var a domain.Attempt
-		var finished *time.Time
-		var outcome string
-		err := row.Scan(&a.Number, &a.StartedAt, &finished, &outcome, &a.Error, &a.SMTPCode)
+	by := map[string][]domain.Attempt{}
+	var id string
+	var a domain.Attempt
+	var finished *time.Time
+	var outcome string
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Number, &a.StartedAt, &finished, &outcome, &a.Error, &a.SMTPCode}, func() error {
+		at := a
 		if finished != nil {
-			a.FinishedAt = *finished
+			at.FinishedAt = *finished
 		}
-		a.Outcome = domain.Outcome(outcome)
-		return a, err
+		at.Outcome = domain.Outcome(outcome)
+		by[id] = append(by[id], at)
+		return nil
 	})
+	return by, err
 }
 
 // List implements app.Repository: a partner's mails, newest first.
@@ -358,11 +369,17 @@ func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Deliv
 		last := ls[len(ls)-1]
 		next = &page.Position{At: last.at, ID: last.s.Request.ID}
 	}
+	ids := make([]string, len(ls))
+	for i, l := range ls {
+		ids[i] = l.s.Request.ID
+	}
+	by, err := attemptsOf(ctx, r.pool, ids) // the page's attempts in one query
+	if err != nil {
+		return nil, nil, err
+	}
 	out := make([]*domain.Delivery, len(ls))
 	for i, l := range ls {
-		if l.s.Attempts, err = attempts(ctx, r.pool, l.s.Request.ID); err != nil {
-			return nil, nil, err
-		}
+		l.s.Attempts = by[l.s.Request.ID]
 		out[i] = domain.RestoreDelivery(l.s)
 	}
 	return out, next, nil
