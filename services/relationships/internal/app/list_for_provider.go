@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
@@ -118,7 +119,11 @@ func (a *App) listPage(ctx context.Context, p auth.Principal, q ListQuery, side 
 // listedPartner resolves whose listing is asked for and checks that the
 // caller may see it; others get "not found", never "forbidden".
 func (a *App) listedPartner(ctx context.Context, p auth.Principal, requested string) (string, error) {
-	notFound := func() error { return relationshipNotFound() }
+	// The listing's own words ("no such relationship" read as if the list
+	// were one), the same for a partner unknown here and another's.
+	notFound := func() error {
+		return apperr.NotFound(CodeRelationshipNotFound, "no partner by this id whose relationships you may list")
+	}
 	if requested == "" {
 		requested = p.PartnerID
 	}

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
@@ -88,6 +90,9 @@ func TestListingAccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := rows(tt.list(e.ctx, tt.caller, tt.q))
 			wantCode(t, err, tt.wantCode)
+			if ae, ok := apperr.As(err); ok && ae.Code == CodeRelationshipNotFound && !strings.Contains(ae.Message, "no partner by this id") {
+				t.Errorf("a listing's not found says %q", ae.Message)
+			}
 			if len(got) != tt.wantLen {
 				t.Errorf("got %d rows, want %d", len(got), tt.wantLen)
 			}
