@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -671,18 +672,20 @@ type subscription struct {
 	linger   time.Duration
 	replaces string // the filter whose durable this one took over ("" = none)
 
-	w       *workers // shared with the router's other subscriptions of the same settings
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	held    map[jetstream.Msg]held // received, not yet acked or nacked
-	pulls   map[int]*pulled
-	stopped atomic.Bool
-	hbStop  chan struct{}
+	w        *workers // shared with the router's other subscriptions of the same settings
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	held     map[jetstream.Msg]held // received, not yet acked or nacked
+	received uint64                 // messages received so far (held.n)
+	pulls    map[int]*pulled
+	stopped  atomic.Bool
+	hbStop   chan struct{}
 }
 
 type held struct {
 	since     time.Time
 	partition int
+	n         uint64 // the order it was received in (the durable's order within a pull)
 }
 
 func (s *subscription) startHeartbeat() {
@@ -908,7 +911,8 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 		return
 	}
 	s.mu.Lock()
-	s.held[msg] = held{since: time.Now(), partition: p}
+	s.received++
+	s.held[msg] = held{since: time.Now(), partition: p, n: s.received}
 	s.mu.Unlock()
 	h := msg.Headers()
 	key := h.Get(ce.HPartitionKey)
@@ -947,18 +951,37 @@ func (s *subscription) heartbeat() {
 			return
 		case now := <-t.C:
 			s.mu.Lock()
-			var late []jetstream.Msg
-			for m, h := range s.held {
-				if now.Sub(h.since) >= every {
-					late = append(late, m)
-				}
-			}
+			due := heartbeats(s.held, now, every)
 			s.mu.Unlock()
-			for _, m := range late {
+			for _, m := range due {
 				_ = m.InProgress()
 			}
 		}
 	}
+}
+
+// heartbeats are the held messages to mark in progress at a tick: none
+// while every one is younger than every (its own ack wait still runs),
+// else all of them, oldest first. A message's ack deadline is then its last
+// heartbeat's or its delivery's plus the ack wait, never earlier for a later
+// message of the durable: if this instance dies, JetStream redelivers what
+// it held in the order it was delivered (it queues expired messages by
+// sequence within one check, but a message whose deadline ran out in an
+// earlier check goes first). Marking only the old ones let a younger
+// message held behind a partner's long-running event expire before it, and
+// the next owner handled the partner's newer event first.
+func heartbeats(hs map[jetstream.Msg]held, now time.Time, every time.Duration) []jetstream.Msg {
+	late := false
+	all := make([]jetstream.Msg, 0, len(hs))
+	for m, h := range hs {
+		late = late || now.Sub(h.since) >= every
+		all = append(all, m)
+	}
+	if !late {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b jetstream.Msg) int { return cmp.Compare(hs[a].n, hs[b].n) })
+	return all
 }
 
 // stop stops every pull, lets the workers finish what they hold (queued
