@@ -3,8 +3,6 @@ package http
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -132,19 +130,17 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, run func(ctx co
 		httpx.WriteError(w, r, err)
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if !validIdempotencyKey(key) {
-		const msg = "Idempotency-Key must be at most 255 characters of printable ASCII"
-		httpx.WriteError(w, r, apperr.Invalid("idempotency.key_invalid", msg,
-			apperr.FieldError{Field: "header.Idempotency-Key", Code: "idempotency.key_invalid", Message: msg}))
+	key, err := httpx.IdempotencyKey(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
 		return
 	}
 	p := principal(r)
-	hash := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	hash := httpx.RequestDigest(r, body)
 	var resp stored
 	err = pg.InTx(r.Context(), a.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		if key != "" {
-			prev, found, err := claimKey(ctx, tx, p.Subject, key, hex.EncodeToString(hash[:]))
+			prev, found, err := claimKey(ctx, tx, p.Subject, key, hash)
 			if err != nil || found {
 				resp = prev
 				return err
@@ -210,8 +206,7 @@ func claimKey(ctx context.Context, tx pgx.Tx, principal, key, hash string) (stor
 		return stored{}, false, err
 	}
 	if prevHash != hash {
-		return stored{}, true, apperr.Invalid("idempotency.key_reused",
-			"this Idempotency-Key was used with a different request body; use a new key")
+		return stored{}, true, httpx.IdempotencyKeyReused()
 	}
 	if status == nil {
 		return stored{}, true, apperr.Conflict("idempotency.in_progress", "a request with this Idempotency-Key is still in progress")
@@ -236,7 +231,7 @@ func (s stored) write(w http.ResponseWriter) {
 		w.Header().Set(k, v)
 	}
 	if s.replay {
-		w.Header().Set("Idempotent-Replayed", "true")
+		w.Header().Set(httpx.ReplayedHeader, "true")
 	}
 	w.WriteHeader(s.status)
 	_, _ = w.Write(s.body)
@@ -420,19 +415,4 @@ func (a *API) requirements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, view)
-}
-
-// validIdempotencyKey: no key, or at most 255 printable ASCII characters
-// (it is stored and compared as text; a byte that is not UTF-8 made the
-// claim's insert fail).
-func validIdempotencyKey(key string) bool {
-	if len(key) > 255 {
-		return false
-	}
-	for i := range len(key) {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
