@@ -94,13 +94,19 @@ func (w *webhookCmds) endpointURL(id string, rest ...string) string {
 
 // call sends one request as the webhook caller and returns the answer.
 func (w *webhookCmds) call(cmd *cobra.Command, method, u string, body []byte, out any) (response, error) {
+	return w.callWith(cmd, request{method: method, url: u, body: body}, out)
+}
+
+// callWith sends req (its token set here) as the webhook caller.
+func (w *webhookCmds) callWith(cmd *cobra.Command, req request, out any) (response, error) {
 	tok, err := w.g.bearer(integrator(w.asUpstream))
 	if err != nil {
 		return response{}, err
 	}
 	ctx, cancel := w.g.withTimeout(cmd.Context())
 	defer cancel()
-	return w.g.callJSON(ctx, request{method: method, url: u, token: tok, body: body}, out)
+	req.token = tok
+	return w.g.callJSON(ctx, req, out)
 }
 
 // endpointCall sends a request answered by one endpoint and prints it.
@@ -121,7 +127,7 @@ func (w *webhookCmds) endpointCall(cmd *cobra.Command, method, u string, body []
 }
 
 func (w *webhookCmds) create() *cobra.Command {
-	var target, description, consumer, scope string
+	var target, description, consumer, scope, key string
 	var types []string
 	cmd := &cobra.Command{
 		Use:   "create --url URL [--type PREFIX ...] [--description TEXT] [--consumer SUB --scope all|registered]",
@@ -134,7 +140,14 @@ event, the default) or registered (the partners the consumer registered); an ups
 system's endpoint (--as-upstream) is always its own, scope registered.
 
 The answer holds the signing secret (whsec_…): it is printed this once (with -o json, in
-the API's answer) and never shown again. Store it where the receiver reads it.`,
+the API's answer) and never shown again. Store it where the receiver reads it.
+
+Re-running is safe: the Idempotency-Key defaults to a hash of the request, so the same
+command answers with the endpoint it created (marked "replayed", with the secret that
+signs now) instead of a second endpoint sent every event twice. Pass --idempotency-key
+to choose one yourself (a new key: a new endpoint); the same key with other flags is
+refused (idempotency.key_reused, exit 4). Once the endpoint is deleted, its key creates
+a new one.`,
 		Example: `  partnerctl webhooks create --url https://crm.example.com/partnerhub --type registration.application. --type verification.case.
   partnerctl webhooks create --as-upstream --as-sub upstream-portal --url https://portal.example.com/hooks --description "portal sync"`,
 		Args: noArgs,
@@ -162,11 +175,23 @@ the API's answer) and never shown again. Store it where the receiver reads it.`,
 				webhookEndpoint
 				Secret string `json:"secret"`
 			}
-			res, err := w.call(cmd, "POST", w.base(), jsonBody(body), &created)
+			raw := jsonBody(body)
+			if key == "" {
+				key = contentKey(raw)
+			}
+			if len(key) > 255 {
+				return usagef("--idempotency-key is longer than 255 characters")
+			}
+			res, err := w.callWith(cmd, request{method: "POST", url: w.base(), body: raw,
+				header: map[string]string{"Idempotency-Key": key}}, &created)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(w.g.stderr, secretWarning)
+			if res.header.Get("Idempotent-Replayed") == "true" {
+				fmt.Fprintf(w.g.stderr, "replayed: this endpoint was created before under Idempotency-Key %s; nothing new was created (the secret is the one that signs now)\n", key)
+			} else {
+				fmt.Fprintln(w.g.stderr, secretWarning)
+			}
 			if w.g.json() {
 				writeRaw(w.g.stdout, res.body)
 				return nil
@@ -184,6 +209,7 @@ the API's answer) and never shown again. Store it where the receiver reads it.`,
 	f.StringVar(&description, "description", "", "what the endpoint is for")
 	f.StringVar(&consumer, "consumer", "", "operators: the principal (subject) the endpoint delivers for (default: the caller)")
 	f.StringVar(&scope, "scope", "", "operators: all (every event the consumer may see) or registered (the partners it registered)")
+	f.StringVar(&key, "idempotency-key", "", "Idempotency-Key header (default: partnerctl- + hash of the request)")
 	return cmd
 }
 

@@ -94,6 +94,14 @@ func testPartnerctlFeedAndWebhooks(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("webhooks create printed:\n%s", out)
 	}
 	endpoint := id[1]
+	// The same command again (a retry after a lost answer): the endpoint
+	// it created and its secret, not a second endpoint.
+	code, again, errOut := partnerctl(context.Background(), s, false, "webhooks", "create", "--url", recv.srv.URL+"/partnerhub",
+		"--type", "registration.application.", "--description", "CRM via partnerctl")
+	if code != cli.ExitOK || !strings.Contains(errOut, "replayed: this endpoint was created before") ||
+		!regexp.MustCompile(`(?m)^endpoint: +`+endpoint+`$`).MatchString(again) || !regexp.MustCompile(`(?m)^secret: +`+regexp.QuoteMeta(sec[1])+`$`).MatchString(again) {
+		t.Fatalf("webhooks create again: exit %d\n%s%s", code, again, errOut)
+	}
 	useSecret := func(secret string) {
 		wh, err := standardwebhooks.NewWebhook(secret)
 		if err != nil {

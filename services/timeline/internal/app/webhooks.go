@@ -32,8 +32,11 @@ var ErrNotFound = errors.New("not found")
 
 // WebhookStore keeps endpoints, their sealed secrets and their deliveries.
 type WebhookStore interface {
-	// CreateEndpoint stores a new endpoint with its first secret.
-	CreateEndpoint(ctx context.Context, e domain.Endpoint, secret SealedSecret) error
+	// CreateEndpoint stores a new endpoint with its first secret. With
+	// once.Key set, when e.CreatedBy created an endpoint under that key
+	// before, nothing is stored and that endpoint is returned (its id and
+	// the digest of the request that created it).
+	CreateEndpoint(ctx context.Context, e domain.Endpoint, secret SealedSecret, once Idempotency) (PriorCreation, error)
 	// Endpoint loads one endpoint (its secrets described, not opened).
 	Endpoint(ctx context.Context, id string) (domain.Endpoint, error)
 	// Endpoints lists endpoints oldest first, of one consumer (""=all),
@@ -216,12 +219,39 @@ type CreateEndpoint struct {
 	// to the partners it registered.
 	Consumer string
 	Scope    string
+	// Once is the request's Idempotency-Key (none: Key empty).
+	Once Idempotency
 }
 
-// CreatedEndpoint is a new endpoint and its signing secret, shown once.
+// Idempotency names a creation a client may retry: its Idempotency-Key,
+// unique per principal, and the digest of its request, which a retry must
+// match.
+type Idempotency struct {
+	Key           string
+	RequestDigest string
+}
+
+// PriorCreation is the endpoint created before under an Idempotency-Key
+// (EndpointID empty: none, the endpoint was created now).
+type PriorCreation struct {
+	EndpointID    string
+	RequestDigest string
+}
+
+// ErrKeyReused: the Idempotency-Key was used before with another request.
+var ErrKeyReused = errors.New("idempotency key used with another request")
+
+// CodeSecretUnavailable: a retried creation's endpoint has no secret the
+// service can open to show again (WEBHOOK_SECRET_KEY changed).
+const CodeSecretUnavailable = "timeline.secret_unavailable"
+
+// CreatedEndpoint is a new endpoint and its signing secret, shown once
+// (and again to a retry of its creation under the same Idempotency-Key,
+// Replayed set).
 type CreatedEndpoint struct {
 	Endpoint domain.Endpoint
 	Secret   string
+	Replayed bool
 }
 
 func staffOrUpstream(p auth.Principal) (operator bool, err error) {
@@ -278,10 +308,41 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, p auth.Principal, cmd Cre
 		return CreatedEndpoint{}, err
 	}
 	e.Secrets = []domain.SecretInfo{{ID: sealed.ID, CreatedAt: now}}
-	if err := w.Store.CreateEndpoint(ctx, e, sealed); err != nil {
+	prior, err := w.Store.CreateEndpoint(ctx, e, sealed, cmd.Once)
+	if err != nil {
 		return CreatedEndpoint{}, fmt.Errorf("create webhook endpoint: %w", err)
 	}
+	if prior.EndpointID != "" {
+		return w.createdBefore(ctx, prior, cmd.Once)
+	}
 	return CreatedEndpoint{Endpoint: e, Secret: secret}, nil
+}
+
+// createdBefore answers a retry of a creation: the endpoint created under
+// its key as it is now, with the secret that signs now (the client that
+// lost the first answer lost the secret with it). The answer is rebuilt,
+// not kept: a kept one would hold the secret in clear.
+func (w *Webhooks) createdBefore(ctx context.Context, prior PriorCreation, once Idempotency) (CreatedEndpoint, error) {
+	if prior.RequestDigest != once.RequestDigest {
+		return CreatedEndpoint{}, ErrKeyReused
+	}
+	e, err := w.Store.Endpoint(ctx, prior.EndpointID)
+	if err != nil {
+		return CreatedEndpoint{}, fmt.Errorf("load webhook endpoint %s: %w", prior.EndpointID, err)
+	}
+	sends, err := w.Store.EndpointsForSend(ctx, []string{prior.EndpointID})
+	if err != nil {
+		return CreatedEndpoint{}, fmt.Errorf("load webhook endpoint %s: %w", prior.EndpointID, err)
+	}
+	for _, s := range sends {
+		if len(s.Secrets) == 0 {
+			break
+		}
+		if key, err := w.Keys.Open(s.ID, s.Secrets[0].ID, s.Secrets[0].Sealed); err == nil {
+			return CreatedEndpoint{Endpoint: e, Secret: domain.FormatSecret(key), Replayed: true}, nil
+		}
+	}
+	return CreatedEndpoint{}, apperr.Conflict(CodeSecretUnavailable, "the endpoint created under this Idempotency-Key has no secret that can be shown again; rotate it (POST /v1/webhooks/endpoints/"+prior.EndpointID+"/secret/rotate)")
 }
 
 // apply sets the changed members of e (nil: unchanged), each validated.

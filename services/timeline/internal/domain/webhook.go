@@ -209,8 +209,11 @@ func DisplayURL(raw string) string {
 func NewSecret() string {
 	b := make([]byte, SecretBytes)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
+	return FormatSecret(b)
 }
+
+// FormatSecret is the secret whose HMAC key is key (SecretKey's inverse).
+func FormatSecret(key []byte) string { return SecretPrefix + base64.StdEncoding.EncodeToString(key) }
 
 // SecretKey is the HMAC key of a secret made by NewSecret.
 func SecretKey(secret string) ([]byte, error) {

@@ -159,6 +159,7 @@ type answer struct {
 	status int
 	body   map[string]any
 	raw    string
+	header http.Header
 }
 
 func (e *env) get(path string, p *auth.Principal) answer {

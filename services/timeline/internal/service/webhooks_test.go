@@ -123,6 +123,12 @@ func (r *receiver) waitFor(t *testing.T, want ...string) {
 
 func (e *env) send(method, path string, p *auth.Principal, body any) answer {
 	e.t.Helper()
+	return e.sendWith(method, path, p, body, nil)
+}
+
+// sendWith is send with headers h.
+func (e *env) sendWith(method, path string, p *auth.Principal, body any, h map[string]string) answer {
+	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -138,13 +144,16 @@ func (e *env) send(method, path string, p *auth.Principal, body any) answer {
 	if p != nil {
 		req.Header.Set("Authorization", "Bearer "+testkit.Token(e.t, e.signer, *p))
 	}
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
 	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, raw: string(raw)}
+	a := answer{status: res.StatusCode, raw: string(raw), header: res.Header}
 	_ = json.Unmarshal(raw, &a.body)
 	return a
 }
@@ -725,5 +734,57 @@ func TestAWebhookRequestInFlightAtShutdownIsRecorded(t *testing.T) {
 	}
 	if state != "succeeded" || attempts != 1 {
 		t.Fatalf("after the shutdown the delivery is %s with %d attempts, want succeeded with 1", state, attempts)
+	}
+}
+
+// A client that lost the answer to its endpoint's creation retries it under
+// the same Idempotency-Key: it gets the endpoint it created and its secret
+// (before: a second endpoint, and every event delivered twice).
+func TestARetriedEndpointCreationAnswersTheEndpointItCreated(t *testing.T) {
+	e := start(t, fastRetries)
+	body := map[string]any{"url": "https://hooks.example/crm", "event_types": []string{"registration."}}
+	create := func(p *auth.Principal, key string, body any) answer {
+		return e.sendWith(http.MethodPost, "/v1/webhooks/endpoints", p, body, map[string]string{"Idempotency-Key": key})
+	}
+	first := create(upstreamPortal, "k-1", body)
+	id, _ := first.body["id"].(string)
+	secret, _ := first.body["secret"].(string)
+	if first.status != http.StatusCreated || id == "" || !strings.HasPrefix(secret, "whsec_") || first.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first: %d %v %s", first.status, first.header, first.raw)
+	}
+	again := create(upstreamPortal, "k-1", body)
+	if again.status != http.StatusCreated || again.body["id"] != id || again.body["secret"] != secret ||
+		again.header.Get("Idempotent-Replayed") != "true" || again.header.Get("Location") != "/v1/webhooks/endpoints/"+id {
+		t.Fatalf("retry: %d %v %s, want %s with its secret, replayed", again.status, again.header, again.raw, id)
+	}
+	if a := create(upstreamPortal, "k-1", map[string]any{"url": "https://hooks.example/other"}); a.status != 422 || a.code() != "idempotency.key_reused" {
+		t.Errorf("another body under k-1: %d %s", a.status, a.raw)
+	}
+	other := &auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}
+	if a := create(other, "k-1", body); a.status != http.StatusCreated || a.body["id"] == id || a.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("another principal's k-1: %d %s, want its own endpoint", a.status, a.raw)
+	}
+	// A refused request leaves its key free for the corrected one.
+	if a := create(upstreamPortal, "k-2", map[string]any{"url": "ftp://hooks.example/x"}); a.status != 422 || a.code() != "timeline.invalid_webhook_endpoint" {
+		t.Errorf("refused: %d %s", a.status, a.raw)
+	}
+	if a := create(upstreamPortal, "k-2", body); a.status != http.StatusCreated || a.body["id"] == id || a.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("corrected under k-2: %d %s", a.status, a.raw)
+	}
+	if a := create(upstreamPortal, "caf\u00e9", body); a.status != 422 || a.code() != "idempotency.key_invalid" || !strings.Contains(a.raw, `"header.Idempotency-Key"`) {
+		t.Errorf("a key that is not ASCII: %d %s", a.status, a.raw)
+	}
+	// After a rotation the retry shows the secret that signs now.
+	rotated := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+id+"/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 60})
+	newSecret, _ := rotated.body["secret"].(string)
+	if rotated.status != http.StatusOK || newSecret == "" || newSecret == secret {
+		t.Fatalf("rotate: %d %s", rotated.status, rotated.raw)
+	}
+	if a := create(upstreamPortal, "k-1", body); a.status != http.StatusCreated || a.body["id"] != id || a.body["secret"] != newSecret {
+		t.Errorf("retry after a rotation: %d %s, want the rotated secret", a.status, a.raw)
+	}
+	list := e.get("/v1/webhooks/endpoints", upstreamPortal)
+	if eps, _ := list.body["endpoints"].([]any); len(eps) != 2 {
+		t.Errorf("the upstream system has %d endpoints, want 2 (k-1's and k-2's): %s", len(eps), list.raw)
 	}
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -128,19 +129,39 @@ func principal(r *http.Request) auth.Principal {
 	return p
 }
 
+// createEndpoint registers an endpoint. Under an Idempotency-Key, a retry
+// of the same request by the same principal answers the endpoint it
+// created (Idempotent-Replayed: true) instead of creating another; another
+// request under the key is refused. A refused request leaves the key free.
 func (a API) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	var body createEndpointBody
-	if _, err := httpx.DecodeJSON(w, r, &body); err != nil {
+	raw, err := httpx.DecodeJSON(w, r, &body)
+	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	created, err := a.Webhooks.CreateEndpoint(r.Context(), principal(r), app.CreateEndpoint{URL: body.URL, EventTypes: body.EventTypes,
-		Description: body.Description, Consumer: body.Consumer, Scope: body.Scope})
+	key, err := httpx.IdempotencyKey(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	cmd := app.CreateEndpoint{URL: body.URL, EventTypes: body.EventTypes, Description: body.Description,
+		Consumer: body.Consumer, Scope: body.Scope}
+	if key != "" {
+		cmd.Once = app.Idempotency{Key: key, RequestDigest: httpx.RequestDigest(r, raw)}
+	}
+	created, err := a.Webhooks.CreateEndpoint(r.Context(), principal(r), cmd)
+	if errors.Is(err, app.ErrKeyReused) {
+		err = httpx.IdempotencyKeyReused()
+	}
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/webhooks/endpoints/"+created.Endpoint.ID)
+	if created.Replayed {
+		w.Header().Set(httpx.ReplayedHeader, "true")
+	}
 	httpx.WriteJSON(w, http.StatusCreated, struct {
 		endpointResponse
 		Secret string `json:"secret"`

@@ -88,7 +88,7 @@ func TestRegisteredScopeEndpointCommitsBetweenRecordingTransactions(t *testing.T
 
 	running := recordOpen(t, p, s, confirmedOf("PG-R1"))
 	waitsFor(t, "creating an endpoint of scope registered", func() error {
-		return w.CreateEndpoint(ctx, registeredEndpoint("we_r1", "crm"), secretOf("r1"))
+		return createEndpoint(ctx, w, registeredEndpoint("we_r1", "crm"), secretOf("r1"))
 	}, func() {
 		if err := running.Commit(ctx); err != nil {
 			t.Fatal(err)
@@ -118,7 +118,7 @@ func TestRegisteredScopeEndpointCommitsBetweenRecordingTransactions(t *testing.T
 	running = recordOpen(t, p, s, confirmedOf("PG-R3"))
 	all := registeredEndpoint("we_all", "ops")
 	all.Scope = domain.ScopeAll
-	if err := w.CreateEndpoint(ctx, all, secretOf("all")); err != nil {
+	if err := createEndpoint(ctx, w, all, secretOf("all")); err != nil {
 		t.Fatal(err)
 	}
 	if err := running.Commit(ctx); err != nil {
@@ -134,7 +134,7 @@ func TestRegistrationAndAConcurrentEventOfItsPartnerBothReachTheRegistrant(t *te
 	ctx := context.Background()
 	p := pool(t)
 	s, w := postgres.New(p), postgres.NewWebhooks(p, nil, nil)
-	if err := w.CreateEndpoint(ctx, registeredEndpoint("we_crm", "crm"), secretOf("crm")); err != nil {
+	if err := createEndpoint(ctx, w, registeredEndpoint("we_crm", "crm"), secretOf("crm")); err != nil {
 		t.Fatal(err)
 	}
 	confirmed, submitted := confirmedOf("PG-R9"), submittedOf("PG-R9", "crm")

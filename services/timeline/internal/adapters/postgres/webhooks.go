@@ -33,22 +33,48 @@ func NewWebhooks(pool *pgxpool.Pool, w *outbox.Writer, notice func(domain.Disabl
 
 var _ app.WebhookStore = (*Webhooks)(nil)
 
-// CreateEndpoint implements app.WebhookStore.
-func (s *Webhooks) CreateEndpoint(ctx context.Context, e domain.Endpoint, secret app.SealedSecret) error {
-	return pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+// CreateEndpoint implements app.WebhookStore. Under a key, the endpoint
+// and its secret go in one statement that inserts nothing when the key's
+// unique index holds the principal's endpoint already (a concurrent
+// creation under the same key waits for the other to commit, then finds
+// it).
+func (s *Webhooks) CreateEndpoint(ctx context.Context, e domain.Endpoint, secret app.SealedSecret, once app.Idempotency) (app.PriorCreation, error) {
+	var prior app.PriorCreation
+	err := pg.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		if e.Scope == domain.ScopeRegistered && e.Status == domain.EndpointEnabled {
 			if err := lockRegisteredScope(ctx, tx); err != nil {
 				return err
 			}
 		}
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO webhook_endpoints (id, consumer, scope, url, description, event_types, status, created_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			e.ID, e.Consumer, e.Scope, e.URL, e.Description, nonNil(e.EventTypes), e.Status, e.CreatedBy, e.CreatedAt, e.UpdatedAt)
-		b.Queue(`INSERT INTO webhook_secrets (endpoint_id, id, sealed, created_at) VALUES ($1, $2, $3, $4)`,
-			e.ID, secret.ID, secret.Sealed, secret.CreatedAt)
-		return tx.SendBatch(ctx, b).Close()
+		var key, digest *string
+		if once.Key != "" {
+			key, digest = &once.Key, &once.RequestDigest
+		}
+		// An endpoint found under the key and deleted before it is read
+		// is gone: the insert is tried again (read committed: each
+		// statement sees what committed before it).
+		for range 3 {
+			tag, err := tx.Exec(ctx, `WITH e AS (
+					INSERT INTO webhook_endpoints (id, consumer, scope, url, description, event_types, status, created_by, created_at, updated_at,
+						idempotency_key, request_digest)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+					ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+					RETURNING id)
+				INSERT INTO webhook_secrets (endpoint_id, id, sealed, created_at) SELECT id, $13, $14, $15 FROM e`,
+				e.ID, e.Consumer, e.Scope, e.URL, e.Description, nonNil(e.EventTypes), e.Status, e.CreatedBy, e.CreatedAt, e.UpdatedAt,
+				key, digest, secret.ID, secret.Sealed, secret.CreatedAt)
+			if err != nil || tag.RowsAffected() == 1 {
+				return err
+			}
+			err = tx.QueryRow(ctx, `SELECT id, request_digest FROM webhook_endpoints WHERE created_by = $1 AND idempotency_key = $2`,
+				e.CreatedBy, once.Key).Scan(&prior.EndpointID, &prior.RequestDigest)
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		return fmt.Errorf("create webhook endpoint under idempotency key: the endpoint under it keeps being deleted")
 	})
+	return prior, err
 }
 
 func nonNil(s []string) []string {
