@@ -41,11 +41,12 @@ FUZZ_TARGETS := \
 	services/timeline/internal/adapters/http:FuzzRequestDecoders
 FUZZTIME ?= 3s
 
+# Two targets run at a time (FUZZ_JOBS): each spends most of its run building
+# and linking its instrumented test binary, one core's work, not fuzzing.
+FUZZ_JOBS ?= 2
+
 fuzz: ## run each fuzz target for FUZZTIME (default 3s): never a 500 or a panic, always a 4xx with a code
-	@set -e; for t in $(FUZZ_TARGETS); do dir=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$dir $$name ($(FUZZTIME))"; \
-		GO=$(GO) .ci/fuzz $$dir $$name $(FUZZTIME); \
-	done
+	@printf '%s\n' $(FUZZ_TARGETS) | GO=$(GO) xargs -P $(FUZZ_JOBS) -I{} .ci/fuzz {} $(FUZZTIME)
 
 # staticcheck, pinned: the release that supports Go 1.26. `go run mod@version`
 # builds it from the module proxy on a fresh machine (about 45 s the first
