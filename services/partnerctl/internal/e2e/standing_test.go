@@ -280,6 +280,21 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 	if v.PartnerStatus != "suspended" || v.Requirements[0].Party != "vendor" {
 		t.Fatalf("requirements %+v", v)
 	}
+	// Its cures are calls that cure it: the case's re-review (below, by the
+	// path the view gives) — not documents, which verification refuses on a
+	// revoked case (the cure said POST …/documents, answered 409
+	// verification.case_closed).
+	cures := v.Requirements[0].Cures
+	reopenCure := slices.IndexFunc(cures, func(c cure) bool { return c.Action == "reopen_review" })
+	if reopenCure < 0 || cures[reopenCure].Method != "POST" || cures[reopenCure].Service != "verification" ||
+		cures[reopenCure].Path != "/v1/verification/cases/"+c.CaseID+"/reviews" ||
+		slices.ContainsFunc(cures, func(c cure) bool { return strings.HasSuffix(c.Path, "/documents") }) {
+		t.Fatalf("cures of verification_revoked %+v", cures)
+	}
+	e2e.WantProblem(t, s.Do(t, "POST", s.URL("verification")+"/v1/verification/partners/"+r+"/documents", s.Token(upstream),
+		map[string]any{"check": "company", "type": "company_register_certificate", "issued_on": time.Now().AddDate(0, 0, -3).Format(time.DateOnly),
+			"sha256": strings.Repeat("c", 64), "size_bytes": 1000, "media_type": "application/pdf", "storage_uri": "s3://docs/r.pdf"}),
+		http.StatusConflict, "verification.case_closed")
 	e2e.WantProblem(t, s.Do(t, "POST", s.URL("relationships")+"/v1/relationship-requests", s.Token(providerAdmin(p1.PartnerID)),
 		map[string]any{"reseller_location_id": reseller.LocationID}), http.StatusConflict, "relationships.reseller_not_in_good_standing")
 	e2e.WantProblem(t, authorise(t, s, reseller, token2), http.StatusConflict, "relationships.reseller_not_in_good_standing")
@@ -302,7 +317,7 @@ func testRevokeSuspendReinstate(t *testing.T, s *e2e.Stack) {
 	// Reviewed again and approved: active everywhere, and only what the
 	// revocation suspended is reinstated.
 	var reopened caseView
-	s.Call(t, "POST", s.URL("verification")+"/v1/verification/cases/"+c.CaseID+"/reviews", opTok,
+	s.Call(t, "POST", s.URL(cures[reopenCure].Service)+cures[reopenCure].Path, opTok,
 		map[string]any{"note": "登記の閉鎖は誤記と確認"}, http.StatusCreated, &reopened)
 	ro := decodeData[verificationv1.CaseReopened](t, s.Events.WaitFor(t, verificationv1.TypeCaseReopened, r))
 	if ro.From != "revoked" || ro.TaskID == "" {

@@ -13,6 +13,7 @@ import (
 // approval.
 type VerificationRevoked struct {
 	PartnerID  string
+	CaseID     string
 	DecisionID string
 	Reason     string
 	RevokedAt  time.Time // zero: now
@@ -32,6 +33,6 @@ func (a *App) ApplyVerificationRevoked(ctx context.Context, p auth.Principal, cm
 		if at.IsZero() {
 			at = now
 		}
-		return partner.RevokeVerification(cmd.DecisionID, reason, at, now)
+		return partner.RevokeVerification(cmd.CaseID, cmd.DecisionID, reason, at, now)
 	})
 }

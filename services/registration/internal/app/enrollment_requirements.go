@@ -182,8 +182,20 @@ func holdRequirement(pid string, h domain.Hold) Requirement {
 	case domain.ReasonVerificationRevoked:
 		r.Party = PartyVendor
 		r.Description = "verification withdrew its approval (" + h.Note + "); the partner is suspended until a re-review approves it"
-		r.Cures = append(r.Cures, Cure{Action: "upload_document", Description: "submit documents that answer the revocation",
-			Service: "verification", Method: "POST", Path: "/v1/verification/partners/" + pid + "/documents"})
+		// Verification takes no documents on a revoked case (409
+		// verification.case_closed): what answers the revocation goes to
+		// partner support, and a verifier or an operator reviews the case
+		// again.
+		r.Cures = append(r.Cures, Cure{Action: "contact_support",
+			Description: "contact partner support with what answers the revocation; a verifier reviews the case again"})
+		reopen := Cure{Action: "reopen_review",
+			Description: "a verifier (not of the partner) or an operator reviews the case again; its approval lifts the suspension",
+			Service:     "verification", Method: "POST", Path: "/v1/verification/cases/" + h.Case + "/reviews"}
+		if h.Case == "" { // a hold placed before round 33: the case is the partner's
+			reopen.Description += " (the case: GET /v1/verification/partners/" + pid + "/case)"
+			reopen.Method, reopen.Path = "", ""
+		}
+		r.Cures = append(r.Cures, reopen)
 	case domain.ReasonReverificationRequired:
 		r.Party = PartyVendor
 		r.Description = "reactivated after a long inactivity: verification reviews the partner again"

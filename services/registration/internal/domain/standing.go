@@ -70,6 +70,9 @@ type Hold struct {
 	By     string         `json:"by,omitempty"`   // who placed it (subject, or the service that reported it)
 	Note   string         `json:"note,omitempty"` // why, in words
 	Ref    string         `json:"ref,omitempty"`  // the fact behind it, e.g. the revoking decision
+	// Case is the verification case a verification_revoked hold is about:
+	// its re-review lifts the hold (empty on holds placed before round 33).
+	Case string `json:"case,omitempty"`
 }
 
 // Closure is how a partner was closed.
@@ -237,14 +240,14 @@ func (p *Partner) LiftHold(reason StandingReason, by, note string, now time.Time
 // its approval at revokedAt. A revocation decided before the latest
 // approval applied is stale and changes nothing (a re-review approved the
 // partner since); so does a repeat.
-func (p *Partner) RevokeVerification(decisionID, reason string, revokedAt, now time.Time) (bool, error) {
+func (p *Partner) RevokeVerification(caseID, decisionID, reason string, revokedAt, now time.Time) (bool, error) {
 	if p.status == PartnerStatusRejected || p.standing.Closure != nil {
 		return false, nil // nothing left to suspend
 	}
 	if !p.standing.VerifiedAt.IsZero() && !revokedAt.After(p.standing.VerifiedAt) {
 		return false, nil
 	}
-	return p.PlaceHold(Hold{Reason: ReasonVerificationRevoked, Since: revokedAt, By: "verification", Note: reason, Ref: decisionID}, now)
+	return p.PlaceHold(Hold{Reason: ReasonVerificationRevoked, Since: revokedAt, By: "verification", Note: reason, Ref: decisionID, Case: caseID}, now)
 }
 
 // LastActivityAt is when registration last saw the partner act (its users'

@@ -42,7 +42,7 @@ func wantStanding(t *testing.T, p *Partner, status PartnerStatus, reasons ...Sta
 func TestRevocationSuspendsUntilApprovedAgain(t *testing.T) {
 	p := approvedPartner(t)
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
-	changed, err := p.RevokeVerification("rev-1", "the register entry was false", t1, t1)
+	changed, err := p.RevokeVerification("vc-1", "rev-1", "the register entry was false", t1, t1)
 	if err != nil || !changed {
 		t.Fatalf("revoke: %v %v", changed, err)
 	}
@@ -55,7 +55,7 @@ func TestRevocationSuspendsUntilApprovedAgain(t *testing.T) {
 	if h, _ := p.Standing().Hold(ReasonVerificationRevoked); h.Ref != "rev-1" || h.Note != "the register entry was false" || !h.Since.Equal(t1) {
 		t.Fatalf("hold %+v", h)
 	}
-	if changed, err := p.RevokeVerification("rev-1", "again", t1, t1); err != nil || changed || len(p.PullEvents()) != 0 {
+	if changed, err := p.RevokeVerification("vc-1", "rev-1", "again", t1, t1); err != nil || changed || len(p.PullEvents()) != 0 {
 		t.Fatalf("repeat: %v %v", changed, err)
 	}
 	// The re-review rejects: the partner stays suspended, no dead letter.
@@ -77,7 +77,7 @@ func TestRevocationSuspendsUntilApprovedAgain(t *testing.T) {
 		t.Fatalf("reinstated: %+v", evs)
 	}
 	// A revocation decided before that approval arrives late: stale.
-	if changed, err := p.RevokeVerification("rev-0", "late", t1, t2); err != nil || changed {
+	if changed, err := p.RevokeVerification("vc-1", "rev-0", "late", t1, t2); err != nil || changed {
 		t.Fatalf("stale revocation: %v %v", changed, err)
 	}
 	wantStanding(t, p, PartnerStatusActive)
@@ -88,7 +88,7 @@ func TestRevocationBeforeItsApprovalArrives(t *testing.T) {
 	// revocation may be applied first.
 	p := newTestPartner(t, network, reseller)
 	p.PullEvents()
-	if _, err := p.RevokeVerification("rev-1", "false documents", t0.Add(time.Hour), t0.Add(2*time.Hour)); err != nil {
+	if _, err := p.RevokeVerification("vc-1", "rev-1", "false documents", t0.Add(time.Hour), t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	wantStanding(t, p, PartnerStatusPending, ReasonVerificationRevoked)
@@ -116,7 +116,7 @@ func TestRevocationBeforeItsApprovalArrives(t *testing.T) {
 
 func TestHoldsStackAndLiftOneByOne(t *testing.T) {
 	p := approvedPartner(t)
-	if _, err := p.RevokeVerification("rev-1", "false register entry", t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+	if _, err := p.RevokeVerification("vc-1", "rev-1", "false register entry", t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.PlaceHold(Hold{Reason: ReasonComplianceHold, By: "ops-1", Note: "sanctions screening"}, t0.Add(2*time.Hour)); err != nil {
@@ -223,7 +223,7 @@ func TestClosure(t *testing.T) {
 	if _, err := p.Reactivate("admin-1", Period{}, t0); !errors.Is(err, ErrPartnerClosed) {
 		t.Fatalf("reactivate a closed partner: %v", err)
 	}
-	if changed, err := p.RevokeVerification("rev", "x", t0.Add(3*time.Hour), t0.Add(3*time.Hour)); err != nil || changed {
+	if changed, err := p.RevokeVerification("vc-1", "rev", "x", t0.Add(3*time.Hour), t0.Add(3*time.Hour)); err != nil || changed {
 		t.Fatalf("revoke a closed partner: %v %v", changed, err)
 	}
 	if changed, _ := p.ApproveVerification(t0.Add(4*time.Hour), t0.Add(4*time.Hour)); changed {

@@ -111,7 +111,7 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 	all = append(all, p.PullEvents()...)
 
 	// Standing: revoked, an MFA report, closed.
-	if _, err := p.RevokeVerification("rev-1", "false register entry", now.Add(3*time.Hour), now.Add(3*time.Hour)); err != nil {
+	if _, err := p.RevokeVerification("vc-1", "rev-1", "false register entry", now.Add(3*time.Hour), now.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	share := 62.5

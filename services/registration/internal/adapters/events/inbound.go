@@ -162,7 +162,7 @@ func (h *Handlers) OnVerificationRevoked(ctx context.Context, ev ce.Event) error
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	_, err := h.App.ApplyVerificationRevoked(ctx, p, app.VerificationRevoked{PartnerID: v.PartnerID, DecisionID: v.DecisionID,
+	_, err := h.App.ApplyVerificationRevoked(ctx, p, app.VerificationRevoked{PartnerID: v.PartnerID, CaseID: v.CaseID, DecisionID: v.DecisionID,
 		Reason: v.Reason, RevokedAt: v.RevokedAt})
 	return err
 }
