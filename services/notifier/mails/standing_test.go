@@ -65,7 +65,12 @@ func TestStandingMailTellsWhatHappenedAndTheCure(t *testing.T) {
 				text: []string{"MFA", "2026年12月3日（木） 10:30（日本時間）", "Thursday, 3 December 2026, 10:30 Japan time, JST", "no agreement can be accepted"}}},
 		"revoked": {mails.Standing{From: "active", To: "suspended", Reasons: []string{"verification_revoked"}, Added: []string{"verification_revoked"}},
 			want{subjJA: "停止されました", subjEN: "is suspended", what: []string{"verification_revoked"}, cure: []string{"verification_revoked"},
-				links: []string{docs, account}}},
+				links: []string{docs, account},
+				// verification takes no documents on a revoked case (409
+				// verification.case_closed): the mail said to submit them on
+				// the documents page
+				text:   []string{"contact partner support with your partner ID", "パートナー サポートにご連絡ください"},
+				absent: []string{"Submit documents", "書類ページから提出"}}},
 		"one more hold": {mails.Standing{From: "suspended", To: "suspended", Reasons: []string{"mfa_noncompliant", "compliance_hold"}, Added: []string{"compliance_hold"}},
 			want{subjJA: "停止理由が追加されました", subjEN: "suspended for one more reason", what: []string{"compliance_hold", "mfa_noncompliant"},
 				cure: []string{"compliance_hold", "mfa_noncompliant"}, text: []string{"引き続き有効な理由", "Still in force", "partner support"}}},
