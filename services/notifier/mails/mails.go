@@ -99,6 +99,9 @@ const (
 	DuplicateClaimUpheld = "verification.duplicate_claim_upheld"
 	// ProfileChangeRejected: a re-opened check of a profile change failed.
 	ProfileChangeRejected = "registration.profile_change_rejected"
+	// ProfileChangeApplied: a profile change is the verified profile now
+	// (to the contact; a moved contact address is told at the old one too).
+	ProfileChangeApplied = "registration.profile_change_applied"
 	// AcceptanceRefused: an acceptance kept pending (202) could not be
 	// recorded when the verification decision arrived.
 	AcceptanceRefused = "agreements.acceptance_refused"
@@ -171,6 +174,8 @@ var Kinds = []Kind{
 		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
 	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
 		"which re-opened check of the profile change failed and the verifier's reason, the change number; the verified profile stays as it was"},
+	{ProfileChangeApplied, regv1.TypeProfileChangeApplied, Transactional, "the partner's contact (the new one when the change moved it), and the previous contact address when the change moved it",
+		"the change number, each changed field from and to, the checks it passed when it was reviewed, when it was applied; who to tell when nobody at the company asked for it (partner support, with the partner ID). To the previous address: only that the contact address moved away from it, when, and the same advice"},
 }
 
 // KindOf returns the catalog entry of a template id.
@@ -220,6 +225,21 @@ type ProfileChange struct {
 	Number int    `json:"number"`
 	Check  string `json:"check"`
 	Reason string `json:"reason"`
+	// Of an applied change: what changed, the checks it passed (none:
+	// applied without a review), when; ToPrevious marks the mail to the
+	// contact address the change replaced, which is told no more than that.
+	Changes    []FieldChange `json:"changes,omitempty"`
+	Passed     []string      `json:"passed,omitempty"`
+	AppliedAt  time.Time     `json:"applied_at,omitzero"`
+	ToPrevious bool          `json:"to_previous,omitempty"`
+}
+
+// FieldChange is one changed profile field (registration's path, e.g.
+// company.address.line1) with its value before and after.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 // Party is the recipient's company and contact.

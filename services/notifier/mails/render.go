@@ -343,7 +343,10 @@ type Terms struct {
 	// Refusals word agreements' error codes of a pending acceptance that
 	// could not be recorded (agreements.no_enrollment, …).
 	Refusals map[string]string `yaml:"refusals"`
-	Phrases  map[string]string `yaml:"phrases"`
+	// Fields name the profile fields of a profile change
+	// (company.address.line1, contact.email, …).
+	Fields  map[string]string `yaml:"fields"`
+	Phrases map[string]string `yaml:"phrases"`
 }
 
 // StandingTerm says what a standing reason means for the partner, what it
@@ -445,7 +448,26 @@ func funcs(l Language, t *Terms, loc *time.Location, zone string) map[string]any
 			}
 			return code
 		},
-		"standingCure":   func(code string) string { return t.Standing[code].Cure },
+		"standingCure": func(code string) string { return t.Standing[code].Cure },
+		// field names a profile field; a program's support field
+		// (programs.<program>.support.email) is the program's and the
+		// field's words; an unknown field, its path.
+		"field": func(path string) string {
+			if w, ok := t.Fields[path]; ok {
+				return w
+			}
+			if rest, ok := strings.CutPrefix(path, "programs."); ok {
+				prog, tail, _ := strings.Cut(rest, ".")
+				if w, ok := t.Fields["programs."+tail]; ok {
+					name := prog
+					if p, ok := t.Programs[prog]; ok {
+						name = p
+					}
+					return name + ": " + w
+				}
+			}
+			return path
+		},
 		"standingLifted": func(code string) string { return t.Standing[code].Lifted },
 		"phrase": func(key string) (string, error) {
 			if v, ok := t.Phrases[key]; ok {

@@ -12,8 +12,9 @@ import (
 )
 
 // TestProfileChangeMails: an applied change of contact replaces the
-// contact every mail goes to, and a rejected change is mailed there with
-// the failed check and the verifier's reason.
+// contact every mail goes to and is mailed there with what changed (and to
+// the previous address, that it changed), and a rejected change is mailed
+// there with the failed check and the verifier's reason.
 func TestProfileChangeMails(t *testing.T) {
 	h := start(t, opts{})
 	const pid, old, addr = "PG-PR0F-1000-00T", "taro@minato.example.co.jp", "hanako@minato.example.co.jp"
@@ -35,12 +36,38 @@ func TestProfileChangeMails(t *testing.T) {
 		}
 		return nil
 	})
+	// The new contact is told what changed; the previous address only that
+	// the contact moved away from it (before: neither heard of it).
+	applied := h.mails(2)
+	for subj, m := range applied {
+		switch {
+		case strings.Contains(subj, "登録情報が変更されました") && strings.Contains(subj, "Your company profile was changed"):
+			if m.To != addr {
+				t.Errorf("%s to %s, want %s", subj, m.To, addr)
+			}
+			for _, w := range []string{"変更番号 1", "ご担当者のメール アドレス：" + old + " → " + addr, "contact e-mail address: " + old + " → " + addr,
+				"「メールの所有権」", "Checked before it was applied: e-mail ownership.", "PG-PR0F-1000-00T", "partner support"} {
+				if !strings.Contains(m.Text, w) {
+					t.Errorf("the mail to the contact lacks %q:\n%s", w, m.Text)
+				}
+			}
+		case strings.Contains(subj, "連絡先メール アドレスが変更されました"):
+			if m.To != old || strings.Contains(m.Text, addr) || strings.Contains(m.HTML, addr) || !strings.Contains(m.Text, "no longer to this one") {
+				t.Errorf("%s to %s (want %s), without the new address:\n%s", subj, m.To, old, m.Text)
+			}
+		default:
+			t.Errorf("unexpected mail %s to %s", subj, m.To)
+		}
+	}
 	publish(t, h.js, registrationv1.TypeProfileChangeRejected, "", pid, registrationv1.ProfileChangeRejected{
 		PartnerID: pid, ChangeNumber: 2, Market: "JP", Check: "company", Reason: "登記簿の住所と一致しません",
 		Checks:     []registrationv1.ProfileCheck{{Check: "company", State: "failed", DecidedBy: "verifier-1", DecidedAt: now, Reason: "登記簿の住所と一致しません"}},
 		RejectedBy: "verifier-1", RejectedAt: now,
 	})
-	for subj, m := range h.mails(1) {
+	for subj, m := range h.mails(3) {
+		if _, seen := applied[subj]; seen {
+			continue
+		}
 		if m.To != addr || !strings.Contains(subj, "登録情報の変更を承認できませんでした") {
 			t.Fatalf("%s to %s", subj, m.To)
 		}

@@ -136,6 +136,16 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		t.Fatalf("challenge for the new address opened for %q", o.Reason)
 	}
 	active("contact change applied")
+	// The new contact is mailed what changed; the old address, only that
+	// the contact moved away from it (before: neither heard of it).
+	changed := waitMail(t, s, newEmail, "登録情報が変更されました")
+	wantMail(t, changed, newEmail, fmt.Sprintf("変更番号 %d", p.Change.Number), "ご担当者のメール アドレス："+c.Email()+" → "+newEmail,
+		"contact e-mail address: "+c.Email()+" → "+newEmail, "「メールの所有権」", pid)
+	moved := waitMail(t, s, c.Email(), "連絡先メール アドレスが変更されました")
+	wantMail(t, moved, c.Email(), pid, "no longer to this one")
+	if strings.Contains(moved.Text, newEmail) || strings.Contains(moved.HTML, newEmail) {
+		t.Fatalf("the old address is told the new one:\n%s", moved.Text)
+	}
 
 	// 2. A new address: the company check re-opens; a verifier rejects it
 	// and the verified address stays.
