@@ -98,7 +98,7 @@ var sentinelMap = []struct {
 	{domain.ErrEnrollmentClosed, apperr.KindConflict, CodeEnrollmentRejected, "the enrollment was rejected"},
 	{domain.ErrEnrollmentNotFound, apperr.KindNotFound, CodeEnrollmentNotFound, "the partner has no such enrollment"},
 	{domain.ErrNotApproved, apperr.KindConflict, CodeNotYetApproved, "the partner is not approved yet; its registration is still with verification"},
-	{domain.ErrPartnerClosed, apperr.KindConflict, CodePartnerClosed, "the partner is closed; nothing about its standing can change"},
+	{domain.ErrPartnerClosed, apperr.KindConflict, CodePartnerClosed, "the partner is closed, which is final: its standing, profile, programs and security requirements no longer change"},
 	{domain.ErrPartnerRejected, apperr.KindConflict, CodePartnerRejected, "the partner's registration was rejected"},
 	{domain.ErrNotInactive, apperr.KindConflict, CodeNotInactive, "the partner is not inactive; only an inactive partner is reactivated"},
 	{domain.ErrInvalidSecurityReport, apperr.KindInvalid, CodeInvalidInput, "invalid security requirements report"},
