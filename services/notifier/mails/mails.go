@@ -228,18 +228,12 @@ type ProfileChange struct {
 	// Of an applied change: what changed, the checks it passed (none:
 	// applied without a review), when; ToPrevious marks the mail to the
 	// contact address the change replaced, which is told no more than that.
-	Changes    []FieldChange `json:"changes,omitempty"`
-	Passed     []string      `json:"passed,omitempty"`
-	AppliedAt  time.Time     `json:"applied_at,omitzero"`
-	ToPrevious bool          `json:"to_previous,omitempty"`
-}
-
-// FieldChange is one changed profile field (registration's path, e.g.
-// company.address.line1) with its value before and after.
-type FieldChange struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
+	// Each change is registration's (its field path, e.g.
+	// company.address.line1, with the values before and after).
+	Changes    []regv1.FieldChange `json:"changes,omitempty"`
+	Passed     []string            `json:"passed,omitempty"`
+	AppliedAt  time.Time           `json:"applied_at,omitzero"`
+	ToPrevious bool                `json:"to_previous,omitempty"`
 }
 
 // Party is the recipient's company and contact.

@@ -75,10 +75,7 @@ func previousContact(address string) func(context.Context, *Handlers, regv1.Prof
 }
 
 func appliedChange(p regv1.ProfileChangeApplied) *mails.ProfileChange {
-	c := &mails.ProfileChange{Number: p.ChangeNumber, AppliedAt: p.AppliedAt}
-	for _, f := range p.Changes {
-		c.Changes = append(c.Changes, mails.FieldChange{Field: f.Field, From: f.From, To: f.To})
-	}
+	c := &mails.ProfileChange{Number: p.ChangeNumber, AppliedAt: p.AppliedAt, Changes: p.Changes}
 	for _, k := range p.Checks {
 		if k.State == "passed" {
 			c.Passed = append(c.Passed, k.Check)
