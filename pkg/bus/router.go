@@ -544,10 +544,11 @@ func (r *Router) Run(ctx context.Context) error {
 
 // TakePartition starts pulling partition p of every partitioned
 // subscription: at once when no durable of p has unacknowledged
-// deliveries, so that readiness means consuming; otherwise (safe: an
-// instance died holding them) in the background after the ack wait, when
-// they are due again, so that they are handled before anything newer of
-// the same partners.
+// deliveries, or only ones an instance handed back when it gave p up
+// (they are redelivered first), so that readiness means consuming;
+// otherwise (safe: an instance died holding them) in the background after
+// the ack wait, when they are due again, so that they are handled before
+// anything newer of the same partners.
 func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
 	r.pmu.Lock()
 	if !r.started {
@@ -597,7 +598,7 @@ func (r *Router) GivePartition(p int) {
 }
 
 // inFlight reports whether a durable of partition p has deliveries not
-// acknowledged yet.
+// acknowledged yet that its last owner did not hand back.
 func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bool {
 	for _, s := range parted {
 		name, filter := s.names(p)
@@ -608,7 +609,7 @@ func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bo
 		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		c, err := r.js.Consumer(ictx, st.Name, name)
 		if err == nil {
-			if info, err := c.Info(ictx); err == nil && info.NumAckPending > 0 {
+			if info, err := c.Info(ictx); err == nil && info.NumAckPending > 0 && !r.handedBack(ictx, name, info) {
 				cancel()
 				return true
 			}
@@ -616,6 +617,49 @@ func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bo
 		cancel()
 	}
 	return false
+}
+
+// The hand-back record (bus_handbacks): an instance that gave a partition
+// up cleanly — drained its pull, and everything it held of the partition
+// handled or handed back with a nak — writes where the partition's durable
+// stood, before it frees the partition. What the durable has pending then
+// is due again at once (a nak, or a failed handler's retry delay), and is
+// redelivered before anything newer. The next owner, finding deliveries
+// pending, pulls at once when the durable has delivered nothing since;
+// otherwise someone may have died holding deliveries, and it waits them
+// out. Graceful stops and rebalances under load (the client prefetches, and
+// hands the prefetched back) used to stall the partition for the ack wait.
+const recordHandBackSQL = `INSERT INTO bus_handbacks (durable, delivered, consumer_created) VALUES ($1, $2, $3)
+	ON CONFLICT (durable) DO UPDATE SET delivered = excluded.delivered,
+		consumer_created = excluded.consumer_created, handed_back_at = now()`
+
+// recordHandBack writes pl's durable's hand-back record; without a
+// database, or when it does not answer, the next owner waits.
+func (r *Router) recordHandBack(pl *pulled) {
+	if r.pool == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	info, err := pl.cons.Info(ctx)
+	if err == nil {
+		_, err = r.pool.Exec(ctx, recordHandBackSQL, pl.name, int64(info.Delivered.Consumer), info.Created.UnixNano())
+	}
+	if err != nil {
+		r.log.Debug("cannot record a hand-back; the next owner of the partition waits out the ack wait", "durable", pl.name, "err", err)
+	}
+}
+
+// handedBack reports whether what durable name has pending was handed
+// back by its last owner: it delivered nothing since (and is the same
+// durable, not one created again).
+func (r *Router) handedBack(ctx context.Context, name string, info *jetstream.ConsumerInfo) bool {
+	if r.pool == nil {
+		return false
+	}
+	var delivered, created int64
+	err := r.pool.QueryRow(ctx, `SELECT delivered, consumer_created FROM bus_handbacks WHERE durable = $1`, name).Scan(&delivered, &created)
+	return err == nil && uint64(delivered) == info.Delivered.Consumer && created == info.Created.UnixNano()
 }
 
 // stopAll stops every pull and waits for the workers.
@@ -827,7 +871,7 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		if pl.giving.Load() {
-			_ = m.Nak() // prefetched for a partition given up: redelivered at once, to its next owner
+			s.handBack(m, p) // prefetched for a partition given up: redelivered at once, to its next owner
 			return
 		}
 		s.receive(m, p)
@@ -878,9 +922,11 @@ func (s *subscription) unpull(p int) {
 	// handed back at once.
 	pl.giving.Store(true)
 	pl.cc.Drain()
+	drained := true
 	select {
 	case <-pl.cc.Closed():
 	case <-time.After(5 * time.Second):
+		drained = false
 	}
 	deadline := time.Now().Add(s.r.cfg.AckWait)
 	for time.Now().Before(deadline) {
@@ -893,6 +939,9 @@ func (s *subscription) unpull(p int) {
 		}
 		s.mu.Unlock()
 		if n == 0 {
+			if drained {
+				s.r.recordHandBack(pl)
+			}
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -907,7 +956,7 @@ const pullExpiry = 2 * time.Minute
 // message to the worker of its partition key.
 func (s *subscription) receive(msg jetstream.Msg, p int) {
 	if s.stopped.Load() {
-		_ = msg.Nak() // handed back at once: another instance takes it
+		s.handBack(msg, p) // another instance takes it at once
 		return
 	}
 	s.mu.Lock()
@@ -923,6 +972,34 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 		key = msg.Subject() + h.Get(ce.HID)
 	}
 	s.w.queues[KeyHash(key)%uint32(len(s.w.queues))] <- queued{msg: msg, s: s, key: key, at: time.Now()}
+}
+
+// handBack returns msg, received by partition p's pull (-1: shared) but
+// not to be handled here, to the server for redelivery at once. The server
+// redelivers what was handed back in the order of the naks, before
+// anything newer; the workers hand back, in the order received, what they
+// had queued for a stopped subscription, so msg — received after all of
+// it — waits until nothing of p is held any more (handled, or handed back)
+// first. Nak'd at once, it went back ahead of what was queued: the next
+// owner handled a partner's newer event before its older ones.
+func (s *subscription) handBack(msg jetstream.Msg, p int) {
+	deadline := time.Now().Add(s.r.cfg.AckWait)
+	for time.Now().Before(deadline) && s.holds(p) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = msg.Nak()
+}
+
+// holds reports whether s holds a message of partition p.
+func (s *subscription) holds(p int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.held {
+		if h.partition == p {
+			return true
+		}
+	}
+	return false
 }
 
 // release forgets msg, settled or handed back: its durable's ack floor
