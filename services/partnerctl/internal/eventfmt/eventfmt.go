@@ -316,8 +316,8 @@ type TailOptions struct {
 	Strict bool
 }
 
-// Tail reads the streams with one ephemeral ordered consumer each (nothing
-// durable is left on the server) and calls fn for every matching event,
+// Tail reads the streams with one ephemeral ordered consumer each (deleted
+// when read, or at stop: nothing is left on the server) and calls fn for every matching event,
 // never concurrently. With a start in the past (All or Since), the stored
 // events of every stream are read first and handed to fn in time order
 // across streams (ties by stream, then sequence) — not grouped by stream —
@@ -402,7 +402,7 @@ func Tail(ctx context.Context, js jetstream.JetStream, o TailOptions, fn func(It
 			stopAll()
 			return nil, nil, fmt.Errorf("stream %s: %w", name, err)
 		}
-		stops = append(stops, cc.Stop)
+		stops = append(stops, func() { cc.Stop(); dropConsumer(js, stream, c) })
 	}
 	sort.Strings(skipped)
 	return stopAll, skipped, nil
@@ -429,9 +429,31 @@ func liveConsumer(ctx context.Context, js jetstream.JetStream, stream string, o 
 	return js.OrderedConsumer(ctx, stream, cfg)
 }
 
+// tailInactive is how long the server keeps a tail's consumer once nobody
+// pulls from it (partnerctl killed, or cut off; a live tail pulls all the
+// time, and nats.go creates it again after a longer cut). nats.go's default
+// is 5 minutes: a script that ran 'partnerctl demo' or 'events tail' some
+// sixty times within five minutes left a thousand consumers on each stream,
+// the server's default limit, and every later run failed with "maximum
+// consumers limit reached". Partnerctl also deletes them when it is done.
+const tailInactive = 30 * time.Second
+
+// dropConsumer deletes the server's consumer behind the ordered consumer c
+// of stream, once the tail is done with it (best effort: a user without
+// the right leaves it to tailInactive).
+func dropConsumer(js jetstream.JetStream, stream string, c jetstream.Consumer) {
+	info := c.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = js.DeleteConsumer(ctx, stream, info.Name)
+}
+
 // consumerConfig is the ordered consumer of stream for o's start and filter.
 func consumerConfig(o TailOptions, stream string) jetstream.OrderedConsumerConfig {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy, InactiveThreshold: tailInactive}
 	switch {
 	case o.Start.All:
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
@@ -466,6 +488,7 @@ func readStored(ctx context.Context, js jetstream.JetStream, stream string, o Ta
 	if err != nil {
 		return nil, 0, err
 	}
+	defer dropConsumer(js, stream, c)
 	var out []Item
 	for {
 		batch, err := c.FetchNoWait(256)

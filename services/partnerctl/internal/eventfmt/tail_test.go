@@ -62,3 +62,62 @@ func TestALiveTailMissesNothingAcrossAServerRestart(t *testing.T) {
 		return nil
 	})
 }
+
+// TestATailLeavesNoConsumerBehind: a tail that read the stored events and
+// then followed the live ones deletes its consumers when stopped. They
+// stayed for nats.go's five minutes of inactivity: a script running
+// 'partnerctl demo' a few dozen times hit the server's default limit of
+// 1000 consumers per stream, and every run after failed.
+func TestATailLeavesNoConsumerBehind(t *testing.T) {
+	url := testkit.NATS(t)
+	_, js := testkit.JetStream(t, url)
+	ctx := context.Background()
+	if err := bus.EnsureStreams(ctx, js, 1, "RELATIONSHIPS"); err != nil {
+		t.Fatal(err)
+	}
+	const typ = "com.partnerhub.relationships.request.created.v1"
+	ev := ce.Event{ID: ce.NewID(), Source: "/services/relationships", Type: typ, Subject: "PG-TAIL", PartitionKey: "PG-TAIL",
+		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: []byte(`{}`)}
+	m := nats.NewMsg(testkit.Subject(typ, "PG-TAIL"))
+	for k, v := range ev.Headers() {
+		m.Header[k] = []string{v}
+	}
+	m.Data = ev.Data
+	if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatal(err)
+	}
+	consumers := func() int {
+		s, err := js.Stream(ctx, "RELATIONSHIPS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	for range 3 {
+		seen := make(chan struct{}, 1)
+		stop, _, err := eventfmt.Tail(ctx, js, eventfmt.TailOptions{Streams: []string{"RELATIONSHIPS"}, Strict: true, Start: eventfmt.Start{All: true}},
+			func(eventfmt.Item) { seen <- struct{}{} }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-seen:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stored event was not read")
+		}
+		if n := consumers(); n == 0 {
+			t.Fatal("no consumer while tailing")
+		}
+		stop()
+	}
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if n := consumers(); n != 0 {
+			return fmt.Errorf("%d consumers left after three tails", n)
+		}
+		return nil
+	})
+}
