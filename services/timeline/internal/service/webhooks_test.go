@@ -788,3 +788,41 @@ func TestARetriedEndpointCreationAnswersTheEndpointItCreated(t *testing.T) {
 		t.Errorf("the upstream system has %d endpoints, want 2 (k-1's and k-2's): %s", len(eps), list.raw)
 	}
 }
+
+// A retried creation whose endpoint has no secret the service can open (the
+// key WEBHOOK_SECRET_KEY seals them with was changed since) cannot show the
+// secret again: 409 timeline.secret_unavailable, naming the rotation that
+// makes a new one; after it, the retry answers with the new secret.
+func TestARetriedCreationWhoseSecretCannotBeOpenedSaysToRotate(t *testing.T) {
+	e := start(t, fastRetries)
+	body := map[string]any{"url": "https://hooks.example/crm", "event_types": []string{"registration."}}
+	create := func() answer {
+		return e.sendWith(http.MethodPost, "/v1/webhooks/endpoints", upstreamPortal, body, map[string]string{"Idempotency-Key": "k-sealed"})
+	}
+	first := create()
+	id, _ := first.body["id"].(string)
+	if first.status != http.StatusCreated || id == "" {
+		t.Fatalf("first: %d %s", first.status, first.raw)
+	}
+	// What another key sealed: the service cannot open it (its last byte is
+	// the AEAD tag's).
+	tag, err := e.adminDB().Exec(context.Background(), `UPDATE timeline.webhook_secrets
+		SET sealed = overlay(sealed placing set_byte('\x00'::bytea, 0, get_byte(sealed, length(sealed) - 1) # 1) from length(sealed))
+		WHERE endpoint_id = $1`, id)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("reseal: %v %v", tag, err)
+	}
+	again := create()
+	if again.status != http.StatusConflict || again.code() != "timeline.secret_unavailable" ||
+		!strings.Contains(again.raw, "/v1/webhooks/endpoints/"+id+"/secret/rotate") || strings.Contains(again.raw, "whsec_") {
+		t.Fatalf("retry: %d %s, want 409 timeline.secret_unavailable naming the rotation", again.status, again.raw)
+	}
+	rotated := e.send(http.MethodPost, "/v1/webhooks/endpoints/"+id+"/secret/rotate", upstreamPortal, map[string]any{"previous_secret_expires_in": 0})
+	newSecret, _ := rotated.body["secret"].(string)
+	if rotated.status != http.StatusOK || !strings.HasPrefix(newSecret, "whsec_") {
+		t.Fatalf("rotate: %d %s", rotated.status, rotated.raw)
+	}
+	if a := create(); a.status != http.StatusCreated || a.body["id"] != id || a.body["secret"] != newSecret || a.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry after the rotation: %d %s, want %s with the new secret", a.status, a.raw, id)
+	}
+}
