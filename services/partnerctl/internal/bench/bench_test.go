@@ -44,7 +44,12 @@ import (
 // confirmed, the peer's work), with
 // BENCH_KRATOS_ADDRESSES (verified addresses per poll setting, 200),
 // BENCH_KRATOS_CONCURRENCY (8), BENCH_KRATOS_PULL_WAITS (courier poll
-// settings, "default,50ms"), BENCH_KRATOS_BCRYPT_COST (4).
+// settings, "default,50ms"), BENCH_KRATOS_BCRYPT_COST (4);
+// BENCH_RESTART=<service> (a rolling deploy of its one instance: after
+// everything else, a load point of BENCH_RESTART_ONBOARDINGS (400) at the
+// last concurrency during which the service gets SIGTERM
+// BENCH_RESTART_AFTER (2s) in and is started again as before; the report
+// gives submit → active of the onboardings in flight across it).
 func BenchmarkOnboarding(b *testing.B) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -101,6 +106,14 @@ func BenchmarkOnboarding(b *testing.B) {
 			}
 			cfg.Kratos.PullWaits = append(cfg.Kratos.PullWaits, d)
 		}
+	}
+	if name := os.Getenv("BENCH_RESTART"); name != "" {
+		last := bench.LoadPoint{C: 16}
+		if len(cfg.Points) > 0 {
+			last = cfg.Points[len(cfg.Points)-1]
+		}
+		cfg.Restart, cfg.RestartAfter = name, envDuration(b, "BENCH_RESTART_AFTER", 2*time.Second)
+		cfg.RestartPoint = bench.LoadPoint{N: envInt(b, "BENCH_RESTART_ONBOARDINGS", 400), C: last.C}
 	}
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -37,6 +38,7 @@ type Driver struct {
 	Refusals409 atomic.Int64 // acceptances refused: agreements had not yet learnt of the approval
 	Pending202  atomic.Int64 // acceptances kept pending (202): recorded when agreements learns of the approval
 	Answers429  atomic.Int64 // rate-limited calls (retried after Retry-After)
+	Reconnects  atomic.Int64 // calls sent again after the connection failed (a service restarting)
 }
 
 // Onboarding is the record of one company's way from submit to active.
@@ -451,6 +453,7 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 			return 0, problem{}, err
 		}
 	}
+	retries := 0
 	for {
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(data))
 		if err != nil {
@@ -466,6 +469,19 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 			req.Header.Set(headers[i], headers[i+1])
 		}
 		res, err := d.HTTP.Do(req)
+		if err != nil && reconnect(err) && retries < 100 {
+			// The service is restarting (BENCH_RESTART): refused while it
+			// is away, or a kept-alive connection it closed as it stopped.
+			// A client under a rolling deploy tries again.
+			retries++
+			d.Reconnects.Add(1)
+			select {
+			case <-ctx.Done():
+				return 0, problem{}, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
 		if err != nil {
 			return 0, problem{}, err
 		}
@@ -503,4 +519,11 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 		}
 		return res.StatusCode, p, nil
 	}
+}
+
+// reconnect reports whether err is a connection that failed rather than
+// an answer: refused (nothing listens), or closed or reset under the
+// request (the server stopping).
+func reconnect(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -40,6 +40,8 @@ type Report struct {
 	StopProblems string // services that did not stop gracefully
 	// Peer is the Ory Kratos comparison (Config.Kratos.Binary set), else nil.
 	Peer *PeerReport `json:",omitempty"`
+	// Restart is the restart's load point (Config.Restart set), else nil.
+	Restart *RestartResult `json:",omitempty"`
 }
 
 // Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of v; 0 for none.
@@ -323,6 +325,7 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "stop problems: %s\n", r.StopProblems)
 	}
 	r.printPeer(w)
+	r.printRestart(w)
 	fmt.Fprintf(w, "run took %s\n", r.Finished.Sub(r.Started).Round(time.Second))
 	for _, p := range r.Points {
 		// Pressure alone does not tell: the stack saturates two cores by itself.

@@ -82,7 +82,14 @@ type Config struct {
 	// Trace, when above 0, prints the timelines of the Trace slowest
 	// onboardings of each load point (a diagnostic: trace.go).
 	Trace int
-	Logf  func(format string, args ...any)
+	// Restart, when set, names a service restarted (SIGTERM, then started
+	// again as before) RestartAfter into an extra load point of
+	// RestartPoint, run last: a rolling deploy of its one instance under
+	// load (restart.go). Nothing else of the run changes.
+	Restart      string
+	RestartAfter time.Duration
+	RestartPoint LoadPoint
+	Logf         func(format string, args ...any)
 }
 
 // DefaultConfig is what `make bench` runs: C=8 and C=16, 200 onboardings each.
@@ -120,6 +127,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	total := cfg.WarmUp
 	for _, lp := range cfg.Points {
 		total += lp.N
+	}
+	if cfg.Restart != "" {
+		total += cfg.RestartPoint.N
 	}
 	if cfg.Kratos.Binary != "" {
 		total += emailPartOnboardings(cfg.Kratos)
@@ -306,6 +316,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 		rep.Peer.Ours = oursPerAddress(rep.Points, cfg.Kratos.C, rep.IdleBefore.CPU)
 		rep.Peer.Ours.EmailPart = email
+	}
+	// The restart last: the new process' CPU is not among procs.
+	if cfg.Restart != "" {
+		rr, err := measureRestart(ctx, d, stack, cfg.Restart, cfg.RestartPoint, cfg.RestartAfter)
+		if err != nil {
+			return rep, err
+		}
+		rep.Restart = &rr
+		all := FromSubmit[len(FromSubmit)-1].Latencies(rr.Across())
+		logf("restart of %s: %d onboardings in flight across it, submit → active max %.0f ms", rr.Service, len(all), ms(Percentile(all, 100)))
 	}
 	rep.Finished = time.Now()
 	if err := stack.Check(); err != nil {
