@@ -963,7 +963,10 @@ func TestARetakenPartitionDoesNotWaitForWhatItHandedBack(t *testing.T) {
 // while busy (a rolling deploy) hands back what it had received and not
 // handled; the instance that takes its partitions over pulls at once and
 // handles them first, in order — not after the ack wait, which is for an
-// instance that died holding deliveries.
+// instance that died holding deliveries. The stopping instance is wired
+// and stopped as the platform does it: the partition owner is shared with
+// the relay and run beside the router, and the router is closed before
+// the owner gives the partitions back.
 func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	url, js, pool := registrationAndSeen(t)
 	cfg := testConfig(url)
@@ -982,6 +985,11 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 		return nil
 	}
 	stopping, _ := newRouter(t, "relationships", cfg, pool)
+	owner := bus.NewOwner("relationships", pool, cfg, quiet())
+	stopping.UseOwner(owner)
+	ownerCtx, stopOwner := context.WithCancel(context.Background())
+	ownerDone := make(chan error, 1)
+	go func() { ownerDone <- owner.Run(ownerCtx) }()
 	gate := make(chan struct{})
 	holding := make(chan struct{})
 	var once sync.Once
@@ -1004,6 +1012,8 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	close(gate) // the handler in flight finishes; the rest is handed back
 	<-closed
 	<-done
+	stopOwner() // then the partitions are given back, as the platform does
+	<-ownerDone
 
 	successor, _ := newRouter(t, "relationships", cfg, pool)
 	var first time.Time

@@ -326,6 +326,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		rep.Restart = &rr
 		all := FromSubmit[len(FromSubmit)-1].Latencies(rr.Across())
 		logf("restart of %s: %d onboardings in flight across it, submit → active max %.0f ms", rr.Service, len(all), ms(Percentile(all, 100)))
+		if cfg.Trace > 0 {
+			logf("restart: the %d slowest onboardings (ms from submit; events with their ce-time and relay lag):\n%s", cfg.Trace, board.Timelines(rr.Onboardings, cfg.Trace))
+		}
 	}
 	rep.Finished = time.Now()
 	if err := stack.Check(); err != nil {
