@@ -97,6 +97,22 @@ func (b *logBuffer) keep(n int) {
 	b.mu.Unlock()
 }
 
+// continues makes b the continuation of earlier (a process restarted):
+// earlier's log first, kept as much as earlier kept.
+func (b *logBuffer) continues(earlier *logBuffer) {
+	before := earlier.String()
+	earlier.mu.Lock()
+	n := earlier.max
+	earlier.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.max = n
+	b.buf = append([]byte(before), b.buf...)
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+}
+
 func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -79,7 +79,7 @@ func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, gr
 	if err != nil {
 		return stopped, graceful, err
 	}
-	_, _ = p.log.Write([]byte(old.log.String()))
+	p.log.continues(old.log)
 	s.services[i] = p
 	return stopped, graceful, s.waitReadyOne(ctx, p, time.Now().Add(60*time.Second))
 }
