@@ -49,7 +49,9 @@ import (
 // everything else, a load point of BENCH_RESTART_ONBOARDINGS (400) at the
 // last concurrency during which the service gets SIGTERM
 // BENCH_RESTART_AFTER (2s) in and is started again as before; the report
-// gives submit → active of the onboardings in flight across it).
+// gives submit → active of the onboardings in flight across it);
+// BENCH_REPLICA=<service> (the same load point, during which a second
+// instance of the service joins and, 3 s later, leaves).
 func BenchmarkOnboarding(b *testing.B) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -107,7 +109,11 @@ func BenchmarkOnboarding(b *testing.B) {
 			cfg.Kratos.PullWaits = append(cfg.Kratos.PullWaits, d)
 		}
 	}
-	if name := os.Getenv("BENCH_RESTART"); name != "" {
+	name := os.Getenv("BENCH_RESTART")
+	if replica := os.Getenv("BENCH_REPLICA"); replica != "" {
+		name, cfg.Replica = replica, true
+	}
+	if name != "" {
 		last := bench.LoadPoint{C: 16}
 		if len(cfg.Points) > 0 {
 			last = cfg.Points[len(cfg.Points)-1]

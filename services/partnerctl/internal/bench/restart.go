@@ -5,35 +5,118 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // RestartResult is a load point during which one service was restarted
 // the way a rolling deploy restarts an instance: SIGTERM, then the same
-// binary with the same environment started again.
+// binary with the same environment started again — or, with Replica set,
+// during which a second instance of it joined and then left (SIGTERM).
 type RestartResult struct {
 	Service string
+	Replica bool
 	LoadPoint
 	After       time.Duration // into the load when SIGTERM was sent
 	Onboardings []Onboarding
 	// StopAt: SIGTERM sent; Stopped: the process exited; Ready: the new one
-	// answered /readyz.
+	// answered /readyz. For a replica: Ready when it answered, StopAt when
+	// it got SIGTERM, Stopped when it exited.
 	StopAt, Stopped, Ready time.Time
 	Graceful               bool  // it exited on SIGTERM alone
 	Reconnects             int64 // the driver's calls sent again after their connection failed
 }
 
 // Across are the onboardings in flight while the service was away or
-// coming back: submitted before it was ready again, active after SIGTERM.
+// coming back: submitted before it was ready again, active after SIGTERM;
+// for a replica, in flight while partitions moved: active after it
+// joined, submitted before it left.
 func (r RestartResult) Across() []Onboarding {
 	var out []Onboarding
 	for _, o := range r.Onboardings {
-		if o.Submit.Before(r.Ready) && o.ActiveAt.After(r.StopAt) {
+		if !r.Replica && o.Submit.Before(r.Ready) && o.ActiveAt.After(r.StopAt) ||
+			r.Replica && o.ActiveAt.After(r.joinAt()) && o.Submit.Before(r.Stopped) {
 			out = append(out, o)
 		}
 	}
 	return out
+}
+
+// joinAt is when the replica was started.
+func (r RestartResult) joinAt() time.Time {
+	if len(r.Onboardings) == 0 {
+		return r.Ready
+	}
+	first := r.Onboardings[0].Submit
+	for _, o := range r.Onboardings {
+		if o.Submit.Before(first) {
+			first = o.Submit
+		}
+	}
+	return first.Add(r.After)
+}
+
+// replicaStays is how long the replica of a BENCH_REPLICA run works beside
+// the first instance before it gets SIGTERM.
+const replicaStays = 3 * time.Second
+
+// measureReplica runs lp; after the given time into it a second instance
+// of service name starts (the partitions rebalance: the first gives two
+// back), and replicaStays later it stops (it gives them back).
+func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, lp LoadPoint, after time.Duration) (RestartResult, error) {
+	rr := RestartResult{Service: name, Replica: true, LoadPoint: lp, After: after}
+	done := make(chan error, 1)
+	go func() {
+		sleep(ctx, after)
+		p, err := stack.StartReplica(ctx, name)
+		rr.Ready = time.Now()
+		if err != nil {
+			done <- err
+			return
+		}
+		sleep(ctx, replicaStays)
+		rr.StopAt = time.Now()
+		rr.Graceful = p.stop(syscall.SIGTERM, 20*time.Second)
+		rr.Stopped = time.Now()
+		done <- nil
+	}()
+	r0 := d.Reconnects.Load()
+	obs, err := d.Load(ctx, lp.N, lp.C)
+	rr.Reconnects = d.Reconnects.Load() - r0
+	if rerr := <-done; rerr != nil {
+		return rr, fmt.Errorf("replica of %s: %w", name, rerr)
+	}
+	if err != nil {
+		return rr, err
+	}
+	d.FillLate(obs)
+	rr.Onboardings = obs
+	return rr, nil
+}
+
+// StartReplica starts a second instance of service name, as the first was
+// started but on a port of its own, and waits until it is ready. The
+// caller stops it; Close does too.
+func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error) {
+	i := slices.IndexFunc(s.services, func(p *process) bool { return p.name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("no service %q in the stack (%v)", name, s.Names)
+	}
+	first := s.services[i]
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	env := slices.DeleteFunc(slices.Clone(first.cmd.Env), func(v string) bool { return strings.HasPrefix(v, "HTTP_ADDR=") })
+	p, err := startProcess(name+"-replica", first.cmd.Path, first.cmd.Args[1:], append(env, "HTTP_ADDR="+addr), first.cmd.Dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.replicas = append(s.replicas, p)
+	return p, s.waitReadyOne(ctx, p, "http://"+addr, time.Now().Add(60*time.Second))
 }
 
 // measureRestart runs lp and restarts service name after the given time
@@ -81,7 +164,7 @@ func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, gr
 	}
 	p.log.continues(old.log)
 	s.services[i] = p
-	return stopped, graceful, s.waitReadyOne(ctx, p, time.Now().Add(60*time.Second))
+	return stopped, graceful, s.waitReadyOne(ctx, p, s.URLs[name], time.Now().Add(60*time.Second))
 }
 
 // printRestart writes the restart's part of the report.
@@ -94,8 +177,13 @@ func (r *Report) printRestart(w io.Writer) {
 	if !rr.Graceful {
 		how = "NOT gracefully (killed after 20 s)"
 	}
-	fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (a rolling deploy of its one instance): stopped %s %d ms after SIGTERM, ready again %d ms later\n",
-		rr.Service, rr.After.Seconds(), rr.N, rr.C, how, rr.Stopped.Sub(rr.StopAt).Milliseconds(), rr.Ready.Sub(rr.Stopped).Milliseconds())
+	if rr.Replica {
+		fmt.Fprintf(w, "\na second instance of %s %.1f s into %d onboardings at C=%d: ready %d ms after it started (the partitions shared), SIGTERM %.0f s later, stopped %s %d ms after it (its partitions given back)\n",
+			rr.Service, rr.After.Seconds(), rr.N, rr.C, rr.Ready.Sub(rr.joinAt()).Milliseconds(), rr.StopAt.Sub(rr.Ready).Seconds(), how, rr.Stopped.Sub(rr.StopAt).Milliseconds())
+	} else {
+		fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (a rolling deploy of its one instance): stopped %s %d ms after SIGTERM, ready again %d ms later\n",
+			rr.Service, rr.After.Seconds(), rr.N, rr.C, how, rr.Stopped.Sub(rr.StopAt).Milliseconds(), rr.Ready.Sub(rr.Stopped).Milliseconds())
+	}
 	active := FromSubmit[len(FromSubmit)-1]
 	line := func(what string, os []Onboarding) {
 		l := active.Latencies(os)
@@ -109,6 +197,6 @@ func (r *Report) printRestart(w io.Writer) {
 			what, len(l), ms(Percentile(l, 50)), ms(Percentile(l, 99)), ms(Percentile(l, 100)), over)
 	}
 	line("all", rr.Onboardings)
-	line("in flight across the restart", rr.Across())
+	line("in flight across the change", rr.Across())
 	fmt.Fprintf(w, "  calls the driver sent again after their connection failed (refused, or closed as the service stopped): %d\n", rr.Reconnects)
 }

@@ -89,7 +89,11 @@ type Config struct {
 	Restart      string
 	RestartAfter time.Duration
 	RestartPoint LoadPoint
-	Logf         func(format string, args ...any)
+	// Replica, with Restart set, starts a second instance of the service
+	// instead, which joins and 3 s later leaves (SIGTERM): the partitions
+	// move to it and back under load.
+	Replica bool
+	Logf    func(format string, args ...any)
 }
 
 // DefaultConfig is what `make bench` runs: C=8 and C=16, 200 onboardings each.
@@ -319,7 +323,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	// The restart last: the new process' CPU is not among procs.
 	if cfg.Restart != "" {
-		rr, err := measureRestart(ctx, d, stack, cfg.Restart, cfg.RestartPoint, cfg.RestartAfter)
+		measure := measureRestart
+		if cfg.Replica {
+			measure = measureReplica
+		}
+		rr, err := measure(ctx, d, stack, cfg.Restart, cfg.RestartPoint, cfg.RestartAfter)
 		if err != nil {
 			return rep, err
 		}

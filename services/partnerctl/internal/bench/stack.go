@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,6 +62,7 @@ type Stack struct {
 
 	nats     *process
 	services []*process
+	replicas []*process // started by StartReplica
 	logf     func(string, ...any)
 	logDir   string
 }
@@ -289,21 +291,21 @@ func (s *Stack) startNATS(ctx context.Context, binDir string) error {
 func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, p := range s.services {
-		if err := s.waitReadyOne(ctx, p, deadline); err != nil {
+		if err := s.waitReadyOne(ctx, p, s.URLs[p.name], deadline); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// waitReadyOne waits until service p answers /readyz with 200.
-func (s *Stack) waitReadyOne(ctx context.Context, p *process, deadline time.Time) error {
+// waitReadyOne waits until service p, at url, answers /readyz with 200.
+func (s *Stack) waitReadyOne(ctx context.Context, p *process, url string, deadline time.Time) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if !p.running() {
 			return fmt.Errorf("%s exited before it was ready: %v\n%s", p.name, p.err, tail(p.log.String(), 4000))
 		}
-		res, err := client.Get(s.URLs[p.name] + "/readyz")
+		res, err := client.Get(url + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -392,14 +394,15 @@ func (s *Stack) Close() error {
 		graceful bool
 		err      error
 	}
-	results := make(chan result, len(s.services))
-	for _, p := range s.services {
+	procs := append(slices.Clone(s.services), s.replicas...)
+	results := make(chan result, len(procs))
+	for _, p := range procs {
 		go func() {
 			ok := p.stop(syscall.SIGTERM, 20*time.Second)
 			results <- result{p.name, ok, p.err}
 		}()
 	}
-	for range s.services {
+	for range procs {
 		r := <-results
 		if !r.graceful {
 			errs = append(errs, fmt.Errorf("%s did not stop within 20s of SIGTERM", r.name))
