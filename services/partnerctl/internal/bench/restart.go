@@ -67,42 +67,28 @@ const replicaStays = 3 * time.Second
 // back), and replicaStays later it stops (it gives them back).
 func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, lp LoadPoint, after time.Duration) (RestartResult, error) {
 	rr := RestartResult{Service: name, Replica: true, LoadPoint: lp, After: after}
-	done := make(chan error, 1)
-	go func() {
-		sleep(ctx, after)
+	err := measureChange(ctx, d, &rr, func() error {
 		p, err := stack.StartReplica(ctx, name)
 		rr.Ready = time.Now()
 		if err != nil {
-			done <- err
-			return
+			return fmt.Errorf("replica of %s: %w", name, err)
 		}
 		sleep(ctx, replicaStays)
 		rr.StopAt = time.Now()
 		rr.Graceful = p.stop(syscall.SIGTERM, 20*time.Second)
 		rr.Stopped = time.Now()
-		done <- nil
-	}()
-	r0 := d.Reconnects.Load()
-	obs, err := d.Load(ctx, lp.N, lp.C)
-	rr.Reconnects = d.Reconnects.Load() - r0
-	if rerr := <-done; rerr != nil {
-		return rr, fmt.Errorf("replica of %s: %w", name, rerr)
-	}
-	if err != nil {
-		return rr, err
-	}
-	d.FillLate(obs)
-	rr.Onboardings = obs
-	return rr, nil
+		return nil
+	})
+	return rr, err
 }
 
 // StartReplica starts a second instance of service name, as the first was
 // started but on a port of its own, and waits until it is ready. The
 // caller stops it; Close does too.
 func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error) {
-	i := slices.IndexFunc(s.services, func(p *process) bool { return p.name == name })
-	if i < 0 {
-		return nil, fmt.Errorf("no service %q in the stack (%v)", name, s.Names)
+	i, err := s.service(name)
+	if err != nil {
+		return nil, err
 	}
 	first := s.services[i]
 	port, err := freePort()
@@ -123,27 +109,39 @@ func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error)
 // into it.
 func measureRestart(ctx context.Context, d *Driver, stack *Stack, name string, lp LoadPoint, after time.Duration) (RestartResult, error) {
 	rr := RestartResult{Service: name, LoadPoint: lp, After: after}
-	done := make(chan error, 1)
-	go func() {
-		sleep(ctx, after)
+	err := measureChange(ctx, d, &rr, func() error {
 		rr.StopAt = time.Now()
 		var err error
 		rr.Stopped, rr.Graceful, err = stack.Restart(ctx, name)
 		rr.Ready = time.Now()
-		done <- err
+		if err != nil {
+			return fmt.Errorf("restart %s: %w", name, err)
+		}
+		return nil
+	})
+	return rr, err
+}
+
+// measureChange runs rr's load point and, rr.After into it, change; it
+// fills in the onboardings and the driver's reconnects.
+func measureChange(ctx context.Context, d *Driver, rr *RestartResult, change func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		sleep(ctx, rr.After)
+		done <- change()
 	}()
 	r0 := d.Reconnects.Load()
-	obs, err := d.Load(ctx, lp.N, lp.C)
+	obs, err := d.Load(ctx, rr.N, rr.C)
 	rr.Reconnects = d.Reconnects.Load() - r0
-	if rerr := <-done; rerr != nil {
-		return rr, fmt.Errorf("restart %s: %w", name, rerr)
+	if cerr := <-done; cerr != nil {
+		return cerr
 	}
 	if err != nil {
-		return rr, err
+		return err
 	}
 	d.FillLate(obs)
 	rr.Onboardings = obs
-	return rr, nil
+	return nil
 }
 
 // Restart stops service name with SIGTERM (up to 20 s, as Close does),
@@ -151,9 +149,9 @@ func measureRestart(ctx context.Context, d *Driver, stack *Stack, name string, l
 // included) and directory, and waits until it is ready. It returns when
 // the old process exited and whether SIGTERM alone ended it.
 func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, graceful bool, err error) {
-	i := slices.IndexFunc(s.services, func(p *process) bool { return p.name == name })
-	if i < 0 {
-		return time.Time{}, false, fmt.Errorf("no service %q in the stack (%v)", name, s.Names)
+	i, err := s.service(name)
+	if err != nil {
+		return time.Time{}, false, err
 	}
 	old := s.services[i]
 	graceful = old.stop(syscall.SIGTERM, 20*time.Second)
@@ -165,6 +163,15 @@ func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, gr
 	p.log.continues(old.log)
 	s.services[i] = p
 	return stopped, graceful, s.waitReadyOne(ctx, p, s.URLs[name], time.Now().Add(60*time.Second))
+}
+
+// service is the index of service name's process in s.services.
+func (s *Stack) service(name string) (int, error) {
+	i := slices.IndexFunc(s.services, func(p *process) bool { return p.name == name })
+	if i < 0 {
+		return -1, fmt.Errorf("no service %q in the stack (%v)", name, s.Names)
+	}
+	return i, nil
 }
 
 // printRestart writes the restart's part of the report.
