@@ -915,17 +915,10 @@ func TestARetakenPartitionDoesNotWaitForWhatItHandedBack(t *testing.T) {
 	gate := make(chan struct{})
 	var once sync.Once
 	holding := make(chan struct{})
-	var mu sync.Mutex
-	var order []int
+	rec := &recorder{t: t, pool: pool}
 	router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
 		once.Do(func() { close(holding); <-gate })
-		if _, err := pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(t, ev)); err != nil {
-			return err
-		}
-		mu.Lock()
-		order = append(order, number(t, ev))
-		mu.Unlock()
-		return nil
+		return rec.handle(ctx, ev)
 	})
 	runRouter(t, router)
 	const events = 200
@@ -945,9 +938,7 @@ func TestARetakenPartitionDoesNotWaitForWhatItHandedBack(t *testing.T) {
 	opened := time.Now()
 	waitSeen(t, pool, events)
 	took := time.Since(opened)
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.IsSorted(order) || len(order) != events {
+	if order := rec.handled(); !slices.IsSorted(order) || len(order) != events {
 		t.Errorf("handled %d events, in order %v", len(order), slices.IsSorted(order))
 	}
 	// Well under the ack wait (10 s), which the instance waited before:
@@ -973,17 +964,7 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	// One worker whose queue holds 256: with the first event's handler held
 	// and the queue full, the client buffers the rest of the pull.
 	cfg.AckWait, cfg.Rebalance, cfg.Workers, cfg.Batch, cfg.Prefetch = 10*time.Second, 300*time.Millisecond, 1, 1, 256
-	var mu sync.Mutex
-	var order []int
-	handle := func(ctx context.Context, ev ce.Event) error {
-		if _, err := pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(t, ev)); err != nil {
-			return err
-		}
-		mu.Lock()
-		order = append(order, number(t, ev))
-		mu.Unlock()
-		return nil
-	}
+	rec := &recorder{t: t, pool: pool}
 	stopping, _ := newRouter(t, "relationships", cfg, pool)
 	owner := bus.NewOwner("relationships", pool, cfg, quiet())
 	stopping.UseOwner(owner)
@@ -995,7 +976,7 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	var once sync.Once
 	stopping.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
 		once.Do(func() { close(holding); <-gate })
-		return handle(ctx, ev)
+		return rec.handle(ctx, ev)
 	})
 	done := make(chan error, 1)
 	go func() { done <- stopping.Run(context.Background()) }()
@@ -1016,26 +997,49 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	<-ownerDone
 
 	successor, _ := newRouter(t, "relationships", cfg, pool)
-	var first time.Time
-	var firstOnce sync.Once
+	var first atomic.Int64 // Unix nanoseconds
 	successor.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
-		firstOnce.Do(func() { mu.Lock(); first = time.Now(); mu.Unlock() })
-		return handle(ctx, ev)
+		first.CompareAndSwap(0, time.Now().UnixNano())
+		return rec.handle(ctx, ev)
 	})
 	start := time.Now()
 	runRouter(t, successor)
 	waitSeen(t, pool, events)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(order) != events || !slices.IsSorted(order) {
+	if order := rec.handled(); len(order) != events || !slices.IsSorted(order) {
 		t.Errorf("handled %d of %d events, in order: %v", len(order), events, slices.IsSorted(order))
 	}
 	// Well under the ack wait (10 s), which the successor waited before.
-	if took, budget := first.Sub(start), cfg.AckWait/2; took > budget {
+	if took, budget := time.Unix(0, first.Load()).Sub(start), cfg.AckWait/2; took > budget {
 		t.Errorf("the successor handled its first event %s after it started, want within %s (not the ack wait)", took.Round(time.Millisecond), budget)
 	} else {
 		t.Logf("the successor handled its first event %s after it started, the last %s", took.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// recorder handles events by recording them in seen, and the order of
+// their numbers.
+type recorder struct {
+	t     *testing.T
+	pool  *pgxpool.Pool
+	mu    sync.Mutex
+	order []int
+}
+
+func (r *recorder) handle(ctx context.Context, ev ce.Event) error {
+	if _, err := r.pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(r.t, ev)); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.order = append(r.order, number(r.t, ev))
+	r.mu.Unlock()
+	return nil
+}
+
+// handled is the order the numbers were handled in so far.
+func (r *recorder) handled() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.order)
 }
 
 // TestEventsWaitOutADatabaseOutage: while the service's database refuses

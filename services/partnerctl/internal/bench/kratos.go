@@ -437,32 +437,6 @@ func kratosConfig(dsn, schema string, pub, adm int, sink *MailSink, pullWait tim
 
 func netJoin(host string, port int) string { return host + ":" + strconv.Itoa(port) }
 
-func waitHTTP(ctx context.Context, p *process, u string, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		if !p.running() {
-			return fmt.Errorf("%s exited before it was ready: %v\n%s", p.name, p.err, tail(p.log.String(), 4000))
-		}
-		res, err := client.Get(u)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", res.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready within %s: %v\n%s", p.name, timeout, err, tail(p.log.String(), 4000))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // kratosDriver registers and verifies addresses through Kratos' public API
 // (api flows: no browser, no CSRF cookie).
 type kratosDriver struct {

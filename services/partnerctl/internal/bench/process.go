@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -145,4 +147,32 @@ func environ(extra ...string) []string {
 		}
 	}
 	return append(env, extra...)
+}
+
+// waitHTTP waits up to timeout until p, a process of the stack, answers a
+// GET of u with 200 (a service's /readyz, the peer's health).
+func waitHTTP(ctx context.Context, p *process, u string, timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		if !p.running() {
+			return fmt.Errorf("%s exited before it was ready: %v\n%s", p.name, p.err, tail(p.log.String(), 4000))
+		}
+		res, err := client.Get(u)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", res.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready within %s: %v\n%s", p.name, timeout, err, tail(p.log.String(), 4000))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -102,7 +102,7 @@ func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error)
 		return nil, err
 	}
 	s.replicas = append(s.replicas, p)
-	return p, s.waitReadyOne(ctx, p, "http://"+addr, time.Now().Add(60*time.Second))
+	return p, waitHTTP(ctx, p, "http://"+addr+"/readyz", 60*time.Second)
 }
 
 // measureRestart runs lp and restarts service name after the given time
@@ -162,7 +162,7 @@ func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, gr
 	}
 	p.log.continues(old.log)
 	s.services[i] = p
-	return stopped, graceful, s.waitReadyOne(ctx, p, s.URLs[name], time.Now().Add(60*time.Second))
+	return stopped, graceful, waitHTTP(ctx, p, s.URLs[name]+"/readyz", 60*time.Second)
 }
 
 // service is the index of service name's process in s.services.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -291,37 +290,11 @@ func (s *Stack) startNATS(ctx context.Context, binDir string) error {
 func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, p := range s.services {
-		if err := s.waitReadyOne(ctx, p, s.URLs[p.name], deadline); err != nil {
+		if err := waitHTTP(ctx, p, s.URLs[p.name]+"/readyz", time.Until(deadline)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// waitReadyOne waits until service p, at url, answers /readyz with 200.
-func (s *Stack) waitReadyOne(ctx context.Context, p *process, url string, deadline time.Time) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if !p.running() {
-			return fmt.Errorf("%s exited before it was ready: %v\n%s", p.name, p.err, tail(p.log.String(), 4000))
-		}
-		res, err := client.Get(url + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", res.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready by %s: %v\n%s", p.name, deadline.Format(time.TimeOnly), err, tail(p.log.String(), 4000))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
 }
 
 // Procs lists every process whose CPU counts as the stack's: the services,

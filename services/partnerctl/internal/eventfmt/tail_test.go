@@ -41,14 +41,7 @@ func TestALiveTailMissesNothingAcrossAServerRestart(t *testing.T) {
 	defer stop()
 
 	srv.Restart()
-	const typ = "com.partnerhub.relationships.request.created.v1"
-	ev := ce.Event{ID: ce.NewID(), Source: "/services/relationships", Type: typ, Subject: "PG-TAIL", PartitionKey: "PG-TAIL",
-		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: []byte(`{}`)}
-	m := nats.NewMsg(testkit.Subject(typ, "PG-TAIL"))
-	for k, v := range ev.Headers() {
-		m.Header[k] = []string{v}
-	}
-	m.Data = ev.Data
+	ev, m := relationshipEvent()
 	testkit.Eventually(t, 10*time.Second, func() error {
 		_, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(ev.ID))
 		return err
@@ -75,14 +68,7 @@ func TestATailLeavesNoConsumerBehind(t *testing.T) {
 	if err := bus.EnsureStreams(ctx, js, 1, "RELATIONSHIPS"); err != nil {
 		t.Fatal(err)
 	}
-	const typ = "com.partnerhub.relationships.request.created.v1"
-	ev := ce.Event{ID: ce.NewID(), Source: "/services/relationships", Type: typ, Subject: "PG-TAIL", PartitionKey: "PG-TAIL",
-		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: []byte(`{}`)}
-	m := nats.NewMsg(testkit.Subject(typ, "PG-TAIL"))
-	for k, v := range ev.Headers() {
-		m.Header[k] = []string{v}
-	}
-	m.Data = ev.Data
+	ev, m := relationshipEvent()
 	if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(ev.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -120,4 +106,18 @@ func TestATailLeavesNoConsumerBehind(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// relationshipEvent is a relationship event about PG-TAIL as the
+// relationships relay publishes it.
+func relationshipEvent() (ce.Event, *nats.Msg) {
+	const typ = "com.partnerhub.relationships.request.created.v1"
+	ev := ce.Event{ID: ce.NewID(), Source: "/services/relationships", Type: typ, Subject: "PG-TAIL", PartitionKey: "PG-TAIL",
+		Time: time.Now().UTC(), DataContentType: ce.JSON, Data: []byte(`{}`)}
+	m := nats.NewMsg(testkit.Subject(typ, "PG-TAIL"))
+	for k, v := range ev.Headers() {
+		m.Header[k] = []string{v}
+	}
+	m.Data = ev.Data
+	return ev, m
 }
