@@ -51,7 +51,10 @@ import (
 // BENCH_RESTART_AFTER (2s) in and is started again as before; the report
 // gives submit → active of the onboardings in flight across it);
 // BENCH_REPLICA=<service> (the same load point, during which a second
-// instance of the service joins and, 3 s later, leaves).
+// instance of the service joins and, 3 s later, leaves);
+// BENCH_RESTART_SIGNAL=KILL (the restarted service, or the leaving replica,
+// is killed with SIGKILL instead: a crash; the report counts what the stack
+// stored and mailed over the point, duplicates included).
 func BenchmarkOnboarding(b *testing.B) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -120,6 +123,14 @@ func BenchmarkOnboarding(b *testing.B) {
 		}
 		cfg.Restart, cfg.RestartAfter = name, envDuration(b, "BENCH_RESTART_AFTER", 2*time.Second)
 		cfg.RestartPoint = bench.LoadPoint{N: envInt(b, "BENCH_RESTART_ONBOARDINGS", 400), C: last.C}
+		switch sig := os.Getenv("BENCH_RESTART_SIGNAL"); sig {
+		case "", "TERM", "SIGTERM":
+			cfg.RestartSignal = syscall.SIGTERM
+		case "KILL", "SIGKILL":
+			cfg.RestartSignal = syscall.SIGKILL
+		default:
+			b.Fatalf("BENCH_RESTART_SIGNAL=%q: want TERM or KILL", sig)
+		}
 	}
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))

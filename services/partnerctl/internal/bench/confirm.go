@@ -36,12 +36,13 @@ func (d *Driver) confirmLink(ctx context.Context, o *Onboarding, link string) er
 			return fmt.Errorf("form action %q: %w", f.Action, err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", action.String(), strings.NewReader(f.Values.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := d.HTTP.Do(req)
+	res, err := d.send(ctx, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", action.String(), strings.NewReader(f.Values.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		return req, err
+	})
 	if err != nil {
 		return err
 	}
@@ -54,11 +55,7 @@ func (d *Driver) confirmLink(ctx context.Context, o *Onboarding, link string) er
 }
 
 func (d *Driver) get(ctx context.Context, u string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return "", err
-	}
-	res, err := d.HTTP.Do(req)
+	res, err := d.send(ctx, func() (*http.Request, error) { return http.NewRequestWithContext(ctx, "GET", u, nil) })
 	if err != nil {
 		return "", err
 	}

@@ -453,35 +453,23 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 			return 0, problem{}, err
 		}
 	}
-	retries := 0
 	for {
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(data))
-		if err != nil {
-			return 0, problem{}, err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := d.HTTP.Do(req)
-		if err != nil && reconnect(err) && retries < 100 {
-			// The service is restarting (BENCH_RESTART): refused while it
-			// is away, or a kept-alive connection it closed as it stopped.
-			// A client under a rolling deploy tries again.
-			retries++
-			d.Reconnects.Add(1)
-			select {
-			case <-ctx.Done():
-				return 0, problem{}, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
+		res, err := d.send(ctx, func() (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(data))
+			if err != nil {
+				return nil, err
 			}
-			continue
-		}
+			if body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			return req, nil
+		})
 		if err != nil {
 			return 0, problem{}, err
 		}
@@ -518,6 +506,30 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 			}
 		}
 		return res.StatusCode, p, nil
+	}
+}
+
+// send sends the request newReq builds. A connection that failed before
+// an answer — refused while the service is away, or a kept-alive connection
+// it closed as it stopped (BENCH_RESTART) — is tried again with a new
+// request, as a client under a rolling deploy does; each such call is
+// counted in Reconnects.
+func (d *Driver) send(ctx context.Context, newReq func() (*http.Request, error)) (*http.Response, error) {
+	for retries := 0; ; retries++ {
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		res, err := d.HTTP.Do(req)
+		if err == nil || !reconnect(err) || retries >= 100 {
+			return res, err
+		}
+		d.Reconnects.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

@@ -27,6 +27,9 @@ type Mail struct {
 	Subject string
 	Text    string // decoded text parts
 	Link    string // the e-mail confirmation link, "" if none was found
+	// MessageID is the Message-ID header: the notifier keeps it per mail,
+	// so a mail sent again (after a crash mid-send) carries the same one.
+	MessageID string
 }
 
 // MailSink is the SMTP server the notifier sends to (SMTP_HOST, SMTP_PORT,
@@ -40,6 +43,7 @@ type MailSink struct {
 
 	mu     sync.Mutex
 	opened []time.Time
+	ids    map[string]int // Message-ID → times received
 }
 
 // Connections returns when each SMTP connection so far was accepted (the
@@ -58,7 +62,7 @@ func StartMailSink(linkBase string, onMail func(Mail)) (*MailSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &MailSink{}
+	s := &MailSink{ids: map[string]int{}}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	s.Host = host
 	s.Port, _ = strconv.Atoi(port)
@@ -81,6 +85,25 @@ func StartMailSink(linkBase string, onMail func(Mail)) (*MailSink, error) {
 
 // Received is the number of messages accepted so far.
 func (s *MailSink) Received() int64 { return s.received.Load() }
+
+// Distinct is the number of distinct Message-IDs accepted so far (a mail
+// without one counts as distinct): Received minus Distinct mails were
+// sent again.
+func (s *MailSink) Distinct() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.ids))
+}
+
+// seen counts a message under its Message-ID.
+func (s *MailSink) seen(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		id = "\x00" + strconv.Itoa(len(s.ids))
+	}
+	s.ids[id]++
+}
 
 // Close stops the server.
 func (s *MailSink) Close() { _ = s.srv.Close() }
@@ -106,7 +129,8 @@ func (x *sinkSession) Data(r io.Reader) error {
 	}
 	m := Mail{At: time.Now(), To: x.to}
 	x.sink.received.Add(1)
-	m.Subject, m.Text = parseMail(data)
+	m.Subject, m.Text, m.MessageID = parseMail(data)
+	x.sink.seen(m.MessageID)
 	m.Link = confirmLink(m.Text, x.linkBase)
 	if x.onMail != nil {
 		x.onMail(m)
@@ -141,16 +165,18 @@ func confirmLink(text, linkBase string) string {
 	return fallback
 }
 
-// parseMail returns the decoded subject and text (plain and HTML parts).
-func parseMail(data []byte) (subject, text string) {
+// parseMail returns the decoded subject, the text (plain and HTML parts)
+// and the Message-ID.
+func parseMail(data []byte) (subject, text, messageID string) {
 	m, err := mail.ReadMessage(bytes.NewReader(data))
 	if err != nil {
-		return "", string(data)
+		return "", string(data), ""
 	}
+	messageID = strings.TrimSpace(m.Header.Get("Message-Id"))
 	subject, _ = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
 	var b strings.Builder
 	walkPart(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &b)
-	return subject, b.String()
+	return subject, b.String(), messageID
 }
 
 func walkPart(contentType, encoding string, body io.Reader, out *strings.Builder) {

@@ -9,24 +9,60 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // RestartResult is a load point during which one service was restarted
 // the way a rolling deploy restarts an instance: SIGTERM, then the same
-// binary with the same environment started again — or, with Replica set,
-// during which a second instance of it joined and then left (SIGTERM).
+// binary with the same environment started again — or a crash restarted
+// (SIGKILL) — or, with Replica set, during which a second instance of it
+// joined and then left (SIGTERM or SIGKILL).
 type RestartResult struct {
 	Service string
 	Replica bool
+	Signal  string // "SIGTERM" or "SIGKILL"
 	LoadPoint
-	After       time.Duration // into the load when SIGTERM was sent
+	After       time.Duration // into the load when the signal was sent
 	Onboardings []Onboarding
 	// StopAt: SIGTERM sent; Stopped: the process exited; Ready: the new one
 	// answered /readyz. For a replica: Ready when it answered, StopAt when
 	// it got SIGTERM, Stopped when it exited.
 	StopAt, Stopped, Ready time.Time
-	Graceful               bool  // it exited on SIGTERM alone
+	Graceful               bool  // it exited on the signal alone
 	Reconnects             int64 // the driver's calls sent again after their connection failed
+	// Counts is what the stack stored and sent during the point (and the
+	// drain after it): a crash must make it neither lose nor duplicate.
+	Counts RestartCounts
+}
+
+// RestartCounts are running totals of what the stack stored and sent.
+type RestartCounts struct {
+	Messages    uint64 // JetStream messages stored, dead letters apart
+	DeadLetters uint64
+	Mails       int64 // mails the sink accepted
+	MailsAgain  int64 // of them with a Message-ID accepted before: sent again
+}
+
+// takeRestartCounts reads the running totals now.
+func takeRestartCounts(ctx context.Context, js jetstream.JetStream, sink *MailSink) (RestartCounts, error) {
+	total, per, err := StreamTotals(ctx, js)
+	if err != nil {
+		return RestartCounts{}, err
+	}
+	mails := sink.Received()
+	return RestartCounts{
+		Messages: total - per["DEADLETTER"], DeadLetters: per["DEADLETTER"],
+		Mails: mails, MailsAgain: mails - sink.Distinct(),
+	}, nil
+}
+
+// minus is what happened between earlier and c.
+func (c RestartCounts) minus(earlier RestartCounts) RestartCounts {
+	return RestartCounts{
+		Messages: c.Messages - earlier.Messages, DeadLetters: c.DeadLetters - earlier.DeadLetters,
+		Mails: c.Mails - earlier.Mails, MailsAgain: c.MailsAgain - earlier.MailsAgain,
+	}
 }
 
 // Across are the onboardings in flight while the service was away or
@@ -64,9 +100,10 @@ const replicaStays = 3 * time.Second
 
 // measureReplica runs lp; after the given time into it a second instance
 // of service name starts (the partitions rebalance: the first gives two
-// back), and replicaStays later it stops (it gives them back).
-func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, lp LoadPoint, after time.Duration) (RestartResult, error) {
-	rr := RestartResult{Service: name, Replica: true, LoadPoint: lp, After: after}
+// back), and replicaStays later it stops with sig (SIGTERM: it gives them
+// back; SIGKILL: the first takes them over).
+func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, sig syscall.Signal, lp LoadPoint, after time.Duration) (RestartResult, error) {
+	rr := RestartResult{Service: name, Replica: true, Signal: signalName(sig), LoadPoint: lp, After: after}
 	err := measureChange(ctx, d, &rr, func() error {
 		p, err := stack.StartReplica(ctx, name)
 		rr.Ready = time.Now()
@@ -75,7 +112,7 @@ func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, l
 		}
 		sleep(ctx, replicaStays)
 		rr.StopAt = time.Now()
-		rr.Graceful = p.stop(syscall.SIGTERM, 20*time.Second)
+		rr.Graceful = p.stop(sig, 20*time.Second)
 		rr.Stopped = time.Now()
 		return nil
 	})
@@ -105,14 +142,14 @@ func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error)
 	return p, waitHTTP(ctx, p, "http://"+addr+"/readyz", 60*time.Second)
 }
 
-// measureRestart runs lp and restarts service name after the given time
-// into it.
-func measureRestart(ctx context.Context, d *Driver, stack *Stack, name string, lp LoadPoint, after time.Duration) (RestartResult, error) {
-	rr := RestartResult{Service: name, LoadPoint: lp, After: after}
+// measureRestart runs lp and restarts service name, stopped with sig,
+// after the given time into it.
+func measureRestart(ctx context.Context, d *Driver, stack *Stack, name string, sig syscall.Signal, lp LoadPoint, after time.Duration) (RestartResult, error) {
+	rr := RestartResult{Service: name, Signal: signalName(sig), LoadPoint: lp, After: after}
 	err := measureChange(ctx, d, &rr, func() error {
 		rr.StopAt = time.Now()
 		var err error
-		rr.Stopped, rr.Graceful, err = stack.Restart(ctx, name)
+		rr.Stopped, rr.Graceful, err = stack.Restart(ctx, name, sig)
 		rr.Ready = time.Now()
 		if err != nil {
 			return fmt.Errorf("restart %s: %w", name, err)
@@ -144,17 +181,17 @@ func measureChange(ctx context.Context, d *Driver, rr *RestartResult, change fun
 	return nil
 }
 
-// Restart stops service name with SIGTERM (up to 20 s, as Close does),
-// starts it again with the same binary, arguments, environment (its port
-// included) and directory, and waits until it is ready. It returns when
-// the old process exited and whether SIGTERM alone ended it.
-func (s *Stack) Restart(ctx context.Context, name string) (stopped time.Time, graceful bool, err error) {
+// Restart stops service name with sig (SIGTERM: up to 20 s, as Close
+// does), starts it again with the same binary, arguments, environment (its
+// port included) and directory, and waits until it is ready. It returns
+// when the old process exited and whether sig alone ended it.
+func (s *Stack) Restart(ctx context.Context, name string, sig syscall.Signal) (stopped time.Time, graceful bool, err error) {
 	i, err := s.service(name)
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	old := s.services[i]
-	graceful = old.stop(syscall.SIGTERM, 20*time.Second)
+	graceful = old.stop(sig, 20*time.Second)
 	stopped = time.Now()
 	p, err := startProcess(name, old.cmd.Path, old.cmd.Args[1:], old.cmd.Env, old.cmd.Dir, nil)
 	if err != nil {
@@ -181,15 +218,22 @@ func (r *Report) printRestart(w io.Writer) {
 		return
 	}
 	how := "gracefully"
-	if !rr.Graceful {
+	switch {
+	case rr.Signal == "SIGKILL":
+		how = "at once (killed: nothing handed over)"
+	case !rr.Graceful:
 		how = "NOT gracefully (killed after 20 s)"
 	}
 	if rr.Replica {
-		fmt.Fprintf(w, "\na second instance of %s %.1f s into %d onboardings at C=%d: ready %d ms after it started (the partitions shared), SIGTERM %.0f s later, stopped %s %d ms after it (its partitions given back)\n",
-			rr.Service, rr.After.Seconds(), rr.N, rr.C, rr.Ready.Sub(rr.joinAt()).Milliseconds(), rr.StopAt.Sub(rr.Ready).Seconds(), how, rr.Stopped.Sub(rr.StopAt).Milliseconds())
+		fmt.Fprintf(w, "\na second instance of %s %.1f s into %d onboardings at C=%d: ready %d ms after it started (the partitions shared), %s %.0f s later, stopped %s %d ms after it\n",
+			rr.Service, rr.After.Seconds(), rr.N, rr.C, rr.Ready.Sub(rr.joinAt()).Milliseconds(), rr.Signal, rr.StopAt.Sub(rr.Ready).Seconds(), how, rr.Stopped.Sub(rr.StopAt).Milliseconds())
 	} else {
-		fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (a rolling deploy of its one instance): stopped %s %d ms after SIGTERM, ready again %d ms later\n",
-			rr.Service, rr.After.Seconds(), rr.N, rr.C, how, rr.Stopped.Sub(rr.StopAt).Milliseconds(), rr.Ready.Sub(rr.Stopped).Milliseconds())
+		what := "a rolling deploy of its one instance"
+		if rr.Signal == "SIGKILL" {
+			what = "a crash of its one instance, restarted"
+		}
+		fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (%s): stopped %s %d ms after %s, ready again %d ms later\n",
+			rr.Service, rr.After.Seconds(), rr.N, rr.C, what, how, rr.Stopped.Sub(rr.StopAt).Milliseconds(), rr.Signal, rr.Ready.Sub(rr.Stopped).Milliseconds())
 	}
 	active := FromSubmit[len(FromSubmit)-1]
 	line := func(what string, os []Onboarding) {
@@ -206,4 +250,20 @@ func (r *Report) printRestart(w io.Writer) {
 	line("all", rr.Onboardings)
 	line("in flight across the change", rr.Across())
 	fmt.Fprintf(w, "  calls the driver sent again after their connection failed (refused, or closed as the service stopped): %d\n", rr.Reconnects)
+	c, n := rr.Counts, float64(rr.N)
+	usual := "-"
+	if len(r.Points) > 0 {
+		p := r.Points[len(r.Points)-1]
+		usual = fmt.Sprintf("%.2f", float64(p.Messages)/float64(p.N))
+	}
+	fmt.Fprintf(w, "  stored and sent over the point and a drain: JetStream messages %.2f per onboarding (the load points: %s), dead letters %d, mails %.2f per onboarding, of them sent again with a Message-ID already accepted: %d\n",
+		float64(c.Messages)/n, usual, c.DeadLetters, float64(c.Mails)/n, c.MailsAgain)
+}
+
+// signalName is how the report names sig.
+func signalName(sig syscall.Signal) string {
+	if sig == syscall.SIGKILL {
+		return "SIGKILL"
+	}
+	return "SIGTERM"
 }

@@ -89,9 +89,12 @@ type Config struct {
 	Restart      string
 	RestartAfter time.Duration
 	RestartPoint LoadPoint
+	// RestartSignal stops the restarted service: SIGTERM (the zero value),
+	// or SIGKILL for a crash — nothing handed over, nothing flushed.
+	RestartSignal syscall.Signal
 	// Replica, with Restart set, starts a second instance of the service
-	// instead, which joins and 3 s later leaves (SIGTERM): the partitions
-	// move to it and back under load.
+	// instead, which joins and 3 s later leaves (RestartSignal): the
+	// partitions move to it and back under load.
 	Replica bool
 	Logf    func(format string, args ...any)
 }
@@ -327,13 +330,27 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		if cfg.Replica {
 			measure = measureReplica
 		}
-		rr, err := measure(ctx, d, stack, cfg.Restart, cfg.RestartPoint, cfg.RestartAfter)
+		sig := cfg.RestartSignal
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		before, err := takeRestartCounts(ctx, js, stack.Mail)
 		if err != nil {
 			return rep, err
 		}
+		rr, err := measure(ctx, d, stack, cfg.Restart, sig, cfg.RestartPoint, cfg.RestartAfter)
+		if err != nil {
+			return rep, err
+		}
+		sleep(ctx, cfg.Drain) // what a crash makes the stack do again comes late
+		after, err := takeRestartCounts(ctx, js, stack.Mail)
+		if err != nil {
+			return rep, err
+		}
+		rr.Counts = after.minus(before)
 		rep.Restart = &rr
 		all := FromSubmit[len(FromSubmit)-1].Latencies(rr.Across())
-		logf("restart of %s: %d onboardings in flight across it, submit → active max %.0f ms", rr.Service, len(all), ms(Percentile(all, 100)))
+		logf("restart of %s (%s): %d onboardings in flight across it, submit → active max %.0f ms", rr.Service, rr.Signal, len(all), ms(Percentile(all, 100)))
 		if cfg.Trace > 0 {
 			logf("restart: the %d slowest onboardings (ms from submit; events with their ce-time and relay lag):\n%s", cfg.Trace, board.Timelines(rr.Onboardings, cfg.Trace))
 		}
