@@ -39,7 +39,9 @@ func (a *App) ConfirmByCode(ctx context.Context, p auth.Principal, cmd ConfirmBy
 		// Always commit: the wrong-code count must persist with the error.
 		outcome = o.ConfirmByCode(code, a.d.Hasher, a.d.Policy, now)
 		left = o.WrongCodesLeft(a.d.Policy)
-		res = ConfirmResult{EnrollmentID: o.Ref().EnrollmentID, ConfirmedAt: now, Language: o.Recipient().Language}
+		// A confirmation sent again answers the first one's time.
+		cur, _ := o.Current()
+		res = ConfirmResult{EnrollmentID: o.Ref().EnrollmentID, ConfirmedAt: cur.ConfirmedAt, Language: o.Recipient().Language}
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {

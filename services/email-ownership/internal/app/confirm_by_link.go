@@ -19,7 +19,10 @@ type ConfirmResult struct {
 // ConfirmByLink confirms the challenge of a link token (the POST of the button
 // on the link's page; the token is the credential, so there is no principal). Errors carry the
 // codes CodeTokenMalformed, CodeChallengeUnknown, CodeChallengeExpired,
-// CodeChallengeUsed, CodeChallengeSuperseded, CodeChallengeLocked.
+// CodeChallengeUsed, CodeChallengeSuperseded, CodeChallengeLocked. The link
+// of the current challenge, once confirmed, answers that confirmation again
+// (a double click, the form sent again): CodeChallengeUsed is an earlier
+// mail's link.
 func (a *App) ConfirmByLink(ctx context.Context, token string) (ConfirmResult, error) {
 	token, err := domain.ParseToken(token)
 	if err != nil {
@@ -32,7 +35,9 @@ func (a *App) ConfirmByLink(ctx context.Context, token string) (ConfirmResult, e
 		now := a.d.Clock.Now()
 		// Always commit: a failed attempt may have changed state (expiry).
 		outcome = o.ConfirmByToken(h, now)
-		res = ConfirmResult{EnrollmentID: o.Ref().EnrollmentID, ConfirmedAt: now, Language: o.Recipient().Language}
+		// A confirmation sent again answers the first one's time.
+		cur, _ := o.Current()
+		res = ConfirmResult{EnrollmentID: o.Ref().EnrollmentID, ConfirmedAt: cur.ConfirmedAt, Language: o.Recipient().Language}
 		return nil
 	})
 	if err == nil {

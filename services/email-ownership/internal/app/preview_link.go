@@ -12,6 +12,9 @@ import (
 type LinkPreview struct {
 	Address  string
 	Language domain.Language
+	// Confirmed: the link confirmed the address already and no newer mail
+	// asks again; the page says so instead of showing the button.
+	Confirmed bool
 }
 
 // PreviewLink reads the challenge of a link token without changing it: the
@@ -36,5 +39,5 @@ func (a *App) PreviewLink(ctx context.Context, token string) (LinkPreview, error
 	if err != nil {
 		return LinkPreview{}, translate(err)
 	}
-	return LinkPreview{Address: c.Address, Language: o.Recipient().Language}, nil
+	return LinkPreview{Address: c.Address, Language: o.Recipient().Language, Confirmed: c.State == domain.StateConfirmed}, nil
 }

@@ -219,10 +219,22 @@ func TestConfirmByToken(t *testing.T) {
 		{name: "just before deadline", at: 72*time.Hour - time.Nanosecond, events: "ownership.confirmed", state: domain.StateConfirmed},
 		{name: "at deadline", at: 72 * time.Hour, want: domain.ErrExpired, events: "challenge.expired", state: domain.StateExpired},
 		{name: "unknown token", token: func(domain.Secret) string { return "x" }, at: time.Hour, want: domain.ErrNoChallenge, state: domain.StatePending},
-		{name: "used", at: time.Hour, want: domain.ErrAlreadyUsed, state: domain.StateConfirmed,
+		{name: "confirmed already: the same answer, no event", at: time.Hour, state: domain.StateConfirmed,
 			setup: func(t *testing.T, o *domain.Ownership, s domain.Secret, _ domain.Hasher) {
 				if err := o.ConfirmByToken(domain.HashToken(s.Token), t0); err != nil {
 					t.Fatal(err)
+				}
+			}},
+		{name: "used, a newer challenge asks again", at: 2 * time.Hour, want: domain.ErrAlreadyUsed, state: domain.StatePending,
+			setup: func(t *testing.T, o *domain.Ownership, s domain.Secret, h domain.Hasher) {
+				if err := o.ConfirmByToken(domain.HashToken(s.Token), t0); err != nil {
+					t.Fatal(err)
+				}
+				is, _ := issue(t, h, "ch-2")
+				r := rcpt
+				r.Address = "hanako@example.co.jp"
+				if ok, err := o.Open(r, "evt-2", is, p, t0.Add(time.Hour)); !ok || err != nil {
+					t.Fatalf("open: %v %v", ok, err)
 				}
 			}},
 		{name: "superseded by resend", at: time.Hour, want: domain.ErrSuperseded, state: domain.StatePending,
@@ -315,11 +327,24 @@ func TestConfirmByCode(t *testing.T) {
 	if c.Method != domain.MethodCode || c.Address != "taro@example.co.jp" || c.EnrollmentID != "enr-1" {
 		t.Fatalf("event %+v", c)
 	}
-	if err := o.ConfirmByCode(s.Code, h, p, t0.Add(time.Hour)); !errors.Is(err, domain.ErrAlreadyUsed) {
+	// Sent again (an answer lost): the same outcome, nothing recorded twice.
+	if err := o.ConfirmByCode(s.Code, h, p, t0.Add(2*time.Hour)); err != nil {
 		t.Fatalf("second use: %v", err)
 	}
-	if err := o.ConfirmByToken(domain.HashToken(s.Token), t0.Add(time.Hour)); !errors.Is(err, domain.ErrAlreadyUsed) {
+	if err := o.ConfirmByToken(domain.HashToken(s.Token), t0.Add(2*time.Hour)); err != nil {
 		t.Fatalf("link after code: %v", err)
+	}
+	// Another code is no confirmation, and no wrong code either.
+	for range p.MaxWrongCodes + 1 {
+		if err := o.ConfirmByCode(wrong(s.Code), h, p, t0.Add(2*time.Hour)); !errors.Is(err, domain.ErrAlreadyUsed) {
+			t.Fatalf("another code: %v", err)
+		}
+	}
+	if evs := o.PullEvents(); len(evs) != 0 {
+		t.Fatalf("events after the first confirmation: %v", names(evs))
+	}
+	if c, _ := o.Current(); c.State != domain.StateConfirmed || c.WrongCodes != 0 || !c.ConfirmedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("current %+v", c)
 	}
 }
 

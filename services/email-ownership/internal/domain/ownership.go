@@ -473,12 +473,26 @@ func (o *Ownership) LinkTarget(tokenHash []byte, now time.Time) (Challenge, erro
 	if o.hold != nil {
 		return *c, ErrPartnerHeld
 	}
+	if o.confirmedBy(c) {
+		return *c, nil // its page says so (State confirmed)
+	}
 	return *c, c.usable(now)
+}
+
+// confirmedBy reports whether c confirmed the enrollment's address and
+// nothing since asked for another confirmation (c is still the current
+// challenge). Confirming it again — a double click, a browser sending the
+// form again, a client retrying a request whose answer it lost — answers
+// what the first confirmation answered and changes nothing.
+func (o *Ownership) confirmedBy(c *Challenge) bool {
+	return c.State == StateConfirmed && c == &o.challenges[len(o.challenges)-1]
 }
 
 // ConfirmByToken confirms the challenge whose link token hashes to tokenHash.
 // A pending challenge found past its deadline is marked expired (the caller
-// must still save the aggregate).
+// must still save the aggregate). The current challenge, confirmed already,
+// confirms again without a change (confirmedBy); an earlier one answers
+// ErrAlreadyUsed.
 func (o *Ownership) ConfirmByToken(tokenHash []byte, now time.Time) error {
 	c := o.byTokenHash(tokenHash)
 	if c == nil {
@@ -486,6 +500,9 @@ func (o *Ownership) ConfirmByToken(tokenHash []byte, now time.Time) error {
 	}
 	if o.hold != nil {
 		return ErrPartnerHeld
+	}
+	if o.confirmedBy(c) {
+		return nil
 	}
 	if err := o.checkUsable(c, now); err != nil {
 		return err
@@ -496,7 +513,9 @@ func (o *Ownership) ConfirmByToken(tokenHash []byte, now time.Time) error {
 
 // ConfirmByCode checks code against the current challenge. A wrong code is
 // counted (the caller must save the aggregate even though an error is
-// returned); the MaxWrongCodes-th wrong code locks the challenge.
+// returned); the MaxWrongCodes-th wrong code locks the challenge. The
+// current challenge, confirmed already, takes its own code again without a
+// change (confirmedBy) and answers ErrAlreadyUsed to any other, uncounted.
 func (o *Ownership) ConfirmByCode(code string, h Hasher, p Policy, now time.Time) error {
 	code, err := ParseCode(code)
 	if err != nil {
@@ -509,6 +528,12 @@ func (o *Ownership) ConfirmByCode(code string, h Hasher, p Policy, now time.Time
 		return ErrPartnerHeld
 	}
 	c := &o.challenges[len(o.challenges)-1]
+	if o.confirmedBy(c) {
+		if !hmac32Equal(c.CodeMAC, h.CodeMAC(c.ID, code)) {
+			return ErrAlreadyUsed
+		}
+		return nil
+	}
 	if err := o.checkUsable(c, now); err != nil {
 		return err
 	}

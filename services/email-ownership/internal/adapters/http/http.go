@@ -71,6 +71,10 @@ func (h *handlers) confirmPage(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, r, err)
 		return
 	}
+	if prev.Confirmed {
+		writePage(w, pageConfirmed, prev.Language)
+		return
+	}
 	p := pageConfirmAsk
 	p.Detail = prev.Address
 	p.Form = &httpx.PageForm{Action: "confirm", Fields: []httpx.PageField{{Name: "token", Value: tok}}, LabelJA: "メールアドレスを確認する", LabelEN: "Confirm my e-mail address"}
