@@ -11,6 +11,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/relationships/internal/domain"
 )
@@ -187,6 +188,31 @@ func (a *App) invitationFor(ctx context.Context, p auth.Principal, token string,
 		return nil, nil, h, none, mapErr(err)
 	}
 	return rel, q, h, caller, nil
+}
+
+// answeredBefore looks again at an invitation that invitation refused with
+// err: when err says it was answered already and the caller answered it
+// (Relationship.Answered), it returns the relationship, the request and —
+// for an acceptance whose grant still stands — that grant; otherwise q is
+// nil. The caller was checked to be the addressed reseller's before the
+// invitation's state was.
+func (a *App) answeredBefore(ctx context.Context, p auth.Principal, token string, err error) (rel *domain.Relationship, q *domain.Request, g *domain.Grant) {
+	if ae, ok := apperr.As(err); !ok || ae.Code != CodeInvitationUsed {
+		return nil, nil, nil
+	}
+	h, _ := domain.HashToken(token)
+	id, err := a.rels.IDByTokenHash(ctx, h)
+	if err != nil {
+		return nil, nil, nil
+	}
+	if rel, err = a.rels.Get(ctx, id); err != nil {
+		return nil, nil, nil
+	}
+	q, g, ok := rel.Answered(h, p.Subject)
+	if !ok {
+		return nil, nil, nil
+	}
+	return rel, q, g
 }
 
 // accessTerms builds terms from command input, applying the least-privilege

@@ -43,6 +43,10 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 	now := a.clock()
 	rel, _, h, _, err := a.invitationFor(ctx, p, cmd.Token, now)
 	if err != nil {
+		// The caller's authorisation sent again: the grant it started.
+		if rel, q, g := a.answeredBefore(ctx, p, cmd.Token, err); q != nil && q.Status == domain.StatusAccepted && g != nil {
+			return AuthoriseResult{RelationshipID: rel.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}, nil
+		}
 		return AuthoriseResult{}, err
 	}
 	grantID := a.newID()

@@ -21,6 +21,10 @@ func (a *App) Decline(ctx context.Context, p auth.Principal, cmd DeclineCommand)
 	now := a.clock()
 	rel, _, h, err := a.invitation(ctx, p, cmd.Token, now)
 	if err != nil {
+		// The caller's refusal sent again: done already.
+		if _, q, _ := a.answeredBefore(ctx, p, cmd.Token, err); q != nil && q.Status == domain.StatusDeclined {
+			return nil
+		}
 		return err
 	}
 	return mapErr(a.rels.Update(ctx, rel.ID, func(r *domain.Relationship) error {

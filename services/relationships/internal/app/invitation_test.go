@@ -13,37 +13,58 @@ import (
 
 func TestInvitationTokens(t *testing.T) {
 	stranger, _, _ := domain.NewInvitationToken(rand.Reader)
+	otherResellerAdmin := resellerAdmin
+	otherResellerAdmin.Subject = "bob-2"
 	tests := []struct {
 		name     string
 		setup    func(e *env, token string) string // returns the token to present
 		caller   auth.Principal
 		wantCode string
+		// replayed is the use that, sent again by the caller who answered,
+		// answers as the first time and records nothing (its answer was lost).
+		replayed string
 	}{
-		{"valid", func(_ *env, tok string) string { return tok }, resellerAdmin, ""},
-		{"unknown", func(*env, string) string { return stranger }, resellerAdmin, CodeInvitationUnknown},
-		{"malformed", func(*env, string) string { return "not-a-token" }, resellerAdmin, CodeInvitationUnknown},
-		{"addressed to another partner", func(_ *env, tok string) string { return tok }, otherAdmin, CodeInvitationUnknown},
-		{"caller without partner", func(_ *env, tok string) string { return tok }, auth.Principal{Subject: "x", Roles: []auth.Role{auth.RolePartnerAdmin}}, CodeInvitationUnknown},
-		{"expired, timer not yet fired", func(e *env, tok string) string { e.at(t0.Add(90 * day)); return tok }, resellerAdmin, CodeInvitationExpired},
+		{"valid", func(_ *env, tok string) string { return tok }, resellerAdmin, "", ""},
+		{"unknown", func(*env, string) string { return stranger }, resellerAdmin, CodeInvitationUnknown, ""},
+		{"malformed", func(*env, string) string { return "not-a-token" }, resellerAdmin, CodeInvitationUnknown, ""},
+		{"addressed to another partner", func(_ *env, tok string) string { return tok }, otherAdmin, CodeInvitationUnknown, ""},
+		{"caller without partner", func(_ *env, tok string) string { return tok }, auth.Principal{Subject: "x", Roles: []auth.Role{auth.RolePartnerAdmin}}, CodeInvitationUnknown, ""},
+		{"expired, timer not yet fired", func(e *env, tok string) string { e.at(t0.Add(90 * day)); return tok }, resellerAdmin, CodeInvitationExpired, ""},
 		{"expired by the timer", func(e *env, tok string) string {
 			if _, err := e.app.FireDueTimers(e.ctx, t0.Add(91*day)); err != nil {
 				e.t.Fatal(err)
 			}
 			e.at(t0.Add(91 * day))
 			return tok
-		}, resellerAdmin, CodeInvitationExpired},
+		}, resellerAdmin, CodeInvitationExpired, ""},
 		{"reused after authorise", func(e *env, tok string) string {
 			if _, err := e.app.Authorise(e.ctx, resellerAdmin, AuthoriseCommand{Token: tok, Consent: true}); err != nil {
 				e.t.Fatal(err)
 			}
 			return tok
-		}, resellerAdmin, CodeInvitationUsed},
+		}, resellerAdmin, CodeInvitationUsed, "authorise"},
 		{"reused after decline", func(e *env, tok string) string {
 			if err := e.app.Decline(e.ctx, resellerAdmin, DeclineCommand{Token: tok, Reason: "no"}); err != nil {
 				e.t.Fatal(err)
 			}
 			return tok
-		}, resellerAdmin, CodeInvitationUsed},
+		}, resellerAdmin, CodeInvitationUsed, "decline"},
+		{"reused after another administrator's authorise", func(e *env, tok string) string {
+			if _, err := e.app.Authorise(e.ctx, otherResellerAdmin, AuthoriseCommand{Token: tok, Consent: true}); err != nil {
+				e.t.Fatal(err)
+			}
+			return tok
+		}, resellerAdmin, CodeInvitationUsed, ""},
+		{"reused after authorise, the relationship ended since", func(e *env, tok string) string {
+			res, err := e.app.Authorise(e.ctx, resellerAdmin, AuthoriseCommand{Token: tok, Consent: true})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if _, err := e.app.EndRelationship(e.ctx, resellerAdmin, EndRelationshipCommand{RelationshipID: res.RelationshipID, Reason: "done"}); err != nil {
+				e.t.Fatal(err)
+			}
+			return tok
+		}, resellerAdmin, CodeInvitationUsed, ""},
 	}
 	// Every answer must refuse the same way, so run each case through each use case.
 	uses := map[string]func(e *env, p auth.Principal, tok string) error{
@@ -71,6 +92,11 @@ func TestInvitationTokens(t *testing.T) {
 				tok := tt.setup(e, inv.Token)
 				e.rels.takeEvents()
 				err := call(e, tt.caller, tok)
+				if use == tt.replayed {
+					wantCode(t, err, "")
+					e.expectEvents()
+					return
+				}
 				wantCode(t, err, tt.wantCode)
 				if err != nil {
 					e.expectEvents()
@@ -78,6 +104,28 @@ func TestInvitationTokens(t *testing.T) {
 			})
 		}
 	}
+}
+
+// An administrator whose authorisation's answer was lost sends it again:
+// the same grant, nothing recorded twice.
+func TestAnAuthorisationSentAgainAnswersTheSameGrant(t *testing.T) {
+	e := newEnv(t)
+	inv := e.invite(CreateRequestCommand{})
+	first, err := e.app.Authorise(e.ctx, resellerAdmin, AuthoriseCommand{Token: inv.Token, Consent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rels.takeEvents()
+	e.at(t0.Add(time.Hour))
+	again, err := e.app.Authorise(e.ctx, resellerAdmin, AuthoriseCommand{Token: inv.Token, Consent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.RelationshipID != first.RelationshipID || again.GrantID != first.GrantID || !slices.Equal(again.Roles, first.Roles) ||
+		!again.StartsAt.Equal(first.StartsAt) || !again.ExpiresAt.Equal(first.ExpiresAt) || again.AutoExtend != first.AutoExtend {
+		t.Fatalf("sent again: %+v, first %+v", again, first)
+	}
+	e.expectEvents()
 }
 
 func TestRefusalsRevealNothingAboutTheRequest(t *testing.T) {

@@ -257,6 +257,27 @@ func (r *Relationship) Invitation(h TokenHash, now time.Time) (*Request, error) 
 	return q, nil
 }
 
+// Answered returns the request behind h when by answered it: the answer
+// sent again — its answer lost on the way back — is answered the same
+// instead of "already answered" (ErrInvitationUsed stays the answer to
+// anyone else, and to the other answer). For an acceptance, g is the grant
+// it started while that grant is still the relationship's and live (nil
+// once a newer acceptance replaced it, or the relationship or grant ended).
+func (r *Relationship) Answered(h TokenHash, by string) (q *Request, g *Grant, ok bool) {
+	for i := range r.Requests {
+		if r.Requests[i].TokenHash == h {
+			q = &r.Requests[i]
+		}
+	}
+	if q == nil || q.AnsweredBy != by || (q.Status != StatusAccepted && q.Status != StatusDeclined) {
+		return nil, nil, false
+	}
+	if q.Status == StatusAccepted && r.Grant != nil && r.Grant.Live() && r.Grant.StartsAt.Equal(q.AnsweredAt) {
+		g = r.Grant
+	}
+	return q, g, true
+}
+
 // Accept records the reseller's authorisation of the request behind h: the
 // relationship becomes active and a new grant with the requested terms starts
 // now. Accepting a widening replaces the live grant (which is terminated as

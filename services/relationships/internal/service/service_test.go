@@ -219,10 +219,15 @@ func TestRefusals(t *testing.T) {
 	check("consent flag missing", e.call(inst, "POST", "/v1/invitation/authorise", resellerAdmin, map[string]any{"token": token}), 422, app.CodeConsentRequired)
 	check("consent false", authorise(resellerAdmin, token, false), 422, app.CodeConsentRequired)
 
-	if r := authorise(resellerAdmin, token, true); r.status != 200 {
-		t.Fatalf("authorise: %d %s", r.status, r.raw)
+	first := authorise(resellerAdmin, token, true)
+	if first.status != 200 {
+		t.Fatalf("authorise: %d %s", first.status, first.raw)
 	}
-	check("reused token", authorise(resellerAdmin, token, true), 409, app.CodeInvitationUsed)
+	// Sent again by its administrator (the answer lost): the same grant.
+	if r := authorise(resellerAdmin, token, true); r.status != 200 || string(r.raw) != string(first.raw) {
+		t.Errorf("authorise sent again: %d %s, first %s", r.status, r.raw, first.raw)
+	}
+	check("reused token (another administrator)", authorise(user("bob-2", reseller.id, auth.RolePartnerAdmin), token, true), 409, app.CodeInvitationUsed)
 	check("reused token (decline)", e.call(inst, "POST", "/v1/invitation/decline", resellerAdmin, map[string]any{"token": token}), 409, app.CodeInvitationUsed)
 	check("request while active", e.call(inst, "POST", "/v1/relationship-requests", providerAdmin,
 		map[string]any{"reseller_location_id": reseller.location}), 409, app.CodeRelationshipExists)
