@@ -3,14 +3,17 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The event topics the benchmark watches (the CloudEvents type without
@@ -192,10 +195,35 @@ func (b *Board) apply(subject string, data []byte, at time.Time) error {
 	return nil
 }
 
+// watched are the topics the board follows.
+var watched = []string{subjectTaskCreated, subjectOwnership, subjectCaseApproved, subjectEnrollmentStatus}
+
 // Observe subscribes to the watched subjects on nc and applies every event
 // to b; errors (an undecodable event) go to onErr. Unsubscribe by closing nc.
+//
+// A core subscription misses what is published while its connection is
+// away (nats-server restarted: BENCH_RESTART=nats-server). When the
+// connection is back, the events stored since a second before it was lost
+// are read from the streams (catchUp) and applied too: a fact seen already
+// keeps its first arrival, one missed arrives as it is read.
 func (b *Board) Observe(nc *nats.Conn, onErr func(error)) error {
-	for _, subj := range []string{subjectTaskCreated, subjectOwnership, subjectCaseApproved, subjectEnrollmentStatus} {
+	var lost atomic.Pointer[time.Time]
+	nc.SetDisconnectErrHandler(func(*nats.Conn, error) {
+		t := time.Now()
+		lost.CompareAndSwap(nil, &t)
+	})
+	nc.SetReconnectHandler(func(nc *nats.Conn) {
+		since := lost.Swap(nil)
+		if since == nil {
+			return
+		}
+		go func() {
+			if err := b.catchUp(nc, since.Add(-time.Second)); err != nil && onErr != nil {
+				onErr(fmt.Errorf("reading what was published while the connection was away: %w", err))
+			}
+		}()
+	})
+	for _, subj := range watched {
 		sub, err := nc.Subscribe(subj+".*", func(m *nats.Msg) {
 			if err := b.apply(m.Subject, m.Data, time.Now()); err != nil && onErr != nil {
 				onErr(err)
@@ -210,6 +238,53 @@ func (b *Board) Observe(nc *nats.Conn, onErr func(error)) error {
 		}
 	}
 	return nc.Flush()
+}
+
+// catchUp applies the watched events the streams stored since since.
+func (b *Board) catchUp(nc *nats.Conn, since time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	for _, subj := range watched {
+		filter := subj + ".*"
+		stream, err := js.StreamNameBySubject(ctx, filter)
+		if err != nil {
+			return fmt.Errorf("the stream of %s: %w", filter, err)
+		}
+		cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
+			InactiveThreshold: 5 * time.Second,
+		})
+		if err != nil {
+			return fmt.Errorf("read %s: %w", filter, err)
+		}
+		// What was stored when the read began: the core subscription has
+		// seen what comes after since the connection came back.
+		for left := cons.CachedInfo().NumPending; left > 0; {
+			batch, err := cons.Fetch(int(min(left, 256)), jetstream.FetchMaxWait(5*time.Second))
+			if err != nil {
+				return fmt.Errorf("read %s: %w", filter, err)
+			}
+			n := 0
+			for m := range batch.Messages() {
+				n++
+				if err := b.apply(m.Subject(), m.Data(), time.Now()); err != nil {
+					return err
+				}
+			}
+			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+				return fmt.Errorf("read %s: %w", filter, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("read %s: %d stored events did not come", filter, left)
+			}
+			left -= uint64(n)
+		}
+	}
+	return nil
 }
 
 // sortedTimes returns the values of m in ascending order.

@@ -186,6 +186,9 @@ func measureChange(ctx context.Context, d *Driver, rr *RestartResult, change fun
 // port included) and directory, and waits until it is ready. It returns
 // when the old process exited and whether sig alone ended it.
 func (s *Stack) Restart(ctx context.Context, name string, sig syscall.Signal) (stopped time.Time, graceful bool, err error) {
+	if name == "nats-server" {
+		return s.restartNATS(ctx, sig)
+	}
 	i, err := s.service(name)
 	if err != nil {
 		return time.Time{}, false, err
@@ -200,6 +203,22 @@ func (s *Stack) Restart(ctx context.Context, name string, sig syscall.Signal) (s
 	p.log.continues(old.log)
 	s.services[i] = p
 	return stopped, graceful, waitHTTP(ctx, p, s.URLs[name]+"/readyz", 60*time.Second)
+}
+
+// restartNATS restarts the broker as Restart restarts a service: the same
+// binary, port and JetStream store; every service and the driver reconnect
+// on their own.
+func (s *Stack) restartNATS(ctx context.Context, sig syscall.Signal) (stopped time.Time, graceful bool, err error) {
+	old := s.nats
+	graceful = old.stop(sig, 20*time.Second)
+	stopped = time.Now()
+	p, err := startProcess(old.name, old.cmd.Path, old.cmd.Args[1:], old.cmd.Env, old.cmd.Dir, nil)
+	if err != nil {
+		return stopped, graceful, err
+	}
+	p.log.continues(old.log)
+	s.nats = p
+	return stopped, graceful, s.waitNATS(ctx)
 }
 
 // service is the index of service name's process in s.services.

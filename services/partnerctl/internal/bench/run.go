@@ -168,7 +168,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}()
 	rep.NATSServer, rep.Postgres, rep.PGSettings, rep.Services = stack.NATSServer, stack.Postgres.Version, append(slices.Clone(stack.Postgres.Settings), stack.Postgres.Env...), stack.Names
 
-	nc, err := nats.Connect(stack.NATSURL, nats.Name("bench-observer"))
+	// Back as soon as the server is (BENCH_RESTART=nats-server), as the
+	// services are: the board reads what it missed meanwhile.
+	nc, err := nats.Connect(stack.NATSURL, nats.Name("bench-observer"), nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1))
 	if err != nil {
 		return rep, err
 	}

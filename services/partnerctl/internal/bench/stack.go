@@ -267,6 +267,15 @@ func (s *Stack) startNATS(ctx context.Context, binDir string) error {
 		return err
 	}
 	s.NATSURL = "nats://127.0.0.1:" + strconv.Itoa(port)
+	if err := s.waitNATS(ctx); err != nil {
+		return err
+	}
+	s.logf("nats-server %s on %s (JetStream store %s)", s.NATSServer, s.NATSURL, store)
+	return nil
+}
+
+// waitNATS waits until the nats-server process accepts connections.
+func (s *Stack) waitNATS(ctx context.Context) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		nc, err := nats.Connect(s.NATSURL, nats.Timeout(time.Second))
@@ -283,7 +292,6 @@ func (s *Stack) startNATS(ctx context.Context, binDir string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	s.logf("nats-server %s on %s (JetStream store %s)", s.NATSServer, s.NATSURL, store)
 	return nil
 }
 
