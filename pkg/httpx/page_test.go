@@ -2,13 +2,17 @@ package httpx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
 )
 
 func TestWritePage(t *testing.T) {
@@ -66,5 +70,31 @@ func TestWritePageErrorShowsAPage(t *testing.T) {
 	WritePageError(w, httptest.NewRequest("GET", "/confirm", nil).WithContext(ctx), fmt.Errorf("preview: %w", context.Canceled), false)
 	if w.Code != StatusClientClosed || w.Body.Len() != 0 {
 		t.Errorf("client gone: %d %q", w.Code, w.Body)
+	}
+}
+
+// A database that went away under a use case is a 503 with Retry-After and
+// the stable code, also when the use case wrapped the error as its own
+// internal one; a coded answer is kept, and an internal error is a 500.
+func TestADatabaseAwayIsA503HoweverItWasWrapped(t *testing.T) {
+	eof := fmt.Errorf("load acceptance: read key: %w", io.ErrUnexpectedEOF)
+	for _, c := range []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"bare", eof, 503, CodeUnavailable},
+		{"wrapped as the service's internal error", &apperr.Error{Kind: apperr.KindInternal, Code: "agreements.internal", Message: "load acceptance", Err: eof}, 503, CodeUnavailable},
+		{"a coded answer stays", apperr.Conflict("agreements.not_yet", "x"), 409, "agreements.not_yet"},
+		{"an internal error", &apperr.Error{Kind: apperr.KindInternal, Code: "agreements.internal", Message: "bug", Err: errors.New("bug")}, 500, "agreements.internal"},
+	} {
+		w := httptest.NewRecorder()
+		WriteError(w, httptest.NewRequest("POST", "/v1/x", nil), c.err)
+		var p Problem
+		_ = json.Unmarshal(w.Body.Bytes(), &p)
+		if w.Code != c.status || p.Code != c.code || (c.status == 503) != (w.Header().Get("Retry-After") != "") {
+			t.Errorf("%s: %d %s %v", c.name, w.Code, w.Body, w.Header())
+		}
 	}
 }

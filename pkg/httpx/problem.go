@@ -83,9 +83,10 @@ const CodeUnavailable = "service.unavailable"
 
 // dependencyDown is the coded 503 for an error that says the database
 // cannot serve now (out of connection slots, restarting, unreachable):
-// never a bare 500.
+// never a bare 500, also when a use case wrapped it as its own internal
+// error (agreements' load errors did: a Postgres restart answered 500).
 func dependencyDown(err error) (*apperr.Error, bool) {
-	if _, ok := apperr.As(err); ok || !pg.Unavailable(err) {
+	if ae, ok := apperr.As(err); ok && ae.Kind != apperr.KindInternal || !pg.Unavailable(err) {
 		return nil, false
 	}
 	e := apperr.New(apperr.KindUnavailable, CodeUnavailable, "the service cannot reach its database right now; retry shortly")
