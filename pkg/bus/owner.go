@@ -168,6 +168,7 @@ func (o *Owner) Run(ctx context.Context) error {
 	}()
 	next := time.Now()
 	var since time.Time // when the rounds began to fail
+	failed := 0         // rounds failed in a row since the session was lost
 	for ctx.Err() == nil {
 		if !time.Now().Before(next) {
 			next = time.Now().Add(o.cfg.Rebalance)
@@ -210,9 +211,13 @@ func (o *Owner) Run(ctx context.Context) error {
 				}
 				o.log.Log(ctx, lvl, "partition assignment failed; giving up every partition until the database answers again", "err", err)
 				release()
+				failed++
+				next = time.Now().Add(retryRound(failed, o.cfg.Rebalance))
 			case err == nil && !since.IsZero():
 				o.log.Info("partitions assigned again", "owned", len(o.all()), "after_ms", time.Since(since).Milliseconds())
-				since = time.Time{}
+				since, failed = time.Time{}, 0
+			case err == nil:
+				failed = 0
 			}
 			o.readyOn.Do(func() { close(o.ready) })
 		}
@@ -244,13 +249,25 @@ func (o *Owner) Run(ctx context.Context) error {
 		default:
 			// Its session is gone (Postgres restarted, failed over, or
 			// ended it), with the partition locks: give every partition up
-			// and try again after a rebalance interval, not the idle one.
+			// and try again soon (retryRound), not after the idle interval.
 			o.log.Warn("partition owner connection failed; giving up every partition until the next round", "err", err)
 			release()
-			next = time.Now().Add(o.cfg.Rebalance)
+			failed++
+			since = time.Now()
+			next = time.Now().Add(retryRound(failed, o.cfg.Rebalance))
 		}
 	}
 	return nil
+}
+
+// retryRound is the wait before the next round after failed rounds in a
+// row: 100 ms, doubling, at most a rebalance interval. A restarted
+// Postgres answers again within a second or so, and every partition of the
+// instance waits for that round (a whole interval had kept them waiting
+// 2 s more); a Postgres that stays away is asked once per interval.
+func retryRound(failed int, rebalance time.Duration) time.Duration {
+	d := 100 * time.Millisecond << min(failed-1, 10)
+	return min(d, rebalance)
 }
 
 // round takes or gives back partitions so that this instance owns its

@@ -314,14 +314,17 @@ type Router struct {
 	subs    map[string]*subscription
 	order   []string
 	obs     routerObs
-	running chan struct{}
-	isRun   atomic.Bool
-	closing chan struct{}
-	once    sync.Once
-	done    chan struct{}
-	owner   *Owner
-	ownRun  bool // the router runs its owner (none was given)
-	fl      floors
+	// handedBackHere: durable name → handBack, what this instance handed
+	// back last (recordHandBack).
+	handedBackHere sync.Map
+	running        chan struct{}
+	isRun          atomic.Bool
+	closing        chan struct{}
+	once           sync.Once
+	done           chan struct{}
+	owner          *Owner
+	ownRun         bool // the router runs its owner (none was given)
+	fl             floors
 
 	pmu     sync.Mutex
 	parted  []*subscription         // the partitioned subscriptions, once Run built them
@@ -633,33 +636,49 @@ const recordHandBackSQL = `INSERT INTO bus_handbacks (durable, delivered, consum
 	ON CONFLICT (durable) DO UPDATE SET delivered = excluded.delivered,
 		consumer_created = excluded.consumer_created, handed_back_at = now()`
 
-// recordHandBack writes pl's durable's hand-back record; without a
-// database, or when it does not answer, the next owner waits.
+// handBack is where a durable stood when a partition was handed back.
+type handBack struct{ delivered, created int64 }
+
+// recordHandBack writes pl's durable's hand-back record, and remembers it:
+// the partitions an instance gave up because its partition session was
+// lost (Postgres restarting) are most often taken again by the same
+// instance, before the database answers the write; without a database, or
+// when it does not answer, another next owner waits.
 func (r *Router) recordHandBack(pl *pulled) {
-	if r.pool == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	info, err := pl.cons.Info(ctx)
-	if err == nil {
-		_, err = r.pool.Exec(ctx, recordHandBackSQL, pl.name, int64(info.Delivered.Consumer), info.Created.UnixNano())
-	}
 	if err != nil {
 		r.log.Debug("cannot record a hand-back; the next owner of the partition waits out the ack wait", "durable", pl.name, "err", err)
+		return
+	}
+	h := handBack{int64(info.Delivered.Consumer), info.Created.UnixNano()}
+	r.handedBackHere.Store(pl.name, h)
+	if r.pool == nil {
+		return
+	}
+	if _, err = r.pool.Exec(ctx, recordHandBackSQL, pl.name, h.delivered, h.created); err != nil {
+		r.log.Debug("cannot record a hand-back; another next owner of the partition waits out the ack wait", "durable", pl.name, "err", err)
 	}
 }
 
 // handedBack reports whether what durable name has pending was handed
 // back by its last owner: it delivered nothing since (and is the same
-// durable, not one created again).
+// durable, not one created again). This instance's own hand-backs are
+// known without the database.
 func (r *Router) handedBack(ctx context.Context, name string, info *jetstream.ConsumerInfo) bool {
+	same := func(h handBack) bool {
+		return uint64(h.delivered) == info.Delivered.Consumer && h.created == info.Created.UnixNano()
+	}
+	if h, ok := r.handedBackHere.Load(name); ok && same(h.(handBack)) {
+		return true
+	}
 	if r.pool == nil {
 		return false
 	}
-	var delivered, created int64
-	err := r.pool.QueryRow(ctx, `SELECT delivered, consumer_created FROM bus_handbacks WHERE durable = $1`, name).Scan(&delivered, &created)
-	return err == nil && uint64(delivered) == info.Delivered.Consumer && created == info.Created.UnixNano()
+	var h handBack
+	err := r.pool.QueryRow(ctx, `SELECT delivered, consumer_created FROM bus_handbacks WHERE durable = $1`, name).Scan(&h.delivered, &h.created)
+	return err == nil && same(h)
 }
 
 // stopAll stops every pull and waits for the workers.

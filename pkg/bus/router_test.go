@@ -905,11 +905,32 @@ func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
 // in order. Before, every lost session on a busy partition stalled it for
 // the ack wait.
 func TestARetakenPartitionDoesNotWaitForWhatItHandedBack(t *testing.T) {
+	retakeAfterALostSession(t, false)
+}
+
+// TestARetakenPartitionDoesNotWaitWhenTheRecordWasRefused: the same, when
+// the database does not take the hand-back record (a Postgres restart
+// ends the session and refuses the write that follows): the instance that
+// takes its partition again knows what it handed back itself. Without it,
+// the partition waited out the ack wait (one Postgres restart in three
+// under load stalled an onboarding for 7.9 s).
+func TestARetakenPartitionDoesNotWaitWhenTheRecordWasRefused(t *testing.T) {
+	retakeAfterALostSession(t, true)
+}
+
+// retakeAfterALostSession ends the partition session of an instance busy
+// with one partner's events and checks that it handles them all, in order,
+// well before the ack wait; with refuseRecord the hand-back records can
+// be neither written nor read (their table is held locked).
+func retakeAfterALostSession(t *testing.T, refuseRecord bool) {
 	url, js, pool := registrationAndSeen(t)
 	cfg := testConfig(url)
 	// One worker whose queue holds 64: with the first event's handler held
 	// and the queue full, the client buffers the rest of the pull.
 	cfg.AckWait, cfg.Rebalance, cfg.Workers, cfg.Batch, cfg.Prefetch = 10*time.Second, 300*time.Millisecond, 1, 1, 64
+	if refuseRecord {
+		cfg.AckWait = 20 * time.Second // the refused write takes its 2 s
+	}
 	ctx := context.Background()
 	router, _ := newRouter(t, "relationships", cfg, pool)
 	gate := make(chan struct{})
@@ -927,6 +948,17 @@ func TestARetakenPartitionDoesNotWaitForWhatItHandedBack(t *testing.T) {
 	}
 	<-holding
 	time.Sleep(300 * time.Millisecond) // the client buffers what the full queue does not take
+	if refuseRecord {
+		// Held locked: the record's write and read run out of time.
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(context.Background()) }()
+		if _, err := tx.Exec(ctx, `LOCK TABLE bus_handbacks IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tag, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
 		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
@@ -1378,4 +1410,46 @@ func TestAReplayThatFailsAgainIsDeadLetteredAgain(t *testing.T) {
 		return nil
 	})
 	deadLetters(2)
+}
+
+// TestAnOwnerTakesItsPartitionsAgainSoonAfterItsSessionEnds: Postgres ends
+// the session holding an instance's partition locks (a restart) and answers
+// again at once: the instance owns its partitions again within a fraction
+// of a second — it does not wait a rebalance interval (here 10 s), during
+// which none of its partners' events moved (a Postgres restart under load
+// kept them waiting 2 s more than the restart).
+func TestAnOwnerTakesItsPartitionsAgainSoonAfterItsSessionEnds(t *testing.T) {
+	pool := seenPool(t)
+	cfg := testConfig(testkit.NATS(t))
+	cfg.Rebalance = 10 * time.Second
+	owner := bus.NewOwner("relationships", pool, cfg, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- owner.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-owner.Ready()
+	if n := len(owner.Owned()); n != bus.Partitions {
+		t.Fatalf("owns %d partitions, want %d", n, bus.Partitions)
+	}
+	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if n := len(owner.Owned()); n != 0 {
+			return fmt.Errorf("still owns %d partitions", n)
+		}
+		return nil
+	})
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if n := len(owner.Owned()); n != bus.Partitions {
+			return fmt.Errorf("owns %d partitions again", n)
+		}
+		return nil
+	})
+	if took := time.Since(ended); took > 2*time.Second {
+		t.Errorf("owned its partitions again %s after the session ended, want within 2 s (not the rebalance interval, %s)", took.Round(time.Millisecond), cfg.Rebalance)
+	}
 }
