@@ -49,7 +49,8 @@ import (
 // everything else, a load point of BENCH_RESTART_ONBOARDINGS (400) at the
 // last concurrency during which the service gets SIGTERM
 // BENCH_RESTART_AFTER (2s) in and is started again as before; the report
-// gives submit → active of the onboardings in flight across it);
+// gives submit → active of the onboardings in flight across it; the service
+// may be nats-server or postgres too: the broker, or the database cluster);
 // BENCH_REPLICA=<service> (the same load point, during which a second
 // instance of the service joins and, 3 s later, leaves);
 // BENCH_RESTART_SIGNAL=KILL (the restarted service, or the leaving replica,

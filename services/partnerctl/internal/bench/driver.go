@@ -39,6 +39,7 @@ type Driver struct {
 	Pending202  atomic.Int64 // acceptances kept pending (202): recorded when agreements learns of the approval
 	Answers429  atomic.Int64 // rate-limited calls (retried after Retry-After)
 	Reconnects  atomic.Int64 // calls sent again after the connection failed (a service restarting)
+	Unavailable atomic.Int64 // 503 answers with Retry-After (its database away), sent again after it
 }
 
 // Onboarding is the record of one company's way from submit to active.
@@ -513,7 +514,9 @@ func (d *Driver) do(ctx context.Context, o *Onboarding, method, u, token string,
 // an answer — refused while the service is away, or a kept-alive connection
 // it closed as it stopped (BENCH_RESTART) — is tried again with a new
 // request, as a client under a rolling deploy does; each such call is
-// counted in Reconnects.
+// counted in Reconnects. A 503 with Retry-After (the service's database
+// away: BENCH_RESTART=postgres) is sent again after it, as its problem
+// document asks, and counted in Unavailable.
 func (d *Driver) send(ctx context.Context, newReq func() (*http.Request, error)) (*http.Response, error) {
 	for retries := 0; ; retries++ {
 		req, err := newReq()
@@ -521,14 +524,26 @@ func (d *Driver) send(ctx context.Context, newReq func() (*http.Request, error))
 			return nil, err
 		}
 		res, err := d.HTTP.Do(req)
-		if err == nil || !reconnect(err) || retries >= 100 {
+		wait := 100 * time.Millisecond
+		switch {
+		case retries >= 100:
+			return res, err
+		case err != nil && reconnect(err):
+			d.Reconnects.Add(1)
+		case err == nil && res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "":
+			if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
+				wait = time.Duration(s) * time.Second
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			d.Unavailable.Add(1)
+		default:
 			return res, err
 		}
-		d.Reconnects.Add(1)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -31,6 +31,8 @@ type Postgres struct {
 	Env  []string
 	proc *process
 	cred *syscall.Credential
+	bin  string // the postgres binary
+	dir  string // its working directory
 }
 
 // pgBinDir finds the PostgreSQL binaries: $PG_BIN, else pg_config
@@ -112,9 +114,20 @@ func StartPostgres(ctx context.Context, dir string, extra, env []string, logf fu
 	for _, s := range p.Settings {
 		args = append(args, "-c", s)
 	}
-	p.proc, err = startProcess("postgres", filepath.Join(bin, "postgres"), args, environ(p.Env...), dir, p.sysProcAttr())
-	if err != nil {
+	p.bin, p.dir = filepath.Join(bin, "postgres"), dir
+	if err := p.start(ctx, args); err != nil {
 		return nil, err
+	}
+	logf("postgres %s: private cluster on 127.0.0.1:%d (%s)", p.Version, p.Port, p.DataDir)
+	return p, nil
+}
+
+// start starts the postmaster with args and waits until it answers.
+func (p *Postgres) start(ctx context.Context, args []string) error {
+	var err error
+	p.proc, err = startProcess("postgres", p.bin, args, environ(p.Env...), p.dir, p.sysProcAttr())
+	if err != nil {
+		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -123,22 +136,42 @@ func StartPostgres(ctx context.Context, dir string, extra, env []string, logf fu
 			err = conn.QueryRow(ctx, "SHOW server_version").Scan(&p.Version)
 			conn.Close(ctx)
 			if err == nil {
-				break
+				return nil
 			}
 		}
 		select {
 		case <-p.proc.done:
-			return nil, fmt.Errorf("postgres exited at start: %v\n%s", p.proc.err, tail(p.proc.log.String(), 3000))
+			return fmt.Errorf("postgres exited at start: %v\n%s", p.proc.err, tail(p.proc.log.String(), 3000))
 		default:
 		}
 		if time.Now().After(deadline) {
 			p.Stop()
-			return nil, fmt.Errorf("postgres not ready within 30s: %v\n%s", err, tail(p.proc.log.String(), 3000))
+			return fmt.Errorf("postgres not ready within 30s: %v\n%s", err, tail(p.proc.log.String(), 3000))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	logf("postgres %s: private cluster on 127.0.0.1:%d (%s)", p.Version, p.Port, p.DataDir)
-	return p, nil
+}
+
+// Restart stops the cluster — SIGTERM: a fast shutdown (SIGINT); SIGKILL:
+// a crash, which for a postmaster is an immediate shutdown (SIGQUIT: it
+// kills its backends, no checkpoint; a killed postmaster would leave its
+// backends holding the shared memory, and none could start) — and starts
+// it again with the same settings, recovering from the WAL after a crash.
+// It returns when the old postmaster exited and whether the signal alone
+// ended it.
+func (p *Postgres) Restart(ctx context.Context, sig syscall.Signal) (stopped time.Time, graceful bool, err error) {
+	old := p.proc
+	stop := syscall.SIGINT
+	if sig == syscall.SIGKILL {
+		stop = syscall.SIGQUIT
+	}
+	graceful = old.stop(stop, 20*time.Second)
+	stopped = time.Now()
+	err = p.start(ctx, old.cmd.Args[1:])
+	if p.proc != old {
+		p.proc.log.continues(old.log)
+	}
+	return stopped, graceful, err
 }
 
 func (p *Postgres) sysProcAttr() *syscall.SysProcAttr {

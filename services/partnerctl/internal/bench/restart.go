@@ -21,7 +21,8 @@ import (
 type RestartResult struct {
 	Service string
 	Replica bool
-	Signal  string // "SIGTERM" or "SIGKILL"
+	Signal  string // what was sent: "SIGTERM", "SIGKILL" (for postgres "SIGQUIT")
+	Crash   bool   // a crash (BENCH_RESTART_SIGNAL=KILL), not a graceful stop
 	LoadPoint
 	After       time.Duration // into the load when the signal was sent
 	Onboardings []Onboarding
@@ -31,6 +32,7 @@ type RestartResult struct {
 	StopAt, Stopped, Ready time.Time
 	Graceful               bool  // it exited on the signal alone
 	Reconnects             int64 // the driver's calls sent again after their connection failed
+	Unavailable            int64 // the driver's calls answered 503 with Retry-After, sent again after it
 	// Counts is what the stack stored and sent during the point (and the
 	// drain after it): a crash must make it neither lose nor duplicate.
 	Counts RestartCounts
@@ -103,7 +105,7 @@ const replicaStays = 3 * time.Second
 // back), and replicaStays later it stops with sig (SIGTERM: it gives them
 // back; SIGKILL: the first takes them over).
 func measureReplica(ctx context.Context, d *Driver, stack *Stack, name string, sig syscall.Signal, lp LoadPoint, after time.Duration) (RestartResult, error) {
-	rr := RestartResult{Service: name, Replica: true, Signal: signalName(sig), LoadPoint: lp, After: after}
+	rr := RestartResult{Service: name, Replica: true, Signal: signalName(name, sig), Crash: sig == syscall.SIGKILL, LoadPoint: lp, After: after}
 	err := measureChange(ctx, d, &rr, func() error {
 		p, err := stack.StartReplica(ctx, name)
 		rr.Ready = time.Now()
@@ -145,7 +147,7 @@ func (s *Stack) StartReplica(ctx context.Context, name string) (*process, error)
 // measureRestart runs lp and restarts service name, stopped with sig,
 // after the given time into it.
 func measureRestart(ctx context.Context, d *Driver, stack *Stack, name string, sig syscall.Signal, lp LoadPoint, after time.Duration) (RestartResult, error) {
-	rr := RestartResult{Service: name, Signal: signalName(sig), LoadPoint: lp, After: after}
+	rr := RestartResult{Service: name, Signal: signalName(name, sig), Crash: sig == syscall.SIGKILL, LoadPoint: lp, After: after}
 	err := measureChange(ctx, d, &rr, func() error {
 		rr.StopAt = time.Now()
 		var err error
@@ -167,9 +169,9 @@ func measureChange(ctx context.Context, d *Driver, rr *RestartResult, change fun
 		sleep(ctx, rr.After)
 		done <- change()
 	}()
-	r0 := d.Reconnects.Load()
+	r0, u0 := d.Reconnects.Load(), d.Unavailable.Load()
 	obs, err := d.Load(ctx, rr.N, rr.C)
-	rr.Reconnects = d.Reconnects.Load() - r0
+	rr.Reconnects, rr.Unavailable = d.Reconnects.Load()-r0, d.Unavailable.Load()-u0
 	if cerr := <-done; cerr != nil {
 		return cerr
 	}
@@ -186,8 +188,11 @@ func measureChange(ctx context.Context, d *Driver, rr *RestartResult, change fun
 // port included) and directory, and waits until it is ready. It returns
 // when the old process exited and whether sig alone ended it.
 func (s *Stack) Restart(ctx context.Context, name string, sig syscall.Signal) (stopped time.Time, graceful bool, err error) {
-	if name == "nats-server" {
+	switch name {
+	case "nats-server":
 		return s.restartNATS(ctx, sig)
+	case "postgres":
+		return s.Postgres.Restart(ctx, sig)
 	}
 	i, err := s.service(name)
 	if err != nil {
@@ -238,7 +243,7 @@ func (r *Report) printRestart(w io.Writer) {
 	}
 	how := "gracefully"
 	switch {
-	case rr.Signal == "SIGKILL":
+	case rr.Crash:
 		how = "at once (killed: nothing handed over)"
 	case !rr.Graceful:
 		how = "NOT gracefully (killed after 20 s)"
@@ -248,7 +253,7 @@ func (r *Report) printRestart(w io.Writer) {
 			rr.Service, rr.After.Seconds(), rr.N, rr.C, rr.Ready.Sub(rr.joinAt()).Milliseconds(), rr.Signal, rr.StopAt.Sub(rr.Ready).Seconds(), how, rr.Stopped.Sub(rr.StopAt).Milliseconds())
 	} else {
 		what := "a rolling deploy of its one instance"
-		if rr.Signal == "SIGKILL" {
+		if rr.Crash {
 			what = "a crash of its one instance, restarted"
 		}
 		fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (%s): stopped %s %d ms after %s, ready again %d ms later\n",
@@ -268,7 +273,7 @@ func (r *Report) printRestart(w io.Writer) {
 	}
 	line("all", rr.Onboardings)
 	line("in flight across the change", rr.Across())
-	fmt.Fprintf(w, "  calls the driver sent again after their connection failed (refused, or closed as the service stopped): %d\n", rr.Reconnects)
+	fmt.Fprintf(w, "  calls the driver sent again after their connection failed (refused, or closed as the service stopped): %d; after a 503 with Retry-After: %d\n", rr.Reconnects, rr.Unavailable)
 	c, n := rr.Counts, float64(rr.N)
 	usual := "-"
 	if len(r.Points) > 0 {
@@ -279,9 +284,13 @@ func (r *Report) printRestart(w io.Writer) {
 		float64(c.Messages)/n, usual, c.DeadLetters, float64(c.Mails)/n, c.MailsAgain)
 }
 
-// signalName is how the report names sig.
-func signalName(sig syscall.Signal) string {
-	if sig == syscall.SIGKILL {
+// signalName is how the report names what stopping service name with sig
+// sends (Postgres.Restart: a crash of postgres is SIGQUIT).
+func signalName(name string, sig syscall.Signal) string {
+	switch {
+	case sig == syscall.SIGKILL && name == "postgres":
+		return "SIGQUIT"
+	case sig == syscall.SIGKILL:
 		return "SIGKILL"
 	}
 	return "SIGTERM"
