@@ -45,7 +45,7 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 	if err != nil {
 		// The caller's authorisation sent again: the grant it started.
 		if rel, q, g := a.answeredBefore(ctx, p, cmd.Token, err); q != nil && q.Status == domain.StatusAccepted && g != nil {
-			return AuthoriseResult{RelationshipID: rel.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}, nil
+			return grantResult(rel.ID, g), nil
 		}
 		return AuthoriseResult{}, err
 	}
@@ -79,8 +79,7 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 			if err := r.Accept(h, p.Subject, grantID, now, a.policy); err != nil {
 				return err
 			}
-			g := r.Grant
-			res = AuthoriseResult{RelationshipID: r.ID, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+			res = grantResult(r.ID, r.Grant)
 			return nil
 		}))
 	})
@@ -88,6 +87,11 @@ func (a *App) Authorise(ctx context.Context, p auth.Principal, cmd AuthoriseComm
 		return AuthoriseResult{}, err
 	}
 	return res, nil
+}
+
+// grantResult describes grant g of relationship id.
+func grantResult(id string, g *domain.Grant) AuthoriseResult {
+	return AuthoriseResult{RelationshipID: id, GrantID: g.ID, Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
 }
 
 // requireActive answers notActive unless partner id is active in program,
