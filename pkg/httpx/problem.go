@@ -77,8 +77,8 @@ func StatusOf(kind apperr.Kind) int {
 }
 
 // CodeUnavailable is the problem code of a request the service could not
-// serve because its database refused or lost the connection: retry after
-// Retry-After seconds.
+// serve because its database refused or lost the connection, or because it
+// is still starting (Server's StartHold): retry after Retry-After seconds.
 const CodeUnavailable = "service.unavailable"
 
 // dependencyDown is the coded 503 for an error that says the database

@@ -42,17 +42,33 @@ func (e degradedError) Unwrap() error { return e.err }
 
 // Server serves an API beside /healthz (liveness) and /readyz (readiness).
 type Server struct {
-	srv    *http.Server
-	ln     net.Listener
-	log    *slog.Logger
-	checks map[string]Check
-	mux    *http.ServeMux
-	obs    atomic.Pointer[Observer]
+	srv *http.Server
+	ln  net.Listener
+	log *slog.Logger
+	mux *http.ServeMux
+	obs atomic.Pointer[Observer]
 	// timeout is the request timeout (a time.Duration).
 	timeout atomic.Int64
-	mu      sync.Mutex
-	drain   bool
+	// api is the API's handler once the service is wired (SetAPI); set
+	// closes when it is, closed when the server closes first.
+	api    atomic.Pointer[http.Handler]
+	set    chan struct{}
+	closed chan struct{}
+	hold   time.Duration
+	serve  sync.Once
+	served chan error
+	mu     sync.Mutex
+	checks map[string]Check
+	drain  bool
+	ending bool
 }
+
+// StartHold bounds how long a request that reaches a server before its
+// API is set (the service still connecting to its database and broker)
+// waits for it: a request during a restart's start-up is answered by the
+// API a moment later, one during a longer wait gets 503 service.unavailable
+// with Retry-After.
+const StartHold = 5 * time.Second
 
 // Observer is what the server records of each request: a latency
 // histogram (nil: none) and a server span named by the route pattern,
@@ -63,20 +79,27 @@ type Observer struct {
 	Propagator propagation.TextMapPropagator
 }
 
-// NewServer listens on addr at once (":0" picks a port; see Addr).
+// NewServer listens on addr at once (":0" picks a port; see Addr). A nil
+// api is a server started before its service is wired: it answers
+// /healthz and /readyz (the checks say what the start-up waits for) and
+// holds API requests until SetAPI, at most StartHold.
 func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[string]Check) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	s := &Server{ln: ln, log: log, checks: checks, mux: mux}
+	s := &Server{ln: ln, log: log, checks: checks, mux: mux, set: make(chan struct{}), closed: make(chan struct{}),
+		hold: StartHold, served: make(chan error, 1)}
 	s.SetRequestTimeout(RequestTimeout)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("/", api)
+	mux.HandleFunc("/", s.serveAPI)
+	if api != nil {
+		s.SetAPI(api, checks)
+	}
 	s.srv = &http.Server{
 		Handler:           middleware(log, mux, s.observer, s.requestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -89,6 +112,40 @@ func NewServer(addr string, api http.Handler, log *slog.Logger, checks map[strin
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
 	}
 	return s, nil
+}
+
+// SetAPI installs the service's API and readiness checks on a server that
+// NewServer started without them; the requests it held go to api now.
+func (s *Server) SetAPI(api http.Handler, checks map[string]Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = checks
+	if s.api.Swap(&api) == nil {
+		close(s.set)
+	}
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if api := s.api.Load(); api != nil {
+		(*api).ServeHTTP(w, r)
+		return
+	}
+	t := time.NewTimer(s.hold)
+	defer t.Stop()
+	select {
+	case <-s.set:
+		(*s.api.Load()).ServeHTTP(w, r)
+		return
+	case <-r.Context().Done():
+		w.WriteHeader(StatusClientClosed)
+		return
+	case <-t.C:
+	case <-s.closed:
+	}
+	w.Header().Set("Retry-After", "1")
+	WriteProblem(w, Problem{Type: ProblemTypeURI(CodeUnavailable), Title: http.StatusText(http.StatusServiceUnavailable),
+		Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Instance: r.URL.Path,
+		Detail: "the service is starting (GET /readyz says what it waits for); retry shortly"})
 }
 
 // Handle mounts a platform endpoint beside /healthz (e.g. "GET /metrics"),
@@ -105,7 +162,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	draining := s.drain
+	draining, checks := s.drain, s.checks
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -114,14 +171,14 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if draining {
 		status["server"] = "shutting down"
 	}
-	names := make([]string, 0, len(s.checks))
-	for n := range s.checks {
+	names := make([]string, 0, len(checks))
+	for n := range checks {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		var degraded degradedError
-		if err := s.checks[n](ctx); errors.As(err, &degraded) {
+		if err := checks[n](ctx); errors.As(err, &degraded) {
 			status[n] = "degraded: " + err.Error()
 		} else if err != nil {
 			ok = false
@@ -137,11 +194,30 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, code, map[string]any{"ready": ok, "checks": status})
 }
 
+// Serve starts serving in the background, once (Run waits on it): a
+// service serves its health and readiness while it starts.
+func (s *Server) Serve() {
+	s.serve.Do(func() { go func() { s.served <- s.srv.Serve(s.ln) }() })
+}
+
+// Close stops a server that Run does not: the listener and every
+// connection are closed at once, held requests answer 503.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if !s.ending {
+		s.ending = true
+		close(s.closed)
+	}
+	s.mu.Unlock()
+	_ = s.srv.Close()
+	_ = s.ln.Close()
+}
+
 // Run serves until ctx ends, then shuts down gracefully: readiness turns
 // false, in-flight requests finish (up to timeout).
 func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.Serve()
+	errc := s.served
 	select {
 	case err := <-errc:
 		return err
@@ -149,6 +225,10 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
 	}
 	s.mu.Lock()
 	s.drain = true
+	if !s.ending { // requests still held for an API answer 503 now
+		s.ending = true
+		close(s.closed)
+	}
 	s.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

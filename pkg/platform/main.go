@@ -128,6 +128,12 @@ func Exec[C interface{ Platform() Config }, S Runner](ctx context.Context, name 
 		log.Warn("running with the kernel's timer slack", "err", slackErr)
 	}
 	svc, err := build(ctx, cfg, log)
+	if err != nil && ctx.Err() != nil {
+		// Stopped (SIGTERM) while it waited for a dependency: asked for,
+		// not a failure.
+		log.Info("stopped before it was ready", "while", err.Error())
+		return ExitOK
+	}
 	if err != nil {
 		log.Error("start failed", "err", err)
 		return ExitFailed

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -156,6 +157,17 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 		return nil, err
 	}
 	b.Telemetry = tel
+	// The port answers from now on: alive, not ready until the service is
+	// wired (/readyz says what it waits for), API requests held meanwhile.
+	st := &startup{}
+	st.state.Store(&startState{what: "authentication keys"})
+	if b.server, err = httpx.NewServer(cfg.HTTPAddr, nil, log, map[string]httpx.Check{"start-up": st.check}); err != nil {
+		return nil, err
+	}
+	b.instrument(b.server)
+	b.server.Serve()
+	log.Info("listening", "addr", b.server.Addr(), "ready", false)
+	retry := st.retry
 	if err := retry(ctx, log, "authentication keys", func(ctx context.Context) error {
 		b.Guard, err = NewGuard(ctx, cfg.Auth)
 		return err
@@ -208,21 +220,47 @@ func Start(ctx context.Context, d Declaration, cfg Config, log *slog.Logger, opt
 	b.Jobs = jobs.New(log)
 	b.Jobs.Transient = pg.Unavailable
 	b.Timers = timer.New(b.Pool, log)
+	st.state.Store(&startState{})
 	ok = true
 	return b, nil
 }
 
+// startup is what a starting instance's readiness says: the dependency it
+// connects to, and the last failure while it waits for it.
+type startup struct{ state atomic.Pointer[startState] }
+
+type startState struct {
+	what    string
+	err     error
+	attempt int
+}
+
+func (s *startup) check(context.Context) error {
+	st := s.state.Load()
+	if st.what == "" {
+		return errors.New("starting: wiring the service")
+	}
+	if st.err == nil {
+		return fmt.Errorf("starting: connecting to %s", st.what)
+	}
+	return fmt.Errorf("starting: waiting for %s (attempt %d): %w", st.what, st.attempt, st.err)
+}
+
 // retry runs fn until it succeeds, fails for good (a configuration or
 // migration error), or ctx ends, waiting longer after each transient
-// failure and saying so in the log.
-func retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
+// failure and saying so in the log and the readiness.
+func (s *startup) retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
+		if attempt == 0 {
+			s.state.Store(&startState{what: what})
+		}
 		actx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		err := fn(actx)
 		cancel()
 		if err == nil || !transient(err) || ctx.Err() != nil {
 			return err
 		}
+		s.state.Store(&startState{what: what, err: err, attempt: attempt + 1})
 		wait := min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)
 		log.Warn("waiting for a dependency", "dependency", what, "err", err.Error(), "attempt", attempt+1, "retry_in", wait.String())
 		select {
@@ -266,12 +304,7 @@ func (b *Base) Mount(d Declaration) error {
 	for name, c := range d.Checks {
 		checks[name] = c
 	}
-	srv, err := httpx.NewServer(b.Config.HTTPAddr, routes, b.Log, checks)
-	if err != nil {
-		return err
-	}
-	b.server = srv
-	b.instrument(srv)
+	b.server.SetAPI(routes, checks)
 	return nil
 }
 
@@ -340,7 +373,7 @@ func (b *Base) Run(ctx context.Context) error {
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- b.Jobs.Run(jobsCtx) }()
 	g.Go(func() error { return b.server.Run(gctx, b.Config.ShutdownTimeout) })
-	b.Log.Info("listening", "addr", b.server.Addr())
+	b.Log.Info("running", "addr", b.server.Addr())
 	var failure error
 	select {
 	case <-gctx.Done():
@@ -394,8 +427,11 @@ func (b *Base) instrument(srv *httpx.Server) {
 	srv.Observe(httpx.Observer{Metrics: t.HTTP, Tracer: t.Tracer(), Propagator: t.Propagator})
 }
 
-// Close releases connections (Run calls it).
+// Close releases connections (Run calls it) and closes the port.
 func (b *Base) Close() {
+	if b.server != nil {
+		b.server.Close()
+	}
 	if b.NC != nil {
 		_ = b.NC.Drain()
 	}
