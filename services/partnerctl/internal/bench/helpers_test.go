@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -420,5 +421,34 @@ func TestHiccupsCountStalls(t *testing.T) {
 	defer cancel()
 	if got := <-MeasureHiccups(ctx); got.Wakeups == 0 {
 		t.Fatalf("the meter woke up %d times in 60 ms", got.Wakeups)
+	}
+}
+
+// The restart report names what was done: a service's instance is
+// deployed again or crashes; the broker and the database are servers
+// restarted or crashed, and SIGKILL of postgres is sent as SIGQUIT.
+func TestRestartKindAndSignal(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		crash     bool
+		kind, sig string
+	}{
+		{"registration", false, "a rolling deploy of its one instance", "SIGTERM"},
+		{"registration", true, "a crash of its one instance, restarted", "SIGKILL"},
+		{"nats-server", false, "a restart of the server, as an upgrade does", "SIGTERM"},
+		{"nats-server", true, "a crash of the server, started again", "SIGKILL"},
+		{"postgres", false, "a restart of the server, as an upgrade does", "SIGTERM"},
+		{"postgres", true, "a crash of the server, started again", "SIGQUIT"},
+	} {
+		sig := syscall.SIGTERM
+		if c.crash {
+			sig = syscall.SIGKILL
+		}
+		if got := restartKind(c.name, c.crash); got != c.kind {
+			t.Errorf("restartKind(%s, %v) = %q, want %q", c.name, c.crash, got, c.kind)
+		}
+		if got := signalName(c.name, sig); got != c.sig {
+			t.Errorf("signalName(%s, %v) = %q, want %q", c.name, sig, got, c.sig)
+		}
 	}
 }

@@ -252,10 +252,7 @@ func (r *Report) printRestart(w io.Writer) {
 		fmt.Fprintf(w, "\na second instance of %s %.1f s into %d onboardings at C=%d: ready %d ms after it started (the partitions shared), %s %.0f s later, stopped %s %d ms after it\n",
 			rr.Service, rr.After.Seconds(), rr.N, rr.C, rr.Ready.Sub(rr.joinAt()).Milliseconds(), rr.Signal, rr.StopAt.Sub(rr.Ready).Seconds(), how, rr.Stopped.Sub(rr.StopAt).Milliseconds())
 	} else {
-		what := "a rolling deploy of its one instance"
-		if rr.Crash {
-			what = "a crash of its one instance, restarted"
-		}
+		what := restartKind(rr.Service, rr.Crash)
 		fmt.Fprintf(w, "\nrestart of %s %.1f s into %d onboardings at C=%d (%s): stopped %s %d ms after %s, ready again %d ms later\n",
 			rr.Service, rr.After.Seconds(), rr.N, rr.C, what, how, rr.Stopped.Sub(rr.StopAt).Milliseconds(), rr.Signal, rr.Ready.Sub(rr.Stopped).Milliseconds())
 	}
@@ -282,6 +279,22 @@ func (r *Report) printRestart(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  stored and sent over the point and a drain: JetStream messages %.2f per onboarding (the load points: %s), dead letters %d, mails %.2f per onboarding, of them sent again with a Message-ID already accepted: %d\n",
 		float64(c.Messages)/n, usual, c.DeadLetters, float64(c.Mails)/n, c.MailsAgain)
+}
+
+// restartKind is how the report names a restart of name: a service's is a
+// rolling deploy of its one instance; the broker and the database are
+// restarted as a server (an upgrade, a node replaced) or crash.
+func restartKind(name string, crash bool) string {
+	server := name == "nats-server" || name == "postgres"
+	switch {
+	case crash && server:
+		return "a crash of the server, started again"
+	case crash:
+		return "a crash of its one instance, restarted"
+	case server:
+		return "a restart of the server, as an upgrade does"
+	}
+	return "a rolling deploy of its one instance"
 }
 
 // signalName is how the report names what stopping service name with sig
