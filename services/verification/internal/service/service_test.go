@@ -88,6 +88,10 @@ func TestRegistrationToApprovalThroughTheAPI(t *testing.T) {
 	if _, body := svc.call(t, "GET", "/v1/verification/tasks?market=ZZZ", vA, nil); fmt.Sprint(body["errors"]) != "[map[code:query.market_invalid field:query.market message:market must be an ISO 3166-1 alpha-2 code in upper case, such as JP]]" {
 		t.Fatalf("market=ZZZ: %v", body)
 	}
+	// An unknown status names the ones there are, as the reviews' list does.
+	if _, body := svc.call(t, "GET", "/v1/verification/tasks?status=closed", vA, nil); fmt.Sprint(body["errors"]) != "[map[code:task.status_unknown field:query.status message:status must be open, pending_confirmation, decided or cancelled]]" {
+		t.Fatalf("status=closed: %v", body)
+	}
 	status, list := svc.call(t, "GET", "/v1/verification/tasks?check=company&unclaimed=true&market=JP", vA, nil)
 	if status != http.StatusOK || len(list["tasks"].([]any)) != 1 || list["next"] != "" {
 		t.Fatalf("list: %d %v", status, list)

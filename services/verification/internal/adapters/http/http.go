@@ -96,7 +96,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) {
 		fields = append(fields, apperr.FieldError{Field: "query.check", Code: "check.unknown", Message: "check must be email_ownership, employment or company"})
 	}
 	if s := f.Status; s != "" && !slices.Contains([]domain.TaskStatus{domain.TaskOpen, domain.TaskPendingConfirmation, domain.TaskDecided, domain.TaskCancelled}, s) {
-		fields = append(fields, apperr.FieldError{Field: "query.status", Code: "task.status_unknown", Message: "unknown task status"})
+		fields = append(fields, apperr.FieldError{Field: "query.status", Code: "task.status_unknown", Message: "status must be open, pending_confirmation, decided or cancelled"})
 	}
 	f.Market, f.Unclaimed, f.Limit, fields = queueParams(q, fields)
 	if len(fields) > 0 {
