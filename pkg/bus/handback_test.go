@@ -57,3 +57,27 @@ func TestAMessageIsHandedBackAfterWhatItsPartitionHolds(t *testing.T) {
 		t.Errorf("naks in order %v, want [1 2]", order)
 	}
 }
+
+// TestTheDatabaseIsAskedAgainWithinASecond: an owner whose round failed
+// and events held while the database is away try again after 100 ms,
+// doubling, never more than a second apart (an owner's round also never
+// more than a rebalance interval), so a Postgres that answers again is
+// seen within a second (the held events had waited up to 5 s between
+// tries, the rounds up to the 2 s interval).
+func TestTheDatabaseIsAskedAgainWithinASecond(t *testing.T) {
+	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	for i, w := range want {
+		if got := databaseRetry(i + 1); got != w*time.Millisecond {
+			t.Errorf("try %d: %s, want %s", i+1, got, w*time.Millisecond)
+		}
+	}
+	if got := databaseRetry(1000); got != time.Second {
+		t.Errorf("after many tries: %s", got)
+	}
+	if got := retryRound(5, 500*time.Millisecond); got != 500*time.Millisecond {
+		t.Errorf("a round with a 500 ms interval: %s", got)
+	}
+	if got := retryRound(9, 2*time.Second); got != time.Second {
+		t.Errorf("a round with the default interval: %s", got)
+	}
+}

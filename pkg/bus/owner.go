@@ -261,14 +261,27 @@ func (o *Owner) Run(ctx context.Context) error {
 }
 
 // retryRound is the wait before the next round after failed rounds in a
-// row: 100 ms, doubling, at most a rebalance interval. A restarted
-// Postgres answers again within a second or so, and every partition of the
+// row: databaseRetry's, at most a rebalance interval. A restarted Postgres
+// answers again within a second or so, and every partition of the
 // instance waits for that round (a whole interval had kept them waiting
-// 2 s more); a Postgres that stays away is asked once per interval.
+// 2 s more).
 func retryRound(failed int, rebalance time.Duration) time.Duration {
-	d := 100 * time.Millisecond << min(failed-1, 10)
-	return min(d, rebalance)
+	return min(databaseRetry(failed), rebalance)
 }
+
+// databaseRetry is the wait before the next try after tries in a row
+// that found the database away (an owner's round, events held for it):
+// 100 ms, doubling, at most maxDatabaseWait. A Postgres that stays away is
+// asked once a second; one that answers again is seen within a second.
+func databaseRetry(tries int) time.Duration {
+	return min(100*time.Millisecond<<min(max(tries, 1)-1, 10), maxDatabaseWait)
+}
+
+// maxDatabaseWait bounds the wait between two tries while the database is
+// away. At 5 s (events held) and 2 s (an owner's round) a Postgres
+// restarted under load, away for about two seconds, was seen a second or
+// more after it answered again (README, round 36).
+const maxDatabaseWait = time.Second
 
 // round takes or gives back partitions so that this instance owns its
 // share; it returns the member slot it holds.

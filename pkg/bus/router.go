@@ -1303,7 +1303,7 @@ func (w *workers) awaitDatabase(ds []*delivery) {
 		if attempt == 1 {
 			w.r.log.Warn("database unavailable; holding events until it answers", "events", len(down), "durable", down[0].s.durable, "err", down[0].err)
 		}
-		wait := time.Now().Add(min(w.r.nakDelay(attempt), maxDatabaseWait))
+		wait := time.Now().Add(databaseRetry(int(attempt)))
 		for time.Now().Before(wait) && !slices.ContainsFunc(down, func(d *delivery) bool { return d.s.stopped.Load() }) {
 			time.Sleep(min(100*time.Millisecond, time.Until(wait)))
 		}
@@ -1330,10 +1330,6 @@ func deadLetterID(service, durable string, d *delivery) string {
 	}
 	return uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(key), 5).String()
 }
-
-// maxDatabaseWait bounds the wait between two tries of events held while
-// the database is unavailable: it answers again, they go on within it.
-const maxDatabaseWait = 5 * time.Second
 
 // decode reads the message's CloudEvent and picks its subscription.
 func (s *subscription) decode(m jetstream.Msg) *delivery {

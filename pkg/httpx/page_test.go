@@ -96,5 +96,11 @@ func TestADatabaseAwayIsA503HoweverItWasWrapped(t *testing.T) {
 		if w.Code != c.status || p.Code != c.code || (c.status == 503) != (w.Header().Get("Retry-After") != "") {
 			t.Errorf("%s: %d %s %v", c.name, w.Code, w.Body, w.Header())
 		}
+		// A database away is retried after a second, as a starting
+		// service's held request is (before: 2 s, most of a Postgres
+		// restart's cost to a request in flight).
+		if c.status == 503 && w.Header().Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", c.name, w.Header().Get("Retry-After"))
+		}
 	}
 }

@@ -81,6 +81,13 @@ func StatusOf(kind apperr.Kind) int {
 // is still starting (Server's StartHold): retry after Retry-After seconds.
 const CodeUnavailable = "service.unavailable"
 
+// UnavailableRetryAfter is the Retry-After, in seconds, of every
+// service.unavailable answer: the least the header can say. A database
+// restart or failover answers again within about a second; at 2 s, the
+// clients' wait was most of what a Postgres restart under load cost an
+// onboarding in flight (README, round 36).
+const UnavailableRetryAfter = 1
+
 // dependencyDown is the coded 503 for an error that says the database
 // cannot serve now (out of connection slots, restarting, unreachable):
 // never a bare 500, also when a use case wrapped it as its own internal
@@ -90,7 +97,7 @@ func dependencyDown(err error) (*apperr.Error, bool) {
 		return nil, false
 	}
 	e := apperr.New(apperr.KindUnavailable, CodeUnavailable, "the service cannot reach its database right now; retry shortly")
-	e.RetryAfterSeconds, e.Err = 2, err
+	e.RetryAfterSeconds, e.Err = UnavailableRetryAfter, err
 	return e, true
 }
 

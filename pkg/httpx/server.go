@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +143,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case <-t.C:
 	case <-s.closed:
 	}
-	w.Header().Set("Retry-After", "1")
+	w.Header().Set("Retry-After", strconv.Itoa(UnavailableRetryAfter))
 	WriteProblem(w, Problem{Type: ProblemTypeURI(CodeUnavailable), Title: http.StatusText(http.StatusServiceUnavailable),
 		Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Instance: r.URL.Path,
 		Detail: "the service is starting (GET /readyz says what it waits for); retry shortly"})
