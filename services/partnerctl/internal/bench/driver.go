@@ -345,7 +345,9 @@ func (d *Driver) onboard(ctx context.Context, w int, emailPart bool) (Onboarding
 		if err != nil {
 			return o, stall("accept", "POST acceptances", err)
 		}
-		if status == http.StatusCreated {
+		// 201, or 200 (existing) when the acceptance went through but its
+		// answer did not (a database stop as it committed: 503, sent again).
+		if status == http.StatusCreated || status == http.StatusOK {
 			break
 		}
 		// Agreements keeps an acceptance made before it learnt of the
