@@ -1,12 +1,15 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,24 +35,41 @@ type Problem struct {
 	Extra map[string]any `json:"-"`
 }
 
-// MarshalJSON flattens Extra into the top-level object as RFC 9457 asks.
+// MarshalJSON flattens Extra into the top-level object as RFC 9457 asks:
+// the standard members first, in the struct's order, then the extension
+// members in key order, each value encoded as it is (an int64 stays exact).
+// An extension member never replaces a standard one, present or omitted.
 func (p Problem) MarshalJSON() ([]byte, error) {
 	type plain Problem
 	base, err := json.Marshal(plain(p))
 	if err != nil || len(p.Extra) == 0 {
 		return base, err
 	}
-	m := map[string]any{}
-	if err := json.Unmarshal(base, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range p.Extra {
-		if _, taken := m[k]; !taken {
-			m[k] = v
+	out := bytes.NewBuffer(base[:len(base)-1]) // without its closing brace
+	for _, k := range slices.Sorted(maps.Keys(p.Extra)) {
+		if problemMembers[k] {
+			continue
 		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		value, err := json.Marshal(p.Extra[k])
+		if err != nil {
+			return nil, fmt.Errorf("problem member %s: %w", k, err)
+		}
+		out.WriteByte(',')
+		out.Write(key)
+		out.WriteByte(':')
+		out.Write(value)
 	}
-	return json.Marshal(m)
+	out.WriteByte('}')
+	return out.Bytes(), nil
 }
+
+// problemMembers are Problem's own members, which Extra cannot set.
+var problemMembers = map[string]bool{"type": true, "title": true, "status": true, "detail": true,
+	"instance": true, "code": true, "errors": true}
 
 // ProblemTypeURI is the type URI of a problem code.
 func ProblemTypeURI(code string) string { return "urn:partnerhub:problem:" + code }
