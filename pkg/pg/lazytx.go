@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,16 +63,28 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 	if t.closed {
 		return closedTx{}, nil
 	}
-	c, err := t.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
+	var h hold
+	for {
+		c, err := t.pool.Acquire(ctx)
+		if err != nil {
+			if h.again(ctx, err, false) {
+				continue
+			}
+			return nil, err
+		}
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			closed := c.Conn().IsClosed()
+			c.Release()
+			if closed && h.again(ctx, err, true) {
+				continue
+			}
+			return nil, err
+		}
+		t.conn, t.real = c, tx
+		break
 	}
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		c.Release()
-		return nil, err
-	}
-	t.conn, t.real = c, tx
+	tx := t.real
 	if err := t.sendAhead(ctx, tx); err != nil {
 		return nil, err
 	}
@@ -135,16 +150,35 @@ func (t *lazyTx) sendFirst(ctx context.Context, queries []*pgx.QueuedQuery) pgx.
 	var br pgx.BatchResults
 	var err error
 	if begin {
-		c, aerr := t.pool.Acquire(ctx)
-		if aerr != nil {
-			br = pgx.FailedBatchResults(b, aerr)
-		} else {
+		commits := slices.ContainsFunc(queries, func(q *pgx.QueuedQuery) bool { return q.SQL == "commit" })
+		var h hold
+		for {
+			c, aerr := t.pool.Acquire(ctx)
+			if aerr != nil {
+				if h.again(ctx, aerr, false) {
+					continue
+				}
+				br = pgx.FailedBatchResults(b, aerr)
+				break
+			}
 			br = c.SendBatch(ctx, b)
+			// BEGIN's own result: an error here (no connection, a broken one)
+			// is the error of every later result too. Nothing of the round
+			// trip was committed when it held no COMMIT, or nothing of it was
+			// sent: it goes again on another connection (see hold).
+			_, berr := br.Exec()
+			if berr != nil && c.Conn().IsClosed() {
+				if (!commits || pgconn.SafeToRetry(berr)) && h.again(ctx, berr, true) {
+					_ = br.Close()
+					c.Release()
+					b = resend(b)
+					continue
+				}
+				noteIfUnavailable(berr) // the next transactions' connections are checked
+			}
 			t.conn, t.real = c, br.Tx()
+			break
 		}
-		// BEGIN's own result: an error here (no connection, a broken one)
-		// is the error of every later result too.
-		_, _ = br.Exec()
 		err = t.readAhead(br)
 	} else {
 		br = t.real.SendBatch(ctx, b)
@@ -157,6 +191,103 @@ func (t *lazyTx) sendFirst(ctx context.Context, queries []*pgx.QueuedQuery) pgx.
 		return pgx.FailedBatchResults(&pgx.Batch{QueuedQueries: queries}, err)
 	}
 	return br
+}
+
+// resend is a batch that begins a transaction, as b does, with b's queries
+// again: new queued queries with the same statements, arguments and
+// callbacks, without what pgx kept of b's connection (its statement
+// descriptions), for another connection.
+func resend(b *pgx.Batch) *pgx.Batch {
+	out := &pgx.Batch{}
+	out.BeginTx(pgx.TxOptions{})
+	for _, q := range b.QueuedQueries[1:] {
+		out.QueuedQueries = append(out.QueuedQueries, &pgx.QueuedQuery{SQL: q.SQL, Arguments: q.Arguments, Fn: q.Fn})
+	}
+	return out
+}
+
+// DatabaseHold is how long a transaction's first round trip waits for a
+// database that cannot be reached — restarting, failing over, out of
+// connection slots — before it fails with the error (pg.Unavailable: 503
+// with Retry-After, or an event handled again later). A database restart
+// takes well under a second on the machine kinds this runs on; without the
+// wait every request that came meanwhile was answered 503, and the clients
+// that honoured its Retry-After (1 s, the least it can say) waited past the
+// database's return. Only the first round trip waits, whose statements are
+// not committed by it (no COMMIT in it, or none of it sent): nothing of it
+// can have happened, so it goes again as it was.
+var DatabaseHold = 2 * time.Second
+
+// hold paces the attempts of a first round trip to reach the database.
+type hold struct {
+	start   time.Time
+	retried int // on a pooled connection found closed
+	waited  int // after the database refused a new connection
+}
+
+// again reports whether the round trip that failed with err goes again,
+// after waiting when the database itself was not reached (reached false:
+// 50 ms, doubling to 400 ms between attempts). A pooled connection that
+// the database had closed (reached: a restart closes every connection) is
+// replaced at once: from now on the pool checks a connection before it
+// hands it out (see noteUnavailable), so the next one is alive or new.
+func (h *hold) again(ctx context.Context, err error, reached bool) bool {
+	if !unreachable(err) || ctx.Err() != nil {
+		return false
+	}
+	noteUnavailable()
+	if h.start.IsZero() {
+		h.start = time.Now()
+	}
+	if reached && h.retried < 3 {
+		h.retried++
+		return time.Since(h.start) < DatabaseHold
+	}
+	wait := min(50*time.Millisecond<<min(h.waited, 3), 400*time.Millisecond)
+	h.waited++
+	if time.Since(h.start)+wait > DatabaseHold {
+		return false
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// unavailableAt is when a round trip last found the database unreachable
+// (Unix nanoseconds; 0: never).
+var unavailableAt atomic.Int64
+
+func noteUnavailable() { unavailableAt.Store(time.Now().UnixNano()) }
+
+// noteIfUnavailable notes err when it says the database is unreachable.
+func noteIfUnavailable(err error) {
+	if unreachable(err) {
+		noteUnavailable()
+	}
+}
+
+// unreachable reports an Unavailable error that is the database's or the
+// network's, not the caller's own deadline or cancellation.
+func unreachable(err error) bool {
+	return err != nil && Unavailable(err) && !pgconn.Timeout(err) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
+}
+
+// CheckConnections is the pools' ShouldPing (ConnectWith sets it): whether
+// the pool pings a connection before it hands it out: one idle for over a second (pgxpool's own rule), and any
+// for 10 s after a round trip found the database unreachable, when the
+// pool's idle connections may all have been closed by a restart.
+func CheckConnections(_ context.Context, p pgxpool.ShouldPingParams) bool {
+	if p.IdleDuration > time.Second {
+		return true
+	}
+	at := unavailableAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < 10*time.Second
 }
 
 // direct reports whether a call goes straight to pgx's transaction

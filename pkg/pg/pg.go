@@ -264,6 +264,7 @@ func ConnectWith(ctx context.Context, c Config, maxConns int32, params map[strin
 	// a resting service holds at most one.
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = time.Minute
+	pc.ShouldPing = CheckConnections
 	for k, v := range params {
 		pc.ConnConfig.RuntimeParams[k] = v
 	}
@@ -304,12 +305,85 @@ type Querier interface {
 }
 
 // Q is the transaction carried by ctx, or else pool: reads inside an event
-// handler's inbox transaction see that transaction's own writes.
+// handler's inbox transaction see that transaction's own writes. A read on
+// pool waits, as a transaction does, for a database it cannot reach yet
+// (DatabaseHold).
 func Q(ctx context.Context, pool *pgxpool.Pool) Querier {
 	if tx, ok := TxFrom(ctx); ok {
 		return tx
 	}
-	return pool
+	return heldPool{pool}
+}
+
+// heldPool is a pool whose reads go again, within DatabaseHold, when they
+// could not reach the database: no connection could be made, or nothing
+// of the read was sent.
+type heldPool struct{ pool *pgxpool.Pool }
+
+// unsent reports an error of a call that sent nothing to the database.
+func unsent(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || pgconn.SafeToRetry(err)
+}
+
+func (p heldPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return heldRow{ctx: ctx, pool: p.pool, sql: sql, args: args}
+}
+
+func (p heldPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	var h hold
+	for {
+		rows, err := p.pool.Query(ctx, sql, args...)
+		if err == nil || !unsent(err) || !h.again(ctx, err, false) {
+			noteIfUnavailable(err)
+			return rows, err
+		}
+	}
+}
+
+func (p heldPool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	var h hold
+	for {
+		c, err := p.pool.Acquire(ctx)
+		if err != nil {
+			if h.again(ctx, err, false) {
+				continue
+			}
+			return pgx.FailedBatchResults(b, err)
+		}
+		return releasing{BatchResults: c.SendBatch(ctx, b), conn: c}
+	}
+}
+
+// heldRow runs its query when scanned, as pgx's pool does.
+type heldRow struct {
+	ctx  context.Context
+	pool *pgxpool.Pool
+	sql  string
+	args []any
+}
+
+func (r heldRow) Scan(dest ...any) error {
+	var h hold
+	for {
+		err := r.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
+		if err == nil || !unsent(err) || !h.again(r.ctx, err, false) {
+			noteIfUnavailable(err)
+			return err
+		}
+	}
+}
+
+// releasing gives its connection back when its batch's results are closed.
+type releasing struct {
+	pgx.BatchResults
+	conn *pgxpool.Conn
+}
+
+func (r releasing) Close() error {
+	err := r.BatchResults.Close()
+	r.conn.Release()
+	return err
 }
 
 // InTx runs fn in the transaction carried by ctx, or in a new one that it
