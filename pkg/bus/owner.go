@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/partnerhub/onboarding/pkg/pg"
 )
 
 // rebalancePayload is the notification on the outbox channel that asks
@@ -169,6 +171,7 @@ func (o *Owner) Run(ctx context.Context) error {
 	next := time.Now()
 	var since time.Time // when the rounds began to fail
 	failed := 0         // rounds failed in a row since the session was lost
+	away := false       // the last failure was the database's absence
 	for ctx.Err() == nil {
 		if !time.Now().Before(next) {
 			next = time.Now().Add(o.cfg.Rebalance)
@@ -212,6 +215,7 @@ func (o *Owner) Run(ctx context.Context) error {
 				o.log.Log(ctx, lvl, "partition assignment failed; giving up every partition until the database answers again", "err", err)
 				release()
 				failed++
+				away = pg.Unavailable(err)
 				next = time.Now().Add(retryRound(failed, o.cfg.Rebalance))
 			case err == nil && !since.IsZero():
 				o.log.Info("partitions assigned again", "owned", len(o.all()), "after_ms", time.Since(since).Milliseconds())
@@ -223,7 +227,15 @@ func (o *Owner) Run(ctx context.Context) error {
 		}
 		if conn == nil {
 			// The round failed, or the connection since: every partition
-			// was given up; the next round takes a new connection.
+			// was given up; the next round takes a new connection, as soon
+			// as the database answers one again when it was away (within
+			// 50 ms of its return, not on the retry schedule: the rows its
+			// relay had not published wait for their partitions), at the
+			// next round's time otherwise.
+			if away && failed <= maxAwaitedRounds && pg.AwaitDatabase(ctx, o.pool, time.Until(next)) {
+				next = time.Now()
+				continue
+			}
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Until(next)):
@@ -253,12 +265,18 @@ func (o *Owner) Run(ctx context.Context) error {
 			o.log.Warn("partition owner connection failed; giving up every partition until the next round", "err", err)
 			release()
 			failed++
+			away = pg.Unavailable(err)
 			since = time.Now()
 			next = time.Now().Add(retryRound(failed, o.cfg.Rebalance))
 		}
 	}
 	return nil
 }
+
+// maxAwaitedRounds bounds the rounds in a row that start as soon as the
+// database answers again: a round that keeps failing while new connections
+// succeed goes back to the retry schedule.
+const maxAwaitedRounds = 5
 
 // retryRound is the wait before the next round after failed rounds in a
 // row: databaseRetry's, at most a rebalance interval. A restarted Postgres

@@ -248,3 +248,24 @@ func TestAReadWaitsForADatabaseThatComesBack(t *testing.T) {
 		t.Fatalf("%d connections still held", n)
 	}
 }
+
+// AwaitDatabase answers as soon as the database takes a connection again
+// (one watch per pool tries every 50 ms), and not before.
+func TestAwaitDatabaseAnswersWhenTheDatabaseIsBack(t *testing.T) {
+	pool, p := proxiedPool(t)
+	p.down()
+	pool.Reset()
+	time.AfterFunc(300*time.Millisecond, p.back)
+	start := time.Now()
+	if !pg.AwaitDatabase(context.Background(), pool, 2*time.Second) {
+		t.Fatal("AwaitDatabase gave up with the database back")
+	}
+	if took := time.Since(start); took < 300*time.Millisecond || took > 600*time.Millisecond {
+		t.Fatalf("answered after %v; want soon after the database's return (300ms)", took)
+	}
+	p.down()
+	pool.Reset()
+	if pg.AwaitDatabase(context.Background(), pool, 200*time.Millisecond) {
+		t.Fatal("AwaitDatabase answered with the database away")
+	}
+}

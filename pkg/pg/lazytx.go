@@ -63,7 +63,7 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 	if t.closed {
 		return closedTx{}, nil
 	}
-	var h hold
+	h := hold{pool: t.pool}
 	for {
 		c, err := t.pool.Acquire(ctx)
 		if err != nil {
@@ -151,7 +151,7 @@ func (t *lazyTx) sendFirst(ctx context.Context, queries []*pgx.QueuedQuery) pgx.
 	var err error
 	if begin {
 		commits := slices.ContainsFunc(queries, func(q *pgx.QueuedQuery) bool { return q.SQL == "commit" })
-		var h hold
+		h := hold{pool: t.pool}
 		for {
 			c, aerr := t.pool.Acquire(ctx)
 			if aerr != nil {
@@ -220,17 +220,18 @@ var DatabaseHold = 2 * time.Second
 
 // hold paces the attempts of a first round trip to reach the database.
 type hold struct {
+	pool    *pgxpool.Pool
 	start   time.Time
 	retried int // on a pooled connection found closed
-	waited  int // after the database refused a new connection
 }
 
-// again reports whether the round trip that failed with err goes again,
-// after waiting when the database itself was not reached (reached false:
-// 50 ms, doubling to 400 ms between attempts). A pooled connection that
-// the database had closed (reached: a restart closes every connection) is
-// replaced at once: from now on the pool checks a connection before it
-// hands it out (see noteUnavailable), so the next one is alive or new.
+// again reports whether the round trip that failed with err goes again:
+// when the database itself was not reached (reached false), once it
+// answers a new connection again (AwaitDatabase), within DatabaseHold of
+// the first failure. A pooled connection that the database had closed
+// (reached: a restart closes every connection) is replaced at once: from
+// now on the pool checks a connection before it hands it out (see
+// noteUnavailable), so the next one is alive or new.
 func (h *hold) again(ctx context.Context, err error, reached bool) bool {
 	if !unreachable(err) || ctx.Err() != nil {
 		return false
@@ -243,19 +244,7 @@ func (h *hold) again(ctx context.Context, err error, reached bool) bool {
 		h.retried++
 		return time.Since(h.start) < DatabaseHold
 	}
-	wait := min(50*time.Millisecond<<min(h.waited, 3), 400*time.Millisecond)
-	h.waited++
-	if time.Since(h.start)+wait > DatabaseHold {
-		return false
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return AwaitDatabase(ctx, h.pool, DatabaseHold-time.Since(h.start))
 }
 
 // unavailableAt is when a round trip last found the database unreachable

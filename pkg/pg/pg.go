@@ -331,7 +331,7 @@ func (p heldPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func (p heldPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	var h hold
+	h := hold{pool: p.pool}
 	for {
 		rows, err := p.pool.Query(ctx, sql, args...)
 		if err == nil || !unsent(err) || !h.again(ctx, err, false) {
@@ -342,7 +342,7 @@ func (p heldPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 }
 
 func (p heldPool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	var h hold
+	h := hold{pool: p.pool}
 	for {
 		c, err := p.pool.Acquire(ctx)
 		if err != nil {
@@ -364,7 +364,7 @@ type heldRow struct {
 }
 
 func (r heldRow) Scan(dest ...any) error {
-	var h hold
+	h := hold{pool: r.pool}
 	for {
 		err := r.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
 		if err == nil || !unsent(err) || !h.again(r.ctx, err, false) {
