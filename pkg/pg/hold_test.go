@@ -87,8 +87,8 @@ func (p *proxy) down() {
 
 func (p *proxy) back() { p.up(p.addr) }
 
-// proxiedPool is a pool of the platform's settings on a new test database
-// reached through a proxy, with a table t(id, v) and one open connection.
+// proxiedPool is tablePool reached through a proxy, checking its
+// connections as the platform's pools do (pg.CheckConnections).
 func proxiedPool(t *testing.T) (*pgxpool.Pool, *proxy) {
 	t.Helper()
 	u, err := url.Parse(testkit.AdminURL())
@@ -96,22 +96,7 @@ func proxiedPool(t *testing.T) (*pgxpool.Pool, *proxy) {
 		t.Fatal(err)
 	}
 	p := newProxy(t, u.Host)
-	u.Host = p.addr
-	u.Path = "/" + testkit.Database(t)
-	cfg, err := pgxpool.ParseConfig(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 2
-	cfg.ShouldPing = pg.CheckConnections
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), `CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
+	pool := tablePool(t, p.addr, func(cfg *pgxpool.Config) { cfg.ShouldPing = pg.CheckConnections })
 	return pool, p
 }
 

@@ -65,11 +65,8 @@ func (t *lazyTx) begun(ctx context.Context) (pgx.Tx, error) {
 	}
 	h := hold{pool: t.pool}
 	for {
-		c, err := t.pool.Acquire(ctx)
+		c, err := h.acquire(ctx)
 		if err != nil {
-			if h.again(ctx, err, false) {
-				continue
-			}
 			return nil, err
 		}
 		tx, err := c.Begin(ctx)
@@ -153,11 +150,8 @@ func (t *lazyTx) sendFirst(ctx context.Context, queries []*pgx.QueuedQuery) pgx.
 		commits := slices.ContainsFunc(queries, func(q *pgx.QueuedQuery) bool { return q.SQL == "commit" })
 		h := hold{pool: t.pool}
 		for {
-			c, aerr := t.pool.Acquire(ctx)
+			c, aerr := h.acquire(ctx)
 			if aerr != nil {
-				if h.again(ctx, aerr, false) {
-					continue
-				}
 				br = pgx.FailedBatchResults(b, aerr)
 				break
 			}
@@ -245,6 +239,17 @@ func (h *hold) again(ctx context.Context, err error, reached bool) bool {
 		return time.Since(h.start) < DatabaseHold
 	}
 	return AwaitDatabase(ctx, h.pool, DatabaseHold-time.Since(h.start))
+}
+
+// acquire is a connection of h's pool, waiting for a database that does
+// not answer a new one (again).
+func (h *hold) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	for {
+		c, err := h.pool.Acquire(ctx)
+		if err == nil || !h.again(ctx, err, false) {
+			return c, err
+		}
+	}
 }
 
 // unavailableAt is when a round trip last found the database unreachable

@@ -17,18 +17,29 @@ import (
 
 func lazyPool(t *testing.T) (*pgxpool.Pool, *testkit.Statements) {
 	t.Helper()
+	tr := &testkit.Statements{}
+	pool := tablePool(t, "", func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tr })
+	return pool, tr
+}
+
+// tablePool is a pool of two connections on a new test database, at host
+// when set, with a table t(id int, v text).
+func tablePool(t *testing.T, host string, configure func(*pgxpool.Config)) *pgxpool.Pool {
+	t.Helper()
 	u, err := url.Parse(testkit.AdminURL())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if host != "" {
+		u.Host = host
 	}
 	u.Path = "/" + testkit.Database(t)
 	cfg, err := pgxpool.ParseConfig(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &testkit.Statements{}
-	cfg.ConnConfig.Tracer = tr
 	cfg.MaxConns = 2
+	configure(cfg)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +48,7 @@ func lazyPool(t *testing.T) (*pgxpool.Pool, *testkit.Statements) {
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	return pool, tr
+	return pool
 }
 
 // noneHeld fails the test when a transaction still holds a connection.

@@ -343,16 +343,11 @@ func (p heldPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 
 func (p heldPool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	h := hold{pool: p.pool}
-	for {
-		c, err := p.pool.Acquire(ctx)
-		if err != nil {
-			if h.again(ctx, err, false) {
-				continue
-			}
-			return pgx.FailedBatchResults(b, err)
-		}
-		return releasing{BatchResults: c.SendBatch(ctx, b), conn: c}
+	c, err := h.acquire(ctx)
+	if err != nil {
+		return pgx.FailedBatchResults(b, err)
 	}
+	return releasing{BatchResults: c.SendBatch(ctx, b), conn: c}
 }
 
 // heldRow runs its query when scanned, as pgx's pool does.
