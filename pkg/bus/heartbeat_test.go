@@ -4,7 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/partnerhub/onboarding/pkg/ce"
 )
 
 // fakeMsg is a held message in a unit test of pure logic: only its
@@ -43,5 +46,45 @@ func TestHeldMessagesAreMarkedInProgressTogetherOldestFirst(t *testing.T) {
 	delete(hs, older)
 	if got := heartbeats(hs, now, every); len(got) != 0 {
 		t.Fatalf("marked %d fresh messages", len(got))
+	}
+}
+
+// markedMsg counts the in-progress marks it was sent.
+type markedMsg struct {
+	jetstream.Msg
+	marks int
+}
+
+func (m *markedMsg) InProgress() error    { m.marks++; return nil }
+func (m *markedMsg) Headers() nats.Header { return nats.Header{ce.HPartitionKey: {"PG-1"}} }
+func (m *markedMsg) Subject() string      { return "registration.p0.x" }
+
+// TestAMessageReceivedSoonAfterAHeartbeatIsMarkedToo: the server may have
+// delivered a message before a heartbeat while the client still buffered
+// it, so the heartbeat did not mark it and the older messages' ack deadline
+// moved past its own; marked when received, it is redelivered after them if
+// this instance dies (TestPartitionsOfACrashedInstanceAreTakenOver failed
+// that way once under CI load). Without a heartbeat within the ack wait
+// nothing is sent.
+func TestAMessageReceivedSoonAfterAHeartbeatIsMarkedToo(t *testing.T) {
+	s := &subscription{r: &Router{cfg: Config{AckWait: 6 * time.Second}}, held: map[jetstream.Msg]held{},
+		w: &workers{queues: []chan queued{make(chan queued, 3)}}}
+	now := time.Now()
+	fresh := &markedMsg{}
+	s.receive(fresh, 0)
+	if fresh.marks != 0 {
+		t.Fatalf("a message received with no heartbeat sent was marked %d times", fresh.marks)
+	}
+	s.lastBeat = now.Add(-time.Second)
+	after := &markedMsg{}
+	s.receive(after, 0)
+	if after.marks != 1 {
+		t.Fatalf("a message received a second after a heartbeat was marked %d times, want 1", after.marks)
+	}
+	s.lastBeat = now.Add(-7 * time.Second)
+	late := &markedMsg{}
+	s.receive(late, 0)
+	if late.marks != 0 {
+		t.Fatalf("a message received after the ack wait since the last heartbeat was marked %d times", late.marks)
 	}
 }

@@ -772,6 +772,10 @@ type subscription struct {
 	pulls    map[int]*pulled
 	stopped  atomic.Bool
 	hbStop   chan struct{}
+	// beat serialises in-progress marks: a heartbeat's, oldest first, and
+	// a message's received within the ack wait after one (lastBeat).
+	beat     sync.Mutex
+	lastBeat time.Time
 }
 
 type held struct {
@@ -1009,8 +1013,10 @@ func (s *subscription) receive(msg jetstream.Msg, p int) {
 	}
 	s.mu.Lock()
 	s.received++
-	s.held[msg] = held{since: time.Now(), partition: p, n: s.received}
+	now := time.Now()
+	s.held[msg] = held{since: now, partition: p, n: s.received}
 	s.mu.Unlock()
+	s.markIfBeaten(msg, now)
 	h := msg.Headers()
 	key := h.Get(ce.HPartitionKey)
 	if key == "" {
@@ -1075,14 +1081,42 @@ func (s *subscription) heartbeat() {
 		case <-s.hbStop:
 			return
 		case now := <-t.C:
+			s.beat.Lock()
 			s.mu.Lock()
 			due := heartbeats(s.held, now, every)
 			s.mu.Unlock()
 			for _, m := range due {
 				_ = m.InProgress()
 			}
+			if len(due) > 0 {
+				s.lastBeat = now
+			}
+			s.beat.Unlock()
 		}
 	}
+}
+
+// markIfBeaten marks msg, just received, in progress when a heartbeat
+// went out within the ack wait: the server may have delivered msg before
+// that heartbeat while the client still held it in its buffer, so the
+// heartbeat missed it and gave the older messages a later ack deadline
+// than msg's. If this instance then died, JetStream redelivered msg — a
+// partner's newer event — before them (TestPartitionsOfACrashedInstanceAreTakenOver,
+// once under CI load, after the heartbeat rule below). Marked after the
+// heartbeat's marks, msg's deadline is never the earlier one. Without a
+// recent heartbeat (the usual case) nothing is sent.
+func (s *subscription) markIfBeaten(msg jetstream.Msg, now time.Time) {
+	s.beat.Lock()
+	defer s.beat.Unlock()
+	if beaten(s.lastBeat, now, s.r.cfg.AckWait) {
+		_ = msg.InProgress()
+	}
+}
+
+// beaten reports whether a heartbeat sent at last may have extended a held
+// message's ack deadline beyond that of a message received now.
+func beaten(last, now time.Time, ackWait time.Duration) bool {
+	return !last.IsZero() && now.Sub(last) < ackWait
 }
 
 // heartbeats are the held messages to mark in progress at a tick: none
