@@ -141,3 +141,10 @@ func TestQueueFailsWithTheCallersStatement(t *testing.T) {
 		t.Fatalf("err %v, want a refusal", err)
 	}
 }
+
+// TestOutboxRowsCompressWithLZ4: a row over about 2 KB (the largest events
+// with their headers) is compressed at its insert, for a row the relay
+// deletes within milliseconds; LZ4 costs a fraction of pglz's CPU.
+func TestOutboxRowsCompressWithLZ4(t *testing.T) {
+	testkit.CompressesWithLZ4(t, pool(t), "outbox", "payload", "headers")
+}

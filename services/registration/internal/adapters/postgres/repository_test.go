@@ -52,3 +52,9 @@ func TestOneStatementWritesGoWithTheCommit(t *testing.T) {
 	}
 	withCommit("DELETE FROM documents_due")
 }
+
+// TestPartnerSnapshotsCompressWithLZ4: a partner's snapshot (about 3 KB)
+// is compressed at each of an onboarding's four updates of its row.
+func TestPartnerSnapshotsCompressWithLZ4(t *testing.T) {
+	testkit.CompressesWithLZ4(t, testkit.ServicePool(t, "registration", postgres.Migrations, 2, nil), "partners", "snapshot")
+}

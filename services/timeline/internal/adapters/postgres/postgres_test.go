@@ -328,3 +328,9 @@ func TestADeadLetterCountsOnlyALaterRefusal(t *testing.T) {
 		t.Errorf("entry at %v: %+v", page[0].Time, dl)
 	}
 }
+
+// TestEventRowsCompressWithLZ4: the largest events' rows (their data with
+// their extensions, over about 2 KB) are compressed at their insert.
+func TestEventRowsCompressWithLZ4(t *testing.T) {
+	testkit.CompressesWithLZ4(t, testkit.ServicePool(t, "timeline", postgres.Migrations, 2, nil), "events", "data", "extensions")
+}

@@ -376,3 +376,10 @@ func TestUpdateWritesOnlyChangedTasks(t *testing.T) {
 		t.Fatalf("%d claimed task rows, want 1", n)
 	}
 }
+
+// TestReviewTaskDocumentsCompressWithLZ4: a review task's row (its
+// document about 1.7 KB) passes the 2 KB at which a row is compressed.
+func TestReviewTaskDocumentsCompressWithLZ4(t *testing.T) {
+	_, pool := setup(t)
+	testkit.CompressesWithLZ4(t, pool, "review_tasks", "task")
+}
