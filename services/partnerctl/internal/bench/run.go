@@ -159,6 +159,10 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	defer func() {
 		if err != nil {
+			var stall *StallError
+			if errors.As(err, &stall) && stall.Onboarding.PartnerID != "" {
+				err = fmt.Errorf("%w\n%s", err, Diagnose(context.Background(), stack.NATSURL, stall.Onboarding.PartnerID))
+			}
 			err = fmt.Errorf("%w\n%s", err, stack.Logs(2500))
 		}
 		if cerr := stack.Close(); cerr != nil {
