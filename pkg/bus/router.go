@@ -44,7 +44,7 @@ type Config struct {
 	// hands the message to another consumer instance: the time to recover
 	// what a killed process held. Messages held longer (queued or in a slow
 	// handler) are kept alive with in-progress heartbeats.
-	AckWait time.Duration `env:"BUS_ACK_WAIT" envDefault:"6s"`
+	AckWait time.Duration `env:"BUS_ACK_WAIT" envDefault:"3s"`
 	// NakBase and NakMax bound the exponential redelivery delay.
 	NakBase time.Duration `env:"BUS_NAK_BASE" envDefault:"500ms"`
 	NakMax  time.Duration `env:"BUS_NAK_MAX" envDefault:"30s"`
@@ -136,7 +136,7 @@ func (c Config) withDefaults() Config {
 		c.MaxDeliver = 5
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 6 * time.Second
+		c.AckWait = 3 * time.Second
 	}
 	if c.NakBase == 0 {
 		c.NakBase = 500 * time.Millisecond
