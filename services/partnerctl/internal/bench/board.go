@@ -130,15 +130,38 @@ func (b *Board) Wait(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// WaitMails waits for n mails to address and returns them.
+// WaitMails waits for n distinct mails to address and returns them, each
+// as it first arrived. A mail sent again (the notifier killed after the
+// sink accepted it, before it recorded that) carries the Message-ID of the
+// first: counted twice, the driver took a mail and its copy for the two
+// confirmation mails, followed one link twice, and the enrollment of the
+// other never confirmed — a stall at "active" in crash runs of the
+// notifier, which was the driver's, not the stack's.
 func (b *Board) WaitMails(ctx context.Context, address string, n int) ([]Mail, error) {
 	address = strings.ToLower(address)
 	var got []Mail
 	err := b.Wait(ctx, func() bool {
-		got = b.mails[address]
+		got = distinctMails(b.mails[address])
 		return len(got) >= n
 	})
-	return append([]Mail(nil), got...), err
+	return got, err
+}
+
+// distinctMails is ms without the mails whose Message-ID came before (a
+// mail without one is distinct), in arrival order.
+func distinctMails(ms []Mail) []Mail {
+	out := make([]Mail, 0, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if m.MessageID != "" {
+			if seen[m.MessageID] {
+				continue
+			}
+			seen[m.MessageID] = true
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // WaitPartner waits until cond holds for what was seen about partner.

@@ -452,3 +452,23 @@ func TestRestartKindAndSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitMailsCountsAMailSentAgainOnce: a mail the notifier sent again
+// after a crash (the same Message-ID) is not a second mail; the next
+// distinct one is.
+func TestWaitMailsCountsAMailSentAgainOnce(t *testing.T) {
+	b := NewBoard()
+	to := []string{"taro@bench.co.jp"}
+	b.AddMail(Mail{To: to, MessageID: "<a@x>", Link: "https://x/confirm?t=a"})
+	b.AddMail(Mail{To: to, MessageID: "<a@x>", Link: "https://x/confirm?t=a"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if got, err := b.WaitMails(ctx, "Taro@bench.co.jp", 2); err == nil {
+		t.Fatalf("a mail and its copy counted as two: %+v", got)
+	}
+	b.AddMail(Mail{To: to, MessageID: "<b@x>", Link: "https://x/confirm?t=b"})
+	got, err := b.WaitMails(context.Background(), "taro@bench.co.jp", 2)
+	if err != nil || len(got) != 2 || got[0].Link != "https://x/confirm?t=a" || got[1].Link != "https://x/confirm?t=b" {
+		t.Fatalf("got %+v, %v: want the two distinct mails in arrival order", got, err)
+	}
+}
