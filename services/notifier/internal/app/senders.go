@@ -96,6 +96,21 @@ func (a *App) RunSenders(ctx context.Context) error {
 	return nil
 }
 
+// SendersStopping reports whether the senders were told to stop (the
+// service is shutting down): an attempt handed to them from now on is given
+// back, due at once, for another replica or the next start.
+func (a *App) SendersStopping() bool {
+	if a.pool == nil {
+		return false
+	}
+	select {
+	case <-a.pool.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // Busy is how many senders are sending now, and how many there are.
 func (a *App) Busy() (busy, senders int) {
 	if a.pool == nil {

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -120,7 +121,18 @@ func TestShutdownFinishesTheMailInFlight(t *testing.T) {
 		defer close(stopped)
 		h.run.Stop()
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// The senders are told to stop after the HTTP server and the event
+	// router (their in-flight handlers may still hand them mails); the
+	// server is released only then. Released after a fixed 300 ms, under CI
+	// load the shutdown had not reached the senders yet: the one sender
+	// finished the first mail and sent the queued one too.
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if !h.svc.App.SendersStopping() {
+			return errors.New("the senders are not stopping yet")
+		}
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond)
 	select {
 	case <-stopped:
 		t.Fatal("the service stopped with a mail in flight")
