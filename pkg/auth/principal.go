@@ -60,6 +60,13 @@ func (p Principal) Has(roles ...Role) bool {
 	return false
 }
 
+// IsStaff reports whether p is the vendor's staff: an operator or a
+// verifier. Staff read what operators and verifiers write for each other
+// (internal notes, a revocation's reason); the partner's side — its users,
+// its provider or resellers, the upstream system that registered it — does
+// not.
+func (p Principal) IsStaff() bool { return p.Has(RoleOperator, RoleVerifier) }
+
 // IsZero reports whether p is the anonymous zero value.
 func (p Principal) IsZero() bool { return p.Subject == "" }
 

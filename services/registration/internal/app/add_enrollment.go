@@ -102,7 +102,7 @@ func (a *App) growOnce(ctx context.Context, p auth.Principal, partnerID, op stri
 			return err
 		}
 		partner.SawActivity(now)
-		view = partnerView(partner.Snapshot())
+		view = partnerView(seenBy(p, partner.Snapshot()))
 		return nil
 	})
 	var dup *domain.DuplicateError

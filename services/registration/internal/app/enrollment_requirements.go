@@ -176,12 +176,21 @@ func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []Document
 	return out
 }
 
+// inWords is a staff note as a requirement's description quotes it: staff
+// read it, the partner's side reads it empty (seenBy), and nothing.
+func inWords(note string) string {
+	if note == "" {
+		return ""
+	}
+	return " (" + note + ")"
+}
+
 func holdRequirement(pid string, h domain.Hold) Requirement {
 	r := Requirement{Kind: RequirementStanding, Reason: string(h.Reason), Since: h.Since, Cures: []Cure{}}
 	switch h.Reason {
 	case domain.ReasonVerificationRevoked:
 		r.Party = PartyVendor
-		r.Description = "verification withdrew its approval (" + h.Note + "); the partner is suspended until a re-review approves it"
+		r.Description = "verification withdrew its approval" + inWords(h.Note) + "; the partner is suspended until a re-review approves it"
 		// Verification takes no documents on a revoked case (409
 		// verification.case_closed): what answers the revocation goes to
 		// partner support, and a verifier or an operator reviews the case
@@ -201,7 +210,7 @@ func holdRequirement(pid string, h domain.Hold) Requirement {
 		r.Description = "reactivated after a long inactivity: verification reviews the partner again"
 	case domain.ReasonComplianceHold:
 		r.Party = PartyOperator
-		r.Description = "an operator placed a compliance hold: " + h.Note
+		r.Description = "an operator placed a compliance hold" + inWords(h.Note)
 		r.Cures = append(r.Cures, Cure{Action: "contact_support", Description: "contact partner support; an operator lifts the hold"})
 	case domain.ReasonMFANoncompliant:
 		r.Kind, r.Party = RequirementSecurity, PartyPartner

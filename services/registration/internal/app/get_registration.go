@@ -42,5 +42,5 @@ func (a *App) load(ctx context.Context, p auth.Principal, partnerID string) (dom
 	if !actsFor(p, partner) {
 		return domain.PartnerSnapshot{}, notFoundPartner()
 	}
-	return partner.Snapshot(), nil
+	return seenBy(p, partner.Snapshot()), nil
 }

@@ -34,7 +34,7 @@ func (a *App) change(ctx context.Context, p auth.Principal, partnerID, op string
 		if err != nil {
 			return err
 		}
-		res = LifecycleResult{Changed: changed, Partner: partnerView(partner.Snapshot())}
+		res = LifecycleResult{Changed: changed, Partner: partnerView(seenBy(p, partner.Snapshot()))}
 		return nil
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +199,97 @@ func TestMarkInactivePartnersAndReactivation(t *testing.T) {
 	res, err := h.app.ReactivatePartner(ctx, adminOf(v.PartnerID), id)
 	if err != nil || res.ReviewRequired || res.Partner.Status != domain.PartnerStatusActive {
 		t.Fatalf("reactivate: %+v %v", res, err)
+	}
+}
+
+// Staff notes on a partner's standing — an operator's on a compliance hold
+// or a closure, the revoking verifier's reason — are read by staff only:
+// the partner's users and the upstream system that registered it read the
+// reasons, who placed them and since when, in the partner view, the answer
+// to their own change and the requirements view, without the words.
+func TestStaffNotesAreReadByStaffOnly(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	const holdNote, revocationReason, closureNote = "sanctions screening hit", "the register extract was forged", "fraud confirmed"
+	if _, err := h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: holdNote}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.ApplyVerificationRevoked(ctx, verifier, VerificationRevoked{PartnerID: id, CaseID: "vc-1", DecisionID: "rv-1", Reason: revocationReason, RevokedAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	notes := func(p auth.Principal) (holds []string, descriptions []string) {
+		t.Helper()
+		pv, err := h.app.GetPartner(ctx, p, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hd := range pv.Standing.Holds {
+			holds = append(holds, string(hd.Reason)+"="+hd.Note)
+			if hd.By == "" || hd.Since.IsZero() {
+				t.Fatalf("hold %+v lost who or since", hd)
+			}
+		}
+		rv, err := h.app.EnrollmentRequirements(ctx, p, id, "indirect_reseller")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rv.Requirements {
+			descriptions = append(descriptions, r.Description)
+		}
+		return holds, descriptions
+	}
+	user := auth.Principal{Subject: "u", PartnerID: id, Roles: []auth.Role{auth.RolePartnerUser}}
+	for _, p := range []auth.Principal{operator, verifier} {
+		holds, descs := notes(p)
+		if !slices.Equal(holds, []string{"compliance_hold=" + holdNote, "verification_revoked=" + revocationReason}) {
+			t.Fatalf("%s reads holds %q", p.Subject, holds)
+		}
+		if all := strings.Join(descs, "|"); !strings.Contains(all, holdNote) || !strings.Contains(all, revocationReason) {
+			t.Fatalf("%s reads requirements %q", p.Subject, descs)
+		}
+	}
+	for _, p := range []auth.Principal{adminOf(v.PartnerID), user, upstream} {
+		holds, descs := notes(p)
+		if !slices.Equal(holds, []string{"compliance_hold=", "verification_revoked="}) {
+			t.Fatalf("%s reads holds %q", p.Subject, holds)
+		}
+		if all := strings.Join(descs, "|"); strings.Contains(all, holdNote) || strings.Contains(all, revocationReason) ||
+			!strings.Contains(all, "an operator placed a compliance hold") || !strings.Contains(all, "verification withdrew its approval;") {
+			t.Fatalf("%s reads requirements %q", p.Subject, descs)
+		}
+	}
+	// The answer to the partner's own change is its view too.
+	res, err := h.app.ClosePartner(ctx, adminOf(v.PartnerID), ClosePartnerCmd{PartnerID: id, Note: "we stop reselling"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hd := range res.Partner.Standing.Holds {
+		if hd.Note != "" {
+			t.Fatalf("the closing administrator reads hold %+v", hd)
+		}
+	}
+	if c := res.Partner.Standing.Closure; c == nil || c.Note != "we stop reselling" {
+		t.Fatalf("the partner's own closure note: %+v", c)
+	}
+	// An operator's closure note is staff's.
+	other := h.submit2(t)
+	h.confirmAll(t, other)
+	if _, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: string(other.PartnerID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.ClosePartner(ctx, operator, ClosePartnerCmd{PartnerID: string(other.PartnerID), Note: closureNote}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    auth.Principal
+		want string
+	}{{operator, closureNote}, {adminOf(other.PartnerID), ""}} {
+		pv, err := h.app.GetPartner(ctx, c.p, string(other.PartnerID))
+		if err != nil || pv.Standing.Closure == nil || pv.Standing.Closure.Note != c.want ||
+			pv.Standing.Closure.Reason != domain.ReasonClosedByOperator {
+			t.Fatalf("%s reads closure %+v (%v), want note %q", c.p.Subject, pv.Standing.Closure, err, c.want)
+		}
 	}
 }

@@ -4,8 +4,18 @@ import (
 	"slices"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
+
+// seenBy is s as p may read it: staff all of it, the partner's side without
+// the notes staff wrote for staff (domain.Standing.WithoutStaffNotes).
+func seenBy(p auth.Principal, s domain.PartnerSnapshot) domain.PartnerSnapshot {
+	if !p.IsStaff() {
+		s.Standing = s.Standing.WithoutStaffNotes()
+	}
+	return s
+}
 
 // PartnerView is what reads return about a partner: its IDs and statuses.
 type PartnerView struct {

@@ -129,6 +129,26 @@ func (s Standing) clone() Standing {
 	return s
 }
 
+// WithoutStaffNotes is s as the partner's side reads it — its users, its
+// upstream system: the words staff wrote for staff are left out (an
+// operator's note on a compliance hold or a closure, the revoking
+// verifier's reason on a verification_revoked hold: a sanctions screening,
+// a fraud tip); the reasons, who placed them and since when stay, and so do
+// the notes the system writes (security, reactivation) and a closure's note
+// the partner wrote itself.
+func (s Standing) WithoutStaffNotes() Standing {
+	s = s.clone()
+	for i, h := range s.Holds {
+		if h.Reason == ReasonComplianceHold || h.Reason == ReasonVerificationRevoked {
+			s.Holds[i].Note = ""
+		}
+	}
+	if s.Closure != nil && s.Closure.Reason == ReasonClosedByOperator {
+		s.Closure.Note = ""
+	}
+	return s
+}
+
 // Approved reports whether verification approved the partner (its IDs are
 // valid), whatever its standing since.
 func (p *Partner) Approved() bool {

@@ -116,6 +116,3 @@ func (a *App) rules(market string) domain.Rules {
 
 // requireVerifier admits verifier services and human verifiers.
 func requireVerifier(p auth.Principal) error { return p.Require(auth.RoleVerifier) }
-
-// isStaff reports whether p may read internal notes.
-func isStaff(p auth.Principal) bool { return p.Has(auth.RoleVerifier, auth.RoleOperator) }

@@ -15,14 +15,14 @@ type CaseQuery struct {
 	PartnerID string
 }
 
-// GetCase returns a case the caller may see; partner users get it without
-// internal notes. A case the caller may not see is reported as not found.
+// GetCase returns a case the caller may see; the partner's side gets it
+// without what staff wrote for staff (domain.Case.Redacted). A case the caller may not see is reported as not found.
 func (a *App) GetCase(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.Case, error) {
 	c, err := a.load(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
-	if isStaff(p) {
+	if p.IsStaff() {
 		return c.Clone(), nil
 	}
 	return c.Redacted(), nil

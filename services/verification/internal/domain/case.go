@@ -234,11 +234,17 @@ func (c *Case) Clone() *Case {
 	return &out
 }
 
-// Redacted is a copy without what only staff may read (internal notes).
+// Redacted is a copy without what only staff may read: the decisions'
+// internal notes and a revocation's reason, which the revoking verifier
+// wrote for staff (a tip, a fraud finding); the revocation itself, when and
+// by whom stay.
 func (c *Case) Redacted() *Case {
 	out := c.Clone()
 	for _, d := range out.Decisions {
 		d.InternalNote = ""
+	}
+	if out.Revocation != nil {
+		out.Revocation.Reason = ""
 	}
 	return out
 }

@@ -33,7 +33,7 @@ type Revocation struct {
 	// RevokedApprovalID is the decision that completed the approval.
 	RevokedApprovalID string    `json:"revoked_approval_id,omitempty"`
 	RevokedBy         string    `json:"revoked_by"`
-	Reason            string    `json:"reason"`
+	Reason            string    `json:"reason,omitempty"` // staff only (Case.Redacted)
 	At                time.Time `json:"at"`
 }
 

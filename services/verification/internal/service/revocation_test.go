@@ -136,11 +136,18 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 		t.Fatalf("audit row: %q %q %q %v", actor, actorKind, requestID, err)
 	}
 
-	// The case view shows the revocation to staff and to the partner.
-	for _, tok := range []string{vB, e.token(partnerAdmin(partner))} {
-		status, c := svc.call(t, "GET", "/v1/verification/cases/"+caseID, tok, nil)
+	// The case view shows the revocation to staff and to the partner; its
+	// reason, the reviewer's words for staff, only to staff.
+	for _, v := range []struct {
+		name, token string
+		reason      any
+	}{{"verifier", vB, body["reason"]}, {"operator", operator, body["reason"]}, {"partner admin", e.token(partnerAdmin(partner)), nil}} {
+		status, c := svc.call(t, "GET", "/v1/verification/cases/"+caseID, v.token, nil)
 		if status != http.StatusOK || c["status"] != "revoked" || c["revocation"].(map[string]any)["decision_id"] != "rev-1" {
-			t.Fatalf("case view: %d %v", status, c)
+			t.Fatalf("case view (%s): %d %v", v.name, status, c)
+		}
+		if got := c["revocation"].(map[string]any)["reason"]; got != v.reason {
+			t.Fatalf("case view (%s): reason %v, want %v", v.name, got, v.reason)
 		}
 	}
 }
