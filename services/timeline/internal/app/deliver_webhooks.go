@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -635,7 +636,7 @@ func (w *Webhooks) withEndpoints(ctx context.Context, now time.Time, items []han
 			continue
 		}
 		o := *it.out
-		o.URL, o.Consumer, o.Secrets = e.URL, e.Consumer, e.Secrets
+		o.URL, o.Consumer, o.Scope, o.Secrets = e.URL, e.Consumer, e.Scope, e.Secrets
 		out = append(out, sendable{out: o, at: it.at})
 	}
 	return out, nil
@@ -659,7 +660,11 @@ func (w *Webhooks) send(ctx context.Context, out []Outgoing) {
 	}
 	for _, o := range out {
 		ks := keys[o.Delivery.EndpointID]
-		body, err := o.Event.StructuredJSON()
+		ev := o.Event
+		if o.Scope != domain.ScopeAll { // an operator's endpoint reads as staff
+			ev.Data = events.ForPartnerSide(ev.Type, ev.Data)
+		}
+		body, err := ev.StructuredJSON()
 		if err != nil || len(ks) == 0 {
 			why := "no usable signing secret (WEBHOOK_SECRET_KEY changed?)"
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
@@ -56,7 +57,8 @@ type Feed struct {
 // partner_admin, partner_user and provider_admin the events on their own
 // partner's timeline; upstream_system the events about the partners it
 // registered and the events it caused (its intake's rejections). A partner
-// filter outside what the caller may see answers as unknown.
+// filter outside what the caller may see answers as unknown. Only staff
+// read the staff-only members of the events (forPartnerSide).
 func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, error) {
 	staff := []auth.Role{auth.RoleOperator, auth.RoleVerifier}
 	partnerRoles := []auth.Role{auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin}
@@ -69,7 +71,7 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 	}
 	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+query.Partner+" is known")
 	switch {
-	case p.Has(staff...):
+	case p.IsStaff():
 	case p.Has(partnerRoles...) && p.PartnerID != "":
 		if query.Partner != "" && query.Partner != p.PartnerID {
 			return Feed{}, unknown
@@ -103,7 +105,20 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 	if len(f.Events) > 0 {
 		f.Next = f.Events[len(f.Events)-1].Feed.Cursor()
 	}
+	if !p.IsStaff() {
+		forPartnerSide(f.Events)
+	}
 	return f, nil
+}
+
+// forPartnerSide redacts, in place, what only staff read of each event
+// (events.ForPartnerSide): the feed, a timeline and webhooks show it so to
+// the partner's side — its users, its provider or resellers, the upstream
+// system that registered it.
+func forPartnerSide(evs []domain.Event) {
+	for i := range evs {
+		evs[i].Data = events.ForPartnerSide(evs[i].Type, evs[i].Data)
+	}
 }
 
 func validateFeed(q GetFeed) (FeedQuery, error) {

@@ -71,7 +71,8 @@ type Timeline struct {
 // GetTimeline answers one page. Operators and verifiers see every partner;
 // partner_admin, partner_user and provider_admin only their own (another
 // partner answers as unknown, so that its existence does not leak); other
-// callers are refused. A partner with no event is unknown.
+// callers are refused. A partner with no event is unknown. Only staff read
+// the staff-only members of the events (forPartnerSide).
 func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) (Timeline, error) {
 	staff := []auth.Role{auth.RoleOperator, auth.RoleVerifier}
 	if err := p.Require(append(staff, auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin)...); err != nil {
@@ -82,7 +83,7 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 		return Timeline{}, err
 	}
 	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+q.PartnerID+" is known")
-	if !p.Has(staff...) && p.PartnerID != q.PartnerID {
+	if !p.IsStaff() && p.PartnerID != q.PartnerID {
 		return Timeline{}, unknown
 	}
 	sources, err := a.Store.Sources(ctx, q.PartnerID)
@@ -95,6 +96,9 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1)
 	if err != nil {
 		return Timeline{}, fmt.Errorf("timeline of %s: %w", q.PartnerID, err)
+	}
+	if !p.IsStaff() {
+		forPartnerSide(events)
 	}
 	t := Timeline{PartnerID: q.PartnerID, Events: events, Sources: sources}
 	if len(events) > limit {

@@ -106,6 +106,7 @@ type Outgoing struct {
 	Event        domain.Event
 	URL          string
 	Consumer     string
+	Scope        string // the endpoint's: only ScopeAll reads staff-only members
 	Secrets      []SealedSecret
 	FirstAttempt time.Time // zero before the first attempt
 	// Manual is a redelivery asked for by hand: one attempt beside the
@@ -129,6 +130,7 @@ type EndpointForSend struct {
 	ID       string
 	URL      string
 	Consumer string
+	Scope    string
 	Status   string
 	Secrets  []SealedSecret // unexpired, newest first
 }

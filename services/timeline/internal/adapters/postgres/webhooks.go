@@ -275,7 +275,7 @@ func (s *Webhooks) Redeliver(ctx context.Context, endpointID, deliveryID string,
 
 // EndpointsForSend implements app.WebhookStore.
 func (s *Webhooks) EndpointsForSend(ctx context.Context, ids []string) ([]app.EndpointForSend, error) {
-	rows, err := pg.Q(ctx, s.pool).Query(ctx, `SELECT w.id, w.url, w.consumer, w.status, COALESCE(k.ids, '{}'), COALESCE(k.sealed, '{}')
+	rows, err := pg.Q(ctx, s.pool).Query(ctx, `SELECT w.id, w.url, w.consumer, w.scope, w.status, COALESCE(k.ids, '{}'), COALESCE(k.sealed, '{}')
 		FROM webhook_endpoints w
 		LEFT JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.created_at DESC) AS ids, array_agg(x.sealed ORDER BY x.created_at DESC) AS sealed
 			FROM webhook_secrets x WHERE x.endpoint_id = w.id AND (x.expires_at IS NULL OR x.expires_at > now())) k ON true
@@ -289,7 +289,7 @@ func (s *Webhooks) EndpointsForSend(ctx context.Context, ids []string) ([]app.En
 			secretIDs []string
 			sealed    [][]byte
 		)
-		if err := row.Scan(&e.ID, &e.URL, &e.Consumer, &e.Status, &secretIDs, &sealed); err != nil {
+		if err := row.Scan(&e.ID, &e.URL, &e.Consumer, &e.Scope, &e.Status, &secretIDs, &sealed); err != nil {
 			return app.EndpointForSend{}, err
 		}
 		for i := range secretIDs {

@@ -1,0 +1,99 @@
+package events
+
+import (
+	"encoding/json"
+
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+)
+
+// Redacted is what a staff-only text member reads where the partner's side
+// reads the event (and a sealed secret where anyone but its recipient does).
+const Redacted = "[redacted]"
+
+// staffOnly lists, per event type, the top-level data members only the
+// vendor's staff (operators, verifiers) read: words staff wrote for staff,
+// and a party's standing reasons in an event its counterparty reads. The
+// services consume the events whole; readers of the event feed and webhooks
+// on the partner's side — its users, its provider or resellers, the upstream
+// system that registered it — read them redacted (ForPartnerSide), as the
+// services' own APIs and mails show them. Each such member's schema in
+// schemas/ carries "x-audience": "staff" (a test keeps the two the same).
+var staffOnly = map[string][]string{
+	// An operator's note on a compliance hold, its lifting or a closure; the
+	// revoking verifier's reason. (The notifier never mails it.)
+	registrationv1.TypePartnerStandingChanged: {"note"},
+	// The revoking verifier's reason (the revocation API: for staff).
+	verificationv1.TypeVerificationRevoked: {"reason"},
+	// Why a decided case is reviewed again, in a verifier's or operator's words.
+	verificationv1.TypeCaseReopened: {"note"},
+	// The standing reasons of the side whose standing suspended the access: the
+	// other side's business (its provider is told "not in good standing").
+	relationshipsv1.TypeAccessSuspended: {"reasons"},
+}
+
+// StaffOnly returns the data members of eventType only staff read (none
+// for most types).
+func StaffOnly(eventType string) []string { return staffOnly[eventType] }
+
+// StaffOnlyTypes returns every event type with staff-only members.
+func StaffOnlyTypes() []string {
+	out := make([]string, 0, len(staffOnly))
+	for t := range staffOnly {
+		out = append(out, t)
+	}
+	return out
+}
+
+// ForPartnerSide returns data as the partner's side reads it: each
+// staff-only member of eventType present is replaced — a string by
+// Redacted, an array by an empty one, anything else by null. Data of other
+// types, without such members, or not a JSON object is returned unchanged
+// (the same slice).
+func ForPartnerSide(eventType string, data []byte) []byte {
+	names := staffOnly[eventType]
+	if len(names) == 0 || len(data) == 0 {
+		return data
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return data
+	}
+	changed := false
+	for _, name := range names {
+		raw, ok := members[name]
+		if !ok {
+			continue
+		}
+		switch firstByte(raw) {
+		case '"':
+			members[name] = json.RawMessage(`"` + Redacted + `"`)
+		case '[':
+			members[name] = json.RawMessage(`[]`)
+		default:
+			members[name] = json.RawMessage(`null`)
+		}
+		changed = true
+	}
+	if !changed {
+		return data
+	}
+	out, err := json.Marshal(members)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// firstByte is the first byte of a JSON value past white space.
+func firstByte(raw json.RawMessage) byte {
+	for _, b := range raw {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b
+	}
+	return 0
+}

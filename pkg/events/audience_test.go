@@ -1,0 +1,122 @@
+package events_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/pkg/events"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+)
+
+// The schemas mark exactly the members the declaration lists as staff-only:
+// what integrators read in the contract is what the timeline redacts.
+func TestTheSchemasMarkTheStaffOnlyMembers(t *testing.T) {
+	root, err := contract.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "schemas", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas: %v", err)
+	}
+	var marked []string
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			Properties map[string]map[string]any `json:"properties"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for name, p := range s.Properties {
+			switch a := p["x-audience"]; a {
+			case nil:
+			case "staff":
+				marked = append(marked, strings.TrimSuffix(filepath.Base(f), ".json")+":"+name)
+			default:
+				t.Errorf("%s: %s has x-audience %v (only \"staff\" is known)", f, name, a)
+			}
+		}
+	}
+	var declared []string
+	for _, typ := range events.StaffOnlyTypes() {
+		for _, name := range events.StaffOnly(typ) {
+			declared = append(declared, ce.Topic(typ)+":"+name)
+		}
+	}
+	slices.Sort(marked)
+	slices.Sort(declared)
+	if len(declared) == 0 || !slices.Equal(marked, declared) {
+		t.Fatalf("schemas mark %q as staff-only, the declaration lists %q", marked, declared)
+	}
+}
+
+// The partner's side reads each staff-only member redacted — a text
+// "[redacted]", a list empty — and the event still matches its schema;
+// every other member, and every other type, is unchanged.
+func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
+	standing := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","from":"active","to":"suspended","reasons":["compliance_hold"],` +
+		`"added":["compliance_hold"],"lifted":[],"changed_by":"ops-1","note":"sanctions screening hit","changed_at":"2026-12-06T10:00:00Z"}`)
+	got := events.ForPartnerSide(registrationv1.TypePartnerStandingChanged, standing)
+	var m map[string]any
+	if err := json.Unmarshal(got, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["note"] != events.Redacted || m["changed_by"] != "ops-1" || m["to"] != "suspended" ||
+		!slices.Equal(anyStrings(m["reasons"]), []string{"compliance_hold"}) {
+		t.Fatalf("standing change for the partner's side: %s", got)
+	}
+	if err := contract.ValidateJSON(registrationv1.TypePartnerStandingChanged, got); err != nil {
+		t.Fatal(err)
+	}
+
+	suspended := []byte(`{"relationship_id":"R1","provider_id":"PG-1H25-YF0S-HJB","reseller_id":"PG-0000-0000-000",` +
+		`"reseller_location_id":"PL-0000-0000-000","occurred_at":"2026-12-06T10:00:00Z","grant_id":"G1","side":"reseller","reasons":["compliance_hold"]}`)
+	got = events.ForPartnerSide(relationshipsv1.TypeAccessSuspended, suspended)
+	m = nil
+	if err := json.Unmarshal(got, &m); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := m["reasons"].([]any); !ok || len(r) != 0 || m["side"] != "reseller" {
+		t.Fatalf("access suspension for the partner's side: %s", got)
+	}
+	if err := contract.ValidateJSON(relationshipsv1.TypeAccessSuspended, got); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without the member, of another type, or not an object: unchanged.
+	noNote := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","to":"active"}`)
+	for _, c := range []struct {
+		typ  string
+		data []byte
+	}{
+		{registrationv1.TypePartnerStandingChanged, noNote},
+		{registrationv1.TypePartnerActivated, standing},
+		{registrationv1.TypePartnerStandingChanged, []byte(`"note"`)},
+		{registrationv1.TypePartnerStandingChanged, nil},
+	} {
+		if out := events.ForPartnerSide(c.typ, c.data); string(out) != string(c.data) {
+			t.Fatalf("%s %s changed to %s", c.typ, c.data, out)
+		}
+	}
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
