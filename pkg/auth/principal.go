@@ -87,9 +87,9 @@ func (p Principal) Require(roles ...Role) error {
 }
 
 // CanSeePartner reports whether p may read partner partnerID's data where
-// its registrant is not known (ActsFor where it is): staff roles
-// (operator, verifier, upstream_system) see every partner, partner users
-// only their own. Callers answer "not found" otherwise, so that the
+// its registrant is not known (ActsFor where it is): staff (operators,
+// verifiers) and upstream systems see every partner, partner users only
+// their own. Callers answer "not found" otherwise, so that the
 // existence of another partner does not leak.
 func (p Principal) CanSeePartner(partnerID string) bool {
 	if p.Has(RoleOperator, RoleVerifier, RoleUpstreamSystem) {
@@ -108,7 +108,7 @@ func (p Principal) CanSeePartner(partnerID string) bool {
 // registered (and confirm the new address it owns), or suspend it with a
 // security report. Callers answer "not found" otherwise.
 func (p Principal) ActsFor(partnerID, registrant string) bool {
-	if p.Has(RoleOperator, RoleVerifier) {
+	if p.IsStaff() {
 		return true
 	}
 	if p.PartnerID != "" && p.PartnerID == partnerID {
