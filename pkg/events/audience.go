@@ -14,7 +14,8 @@ const Redacted = "[redacted]"
 
 // staffOnly lists, per event type, the top-level data members only the
 // vendor's staff (operators, verifiers) read: words staff wrote for staff,
-// and a party's standing reasons in an event its counterparty reads. The
+// words another party wrote to staff or staff wrote to another party, and a
+// party's standing reasons in an event its counterparty reads. The
 // services consume the events whole; readers of the event feed and webhooks
 // on the partner's side — its users, its provider or resellers, the upstream
 // system that registered it — read them redacted (ForPartnerSide), as the
@@ -31,6 +32,12 @@ var staffOnly = map[string][]string{
 	// The standing reasons of the side whose standing suspended the access: the
 	// other side's business (its provider is told "not in good standing").
 	relationshipsv1.TypeAccessSuspended: {"reasons"},
+	// A duplicate claim is about the existing partner, but the claimant's
+	// statement is written to the verifiers, and the decision's message to
+	// the claimant (it reads it on GET /v1/duplicate-claims/{id}).
+	registrationv1.TypeDuplicateClaimFiled:   {"statement"},
+	verificationv1.TypeDuplicateClaimRefused: {"message"},
+	verificationv1.TypeDuplicateClaimUpheld:  {"message"},
 }
 
 // StaffOnly returns the data members of eventType only staff read (none

@@ -94,6 +94,14 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A duplicate claim's statement is the claimant's, to the verifiers.
+	claim := []byte(`{"claim_id":"DC-1","existing_partner_id":"PG-1H25-YF0S-HJB","statement":"we are the registered company"}`)
+	got = events.ForPartnerSide(registrationv1.TypeDuplicateClaimFiled, claim)
+	m = nil
+	if err := json.Unmarshal(got, &m); err != nil || m["statement"] != events.Redacted || m["claim_id"] != "DC-1" {
+		t.Fatalf("duplicate claim for the partner's side: %s (%v)", got, err)
+	}
+
 	// Without the member, of another type, or not an object: unchanged.
 	noNote := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","to":"active"}`)
 	for _, c := range []struct {
