@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"slices"
 
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
@@ -60,7 +61,30 @@ func StaffOnlyTypes() []string {
 // (the same slice).
 func ForPartnerSide(eventType string, data []byte) []byte {
 	names := staffOnly[eventType]
-	if len(names) == 0 || len(data) == 0 {
+	if len(names) == 0 {
+		return data
+	}
+	return ReplaceMembers(data, func(name string, value json.RawMessage) (json.RawMessage, bool) {
+		if !slices.Contains(names, name) {
+			return nil, false
+		}
+		switch firstByte(value) {
+		case '"':
+			return json.RawMessage(`"` + Redacted + `"`), true
+		case '[':
+			return json.RawMessage(`[]`), true
+		default:
+			return json.RawMessage(`null`), true
+		}
+	})
+}
+
+// ReplaceMembers returns data, a JSON object, with each top-level member
+// for which replace answers true replaced by the value it returns. Data that
+// is empty or not an object, or in which nothing is replaced, is returned
+// unchanged (the same slice).
+func ReplaceMembers(data []byte, replace func(name string, value json.RawMessage) (json.RawMessage, bool)) []byte {
+	if len(data) == 0 {
 		return data
 	}
 	var members map[string]json.RawMessage
@@ -68,20 +92,11 @@ func ForPartnerSide(eventType string, data []byte) []byte {
 		return data
 	}
 	changed := false
-	for _, name := range names {
-		raw, ok := members[name]
-		if !ok {
-			continue
+	for name, value := range members {
+		if v, ok := replace(name, value); ok {
+			members[name] = v
+			changed = true
 		}
-		switch firstByte(raw) {
-		case '"':
-			members[name] = json.RawMessage(`"` + Redacted + `"`)
-		case '[':
-			members[name] = json.RawMessage(`[]`)
-		default:
-			members[name] = json.RawMessage(`null`)
-		}
-		changed = true
 	}
 	if !changed {
 		return data

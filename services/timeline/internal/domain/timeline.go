@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/page"
 )
 
@@ -123,28 +124,12 @@ const RestrictedClassification = "restricted"
 // their recipient can open them, and a timeline reader needs only the fact
 // that a secret travelled. Other data is returned unchanged.
 func Redacted(classification string, data []byte) []byte {
-	if classification != RestrictedClassification || len(data) == 0 {
+	if classification != RestrictedClassification {
 		return data
 	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(data, &members) != nil {
-		return data
-	}
-	changed := false
-	for name := range members {
-		if strings.HasPrefix(name, "sealed_") {
-			members[name] = json.RawMessage(`"[redacted]"`)
-			changed = true
-		}
-	}
-	if !changed {
-		return data
-	}
-	out, err := json.Marshal(members)
-	if err != nil {
-		return data
-	}
-	return out
+	return events.ReplaceMembers(data, func(name string, _ json.RawMessage) (json.RawMessage, bool) {
+		return json.RawMessage(`"` + events.Redacted + `"`), strings.HasPrefix(name, "sealed_")
+	})
 }
 
 // Position is a place in a timeline. Timelines are ordered by event time
