@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,7 +74,7 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m["note"] != events.Redacted || m["changed_by"] != "ops-1" || m["to"] != "suspended" ||
-		!slices.Equal(anyStrings(m["reasons"]), []string{"compliance_hold"}) {
+		fmt.Sprint(m["reasons"]) != "[compliance_hold]" {
 		t.Fatalf("standing change for the partner's side: %s", got)
 	}
 	if err := contract.ValidateJSON(registrationv1.TypePartnerStandingChanged, got); err != nil {
@@ -117,14 +118,4 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 			t.Fatalf("%s %s changed to %s", c.typ, c.data, out)
 		}
 	}
-}
-
-func anyStrings(v any) []string {
-	var out []string
-	list, _ := v.([]any)
-	for _, x := range list {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
 }
