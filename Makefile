@@ -30,6 +30,7 @@ FUZZ_TARGETS := \
 	pkg/jsonx:FuzzFindMismatchAgreesWithEncodingJSON \
 	pkg/jsonx:FuzzDuplicateMember \
 	pkg/ids:FuzzParseAnswersACanonicalForm \
+	pkg/events:FuzzForPartnerSide \
 	services/registration/internal/app:FuzzSubmitRegistration \
 	services/registration/internal/app:FuzzAddProgramsAndLocations \
 	services/registration/internal/app:FuzzRequestProfileChange \

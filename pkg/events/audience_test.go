@@ -119,3 +119,59 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzForPartnerSide: whatever a producer's data holds, the partner's side
+// never reads a staff-only member's value, reads every other member as it
+// was, and data that is no JSON object passes unchanged; nothing panics.
+func FuzzForPartnerSide(f *testing.F) {
+	f.Add(`{"note":"sanctions screening hit","to":"suspended","reasons":["compliance_hold"]}`)
+	f.Add(`{"note":{"nested":"words"},"note":"twice"}`)
+	f.Add(`{"note":  "x" , "changed_by":"ops-1"}`)
+	f.Add(`["note"]`)
+	f.Add(`"note"`)
+	f.Add(`{"note":null}`)
+	f.Add(`{`)
+	typ := registrationv1.TypePartnerStandingChanged
+	f.Fuzz(func(t *testing.T, data string) {
+		out := events.ForPartnerSide(typ, []byte(data))
+		var in map[string]any
+		if json.Unmarshal([]byte(data), &in) != nil {
+			if string(out) != data {
+				t.Fatalf("not an object %q, changed to %q", data, out)
+			}
+			return
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q became %q: %v", data, out, err)
+		}
+		if len(got) != len(in) {
+			t.Fatalf("%q became %q: members %d, want %d", data, out, len(got), len(in))
+		}
+		for name, v := range in {
+			w, ok := got[name]
+			if !ok {
+				t.Fatalf("%q lost %s", data, name)
+			}
+			if !slices.Contains(events.StaffOnly(typ), name) {
+				if fmt.Sprintf("%#v", w) != fmt.Sprintf("%#v", v) {
+					t.Fatalf("%q changed %s to %#v", data, name, w)
+				}
+				continue
+			}
+			switch w := w.(type) {
+			case string:
+				if w != events.Redacted {
+					t.Fatalf("%q: staff-only %s reads %q", data, name, w)
+				}
+			case []any:
+				if len(w) != 0 {
+					t.Fatalf("%q: staff-only %s reads %v", data, name, w)
+				}
+			case nil:
+			default:
+				t.Fatalf("%q: staff-only %s reads %#v", data, name, w)
+			}
+		}
+	})
+}
