@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -35,7 +36,8 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	if req.Language != "" {
 		req.Language = domain.ChooseLanguage(string(req.Language), req.Market)
 	}
-	d, err := domain.NewDelivery(req, a.d.Clock.Now())
+	now := a.d.Clock.Now()
+	d, err := domain.NewDelivery(req, now)
 	if err != nil {
 		e := apperr.Invalid("notifier.invalid_request", err.Error())
 		e.Err = err
@@ -43,6 +45,11 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	}
 	if k, ok := mails.KindOf(req.TemplateID); !ok || string(k.Category) != string(req.Category) {
 		return AcceptResult{}, apperr.Invalid("notifier.unknown_template", fmt.Sprintf("no %s mail %q in the catalog", req.Category, req.TemplateID))
+	}
+	if req.Thread != "" && a.d.Settle > 0 && !d.Finished() {
+		if d, err = a.settle(ctx, req, now); err != nil {
+			return AcceptResult{}, err
+		}
 	}
 	if a.pool == nil {
 		// The attempt is made before the mail is recorded: a duplicate
@@ -74,10 +81,13 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 			switch {
 			case err == nil:
 				claimed = n
-			case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted), errors.Is(err, domain.ErrFinished):
+			case errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrExhausted), errors.Is(err, domain.ErrFinished),
+				errors.Is(err, domain.ErrNotDue): // held while its state settles
 			default:
 				return AcceptResult{}, err
 			}
+		} else if !d.Due(now) {
+			// Held while its state settles: the delivery job sends it.
 		} else if err := a.attempt(ctx, d); err != nil {
 			// Synchronous, or no address yet (fails at once, no I/O).
 			return AcceptResult{}, err
@@ -108,6 +118,56 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	}
 	a.observe(ctx, d, 0)
 	return AcceptResult{}, nil
+}
+
+// settle makes req's delivery wait Settle for its thread's state to
+// settle, and gives it the place of the thread's mails still waiting:
+// each of those is superseded (never sent), and req's delivery tells the
+// change since the state the oldest started from — or is suppressed when
+// there is none — and goes out when the oldest would have (a partner whose
+// standing keeps changing still hears within Settle of the first change).
+// A mail of the thread whose attempt is already in flight is left to go.
+// The partner's mails are handled in the order they were published, so
+// the oldest waiting one is the first of the changes folded.
+func (a *App) settle(ctx context.Context, req domain.MailRequest, now time.Time) (*domain.Delivery, error) {
+	ids, err := a.d.Repo.Waiting(ctx, req.PartnerID, req.Thread, req.ID)
+	if err != nil {
+		return nil, fmt.Errorf("mails waiting on %s's thread %s: %w", req.PartnerID, req.Thread, err)
+	}
+	until, news := now.Add(a.d.Settle), true
+	for _, id := range ids {
+		err := a.d.Repo.Update(ctx, id, func(w *domain.Delivery) error {
+			q, at := w.Request(), w.NextAttemptAt()
+			if !w.Supersede(now, domain.ReasonSuperseded) {
+				return nil // on its way after all
+			}
+			data, n, err := mails.Fold(mails.Waiting{Template: q.TemplateID, Data: q.Data}, mails.Waiting{Template: req.TemplateID, Data: req.Data})
+			if err != nil {
+				return err
+			}
+			req.Data, news = data, n
+			if at.Before(until) {
+				until = at
+			}
+			a.d.Log.InfoContext(ctx, "mail superseded while it waited: a newer one of its thread tells the change",
+				append(mailAttrs(q), "thread", q.Thread, "by", req.ID)...)
+			a.d.Metrics.Suppressed(q.TemplateID)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("supersede mail %s: %w", id, err)
+		}
+	}
+	d, err := domain.NewDelivery(req, now)
+	if err != nil {
+		return nil, err
+	}
+	if !news {
+		d.Supersede(now, domain.ReasonNoNetChange)
+	} else if until.After(now) {
+		d.Hold(until)
+	}
+	return d, nil
 }
 
 // prepare resolves what the mail needs from the directory before an

@@ -76,6 +76,9 @@ type Repository interface {
 	NextAttemptAt(ctx context.Context) (time.Time, error)
 	// Exists reports whether the delivery id is recorded.
 	Exists(ctx context.Context, id string) (bool, error)
+	// Waiting lists the ids of partnerID's mails of thread that wait for
+	// their first or next attempt (pending), oldest first, but exceptID.
+	Waiting(ctx context.Context, partnerID, thread, exceptID string) ([]string, error)
 	// Get reads a delivery; ErrNotFound when absent.
 	Get(ctx context.Context, id string) (*domain.Delivery, error)
 	// List reads deliveries, newest first.
@@ -234,8 +237,14 @@ type Deps struct {
 	Clock     Clock
 	Jitter    func() float64 // uniform in [0,1); math/rand/v2.Float64 in production
 	Policy    domain.Policy
-	Links     Links
-	Mails     *mails.Set
+	// Settle is how long a mail of a thread (news about a state that may
+	// change back soon: a partner's standing, access on hold or given back)
+	// waits before it is sent; a newer mail of its thread arriving
+	// meanwhile takes its place and tells the net change, or nothing when
+	// the state is back where it was. 0: sent at once, nothing folded.
+	Settle time.Duration
+	Links  Links
+	Mails  *mails.Set
 	// LinkKey signs the unsubscribe links (HMAC-SHA256).
 	LinkKey []byte
 	Metrics Metrics      // nil: none
@@ -275,6 +284,9 @@ func New(d Deps) (*App, error) {
 	}
 	if d.Senders < 0 {
 		errs = append(errs, errors.New("app: senders must not be negative"))
+	}
+	if d.Settle < 0 {
+		errs = append(errs, errors.New("app: the settle time must not be negative"))
 	}
 	errs = append(errs, d.Policy.Validate(), d.Links.Validate())
 	if err := errors.Join(errs...); err != nil {

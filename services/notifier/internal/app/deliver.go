@@ -369,7 +369,13 @@ func (a *App) observe(ctx context.Context, d *domain.Delivery, n int) {
 		a.d.Log.ErrorContext(ctx, "mail given up", at...)
 	case domain.StatusSuppressed:
 		a.d.Metrics.Suppressed(q.TemplateID)
-		a.d.Log.InfoContext(ctx, "reminder not sent: the partner stopped reminders", attrs...)
+		switch d.FailReason() {
+		case domain.ReasonNoNetChange:
+			a.d.Log.InfoContext(ctx, "mail not sent: its state went back to where it was before the mails still waiting on its thread",
+				append(attrs, "thread", q.Thread)...)
+		default:
+			a.d.Log.InfoContext(ctx, "reminder not sent: the partner stopped reminders", attrs...)
+		}
 	}
 }
 

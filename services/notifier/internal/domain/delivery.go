@@ -93,7 +93,12 @@ type MailRequest struct {
 	SealedSecret []byte
 	SecretRef    string
 	TriggerType  string // CloudEvents type of the triggering event
-	CausationID  string // CloudEvent id of the triggering event
+	// Thread names the state a piece of news is about (a partner's
+	// standing, one side of a grant), or is empty: a mail of a thread
+	// waits for the state to settle, and a newer one of the same thread
+	// and partner takes the place of one still waiting (Supersede).
+	Thread      string
+	CausationID string // CloudEvent id of the triggering event
 	// CorrelationID and TraceParent come from the trigger, so that the
 	// delivery's events continue its conversation and trace.
 	CorrelationID string
@@ -183,7 +188,8 @@ const (
 	StatusSending   Status = "sending"   // an attempt started and has not been recorded
 	StatusDelivered Status = "delivered" // the SMTP server accepted the mail
 	StatusFailed    Status = "failed"    // given up; see FailReason
-	// StatusSuppressed: a reminder to a partner that stopped reminders; never sent.
+	// StatusSuppressed: never sent — a reminder to a partner that stopped
+	// reminders, or news superseded on its thread (FailReason says which).
 	StatusSuppressed Status = "suppressed"
 )
 
@@ -195,6 +201,17 @@ const (
 	ReasonPermanent FailReason = "permanent_error"    // the server refused for good (5xx), or the request is unusable
 	ReasonExpired   FailReason = "expired"            // the next attempt would be at or after the mail's expiry
 	ReasonExhausted FailReason = "attempts_exhausted" // MaxAttempts reached
+)
+
+// Why a mail was suppressed (never sent) other than a reminder the partner
+// stopped, whose reason is empty.
+const (
+	// ReasonSuperseded: a newer mail of its thread took its place while it
+	// waited; that mail tells what changed since the state this one left.
+	ReasonSuperseded FailReason = "superseded"
+	// ReasonNoNetChange: the state it tells of went back to where it was
+	// before the mails still waiting on its thread: there is no news.
+	ReasonNoNetChange FailReason = "no_net_change"
 )
 
 // Outcome of one attempt.
@@ -299,6 +316,29 @@ func (d *Delivery) Suppress(now time.Time) error {
 	d.status = StatusSuppressed
 	d.nextAt = now
 	return nil
+}
+
+// Hold makes a waiting mail's first attempt due at until rather than now:
+// the state its news is about settles first (MailRequest.Thread). A mail
+// already attempted or finished is not held; false then.
+func (d *Delivery) Hold(until time.Time) bool {
+	if d.status != StatusPending || len(d.attempts) > 0 {
+		return false
+	}
+	d.nextAt = until
+	return true
+}
+
+// Supersede suppresses a mail of a thread that is still waiting, for
+// reason (ReasonSuperseded, ReasonNoNetChange): it is never sent, and no
+// event says so (the thread's next mail is the news). A mail with an
+// attempt in flight or finished is not touched; false then.
+func (d *Delivery) Supersede(now time.Time, reason FailReason) bool {
+	if d.status != StatusPending || d.req.Thread == "" {
+		return false
+	}
+	d.status, d.failReason, d.nextAt = StatusSuppressed, reason, now
+	return true
 }
 
 // Finished reports whether nothing more will happen to the mail.

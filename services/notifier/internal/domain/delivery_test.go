@@ -337,3 +337,38 @@ func TestResolvedContactAndSuppression(t *testing.T) {
 		t.Fatal("a transactional mail was suppressed")
 	}
 }
+
+// TestNewsHeldThenSuperseded: a mail of a thread is held until its state
+// settles (not due before), and superseded while it waits — never sent,
+// no event; one on its way or of no thread is not.
+func TestNewsHeldThenSuperseded(t *testing.T) {
+	r := domain.MailRequest{ID: "ev-1", Category: domain.CategoryTransactional, PartnerID: "p-1", Recipient: "taro@example.co.jp",
+		TemplateID: "registration.standing_changed", Thread: "standing"}
+	d, err := domain.NewDelivery(r, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Hold(t0.Add(time.Minute)) || d.Due(t0.Add(59*time.Second)) || !d.Due(t0.Add(time.Minute)) {
+		t.Fatalf("held until %v: due early or never", d.NextAttemptAt())
+	}
+	if _, err := d.Begin(t0, domain.DefaultPolicy()); !errors.Is(err, domain.ErrNotDue) {
+		t.Fatalf("begin a held mail: %v", err)
+	}
+	if !d.Supersede(t0, domain.ReasonSuperseded) || d.Status() != domain.StatusSuppressed || d.FailReason() != domain.ReasonSuperseded ||
+		!d.Finished() || len(d.PullEvents()) != 0 {
+		t.Fatalf("superseded: %s %s", d.Status(), d.FailReason())
+	}
+	if d.Supersede(t0, domain.ReasonNoNetChange) || d.FailReason() != domain.ReasonSuperseded {
+		t.Fatal("a suppressed mail was superseded again")
+	}
+	sending, _ := domain.NewDelivery(r, t0)
+	if _, err := sending.Begin(t0, domain.DefaultPolicy()); err != nil {
+		t.Fatal(err)
+	}
+	if sending.Hold(t0.Add(time.Minute)) || sending.Supersede(t0, domain.ReasonSuperseded) || sending.Status() != domain.StatusSending {
+		t.Fatalf("a mail on its way was held or superseded: %s", sending.Status())
+	}
+	if newDelivery(t).Supersede(t0, domain.ReasonSuperseded) {
+		t.Fatal("a mail of no thread was superseded")
+	}
+}

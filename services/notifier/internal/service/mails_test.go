@@ -124,8 +124,10 @@ type mailView struct {
 	Category  string `json:"category"`
 	Recipient string `json:"recipient"`
 	Status    string `json:"status"`
-	Trigger   struct{ Type, ID string }
-	Attempts  []struct {
+	// SuppressedReason: why a suppressed mail was never sent.
+	SuppressedReason string `json:"suppressed_reason"`
+	Trigger          struct{ Type, ID string }
+	Attempts         []struct {
 		Number   int    `json:"number"`
 		Outcome  string `json:"outcome"`
 		SMTPCode int    `json:"smtp_code"`

@@ -37,7 +37,7 @@ func newMetrics(reg *prometheus.Registry) app.Metrics {
 			Help: "Mails given up, by template and reason (permanent_error, expired, attempts_exhausted)."},
 			[]string{"template", "reason"}),
 		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "partnerhub_mail_suppressed_total",
-			Help: "Reminders not sent because the partner stopped reminders, by template."},
+			Help: "Mails never sent, by template: reminders the partner stopped, news superseded or without net change while it settled."},
 			[]string{"template"}),
 	}
 	m.send = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "partnerhub_mail_send_seconds",

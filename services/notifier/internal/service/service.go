@@ -87,6 +87,12 @@ type Config struct {
 	// sent again one lease later — by any replica: each looks for leases
 	// that ran out every half lease (deliveryEvery).
 	SendLease time.Duration `env:"SEND_LEASE" envDefault:"5s"`
+	// MailSettle is how long news about a state that may change back soon
+	// (a partner's standing, a grant's access on hold or given back) waits
+	// before it is mailed: changes meanwhile fold into one mail of the net
+	// change, or none when the state is back where it was. 0: each change
+	// mailed at once.
+	MailSettle time.Duration `env:"MAIL_SETTLE" envDefault:"1m"`
 
 	// SMTPTLSConfig overrides TLS settings (tests trust a test CA).
 	SMTPTLSConfig *tls.Config `env:"-"`
@@ -144,6 +150,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := url.Parse(c.LinkBaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("LINK_BASE_URL: %w", err))
+	}
+	if c.MailSettle < 0 || c.MailSettle > time.Hour {
+		errs = append(errs, errors.New("MAIL_SETTLE must be between 0 (news mailed at once) and 1h"))
 	}
 	if c.SendLease > 0 && c.SendLease < 3*time.Second {
 		errs = append(errs, errors.New("SEND_LEASE must be at least 3s (it is renewed every third of it)"))
@@ -260,7 +269,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	dir := postgres.NewDirectory(base.Pool)
 	dir.OnMailsDue = base.Jobs.Waker(deliveryJob)
 	a, err := app.New(app.Deps{Repo: repo, Directory: dir, Opener: opener, Sender: sender, Clock: clock, Jitter: rand.Float64,
-		Policy: cfg.policy(), Links: cfg.links(), Mails: set, LinkKey: linkKey(priv), Metrics: newMetrics(base.Telemetry.Registry),
+		Policy: cfg.policy(), Settle: cfg.MailSettle, Links: cfg.links(), Mails: set, LinkKey: linkKey(priv), Metrics: newMetrics(base.Telemetry.Registry),
 		Log: log, Senders: cfg.senders(), AfterCommit: pg.AfterCommit})
 	if err != nil {
 		base.Close()

@@ -83,6 +83,7 @@ type opts struct {
 	lease       time.Duration // SEND_LEASE; default 15s
 	senders     int           // MAIL_SENDERS; default as many as SMTP_CONNECTIONS
 	timer       time.Duration // TIMER_INTERVAL; default the tests' 50ms
+	settle      time.Duration // MAIL_SETTLE; default 0: news mailed at once
 }
 
 func start(t *testing.T, o opts) *harness {
@@ -113,6 +114,7 @@ func start(t *testing.T, o opts) *harness {
 		PortalURL: "https://partners.example.com", PublicURL: "https://notify.example.com",
 		RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		MaxAttempts: 50, SendLease: cmp.Or(o.lease, 15*time.Second), MailSenders: o.senders, Clock: h.clock,
+		MailSettle: o.settle,
 	}
 	if o.timer > 0 {
 		cfg.TimerInterval = o.timer

@@ -53,7 +53,7 @@ var Services = []Service{
 	{Name: "verification"},
 	{Name: "agreements"},
 	{Name: "relationships"},
-	{Name: "notifier"},
+	{Name: "notifier", Env: []string{"MAIL_SETTLE=0s"}}, // each standing change mailed at once: the tests read each
 	// The tests' webhook receivers are on loopback; retries come quickly.
 	{Name: "timeline", Env: []string{"WEBHOOK_ALLOW_INSECURE=true", "WEBHOOK_RETRY_SCHEDULE=100ms,200ms"}},
 }

@@ -392,6 +392,9 @@ func relationshipEnded(_ context.Context, _ *Handlers, p relv1.RelationshipEnded
 // reinstatement of a grant held before its side was recorded) mails nobody.
 func counterpartMail(req *domain.MailRequest, parties relv1.Parties, side string, r mails.Relationship) (bool, error) {
 	r.StandingOf = side
+	// News about one side of the grant, which may come back soon: a
+	// suspension and its reinstatement while the mail waits cancel out.
+	req.Thread = "access:" + r.GrantID + ":" + side
 	switch side {
 	case relv1.SideProvider:
 		req.ExpiresAt = parties.OccurredAt.Add(newsLifetime)
@@ -415,11 +418,13 @@ func accessReinstated(_ context.Context, _ *Handlers, p relv1.AccessReinstated, 
 
 // standingChanged: every change of the partner's standing after its
 // approval (suspended, a hold placed or lifted, inactive, active again,
-// closed) goes to the partner's contact (the directory's). The note is
+// closed) goes to the partner's contact (the directory's), once its
+// standing has settled (a hold placed and lifted at once mails nothing:
+// app.Deps.Settle). The note is
 // left out: it is the operator's or verifier's free text, written for the
 // record, not for the partner.
 func standingChanged(_ context.Context, _ *Handlers, p regv1.PartnerStandingChanged, req *domain.MailRequest) (bool, error) {
-	req.PartnerID = p.PartnerID
+	req.PartnerID, req.Thread = p.PartnerID, "standing"
 	return false, setData(req, mails.Data{Standing: &mails.Standing{From: p.From, To: p.To, Reasons: p.Reasons, Added: p.Added,
 		Lifted: p.Lifted, ChangedAt: p.ChangedAt}})
 }

@@ -60,20 +60,22 @@ type triggerResponse struct {
 }
 
 type mailResponse struct {
-	ID            string            `json:"id"`
-	MessageID     string            `json:"message_id"`
-	Template      string            `json:"template"`
-	Category      string            `json:"category"`
-	PartnerID     string            `json:"partner_id"`
-	ChallengeID   string            `json:"challenge_id,omitempty"`
-	Recipient     string            `json:"recipient"`
-	Language      string            `json:"language,omitempty"`
-	Status        string            `json:"status"`
-	FailReason    string            `json:"fail_reason,omitempty"`
-	NextAttemptAt *time.Time        `json:"next_attempt_at,omitempty"`
-	ExpiresAt     *time.Time        `json:"expires_at,omitempty"`
-	Trigger       triggerResponse   `json:"trigger"`
-	Attempts      []attemptResponse `json:"attempts"`
+	ID          string `json:"id"`
+	MessageID   string `json:"message_id"`
+	Template    string `json:"template"`
+	Category    string `json:"category"`
+	PartnerID   string `json:"partner_id"`
+	ChallengeID string `json:"challenge_id,omitempty"`
+	Recipient   string `json:"recipient"`
+	Language    string `json:"language,omitempty"`
+	Status      string `json:"status"`
+	FailReason  string `json:"fail_reason,omitempty"`
+	// SuppressedReason says why a suppressed mail was never sent.
+	SuppressedReason string            `json:"suppressed_reason,omitempty"`
+	NextAttemptAt    *time.Time        `json:"next_attempt_at,omitempty"`
+	ExpiresAt        *time.Time        `json:"expires_at,omitempty"`
+	Trigger          triggerResponse   `json:"trigger"`
+	Attempts         []attemptResponse `json:"attempts"`
 }
 
 type mailsResponse struct {
@@ -95,8 +97,16 @@ func (a API) toMail(s domain.DeliverySnapshot) mailResponse {
 	q := s.Request
 	m := mailResponse{ID: q.ID, MessageID: "<" + q.ID + "@" + a.MessageIDDomain + ">", Template: q.TemplateID, Category: string(q.Category),
 		PartnerID: q.PartnerID, ChallengeID: q.ChallengeID, Recipient: app.MaskAddress(q.Recipient), Language: string(q.Language),
-		Status: string(s.Status), FailReason: string(s.FailReason), ExpiresAt: opt(q.ExpiresAt),
+		Status: string(s.Status), ExpiresAt: opt(q.ExpiresAt),
 		Trigger: triggerResponse{Type: q.TriggerType, ID: q.CausationID}, Attempts: make([]attemptResponse, len(s.Attempts))}
+	switch {
+	case s.Status == domain.StatusSuppressed && s.FailReason == "":
+		m.SuppressedReason = "reminders_off"
+	case s.Status == domain.StatusSuppressed:
+		m.SuppressedReason = string(s.FailReason)
+	default:
+		m.FailReason = string(s.FailReason)
+	}
 	if s.Status == domain.StatusPending || s.Status == domain.StatusSending {
 		m.NextAttemptAt = opt(s.NextAttemptAt)
 	}

@@ -21,6 +21,7 @@ type Repository struct {
 	rows   map[string]domain.DeliverySnapshot
 	ended  map[string]string // challenge id → why (EndLinkAhead)
 	events []domain.Event
+	order  []string // ids as created
 }
 
 // New returns an empty repository.
@@ -51,7 +52,22 @@ func (r *Repository) Create(_ context.Context, d *domain.Delivery) (app.Created,
 		sort.Strings(c.Superseded)
 	}
 	r.save(d)
+	r.order = append(r.order, d.ID())
 	return c, nil
+}
+
+// Waiting implements app.Repository.
+func (r *Repository) Waiting(_ context.Context, partnerID, thread, exceptID string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []string
+	for _, id := range r.order {
+		s := r.rows[id]
+		if id != exceptID && thread != "" && s.Request.PartnerID == partnerID && s.Request.Thread == thread && s.Status == domain.StatusPending {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 // EndLinkAhead implements app.Repository.

@@ -61,14 +61,14 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) (app.Create
 		args := []any{q.ID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
 			string(q.Language), q.Market, optTime(q.ExpiresAt), secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
 			string(s.FailReason), q.CorrelationID, q.TraceParent, string(q.Category), jsonOrEmpty(q.Data), q.TriggerType,
-			q.ChallengeID, q.SecretRef}
+			q.ChallengeID, q.SecretRef, q.Thread}
 		attempt := `SELECT NULL`
 		if len(s.Attempts) == 1 {
 			// Written only with a new delivery row: a duplicate adds nothing.
 			a := s.Attempts[0]
 			args = append(args, a.Number, a.StartedAt, optTime(a.FinishedAt), string(a.Outcome), a.Error, a.SMTPCode)
 			attempt = `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error, smtp_code)
-				SELECT id, $23, $24, $25, $26, $27, $28 FROM d`
+				SELECT id, $24, $25, $26, $27, $28, $29 FROM d`
 		}
 		// A mail still to be sent is not recorded when its challenge ended
 		// ahead of it (EndLinkAhead): the same statement tells why, and
@@ -81,8 +81,8 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) (app.Create
 				AND challenge_id <> '' AND challenge_id <> $21 AND status IN ('pending', 'sending')),
 			d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
 			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
-			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref)
-			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22 WHERE NOT EXISTS (SELECT FROM e)
+			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref, thread)
+			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22,$23 WHERE NOT EXISTS (SELECT FROM e)
 			ON CONFLICT (id) DO NOTHING
 			RETURNING id), a AS (`+attempt+`)
 			SELECT count(*), (SELECT why FROM e), ARRAY(SELECT id FROM s ORDER BY id) FROM d`, args...).Scan(&created, &ended, &c.Superseded)
@@ -268,7 +268,7 @@ func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, erro
 
 const deliveryColumns = `id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
 	market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent,
-	category, data, trigger_type, challenge_id, secret_ref, ended_why`
+	category, data, trigger_type, challenge_id, secret_ref, ended_why, thread`
 
 // scanDelivery reads deliveryColumns, then the extra columns a query
 // selected after them into extra.
@@ -280,7 +280,7 @@ func scanDelivery(row pgx.Row, extra ...any) (domain.DeliverySnapshot, error) {
 	err := row.Scan(append([]any{&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
 		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &expires, &req.SealedSecret,
 		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent,
-		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy}, extra...)...)
+		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy, &req.Thread}, extra...)...)
 	if err != nil {
 		return s, err
 	}
@@ -383,6 +383,17 @@ func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Deliv
 		out[i] = domain.RestoreDelivery(l.s)
 	}
 	return out, next, nil
+}
+
+// Waiting implements app.Repository (the partial index deliveries_waiting_on_thread).
+func (r *Repository) Waiting(ctx context.Context, partnerID, thread, exceptID string) ([]string, error) {
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT id FROM deliveries
+		WHERE partner_id = $1 AND thread = $2 AND id <> $3 AND status = 'pending' AND thread <> ''
+		ORDER BY created_at, id`, partnerID, thread, exceptID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // Exists implements app.Repository.

@@ -1,0 +1,92 @@
+package service_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+)
+
+// TestNewsWaitsForItsStateToSettle: with MAIL_SETTLE, a standing change or
+// an access hold is mailed once its state has settled. A compliance hold
+// placed and lifted within it, and a provider's access put on hold and
+// given back, mail nobody: both mails are recorded suppressed, the first
+// superseded, the second without net change. A suspension that gains a
+// second reason meanwhile is one mail, when the first would have gone,
+// telling the change from active with both reasons; the first is
+// superseded. Found from outside: an operator toggling a hold 60 times in
+// 15 s sent the partner 60 mails and its provider 60 more.
+func TestNewsWaitsForItsStateToSettle(t *testing.T) {
+	const settle = 1500 * time.Millisecond
+	h := start(t, opts{settle: settle})
+	const flap, steady, prv = "PG-F1AP-0000-0A4", "PG-STDY-0000-0BJ", "PG-PRVF-0000-0C8"
+	const flapAddr, steadyAddr, prvAddr = "kenji@flap.example.co.jp", "yumi@steady.example.co.jp", "ichiro@provider-f.example.co.jp"
+	h.registered(flap, "株式会社ゆらぎ商事", flapAddr)
+	h.registered(steady, "株式会社しずか産業", steadyAddr)
+	h.registered(prv, "株式会社名城インフォテック", prvAddr)
+	h.contactsKnown(3)
+
+	start := time.Now()
+	standing := func(p string, ch registrationv1.PartnerStandingChanged) {
+		ch.PartnerID, ch.ChangedAt, ch.ChangedBy = p, time.Now().UTC(), "ops-1"
+		publish(t, h.js, registrationv1.TypePartnerStandingChanged, "", p, ch)
+	}
+	standing(flap, registrationv1.PartnerStandingChanged{From: "active", To: "suspended", Reasons: []string{"compliance_hold"},
+		Added: []string{"compliance_hold"}, Lifted: []string{}})
+	standing(steady, registrationv1.PartnerStandingChanged{From: "active", To: "suspended", Reasons: []string{"compliance_hold"},
+		Added: []string{"compliance_hold"}, Lifted: []string{}})
+	p := parties(flap, prv)
+	publish(t, h.js, relv1.TypeAccessSuspended, "", flap, relv1.AccessSuspended{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
+		Reasons: []string{"compliance_hold"}})
+	standing(flap, registrationv1.PartnerStandingChanged{From: "suspended", To: "active", Reasons: []string{},
+		Added: []string{}, Lifted: []string{"compliance_hold"}})
+	standing(steady, registrationv1.PartnerStandingChanged{From: "suspended", To: "suspended",
+		Reasons: []string{"compliance_hold", "verification_revoked"}, Added: []string{"verification_revoked"}, Lifted: []string{}})
+	publish(t, h.js, relv1.TypeAccessReinstated, "", flap, relv1.AccessReinstated{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
+		ExpiresAt: time.Now().Add(365 * 24 * time.Hour).UTC()})
+
+	h.sent(1)
+	if since := time.Since(start); since < settle-200*time.Millisecond {
+		t.Errorf("the first mail went %v after the first change, before its state settled (%v)", since, settle)
+	}
+	time.Sleep(settle) // any other mail would have gone by now
+	got := h.sent(1)
+	if len(got) != 1 {
+		t.Fatalf("%d mails, want the steady partner's one:\n%s", len(got), subjects(got))
+	}
+	m := got[0]
+	if m.To != steadyAddr || !strings.Contains(m.Subject, "パートナー アカウントが停止されました") {
+		t.Fatalf("the mail is %q to %s, want the steady partner's suspension", m.Subject, m.To)
+	}
+	for _, w := range []string{"コンプライアンス上の理由", "compliance hold", "verification", "株式会社しずか産業"} {
+		if !strings.Contains(m.Text, w) {
+			t.Errorf("the folded suspension does not tell %q:\n%s", w, m.Text)
+		}
+	}
+	if strings.Contains(m.Subject, "追加") || strings.Contains(m.Text, "Still in force") {
+		t.Errorf("the folded suspension reads as a second change, not one from active:\n%s", m.Text)
+	}
+
+	reasons := func(p string) []string {
+		var list mailList
+		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
+		var out []string
+		for _, m := range list.Mails {
+			out = append(out, m.Template+" "+m.Status+" "+m.SuppressedReason)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for p, want := range map[string][]string{
+		flap:   {"registration.standing_changed suppressed no_net_change", "registration.standing_changed suppressed superseded"},
+		prv:    {"relationships.access_reinstated suppressed no_net_change", "relationships.access_suspended suppressed superseded"},
+		steady: {"registration.standing_changed delivered ", "registration.standing_changed suppressed superseded"},
+	} {
+		if got := reasons(p); !slices.Equal(got, want) {
+			t.Errorf("%s's mails:\n  %s\nwant\n  %s", p, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+	}
+}
