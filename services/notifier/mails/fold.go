@@ -4,77 +4,97 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
-// Waiting is a mail of a thread (news about one state: a partner's
-// standing, one side of a grant) recorded and not sent yet.
-type Waiting struct {
+// News is a mail of a thread — news about one state that may change back
+// soon: a partner's standing, one side of a grant held or given back — as
+// its template and data.
+type News struct {
 	Template string
 	Data     []byte // the template data (Data, as JSON)
 }
 
-// Fold is what newer says once older, a mail of the same thread still
-// waiting, gives way to it: newer's data told as the news since the state
-// older started from, and whether there is any news left to tell. A
-// standing change folds into one change from older's From to newer's To,
-// with the reasons added and lifted in between (none, and the same
-// standing: no news); an access suspension and its reinstatement cancel
-// out; otherwise newer stands as it is.
-func Fold(older, newer Waiting) (data []byte, news bool, err error) {
-	switch {
-	case older.Template == StandingChanged && newer.Template == StandingChanged:
-		var o, n Data
-		if err := json.Unmarshal(older.Data, &o); err != nil {
-			return nil, false, fmt.Errorf("fold %s: %w", older.Template, err)
-		}
-		if err := json.Unmarshal(newer.Data, &n); err != nil {
-			return nil, false, fmt.Errorf("fold %s: %w", newer.Template, err)
-		}
-		if o.Standing == nil || n.Standing == nil {
-			return newer.Data, true, nil
-		}
-		s := foldStanding(*o.Standing, *n.Standing)
-		n.Standing = &s
-		b, err := json.Marshal(n)
+// States are the state news found and the state it left, in a form that
+// compares: a standing with its reasons in force ("suspended|compliance_hold"),
+// a grant side's access ("held", "active").
+func States(n News) (before, after string, err error) {
+	switch n.Template {
+	case StandingChanged:
+		s, err := standingOf(n)
 		if err != nil {
-			return nil, false, fmt.Errorf("fold %s: %w", newer.Template, err)
+			return "", "", err
 		}
-		return b, s.From != s.To || len(s.Added) > 0 || len(s.Lifted) > 0, nil
-	case accessNews[older.Template] && accessNews[newer.Template] && older.Template != newer.Template:
-		return newer.Data, false, nil
+		var was []string
+		for _, r := range s.Reasons {
+			if !slices.Contains(s.Added, r) {
+				was = append(was, r)
+			}
+		}
+		for _, r := range s.Lifted {
+			if !slices.Contains(was, r) {
+				was = append(was, r)
+			}
+		}
+		return standingState(s.From, was), standingState(s.To, s.Reasons), nil
+	case AccessSuspended:
+		return "active", "held", nil
+	case AccessReinstated:
+		return "held", "active", nil
 	}
-	return newer.Data, true, nil
+	return "", "", fmt.Errorf("%s is no news of a thread", n.Template)
 }
 
-// accessNews are the two mails of a grant's side that undo each other.
-var accessNews = map[string]bool{AccessSuspended: true, AccessReinstated: true}
-
-// foldStanding is the change from the standing before o to the one after
-// n: the reasons in force before o are its reasons without those it added,
-// with those it lifted.
-func foldStanding(o, n Standing) Standing {
-	var before []string
-	for _, r := range o.Reasons {
-		if !slices.Contains(o.Added, r) {
-			before = append(before, r)
-		}
+// Retell is n's data told as the change from the state from (as States
+// gives it) to the state n left: a standing change from that standing,
+// with the reasons added and lifted since. Access news reads the same
+// whatever came before.
+func Retell(from string, n News) ([]byte, error) {
+	if n.Template != StandingChanged {
+		return n.Data, nil
 	}
-	for _, r := range o.Lifted {
-		if !slices.Contains(before, r) {
-			before = append(before, r)
-		}
+	var d Data
+	if err := json.Unmarshal(n.Data, &d); err != nil || d.Standing == nil {
+		return nil, fmt.Errorf("retell %s: no standing in its data (%v)", n.Template, err)
 	}
-	s := n
-	s.From, s.Added, s.Lifted = o.From, nil, nil
-	for _, r := range n.Reasons {
-		if !slices.Contains(before, r) {
+	status, reasons, _ := strings.Cut(from, "|")
+	var was []string
+	if reasons != "" {
+		was = strings.Split(reasons, ",")
+	}
+	s := *d.Standing
+	s.From, s.Added, s.Lifted = status, nil, nil
+	for _, r := range s.Reasons {
+		if !slices.Contains(was, r) {
 			s.Added = append(s.Added, r)
 		}
 	}
-	for _, r := range before {
-		if !slices.Contains(n.Reasons, r) {
+	for _, r := range was {
+		if !slices.Contains(s.Reasons, r) {
 			s.Lifted = append(s.Lifted, r)
 		}
 	}
-	return s
+	d.Standing = &s
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("retell %s: %w", n.Template, err)
+	}
+	return b, nil
+}
+
+func standingOf(n News) (Standing, error) {
+	var d Data
+	if err := json.Unmarshal(n.Data, &d); err != nil {
+		return Standing{}, fmt.Errorf("%s: %w", n.Template, err)
+	}
+	if d.Standing == nil {
+		return Standing{}, fmt.Errorf("%s: no standing in its data", n.Template)
+	}
+	return *d.Standing, nil
+}
+
+func standingState(status string, reasons []string) string {
+	rs := slices.Clone(reasons)
+	slices.Sort(rs)
+	return status + "|" + strings.Join(slices.Compact(rs), ",")
 }

@@ -120,54 +120,107 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	return AcceptResult{}, nil
 }
 
-// settle makes req's delivery wait Settle for its thread's state to
-// settle, and gives it the place of the thread's mails still waiting:
-// each of those is superseded (never sent), and req's delivery tells the
-// change since the state the oldest started from — or is suppressed when
-// there is none — and goes out when the oldest would have (a partner whose
-// standing keeps changing still hears within Settle of the first change).
-// A mail of the thread whose attempt is already in flight is left to go.
-// The partner's mails are handled in the order they were published, so
-// the oldest waiting one is the first of the changes folded.
+// settle decides what req, a mail of a thread, becomes beside the
+// thread's other mails, whatever order their events arrived in (two
+// types of event are two durables): the thread's state now is the one
+// its latest news left (highest ThreadSeq), and the recipient was last
+// told the one of the latest mail on its way or gone (none: the state
+// before the thread's first news).
+//   - news older than what the recipient was told is superseded;
+//   - a state now the same as the one told is no news: req and the mails
+//     still waiting are suppressed (no_net_change; superseded);
+//   - otherwise one mail tells it: req, retold as the change from the
+//     state told, held Settle for the state to settle but no later than
+//     the waiting mails it supersedes would have gone — or, when a
+//     waiting mail carries newer news than req, that mail, and req is
+//     superseded.
+//
+// A waiting mail that a sender took meanwhile is left to go.
 func (a *App) settle(ctx context.Context, req domain.MailRequest, now time.Time) (*domain.Delivery, error) {
-	ids, err := a.d.Repo.Waiting(ctx, req.PartnerID, req.Thread, req.ID)
+	th, err := a.d.Repo.Thread(ctx, req.PartnerID, req.Thread, req.ID)
 	if err != nil {
-		return nil, fmt.Errorf("mails waiting on %s's thread %s: %w", req.PartnerID, req.Thread, err)
+		return nil, fmt.Errorf("mails of %s's thread %s: %w", req.PartnerID, req.Thread, err)
 	}
-	until, news := now.Add(a.d.Settle), true
-	for _, id := range ids {
-		err := a.d.Repo.Update(ctx, id, func(w *domain.Delivery) error {
-			q, at := w.Request(), w.NextAttemptAt()
-			if !w.Supersede(now, domain.ReasonSuperseded) {
-				return nil // on its way after all
+	x := ThreadMail{ID: req.ID, Seq: req.ThreadSeq, News: mails.News{Template: req.TemplateID, Data: req.Data}}
+	var told string
+	if th.Told != nil {
+		_, told, err = mails.States(th.Told.News)
+	} else {
+		first := x
+		if th.First != nil && th.First.Seq <= x.Seq { // a tie: the one recorded first
+			first = *th.First
+		}
+		told, _, err = mails.States(first.News)
+	}
+	if err != nil {
+		return nil, err
+	}
+	latest := x
+	if th.Latest != nil && th.Latest.Seq > x.Seq {
+		latest = *th.Latest
+	}
+	_, current, err := mails.States(latest.News)
+	if err != nil {
+		return nil, err
+	}
+	keep, reason := "", domain.ReasonSuperseded // the waiting mail that stays, if not req; req's fate otherwise
+	switch {
+	case th.Told != nil && x.Seq < th.Told.Seq:
+		keep = "-" // stale: everything waiting stays as it is
+	case current == told:
+		reason = domain.ReasonNoNetChange
+	case latest.ID != x.ID:
+		keep = latest.ID
+	default:
+		reason = ""
+	}
+	until := now.Add(a.d.Settle)
+	if keep != "-" {
+		for _, w := range th.Waiting {
+			if w.ID == keep {
+				continue
 			}
-			data, n, err := mails.Fold(mails.Waiting{Template: q.TemplateID, Data: q.Data}, mails.Waiting{Template: req.TemplateID, Data: req.Data})
-			if err != nil {
-				return err
+			if err := a.supersede(ctx, w.ID, req.ID); err != nil {
+				return nil, err
 			}
-			req.Data, news = data, n
-			if at.Before(until) {
-				until = at
+			if w.NextAttemptAt.Before(until) {
+				until = w.NextAttemptAt
 			}
-			a.d.Log.InfoContext(ctx, "mail superseded while it waited: a newer one of its thread tells the change",
-				append(mailAttrs(q), "thread", q.Thread, "by", req.ID)...)
-			a.d.Metrics.Suppressed(q.TemplateID)
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("supersede mail %s: %w", id, err)
+		}
+	}
+	if reason == "" {
+		if req.Data, err = mails.Retell(told, x.News); err != nil {
+			return nil, err
 		}
 	}
 	d, err := domain.NewDelivery(req, now)
 	if err != nil {
 		return nil, err
 	}
-	if !news {
-		d.Supersede(now, domain.ReasonNoNetChange)
-	} else if until.After(now) {
+	switch {
+	case reason != "":
+		d.Supersede(now, reason)
+	case until.After(now):
 		d.Hold(until)
 	}
 	return d, nil
+}
+
+// supersede gives up the waiting mail id of a thread for the mail by.
+func (a *App) supersede(ctx context.Context, id, by string) error {
+	err := a.d.Repo.Update(ctx, id, func(w *domain.Delivery) error {
+		if w.Supersede(a.d.Clock.Now(), domain.ReasonSuperseded) {
+			q := w.Request()
+			a.d.Log.InfoContext(ctx, "mail superseded while it waited: a newer one of its thread has the news",
+				append(mailAttrs(q), "thread", q.Thread, "by", by)...)
+			a.d.Metrics.Suppressed(q.TemplateID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("supersede mail %s: %w", id, err)
+	}
+	return nil
 }
 
 // prepare resolves what the mail needs from the directory before an

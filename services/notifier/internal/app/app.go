@@ -76,9 +76,9 @@ type Repository interface {
 	NextAttemptAt(ctx context.Context) (time.Time, error)
 	// Exists reports whether the delivery id is recorded.
 	Exists(ctx context.Context, id string) (bool, error)
-	// Waiting lists the ids of partnerID's mails of thread that wait for
-	// their first or next attempt (pending), oldest first, but exceptID.
-	Waiting(ctx context.Context, partnerID, thread, exceptID string) ([]string, error)
+	// Thread reads what the fold of a new mail of partnerID's thread needs
+	// of the thread's other mails (all but exceptID).
+	Thread(ctx context.Context, partnerID, thread, exceptID string) (Thread, error)
 	// Get reads a delivery; ErrNotFound when absent.
 	Get(ctx context.Context, id string) (*domain.Delivery, error)
 	// List reads deliveries, newest first.
@@ -92,6 +92,26 @@ type Repository interface {
 	// out and another attempt began (then only the attempt's own outcome is
 	// kept); err is the transaction's failure (nothing saved).
 	Record(ctx context.Context, rs []Recorded) (errs []error, err error)
+}
+
+// Thread is what a thread's mails tell the fold of a new one.
+type Thread struct {
+	// Waiting are the mails still waiting to go (pending), by ThreadSeq.
+	Waiting []ThreadMail
+	// Told is the mail on its way or gone (sending, delivered, failed)
+	// with the highest ThreadSeq: the state the recipient was last told.
+	// Latest is the mail with the highest ThreadSeq whatever its status:
+	// the thread's state now. First is the one with the lowest: the
+	// state before anything the thread tells. Nil: no such mail.
+	Told, Latest, First *ThreadMail
+}
+
+// ThreadMail is a mail of a thread as the fold sees it.
+type ThreadMail struct {
+	ID            string
+	Seq           uint64
+	News          mails.News
+	NextAttemptAt time.Time
 }
 
 // Created is what recording a mail found beside it.

@@ -97,7 +97,11 @@ type MailRequest struct {
 	// standing, one side of a grant), or is empty: a mail of a thread
 	// waits for the state to settle, and a newer one of the same thread
 	// and partner takes the place of one still waiting (Supersede).
+	// ThreadSeq orders the thread's news as it happened: the trigger's
+	// sequence on its partition (one partner's events, whichever durable
+	// delivered them first).
 	Thread      string
+	ThreadSeq   uint64
 	CausationID string // CloudEvent id of the triggering event
 	// CorrelationID and TraceParent come from the trigger, so that the
 	// delivery's events continue its conversation and trace.

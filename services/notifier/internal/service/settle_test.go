@@ -1,13 +1,20 @@
 package service_test
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
 // TestNewsWaitsForItsStateToSettle: with MAIL_SETTLE, a standing change or
@@ -30,23 +37,41 @@ func TestNewsWaitsForItsStateToSettle(t *testing.T) {
 	h.contactsKnown(3)
 
 	start := time.Now()
+	seq := map[string]uint64{}
 	standing := func(p string, ch registrationv1.PartnerStandingChanged) {
 		ch.PartnerID, ch.ChangedAt, ch.ChangedBy = p, time.Now().UTC(), "ops-1"
-		publish(t, h.js, registrationv1.TypePartnerStandingChanged, "", p, ch)
+		seq[p]++
+		publishSeq(t, h, registrationv1.TypePartnerStandingChanged, p, seq[p], ch)
 	}
 	standing(flap, registrationv1.PartnerStandingChanged{From: "active", To: "suspended", Reasons: []string{"compliance_hold"},
 		Added: []string{"compliance_hold"}, Lifted: []string{}})
 	standing(steady, registrationv1.PartnerStandingChanged{From: "active", To: "suspended", Reasons: []string{"compliance_hold"},
 		Added: []string{"compliance_hold"}, Lifted: []string{}})
-	p := parties(flap, prv)
-	publish(t, h.js, relv1.TypeAccessSuspended, "", flap, relv1.AccessSuspended{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
-		Reasons: []string{"compliance_hold"}})
 	standing(flap, registrationv1.PartnerStandingChanged{From: "suspended", To: "active", Reasons: []string{},
 		Added: []string{}, Lifted: []string{"compliance_hold"}})
 	standing(steady, registrationv1.PartnerStandingChanged{From: "suspended", To: "suspended",
 		Reasons: []string{"compliance_hold", "verification_revoked"}, Added: []string{"verification_revoked"}, Lifted: []string{}})
-	publish(t, h.js, relv1.TypeAccessReinstated, "", flap, relv1.AccessReinstated{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
-		ExpiresAt: time.Now().Add(365 * 24 * time.Hour).UTC()})
+
+	// The reseller's access held and given back ten times: two event
+	// types, two durables, so the provider's mails are recorded in any
+	// order — here the order is scrambled on purpose.
+	p := parties(flap, prv)
+	type access struct {
+		typ  string
+		seq  uint64
+		data any
+	}
+	var flips []access
+	for i := range 10 {
+		flips = append(flips,
+			access{relv1.TypeAccessSuspended, uint64(10 + 2*i), relv1.AccessSuspended{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
+				Reasons: []string{"compliance_hold"}}},
+			access{relv1.TypeAccessReinstated, uint64(11 + 2*i), relv1.AccessReinstated{Parties: p, GrantID: "gr-f", Side: relv1.SideReseller,
+				ExpiresAt: time.Now().Add(365 * 24 * time.Hour).UTC()}})
+	}
+	for _, i := range []int{1, 0, 3, 5, 2, 4, 7, 9, 11, 6, 8, 10, 13, 12, 19, 15, 14, 17, 16, 18} {
+		publishSeq(t, h, flips[i].typ, flap, flips[i].seq, flips[i].data)
+	}
 
 	h.sent(1)
 	if since := time.Since(start); since < settle-200*time.Millisecond {
@@ -80,13 +105,41 @@ func TestNewsWaitsForItsStateToSettle(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	// However the ten pairs arrived, every one of them was given up.
+	var accessFlips []string
+	for _, m := range reasons(prv) {
+		if !strings.Contains(m, " suppressed ") {
+			t.Errorf("the provider's mail %s went or waits", m)
+		}
+		accessFlips = append(accessFlips, m)
+	}
+	if len(accessFlips) != 20 {
+		t.Errorf("the provider has %d mails, want the 20 flips recorded", len(accessFlips))
+	}
 	for p, want := range map[string][]string{
 		flap:   {"registration.standing_changed suppressed no_net_change", "registration.standing_changed suppressed superseded"},
-		prv:    {"relationships.access_reinstated suppressed no_net_change", "relationships.access_suspended suppressed superseded"},
+		prv:    accessFlips,
 		steady: {"registration.standing_changed delivered ", "registration.standing_changed suppressed superseded"},
 	} {
 		if got := reasons(p); !slices.Equal(got, want) {
 			t.Errorf("%s's mails:\n  %s\nwant\n  %s", p, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
+	}
+}
+
+// publishSeq publishes an event of partner p with its sequence on p's
+// partition, as the producers' outboxes do.
+func publishSeq(t *testing.T, h *harness, typ, p string, seq uint64, data any) {
+	t.Helper()
+	body, _ := json.Marshal(data)
+	m := nats.NewMsg(testkit.Subject(typ, p))
+	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: ce.NewID(), ce.HSource: bus.OwnerSource(ce.Topic(typ)),
+		ce.HType: typ, ce.HSubject: p, ce.HDataContentType: "application/json", ce.HPartitionKey: p, ce.HSequence: ce.FormatSequence(seq)} {
+		m.Header[k] = []string{v}
+	}
+	m.Header[nats.MsgIdHdr] = []string{ce.NewID()}
+	m.Data = body
+	if _, err := h.js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
 	}
 }

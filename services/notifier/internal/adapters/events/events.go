@@ -168,6 +168,9 @@ func (h *Handlers) handle(m mail) bus.HandlerFunc {
 		if err != nil || skip {
 			return err
 		}
+		if req.Thread != "" {
+			req.ThreadSeq = ev.Sequence // the order of the partner's events, whichever durable came first
+		}
 		ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: strings.TrimPrefix(ev.Source, "/services/")})
 		_, err = h.App.Accept(ctx, req)
 		return err

@@ -5,7 +5,9 @@
 package memory
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
+	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
 
 // Repository implements app.Repository.
@@ -21,12 +24,12 @@ type Repository struct {
 	rows   map[string]domain.DeliverySnapshot
 	ended  map[string]string // challenge id → why (EndLinkAhead)
 	events []domain.Event
-	order  []string // ids as created
+	order  map[string]int // id → rank of creation (ties of ThreadSeq)
 }
 
 // New returns an empty repository.
 func New() *Repository {
-	return &Repository{rows: map[string]domain.DeliverySnapshot{}, ended: map[string]string{}}
+	return &Repository{rows: map[string]domain.DeliverySnapshot{}, ended: map[string]string{}, order: map[string]int{}}
 }
 
 // Create implements app.Repository.
@@ -52,22 +55,47 @@ func (r *Repository) Create(_ context.Context, d *domain.Delivery) (app.Created,
 		sort.Strings(c.Superseded)
 	}
 	r.save(d)
-	r.order = append(r.order, d.ID())
+	r.order[d.ID()] = len(r.order)
 	return c, nil
 }
 
-// Waiting implements app.Repository.
-func (r *Repository) Waiting(_ context.Context, partnerID, thread, exceptID string) ([]string, error) {
+// Thread implements app.Repository.
+func (r *Repository) Thread(_ context.Context, partnerID, thread, exceptID string) (app.Thread, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var ids []string
-	for _, id := range r.order {
-		s := r.rows[id]
-		if id != exceptID && thread != "" && s.Request.PartnerID == partnerID && s.Request.Thread == thread && s.Status == domain.StatusPending {
-			ids = append(ids, id)
+	var th app.Thread
+	var all []app.ThreadMail
+	told := map[string]bool{}
+	for id, s := range r.rows {
+		q := s.Request
+		if id == exceptID || thread == "" || q.PartnerID != partnerID || q.Thread != thread {
+			continue
+		}
+		m := app.ThreadMail{ID: id, Seq: q.ThreadSeq, News: mails.News{Template: q.TemplateID, Data: q.Data}, NextAttemptAt: s.NextAttemptAt}
+		all = append(all, m)
+		switch s.Status {
+		case domain.StatusPending:
+			th.Waiting = append(th.Waiting, m)
+		case domain.StatusSending, domain.StatusDelivered, domain.StatusFailed:
+			told[id] = true
 		}
 	}
-	return ids, nil
+	bySeq := func(a, b app.ThreadMail) int {
+		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(r.order[a.ID], r.order[b.ID]))
+	}
+	slices.SortFunc(all, bySeq)
+	slices.SortFunc(th.Waiting, bySeq)
+	for i := range all {
+		m := all[i]
+		if told[m.ID] {
+			th.Told = &m
+		}
+	}
+	if len(all) > 0 {
+		first, latest := all[0], all[len(all)-1]
+		th.First, th.Latest = &first, &latest
+	}
+	return th, nil
 }
 
 // EndLinkAhead implements app.Repository.

@@ -61,14 +61,14 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) (app.Create
 		args := []any{q.ID, q.PartnerID, q.EnrollmentID, q.Program, q.TemplateID, q.Recipient, q.ContactName,
 			string(q.Language), q.Market, optTime(q.ExpiresAt), secretToKeep(s), q.CausationID, string(s.Status), s.NextAttemptAt,
 			string(s.FailReason), q.CorrelationID, q.TraceParent, string(q.Category), jsonOrEmpty(q.Data), q.TriggerType,
-			q.ChallengeID, q.SecretRef, q.Thread}
+			q.ChallengeID, q.SecretRef, q.Thread, int64(q.ThreadSeq)}
 		attempt := `SELECT NULL`
 		if len(s.Attempts) == 1 {
 			// Written only with a new delivery row: a duplicate adds nothing.
 			a := s.Attempts[0]
 			args = append(args, a.Number, a.StartedAt, optTime(a.FinishedAt), string(a.Outcome), a.Error, a.SMTPCode)
 			attempt = `INSERT INTO delivery_attempts (delivery_id, number, started_at, finished_at, outcome, error, smtp_code)
-				SELECT id, $24, $25, $26, $27, $28, $29 FROM d`
+				SELECT id, $25, $26, $27, $28, $29, $30 FROM d`
 		}
 		// A mail still to be sent is not recorded when its challenge ended
 		// ahead of it (EndLinkAhead): the same statement tells why, and
@@ -81,8 +81,8 @@ func (r *Repository) Create(ctx context.Context, d *domain.Delivery) (app.Create
 				AND challenge_id <> '' AND challenge_id <> $21 AND status IN ('pending', 'sending')),
 			d AS (INSERT INTO deliveries (id, partner_id, enrollment_id, program, template_id, recipient,
 			contact_name, language, market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version,
-			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref, thread)
-			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22,$23 WHERE NOT EXISTS (SELECT FROM e)
+			correlation_id, trace_parent, category, data, trigger_type, challenge_id, secret_ref, thread, thread_seq)
+			SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$17,$18,$19,$20,$21,$22,$23,$24 WHERE NOT EXISTS (SELECT FROM e)
 			ON CONFLICT (id) DO NOTHING
 			RETURNING id), a AS (`+attempt+`)
 			SELECT count(*), (SELECT why FROM e), ARRAY(SELECT id FROM s ORDER BY id) FROM d`, args...).Scan(&created, &ended, &c.Superseded)
@@ -268,7 +268,7 @@ func (r *Repository) Get(ctx context.Context, id string) (*domain.Delivery, erro
 
 const deliveryColumns = `id, partner_id, enrollment_id, program, template_id, recipient, contact_name, language,
 	market, expires_at, sealed_secret, causation_id, status, next_attempt_at, fail_reason, version, correlation_id, trace_parent,
-	category, data, trigger_type, challenge_id, secret_ref, ended_why, thread`
+	category, data, trigger_type, challenge_id, secret_ref, ended_why, thread, thread_seq`
 
 // scanDelivery reads deliveryColumns, then the extra columns a query
 // selected after them into extra.
@@ -276,17 +276,19 @@ func scanDelivery(row pgx.Row, extra ...any) (domain.DeliverySnapshot, error) {
 	var s domain.DeliverySnapshot
 	var lang, status, reason, category string
 	var expires *time.Time
+	var threadSeq int64
 	req := &s.Request
 	err := row.Scan(append([]any{&req.ID, &req.PartnerID, &req.EnrollmentID, &req.Program,
 		&req.TemplateID, &req.Recipient, &req.ContactName, &lang, &req.Market, &expires, &req.SealedSecret,
 		&req.CausationID, &status, &s.NextAttemptAt, &reason, &s.Version, &req.CorrelationID, &req.TraceParent,
-		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy, &req.Thread}, extra...)...)
+		&category, &req.Data, &req.TriggerType, &req.ChallengeID, &req.SecretRef, &s.EndedWhy, &req.Thread, &threadSeq}, extra...)...)
 	if err != nil {
 		return s, err
 	}
 	if expires != nil {
 		req.ExpiresAt = *expires
 	}
+	req.ThreadSeq = uint64(threadSeq)
 	req.Language, req.Category, s.Status, s.FailReason = domain.Language(lang), domain.Category(category), domain.Status(status), domain.FailReason(reason)
 	return s, nil
 }
@@ -385,15 +387,46 @@ func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Deliv
 	return out, next, nil
 }
 
-// Waiting implements app.Repository (the partial index deliveries_waiting_on_thread).
-func (r *Repository) Waiting(ctx context.Context, partnerID, thread, exceptID string) ([]string, error) {
-	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT id FROM deliveries
-		WHERE partner_id = $1 AND thread = $2 AND id <> $3 AND status = 'pending' AND thread <> ''
-		ORDER BY created_at, id`, partnerID, thread, exceptID)
+// Thread implements app.Repository: one round trip over the partial
+// index deliveries_by_thread; a tie of sequences (news without one) goes
+// by the order the mails were recorded in.
+func (r *Repository) Thread(ctx context.Context, partnerID, thread, exceptID string) (app.Thread, error) {
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `
+		(SELECT 'waiting', id, thread_seq, template_id, data, next_attempt_at FROM deliveries
+			WHERE partner_id = $1 AND thread = $2 AND id <> $3 AND status = 'pending' ORDER BY thread_seq, created_at, id)
+		UNION ALL
+		(SELECT 'told', id, thread_seq, template_id, data, next_attempt_at FROM deliveries
+			WHERE partner_id = $1 AND thread = $2 AND id <> $3 AND status IN ('sending', 'delivered', 'failed')
+			ORDER BY thread_seq DESC, created_at DESC, id DESC LIMIT 1)
+		UNION ALL
+		(SELECT 'latest', id, thread_seq, template_id, data, next_attempt_at FROM deliveries
+			WHERE partner_id = $1 AND thread = $2 AND id <> $3 ORDER BY thread_seq DESC, created_at DESC, id DESC LIMIT 1)
+		UNION ALL
+		(SELECT 'first', id, thread_seq, template_id, data, next_attempt_at FROM deliveries
+			WHERE partner_id = $1 AND thread = $2 AND id <> $3 ORDER BY thread_seq, created_at, id LIMIT 1)`, partnerID, thread, exceptID)
 	if err != nil {
-		return nil, err
+		return app.Thread{}, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	var th app.Thread
+	var kind string
+	var m app.ThreadMail
+	var seq int64
+	_, err = pgx.ForEachRow(rows, []any{&kind, &m.ID, &seq, &m.News.Template, &m.News.Data, &m.NextAttemptAt}, func() error {
+		mail := m
+		mail.Seq = uint64(seq)
+		switch kind {
+		case "waiting":
+			th.Waiting = append(th.Waiting, mail)
+		case "told":
+			th.Told = &mail
+		case "latest":
+			th.Latest = &mail
+		case "first":
+			th.First = &mail
+		}
+		return nil
+	})
+	return th, err
 }
 
 // Exists implements app.Repository.
