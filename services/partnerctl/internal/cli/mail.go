@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -178,7 +179,9 @@ type sentMail struct {
 	Recipient  string `json:"recipient"`
 	Status     string `json:"status"`
 	FailReason string `json:"fail_reason"`
-	Trigger    struct {
+	// SuppressedReason: why a suppressed mail was never sent.
+	SuppressedReason string `json:"suppressed_reason"`
+	Trigger          struct {
 		Type string `json:"type"`
 	} `json:"trigger"`
 	Attempts []struct {
@@ -198,8 +201,8 @@ func newMailListCmd(g *globals) *cobra.Command {
 		Short: "The mails a partner was sent, newest first, and how each went (operator)",
 		Long: `GET {notifier}/v1/mails?partner_id=…, as an operator: the answer to "did the partner get the
 mail?". One row per mail: its id, template, the address (masked, as the notifier shows it),
-its status (failed with why: permanent_error, expired, attempts_exhausted), how many
-attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
+its status (failed with why: permanent_error, expired, attempts_exhausted; suppressed with
+why it was never sent: reminders_off, superseded, no_net_change), how many attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
 A line says when the partner stopped reminders. -o json prints the API's answer, each mail
 with its trigger event and every attempt, every page's mails in one answer.`,
 		Example: `  partnerctl mail list PG-PRTA-HD7W-NYE
@@ -264,8 +267,8 @@ with its trigger event and every attempt, every page's mails in one answer.`,
 			rows := make([][]string, 0, len(list.Mails))
 			for _, m := range list.Mails {
 				st := m.Status
-				if m.FailReason != "" {
-					st += " (" + m.FailReason + ")"
+				if why := cmp.Or(m.FailReason, m.SuppressedReason); why != "" {
+					st += " (" + why + ")"
 				}
 				last := "-"
 				if n := len(m.Attempts); n > 0 {

@@ -85,7 +85,7 @@ func TestMailRender(t *testing.T) {
 
 // TestMailListShowsHowEachMailWent: mail list asks the notifier (as an
 // operator) for a partner's mails and shows each one's status, why it
-// failed and its last attempt; the real notifier answers it in the
+// failed or was never sent and its last attempt; the real notifier answers it in the
 // end-to-end test (PartnerctlFeedAndWebhooks).
 func TestMailListShowsHowEachMailWent(t *testing.T) {
 	f := newFakeAPI(t)
@@ -95,15 +95,18 @@ func TestMailListShowsHowEachMailWent(t *testing.T) {
 			`"recipient":"h***@sakura-tech.co.jp","status":"failed","fail_reason":"permanent_error","trigger":{"type":"t","id":"e"},`+
 			`"attempts":[{"number":1,"started_at":"2026-11-21T10:00:00Z","finished_at":"2026-11-21T10:00:01Z","outcome":"permanent_failure","smtp_code":550,"error":"no such user"}]},`+
 			`{"id":"m-1","message_id":"<m-1@x>","template":"email_ownership.verify.v1","category":"transactional","partner_id":"PG-7K3M9Q",`+
-			`"recipient":"h***@sakura-tech.co.jp","status":"pending","trigger":{"type":"t","id":"e"},"attempts":[]}]}`)
+			`"recipient":"h***@sakura-tech.co.jp","status":"pending","trigger":{"type":"t","id":"e"},"attempts":[]},`+
+			`{"id":"m-0","message_id":"<m-0@x>","template":"registration.standing_changed","category":"transactional","partner_id":"PG-7K3M9Q",`+
+			`"recipient":"h***@sakura-tech.co.jp","status":"suppressed","suppressed_reason":"no_net_change","trigger":{"type":"t","id":"e"},"attempts":[]}]}`)
 	})
 	code, out, errOut := runIn(t, "", nil, f.args("mail", "list", "PG-7K3M9Q", "--status", "failed", "--limit", "20")...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{
-		"m-2  agreements.reacceptance_required  h***@sakura-tech.co.jp  failed (permanent_error)  1         2026-11-21 10:00:01Z permanent_failure 550: no such user",
-		"m-1  email_ownership.verify.v1         h***@sakura-tech.co.jp  pending                   0         -",
+		"m-2  agreements.reacceptance_required  h***@sakura-tech.co.jp  failed (permanent_error)    1         2026-11-21 10:00:01Z permanent_failure 550: no such user",
+		"m-1  email_ownership.verify.v1         h***@sakura-tech.co.jp  pending                     0         -",
+		"m-0  registration.standing_changed     h***@sakura-tech.co.jp  suppressed (no_net_change)  0         -",
 		"the partner stopped reminders",
 	} {
 		if !strings.Contains(out, want) {
