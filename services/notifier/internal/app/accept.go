@@ -206,6 +206,25 @@ func (a *App) settle(ctx context.Context, req domain.MailRequest, now time.Time)
 	return d, nil
 }
 
+// EndThreads gives up the news still waiting on threads, which the event
+// by ended (a relationship over: its access is neither held nor given
+// back any more). Mails of those threads recorded afterwards are not
+// held back by it.
+func (a *App) EndThreads(ctx context.Context, threads []ThreadRef, by string) error {
+	for _, r := range threads {
+		th, err := a.d.Repo.Thread(ctx, r.PartnerID, r.Thread, "")
+		if err != nil {
+			return fmt.Errorf("mails of %s's thread %s: %w", r.PartnerID, r.Thread, err)
+		}
+		for _, w := range th.Waiting {
+			if err := a.supersede(ctx, w.ID, by); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // supersede gives up the waiting mail id of a thread for the mail by.
 func (a *App) supersede(ctx context.Context, id, by string) error {
 	err := a.d.Repo.Update(ctx, id, func(w *domain.Delivery) error {

@@ -106,6 +106,11 @@ type Thread struct {
 	Told, Latest, First *ThreadMail
 }
 
+// ThreadRef names one partner's thread.
+type ThreadRef struct {
+	PartnerID, Thread string
+}
+
 // ThreadMail is a mail of a thread as the fold sees it.
 type ThreadMail struct {
 	ID            string

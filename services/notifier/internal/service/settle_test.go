@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -141,5 +142,45 @@ func publishSeq(t *testing.T, h *harness, typ, p string, seq uint64, data any) {
 	m.Data = body
 	if _, err := h.js.PublishMsg(context.Background(), m); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNewsOfAnEndedRelationshipIsNotSent: the provider's access held while
+// the reseller's standing settles, then the reseller ends the
+// relationship: the provider hears that it ended, at once, and never that
+// its access was on hold — that news waiting is superseded.
+func TestNewsOfAnEndedRelationshipIsNotSent(t *testing.T) {
+	const settle = time.Second
+	h := start(t, opts{settle: settle})
+	const res, prv, prvAddr = "PG-STDY-0000-0BJ", "PG-PRVF-0000-0C8", "ichiro@provider-f.example.co.jp"
+	h.registered(res, "株式会社しずか産業", "yumi@steady.example.co.jp")
+	h.registered(prv, "株式会社名城インフォテック", prvAddr)
+	h.contactsKnown(2)
+	p := parties(res, prv)
+	publishSeq(t, h, relv1.TypeAccessSuspended, res, 5, relv1.AccessSuspended{Parties: p, GrantID: "gr-e", Side: relv1.SideReseller,
+		Reasons: []string{"compliance_hold"}})
+	var list mailList
+	testkit.Eventually(t, 10*time.Second, func() error {
+		h.get("/v1/mails?partner_id="+prv, h.operator(), 200, &list)
+		if len(list.Mails) != 1 || list.Mails[0].Status != "pending" {
+			return fmt.Errorf("the provider's mails: %+v", list.Mails)
+		}
+		return nil
+	})
+	publishSeq(t, h, relv1.TypeRelationshipEnded, res, 6, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller,
+		EndedBySubject: "admin-1", Cause: relv1.EndCauseChosen, Reason: "取引終了"})
+	h.sent(1)
+	time.Sleep(settle + 500*time.Millisecond) // the held news would have gone by now
+	if got := h.sent(1); len(got) != 1 || got[0].To != prvAddr || strings.Contains(got[0].Subject, "一時停止") {
+		t.Fatalf("the provider was mailed:\n%s", subjects(got))
+	}
+	h.get("/v1/mails?partner_id="+prv, h.operator(), 200, &list)
+	var states []string
+	for _, m := range list.Mails {
+		states = append(states, m.Template+" "+m.Status+" "+m.SuppressedReason)
+	}
+	slices.Sort(states)
+	if want := []string{"relationships.access_suspended suppressed superseded", "relationships.relationship_ended delivered "}; !slices.Equal(states, want) {
+		t.Errorf("the provider's mails: %v, want %v", states, want)
 	}
 }

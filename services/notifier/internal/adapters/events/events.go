@@ -50,6 +50,43 @@ type mail struct {
 	build    builder
 }
 
+// ender names the threads an event ends.
+type ender func(ev ce.Event) ([]app.ThreadRef, error)
+
+// endsThreads are the mails (by template) whose event ends threads: the
+// relationship's access is over, so news still waiting about either side
+// holding it is given up, whether the event itself is mailed or not.
+var endsThreads = map[string]ender{
+	mails.AccessExpired: endsAccess(func(p relv1.AccessExpired) (relv1.Parties, bool) { return p.Parties, true }),
+	mails.AccessTerminated: endsAccess(func(p relv1.AccessTerminated) (relv1.Parties, bool) {
+		return p.Parties, p.Reason == relv1.TerminatedRelationshipEnded // a widening replaces the grant
+	}),
+	mails.RelationshipEnded: endsAccess(func(p relv1.RelationshipEnded) (relv1.Parties, bool) { return p.Parties, true }),
+}
+
+// endsAccess: the relationship's access is over (ended, its grant
+// expired), so news of either side's access held or given back is moot.
+func endsAccess[T any](parties func(T) (relv1.Parties, bool)) ender {
+	return func(ev ce.Event) ([]app.ThreadRef, error) {
+		var p T
+		if err := ev.DecodeData(&p, false); err != nil {
+			return nil, err
+		}
+		ps, ok := parties(p)
+		if !ok {
+			return nil, nil
+		}
+		return []app.ThreadRef{{PartnerID: ps.ResellerID, Thread: accessThread(ps, relv1.SideProvider)},
+			{PartnerID: ps.ProviderID, Thread: accessThread(ps, relv1.SideReseller)}}, nil
+	}
+}
+
+// accessThread is the thread of the news about side's standing holding a
+// relationship's access, mailed to the other side.
+func accessThread(p relv1.Parties, side string) string {
+	return "access:" + p.RelationshipID + ":" + side
+}
+
 // builder fills the request's partner, data and secret from the event;
 // skip reports an event that needs no mail.
 type builder func(ctx context.Context, h *Handlers, ev ce.Event, req *domain.MailRequest) (skip bool, err error)
@@ -165,8 +202,20 @@ func (h *Handlers) handle(m mail) bus.HandlerFunc {
 		req := domain.MailRequest{ID: ev.ID, TemplateID: k.ID, Category: domain.Category(k.Category), PartnerID: ev.Subject,
 			TriggerType: ev.Type, CausationID: ev.ID, CorrelationID: cause.CorrelationID, TraceParent: cause.TraceParent}
 		skip, err := m.build(ctx, h, ev, &req)
-		if err != nil || skip {
+		if err != nil {
 			return err
+		}
+		if ends := endsThreads[m.template]; ends != nil {
+			threads, err := ends(ev)
+			if err != nil {
+				return err
+			}
+			if err := h.App.EndThreads(ctx, threads, ev.ID); err != nil {
+				return err
+			}
+		}
+		if skip {
+			return nil
 		}
 		if req.Thread != "" {
 			req.ThreadSeq = ev.Sequence // the order of the partner's events, whichever durable came first
@@ -397,7 +446,7 @@ func counterpartMail(req *domain.MailRequest, parties relv1.Parties, side string
 	r.StandingOf = side
 	// News about one side of the grant, which may come back soon: a
 	// suspension and its reinstatement while the mail waits cancel out.
-	req.Thread = "access:" + r.GrantID + ":" + side
+	req.Thread = accessThread(parties, side)
 	switch side {
 	case relv1.SideProvider:
 		req.ExpiresAt = parties.OccurredAt.Add(newsLifetime)
