@@ -163,10 +163,12 @@ func (a *App) settle(ctx context.Context, req domain.MailRequest, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	keep, reason := "", domain.ReasonSuperseded // the waiting mail that stays, if not req; req's fate otherwise
+	// reason is what becomes of req (none: it is the news); keep is the
+	// waiting mail that stays, if any.
+	stale := th.Told != nil && x.Seq < th.Told.Seq
+	keep, reason := "", domain.ReasonSuperseded
 	switch {
-	case th.Told != nil && x.Seq < th.Told.Seq:
-		keep = "-" // stale: everything waiting stays as it is
+	case stale: // everything waiting stays as it is
 	case current == told:
 		reason = domain.ReasonNoNetChange
 	case latest.ID != x.ID:
@@ -175,7 +177,7 @@ func (a *App) settle(ctx context.Context, req domain.MailRequest, now time.Time)
 		reason = ""
 	}
 	until := now.Add(a.d.Settle)
-	if keep != "-" {
+	if !stale {
 		for _, w := range th.Waiting {
 			if w.ID == keep {
 				continue
