@@ -448,15 +448,36 @@ func (h *harness) refusedMail(t *testing.T, p, addr string) mailList {
 	publish(t, h.js, agreementsv1.TypeReacceptanceRequired, "", p, agreementsv1.ReacceptanceRequired{RequirementID: "rr-" + p, PartnerID: p,
 		LocationID: p + "-L1", Program: "indirect_reseller", Market: "JP", VersionID: "v-9", CurrentAcceptanceID: "a-" + p,
 		DueBy: time.Now().Add(30 * 24 * time.Hour).UTC()})
+	return h.onlyMail(p, "failed")
+}
+
+// onlyMail waits until partner p has one mail, with status, and returns
+// the list.
+func (h *harness) onlyMail(p, status string) mailList {
+	h.t.Helper()
 	var list mailList
-	testkit.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(h.t, 10*time.Second, func() error {
 		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
-		if len(list.Mails) != 1 || list.Mails[0].Status != "failed" {
-			return fmt.Errorf("mails %+v", list.Mails)
+		if len(list.Mails) != 1 || list.Mails[0].Status != status {
+			return fmt.Errorf("%s's mails %+v, want one %s", p, list.Mails, status)
 		}
 		return nil
 	})
 	return list
+}
+
+// mailStates are partner p's mails as "template status suppressed_reason",
+// sorted.
+func (h *harness) mailStates(p string) []string {
+	h.t.Helper()
+	var list mailList
+	h.get("/v1/mails?partner_id="+p+"&limit=500", h.operator(), 200, &list)
+	var out []string
+	for _, m := range list.Mails {
+		out = append(out, m.Template+" "+m.Status+" "+m.SuppressedReason)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // TestARefusalInTheServersOwnWordsIsRecorded: a server that refuses in

@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -96,33 +95,21 @@ func TestNewsWaitsForItsStateToSettle(t *testing.T) {
 		t.Errorf("the folded suspension reads as a second change, not one from active:\n%s", m.Text)
 	}
 
-	reasons := func(p string) []string {
-		var list mailList
-		h.get("/v1/mails?partner_id="+p, h.operator(), 200, &list)
-		var out []string
-		for _, m := range list.Mails {
-			out = append(out, m.Template+" "+m.Status+" "+m.SuppressedReason)
-		}
-		slices.Sort(out)
-		return out
-	}
 	// However the ten pairs arrived, every one of them was given up.
-	var accessFlips []string
-	for _, m := range reasons(prv) {
+	given := h.mailStates(prv)
+	for _, m := range given {
 		if !strings.Contains(m, " suppressed ") {
 			t.Errorf("the provider's mail %s went or waits", m)
 		}
-		accessFlips = append(accessFlips, m)
 	}
-	if len(accessFlips) != 20 {
-		t.Errorf("the provider has %d mails, want the 20 flips recorded", len(accessFlips))
+	if len(given) != 20 {
+		t.Errorf("the provider has %d mails, want the 20 flips recorded", len(given))
 	}
 	for p, want := range map[string][]string{
 		flap:   {"registration.standing_changed suppressed no_net_change", "registration.standing_changed suppressed superseded"},
-		prv:    accessFlips,
 		steady: {"registration.standing_changed delivered ", "registration.standing_changed suppressed superseded"},
 	} {
-		if got := reasons(p); !slices.Equal(got, want) {
+		if got := h.mailStates(p); !slices.Equal(got, want) {
 			t.Errorf("%s's mails:\n  %s\nwant\n  %s", p, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	}
@@ -159,14 +146,7 @@ func TestNewsOfAnEndedRelationshipIsNotSent(t *testing.T) {
 	p := parties(res, prv)
 	publishSeq(t, h, relv1.TypeAccessSuspended, res, 5, relv1.AccessSuspended{Parties: p, GrantID: "gr-e", Side: relv1.SideReseller,
 		Reasons: []string{"compliance_hold"}})
-	var list mailList
-	testkit.Eventually(t, 10*time.Second, func() error {
-		h.get("/v1/mails?partner_id="+prv, h.operator(), 200, &list)
-		if len(list.Mails) != 1 || list.Mails[0].Status != "pending" {
-			return fmt.Errorf("the provider's mails: %+v", list.Mails)
-		}
-		return nil
-	})
+	h.onlyMail(prv, "pending")
 	publishSeq(t, h, relv1.TypeRelationshipEnded, res, 6, relv1.RelationshipEnded{Parties: p, EndedBy: relv1.SideReseller,
 		EndedBySubject: "admin-1", Cause: relv1.EndCauseChosen, Reason: "取引終了"})
 	h.sent(1)
@@ -174,13 +154,8 @@ func TestNewsOfAnEndedRelationshipIsNotSent(t *testing.T) {
 	if got := h.sent(1); len(got) != 1 || got[0].To != prvAddr || strings.Contains(got[0].Subject, "一時停止") {
 		t.Fatalf("the provider was mailed:\n%s", subjects(got))
 	}
-	h.get("/v1/mails?partner_id="+prv, h.operator(), 200, &list)
-	var states []string
-	for _, m := range list.Mails {
-		states = append(states, m.Template+" "+m.Status+" "+m.SuppressedReason)
-	}
-	slices.Sort(states)
-	if want := []string{"relationships.access_suspended suppressed superseded", "relationships.relationship_ended delivered "}; !slices.Equal(states, want) {
+	want := []string{"relationships.access_suspended suppressed superseded", "relationships.relationship_ended delivered "}
+	if states := h.mailStates(prv); !slices.Equal(states, want) {
 		t.Errorf("the provider's mails: %v, want %v", states, want)
 	}
 }
