@@ -61,6 +61,9 @@ type VerificationMailRequested struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	SealedSecret []byte    `json:"sealed_secret"`
 	RequestedAt  time.Time `json:"requested_at"`
+	// Reason is why the challenge was opened (ChallengeOpened's); empty
+	// in events from before round 40.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ChallengeExpired: a pending challenge passed its deadline unconfirmed

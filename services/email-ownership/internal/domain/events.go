@@ -88,6 +88,9 @@ type VerificationMailRequested struct {
 	TemplateID   string // TemplateVerifyEmail
 	ExpiresAt    time.Time
 	SealedSecret []byte // nacl/box anonymous sealed box of the pkg/sealedbox.Payload JSON
+	// Reason is why the challenge was opened: a notifier holds the mail of
+	// a challenge restored by a reinstatement until the standing settles.
+	Reason OpenReason
 }
 
 // TemplateVerifyEmail is the notifier template of the verification mail.

@@ -14,7 +14,7 @@ import (
 // TestStandingCancelsAndRestoresChallenges: registration suspends the
 // partner while both challenges are open: both are cancelled (the link
 // answers the on-hold page); active again, each is restored by a fresh
-// challenge and mail (reason reinstated).
+// challenge and mail (reason reinstated, which the mail request says too).
 func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
 	h := start(t)
 	const partner = "PG-H01D-1000-00K"
@@ -36,6 +36,9 @@ func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
 	}
 	standing("suspended", "active", now.Add(time.Second))
 	mails := h.mailFor(resOf(partner), 2)
+	if mails[0].Reason != emailv1.ReasonRegistration || mails[1].Reason != emailv1.ReasonReinstated {
+		t.Errorf("the mail requests say %q then %q, want registration then reinstated (the notifier holds the latter)", mails[0].Reason, mails[1].Reason)
+	}
 	var opened []emailv1.ChallengeOpened
 	for _, m := range h.waitEvents(emailv1.TypeChallengeOpened, 4, nil) {
 		var o emailv1.ChallengeOpened
