@@ -46,10 +46,14 @@ func (a *App) Accept(ctx context.Context, req domain.MailRequest) (AcceptResult,
 	if k, ok := mails.KindOf(req.TemplateID); !ok || string(k.Category) != string(req.Category) {
 		return AcceptResult{}, apperr.Invalid("notifier.unknown_template", fmt.Sprintf("no %s mail %q in the catalog", req.Category, req.TemplateID))
 	}
-	if req.Thread != "" && a.d.Settle > 0 && !d.Finished() {
+	switch {
+	case a.d.Settle <= 0 || d.Finished():
+	case req.Thread != "":
 		if d, err = a.settle(ctx, req, now); err != nil {
 			return AcceptResult{}, err
 		}
+	case req.Settle:
+		d.Hold(now.Add(a.d.Settle))
 	}
 	if a.pool == nil {
 		// The attempt is made before the mail is recorded: a duplicate

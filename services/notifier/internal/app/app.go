@@ -266,7 +266,8 @@ type Deps struct {
 	// change back soon: a partner's standing, access on hold or given back)
 	// waits before it is sent; a newer mail of its thread arriving
 	// meanwhile takes its place and tells the net change, or nothing when
-	// the state is back where it was. 0: sent at once, nothing folded.
+	// the state is back where it was. A mail asked to settle
+	// (MailRequest.Settle) waits as long. 0: sent at once, nothing folded.
 	Settle time.Duration
 	Links  Links
 	Mails  *mails.Set

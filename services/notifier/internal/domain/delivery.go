@@ -100,8 +100,14 @@ type MailRequest struct {
 	// ThreadSeq orders the thread's news as it happened: the trigger's
 	// sequence on its partition (one partner's events, whichever durable
 	// delivered them first).
-	Thread      string
-	ThreadSeq   uint64
+	Thread    string
+	ThreadSeq uint64
+	// Settle: the mail waits for the state it follows from to settle
+	// before its first attempt, like a thread's (a confirmation mail of a
+	// challenge restored when the partner became active again: a hold
+	// placed again meanwhile cancels the challenge and gives it up).
+	// Decided when the mail is recorded; not kept.
+	Settle      bool
 	CausationID string // CloudEvent id of the triggering event
 	// CorrelationID and TraceParent come from the trigger, so that the
 	// delivery's events continue its conversation and trace.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -157,5 +158,40 @@ func TestNewsOfAnEndedRelationshipIsNotSent(t *testing.T) {
 	want := []string{"relationships.access_suspended suppressed superseded", "relationships.relationship_ended delivered "}
 	if states := h.mailStates(prv); !slices.Equal(states, want) {
 		t.Errorf("the provider's mails: %v, want %v", states, want)
+	}
+}
+
+// TestARestoredChallengeWaitsForTheStandingToSettle: a confirmation mail
+// of a challenge restored because the partner is active again (reason
+// reinstated) waits MAIL_SETTLE; a hold placed again meanwhile cancels the
+// challenge and gives its mail up unsent, and only the next restored
+// challenge's mail goes — one link, not one per lift. Found from outside:
+// a compliance hold placed and lifted five times while a new contact
+// address awaited its confirmation sent that address six links.
+func TestARestoredChallengeWaitsForTheStandingToSettle(t *testing.T) {
+	const settle = time.Second
+	h := start(t, opts{settle: settle})
+	first := h.request("ch-restored-1", time.Now().Add(time.Hour))
+	first.Reason = emailv1.ReasonReinstated
+	publishSeq(t, h, emailv1.TypeVerificationMailRequested, first.PartnerID, 7, first)
+	h.onlyMail(first.PartnerID, "pending")
+	publishSeq(t, h, emailv1.TypeChallengeCancelled, first.PartnerID, 8, emailv1.ChallengeCancelled{PartnerID: first.PartnerID,
+		EnrollmentID: first.EnrollmentID, Program: first.Program, ChallengeID: first.ChallengeID, Standing: "suspended",
+		CancelledAt: time.Now().UTC()})
+	h.onlyMail(first.PartnerID, "failed")
+	second := h.request("ch-restored-2", time.Now().Add(time.Hour))
+	second.Reason = emailv1.ReasonReinstated
+	start := time.Now()
+	publishSeq(t, h, emailv1.TypeVerificationMailRequested, second.PartnerID, 10, second)
+	h.sent(1)
+	if since := time.Since(start); since < settle-200*time.Millisecond {
+		t.Errorf("the restored challenge's mail went %v after its request, before the standing settled (%v)", since, settle)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := h.sent(1); len(got) != 1 || !strings.Contains(got[0].Text, "042917") {
+		t.Fatalf("%d mails, want the second challenge's only:\n%s", len(got), subjects(got))
+	}
+	if want, states := []string{"email_ownership.verify.v1 delivered ", "email_ownership.verify.v1 failed "}, h.mailStates(first.PartnerID); !slices.Equal(states, want) {
+		t.Errorf("the mails: %v, want %v", states, want)
 	}
 }
