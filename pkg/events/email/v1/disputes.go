@@ -9,10 +9,15 @@ const (
 	// TypeDisputeUpheld: the address was removed from the enrollment; its
 	// challenge is closed (state removed) and cannot be confirmed or
 	// resent. The enrollment needs another contact address (a profile
-	// change of the contact e-mail opens a new challenge).
+	// change of the contact e-mail opens a new challenge). A decision is
+	// about the partner's address: one event per enrollment on it (the
+	// reported one, the others, one added later), naming the deciding
+	// review.
 	TypeDisputeUpheld = "com.partnerhub.email.dispute.upheld.v1"
 	// TypeDisputeDismissed: the dispute is closed; the challenge continues
-	// as before (it can be confirmed until it expires, and resent).
+	// as before (it can be confirmed until it expires, and resent). One
+	// event per enrollment whose report of the address, made by the time
+	// the verifier decided, is dismissed with the decided one.
 	TypeDisputeDismissed = "com.partnerhub.email.dispute.dismissed.v1"
 )
 

@@ -66,9 +66,9 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	rcpt := domain.Recipient{Address: addr, ContactName: cmd.ContactName, Language: lang, Market: strings.ToUpper(cmd.Market)}
 	var res OpenChallengesResult
 	for _, e := range cmd.Enrollments {
-		registrant := cmd.RegisteredBy
+		registrant, removedBy := cmd.RegisteredBy, ""
 		if registrant == "" {
-			if registrant, err = a.registrant(ctx, cmd.PartnerID); err != nil {
+			if registrant, removedBy, err = a.partnerFacts(ctx, cmd.PartnerID, addr); err != nil {
 				return res, err
 			}
 		}
@@ -93,7 +93,11 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 				reason = domain.ReasonRegistration
 			}
 			var ok bool
-			if reason == domain.ReasonProfileChange {
+			if removedBy != "" && reason != domain.ReasonProfileChange {
+				// A later enrollment of a partner whose contact address an
+				// upheld dispute removed: nothing is opened or mailed.
+				ok, err = o.OpenRemoved(rcpt, cmd.CausationID, removedBy, is, a.d.Clock.Now())
+			} else if reason == domain.ReasonProfileChange {
 				ok, err = o.OpenForProfileChange(cmd.ProfileChange, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
 			} else {
 				ok, err = o.OpenFor(reason, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
@@ -102,7 +106,7 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 				return nil, err
 			}
 			cur, _ := o.Current()
-			opened = cur.ID == is.ChallengeID
+			opened = cur.ID == is.ChallengeID && cur.State != domain.StateRemoved
 			return o, nil
 		})
 		if err != nil {
@@ -115,21 +119,27 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	return res, nil
 }
 
-// registrant is who registered partnerID, as its first enrollment's proof
-// records it ("" when none does).
-func (a *App) registrant(ctx context.Context, partnerID string) (string, error) {
+// partnerFacts reads the partner's other enrollments for what a later
+// enrollment takes from them: who registered partnerID, as its first
+// enrollment's proof records it ("" when none does), and the review that
+// removed addr (normalized) from one of them after an upheld dispute ("" when
+// none did).
+func (a *App) partnerFacts(ctx context.Context, partnerID, addr string) (registrant, removedBy string, err error) {
 	ids, err := a.d.Repo.EnrollmentsByPartner(ctx, partnerID)
 	if err != nil {
-		return "", fmt.Errorf("enrollments of partner %s: %w", partnerID, err)
+		return "", "", fmt.Errorf("enrollments of partner %s: %w", partnerID, err)
 	}
 	for _, id := range ids {
 		o, err := a.d.Repo.Get(ctx, id)
 		if err != nil {
-			return "", fmt.Errorf("enrollment %s: %w", id, err)
+			return "", "", fmt.Errorf("enrollment %s: %w", id, err)
 		}
-		if r := o.Ref().RegisteredBy; r != "" {
-			return r, nil
+		if r := o.Ref().RegisteredBy; r != "" && registrant == "" {
+			registrant = r
+		}
+		if review, ok := o.Removal(addr); ok && removedBy == "" {
+			removedBy = review
 		}
 	}
-	return "", nil
+	return registrant, removedBy, nil
 }

@@ -45,6 +45,7 @@ type Challenge struct {
 	SupersededAt time.Time
 	CancelledAt  time.Time
 	RemovedAt    time.Time // an upheld dispute removed the address
+	RemovedBy    string    // the review that upheld it
 	WithdrawnAt  time.Time
 	// ProfileChange is registration's number of the profile change whose
 	// new contact address this challenge proves (its resends and

@@ -153,8 +153,9 @@ func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.
 }
 
 // CancelDisputeReview closes the open review of a dispute that a
-// confirmation of the enrollment withdrew (nothing is left to decide). A
-// decided review, or none, is left alone. Internal trigger.
+// confirmation of the enrollment withdrew, or that another review's decision
+// on the same address ended (nothing is left to decide). A decided review,
+// or none, is left alone. Internal trigger.
 func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error {
 	repo, err := a.reviews()
 	if err != nil {

@@ -86,3 +86,60 @@ func TestDisputeReviewLifecycle(t *testing.T) {
 		t.Fatalf("%d upheld events", n)
 	}
 }
+
+// TestAReportDecidedElsewhereClosesItsReview: the address's owner reported
+// two enrollments' mails; when e-mail ownership ends the second report
+// under the first review's decision (email.dispute.upheld.v1 or
+// .dismissed.v1 naming the first review), the second review is cancelled —
+// nothing is left to decide — and the decided one stays decided.
+func TestAReportDecidedElsewhereClosesItsReview(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const partner = "PG-D1SP-VTE2-10B"
+	e.openCase(partner, "")
+	tok := e.token(verifierA)
+	for i, typ := range []string{emailv1.TypeDisputeUpheld, emailv1.TypeDisputeDismissed} {
+		first, second := fmt.Sprintf("ch-%d-net", i), fmt.Sprintf("ch-%d-res", i)
+		for _, c := range []string{first, second} {
+			e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + c,
+				Program: "partner_network", ChallengeID: c, Address: "taro@sample-shoji.co.jp", DisputedAt: time.Now().UTC()}, nil)
+		}
+		e.waitEvent(verificationv1.TypeReviewOpened, partner, 2*(i+1))
+		reviews := map[string]string{}
+		for _, ev := range e.events(verificationv1.TypeReviewOpened, partner) {
+			reviews[ev["challenge_id"].(string)] = ev["review_id"].(string)
+		}
+		if reviews[first] == "" || reviews[second] == "" {
+			t.Fatalf("reviews %v", reviews)
+		}
+		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[first]+"/claim", tok, nil); status != http.StatusOK {
+			t.Fatalf("claim: %d %v", status, body)
+		}
+		decision := map[string]any{"decision_id": "d-" + first, "outcome": "upheld"}
+		if typ == emailv1.TypeDisputeDismissed {
+			decision = map[string]any{"decision_id": "d-" + first, "outcome": "dismissed", "reason_code": "address_belongs_to_contact"}
+		}
+		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[first]+"/decisions", tok, decision); status != http.StatusCreated {
+			t.Fatalf("decide: %d %v", status, body)
+		}
+		// E-mail ownership's answer: both reports ended under the first review.
+		for _, c := range []string{first, second} {
+			e.publish(typ, partner, emailv1.DisputeDecided{PartnerID: partner, EnrollmentID: "EN-" + c, Program: "partner_network",
+				ChallengeID: c, ReviewID: reviews[first], Address: "taro@sample-shoji.co.jp", Outcome: map[bool]string{true: "upheld", false: "dismissed"}[typ == emailv1.TypeDisputeUpheld],
+				DecidedAt: time.Now().UTC()}, nil)
+		}
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+reviews[second], tok, nil); body["status"] != "cancelled" {
+				return fmt.Errorf("%s: the second review is %v", typ, body["status"])
+			}
+			return nil
+		})
+		if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+reviews[first], tok, nil); body["status"] != "decided" {
+			t.Fatalf("%s: the deciding review is %v", typ, body["status"])
+		}
+		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[second]+"/claim", tok, nil); status != http.StatusConflict ||
+			body["code"] != "verification.review_closed" {
+			t.Fatalf("%s: claim of the second review: %d %v", typ, status, body)
+		}
+	}
+}

@@ -17,5 +17,5 @@ func (h *Handlers) OnDisputeDecided(ctx context.Context, ev ce.Event) error {
 	}
 	return h.App.ApplyDisputeDecision(ctx, app.DisputeDecisionCommand{EnrollmentID: p.EnrollmentID,
 		DisputeDecision: domain.DisputeDecision{ChallengeID: p.ChallengeID, ReviewID: p.ReviewID,
-			Upheld: ev.Type == verificationv1.TypeEmailDisputeUpheld, Reason: p.Reason}})
+			Upheld: ev.Type == verificationv1.TypeEmailDisputeUpheld, Reason: p.Reason, DecidedAt: p.DecidedAt}})
 }

@@ -53,6 +53,7 @@ type challengeDoc struct {
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
 	CancelledAt  time.Time `json:"cancelled_at,omitzero"`
 	RemovedAt    time.Time `json:"removed_at,omitzero"`
+	RemovedBy    string    `json:"removed_by,omitempty"`
 	WithdrawnAt  time.Time `json:"withdrawn_at,omitzero"`
 	// ProfileChange: absent in documents written before it existed (their
 	// challenges are never withdrawn).
@@ -78,7 +79,7 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 		d.Challenges[i] = challengeDoc{ID: c.ID, Address: c.Address, TokenHash: c.TokenHash, CodeMAC: c.CodeMAC,
 			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
-			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt,
+			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt, RemovedBy: c.RemovedBy,
 			WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
 		if f := c.MailFailure; f != nil {
 			d.Challenges[i].MailFailure = &mailFailureDoc{Reason: f.Reason, Detail: f.Detail, At: f.At}
@@ -111,7 +112,7 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
 			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt,
-			RemovedAt: c.RemovedAt, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
+			RemovedAt: c.RemovedAt, RemovedBy: c.RemovedBy, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
 		if f := c.MailFailure; f != nil {
 			ch.MailFailure = &domain.MailFailure{Reason: f.Reason, Detail: f.Detail, At: f.At}
 		}

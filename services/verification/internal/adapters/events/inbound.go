@@ -60,6 +60,10 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
 		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
 		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},
+		// Rare: one report's decision ends the disputes of the partner's
+		// other enrollments on the same address (their reviews close).
+		{Type: emailv1.TypeDisputeUpheld, Inbox: "on_dispute_upheld", Handle: h.OnDisputeEnded},
+		{Type: emailv1.TypeDisputeDismissed, Inbox: "on_dispute_dismissed", Handle: h.OnDisputeEnded},
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: "on_enrollment_added", Handle: h.OnEnrollmentAdded},
 		// Rare: a partner's profile change puts its re-opened checks in the
 		// queue, and once applied keeps the case's facts current.

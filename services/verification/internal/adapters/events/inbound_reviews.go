@@ -55,3 +55,17 @@ func (h *Handlers) OnDisputeWithdrawn(ctx context.Context, ev ce.Event) error {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	return h.App.CancelDisputeReview(ctx, p.DisputedChallengeID)
 }
+
+// OnDisputeEnded cancels the open review of a challenge whose dispute
+// email-ownership closed under another review's decision: one report of an
+// address decides for the partner's every enrollment on it, so a second
+// report's review has nothing left to decide. The deciding review is
+// decided already and stays as it is.
+func (h *Handlers) OnDisputeEnded(ctx context.Context, ev ce.Event) error {
+	var p emailv1.DisputeDecided
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
+	return h.App.CancelDisputeReview(ctx, p.ChallengeID)
+}
