@@ -26,7 +26,9 @@ const (
 	ReasonResend       = "resend"
 	ReasonReinstated   = "reinstated" // the partner is active again: a challenge its suspension cancelled is restored
 	// ReasonProfileChange: the new contact address of a registration profile
-	// change (registration.profile_change.requested) proves itself.
+	// change (registration.profile_change.requested) proves itself, or, once
+	// the change applied, an enrollment that had not confirmed an address
+	// yet moves to it.
 	ReasonProfileChange = "profile_change"
 )
 

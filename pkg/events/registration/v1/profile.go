@@ -50,6 +50,20 @@ type FieldChange struct {
 	To    string `json:"to"`
 }
 
+// FieldContactEmail is the Field of a change of the contact e-mail address.
+const FieldContactEmail = "contact.email"
+
+// ContactEmailChange returns the change of the contact e-mail address
+// among changes, if there is one.
+func ContactEmailChange(changes []FieldChange) (FieldChange, bool) {
+	for _, c := range changes {
+		if c.Field == FieldContactEmail {
+			return c, true
+		}
+	}
+	return FieldChange{}, false
+}
+
 // ProfileCheck is one re-opened check and its outcome.
 type ProfileCheck struct {
 	Check     string    `json:"check"`

@@ -176,12 +176,7 @@ func (o *Ownership) OpenRemoved(rcpt Recipient, causationID, reviewID string, is
 	rcpt.Address = addr
 	c := Challenge{ID: is.ChallengeID, Address: addr, TokenHash: slices.Clone(is.TokenHash), CodeMAC: slices.Clone(is.CodeMAC),
 		State: StateRemoved, OpenedAt: now, ExpiresAt: now, RemovedAt: now, RemovedBy: reviewID}
-	for i := range o.challenges {
-		p := &o.challenges[i]
-		if p.State != StateConfirmed && p.State != StateSuperseded && p.State != StateCancelled && p.State != StateWithdrawn && p.State != StateRemoved {
-			p.State, p.SupersededAt = StateSuperseded, now
-		}
-	}
+	o.supersedeOpen(now)
 	o.challenges = append(o.challenges, c)
 	o.recipient = rcpt
 	o.events = append(o.events, DisputeUpheld{EventHeader: o.header(c.ID, now), ReviewID: reviewID, Address: addr})

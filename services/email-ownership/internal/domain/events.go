@@ -33,7 +33,8 @@ const (
 	ReasonResend       OpenReason = "resend"       // a resend replaced earlier challenges
 	ReasonReinstated   OpenReason = "reinstated"   // the partner is active again: the challenge its suspension cancelled is restored
 	// ReasonProfileChange: a profile change gave the partner a new contact
-	// address, which proves itself before the change is applied.
+	// address, which proves itself before the change is applied (and to
+	// which the enrollments not confirmed yet move once it is: FollowContact).
 	ReasonProfileChange OpenReason = "profile_change"
 )
 

@@ -337,15 +337,7 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 }
 
 func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change int, causationID string, p Policy, now time.Time) {
-	var superseded []string
-	for i := range o.challenges {
-		c := &o.challenges[i]
-		if c.State != StateConfirmed && c.State != StateSuperseded && c.State != StateCancelled && c.State != StateWithdrawn {
-			c.State = StateSuperseded
-			c.SupersededAt = now
-			superseded = append(superseded, c.ID)
-		}
-	}
+	superseded := o.supersedeOpen(now)
 	c := Challenge{
 		ID:        is.ChallengeID,
 		Address:   rcpt.Address,
@@ -366,6 +358,22 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change i
 			Language: rcpt.Language, Market: rcpt.Market, TemplateID: TemplateVerifyEmail,
 			ExpiresAt: c.ExpiresAt, SealedSecret: slices.Clone(is.SealedSecret), Reason: reason,
 		})
+}
+
+// supersedeOpen ends every challenge still open (not confirmed, cancelled,
+// withdrawn or removed) as superseded by a newer one, returning their ids.
+func (o *Ownership) supersedeOpen(now time.Time) []string {
+	var superseded []string
+	for i := range o.challenges {
+		c := &o.challenges[i]
+		switch c.State {
+		case StateConfirmed, StateSuperseded, StateCancelled, StateWithdrawn, StateRemoved:
+			continue
+		}
+		c.State, c.SupersededAt = StateSuperseded, now
+		superseded = append(superseded, c.ID)
+	}
+	return superseded
 }
 
 // byTokenHash finds the challenge whose token hash equals h. Every candidate

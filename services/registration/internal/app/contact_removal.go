@@ -54,6 +54,11 @@ func (a *App) withContactRemoval(ctx context.Context, v *RequirementsView, conta
 	if err != nil || r == nil || !strings.EqualFold(r.Address, contactEmail) {
 		return err
 	}
+	cure := "change the primary contact's e-mail address (a profile change); every enrollment still to be confirmed gets a confirmation mail to the new address"
+	if v.PartnerStatus == domain.PartnerStatusPending {
+		// A profile change waits for the approval (registration.not_yet_approved).
+		cure += "; possible once verification approves the partner"
+	}
 	for i, q := range v.Requirements {
 		if q.Kind != RequirementEmailConfirmation {
 			continue
@@ -61,8 +66,7 @@ func (a *App) withContactRemoval(ctx context.Context, v *RequirementsView, conta
 		v.Requirements[i] = Requirement{Kind: RequirementContactRemoved, Party: PartyPartner, Reason: "dispute_upheld", Since: r.RemovedAt,
 			Description: "a reviewer upheld a \"this wasn't me\" report of the contact e-mail address: the address was removed from this " +
 				"enrollment, which cannot be confirmed on it; give the enrollment another contact e-mail address",
-			Cures: []Cure{{Action: "change_contact_email",
-				Description: "change the primary contact's e-mail address (a profile change); the new address gets its own confirmation mail"}}}
+			Cures: []Cure{{Action: "change_contact_email", Description: cure}}}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -62,7 +63,16 @@ func TestContactRemovalInRequirements(t *testing.T) {
 		got.PartnerStatus != domain.PartnerStatusPending {
 		t.Fatalf("requirements after removal %+v", got)
 	}
-	// The other enrollment keeps its own confirmation requirement.
+	// The cure, a profile change, waits for the approval: the view says so
+	// rather than send the partner to a 409 registration.not_yet_approved.
+	for _, r := range got.Requirements {
+		if r.Kind == RequirementContactRemoved && (len(r.Cures) != 1 || r.Cures[0].Action != "change_contact_email" ||
+			!strings.Contains(r.Cures[0].Description, "once verification approves the partner")) {
+			t.Fatalf("cure of a pending partner's removed address: %+v", r.Cures)
+		}
+	}
+	// The other enrollment keeps its own confirmation requirement (e-mail
+	// ownership reports a removal per enrollment).
 	if other, _ := h.app.EnrollmentRequirements(ctx, admin, id, "partner_network"); kinds(other)[RequirementContactRemoved] {
 		t.Fatal("the removal leaked to another enrollment")
 	}

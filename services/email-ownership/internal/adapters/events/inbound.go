@@ -34,6 +34,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: registrationv1.TypeEnrollmentAdded, Inbox: HandlerEnrollmentAdded, Handle: h.OnEnrollmentAdded},
 		{Type: registrationv1.TypeProfileChangeRequested, Inbox: HandlerProfileChange, Handle: h.OnProfileChangeRequested},
 		{Type: registrationv1.TypeProfileChangeRejected, Inbox: HandlerProfileChangeRejected, Handle: h.OnProfileChangeRejected},
+		{Type: registrationv1.TypeProfileChangeApplied, Inbox: HandlerProfileChangeApplied, Handle: h.OnProfileChangeApplied},
 		{Type: notifierv1.TypeMailFailed, Inbox: "on_mail_failed", Handle: h.OnMailFailed},
 	}
 }

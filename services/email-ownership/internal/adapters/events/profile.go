@@ -15,6 +15,7 @@ import (
 const (
 	HandlerProfileChange         = "open_challenge_on_profile_change_requested"
 	HandlerProfileChangeRejected = "withdraw_challenge_on_profile_change_rejected"
+	HandlerProfileChangeApplied  = "follow_contact_on_profile_change_applied"
 )
 
 // OnProfileChangeRequested opens a challenge for a profile change's new
@@ -60,4 +61,26 @@ func (h *Handlers) OnProfileChangeRejected(ctx context.Context, ev ce.Event) err
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	return h.App.WithdrawProfileChange(ctx, app.WithdrawProfileChangeCommand{
 		PartnerID: p.PartnerID, UpTo: p.ChangeNumber, Cause: domain.WithdrawnRejected})
+}
+
+// OnProfileChangeApplied moves the partner's enrollments that have not
+// confirmed an address yet to its new contact address, when the applied
+// change is one of the contact e-mail (other changes: nothing to do).
+func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.ProfileChangeApplied
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	if _, ok := registrationv1.ContactEmailChange(p.Changes); !ok {
+		return nil
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.FollowContact(ctx, app.FollowContactCommand{
+		PartnerID:   p.PartnerID,
+		Email:       p.Contact.Email,
+		ContactName: contactName(p.Contact, p.Language, p.Market),
+		Language:    p.Language,
+		Market:      p.Market,
+		CausationID: ev.ID,
+	})
 }

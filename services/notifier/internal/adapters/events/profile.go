@@ -32,17 +32,11 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 	if err := h.handle(mail{mails.ProfileChangeApplied, HandlerContactChanged, from(profileChangeApplied)})(ctx, ev); err != nil {
 		return err
 	}
-	for _, c := range p.Changes {
-		if c.Field == contactEmailField && c.From != "" {
-			return h.handle(mail{mails.ProfileChangeApplied, HandlerContactChanged, from(previousContact(c.From))})(ctx, ev)
-		}
+	if c, ok := regv1.ContactEmailChange(p.Changes); ok && c.From != "" {
+		return h.handle(mail{mails.ProfileChangeApplied, HandlerContactChanged, from(previousContact(c.From))})(ctx, ev)
 	}
 	return nil
 }
-
-// contactEmailField is registration's name of the contact address among a
-// profile change's fields.
-const contactEmailField = "contact.email"
 
 // profileChangeApplied: the (new) contact is told what changed.
 func profileChangeApplied(_ context.Context, _ *Handlers, p regv1.ProfileChangeApplied, req *domain.MailRequest) (bool, error) {

@@ -1,0 +1,47 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// FollowContact moves an enrollment that has not confirmed an address yet to
+// the partner's new contact address, once registration applied a profile
+// change of it (causationID: that event): its open challenge — pending,
+// disputed, locked, expired, or one an upheld dispute removed — is
+// superseded by a fresh challenge and mail to rcpt (reason profile_change,
+// tied to no pending change), so that the new contact, not the previous
+// one, confirms it and a resend mails the new address. An enrollment that
+// confirmed an address keeps its proof, and one whose latest challenge is
+// already to the new address (the one that proved it for the change) or was
+// withdrawn is left alone. A report of the previous address stays with its
+// review (a confirmation of the new challenge withdraws it, as any). While the partner is held nothing is opened: the
+// release restores the cancelled challenge to the new contact. It reports
+// whether anything changed; a replay changes nothing.
+func (o *Ownership) FollowContact(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
+	addr, err := NormalizeAddress(rcpt.Address)
+	if err != nil {
+		return false, err
+	}
+	rcpt.Address = addr
+	if causationID != "" && slices.Contains(o.causations, causationID) {
+		return false, nil
+	}
+	cur, ok := o.currentRef()
+	if !ok || cur.Address == addr || cur.State == StateWithdrawn ||
+		slices.ContainsFunc(o.challenges, func(c Challenge) bool { return c.State == StateConfirmed }) {
+		return false, nil
+	}
+	if !is.valid() {
+		return false, ErrInvalidIssue
+	}
+	if causationID != "" {
+		o.causations = append(o.causations, causationID)
+	}
+	if o.hold != nil {
+		o.recipient = rcpt
+		return true, nil
+	}
+	o.issue(rcpt, is, ReasonProfileChange, 0, causationID, p, now)
+	return true, nil
+}

@@ -1,0 +1,93 @@
+package domain_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
+)
+
+var newContact = domain.Recipient{Address: "jiro@example.co.jp", ContactName: "Jiro", Language: domain.LanguageJA, Market: "JP"}
+
+// TestAnUnconfirmedEnrollmentFollowsTheNewContact: after the contact
+// address changed, an enrollment still waiting for its confirmation gets a
+// challenge and mail to the new address; the previous address's link no
+// longer confirms. A replay, an enrollment that confirmed, or one already
+// on the new address changes nothing.
+func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
+	o, s, h := opened(t)
+	o.PullEvents()
+	is, s2 := issue(t, h, "ch-2")
+	at := t0.Add(time.Hour)
+	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
+		t.Fatalf("follow: %v %v", ok, err)
+	}
+	evs := o.PullEvents()
+	if got := strings.Join(names(evs), ","); got != "challenge.opened,verification_mail.requested" {
+		t.Fatalf("events %q", got)
+	}
+	if m := evs[1].(domain.VerificationMailRequested); m.Recipient != "jiro@example.co.jp" || m.Reason != domain.ReasonProfileChange {
+		t.Fatalf("mail %+v", m)
+	}
+	if op := evs[0].(domain.ChallengeOpened); len(op.Supersedes) != 1 || op.Supersedes[0] != "ch-1" {
+		t.Fatalf("opened %+v", op)
+	}
+	if err := o.ConfirmByToken(domain.HashToken(s.Token), at); !errors.Is(err, domain.ErrSuperseded) {
+		t.Fatalf("the previous contact's link: %v", err)
+	}
+	is3, _ := issue(t, h, "ch-3")
+	if ok, _ := o.FollowContact(newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
+		t.Fatal("a replay opened another challenge")
+	}
+	if ok, _ := o.FollowContact(newContact, "evt-applied-again", is3, domain.DefaultPolicy(), at); ok {
+		t.Fatal("an enrollment already on the new address followed again")
+	}
+	if err := o.ConfirmByToken(domain.HashToken(s2.Token), at); err != nil {
+		t.Fatalf("the new contact's link: %v", err)
+	}
+	if ok, _ := o.FollowContact(domain.Recipient{Address: "saburo@example.co.jp", Language: domain.LanguageJA}, "evt-next", is3, domain.DefaultPolicy(), at); ok {
+		t.Fatal("a confirmed enrollment followed a later contact")
+	}
+}
+
+// TestAFollowedContactWaitsForTheRelease: while the partner is held nothing
+// is opened; the release restores the cancelled challenge to the new
+// contact. An address an upheld dispute removed is followed too (the cure
+// its requirements view names), and stays removed.
+func TestAFollowedContactWaitsForTheRelease(t *testing.T) {
+	o, _, h := opened(t)
+	o.HoldFor("suspended", t0, t0)
+	o.PullEvents()
+	is, _ := issue(t, h, "ch-2")
+	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("follow while held: %v %v", ok, err)
+	}
+	if evs := o.PullEvents(); len(evs) != 0 {
+		t.Fatalf("events while held: %v", names(evs))
+	}
+	is3, _ := issue(t, h, "ch-3")
+	if ok, err := o.Release(is3, domain.DefaultPolicy(), t0.Add(time.Hour), t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	evs := o.PullEvents()
+	if m := evs[len(evs)-1].(domain.VerificationMailRequested); m.Recipient != "jiro@example.co.jp" {
+		t.Fatalf("the restored challenge's mail goes to %s", m.Recipient)
+	}
+
+	o, s, _ := opened(t)
+	if err := o.Dispute(domain.HashToken(s.Token), t0); err != nil {
+		t.Fatal(err)
+	}
+	o.ApplyDisputeDecision(domain.DisputeDecision{ChallengeID: "ch-1", ReviewID: "vr-1", Upheld: true}, t0.Add(time.Minute))
+	o.PullEvents()
+	is, _ = issue(t, h, "ch-2")
+	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("follow after a removal: %v %v", ok, err)
+	}
+	chs := o.Challenges()
+	if chs[0].State != domain.StateRemoved || chs[1].State != domain.StatePending || chs[1].Address != "jiro@example.co.jp" {
+		t.Fatalf("challenges %+v", chs)
+	}
+}
