@@ -294,6 +294,26 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 				return fmt.Errorf("requirements %+v", v.Requirements)
 			})
 		}
+		// The cure while the registration is under review: its upstream
+		// system corrects the contact (the same domain); every enrollment
+		// gets a confirmation mail at the new address, and verification
+		// takes the new address's confirmation as the case's (before round
+		// 41 a profile change was refused until the approval, which waited
+		// for a confirmation that could not come).
+		corrected := "hanako.sato@" + c.Domain
+		s.Call(t, "POST", s.URL("registration")+"/v1/partners/"+reg.PartnerID+"/profile-changes", s.Token(upstream), map[string]any{
+			"contact": map[string]any{"first_name": "花子", "last_name": "佐藤", "email": corrected, "phone": "090-2222-4444"}}, http.StatusCreated, nil)
+		links := confirmLinks(t, s, corrected, 2)
+		for _, l := range links {
+			s.ConfirmLink(t, l)
+		}
+		s.Events.WaitMatch(t, "the case's e-mail check passed on the corrected address", 20*time.Second, func(e e2e.Event) bool {
+			if e.Type != verificationv1.TypeCheckStateChanged {
+				return false
+			}
+			ch := decodeData[verificationv1.CheckStateChanged](t, e)
+			return ch.Check == "email_ownership" && ch.To == "passed"
+		}, reg.PartnerID)
 		atEnd(func(t *testing.T) {
 			for _, e := range s.Events.Of(emailv1.TypeOwnershipConfirmed, reg.PartnerID) {
 				if decodeData[emailv1.OwnershipConfirmed](t, e).ChallengeID == challenge {

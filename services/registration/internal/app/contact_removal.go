@@ -56,8 +56,9 @@ func (a *App) withContactRemoval(ctx context.Context, v *RequirementsView, conta
 	}
 	cure := "change the primary contact's e-mail address (a profile change); every enrollment still to be confirmed gets a confirmation mail to the new address"
 	if v.PartnerStatus == domain.PartnerStatusPending {
-		// A profile change waits for the approval (registration.not_yet_approved).
-		cure += "; possible once verification approves the partner"
+		// Under review, a correction of the contact keeps the domain
+		// (registration.not_yet_approved otherwise).
+		cure += "; while verification reviews the registration, an address on the same domain"
 	}
 	for i, q := range v.Requirements {
 		if q.Kind != RequirementEmailConfirmation {

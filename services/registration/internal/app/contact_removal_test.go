@@ -63,11 +63,12 @@ func TestContactRemovalInRequirements(t *testing.T) {
 		got.PartnerStatus != domain.PartnerStatusPending {
 		t.Fatalf("requirements after removal %+v", got)
 	}
-	// The cure, a profile change, waits for the approval: the view says so
-	// rather than send the partner to a 409 registration.not_yet_approved.
+	// The cure, a profile change, keeps the e-mail domain while the partner
+	// is under review: the view says so rather than send the partner to a
+	// 409 registration.not_yet_approved.
 	for _, r := range got.Requirements {
 		if r.Kind == RequirementContactRemoved && (len(r.Cures) != 1 || r.Cures[0].Action != "change_contact_email" ||
-			!strings.Contains(r.Cures[0].Description, "once verification approves the partner")) {
+			!strings.Contains(r.Cures[0].Description, "an address on the same domain")) {
 			t.Fatalf("cure of a pending partner's removed address: %+v", r.Cures)
 		}
 	}

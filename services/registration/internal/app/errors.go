@@ -97,6 +97,7 @@ var sentinelMap = []struct {
 	{domain.ErrLocationAlreadyLinked, apperr.KindConflict, CodeLocationAlreadyLinked, "the active enrollment is linked to another location ID"},
 	{domain.ErrEnrollmentClosed, apperr.KindConflict, CodeEnrollmentRejected, "the enrollment was rejected"},
 	{domain.ErrEnrollmentNotFound, apperr.KindNotFound, CodeEnrollmentNotFound, "the partner has no such enrollment"},
+	{domain.ErrPendingCorrection, apperr.KindConflict, CodeNotYetApproved, "the partner is not approved yet; while verification reviews its registration only the primary contact can be corrected, with an e-mail address on the same domain"},
 	{domain.ErrNotApproved, apperr.KindConflict, CodeNotYetApproved, "the partner is not approved yet; its registration is still with verification"},
 	{domain.ErrPartnerClosed, apperr.KindConflict, CodePartnerClosed, "the partner is closed, which is final: its standing, profile, programs and security requirements no longer change"},
 	{domain.ErrPartnerRejected, apperr.KindConflict, CodePartnerRejected, "the partner's registration was rejected"},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
@@ -343,5 +344,52 @@ func TestProfileCheckDecidedByVerification(t *testing.T) {
 	// A redelivery, or a decision on a change decided meanwhile, changes nothing.
 	if r := decided("company", true, ""); r.Changed {
 		t.Fatal("a decision on a decided change changed it")
+	}
+}
+
+// TestAPendingPartnerCorrectsItsContact: while verification reviews the
+// registration, the primary contact may be corrected — a mistyped address,
+// or one whose owner reported "this wasn't me", would otherwise leave the
+// registration waiting for a confirmation that cannot come. The correction
+// keeps the e-mail domain (another would re-open the employment check under
+// way), re-opens nothing and applies at once, so that e-mail ownership moves
+// the unconfirmed enrollments to the new address; any other change waits for
+// the approval.
+func TestAPendingPartnerCorrectsItsContact(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id := string(v.PartnerID)
+	up := adminOf(v.PartnerID)
+	for _, c := range []struct {
+		name   string
+		change domain.ProfileChangeInput
+	}{
+		{"another domain", domain.ProfileChangeInput{Contact: &domain.ContactInput{FirstName: "太郎", LastName: "山田",
+			Email: "taro@shoji-group.co.jp", Phone: "090-1234-5678"}}},
+		{"the phone", domain.ProfileChangeInput{Phone: ptr("03-9999-0000")}},
+		{"the contact and the phone", domain.ProfileChangeInput{Phone: ptr("03-9999-0000"), Contact: &domain.ContactInput{FirstName: "太郎",
+			LastName: "山田", Email: "hanako@test-shoji.co.jp", Phone: "090-1234-5678"}}},
+	} {
+		_, err := h.app.RequestProfileChange(ctx, up, RequestProfileChangeCmd{PartnerID: id, Change: c.change})
+		if ae := wantAppErr(t, err, apperr.KindConflict, CodeNotYetApproved); !strings.Contains(ae.Message, "same domain") {
+			t.Fatalf("%s: %s", c.name, ae.Message)
+		}
+	}
+	h.repo.pullOutbox()
+	res, err := h.app.RequestProfileChange(ctx, up, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Contact: &domain.ContactInput{FirstName: "花子", LastName: "山田", Email: "Hanako@test-shoji.co.jp", Phone: "090-1234-5678"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Change.Status != domain.ChangeApplied || len(res.Change.Checks) != 0 || res.Verified.Contact.Email != "hanako@test-shoji.co.jp" {
+		t.Fatalf("correction %+v, verified contact %+v", res.Change, res.Verified.Contact)
+	}
+	applied := eventsOf[domain.ProfileChangeApplied](h.repo.pullOutbox())
+	if len(applied) != 1 || applied[0].Contact.Email != "hanako@test-shoji.co.jp" {
+		t.Fatalf("applied events %+v", applied)
+	}
+	if p, _ := h.app.GetPartner(ctx, up, id); p.Status != domain.PartnerStatusPending {
+		t.Fatalf("the partner moved: %s", p.Status)
 	}
 }

@@ -167,8 +167,8 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		return ProfileChange{}, fmt.Errorf("partner %s: %w", p.id, ErrPartnerRejected)
 	case p.status == PartnerStatusClosed:
 		return ProfileChange{}, fmt.Errorf("partner %s: %w", p.id, ErrPartnerClosed)
-	case !p.Approved():
-		return ProfileChange{}, fmt.Errorf("partner %s: %w", p.id, ErrNotApproved)
+	case !p.Approved() && !in.onlyContact():
+		return ProfileChange{}, fmt.Errorf("partner %s: %w", p.id, ErrPendingCorrection)
 	}
 	if in.Market != nil {
 		if c, ok := ParseCountry(strings.TrimSpace(*in.Market)); !ok || c != p.market {
@@ -197,6 +197,11 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 	norm.Affirmations = verified.Normalized.Affirmations
 	norm.EmailDomainMatchesWebsite = SameOrSubdomain(norm.Contact.EmailDomain, norm.Company.WebsiteDomain)
 	proposed := Registration{Input: merged, Normalized: norm}
+	if !p.Approved() && !strings.EqualFold(norm.Contact.EmailDomain, verified.Normalized.Contact.EmailDomain) {
+		// Another domain would re-open the employment check of a review
+		// under way: it waits for the approval.
+		return ProfileChange{}, fmt.Errorf("partner %s: e-mail domain %s: %w", p.id, norm.Contact.EmailDomain, ErrPendingCorrection)
+	}
 
 	changes := diffProfiles(verified, proposed)
 	if len(changes) == 0 {
@@ -207,8 +212,14 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		Number: p.profile.Count + 1, Status: ChangePending, Proposed: proposed, Changes: changes,
 		Normalization: normalizationNotes(in, merged, norm, touched), RequestedBy: by, RequestedAt: now,
 	}
-	for _, k := range reopened(verified.Normalized, norm) {
-		change.Checks = append(change.Checks, ProfileCheck{Check: k, State: CheckPending})
+	if p.Approved() {
+		// A pending partner's correction re-opens nothing: no check has
+		// passed yet, and the new address confirms itself as the first
+		// would have (e-mail ownership moves every unconfirmed enrollment
+		// to it once the change is applied).
+		for _, k := range reopened(verified.Normalized, norm) {
+			change.Checks = append(change.Checks, ProfileCheck{Check: k, State: CheckPending})
+		}
 	}
 	if l := p.profile.Latest; l != nil && l.Status == ChangePending {
 		l.Status, l.DecidedAt = ChangeSuperseded, now
@@ -225,6 +236,15 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		p.applyProfileChange(now)
 	}
 	return *p.profile.Latest, nil
+}
+
+// onlyContact reports whether the change is of the primary contact alone:
+// what a partner still under review may correct (a mistyped address, or one
+// whose owner reported "this wasn't me", would otherwise leave the
+// registration waiting for a confirmation that cannot come).
+func (in ProfileChangeInput) onlyContact() bool {
+	return in.Contact != nil && in.LegalName == nil && in.Address == nil && in.Phone == nil && in.Website == nil &&
+		in.RegistrationNumber == nil && len(in.Support) == 0 && in.Market == nil
 }
 
 // requestPath is where the field of the merged registration input lies in

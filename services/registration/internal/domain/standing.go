@@ -56,11 +56,15 @@ var HoldReasons = []StandingReason{ReasonVerificationRevoked, ReasonReverificati
 
 // Sentinel errors of standing changes.
 var (
-	ErrNotApproved     = errors.New("the partner is not approved yet: its registration is still with verification")
-	ErrPartnerClosed   = errors.New("the partner is closed")
-	ErrNotInactive     = errors.New("the partner is not inactive")
-	ErrUnknownHold     = errors.New("not a hold reason")
-	ErrPartnerRejected = errors.New("the partner's registration was rejected")
+	ErrNotApproved = errors.New("the partner is not approved yet: its registration is still with verification")
+	// ErrPendingCorrection: a profile change of a partner still under
+	// review that is more than a correction of its contact on the same
+	// e-mail domain.
+	ErrPendingCorrection = errors.New("the partner is not approved yet: only its contact can be corrected, on the same e-mail domain")
+	ErrPartnerClosed     = errors.New("the partner is closed")
+	ErrNotInactive       = errors.New("the partner is not inactive")
+	ErrUnknownHold       = errors.New("not a hold reason")
+	ErrPartnerRejected   = errors.New("the partner's registration was rejected")
 )
 
 // Hold is one suspension of a partner.

@@ -146,9 +146,10 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
 		PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
-	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code) && h.young(ev) {
-		// Not permanent yet (an added enrollment may reach the case after its confirmation): redelivered with backoff; dead-lettered with
-		// this code once the deliveries run out.
+	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code ||
+		ae.Code == domain.ErrEmailMismatch.Code) && h.young(ev) {
+		// Not permanent yet (an added enrollment, or a pending partner's corrected contact address, may reach the case after its
+		// confirmation): redelivered with backoff; dead-lettered with this code once the deliveries run out.
 		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID))
 	}
 	return err

@@ -1,0 +1,62 @@
+package service_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/bus"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// TestACorrectedContactConfirmsThePendingCase: registration corrects a
+// pending partner's contact address (a profile change applied at once) and
+// the new address's confirmation may reach the case before the change
+// does — two durables. It waits for the change (redelivered while young)
+// instead of being dead-lettered as a mismatch, and then passes the e-mail
+// check; before, a pending case's e-mail check could never pass on another
+// address.
+func TestACorrectedContactConfirmsThePendingCase(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.ConfirmationGrace = time.Minute
+	e.start(cfg)
+	const partner = "PG-C0RR-ECT1-0AB"
+	e.openCase(partner, "")
+	conf := confirmed(partner)
+	conf.Address = "hanako@sample-shoji.co.jp"
+	e.publish(emailv1.TypeOwnershipConfirmed, partner, conf, nil)
+	time.Sleep(300 * time.Millisecond)
+	emailChecks := func() (out []map[string]any) {
+		for _, ch := range e.events(verificationv1.TypeCheckStateChanged, partner) {
+			if ch["check"] == "email_ownership" {
+				out = append(out, ch)
+			}
+		}
+		return out
+	}
+	if n := len(emailChecks()); n != 0 {
+		t.Fatalf("%d e-mail check changes before the correction reached the case", n)
+	}
+	e.publish(registrationv1.TypeProfileChangeApplied, partner, registrationv1.ProfileChangeApplied{PartnerID: partner, ChangeNumber: 1,
+		Market: "JP", Language: "ja", Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail,
+			From: "taro@sample-shoji.co.jp", To: conf.Address}},
+		LegalName: registrationv1.LegalName{Raw: "（株）サンプル商事", Normalized: "株式会社サンプル商事"},
+		Address: registrationv1.Address{Raw: registrationv1.AddressLines{Line1: "丸の内5-2-3", City: "千代田区", Region: "東京都", PostalCode: "100-0005"},
+			Normalized: registrationv1.NormalizedAddress{Line1: "丸の内5丁目2番3号", City: "千代田区", Region: "東京都", PostalCode: "100-0005", Key: "k"}},
+		CompanyPhoneE164: "+81312345678", Website: "https://www.sample-shoji.co.jp", WebsiteDomain: "sample-shoji.co.jp",
+		Contact: registrationv1.Contact{FirstName: "花子", LastName: "山田", Email: conf.Address, EmailDomain: "sample-shoji.co.jp",
+			PhoneE164: "+819012345678"}, EmailDomainMatchesWebsite: true, AppliedAt: time.Now().UTC()}, nil)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if chs := emailChecks(); len(chs) != 1 || chs[0]["to"] != "passed" {
+			return fmt.Errorf("e-mail check changes %v", chs)
+		}
+		return nil
+	})
+	if n := len(e.msgs(bus.DeadLetterStream)); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+}
