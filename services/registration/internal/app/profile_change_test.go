@@ -392,4 +392,31 @@ func TestAPendingPartnerCorrectsItsContact(t *testing.T) {
 	if p, _ := h.app.GetPartner(ctx, up, id); p.Status != domain.PartnerStatusPending {
 		t.Fatalf("the partner moved: %s", p.Status)
 	}
+
+	// Once the membership confirmed the address, a new one proves itself
+	// first, as an approved partner's does.
+	var netID string
+	for _, e := range v.Enrollments {
+		if e.Program == domain.ProgramPartnerNetwork {
+			netID = string(e.ID)
+		}
+	}
+	if _, err := h.app.ApplyEmailConfirmed(ctx, operator, EmailConfirmed{PartnerID: id, EnrollmentID: netID, Address: "hanako@test-shoji.co.jp"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = h.app.RequestProfileChange(ctx, up, RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Contact: &domain.ContactInput{FirstName: "次郎", LastName: "山田", Email: "jiro@test-shoji.co.jp", Phone: "090-1234-5678"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reopens(res.Change); res.Change.Status != domain.ChangePending || !slices.Equal(got, []domain.Recheck{domain.RecheckEmailOwnership}) ||
+		res.Verified.Contact.Email != "hanako@test-shoji.co.jp" {
+		t.Fatalf("a correction after the confirmation: %s %v, verified %s", res.Change.Status, got, res.Verified.Contact.Email)
+	}
+	if _, err := h.app.ApplyEmailConfirmed(ctx, operator, EmailConfirmed{PartnerID: id, EnrollmentID: netID, Address: "jiro@test-shoji.co.jp"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := h.app.GetProfile(ctx, up, id); p.Change.Status != domain.ChangeApplied || p.Verified.Contact.Email != "jiro@test-shoji.co.jp" {
+		t.Fatalf("after the new address confirmed: %s, %s", p.Change.Status, p.Verified.Contact.Email)
+	}
 }

@@ -212,11 +212,12 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		Number: p.profile.Count + 1, Status: ChangePending, Proposed: proposed, Changes: changes,
 		Normalization: normalizationNotes(in, merged, norm, touched), RequestedBy: by, RequestedAt: now,
 	}
-	if p.Approved() {
-		// A pending partner's correction re-opens nothing: no check has
-		// passed yet, and the new address confirms itself as the first
-		// would have (e-mail ownership moves every unconfirmed enrollment
-		// to it once the change is applied).
+	// A pending partner's correction re-opens nothing while its address is
+	// unconfirmed: the new address confirms itself as the first would have
+	// (e-mail ownership moves every unconfirmed enrollment to it once the
+	// change is applied). Once the membership confirmed the address, the new
+	// one proves itself first, as an approved partner's does.
+	if p.Approved() || p.contactConfirmed() {
 		for _, k := range reopened(verified.Normalized, norm) {
 			change.Checks = append(change.Checks, ProfileCheck{Check: k, State: CheckPending})
 		}
@@ -236,6 +237,13 @@ func (p *Partner) RequestProfileChange(in ProfileChangeInput, policy Policy, by 
 		p.applyProfileChange(now)
 	}
 	return *p.profile.Latest, nil
+}
+
+// contactConfirmed reports whether the membership enrollment (the one whose
+// confirmation proves the contact address) confirmed an address.
+func (p *Partner) contactConfirmed() bool {
+	e, ok := p.Enrollment(ProgramPartnerNetwork)
+	return ok && !e.EmailConfirmedAt.IsZero()
 }
 
 // onlyContact reports whether the change is of the primary contact alone:
