@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -250,8 +251,10 @@ func (a *App) supersede(ctx context.Context, id, by string) error {
 
 // prepare resolves what the mail needs from the directory before an
 // attempt: what the request left to the partner's contact (the address,
-// the language the mail is written in first, the market), and, for a
-// reminder, whether the partner stopped reminders (then it is suppressed).
+// the language the mail is written in first, the market), for a reminder
+// whether the partner stopped reminders (then it is suppressed), and
+// whether its address is one a verifier removed from the partner (then it
+// is withheld: ReasonAddressRemoved).
 // An unknown contact leaves the address empty: the attempt fails
 // temporarily and SaveContact makes the mail due again.
 func (a *App) prepare(ctx context.Context, d *domain.Delivery, contact *contactLookup) error {
@@ -265,7 +268,10 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery, contact *contactL
 			return d.Suppress(a.d.Clock.Now())
 		}
 	}
-	if q.Recipient != "" && q.Language != "" && q.Market != "" {
+	named := q.Recipient != "" && q.Language != "" && q.Market != ""
+	if named && q.TemplateID == mails.VerifyEmail {
+		// E-mail ownership opens no challenge to an address removed from
+		// the partner; the contact is read with the insert (prefetch).
 		return nil
 	}
 	c, err := contact.get(ctx)
@@ -274,6 +280,16 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery, contact *contactL
 		return nil
 	case err != nil:
 		return fmt.Errorf("contact of %s: %w", q.PartnerID, err)
+	}
+	if to := cmp.Or(q.Recipient, c.Email); c.Gone(to) {
+		// The partner's contact is an address a verifier removed after an
+		// upheld "this wasn't me" report: its owner is not the partner's
+		// and hears nothing more of it, until the partner corrects it.
+		d.Withhold(a.d.Clock.Now(), domain.ReasonAddressRemoved)
+		return nil
+	}
+	if named {
+		return nil
 	}
 	// A contact address mail cannot use leaves the mail without one: its
 	// attempt says so.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -150,6 +151,14 @@ type Contact struct {
 	Language    string
 	Market      string
 	CompanyName string
+	// Removed are the partner's addresses an upheld "this wasn't me"
+	// dispute removed: no mail goes to them.
+	Removed []string
+}
+
+// Gone reports whether address is one of the partner's removed addresses.
+func (c Contact) Gone(address string) bool {
+	return slices.ContainsFunc(c.Removed, func(r string) bool { return strings.EqualFold(r, address) })
 }
 
 // Directory is what the notifier knows about partners besides its mails.
@@ -164,6 +173,9 @@ type Directory interface {
 	// SaveContact records the contact and makes the partner's mails that
 	// wait for an address due at now.
 	SaveContact(ctx context.Context, c Contact, now time.Time) error
+	// RemoveAddress records an address an upheld dispute removed from the
+	// partner (Contact.Removed).
+	RemoveAddress(ctx context.Context, partnerID, address string) error
 	// RemindersOff reports whether the partner stopped reminders.
 	RemindersOff(ctx context.Context, partnerID string) (bool, error)
 	// SetRemindersOff records the partner's choice.

@@ -373,6 +373,8 @@ func (a *App) observe(ctx context.Context, d *domain.Delivery, n int) {
 		case domain.ReasonNoNetChange:
 			a.d.Log.InfoContext(ctx, "mail not sent: its state went back to where it was before the mails still waiting on its thread",
 				append(attrs, "thread", q.Thread)...)
+		case domain.ReasonAddressRemoved:
+			a.d.Log.InfoContext(ctx, "mail not sent: a verifier removed the partner's contact address after an upheld dispute", attrs...)
 		default:
 			a.d.Log.InfoContext(ctx, "reminder not sent: the partner stopped reminders", attrs...)
 		}

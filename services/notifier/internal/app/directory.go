@@ -28,6 +28,18 @@ func (a *App) RecordContact(ctx context.Context, c Contact) error {
 	return a.d.Directory.SaveContact(ctx, c, a.d.Clock.Now())
 }
 
+// RecordAddressRemoved keeps an address a verifier removed from the partner
+// after an upheld "this wasn't me" dispute (email.dispute.upheld.v1, one per
+// enrollment: kept once): mails to the partner's contact are withheld while
+// it is that address, and so is the mail telling a previous contact that
+// it changed (App.prepare).
+func (a *App) RecordAddressRemoved(ctx context.Context, partnerID, address string) error {
+	if partnerID == "" || address == "" {
+		return apperr.Invalid("notifier.invalid_contact", "partner id and address are required")
+	}
+	return a.d.Directory.RemoveAddress(ctx, partnerID, address)
+}
+
 // CompanyName is a partner's company name as its registration gave it, or
 // "" when the partner is unknown.
 func (a *App) CompanyName(ctx context.Context, partnerID string) string {

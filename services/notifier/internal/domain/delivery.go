@@ -199,7 +199,8 @@ const (
 	StatusDelivered Status = "delivered" // the SMTP server accepted the mail
 	StatusFailed    Status = "failed"    // given up; see FailReason
 	// StatusSuppressed: never sent — a reminder to a partner that stopped
-	// reminders, or news superseded on its thread (FailReason says which).
+	// reminders, news superseded on its thread, or a mail to an address
+	// removed from the partner (FailReason says which).
 	StatusSuppressed Status = "suppressed"
 )
 
@@ -222,6 +223,9 @@ const (
 	// ReasonNoNetChange: the state it tells of went back to where it was
 	// before the mails still waiting on its thread: there is no news.
 	ReasonNoNetChange FailReason = "no_net_change"
+	// ReasonAddressRemoved: its address is one a verifier removed from the
+	// partner after an upheld "this wasn't me" dispute (Withhold).
+	ReasonAddressRemoved FailReason = "address_removed"
 )
 
 // Outcome of one attempt.
@@ -345,6 +349,17 @@ func (d *Delivery) Hold(until time.Time) bool {
 // attempt in flight or finished is not touched; false then.
 func (d *Delivery) Supersede(now time.Time, reason FailReason) bool {
 	if d.status != StatusPending || d.req.Thread == "" {
+		return false
+	}
+	d.status, d.failReason, d.nextAt = StatusSuppressed, reason, now
+	return true
+}
+
+// Withhold suppresses a waiting mail for reason (ReasonAddressRemoved): it
+// is never sent, and no event says so. A mail with an attempt in flight or
+// finished is not touched; false then.
+func (d *Delivery) Withhold(now time.Time, reason FailReason) bool {
+	if d.status != StatusPending {
 		return false
 	}
 	d.status, d.failReason, d.nextAt = StatusSuppressed, reason, now

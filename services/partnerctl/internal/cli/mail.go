@@ -202,7 +202,7 @@ func newMailListCmd(g *globals) *cobra.Command {
 		Long: `GET {notifier}/v1/mails?partner_id=…, as an operator: the answer to "did the partner get the
 mail?". One row per mail: its id, template, the address (masked, as the notifier shows it),
 its status (failed with why: permanent_error, expired, attempts_exhausted; suppressed with
-why it was never sent: reminders_off, superseded, no_net_change), how many attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
+why it was never sent: reminders_off, superseded, no_net_change, address_removed), how many attempts, and the last one — when, its outcome, the SMTP server's reply code and error.
 A line says when the partner stopped reminders. -o json prints the API's answer, each mail
 with its trigger event and every attempt, every page's mails in one answer.`,
 		Example: `  partnerctl mail list PG-PRTA-HD7W-NYE

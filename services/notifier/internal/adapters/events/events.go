@@ -144,6 +144,9 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 	subs := []bus.Subscription{{Type: regv1.TypeApplicationSubmitted, Inbox: HandlerContacts, Handle: h.OnApplicationSubmitted,
 		Linger: bus.ProjectionLinger},
 		{Type: regv1.TypeProfileChangeApplied, Inbox: HandlerContactChanged, Handle: h.OnProfileChangeApplied},
+		// Rare: an address a verifier removed from the partner is mailed
+		// nothing more (one event per enrollment on it; kept once).
+		{Type: emailv1.TypeDisputeUpheld, Inbox: "record_removed_address", Handle: h.OnDisputeUpheld},
 		// A challenge that ended takes its confirmation mail with it, if
 		// that mail is still waiting to go out (a retry after an outage).
 		{Type: emailv1.TypeChallengeWithdrawn, Inbox: "end_link_challenge_withdrawn", Handle: endLink(h,

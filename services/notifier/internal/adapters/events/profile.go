@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 
 	"github.com/partnerhub/onboarding/pkg/ce"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -83,4 +84,13 @@ func appliedChange(p regv1.ProfileChangeApplied) *mails.ProfileChange {
 func profileChangeRejected(_ context.Context, _ *Handlers, p regv1.ProfileChangeRejected, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{ProfileChange: &mails.ProfileChange{Number: p.ChangeNumber, Check: p.Check, Reason: p.Reason}})
+}
+
+// OnDisputeUpheld keeps the address a verifier removed from the partner.
+func (h *Handlers) OnDisputeUpheld(ctx context.Context, ev ce.Event) error {
+	var p emailv1.DisputeDecided
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	return h.App.RecordAddressRemoved(ctx, p.PartnerID, p.Address)
 }

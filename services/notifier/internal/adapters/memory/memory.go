@@ -271,6 +271,17 @@ func (d *Directory) SaveContact(_ context.Context, c app.Contact, now time.Time)
 	return nil
 }
 
+// RemoveAddress implements app.Directory.
+func (d *Directory) RemoveAddress(_ context.Context, partnerID, address string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.contacts[partnerID]; ok && !c.Gone(address) {
+		c.Removed = append(slices.Clone(c.Removed), address)
+		d.contacts[partnerID] = c
+	}
+	return nil
+}
+
 // RemindersOff implements app.Directory.
 // PrefetchContact implements app.Directory: there is no round trip to share.
 func (d *Directory) PrefetchContact(context.Context, string, func(app.Contact, error)) bool {

@@ -27,13 +27,16 @@ var _ app.Directory = (*Directory)(nil)
 // NewDirectory returns the directory on pool.
 func NewDirectory(pool *pgxpool.Pool) *Directory { return &Directory{pool: pool} }
 
-const contactSQL = `SELECT email, first_name, last_name, language, market, company_name FROM contacts WHERE partner_id = $1`
+const contactSQL = `SELECT email, first_name, last_name, language, market, company_name, removed FROM contacts WHERE partner_id = $1`
 
 func scanContact(row pgx.Row, partnerID string) (app.Contact, error) {
 	c := app.Contact{PartnerID: partnerID}
-	err := row.Scan(&c.Email, &c.FirstName, &c.LastName, &c.Language, &c.Market, &c.CompanyName)
+	err := row.Scan(&c.Email, &c.FirstName, &c.LastName, &c.Language, &c.Market, &c.CompanyName, &c.Removed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return app.Contact{}, app.ErrNotFound
+	}
+	if len(c.Removed) == 0 {
+		c.Removed = nil
 	}
 	return c, err
 }
@@ -57,6 +60,18 @@ func (r *Directory) PrefetchContact(ctx context.Context, partnerID string, done 
 		return nil // the lookup reports a failed read; a broken transaction fails its next statement anyway
 	})
 	return pg.SendLast(ctx, tx, b) == nil
+}
+
+// RemoveAddress implements app.Directory: the address joins the partner's
+// removed ones (once; a partner the notifier does not know changes nothing).
+func (r *Directory) RemoveAddress(ctx context.Context, partnerID, address string) error {
+	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET removed = array_append(removed, $2), updated_at = now()
+			WHERE partner_id = $1 AND NOT ($2 = ANY (removed))`, partnerID, address); err != nil {
+			return fmt.Errorf("remove address of %s: %w", partnerID, err)
+		}
+		return nil
+	})
 }
 
 // SaveContact implements app.Directory: an upsert, and the partner's mails

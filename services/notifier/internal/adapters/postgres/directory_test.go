@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestPrefetchedContactGoesWithTheNextStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0] != want || errs[0] != nil || errs[1] != app.ErrNotFound {
+	if len(got) != 2 || !reflect.DeepEqual(got[0], want) || errs[0] != nil || errs[1] != app.ErrNotFound {
 		t.Fatalf("handed over %+v, %v; want %+v and app.ErrNotFound", got, errs, want)
 	}
 	b := statements.Batches()
