@@ -78,9 +78,9 @@ func (w *world) fork(t *testing.T) *world {
 
 func openCmd() app.OpenChallengesCommand {
 	return app.OpenChallengesCommand{
-		PartnerID:   "p-1",
+		Addressee: app.Addressee{PartnerID: "p-1", Email: "taro@example.co.jp", ContactName: "山田 太郎", Language: "ja", Market: "JP",
+			CausationID: "evt-1"},
 		Enrollments: []app.Enrollment{{EnrollmentID: "enr-net", Program: "partner_network"}, {EnrollmentID: "enr-res", Program: "reseller_indirect"}},
-		Email:       "taro@example.co.jp", ContactName: "山田 太郎", Language: "ja", Market: "JP", CausationID: "evt-1",
 	}
 }
 
@@ -691,13 +691,13 @@ func TestStatusForUpstreamSystems(t *testing.T) {
 	if _, err := w.app.OpenChallenges(ctx, cmd); err != nil {
 		t.Fatal(err)
 	}
-	added := app.OpenChallengesCommand{PartnerID: "p-1", Enrollments: []app.Enrollment{{EnrollmentID: "enr-prov", Program: "indirect_provider"}},
-		Email: "taro@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-2"}
+	added := app.OpenChallengesCommand{Enrollments: []app.Enrollment{{EnrollmentID: "enr-prov", Program: "indirect_provider"}},
+		Addressee: app.Addressee{PartnerID: "p-1", Email: "taro@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-2"}}
 	if _, err := w.app.OpenChallenges(ctx, added); err != nil {
 		t.Fatal(err)
 	}
-	legacy := app.OpenChallengesCommand{PartnerID: "p-9", Enrollments: []app.Enrollment{{EnrollmentID: "enr-old", Program: "partner_network"}},
-		Email: "old@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-3"}
+	legacy := app.OpenChallengesCommand{Enrollments: []app.Enrollment{{EnrollmentID: "enr-old", Program: "partner_network"}},
+		Addressee: app.Addressee{PartnerID: "p-9", Email: "old@example.co.jp", Language: "ja", Market: "JP", CausationID: "evt-3"}}
 	if _, err := w.app.OpenChallenges(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}

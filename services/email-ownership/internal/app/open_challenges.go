@@ -15,15 +15,37 @@ type Enrollment struct {
 	Program      string
 }
 
-// OpenChallengesCommand comes from a "registration submitted" event.
-type OpenChallengesCommand struct {
+// Addressee is the partner's contact as an event of registration names it
+// — where a confirmation mail goes — and that event.
+type Addressee struct {
 	PartnerID   string
-	Enrollments []Enrollment
 	Email       string
 	ContactName string
 	Language    string // ja or en; empty: chosen by market
 	Market      string // ISO 3166-1 alpha-2
 	CausationID string // CloudEvent id of the registration event
+}
+
+// recipient validates the addressee and returns it as a mail's recipient.
+func (ad Addressee) recipient() (domain.Recipient, error) {
+	addr, err := domain.NormalizeAddress(ad.Email)
+	if err != nil {
+		return domain.Recipient{}, translate(err)
+	}
+	lang, err := domain.ParseLanguage(ad.Language, ad.Market)
+	if err != nil {
+		return domain.Recipient{}, translate(err)
+	}
+	if strings.TrimSpace(ad.PartnerID) == "" {
+		return domain.Recipient{}, apperr.Invalid(CodeInvalidCommand, "partner id is required")
+	}
+	return domain.Recipient{Address: addr, ContactName: ad.ContactName, Language: lang, Market: strings.ToUpper(ad.Market)}, nil
+}
+
+// OpenChallengesCommand comes from a "registration submitted" event.
+type OpenChallengesCommand struct {
+	Addressee
+	Enrollments []Enrollment
 	// Reason is why: domain.ReasonRegistration unless a profile change.
 	Reason domain.OpenReason
 	// ProfileChange is registration's change number when Reason is
@@ -52,18 +74,14 @@ type OpenChallengesResult struct {
 // transaction; on error the caller retries the whole event, which is safe.
 // Internal trigger (event consumer): no principal.
 func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (OpenChallengesResult, error) {
-	addr, err := domain.NormalizeAddress(cmd.Email)
+	rcpt, err := cmd.recipient()
 	if err != nil {
-		return OpenChallengesResult{}, translate(err)
+		return OpenChallengesResult{}, err
 	}
-	lang, err := domain.ParseLanguage(cmd.Language, cmd.Market)
-	if err != nil {
-		return OpenChallengesResult{}, translate(err)
+	if len(cmd.Enrollments) == 0 {
+		return OpenChallengesResult{}, apperr.Invalid(CodeInvalidCommand, "at least one enrollment is required")
 	}
-	if strings.TrimSpace(cmd.PartnerID) == "" || len(cmd.Enrollments) == 0 {
-		return OpenChallengesResult{}, apperr.Invalid(CodeInvalidCommand, "partner id and at least one enrollment are required")
-	}
-	rcpt := domain.Recipient{Address: addr, ContactName: cmd.ContactName, Language: lang, Market: strings.ToUpper(cmd.Market)}
+	addr := rcpt.Address
 	var res OpenChallengesResult
 	for _, e := range cmd.Enrollments {
 		registrant, removedBy := cmd.RegisteredBy, ""

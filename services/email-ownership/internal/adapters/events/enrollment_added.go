@@ -22,13 +22,8 @@ func (h *Handlers) OnEnrollmentAdded(ctx context.Context, ev ce.Event) error {
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	_, err := h.App.OpenChallenges(ctx, app.OpenChallengesCommand{
-		PartnerID:   p.PartnerID,
+		Addressee:   addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev),
 		Enrollments: []app.Enrollment{{EnrollmentID: p.EnrollmentID, Program: p.Program}},
-		Email:       p.Contact.Email,
-		ContactName: contactName(p.Contact, p.Language, p.Market),
-		Language:    p.Language,
-		Market:      p.Market,
-		CausationID: ev.ID,
 	})
 	return err
 }

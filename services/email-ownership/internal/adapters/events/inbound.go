@@ -84,15 +84,7 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	cmd := app.OpenChallengesCommand{
-		PartnerID:    p.PartnerID,
-		Email:        p.Contact.Email,
-		ContactName:  contactName(p.Contact, p.Language, p.Market),
-		Language:     p.Language,
-		Market:       p.Market,
-		CausationID:  ev.ID,
-		RegisteredBy: p.SubmittedBy,
-	}
+	cmd := app.OpenChallengesCommand{Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), RegisteredBy: p.SubmittedBy}
 	for _, e := range p.Enrollments {
 		cmd.Enrollments = append(cmd.Enrollments, app.Enrollment{EnrollmentID: e.EnrollmentID, Program: e.Program})
 	}
@@ -103,6 +95,12 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 
 // contactName writes the name the way the mail's reader expects it:
 // family name first in Japanese, given name first otherwise.
+// addressee is the partner's contact as registration's event ev names it.
+func addressee(partnerID string, c registrationv1.Contact, language, market string, ev ce.Event) app.Addressee {
+	return app.Addressee{PartnerID: partnerID, Email: c.Email, ContactName: contactName(c, language, market),
+		Language: language, Market: market, CausationID: ev.ID}
+}
+
 func contactName(c registrationv1.Contact, language, market string) string {
 	ja := strings.EqualFold(language, "ja") || (language == "" && strings.EqualFold(market, "JP"))
 	if ja {

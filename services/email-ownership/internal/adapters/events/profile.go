@@ -38,13 +38,8 @@ func (h *Handlers) OnProfileChangeRequested(ctx context.Context, ev ce.Event) er
 			PartnerID: p.PartnerID, UpTo: p.Supersedes, Cause: domain.WithdrawnSuperseded})
 	}
 	_, err := h.App.OpenChallenges(ctx, app.OpenChallengesCommand{
-		PartnerID:     p.PartnerID,
+		Addressee:     addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev),
 		Enrollments:   []app.Enrollment{{EnrollmentID: p.ContactEnrollmentID, Program: domain.ProgramMembership}},
-		Email:         p.Contact.Email,
-		ContactName:   contactName(p.Contact, p.Language, p.Market),
-		Language:      p.Language,
-		Market:        p.Market,
-		CausationID:   ev.ID,
 		Reason:        domain.ReasonProfileChange,
 		ProfileChange: p.ChangeNumber,
 	})
@@ -75,12 +70,5 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 		return nil
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return h.App.FollowContact(ctx, app.FollowContactCommand{
-		PartnerID:   p.PartnerID,
-		Email:       p.Contact.Email,
-		ContactName: contactName(p.Contact, p.Language, p.Market),
-		Language:    p.Language,
-		Market:      p.Market,
-		CausationID: ev.ID,
-	})
+	return h.App.FollowContact(ctx, addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev))
 }
