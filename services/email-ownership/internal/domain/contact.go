@@ -15,9 +15,10 @@ import (
 // confirmed an address keeps its proof, and one whose latest challenge is
 // already to the new address (the one that proved it for the change) or was
 // withdrawn is left alone. A report of the previous address stays with its
-// review (a confirmation of the new challenge withdraws it, as any). While the partner is held nothing is opened: the
-// release restores the cancelled challenge to the new contact. It reports
-// whether anything changed; a replay changes nothing.
+// review (a confirmation of the new challenge withdraws it, as any). While
+// the partner is held nothing is opened: the release restores the
+// cancelled challenge to the new contact. It reports whether anything
+// changed; a replay changes nothing.
 func (o *Ownership) FollowContact(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
