@@ -26,6 +26,8 @@ const (
 // or email_dispute, with the claim or the challenge it is about), its due
 // time and where to claim and decide it. The review's content (statement,
 // facts, the partner's) is read with GET /v1/verification/reviews/{id}.
+// An e-mail dispute's review is about the address: another report of it
+// while the review is open joins the review and announces nothing.
 type ReviewOpened struct {
 	ReviewID    string    `json:"review_id"`
 	Kind        string    `json:"kind"`

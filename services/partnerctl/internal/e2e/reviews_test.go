@@ -63,6 +63,9 @@ type review struct {
 		EnrollmentID string `json:"enrollment_id"`
 		Program      string `json:"program"`
 		Address      string `json:"address"`
+		AlsoReported []struct {
+			ChallengeID string `json:"challenge_id"`
+		} `json:"also_reported"`
 	} `json:"dispute"`
 	Decision *struct {
 		Outcome string `json:"outcome"`
@@ -328,18 +331,36 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 		c := disputeDownCo
 		reg := register(t, s, c, "indirect_provider", "dispute-"+c.Number)
 		logOnFailure(t, s, reg.PartnerID)
-		m, challenge := disputeFirstMail(t, s, c)
-		r := waitReview(t, s, "email_dispute", func(r review) bool { return r.Dispute != nil && r.Dispute.ChallengeID == challenge })
+		// The person reports both enrollments' mails: verifiers are asked
+		// once, the second report joining the first's review (before round
+		// 42 each opened a review of its own).
+		ms, challenges := disputeMails(t, s, c, 2)
+		challenge := challenges[0]
+		r := waitReview(t, s, "email_dispute", func(r review) bool {
+			return r.Dispute != nil && r.Dispute.ChallengeID == challenge && len(r.Dispute.AlsoReported) == 1 &&
+				r.Dispute.AlsoReported[0].ChallengeID == challenges[1]
+		})
+		var open struct {
+			Reviews []review `json:"reviews"`
+		}
+		s.Call(t, "GET", s.URL("verification")+"/v1/verification/reviews?kind=email_dispute&limit=500", s.Token(verifier("review-desk")), nil, http.StatusOK, &open)
+		for _, o := range open.Reviews {
+			if o.Dispute != nil && o.Dispute.ChallengeID == challenges[1] {
+				t.Fatalf("the second report has a review of its own: %+v", o)
+			}
+		}
 		decideReview(t, s, "dispute-verifier", r.ID, map[string]any{"decision_id": "no-" + challenge, "outcome": "dismissed",
 			"reason_code": "address_belongs_to_contact"})
-		s.Events.WaitMatch(t, "dispute dismissed", 20*time.Second, func(e e2e.Event) bool {
-			return e.Topic() == "email.dispute.dismissed.v1" && decodeData[emailv1.DisputeDecided](t, e).ChallengeID == challenge
-		}, reg.PartnerID)
-		// The challenge continues: its link confirms the address.
-		s.ConfirmLink(t, m.ConfirmLink())
-		s.Events.WaitMatch(t, "the disputed challenge confirmed", 20*time.Second, func(e e2e.Event) bool {
-			return e.Topic() == "email.ownership.confirmed.v1" && decodeData[emailv1.OwnershipConfirmed](t, e).ChallengeID == challenge
-		}, reg.PartnerID)
+		for i, ch := range challenges {
+			s.Events.WaitMatch(t, "dispute dismissed", 20*time.Second, func(e e2e.Event) bool {
+				return e.Topic() == "email.dispute.dismissed.v1" && decodeData[emailv1.DisputeDecided](t, e).ChallengeID == ch
+			}, reg.PartnerID)
+			// The challenge continues: its link confirms the address.
+			s.ConfirmLink(t, ms[i].ConfirmLink())
+			s.Events.WaitMatch(t, "the disputed challenge confirmed", 20*time.Second, func(e e2e.Event) bool {
+				return e.Topic() == "email.ownership.confirmed.v1" && decodeData[emailv1.OwnershipConfirmed](t, e).ChallengeID == ch
+			}, reg.PartnerID)
+		}
 	})
 }
 
@@ -350,19 +371,33 @@ var disputeLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/dispute\?token=[A-Za-
 // mail and its challenge id.
 func disputeFirstMail(t *testing.T, s *e2e.Stack, c company) (e2e.Mail, string) {
 	t.Helper()
-	confirmLinks(t, s, c.Email(), 2)
+	ms, challenges := disputeMails(t, s, c, 1)
+	return ms[0], challenges[0]
+}
+
+// disputeMails waits for c's confirmation mails and reports n of them, one
+// after the other, as "this wasn't me"; it returns the mails and their
+// challenge ids in that order.
+func disputeMails(t *testing.T, s *e2e.Stack, c company, n int) ([]e2e.Mail, []string) {
+	t.Helper()
+	confirmLinks(t, s, c.Email(), n)
 	ms, err := s.Mails(c.Email())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mails []e2e.Mail
+	var challenges []string
 	for _, m := range ms {
 		link := disputeLinkRe.FindString(m.Text)
 		if m.ConfirmLink() == "" || link == "" {
 			continue
 		}
 		s.ConfirmLink(t, link) // the same page-and-button as a confirmation
-		return m, strings.SplitN(m.MessageID, "@", 2)[0]
+		mails, challenges = append(mails, m), append(challenges, strings.SplitN(m.MessageID, "@", 2)[0])
+		if len(mails) == n {
+			return mails, challenges
+		}
 	}
-	t.Fatalf("no confirmation mail with a dispute link to %s", c.Email())
-	return e2e.Mail{}, ""
+	t.Fatalf("%d confirmation mails with a dispute link to %s, want %d", len(mails), c.Email(), n)
+	return nil, nil
 }

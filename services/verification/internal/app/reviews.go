@@ -20,7 +20,11 @@ type ReviewRepository interface {
 	// already has one (nothing stored).
 	AddReview(ctx context.Context, r *domain.Review) (bool, error)
 	GetReview(ctx context.Context, id string) (*domain.Review, error)
+	// ReviewIDByRef finds the review that decides a claim or challenge.
 	ReviewIDByRef(ctx context.Context, kind domain.ReviewKind, ref string) (string, error)
+	// OpenDisputeReviewOn finds the partner's open dispute review of an
+	// address (domain.ErrReviewNotFound: none).
+	OpenDisputeReviewOn(ctx context.Context, partnerID, address string) (string, error)
 	UpdateReview(ctx context.Context, id string, fn func(*domain.Review) error) error
 	ListReviews(ctx context.Context, f ReviewFilter, now time.Time) ([]domain.Review, error)
 }
@@ -135,8 +139,29 @@ func (a *App) addReview(ctx context.Context, r *domain.Review) error {
 }
 
 // OpenDisputeReview opens the review of a "this wasn't me" dispute
-// (email-ownership's event); once per challenge. Internal trigger.
+// (email-ownership's event); once per challenge. A report of an address
+// whose review is open (the person reported the mail of the partner's other
+// enrollment too) joins that review: the decision is about the address,
+// so verifiers are asked once. Internal trigger.
 func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.DisputeContent) error {
+	repo, err := a.reviews()
+	if err != nil {
+		return err
+	}
+	id, err := repo.OpenDisputeReviewOn(ctx, partnerID, d.Address)
+	switch {
+	case err == nil:
+		gathered := false
+		err = repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+			gathered = r.Gather(d, a.Clock.Now())
+			return nil
+		})
+		if err != nil || gathered {
+			return err
+		}
+	case !errors.Is(err, domain.ErrReviewNotFound):
+		return err
+	}
 	c, err := a.partnerCase(ctx, partnerID)
 	if err != nil {
 		return err
@@ -152,10 +177,10 @@ func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.
 	return a.addReview(ctx, r)
 }
 
-// CancelDisputeReview closes the open review of a dispute that a
-// confirmation of the enrollment withdrew, or that another review's decision
-// on the same address ended (nothing is left to decide). A decided review,
-// or none, is left alone. Internal trigger.
+// CancelDisputeReview takes a report off its open review: a confirmation of
+// the enrollment withdrew it, or another review's decision on the same
+// address ended it. The review is cancelled when it has no report left to
+// decide. A decided review, or none, is left alone. Internal trigger.
 func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error {
 	repo, err := a.reviews()
 	if err != nil {
@@ -169,7 +194,7 @@ func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error
 		return err
 	}
 	return repo.UpdateReview(ctx, id, func(r *domain.Review) error {
-		r.Cancel(a.Clock.Now())
+		r.Drop(challengeID, a.Clock.Now())
 		return nil
 	})
 }

@@ -107,15 +107,43 @@ type ClaimContent struct {
 	Existing           *ExistingPartnerFacts `json:"existing,omitempty"`
 }
 
-// DisputeContent is what a verifier needs to decide a dispute.
+// DisputeContent is what a verifier needs to decide a dispute: the report
+// it names (the earliest still standing) and the partner's other reports of
+// the same address made while it was open. The decision is about the
+// address, so one review decides them all (e-mail ownership carries it to
+// every enrollment of the partner on the address).
 type DisputeContent struct {
 	ChallengeID  string    `json:"challenge_id"`
 	EnrollmentID string    `json:"enrollment_id"`
 	Program      string    `json:"program"`
 	Address      string    `json:"address"`
 	DisputedAt   time.Time `json:"disputed_at"`
+	// AlsoReported are the other reports of the address this review decides.
+	AlsoReported []DisputeReport `json:"also_reported,omitempty"`
 	// Existing is the disputed partner's facts, as for a claim.
 	Existing *ExistingPartnerFacts `json:"existing,omitempty"`
+}
+
+// A DisputeReport is one "this wasn't me" report: the disputed challenge of
+// one enrollment.
+type DisputeReport struct {
+	ChallengeID  string    `json:"challenge_id"`
+	EnrollmentID string    `json:"enrollment_id"`
+	Program      string    `json:"program"`
+	DisputedAt   time.Time `json:"disputed_at"`
+}
+
+func (d *DisputeContent) named() DisputeReport {
+	return DisputeReport{ChallengeID: d.ChallengeID, EnrollmentID: d.EnrollmentID, Program: d.Program, DisputedAt: d.DisputedAt}
+}
+
+func (d *DisputeContent) name(r DisputeReport) {
+	d.ChallengeID, d.EnrollmentID, d.Program, d.DisputedAt = r.ChallengeID, r.EnrollmentID, r.Program, r.DisputedAt
+}
+
+// reports lists the reports the review decides, the named one first.
+func (d *DisputeContent) reports() []DisputeReport {
+	return append([]DisputeReport{d.named()}, d.AlsoReported...)
 }
 
 // ReviewDecision is the recorded decision of a review.
@@ -150,8 +178,69 @@ type Review struct {
 	events []Event
 }
 
-// Ref is the review's natural key (the claim or the challenge id): one
-// review per claim and per disputed challenge.
+// Refs are the claim or every challenge the review decides (Ref first).
+func (r *Review) Refs() []string {
+	if r.Dispute == nil {
+		return []string{r.Ref()}
+	}
+	var out []string
+	for _, x := range r.Dispute.reports() {
+		out = append(out, x.ChallengeID)
+	}
+	return out
+}
+
+// Gather adds to an open dispute review another report of its address (the
+// partner's other enrollment, whose mail went to the same person): true
+// when the review now decides it too, or did already. A closed review, or
+// one of another address, gathers nothing.
+func (r *Review) Gather(d DisputeContent, now time.Time) bool {
+	if r.Status != ReviewOpen || r.Dispute == nil || !strings.EqualFold(r.Dispute.Address, d.Address) || d.ChallengeID == "" {
+		return false
+	}
+	for _, x := range r.Dispute.reports() {
+		if x.ChallengeID == d.ChallengeID {
+			return true
+		}
+	}
+	r.Dispute.AlsoReported = append(r.Dispute.AlsoReported, d.named())
+	r.UpdatedAt = now
+	return true
+}
+
+// Drop takes a report the review no longer decides off an open dispute
+// review: its enrollment's confirmation withdrew it, or another decision on
+// the address ended it. The review goes on for the reports left (the
+// earliest of them named), and is cancelled when none is left. A closed
+// review, or a report it does not hold, is left as it is.
+func (r *Review) Drop(challengeID string, now time.Time) {
+	if r.Status != ReviewOpen || r.Dispute == nil {
+		return
+	}
+	var left []DisputeReport
+	for _, x := range r.Dispute.reports() {
+		if x.ChallengeID != challengeID {
+			left = append(left, x)
+		}
+	}
+	switch {
+	case len(left) == len(r.Dispute.AlsoReported)+1:
+		return
+	case len(left) == 0:
+		r.Cancel(now)
+		return
+	}
+	r.Dispute.name(left[0])
+	r.Dispute.AlsoReported = left[1:]
+	if len(r.Dispute.AlsoReported) == 0 {
+		r.Dispute.AlsoReported = nil
+	}
+	r.UpdatedAt = now
+}
+
+// Ref is the review's natural key when it opens (the claim or the
+// challenge id): one review per claim, and per disputed challenge that no
+// open review of its address gathered.
 func (r *Review) Ref() string {
 	if r.Claim != nil {
 		return r.Claim.ClaimID

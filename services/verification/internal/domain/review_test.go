@@ -154,3 +154,60 @@ func TestReviewReasonsArePublished(t *testing.T) {
 		}
 	}
 }
+
+// TestOneDisputeReviewPerAddress: a second report of the address joins the
+// open review; a withdrawn report leaves the others to decide, the last one
+// cancels it; the decision names the report still standing.
+func TestOneDisputeReviewPerAddress(t *testing.T) {
+	first := DisputeContent{ChallengeID: "ch-1", EnrollmentID: "EN-1", Program: "partner_network", Address: "a@b.jp", DisputedAt: t0}
+	second := DisputeContent{ChallengeID: "ch-2", EnrollmentID: "EN-2", Program: "cloud_reseller_indirect", Address: "A@b.jp", DisputedAt: t0.Add(time.Minute)}
+	r, _ := NewDisputeReview("vr-4", "PG-1", "JP", first, t0, rules())
+	r.PullEvents()
+	if !r.Gather(second, t0.Add(time.Minute)) || !r.Gather(second, t0.Add(2*time.Minute)) {
+		t.Fatal("a second report of the address was not gathered")
+	}
+	if got := r.Refs(); len(got) != 2 || got[0] != "ch-1" || got[1] != "ch-2" {
+		t.Fatalf("refs %v", got)
+	}
+	if r.Gather(DisputeContent{ChallengeID: "ch-3", EnrollmentID: "EN-3", Address: "other@b.jp"}, t0) {
+		t.Fatal("another address was gathered")
+	}
+	if evs := r.PullEvents(); len(evs) != 0 {
+		t.Fatalf("gathering announced %v", evs)
+	}
+	r.Drop("ch-1", t0.Add(3*time.Minute))
+	if r.Status != ReviewOpen || r.Dispute.ChallengeID != "ch-2" || r.Dispute.EnrollmentID != "EN-2" || len(r.Dispute.AlsoReported) != 0 {
+		t.Fatalf("after the first report's withdrawal: %s %+v", r.Status, r.Dispute)
+	}
+	r.Drop("ch-9", t0.Add(3*time.Minute))
+	if r.Status != ReviewOpen {
+		t.Fatal("a report the review does not hold closed it")
+	}
+	if err := r.ClaimFor("alice", "", t0.Add(4*time.Minute), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Decide(ReviewDecisionInput{ID: "d", Verifier: "alice", Outcome: ReviewUpheld}, t0.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if evs := r.PullEvents(); len(evs) != 1 || evs[0].(EmailDisputeDecided).Review.Dispute.ChallengeID != "ch-2" {
+		t.Fatalf("decision events %v", evs)
+	}
+	if r.Gather(DisputeContent{ChallengeID: "ch-5", EnrollmentID: "EN-5", Address: "a@b.jp"}, t0.Add(6*time.Minute)) {
+		t.Fatal("a decided review gathered a later report")
+	}
+	r.Drop("ch-2", t0.Add(7*time.Minute))
+	if r.Status != ReviewDecided {
+		t.Fatalf("a decided review became %s", r.Status)
+	}
+
+	last, _ := NewDisputeReview("vr-5", "PG-1", "JP", first, t0, rules())
+	last.Gather(second, t0)
+	last.Drop("ch-2", t0.Add(time.Minute))
+	if last.Status != ReviewOpen || last.Dispute.ChallengeID != "ch-1" {
+		t.Fatalf("after the second report's withdrawal: %s %+v", last.Status, last.Dispute)
+	}
+	last.Drop("ch-1", t0.Add(2*time.Minute))
+	if last.Status != ReviewCancelled {
+		t.Fatalf("with no report left the review is %s", last.Status)
+	}
+}

@@ -87,11 +87,11 @@ func TestDisputeReviewLifecycle(t *testing.T) {
 	}
 }
 
-// TestAReportDecidedElsewhereClosesItsReview: the address's owner reported
-// two enrollments' mails; when e-mail ownership ends the second report
-// under the first review's decision (email.dispute.upheld.v1 or
-// .dismissed.v1 naming the first review), the second review is cancelled —
-// nothing is left to decide — and the decided one stays decided.
+// TestAReportDecidedElsewhereClosesItsReview: when e-mail ownership ends a
+// report under another review's decision (email.dispute.upheld.v1 or
+// .dismissed.v1 naming that review — one that was open before reports of an
+// address joined one review), the report's review has nothing left to
+// decide and is cancelled; a decided review stays decided.
 func TestAReportDecidedElsewhereClosesItsReview(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
@@ -99,47 +99,93 @@ func TestAReportDecidedElsewhereClosesItsReview(t *testing.T) {
 	e.openCase(partner, "")
 	tok := e.token(verifierA)
 	for i, typ := range []string{emailv1.TypeDisputeUpheld, emailv1.TypeDisputeDismissed} {
-		first, second := fmt.Sprintf("ch-%d-net", i), fmt.Sprintf("ch-%d-res", i)
-		for _, c := range []string{first, second} {
-			e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + c,
-				Program: "partner_network", ChallengeID: c, Address: "taro@sample-shoji.co.jp", DisputedAt: time.Now().UTC()}, nil)
-		}
-		e.waitEvent(verificationv1.TypeReviewOpened, partner, 2*(i+1))
-		reviews := map[string]string{}
-		for _, ev := range e.events(verificationv1.TypeReviewOpened, partner) {
-			reviews[ev["challenge_id"].(string)] = ev["review_id"].(string)
-		}
-		if reviews[first] == "" || reviews[second] == "" {
-			t.Fatalf("reviews %v", reviews)
-		}
-		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[first]+"/claim", tok, nil); status != http.StatusOK {
-			t.Fatalf("claim: %d %v", status, body)
-		}
-		decision := map[string]any{"decision_id": "d-" + first, "outcome": "upheld"}
-		if typ == emailv1.TypeDisputeDismissed {
-			decision = map[string]any{"decision_id": "d-" + first, "outcome": "dismissed", "reason_code": "address_belongs_to_contact"}
-		}
-		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[first]+"/decisions", tok, decision); status != http.StatusCreated {
-			t.Fatalf("decide: %d %v", status, body)
-		}
-		// E-mail ownership's answer: both reports ended under the first review.
-		for _, c := range []string{first, second} {
-			e.publish(typ, partner, emailv1.DisputeDecided{PartnerID: partner, EnrollmentID: "EN-" + c, Program: "partner_network",
-				ChallengeID: c, ReviewID: reviews[first], Address: "taro@sample-shoji.co.jp", Outcome: map[bool]string{true: "upheld", false: "dismissed"}[typ == emailv1.TypeDisputeUpheld],
-				DecidedAt: time.Now().UTC()}, nil)
-		}
+		c := fmt.Sprintf("ch-%d-res", i)
+		e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + c,
+			Program: "cloud_reseller_indirect", ChallengeID: c, Address: fmt.Sprintf("taro%d@sample-shoji.co.jp", i), DisputedAt: time.Now().UTC()}, nil)
+		review := e.waitEvent(verificationv1.TypeReviewOpened, partner, i+1)["review_id"].(string)
+		e.publish(typ, partner, emailv1.DisputeDecided{PartnerID: partner, EnrollmentID: "EN-" + c, Program: "cloud_reseller_indirect",
+			ChallengeID: c, ReviewID: "vr-elsewhere", Address: fmt.Sprintf("taro%d@sample-shoji.co.jp", i),
+			Outcome: map[bool]string{true: "upheld", false: "dismissed"}[typ == emailv1.TypeDisputeUpheld], DecidedAt: time.Now().UTC()}, nil)
 		testkit.Eventually(t, 10*time.Second, func() error {
-			if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+reviews[second], tok, nil); body["status"] != "cancelled" {
-				return fmt.Errorf("%s: the second review is %v", typ, body["status"])
+			if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil); body["status"] != "cancelled" {
+				return fmt.Errorf("%s: the review is %v", typ, body["status"])
 			}
 			return nil
 		})
-		if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+reviews[first], tok, nil); body["status"] != "decided" {
-			t.Fatalf("%s: the deciding review is %v", typ, body["status"])
-		}
-		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[second]+"/claim", tok, nil); status != http.StatusConflict ||
+		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/claim", tok, nil); status != http.StatusConflict ||
 			body["code"] != "verification.review_closed" {
-			t.Fatalf("%s: claim of the second review: %d %v", typ, status, body)
+			t.Fatalf("%s: claim of the review: %d %v", typ, status, body)
 		}
+	}
+}
+
+// TestOneReviewPerReportedAddress: the owner of an address reports the
+// mails of two of the partner's enrollments; verifiers are asked once (one
+// review.opened, the second report on the review), a withdrawn report
+// leaves the other to decide, and the decision names the report still
+// standing; e-mail ownership's answer for the reports leaves it decided.
+func TestOneReviewPerReportedAddress(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const partner = "PG-D1SP-VTE3-10C"
+	e.openCase(partner, "")
+	tok := e.token(verifierA)
+	dispute := func(challenge, program, address string) {
+		e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + challenge,
+			Program: program, ChallengeID: challenge, Address: address, DisputedAt: time.Now().UTC()}, nil)
+	}
+	dispute("ch-net", "partner_network", "taro@sample-shoji.co.jp")
+	review := e.waitEvent(verificationv1.TypeReviewOpened, partner, 1)["review_id"].(string)
+	dispute("ch-res", "cloud_reseller_indirect", "Taro@Sample-Shoji.co.jp")
+	dispute("ch-res", "cloud_reseller_indirect", "Taro@Sample-Shoji.co.jp") // published again
+	dispute("ch-other", "partner_network", "hanako@sample-shoji.co.jp")     // another address: its own review
+	e.waitEvent(verificationv1.TypeReviewOpened, partner, 2)
+	if opened := e.events(verificationv1.TypeReviewOpened, partner); len(opened) != 2 || opened[1]["challenge_id"] != "ch-other" {
+		t.Fatalf("reviews opened: %v", opened)
+	}
+	status, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil)
+	also, _ := body["dispute"].(map[string]any)["also_reported"].([]any)
+	if status != http.StatusOK || body["status"] != "open" || len(also) != 1 || also[0].(map[string]any)["challenge_id"] != "ch-res" ||
+		also[0].(map[string]any)["program"] != "cloud_reseller_indirect" {
+		t.Fatalf("review %d %v", status, body)
+	}
+	if _, list := svc.call(t, "GET", "/v1/verification/reviews?kind=email_dispute", tok, nil); len(list["reviews"].([]any)) != 2 {
+		t.Fatalf("queue %v", list)
+	}
+
+	// The partner-network enrollment confirms after all: the reseller's report stands.
+	e.publish(emailv1.TypeDisputeWithdrawn, partner, emailv1.DisputeWithdrawn{PartnerID: partner, EnrollmentID: "EN-ch-net",
+		Program: "partner_network", ChallengeID: "ch-net-2", DisputedChallengeID: "ch-net", WithdrawnAt: time.Now().UTC()}, nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		_, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil)
+		if d := body["dispute"].(map[string]any); body["status"] != "open" || d["challenge_id"] != "ch-res" || d["also_reported"] != nil {
+			return fmt.Errorf("after the withdrawal: %v", body)
+		}
+		return nil
+	})
+	if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/claim", tok, nil); status != http.StatusOK {
+		t.Fatalf("claim: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/decisions", tok,
+		map[string]any{"decision_id": "d-addr", "outcome": "upheld"}); status != http.StatusCreated {
+		t.Fatalf("decide: %d %v", status, body)
+	}
+	if out := e.waitEvent(verificationv1.TypeEmailDisputeUpheld, partner, 1); out["challenge_id"] != "ch-res" || out["enrollment_id"] != "EN-ch-res" {
+		t.Fatalf("upheld %v", out)
+	}
+	e.publish(emailv1.TypeDisputeUpheld, partner, emailv1.DisputeDecided{PartnerID: partner, EnrollmentID: "EN-ch-res", Program: "cloud_reseller_indirect",
+		ChallengeID: "ch-res", ReviewID: review, Address: "taro@sample-shoji.co.jp", Outcome: "upheld", DecidedAt: time.Now().UTC()}, nil)
+	dispute("ch-later", "partner_network", "hanako@sample-shoji.co.jp") // a barrier: the partner's events are handled in order
+	testkit.Eventually(t, 10*time.Second, func() error {
+		_, body := svc.call(t, "GET", "/v1/verification/reviews?kind=email_dispute", tok, nil)
+		for _, r := range body["reviews"].([]any) {
+			if d := r.(map[string]any)["dispute"].(map[string]any); d["challenge_id"] == "ch-other" && d["also_reported"] != nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("the later report of the other address has not joined its review: %v", body)
+	})
+	if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil); body["status"] != "decided" {
+		t.Fatalf("the decided review is %v", body["status"])
 	}
 }

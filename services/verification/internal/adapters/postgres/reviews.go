@@ -16,8 +16,8 @@ import (
 
 var _ app.ReviewRepository = (*Repository)(nil)
 
-// AddReview stores a new review and its events; a second review of the same
-// claim or challenge is ignored (false).
+// AddReview stores a new review and its events; a second review of a claim
+// or challenge that a review decides already is ignored (false).
 func (r *Repository) AddReview(ctx context.Context, rv *domain.Review) (bool, error) {
 	added := false
 	err := pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
@@ -25,9 +25,11 @@ func (r *Repository) AddReview(ctx context.Context, rv *domain.Review) (bool, er
 		if err != nil {
 			return fmt.Errorf("marshal review %s: %w", rv.ID, err)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO reviews (id, kind, ref, partner_id, market, status, due_at, claimed_by, lease_until, doc, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (kind, ref) DO NOTHING`,
-			rv.ID, string(rv.Kind), rv.Ref(), rv.PartnerID, rv.Market, string(rv.Status), rv.DueAt, rv.ClaimedBy, nullTime(rv.LeaseUntil), doc, rv.CreatedAt)
+		tag, err := tx.Exec(ctx, `INSERT INTO reviews (id, kind, ref, refs, partner_id, market, status, due_at, claimed_by, lease_until, doc, created_at, updated_at)
+			SELECT $1, $2, $3, $12, $4, $5, $6, $7, $8, $9, $10, $11, $11
+			WHERE NOT EXISTS (SELECT 1 FROM reviews WHERE kind = $2 AND refs && $12)
+			ON CONFLICT (kind, ref) DO NOTHING`,
+			rv.ID, string(rv.Kind), rv.Ref(), rv.PartnerID, rv.Market, string(rv.Status), rv.DueAt, rv.ClaimedBy, nullTime(rv.LeaseUntil), doc, rv.CreatedAt, rv.Refs())
 		if err != nil {
 			return fmt.Errorf("insert review %s: %w", rv.ID, err)
 		}
@@ -44,14 +46,29 @@ func (r *Repository) GetReview(ctx context.Context, id string) (*domain.Review, 
 	return loadReview(ctx, r.q(ctx), `SELECT doc FROM reviews WHERE id = $1`, id)
 }
 
-// ReviewIDByRef finds the review of a claim or challenge.
+// ReviewIDByRef finds the review that decides a claim or challenge.
 func (r *Repository) ReviewIDByRef(ctx context.Context, kind domain.ReviewKind, ref string) (string, error) {
+	return r.reviewID(ctx, `SELECT id FROM reviews WHERE kind = $1 AND refs @> ARRAY[$2]`, string(kind), ref)
+}
+
+// OpenDisputeReviewOn finds the partner's open review of a dispute of
+// address (any case of its letters).
+func (r *Repository) OpenDisputeReviewOn(ctx context.Context, partnerID, address string) (string, error) {
+	return r.reviewID(ctx, `SELECT id FROM reviews WHERE partner_id = $1 AND status = 'open' AND kind = $2
+		AND lower(doc->'dispute'->>'address') = lower($3) ORDER BY created_at, id LIMIT 1`,
+		partnerID, string(domain.ReviewEmailDispute), address)
+}
+
+func (r *Repository) reviewID(ctx context.Context, sql string, args ...any) (string, error) {
 	var id string
-	err := r.q(ctx).QueryRow(ctx, `SELECT id FROM reviews WHERE kind = $1 AND ref = $2`, string(kind), ref).Scan(&id)
+	err := r.q(ctx).QueryRow(ctx, sql, args...).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", domain.ErrReviewNotFound
 	}
-	return id, err
+	if err != nil {
+		return "", fmt.Errorf("find review: %w", err)
+	}
+	return id, nil
 }
 
 func loadReview(ctx context.Context, q pg.Querier, sql, id string) (*domain.Review, error) {
@@ -84,8 +101,9 @@ func (r *Repository) UpdateReview(ctx context.Context, id string, fn func(*domai
 		if err != nil {
 			return fmt.Errorf("marshal review %s: %w", id, err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE reviews SET status = $2, claimed_by = $3, lease_until = $4, doc = $5, updated_at = $6 WHERE id = $1`,
-			id, string(rv.Status), rv.ClaimedBy, nullTime(rv.LeaseUntil), doc, rv.UpdatedAt); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE reviews SET status = $2, claimed_by = $3, lease_until = $4, doc = $5, updated_at = $6,
+			refs = ARRAY(SELECT DISTINCT unnest(refs || $7::text[])) WHERE id = $1`,
+			id, string(rv.Status), rv.ClaimedBy, nullTime(rv.LeaseUntil), doc, rv.UpdatedAt, rv.Refs()); err != nil {
 			return fmt.Errorf("update review %s: %w", id, err)
 		}
 		return r.reviewEvents(ctx, tx, rv)
