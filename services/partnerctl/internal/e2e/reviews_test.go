@@ -349,8 +349,16 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 				t.Fatalf("the second report has a review of its own: %+v", o)
 			}
 		}
+		// Under review, the requirements view says so (before round 42 it
+		// asked the partner to confirm or resend, as for any unread mail).
+		for _, e := range reg.Enrollments {
+			waitConfirmationRequirement(t, s, reg.PartnerID, e.Program, "vendor", "confirmation_mail_reported")
+		}
 		decideReview(t, s, "dispute-verifier", r.ID, map[string]any{"decision_id": "no-" + challenge, "outcome": "dismissed",
 			"reason_code": "address_belongs_to_contact"})
+		for _, e := range reg.Enrollments {
+			waitConfirmationRequirement(t, s, reg.PartnerID, e.Program, "partner", "")
+		}
 		for i, ch := range challenges {
 			s.Events.WaitMatch(t, "dispute dismissed", 20*time.Second, func(e e2e.Event) bool {
 				return e.Topic() == "email.dispute.dismissed.v1" && decodeData[emailv1.DisputeDecided](t, e).ChallengeID == ch
@@ -361,6 +369,25 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 				return e.Topic() == "email.ownership.confirmed.v1" && decodeData[emailv1.OwnershipConfirmed](t, e).ChallengeID == ch
 			}, reg.PartnerID)
 		}
+	})
+}
+
+// waitConfirmationRequirement waits until the enrollment's requirements
+// view asks for its e-mail confirmation on party, for reason.
+func waitConfirmationRequirement(t *testing.T, s *e2e.Stack, partnerID, program, party, reason string) {
+	t.Helper()
+	e2e.Eventually(t, 20*time.Second, "email_confirmation of "+program+" waiting on "+party, func() error {
+		var v struct {
+			Requirements []struct{ Kind, Party, Reason string } `json:"requirements"`
+		}
+		s.Call(t, "GET", s.URL("registration")+"/v1/partners/"+partnerID+"/enrollments/"+program+"/requirements",
+			s.Token(upstream), nil, http.StatusOK, &v)
+		for _, q := range v.Requirements {
+			if q.Kind == "email_confirmation" && q.Party == party && q.Reason == reason {
+				return nil
+			}
+		}
+		return fmt.Errorf("requirements %+v", v.Requirements)
 	})
 }
 

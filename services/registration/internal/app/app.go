@@ -48,7 +48,7 @@ type Repository interface {
 	// inactive that has been idle longest (zero: none).
 	OldestActivity(ctx context.Context) (time.Time, error)
 	ReviewRequirements
-	ContactRemovals
+	ContactReports
 	IdentityChecker
 }
 

@@ -96,7 +96,7 @@ func (a *App) EnrollmentRequirements(ctx context.Context, p auth.Principal, part
 	e := s.Enrollments[i]
 	v := RequirementsView{PartnerID: s.ID, EnrollmentID: e.ID, Program: e.Program, EnrollmentStatus: e.Status,
 		PartnerStatus: s.Status, Requirements: requirements(s, e, docs, now), AsOf: now}
-	if err := a.withContactRemoval(ctx, &v, s.Registration.Normalized.Contact.Email); err != nil {
+	if err := a.withContactReport(ctx, &v, s.Registration.Normalized.Contact.Email); err != nil {
 		return RequirementsView{}, fmt.Errorf("removed contact of %s: %w", e.ID, err)
 	}
 	v.CanTransact = len(v.Requirements) == 0 && e.Status == domain.EnrollmentActive && s.Status == domain.PartnerStatusActive

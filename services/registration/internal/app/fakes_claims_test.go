@@ -18,24 +18,27 @@ func (r *fakeRepo) DuplicateAttemptByClaim(_ context.Context, id domain.ClaimID)
 	return nil, domain.ErrDuplicateAttemptNotFound
 }
 
-// removals is the fake's contact removals, beside fakeRepo (whose struct
+// removals is the fake's contact reports, beside fakeRepo (whose struct
 // this file leaves alone), under their own lock.
 var (
 	removalsMu sync.Mutex
-	removals   = map[*fakeRepo]map[domain.EnrollmentID]ContactRemoval{}
+	removals   = map[*fakeRepo]map[domain.EnrollmentID]ContactReport{}
 )
 
-func (r *fakeRepo) SaveContactRemoval(_ context.Context, c ContactRemoval) error {
+func (r *fakeRepo) SaveContactReport(_ context.Context, c ContactReport) error {
 	removalsMu.Lock()
 	defer removalsMu.Unlock()
 	if removals[r] == nil {
-		removals[r] = map[domain.EnrollmentID]ContactRemoval{}
+		removals[r] = map[domain.EnrollmentID]ContactReport{}
+	}
+	if old, ok := removals[r][c.EnrollmentID]; ok && !old.At.Before(c.At) {
+		return nil
 	}
 	removals[r][c.EnrollmentID] = c
 	return nil
 }
 
-func (r *fakeRepo) ContactRemoval(_ context.Context, id domain.EnrollmentID) (*ContactRemoval, error) {
+func (r *fakeRepo) ContactReport(_ context.Context, id domain.EnrollmentID) (*ContactReport, error) {
 	removalsMu.Lock()
 	defer removalsMu.Unlock()
 	if c, ok := removals[r][id]; ok {

@@ -72,7 +72,11 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeDuplicateClaimReviewStarted, Inbox: "on_duplicate_claim_review_started", Handle: h.OnDuplicateClaimReviewStarted},
 		{Type: verificationv1.TypeDuplicateClaimUpheld, Inbox: "on_duplicate_claim_upheld", Handle: h.OnDuplicateClaimDecided},
 		{Type: verificationv1.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
-		// A reviewed "this wasn't me": the enrollment's address was removed.
+		// A "this wasn't me" report of an enrollment's mail and what became of it
+		// (the requirements view says it is under review, or the address removed).
+		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
+		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},
+		{Type: emailv1.TypeDisputeDismissed, Inbox: "on_dispute_dismissed", Handle: h.OnDisputeDismissed},
 		{Type: emailv1.TypeDisputeUpheld, Inbox: "on_dispute_upheld", Handle: h.OnDisputeUpheld},
 		// A profile change's re-opened company or employment check, decided.
 		{Type: verificationv1.TypeProfileCheckDecided, Inbox: "on_profile_check_decided", Handle: h.OnProfileCheckDecided},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,12 +13,13 @@ import (
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/registration/internal/adapters/postgres"
+	"github.com/partnerhub/onboarding/services/registration/internal/app"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
 // TestOneStatementWritesGoWithTheCommit: the repository's single-statement
 // writes (the documents due an approval clears, activity, contact
-// removals) go out with the transaction's COMMIT, in a handler's
+// reports) go out with the transaction's COMMIT, in a handler's
 // transaction as in one of their own, instead of a round trip each before it.
 func TestOneStatementWritesGoWithTheCommit(t *testing.T) {
 	ctx := context.Background()
@@ -57,4 +59,41 @@ func TestOneStatementWritesGoWithTheCommit(t *testing.T) {
 // is compressed at each of an onboarding's four updates of its row.
 func TestPartnerSnapshotsCompressWithLZ4(t *testing.T) {
 	testkit.CompressesWithLZ4(t, testkit.ServicePool(t, "registration", postgres.Migrations, 2, nil), "partners", "snapshot")
+}
+
+// TestAContactReportKeepsTheLatestState: the report's states come on four
+// durables, so in any order; the one e-mail ownership recorded latest
+// stays, and a state without an address (a withdrawal) keeps the reported
+// one.
+func TestAContactReportKeepsTheLatestState(t *testing.T) {
+	ctx := context.Background()
+	repo := postgres.NewRepository(testkit.ServicePool(t, "registration", postgres.Migrations, 2, nil), outbox.NewWriter("registration"), nil)
+	const enrollment = domain.EnrollmentID("EN-REPORT-1")
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	save := func(state app.ContactReportState, address string, at time.Time) {
+		t.Helper()
+		if err := repo.SaveContactReport(ctx, app.ContactReport{PartnerID: "PG-REPORT", EnrollmentID: enrollment, ChallengeID: "ch-1",
+			Address: address, State: state, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(state app.ContactReportState, address string) {
+		t.Helper()
+		got, err := repo.ContactReport(ctx, enrollment)
+		if err != nil || got == nil || got.State != state || got.Address != address {
+			t.Fatalf("report %+v (%v), want %s of %s", got, err, state, address)
+		}
+	}
+	if got, err := repo.ContactReport(ctx, enrollment); got != nil || err != nil {
+		t.Fatalf("before any report: %+v %v", got, err)
+	}
+	save(app.ContactReportEnded, "", t0.Add(2*time.Minute)) // the withdrawal handled first
+	save(app.ContactReported, "taro@test-shoji.co.jp", t0)  // the report, late
+	want(app.ContactReportEnded, "")
+	save(app.ContactReported, "taro@test-shoji.co.jp", t0.Add(3*time.Minute)) // reported again
+	want(app.ContactReported, "taro@test-shoji.co.jp")
+	save(app.ContactReportEnded, "", t0.Add(4*time.Minute))
+	want(app.ContactReportEnded, "taro@test-shoji.co.jp")
+	save(app.ContactRemoved, "taro@test-shoji.co.jp", t0.Add(5*time.Minute))
+	want(app.ContactRemoved, "taro@test-shoji.co.jp")
 }

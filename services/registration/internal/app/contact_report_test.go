@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
@@ -42,18 +43,20 @@ func TestContactRemovalInRequirements(t *testing.T) {
 			t.Errorf("no cure to see the confirmation's mail: %+v", r.Cures)
 		}
 	}
-	record := func(address string) {
+	at := t0
+	record := func(address string, state ContactReportState) {
 		t.Helper()
-		if err := h.app.RecordContactRemoved(ctx, ContactRemoval{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
-			ChallengeID: "ch-1", Address: address, RemovedAt: t0}); err != nil {
+		at = at.Add(time.Minute)
+		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
+			ChallengeID: "ch-1", Address: address, State: state, At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	record("someone.else@test-shoji.co.jp")
+	record("someone.else@test-shoji.co.jp", ContactRemoved)
 	if got, _ := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller"); kinds(got)[RequirementContactRemoved] {
 		t.Fatal("a removal of another address than the contact's counted")
 	}
-	record("Taro@test-shoji.co.jp")
+	record("Taro@test-shoji.co.jp", ContactRemoved)
 	got, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
 	if err != nil {
 		t.Fatal(err)
@@ -76,5 +79,62 @@ func TestContactRemovalInRequirements(t *testing.T) {
 	// ownership reports a removal per enrollment).
 	if other, _ := h.app.EnrollmentRequirements(ctx, admin, id, "partner_network"); kinds(other)[RequirementContactRemoved] {
 		t.Fatal("the removal leaked to another enrollment")
+	}
+}
+
+// TestAReportedMailInRequirements: while a verifier reviews a "this wasn't
+// me" report of the enrollment's confirmation mail, its requirement waits
+// on the vendor, says why and offers no resend (which would mail the
+// reporter again); a withdrawal or dismissal brings the plain requirement
+// back; a state older than the one kept (another durable's event, late)
+// changes nothing.
+func TestAReportedMailInRequirements(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id, admin := string(v.PartnerID), adminOf(v.PartnerID)
+	before, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(state ContactReportState, at time.Time) {
+		t.Helper()
+		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
+			ChallengeID: "ch-1", Address: "taro@test-shoji.co.jp", State: state, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirmation := func() Requirement {
+		t.Helper()
+		got, err := h.app.EnrollmentRequirements(ctx, admin, id, "indirect_reseller")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Requirements {
+			if r.Kind == RequirementEmailConfirmation {
+				return r
+			}
+		}
+		t.Fatalf("no e-mail confirmation requirement: %+v", got.Requirements)
+		return Requirement{}
+	}
+	record(ContactReported, t0.Add(time.Minute))
+	r := confirmation()
+	actions := map[string]bool{}
+	for _, c := range r.Cures {
+		actions[c.Action] = true
+	}
+	if r.Party != PartyVendor || r.Reason != ReasonContactReported || !r.Since.Equal(t0.Add(time.Minute)) ||
+		!strings.Contains(r.Description, "reported") || actions["resend_confirmation"] || !actions["confirm_email_link"] ||
+		!actions["change_contact_email"] || !actions["check_confirmation_mail"] {
+		t.Fatalf("requirement under review %+v", r)
+	}
+	record(ContactReportEnded, t0) // older than the report: late
+	if r := confirmation(); r.Reason != ReasonContactReported {
+		t.Fatalf("a late, older state replaced the report: %+v", r)
+	}
+	record(ContactReportEnded, t0.Add(2*time.Minute))
+	if r := confirmation(); r.Party != PartyPartner || r.Reason != "" {
+		t.Fatalf("requirement after the report ended %+v", r)
 	}
 }
