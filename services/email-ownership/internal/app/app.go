@@ -146,6 +146,7 @@ const (
 	CodeChallengeExpired    = "emailownership.challenge_expired"
 	CodeChallengeUsed       = "emailownership.challenge_used"
 	CodeChallengeSuperseded = "emailownership.challenge_superseded"
+	CodeContactChanged      = "emailownership.contact_changed"
 	CodeChallengeLocked     = "emailownership.challenge_locked"
 	CodeResendThrottled     = "emailownership.resend_throttled"
 	CodeNotFound            = "emailownership.not_found"
@@ -177,6 +178,8 @@ func translate(err error) error {
 		e = apperr.Conflict(CodeChallengeExpired, "the challenge has expired; request a new mail")
 	case errors.Is(err, domain.ErrAlreadyUsed):
 		e = apperr.Conflict(CodeChallengeUsed, "the challenge was already used")
+	case errors.Is(err, domain.ErrContactChanged): // a kind of ErrSuperseded
+		e = apperr.Conflict(CodeContactChanged, "the partner's contact address changed: this address is no longer asked to confirm")
 	case errors.Is(err, domain.ErrSuperseded):
 		e = apperr.Conflict(CodeChallengeSuperseded, "a newer mail replaced this one")
 	case errors.Is(err, domain.ErrLocked):

@@ -34,8 +34,14 @@ func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
 	if op := evs[0].(domain.ChallengeOpened); len(op.Supersedes) != 1 || op.Supersedes[0] != "ch-1" {
 		t.Fatalf("opened %+v", op)
 	}
-	if err := o.ConfirmByToken(domain.HashToken(s.Token), at); !errors.Is(err, domain.ErrSuperseded) {
+	if err := o.ConfirmByToken(domain.HashToken(s.Token), at); !errors.Is(err, domain.ErrContactChanged) {
 		t.Fatalf("the previous contact's link: %v", err)
+	}
+	if _, err := o.LinkTarget(domain.HashToken(s.Token), at); !errors.Is(err, domain.ErrContactChanged) {
+		t.Fatalf("the previous contact's link page: %v", err)
+	}
+	if err := o.Dispute(domain.HashToken(s.Token), at); !errors.Is(err, domain.ErrContactChanged) {
+		t.Fatalf("the previous contact's report: %v", err)
 	}
 	is3, _ := issue(t, h, "ch-3")
 	if ok, _ := o.FollowContact(newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {

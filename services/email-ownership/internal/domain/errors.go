@@ -4,7 +4,10 @@
 // It is pure Go: no database, broker or transport imports.
 package domain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. The app layer maps them to coded application errors.
 var (
@@ -19,11 +22,15 @@ var (
 	ErrExpired           = errors.New("challenge expired")
 	ErrAlreadyUsed       = errors.New("challenge already used")
 	ErrSuperseded        = errors.New("challenge superseded by a newer one")
-	ErrLocked            = errors.New("challenge locked after too many wrong codes")
-	ErrWrongCode         = errors.New("wrong code")
-	ErrAlreadyConfirmed  = errors.New("ownership already confirmed")
-	ErrWeakPepper        = errors.New("pepper must be at least 32 bytes")
-	ErrCancelled         = errors.New("challenge cancelled: the partner is not in good standing")
-	ErrPartnerHeld       = errors.New("the partner is not in good standing")
-	ErrWithdrawn         = errors.New("challenge withdrawn: its profile change was replaced or rejected")
+	// ErrContactChanged: the challenge was superseded by one to another
+	// address (the partner's contact changed): its recipient will get no
+	// newer mail to use, and has nothing left to do. It is an ErrSuperseded.
+	ErrContactChanged   = fmt.Errorf("%w: the partner's contact address changed", ErrSuperseded)
+	ErrLocked           = errors.New("challenge locked after too many wrong codes")
+	ErrWrongCode        = errors.New("wrong code")
+	ErrAlreadyConfirmed = errors.New("ownership already confirmed")
+	ErrWeakPepper       = errors.New("pepper must be at least 32 bytes")
+	ErrCancelled        = errors.New("challenge cancelled: the partner is not in good standing")
+	ErrPartnerHeld      = errors.New("the partner is not in good standing")
+	ErrWithdrawn        = errors.New("challenge withdrawn: its profile change was replaced or rejected")
 )

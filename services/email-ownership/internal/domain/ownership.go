@@ -2,6 +2,7 @@ package domain
 
 import (
 	"crypto/subtle"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -485,7 +486,20 @@ func (o *Ownership) LinkTarget(tokenHash []byte, now time.Time) (Challenge, erro
 	if o.confirmedBy(c) {
 		return *c, nil // its page says so (State confirmed)
 	}
-	return *c, c.usable(now)
+	return *c, o.usable(c, now)
+}
+
+// usable is c.usable, except that a challenge superseded by one to another
+// address answers ErrContactChanged: the partner's contact changed, so the
+// newer mail went to someone else and this link's recipient has none to use.
+func (o *Ownership) usable(c *Challenge, now time.Time) error {
+	err := c.usable(now)
+	if errors.Is(err, ErrSuperseded) {
+		if cur, ok := o.currentRef(); ok && !strings.EqualFold(cur.Address, c.Address) {
+			return ErrContactChanged
+		}
+	}
+	return err
 }
 
 // confirmedBy reports whether c confirmed the enrollment's address and
@@ -572,7 +586,7 @@ func (o *Ownership) WrongCodesLeft(p Policy) int {
 }
 
 func (o *Ownership) checkUsable(c *Challenge, now time.Time) error {
-	err := c.usable(now)
+	err := o.usable(c, now)
 	if err == ErrExpired && c.State == StatePending {
 		o.expire(c, now)
 	}
@@ -605,7 +619,7 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 	case StateConfirmed:
 		return ErrAlreadyUsed
 	case StateSuperseded:
-		return ErrSuperseded
+		return o.usable(c, now)
 	case StateWithdrawn:
 		return ErrWithdrawn
 	case StateRemoved:

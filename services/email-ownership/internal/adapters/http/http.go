@@ -146,6 +146,8 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 		writePage(w, pageRemoved, "")
 	case app.CodeChallengeWithdrawn:
 		writePage(w, pageWithdrawn, "")
+	case app.CodeContactChanged:
+		writePage(w, pageContactChanged, "")
 	default: // unknown, malformed
 		writePage(w, pageUnknown, "")
 	}

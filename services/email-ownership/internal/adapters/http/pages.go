@@ -51,6 +51,10 @@ var (
 		TitleJA: "この確認は取り消されました", TitleEN: "This confirmation was withdrawn",
 		BodyJA: "このメールアドレスへの連絡先変更は、新しい変更に置き換えられたか、承認されませんでした。このリンクは使用できません。",
 		BodyEN: "The contact change to this address was replaced by a newer change or was not approved. This link can no longer be used."}
+	pageContactChanged = httpx.Page{Status: http.StatusGone,
+		TitleJA: "連絡先メールアドレスが変更されました", TitleEN: "The contact address was changed",
+		BodyJA: "パートナー登録の連絡先メールアドレスが別のアドレスに変更されたため、このアドレスの確認は不要になりました。これ以上の操作は必要ありません。",
+		BodyEN: "The contact e-mail address of the partner registration was changed to another address, so this address no longer needs to be confirmed. There is nothing more to do."}
 	pageDisputed = httpx.Page{Status: http.StatusOK,
 		TitleJA: "ご報告ありがとうございます", TitleEN: "Thank you for your report",
 		BodyJA: "担当者が確認します。このメールのリンクは確認に使用しないでください。",
