@@ -97,6 +97,10 @@ const (
 	AccessTerminated     = "relationships.access_terminated"
 	StandingChanged      = "registration.standing_changed"
 	DuplicateClaimUpheld = "verification.duplicate_claim_upheld"
+	// DisputeDismissed: a verifier kept the address a "this wasn't me"
+	// report named (one mail per review, however many of the partner's
+	// mails to it were reported).
+	DisputeDismissed = "email_ownership.dispute_dismissed"
 	// ProfileChangeRejected: a re-opened check of a profile change failed.
 	ProfileChangeRejected = "registration.profile_change_rejected"
 	// ProfileChangeApplied: a profile change is the verified profile now
@@ -172,6 +176,8 @@ var Kinds = []Kind{
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
 		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
+	{DisputeDismissed, verificationv1.TypeEmailDisputeDismissed, Transactional, "the partner's contact (the address the report named)",
+		"the report was reviewed and the address stays the partner's contact: the reviewer's reason and message, the program whose mail was reported; confirm with the earlier mail if it is yours, else ask partner support with the partner ID"},
 	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
 		"which re-opened check of the profile change failed and the verifier's reason, the change number; the verified profile stays as it was"},
 	{ProfileChangeApplied, regv1.TypeProfileChangeApplied, Transactional, "the partner's contact (the new one when the change moved it), and the previous contact address when the change moved it",
@@ -206,6 +212,7 @@ type Data struct {
 	Relationship *Relationship `json:"relationship,omitempty"`
 	Standing     *Standing     `json:"standing,omitempty"`
 	Claim        *Claim        `json:"claim,omitempty"`
+	Dispute      *Dispute      `json:"dispute,omitempty"`
 	// ProfileChange facts of the profile change mails.
 	ProfileChange *ProfileChange `json:"profile_change,omitempty"`
 }
@@ -217,6 +224,15 @@ type Claim struct {
 	ClaimantLast    string `json:"claimant_last_name,omitempty"`
 	ClaimantEmail   string `json:"claimant_email,omitempty"`
 	ClaimantCompany string `json:"claimant_company,omitempty"`
+}
+
+// Dispute is a dismissed "this wasn't me" report: the program whose mail
+// was reported, the reviewer's reason code and message (free text, shown
+// as written).
+type Dispute struct {
+	Program string `json:"program,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // ProfileChange is a rejected profile change: its number, the failed check

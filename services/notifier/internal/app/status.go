@@ -99,3 +99,15 @@ func (a *App) Mail(ctx context.Context, p auth.Principal, id string) (domain.Del
 	}
 	return d.Snapshot(), nil
 }
+
+// ConfirmationMail is the request of a challenge's confirmation mail (its
+// id is the challenge's): who it went to, in which language, for the mails
+// that answer its recipient's report of it. ErrNotFound when the notifier
+// holds no such mail.
+func (a *App) ConfirmationMail(ctx context.Context, challengeID string) (domain.MailRequest, error) {
+	d, err := a.d.Repo.Get(ctx, challengeID)
+	if err != nil {
+		return domain.MailRequest{}, err
+	}
+	return d.Request(), nil
+}

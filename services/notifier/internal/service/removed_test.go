@@ -12,6 +12,7 @@ import (
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
+	"github.com/partnerhub/onboarding/services/notifier/internal/adapters/smtp/smtptest"
 )
 
 // TestAnAddressRemovedFromThePartnerIsMailedNothing: a verifier upheld a
@@ -73,5 +74,54 @@ func TestAnAddressRemovedFromThePartnerIsMailedNothing(t *testing.T) {
 	}
 	if n := len(h.smtp.Messages()); n != 1 {
 		t.Fatalf("%d mails sent, want the new contact's one (%v)", n, got)
+	}
+}
+
+// TestADismissedReportIsAnsweredToItsReporter: a verifier dismissed a
+// "this wasn't me" report; the person who reported the mail hears the
+// outcome once (one verification event per review, however many of the
+// partner's mails were reported), at the address the reported mail went
+// to even after the partner's contact changed, with the reviewer's reason
+// and message. Before round 42 the report was answered by silence and the
+// verifier's message reached nobody.
+func TestADismissedReportIsAnsweredToItsReporter(t *testing.T) {
+	h := start(t, opts{})
+	req := h.request("ch-reported", time.Now().Add(72*time.Hour))
+	p, reporter := req.PartnerID, req.Recipient
+	h.registered(p, "株式会社ひかりネットワークス", reporter)
+	h.contactsKnown(1)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", p, req)
+	h.mails(1) // the confirmation mail
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", p, registrationv1.ProfileChangeApplied{PartnerID: p, ChangeNumber: 1,
+		Market: "JP", Language: "ja", Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: reporter, To: "jiro@yamada.example.co.jp"}},
+		LegalName: registrationv1.LegalName{Raw: "株式会社ひかりネットワークス", Normalized: "株式会社ひかりネットワークス"},
+		Contact:   registrationv1.Contact{FirstName: "次郎", LastName: "山田", Email: "jiro@yamada.example.co.jp", EmailDomain: "yamada.example.co.jp"},
+		AppliedAt: time.Now().UTC()})
+	h.sent(3) // the change, told to both addresses
+	publish(t, h.js, verificationv1.TypeEmailDisputeDismissed, "", p, verificationv1.EmailDisputeDecided{ReviewID: "vr-1", DecisionID: "d-1",
+		PartnerID: p, EnrollmentID: req.EnrollmentID, Program: req.Program, ChallengeID: "ch-reported", Outcome: "dismissed",
+		Reason: "address_belongs_to_contact", ReasonText: "The address was found to belong to the partner's registered contact.",
+		Message: "ご登録の会社の代表電話でご本人に確認しました。", DecidedBy: "ver-1", DecidedAt: time.Now().UTC()})
+	var answer []smtptest.Parsed
+	testkit.Eventually(t, 10*time.Second, func() error {
+		answer = answer[:0]
+		for _, m := range h.sent(3) {
+			if strings.Contains(m.Subject, "We reviewed your report") {
+				answer = append(answer, m)
+			}
+		}
+		if len(answer) == 0 {
+			return fmt.Errorf("no answer to the report yet")
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != 4 || len(answer) != 1 {
+		t.Fatalf("%d mails, %d answers", n, len(answer))
+	}
+	a := answer[0]
+	if !strings.Contains(a.To, reporter) || !strings.Contains(a.Text, "パートナーに登録されたご担当者のもの") ||
+		!strings.Contains(a.Text, "ご本人に確認しました") || !strings.Contains(a.Text, p) || !strings.Contains(a.Text, "cloud reseller (indirect)") {
+		t.Fatalf("the answer to the report, to %s:\n%s", a.To, a.Text)
 	}
 }

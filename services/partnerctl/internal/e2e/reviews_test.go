@@ -355,9 +355,23 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 			waitConfirmationRequirement(t, s, reg.PartnerID, e.Program, "vendor", "confirmation_mail_reported")
 		}
 		decideReview(t, s, "dispute-verifier", r.ID, map[string]any{"decision_id": "no-" + challenge, "outcome": "dismissed",
-			"reason_code": "address_belongs_to_contact"})
+			"reason_code": "address_belongs_to_contact", "message": "We called the registered number of the company."})
 		for _, e := range reg.Enrollments {
 			waitConfirmationRequirement(t, s, reg.PartnerID, e.Program, "partner", "")
+		}
+		// The reporter is told, once for the address (since round 42).
+		answer := waitMail(t, s, c.Email(), "We reviewed your report")
+		wantMail(t, answer, c.Email(), reg.PartnerID, "We called the registered number of the company.")
+		time.Sleep(300 * time.Millisecond)
+		sent, _ := s.Mails(c.Email())
+		answers := 0
+		for _, m := range sent {
+			if strings.Contains(m.Subject, "We reviewed your report") {
+				answers++
+			}
+		}
+		if answers != 1 {
+			t.Errorf("%d answers to the two reports, want one", answers)
 		}
 		for i, ch := range challenges {
 			s.Events.WaitMatch(t, "dispute dismissed", 20*time.Second, func(e e2e.Event) bool {

@@ -2,8 +2,10 @@ package events
 
 import (
 	"context"
+	"errors"
 
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
 )
@@ -15,4 +17,21 @@ func duplicateClaimUpheld(_ context.Context, _ *Handlers, p verificationv1.Dupli
 	c := p.Claimant
 	return false, setData(req, mails.Data{Claim: &mails.Claim{ClaimID: p.ClaimID, ClaimantFirst: c.FirstName, ClaimantLast: c.LastName,
 		ClaimantEmail: c.Email, ClaimantCompany: c.CompanyName}})
+}
+
+// disputeDismissed tells the address a "this wasn't me" report named that
+// a verifier kept it as the partner's contact: one mail per review (the
+// partner's other reports of the address are decided with it), to the
+// recipient of the reported mail (the partner's contact may have changed
+// since), else to the partner's contact.
+func disputeDismissed(ctx context.Context, h *Handlers, p verificationv1.EmailDisputeDecided, req *domain.MailRequest) (bool, error) {
+	req.PartnerID = p.PartnerID
+	reported, err := h.App.ConfirmationMail(ctx, p.ChallengeID)
+	switch {
+	case err == nil && reported.PartnerID == p.PartnerID:
+		req.Recipient, req.ContactName, req.Language, req.Market = reported.Recipient, reported.ContactName, reported.Language, reported.Market
+	case err != nil && !errors.Is(err, app.ErrNotFound):
+		return false, err
+	}
+	return false, setData(req, mails.Data{Dispute: &mails.Dispute{Program: p.Program, Reason: p.Reason, Message: p.Message}})
 }

@@ -127,6 +127,7 @@ var catalog = []mail{
 	{mails.AccessReinstated, "mail_access_reinstated", from(accessReinstated)},
 	{mails.StandingChanged, "mail_standing_changed", from(standingChanged)},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", from(duplicateClaimUpheld)},
+	{mails.DisputeDismissed, "mail_dispute_dismissed", from(disputeDismissed)},
 	{mails.ProfileChangeRejected, "mail_profile_change_rejected", from(profileChangeRejected)},
 }
 
