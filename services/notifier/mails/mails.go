@@ -101,6 +101,10 @@ const (
 	// report named (one mail per review, however many of the partner's
 	// mails to it were reported).
 	DisputeDismissed = "email_ownership.dispute_dismissed"
+	// DisputeUpheld: a verifier removed the address a "this wasn't me"
+	// report named; its reporter is told so, the one mail the removed
+	// address still gets.
+	DisputeUpheld = "email_ownership.dispute_upheld"
 	// ProfileChangeRejected: a re-opened check of a profile change failed.
 	ProfileChangeRejected = "registration.profile_change_rejected"
 	// ProfileChangeApplied: a profile change is the verified profile now
@@ -178,6 +182,8 @@ var Kinds = []Kind{
 		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
 	{DisputeDismissed, verificationv1.TypeEmailDisputeDismissed, Transactional, "the partner's contact (the address the report named)",
 		"the report was reviewed and the address stays the partner's contact: the reviewer's reason and message, the program whose mail was reported; confirm with the earlier mail if it is yours, else ask partner support with the partner ID"},
+	{DisputeUpheld, verificationv1.TypeEmailDisputeUpheld, Transactional, "the address the reported mail went to (removed from the partner by this decision)",
+		"the report was upheld: the address was removed from the partner registration, the earlier links no longer work, no more mail about the registration goes to it; the reviewer's message; nothing to do"},
 	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
 		"which re-opened check of the profile change failed and the verifier's reason, the change number; the verified profile stays as it was"},
 	{ProfileChangeApplied, regv1.TypeProfileChangeApplied, Transactional, "the partner's contact (the new one when the change moved it), and the previous contact address when the change moved it",

@@ -281,10 +281,11 @@ func (a *App) prepare(ctx context.Context, d *domain.Delivery, contact *contactL
 	case err != nil:
 		return fmt.Errorf("contact of %s: %w", q.PartnerID, err)
 	}
-	if to := cmp.Or(q.Recipient, c.Email); c.Gone(to) {
+	if to := cmp.Or(q.Recipient, c.Email); c.Gone(to) && q.TemplateID != mails.DisputeUpheld {
 		// The partner's contact is an address a verifier removed after an
 		// upheld "this wasn't me" report: its owner is not the partner's
-		// and hears nothing more of it, until the partner corrects it.
+		// and hears nothing more of it, until the partner corrects it —
+		// but the answer to its report, that the address was removed.
 		d.Withhold(a.d.Clock.Now(), domain.ReasonAddressRemoved)
 		return nil
 	}

@@ -125,3 +125,54 @@ func TestADismissedReportIsAnsweredToItsReporter(t *testing.T) {
 		t.Fatalf("the answer to the report, to %s:\n%s", a.To, a.Text)
 	}
 }
+
+// TestAnUpheldReportIsAnsweredToItsReporter: a verifier upheld a "this
+// wasn't me" report; the reporter hears that the address was removed —
+// the one mail the removed address still gets, whichever of the two
+// events (email-ownership's removal, verification's decision) the notifier
+// handles first — and the partner's next mail to it is withheld as before.
+func TestAnUpheldReportIsAnsweredToItsReporter(t *testing.T) {
+	h := start(t, opts{})
+	req := h.request("ch-upheld", time.Now().Add(72*time.Hour))
+	p, reporter := req.PartnerID, req.Recipient
+	h.registered(p, "株式会社ひかりネットワークス", reporter)
+	h.contactsKnown(1)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", p, req)
+	h.mails(1)
+	now := time.Now().UTC()
+	publish(t, h.js, emailv1.TypeDisputeUpheld, "", p, emailv1.DisputeDecided{PartnerID: p, EnrollmentID: req.EnrollmentID, Program: req.Program,
+		ChallengeID: "ch-upheld", ReviewID: "vr-2", Address: reporter, Outcome: "upheld", DecidedAt: now})
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var got []string
+		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT removed FROM contacts WHERE partner_id = $1`, p).Scan(&got)
+		if err != nil || len(got) != 1 {
+			return fmt.Errorf("removed %v (%v)", got, err)
+		}
+		return nil
+	})
+	publish(t, h.js, verificationv1.TypeEmailDisputeUpheld, "", p, verificationv1.EmailDisputeDecided{ReviewID: "vr-2", DecisionID: "d-2",
+		PartnerID: p, EnrollmentID: req.EnrollmentID, Program: req.Program, ChallengeID: "ch-upheld", Outcome: "upheld",
+		Message: "Thank you for telling us.", DecidedBy: "ver-1", DecidedAt: now})
+	publish(t, h.js, verificationv1.TypeVerificationRejected, "", p, verificationv1.VerificationRejected{CaseID: "vc-2", PartnerID: p,
+		LocationID: p + "-L1", Market: "JP", Enrollments: []verificationv1.Enrollment{{EnrollmentID: req.EnrollmentID, Program: req.Program}},
+		FailingCheck: "company", SubStatus: "company_check_failed", Reason: "company_not_found", Mode: "RETRY", RejectedAt: now})
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if got := strings.Join(h.mailStates(p), ", "); !strings.Contains(got, "verification.rejected suppressed address_removed") {
+			return fmt.Errorf("mails %s", got)
+		}
+		return nil
+	})
+	sent := h.sent(2)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != 2 {
+		t.Fatalf("%d mails sent, want the confirmation mail and the answer", n)
+	}
+	a := sent[1]
+	if strings.Contains(sent[0].Subject, "removed from the registration") {
+		a = sent[0]
+	}
+	if !strings.Contains(a.To, reporter) || !strings.Contains(a.Subject, "removed from the registration") ||
+		!strings.Contains(a.Text, "Thank you for telling us.") || strings.Contains(a.Text, "太郎") {
+		t.Fatalf("the answer to the report, to %s: %s\n%s", a.To, a.Subject, a.Text)
+	}
+}

@@ -266,6 +266,9 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 		s.Events.WaitMatch(t, "dispute upheld", 20*time.Second, func(e e2e.Event) bool {
 			return e.Topic() == "email.dispute.upheld.v1" && decodeData[emailv1.DisputeDecided](t, e).ChallengeID == challenge
 		}, reg.PartnerID)
+		// The reporter is told (since round 42), the one mail the removed
+		// address still gets.
+		wantMail(t, waitMail(t, s, c.Email(), "removed from the registration"), c.Email(), reg.PartnerID)
 		// The address is removed: its link no longer confirms.
 		if res := s.Do(t, "GET", m.ConfirmLink(), "", nil); res.Status != http.StatusGone || !strings.Contains(string(res.Body), "removed") {
 			t.Fatalf("confirm link after an upheld dispute: %d\n%s", res.Status, res.Body)

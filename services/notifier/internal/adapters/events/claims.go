@@ -19,6 +19,23 @@ func duplicateClaimUpheld(_ context.Context, _ *Handlers, p verificationv1.Dupli
 		ClaimantEmail: c.Email, ClaimantCompany: c.CompanyName}})
 }
 
+// disputeUpheld tells the person who reported a confirmation mail that its
+// address was removed from the partner: at the address the reported mail
+// went to (none known, no mail: the partner's contact is not the one to
+// tell), the one mail a removed address still gets.
+func disputeUpheld(ctx context.Context, h *Handlers, p verificationv1.EmailDisputeDecided, req *domain.MailRequest) (bool, error) {
+	req.PartnerID = p.PartnerID
+	reported, err := h.App.ConfirmationMail(ctx, p.ChallengeID)
+	switch {
+	case errors.Is(err, app.ErrNotFound) || err == nil && reported.PartnerID != p.PartnerID:
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	req.Recipient, req.Language, req.Market = reported.Recipient, reported.Language, reported.Market
+	return false, setData(req, mails.Data{Dispute: &mails.Dispute{Program: p.Program, Message: p.Message}})
+}
+
 // disputeDismissed tells the address a "this wasn't me" report named that
 // a verifier kept it as the partner's contact: one mail per review (the
 // partner's other reports of the address are decided with it), to the

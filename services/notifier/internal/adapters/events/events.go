@@ -128,6 +128,7 @@ var catalog = []mail{
 	{mails.StandingChanged, "mail_standing_changed", from(standingChanged)},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", from(duplicateClaimUpheld)},
 	{mails.DisputeDismissed, "mail_dispute_dismissed", from(disputeDismissed)},
+	{mails.DisputeUpheld, "mail_dispute_upheld", from(disputeUpheld)},
 	{mails.ProfileChangeRejected, "mail_profile_change_rejected", from(profileChangeRejected)},
 }
 
