@@ -25,12 +25,12 @@ func duplicateClaimUpheld(_ context.Context, _ *Handlers, p verificationv1.Dupli
 // tell), the one mail a removed address still gets.
 func disputeUpheld(ctx context.Context, h *Handlers, p verificationv1.EmailDisputeDecided, req *domain.MailRequest) (bool, error) {
 	req.PartnerID = p.PartnerID
-	reported, err := h.App.ConfirmationMail(ctx, p.ChallengeID)
-	switch {
-	case errors.Is(err, app.ErrNotFound) || err == nil && reported.PartnerID != p.PartnerID:
-		return true, nil
-	case err != nil:
+	reported, ok, err := reportedMail(ctx, h, p)
+	if err != nil {
 		return false, err
+	}
+	if !ok {
+		return true, nil
 	}
 	req.Recipient, req.Language, req.Market = reported.Recipient, reported.Language, reported.Market
 	return false, setData(req, mails.Data{Dispute: &mails.Dispute{Program: p.Program, Message: p.Message}})
@@ -43,12 +43,26 @@ func disputeUpheld(ctx context.Context, h *Handlers, p verificationv1.EmailDispu
 // since), else to the partner's contact.
 func disputeDismissed(ctx context.Context, h *Handlers, p verificationv1.EmailDisputeDecided, req *domain.MailRequest) (bool, error) {
 	req.PartnerID = p.PartnerID
-	reported, err := h.App.ConfirmationMail(ctx, p.ChallengeID)
-	switch {
-	case err == nil && reported.PartnerID == p.PartnerID:
-		req.Recipient, req.ContactName, req.Language, req.Market = reported.Recipient, reported.ContactName, reported.Language, reported.Market
-	case err != nil && !errors.Is(err, app.ErrNotFound):
+	reported, ok, err := reportedMail(ctx, h, p)
+	if err != nil {
 		return false, err
 	}
+	if ok {
+		req.Recipient, req.ContactName, req.Language, req.Market = reported.Recipient, reported.ContactName, reported.Language, reported.Market
+	}
 	return false, setData(req, mails.Data{Dispute: &mails.Dispute{Program: p.Program, Reason: p.Reason, Message: p.Message}})
+}
+
+// reportedMail is the confirmation mail a decided report named: the
+// notifier's delivery of its challenge, whose recipient is the person who
+// reported it (false: none of the partner's is on record).
+func reportedMail(ctx context.Context, h *Handlers, p verificationv1.EmailDisputeDecided) (domain.MailRequest, bool, error) {
+	m, err := h.App.ConfirmationMail(ctx, p.ChallengeID)
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		return m, false, nil
+	case err != nil:
+		return m, false, err
+	}
+	return m, m.PartnerID == p.PartnerID, nil
 }
