@@ -181,7 +181,7 @@ var Kinds = []Kind{
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
 		"a company refused as a duplicate of this partner was found by a reviewer to be this company: the claimant's contact (name, address, the company name it registered with) and the request to add that contact as a user in the partner portal; what to do if the contact is unknown (ask support with the claim id)"},
 	{DisputeDismissed, verificationv1.TypeEmailDisputeDismissed, Transactional, "the partner's contact (the address the report named)",
-		"the report was reviewed and the address stays the partner's contact: the reviewer's reason and message, the program whose mail was reported; confirm with the earlier mail if it is yours, else ask partner support with the partner ID"},
+		"the report was reviewed and the address stays the partner's contact: the reviewer's reason and message, the program whose mail was reported; confirm with the earlier mail if it is yours (until when its link confirms), else ask partner support with the partner ID"},
 	{DisputeUpheld, verificationv1.TypeEmailDisputeUpheld, Transactional, "the address the reported mail went to (removed from the partner by this decision)",
 		"the report was upheld: the address was removed from the partner registration, the earlier links no longer work, no more mail about the registration goes to it; the reviewer's message; nothing to do"},
 	{ProfileChangeRejected, regv1.TypeProfileChangeRejected, Transactional, "the partner's contact (the verified one)",
@@ -232,13 +232,15 @@ type Claim struct {
 	ClaimantCompany string `json:"claimant_company,omitempty"`
 }
 
-// Dispute is a dismissed "this wasn't me" report: the program whose mail
+// Dispute is a decided "this wasn't me" report: the program whose mail
 // was reported, the reviewer's reason code and message (free text, shown
-// as written).
+// as written), and until when the reported mail's link confirms (zero:
+// not known).
 type Dispute struct {
-	Program string `json:"program,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
+	Program       string    `json:"program,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	Message       string    `json:"message,omitempty"`
+	LinkExpiresAt time.Time `json:"link_expires_at,omitzero"`
 }
 
 // ProfileChange is a rejected profile change: its number, the failed check

@@ -121,7 +121,8 @@ func TestADismissedReportIsAnsweredToItsReporter(t *testing.T) {
 	}
 	a := answer[0]
 	if !strings.Contains(a.To, reporter) || !strings.Contains(a.Text, "パートナーに登録されたご担当者のもの") ||
-		!strings.Contains(a.Text, "ご本人に確認しました") || !strings.Contains(a.Text, p) || !strings.Contains(a.Text, "cloud reseller (indirect)") {
+		!strings.Contains(a.Text, "ご本人に確認しました") || !strings.Contains(a.Text, p) || !strings.Contains(a.Text, "cloud reseller (indirect)") ||
+		!strings.Contains(a.Text, "までにメールアドレスを確認") {
 		t.Fatalf("the answer to the report, to %s:\n%s", a.To, a.Text)
 	}
 }

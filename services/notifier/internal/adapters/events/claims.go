@@ -47,10 +47,14 @@ func disputeDismissed(ctx context.Context, h *Handlers, p verificationv1.EmailDi
 	if err != nil {
 		return false, err
 	}
+	d := &mails.Dispute{Program: p.Program, Reason: p.Reason, Message: p.Message}
 	if ok {
 		req.Recipient, req.ContactName, req.Language, req.Market = reported.Recipient, reported.ContactName, reported.Language, reported.Market
+		if reported.ExpiresAt.After(p.DecidedAt) { // not a link that ended already
+			d.LinkExpiresAt = reported.ExpiresAt
+		}
 	}
-	return false, setData(req, mails.Data{Dispute: &mails.Dispute{Program: p.Program, Reason: p.Reason, Message: p.Message}})
+	return false, setData(req, mails.Data{Dispute: d})
 }
 
 // reportedMail is the confirmation mail a decided report named: the
