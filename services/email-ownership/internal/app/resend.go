@@ -95,8 +95,9 @@ func (a *App) Resend(ctx context.Context, p auth.Principal, cmd ResendCommand) (
 
 // resendOne resends for one enrollment when eligible; "unknown", "not
 // visible", "already confirmed", "never opened", "partner not in good
-// standing", "address removed after a dispute" and "profile change
-// withdrawn" are all silent no-ops (the last two were answered 500).
+// standing", "address removed after a dispute", "profile change
+// withdrawn" (the last two were answered 500) and "a report of the mail
+// awaits a verifier" are all silent no-ops.
 func (a *App) resendOne(ctx context.Context, enrollmentID string, eligible func(*domain.Ownership) bool) error {
 	is, err := a.issue()
 	if err != nil {
@@ -111,7 +112,7 @@ func (a *App) resendOne(ctx context.Context, enrollmentID string, eligible func(
 	switch {
 	case err == nil, errors.Is(err, errSkip), errors.Is(err, ErrNotFound),
 		errors.Is(err, domain.ErrAlreadyConfirmed), errors.Is(err, domain.ErrNoChallenge), errors.Is(err, domain.ErrPartnerHeld),
-		errors.Is(err, domain.ErrAddressRemoved), errors.Is(err, domain.ErrWithdrawn):
+		errors.Is(err, domain.ErrAddressRemoved), errors.Is(err, domain.ErrWithdrawn), errors.Is(err, domain.ErrDisputeOpen):
 		return nil
 	}
 	return fmt.Errorf("resend enrollment %s: %w", enrollmentID, err)

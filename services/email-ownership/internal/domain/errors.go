@@ -33,4 +33,8 @@ var (
 	ErrCancelled        = errors.New("challenge cancelled: the partner is not in good standing")
 	ErrPartnerHeld      = errors.New("the partner is not in good standing")
 	ErrWithdrawn        = errors.New("challenge withdrawn: its profile change was replaced or rejected")
+	// ErrDisputeOpen: the address's owner reported the mail ("this wasn't
+	// me") and a verifier has not decided yet; it is not mailed again
+	// meanwhile.
+	ErrDisputeOpen = errors.New("a report of the mail awaits a verifier's decision")
 )

@@ -312,7 +312,11 @@ func (o *Ownership) WithdrawProfileChange(upTo int, cause string, now time.Time)
 }
 
 // Resend supersedes every earlier challenge of the enrollment that is not
-// confirmed and issues a new one to the latest recipient.
+// confirmed and issues a new one to the latest recipient. While the
+// recipient's report of the mail awaits a verifier it answers
+// ErrDisputeOpen: the person who said "this wasn't me" is not mailed again
+// before the decision (the reported link still confirms a mistaken report;
+// a wrong address is cured by a contact change).
 func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	if !is.valid() {
 		return ErrInvalidIssue
@@ -332,6 +336,9 @@ func (o *Ownership) Resend(is Issued, p Policy, now time.Time) error {
 	}
 	if o.hold != nil {
 		return ErrPartnerHeld
+	}
+	if o.disputeOpen != "" {
+		return ErrDisputeOpen
 	}
 	o.issue(o.recipient, is, ReasonResend, cur.ProfileChange, "", p, now)
 	return nil
