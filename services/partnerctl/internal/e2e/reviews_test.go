@@ -320,6 +320,15 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 			ch := decodeData[verificationv1.CheckStateChanged](t, e)
 			return ch.Check == "email_ownership" && ch.To == "passed"
 		}, reg.PartnerID)
+		// The removed address cannot come back as the contact (since round
+		// 43; before, the change was accepted and its confirmation mail
+		// withheld: the partner waited for a mail that never came).
+		back := s.Do(t, "POST", s.URL("registration")+"/v1/partners/"+reg.PartnerID+"/profile-changes", s.Token(upstream), map[string]any{
+			"contact": map[string]any{"first_name": "太郎", "last_name": "山田", "email": c.Email(), "phone": "090-2222-4444"}})
+		if p := e2e.WantProblem(t, back, http.StatusUnprocessableEntity, "registration.invalid_input"); len(p.Errors) != 1 ||
+			p.Errors[0].Field != "contact.email" || p.Errors[0].Code != "email.removed_after_report" {
+			t.Fatalf("a change back to the removed address: %s", back)
+		}
 		atEnd(func(t *testing.T) {
 			for _, e := range s.Events.Of(emailv1.TypeOwnershipConfirmed, reg.PartnerID) {
 				if decodeData[emailv1.OwnershipConfirmed](t, e).ChallengeID == challenge {

@@ -56,6 +56,10 @@ type ContactReports interface {
 	SaveContactReport(ctx context.Context, r ContactReport) error
 	// ContactReport is the enrollment's latest report, or nil.
 	ContactReport(ctx context.Context, id domain.EnrollmentID) (*ContactReport, error)
+	// ContactAddressRemoved reports whether an upheld report removed
+	// address from one of the partner's enrollments, ever (case-insensitive):
+	// the latest report of an enrollment may be another address's.
+	ContactAddressRemoved(ctx context.Context, partner domain.PartnerID, address string) (bool, error)
 }
 
 // RecordContactReport keeps a report of an enrollment's confirmation mail
@@ -81,7 +85,7 @@ func (a *App) withContactReport(ctx context.Context, v *RequirementsView, contac
 	if err != nil || r == nil || r.State == ContactReportEnded || !strings.EqualFold(r.Address, contactEmail) {
 		return err
 	}
-	cure := "change the primary contact's e-mail address (a profile change); every enrollment still to be confirmed gets a confirmation mail to the new address"
+	cure := "change the primary contact's e-mail address (a profile change), to another address than a removed one; every enrollment still to be confirmed gets a confirmation mail to the new address"
 	if v.PartnerStatus == domain.PartnerStatusPending {
 		// Under review, a correction of the contact keeps the domain
 		// (registration.not_yet_approved otherwise).

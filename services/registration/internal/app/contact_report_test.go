@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -136,5 +137,64 @@ func TestAReportedMailInRequirements(t *testing.T) {
 	record(ContactReportEnded, t0.Add(2*time.Minute))
 	if r := confirmation(); r.Party != PartyPartner || r.Reason != "" {
 		t.Fatalf("requirement after the report ended %+v", r)
+	}
+}
+
+// TestAProfileChangeBackToARemovedAddress: a contact address an upheld
+// report removed from the partner cannot become its contact again (its
+// owner was told nothing more would come; e-mail ownership would open a
+// challenge the notifier withholds, and the partner would wait for a mail
+// that never comes) — even once the enrollment's latest report is of a
+// later address, and whatever the case; another partner may use it.
+func TestAProfileChangeBackToARemovedAddress(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id, admin := string(v.PartnerID), adminOf(v.PartnerID)
+	enrollment := v.Enrollments[0].ID
+	contact := func(email string) RequestProfileChangeCmd {
+		return RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+			Contact: &domain.ContactInput{FirstName: "太郎", LastName: "山田", Email: email, Phone: "090-1234-5678"}}}
+	}
+	report := func(address string, state ContactReportState, at time.Time) {
+		t.Helper()
+		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: enrollment,
+			ChallengeID: "ch-" + address, Address: address, State: state, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(email string) {
+		t.Helper()
+		_, err := h.app.RequestProfileChange(ctx, admin, contact(email))
+		ae := wantAppErr(t, err, apperr.KindInvalid, CodeInvalidInput)
+		if len(ae.Fields) != 1 || ae.Fields[0].Field != "contact.email" || ae.Fields[0].Code != domain.CodeEmailRemoved {
+			t.Fatalf("change to %s: fields %+v", email, ae.Fields)
+		}
+	}
+	report("taro@test-shoji.co.jp", ContactRemoved, t0.Add(time.Minute))
+	if _, err := h.app.RequestProfileChange(ctx, admin, contact("hanako@test-shoji.co.jp")); err != nil {
+		t.Fatal(err)
+	}
+	refused("taro@test-shoji.co.jp")
+	refused("Taro@Test-Shoji.co.jp")
+	// The enrollment's latest report is now of the new address.
+	report("hanako@test-shoji.co.jp", ContactReported, t0.Add(2*time.Minute))
+	refused("taro@test-shoji.co.jp")
+	if p, _ := h.app.GetProfile(ctx, admin, id); p.Verified.Contact.Email != "hanako@test-shoji.co.jp" {
+		t.Fatalf("the refused change moved the contact to %s", p.Verified.Contact.Email)
+	}
+	// A report under review or dismissed removes nothing.
+	if _, err := h.app.RequestProfileChange(ctx, admin, contact("jiro@test-shoji.co.jp")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.RequestProfileChange(ctx, admin, contact("hanako@test-shoji.co.jp")); err != nil {
+		t.Fatalf("back to an address only reported: %v", err)
+	}
+	// Removals are the partner's own.
+	other := h.submit2(t)
+	if _, err := h.app.RequestProfileChange(ctx, adminOf(other.PartnerID), RequestProfileChangeCmd{PartnerID: string(other.PartnerID),
+		Change: domain.ProfileChangeInput{Contact: &domain.ContactInput{FirstName: "太郎", LastName: "山田", Email: "taro@test-shoji.co.jp",
+			Phone: "090-1234-5678"}}}); err != nil && strings.Contains(err.Error(), domain.CodeEmailRemoved) {
+		t.Fatalf("another partner's removal counted: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
@@ -23,6 +24,7 @@ func (r *fakeRepo) DuplicateAttemptByClaim(_ context.Context, id domain.ClaimID)
 var (
 	removalsMu sync.Mutex
 	removals   = map[*fakeRepo]map[domain.EnrollmentID]ContactReport{}
+	removed    = map[*fakeRepo]map[string]bool{} // partner + "/" + address in lower case
 )
 
 func (r *fakeRepo) SaveContactReport(_ context.Context, c ContactReport) error {
@@ -30,6 +32,10 @@ func (r *fakeRepo) SaveContactReport(_ context.Context, c ContactReport) error {
 	defer removalsMu.Unlock()
 	if removals[r] == nil {
 		removals[r] = map[domain.EnrollmentID]ContactReport{}
+		removed[r] = map[string]bool{}
+	}
+	if c.State == ContactRemoved {
+		removed[r][string(c.PartnerID)+"/"+strings.ToLower(c.Address)] = true
 	}
 	if old, ok := removals[r][c.EnrollmentID]; ok && !old.At.Before(c.At) {
 		return nil
@@ -45,4 +51,10 @@ func (r *fakeRepo) ContactReport(_ context.Context, id domain.EnrollmentID) (*Co
 		return &c, nil
 	}
 	return nil, nil
+}
+
+func (r *fakeRepo) ContactAddressRemoved(_ context.Context, partner domain.PartnerID, address string) (bool, error) {
+	removalsMu.Lock()
+	defer removalsMu.Unlock()
+	return removed[r][string(partner)+"/"+strings.ToLower(address)], nil
 }

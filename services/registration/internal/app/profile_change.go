@@ -58,6 +58,8 @@ func profileView(s domain.PartnerSnapshot) ProfileView {
 // partner_admin, operators and upstream systems. Errors: invalid_input (the
 // registration's field codes), duplicate_entity (409, matched_on) when the
 // changed identity is another partner's, market_immutable (409),
+// email.removed_after_report (422, contact.email) for a contact address a
+// verifier removed from the partner after an upheld "this wasn't me" report,
 // not_yet_approved / partner_closed / partner_rejected (409).
 func (a *App) RequestProfileChange(ctx context.Context, p auth.Principal, cmd RequestProfileChangeCmd) (ProfileView, error) {
 	if err := p.Require(auth.RolePartnerAdmin, auth.RoleOperator, auth.RoleUpstreamSystem); err != nil {
@@ -69,6 +71,15 @@ func (a *App) RequestProfileChange(ctx context.Context, p auth.Principal, cmd Re
 		change, err := partner.RequestProfileChange(cmd.Change, a.Policies().For(partner.Market()), p.Subject, now)
 		if err != nil {
 			return false, err
+		}
+		if to, ok := change.ChangedContactEmail(); ok {
+			removed, err := a.repo.ContactAddressRemoved(ctx, partner.ID(), to)
+			if err != nil {
+				return false, fmt.Errorf("removed contact addresses: %w", err)
+			}
+			if removed {
+				return false, domain.RemovedContactEmail(to)
+			}
 		}
 		after := change.Proposed.Normalized.IdentityKeys()
 		if !sameKeys(before, after) {

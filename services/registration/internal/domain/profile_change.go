@@ -59,6 +59,10 @@ const (
 	CodeProfileNothingChanged  = "profile_change.nothing_changed"
 	CodeSupportNotForProgram   = "program.support_not_accepted"
 	CodeSupportProgramNotFound = "program.not_enrolled"
+	// CodeEmailRemoved: the contact e-mail address is one a verifier
+	// removed from the partner after its owner reported a confirmation
+	// mail ("this wasn't me").
+	CodeEmailRemoved = "email.removed_after_report"
 )
 
 // Sentinel errors of profile changes.
@@ -131,6 +135,25 @@ func (c ProfileChange) Reopens() []Recheck {
 		out[i] = k.Check
 	}
 	return out
+}
+
+// ChangedContactEmail is the contact e-mail address the change proposes,
+// when it changes it.
+func (c ProfileChange) ChangedContactEmail() (string, bool) {
+	for _, f := range c.Changes {
+		if f.Field == "contact.email" {
+			return f.To, true
+		}
+	}
+	return "", false
+}
+
+// RemovedContactEmail is the refusal of a change back to a contact e-mail
+// address a verifier removed from the partner: its owner said the partner's
+// mails are not theirs and was told nothing more would come.
+func RemovedContactEmail(address string) error {
+	return &ValidationError{Fields: []apperr.FieldError{{Field: "contact.email", Code: CodeEmailRemoved,
+		Message: "a verifier removed " + address + " from the partner after its owner reported a confirmation mail (\"this wasn't me\"); give another address"}}}
 }
 
 // ProfileChanges is the partner's change history as the aggregate keeps it:

@@ -94,6 +94,26 @@ func TestAContactReportKeepsTheLatestState(t *testing.T) {
 	want(app.ContactReported, "taro@test-shoji.co.jp")
 	save(app.ContactReportEnded, "", t0.Add(4*time.Minute))
 	want(app.ContactReportEnded, "taro@test-shoji.co.jp")
+	removed := func(partner domain.PartnerID, address string) bool {
+		t.Helper()
+		ok, err := repo.ContactAddressRemoved(ctx, partner, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if removed("PG-REPORT", "taro@test-shoji.co.jp") {
+		t.Fatal("an address only reported counts as removed")
+	}
 	save(app.ContactRemoved, "taro@test-shoji.co.jp", t0.Add(5*time.Minute))
 	want(app.ContactRemoved, "taro@test-shoji.co.jp")
+	// A removal stays the partner's for good, whatever the enrollment's
+	// later reports (of a later address) are; a late removal counts too.
+	save(app.ContactReported, "hanako@test-shoji.co.jp", t0.Add(6*time.Minute))
+	save(app.ContactRemoved, "Jiro@test-shoji.co.jp", t0.Add(time.Minute))
+	want(app.ContactReported, "hanako@test-shoji.co.jp")
+	if !removed("PG-REPORT", "Taro@Test-Shoji.co.jp") || !removed("PG-REPORT", "jiro@test-shoji.co.jp") ||
+		removed("PG-REPORT", "hanako@test-shoji.co.jp") || removed("PG-OTHER", "taro@test-shoji.co.jp") {
+		t.Fatal("removed addresses")
+	}
 }
