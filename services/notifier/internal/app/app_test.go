@@ -832,7 +832,8 @@ func TestAcceptReadsTheContactOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := w.request(t, "")
-	req.ContactName = ""
+	// To the contact's address (its name goes with that address only).
+	req.ContactName, req.Recipient = "", c.Email
 	if _, err := w.app.Accept(ctx, req); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/normalize"
@@ -270,7 +271,11 @@ func (a *App) data(ctx context.Context, req domain.MailRequest, contact *contact
 		if p.CompanyName == "" {
 			p.CompanyName = c.CompanyName
 		}
-		if p.ContactName == "" && p.ContactFirstName == "" && p.ContactLastName == "" {
+		// The contact's name goes with its address only: a mail to another
+		// address (the reporter of a profile change's confirmation mail)
+		// greets no one by it, nor names it in the To header.
+		if p.ContactName == "" && p.ContactFirstName == "" && p.ContactLastName == "" &&
+			(req.Recipient == "" || strings.EqualFold(req.Recipient, c.Email)) {
 			p.ContactFirstName, p.ContactLastName = c.FirstName, c.LastName
 		}
 		if p.Market == "" {

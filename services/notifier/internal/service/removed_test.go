@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"testing"
@@ -176,4 +177,34 @@ func TestAnUpheldReportIsAnsweredToItsReporter(t *testing.T) {
 		!strings.Contains(a.Text, "Thank you for telling us.") || strings.Contains(a.Text, "太郎") {
 		t.Fatalf("the answer to the report, to %s: %s\n%s", a.To, a.Subject, a.Text)
 	}
+}
+
+// TestAnAnswerToAReportNamesNoOtherPerson: a report of a mail that went to
+// another address than the partner's contact (a profile change's new
+// address) is answered at that address under no one's name — not the
+// contact's (found on make run: "鈴木 一郎 <jiro.suzuki@…>", the verified
+// contact's name on the reporter's address).
+func TestAnAnswerToAReportNamesNoOtherPerson(t *testing.T) {
+	h := start(t, opts{})
+	req := h.request("ch-other", time.Now().Add(72*time.Hour))
+	p, reporter := req.PartnerID, req.Recipient
+	h.registered(p, "株式会社ひかりネットワークス", "hanako.sato@yamada.example.co.jp")
+	h.contactsKnown(1)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", p, req)
+	h.mails(1)
+	now := time.Now().UTC()
+	publish(t, h.js, verificationv1.TypeEmailDisputeUpheld, "", p, verificationv1.EmailDisputeDecided{ReviewID: "vr-3", DecisionID: "d-3",
+		PartnerID: p, EnrollmentID: req.EnrollmentID, Program: req.Program, ChallengeID: "ch-other", Outcome: "upheld",
+		DecidedBy: "ver-1", DecidedAt: now})
+	for _, m := range h.sent(2) {
+		if !strings.Contains(m.Subject, "removed from the registration") {
+			continue
+		}
+		to, err := mail.ParseAddress(m.Header.Get("To"))
+		if err != nil || to.Address != reporter || strings.Contains(to.Name, "花子") || strings.Contains(m.Text, "花子") {
+			t.Fatalf("the answer is to %q (%v):\n%s", m.Header.Get("To"), err, m.Text)
+		}
+		return
+	}
+	t.Fatal("no answer to the report")
 }
