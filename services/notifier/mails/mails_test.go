@@ -2,6 +2,7 @@ package mails_test
 
 import (
 	"bytes"
+	"html"
 	"io/fs"
 	"mime"
 	"mime/multipart"
@@ -468,6 +469,45 @@ func TestAccessHeldSpeaksToTheOtherSide(t *testing.T) {
 		for _, n := range c.never {
 			if strings.Contains(got.Subject+got.Text+got.HTML, n) {
 				t.Errorf("%s, %s left: the other side's wording %q", c.id, c.side, n)
+			}
+		}
+	}
+}
+
+// TestARejectedProfileChangeSaysWhatToDoForItsCheck: the mail of a
+// rejected profile change gives the advice of the check that failed — a
+// company change the register's spelling, an employment change a domain
+// the company owns, a new contact address removed after an upheld "this
+// wasn't me" report another address and why (before round 43 every
+// rejection advised the register's spelling) — in both languages and
+// both parts.
+func TestARejectedProfileChangeSaysWhatToDoForItsCheck(t *testing.T) {
+	s := set(t)
+	register := []string{"登記簿の記載どおり", "exactly as in the company register"}
+	for _, c := range []struct {
+		check     string
+		want, not []string
+	}{
+		{"company", append([]string{"The register shows another building."}, register...), []string{"another contact e-mail address"}},
+		{"employment", []string{"a domain your company owns", "貴社が所有するドメイン", "The register shows another building."}, register},
+		{"email_ownership", []string{"this wasn't me", "心当たりがない", "another contact e-mail address", "別の連絡先メールアドレス",
+			"removed from your registration"}, append([]string{"The register shows another building."}, register...)},
+	} {
+		d := mails.Data{Partner: mails.Party{ID: "PG-1", Market: "JP", ContactFirstName: "太郎", ContactLastName: "山田"},
+			Links:         mails.Links{Portal: "https://portal.example"},
+			ProfileChange: &mails.ProfileChange{Number: 2, Check: c.check, Reason: "The register shows another building."}}
+		r, err := s.Render(mails.ProfileChangeRejected, mails.Japanese, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(r.Text, want) || !strings.Contains(html.UnescapeString(r.HTML), want) {
+				t.Errorf("%s: a part lacks %q:\n%s\n%s", c.check, want, r.Text, r.HTML)
+			}
+		}
+		for _, not := range c.not {
+			if strings.Contains(r.Text+html.UnescapeString(r.HTML), not) {
+				t.Errorf("%s: says %q:\n%s", c.check, not, r.Text)
 			}
 		}
 	}

@@ -254,6 +254,38 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		return nil
 	})
 
+	// 5. A new contact address whose confirmation mail its owner reports
+	// ("this wasn't me"): a verifier upholds the report and the change is
+	// rejected, the verified contact told why (since round 43; before, the
+	// change stayed pending for good and nobody heard of it).
+	stranger := "jiro.kato@" + c.Domain
+	var q profile
+	s.Call(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{
+		"contact": map[string]any{"first_name": "次郎", "last_name": "加藤", "email": stranger, "phone": "090-2222-3333"},
+	}, http.StatusCreated, &q)
+	confirmLinks(t, s, stranger, 1)
+	reported, _ := s.Mails(stranger)
+	report := disputeLinkRe.FindString(reported[0].Text)
+	if report == "" {
+		t.Fatalf("no report link in %s", reported[0].Text)
+	}
+	s.ConfirmLink(t, report) // the same page-and-button as a confirmation
+	r := waitReview(t, s, "email_dispute", func(r review) bool { return r.Dispute != nil && r.Dispute.Address == stranger })
+	decideReview(t, s, "dispute-verifier", r.ID, map[string]any{"decision_id": "up-" + r.ID, "outcome": "upheld"})
+	e2e.Eventually(t, 20*time.Second, "the change with the removed address rejected", func() error {
+		if q = getProfile(); q.Change.Number != p.Change.Number+1 || q.Change.Status != "rejected" || q.Verified.Contact.Email != c.Email() {
+			return fmt.Errorf("change %d %s, verified %s", q.Change.Number, q.Change.Status, q.Verified.Contact.Email)
+		}
+		return nil
+	})
+	if got := q.checks(); !slices.Equal(got, []string{"email_ownership:failed"}) {
+		t.Fatalf("checks of the rejected change %v", got)
+	}
+	active("contact change rejected")
+	rejection := waitMail(t, s, c.Email(), "登録情報の変更を承認できませんでした")
+	wantMail(t, rejection, c.Email(), fmt.Sprintf("変更番号 %d", q.Change.Number), "心当たりがない", "this wasn't me",
+		"another contact e-mail address")
+
 	// The market never changes.
 	e2e.WantProblem(t, s.Do(t, "POST", reg0+"/v1/partners/"+pid+"/profile-changes", admin, map[string]any{"market": "US"}),
 		http.StatusConflict, "registration.market_immutable")
@@ -267,7 +299,7 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 
 	e2e.Eventually(t, 10*time.Second, "profile change events", func() error {
 		n := func(typ string) int { return len(s.Events.Of(typ, pid)) }
-		if n(regv1.TypeProfileChangeRequested) != 4 || n(regv1.TypeProfileChangeApplied) != 3 || n(regv1.TypeProfileChangeRejected) != 1 {
+		if n(regv1.TypeProfileChangeRequested) != 5 || n(regv1.TypeProfileChangeApplied) != 3 || n(regv1.TypeProfileChangeRejected) != 2 {
 			return fmt.Errorf("requested %d, applied %d, rejected %d", n(regv1.TypeProfileChangeRequested),
 				n(regv1.TypeProfileChangeApplied), n(regv1.TypeProfileChangeRejected))
 		}
@@ -285,7 +317,7 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		for _, e := range tl.Events {
 			got = append(got, strings.TrimSuffix(strings.TrimPrefix(e.Type, "com.partnerhub.registration.profile_change."), ".v1"))
 		}
-		if want := []string{"requested", "applied", "requested", "rejected", "requested", "applied", "requested", "applied"}; !slices.Equal(got, want) {
+		if want := []string{"requested", "applied", "requested", "rejected", "requested", "applied", "requested", "applied", "requested", "rejected"}; !slices.Equal(got, want) {
 			return fmt.Errorf("timeline %v, want %v", got, want)
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -62,17 +63,30 @@ type ContactReports interface {
 	ContactAddressRemoved(ctx context.Context, partner domain.PartnerID, address string) (bool, error)
 }
 
+// ReasonProfileEmailRemoved is why a profile change whose new contact
+// address was removed is rejected (its e-mail ownership check failed).
+const ReasonProfileEmailRemoved = "the owner of the new contact e-mail address reported its confirmation mail (\"this wasn't me\") " +
+	"and a verifier upheld the report: the address was removed from the partner; ask for the change again with another address"
+
 // RecordContactReport keeps a report of an enrollment's confirmation mail
 // or its outcome. The least invasive reaction: the partner's standing and
 // the enrollment's status do not change (an enrollment whose address was
 // removed simply cannot be confirmed on it, so it waits, as for any
 // unconfirmed address); the requirements view names the cause and the
-// cure. Internal trigger.
-func (a *App) RecordContactReport(ctx context.Context, r ContactReport) error {
+// cure. A removal of the new contact address of a pending profile change
+// rejects the change (its e-mail ownership check failed; before round 43
+// it stayed pending for good, the partner told nothing). Internal trigger.
+func (a *App) RecordContactReport(ctx context.Context, p auth.Principal, r ContactReport) error {
 	if err := a.repo.SaveContactReport(ctx, r); err != nil {
 		return fmt.Errorf("record the %s contact of %s: %w", r.State, r.EnrollmentID, err)
 	}
-	return nil
+	if r.State != ContactRemoved {
+		return nil
+	}
+	_, err := a.change(ctx, p, string(r.PartnerID), "refuse the profile change's removed address", func(partner *domain.Partner, now time.Time) (bool, error) {
+		return partner.RefuseProfileEmail(r.Address, ReasonProfileEmailRemoved, r.At, now), nil
+	})
+	return err
 }
 
 // withContactReport tells in the enrollment's e-mail confirmation
@@ -91,6 +105,8 @@ func (a *App) withContactReport(ctx context.Context, v *RequirementsView, contac
 		// (registration.not_yet_approved otherwise).
 		cure += "; while verification reviews the registration, an address on the same domain"
 	}
+	change := Cure{Action: "change_contact_email", Description: cure, Service: "registration", Method: "POST",
+		Path: "/v1/partners/" + string(v.PartnerID) + "/profile-changes"}
 	for i, q := range v.Requirements {
 		if q.Kind != RequirementEmailConfirmation {
 			continue
@@ -103,7 +119,7 @@ func (a *App) withContactReport(ctx context.Context, v *RequirementsView, contac
 				Cures: []Cure{
 					{Action: "confirm_email_link", Description: "if the report was a mistake, the contact opens the link in the confirmation mail: " +
 						"confirming withdraws the report"},
-					{Action: "change_contact_email", Description: cure},
+					change,
 				}}
 			for _, c := range q.Cures {
 				if c.Action == "check_confirmation_mail" {
@@ -115,7 +131,7 @@ func (a *App) withContactReport(ctx context.Context, v *RequirementsView, contac
 		v.Requirements[i] = Requirement{Kind: RequirementContactRemoved, Party: PartyPartner, Reason: "dispute_upheld", Since: r.At,
 			Description: "a reviewer upheld a \"this wasn't me\" report of the contact e-mail address: the address was removed from this " +
 				"enrollment, which cannot be confirmed on it; give the enrollment another contact e-mail address",
-			Cures: []Cure{{Action: "change_contact_email", Description: cure}}}
+			Cures: []Cure{change}}
 	}
 	return nil
 }

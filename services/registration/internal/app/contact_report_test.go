@@ -48,7 +48,7 @@ func TestContactRemovalInRequirements(t *testing.T) {
 	record := func(address string, state ContactReportState) {
 		t.Helper()
 		at = at.Add(time.Minute)
-		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
+		if err := h.app.RecordContactReport(ctx, operator, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
 			ChallengeID: "ch-1", Address: address, State: state, At: at}); err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,8 @@ func TestContactRemovalInRequirements(t *testing.T) {
 	// 409 registration.not_yet_approved.
 	for _, r := range got.Requirements {
 		if r.Kind == RequirementContactRemoved && (len(r.Cures) != 1 || r.Cures[0].Action != "change_contact_email" ||
-			!strings.Contains(r.Cures[0].Description, "an address on the same domain")) {
+			!strings.Contains(r.Cures[0].Description, "an address on the same domain") || r.Cures[0].Service != "registration" ||
+			r.Cures[0].Method != "POST" || r.Cures[0].Path != "/v1/partners/"+id+"/profile-changes") {
 			t.Fatalf("cure of a pending partner's removed address: %+v", r.Cures)
 		}
 	}
@@ -100,7 +101,7 @@ func TestAReportedMailInRequirements(t *testing.T) {
 	}
 	record := func(state ContactReportState, at time.Time) {
 		t.Helper()
-		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
+		if err := h.app.RecordContactReport(ctx, operator, ContactReport{PartnerID: v.PartnerID, EnrollmentID: before.EnrollmentID,
 			ChallengeID: "ch-1", Address: "taro@test-shoji.co.jp", State: state, At: at}); err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +159,7 @@ func TestAProfileChangeBackToARemovedAddress(t *testing.T) {
 	}
 	report := func(address string, state ContactReportState, at time.Time) {
 		t.Helper()
-		if err := h.app.RecordContactReport(ctx, ContactReport{PartnerID: v.PartnerID, EnrollmentID: enrollment,
+		if err := h.app.RecordContactReport(ctx, operator, ContactReport{PartnerID: v.PartnerID, EnrollmentID: enrollment,
 			ChallengeID: "ch-" + address, Address: address, State: state, At: at}); err != nil {
 			t.Fatal(err)
 		}
@@ -196,5 +197,56 @@ func TestAProfileChangeBackToARemovedAddress(t *testing.T) {
 		Change: domain.ProfileChangeInput{Contact: &domain.ContactInput{FirstName: "太郎", LastName: "山田", Email: "taro@test-shoji.co.jp",
 			Phone: "090-1234-5678"}}}); err != nil && strings.Contains(err.Error(), domain.CodeEmailRemoved) {
 		t.Fatalf("another partner's removal counted: %v", err)
+	}
+}
+
+// TestARemovedAddressRejectsTheProfileChange: a verifier upholding the
+// report of a profile change's confirmation mail (its new contact address
+// is not the partner's) rejects the change — its e-mail ownership check
+// failed, the partner keeps its verified contact and is told
+// (profile_change.rejected, check email_ownership). Before round 43 the
+// change stayed pending for good. A removal of another address, or a
+// repeat, changes nothing.
+func TestARemovedAddressRejectsTheProfileChange(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Contact: &domain.ContactInput{FirstName: "次郎", LastName: "山田", Email: "jiro@test-shoji.co.jp", Phone: "090-1234-5678"}}})
+	if err != nil || res.Change.Status != domain.ChangePending {
+		t.Fatalf("change %+v %v", res.Change, err)
+	}
+	h.repo.pullOutbox()
+	remove := func(address string, at time.Time) {
+		t.Helper()
+		if err := h.app.RecordContactReport(ctx, operator, ContactReport{PartnerID: v.PartnerID, EnrollmentID: v.Enrollments[0].ID,
+			ChallengeID: "ch-" + address, Address: address, State: ContactRemoved, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove("saburo@test-shoji.co.jp", t0.Add(time.Minute))
+	if p, _ := h.app.GetProfile(ctx, operator, id); p.Change.Status != domain.ChangePending {
+		t.Fatalf("another address's removal decided the change: %s", p.Change.Status)
+	}
+	remove("Jiro@test-shoji.co.jp", t0.Add(2*time.Minute))
+	remove("jiro@test-shoji.co.jp", t0.Add(2*time.Minute)) // a repeat
+	p, err := h.app.GetProfile(ctx, adminOf(v.PartnerID), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Change.Status != domain.ChangeRejected || p.Verified.Contact.Email != "taro@test-shoji.co.jp" || len(p.Change.Checks) != 1 ||
+		p.Change.Checks[0].State != domain.CheckFailed || p.Change.RejectionReason != ReasonProfileEmailRemoved {
+		t.Fatalf("after the removal: %+v, verified %s", p.Change, p.Verified.Contact.Email)
+	}
+	rejected := eventsOf[domain.ProfileChangeRejected](h.repo.pullOutbox())
+	if len(rejected) != 1 || rejected[0].Check != domain.RecheckEmailOwnership || rejected[0].ChangeNumber != res.Change.Number ||
+		rejected[0].RejectedBy != "email-ownership" {
+		t.Fatalf("rejected events %+v", rejected)
+	}
+	// The partner asks again with another address.
+	if _, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Contact: &domain.ContactInput{FirstName: "花子", LastName: "山田", Email: "hanako@test-shoji.co.jp", Phone: "090-1234-5678"}}}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -573,6 +573,29 @@ func (p *Partner) ConfirmProfileEmail(enrollment EnrollmentID, address string, c
 	return true
 }
 
+// RefuseProfileEmail records that the pending change's new contact address
+// cannot be confirmed: a verifier upheld its owner's "this wasn't me"
+// report of the confirmation mail and e-mail ownership removed the address
+// from the partner. The e-mail ownership check fails and the change is
+// rejected for reason (the partner keeps its verified profile); other
+// addresses change nothing.
+func (p *Partner) RefuseProfileEmail(address, reason string, at, now time.Time) bool {
+	c := p.profile.Latest
+	if c == nil || c.Status != ChangePending || !strings.EqualFold(address, c.Proposed.Normalized.Contact.Email) {
+		return false
+	}
+	i := slices.IndexFunc(c.Checks, func(k ProfileCheck) bool { return k.Check == RecheckEmailOwnership })
+	if i < 0 || c.Checks[i].State != CheckPending {
+		return false
+	}
+	c.Checks[i] = ProfileCheck{Check: RecheckEmailOwnership, State: CheckFailed, DecidedBy: "email-ownership", DecidedAt: at, Reason: reason}
+	c.Status, c.DecidedAt, c.RejectionReason = ChangeRejected, now, reason
+	p.updatedAt = now
+	p.record(ProfileChangeRejected{PartnerID: p.id, ChangeNumber: c.Number, Market: p.market, Check: RecheckEmailOwnership, Reason: reason,
+		Checks: slices.Clone(c.Checks), RejectedBy: "email-ownership", RejectedAt: now})
+	return true
+}
+
 // DecideProfileCheck records a verifier's decision on a re-opened company or
 // employment check of change number. A failed check rejects the change (the
 // verified profile stays as it was); the last passing check applies it.

@@ -63,7 +63,8 @@ func (h *Handlers) contactReport(ctx context.Context, ev ce.Event, partnerID, en
 	if enrollmentID == "" || at.IsZero() {
 		return apperr.Invalid("registration.invalid_dispute_outcome", "a dispute's "+string(state)+" state needs the enrollment and the time")
 	}
-	ctx = auth.WithPrincipal(ctx, internal(ev))
-	return h.App.RecordContactReport(ctx, app.ContactReport{PartnerID: domain.PartnerID(partnerID), EnrollmentID: domain.EnrollmentID(enrollmentID),
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	return h.App.RecordContactReport(ctx, p, app.ContactReport{PartnerID: domain.PartnerID(partnerID), EnrollmentID: domain.EnrollmentID(enrollmentID),
 		ChallengeID: challengeID, Address: address, State: state, At: at})
 }
