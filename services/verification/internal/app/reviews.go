@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,13 +85,14 @@ func (a *App) existingFacts(ctx context.Context, partnerID string) (*domain.Exis
 
 func caseFacts(c *domain.Case) *domain.ExistingPartnerFacts {
 	return &domain.ExistingPartnerFacts{CaseID: c.ID, Submitted: c.Submitted, Contact: c.Contact,
-		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status}
+		WebsiteDomain: c.WebsiteDomain, CaseStatus: c.Status, Enrollments: slices.Clone(c.Enrollments)}
 }
 
-// withExisting fills in the reviewed partner's facts a review lacks: the
-// claim or dispute may have reached this service before the partner's
-// registration did (they come through different subscriptions), so the
-// case is looked up again when the review is read.
+// withExisting fills in the reviewed partner's facts: an open review's as
+// they stand when it is read (a confirmation handled after the report, on
+// another subscription, shows), a decided one's as they stood when it was
+// decided — or, when the claim or dispute reached this service before the
+// partner's registration did, as they stand now.
 func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
 	var slot **domain.ExistingPartnerFacts
 	switch {
@@ -101,7 +103,7 @@ func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
 	default:
 		return nil
 	}
-	if *slot != nil {
+	if *slot != nil && r.Status != domain.ReviewOpen {
 		return nil
 	}
 	ex, err := a.existingFacts(ctx, r.PartnerID)
@@ -290,6 +292,12 @@ func (a *App) DecideReview(ctx context.Context, p auth.Principal, cmd DecideRevi
 	}
 	err = repo.UpdateReview(ctx, cmd.ReviewID, func(rv *domain.Review) error {
 		r = rv
+		if rv.Status == domain.ReviewOpen {
+			// The facts the decision was made on stay with it.
+			if err := a.withExisting(ctx, rv); err != nil {
+				return err
+			}
+		}
 		replayed, err = rv.Decide(domain.ReviewDecisionInput{ID: cmd.DecisionID, Verifier: p.Subject, Outcome: cmd.Outcome,
 			Reason: cmd.Reason, Message: cmd.Message, InternalNote: cmd.InternalNote}, a.Clock.Now())
 		return err

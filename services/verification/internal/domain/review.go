@@ -93,6 +93,10 @@ type ExistingPartnerFacts struct {
 	Contact       Contact      `json:"contact"`
 	WebsiteDomain string       `json:"website_domain,omitempty"`
 	CaseStatus    CaseStatus   `json:"case_status"`
+	// Enrollments are the case's enrollments and when each confirmed the
+	// contact address (email_confirmed_at): a report of an address that
+	// confirmed another enrollment's mail contradicts that confirmation.
+	Enrollments []Enrollment `json:"enrollments,omitempty"`
 }
 
 // ClaimContent is what a verifier needs to decide a duplicate claim.

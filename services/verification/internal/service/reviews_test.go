@@ -1,8 +1,10 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +189,56 @@ func TestOneReviewPerReportedAddress(t *testing.T) {
 	})
 	if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil); body["status"] != "decided" {
 		t.Fatalf("the decided review is %v", body["status"])
+	}
+}
+
+// TestADisputeReviewShowsTheAddressesConfirmations: the person who reports
+// one enrollment's mail had confirmed another's with the same address; the
+// review shows the verifier which enrollments confirmed the contact address
+// and when — also a confirmation handled after the report (another
+// subscription) — and the decided review keeps what the decision saw.
+func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const partner = "PG-D1SP-VTE3-2CF"
+	e.openCase(partner, "")
+	tok := e.token(verifierA)
+	e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-2",
+		Program: "indirect_reseller", ChallengeID: "ch-res", Address: "taro@sample-shoji.co.jp", DisputedAt: time.Now().UTC()}, nil)
+	review := e.waitEvent(verificationv1.TypeReviewOpened, partner, 1)["review_id"].(string)
+	confirmedAt := func() map[string]any {
+		_, body := svc.call(t, "GET", "/v1/verification/reviews/"+review, tok, nil)
+		out := map[string]any{}
+		ex, _ := body["dispute"].(map[string]any)["existing"].(map[string]any)
+		enrollments, _ := ex["enrollments"].([]any)
+		for _, en := range enrollments {
+			m := en.(map[string]any)
+			out[m["program"].(string)] = m["email_confirmed_at"]
+		}
+		return out
+	}
+	if got := confirmedAt(); len(got) != 2 || got["partner_network"] != nil || got["indirect_reseller"] != nil {
+		t.Fatalf("before any confirmation: %v", got)
+	}
+	e.publish(emailv1.TypeOwnershipConfirmed, partner, confirmed(partner), nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if got := confirmedAt(); got["partner_network"] == nil || got["indirect_reseller"] != nil {
+			return fmt.Errorf("the membership's confirmation not shown: %v", got)
+		}
+		return nil
+	})
+	if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/claim", tok, nil); status != http.StatusOK {
+		t.Fatalf("claim: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/decisions", tok,
+		map[string]any{"decision_id": "d-contra", "outcome": "dismissed", "reason_code": "address_belongs_to_contact"}); status != http.StatusCreated {
+		t.Fatalf("decide: %d %v", status, body)
+	}
+	var stored string
+	if err := svc.svc.Base.Pool.QueryRow(context.Background(), `SELECT doc::text FROM reviews WHERE id = $1`, review).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stored, "email_confirmed_at") {
+		t.Fatalf("the decided review does not keep the confirmation it was decided on: %s", stored)
 	}
 }
