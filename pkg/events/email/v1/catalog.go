@@ -87,6 +87,10 @@ type ChallengeDisputed struct {
 	ChallengeID  string    `json:"challenge_id"`
 	Address      string    `json:"address"`
 	DisputedAt   time.Time `json:"disputed_at"`
+	// ProfileChange is registration's number of the profile change whose
+	// new contact address the reported mail proves (absent for the other
+	// mails): upheld, the change is rejected and the verified contact stays.
+	ProfileChange int `json:"profile_change,omitempty"`
 }
 
 // ChallengeLocked: too many wrong codes; only a resend opens a new challenge.

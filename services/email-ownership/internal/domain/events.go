@@ -126,7 +126,8 @@ type ChallengeExpired struct {
 // it does not reject anything.
 type ChallengeDisputed struct {
 	EventHeader
-	Address string
+	Address       string
+	ProfileChange int // the challenge's profile change (0: none)
 }
 
 // ChallengeLocked: too many wrong codes; only a resend opens a new challenge.

@@ -635,7 +635,7 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 	c.State = StateDisputed
 	c.DisputedAt = now
 	o.disputeOpen = c.ID
-	o.events = append(o.events, ChallengeDisputed{EventHeader: o.header(c.ID, now), Address: c.Address})
+	o.events = append(o.events, ChallengeDisputed{EventHeader: o.header(c.ID, now), Address: c.Address, ProfileChange: c.ProfileChange})
 	return nil
 }
 

@@ -86,3 +86,43 @@ func TestAWithdrawnChangeIsNotReinstated(t *testing.T) {
 		t.Fatal("a replayed withdrawal changed something")
 	}
 }
+
+// TestAReportedProfileChangeMailNamesItsChange: the report of a profile
+// change's confirmation mail says which change it is of (the verifier's
+// stakes: upheld, that change is rejected); a registration's mail names
+// none.
+func TestAReportedProfileChangeMailNamesItsChange(t *testing.T) {
+	o, s, h := opened(t)
+	p := domain.DefaultPolicy()
+	if err := o.ConfirmByToken(domain.HashToken(s.Token), t0); err != nil {
+		t.Fatal(err)
+	}
+	o.PullEvents()
+	is, s2 := issue(t, h, "ch-2")
+	if ok, err := o.OpenForProfileChange(7, domain.Recipient{Address: "jiro@example.co.jp", Language: domain.LanguageJA, Market: "JP"}, "evt-7", is, p, t0); !ok || err != nil {
+		t.Fatalf("profile change challenge: %v %v", ok, err)
+	}
+	o.PullEvents()
+	if err := o.Dispute(domain.HashToken(s2.Token), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var got []domain.ChallengeDisputed
+	for _, e := range o.PullEvents() {
+		if d, ok := e.(domain.ChallengeDisputed); ok {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 || got[0].ProfileChange != 7 || got[0].Address != "jiro@example.co.jp" {
+		t.Fatalf("disputed %+v", got)
+	}
+
+	r, rs, _ := opened(t)
+	if err := r.Dispute(domain.HashToken(rs.Token), t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range r.PullEvents() {
+		if d, ok := e.(domain.ChallengeDisputed); ok && d.ProfileChange != 0 {
+			t.Fatalf("a registration's mail names a profile change: %+v", d)
+		}
+	}
+}

@@ -271,6 +271,13 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 	}
 	s.ConfirmLink(t, report) // the same page-and-button as a confirmation
 	r := waitReview(t, s, "email_dispute", func(r review) bool { return r.Dispute != nil && r.Dispute.Address == stranger })
+	// The verifier sees what is at stake: the report is of this change's
+	// mail (since round 43), and the membership confirmed the verified
+	// contact long before.
+	if r.Dispute.ProfileChange != q.Change.Number || r.Dispute.Existing == nil || !slices.ContainsFunc(r.Dispute.Existing.Enrollments,
+		func(e reviewedEnrollment) bool { return e.Program == "partner_network" && e.EmailConfirmedAt != "" }) {
+		t.Fatalf("the review of the change's mail: %+v", r.Dispute)
+	}
 	decideReview(t, s, "dispute-verifier", r.ID, map[string]any{"decision_id": "up-" + r.ID, "outcome": "upheld"})
 	e2e.Eventually(t, 20*time.Second, "the change with the removed address rejected", func() error {
 		if q = getProfile(); q.Change.Number != p.Change.Number+1 || q.Change.Status != "rejected" || q.Verified.Contact.Email != c.Email() {

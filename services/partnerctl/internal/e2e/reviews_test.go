@@ -66,10 +66,21 @@ type review struct {
 		AlsoReported []struct {
 			ChallengeID string `json:"challenge_id"`
 		} `json:"also_reported"`
+		ProfileChange int `json:"profile_change"`
+		Existing      *struct {
+			Enrollments []reviewedEnrollment `json:"enrollments"`
+		} `json:"existing"`
 	} `json:"dispute"`
 	Decision *struct {
 		Outcome string `json:"outcome"`
 	} `json:"decision"`
+}
+
+// reviewedEnrollment is one of the reviewed partner's enrollments and when
+// it confirmed the contact address.
+type reviewedEnrollment struct {
+	Program          string `json:"program"`
+	EmailConfirmedAt string `json:"email_confirmed_at"`
 }
 
 // claimView is GET /v1/duplicate-claims/{claim_id}.

@@ -122,6 +122,10 @@ type DisputeContent struct {
 	Program      string    `json:"program"`
 	Address      string    `json:"address"`
 	DisputedAt   time.Time `json:"disputed_at"`
+	// ProfileChange is registration's number of the profile change whose
+	// new contact address the reported mail proves (0: another mail):
+	// upheld, that change is rejected and the verified contact stays.
+	ProfileChange int `json:"profile_change,omitempty"`
 	// AlsoReported are the other reports of the address this review decides.
 	AlsoReported []DisputeReport `json:"also_reported,omitempty"`
 	// Existing is the disputed partner's facts, as for a claim.
@@ -131,18 +135,20 @@ type DisputeContent struct {
 // A DisputeReport is one "this wasn't me" report: the disputed challenge of
 // one enrollment.
 type DisputeReport struct {
-	ChallengeID  string    `json:"challenge_id"`
-	EnrollmentID string    `json:"enrollment_id"`
-	Program      string    `json:"program"`
-	DisputedAt   time.Time `json:"disputed_at"`
+	ChallengeID   string    `json:"challenge_id"`
+	EnrollmentID  string    `json:"enrollment_id"`
+	Program       string    `json:"program"`
+	DisputedAt    time.Time `json:"disputed_at"`
+	ProfileChange int       `json:"profile_change,omitempty"`
 }
 
 func (d *DisputeContent) named() DisputeReport {
-	return DisputeReport{ChallengeID: d.ChallengeID, EnrollmentID: d.EnrollmentID, Program: d.Program, DisputedAt: d.DisputedAt}
+	return DisputeReport{ChallengeID: d.ChallengeID, EnrollmentID: d.EnrollmentID, Program: d.Program, DisputedAt: d.DisputedAt,
+		ProfileChange: d.ProfileChange}
 }
 
 func (d *DisputeContent) name(r DisputeReport) {
-	d.ChallengeID, d.EnrollmentID, d.Program, d.DisputedAt = r.ChallengeID, r.EnrollmentID, r.Program, r.DisputedAt
+	d.ChallengeID, d.EnrollmentID, d.Program, d.DisputedAt, d.ProfileChange = r.ChallengeID, r.EnrollmentID, r.Program, r.DisputedAt, r.ProfileChange
 }
 
 // reports lists the reports the review decides, the named one first.

@@ -196,7 +196,8 @@ func TestOneReviewPerReportedAddress(t *testing.T) {
 // one enrollment's mail had confirmed another's with the same address; the
 // review shows the verifier which enrollments confirmed the contact address
 // and when — also a confirmation handled after the report (another
-// subscription) — and the decided review keeps what the decision saw.
+// subscription) — and the decided review keeps what the decision saw. The
+// review of a profile change's mail names the change.
 func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
@@ -240,5 +241,13 @@ func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
 	}
 	if !strings.Contains(stored, "email_confirmed_at") {
 		t.Fatalf("the decided review does not keep the confirmation it was decided on: %s", stored)
+	}
+	// A profile change's mail: the review says which change it is of.
+	e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-1",
+		Program: "partner_network", ChallengeID: "ch-change", Address: "jiro@sample-shoji.co.jp", DisputedAt: time.Now().UTC(),
+		ProfileChange: 4}, nil)
+	change := e.waitEvent(verificationv1.TypeReviewOpened, partner, 2)["review_id"].(string)
+	if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+change, tok, nil); body["dispute"].(map[string]any)["profile_change"] != float64(4) {
+		t.Fatalf("the review of a profile change's mail: %v", body["dispute"])
 	}
 }
