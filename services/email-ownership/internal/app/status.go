@@ -30,6 +30,12 @@ type StatusResult struct {
 	// MailFailure is why the current challenge's mail will not arrive
 	// (RecordMailFailure); nil when the notifier has not given it up.
 	MailFailure *domain.MailFailure
+	// ProfileChange is the number of the profile change whose new
+	// address the current challenge proves (0: another challenge).
+	ProfileChange int
+	// Standing is the earlier confirmation that stays the enrollment's
+	// while the current challenge has not confirmed (nil: none).
+	Standing *domain.Challenge
 }
 
 // Status reads the state of an enrollment's challenge. Partner users see
@@ -56,12 +62,17 @@ func (a *App) Status(ctx context.Context, p auth.Principal, enrollmentID string)
 	}
 	_, disputed := o.DisputeOpen()
 	ref := o.Ref()
+	var standing *domain.Challenge
+	if s, ok := o.StandingConfirmation(); ok {
+		standing = &s
+	}
 	return StatusResult{
 		EnrollmentID: ref.EnrollmentID, PartnerID: ref.PartnerID, Program: ref.Program,
 		State: c.State, Address: c.Address, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 		ConfirmedAt: c.ConfirmedAt, DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt,
 		WrongCodesLeft: o.WrongCodesLeft(a.d.Policy), DisputeOpen: disputed,
 		NextResendAt: th.NextAllowed(a.d.Policy, a.d.Clock.Now()), MailFailure: mailFailure(c),
+		ProfileChange: c.ProfileChange, Standing: standing,
 	}, nil
 }
 

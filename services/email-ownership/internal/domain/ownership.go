@@ -198,6 +198,23 @@ func (o *Ownership) Current() (Challenge, bool) {
 	return o.challenges[len(o.challenges)-1], true
 }
 
+// StandingConfirmation is the latest challenge that confirmed its address
+// when the current one did not (a profile change's new address still to be
+// confirmed, or one whose change was rejected): the enrollment's
+// confirmation stays that one's.
+func (o *Ownership) StandingConfirmation() (Challenge, bool) {
+	cur, ok := o.Current()
+	if !ok || cur.State == StateConfirmed {
+		return Challenge{}, false
+	}
+	for i := len(o.challenges) - 2; i >= 0; i-- {
+		if o.challenges[i].State == StateConfirmed {
+			return o.challenges[i], true
+		}
+	}
+	return Challenge{}, false
+}
+
 // NextDeadline is when the pending challenge expires, for the durable timer
 // index; false when nothing is pending.
 func (o *Ownership) NextDeadline() (time.Time, bool) {

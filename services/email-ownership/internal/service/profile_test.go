@@ -48,8 +48,24 @@ func TestProfileChangeOpensAChallengeForTheNewAddress(t *testing.T) {
 	if o.Reason != emailv1.ReasonProfileChange || o.ChallengeID != m.ChallengeID {
 		t.Fatalf("opened %+v", o)
 	}
+	// The status says whose challenge this is and that the enrollment stays
+	// confirmed on the verified address meanwhile (since round 43; before,
+	// an upstream system read "pending", later "removed" or "withdrawn",
+	// on an active enrollment).
+	st := h.status(net, partner)
+	standing, _ := st["standing_confirmation"].(map[string]any)
+	if st["state"] != "pending" || st["address"] != "hanako@yamada.example.co.jp" || st["profile_change"] != float64(2) ||
+		standing["address"] != "taro@yamada.example.co.jp" || standing["confirmed_at"] == nil {
+		t.Fatalf("status while the new address is pending: %v", st)
+	}
 	if code, body, _ := h.confirm(h.secret(m).Token); code != 200 {
 		t.Fatalf("confirm the new address: %d %s", code, body)
+	}
+	if st := h.status(net, partner); st["state"] != "confirmed" || st["standing_confirmation"] != nil || st["profile_change"] != float64(2) {
+		t.Fatalf("status once the new address confirmed: %v", st)
+	}
+	if st := h.status(sub.Enrollments[1].EnrollmentID, partner); st["profile_change"] != nil || st["standing_confirmation"] != nil {
+		t.Fatalf("the reseller enrollment's status: %v", st)
 	}
 	confirmed := h.waitEvents(emailv1.TypeOwnershipConfirmed, 2, forEnrollment(net))
 	var c emailv1.OwnershipConfirmed

@@ -289,6 +289,29 @@ func TestProfileChangesAcrossServices(t *testing.T) {
 		t.Fatalf("checks of the rejected change %v", got)
 	}
 	active("contact change rejected")
+	// E-mail ownership's status of the membership: the change's challenge
+	// removed, the enrollment confirmed on the verified contact all along.
+	membership := 0
+	for _, en := range reg.Enrollments {
+		if en.Program != "partner_network" {
+			continue
+		}
+		membership++
+		var st struct {
+			State         string `json:"state"`
+			ProfileChange int    `json:"profile_change"`
+			Standing      *struct {
+				Address string `json:"address"`
+			} `json:"standing_confirmation"`
+		}
+		s.Call(t, "GET", s.URL("email-ownership")+"/v1/enrollments/"+en.ID+"/ownership", admin, nil, http.StatusOK, &st)
+		if st.State != "removed" || st.ProfileChange != q.Change.Number || st.Standing == nil || st.Standing.Address != c.Email() {
+			t.Fatalf("the membership's e-mail ownership after the rejection: %+v", st)
+		}
+	}
+	if membership != 1 {
+		t.Fatalf("%d membership enrollments in %+v", membership, reg.Enrollments)
+	}
 	rejection := waitMail(t, s, c.Email(), "登録情報の変更を承認できませんでした")
 	wantMail(t, rejection, c.Email(), fmt.Sprintf("変更番号 %d", q.Change.Number), "心当たりがない", "this wasn't me",
 		"another contact e-mail address")

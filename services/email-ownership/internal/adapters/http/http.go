@@ -242,6 +242,16 @@ type statusResponse struct {
 	NextResendAt   time.Time  `json:"next_resend_at"`
 	// MailFailure: the notifier gave the confirmation mail up.
 	MailFailure *mailFailureResponse `json:"mail_failure,omitempty"`
+	// ProfileChange: the challenge proves a profile change's new address.
+	ProfileChange int `json:"profile_change,omitempty"`
+	// StandingConfirmation: the confirmation that stays the enrollment's
+	// while the current challenge has not confirmed.
+	StandingConfirmation *standingResponse `json:"standing_confirmation,omitempty"`
+}
+
+type standingResponse struct {
+	Address     string    `json:"address"`
+	ConfirmedAt time.Time `json:"confirmed_at"`
 }
 
 type mailFailureResponse struct {
@@ -274,6 +284,10 @@ func (h *handlers) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if f := s.MailFailure; f != nil {
 		out.MailFailure = &mailFailureResponse{Reason: f.Reason, Detail: f.Detail, FailedAt: f.At.UTC()}
+	}
+	out.ProfileChange = s.ProfileChange
+	if c := s.Standing; c != nil {
+		out.StandingConfirmation = &standingResponse{Address: c.Address, ConfirmedAt: c.ConfirmedAt.UTC()}
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
