@@ -211,14 +211,18 @@ type Data struct {
 	// Program is the enrollment a confirmation mail is for: a registration
 	// mails one per enrollment, each with its own code, and the portal asks
 	// for each enrollment's code apart.
-	Program      string        `json:"program,omitempty"`
-	ExpiresAt    time.Time     `json:"expires_at,omitzero"`
-	Verification *Verification `json:"verification,omitempty"`
-	Agreement    *Agreement    `json:"agreement,omitempty"`
-	Relationship *Relationship `json:"relationship,omitempty"`
-	Standing     *Standing     `json:"standing,omitempty"`
-	Claim        *Claim        `json:"claim,omitempty"`
-	Dispute      *Dispute      `json:"dispute,omitempty"`
+	Program string `json:"program,omitempty"`
+	// ContactChange: a confirmation mail of the new contact address a
+	// partner named (a profile change or a correction of its contact), not
+	// of a registration: it says which company named the address.
+	ContactChange bool          `json:"contact_change,omitempty"`
+	ExpiresAt     time.Time     `json:"expires_at,omitzero"`
+	Verification  *Verification `json:"verification,omitempty"`
+	Agreement     *Agreement    `json:"agreement,omitempty"`
+	Relationship  *Relationship `json:"relationship,omitempty"`
+	Standing      *Standing     `json:"standing,omitempty"`
+	Claim         *Claim        `json:"claim,omitempty"`
+	Dispute       *Dispute      `json:"dispute,omitempty"`
 	// ProfileChange facts of the profile change mails.
 	ProfileChange *ProfileChange `json:"profile_change,omitempty"`
 }

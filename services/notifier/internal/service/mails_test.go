@@ -18,6 +18,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	notifierv1 "github.com/partnerhub/onboarding/pkg/events/notifier/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
@@ -581,5 +582,41 @@ func TestAnUndeliverableInvitationIsPublished(t *testing.T) {
 	h.refusedMail(t, "PG-REFV-SED7-00P", "nobody@refused7.example.co.jp")
 	if n := len(streamMsgs(t, h.js, "NOTIFIER", notifierv1.TypeInvitationMailFailed)); n != 1 {
 		t.Fatalf("%d invitation_mail.failed events, want 1", n)
+	}
+}
+
+// TestANewContactsMailSaysWhoNamedIt: the confirmation mail of a profile
+// change's new contact address says which company named the address as
+// its contact and asks to report it if the reader is not that company's
+// contact — not "thank you for registering" to someone who did not (found
+// on make run); a registration's mail still thanks for the registration.
+func TestANewContactsMailSaysWhoNamedIt(t *testing.T) {
+	h := start(t, opts{})
+	reg := h.request("ch-registered", time.Now().Add(72*time.Hour))
+	h.registered(reg.PartnerID, "株式会社ひかりネットワークス", "hanako.sato@yamada.example.co.jp")
+	h.contactsKnown(1)
+	changed := h.request("ch-new-contact", time.Now().Add(72*time.Hour))
+	changed.Reason = emailv1.ReasonProfileChange
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", reg.PartnerID, reg)
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", changed.PartnerID, changed)
+	sent := h.sent(2)
+	var registration, contact string
+	for _, m := range sent {
+		if strings.Contains(m.Text, "ch-new-contact") || strings.Contains(m.Header.Get("Message-Id"), "ch-new-contact") {
+			contact = m.Text
+		} else {
+			registration = m.Text
+		}
+	}
+	for _, want := range []string{"株式会社ひかりネットワークス named this e-mail address as the contact of its partner account " + reg.PartnerID,
+		"株式会社ひかりネットワークスのパートナー アカウント " + reg.PartnerID + " の連絡先として", "If you are not this company's contact",
+		"この会社の連絡先としてお心当たりがない場合は"} {
+		if !strings.Contains(contact, want) {
+			t.Errorf("the new contact's mail lacks %q:\n%s", want, contact)
+		}
+	}
+	if strings.Contains(contact, "Thank you for registering") || !strings.Contains(registration, "Thank you for registering") ||
+		strings.Contains(registration, "named this e-mail address") {
+		t.Errorf("registration's mail:\n%s\nthe new contact's:\n%s", registration, contact)
 	}
 }

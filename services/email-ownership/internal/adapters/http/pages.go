@@ -41,8 +41,8 @@ var (
 		BodyEN: "Please check that the whole link from the e-mail was copied. If that does not help, request a new verification e-mail."}
 	pageDisputeAsk = httpx.Page{Status: http.StatusOK,
 		TitleJA: "このメールに心当たりがありませんか？", TitleEN: "Did you not expect this e-mail?",
-		BodyJA: "ご自身でパートナー登録をしていない場合は、下のボタンで報告してください。担当者が確認します。登録がすぐに却下されることはありません。",
-		BodyEN: "If you did not register as a partner, report it with the button below. Our team will review it; nothing is rejected automatically."}
+		BodyJA: "ご自身でパートナー登録をしていない場合、または連絡先としてこのアドレスを登録した会社に心当たりがない場合は、下のボタンで報告してください。担当者が確認します。登録がすぐに却下されることはありません。",
+		BodyEN: "If you did not register as a partner, or you are not the contact of the company that named this address, report it with the button below. Our team will review it; nothing is rejected automatically."}
 	pageRemoved = httpx.Page{Status: http.StatusGone,
 		TitleJA: "このメールアドレスは登録から削除されました", TitleEN: "This address was removed from the registration",
 		BodyJA: "ご報告を担当者が確認し、このメールアドレスをパートナー登録から削除しました。このリンクは使用できません。",

@@ -257,6 +257,12 @@ func verifyEmail(_ context.Context, _ *Handlers, p emailv1.VerificationMailReque
 	req.PartnerID, req.EnrollmentID, req.Program = p.PartnerID, p.EnrollmentID, p.Program
 	req.Recipient, req.ContactName, req.Language, req.Market = p.Recipient, p.ContactName, domain.Language(p.Language), p.Market
 	req.ExpiresAt, req.SealedSecret = p.ExpiresAt, p.SealedSecret
+	if p.Reason == emailv1.ReasonProfileChange {
+		// The new contact did not register: the mail says who named it.
+		if err := setData(req, mails.Data{ContactChange: true}); err != nil {
+			return false, err
+		}
+	}
 	// A challenge restored because the partner is active again waits for
 	// its standing to settle: a hold placed again meanwhile cancels the
 	// challenge (end_link_challenge_cancelled) and its mail with it, so a
