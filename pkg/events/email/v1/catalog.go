@@ -66,6 +66,9 @@ type VerificationMailRequested struct {
 	// Reason is why the challenge was opened (ChallengeOpened's); empty
 	// in events from before round 40.
 	Reason string `json:"reason,omitempty"`
+	// ProfileChange is the profile change whose new contact address the
+	// challenge proves, a resend's too (absent: none; since round 43).
+	ProfileChange int `json:"profile_change,omitempty"`
 }
 
 // ChallengeExpired: a pending challenge passed its deadline unconfirmed

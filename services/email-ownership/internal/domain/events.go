@@ -92,6 +92,9 @@ type VerificationMailRequested struct {
 	// Reason is why the challenge was opened: a notifier holds the mail of
 	// a challenge restored by a reinstatement until the standing settles.
 	Reason OpenReason
+	// ProfileChange is the profile change whose new address the challenge
+	// proves, its resends' too (0: none).
+	ProfileChange int
 }
 
 // TemplateVerifyEmail is the notifier template of the verification mail.

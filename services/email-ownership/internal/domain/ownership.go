@@ -381,7 +381,7 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change i
 		VerificationMailRequested{
 			EventHeader: o.header(c.ID, now), Recipient: rcpt.Address, ContactName: rcpt.ContactName,
 			Language: rcpt.Language, Market: rcpt.Market, TemplateID: TemplateVerifyEmail,
-			ExpiresAt: c.ExpiresAt, SealedSecret: slices.Clone(is.SealedSecret), Reason: reason,
+			ExpiresAt: c.ExpiresAt, SealedSecret: slices.Clone(is.SealedSecret), Reason: reason, ProfileChange: change,
 		})
 }
 

@@ -102,7 +102,27 @@ func TestAReportedProfileChangeMailNamesItsChange(t *testing.T) {
 	if ok, err := o.OpenForProfileChange(7, domain.Recipient{Address: "jiro@example.co.jp", Language: domain.LanguageJA, Market: "JP"}, "evt-7", is, p, t0); !ok || err != nil {
 		t.Fatalf("profile change challenge: %v %v", ok, err)
 	}
-	o.PullEvents()
+	// Its mail request names the change, and so does a resend's (the
+	// notifier says which company named the address).
+	mailOf := func(evs []domain.Event) (domain.VerificationMailRequested, bool) {
+		for _, e := range evs {
+			if m, ok := e.(domain.VerificationMailRequested); ok {
+				return m, true
+			}
+		}
+		return domain.VerificationMailRequested{}, false
+	}
+	if m, ok := mailOf(o.PullEvents()); !ok || m.ProfileChange != 7 || m.Reason != domain.ReasonProfileChange {
+		t.Fatalf("the change's mail request %+v", m)
+	}
+	is3, s3 := issue(t, h, "ch-3")
+	if err := o.Resend(is3, p, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := mailOf(o.PullEvents()); !ok || m.ProfileChange != 7 || m.Reason != domain.ReasonResend {
+		t.Fatalf("the resend's mail request %+v", m)
+	}
+	s2 = s3
 	if err := o.Dispute(domain.HashToken(s2.Token), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}

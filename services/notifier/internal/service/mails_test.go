@@ -596,17 +596,26 @@ func TestANewContactsMailSaysWhoNamedIt(t *testing.T) {
 	h.registered(reg.PartnerID, "株式会社ひかりネットワークス", "hanako.sato@yamada.example.co.jp")
 	h.contactsKnown(1)
 	changed := h.request("ch-new-contact", time.Now().Add(72*time.Hour))
-	changed.Reason = emailv1.ReasonProfileChange
+	changed.Reason, changed.ProfileChange = emailv1.ReasonProfileChange, 3
+	resent := h.request("ch-new-contact-resent", time.Now().Add(72*time.Hour))
+	resent.Reason, resent.ProfileChange = emailv1.ReasonResend, 3
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", reg.PartnerID, reg)
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", changed.PartnerID, changed)
-	sent := h.sent(2)
-	var registration, contact string
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", resent.PartnerID, resent)
+	sent := h.sent(3)
+	var registration, contact, again string
 	for _, m := range sent {
-		if strings.Contains(m.Text, "ch-new-contact") || strings.Contains(m.Header.Get("Message-Id"), "ch-new-contact") {
+		switch id := m.Header.Get("Message-Id"); {
+		case strings.Contains(id, "ch-new-contact-resent"):
+			again = m.Text
+		case strings.Contains(id, "ch-new-contact"):
 			contact = m.Text
-		} else {
+		default:
 			registration = m.Text
 		}
+	}
+	if !strings.Contains(again, "named this e-mail address as the contact") {
+		t.Errorf("a resend of the new contact's mail (since round 43 it names the change too):\n%s", again)
 	}
 	for _, want := range []string{"株式会社ひかりネットワークス named this e-mail address as the contact of its partner account " + reg.PartnerID,
 		"株式会社ひかりネットワークスのパートナー アカウント " + reg.PartnerID + " の連絡先として", "If you are not this company's contact",
