@@ -69,6 +69,12 @@ type VerificationMailRequested struct {
 	// ProfileChange is the profile change whose new contact address the
 	// challenge proves, a resend's too (absent: none; since round 43).
 	ProfileChange int `json:"profile_change,omitempty"`
+	// ContactChange is the applied profile change that made the recipient
+	// the partner's contact, when the enrollment's challenge followed it
+	// (a pending partner's correction, or an enrollment not confirmed yet
+	// when an approved partner's change applied), on its resends too
+	// (absent: none; since round 44).
+	ContactChange int `json:"contact_change,omitempty"`
 }
 
 // ChallengeExpired: a pending challenge passed its deadline unconfirmed

@@ -7,6 +7,13 @@ import (
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
+// FollowContactCommand comes from registration's "profile change applied"
+// event of a contact e-mail change.
+type FollowContactCommand struct {
+	Addressee        // the new contact
+	ChangeNumber int // the applied change (it names the new contact in the mails)
+}
+
 // FollowContact moves the partner's enrollments that have not confirmed an
 // address yet to its new contact address (domain.Ownership.FollowContact):
 // each gets a fresh challenge and mail to the new address in place of the
@@ -15,7 +22,7 @@ import (
 // previous contact, and an enrollment whose address an upheld dispute had
 // removed could not be cured by the change its requirements view asks for.
 // All in the consumer's transaction. Internal trigger: no principal.
-func (a *App) FollowContact(ctx context.Context, cmd Addressee) error {
+func (a *App) FollowContact(ctx context.Context, cmd FollowContactCommand) error {
 	rcpt, err := cmd.recipient()
 	if err != nil {
 		return err
@@ -30,7 +37,7 @@ func (a *App) FollowContact(ctx context.Context, cmd Addressee) error {
 			return err
 		}
 		err = a.d.Repo.Update(ctx, id, func(o *domain.Ownership) error {
-			_, err := o.FollowContact(rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			_, err := o.FollowContact(cmd.ChangeNumber, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
 			return err
 		})
 		if err != nil {

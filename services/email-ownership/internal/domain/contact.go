@@ -6,8 +6,10 @@ import (
 )
 
 // FollowContact moves an enrollment that has not confirmed an address yet to
-// the partner's new contact address, once registration applied a profile
-// change of it (causationID: that event): its open challenge — pending,
+// the partner's new contact address, once registration applied profile
+// change number change of it (causationID: that event; the recipient is
+// named by it, so that its mails — resends too — say the company named the
+// address): its open challenge — pending,
 // disputed, locked, expired, or one an upheld dispute removed — is
 // superseded by a fresh challenge and mail to rcpt (reason profile_change,
 // tied to no pending change), so that the new contact, not the previous
@@ -19,12 +21,12 @@ import (
 // the partner is held nothing is opened: the release restores the
 // cancelled challenge to the new contact. It reports whether anything
 // changed; a replay changes nothing.
-func (o *Ownership) FollowContact(rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
+func (o *Ownership) FollowContact(change int, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
 		return false, err
 	}
-	rcpt.Address = addr
+	rcpt.Address, rcpt.NamedBy = addr, change
 	if causationID != "" && slices.Contains(o.causations, causationID) {
 		return false, nil
 	}

@@ -21,7 +21,7 @@ func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
 	o.PullEvents()
 	is, s2 := issue(t, h, "ch-2")
 	at := t0.Add(time.Hour)
-	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
+	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
 		t.Fatalf("follow: %v %v", ok, err)
 	}
 	evs := o.PullEvents()
@@ -44,16 +44,16 @@ func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
 		t.Fatalf("the previous contact's report: %v", err)
 	}
 	is3, _ := issue(t, h, "ch-3")
-	if ok, _ := o.FollowContact(newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(2, newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("a replay opened another challenge")
 	}
-	if ok, _ := o.FollowContact(newContact, "evt-applied-again", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(2, newContact, "evt-applied-again", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("an enrollment already on the new address followed again")
 	}
 	if err := o.ConfirmByToken(domain.HashToken(s2.Token), at); err != nil {
 		t.Fatalf("the new contact's link: %v", err)
 	}
-	if ok, _ := o.FollowContact(domain.Recipient{Address: "saburo@example.co.jp", Language: domain.LanguageJA}, "evt-next", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(3, domain.Recipient{Address: "saburo@example.co.jp", Language: domain.LanguageJA}, "evt-next", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("a confirmed enrollment followed a later contact")
 	}
 }
@@ -67,7 +67,7 @@ func TestAFollowedContactWaitsForTheRelease(t *testing.T) {
 	o.HoldFor("suspended", t0, t0)
 	o.PullEvents()
 	is, _ := issue(t, h, "ch-2")
-	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
 		t.Fatalf("follow while held: %v %v", ok, err)
 	}
 	if evs := o.PullEvents(); len(evs) != 0 {
@@ -89,11 +89,59 @@ func TestAFollowedContactWaitsForTheRelease(t *testing.T) {
 	o.ApplyDisputeDecision(domain.DisputeDecision{ChallengeID: "ch-1", ReviewID: "vr-1", Upheld: true}, t0.Add(time.Minute))
 	o.PullEvents()
 	is, _ = issue(t, h, "ch-2")
-	if ok, err := o.FollowContact(newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("follow after a removal: %v %v", ok, err)
 	}
 	chs := o.Challenges()
 	if chs[0].State != domain.StateRemoved || chs[1].State != domain.StatePending || chs[1].Address != "jiro@example.co.jp" {
 		t.Fatalf("challenges %+v", chs)
+	}
+}
+
+// TestAFollowedContactsMailsNameTheChange: the mails to the contact an
+// applied change named — the first, a resend, and the one a release
+// restores — carry that change (the notifier says the company named the
+// address); the registration's mail carries none.
+func TestAFollowedContactsMailsNameTheChange(t *testing.T) {
+	o, _, h := opened(t)
+	evs := o.PullEvents()
+	if m := evs[len(evs)-1].(domain.VerificationMailRequested); m.ContactChange != 0 {
+		t.Fatalf("the registration's mail names change %d", m.ContactChange)
+	}
+	is, _ := issue(t, h, "ch-2")
+	if ok, err := o.FollowContact(4, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("follow: %v %v", ok, err)
+	}
+	lastMail := func(what string) domain.VerificationMailRequested {
+		t.Helper()
+		evs := o.PullEvents()
+		m, ok := evs[len(evs)-1].(domain.VerificationMailRequested)
+		if !ok {
+			t.Fatalf("%s: no mail in %v", what, names(evs))
+		}
+		return m
+	}
+	if m := lastMail("follow"); m.ContactChange != 4 || m.ProfileChange != 0 {
+		t.Fatalf("the followed contact's mail: contact change %d, profile change %d", m.ContactChange, m.ProfileChange)
+	}
+	is3, _ := issue(t, h, "ch-3")
+	if err := o.Resend(is3, domain.DefaultPolicy(), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if m := lastMail("resend"); m.ContactChange != 4 || m.Reason != domain.ReasonResend {
+		t.Fatalf("the resend's mail: contact change %d, reason %s", m.ContactChange, m.Reason)
+	}
+	o.HoldFor("suspended", t0.Add(2*time.Hour), t0.Add(2*time.Hour))
+	o.PullEvents()
+	is4, _ := issue(t, h, "ch-4")
+	if ok, err := o.Release(is4, domain.DefaultPolicy(), t0.Add(3*time.Hour), t0.Add(3*time.Hour)); !ok || err != nil {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	if m := lastMail("release"); m.ContactChange != 4 || m.Reason != domain.ReasonReinstated {
+		t.Fatalf("the restored mail: contact change %d, reason %s", m.ContactChange, m.Reason)
+	}
+	back := domain.RestoreOwnership(o.Snapshot())
+	if back.Recipient().NamedBy != 4 {
+		t.Fatalf("the snapshot lost the naming change: %+v", back.Recipient())
 	}
 }

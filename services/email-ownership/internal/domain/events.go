@@ -95,6 +95,10 @@ type VerificationMailRequested struct {
 	// ProfileChange is the profile change whose new address the challenge
 	// proves, its resends' too (0: none).
 	ProfileChange int
+	// ContactChange is the applied profile change that made Recipient the
+	// partner's contact, when the enrollment followed it (Recipient.NamedBy;
+	// 0: none).
+	ContactChange int
 }
 
 // TemplateVerifyEmail is the notifier template of the verification mail.

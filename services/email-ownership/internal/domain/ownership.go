@@ -131,6 +131,13 @@ type Recipient struct {
 	ContactName string
 	Language    Language
 	Market      string
+	// NamedBy is registration's number of the applied profile change that
+	// made Address the partner's contact, when the enrollment followed it
+	// (FollowContact); 0 for the registration's contact and a pending
+	// change's new address (Challenge.ProfileChange says that one). The
+	// mails to the recipient — resends and a reinstatement too — say that
+	// the company named the address.
+	NamedBy int
 }
 
 // Issued is a freshly generated challenge as the app hands it to the
@@ -382,6 +389,7 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change i
 			EventHeader: o.header(c.ID, now), Recipient: rcpt.Address, ContactName: rcpt.ContactName,
 			Language: rcpt.Language, Market: rcpt.Market, TemplateID: TemplateVerifyEmail,
 			ExpiresAt: c.ExpiresAt, SealedSecret: slices.Clone(is.SealedSecret), Reason: reason, ProfileChange: change,
+			ContactChange: rcpt.NamedBy,
 		})
 }
 

@@ -50,12 +50,25 @@ func TestAContactChangeMovesUnconfirmedEnrollments(t *testing.T) {
 	if st := h.status(res, partner); st["address"] != "jiro@yamada.example.co.jp" || st["state"] != "pending" {
 		t.Fatalf("the reseller enrollment: %v", st)
 	}
-	if code, _, _ := h.confirm(h.secret(mails[1]).Token); code != 200 {
+	// Its mail, and a resend's (since round 44), say which applied change
+	// named the address, so that the notifier's words say the company named
+	// it rather than thank the reader for a registration.
+	if mails[1].ContactChange != 1 || mails[0].ContactChange != 0 {
+		t.Fatalf("the mails' contact change: %d then %d", mails[0].ContactChange, mails[1].ContactChange)
+	}
+	if code, body, _ := h.do("POST", "/v1/resend", h.token(partnerUser(partner)), map[string]string{"enrollment_id": res}); code != 202 {
+		t.Fatalf("resend: %d %s", code, body)
+	}
+	mails = h.mailFor(res, 3)
+	if m := mails[2]; m.Reason != "resend" || m.ContactChange != 1 || m.Recipient != "jiro@yamada.example.co.jp" {
+		t.Fatalf("the resent mail: %+v", m)
+	}
+	if code, _, _ := h.confirm(h.secret(mails[2]).Token); code != 200 {
 		t.Fatalf("the new contact's link: %d", code)
 	}
 	// The change heard again (another event id), and the confirmed enrollments: nothing more.
 	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
 	time.Sleep(300 * time.Millisecond)
 	h.mailFor(net, 1)
-	h.mailFor(res, 2)
+	h.mailFor(res, 3)
 }

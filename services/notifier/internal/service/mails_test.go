@@ -599,13 +599,20 @@ func TestANewContactsMailSaysWhoNamedIt(t *testing.T) {
 	changed.Reason, changed.ProfileChange = emailv1.ReasonProfileChange, 3
 	resent := h.request("ch-new-contact-resent", time.Now().Add(72*time.Hour))
 	resent.Reason, resent.ProfileChange = emailv1.ReasonResend, 3
+	// A pending partner's correction applied at once: the enrollment's
+	// challenge followed the contact (change 4), and was resent.
+	corrected := h.request("ch-corrected-resent", time.Now().Add(72*time.Hour))
+	corrected.Reason, corrected.ContactChange = emailv1.ReasonResend, 4
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", reg.PartnerID, reg)
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", changed.PartnerID, changed)
 	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", resent.PartnerID, resent)
-	sent := h.sent(3)
-	var registration, contact, again string
+	publish(t, h.js, emailv1.TypeVerificationMailRequested, "", corrected.PartnerID, corrected)
+	sent := h.sent(4)
+	var registration, contact, again, correction string
 	for _, m := range sent {
 		switch id := m.Header.Get("Message-Id"); {
+		case strings.Contains(id, "ch-corrected-resent"):
+			correction = m.Text
 		case strings.Contains(id, "ch-new-contact-resent"):
 			again = m.Text
 		case strings.Contains(id, "ch-new-contact"):
@@ -616,6 +623,9 @@ func TestANewContactsMailSaysWhoNamedIt(t *testing.T) {
 	}
 	if !strings.Contains(again, "named this e-mail address as the contact") {
 		t.Errorf("a resend of the new contact's mail (since round 43 it names the change too):\n%s", again)
+	}
+	if !strings.Contains(correction, "named this e-mail address as the contact") || strings.Contains(correction, "Thank you for registering") {
+		t.Errorf("a resend of a corrected contact's mail (since round 44 it names the change too):\n%s", correction)
 	}
 	for _, want := range []string{"株式会社ひかりネットワークス named this e-mail address as the contact of its partner account " + reg.PartnerID,
 		"株式会社ひかりネットワークスのパートナー アカウント " + reg.PartnerID + " の連絡先として", "If you are not this company's contact",

@@ -42,7 +42,7 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		data = emailv1.VerificationMailRequested{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
 			ChallengeID: e.ChallengeID, Recipient: e.Recipient, ContactName: e.ContactName, Language: string(e.Language),
 			Market: e.Market, TemplateID: e.TemplateID, ExpiresAt: e.ExpiresAt, SealedSecret: e.SealedSecret, RequestedAt: e.OccurredAt,
-			Reason: string(e.Reason), ProfileChange: e.ProfileChange}
+			Reason: string(e.Reason), ProfileChange: e.ProfileChange, ContactChange: e.ContactChange}
 	case domain.OwnershipConfirmed:
 		typ = emailv1.TypeOwnershipConfirmed
 		partner = e.PartnerID

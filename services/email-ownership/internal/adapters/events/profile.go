@@ -70,5 +70,6 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 		return nil
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return h.App.FollowContact(ctx, addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev))
+	return h.App.FollowContact(ctx, app.FollowContactCommand{
+		Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), ChangeNumber: p.ChangeNumber})
 }

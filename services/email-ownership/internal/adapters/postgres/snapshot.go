@@ -34,6 +34,9 @@ type recipientDoc struct {
 	ContactName string `json:"contact_name"`
 	Language    string `json:"language"`
 	Market      string `json:"market"`
+	// NamedBy: absent in documents written before round 44 (0: no
+	// applied change named the address, as the mails then said).
+	NamedBy int `json:"named_by,omitempty"`
 }
 
 type challengeDoc struct {
@@ -72,7 +75,7 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 	s := o.Snapshot()
 	d := snapshotDoc{EnrollmentID: s.Ref.EnrollmentID, PartnerID: s.Ref.PartnerID, Program: s.Ref.Program, RegisteredBy: s.Ref.RegisteredBy,
 		Recipient: recipientDoc{Address: s.Recipient.Address, ContactName: s.Recipient.ContactName,
-			Language: string(s.Recipient.Language), Market: s.Recipient.Market},
+			Language: string(s.Recipient.Language), Market: s.Recipient.Market, NamedBy: s.Recipient.NamedBy},
 		DisputeOpen: s.DisputeOpen, Causations: s.Causations, Challenges: make([]challengeDoc, len(s.Challenges)),
 		ChangesClosed: s.ChangesClosed}
 	for i, c := range s.Challenges {
@@ -101,7 +104,7 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 	s := domain.OwnershipSnapshot{
 		Ref: domain.EnrollmentRef{EnrollmentID: d.EnrollmentID, PartnerID: d.PartnerID, Program: d.Program, RegisteredBy: d.RegisteredBy},
 		Recipient: domain.Recipient{Address: d.Recipient.Address, ContactName: d.Recipient.ContactName,
-			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market},
+			Language: domain.Language(d.Recipient.Language), Market: d.Recipient.Market, NamedBy: d.Recipient.NamedBy},
 		DisputeOpen: d.DisputeOpen, Causations: d.Causations, ChangesClosed: d.ChangesClosed,
 	}
 	if h := d.Hold; h != nil {

@@ -257,7 +257,7 @@ func verifyEmail(_ context.Context, _ *Handlers, p emailv1.VerificationMailReque
 	req.PartnerID, req.EnrollmentID, req.Program = p.PartnerID, p.EnrollmentID, p.Program
 	req.Recipient, req.ContactName, req.Language, req.Market = p.Recipient, p.ContactName, domain.Language(p.Language), p.Market
 	req.ExpiresAt, req.SealedSecret = p.ExpiresAt, p.SealedSecret
-	if p.Reason == emailv1.ReasonProfileChange || p.ProfileChange > 0 {
+	if p.Reason == emailv1.ReasonProfileChange || p.ProfileChange > 0 || p.ContactChange > 0 {
 		// The new contact did not register: the mail says who named it.
 		if err := setData(req, mails.Data{ContactChange: true}); err != nil {
 			return false, err
