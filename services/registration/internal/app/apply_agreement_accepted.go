@@ -19,6 +19,7 @@ type AgreementAccepted struct {
 	Program     string
 	LocationID  string // optional
 	AgreementID string // the accepted agreement, recorded on the enrollment
+	VersionID   string // its version (empty: not known)
 }
 
 // ApplyAgreementAccepted makes the program's qualified enrollment active,
@@ -41,7 +42,7 @@ func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd 
 	}
 	agreementID := normalize.Text(cmd.AgreementID)
 	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
-		changed, err := partner.AcceptAgreement(program, loc, agreementID, now)
+		changed, err := partner.AcceptAgreement(program, loc, agreementID, normalize.Text(cmd.VersionID), now)
 		if changed {
 			partner.SawActivity(now) // the partner's administrator acted
 		}

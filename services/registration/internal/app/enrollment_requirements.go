@@ -159,9 +159,18 @@ func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []Document
 		if s.Status == domain.PartnerStatusPending {
 			desc += "; possible once verification approves the partner"
 		}
-		out = append(out, Requirement{Kind: RequirementAgreement, Party: PartyPartner, Description: desc,
+		req := Requirement{Kind: RequirementAgreement, Party: PartyPartner, Description: desc,
 			Cures: []Cure{{Action: "accept_agreement", Description: "accept the newest version for the market", Service: "agreements",
-				Method: "POST", Path: "/v1/partners/" + pid + "/agreements/acceptances"}}})
+				Method: "POST", Path: "/v1/partners/" + pid + "/agreements/acceptances"}}}
+		if l := e.AgreementLapsed; l != nil {
+			// The earlier acceptance stopped counting (since round 44).
+			req.Reason, req.Since, req.DueAt, req.PastDue = domain.ReasonReacceptanceOverdue, l.At, l.DueBy, true
+			req.Description = "the " + string(e.Program) + " agreement's version " + l.VersionID + " was not accepted by " +
+				l.DueBy.UTC().Format(time.DateOnly) + ", so the earlier acceptance no longer counts: accept that version as the " +
+				"partner's administrator (with MFA) to make the enrollment active again"
+			req.Cures[0].Description = "accept version " + l.VersionID
+		}
+		out = append(out, req)
 	}
 	for _, h := range s.Standing.Holds {
 		out = append(out, holdRequirement(pid, h))

@@ -71,6 +71,7 @@ func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTra
 //	        │    └──approval, e-mail not confirmed──▶ pending_email_confirmation
 //	        │                         confirmation ──▶ qualified, or active if the agreement is in
 //	        └──rejection──▶ rejected
+//	active ──re-acceptance of a new agreement version overdue──▶ qualified
 func CanTransition(program Program, from, to EnrollmentStatus) bool {
 	switch {
 	case from == EnrollmentPendingVerification && to == EnrollmentRejected:
@@ -82,6 +83,9 @@ func CanTransition(program Program, from, to EnrollmentStatus) bool {
 	case from == EnrollmentPendingEmailConfirmation && (to == EnrollmentQualified || to == EnrollmentActive):
 		return true
 	case from == EnrollmentQualified && to == EnrollmentActive:
+		return true
+	case from == EnrollmentActive && to == EnrollmentQualified:
+		// the agreement's re-acceptance is overdue (Partner.LapseAgreement)
 		return true
 	}
 	return false
@@ -98,10 +102,32 @@ type Enrollment struct {
 	RejectionReason string           `json:"rejection_reason,omitempty"`
 	StatusChangedAt time.Time        `json:"status_changed_at"`
 	AgreementID     string           `json:"agreement_id,omitempty"` // the accepted agreement (not partner_network)
+	// AgreementVersion is the version of the agreement accepted last
+	// (empty for acceptances recorded before round 44).
+	AgreementVersion string `json:"agreement_version,omitempty"`
+	// AgreementLapsed says why the enrollment has no agreement in force:
+	// the partner did not accept the program agreement's new version by its
+	// deadline (the acceptance of that version lifts it).
+	AgreementLapsed *AgreementLapse `json:"agreement_lapsed,omitempty"`
 	// EmailConfirmedAt and EmailAddress: when the enrollment's own e-mail
 	// ownership confirmation came in, and for which address.
 	EmailConfirmedAt time.Time `json:"email_confirmed_at,omitzero"`
 	EmailAddress     string    `json:"email_address,omitempty"`
+}
+
+// AgreementLapse: a required re-acceptance of the program agreement was not
+// made by its deadline, so the earlier acceptance no longer counts
+// (agreements.reacceptance.overdue.v1).
+type AgreementLapse struct {
+	VersionID string    `json:"version_id"` // the version to accept
+	DueBy     time.Time `json:"due_by"`
+	At        time.Time `json:"at"` // when agreements found it overdue
+}
+
+// hasAgreement reports whether the enrollment's program agreement is in
+// force: accepted (an operator's activation may name no acceptance).
+func (e Enrollment) hasAgreement() bool {
+	return e.AgreementID != "" || (e.Status == EnrollmentActive && e.Program != ProgramPartnerNetwork)
 }
 
 // NeedsOwnEmailConfirmation reports whether the enrollment waits for its

@@ -73,6 +73,9 @@ const (
 	ReasonVerificationApproved = "verification_approved"
 	ReasonAgreementAccepted    = "agreement_accepted"
 	ReasonEmailConfirmed       = "email_confirmed"
+	// ReasonReacceptanceOverdue: the program agreement's new version was
+	// not accepted by its deadline; the acceptance no longer counts.
+	ReasonReacceptanceOverdue = "agreement_reacceptance_overdue"
 )
 
 // PartnerStandingChanged: the partner's standing changed (its status, or

@@ -333,8 +333,11 @@ func (p *Partner) RejectVerification(reason string, now time.Time) (changed bool
 // location: locationID is linked first (see LinkLocation) unless empty and one
 // is already linked. The partner-network agreement was accepted at
 // registration, so for that program this only confirms an active membership.
-// Accepting again for an active enrollment changes nothing.
-func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreementID string, now time.Time) (changed bool, err error) {
+// Accepting again for an active enrollment records the newer acceptance and
+// its version (agreementID, version) and moves nothing; the same acceptance
+// again changes nothing. An acceptance lifts a lapse of the program's
+// agreement (LapseAgreement): its enrollments are active again.
+func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreementID, version string, now time.Time) (changed bool, err error) {
 	i := p.enrollmentFor(program, locationID)
 	if i < 0 {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
@@ -345,7 +348,7 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		if locationID != "" && e.LocationID != "" && locationID != e.LocationID {
 			return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrLocationAlreadyLinked)
 		}
-		return false, nil
+		return p.renewAgreement(program, agreementID, version, now), nil
 	case EnrollmentPendingVerification:
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrAgreementBeforeApproval)
 	case EnrollmentRejected:
@@ -353,7 +356,7 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 	case EnrollmentPendingEmailConfirmation:
 		// The agreement is kept; the confirmation activates the enrollment.
 		if e.AgreementID != "" {
-			return false, nil
+			return p.renewAgreement(program, agreementID, version, now), nil
 		}
 	}
 	if program == ProgramIndirectReseller {
@@ -368,13 +371,63 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 	} else if locationID != "" {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
 	}
-	e.AgreementID, p.updatedAt = agreementID, now
+	e.AgreementID, e.AgreementVersion, e.AgreementLapsed, p.updatedAt = agreementID, version, nil, now
 	if e.Status != EnrollmentPendingEmailConfirmation {
 		if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
 			return false, err
 		}
 	}
-	return true, p.extendAgreement(program, agreementID, now)
+	return true, p.extendAgreement(program, agreementID, version, now)
+}
+
+// renewAgreement records a newer acceptance of the program's agreement on
+// the enrollments that have one in force (a re-acceptance of a new version:
+// nothing moves). It reports whether anything changed; the acceptance
+// recorded already changes nothing.
+func (p *Partner) renewAgreement(program Program, agreementID, version string, now time.Time) bool {
+	changed := false
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Program != program || !e.hasAgreement() || agreementID == "" || // an operator's acceptance names none: keep what is recorded
+			(e.AgreementID == agreementID && e.AgreementVersion == version) {
+			continue
+		}
+		e.AgreementID, e.AgreementVersion, changed = agreementID, version, true
+	}
+	if changed {
+		p.updatedAt = now
+	}
+	return changed
+}
+
+// LapseAgreement records that the partner did not accept version of the
+// program's agreement by dueBy (agreements found it overdue at): the earlier
+// acceptance no longer counts. Every enrollment of the program that has no
+// acceptance of that version loses its agreement: an active one is
+// qualified again (reason agreement_reacceptance_overdue), one waiting for
+// its e-mail confirmation will be qualified, not active, by it; the
+// acceptance of the version makes them active again (AcceptAgreement). An
+// enrollment that accepted the version already — its acceptance overtook
+// this news, which comes on another durable — and a replay change nothing.
+func (p *Partner) LapseAgreement(program Program, version string, dueBy, at, now time.Time) (changed bool, err error) {
+	if !program.Valid() || program == ProgramPartnerNetwork {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
+	}
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Program != program || !e.hasAgreement() || (version != "" && e.AgreementVersion == version) {
+			continue
+		}
+		e.AgreementID, e.AgreementVersion, p.updatedAt = "", "", now
+		e.AgreementLapsed = &AgreementLapse{VersionID: version, DueBy: dueBy, At: at}
+		changed = true
+		if e.Status == EnrollmentActive {
+			if err := p.move(e, EnrollmentQualified, ReasonReacceptanceOverdue, now); err != nil {
+				return false, err
+			}
+		}
+	}
+	return changed, nil
 }
 
 // LinkLocation links one of the partner's location IDs to its indirect

@@ -79,7 +79,7 @@ func TestCanTransition(t *testing.T) {
 		{ProgramIndirectReseller, P, A, false}, // needs its agreement
 		{ProgramIndirectReseller, Q, R, false},
 		{ProgramIndirectReseller, R, Q, false},
-		{ProgramIndirectReseller, A, Q, false},
+		{ProgramIndirectReseller, A, Q, true}, // a new agreement version not accepted in time (since round 44)
 		{ProgramIndirectReseller, A, P, false},
 		{ProgramIndirectProvider, P, Q, true},
 		{ProgramIndirectProvider, Q, A, true},
@@ -88,6 +88,7 @@ func TestCanTransition(t *testing.T) {
 		{ProgramPartnerNetwork, P, Q, false},
 		{ProgramPartnerNetwork, Q, A, false},
 		{ProgramPartnerNetwork, R, A, false},
+		{ProgramPartnerNetwork, A, Q, false}, // its agreement does not lapse
 	}
 	for _, tt := range tests {
 		if got := CanTransition(tt.program, tt.from, tt.to); got != tt.want {
@@ -212,7 +213,7 @@ func TestAcceptAgreement(t *testing.T) {
 	t.Run("reseller with its location becomes active", func(t *testing.T) {
 		p := approved(t)
 		loc := p.Locations()[0].ID
-		changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", t0)
+		changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", "", t0)
 		if err != nil || !changed {
 			t.Fatalf("accept: %v %v", changed, err)
 		}
@@ -230,13 +231,13 @@ func TestAcceptAgreement(t *testing.T) {
 		if c := evs[1].(EnrollmentStatusChanged); c.From != EnrollmentQualified || c.To != EnrollmentActive || c.LocationID != loc || c.AgreementID != "AG-1" || c.Reason != ReasonAgreementAccepted {
 			t.Errorf("status event %+v", c)
 		}
-		if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", t0); err != nil || changed {
+		if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", "", t0); err != nil || changed {
 			t.Errorf("repeat must be a no-op: %v %v", changed, err)
 		}
 	})
 	t.Run("provider needs no location", func(t *testing.T) {
 		p := approved(t)
-		if _, err := p.AcceptAgreement(ProgramIndirectProvider, "", "AG-2", t0); err != nil || enrollmentStatus(p, ProgramIndirectProvider) != EnrollmentActive {
+		if _, err := p.AcceptAgreement(ProgramIndirectProvider, "", "AG-2", "", t0); err != nil || enrollmentStatus(p, ProgramIndirectProvider) != EnrollmentActive {
 			t.Fatalf("accept: %v", err)
 		}
 	})
@@ -270,7 +271,7 @@ func TestAcceptAgreement(t *testing.T) {
 			p := tt.partner(t)
 			before := p.Snapshot()
 			p.PullEvents()
-			if _, err := p.AcceptAgreement(tt.program, tt.loc(p), "AG", t0); !errors.Is(err, tt.want) {
+			if _, err := p.AcceptAgreement(tt.program, tt.loc(p), "AG", "", t0); !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			if !reflect.DeepEqual(before, p.Snapshot()) || len(p.PullEvents()) != 0 {
@@ -281,7 +282,7 @@ func TestAcceptAgreement(t *testing.T) {
 	t.Run("transition error names the transition", func(t *testing.T) {
 		p := newTestPartner(t)
 		p.RejectVerification("r", t0)
-		_, err := p.AcceptAgreement(ProgramIndirectReseller, "", "AG", t0)
+		_, err := p.AcceptAgreement(ProgramIndirectReseller, "", "AG", "", t0)
 		var te *TransitionError
 		if !errors.As(err, &te) || te.From != EnrollmentRejected || te.To != EnrollmentActive || te.Program != ProgramIndirectReseller {
 			t.Fatalf("got %#v", err)
@@ -335,7 +336,7 @@ func TestLinkLocation(t *testing.T) {
 	})
 	t.Run("active enrollment cannot move", func(t *testing.T) {
 		p, home, _ := withForeignLocation(t)
-		p.AcceptAgreement(ProgramIndirectReseller, home, "AG", t0)
+		p.AcceptAgreement(ProgramIndirectReseller, home, "AG", "", t0)
 		s := p.Snapshot()
 		other, _ := ids.Format(ids.Location, "YYYYYYYYYY")
 		s.Locations = append(s.Locations, Location{ID: LocationID(other), Country: "JP", Status: LocationStatusActive})

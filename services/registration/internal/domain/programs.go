@@ -263,7 +263,7 @@ func (p *Partner) enrollmentFor(program Program, locationID LocationID) int {
 // other locations) the agreement just accepted: the agreement binds the
 // company for the program, so a qualified enrollment becomes active and one
 // still waiting for its e-mail confirmation becomes active with it.
-func (p *Partner) extendAgreement(program Program, agreementID string, now time.Time) error {
+func (p *Partner) extendAgreement(program Program, agreementID, version string, now time.Time) error {
 	for i := range p.enrollments {
 		e := &p.enrollments[i]
 		if e.Program != program || e.AgreementID != "" {
@@ -280,12 +280,12 @@ func (p *Partner) extendAgreement(program Program, agreementID string, now time.
 		}
 		switch e.Status {
 		case EnrollmentQualified:
-			e.AgreementID = agreementID
+			e.AgreementID, e.AgreementVersion, e.AgreementLapsed = agreementID, version, nil
 			if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
 				return err
 			}
 		case EnrollmentPendingEmailConfirmation:
-			e.AgreementID = agreementID
+			e.AgreementID, e.AgreementVersion, e.AgreementLapsed = agreementID, version, nil
 		}
 	}
 	return nil

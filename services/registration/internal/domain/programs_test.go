@@ -88,7 +88,7 @@ func TestAddEnrollmentToApprovedMember(t *testing.T) {
 	if got := enrollmentStatus(p, ProgramIndirectReseller); got != EnrollmentQualified {
 		t.Fatalf("after confirmation: %s", got)
 	}
-	if _, err := p.AcceptAgreement(ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", t0); err != nil {
+	if _, err := p.AcceptAgreement(ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", "", t0); err != nil {
 		t.Fatal(err)
 	}
 	if got := enrollmentStatus(p, ProgramIndirectReseller); got != EnrollmentActive {
@@ -201,7 +201,7 @@ func TestAddLocationAndEnrollThere(t *testing.T) {
 		}
 	}
 	p.PullEvents()
-	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc.ID, "AC-2", t0); err != nil {
+	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc.ID, "AC-2", "", t0); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range p.Enrollments() {

@@ -246,13 +246,13 @@ func TestResellerEnrollmentWaitsForItsOwnEmailConfirmation(t *testing.T) {
 	p.PullEvents()
 	// The agreement may come first: it is kept, the enrollment still waits.
 	loc := p.Locations()[0].ID
-	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", t0); err != nil || !changed {
+	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", "", t0); err != nil || !changed {
 		t.Fatalf("accept while waiting: %v %v", changed, err)
 	}
 	if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentPendingEmailConfirmation || e.AgreementID != "AG-1" || e.LocationID != loc {
 		t.Fatalf("enrollment %+v", e)
 	}
-	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", t0); err != nil || changed {
+	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AG-1", "", t0); err != nil || changed {
 		t.Fatalf("repeated acceptance: %v %v", changed, err)
 	}
 	p.PullEvents()

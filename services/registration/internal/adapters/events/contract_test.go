@@ -105,7 +105,7 @@ func TestEveryPublishedEventMatchesItsSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	all = append(all, p.PullEvents()...)
-	if _, err := p.AcceptAgreement(domain.ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", now.Add(2*time.Hour)); err != nil {
+	if _, err := p.AcceptAgreement(domain.ProgramIndirectReseller, p.Locations()[0].ID, "AC-1", "", now.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	all = append(all, p.PullEvents()...)

@@ -11,6 +11,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -22,17 +23,6 @@ import (
 	"github.com/partnerhub/onboarding/services/registration/internal/app"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
-
-// TypeAcceptanceRecorded is the agreements service's acceptance event; this
-// consumer reads only the fields below and ignores the rest.
-const TypeAcceptanceRecorded = "com.partnerhub.agreements.acceptance.recorded.v1"
-
-type acceptanceRecorded struct {
-	AcceptanceID string `json:"acceptance_id"`
-	PartnerID    string `json:"partner_id"`
-	LocationID   string `json:"location_id"`
-	Program      string `json:"program"`
-}
 
 // Handlers consume what registration reacts to.
 type Handlers struct {
@@ -55,7 +45,10 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: intakev1.TypeRegistrationRequested, Filter: "intake.registration.>", Inbox: "on_registration_requested", Handle: h.OnRegistrationRequested, Reused: h.OnRegistrationReused},
 		{Type: verificationv1.TypeVerificationApproved, Inbox: "on_verification_approved", Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
-		{Type: TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
+		{Type: agreementsv1.TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
+		// A new agreement version not accepted by its deadline: the
+		// program's enrollments have no agreement in force (since round 44).
+		{Type: agreementsv1.TypeReacceptanceOverdue, Inbox: "on_reacceptance_overdue", Handle: h.OnReacceptanceOverdue},
 		// A confirmed address is mostly bookkeeping here (verification's own
 		// consumer drives the review; only an enrollment approved before its
 		// address was confirmed moves on it, with a person to act next): the
@@ -211,7 +204,7 @@ func (h *Handlers) OnVerificationRejected(ctx context.Context, ev ce.Event) erro
 
 // OnAcceptanceRecorded moves the program's enrollment qualified → active.
 func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error {
-	var a acceptanceRecorded
+	var a agreementsv1.AcceptanceRecorded
 	if err := ev.DecodeData(&a, false); err != nil {
 		return err
 	}
@@ -230,7 +223,7 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
 	_, err := h.App.ApplyAgreementAccepted(ctx, p, app.AgreementAccepted{PartnerID: a.PartnerID,
-		Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID})
+		Program: a.Program, LocationID: location, AgreementID: a.AcceptanceID, VersionID: a.VersionID})
 	if ae, ok := apperr.As(err); ok && ae.Code == app.CodeNotYetApproved {
 		// Agreements accepts only after the approval, but the approval comes
 		// to us on another durable and may not be applied yet (a backlog
@@ -239,6 +232,29 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 		// then with backoff, dead-lettered with this code if it never comes.
 		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID))
 	}
+	return err
+}
+
+// OnReacceptanceOverdue takes the agreement from the program's enrollments
+// when the partner did not accept its new version by the deadline: an
+// active enrollment is qualified again (before round 44 it stayed active
+// while agreements answered agreements.reacceptance_overdue), and the
+// acceptance of the version makes it active again (OnAcceptanceRecorded).
+func (h *Handlers) OnReacceptanceOverdue(ctx context.Context, ev ce.Event) error {
+	var o agreementsv1.ReacceptanceOverdue
+	if err := ev.DecodeData(&o, false); err != nil {
+		return err
+	}
+	if o.PartnerID == "" || o.Program == "" || o.VersionID == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "re-acceptance overdue without partner_id, program or version_id"}
+	}
+	if o.Program == regv1.ProgramPartnerNetwork {
+		return nil // accepted at registration; nothing moves
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	_, err := h.App.ApplyAgreementLapsed(ctx, p, app.AgreementLapsed{PartnerID: o.PartnerID, Program: o.Program,
+		VersionID: o.VersionID, DueBy: o.DueBy, OverdueAt: o.OverdueAt})
 	return err
 }
 

@@ -1,0 +1,92 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+// TestALapsedAgreementQualifiesTheEnrollmentAgain: a new version of the
+// reseller agreement not accepted by its deadline takes the agreement from
+// the active enrollment (qualified again, one status event with the
+// reason); the acceptance of that version makes it active again. News
+// overtaken by that acceptance, a replay, and an acceptance of the version
+// before the news change nothing.
+func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
+	p := newTestPartner(t, network, reseller)
+	if _, err := p.ApproveVerification(t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	loc := p.Locations()[0].ID
+	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-1", "v2025", t0); err != nil {
+		t.Fatal(err)
+	}
+	p.PullEvents()
+	due, at := t0.Add(30*24*time.Hour), t0.Add(30*24*time.Hour+time.Minute)
+
+	changed, err := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, at, at)
+	if err != nil || !changed {
+		t.Fatalf("lapse: %v %v", changed, err)
+	}
+	e, _ := p.Enrollment(ProgramIndirectReseller)
+	if e.Status != EnrollmentQualified || e.AgreementID != "" || e.AgreementLapsed == nil || e.AgreementLapsed.VersionID != "v2026" ||
+		!e.AgreementLapsed.DueBy.Equal(due) {
+		t.Fatalf("enrollment after the lapse: %+v", e)
+	}
+	evs := p.PullEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if c := evs[0].(EnrollmentStatusChanged); c.From != EnrollmentActive || c.To != EnrollmentQualified || c.Reason != ReasonReacceptanceOverdue {
+		t.Fatalf("status event %+v", c)
+	}
+	if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, at, at); changed || len(p.PullEvents()) != 0 {
+		t.Fatal("a replay of the lapse changed the partner")
+	}
+	if e, _ := p.Enrollment(ProgramPartnerNetwork); e.Status != EnrollmentActive {
+		t.Fatalf("the membership: %+v", e)
+	}
+
+	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-2", "v2026", at.Add(time.Hour)); err != nil || !changed {
+		t.Fatalf("accept the new version: %v %v", changed, err)
+	}
+	e, _ = p.Enrollment(ProgramIndirectReseller)
+	if e.Status != EnrollmentActive || e.AgreementID != "AC-2" || e.AgreementVersion != "v2026" || e.AgreementLapsed != nil {
+		t.Fatalf("enrollment after the new acceptance: %+v", e)
+	}
+	p.PullEvents()
+	// The same news again (another requirement's, or late): the version is accepted.
+	if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, at, at.Add(2*time.Hour)); changed {
+		t.Fatal("news overtaken by the acceptance of its version took the agreement")
+	}
+}
+
+// TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive: the partner
+// accepted the new version (recorded on the active enrollment, nothing
+// moves); news of that version being overdue, come on another durable
+// after it, leaves the enrollment active.
+func TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive(t *testing.T) {
+	p := newTestPartner(t, network, reseller)
+	if _, err := p.ApproveVerification(t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	loc := p.Locations()[0].ID
+	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-1", "v2025", t0); err != nil {
+		t.Fatal(err)
+	}
+	p.PullEvents()
+	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-2", "v2026", t0.Add(time.Hour)); err != nil || !changed {
+		t.Fatalf("re-accept: %v %v", changed, err)
+	}
+	if evs := p.PullEvents(); len(evs) != 0 {
+		t.Fatalf("a re-acceptance moved the enrollment: %+v", evs)
+	}
+	if e, _ := p.Enrollment(ProgramIndirectReseller); e.AgreementID != "AC-2" || e.AgreementVersion != "v2026" {
+		t.Fatalf("the re-acceptance is not recorded: %+v", e)
+	}
+	if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2026", t0, t0, t0.Add(2*time.Hour)); changed {
+		t.Fatal("the news took the agreement the partner accepted")
+	}
+	if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentActive {
+		t.Fatalf("enrollment %+v", e)
+	}
+}

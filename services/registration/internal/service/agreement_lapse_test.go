@@ -1,0 +1,75 @@
+package service_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
+	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
+)
+
+// TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain: agreements found a
+// new reseller agreement version not accepted by its deadline. Before
+// round 44 registration never heard of it: the enrollment stayed active
+// (and relationships let the reseller authorise providers) while
+// agreements answered agreements.reacceptance_overdue. Now the enrollment
+// is qualified again (a status change with the reason, valid against the
+// contract), its requirements view asks for the version by its deadline,
+// and the acceptance of that version makes it active again; the same news
+// again changes nothing.
+func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
+	e := start(t)
+	view := e.approved(t, time.Now().UTC())
+	pid, lid := view["partner_id"].(string), view["location_id"].(string)
+	eid := enrollmentID(t, view, "indirect_reseller")
+	accepted := func(id, version string) []byte {
+		return mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: id, PartnerID: pid, LocationID: lid, EnrollmentID: eid,
+			Program: "indirect_reseller", Market: "JP", VersionID: version, AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()})
+	}
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+
+	due := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	overdue := mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
+		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: time.Now().UTC()})
+	e.publish(t, agreementsv1.TypeReacceptanceOverdue, overdue, nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "qualified")
+	lapsed := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged), func(ev ce.Event) bool {
+		return ev.Subject == pid && strings.Contains(string(ev.Data), `"reason":"agreement_reacceptance_overdue"`)
+	})
+	if err := contract.ValidateJSON(regv1.TypeEnrollmentStatusChanged, lapsed.Data); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
+	req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
+	if req.Status != 200 || !strings.Contains(string(req.Body), `"reason":"agreement_reacceptance_overdue"`) ||
+		!strings.Contains(string(req.Body), "indirect_reseller-2026-12") || !strings.Contains(string(req.Body), `"due_at":"`+due.Format(time.RFC3339)) {
+		t.Fatalf("requirements after the lapse: %d %s", req.Status, req.Body)
+	}
+
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-2", "indirect_reseller-2026-12"), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	e.publish(t, agreementsv1.TypeReacceptanceOverdue, overdue, nil) // the news again, another event id
+	time.Sleep(500 * time.Millisecond)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		for _, en := range e.partner(t, pid).Enrollments {
+			if en.Program == "indirect_reseller" && en.Status != "active" {
+				return fmt.Errorf("the news again moved the enrollment: %s", en.Status)
+			}
+		}
+		return nil
+	})
+	req = e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
+	if req.Status != 200 || strings.Contains(string(req.Body), "agreement_reacceptance_overdue") {
+		t.Fatalf("requirements after the new acceptance: %d %s", req.Status, req.Body)
+	}
+	if dl := e.deadLetters(t); len(dl) != 0 {
+		t.Fatalf("dead letters: %d", len(dl))
+	}
+}
