@@ -25,8 +25,10 @@ type StandingChanged struct {
 // not in good standing can neither ask, be asked, nor authorise) and acts on
 // the partner's open relationships, on either side:
 //   - suspended or inactive: each live grant is suspended (AccessSuspended);
-//   - active again: each suspended grant is reinstated once the other party
-//     is in good standing too (AccessReinstated; expired meanwhile: expired);
+//   - active again: each suspended grant is reinstated once both parties
+//     may hold access (domain.Partner.MayHoldAccess: in good standing, the
+//     side's enrollment active) (AccessReinstated; expired meanwhile:
+//     expired);
 //   - closed: each open relationship ends (RelationshipEnded, ended by the
 //     closed side, and AccessTerminated), which tells both parties.
 //
@@ -39,12 +41,14 @@ func (a *App) ApplyStandingChanged(ctx context.Context, p auth.Principal, ev Sta
 		return mapErr(domain.ErrInvalidPartner)
 	}
 	var changed bool
+	var self domain.Partner
 	err := a.partners.Upsert(ctx, ev.PartnerID, func(pt *domain.Partner) error {
 		if pt.ID == "" {
 			pt.ID = ev.PartnerID
 		}
 		var err error
 		changed, err = pt.ApplyStanding(domain.Standing{Status: ev.Status, Reasons: ev.Reasons, ChangedAt: ev.ChangedAt})
+		self = *pt
 		return err
 	})
 	if err != nil || !changed {
@@ -63,24 +67,23 @@ func (a *App) ApplyStandingChanged(ctx context.Context, p auth.Principal, ev Sta
 		if r.State != domain.StateActive && r.State != domain.StateProposed {
 			continue
 		}
-		side, other := domain.SideProvider, r.ResellerID
+		side := domain.SideProvider
 		if r.ResellerID == ev.PartnerID {
-			side, other = domain.SideReseller, r.ProviderID
+			side = domain.SideReseller
 		}
-		var otherGood bool
+		var bothMay bool
 		if ev.Status == domain.StandingActive {
-			pt, err := a.partners.Get(ctx, other)
-			if err != nil && !errors.Is(err, domain.ErrPartnerNotFound) {
+			var err error
+			if bothMay, err = a.bothMayHoldAccess(ctx, self, side, r); err != nil {
 				return err
 			}
-			otherGood = err != nil || pt.InGoodStanding()
 		}
 		err := a.rels.Update(ctx, r.ID, func(r *domain.Relationship) error {
 			switch {
 			case ev.Status == domain.StandingClosed:
 				r.CloseFor(side, ev.ChangedBy, closureReason(side, ev), now)
 			case ev.Status == domain.StandingActive:
-				if otherGood {
+				if bothMay {
 					r.ReinstateAccess(now, a.policy)
 				}
 			default:
@@ -107,6 +110,29 @@ func closureReason(side domain.Side, ev StandingChanged) string {
 		reason = string(r[:2000])
 	}
 	return reason
+}
+
+// bothMayHoldAccess reports whether both parties of r may hold access
+// again: self on side, as just projected, and the other party as the
+// projection has it (one unknown here counts as may: nothing says
+// otherwise). A grant is reinstated only then, whichever of the facts that
+// held it — either party's standing, either party's enrollment — came last.
+func (a *App) bothMayHoldAccess(ctx context.Context, self domain.Partner, side domain.Side, r *domain.Relationship) (bool, error) {
+	if !self.MayHoldAccess(side) {
+		return false, nil
+	}
+	other := r.ProviderID
+	if side == domain.SideProvider {
+		other = r.ResellerID
+	}
+	pt, err := a.partners.Get(ctx, other)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load partner %s: %w", other, err)
+	}
+	return pt.MayHoldAccess(side.Other()), nil
 }
 
 // requireGoodStanding refuses a party registration does not let transact.

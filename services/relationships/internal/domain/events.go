@@ -119,6 +119,23 @@ const (
 	SideReseller Side = "reseller"
 )
 
+// Program is the program whose enrollment gives the side its part in a
+// relationship.
+func (s Side) Program() Program {
+	if s == SideProvider {
+		return ProgramIndirectProvider
+	}
+	return ProgramIndirectReseller
+}
+
+// Other is the other side.
+func (s Side) Other() Side {
+	if s == SideProvider {
+		return SideReseller
+	}
+	return SideProvider
+}
+
 // RelationshipEnded: one side ended the relationship, by its choice
 // (End) or because its partner account was closed (CloseFor).
 type RelationshipEnded struct {

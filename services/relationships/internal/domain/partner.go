@@ -205,6 +205,19 @@ func (p Partner) ActiveIn(program Program) bool {
 	return p.Registered && ok && e.Status == EnrollmentActive && p.InGoodStanding()
 }
 
+// MayHoldAccess reports whether the partner may hold delegated access on
+// side (as the provider) or give it (as the reseller): registration lets it
+// transact and, where its enrollment in the side's program is known, that
+// enrollment is active — its agreement in force (since round 44 a new
+// agreement version not accepted in time takes it back to qualified).
+func (p Partner) MayHoldAccess(side Side) bool {
+	if !p.InGoodStanding() {
+		return false
+	}
+	e, ok := p.Enrollments[side.Program()]
+	return !ok || e.Status == EnrollmentActive
+}
+
 // EnrolledIn reports whether the partner has any enrollment in program.
 func (p Partner) EnrolledIn(program Program) bool {
 	_, ok := p.Enrollments[program]

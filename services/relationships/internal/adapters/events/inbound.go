@@ -125,7 +125,7 @@ func (h Handlers) OnEnrollmentStatusChanged(ctx context.Context, ev ce.Event) er
 	}
 	ctx = auth.WithPrincipal(ctx, registrationService)
 	_, err := h.App.ApplyEnrollmentStatusChanged(ctx, registrationService, app.EnrollmentStatusChanged{
-		PartnerID: p.PartnerID, Program: p.Program, Status: p.To, OccurredAt: p.At,
+		PartnerID: p.PartnerID, Program: p.Program, Status: p.To, Reason: p.Reason, OccurredAt: p.At,
 	})
 	return err
 }
