@@ -235,7 +235,7 @@ func TestEveryMomentReachesThePartner(t *testing.T) {
 		"【審査結果】":          {"vc-1", "最終", "final", "partner support"},
 		"【審査完了】":          {"https://partners.example.com/partners/PG-RES1-0000-00H/agreements", "PG-RES1-0000-00H", "accept"},
 		"パートナー契約が改定されました": {"indirect_reseller-2027-01", "https://partners.example.com/partners/PG-RES1-0000-00H/agreements"},
-		"同意の期限が過ぎました":     {"indirect_reseller-2027-01"},
+		"同意の期限が過ぎました":     {"indirect_reseller-2027-01", "間接プロバイダーが貴社のディレクトリに持つ委任管理者権限は一時停止され", "providers' delegated administrator access over your directory is on hold"},
 		"同意を記録できませんでした":   {"indirect_provider-2025-01", "この契約のプログラムのお申し込みがありません", "is not enrolled in this agreement's program", "(agreements.no_enrollment)", "https://partners.example.com/partners/PG-RES1-0000-00H/agreements"},
 		"承認依頼が届きました":      {link, "株式会社名城インフォテック", "30 日間", "30 days", "請求情報の閲覧", "customer management"},
 		"からの承認依頼が未回答です":   {link},
