@@ -99,8 +99,20 @@ func (a *App) EnrollmentRequirements(ctx context.Context, p auth.Principal, part
 	if err := a.withContactReport(ctx, &v, s.Registration.Normalized.Contact.Email); err != nil {
 		return RequirementsView{}, fmt.Errorf("removed contact of %s: %w", e.ID, err)
 	}
-	v.CanTransact = len(v.Requirements) == 0 && e.Status == domain.EnrollmentActive && s.Status == domain.PartnerStatusActive
+	v.CanTransact = !slices.ContainsFunc(v.Requirements, Requirement.blocks) && e.Status == domain.EnrollmentActive &&
+		s.Status == domain.PartnerStatusActive
 	return v, nil
+}
+
+// ReasonReacceptanceRequired: an agreement requirement that does not stop
+// the enrollment transacting yet — a new version to accept by due_at
+// (agreement_reacceptance_overdue once past it).
+const ReasonReacceptanceRequired = "agreement_reacceptance_required"
+
+// blocks reports whether the requirement stops the enrollment transacting:
+// every one but a re-acceptance still due.
+func (r Requirement) blocks() bool {
+	return !(r.Kind == RequirementAgreement && r.Reason == ReasonReacceptanceRequired)
 }
 
 func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []DocumentsDue, now time.Time) []Requirement {
@@ -166,11 +178,21 @@ func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []Document
 			// The earlier acceptance stopped counting (since round 44).
 			req.Reason, req.Since, req.DueAt, req.PastDue = domain.ReasonReacceptanceOverdue, l.At, l.DueBy, true
 			req.Description = "the " + string(e.Program) + " agreement's version " + l.VersionID + " was not accepted by " +
-				l.DueBy.UTC().Format(time.DateOnly) + ", so the earlier acceptance no longer counts: accept that version as the " +
+				l.DueBy.UTC().Format(time.RFC3339) + ", so the earlier acceptance no longer counts: accept that version as the " +
 				"partner's administrator (with MFA) to make the enrollment active again"
 			req.Cures[0].Description = "accept version " + l.VersionID
 		}
 		out = append(out, req)
+	}
+	if d := e.AgreementDue; d != nil && e.AgreementLapsed == nil && e.Status == domain.EnrollmentActive {
+		// Since round 44: ahead of the lapse, beside agreements' own status.
+		out = append(out, Requirement{Kind: RequirementAgreement, Party: PartyPartner, Reason: ReasonReacceptanceRequired,
+			Since: d.At, DueAt: d.DueBy, PastDue: !now.Before(d.DueBy),
+			Description: "the " + string(e.Program) + " agreement was revised: accept version " + d.VersionID + " by " +
+				d.DueBy.UTC().Format(time.RFC3339) + " as the partner's administrator (with MFA), or the earlier acceptance " +
+				"stops counting and the enrollment can no longer transact",
+			Cures: []Cure{{Action: "accept_agreement", Description: "accept version " + d.VersionID, Service: "agreements",
+				Method: "POST", Path: "/v1/partners/" + pid + "/agreements/acceptances"}}})
 	}
 	for _, h := range s.Standing.Holds {
 		out = append(out, holdRequirement(pid, h))

@@ -23,13 +23,24 @@ func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
 	p.PullEvents()
 	due, at := t0.Add(30*24*time.Hour), t0.Add(30*24*time.Hour+time.Minute)
 
+	// Asked to accept the new version by due: shown, nothing moves.
+	if changed, err := p.RequireReacceptance(ProgramIndirectReseller, "v2026", due, t0, t0); err != nil || !changed {
+		t.Fatalf("require: %v %v", changed, err)
+	}
+	if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentActive || e.AgreementDue == nil || e.AgreementDue.VersionID != "v2026" {
+		t.Fatalf("enrollment while the version is due: %+v", e)
+	}
+	if changed, _ := p.RequireReacceptance(ProgramIndirectReseller, "v2026", due, t0, t0); changed || len(p.PullEvents()) != 0 {
+		t.Fatal("a replay of the requirement changed the partner")
+	}
+
 	changed, err := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, at, at)
 	if err != nil || !changed {
 		t.Fatalf("lapse: %v %v", changed, err)
 	}
 	e, _ := p.Enrollment(ProgramIndirectReseller)
 	if e.Status != EnrollmentQualified || e.AgreementID != "" || e.AgreementLapsed == nil || e.AgreementLapsed.VersionID != "v2026" ||
-		!e.AgreementLapsed.DueBy.Equal(due) {
+		!e.AgreementLapsed.DueBy.Equal(due) || e.AgreementDue != nil {
 		t.Fatalf("enrollment after the lapse: %+v", e)
 	}
 	evs := p.PullEvents()
@@ -74,8 +85,14 @@ func TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.PullEvents()
+	if _, err := p.RequireReacceptance(ProgramIndirectReseller, "v2026", t0.Add(48*time.Hour), t0, t0); err != nil {
+		t.Fatal(err)
+	}
 	if changed, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-2", "v2026", t0.Add(time.Hour)); err != nil || !changed {
 		t.Fatalf("re-accept: %v %v", changed, err)
+	}
+	if e, _ := p.Enrollment(ProgramIndirectReseller); e.AgreementDue != nil {
+		t.Fatalf("the version accepted is still due: %+v", e.AgreementDue)
 	}
 	if evs := p.PullEvents(); len(evs) != 0 {
 		t.Fatalf("a re-acceptance moved the enrollment: %+v", evs)
@@ -85,6 +102,9 @@ func TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive(t *testing.T) {
 	}
 	if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2026", t0, t0, t0.Add(2*time.Hour)); changed {
 		t.Fatal("the news took the agreement the partner accepted")
+	}
+	if changed, _ := p.RequireReacceptance(ProgramIndirectReseller, "v2026", t0, t0, t0.Add(2*time.Hour)); changed {
+		t.Fatal("the request to accept a version the partner accepted is shown")
 	}
 	if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentActive {
 		t.Fatalf("enrollment %+v", e)

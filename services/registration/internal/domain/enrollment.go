@@ -105,23 +105,38 @@ type Enrollment struct {
 	// AgreementVersion is the version of the agreement accepted last
 	// (empty for acceptances recorded before round 44).
 	AgreementVersion string `json:"agreement_version,omitempty"`
+	// AgreementDue: a new version of the program agreement must be accepted
+	// by its deadline for the acceptance to keep counting (agreements
+	// published it requires_reacceptance); the acceptance of that version
+	// clears it, its lapse replaces it by AgreementLapsed.
+	AgreementDue *AgreementRevision `json:"agreement_due,omitempty"`
 	// AgreementLapsed says why the enrollment has no agreement in force:
 	// the partner did not accept the program agreement's new version by its
 	// deadline (the acceptance of that version lifts it).
-	AgreementLapsed *AgreementLapse `json:"agreement_lapsed,omitempty"`
+	AgreementLapsed *AgreementRevision `json:"agreement_lapsed,omitempty"`
 	// EmailConfirmedAt and EmailAddress: when the enrollment's own e-mail
 	// ownership confirmation came in, and for which address.
 	EmailConfirmedAt time.Time `json:"email_confirmed_at,omitzero"`
 	EmailAddress     string    `json:"email_address,omitempty"`
 }
 
-// AgreementLapse: a required re-acceptance of the program agreement was not
-// made by its deadline, so the earlier acceptance no longer counts
-// (agreements.reacceptance.overdue.v1).
-type AgreementLapse struct {
+// AgreementRevision is a new version of the program agreement the partner
+// must accept by DueBy (agreements.reacceptance.required.v1), or whose
+// deadline passed without it, so that the earlier acceptance no longer
+// counts (agreements.reacceptance.overdue.v1).
+type AgreementRevision struct {
 	VersionID string    `json:"version_id"` // the version to accept
 	DueBy     time.Time `json:"due_by"`
-	At        time.Time `json:"at"` // when agreements found it overdue
+	At        time.Time `json:"at"` // when agreements asked, or found it overdue
+}
+
+// AcceptedBy is what remains due once version is accepted: nothing when it
+// is the version due (or the version is not known), else r.
+func (r *AgreementRevision) AcceptedBy(version string) *AgreementRevision {
+	if r == nil || version == "" || r.VersionID == version {
+		return nil
+	}
+	return r
 }
 
 // hasAgreement reports whether the enrollment's program agreement is in

@@ -372,6 +372,7 @@ func (p *Partner) AcceptAgreement(program Program, locationID LocationID, agreem
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrProgramTakesNoLocation)
 	}
 	e.AgreementID, e.AgreementVersion, e.AgreementLapsed, p.updatedAt = agreementID, version, nil, now
+	e.AgreementDue = e.AgreementDue.AcceptedBy(version)
 	if e.Status != EnrollmentPendingEmailConfirmation {
 		if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
 			return false, err
@@ -393,11 +394,33 @@ func (p *Partner) renewAgreement(program Program, agreementID, version string, n
 			continue
 		}
 		e.AgreementID, e.AgreementVersion, changed = agreementID, version, true
+		e.AgreementDue = e.AgreementDue.AcceptedBy(version)
 	}
 	if changed {
 		p.updatedAt = now
 	}
 	return changed
+}
+
+// RequireReacceptance records that the partner must accept version of the
+// program's agreement by dueBy (agreements asked at) for its acceptance to
+// keep counting: every enrollment of the program with an agreement in force
+// that has not accepted that version shows it (Enrollment.AgreementDue);
+// nothing moves. The acceptance of the version — also one that overtook
+// this news, which comes on another durable — and a replay change nothing.
+func (p *Partner) RequireReacceptance(program Program, version string, dueBy, at, now time.Time) (changed bool, err error) {
+	if !program.Valid() || program == ProgramPartnerNetwork {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
+	}
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Program != program || !e.hasAgreement() || (version != "" && e.AgreementVersion == version) ||
+			(e.AgreementDue != nil && e.AgreementDue.VersionID == version && e.AgreementDue.DueBy.Equal(dueBy)) {
+			continue
+		}
+		e.AgreementDue, p.updatedAt, changed = &AgreementRevision{VersionID: version, DueBy: dueBy, At: at}, now, true
+	}
+	return changed, nil
 }
 
 // LapseAgreement records that the partner did not accept version of the
@@ -419,7 +442,7 @@ func (p *Partner) LapseAgreement(program Program, version string, dueBy, at, now
 			continue
 		}
 		e.AgreementID, e.AgreementVersion, p.updatedAt = "", "", now
-		e.AgreementLapsed = &AgreementLapse{VersionID: version, DueBy: dueBy, At: at}
+		e.AgreementDue, e.AgreementLapsed = nil, &AgreementRevision{VersionID: version, DueBy: dueBy, At: at}
 		changed = true
 		if e.Status == EnrollmentActive {
 			if err := p.move(e, EnrollmentQualified, ReasonReacceptanceOverdue, now); err != nil {

@@ -281,11 +281,13 @@ func (p *Partner) extendAgreement(program Program, agreementID, version string, 
 		switch e.Status {
 		case EnrollmentQualified:
 			e.AgreementID, e.AgreementVersion, e.AgreementLapsed = agreementID, version, nil
+			e.AgreementDue = e.AgreementDue.AcceptedBy(version)
 			if err := p.move(e, EnrollmentActive, ReasonAgreementAccepted, now); err != nil {
 				return err
 			}
 		case EnrollmentPendingEmailConfirmation:
 			e.AgreementID, e.AgreementVersion, e.AgreementLapsed = agreementID, version, nil
+			e.AgreementDue = e.AgreementDue.AcceptedBy(version)
 		}
 	}
 	return nil

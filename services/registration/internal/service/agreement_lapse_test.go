@@ -14,8 +14,10 @@ import (
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
-// TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain: agreements found a
-// new reseller agreement version not accepted by its deadline. Before
+// TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain: agreements asked
+// the partner to accept a new reseller agreement version by a deadline —
+// the requirements view lists it, the enrollment still transacts — and
+// then found it not accepted by then. Before
 // round 44 registration never heard of it: the enrollment stayed active
 // (and relationships let the reseller authorise providers) while
 // agreements answered agreements.reacceptance_overdue. Now the enrollment
@@ -35,7 +37,21 @@ func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
 	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
 	e.waitEnrollment(t, pid, "indirect_reseller", "active")
 
+	// Asked first: the view lists the version and its deadline, and the
+	// enrollment still transacts (before round 44 the view was empty).
+	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
 	due := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	required := mustJSON(t, agreementsv1.ReacceptanceRequired{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
+		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", CurrentAcceptanceID: "AC-1", DueBy: due.Add(time.Hour)})
+	e.publish(t, agreementsv1.TypeReacceptanceRequired, required, nil)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
+		if req.Status != 200 || !strings.Contains(string(req.Body), `"reason":"agreement_reacceptance_required"`) ||
+			!strings.Contains(string(req.Body), `"can_transact":true`) || !strings.Contains(string(req.Body), `"due_at":"`+due.Add(time.Hour).Format(time.RFC3339)) {
+			return fmt.Errorf("requirements while the version is due: %d %s", req.Status, req.Body)
+		}
+		return nil
+	})
 	overdue := mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
 		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: time.Now().UTC()})
 	e.publish(t, agreementsv1.TypeReacceptanceOverdue, overdue, nil)
@@ -46,10 +62,10 @@ func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
 	if err := contract.ValidateJSON(regv1.TypeEnrollmentStatusChanged, lapsed.Data); err != nil {
 		t.Fatal(err)
 	}
-	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
 	req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
 	if req.Status != 200 || !strings.Contains(string(req.Body), `"reason":"agreement_reacceptance_overdue"`) ||
-		!strings.Contains(string(req.Body), "indirect_reseller-2026-12") || !strings.Contains(string(req.Body), `"due_at":"`+due.Format(time.RFC3339)) {
+		!strings.Contains(string(req.Body), "indirect_reseller-2026-12") || !strings.Contains(string(req.Body), `"due_at":"`+due.Format(time.RFC3339)) ||
+		strings.Contains(string(req.Body), "agreement_reacceptance_required") || !strings.Contains(string(req.Body), `"can_transact":false`) {
 		t.Fatalf("requirements after the lapse: %d %s", req.Status, req.Body)
 	}
 

@@ -46,8 +46,11 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		{Type: verificationv1.TypeVerificationApproved, Inbox: "on_verification_approved", Handle: h.OnVerificationApproved},
 		{Type: verificationv1.TypeVerificationRejected, Inbox: "on_verification_rejected", Handle: h.OnVerificationRejected},
 		{Type: agreementsv1.TypeAcceptanceRecorded, Inbox: "on_acceptance_recorded", Handle: h.OnAcceptanceRecorded},
-		// A new agreement version not accepted by its deadline: the
-		// program's enrollments have no agreement in force (since round 44).
+		// A new agreement version to accept by a deadline, and one not
+		// accepted by it: the program's enrollments show it, then have no
+		// agreement in force (since round 44). Only when an operator
+		// publishes a version that requires it: nothing on an onboarding.
+		{Type: agreementsv1.TypeReacceptanceRequired, Inbox: "on_reacceptance_required", Handle: h.OnReacceptanceRequired},
 		{Type: agreementsv1.TypeReacceptanceOverdue, Inbox: "on_reacceptance_overdue", Handle: h.OnReacceptanceOverdue},
 		// A confirmed address is mostly bookkeeping here (verification's own
 		// consumer drives the review; only an enrollment approved before its
@@ -232,6 +235,28 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 		// then with backoff, dead-lettered with this code if it never comes.
 		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID))
 	}
+	return err
+}
+
+// OnReacceptanceRequired shows a new version of the program agreement to
+// accept by its deadline on the program's enrollments and in their
+// requirements view, beside agreements' own status (before round 44 the
+// view said nothing until the enrollment could no longer transact).
+func (h *Handlers) OnReacceptanceRequired(ctx context.Context, ev ce.Event) error {
+	var r agreementsv1.ReacceptanceRequired
+	if err := ev.DecodeData(&r, false); err != nil {
+		return err
+	}
+	if r.PartnerID == "" || r.Program == "" || r.VersionID == "" || r.DueBy.IsZero() {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "re-acceptance required without partner_id, program, version_id or due_by"}
+	}
+	if r.Program == regv1.ProgramPartnerNetwork {
+		return nil // accepted at registration; the membership has no requirements view of it
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	_, err := h.App.ApplyAgreementRevised(ctx, p, app.AgreementRevised{PartnerID: r.PartnerID, Program: r.Program,
+		VersionID: r.VersionID, DueBy: r.DueBy, At: ev.Time})
 	return err
 }
 
