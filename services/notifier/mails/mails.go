@@ -128,6 +128,9 @@ const (
 	// standing mail).
 	AccessSuspended  = "relationships.access_suspended"
 	AccessReinstated = "relationships.access_reinstated"
+	// AccessNarrowed: one side took roles off the live grant; the other
+	// side is told which roles are gone and which remain.
+	AccessNarrowed = "relationships.access_narrowed"
 )
 
 // Kinds is the catalog, in the order a partner meets them. The notifier
@@ -176,6 +179,8 @@ var Kinds = []Kind{
 		"the other party is not in good standing at the moment (never why), so the delegated administrator access is on hold since then: to the reseller, the provider cannot manage its directory or sell to its customers; to the provider, it cannot act for the reseller. The authorisation stays and its term runs on; it works again by itself once that party is back in good standing, and a mail says so; nothing is needed (the reseller may end the relationship)"},
 	{AccessReinstated, relv1.TypeAccessReinstated, Transactional, "the contact told of the suspension: the other side of the party whose standing had held it (not sent for a grant held before round 22, whose event does not name that party)",
 		"the other party is in good standing again, so the delegated administrator access works again since then, until its expiry (date)"},
+	{AccessNarrowed, relv1.TypeAccessNarrowed, Transactional, "the other side's contact: the provider's when the reseller narrowed the grant, the reseller's when the provider gave roles up",
+		"which delegated administrator roles were taken off the grant and by whom, when, and the roles that remain (the grant's term is unchanged); to the provider: to get a role back it asks the reseller with a request for wider access; to the reseller: nothing is needed"},
 	{StandingChanged, regv1.TypePartnerStandingChanged, Transactional, "the partner's contact",
 		"the new standing (suspended, inactive, active again, closed); for each reason placed what happened and what cures it (enforce MFA, a new review and the documents page, partner support, reactivation in the portal), the reasons lifted, those still in force; active again: what was restored; closed: that it is final and what remains possible. Never the operator's note"},
 	{DuplicateClaimUpheld, verificationv1.TypeDuplicateClaimUpheld, Transactional, "the existing partner's contact (its administrator)",
@@ -377,6 +382,11 @@ type Relationship struct {
 	// (access_suspended, and access_reinstated when it gives it back): the
 	// mail goes to the other side.
 	StandingOf string `json:"standing_of,omitempty"`
+	// NarrowedBy is the side that took roles off the grant, Removed those
+	// roles (access_narrowed: the mail goes to the other side; Roles are
+	// what remains).
+	NarrowedBy string   `json:"narrowed_by,omitempty"`
+	Removed    []string `json:"removed,omitempty"`
 }
 
 // Standing facts of the standing mail: the partner's status before and

@@ -247,3 +247,42 @@ func TestTheOtherSideHearsAccessHeldAndGivenBack(t *testing.T) {
 		}
 	}
 }
+
+// TestTheOtherSideHearsRolesTakenOff: a reseller that takes roles off its
+// provider's grant tells the provider which roles are gone and which
+// remain, and how to get one back; a provider that gives roles up tells the
+// reseller (since round 44: before, neither side was mailed, and a provider
+// learned of it when an action failed).
+func TestTheOtherSideHearsRolesTakenOff(t *testing.T) {
+	h := start(t, opts{})
+	const res, prv, resAddr, prvAddr = "PG-RES8-0000-003", "PG-PRV8-0000-00E", "taro@reseller8.example.co.jp", "ichiro@provider8.example.co.jp"
+	h.registered(res, "株式会社ひかりネットワークス", resAddr)
+	h.registered(prv, "株式会社名城インフォテック", prvAddr)
+	h.contactsKnown(2)
+	p := parties(res, prv)
+	publish(t, h.js, relv1.TypeAccessNarrowed, "", res, relv1.AccessNarrowed{Parties: p, GrantID: "gr-1",
+		Roles: []string{"customer_management", "support_agent"}, Removed: []string{"helpdesk_admin"}, NarrowedBy: relv1.SideReseller, NarrowedBySubject: "res-admin"})
+	publish(t, h.js, relv1.TypeAccessNarrowed, "", res, relv1.AccessNarrowed{Parties: p, GrantID: "gr-2",
+		Roles: []string{"support_agent"}, Removed: []string{"customer_management"}, NarrowedBy: relv1.SideProvider, NarrowedBySubject: "prov-admin"})
+	got := h.sent(2)
+	for _, w := range []struct {
+		to, subject string
+		texts       []string
+	}{
+		{prvAddr, "株式会社ひかりネットワークス が貴社の委任管理者権限の一部を削除しました", []string{"Roles removed\n- helpdesk administrator",
+			"Roles that remain\n- customer management", "support agent", "request for wider access", res}},
+		{resAddr, "株式会社名城インフォテック が委任管理者権限の一部を返上しました", []string{"Roles given up\n- customer management",
+			"Roles that remain\n- support agent", "nothing is needed from you", prv}},
+	} {
+		i := slices.IndexFunc(got, func(m smtptest.Parsed) bool { return m.To == w.to && strings.Contains(m.Subject, w.subject) })
+		if i < 0 {
+			t.Errorf("no mail to %s %q among:\n%s", w.to, w.subject, subjects(got))
+			continue
+		}
+		for _, text := range w.texts {
+			if !strings.Contains(got[i].Text, text) {
+				t.Errorf("%s lacks %q:\n%s", w.subject, text, got[i].Text)
+			}
+		}
+	}
+}

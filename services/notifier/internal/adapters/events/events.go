@@ -125,6 +125,7 @@ var catalog = []mail{
 	{mails.RelationshipEnded, "mail_relationship_ended", from(relationshipEnded)},
 	{mails.AccessSuspended, "mail_access_suspended", from(accessSuspended)},
 	{mails.AccessReinstated, "mail_access_reinstated", from(accessReinstated)},
+	{mails.AccessNarrowed, "mail_access_narrowed", from(accessNarrowed)},
 	{mails.StandingChanged, "mail_standing_changed", from(standingChanged)},
 	{mails.DuplicateClaimUpheld, "mail_duplicate_claim_upheld", from(duplicateClaimUpheld)},
 	{mails.DisputeDismissed, "mail_dispute_dismissed", from(disputeDismissed)},
@@ -447,6 +448,23 @@ func relationshipEnded(_ context.Context, _ *Handlers, p relv1.RelationshipEnded
 	case p.EndedBy == relv1.SideReseller:
 		return false, providerMail(req, p.Parties, r)
 	case p.EndedBy == relv1.SideProvider && p.AccessTerminated != nil && !*p.AccessTerminated:
+		req.ExpiresAt = p.OccurredAt.Add(newsLifetime)
+		r.OccurredAt = p.OccurredAt
+		return false, accessMail(req, p.Parties, r)
+	}
+	return true, nil
+}
+
+// accessNarrowed tells the other side that one side took roles off the
+// live grant (since round 44; before, a provider learned that a reseller
+// removed its roles when an action failed): the provider when the reseller
+// narrowed it, the reseller when its provider gave roles up.
+func accessNarrowed(_ context.Context, _ *Handlers, p relv1.AccessNarrowed, req *domain.MailRequest) (bool, error) {
+	r := mails.Relationship{GrantID: p.GrantID, Roles: p.Roles, Removed: p.Removed, NarrowedBy: p.NarrowedBy}
+	switch p.NarrowedBy {
+	case relv1.SideReseller:
+		return false, providerMail(req, p.Parties, r)
+	case relv1.SideProvider:
 		req.ExpiresAt = p.OccurredAt.Add(newsLifetime)
 		r.OccurredAt = p.OccurredAt
 		return false, accessMail(req, p.Parties, r)
