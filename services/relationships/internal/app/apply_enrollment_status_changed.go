@@ -40,14 +40,14 @@ func (a *App) ApplyEnrollmentStatusChanged(ctx context.Context, p auth.Principal
 	if !domain.IsGlobalID(ev.PartnerID) {
 		return false, mapErr(domain.ErrInvalidPartner)
 	}
-	var changed, wasActive bool
+	var changed, wasActive, everActive bool
 	var self domain.Partner
 	err := a.partners.Upsert(ctx, ev.PartnerID, func(pt *domain.Partner) error {
 		if pt.ID == "" {
 			pt.ID = ev.PartnerID
 		}
 		prev, known := pt.Enrollments[program]
-		wasActive = known && prev.Status == domain.EnrollmentActive
+		wasActive, everActive = known && prev.Status == domain.EnrollmentActive, known && (prev.WasActive || prev.Status == domain.EnrollmentActive)
 		var err error
 		changed, err = pt.ApplyEnrollmentStatus(program, domain.EnrollmentStatus(ev.Status), ev.OccurredAt)
 		self = *pt
@@ -56,7 +56,9 @@ func (a *App) ApplyEnrollmentStatusChanged(ctx context.Context, p auth.Principal
 	if err != nil || !changed {
 		return changed, mapErr(err)
 	}
-	if nowActive := self.Enrollments[program].Status == domain.EnrollmentActive; nowActive != wasActive && self.Registered {
+	// Only an enrollment that had been active can hold grants, or have had
+	// them held: its first activation (an onboarding) reads nothing more.
+	if nowActive := self.Enrollments[program].Status == domain.EnrollmentActive; nowActive != wasActive && everActive && self.Registered {
 		if err := a.followEnrollment(ctx, self, program, nowActive, ev.Reason); err != nil {
 			return true, err
 		}

@@ -53,6 +53,9 @@ type Enrollment struct {
 	Program   Program
 	Status    EnrollmentStatus
 	ChangedAt time.Time
+	// WasActive: the enrollment has been active (it may have left it since:
+	// a lapsed agreement). Only then can it hold grants to give back.
+	WasActive bool
 }
 
 // Address is a partner's postal address as registered; shown on the consent view.
@@ -194,7 +197,8 @@ func (p *Partner) ApplyEnrollmentStatus(program Program, status EnrollmentStatus
 	if p.Enrollments == nil {
 		p.Enrollments = map[Program]Enrollment{}
 	}
-	p.Enrollments[program] = Enrollment{Program: program, Status: status, ChangedAt: at}
+	p.Enrollments[program] = Enrollment{Program: program, Status: status, ChangedAt: at,
+		WasActive: cur.WasActive || cur.Status == EnrollmentActive || status == EnrollmentActive}
 	return true, nil
 }
 

@@ -41,6 +41,9 @@ type addressDoc struct {
 type enrollmentDoc struct {
 	Status    string    `json:"status"`
 	ChangedAt time.Time `json:"changed_at"`
+	// WasActive: absent in documents written before round 44 (the status
+	// then says whether it is active).
+	WasActive bool `json:"was_active,omitempty"`
 }
 
 func toPartnerDoc(p domain.Partner) partnerDoc {
@@ -55,7 +58,7 @@ func toPartnerDoc(p domain.Partner) partnerDoc {
 	if len(p.Enrollments) > 0 {
 		d.Enrollments = map[string]enrollmentDoc{}
 		for prog, e := range p.Enrollments {
-			d.Enrollments[string(prog)] = enrollmentDoc{Status: string(e.Status), ChangedAt: e.ChangedAt}
+			d.Enrollments[string(prog)] = enrollmentDoc{Status: string(e.Status), ChangedAt: e.ChangedAt, WasActive: e.WasActive}
 		}
 	}
 	return d
@@ -74,7 +77,7 @@ func (d partnerDoc) domain() domain.Partner {
 		p.Enrollments = map[domain.Program]domain.Enrollment{}
 		for prog, e := range d.Enrollments {
 			p.Enrollments[domain.Program(prog)] = domain.Enrollment{
-				Program: domain.Program(prog), Status: domain.EnrollmentStatus(e.Status), ChangedAt: e.ChangedAt,
+				Program: domain.Program(prog), Status: domain.EnrollmentStatus(e.Status), ChangedAt: e.ChangedAt, WasActive: e.WasActive,
 			}
 		}
 	}
