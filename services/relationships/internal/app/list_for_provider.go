@@ -71,6 +71,11 @@ type GrantSummary struct {
 	StartsAt   time.Time
 	ExpiresAt  time.Time
 	AutoExtend bool
+	// SuspendedAt and SuspendedBy: while the grant is held (state
+	// suspended), since when and which party's standing or enrollment
+	// holds it (empty for a grant held before round 22 recorded the side).
+	SuspendedAt time.Time
+	SuspendedBy domain.Side
 }
 
 // PendingSummary is a request awaiting the reseller's answer.
@@ -182,6 +187,9 @@ func (a *App) summaries(ctx context.Context, rels []*domain.Relationship, includ
 		}
 		if g := r.Grant; g != nil {
 			s.Grant = &GrantSummary{GrantID: g.ID, State: g.StateAt(now), Roles: g.Roles.Strings(), StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+			if s.Grant.State == domain.GrantSuspended {
+				s.Grant.SuspendedAt, s.Grant.SuspendedBy = g.SuspendedAt, g.SuspendedBy
+			}
 		}
 		if q := r.PendingRequest(); q != nil && now.Before(q.ExpiresAt) {
 			s.PendingRequest = &PendingSummary{RequestID: q.ID, Kind: q.Kind, Status: q.Status, Roles: q.Terms.Roles.Strings(), ExpiresAt: q.ExpiresAt,

@@ -312,12 +312,14 @@ func (a API) widen(w http.ResponseWriter, r *http.Request) {
 }
 
 type grantSummary struct {
-	GrantID    string    `json:"grant_id"`
-	State      string    `json:"state"`
-	Roles      []string  `json:"roles"`
-	StartsAt   time.Time `json:"starts_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	AutoExtend bool      `json:"auto_extend"`
+	GrantID     string    `json:"grant_id"`
+	State       string    `json:"state"`
+	Roles       []string  `json:"roles"`
+	StartsAt    time.Time `json:"starts_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	AutoExtend  bool      `json:"auto_extend"`
+	SuspendedAt time.Time `json:"suspended_at,omitzero"`
+	SuspendedBy string    `json:"suspended_by,omitempty"`
 }
 
 type pendingSummary struct {
@@ -414,7 +416,8 @@ func (a API) list(w http.ResponseWriter, r *http.Request, fn func(ctx context.Co
 			v.EndedAt = &t
 		}
 		if g := s.Grant; g != nil {
-			v.Grant = &grantSummary{GrantID: g.GrantID, State: string(g.State), Roles: g.Roles, StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend}
+			v.Grant = &grantSummary{GrantID: g.GrantID, State: string(g.State), Roles: g.Roles, StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt, AutoExtend: g.AutoExtend,
+				SuspendedAt: g.SuspendedAt, SuspendedBy: string(g.SuspendedBy)}
 		}
 		if p := s.PendingRequest; p != nil {
 			v.PendingRequest = &pendingSummary{RequestID: p.RequestID, Kind: string(p.Kind), Status: string(p.Status), Roles: p.Roles, ExpiresAt: p.ExpiresAt}
