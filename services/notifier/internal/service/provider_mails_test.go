@@ -245,6 +245,11 @@ func TestTheOtherSideHearsAccessHeldAndGivenBack(t *testing.T) {
 				t.Errorf("%s: tells the other party's reason (%q):\n%s", m.Subject, reason, m.Text)
 			}
 		}
+		// Since round 44 a lapsed program agreement holds a grant too: the
+		// words fit both causes (before, "not in good standing").
+		if !strings.Contains(m.Text, "do business with us") || strings.Contains(m.Text, "good standing") || strings.Contains(m.Text, "良好な状態") {
+			t.Errorf("%s: words that fit a standing hold only:\n%s", m.Subject, m.Text)
+		}
 	}
 }
 
