@@ -9,10 +9,11 @@ import (
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
-// AgreementRevised is the agreements service's fact that a partner must
-// accept a new version of a program's agreement by DueBy for its acceptance
-// to keep counting (At: when it asked).
-type AgreementRevised struct {
+// AgreementRevision is the agreements service's fact about a new version of
+// a program's agreement for one partner: it must be accepted by DueBy for
+// the partner's acceptance to keep counting (At: when agreements asked), or
+// it was not (At: when agreements found it overdue).
+type AgreementRevision struct {
 	PartnerID string
 	Program   string
 	VersionID string
@@ -22,40 +23,23 @@ type AgreementRevised struct {
 
 // ApplyAgreementRevised shows the version due on the program's enrollments
 // (domain.Partner.RequireReacceptance; the requirements view lists it).
-// Nothing moves. Callers: the agreements consumer (it acts as an
-// operator). A replay, or news overtaken by the acceptance of that version,
-// changes nothing.
-func (a *App) ApplyAgreementRevised(ctx context.Context, p auth.Principal, cmd AgreementRevised) (LifecycleResult, error) {
-	if err := p.Require(auth.RoleOperator); err != nil {
-		return LifecycleResult{}, err
-	}
-	program, err := parseProgram(cmd.Program)
-	if err != nil {
-		return LifecycleResult{}, err
-	}
-	version := normalize.Text(cmd.VersionID)
-	return a.change(ctx, p, cmd.PartnerID, "require re-acceptance", func(partner *domain.Partner, now time.Time) (bool, error) {
-		return partner.RequireReacceptance(program, version, cmd.DueBy, cmd.At, now)
-	})
-}
-
-// AgreementLapsed is the agreements service's fact that a partner did not
-// accept a new version of a program's agreement by its deadline, so that
-// its earlier acceptance no longer counts.
-type AgreementLapsed struct {
-	PartnerID string
-	Program   string
-	VersionID string // the version not accepted
-	DueBy     time.Time
-	OverdueAt time.Time
+// Nothing moves.
+func (a *App) ApplyAgreementRevised(ctx context.Context, p auth.Principal, cmd AgreementRevision) (LifecycleResult, error) {
+	return a.applyRevision(ctx, p, cmd, "require re-acceptance", (*domain.Partner).RequireReacceptance)
 }
 
 // ApplyAgreementLapsed takes the agreement from the program's enrollments
 // (domain.Partner.LapseAgreement): an active one is qualified again until
-// the new version is accepted. Callers: the agreements consumer (it acts as
-// an operator). A replay, or news overtaken by the acceptance of that
-// version, changes nothing.
-func (a *App) ApplyAgreementLapsed(ctx context.Context, p auth.Principal, cmd AgreementLapsed) (LifecycleResult, error) {
+// the new version is accepted.
+func (a *App) ApplyAgreementLapsed(ctx context.Context, p auth.Principal, cmd AgreementRevision) (LifecycleResult, error) {
+	return a.applyRevision(ctx, p, cmd, "lapse agreement", (*domain.Partner).LapseAgreement)
+}
+
+// applyRevision applies agreements' news of a revision to the partner.
+// Callers: the agreements consumer (it acts as an operator). A replay, or
+// news overtaken by the acceptance of that version, changes nothing.
+func (a *App) applyRevision(ctx context.Context, p auth.Principal, cmd AgreementRevision, op string,
+	apply func(*domain.Partner, domain.Program, string, time.Time, time.Time, time.Time) (bool, error)) (LifecycleResult, error) {
 	if err := p.Require(auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
@@ -64,7 +48,7 @@ func (a *App) ApplyAgreementLapsed(ctx context.Context, p auth.Principal, cmd Ag
 		return LifecycleResult{}, err
 	}
 	version := normalize.Text(cmd.VersionID)
-	return a.change(ctx, p, cmd.PartnerID, "lapse agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
-		return partner.LapseAgreement(program, version, cmd.DueBy, cmd.OverdueAt, now)
+	return a.change(ctx, p, cmd.PartnerID, op, func(partner *domain.Partner, now time.Time) (bool, error) {
+		return apply(partner, program, version, cmd.DueBy, cmd.At, now)
 	})
 }

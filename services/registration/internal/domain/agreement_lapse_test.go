@@ -5,13 +5,10 @@ import (
 	"time"
 )
 
-// TestALapsedAgreementQualifiesTheEnrollmentAgain: a new version of the
-// reseller agreement not accepted by its deadline takes the agreement from
-// the active enrollment (qualified again, one status event with the
-// reason); the acceptance of that version makes it active again. News
-// overtaken by that acceptance, a replay, and an acceptance of the version
-// before the news change nothing.
-func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
+// activeReseller is an approved partner whose reseller enrollment accepted
+// version v2025 of its agreement (acceptance AC-1), with its location.
+func activeReseller(t *testing.T) (*Partner, LocationID) {
+	t.Helper()
 	p := newTestPartner(t, network, reseller)
 	if _, err := p.ApproveVerification(t0, t0); err != nil {
 		t.Fatal(err)
@@ -21,6 +18,17 @@ func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.PullEvents()
+	return p, loc
+}
+
+// TestALapsedAgreementQualifiesTheEnrollmentAgain: a new version of the
+// reseller agreement not accepted by its deadline takes the agreement from
+// the active enrollment (qualified again, one status event with the
+// reason); the acceptance of that version makes it active again. News
+// overtaken by that acceptance, a replay, and an acceptance of the version
+// before the news change nothing.
+func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
+	p, loc := activeReseller(t)
 	due, at := t0.Add(30*24*time.Hour), t0.Add(30*24*time.Hour+time.Minute)
 
 	// Asked to accept the new version by due: shown, nothing moves.
@@ -76,15 +84,7 @@ func TestALapsedAgreementQualifiesTheEnrollmentAgain(t *testing.T) {
 // moves); news of that version being overdue, come on another durable
 // after it, leaves the enrollment active.
 func TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive(t *testing.T) {
-	p := newTestPartner(t, network, reseller)
-	if _, err := p.ApproveVerification(t0, t0); err != nil {
-		t.Fatal(err)
-	}
-	loc := p.Locations()[0].ID
-	if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-1", "v2025", t0); err != nil {
-		t.Fatal(err)
-	}
-	p.PullEvents()
+	p, loc := activeReseller(t)
 	if _, err := p.RequireReacceptance(ProgramIndirectReseller, "v2026", t0.Add(48*time.Hour), t0, t0); err != nil {
 		t.Fatal(err)
 	}

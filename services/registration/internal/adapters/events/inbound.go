@@ -255,7 +255,7 @@ func (h *Handlers) OnReacceptanceRequired(ctx context.Context, ev ce.Event) erro
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	_, err := h.App.ApplyAgreementRevised(ctx, p, app.AgreementRevised{PartnerID: r.PartnerID, Program: r.Program,
+	_, err := h.App.ApplyAgreementRevised(ctx, p, app.AgreementRevision{PartnerID: r.PartnerID, Program: r.Program,
 		VersionID: r.VersionID, DueBy: r.DueBy, At: ev.Time})
 	return err
 }
@@ -278,8 +278,8 @@ func (h *Handlers) OnReacceptanceOverdue(ctx context.Context, ev ce.Event) error
 	}
 	p := internal(ev)
 	ctx = auth.WithPrincipal(ctx, p)
-	_, err := h.App.ApplyAgreementLapsed(ctx, p, app.AgreementLapsed{PartnerID: o.PartnerID, Program: o.Program,
-		VersionID: o.VersionID, DueBy: o.DueBy, OverdueAt: o.OverdueAt})
+	_, err := h.App.ApplyAgreementLapsed(ctx, p, app.AgreementRevision{PartnerID: o.PartnerID, Program: o.Program,
+		VersionID: o.VersionID, DueBy: o.DueBy, At: o.OverdueAt})
 	return err
 }
 
