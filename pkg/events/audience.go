@@ -31,7 +31,8 @@ var staffOnly = map[string][]string{
 	// Why a decided case is reviewed again, in a verifier's or operator's words.
 	verificationv1.TypeCaseReopened: {"note"},
 	// The standing reasons of the side whose standing suspended the access: the
-	// other side's business (its provider is told "not in good standing").
+	// other side's business (its counterpart is told it "cannot do business with us"),
+	// since round 44 also a lapsed program agreement's reason.
 	relationshipsv1.TypeAccessSuspended: {"reasons"},
 	// A duplicate claim is about the existing partner, but the claimant's
 	// statement is written to the verifiers, and the decision's message to

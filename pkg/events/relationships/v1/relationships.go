@@ -220,9 +220,11 @@ type AccessNarrowed struct {
 }
 
 // AccessSuspended: a party left good standing (registration suspended it,
-// or it became inactive): the grant gives no access until both parties are
-// active again. Side is the party whose standing suspended it, Reasons
-// registration's standing reasons.
+// or it became inactive) or, since round 44, its enrollment in its side's
+// program left active (its program agreement no longer in force): the grant
+// gives no access until both parties may hold it again. Side is the party
+// that holds it, Reasons registration's standing reasons (or the
+// enrollment change's reason, agreement_reacceptance_overdue).
 type AccessSuspended struct {
 	Parties
 	GrantID string   `json:"grant_id"`
