@@ -150,7 +150,7 @@ var Kinds = []Kind{
 	{ReacceptanceRequired, agreementsv1.TypeReacceptanceRequired, Transactional, "the partner's contact",
 		"the program, the new version, the date by which to accept it, the agreements link"},
 	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
-		"the deadline passed: the old acceptance no longer counts; accept the new version (link)"},
+		"the deadline passed: the old acceptance no longer counts; for the provider and reseller programs, the delegated access on its side is on hold meanwhile (the other party is told) and no request or authorisation can be made; accept the new version (link)"},
 	{AcceptanceRefused, agreementsv1.TypeAcceptanceRefused, Transactional, "the partner's contact",
 		"an acceptance made before agreements knew of the partner or of its approval (answered 202) was not recorded: the program and version, when it was made, why (the refusal in words, and its code), that the administrator may accept again (link). Not sent when the rejection or standing mail already says why (the verification was not approved or was revoked, the partner is not in good standing)"},
 	{Invitation, relv1.TypeRequestCreated, Transactional, "the reseller's contact (its administrator)",
