@@ -110,3 +110,43 @@ func TestAReacceptanceBeforeTheNewsKeepsTheEnrollmentActive(t *testing.T) {
 		t.Fatalf("enrollment %+v", e)
 	}
 }
+
+// TestAnEnrollmentAddedLaterTakesTheAgreementAsItIs: the program's agreement
+// binds the company, so an enrollment added at another location takes it
+// with its version and the version due; once it lapsed, the new enrollment
+// has none and says why (before round 44 only the acceptance id was copied).
+func TestAnEnrollmentAddedLaterTakesTheAgreementAsItIs(t *testing.T) {
+	p, _ := activeReseller(t)
+	ids := &seqIDs{n: 100}
+	osaka, err := p.AddLocation(osakaOffice(t), ids, "admin-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := t0.Add(30 * 24 * time.Hour)
+	if _, err := p.RequireReacceptance(ProgramIndirectReseller, "v2026", due, t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.AddEnrollment(resellerRequest(t), osaka.ID, ids, "admin-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.AgreementID != "AC-1" || e.AgreementVersion != "v2025" || e.AgreementDue == nil || e.AgreementDue.VersionID != "v2026" {
+		t.Fatalf("an enrollment added while a version is due: %+v", e)
+	}
+
+	q, _ := activeReseller(t)
+	kobe, err := q.AddLocation(osakaOffice(t), ids, "admin-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.LapseAgreement(ProgramIndirectReseller, "v2026", due, due, due); err != nil {
+		t.Fatal(err)
+	}
+	e, err = q.AddEnrollment(resellerRequest(t), kobe.ID, ids, "admin-1", due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.AgreementID != "" || e.AgreementLapsed == nil || e.AgreementLapsed.VersionID != "v2026" {
+		t.Fatalf("an enrollment added after the lapse: %+v", e)
+	}
+}

@@ -196,9 +196,14 @@ func (p *Partner) AddEnrollment(req ProgramRequest, locationID LocationID, ids I
 		e.LocationID = locationID
 	}
 	// The program's agreement binds the company: accepted once, it covers
-	// the program at every location (see extendAgreement).
+	// the program at every location (see extendAgreement), with the version
+	// due, if any; lapsed, it covers none (since round 44 the new enrollment
+	// says so too).
 	if i := slices.IndexFunc(p.enrollments, func(o Enrollment) bool { return o.Program == req.Program && o.AgreementID != "" }); i >= 0 {
-		e.AgreementID = p.enrollments[i].AgreementID
+		o := p.enrollments[i]
+		e.AgreementID, e.AgreementVersion, e.AgreementDue = o.AgreementID, o.AgreementVersion, o.AgreementDue
+	} else if i := slices.IndexFunc(p.enrollments, func(o Enrollment) bool { return o.Program == req.Program && o.AgreementLapsed != nil }); i >= 0 {
+		e.AgreementLapsed = p.enrollments[i].AgreementLapsed
 	}
 	p.enrollments = append(p.enrollments, e)
 	p.updatedAt = now
