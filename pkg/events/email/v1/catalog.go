@@ -100,6 +100,11 @@ type ChallengeDisputed struct {
 	// new contact address the reported mail proves (absent for the other
 	// mails): upheld, the change is rejected and the verified contact stays.
 	ProfileChange int `json:"profile_change,omitempty"`
+	// ContactChange is registration's number of the applied profile change
+	// that had made the address the partner's contact when the reported
+	// mail was sent (absent for the other mails; since round 44): the
+	// verifier sees that the company named it.
+	ContactChange int `json:"contact_change,omitempty"`
 }
 
 // ChallengeLocked: too many wrong codes; only a resend opens a new challenge.

@@ -135,6 +135,7 @@ type ChallengeDisputed struct {
 	EventHeader
 	Address       string
 	ProfileChange int // the challenge's profile change (0: none)
+	ContactChange int // the applied change that named the address (Challenge.NamedBy; 0: none)
 }
 
 // ChallengeLocked: too many wrong codes; only a resend opens a new challenge.

@@ -52,6 +52,10 @@ type Challenge struct {
 	// new contact address this challenge proves (its resends and
 	// reinstatements keep it); 0 for every other challenge.
 	ProfileChange int
+	// NamedBy is the applied profile change that had made the address the
+	// partner's contact when the challenge was opened (Recipient.NamedBy;
+	// 0: none).
+	NamedBy int
 	// MailFailure is why the notifier gave up the challenge's mail; nil
 	// while it has not (delivered, or still trying, as far as this service
 	// heard).
@@ -380,6 +384,7 @@ func (o *Ownership) issue(rcpt Recipient, is Issued, reason OpenReason, change i
 		ExpiresAt: now.Add(p.TTL),
 		// a resend or reinstatement proves the same change
 		ProfileChange: change,
+		NamedBy:       rcpt.NamedBy,
 	}
 	o.challenges = append(o.challenges, c)
 	o.recipient = rcpt
@@ -660,7 +665,8 @@ func (o *Ownership) Dispute(tokenHash []byte, now time.Time) error {
 	c.State = StateDisputed
 	c.DisputedAt = now
 	o.disputeOpen = c.ID
-	o.events = append(o.events, ChallengeDisputed{EventHeader: o.header(c.ID, now), Address: c.Address, ProfileChange: c.ProfileChange})
+	o.events = append(o.events, ChallengeDisputed{EventHeader: o.header(c.ID, now), Address: c.Address, ProfileChange: c.ProfileChange,
+		ContactChange: c.NamedBy})
 	return nil
 }
 

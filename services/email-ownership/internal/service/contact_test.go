@@ -1,12 +1,14 @@
 package service_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 )
 
@@ -62,6 +64,18 @@ func TestAContactChangeMovesUnconfirmedEnrollments(t *testing.T) {
 	mails = h.mailFor(res, 3)
 	if m := mails[2]; m.Reason != "resend" || m.ContactChange != 1 || m.Recipient != "jiro@yamada.example.co.jp" {
 		t.Fatalf("the resent mail: %+v", m)
+	}
+	// Reported, the verifier's review will say which change named the
+	// address (the challenge keeps it in its stored state).
+	if code, body, _ := h.do("POST", "/dispute", "", "token="+h.secret(mails[2]).Token); code != 200 {
+		t.Fatalf("report the resent mail: %d %s", code, body)
+	}
+	var disputed emailv1.ChallengeDisputed
+	if err := json.Unmarshal(h.waitEvents(emailv1.TypeChallengeDisputed, 1, forEnrollment(res))[0].Data, &disputed); err != nil {
+		t.Fatal(err)
+	}
+	if disputed.ContactChange != 1 || disputed.ProfileChange != 0 {
+		t.Fatalf("the report: %+v", disputed)
 	}
 	if code, _, _ := h.confirm(h.secret(mails[2]).Token); code != 200 {
 		t.Fatalf("the new contact's link: %d", code)

@@ -126,6 +126,10 @@ type DisputeContent struct {
 	// new contact address the reported mail proves (0: another mail):
 	// upheld, that change is rejected and the verified contact stays.
 	ProfileChange int `json:"profile_change,omitempty"`
+	// ContactChange is registration's number of the applied profile change
+	// that had made the address the partner's contact when the reported mail
+	// was sent (0: another mail): the company itself named the address.
+	ContactChange int `json:"contact_change,omitempty"`
 	// AlsoReported are the other reports of the address this review decides.
 	AlsoReported []DisputeReport `json:"also_reported,omitempty"`
 	// Existing is the disputed partner's facts, as for a claim.
@@ -140,15 +144,17 @@ type DisputeReport struct {
 	Program       string    `json:"program"`
 	DisputedAt    time.Time `json:"disputed_at"`
 	ProfileChange int       `json:"profile_change,omitempty"`
+	ContactChange int       `json:"contact_change,omitempty"`
 }
 
 func (d *DisputeContent) named() DisputeReport {
 	return DisputeReport{ChallengeID: d.ChallengeID, EnrollmentID: d.EnrollmentID, Program: d.Program, DisputedAt: d.DisputedAt,
-		ProfileChange: d.ProfileChange}
+		ProfileChange: d.ProfileChange, ContactChange: d.ContactChange}
 }
 
 func (d *DisputeContent) name(r DisputeReport) {
 	d.ChallengeID, d.EnrollmentID, d.Program, d.DisputedAt, d.ProfileChange = r.ChallengeID, r.EnrollmentID, r.Program, r.DisputedAt, r.ProfileChange
+	d.ContactChange = r.ContactChange
 }
 
 // reports lists the reports the review decides, the named one first.

@@ -197,7 +197,8 @@ func TestOneReviewPerReportedAddress(t *testing.T) {
 // review shows the verifier which enrollments confirmed the contact address
 // and when — also a confirmation handled after the report (another
 // subscription) — and the decided review keeps what the decision saw. The
-// review of a profile change's mail names the change.
+// review of a profile change's mail names the change, that of a mail to a
+// contact an applied change named names that change.
 func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
 	e := newEnv(t)
 	svc := e.start(e.config())
@@ -249,5 +250,15 @@ func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
 	change := e.waitEvent(verificationv1.TypeReviewOpened, partner, 2)["review_id"].(string)
 	if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+change, tok, nil); body["dispute"].(map[string]any)["profile_change"] != float64(4) {
 		t.Fatalf("the review of a profile change's mail: %v", body["dispute"])
+	}
+	// A mail to a contact an applied change named (since round 44): the
+	// review says which change named it.
+	e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-2",
+		Program: "indirect_reseller", ChallengeID: "ch-followed", Address: "saburo@sample-shoji.co.jp", DisputedAt: time.Now().UTC(),
+		ContactChange: 5}, nil)
+	followed := e.waitEvent(verificationv1.TypeReviewOpened, partner, 3)["review_id"].(string)
+	if _, body := svc.call(t, "GET", "/v1/verification/reviews/"+followed, tok, nil); body["dispute"].(map[string]any)["contact_change"] != float64(5) ||
+		body["dispute"].(map[string]any)["profile_change"] != nil {
+		t.Fatalf("the review of a followed contact's mail: %v", body["dispute"])
 	}
 }

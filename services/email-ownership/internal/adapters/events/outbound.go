@@ -57,7 +57,8 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 		typ = emailv1.TypeChallengeDisputed
 		partner = e.PartnerID
 		data = emailv1.ChallengeDisputed{PartnerID: e.PartnerID, EnrollmentID: e.EnrollmentID, Program: e.Program,
-			ChallengeID: e.ChallengeID, Address: e.Address, DisputedAt: e.OccurredAt, ProfileChange: e.ProfileChange}
+			ChallengeID: e.ChallengeID, Address: e.Address, DisputedAt: e.OccurredAt, ProfileChange: e.ProfileChange,
+			ContactChange: e.ContactChange}
 	case domain.ChallengeLocked:
 		typ = emailv1.TypeChallengeLocked
 		partner = e.PartnerID

@@ -61,6 +61,8 @@ type challengeDoc struct {
 	// ProfileChange: absent in documents written before it existed (their
 	// challenges are never withdrawn).
 	ProfileChange int `json:"profile_change,omitempty"`
+	// NamedBy: absent in documents written before round 44.
+	NamedBy int `json:"named_by,omitempty"`
 	// MailFailure: the notifier gave the challenge's mail up.
 	MailFailure *mailFailureDoc `json:"mail_failure,omitempty"`
 }
@@ -83,7 +85,7 @@ func encode(o *domain.Ownership) (doc []byte, deadline *time.Time, err error) {
 			State: string(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt, ExpiresAt: c.ExpiresAt,
 			ConfirmedAt: c.ConfirmedAt, Method: string(c.Method), DisputedAt: c.DisputedAt, LockedAt: c.LockedAt,
 			ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt, RemovedAt: c.RemovedAt, RemovedBy: c.RemovedBy,
-			WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
+			WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange, NamedBy: c.NamedBy}
 		if f := c.MailFailure; f != nil {
 			d.Challenges[i].MailFailure = &mailFailureDoc{Reason: f.Reason, Detail: f.Detail, At: f.At}
 		}
@@ -115,7 +117,7 @@ func (d snapshotDoc) toDomain() domain.OwnershipSnapshot {
 			CodeMAC: c.CodeMAC, State: domain.State(c.State), WrongCodes: c.WrongCodes, OpenedAt: c.OpenedAt,
 			ExpiresAt: c.ExpiresAt, ConfirmedAt: c.ConfirmedAt, Method: domain.ConfirmMethod(c.Method),
 			DisputedAt: c.DisputedAt, LockedAt: c.LockedAt, ExpiredAt: c.ExpiredAt, SupersededAt: c.SupersededAt, CancelledAt: c.CancelledAt,
-			RemovedAt: c.RemovedAt, RemovedBy: c.RemovedBy, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange}
+			RemovedAt: c.RemovedAt, RemovedBy: c.RemovedBy, WithdrawnAt: c.WithdrawnAt, ProfileChange: c.ProfileChange, NamedBy: c.NamedBy}
 		if f := c.MailFailure; f != nil {
 			ch.MailFailure = &domain.MailFailure{Reason: f.Reason, Detail: f.Detail, At: f.At}
 		}

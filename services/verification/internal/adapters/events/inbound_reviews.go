@@ -42,7 +42,8 @@ func (h *Handlers) OnChallengeDisputed(ctx context.Context, ev ce.Event) error {
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	return h.App.OpenDisputeReview(ctx, p.PartnerID, domain.DisputeContent{ChallengeID: p.ChallengeID,
-		EnrollmentID: p.EnrollmentID, Program: p.Program, Address: p.Address, DisputedAt: p.DisputedAt, ProfileChange: p.ProfileChange})
+		EnrollmentID: p.EnrollmentID, Program: p.Program, Address: p.Address, DisputedAt: p.DisputedAt, ProfileChange: p.ProfileChange,
+		ContactChange: p.ContactChange})
 }
 
 // OnDisputeWithdrawn cancels the open review of a dispute the enrollment's
