@@ -13,9 +13,11 @@ const (
 	TypeAcceptanceRecorded   = "com.partnerhub.agreements.acceptance.recorded.v1"
 	TypeReacceptanceRequired = "com.partnerhub.agreements.reacceptance.required.v1"
 	TypeReacceptanceOverdue  = "com.partnerhub.agreements.reacceptance.overdue.v1"
-	TypeAcceptanceSuspended  = "com.partnerhub.agreements.acceptance.suspended.v1"
-	TypeAcceptanceReinstated = "com.partnerhub.agreements.acceptance.reinstated.v1"
-	TypeAcceptanceRefused    = "com.partnerhub.agreements.acceptance.refused.v1"
+	// TypeReacceptanceCancelled: since round 45.
+	TypeReacceptanceCancelled = "com.partnerhub.agreements.reacceptance.cancelled.v1"
+	TypeAcceptanceSuspended   = "com.partnerhub.agreements.acceptance.suspended.v1"
+	TypeAcceptanceReinstated  = "com.partnerhub.agreements.acceptance.reinstated.v1"
+	TypeAcceptanceRefused     = "com.partnerhub.agreements.acceptance.refused.v1"
 )
 
 // Version policies.
@@ -98,6 +100,32 @@ type ReacceptanceOverdue struct {
 	DueBy         time.Time `json:"due_by"`
 	OverdueAt     time.Time `json:"overdue_at"`
 }
+
+// ReacceptanceCancelled: a requirement to accept a new version ended without
+// an acceptance, and the current acceptance (CurrentAcceptanceID) counts as
+// before — also when the deadline had passed (OverdueAt set): the version
+// was retired (Reason version_retired: nobody can accept it any more), or
+// the partner's account was closed (Reason partner_closed: closure is
+// final, nobody is asked). Emitted once per requirement.
+type ReacceptanceCancelled struct {
+	RequirementID       string     `json:"requirement_id"`
+	PartnerID           string     `json:"partner_id"`
+	LocationID          string     `json:"location_id"`
+	Program             string     `json:"program"`
+	Market              string     `json:"market"`
+	VersionID           string     `json:"version_id"`
+	CurrentAcceptanceID string     `json:"current_acceptance_id"`
+	DueBy               time.Time  `json:"due_by"`
+	OverdueAt           *time.Time `json:"overdue_at,omitempty"`
+	Reason              string     `json:"reason"`
+	CancelledAt         time.Time  `json:"cancelled_at"`
+}
+
+// Why a re-acceptance requirement was cancelled.
+const (
+	CancelledVersionRetired = "version_retired"
+	CancelledPartnerClosed  = "partner_closed"
+)
 
 // AcceptanceSuspended: after the partner accepted a gated agreement, its
 // verification stopped being approved (Outcome rejected or revoked), or it

@@ -21,7 +21,8 @@ type ApplyStandingChangedCommand struct {
 // partner that leaves good standing has its current gated acceptances
 // suspended (the records stay; AcceptanceSuspended, outcome = the new
 // status) and may accept nothing (agreements.partner_not_in_good_standing);
-// back to active, they are reinstated. Replays and older changes are ignored.
+// back to active, they are reinstated; closed, its open re-acceptance
+// requirements are cancelled. Replays and older changes are ignored.
 type ApplyStandingChanged struct{ d Deps }
 
 // Handle applies cmd; the caller holds the partner's row lock.
@@ -45,5 +46,30 @@ func (uc ApplyStandingChanged) Handle(ctx context.Context, cmd ApplyStandingChan
 	if err != nil {
 		return false, translate(wrapf(err, "apply standing of %s", id), "store partner")
 	}
+	if applied && cmd.Status == domain.StandingClosed {
+		if err := cancelOpen(ctx, uc.d, id, cmd.ChangedAt); err != nil {
+			return false, err
+		}
+	}
 	return applied, nil
+}
+
+// cancelOpen cancels the closed partner's open re-acceptance requirements
+// (since round 45; before, a closed partner was still asked to accept a
+// version, mailed when it was overdue, and its enrollment moved).
+func cancelOpen(ctx context.Context, d Deps, partnerID string, at time.Time) error {
+	open, err := d.Requirements.ListOpenByPartner(ctx, partnerID)
+	if err != nil {
+		return translate(wrapf(err, "list requirements of %s", partnerID), "list requirements")
+	}
+	for _, r := range open {
+		err := d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
+			r.Cancel(domain.CancelPartnerClosed, at)
+			return nil
+		})
+		if err != nil {
+			return translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
+		}
+	}
+	return nil
 }

@@ -285,6 +285,10 @@ func (r memRequirements) ListOpenByVersion(_ context.Context, id string) ([]*dom
 	return r.list(func(st domain.RequirementState) bool { return st.VersionID == id }), nil
 }
 
+func (r memRequirements) ListOpenByPartner(_ context.Context, id string) ([]*domain.Requirement, error) {
+	return r.list(func(st domain.RequirementState) bool { return st.PartnerID == id }), nil
+}
+
 func (r memRequirements) ListOpenDue(_ context.Context, now time.Time) ([]*domain.Requirement, error) {
 	return r.list(func(st domain.RequirementState) bool { return !st.DueBy.After(now) && st.OverdueAt == nil }), nil
 }

@@ -21,9 +21,19 @@ func (f fanOut) run(ctx context.Context, v *domain.Version, now time.Time) (int,
 	}
 	versions := map[string]*domain.Version{v.ID(): v}
 	created := 0
+	closed := map[string]bool{}
 	for _, head := range heads {
 		if !v.CoversMarket(head.State().Market) || head.VersionID() == v.ID() {
 			continue
+		}
+		pid := head.State().PartnerID
+		if _, seen := closed[pid]; !seen {
+			if closed[pid], err = isClosed(ctx, f.d, pid); err != nil {
+				return created, err
+			}
+		}
+		if closed[pid] {
+			continue // a closed account accepts nothing and is asked nothing
 		}
 		hv, ok := versions[head.VersionID()]
 		if !ok {
@@ -73,4 +83,16 @@ func requireNewer(ctx context.Context, d Deps, a *domain.Acceptance, accepted *d
 		}
 	}
 	return nil
+}
+
+// isClosed reports whether the partner's account is closed (final).
+func isClosed(ctx context.Context, d Deps, partnerID string) (bool, error) {
+	p, err := d.Partners.Get(ctx, partnerID)
+	if errors.Is(err, domain.ErrPartnerNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrapf(err, "load partner %s", partnerID)
+	}
+	return p.State().Standing.Status == domain.StandingClosed, nil
 }

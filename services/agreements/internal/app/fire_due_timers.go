@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
@@ -13,6 +14,7 @@ type FireDueTimersResult struct {
 	RequirementsCreated int
 	Overdue             int // requirements that turned overdue (one event each)
 	Satisfied           int // requirements found already satisfied (an acceptance landed before a crash closed them)
+	Cancelled           int // requirements whose version was retired, or whose partner closed, before a crash cancelled them
 }
 
 // FireDueTimers is the durable-timer step a poller drives: it finishes
@@ -42,15 +44,26 @@ func (uc FireDueTimers) Handle(ctx context.Context, now time.Time) (FireDueTimer
 		return res, translate(wrapf(err, "list due requirements"), "list requirements")
 	}
 	for _, r := range due {
-		satisfiedBy, err := uc.satisfiedBy(ctx, r)
+		cancel, err := uc.cancelled(ctx, r)
 		if err != nil {
 			return res, err
 		}
+		satisfiedBy := ""
+		if cancel == "" {
+			if satisfiedBy, err = uc.satisfiedBy(ctx, r); err != nil {
+				return res, err
+			}
+		}
 		err = uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
-			if satisfiedBy != "" {
+			switch {
+			case cancel != "":
+				if r.Cancel(cancel, now) {
+					res.Cancelled++
+				}
+			case satisfiedBy != "":
 				r.Satisfy(satisfiedBy, now)
 				res.Satisfied++
-			} else if r.MarkOverdue(now) {
+			case r.MarkOverdue(now):
 				res.Overdue++
 			}
 			return nil
@@ -60,6 +73,28 @@ func (uc FireDueTimers) Handle(ctx context.Context, now time.Time) (FireDueTimer
 		}
 	}
 	return res, nil
+}
+
+// cancelled returns why r must be cancelled rather than found overdue: its
+// version was retired, or its partner closed, and the retirement or the
+// closure did not cancel it (a crash between the version's retirement and
+// its requirements, a fan-out that raced the closure).
+func (uc FireDueTimers) cancelled(ctx context.Context, r *domain.Requirement) (string, error) {
+	v, err := uc.d.Versions.Get(ctx, r.VersionID())
+	if err != nil && !errors.Is(err, domain.ErrVersionNotFound) {
+		return "", translate(wrapf(err, "load version %s", r.VersionID()), "load version")
+	}
+	if v != nil && v.Retired() {
+		return domain.CancelVersionRetired, nil
+	}
+	closed, err := isClosed(ctx, uc.d, r.State().PartnerID)
+	if err != nil {
+		return "", translate(err, "load partner")
+	}
+	if closed {
+		return domain.CancelPartnerClosed, nil
+	}
+	return "", nil
 }
 
 // satisfiedBy returns the id of the key's current acceptance when it already

@@ -95,6 +95,8 @@ type RequirementRepository interface {
 	ListOpen(ctx context.Context, key domain.AcceptanceKey) ([]*domain.Requirement, error)
 	// ListOpenByVersion returns the open requirements to accept versionID.
 	ListOpenByVersion(ctx context.Context, versionID string) ([]*domain.Requirement, error)
+	// ListOpenByPartner returns the partner's open requirements.
+	ListOpenByPartner(ctx context.Context, partnerID string) ([]*domain.Requirement, error)
 	// ListOpenDue returns open requirements due at or before now whose overdue
 	// event is not yet recorded (OverdueAt nil), so a poller's work stays bounded.
 	ListOpenDue(ctx context.Context, now time.Time) ([]*domain.Requirement, error)

@@ -16,7 +16,9 @@ type RetireVersionCommand struct {
 type RetireVersionResult struct {
 	Version domain.VersionState
 	// RequirementsCancelled counts open re-acceptance requirements for the
-	// version that lapsed, since a retired version cannot be accepted.
+	// version that lapsed, since a retired version cannot be accepted (each
+	// a ReacceptanceCancelled event: a partner past the deadline may
+	// transact on its earlier acceptance again).
 	RequirementsCancelled int
 }
 
@@ -45,7 +47,7 @@ func (uc RetireVersion) Handle(ctx context.Context, p auth.Principal, cmd Retire
 	}
 	for _, r := range open {
 		err := uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
-			r.Cancel(now)
+			r.Cancel(domain.CancelVersionRetired, now)
 			return nil
 		})
 		if err != nil {

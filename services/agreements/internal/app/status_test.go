@@ -153,3 +153,91 @@ func TestAcceptingAnOlderVersionOwesTheNewerReacceptance(t *testing.T) {
 		t.Fatalf("status = %+v, %v", st, err)
 	}
 }
+
+// An operator retires a version a partner let lapse: the requirement is
+// cancelled with an event that says the earlier acceptance counts again
+// (before round 45 it closed silently, and registration kept the partner's
+// enrollment qualified, asking for a version nobody can accept).
+func TestARetiredVersionGivesTheLapsedAcceptanceBack(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	first := f.mustAccept(admin("P1"), "P1", resellerV1)
+	f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), time.Hour)
+	due := f.clock.Now().Add(time.Hour)
+	if res, err := f.app.FireDueTimers.Handle(ctx, due.Add(time.Minute)); err != nil || res.Overdue != 1 {
+		t.Fatalf("timers = %+v, %v", res, err)
+	}
+	f.clock.now = due.Add(time.Hour)
+	if _, err := f.app.RetireVersion.Handle(ctx, operator, RetireVersionCommand{VersionID: "reseller-reacc"}); err != nil {
+		t.Fatal(err)
+	}
+	c := eventsOf[domain.ReacceptanceCancelled](f.store)
+	if len(c) != 1 || c[0].PartnerID != "P1" || c[0].Reason != domain.CancelVersionRetired || c[0].VersionID != "reseller-reacc" ||
+		c[0].CurrentAcceptanceID != first.Acceptance.ID || c[0].OverdueAt == nil {
+		t.Fatalf("cancelled events = %+v, want one, after the deadline", c)
+	}
+	if _, err := f.app.Status.Handle(ctx, upstream, StatusQuery{PartnerID: "P1", Market: "JP"}); err != nil {
+		t.Fatalf("status after the retirement: %v", err)
+	}
+}
+
+// A closed partner is asked nothing: a version published after its closure
+// creates no requirement for it, and its closure cancels the requirements
+// open at that moment (before round 45 it was mailed to accept, then that
+// it could no longer transact, and registration moved its enrollment).
+func TestAClosedPartnerIsAskedToAcceptNothing(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"P1", "P2"} {
+		f.approvedReseller(p)
+		f.mustAccept(admin(p), p, resellerV1)
+	}
+	closeP := func(id string) {
+		t.Helper()
+		if _, err := f.app.ApplyStandingChanged.Handle(ctx, ApplyStandingChangedCommand{PartnerID: id, Status: domain.StandingClosed,
+			Reasons: []string{"closed_by_partner"}, ChangedAt: f.clock.Now(), EventID: "ev-close-" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeP("P2")
+	if res := f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), time.Hour); res.RequirementsCreated != 1 {
+		t.Fatalf("published = %+v, want the open partner's requirement only", res)
+	}
+	if r := eventsOf[domain.ReacceptanceRequired](f.store); len(r) != 1 || r[0].PartnerID != "P1" {
+		t.Fatalf("required events = %+v", r)
+	}
+	closeP("P1")
+	c := eventsOf[domain.ReacceptanceCancelled](f.store)
+	if len(c) != 1 || c[0].PartnerID != "P1" || c[0].Reason != domain.CancelPartnerClosed || c[0].OverdueAt != nil {
+		t.Fatalf("cancelled events = %+v", c)
+	}
+	if res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(2*time.Hour)); err != nil || res.Overdue != 0 {
+		t.Fatalf("timers = %+v, %v", res, err)
+	}
+	if n := len(eventsOf[domain.ReacceptanceOverdue](f.store)); n != 0 {
+		t.Fatalf("overdue events = %d, want 0", n)
+	}
+}
+
+// A retirement that stored the version but crashed before cancelling its
+// requirements is finished by the timer at the deadline: cancelled, never
+// overdue.
+func TestFireDueTimersCancelsARetiredVersionsRequirement(t *testing.T) {
+	f := newFixture(t)
+	f.approvedReseller("P1")
+	f.mustAccept(admin("P1"), "P1", resellerV1)
+	f.publish("reseller-reacc", domain.PolicyRequiresReacceptance, f.clock.Now(), time.Hour)
+	err := (memVersions{f.store}).Update(ctx, "reseller-reacc", func(v *domain.Version) error {
+		v.Retire("op-1", f.clock.Now())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(2*time.Hour))
+	if err != nil || res.Cancelled != 1 || res.Overdue != 0 {
+		t.Fatalf("timers = %+v, %v", res, err)
+	}
+	if c := eventsOf[domain.ReacceptanceCancelled](f.store); len(c) != 1 || c[0].Reason != domain.CancelVersionRetired {
+		t.Fatalf("cancelled events = %+v", c)
+	}
+}

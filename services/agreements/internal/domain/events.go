@@ -79,6 +79,23 @@ type ReacceptanceOverdue struct {
 	OverdueAt     time.Time
 }
 
+// ReacceptanceCancelled: the requirement ended without an acceptance (its
+// version retired, the partner closed); CurrentAcceptanceID counts as
+// before, also after OverdueAt. Emitted once per requirement.
+type ReacceptanceCancelled struct {
+	RequirementID       string
+	PartnerID           string
+	LocationID          string
+	Program             Program
+	Market              Market
+	VersionID           string
+	CurrentAcceptanceID string
+	DueBy               time.Time
+	OverdueAt           *time.Time
+	Reason              string
+	CancelledAt         time.Time
+}
+
 // AcceptanceSuspended: after it accepted a gated agreement, the partner's
 // verification stopped being approved (Outcome rejected or revoked), or it
 // left good standing (Outcome suspended, inactive or closed, with the
@@ -112,6 +129,7 @@ func (AgreementVersionRetired) EventName() string   { return "AgreementVersionRe
 func (AcceptanceRecorded) EventName() string        { return "AcceptanceRecorded" }
 func (ReacceptanceRequired) EventName() string      { return "ReacceptanceRequired" }
 func (ReacceptanceOverdue) EventName() string       { return "ReacceptanceOverdue" }
+func (ReacceptanceCancelled) EventName() string     { return "ReacceptanceCancelled" }
 func (AcceptanceSuspended) EventName() string       { return "AcceptanceSuspended" }
 func (AcceptanceReinstated) EventName() string      { return "AcceptanceReinstated" }
 

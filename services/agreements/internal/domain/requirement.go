@@ -8,7 +8,7 @@ type RequirementStatus string
 const (
 	RequirementOpen      RequirementStatus = "open"
 	RequirementSatisfied RequirementStatus = "satisfied"
-	RequirementCancelled RequirementStatus = "cancelled" // the required version was retired
+	RequirementCancelled RequirementStatus = "cancelled" // the required version was retired, or the partner closed (Cancel)
 )
 
 // RequirementState is a requirement's full state.
@@ -99,12 +99,30 @@ func (r *Requirement) Satisfy(acceptanceID string, now time.Time) {
 	r.s.ClosedAt = ptrTime(serverTime(now))
 }
 
-// Cancel closes the requirement because its version was retired: nobody can
-// accept a retired version, so the duty lapses.
-func (r *Requirement) Cancel(now time.Time) {
+// Why a requirement was cancelled.
+const (
+	// CancelVersionRetired: nobody can accept a retired version, so the
+	// duty lapses.
+	CancelVersionRetired = "version_retired"
+	// CancelPartnerClosed: a closed account is final; nobody is asked to
+	// accept anything for it.
+	CancelPartnerClosed = "partner_closed"
+)
+
+// Cancel closes the requirement without an acceptance (reason: why), with a
+// ReacceptanceCancelled event: the current acceptance counts as before, also
+// when the deadline had passed, so the services that acted on the overdue
+// event undo it. It reports whether the requirement was open.
+func (r *Requirement) Cancel(reason string, now time.Time) bool {
 	if !r.Open() {
-		return
+		return false
 	}
 	r.s.Status = RequirementCancelled
 	r.s.ClosedAt = ptrTime(serverTime(now))
+	r.record(ReacceptanceCancelled{
+		RequirementID: r.s.ID, PartnerID: r.s.PartnerID, LocationID: r.s.LocationID, Program: r.s.Program,
+		Market: r.s.Market, VersionID: r.s.VersionID, CurrentAcceptanceID: r.s.CurrentAcceptanceID, DueBy: r.s.DueBy,
+		OverdueAt: r.s.OverdueAt, Reason: reason, CancelledAt: *r.s.ClosedAt,
+	})
+	return true
 }

@@ -36,14 +36,48 @@ func TestRequirementLifecycle(t *testing.T) {
 	if r.Open() || r.State().SatisfiedBy != "A9" || r.IsOverdue(due.Add(3*time.Hour)) {
 		t.Fatalf("state = %+v", r.State())
 	}
-	r.Cancel(due.Add(4 * time.Hour))
+	r.Cancel(CancelVersionRetired, due.Add(4*time.Hour))
 	if r.State().Status != RequirementSatisfied {
 		t.Fatal("a closed requirement stays closed")
 	}
 
 	c := NewRequirement("R2", cur, v2, t0)
-	c.Cancel(t0.Add(time.Hour))
+	c.Cancel(CancelVersionRetired, t0.Add(time.Hour))
 	if c.Open() || c.MarkOverdue(due.Add(time.Hour)) {
 		t.Fatal("a cancelled requirement never turns overdue")
+	}
+}
+
+// A requirement cancelled after its deadline tells who acted on the overdue
+// event that the earlier acceptance counts again; once closed, nothing more.
+func TestACancelledRequirementGivesTheEarlierAcceptanceBack(t *testing.T) {
+	p := registeredPartner(t, VerificationApproved)
+	cur := mustAccept(t, p, mustVersion(t, nil), nil)
+	v2 := mustVersion(t, func(d *VersionDraft) {
+		d.ID, d.EffectiveFrom = "rv2", t0.Add(time.Hour)
+		d.Policy, d.ReacceptanceWindow = "requires_reacceptance", 24*time.Hour
+	})
+	due := v2.ReacceptanceDeadline()
+	r := NewRequirement("R1", cur, v2, t0)
+	r.MarkOverdue(due)
+	r.PullEvents()
+	if !r.Cancel(CancelVersionRetired, due.Add(time.Hour)) || r.Open() || r.State().Status != RequirementCancelled {
+		t.Fatalf("state = %+v", r.State())
+	}
+	evs := r.PullEvents()
+	c, ok := evs[0].(ReacceptanceCancelled)
+	if len(evs) != 1 || !ok || c.Reason != CancelVersionRetired || c.CurrentAcceptanceID != cur.ID() || c.VersionID != "rv2" ||
+		c.OverdueAt == nil || !c.OverdueAt.Equal(due) || !c.CancelledAt.Equal(due.Add(time.Hour)) || c.PartnerID != "P1" {
+		t.Fatalf("events = %+v", evs)
+	}
+	if r.Cancel(CancelPartnerClosed, due.Add(2*time.Hour)) || len(r.PullEvents()) != 0 {
+		t.Fatal("a closed requirement is cancelled once")
+	}
+
+	before := NewRequirement("R2", cur, v2, t0)
+	before.PullEvents()
+	before.Cancel(CancelPartnerClosed, t0.Add(time.Minute))
+	if evs := before.PullEvents(); len(evs) != 1 || evs[0].(ReacceptanceCancelled).OverdueAt != nil {
+		t.Fatalf("events = %+v", evs)
 	}
 }

@@ -49,6 +49,12 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 			RequirementID: e.RequirementID, PartnerID: e.PartnerID, LocationID: e.LocationID, Program: string(e.Program),
 			Market: string(e.Market), VersionID: e.VersionID, DueBy: e.DueBy, OverdueAt: e.OverdueAt,
 		}}, nil
+	case domain.ReacceptanceCancelled:
+		return outbox.Draft{Type: agreementsv1.TypeReacceptanceCancelled, Subject: e.PartnerID, Data: agreementsv1.ReacceptanceCancelled{
+			RequirementID: e.RequirementID, PartnerID: e.PartnerID, LocationID: e.LocationID, Program: string(e.Program),
+			Market: string(e.Market), VersionID: e.VersionID, CurrentAcceptanceID: e.CurrentAcceptanceID, DueBy: e.DueBy,
+			OverdueAt: e.OverdueAt, Reason: e.Reason, CancelledAt: e.CancelledAt,
+		}}, nil
 	case domain.AcceptanceSuspended:
 		return outbox.Draft{Type: agreementsv1.TypeAcceptanceSuspended, Subject: e.PartnerID, Data: agreementsv1.AcceptanceSuspended{
 			AcceptanceID: e.AcceptanceID, PartnerID: e.PartnerID, LocationID: e.LocationID, Program: string(e.Program),

@@ -60,6 +60,12 @@ func (r *Requirements) ListOpenByVersion(ctx context.Context, versionID string) 
 		WHERE version_id = $1 AND status = 'open' ORDER BY due_by, id`, versionID)
 }
 
+// ListOpenByPartner returns the partner's open requirements.
+func (r *Requirements) ListOpenByPartner(ctx context.Context, partnerID string) ([]*domain.Requirement, error) {
+	return r.list(ctx, `SELECT `+requirementColumns+` FROM requirements
+		WHERE partner_id = $1 AND status = 'open' ORDER BY due_by, id`, partnerID)
+}
+
 // ListOpenDue returns open requirements due at or before now whose overdue
 // event is not recorded yet.
 func (r *Requirements) ListOpenDue(ctx context.Context, now time.Time) ([]*domain.Requirement, error) {
