@@ -52,3 +52,32 @@ func (a *App) applyRevision(ctx context.Context, p auth.Principal, cmd Agreement
 		return apply(partner, program, version, cmd.DueBy, cmd.At, now)
 	})
 }
+
+// AgreementWithdrawal is agreements' news that it cancelled its requirement
+// to accept VersionID of the program's agreement: AcceptanceID counts as
+// before. Restore: the version was retired (a closed partner's lapse stays).
+type AgreementWithdrawal struct {
+	PartnerID    string
+	Program      string
+	VersionID    string
+	AcceptanceID string
+	Restore      bool
+}
+
+// ApplyReacceptanceCancelled clears the version due from the program's
+// enrollments and, on a retirement, gives a lapsed enrollment its earlier
+// acceptance back (domain.Partner.WithdrawReacceptance): a qualified one is
+// active again. Callers: the agreements consumer (it acts as an operator).
+func (a *App) ApplyReacceptanceCancelled(ctx context.Context, p auth.Principal, cmd AgreementWithdrawal) (LifecycleResult, error) {
+	if err := p.Require(auth.RoleOperator); err != nil {
+		return LifecycleResult{}, err
+	}
+	program, err := parseProgram(cmd.Program)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	version, acceptance := normalize.Text(cmd.VersionID), normalize.Text(cmd.AcceptanceID)
+	return a.change(ctx, p, cmd.PartnerID, "withdraw re-acceptance", func(partner *domain.Partner, now time.Time) (bool, error) {
+		return partner.WithdrawReacceptance(program, version, acceptance, cmd.Restore, now)
+	})
+}

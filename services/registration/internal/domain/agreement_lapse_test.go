@@ -150,3 +150,61 @@ func TestAnEnrollmentAddedLaterTakesTheAgreementAsItIs(t *testing.T) {
 		t.Fatalf("an enrollment added after the lapse: %+v", e)
 	}
 }
+
+// TestARetiredVersionGivesTheLapsedAgreementBack: agreements cancels the
+// re-acceptance of a version it retired. The enrollment that lapsed for it
+// has its earlier acceptance back and is active again (one status event);
+// one only asked to accept it no longer shows it due; a closed partner's
+// lapse stays; a replay changes nothing (before round 45 the enrollment
+// stayed qualified for good, asking for a version nobody can accept).
+func TestARetiredVersionGivesTheLapsedAgreementBack(t *testing.T) {
+	p, _ := activeReseller(t)
+	due, at := t0.Add(30*24*time.Hour), t0.Add(30*24*time.Hour+time.Minute)
+	if _, err := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, at, at); err != nil {
+		t.Fatal(err)
+	}
+	p.PullEvents()
+	closed := p.Snapshot()
+
+	later := at.Add(time.Hour)
+	if changed, err := p.WithdrawReacceptance(ProgramIndirectReseller, "v2026", "AC-1", true, later); err != nil || !changed {
+		t.Fatalf("withdraw: %v %v", changed, err)
+	}
+	e, _ := p.Enrollment(ProgramIndirectReseller)
+	if e.Status != EnrollmentActive || e.AgreementID != "AC-1" || e.AgreementVersion != "v2025" || e.AgreementLapsed != nil || e.AgreementDue != nil {
+		t.Fatalf("enrollment after the withdrawal: %+v", e)
+	}
+	evs := p.PullEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if c := evs[0].(EnrollmentStatusChanged); c.From != EnrollmentQualified || c.To != EnrollmentActive || c.Reason != ReasonReacceptanceCancelled || c.AgreementID != "AC-1" {
+		t.Fatalf("status event %+v", c)
+	}
+	if changed, _ := p.WithdrawReacceptance(ProgramIndirectReseller, "v2026", "AC-1", true, later); changed || len(p.PullEvents()) != 0 {
+		t.Fatal("a replay of the withdrawal changed the partner")
+	}
+
+	// Only due: no longer shown, nothing moves.
+	if _, err := p.RequireReacceptance(ProgramIndirectReseller, "v2027", due.Add(time.Hour), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if changed, _ := p.WithdrawReacceptance(ProgramIndirectReseller, "v2027", "AC-1", true, later); !changed || len(p.PullEvents()) != 0 {
+		t.Fatal("the withdrawal of a version due did not clear it, or moved the enrollment")
+	}
+	if e, _ := p.Enrollment(ProgramIndirectReseller); e.AgreementDue != nil || e.Status != EnrollmentActive {
+		t.Fatalf("enrollment: %+v", e)
+	}
+
+	// A closed partner's withdrawal (restore off) leaves the lapse.
+	c, err := RehydratePartner(closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WithdrawReacceptance(ProgramIndirectReseller, "v2026", "AC-1", false, later); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := c.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentQualified || e.AgreementLapsed == nil || len(c.PullEvents()) != 0 {
+		t.Fatalf("closed partner's enrollment: %+v", e)
+	}
+}

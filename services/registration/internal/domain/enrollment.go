@@ -128,6 +128,11 @@ type AgreementRevision struct {
 	VersionID string    `json:"version_id"` // the version to accept
 	DueBy     time.Time `json:"due_by"`
 	At        time.Time `json:"at"` // when agreements asked, or found it overdue
+	// PriorAgreementID and PriorAgreementVersion: on a lapse, the
+	// acceptance that stopped counting, given back if agreements cancels
+	// the requirement (Partner.WithdrawReacceptance; since round 45).
+	PriorAgreementID      string `json:"prior_agreement_id,omitempty"`
+	PriorAgreementVersion string `json:"prior_agreement_version,omitempty"`
 }
 
 // AcceptedBy is what remains due once version is accepted: nothing when it

@@ -76,6 +76,10 @@ const (
 	// ReasonReacceptanceOverdue: the program agreement's new version was
 	// not accepted by its deadline; the acceptance no longer counts.
 	ReasonReacceptanceOverdue = "agreement_reacceptance_overdue"
+	// ReasonReacceptanceCancelled: agreements cancelled the overdue
+	// re-acceptance (the version was retired): the earlier acceptance
+	// counts again.
+	ReasonReacceptanceCancelled = "agreement_reacceptance_cancelled"
 )
 
 // PartnerStandingChanged: the partner's standing changed (its status, or

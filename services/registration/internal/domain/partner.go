@@ -441,11 +441,55 @@ func (p *Partner) LapseAgreement(program Program, version string, dueBy, at, now
 		if e.Program != program || !e.hasAgreement() || (version != "" && e.AgreementVersion == version) {
 			continue
 		}
+		lapsed := &AgreementRevision{VersionID: version, DueBy: dueBy, At: at,
+			PriorAgreementID: e.AgreementID, PriorAgreementVersion: e.AgreementVersion}
 		e.AgreementID, e.AgreementVersion, p.updatedAt = "", "", now
-		e.AgreementDue, e.AgreementLapsed = nil, &AgreementRevision{VersionID: version, DueBy: dueBy, At: at}
+		e.AgreementDue, e.AgreementLapsed = nil, lapsed
 		changed = true
 		if e.Status == EnrollmentActive {
 			if err := p.move(e, EnrollmentQualified, ReasonReacceptanceOverdue, now); err != nil {
+				return false, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+// WithdrawReacceptance records that agreements cancelled its requirement to
+// accept version of the program's agreement (the version was retired, or
+// the partner's account was closed), so the acceptance the partner had
+// (acceptanceID) counts as before: no enrollment shows the version due any
+// more, and, when restore is set (a retirement), one whose agreement lapsed
+// for that version has its earlier acceptance back — a qualified one is
+// active again (reason agreement_reacceptance_cancelled), one waiting for
+// its e-mail confirmation will be active by it. A closed partner's lapse
+// stays (closure is final). An enrollment that accepted another version
+// since, and a replay, change nothing.
+func (p *Partner) WithdrawReacceptance(program Program, version, acceptanceID string, restore bool, now time.Time) (changed bool, err error) {
+	if !program.Valid() || program == ProgramPartnerNetwork {
+		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
+	}
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
+		if e.Program != program {
+			continue
+		}
+		if e.AgreementDue != nil && e.AgreementDue.VersionID == version {
+			e.AgreementDue, p.updatedAt, changed = nil, now, true
+		}
+		l := e.AgreementLapsed
+		if !restore || l == nil || l.VersionID != version || e.AgreementID != "" {
+			continue
+		}
+		e.AgreementID, e.AgreementVersion = l.PriorAgreementID, l.PriorAgreementVersion
+		if e.AgreementID == "" || (acceptanceID != "" && acceptanceID != e.AgreementID) {
+			// a lapse recorded before its prior acceptance was kept, or
+			// agreements knows a later one: agreements' word
+			e.AgreementID, e.AgreementVersion = acceptanceID, ""
+		}
+		e.AgreementLapsed, p.updatedAt, changed = nil, now, true
+		if e.Status == EnrollmentQualified {
+			if err := p.move(e, EnrollmentActive, ReasonReacceptanceCancelled, now); err != nil {
 				return false, err
 			}
 		}

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -84,6 +85,86 @@ func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
 	req = e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
 	if req.Status != 200 || strings.Contains(string(req.Body), "agreement_reacceptance_overdue") {
 		t.Fatalf("requirements after the new acceptance: %d %s", req.Status, req.Body)
+	}
+	if dl := e.deadLetters(t); len(dl) != 0 {
+		t.Fatalf("dead letters: %d", len(dl))
+	}
+}
+
+// TestARetiredVersionMakesTheLapsedEnrollmentActiveAgain: the partner let
+// a new reseller agreement version lapse (qualified), then an operator
+// retired that version and agreements cancelled the requirement. Before
+// round 45 registration never heard of it: the enrollment stayed qualified
+// for good and its requirements view asked for a version agreements refuses
+// (409 agreements.version_retired). Now the earlier acceptance counts again:
+// the enrollment is active (a status change with the reason, valid against
+// the contract), the view asks for nothing; the news again changes nothing.
+func TestARetiredVersionMakesTheLapsedEnrollmentActiveAgain(t *testing.T) {
+	e := start(t)
+	view := e.approved(t, time.Now().UTC())
+	pid, lid := view["partner_id"].(string), view["location_id"].(string)
+	eid := enrollmentID(t, view, "indirect_reseller")
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: "AC-1", PartnerID: pid,
+		LocationID: lid, EnrollmentID: eid, Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2025-07",
+		AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()}), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	due, overdueAt := time.Now().UTC().Add(-time.Minute).Truncate(time.Second), time.Now().UTC()
+	e.publish(t, agreementsv1.TypeReacceptanceOverdue, mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid,
+		LocationID: lid, Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: overdueAt}), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "qualified")
+
+	cancelled := mustJSON(t, agreementsv1.ReacceptanceCancelled{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
+		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", CurrentAcceptanceID: "AC-1", DueBy: due,
+		OverdueAt: &overdueAt, Reason: agreementsv1.CancelledVersionRetired, CancelledAt: time.Now().UTC()})
+	if err := contract.ValidateJSON(agreementsv1.TypeReacceptanceCancelled, cancelled); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, agreementsv1.TypeReacceptanceCancelled, cancelled, nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	back := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged), func(ev ce.Event) bool {
+		return ev.Subject == pid && strings.Contains(string(ev.Data), `"reason":"agreement_reacceptance_cancelled"`)
+	})
+	if err := contract.ValidateJSON(regv1.TypeEnrollmentStatusChanged, back.Data); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(back.Data), `"agreement_id":"AC-1"`) || !strings.Contains(string(back.Data), `"to":"active"`) {
+		t.Fatalf("status change: %s", back.Data)
+	}
+	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
+	req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
+	if req.Status != 200 || strings.Contains(string(req.Body), "indirect_reseller-2026-12") || !strings.Contains(string(req.Body), `"can_transact":true`) {
+		t.Fatalf("requirements after the retirement: %d %s", req.Status, req.Body)
+	}
+	var full struct {
+		Enrollments []struct {
+			Program          string          `json:"program"`
+			AgreementID      string          `json:"agreement_id"`
+			AgreementVersion string          `json:"agreement_version"`
+			AgreementLapsed  json.RawMessage `json:"agreement_lapsed"`
+		} `json:"enrollments"`
+	}
+	if err := json.Unmarshal(e.do(t, "GET", "/v1/partners/"+pid, e.token(t, operator), "", nil).Body, &full); err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range full.Enrollments {
+		if en.Program == "indirect_reseller" && (en.AgreementID != "AC-1" || en.AgreementVersion != "indirect_reseller-2025-07" || en.AgreementLapsed != nil) {
+			t.Fatalf("enrollment: %+v", en)
+		}
+	}
+	e.publish(t, agreementsv1.TypeReacceptanceCancelled, cancelled, nil) // the news again, another event id
+	time.Sleep(500 * time.Millisecond)
+	n := 0
+	for _, m := range e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeEnrollmentStatusChanged)) {
+		ev, err := decodeRaw(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Subject == pid && strings.Contains(string(ev.Data), `"reason":"agreement_reacceptance_cancelled"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("status changes by the withdrawal: %d, want 1", n)
 	}
 	if dl := e.deadLetters(t); len(dl) != 0 {
 		t.Fatalf("dead letters: %d", len(dl))

@@ -52,6 +52,7 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// publishes a version that requires it: nothing on an onboarding.
 		{Type: agreementsv1.TypeReacceptanceRequired, Inbox: "on_reacceptance_required", Handle: h.OnReacceptanceRequired},
 		{Type: agreementsv1.TypeReacceptanceOverdue, Inbox: "on_reacceptance_overdue", Handle: h.OnReacceptanceOverdue},
+		{Type: agreementsv1.TypeReacceptanceCancelled, Inbox: "on_reacceptance_cancelled", Handle: h.OnReacceptanceCancelled},
 		// A confirmed address is mostly bookkeeping here (verification's own
 		// consumer drives the review; only an enrollment approved before its
 		// address was confirmed moves on it, with a person to act next): the
@@ -280,6 +281,31 @@ func (h *Handlers) OnReacceptanceOverdue(ctx context.Context, ev ce.Event) error
 	ctx = auth.WithPrincipal(ctx, p)
 	_, err := h.App.ApplyAgreementLapsed(ctx, p, app.AgreementRevision{PartnerID: o.PartnerID, Program: o.Program,
 		VersionID: o.VersionID, DueBy: o.DueBy, At: o.OverdueAt})
+	return err
+}
+
+// OnReacceptanceCancelled undoes the news of a re-acceptance agreements no
+// longer requires (since round 45): the version no longer shows due, and
+// when it was retired an enrollment that lapsed for it has its earlier
+// acceptance back — active again. Before, such an enrollment stayed
+// qualified for good, its requirements view asking for a version nobody
+// could accept (409 agreements.version_retired).
+func (h *Handlers) OnReacceptanceCancelled(ctx context.Context, ev ce.Event) error {
+	var c agreementsv1.ReacceptanceCancelled
+	if err := ev.DecodeData(&c, false); err != nil {
+		return err
+	}
+	if c.PartnerID == "" || c.Program == "" || c.VersionID == "" || c.CurrentAcceptanceID == "" || c.Reason == "" {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation,
+			Detail: "re-acceptance cancelled without partner_id, program, version_id, current_acceptance_id or reason"}
+	}
+	if c.Program == regv1.ProgramPartnerNetwork {
+		return nil // accepted at registration; nothing was due
+	}
+	p := internal(ev)
+	ctx = auth.WithPrincipal(ctx, p)
+	_, err := h.App.ApplyReacceptanceCancelled(ctx, p, app.AgreementWithdrawal{PartnerID: c.PartnerID, Program: c.Program,
+		VersionID: c.VersionID, AcceptanceID: c.CurrentAcceptanceID, Restore: c.Reason == agreementsv1.CancelledVersionRetired})
 	return err
 }
 
