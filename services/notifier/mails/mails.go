@@ -113,6 +113,9 @@ const (
 	// AcceptanceRefused: an acceptance kept pending (202) could not be
 	// recorded when the verification decision arrived.
 	AcceptanceRefused = "agreements.acceptance_refused"
+	// ReacceptanceWithdrawn: the version a partner was asked to accept
+	// again was retired before it did; its earlier acceptance stands.
+	ReacceptanceWithdrawn = "agreements.reacceptance_withdrawn"
 	// The provider's side of a relationship: how the reseller answered
 	// its request, and the relationship ended by the reseller.
 	RequestAccepted = "relationships.request_accepted"
@@ -151,6 +154,8 @@ var Kinds = []Kind{
 		"the program, the new version, the date by which to accept it, the agreements link"},
 	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
 		"the deadline passed: the old acceptance no longer counts; for the provider and reseller programs, the delegated access on its side is on hold meanwhile (the other party is told) and no request or authorisation can be made; accept the new version (link)"},
+	{ReacceptanceWithdrawn, agreementsv1.TypeReacceptanceCancelled, Transactional, "the partner's contact",
+		"the version of the program agreement the partner was asked to accept (by the date) was withdrawn, so it cannot and need not be accepted; the earlier acceptance stays in force and nothing is needed (the agreements link); when the deadline had passed: the partner can transact in the program again and, for the provider and reseller programs, the delegated access on its side works again once the other party can do business too (the other party is told), and requests or authorisations can be made again. Not sent when the partner's account was closed"},
 	{AcceptanceRefused, agreementsv1.TypeAcceptanceRefused, Transactional, "the partner's contact",
 		"an acceptance made before agreements knew of the partner or of its approval (answered 202) was not recorded: the program and version, when it was made, why (the refusal in words, and its code), that the administrator may accept again (link). Not sent when the rejection or standing mail already says why (the verification was not approved or was revoked, the partner is not in good standing)"},
 	{Invitation, relv1.TypeRequestCreated, Transactional, "the reseller's contact (its administrator)",
@@ -337,10 +342,14 @@ type DomainProof struct {
 
 // Agreement facts of the agreement mails. Refusal is the error code of an
 // acceptance that could not be recorded, RequestedAt when it was made.
+// OverdueAt is when a withdrawn re-acceptance had been found overdue (zero:
+// withdrawn before its deadline): the partner was told it could no longer
+// transact, and is now told it can again.
 type Agreement struct {
 	Program     string    `json:"program,omitempty"`
 	VersionID   string    `json:"version_id,omitempty"`
 	DueBy       time.Time `json:"due_by,omitzero"`
+	OverdueAt   time.Time `json:"overdue_at,omitzero"`
 	Refusal     string    `json:"refusal,omitempty"`
 	RequestedAt time.Time `json:"requested_at,omitzero"`
 }

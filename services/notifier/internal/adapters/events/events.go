@@ -111,6 +111,7 @@ var catalog = []mail{
 	{mails.VerificationApproved, "mail_verification_approved", from(verificationApproved)},
 	{mails.ReacceptanceRequired, "mail_reacceptance_required", from(reacceptanceRequired)},
 	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", from(reacceptanceOverdue)},
+	{mails.ReacceptanceWithdrawn, "mail_reacceptance_withdrawn", from(reacceptanceWithdrawn)},
 	{mails.AcceptanceRefused, "mail_acceptance_refused", from(acceptanceRefused)},
 	{mails.Invitation, "mail_invitation", from(invitation)},
 	{mails.InvitationReminder, "mail_invitation_reminder", from(invitationReminder)},
@@ -311,6 +312,23 @@ func reacceptanceRequired(_ context.Context, _ *Handlers, p agreementsv1.Reaccep
 func reacceptanceOverdue(_ context.Context, _ *Handlers, p agreementsv1.ReacceptanceOverdue, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Agreement: &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}})
+}
+
+// reacceptanceWithdrawn tells the partner that the version it was asked to
+// accept was retired: its earlier acceptance stands, and when the deadline
+// had passed it can transact again. A requirement cancelled because the
+// partner's account was closed mails nothing: the closure is final, and the
+// standing mail has told the partner what remains.
+func reacceptanceWithdrawn(_ context.Context, _ *Handlers, p agreementsv1.ReacceptanceCancelled, req *domain.MailRequest) (bool, error) {
+	if p.Reason != agreementsv1.CancelledVersionRetired {
+		return true, nil
+	}
+	req.PartnerID, req.Market = p.PartnerID, p.Market
+	a := &mails.Agreement{Program: p.Program, VersionID: p.VersionID, DueBy: p.DueBy}
+	if p.OverdueAt != nil {
+		a.OverdueAt = *p.OverdueAt
+	}
+	return false, setData(req, mails.Data{Agreement: a})
 }
 
 // toldElsewhere are the refusals of a pending acceptance whose cause
