@@ -24,7 +24,9 @@ const (
 	TypeDocumentAccepted   = "com.partnerhub.verification.document.accepted.v1"
 	TypeDocumentsSatisfied = "com.partnerhub.verification.documents.satisfied.v1"
 	TypeCaseReopened       = "com.partnerhub.verification.case.reopened.v1"
-	TypeReminderDue        = "com.partnerhub.verification.reminder.due.v1"
+	// TypeCaseWithdrawn: since round 45.
+	TypeCaseWithdrawn = "com.partnerhub.verification.case.withdrawn.v1"
+	TypeReminderDue   = "com.partnerhub.verification.reminder.due.v1"
 )
 
 // Check names (the three independent checks of a case).
@@ -375,4 +377,20 @@ type CaseReopened struct {
 	TaskID     string    `json:"task_id"`
 	ReopenedBy string    `json:"reopened_by"`
 	ReopenedAt time.Time `json:"reopened_at"`
+}
+
+// CaseWithdrawn: the partner's account was closed while its case had work
+// under way (a review re-opened after a revocation or a reactivation, a
+// profile change's review): a pending case is withdrawn (To withdrawn), the
+// open review tasks are cancelled (TasksCancelled) — no verifier takes
+// them, no documents are due and no reminder is sent — and the case is never
+// reviewed again or revoked. Reason: partner_closed.
+type CaseWithdrawn struct {
+	CaseID         string    `json:"case_id"`
+	PartnerID      string    `json:"partner_id"`
+	From           string    `json:"from"`
+	To             string    `json:"to"`
+	Reason         string    `json:"reason"`
+	TasksCancelled []string  `json:"tasks_cancelled,omitempty"`
+	WithdrawnAt    time.Time `json:"withdrawn_at"`
 }

@@ -36,6 +36,7 @@ var kinds = map[string]apperr.Kind{
 	domain.ErrCaseNotApproved.Code:         apperr.KindConflict,
 	domain.ErrCaseAlreadyRevoked.Code:      apperr.KindConflict,
 	domain.ErrCaseNotReopenable.Code:       apperr.KindConflict,
+	domain.ErrPartnerClosed.Code:           apperr.KindConflict,
 	domain.ErrInvalidDomainProof.Code:      apperr.KindInvalid,
 	domain.ErrDomainProofNotFound.Code:     apperr.KindConflict,
 }

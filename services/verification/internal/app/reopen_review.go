@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -55,15 +56,22 @@ func (a *App) ReopenReview(ctx context.Context, p auth.Principal, cmd ReopenRevi
 // verification cares: what it added.
 type StandingChanged struct {
 	PartnerID string
+	Closed    bool // the change closed the partner's account
 	Added     []string
 	Note      string
 }
 
 // ApplyStandingChanged re-opens the review of a partner that registration
-// reactivates after a long inactivity (reason reverification_required).
-// Other standing changes need nothing from verification. Callers: the
-// registration consumer.
+// reactivates after a long inactivity (reason reverification_required),
+// and withdraws the case's work under way when the partner's account is
+// closed (domain.Case.WithdrawForClosure; since round 45 — before, a
+// closed partner's re-opened review stayed in the verifiers' queue, its
+// documents due and reminded). Other standing changes need nothing from
+// verification. Callers: the registration consumer.
 func (a *App) ApplyStandingChanged(ctx context.Context, cmd StandingChanged) error {
+	if cmd.Closed {
+		return a.withdrawForClosure(ctx, cmd.PartnerID)
+	}
 	if !slices.Contains(cmd.Added, "reverification_required") {
 		return nil
 	}
@@ -78,5 +86,19 @@ func (a *App) ApplyStandingChanged(ctx context.Context, cmd StandingChanged) err
 	return translate(a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {
 		_, err := c.ReopenReview(domain.ReopenForReactivation, note, "registration", a.Clock.Now(), a.rules(c.Market))
 		return err
+	}))
+}
+
+func (a *App) withdrawForClosure(ctx context.Context, partnerID string) error {
+	c, err := a.Cases.GetByPartner(ctx, partnerID)
+	if errors.Is(err, domain.ErrCaseNotFound) {
+		return nil // no case (a partner registered before verification kept cases): nothing under way
+	}
+	if err != nil {
+		return translate(err)
+	}
+	return translate(a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {
+		c.WithdrawForClosure(a.Clock.Now(), a.rules(c.Market))
+		return nil
 	}))
 }

@@ -61,6 +61,9 @@ type Case struct {
 	OpenedAt    time.Time    `json:"opened_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 	ClosedAt    time.Time    `json:"closed_at,omitzero"`
+	// PartnerClosedAt: when the partner's account was closed
+	// (WithdrawForClosure); the case is then never reviewed again.
+	PartnerClosedAt time.Time `json:"partner_closed_at,omitzero"`
 	// TimerAt is the earliest instant FireTimers has work to do (zero: none);
 	// the repository indexes it so a poller finds due cases after a restart.
 	TimerAt time.Time `json:"timer_at,omitzero"`
@@ -218,7 +221,7 @@ func (c *Case) PullEvents() []Event {
 	return ev
 }
 
-// Closed reports whether the case is approved, rejected or revoked.
+// Closed reports whether the case is approved, rejected, revoked or withdrawn.
 func (c *Case) Closed() bool { return c.Status != CasePending }
 
 // Clone returns a deep copy without pending events.

@@ -107,6 +107,9 @@ const (
 // VerificationApproved again, which lifts the partner's hold. A case already
 // in review changes nothing.
 func (c *Case) ReopenReview(reason, note, by string, now time.Time, r Rules) (bool, error) {
+	if err := c.refuseClosedPartner("reviewed again"); err != nil {
+		return false, err
+	}
 	switch c.Status {
 	case CasePending:
 		return false, nil

@@ -76,6 +76,7 @@ var (
 	ErrCaseNotApproved         = &Error{Code: "verification.case_not_approved", Message: "only an approved case can be revoked"}
 	ErrCaseAlreadyRevoked      = &Error{Code: "verification.case_already_revoked", Message: "the case's approval was already revoked"}
 	ErrCaseNotReopenable       = &Error{Code: "verification.case_not_reopenable", Message: "only an approved or revoked case is reviewed again"}
+	ErrPartnerClosed           = &Error{Code: "verification.partner_closed", Message: "the partner's account was closed; its case is not reviewed again"}
 	ErrInvalidDomainProof      = &Error{Code: "verification.invalid_domain_proof", Message: "the domain proof request is invalid"}
 	ErrDomainProofNotFound     = &Error{Code: "verification.domain_proof_not_found", Message: "the domain proof was not found"}
 )

@@ -63,6 +63,16 @@ type CaseReopened struct {
 	By     string     `json:"by"`
 }
 
+// CaseWithdrawal: the partner's account was closed while the case had work
+// under way: a pending case is withdrawn (To), the open tasks are cancelled.
+type CaseWithdrawal struct {
+	EventMeta
+	From           CaseStatus `json:"from"`
+	To             CaseStatus `json:"to"`
+	Reason         string     `json:"reason"`
+	TasksCancelled []string   `json:"tasks_cancelled,omitempty"`
+}
+
 // ReviewTaskCreated: a check needs a verifier; Content is everything the verifier needs.
 type ReviewTaskCreated struct {
 	EventMeta
@@ -209,3 +219,4 @@ func (VerificationRevoked) EventName() string  { return "verification.case.revok
 func (ReminderDue) EventName() string          { return "verification.reminder.due" }
 func (DocumentsSatisfied) EventName() string   { return "verification.documents.satisfied" }
 func (CaseReopened) EventName() string         { return "verification.case.reopened" }
+func (CaseWithdrawal) EventName() string       { return "verification.case.withdrawn" }

@@ -79,6 +79,9 @@ func (c *Case) Revoke(in RevokeInput, now time.Time) (rev Revocation, replay boo
 	if in.RevokerPartnerID != "" && in.RevokerPartnerID == c.PartnerID {
 		return Revocation{}, false, violation(ErrOwnPartner, in.Revoker+" belongs to partner "+c.PartnerID, "case_id", c.ID)
 	}
+	if err := c.refuseClosedPartner("revoked"); err != nil {
+		return Revocation{}, false, err
+	}
 	switch c.Status {
 	case CaseApproved:
 	case CaseRevoked:

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/domainproof/domainprooftest"
 )
 
@@ -139,4 +141,81 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestAClosedPartnersReviewIsWithdrawn: a partner whose approval was
+// revoked, its review re-opened, closes its account. Before round 45
+// verification heard nothing of it: the review task stayed in the
+// verifiers' queue (and a documents request in it stayed due and
+// reminded). Now the case is withdrawn (verification.case.withdrawn.v1,
+// valid against the contract, naming the cancelled task), the task cannot
+// be claimed, and neither that case nor a closed partner's approved one is
+// reviewed again or revoked (409 verification.partner_closed); the news
+// again changes nothing.
+func TestAClosedPartnersReviewIsWithdrawn(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const reviewing, approved = "PG-CL05-E111-10K", "PG-CL05-E222-20B"
+	vA, vB := e.token(verifierA), e.token(verifierB)
+	for _, p := range []string{reviewing, approved} {
+		task := e.openCase(p, "")
+		e.publish(emailv1.TypeOwnershipConfirmed, p, confirmed(p), nil)
+		svc.call(t, "POST", "/v1/verification/tasks/"+task+"/claim", vA, nil)
+		if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/decisions", vA,
+			map[string]any{"decision_id": "approve-" + p, "outcome": "approve"}); status != http.StatusCreated {
+			t.Fatalf("decide: %d %v", status, body)
+		}
+	}
+	caseID := e.waitEvent(tApproved, reviewing, 1)["case_id"].(string)
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/revocations", vB,
+		map[string]any{"decision_id": "rev-1", "reason": "the register extract was forged"}); status != http.StatusCreated {
+		t.Fatalf("revoke: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/reviews", vB, map[string]any{"note": "a new certificate"}); status != http.StatusCreated {
+		t.Fatalf("reopen: %d %v", status, body)
+	}
+	task := e.waitEvent(verificationv1.TypeCaseReopened, reviewing, 1)["task_id"].(string)
+
+	closure := func(p, from string) registrationv1.PartnerStandingChanged {
+		return registrationv1.PartnerStandingChanged{PartnerID: p, From: from, To: "closed", Reasons: []string{"closed_by_partner"},
+			Added: []string{"closed_by_partner"}, ChangedBy: "admin-1", ChangedAt: time.Now().UTC()}
+	}
+	e.publish(registrationv1.TypePartnerStandingChanged, reviewing, closure(reviewing, "suspended"), nil)
+	w := e.waitEvent(verificationv1.TypeCaseWithdrawn, reviewing, 1)
+	if err := contract.ValidateJSON(verificationv1.TypeCaseWithdrawn, mustMarshal(t, w)); err != nil {
+		t.Fatal(err)
+	}
+	if tc, _ := w["tasks_cancelled"].([]any); w["from"] != "pending" || w["to"] != "withdrawn" || w["reason"] != "partner_closed" ||
+		len(tc) != 1 || tc[0] != task || w["case_id"] != caseID {
+		t.Fatalf("withdrawn %v", w)
+	}
+	status, body := svc.call(t, "GET", "/v1/verification/cases/"+caseID, vB, nil)
+	if status != http.StatusOK || body["status"] != "withdrawn" || body["sub_status"] != "partner_closed" || body["partner_closed_at"] == nil {
+		t.Fatalf("case: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/tasks/"+task+"/claim", vA, nil); status != http.StatusConflict {
+		t.Fatalf("claiming the withdrawn review's task: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/reviews", vB, map[string]any{"note": "again"}); status != http.StatusConflict ||
+		body["code"] != "verification.partner_closed" {
+		t.Fatalf("reviewing a closed partner's case again: %d %v", status, body)
+	}
+
+	e.publish(registrationv1.TypePartnerStandingChanged, approved, closure(approved, "active"), nil)
+	other := e.waitEvent(tApproved, approved, 1)["case_id"].(string)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		status, body := svc.call(t, "POST", "/v1/verification/cases/"+other+"/revocations", vB, map[string]any{"decision_id": "rev-2", "reason": "closed"})
+		if status != http.StatusConflict || body["code"] != "verification.partner_closed" {
+			return fmt.Errorf("revoking a closed partner's approval: %d %v", status, body)
+		}
+		return nil
+	})
+	e.publish(registrationv1.TypePartnerStandingChanged, reviewing, closure(reviewing, "suspended"), nil) // the news again
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.events(verificationv1.TypeCaseWithdrawn, reviewing)); n != 1 {
+		t.Fatalf("withdrawn events: %d, want 1", n)
+	}
+	if n := len(e.events(verificationv1.TypeCaseWithdrawn, approved)); n != 0 {
+		t.Fatalf("a case with nothing under way published %d withdrawn events", n)
+	}
 }

@@ -80,7 +80,8 @@ func (h *Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
 		return err
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return h.App.ApplyStandingChanged(ctx, app.StandingChanged{PartnerID: p.PartnerID, Added: p.Added, Note: p.Note})
+	return h.App.ApplyStandingChanged(ctx, app.StandingChanged{PartnerID: p.PartnerID,
+		Closed: p.To == registrationv1.StandingClosed, Added: p.Added, Note: p.Note})
 }
 
 // OnApplicationSubmitted opens the verification case of a submitted registration.

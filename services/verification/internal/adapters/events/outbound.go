@@ -63,6 +63,9 @@ func Payload(e domain.Event) (string, any, error) {
 	case domain.CaseReopened:
 		return verificationv1.TypeCaseReopened, verificationv1.CaseReopened{CaseID: e.CaseID, PartnerID: e.PartnerID,
 			From: string(e.From), Reason: e.Reason, Note: e.Note, TaskID: e.TaskID, ReopenedBy: e.By, ReopenedAt: utc(e.At)}, nil
+	case domain.CaseWithdrawal:
+		return verificationv1.TypeCaseWithdrawn, verificationv1.CaseWithdrawn{CaseID: e.CaseID, PartnerID: e.PartnerID,
+			From: string(e.From), To: string(e.To), Reason: e.Reason, TasksCancelled: e.TasksCancelled, WithdrawnAt: utc(e.At)}, nil
 	case domain.ReviewTaskCreated:
 		return verificationv1.TypeReviewTaskCreated, taskCreated(e), nil
 	case domain.ReviewTaskClaimed:

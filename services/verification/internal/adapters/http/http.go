@@ -245,6 +245,9 @@ type caseJSON struct {
 	OpenedAt    time.Time          `json:"opened_at"`
 	UpdatedAt   time.Time          `json:"updated_at"`
 	ClosedAt    time.Time          `json:"closed_at,omitzero"`
+	// PartnerClosedAt: the partner's account was closed then; its case is
+	// never reviewed again (since round 45).
+	PartnerClosedAt time.Time `json:"partner_closed_at,omitzero"`
 }
 
 type domainProofJSON struct {
@@ -284,7 +287,8 @@ func (h *Handler) getCase(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) caseView(c *domain.Case) caseJSON {
 	out := caseJSON{CaseID: c.ID, PartnerID: c.PartnerID, LocationID: c.LocationID, Market: c.Market, Status: c.Status,
 		SubStatus: c.SubStatus, Failure: c.Failure, Revocation: c.Revocation, Tasks: []taskSummary{}, Documents: c.Documents,
-		Decisions: c.Decisions, OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt}
+		Decisions: c.Decisions, OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt,
+		PartnerClosedAt: c.PartnerClosedAt}
 	for _, ck := range c.Checks {
 		out.Checks = append(out.Checks, checkJSON{Check: ck, AppealsRemaining: ck.AppealsRemaining(h.Policy)})
 	}

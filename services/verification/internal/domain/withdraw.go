@@ -1,0 +1,54 @@
+package domain
+
+import "time"
+
+// CaseWithdrawn is the status of a case whose review was under way when the
+// partner's account was closed (WithdrawForClosure): nothing more is
+// reviewed, due or decided.
+const CaseWithdrawn CaseStatus = "withdrawn"
+
+// ReasonPartnerClosed is why a case is withdrawn: the partner's account was
+// closed (registration's closure, by the partner or an operator), which is
+// final.
+const ReasonPartnerClosed = "partner_closed"
+
+// WithdrawForClosure records that the partner's account was closed: the
+// review under way ends — a pending case (a review re-opened after a
+// revocation or a reactivation) is withdrawn, every review task still open
+// (a profile change's too) is cancelled, so no verifier takes it, no
+// reminder or deadline of documents runs and no decision is recorded —
+// and the case can no longer be reviewed again or revoked. It reports
+// whether anything changed; a CaseWithdrawal event names what was withdrawn
+// when there was any work to withdraw. A replay changes nothing.
+func (c *Case) WithdrawForClosure(now time.Time, r Rules) bool {
+	if !c.PartnerClosedAt.IsZero() {
+		return false
+	}
+	c.PartnerClosedAt = now
+	from := c.Status
+	var cancelled []string
+	for _, t := range c.Tasks {
+		if t.Active() {
+			t.Status, t.ClaimedBy, t.LeaseUntil = TaskCancelled, "", time.Time{}
+			cancelled = append(cancelled, t.ID)
+		}
+	}
+	if from == CasePending {
+		c.Status, c.SubStatus, c.ClosedAt = CaseWithdrawn, ReasonPartnerClosed, now
+	}
+	if from == CasePending || len(cancelled) > 0 {
+		c.record(CaseWithdrawal{EventMeta: c.meta(now), From: from, To: c.Status, Reason: ReasonPartnerClosed, TasksCancelled: cancelled})
+	}
+	c.settle(now, r)
+	return true
+}
+
+// refuseClosedPartner is the answer to a review or revocation of a closed
+// partner's case.
+func (c *Case) refuseClosedPartner(action string) error {
+	if c.PartnerClosedAt.IsZero() {
+		return nil
+	}
+	return violation(ErrPartnerClosed, "the account of partner "+c.PartnerID+" was closed; its case is not "+action,
+		"case_id", c.ID, "partner_closed_at", c.PartnerClosedAt)
+}
