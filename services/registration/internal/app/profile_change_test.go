@@ -420,3 +420,31 @@ func TestAPendingPartnerCorrectsItsContact(t *testing.T) {
 		t.Fatalf("after the new address confirmed: %s, %s", p.Change.Status, p.Verified.Contact.Email)
 	}
 }
+
+// A profile change waiting for its checks when the partner's account is
+// closed is withdrawn (before round 45 it waited for good, while
+// verification and e-mail ownership ended its review and challenge); a
+// verifier's decision on it is refused as on any decided change.
+func TestClosureWithdrawsAPendingProfileChange(t *testing.T) {
+	h := newHarness()
+	v := h.activePartner(t)
+	ctx := context.Background()
+	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: string(v.PartnerID),
+		Change: domain.ProfileChangeInput{LegalName: ptr("（株）テスト商事ホールディングス")}})
+	if err != nil || res.Change.Status != domain.ChangePending {
+		t.Fatalf("request: %+v %v", res.Change, err)
+	}
+	if _, err := h.app.ClosePartner(ctx, adminOf(v.PartnerID), ClosePartnerCmd{PartnerID: string(v.PartnerID), Note: "we stop"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.app.GetProfile(ctx, operator, string(v.PartnerID))
+	if err != nil || got.Change == nil || got.Change.Status != domain.ChangeWithdrawn || got.Change.DecidedAt.IsZero() ||
+		got.Verified.Company.LegalName != "株式会社テスト商事" {
+		t.Fatalf("profile after the closure: %+v %v", got.Change, err)
+	}
+	_, err = h.app.DecideProfileCheck(ctx, operator, DecideProfileCheckCmd{PartnerID: string(v.PartnerID), ChangeNumber: "1",
+		Check: "company", Outcome: "passed"})
+	if ae, ok := apperr.As(err); !ok || ae.Kind != apperr.KindConflict {
+		t.Fatalf("deciding a withdrawn change: %v", err)
+	}
+}

@@ -34,12 +34,17 @@ type ProfileChangeStatus string
 
 // Profile change states: pending_verification until every re-opened check
 // passed (then applied) or one failed (rejected); a newer request supersedes
-// a pending one. A change that re-opens nothing is applied at once.
+// a pending one, the account's closure withdraws it. A change that re-opens
+// nothing is applied at once.
 const (
 	ChangePending    ProfileChangeStatus = "pending_verification"
 	ChangeApplied    ProfileChangeStatus = "applied"
 	ChangeRejected   ProfileChangeStatus = "rejected"
 	ChangeSuperseded ProfileChangeStatus = "superseded"
+	// ChangeWithdrawn: the partner's account was closed while the change
+	// waited for its checks (since round 45; before, it waited for good):
+	// a closed account's profile never changes.
+	ChangeWithdrawn ProfileChangeStatus = "withdrawn"
 )
 
 // CheckState is the state of one re-opened check.

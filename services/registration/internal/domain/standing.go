@@ -332,8 +332,8 @@ func (p *Partner) Reactivate(by string, reviewAfter Period, now time.Time) (revi
 }
 
 // Close closes an approved partner for good: reason is
-// ReasonClosedByPartner or ReasonClosedByOperator. Closing a closed partner
-// changes nothing.
+// ReasonClosedByPartner or ReasonClosedByOperator; a profile change waiting
+// for its checks is withdrawn. Closing a closed partner changes nothing.
 func (p *Partner) Close(reason StandingReason, by, note string, now time.Time) (bool, error) {
 	if reason != ReasonClosedByPartner && reason != ReasonClosedByOperator {
 		return false, fmt.Errorf("%w: %q is not a closure reason", ErrUnknownHold, reason)
@@ -344,10 +344,17 @@ func (p *Partner) Close(reason StandingReason, by, note string, now time.Time) (
 	if !p.Approved() {
 		return false, fmt.Errorf("partner %s: %w", p.id, ErrNotApproved)
 	}
-	return p.change(by, note, now, func(s *Standing) error {
+	changed, err := p.change(by, note, now, func(s *Standing) error {
 		s.Closure = &Closure{Reason: reason, By: by, Note: note, At: now}
 		return nil
 	})
+	if l := p.profile.Latest; err == nil && changed && l != nil && l.Status == ChangePending {
+		// a change waiting for its checks is withdrawn: verification
+		// cancels its review and e-mail ownership its challenge on the
+		// same news (the standing change)
+		l.Status, l.DecidedAt = ChangeWithdrawn, now
+	}
+	return changed, err
 }
 
 // Period is a configurable length of time in calendar months and days
