@@ -116,6 +116,9 @@ const (
 	// ReacceptanceWithdrawn: the version a partner was asked to accept
 	// again was retired before it did; its earlier acceptance stands.
 	ReacceptanceWithdrawn = "agreements.reacceptance_withdrawn"
+	// ReviewReopened: the review of a partner whose approval was revoked
+	// was re-opened (not sent for a reactivation's review).
+	ReviewReopened = "verification.review_reopened"
 	// The provider's side of a relationship: how the reseller answered
 	// its request, and the relationship ended by the reseller.
 	RequestAccepted = "relationships.request_accepted"
@@ -150,6 +153,8 @@ var Kinds = []Kind{
 		"which check failed and why; FINAL: the decision is final, what the partner can still do (ask support with the case id); RETRY without appeals left: the same"},
 	{VerificationApproved, verificationv1.TypeVerificationApproved, Transactional, "the partner's contact",
 		"the partner ID is valid; for a reseller, the link to accept the reseller agreement (which makes the enrollment active)"},
+	{ReviewReopened, verificationv1.TypeCaseReopened, Transactional, "the partner's contact",
+		"the review of the partner's registration, whose approval was revoked, was re-opened (when) and a reviewer checks the company's details again: nothing is needed now, and if documents are needed a separate mail says which ones and by when; the partner account stays suspended, so the partner cannot transact, until the review approves it, and a mail says when it is active again; the case number for partner support, the documents page. Never the note or who re-opened the review. Not sent for a reactivation's review (the standing mail tells it)"},
 	{ReacceptanceRequired, agreementsv1.TypeReacceptanceRequired, Transactional, "the partner's contact",
 		"the program, the new version, the date by which to accept it, the agreements link"},
 	{ReacceptanceOverdue, agreementsv1.TypeReacceptanceOverdue, Transactional, "the partner's contact",
@@ -325,6 +330,8 @@ type Verification struct {
 	BusinessDaysLeft int       `json:"business_days_left,omitempty"`
 	AppealsRemaining int       `json:"appeals_remaining,omitempty"`
 	Programs         []string  `json:"programs,omitempty"`
+	// ReopenedAt is when the review of a revoked approval was re-opened.
+	ReopenedAt time.Time `json:"reopened_at,omitzero"`
 	// DomainProof is the other cure of an employment request: prove the
 	// contact e-mail's domain by a DNS TXT record or a file at a URL.
 	DomainProof *DomainProof `json:"domain_proof,omitempty"`

@@ -109,6 +109,7 @@ var catalog = []mail{
 	{mails.DocumentsReminder, "mail_documents_reminder", from(documentsReminder)},
 	{mails.VerificationRejected, "mail_verification_rejected", from(verificationRejected)},
 	{mails.VerificationApproved, "mail_verification_approved", from(verificationApproved)},
+	{mails.ReviewReopened, "mail_review_reopened", from(reviewReopened)},
 	{mails.ReacceptanceRequired, "mail_reacceptance_required", from(reacceptanceRequired)},
 	{mails.ReacceptanceOverdue, "mail_reacceptance_overdue", from(reacceptanceOverdue)},
 	{mails.ReacceptanceWithdrawn, "mail_reacceptance_withdrawn", from(reacceptanceWithdrawn)},
@@ -302,6 +303,21 @@ func verificationRejected(_ context.Context, _ *Handlers, p verificationv1.Verif
 func verificationApproved(_ context.Context, _ *Handlers, p verificationv1.VerificationApproved, req *domain.MailRequest) (bool, error) {
 	req.PartnerID, req.Market = p.PartnerID, p.Market
 	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, Programs: programs(p.Enrollments)}})
+}
+
+// reviewReopened tells the partner whose approval was revoked that its
+// review was re-opened: nothing is needed unless documents are asked for,
+// and it stays suspended until the review approves it. A review re-opened
+// for a reactivation (or for a reason newer than this code) mails nothing:
+// the standing mail of the reactivation already says the company is
+// reviewed again. The note (staff's words) and who re-opened the review
+// are not for the partner and stay out of the mail's data.
+func reviewReopened(_ context.Context, _ *Handlers, p verificationv1.CaseReopened, req *domain.MailRequest) (bool, error) {
+	if p.Reason != verificationv1.ReopenedForRevocation {
+		return true, nil
+	}
+	req.PartnerID = p.PartnerID
+	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, ReopenedAt: p.ReopenedAt}})
 }
 
 func reacceptanceRequired(_ context.Context, _ *Handlers, p agreementsv1.ReacceptanceRequired, req *domain.MailRequest) (bool, error) {
