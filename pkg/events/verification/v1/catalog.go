@@ -362,6 +362,9 @@ type ReminderDue struct {
 const (
 	ReopenedForRevocation   = "revocation"
 	ReopenedForReactivation = "reactivation"
+	// ReopenedForReview: a verifier or operator asked for a new review of
+	// an approved case (since round 45; before, it read reactivation).
+	ReopenedForReview = "review"
 )
 
 // CaseReopened: a decided case (approved, or revoked) is reviewed again —

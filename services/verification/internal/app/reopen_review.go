@@ -38,7 +38,9 @@ func (a *App) ReopenReview(ctx context.Context, p auth.Principal, cmd ReopenRevi
 		}
 		reason := domain.ReopenForRevocation
 		if c.Status == domain.CaseApproved {
-			reason = domain.ReopenForReactivation
+			// staff's own re-review of an approved partner (before round
+			// 45 it was published as a reactivation, which it is not)
+			reason = domain.ReopenForReview
 		}
 		if _, err := c.ReopenReview(reason, note, p.Subject, a.Clock.Now(), a.rules(c.Market)); err != nil {
 			return err

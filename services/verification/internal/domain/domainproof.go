@@ -99,6 +99,7 @@ func (c *Case) ProveDomain(method ProofMethod, found []string, now time.Time, r 
 const (
 	ReopenForRevocation   = "revocation"   // the approval was revoked; a re-review may approve it again
 	ReopenForReactivation = "reactivation" // the partner returns after a long inactivity
+	ReopenForReview       = "review"       // a verifier or operator asked for a new review of an approved case
 )
 
 // ReopenReview reviews a decided case again: an approved case (reactivation

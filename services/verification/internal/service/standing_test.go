@@ -124,6 +124,15 @@ func TestReviewedAgainAfterRevocationAndReactivation(t *testing.T) {
 	if again := e.waitEvent(tApproved, revoked, 2); again["decision_id"] != "approve-again" {
 		t.Fatalf("approved again %v", again)
 	}
+	// Staff's own re-review of the approved case is a review, not a
+	// reactivation (as it was published before round 45).
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+caseID+"/reviews", e.token(verifierB),
+		map[string]any{"note": "periodic re-check"}); status != http.StatusCreated {
+		t.Fatalf("re-review of an approved case: %d %v", status, body)
+	}
+	if r := e.waitEvent(verificationv1.TypeCaseReopened, revoked, 2); r["from"] != "approved" || r["reason"] != "review" {
+		t.Fatalf("re-review of an approved case %v", r)
+	}
 
 	e.waitEvent(tApproved, idle, 1)
 	e.publish(registrationv1.TypePartnerStandingChanged, idle, registrationv1.PartnerStandingChanged{PartnerID: idle, From: "inactive", To: "suspended",
