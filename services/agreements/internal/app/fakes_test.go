@@ -289,6 +289,16 @@ func (r memRequirements) ListOpenByPartner(_ context.Context, id string) ([]*dom
 	return r.list(func(st domain.RequirementState) bool { return st.PartnerID == id }), nil
 }
 
+func (r memRequirements) ListOpenOfRetired(_ context.Context) ([]*domain.Requirement, error) {
+	r.s.mu.Lock()
+	retired := map[string]bool{}
+	for _, v := range r.s.versions {
+		retired[v.ID] = v.RetiredAt != nil
+	}
+	r.s.mu.Unlock()
+	return r.list(func(st domain.RequirementState) bool { return retired[st.VersionID] }), nil
+}
+
 func (r memRequirements) ListOpenDue(_ context.Context, now time.Time) ([]*domain.Requirement, error) {
 	return r.list(func(st domain.RequirementState) bool { return !st.DueBy.After(now) && st.OverdueAt == nil }), nil
 }

@@ -39,6 +39,24 @@ func (uc FireDueTimers) Handle(ctx context.Context, now time.Time) (FireDueTimer
 		}
 		res.FanOutsFinished++
 	}
+	// A retirement cancels its version's open requirements at once; one
+	// interrupted by a crash is finished here (its timer fires a minute
+	// later), not at each requirement's deadline.
+	orphaned, err := uc.d.Requirements.ListOpenOfRetired(ctx)
+	if err != nil {
+		return res, translate(wrapf(err, "list requirements of retired versions"), "list requirements")
+	}
+	for _, r := range orphaned {
+		err := uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
+			if r.Cancel(domain.CancelVersionRetired, now) {
+				res.Cancelled++
+			}
+			return nil
+		})
+		if err != nil {
+			return res, translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
+		}
+	}
 	due, err := uc.d.Requirements.ListOpenDue(ctx, now)
 	if err != nil {
 		return res, translate(wrapf(err, "list due requirements"), "list requirements")

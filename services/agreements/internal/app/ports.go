@@ -97,6 +97,9 @@ type RequirementRepository interface {
 	ListOpenByVersion(ctx context.Context, versionID string) ([]*domain.Requirement, error)
 	// ListOpenByPartner returns the partner's open requirements.
 	ListOpenByPartner(ctx context.Context, partnerID string) ([]*domain.Requirement, error)
+	// ListOpenOfRetired returns open requirements whose version is retired
+	// (a bounded batch).
+	ListOpenOfRetired(ctx context.Context) ([]*domain.Requirement, error)
 	// ListOpenDue returns open requirements due at or before now whose overdue
 	// event is not yet recorded (OverdueAt nil), so a poller's work stays bounded.
 	ListOpenDue(ctx context.Context, now time.Time) ([]*domain.Requirement, error)

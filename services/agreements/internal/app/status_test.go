@@ -219,8 +219,8 @@ func TestAClosedPartnerIsAskedToAcceptNothing(t *testing.T) {
 }
 
 // A retirement that stored the version but crashed before cancelling its
-// requirements is finished by the timer at the deadline: cancelled, never
-// overdue.
+// requirements is finished by the retirement's timer: cancelled, never
+// overdue, and not left due until the deadline.
 func TestFireDueTimersCancelsARetiredVersionsRequirement(t *testing.T) {
 	f := newFixture(t)
 	f.approvedReseller("P1")
@@ -233,11 +233,15 @@ func TestFireDueTimersCancelsARetiredVersionsRequirement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(2*time.Hour))
+	// The retirement's own timer, a minute later, well before the deadline.
+	res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(time.Minute))
 	if err != nil || res.Cancelled != 1 || res.Overdue != 0 {
 		t.Fatalf("timers = %+v, %v", res, err)
 	}
 	if c := eventsOf[domain.ReacceptanceCancelled](f.store); len(c) != 1 || c[0].Reason != domain.CancelVersionRetired {
 		t.Fatalf("cancelled events = %+v", c)
+	}
+	if res, err := f.app.FireDueTimers.Handle(ctx, f.clock.Now().Add(2*time.Hour)); err != nil || res.Cancelled != 0 || res.Overdue != 0 {
+		t.Fatalf("at the deadline = %+v, %v", res, err)
 	}
 }

@@ -95,6 +95,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	base.Timers.Handle(postgres.TimerReacceptanceDue, fire)
 	base.Timers.Handle(postgres.TimerFanOut, fire)
+	base.Timers.Handle(postgres.TimerRetirement, fire)
 	if err := base.Mount(s.Declaration()); err != nil {
 		base.Close()
 		return nil, err

@@ -35,6 +35,10 @@ const (
 	// TimerFanOut fires a while after a requires_reacceptance version is
 	// published, to finish a fan-out that a crash interrupted.
 	TimerFanOut = "agreements.fan_out"
+	// TimerRetirement fires a while after a version is retired, to cancel
+	// the requirements a crash left open (the retiring request normally
+	// cancels them at once, each in its own transaction).
+	TimerRetirement = "agreements.retirement"
 )
 
 // FanOutGrace is how long after publishing the fan-out check fires: the

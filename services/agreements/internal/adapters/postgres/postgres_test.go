@@ -74,7 +74,7 @@ func (e *env) outboxTypes(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		for _, typ := range []string{agreementsv1.TypeVersionPublished, agreementsv1.TypeVersionRetired,
-			agreementsv1.TypeAcceptanceRecorded, agreementsv1.TypeReacceptanceRequired, agreementsv1.TypeReacceptanceOverdue,
+			agreementsv1.TypeAcceptanceRecorded, agreementsv1.TypeReacceptanceRequired, agreementsv1.TypeReacceptanceOverdue, agreementsv1.TypeReacceptanceCancelled,
 			agreementsv1.TypeAcceptanceSuspended, agreementsv1.TypeAcceptanceReinstated} {
 			if strings.Contains(s, typ) {
 				out = append(out, typ)
@@ -231,6 +231,11 @@ func TestVersionsRoundTripAndImmutability(t *testing.T) {
 	if s := got.State(); s.RetiredAt == nil || !s.RetiredAt.Equal(t0.Add(2*time.Hour)) || s.RetiredBy != "op-3" || s.FanOutPending ||
 		s.TextSHA256 != want.TextSHA256 {
 		t.Fatalf("after retire: %+v", s)
+	}
+	var due time.Time
+	if err := e.admin.QueryRow(ctx, `SELECT due_at FROM agreements.timers WHERE kind = $1 AND key = $2`,
+		postgres.TimerRetirement, d.ID).Scan(&due); err != nil || !due.Equal(t0.Add(2*time.Hour).Add(postgres.FanOutGrace)) {
+		t.Fatalf("retirement timer due %v (%v)", due, err)
 	}
 	all, err := repo.ListByProgram(ctx, "indirect_reseller")
 	if err != nil || len(all) != 1 {
@@ -398,6 +403,12 @@ func TestRequirementsAddOnceAndTimer(t *testing.T) {
 	if open, err := repo.ListOpen(ctx, key); err != nil || len(open) != 1 {
 		t.Fatalf("open = %d (%v)", len(open), err)
 	}
+	if open, err := repo.ListOpenByPartner(ctx, "PG-REQ1"); err != nil || len(open) != 1 || open[0].ID() != "R1" {
+		t.Fatalf("open of the partner = %d (%v)", len(open), err)
+	}
+	if open, err := repo.ListOpenOfRetired(ctx); err != nil || len(open) != 0 {
+		t.Fatalf("open of retired versions before the retirement = %d (%v)", len(open), err)
+	}
 	// ReadKey reads the same in one round trip, in a transaction too.
 	for _, inTx := range []bool{false, true} {
 		var ks app.KeyState
@@ -442,6 +453,24 @@ func TestRequirementsAddOnceAndTimer(t *testing.T) {
 	}
 	if byV, err := repo.ListOpenByVersion(ctx, newer.ID()); err != nil || len(byV) != 1 {
 		t.Fatalf("by version = %d (%v)", len(byV), err)
+	}
+	if err := e.store.Versions().Update(ctx, newer.ID(), func(v *domain.Version) error { v.Retire("op", t0.Add(3*time.Hour)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := repo.ListOpenOfRetired(ctx); err != nil || len(open) != 1 || open[0].ID() != "R1" {
+		t.Fatalf("open of retired versions = %d (%v)", len(open), err)
+	}
+	if err := repo.Update(ctx, "R1", func(r *domain.Requirement) error {
+		r.Cancel(domain.CancelVersionRetired, t0.Add(3*time.Hour))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := repo.ListOpenOfRetired(ctx); err != nil || len(open) != 0 {
+		t.Fatalf("open of retired versions after the cancellation = %d (%v)", len(open), err)
+	}
+	if n := len(e.outboxTypes(t)); e.outboxTypes(t)[n-1] != agreementsv1.TypeReacceptanceCancelled {
+		t.Fatalf("outbox = %v, want the cancellation last", e.outboxTypes(t))
 	}
 }
 

@@ -66,6 +66,13 @@ func (r *Requirements) ListOpenByPartner(ctx context.Context, partnerID string) 
 		WHERE partner_id = $1 AND status = 'open' ORDER BY due_by, id`, partnerID)
 }
 
+// ListOpenOfRetired returns open requirements whose version is retired (a
+// retirement a crash interrupted).
+func (r *Requirements) ListOpenOfRetired(ctx context.Context) ([]*domain.Requirement, error) {
+	return r.list(ctx, `SELECT `+requirementColumns+` FROM requirements
+		WHERE status = 'open' AND version_id IN (SELECT id FROM versions WHERE retired_at IS NOT NULL) ORDER BY due_by, id LIMIT 1000`)
+}
+
 // ListOpenDue returns open requirements due at or before now whose overdue
 // event is not recorded yet.
 func (r *Requirements) ListOpenDue(ctx context.Context, now time.Time) ([]*domain.Requirement, error) {

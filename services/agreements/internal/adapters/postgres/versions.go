@@ -101,6 +101,9 @@ func (r *Versions) Update(ctx context.Context, id string, fn func(*domain.Versio
 			if _, err := tx.Exec(ctx, lockProgramExclusive, programLockClass, string(v.Program())); err != nil {
 				return fmt.Errorf("lock program %s: %w", v.Program(), err)
 			}
+			if err := r.s.schedule(ctx, tx, TimerRetirement, id, v.State().RetiredAt.Add(FanOutGrace)); err != nil {
+				return err
+			}
 		}
 		st := v.State()
 		if _, err := tx.Exec(ctx, `UPDATE versions SET retired_at = $2, retired_by = $3, fan_out_pending = $4 WHERE id = $1`,
