@@ -5,13 +5,20 @@ import (
 	"time"
 )
 
-func TestRequirementLifecycle(t *testing.T) {
+// reacceptance is partner P1's current acceptance and a requires_reacceptance
+// version rv2 (a day's window) that it must accept.
+func reacceptance(t *testing.T) (*Acceptance, *Version) {
+	t.Helper()
 	p := registeredPartner(t, VerificationApproved)
 	cur := mustAccept(t, p, mustVersion(t, nil), nil)
-	v2 := mustVersion(t, func(d *VersionDraft) {
+	return cur, mustVersion(t, func(d *VersionDraft) {
 		d.ID, d.EffectiveFrom = "rv2", t0.Add(time.Hour)
 		d.Policy, d.ReacceptanceWindow = "requires_reacceptance", 24*time.Hour
 	})
+}
+
+func TestRequirementLifecycle(t *testing.T) {
+	cur, v2 := reacceptance(t)
 	due := v2.ReacceptanceDeadline()
 
 	r := NewRequirement("R1", cur, v2, t0)
@@ -51,12 +58,7 @@ func TestRequirementLifecycle(t *testing.T) {
 // A requirement cancelled after its deadline tells who acted on the overdue
 // event that the earlier acceptance counts again; once closed, nothing more.
 func TestACancelledRequirementGivesTheEarlierAcceptanceBack(t *testing.T) {
-	p := registeredPartner(t, VerificationApproved)
-	cur := mustAccept(t, p, mustVersion(t, nil), nil)
-	v2 := mustVersion(t, func(d *VersionDraft) {
-		d.ID, d.EffectiveFrom = "rv2", t0.Add(time.Hour)
-		d.Policy, d.ReacceptanceWindow = "requires_reacceptance", 24*time.Hour
-	})
+	cur, v2 := reacceptance(t)
 	due := v2.ReacceptanceDeadline()
 	r := NewRequirement("R1", cur, v2, t0)
 	r.MarkOverdue(due)
