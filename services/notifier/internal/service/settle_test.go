@@ -15,6 +15,7 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	relv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -193,5 +194,28 @@ func TestARestoredChallengeWaitsForTheStandingToSettle(t *testing.T) {
 	}
 	if want, states := []string{"email_ownership.verify.v1 delivered ", "email_ownership.verify.v1 failed "}, h.mailStates(first.PartnerID); !slices.Equal(states, want) {
 		t.Errorf("the mails: %v, want %v", states, want)
+	}
+}
+
+// TestAReopenedReviewFollowsTheStandingMail: a review re-opened right after
+// the revocation that suspended the partner is mailed after the standing
+// mail, which waits MAIL_SETTLE: the partner reads "suspended" before
+// "your review was re-opened", not the other way round (as on make run).
+func TestAReopenedReviewFollowsTheStandingMail(t *testing.T) {
+	const settle = time.Second
+	h := start(t, opts{settle: settle})
+	const p, addr = "PG-RE0P-0000-1SE", "jiro@reopen-order.example.co.jp"
+	h.registered(p, "株式会社じゅんばん工業", addr)
+	h.contactsKnown(1)
+	publishSeq(t, h, registrationv1.TypePartnerStandingChanged, p, 5, registrationv1.PartnerStandingChanged{PartnerID: p,
+		From: "active", To: "suspended", Reasons: []string{"verification_revoked"}, Added: []string{"verification_revoked"},
+		Lifted: []string{}, ChangedBy: "verification", ChangedAt: time.Now().UTC()})
+	time.Sleep(200 * time.Millisecond)
+	publishSeq(t, h, verificationv1.TypeCaseReopened, p, 6, verificationv1.CaseReopened{CaseID: "vc-ORDER", PartnerID: p,
+		From: "revoked", Reason: verificationv1.ReopenedForRevocation, TaskID: "vc-ORDER-t2", ReopenedBy: "reviewer-b",
+		ReopenedAt: time.Now().UTC()})
+	got := h.sent(2)
+	if len(got) != 2 || strings.Contains(got[0].Subject, "審査再開") || !strings.Contains(got[1].Subject, "審査再開") {
+		t.Fatalf("mails in this order, want the standing mail first:\n%s", subjects(got))
 	}
 }

@@ -317,6 +317,11 @@ func reviewReopened(_ context.Context, _ *Handlers, p verificationv1.CaseReopene
 		return true, nil
 	}
 	req.PartnerID = p.PartnerID
+	// It follows the revocation's standing mail, which waits for the
+	// standing to settle: waiting as long keeps the two in that order when
+	// a reviewer re-opens the review at once (seen on make run: "your
+	// review was re-opened" before "your account is suspended").
+	req.Settle = true
 	return false, setData(req, mails.Data{Verification: &mails.Verification{CaseID: p.CaseID, ReopenedAt: p.ReopenedAt}})
 }
 
