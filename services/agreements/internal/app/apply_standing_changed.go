@@ -62,14 +62,24 @@ func cancelOpen(ctx context.Context, d Deps, partnerID string, at time.Time) err
 	if err != nil {
 		return translate(wrapf(err, "list requirements of %s", partnerID), "list requirements")
 	}
+	_, err = cancelAll(ctx, d, open, domain.CancelPartnerClosed, at)
+	return err
+}
+
+// cancelAll cancels each requirement still open (reason: why), each with
+// its ReacceptanceCancelled event, and counts those it cancelled.
+func cancelAll(ctx context.Context, d Deps, open []*domain.Requirement, reason string, at time.Time) (int, error) {
+	n := 0
 	for _, r := range open {
 		err := d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
-			r.Cancel(domain.CancelPartnerClosed, at)
+			if r.Cancel(reason, at) {
+				n++
+			}
 			return nil
 		})
 		if err != nil {
-			return translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
+			return n, translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
 		}
 	}
-	return nil
+	return n, nil
 }

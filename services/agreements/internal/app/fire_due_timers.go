@@ -46,16 +46,10 @@ func (uc FireDueTimers) Handle(ctx context.Context, now time.Time) (FireDueTimer
 	if err != nil {
 		return res, translate(wrapf(err, "list requirements of retired versions"), "list requirements")
 	}
-	for _, r := range orphaned {
-		err := uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
-			if r.Cancel(domain.CancelVersionRetired, now) {
-				res.Cancelled++
-			}
-			return nil
-		})
-		if err != nil {
-			return res, translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
-		}
+	n, err := cancelAll(ctx, uc.d, orphaned, domain.CancelVersionRetired, now)
+	res.Cancelled += n
+	if err != nil {
+		return res, err
 	}
 	due, err := uc.d.Requirements.ListOpenDue(ctx, now)
 	if err != nil {

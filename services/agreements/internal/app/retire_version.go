@@ -45,15 +45,6 @@ func (uc RetireVersion) Handle(ctx context.Context, p auth.Principal, cmd Retire
 	if err != nil {
 		return res, translate(wrapf(err, "list requirements of %s", cmd.VersionID), "list requirements")
 	}
-	for _, r := range open {
-		err := uc.d.Requirements.Update(ctx, r.ID(), func(r *domain.Requirement) error {
-			r.Cancel(domain.CancelVersionRetired, now)
-			return nil
-		})
-		if err != nil {
-			return res, translate(wrapf(err, "cancel requirement %s", r.ID()), "cancel requirement")
-		}
-		res.RequirementsCancelled++
-	}
-	return res, nil
+	res.RequirementsCancelled, err = cancelAll(ctx, uc.d, open, domain.CancelVersionRetired, now)
+	return res, err
 }

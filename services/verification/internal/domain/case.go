@@ -473,11 +473,20 @@ func (c *Case) pendingSubStatus() string {
 
 func (c *Case) close(s CaseStatus, sub string, now time.Time) {
 	c.Status, c.SubStatus, c.ClosedAt = s, sub, now
+	c.cancelActiveTasks()
+}
+
+// cancelActiveTasks cancels the tasks still awaiting a decision (their
+// leases too) and returns their ids.
+func (c *Case) cancelActiveTasks() []string {
+	var ids []string
 	for _, t := range c.Tasks {
 		if t.Active() {
 			t.Status, t.ClaimedBy, t.LeaseUntil = TaskCancelled, "", time.Time{}
+			ids = append(ids, t.ID)
 		}
 	}
+	return ids
 }
 
 // nextID numbers the tasks ("t") and documents ("d") of the case.

@@ -26,13 +26,7 @@ func (c *Case) WithdrawForClosure(now time.Time, r Rules) bool {
 	}
 	c.PartnerClosedAt = now
 	from := c.Status
-	var cancelled []string
-	for _, t := range c.Tasks {
-		if t.Active() {
-			t.Status, t.ClaimedBy, t.LeaseUntil = TaskCancelled, "", time.Time{}
-			cancelled = append(cancelled, t.ID)
-		}
-	}
+	cancelled := c.cancelActiveTasks()
 	if from == CasePending {
 		c.Status, c.SubStatus, c.ClosedAt = CaseWithdrawn, ReasonPartnerClosed, now
 	}
