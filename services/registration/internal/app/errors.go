@@ -35,6 +35,7 @@ const (
 	CodeEnrollmentRejected       = "registration.enrollment_rejected"
 	CodeEnrollmentNotFound       = "registration.enrollment_not_found"
 	CodePartnerClosed            = "registration.partner_closed"
+	CodeDuplicateReleased        = "registration.duplicate_released"
 	CodePartnerRejected          = "registration.partner_rejected"
 	CodeNotInactive              = "registration.not_inactive"
 	CodeAlreadyEnrolled          = "registration.already_enrolled"
@@ -85,6 +86,7 @@ var sentinelMap = []struct {
 	{domain.ErrDuplicateAttemptNotFound, apperr.KindNotFound, CodeDuplicateAttemptNotFound, "no such duplicate attempt"},
 	{domain.ErrClaimAlreadyFiled, apperr.KindConflict, CodeDuplicateClaimExists, "a claim was already filed for this duplicate attempt"},
 	{domain.ErrClaimWindowClosed, apperr.KindConflict, CodeDuplicateClaimExpired, "the time to file a claim for this duplicate attempt has passed; register again or contact support"},
+	{domain.ErrDuplicateReleased, apperr.KindConflict, CodeDuplicateReleased, "the registration this attempt collided with no longer blocks the company (that account was closed, or its registration rejected): submit the registration again, no claim is needed"},
 	{domain.ErrMarketImmutable, apperr.KindConflict, CodeMarketImmutable, "the market of a partner can never be changed; selling in another market needs another registration"},
 	{domain.ErrPartnerDecided, apperr.KindConflict, CodeVerificationDecided, "verification already decided otherwise for this partner"},
 	{domain.ErrNotEnrolled, apperr.KindConflict, CodeNotEnrolled, "the partner is not enrolled in this program"},

@@ -152,6 +152,9 @@ func (r *fakeRepo) UpdateDuplicateAttempt(_ context.Context, id domain.Duplicate
 		return domain.ErrDuplicateAttemptNotFound
 	}
 	hadClaim := a.Claim != nil
+	if p, ok := r.partners[a.ExistingPartnerID]; ok {
+		a.ExistingStatus = p.Status
+	}
 	if err := fn(&a); err != nil {
 		return err
 	}

@@ -28,7 +28,11 @@ type DuplicateClaimResult struct {
 // FileDuplicateClaim records the claim for review and emits
 // DuplicateClaimFiled (through the repository). Callers: the upstream system
 // that made the attempt, or an operator; anyone else is told the attempt does
-// not exist. One claim per attempt, within domain.ClaimWindow.
+// not exist. One claim per attempt, within domain.ClaimWindow, while the
+// partner it collided with holds the company's identity: once that account
+// is closed (or its registration rejected) the company may register again,
+// and the claim is refused (domain.ErrDuplicateReleased; the repository
+// loads the existing partner's status with the attempt).
 func (a *App) FileDuplicateClaim(ctx context.Context, p auth.Principal, cmd FileDuplicateClaimCmd) (DuplicateClaimResult, error) {
 	if err := p.Require(auth.RoleUpstreamSystem, auth.RoleOperator); err != nil {
 		return DuplicateClaimResult{}, err

@@ -19,6 +19,11 @@ var (
 	ErrDuplicateAttemptNotFound = errors.New("duplicate attempt not found")
 	ErrClaimAlreadyFiled        = errors.New("a claim was already filed for this duplicate attempt")
 	ErrClaimWindowClosed        = errors.New("the time to file a claim for this duplicate attempt has passed")
+	// ErrDuplicateReleased: the partner the attempt collided with no longer
+	// holds the company's identity (its account was closed, or its
+	// registration rejected): there is nothing to claim, the company can
+	// register again.
+	ErrDuplicateReleased = errors.New("the partner this registration collided with no longer holds the company's identity")
 )
 
 // DuplicateAttempt records a registration refused as a duplicate, so that the
@@ -33,6 +38,9 @@ type DuplicateAttempt struct {
 	AttemptedBy       string             `json:"attempted_by"` // principal subject
 	AttemptedAt       time.Time          `json:"attempted_at"`
 	Claim             *DuplicateClaim    `json:"claim,omitempty"`
+	// ExistingStatus is the existing partner's status as the repository
+	// loaded it with the attempt (not stored with it).
+	ExistingStatus PartnerStatus `json:"-"`
 
 	events []Event
 }
@@ -58,8 +66,10 @@ func NewDuplicateAttempt(id DuplicateAttemptID, dup *DuplicateError, reg Registr
 	}
 }
 
-// FileClaim files the one claim an attempt may have, within ClaimWindow, and
-// records DuplicateClaimFiled. The statement (why the applicant is the
+// FileClaim files the one claim an attempt may have, within ClaimWindow and
+// while the existing partner holds the company's identity (a closed account
+// or a rejected registration does not: ErrDuplicateReleased, the company
+// may register again), and records DuplicateClaimFiled. The statement (why the applicant is the
 // entity, or why it is a different one) is required.
 func (a *DuplicateAttempt) FileClaim(id ClaimID, statement, by string, now time.Time) error {
 	if a.Claim != nil {
@@ -67,6 +77,9 @@ func (a *DuplicateAttempt) FileClaim(id ClaimID, statement, by string, now time.
 	}
 	if now.Sub(a.AttemptedAt) > ClaimWindow {
 		return fmt.Errorf("attempt %s: %w", a.ID, ErrClaimWindowClosed)
+	}
+	if a.ExistingStatus != "" && !holdsIdentity(a.ExistingStatus) {
+		return fmt.Errorf("attempt %s: partner %s is %s: %w", a.ID, a.ExistingPartnerID, a.ExistingStatus, ErrDuplicateReleased)
 	}
 	v := &validator{}
 	statement, _ = v.text("statement", statement, true, MaxClaimStatement)

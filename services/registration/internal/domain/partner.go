@@ -192,9 +192,16 @@ func (p *Partner) IdentityKeys() []IdentityKey {
 	return append(p.registration.Normalized.IdentityKeys(), p.locationIdentityKeys()...)
 }
 
-// HoldsIdentity reports whether the partner still claims its identity keys;
-// a rejected registration releases them so that the company can register again.
-func (p *Partner) HoldsIdentity() bool { return p.status != PartnerStatusRejected }
+// HoldsIdentity reports whether the partner still claims its identity keys:
+// a rejected registration and a closed account release them so that the
+// company can register again (a new partner, reviewed from the start; a
+// closure is final for the account it closed, not for the company).
+func (p *Partner) HoldsIdentity() bool { return holdsIdentity(p.status) }
+
+// holdsIdentity reports whether a partner of status claims its identity keys.
+func holdsIdentity(s PartnerStatus) bool {
+	return s != PartnerStatusRejected && s != PartnerStatusClosed
+}
 
 // ChangeMarket refuses any change of market: selling in another market needs
 // another registration. Setting the same market is a no-op.

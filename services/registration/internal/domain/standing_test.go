@@ -210,6 +210,9 @@ func TestClosure(t *testing.T) {
 		t.Fatalf("close: %v %v", changed, err)
 	}
 	wantStanding(t, p, PartnerStatusClosed, ReasonClosedByOperator)
+	if p.HoldsIdentity() {
+		t.Error("a closed account still holds its company's identity keys")
+	}
 	if evs := standingEvents(p); len(evs) != 1 || evs[0].From != PartnerStatusSuspended || evs[0].To != PartnerStatusClosed ||
 		evs[0].Note != "fraud confirmed" {
 		t.Fatalf("events %+v", evs)

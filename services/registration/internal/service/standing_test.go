@@ -328,3 +328,41 @@ func TestInactivityJobAndReactivation(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAClosedAccountLetsTheCompanyRegisterAgain: a closed account lets go
+// of its company's identity keys, as a rejected registration does (since
+// round 46; before, the company was refused as a duplicate of its closed
+// account for good, and a claim on the refusal asked the closed account's
+// administrator to add the claimant). A claim on a refusal made while the
+// account was open is refused with registration.duplicate_released.
+func TestAClosedAccountLetsTheCompanyRegisterAgain(t *testing.T) {
+	e := start(t)
+	pid := e.approved(t, time.Now().UTC())["partner_id"].(string)
+	up := e.token(t, upstream)
+	r := e.do(t, "POST", "/v1/registrations", up, "application/json", mustJSON(t, registration()))
+	if r.Status != 409 || r.json(t)["code"] != "registration.duplicate_entity" {
+		t.Fatalf("the same company while the account is open: %d %s", r.Status, r.Body)
+	}
+	attempt := r.json(t)["duplicate_attempt_id"].(string)
+
+	if r := e.do(t, "POST", "/v1/partners/"+pid+"/closure", e.token(t, operator), "application/json", []byte(`{"note":"the company asked"}`)); r.Status != 200 {
+		t.Fatalf("close: %d %s", r.Status, r.Body)
+	}
+	e.waitStanding(t, pid, "closed", "closed_by_operator")
+
+	claim := e.do(t, "POST", "/v1/duplicate-claims", up, "application/json",
+		mustJSON(t, map[string]string{"duplicate_attempt_id": attempt, "statement": "We are the company."}))
+	if claim.Status != 409 || claim.json(t)["code"] != "registration.duplicate_released" {
+		t.Fatalf("a claim on the closed account: %d %s", claim.Status, claim.Body)
+	}
+	again := e.do(t, "POST", "/v1/registrations", up, "application/json", mustJSON(t, registration()))
+	if again.Status != 201 {
+		t.Fatalf("the same company after the closure: %d %s", again.Status, again.Body)
+	}
+	if next := again.json(t)["partner_id"]; next == pid || next == "" {
+		t.Fatalf("registered again as %v (the closed account is %s)", next, pid)
+	}
+	if st := e.partner(t, pid).Status; st != "closed" {
+		t.Fatalf("the closed account is %s now", st)
+	}
+}

@@ -262,7 +262,9 @@ func (r *Repository) RecordDuplicateAttempt(ctx context.Context, a *domain.Dupli
 func (r *Repository) UpdateDuplicateAttempt(ctx context.Context, id domain.DuplicateAttemptID, fn func(*domain.DuplicateAttempt) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var data []byte
-		err := tx.QueryRow(ctx, `SELECT data FROM duplicate_attempts WHERE id = $1 FOR UPDATE`, string(id)).Scan(&data)
+		var existing *string
+		err := tx.QueryRow(ctx, `SELECT a.data, p.status FROM duplicate_attempts a LEFT JOIN partners p ON p.id = a.existing_id
+			WHERE a.id = $1 FOR UPDATE OF a`, string(id)).Scan(&data, &existing)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.ErrDuplicateAttemptNotFound
 		}
@@ -272,6 +274,9 @@ func (r *Repository) UpdateDuplicateAttempt(ctx context.Context, id domain.Dupli
 		var a domain.DuplicateAttempt
 		if err := json.Unmarshal(data, &a); err != nil {
 			return err
+		}
+		if existing != nil {
+			a.ExistingStatus = domain.PartnerStatus(*existing)
 		}
 		if err := fn(&a); err != nil {
 			return err
