@@ -68,11 +68,16 @@ type StandingChanged struct {
 // and withdraws the case's work under way when the partner's account is
 // closed (domain.Case.WithdrawForClosure; since round 45 — before, a
 // closed partner's re-opened review stayed in the verifiers' queue, its
-// documents due and reminded). Other standing changes need nothing from
+// documents due and reminded) and refuses the open duplicate claims about
+// it (since round 46: an upheld one asked the closed account to add the
+// claimant). Other standing changes need nothing from
 // verification. Callers: the registration consumer.
 func (a *App) ApplyStandingChanged(ctx context.Context, cmd StandingChanged) error {
 	if cmd.Closed {
-		return a.withdrawForClosure(ctx, cmd.PartnerID)
+		if err := a.withdrawForClosure(ctx, cmd.PartnerID); err != nil {
+			return err
+		}
+		return a.refuseClaimsOnClosed(ctx, cmd.PartnerID)
 	}
 	if !slices.Contains(cmd.Added, "reverification_required") {
 		return nil

@@ -37,6 +37,7 @@ type ReviewFilter struct {
 	Market           string
 	Unclaimed        bool
 	ExcludePartnerID string // set by ListReviews for verifiers that belong to a partner
+	PartnerID        string // only the reviews of this partner (empty: any)
 	Limit            int
 	After            *page.Position // the page after this review (due time, id; nil: the first page)
 }
@@ -115,18 +116,54 @@ func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
 }
 
 // OpenClaimReview opens the review of a duplicate claim filed with
-// registration (its event); once per claim. Internal trigger.
+// registration (its event); once per claim. A claim about a partner whose
+// account was closed before it arrived (registration refuses one filed
+// after the closure; this one crossed it) is refused at once
+// (domain.Review.RefuseForClosure). Internal trigger.
 func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market string, c domain.ClaimContent) error {
-	ex, err := a.existingFacts(ctx, existingPartnerID)
+	ec, err := a.partnerCase(ctx, existingPartnerID)
 	if err != nil {
 		return err
 	}
-	c.Existing = ex
-	r, err := domain.NewClaimReview(a.newReviewID(), existingPartnerID, market, c, a.Clock.Now(), a.rules(market))
+	if ec != nil {
+		c.Existing = caseFacts(ec)
+	}
+	now := a.Clock.Now()
+	r, err := domain.NewClaimReview(a.newReviewID(), existingPartnerID, market, c, now, a.rules(market))
 	if err != nil {
 		return translate(err)
 	}
+	if ec != nil && !ec.PartnerClosedAt.IsZero() {
+		r.RefuseForClosure(now)
+	}
 	return a.addReview(ctx, r)
+}
+
+// refuseClaimsOnClosed refuses the open duplicate claims about a partner
+// whose account was closed (domain.Review.RefuseForClosure).
+func (a *App) refuseClaimsOnClosed(ctx context.Context, partnerID string) error {
+	repo := a.Reviews
+	if repo == nil {
+		return nil // no reviews kept (unit tests of cases): none to refuse
+	}
+	const page = 100 // each one refused leaves the open ones: the next page is the first again
+	for {
+		open, err := repo.ListReviews(ctx, ReviewFilter{Kind: domain.ReviewDuplicateClaim, PartnerID: partnerID, Limit: page}, a.Clock.Now())
+		if err != nil {
+			return err
+		}
+		for _, r := range open {
+			if err := repo.UpdateReview(ctx, r.ID, func(r *domain.Review) error {
+				r.RefuseForClosure(a.Clock.Now())
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if len(open) < page {
+			return nil
+		}
+	}
 }
 
 // addReview stores a review just opened (nothing when the same claim or

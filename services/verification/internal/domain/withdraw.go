@@ -46,3 +46,31 @@ func (c *Case) refuseClosedPartner(action string) error {
 	return violation(ErrPartnerClosed, "the account of partner "+c.PartnerID+" was closed; its case is not "+action,
 		"case_id", c.ID, "partner_closed_at", c.PartnerClosedAt)
 }
+
+// ReasonExistingPartnerClosed is the reason a duplicate claim is refused by
+// this service, not by a verifier: the account the claim is about was
+// closed, which lets go of the company's registration (registration releases
+// its identity keys), so there is nothing to claim. It is not in the
+// verifiers' catalog (ReviewReasons).
+const ReasonExistingPartnerClosed ReasonCode = "existing_partner_closed"
+
+// ClosureDecider is who decides a claim refused for a closed account.
+const ClosureDecider = "verification"
+
+// RefuseForClosure decides an open duplicate claim about a partner whose
+// account was closed: refused with ReasonExistingPartnerClosed, so that no
+// verifier reviews it and an upheld claim never asks the closed account to
+// add the claimant; the claimant reads that the company may register again.
+// A review of another kind, or a decided or cancelled one, is left as it
+// is; it reports whether anything changed.
+func (r *Review) RefuseForClosure(now time.Time) bool {
+	if r.Status != ReviewOpen || r.Kind != ReviewDuplicateClaim {
+		return false
+	}
+	r.Decision = &ReviewDecision{ID: r.ID + ":" + string(ReasonExistingPartnerClosed), Outcome: ReviewRefused,
+		Reason: ReasonExistingPartnerClosed, DecidedBy: ClosureDecider, DecidedAt: now,
+		ReasonText: "The account this registration was refused for has since been closed, which frees the company's registration: register the company again; no claim is needed."}
+	r.Status, r.UpdatedAt, r.ClaimedBy, r.LeaseUntil = ReviewDecided, now, "", time.Time{}
+	r.events = append(r.events, DuplicateClaimDecided{Review: *r.snapshot()})
+	return true
+}

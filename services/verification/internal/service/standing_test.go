@@ -228,3 +228,55 @@ func TestAClosedPartnersReviewIsWithdrawn(t *testing.T) {
 		t.Fatalf("a case with nothing under way published %d withdrawn events", n)
 	}
 }
+
+// TestClaimsOnAClosedAccountAreRefused: a duplicate claim is about an
+// existing partner whose administrator is asked, when the claim is upheld,
+// to add the claimant to the account. Before round 46 the claims about a
+// partner whose account was closed stayed in the verifiers' queue, and an
+// upheld one asked the closed account to add a user. Now the closure refuses
+// them (verification.duplicate_claim.refused.v1, reason
+// existing_partner_closed, decided by this service, valid against the
+// contract), a claim that crossed the closure is refused when it arrives,
+// neither is listed for verifiers, and the news again refuses nothing more.
+func TestClaimsOnAClosedAccountAreRefused(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const existing = "PG-CL05-E333-30C"
+	e.openCase(existing, "")
+	claim := func(id string) registrationv1.DuplicateClaimFiled {
+		return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: existing, Market: "JP",
+			MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社未来クラウド", Normalized: "株式会社未来クラウド"},
+			Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"},
+			Statement: "We are this company.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
+	}
+	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-AAAA-BBBB-CC1"), nil)
+	e.waitEvent(verificationv1.TypeReviewOpened, existing, 1)
+
+	e.publish(registrationv1.TypePartnerStandingChanged, existing, registrationv1.PartnerStandingChanged{PartnerID: existing, From: "active",
+		To: "closed", Reasons: []string{"closed_by_operator"}, Added: []string{"closed_by_operator"}, ChangedBy: "ops-1", ChangedAt: time.Now().UTC()}, nil)
+	refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 1)
+	if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
+		t.Fatal(err)
+	}
+	if refused["claim_id"] != "DC-AAAA-BBBB-CC1" || refused["reason"] != "existing_partner_closed" || refused["decided_by"] != "verification" ||
+		refused["reason_text"] == "" {
+		t.Fatalf("refused %v", refused)
+	}
+
+	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-AAAA-BBBB-CC2"), nil) // filed before the closure, heard after
+	if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 2); late["claim_id"] != "DC-AAAA-BBBB-CC2" ||
+		late["reason"] != "existing_partner_closed" {
+		t.Fatalf("the late claim: %v", late)
+	}
+	status, body := svc.call(t, "GET", "/v1/verification/reviews?kind=duplicate_claim", e.token(verifierA), nil)
+	if items, _ := body["items"].([]any); status != http.StatusOK || len(items) != 0 {
+		t.Fatalf("open claim reviews: %d %v", status, body)
+	}
+
+	e.publish(registrationv1.TypePartnerStandingChanged, existing, registrationv1.PartnerStandingChanged{PartnerID: existing, From: "active",
+		To: "closed", Reasons: []string{"closed_by_operator"}, Added: []string{"closed_by_operator"}, ChangedBy: "ops-1", ChangedAt: time.Now().UTC()}, nil)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, existing)); n != 2 {
+		t.Fatalf("refused events: %d, want 2", n)
+	}
+}

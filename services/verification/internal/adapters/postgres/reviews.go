@@ -136,8 +136,9 @@ func (r *Repository) ListReviews(ctx context.Context, f app.ReviewFilter, now ti
 		  AND ($4 = '' OR partner_id <> $4)
 		  AND (NOT $5 OR claimed_by = '' OR lease_until IS NULL OR lease_until <= $6)
 		  AND ($8::timestamptz IS NULL OR (due_at, id) > ($8, $9))
+		  AND ($10 = '' OR partner_id = $10)
 		ORDER BY due_at, id LIMIT $7`,
-		status, string(f.Kind), f.Market, f.ExcludePartnerID, f.Unclaimed, now, f.Limit, afterDue(f.After), afterID(f.After))
+		status, string(f.Kind), f.Market, f.ExcludePartnerID, f.Unclaimed, now, f.Limit, afterDue(f.After), afterID(f.After), f.PartnerID)
 	if err != nil {
 		return nil, fmt.Errorf("list reviews: %w", err)
 	}
