@@ -40,6 +40,10 @@ var staffOnly = map[string][]string{
 	registrationv1.TypeDuplicateClaimFiled:   {"statement"},
 	verificationv1.TypeDuplicateClaimRefused: {"message"},
 	verificationv1.TypeDuplicateClaimUpheld:  {"message"},
+	// The company's earlier accounts (rejected, closed) named for the
+	// reviewers of its new registration: another account's history.
+	registrationv1.TypeApplicationSubmitted: {"earlier_accounts"},
+	verificationv1.TypeReviewTaskCreated:    {"earlier_accounts"},
 }
 
 // StaffOnly returns the data members of eventType only staff read (none

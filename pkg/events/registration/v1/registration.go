@@ -80,6 +80,20 @@ type ApplicationSubmitted struct {
 	Affirmations              Affirmations        `json:"affirmations"`
 	SubmittedBy               string              `json:"submitted_by"`
 	SubmittedAt               time.Time           `json:"submitted_at"`
+	// EarlierAccounts are the company's accounts in the market that had let
+	// go of its identity (rejected, or closed) when it registered again
+	// (since round 46; for staff: the event feed and webhooks redact it
+	// outside staff).
+	EarlierAccounts []EarlierAccount `json:"earlier_accounts,omitempty"`
+}
+
+// EarlierAccount is an earlier account of the same company (an identity
+// key equal), with the keys that matched.
+type EarlierAccount struct {
+	PartnerID  string    `json:"partner_id"`
+	Status     string    `json:"status"`
+	MatchedOn  []string  `json:"matched_on"`
+	ReleasedAt time.Time `json:"released_at"`
 }
 
 // LegalName as submitted and normalized (legal forms expanded, widths folded).

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 )
 
 // The rest of the verification catalog: facts about cases, checks, review
@@ -136,6 +137,10 @@ type ReviewTaskCreated struct {
 	CreatedAt     time.Time        `json:"created_at"`
 	DueAt         time.Time        `json:"due_at"`
 	Decide        DecisionGuidance `json:"decide"`
+	// EarlierAccounts are the company's earlier accounts (rejected, closed)
+	// that registration named when it registered again (since round 46;
+	// registration.application.submitted.v1's, for staff).
+	EarlierAccounts []registrationv1.EarlierAccount `json:"earlier_accounts,omitempty"`
 }
 
 // DecisionGuidance tells a verifier service how to answer a task.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/partnerhub/onboarding/pkg/ids"
+	"slices"
 	"sync"
 	"time"
 
@@ -305,4 +306,29 @@ func (r *fakeRepo) IdentityConflicts(_ context.Context, market domain.Country, k
 		}
 	}
 	return dup, nil
+}
+
+func (r *fakeRepo) EarlierAccounts(_ context.Context, market domain.Country, keys []domain.IdentityKey) ([]domain.EarlierAccount, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.EarlierAccount
+	for _, s := range r.partners {
+		p, err := domain.RehydratePartner(s)
+		if err != nil {
+			return nil, err
+		}
+		if p.HoldsIdentity() || p.Market() != market {
+			continue
+		}
+		var matched []domain.IdentityKeyKind
+		for _, k := range p.IdentityKeys() {
+			if slices.Contains(keys, k) {
+				matched = append(matched, k.Kind)
+			}
+		}
+		if len(matched) > 0 {
+			out = append(out, domain.EarlierAccount{PartnerID: p.ID(), Status: p.Status(), MatchedOn: matched, ReleasedAt: s.UpdatedAt})
+		}
+	}
+	return out, nil
 }

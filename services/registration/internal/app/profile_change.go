@@ -26,6 +26,9 @@ const (
 // any of some identity keys (the duplicate check of a profile change).
 type IdentityChecker interface {
 	IdentityConflicts(ctx context.Context, market domain.Country, keys []domain.IdentityKey, except domain.PartnerID) (*domain.DuplicateError, error)
+	// EarlierAccounts finds the partners of market that let go of any of
+	// keys (a rejected registration, a closed account).
+	EarlierAccounts(ctx context.Context, market domain.Country, keys []domain.IdentityKey) ([]domain.EarlierAccount, error)
 }
 
 // RequestProfileChangeCmd asks to change a partner's profile.

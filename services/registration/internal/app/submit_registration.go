@@ -29,6 +29,12 @@ func (a *App) SubmitRegistration(ctx context.Context, p auth.Principal, in domai
 	if err != nil {
 		return RegistrationView{}, translate(err, "submit registration")
 	}
+	// The company's accounts that let go of its identity are named for the
+	// reviewers (a look-up before the insert: a closure committing meanwhile
+	// is missed, which only leaves its account unnamed).
+	if reg.EarlierAccounts, err = a.repo.EarlierAccounts(ctx, reg.Normalized.Market, reg.Normalized.IdentityKeys()); err != nil {
+		return RegistrationView{}, translate(err, "find earlier accounts")
+	}
 	for range maxIDAttempts {
 		partner := domain.NewPartner(reg, a.ids, p.Subject, now)
 		err = a.repo.Create(ctx, partner)

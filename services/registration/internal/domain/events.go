@@ -33,6 +33,7 @@ type RegistrationSubmitted struct {
 	Affirmations              Affirmations        `json:"affirmations"`
 	SubmittedBy               string              `json:"submitted_by"` // principal subject
 	SubmittedAt               time.Time           `json:"submitted_at"`
+	EarlierAccounts           []EarlierAccount    `json:"earlier_accounts,omitempty"`
 }
 
 // LegalNameFacts is a legal name as submitted and normalized.

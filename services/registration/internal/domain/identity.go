@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // IdentityKeyKind names one way two registrations can be the same legal entity.
@@ -24,6 +25,17 @@ const (
 type IdentityKey struct {
 	Kind  IdentityKeyKind `json:"kind"`
 	Value string          `json:"value"`
+}
+
+// EarlierAccount is an account of the same company (any identity key
+// equal) that let go of its identity keys before a registration was
+// submitted: its registration was rejected, or it was closed. The company
+// may register again; its reviewers are told of the earlier account.
+type EarlierAccount struct {
+	PartnerID  PartnerID         `json:"partner_id"`
+	Status     PartnerStatus     `json:"status"` // rejected or closed
+	MatchedOn  []IdentityKeyKind `json:"matched_on"`
+	ReleasedAt time.Time         `json:"released_at"`
 }
 
 // IdentityKeys computes the keys of a normalized registration from the

@@ -71,6 +71,10 @@ type AffirmationsInput struct {
 type Registration struct {
 	Input      RegistrationInput      `json:"input"`
 	Normalized NormalizedRegistration `json:"normalized"`
+	// EarlierAccounts are the company's accounts in the market that had let
+	// go of its identity when it was submitted (found by the repository;
+	// the submission's event names them for the reviewers).
+	EarlierAccounts []EarlierAccount `json:"earlier_accounts,omitempty"`
 }
 
 // NormalizedRegistration is the canonical form of a registration.

@@ -137,6 +137,7 @@ func NewPartner(reg Registration, ids IDIssuer, submittedBy string, now time.Tim
 		Affirmations:              n.Affirmations,
 		SubmittedBy:               submittedBy,
 		SubmittedAt:               now,
+		EarlierAccounts:           slices.Clone(reg.EarlierAccounts),
 	})
 	return p
 }

@@ -359,8 +359,29 @@ func TestAClosedAccountLetsTheCompanyRegisterAgain(t *testing.T) {
 	if again.Status != 201 {
 		t.Fatalf("the same company after the closure: %d %s", again.Status, again.Body)
 	}
-	if next := again.json(t)["partner_id"]; next == pid || next == "" {
+	next, _ := again.json(t)["partner_id"].(string)
+	if next == pid || next == "" {
 		t.Fatalf("registered again as %v (the closed account is %s)", next, pid)
+	}
+	// The new registration names the closed account for its reviewers.
+	var submitted map[string]any
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, m := range e.streamEvents(t, "REGISTRATION", ce.Topic(regv1.TypeApplicationSubmitted)) {
+			if m.Header.Get(ce.HSubject) == next {
+				if err := contract.ValidateJSON(regv1.TypeApplicationSubmitted, m.Data); err != nil {
+					t.Fatal(err)
+				}
+				return json.Unmarshal(m.Data, &submitted)
+			}
+		}
+		return fmt.Errorf("no submitted event of %s", next)
+	})
+	earlier, _ := submitted["earlier_accounts"].([]any)
+	if len(earlier) != 1 {
+		t.Fatalf("earlier accounts %v", submitted["earlier_accounts"])
+	}
+	if a := earlier[0].(map[string]any); a["partner_id"] != pid || a["status"] != "closed" || len(a["matched_on"].([]any)) != 3 || a["released_at"] == nil {
+		t.Fatalf("earlier account %v", a)
 	}
 	if st := e.partner(t, pid).Status; st != "closed" {
 		t.Fatalf("the closed account is %s now", st)

@@ -73,8 +73,22 @@ type Case struct {
 	// registration (an upstream system acts only for the partners it
 	// registered); empty on cases opened before it was recorded.
 	RegisteredBy string `json:"registered_by,omitempty"`
+	// EarlierAccounts are the company's earlier accounts that registration
+	// named when it registered again (rejected, closed): for staff only.
+	EarlierAccounts []EarlierAccount `json:"earlier_accounts,omitempty"`
 
 	events []Event
+}
+
+// EarlierAccount is an earlier account of the same company (an identity
+// key equal) that had let go of the company's identity — its registration
+// rejected, or the account closed — when the company registered again. Its
+// own case here tells the reviewer how it ended.
+type EarlierAccount struct {
+	PartnerID  string    `json:"partner_id"`
+	Status     string    `json:"status"`
+	MatchedOn  []string  `json:"matched_on"`
+	ReleasedAt time.Time `json:"released_at"`
 }
 
 // OpenInput is the registration as the verification service needs it.
@@ -94,6 +108,8 @@ type OpenInput struct {
 	Enrollments []Enrollment
 	// DomainProofToken is a random token for the domain proof (see DomainProof).
 	DomainProofToken string
+	// EarlierAccounts: the company's earlier accounts (registration's).
+	EarlierAccounts []EarlierAccount
 }
 
 var marketRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -154,6 +170,7 @@ func Open(id string, in OpenInput, pre PreCheck, now time.Time, r Rules) (*Case,
 		WebsiteDomain: WebsiteDomain(in.Website),
 		Enrollments:   slices.Clone(in.Enrollments),
 		Status:        CasePending, OpenedAt: now, UpdatedAt: now,
+		EarlierAccounts: slices.Clone(in.EarlierAccounts),
 	}
 	if in.DomainProofToken != "" && c.Contact.EmailDomain != "" {
 		c.DomainProof = &DomainProof{Domain: c.Contact.EmailDomain, Token: in.DomainProofToken}
@@ -249,6 +266,7 @@ func (c *Case) Redacted() *Case {
 	if out.Revocation != nil {
 		out.Revocation.Reason = ""
 	}
+	out.EarlierAccounts = nil // another account's history
 	return out
 }
 
@@ -400,7 +418,7 @@ func (c *Case) createTask(ck *Check, id string, respondsTo ReasonCode, now time.
 		PartnerID: c.PartnerID, LocationID: c.LocationID, Market: c.Market, Check: ck.Kind,
 		Submitted: c.Submitted, Normalized: c.Normalized,
 		ContactEmail: c.Contact.Email, ContactDomain: c.Contact.EmailDomain, WebsiteDomain: c.WebsiteDomain,
-		PreCheck: ck.PreCheck, RespondsTo: respondsTo, DueAt: t.DueAt,
+		PreCheck: ck.PreCheck, RespondsTo: respondsTo, DueAt: t.DueAt, EarlierAccounts: slices.Clone(c.EarlierAccounts),
 	}
 	for _, d := range c.Documents {
 		if d.Check == ck.Kind {

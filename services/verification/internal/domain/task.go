@@ -32,6 +32,8 @@ type TaskContent struct {
 	// ProfileChange is the number of the registration profile change whose
 	// proposed facts the task reviews (0: the registration's own review).
 	ProfileChange int `json:"profile_change,omitempty"`
+	// EarlierAccounts are the company's earlier accounts (the case's).
+	EarlierAccounts []EarlierAccount `json:"earlier_accounts,omitempty"`
 }
 
 // ReviewTask is a unit of work for a verifier, owned by its Case.

@@ -269,7 +269,7 @@ func TestClaimsOnAClosedAccountAreRefused(t *testing.T) {
 		t.Fatalf("the late claim: %v", late)
 	}
 	status, body := svc.call(t, "GET", "/v1/verification/reviews?kind=duplicate_claim", e.token(verifierA), nil)
-	if items, _ := body["items"].([]any); status != http.StatusOK || len(items) != 0 {
+	if items, ok := body["reviews"].([]any); status != http.StatusOK || !ok || len(items) != 0 {
 		t.Fatalf("open claim reviews: %d %v", status, body)
 	}
 
@@ -278,5 +278,60 @@ func TestClaimsOnAClosedAccountAreRefused(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, existing)); n != 2 {
 		t.Fatalf("refused events: %d, want 2", n)
+	}
+}
+
+// TestAnEarlierAccountIsNamedToTheReviewers: a company registering again
+// after its account was closed (or its registration rejected) is a new
+// partner; since round 46 registration names the earlier account in the
+// submission, and the review task (its event, valid against the contract,
+// and the queue) and the case show it to staff — never to the partner's
+// side, which reads the case without it.
+func TestAnEarlierAccountIsNamedToTheReviewers(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	const again, earlier = "PG-AG41-N111-10M", "PG-CL05-E444-40F"
+	released := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	sub := submitted(again, "")
+	sub.EarlierAccounts = []registrationv1.EarlierAccount{{PartnerID: earlier, Status: "closed",
+		MatchedOn: []string{"name+address", "registration_number"}, ReleasedAt: released}}
+	e.publish(registrationv1.TypeApplicationSubmitted, again, sub, nil)
+	task := e.waitEvent(verificationv1.TypeReviewTaskCreated, again, 1)
+	if err := contract.ValidateJSON(verificationv1.TypeReviewTaskCreated, mustMarshal(t, task)); err != nil {
+		t.Fatal(err)
+	}
+	named := func(v any) error {
+		as, _ := v.([]any)
+		if len(as) != 1 {
+			return fmt.Errorf("earlier accounts %v", v)
+		}
+		if a := as[0].(map[string]any); a["partner_id"] != earlier || a["status"] != "closed" || len(a["matched_on"].([]any)) != 2 ||
+			a["released_at"] != released.Format(time.RFC3339) {
+			return fmt.Errorf("earlier account %v", a)
+		}
+		return nil
+	}
+	if err := named(task["earlier_accounts"]); err != nil {
+		t.Fatalf("the task event: %v", err)
+	}
+	status, body := svc.call(t, "GET", "/v1/verification/tasks?unclaimed=true", e.token(verifierA), nil)
+	found := false
+	for _, x := range body["tasks"].([]any) {
+		if c := x.(map[string]any)["task"].(map[string]any)["content"].(map[string]any); c["partner_id"] == again {
+			found = true
+			if err := named(c["earlier_accounts"]); err != nil {
+				t.Fatalf("the queue: %v", err)
+			}
+		}
+	}
+	if status != http.StatusOK || !found {
+		t.Fatalf("queue: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "GET", "/v1/verification/partners/"+again+"/case", e.token(verifierA), nil); status != http.StatusOK || named(body["earlier_accounts"]) != nil {
+		t.Fatalf("the case for a verifier: %d %v", status, body)
+	}
+	if status, body := svc.call(t, "GET", "/v1/verification/partners/"+again+"/case", e.token(partnerAdmin(again)), nil); status != http.StatusOK ||
+		body["earlier_accounts"] != nil {
+		t.Fatalf("the case for the partner: %d %v", status, body)
 	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -70,6 +71,27 @@ func queueDropOldKeys(b *pgx.Batch, p *domain.Partner, before []domain.IdentityK
 func (r *Repository) IdentityConflicts(ctx context.Context, market domain.Country, keys []domain.IdentityKey, except domain.PartnerID) (*domain.DuplicateError, error) {
 	kinds, values := keyColumns(keys, nil)
 	return conflicts(ctx, pg.Q(ctx, r.pool), market, kinds, values, except)
+}
+
+// EarlierAccounts finds the partners of market that let go of any of keys
+// (rejected, closed), oldest release first, each with the kinds that matched.
+func (r *Repository) EarlierAccounts(ctx context.Context, market domain.Country, keys []domain.IdentityKey) ([]domain.EarlierAccount, error) {
+	kinds, values := keyColumns(keys, nil)
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT k.partner_id, min(k.status), array_agg(k.kind ORDER BY k.kind), min(k.released_at)
+		FROM released_identity_keys k JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = k.kind AND q.value = k.value
+		WHERE k.market = $1 GROUP BY k.partner_id ORDER BY min(k.released_at), k.partner_id`, string(market), kinds, values)
+	if err != nil {
+		return nil, fmt.Errorf("earlier accounts: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.EarlierAccount, error) {
+		var a domain.EarlierAccount
+		var matched []string
+		err := row.Scan(&a.PartnerID, &a.Status, &matched, &a.ReleasedAt)
+		for _, m := range matched {
+			a.MatchedOn = append(a.MatchedOn, domain.IdentityKeyKind(m))
+		}
+		return a, err
+	})
 }
 
 // keyColumns are the kinds and values of the keys of ks not in but.

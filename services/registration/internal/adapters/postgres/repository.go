@@ -223,7 +223,9 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 		b := &pgx.Batch{}
 		queueSavePartner(b, s, after, &sBefore)
 		if !p.HoldsIdentity() {
-			b.Queue(`DELETE FROM identity_keys WHERE partner_id = $1`, string(id))
+			b.Queue(`WITH gone AS (DELETE FROM identity_keys WHERE partner_id = $1 RETURNING market, kind, value)
+				INSERT INTO released_identity_keys (market, kind, value, partner_id, status, released_at)
+				SELECT market, kind, value, $1, $2, $3 FROM gone ON CONFLICT DO NOTHING`, string(id), string(s.Status), s.UpdatedAt)
 		}
 		queueDropOldKeys(b, p, keysBefore, nameBefore)
 		q, err := r.queueEvents(ctx, b, events)

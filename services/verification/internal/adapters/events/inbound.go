@@ -112,6 +112,9 @@ func OpenInput(p registrationv1.ApplicationSubmitted) domain.OpenInput {
 	for _, e := range p.Enrollments {
 		in.Enrollments = append(in.Enrollments, domain.Enrollment{ID: e.EnrollmentID, Program: domain.Program(e.Program)})
 	}
+	for _, a := range p.EarlierAccounts {
+		in.EarlierAccounts = append(in.EarlierAccounts, domain.EarlierAccount(a))
+	}
 	return in
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
+	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
@@ -141,7 +142,8 @@ func taskCreated(e domain.ReviewTaskCreated) verificationv1.ReviewTaskCreated {
 		Normalized:   verificationv1.NormalizedFacts(c.Normalized),
 		ContactEmail: c.ContactEmail, ContactDomain: c.ContactDomain, WebsiteDomain: c.WebsiteDomain,
 		RespondsTo: string(c.RespondsTo), ProfileChange: c.ProfileChange, Documents: []verificationv1.DocumentMeta{}, ReasonCodes: ReasonCodesFor(e.Check),
-		CreatedAt: e.At.UTC(), DueAt: e.DueAt.UTC(),
+		EarlierAccounts: earlierAccounts(c.EarlierAccounts),
+		CreatedAt:       e.At.UTC(), DueAt: e.DueAt.UTC(),
 		Decide: verificationv1.DecisionGuidance{EventType: intakev1.TypeVerificationDecisionSubmitted,
 			ClaimPath: ClaimPathPrefix + e.TaskID + "/claim"},
 	}
@@ -189,6 +191,15 @@ func docTypes(ds []domain.DocumentType) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = string(d)
+	}
+	return out
+}
+
+// earlierAccounts maps the case's earlier accounts to the contract's.
+func earlierAccounts(as []domain.EarlierAccount) []registrationv1.EarlierAccount {
+	var out []registrationv1.EarlierAccount
+	for _, a := range as {
+		out = append(out, registrationv1.EarlierAccount(a))
 	}
 	return out
 }

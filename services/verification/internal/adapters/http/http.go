@@ -248,6 +248,9 @@ type caseJSON struct {
 	// PartnerClosedAt: the partner's account was closed then; its case is
 	// never reviewed again (since round 45).
 	PartnerClosedAt time.Time `json:"partner_closed_at,omitzero"`
+	// EarlierAccounts: the company's earlier accounts (staff only: a
+	// redacted case has none).
+	EarlierAccounts []domain.EarlierAccount `json:"earlier_accounts,omitempty"`
 }
 
 type domainProofJSON struct {
@@ -288,7 +291,7 @@ func (h *Handler) caseView(c *domain.Case) caseJSON {
 	out := caseJSON{CaseID: c.ID, PartnerID: c.PartnerID, LocationID: c.LocationID, Market: c.Market, Status: c.Status,
 		SubStatus: c.SubStatus, Failure: c.Failure, Revocation: c.Revocation, Tasks: []taskSummary{}, Documents: c.Documents,
 		Decisions: c.Decisions, OpenedAt: c.OpenedAt, UpdatedAt: c.UpdatedAt, ClosedAt: c.ClosedAt,
-		PartnerClosedAt: c.PartnerClosedAt}
+		PartnerClosedAt: c.PartnerClosedAt, EarlierAccounts: c.EarlierAccounts}
 	for _, ck := range c.Checks {
 		out.Checks = append(out.Checks, checkJSON{Check: ck, AppealsRemaining: ck.AppealsRemaining(h.Policy)})
 	}
