@@ -77,7 +77,7 @@ func (a *App) ApplyStandingChanged(ctx context.Context, cmd StandingChanged) err
 		if err := a.withdrawForClosure(ctx, cmd.PartnerID); err != nil {
 			return err
 		}
-		return a.refuseClaimsOnClosed(ctx, cmd.PartnerID)
+		return a.refuseReleasedClaims(ctx, cmd.PartnerID, domain.ReasonExistingPartnerClosed)
 	}
 	if !slices.Contains(cmd.Added, "reverification_required") {
 		return nil

@@ -117,9 +117,9 @@ func (a *App) withExisting(ctx context.Context, r *domain.Review) error {
 
 // OpenClaimReview opens the review of a duplicate claim filed with
 // registration (its event); once per claim. A claim about a partner whose
-// account was closed before it arrived (registration refuses one filed
-// after the closure; this one crossed it) is refused at once
-// (domain.Review.RefuseForClosure). Internal trigger.
+// account was closed, or whose registration was rejected, before it
+// arrived (registration refuses one filed after; this one crossed it) is
+// refused at once (domain.Review.RefuseReleased). Internal trigger.
 func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market string, c domain.ClaimContent) error {
 	ec, err := a.partnerCase(ctx, existingPartnerID)
 	if err != nil {
@@ -133,15 +133,15 @@ func (a *App) OpenClaimReview(ctx context.Context, existingPartnerID, market str
 	if err != nil {
 		return translate(err)
 	}
-	if ec != nil && !ec.PartnerClosedAt.IsZero() {
-		r.RefuseForClosure(now)
+	if ec != nil {
+		r.RefuseReleased(ec.Released(), now)
 	}
 	return a.addReview(ctx, r)
 }
 
-// refuseClaimsOnClosed refuses the open duplicate claims about a partner
-// whose account was closed (domain.Review.RefuseForClosure).
-func (a *App) refuseClaimsOnClosed(ctx context.Context, partnerID string) error {
+// refuseReleasedClaims refuses the open duplicate claims about a partner
+// that let go of the company's registration (domain.Review.RefuseReleased).
+func (a *App) refuseReleasedClaims(ctx context.Context, partnerID string, reason domain.ReasonCode) error {
 	repo := a.Reviews
 	if repo == nil {
 		return nil // no reviews kept (unit tests of cases): none to refuse
@@ -154,7 +154,7 @@ func (a *App) refuseClaimsOnClosed(ctx context.Context, partnerID string) error 
 		}
 		for _, r := range open {
 			if err := repo.UpdateReview(ctx, r.ID, func(r *domain.Review) error {
-				r.RefuseForClosure(a.Clock.Now())
+				r.RefuseReleased(reason, a.Clock.Now())
 				return nil
 			}); err != nil {
 				return err
@@ -340,4 +340,24 @@ func (a *App) DecideReview(ctx context.Context, p auth.Principal, cmd DecideRevi
 		return err
 	})
 	return r, replayed, translate(err)
+}
+
+// ApplyPartnerRejected records registration's rejection of a partner on its
+// case and refuses the open duplicate claims about it (since round 46: an
+// upheld one asked the rejected applicant to add the claimant, its contact
+// details in the mail). Callers: the registration consumer.
+func (a *App) ApplyPartnerRejected(ctx context.Context, partnerID string) error {
+	c, err := a.partnerCase(ctx, partnerID)
+	if err != nil {
+		return translate(err)
+	}
+	if c != nil {
+		if err := a.Cases.Update(ctx, c.ID, func(c *domain.Case) error {
+			c.MarkPartnerRejected(a.Clock.Now())
+			return nil
+		}); err != nil {
+			return translate(err)
+		}
+	}
+	return a.refuseReleasedClaims(ctx, partnerID, domain.ReasonExistingPartnerRejected)
 }

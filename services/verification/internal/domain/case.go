@@ -64,6 +64,9 @@ type Case struct {
 	// PartnerClosedAt: when the partner's account was closed
 	// (WithdrawForClosure); the case is then never reviewed again.
 	PartnerClosedAt time.Time `json:"partner_closed_at,omitzero"`
+	// PartnerRejectedAt: when registration rejected the partner (since
+	// round 46; MarkPartnerRejected).
+	PartnerRejectedAt time.Time `json:"partner_rejected_at,omitzero"`
 	// TimerAt is the earliest instant FireTimers has work to do (zero: none);
 	// the repository indexes it so a poller finds due cases after a restart.
 	TimerAt time.Time `json:"timer_at,omitzero"`

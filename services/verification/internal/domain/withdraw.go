@@ -47,29 +47,64 @@ func (c *Case) refuseClosedPartner(action string) error {
 		"case_id", c.ID, "partner_closed_at", c.PartnerClosedAt)
 }
 
-// ReasonExistingPartnerClosed is the reason a duplicate claim is refused by
-// this service, not by a verifier: the account the claim is about was
-// closed, which lets go of the company's registration (registration releases
-// its identity keys), so there is nothing to claim. It is not in the
+// The reasons a duplicate claim is refused by this service, not by a
+// verifier: the account the claim is about let go of the company's
+// registration (registration released its identity keys) — it was closed
+// (since round 46), or its registration was rejected — so there is nothing
+// to claim and the company may register again. They are not in the
 // verifiers' catalog (ReviewReasons).
-const ReasonExistingPartnerClosed ReasonCode = "existing_partner_closed"
+const (
+	ReasonExistingPartnerClosed   ReasonCode = "existing_partner_closed"
+	ReasonExistingPartnerRejected ReasonCode = "existing_partner_rejected"
+)
 
-// ClosureDecider is who decides a claim refused for a closed account.
-const ClosureDecider = "verification"
+// releasedReasons are the claimant's texts of those reasons.
+var releasedReasons = map[ReasonCode]string{
+	ReasonExistingPartnerClosed:   "The account this registration was refused for has since been closed, which frees the company's registration: register the company again; no claim is needed.",
+	ReasonExistingPartnerRejected: "The registration this one was refused for has since been rejected, which frees the company's registration: register the company again; no claim is needed.",
+}
 
-// RefuseForClosure decides an open duplicate claim about a partner whose
-// account was closed: refused with ReasonExistingPartnerClosed, so that no
-// verifier reviews it and an upheld claim never asks the closed account to
-// add the claimant; the claimant reads that the company may register again.
-// A review of another kind, or a decided or cancelled one, is left as it
-// is; it reports whether anything changed.
-func (r *Review) RefuseForClosure(now time.Time) bool {
-	if r.Status != ReviewOpen || r.Kind != ReviewDuplicateClaim {
+// ReleasedDecider is who decides a claim refused for a released account.
+const ReleasedDecider = "verification"
+
+// Released is why a claim about the case's partner has nothing to decide:
+// the partner's account was closed or its registration rejected (empty:
+// neither).
+func (c *Case) Released() ReasonCode {
+	switch {
+	case !c.PartnerClosedAt.IsZero():
+		return ReasonExistingPartnerClosed
+	case !c.PartnerRejectedAt.IsZero():
+		return ReasonExistingPartnerRejected
+	}
+	return ""
+}
+
+// MarkPartnerRejected records registration's rejection of the partner (its
+// identity let go); it reports whether anything changed.
+func (c *Case) MarkPartnerRejected(now time.Time) bool {
+	if !c.PartnerRejectedAt.IsZero() {
 		return false
 	}
-	r.Decision = &ReviewDecision{ID: r.ID + ":" + string(ReasonExistingPartnerClosed), Outcome: ReviewRefused,
-		Reason: ReasonExistingPartnerClosed, DecidedBy: ClosureDecider, DecidedAt: now,
-		ReasonText: "The account this registration was refused for has since been closed, which frees the company's registration: register the company again; no claim is needed."}
+	c.PartnerRejectedAt, c.UpdatedAt = now, now
+	return true
+}
+
+// RefuseReleased decides an open duplicate claim about a partner that let
+// go of the company's registration (reason: ReasonExistingPartnerClosed or
+// ReasonExistingPartnerRejected): refused, so that no verifier reviews it
+// and an upheld claim never asks that account to add the claimant (and
+// never hands the claimant's contact to a rejected applicant); the
+// claimant reads that the company may register again. A review of another
+// kind, or a decided or cancelled one, is left as it is; it reports
+// whether anything changed.
+func (r *Review) RefuseReleased(reason ReasonCode, now time.Time) bool {
+	text, ok := releasedReasons[reason]
+	if !ok || r.Status != ReviewOpen || r.Kind != ReviewDuplicateClaim {
+		return false
+	}
+	r.Decision = &ReviewDecision{ID: r.ID + ":" + string(reason), Outcome: ReviewRefused,
+		Reason: reason, ReasonText: text, DecidedBy: ReleasedDecider, DecidedAt: now}
 	r.Status, r.UpdatedAt, r.ClaimedBy, r.LeaseUntil = ReviewDecided, now, "", time.Time{}
 	r.events = append(r.events, DuplicateClaimDecided{Review: *r.snapshot()})
 	return true

@@ -335,3 +335,45 @@ func TestAnEarlierAccountIsNamedToTheReviewers(t *testing.T) {
 		t.Fatalf("the case for the partner: %d %v", status, body)
 	}
 }
+
+// TestClaimsOnARejectedRegistrationAreRefused: a claim made on a refusal
+// whose existing registration was still pending (the company registered
+// twice, or someone registered it first), and the pending registration is
+// then rejected. Before round 46 the claim stayed in the verifiers' queue,
+// and an upheld one mailed the rejected applicant the claimant's contact,
+// asking it to add the claimant. Now registration's rejection refuses it
+// (reason existing_partner_rejected), a claim that crossed the rejection is
+// refused when it arrives, and the news again refuses nothing more.
+func TestClaimsOnARejectedRegistrationAreRefused(t *testing.T) {
+	e := newEnv(t)
+	e.start(e.config())
+	const existing = "PG-RJ05-E555-50G"
+	e.openCase(existing, "")
+	claim := func(id string) registrationv1.DuplicateClaimFiled {
+		return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: existing, Market: "JP",
+			MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"},
+			Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@sample-shoji.co.jp", EmailDomain: "sample-shoji.co.jp", PhoneE164: "+81312345678"},
+			Statement: "We are this company; the other registration is not ours.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
+	}
+	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-RRRR-BBBB-CC1"), nil)
+	e.waitEvent(verificationv1.TypeReviewOpened, existing, 1)
+	rejected := registrationv1.PartnerRejected{PartnerID: existing, Reason: "company_check_failed", At: time.Now().UTC()}
+	e.publish(registrationv1.TypePartnerRejected, existing, rejected, nil)
+	refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 1)
+	if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
+		t.Fatal(err)
+	}
+	if refused["claim_id"] != "DC-RRRR-BBBB-CC1" || refused["reason"] != "existing_partner_rejected" || refused["decided_by"] != "verification" {
+		t.Fatalf("refused %v", refused)
+	}
+	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-RRRR-BBBB-CC2"), nil)
+	if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 2); late["claim_id"] != "DC-RRRR-BBBB-CC2" ||
+		late["reason"] != "existing_partner_rejected" {
+		t.Fatalf("the late claim: %v", late)
+	}
+	e.publish(registrationv1.TypePartnerRejected, existing, rejected, nil) // the news again
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, existing)); n != 2 {
+		t.Fatalf("refused events: %d, want 2", n)
+	}
+}

@@ -56,6 +56,9 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// Rare (never on an onboarding): a reactivation after a long
 		// inactivity re-opens the review.
 		{Type: registrationv1.TypePartnerStandingChanged, Inbox: "on_standing_changed", Handle: h.OnStandingChanged},
+		// Rare: a rejected registration lets go of the company's identity;
+		// the duplicate claims about it have nothing left to decide.
+		{Type: registrationv1.TypePartnerRejected, Inbox: "on_partner_rejected", Handle: h.OnPartnerRejected},
 		// Reviews without a case: duplicate claims and e-mail disputes.
 		{Type: registrationv1.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
 		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
@@ -82,6 +85,16 @@ func (h *Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	return h.App.ApplyStandingChanged(ctx, app.StandingChanged{PartnerID: p.PartnerID,
 		Closed: p.To == registrationv1.StandingClosed, Added: p.Added, Note: p.Note})
+}
+
+// OnPartnerRejected refuses the duplicate claims about a rejected partner.
+func (h *Handlers) OnPartnerRejected(ctx context.Context, ev ce.Event) error {
+	var p registrationv1.PartnerRejected
+	if err := ev.DecodeData(&p, false); err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
+	return h.App.ApplyPartnerRejected(ctx, p.PartnerID)
 }
 
 // OnApplicationSubmitted opens the verification case of a submitted registration.
