@@ -229,58 +229,6 @@ func TestAClosedPartnersReviewIsWithdrawn(t *testing.T) {
 	}
 }
 
-// TestClaimsOnAClosedAccountAreRefused: a duplicate claim is about an
-// existing partner whose administrator is asked, when the claim is upheld,
-// to add the claimant to the account. Before round 46 the claims about a
-// partner whose account was closed stayed in the verifiers' queue, and an
-// upheld one asked the closed account to add a user. Now the closure refuses
-// them (verification.duplicate_claim.refused.v1, reason
-// existing_partner_closed, decided by this service, valid against the
-// contract), a claim that crossed the closure is refused when it arrives,
-// neither is listed for verifiers, and the news again refuses nothing more.
-func TestClaimsOnAClosedAccountAreRefused(t *testing.T) {
-	e := newEnv(t)
-	svc := e.start(e.config())
-	const existing = "PG-CL05-E333-30C"
-	e.openCase(existing, "")
-	claim := func(id string) registrationv1.DuplicateClaimFiled {
-		return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: existing, Market: "JP",
-			MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社未来クラウド", Normalized: "株式会社未来クラウド"},
-			Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"},
-			Statement: "We are this company.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
-	}
-	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-AAAA-BBBB-CC1"), nil)
-	e.waitEvent(verificationv1.TypeReviewOpened, existing, 1)
-
-	e.publish(registrationv1.TypePartnerStandingChanged, existing, registrationv1.PartnerStandingChanged{PartnerID: existing, From: "active",
-		To: "closed", Reasons: []string{"closed_by_operator"}, Added: []string{"closed_by_operator"}, ChangedBy: "ops-1", ChangedAt: time.Now().UTC()}, nil)
-	refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 1)
-	if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
-		t.Fatal(err)
-	}
-	if refused["claim_id"] != "DC-AAAA-BBBB-CC1" || refused["reason"] != "existing_partner_closed" || refused["decided_by"] != "verification" ||
-		refused["reason_text"] == "" {
-		t.Fatalf("refused %v", refused)
-	}
-
-	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-AAAA-BBBB-CC2"), nil) // filed before the closure, heard after
-	if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 2); late["claim_id"] != "DC-AAAA-BBBB-CC2" ||
-		late["reason"] != "existing_partner_closed" {
-		t.Fatalf("the late claim: %v", late)
-	}
-	status, body := svc.call(t, "GET", "/v1/verification/reviews?kind=duplicate_claim", e.token(verifierA), nil)
-	if items, ok := body["reviews"].([]any); status != http.StatusOK || !ok || len(items) != 0 {
-		t.Fatalf("open claim reviews: %d %v", status, body)
-	}
-
-	e.publish(registrationv1.TypePartnerStandingChanged, existing, registrationv1.PartnerStandingChanged{PartnerID: existing, From: "active",
-		To: "closed", Reasons: []string{"closed_by_operator"}, Added: []string{"closed_by_operator"}, ChangedBy: "ops-1", ChangedAt: time.Now().UTC()}, nil)
-	time.Sleep(300 * time.Millisecond)
-	if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, existing)); n != 2 {
-		t.Fatalf("refused events: %d, want 2", n)
-	}
-}
-
 // TestAnEarlierAccountIsNamedToTheReviewers: a company registering again
 // after its account was closed (or its registration rejected) is a new
 // partner; since round 46 registration names the earlier account in the
@@ -336,44 +284,71 @@ func TestAnEarlierAccountIsNamedToTheReviewers(t *testing.T) {
 	}
 }
 
-// TestClaimsOnARejectedRegistrationAreRefused: a claim made on a refusal
-// whose existing registration was still pending (the company registered
-// twice, or someone registered it first), and the pending registration is
-// then rejected. Before round 46 the claim stayed in the verifiers' queue,
-// and an upheld one mailed the rejected applicant the claimant's contact,
-// asking it to add the claimant. Now registration's rejection refuses it
-// (reason existing_partner_rejected), a claim that crossed the rejection is
-// refused when it arrives, and the news again refuses nothing more.
-func TestClaimsOnARejectedRegistrationAreRefused(t *testing.T) {
-	e := newEnv(t)
-	e.start(e.config())
-	const existing = "PG-RJ05-E555-50G"
-	e.openCase(existing, "")
-	claim := func(id string) registrationv1.DuplicateClaimFiled {
-		return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: existing, Market: "JP",
-			MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"},
-			Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@sample-shoji.co.jp", EmailDomain: "sample-shoji.co.jp", PhoneE164: "+81312345678"},
-			Statement: "We are this company; the other registration is not ours.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
-	}
-	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-RRRR-BBBB-CC1"), nil)
-	e.waitEvent(verificationv1.TypeReviewOpened, existing, 1)
-	rejected := registrationv1.PartnerRejected{PartnerID: existing, Reason: "company_check_failed", At: time.Now().UTC()}
-	e.publish(registrationv1.TypePartnerRejected, existing, rejected, nil)
-	refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 1)
-	if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
-		t.Fatal(err)
-	}
-	if refused["claim_id"] != "DC-RRRR-BBBB-CC1" || refused["reason"] != "existing_partner_rejected" || refused["decided_by"] != "verification" {
-		t.Fatalf("refused %v", refused)
-	}
-	e.publish(registrationv1.TypeDuplicateClaimFiled, existing, claim("DC-RRRR-BBBB-CC2"), nil)
-	if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, existing, 2); late["claim_id"] != "DC-RRRR-BBBB-CC2" ||
-		late["reason"] != "existing_partner_rejected" {
-		t.Fatalf("the late claim: %v", late)
-	}
-	e.publish(registrationv1.TypePartnerRejected, existing, rejected, nil) // the news again
-	time.Sleep(300 * time.Millisecond)
-	if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, existing)); n != 2 {
-		t.Fatalf("refused events: %d, want 2", n)
+// TestClaimsOnAReleasedPartnerAreRefused: a duplicate claim is about an
+// existing partner whose administrator is asked, when the claim is upheld,
+// to add the claimant to the account. Before round 46 the claims about a
+// partner that had let go of the company's registration stayed in the
+// verifiers' queue: an upheld one asked a closed account to add a user, or
+// mailed a rejected applicant (the company registered twice, or someone
+// registered it first) the claimant's contact. Now the closure
+// (registration's standing change to closed) or the rejection
+// (registration.partner.rejected.v1) refuses them
+// (verification.duplicate_claim.refused.v1, reason existing_partner_closed
+// or existing_partner_rejected, decided by this service, valid against the
+// contract), a claim that crossed it is refused when it arrives, neither is
+// listed for verifiers, and the news again refuses nothing more.
+func TestClaimsOnAReleasedPartnerAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, existing, reason string
+		release                func(existing string) (string, any)
+	}{
+		{"closed", "PG-CL05-E333-30C", "existing_partner_closed", func(p string) (string, any) {
+			return registrationv1.TypePartnerStandingChanged, registrationv1.PartnerStandingChanged{PartnerID: p, From: "active", To: "closed",
+				Reasons: []string{"closed_by_operator"}, Added: []string{"closed_by_operator"}, ChangedBy: "ops-1", ChangedAt: time.Now().UTC()}
+		}},
+		{"rejected", "PG-RJ05-E555-50G", "existing_partner_rejected", func(p string) (string, any) {
+			return registrationv1.TypePartnerRejected, registrationv1.PartnerRejected{PartnerID: p, Reason: "company_check_failed", At: time.Now().UTC()}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			svc := e.start(e.config())
+			e.openCase(tc.existing, "")
+			claim := func(id string) registrationv1.DuplicateClaimFiled {
+				return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: tc.existing, Market: "JP",
+					MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"},
+					Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"},
+					Statement: "We are this company.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
+			}
+			e.publish(registrationv1.TypeDuplicateClaimFiled, tc.existing, claim("DC-AAAA-BBBB-CC1"), nil)
+			e.waitEvent(verificationv1.TypeReviewOpened, tc.existing, 1)
+
+			typ, news := tc.release(tc.existing)
+			e.publish(typ, tc.existing, news, nil)
+			refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, tc.existing, 1)
+			if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
+				t.Fatal(err)
+			}
+			if refused["claim_id"] != "DC-AAAA-BBBB-CC1" || refused["reason"] != tc.reason || refused["decided_by"] != "verification" ||
+				refused["reason_text"] == "" {
+				t.Fatalf("refused %v", refused)
+			}
+
+			e.publish(registrationv1.TypeDuplicateClaimFiled, tc.existing, claim("DC-AAAA-BBBB-CC2"), nil) // filed before, heard after
+			if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, tc.existing, 2); late["claim_id"] != "DC-AAAA-BBBB-CC2" ||
+				late["reason"] != tc.reason {
+				t.Fatalf("the late claim: %v", late)
+			}
+			status, body := svc.call(t, "GET", "/v1/verification/reviews?kind=duplicate_claim", e.token(verifierA), nil)
+			if items, ok := body["reviews"].([]any); status != http.StatusOK || !ok || len(items) != 0 {
+				t.Fatalf("open claim reviews: %d %v", status, body)
+			}
+
+			e.publish(typ, tc.existing, news, nil) // the news again
+			time.Sleep(300 * time.Millisecond)
+			if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, tc.existing)); n != 2 {
+				t.Fatalf("refused events: %d, want 2", n)
+			}
+		})
 	}
 }
