@@ -41,7 +41,7 @@ func (a *App) SubmitRegistration(ctx context.Context, p auth.Principal, in domai
 		var dup *domain.DuplicateError
 		switch {
 		case err == nil:
-			return registrationView(partner.Snapshot()), nil
+			return registrationView(seenBy(p, partner.Snapshot())), nil
 		case errors.Is(err, domain.ErrIDCollision):
 			continue
 		case errors.As(err, &dup):

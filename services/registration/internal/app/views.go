@@ -13,6 +13,7 @@ import (
 func seenBy(p auth.Principal, s domain.PartnerSnapshot) domain.PartnerSnapshot {
 	if !p.IsStaff() {
 		s.Standing = s.Standing.WithoutStaffNotes()
+		s.Registration.EarlierAccounts = nil // other accounts' history
 	}
 	return s
 }
@@ -62,6 +63,9 @@ type RegistrationView struct {
 	// EmailOwnership lists the enrollments whose address the e-mail
 	// ownership service confirmed, in the order they were confirmed.
 	EmailOwnership []EmailConfirmation `json:"email_ownership"`
+	// EarlierAccounts are the company's earlier accounts named when it
+	// registered (staff only: seenBy).
+	EarlierAccounts []domain.EarlierAccount `json:"earlier_accounts,omitempty"`
 }
 
 // EmailConfirmation is one confirmed enrollment address.
@@ -90,5 +94,6 @@ func registrationView(s domain.PartnerSnapshot) RegistrationView {
 	return RegistrationView{
 		PartnerView: partnerView(s), LocationID: s.Locations[0].ID,
 		Submitted: s.Registration.Input, Normalized: s.Registration.Normalized, EmailOwnership: confirmed,
+		EarlierAccounts: s.Registration.EarlierAccounts,
 	}
 }

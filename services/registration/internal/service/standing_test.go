@@ -386,4 +386,16 @@ func TestAClosedAccountLetsTheCompanyRegisterAgain(t *testing.T) {
 	if st := e.partner(t, pid).Status; st != "closed" {
 		t.Fatalf("the closed account is %s now", st)
 	}
+	// An operator reads the earlier account on the registration; the
+	// upstream system that registered it does not (nor did its answer).
+	if _, named := again.json(t)["earlier_accounts"]; named {
+		t.Fatalf("the upstream system's answer names the earlier account: %s", again.Body)
+	}
+	ops := e.do(t, "GET", "/v1/registrations/"+next, e.token(t, operator), "", nil).json(t)
+	if as, _ := ops["earlier_accounts"].([]any); len(as) != 1 || as[0].(map[string]any)["partner_id"] != pid {
+		t.Fatalf("the operator's view: %v", ops["earlier_accounts"])
+	}
+	if _, named := e.do(t, "GET", "/v1/registrations/"+next, up, "", nil).json(t)["earlier_accounts"]; named {
+		t.Fatal("the upstream system's view names the earlier account")
+	}
 }
