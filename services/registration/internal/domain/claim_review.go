@@ -55,9 +55,12 @@ type ClaimOutcome struct {
 }
 
 // ApplyClaimReview records a review fact on the attempt's claim. A decision
-// is final (a late under_review or a second decision changes nothing), so
+// is final (a late under_review or a second decision changes nothing but
+// the time a verifier took the claim up, when the decision came first), so
 // redelivered or reordered events are harmless; it reports whether
-// anything changed.
+// anything changed. StartedAt is only ever the time a verifier took the
+// claim up: a claim decided without one (verification refuses a claim
+// about a closed or rejected partner itself) has none.
 func (a *DuplicateAttempt) ApplyClaimReview(o ClaimOutcome) (bool, error) {
 	if a.Claim == nil || a.Claim.ID != o.ClaimID {
 		return false, ErrClaimMismatch
@@ -66,7 +69,11 @@ func (a *DuplicateAttempt) ApplyClaimReview(o ClaimOutcome) (bool, error) {
 	switch o.Status {
 	case ClaimUnderReview:
 		if c.Review != nil {
-			return false, nil
+			if !c.Review.StartedAt.IsZero() {
+				return false, nil
+			}
+			c.Review.StartedAt = o.At // the decision came first
+			return true, nil
 		}
 		c.Review = &ClaimReview{ReviewID: o.ReviewID, Status: ClaimUnderReview, StartedAt: o.At}
 		return true, nil
@@ -74,7 +81,7 @@ func (a *DuplicateAttempt) ApplyClaimReview(o ClaimOutcome) (bool, error) {
 		if c.Review != nil && (c.Review.Status == ClaimUpheld || c.Review.Status == ClaimRefused) {
 			return false, nil
 		}
-		started := o.At
+		var started time.Time
 		if c.Review != nil {
 			started = c.Review.StartedAt
 		}

@@ -416,3 +416,41 @@ func TestDuplicateAttemptFileClaim(t *testing.T) {
 		t.Errorf("empty statement: %v", err)
 	}
 }
+
+// TestAClaimDecidedWithoutAReviewHasNoStart: verification refuses a claim
+// about a closed or rejected partner itself, without a verifier taking it
+// up. Before round 46 the claim read review_started_at at the decision's
+// time; now it has no start, and a start that arrives after a verifier's
+// decision (another subscription) still fills it in, changing nothing else.
+func TestAClaimDecidedWithoutAReviewHasNoStart(t *testing.T) {
+	reg, _ := NormalizeRegistration(validInput(), DefaultPolicy(), t0)
+	ids := &seqIDs{}
+	existing := ids.NewPartnerID()
+	filed := func() *DuplicateAttempt {
+		a := NewDuplicateAttempt(ids.NewAttemptID(), &DuplicateError{MatchedOn: []IdentityKeyKind{KeyNameAddress}, ExistingPartnerID: existing}, reg, "portal", t0)
+		if err := a.FileClaim(ids.NewClaimID(), "We are the company.", "portal", t0); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a := filed()
+	if changed, err := a.ApplyClaimReview(ClaimOutcome{ClaimID: a.Claim.ID, ReviewID: "vr-1", Status: ClaimRefused,
+		Reason: "existing_partner_closed", At: t0.Add(time.Hour)}); err != nil || !changed {
+		t.Fatalf("refusal: %v %v", changed, err)
+	}
+	if r := a.Claim.Review; r.Status != ClaimRefused || !r.StartedAt.IsZero() || !r.DecidedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("review %+v", r)
+	}
+
+	b := filed()
+	b.ApplyClaimReview(ClaimOutcome{ClaimID: b.Claim.ID, ReviewID: "vr-2", Status: ClaimUpheld, At: t0.Add(2 * time.Hour)})
+	if changed, _ := b.ApplyClaimReview(ClaimOutcome{ClaimID: b.Claim.ID, ReviewID: "vr-2", Status: ClaimUnderReview, At: t0.Add(time.Hour)}); !changed {
+		t.Fatal("the late start was not recorded")
+	}
+	if changed, _ := b.ApplyClaimReview(ClaimOutcome{ClaimID: b.Claim.ID, ReviewID: "vr-2", Status: ClaimUnderReview, At: t0.Add(3 * time.Hour)}); changed {
+		t.Fatal("a second start changed the claim")
+	}
+	if r := b.Claim.Review; r.Status != ClaimUpheld || !r.StartedAt.Equal(t0.Add(time.Hour)) || !r.DecidedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("review %+v", r)
+	}
+}
