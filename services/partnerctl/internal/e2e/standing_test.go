@@ -406,6 +406,38 @@ func testClosureByEitherSide(t *testing.T, s *e2e.Stack) {
 		map[string]any{"reseller_location_id": reseller.LocationID}), http.StatusConflict, "relationships.provider_not_in_good_standing")
 	e2e.WantProblem(t, s.Do(t, "POST", reg+"/v1/partners/"+p4.PartnerID+"/reactivation", s.Token(operator), nil),
 		http.StatusConflict, "registration.partner_closed")
+	// The closed account let go of the company's identity (since round 46):
+	// the company registers again as a new partner, whose reviewers and
+	// operators read the closed account; its upstream system does not.
+	again := register(t, s, kagayaki, "indirect_provider", "again-"+kagayaki.Number)
+	if again.PartnerID == p4.PartnerID {
+		t.Fatalf("registered again as the closed account %s", again.PartnerID)
+	}
+	type earlier struct {
+		EarlierAccounts []struct {
+			PartnerID string   `json:"partner_id"`
+			Status    string   `json:"status"`
+			MatchedOn []string `json:"matched_on"`
+		} `json:"earlier_accounts"`
+	}
+	var seen earlier
+	s.Call(t, "GET", reg+"/v1/registrations/"+again.PartnerID, s.Token(operator), nil, http.StatusOK, &seen)
+	if a := seen.EarlierAccounts; len(a) != 1 || a[0].PartnerID != p4.PartnerID || a[0].Status != "closed" || len(a[0].MatchedOn) != 3 {
+		t.Fatalf("the operator reads earlier accounts %+v", a)
+	}
+	seen = earlier{}
+	s.Call(t, "GET", reg+"/v1/registrations/"+again.PartnerID, s.Token(upstream), nil, http.StatusOK, &seen)
+	if len(seen.EarlierAccounts) != 0 {
+		t.Fatalf("the upstream system reads earlier accounts %+v", seen.EarlierAccounts)
+	}
+	if task := reviewTask(t, s, again.PartnerID, 1); len(task.EarlierAccounts) != 1 || task.EarlierAccounts[0].PartnerID != p4.PartnerID {
+		t.Fatalf("the review task names earlier accounts %+v", task.EarlierAccounts)
+	}
+	var vcase earlier
+	s.Call(t, "GET", s.URL("verification")+"/v1/verification/partners/"+again.PartnerID+"/case", s.Token(verifier("reviewer-e")), nil, http.StatusOK, &vcase)
+	if len(vcase.EarlierAccounts) != 1 || vcase.EarlierAccounts[0].PartnerID != p4.PartnerID {
+		t.Fatalf("the verifier's case names earlier accounts %+v", vcase.EarlierAccounts)
+	}
 
 	// The reseller closes itself.
 	radm := s.Token(partnerAdmin(r, "admin-"+r))
