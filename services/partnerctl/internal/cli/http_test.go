@@ -785,3 +785,17 @@ agreements  1       1         none
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestTasksListNamesEarlierAccounts: a company that registered again after
+// its account was closed (or its registration rejected) shows the earlier
+// account beside its name, so that a verifier reading the list sees it.
+func TestTasksListNamesEarlierAccounts(t *testing.T) {
+	f := newFakeAPI(t)
+	list := strings.Replace(taskList, `"contact_domain":"sakura-tech.co.jp"`,
+		`"contact_domain":"sakura-tech.co.jp","earlier_accounts":[{"partner_id":"PG-OLD1","status":"closed","matched_on":["registration_number"],"released_at":"2026-10-01T00:00:00Z"}]`, 1)
+	f.mux.HandleFunc("GET /v1/verification/tasks", func(w http.ResponseWriter, r *http.Request) { writeJSONAnswer(w, 200, list) })
+	code, out, errOut := runIn(t, "", nil, f.args("tasks", "list")...)
+	if code != ExitOK || !strings.Contains(out, "株式会社さくらテック (earlier account PG-OLD1 closed)") {
+		t.Fatalf("list: %d %s %s", code, out, errOut)
+	}
+}

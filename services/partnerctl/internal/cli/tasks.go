@@ -58,6 +58,12 @@ type taskItem struct {
 				LegalName string `json:"legal_name"`
 			} `json:"normalized"`
 			RespondsTo string `json:"responds_to"`
+			// EarlierAccounts are the company's closed or rejected
+			// accounts (since round 46).
+			EarlierAccounts []struct {
+				PartnerID string `json:"partner_id"`
+				Status    string `json:"status"`
+			} `json:"earlier_accounts"`
 		} `json:"content"`
 	} `json:"task"`
 }
@@ -71,7 +77,8 @@ func newTasksListCmd(g *globals) *cobra.Command {
 		Short: "List review tasks (oldest due first)",
 		Long: `GET /v1/verification/tasks with the filters given. The table shows the task id (for
 claim and decide), the partner, the check, the round (2+ after documents came in),
-the status, who holds the lease and the due time.`,
+the status, who holds the lease, the due time and the company, with the company's
+earlier accounts (closed, or rejected) when it registered again.`,
 		Example: `  partnerctl tasks list --status open --unclaimed
   partnerctl tasks list --check company --market JP -o json | jq -r '.tasks[].task.id'`,
 		Args: noArgs,
@@ -104,8 +111,12 @@ the status, who holds the lease and the due time.`,
 				if t.Task.Overdue {
 					due += " OVERDUE"
 				}
+				company := t.Task.Content.Normalized.LegalName
+				for _, a := range t.Task.Content.EarlierAccounts {
+					company += " (earlier account " + a.PartnerID + " " + a.Status + ")"
+				}
 				rows = append(rows, []string{t.Task.ID, t.PartnerID, t.Task.Check, strconv.Itoa(t.Task.Round), t.Task.Status,
-					t.Task.ClaimedBy, due, t.Task.Content.Normalized.LegalName})
+					t.Task.ClaimedBy, due, company})
 			}
 			if err := table(g.stdout, []string{"TASK", "PARTNER", "CHECK", "ROUND", "STATUS", "CLAIMED BY", "DUE", "COMPANY"}, rows); err != nil {
 				return err
