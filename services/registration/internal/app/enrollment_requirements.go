@@ -181,6 +181,16 @@ func requirements(s domain.PartnerSnapshot, e domain.Enrollment, docs []Document
 				l.DueBy.UTC().Format(time.RFC3339) + ", so the earlier acceptance no longer counts: accept that version as the " +
 				"partner's administrator (with MFA) to make the enrollment active again"
 			req.Cures[0].Description = "accept version " + l.VersionID
+			if d := e.AgreementDue; d != nil {
+				// A newer version was published since the lapse (since
+				// round 46): accepting it clears both.
+				req.Description = "the " + string(e.Program) + " agreement's version " + l.VersionID + " was not accepted by " +
+					l.DueBy.UTC().Format(time.RFC3339) + ", so the earlier acceptance no longer counts, and version " + d.VersionID +
+					" was published since (due by " + d.DueBy.UTC().Format(time.RFC3339) + "): accept version " + d.VersionID +
+					" as the partner's administrator (with MFA) to make the enrollment active again (accepting " + l.VersionID +
+					" instead leaves " + d.VersionID + " due)"
+				req.Cures[0].Description = "accept version " + d.VersionID
+			}
 		}
 		out = append(out, req)
 	}

@@ -208,3 +208,72 @@ func TestARetiredVersionGivesTheLapsedAgreementBack(t *testing.T) {
 		t.Fatalf("closed partner's enrollment: %+v", e)
 	}
 }
+
+// TestANewerVersionAfterTheLapseIsShownDue: the reseller let version v2026
+// lapse, and a newer version v2027 is published (agreements asks the lapsed
+// partner too). Before round 46 the lapsed enrollment ignored the news:
+// accepting v2026, as its requirements said, made it active with v2027
+// nowhere shown, until v2027's lapse qualified it again. Now v2027 is due on
+// the lapsed enrollment: accepting v2026 leaves it due (and its lapse shows
+// v2027 overdue); accepting v2027 clears both.
+func TestANewerVersionAfterTheLapseIsShownDue(t *testing.T) {
+	lapsed := func(t *testing.T) (*Partner, LocationID, time.Time) {
+		p, loc := activeReseller(t)
+		due := t0.Add(30 * 24 * time.Hour)
+		p.RequireReacceptance(ProgramIndirectReseller, "v2026", due, t0, t0)
+		if _, err := p.LapseAgreement(ProgramIndirectReseller, "v2026", due, due, due); err != nil {
+			t.Fatal(err)
+		}
+		later := due.Add(30 * 24 * time.Hour)
+		if changed, err := p.RequireReacceptance(ProgramIndirectReseller, "v2027", later, due.Add(time.Hour), due.Add(time.Hour)); err != nil || !changed {
+			t.Fatalf("require the newer version: %v %v", changed, err)
+		}
+		e, _ := p.Enrollment(ProgramIndirectReseller)
+		if e.Status != EnrollmentQualified || e.AgreementLapsed == nil || e.AgreementLapsed.VersionID != "v2026" ||
+			e.AgreementDue == nil || e.AgreementDue.VersionID != "v2027" {
+			t.Fatalf("the lapsed enrollment after the newer version: %+v", e)
+		}
+		if changed, _ := p.RequireReacceptance(ProgramIndirectReseller, "v2026", due, t0, due.Add(2*time.Hour)); changed {
+			t.Fatal("the lapsed version's requirement again changed the enrollment")
+		}
+		p.PullEvents()
+		return p, loc, later
+	}
+	t.Run("the lapsed version accepted", func(t *testing.T) {
+		p, loc, later := lapsed(t)
+		if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-2", "v2026", later.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentActive || e.AgreementDue == nil || e.AgreementDue.VersionID != "v2027" {
+			t.Fatalf("active again: %+v", e)
+		}
+		if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2027", later, later, later); !changed {
+			t.Fatal("the newer version's lapse changed nothing")
+		}
+		if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentQualified || e.AgreementLapsed.VersionID != "v2027" || e.AgreementDue != nil {
+			t.Fatalf("after the newer lapse: %+v", e)
+		}
+	})
+	t.Run("the lapse of the newer version while still lapsed", func(t *testing.T) {
+		p, _, later := lapsed(t)
+		if changed, _ := p.LapseAgreement(ProgramIndirectReseller, "v2027", later, later, later); !changed {
+			t.Fatal("the newer version's lapse changed nothing")
+		}
+		e, _ := p.Enrollment(ProgramIndirectReseller)
+		if e.Status != EnrollmentQualified || e.AgreementLapsed.VersionID != "v2027" || e.AgreementLapsed.PriorAgreementID != "AC-1" || e.AgreementDue != nil {
+			t.Fatalf("after the newer lapse: %+v", e)
+		}
+		if evs := p.PullEvents(); len(evs) != 0 {
+			t.Fatalf("events %+v", evs)
+		}
+	})
+	t.Run("the newer version accepted", func(t *testing.T) {
+		p, loc, later := lapsed(t)
+		if _, err := p.AcceptAgreement(ProgramIndirectReseller, loc, "AC-3", "v2027", later.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := p.Enrollment(ProgramIndirectReseller); e.Status != EnrollmentActive || e.AgreementLapsed != nil || e.AgreementDue != nil {
+			t.Fatalf("active: %+v", e)
+		}
+	})
+}

@@ -414,7 +414,10 @@ func (p *Partner) renewAgreement(program Program, agreementID, version string, n
 // program's agreement by dueBy (agreements asked at) for its acceptance to
 // keep counting: every enrollment of the program with an agreement in force
 // that has not accepted that version shows it (Enrollment.AgreementDue);
-// nothing moves. The acceptance of the version — also one that overtook
+// nothing moves. So does, since round 46, an enrollment whose agreement
+// lapsed for an earlier version (agreements asks it too): accepting the
+// lapsed version makes it active with this one still due, accepting this
+// one clears both. The acceptance of the version — also one that overtook
 // this news, which comes on another durable — and a replay change nothing.
 func (p *Partner) RequireReacceptance(program Program, version string, dueBy, at, now time.Time) (changed bool, err error) {
 	if !program.Valid() || program == ProgramPartnerNetwork {
@@ -422,7 +425,8 @@ func (p *Partner) RequireReacceptance(program Program, version string, dueBy, at
 	}
 	for i := range p.enrollments {
 		e := &p.enrollments[i]
-		if e.Program != program || !e.hasAgreement() || (version != "" && e.AgreementVersion == version) ||
+		if e.Program != program || (!e.hasAgreement() && e.AgreementLapsed == nil) || (version != "" && e.AgreementVersion == version) ||
+			(e.AgreementLapsed != nil && e.AgreementLapsed.VersionID == version) ||
 			(e.AgreementDue != nil && e.AgreementDue.VersionID == version && e.AgreementDue.DueBy.Equal(dueBy)) {
 			continue
 		}
@@ -438,14 +442,23 @@ func (p *Partner) RequireReacceptance(program Program, version string, dueBy, at
 // qualified again (reason agreement_reacceptance_overdue), one waiting for
 // its e-mail confirmation will be qualified, not active, by it; the
 // acceptance of the version makes them active again (AcceptAgreement). An
-// enrollment that accepted the version already — its acceptance overtook
-// this news, which comes on another durable — and a replay change nothing.
+// enrollment whose agreement had lapsed already for an earlier version and
+// was asked to accept this one (RequireReacceptance) now shows this one
+// overdue instead (since round 46). An enrollment that accepted the version
+// already — its acceptance overtook this news, which comes on another
+// durable — and a replay change nothing.
 func (p *Partner) LapseAgreement(program Program, version string, dueBy, at, now time.Time) (changed bool, err error) {
 	if !program.Valid() || program == ProgramPartnerNetwork {
 		return false, fmt.Errorf("partner %s, %s: %w", p.id, program, ErrNotEnrolled)
 	}
 	for i := range p.enrollments {
 		e := &p.enrollments[i]
+		if l, d := e.AgreementLapsed, e.AgreementDue; e.Program == program && !e.hasAgreement() && l != nil && d != nil && d.VersionID == version {
+			e.AgreementLapsed = &AgreementRevision{VersionID: version, DueBy: dueBy, At: at,
+				PriorAgreementID: l.PriorAgreementID, PriorAgreementVersion: l.PriorAgreementVersion}
+			e.AgreementDue, p.updatedAt, changed = nil, now, true
+			continue
+		}
 		if e.Program != program || !e.hasAgreement() || (version != "" && e.AgreementVersion == version) {
 			continue
 		}

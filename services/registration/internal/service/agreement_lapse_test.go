@@ -170,3 +170,60 @@ func TestARetiredVersionMakesTheLapsedEnrollmentActiveAgain(t *testing.T) {
 		t.Fatalf("dead letters: %d", len(dl))
 	}
 }
+
+// TestANewerVersionAfterTheLapseIsDue: the partner let a reseller agreement
+// version lapse (qualified), and a newer version is published, which
+// agreements asks it to accept (a mail says so). Before round 46 the lapsed
+// enrollment ignored that news: its requirements view kept asking for the
+// lapsed version only, and once that was accepted the enrollment was active
+// with the newer version due nowhere in the view — seen on make run, where
+// agreements' status said reacceptance_due_by and registration's view was
+// empty. Now the lapsed view asks for the newer version (accepting it
+// clears both), and after an acceptance of the lapsed version the newer one
+// is shown due.
+func TestANewerVersionAfterTheLapseIsDue(t *testing.T) {
+	e := start(t)
+	view := e.approved(t, time.Now().UTC())
+	pid, lid := view["partner_id"].(string), view["location_id"].(string)
+	eid := enrollmentID(t, view, "indirect_reseller")
+	accepted := func(id, version string) []byte {
+		return mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: id, PartnerID: pid, LocationID: lid, EnrollmentID: eid,
+			Program: "indirect_reseller", Market: "JP", VersionID: version, AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()})
+	}
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	due := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	e.publish(t, agreementsv1.TypeReacceptanceOverdue, mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
+		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: time.Now().UTC()}), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "qualified")
+
+	later := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	e.publish(t, agreementsv1.TypeReacceptanceRequired, mustJSON(t, agreementsv1.ReacceptanceRequired{RequirementID: "RQ-2", PartnerID: pid, LocationID: lid,
+		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2027-06", CurrentAcceptanceID: "AC-1", DueBy: later}), nil)
+	admin := e.token(t, auth.Principal{Subject: "admin-1", PartnerID: pid, Roles: []auth.Role{auth.RolePartnerAdmin}})
+	requirements := func() string {
+		req := e.do(t, "GET", "/v1/partners/"+pid+"/enrollments/indirect_reseller/requirements", admin, "", nil)
+		if req.Status != 200 {
+			t.Fatalf("requirements: %d %s", req.Status, req.Body)
+		}
+		return string(req.Body)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if body := requirements(); !strings.Contains(body, `"reason":"agreement_reacceptance_overdue"`) ||
+			!strings.Contains(body, `"description":"accept version indirect_reseller-2027-06"`) || !strings.Contains(body, `"can_transact":false`) {
+			return fmt.Errorf("the lapsed view after the newer version: %s", body)
+		}
+		return nil
+	})
+
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-2", "indirect_reseller-2026-12"), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if body := requirements(); !strings.Contains(body, `"reason":"agreement_reacceptance_required"`) ||
+			!strings.Contains(body, "indirect_reseller-2027-06") || !strings.Contains(body, `"due_at":"`+later.Format(time.RFC3339)) ||
+			strings.Contains(body, "agreement_reacceptance_overdue") {
+			return fmt.Errorf("active again, the newer version due: %s", body)
+		}
+		return nil
+	})
+}
