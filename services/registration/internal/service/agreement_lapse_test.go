@@ -28,15 +28,7 @@ import (
 // again changes nothing.
 func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
 	e := start(t)
-	view := e.approved(t, time.Now().UTC())
-	pid, lid := view["partner_id"].(string), view["location_id"].(string)
-	eid := enrollmentID(t, view, "indirect_reseller")
-	accepted := func(id, version string) []byte {
-		return mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: id, PartnerID: pid, LocationID: lid, EnrollmentID: eid,
-			Program: "indirect_reseller", Market: "JP", VersionID: version, AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()})
-	}
-	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
-	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	pid, lid, accepted := e.acceptedReseller(t)
 
 	// Asked first: the view lists the version and its deadline, and the
 	// enrollment still transacts (before round 44 the view was empty).
@@ -101,13 +93,7 @@ func TestAnOverdueReacceptanceQualifiesTheEnrollmentAgain(t *testing.T) {
 // the contract), the view asks for nothing; the news again changes nothing.
 func TestARetiredVersionMakesTheLapsedEnrollmentActiveAgain(t *testing.T) {
 	e := start(t)
-	view := e.approved(t, time.Now().UTC())
-	pid, lid := view["partner_id"].(string), view["location_id"].(string)
-	eid := enrollmentID(t, view, "indirect_reseller")
-	e.publish(t, agreementsv1.TypeAcceptanceRecorded, mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: "AC-1", PartnerID: pid,
-		LocationID: lid, EnrollmentID: eid, Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2025-07",
-		AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()}), nil)
-	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	pid, lid, _ := e.acceptedReseller(t)
 	due, overdueAt := time.Now().UTC().Add(-time.Minute).Truncate(time.Second), time.Now().UTC()
 	e.publish(t, agreementsv1.TypeReacceptanceOverdue, mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid,
 		LocationID: lid, Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: overdueAt}), nil)
@@ -183,15 +169,7 @@ func TestARetiredVersionMakesTheLapsedEnrollmentActiveAgain(t *testing.T) {
 // is shown due.
 func TestANewerVersionAfterTheLapseIsDue(t *testing.T) {
 	e := start(t)
-	view := e.approved(t, time.Now().UTC())
-	pid, lid := view["partner_id"].(string), view["location_id"].(string)
-	eid := enrollmentID(t, view, "indirect_reseller")
-	accepted := func(id, version string) []byte {
-		return mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: id, PartnerID: pid, LocationID: lid, EnrollmentID: eid,
-			Program: "indirect_reseller", Market: "JP", VersionID: version, AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()})
-	}
-	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
-	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	pid, lid, accepted := e.acceptedReseller(t)
 	due := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	e.publish(t, agreementsv1.TypeReacceptanceOverdue, mustJSON(t, agreementsv1.ReacceptanceOverdue{RequirementID: "RQ-1", PartnerID: pid, LocationID: lid,
 		Program: "indirect_reseller", Market: "JP", VersionID: "indirect_reseller-2026-12", DueBy: due, OverdueAt: time.Now().UTC()}), nil)
@@ -226,4 +204,21 @@ func TestANewerVersionAfterTheLapseIsDue(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// acceptedReseller approves the test company and records its reseller
+// enrollment's acceptance AC-1 of indirect_reseller-2025-07 (active): the
+// partner and location IDs, and a builder of further acceptances.
+func (e *env) acceptedReseller(t *testing.T) (pid, lid string, accepted func(id, version string) []byte) {
+	t.Helper()
+	view := e.approved(t, time.Now().UTC())
+	pid, lid = view["partner_id"].(string), view["location_id"].(string)
+	eid := enrollmentID(t, view, "indirect_reseller")
+	accepted = func(id, version string) []byte {
+		return mustJSON(t, agreementsv1.AcceptanceRecorded{AcceptanceID: id, PartnerID: pid, LocationID: lid, EnrollmentID: eid,
+			Program: "indirect_reseller", Market: "JP", VersionID: version, AcceptedAt: time.Now().UTC(), EffectiveAt: time.Now().UTC()})
+	}
+	e.publish(t, agreementsv1.TypeAcceptanceRecorded, accepted("AC-1", "indirect_reseller-2025-07"), nil)
+	e.waitEnrollment(t, pid, "indirect_reseller", "active")
+	return pid, lid, accepted
 }
