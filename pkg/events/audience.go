@@ -5,8 +5,10 @@ import (
 	"slices"
 
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 )
 
 // Redacted is what a staff-only text member reads where the partner's side
@@ -37,8 +39,14 @@ var staffOnly = map[string][]string{
 	// A duplicate claim is about the existing partner, but the claimant's
 	// statement is written to the verifiers, and the decision's message to
 	// the claimant (it reads it on GET /v1/duplicate-claims/{id}).
+	// Since round 47 (v2) the claimant's contact too: the existing partner's
+	// contact is given it only once a verifier upheld the claim (the mail),
+	// and a refusal no longer names the claimant. Events published before
+	// (v1) keep it: their schema does not allow it null.
 	registrationv1.TypeDuplicateClaimFiled:   {"statement"},
+	registrationv2.TypeDuplicateClaimFiled:   {"statement", "contact"},
 	verificationv1.TypeDuplicateClaimRefused: {"message"},
+	verificationv2.TypeDuplicateClaimRefused: {"message"},
 	verificationv1.TypeDuplicateClaimUpheld:  {"message"},
 	// The company's earlier accounts (rejected, closed) named for the
 	// reviewers of its new registration: another account's history.

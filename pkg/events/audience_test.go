@@ -13,6 +13,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/contract"
 	"github.com/partnerhub/onboarding/pkg/events"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
 )
 
@@ -101,6 +102,25 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 	m = nil
 	if err := json.Unmarshal(got, &m); err != nil || m["statement"] != events.Redacted || m["claim_id"] != "DC-1" {
 		t.Fatalf("duplicate claim for the partner's side: %s (%v)", got, err)
+	}
+
+	// Since round 47 (v2) the claimant's contact too: null, as the schema
+	// allows; the refusal no longer names the claimant at all.
+	filed := []byte(`{"claim_id":"DC-1","duplicate_attempt_id":"DA-1","existing_partner_id":"PG-1H25-YF0S-HJB","market":"JP",` +
+		`"matched_on":["registration_number"],"legal_name":{"raw":"株式会社サンプル商事","normalized":"株式会社サンプル商事"},` +
+		`"contact":{"first_name":"花子","last_name":"佐藤","email":"hanako@example.jp","email_domain":"example.jp","phone_e164":"+81312345678"},` +
+		`"statement":"we are the registered company","filed_by":"crm","filed_at":"2026-12-07T10:00:00Z"}`)
+	if err := contract.ValidateJSON(registrationv2.TypeDuplicateClaimFiled, filed); err != nil {
+		t.Fatal(err)
+	}
+	got = events.ForPartnerSide(registrationv2.TypeDuplicateClaimFiled, filed)
+	m = nil
+	if err := json.Unmarshal(got, &m); err != nil || m["statement"] != events.Redacted || m["contact"] != nil || m["claim_id"] != "DC-1" ||
+		strings.Contains(string(got), "hanako") {
+		t.Fatalf("filed claim v2 for the partner's side: %s (%v)", got, err)
+	}
+	if err := contract.ValidateJSON(registrationv2.TypeDuplicateClaimFiled, got); err != nil {
+		t.Fatal(err)
 	}
 
 	// Without the member, of another type, or not an object: unchanged.

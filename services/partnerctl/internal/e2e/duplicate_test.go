@@ -16,6 +16,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/ce"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	regv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
@@ -130,7 +131,7 @@ func testDuplicateRegistration(t *testing.T, s *e2e.Stack) {
 		if !slices.Equal(submitted, []string{partner}) {
 			t.Errorf("submitted partners for %s: %v, want only %s", fuji.Number, submitted, partner)
 		}
-		if n := len(s.Events.Of(regv1.TypeDuplicateClaimFiled, partner)); n != 1 {
+		if n := len(s.Events.Of(regv2.TypeDuplicateClaimFiled, partner)); n != 1 {
 			t.Errorf("%d duplicate claim events, want 1", n)
 		}
 	})
@@ -149,10 +150,10 @@ func testDuplicateRegistration(t *testing.T, s *e2e.Stack) {
 		t.Fatalf("claim %+v", filed)
 	}
 	e2e.WantProblem(t, s.Do(t, "POST", claimsURL, up, claim), http.StatusConflict, "registration.duplicate_claim_exists")
-	claimEv := s.Events.WaitFor(t, regv1.TypeDuplicateClaimFiled, partner)
-	c := decodeData[regv1.DuplicateClaimFiled](t, claimEv)
+	claimEv := s.Events.WaitFor(t, regv2.TypeDuplicateClaimFiled, partner)
+	c := decodeData[regv2.DuplicateClaimFiled](t, claimEv)
 	if c.ClaimID != filed.ClaimID || c.DuplicateAttemptID != attempt || c.ExistingPartnerID != partner || c.Market != "JP" ||
-		c.FiledBy != "upstream-portal" || c.Contact.Email != "hanako.suzuki@"+fuji.Domain || c.LegalName.Raw != "合同会社　ふじ データラボ" ||
+		c.FiledBy != "upstream-portal" || c.Contact == nil || c.Contact.Email != "hanako.suzuki@"+fuji.Domain || c.LegalName.Raw != "合同会社　ふじ データラボ" ||
 		!slices.Equal(c.MatchedOn, []string{"name+address", "name+registration_number", "registration_number"}) {
 		t.Fatalf("duplicate claim filed %+v", c)
 	}

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,8 +10,11 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
+	regv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
 )
 
@@ -148,6 +152,62 @@ func fileClaim(t *testing.T, s *e2e.Stack, c company, claimant string) (partnerI
 	return reg.PartnerID, filed.ClaimID
 }
 
+// claimOnTimeline: a refused claim is listed on the existing partner's
+// timeline, and its administrator reads it there without the claimant's
+// contact — the filing's reads null, the refusal names no one (since round
+// 47; before, the contact from the filing on, while the mail gives it only
+// once a verifier upheld the claim) — where an operator reads the contact.
+func claimOnTimeline(t *testing.T, s *e2e.Stack, partner, claimant string) {
+	t.Helper()
+	type entry struct {
+		Type string                     `json:"type"`
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	read := func(who auth.Principal) map[string]entry {
+		var tl struct {
+			Events []entry `json:"events"`
+		}
+		s.Call(t, "GET", s.URL("timeline")+"/v1/partners/"+partner+"/timeline?limit=500", s.Token(who), nil, http.StatusOK, &tl)
+		out := map[string]entry{}
+		for _, e := range tl.Events {
+			if strings.Contains(e.Type, ".duplicate_claim.") {
+				out[e.Type] = e
+			}
+		}
+		return out
+	}
+	op := auth.Principal{Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}}
+	e2e.Eventually(t, 10*time.Second, "the refused claim on the existing partner's timeline", func() error {
+		if _, ok := read(op)[verificationv2.TypeDuplicateClaimRefused]; !ok {
+			return fmt.Errorf("no refusal yet")
+		}
+		return nil
+	})
+	staff, side := read(op), read(partnerAdmin(partner, "admin-"+partner))
+	if c := staff[regv2.TypeDuplicateClaimFiled].Data["contact"]; !strings.Contains(string(c), claimant) {
+		t.Errorf("an operator reads the filed claim's contact %s, want the claimant's", c)
+	}
+	filed, refused := side[regv2.TypeDuplicateClaimFiled], side[verificationv2.TypeDuplicateClaimRefused]
+	if c, ok := filed.Data["contact"]; !ok || string(c) != "null" || string(filed.Data["statement"]) != `"[redacted]"` {
+		t.Errorf("the existing partner's administrator reads the filed claim's contact %s and statement %s", c, filed.Data["statement"])
+	}
+	if c, ok := refused.Data["claimant"]; refused.Data == nil || ok {
+		t.Errorf("the existing partner's administrator reads the refusal (found: %t) naming %s", refused.Data != nil, c)
+	}
+	for typ, e := range side {
+		raw, err := json.Marshal(e.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), claimant) {
+			t.Errorf("the existing partner's administrator reads the claimant's address in %s: %s", typ, raw)
+		}
+		if err := contract.ValidateJSON(typ, raw); err != nil {
+			t.Errorf("%s as the existing partner's side reads it: %v", typ, err)
+		}
+	}
+}
+
 // waitClaim polls the claimant's view of its claim until it has status.
 func waitClaim(t *testing.T, s *e2e.Stack, claimID, status string) claimView {
 	t.Helper()
@@ -225,7 +285,8 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 	t.Run("ClaimRefused", func(t *testing.T) {
 		t.Parallel()
 		c := claimRefusedCo
-		partner, claimID := fileClaim(t, s, c, "jiro.sato@"+c.Domain)
+		claimant := "jiro.sato@" + c.Domain
+		partner, claimID := fileClaim(t, s, c, claimant)
 		logOnFailure(t, s, partner)
 		r := waitReview(t, s, "duplicate_claim", func(r review) bool { return r.Claim != nil && r.Claim.ClaimID == claimID })
 		tok := s.Token(verifier("claims-verifier"))
@@ -243,9 +304,12 @@ func testClaimsAndDisputes(t *testing.T, s *e2e.Stack) {
 		if v.Reason != "insufficient_evidence" || !strings.Contains(v.ReasonText, "statement") || !strings.Contains(v.Message, "在籍証明書") || v.NextStep != "" {
 			t.Fatalf("refused claim %+v", v)
 		}
-		ev := decodeData[verificationv1.DuplicateClaimDecided](t, s.Events.WaitFor(t, verificationv1.TypeDuplicateClaimRefused, partner))
+		ev := decodeData[verificationv2.DuplicateClaimRefused](t, s.Events.WaitFor(t, verificationv2.TypeDuplicateClaimRefused, partner))
 		if ev.ClaimID != claimID || ev.Reason != "insufficient_evidence" || ev.ReasonText == "" {
 			t.Fatalf("refused event %+v", ev)
+		}
+		if s.Has("timeline") {
+			claimOnTimeline(t, s, partner, claimant)
 		}
 		atEnd(func(t *testing.T) {
 			ms, err := s.Mails(c.Email())

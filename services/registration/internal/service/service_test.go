@@ -24,7 +24,9 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	regv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -273,9 +275,14 @@ func TestDuplicateEntityIsRefusedOnNormalizedIdentity(t *testing.T) {
 	if claim.Status != http.StatusCreated {
 		t.Fatalf("claim: %d %s", claim.Status, claim.Body)
 	}
-	ev := e.waitEvent(t, "REGISTRATION", ce.Topic(regv1.TypeDuplicateClaimFiled), func(ce.Event) bool { return true })
-	if err := contract.ValidateJSON(regv1.TypeDuplicateClaimFiled, ev.Data); err != nil {
+	// v2 since round 47: the claimant's contact is there for the verifiers.
+	ev := e.waitEvent(t, "REGISTRATION", ce.Topic(regv2.TypeDuplicateClaimFiled), func(ce.Event) bool { return true })
+	if err := contract.ValidateJSON(regv2.TypeDuplicateClaimFiled, ev.Data); err != nil {
 		t.Fatal(err)
+	}
+	var filed regv2.DuplicateClaimFiled
+	if err := json.Unmarshal(ev.Data, &filed); err != nil || filed.Contact == nil || filed.Contact.Email == "" {
+		t.Fatalf("filed claim without the claimant's contact: %s (%v)", ev.Data, err)
 	}
 }
 
@@ -749,5 +756,56 @@ func TestABoundSystemActsOnlyFromItsOwnBusUser(t *testing.T) {
 	_ = e.svc.Base.Pool.QueryRow(context.Background(), "SELECT count(*) FROM partners").Scan(&partners)
 	if partners != 1 {
 		t.Fatalf("%d partners, want the one crm-west registered from its own subject", partners)
+	}
+}
+
+// TestARefusalOfEitherVersionIsRecorded: verification refuses claims with
+// verification.duplicate_claim.refused.v2 since round 47 (no claimant) and
+// refused them with v1 before; registration records either on the claim
+// (the claimant reads it on GET /v1/duplicate-claims/{id}).
+func TestARefusalOfEitherVersionIsRecorded(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	if r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration())); r.Status != http.StatusCreated {
+		t.Fatalf("first: %d %s", r.Status, r.Body)
+	}
+	refusal := map[string]func(claimID, attemptID string) (string, any){
+		"v2": func(claimID, attemptID string) (string, any) {
+			return verificationv2.TypeDuplicateClaimRefused, verificationv2.DuplicateClaimRefused{ReviewID: "rv-" + claimID, DecisionID: "d-" + claimID,
+				ClaimID: claimID, DuplicateAttemptID: attemptID, ExistingPartnerID: "PG-0000-0000-000", Market: "JP", Outcome: "refused",
+				Reason: "insufficient_evidence", ReasonText: "the evidence does not show it", DecidedBy: "verifier-a", DecidedAt: time.Now().UTC()}
+		},
+		"v1": func(claimID, attemptID string) (string, any) {
+			return verificationv1.TypeDuplicateClaimRefused, verificationv1.DuplicateClaimDecided{ReviewID: "rv-" + claimID, DecisionID: "d-" + claimID,
+				ClaimID: claimID, DuplicateAttemptID: attemptID, ExistingPartnerID: "PG-0000-0000-000", Market: "JP", Outcome: "refused",
+				Reason: "insufficient_evidence", ReasonText: "the evidence does not show it",
+				Claimant:  verificationv1.Claimant{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", CompanyName: "株式会社みらいクラウド"},
+				DecidedBy: "verifier-a", DecidedAt: time.Now().UTC()}
+		},
+	}
+	for _, version := range []string{"v2", "v1"} {
+		r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, registration()))
+		if r.Status != http.StatusConflict {
+			t.Fatalf("%s: the duplicate: %d %s", version, r.Status, r.Body)
+		}
+		attempt := r.json(t)["duplicate_attempt_id"].(string)
+		c := e.do(t, "POST", "/v1/duplicate-claims", tok, "application/json",
+			mustJSON(t, map[string]string{"duplicate_attempt_id": attempt, "statement": "We are the registered company."}))
+		if c.Status != http.StatusCreated {
+			t.Fatalf("%s: claim: %d %s", version, c.Status, c.Body)
+		}
+		claimID := c.json(t)["claim_id"].(string)
+		typ, data := refusal[version](claimID, attempt)
+		e.publish(t, typ, mustJSON(t, data), nil)
+		testkit.Eventually(t, 10*time.Second, func() error {
+			g := e.do(t, "GET", "/v1/duplicate-claims/"+claimID, tok, "", nil)
+			if m := g.json(t); g.Status != http.StatusOK || m["status"] != "refused" || m["reason"] != "insufficient_evidence" {
+				return fmt.Errorf("%s: the claim reads %d %s", version, g.Status, g.Body)
+			}
+			return nil
+		})
+	}
+	if dl := e.deadLetters(t); len(dl) != 0 {
+		t.Fatalf("%d dead letters", len(dl))
 	}
 }

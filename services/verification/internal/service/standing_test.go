@@ -7,10 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/pkg/events"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 	"github.com/partnerhub/onboarding/services/verification/internal/adapters/domainproof/domainprooftest"
 )
@@ -293,7 +297,7 @@ func TestAnEarlierAccountIsNamedToTheReviewers(t *testing.T) {
 // registered it first) the claimant's contact. Now the closure
 // (registration's standing change to closed) or the rejection
 // (registration.partner.rejected.v1) refuses them
-// (verification.duplicate_claim.refused.v1, reason existing_partner_closed
+// (verification.duplicate_claim.refused.v2, reason existing_partner_closed
 // or existing_partner_rejected, decided by this service, valid against the
 // contract), a claim that crossed it is refused when it arrives, neither is
 // listed for verifiers, and the news again refuses nothing more.
@@ -314,19 +318,19 @@ func TestClaimsOnAReleasedPartnerAreRefused(t *testing.T) {
 			e := newEnv(t)
 			svc := e.start(e.config())
 			e.openCase(tc.existing, "")
-			claim := func(id string) registrationv1.DuplicateClaimFiled {
-				return registrationv1.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: tc.existing, Market: "JP",
+			claim := func(id string) registrationv2.DuplicateClaimFiled {
+				return registrationv2.DuplicateClaimFiled{ClaimID: id, DuplicateAttemptID: "DA-" + id[3:], ExistingPartnerID: tc.existing, Market: "JP",
 					MatchedOn: []string{"registration_number"}, LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"},
-					Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"},
+					Contact:   &registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"},
 					Statement: "We are this company.", FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}
 			}
-			e.publish(registrationv1.TypeDuplicateClaimFiled, tc.existing, claim("DC-AAAA-BBBB-CC1"), nil)
+			e.publish(registrationv2.TypeDuplicateClaimFiled, tc.existing, claim("DC-AAAA-BBBB-CC1"), nil)
 			e.waitEvent(verificationv1.TypeReviewOpened, tc.existing, 1)
 
 			typ, news := tc.release(tc.existing)
 			e.publish(typ, tc.existing, news, nil)
-			refused := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, tc.existing, 1)
-			if err := contract.ValidateJSON(verificationv1.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
+			refused := e.waitEvent(verificationv2.TypeDuplicateClaimRefused, tc.existing, 1)
+			if err := contract.ValidateJSON(verificationv2.TypeDuplicateClaimRefused, mustMarshal(t, refused)); err != nil {
 				t.Fatal(err)
 			}
 			if refused["claim_id"] != "DC-AAAA-BBBB-CC1" || refused["reason"] != tc.reason || refused["decided_by"] != "verification" ||
@@ -334,8 +338,13 @@ func TestClaimsOnAReleasedPartnerAreRefused(t *testing.T) {
 				t.Fatalf("refused %v", refused)
 			}
 
-			e.publish(registrationv1.TypeDuplicateClaimFiled, tc.existing, claim("DC-AAAA-BBBB-CC2"), nil) // filed before, heard after
-			if late := e.waitEvent(verificationv1.TypeDuplicateClaimRefused, tc.existing, 2); late["claim_id"] != "DC-AAAA-BBBB-CC2" ||
+			// Filed before the closure, heard after, and by the code before
+			// round 47 (v1).
+			late := claim("DC-AAAA-BBBB-CC2")
+			e.publish(registrationv1.TypeDuplicateClaimFiled, tc.existing, registrationv1.DuplicateClaimFiled{ClaimID: late.ClaimID,
+				DuplicateAttemptID: late.DuplicateAttemptID, ExistingPartnerID: late.ExistingPartnerID, Market: late.Market, MatchedOn: late.MatchedOn,
+				LegalName: late.LegalName, Contact: *late.Contact, Statement: late.Statement, FiledBy: late.FiledBy, FiledAt: late.FiledAt}, nil)
+			if late := e.waitEvent(verificationv2.TypeDuplicateClaimRefused, tc.existing, 2); late["claim_id"] != "DC-AAAA-BBBB-CC2" ||
 				late["reason"] != tc.reason {
 				t.Fatalf("the late claim: %v", late)
 			}
@@ -346,9 +355,31 @@ func TestClaimsOnAReleasedPartnerAreRefused(t *testing.T) {
 
 			e.publish(typ, tc.existing, news, nil) // the news again
 			time.Sleep(300 * time.Millisecond)
-			if n := len(e.events(verificationv1.TypeDuplicateClaimRefused, tc.existing)); n != 2 {
+			if n := len(e.events(verificationv2.TypeDuplicateClaimRefused, tc.existing)); n != 2 {
 				t.Fatalf("refused events: %d, want 2", n)
 			}
 		})
+	}
+}
+
+// TestAClaimWithoutTheClaimantsContactIsDeadLettered: since round 47 a
+// filed claim's contact reads null where the partner's side reads the event
+// (registration.duplicate_claim.filed.v2); registration always sets it. A
+// filed claim without it (that reading published again, say) is
+// dead-lettered with a reason, and no review is opened.
+func TestAClaimWithoutTheClaimantsContactIsDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	e.start(e.config())
+	existing := "PG-NC07-E777-70K"
+	e.openCase(existing, "")
+	id := e.publish(registrationv2.TypeDuplicateClaimFiled, existing, registrationv2.DuplicateClaimFiled{ClaimID: "DC-AAAA-BBBB-CC7",
+		DuplicateAttemptID: "DA-AAAA-BBBB-CC7", ExistingPartnerID: existing, Market: "JP", MatchedOn: []string{"registration_number"},
+		LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"},
+		Statement: events.Redacted, FiledBy: "upstream-crm", FiledAt: time.Now().UTC()}, nil)
+	if code := e.deadLetter(id); code != ce.CodeSchemaViolation {
+		t.Fatalf("dead-letter code %q, want %q", code, ce.CodeSchemaViolation)
+	}
+	if n := len(e.events(verificationv1.TypeReviewOpened, existing)); n != 0 {
+		t.Fatalf("%d reviews opened for a claim without the claimant's contact", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
@@ -68,6 +69,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// Duplicate claims: verification's review of them.
 		{Type: verificationv1.TypeDuplicateClaimReviewStarted, Inbox: "on_duplicate_claim_review_started", Handle: h.OnDuplicateClaimReviewStarted},
 		{Type: verificationv1.TypeDuplicateClaimUpheld, Inbox: "on_duplicate_claim_upheld", Handle: h.OnDuplicateClaimDecided},
+		// Refusals are v2 since round 47, v1 before (the same handler reads both).
+		{Type: verificationv2.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
 		{Type: verificationv1.TypeDuplicateClaimRefused, Inbox: "on_duplicate_claim_refused", Handle: h.OnDuplicateClaimDecided},
 		// A "this wasn't me" report of an enrollment's mail and what became of it
 		// (the requirements view says it is under review, or the address removed).

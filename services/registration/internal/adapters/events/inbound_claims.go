@@ -20,7 +20,8 @@ func (h *Handlers) OnDuplicateClaimReviewStarted(ctx context.Context, ev ce.Even
 		ReviewID: v.ReviewID, Status: domain.ClaimUnderReview, At: v.StartedAt})
 }
 
-// OnDuplicateClaimDecided records an upheld or refused claim (both types).
+// OnDuplicateClaimDecided records an upheld or refused claim (every type:
+// a refusal's v2 is v1's data without the claimant, which this does not read).
 func (h *Handlers) OnDuplicateClaimDecided(ctx context.Context, ev ce.Event) error {
 	var v verificationv1.DuplicateClaimDecided
 	if err := ev.DecodeData(&v, false); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	regv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
@@ -32,7 +33,8 @@ func Draft(e domain.Event) (outbox.Draft, error) {
 	case domain.EnrollmentLocationLinked:
 		typ, payload = regv1.TypeEnrollmentLocationLinked, &regv1.EnrollmentLocationLinked{}
 	case domain.DuplicateClaimFiled:
-		typ, payload = regv1.TypeDuplicateClaimFiled, &regv1.DuplicateClaimFiled{}
+		// v2 since round 47 (the claimant's contact is staff-only).
+		typ, payload = regv2.TypeDuplicateClaimFiled, &regv2.DuplicateClaimFiled{}
 	case domain.PartnerStandingChanged:
 		typ, payload = regv1.TypePartnerStandingChanged, &regv1.PartnerStandingChanged{}
 	case domain.SecurityStatusChanged:

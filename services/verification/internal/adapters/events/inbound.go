@@ -15,6 +15,7 @@ import (
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	intakev1 "github.com/partnerhub/onboarding/pkg/events/intake/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/pkg/outbox"
@@ -60,6 +61,8 @@ func (h *Handlers) Subscriptions() []bus.Subscription {
 		// the duplicate claims about it have nothing left to decide.
 		{Type: registrationv1.TypePartnerRejected, Inbox: "on_partner_rejected", Handle: h.OnPartnerRejected},
 		// Reviews without a case: duplicate claims and e-mail disputes.
+		// A claim filed before round 47 is v1 (the same handler reads both).
+		{Type: registrationv2.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
 		{Type: registrationv1.TypeDuplicateClaimFiled, Inbox: "on_duplicate_claim_filed", Handle: h.OnDuplicateClaimFiled},
 		{Type: emailv1.TypeChallengeDisputed, Inbox: "on_challenge_disputed", Handle: h.OnChallengeDisputed},
 		{Type: emailv1.TypeDisputeWithdrawn, Inbox: "on_dispute_withdrawn", Handle: h.OnDisputeWithdrawn},

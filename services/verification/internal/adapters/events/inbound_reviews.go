@@ -6,15 +6,19 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
-	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
 // OnDuplicateClaimFiled opens the review of a claim on an existing partner.
 func (h *Handlers) OnDuplicateClaimFiled(ctx context.Context, ev ce.Event) error {
-	var p registrationv1.DuplicateClaimFiled
+	// v2's data is v1's with the contact nullable: one decoding reads both.
+	var p registrationv2.DuplicateClaimFiled
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
+	}
+	if p.Contact == nil {
+		return &ce.DecodeError{Code: ce.CodeSchemaViolation, Detail: "duplicate claim without the claimant's contact (null only where the partner's side reads it)"}
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	claimant := domain.ClaimantFacts{LegalName: p.LegalName.Raw, LegalNameNormalized: p.LegalName.Normalized,

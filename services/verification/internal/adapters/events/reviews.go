@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -41,11 +42,14 @@ func reviewPayload(e domain.Event) (string, any, error) {
 			Claimant: verificationv1.Claimant{FirstName: c.Claimant.Contact.FirstName, LastName: c.Claimant.Contact.LastName,
 				Email: c.Claimant.Contact.Email, CompanyName: name},
 			DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt.UTC()}
-		typ := verificationv1.TypeDuplicateClaimRefused
 		if d.Outcome == domain.ReviewUpheld {
-			typ = verificationv1.TypeDuplicateClaimUpheld
+			return verificationv1.TypeDuplicateClaimUpheld, out, nil
 		}
-		return typ, out, nil
+		// v2 since round 47: a refusal does not name the claimant.
+		return verificationv2.TypeDuplicateClaimRefused, verificationv2.DuplicateClaimRefused{ReviewID: out.ReviewID,
+			DecisionID: out.DecisionID, ClaimID: out.ClaimID, DuplicateAttemptID: out.DuplicateAttemptID,
+			ExistingPartnerID: out.ExistingPartnerID, Market: out.Market, Outcome: out.Outcome, Reason: out.Reason,
+			ReasonText: out.ReasonText, Message: out.Message, DecidedBy: out.DecidedBy, DecidedAt: out.DecidedAt}, nil
 	case domain.EmailDisputeDecided:
 		r, x, d := e.Review, e.Review.Dispute, e.Review.Decision
 		out := verificationv1.EmailDisputeDecided{ReviewID: r.ID, DecisionID: d.ID, PartnerID: r.PartnerID,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/contract"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -56,7 +57,7 @@ func TestReviewEventsMatchSchemas(t *testing.T) {
 		}
 	}
 	for _, typ := range []string{verificationv1.TypeReviewOpened, verificationv1.TypeDuplicateClaimReviewStarted, verificationv1.TypeDuplicateClaimUpheld,
-		verificationv1.TypeDuplicateClaimRefused, verificationv1.TypeEmailDisputeUpheld, verificationv1.TypeEmailDisputeDismissed} {
+		verificationv2.TypeDuplicateClaimRefused, verificationv1.TypeEmailDisputeUpheld, verificationv1.TypeEmailDisputeDismissed} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s produced", typ)
 		}
