@@ -394,7 +394,10 @@ func testClosureByEitherSide(t *testing.T, s *e2e.Stack) {
 	if ch := standingChange(t, s, p4.PartnerID, "closed"); !slices.Equal(ch.Reasons, []string{"closed_by_operator"}) || ch.ChangedBy != operator.Subject {
 		t.Fatalf("standing change %+v", ch)
 	}
-	if e := relEvent[relv1.RelationshipEnded](t, s, relv1.TypeRelationshipEnded, r, rel4); e.EndedBy != "provider" || !strings.Contains(e.Reason, "closed_by_operator") || e.Cause != relv1.EndCauseAccountClosed {
+	// The reseller reads the reason too: nothing of the closure's record,
+	// neither its reason code nor the operator's note (since round 47).
+	if e := relEvent[relv1.RelationshipEnded](t, s, relv1.TypeRelationshipEnded, r, rel4); e.EndedBy != "provider" ||
+		e.Reason != "the provider's partner account was closed" || e.Cause != relv1.EndCauseAccountClosed {
 		t.Fatalf("relationship ended %+v", e)
 	}
 	if term := relEvent[relv1.AccessTerminated](t, s, relv1.TypeAccessTerminated, r, rel4); term.GrantID != grant4 {

@@ -17,7 +17,6 @@ type StandingChanged struct {
 	Status    string // active, suspended, inactive, closed
 	Reasons   []string
 	ChangedBy string
-	Note      string
 	ChangedAt time.Time
 }
 
@@ -81,7 +80,7 @@ func (a *App) ApplyStandingChanged(ctx context.Context, p auth.Principal, ev Sta
 		err := a.rels.Update(ctx, r.ID, func(r *domain.Relationship) error {
 			switch {
 			case ev.Status == domain.StandingClosed:
-				r.CloseFor(side, ev.ChangedBy, closureReason(side, ev), now)
+				r.CloseFor(side, ev.ChangedBy, closureReason(side), now)
 			case ev.Status == domain.StandingActive:
 				if bothMay {
 					r.ReinstateAccess(now, a.policy)
@@ -98,18 +97,15 @@ func (a *App) ApplyStandingChanged(ctx context.Context, p auth.Principal, ev Sta
 	return nil
 }
 
-func closureReason(side domain.Side, ev StandingChanged) string {
-	reason := "the " + string(side) + "'s partner account was closed"
-	if len(ev.Reasons) > 0 {
-		reason += " (" + ev.Reasons[0] + ")"
-	}
-	if ev.Note != "" {
-		reason += ": " + ev.Note
-	}
-	if r := []rune(reason); len(r) > 2000 {
-		reason = string(r[:2000])
-	}
-	return reason
+// closureReason is the end reason of a relationship ended by a side's
+// closure: that the account was closed, nothing of the closure's record.
+// Both sides read it (relationships.relationship.ended.v1, the end answer),
+// and the record's reasons and note are staff's and the closed side's
+// business (its standing change; "note" is staff-only there): until round
+// 47 they were appended, and a provider read an operator's note on why its
+// reseller's account was closed.
+func closureReason(side domain.Side) string {
+	return "the " + string(side) + "'s partner account was closed"
 }
 
 // bothMayHoldAccess reports whether both parties of r may hold access

@@ -20,7 +20,7 @@ func (e *env) standing(id, from, to string, at time.Time, reasons ...string) {
 		reasons = []string{}
 	}
 	e.publish(registrationv1.TypePartnerStandingChanged, id, registrationv1.PartnerStandingChanged{PartnerID: id, From: from, To: to,
-		Reasons: reasons, Added: reasons, Lifted: []string{}, ChangedBy: "ops-1", Note: "test", ChangedAt: at})
+		Reasons: reasons, Added: reasons, Lifted: []string{}, ChangedBy: "ops-1", Note: "sanctions screening hit", ChangedAt: at})
 }
 
 // authorised has the provider invite the reseller and the reseller authorise.
@@ -130,6 +130,11 @@ func TestClosureEndsRelationshipsOnBothSides(t *testing.T) {
 			if ev.Data["ended_by"] != "provider" || ev.Data["provider_id"] != provider.id || ev.Data["reseller_id"] != reseller.id {
 				t.Fatalf("ended %v", ev.Data)
 			}
+			// Both sides read the reason: the closure's record (its reason
+			// code, the operator's note) is not theirs (since round 47).
+			if ev.Data["reason"] != "the provider's partner account was closed" {
+				t.Fatalf("the end reason both sides read: %q", ev.Data["reason"])
+			}
 		}
 	}
 	if count(e.events(), relv1.TypeAccessTerminated, relID) != 1 {
@@ -141,6 +146,10 @@ func TestClosureEndsRelationshipsOnBothSides(t *testing.T) {
 	list := e.call(inst, "GET", "/v1/reseller/relationships?include_closed=true", resellerAdmin, nil)
 	if rel := list.body["relationships"].([]any)[0].(map[string]any); rel["state"] != "ended" {
 		t.Fatalf("the reseller sees %v", rel)
+	}
+	if r := e.call(inst, "POST", "/v1/relationships/"+relID+"/end", resellerAdmin, map[string]any{"reason": "終了します"}); r.status != http.StatusOK ||
+		r.str("reason") != "the provider's partner account was closed" {
+		t.Fatalf("the reseller ends it again: %d %s", r.status, r.raw)
 	}
 }
 

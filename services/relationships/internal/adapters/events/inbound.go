@@ -71,7 +71,7 @@ func (h Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
 	}
 	ctx = auth.WithPrincipal(ctx, registrationService)
 	return h.App.ApplyStandingChanged(ctx, registrationService, app.StandingChanged{PartnerID: p.PartnerID, Status: p.To,
-		Reasons: p.Reasons, ChangedBy: p.ChangedBy, Note: p.Note, ChangedAt: at})
+		Reasons: p.Reasons, ChangedBy: p.ChangedBy, ChangedAt: at})
 }
 
 // OnApplicationSubmitted projects a newly registered partner: legal name and
