@@ -27,10 +27,11 @@ type Store interface {
 	// redelivery of a dead letter stored already, or one whose time is not
 	// known, again).
 	RecordDeadLetter(ctx context.Context, e domain.Event, partners []string, timeKnown bool) (int, error)
-	// Page returns up to limit entries (events and dead letters) of partner after the position (nil:
-	// from the start) in timeline order, restricted to types starting with
-	// one of typePrefixes (none: every type).
-	Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int) ([]domain.Event, error)
+	// Page returns up to limit entries (events, and dead letters when
+	// deadLetters) of partner after the position (nil: from the start) in
+	// timeline order, restricted to types starting with one of typePrefixes
+	// (none: every type).
+	Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int, deadLetters bool) ([]domain.Event, error)
 	// Sources summarises, per source, the partner's events and the
 	// sequences of its own partition (dead letters do not count).
 	Sources(ctx context.Context, partner string) ([]domain.SourceSummary, error)

@@ -74,7 +74,7 @@ func (f *fakeStore) RecordDeadLetter(_ context.Context, e domain.Event, partners
 	return 1, nil
 }
 
-func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, prefixes []string, limit int) ([]domain.Event, error) {
+func (f *fakeStore) Page(_ context.Context, _ string, after *domain.Position, prefixes []string, limit int, _ bool) ([]domain.Event, error) {
 	f.pageCalls++
 	f.gotAfter, f.gotPrefixes, f.gotLimit = after, prefixes, limit
 	if len(f.events) > limit {

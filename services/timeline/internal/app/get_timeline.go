@@ -72,7 +72,8 @@ type Timeline struct {
 // partner_admin, partner_user and provider_admin only their own (another
 // partner answers as unknown, so that its existence does not leak); other
 // callers are refused. A partner with no event is unknown. Only staff read
-// the staff-only members of the events (forPartnerSide).
+// the staff-only members of the events (forPartnerSide) and the dead
+// letters.
 func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) (Timeline, error) {
 	staff := []auth.Role{auth.RoleOperator, auth.RoleVerifier}
 	if err := p.Require(append(staff, auth.RolePartnerAdmin, auth.RolePartnerUser, auth.RoleProviderAdmin)...); err != nil {
@@ -93,7 +94,12 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	if len(sources) == 0 {
 		return Timeline{}, unknown
 	}
-	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1)
+	// Dead letters are for staff: another service refused the event, which
+	// may be anything published with the partner as its subject — a
+	// verifier's decision with its internal note, a forged event — and its
+	// refusal's reason is the service's (until round 47 the partner's side
+	// read them too).
+	events, err := a.Store.Page(ctx, q.PartnerID, after, prefixes, limit+1, p.IsStaff())
 	if err != nil {
 		return Timeline{}, fmt.Errorf("timeline of %s: %w", q.PartnerID, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
@@ -87,6 +88,15 @@ func TestDeadLettersOnTheTimeline(t *testing.T) {
 	}
 	if _, err := e.js.Consumer(context.Background(), bus.DeadLetterStream, bus.DurableName(service.Name, bus.DeadLetterSubject(service.Name))); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("a durable on the timeline's own dead letters: %v", err)
+	}
+
+	// Dead letters are for staff: the partner's own administrator reads its
+	// events only (since round 47; a dead letter may hold anything another
+	// service refused — a verifier's decision with its internal note, a
+	// forged event —, and its reason is that service's).
+	side := e.get("/v1/partners/"+stuck+"/timeline", user("adm-1", stuck, auth.RolePartnerAdmin))
+	if evs := side.events(); side.status != http.StatusOK || len(evs) != 1 || evs[0]["dead_letter"] != nil || evs[0]["id"] != accepted.ID {
+		t.Errorf("the partner's administrator reads %d %s", side.status, side.raw)
 	}
 
 	// The cursor pages through a dead letter; the type filter keeps it.

@@ -116,7 +116,7 @@ func TestMigrationFoldsPartnerEventsIntoEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for partner, want := range map[string][]string{"PG-A1": {"a3", "a1", "rel", "a4"}, "PG-P9": {"rel"}, "PG-B2": {"b1"}} {
-		page, err := s.Page(ctx, partner, nil, nil, 10)
+		page, err := s.Page(ctx, partner, nil, nil, 10, true)
 		if err != nil || !slices.Equal(ids(page), want) {
 			t.Errorf("%s timeline = %v (%v), want %v", partner, ids(page), err, want)
 		}
@@ -206,7 +206,7 @@ func TestRecordAllStoresABatchOnceInOrder(t *testing.T) {
 		t.Errorf("a redelivered batch: %+v, %v", again, err)
 	}
 	for partner, want := range map[string][]string{"PG-A1": {a.ID, b.ID, rel.ID}, "PG-P9": {rel.ID}} {
-		page, err := s.Page(ctx, partner, nil, nil, 10)
+		page, err := s.Page(ctx, partner, nil, nil, 10, true)
 		if err != nil || !slices.Equal(ids(page), want) {
 			t.Errorf("%s timeline = %v (%v), want %v", partner, ids(page), err, want)
 		}

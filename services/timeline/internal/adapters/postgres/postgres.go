@@ -306,9 +306,9 @@ func (s *Store) RecordDeadLetter(ctx context.Context, e domain.Event, partners [
 	return times, err
 }
 
-// Page implements app.Store: the partner's events and dead letters, merged
-// in timeline order.
-func (s *Store) Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int) ([]domain.Event, error) {
+// Page implements app.Store: the partner's events and, when deadLetters,
+// its dead letters, merged in timeline order.
+func (s *Store) Page(ctx context.Context, partner string, after *domain.Position, typePrefixes []string, limit int, deadLetters bool) ([]domain.Event, error) {
 	args := []any{partner, limit}
 	where := "x.partner_id = $1"
 	if after != nil {
@@ -321,7 +321,14 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 	}
 	events := strings.ReplaceAll(strings.ReplaceAll(where, "{dl}", "''::text"), "x.event_id", "x.id")
 	others := strings.ReplaceAll(where, "{dl}", "''::text")
-	deadLetters := strings.ReplaceAll(where, "{dl}", "x.dl")
+	dls := ""
+	if deadLetters {
+		dls = `
+			UNION ALL
+			(SELECT x.time, x.source, x.sequence, x.event_id, x.dl, x.service, x.handler
+				FROM partner_dead_letters x WHERE ` + strings.ReplaceAll(where, "{dl}", "x.dl") + `
+				ORDER BY x.time, x.source, x.sequence, x.event_id, x.dl LIMIT $2)`
+	}
 	// The partner's events (those it is the first partner of, and those it
 	// is a further partner of) and its dead letters, each an index range
 	// scan in timeline order, merged.
@@ -332,11 +339,7 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 			UNION ALL
 			(SELECT x.time, x.source, x.sequence, x.event_id, ''::text, ''::text, ''::text
 				FROM other_partner_events x WHERE `+others+`
-				ORDER BY x.time, x.source, x.sequence, x.event_id LIMIT $2)
-			UNION ALL
-			(SELECT x.time, x.source, x.sequence, x.event_id, x.dl, x.service, x.handler
-				FROM partner_dead_letters x WHERE `+deadLetters+`
-				ORDER BY x.time, x.source, x.sequence, x.event_id, x.dl LIMIT $2)
+				ORDER BY x.time, x.source, x.sequence, x.event_id LIMIT $2)`+dls+`
 		)
 		SELECT x.source, x.event_id, x.service, x.handler, COALESCE(e.type, d.type), COALESCE(e.subject, d.subject),
 			COALESCE(e.time, d.time), COALESCE(e.partition_key, d.partition_key), COALESCE(e.sequence, d.sequence),

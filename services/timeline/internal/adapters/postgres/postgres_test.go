@@ -58,7 +58,7 @@ func TestRecordIsOncePerSourceAndIDUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d replicas stored the event, want 1", fresh.Load())
 	}
 	for _, p := range []string{"PG-A1", "PG-B2"} {
-		page, err := s.Page(ctx, p, nil, nil, 10)
+		page, err := s.Page(ctx, p, nil, nil, 10, true)
 		if err != nil || len(page) != 1 || page[0].ID != e.ID {
 			t.Errorf("%s timeline = %+v, %v", p, page, err)
 		}
@@ -89,7 +89,7 @@ func TestPagesAcrossTiesAndNanoseconds(t *testing.T) {
 	var got []string
 	var after *domain.Position
 	for {
-		page, err := s.Page(ctx, "PG-A1", after, nil, 4)
+		page, err := s.Page(ctx, "PG-A1", after, nil, 4, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +280,7 @@ func TestPruneKeepsSequencesWithoutGaps(t *testing.T) {
 	if n, err = s.Prune(ctx, time.Now().Add(-90*24*time.Hour), 100); err != nil || n != 1 {
 		t.Fatalf("second batch: %d, %v", n, err)
 	}
-	page, err := s.Page(ctx, "PG-A1", nil, nil, 10)
+	page, err := s.Page(ctx, "PG-A1", nil, nil, 10, true)
 	if err != nil || len(page) != 2 || page[0].Sequence != 3 {
 		t.Fatalf("timeline after retention: %+v, %v", page, err)
 	}
@@ -320,7 +320,7 @@ func TestADeadLetterCountsOnlyALaterRefusal(t *testing.T) {
 			t.Fatalf("%s: %d, %v; want %d", step.name, got, err, step.want)
 		}
 	}
-	page, err := s.Page(ctx, "PG-A1", nil, nil, 10)
+	page, err := s.Page(ctx, "PG-A1", nil, nil, 10, true)
 	if err != nil || len(page) != 1 {
 		t.Fatalf("page %+v, %v", page, err)
 	}
