@@ -59,6 +59,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("DecisionEventsOverTheBus", func(t *testing.T) { t.Parallel(); testDecisionEventsOverTheBus(t, s) })
 		t.Run("RevokeSuspendReinstate", func(t *testing.T) { t.Parallel(); testRevokeSuspendReinstate(t, s) })
 		t.Run("ClosureByEitherSide", func(t *testing.T) { t.Parallel(); testClosureByEitherSide(t, s) })
+		t.Run("StaffWordsStayWithStaff", func(t *testing.T) { t.Parallel(); testStaffWordsStayWithStaff(t, s) })
 		t.Run("ResellerEmailGate", func(t *testing.T) { t.Parallel(); testResellerEmailGate(t, s) })
 		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
 		t.Run("RefusedAcceptanceIsMailed", func(t *testing.T) { t.Parallel(); testRefusedAcceptanceIsMailed(t, s) })
