@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
@@ -93,9 +94,9 @@ func ForPartnerSide(eventType string, data []byte) []byte {
 }
 
 // ReplaceMembers returns data, a JSON object, with each top-level member
-// for which replace answers true replaced by the value it returns. Data that
-// is empty or not an object, or in which nothing is replaced, is returned
-// unchanged (the same slice).
+// for which replace answers true replaced by the value it returns (removed
+// when that is nil). Data that is empty or not an object, or in which
+// nothing is replaced, is returned unchanged (the same slice).
 func ReplaceMembers(data []byte, replace func(name string, value json.RawMessage) (json.RawMessage, bool)) []byte {
 	if len(data) == 0 {
 		return data
@@ -107,7 +108,11 @@ func ReplaceMembers(data []byte, replace func(name string, value json.RawMessage
 	changed := false
 	for name, value := range members {
 		if v, ok := replace(name, value); ok {
-			members[name] = v
+			if v == nil {
+				delete(members, name)
+			} else {
+				members[name] = v
+			}
 			changed = true
 		}
 	}
@@ -131,4 +136,55 @@ func firstByte(raw json.RawMessage) byte {
 		return b
 	}
 	return 0
+}
+
+// AsPublishedNow returns an event published before round 47 as the
+// partner's side reads it since: what that round kept from the partner's
+// side is kept from it in the events published before too. A duplicate
+// claim's filing and refusal, whose v1 carried the claimant (replaced by
+// v2), read as their v2 — the filing's data is v2's as it stands (its
+// contact then redacted as v2's is), the refusal's without the claimant —
+// and a relationship a closure ended reads without the closure's record
+// appended to its reason (relationships' migration 00002 does the same to
+// what that service stores). Any other event is returned unchanged (the
+// same slice). Staff read events as published.
+func AsPublishedNow(eventType string, data []byte) (string, []byte) {
+	switch eventType {
+	case registrationv1.TypeDuplicateClaimFiled:
+		return registrationv2.TypeDuplicateClaimFiled, data
+	case verificationv1.TypeDuplicateClaimRefused:
+		return verificationv2.TypeDuplicateClaimRefused, ReplaceMembers(data, func(name string, _ json.RawMessage) (json.RawMessage, bool) {
+			return nil, name == "claimant" // removed
+		})
+	case relationshipsv1.TypeRelationshipEnded:
+		return eventType, closureReasonCut(data)
+	}
+	return eventType, data
+}
+
+// closureReasonCut cuts "(<reason code>): <note>" from the reason of a
+// relationship a closure ended ("the reseller's partner account was
+// closed (closed_by_operator): …" → "the reseller's partner account was
+// closed").
+func closureReasonCut(data []byte) []byte {
+	var e struct {
+		Cause   string `json:"cause"`
+		EndedBy string `json:"ended_by"`
+		Reason  string `json:"reason"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Cause != relationshipsv1.EndCauseAccountClosed {
+		return data
+	}
+	sentence := "the " + e.EndedBy + "'s partner account was closed"
+	rest, ok := strings.CutPrefix(e.Reason, sentence)
+	if !ok || rest == "" || (!strings.HasPrefix(rest, " (") && !strings.HasPrefix(rest, ": ")) {
+		return data
+	}
+	return ReplaceMembers(data, func(name string, _ json.RawMessage) (json.RawMessage, bool) {
+		if name != "reason" {
+			return nil, false
+		}
+		v, _ := json.Marshal(sentence)
+		return v, true
+	})
 }

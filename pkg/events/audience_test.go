@@ -15,6 +15,8 @@ import (
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 )
 
 // The schemas mark exactly the members the declaration lists as staff-only:
@@ -194,4 +196,50 @@ func FuzzForPartnerSide(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Events published before round 47 read as published now: a v1 claim
+// filing as v2 (data as it stands, then redacted as v2's), a v1 refusal as
+// v2 without the claimant, a closure-ended relationship without the
+// closure's record in its reason; a reason its side wrote, one already
+// plain, and every other type are unchanged (the same slice).
+func TestEventsPublishedBeforeReadAsPublishedNow(t *testing.T) {
+	filed := []byte(`{"claim_id":"DC-1","contact":{"first_name":"花子"}}`)
+	if typ, got := events.AsPublishedNow(registrationv1.TypeDuplicateClaimFiled, filed); typ != registrationv2.TypeDuplicateClaimFiled || string(got) != string(filed) {
+		t.Fatalf("v1 filing read as %s %s", typ, got)
+	}
+	refused := []byte(`{"claim_id":"DC-1","reason":"insufficient_evidence","claimant":{"first_name":"花子","email":"hanako@example.jp"}}`)
+	typ, got := events.AsPublishedNow(verificationv1.TypeDuplicateClaimRefused, refused)
+	if typ != verificationv2.TypeDuplicateClaimRefused || strings.Contains(string(got), "claimant") || !strings.Contains(string(got), `"reason":"insufficient_evidence"`) {
+		t.Fatalf("v1 refusal read as %s %s", typ, got)
+	}
+	ended := func(cause, endedBy, reason string) []byte {
+		b, _ := json.Marshal(map[string]string{"relationship_id": "R1", "cause": cause, "ended_by": endedBy, "reason": reason})
+		return b
+	}
+	for _, c := range []struct {
+		in   []byte
+		want string // the reason read; "" unchanged
+	}{
+		{ended("account_closed", "reseller", "the reseller's partner account was closed (closed_by_operator): sanctions hit"), "the reseller's partner account was closed"},
+		{ended("account_closed", "provider", "the provider's partner account was closed: moving on"), "the provider's partner account was closed"},
+		{ended("account_closed", "provider", "the provider's partner account was closed"), ""},
+		{ended("chosen", "reseller", "the reseller's partner account was closed (not really): our words"), ""},
+		{ended("account_closed", "reseller", "the provider's partner account was closed (x)"), ""},
+	} {
+		typ, got := events.AsPublishedNow(relationshipsv1.TypeRelationshipEnded, c.in)
+		var m map[string]string
+		_ = json.Unmarshal(got, &m)
+		switch {
+		case typ != relationshipsv1.TypeRelationshipEnded:
+			t.Errorf("%s read as %s", c.in, typ)
+		case c.want == "" && string(got) != string(c.in):
+			t.Errorf("%s changed to %s", c.in, got)
+		case c.want != "" && (m["reason"] != c.want || m["relationship_id"] != "R1"):
+			t.Errorf("%s read as %s, want the reason %q", c.in, got, c.want)
+		}
+	}
+	if typ, got := events.AsPublishedNow(registrationv1.TypePartnerActivated, filed); typ != registrationv1.TypePartnerActivated || string(got) != string(filed) {
+		t.Fatalf("another type read as %s %s", typ, got)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
 )
 
@@ -662,7 +661,7 @@ func (w *Webhooks) send(ctx context.Context, out []Outgoing) {
 		ks := keys[o.Delivery.EndpointID]
 		ev := o.Event
 		if o.Scope != domain.ScopeAll { // an operator's endpoint reads as staff
-			ev.Data = events.ForPartnerSide(ev.Type, ev.Data)
+			partnerSide(&ev)
 		}
 		body, err := ev.StructuredJSON()
 		if err != nil || len(ks) == 0 {

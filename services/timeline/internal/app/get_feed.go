@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/page"
@@ -111,14 +113,26 @@ func (a *App) GetFeed(ctx context.Context, p auth.Principal, q GetFeed) (Feed, e
 	return f, nil
 }
 
-// forPartnerSide redacts, in place, what only staff read of each event
-// (events.ForPartnerSide): the feed, a timeline and webhooks show it so to
-// the partner's side — its users, its provider or resellers, the upstream
-// system that registered it.
+// forPartnerSide makes each event, in place, what the partner's side reads
+// (partnerSide).
 func forPartnerSide(evs []domain.Event) {
 	for i := range evs {
-		evs[i].Data = events.ForPartnerSide(evs[i].Type, evs[i].Data)
+		partnerSide(&evs[i])
 	}
+}
+
+// partnerSide makes e what the partner's side — its users, its provider or
+// resellers, the upstream system that registered it — reads in the feed, a
+// timeline and webhooks: an event published before round 47 as published
+// now (events.AsPublishedNow: a replaced type as its replacement, with its
+// dataschema), then without what only staff read (events.ForPartnerSide).
+func partnerSide(e *domain.Event) {
+	typ, data := events.AsPublishedNow(e.Type, e.Data)
+	if typ != e.Type {
+		e.DataSchema = strings.Replace(e.DataSchema, ce.Topic(e.Type), ce.Topic(typ), 1)
+		e.Type = typ
+	}
+	e.Data = events.ForPartnerSide(typ, data)
 }
 
 func validateFeed(q GetFeed) (FeedQuery, error) {

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"testing"
@@ -8,9 +9,13 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	"github.com/partnerhub/onboarding/pkg/contract"
 	"github.com/partnerhub/onboarding/pkg/events"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
+	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
+	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -120,5 +125,86 @@ func TestStaffOnlyMembersAreReadByStaffOnly(t *testing.T) {
 			}
 		}
 		r.hooks.mu.Unlock()
+	}
+}
+
+// TestEventsPublishedBeforeRound47AreReadAsNow: what round 47 kept from the
+// partner's side is kept from it in the events recorded before too. A
+// duplicate claim's v1 filing and refusal read as their v2 on the partner's
+// side (the type and dataschema replaced, the filing's contact null, the
+// refusal without the claimant), a relationship a closure ended without
+// the closure's record in its reason; staff read them as published.
+func TestEventsPublishedBeforeRound47AreReadAsNow(t *testing.T) {
+	e := start(t)
+	claimant := registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", EmailDomain: "example.jp", PhoneE164: "+81312345678"}
+	filed := event(srcRegistration, registrationv1.TypeDuplicateClaimFiled, reseller, 1, t0, registrationv1.DuplicateClaimFiled{ClaimID: "DC-1",
+		DuplicateAttemptID: "DA-1", ExistingPartnerID: reseller, Market: "JP", MatchedOn: []string{"registration_number"},
+		LegalName: registrationv1.LegalName{Raw: "株式会社サンプル商事", Normalized: "株式会社サンプル商事"}, Contact: claimant,
+		Statement: "we are the company", FiledBy: "crm", FiledAt: t0})
+	refused := event("/services/verification", verificationv1.TypeDuplicateClaimRefused, reseller, 1, t0.Add(time.Second),
+		verificationv1.DuplicateClaimDecided{ReviewID: "RV-1", DecisionID: "D-1", ClaimID: "DC-1", DuplicateAttemptID: "DA-1",
+			ExistingPartnerID: reseller, Market: "JP", Outcome: "refused", Reason: "insufficient_evidence", ReasonText: "no link shown",
+			Claimant:  verificationv1.Claimant{FirstName: "花子", LastName: "佐藤", Email: "hanako@example.jp", CompanyName: "株式会社サンプル商事"},
+			DecidedBy: "ver-1", DecidedAt: t0})
+	ended := event(srcRelationships, relationshipsv1.TypeRelationshipEnded, reseller, 1, t0.Add(2*time.Second),
+		relationshipsv1.RelationshipEnded{Parties: relationshipsv1.Parties{RelationshipID: "R1", ProviderID: provider, ResellerID: reseller,
+			ResellerLocationID: "PL-RRRR-0000-001", OccurredAt: t0}, EndedBy: "reseller", EndedBySubject: "ops-1",
+			Reason: "the reseller's partner account was closed (closed_by_operator): sanctions screening hit",
+			Cause:  relationshipsv1.EndCauseAccountClosed})
+	for _, ev := range []ce.Event{filed, refused, ended} {
+		e.publish(ev)
+	}
+	e.settled()
+	byID := func(p *auth.Principal) map[string]map[string]any {
+		t.Helper()
+		out := map[string]map[string]any{}
+		testkit.Eventually(t, 10*time.Second, func() error {
+			a := e.get("/v1/partners/"+reseller+"/timeline", p)
+			for _, ev := range a.events() {
+				out[ev["id"].(string)] = ev
+			}
+			if len(out) != 3 {
+				return fmt.Errorf("%d events: %s", len(out), a.raw)
+			}
+			return nil
+		})
+		return out
+	}
+	data := func(ev map[string]any) map[string]any { return ev["data"].(map[string]any) }
+
+	staff := byID(operator)
+	if f := staff[filed.ID]; f["type"] != filed.Type || data(f)["contact"] == nil || data(staff[refused.ID])["claimant"] == nil ||
+		data(staff[ended.ID])["reason"] != "the reseller's partner account was closed (closed_by_operator): sanctions screening hit" {
+		t.Errorf("staff read the events changed: %v", staff)
+	}
+	side := byID(user("a-1", reseller, auth.RolePartnerAdmin))
+	f, r, x := side[filed.ID], side[refused.ID], side[ended.ID]
+	if f["type"] != registrationv2.TypeDuplicateClaimFiled || data(f)["contact"] != nil || data(f)["statement"] != events.Redacted {
+		t.Errorf("the partner's side reads the v1 filing as %v", f)
+	}
+	// The feed hands on the event whole: its dataschema is v2's.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		for _, ev := range e.get("/v1/events?partner="+reseller, user("a-1", reseller, auth.RolePartnerAdmin)).events() {
+			if ev["id"] != filed.ID {
+				continue
+			}
+			if ev["type"] != registrationv2.TypeDuplicateClaimFiled || ev["dataschema"] != "https://schemas.partnerhub.example/registration.duplicate_claim.filed.v2.json" {
+				t.Errorf("the partner's side reads the v1 filing in the feed as %v", ev)
+			}
+			return nil
+		}
+		return fmt.Errorf("the v1 filing is not in the partner's feed yet")
+	})
+	if _, named := data(r)["claimant"]; r["type"] != verificationv2.TypeDuplicateClaimRefused || named {
+		t.Errorf("the partner's side reads the v1 refusal as %v", r)
+	}
+	if data(x)["reason"] != "the reseller's partner account was closed" || x["type"] != ended.Type {
+		t.Errorf("the partner's side reads the relationship's end as %v", x)
+	}
+	for _, ev := range []map[string]any{f, r, x} {
+		raw, _ := json.Marshal(ev["data"])
+		if err := contract.ValidateJSON(ev["type"].(string), raw); err != nil {
+			t.Errorf("%s as the partner's side reads it: %v", ev["type"], err)
+		}
 	}
 }
