@@ -42,8 +42,9 @@ var staffOnly = map[string][]string{
 	// the claimant (it reads it on GET /v1/duplicate-claims/{id}).
 	// Since round 47 (v2) the claimant's contact too: the existing partner's
 	// contact is given it only once a verifier upheld the claim (the mail),
-	// and a refusal no longer names the claimant. Events published before
-	// (v1) keep it: their schema does not allow it null.
+	// and a refusal no longer names the claimant. The v1 entries mirror
+	// their schemas; the partner's side reads a v1 event as its v2
+	// (AsPublishedNow) before these are applied.
 	registrationv1.TypeDuplicateClaimFiled:   {"statement"},
 	registrationv2.TypeDuplicateClaimFiled:   {"statement", "contact"},
 	verificationv1.TypeDuplicateClaimRefused: {"message"},
