@@ -14,10 +14,12 @@ import (
 )
 
 // CloudEvent extensions that declare an event's acting principal, and their
-// authtype values.
+// authtype values. (The CloudEvents authcontext extension: authclaims, a
+// JSON object of claims of the principal, never a credential.)
 const (
 	ExtAuthType            = "authtype"
 	ExtAuthID              = "authid"
+	ExtAuthClaims          = "authclaims"
 	AuthTypeServiceAccount = "service_account"
 	AuthTypeUser           = "user"
 )
@@ -247,4 +249,34 @@ func EventAuth(p Principal) (authtype, authid string) {
 		return AuthTypeServiceAccount, p.Subject
 	}
 	return AuthTypeUser, p.Subject
+}
+
+// eventClaims is the authclaims extension of an event: the roles its actor
+// acted in.
+type eventClaims struct {
+	Roles []Role `json:"roles"`
+}
+
+// EventClaims returns the authclaims extension value with which an event
+// caused by p declares the roles its actor acted in, e.g.
+// {"roles":["operator"]}; "" for a principal without roles (our services
+// reacting to each other's events).
+func EventClaims(p Principal) string {
+	if len(p.Roles) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(eventClaims{Roles: p.Roles}) // strings only
+	return string(b)
+}
+
+// ClaimsOfPartnerSide reports whether an event's authclaims value declares
+// an actor of the partner's side: roles, none of them staff's (operator,
+// verifier). Claims that are absent (events published before round 48, our
+// services' reactions) or unreadable do not.
+func ClaimsOfPartnerSide(claims string) bool {
+	var c eventClaims
+	if claims == "" || json.Unmarshal([]byte(claims), &c) != nil || len(c.Roles) == 0 {
+		return false
+	}
+	return !(Principal{Roles: c.Roles}).IsStaff()
 }

@@ -123,3 +123,30 @@ func TestDevDirectory(t *testing.T) {
 		t.Errorf("bound bus users %v, want %v", got, want)
 	}
 }
+
+// An event's claims declare the roles its actor acted in; only roles none
+// of which is staff's make it an actor of the partner's side.
+func TestClaimsTellStaffFromThePartnerSide(t *testing.T) {
+	for _, c := range []struct {
+		p           Principal
+		partnerSide bool
+	}{
+		{Principal{Subject: "admin-1", Roles: []Role{RolePartnerAdmin}}, true},
+		{Principal{Subject: "p-1", Roles: []Role{RoleProviderAdmin}}, true},
+		{Principal{Kind: KindService, Subject: "upstream-portal", Roles: []Role{RoleUpstreamSystem}}, true},
+		{Principal{Subject: "ops-1", Roles: []Role{RoleOperator}}, false},
+		{Principal{Kind: KindService, Subject: "verifier-bot", Roles: []Role{RoleVerifier}}, false},
+		{Principal{Subject: "both", Roles: []Role{RolePartnerAdmin, RoleOperator}}, false},
+		{Principal{Kind: KindService, Subject: "registration"}, false},
+	} {
+		claims := EventClaims(c.p)
+		if got := ClaimsOfPartnerSide(claims); got != c.partnerSide {
+			t.Errorf("%s: claims %q read as of the partner's side %v, want %v", c.p.Subject, claims, got, c.partnerSide)
+		}
+	}
+	for _, claims := range []string{"", "{", `{"roles":[]}`, `{"roles":"partner_admin"}`, `["partner_admin"]`} {
+		if ClaimsOfPartnerSide(claims) {
+			t.Errorf("claims %q read as of the partner's side", claims)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/outbox"
@@ -339,7 +340,8 @@ func cloudEventHeaders() omap {
 			ce.HCausationID, str("Extension: id of the event or request that caused this one."),
 			ce.HTraceParent, str("Extension: W3C trace context of the cause.", "pattern", "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"),
 			ce.HAuthType, str("Extension: kind of actor.", "enum", []any{"user", "service_account"}),
-			ce.HAuthID, str("Extension: the actor's subject (never a token)."),
+			ce.HAuthID, str("Extension: the actor's subject (never a token). The partner's side reads it (feed, timelines, webhooks) only when the actor is of the partner's side (ce-authclaims) or one of our services."),
+			ce.HeaderPrefix + auth.ExtAuthClaims, str(`Extension: the roles the actor acted in, a JSON object, e.g. {"roles":["operator"]} (never a credential; absent for our services reacting to each other's events and on events published before round 48).`),
 			ce.HDataClassification, str("Extension: restricted when the body carries sealed personal data.", "enum", []any{"restricted"}),
 			"Nats-Msg-Id", str("JetStream de-duplication id: the CloudEvent id."),
 		},

@@ -209,6 +209,13 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 	}
 	var notify []int // partitions another instance relays
 	var groups []*keyGroup
+	// The roles the actor acted in ride with its subject: the partner's
+	// side reads a staff actor's subject in no event (the timeline reads
+	// the roles).
+	var claims string
+	if hasActor {
+		claims = auth.EventClaims(actor)
+	}
 	var roles []string
 	if audited {
 		roles = make([]string, len(actor.Roles))
@@ -242,9 +249,9 @@ func (w *Writer) Queue(ctx context.Context, b *pgx.Batch, drafts ...Draft) (*Que
 			ev.CorrelationID = ev.ID
 		}
 		if hasActor {
-			ev.AuthType, ev.AuthID = "user", actor.Subject
-			if actor.Kind == auth.KindService {
-				ev.AuthType = "service_account"
+			ev.AuthType, ev.AuthID = auth.EventAuth(actor)
+			if claims != "" {
+				ev.Extensions = map[string]string{auth.ExtAuthClaims: claims}
 			}
 		}
 		h := ev.Headers()

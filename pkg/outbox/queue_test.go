@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/outbox"
 	"github.com/partnerhub/onboarding/pkg/pg"
@@ -147,4 +148,53 @@ func TestQueueFailsWithTheCallersStatement(t *testing.T) {
 // deletes within milliseconds; LZ4 costs a fraction of pglz's CPU.
 func TestOutboxRowsCompressWithLZ4(t *testing.T) {
 	testkit.CompressesWithLZ4(t, pool(t), "outbox", "payload", "headers")
+}
+
+// An event declares who caused it: the actor's subject (authtype, authid)
+// and, for an actor with roles, the roles it acted in (authclaims), so that
+// readers can tell staff's subjects from the partner's side's; our services
+// reacting to each other's events declare no roles. The stored row the
+// relay publishes carries the same headers.
+func TestEventsDeclareTheRolesTheirActorActedIn(t *testing.T) {
+	p := pool(t)
+	w := outbox.NewWriter("registration")
+	for _, c := range []struct {
+		actor            auth.Principal
+		authtype, claims string
+	}{
+		{auth.Principal{Kind: auth.KindUser, Subject: "ops-1", Roles: []auth.Role{auth.RoleOperator}}, "user", `{"roles":["operator"]}`},
+		{auth.Principal{Kind: auth.KindService, Subject: "verifier-bot", Roles: []auth.Role{auth.RoleVerifier}}, "service_account", `{"roles":["verifier"]}`},
+		{auth.Principal{Kind: auth.KindUser, Subject: "admin-1", PartnerID: "PG-1", Roles: []auth.Role{auth.RolePartnerAdmin, auth.RolePartnerUser}}, "user",
+			`{"roles":["partner_admin","partner_user"]}`},
+		{auth.Principal{Kind: auth.KindService, Subject: "verification"}, "service_account", ""},
+	} {
+		ctx := auth.WithPrincipal(context.Background(), c.actor)
+		var ev ce.Event
+		err := pg.InTx(ctx, p, func(ctx context.Context, tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			q, err := w.Queue(ctx, b, draft("p-"+c.actor.Subject))
+			if err != nil {
+				return err
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			ev = q.Done(ctx)[0]
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.AuthType != c.authtype || ev.AuthID != c.actor.Subject || ev.Extensions[auth.ExtAuthClaims] != c.claims {
+			t.Errorf("%s: authtype %q, authid %q, authclaims %q; want %q, %q, %q", c.actor.Subject, ev.AuthType, ev.AuthID,
+				ev.Extensions[auth.ExtAuthClaims], c.authtype, c.actor.Subject, c.claims)
+		}
+		var stored map[string]string
+		if err := p.QueryRow(context.Background(), `SELECT headers FROM outbox WHERE event_id = $1`, ev.ID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored["ce-authid"] != c.actor.Subject || stored["ce-"+auth.ExtAuthClaims] != c.claims {
+			t.Errorf("%s: the stored row's headers %v", c.actor.Subject, stored)
+		}
+	}
 }
