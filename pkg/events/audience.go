@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
 	relationshipsv1 "github.com/partnerhub/onboarding/pkg/events/relationships/v1"
@@ -56,14 +57,67 @@ var staffOnly = map[string][]string{
 	verificationv1.TypeReviewTaskCreated:    {"earlier_accounts"},
 }
 
+// principals lists, per event type, the data members that name a
+// principal — the subject of a person or system that acted — as paths: a
+// top-level member, or "list[].member" for that member of each object of a
+// list. Staff's subjects (operators, verifiers) are kept from the partner's
+// side: it reads such a member only when it names one of our services or
+// the event's own actor acting in a partner-side role (the event's
+// authclaims); any other subject — staff's, or one an event relays from an
+// earlier one, whose actor's roles it does not carry — reads Redacted.
+// Each such member's schema carries "x-audience": "principal" (a test keeps
+// the two the same).
+var principals = map[string][]string{
+	agreementsv1.TypeVersionPublished:              {"published_by"},
+	agreementsv1.TypeVersionRetired:                {"retired_by"},
+	agreementsv1.TypeAcceptanceRecorded:            {"acceptor_user_id"},
+	registrationv1.TypeApplicationSubmitted:        {"submitted_by"},
+	registrationv1.TypeDuplicateClaimFiled:         {"filed_by"},
+	registrationv2.TypeDuplicateClaimFiled:         {"filed_by"},
+	registrationv1.TypeEnrollmentAdded:             {"added_by"},
+	registrationv1.TypeLocationAdded:               {"added_by"},
+	registrationv1.TypeSecurityStatusChanged:       {"reported_by"},
+	registrationv1.TypePartnerStandingChanged:      {"changed_by"},
+	registrationv1.TypeProfileChangeRequested:      {"requested_by"},
+	registrationv1.TypeProfileChangeApplied:        {"checks[].decided_by"},
+	registrationv1.TypeProfileChangeRejected:       {"rejected_by", "checks[].decided_by"},
+	relationshipsv1.TypeAccessNarrowed:             {"narrowed_by_subject"},
+	relationshipsv1.TypeRelationshipEnded:          {"ended_by_subject"},
+	relationshipsv1.TypeRequestAccepted:            {"accepted_by"},
+	relationshipsv1.TypeRequestCreated:             {"created_by"},
+	relationshipsv1.TypeRequestDeclined:            {"declined_by"},
+	relationshipsv1.TypeRequestDeferred:            {"deferred_by"},
+	verificationv1.TypeCaseReopened:                {"reopened_by"},
+	verificationv1.TypeDecisionRecorded:            {"verifier"},
+	verificationv1.TypeDuplicateClaimRefused:       {"decided_by"},
+	verificationv2.TypeDuplicateClaimRefused:       {"decided_by"},
+	verificationv1.TypeDuplicateClaimReviewStarted: {"verifier"},
+	verificationv1.TypeDuplicateClaimUpheld:        {"decided_by"},
+	verificationv1.TypeEmailDisputeDismissed:       {"decided_by"},
+	verificationv1.TypeEmailDisputeUpheld:          {"decided_by"},
+	verificationv1.TypeProfileCheckDecided:         {"verifier"},
+	verificationv1.TypeReviewTaskClaimed:           {"verifier"},
+	verificationv1.TypeReviewTaskOverdue:           {"claimed_by"},
+	verificationv1.TypeReviewTaskReleased:          {"verifier"},
+}
+
 // StaffOnly returns the data members of eventType only staff read (none
 // for most types).
 func StaffOnly(eventType string) []string { return staffOnly[eventType] }
 
 // StaffOnlyTypes returns every event type with staff-only members.
-func StaffOnlyTypes() []string {
-	out := make([]string, 0, len(staffOnly))
-	for t := range staffOnly {
+func StaffOnlyTypes() []string { return keys(staffOnly) }
+
+// Principals returns the paths of the data members of eventType that name
+// a principal (none for most types).
+func Principals(eventType string) []string { return principals[eventType] }
+
+// PrincipalTypes returns every event type with members naming a principal.
+func PrincipalTypes() []string { return keys(principals) }
+
+func keys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for t := range m {
 		out = append(out, t)
 	}
 	return out
@@ -71,28 +125,68 @@ func StaffOnlyTypes() []string {
 
 // ForPartnerSide returns data as the partner's side reads it: each
 // staff-only member of eventType present is replaced — a string by
-// Redacted, an array by an empty one, anything else by null. Data of other
-// types, without such members, or not a JSON object is returned unchanged
-// (the same slice).
-func ForPartnerSide(eventType string, data []byte) []byte {
-	names := staffOnly[eventType]
-	if len(names) == 0 {
-		return data
+// Redacted, an array by an empty one, anything else by null — and each
+// member naming a principal the partner's side may not read (shown answers
+// false for the subject) by Redacted. Data of other types, without such
+// members, or not a JSON object is returned unchanged (the same slice).
+func ForPartnerSide(eventType string, data []byte, shown func(subject string) bool) []byte {
+	if names := staffOnly[eventType]; len(names) > 0 {
+		data = ReplaceMembers(data, func(name string, value json.RawMessage) (json.RawMessage, bool) {
+			if !slices.Contains(names, name) {
+				return nil, false
+			}
+			switch firstByte(value) {
+			case '"':
+				return json.RawMessage(`"` + Redacted + `"`), true
+			case '[':
+				return json.RawMessage(`[]`), true
+			default:
+				return json.RawMessage(`null`), true
+			}
+		})
 	}
-	return ReplaceMembers(data, func(name string, value json.RawMessage) (json.RawMessage, bool) {
-		if !slices.Contains(names, name) {
+	for _, path := range principals[eventType] {
+		data = hidePrincipal(data, path, shown)
+	}
+	return data
+}
+
+// hidePrincipal returns the JSON object data with the subject at path
+// replaced by Redacted where shown answers false for it (data itself when
+// nothing is replaced).
+func hidePrincipal(data []byte, path string, shown func(string) bool) []byte {
+	name, rest, inList := strings.Cut(path, "[].")
+	return ReplaceMembers(data, func(n string, value json.RawMessage) (json.RawMessage, bool) {
+		if n != name {
 			return nil, false
 		}
-		switch firstByte(value) {
-		case '"':
+		if !inList {
+			var subject string
+			if json.Unmarshal(value, &subject) != nil || subject == "" || shown(subject) {
+				return nil, false
+			}
 			return json.RawMessage(`"` + Redacted + `"`), true
-		case '[':
-			return json.RawMessage(`[]`), true
-		default:
-			return json.RawMessage(`null`), true
 		}
+		var list []json.RawMessage
+		if json.Unmarshal(value, &list) != nil {
+			return nil, false
+		}
+		changed := false
+		for i, item := range list {
+			if out := hidePrincipal(item, rest, shown); !same(out, item) {
+				list[i], changed = out, true
+			}
+		}
+		if !changed {
+			return nil, false
+		}
+		out, err := json.Marshal(list)
+		return out, err == nil
 	})
 }
+
+// same reports whether a and b are the same slice.
+func same(a, b []byte) bool { return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) }
 
 // ReplaceMembers returns data, a JSON object, with each top-level member
 // for which replace answers true replaced by the value it returns (removed

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,8 +20,10 @@ import (
 	verificationv2 "github.com/partnerhub/onboarding/pkg/events/verification/v2"
 )
 
-// The schemas mark exactly the members the declaration lists as staff-only:
-// what integrators read in the contract is what the timeline redacts.
+// The schemas mark exactly the members the declarations list: as staff-only
+// ("x-audience": "staff", top-level) and as naming a principal
+// ("x-audience": "principal", also a member of a list's objects): what
+// integrators read in the contract is what the timeline redacts.
 func TestTheSchemasMarkTheStaffOnlyMembers(t *testing.T) {
 	root, err := contract.RepoRoot()
 	if err != nil {
@@ -30,38 +33,99 @@ func TestTheSchemasMarkTheStaffOnlyMembers(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no schemas: %v", err)
 	}
-	var marked []string
+	marked := map[string][]string{}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var s struct {
-			Properties map[string]map[string]any `json:"properties"`
-		}
+		var s schemaNode
 		if err := json.Unmarshal(raw, &s); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for name, p := range s.Properties {
-			switch a := p["x-audience"]; a {
-			case nil:
-			case "staff":
-				marked = append(marked, strings.TrimSuffix(filepath.Base(f), ".json")+":"+name)
-			default:
-				t.Errorf("%s: %s has x-audience %v (only \"staff\" is known)", f, name, a)
-			}
-		}
+		topic := strings.TrimSuffix(filepath.Base(f), ".json")
+		s.marks(t, topic, "", marked)
 	}
-	var declared []string
+	declared := map[string][]string{}
 	for _, typ := range events.StaffOnlyTypes() {
 		for _, name := range events.StaffOnly(typ) {
-			declared = append(declared, ce.Topic(typ)+":"+name)
+			declared["staff"] = append(declared["staff"], ce.Topic(typ)+":"+name)
 		}
 	}
-	slices.Sort(marked)
-	slices.Sort(declared)
-	if len(declared) == 0 || !slices.Equal(marked, declared) {
-		t.Fatalf("schemas mark %q as staff-only, the declaration lists %q", marked, declared)
+	for _, typ := range events.PrincipalTypes() {
+		for _, path := range events.Principals(typ) {
+			declared["principal"] = append(declared["principal"], ce.Topic(typ)+":"+path)
+		}
+	}
+	for _, audience := range []string{"staff", "principal"} {
+		slices.Sort(marked[audience])
+		slices.Sort(declared[audience])
+		if len(declared[audience]) == 0 || !slices.Equal(marked[audience], declared[audience]) {
+			t.Errorf("schemas mark %q as %s, the declaration lists %q", marked[audience], audience, declared[audience])
+		}
+	}
+}
+
+// schemaNode is what the audience test reads of a JSON schema.
+type schemaNode struct {
+	Properties map[string]schemaNode `json:"properties"`
+	Items      *schemaNode           `json:"items"`
+	Audience   any                   `json:"x-audience"`
+}
+
+// marks adds the members under n (at path) marked with an audience.
+func (n schemaNode) marks(t *testing.T, topic, path string, marked map[string][]string) {
+	for name, p := range n.Properties {
+		at := path + name
+		switch a := p.Audience; a {
+		case nil:
+		case "staff":
+			if path != "" {
+				t.Errorf("%s: %s is staff-only below the top level (ForPartnerSide redacts top-level members)", topic, at)
+			}
+			marked["staff"] = append(marked["staff"], topic+":"+at)
+		case "principal":
+			marked["principal"] = append(marked["principal"], topic+":"+at)
+		default:
+			t.Errorf("%s: %s has x-audience %v (only \"staff\" and \"principal\" are known)", topic, at, a)
+		}
+		p.marks(t, topic, at+".", marked)
+		if p.Items != nil {
+			p.Items.marks(t, topic, at+"[].", marked)
+		}
+	}
+}
+
+// Every member whose name says it names who acted (…_by, …_by_subject,
+// verifier, …_user_id) is declared: staff-only, naming a principal, or
+// shown as one of a few that name something else (listed here).
+func TestEveryMemberNamingWhoActedIsDeclared(t *testing.T) {
+	root, err := contract.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "schemas", "*.json"))
+	notAPrincipal := map[string]bool{"due_by": true, "ended_by": true, "narrowed_by": true, "by": true}
+	looksLikeOne := regexp.MustCompile(`(_by|_by_subject|^verifier|_user_id)$`)
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		var s schemaNode
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var walk func(n schemaNode, path string)
+		walk = func(n schemaNode, path string) {
+			for name, p := range n.Properties {
+				if looksLikeOne.MatchString(name) && !notAPrincipal[name] && p.Audience == nil {
+					t.Errorf("%s: %s%s names who acted but has no x-audience", filepath.Base(f), path, name)
+				}
+				walk(p, path+name+".")
+				if p.Items != nil {
+					walk(*p.Items, path+name+"[].")
+				}
+			}
+		}
+		walk(s, "")
 	}
 }
 
@@ -71,7 +135,7 @@ func TestTheSchemasMarkTheStaffOnlyMembers(t *testing.T) {
 func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 	standing := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","from":"active","to":"suspended","reasons":["compliance_hold"],` +
 		`"added":["compliance_hold"],"lifted":[],"changed_by":"ops-1","note":"sanctions screening hit","changed_at":"2026-12-06T10:00:00Z"}`)
-	got := events.ForPartnerSide(registrationv1.TypePartnerStandingChanged, standing)
+	got := events.ForPartnerSide(registrationv1.TypePartnerStandingChanged, standing, shownIf("ops-1"))
 	var m map[string]any
 	if err := json.Unmarshal(got, &m); err != nil {
 		t.Fatal(err)
@@ -86,7 +150,7 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 
 	suspended := []byte(`{"relationship_id":"R1","provider_id":"PG-1H25-YF0S-HJB","reseller_id":"PG-0000-0000-000",` +
 		`"reseller_location_id":"PL-0000-0000-000","occurred_at":"2026-12-06T10:00:00Z","grant_id":"G1","side":"reseller","reasons":["compliance_hold"]}`)
-	got = events.ForPartnerSide(relationshipsv1.TypeAccessSuspended, suspended)
+	got = events.ForPartnerSide(relationshipsv1.TypeAccessSuspended, suspended, shownIf())
 	m = nil
 	if err := json.Unmarshal(got, &m); err != nil {
 		t.Fatal(err)
@@ -100,7 +164,7 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 
 	// A duplicate claim's statement is the claimant's, to the verifiers.
 	claim := []byte(`{"claim_id":"DC-1","existing_partner_id":"PG-1H25-YF0S-HJB","statement":"we are the registered company"}`)
-	got = events.ForPartnerSide(registrationv1.TypeDuplicateClaimFiled, claim)
+	got = events.ForPartnerSide(registrationv1.TypeDuplicateClaimFiled, claim, shownIf())
 	m = nil
 	if err := json.Unmarshal(got, &m); err != nil || m["statement"] != events.Redacted || m["claim_id"] != "DC-1" {
 		t.Fatalf("duplicate claim for the partner's side: %s (%v)", got, err)
@@ -115,7 +179,7 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 	if err := contract.ValidateJSON(registrationv2.TypeDuplicateClaimFiled, filed); err != nil {
 		t.Fatal(err)
 	}
-	got = events.ForPartnerSide(registrationv2.TypeDuplicateClaimFiled, filed)
+	got = events.ForPartnerSide(registrationv2.TypeDuplicateClaimFiled, filed, shownIf("crm"))
 	m = nil
 	if err := json.Unmarshal(got, &m); err != nil || m["statement"] != events.Redacted || m["contact"] != nil || m["claim_id"] != "DC-1" ||
 		strings.Contains(string(got), "hanako") {
@@ -132,12 +196,63 @@ func TestThePartnerSideReadsStaffOnlyMembersRedacted(t *testing.T) {
 		data []byte
 	}{
 		{registrationv1.TypePartnerStandingChanged, noNote},
+		{registrationv1.TypePartnerStandingChanged, []byte(`{"partner_id":"PG-1H25-YF0S-HJB","changed_by":""}`)},
 		{registrationv1.TypePartnerActivated, standing},
 		{registrationv1.TypePartnerStandingChanged, []byte(`"note"`)},
 		{registrationv1.TypePartnerStandingChanged, nil},
 	} {
-		if out := events.ForPartnerSide(c.typ, c.data); string(out) != string(c.data) {
+		if out := events.ForPartnerSide(c.typ, c.data, shownIf()); string(out) != string(c.data) {
 			t.Fatalf("%s %s changed to %s", c.typ, c.data, out)
+		}
+	}
+}
+
+// shownIf answers whether a subject is one of subjects: the principals the
+// partner's side may read.
+func shownIf(subjects ...string) func(string) bool {
+	return func(s string) bool { return slices.Contains(subjects, s) }
+}
+
+// The partner's side reads a member naming a principal only where the
+// reader allows the subject (the event's own partner-side actor, or one of
+// our services): a staff subject reads Redacted, at the top level and in
+// each object of a list (a profile change's checks), the event still
+// matching its schema; an allowed subject and every other member are
+// unchanged.
+func TestThePartnerSideReadsStaffSubjectsRedacted(t *testing.T) {
+	standing := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","from":"active","to":"closed","reasons":["closed_by_operator"],` +
+		`"added":["closed_by_operator"],"lifted":[],"changed_by":"ops-1","changed_at":"2026-12-06T10:00:00Z"}`)
+	if got := events.ForPartnerSide(registrationv1.TypePartnerStandingChanged, standing, shownIf("admin-1", "verification")); !strings.Contains(string(got), `"changed_by":"`+events.Redacted+`"`) ||
+		strings.Contains(string(got), "ops-1") || !strings.Contains(string(got), `"to":"closed"`) {
+		t.Fatalf("an operator's closure for the partner's side: %s", got)
+	} else if err := contract.ValidateJSON(registrationv1.TypePartnerStandingChanged, got); err != nil {
+		t.Fatal(err)
+	}
+	rejected := []byte(`{"partner_id":"PG-1H25-YF0S-HJB","change_number":2,"market":"JP","check":"company","reason":"no match","checks":[` +
+		`{"check":"company","state":"failed","decided_by":"verifier-7","decided_at":"2026-12-06T10:00:00Z","reason":"no match"},` +
+		`{"check":"email_ownership","state":"passed","decided_by":"email-ownership","decided_at":"2026-12-06T09:00:00Z"}],` +
+		`"rejected_by":"verifier-7","rejected_at":"2026-12-06T10:00:00Z"}`)
+	got := events.ForPartnerSide(registrationv1.TypeProfileChangeRejected, rejected, shownIf("email-ownership"))
+	var r struct {
+		Number int `json:"change_number"`
+		Checks []struct {
+			Check string `json:"check"`
+		} `json:"checks"`
+		RejectedBy string `json:"rejected_by"`
+	}
+	if err := json.Unmarshal(got, &r); err != nil || strings.Contains(string(got), "verifier-7") || r.RejectedBy != events.Redacted ||
+		len(r.Checks) != 2 || r.Checks[0].Check != "company" || r.Number != 2 || !strings.Contains(string(got), `"decided_by":"email-ownership"`) {
+		t.Fatalf("a verifier's rejection for the partner's side: %s (%v)", got, err)
+	}
+	if err := contract.ValidateJSON(registrationv1.TypeProfileChangeRejected, got); err != nil {
+		t.Fatal(err)
+	}
+	if got := events.ForPartnerSide(registrationv1.TypeProfileChangeRejected, rejected, shownIf("email-ownership", "verifier-7")); string(got) != string(rejected) {
+		t.Fatalf("every subject allowed, changed to %s", got)
+	}
+	for _, data := range []string{`{"checks":"x"}`, `{"checks":[1,"a",null,{"decided_by":3}]}`, `{"rejected_by":null}`} {
+		if got := events.ForPartnerSide(registrationv1.TypeProfileChangeRejected, []byte(data), shownIf()); string(got) != data {
+			t.Errorf("%s changed to %s", data, got)
 		}
 	}
 }
@@ -149,13 +264,14 @@ func FuzzForPartnerSide(f *testing.F) {
 	f.Add(`{"note":"sanctions screening hit","to":"suspended","reasons":["compliance_hold"]}`)
 	f.Add(`{"note":{"nested":"words"},"note":"twice"}`)
 	f.Add(`{"note":  "x" , "changed_by":"ops-1"}`)
+	f.Add(`{"changed_by":"ops-2","to":"closed"}`)
 	f.Add(`["note"]`)
 	f.Add(`"note"`)
 	f.Add(`{"note":null}`)
 	f.Add(`{`)
 	typ := registrationv1.TypePartnerStandingChanged
 	f.Fuzz(func(t *testing.T, data string) {
-		out := events.ForPartnerSide(typ, []byte(data))
+		out := events.ForPartnerSide(typ, []byte(data), shownIf("ops-1"))
 		var in map[string]any
 		if json.Unmarshal([]byte(data), &in) != nil {
 			if string(out) != data {
@@ -174,6 +290,12 @@ func FuzzForPartnerSide(f *testing.F) {
 			w, ok := got[name]
 			if !ok {
 				t.Fatalf("%q lost %s", data, name)
+			}
+			if subject, ok := v.(string); ok && slices.Contains(events.Principals(typ), name) && subject != "" && subject != "ops-1" {
+				if w != events.Redacted {
+					t.Fatalf("%q: %s names %q, not shown, and reads %#v", data, name, subject, w)
+				}
+				continue
 			}
 			if !slices.Contains(events.StaffOnly(typ), name) {
 				if fmt.Sprintf("%#v", w) != fmt.Sprintf("%#v", v) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/ids"
@@ -125,15 +127,41 @@ func forPartnerSide(evs []domain.Event) {
 // resellers, the upstream system that registered it — reads in the feed, a
 // timeline and webhooks: an event published before round 47 as published
 // now (events.AsPublishedNow: a replaced type as its replacement, with its
-// dataschema), then without what only staff read (events.ForPartnerSide).
+// dataschema), then without what only staff read (events.ForPartnerSide):
+// staff's words, and every subject but our services' and the event's own
+// actor's when it acted in a partner-side role (shownToPartnerSide) — in
+// the data and as the actor (authid; authtype and the roles stay).
 func partnerSide(e *domain.Event) {
 	typ, data := events.AsPublishedNow(e.Type, e.Data)
 	if typ != e.Type {
 		e.DataSchema = strings.Replace(e.DataSchema, ce.Topic(e.Type), ce.Topic(typ), 1)
 		e.Type = typ
 	}
-	e.Data = events.ForPartnerSide(typ, data)
+	shown := shownToPartnerSide(e)
+	e.Data = events.ForPartnerSide(typ, data, shown)
+	if e.AuthID != "" && !shown(e.AuthID) {
+		e.AuthID = ""
+	}
 }
+
+// shownToPartnerSide answers which subjects the partner's side reads in e:
+// our services', and e's actor's when e's claims declare partner-side roles
+// (a partner's users, a provider's administrator, an upstream system) —
+// never staff's (operators, verifiers), nor those of an event without
+// claims (published before round 48, or a reaction of one of our services
+// naming the subject an earlier event named).
+func shownToPartnerSide(e *domain.Event) func(subject string) bool {
+	actor := ""
+	if auth.ClaimsOfPartnerSide(e.Extensions[auth.ExtAuthClaims]) {
+		actor = e.AuthID
+	}
+	return func(subject string) bool {
+		return (actor != "" && subject == actor) || slices.Contains(ourServices, subject)
+	}
+}
+
+// ourServices are the subjects our services act under.
+var ourServices = bus.Services()
 
 func validateFeed(q GetFeed) (FeedQuery, error) {
 	limit, fe := apperr.ParseLimit(q.Limit, DefaultFeedLimit, MaxFeedLimit)

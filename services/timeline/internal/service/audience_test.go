@@ -68,7 +68,13 @@ func TestStaffOnlyMembersAreReadByStaffOnly(t *testing.T) {
 			switch ev["type"] {
 			case hold.Type:
 				note = data["note"]
-				if data["changed_by"] != "ops-1" || data["to"] != "suspended" {
+				// The event declares no partner-side actor (no claims):
+				// the partner's side reads no subject in it.
+				changedBy := any(events.Redacted)
+				if p.IsStaff() {
+					changedBy = "ops-1"
+				}
+				if data["changed_by"] != changedBy || data["to"] != "suspended" {
 					t.Errorf("%s: the rest of the standing change changed: %v", p.Subject, data)
 				}
 			case suspended.Type:
@@ -205,6 +211,113 @@ func TestEventsPublishedBeforeRound47AreReadAsNow(t *testing.T) {
 		raw, _ := json.Marshal(ev["data"])
 		if err := contract.ValidateJSON(ev["type"].(string), raw); err != nil {
 			t.Errorf("%s as the partner's side reads it: %v", ev["type"], err)
+		}
+	}
+}
+
+// TestStaffSubjectsAreReadByStaffOnly: the partner's side — its users, its
+// provider, the upstream system that registered it, their webhook
+// endpoints — reads the subject of whoever acted (the actor, authid, and
+// the data's members naming a principal) only when it is one of our
+// services or the event's actor acting in a partner-side role (the event's
+// authclaims): an operator's closure and hold, a verifier's decision, a
+// relationship a closure ended (relationships relays the closer's subject)
+// read without the staff subjects; the partner's administrator's closure and
+// the upstream system's registration with theirs. Staff read every subject.
+func TestStaffSubjectsAreReadByStaffOnly(t *testing.T) {
+	e := start(t, fastRetries)
+	portalHooks := newReceiver(t)
+	e.register(upstreamPortal, portalHooks, map[string]any{"event_types": []string{"registration.", "verification.", "relationships."}})
+	by := func(ev ce.Event, authtype, authid, roles string) ce.Event {
+		ev.AuthType, ev.AuthID = authtype, authid
+		if roles != "" {
+			ev.Extensions = map[string]string{auth.ExtAuthClaims: `{"roles":[` + roles + `]}`}
+		}
+		return ev
+	}
+	submitted := by(event(srcRegistration, registrationv1.TypeApplicationSubmitted, reseller, 1, t0,
+		registrationv1.ApplicationSubmitted{PartnerID: reseller, Market: "JP", SubmittedBy: "upstream-portal", SubmittedAt: t0}),
+		"service_account", "upstream-portal", `"upstream_system"`)
+	standing := func(seq uint64, changedBy string) registrationv1.PartnerStandingChanged {
+		return registrationv1.PartnerStandingChanged{PartnerID: reseller, From: "active", To: "suspended", Reasons: []string{"compliance_hold"},
+			Added: []string{"compliance_hold"}, Lifted: []string{}, ChangedBy: changedBy, ChangedAt: t0.Add(time.Duration(seq) * time.Second)}
+	}
+	held := by(event(srcRegistration, registrationv1.TypePartnerStandingChanged, reseller, 2, t0.Add(time.Second), standing(2, "ops-9")),
+		"user", "ops-9", `"operator"`)
+	closed := by(event(srcRegistration, registrationv1.TypePartnerStandingChanged, reseller, 3, t0.Add(2*time.Second), standing(3, "admin-1")),
+		"user", "admin-1", `"partner_admin"`)
+	decided := by(event("/services/verification", verificationv1.TypeDecisionRecorded, reseller, 1, t0.Add(3*time.Second),
+		map[string]any{"partner_id": reseller, "verifier": "verifier-bot", "outcome": "approve"}), "service_account", "verifier-bot", `"verifier"`)
+	ended := by(event(srcRelationships, relationshipsv1.TypeRelationshipEnded, reseller, 1, t0.Add(4*time.Second),
+		relationshipsv1.RelationshipEnded{Parties: relationshipsv1.Parties{RelationshipID: "R1", ProviderID: provider, ResellerID: reseller,
+			ResellerLocationID: "PL-RRRR-0000-001", OccurredAt: t0}, EndedBy: "reseller", EndedBySubject: "ops-9",
+			Reason: "the reseller's partner account was closed", Cause: relationshipsv1.EndCauseAccountClosed}),
+		"service_account", "registration", "")
+	all := []ce.Event{submitted, held, closed, decided, ended}
+	for _, ev := range all {
+		e.publish(ev)
+	}
+	e.settled()
+
+	// read is what p reads of the events on path: per event id, its actor
+	// and the subject its data names.
+	member := map[string]string{submitted.ID: "submitted_by", held.ID: "changed_by", closed.ID: "changed_by", decided.ID: "verifier", ended.ID: "ended_by_subject"}
+	read := func(p *auth.Principal, path string, want int) map[string][2]any {
+		t.Helper()
+		out := map[string][2]any{}
+		testkit.Eventually(t, 10*time.Second, func() error {
+			a := e.get(path, p)
+			clear(out)
+			for _, ev := range a.events() {
+				id, _ := ev["id"].(string)
+				if m, ok := member[id]; ok {
+					actor := ev["authid"]
+					if actor == "" { // the timeline's entries carry it always
+						actor = nil
+					}
+					out[id] = [2]any{actor, ev["data"].(map[string]any)[m]}
+				}
+			}
+			if len(out) != want {
+				return fmt.Errorf("%d of the events, want %d: %s", len(out), want, a.raw)
+			}
+			return nil
+		})
+		return out
+	}
+	asPublished := map[string][2]any{submitted.ID: {"upstream-portal", "upstream-portal"}, held.ID: {"ops-9", "ops-9"},
+		closed.ID: {"admin-1", "admin-1"}, decided.ID: {"verifier-bot", "verifier-bot"}, ended.ID: {"registration", "ops-9"}}
+	partnerSide := map[string][2]any{submitted.ID: {"upstream-portal", "upstream-portal"}, held.ID: {nil, events.Redacted},
+		closed.ID: {"admin-1", "admin-1"}, decided.ID: {nil, events.Redacted}, ended.ID: {"registration", events.Redacted}}
+	timeline := "/v1/partners/" + reseller + "/timeline"
+	for _, c := range []struct {
+		name, path string
+		p          *auth.Principal
+		want       map[string][2]any
+	}{
+		{"operator, feed", "/v1/events", operator, asPublished},
+		{"verifier, timeline", timeline, user("v-1", "", auth.RoleVerifier), asPublished},
+		{"the partner's administrator, timeline", timeline, user("a-1", reseller, auth.RolePartnerAdmin), partnerSide},
+		{"the partner's user, feed", "/v1/events", user("u-1", reseller, auth.RolePartnerUser), partnerSide},
+		{"the upstream system that registered it, feed", "/v1/events", upstreamPortal, partnerSide},
+	} {
+		if got := read(c.p, c.path, len(c.want)); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s reads (actor, subject) %v, want %v", c.name, got, c.want)
+		}
+	}
+	// The upstream system's webhook endpoint reads as the partner's side.
+	portalHooks.waitFor(t, submitted.ID, held.ID, closed.ID, decided.ID, ended.ID)
+	portalHooks.mu.Lock()
+	defer portalHooks.mu.Unlock()
+	for _, ev := range portalHooks.got {
+		var data map[string]any
+		if err := ev.DataAs(&data); err != nil {
+			t.Fatal(err)
+		}
+		authid, _ := ev.Extensions()[auth.ExtAuthID]
+		got := [2]any{authid, data[member[ev.ID()]]}
+		if want := partnerSide[ev.ID()]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the upstream system's endpoint reads %s with (actor, subject) %v, want %v", ev.Type(), got, want)
 		}
 	}
 }

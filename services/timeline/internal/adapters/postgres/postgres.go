@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/timeline/internal/app"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
@@ -344,7 +345,7 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 		SELECT x.source, x.event_id, x.service, x.handler, COALESCE(e.type, d.type), COALESCE(e.subject, d.subject),
 			COALESCE(e.time, d.time), COALESCE(e.partition_key, d.partition_key), COALESCE(e.sequence, d.sequence),
 			COALESCE(e.correlationid, d.correlationid), COALESCE(e.causationid, d.causationid),
-			COALESCE(e.authtype, d.authtype), COALESCE(e.authid, d.authid),
+			COALESCE(e.authtype, d.authtype), COALESCE(e.authid, d.authid), COALESCE(e.extensions->>'`+auth.ExtAuthClaims+`', ''),
 			CASE WHEN x.dl = '' THEN e.data ELSE d.data END, COALESCE(e.recorded_at, d.recorded_at),
 			COALESCE(d.code, ''), COALESCE(d.reason, ''), COALESCE(d.delivered, 0), COALESCE(d.times, 0), d.last_at
 		FROM entries x
@@ -363,13 +364,17 @@ func (s *Store) Page(ctx context.Context, partner string, after *domain.Position
 			seq              int64
 			data             []byte
 			service, handler string
+			claims           string
 			dl               domain.DeadLetter
 			lastAt           *time.Time
 		)
 		if err := rows.Scan(&e.Source, &e.ID, &service, &handler, &e.Type, &e.Subject, &e.Time, &e.PartitionKey, &seq,
-			&e.CorrelationID, &e.CausationID, &e.AuthType, &e.AuthID, &data, &e.RecordedAt,
+			&e.CorrelationID, &e.CausationID, &e.AuthType, &e.AuthID, &claims, &data, &e.RecordedAt,
 			&dl.Code, &dl.Reason, &dl.Delivered, &dl.Times, &lastAt); err != nil {
 			return nil, fmt.Errorf("scan timeline: %w", err)
+		}
+		if claims != "" { // who may read the actor (the partner's side: app.partnerSide)
+			e.Extensions = map[string]string{auth.ExtAuthClaims: claims}
 		}
 		e.Sequence = uint64(seq)
 		if data != nil {
