@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	agreementsv1 "github.com/partnerhub/onboarding/pkg/events/agreements/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	registrationv2 "github.com/partnerhub/onboarding/pkg/events/registration/v2"
@@ -282,4 +284,37 @@ func closureReasonCut(data []byte) []byte {
 		v, _ := json.Marshal(sentence)
 		return v, true
 	})
+}
+
+// ourServices are the subjects our services act under.
+var ourServices = bus.Services()
+
+// IsOurService reports whether subject is one our services act under: the
+// partner's side reads those wherever they name who acted.
+func IsOurService(subject string) bool { return slices.Contains(ourServices, subject) }
+
+// SubjectsShownTo returns which subjects of those who acted on a partner
+// the services' answers show p: every one to staff (operators, verifiers);
+// to the partner's side — its users, its provider, the upstream system
+// that registered it — only our services', the registrant's (that upstream
+// system's) and p's own. A service's records keep who acted, not the roles
+// it acted in, so an operator's or a verifier's subject, which the
+// partner's side never reads, cannot be told there from another user's of
+// the partner: only those three are shown. (Events declare their actor's
+// roles: the timeline shows a partner-side actor to the partner's side.)
+func SubjectsShownTo(p auth.Principal, registrant string) func(subject string) bool {
+	if p.IsStaff() {
+		return func(string) bool { return true }
+	}
+	return func(subject string) bool {
+		return IsOurService(subject) || (subject != "" && (subject == registrant || subject == p.Subject))
+	}
+}
+
+// HideSubject replaces *subject by Redacted unless it is empty or shown
+// answers true for it.
+func HideSubject(subject *string, shown func(string) bool) {
+	if *subject != "" && !shown(*subject) {
+		*subject = Redacted
+	}
 }

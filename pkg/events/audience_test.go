@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
 	"github.com/partnerhub/onboarding/pkg/events"
@@ -363,5 +364,37 @@ func TestEventsPublishedBeforeReadAsPublishedNow(t *testing.T) {
 	}
 	if typ, got := events.AsPublishedNow(registrationv1.TypePartnerActivated, filed); typ != registrationv1.TypePartnerActivated || string(got) != string(filed) {
 		t.Fatalf("another type read as %s %s", typ, got)
+	}
+}
+
+// A service's answers show staff every subject, and the partner's side our
+// services', its registrant's and its own only.
+func TestSubjectsShownToTheReader(t *testing.T) {
+	admin := auth.Principal{Subject: "admin-1", PartnerID: "PG-1", Roles: []auth.Role{auth.RolePartnerAdmin}}
+	for _, c := range []struct {
+		p       auth.Principal
+		subject string
+		shown   bool
+	}{
+		{auth.Principal{Subject: "op-1", Roles: []auth.Role{auth.RoleOperator}}, "ver-9", true},
+		{auth.Principal{Subject: "v-1", Roles: []auth.Role{auth.RoleVerifier}}, "admin-2", true},
+		{admin, "admin-1", true},
+		{admin, "upstream-portal", true},
+		{admin, "verification", true},
+		{admin, "op-1", false},
+		{admin, "admin-2", false},
+		{admin, "", false},
+		{auth.Principal{Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}}, "upstream-portal", true},
+	} {
+		if got := events.SubjectsShownTo(c.p, "upstream-portal")(c.subject); got != c.shown {
+			t.Errorf("%s reads %q: %v, want %v", c.p.Subject, c.subject, got, c.shown)
+		}
+	}
+	s := "op-1"
+	events.HideSubject(&s, events.SubjectsShownTo(admin, ""))
+	empty := ""
+	events.HideSubject(&empty, events.SubjectsShownTo(admin, ""))
+	if s != events.Redacted || empty != "" {
+		t.Fatalf("hidden %q and %q", s, empty)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
 
@@ -17,7 +18,8 @@ type ListVersionsQuery struct {
 }
 
 // ListVersions lists published agreement versions (any authenticated
-// caller: the texts are what partners are asked to accept).
+// caller: the texts are what partners are asked to accept; who published
+// or retired one, staff only: events.SubjectsShownTo).
 type ListVersions struct{ d Deps }
 
 // Handle lists for p, ordered by program, then effective date.
@@ -51,12 +53,17 @@ func (uc ListVersions) Handle(ctx context.Context, p auth.Principal, q ListVersi
 	if err != nil {
 		return nil, translate(wrapf(err, "list versions"), "list versions")
 	}
+	// Who published or retired a version (an operator) is staff's to read.
+	shown := events.SubjectsShownTo(p, "")
 	out := make([]domain.VersionState, 0, len(all))
 	for _, v := range all {
 		if (v.Retired() && !q.IncludeRetired) || (market != "" && !v.CoversMarket(market)) {
 			continue
 		}
-		out = append(out, v.State())
+		st := v.State()
+		events.HideSubject(&st.PublishedBy, shown)
+		events.HideSubject(&st.RetiredBy, shown)
+		out = append(out, st)
 	}
 	slices.SortFunc(out, func(a, b domain.VersionState) int {
 		if c := strings.Compare(string(a.Program), string(b.Program)); c != 0 {

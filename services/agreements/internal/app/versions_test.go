@@ -8,6 +8,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/agreements/internal/domain"
 )
 
@@ -172,5 +173,26 @@ func TestListVersions(t *testing.T) {
 				t.Fatalf("ids = %v, want %v", ids, tt.want)
 			}
 		})
+	}
+}
+
+// Who published or retired a version is read by staff; the partner's side
+// reads "[redacted]" (an operator's subject).
+func TestWhoPublishedAVersionIsReadByStaff(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.app.RetireVersion.Handle(ctx, operator, RetireVersionCommand{VersionID: "indirect_provider-2025-01"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    auth.Principal
+		want string
+	}{{operator, operator.Subject}, {admin("PG-1"), events.Redacted}} {
+		got, err := f.app.ListVersions.Handle(ctx, c.p, ListVersionsQuery{Program: "indirect_provider", IncludeRetired: true})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: %v %v", c.p.Subject, got, err)
+		}
+		if v := got[0]; v.RetiredBy != c.want || v.PublishedBy == "" || (v.PublishedBy == events.Redacted) != (c.want == events.Redacted) {
+			t.Errorf("%s reads the version published by %q, retired by %q; want the retirement by %q", c.p.Subject, v.PublishedBy, v.RetiredBy, c.want)
+		}
 	}
 }

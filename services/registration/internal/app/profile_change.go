@@ -95,7 +95,7 @@ func (a *App) RequestProfileChange(ctx context.Context, p auth.Principal, cmd Re
 			}
 		}
 		partner.SawActivity(now)
-		view = profileView(partner.Snapshot())
+		view = profileView(seenBy(p, partner.Snapshot()))
 		return true, nil
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func (a *App) GetProfile(ctx context.Context, p auth.Principal, partnerID string
 	if !actsFor(p, partner) {
 		return ProfileView{}, notFoundPartner()
 	}
-	return profileView(partner.Snapshot()), nil
+	return profileView(seenBy(p, partner.Snapshot())), nil
 }
 
 // DecideProfileCheckCmd is a verifier's decision on a re-opened company or
@@ -193,7 +193,7 @@ func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd Deci
 		if err := partner.DecideProfileCheck(number, check, cmd.Outcome == "passed", reason, p.Subject, now); err != nil {
 			return false, err
 		}
-		view = profileView(partner.Snapshot())
+		view = profileView(seenBy(p, partner.Snapshot()))
 		return true, nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
@@ -291,5 +292,80 @@ func TestStaffNotesAreReadByStaffOnly(t *testing.T) {
 			pv.Standing.Closure.Reason != domain.ReasonClosedByOperator {
 			t.Fatalf("%s reads closure %+v (%v), want note %q", c.p.Subject, pv.Standing.Closure, err, c.want)
 		}
+	}
+}
+
+// The subjects of whoever acted on a partner are read by staff; the
+// partner's side reads our services', the upstream system's that
+// registered the partner and its own, not an operator's: who placed a
+// compliance hold, closed the partner, requested a profile change or
+// reported its security status reads "[redacted]" when an operator did.
+func TestStaffSubjectsAreReadByStaffOnly(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.activePartner(t)
+	id := string(v.PartnerID)
+	if _, err := h.app.PlaceComplianceHold(ctx, operator, ComplianceHoldCmd{PartnerID: id, Note: "check"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.ReportSecurityStatus(ctx, operator, SecurityReportCmd{PartnerID: id, Status: "compliant"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.RequestProfileChange(ctx, operator, RequestProfileChangeCmd{PartnerID: id,
+		Change: domain.ProfileChangeInput{Website: ptr("https://www.example-renamed.co.jp")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.ClosePartner(ctx, operator, ClosePartnerCmd{PartnerID: id, Note: "fraud"}); err != nil {
+		t.Fatal(err)
+	}
+	// subjects is who p reads as having held, reported, requested, closed.
+	subjects := func(p auth.Principal) string {
+		t.Helper()
+		pv, err := h.app.GetPartner(ctx, p, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv, err := h.app.GetSecurityStatus(ctx, p, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof, err := h.app.GetProfile(ctx, p, id)
+		if err != nil || prof.Change == nil || pv.Standing.Closure == nil || len(pv.Standing.Holds) == 0 {
+			t.Fatalf("%s reads %+v, %+v (%v)", p.Subject, pv.Standing, prof.Change, err)
+		}
+		return pv.Standing.Holds[0].By + " " + sv.ReportedBy + " " + prof.Change.RequestedBy + " " + pv.Standing.Closure.By
+	}
+	if got := subjects(operator); got != "op-1 op-1 op-1 op-1" {
+		t.Errorf("an operator reads %q", got)
+	}
+	r := events.Redacted
+	for _, p := range []auth.Principal{adminOf(v.PartnerID), upstream, {Subject: "u", PartnerID: id, Roles: []auth.Role{auth.RolePartnerUser}}} {
+		if got, want := subjects(p), r+" "+r+" "+r+" "+r; got != want {
+			t.Errorf("%s reads %q, want %q", p.Subject, got, want)
+		}
+	}
+
+	// The upstream system's own report, and the partner's administrator's own
+	// profile change, read as theirs.
+	other := h.submit2(t)
+	h.confirmAll(t, other)
+	oid := string(other.PartnerID)
+	if _, err := h.app.ApplyVerificationApproved(ctx, verifier, VerificationApproved{PartnerID: oid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.ReportSecurityStatus(ctx, upstream, SecurityReportCmd{PartnerID: oid, Status: "compliant"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.RequestProfileChange(ctx, adminOf(other.PartnerID), RequestProfileChangeCmd{PartnerID: oid,
+		Change: domain.ProfileChangeInput{Website: ptr("https://www.example-other.co.jp")}}); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := h.app.GetSecurityStatus(ctx, adminOf(other.PartnerID), oid)
+	if err != nil || sv.ReportedBy != upstream.Subject {
+		t.Errorf("the administrator reads the registrant's report by %q (%v)", sv.ReportedBy, err)
+	}
+	prof, err := h.app.GetProfile(ctx, adminOf(other.PartnerID), oid)
+	if err != nil || prof.Change == nil || prof.Change.RequestedBy != adminOf(other.PartnerID).Subject {
+		t.Errorf("the administrator reads its own change as requested by %+v (%v)", prof.Change, err)
 	}
 }

@@ -5,16 +5,42 @@ import (
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
 // seenBy is s as p may read it: staff all of it, the partner's side without
-// the notes staff wrote for staff (domain.Standing.WithoutStaffNotes).
+// the notes staff wrote for staff (domain.Standing.WithoutStaffNotes) and
+// without the subjects of whoever acted but our services', the upstream
+// system's that registered the partner and p's own
+// (events.SubjectsShownTo): who placed or lifted a hold, closed the
+// partner, requested a profile change or decided its checks, reported its
+// security status.
 func seenBy(p auth.Principal, s domain.PartnerSnapshot) domain.PartnerSnapshot {
-	if !p.IsStaff() {
-		s.Standing = s.Standing.WithoutStaffNotes()
-		s.Registration.EarlierAccounts = nil // other accounts' history
+	if p.IsStaff() {
+		return s
 	}
+	s.Standing = s.Standing.WithoutStaffNotes()
+	s.Registration.EarlierAccounts = nil // other accounts' history
+	shown := events.SubjectsShownTo(p, s.SubmittedBy)
+	for i := range s.Standing.Holds { // a clone (WithoutStaffNotes)
+		events.HideSubject(&s.Standing.Holds[i].By, shown)
+	}
+	if s.Standing.Closure != nil {
+		c := *s.Standing.Closure
+		events.HideSubject(&c.By, shown)
+		s.Standing.Closure = &c
+	}
+	if s.Profile.Latest != nil {
+		c := *s.Profile.Latest
+		c.Checks = slices.Clone(c.Checks)
+		events.HideSubject(&c.RequestedBy, shown)
+		for i := range c.Checks {
+			events.HideSubject(&c.Checks[i].DecidedBy, shown)
+		}
+		s.Profile.Latest = &c
+	}
+	events.HideSubject(&s.Security.ReportedBy, shown)
 	return s
 }
 

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/ids"
@@ -156,12 +154,9 @@ func shownToPartnerSide(e *domain.Event) func(subject string) bool {
 		actor = e.AuthID
 	}
 	return func(subject string) bool {
-		return (actor != "" && subject == actor) || slices.Contains(ourServices, subject)
+		return (actor != "" && subject == actor) || events.IsOurService(subject)
 	}
 }
-
-// ourServices are the subjects our services act under.
-var ourServices = bus.Services()
 
 func validateFeed(q GetFeed) (FeedQuery, error) {
 	limit, fe := apperr.ParseLimit(q.Limit, DefaultFeedLimit, MaxFeedLimit)

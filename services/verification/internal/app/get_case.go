@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/services/verification/internal/domain"
 )
 
@@ -15,17 +16,27 @@ type CaseQuery struct {
 	PartnerID string
 }
 
-// GetCase returns a case the caller may see; the partner's side gets it
-// without what staff wrote for staff (domain.Case.Redacted). A case the caller may not see is reported as not found.
+// GetCase returns a case the caller may see, as it may read it (seenBy). A
+// case the caller may not see is reported as not found.
 func (a *App) GetCase(ctx context.Context, p auth.Principal, q CaseQuery) (*domain.Case, error) {
 	c, err := a.load(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
+	return seenBy(p, c), nil
+}
+
+// seenBy is a copy of c as p may read it: staff the whole case; the
+// partner's side without what staff wrote for staff (domain.Case.Redacted)
+// and without the subjects of whoever acted but our services', the
+// upstream system's that registered the partner and p's own
+// (events.SubjectsShownTo): never a verifier's.
+func seenBy(p auth.Principal, c *domain.Case) *domain.Case {
 	if p.IsStaff() {
-		return c.Clone(), nil
+		return c.Clone()
 	}
-	return c.Redacted(), nil
+	shown := events.SubjectsShownTo(p, c.RegisteredBy)
+	return c.Redacted(func(subject *string) { events.HideSubject(subject, shown) })
 }
 
 // Requirements returns what the applicant must do now, what is past due,

@@ -67,7 +67,7 @@ func (a *App) ProveDomain(ctx context.Context, p auth.Principal, cmd ProveDomain
 		if err := c.ProveDomain(method, found, a.Clock.Now(), a.rules(c.Market)); err != nil {
 			return err
 		}
-		out = c.Redacted()
+		out = seenBy(p, c)
 		return nil
 	})
 	if errors.Is(err, domain.ErrCaseNotFound) {

@@ -259,15 +259,26 @@ func (c *Case) Clone() *Case {
 
 // Redacted is a copy without what only staff may read: the decisions'
 // internal notes and a revocation's reason, which the revoking verifier
-// wrote for staff (a tip, a fraud finding); the revocation itself, when and
-// by whom stay.
-func (c *Case) Redacted() *Case {
+// wrote for staff (a tip, a fraud finding); the revocation itself and when
+// stay. hide is given each subject of whoever acted — the deciding
+// verifiers, the revoking one, a task's holder and proposer, a document's
+// submitter — to replace what the reader may not read.
+func (c *Case) Redacted(hide func(subject *string)) *Case {
 	out := c.Clone()
 	for _, d := range out.Decisions {
 		d.InternalNote = ""
+		hide(&d.Verifier)
 	}
 	if out.Revocation != nil {
 		out.Revocation.Reason = ""
+		hide(&out.Revocation.RevokedBy)
+	}
+	for _, t := range out.Tasks {
+		hide(&t.ClaimedBy)
+		hide(&t.ProposedBy)
+	}
+	for _, d := range out.Documents {
+		hide(&d.SubmittedBy)
 	}
 	out.EarlierAccounts = nil // another account's history
 	return out

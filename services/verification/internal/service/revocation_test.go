@@ -11,6 +11,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/contract"
+	"github.com/partnerhub/onboarding/pkg/events"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
 	"github.com/partnerhub/onboarding/pkg/testkit"
@@ -137,17 +138,32 @@ func TestRevokeAnApprovedCaseThroughTheAPI(t *testing.T) {
 	}
 
 	// The case view shows the revocation to staff and to the partner; its
-	// reason, the reviewer's words for staff, only to staff.
+	// reason, the reviewer's words for staff, and who revoked and decided
+	// (verifiers' subjects) only to staff.
 	for _, v := range []struct {
 		name, token string
 		reason      any
-	}{{"verifier", vB, body["reason"]}, {"operator", operator, body["reason"]}, {"partner admin", e.token(partnerAdmin(partner)), nil}} {
+		by          string
+	}{{"verifier", vB, body["reason"], "reviewer-b"}, {"operator", operator, body["reason"], "reviewer-b"},
+		{"partner admin", e.token(partnerAdmin(partner)), nil, events.Redacted}} {
 		status, c := svc.call(t, "GET", "/v1/verification/cases/"+caseID, v.token, nil)
 		if status != http.StatusOK || c["status"] != "revoked" || c["revocation"].(map[string]any)["decision_id"] != "rev-1" {
 			t.Fatalf("case view (%s): %d %v", v.name, status, c)
 		}
 		if got := c["revocation"].(map[string]any)["reason"]; got != v.reason {
 			t.Fatalf("case view (%s): reason %v, want %v", v.name, got, v.reason)
+		}
+		if got := c["revocation"].(map[string]any)["revoked_by"]; got != v.by {
+			t.Errorf("case view (%s): revoked by %v, want %v", v.name, got, v.by)
+		}
+		decisions, _ := c["decisions"].([]any)
+		if len(decisions) == 0 {
+			t.Fatalf("case view (%s): no decisions: %v", v.name, c)
+		}
+		for _, d := range decisions {
+			if who := d.(map[string]any)["verifier"]; (v.by == events.Redacted) != (who == events.Redacted) || who == "" {
+				t.Errorf("case view (%s): a decision by %v", v.name, who)
+			}
 		}
 	}
 }
