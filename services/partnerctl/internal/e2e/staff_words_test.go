@@ -28,13 +28,17 @@ const staffWord = "ZZSTAFF"
 // other — an operator's note on a hold, on its lifting and on a closure, a
 // verifier's revocation reason, an operator's note re-opening a review, a
 // decision's internal note, and a verifier decision with an internal note
-// that verification refused and dead-lettered — never reaches the partner's
-// side: not the timeline of either partner of a relationship, not their or
-// their upstream system's feed, not the answers of registration,
-// verification, agreements or relationships to them, not a mail. Staff read
-// all of it. (Round 47 found the closure's note in the relationship's end
-// reason, which the provider read, and the dead-lettered decision with its
-// internal note on the provider's timeline.)
+// that verification refused and dead-lettered — and who they are (the
+// operator's and the verifiers' subjects, marked too: as the events' actor,
+// in the events' data, in the services' records of a hold, a closure, a
+// profile change, a security report, a revocation, a decision, an
+// agreement version) never reach the partner's side: not the timeline of
+// either partner of a relationship, not their or their upstream system's
+// feed, not the answers of registration, verification, agreements or
+// relationships to them, not a mail. Staff read all of it. (Round 47 found
+// the closure's note in the relationship's end reason, which the provider
+// read, and the dead-lettered decision with its internal note on the
+// provider's timeline; round 48 the staff subjects everywhere.)
 func testStaffWordsStayWithStaff(t *testing.T, s *e2e.Stack) {
 	reseller, ps := onboardAll(t, s, nagasaki, miyazaki)
 	provider := ps[0]
@@ -43,7 +47,16 @@ func testStaffWordsStayWithStaff(t *testing.T, s *e2e.Stack) {
 	relID, _ := relate(t, s, provider, reseller)
 	word := func(what string) string { return staffWord + "-" + what }
 	reg, ver := s.URL("registration"), s.URL("verification")
-	opTok := s.Token(operator)
+	staffOperator := auth.Principal{Subject: word("operator-" + miyazaki.Number), Roles: []auth.Role{auth.RoleOperator}}
+	opTok := s.Token(staffOperator)
+
+	// The operator reports the reseller's security status, changes its
+	// website and publishes an agreement version.
+	s.Call(t, "PUT", reg+"/v1/partners/"+r+"/security-requirements", opTok, map[string]any{"status": "compliant"}, http.StatusOK, nil)
+	s.Call(t, "POST", reg+"/v1/partners/"+r+"/profile-changes", opTok, map[string]any{"website": "https://www." + nagasaki.Domain + "/jp"}, http.StatusCreated, nil)
+	s.Call(t, "POST", s.URL("agreements")+"/v1/agreements/versions", opTok, map[string]any{"id": "partner_network-zz-" + miyazaki.Number,
+		"program": "partner_network", "name": "ZZ", "languages": []string{"ja"}, "markets": []string{"JP"}, "effective_from": "2030-01-01T00:00:00Z",
+		"text_url": "https://example.com/zz", "text_sha256": strings.Repeat("ab", 32), "policy": "auto_effective"}, http.StatusCreated, nil)
 
 	// An operator holds the reseller and lifts the hold, each with a note.
 	s.Call(t, "PUT", reg+"/v1/partners/"+r+"/compliance-hold", opTok, map[string]any{"note": word("hold") + " 反社チェック"}, http.StatusOK, nil)
@@ -55,13 +68,13 @@ func testStaffWordsStayWithStaff(t *testing.T, s *e2e.Stack) {
 	// the case reviewed again; the review asks for documents, with an
 	// internal note.
 	pc := getCase(t, s, opTok, p)
-	s.Call(t, "POST", ver+"/v1/verification/cases/"+pc.CaseID+"/revocations", s.Token(verifier("revoker-"+miyazaki.Number)),
+	s.Call(t, "POST", ver+"/v1/verification/cases/"+pc.CaseID+"/revocations", s.Token(verifier(word("revoker-"+miyazaki.Number))),
 		map[string]any{"decision_id": "revoke-" + pc.CaseID, "reason": word("revoke") + " 登記の閉鎖"}, http.StatusCreated, nil)
 	s.Events.WaitFor(t, verificationv1.TypeVerificationRevoked, p)
 	s.Call(t, "POST", ver+"/v1/verification/cases/"+pc.CaseID+"/reviews", opTok, map[string]any{"note": word("reopen") + " 再審査"},
 		http.StatusCreated, nil)
 	task := reviewTask(t, s, p, 2)
-	decide(t, s, verifier("verifier-"+miyazaki.Number), task.TaskID, map[string]any{"decision_id": "docs-" + task.TaskID,
+	decide(t, s, verifier(word("verifier-"+miyazaki.Number)), task.TaskID, map[string]any{"decision_id": "docs-" + task.TaskID,
 		"outcome": "request_documents", "reason_code": "address_mismatch", "applicant_message": "登記事項証明書をお送りください。",
 		"internal_note": word("internal") + " 書類が届くまで承認しない"})
 	s.Events.WaitFor(t, verificationv1.TypeDocumentsRequested, p)
@@ -78,7 +91,7 @@ func testStaffWordsStayWithStaff(t *testing.T, s *e2e.Stack) {
 
 	// Staff read every word (so each was written where the partner's side
 	// could have read it): on the timelines, the dead letter included.
-	want := []string{"hold", "lift", "close", "reopen", "revoke", "dead-letter"}
+	want := []string{"hold", "lift", "close", "reopen", "revoke", "dead-letter", "operator", "revoker", "verifier"}
 	e2e.Eventually(t, 20*time.Second, "staff words on the timelines", func() error {
 		var all string
 		for _, id := range []string{r, p} {
@@ -100,10 +113,12 @@ func testStaffWordsStayWithStaff(t *testing.T, s *e2e.Stack) {
 			reg + "/v1/partners/" + id,
 			reg + "/v1/registrations/" + id,
 			reg + "/v1/partners/" + id + "/profile",
+			reg + "/v1/partners/" + id + "/security-requirements",
 			reg + "/v1/partners/" + id + "/enrollments/partner_network/requirements",
 			ver + "/v1/verification/partners/" + id + "/case",
 			ver + "/v1/verification/partners/" + id + "/requirements",
 			s.URL("agreements") + "/v1/partners/" + id + "/agreements",
+			s.URL("agreements") + "/v1/agreements/versions?include_retired=true",
 			s.URL("relationships") + "/v1/provider/relationships?include_closed=true",
 			s.URL("relationships") + "/v1/reseller/relationships?include_closed=true",
 		}
