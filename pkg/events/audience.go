@@ -248,15 +248,39 @@ func firstByte(raw json.RawMessage) byte {
 func AsPublishedNow(eventType string, data []byte) (string, []byte) {
 	switch eventType {
 	case registrationv1.TypeDuplicateClaimFiled:
-		return registrationv2.TypeDuplicateClaimFiled, data
+		return replacedBy[eventType], data
 	case verificationv1.TypeDuplicateClaimRefused:
-		return verificationv2.TypeDuplicateClaimRefused, ReplaceMembers(data, func(name string, _ json.RawMessage) (json.RawMessage, bool) {
+		return replacedBy[eventType], ReplaceMembers(data, func(name string, _ json.RawMessage) (json.RawMessage, bool) {
 			return nil, name == "claimant" // removed
 		})
 	case relationshipsv1.TypeRelationshipEnded:
 		return eventType, closureReasonCut(data)
 	}
 	return eventType, data
+}
+
+// replacedBy maps each type the partner's side reads as another
+// (AsPublishedNow) to that other type.
+var replacedBy = map[string]string{
+	registrationv1.TypeDuplicateClaimFiled:   registrationv2.TypeDuplicateClaimFiled,
+	verificationv1.TypeDuplicateClaimRefused: verificationv2.TypeDuplicateClaimRefused,
+}
+
+// AsReadNow returns type filters (full types or type prefixes) as the
+// partner's side means them: a filter naming a type exactly selects too
+// the types it reads as that one (a v1 published before its v2 replaced
+// it, which AsPublishedNow hands it as the v2). filters is not changed.
+func AsReadNow(filters []string) []string {
+	out := filters
+	for before, now := range replacedBy {
+		if slices.Contains(filters, now) && !slices.Contains(out, before) {
+			if len(out) == len(filters) {
+				out = slices.Clone(filters)
+			}
+			out = append(out, before)
+		}
+	}
+	return out
 }
 
 // closureReasonCut cuts "(<reason code>): <note>" from the reason of a

@@ -398,3 +398,26 @@ func TestSubjectsShownToTheReader(t *testing.T) {
 		t.Fatalf("hidden %q and %q", s, empty)
 	}
 }
+
+// A filter naming a type the partner's side reads events published before
+// as (a v2) selects those too; a prefix or another type does not change.
+func TestTypeFiltersAsReadNow(t *testing.T) {
+	v2 := []string{registrationv2.TypeDuplicateClaimFiled}
+	if got := events.AsReadNow(v2); !slices.Equal(got, []string{registrationv2.TypeDuplicateClaimFiled, registrationv1.TypeDuplicateClaimFiled}) ||
+		len(v2) != 1 {
+		t.Fatalf("filters %v read as %v", v2, got)
+	}
+	for _, f := range [][]string{nil, {"com.partnerhub.registration.duplicate_claim."}, {registrationv1.TypeDuplicateClaimFiled},
+		{registrationv2.TypeDuplicateClaimFiled, registrationv1.TypeDuplicateClaimFiled}} {
+		if got := events.AsReadNow(f); !slices.Equal(got, f) {
+			t.Errorf("filters %v read as %v", f, got)
+		}
+	}
+	// Every type AsPublishedNow renames is one AsReadNow widens to.
+	for _, before := range []string{registrationv1.TypeDuplicateClaimFiled, verificationv1.TypeDuplicateClaimRefused} {
+		now, _ := events.AsPublishedNow(before, []byte(`{}`))
+		if got := events.AsReadNow([]string{now}); !slices.Contains(got, before) {
+			t.Errorf("a filter on %s reads as %v, without %s", now, got, before)
+		}
+	}
+}

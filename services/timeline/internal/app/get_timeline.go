@@ -9,6 +9,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/events"
 	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/page"
 	"github.com/partnerhub/onboarding/services/timeline/internal/domain"
@@ -86,6 +87,9 @@ func (a *App) GetTimeline(ctx context.Context, p auth.Principal, q GetTimeline) 
 	unknown := apperr.NotFound(CodePartnerUnknown, "no event about partner "+q.PartnerID+" is known")
 	if !p.IsStaff() && p.PartnerID != q.PartnerID {
 		return Timeline{}, unknown
+	}
+	if !p.IsStaff() { // a filter on a v2 selects the v1 it reads as that v2
+		prefixes = events.AsReadNow(prefixes)
 	}
 	sources, err := a.Store.Sources(ctx, q.PartnerID)
 	if err != nil {

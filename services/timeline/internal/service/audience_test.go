@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,6 +202,26 @@ func TestEventsPublishedBeforeRound47AreReadAsNow(t *testing.T) {
 		}
 		return fmt.Errorf("the v1 filing is not in the partner's feed yet")
 	})
+	// A type filter naming the v2 selects the v1 the partner's side reads as
+	// it, in the feed and on the timeline; staff, who read the v1 as
+	// published, get what they named.
+	for _, c := range []struct {
+		p    *auth.Principal
+		want []string
+	}{{user("a-1", reseller, auth.RolePartnerAdmin), []string{filed.ID, refused.ID}}, {operator, nil}} {
+		for _, path := range []string{
+			"/v1/events?" + url.Values{"partner": {reseller}, "type": {registrationv2.TypeDuplicateClaimFiled, verificationv2.TypeDuplicateClaimRefused}}.Encode(),
+			"/v1/partners/" + reseller + "/timeline?type=" + url.QueryEscape(registrationv2.TypeDuplicateClaimFiled),
+		} {
+			want := c.want
+			if strings.Contains(path, "/timeline") && want != nil {
+				want = want[:1]
+			}
+			if got := ids(e.get(path, c.p).events()); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s reads %s: %v, want %v", c.p.Subject, path, got, want)
+			}
+		}
+	}
 	if _, named := data(r)["claimant"]; r["type"] != verificationv2.TypeDuplicateClaimRefused || named {
 		t.Errorf("the partner's side reads the v1 refusal as %v", r)
 	}
