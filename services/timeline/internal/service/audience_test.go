@@ -332,6 +332,20 @@ func TestStaffSubjectsAreReadByStaffOnly(t *testing.T) {
 			t.Errorf("%s reads (actor, subject) %v, want %v", c.name, got, c.want)
 		}
 	}
+	// Where it does not read who acted, the partner's side reads the roles:
+	// on the timeline and in the feed.
+	for _, path := range []string{timeline, "/v1/events"} {
+		claims := any("absent")
+		for _, ev := range e.get(path, user("a-1", reseller, auth.RolePartnerAdmin)).events() {
+			if ev["id"] == held.ID {
+				claims = ev["authclaims"]
+			}
+		}
+		if claims != `{"roles":["operator"]}` {
+			t.Errorf("%s: the operator's hold reads with authclaims %v", path, claims)
+		}
+	}
+
 	// The upstream system's webhook endpoint reads as the partner's side.
 	portalHooks.waitFor(t, submitted.ID, held.ID, closed.ID, decided.ID, ended.ID)
 	portalHooks.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/pkg/httpx"
 	"github.com/partnerhub/onboarding/services/timeline/internal/app"
@@ -35,18 +36,21 @@ func (a API) RouteTable() []httpx.Route {
 }
 
 type eventResponse struct {
-	ID            string          `json:"id"`
-	Source        string          `json:"source"`
-	Type          string          `json:"type"`
-	Subject       string          `json:"subject"`
-	Time          time.Time       `json:"time"`
-	Sequence      string          `json:"sequence"`
-	CorrelationID string          `json:"correlationid"`
-	CausationID   string          `json:"causationid"`
-	AuthType      string          `json:"authtype"`
-	AuthID        string          `json:"authid"`
-	Data          json.RawMessage `json:"data"`
-	RecordedAt    time.Time       `json:"recorded_at"`
+	ID            string    `json:"id"`
+	Source        string    `json:"source"`
+	Type          string    `json:"type"`
+	Subject       string    `json:"subject"`
+	Time          time.Time `json:"time"`
+	Sequence      string    `json:"sequence"`
+	CorrelationID string    `json:"correlationid"`
+	CausationID   string    `json:"causationid"`
+	AuthType      string    `json:"authtype"`
+	AuthID        string    `json:"authid"`
+	// AuthClaims are the roles the actor acted in (since round 48; the
+	// partner's side reads them where it does not read the actor).
+	AuthClaims string          `json:"authclaims,omitempty"`
+	Data       json.RawMessage `json:"data"`
+	RecordedAt time.Time       `json:"recorded_at"`
 	// DeadLetter marks an entry that is another consumer's refusal of the
 	// event (time is then when it was dead-lettered).
 	DeadLetter *deadLetterResponse `json:"dead_letter,omitempty"`
@@ -121,7 +125,7 @@ func toEvent(e domain.Event) eventResponse {
 	resp := eventResponse{
 		ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Time: e.Time.UTC(), Sequence: sequence(e.Sequence),
 		CorrelationID: e.CorrelationID, CausationID: e.CausationID, AuthType: e.AuthType, AuthID: e.AuthID,
-		Data: data, RecordedAt: e.RecordedAt.UTC(),
+		AuthClaims: e.Extensions[auth.ExtAuthClaims], Data: data, RecordedAt: e.RecordedAt.UTC(),
 	}
 	if d := e.DeadLetter; d != nil {
 		resp.DeadLetter = &deadLetterResponse{Code: d.Code, Reason: d.Reason, Service: d.Service, Handler: d.Handler, Delivered: d.Delivered,
