@@ -368,4 +368,13 @@ func TestStaffSubjectsAreReadByStaffOnly(t *testing.T) {
 	if err != nil || prof.Change == nil || prof.Change.RequestedBy != adminOf(other.PartnerID).Subject {
 		t.Errorf("the administrator reads its own change as requested by %+v (%v)", prof.Change, err)
 	}
+	// A closure by the partner's own administrator names it to the
+	// partner's other users (the reason says who closed).
+	if _, err := h.app.ClosePartner(ctx, adminOf(other.PartnerID), ClosePartnerCmd{PartnerID: oid, Note: "we stop"}); err != nil {
+		t.Fatal(err)
+	}
+	pv, err := h.app.GetPartner(ctx, auth.Principal{Subject: "u2", PartnerID: oid, Roles: []auth.Role{auth.RolePartnerUser}}, oid)
+	if err != nil || pv.Standing.Closure == nil || pv.Standing.Closure.By != adminOf(other.PartnerID).Subject {
+		t.Errorf("a user of the partner reads its administrator's closure as %+v (%v)", pv.Standing.Closure, err)
+	}
 }

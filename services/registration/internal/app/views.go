@@ -13,9 +13,9 @@ import (
 // the notes staff wrote for staff (domain.Standing.WithoutStaffNotes) and
 // without the subjects of whoever acted but our services', the upstream
 // system's that registered the partner and p's own
-// (events.SubjectsShownTo): who placed or lifted a hold, closed the
-// partner, requested a profile change or decided its checks, reported its
-// security status.
+// (events.SubjectsShownTo): who placed a hold, closed the partner (unless
+// its own administrator did), requested a profile change or decided its
+// checks, reported its security status.
 func seenBy(p auth.Principal, s domain.PartnerSnapshot) domain.PartnerSnapshot {
 	if p.IsStaff() {
 		return s
@@ -26,7 +26,9 @@ func seenBy(p auth.Principal, s domain.PartnerSnapshot) domain.PartnerSnapshot {
 	for i := range s.Standing.Holds { // a clone (WithoutStaffNotes)
 		events.HideSubject(&s.Standing.Holds[i].By, shown)
 	}
-	if s.Standing.Closure != nil {
+	if s.Standing.Closure != nil && s.Standing.Closure.Reason != domain.ReasonClosedByPartner {
+		// A closure's reason says who closed: the partner's own
+		// administrator (shown to its side) or an operator.
 		c := *s.Standing.Closure
 		events.HideSubject(&c.By, shown)
 		s.Standing.Closure = &c
