@@ -64,6 +64,19 @@ func ContactEmailChange(changes []FieldChange) (FieldChange, bool) {
 	return FieldChange{}, false
 }
 
+// Passed reports whether checks hold check, passed: e.g. whether an
+// applied change proved its new contact address first
+// (RecheckEmailOwnership), or was applied without that proof (a pending
+// partner's correction while registration knew of no confirmed address).
+func Passed(checks []ProfileCheck, check string) bool {
+	for _, c := range checks {
+		if c.Check == check && c.State == "passed" {
+			return true
+		}
+	}
+	return false
+}
+
 // ProfileCheck is one re-opened check and its outcome.
 type ProfileCheck struct {
 	Check     string    `json:"check"`

@@ -10,12 +10,15 @@ import (
 // FollowContactCommand comes from registration's "profile change applied"
 // event of a contact e-mail change.
 type FollowContactCommand struct {
-	Addressee        // the new contact
-	ChangeNumber int // the applied change (it names the new contact in the mails)
+	Addressee         // the new contact
+	ChangeNumber int  // the applied change (it names the new contact in the mails)
+	Proven       bool // the change's email_ownership check passed (domain.Ownership.FollowContact)
 }
 
 // FollowContact moves the partner's enrollments that have not confirmed an
-// address yet to its new contact address (domain.Ownership.FollowContact):
+// address yet to its new contact address (domain.Ownership.FollowContact;
+// after an unproven correction, the membership that confirmed another
+// address too):
 // each gets a fresh challenge and mail to the new address in place of the
 // one to the previous contact, which no longer confirms. Before, they kept
 // the previous address: its link still confirmed, a resend mailed the
@@ -37,7 +40,7 @@ func (a *App) FollowContact(ctx context.Context, cmd FollowContactCommand) error
 			return err
 		}
 		err = a.d.Repo.Update(ctx, id, func(o *domain.Ownership) error {
-			_, err := o.FollowContact(cmd.ChangeNumber, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
+			_, err := o.FollowContact(cmd.ChangeNumber, cmd.Proven, rcpt, cmd.CausationID, is, a.d.Policy, a.d.Clock.Now())
 			return err
 		})
 		if err != nil {

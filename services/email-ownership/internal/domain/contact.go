@@ -21,7 +21,20 @@ import (
 // the partner is held nothing is opened: the release restores the
 // cancelled challenge to the new contact. It reports whether anything
 // changed; a replay changes nothing.
-func (o *Ownership) FollowContact(change int, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
+//
+// proven says whether the change proved the new address first (its
+// email_ownership check passed). A change applied without that proof is a
+// pending partner's correction, which registration applies at once while it
+// knows of no confirmed address; a confirmation it had not heard of yet (the
+// contact followed the link as the correction was made) makes its premise
+// stale. The membership enrollment that confirmed another address then asks
+// the new contact too — a challenge and mail to the new address, the earlier
+// confirmation standing meanwhile, as when a change proves its address
+// first —, so that the contact registration now holds is proven, and the
+// case's e-mail check, which waits for the new contact's confirmation, can
+// pass. Other enrollments keep their confirmations, as they do after a
+// proven change.
+func (o *Ownership) FollowContact(change int, proven bool, rcpt Recipient, causationID string, is Issued, p Policy, now time.Time) (bool, error) {
 	addr, err := NormalizeAddress(rcpt.Address)
 	if err != nil {
 		return false, err
@@ -31,8 +44,11 @@ func (o *Ownership) FollowContact(change int, rcpt Recipient, causationID string
 		return false, nil
 	}
 	cur, ok := o.currentRef()
-	if !ok || cur.Address == addr || cur.State == StateWithdrawn ||
-		slices.ContainsFunc(o.challenges, func(c Challenge) bool { return c.State == StateConfirmed }) {
+	if !ok || cur.Address == addr || cur.State == StateWithdrawn {
+		return false, nil
+	}
+	if slices.ContainsFunc(o.challenges, func(c Challenge) bool { return c.State == StateConfirmed }) &&
+		(proven || o.ref.Program != ProgramMembership) {
 		return false, nil
 	}
 	if !is.valid() {

@@ -21,7 +21,7 @@ func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
 	o.PullEvents()
 	is, s2 := issue(t, h, "ch-2")
 	at := t0.Add(time.Hour)
-	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
+	if ok, err := o.FollowContact(2, true, newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
 		t.Fatalf("follow: %v %v", ok, err)
 	}
 	evs := o.PullEvents()
@@ -44,16 +44,16 @@ func TestAnUnconfirmedEnrollmentFollowsTheNewContact(t *testing.T) {
 		t.Fatalf("the previous contact's report: %v", err)
 	}
 	is3, _ := issue(t, h, "ch-3")
-	if ok, _ := o.FollowContact(2, newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(2, true, newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("a replay opened another challenge")
 	}
-	if ok, _ := o.FollowContact(2, newContact, "evt-applied-again", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(2, true, newContact, "evt-applied-again", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("an enrollment already on the new address followed again")
 	}
 	if err := o.ConfirmByToken(domain.HashToken(s2.Token), at); err != nil {
 		t.Fatalf("the new contact's link: %v", err)
 	}
-	if ok, _ := o.FollowContact(3, domain.Recipient{Address: "saburo@example.co.jp", Language: domain.LanguageJA}, "evt-next", is3, domain.DefaultPolicy(), at); ok {
+	if ok, _ := o.FollowContact(3, true, domain.Recipient{Address: "saburo@example.co.jp", Language: domain.LanguageJA}, "evt-next", is3, domain.DefaultPolicy(), at); ok {
 		t.Fatal("a confirmed enrollment followed a later contact")
 	}
 }
@@ -67,7 +67,7 @@ func TestAFollowedContactWaitsForTheRelease(t *testing.T) {
 	o.HoldFor("suspended", t0, t0)
 	o.PullEvents()
 	is, _ := issue(t, h, "ch-2")
-	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := o.FollowContact(2, true, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
 		t.Fatalf("follow while held: %v %v", ok, err)
 	}
 	if evs := o.PullEvents(); len(evs) != 0 {
@@ -89,7 +89,7 @@ func TestAFollowedContactWaitsForTheRelease(t *testing.T) {
 	o.ApplyDisputeDecision(domain.DisputeDecision{ChallengeID: "ch-1", ReviewID: "vr-1", Upheld: true}, t0.Add(time.Minute))
 	o.PullEvents()
 	is, _ = issue(t, h, "ch-2")
-	if ok, err := o.FollowContact(2, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := o.FollowContact(2, true, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("follow after a removal: %v %v", ok, err)
 	}
 	chs := o.Challenges()
@@ -109,7 +109,7 @@ func TestAFollowedContactsMailsNameTheChange(t *testing.T) {
 		t.Fatalf("the registration's mail names change %d", m.ContactChange)
 	}
 	is, _ := issue(t, h, "ch-2")
-	if ok, err := o.FollowContact(4, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := o.FollowContact(4, true, newContact, "evt-applied", is, domain.DefaultPolicy(), t0.Add(time.Minute)); !ok || err != nil {
 		t.Fatalf("follow: %v %v", ok, err)
 	}
 	lastMail := func(what string) domain.VerificationMailRequested {
@@ -143,5 +143,70 @@ func TestAFollowedContactsMailsNameTheChange(t *testing.T) {
 	back := domain.RestoreOwnership(o.Snapshot())
 	if back.Recipient().NamedBy != 4 {
 		t.Fatalf("the snapshot lost the naming change: %+v", back.Recipient())
+	}
+}
+
+// TestACorrectionOfAConfirmedContactAsksTheNewContact: registration applies
+// a pending partner's contact correction at once while it knows of no
+// confirmed address; when the membership's confirmation was on its way (the
+// contact followed the link as the correction was made), the membership
+// asks the new contact too, its earlier confirmation standing meanwhile. A
+// change that proved its address, and an enrollment other than the
+// membership, keep their confirmation.
+func TestACorrectionOfAConfirmedContactAsksTheNewContact(t *testing.T) {
+	confirmed := func(program string) (*domain.Ownership, domain.Hasher) {
+		t.Helper()
+		h := hasher(t)
+		o, err := domain.NewOwnership(domain.EnrollmentRef{EnrollmentID: "enr-" + program, PartnerID: "p-1", Program: program})
+		if err != nil {
+			t.Fatal(err)
+		}
+		is, s := issue(t, h, "ch-1")
+		if ok, err := o.Open(rcpt, "evt-1", is, domain.DefaultPolicy(), t0); !ok || err != nil {
+			t.Fatalf("open: %v %v", ok, err)
+		}
+		if err := o.ConfirmByToken(domain.HashToken(s.Token), t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		o.PullEvents()
+		return o, h
+	}
+	at := t0.Add(time.Hour)
+
+	o, h := confirmed(domain.ProgramMembership)
+	is, s2 := issue(t, h, "ch-2")
+	if ok, err := o.FollowContact(2, false, newContact, "evt-applied", is, domain.DefaultPolicy(), at); !ok || err != nil {
+		t.Fatalf("follow an unproven correction: %v %v", ok, err)
+	}
+	evs := o.PullEvents()
+	if got := strings.Join(names(evs), ","); got != "challenge.opened,verification_mail.requested" {
+		t.Fatalf("events %q", got)
+	}
+	if m := evs[1].(domain.VerificationMailRequested); m.Recipient != "jiro@example.co.jp" || m.Reason != domain.ReasonProfileChange || m.ContactChange != 2 {
+		t.Fatalf("mail %+v", m)
+	}
+	if st, ok := o.StandingConfirmation(); !ok || st.ID != "ch-1" {
+		t.Fatalf("standing confirmation %+v %v", st, ok)
+	}
+	is3, _ := issue(t, h, "ch-3")
+	if ok, _ := o.FollowContact(2, false, newContact, "evt-applied", is3, domain.DefaultPolicy(), at); ok {
+		t.Fatal("a replay opened another challenge")
+	}
+	if err := o.ConfirmByToken(domain.HashToken(s2.Token), at); err != nil {
+		t.Fatalf("the new contact's link: %v", err)
+	}
+	if cur, _ := o.Current(); cur.State != domain.StateConfirmed || cur.Address != "jiro@example.co.jp" {
+		t.Fatalf("current %+v", cur)
+	}
+
+	o, h = confirmed(domain.ProgramMembership)
+	is, _ = issue(t, h, "ch-2")
+	if ok, _ := o.FollowContact(2, true, newContact, "evt-applied", is, domain.DefaultPolicy(), at); ok {
+		t.Fatal("the membership followed a change that proved its address")
+	}
+	o, h = confirmed("indirect_reseller")
+	is, _ = issue(t, h, "ch-2")
+	if ok, _ := o.FollowContact(2, false, newContact, "evt-applied", is, domain.DefaultPolicy(), at); ok {
+		t.Fatal("a confirmed reseller enrollment followed the correction")
 	}
 }

@@ -30,8 +30,10 @@ func TestAContactChangeMovesUnconfirmedEnrollments(t *testing.T) {
 
 	contact := p.Contact
 	contact.FirstName, contact.Email = "次郎", "jiro@yamada.example.co.jp"
+	// The membership had confirmed: the change proved its new address first.
 	applied := registrationv1.ProfileChangeApplied{PartnerID: partner, ChangeNumber: 1, Market: "JP", Language: "ja",
 		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
+		Checks:  []registrationv1.ProfileCheck{{Check: registrationv1.RecheckEmailOwnership, State: "passed"}},
 		Contact: contact, AppliedAt: time.Now().UTC()}
 	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
 
@@ -85,4 +87,56 @@ func TestAContactChangeMovesUnconfirmedEnrollments(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	h.mailFor(net, 1)
 	h.mailFor(res, 3)
+}
+
+// TestACorrectionMadeAsTheMembershipConfirmedAsksTheNewContact: the contact
+// followed the membership's link as the contact was corrected, so
+// registration applied the correction at once (no e-mail ownership check:
+// it had not heard of the confirmation). The membership asks the new
+// contact too — a mail to the new address, naming the change —, its earlier
+// confirmation standing meanwhile, and the new contact's link confirms it;
+// the confirmed reseller enrollment is not mailed again. Before round 49 the
+// membership kept the previous address: the new contact was never asked,
+// and verification, whose case now named the new contact, waited for its
+// confirmation for good.
+func TestACorrectionMadeAsTheMembershipConfirmedAsksTheNewContact(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	p := h.submit(partner, "taro@yamada.example.co.jp")
+	net, res := p.Enrollments[0].EnrollmentID, p.Enrollments[1].EnrollmentID
+	for _, e := range []string{net, res} {
+		if code, _, _ := h.confirm(h.secret(h.mailFor(e, 1)[0]).Token); code != 200 {
+			t.Fatalf("confirm %s: %d", e, code)
+		}
+	}
+	contact := p.Contact
+	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
+	applied := registrationv1.ProfileChangeApplied{PartnerID: partner, ChangeNumber: 1, Market: "JP", Language: "ja",
+		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
+		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()}
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
+
+	mails := h.mailFor(net, 2)
+	if m := mails[1]; m.Recipient != "hanako@yamada.example.co.jp" || m.Reason != "profile_change" || m.ContactChange != 1 {
+		t.Fatalf("the membership's mail to the new contact: %+v", m)
+	}
+	st := h.status(net, partner)
+	standing, _ := st["standing_confirmation"].(map[string]any)
+	if st["address"] != "hanako@yamada.example.co.jp" || st["state"] != "pending" || standing["address"] != "taro@yamada.example.co.jp" {
+		t.Fatalf("the membership while the new contact has not confirmed: %v", st)
+	}
+	if code, _, _ := h.confirm(h.secret(mails[1]).Token); code != 200 {
+		t.Fatalf("the new contact's link: %d", code)
+	}
+	var confirmed emailv1.OwnershipConfirmed
+	if err := json.Unmarshal(h.waitEvents(emailv1.TypeOwnershipConfirmed, 2, forEnrollment(net))[1].Data, &confirmed); err != nil {
+		t.Fatal(err)
+	}
+	if confirmed.Address != "hanako@yamada.example.co.jp" {
+		t.Fatalf("confirmed %+v", confirmed)
+	}
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
+	time.Sleep(300 * time.Millisecond)
+	h.mailFor(net, 2)
+	h.mailFor(res, 1)
 }

@@ -421,6 +421,62 @@ func TestAPendingPartnerCorrectsItsContact(t *testing.T) {
 	}
 }
 
+// TestACorrectionMadeAsThePreviousAddressConfirmed: the contact followed
+// the first mail's link as the correction was made, so registration applied
+// the correction at once while the membership's confirmation of the previous
+// address was on its way. That confirmation is recorded when it comes, and
+// the new contact's confirmation — e-mail ownership asks for it — takes its
+// place: the membership's confirmed address is the contact's again. Another
+// address, or another enrollment, keeps what it confirmed.
+func TestACorrectionMadeAsThePreviousAddressConfirmed(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness()
+	v := h.submit(t)
+	id := string(v.PartnerID)
+	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
+		Contact: &domain.ContactInput{FirstName: "花子", LastName: "山田", Email: "hanako@test-shoji.co.jp", Phone: "090-1234-5678"}}})
+	if err != nil || res.Change.Status != domain.ChangeApplied {
+		t.Fatalf("correction %+v %v", res.Change, err)
+	}
+	var netID, otherID string
+	for _, e := range v.Enrollments {
+		if e.Program == domain.ProgramPartnerNetwork {
+			netID = string(e.ID)
+		} else {
+			otherID = string(e.ID)
+		}
+	}
+	confirm := func(enrollment, address string) {
+		t.Helper()
+		if _, err := h.app.ApplyEmailConfirmed(ctx, operator, EmailConfirmed{PartnerID: id, EnrollmentID: enrollment, Address: address}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirmed := func() map[domain.EnrollmentID]string {
+		t.Helper()
+		r, err := h.app.GetRegistration(ctx, operator, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[domain.EnrollmentID]string{}
+		for _, c := range r.EmailOwnership {
+			out[c.EnrollmentID] = c.Address
+		}
+		return out
+	}
+	confirm(netID, "taro@test-shoji.co.jp")
+	confirm(otherID, "taro@test-shoji.co.jp")
+	confirm(netID, "eve@test-shoji.co.jp")
+	if got := confirmed(); got[domain.EnrollmentID(netID)] != "taro@test-shoji.co.jp" {
+		t.Fatalf("before the new contact confirmed: %v", got)
+	}
+	confirm(netID, "hanako@test-shoji.co.jp")
+	confirm(otherID, "hanako@test-shoji.co.jp")
+	if got := confirmed(); got[domain.EnrollmentID(netID)] != "hanako@test-shoji.co.jp" || got[domain.EnrollmentID(otherID)] != "taro@test-shoji.co.jp" {
+		t.Fatalf("after the new contact confirmed: %v", got)
+	}
+}
+
 // A profile change waiting for its checks when the partner's account is
 // closed is withdrawn (before round 45 it waited for good, while
 // verification and e-mail ownership ended its review and challenge); a

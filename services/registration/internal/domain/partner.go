@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -277,7 +278,10 @@ func (p *Partner) ApproveVerification(decidedAt, now time.Time) (changed bool, e
 // ConfirmEnrollmentEmail records the e-mail service's confirmation of an
 // enrollment's address at confirmedAt. An enrollment that waited for it is
 // qualified, or active when its agreement was accepted meanwhile. A repeat
-// changes nothing.
+// changes nothing. The membership's confirmation of an address the contact
+// was corrected from gives way to the contact's own: a pending partner's
+// correction applied at once while that confirmation was on its way, after
+// which e-mail ownership asks the new contact too.
 func (p *Partner) ConfirmEnrollmentEmail(id EnrollmentID, address string, confirmedAt, now time.Time) (changed bool, err error) {
 	i := slices.IndexFunc(p.enrollments, func(e Enrollment) bool { return e.ID == id })
 	if i < 0 {
@@ -285,7 +289,12 @@ func (p *Partner) ConfirmEnrollmentEmail(id EnrollmentID, address string, confir
 	}
 	e := &p.enrollments[i]
 	if !e.EmailConfirmedAt.IsZero() {
-		return false, nil
+		contact := p.registration.Normalized.Contact.Email
+		if e.Program != ProgramPartnerNetwork || strings.EqualFold(e.EmailAddress, contact) || !strings.EqualFold(address, contact) {
+			return false, nil
+		}
+		e.EmailConfirmedAt, e.EmailAddress, p.updatedAt = confirmedAt, address, now
+		return true, nil
 	}
 	e.EmailConfirmedAt, e.EmailAddress, p.updatedAt = confirmedAt, address, now
 	if e.Status == EnrollmentPendingEmailConfirmation {

@@ -45,16 +45,20 @@ type Case struct {
 	Submitted      CompanyFacts    `json:"submitted"`
 	Normalized     NormalizedFacts `json:"normalized"`
 	Contact        Contact         `json:"contact"`
-	WebsiteDomain  string          `json:"website_domain,omitempty"`
-	Enrollments    []Enrollment    `json:"enrollments"`
-	Checks         []*Check        `json:"checks"`
-	Tasks          []*ReviewTask   `json:"tasks,omitempty"`
-	Documents      []*Document     `json:"documents,omitempty"`
-	Decisions      []*Decision     `json:"decisions,omitempty"`
-	Status         CaseStatus      `json:"status"`
-	SubStatus      string          `json:"sub_status"`
-	Failure        *Failure        `json:"failure,omitempty"`
-	Revocation     *Revocation     `json:"revocation,omitempty"`
+	// PreviousContacts are the contact addresses profile changes replaced
+	// (ApplyProfile), oldest first: a confirmation of one of them is no
+	// longer the case's to count (ConfirmEmailOwnership).
+	PreviousContacts []string      `json:"previous_contacts,omitempty"`
+	WebsiteDomain    string        `json:"website_domain,omitempty"`
+	Enrollments      []Enrollment  `json:"enrollments"`
+	Checks           []*Check      `json:"checks"`
+	Tasks            []*ReviewTask `json:"tasks,omitempty"`
+	Documents        []*Document   `json:"documents,omitempty"`
+	Decisions        []*Decision   `json:"decisions,omitempty"`
+	Status           CaseStatus    `json:"status"`
+	SubStatus        string        `json:"sub_status"`
+	Failure          *Failure      `json:"failure,omitempty"`
+	Revocation       *Revocation   `json:"revocation,omitempty"`
 	// DomainProof is the token the applicant may publish on its e-mail
 	// domain to pass the employment check without a document.
 	DomainProof *DomainProof `json:"domain_proof,omitempty"`
@@ -299,6 +303,12 @@ func (c *Case) ConfirmEmailOwnership(enrollmentID, email string, confirmedAt, no
 		// Once the check passed, another address confirmed is a registration
 		// profile change's new contact (registration follows that one).
 		if c.Check(CheckEmailOwnership).State == StatePassed {
+			return false, nil
+		}
+		// An address the contact was corrected from, confirmed as the
+		// correction was made: e-mail ownership asks the new contact, whose
+		// confirmation passes the check.
+		if slices.ContainsFunc(c.PreviousContacts, func(a string) bool { return strings.EqualFold(a, strings.TrimSpace(email)) }) {
 			return false, nil
 		}
 		return false, violation(ErrEmailMismatch, "", "enrollment_id", enrollmentID)

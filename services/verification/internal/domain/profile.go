@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // ProfileFacts are a partner's verified profile after registration applied
 // a profile change: the company facts (as submitted and, in
@@ -16,8 +20,8 @@ type ProfileFacts struct {
 // profile after a profile change, so that a later review (after a
 // revocation, or a reactivation) and the domain proof look at what the
 // partner transacts on now. Checks, tasks, decisions and the status do not
-// move: registration had the change's own checks decided. It reports
-// whether anything changed.
+// move: registration had the change's own checks decided. A replaced contact
+// address is kept in PreviousContacts. It reports whether anything changed.
 func (c *Case) ApplyProfile(f ProfileFacts, now time.Time) bool {
 	contact := Contact{FirstName: f.Contact.FirstName, LastName: f.Contact.LastName, Email: f.Contact.Email, EmailDomain: EmailDomain(f.Contact.Email)}
 	normalized := f.Facts.Normalize(c.Market)
@@ -25,6 +29,10 @@ func (c *Case) ApplyProfile(f ProfileFacts, now time.Time) bool {
 	if normalized == c.Normalized && contact == c.Contact && website == c.WebsiteDomain && f.Facts.LegalName == c.Submitted.LegalName &&
 		f.Facts.Address == c.Submitted.Address && f.Facts.Phone == c.Submitted.Phone {
 		return false
+	}
+	if prev := c.Contact.Email; prev != "" && !strings.EqualFold(prev, contact.Email) &&
+		!slices.ContainsFunc(c.PreviousContacts, func(a string) bool { return strings.EqualFold(a, prev) }) {
+		c.PreviousContacts = append(c.PreviousContacts, prev)
 	}
 	c.Submitted, c.Normalized, c.Contact, c.WebsiteDomain = f.Facts, normalized, contact, website
 	if c.DomainProof != nil && contact.EmailDomain != "" {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -86,5 +87,33 @@ func TestProfileReviewTasksDecideTheChangeNotTheCase(t *testing.T) {
 	}
 	if active != 1 {
 		t.Fatalf("%d open tasks", active)
+	}
+}
+
+// TestAConfirmationOfTheAddressTheContactWasCorrectedFrom: a pending
+// partner's contact corrected at once (registration knew of no
+// confirmation) while the contact confirmed the previous address: that
+// confirmation reaches the case after the correction. It is no longer the
+// case's to count, and neither an error (it was redelivered for two
+// minutes and then dead-lettered as verification.email_mismatch) nor a
+// pass: the check waits for the new contact's confirmation, which e-mail
+// ownership asks for.
+func TestAConfirmationOfTheAddressTheContactWasCorrectedFrom(t *testing.T) {
+	c := openCase(t, nil)
+	c.PullEvents()
+	p := ProfileFacts{Facts: c.Submitted, Contact: Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@sample.co.jp"}}
+	if !c.ApplyProfile(p, t0.Add(time.Minute)) {
+		t.Fatal("nothing changed")
+	}
+	changed, err := c.ConfirmEmailOwnership("enr-pn", "Taro@Sample.co.jp", t0, t0.Add(2*time.Minute), rules())
+	if err != nil || changed || c.Check(CheckEmailOwnership).State != StatePending {
+		t.Fatalf("the previous contact's confirmation: changed=%v err=%v check %s", changed, err, c.Check(CheckEmailOwnership).State)
+	}
+	if _, err := c.ConfirmEmailOwnership("enr-pn", "eve@sample.co.jp", t0, t0, rules()); !errors.Is(err, ErrEmailMismatch) {
+		t.Fatalf("an address that never was the contact: %v", err)
+	}
+	if changed, err := c.ConfirmEmailOwnership("enr-pn", "hanako@sample.co.jp", t0, t0.Add(3*time.Minute), rules()); err != nil || !changed ||
+		c.Check(CheckEmailOwnership).State != StatePassed {
+		t.Fatalf("the new contact's confirmation: changed=%v err=%v", changed, err)
 	}
 }

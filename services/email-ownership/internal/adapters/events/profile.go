@@ -60,7 +60,9 @@ func (h *Handlers) OnProfileChangeRejected(ctx context.Context, ev ce.Event) err
 
 // OnProfileChangeApplied moves the partner's enrollments that have not
 // confirmed an address yet to its new contact address, when the applied
-// change is one of the contact e-mail (other changes: nothing to do).
+// change is one of the contact e-mail (other changes: nothing to do); after
+// a correction applied without its address proven, the membership that
+// confirmed another address asks the new contact too.
 func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) error {
 	var p registrationv1.ProfileChangeApplied
 	if err := ev.DecodeData(&p, false); err != nil {
@@ -69,7 +71,8 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 	if _, ok := registrationv1.ContactEmailChange(p.Changes); !ok {
 		return nil
 	}
+	proven := registrationv1.Passed(p.Checks, registrationv1.RecheckEmailOwnership)
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	return h.App.FollowContact(ctx, app.FollowContactCommand{
-		Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), ChangeNumber: p.ChangeNumber})
+		Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), ChangeNumber: p.ChangeNumber, Proven: proven})
 }

@@ -1,0 +1,100 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/e2e"
+)
+
+// confirmation is one of registration's e-mail confirmations of an enrollment.
+type confirmation struct {
+	EnrollmentID string `json:"enrollment_id"`
+	Address      string `json:"address"`
+}
+
+var kagoshima = company{"株式会社かごしまネットサービス", "9460001001414", "鹿児島県", "鹿児島市", "山下町11-1", "892-0816", "kagoshima-net.co.jp"}
+
+// testConfirmWhileCorrecting: the contact follows both confirmation mails'
+// links at the moment the upstream system corrects the pending
+// registration's contact (another person on the same domain). Whichever
+// comes first in each service — the confirmations or the correction —, the
+// new contact is asked to confirm its address, and once it follows its
+// links every service holds the new contact as the proven one: the case's
+// e-mail check passed, e-mail ownership's membership confirmed on the new
+// address, registration's membership confirmation on it too; nothing is
+// dead-lettered. Before round 49 the correction, applied at once while
+// registration had not heard of the confirmations yet, left the membership
+// confirmed on the previous address: the new contact was never asked, and
+// when the correction reached verification before the previous address's
+// confirmation, that confirmation was dead-lettered
+// (verification.email_mismatch) and the case waited for good (found by
+// racing the two from outside on the real binaries: stuck in two of eight
+// tries).
+func testConfirmWhileCorrecting(t *testing.T, s *e2e.Stack) {
+	c := kagoshima
+	reg := register(t, s, c, "indirect_reseller", "correction-"+c.Number)
+	pid := reg.PartnerID
+	links := confirmLinks(t, s, c.Email(), 2)
+	hanako := "hanako.sato@" + c.Domain
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, l := range links {
+			// 200, or 410 once the correction moved the enrollment
+			if r, _ := s.TryConfirmLink(t, l); r.Status != http.StatusOK && r.Status != http.StatusGone {
+				t.Errorf("the first contact's link: %s", r)
+			}
+		}
+	}()
+	s.Call(t, "POST", s.URL("registration")+"/v1/partners/"+pid+"/profile-changes", s.Token(upstream), map[string]any{
+		"contact": map[string]any{"first_name": "花子", "last_name": "佐藤", "email": hanako, "phone": "090-2222-3333"}}, http.StatusCreated, nil)
+	wg.Wait()
+
+	var net string
+	for _, e := range reg.Enrollments {
+		if e.Program == "partner_network" {
+			net = e.ID
+		}
+	}
+	var followed []string
+	e2e.Eventually(t, 30*time.Second, "the new contact proven everywhere", func() error {
+		ms, err := s.Mails(hanako)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if l := m.ConfirmLink(); l != "" && !slices.Contains(followed, l) {
+				s.ConfirmLink(t, l)
+				followed = append(followed, l)
+			}
+		}
+		var cs caseView
+		s.Call(t, "GET", s.URL("verification")+"/v1/verification/partners/"+pid+"/case", s.Token(observer), nil, http.StatusOK, &cs)
+		if st, _, _, _, _ := cs.check("email_ownership"); st != "passed" {
+			return fmt.Errorf("the case's e-mail check %q (%d links followed)", st, len(followed))
+		}
+		var own struct{ State, Address string }
+		s.Call(t, "GET", s.URL("email-ownership")+"/v1/enrollments/"+net+"/ownership", s.Token(observer), nil, http.StatusOK, &own)
+		if own.State != "confirmed" || own.Address != hanako {
+			return fmt.Errorf("e-mail ownership's membership %+v", own)
+		}
+		var r struct {
+			Normalized struct {
+				Contact struct{ Email string } `json:"contact"`
+			} `json:"normalized"`
+			EmailOwnership []confirmation `json:"email_ownership"`
+		}
+		s.Call(t, "GET", s.URL("registration")+"/v1/registrations/"+pid, s.Token(observer), nil, http.StatusOK, &r)
+		i := slices.IndexFunc(r.EmailOwnership, func(e confirmation) bool { return e.EnrollmentID == net })
+		if r.Normalized.Contact.Email != hanako || i < 0 || r.EmailOwnership[i].Address != hanako {
+			return fmt.Errorf("registration: contact %s, confirmations %+v", r.Normalized.Contact.Email, r.EmailOwnership)
+		}
+		return nil
+	})
+}
