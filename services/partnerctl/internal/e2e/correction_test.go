@@ -33,7 +33,7 @@ var kagoshima = company{"株式会社かごしまネットサービス", "946000
 // when the correction reached verification before the previous address's
 // confirmation, that confirmation was dead-lettered
 // (verification.email_mismatch) and the case waited for good (found by
-// racing the two from outside on the real binaries: stuck in two of eight
+// racing the two from outside on the real binaries: stuck in three of eight
 // tries).
 func testConfirmWhileCorrecting(t *testing.T, s *e2e.Stack) {
 	c := kagoshima
