@@ -52,6 +52,13 @@ func input() domain.RegistrationInput {
 	}
 }
 
+// changeContact has the partner's administrator change its contact to
+// 山田 first at email.
+func (h *harness) changeContact(partner domain.PartnerID, first, email string) (ProfileView, error) {
+	return h.app.RequestProfileChange(context.Background(), adminOf(partner), RequestProfileChangeCmd{PartnerID: string(partner),
+		Change: domain.ProfileChangeInput{Contact: &domain.ContactInput{FirstName: first, LastName: "山田", Email: email, Phone: "090-1234-5678"}}})
+}
+
 func (h *harness) submit(t *testing.T) RegistrationView {
 	t.Helper()
 	v, err := h.app.SubmitRegistration(context.Background(), upstream, input())

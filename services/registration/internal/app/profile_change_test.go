@@ -193,8 +193,7 @@ func TestProfileChangeEmailConfirmationAppliesIt(t *testing.T) {
 	h := newHarness()
 	v := h.activePartner(t)
 	id := string(v.PartnerID)
-	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
-		Contact: &domain.ContactInput{FirstName: "花子", LastName: "山田", Email: "Hanako@Test-Shoji.co.jp", Phone: "090-1234-5678"}}})
+	res, err := h.changeContact(v.PartnerID, "花子", "Hanako@Test-Shoji.co.jp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,8 +432,7 @@ func TestACorrectionMadeAsThePreviousAddressConfirmed(t *testing.T) {
 	h := newHarness()
 	v := h.submit(t)
 	id := string(v.PartnerID)
-	res, err := h.app.RequestProfileChange(ctx, adminOf(v.PartnerID), RequestProfileChangeCmd{PartnerID: id, Change: domain.ProfileChangeInput{
-		Contact: &domain.ContactInput{FirstName: "花子", LastName: "山田", Email: "hanako@test-shoji.co.jp", Phone: "090-1234-5678"}}})
+	res, err := h.changeContact(v.PartnerID, "花子", "hanako@test-shoji.co.jp")
 	if err != nil || res.Change.Status != domain.ChangeApplied {
 		t.Fatalf("correction %+v %v", res.Change, err)
 	}
