@@ -93,7 +93,7 @@ func (a *App) growOnce(ctx context.Context, p auth.Principal, partnerID, op stri
 		return PartnerView{}, err
 	}
 	var view PartnerView
-	err = a.repo.Update(ctx, id, func(partner *domain.Partner) error {
+	err = a.repo.Update(ctx, id, func(_ context.Context, partner *domain.Partner) error {
 		if !actsFor(p, partner) {
 			return notFoundPartner()
 		}

@@ -27,8 +27,13 @@ type Repository interface {
 	// Update loads the partner with a row lock, calls fn, and if fn returns
 	// nil stores the partner and its events in the same transaction; when
 	// !p.HoldsIdentity() the partner's identity keys are released. It returns
-	// fn's error unchanged, or domain.ErrPartnerNotFound.
-	Update(ctx context.Context, id domain.PartnerID, fn func(p *domain.Partner) error) error
+	// fn's error unchanged, or domain.ErrPartnerNotFound. fn gets the
+	// transaction's context: what it reads through the repository runs in
+	// the transaction, on its connection (a read on another connection while
+	// the transaction holds one starved the pool: a few concurrent profile
+	// changes held every connection and waited for one more, until the
+	// request timed out).
+	Update(ctx context.Context, id domain.PartnerID, fn func(ctx context.Context, p *domain.Partner) error) error
 	// RecordDuplicateAttempt stores a refused duplicate registration (its
 	// events too, none today); domain.ErrIDCollision when its ID is taken.
 	RecordDuplicateAttempt(ctx context.Context, a *domain.DuplicateAttempt) error

@@ -41,7 +41,7 @@ func (a *App) ApplyAgreementAccepted(ctx context.Context, p auth.Principal, cmd 
 		}
 	}
 	agreementID := normalize.Text(cmd.AgreementID)
-	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "accept agreement", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		changed, err := partner.AcceptAgreement(program, loc, agreementID, normalize.Text(cmd.VersionID), now)
 		if changed {
 			partner.SawActivity(now) // the partner's administrator acted

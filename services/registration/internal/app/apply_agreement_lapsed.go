@@ -48,7 +48,7 @@ func (a *App) applyRevision(ctx context.Context, p auth.Principal, cmd Agreement
 		return LifecycleResult{}, err
 	}
 	version := normalize.Text(cmd.VersionID)
-	return a.change(ctx, p, cmd.PartnerID, op, func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, op, func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return apply(partner, program, version, cmd.DueBy, cmd.At, now)
 	})
 }
@@ -77,7 +77,7 @@ func (a *App) ApplyReacceptanceCancelled(ctx context.Context, p auth.Principal, 
 		return LifecycleResult{}, err
 	}
 	version, acceptance := normalize.Text(cmd.VersionID), normalize.Text(cmd.AcceptanceID)
-	return a.change(ctx, p, cmd.PartnerID, "withdraw re-acceptance", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "withdraw re-acceptance", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.WithdrawReacceptance(program, version, acceptance, cmd.Restore, now)
 	})
 }

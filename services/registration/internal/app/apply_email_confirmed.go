@@ -31,7 +31,7 @@ func (a *App) ApplyEmailConfirmed(ctx context.Context, p auth.Principal, cmd Ema
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	return a.change(ctx, p, cmd.PartnerID, "confirm e-mail", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "confirm e-mail", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		at := cmd.ConfirmedAt.UTC().Truncate(time.Microsecond)
 		if at.IsZero() {
 			at = now

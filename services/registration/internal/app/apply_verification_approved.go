@@ -27,7 +27,7 @@ func (a *App) ApplyVerificationApproved(ctx context.Context, p auth.Principal, c
 	if err := p.Require(auth.RoleVerifier, auth.RoleOperator); err != nil {
 		return LifecycleResult{}, err
 	}
-	res, err := a.change(ctx, p, cmd.PartnerID, "approve partner", func(partner *domain.Partner, now time.Time) (bool, error) {
+	res, err := a.change(ctx, p, cmd.PartnerID, "approve partner", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		partner.SawActivity(now)
 		return partner.ApproveVerification(cmd.DecidedAt.UTC().Truncate(time.Microsecond), now)
 	})

@@ -29,7 +29,7 @@ func (a *App) ApplyVerificationRejected(ctx context.Context, p auth.Principal, c
 		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "a rejection needs a reason code",
 			apperr.FieldError{Field: "reason", Code: domain.CodeRequired, Message: "is required (at most 100 characters)"})
 	}
-	res, err := a.change(ctx, p, cmd.PartnerID, "reject partner", func(partner *domain.Partner, now time.Time) (bool, error) {
+	res, err := a.change(ctx, p, cmd.PartnerID, "reject partner", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.RejectVerification(reason, now)
 	})
 	if err != nil {

@@ -28,7 +28,7 @@ func (a *App) ApplyVerificationRevoked(ctx context.Context, p auth.Principal, cm
 		return LifecycleResult{}, err
 	}
 	reason := normalize.Text(cmd.Reason)
-	return a.change(ctx, p, cmd.PartnerID, "revoke approval", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "revoke approval", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		at := cmd.RevokedAt.UTC().Truncate(time.Microsecond)
 		if at.IsZero() {
 			at = now

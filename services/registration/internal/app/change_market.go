@@ -28,7 +28,7 @@ func (a *App) ChangeMarket(ctx context.Context, p auth.Principal, cmd ChangeMark
 		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "invalid market", apperr.FieldError{Field: "market",
 			Code: domain.CodeCountryInvalid, Message: "must be an ISO 3166-1 alpha-2 country code"})
 	}
-	return a.change(ctx, p, cmd.PartnerID, "change market", func(partner *domain.Partner, _ time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "change market", func(_ context.Context, partner *domain.Partner, _ time.Time) (bool, error) {
 		return false, partner.ChangeMarket(market)
 	})
 }

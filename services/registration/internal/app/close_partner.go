@@ -32,7 +32,7 @@ func (a *App) ClosePartner(ctx context.Context, p auth.Principal, cmd ClosePartn
 	if p.Has(auth.RoleOperator) {
 		reason = domain.ReasonClosedByOperator
 	}
-	return a.change(ctx, p, cmd.PartnerID, "close partner", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "close partner", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.Close(reason, p.Subject, note, now)
 	})
 }

@@ -83,7 +83,7 @@ func (a *App) RecordContactReport(ctx context.Context, p auth.Principal, r Conta
 	if r.State != ContactRemoved {
 		return nil
 	}
-	_, err := a.change(ctx, p, string(r.PartnerID), "refuse the profile change's removed address", func(partner *domain.Partner, now time.Time) (bool, error) {
+	_, err := a.change(ctx, p, string(r.PartnerID), "refuse the profile change's removed address", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.RefuseProfileEmail(r.Address, ReasonProfileEmailRemoved, r.At, now), nil
 	})
 	return err

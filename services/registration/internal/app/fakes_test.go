@@ -96,7 +96,7 @@ func (r *fakeRepo) Get(_ context.Context, id domain.PartnerID) (*domain.Partner,
 	return domain.RehydratePartner(s)
 }
 
-func (r *fakeRepo) Update(_ context.Context, id domain.PartnerID, fn func(*domain.Partner) error) error {
+func (r *fakeRepo) Update(ctx context.Context, id domain.PartnerID, fn func(context.Context, *domain.Partner) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.fail(); err != nil {
@@ -110,7 +110,7 @@ func (r *fakeRepo) Update(_ context.Context, id domain.PartnerID, fn func(*domai
 	if err != nil {
 		return err
 	}
-	if err := fn(p); err != nil {
+	if err := fn(ctx, p); err != nil {
 		return err
 	}
 	old, _ := domain.RehydratePartner(s)

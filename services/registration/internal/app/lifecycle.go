@@ -20,17 +20,17 @@ type LifecycleResult struct {
 // change parses the partner ID, checks that p may see it, and applies fn
 // inside the repository's transaction.
 func (a *App) change(ctx context.Context, p auth.Principal, partnerID, op string,
-	fn func(partner *domain.Partner, now time.Time) (bool, error)) (LifecycleResult, error) {
+	fn func(ctx context.Context, partner *domain.Partner, now time.Time) (bool, error)) (LifecycleResult, error) {
 	id, err := parseID[domain.PartnerID]("partner_id", ids.Partner, partnerID)
 	if err != nil {
 		return LifecycleResult{}, err
 	}
 	var res LifecycleResult
-	err = a.repo.Update(ctx, id, func(partner *domain.Partner) error {
+	err = a.repo.Update(ctx, id, func(ctx context.Context, partner *domain.Partner) error {
 		if !actsFor(p, partner) {
 			return notFoundPartner()
 		}
-		changed, err := fn(partner, a.now())
+		changed, err := fn(ctx, partner, a.now())
 		if err != nil {
 			return err
 		}

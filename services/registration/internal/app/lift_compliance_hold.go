@@ -19,7 +19,7 @@ func (a *App) LiftComplianceHold(ctx context.Context, p auth.Principal, cmd Comp
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	return a.change(ctx, p, cmd.PartnerID, "lift compliance hold", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "lift compliance hold", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.LiftHold(domain.ReasonComplianceHold, p.Subject, note, now)
 	})
 }

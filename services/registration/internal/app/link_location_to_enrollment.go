@@ -36,7 +36,7 @@ func (a *App) LinkLocationToEnrollment(ctx context.Context, p auth.Principal, cm
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	return a.change(ctx, p, cmd.PartnerID, "link location", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "link location", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.LinkLocation(program, loc, now)
 	})
 }

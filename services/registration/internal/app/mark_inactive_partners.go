@@ -26,7 +26,7 @@ func (a *App) MarkInactivePartners(ctx context.Context, now time.Time) (next tim
 	}
 	ctx = auth.WithPrincipal(ctx, registrationItself)
 	for _, id := range ids {
-		err := a.repo.Update(ctx, id, func(p *domain.Partner) error {
+		err := a.repo.Update(ctx, id, func(_ context.Context, p *domain.Partner) error {
 			_, err := p.MarkInactive(period, a.now())
 			return err
 		})

@@ -25,7 +25,7 @@ func (a *App) PlaceComplianceHold(ctx context.Context, p auth.Principal, cmd Com
 	if err != nil {
 		return LifecycleResult{}, err
 	}
-	return a.change(ctx, p, cmd.PartnerID, "place compliance hold", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "place compliance hold", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		return partner.PlaceHold(domain.Hold{Reason: domain.ReasonComplianceHold, By: p.Subject, Note: note}, now)
 	})
 }

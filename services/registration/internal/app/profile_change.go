@@ -69,7 +69,7 @@ func (a *App) RequestProfileChange(ctx context.Context, p auth.Principal, cmd Re
 		return ProfileView{}, err
 	}
 	var view ProfileView
-	_, err := a.change(ctx, p, cmd.PartnerID, "request profile change", func(partner *domain.Partner, now time.Time) (bool, error) {
+	_, err := a.change(ctx, p, cmd.PartnerID, "request profile change", func(ctx context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		before := partner.IdentityKeys()
 		change, err := partner.RequestProfileChange(cmd.Change, a.Policies().For(partner.Market()), p.Subject, now)
 		if err != nil {
@@ -189,7 +189,7 @@ func (a *App) DecideProfileCheck(ctx context.Context, p auth.Principal, cmd Deci
 		return ProfileView{}, apperr.Invalid(CodeInvalidInput, "invalid decision", fields...)
 	}
 	var view ProfileView
-	_, err := a.change(ctx, p, cmd.PartnerID, "decide profile check", func(partner *domain.Partner, now time.Time) (bool, error) {
+	_, err := a.change(ctx, p, cmd.PartnerID, "decide profile check", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		if err := partner.DecideProfileCheck(number, check, cmd.Outcome == "passed", reason, p.Subject, now); err != nil {
 			return false, err
 		}
@@ -228,7 +228,7 @@ func (a *App) ApplyProfileCheckDecided(ctx context.Context, p auth.Principal, cm
 	if cmd.Verifier != "" {
 		by = "verification:" + cmd.Verifier
 	}
-	res, err := a.change(ctx, p, cmd.PartnerID, "apply profile check", func(partner *domain.Partner, now time.Time) (bool, error) {
+	res, err := a.change(ctx, p, cmd.PartnerID, "apply profile check", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		err := partner.DecideProfileCheck(cmd.ChangeNumber, domain.Recheck(cmd.Check), cmd.Passed, reason, by, now)
 		if errors.Is(err, domain.ErrProfileChangeDecided) {
 			return false, nil

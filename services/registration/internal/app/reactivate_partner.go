@@ -26,7 +26,7 @@ func (a *App) ReactivatePartner(ctx context.Context, p auth.Principal, partnerID
 		return ReactivationResult{}, err
 	}
 	var review bool
-	res, err := a.change(ctx, p, partnerID, "reactivate partner", func(partner *domain.Partner, now time.Time) (bool, error) {
+	res, err := a.change(ctx, p, partnerID, "reactivate partner", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		var err error
 		review, err = partner.Reactivate(p.Subject, a.Standing.ReactivationReviewAfter, now)
 		return err == nil, err

@@ -52,7 +52,7 @@ func (a *App) ReportSecurityStatus(ctx context.Context, p auth.Principal, cmd Se
 	if len(fields) > 0 {
 		return LifecycleResult{}, apperr.Invalid(CodeInvalidInput, "invalid security requirements report", fields...)
 	}
-	return a.change(ctx, p, cmd.PartnerID, "report security status", func(partner *domain.Partner, now time.Time) (bool, error) {
+	return a.change(ctx, p, cmd.PartnerID, "report security status", func(_ context.Context, partner *domain.Partner, now time.Time) (bool, error) {
 		if r.MeasuredAt.IsZero() {
 			r.MeasuredAt = now
 		}

@@ -3,6 +3,8 @@ package service_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +184,50 @@ func TestProfileChangeWithTargetedReverification(t *testing.T) {
 	}
 	if dl := e.deadLetters(t); len(dl) != 0 {
 		t.Fatalf("%d dead letters", len(dl))
+	}
+}
+
+// TestConcurrentContactCorrectionsRightAfterRegistering: upstream systems
+// correct the contacts of partners they have just registered, many at once
+// (more than the service's connections). Every correction is answered
+// 201. Before round 50 a correction read the removed contact addresses on
+// a second connection while its transaction held the first: a few at once
+// held every connection of the pool and waited for one more, and all of
+// them — and everything else the service did meanwhile — hung until the
+// request timed out (503 service.busy after 20 s; found by registering
+// and correcting twelve partners at once from outside).
+func TestConcurrentContactCorrectionsRightAfterRegistering(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, upstream)
+	const n = 12
+	pids := make([]string, n)
+	for i := range pids {
+		m := registration()
+		c := m["company"].(map[string]any)
+		delete(c, "registration_number")
+		c["legal_name"] = fmt.Sprintf("株式会社みらい訂正%02d", i)
+		c["address"].(map[string]any)["line1"] = fmt.Sprintf("丸の内%d-2-3", i+1)
+		r := e.do(t, "POST", "/v1/registrations", tok, "application/json", mustJSON(t, m))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("registration %d: %d %s", i, r.Status, r.Body)
+		}
+		pids[i] = r.json(t)["partner_id"].(string)
+	}
+	body := mustJSON(t, map[string]any{"contact": map[string]any{"first_name": "花子", "last_name": "佐藤",
+		"email": "hanako.sato@mirai-cloud.co.jp", "phone": "090-2222-3333"}})
+	var wg sync.WaitGroup
+	answers := make([]response, n)
+	for i, pid := range pids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = e.do(t, "POST", "/v1/partners/"+pid+"/profile-changes", tok, "application/json", body)
+		}()
+	}
+	wg.Wait()
+	for i, r := range answers {
+		if r.Status != http.StatusCreated {
+			t.Errorf("correction of %s: %d %s", pids[i], r.Status, r.Body)
+		}
 	}
 }

@@ -180,7 +180,7 @@ func rehydrate(data []byte, lastActivity time.Time) (*domain.Partner, error) {
 // Update changes a partner under a row lock; it stores the partner when fn
 // changed it (a change without events, such as a recorded confirmation,
 // too) and writes its events.
-func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*domain.Partner) error) error {
+func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(context.Context, *domain.Partner) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var data []byte
 		var last time.Time
@@ -201,7 +201,7 @@ func (r *Repository) Update(ctx context.Context, id domain.PartnerID, fn func(*d
 			return err
 		}
 		keysBefore, nameBefore := p.IdentityKeys(), p.Registration().Normalized.Company.LegalName
-		if err := fn(p); err != nil {
+		if err := fn(ctx, p); err != nil {
 			return err
 		}
 		events := p.PullEvents()
