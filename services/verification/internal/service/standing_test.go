@@ -216,13 +216,16 @@ func TestAClosedPartnersReviewIsWithdrawn(t *testing.T) {
 
 	e.publish(registrationv1.TypePartnerStandingChanged, approved, closure(approved, "active"), nil)
 	other := e.waitEvent(tApproved, approved, 1)["case_id"].(string)
-	testkit.Eventually(t, 10*time.Second, func() error {
-		status, body := svc.call(t, "POST", "/v1/verification/cases/"+other+"/revocations", vB, map[string]any{"decision_id": "rev-2", "reason": "closed"})
-		if status != http.StatusConflict || body["code"] != "verification.partner_closed" {
-			return fmt.Errorf("revoking a closed partner's approval: %d %v", status, body)
+	testkit.Eventually(t, 10*time.Second, func() error { // the closure applied (a revocation before it is one, and replays as one)
+		if status, body := svc.call(t, "GET", "/v1/verification/cases/"+other, vB, nil); status != http.StatusOK || body["partner_closed_at"] == nil {
+			return fmt.Errorf("the approved partner's case: %d %v", status, body)
 		}
 		return nil
 	})
+	if status, body := svc.call(t, "POST", "/v1/verification/cases/"+other+"/revocations", vB, map[string]any{"decision_id": "rev-2", "reason": "closed"}); status != http.StatusConflict ||
+		body["code"] != "verification.partner_closed" {
+		t.Fatalf("revoking a closed partner's approval: %d %v", status, body)
+	}
 	e.publish(registrationv1.TypePartnerStandingChanged, reviewing, closure(reviewing, "suspended"), nil) // the news again
 	time.Sleep(300 * time.Millisecond)
 	if n := len(e.events(verificationv1.TypeCaseWithdrawn, reviewing)); n != 1 {
