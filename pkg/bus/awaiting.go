@@ -1,6 +1,10 @@
 package bus
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/partnerhub/onboarding/pkg/apperr"
+)
 
 // Awaiting marks a handler's error as a wait for another event of the same
 // partner that the service has not applied yet: it comes on another
@@ -18,6 +22,14 @@ func Awaiting(err error) error {
 		return nil
 	}
 	return &awaitingError{err: err}
+}
+
+// AwaitingPartner is Awaiting for a use case's coded answer that the
+// partner's other event has not been applied yet (a case, a contact, an
+// approval): the same code, unavailable for now ("(yet)"), naming the
+// partner — the code a dead letter gets if the wait runs out.
+func AwaitingPartner(ae *apperr.Error, partnerID string) error {
+	return Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+partnerID))
 }
 
 type awaitingError struct{ err error }

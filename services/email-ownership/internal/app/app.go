@@ -154,6 +154,9 @@ const (
 	CodeChallengeWithdrawn  = "emailownership.challenge_withdrawn"
 	CodeNotInGoodStanding   = "emailownership.partner_not_in_good_standing"
 	CodeInvalidEnrollmentID = "emailownership.invalid_enrollment_id"
+	// CodePartnerUnknown: an event about a partner none of whose
+	// enrollments this service has heard of (yet).
+	CodePartnerUnknown = "emailownership.partner_unknown"
 )
 
 // translate turns domain and port errors into coded application errors.

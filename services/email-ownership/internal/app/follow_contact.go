@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
@@ -33,6 +34,13 @@ func (a *App) FollowContact(ctx context.Context, cmd FollowContactCommand) error
 	ids, err := a.d.Repo.EnrollmentsByPartner(ctx, cmd.PartnerID)
 	if err != nil {
 		return fmt.Errorf("enrollments of %s: %w", cmd.PartnerID, err)
+	}
+	if len(ids) == 0 {
+		// A pending partner's contact corrected right after its
+		// registration: the correction may come before the registration,
+		// on another durable. Had it been applied to nothing, the
+		// registration's challenges would then go to the previous address.
+		return apperr.NotFound(CodePartnerUnknown, "no enrollment of partner "+cmd.PartnerID+" to move to its new contact")
 	}
 	for _, id := range ids {
 		is, err := a.issue()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/bus"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 )
@@ -139,4 +140,38 @@ func TestACorrectionMadeAsTheMembershipConfirmedAsksTheNewContact(t *testing.T) 
 	time.Sleep(300 * time.Millisecond)
 	h.mailFor(net, 2)
 	h.mailFor(res, 1)
+}
+
+// TestACorrectionThatComesBeforeTheRegistration: the upstream system
+// corrects a pending partner's contact right after registering it, and the
+// correction reaches e-mail ownership before the registration does (two
+// durables). It waits for the registration's challenges and then moves
+// them to the new contact: each enrollment's latest mail goes to the new
+// address. Before round 50 the correction was applied to no enrollment and
+// the registration then opened every challenge on the previous address:
+// the new contact was never asked, and the previous one's confirmation
+// no longer matched the partner's contact anywhere else.
+func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	p := submitted(partner, "taro@yamada.example.co.jp")
+	contact := p.Contact
+	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, registrationv1.ProfileChangeApplied{PartnerID: partner,
+		ChangeNumber: 1, Market: "JP", Language: "ja",
+		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
+		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()})
+	time.Sleep(100 * time.Millisecond)
+	h.submit(partner, "taro@yamada.example.co.jp")
+	for _, e := range []string{netOf(partner), resOf(partner)} {
+		if m := h.mailFor(e, 2)[1]; m.Recipient != "hanako@yamada.example.co.jp" {
+			t.Fatalf("%s's latest mail: %+v", e, m)
+		}
+		if st := h.status(e, partner); st["address"] != "hanako@yamada.example.co.jp" || st["state"] != "pending" {
+			t.Fatalf("%s: %v", e, st)
+		}
+	}
+	if dl := streamMsgs(t, h.js, bus.DeadLetterStream, registrationv1.TypeProfileChangeApplied); len(dl) != 0 {
+		t.Fatalf("%d dead letters", len(dl))
+	}
 }

@@ -28,6 +28,24 @@ func (a *App) RecordContact(ctx context.Context, c Contact) error {
 	return a.d.Directory.SaveContact(ctx, c, a.d.Clock.Now())
 }
 
+// CodePartnerUnknown: a change of the contact of a partner whose
+// registration has not reached the notifier yet.
+const CodePartnerUnknown = "notifier.partner_unknown"
+
+// ChangeContact replaces the contact of a partner the notifier knows (a
+// profile change applied); CodePartnerUnknown when its registration has not
+// come yet — a pending partner's contact corrected right after its
+// registration may come first, on another durable, and the registration's
+// contact would then replace the corrected one.
+func (a *App) ChangeContact(ctx context.Context, c Contact) error {
+	if _, err := a.d.Directory.Contact(ctx, c.PartnerID); errors.Is(err, ErrNotFound) {
+		return apperr.NotFound(CodePartnerUnknown, "no contact of partner "+c.PartnerID+" to change")
+	} else if err != nil {
+		return fmt.Errorf("contact of %s: %w", c.PartnerID, err)
+	}
+	return a.RecordContact(ctx, c)
+}
+
 // RecordAddressRemoved keeps an address a verifier removed from the partner
 // after an upheld "this wasn't me" dispute (email.dispute.upheld.v1, one per
 // enrollment: kept once): mails to the partner's contact are withheld while

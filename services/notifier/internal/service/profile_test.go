@@ -78,3 +78,44 @@ func TestProfileChangeMails(t *testing.T) {
 		}
 	}
 }
+
+// TestACorrectionThatComesBeforeTheRegistration: the upstream system
+// corrects a pending partner's contact right after registering it, and the
+// correction reaches the notifier before the registration does (two
+// durables). It waits for the registration: the partner's contact is the
+// corrected one afterwards, and the mail that tells of the change goes
+// there. Before round 50 the registration's contact replaced the corrected
+// one when it came second: every later mail about the partner went to the
+// previous address.
+func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
+	h := start(t, opts{})
+	const pid, old, addr = "PG-PR0F-2000-0A5", "taro@minato.example.co.jp", "hanako@minato.example.co.jp"
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", pid, registrationv1.ProfileChangeApplied{
+		PartnerID: pid, ChangeNumber: 1, Market: "JP", Language: "ja",
+		Changes:   []registrationv1.FieldChange{{Field: "contact.email", From: old, To: addr}},
+		Checks:    []registrationv1.ProfileCheck{},
+		LegalName: registrationv1.LegalName{Raw: "（株）ミナトシステムズ", Normalized: "株式会社ミナトシステムズ"},
+		Contact:   registrationv1.Contact{FirstName: "花子", LastName: "佐藤", Email: addr, EmailDomain: "minato.example.co.jp", PhoneE164: "+819044445555"},
+		AppliedAt: time.Now().UTC(),
+	})
+	time.Sleep(100 * time.Millisecond)
+	h.registered(pid, "株式会社ミナトシステムズ", old)
+	for subj, m := range h.mails(2) {
+		if strings.Contains(subj, "登録情報が変更されました") && m.To != addr {
+			t.Errorf("%s to %s, want %s", subj, m.To, addr)
+		}
+	}
+	testkit.Eventually(t, 10*time.Second, func() error { // both handled
+		var n int
+		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox WHERE event_type = ANY($1)`,
+			[]string{registrationv1.TypeApplicationSubmitted, registrationv1.TypeProfileChangeApplied}).Scan(&n)
+		if err != nil || n != 2 {
+			return fmt.Errorf("%d of the two events handled (%v)", n, err)
+		}
+		return nil
+	})
+	var got string
+	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != addr {
+		t.Fatalf("the partner's contact %q (%v), want %s", got, err, addr)
+	}
+}

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"fmt"
+
 	"testing"
 	"time"
 
@@ -109,4 +110,39 @@ func TestAConfirmationOfTheCorrectedAddressWaitsForTheNewContact(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestACorrectionThatComesBeforeTheCase: the upstream system corrects a
+// pending partner's contact right after registering it, and the correction
+// reaches verification before the registration does (two durables). It
+// waits for the case instead of being dead-lettered, and the new address's
+// confirmation then passes the e-mail check (the case holds the corrected
+// contact). Before round 50 the correction was dead-lettered at once
+// (verification.case_not_found) and the case kept the first address: the
+// new contact's confirmation — the one e-mail ownership asks for — was a
+// mismatch, and the check waited for good.
+func TestACorrectionThatComesBeforeTheCase(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.ConfirmationGrace = time.Minute
+	e.start(cfg)
+	const partner = "PG-C0RR-ECT3-0AH"
+	const hanako = "hanako@sample-shoji.co.jp"
+	e.publish(registrationv1.TypeProfileChangeApplied, partner, correction(partner, hanako), nil)
+	time.Sleep(100 * time.Millisecond)
+	e.openCase(partner, "")
+	conf := confirmed(partner)
+	conf.Address = hanako
+	e.publish(emailv1.TypeOwnershipConfirmed, partner, conf, nil)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		for _, ch := range e.events(verificationv1.TypeCheckStateChanged, partner) {
+			if ch["check"] == "email_ownership" && ch["to"] == "passed" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the e-mail check has not passed")
+	})
+	if n := len(e.msgs(bus.DeadLetterStream)); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
 }

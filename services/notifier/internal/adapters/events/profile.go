@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
-	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
+	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
+	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	regv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/services/notifier/internal/app"
 	"github.com/partnerhub/onboarding/services/notifier/internal/domain"
@@ -26,8 +28,11 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 	if err := ev.DecodeData(&p, false); err != nil {
 		return err
 	}
-	if err := h.App.RecordContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
-		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)}); err != nil {
+	err := h.App.ChangeContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
+		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)})
+	if ae, ok := apperr.As(err); ok && ae.Code == app.CodePartnerUnknown {
+		return bus.AwaitingPartner(ae, p.PartnerID)
+	} else if err != nil {
 		return err
 	}
 	if err := h.handle(mail{mails.ProfileChangeApplied, HandlerContactChanged, from(profileChangeApplied)})(ctx, ev); err != nil {

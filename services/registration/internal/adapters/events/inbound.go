@@ -237,7 +237,7 @@ func (h *Handlers) OnAcceptanceRecorded(ctx context.Context, ev ce.Event) error 
 		// after a restart delivers both at once, and under load the
 		// acceptance overtakes it): awaiting — redelivered within 50 ms,
 		// then with backoff, dead-lettered with this code if it never comes.
-		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+a.PartnerID))
+		return bus.AwaitingPartner(ae, a.PartnerID)
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,13 +167,23 @@ func (h *Handlers) OnOwnershipConfirmed(ctx context.Context, ev ce.Event) error 
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "email-ownership"})
 	_, err := h.App.MarkEmailOwnershipConfirmed(ctx, app.MarkEmailOwnershipConfirmedCommand{
 		PartnerID: p.PartnerID, EnrollmentID: p.EnrollmentID, Email: p.Address, ConfirmedAt: p.ConfirmedAt})
-	if ae, ok := apperr.As(err); ok && (ae.Code == domain.ErrCaseNotFound.Code || ae.Code == domain.ErrEnrollmentNotFound.Code ||
-		ae.Code == domain.ErrEmailMismatch.Code) && h.young(ev) {
-		// Not permanent yet (an added enrollment, or a pending partner's corrected contact address, may reach the case after its
-		// confirmation): redelivered with backoff; dead-lettered with this code once the deliveries run out.
-		return bus.Awaiting(apperr.New(apperr.KindUnavailable, ae.Code, ae.Message+" (yet): partner "+p.PartnerID))
+	// An added enrollment, or a pending partner's corrected contact
+	// address, may reach the case after its confirmation.
+	return h.awaitCase(ev, p.PartnerID, err, domain.ErrCaseNotFound, domain.ErrEnrollmentNotFound, domain.ErrEmailMismatch)
+}
+
+// awaitCase turns err, when it is one of the codes of what registration's
+// events on another durable have not brought to the case yet (the case
+// itself, an enrollment, a contact address), into a wait for them while ev
+// is younger than ConfirmationGrace: the event is redelivered with backoff
+// (bus.Awaiting) and dead-lettered with the code once the deliveries run
+// out. Any other error, and an old event's, is returned as it is.
+func (h *Handlers) awaitCase(ev ce.Event, partnerID string, err error, yet ...*domain.Error) error {
+	ae, ok := apperr.As(err)
+	if !ok || !h.young(ev) || !slices.ContainsFunc(yet, func(e *domain.Error) bool { return e.Code == ae.Code }) {
+		return err
 	}
-	return err
+	return bus.AwaitingPartner(ae, partnerID)
 }
 
 func (h *Handlers) young(ev ce.Event) bool {
