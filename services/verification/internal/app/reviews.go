@@ -26,7 +26,7 @@ type ReviewRepository interface {
 	// OpenDisputeReviewOn finds the partner's open dispute review of an
 	// address (domain.ErrReviewNotFound: none).
 	OpenDisputeReviewOn(ctx context.Context, partnerID, address string) (string, error)
-	UpdateReview(ctx context.Context, id string, fn func(*domain.Review) error) error
+	UpdateReview(ctx context.Context, id string, fn func(ctx context.Context, r *domain.Review) error) error
 	ListReviews(ctx context.Context, f ReviewFilter, now time.Time) ([]domain.Review, error)
 }
 
@@ -153,7 +153,7 @@ func (a *App) refuseReleasedClaims(ctx context.Context, partnerID string, reason
 			return err
 		}
 		for _, r := range open {
-			if err := repo.UpdateReview(ctx, r.ID, func(r *domain.Review) error {
+			if err := repo.UpdateReview(ctx, r.ID, func(_ context.Context, r *domain.Review) error {
 				r.RefuseReleased(reason, a.Clock.Now())
 				return nil
 			}); err != nil {
@@ -191,7 +191,7 @@ func (a *App) OpenDisputeReview(ctx context.Context, partnerID string, d domain.
 	switch {
 	case err == nil:
 		gathered := false
-		err = repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+		err = repo.UpdateReview(ctx, id, func(_ context.Context, r *domain.Review) error {
 			gathered = r.Gather(d, a.Clock.Now())
 			return nil
 		})
@@ -232,7 +232,7 @@ func (a *App) CancelDisputeReview(ctx context.Context, challengeID string) error
 	if err != nil {
 		return err
 	}
-	return repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+	return repo.UpdateReview(ctx, id, func(_ context.Context, r *domain.Review) error {
 		r.Drop(challengeID, a.Clock.Now())
 		return nil
 	})
@@ -297,7 +297,7 @@ func (a *App) ClaimReview(ctx context.Context, p auth.Principal, id string) (*do
 		return nil, err
 	}
 	var out *domain.Review
-	err = repo.UpdateReview(ctx, id, func(r *domain.Review) error {
+	err = repo.UpdateReview(ctx, id, func(_ context.Context, r *domain.Review) error {
 		out = r
 		return r.ClaimFor(p.Subject, p.PartnerID, a.Clock.Now(), a.cfg.Policy.LeaseDuration)
 	})
@@ -327,7 +327,7 @@ func (a *App) DecideReview(ctx context.Context, p auth.Principal, cmd DecideRevi
 	if err != nil {
 		return nil, false, err
 	}
-	err = repo.UpdateReview(ctx, cmd.ReviewID, func(rv *domain.Review) error {
+	err = repo.UpdateReview(ctx, cmd.ReviewID, func(ctx context.Context, rv *domain.Review) error {
 		r = rv
 		if rv.Status == domain.ReviewOpen {
 			// The facts the decision was made on stay with it.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
+	"github.com/partnerhub/onboarding/pkg/ids"
 	"github.com/partnerhub/onboarding/pkg/testkit"
 )
 
@@ -261,4 +263,43 @@ func TestADisputeReviewShowsTheAddressesConfirmations(t *testing.T) {
 		body["dispute"].(map[string]any)["profile_change"] != nil {
 		t.Fatalf("the review of a followed contact's mail: %v", body["dispute"])
 	}
+}
+
+// TestReviewsDecidedAtOnce: a verifier service decides many e-mail dispute
+// reviews at once (more than the service's connections). Every decision is
+// recorded (201). Before round 50 a decision read the reported partner's
+// case on a second connection while its transaction held the first: a few
+// at once held every connection and waited for one more, until the
+// requests timed out (503 service.busy after 20 s).
+func TestReviewsDecidedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	svc := e.start(e.config())
+	tokA := e.token(verifierA)
+	const n = 10
+	reviews := make([]string, n)
+	for i := range reviews {
+		partner, err := ids.Format(ids.Partner, fmt.Sprintf("D1SPA7NCE%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.openCase(partner, "")
+		e.publish(emailv1.TypeChallengeDisputed, partner, emailv1.ChallengeDisputed{PartnerID: partner, EnrollmentID: "EN-" + partner[3:] + "-1",
+			Program: "partner_network", ChallengeID: "ch-" + partner, Address: "taro@sample-shoji.co.jp", DisputedAt: time.Now().UTC()}, nil)
+		reviews[i] = e.waitEvent(verificationv1.TypeReviewOpened, partner, 1)["review_id"].(string)
+		if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+reviews[i]+"/claim", tokA, nil); status != http.StatusOK {
+			t.Fatalf("claim: %d %v", status, body)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, review := range reviews {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, body := svc.call(t, "POST", "/v1/verification/reviews/"+review+"/decisions", tokA,
+				map[string]any{"decision_id": fmt.Sprintf("d-%d", i), "outcome": "dismissed", "reason_code": "address_belongs_to_contact"}); status != http.StatusCreated {
+				t.Errorf("decision %d: %d %v", i, status, body)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -87,14 +87,17 @@ func loadReview(ctx context.Context, q pg.Querier, sql, id string) (*domain.Revi
 }
 
 // UpdateReview locks the review, applies fn and stores it and its events
-// in one transaction; nothing is stored when fn fails.
-func (r *Repository) UpdateReview(ctx context.Context, id string, fn func(*domain.Review) error) error {
+// in one transaction; nothing is stored when fn fails. fn gets the
+// transaction's context: what it reads runs in the transaction, on its
+// connection, not on a second one while the first is held (decisions at
+// once would hold every connection of the pool and wait for one more).
+func (r *Repository) UpdateReview(ctx context.Context, id string, fn func(context.Context, *domain.Review) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		rv, err := loadReview(ctx, tx, `SELECT doc FROM reviews WHERE id = $1 FOR UPDATE`, id)
 		if err != nil {
 			return err
 		}
-		if err := fn(rv); err != nil {
+		if err := fn(ctx, rv); err != nil {
 			return err
 		}
 		doc, err := json.Marshal(rv)
