@@ -68,7 +68,7 @@ type Repository interface {
 	// recorded, with why; a second call keeps the first.
 	EndLinkAhead(ctx context.Context, challengeID, why string, at time.Time) error
 	// Update runs fn on the delivery under a row lock; ErrNotFound when absent.
-	Update(ctx context.Context, id string, fn func(d *domain.Delivery) error) error
+	Update(ctx context.Context, id string, fn func(ctx context.Context, d *domain.Delivery) error) error
 	// Due lists up to limit deliveries with status pending or sending whose
 	// NextAttemptAt is at or before now (an indexed column: the durable timer).
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)

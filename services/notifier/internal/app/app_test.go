@@ -408,7 +408,7 @@ func TestCrashAfterSendBeforeRecordSendsAtMostOneDuplicate(t *testing.T) {
 	// A retry is due; simulate the crash: claim the attempt and "send", but never record.
 	retry := t0.Add(time.Minute)
 	w.clock.Set(retry)
-	if err := w.repo.Update(ctx, "ch-1", func(d *domain.Delivery) error {
+	if err := w.repo.Update(ctx, "ch-1", func(_ context.Context, d *domain.Delivery) error {
 		_, err := d.Begin(retry, domain.DefaultPolicy())
 		return err
 	}); err != nil {

@@ -78,7 +78,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	var n int
 	var status domain.Status
 	var claimed *domain.Delivery
-	err := a.d.Repo.Update(ctx, id, func(d *domain.Delivery) error {
+	err := a.d.Repo.Update(ctx, id, func(ctx context.Context, d *domain.Delivery) error {
 		if !d.Due(a.d.Clock.Now()) {
 			if d.Finished() {
 				return domain.ErrFinished
@@ -130,7 +130,7 @@ func (a *App) Deliver(ctx context.Context, id string) (domain.Status, error) {
 	sendErr := a.send(ctx, req)
 	stop()
 	var rec *domain.Delivery
-	err = a.d.Repo.Update(ctx, id, func(d *domain.Delivery) error {
+	err = a.d.Repo.Update(ctx, id, func(_ context.Context, d *domain.Delivery) error {
 		now := a.d.Clock.Now()
 		var err error
 		if sendErr == nil {
@@ -164,7 +164,7 @@ func (a *App) heartbeat(ctx context.Context, id string, n int) (stop func()) {
 			case <-done:
 				return
 			case <-tick:
-				err := a.d.Repo.Update(context.WithoutCancel(ctx), id, func(d *domain.Delivery) error {
+				err := a.d.Repo.Update(context.WithoutCancel(ctx), id, func(_ context.Context, d *domain.Delivery) error {
 					return d.Extend(a.d.Clock.Now(), n, a.d.Policy)
 				})
 				if errors.Is(err, domain.ErrNotSending) {

@@ -22,7 +22,7 @@ var errLinkStands = errors.New("the mail is not pending")
 // request as failed, never sent.
 func (a *App) EndLink(ctx context.Context, challengeID, why string) error {
 	now := a.d.Clock.Now()
-	err := a.d.Repo.Update(ctx, challengeID, func(d *domain.Delivery) error {
+	err := a.d.Repo.Update(ctx, challengeID, func(_ context.Context, d *domain.Delivery) error {
 		if !d.LinkEnded(now, why) {
 			return errLinkStands
 		}

@@ -169,7 +169,7 @@ func (a *App) submit(j *sendJob) bool {
 
 // release gives back an attempt that was never sent.
 func (a *App) release(j *sendJob) {
-	err := a.d.Repo.Update(context.Background(), j.d.ID(), func(d *domain.Delivery) error {
+	err := a.d.Repo.Update(context.Background(), j.d.ID(), func(_ context.Context, d *domain.Delivery) error {
 		return d.Release(a.d.Clock.Now(), j.n)
 	})
 	if err != nil && !errors.Is(err, domain.ErrNotSending) {

@@ -109,7 +109,7 @@ func (r *Repository) EndLinkAhead(_ context.Context, challengeID, why string, _ 
 }
 
 // Update implements app.Repository.
-func (r *Repository) Update(_ context.Context, id string, fn func(*domain.Delivery) error) error {
+func (r *Repository) Update(ctx context.Context, id string, fn func(context.Context, *domain.Delivery) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.rows[id]
@@ -117,7 +117,7 @@ func (r *Repository) Update(_ context.Context, id string, fn func(*domain.Delive
 		return app.ErrNotFound
 	}
 	d := domain.RestoreDelivery(s)
-	if err := fn(d); err != nil {
+	if err := fn(ctx, d); err != nil {
 		return err
 	}
 	r.save(d)

@@ -113,14 +113,14 @@ func (r *Repository) EndLinkAhead(ctx context.Context, challengeID, why string, 
 }
 
 // Update implements app.Repository.
-func (r *Repository) Update(ctx context.Context, id string, fn func(*domain.Delivery) error) error {
+func (r *Repository) Update(ctx context.Context, id string, fn func(context.Context, *domain.Delivery) error) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
 		d, err := r.load(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
 			return err
 		}
 		had := len(d.Attempts())
-		if err := fn(d); err != nil {
+		if err := fn(ctx, d); err != nil {
 			return err
 		}
 		s := d.Snapshot()
