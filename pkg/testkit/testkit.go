@@ -316,11 +316,17 @@ func Token(tb testing.TB, s *auth.Signer, p auth.Principal) string {
 
 // PlatformConfig is the platform configuration of a service under test: the
 // database and JetStream server of the test, the test's signing key, a
-// random HTTP port, short polling and redelivery intervals.
+// random HTTP port, short polling and redelivery intervals, and a pool of two
+// connections — one the partition owner holds, one for the work. A use
+// case that takes a second connection while its transaction holds one hangs
+// here at once, as it would under load with any pool: its callbacks read
+// with the transaction's context (round 50 found three that did not,
+// registration's profile changes and verification's review decisions
+// answering 503 after 20 s with a dozen at once).
 func PlatformConfig(database, natsURL, jwksFile string) platform.Config {
 	return platform.Config{
 		LogLevel: "warn", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, TimerInterval: 50 * time.Millisecond,
-		Postgres: pg.Config{AdminURL: AdminURL(), Database: database, MaxConns: 4},
+		Postgres: pg.Config{AdminURL: AdminURL(), Database: database, MaxConns: 2},
 		Bus: bus.Config{NATSURL: natsURL, Replicas: 1, MaxDeliver: 6, AckWait: 5 * time.Second,
 			NakBase: 20 * time.Millisecond, NakMax: 200 * time.Millisecond, Prefetch: 16, Workers: 2, Batch: 16},
 		Outbox: outbox.RelayConfig{PollInterval: time.Second, BatchSize: 100, PublishTimeout: 5 * time.Second},
