@@ -62,6 +62,7 @@ func TestWholeLifecycleAcrossServices(t *testing.T) {
 		t.Run("StaffWordsStayWithStaff", func(t *testing.T) { t.Parallel(); testStaffWordsStayWithStaff(t, s) })
 		t.Run("ResellerEmailGate", func(t *testing.T) { t.Parallel(); testResellerEmailGate(t, s) })
 		t.Run("ConfirmWhileCorrecting", func(t *testing.T) { t.Parallel(); testConfirmWhileCorrecting(t, s) })
+		t.Run("CorrectRightAfterRegistering", func(t *testing.T) { t.Parallel(); testCorrectRightAfterRegistering(t, s) })
 		t.Run("AcceptRightAfterQualifiedThenInactivity", func(t *testing.T) { t.Parallel(); testAcceptRightAfterQualifiedThenInactivity(t, s) })
 		t.Run("RefusedAcceptanceIsMailed", func(t *testing.T) { t.Parallel(); testRefusedAcceptanceIsMailed(t, s) })
 		t.Run("EmploymentOnEvidence", func(t *testing.T) { t.Parallel(); testEmploymentOnEvidence(t, s, z) })
