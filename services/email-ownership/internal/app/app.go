@@ -52,6 +52,14 @@ type Repository interface {
 	// EnrollmentsByPartner lists the partner's enrollments that have an
 	// aggregate, in id order.
 	EnrollmentsByPartner(ctx context.Context, partnerID string) ([]string, error)
+	// RecordContact keeps r as the partner's contact named by the
+	// registration event of partner sequence seq (a contact change applied,
+	// the change's number in r.NamedBy), unless an event of a later
+	// sequence named one already.
+	RecordContact(ctx context.Context, partnerID string, seq uint64, r domain.Recipient) error
+	// LatestContact is the partner's contact RecordContact kept and the
+	// sequence of its event; ok false when none was kept.
+	LatestContact(ctx context.Context, partnerID string) (r domain.Recipient, seq uint64, ok bool, err error)
 	// DueForExpiry lists up to limit enrollments whose pending challenge's
 	// deadline (Ownership.NextDeadline) is at or before now. The adapter keeps
 	// the deadline in an indexed column: this is the durable timer.

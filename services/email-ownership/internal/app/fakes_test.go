@@ -14,9 +14,10 @@ import (
 // contract (fn runs under the lock, changes and events are kept only when fn
 // succeeds) the way the Postgres adapter's row lock must.
 type memRepo struct {
-	mu     sync.Mutex
-	rows   map[string]domain.OwnershipSnapshot
-	events []domain.Event
+	mu       sync.Mutex
+	rows     map[string]domain.OwnershipSnapshot
+	events   []domain.Event
+	contacts map[string]keptContact
 }
 
 func newMemRepo() *memRepo { return &memRepo{rows: map[string]domain.OwnershipSnapshot{}} }
@@ -118,6 +119,30 @@ func (r *memRepo) EnrollmentsByPartner(_ context.Context, partnerID string) ([]s
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+func (r *memRepo) RecordContact(_ context.Context, partnerID string, seq uint64, c domain.Recipient) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.contacts == nil {
+		r.contacts = map[string]keptContact{}
+	}
+	if k, ok := r.contacts[partnerID]; !ok || k.seq < seq {
+		r.contacts[partnerID] = keptContact{c, seq}
+	}
+	return nil
+}
+
+func (r *memRepo) LatestContact(_ context.Context, partnerID string) (domain.Recipient, uint64, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, ok := r.contacts[partnerID]
+	return k.r, k.seq, ok, nil
+}
+
+type keptContact struct {
+	r   domain.Recipient
+	seq uint64
 }
 
 func (r *memRepo) DueForExpiry(_ context.Context, now time.Time, limit int) ([]string, error) {

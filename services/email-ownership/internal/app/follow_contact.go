@@ -42,6 +42,13 @@ func (a *App) FollowContact(ctx context.Context, cmd FollowContactCommand) error
 		// registration's challenges would then go to the previous address.
 		return apperr.NotFound(CodePartnerUnknown, "no enrollment of partner "+cmd.PartnerID+" to move to its new contact")
 	}
+	if cmd.Sequence > 0 {
+		named := rcpt
+		named.NamedBy = cmd.ChangeNumber
+		if err := a.d.Repo.RecordContact(ctx, cmd.PartnerID, cmd.Sequence, named); err != nil {
+			return err
+		}
+	}
 	for _, id := range ids {
 		is, err := a.issue()
 		if err != nil {

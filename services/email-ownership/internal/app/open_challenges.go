@@ -24,6 +24,9 @@ type Addressee struct {
 	Language    string // ja or en; empty: chosen by market
 	Market      string // ISO 3166-1 alpha-2
 	CausationID string // CloudEvent id of the registration event
+	// Sequence is the event's partner sequence (0: unknown): a later
+	// contact change's sequence is higher.
+	Sequence uint64
 }
 
 // recipient validates the addressee and returns it as a mail's recipient.
@@ -81,6 +84,14 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	if len(cmd.Enrollments) == 0 {
 		return OpenChallengesResult{}, apperr.Invalid(CodeInvalidCommand, "at least one enrollment is required")
 	}
+	if cmd.RegisteredBy == "" && cmd.Reason != domain.ReasonProfileChange {
+		// A later enrollment: the contact change registration applied after
+		// adding it may have been heard of first (another durable), and its
+		// address is the contact now.
+		if rcpt, err = a.latestContact(ctx, cmd.PartnerID, cmd.Sequence, rcpt); err != nil {
+			return OpenChallengesResult{}, err
+		}
+	}
 	addr := rcpt.Address
 	var res OpenChallengesResult
 	for _, e := range cmd.Enrollments {
@@ -135,6 +146,20 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 		}
 	}
 	return res, nil
+}
+
+// latestContact is the contact a change applied after the event of
+// sequence seq named (FollowContact kept it), or rcpt, the event's own,
+// when none did or the sequence is unknown.
+func (a *App) latestContact(ctx context.Context, partnerID string, seq uint64, rcpt domain.Recipient) (domain.Recipient, error) {
+	if seq == 0 {
+		return rcpt, nil
+	}
+	latest, at, ok, err := a.d.Repo.LatestContact(ctx, partnerID)
+	if err != nil || !ok || at <= seq {
+		return rcpt, err
+	}
+	return latest, nil
 }
 
 // partnerFacts reads the partner's other enrollments for what a later

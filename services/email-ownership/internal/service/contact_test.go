@@ -175,3 +175,48 @@ func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
 		t.Fatalf("%d dead letters", len(dl))
 	}
 }
+
+// TestAProgramAddedBeforeACorrectionHeardAfterIt: registration adds a
+// program (its event carries the contact of the moment) and then applies a
+// correction of the pending partner's contact; e-mail ownership hears the
+// correction first (two durables). The added enrollment's challenge goes
+// to the corrected address: the correction's sequence is later than the
+// added enrollment's. Before round 50 it went to the address its own event
+// carried, which was no longer the contact, and nothing moved it.
+func TestAProgramAddedBeforeACorrectionHeardAfterIt(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	p := submitted(partner, "taro@yamada.example.co.jp")
+	publishSeq(t, h.js, registrationv1.TypeApplicationSubmitted, "", partner, 1, p)
+	h.mailFor(netOf(partner), 1)
+	contact := p.Contact
+	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
+	publishSeq(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, 3, registrationv1.ProfileChangeApplied{PartnerID: partner,
+		ChangeNumber: 1, Market: "JP", Language: "ja",
+		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
+		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()})
+	if m := h.mailFor(netOf(partner), 2)[1]; m.Recipient != contact.Email {
+		t.Fatalf("the membership's latest mail: %+v", m)
+	}
+	added := enrollmentOf(partner, "P")
+	publishSeq(t, h.js, registrationv1.TypeEnrollmentAdded, "", partner, 2, registrationv1.EnrollmentAdded{PartnerID: partner,
+		EnrollmentID: added, Program: registrationv1.ProgramIndirectProvider, Status: registrationv1.StatusPendingVerification,
+		Market: "JP", Language: "ja", LocationID: partner + "-L1", Contact: p.Contact, AddedBy: "upstream-portal", AddedAt: time.Now()})
+	m := h.mailFor(added, 1)[0]
+	if m.Recipient != contact.Email || m.ContactChange != 1 {
+		t.Fatalf("the added enrollment's mail: %+v", m)
+	}
+	if st := h.status(added, partner); st["address"] != contact.Email || st["state"] != "pending" {
+		t.Fatalf("the added enrollment: %v", st)
+	}
+	// An enrollment added after the correction (a later sequence) opens on
+	// its own event's contact: here a second correction's, not heard of yet.
+	later, jiro := enrollmentOf(partner, "Q"), contact
+	jiro.FirstName, jiro.Email = "次郎", "jiro@yamada.example.co.jp"
+	publishSeq(t, h.js, registrationv1.TypeEnrollmentAdded, "", partner, 5, registrationv1.EnrollmentAdded{PartnerID: partner,
+		EnrollmentID: later, Program: registrationv1.ProgramIndirectProvider, Status: registrationv1.StatusPendingVerification,
+		Market: "JP", Language: "ja", LocationID: partner + "-L1", Contact: jiro, AddedBy: "upstream-portal", AddedAt: time.Now()})
+	if m := h.mailFor(later, 1)[0]; m.Recipient != jiro.Email {
+		t.Fatalf("the later enrollment's mail: %+v", m)
+	}
+}

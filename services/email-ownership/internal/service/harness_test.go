@@ -124,6 +124,12 @@ func submitted(partner, email string) registrationv1.ApplicationSubmitted {
 // publish sends a binary-mode CloudEvent and returns its id.
 func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data any) string {
 	t.Helper()
+	return publishSeq(t, js, typ, id, subject, 0, data)
+}
+
+// publishSeq is publish with the partner sequence of the event (0: none).
+func publishSeq(t testing.TB, js jetstream.JetStream, typ, id, subject string, seq uint64, data any) string {
+	t.Helper()
 	body, err := json.Marshal(data)
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +141,9 @@ func publish(t testing.TB, js jetstream.JetStream, typ, id, subject string, data
 	for k, v := range map[string]string{ce.HSpecVersion: "1.0", ce.HID: id, ce.HSource: bus.OwnerSource(m.Subject),
 		ce.HType: typ, ce.HSubject: subject, ce.HDataContentType: "application/json"} {
 		m.Header[k] = []string{v}
+	}
+	if seq > 0 {
+		m.Header[ce.HSequence] = []string{ce.FormatSequence(seq)}
 	}
 	m.Header[nats.MsgIdHdr] = []string{ce.NewID()} // a replay must not be deduplicated by the stream
 	m.Data = body

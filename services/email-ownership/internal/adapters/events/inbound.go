@@ -98,7 +98,7 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 // addressee is the partner's contact as registration's event ev names it.
 func addressee(partnerID string, c registrationv1.Contact, language, market string, ev ce.Event) app.Addressee {
 	return app.Addressee{PartnerID: partnerID, Email: c.Email, ContactName: contactName(c, language, market),
-		Language: language, Market: market, CausationID: ev.ID}
+		Language: language, Market: market, CausationID: ev.ID, Sequence: ev.Sequence}
 }
 
 func contactName(c registrationv1.Contact, language, market string) string {

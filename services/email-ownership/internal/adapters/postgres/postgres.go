@@ -225,6 +225,40 @@ func (r *Repository) EnrollmentsByPartner(ctx context.Context, partnerID string)
 	return r.ids(ctx, `SELECT enrollment_id FROM ownerships WHERE partner_id = $1 ORDER BY enrollment_id`, partnerID)
 }
 
+// RecordContact implements app.Repository.
+func (r *Repository) RecordContact(ctx context.Context, partnerID string, seq uint64, c domain.Recipient) error {
+	err := pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO partner_contacts (partner_id, sequence, change_number, address, contact_name, language, market)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (partner_id) DO UPDATE SET sequence = EXCLUDED.sequence, change_number = EXCLUDED.change_number,
+			address = EXCLUDED.address, contact_name = EXCLUDED.contact_name, language = EXCLUDED.language, market = EXCLUDED.market
+		WHERE partner_contacts.sequence < EXCLUDED.sequence`,
+			partnerID, int64(seq), c.NamedBy, c.Address, c.ContactName, string(c.Language), c.Market)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record the contact of %s: %w", partnerID, err)
+	}
+	return nil
+}
+
+// LatestContact implements app.Repository.
+func (r *Repository) LatestContact(ctx context.Context, partnerID string) (domain.Recipient, uint64, bool, error) {
+	var c domain.Recipient
+	var seq int64
+	var lang string
+	err := r.querier(ctx).QueryRow(ctx, `SELECT sequence, change_number, address, contact_name, language, market
+		FROM partner_contacts WHERE partner_id = $1`, partnerID).Scan(&seq, &c.NamedBy, &c.Address, &c.ContactName, &lang, &c.Market)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Recipient{}, 0, false, nil
+	}
+	if err != nil {
+		return domain.Recipient{}, 0, false, fmt.Errorf("the contact of %s: %w", partnerID, err)
+	}
+	c.Language = domain.Language(lang)
+	return c, uint64(seq), true, nil
+}
+
 // DueForExpiry implements app.Repository: the durable timer is the indexed
 // next_deadline column, so expiry survives restarts.
 func (r *Repository) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error) {

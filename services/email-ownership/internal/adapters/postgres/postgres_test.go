@@ -166,3 +166,32 @@ func TestThrottleRowLock(t *testing.T) {
 		t.Fatalf("absent throttle: %+v %v", fresh, err)
 	}
 }
+
+// TestAContactOfAnEarlierSequenceIsNotKept: a contact kept for a later
+// sequence is not replaced by one of an earlier sequence (a replay, or an
+// event heard late), and is by one of a later sequence.
+func TestAContactOfAnEarlierSequenceIsNotKept(t *testing.T) {
+	repo, _ := newRepo(t)
+	ctx := context.Background()
+	if _, _, ok, err := repo.LatestContact(ctx, "PG-1"); ok || err != nil {
+		t.Fatalf("before any: %v %v", ok, err)
+	}
+	keep := func(seq uint64, addr string) {
+		t.Helper()
+		if err := repo.RecordContact(ctx, "PG-1", seq, domain.Recipient{Address: addr, ContactName: "山田 花子", Language: "ja", Market: "JP", NamedBy: int(seq)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(seq uint64, addr string) {
+		t.Helper()
+		r, at, ok, err := repo.LatestContact(ctx, "PG-1")
+		if err != nil || !ok || at != seq || r.Address != addr || r.NamedBy != int(seq) || r.Language != "ja" || r.Market != "JP" {
+			t.Fatalf("latest %+v at %d (%v %v), want %s at %d", r, at, ok, err, addr, seq)
+		}
+	}
+	keep(3, "hanako@example.co.jp")
+	keep(2, "taro@example.co.jp")
+	want(3, "hanako@example.co.jp")
+	keep(4, "jiro@example.co.jp")
+	want(4, "jiro@example.co.jp")
+}
