@@ -21,10 +21,7 @@ import (
 // check; before, a pending case's e-mail check could never pass on another
 // address.
 func TestACorrectedContactConfirmsThePendingCase(t *testing.T) {
-	e := newEnv(t)
-	cfg := e.config()
-	cfg.ConfirmationGrace = time.Minute
-	e.start(cfg)
+	e := startWithGrace(t, time.Minute)
 	const partner = "PG-C0RR-ECT1-0AB"
 	e.openCase(partner, "")
 	conf := confirmed(partner)
@@ -77,10 +74,7 @@ func correction(partner, address string) registrationv1.ProfileChangeApplied {
 // check waits for the new contact's confirmation, which e-mail ownership
 // asks for, and passes on it.
 func TestAConfirmationOfTheCorrectedAddressWaitsForTheNewContact(t *testing.T) {
-	e := newEnv(t)
-	cfg := e.config()
-	cfg.ConfirmationGrace = 500 * time.Millisecond
-	e.start(cfg)
+	e := startWithGrace(t, 500*time.Millisecond)
 	const partner = "PG-C0RR-ECT2-0AB"
 	e.openCase(partner, "")
 	e.publish(registrationv1.TypeProfileChangeApplied, partner, correction(partner, "hanako@sample-shoji.co.jp"), nil)
@@ -122,10 +116,7 @@ func TestAConfirmationOfTheCorrectedAddressWaitsForTheNewContact(t *testing.T) {
 // new contact's confirmation — the one e-mail ownership asks for — was a
 // mismatch, and the check waited for good.
 func TestACorrectionThatComesBeforeTheCase(t *testing.T) {
-	e := newEnv(t)
-	cfg := e.config()
-	cfg.ConfirmationGrace = time.Minute
-	e.start(cfg)
+	e := startWithGrace(t, time.Minute)
 	const partner = "PG-C0RR-ECT3-0AH"
 	const hanako = "hanako@sample-shoji.co.jp"
 	e.publish(registrationv1.TypeProfileChangeApplied, partner, correction(partner, hanako), nil)
@@ -145,4 +136,14 @@ func TestACorrectionThatComesBeforeTheCase(t *testing.T) {
 	if n := len(e.msgs(bus.DeadLetterStream)); n != 0 {
 		t.Fatalf("%d dead letters", n)
 	}
+}
+
+// startWithGrace starts the service with its ConfirmationGrace: how long a
+// confirmation or correction waits for what it needs (see Handlers.awaitCase).
+func startWithGrace(t *testing.T, grace time.Duration) *env {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.ConfirmationGrace = grace
+	e.start(cfg)
+	return e
 }
