@@ -123,14 +123,26 @@ func provenEverywhere(t *testing.T, s *e2e.Stack, reg registered, address string
 			}
 		}
 		var cs caseView
-		s.Call(t, "GET", s.URL("verification")+"/v1/verification/partners/"+pid+"/case", s.Token(observer), nil, http.StatusOK, &cs)
+		got := s.Do(t, "GET", s.URL("verification")+"/v1/verification/partners/"+pid+"/case", s.Token(observer), nil)
+		if got.Status == http.StatusNotFound { // the registration has not opened the case yet
+			return fmt.Errorf("no case yet: %s", got)
+		}
+		if got.Status != http.StatusOK {
+			t.Fatalf("the case: %s", got)
+		}
+		got.JSON(t, &cs)
 		if st, _, _, _, _ := cs.check("email_ownership"); st != "passed" {
 			return fmt.Errorf("the case's e-mail check %q (%d links followed)", st, len(followed))
 		}
 		var own struct{ State, Address string }
-		s.Call(t, "GET", s.URL("email-ownership")+"/v1/enrollments/"+net+"/ownership", s.Token(observer), nil, http.StatusOK, &own)
+		got = s.Do(t, "GET", s.URL("email-ownership")+"/v1/enrollments/"+net+"/ownership", s.Token(observer), nil)
+		if got.Status == http.StatusOK {
+			got.JSON(t, &own)
+		} else if got.Status != http.StatusNotFound { // 404: no challenge opened yet
+			t.Fatalf("e-mail ownership's membership: %s", got)
+		}
 		if own.State != "confirmed" || own.Address != address {
-			return fmt.Errorf("e-mail ownership's membership %+v", own)
+			return fmt.Errorf("e-mail ownership's membership %+v (%d)", own, got.Status)
 		}
 		var r struct {
 			Normalized struct {
