@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/domain"
 )
 
@@ -29,6 +30,13 @@ func (a *App) ApplyStandingChanged(ctx context.Context, cmd StandingChangedComma
 	ids, err := a.d.Repo.EnrollmentsByPartner(ctx, cmd.PartnerID)
 	if err != nil {
 		return fmt.Errorf("enrollments of %s: %w", cmd.PartnerID, err)
+	}
+	if len(ids) == 0 {
+		// A partner held the moment it registered: the standing may come
+		// before the registration, on another durable. Applied to nothing,
+		// the registration's challenges would then open and mail as if the
+		// partner were in good standing.
+		return apperr.NotFound(CodePartnerUnknown, "no enrollment of partner "+cmd.PartnerID+" to apply its standing to")
 	}
 	for _, id := range ids {
 		var is domain.Issued

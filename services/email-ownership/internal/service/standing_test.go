@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/partnerhub/onboarding/pkg/contract"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -52,5 +54,28 @@ func TestStandingCancelsAndRestoresChallenges(t *testing.T) {
 	}
 	if status, _, _ := h.do("GET", "/confirm?token="+url.QueryEscape(h.secret(mails[1]).Token), "", nil); status != 200 {
 		t.Fatalf("the restored challenge's link: %d", status)
+	}
+}
+
+// TestAHoldThatComesBeforeTheRegistration: an operator holds a partner the
+// moment it registers, and the hold reaches e-mail ownership before the
+// registration does (two durables). It waits for the registration: the
+// registration's challenges are cancelled once opened, and their links
+// say the partner is not in good standing. Before round 50 the hold was
+// applied to no enrollment, and the challenges stayed open as if the
+// partner were in good standing.
+func TestAHoldThatComesBeforeTheRegistration(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	publish(t, h.js, registrationv1.TypePartnerStandingChanged, "", partner, registrationv1.PartnerStandingChanged{
+		PartnerID: partner, From: "active", To: "suspended", Reasons: []string{"compliance_hold"}, Added: []string{"compliance_hold"},
+		Lifted: []string{}, ChangedAt: time.Now().UTC()})
+	time.Sleep(100 * time.Millisecond)
+	h.submit(partner, "taro@yamada.example.co.jp")
+	h.waitEvents(emailv1.TypeChallengeCancelled, 2, func(m *jetstream.RawStreamMsg) bool {
+		return forEnrollment(netOf(partner))(m) || forEnrollment(resOf(partner))(m)
+	})
+	if status, _, _ := h.do("GET", "/confirm?token="+url.QueryEscape(h.secret(h.mailFor(resOf(partner), 1)[0]).Token), "", nil); status != 409 {
+		t.Fatalf("the link of a held partner's challenge: %d", status)
 	}
 }

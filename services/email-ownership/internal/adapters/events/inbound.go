@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
@@ -72,7 +73,17 @@ func (h *Handlers) OnStandingChanged(ctx context.Context, ev ce.Event) error {
 		at = ev.Time
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	return h.App.ApplyStandingChanged(ctx, app.StandingChangedCommand{PartnerID: p.PartnerID, Status: p.To, ChangedAt: at})
+	return awaitPartner(h.App.ApplyStandingChanged(ctx, app.StandingChangedCommand{PartnerID: p.PartnerID, Status: p.To, ChangedAt: at}), p.PartnerID)
+}
+
+// awaitPartner turns app.CodePartnerUnknown — an event about a partner
+// whose registration this service has not heard of yet, on another
+// durable — into a wait for it (bus.AwaitingPartner); other errors pass.
+func awaitPartner(err error, partnerID string) error {
+	if ae, ok := apperr.As(err); ok && ae.Code == app.CodePartnerUnknown {
+		return bus.AwaitingPartner(ae, partnerID)
+	}
+	return err
 }
 
 // OnApplicationSubmitted opens one challenge per enrollment of a submitted

@@ -4,9 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/partnerhub/onboarding/pkg/apperr"
 	"github.com/partnerhub/onboarding/pkg/auth"
-	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	"github.com/partnerhub/onboarding/services/emailownership/internal/app"
@@ -75,11 +73,7 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 	}
 	proven := registrationv1.Passed(p.Checks, registrationv1.RecheckEmailOwnership)
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
-	err := h.App.FollowContact(ctx, app.FollowContactCommand{
-		Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), ChangeNumber: p.ChangeNumber, Proven: proven})
-	if ae, ok := apperr.As(err); ok && ae.Code == app.CodePartnerUnknown {
-		// The registration's challenges are opened first, then moved.
-		return bus.AwaitingPartner(ae, p.PartnerID)
-	}
-	return err
+	// The registration's challenges are opened first, then moved.
+	return awaitPartner(h.App.FollowContact(ctx, app.FollowContactCommand{
+		Addressee: addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev), ChangeNumber: p.ChangeNumber, Proven: proven}), p.PartnerID)
 }
