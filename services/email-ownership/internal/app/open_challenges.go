@@ -58,6 +58,14 @@ type OpenChallengesCommand struct {
 	// registration's submitted_by); empty for a later enrollment, which
 	// takes it from the partner's other enrollments.
 	RegisteredBy string
+	// Added: an enrollment the partner added after its registration
+	// (enrollment.added). It may be heard of before the registration
+	// (another durable): while the partner has no enrollment here it waits
+	// (CodePartnerUnknown) — opened then, its proof would name no
+	// registrant and be readable by every upstream system
+	// (auth.Principal.ActsForRecord). It opens on the contact a later
+	// change named (latestContact).
+	Added bool
 }
 
 // OpenedChallenge names a challenge that this call opened.
@@ -84,10 +92,10 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	if len(cmd.Enrollments) == 0 {
 		return OpenChallengesResult{}, apperr.Invalid(CodeInvalidCommand, "at least one enrollment is required")
 	}
-	if cmd.RegisteredBy == "" && cmd.Reason != domain.ReasonProfileChange {
-		// A later enrollment: the contact change registration applied after
-		// adding it may have been heard of first (another durable), and its
-		// address is the contact now.
+	if cmd.Added {
+		// The contact change registration applied after adding it may have
+		// been heard of first (another durable): its address is the
+		// contact now.
 		if rcpt, err = a.latestContact(ctx, cmd.PartnerID, cmd.Sequence, rcpt); err != nil {
 			return OpenChallengesResult{}, err
 		}
@@ -97,8 +105,12 @@ func (a *App) OpenChallenges(ctx context.Context, cmd OpenChallengesCommand) (Op
 	for _, e := range cmd.Enrollments {
 		registrant, removedBy := cmd.RegisteredBy, ""
 		if registrant == "" {
-			if registrant, removedBy, err = a.partnerFacts(ctx, cmd.PartnerID, addr); err != nil {
+			var others int
+			if registrant, removedBy, others, err = a.partnerFacts(ctx, cmd.PartnerID, addr); err != nil {
 				return res, err
+			}
+			if cmd.Added && others == 0 {
+				return res, apperr.NotFound(CodePartnerUnknown, "no enrollment of partner "+cmd.PartnerID+" registered yet")
 			}
 		}
 		ref := domain.EnrollmentRef{EnrollmentID: e.EnrollmentID, PartnerID: cmd.PartnerID, Program: e.Program, RegisteredBy: registrant}
@@ -166,16 +178,16 @@ func (a *App) latestContact(ctx context.Context, partnerID string, seq uint64, r
 // enrollment takes from them: who registered partnerID, as its first
 // enrollment's proof records it ("" when none does), and the review that
 // removed addr (normalized) from one of them after an upheld dispute ("" when
-// none did).
-func (a *App) partnerFacts(ctx context.Context, partnerID, addr string) (registrant, removedBy string, err error) {
+// none did), and how many it has.
+func (a *App) partnerFacts(ctx context.Context, partnerID, addr string) (registrant, removedBy string, enrollments int, err error) {
 	ids, err := a.d.Repo.EnrollmentsByPartner(ctx, partnerID)
 	if err != nil {
-		return "", "", fmt.Errorf("enrollments of partner %s: %w", partnerID, err)
+		return "", "", 0, fmt.Errorf("enrollments of partner %s: %w", partnerID, err)
 	}
 	for _, id := range ids {
 		o, err := a.d.Repo.Get(ctx, id)
 		if err != nil {
-			return "", "", fmt.Errorf("enrollment %s: %w", id, err)
+			return "", "", 0, fmt.Errorf("enrollment %s: %w", id, err)
 		}
 		if r := o.Ref().RegisteredBy; r != "" && registrant == "" {
 			registrant = r
@@ -184,5 +196,5 @@ func (a *App) partnerFacts(ctx context.Context, partnerID, addr string) (registr
 			removedBy = review
 		}
 	}
-	return registrant, removedBy, nil
+	return registrant, removedBy, len(ids), nil
 }

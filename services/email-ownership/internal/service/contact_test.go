@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/bus"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
@@ -218,5 +219,34 @@ func TestAProgramAddedBeforeACorrectionHeardAfterIt(t *testing.T) {
 		Market: "JP", Language: "ja", LocationID: partner + "-L1", Contact: jiro, AddedBy: "upstream-portal", AddedAt: time.Now()})
 	if m := h.mailFor(later, 1)[0]; m.Recipient != jiro.Email {
 		t.Fatalf("the later enrollment's mail: %+v", m)
+	}
+}
+
+// TestAProgramAddedBeforeTheRegistrationIsHeard: the upstream system adds a
+// program the moment it registers the partner, and e-mail ownership hears
+// the added enrollment first (two durables). It waits for the registration:
+// the added enrollment's proof then names who registered the partner, so
+// another upstream system cannot read it. Before round 50 it opened at once
+// with no registrant, and every upstream system could read it.
+func TestAProgramAddedBeforeTheRegistrationIsHeard(t *testing.T) {
+	h := start(t)
+	partner := newPartner()
+	p := submitted(partner, "taro@yamada.example.co.jp")
+	added := enrollmentOf(partner, "P")
+	publish(t, h.js, registrationv1.TypeEnrollmentAdded, "", partner, registrationv1.EnrollmentAdded{PartnerID: partner,
+		EnrollmentID: added, Program: registrationv1.ProgramIndirectProvider, Status: registrationv1.StatusPendingVerification,
+		Market: "JP", Language: "ja", LocationID: partner + "-L1", Contact: p.Contact, AddedBy: "upstream-portal", AddedAt: time.Now()})
+	time.Sleep(100 * time.Millisecond)
+	h.submit(partner, "taro@yamada.example.co.jp")
+	if m := h.mailFor(added, 1)[0]; m.Recipient != "taro@yamada.example.co.jp" {
+		t.Fatalf("the added enrollment's mail: %+v", m)
+	}
+	registrant := h.token(auth.Principal{Kind: auth.KindService, Subject: "upstream-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	other := h.token(auth.Principal{Kind: auth.KindService, Subject: "other-portal", Roles: []auth.Role{auth.RoleUpstreamSystem}})
+	if code, body, _ := h.do("GET", "/v1/enrollments/"+added+"/ownership", registrant, nil); code != http.StatusOK {
+		t.Fatalf("the registrant reads the added enrollment: %d %s", code, body)
+	}
+	if code, body, _ := h.do("GET", "/v1/enrollments/"+added+"/ownership", other, nil); code != http.StatusNotFound {
+		t.Fatalf("another upstream system reads the added enrollment: %d %s", code, body)
 	}
 }

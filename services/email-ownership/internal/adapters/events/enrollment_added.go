@@ -24,6 +24,7 @@ func (h *Handlers) OnEnrollmentAdded(ctx context.Context, ev ce.Event) error {
 	_, err := h.App.OpenChallenges(ctx, app.OpenChallengesCommand{
 		Addressee:   addressee(p.PartnerID, p.Contact, p.Language, p.Market, ev),
 		Enrollments: []app.Enrollment{{EnrollmentID: p.EnrollmentID, Program: p.Program}},
+		Added:       true,
 	})
-	return err
+	return awaitPartner(err, p.PartnerID)
 }
