@@ -30,13 +30,8 @@ func TestAContactChangeMovesUnconfirmedEnrollments(t *testing.T) {
 	}
 	old := h.mailFor(res, 1)[0]
 
-	contact := p.Contact
-	contact.FirstName, contact.Email = "次郎", "jiro@yamada.example.co.jp"
 	// The membership had confirmed: the change proved its new address first.
-	applied := registrationv1.ProfileChangeApplied{PartnerID: partner, ChangeNumber: 1, Market: "JP", Language: "ja",
-		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
-		Checks:  []registrationv1.ProfileCheck{{Check: registrationv1.RecheckEmailOwnership, State: "passed"}},
-		Contact: contact, AppliedAt: time.Now().UTC()}
+	applied := correction(p, "次郎", "jiro@yamada.example.co.jp", true)
 	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
 
 	mails := h.mailFor(res, 2)
@@ -111,11 +106,7 @@ func TestACorrectionMadeAsTheMembershipConfirmedAsksTheNewContact(t *testing.T) 
 			t.Fatalf("confirm %s: %d", e, code)
 		}
 	}
-	contact := p.Contact
-	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
-	applied := registrationv1.ProfileChangeApplied{PartnerID: partner, ChangeNumber: 1, Market: "JP", Language: "ja",
-		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
-		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()}
+	applied := correction(p, "花子", "hanako@yamada.example.co.jp", false)
 	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, applied)
 
 	mails := h.mailFor(net, 2)
@@ -156,12 +147,7 @@ func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
 	h := start(t)
 	partner := newPartner()
 	p := submitted(partner, "taro@yamada.example.co.jp")
-	contact := p.Contact
-	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
-	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, registrationv1.ProfileChangeApplied{PartnerID: partner,
-		ChangeNumber: 1, Market: "JP", Language: "ja",
-		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
-		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()})
+	publish(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, correction(p, "花子", "hanako@yamada.example.co.jp", false))
 	time.Sleep(100 * time.Millisecond)
 	h.submit(partner, "taro@yamada.example.co.jp")
 	for _, e := range []string{netOf(partner), resOf(partner)} {
@@ -190,12 +176,9 @@ func TestAProgramAddedBeforeACorrectionHeardAfterIt(t *testing.T) {
 	p := submitted(partner, "taro@yamada.example.co.jp")
 	publishSeq(t, h.js, registrationv1.TypeApplicationSubmitted, "", partner, 1, p)
 	h.mailFor(netOf(partner), 1)
-	contact := p.Contact
-	contact.FirstName, contact.Email = "花子", "hanako@yamada.example.co.jp"
-	publishSeq(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, 3, registrationv1.ProfileChangeApplied{PartnerID: partner,
-		ChangeNumber: 1, Market: "JP", Language: "ja",
-		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: "taro@yamada.example.co.jp", To: contact.Email}},
-		Checks:  []registrationv1.ProfileCheck{}, Contact: contact, AppliedAt: time.Now().UTC()})
+	applied := correction(p, "花子", "hanako@yamada.example.co.jp", false)
+	contact := applied.Contact
+	publishSeq(t, h.js, registrationv1.TypeProfileChangeApplied, "", partner, 3, applied)
 	if m := h.mailFor(netOf(partner), 2)[1]; m.Recipient != contact.Email {
 		t.Fatalf("the membership's latest mail: %+v", m)
 	}
@@ -249,4 +232,20 @@ func TestAProgramAddedBeforeTheRegistrationIsHeard(t *testing.T) {
 	if code, body, _ := h.do("GET", "/v1/enrollments/"+added+"/ownership", other, nil); code != http.StatusNotFound {
 		t.Fatalf("another upstream system reads the added enrollment: %d %s", code, body)
 	}
+}
+
+// correction is registration's event of change 1 of the registration p:
+// its contact became first (given name) at email, the address proven first
+// (a confirmed membership's change) or not (a pending partner's
+// correction, applied at once).
+func correction(p registrationv1.ApplicationSubmitted, first, email string, proven bool) registrationv1.ProfileChangeApplied {
+	contact := p.Contact
+	contact.FirstName, contact.Email = first, email
+	checks := []registrationv1.ProfileCheck{}
+	if proven {
+		checks = append(checks, registrationv1.ProfileCheck{Check: registrationv1.RecheckEmailOwnership, State: "passed"})
+	}
+	return registrationv1.ProfileChangeApplied{PartnerID: p.PartnerID, ChangeNumber: 1, Market: p.Market, Language: p.Language,
+		Changes: []registrationv1.FieldChange{{Field: registrationv1.FieldContactEmail, From: p.Contact.Email, To: email}},
+		Checks:  checks, Contact: contact, AppliedAt: time.Now().UTC()}
 }
