@@ -48,17 +48,20 @@ type Case struct {
 	// PreviousContacts are the contact addresses profile changes replaced
 	// (ApplyProfile), oldest first: a confirmation of one of them is no
 	// longer the case's to count (ConfirmEmailOwnership).
-	PreviousContacts []string      `json:"previous_contacts,omitempty"`
-	WebsiteDomain    string        `json:"website_domain,omitempty"`
-	Enrollments      []Enrollment  `json:"enrollments"`
-	Checks           []*Check      `json:"checks"`
-	Tasks            []*ReviewTask `json:"tasks,omitempty"`
-	Documents        []*Document   `json:"documents,omitempty"`
-	Decisions        []*Decision   `json:"decisions,omitempty"`
-	Status           CaseStatus    `json:"status"`
-	SubStatus        string        `json:"sub_status"`
-	Failure          *Failure      `json:"failure,omitempty"`
-	Revocation       *Revocation   `json:"revocation,omitempty"`
+	PreviousContacts []string `json:"previous_contacts,omitempty"`
+	// ProfileSequence is the sequence of the last profile change applied
+	// (ApplyProfile): an earlier one is not applied after it.
+	ProfileSequence uint64        `json:"profile_sequence,omitempty"`
+	WebsiteDomain   string        `json:"website_domain,omitempty"`
+	Enrollments     []Enrollment  `json:"enrollments"`
+	Checks          []*Check      `json:"checks"`
+	Tasks           []*ReviewTask `json:"tasks,omitempty"`
+	Documents       []*Document   `json:"documents,omitempty"`
+	Decisions       []*Decision   `json:"decisions,omitempty"`
+	Status          CaseStatus    `json:"status"`
+	SubStatus       string        `json:"sub_status"`
+	Failure         *Failure      `json:"failure,omitempty"`
+	Revocation      *Revocation   `json:"revocation,omitempty"`
 	// DomainProof is the token the applicant may publish on its e-mail
 	// domain to pass the employment check without a document.
 	DomainProof *DomainProof `json:"domain_proof,omitempty"`

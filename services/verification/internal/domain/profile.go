@@ -14,6 +14,9 @@ type ProfileFacts struct {
 	Facts   CompanyFacts
 	Contact Contact
 	Website string
+	// Sequence is the partner sequence of registration's event that
+	// carried the profile (0: not known).
+	Sequence uint64
 }
 
 // ApplyProfile keeps the case's facts equal to the partner's verified
@@ -21,8 +24,18 @@ type ProfileFacts struct {
 // revocation, or a reactivation) and the domain proof look at what the
 // partner transacts on now. Checks, tasks, decisions and the status do not
 // move: registration had the change's own checks decided. A replaced contact
-// address is kept in PreviousContacts. It reports whether anything changed.
+// address is kept in PreviousContacts. A profile of an earlier sequence
+// than the one applied is older news, and changes nothing: a change whose
+// handling waited (its case not opened yet) may be applied after the next
+// one of the same partner, which did not. It reports whether anything
+// changed.
 func (c *Case) ApplyProfile(f ProfileFacts, now time.Time) bool {
+	if f.Sequence > 0 {
+		if f.Sequence <= c.ProfileSequence {
+			return false
+		}
+		c.ProfileSequence = f.Sequence
+	}
 	contact := Contact{FirstName: f.Contact.FirstName, LastName: f.Contact.LastName, Email: f.Contact.Email, EmailDomain: EmailDomain(f.Contact.Email)}
 	normalized := f.Facts.Normalize(c.Market)
 	website := WebsiteDomain(f.Website)

@@ -29,6 +29,27 @@ func TestApplyProfileKeepsTheCaseOnTheVerifiedProfile(t *testing.T) {
 	}
 }
 
+// TestAnEarlierProfileChangeHeardLaterIsNotApplied: two contact
+// corrections of the same partner, the first heard after the second (its
+// handling waited while the second's did not). The case stays on the later
+// one's contact.
+func TestAnEarlierProfileChangeHeardLaterIsNotApplied(t *testing.T) {
+	c := openCase(t, nil)
+	later := ProfileFacts{Facts: c.Submitted, Contact: Contact{FirstName: "次郎", LastName: "山田", Email: "jiro@newco.co.jp"}, Sequence: 3}
+	earlier := ProfileFacts{Facts: c.Submitted, Contact: Contact{FirstName: "花子", LastName: "佐藤", Email: "hanako@newco.co.jp"}, Sequence: 2}
+	if !c.ApplyProfile(later, t0) {
+		t.Fatal("nothing changed")
+	}
+	if c.ApplyProfile(earlier, t0.Add(time.Second)) || c.Contact.Email != "jiro@newco.co.jp" || c.ProfileSequence != 3 {
+		t.Fatalf("the earlier change after the later one: contact %s, sequence %d", c.Contact.Email, c.ProfileSequence)
+	}
+	unknown := earlier
+	unknown.Sequence = 0 // an event without a sequence is applied as it comes
+	if !c.ApplyProfile(unknown, t0.Add(2*time.Second)) || c.Contact.Email != "hanako@newco.co.jp" {
+		t.Fatalf("a change without a sequence: contact %s", c.Contact.Email)
+	}
+}
+
 func TestProfileReviewTasksDecideTheChangeNotTheCase(t *testing.T) {
 	c := approvedCase(t)
 	f := c.Submitted

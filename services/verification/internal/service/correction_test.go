@@ -2,11 +2,11 @@ package service_test
 
 import (
 	"fmt"
-
 	"testing"
 	"time"
 
 	"github.com/partnerhub/onboarding/pkg/bus"
+	"github.com/partnerhub/onboarding/pkg/ce"
 	emailv1 "github.com/partnerhub/onboarding/pkg/events/email/v1"
 	registrationv1 "github.com/partnerhub/onboarding/pkg/events/registration/v1"
 	verificationv1 "github.com/partnerhub/onboarding/pkg/events/verification/v1"
@@ -124,6 +124,43 @@ func TestACorrectionThatComesBeforeTheCase(t *testing.T) {
 	e.openCase(partner, "")
 	conf := confirmed(partner)
 	conf.Address = hanako
+	e.publish(emailv1.TypeOwnershipConfirmed, partner, conf, nil)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		for _, ch := range e.events(verificationv1.TypeCheckStateChanged, partner) {
+			if ch["check"] == "email_ownership" && ch["to"] == "passed" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the e-mail check has not passed")
+	})
+	if n := len(e.msgs(bus.DeadLetterStream)); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+}
+
+// TestAnEarlierCorrectionHeardAfterALaterOne: the upstream system corrects
+// a partner's contact twice in a row (花子, then 次郎), and the first
+// correction is handled after the second — its handling waited (the case
+// not opened yet when it came) while the second's did not: the bus
+// redelivers what waits after a delay and hands on what comes next
+// meanwhile. The case keeps the later correction's contact, whose
+// confirmation passes the e-mail check. Before round 51 the earlier one
+// replaced it: 次郎's confirmation counted as a previous contact's, and the
+// check waited for good.
+func TestAnEarlierCorrectionHeardAfterALaterOne(t *testing.T) {
+	e := startWithGrace(t, time.Minute)
+	const partner = "PG-C0RR-ECT4-0AH"
+	const hanako, jiro = "hanako@sample-shoji.co.jp", "jiro@sample-shoji.co.jp"
+	e.openCase(partner, "")
+	second := correction(partner, jiro)
+	second.ChangeNumber, second.Contact.FirstName = 2, "次郎"
+	second.Changes[0].From = hanako
+	e.publish(registrationv1.TypeProfileChangeApplied, partner, second, map[string]string{ce.HSequence: ce.FormatSequence(3)})
+	time.Sleep(300 * time.Millisecond)
+	e.publish(registrationv1.TypeProfileChangeApplied, partner, correction(partner, hanako), map[string]string{ce.HSequence: ce.FormatSequence(2)})
+	time.Sleep(300 * time.Millisecond)
+	conf := confirmed(partner)
+	conf.Address = jiro
 	e.publish(emailv1.TypeOwnershipConfirmed, partner, conf, nil)
 	testkit.Eventually(t, 15*time.Second, func() error {
 		for _, ch := range e.events(verificationv1.TypeCheckStateChanged, partner) {

@@ -28,7 +28,7 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindService, Subject: "registration"})
 	err := h.App.ApplyProfileChange(ctx, app.ProfileChangeApplied{PartnerID: p.PartnerID, Profile: domain.ProfileFacts{
 		Facts: facts, Contact: domain.Contact{FirstName: p.Contact.FirstName, LastName: p.Contact.LastName, Email: p.Contact.Email},
-		Website: website}})
+		Website: website, Sequence: ev.Sequence}})
 	// A pending partner's contact corrected right after its registration:
 	// the correction may come before the registration opened the case.
 	return h.awaitCase(ev, p.PartnerID, err, domain.ErrCaseNotFound)
