@@ -154,6 +154,10 @@ type Contact struct {
 	// Removed are the partner's addresses an upheld "this wasn't me"
 	// dispute removed: no mail goes to them.
 	Removed []string
+	// Sequence is the partner sequence of registration's event that gave
+	// the contact (0: not known): a contact of an earlier one is not kept
+	// after it.
+	Sequence uint64
 }
 
 // Gone reports whether address is one of the partner's removed addresses.

@@ -119,3 +119,43 @@ func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
 		t.Fatalf("the partner's contact %q (%v), want %s", got, err, addr)
 	}
 }
+
+// TestAnEarlierCorrectionHeardAfterALaterOne: the upstream system corrects
+// a partner's contact twice in a row (花子, then 次郎), and the first
+// correction is handled after the second — its handling waited while the
+// second's did not: the bus redelivers what waits after a delay and hands on
+// what comes next meanwhile. The contact — where every later mail about the
+// partner goes — stays the later correction's. Before round 51 the earlier
+// correction replaced it: every later mail about the partner went to an
+// address the upstream system had already corrected.
+func TestAnEarlierCorrectionHeardAfterALaterOne(t *testing.T) {
+	h := start(t, opts{})
+	const pid, taro, hanako, jiro = "PG-PR0F-3000-0A5", "taro@minato.example.co.jp", "hanako@minato.example.co.jp", "jiro@minato.example.co.jp"
+	change := func(n int, from, to, first string) registrationv1.ProfileChangeApplied {
+		return registrationv1.ProfileChangeApplied{
+			PartnerID: pid, ChangeNumber: n, Market: "JP", Language: "ja",
+			Changes:   []registrationv1.FieldChange{{Field: "contact.email", From: from, To: to}},
+			Checks:    []registrationv1.ProfileCheck{},
+			LegalName: registrationv1.LegalName{Raw: "（株）ミナトシステムズ", Normalized: "株式会社ミナトシステムズ"},
+			Contact:   registrationv1.Contact{FirstName: first, LastName: "佐藤", Email: to, EmailDomain: "minato.example.co.jp"},
+			AppliedAt: time.Now().UTC(),
+		}
+	}
+	h.registered(pid, "株式会社ミナトシステムズ", taro)
+	h.contactsKnown(1)
+	publishSeq(t, h, registrationv1.TypeProfileChangeApplied, pid, 3, change(2, hanako, jiro, "次郎"))
+	publishSeq(t, h, registrationv1.TypeProfileChangeApplied, pid, 2, change(1, taro, hanako, "花子"))
+	testkit.Eventually(t, 10*time.Second, func() error { // both handled
+		var n int
+		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox WHERE event_type = $1`,
+			registrationv1.TypeProfileChangeApplied).Scan(&n)
+		if err != nil || n != 2 {
+			return fmt.Errorf("%d of the two corrections handled (%v)", n, err)
+		}
+		return nil
+	})
+	var got string
+	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != jiro {
+		t.Fatalf("the partner's contact %q (%v), want %s", got, err, jiro)
+	}
+}

@@ -193,7 +193,8 @@ func (h *Handlers) OnApplicationSubmitted(ctx context.Context, ev ce.Event) erro
 		return err
 	}
 	return h.App.RecordContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
-		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)})
+		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName),
+		Sequence: ev.Sequence})
 }
 
 func companyName(n regv1.LegalName) string {

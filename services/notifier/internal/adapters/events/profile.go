@@ -29,7 +29,8 @@ func (h *Handlers) OnProfileChangeApplied(ctx context.Context, ev ce.Event) erro
 		return err
 	}
 	err := h.App.ChangeContact(ctx, app.Contact{PartnerID: p.PartnerID, Email: p.Contact.Email, FirstName: p.Contact.FirstName,
-		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName)})
+		LastName: p.Contact.LastName, Language: p.Language, Market: p.Market, CompanyName: companyName(p.LegalName),
+		Sequence: ev.Sequence})
 	if ae, ok := apperr.As(err); ok && ae.Code == app.CodePartnerUnknown {
 		return bus.AwaitingPartner(ae, p.PartnerID)
 	} else if err != nil {

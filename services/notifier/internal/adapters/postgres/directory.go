@@ -79,11 +79,15 @@ func (r *Directory) RemoveAddress(ctx context.Context, partnerID, address string
 // commit).
 func (r *Directory) SaveContact(ctx context.Context, c app.Contact, now time.Time) error {
 	return pg.InTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO contacts (partner_id, email, first_name, last_name, language, market, company_name)
-			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (partner_id) DO UPDATE SET email = EXCLUDED.email,
+		// A contact of an earlier event than the kept one's is older news
+		// (its handling waited while the later one's did not): not kept.
+		if _, err := tx.Exec(ctx, `INSERT INTO contacts (partner_id, email, first_name, last_name, language, market, company_name, sequence)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (partner_id) DO UPDATE SET email = EXCLUDED.email,
 			first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, language = EXCLUDED.language,
-			market = EXCLUDED.market, company_name = EXCLUDED.company_name, updated_at = now()`,
-			c.PartnerID, c.Email, c.FirstName, c.LastName, c.Language, c.Market, c.CompanyName); err != nil {
+			market = EXCLUDED.market, company_name = EXCLUDED.company_name,
+			sequence = GREATEST(contacts.sequence, EXCLUDED.sequence), updated_at = now()
+			WHERE EXCLUDED.sequence = 0 OR contacts.sequence < EXCLUDED.sequence`,
+			c.PartnerID, c.Email, c.FirstName, c.LastName, c.Language, c.Market, c.CompanyName, int64(c.Sequence)); err != nil {
 			return fmt.Errorf("save contact of %s: %w", c.PartnerID, err)
 		}
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $2, updated_at = now()
