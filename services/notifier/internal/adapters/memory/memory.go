@@ -263,7 +263,14 @@ func (d *Directory) Contact(_ context.Context, partnerID string) (app.Contact, e
 // SaveContact implements app.Directory.
 func (d *Directory) SaveContact(_ context.Context, c app.Contact, now time.Time) error {
 	d.mu.Lock()
-	d.contacts[c.PartnerID] = c
+	// as the Postgres directory: the removed addresses stay, and a contact
+	// of an earlier event than the kept one's is not kept
+	if kept, ok := d.contacts[c.PartnerID]; !ok || c.Sequence == 0 || kept.Sequence < c.Sequence {
+		if ok {
+			c.Removed, c.Sequence = kept.Removed, max(kept.Sequence, c.Sequence)
+		}
+		d.contacts[c.PartnerID] = c
+	}
 	d.mu.Unlock()
 	if d.Repo != nil {
 		d.Repo.MakeWaitingDue(c.PartnerID, now)
