@@ -344,7 +344,7 @@ func (r *Repository) List(ctx context.Context, q app.MailQuery) ([]*domain.Deliv
 	if q.After != nil {
 		afterAt, afterID = &q.After.At, q.After.ID
 	}
-	rows, err := r.pool.Query(ctx, `SELECT `+deliveryColumns+`, created_at FROM deliveries
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT `+deliveryColumns+`, created_at FROM deliveries
 		WHERE partner_id = $1 AND ($2 = '' OR status = $2)
 		  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
 		ORDER BY created_at DESC, id DESC LIMIT $3`,
@@ -449,7 +449,7 @@ func (r *Repository) NextAttemptAt(ctx context.Context) (time.Time, error) {
 // Due implements app.Repository: the durable retry timer is the indexed
 // next_attempt_at column (a "sending" row whose lease ran out is due too).
 func (r *Repository) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := r.pool.Query(ctx, `SELECT id FROM deliveries WHERE status IN ('pending', 'sending')
+	rows, err := pg.Q(ctx, r.pool).Query(ctx, `SELECT id FROM deliveries WHERE status IN ('pending', 'sending')
 		AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, err

@@ -8,13 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/partnerhub/onboarding/pkg/pg"
 	"github.com/partnerhub/onboarding/services/registration/internal/domain"
 )
 
 // DuplicateAttemptByClaim loads the attempt a claim was filed on.
 func (r *Repository) DuplicateAttemptByClaim(ctx context.Context, id domain.ClaimID) (*domain.DuplicateAttempt, error) {
 	var data []byte
-	err := r.pool.QueryRow(ctx, `SELECT data FROM duplicate_attempts WHERE data ? 'claim' AND data #>> '{claim,id}' = $1`, string(id)).Scan(&data)
+	err := pg.Q(ctx, r.pool).QueryRow(ctx, `SELECT data FROM duplicate_attempts WHERE data ? 'claim' AND data #>> '{claim,id}' = $1`, string(id)).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrDuplicateAttemptNotFound
 	}
