@@ -234,7 +234,7 @@ func (a *App) EndThreads(ctx context.Context, threads []ThreadRef, by string) er
 
 // supersede gives up the waiting mail id of a thread for the mail by.
 func (a *App) supersede(ctx context.Context, id, by string) error {
-	err := a.d.Repo.Update(ctx, id, func(_ context.Context, w *domain.Delivery) error {
+	err := a.d.Repo.Update(ctx, id, func(ctx context.Context, w *domain.Delivery) error {
 		if w.Supersede(a.d.Clock.Now(), domain.ReasonSuperseded) {
 			q := w.Request()
 			a.d.Log.InfoContext(ctx, "mail superseded while it waited: a newer one of its thread has the news",
