@@ -64,13 +64,15 @@ func testConfirmWhileCorrecting(t *testing.T, s *e2e.Stack) {
 
 // testCorrectRightAfterRegistering: the upstream system corrects the
 // pending registration's contact (another person, same domain) right after
-// registering it. The correction is applied at once, and the services that
-// hear of both may hear the correction first: each waits for the
-// registration. The new contact is asked to confirm for every enrollment,
+// registering it, and at once once more (since round 51: a correction that
+// waited in a service is handled after the next one, and must not undo it).
+// The corrections are applied at once, and a service that hears of them
+// may hear a correction before the registration: it waits for the
+// registration. The last contact is asked to confirm for every enrollment,
 // and once it follows its links every service holds it as the proven
-// contact. Which of the two events each service hears first is up to the
-// bus (here, almost always the registration): this path checks the outcome
-// end to end, and each service's tests publish the correction first. Before
+// contact. Which event each service hears first is up to the bus (here,
+// almost always the registration): this path checks the outcome end to
+// end, and each service's tests force the other orders. Before
 // round 50 a correction handled first was dead-lettered by verification
 // (verification.case_not_found: the case then waited for good on the
 // previous address), moved no enrollment in e-mail ownership (the new
@@ -79,14 +81,18 @@ func testConfirmWhileCorrecting(t *testing.T, s *e2e.Stack) {
 func testCorrectRightAfterRegistering(t *testing.T, s *e2e.Stack) {
 	c := okinawa
 	reg := register(t, s, c, "indirect_reseller", "right-after-"+c.Number)
-	hanako := "hanako.sato@" + c.Domain
+	hanako, jiro := "hanako.sato@"+c.Domain, "jiro.sato@"+c.Domain
 	s.Call(t, "POST", s.URL("registration")+"/v1/partners/"+reg.PartnerID+"/profile-changes", s.Token(upstream), map[string]any{
 		"contact": map[string]any{"first_name": "花子", "last_name": "佐藤", "email": hanako, "phone": "090-2222-3333"}}, http.StatusCreated, nil)
-	provenEverywhere(t, s, reg, hanako)
+	// and at once again: the person changed too (a second correction
+	// handled before the first one in a service must not be undone by it)
+	s.Call(t, "POST", s.URL("registration")+"/v1/partners/"+reg.PartnerID+"/profile-changes", s.Token(upstream), map[string]any{
+		"contact": map[string]any{"first_name": "次郎", "last_name": "佐藤", "email": jiro, "phone": "090-2222-4444"}}, http.StatusCreated, nil)
+	provenEverywhere(t, s, reg, jiro)
 	for _, e := range reg.Enrollments {
 		var own struct{ State, Address string }
 		s.Call(t, "GET", s.URL("email-ownership")+"/v1/enrollments/"+e.ID+"/ownership", s.Token(observer), nil, http.StatusOK, &own)
-		if own.State != "confirmed" || own.Address != hanako {
+		if own.State != "confirmed" || own.Address != jiro {
 			t.Errorf("e-mail ownership's %s enrollment %+v", e.Program, own)
 		}
 	}
