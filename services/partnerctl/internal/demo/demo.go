@@ -208,22 +208,36 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	}
 	r.step("a verifier claims the company review task and approves")
 	ver := r.token(auth.Principal{Kind: auth.KindService, Subject: "verifier-bot", Roles: []auth.Role{auth.RoleVerifier}})
-	var tasks struct {
-		Tasks []struct {
-			PartnerID string `json:"partner_id"`
-			Task      struct {
-				ID string `json:"id"`
-			} `json:"task"`
-		} `json:"tasks"`
-	}
-	if err := r.call(ctx, "GET", r.cfg.Verification+"/v1/verification/tasks", ver, nil, 200, &tasks); err != nil {
-		return out, err
-	}
+	// The queue holds every partner's open tasks: page through it, as a
+	// verifier does (on a stack with more than a page of other partners'
+	// tasks, the first page did not hold this one's).
 	taskID := ""
-	for _, t := range tasks.Tasks {
-		if t.PartnerID == reg.PartnerID {
-			taskID = t.Task.ID
+	for after := ""; taskID == ""; {
+		var tasks struct {
+			Tasks []struct {
+				PartnerID string `json:"partner_id"`
+				Task      struct {
+					ID string `json:"id"`
+				} `json:"task"`
+			} `json:"tasks"`
+			Next string `json:"next"`
 		}
+		q := neturl.Values{"status": {"open"}, "limit": {"500"}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		if err := r.call(ctx, "GET", r.cfg.Verification+"/v1/verification/tasks?"+q.Encode(), ver, nil, 200, &tasks); err != nil {
+			return out, err
+		}
+		for _, t := range tasks.Tasks {
+			if t.PartnerID == reg.PartnerID {
+				taskID = t.Task.ID
+			}
+		}
+		if tasks.Next == "" || len(tasks.Tasks) == 0 {
+			break
+		}
+		after = tasks.Next
 	}
 	if taskID == "" {
 		return out, fmt.Errorf("no review task for %s", reg.PartnerID)
