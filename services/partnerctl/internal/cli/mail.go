@@ -15,6 +15,7 @@ import (
 
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/services/notifier/mails"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 func newMailCmd(g *globals) *cobra.Command {
@@ -230,7 +231,7 @@ with its trigger event and every attempt, every page's mails in one answer.`,
 				Next         string            `json:"next"`
 			}
 			first := true
-			all.Mails, all.Next, err = fetchPages(limit, maxMailPage, func(q url.Values) ([]json.RawMessage, string, error) {
+			all.Mails, all.Next, err = pages.Fetch(limit, maxMailPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				q.Set("partner_id", args[0])
 				if status != "" {
 					q.Set("status", status)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 // invitationEnv holds an invitation token or link, so it stays out of shell
@@ -390,7 +391,7 @@ API's shape with every page's relationships.`,
 				Relationships []json.RawMessage `json:"relationships"`
 				Next          string            `json:"next"`
 			}
-			all.Relationships, all.Next, err = fetchPages(limit, maxRelationshipPage, func(q url.Values) ([]json.RawMessage, string, error) {
+			all.Relationships, all.Next, err = pages.Fetch(limit, maxRelationshipPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				q.Set("partner_id", id)
 				if closed {
 					q.Set("include_closed", "true")

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/partnerhub/onboarding/pkg/auth"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 var (
@@ -314,11 +315,11 @@ func verifierListQuery(filters []listFilter, unclaimed bool, limit int) (url.Val
 }
 
 // verifierList reads a verifier's work list at path a page at a time
-// (fetchPages) with the filters q: the items under key and the last page's
+// (pages.Fetch) with the filters q: the items under key and the last page's
 // next. With -o json it prints one object in the API's shape with every
 // page's items and reports printed.
 func (g *globals) verifierList(cmd *cobra.Command, tok, path, key string, q url.Values, limit int) (items []json.RawMessage, next string, printed bool, err error) {
-	items, next, err = fetchPages(limit, maxVerifierPage, func(pq url.Values) ([]json.RawMessage, string, error) {
+	items, next, err = pages.Fetch(limit, maxVerifierPage, func(pq url.Values) ([]json.RawMessage, string, error) {
 		for k, v := range q {
 			pq[k] = v
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/auth"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 // maxTimelinePage is the timeline API's largest page.
@@ -85,7 +86,7 @@ pages' events.`,
 			ctx, cancel := g.withTimeout(cmd.Context())
 			defer cancel()
 			all := timelinePage{PartnerID: args[0]}
-			all.Events, all.Next, err = fetchPages(limit, maxTimelinePage, func(q url.Values) ([]json.RawMessage, string, error) {
+			all.Events, all.Next, err = pages.Fetch(limit, maxTimelinePage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if typ != "" {
 					q.Set("type", typ)
 				}

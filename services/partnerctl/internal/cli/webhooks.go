@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 // webhookEndpoint is the timeline's WebhookEndpoint (openapi.yaml); the
@@ -234,7 +236,7 @@ object in the API's shape with every page's endpoints.`,
 				Next      string            `json:"next"`
 			}
 			var err error
-			all.Endpoints, all.Next, err = fetchPages(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
+			all.Endpoints, all.Next, err = pages.Fetch(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if consumer != "" {
 					q.Set("consumer", consumer)
 				}
@@ -431,7 +433,7 @@ attempt log (time, status, error, the first 256 bytes of the answer).`,
 				Next       string            `json:"next"`
 			}
 			var err error
-			all.Deliveries, all.Next, err = fetchPages(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
+			all.Deliveries, all.Next, err = pages.Fetch(limit, maxWebhookPage, func(q url.Values) ([]json.RawMessage, string, error) {
 				if state != "" {
 					q.Set("state", state)
 				}

@@ -30,6 +30,7 @@ import (
 	"github.com/partnerhub/onboarding/pkg/bus"
 	"github.com/partnerhub/onboarding/pkg/ce"
 	"github.com/partnerhub/onboarding/services/partnerctl/internal/eventfmt"
+	"github.com/partnerhub/onboarding/services/partnerctl/internal/pages"
 )
 
 // Config says where the stack is.
@@ -211,33 +212,29 @@ func (r *runner) onboard(ctx context.Context, name, number, line1, city, postal,
 	// The queue holds every partner's open tasks: page through it, as a
 	// verifier does (on a stack with more than a page of other partners'
 	// tasks, the first page did not hold this one's).
+	open, _, err := pages.Fetch(0, 500, func(q neturl.Values) ([]json.RawMessage, string, error) {
+		q.Set("status", "open")
+		var page struct {
+			Tasks []json.RawMessage `json:"tasks"`
+			Next  string            `json:"next"`
+		}
+		err := r.call(ctx, "GET", r.cfg.Verification+"/v1/verification/tasks?"+q.Encode(), ver, nil, 200, &page)
+		return page.Tasks, page.Next, err
+	})
+	if err != nil {
+		return out, err
+	}
 	taskID := ""
-	for after := ""; taskID == ""; {
-		var tasks struct {
-			Tasks []struct {
-				PartnerID string `json:"partner_id"`
-				Task      struct {
-					ID string `json:"id"`
-				} `json:"task"`
-			} `json:"tasks"`
-			Next string `json:"next"`
+	for _, raw := range open {
+		var t struct {
+			PartnerID string `json:"partner_id"`
+			Task      struct {
+				ID string `json:"id"`
+			} `json:"task"`
 		}
-		q := neturl.Values{"status": {"open"}, "limit": {"500"}}
-		if after != "" {
-			q.Set("after", after)
+		if json.Unmarshal(raw, &t) == nil && t.PartnerID == reg.PartnerID {
+			taskID = t.Task.ID
 		}
-		if err := r.call(ctx, "GET", r.cfg.Verification+"/v1/verification/tasks?"+q.Encode(), ver, nil, 200, &tasks); err != nil {
-			return out, err
-		}
-		for _, t := range tasks.Tasks {
-			if t.PartnerID == reg.PartnerID {
-				taskID = t.Task.ID
-			}
-		}
-		if tasks.Next == "" || len(tasks.Tasks) == 0 {
-			break
-		}
-		after = tasks.Next
 	}
 	if taskID == "" {
 		return out, fmt.Errorf("no review task for %s", reg.PartnerID)
