@@ -25,14 +25,16 @@ type ProfileFacts struct {
 // partner transacts on now. Checks, tasks, decisions and the status do not
 // move: registration had the change's own checks decided. A replaced contact
 // address is kept in PreviousContacts. A profile of an earlier sequence
-// than the one applied is older news, and changes nothing: a change whose
-// handling waited (its case not opened yet) may be applied after the next
-// one of the same partner, which did not. It reports whether anything
-// changed.
+// than the one applied is older news: a change whose handling waited (its
+// case not opened yet) may be applied after the next one of the same
+// partner, which did not. It changes nothing but PreviousContacts, where
+// its contact address goes (the partner's contact between the two changes:
+// a confirmation of it, asked for meanwhile, is no longer the case's to
+// count). It reports whether anything changed.
 func (c *Case) ApplyProfile(f ProfileFacts, now time.Time) bool {
 	if f.Sequence > 0 {
 		if f.Sequence <= c.ProfileSequence {
-			return false
+			return !strings.EqualFold(f.Contact.Email, c.Contact.Email) && c.replaced(f.Contact.Email)
 		}
 		c.ProfileSequence = f.Sequence
 	}
@@ -43,9 +45,8 @@ func (c *Case) ApplyProfile(f ProfileFacts, now time.Time) bool {
 		f.Facts.Address == c.Submitted.Address && f.Facts.Phone == c.Submitted.Phone {
 		return false
 	}
-	if prev := c.Contact.Email; prev != "" && !strings.EqualFold(prev, contact.Email) &&
-		!slices.ContainsFunc(c.PreviousContacts, func(a string) bool { return strings.EqualFold(a, prev) }) {
-		c.PreviousContacts = append(c.PreviousContacts, prev)
+	if !strings.EqualFold(c.Contact.Email, contact.Email) {
+		c.replaced(c.Contact.Email)
 	}
 	c.Submitted, c.Normalized, c.Contact, c.WebsiteDomain = f.Facts, normalized, contact, website
 	if c.DomainProof != nil && contact.EmailDomain != "" {
@@ -158,3 +159,14 @@ type ProfileCheckDecided struct {
 
 // EventName implements Event.
 func (ProfileCheckDecided) EventName() string { return "profile_check.decided" }
+
+// replaced keeps address among the contact addresses profile changes
+// replaced, unless it is empty or kept already; it reports whether it was
+// added.
+func (c *Case) replaced(address string) bool {
+	if address == "" || slices.ContainsFunc(c.PreviousContacts, func(a string) bool { return strings.EqualFold(a, address) }) {
+		return false
+	}
+	c.PreviousContacts = append(c.PreviousContacts, address)
+	return true
+}

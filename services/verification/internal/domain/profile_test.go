@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -40,8 +41,13 @@ func TestAnEarlierProfileChangeHeardLaterIsNotApplied(t *testing.T) {
 	if !c.ApplyProfile(later, t0) {
 		t.Fatal("nothing changed")
 	}
-	if c.ApplyProfile(earlier, t0.Add(time.Second)) || c.Contact.Email != "jiro@newco.co.jp" || c.ProfileSequence != 3 {
+	c.ApplyProfile(earlier, t0.Add(time.Second))
+	if c.Contact.Email != "jiro@newco.co.jp" || c.ProfileSequence != 3 {
 		t.Fatalf("the earlier change after the later one: contact %s, sequence %d", c.Contact.Email, c.ProfileSequence)
+	}
+	// 花子 was the contact between the two: a previous contact's address
+	if !slices.Contains(c.PreviousContacts, "hanako@newco.co.jp") || !slices.Contains(c.PreviousContacts, "taro@sample.co.jp") {
+		t.Fatalf("previous contacts %v", c.PreviousContacts)
 	}
 	unknown := earlier
 	unknown.Sequence = 0 // an event without a sequence is applied as it comes
