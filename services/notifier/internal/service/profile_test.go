@@ -105,18 +105,24 @@ func TestACorrectionThatComesBeforeTheRegistration(t *testing.T) {
 			t.Errorf("%s to %s, want %s", subj, m.To, addr)
 		}
 	}
-	testkit.Eventually(t, 10*time.Second, func() error { // both handled
-		var n int
-		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox WHERE event_type = ANY($1)`,
-			[]string{registrationv1.TypeApplicationSubmitted, registrationv1.TypeProfileChangeApplied}).Scan(&n)
-		if err != nil || n != 2 {
-			return fmt.Errorf("%d of the two events handled (%v)", n, err)
+	h.contactAfter(pid, addr, 2, registrationv1.TypeApplicationSubmitted, registrationv1.TypeProfileChangeApplied)
+}
+
+// contactAfter waits until n events of types are handled and then wants
+// the partner's kept contact to be want.
+func (h *harness) contactAfter(pid, want string, n int, types ...string) {
+	h.t.Helper()
+	testkit.Eventually(h.t, 10*time.Second, func() error {
+		var got int
+		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox WHERE event_type = ANY($1)`, types).Scan(&got)
+		if err != nil || got != n {
+			return fmt.Errorf("%d of the %d events handled (%v)", got, n, err)
 		}
 		return nil
 	})
 	var got string
-	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != addr {
-		t.Fatalf("the partner's contact %q (%v), want %s", got, err, addr)
+	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != want {
+		h.t.Fatalf("the partner's contact %q (%v), want %s", got, err, want)
 	}
 }
 
@@ -145,17 +151,5 @@ func TestAnEarlierCorrectionHeardAfterALaterOne(t *testing.T) {
 	h.contactsKnown(1)
 	publishSeq(t, h, registrationv1.TypeProfileChangeApplied, pid, 3, change(2, hanako, jiro, "次郎"))
 	publishSeq(t, h, registrationv1.TypeProfileChangeApplied, pid, 2, change(1, taro, hanako, "花子"))
-	testkit.Eventually(t, 10*time.Second, func() error { // both handled
-		var n int
-		err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox WHERE event_type = $1`,
-			registrationv1.TypeProfileChangeApplied).Scan(&n)
-		if err != nil || n != 2 {
-			return fmt.Errorf("%d of the two corrections handled (%v)", n, err)
-		}
-		return nil
-	})
-	var got string
-	if err := h.svc.Base.Pool.QueryRow(context.Background(), `SELECT email FROM contacts WHERE partner_id = $1`, pid).Scan(&got); err != nil || got != jiro {
-		t.Fatalf("the partner's contact %q (%v), want %s", got, err, jiro)
-	}
+	h.contactAfter(pid, jiro, 2, registrationv1.TypeProfileChangeApplied)
 }
