@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -31,8 +29,6 @@ import (
 
 const typeHappened = "com.partnerhub.registration.test.happened.v1"
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 func testConfig(url string) bus.Config {
 	return bus.Config{NATSURL: url, Replicas: 1, MaxDeliver: 3, AckWait: 5 * time.Second,
 		NakBase: 10 * time.Millisecond, NakMax: 100 * time.Millisecond, Prefetch: 64, Workers: 4, Batch: 32}
@@ -45,7 +41,7 @@ func newRouter(t *testing.T, service string, cfg bus.Config, pool *pgxpool.Pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := bus.NewRouter(service, cfg, nc, pool, quiet())
+	r, err := bus.NewRouter(service, cfg, nc, pool, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +292,7 @@ func registrationAndSeen(t *testing.T) (string, jetstream.JetStream, *pgxpool.Po
 	url := testkit.NATS(t)
 	_, js := testkit.JetStream(t, url)
 	streams(t, js, "REGISTRATION", bus.DeadLetterStream)
+	testkit.DurablesOnFailure(t, js, "REGISTRATION")
 	return url, js, seenPool(t)
 }
 
@@ -998,7 +995,7 @@ func TestAGracefulStopHandsItsPartitionsOverAtOnce(t *testing.T) {
 	cfg.AckWait, cfg.Rebalance, cfg.Workers, cfg.Batch, cfg.Prefetch = 10*time.Second, 300*time.Millisecond, 1, 1, 256
 	rec := &recorder{t: t, pool: pool}
 	stopping, _ := newRouter(t, "relationships", cfg, pool)
-	owner := bus.NewOwner("relationships", pool, cfg, quiet())
+	owner := bus.NewOwner("relationships", pool, cfg, testkit.Log(t))
 	stopping.UseOwner(owner)
 	ownerCtx, stopOwner := context.WithCancel(context.Background())
 	ownerDone := make(chan error, 1)
@@ -1422,7 +1419,7 @@ func TestAnOwnerTakesItsPartitionsAgainSoonAfterItsSessionEnds(t *testing.T) {
 	pool := seenPool(t)
 	cfg := testConfig(testkit.NATS(t))
 	cfg.Rebalance = 10 * time.Second
-	owner := bus.NewOwner("relationships", pool, cfg, quiet())
+	owner := bus.NewOwner("relationships", pool, cfg, testkit.Log(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- owner.Run(ctx) }()

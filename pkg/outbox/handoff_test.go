@@ -3,8 +3,6 @@ package outbox_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +39,7 @@ func relayedTraced(t *testing.T, conns int32, tracer pgx.QueryTracer) (*outbox.R
 		t.Fatal(err)
 	}
 	r := outbox.NewRelay(p, js, nil, outbox.RelayConfig{PollInterval: time.Minute, FlushInterval: time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		testkit.Log(t), nil)
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

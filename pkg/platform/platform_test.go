@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -43,8 +41,6 @@ func testConfig(t *testing.T, natsURL string) platform.Config {
 	return testkit.PlatformConfig(testkit.Database(t), natsURL, jwks)
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
-
 func countSeen(t *testing.T, b *platform.Base, id string) int {
 	var n int
 	if err := b.Pool.QueryRow(context.Background(), "SELECT count(*) FROM seen WHERE event_id = $1", id).Scan(&n); err != nil {
@@ -62,7 +58,7 @@ func TestOutboxRelayRouterInbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	decl := platform.Declaration{Name: "registration", Migrations: migrations}
-	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +181,7 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	decl := platform.Declaration{Name: "registration", Migrations: migrations}
-	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +281,7 @@ func TestPoisonMessagesAreDeadLetteredWithoutBlocking(t *testing.T) {
 func TestRuntimeRoleIsConfinedToItsSchema(t *testing.T) {
 	ctx := context.Background()
 	db := testkit.Database(t)
-	log := quietLog()
+	log := testkit.Log(t)
 	other := pg.Config{AdminURL: testkit.AdminURL(), Database: db, MaxConns: 2}.WithDefaults("verification")
 	otherMig := fstest.MapFS{"00001_t.sql": {Data: []byte("-- +goose Up\nCREATE TABLE secrets (v TEXT);\nINSERT INTO secrets VALUES ('x');\n")}}
 	if err := pg.Provision(ctx, other, otherMig, log); err != nil {
@@ -400,7 +396,7 @@ func TestDatabaseRefusalAnswers503(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	decl := platform.Declaration{Name: "registration", Migrations: migrations}
-	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +483,7 @@ func TestTwoInstancesRelayAndConsumeInParallel(t *testing.T) {
 	handled := 0
 	start := func(i int) (*platform.Base, chan error) {
 		decl := platform.Declaration{Name: "registration", Migrations: migrations}
-		b, err := platform.Start(ctx, decl, cfg, quietLog())
+		b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -88,7 +88,7 @@ func TestAStartingServiceAnswersOnItsPort(t *testing.T) {
 	}
 	startDone := make(chan started, 1)
 	go func() {
-		b, err := platform.Start(ctx, decl, cfg, quietLog())
+		b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 		startDone <- started{b, err}
 	}()
 
@@ -141,7 +141,7 @@ func TestAServiceStoppedWhileItStarts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	startDone := make(chan error, 1)
 	go func() {
-		_, err := platform.Start(ctx, platform.Declaration{Name: "registration", Migrations: migrations}, cfg, quietLog())
+		_, err := platform.Start(ctx, platform.Declaration{Name: "registration", Migrations: migrations}, cfg, testkit.Log(t))
 		startDone <- err
 	}()
 	waitFor(t, "the start-up to wait for Postgres", func() bool {

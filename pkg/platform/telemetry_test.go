@@ -387,7 +387,7 @@ func TestRedeliveriesAreCounted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	decl := platform.Declaration{Name: "registration", Migrations: migrations}
-	b, err := platform.Start(ctx, decl, cfg, quietLog())
+	b, err := platform.Start(ctx, decl, cfg, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestRedeliveriesAreCounted(t *testing.T) {
 func TestOutboxBacklogGauges(t *testing.T) {
 	cfg := testConfig(t, testkit.NATS(t))
 	ctx := context.Background()
-	b, err := platform.Start(ctx, platform.Declaration{Name: "registration", Migrations: migrations}, cfg, quietLog())
+	b, err := platform.Start(ctx, platform.Declaration{Name: "registration", Migrations: migrations}, cfg, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}

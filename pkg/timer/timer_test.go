@@ -2,8 +2,6 @@ package timer_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +19,7 @@ import (
 // after the due time fires the timer once, in a transaction.
 func TestFireDueFiresOnlyWhatIsDueAndIdlesWithoutATransaction(t *testing.T) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testkit.Log(t)
 	tr := &testkit.Statements{}
 	pool := testkit.ServicePool(t, "agreements", testkit.NoTables, 2, tr)
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -511,7 +509,7 @@ func startRouter(t *testing.T, cfg bus.Config) *bus.Router {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := bus.NewRouter(cfg.NATSUser, cfg, subNC, nil, quiet())
+	r, err := bus.NewRouter(cfg.NATSUser, cfg, subNC, nil, testkit.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,8 +532,6 @@ func runRouter(t *testing.T, r *bus.Router) {
 		t.Fatal("router not running")
 	}
 }
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestCommittedClusterConfigLoads parses deploy/nats/cluster.conf (what each
 // node of the compose cluster runs, accounts.conf included) with the server's

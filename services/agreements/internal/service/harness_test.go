@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,7 +46,7 @@ func start(tb testing.TB) *harness {
 	tb.Helper()
 	cfg, signer := testConfig(tb)
 	svc := testkit.StartService(tb, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, testkit.Log(tb))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	_, js := testkit.JetStream(tb, cfg.Bus.NATSURL)
 	client := http.DefaultClient

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,10 +70,6 @@ func testConfig(t testing.TB, natsURL, db, jwks, pub string) service.Config {
 	}
 }
 
-func quietLog() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
 func start(t testing.TB) *harness {
 	t.Helper()
 	natsURL := testkit.NATS(t)
@@ -93,7 +88,7 @@ func start(t testing.TB) *harness {
 	}
 	cfg.Clock = h.clock
 	h.svc = testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, quietLog())
+		return service.New(ctx, cfg, testkit.Log(t))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	h.url = "http://" + h.svc.Addr()
 	_, h.js = testkit.JetStream(t, natsURL)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -49,7 +48,7 @@ func startWith(t testing.TB, configure func(*service.Config)) *env {
 		t.Fatal(err)
 	}
 	svc := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, testkit.Log(t))
 	}, func(s *service.Service) *platform.Base { return s.Base }).Svc
 	_, js := testkit.JetStream(t, natsURL)
 	client := http.DefaultClient

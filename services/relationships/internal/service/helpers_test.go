@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -104,7 +103,7 @@ type instance struct {
 func (e *env) start() *instance {
 	t := e.t
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := testkit.Log(t)
 	started := testkit.StartService(t, service.Name, func(ctx context.Context) (*service.Service, error) {
 		return service.New(ctx, e.config(), log)
 	}, func(s *service.Service) *platform.Base { return s.Base })

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ type running struct {
 func (e *env) start(cfg service.Config) *running {
 	e.t.Helper()
 	started := testkit.StartService(e.t, service.Name, func(ctx context.Context) (*service.Service, error) {
-		return service.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		return service.New(ctx, cfg, testkit.Log(e.t))
 	}, func(s *service.Service) *platform.Base { return s.Base })
 	svc := started.Svc
 	r := &running{svc: svc, base: "http://" + svc.Addr(), client: http.DefaultClient}

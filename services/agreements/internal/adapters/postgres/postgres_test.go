@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -41,7 +40,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 6}.WithDefaults("agreements")
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testkit.Log(t)
 	if err := pg.Provision(ctx, cfg, postgres.Migrations, log); err != nil {
 		t.Fatal(err)
 	}

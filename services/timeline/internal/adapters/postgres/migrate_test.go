@@ -3,9 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -51,7 +49,7 @@ func ids(evs []domain.Event) []string {
 // position when migration 00005 folds them into one row per event.
 func TestMigrationFoldsPartnerEventsIntoEvents(t *testing.T) {
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := testkit.Log(t)
 	cfg := pg.Config{AdminURL: testkit.AdminURL(), Database: testkit.Database(t), MaxConns: 4}.WithDefaults("timeline")
 	if err := pg.Provision(ctx, cfg, migrationsThrough(t, "00004"), log); err != nil {
 		t.Fatal(err)
