@@ -1,9 +1,11 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +58,34 @@ type pulled struct {
 	settled      atomic.Bool
 	checking     atomic.Bool
 	// giving: the partition is being given up; what the client still
-	// buffers of it is handed back (Nak) instead of handled.
+	// buffers of it is handed back (Nak) instead of handled, once the pull
+	// is closed (kept in back until then; see unpull).
 	giving atomic.Bool
+	backMu sync.Mutex
+	back   []jetstream.Msg
+	backed bool // back was handed back: the pull should receive nothing more
+}
+
+// keepBack keeps m, received while the partition is given up, to hand it
+// back once the pull is closed; false once that was done.
+func (pl *pulled) keepBack(m jetstream.Msg) bool {
+	pl.backMu.Lock()
+	defer pl.backMu.Unlock()
+	if pl.backed {
+		return false
+	}
+	pl.back = append(pl.back, m)
+	return true
+}
+
+// takeBack returns what keepBack kept, each message once (its latest
+// delivery), in stream order, and keeps nothing more.
+func (pl *pulled) takeBack() []jetstream.Msg {
+	pl.backMu.Lock()
+	kept := pl.back
+	pl.back, pl.backed = nil, true
+	pl.backMu.Unlock()
+	return latestInOrder(kept)
 }
 
 // floors is the router's record of the durables it pulls from.
@@ -557,4 +585,38 @@ func (r *Router) repull(p *pulled) bool {
 		return true
 	}
 	return true // no longer pulled
+}
+
+// latestInOrder orders ms by stream sequence, each message once: its
+// latest delivery (a message may have been received again after a hand
+// back). Messages without metadata keep their place at the end.
+func latestInOrder(ms []jetstream.Msg) []jetstream.Msg {
+	type entry struct {
+		m         jetstream.Msg
+		seq, dlvd uint64
+	}
+	var (
+		bySeq []entry
+		other []jetstream.Msg
+	)
+	for _, m := range ms {
+		md, err := m.Metadata()
+		if err != nil {
+			other = append(other, m)
+			continue
+		}
+		i := slices.IndexFunc(bySeq, func(e entry) bool { return e.seq == md.Sequence.Stream })
+		switch {
+		case i < 0:
+			bySeq = append(bySeq, entry{m, md.Sequence.Stream, md.NumDelivered})
+		case md.NumDelivered >= bySeq[i].dlvd:
+			bySeq[i] = entry{m, md.Sequence.Stream, md.NumDelivered}
+		}
+	}
+	slices.SortFunc(bySeq, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]jetstream.Msg, 0, len(bySeq)+len(other))
+	for _, e := range bySeq {
+		out = append(out, e.m)
+	}
+	return append(out, other...)
 }

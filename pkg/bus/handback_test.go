@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func TestAMessageIsHandedBackAfterWhatItsPartitionHolds(t *testing.T) {
 	var mu sync.Mutex
 	var order []int
 	msg := func(n int) nakOrder { return nakOrder{n: n, mu: &mu, order: &order} }
-	s := &subscription{r: &Router{cfg: Config{AckWait: 10 * time.Second}}, held: map[jetstream.Msg]held{}, pulls: map[int]*pulled{}}
+	s := &subscription{r: &Router{cfg: Config{AckWait: 10 * time.Second}, log: slog.New(slog.DiscardHandler)}, held: map[jetstream.Msg]held{}, pulls: map[int]*pulled{}}
 	queued, other := msg(1), msg(9)
 	s.held[queued] = held{partition: 2, n: 1}
 	s.held[other] = held{partition: 3, n: 2}
@@ -79,5 +81,39 @@ func TestTheDatabaseIsAskedAgainWithinASecond(t *testing.T) {
 	}
 	if got := retryRound(9, 2*time.Second); got != time.Second {
 		t.Errorf("a round with the default interval: %s", got)
+	}
+}
+
+// seqMsg is a delivery of stream sequence seq, the delivered-th.
+type seqMsg struct {
+	jetstream.Msg
+	seq, delivered uint64
+}
+
+func (m seqMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: m.seq}, NumDelivered: m.delivered}, nil
+}
+
+// TestWhatAPullBeingClosedReceivedGoesBackInStreamOrderOnce: a message
+// the workers handed back may come back to the pull being closed after
+// later ones: the pull hands everything back in stream order, each
+// message once (its latest delivery; a nak of the earlier one is stale).
+func TestWhatAPullBeingClosedReceivedGoesBackInStreamOrderOnce(t *testing.T) {
+	pl := &pulled{}
+	for _, m := range []seqMsg{{seq: 7, delivered: 1}, {seq: 8, delivered: 1}, {seq: 5, delivered: 2}, {seq: 7, delivered: 2}} {
+		if !pl.keepBack(m) {
+			t.Fatal("not kept before the hand-back")
+		}
+	}
+	var got []seqMsg
+	for _, m := range pl.takeBack() {
+		got = append(got, m.(seqMsg))
+	}
+	want := []seqMsg{{seq: 5, delivered: 2}, {seq: 7, delivered: 2}, {seq: 8, delivered: 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("handed back %v, want %v", got, want)
+	}
+	if pl.keepBack(seqMsg{seq: 9, delivered: 1}) {
+		t.Fatal("kept after the hand-back: nothing would hand it back")
 	}
 }

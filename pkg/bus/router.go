@@ -577,6 +577,7 @@ func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
 		})
 	}
 	if !safe || !r.inFlight(ctx, parted, p) {
+		r.log.Debug("taking a partition", "partition", p, "safe", safe)
 		pull()
 		return
 	}
@@ -621,7 +622,13 @@ func (r *Router) inFlight(ctx context.Context, parted []*subscription, p int) bo
 			return false
 		}
 		info := c.CachedInfo()
-		return info.NumAckPending > 0 && !r.handedBack(ictx, name, info)
+		if info.NumAckPending == 0 {
+			return false
+		}
+		back := r.handedBack(ictx, name, info)
+		r.log.Debug("a partition's durable has deliveries pending", "durable", name, "ack_pending", info.NumAckPending,
+			"redelivered", info.NumRedelivered, "delivered", info.Delivered.Consumer, "handed_back", back)
+		return !back
 	})
 }
 
@@ -683,6 +690,7 @@ func (r *Router) recordHandBack(pl *pulled) {
 	}
 	h := handBack{int64(info.Delivered.Consumer), info.Created.UnixNano()}
 	r.handedBackHere.Store(pl.name, h)
+	r.log.Debug("handed a partition's durable back", "durable", pl.name, "delivered", h.delivered, "ack_pending", info.NumAckPending)
 	if r.pool == nil {
 		return
 	}
@@ -923,7 +931,12 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		if pl.giving.Load() {
-			s.handBack(m, p) // prefetched for a partition given up: redelivered at once, to its next owner
+			// Prefetched for a partition given up: handed back once the
+			// pull is closed, and then redelivered at once, to its next
+			// owner (see unpull).
+			if !pl.keepBack(m) {
+				s.r.log.Debug("a closed pull received a delivery; it is redelivered after the ack wait", "durable", name, "subject", m.Subject())
+			}
 			return
 		}
 		s.receive(m, p)
@@ -971,7 +984,12 @@ func (s *subscription) unpull(p int) {
 	// without a word, and they stay pending on the server for the ack wait
 	// — the next owner of the partition (this instance again, after a lost
 	// session) then waits that long before it pulls. Drained, they are
-	// handed back at once.
+	// handed back at once — once the pull is closed: handed back while it
+	// drained, a message went straight back to the pull still open on the
+	// server, to be handed back again, and again: seven deliveries within
+	// 2 ms used up the durable's MaxDeliver and the server dropped the
+	// event, neither handled nor dead-lettered (pkg/bus
+	// TestAnInstanceOutlivesTheEndOfItsPartitionSession, in CI).
 	pl.giving.Store(true)
 	pl.cc.Drain()
 	drained := true
@@ -979,6 +997,9 @@ func (s *subscription) unpull(p int) {
 	case <-pl.cc.Closed():
 	case <-time.After(5 * time.Second):
 		drained = false
+	}
+	if !drained {
+		s.r.log.Debug("a given-up partition's pull did not drain within 5 s", "durable", pl.name)
 	}
 	deadline := time.Now().Add(s.r.cfg.AckWait)
 	for time.Now().Before(deadline) {
@@ -991,12 +1012,25 @@ func (s *subscription) unpull(p int) {
 		}
 		s.mu.Unlock()
 		if n == 0 {
+			s.handBackKept(pl, p)
 			if drained && p >= 0 {
 				s.r.recordHandBack(pl)
 			}
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// What is held now is redelivered after its ack wait; what came after
+	// it waits as long (handed back, it would be redelivered first).
+	kept := pl.takeBack()
+	s.r.log.Debug("a given-up partition's deliveries were not settled within the ack wait", "durable", pl.name, "kept", len(kept))
+}
+
+// handBackKept hands back what pl received while its partition was given
+// up, in stream order, after everything received before it was settled.
+func (s *subscription) handBackKept(pl *pulled, p int) {
+	for _, m := range pl.takeBack() {
+		s.handBack(m, p)
 	}
 }
 
@@ -1041,7 +1075,14 @@ func (s *subscription) handBack(msg jetstream.Msg, p int) {
 	for time.Now().Before(deadline) && s.holds(p) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	_ = msg.Nak()
+	err := msg.Nak()
+	if s.r.log.Enabled(context.Background(), slog.LevelDebug) {
+		var seq uint64
+		if md, merr := msg.Metadata(); merr == nil {
+			seq = md.Sequence.Stream
+		}
+		s.r.log.Debug("handed a delivery back", "subject", msg.Subject(), "stream_seq", seq, "partition", p, "err", err)
+	}
 }
 
 // holds reports whether s holds a message of partition p.

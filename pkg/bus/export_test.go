@@ -1,0 +1,18 @@
+package bus
+
+// BeginGivingUp marks partition p's pulls as given up without closing
+// them: the moment between an instance giving a partition up and the
+// server hearing that its pull is closed, which a loaded machine
+// stretches, made as long as a test needs.
+func (r *Router) BeginGivingUp(p int) {
+	r.pmu.Lock()
+	parted := r.parted
+	r.pmu.Unlock()
+	for _, s := range parted {
+		s.mu.Lock()
+		if pl := s.pulls[p]; pl != nil {
+			pl.giving.Store(true)
+		}
+		s.mu.Unlock()
+	}
+}
