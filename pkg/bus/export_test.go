@@ -16,3 +16,11 @@ func (r *Router) BeginGivingUp(p int) {
 		s.mu.Unlock()
 	}
 }
+
+// BeginStopping marks the router's subscriptions stopped without closing
+// their pulls: the moment between a router's stop and its pulls' close.
+func (r *Router) BeginStopping() {
+	for _, s := range r.subs {
+		s.stopped.Store(true)
+	}
+}

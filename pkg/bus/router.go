@@ -930,10 +930,11 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 	}
 	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		if pl.giving.Load() {
-			// Prefetched for a partition given up: handed back once the
-			// pull is closed, and then redelivered at once, to its next
-			// owner (see unpull).
+		if pl.giving.Load() || s.stopped.Load() {
+			// Prefetched for a partition given up, or by a subscription
+			// that stops (it gives every partition up next): handed back
+			// once the pull is closed, and then redelivered at once, to its
+			// next owner (see unpull).
 			if !pl.keepBack(m) {
 				s.r.log.Debug("a closed pull received a delivery; it is redelivered after the ack wait", "durable", name, "subject", m.Subject())
 			}
@@ -1041,10 +1042,6 @@ const pullExpiry = 2 * time.Minute
 // receive runs on a pull's goroutine, in stream order: it pins the
 // message to the worker of its partition key.
 func (s *subscription) receive(msg jetstream.Msg, p int) {
-	if s.stopped.Load() {
-		s.handBack(msg, p) // another instance takes it at once
-		return
-	}
 	s.mu.Lock()
 	s.received++
 	now := time.Now()

@@ -893,39 +893,57 @@ func TestAnInstanceOutlivesTheEndOfItsPartitionSession(t *testing.T) {
 }
 
 // TestADeliveryToAPullBeingClosedIsHandedBackOnce: an event reaches an
-// idle partition's pull as the instance gives the partition up, before the
-// server knows the pull is closed. It is handed back once, when the pull
-// is closed, and its next owner handles it. Handed back at once, it went
-// straight back to the same pull, again and again: in CI seven deliveries
-// in 2 ms used up the durable's MaxDeliver, and the server dropped the
-// event — neither handled nor dead-lettered.
+// idle partition's pull as the instance gives the partition up, or as the
+// router stops, before the server knows the pull is closed. It is handed
+// back once, when the pull is closed, and the partition's next owner
+// handles it. Handed back at once, it went straight back to the same pull,
+// again and again: in CI seven deliveries in 2 ms used up the durable's
+// MaxDeliver, and the server dropped the event — neither handled nor
+// dead-lettered.
 func TestADeliveryToAPullBeingClosedIsHandedBackOnce(t *testing.T) {
-	url, js, pool := registrationAndSeen(t)
-	router, _ := newRouter(t, "relationships", testConfig(url), pool)
-	router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
-		_, err := pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(t, ev))
-		return err
-	})
-	runRouter(t, router)
-	publish(t, js, "PG-1", 0) // the durables exist and pull
-	waitSeen(t, pool, 1)
+	for _, how := range []string{"partition given up", "router stopping"} {
+		t.Run(how, func(t *testing.T) {
+			url, js, pool := registrationAndSeen(t)
+			start := func() *bus.Router {
+				router, _ := newRouter(t, "relationships", testConfig(url), pool)
+				router.On(typeHappened, func(ctx context.Context, ev ce.Event) error {
+					_, err := pool.Exec(ctx, `INSERT INTO seen VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, ev.ID, number(t, ev))
+					return err
+				})
+				runRouter(t, router)
+				return router
+			}
+			router := start()
+			publish(t, js, "PG-1", 0) // the durables exist and pull
+			waitSeen(t, pool, 1)
 
-	p := bus.PartitionFor("PG-2")
-	router.BeginGivingUp(p)
-	publish(t, js, "PG-2", 1)
-	durable := bus.PartitionDurable("relationships", ce.Topic(typeHappened), p)
-	time.Sleep(500 * time.Millisecond) // what it would do with the event, it has done
-	c, err := js.Consumer(context.Background(), "REGISTRATION", durable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := c.CachedInfo().Delivered.Consumer; d != 1 {
-		t.Fatalf("delivered %d times while the pull was being closed, want once", d)
-	}
+			p := bus.PartitionFor("PG-2")
+			if how == "router stopping" {
+				router.BeginStopping()
+			} else {
+				router.BeginGivingUp(p)
+			}
+			publish(t, js, "PG-2", 1)
+			time.Sleep(500 * time.Millisecond) // what it would do with the event, it has done
+			durable := bus.PartitionDurable("relationships", ce.Topic(typeHappened), p)
+			c, err := js.Consumer(context.Background(), "REGISTRATION", durable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := c.CachedInfo().Delivered.Consumer; d != 1 {
+				t.Fatalf("delivered %d times while the pull was being closed, want once", d)
+			}
 
-	router.GivePartition(p)
-	router.TakePartition(context.Background(), p, true)
-	waitSeen(t, pool, 2)
+			if how == "router stopping" {
+				_ = router.Close()
+				start()
+			} else {
+				router.GivePartition(p)
+				router.TakePartition(context.Background(), p, true)
+			}
+			waitSeen(t, pool, 2)
+		})
+	}
 }
 
 // TestARetakenPartitionDoesNotWaitForWhatItHandedBack: when Postgres
