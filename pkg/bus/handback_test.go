@@ -1,12 +1,15 @@
 package bus
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -115,5 +118,72 @@ func TestWhatAPullBeingClosedReceivedGoesBackInStreamOrderOnce(t *testing.T) {
 	}
 	if pl.keepBack(seqMsg{seq: 9, delivered: 1}) {
 		t.Fatal("kept after the hand-back: nothing would hand it back")
+	}
+}
+
+// lastDeliveryMsg is a delivery that records how it was settled.
+type lastDeliveryMsg struct {
+	seqMsg
+	settled *[]string
+}
+
+func (m lastDeliveryMsg) Subject() string { return "registration.test.happened.v1.2" }
+func (m lastDeliveryMsg) Data() []byte    { return []byte(`{}`) }
+func (m lastDeliveryMsg) Headers() nats.Header {
+	return nats.Header{"Ce-Id": {fmt.Sprint("ev-", m.seq)}}
+}
+func (m lastDeliveryMsg) Ack() error {
+	*m.settled = append(*m.settled, fmt.Sprint("ack ", m.seq))
+	return nil
+}
+func (m lastDeliveryMsg) Nak() error {
+	*m.settled = append(*m.settled, fmt.Sprint("nak ", m.seq))
+	return nil
+}
+
+// deadLetters records what is published on the dead-letter stream.
+type deadLetters struct {
+	jetstream.JetStream
+	got []*nats.Msg
+}
+
+func (d *deadLetters) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	d.got = append(d.got, m)
+	return &jetstream.PubAck{}, nil
+}
+
+// maxDeliverConsumer is a durable whose deliveries stop at max.
+type maxDeliverConsumer struct {
+	jetstream.Consumer
+	max int
+}
+
+func (c maxDeliverConsumer) CachedInfo() *jetstream.ConsumerInfo {
+	return &jetstream.ConsumerInfo{Config: jetstream.ConsumerConfig{MaxDeliver: c.max}}
+}
+
+// TestAnEventHandedBackOnItsLastDeliveryIsDeadLettered: the server does
+// not deliver again an event handed back on its durable's last delivery
+// (MaxDeliver) — it dropped it without a word. Such an event is
+// dead-lettered (to be replayed) and acknowledged; the others are handed
+// back as before.
+func TestAnEventHandedBackOnItsLastDeliveryIsDeadLettered(t *testing.T) {
+	var settled []string
+	dl := &deadLetters{}
+	s := &subscription{r: &Router{service: "relationships", js: dl, cfg: Config{AckWait: time.Second}, log: slog.New(slog.DiscardHandler)},
+		durable: "relationships__registration_test_happened_v1", held: map[jetstream.Msg]held{}, pulls: map[int]*pulled{}}
+	pl := &pulled{cons: maxDeliverConsumer{max: 7}}
+	pl.keepBack(lastDeliveryMsg{seqMsg{seq: 4, delivered: 6}, &settled})
+	pl.keepBack(lastDeliveryMsg{seqMsg{seq: 5, delivered: 7}, &settled})
+	s.handBackKept(pl, 2)
+	if want := []string{"nak 4", "ack 5"}; !slices.Equal(settled, want) {
+		t.Fatalf("settled %v, want %v", settled, want)
+	}
+	if len(dl.got) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl.got))
+	}
+	h := dl.got[0].Header
+	if h.Get(DLQCode) != CodeLastDeliveryHandedBack || h.Get("Ce-Id") != "ev-5" || h.Get(DLQDelivered) != "7" {
+		t.Fatalf("dead letter %v", h)
 	}
 }

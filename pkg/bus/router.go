@@ -1030,9 +1030,41 @@ func (s *subscription) unpull(p int) {
 // handBackKept hands back what pl received while its partition was given
 // up, in stream order, after everything received before it was settled.
 func (s *subscription) handBackKept(pl *pulled, p int) {
+	last := pl.cons.CachedInfo().Config.MaxDeliver
 	for _, m := range pl.takeBack() {
+		if md, err := m.Metadata(); err == nil && last > 0 && int(md.NumDelivered) >= last {
+			s.deadLetterHandedBack(m)
+			continue
+		}
 		s.handBack(m, p)
 	}
+}
+
+// CodeLastDeliveryHandedBack is the dead-letter code of an event handed
+// back (its partition given up, its router stopping) on the last delivery
+// its durable makes (MaxDeliver): the server would not deliver it again,
+// and dropped it without a word. It was not handled: replay it.
+const CodeLastDeliveryHandedBack = "bus.last_delivery_handed_back"
+
+// deadLetterHandedBack dead-letters m, to be handed back on its durable's
+// last delivery, instead of letting the server drop it.
+func (s *subscription) deadLetterHandedBack(m jetstream.Msg) {
+	d := &delivery{s: s, msg: m, headers: deliveryHeaders(m)}
+	if md, err := m.Metadata(); err == nil {
+		d.delivered = md.NumDelivered
+	}
+	d.obs = s.r.observeStart(s, d)
+	err := fmt.Errorf("handed back on delivery %d, the last its durable makes: not handled here, not delivered again", d.delivered)
+	if perr := s.r.deadLetter(d, s.durable, CodeLastDeliveryHandedBack, err); perr != nil {
+		s.r.log.Error("dead-letter publish failed; the event handed back on its last delivery is dropped by the server", "handler", s.durable, "subject", m.Subject(), "err", perr)
+		_ = m.Nak()
+		d.obs.end(outcomeRetry, "", errors.Join(err, perr))
+		return
+	}
+	_ = m.Ack()
+	d.obs.end(outcomeDeadLetter, CodeLastDeliveryHandedBack, err)
+	s.r.log.Warn("dead-lettered message", "code", CodeLastDeliveryHandedBack, "reason", err.Error(), "handler", s.durable,
+		"subject", m.Subject(), "ce_id", d.headers[ce.HID], "delivered", d.delivered)
 }
 
 // pullExpiry is how long a pull request of an idle durable waits on the
@@ -1432,18 +1464,25 @@ func deadLetterID(service, durable string, d *delivery) string {
 	return uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(key), 5).String()
 }
 
-// decode reads the message's CloudEvent and picks its subscription.
-func (s *subscription) decode(m jetstream.Msg) *delivery {
-	d := &delivery{s: s, msg: m, headers: make(map[string]string, len(m.Headers())+2)}
+// deliveryHeaders are m's headers, each one's first value, without the
+// broker's publish headers.
+func deliveryHeaders(m jetstream.Msg) map[string]string {
+	h := make(map[string]string, len(m.Headers())+2)
 	for k, v := range m.Headers() {
 		switch k {
 		case nats.MsgIdHdr, nats.ExpectedLastMsgIdHdr, nats.ExpectedStreamHdr, nats.ExpectedLastSubjSeqHdr, nats.ExpectedLastSeqHdr:
 			continue
 		}
 		if len(v) > 0 {
-			d.headers[k] = v[0]
+			h[k] = v[0]
 		}
 	}
+	return h
+}
+
+// decode reads the message's CloudEvent and picks its subscription.
+func (s *subscription) decode(m jetstream.Msg) *delivery {
+	d := &delivery{s: s, msg: m, headers: deliveryHeaders(m)}
 	if md, err := m.Metadata(); err == nil {
 		d.delivered = md.NumDelivered
 	}
