@@ -64,6 +64,9 @@ type pulled struct {
 	backMu sync.Mutex
 	back   []jetstream.Msg
 	backed bool // back was handed back: the pull should receive nothing more
+	// redelivered, for a partition taken over from an instance that died,
+	// puts its first redeliveries back in stream order.
+	redelivered *redelivered
 }
 
 // keepBack keeps m, received while the partition is given up, to hand it
@@ -577,7 +580,7 @@ func (r *Router) repull(p *pulled) bool {
 			continue
 		}
 		p.cc.Stop()
-		err := s.pullAgain(p.ctx, part, p)
+		err := s.pullAgain(p.ctx, part, p, false)
 		if err != nil && p.ctx.Err() == nil {
 			r.log.Warn("cannot create a lost durable again yet", "durable", p.name, "err", err)
 			return false

@@ -568,9 +568,9 @@ func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
 	// one after the other, a service of many subscriptions (the notifier:
 	// 29) took 0.5-0.7 s of JetStream requests to pull a partition again
 	// after a database restart, which every event of it waited for.
-	pull := func() {
+	pull := func(sorted bool) {
 		forEach(parted, func(s *subscription) bool {
-			if err := s.pull(ctx, p); err != nil && ctx.Err() == nil {
+			if err := s.pullAgain(ctx, p, nil, sorted); err != nil && ctx.Err() == nil {
 				r.log.Error("cannot pull a partition", "durable", s.durable, "partition", p, "err", err)
 			}
 			return false
@@ -578,7 +578,7 @@ func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
 	}
 	if !safe || !r.inFlight(ctx, parted, p) {
 		r.log.Debug("taking a partition", "partition", p, "safe", safe)
-		pull()
+		pull(false)
 		return
 	}
 	go func() {
@@ -588,7 +588,7 @@ func (r *Router) TakePartition(ctx context.Context, p int, safe bool) {
 			return
 		case <-time.After(r.cfg.AckWait + 500*time.Millisecond):
 		}
-		pull()
+		pull(true)
 	}()
 }
 
@@ -901,13 +901,13 @@ func (s *subscription) replaced(p int) string {
 // missing or the server is unavailable, so that a service started before
 // the streams job waits instead of exiting) and starts pulling from it.
 func (s *subscription) pull(ctx context.Context, p int) error {
-	return s.pullAgain(ctx, p, nil)
+	return s.pullAgain(ctx, p, nil, false)
 }
 
 // pullAgain is pull; with old set, it replaces old's pull (a durable the
 // server lost) only if old is still partition p's: one given away
 // meanwhile stays given.
-func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error {
+func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled, sorted bool) error {
 	name, filter := s.names(p)
 	var cons jetstream.Consumer
 	var created time.Time
@@ -929,6 +929,10 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 		}
 	}
 	pl := &pulled{name: name, stream: cons.CachedInfo().Stream, created: created, ctx: ctx, cons: cons}
+	if sorted {
+		// Taken over from an instance that died holding deliveries.
+		pl.redelivered = newRedelivered(func(m jetstream.Msg) { s.receive(m, p) })
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		if pl.giving.Load() || s.stopped.Load() {
 			// Prefetched for a partition given up, or by a subscription
@@ -938,6 +942,10 @@ func (s *subscription) pullAgain(ctx context.Context, p int, old *pulled) error 
 			if !pl.keepBack(m) {
 				s.r.log.Debug("a closed pull received a delivery; it is redelivered after the ack wait", "durable", name, "subject", m.Subject())
 			}
+			return
+		}
+		if pl.redelivered != nil {
+			pl.redelivered.receive(m)
 			return
 		}
 		s.receive(m, p)
@@ -992,6 +1000,11 @@ func (s *subscription) unpull(p int) {
 	// event, neither handled nor dead-lettered (pkg/bus
 	// TestAnInstanceOutlivesTheEndOfItsPartitionSession, in CI).
 	pl.giving.Store(true)
+	if pl.redelivered != nil {
+		for _, m := range pl.redelivered.takeAll() {
+			pl.keepBack(m)
+		}
+	}
 	pl.cc.Drain()
 	drained := true
 	select {
